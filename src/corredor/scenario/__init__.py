@@ -1,0 +1,75 @@
+"""Reading and checking inputs: Flee folders and corredor's native format -> Scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .model import (
+    Closure,
+    ConflictTimeline,
+    Crisis,
+    Crossing,
+    Event,
+    Group,
+    Location,
+    Observations,
+    PolicyPeriod,
+    Route,
+    Scenario,
+    Series,
+)
+from .problems import Problem, Problems, ScenarioError
+from .settings import Settings
+
+
+def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | None = None) -> Scenario:
+    """Load a Flee case folder or a native corredor folder; raise ScenarioError listing all problems.
+
+    >>> s = load_scenario("../shared/data/flee/mali2012")  # doctest: +SKIP
+    """
+    p = Path(path)
+    if (p / "scenario.toml").is_file() or p.name == "scenario.toml":
+        from .native import load_native
+
+        scen = load_native(p if p.is_dir() else p.parent)
+    elif (p / "input_csv").is_dir():
+        from .flee import load_flee
+
+        scen = load_flee(p)
+    else:
+        raise ScenarioError(
+            [
+                Problem(
+                    p.as_posix(),
+                    0,
+                    0,
+                    "not a scenario folder (expected scenario.toml, or a Flee case with input_csv/)",
+                )
+            ]
+        )
+    if hasten is not None:
+        scen = scen.with_hasten(hasten)
+    if days is not None:
+        scen = scen.with_days(days)
+    return scen
+
+
+__all__ = [
+    "Closure",
+    "ConflictTimeline",
+    "Crisis",
+    "Crossing",
+    "Event",
+    "Group",
+    "Location",
+    "Observations",
+    "PolicyPeriod",
+    "Problem",
+    "Problems",
+    "Route",
+    "Scenario",
+    "ScenarioError",
+    "Series",
+    "Settings",
+    "load_scenario",
+]

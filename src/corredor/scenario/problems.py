@@ -1,0 +1,77 @@
+"""Input problems collected while loading, reported together as `path:line:col: message`.
+
+Loading never stops at the first problem: every reader appends to a `Problems` collector and the
+loader raises one `ScenarioError` at the end, so a user fixes all mistakes in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one input file; line and column are 1-based, 0 means 'whole file/line'."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+            else:
+                where += ":"
+        tag = "" if self.severity == "error" else "warning: "
+        sep = " " if where.endswith(":") else ": "
+        return f"{where}{sep}{tag}{self.message}"
+
+
+@dataclass
+class Problems:
+    """Collector of problems; `root` makes reported paths relative to the scenario folder."""
+
+    root: Path | None = None
+    items: list[Problem] = field(default_factory=list)
+
+    def _rel(self, path: str | Path) -> str:
+        p = Path(path)
+        if self.root is not None:
+            try:
+                return p.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return p.as_posix()
+
+    def error(self, path: str | Path, line: int, column: int, message: str) -> None:
+        self.items.append(Problem(self._rel(path), line, column, message, "error"))
+
+    def warn(self, path: str | Path, line: int, column: int, message: str) -> None:
+        self.items.append(Problem(self._rel(path), line, column, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise ScenarioError(self.errors, self.warnings)
+
+
+class ScenarioError(Exception):
+    """Raised once per load with every error found; the CLI prints them and exits 2."""
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None):
+        self.problems = list(problems)
+        self.warnings = list(warnings or [])
+        super().__init__("\n".join(str(p) for p in self.problems))

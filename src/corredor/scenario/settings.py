@@ -1,0 +1,188 @@
+"""Simulation settings with Flee 3.1's defaults; unknown keys are refused with a suggestion.
+
+Keys Flee knows but corredor does not implement are accepted with a warning (listed in
+`FLEE_KNOWN_UNUSED`); keys that enable Flee-3 demographic rules are refused when switched on,
+because running them wrongly would be worse than not running.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SpawnRules(_Frozen):
+    """Where and how many people appear (flee-model.md §2.8, §3.3)."""
+
+    take_from_population: bool = False
+    insert_day0: bool = True
+    empty_camps_on_day0: bool = False
+    conflict_zone_spawning_only: bool = True
+    #: Flee 3.1's driver spawns from refugees.csv differences (False); HEAD sums the camp series.
+    sum_from_camps: bool = False
+    conflict_spawn_decay: tuple[float, ...] | None = None
+    conflict_spawn_decay_interval: int = 30
+
+
+class MoveRules(_Frozen):
+    """How people decide and travel (flee-model.md §2.8, §3.5–3.8)."""
+
+    max_move_speed: float = 360.0
+    max_walk_speed: float = 35.0
+    max_crossing_speed: float = 20.0
+    foreign_weight: float = 1.0
+    camp_weight: float = 1.0
+    conflict_weight: float = 1.0 / math.sqrt(10.0)
+    conflict_movechance: float = 1.0
+    camp_movechance: float = 0.001
+    idpcamp_movechance: float = 0.1
+    default_movechance: float = 0.3
+    awareness_level: int = 1
+    capacity_buffer: float = 0.9
+    #: HEAD only; Flee 3.1 ignores it. Kept so files load, applied only if `flee_version = "head"`.
+    capacity_scaling: float = 1.0
+    avoid_short_stints: bool = False
+    start_on_foot: bool = False
+    softening: float = 10.0
+    weight_softening: float = 0.0
+    weight_power: float = 1.0
+    distance_power: float = 1.0
+    stay_close_to_home: bool = False
+    home_distance_power: float = 0.5
+    use_pop_for_loc_weight: bool = False
+    pop_power_for_loc_weight: float = 0.1
+    movechance_pop_base: float = 10000.0
+    movechance_pop_scale_factor: float = 0.0
+    fixed_routes: bool = False
+    #: corredor extension: make `link` closures close links (Flee's are silent no-ops).
+    fix_link_closures: bool = False
+
+
+class Optimisations(_Frozen):
+    hasten: int = Field(default=1, ge=1)
+
+
+class Settings(_Frozen):
+    """All settings of a run. `log_levels` is accepted and ignored (corredor always records)."""
+
+    spawn_rules: SpawnRules = SpawnRules()
+    move_rules: MoveRules = MoveRules()
+    optimisations: Optimisations = Optimisations()
+    log_levels: dict[str, Any] = Field(default_factory=dict)
+
+
+#: Flee keys that load (with a warning) but have no effect in corredor.
+FLEE_KNOWN_UNUSED: dict[str, set[str]] = {
+    "spawn_rules": {
+        "camps_are_sicks",
+        "camps_are_sinks",
+        "read_from_agents_csv_file",
+        "average_social_connectivity",
+        "starvation_driven_spawning",
+        "flood_zone_spawning_only",
+        "flood_driven_spawn_mode",
+        "conflict_driven_spawning",
+    },
+    "move_rules": {
+        "pruning_threshold",
+        "use_v1_rules",
+        "two_system_decision_making",
+        "use_economic_pull",
+        "harvest_months",
+        "flee_when_starving",
+        "avoid_food_deprived_locations",
+        "avg_religion_fraction",
+        "flood_rules",
+    },
+    "": {
+        "conflict_input_file",
+        "flood_level_input_file",
+        "default_conflict_intensity",
+        "number_of_steps",
+    },
+}
+
+#: Flee-3 demographic switches: refused when true (corredor does not implement them yet).
+DEMOGRAPHIC_SWITCHES = {
+    "WomenAvoidHazards",
+    "ChildrenAvoidHazards",
+    "ElderlyAvoidHazards",
+    "BoysTakeRisk",
+    "MatchCampReligion",
+    "MatchCampEthnicity",
+    "MatchTownEthnicity",
+    "MatchConflictEthnicity",
+}
+
+_SECTIONS: dict[str, type[_Frozen]] = {
+    "spawn_rules": SpawnRules,
+    "move_rules": MoveRules,
+    "optimisations": Optimisations,
+}
+
+
+def suggest(word: str, choices: list[str] | set[str]) -> str:
+    """A ' (did you mean X?)' hint, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def settings_from_mapping(
+    data: dict[str, Any] | None,
+) -> tuple[Settings | None, list[tuple[str, str, str]]]:
+    """Build Settings from a parsed YAML/TOML mapping.
+
+    Returns (settings or None, problems) where each problem is (severity, dotted key, message).
+    """
+    problems: list[tuple[str, str, str]] = []
+    data = dict(data or {})
+    out: dict[str, Any] = {}
+    top_known = set(_SECTIONS) | {"log_levels"} | FLEE_KNOWN_UNUSED[""]
+    for key, value in data.items():
+        if key == "log_levels":
+            out["log_levels"] = dict(value or {}) if isinstance(value, dict) else {}
+            continue
+        if key in FLEE_KNOWN_UNUSED[""]:
+            problems.append(("warning", key, f"Flee setting '{key}' is accepted but has no effect in corredor"))
+            continue
+        if key not in _SECTIONS:
+            problems.append(("error", key, f"unknown settings section '{key}'{suggest(key, top_known)}"))
+            continue
+        model = _SECTIONS[key]
+        fields = set(model.model_fields)
+        section: dict[str, Any] = {}
+        for sub, v in (value or {}).items() if isinstance(value, dict) else []:
+            dotted = f"{key}.{sub}"
+            if sub in DEMOGRAPHIC_SWITCHES:
+                if v not in (False, None, 0, "False", "false"):
+                    problems.append(("error", dotted, f"Flee-3 demographic rule '{sub}' is not implemented in corredor; switch it off"))
+                continue
+            if sub in fields:
+                if sub == "conflict_spawn_decay" and v is not None:
+                    if not isinstance(v, list | tuple):
+                        problems.append(("error", dotted, f"expected a list of numbers, found {v!r}"))
+                        continue
+                section[sub] = v
+                continue
+            if sub in FLEE_KNOWN_UNUSED.get(key, set()):
+                problems.append(("warning", dotted, f"Flee setting '{sub}' is accepted but has no effect in corredor"))
+                continue
+            problems.append(("error", dotted, f"unknown setting '{sub}'{suggest(sub, fields | FLEE_KNOWN_UNUSED.get(key, set()))}"))
+        if not isinstance(value, dict) and value is not None:
+            problems.append(("error", key, f"expected a mapping of settings, found {value!r}"))
+        try:
+            out[key] = model(**section)
+        except Exception as exc:  # pydantic ValidationError: report each field
+            for err in getattr(exc, "errors", lambda: [])():
+                loc = ".".join(str(x) for x in err.get("loc", ()))
+                problems.append(("error", f"{key}.{loc}", f"{err.get('msg')} (found {err.get('input')!r})"))
+    if any(sev == "error" for sev, _, _ in problems):
+        return None, problems
+    return Settings(**out), problems
