@@ -187,6 +187,8 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
         day0_inserted[c] = len(e.agents) - before
 
     names = [loc.name for loc in e.locations]
+    # Conflict zones before day 0 (typed conflict in locations.csv with conflict_date <= 0).
+    conflict_initial = {loc.name: float(loc.conflict) for loc in e.locations if loc.conflict > 0.0}
     closures = [list(c) for c in e.closures]
     start = date.fromisoformat(start_date)
 
@@ -270,6 +272,7 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
         "daily": daily,
         "sim": sim,
         "data": data,
+        "conflict_initial": conflict_initial,
         "conflict_events": conflict_events,
         "closure_events": closure_events,
         "agent_steps": int(agent_steps),

@@ -48,9 +48,21 @@ def run_path(case: str, hasten: int, seed: int) -> Path:
     return OUT_DIR / f"{case}_h{hasten}_s{seed}.json"
 
 
+REQUIRED_RUN_KEYS = ("schema", "camps", "conflict_initial", "daily", "sim", "data", "agent_steps")
+
+
+def is_current(path: Path) -> bool:
+    """A finished run record written by the current driver (older records lack keys)."""
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return all(k in rec for k in REQUIRED_RUN_KEYS)
+
+
 def sweep(cases: list[str], seeds: list[int], hasten: int, jobs: int, nice: int) -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    todo = [(c, s) for c in cases for s in seeds if not run_path(c, hasten, s).exists()]
+    todo = [(c, s) for c in cases for s in seeds if not is_current(run_path(c, hasten, s))]
     print(f"{len(todo)} runs to do ({jobs} at a time)", flush=True)
 
     def one(case: str, seed: int) -> str:
@@ -97,7 +109,7 @@ def ard_series(sim: dict[str, list[int]], data: dict[str, list[int]], camps: lis
 
 
 DETERMINISTIC_KEYS = ("camps", "day0_inserted", "capacity_setup", "capacity_after_day0",
-                      "conflict_events", "closure_events", "unhcr_total", "data")
+                      "conflict_initial", "conflict_events", "closure_events", "unhcr_total", "data")
 DETERMINISTIC_DAILY = ("spawned", "refugees_raw", "refugee_debt", "total_agents",
                        "camps_data_total", "closed_links", "conflict_zones")
 
@@ -175,6 +187,7 @@ def reduce_deterministic(case: str, hasten: int, seeds: list[int]) -> Path:
             "conflict_zones": daily["conflict_zones"],
         },
         "data": ref["data"],
+        "conflict_initial": ref["conflict_initial"],
         "conflict_events": ref["conflict_events"],
         "closure_events": ref["closure_events"],
     }
