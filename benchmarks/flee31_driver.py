@@ -40,7 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 FLEE_VENV = REPO / "benchmarks" / ".venv-flee"
 FLEE_PYTHON = FLEE_VENV / "bin" / "python"
-SCHEMA = "corredor.flee31-run/1"
+SCHEMA = "corredor.flee31-run/2"
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,14 +206,16 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
     t_loop_cpu0 = time.process_time()
     t_loop_wall0 = time.perf_counter()
     for t in range(length):
-        before = [loc.conflict for loc in e.locations]
+        before = [(loc.conflict, loc.time_of_conflict) for loc in e.locations]
         ig.AddNewConflictZones(e, t)
         for i, loc in enumerate(e.locations):
-            was_on, is_on = before[i] > 0.0, loc.conflict > 0.0
-            if was_on != is_on or (is_on and loc.conflict != before[i]):
-                conflict_events.append({"day": t, "location": names[i], "on": bool(is_on),
+            # An event is any change of intensity or of the onset day (add_conflict_zone on a zone
+            # that is already in conflict only resets time_of_conflict, which drives the decay).
+            if (loc.conflict, loc.time_of_conflict) != before[i]:
+                conflict_events.append({"day": t, "location": names[i], "on": bool(loc.conflict > 0.0),
                                         "intensity": float(max(loc.conflict, 0.0)),
-                                        "previous": float(max(before[i], 0.0))})
+                                        "previous": float(max(before[i][0], 0.0)),
+                                        "time_of_conflict": int(loc.time_of_conflict)})
         new_refs, refugees_raw, refugee_debt = spawning.spawn_daily_displaced(e, t, d)
         spawning.refresh_spawn_weights(e)
         for row, c in enumerate(closures):  # the rows enact_border_closures acts on today

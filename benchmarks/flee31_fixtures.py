@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flee31_driver import REPO, run_flee  # noqa: E402
+from flee31_driver import REPO, SCHEMA, run_flee  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 CASES_DIR = SHARED / "data" / "flee"
@@ -57,7 +57,7 @@ def is_current(path: Path) -> bool:
         rec = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return all(k in rec for k in REQUIRED_RUN_KEYS)
+    return rec.get("schema") == SCHEMA and all(k in rec for k in REQUIRED_RUN_KEYS)
 
 
 def sweep(cases: list[str], seeds: list[int], hasten: int, jobs: int, nice: int) -> None:
