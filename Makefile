@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install clean flee-venv
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# Flee 3.1, the reference the benchmarks compare against: its own virtualenv, never a corredor
+# dependency; (re)created when missing or when flee cannot be imported from it.
+FLEE_VENV := benchmarks/.venv-flee
+
+flee-venv:
+	@$(FLEE_VENV)/bin/python -c "import flee" 2>/dev/null || \
+	  ( $(PY) -m venv $(FLEE_VENV) && $(FLEE_VENV)/bin/pip install flee==3.1 )
+
+bench: $(STAMP) flee-venv
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)

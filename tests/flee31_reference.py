@@ -1,0 +1,88 @@
+"""Load the Flee 3.1 reference fixtures (tests/fixtures/flee31) and recompute what they imply.
+
+Why: corredor's tests compare its Flee rules with what flee==3.1 itself produced, without Flee
+installed. The fixtures were made by benchmarks/flee31_fixtures.py; each holds a ``provenance``
+block (Flee version, command, date, seeds, hasten). Fixture layout and keys: benchmarks/README.md.
+
+    from flee31_reference import load_deterministic, load_ensemble
+    det = load_deterministic("mali2012")          # hasten 10
+    det["daily"]["spawned"][:3], det["camps"], det["data"]["Mentao"][-1]
+    ens = load_ensemble("mali2012")
+    ens["mean"]["Mentao"][-1], ens["sd"]["Mentao"][-1], [r["ard_rescaled"] for r in ens["runs"]]
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "flee31"
+CASES = ("mali2012", "burundi", "car")
+DEFAULT_HASTEN = 10
+
+
+def fixture_path(kind: str, case: str, hasten: int = DEFAULT_HASTEN) -> Path:
+    """Path of a fixture; ``kind`` is 'deterministic' or 'ensemble'."""
+    if kind not in ("deterministic", "ensemble"):
+        raise ValueError(f"kind must be 'deterministic' or 'ensemble', not {kind!r}")
+    return FIXTURE_DIR / kind / f"{case}_h{hasten}.json"
+
+
+def available(kind: str, hasten: int = DEFAULT_HASTEN) -> list[str]:
+    """Cases (of CASES) that have a fixture of this kind."""
+    return [c for c in CASES if fixture_path(kind, c, hasten).exists()]
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def load_deterministic(case: str, hasten: int = DEFAULT_HASTEN) -> dict[str, Any]:
+    """Seed-independent Flee 3.1 series of a case: spawns, debt, data columns, events, capacities."""
+    return _load(fixture_path("deterministic", case, hasten))
+
+
+def load_ensemble(case: str, hasten: int = DEFAULT_HASTEN) -> dict[str, Any]:
+    """Flee 3.1 ensemble summary of a case: per camp per day mean/SD of sim, per-seed finals and ARD."""
+    return _load(fixture_path("ensemble", case, hasten))
+
+
+def spawns_from_total(total: list[int], insert_day0: bool = True) -> tuple[list[int], list[int]]:
+    """Flee 3.1's daily spawn count and debt from the daily UNHCR total (refugees.csv).
+
+    new(t) = Δ(t) − debt, Δ(t) = total(t) − total(t−1) (Δ(0) = total(0)); new forced to 0 on day 0
+    with insert_day0; a negative new becomes debt = −new and 0 spawns, else the debt is cleared.
+    """
+    spawned, debts = [], []
+    debt = 0
+    for t, v in enumerate(total):
+        delta = v - total[t - 1] if t > 0 else v
+        new = delta - debt
+        if insert_day0 and t == 0:
+            new = 0
+        if new < 0:
+            debt = -new
+            new = 0
+        elif debt > 0:
+            debt = 0
+        spawned.append(new)
+        debts.append(debt)
+    return spawned, debts
+
+
+def ard_day(sim: dict[str, float], data: dict[str, float], rescaled: bool) -> float:
+    """One day's averaged relative difference (flee-model.md §4.2), camps = keys of ``sim``.
+
+    E = Σ_c round(|ŝ_c − data_c|, 4) / max(U, 1), U = int(Σ data), S = Σ sim;
+    ŝ = sim·U/S (0 if S = 0) when rescaled, else ŝ = sim.
+    """
+    u = int(sum(data[c] for c in sim))
+    s = sum(sim.values())
+    tot = 0.0
+    for c, x in sim.items():
+        hat = (x * u / s if s > 0 else 0.0) if rescaled else x
+        tot += round(abs(hat - data[c]), 4)
+    return tot / max(u, 1)
