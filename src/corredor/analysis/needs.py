@@ -1,0 +1,357 @@
+"""Humanitarian needs per location per day, from daily populations, by a configurable standard.
+
+Planners act on litres, rations, square metres, toilets and staff, not on head counts, so this
+turns `population` (day × location, any extra dimension such as `replica` passes through) into
+those quantities. The standard is a TOML file; the default (`sphere.toml` beside this module)
+holds Sphere's minimum standards as summarised in the Chile–Peru fact sheet. Where a scenario says
+what was provided (the Concordia camp had 6 chemical toilets) the gap is reported, and where
+shelter capacity is known the people left without shelter are counted as person-nights.
+
+>>> import numpy as np, xarray as xr
+>>> ds = xr.Dataset({"population": (("day", "location"), np.array([[480.0]]))},
+...                 coords={"location": ["camp"]})
+>>> float(compute_needs(ds)["water_l"][0, 0])
+7200.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..scenario.problems import Problem, ScenarioError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WaterStandard(_Section):
+    litres_per_person_day: float = Field(15.0, ge=0)
+    source: str = ""
+
+
+class FoodStandard(_Section):
+    kcal_per_person_day: float = Field(2100.0, ge=0)
+    kcal_per_ration: float = Field(2100.0, gt=0)
+    source: str = ""
+
+
+class ShelterStandard(_Section):
+    covered_m2_per_person: float = Field(3.5, ge=0)
+    covered_m2_per_person_cold: float = Field(4.5, ge=0)
+    source: str = ""
+
+
+class SanitationStandard(_Section):
+    people_per_toilet_initial: float = Field(50, gt=0)
+    people_per_toilet_later: float = Field(20, gt=0)
+    switch_after_days: int = Field(30, ge=0)
+    switch_counted_from: Literal["first_occupied", "run_start"] = "first_occupied"
+    source: str = ""
+
+
+class HealthStandard(_Section):
+    staff_per_10000: float = Field(22.0, ge=0)
+    source: str = ""
+
+
+class Standard(_Section):
+    """A needs standard: per-person quantities and ratios. Unknown keys are refused."""
+
+    name: str = "custom"
+    water: WaterStandard = WaterStandard()
+    food: FoodStandard = FoodStandard()
+    shelter: ShelterStandard = ShelterStandard()
+    sanitation: SanitationStandard = SanitationStandard()
+    health: HealthStandard = HealthStandard()
+
+    def sources(self) -> dict[str, str]:
+        """Sector → where its figure comes from (for reports)."""
+        out = {}
+        for sector in ("water", "food", "shelter", "sanitation", "health"):
+            src = getattr(self, sector).source
+            if src:
+                out[sector] = src
+        return out
+
+
+def needs_standard(path: str | Path | None = None) -> Standard:
+    """Read a standard from TOML; None gives the shipped Sphere default.
+
+    Raises ScenarioError (path:line:col: message) for unknown keys or bad values, like any input.
+    """
+    if path is None:
+        text = resources.files(__package__).joinpath("sphere.toml").read_text(encoding="utf-8")
+        where = "corredor/analysis/sphere.toml"
+    else:
+        where = Path(path).as_posix()
+        text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        col = getattr(exc, "colno", 0) or 0
+        raise ScenarioError([Problem(where, line, col, f"not valid TOML: {exc}")]) from None
+    try:
+        return Standard(**data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = str(err["loc"][-1]) if err["loc"] else ""
+            line = next(
+                (i for i, t in enumerate(text.splitlines(), 1) if re.match(rf"\s*{re.escape(key)}\s*=", t)), 0
+            )
+            dotted = ".".join(str(p) for p in err["loc"])
+            problems.append(Problem(where, line, 0, f"{dotted}: {err['msg']}"))
+        raise ScenarioError(problems) from None
+
+
+#: Indicators a `provided` row may name, with their units.
+INDICATORS: dict[str, str] = {
+    "water_l": "l/day",
+    "food_kcal": "kcal/day",
+    "food_rations": "rations/day",
+    "covered_space_m2": "m2",
+    "toilets": "toilets",
+    "health_staff": "staff",
+}
+
+#: Sector of each indicator (HXL #sector in needs.csv).
+SECTORS: dict[str, str] = {
+    "water_l": "wash",
+    "food_kcal": "food",
+    "food_rations": "food",
+    "covered_space_m2": "shelter",
+    "toilets": "wash",
+    "health_staff": "health",
+    "person_nights_unsheltered": "shelter",
+}
+
+
+@dataclass(frozen=True)
+class Provision:
+    """What was provided at a location: `amount` of `indicator` from day `start` to `end` (inclusive).
+
+    `start`/`end` are day indices or ISO dates; None means open-ended.
+    """
+
+    location: str
+    indicator: str
+    amount: float
+    start: int | str | None = None
+    end: int | str | None = None
+    source: str = ""
+
+
+def provisions_from(rows: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, float]] | None) -> list[Provision]:
+    """Accept `[{location, indicator, amount, start?, end?}]` or `{location: {indicator: amount}}`."""
+    if not rows:
+        return []
+    out: list[Provision] = []
+    if isinstance(rows, Mapping):
+        for loc, items in rows.items():
+            for ind, amount in items.items():
+                out.append(Provision(str(loc), str(ind), float(amount)))
+        return out
+    for row in rows:
+        if isinstance(row, Provision):
+            out.append(row)
+            continue
+        amount = row.get("amount", row.get("value"))
+        out.append(
+            Provision(
+                location=str(row["location"]),
+                indicator=str(row["indicator"]),
+                amount=float(amount),
+                start=row.get("start"),
+                end=row.get("end"),
+                source=str(row.get("source", "")),
+            )
+        )
+    return out
+
+
+def _day_index(value: int | str | None, dates: list[dt.date] | None, default: int) -> int:
+    """A provision bound as a day index; ISO dates are looked up against the run's dates."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, dt.date):
+        d = value
+    else:
+        text = str(value)
+        if text.lstrip("-").isdigit():
+            return int(text)
+        d = dt.date.fromisoformat(text)
+    if not dates:
+        raise ValueError(f"provision bound {value!r} is a date but the results have no dates")
+    return (d - dates[0]).days
+
+
+def as_date(value: Any) -> dt.date:
+    """A date from whatever a `date` coordinate holds (datetime64, date, ISO string)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, np.datetime64):
+        return dt.date.fromisoformat(np.datetime_as_string(value, unit="D"))
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def run_dates(ds: xr.Dataset) -> list[dt.date] | None:
+    """The run's dates (one per day), or None when the results carry no `date` coordinate."""
+    if "date" not in ds.coords:
+        return None
+    return [as_date(v) for v in np.asarray(ds["date"].values)]
+
+
+def _location_flag(ds: xr.Dataset, given: Mapping[str, Any] | Iterable[str] | None, coord: str) -> xr.DataArray:
+    """A per-location boolean: from `given` (mapping or set of names), else a coord, else False."""
+    names = [str(n) for n in ds["location"].values]
+    if given is None:
+        if coord in ds.coords:
+            vals = ds[coord].values
+            return xr.DataArray(np.asarray(vals, dtype=bool), dims="location")
+        if "climate" in ds.coords and coord == "cold":
+            vals = [str(v).lower() == "cold" for v in ds["climate"].values]
+            return xr.DataArray(np.asarray(vals, dtype=bool), dims="location")
+        return xr.DataArray(np.zeros(len(names), dtype=bool), dims="location")
+    if isinstance(given, Mapping):
+        vals = [bool(given.get(n, False)) for n in names]
+    else:
+        chosen = {str(g) for g in given}
+        vals = [n in chosen for n in names]
+    return xr.DataArray(np.asarray(vals, dtype=bool), dims="location")
+
+
+def _shelter_capacity(ds: xr.Dataset, given: Mapping[str, float] | None) -> xr.DataArray:
+    """Shelter capacity per location (people); NaN where unknown (absent or negative)."""
+    names = [str(n) for n in ds["location"].values]
+    if given is not None:
+        vals = np.array([float(given.get(n, np.nan)) for n in names])
+    else:
+        coord = next((c for c in ("shelter_capacity_people", "shelter_capacity") if c in ds.coords), None)
+        vals = np.asarray(ds[coord].values, dtype=float) if coord else np.full(len(names), np.nan)
+    vals = np.where(vals < 0, np.nan, vals)
+    return xr.DataArray(vals, dims="location")
+
+
+def _ceil_count(x: xr.DataArray) -> xr.DataArray:
+    """Whole items (toilets, staff): round up, but keep 0 where nobody is there."""
+    return np.ceil(x - 1e-9).clip(min=0)
+
+
+def compute_needs(
+    dataset: xr.Dataset,
+    standard: Standard | None = None,
+    *,
+    provided: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str, float]] | None = None,
+    cold: Mapping[str, Any] | Iterable[str] | None = None,
+    shelter_capacity: Mapping[str, float] | None = None,
+    population_var: str = "population",
+) -> xr.Dataset:
+    """Needs per location per day implied by `dataset[population_var]` under `standard`.
+
+    Returns a Dataset on the population's dimensions with `in_need` (people), `water_l`,
+    `food_kcal`, `food_rations`, `covered_space_m2`, `toilets`, `health_staff`,
+    `person_nights_unsheltered` (NaN where shelter capacity is unknown) and, for every indicator
+    that some location was provided with, `<indicator>_provided` and `<indicator>_gap`
+    (need − provided, never below 0; NaN where nothing was stated). Toilets use the initial
+    ratio until `switch_after_days` have passed, counted per location from the first day it held
+    anyone (or from day 0); `people_per_toilet` records the ratio used.
+    Cold locations (`cold` names, or a boolean `cold` coord, or `climate == "cold"`) use the cold
+    covered-space figure.
+    """
+    std = standard or needs_standard()
+    pop = dataset[population_var].astype(float)
+    if "day" not in pop.dims or "location" not in pop.dims:
+        raise ValueError(f"{population_var} must have dims day and location, has {pop.dims}")
+    n_days = pop.sizes["day"]
+    day_idx = xr.DataArray(np.arange(n_days), dims="day")
+
+    cold_flag = _location_flag(dataset, cold, "cold")
+    space_per_person = xr.where(cold_flag, std.shelter.covered_m2_per_person_cold, std.shelter.covered_m2_per_person)
+
+    san = std.sanitation
+    if san.switch_counted_from == "run_start":
+        age = day_idx
+    else:
+        occupied = pop > 0
+        first = xr.where(occupied.any("day"), occupied.argmax("day"), n_days)
+        age = day_idx - first
+    later = age >= san.switch_after_days
+    ratio = xr.where(later, float(san.people_per_toilet_later), float(san.people_per_toilet_initial))
+
+    out = xr.Dataset(coords={k: v for k, v in pop.coords.items()})
+    out["in_need"] = pop.assign_attrs(units="people", long_name="people in need")
+    out["water_l"] = (pop * std.water.litres_per_person_day).assign_attrs(units="l/day")
+    out["food_kcal"] = (pop * std.food.kcal_per_person_day).assign_attrs(units="kcal/day")
+    out["food_rations"] = (pop * std.food.kcal_per_person_day / std.food.kcal_per_ration).assign_attrs(
+        units="rations/day"
+    )
+    out["covered_space_m2"] = (pop * space_per_person).assign_attrs(units="m2")
+    out["toilets"] = _ceil_count(pop / ratio).assign_attrs(units="toilets")
+    out["health_staff"] = _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff")
+    out["people_per_toilet"] = ratio.broadcast_like(pop).assign_attrs(units="people/toilet")
+
+    if "person_nights_unsheltered" in dataset:
+        unsheltered = dataset["person_nights_unsheltered"].astype(float)
+    else:
+        cap = _shelter_capacity(dataset, shelter_capacity)
+        unsheltered = (pop - cap).clip(min=0)  # one night per person per day-end stock; NaN if unknown
+    out["person_nights_unsheltered"] = unsheltered.assign_attrs(units="person-nights")
+
+    out = out.assign_coords(cold=("location", cold_flag.values))
+    _add_provisions(out, dataset, provisions_from(provided))
+    out.attrs["standard"] = std.name
+    out.attrs["toilet_switch"] = (
+        f"1 per {san.people_per_toilet_initial:g} until day {san.switch_after_days} "
+        f"(counted from {san.switch_counted_from.replace('_', ' ')}), then 1 per {san.people_per_toilet_later:g}"
+    )
+    return out
+
+
+def _add_provisions(out: xr.Dataset, dataset: xr.Dataset, provisions: list[Provision]) -> None:
+    """Add `<indicator>_provided` and `<indicator>_gap` for every indicator named by a provision."""
+    if not provisions:
+        return
+    names = [str(n) for n in dataset["location"].values]
+    index = {n: i for i, n in enumerate(names)}
+    n_days = out.sizes["day"]
+    dates = run_dates(dataset)
+    grids: dict[str, np.ndarray] = {}
+    for p in provisions:
+        if p.indicator not in INDICATORS:
+            raise ValueError(f"provided: unknown indicator {p.indicator!r}; known: {', '.join(INDICATORS)}")
+        if p.location not in index:
+            raise ValueError(f"provided: unknown location {p.location!r}")
+        grid = grids.setdefault(p.indicator, np.full((n_days, len(names)), np.nan))
+        lo = max(_day_index(p.start, dates, 0), 0)
+        hi = min(_day_index(p.end, dates, n_days - 1), n_days - 1)
+        if hi < lo:
+            continue
+        col = grid[lo : hi + 1, index[p.location]]
+        grid[lo : hi + 1, index[p.location]] = np.where(np.isnan(col), p.amount, col + p.amount)
+    for ind, grid in grids.items():
+        prov = xr.DataArray(grid, dims=("day", "location"), coords={"day": out["day"], "location": out["location"]})
+        out[f"{ind}_provided"] = prov.assign_attrs(units=INDICATORS[ind])
+        out[f"{ind}_gap"] = (out[ind] - prov).clip(min=0).assign_attrs(units=INDICATORS[ind])
+
+
+def indicator_names(needs: xr.Dataset) -> list[str]:
+    """The need indicators present in a needs Dataset, in a stable order."""
+    base = [*INDICATORS, "person_nights_unsheltered"]
+    return [v for v in base if v in needs]

@@ -1,0 +1,115 @@
+"""Needs from populations, checked against figures worked by hand (FACTS.md §4 worked example)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from corredor.analysis.needs import Standard, compute_needs, needs_standard
+from corredor.scenario import ScenarioError
+from synthetic_results import crisis_like, flee_like
+
+
+def _one(pop: list[list[float]], names: list[str], **coords) -> xr.Dataset:
+    return xr.Dataset(
+        {"population": (("day", "location"), np.asarray(pop, dtype=float))},
+        coords={"day": np.arange(len(pop)), "location": names, **{k: ("location", v) for k, v in coords.items()}},
+    )
+
+
+def test_default_standard_is_sphere_as_in_facts():
+    std = needs_standard()
+    assert std.water.litres_per_person_day == 15
+    assert std.food.kcal_per_person_day == 2100
+    assert std.shelter.covered_m2_per_person == 3.5
+    assert std.shelter.covered_m2_per_person_cold == 4.5
+    assert (std.sanitation.people_per_toilet_initial, std.sanitation.people_per_toilet_later) == (50, 20)
+    assert std.health.staff_per_10000 == 22
+    assert "sanitation" in std.sources()
+
+
+def test_worked_example_at_peak_480():
+    """FACTS.md §4: 480 people -> 7,200 l, 1.008 M kcal, 1,680 m², 10 toilets at 1:50."""
+    needs = compute_needs(_one([[480.0]], ["camp"]))
+    row = needs.isel(day=0, location=0)
+    assert float(row.water_l) == 7200.0
+    assert float(row.food_kcal) == 1_008_000.0
+    assert float(row.food_rations) == 480.0
+    assert float(row.covered_space_m2) == 1680.0
+    assert float(row.toilets) == 10.0  # 480 / 50 = 9.6 -> 10
+    assert float(row.health_staff) == 2.0  # 480 * 22 / 10,000 = 1.056 -> 2 whole workers
+    assert float(row.in_need) == 480.0
+
+
+def test_cold_locations_use_the_cold_space_figure():
+    ds = _one([[100.0, 100.0]], ["coast", "altiplano"])
+    needs = compute_needs(ds, cold={"altiplano"})
+    assert needs.covered_space_m2.values.tolist() == [[350.0, 450.0]]
+    # the same from a per-location climate coordinate
+    ds2 = _one([[100.0, 100.0]], ["coast", "altiplano"], climate=["temperate", "cold"])
+    assert compute_needs(ds2).covered_space_m2.values.tolist() == [[350.0, 450.0]]
+
+
+def test_toilet_ratio_switches_after_the_stated_day_counted_from_first_occupation():
+    # camp empty on days 0-1, occupied from day 2; switch after 3 days -> day 5 uses 1:20
+    std = Standard(sanitation={"switch_after_days": 3})
+    pop = [[0.0], [0.0], [100.0], [100.0], [100.0], [100.0], [100.0]]
+    needs = compute_needs(_one(pop, ["camp"]), std)
+    assert needs.people_per_toilet.values[:, 0].tolist() == [50, 50, 50, 50, 50, 20, 20]
+    assert needs.toilets.values[:, 0].tolist() == [0, 0, 2, 2, 2, 5, 5]
+    std_run = Standard(sanitation={"switch_after_days": 3, "switch_counted_from": "run_start"})
+    needs_run = compute_needs(_one(pop, ["camp"]), std_run)
+    assert needs_run.toilets.values[:, 0].tolist() == [0, 0, 2, 5, 5, 5, 5]
+
+
+def test_gap_against_what_was_provided_with_dates():
+    """The camp's 6 chemical toilets: 480 people need 10, gap 4; after removal nothing is stated."""
+    res = crisis_like(n_days=20)
+    ds = res.dataset
+    provided = [{"location": "camp", "indicator": "toilets", "amount": 6, "start": "2023-04-13", "end": 15}]
+    needs = compute_needs(ds, provided=provided)
+    camp = needs.sel(location="camp")
+    pop = ds.population.sel(location="camp").values
+    expected_need = np.ceil(pop / 50.0)
+    assert np.array_equal(camp.toilets.values, expected_need)
+    assert np.all(camp.toilets_provided.values[:16] == 6)
+    assert np.all(np.isnan(camp.toilets_provided.values[16:]))
+    assert np.array_equal(camp.toilets_gap.values[:16], np.maximum(expected_need[:16] - 6, 0))
+    # day 15 holds 60 + 15 * 25 = 435 people: ceil(435 / 50) = 9 toilets, gap 9 - 6 = 3
+    assert camp.toilets_gap.values[15] == 3
+    assert np.isnan(needs.toilets_gap.sel(location="arica").values).all()
+
+
+def test_person_nights_without_shelter_only_where_capacity_is_known():
+    ds = _one([[50.0, 10.0], [150.0, 10.0]], ["shelter", "street"])
+    needs = compute_needs(ds, shelter_capacity={"shelter": 100})
+    assert needs.person_nights_unsheltered.sel(location="shelter").values.tolist() == [0.0, 50.0]
+    assert np.isnan(needs.person_nights_unsheltered.sel(location="street").values).all()
+    # a negative capacity (Flee's -1) means unknown
+    ds2 = _one([[50.0]], ["x"], shelter_capacity=[-1])
+    assert np.isnan(compute_needs(ds2).person_nights_unsheltered.values).all()
+
+
+def test_extra_dimensions_pass_through():
+    res = flee_like(n_days=5)
+    ens = xr.concat([res.dataset, res.dataset * 2], dim="replica")
+    needs = compute_needs(ens)
+    assert needs.water_l.dims == ("replica", "day", "location")
+    assert float(needs.water_l.isel(replica=1).sum()) == 2 * float(needs.water_l.isel(replica=0).sum())
+
+
+def test_custom_toml_and_typos_are_refused(tmp_path):
+    good = tmp_path / "std.toml"
+    good.write_text('name = "test"\n[water]\nlitres_per_person_day = 20\n')
+    assert compute_needs(_one([[10.0]], ["a"]), needs_standard(good)).water_l.item() == 200.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[water]\nlitres_per_persn_day = 20\n')
+    with pytest.raises(ScenarioError) as err:
+        needs_standard(bad)
+    assert "bad.toml:2" in str(err.value) and "litres_per_persn_day" in str(err.value)
+
+
+def test_unknown_indicator_in_provided_is_an_error():
+    with pytest.raises(ValueError, match="unknown indicator"):
+        compute_needs(_one([[1.0]], ["a"]), provided={"a": {"latrines": 3}})
