@@ -189,6 +189,9 @@ class Crossing:
     b: str
     staging: str  # where people wait when they cannot pass
     line: int = 0
+    irregular_to: str = ""  # place reached by the marked irregular path ("" = `b`)
+    pushback_to: str = ""  # where a pushed-back person is left ("" = `staging`)
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ class Event:
     groups: tuple[str, ...] = ()
     source: str = ""
     line: int = 0
+    crossing: str = ""  # admission: the crossing whose policy it overrides
+    path: str = ""  # file the event was read from (for problems found later)
 
 
 @dataclass(frozen=True)
