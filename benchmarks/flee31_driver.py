@@ -234,10 +234,10 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
 
         loc_data = [d.get_field(c, t) for c in camps]
         sims = [lm[c].numAgents for c in camps]
-        for c, s, v in zip(camps, sims, loc_data):
+        for c, s, v in zip(camps, sims, loc_data, strict=True):
             sim[c].append(int(s))
             data[c].append(int(v))
-        abs_err = sum(abs(s - v) for s, v in zip(sims, loc_data))
+        abs_err = sum(abs(s - v) for s, v in zip(sims, loc_data, strict=True))
         daily["spawned"].append(int(new_refs))
         daily["refugees_raw"].append(int(refugees_raw))
         daily["refugee_debt"].append(int(refugee_debt))

@@ -19,7 +19,7 @@ import math
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ def provenance(runs: list[dict[str, Any]], case: str, hasten: int, seeds: list[i
         "seeds": seeds,
         "days": r0["days"],
         "start_date": r0["start_date"],
-        "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": r0.get("python"),
         "numpy": r0.get("numpy"),
     }

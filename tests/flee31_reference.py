@@ -14,7 +14,7 @@ block (Flee version, command, date, seeds, hasten). Fixture layout and keys: ben
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def available(kind: str, hasten: int = DEFAULT_HASTEN) -> list[str]:
     return [c for c in CASES if fixture_path(kind, c, hasten).exists()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
