@@ -1,0 +1,629 @@
+"""Ensembles: many seeded replicas (and sweeps of settings) reduced to quantile bands.
+
+Why: one run of a stochastic model is an anecdote. An ensemble runs N replicas per variant with
+seeds from `numpy.random.SeedSequence.spawn` (`engine.rng.replica_seeds`), on an executor (local
+processes by default, or Dask), and reduces them to the mean and the 5/25/50/75/95 % quantiles per
+day and per cell of every numeric variable that has a `day` dimension, plus the distribution of
+each per-replica metric. Workers return only those arrays, never whole datasets. Every variant of
+a sweep uses the same replica seeds (common random numbers), so differences between variants are
+not seed noise. The same base seed gives the same bands, whatever the executor or worker count.
+
+>>> import corredor
+>>> sc = corredor.load_scenario("../shared/data/flee/mali2012", hasten=10)  # doctest: +SKIP
+>>> ens = run_ensemble(sc, replicas=20, seed=1)  # doctest: +SKIP
+>>> ens.bands["population"].sel(stat="q50", variant="base")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+
+from ..engine.rng import replica_seeds
+
+#: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
+QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+QUANTILE_NAMES: tuple[str, ...] = tuple(f"q{round(q * 100):02d}" for q in QUANTILES)
+#: The `stat` coordinate of the bands: mean first, then the quantiles.
+STATS: tuple[str, ...] = ("mean", *QUANTILE_NAMES)
+
+#: Above this many bytes the per-replica arrays go to a memory-mapped file, not RAM.
+_MEMMAP_BYTES = 256 * 2**20
+
+
+# ---- settings overrides: --set key=value and --sweep key=v1,v2 -------------------------------
+
+
+class OverrideError(ValueError):
+    """A `--set`/`--sweep`/parameter key or value the scenario does not accept."""
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as YAML scalar: '2' -> 2, '0.5' -> 0.5, 'true' -> True, 'x' -> 'x'."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'move_rules.camp_weight=2' -> ('move_rules.camp_weight', 2)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise OverrideError(f"expected key=value, found '{text}'")
+    return key.strip(), parse_value(value.strip())
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """'move_rules.camp_weight=1,2,4' -> ('move_rules.camp_weight', [1, 2, 4])."""
+    key, sep, values = text.partition("=")
+    items = [v.strip() for v in values.split(",")] if sep else []
+    if not key.strip() or not items or any(not v for v in items):
+        raise OverrideError(f"expected key=v1,v2,..., found '{text}'")
+    return key.strip(), [parse_value(v) for v in items]
+
+
+def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
+    """A copy of `scenario` with dotted settings replaced: {'move_rules.camp_weight': 2}.
+
+    `section.key` addresses `scenario.settings`; `crisis.key` a behaviour parameter of a border-
+    crisis scenario. Unknown keys and refused values raise `OverrideError` with a suggestion.
+    """
+    from ..scenario.settings import Settings, suggest
+
+    sections: dict[str, dict[str, Any]] = {}
+    crisis_params: dict[str, Any] = {}
+    fields = Settings.model_fields
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if section == "crisis":
+            crisis = getattr(scenario, "crisis", None)
+            known = dict(crisis.parameters) if crisis is not None else {}
+            if crisis is None:
+                raise OverrideError(f"'{dotted}': this scenario has no border-crisis parameters")
+            if key not in known:
+                raise OverrideError(f"unknown crisis parameter '{key}'{suggest(key, set(known))}")
+            crisis_params[key] = value
+            continue
+        if section not in fields or section == "log_levels" or not key:
+            choices = {f"{s}.{k}" for s in fields if s != "log_levels"
+                       for k in fields[s].annotation.model_fields}  # type: ignore[union-attr]
+            raise OverrideError(f"unknown setting '{dotted}'{suggest(dotted, choices)}")
+        model = fields[section].annotation
+        if key not in model.model_fields:  # type: ignore[union-attr]
+            keys = set(model.model_fields)  # type: ignore[union-attr]
+            raise OverrideError(f"unknown setting '{dotted}'{suggest(key, keys)}")
+        sections.setdefault(section, {})[key] = value
+    out = scenario
+    if sections:
+        try:
+            out = out.with_settings(**sections)
+        except Exception as exc:  # pydantic ValidationError: say which key and value
+            errors = getattr(exc, "errors", None)
+            if callable(errors):
+                msgs = [
+                    f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')} "
+                    f"(found {e.get('input')!r})"
+                    for e in errors()
+                ]
+                raise OverrideError("; ".join(msgs)) from None
+            raise OverrideError(str(exc)) from None
+    if crisis_params:
+        crisis = out.crisis
+        params = {**dict(crisis.parameters), **crisis_params}
+        out = dataclasses.replace(out, crisis=dataclasses.replace(crisis, parameters=params))
+    return out
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of a sweep: a label and the dotted overrides it applies."""
+
+    label: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool | list | dict) or value is None else str(value)
+
+
+def build_variants(
+    settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = ()
+) -> list[Variant]:
+    """The cartesian product of the sweeps, each with the common `settings` applied first."""
+    base = dict(settings or {})
+    if not sweeps:
+        return [Variant("base", base)]
+    keys = [k for k, _ in sweeps]
+    if len(set(keys)) != len(keys):
+        raise OverrideError("each --sweep key may appear once")
+    out = []
+    for combo in itertools.product(*(values for _, values in sweeps)):
+        over = {**base, **dict(zip(keys, combo, strict=True))}
+        label = ",".join(f"{k}={_fmt(v)}" for k, v in zip(keys, combo, strict=True))
+        out.append(Variant(label, over))
+    return out
+
+
+# ---- per-replica work (runs inside workers) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaTask:
+    """Run replica `replica` of variant `variant` with `seed`; `template` asks for the layout."""
+
+    variant: int
+    replica: int
+    seed: int
+    template: bool = False
+
+
+@dataclass
+class ReplicaOutput:
+    """What a worker sends back: band arrays (float32), scalar metrics, and maybe the layout."""
+
+    variant: int
+    replica: int
+    seed: int
+    arrays: dict[str, np.ndarray]
+    metrics: dict[str, float]
+    template: xr.Dataset | None = None
+    manifest: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class EnsembleShared:
+    """Sent once to each worker: the compiled plans (one per variant) and how to run them."""
+
+    plans: tuple[Any, ...]
+    simulate_fn: Callable[..., Any] | None = None
+    metric_fn: Callable[[Any], Mapping[str, float]] | None = None
+    engine: str = "auto"
+    threads: int | None = 1
+
+
+def band_variables(ds: xr.Dataset) -> list[str]:
+    """Variables that get bands: numeric, with a `day` dimension, not observations (inputs)."""
+    return [
+        str(name)
+        for name, da in ds.data_vars.items()
+        if "day" in da.dims
+        and np.issubdtype(da.dtype, np.number)
+        and not str(name).startswith("observed")
+    ]
+
+
+def default_metrics(results: Any) -> dict[str, float]:
+    """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals."""
+    out: dict[str, float] = {}
+    for key, value in (getattr(results, "manifest", {}) or {}).get("metrics", {}).items():
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            out[str(key)] = float(value)
+    ds = results.dataset
+    if "total_people" in ds:
+        out.setdefault("people_final", float(ds["total_people"].values[-1]))
+    if "stranded" in ds:
+        daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
+        out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
+        out.setdefault("stranded_person_days", float(np.sum(daily)))
+    return out
+
+
+def _simulate(shared: EnsembleShared, plan: Any, seed: int) -> Any:
+    fn = shared.simulate_fn
+    if fn is None:
+        from ..simulate import simulate as fn  # type: ignore[no-redef]
+    return fn(plan, seed=seed, engine=shared.engine, threads=shared.threads)
+
+
+def run_replica(shared: EnsembleShared, task: ReplicaTask) -> ReplicaOutput:
+    """Worker function: simulate one replica and keep only what the reduction needs."""
+    results = _simulate(shared, shared.plans[task.variant], task.seed)
+    ds = results.dataset
+    names = band_variables(ds)
+    arrays = {n: np.asarray(ds[n].transpose("day", ...).values, dtype=np.float32) for n in names}
+    metric_fn = shared.metric_fn or default_metrics
+    metrics = {str(k): float(v) for k, v in metric_fn(results).items()}
+    template = None
+    manifest = None
+    if task.template:
+        keep = [n for n in ds.data_vars if str(n).startswith("observed")]
+        template = ds[keep].copy() if keep else ds.drop_vars(list(ds.data_vars))
+        for n in names:  # zero-size stand-ins carry dims, coords and attrs of each band variable
+            template[f"__layout__{n}"] = ds[n].transpose("day", ...).isel(day=slice(0, 0))
+        manifest = dict(getattr(results, "manifest", {}) or {})
+    return ReplicaOutput(task.variant, task.replica, task.seed, arrays, metrics, template, manifest)
+
+
+# ---- reduction -------------------------------------------------------------------------------
+
+
+class _Store:
+    """(replicas, day, ...) float32 arrays per variable and variant, in RAM or memory-mapped."""
+
+    def __init__(self, n_variants: int, n_replicas: int, shapes: Mapping[str, tuple[int, ...]]):
+        self.shapes = dict(shapes)
+        total = 4 * n_variants * n_replicas * sum(math.prod(s) for s in shapes.values())
+        self._dir = tempfile.mkdtemp(prefix="corredor-ens-") if total > _MEMMAP_BYTES else None
+        self.data: dict[tuple[int, str], np.ndarray] = {}
+        for v in range(n_variants):
+            for name, shape in shapes.items():
+                full = (n_replicas, *shape)
+                if self._dir is None:
+                    arr = np.full(full, np.nan, dtype=np.float32)
+                else:
+                    path = os.path.join(self._dir, f"{v}-{len(self.data)}.f32")
+                    arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=full)
+                self.data[(v, name)] = arr
+
+    def put(self, out: ReplicaOutput) -> None:
+        for name, arr in out.arrays.items():
+            if name not in self.shapes or arr.shape != self.shapes[name]:
+                raise RuntimeError(
+                    f"replica {out.replica} returned '{name}' with shape {arr.shape}, "
+                    f"expected {self.shapes.get(name)}"
+                )
+            self.data[(out.variant, name)][out.replica] = arr
+
+    def bands(self, variant: int, name: str) -> np.ndarray:
+        """(stat, day, ...) mean and quantiles over replicas, computed a few days at a time."""
+        src = self.data[(variant, name)]
+        n_rep, n_day = src.shape[0], src.shape[1]
+        per_day = max(1, n_rep * math.prod(src.shape[2:]) * 8)
+        step = max(1, min(n_day, (64 * 2**20) // per_day))
+        out = np.empty((len(STATS), *src.shape[1:]), dtype=np.float64)
+        for d0 in range(0, n_day, step):
+            block = np.asarray(src[:, d0 : d0 + step], dtype=np.float64)
+            out[0, d0 : d0 + step] = block.mean(axis=0)
+            out[1:, d0 : d0 + step] = np.quantile(block, QUANTILES, axis=0)
+        return out
+
+    def close(self) -> None:
+        self.data.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def summarize_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Reduce per-seed metric dicts to {metric: {n, mean, sd, min, q05, q25, q50, q75, q95, max}}.
+
+    Reusable wherever replicas give scalars (ensembles, policy comparison, calibration). Keys
+    that are not numbers are skipped; NaN values are left out of a metric's count.
+
+    >>> summarize_metrics([{"ard": 0.2}, {"ard": 0.4}])["ard"]["q50"]
+    0.30000000000000004
+    """
+    values: dict[str, list[float]] = {}
+    for row in rows:
+        for key, v in row.items():
+            if isinstance(v, int | float | np.number) and not isinstance(v, bool):
+                values.setdefault(str(key), []).append(float(v))
+    out: dict[str, dict[str, float]] = {}
+    for key, vals in values.items():
+        arr = np.asarray(vals, dtype=np.float64)
+        arr = arr[np.isfinite(arr)]
+        if arr.size == 0:
+            out[key] = {"n": 0.0, **{s: math.nan for s in ("mean", "sd", "min", *QUANTILE_NAMES, "max")}}
+            continue
+        qs = np.quantile(arr, QUANTILES)
+        out[key] = {
+            "n": float(arr.size),
+            "mean": float(arr.mean()),
+            "sd": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+            "min": float(arr.min()),
+            **{name: float(q) for name, q in zip(QUANTILE_NAMES, qs, strict=True)},
+            "max": float(arr.max()),
+        }
+    return out
+
+
+# ---- the ensemble ----------------------------------------------------------------------------
+
+
+@dataclass
+class Ensemble:
+    """Reduced replicas: `bands` (variant × stat × day × ...), per-replica `metrics`, manifest."""
+
+    bands: xr.Dataset
+    metrics: list[dict[str, Any]]
+    summary: dict[str, dict[str, dict[str, float]]]
+    manifest: dict[str, Any]
+
+    def metric_table(self) -> Any:
+        """Per-replica metrics as a pandas DataFrame (variant, replica, seed, metrics...)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics)
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def run_ensemble(
+    scenario: Any,
+    replicas: int,
+    seed: int = 0,
+    variants: Sequence[Variant] | None = None,
+    executor: Any = None,
+    engine: str = "auto",
+    threads: int | None = 1,
+    simulate_fn: Callable[..., Any] | None = None,
+    compile_fn: Callable[[Any], Any] | None = None,
+    metric_fn: Callable[[Any], Mapping[str, float]] | None = None,
+    progress: ProgressFn | None = None,
+) -> Ensemble:
+    """Run `replicas` seeded replicas of each variant and reduce them to bands and metrics.
+
+    `executor` comes from `executors.make_executor` (default: serial in this process).
+    `simulate_fn(plan, seed=, engine=, threads=)` and `compile_fn(scenario)` default to corredor's
+    own `simulate` and `compile_plan`; `metric_fn(results) -> {name: float}` to `default_metrics`.
+    All three must be module-level functions for the process and Dask executors.
+    """
+    from .executors import SerialExecutor
+
+    if int(replicas) < 1:
+        raise ValueError(f"replicas must be at least 1, found {replicas}")
+    replicas = int(replicas)
+    variants = list(variants or [Variant("base")])
+    if compile_fn is None:
+        from ..plan import compile_plan as compile_fn  # type: ignore[no-redef]
+    started = time.perf_counter()
+    plans = tuple(compile_fn(apply_overrides(scenario, v.overrides)) for v in variants)
+    seeds = replica_seeds(seed, replicas)
+    tasks = [
+        ReplicaTask(v, r, s, template=(v == 0 and r == 0))
+        for r, s in enumerate(seeds)
+        for v in range(len(variants))
+    ]
+    shared = EnsembleShared(plans, simulate_fn, metric_fn, engine, threads)
+    ex = executor or SerialExecutor()
+    store: _Store | None = None
+    template: xr.Dataset | None = None
+    first_manifest: dict[str, Any] = {}
+    pending: list[ReplicaOutput] = []
+    rows: list[dict[str, Any]] = []
+    done = 0
+    try:
+        for out in ex.map_unordered(run_replica, shared, tasks):
+            if out.template is not None:
+                template, first_manifest = out.template, out.manifest or {}
+                shapes = {k: v.shape for k, v in out.arrays.items()}
+                store = _Store(len(variants), replicas, shapes)
+                for p in pending:
+                    store.put(p)
+                pending.clear()
+            if store is None:  # keep until the template replica arrives
+                pending.append(out)
+            else:
+                store.put(out)
+            rows.append({"variant": variants[out.variant].label, "replica": out.replica,
+                         "seed": out.seed, **out.metrics})
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks))
+        assert store is not None and template is not None
+        bands = _bands_dataset(store, template, variants)
+    finally:
+        if store is not None:
+            store.close()
+    order = {v.label: i for i, v in enumerate(variants)}
+    rows.sort(key=lambda r: (order[r["variant"]], r["replica"]))
+    summary = {
+        v.label: summarize_metrics(
+            {k: x for k, x in r.items() if k not in ("variant", "replica", "seed")}
+            for r in rows if r["variant"] == v.label
+        )
+        for v in variants
+    }
+    manifest = _manifest(scenario, variants, seed, seeds, engine, ex, first_manifest,
+                         time.perf_counter() - started)
+    bands.attrs.update({"replicas": replicas, "base_seed": int(seed),
+                        "quantiles": list(QUANTILES)})
+    return Ensemble(bands, rows, summary, manifest)
+
+
+def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Variant]) -> xr.Dataset:
+    layout = {str(k)[len("__layout__"):]: template[k] for k in template.data_vars
+              if str(k).startswith("__layout__")}
+    base = template.drop_vars(list(layout and [f"__layout__{k}" for k in layout]))
+    data_vars = {}
+    for name, proto in layout.items():
+        stacked = np.stack([store.bands(v, name) for v in range(len(variants))])
+        dims = ("variant", "stat", *proto.dims)
+        data_vars[name] = xr.DataArray(stacked, dims=dims, attrs=dict(proto.attrs))
+    coords = {"variant": [v.label for v in variants], "stat": list(STATS)}
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds = ds.assign_coords({k: c for k, c in base.coords.items() if k not in coords})
+    for name in base.data_vars:  # observations: identical in every replica, kept once
+        ds[name] = base[name]
+    return ds
+
+
+def _manifest(
+    scenario: Any, variants: Sequence[Variant], seed: int, seeds: list[int], engine: str,
+    ex: Any, first: Mapping[str, Any], wall_s: float,
+) -> dict[str, Any]:
+    from .. import __version__
+
+    return {
+        "kind": "ensemble",
+        "corredor_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": getattr(scenario, "name", str(scenario)),
+        "scenario_source": str(getattr(scenario, "source", "")),
+        "scenario_hash": first.get("scenario_hash"),
+        "hasten": getattr(scenario, "hasten", None),
+        "days": getattr(scenario, "days", None),
+        "engine": first.get("engine", engine),
+        "backend": first.get("backend"),
+        "base_seed": int(seed),
+        "replicas": len(seeds),
+        "replica_seeds": [int(s) for s in seeds],
+        "variants": [{"label": v.label, "overrides": dict(v.overrides)} for v in variants],
+        "executor": type(ex).__name__,
+        "workers": int(getattr(ex, "workers", 1)),
+        "quantiles": list(QUANTILES),
+        "wall_s": round(wall_s, 3),
+    }
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dt.date | Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def atomic_dir(out: Path, force: bool, write: Callable[[Path], None]) -> Path:
+    """Write a folder atomically: fill a temporary sibling, then rename it into place.
+
+    An existing `out` is kept unless `force`; with `force` it is replaced only after the new
+    folder is complete, so a failed run never leaves a half-written result.
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        write(tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = True) -> Path:
+    """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json [, plot].
+
+    Each Parquet table is tidy: one row per (variant, day, cell) with columns mean, q05 ... q95.
+    """
+
+    def write(tmp: Path) -> None:
+        (tmp / "bands").mkdir()
+        for name in ens.bands.data_vars:
+            da = ens.bands[name]
+            if "stat" not in da.dims:
+                continue
+            frame = da.reset_coords(drop=True).to_dataset(dim="stat").to_dataframe().reset_index()
+            frame.to_parquet(tmp / "bands" / f"{name}.parquet", index=False)
+        obs = [n for n in ens.bands.data_vars if "stat" not in ens.bands[n].dims]
+        if obs:
+            ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index().to_parquet(
+                tmp / "observed.parquet", index=False)
+        ens.metric_table().to_csv(tmp / "metrics.csv", index=False)
+        (tmp / "metrics_summary.json").write_text(
+            json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        if plot:
+            try:
+                plot_bands(ens, tmp / "bands.png")
+                files.append("bands.png")
+            except Exception as exc:  # a figure must never cost the run's data
+                ens.manifest["plot_error"] = str(exc)
+        manifest = {**ens.manifest, "files": files}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+
+    return atomic_dir(out, force, write)
+
+
+def read_bands(folder: Path) -> xr.Dataset:
+    """Read the bands written by `write_ensemble` back into a Dataset (variant × stat × ...)."""
+    import pandas as pd
+
+    arrays = {}
+    for path in sorted((Path(folder) / "bands").glob("*.parquet")):
+        frame = pd.read_parquet(path)
+        dims = [c for c in frame.columns if c not in STATS]
+        ds = xr.Dataset.from_dataframe(frame.set_index(dims))
+        arrays[path.stem] = ds.to_array("stat").sel(stat=list(STATS))
+    return xr.Dataset(arrays)
+
+
+def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_panels: int = 9) -> None:
+    """Median and 25–75 / 5–95 % bands of `variable` for the busiest locations, with observations."""
+    try:
+        from ..outputs import plots  # the outputs engineer's figure, when it exists
+    except ImportError:
+        plots = None
+    if plots is not None and hasattr(plots, "plot_bands"):
+        plots.plot_bands(ens.bands, path)
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ds = ens.bands
+    if variable not in ds:
+        variable = next(n for n in ds.data_vars if "stat" in ds[n].dims)
+    da = ds[variable]
+    cell_dims = [d for d in da.dims if d not in ("variant", "stat", "day")]
+    if "location" in cell_dims and "is_camp" in da.coords and bool(da["is_camp"].any()):
+        da = da.isel(location=np.flatnonzero(da["is_camp"].values))  # camps are what is observed
+    if cell_dims:
+        stacked = da.stack(cell=cell_dims)
+        score = stacked.sel(stat="q50").isel(variant=0).max("day").values
+        order = np.argsort(-np.nan_to_num(score))[:max_panels]
+    else:
+        stacked, order = da.expand_dims(cell=[variable]), np.array([0])
+    n = len(order)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    days = ds["day"].values
+    for ax, k in zip(axes.flat, order, strict=False):
+        cell = stacked.isel(cell=int(k))
+        for vi, label in enumerate(ds["variant"].values):
+            c = cell.sel(variant=label)
+            color = f"C{vi}"
+            ax.fill_between(days, c.sel(stat="q05"), c.sel(stat="q95"), color=color, alpha=0.15, lw=0)
+            ax.fill_between(days, c.sel(stat="q25"), c.sel(stat="q75"), color=color, alpha=0.3, lw=0)
+            ax.plot(days, c.sel(stat="q50"), color=color, lw=1.2, label=str(label))
+        name = cell["cell"].values.item() if "cell" in cell.coords else variable
+        name = name if isinstance(name, str) else ", ".join(str(x) for x in np.atleast_1d(name))
+        if "observed" in ds and variable == "population" and "location" in ds["observed"].dims:
+            loc = name
+            if loc in ds["observed"]["location"].values:
+                obs = ds["observed"].sel(location=loc)
+                if np.isfinite(obs.values).any() and float(np.nanmax(obs.values)) > 0:
+                    ax.plot(days, obs, "k.", ms=1.5, label="observed")
+        ax.set_title(str(name), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
+                 fontsize=10)
+    fig.supxlabel("day", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,239 @@
+"""Where replica tasks run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor runs `fn(shared, task)` for each task and yields the results as they complete.
+`shared` (a compiled plan, base scenarios, ...) is sent to each worker once — through a process
+pool's initializer or a Dask scatter with broadcast — never once per task, so replicas of a large
+scenario do not re-send the read-only arrays. `fn`, `shared` and each task must be picklable
+(module-level functions, plain data) for the process and Dask executors.
+
+>>> with make_executor("serial") as ex:
+...     sorted(ex.map_unordered(_add_shared, 10, [1, 2, 3]))
+[11, 12, 13]
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+#: Names accepted by `make_executor` and the CLI's `--executor`.
+EXECUTOR_KINDS = ("local", "dask", "serial")
+
+
+class Executor(Protocol):
+    """Runs `fn(shared, task)` for every task; yields results in completion order."""
+
+    workers: int
+
+    def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
+    ) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def _add_shared(shared: int, task: int) -> int:  # used by the module doctest
+    return shared + task
+
+
+class _Base:
+    workers: int = 1
+
+    def __enter__(self) -> _Base:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release workers; safe to call twice."""
+
+
+class SerialExecutor(_Base):
+    """Runs tasks one after another in this process (tests, one worker, debugging)."""
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
+    ) -> Iterator[Any]:
+        for task in tasks:
+            yield fn(shared, task)
+
+
+# ---- local processes -------------------------------------------------------------------------
+
+_WORKER_SHARED: Any = None
+
+
+def _init_worker(blob: bytes, env: dict[str, str]) -> None:
+    """Process-pool initializer: unpickle the shared object once per worker."""
+    global _WORKER_SHARED
+    os.environ.update(env)
+    _WORKER_SHARED = pickle.loads(blob)
+
+
+def _run_batch(fn: Callable[[Any, Any], Any], tasks: list[Any]) -> list[Any]:
+    return [fn(_WORKER_SHARED, t) for t in tasks]
+
+
+class LocalProcessExecutor(_Base):
+    """A pool of `workers` local processes (default start method: forkserver).
+
+    Why forkserver: numba's thread pools are not safe to fork from a parent that has used them;
+    a fork server is started clean. Tasks are sent in small batches to amortise the round-trip.
+    Each worker should run its replica on one thread (the CLI does), so W workers use W cores.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        start_method: str = "forkserver",
+        batches_per_worker: int = 8,
+    ) -> None:
+        self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self.start_method = start_method
+        self.batches_per_worker = max(1, int(batches_per_worker))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
+    ) -> Iterator[Any]:
+        tasks = list(tasks)
+        if not tasks:
+            return
+        self.close()  # a new shared object needs fresh workers
+        blob = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        # worker threads: one per process unless the caller set it explicitly
+        env = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
+        ctx = mp.get_context(self.start_method)
+        self._pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(tasks)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(blob, env),
+        )
+        size = max(1, math.ceil(len(tasks) / (self.workers * self.batches_per_worker)))
+        pending: set[Future] = {
+            self._pool.submit(_run_batch, fn, tasks[i : i + size])
+            for i in range(0, len(tasks), size)
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# ---- Dask ------------------------------------------------------------------------------------
+
+
+def _dask_call(fn: Callable[[Any, Any], Any], task: Any, shared: Any) -> Any:
+    return fn(shared, task)
+
+
+class DaskExecutor(_Base):
+    """Tasks on a Dask cluster: an existing scheduler (`address`) or a new LocalCluster.
+
+    The shared object is scattered once with `broadcast=True`; each task is one Dask task.
+    `processes=False` keeps a LocalCluster in this process (threads), which is light for tests.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        processes: bool = True,
+        threads_per_worker: int = 1,
+    ) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # optional extra
+            raise RuntimeError(
+                "the Dask executor needs dask[distributed]: pip install 'corredor[dask]'"
+            ) from exc
+        self._cluster = None
+        if address:
+            try:
+                self._client = Client(address, timeout="10s")
+            except OSError as exc:
+                raise RuntimeError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        else:
+            n = max(1, int(workers or os.cpu_count() or 1))
+            self._cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads_per_worker,
+                processes=processes,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self._client = Client(self._cluster)
+        info = self._client.scheduler_info()
+        self.workers = max(1, len(info.get("workers", {})))
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    def map_unordered(
+        self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
+    ) -> Iterator[Any]:
+        from distributed import as_completed
+
+        tasks = list(tasks)
+        if not tasks:
+            return
+        shared_future = self._client.scatter(shared, broadcast=True)
+        futures = self._client.map(
+            _dask_call, [fn] * len(tasks), tasks, shared=shared_future, pure=False
+        )
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.release()
+
+    def close(self) -> None:
+        if getattr(self, "_client", None) is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+def make_executor(
+    kind: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    processes: bool = True,
+) -> Executor:
+    """An executor by name: 'local' (processes; serial when workers == 1), 'dask', 'serial'."""
+    if kind not in EXECUTOR_KINDS:
+        raise ValueError(f"unknown executor '{kind}'; choose one of {', '.join(EXECUTOR_KINDS)}")
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be at least 1, found {workers}")
+    if kind == "serial" or (kind == "local" and workers == 1):
+        return SerialExecutor()
+    if kind == "local":
+        return LocalProcessExecutor(workers)
+    return DaskExecutor(address=address, workers=workers, processes=processes)

@@ -1,0 +1,201 @@
+"""Ensembles: seeds, reduction to quantile bands, metric summaries, overrides and output files.
+
+Most tests use the toy stand-in model in tests/ensemble_toy.py so they test the machinery, not
+the engine; one test at the end runs the real engine on mali2012 when it is available.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corredor.analysis.ensemble import (
+    QUANTILES,
+    STATS,
+    OverrideError,
+    apply_overrides,
+    build_variants,
+    parse_assignment,
+    parse_sweep,
+    read_bands,
+    run_ensemble,
+    summarize_metrics,
+    write_ensemble,
+)
+from corredor.analysis.executors import SerialExecutor
+from ensemble_toy import N_DAYS, expected_population, identity, toy_scenario, toy_simulate
+
+
+def _run(replicas: int = 40, seed: int = 1, **kw):
+    return run_ensemble(toy_scenario(), replicas, seed=seed, simulate_fn=toy_simulate,
+                        compile_fn=identity, **kw)
+
+
+def test_same_base_seed_gives_identical_bands_and_metrics() -> None:
+    a, b = _run(seed=7), _run(seed=7)
+    for name in ("population", "travellers", "total_people"):
+        np.testing.assert_array_equal(a.bands[name].values, b.bands[name].values)
+    assert a.metrics == b.metrics
+    c = _run(seed=8)
+    assert not np.array_equal(a.bands["population"].values, c.bands["population"].values)
+
+
+def test_replica_seeds_come_from_seedsequence_spawn() -> None:
+    ens = _run(replicas=5, seed=3)
+    children = np.random.SeedSequence(3).spawn(5)
+    expected = [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
+    assert ens.manifest["replica_seeds"] == expected
+    assert [r["seed"] for r in ens.metrics] == expected
+
+
+def test_bands_equal_numpy_quantiles_over_the_replicas() -> None:
+    ens = _run(replicas=25, seed=2)
+    stack = np.stack([toy_simulate(toy_scenario(), seed=s).dataset["population"].values
+                      for s in ens.manifest["replica_seeds"]]).astype(np.float64)
+    got = ens.bands["population"].sel(variant="base")
+    np.testing.assert_allclose(got.sel(stat="mean").values, stack.mean(axis=0), rtol=1e-6)
+    for name, q in zip(STATS[1:], QUANTILES, strict=True):
+        np.testing.assert_allclose(got.sel(stat=name).values, np.quantile(stack, q, axis=0),
+                                   rtol=1e-6)
+
+
+def test_every_numeric_day_variable_gets_bands_and_observations_are_kept() -> None:
+    ens = _run(replicas=4)
+    bands = ens.bands
+    assert set(n for n in bands.data_vars if "stat" in bands[n].dims) == {
+        "population", "travellers", "total_people"}
+    assert bands["travellers"].dims == ("variant", "stat", "day", "route")
+    assert bands["total_people"].dims == ("variant", "stat", "day")
+    assert "stat" not in bands["observed"].dims  # an input, stored once
+    assert list(bands["stat"].values) == list(STATS)
+    assert bands["population"].attrs["units"] == "people"
+    # quantiles are ordered
+    q = bands["population"].sel(stat=list(STATS[1:])).values
+    assert np.all(np.diff(q, axis=1) >= 0)
+
+
+@pytest.mark.slow
+def test_band_coverage_statistics_many_seeds() -> None:
+    """The 5–95 % band of 200 replicas covers a fresh replica's value ~90 % of the time.
+
+    Tolerance: over 40 base seeds × 30 days × 5 places the coverage must lie in [0.86, 0.94]
+    (binomial sd of a single cell ~ 0.02; cells are correlated across days so we allow ±0.04).
+    """
+    hits = total = 0
+    for base in range(40):
+        ens = _run(replicas=200, seed=1000 + base)
+        band = ens.bands["population"].sel(variant="base")
+        fresh = toy_simulate(toy_scenario(), seed=10_000 + base).dataset["population"].values
+        inside = (fresh >= band.sel(stat="q05").values) & (fresh <= band.sel(stat="q95").values)
+        hits += int(inside.sum())
+        total += inside.size
+    assert 0.86 <= hits / total <= 0.94
+
+
+def test_median_tracks_the_expected_value() -> None:
+    ens = _run(replicas=200, seed=5)
+    med = ens.bands["population"].sel(variant="base", stat="q50").values
+    exp = expected_population(N_DAYS, 1.0)
+    # Poisson sums: sd = sqrt(mean); median within 3 sd/sqrt(n)*1.25 + 1 (integer rounding)
+    tol = 3 * np.sqrt(exp) / np.sqrt(200) * 1.25 + 1.0
+    assert np.all(np.abs(med - exp) <= tol)
+
+
+def test_summarize_metrics() -> None:
+    rows = [{"ard": float(x), "name": "skip", "flag": True} for x in range(1, 101)]
+    s = summarize_metrics(rows)
+    assert set(s) == {"ard"}
+    assert s["ard"]["n"] == 100
+    assert s["ard"]["q50"] == pytest.approx(50.5)
+    assert s["ard"]["q05"] == pytest.approx(np.quantile(np.arange(1, 101), 0.05))
+    assert s["ard"]["min"] == 1 and s["ard"]["max"] == 100
+    assert s["ard"]["sd"] == pytest.approx(np.std(np.arange(1, 101), ddof=1))
+    nan = summarize_metrics([{"x": float("nan")}, {"x": 2.0}])
+    assert nan["x"]["n"] == 1 and nan["x"]["q50"] == 2.0
+
+
+def test_metric_distribution_per_variant_and_sweep_uses_common_seeds() -> None:
+    variants = build_variants({}, [parse_sweep("move_rules.camp_weight=1,2.5")])
+    ens = _run(replicas=30, seed=4, variants=variants)
+    assert list(ens.bands["variant"].values) == ["move_rules.camp_weight=1",
+                                                 "move_rules.camp_weight=2.5"]
+    seeds = {v: [r["seed"] for r in ens.metrics if r["variant"] == v] for v in ens.summary}
+    a, b = seeds.values()
+    assert a == b  # common random numbers across variants
+    # toy observed data is generated with camp_weight 2.5: that variant fits better
+    assert ens.summary["move_rules.camp_weight=2.5"]["ard_mean"]["q50"] < \
+        ens.summary["move_rules.camp_weight=1"]["ard_mean"]["q50"]
+    camp = ens.bands["population"].sel(location="camp1", stat="q50").isel(day=-1)
+    assert float(camp.sel(variant="move_rules.camp_weight=2.5")) > \
+        2 * float(camp.sel(variant="move_rules.camp_weight=1"))
+
+
+def test_overrides_parse_apply_and_refuse() -> None:
+    assert parse_assignment("move_rules.camp_weight=2") == ("move_rules.camp_weight", 2)
+    assert parse_assignment("move_rules.start_on_foot=true")[1] is True
+    assert parse_sweep("move_rules.awareness_level=1,2") == ("move_rules.awareness_level", [1, 2])
+    sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": 2, "optimisations.hasten": 5})
+    assert sc.settings.move_rules.camp_weight == 2.0 and sc.hasten == 5
+    with pytest.raises(OverrideError, match="did you mean 'camp_weight'"):
+        apply_overrides(toy_scenario(), {"move_rules.camp_wieght": 2})
+    with pytest.raises(OverrideError, match="unknown setting"):
+        apply_overrides(toy_scenario(), {"nosection.x": 1})
+    with pytest.raises(OverrideError, match="hasten"):
+        apply_overrides(toy_scenario(), {"optimisations.hasten": 0})
+    with pytest.raises(OverrideError, match="no border-crisis"):
+        apply_overrides(toy_scenario(), {"crisis.give_up": 0.1})
+    for bad in ("camp_weight", "=2", "x="):
+        with pytest.raises(OverrideError):
+            parse_assignment(bad)
+    with pytest.raises(OverrideError):
+        parse_sweep("move_rules.camp_weight=1,,2")
+    variants = build_variants({"move_rules.camp_weight": 3},
+                              [("move_rules.awareness_level", [1, 2]), ("move_rules.softening", [0, 10])])
+    assert len(variants) == 4
+    assert all(v.overrides["move_rules.camp_weight"] == 3 for v in variants)
+
+
+def test_write_and_read_back(tmp_path: Path) -> None:
+    ens = _run(replicas=6, seed=9)
+    out = write_ensemble(ens, tmp_path / "ens")
+    names = {p.name for p in out.iterdir()}
+    assert {"bands", "metrics.csv", "metrics_summary.json", "manifest.json", "bands.png"} <= names
+    back = read_bands(out)
+    np.testing.assert_allclose(back["population"].sel(variant="base").transpose("stat", "day", "location").values,
+                               ens.bands["population"].sel(variant="base").values)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replicas"] == 6 and manifest["base_seed"] == 9
+    assert "bands/population.parquet" in manifest["files"]
+    lines = (out / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("variant,replica,seed,") and len(lines) == 7
+    with pytest.raises(FileExistsError):
+        write_ensemble(ens, out)
+    ens2 = _run(replicas=3, seed=9)
+    write_ensemble(ens2, out, force=True)
+    assert json.loads((out / "manifest.json").read_text())["replicas"] == 3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_failed_write_leaves_old_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ens = _run(replicas=3)
+    out = write_ensemble(ens, tmp_path / "ens")
+    before = (out / "manifest.json").read_text()
+
+    def boom(self, *a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(ens), "metric_table", boom)
+    with pytest.raises(OSError):
+        write_ensemble(ens, out, force=True)
+    assert (out / "manifest.json").read_text() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_progress_callback_counts_every_task() -> None:
+    seen = []
+    _run(replicas=5, progress=lambda d, n: seen.append((d, n)),
+         variants=build_variants({}, [("move_rules.camp_weight", [1, 2])]), executor=SerialExecutor())
+    assert seen[-1] == (10, 10) and len(seen) == 10
