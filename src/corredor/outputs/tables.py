@@ -1,0 +1,485 @@
+"""Run-folder tables: a Parquet long table, CSVs with an HXL hashtag row, GeoJSON and network.json.
+
+Every file is a view of `Results.dataset` (plus the needs it implies), written into the folder the
+run writer hands over (a temporary folder renamed into place, so each run folder appears whole).
+Files are read back with pyarrow / csv / json only; pandas is not needed. docs/outputs.md lists
+every column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xarray as xr
+
+from ..analysis.needs import (
+    INDICATORS,
+    SECTORS,
+    compute_needs,
+    indicator_names,
+    needs_standard,
+    run_dates,
+)
+
+LONG_TABLE = "results.parquet"
+POPULATIONS_CSV = "populations.csv"
+NEEDS_CSV = "needs.csv"
+GEOJSON = "locations.geojson"
+NETWORK_JSON = "network.json"
+
+#: Closure status codes used in network.json and the long table (`crossing_status`, `route_status`).
+STATUS_CODES = {"open": 0, "documents": 1, "closed": 2}
+#: Prefix of needs variables in the long table.
+NEEDS_PREFIX = "needs."
+
+#: Dimensions that map onto the long table's own columns; any other dimension is folded into the
+#: variable name as `variable[dim=value]`.
+_ROW_DIMS = ("day", "location", "group", "route", "crossing")
+
+
+class ResultsLike(Protocol):
+    """What the writers need: `Results` or any object with `.dataset` and `.manifest`."""
+
+    dataset: xr.Dataset
+    manifest: Mapping[str, Any]
+
+
+# ---- small helpers shared with plots and the report ---------------------------------------------
+
+
+def collapse_extra_dims(ds: xr.Dataset) -> xr.Dataset:
+    """Median over ensemble dimensions (`replica`, `sample`, ...) so per-run tables have one value.
+
+    Quantile dimensions are reduced by picking the median (0.5) when present.
+    """
+    keep = {"day", "location", "group", "route", "crossing", "mode", "wait_bin"}
+    out = ds
+    for dim in list(ds.dims):
+        if dim in keep:
+            continue
+        if dim == "quantile" and "quantile" in ds.coords:
+            out = out.sel(quantile=0.5, method="nearest", drop=True)
+        elif dim in ("replica", "sample", "member", "seed"):
+            out = out.median(dim, keep_attrs=True)
+    return out
+
+
+def slug(text: str) -> str:
+    """An ASCII code for a place name: lower case, accents dropped, non-alphanumerics to `_`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_") or "loc"
+
+
+def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """One dict per location: name, code, country, kind, lat, lon, is_camp (from the coords)."""
+    names = [str(n) for n in ds["location"].values]
+
+    def coord(name: str, default: Any) -> list[Any]:
+        if name in ds.coords and ds[name].dims == ("location",):
+            return [v.item() if hasattr(v, "item") else v for v in ds[name].values]
+        return [default] * len(names)
+
+    code_coord = next((c for c in ("location_code", "code", "id") if c in ds.coords), None)
+    codes = [str(c) for c in coord(code_coord, "")] if code_coord else [slug(n) for n in names]
+    seen: dict[str, int] = {}
+    for i, c in enumerate(codes):  # codes must be unique even when two names slug alike
+        if c in seen:
+            codes[i] = f"{c}_{i}"
+        seen[codes[i]] = i
+    countries = coord("country", "")
+    kinds = coord("kind", "")
+    lats, lons = coord("lat", float("nan")), coord("lon", float("nan"))
+    camps = coord("is_camp", None)
+    rows = []
+    for i, n in enumerate(names):
+        is_camp = bool(camps[i]) if camps[i] is not None else str(kinds[i]) in ("camp", "idpcamp")
+        rows.append(
+            {
+                "name": n,
+                "code": codes[i],
+                "country": str(countries[i]),
+                "kind": str(kinds[i]),
+                "lat": _num(lats[i]),
+                "lon": _num(lons[i]),
+                "is_camp": is_camp,
+            }
+        )
+    return rows
+
+
+def _num(v: Any) -> float | None:
+    """A JSON-safe float: None for NaN or missing."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if not np.isfinite(f) else f
+
+
+def _iso_dates(ds: xr.Dataset) -> list[str | None]:
+    dates = run_dates(ds)
+    n = ds.sizes.get("day", 0)
+    return [d.isoformat() for d in dates] if dates else [None] * n
+
+
+def country_tag(countries: Iterable[str]) -> str:
+    """`#country+code` when every value looks like an ISO code (CL, PER, CL/PE), else `+name`."""
+    vals = [c for c in countries if c]
+    if vals and all(re.fullmatch(r"[A-Z]{2,3}(/[A-Z]{2,3})*", c) for c in vals):
+        return "#country+code"
+    return "#country+name"
+
+
+def status_code(value: Any) -> int:
+    """Closure status as 0 open / 1 documents / 2 closed from a string, number or boolean."""
+    if isinstance(value, (bool, np.bool_)):
+        return 2 if value else 0
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return int(value) if np.isfinite(value) else 0
+    return STATUS_CODES.get(str(value).strip().lower(), 0)
+
+
+def _crossing_ends(ds: xr.Dataset) -> list[tuple[str, str]] | None:
+    """Endpoints (from, to) of every crossing, from coords `crossing_from/_to` or `crossing_a/_b`."""
+    if "crossing" not in ds.dims:
+        return None
+    for a, b in (("crossing_from", "crossing_to"), ("crossing_a", "crossing_b")):
+        if a in ds.coords and b in ds.coords:
+            return [(str(x), str(y)) for x, y in zip(ds[a].values, ds[b].values, strict=True)]
+    return None
+
+
+def road_list(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """Undirected roads (one per pair of directed links) with their link indices and crossing."""
+    if "route" not in ds.dims or "route_from" not in ds.coords:
+        return []
+    frm = [str(v) for v in ds["route_from"].values]
+    to = [str(v) for v in ds["route_to"].values]
+    km = ds["distance_km"].values if "distance_km" in ds.coords else [None] * len(frm)
+    roads: dict[tuple[str, str], dict[str, Any]] = {}
+    for i, (a, b) in enumerate(zip(frm, to, strict=True)):
+        key = (a, b) if a <= b else (b, a)
+        road = roads.setdefault(key, {"a": a, "b": b, "distance_km": _num(km[i]), "links": [], "crossing": None})
+        road["links"].append(i)
+    ends = _crossing_ends(ds) or []
+    for name, (a, b) in zip([str(c) for c in ds["crossing"].values] if ends else [], ends, strict=False):
+        key = (a, b) if a <= b else (b, a)
+        if key in roads:
+            roads[key]["crossing"] = name
+    return list(roads.values())
+
+
+def road_status(ds: xr.Dataset, roads: list[dict[str, Any]]) -> list[list[int]] | None:
+    """Per day, per road: 0 open, 1 documents, 2 closed; None when the run records no status.
+
+    Read from `route_status`/`route_closed` (day, route) or `crossing_status` (day, crossing).
+    """
+    n_days = ds.sizes.get("day", 0)
+    status = np.zeros((n_days, len(roads)), dtype=np.int64)
+    found = False
+    for var in ("route_status", "route_closed"):
+        if var in ds and set(ds[var].dims) == {"day", "route"}:
+            arr = ds[var].transpose("day", "route").values
+            codes = np.vectorize(status_code, otypes=[np.int64])(arr)
+            for j, road in enumerate(roads):
+                status[:, j] = np.max(codes[:, road["links"]], axis=1)
+            found = True
+            break
+    if "crossing_status" in ds and set(ds["crossing_status"].dims) == {"day", "crossing"}:
+        names = [str(c) for c in ds["crossing"].values]
+        arr = ds["crossing_status"].transpose("day", "crossing").values
+        codes = np.vectorize(status_code, otypes=[np.int64])(arr)
+        for j, road in enumerate(roads):
+            if road["crossing"] in names:
+                status[:, j] = np.maximum(status[:, j], codes[:, names.index(road["crossing"])])
+                found = True
+    return status.tolist() if found else None
+
+
+# ---- the long table --------------------------------------------------------------------------------
+
+
+def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
+    """Every per-day variable as rows (day, date, location, group, variable, value).
+
+    `location` holds the location name, or `from -> to` for per-route variables, or the crossing
+    name for per-crossing ones; other dimensions (mode, wait_bin, replica) go into the variable
+    name as `crossings[mode=paid]`. Needs variables are prefixed `needs.`. Status strings are coded
+    0 open / 1 documents / 2 closed.
+    """
+    dates = _iso_dates(ds)
+    parts: list[dict[str, np.ndarray]] = []
+    sources = [(name, ds[name]) for name in ds.data_vars]
+    if needs is not None:
+        sources += [(NEEDS_PREFIX + name, needs[name]) for name in needs.data_vars if name != "people_per_toilet"]
+    route_labels = None
+    if "route_from" in ds.coords:
+        route_labels = np.array(
+            [f"{a} -> {b}" for a, b in zip(ds["route_from"].values, ds["route_to"].values, strict=True)], dtype=object
+        )
+    for name, da in sources:
+        if "day" not in da.dims:
+            continue
+        values = da.values
+        if values.dtype.kind in "OUS":
+            values = np.vectorize(status_code, otypes=[np.float64])(values)
+        if values.dtype.kind not in "biuf":
+            continue
+        values = values.astype(np.float64)
+        extra = [d for d in da.dims if d not in _ROW_DIMS]
+        grids = np.indices(values.shape).reshape(values.ndim, -1)
+        flat = values.reshape(-1)
+        day_ix = grids[da.dims.index("day")]
+        cols: dict[str, np.ndarray] = {"day_ix": day_ix, "value": flat}
+        n = flat.size
+        loc = np.full(n, None, dtype=object)
+        if "location" in da.dims:
+            loc = np.asarray([str(v) for v in da["location"].values], dtype=object)[grids[da.dims.index("location")]]
+        elif "route" in da.dims and route_labels is not None:
+            loc = route_labels[grids[da.dims.index("route")]]
+        elif "crossing" in da.dims:
+            loc = np.asarray([str(v) for v in da["crossing"].values], dtype=object)[grids[da.dims.index("crossing")]]
+        grp = np.full(n, None, dtype=object)
+        if "group" in da.dims:
+            grp = np.asarray([str(v) for v in da["group"].values], dtype=object)[grids[da.dims.index("group")]]
+        var = np.full(n, name, dtype=object)
+        if extra:
+            labels = []
+            for d in extra:
+                coord_vals = da[d].values if d in da.coords else np.arange(da.sizes[d])
+                labels.append(np.asarray([f"{d}={v}" for v in coord_vals], dtype=object)[grids[da.dims.index(d)]])
+            suffix = labels[0]
+            for lab in labels[1:]:
+                suffix = suffix + "," + lab
+            var = np.asarray([f"{name}[{s}]" for s in suffix], dtype=object)
+        cols.update(location=loc, group=grp, variable=var)
+        parts.append(cols)
+    if not parts:
+        return pa.table(
+            {
+                "day": pa.array([], pa.int32()),
+                "date": pa.array([], pa.date32()),
+                "location": pa.array([], pa.string()),
+                "group": pa.array([], pa.string()),
+                "variable": pa.array([], pa.string()),
+                "value": pa.array([], pa.float64()),
+            }
+        )
+    day_ix = np.concatenate([p["day_ix"] for p in parts])
+    day_values = np.asarray(ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"]))
+    date_arr = pa.array([dates[i] for i in day_ix], pa.string()).cast(pa.date32()) if dates and dates[0] else (
+        pa.nulls(len(day_ix), pa.date32())
+    )
+    return pa.table(
+        {
+            "day": pa.array(day_values[day_ix].astype(np.int32)),
+            "date": date_arr,
+            "location": pa.array(np.concatenate([p["location"] for p in parts]), pa.string()),
+            "group": pa.array(np.concatenate([p["group"] for p in parts]), pa.string()),
+            "variable": pa.array(np.concatenate([p["variable"] for p in parts]), pa.string()),
+            "value": pa.array(np.concatenate([p["value"] for p in parts]), pa.float64()),
+        }
+    )
+
+
+# ---- writers ---------------------------------------------------------------------------------------
+
+
+def needs_for(results: ResultsLike) -> xr.Dataset:
+    """Needs implied by a run, with what the manifest says was provided and its chosen standard."""
+    manifest = results.manifest or {}
+    std_path = manifest.get("needs_standard")
+    standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
+    ds = collapse_extra_dims(results.dataset)
+    return compute_needs(ds, standard, provided=manifest.get("provided"))
+
+
+def _write_hxl_csv(path: Path, header: list[str], tags: list[str], rows: Iterable[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerow(tags)
+        for row in rows:
+            w.writerow(["" if v is None else v for v in row])
+
+
+def _fmt(v: float) -> str:
+    """Numbers as written in CSV: integers without `.0`, empty for NaN."""
+    if v is None or not np.isfinite(v):
+        return ""
+    return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+
+
+def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
+    """`results.parquet`: the long table of every per-day variable (and the needs)."""
+    path = Path(folder) / LONG_TABLE
+    table = long_table(results.dataset, needs)
+    meta = {b"corredor.manifest": json.dumps(results.manifest or {}, default=str).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
+    return path
+
+
+def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
+    """`populations.csv`: one row per day and location, HXL hashtag row under the header."""
+    ds = collapse_extra_dims(results.dataset)
+    locs = location_table(ds)
+    dates = _iso_dates(ds)
+    days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
+    columns = [("population", "#affected+displaced+ind")]
+    if "observed" in ds:
+        columns.append(("observed", "#affected+displaced+observed"))
+    if "stranded" in ds:
+        columns.append(("stranded", "#affected+stranded"))
+    arrays = [ds[c].transpose("day", "location").values for c, _ in columns]
+    header = ["date", "day", "location", "location_code", "country", "kind", *[c for c, _ in columns]]
+    tags = ["#date", "#date+offset", "#loc+name", "#loc+code", country_tag(r["country"] for r in locs), "#loc+type"]
+    tags += [t for _, t in columns]
+
+    def rows() -> Iterable[list[Any]]:
+        for t in range(len(days)):
+            for j, loc in enumerate(locs):
+                yield [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], loc["kind"]] + [
+                    _fmt(a[t, j]) for a in arrays
+                ]
+
+    path = Path(folder) / POPULATIONS_CSV
+    _write_hxl_csv(path, header, tags, rows())
+    return path
+
+
+def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Path:
+    """`needs.csv`: one row per day, location and indicator where anyone is there or something was
+    provided; HXL hashtag row under the header."""
+    ds = collapse_extra_dims(results.dataset)
+    locs = location_table(ds)
+    dates = _iso_dates(ds)
+    days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
+    in_need = needs["in_need"].transpose("day", "location").values
+    header = ["date", "day", "location", "location_code", "country", "in_need", "sector", "indicator", "unit",
+              "value", "provided", "gap"]
+    tags = ["#date", "#date+offset", "#loc+name", "#loc+code", country_tag(r["country"] for r in locs), "#inneed",
+            "#sector", "#indicator+code", "#meta+unit", "#indicator+value", "#indicator+provided", "#indicator+gap"]
+    indicators = indicator_names(needs)
+    grids = {i: needs[i].transpose("day", "location").values for i in indicators}
+    provided = {i: needs[f"{i}_provided"].transpose("day", "location").values for i in indicators
+                if f"{i}_provided" in needs}
+    gaps = {i: needs[f"{i}_gap"].transpose("day", "location").values for i in indicators if f"{i}_gap" in needs}
+
+    def rows() -> Iterable[list[Any]]:
+        for t in range(len(days)):
+            for j, loc in enumerate(locs):
+                any_provided = any(np.isfinite(p[t, j]) for p in provided.values())
+                if not (in_need[t, j] > 0 or any_provided):
+                    continue
+                for ind in indicators:
+                    value = grids[ind][t, j]
+                    if ind == "person_nights_unsheltered" and not np.isfinite(value):
+                        continue
+                    unit = needs[ind].attrs.get("units", INDICATORS.get(ind, ""))
+                    yield [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], _fmt(in_need[t, j]),
+                           SECTORS.get(ind, ""), ind, unit, _fmt(value),
+                           _fmt(provided[ind][t, j]) if ind in provided else "",
+                           _fmt(gaps[ind][t, j]) if ind in gaps else ""]
+
+    path = Path(folder) / NEEDS_CSV
+    _write_hxl_csv(path, header, tags, rows())
+    return path
+
+
+def _peak(arr: np.ndarray) -> tuple[float | None, int | None]:
+    if arr.size == 0 or not np.isfinite(arr).any():
+        return None, None
+    k = int(np.nanargmax(arr))
+    return _num(arr[k]), k
+
+
+def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
+    """`locations.geojson`: places as Points (summary properties), roads as LineStrings.
+
+    Coordinates are [lon, lat] (RFC 7946). Places without coordinates are left out.
+    """
+    ds = collapse_extra_dims(results.dataset)
+    locs = location_table(ds)
+    dates = _iso_dates(ds)
+    features: list[dict[str, Any]] = []
+    pop = ds["population"].transpose("day", "location").values if "population" in ds else None
+    for j, loc in enumerate(locs):
+        if loc["lat"] is None or loc["lon"] is None:
+            continue
+        props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "country", "kind", "is_camp")}
+        if pop is not None:
+            peak, k = _peak(pop[:, j])
+            props.update(population_peak=peak, population_peak_date=dates[k] if k is not None else None,
+                         population_final=_num(pop[-1, j]) if len(pop) else None)
+        for var in ("observed", "stranded"):
+            if var in ds:
+                props[f"{var}_peak"] = _peak(ds[var].transpose("day", "location").values[:, j])[0]
+        if needs is not None:
+            for ind in ("water_l", "toilets", "covered_space_m2", "toilets_gap"):
+                if ind in needs:
+                    props[f"{ind}_peak"] = _peak(needs[ind].transpose("day", "location").values[:, j])[0]
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc["lon"], loc["lat"]]},
+                         "properties": props})
+    by_name = {loc["name"]: loc for loc in locs}
+    roads = road_list(ds)
+    status = road_status(ds, roads)
+    trav = ds["travellers"].transpose("day", "route").values if "travellers" in ds else None
+    for j, road in enumerate(roads):
+        a, b = by_name.get(road["a"]), by_name.get(road["b"])
+        if not a or not b or a["lat"] is None or b["lat"] is None:
+            continue
+        props = {"from": road["a"], "to": road["b"], "distance_km": road["distance_km"], "crossing": road["crossing"]}
+        if trav is not None:
+            props["travellers_peak"] = _peak(trav[:, road["links"]].sum(axis=1))[0]
+        if status is not None:
+            col = [row[j] for row in status]
+            closed = [t for t, s in enumerate(col) if s == 2]
+            props.update(days_closed=len(closed), days_documents_only=sum(1 for s in col if s == 1),
+                         first_closed_date=dates[closed[0]] if closed else None)
+        features.append({"type": "Feature",
+                         "geometry": {"type": "LineString",
+                                      "coordinates": [[a["lon"], a["lat"]], [b["lon"], b["lat"]]]},
+                         "properties": props})
+    path = Path(folder) / GEOJSON
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
+
+
+def write_network_json(results: ResultsLike, folder: Path) -> Path:
+    """`network.json`: what the report draws the map from (places, roads, closure status by day)."""
+    ds = collapse_extra_dims(results.dataset)
+    roads = road_list(ds)
+    doc = {
+        "dates": _iso_dates(ds),
+        "days": [int(d) for d in (ds["day"].values if "day" in ds.coords else np.arange(ds.sizes.get("day", 0)))],
+        "locations": location_table(ds),
+        "roads": [{k: r[k] for k in ("a", "b", "distance_km", "crossing")} for r in roads],
+        "road_status": road_status(ds, roads),
+        "status_codes": STATUS_CODES,
+    }
+    path = Path(folder) / NETWORK_JSON
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
+    """Every table of a run folder; registered with the run writer (`EXTRA_WRITERS`)."""
+    folder = Path(folder)
+    needs = needs_for(results)
+    return [
+        write_long_table(results, folder, needs),
+        write_populations_csv(results, folder),
+        write_needs_csv(results, folder, needs),
+        write_geojson(results, folder, needs),
+        write_network_json(results, folder),
+    ]

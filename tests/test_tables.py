@@ -1,0 +1,156 @@
+"""Run-folder tables read back with pyarrow, csv and json (no pandas)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from corredor.outputs import tables
+from synthetic_results import XSS_NAME, crisis_like, flee_like
+
+
+def _read_csv(path):
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1], rows[2:]
+
+
+@pytest.fixture(params=["flee", "crisis"])
+def written(request, tmp_path):
+    res = flee_like() if request.param == "flee" else crisis_like()
+    paths = tables.write_tables(res, tmp_path)
+    return res, tmp_path, paths
+
+
+def test_every_file_is_written(written):
+    _, folder, paths = written
+    names = sorted(p.name for p in paths)
+    assert names == sorted(["results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json"])
+    assert all((folder / n).stat().st_size > 0 for n in names)
+
+
+def test_long_table_schema_and_values_match_the_dataset(written):
+    res, folder, _ = written
+    t = pq.read_table(folder / "results.parquet")
+    assert t.column_names == ["day", "date", "location", "group", "variable", "value"]
+    assert str(t.schema.field("date").type) == "date32[day]"
+    ds = res.dataset
+    pop = t.filter(pc.equal(t["variable"], "population"))
+    assert pop.num_rows == ds.sizes["day"] * ds.sizes["location"]
+    # the sum of the population rows is the dataset's sum, and one cell round-trips exactly
+    assert pc.sum(pop["value"]).as_py() == pytest.approx(float(ds.population.sum()))
+    loc = str(ds.location.values[-1])
+    cell = pop.filter(pc.and_(pc.equal(pop["day"], 3), pc.equal(pop["location"], loc)))
+    assert cell["value"].to_pylist() == [float(ds.population.sel(day=3, location=loc))]
+    assert str(cell["date"][0].as_py()) == str(ds.date.values[3])[:10]
+    variables = set(t["variable"].to_pylist())
+    assert {"needs.water_l", "needs.toilets"} <= variables
+
+
+def test_crisis_long_table_keeps_groups_modes_and_status(tmp_path):
+    res = crisis_like()
+    tables.write_long_table(res, tmp_path)
+    t = pq.read_table(tmp_path / "results.parquet")
+    by_group = t.filter(pc.equal(t["variable"], "population_by_group"))
+    assert set(by_group["group"].to_pylist()) == {"ven_undoc", "hti_undoc"}
+    flights = t.filter(pc.equal(t["variable"], "crossings[mode=flight]"))
+    assert pc.sum(flights["value"]).as_py() == 115.0
+    assert set(flights["location"].to_pylist()) == {"concordia"}
+    status = t.filter(pc.equal(t["variable"], "crossing_status"))
+    assert status["value"].to_pylist()[:3] == [0.0, 0.0, 2.0]  # open, open, closed
+
+
+def test_populations_csv_has_hxl_row_and_matching_numbers(written):
+    res, folder, _ = written
+    header, tags, rows = _read_csv(folder / "populations.csv")
+    assert header[:6] == ["date", "day", "location", "location_code", "country", "kind"]
+    assert len(tags) == len(header) and all(t.startswith("#") for t in tags)
+    assert tags[0] == "#date" and tags[2] == "#loc+name" and tags[3] == "#loc+code"
+    assert tags[header.index("population")].startswith("#affected")
+    ds = res.dataset
+    assert len(rows) == ds.sizes["day"] * ds.sizes["location"]
+    total = sum(float(r[header.index("population")]) for r in rows)
+    assert total == pytest.approx(float(ds.population.sum()))
+    if "stranded" in ds:
+        assert "#affected+stranded" in tags
+
+
+def test_country_tag_follows_the_values():
+    assert tables.country_tag(["CL", "PE", "CL/PE"]) == "#country+code"
+    assert tables.country_tag(["Mali", "Burkina Faso"]) == "#country+name"
+
+
+def test_needs_csv_rows_and_gap(tmp_path):
+    res = crisis_like(n_days=20)
+    needs = tables.needs_for(res)
+    tables.write_needs_csv(res, tmp_path, needs)
+    header, tags, rows = _read_csv(tmp_path / "needs.csv")
+    assert tags[header.index("in_need")] == "#inneed"
+    assert tags[header.index("value")] == "#indicator+value"
+    col = {h: i for i, h in enumerate(header)}
+    camp_toilets = [r for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "toilets"]
+    # the manifest says 6 toilets were provided; on day 15 435 people need 9 -> gap 3
+    day15 = next(r for r in camp_toilets if r[col["day"]] == "15")
+    assert (day15[col["value"]], day15[col["provided"]], day15[col["gap"]]) == ("9", "6", "3")
+    assert day15[col["sector"]] == "wash"
+    # rows only where someone is, or where something was provided: empty days keep the provision
+    empty = [r for r in camp_toilets if r[col["in_need"]] == "0"]
+    assert empty and all(r[col["provided"]] == "6" for r in empty)
+    assert not any(r[col["location"]] == "chacalluta" for r in rows)  # nobody ever there
+
+
+def test_geojson_points_and_lines(written):
+    res, folder, _ = written
+    doc = json.loads((folder / "locations.geojson").read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    points = [f for f in doc["features"] if f["geometry"]["type"] == "Point"]
+    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    ds = res.dataset
+    assert len(points) == ds.sizes["location"]
+    assert len(lines) == ds.sizes["route"] // 2  # one line per road, both directions merged
+    first = points[0]
+    assert first["geometry"]["coordinates"] == [float(ds.lon.values[0]), float(ds.lat.values[0])]
+    peak = float(ds.population.isel(location=0).max())
+    assert first["properties"]["population_peak"] == peak
+
+
+def test_closure_status_reaches_geojson_and_network(tmp_path):
+    res = crisis_like(n_days=10)
+    tables.write_tables(res, tmp_path)
+    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
+    crossing = next(f for f in doc["features"] if f["properties"].get("crossing") == "concordia")
+    assert crossing["properties"]["days_closed"] == 8
+    assert crossing["properties"]["first_closed_date"] == "2023-04-15"
+    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    j = next(i for i, r in enumerate(net["roads"]) if r["crossing"] == "concordia")
+    assert [row[j] for row in net["road_status"]][:3] == [0, 0, 2]
+    assert len(net["locations"]) == 6 and net["dates"][0] == "2023-04-13"
+
+
+def test_odd_names_get_unique_codes_and_survive_round_trip(tmp_path):
+    res = crisis_like(camp_name=XSS_NAME)
+    tables.write_tables(res, tmp_path)
+    header, _, rows = _read_csv(tmp_path / "populations.csv")
+    names = {r[header.index("location")] for r in rows}
+    assert XSS_NAME in names
+    codes = {r[header.index("location_code")] for r in rows}
+    assert "script_alert_1_script" in codes
+    assert tables.slug("Línea de la Concordia") == "linea_de_la_concordia"
+
+
+def test_ensemble_dimension_is_reduced_to_the_median(tmp_path):
+    import xarray as xr
+
+    res = flee_like(n_days=6)
+    ens = xr.concat([res.dataset * k for k in (1, 2, 6)], dim="replica")
+    res.dataset = ens
+    tables.write_populations_csv(res, tmp_path)
+    header, _, rows = _read_csv(tmp_path / "populations.csv")
+    total = sum(float(r[header.index("population")]) for r in rows)
+    assert total == pytest.approx(2 * float(flee_like(n_days=6).dataset.population.sum()))
+    assert np.isfinite(total)
