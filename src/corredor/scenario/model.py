@@ -8,9 +8,10 @@ Every object keeps the `line` it came from so later checks can point at the inpu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -121,43 +122,146 @@ class ConflictTimeline:
         self.intensity.setflags(write=False)
 
 
+def merge_stepwise(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add two (days, values) series the way Flee 3.1 adds extra files of a data_layout row.
+
+    No interpolation: walking through `second`, each earlier point of `first` is added to the
+    last value seen in `second`; a point of `second` is added to the current point of `first`
+    (the same day or the next later one). Points of `first` after the end of `second` are
+    dropped, and points of `second` after the end of `first` repeat the last point of `first`
+    (flee-model.md §2.6). Kept exactly so that data columns equal Flee's.
+    """
+    d1, v1 = first
+    d2, v2 = second
+    out_d: list[float] = []
+    out_v: list[float] = []
+    k = 0
+    last_second = 0.0
+    n1 = len(d1)
+    for day, value in zip(d2, v2, strict=True):
+        while day > d1[k]:
+            out_d.append(d1[k])
+            out_v.append(last_second + v1[k])
+            if k < n1 - 1:
+                k += 1
+            else:
+                break
+        if day == d1[k]:
+            out_d.append(day)
+            out_v.append(value + v1[k])
+            if k < n1 - 1:
+                k += 1
+            last_second = value
+        elif day < d1[k]:
+            out_d.append(day)
+            out_v.append(value + v1[k])
+            last_second = value
+    return np.asarray(out_d, dtype=np.float64), np.asarray(out_v, dtype=np.float64)
+
+
+def series_table(
+    parts: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...],
+    corrections: tuple[int, ...] = (),
+    hasten: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(days, values) of a series from its files' raw points, at a given hasten.
+
+    Order of operations as in Flee 3.1, so that truncated daily values match it bit for bit:
+    each file's counts are divided by hasten, the files are merged step-wise, then each
+    registration correction (a day offset) multiplies every point before the matching point i
+    by v[i] / v[i-1].
+    """
+    tables = [
+        (np.asarray(days, dtype=np.float64), np.asarray(counts, dtype=np.float64) / float(hasten))
+        for days, counts in parts
+    ]
+    if not tables:
+        return np.zeros(0), np.zeros(0)
+    days_arr, values = tables[0]
+    for extra in tables[1:]:
+        days_arr, values = merge_stepwise((days_arr, values), extra)
+    values = values.copy()
+    for day in corrections:
+        for i in range(len(days_arr)):
+            if int(days_arr[i]) == int(day) and i > 0:
+                factor = values[i] / values[i - 1]
+                values[0:i] *= factor
+    return days_arr, values
+
+
+def interpolate_daily(days: np.ndarray, values: np.ndarray, n_days: int) -> np.ndarray:
+    """Flee's daily value of a series for days 0..n_days-1 (flee-model.md §2.6).
+
+    Days at or before the first point take the first value; days between two points are
+    interpolated linearly; days after the last point take the last value; each result is
+    truncated toward zero to an int. The arithmetic is Flee's, step for step.
+    """
+    out = np.zeros(n_days, dtype=np.int64)
+    if len(days) == 0:
+        return out
+    first_day = days[0]
+    for t in range(n_days):
+        if t <= first_day:
+            out[t] = int(values[0])
+            continue
+        for i in range(1, len(days)):
+            if t < days[i]:
+                d0, v0 = days[i - 1], values[i - 1]
+                fraction = float(t - d0) / float(days[i] - d0)
+                out[t] = -1 if fraction > 1.0 else int(v0 + fraction * float(values[i] - v0))
+                break
+        else:
+            out[t] = int(values[-1])
+    return out
+
+
 @dataclass(frozen=True)
 class Series:
     """One observation series: points (day offset from StartDate, value in people).
 
-    `points` are after registration corrections, before hasten. Missing counts are skipped.
+    `days`/`values` are after merging files and registration corrections, before hasten.
+    `parts` keeps each file's raw (days, counts) and `corrections` the day offsets of its
+    registration corrections, so that `daily` can redo Flee's arithmetic at any hasten.
+    Rows with missing counts are skipped when reading.
     """
 
     name: str
     files: tuple[str, ...]
     days: tuple[int, ...]
     values: tuple[float, ...]
+    parts: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
+    corrections: tuple[int, ...] = ()
+
+    def table(self, hasten: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(days, values) at `hasten` (values divided by it, in Flee's order of operations)."""
+        if self.parts:
+            return series_table(self.parts, self.corrections, hasten)
+        d = np.asarray(self.days, dtype=np.float64)
+        return d, np.asarray(self.values, dtype=np.float64) / float(hasten)
 
     def daily(self, n_days: int, hasten: int = 1) -> np.ndarray:
-        """Flee's daily value: clamp outside, linear in between, int-truncated (§2.6)."""
-        out = np.zeros(n_days, dtype=np.int64)
-        if not self.days:
-            return out
-        d = np.asarray(self.days, dtype=np.float64)
-        v = np.asarray(self.values, dtype=np.float64) / hasten
-        for t in range(n_days):
-            if t <= d[0]:
-                out[t] = int(v[0])
-            elif t >= d[-1]:
-                out[t] = int(v[-1])
-            else:
-                k = int(np.searchsorted(d, t, side="right"))  # d[k-1] <= t < d[k]
-                d0, d1, v0, v1 = d[k - 1], d[k], v[k - 1], v[k]
-                out[t] = int(v0 + (v1 - v0) * (t - d0) / (d1 - d0))
-        return out
+        """Flee's daily value: clamp outside, linear in between, int-truncated (§2.6).
+
+        >>> Series("c", ("c.csv",), (0, 10), (0.0, 100.0)).daily(4, hasten=10).tolist()
+        [0, 1, 2, 3]
+        """
+        days, values = self.table(hasten)
+        return interpolate_daily(days, values, n_days)
 
 
 @dataclass(frozen=True)
 class Observations:
-    """source_data: the total series (refugees.csv) and one series per camp (data_layout order)."""
+    """source_data: the total series (refugees.csv) and one series per camp (data_layout order).
+
+    `extra` holds data_layout rows that are not camps (a town, or a name that is no location):
+    Flee 3.1 reads them and never uses them; Flee HEAD's `sum_from_camps` adds them in.
+    """
 
     total: Series | None
     camps: Mapping[str, Series]
+    extra: Mapping[str, Series] = field(default_factory=dict)
 
 
 # ---- border-crisis parts (native format; see docs/scenario-format.md) -------------------------
@@ -270,7 +374,7 @@ class Scenario:
     def location_index(self) -> dict[str, int]:
         return {loc.name: i for i, loc in enumerate(self.locations)}
 
-    def with_settings(self, **sections: Any) -> "Scenario":
+    def with_settings(self, **sections: Any) -> Scenario:
         """A copy with some settings replaced, e.g. `with_settings(optimisations={'hasten': 10})`."""
         data = self.settings.model_dump()
         for key, value in sections.items():
@@ -280,8 +384,8 @@ class Scenario:
                 data[key] = value
         return replace(self, settings=Settings(**data))
 
-    def with_hasten(self, hasten: int) -> "Scenario":
+    def with_hasten(self, hasten: int) -> Scenario:
         return self.with_settings(optimisations={"hasten": int(hasten)})
 
-    def with_days(self, days: int) -> "Scenario":
+    def with_days(self, days: int) -> Scenario:
         return replace(self, days=int(days))

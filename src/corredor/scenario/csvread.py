@@ -1,0 +1,189 @@
+"""Reading CSV input files tolerantly and reporting their faults as problems with a line.
+
+Why a module of its own: every input table (Flee's and the native format's) must accept a BOM,
+CRLF line ends and spaces around cells, and must refuse the same faults (missing or empty file,
+bytes that are not UTF-8, ';' or tab as the delimiter) with the same wording.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from .problems import Problems
+
+
+@dataclass(frozen=True)
+class Row:
+    """One CSV record: its 1-based line in the file and its cells, each stripped of spaces."""
+
+    line: int
+    cells: tuple[str, ...]
+
+    def get(self, index: int) -> str:
+        """Cell `index` (0-based), or '' when the row is shorter."""
+        return self.cells[index] if index < len(self.cells) else ""
+
+    @property
+    def is_comment(self) -> bool:
+        """Flee's rule: a row is skipped when it is empty or its first cell starts with '#'."""
+        return not self.cells or self.cells[0].startswith("#")
+
+    @property
+    def is_blank(self) -> bool:
+        return all(c == "" for c in self.cells)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The rows of one CSV file; `path` is where it was read from, `rel` how problems name it."""
+
+    path: Path
+    rows: tuple[Row, ...]
+
+    def data_rows(self) -> list[Row]:
+        """Rows that are neither blank nor comments."""
+        return [r for r in self.rows if not r.is_comment and not r.is_blank]
+
+
+def _bad_utf8_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column of byte `offset`."""
+    line = raw.count(b"\n", 0, offset) + 1
+    start = raw.rfind(b"\n", 0, offset) + 1
+    return line, offset - start + 1
+
+
+def read_text(path: Path, problems: Problems, what: str) -> str | None:
+    """The file's text (BOM removed), or None after reporting why it cannot be read."""
+    if not path.is_file():
+        problems.error(path, 0, 0, f"missing file (expected {what})")
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _bad_utf8_position(raw, exc.start)
+        bad = raw[exc.start : exc.start + 1].hex()
+        problems.error(
+            path,
+            line,
+            col,
+            f"bytes that are not UTF-8 (expected UTF-8 text, found byte 0x{bad}); save the file as UTF-8",
+        )
+        return None
+    if not text.strip():
+        problems.error(path, 0, 0, f"empty file (expected {what})")
+        return None
+    return text
+
+
+def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) -> Table | None:
+    """Read a comma-separated file; None (with problems reported) when it cannot be used.
+
+    `min_cells` is the fewest cells a real row has: a row with one cell that contains ';' or a tab
+    is taken as a file written with the wrong delimiter.
+    """
+    text = read_text(path, problems, what)
+    if text is None:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    rows: list[Row] = []
+    start = 1
+    try:
+        for cells in reader:
+            rows.append(Row(start, tuple(c.strip() for c in cells)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problems.error(path, reader.line_num, 0, f"unreadable CSV ({exc})")
+        return None
+    for r in rows:
+        if r.is_blank or r.is_comment:
+            continue
+        if min_cells > 1 and len(r.cells) == 1:
+            for delim, name in ((";", "';'"), ("\t", "tabs")):
+                if delim in r.cells[0]:
+                    problems.error(
+                        path,
+                        r.line,
+                        0,
+                        f"wrong delimiter (expected cells separated by ',', found {name})",
+                    )
+                    return None
+        break
+    if all(r.is_blank for r in rows):
+        problems.error(path, 0, 0, f"empty file (expected {what})")
+        return None
+    return Table(path, tuple(rows))
+
+
+# ---- cells -> values, reporting what is wrong ----------------------------------------------------
+
+
+def parse_int(
+    problems: Problems, table: Table, row: Row, index: int, what: str, *, empty: int | None = None
+) -> int | None:
+    """Cell `index` as a whole number; `empty` is the value of an empty cell (None: required)."""
+    text = row.get(index)
+    if text == "":
+        if empty is not None:
+            return empty
+        problems.error(table.path, row.line, index + 1, f"missing {what} (expected a whole number)")
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        problems.error(
+            table.path, row.line, index + 1, f"bad {what} (expected a whole number, found {text!r})"
+        )
+        return None
+
+
+def parse_float(
+    problems: Problems, table: Table, row: Row, index: int, what: str, *, empty: float | None = None
+) -> float | None:
+    """Cell `index` as a number; `empty` is the value of an empty cell (None: required)."""
+    text = row.get(index)
+    if text == "":
+        if empty is not None:
+            return empty
+        problems.error(table.path, row.line, index + 1, f"missing {what} (expected a number)")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        problems.error(
+            table.path, row.line, index + 1, f"bad {what} (expected a number, found {text!r})"
+        )
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        problems.error(
+            table.path,
+            row.line,
+            index + 1,
+            f"bad {what} (expected a finite number, found {text!r})",
+        )
+        return None
+    return value
+
+
+def parse_date_text(text: str) -> dt.date | None:
+    """A YYYY-MM-DD date (month and day may have one digit, as Flee's strptime allows)."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def parse_date(problems: Problems, table: Table, row: Row, index: int, what: str) -> dt.date | None:
+    """Cell `index` as a YYYY-MM-DD date."""
+    text = row.get(index)
+    value = parse_date_text(text) if text else None
+    if value is None:
+        found = f"found {text!r}" if text else "found nothing"
+        problems.error(
+            table.path, row.line, index + 1, f"bad {what} (expected a date YYYY-MM-DD, {found})"
+        )
+    return value

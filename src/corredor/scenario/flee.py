@@ -1,0 +1,485 @@
+"""A Flee/FabFlee case folder (input_csv/, source_data/, simsetting.yml) -> Scenario.
+
+Follows Flee 3.1's reading rules (flee-model.md §2) so that a case means in corredor what it
+means in Flee, but reports every fault as `path:line:col: message` instead of crashing, and warns
+where Flee silently does something surprising (§7.1).
+
+>>> scenario = load_flee("../shared/data/flee/car")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .csvread import Row, Table, parse_float, parse_int, read_table, read_text
+from .model import Location, Observations, Scenario, Series
+from .parts import (
+    Correction,
+    apply_corrections,
+    parse_closures,
+    parse_conflicts,
+    parse_corrections,
+    parse_routes,
+    read_series_file,
+    unknown_location,
+)
+from .problems import Problems
+from .settings import Settings, settings_from_mapping
+
+LOCATION_COLUMNS = (
+    "name",
+    "region",
+    "country",
+    "gps_x",
+    "gps_y",
+    "location_type",
+    "conflict_date",
+    "population/capacity",
+)
+
+#: Spellings users see in messages for the Flee location types.
+FLEE_TYPES = "camp, idpcamp, conflict_zone, town, default, forwarding_hub, marker, flood_zone"
+
+
+def kind_from_type(type_text: str) -> str:
+    """Flee's substring typing, first match wins (§2.1); 'unknown' when nothing matches."""
+    t = type_text.lower()
+    if "camp" in t:
+        return "idpcamp" if "idp" in t else "camp"
+    for needle, kind in (
+        ("conflict", "conflict"),
+        ("forward", "forward"),
+        ("marker", "marker"),
+        ("flood_zone", "flood_zone"),
+        ("default", "town"),
+        ("town", "town"),
+    ):
+        if needle in t:
+            return kind
+    return "unknown"
+
+
+# ---- period and settings ---------------------------------------------------------------------
+
+
+def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int | None]:
+    """StartDate and Length from input_csv/sim_period.csv (or Flee 3.1's conflict_period.csv)."""
+    found = {p.name.lower(): p for p in (folder / "input_csv").glob("*") if p.is_file()}
+    sim, conflict = found.get("sim_period.csv"), found.get("conflict_period.csv")
+    path = sim or conflict or folder / "input_csv" / "sim_period.csv"
+    table = read_table(path, problems, "rows StartDate,YYYY-MM-DD and Length,N")
+    if table is None:
+        return None, None
+    start: dt.date | None = None
+    length: int | None = None
+    seen: set[str] = set()
+    for row in table.data_rows():
+        key = row.cells[0].strip().strip("'\"").lower()
+        if key == "startdate":
+            seen.add(key)
+            start = _period_date(problems, table, row)
+        elif key == "length":
+            seen.add(key)
+            length = parse_int(problems, table, row, 1, "Length")
+            if length is not None and length < 1:
+                problems.error(
+                    table.path,
+                    row.line,
+                    2,
+                    f"bad Length (expected a number of days ≥ 1, found {length})",
+                )
+                length = None
+    for key, label in (("startdate", "StartDate,YYYY-MM-DD"), ("length", "Length,N")):
+        if key not in seen:
+            problems.error(table.path, 0, 0, f"missing row (expected {label})")
+    if sim and conflict and start and length:
+        other = read_table(conflict, Problems(problems.root), "period")
+        if other is not None:
+            vals = {r.cells[0].lower(): r.get(1) for r in other.data_rows()}
+            if vals.get("startdate") != start.isoformat() or vals.get("length") != str(length):
+                problems.warn(
+                    conflict,
+                    0,
+                    0,
+                    "differs from sim_period.csv, which corredor uses (Flee 3.1 reads this file)",
+                )
+    return start, length
+
+
+def _period_date(problems: Problems, table: Table, row: Row) -> dt.date | None:
+    from .csvread import parse_date
+
+    return parse_date(problems, table, row, 1, "StartDate")
+
+
+def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple[int, int]]:
+    """Dotted key -> (1-based line, column) of each mapping key in a composed YAML tree."""
+    marks: dict[str, tuple[int, int]] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            marks[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks.update(_yaml_key_marks(value_node, key + "."))
+    return marks
+
+
+def read_settings_yaml(path: Path, problems: Problems) -> Settings:
+    """simsetting.yml through `settings_from_mapping`; problems point at the key's line."""
+    if not path.is_file():
+        problems.warn(path, 0, 0, "missing file; using Flee 3.1's default settings")
+        return Settings()
+    text = read_text(path, problems, "Flee settings in YAML")
+    if text is None:
+        return Settings()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problems.error(path, line, col, f"bad YAML ({exc.problem or exc.context})")
+        return Settings()
+    except yaml.YAMLError as exc:
+        problems.error(path, 0, 0, f"bad YAML ({exc})")
+        return Settings()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.error(
+            path, 1, 1, f"expected a mapping of settings sections, found {type(data).__name__}"
+        )
+        return Settings()
+    marks = _yaml_key_marks(node)
+    settings, found = settings_from_mapping(data)
+    for severity, key, message in found:
+        line, col = _closest_mark(marks, key)
+        (problems.error if severity == "error" else problems.warn)(
+            path, line, col, f"{key}: {message}"
+        )
+    return settings or Settings()
+
+
+def _closest_mark(marks: dict[str, tuple[int, int]], key: str) -> tuple[int, int]:
+    """Mark of `key`, or of its nearest enclosing key."""
+    parts = key.split(".")
+    while parts:
+        dotted = ".".join(parts)
+        if dotted in marks:
+            return marks[dotted]
+        parts.pop()
+    return (0, 0)
+
+
+# ---- locations ---------------------------------------------------------------------------------
+
+
+def read_locations(table: Table, problems: Problems) -> list[Location]:
+    """locations.csv: 8 positional columns, then attributes named by a '#' header of > 8 cells."""
+    attr_names: list[str] = []
+    for row in table.rows:
+        if row.is_comment and len(row.cells) > 8:
+            attr_names = list(row.cells[8:])
+            break
+    allowed = 8 + len(attr_names)
+    out: list[Location] = []
+    first_line: dict[str, int] = {}
+    for row in table.data_rows():
+        if len(row.cells) < 8:
+            problems.error(
+                table.path,
+                row.line,
+                len(row.cells) + 1,
+                f"missing columns (expected 8: {', '.join(LOCATION_COLUMNS)}; found {len(row.cells)})",
+            )
+            continue
+        if len(row.cells) > allowed and any(row.cells[allowed:]):
+            problems.error(
+                table.path,
+                row.line,
+                allowed + 1,
+                f"unnamed extra cells (expected at most {allowed} cells, found {len(row.cells)});"
+                " name attribute columns in a '#' header row",
+            )
+            continue
+        name = row.cells[0]
+        if name in first_line:
+            problems.error(
+                table.path,
+                row.line,
+                1,
+                f"duplicate location name {name!r} (first on line {first_line[name]})",
+            )
+            continue
+        first_line[name] = row.line
+        ok = True
+        lat = parse_float(problems, table, row, 3, "gps_x (latitude)", empty=0.0)
+        lon = parse_float(problems, table, row, 4, "gps_y (longitude)", empty=0.0)
+        type_raw = row.cells[5]
+        effective = type_raw
+        conflict_date: int | None = None
+        if "conflict" in type_raw.lower():
+            conflict_date = parse_int(problems, table, row, 6, "conflict_date")
+            if conflict_date is None:
+                ok = False
+            elif conflict_date > 0:
+                effective = "town"
+        kind = kind_from_type(effective)
+        if kind == "unknown":
+            problems.warn(
+                table.path,
+                row.line,
+                6,
+                f"unknown location type {type_raw!r} (expected one of {FLEE_TYPES}); "
+                "Flee gives it move chance 1 and no flags",
+            )
+        size = parse_int(problems, table, row, 7, "population/capacity", empty=0)
+        if size is not None and size < 0:
+            problems.error(
+                table.path,
+                row.line,
+                8,
+                f"negative population/capacity (expected ≥ 0, found {size})",
+            )
+            size = None
+        attrs = {attr_names[i - 8]: row.cells[i] for i in range(8, len(row.cells))}
+        if "conflict_intensity" in attrs and attrs["conflict_intensity"] != "":
+            col = 8 + attr_names.index("conflict_intensity")
+            if parse_float(problems, table, row, col, "conflict_intensity") is None:
+                ok = False
+        if not ok or lat is None or lon is None or size is None or not name:
+            if not name:
+                problems.error(table.path, row.line, 1, "missing location name")
+            continue
+        camp = kind in ("camp", "idpcamp")
+        out.append(
+            Location(
+                name=name,
+                country=row.cells[2] or "unknown",
+                region=row.cells[1] or "unknown",
+                lat=lat,
+                lon=lon,
+                kind=kind,
+                type_raw=type_raw,
+                conflict_date=conflict_date,
+                population=0 if camp else size,
+                capacity=size if camp else -1,
+                attributes=attrs,
+                line=row.line,
+            )
+        )
+    if not out and not problems.errors:
+        problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
+    return out
+
+
+def _attribute_header(table: Table, fixed: int) -> dict[int, str]:
+    """Attribute columns named by the first '#' row with more than `fixed` cells."""
+    for row in table.rows:
+        if row.is_comment and len(row.cells) > fixed:
+            return {i: row.cells[i] for i in range(fixed, len(row.cells)) if row.cells[i]}
+    return {}
+
+
+# ---- source data --------------------------------------------------------------------------------
+
+
+def read_observations(
+    folder: Path,
+    problems: Problems,
+    locations: list[Location],
+    start_date: dt.date,
+) -> Observations | None:
+    """source_data/data_layout.csv, its series files and input_csv/registration_corrections.csv."""
+    src = folder / "source_data"
+    layout = read_table(
+        src / "data_layout.csv", problems, "rows name,file.csv (first row: total,refugees.csv)"
+    )
+    if layout is None:
+        return None
+    names = {loc.name: i for loc, i in zip(locations, range(len(locations)), strict=True)}
+    by_name = {loc.name: loc for loc in locations}
+    rows = [r for r in layout.data_rows() if len(r.cells) > 1]
+    entries: list[tuple[str, tuple[str, ...], Row]] = []
+    first_line: dict[str, int] = {}
+    for k, row in enumerate(rows):
+        key = row.cells[0]
+        files = tuple(f for f in row.cells[1:] if f)
+        if k == 0 and key != "total":
+            problems.error(
+                layout.path,
+                row.line,
+                1,
+                f"first row must be the total series (expected 'total', found {key!r})",
+            )
+            continue
+        if k > 0 and key == "total":
+            problems.error(layout.path, row.line, 1, "'total' must be the first row only")
+            continue
+        if key in first_line:
+            problems.error(
+                layout.path,
+                row.line,
+                1,
+                f"duplicate series {key!r} (first on line {first_line[key]})",
+            )
+            continue
+        first_line[key] = row.line
+        if k > 0 and key not in names:
+            problems.warn(
+                layout.path,
+                row.line,
+                1,
+                unknown_location(key, names, "input_csv/locations.csv")
+                + "; Flee 3.1 reads this series but never uses it",
+            )
+        elif k > 0 and not by_name[key].is_camp:
+            problems.warn(
+                layout.path,
+                row.line,
+                1,
+                f"{key!r} is not a camp; Flee 3.1 reads its series but never uses it",
+            )
+        if not files:
+            problems.error(layout.path, row.line, 2, "missing file name (expected name,file.csv)")
+            continue
+        entries.append((key, files, row))
+    if not rows:
+        problems.error(
+            layout.path, 0, 0, "no rows (expected total,refugees.csv and one row per camp)"
+        )
+    for loc in locations:
+        if loc.is_camp and loc.name not in first_line:
+            problems.error(
+                folder / "input_csv" / "locations.csv",
+                loc.line,
+                1,
+                f"camp {loc.name!r} has no data series (expected a row '{loc.name},<file>.csv' in "
+                "source_data/data_layout.csv)",
+            )
+    parts_by_name: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {}
+    for key, files, row in entries:
+        parts = []
+        for offset, file in enumerate(files):
+            path = src / file
+            if not path.is_file():
+                problems.error(
+                    layout.path, row.line, offset + 2, f"missing file source_data/{file}"
+                )
+                continue
+            series = read_series_file(path, problems, start_date)
+            if series is not None:
+                parts.append(series)
+        if len(parts) == len(files):
+            parts_by_name[key] = tuple(parts)
+    corrections: list[Correction] = []
+    corr_path = folder / "input_csv" / "registration_corrections.csv"
+    if corr_path.exists():
+        table = read_table(corr_path, problems, "rows name,YYYY-MM-DD")
+        if table is not None:
+            corrections = parse_corrections(
+                table, problems, {k for k, _, _ in entries}, "source_data/data_layout.csv"
+            )
+    series: dict[str, Series] = {}
+    for key, files, _ in entries:
+        if key not in parts_by_name:
+            continue
+        series[key] = apply_corrections(
+            key,
+            files,
+            parts_by_name[key],
+            [c for c in corrections if c.series == key],
+            start_date,
+            problems,
+            corr_path,
+        )
+    total = series.pop("total", None)
+    camps = {k: v for k, v in series.items() if k in by_name and by_name[k].is_camp}
+    extra = {k: v for k, v in series.items() if k not in camps}
+    return Observations(total, camps, extra)
+
+
+# ---- the folder ---------------------------------------------------------------------------------
+
+
+def read_flee(folder: Path, problems: Problems) -> Scenario | None:
+    """Read a Flee case folder, adding every problem to `problems`; None if it cannot be built."""
+    inp = folder / "input_csv"
+    start, days = read_period(folder, problems)
+    settings = read_settings_yaml(folder / "simsetting.yml", problems)
+    loc_table = read_table(inp / "locations.csv", problems, "Flee locations (8 columns per row)")
+    locations = read_locations(loc_table, problems) if loc_table else []
+    names = {loc.name: i for i, loc in enumerate(locations)}
+    countries = {loc.country for loc in locations}
+    where = "input_csv/locations.csv"
+    routes = []
+    route_table = read_table(
+        inp / "routes.csv", problems, "rows name1,name2,distance[,forced_redirection]"
+    )
+    if route_table is not None:
+        routes = parse_routes(
+            route_table,
+            route_table.data_rows(),
+            problems,
+            names,
+            where,
+            _attribute_header(route_table, 4),
+        )
+        if not route_table.data_rows():
+            problems.error(route_table.path, 0, 0, "no routes (expected rows name1,name2,distance)")
+    closures = []
+    n_days = days or 0
+    if (inp / "closures.csv").exists():
+        table = read_table(inp / "closures.csv", problems, "rows type,name1,name2,start,end")
+        if table is not None:
+            closures = parse_closures(
+                table,
+                table.data_rows(),
+                problems,
+                names,
+                countries,
+                where,
+                n_days,
+                settings.move_rules.fix_link_closures,
+            )
+    conflicts = None
+    if (inp / "conflicts.csv").exists():
+        table = read_table(
+            inp / "conflicts.csv", problems, "a header of location names and a row per day"
+        )
+        if table is not None:
+            conflicts = parse_conflicts(table, problems, names, where, n_days)
+    observations = None
+    if start is not None and locations:
+        observations = read_observations(folder, problems, locations, start)
+    if problems.errors or start is None or days is None:
+        return None
+    return Scenario(
+        name=folder.resolve().name,
+        start_date=start,
+        days=days,
+        locations=tuple(locations),
+        routes=tuple(routes),
+        closures=tuple(closures),
+        conflicts=conflicts,
+        observations=observations,
+        settings=settings,
+        source=str(folder),
+        metadata={"format": "flee", "warnings": tuple(problems.warnings)},
+    )
+
+
+def load_flee(path: str | Path) -> Scenario:
+    """Load a Flee case folder; raise ScenarioError listing every problem (warnings attached).
+
+    Warnings of a successful load are in `scenario.metadata["warnings"]`.
+    """
+    folder = Path(path)
+    problems = Problems(root=folder)
+    scenario = read_flee(folder, problems)
+    problems.raise_if_errors()
+    assert scenario is not None
+    return scenario

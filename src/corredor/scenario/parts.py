@@ -1,0 +1,518 @@
+"""Readers for the tables that Flee folders and native folders share: routes, closures,
+conflicts and observation series.
+
+Both formats feed the same readers (with their own column positions), so the same input gives
+the same Scenario objects and the same problem messages whichever format it came in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .csvread import Row, Table, parse_date, parse_date_text, parse_float, parse_int, read_table
+from .model import CLOSURE_KINDS, Closure, ConflictTimeline, Route, Series, series_table
+from .problems import Problems
+from .settings import suggest
+
+#: A conflict intensity at or below this counts as "no conflict" (Flee's threshold).
+CONFLICT_EPS = 1e-6
+
+#: Link attributes Flee reads as numbers; once the column exists every row needs a value.
+NUMERIC_LINK_ATTRIBUTES = ("max_move_speed", "walk_probability")
+
+
+def unknown_location(name: str, names: Mapping[str, int] | set[str], where: str) -> str:
+    """Message for a name that is not a location."""
+    return f"unknown location {name!r} (expected a name from {where}){suggest(name, set(names))}"
+
+
+@dataclass(frozen=True)
+class RouteColumns:
+    """0-based positions of the route fields in a routes table."""
+
+    a: int = 0
+    b: int = 1
+    distance: int = 2
+    forced_redirection: int = 3
+
+
+def parse_routes(
+    table: Table,
+    rows: Sequence[Row],
+    problems: Problems,
+    names: Mapping[str, int],
+    locations_file: str,
+    attributes: Mapping[int, str],
+    cols: RouteColumns = RouteColumns(),
+) -> list[Route]:
+    """Routes from data rows; `attributes` maps extra column positions to attribute names."""
+    routes: list[Route] = []
+    seen: dict[frozenset[str], int] = {}
+    n_fixed = max(cols.a, cols.b, cols.distance, cols.forced_redirection) + 1
+    allowed = max([n_fixed - 1, *attributes]) + 1
+    for row in rows:
+        if len(row.cells) < 3:
+            problems.error(
+                table.path,
+                row.line,
+                len(row.cells) + 1,
+                f"missing columns (expected name1, name2, distance; found {len(row.cells)} cell(s))",
+            )
+            continue
+        if len(row.cells) > allowed and any(row.cells[allowed:]):
+            problems.error(
+                table.path,
+                row.line,
+                allowed + 1,
+                f"unnamed extra cells (expected at most {allowed} cells, found {len(row.cells)}); "
+                "name attribute columns in the header row",
+            )
+            continue
+        ok = True
+        ends: list[str] = []
+        for col in (cols.a, cols.b):
+            name = row.get(col)
+            if not name:
+                problems.error(table.path, row.line, col + 1, "missing location name")
+                ok = False
+            elif name not in names:
+                problems.error(
+                    table.path, row.line, col + 1, unknown_location(name, names, locations_file)
+                )
+                ok = False
+            ends.append(name)
+        a, b = ends
+        if ok and a == b:
+            problems.error(
+                table.path,
+                row.line,
+                cols.b + 1,
+                f"route from {a!r} to itself (expected two different places)",
+            )
+            ok = False
+        distance = parse_float(problems, table, row, cols.distance, "distance")
+        if distance is not None and distance <= 0:
+            problems.error(
+                table.path,
+                row.line,
+                cols.distance + 1,
+                f"non-positive distance (expected km > 0, found {row.get(cols.distance)})",
+            )
+            distance = None
+        forced = parse_int(
+            problems, table, row, cols.forced_redirection, "forced_redirection", empty=0
+        )
+        if forced is not None and forced not in (0, 1, 2):
+            problems.error(
+                table.path,
+                row.line,
+                cols.forced_redirection + 1,
+                f"bad forced_redirection (expected empty, 0, 1 or 2, found {forced})",
+            )
+            forced = None
+        attrs: dict[str, str] = {}
+        for col, attr in attributes.items():
+            if col >= len(row.cells):
+                continue
+            value = row.cells[col]
+            attrs[attr] = value
+            if attr in NUMERIC_LINK_ATTRIBUTES:
+                number = parse_float(problems, table, row, col, attr)
+                if number is None:
+                    ok = False
+                elif number < 0 or (attr == "walk_probability" and number > 1):
+                    problems.error(
+                        table.path,
+                        row.line,
+                        col + 1,
+                        f"bad {attr} (expected {'0..1' if attr == 'walk_probability' else 'a number ≥ 0'}, found {value})",
+                    )
+                    ok = False
+        if not ok or distance is None or forced is None:
+            continue
+        if forced == 1:
+            problems.warn(
+                table.path,
+                row.line,
+                cols.forced_redirection + 1,
+                "forced_redirection 1: Flee creates this route twice, so parallel links double its weight",
+            )
+        key = frozenset((a, b))
+        if key in seen:
+            problems.warn(
+                table.path,
+                row.line,
+                1,
+                f"second route between {a!r} and {b!r} (first on line {seen[key]}); "
+                "Flee keeps both as parallel links",
+            )
+        else:
+            seen[key] = row.line
+        routes.append(Route(a, b, float(distance), int(forced), attrs, row.line))
+    return routes
+
+
+@dataclass(frozen=True)
+class ClosureColumns:
+    """0-based positions of the closure fields in a closures table."""
+
+    kind: int = 0
+    name1: int = 1
+    name2: int = 2
+    start: int = 3
+    end: int = 4
+
+
+def parse_closures(
+    table: Table,
+    rows: Sequence[Row],
+    problems: Problems,
+    names: Mapping[str, int],
+    countries: set[str],
+    locations_file: str,
+    days: int,
+    fix_link_closures: bool,
+    cols: ClosureColumns = ClosureColumns(),
+) -> list[Closure]:
+    """Closures from data rows, with warnings where Flee would silently do nothing."""
+    out: list[Closure] = []
+    for row in rows:
+        if len(row.cells) < 5:
+            problems.error(
+                table.path,
+                row.line,
+                len(row.cells) + 1,
+                "missing columns (expected closure_type, name1, name2, closure_start, closure_end;"
+                f" found {len(row.cells)} cell(s))",
+            )
+            continue
+        kind = row.get(cols.kind)
+        ok = True
+        if kind not in CLOSURE_KINDS:
+            problems.error(
+                table.path,
+                row.line,
+                cols.kind + 1,
+                f"unknown closure type {kind!r} (expected one of {', '.join(CLOSURE_KINDS)})"
+                f"{suggest(kind, set(CLOSURE_KINDS))}",
+            )
+            ok = False
+        name1, name2 = row.get(cols.name1), row.get(cols.name2)
+        if kind == "country":
+            for col, name in ((cols.name1, name1), (cols.name2, name2)):
+                if name not in countries:
+                    problems.error(
+                        table.path,
+                        row.line,
+                        col + 1,
+                        f"unknown country {name!r} (expected a country of {locations_file})"
+                        f"{suggest(name, countries)}",
+                    )
+                    ok = False
+        elif kind in CLOSURE_KINDS:
+            check = [(cols.name1, name1)]
+            if kind in ("link", "remove_forced_redirection"):
+                check.append((cols.name2, name2))
+            for col, name in check:
+                if name not in names:
+                    problems.error(
+                        table.path, row.line, col + 1, unknown_location(name, names, locations_file)
+                    )
+                    ok = False
+        start = parse_int(problems, table, row, cols.start, "closure_start")
+        end = parse_int(problems, table, row, cols.end, "closure_end")
+        if not ok or start is None or end is None:
+            continue
+        if kind == "link" and not fix_link_closures:
+            problems.warn(
+                table.path,
+                row.line,
+                cols.kind + 1,
+                "link closure never fires: Flee's link closures are silent no-ops "
+                "(set move_rules.fix_link_closures to make them close the link)",
+            )
+        if kind == "remove_forced_redirection":
+            problems.warn(
+                table.path,
+                row.line,
+                cols.kind + 1,
+                "remove_forced_redirection has no effect on movement in Flee",
+            )
+        for col, value, what in ((cols.start, start, "start"), (cols.end, end, "end")):
+            if value < 0:
+                effect = (
+                    "this closure never starts"
+                    if what == "start"
+                    else "it never reopens (lasts to the end)"
+                )
+                problems.warn(
+                    table.path,
+                    row.line,
+                    col + 1,
+                    f"closure {what} {value}: Flee never fires it, so {effect}",
+                )
+            elif value >= days:
+                problems.warn(
+                    table.path,
+                    row.line,
+                    col + 1,
+                    f"closure {what} day {value} is after the last day ({days - 1}); it never fires",
+                )
+        out.append(Closure(kind, name1, name2, start, end, row.line))
+    return out
+
+
+def parse_conflicts(
+    table: Table,
+    problems: Problems,
+    names: Mapping[str, int],
+    locations_file: str,
+    days: int,
+) -> ConflictTimeline | None:
+    """conflicts.csv: first row names the locations (cell 0 ignored); row k after it is day k."""
+    rows = [r for r in table.rows if r.cells and not r.is_blank]
+    if not rows:
+        return None
+    header, data = rows[0], rows[1:]
+    columns: list[tuple[int, str]] = []  # (cell position, name) of the columns kept
+    named: dict[str, int] = {}
+    ok = True
+    for pos, name in enumerate(header.cells[1:], start=1):
+        if not name:
+            continue
+        if name in named:
+            problems.error(
+                table.path,
+                header.line,
+                pos + 1,
+                f"duplicate column {name!r} (first in column {named[name] + 1})",
+            )
+            ok = False
+            continue
+        named[name] = pos
+        if name not in names:
+            problems.warn(
+                table.path,
+                header.line,
+                pos + 1,
+                unknown_location(name, names, locations_file) + "; Flee ignores this column",
+            )
+            continue
+        columns.append((pos, name))
+    width = len(header.cells)
+    values = np.zeros((len(data), len(columns)), dtype=np.float64)
+    for k, row in enumerate(data):
+        if len(row.cells) > width and any(row.cells[width:]):
+            problems.error(
+                table.path,
+                row.line,
+                width + 1,
+                f"more cells than the header names (expected {width}, found {len(row.cells)})",
+            )
+            ok = False
+            continue
+        if len(row.cells) < width and any(
+            named_pos >= len(row.cells) for named_pos in named.values()
+        ):
+            problems.error(
+                table.path,
+                row.line,
+                len(row.cells) + 1,
+                f"missing values (expected {width} cells, found {len(row.cells)})",
+            )
+            ok = False
+            continue
+        for j, (pos, _) in enumerate(columns):
+            v = parse_float(problems, table, row, pos, "conflict intensity")
+            if v is None:
+                ok = False
+            else:
+                values[k, j] = v
+    if len(data) < days:
+        last = data[-1].line if data else header.line
+        problems.error(
+            table.path,
+            last,
+            0,
+            f"conflicts.csv is shorter than the period (expected a row for each of the {days} days,"
+            f" found {len(data)})",
+        )
+        ok = False
+    if not ok:
+        return None
+    lines = tuple(r.line for r in data)
+    for j, (pos, name) in enumerate(columns):
+        col = values[:, j]
+        for k in range(1, min(len(col), days)):
+            prev, cur = col[k - 1], col[k]
+            if prev > CONFLICT_EPS and cur > CONFLICT_EPS and cur != prev:
+                problems.warn(
+                    table.path,
+                    lines[k],
+                    pos + 1,
+                    f"{name}: intensity changes from {prev:g} to {cur:g} on day {k}; Flee ignores "
+                    "changes between positive values (the onset value stays)",
+                )
+                break
+        for k in range(1, min(len(col), days)):
+            prev, cur = col[k - 1], col[k]
+            if prev > CONFLICT_EPS and cur < CONFLICT_EPS and prev != 1.0:
+                problems.warn(
+                    table.path,
+                    lines[k],
+                    pos + 1,
+                    f"{name}: intensity drops from {prev:g} to 0 on day {k}; Flee 3.1 ends a conflict "
+                    "only when the previous value is exactly 1, so the conflict goes on",
+                )
+                break
+    return ConflictTimeline(tuple(n for _, n in columns), values, lines)
+
+
+# ---- observation series --------------------------------------------------------------------
+
+
+def read_series_file(
+    path: Path, problems: Problems, start_date: dt.date
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """A Flee series file `YYYY-MM-DD,count` -> (day offsets, counts); None when unusable.
+
+    The first row is a header (skipped) when it starts with '#', its first cell is empty, or it
+    is 'Date'/'DateTime'; later rows that start with '#' or have an empty count are skipped.
+    """
+    table = read_table(path, problems, "rows YYYY-MM-DD,count")
+    if table is None:
+        return None
+    days: list[int] = []
+    counts: list[int] = []
+    ok = True
+    first = True
+    for row in table.rows:
+        is_first, first = first, False
+        if len(row.cells) < 2:
+            continue
+        if is_first and (not row.cells[0] or row.cells[0].lower() in ("date", "datetime")):
+            continue
+        if row.cells[0].startswith("#") or row.cells[1] == "":
+            continue
+        date = parse_date(problems, table, row, 0, "date")
+        count = parse_int(problems, table, row, 1, "count")
+        if date is None or count is None:
+            ok = False
+            continue
+        days.append((date - start_date).days)
+        counts.append(count)
+    if not ok:
+        return None
+    if not days:
+        problems.error(path, 0, 0, "no data rows (expected rows YYYY-MM-DD,count)")
+        return None
+    if any(b < a for a, b in zip(days, days[1:], strict=False)):
+        problems.warn(
+            path, 0, 0, "dates are not in increasing order; Flee's interpolation assumes they are"
+        )
+    return tuple(days), tuple(counts)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A registration_corrections row: rescale `series` before `date` (§2.7)."""
+
+    series: str
+    date: dt.date
+    line: int
+    column: int = 2
+
+
+def apply_corrections(
+    name: str,
+    files: tuple[str, ...],
+    parts: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...],
+    corrections: Sequence[Correction],
+    start_date: dt.date,
+    problems: Problems,
+    corrections_path: Path,
+) -> Series:
+    """Build a Series, checking each registration correction against its points in turn."""
+    accepted: list[int] = []
+    for corr in corrections:
+        if corr.date < start_date:
+            problems.warn(
+                corrections_path,
+                corr.line,
+                corr.column,
+                f"correction date {corr.date} is before the start date {start_date}; ignored",
+            )
+            continue
+        day = (corr.date - start_date).days
+        days_arr, values = series_table(parts, tuple(accepted))
+        matches = [i for i in range(len(days_arr)) if int(days_arr[i]) == day]
+        where = ", ".join(f"source_data/{f}" for f in files)
+        if not matches:
+            problems.error(
+                corrections_path,
+                corr.line,
+                corr.column,
+                f"date {corr.date} is not in the series of {name!r} (expected a date listed in {where})",
+            )
+            continue
+        if all(i == 0 for i in matches):
+            problems.error(
+                corrections_path,
+                corr.line,
+                corr.column,
+                f"date {corr.date} is the first point of {name!r} (expected a later date: "
+                "there is nothing earlier to rescale)",
+            )
+            continue
+        if any(i > 0 and values[i - 1] == 0 for i in matches):
+            problems.error(
+                corrections_path,
+                corr.line,
+                corr.column,
+                f"cannot rescale {name!r} at {corr.date}: the point before it is 0 (expected a positive count)",
+            )
+            continue
+        accepted.append(day)
+    days_arr, values = series_table(parts, tuple(accepted))
+    return Series(
+        name,
+        files,
+        tuple(int(d) for d in days_arr),
+        tuple(float(v) for v in values),
+        parts,
+        tuple(accepted),
+    )
+
+
+def parse_corrections(
+    table: Table, problems: Problems, series_names: set[str], layout_file: str
+) -> list[Correction]:
+    """registration_corrections.csv rows `name,YYYY-MM-DD[,anything]`."""
+    out: list[Correction] = []
+    for row in table.data_rows():
+        if len(row.cells) < 2:
+            problems.error(table.path, row.line, 2, "missing date (expected name,YYYY-MM-DD)")
+            continue
+        name = row.cells[0]
+        date = parse_date(problems, table, row, 1, "correction date")
+        if name not in series_names:
+            problems.error(
+                table.path,
+                row.line,
+                1,
+                f"unknown series {name!r} (expected a name from {layout_file}){suggest(name, series_names)}",
+            )
+            continue
+        if date is not None:
+            out.append(Correction(name, date, row.line))
+    return out
+
+
+def date_or_none(text: str) -> dt.date | None:
+    """Re-export for readers that parse loose dates."""
+    return parse_date_text(text)
