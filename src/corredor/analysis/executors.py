@@ -163,6 +163,7 @@ class DaskExecutor(_Base):
         workers: int | None = None,
         processes: bool = True,
         threads_per_worker: int = 1,
+        connect_timeout: str = "10s",
     ) -> None:
         try:
             from distributed import Client, LocalCluster
@@ -173,7 +174,7 @@ class DaskExecutor(_Base):
         self._cluster = None
         if address:
             try:
-                self._client = Client(address, timeout="10s")
+                self._client = Client(address, timeout=connect_timeout)
             except OSError as exc:
                 raise RuntimeError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         else:
