@@ -1,0 +1,197 @@
+"""PNG figures of a run: camp populations against observations, stranded people, needs.
+
+Figures are built with matplotlib's object API (`Figure` + Agg canvas), never pyplot, so no global
+backend or figure state is touched and plots can be made from worker threads. Each `*_figure`
+function returns a Figure (or None when the run has nothing to show) so tests can look inside;
+`write_plots` saves them as PNGs into a run folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .tables import ResultsLike, collapse_extra_dims, location_table
+
+CAMPS_PNG = "camps.png"
+STRANDED_PNG = "stranded.png"
+NEEDS_PNG = "needs.png"
+
+_ENSEMBLE_DIMS = ("replica", "sample", "member", "seed")
+
+
+def _x_axis(ds: xr.Dataset) -> np.ndarray:
+    """Dates when the run has them (matplotlib draws datetime64 natively), else day numbers."""
+    if "date" in ds.coords:
+        return np.asarray(ds["date"].values).astype("datetime64[D]")
+    return np.asarray(ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"]))
+
+
+def population_bands(
+    dataset: xr.Dataset, bands: xr.DataArray | None = None, quantiles: tuple[float, float] = (0.05, 0.95)
+) -> xr.DataArray | None:
+    """Lower and upper population band (dims `quantile`, day, location), or None.
+
+    `bands` may be given directly (a DataArray with a `quantile` dimension; its lowest and highest
+    quantiles are used). Otherwise a `quantile` or ensemble (`replica`, ...) dimension of
+    `dataset.population` is used.
+    """
+    if bands is not None:
+        if "quantile" not in bands.dims:
+            raise ValueError("bands needs a 'quantile' dimension")
+        q = np.sort(np.asarray(bands["quantile"].values))
+        return bands.sel(quantile=[q[0], q[-1]])
+    pop = dataset.get("population")
+    if pop is None:
+        return None
+    if "quantile" in pop.dims:
+        q = np.sort(np.asarray(pop["quantile"].values))
+        return pop.sel(quantile=[q[0], q[-1]])
+    for dim in _ENSEMBLE_DIMS:
+        if dim in pop.dims and pop.sizes[dim] > 1:
+            return pop.quantile(list(quantiles), dim=dim)
+    return None
+
+
+def _camp_names(ds: xr.Dataset, limit: int) -> list[str]:
+    """Camps (or any place with observations), largest peak first, at most `limit`."""
+    locs = location_table(ds)
+    has_obs = (
+        np.isfinite(ds["observed"].transpose("day", "location").values).any(axis=0)
+        if "observed" in ds
+        else np.zeros(len(locs), bool)
+    )
+    chosen = [loc["name"] for j, loc in enumerate(locs) if loc["is_camp"] or has_obs[j]]
+    peak = {n: float(ds["population"].sel(location=n).max()) for n in chosen}
+    return sorted(chosen, key=lambda n: -peak[n])[:limit]
+
+
+def camps_figure(
+    dataset: xr.Dataset, bands: xr.DataArray | None = None, limit: int = 12
+) -> Figure | None:
+    """One panel per camp: simulated population (line), band (shaded), observed (dots)."""
+    band = population_bands(dataset, bands)
+    ds = collapse_extra_dims(dataset)
+    if "population" not in ds:
+        return None
+    names = _camp_names(ds, limit)
+    if not names:
+        return None
+    x = _x_axis(ds)
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, name in enumerate(names):
+        ax = axes[k // cols][k % cols]
+        if band is not None:
+            lo = band.sel(location=name).isel(quantile=0).values
+            hi = band.sel(location=name).isel(quantile=-1).values
+            ax.fill_between(x, lo, hi, color="tab:blue", alpha=0.25, linewidth=0, label="ensemble band")
+        ax.plot(x, ds["population"].sel(location=name).values, color="tab:blue", label="simulated")
+        if "observed" in ds:
+            obs = ds["observed"].sel(location=name).values
+            ok = np.isfinite(obs)
+            if ok.any():
+                ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_ylabel("people", fontsize=8)
+    for k in range(len(names), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    return fig
+
+
+def stranded_figure(dataset: xr.Dataset) -> Figure | None:
+    """Stranded people over time, per place that ever held anyone stranded, and their total."""
+    ds = collapse_extra_dims(dataset)
+    if "stranded" not in ds:
+        return None
+    st = ds["stranded"].transpose("day", "location")
+    ever = [str(n) for n, v in zip(st["location"].values, st.max("day").values, strict=True) if v > 0]
+    x = _x_axis(ds)
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for name in ever[:10]:
+        ax.plot(x, st.sel(location=name).values, label=name)
+    ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
+    ax.set_ylabel("people stranded")
+    ax.set_title("Stranded at borders")
+    ax.legend(fontsize=7, ncol=2)
+    fig.autofmt_xdate()
+    return fig
+
+
+def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
+    """Water, food, space and toilets over time at the places with the largest needs.
+
+    Where toilets were provided, the provided count is drawn dashed beside the need.
+    """
+    if "water_l" not in needs:
+        return None
+    water = needs["water_l"].transpose("day", "location")
+    peak = water.max("day").values
+    order = [int(i) for i in np.argsort(-peak) if peak[i] > 0][:top]
+    if not order:
+        return None
+    x = _x_axis(needs)
+    panels = [
+        ("water_l", "water (l/day)"),
+        ("food_rations", "food (rations/day)"),
+        ("covered_space_m2", "covered space (m²)"),
+        ("toilets", "toilets"),
+    ]
+    fig = Figure(figsize=(9, 5.6), layout="constrained")
+    axes = fig.subplots(2, 2, squeeze=False).ravel()
+    names = [str(v) for v in needs["location"].values]
+    for ax, (var, label) in zip(axes, panels, strict=True):
+        for j in order:
+            line = ax.plot(x, needs[var].transpose("day", "location").values[:, j], label=names[j])[0]
+            if var == "toilets" and "toilets_provided" in needs:
+                prov = needs["toilets_provided"].transpose("day", "location").values[:, j]
+                if np.isfinite(prov).any():
+                    ax.plot(x, prov, ls="--", color=line.get_color(), label=f"{names[j]} (provided)")
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7)
+    axes[3].legend(fontsize=7)
+    fig.autofmt_xdate()
+    return fig
+
+
+def save_png(fig: Figure, path: Path, dpi: int = 100) -> Path:
+    """Render a Figure to PNG with the Agg canvas."""
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=dpi, format="png")
+    return path
+
+
+def write_plots(
+    results: ResultsLike,
+    folder: Path,
+    needs: xr.Dataset | None = None,
+    bands: xr.DataArray | None = None,
+) -> list[Path]:
+    """Save every figure the run has data for; returns the files written."""
+    from .tables import needs_for
+
+    folder = Path(folder)
+    needs = needs if needs is not None else needs_for(results)
+    out: list[Path] = []
+    made: Mapping[str, Any] = {
+        CAMPS_PNG: camps_figure(results.dataset, bands),
+        STRANDED_PNG: stranded_figure(results.dataset),
+        NEEDS_PNG: needs_figure(needs),
+    }
+    for name, fig in made.items():
+        if fig is not None:
+            out.append(save_png(fig, folder / name))
+    return out

@@ -1,0 +1,76 @@
+"""Figures: right panels and lines for the run's data, bands only when asked, PNGs not blank."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.collections import PolyCollection
+from matplotlib.image import imread
+
+from corredor.outputs import plots
+from corredor.outputs.tables import needs_for
+from synthetic_results import crisis_like, flee_like
+
+
+def _visible_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def _bands(ax):
+    return [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+
+def test_camp_panels_show_simulation_and_observations():
+    res = flee_like()
+    fig = plots.camps_figure(res.dataset)
+    axes = _visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["Camp Z"]  # the only camp / only observed place
+    lines = axes[0].get_lines()
+    sim = np.asarray(lines[0].get_ydata(), dtype=float)
+    assert np.array_equal(sim, res.dataset.population.sel(location="Camp Z").values)
+    obs = np.asarray(lines[1].get_ydata(), dtype=float)
+    assert len(obs) == res.dataset.sizes["day"]  # every day of the observed series
+    assert not _bands(axes[0])  # no ensemble, no band
+
+
+def test_bands_from_given_quantiles_and_from_replicas():
+    res = flee_like()
+    pop = res.dataset.population
+    q = xr.concat([pop * 0.8, pop * 1.2], dim="quantile").assign_coords(quantile=[0.05, 0.95])
+    fig = plots.camps_figure(res.dataset, bands=q)
+    assert len(_bands(_visible_axes(fig)[0])) == 1
+    ens = xr.concat([res.dataset * k for k in (0.9, 1.0, 1.1)], dim="replica")
+    band = plots.population_bands(ens)
+    assert band is not None and band.sizes["quantile"] == 2
+    assert float(band.isel(quantile=0).sum()) < float(band.isel(quantile=1).sum())
+    assert len(_bands(_visible_axes(plots.camps_figure(ens))[0])) == 1
+
+
+def test_stranded_only_for_crisis_runs():
+    assert plots.stranded_figure(flee_like().dataset) is None
+    res = crisis_like()
+    fig = plots.stranded_figure(res.dataset)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["camp", "total"]
+    total = np.asarray(fig.axes[0].get_lines()[-1].get_ydata(), dtype=float)
+    assert np.array_equal(total, res.dataset.stranded.sum("location").values)
+
+
+def test_needs_figure_draws_provided_toilets():
+    res = crisis_like()
+    fig = plots.needs_figure(needs_for(res))
+    toilets_ax = next(ax for ax in fig.axes if ax.get_title() == "toilets")
+    labels = [line.get_label() for line in toilets_ax.get_lines()]
+    assert "camp (provided)" in labels
+
+
+def test_write_plots_makes_non_blank_pngs(tmp_path):
+    paths = plots.write_plots(crisis_like(), tmp_path)
+    assert sorted(p.name for p in paths) == ["camps.png", "needs.png", "stranded.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = imread(p)
+        assert img.shape[0] > 100 and float(img[..., :3].std()) > 0.02
+    (tmp_path / "flee").mkdir()
+    flee_paths = plots.write_plots(flee_like(), tmp_path / "flee")
+    assert sorted(p.name for p in flee_paths) == ["camps.png", "needs.png"]
