@@ -1,0 +1,565 @@
+"""Calibration: fit named settings within bounds to a scenario's observations with Optuna.
+
+Why: Flee's users tune movement parameters by hand or with a cluster-side toolkit; here one call
+fits them. Each trial applies the sampled parameters to every scenario (one or several cases fitted
+jointly), runs `replicas` seeded replicas of each (the same seeds in every trial: common random
+numbers, so trials differ by their parameters, not by their luck), scores each replica with the
+objective, and minimises the mean over replicas and cases. The sampler is Optuna's TPE with a fixed
+seed, so the same inputs give the same trials.
+
+Objectives: `"ard"` (Flee's averaged relative difference, rescaled, flee-model.md §4.2) for Flee
+cases; `"interval"` for scenarios whose observations are ranges (border crises); or any module-level
+callable `objective(results, scenario) -> float` (lower is better).
+
+params.toml:
+
+    [params.move_rules.camp_weight]
+    low = 0.5
+    high = 20.0
+    log = true          # sample on a log scale (optional)
+
+    [params.move_rules.awareness_level]
+    low = 1
+    high = 3
+    int = true          # integers only (optional)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import time
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine.rng import replica_seeds
+from ..scenario.problems import Problems
+from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir
+
+Objective = Callable[[Any, Any], float]
+
+
+# ---- parameters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter to fit: a dotted settings key, its bounds and how to sample it."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+    line: int = 0
+
+    def clip(self, value: float) -> float:
+        v = min(max(float(value), self.low), self.high)
+        return float(round(v)) if self.integer else v
+
+
+_SPEC_KEYS = {"low", "high", "log", "int"}
+
+
+def _line_of(text: str, pattern: str) -> int:
+    """1-based line of the first match of `pattern`, or 0 when absent."""
+    m = re.search(pattern, text, flags=re.MULTILINE)
+    return text.count("\n", 0, m.start()) + 1 if m else 0
+
+
+def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
+    """Read params.toml; every problem is reported as `path:line:col: message` (ScenarioError).
+
+    With `scenario`, each key is also checked against the scenario's settings.
+    """
+    path = Path(path)
+    problems = Problems()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.error(path, 0, 0, f"cannot read the parameter file: {exc.strerror or exc}")
+        problems.raise_if_errors()
+        raise AssertionError from None  # unreachable
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        problems.error(path, line, col, f"not valid TOML: {re.sub(r' [(]at line.*', '', str(exc))}")
+        problems.raise_if_errors()
+    params = data.get("params")
+    if not isinstance(params, dict) or not params:
+        problems.error(path, 1, 0, "no [params.<section>.<name>] tables found")
+        problems.raise_if_errors()
+    for key in data:
+        if key not in ("params",):
+            problems.error(path, _line_of(text, rf"^[ \t]*\[?{re.escape(key)}\b"), 1,
+                           f"unknown top-level key '{key}' (expected [params.<section>.<name>])")
+    specs: list[ParamSpec] = []
+    for section, table in params.items():
+        if not isinstance(table, dict):
+            problems.error(path, _line_of(text, rf"^[ \t]*{re.escape(section)}[ \t]*="), 1,
+                           f"'params.{section}' must be a table of parameters")
+            continue
+        for name, spec in table.items():
+            dotted = f"{section}.{name}"
+            line = _line_of(text, rf"^[ \t]*\[[ \t]*params\.{re.escape(section)}\.{re.escape(name)}[ \t]*\]")
+            if not isinstance(spec, dict):
+                problems.error(path, line, 1, f"'{dotted}' must be a table with low and high")
+                continue
+            bad = sorted(set(spec) - _SPEC_KEYS)
+            for k in bad:
+                problems.error(path, line, 1, f"'{dotted}': unknown key '{k}' (use low, high, log, int)")
+            low, high = spec.get("low"), spec.get("high")
+            ok = True
+            for label, v in (("low", low), ("high", high)):
+                if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                    problems.error(path, line, 1, f"'{dotted}': '{label}' must be a finite number, found {v!r}")
+                    ok = False
+            for flag in ("log", "int"):
+                if flag in spec and not isinstance(spec[flag], bool):
+                    problems.error(path, line, 1, f"'{dotted}': '{flag}' must be true or false")
+                    ok = False
+            if not ok or bad:
+                continue
+            if not low < high:
+                problems.error(path, line, 1, f"'{dotted}': low ({low}) must be below high ({high})")
+                continue
+            if spec.get("log") and low <= 0:
+                problems.error(path, line, 1, f"'{dotted}': a log scale needs low > 0, found {low}")
+                continue
+            p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
+                          bool(spec.get("int", False)), line)
+            if scenario is not None:
+                try:
+                    apply_overrides(scenario, {dotted: p.clip((p.low + p.high) / 2)})
+                except OverrideError as exc:
+                    problems.error(path, line, 1, str(exc))
+                    continue
+            specs.append(p)
+    problems.raise_if_errors()
+    return specs
+
+
+# ---- objectives ------------------------------------------------------------------------------
+
+
+def ard_from_dataset(ds: Any, rescaled: bool = True) -> float:
+    """Flee's averaged relative difference over all days (flee-model.md §4.2).
+
+    Each day: Σ_camps |ŝ_c − data_c| / max(U, 1), where ŝ_c = sim_c·U/S when rescaled (U, S =
+    observed and simulated camp totals; ŝ = 0 when S = 0); then the mean over days.
+    """
+    obs = ds["observed"]
+    camps = np.isfinite(obs.values).any(axis=0)
+    if "is_camp" in obs.coords:
+        camps &= np.asarray(obs["is_camp"].values, dtype=bool)
+    sim = np.asarray(ds["population"].transpose("day", "location").values, dtype=np.float64)[:, camps]
+    data = np.nan_to_num(np.asarray(obs.transpose("day", "location").values, dtype=np.float64)[:, camps])
+    u = data.sum(axis=1)
+    if rescaled:
+        s = sim.sum(axis=1)
+        scale = np.divide(u, s, out=np.zeros_like(u), where=s > 0)
+        sim = sim * scale[:, None]
+    err = np.round(np.abs(sim - data), 4).sum(axis=1) / np.maximum(u, 1.0)
+    return float(err.mean()) if err.size else math.nan
+
+
+def ard_objective(results: Any, scenario: Any = None) -> float:
+    """Rescaled ARD of one replica: the engine's own metric when it reports one."""
+    metrics = (getattr(results, "manifest", {}) or {}).get("metrics", {})
+    for key in ("ard_rescaled_mean", "ard_mean"):
+        if key in metrics and metrics[key] is not None:
+            return float(metrics[key])
+    return ard_from_dataset(results.dataset)
+
+
+def interval_loss(simulated: float, low: float | None, high: float | None) -> float:
+    """0 inside [low, high]; outside, the distance to the nearest bound relative to it.
+
+    Either bound may be None (open). A point observation is low == high.
+
+    >>> interval_loss(150, 100, 200), interval_loss(300, 100, 200), interval_loss(50, 100, None)
+    (0.0, 0.5, 0.5)
+    """
+    if low is not None and simulated < low:
+        return (low - simulated) / max(abs(low), 1.0)
+    if high is not None and simulated > high:
+        return (simulated - high) / max(abs(high), 1.0)
+    return 0.0
+
+
+def _obs_bounds(obs: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    def num(key: str) -> float | None:
+        v = obs.get(key)
+        try:
+            return float(v) if v not in (None, "") and math.isfinite(float(v)) else None
+        except (TypeError, ValueError):
+            return None
+
+    low, high, value = num("low"), num("high"), num("value")
+    if low is None and high is None and value is not None:
+        return value, value
+    return low, high
+
+
+def interval_objective(results: Any, scenario: Any) -> float:
+    """Mean interval loss over a crisis scenario's ranged observations.
+
+    Each observation is a mapping with a day (`day`, or `date` from the scenario's start), a
+    variable (default `stranded`), an optional `location`, and `low`/`high` or `value`.
+    The simulated value is the variable summed over its non-day dimensions (or at `location`).
+    """
+    ds = results.dataset
+    observations = getattr(getattr(scenario, "crisis", None), "observations", ()) or ()
+    losses = []
+    for obs in observations:
+        low, high = _obs_bounds(obs)
+        if low is None and high is None:
+            continue
+        day = obs.get("day")
+        if day is None and obs.get("date"):
+            try:
+                day = (dt.date.fromisoformat(str(obs["date"])) - scenario.start_date).days
+            except ValueError:
+                continue
+        var = str(obs.get("variable") or "stranded")
+        if day is None or var not in ds or not 0 <= int(day) < ds.sizes["day"]:
+            continue
+        da = ds[var].isel(day=int(day))
+        loc = obs.get("location")
+        if loc and "location" in da.dims and loc in da["location"].values:
+            da = da.sel(location=loc)
+        losses.append(interval_loss(float(da.sum()), low, high))
+    return float(np.mean(losses)) if losses else math.nan
+
+
+OBJECTIVES: dict[str, Objective] = {"ard": ard_objective, "interval": interval_objective}
+
+
+def resolve_objective(objective: str | Objective | None, scenarios: Sequence[Any]) -> Objective:
+    """A callable objective: by name, as given, or chosen by the scenarios (crisis -> interval)."""
+    if callable(objective):
+        return objective
+    if objective is None:
+        crisis = any(getattr(s, "crisis", None) is not None for s in scenarios)
+        return interval_objective if crisis else ard_objective
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[objective]
+
+
+# ---- worker ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalibrationShared:
+    """Sent once to each worker: the base scenarios and how to run and score them."""
+
+    scenarios: tuple[Any, ...]
+    objective: Objective
+    simulate_fn: Callable[..., Any] | None = None
+    compile_fn: Callable[[Any], Any] | None = None
+    engine: str = "auto"
+    threads: int | None = 1
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Replica `replica` (seed `seed`) of case `case` with `overrides`; `series` keeps fit curves."""
+
+    trial: int
+    case: int
+    replica: int
+    seed: int
+    overrides: tuple[tuple[str, Any], ...]
+    series: bool = False
+
+
+_PLAN_CACHE: dict[Any, Any] = {}
+
+
+def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, Any]:
+    """Worker function: simulate one replica with the trial's overrides and score it."""
+    key = (id(shared), task.case, task.overrides)
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        scenario = apply_overrides(shared.scenarios[task.case], dict(task.overrides))
+        compile_fn = shared.compile_fn
+        if compile_fn is None:
+            from ..plan import compile_plan as compile_fn  # type: ignore[no-redef]
+        plan = compile_fn(scenario)
+        _PLAN_CACHE.clear()  # replicas of one trial and case arrive together; keep one plan
+        _PLAN_CACHE[key] = plan
+    sim = shared.simulate_fn
+    if sim is None:
+        from ..simulate import simulate as sim  # type: ignore[no-redef]
+    results = sim(plan, seed=task.seed, engine=shared.engine, threads=shared.threads)
+    out: dict[str, Any] = {"trial": task.trial, "case": task.case, "replica": task.replica,
+                           "loss": float(shared.objective(results, shared.scenarios[task.case]))}
+    if task.series:
+        ds = results.dataset
+        if "observed" in ds and "population" in ds:
+            obs = ds["observed"].transpose("day", "location").values
+            camps = np.isfinite(obs).any(axis=0)
+            if "is_camp" in ds.coords:
+                camps &= np.asarray(ds["is_camp"].values, dtype=bool)
+            pop = ds["population"].transpose("day", "location").values[:, camps]
+            out["sim_camps"] = np.asarray(pop.sum(axis=1), dtype=np.float64)
+            out["obs_camps"] = np.nansum(obs[:, camps], axis=1).astype(np.float64)
+    return out
+
+
+# ---- the loop --------------------------------------------------------------------------------
+
+
+@dataclass
+class Calibration:
+    """Best parameters, every trial, and each case's loss before (defaults) and after."""
+
+    params: list[ParamSpec]
+    best: dict[str, float]
+    trials: list[dict[str, Any]]
+    before: dict[str, dict[str, float]]
+    after: dict[str, dict[str, float]]
+    series: dict[str, dict[str, np.ndarray]]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(
+    scenarios: Sequence[Any],
+    overrides: Mapping[str, Any],
+    replicas: int,
+    seed: int,
+    executor: Any,
+    shared: CalibrationShared,
+    trial: int = -1,
+    series: bool = False,
+) -> list[dict[str, Any]]:
+    """Run `replicas` seeded replicas of every case with `overrides`; one row per replica."""
+    seeds = replica_seeds(seed, replicas)
+    items = tuple(sorted(overrides.items()))
+    tasks = [TrialTask(trial, c, r, s, items, series)
+             for c in range(len(scenarios)) for r, s in enumerate(seeds)]
+    rows = list(executor.map_unordered(run_trial_replica, shared, tasks))
+    rows.sort(key=lambda r: (r["case"], r["replica"]))
+    return rows
+
+
+def _per_case(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for c, name in enumerate(names):
+        vals = np.array([r["loss"] for r in rows if r["case"] == c], dtype=np.float64)
+        out[name] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
+                     "n": float(vals.size)}
+    return out
+
+
+def calibrate(
+    scenarios: Sequence[Any],
+    params: Sequence[ParamSpec],
+    trials: int = 20,
+    replicas: int = 3,
+    seed: int = 0,
+    executor: Any = None,
+    objective: str | Objective | None = None,
+    engine: str = "auto",
+    threads: int | None = 1,
+    simulate_fn: Callable[..., Any] | None = None,
+    compile_fn: Callable[[Any], Any] | None = None,
+    eval_replicas: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
+    """Minimise the mean objective over `scenarios` × `replicas` with Optuna's seeded TPE.
+
+    The first trial is the scenarios' own settings (clipped into the bounds), so the fit never
+    reports something worse than where it started. Before/after losses are re-measured on
+    `eval_replicas` fresh seeds (default: 2 × replicas) that no trial used.
+    """
+    try:
+        import optuna
+    except ImportError as exc:  # optional extra
+        raise RuntimeError("calibration needs optuna: pip install 'corredor[calibrate]'") from exc
+    from .executors import SerialExecutor
+
+    if trials < 1 or replicas < 1:
+        raise ValueError("trials and replicas must be at least 1")
+    scenarios = list(scenarios)
+    names = _case_names(scenarios)
+    obj = resolve_objective(objective, scenarios)
+    ex = executor or SerialExecutor()
+    shared = CalibrationShared(tuple(scenarios), obj, simulate_fn, compile_fn, engine, threads)
+    started = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=min(10, max(2, trials // 3)))
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    defaults: dict[str, float | int] = {}
+    for p in params:
+        v = p.clip(_current_value(scenarios[0], p.name))
+        defaults[p.name] = int(v) if p.integer else v
+    study.enqueue_trial(defaults)
+    table: list[dict[str, Any]] = []
+    eval_replicas = int(eval_replicas or 2 * replicas)
+    total_steps = trials + 2
+    for k in range(trials):
+        trial = study.ask()
+        values = {
+            p.name: (trial.suggest_int(p.name, int(math.ceil(p.low)), int(math.floor(p.high)), log=p.log)
+                     if p.integer else trial.suggest_float(p.name, p.low, p.high, log=p.log))
+            for p in params
+        }
+        t0 = time.perf_counter()
+        rows = evaluate(scenarios, values, replicas, seed, ex, shared, trial=k)
+        per_case = _per_case(rows, names)
+        losses = [v["mean"] for v in per_case.values()]
+        loss = float(np.mean(losses)) if np.all(np.isfinite(losses)) else math.inf
+        study.tell(trial, loss if math.isfinite(loss) else None,
+                   state=None if math.isfinite(loss) else optuna.trial.TrialState.FAIL)
+        table.append({"trial": k, **values, "loss": loss,
+                      **{f"loss_{n}": v["mean"] for n, v in per_case.items()},
+                      "wall_s": round(time.perf_counter() - t0, 3)})
+        if progress is not None:
+            progress(k + 1, total_steps)
+    finite = [r for r in table if math.isfinite(r["loss"])]
+    if not finite:
+        raise RuntimeError("every trial failed: the objective was never finite")
+    best_row = min(finite, key=lambda r: (r["loss"], r["trial"]))
+    best = {p.name: best_row[p.name] for p in params}
+    eval_seed = int(seed) + 1_000_003  # fresh seeds, used by no trial
+    before_rows = evaluate(scenarios, defaults, eval_replicas, eval_seed, ex, shared, series=True)
+    if progress is not None:
+        progress(trials + 1, total_steps)
+    after_rows = evaluate(scenarios, best, eval_replicas, eval_seed, ex, shared, series=True)
+    if progress is not None:
+        progress(total_steps, total_steps)
+    series = {}
+    for c, name in enumerate(names):
+        curves: dict[str, np.ndarray] = {}
+        for label, rows in (("before", before_rows), ("after", after_rows)):
+            sims = [r["sim_camps"] for r in rows if r["case"] == c and "sim_camps" in r]
+            if sims:
+                curves[label] = np.median(np.stack(sims), axis=0)
+                curves["observed"] = next(r["obs_camps"] for r in rows if r["case"] == c)
+        series[name] = curves
+    from .. import __version__
+
+    manifest = {
+        "kind": "calibration",
+        "corredor_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenarios": [{"name": n, "source": str(getattr(s, "source", "")),
+                       "hasten": getattr(s, "hasten", None)} for n, s in zip(names, scenarios, strict=True)],
+        "objective": getattr(obj, "__name__", str(obj)),
+        "sampler": "optuna TPESampler",
+        "seed": int(seed),
+        "trials": int(trials),
+        "replicas_per_trial": int(replicas),
+        "eval_replicas": eval_replicas,
+        "eval_seed": eval_seed,
+        "engine": engine,
+        "executor": type(ex).__name__,
+        "workers": int(getattr(ex, "workers", 1)),
+        "defaults": defaults,
+        "best": best,
+        "best_trial": best_row["trial"],
+        "wall_s": round(time.perf_counter() - started, 3),
+    }
+    return Calibration(list(params), best, table, _per_case(before_rows, names),
+                       _per_case(after_rows, names), series, manifest)
+
+
+def _current_value(scenario: Any, dotted: str) -> float:
+    section, _, key = dotted.partition(".")
+    if section == "crisis":
+        return float(scenario.crisis.parameters[key])
+    return float(getattr(getattr(scenario.settings, section), key))
+
+
+def _case_names(scenarios: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    for s in scenarios:
+        base = str(getattr(s, "name", "case")) or "case"
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base}-{k}", k + 1
+        names.append(name)
+    return names
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+
+def write_calibration(cal: Calibration, out: Path, force: bool = False, plot: bool = True) -> Path:
+    """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png."""
+    import pandas as pd
+
+    def write(tmp: Path) -> None:
+        lines = ["# best parameters found by `corredor calibrate`; use with --set key=value"]
+        sections: dict[str, list[str]] = {}
+        for name, value in cal.best.items():
+            section, _, key = name.partition(".")
+            sections.setdefault(section, []).append(f"{key} = {value!r}")
+        for section, items in sections.items():
+            lines += ["", f"[{section}]", *items]
+        (tmp / "best_params.toml").write_text("\n".join(lines) + "\n")
+        summary = {"best": cal.best, "before": cal.before, "after": cal.after}
+        (tmp / "best.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+        pd.DataFrame(cal.trials).to_csv(tmp / "trials.csv", index=False)
+        rows = [{"case": c, "loss_before": cal.before[c]["mean"], "sd_before": cal.before[c]["sd"],
+                 "loss_after": cal.after[c]["mean"], "sd_after": cal.after[c]["sd"],
+                 "replicas": int(cal.after[c]["n"])} for c in cal.before]
+        pd.DataFrame(rows).to_csv(tmp / "before_after.csv", index=False)
+        files = ["best_params.toml", "best.json", "trials.csv", "before_after.csv"]
+        if plot:
+            try:
+                plot_fit(cal, tmp / "fit.png")
+                files.append("fit.png")
+            except Exception as exc:  # a figure must never cost the fit
+                cal.manifest["plot_error"] = str(exc)
+        manifest = {**cal.manifest, "files": [*files, "manifest.json"]}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+
+    return atomic_dir(out, force, write)
+
+
+def plot_fit(cal: Calibration, path: Path) -> None:
+    """Loss by trial (with the best so far), and per case the camp total: observed, before, after."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [c for c, curves in cal.series.items() if "observed" in curves]
+    n = 1 + len(cases)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    ax = axes[0, 0]
+    losses = np.array([r["loss"] for r in cal.trials], dtype=float)
+    ax.plot(np.arange(len(losses)), losses, ".", color="0.5", label="trial")
+    ax.plot(np.arange(len(losses)), np.minimum.accumulate(np.where(np.isfinite(losses), losses, np.inf)),
+            "-", color="C0", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss (mean over cases)")
+    ax.legend(fontsize=7)
+    for ax, case in zip(axes[0, 1:], cases, strict=True):
+        curves = cal.series[case]
+        days = np.arange(len(curves["observed"]))
+        ax.plot(days, curves["observed"], "k-", lw=1, label="observed")
+        if "before" in curves:
+            ax.plot(days, curves["before"], "-", color="0.6", lw=1,
+                    label=f"defaults ({cal.before[case]['mean']:.3f})")
+        if "after" in curves:
+            ax.plot(days, curves["after"], "-", color="C3", lw=1.2,
+                    label=f"fitted ({cal.after[case]['mean']:.3f})")
+        ax.set_title(f"{case}: people in camps", fontsize=9)
+        ax.set_xlabel("day")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
