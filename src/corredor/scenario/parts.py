@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .csvread import Row, Table, parse_date, parse_date_text, parse_float, parse_int, read_table
+from .csvread import Row, Table, parse_date, parse_float, parse_int, read_table
 from .model import CLOSURE_KINDS, Closure, ConflictTimeline, Route, Series, series_table
 from .problems import Problems
 from .settings import suggest
@@ -49,14 +49,18 @@ def parse_routes(
     locations_file: str,
     attributes: Mapping[int, str],
     cols: RouteColumns = RouteColumns(),
+    width: int | None = None,
 ) -> list[Route]:
-    """Routes from data rows; `attributes` maps extra column positions to attribute names."""
+    """Routes from data rows; `attributes` maps extra column positions to attribute names.
+
+    `width` is the most cells a row may have (default: the fixed columns and the attributes).
+    """
     routes: list[Route] = []
     seen: dict[frozenset[str], int] = {}
-    n_fixed = max(cols.a, cols.b, cols.distance, cols.forced_redirection) + 1
-    allowed = max([n_fixed - 1, *attributes]) + 1
+    required = max(cols.a, cols.b, cols.distance) + 1
+    allowed = width if width is not None else max([3, *attributes]) + 1
     for row in rows:
-        if len(row.cells) < 3:
+        if len(row.cells) < required:
             problems.error(
                 table.path,
                 row.line,
@@ -120,6 +124,16 @@ def parse_routes(
             if col >= len(row.cells):
                 continue
             value = row.cells[col]
+            if value == "":
+                if attr in NUMERIC_LINK_ATTRIBUTES:
+                    problems.error(
+                        table.path,
+                        row.line,
+                        col + 1,
+                        f"missing {attr} (expected a number on every row once the column exists)",
+                    )
+                    ok = False
+                continue
             attrs[attr] = value
             if attr in NUMERIC_LINK_ATTRIBUTES:
                 number = parse_float(problems, table, row, col, attr)
@@ -181,8 +195,9 @@ def parse_closures(
 ) -> list[Closure]:
     """Closures from data rows, with warnings where Flee would silently do nothing."""
     out: list[Closure] = []
+    required = max(cols.kind, cols.name1, cols.name2, cols.start, cols.end) + 1
     for row in rows:
-        if len(row.cells) < 5:
+        if len(row.cells) < required:
             problems.error(
                 table.path,
                 row.line,
@@ -511,8 +526,3 @@ def parse_corrections(
         if date is not None:
             out.append(Correction(name, date, row.line))
     return out
-
-
-def date_or_none(text: str) -> dt.date | None:
-    """Re-export for readers that parse loose dates."""
-    return parse_date_text(text)

@@ -1,0 +1,584 @@
+"""corredor's own scenario folder: `scenario.toml` plus CSV tables with named columns -> Scenario.
+
+The format holds everything a Flee folder holds, with names instead of positions and explicit
+kinds instead of substring typing; docs/scenario-format.md describes it. `write_native` writes a
+Scenario in this format (what `corredor convert` uses), and reading it back gives the same
+Scenario.
+
+>>> scenario = load_native("scenarios/chile-peru-2023")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .csvread import Row, Table, parse_date, parse_float, parse_int, read_table, read_text
+from .model import LOCATION_KINDS, Location, Observations, Scenario, Series
+from .parts import (
+    ClosureColumns,
+    Correction,
+    RouteColumns,
+    apply_corrections,
+    parse_closures,
+    parse_conflicts,
+    parse_corrections,
+    parse_routes,
+)
+from .problems import Problems
+from .settings import Settings, settings_from_mapping, suggest
+
+TOML_NAME = "scenario.toml"
+
+SECTIONS: dict[str, set[str]] = {
+    "scenario": {"name", "start_date", "days", "description"},
+    "files": {"locations", "routes", "closures", "conflicts", "observations", "corrections"},
+    "settings": {"spawn_rules", "move_rules", "optimisations", "log_levels"},
+    "crisis": set(),  # read by native_crisis
+}
+
+LOCATION_COLUMNS = (
+    "name",
+    "country",
+    "region",
+    "lat",
+    "lon",
+    "kind",
+    "flee_type",
+    "conflict_date",
+    "population",
+    "capacity",
+)
+ROUTE_COLUMNS = ("name1", "name2", "distance_km", "forced_redirection")
+CLOSURE_COLUMNS = ("kind", "name1", "name2", "start", "end")
+OBSERVATION_COLUMNS = ("series", "date", "value", "file")
+CORRECTION_COLUMNS = ("series", "date")
+
+_ABSENT = 10**9  # a column position no row reaches: reads as an empty cell
+
+
+# ---- scenario.toml -------------------------------------------------------------------------------
+
+
+def toml_key_position(text: str, table: str, key: str | None = None) -> tuple[int, int]:
+    """1-based (line, column) of `key` inside `[table]` (or of the table header); (0, 0) if absent."""
+    current = ""
+    header_pos = (0, 0)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        m = re.match(r"^\[\s*([^\[\]]+?)\s*\]", line)
+        if m:
+            current = re.sub(r"\s*\.\s*", ".", m.group(1)).replace('"', "")
+            if current == table:
+                header_pos = (number, raw.index("[") + 1)
+            continue
+        if key is not None and current == table:
+            km = re.match(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=", raw)
+            if km and km.group(1) == key:
+                return number, km.start(1) + 1
+        if key is not None and current == "" and table and "." not in table:
+            # inline or dotted form at top level: `table.key = ...`
+            km = re.match(r"^\s*([A-Za-z0-9_\-.]+)\s*=", raw)
+            if km and km.group(1) == f"{table}.{key}":
+                return number, km.start(1) + 1
+    return header_pos
+
+
+def _toml_error_position(message: str) -> tuple[int, int]:
+    m = re.search(r"line (\d+), column (\d+)", message)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, str]:
+    """Parsed scenario.toml and its text; None after reporting a syntax error."""
+    text = read_text(path, problems, "a [scenario] table and a [files] table")
+    if text is None:
+        return None, ""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, col = _toml_error_position(str(exc))
+        reason = re.sub(r" \(at .*\)$", "", str(exc))
+        problems.error(path, line, col, f"bad TOML ({reason})")
+        return None, text
+    return data, text
+
+
+def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> None:
+    """Unknown tables and keys are errors, with a suggestion."""
+    for table, value in data.items():
+        if table not in SECTIONS:
+            line, col = toml_key_position(text, table)
+            problems.error(
+                path,
+                line,
+                col,
+                f"unknown table [{table}] (expected one of {', '.join(SECTIONS)})"
+                f"{suggest(table, set(SECTIONS))}",
+            )
+            continue
+        if table in ("settings", "crisis"):
+            continue
+        if not isinstance(value, dict):
+            problems.error(path, *toml_key_position(text, "", table), f"[{table}] must be a table")
+            continue
+        for key in value:
+            if key not in SECTIONS[table]:
+                line, col = toml_key_position(text, table, key)
+                problems.error(
+                    path,
+                    line,
+                    col,
+                    f"unknown key '{key}' in [{table}] (expected one of {', '.join(sorted(SECTIONS[table]))})"
+                    f"{suggest(key, SECTIONS[table])}",
+                )
+
+
+def _read_header(
+    problems: Problems, path: Path, what: str
+) -> tuple[Table | None, dict[str, int], list[Row]]:
+    """A named-column CSV: (table, column name -> position, data rows after an optional HXL row)."""
+    table = read_table(path, problems, what)
+    if table is None:
+        return None, {}, []
+    rows = [r for r in table.rows if not r.is_blank]
+    header = rows[0]
+    columns: dict[str, int] = {}
+    for pos, name in enumerate(header.cells):
+        if not name:
+            continue
+        if name in columns:
+            problems.error(path, header.line, pos + 1, f"duplicate column {name!r}")
+            continue
+        columns[name] = pos
+    data = rows[1:]
+    if data and all(c == "" or c.startswith("#") for c in data[0].cells) and any(data[0].cells):
+        data = data[1:]  # HXL hashtag row
+    return table, columns, data
+
+
+def _require(
+    problems: Problems, table: Table, columns: dict[str, int], names: tuple[str, ...]
+) -> bool:
+    ok = True
+    header_line = next(r.line for r in table.rows if not r.is_blank)
+    for name in names:
+        if name not in columns:
+            problems.error(
+                table.path,
+                header_line,
+                0,
+                f"missing column {name!r} (found {', '.join(columns) or 'none'})"
+                f"{suggest(name, set(columns))}",
+            )
+            ok = False
+    return ok
+
+
+# ---- tables ------------------------------------------------------------------------------------
+
+
+def read_native_locations(path: Path, problems: Problems) -> list[Location]:
+    """locations.csv with named columns; columns not in LOCATION_COLUMNS become attributes."""
+    table, cols, rows = _read_header(
+        problems, path, "a header row name,kind,... and a row per place"
+    )
+    if table is None or not _require(problems, table, cols, ("name", "kind")):
+        return []
+    attr_cols = {pos: name for name, pos in cols.items() if name not in LOCATION_COLUMNS}
+    out: list[Location] = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        name = row.get(cols["name"])
+        if not name:
+            problems.error(table.path, row.line, cols["name"] + 1, "missing location name")
+            continue
+        if name in first_line:
+            problems.error(
+                table.path,
+                row.line,
+                cols["name"] + 1,
+                f"duplicate location name {name!r} (first on line {first_line[name]})",
+            )
+            continue
+        first_line[name] = row.line
+        kind = row.get(cols["kind"])
+        ok = True
+        if kind not in LOCATION_KINDS:
+            problems.error(
+                table.path,
+                row.line,
+                cols["kind"] + 1,
+                f"unknown kind {kind!r} (expected one of {', '.join(LOCATION_KINDS)})"
+                f"{suggest(kind, set(LOCATION_KINDS))}",
+            )
+            ok = False
+        elif kind == "unknown":
+            problems.warn(
+                table.path,
+                row.line,
+                cols["kind"] + 1,
+                "kind 'unknown': Flee gives it move chance 1 and no flags",
+            )
+
+        def cell(col: str) -> int:
+            return cols.get(col, _ABSENT)
+
+        lat = parse_float(problems, table, row, cell("lat"), "lat", empty=0.0)
+        lon = parse_float(problems, table, row, cell("lon"), "lon", empty=0.0)
+        conflict_date: int | None = None
+        if row.get(cell("conflict_date")) != "":
+            conflict_date = parse_int(problems, table, row, cell("conflict_date"), "conflict_date")
+            ok = ok and conflict_date is not None
+        population = parse_int(problems, table, row, cell("population"), "population", empty=0)
+        capacity = parse_int(problems, table, row, cell("capacity"), "capacity", empty=-1)
+        for value, col, what in (
+            (population, "population", "population"),
+            (capacity, "capacity", "capacity"),
+        ):
+            if value is not None and value < (0 if what == "population" else -1):
+                problems.error(
+                    table.path,
+                    row.line,
+                    cell(col) + 1,
+                    f"negative {what} (expected ≥ 0, found {value})",
+                )
+                ok = False
+        if not ok or None in (lat, lon, population, capacity):
+            continue
+        attrs = {
+            a: row.cells[p]
+            for p, a in attr_cols.items()
+            if p < len(row.cells) and row.cells[p] != ""
+        }
+        out.append(
+            Location(
+                name=name,
+                country=row.get(cell("country")) or "unknown",
+                region=row.get(cell("region")) or "unknown",
+                lat=float(lat),  # type: ignore[arg-type]
+                lon=float(lon),  # type: ignore[arg-type]
+                kind=kind,
+                type_raw=row.get(cell("flee_type")) or kind,
+                conflict_date=conflict_date,
+                population=int(population),  # type: ignore[arg-type]
+                capacity=int(capacity),  # type: ignore[arg-type]
+                attributes=attrs,
+                line=row.line,
+            )
+        )
+    if not out and not problems.errors:
+        problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
+    return out
+
+
+def read_native_observations(
+    obs_path: Path,
+    corr_path: Path | None,
+    problems: Problems,
+    locations: list[Location],
+    start_date: dt.date,
+    locations_file: str,
+) -> Observations | None:
+    """observations.csv (long: series,date,value[,file]) and registration corrections."""
+    table, cols, rows = _read_header(problems, obs_path, "a header series,date,value and rows")
+    if table is None or not _require(problems, table, cols, ("series", "date", "value")):
+        return None
+    by_name = {loc.name: loc for loc in locations}
+    parts: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
+    first_line: dict[str, int] = {}
+    ok = True
+    for row in rows:
+        name = row.get(cols["series"])
+        if not name:
+            problems.error(table.path, row.line, cols["series"] + 1, "missing series name")
+            ok = False
+            continue
+        if row.get(cols["value"]) == "":
+            continue
+        date = parse_date(problems, table, row, cols["date"], "date")
+        value = parse_int(problems, table, row, cols["value"], "value")
+        if date is None or value is None:
+            ok = False
+            continue
+        file = row.get(cols.get("file", _ABSENT)) or table.path.name
+        first_line.setdefault(name, row.line)
+        days, counts = parts.setdefault(name, {}).setdefault(file, ([], []))
+        days.append((date - start_date).days)
+        counts.append(value)
+    if "total" not in parts and ok:
+        problems.error(
+            table.path, 0, 0, "missing the 'total' series (expected rows total,date,value)"
+        )
+    for name, line in first_line.items():
+        if name != "total" and name not in by_name:
+            problems.warn(
+                table.path,
+                line,
+                cols["series"] + 1,
+                f"series {name!r} is not a location of {locations_file}; it is read but never used",
+            )
+    for loc in locations:
+        if loc.is_camp and loc.name not in parts:
+            problems.error(
+                problems.root / locations_file if problems.root else locations_file,
+                loc.line,
+                1,
+                f"camp {loc.name!r} has no data series (expected rows '{loc.name},date,value' in "
+                f"{table.path.name})",
+            )
+    corrections: list[Correction] = []
+    if corr_path is not None:
+        ctable, ccols, crows = _read_header(problems, corr_path, "a header series,date and rows")
+        if ctable is not None and _require(problems, ctable, ccols, CORRECTION_COLUMNS):
+            if (ccols["series"], ccols["date"]) == (0, 1):
+                corrections = parse_corrections(
+                    Table(ctable.path, tuple(crows)), problems, set(parts), table.path.name
+                )
+            else:
+                problems.error(ctable.path, 1, 0, "columns must be series,date (in this order)")
+    if not ok:
+        return None
+    series: dict[str, Series] = {}
+    for name, files in parts.items():
+        series[name] = apply_corrections(
+            name,
+            tuple(files),
+            tuple((tuple(d), tuple(c)) for d, c in files.values()),
+            [c for c in corrections if c.series == name],
+            start_date,
+            problems,
+            corr_path or table.path,
+        )
+    total = series.pop("total", None)
+    camps = {k: v for k, v in series.items() if k in by_name and by_name[k].is_camp}
+    extra = {k: v for k, v in series.items() if k not in camps}
+    return Observations(total, camps, extra)
+
+
+# ---- the folder ----------------------------------------------------------------------------------
+
+
+def _scenario_table(
+    path: Path, text: str, data: Mapping[str, Any], problems: Problems
+) -> tuple[str, dt.date | None, int | None, str]:
+    sc = data.get("scenario")
+    if not isinstance(sc, dict):
+        problems.error(path, 0, 0, "missing [scenario] table (expected name, start_date, days)")
+        return "", None, None, ""
+    name = sc.get("name")
+    if not isinstance(name, str) or not name:
+        problems.error(
+            path, *toml_key_position(text, "scenario", "name"), "missing or empty scenario name"
+        )
+        name = ""
+    start = sc.get("start_date")
+    if isinstance(start, str):
+        from .csvread import parse_date_text
+
+        start = parse_date_text(start) or start
+    if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
+        problems.error(
+            path,
+            *toml_key_position(text, "scenario", "start_date"),
+            f"bad start_date (expected a date YYYY-MM-DD, found {start!r})",
+        )
+        start = None
+    days = sc.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        problems.error(
+            path,
+            *toml_key_position(text, "scenario", "days"),
+            f"bad days (expected a whole number of days ≥ 1, found {days!r})",
+        )
+        days = None
+    description = sc.get("description", "")
+    return name, start, days, str(description)
+
+
+def _file(
+    folder: Path, text: str, files: Mapping[str, Any], key: str, problems: Problems, required: bool
+) -> Path | None:
+    value = files.get(key)
+    toml_path = folder / TOML_NAME
+    if value is None:
+        if required:
+            problems.error(
+                toml_path,
+                *toml_key_position(text, "files"),
+                f"missing key files.{key} (expected a CSV file name)",
+            )
+        return None
+    if not isinstance(value, str) or not value:
+        problems.error(
+            toml_path,
+            *toml_key_position(text, "files", key),
+            f"bad files.{key} (expected a CSV file name, found {value!r})",
+        )
+        return None
+    path = folder / value
+    if not path.is_file():
+        problems.error(
+            toml_path, *toml_key_position(text, "files", key), f"files.{key}: missing file {value}"
+        )
+        return None
+    return path
+
+
+def _settings(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> Settings:
+    raw = data.get("settings", {})
+    if not isinstance(raw, dict):
+        problems.error(path, *toml_key_position(text, "settings"), "[settings] must be a table")
+        return Settings()
+    settings, found = settings_from_mapping(raw)
+    for severity, key, message in found:
+        section, _, leaf = key.partition(".")
+        line, col = toml_key_position(text, f"settings.{section}", leaf or None) if leaf else (0, 0)
+        if (line, col) == (0, 0):
+            line, col = toml_key_position(text, f"settings.{section}")
+        (problems.error if severity == "error" else problems.warn)(
+            path, line, col, f"settings.{key}: {message}"
+        )
+    return settings or Settings()
+
+
+def read_native(folder: Path, problems: Problems) -> Scenario | None:
+    """Read a native folder, adding every problem to `problems`; None if it cannot be built."""
+    toml_path = folder / TOML_NAME
+    data, text = read_toml(toml_path, problems)
+    if data is None:
+        return None
+    _check_keys(toml_path, text, data, problems)
+    name, start, days, description = _scenario_table(toml_path, text, data, problems)
+    settings = _settings(toml_path, text, data, problems)
+    files = data.get("files")
+    if not isinstance(files, dict):
+        problems.error(toml_path, 0, 0, "missing [files] table (expected locations and routes)")
+        files = {}
+    loc_path = _file(folder, text, files, "locations", problems, True)
+    locations = read_native_locations(loc_path, problems) if loc_path else []
+    names = {loc.name: i for i, loc in enumerate(locations)}
+    countries = {loc.country for loc in locations}
+    loc_file = files.get("locations", "locations.csv")
+    routes = []
+    route_path = _file(folder, text, files, "routes", problems, True)
+    if route_path is not None:
+        table, cols, rows = _read_header(problems, route_path, "a header name1,name2,distance_km")
+        if table is not None and _require(problems, table, cols, ROUTE_COLUMNS[:3]):
+            rc = RouteColumns(
+                cols["name1"],
+                cols["name2"],
+                cols["distance_km"],
+                cols.get("forced_redirection", _ABSENT),
+            )
+            attrs = {p: n for n, p in cols.items() if n not in ROUTE_COLUMNS}
+            routes = parse_routes(
+                table, rows, problems, names, loc_file, attrs, rc, width=max(cols.values()) + 1
+            )
+    n_days = days or 0
+    closures = []
+    closure_path = _file(folder, text, files, "closures", problems, False)
+    if closure_path is not None:
+        table, cols, rows = _read_header(
+            problems, closure_path, "a header kind,name1,name2,start,end"
+        )
+        if table is not None and _require(problems, table, cols, CLOSURE_COLUMNS):
+            cc = ClosureColumns(*(cols[c] for c in CLOSURE_COLUMNS))
+            closures = parse_closures(
+                table,
+                rows,
+                problems,
+                names,
+                countries,
+                loc_file,
+                n_days,
+                settings.move_rules.fix_link_closures,
+                cc,
+            )
+    conflicts = None
+    conflict_path = _file(folder, text, files, "conflicts", problems, False)
+    if conflict_path is not None:
+        table = read_table(conflict_path, problems, "a header day,<location>... and a row per day")
+        if table is not None:
+            conflicts = parse_conflicts(table, problems, names, loc_file, n_days)
+    observations = None
+    obs_path = _file(folder, text, files, "observations", problems, False)
+    corr_path = _file(folder, text, files, "corrections", problems, False)
+    if obs_path is not None and start is not None and locations:
+        observations = read_native_observations(
+            obs_path, corr_path, problems, locations, start, loc_file
+        )
+    elif any(loc.is_camp for loc in locations) and obs_path is None and "observations" not in files:
+        for loc in locations:
+            if loc.is_camp:
+                problems.error(
+                    folder / loc_file,
+                    loc.line,
+                    1,
+                    f"camp {loc.name!r} has no data series (expected files.observations with its rows)",
+                )
+                break
+    crisis = None
+    if "crisis" in data:
+        crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text)
+    if problems.errors or start is None or days is None:
+        return None
+    return Scenario(
+        name=name,
+        start_date=start,
+        days=days,
+        locations=tuple(locations),
+        routes=tuple(routes),
+        closures=tuple(closures),
+        conflicts=conflicts,
+        observations=observations,
+        settings=settings,
+        crisis=crisis,
+        source=str(folder),
+        metadata={
+            "format": "native",
+            "description": description,
+            "warnings": tuple(problems.warnings),
+        },
+    )
+
+
+def _read_crisis(
+    folder: Path,
+    table: Any,
+    problems: Problems,
+    names: set[str],
+    start: dt.date | None,
+    toml_path: Path,
+    text: str,
+) -> Any:
+    """Delegate the [crisis] table to native_crisis (written for the border-crisis rules)."""
+    try:
+        from .native_crisis import read_crisis
+    except ImportError:
+        problems.error(
+            toml_path,
+            *toml_key_position(text, "crisis"),
+            "crisis sections need corredor.scenario.native_crisis",
+        )
+        return None
+    if not isinstance(table, dict):
+        problems.error(toml_path, *toml_key_position(text, "crisis"), "[crisis] must be a table")
+        return None
+    return read_crisis(folder, table, problems, names, start_date=start, toml_path=toml_path)
+
+
+def load_native(path: str | Path) -> Scenario:
+    """Load a native folder (or its scenario.toml); raise ScenarioError listing every problem."""
+    folder = Path(path)
+    if folder.name == TOML_NAME and folder.is_file():
+        folder = folder.parent
+    problems = Problems(root=folder)
+    scenario = read_native(folder, problems)
+    problems.raise_if_errors()
+    assert scenario is not None
+    return scenario
