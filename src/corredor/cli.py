@@ -28,9 +28,9 @@ err_console = Console(stderr=True)
 def fail_with_problems(exc: ScenarioError) -> None:
     """Print every problem of a ScenarioError as `path:line:col: message` and exit 2."""
     for w in exc.warnings:
-        err_console.print(str(w), markup=False, highlight=False)
+        err_console.print(str(w), markup=False, highlight=False, soft_wrap=True)
     for p in exc.problems:
-        err_console.print(str(p), markup=False, highlight=False)
+        err_console.print(str(p), markup=False, highlight=False, soft_wrap=True)
     n = len(exc.problems)
     err_console.print(f"{n} problem{'s' if n != 1 else ''} found; nothing was run or written.", markup=False)
     raise typer.Exit(2)
@@ -53,8 +53,187 @@ def validate(path: Path = typer.Argument(..., help="Flee case folder or native s
         fail_with_problems(exc)
         return
     for w in warnings:
-        console.print(str(w), markup=False, highlight=False)
-    console.print(f"{path}: ok ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})", markup=False)
+        console.print(str(w), markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"{path}: ok ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def info(
+    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    every: int = typer.Option(0, "--every", min=0, help="Days between rows of the data table (0: about 12 rows)"),
+) -> None:
+    """Summarise a scenario: places by kind, routes, camps, period, population, data totals by day."""
+    from .scenario import load_scenario
+    from .scenario.summary import print_summary
+
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+        return
+    print_summary(scenario, console, every=every)
+
+
+@app.command()
+def convert(
+    src: Path = typer.Argument(..., help="Flee case folder (or native folder) to read"),
+    dest: Path = typer.Argument(..., help="Folder to write in corredor's native format"),
+    force: bool = typer.Option(False, "--force", help="Replace DEST if it exists"),
+) -> None:
+    """Write a Flee case folder as a native scenario folder (scenario.toml + CSV tables)."""
+    from .scenario import load_scenario
+    from .scenario.convert import DestinationExists, write_native
+
+    try:
+        scenario = load_scenario(src)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+        return
+    if scenario.crisis is not None:
+        usage_error(f"{src} has crisis sections; convert writes Flee-style scenarios only")
+    try:
+        write_native(scenario, dest, force=force, description=f"converted from {src}")
+    except DestinationExists:
+        usage_error(f"{dest} exists; use --force to replace it")
+    except OSError as exc:
+        usage_error(f"cannot write {dest}: {exc.strerror or exc}")
+    console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _executor_or_exit(kind: str, workers: Optional[int], address: Optional[str]):
+    """Build an executor from CLI options, exiting 2 with one line on a bad value."""
+    from .analysis.executors import make_executor
+
+    if address and kind != "dask":
+        usage_error("--address needs --executor dask")
+    try:
+        return make_executor(kind, workers=workers, address=address)
+    except (ValueError, RuntimeError) as exc:
+        usage_error(str(exc))
+
+
+def _load_or_exit(path: Path, hasten: Optional[int], days: Optional[int]):
+    from . import load_scenario
+
+    if hasten is not None and hasten < 1:
+        usage_error(f"--hasten must be at least 1, found {hasten}")
+    if days is not None and days < 1:
+        usage_error(f"--days must be at least 1, found {days}")
+    try:
+        return load_scenario(path, hasten=hasten, days=days)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+
+
+@app.command()
+def ensemble(
+    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    replicas: int = typer.Option(20, "--replicas", "-n", min=1, help="replicas per variant"),
+    seed: int = typer.Option(0, "--seed", min=0, help="base seed; replica seeds are spawned from it"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
+    sweep: Optional[list[str]] = typer.Option(None, "--sweep", help="one variant per value, e.g. move_rules.awareness_level=1,2"),
+    executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
+    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    hasten: Optional[int] = typer.Option(None, "--hasten", help="one agent per H people"),
+    days: Optional[int] = typer.Option(None, "--days", help="simulate only the first N days"),
+    engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
+    no_plot: bool = typer.Option(False, "--no-plot", help="skip bands.png"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+) -> None:
+    """Run seeded replicas (and sweeps) and write quantile bands and metric distributions."""
+    from .analysis.ensemble import (
+        OverrideError, apply_overrides, build_variants, parse_assignment, parse_sweep,
+        run_ensemble, write_ensemble,
+    )
+    from .progress import progress_bar
+
+    scenario = _load_or_exit(path, hasten, days)
+    try:
+        settings = dict(parse_assignment(s) for s in set_ or [])
+        variants = build_variants(settings, [parse_sweep(s) for s in sweep or []])
+        for v in variants:  # refuse bad keys before any work
+            apply_overrides(scenario, v.overrides)
+    except OverrideError as exc:
+        usage_error(str(exc))
+    out = out or Path("runs") / f"{scenario.name}-ensemble"
+    if out.exists() and not force:
+        usage_error(f"{out} exists; use --force to replace it")
+    ex = _executor_or_exit(executor, workers, address)
+    total = replicas * len(variants)
+    with ex, progress_bar(f"{scenario.name}: {total} replicas", total, quiet=quiet) as advance:
+        ens = run_ensemble(scenario, replicas, seed=seed, variants=variants, executor=ex,
+                           engine=engine, progress=lambda done, n: advance())
+    write_ensemble(ens, out, force=force, plot=not no_plot)
+    if not quiet:
+        from rich.table import Table
+
+        table = Table("variant", "metric", "median", "5–95 %", title=f"{replicas} replicas each")
+        for label, metrics in ens.summary.items():
+            for name, s in metrics.items():
+                table.add_row(label, name, f"{s['q50']:.4g}", f"{s['q05']:.4g} – {s['q95']:.4g}")
+        console.print(table)
+        console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
+
+
+@app.command()
+def calibrate(
+    paths: list[Path] = typer.Argument(..., help="one or more scenario folders, fitted jointly"),
+    params: Path = typer.Option(..., "--params", help="params.toml: [params.<section>.<name>] low/high"),
+    trials: int = typer.Option(30, "--trials", min=1, help="Optuna trials"),
+    replicas: int = typer.Option(3, "--replicas", "-n", min=1, help="replicate seeds per case per trial"),
+    seed: int = typer.Option(0, "--seed", min=0, help="seeds the sampler and the replicas"),
+    objective: Optional[str] = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+    executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
+    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    hasten: Optional[int] = typer.Option(None, "--hasten", help="one agent per H people"),
+    days: Optional[int] = typer.Option(None, "--days", help="simulate only the first N days"),
+    engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+) -> None:
+    """Fit settings within bounds to the observations of one or more scenarios (Optuna)."""
+    from .analysis.calibrate import OBJECTIVES, calibrate as run_calibration, read_params, write_calibration
+    from .progress import progress_bar
+
+    scenarios = [_load_or_exit(p, hasten, days) for p in paths]
+    try:
+        specs = read_params(params, scenarios[0])
+        for sc in scenarios[1:]:
+            read_params(params, sc)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    if objective is not None and objective not in OBJECTIVES:
+        usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+    name = "+".join(s.name for s in scenarios)
+    out = out or Path("runs") / f"{name}-calibration"
+    if out.exists() and not force:
+        usage_error(f"{out} exists; use --force to replace it")
+    ex = _executor_or_exit(executor, workers, address)
+    with ex, progress_bar(f"calibrating {name}", trials + 2, quiet=quiet) as advance:
+        cal = run_calibration(scenarios, specs, trials=trials, replicas=replicas, seed=seed,
+                              executor=ex, objective=objective, engine=engine,
+                              progress=lambda done, n: advance())
+    write_calibration(cal, out, force=force)
+    if not quiet:
+        from rich.table import Table
+
+        table = Table("case", "loss before", "loss after", title="fresh seeds, mean ± sd")
+        for case in cal.before:
+            b, a = cal.before[case], cal.after[case]
+            table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}")
+        console.print(table)
+        console.print("best: " + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items()), markup=False)
+        console.print(f"wrote {out}", markup=False)
 
 
 def main() -> None:
