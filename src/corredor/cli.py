@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -105,7 +104,7 @@ def convert(
     console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _executor_or_exit(kind: str, workers: Optional[int], address: Optional[str]):
+def _executor_or_exit(kind: str, workers: int | None, address: str | None):
     """Build an executor from CLI options, exiting 2 with one line on a bad value."""
     from .analysis.executors import make_executor
 
@@ -117,7 +116,7 @@ def _executor_or_exit(kind: str, workers: Optional[int], address: Optional[str])
         usage_error(str(exc))
 
 
-def _load_or_exit(path: Path, hasten: Optional[int], days: Optional[int]):
+def _load_or_exit(path: Path, hasten: int | None, days: int | None):
     from . import load_scenario
 
     if hasten is not None and hasten < 1:
@@ -135,23 +134,28 @@ def ensemble(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, help="base seed; replica seeds are spawned from it"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
+    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
-    sweep: Optional[list[str]] = typer.Option(None, "--sweep", help="one variant per value, e.g. move_rules.awareness_level=1,2"),
+    set_: list[str] | None = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
+    sweep: list[str] | None = typer.Option(None, "--sweep", help="one variant per value, e.g. move_rules.awareness_level=1,2"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
-    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
-    hasten: Optional[int] = typer.Option(None, "--hasten", help="one agent per H people"),
-    days: Optional[int] = typer.Option(None, "--days", help="simulate only the first N days"),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people"),
+    days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip bands.png"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Run seeded replicas (and sweeps) and write quantile bands and metric distributions."""
     from .analysis.ensemble import (
-        OverrideError, apply_overrides, build_variants, parse_assignment, parse_sweep,
-        run_ensemble, write_ensemble,
+        OverrideError,
+        apply_overrides,
+        build_variants,
+        parse_assignment,
+        parse_sweep,
+        run_ensemble,
+        write_ensemble,
     )
     from .progress import progress_bar
 
@@ -190,19 +194,20 @@ def calibrate(
     trials: int = typer.Option(30, "--trials", min=1, help="Optuna trials"),
     replicas: int = typer.Option(3, "--replicas", "-n", min=1, help="replicate seeds per case per trial"),
     seed: int = typer.Option(0, "--seed", min=0, help="seeds the sampler and the replicas"),
-    objective: Optional[str] = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
+    objective: str | None = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
+    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
-    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
-    hasten: Optional[int] = typer.Option(None, "--hasten", help="one agent per H people"),
-    days: Optional[int] = typer.Option(None, "--days", help="simulate only the first N days"),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people"),
+    days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Fit settings within bounds to the observations of one or more scenarios (Optuna)."""
-    from .analysis.calibrate import OBJECTIVES, calibrate as run_calibration, read_params, write_calibration
+    from .analysis.calibrate import OBJECTIVES, read_params, write_calibration
+    from .analysis.calibrate import calibrate as run_calibration
     from .progress import progress_bar
 
     scenarios = [_load_or_exit(p, hasten, days) for p in paths]

@@ -105,6 +105,7 @@ class LocalProcessExecutor(_Base):
         self.start_method = start_method
         self.batches_per_worker = max(1, int(batches_per_worker))
         self._pool: ProcessPoolExecutor | None = None
+        self._blob = b""
 
     def map_unordered(
         self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
@@ -112,17 +113,18 @@ class LocalProcessExecutor(_Base):
         tasks = list(tasks)
         if not tasks:
             return
-        self.close()  # a new shared object needs fresh workers
         blob = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
-        # worker threads: one per process unless the caller set it explicitly
-        env = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
-        ctx = mp.get_context(self.start_method)
-        self._pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)),
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(blob, env),
-        )
+        if self._pool is None or blob != self._blob:  # new shared object: fresh workers
+            self.close()
+            # worker threads: one per process unless the caller set it explicitly
+            env = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "1")}
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=mp.get_context(self.start_method),
+                initializer=_init_worker,
+                initargs=(blob, env),
+            )
+            self._blob = blob
         size = max(1, math.ceil(len(tasks) / (self.workers * self.batches_per_worker)))
         pending: set[Future] = {
             self._pool.submit(_run_batch, fn, tasks[i : i + size])
@@ -133,14 +135,15 @@ class LocalProcessExecutor(_Base):
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield from fut.result()
-        finally:
-            for fut in pending:
-                fut.cancel()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._blob = b""
 
 
 # ---- Dask ------------------------------------------------------------------------------------
