@@ -127,3 +127,24 @@ def test_joint_fit_and_outputs(tmp_path: Path) -> None:
     assert math.isclose(best["move_rules"]["camp_weight"], cal.best["move_rules.camp_weight"])
     assert json.loads((out / "manifest.json").read_text())["trials"] == 6
     assert len((out / "trials.csv").read_text().splitlines()) == 7
+
+
+def test_cli_calibrate_bad_params_point_at_the_file(flee_cases: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    params = _write(tmp_path, "[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n\n"
+                              "[params.move_rules.foriegn_weight]\nlow = 1\nhigh = 2\n")
+    res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params", str(params),
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    assert f"{params}:5:1: unknown setting 'move_rules.foriegn_weight' (did you mean 'foreign_weight'?)" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "cal").exists()
+    res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params",
+                                   str(tmp_path / "missing.toml")])
+    assert res.exit_code == 2 and "cannot read the parameter file" in res.output
+    ok = _write(tmp_path, GOOD)
+    res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params", str(ok),
+                                   "--objective", "rmse"])
+    assert res.exit_code == 2 and "unknown objective 'rmse'" in res.output

@@ -199,3 +199,62 @@ def test_progress_callback_counts_every_task() -> None:
     _run(replicas=5, progress=lambda d, n: seen.append((d, n)),
          variants=build_variants({}, [("move_rules.camp_weight", [1, 2])]), executor=SerialExecutor())
     assert seen[-1] == (10, 10) and len(seen) == 10
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def toy_cli(monkeypatch: pytest.MonkeyPatch):
+    """The CLI's ensemble with the toy model in place of the engine (tests the wiring only)."""
+    import functools
+
+    import corredor.analysis.ensemble as ensemble_mod
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    real = ensemble_mod.run_ensemble
+    monkeypatch.setattr(ensemble_mod, "run_ensemble",
+                        functools.partial(real, simulate_fn=toy_simulate, compile_fn=identity))
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ens"
+    args = ["ensemble", flee_cases / "mali2012", "--replicas", 4, "--seed", 3, "--out", out,
+            "--executor", "serial", "--sweep", "move_rules.camp_weight=1,2", "--days", 30]
+    res = toy_cli(*args)
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replicas"] == 4 and len(manifest["variants"]) == 2
+    assert manifest["scenario"] == "mali2012"
+    again = toy_cli(*args)
+    assert again.exit_code == 2 and "exists; use --force" in again.output
+    assert toy_cli(*args, "--force", "--quiet").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "move_rules.camp_wieght=2"], "did you mean 'camp_weight'"),
+        (["--set", "camp_weight"], "expected key=value"),
+        (["--sweep", "move_rules.camp_weight="], "expected key=v1,v2"),
+        (["--executor", "threads"], "unknown executor"),
+        (["--address", "tcp://127.0.0.1:9"], "--address needs --executor dask"),
+        (["--hasten", "0"], "--hasten must be at least 1"),
+    ],
+)
+def test_cli_ensemble_bad_input_is_one_line_exit_2(toy_cli, flee_cases: Path, tmp_path: Path,
+                                                   extra: list[str], message: str) -> None:
+    res = toy_cli("ensemble", flee_cases / "mali2012", "--replicas", 2, "--out", tmp_path / "x",
+                  "--executor", "serial", *extra)
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_ensemble_bad_scenario_lists_problems(toy_cli, tmp_path: Path) -> None:
+    res = toy_cli("ensemble", tmp_path / "nowhere", "--replicas", 2)
+    assert res.exit_code == 2 and "not a scenario folder" in res.output

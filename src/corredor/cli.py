@@ -37,7 +37,7 @@ def fail_with_problems(exc: ScenarioError) -> None:
 
 def usage_error(message: str) -> None:
     """A wrong command-line value: print it and exit 2."""
-    err_console.print(f"error: {message}", markup=False, highlight=False)
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
