@@ -241,6 +241,34 @@ def calibrate(
         console.print(f"wrote {out}", markup=False)
 
 
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="a run folder written by `corredor run` (has manifest.json)"),
+    comparison: Path | None = typer.Option(
+        None, "--comparison", help="JSON list of {variant: metrics} for the policy table [RUN_DIR/comparison.json]"
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
+) -> None:
+    """Write RUN_DIR/report.html: one self-contained page (map, charts, needs, fit) that works offline."""
+    import json
+
+    from .outputs.report import build_report
+
+    if not (run_dir / "manifest.json").is_file():
+        usage_error(f"{run_dir}: not a run folder (no manifest.json)")
+    rows = None
+    if comparison is not None:
+        try:
+            rows = json.loads(comparison.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            usage_error(f"{comparison}: cannot read a JSON comparison ({exc})")
+        if not isinstance(rows, list):
+            usage_error(f"{comparison}: expected a JSON list of objects")
+    path = build_report(run_dir, comparison=rows)
+    if not quiet:
+        console.print(f"wrote {path}", markup=False)
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
     try:

@@ -317,6 +317,7 @@ def compute_needs(
     out = out.assign_coords(cold=("location", cold_flag.values))
     _add_provisions(out, dataset, provisions_from(provided))
     out.attrs["standard"] = std.name
+    out.attrs["standard_sources"] = std.sources()
     out.attrs["toilet_switch"] = (
         f"1 per {san.people_per_toilet_initial:g} until day {san.switch_after_days} "
         f"(counted from {san.switch_counted_from.replace('_', ' ')}), then 1 per {san.people_per_toilet_later:g}"

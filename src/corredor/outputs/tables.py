@@ -324,6 +324,9 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
     path = Path(folder) / LONG_TABLE
     table = long_table(results.dataset, needs)
     meta = {b"corredor.manifest": json.dumps(results.manifest or {}, default=str).encode()}
+    if needs is not None:
+        info = {k: needs.attrs.get(k) for k in ("standard", "toilet_switch", "standard_sources")}
+        meta[b"corredor.needs"] = json.dumps(info, default=str).encode()
     pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
     return path
 

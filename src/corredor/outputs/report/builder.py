@@ -1,0 +1,521 @@
+"""Build `report.html` from a run folder alone: one self-contained page that makes no request.
+
+Reads manifest.json, network.json and results.parquet (written by the run writer and
+`outputs.tables`), and the PNGs of `outputs.plots` when present. The map and the time-series
+charts are inline SVG drawn from those numbers; a day slider (a few lines of inline JavaScript)
+resizes the places and recolours closed crossings. Every name goes through Jinja's autoescape;
+the data the script reads is embedded with `tojson`, which escapes `<`, `>`, `&` and quotes.
+A Content-Security-Policy forbids any fetch, font or external image, so the page stays offline
+even if a future edit forgets.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from .. import tables
+
+REPORT_HTML = "report.html"
+COMPARISON_JSON = "comparison.json"
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+MAP_W, MAP_H, MAP_PAD = 760, 560, 40
+CHART_W, CHART_H = 680, 230
+CHART_L, CHART_R, CHART_T, CHART_B = 60, 36, 14, 34
+
+
+# ---- reading the run folder --------------------------------------------------------------------
+
+
+@dataclass
+class RunData:
+    """What the report needs from a run folder, as arrays indexed (day, location)."""
+
+    manifest: dict[str, Any]
+    dates: list[str | None]
+    days: list[int]
+    locations: list[dict[str, Any]]
+    roads: list[dict[str, Any]]
+    road_status: list[list[int]] | None
+    grids: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (day, location)
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (day,)
+    needs_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [loc["name"] for loc in self.locations]
+
+
+def read_run(run_dir: Path) -> RunData:
+    """Load manifest, network and the long table of a run folder."""
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: not a run folder (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    net_path = run_dir / tables.NETWORK_JSON
+    net = json.loads(net_path.read_text(encoding="utf-8")) if net_path.is_file() else {}
+    table = None
+    pq_path = run_dir / tables.LONG_TABLE
+    needs_info: dict[str, Any] = {}
+    if pq_path.is_file():
+        table = pq.read_table(pq_path)
+        meta = table.schema.metadata or {}
+        if b"corredor.needs" in meta:
+            needs_info = json.loads(meta[b"corredor.needs"])
+    days = [int(d) for d in net.get("days", [])]
+    if not days and table is not None:
+        days = sorted({int(d) for d in table["day"].to_pylist()})
+    dates = net.get("dates") or [None] * len(days)
+    locations = net.get("locations") or []
+    if not locations and table is not None:
+        names = sorted({n for n in pc.unique(table["location"]).to_pylist() if n})
+        locations = [{"name": n, "code": tables.slug(n), "country": "", "kind": "", "lat": None, "lon": None,
+                      "is_camp": False} for n in names]
+    run = RunData(manifest, dates, days, locations, net.get("roads") or [], net.get("road_status"),
+                  needs_info=needs_info)
+    if table is not None:
+        _fill_arrays(run, table)
+    return run
+
+
+def _fill_arrays(run: RunData, table: Any) -> None:
+    """Per-location grids and per-day totals of the variables the report shows."""
+    day_ix = {d: i for i, d in enumerate(run.days)}
+    loc_ix = {n: j for j, n in enumerate(run.names)}
+    n_days, n_loc = len(run.days), len(run.names)
+    no_group = table.filter(pc.is_null(table["group"]))
+    for var in pc.unique(no_group["variable"]).to_pylist():
+        sub = no_group.filter(pc.equal(no_group["variable"], var))
+        d = np.array([day_ix.get(int(x), -1) for x in sub["day"].to_numpy()], dtype=np.int64)
+        v = sub["value"].to_numpy(zero_copy_only=False).astype(float)
+        locs = sub["location"].to_pylist()
+        if all(loc is None for loc in locs):
+            arr = np.full(n_days, np.nan)
+            ok = d >= 0
+            arr[d[ok]] = v[ok]
+            run.series[var] = arr
+            continue
+        j = np.array([loc_ix.get(loc, -1) for loc in locs], dtype=np.int64)
+        ok = (d >= 0) & (j >= 0)
+        if ok.any():
+            grid = np.full((n_days, n_loc), np.nan)
+            grid[d[ok], j[ok]] = v[ok]
+            run.grids[var] = grid
+        elif var.startswith("crossings[") or var in ("pushbacks", "money_paid_usd"):
+            # per-crossing variables: total over crossings per day
+            arr = np.zeros(n_days)
+            okd = d >= 0
+            np.add.at(arr, d[okd], np.nan_to_num(v[okd]))
+            run.series[var] = arr
+
+
+# ---- geometry and charts ---------------------------------------------------------------------
+
+
+def project(locations: list[dict[str, Any]]) -> dict[int, tuple[float, float]]:
+    """Equirectangular projection scaled by cos(mean latitude), fitted into the map box."""
+    pts = {i: (loc["lon"], loc["lat"]) for i, loc in enumerate(locations)
+           if loc.get("lat") is not None and loc.get("lon") is not None}
+    if not pts:
+        return {}
+    lons = np.array([p[0] for p in pts.values()])
+    lats = np.array([p[1] for p in pts.values()])
+    k = math.cos(math.radians(float(np.mean(lats))))
+    xs, ys = lons * k, lats
+    span_x = max(float(xs.max() - xs.min()), 1e-6)
+    span_y = max(float(ys.max() - ys.min()), 1e-6)
+    scale = min((MAP_W - 2 * MAP_PAD) / span_x, (MAP_H - 2 * MAP_PAD) / span_y)
+    return {
+        i: (round(MAP_PAD + (lon * k - xs.min()) * scale, 1), round(MAP_PAD + (ys.max() - lat) * scale, 1))
+        for i, (lon, lat) in pts.items()
+    }
+
+
+def map_size(xy: dict[int, tuple[float, float]]) -> tuple[int, int]:
+    """The map box around projected points: at most MAP_W × MAP_H, at least 320 × 240."""
+    if not xy:
+        return MAP_W, MAP_H
+    w = max(p[0] for p in xy.values()) + MAP_PAD + 110  # room for labels on the right
+    h = max(p[1] for p in xy.values()) + MAP_PAD
+    return int(min(max(w, 320), MAP_W + 110)), int(min(max(h, 240), MAP_H))
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not np.isfinite(hi) or hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    return [start + i * step for i in range(int(math.ceil((hi - start) / step)) + 1)]
+
+
+def _fmt_num(v: float) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.2f} M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f} k"
+    return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.1f}"
+
+
+def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
+          dots: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template."""
+    n = len(dates)
+    values = [np.asarray(line["y"], dtype=float) for line in lines]
+    values += [np.asarray(d["y"], dtype=float) for d in (dots or [])]
+    finite = [v[np.isfinite(v)] for v in values]
+    finite = [v for v in finite if v.size]
+    if n == 0 or not finite:
+        return None
+    y_max = max(float(v.max()) for v in finite)
+    y_min = min(0.0, min(float(v.min()) for v in finite))
+    ticks = _nice_ticks(y_min, y_max)
+    y_top = ticks[-1]
+    pw, ph = CHART_W - CHART_L - CHART_R, CHART_H - CHART_T - CHART_B
+
+    def px(t: int) -> float:
+        return round(CHART_L + (t / max(n - 1, 1)) * pw, 1)
+
+    def py(v: float) -> float:
+        return round(CHART_T + ph - (v - y_min) / max(y_top - y_min, 1e-9) * ph, 1)
+
+    out_lines = []
+    for k, line in enumerate(lines):
+        y = np.asarray(line["y"], dtype=float)
+        segs, cur = [], []
+        for t, v in enumerate(y):
+            if np.isfinite(v):
+                cur.append(f"{px(t)},{py(v)}")
+            elif cur:
+                segs.append(" ".join(cur))
+                cur = []
+        if cur:
+            segs.append(" ".join(cur))
+        out_lines.append({"label": line["label"], "color": line.get("color", PALETTE[k % len(PALETTE)]),
+                          "dash": line.get("dash", ""), "segments": segs})
+    out_dots = []
+    for d in dots or []:
+        y = np.asarray(d["y"], dtype=float)
+        out_dots.append({"label": d["label"], "color": d.get("color", "#000"),
+                         "points": [(px(t), py(v), _fmt_num(v), dates[t] or t) for t, v in enumerate(y)
+                                    if np.isfinite(v)]})
+    step = max(1, (n - 1) // 6)
+    x_ticks = [(px(t), dates[t] or str(t)) for t in range(0, n, step)]
+    return {
+        "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
+        "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
+        "lines": out_lines, "dots": out_dots, "x_ticks": x_ticks,
+        "y_ticks": [(py(v), _fmt_num(v)) for v in ticks],
+    }
+
+
+# ---- sections -------------------------------------------------------------------------------
+
+
+def _peak_day(run: RunData) -> int:
+    """Start the slider where something happens: the day most people are stranded or in camps."""
+    if "stranded" in run.grids:
+        focus = np.nansum(run.grids["stranded"], axis=1)
+    elif "population" in run.grids:
+        camps = [j for j, loc in enumerate(run.locations) if loc.get("is_camp")]
+        focus = np.nansum(run.grids["population"][:, camps], axis=1) if camps else np.zeros(len(run.days))
+    else:
+        return 0
+    return int(np.argmax(focus)) if focus.size and np.nanmax(focus) > 0 else 0
+
+
+def map_view(run: RunData) -> dict[str, Any] | None:
+    """Places (circles sized by population), roads (lines, closed ones marked) and slider data."""
+    xy = project(run.locations)
+    if not xy:
+        return None
+    pop = run.grids.get("population")
+    n_days = len(run.days)
+    pop = np.nan_to_num(pop) if pop is not None else np.zeros((n_days, len(run.locations)))
+    peak = pop.max(axis=0) if n_days else np.zeros(len(run.locations))
+    top = float(peak.max()) if peak.size else 0.0
+    r_min, r_max = 2.5, 26.0
+    r_scale = (r_max - r_min) / math.sqrt(top) if top > 0 else 0.0
+    day0 = _peak_day(run)
+    places = []
+    for j in sorted(xy, key=lambda j: -peak[j]):  # big circles first, small ones stay clickable on top
+        loc = run.locations[j]
+        places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": loc["name"], "kind": loc.get("kind", ""),
+                       "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")),
+                       "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
+                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
+    index = {loc["name"]: j for j, loc in enumerate(run.locations)}
+    roads = []
+    for k, road in enumerate(run.roads):
+        a, b = index.get(road["a"]), index.get(road["b"])
+        if a not in xy or b not in xy:
+            continue
+        status = run.road_status[day0][k] if run.road_status and n_days else 0
+        roads.append({"k": k, "x1": xy[a][0], "y1": xy[a][1], "x2": xy[b][0], "y2": xy[b][1],
+                      "crossing": road.get("crossing"), "status": status,
+                      "label": f"{road['a']} – {road['b']}" + (f" ({road['crossing']})" if road.get("crossing") else "")})
+    data = {
+        "dates": [d or str(run.days[t]) for t, d in enumerate(run.dates)],
+        "pop": [[int(round(v)) for v in row] for row in pop],
+        "rMin": r_min, "rScale": r_scale,
+        "roadStatus": run.road_status,
+        "stranded": ([[int(round(v)) for v in row] for row in np.nan_to_num(run.grids["stranded"])]
+                     if "stranded" in run.grids else None),
+    }
+    w, h = map_size(xy)
+    return {"w": w, "h": h, "places": places, "roads": roads, "day0": day0, "n_days": n_days,
+            "date0": data["dates"][day0] if n_days else "", "data": data,
+            "has_closures": bool(run.road_status)}
+
+
+def time_series(run: RunData) -> list[dict[str, Any]]:
+    """Charts: camp populations vs observations, stranded, crossings by mode, needs at the peak place."""
+    charts = []
+    pop = run.grids.get("population")
+    obs = run.grids.get("observed")
+    if pop is not None:
+        has_obs = np.isfinite(obs).any(axis=0) if obs is not None else np.zeros(len(run.names), bool)
+        camps = [j for j, loc in enumerate(run.locations) if loc.get("is_camp") or has_obs[j]]
+        camps = sorted(camps, key=lambda j: -np.nanmax(pop[:, j]) if np.isfinite(pop[:, j]).any() else 0)[:6]
+        if camps:
+            lines = [{"label": f"{run.names[j]} (simulated)", "y": pop[:, j], "color": PALETTE[k % len(PALETTE)]}
+                     for k, j in enumerate(camps)]
+            dots = [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": PALETTE[k % len(PALETTE)]}
+                    for k, j in enumerate(camps) if obs is not None and np.isfinite(obs[:, j]).any()]
+            c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots)
+            if c:
+                charts.append(c)
+    if "stranded" in run.grids:
+        st = run.grids["stranded"]
+        lines = [{"label": "total stranded", "y": np.nansum(st, axis=1), "color": "#222"}]
+        ever = [j for j in range(st.shape[1]) if np.nanmax(np.nan_to_num(st[:, j])) > 0][:5]
+        lines += [{"label": run.names[j], "y": st[:, j]} for j in ever]
+        c = chart("People stranded at borders", "people", run.dates, lines)
+        if c:
+            charts.append(c)
+    modes = sorted(v for v in run.series if v.startswith("crossings["))
+    if modes:
+        lines = [{"label": re.sub(r"^crossings\[mode=(.*)\]$", r"\1", v), "y": run.series[v]} for v in modes
+                 if np.nansum(run.series[v]) > 0]
+        extra = [{"label": lab, "y": run.series[v], "dash": "4 3"} for v, lab in
+                 (("pushbacks", "pushbacks"), ("give_ups", "gave up")) if v in run.series]
+        c = chart("Border crossings by mode, per day", "people/day", run.dates, lines + extra)
+        if c:
+            charts.append(c)
+    if "needs.water_l" in run.grids:
+        water = np.nan_to_num(run.grids["needs.water_l"])
+        # the place the reader most needs to see: where something was provided, else the biggest camp,
+        # else the biggest need
+        peak = water.max(axis=0) if water.size else np.zeros(0)
+        provided = run.grids.get("needs.toilets_provided")
+        with_provision = [j for j in range(peak.size) if provided is not None and np.isfinite(provided[:, j]).any()]
+        camps = [j for j, loc in enumerate(run.locations) if loc.get("is_camp") and j < peak.size]
+        pool = with_provision or [j for j in camps if peak[j] > 0] or list(range(peak.size))
+        j = max(pool, key=lambda j: peak[j]) if pool else 0
+        if water.size and water[:, j].max() > 0:
+            lines = [{"label": "toilets needed", "y": run.grids["needs.toilets"][:, j]}]  # count axis
+            if "needs.toilets_provided" in run.grids and np.isfinite(run.grids["needs.toilets_provided"][:, j]).any():
+                lines.append({"label": "toilets provided", "y": run.grids["needs.toilets_provided"][:, j],
+                              "dash": "5 3"})
+            lines.append({"label": "health staff", "y": run.grids["needs.health_staff"][:, j]})
+            c = chart(f"Needs at {run.names[j]}", "count", run.dates, lines)
+            if c:
+                charts.append(c)
+    return charts
+
+
+def needs_rows(run: RunData) -> list[dict[str, str]]:
+    """Per place that ever held anyone: needs at its peak day, provision and worst gap."""
+    if "needs.in_need" not in run.grids:
+        return []
+    g = {k[len(tables.NEEDS_PREFIX):]: v for k, v in run.grids.items() if k.startswith(tables.NEEDS_PREFIX)}
+    people = np.nan_to_num(g["in_need"])
+    rows = []
+    for j in np.argsort(-people.max(axis=0)):
+        if people[:, j].max() <= 0:
+            continue
+        t = int(np.argmax(people[:, j]))
+
+        def at(name: str, t: int = t, j: int = j) -> str:
+            return _fmt_num(g[name][t, j]) if name in g else "–"
+
+        def worst(name: str, j: int = j) -> str:
+            return _fmt_num(np.nanmax(g[name][:, j])) if name in g and np.isfinite(g[name][:, j]).any() else "–"
+
+        unsheltered = g.get("person_nights_unsheltered")
+        rows.append({
+            "location": run.names[j], "peak_date": run.dates[t] or str(run.days[t]), "people": at("in_need"),
+            "water": at("water_l"), "rations": at("food_rations"), "space": at("covered_space_m2"),
+            "toilets": at("toilets"), "toilets_provided": worst("toilets_provided"),
+            "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
+            "unsheltered": (_fmt_num(np.nansum(unsheltered[:, j]))
+                            if unsheltered is not None and np.isfinite(unsheltered[:, j]).any() else "–"),
+        })
+    return rows[:40]
+
+
+def fit_rows(run: RunData) -> list[dict[str, str]]:
+    """Simulated against observed on the days with observations, per place."""
+    pop, obs = run.grids.get("population"), run.grids.get("observed")
+    if pop is None or obs is None:
+        return []
+    rows = []
+    for j, name in enumerate(run.names):
+        ok = np.isfinite(obs[:, j]) & np.isfinite(pop[:, j])
+        if not ok.any():
+            continue
+        o, s = obs[ok, j], pop[ok, j]
+        rel = float(np.abs(s - o).sum() / o.sum()) if o.sum() > 0 else float("nan")
+        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": _fmt_num(float(o.mean())),
+                     "simulated_mean": _fmt_num(float(s.mean())), "mae": _fmt_num(float(np.abs(s - o).mean())),
+                     "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
+                     "peak_obs": _fmt_num(float(o.max())), "peak_sim": _fmt_num(float(np.nanmax(pop[:, j])))})
+    return rows
+
+
+def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Rows of the policy comparison from `[{"variant": name, metric: value}]` or `[{name: {metric: value}}]`."""
+    if not comparison:
+        return None
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for item in comparison:
+        name = item.get("variant", item.get("name")) if isinstance(item, dict) else None
+        if name is not None:
+            rows.append((str(name), {k: v for k, v in item.items() if k not in ("variant", "name")}))
+        elif isinstance(item, dict):
+            for key, metrics in item.items():
+                rows.append((str(key), dict(metrics) if isinstance(metrics, dict) else {"value": metrics}))
+    columns: list[str] = []
+    for _, metrics in rows:
+        columns += [k for k in metrics if k not in columns]
+
+    def show(v: Any) -> str:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return _fmt_num(float(v))
+        return "–" if v is None else str(v)
+
+    return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}
+
+
+def sources(run: RunData) -> list[dict[str, str]]:
+    """Where the numbers come from: the manifest's sources, then the needs standard's."""
+    out = []
+    for s in run.manifest.get("sources") or []:
+        if isinstance(s, dict):
+            out.append({"what": str(s.get("what", s.get("name", ""))), "where": str(s.get("url", s.get("source", "")))})
+        else:
+            out.append({"what": "", "where": str(s)})
+    std = run.needs_info.get("standard")
+    for sector, where in (run.needs_info.get("standard_sources") or {}).items():
+        out.append({"what": f"{std}: {sector}", "where": str(where)})
+    return out
+
+
+def _figures(run_dir: Path) -> list[dict[str, str]]:
+    from .. import plots
+
+    figs = []
+    for name, title in ((plots.CAMPS_PNG, "Camps"), (plots.STRANDED_PNG, "Stranded"), (plots.NEEDS_PNG, "Needs")):
+        p = run_dir / name
+        if p.is_file():
+            figs.append({"title": title, "uri": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()})
+    return figs
+
+
+def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    scen = manifest.get("scenario")
+    facts = []
+    if isinstance(scen, dict):
+        facts += [("scenario", str(scen.get("name", ""))), ("scenario hash", str(scen.get("hash", ""))[:16])]
+    elif scen:
+        facts.append(("scenario", str(scen)))
+    for key in ("seed", "engine", "backend", "version", "hasten"):
+        if key in manifest:
+            facts.append((key, str(manifest[key])))
+    timing = manifest.get("timing")
+    if isinstance(timing, dict) and "wall_s" in timing:
+        facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))
+    return facts
+
+
+def _metric_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    metrics = manifest.get("metrics")
+    if not isinstance(metrics, dict):
+        return []
+    return [(str(k), f"{v:.4g}" if isinstance(v, (int, float)) else str(v)) for k, v in metrics.items()
+            if not isinstance(v, (dict, list))]
+
+
+# ---- rendering ------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None) -> str:
+    """The report's HTML text."""
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    template = env.from_string(_asset("report.html"))
+    title = run.manifest.get("scenario", {}).get("name") if isinstance(run.manifest.get("scenario"), dict) else None
+    return template.render(
+        title=title or run_dir.name,
+        facts=_run_facts(run.manifest),
+        map=map_view(run),
+        charts=time_series(run),
+        needs=needs_rows(run),
+        needs_info=run.needs_info,
+        fit=fit_rows(run),
+        metrics=_metric_rows(run.manifest),
+        comparison=comparison_table(comparison),
+        sources=sources(run),
+        figures=_figures(run_dir),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        css=Markup(_asset("report.css")),
+        js=Markup(_asset("report.js")),
+    )
+
+
+def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = None) -> Path:
+    """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
+
+    `comparison` (a list of dicts, variant name -> metrics) adds a policy comparison table; when
+    None, `run_dir/comparison.json` is used if it exists.
+
+    >>> build_report("runs/main")  # doctest: +SKIP
+    PosixPath('runs/main/report.html')
+    """
+    run_dir = Path(run_dir)
+    run = read_run(run_dir)
+    if comparison is None and (run_dir / COMPARISON_JSON).is_file():
+        comparison = json.loads((run_dir / COMPARISON_JSON).read_text(encoding="utf-8"))
+    html = render(run, run_dir, comparison)
+    target = run_dir / REPORT_HTML
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=run_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

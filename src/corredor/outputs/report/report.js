@@ -1,0 +1,82 @@
+/* corredor report: the day slider. Reads the JSON the builder embedded; touches the DOM only
+   through attributes and textContent, so names in the data can never become markup. */
+(function () {
+  "use strict";
+  var dataEl = document.getElementById("map-data");
+  var slider = document.getElementById("day");
+  if (!dataEl || !slider) { return; }
+  var data = JSON.parse(dataEl.textContent);
+  var dateOut = document.getElementById("date");
+  var summary = document.getElementById("day-summary");
+  var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg circle.place"));
+  var roads = Array.prototype.slice.call(document.querySelectorAll("#mapsvg line.road"));
+  var marks = Array.prototype.slice.call(document.querySelectorAll("svg.ts line.daymark"));
+  var playButton = document.getElementById("play");
+  var timer = null;
+
+  function fmt(n) { return Math.round(n).toLocaleString("en-US"); }
+
+  function radius(people) {
+    return data.rMin + data.rScale * Math.sqrt(Math.max(people, 0));
+  }
+
+  function show(day) {
+    var pop = data.pop[day] || [];
+    var stranded = data.stranded ? data.stranded[day] : null;
+    circles.forEach(function (c) {
+      var i = Number(c.getAttribute("data-i"));
+      var v = pop[i] || 0;
+      c.setAttribute("r", radius(v).toFixed(2));
+      c.classList.toggle("empty", v <= 0);
+      var t = c.querySelector("title");
+      if (t) {
+        var text = c.getAttribute("data-name") + ": " + fmt(v) + " people";
+        if (stranded && stranded[i] > 0) { text += " (" + fmt(stranded[i]) + " stranded)"; }
+        t.textContent = text;
+      }
+    });
+    var closed = 0;
+    if (data.roadStatus && data.roadStatus[day]) {
+      roads.forEach(function (r) {
+        var s = data.roadStatus[day][Number(r.getAttribute("data-k"))] || 0;
+        r.classList.remove("s0", "s1", "s2");
+        r.classList.add("s" + s);
+        if (s === 2) { closed += 1; }
+      });
+    }
+    dateOut.textContent = data.dates[day];
+    var parts = [];
+    if (stranded) { parts.push(fmt(stranded.reduce(function (a, b) { return a + b; }, 0)) + " stranded"); }
+    if (data.roadStatus) { parts.push(closed + " crossing" + (closed === 1 ? "" : "s") + " closed"); }
+    summary.textContent = parts.join(" · ");
+    marks.forEach(function (m) {
+      var svg = m.ownerSVGElement;
+      var left = Number(svg.getAttribute("data-left"));
+      var right = Number(svg.getAttribute("data-right"));
+      var n = Number(svg.getAttribute("data-n"));
+      var x = left + (n > 1 ? day / (n - 1) : 0) * (right - left);
+      m.setAttribute("x1", x.toFixed(1));
+      m.setAttribute("x2", x.toFixed(1));
+    });
+  }
+
+  function stop() {
+    if (timer !== null) { window.clearInterval(timer); timer = null; }
+    playButton.textContent = "\u25B6";
+  }
+
+  slider.addEventListener("input", function () { show(Number(slider.value)); });
+  if (playButton) {
+    playButton.addEventListener("click", function () {
+      if (timer !== null) { stop(); return; }
+      playButton.textContent = "\u275A\u275A";
+      timer = window.setInterval(function () {
+        var next = Number(slider.value) + 1;
+        if (next > Number(slider.max)) { stop(); return; }
+        slider.value = String(next);
+        show(next);
+      }, 120);
+    });
+  }
+  show(Number(slider.value));
+}());
