@@ -1,0 +1,172 @@
+"""The HTML report: built from the run folder alone, escaped, self-contained, atomic."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from corredor.cli import app
+from corredor.outputs import plots, tables
+from corredor.outputs.report import build_report
+from synthetic_results import XSS_NAME, crisis_like, flee_like
+
+
+def make_run_folder(res, folder):
+    """What `write_run_folder` produces: manifest.json plus the files of our writers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps(res.manifest), encoding="utf-8")
+    tables.write_tables(res, folder)
+    plots.write_plots(res, folder)
+    return folder
+
+
+class _Collect(HTMLParser):
+    """Tags, attributes and the text of <script> elements."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+def parse(html: str) -> _Collect:
+    p = _Collect()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="module")
+def crisis_report(tmp_path_factory):
+    folder = make_run_folder(crisis_like(n_days=25, camp_name=XSS_NAME), tmp_path_factory.mktemp("crisis"))
+    comparison = [{"variant": "as happened", "peak_stranded": 480}, {"corridor": {"peak_stranded": 120}}]
+    path = build_report(folder, comparison=comparison)
+    return folder, path.read_text(encoding="utf-8")
+
+
+def test_names_are_escaped_everywhere(crisis_report):
+    _, html = crisis_report
+    assert XSS_NAME not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    doc = parse(html)
+    scripts = [attrs for tag, attrs in doc.tags if tag == "script"]
+    assert len(scripts) == 2  # the embedded JSON and the slider code, nothing injected
+    assert scripts[0].get("type") == "application/json"
+    data = json.loads(doc.scripts[0])  # tojson escapes '<', so the name survives as data
+    assert "alert(1)" not in doc.scripts[1]
+    assert isinstance(data["pop"], list)
+
+
+def test_page_refers_to_nothing_outside_itself(crisis_report):
+    _, html = crisis_report
+    doc = parse(html)
+    for tag, attrs in doc.tags:
+        for key in ("src", "href", "xlink:href", "action", "poster", "data"):
+            value = attrs.get(key)
+            if value is not None and key != "data":
+                assert value.startswith(("data:", "#")), f"<{tag} {key}={value[:40]}>"
+        assert tag not in ("iframe", "object", "embed", "base", "form")
+    assert not re.search(r"url\((?!\s*['\"]?data:)", html)
+    assert "@import" not in html and "@font-face" not in html
+    csp = next(a["content"] for t, a in doc.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in csp
+
+
+def test_map_has_every_located_place_and_a_slider(crisis_report):
+    folder, html = crisis_report
+    doc = parse(html)
+    circles = [a for t, a in doc.tags if t == "circle" and "place" in a.get("class", "")]
+    assert len(circles) == 6
+    slider = next(a for t, a in doc.tags if t == "input" and a.get("id") == "day")
+    assert (slider["min"], slider["max"]) == ("0", "24")
+    data = json.loads(parse(html).scripts[0])
+    net = json.loads((folder / "network.json").read_text(encoding="utf-8"))
+    camp = [loc["name"] for loc in net["locations"]].index(XSS_NAME)
+    day = int(slider["value"])  # the slider starts at the day most people are stranded
+    assert data["pop"][day][camp] == 480
+    r_at = {a["data-i"]: float(a["r"]) for a in circles}
+    expected = data["rMin"] + data["rScale"] * np.sqrt(480)
+    assert r_at[str(camp)] == pytest.approx(expected, abs=0.01)
+    roads = [a for t, a in doc.tags if t == "line" and "road" in a.get("class", "")]
+    assert any("s2" in a["class"].split() and "crossing" in a["class"] for a in roads)  # closed crossing marked
+
+
+def test_needs_fit_comparison_and_sources(crisis_report):
+    _, html = crisis_report
+    text = re.sub(r"\s+", " ", html)
+    # camp at its busiest: 480 people -> 7,200 l, 10 toilets, 6 provided, worst gap 4
+    row = re.search(r"<tr><th scope=\"row\">&lt;script&gt;alert\(1\)&lt;/script&gt;</th>(.*?)</tr>", text).group(1)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[1:9] == ["480", "7,200", "480", "1,680", "10", "6", "4", "2"]
+    assert "Fit against observations" in html
+    assert "as happened" in html and "corridor" in html and "peak_stranded" in html
+    assert "https://aricahoy.cl/?p=37089" in html  # manifest source
+    assert "spherehandbook.org" in html  # needs standard source
+    assert html.count("data:image/png;base64,") == 3
+
+
+def test_fit_numbers_for_a_flee_run(tmp_path):
+    res = flee_like(n_days=12)
+    folder = make_run_folder(res, tmp_path / "flee")
+    html = build_report(folder).read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", html)
+    row = re.search(r"<tr><th scope=\"row\">Camp Z</th>(<td>[^<]*</td>){7}</tr>", text).group(0)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    sim = res.dataset.population.sel(location="Camp Z").values
+    obs = res.dataset.observed.sel(location="Camp Z").values
+    rel = np.abs(sim - obs).sum() / obs.sum()
+    assert cells[0] == "12" and cells[4] == f"{rel:.2f}"
+    assert "People stranded" not in html  # no stranded variable in a Flee run
+    assert "Policy comparison" not in html
+
+
+def test_comparison_json_in_the_folder_is_used(tmp_path):
+    folder = make_run_folder(flee_like(), tmp_path / "run")
+    (folder / "comparison.json").write_text(json.dumps([{"variant": "open border", "deaths": 0}]))
+    html = build_report(folder).read_text(encoding="utf-8")
+    assert "open border" in html and "Policy comparison" in html
+
+
+def test_write_is_atomic_and_repeatable(tmp_path):
+    folder = make_run_folder(flee_like(), tmp_path / "run")
+    first = build_report(folder)
+    first.write_text("old")
+    second = build_report(folder)
+    assert second == first and second.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    with pytest.raises(FileNotFoundError):
+        build_report(tmp_path / "empty")
+
+
+def test_report_command(tmp_path):
+    folder = make_run_folder(crisis_like(), tmp_path / "run")
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "report.html").is_file()
+    comp = tmp_path / "comp.json"
+    comp.write_text(json.dumps([{"variant": "closed", "stranded_peak": 700}]))
+    result = runner.invoke(app, ["report", str(folder), "--comparison", str(comp), "--quiet"])
+    assert result.exit_code == 0 and result.output == ""
+    assert "stranded_peak" in (folder / "report.html").read_text(encoding="utf-8")
+    bad = runner.invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 2 and "not a run folder" in bad.output
