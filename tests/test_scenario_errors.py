@@ -1,0 +1,463 @@
+"""Malformed inputs: each is the mini Flee case with one thing broken, and must be reported as
+`path:line:col: message` at the right place; surprising-but-legal inputs give warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from corredor.scenario import Problem, ScenarioError
+from corredor.scenario.flee import load_flee
+from scenario_cases import MINI, edit, write_mini_flee
+
+LOC = "input_csv/locations.csv"
+ROU = "input_csv/routes.csv"
+CLO = "input_csv/closures.csv"
+CON = "input_csv/conflicts.csv"
+PER = "input_csv/sim_period.csv"
+COR = "input_csv/registration_corrections.csv"
+LAY = "source_data/data_layout.csv"
+SER = "source_data/d.csv"
+YML = "simsetting.yml"
+
+Mutation = Callable[[Path], None]
+
+
+def line(rel: str, n: int, text: str | None) -> Mutation:
+    return lambda folder: edit(folder / rel, n, text)
+
+
+def write(rel: str, text: str) -> Mutation:
+    return lambda folder: (folder / rel).write_text(text, encoding="utf-8")
+
+
+def raw(rel: str, data: bytes) -> Mutation:
+    return lambda folder: (folder / rel).write_bytes(data)
+
+
+def delete(rel: str) -> Mutation:
+    return lambda folder: (folder / rel).unlink()
+
+
+def both(*ms: Mutation) -> Mutation:
+    def run(folder: Path) -> None:
+        for m in ms:
+            m(folder)
+
+    return run
+
+
+ROUTE_ATTRS = "#name1,name2,distance,forced_redirection,max_move_speed,walk_probability\n"
+ROUTE_ROWS = "A,B,100,0,200,0\nB,C,50,0,200,0\nB,D,200,0,200,0\nC,E,150,0,200,0\nD,E,80,0,200,0\n"
+
+# (id, mutation, path, line, column or None, message substring)
+CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
+    # locations.csv
+    ("loc-missing", delete(LOC), LOC, 0, None, "missing file"),
+    ("loc-empty", write(LOC, ""), LOC, 0, None, "empty file"),
+    ("loc-blank", write(LOC, "  \n\n"), LOC, 0, None, "empty file"),
+    (
+        "loc-semicolon",
+        write(LOC, MINI[LOC].replace(",", ";")),
+        LOC,
+        2,
+        None,
+        "wrong delimiter (expected cells separated by ',', found ';')",
+    ),
+    ("loc-tab", write(LOC, MINI[LOC].replace(",", "\t")), LOC, 2, None, "found tabs"),
+    (
+        "loc-latin1",
+        raw(LOC, MINI[LOC].replace("B,RB", "B\xe9,RB").encode("latin-1")),
+        LOC,
+        3,
+        2,
+        "bytes that are not UTF-8",
+    ),
+    (
+        "loc-duplicate",
+        line(LOC, 3, "A,RB,Land,1.5,2.5,town,,500"),
+        LOC,
+        3,
+        1,
+        "duplicate location name 'A' (first on line 2)",
+    ),
+    ("loc-short", line(LOC, 3, "B,RB,Land,1.5,2.5,town"), LOC, 3, 7, "missing columns (expected 8"),
+    (
+        "loc-bad-lat",
+        line(LOC, 3, "B,RB,Land,north,2.5,town,,500"),
+        LOC,
+        3,
+        4,
+        "bad gps_x (latitude) (expected a number, found 'north')",
+    ),
+    (
+        "loc-bad-pop",
+        line(LOC, 3, "B,RB,Land,1.5,2.5,town,,many"),
+        LOC,
+        3,
+        8,
+        "bad population/capacity (expected a whole number, found 'many')",
+    ),
+    ("loc-float-pop", line(LOC, 3, "B,RB,Land,1.5,2.5,town,,500.5"), LOC, 3, 8, "found '500.5'"),
+    (
+        "loc-negative-pop",
+        line(LOC, 3, "B,RB,Land,1.5,2.5,town,,-5"),
+        LOC,
+        3,
+        8,
+        "negative population/capacity",
+    ),
+    (
+        "loc-no-conflict-date",
+        line(LOC, 2, "A,RA,Land,1.0,2.0,conflict_zone,,1000"),
+        LOC,
+        2,
+        7,
+        "missing conflict_date",
+    ),
+    (
+        "loc-bad-conflict-date",
+        line(LOC, 2, "A,RA,Land,1.0,2.0,conflict_zone,soon,1000"),
+        LOC,
+        2,
+        7,
+        "bad conflict_date",
+    ),
+    (
+        "loc-extra-cells",
+        line(LOC, 3, "B,RB,Land,1.5,2.5,town,,500,x"),
+        LOC,
+        3,
+        9,
+        "unnamed extra cells",
+    ),
+    ("loc-no-name", line(LOC, 3, ",RB,Land,1.5,2.5,town,,500"), LOC, 3, 1, "missing location name"),
+    # routes.csv
+    ("route-missing", delete(ROU), ROU, 0, None, "missing file"),
+    ("route-empty", write(ROU, ""), ROU, 0, None, "empty file"),
+    ("route-unknown", line(ROU, 3, "B,Foo,50,"), ROU, 3, 2, "unknown location 'Foo'"),
+    ("route-self", line(ROU, 3, "B,B,50,"), ROU, 3, 2, "route from 'B' to itself"),
+    (
+        "route-zero",
+        line(ROU, 3, "B,C,0,"),
+        ROU,
+        3,
+        3,
+        "non-positive distance (expected km > 0, found 0)",
+    ),
+    ("route-negative", line(ROU, 3, "B,C,-5,"), ROU, 3, 3, "non-positive distance"),
+    ("route-no-distance", line(ROU, 3, "B,C,,"), ROU, 3, 3, "missing distance"),
+    (
+        "route-bad-distance",
+        line(ROU, 3, "B,C,far,"),
+        ROU,
+        3,
+        3,
+        "bad distance (expected a number, found 'far')",
+    ),
+    (
+        "route-bad-redirection",
+        line(ROU, 3, "B,C,50,3"),
+        ROU,
+        3,
+        4,
+        "bad forced_redirection (expected empty, 0, 1 or 2, found 3)",
+    ),
+    ("route-short", line(ROU, 3, "B,C"), ROU, 3, 3, "missing columns"),
+    (
+        "route-no-speed",
+        write(ROU, ROUTE_ATTRS + ROUTE_ROWS.replace("B,C,50,0,200,0", "B,C,50,0,,0")),
+        ROU,
+        3,
+        5,
+        "missing max_move_speed",
+    ),
+    (
+        "route-walk-prob",
+        write(ROU, ROUTE_ATTRS + ROUTE_ROWS.replace("B,C,50,0,200,0", "B,C,50,0,200,1.5")),
+        ROU,
+        3,
+        6,
+        "bad walk_probability",
+    ),
+    # closures.csv
+    ("closure-type", line(CLO, 3, "border,C,,3,6"), CLO, 3, 1, "unknown closure type 'border'"),
+    (
+        "closure-country",
+        line(CLO, 2, "country,Land,Atlantis,2,8"),
+        CLO,
+        2,
+        3,
+        "unknown country 'Atlantis'",
+    ),
+    ("closure-location", line(CLO, 3, "location,Z,,3,6"), CLO, 3, 2, "unknown location 'Z'"),
+    ("closure-link-end", line(CLO, 3, "link,C,Q,3,6"), CLO, 3, 3, "unknown location 'Q'"),
+    ("closure-bad-start", line(CLO, 3, "location,C,,soon,6"), CLO, 3, 4, "bad closure_start"),
+    ("closure-short", line(CLO, 3, "location,C,,3"), CLO, 3, 5, "missing columns"),
+    # conflicts.csv
+    (
+        "conflicts-short",
+        both(line(CON, 11, None), line(CON, 10, None)),
+        CON,
+        9,
+        None,
+        "shorter than the period (expected a row for each of the 10 days, found 8)",
+    ),
+    ("conflicts-bad-value", line(CON, 4, "2,high,0"), CON, 4, 2, "bad conflict intensity"),
+    ("conflicts-too-many", line(CON, 4, "2,1,0,7"), CON, 4, 4, "more cells than the header names"),
+    ("conflicts-too-few", line(CON, 4, "2,1"), CON, 4, 3, "missing values"),
+    ("conflicts-duplicate", line(CON, 1, "#Day,A,A"), CON, 1, 3, "duplicate column 'A'"),
+    (
+        "conflicts-semicolon",
+        write(CON, MINI[CON].replace(",", ";")),
+        CON,
+        2,
+        None,
+        "wrong delimiter",
+    ),
+    # sim_period.csv
+    ("period-missing", delete(PER), PER, 0, None, "missing file"),
+    (
+        "period-bad-date",
+        line(PER, 1, "StartDate,2020-13-01"),
+        PER,
+        1,
+        2,
+        "bad StartDate (expected a date YYYY-MM-DD, found '2020-13-01')",
+    ),
+    ("period-bad-length", line(PER, 2, "Length,ten"), PER, 2, 2, "bad Length"),
+    (
+        "period-zero-length",
+        line(PER, 2, "Length,0"),
+        PER,
+        2,
+        2,
+        "bad Length (expected a number of days ≥ 1",
+    ),
+    ("period-no-length", line(PER, 2, None), PER, 0, None, "missing row (expected Length,N)"),
+    # source_data
+    ("layout-missing", delete(LAY), LAY, 0, None, "missing file"),
+    (
+        "layout-total-first",
+        write(LAY, "D,d.csv\ntotal,refugees.csv\nE,e.csv\n"),
+        LAY,
+        1,
+        1,
+        "first row must be the total series (expected 'total', found 'D')",
+    ),
+    ("layout-camp-without-series", line(LAY, 3, None), LOC, 6, 1, "camp 'E' has no data series"),
+    (
+        "layout-missing-file",
+        line(LAY, 3, "E,nope.csv"),
+        LAY,
+        3,
+        2,
+        "missing file source_data/nope.csv",
+    ),
+    ("layout-duplicate", line(LAY, 4, "D,d.csv"), LAY, 4, 1, "duplicate series 'D'"),
+    ("layout-no-file", line(LAY, 3, "E,"), LAY, 3, 2, "missing file name"),
+    (
+        "series-bad-date",
+        line(SER, 3, "2020-02-30,100"),
+        SER,
+        3,
+        1,
+        "bad date (expected a date YYYY-MM-DD, found '2020-02-30')",
+    ),
+    (
+        "series-bad-count",
+        line(SER, 3, "2020-01-03,12.5"),
+        SER,
+        3,
+        2,
+        "bad count (expected a whole number, found '12.5')",
+    ),
+    ("series-empty", write(SER, ""), SER, 0, None, "empty file"),
+    ("series-header-only", write(SER, "#Date,count\n"), SER, 0, None, "no data rows"),
+    (
+        "series-not-utf8",
+        raw("source_data/refugees.csv", b"Date,N\xfamero\n2020-01-01,0\n"),
+        "source_data/refugees.csv",
+        1,
+        7,
+        "not UTF-8 (expected UTF-8 text, found byte 0xfa)",
+    ),
+    (
+        "correction-not-in-series",
+        write(COR, "D,2020-01-07\n"),
+        COR,
+        1,
+        2,
+        "date 2020-01-07 is not in the series of 'D' (expected a date listed in source_data/d.csv)",
+    ),
+    ("correction-unknown-series", write(COR, "Q,2020-01-06\n"), COR, 1, 1, "unknown series 'Q'"),
+    (
+        "correction-first-point",
+        write(COR, "D,2020-01-01\n"),
+        COR,
+        1,
+        2,
+        "is the first point of 'D'",
+    ),
+    ("correction-bad-date", write(COR, "D,06/01/2020\n"), COR, 1, 2, "bad correction date"),
+    ("correction-zero-before", write(COR, "D,2020-01-03\n"), COR, 1, 2, "the point before it is 0"),
+    # simsetting.yml
+    (
+        "yaml-unknown-key",
+        line(YML, 5, "  awareness_levl: 1"),
+        YML,
+        5,
+        3,
+        "unknown setting 'awareness_levl' (did you mean 'awareness_level'?)",
+    ),
+    (
+        "yaml-unknown-section",
+        line(YML, 6, "optimizations:"),
+        YML,
+        6,
+        1,
+        "unknown settings section 'optimizations' (did you mean 'optimisations'?)",
+    ),
+    (
+        "yaml-bad-value",
+        line(YML, 4, "  max_move_speed: fast"),
+        YML,
+        4,
+        3,
+        "move_rules.max_move_speed",
+    ),
+    ("yaml-hasten-zero", line(YML, 7, "  hasten: 0"), YML, 7, 3, "optimisations.hasten"),
+    ("yaml-syntax", line(YML, 4, "  max_move_speed: [200"), YML, 5, None, "bad YAML"),
+    (
+        "yaml-demographic",
+        line(YML, 5, "  WomenAvoidHazards: True"),
+        YML,
+        5,
+        3,
+        "demographic rule 'WomenAvoidHazards' is not implemented",
+    ),
+    ("yaml-not-mapping", write(YML, "- 1\n- 2\n"), YML, 1, 1, "expected a mapping"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "path", "line_no", "column", "message"),
+    [pytest.param(*c[1:], id=c[0]) for c in CORPUS],
+)
+def test_malformed_input_is_reported_at_its_place(
+    tmp_path: Path, mutation: Mutation, path: str, line_no: int, column: int | None, message: str
+) -> None:
+    folder = write_mini_flee(tmp_path / "case")
+    mutation(folder)
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    problems = info.value.problems
+    hits = [p for p in problems if p.path == path and p.line == line_no and message in p.message]
+    assert hits, "\n".join(str(p) for p in problems)
+    if column is not None:
+        assert hits[0].column == column, str(hits[0])
+    # printed form starts with path:line:col
+    where = f"{path}:{line_no}:" if line_no else f"{path}:"
+    assert str(hits[0]).startswith(where)
+
+
+def test_corpus_is_big_and_distinct() -> None:
+    assert len(CORPUS) >= 40
+    assert len({c[0] for c in CORPUS}) == len(CORPUS)
+
+
+def test_every_problem_is_collected(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "case")
+    edit(folder / ROU, 3, "B,Foo,50,")
+    edit(folder / ROU, 5, "C,C,150,0")
+    edit(folder / CLO, 3, "location,Z,,3,6")
+    edit(folder / LOC, 3, "B,RB,Land,1.5,2.5,town,,many")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    where = {(p.path, p.line) for p in info.value.problems}
+    assert {(ROU, 5), (CLO, 3), (LOC, 3)} <= where
+
+
+def test_problem_format() -> None:
+    assert str(Problem("a/b.csv", 12, 2, "bad")) == "a/b.csv:12:2: bad"
+    assert str(Problem("a/b.csv", 12, 0, "bad")) == "a/b.csv:12: bad"
+    assert str(Problem("a/b.csv", 0, 0, "bad")) == "a/b.csv: bad"
+    assert str(Problem("a.csv", 3, 1, "odd", "warning")) == "a.csv:3:1: warning: odd"
+
+
+# ---- warnings: legal input that Flee treats surprisingly -------------------------------------
+
+
+def warnings_of(folder: Path) -> list[Problem]:
+    return list(load_flee(folder).metadata["warnings"])
+
+
+def test_link_closure_warns_unless_fixed(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / CLO, 3, "link,B,C,3,6")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == (CLO, 3, 1)
+    assert "link closure never fires" in w.message
+    fixed = write_mini_flee(tmp_path / "b", {YML: "move_rules:\n  fix_link_closures: true\n"})
+    edit(fixed / CLO, 3, "link,B,C,3,6")
+    assert warnings_of(fixed) == []
+
+
+def test_minus_one_closure_dates_warn(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / CLO, 3, "location,C,,-1,-1")
+    ws = warnings_of(folder)
+    assert [(w.line, w.column) for w in ws] == [(3, 4), (3, 5)]
+    assert "never starts" in ws[0].message and "never reopens" in ws[1].message
+
+
+def test_positive_to_positive_intensity_warns(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / CON, 5, "3,0.5,0")  # day 3: A goes 1 -> 0.5
+    ws = warnings_of(folder)
+    assert [(w.path, w.line, w.column) for w in ws][0] == (CON, 5, 2)
+    assert "Flee ignores changes between positive values" in ws[0].message
+
+
+def test_drop_from_non_one_to_zero_warns(tmp_path: Path) -> None:
+    text = "#Day,A,C\n" + "".join(f"{d},{0.5 if d < 4 else 0},0\n" for d in range(10))
+    ws = warnings_of(write_mini_flee(tmp_path / "a", {CON: text}))
+    (w,) = ws
+    assert (w.line, w.column) == (6, 2)
+    assert "only when the previous value is exactly 1" in w.message
+
+
+def test_unknown_location_type_warns(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / LOC, 3, "B,RB,Land,1.5,2.5,village,,500")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == (LOC, 3, 6)
+    assert "unknown location type 'village'" in w.message
+    assert load_flee(folder).locations[1].kind == "unknown"
+
+
+def test_conflicts_unknown_name_warns_and_is_dropped(tmp_path: Path) -> None:
+    text = "#Day,A,Ghost,C\n" + "".join(f"{d},1,1,0\n" for d in range(10))
+    s = load_flee(write_mini_flee(tmp_path / "a", {CON: text}))
+    assert s.conflicts.names == ("A", "C")
+    (w,) = s.metadata["warnings"]
+    assert (w.path, w.line, w.column) == (CON, 1, 3)
+
+
+def test_layout_row_for_a_town_warns(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / LAY, 4, "B,e.csv")
+    s = load_flee(folder)
+    (w,) = s.metadata["warnings"]
+    assert (w.path, w.line) == (LAY, 4) and "not a camp" in w.message
+    assert "B" in s.observations.extra and "B" not in s.observations.camps
+
+
+def test_flee_known_unused_setting_warns_at_its_line(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 5, "  pruning_threshold: 1.0")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == (YML, 5, 3)
+    assert "no effect" in w.message
