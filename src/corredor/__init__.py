@@ -14,6 +14,7 @@ def __getattr__(name: str):  # lazy: importing corredor must not compile numba k
     if name == "simulate":
         from .simulate import simulate
 
+        globals()["simulate"] = simulate  # the submodule of the same name must not shadow it
         return simulate
     if name == "compile_plan":
         from .plan import compile_plan

@@ -42,6 +42,7 @@ class Stream:
     DESTINATION = 13
     EVENT = 14
     COHORT = 15
+    MOVE_SKIP = 16  # geometric gaps between movers of one move-chance class (agents.py)
 
 
 @nb.njit(inline="always", cache=True)

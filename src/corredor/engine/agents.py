@@ -1,0 +1,624 @@
+"""Agent engine: one person per row of fixed-capacity columns, Flee 3.1's rules, one day at a time.
+
+Why this shape: a Plan fixes how many people will ever exist (day-0 insertion + daily spawns), so
+the columns are allocated once and nobody is appended in the loop. The day is one written list of
+steps (flee-model.md §3.2, docs/model-rules.md), run inside a single numba function:
+
+ 1. conflicts   conflicts.csv onsets/removals of day t (state: intensity, onset day, move chance)
+ 2. spawn       today's total from the Plan, each new person's location drawn ∝ spawn weights
+                (pop × intensity × decay, refreshed at t if a conflict changed today, else t−1)
+ 3. closures    closures.csv operations of day t (links, camps); people on a link that closes are
+                marked and return to its start when they reach its end
+ 4. scores      location scores, attractiveness, capacity multipliers, move chances, route tables
+ 5. pass A + B0 one scan over everyone: people at a location move with their location's chance
+                (drawn by geometric gaps per move-chance class, so camp residents cost ~1 ns) and,
+                if moving, choose a path and step onto its first link; everyone on a link advances by
+                today's speed; arrivals that still have distance left today join the frontier
+ 6. rounds      pass B in rounds (flee-model.md §3.10): counts are updated with the round's arrivals,
+                then each frontier person decides again at the new place (chained move) and travels;
+                repeat until nobody is left with distance to go today
+ 7. record      population per location, arrivals, departures, people per link
+
+Counts are tallied per chunk of CHUNK people (fixed, not per thread) and summed afterwards, and
+every random number is keyed by (seed, day, stream, person, round) through engine/rng.py, so a seed
+gives identical results on any number of threads.
+
+People columns (22 bytes per person): where (int32: location ≥ 0, link −(k+1)), progress (float64:
+km on the link, or today's km while waiting in the frontier), path (int32 planned path, −1 none),
+hop (int8 next node on the path), flags (int8), frontier scratch (int32). avoid_short_stints adds
+two float32 columns (recent travel, km today).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
+from .rng import Stream, seed_words, uniform
+from .rules.capacity import cap_multipliers
+from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
+from .rules.routes import choose_path, next_link, path_validity, route_tables
+from .rules.travel import todays_speed
+
+#: People per chunk: the unit of parallel work, of count tallies and of move-gap streams.
+CHUNK = 8192
+#: Move-chance classes: class k ≥ 1 holds chances in about (2^-k, 2^-(k-1)]; class 0 always moves.
+NCLS = 48
+#: Chained (same-day) decision rounds before the engine gives up (Flee would hit its recursion limit).
+MAX_ROUNDS = 100_000
+
+F_DONE = np.int8(1)  # has completed a link (Flee: places_travelled > 1)
+F_BOUNCE = np.int8(2)  # is on a link that was closed after they entered it
+
+_SPAWN = Stream.SPAWN
+_MOVE = Stream.MOVE
+_ROUTE = Stream.ROUTE
+_CHAIN_MOVE = Stream.CHAIN_MOVE
+_CHAIN_ROUTE = Stream.CHAIN_ROUTE
+_SKIP = Stream.MOVE_SKIP
+
+# float parameters (fp) and integer switches (ip) passed to the kernel
+FP_KEYS = ("max_move_speed", "max_walk_speed", "foreign_weight", "camp_weight", "conflict_weight",
+           "conflict_movechance", "camp_movechance", "idpcamp_movechance", "default_movechance",
+           "capacity_buffer", "weight_softening", "weight_power", "pop_power_for_loc_weight",
+           "movechance_pop_base", "movechance_pop_scale_factor")
+IP_KEYS = ("avoid_short_stints", "start_on_foot", "use_pop_for_loc_weight", "take_from_population",
+           "use_decay")
+
+ERR_NONE = 0
+ERR_NO_SPAWN_WEIGHT = 1
+ERR_POP_EXHAUSTED = 2
+ERR_ROUNDS = 3
+ERR_CHECK = 4
+
+
+@dataclass
+class EngineOutput:
+    """What one run of the agent engine produces (counts are agents)."""
+
+    population: np.ndarray  # (n_days, n_loc) int64 at the end of each day
+    arrivals: np.ndarray  # (n_days, n_loc) int64
+    departures: np.ndarray  # (n_days, n_loc) int64
+    travellers: np.ndarray  # (n_days, n_links) int64 on each link at the end of each day
+    spawned: np.ndarray  # (n_days,) int64
+    alive: np.ndarray  # (n_days,) int64 people existing during day t's moves
+    rounds: np.ndarray  # (n_days,) int64 chained-decision rounds per day
+    loop_s: float
+    agent_steps: int
+    threads: int
+    bytes_per_person: float
+
+
+@nb.njit(cache=True, inline="always")
+def _geometric(seed: np.uint64, day: int, key: int, sub: int, q: float) -> int:
+    """Failures before the first success of Bernoulli(q) trials, keyed by the counter RNG."""
+    if q >= 1.0:
+        return 0
+    u = 1.0 - uniform(seed, day, _SKIP, key, sub)  # (0, 1]
+    g = math.floor(math.log(u) / math.log1p(-q))
+    if g > 4.0e18:
+        return 4_000_000_000_000_000_000
+    return int(g)
+
+
+@nb.njit(cache=True, inline="always")
+def _decide_step(i: int, v: int, seed: np.uint64, t: int, stream: int, sub: int,
+                 path: np.ndarray, hop: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray,
+                 cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray,
+                 nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+                 link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
+    """A mover at v: choose a path if it has none, then take its next step (Person.take_next_step).
+
+    Returns the link entered, or −1 (no open path; next hop vanished; the path ends at a camp with
+    Cap < 0.5) in which case the planned path is dropped.
+    """
+    p = path[i]
+    if p < 0:
+        p = choose_path(v, uniform(seed, t, stream, i, sub), path_ptr, path_valid, cum, tot, nvalid)
+        if p < 0:
+            return -1
+        path[i] = p
+        hop[i] = 1
+    h = np.int64(hop[i])
+    lk = next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
+    if lk < 0:
+        path[i] = -1
+        return -1
+    final = nodes[node_ptr[p + 1] - 1]
+    if camp[final] and capmult[final] < 0.5:
+        path[i] = -1
+        return -1
+    h += 1
+    if node_ptr[p] + h >= node_ptr[p + 1]:
+        path[i] = -1
+    else:
+        hop[i] = np.int8(h)
+    return lk
+
+
+@nb.njit(cache=True, inline="always")
+def _travel(i: int, lk: int, p: float, dist: float, seed: np.uint64, t: int, sub: int, c: int,
+            where: np.ndarray, prog: np.ndarray, flags: np.ndarray, dday: np.ndarray, ast: bool,
+            link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
+            link_speed: np.ndarray, link_walk_p: np.ndarray, start_on_foot: bool, walk: float,
+            arr_t: np.ndarray, lnk_t: np.ndarray) -> bool:
+    """Advance one person on link lk by today's speed (Person.finish_travel).
+
+    Arrival needs progress > length; the km moved today then counts only up to the endpoint. A
+    person on a link closed since they entered goes back to its start and stops. Returns True when
+    the person arrived with km today < speed, i.e. decides again today (joins the frontier).
+    """
+    s = todays_speed(seed, t, i, sub, lk, (flags[i] & F_DONE) != 0, link_speed, link_walk_p,
+                     start_on_foot, walk)
+    p += s
+    dist += s
+    km = link_km[lk]
+    if p > km:
+        flags[i] |= F_DONE
+        dist += km - p
+        lnk_t[c, lk] -= 1
+        if ast:
+            dday[i] = np.float32(dist)
+        if flags[i] & F_BOUNCE:
+            flags[i] &= ~F_BOUNCE
+            v = link_from[lk]
+            where[i] = v
+            arr_t[c, v] += 1
+            return False
+        v = link_to[lk]
+        where[i] = v
+        arr_t[c, v] += 1
+        if dist < s:
+            prog[i] = dist
+            return True
+        return False
+    prog[i] = p
+    if ast:
+        dday[i] = np.float32(dist)
+    return False
+
+
+@nb.njit(cache=True)
+def _scan_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
+                path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
+                dday: np.ndarray, ast: bool, nfront: np.ndarray, lcls: np.ndarray, qcls: np.ndarray,
+                mc: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray, cum: np.ndarray,
+                tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray,
+                out_ptr: np.ndarray, out_link: np.ndarray, link_from: np.ndarray,
+                link_to: np.ndarray, link_open: np.ndarray, link_km: np.ndarray,
+                link_speed: np.ndarray, link_walk_p: np.ndarray, camp: np.ndarray,
+                capmult: np.ndarray, start_on_foot: bool, walk: float, dep_t: np.ndarray,
+                arr_t: np.ndarray, lnk_t: np.ndarray) -> None:
+    """Pass A (decide and step onto a link) and round 0 of pass B (advance) for one chunk."""
+    dep_t[c, :] = 0
+    arr_t[c, :] = 0
+    lnk_t[c, :] = 0
+    lo = c * CHUNK
+    hi = min(lo + CHUNK, n_alive)
+    cnt = np.zeros(NCLS, np.int64)
+    nxt = np.full(NCLS, -1, np.int64)
+    ndraw = np.zeros(NCLS, np.int64)
+    nf = 0
+    for i in range(lo, hi):
+        w = where[i]
+        if w >= 0:
+            k = lcls[w]
+            if k < 0:
+                continue
+            move = k == 0
+            if not move:
+                if nxt[k] < 0:
+                    nxt[k] = _geometric(seed, t, c * NCLS + k, ndraw[k], qcls[k])
+                    ndraw[k] += 1
+                if cnt[k] == nxt[k]:
+                    q = qcls[k]
+                    m = mc[w]
+                    move = m >= q or uniform(seed, t, _MOVE, i, 0) * q < m
+                    nxt[k] = cnt[k] + 1 + _geometric(seed, t, c * NCLS + k, ndraw[k], q)
+                    ndraw[k] += 1
+                cnt[k] += 1
+            if not move:
+                continue
+            lk = _decide_step(i, w, seed, t, _ROUTE, 0, path, hop, path_ptr, path_valid, cum, tot,
+                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                              capmult)
+            if lk < 0:
+                continue
+            dep_t[c, w] += 1
+            lnk_t[c, lk] += 1
+            flags[i] &= ~F_BOUNCE
+            where[i] = -(lk + 1)
+            if _travel(i, lk, 0.0, 0.0, seed, t, 0, c, where, prog, flags, dday, ast, link_from,
+                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
+                scratch[lo + nf] = i
+                nf += 1
+        else:
+            lk = -w - 1
+            if _travel(i, lk, prog[i], 0.0, seed, t, 0, c, where, prog, flags, dday, ast, link_from,
+                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
+                scratch[lo + nf] = i
+                nf += 1
+    nfront[c] = nf
+
+
+@nb.njit(cache=True)
+def _chain_chunk(c: int, r: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
+                 path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
+                 dday: np.ndarray, rtd: np.ndarray, ast: bool, max_speed: float,
+                 nfront: np.ndarray, town: np.ndarray, mc: np.ndarray, path_ptr: np.ndarray,
+                 path_valid: np.ndarray, cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray,
+                 node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray,
+                 out_link: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
+                 link_open: np.ndarray, link_km: np.ndarray, link_speed: np.ndarray,
+                 link_walk_p: np.ndarray, camp: np.ndarray, capmult: np.ndarray,
+                 start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
+                 lnk_t: np.ndarray) -> None:
+    """Round r ≥ 1 of pass B for one chunk: frontier people decide again where they arrived."""
+    dep_t[c, :] = 0
+    arr_t[c, :] = 0
+    lnk_t[c, :] = 0
+    lo = c * CHUNK
+    nf = nfront[c]
+    wpos = 0
+    for k in range(nf):
+        i = scratch[lo + k]
+        v = where[i]
+        dist = prog[i]
+        m = mc[v]
+        if ast and town[v]:  # ForceTownMove: keep going unless the last two days were long enough
+            if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
+                m = 1.0
+        if m < 1.0:
+            if not uniform(seed, t, _CHAIN_MOVE, i, r) < m:
+                continue
+        lk = _decide_step(i, v, seed, t, _CHAIN_ROUTE, r, path, hop, path_ptr, path_valid, cum,
+                          tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                          camp, capmult)
+        if lk < 0:
+            continue
+        dep_t[c, v] += 1
+        lnk_t[c, lk] += 1
+        flags[i] &= ~F_BOUNCE
+        where[i] = -(lk + 1)
+        if _travel(i, lk, 0.0, dist, seed, t, r, c, where, prog, flags, dday, ast, link_from,
+                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
+            scratch[lo + wpos] = i
+            wpos += 1
+    nfront[c] = wpos
+
+
+@nb.njit(cache=True)
+def _spawn_chunk(c: int, first: int, last: int, seed: np.uint64, t: int, cumw: np.ndarray,
+                 wsum: float, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
+                 hop: np.ndarray, flags: np.ndarray, tally: np.ndarray) -> None:
+    """People first..last−1 appear at locations drawn i.i.d. ∝ spawn weight (one uniform each)."""
+    tally[c, :] = 0
+    lo = max(c * CHUNK, first)
+    hi = min((c + 1) * CHUNK, last)
+    n = cumw.shape[0]
+    for i in range(lo, hi):
+        target = uniform(seed, t, _SPAWN, i, 0) * wsum
+        loc = np.searchsorted(cumw, target, side="right")  # first j with cumw[j] > target
+        if loc >= n:  # rounding at the top end: the last location with weight
+            for j in range(n - 1, -1, -1):
+                if j == 0 or cumw[j] > cumw[j - 1]:
+                    loc = j
+                    break
+        where[i] = loc
+        prog[i] = 0.0
+        path[i] = -1
+        hop[i] = 0
+        flags[i] = 0
+        tally[c, loc] += 1
+
+
+@nb.njit(parallel=True, cache=True)
+def _reduce(nch: int, dep_t: np.ndarray, arr_t: np.ndarray, lnk_t: np.ndarray, count: np.ndarray,
+            link_count: np.ndarray, arr_day: np.ndarray, dep_day: np.ndarray) -> None:
+    """count(after) = count(before) + arrivals − departures, summed over chunk tallies."""
+    for j in prange(count.shape[0]):
+        a = 0
+        d = 0
+        for c in range(nch):
+            a += arr_t[c, j]
+            d += dep_t[c, j]
+        count[j] += a - d
+        arr_day[j] += a
+        dep_day[j] += d
+    for j in prange(link_count.shape[0]):
+        s = 0
+        for c in range(nch):
+            s += lnk_t[c, j]
+        link_count[j] += s
+
+
+@nb.njit(parallel=True, cache=True)
+def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
+         decay: np.ndarray, decay_interval: int,
+         # location state (mutated)
+         foreign: np.ndarray, camp: np.ndarray, town: np.ndarray, conflict: np.ndarray,
+         toc: np.ndarray, mc_base: np.ndarray, pop: np.ndarray, capacity: np.ndarray,
+         count: np.ndarray,
+         # links and paths
+         link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray, link_speed: np.ndarray,
+         link_walk_p: np.ndarray, link_open: np.ndarray, link_count: np.ndarray,
+         out_ptr: np.ndarray, out_link: np.ndarray, path_ptr: np.ndarray, path_dest: np.ndarray,
+         path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
+         nodes: np.ndarray, path_link_ptr: np.ndarray, path_links: np.ndarray,
+         # timeline
+         spawn: np.ndarray, cptr: np.ndarray, cloc: np.ndarray, con: np.ndarray, cval: np.ndarray,
+         refresh: np.ndarray, clptr: np.ndarray, clop: np.ndarray, cltarget: np.ndarray,
+         clarg: np.ndarray,
+         # people
+         where: np.ndarray, prog: np.ndarray, path: np.ndarray, hop: np.ndarray,
+         flags: np.ndarray, scratch: np.ndarray, rtd: np.ndarray, dday: np.ndarray,
+         # records
+         pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
+         spawned_rec: np.ndarray, alive_rec: np.ndarray, rounds_rec: np.ndarray,
+         check: bool) -> tuple:
+    """The whole run: the day loop of the module docstring. Returns (error code, error day)."""
+    max_speed, walk = fp[0], fp[1]
+    ast, start_on_foot, use_pop, take_pop, use_decay = ip[0] != 0, ip[1] != 0, ip[2] != 0, ip[3] != 0, ip[4] != 0
+    n_loc = count.shape[0]
+    n_links = link_count.shape[0]
+    n_paths = path_dest.shape[0]
+    cap_agents = where.shape[0]
+    n_chunks_max = (cap_agents + CHUNK - 1) // CHUNK
+    if n_chunks_max < 1:
+        n_chunks_max = 1
+    dep_t = np.zeros((n_chunks_max, n_loc), np.int64)
+    arr_t = np.zeros((n_chunks_max, n_loc), np.int64)
+    lnk_t = np.zeros((n_chunks_max, n_links), np.int64)
+    nfront = np.zeros(n_chunks_max, np.int64)
+    wts = np.zeros(n_loc)
+    cumw = np.zeros(n_loc)
+    score = np.zeros(n_loc)
+    attract = np.zeros(n_loc)
+    capmult = np.zeros(n_loc)
+    mc = np.zeros(n_loc)
+    lcls = np.zeros(n_loc, np.int64)
+    qcls = np.zeros(NCLS)
+    cum = np.zeros(n_paths)
+    tot = np.zeros(n_loc)
+    nvalid = np.zeros(n_loc, np.int64)
+    path_valid = np.zeros(n_paths, np.bool_)
+    closed_today = np.zeros(n_links, np.bool_)
+    arr_day = np.zeros(n_loc, np.int64)
+    dep_day = np.zeros(n_loc, np.int64)
+    path_validity(path_link_ptr, path_links, link_open, path_valid)
+    n_alive = n_alive0
+    for t in range(n_days):
+        # 1. conflicts (InputGeography.AddNewConflictZones)
+        for e in range(cptr[t], cptr[t + 1]):
+            j = cloc[e]
+            if con[e]:
+                mc_base[j] = fp[5]
+                conflict[j] = cval[e]
+                town[j] = False
+                toc[j] = t
+            else:
+                mc_base[j] = fp[8]
+                conflict[j] = -1.0
+                town[j] = True
+        # 2. spawn (spawning.spawn_daily_displaced): weights as last refreshed (t or t−1)
+        tau = t if (refresh[t] or t == 0) else t - 1
+        wsum = spawn_weights(tau, conflict, toc, pop, decay, decay_interval, use_decay, wts)
+        n_new = spawn[t]
+        if n_new > 0:
+            if not wsum > 0.0:
+                return ERR_NO_SPAWN_WEIGHT, t
+            acc = 0.0
+            for j in range(n_loc):
+                acc += wts[j]
+                cumw[j] = acc
+            c0 = n_alive // CHUNK
+            c1 = (n_alive + n_new + CHUNK - 1) // CHUNK
+            for c in prange(c0, c1):
+                _spawn_chunk(c, n_alive, n_alive + n_new, seed, t, cumw, acc, where, prog, path,
+                             hop, flags, dep_t)
+            for j in range(n_loc):
+                s = 0
+                for c in range(c0, c1):
+                    s += dep_t[c, j]
+                count[j] += s
+                if take_pop and conflict[j] > 0.0:
+                    pop[j] -= s
+                    if pop[j] < 0:
+                        return ERR_POP_EXHAUSTED, t
+            n_alive += n_new
+        spawned_rec[t] = n_new
+        # 3. closures (Ecosystem.enact_border_closures), in file order
+        changed = False
+        any_closed = False
+        for e in range(clptr[t], clptr[t + 1]):
+            op = clop[e]
+            k = cltarget[e]
+            if op == OP_LINK_CLOSE:
+                if link_open[k]:
+                    link_open[k] = False
+                    closed_today[k] = True
+                    any_closed = True
+                    changed = True
+            elif op == OP_LINK_OPEN:
+                if not link_open[k]:
+                    link_open[k] = True
+                    changed = True
+            elif op == OP_CAMP_CLOSE:  # Location.close_camp: becomes a town
+                mc_base[k] = fp[8]
+                camp[k] = False
+                conflict[k] = -1.0
+                town[k] = True
+            elif op == OP_CAMP_OPEN:  # Location.open_camp
+                mc_base[k] = fp[7] if clarg[e] != 0 else fp[6]
+                camp[k] = True
+                conflict[k] = -1.0
+                town[k] = False
+        if any_closed:
+            for i in prange(n_alive):
+                w = where[i]
+                if w < 0 and closed_today[-w - 1]:
+                    flags[i] |= F_BOUNCE
+            closed_today[:] = False
+        if changed:
+            path_validity(path_link_ptr, path_links, link_open, path_valid)
+        # 4. scores, move chances, capacity, route tables (Ecosystem.evolve, start)
+        location_scores(t, foreign, camp, conflict, toc, decay, decay_interval, use_decay,
+                        fp[2], fp[3], fp[4], score)
+        attractiveness(score, camp, pop, use_pop, fp[12], attract)
+        move_chances(mc_base, pop, capacity, fp[13], fp[14], mc)
+        qcls[:] = 0.0
+        for j in range(n_loc):
+            m = mc[j]
+            if not m > 0.0:
+                lcls[j] = -1
+            elif m >= 1.0:
+                lcls[j] = 0
+            else:
+                k = int(math.ceil(-math.log2(m)))
+                k = max(1, min(k, NCLS - 1))
+                lcls[j] = k
+                if m > qcls[k]:
+                    qcls[k] = m
+        cap_multipliers(capacity, count, fp[9], capmult)
+        route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract, capmult,
+                     fp[10], fp[11], cum, tot, nvalid)
+        alive_rec[t] = n_alive
+        arr_day[:] = 0
+        dep_day[:] = 0
+        # 5. pass A and round 0 of pass B
+        nch = (n_alive + CHUNK - 1) // CHUNK
+        for c in prange(nch):
+            _scan_chunk(c, n_alive, seed, t, where, prog, path, hop, flags, scratch, dday, ast,
+                        nfront, lcls, qcls, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+                        nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
+                        link_speed, link_walk_p, camp, capmult, start_on_foot, walk, dep_t, arr_t,
+                        lnk_t)
+        _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
+        # 6. chained decisions in rounds
+        r = 0
+        while nfront[:nch].sum() > 0:
+            r += 1
+            if r > MAX_ROUNDS:
+                return ERR_ROUNDS, t
+            cap_multipliers(capacity, count, fp[9], capmult)
+            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
+                         capmult, fp[10], fp[11], cum, tot, nvalid)
+            for c in prange(nch):
+                _chain_chunk(c, r, seed, t, where, prog, path, hop, flags, scratch, dday, rtd, ast,
+                             max_speed, nfront, town, mc, path_ptr, path_valid, cum, tot, nvalid,
+                             node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open,
+                             link_km, link_speed, link_walk_p, camp, capmult, start_on_foot, walk,
+                             dep_t, arr_t, lnk_t)
+            _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
+        rounds_rec[t] = r
+        # end of day: recent travel r ← (r + km today / max speed) / 2
+        if ast:
+            for i in prange(n_alive):
+                rtd[i] = np.float32((rtd[i] + dday[i] / max_speed) / 2.0)
+                dday[i] = 0.0
+        # 7. record
+        pop_rec[t, :] = count
+        arr_rec[t, :] = arr_day
+        dep_rec[t, :] = dep_day
+        link_rec[t, :] = link_count
+        if check:
+            at = np.zeros(n_loc, np.int64)
+            on = np.zeros(n_links, np.int64)
+            for i in range(n_alive):
+                w = where[i]
+                if w >= 0:
+                    at[w] += 1
+                else:
+                    on[-w - 1] += 1
+            for j in range(n_loc):
+                if at[j] != count[j] or count[j] < 0:
+                    return ERR_CHECK, t
+            for j in range(n_links):
+                if on[j] != link_count[j]:
+                    return ERR_CHECK, t
+    return ERR_NONE, -1
+
+
+def bytes_per_person(ast: bool) -> float:
+    """Memory of the people columns per person (where, progress, path, hop, flags, scratch)."""
+    return 4 + 8 + 4 + 1 + 1 + 4 + (8 if ast else 0)
+
+
+class EngineError(RuntimeError):
+    """The run cannot go on under Flee's rules (Flee itself would crash here)."""
+
+
+def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: bool = False) -> EngineOutput:
+    """Run the agent engine on a Plan; identical output for a seed whatever `threads` is.
+
+    >>> out = run_agents(compile_plan(scenario), seed=1)  # doctest: +SKIP
+    """
+    p = plan.params
+    fp = np.array([p[k] for k in FP_KEYS], np.float64)
+    ip = np.array([int(p[k]) for k in IP_KEYS], np.int64)
+    n_loc, n_links, n_days = plan.n_locations, plan.n_links, plan.n_days
+    cap = plan.total_agents
+    ast = bool(p["avoid_short_stints"])
+    where = np.zeros(cap, np.int32)
+    prog = np.zeros(cap, np.float64)
+    path = np.full(cap, -1, np.int32)
+    hop = np.zeros(cap, np.int8)
+    flags = np.zeros(cap, np.int8)
+    scratch = np.zeros(cap, np.int32)
+    rtd = np.zeros(cap if ast else 1, np.float32)
+    dday = np.zeros(cap if ast else 1, np.float32)
+    # day-0 insertion: int(I_c(0)) people in each camp, in camp order (spawning.add_initial_refugees)
+    n0 = int(plan.insert0.sum())
+    where[:n0] = np.repeat(np.arange(n_loc, dtype=np.int32), plan.insert0)
+    count = np.bincount(where[:n0], minlength=n_loc).astype(np.int64)
+    link_count = np.zeros(n_links, np.int64)
+    pop_rec = np.zeros((n_days, n_loc), np.int64)
+    arr_rec = np.zeros((n_days, n_loc), np.int64)
+    dep_rec = np.zeros((n_days, n_loc), np.int64)
+    link_rec = np.zeros((n_days, n_links), np.int64)
+    spawned = np.zeros(n_days, np.int64)
+    alive = np.zeros(n_days, np.int64)
+    rounds = np.zeros(n_days, np.int64)
+    old_threads = nb.get_num_threads()
+    if threads is not None:
+        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+    try:
+        t0 = time.perf_counter()
+        err, day = _run(
+            seed_words(seed), n_days, n0, fp, ip, plan.decay.astype(np.float64), int(plan.decay_interval),
+            plan.foreign.copy(), plan.camp0.copy(), plan.town0.copy(), plan.conflict0.copy(),
+            np.full(n_loc, -1, np.int64), plan.movechance0.copy(), plan.pop.copy(), plan.capacity,
+            count,
+            plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
+            np.ones(n_links, np.bool_), link_count, plan.out_ptr, plan.out_link, plan.path_ptr,
+            plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr, plan.path_nodes,
+            plan.path_link_ptr, plan.path_links,
+            plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on, plan.conflict_value,
+            plan.refresh_today, plan.closure_ptr, plan.closure_op, plan.closure_target,
+            plan.closure_arg,
+            where, prog, path, hop, flags, scratch, rtd, dday,
+            pop_rec, arr_rec, dep_rec, link_rec, spawned, alive, rounds, bool(check))
+        loop_s = time.perf_counter() - t0
+        used = nb.get_num_threads()
+    finally:
+        nb.set_num_threads(old_threads)
+    if err != ERR_NONE:
+        msg = {
+            ERR_NO_SPAWN_WEIGHT: "people must appear but no location has a positive spawn weight "
+                                 "(no conflict zone with population > 0)",
+            ERR_POP_EXHAUSTED: "take_from_population: more people spawned than the conflict zones' population",
+            ERR_ROUNDS: f"same-day travel did not end after {MAX_ROUNDS} rounds (links of length 0?)",
+            ERR_CHECK: "invariant broken: counts per location/link differ from the people columns",
+        }[int(err)]
+        raise EngineError(f"day {int(day)}: {msg}")
+    return EngineOutput(
+        population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,
+        spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
+        agent_steps=int(alive.sum()), threads=int(used), bytes_per_person=bytes_per_person(ast),
+    )

@@ -1,0 +1,130 @@
+"""Crossing attempts and waiting (steps 5–6): who passes a border crossing today, who is stranded.
+
+Step 5, crossing attempts, runs in person order (a queue: earlier departures first) because
+capacities are shared: a person at a crossing passes regularly if the policy of the day lets their
+group through (open, or documents required and they have them) and capacity is left; else through a
+humanitarian admission if one is open to their group; else by paying the informal price if one is
+demanded and they have the cash (success `bribe`, money counted only when it works); else they are
+stranded (WAITING) at the staging place.
+Step 6, waiting, for everyone who failed today: give up with hazard rate
+`give_up_base + give_up_per_day × days waited` and head to the group's fallback place; else try the
+marked irregular path with probability `irregular_try`, succeeding with
+`irregular_success × (1 − militarisation)`, and on failure being pushed back with probability
+`pushback_factor × militarisation`; else wait one more day.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..rng import Stream, uniform
+from .crisis_plan import DOCUMENTS, M_ADMISSION, M_IRREGULAR, M_PAID, M_REGULAR, OPEN
+from .crisis_state import MOVING, WAITING
+
+# stream constants as plain ints (numba cannot read class attributes)
+_S_BRIBE = Stream.BRIBE
+_S_GIVE_UP = Stream.GIVE_UP
+_S_IRREGULAR = Stream.IRREGULAR
+
+
+@nb.njit(cache=True)
+def cross(
+    seed: np.uint64, day: int, n: int,
+    state: np.ndarray, group: np.ndarray, link: np.ndarray, km_left: np.ndarray,
+    cash: np.ndarray, waited: np.ndarray, at_cross: np.ndarray, failed: np.ndarray, hops: np.ndarray,
+    status: np.ndarray, docs: np.ndarray, admission: np.ndarray, capacity: np.ndarray,
+    admission_cap: np.ndarray, price: np.ndarray, bribe: np.ndarray,
+    cross_link: np.ndarray, link_km: np.ndarray,
+    crossings_out: np.ndarray, money_out: np.ndarray,
+) -> None:
+    """Attempt the crossing for everyone queued at one (sequential: capacities are shared)."""
+    cap_left = capacity.copy()
+    adm_left = admission_cap.copy()
+    for i in range(n):
+        c = at_cross[i]
+        if c < 0 or (state[i] != MOVING and state[i] != WAITING):
+            continue
+        g = group[i]
+        st = status[c, g]
+        mode = -1
+        if (st == OPEN or (st == DOCUMENTS and docs[g] == 1)) and cap_left[c] != 0:
+            mode = M_REGULAR
+            if cap_left[c] > 0:
+                cap_left[c] -= 1
+        if mode < 0 and admission[c, g] == 1 and adm_left[c] != 0:
+            mode = M_ADMISSION
+            if adm_left[c] > 0:
+                adm_left[c] -= 1
+        if mode < 0 and price[c, g] > 0.0 and cash[i] >= price[c, g]:
+            if uniform(seed, day, _S_BRIBE, i) < bribe[c, g]:
+                mode = M_PAID
+                cash[i] -= price[c, g]
+                money_out[c] += price[c, g]
+        if mode >= 0:
+            crossings_out[c, mode] += 1
+            k = cross_link[c]
+            link[i] = k
+            km_left[i] = link_km[k]
+            hops[i] += 1
+            state[i] = MOVING
+            at_cross[i] = -1
+            waited[i] = 0
+            failed[i] = 0
+        else:
+            state[i] = WAITING
+            failed[i] = 1
+
+
+@nb.njit(cache=True)
+def wait_decide(
+    seed: np.uint64, day: int, n: int,
+    state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
+    dest: np.ndarray, waited: np.ndarray, returning: np.ndarray, at_cross: np.ndarray,
+    failed: np.ndarray, hops: np.ndarray,
+    give_up_base: float, give_up_per_day: float, irregular_try: float, irregular_success: float,
+    pushback_factor: float, militarisation: np.ndarray,
+    cross_irr_link: np.ndarray, cross_pushback: np.ndarray, link_km: np.ndarray,
+    group_fallback: np.ndarray,
+    crossings_out: np.ndarray, pushbacks_out: np.ndarray, give_ups_out: np.ndarray,
+) -> None:
+    """Give up, try the irregular path, or wait one more day, for everyone who failed today."""
+    for i in range(n):
+        if state[i] != WAITING or failed[i] == 0:
+            continue
+        failed[i] = 0
+        c = at_cross[i]
+        g = group[i]
+        rate = give_up_base + give_up_per_day * waited[i]
+        if group_fallback[g] >= 0 and uniform(seed, day, _S_GIVE_UP, i) < 1.0 - math.exp(-rate):
+            state[i] = MOVING
+            returning[i] = 1
+            dest[i] = group_fallback[g]
+            at_cross[i] = -1
+            waited[i] = 0
+            give_ups_out[0] += 1
+            continue
+        if uniform(seed, day, _S_IRREGULAR, i, 0) < irregular_try:
+            m = militarisation[c, g]
+            if uniform(seed, day, _S_IRREGULAR, i, 1) < irregular_success * (1.0 - m):
+                k = cross_irr_link[c]
+                link[i] = k
+                km_left[i] = link_km[k]
+                hops[i] += 1
+                state[i] = MOVING
+                at_cross[i] = -1
+                waited[i] = 0
+                crossings_out[c, M_IRREGULAR] += 1
+                continue
+            if uniform(seed, day, _S_IRREGULAR, i, 2) < pushback_factor * m:
+                pushbacks_out[c] += 1
+                pb = cross_pushback[c]
+                if pb != node[i]:
+                    node[i] = pb
+                    state[i] = MOVING
+                    at_cross[i] = -1
+                    waited[i] = 0
+                    continue
+        waited[i] += 1

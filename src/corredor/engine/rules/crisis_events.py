@@ -1,0 +1,135 @@
+"""Scheduled events and shelters (steps 7–8): transfers, flights, corridors; life in a shelter.
+
+Each event picks among the eligible people at its origin (right groups, at the place, not on a
+road) a random subset of the allowed size: every eligible person gets a uniform keyed by
+(seed, day, EVENT, person, event) and the smallest keys are taken, so the choice does not depend on
+person order or threads.
+- transfer: N people (or all) to a place; into a shelter only as far as its capacity allows.
+- flight: up to `people` seats; the passengers leave the simulation (EXITED) at its destination.
+- corridor: each day between its dates, up to `people` stranded people are put on the opened route.
+Admissions are not moves: they open a crossing to some groups and are applied in step 5.
+Shelters: people there give up with the waiting hazard × `shelter_give_up_factor` (days counted
+from the transfer) and head to their fallback place.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..rng import Stream, uniform
+from .crisis_plan import CORRIDOR, FLIGHT, M_CORRIDOR, M_FLIGHT, M_TRANSFER, TRANSFER
+from .crisis_state import EXITED, MOVING, SHELTERED, WAITING
+
+# stream constants as plain ints (numba cannot read class attributes)
+_S_EVENT = Stream.EVENT
+_S_GIVE_UP = Stream.GIVE_UP
+
+
+@nb.njit(cache=True)
+def run_events(
+    seed: np.uint64, day: int, n: int,
+    state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
+    waited: np.ndarray, at_cross: np.ndarray, failed: np.ndarray, hops: np.ndarray, arrived: np.ndarray,
+    ev_kind: np.ndarray, ev_start: np.ndarray, ev_end: np.ndarray, ev_origin: np.ndarray,
+    ev_dest: np.ndarray, ev_people: np.ndarray, ev_groups: np.ndarray, ev_link: np.ndarray,
+    ev_cross: np.ndarray, link_km: np.ndarray, shelter_cap: np.ndarray,
+    crossings_out: np.ndarray, ev_done: np.ndarray,
+) -> None:
+    """Apply every event active today, in file order."""
+    n_places = shelter_cap.shape[0]
+    shelter_pop = np.zeros(n_places, dtype=np.int64)
+    for i in range(n):
+        if state[i] == SHELTERED:
+            shelter_pop[node[i]] += 1
+    for v in range(ev_kind.shape[0]):
+        kind = ev_kind[v]
+        if kind == CORRIDOR:
+            if day < ev_start[v] or day > ev_end[v]:
+                continue
+        elif day != ev_start[v]:
+            continue
+        origin = ev_origin[v]
+        # eligible people and their keys
+        count = 0
+        for i in range(n):
+            if node[i] != origin or link[i] >= 0 or ev_groups[v, group[i]] == 0:
+                continue
+            s = state[i]
+            if kind == CORRIDOR:
+                if s != WAITING:
+                    continue
+            elif s != MOVING and s != WAITING and s != SHELTERED:
+                continue
+            count += 1
+        if count == 0:
+            continue
+        ids = np.empty(count, dtype=np.int64)
+        keys = np.empty(count, dtype=np.float64)
+        j = 0
+        for i in range(n):
+            if node[i] != origin or link[i] >= 0 or ev_groups[v, group[i]] == 0:
+                continue
+            s = state[i]
+            if kind == CORRIDOR:
+                if s != WAITING:
+                    continue
+            elif s != MOVING and s != WAITING and s != SHELTERED:
+                continue
+            ids[j] = i
+            keys[j] = uniform(seed, day, _S_EVENT, i, v)
+            j += 1
+        take = count if ev_people[v] < 0 else min(count, ev_people[v])
+        to = ev_dest[v]
+        into_shelter = kind == TRANSFER and shelter_cap[to] >= 0
+        if into_shelter:
+            take = min(take, max(shelter_cap[to] - shelter_pop[to], 0))
+        if take <= 0:
+            continue
+        order = np.argsort(keys, kind="mergesort")
+        for r in range(take):
+            i = ids[order[r]]
+            at_cross[i] = -1
+            waited[i] = 0
+            failed[i] = 0
+            if kind == TRANSFER:
+                node[i] = to
+                state[i] = SHELTERED if into_shelter else MOVING
+                if into_shelter:
+                    shelter_pop[to] += 1
+            elif kind == FLIGHT:
+                state[i] = EXITED
+                arrived[i] = to
+            else:  # corridor: onto the opened route
+                k = ev_link[v]
+                link[i] = k
+                km_left[i] = link_km[k]
+                hops[i] += 1
+                state[i] = MOVING
+        mode = M_TRANSFER if kind == TRANSFER else (M_FLIGHT if kind == FLIGHT else M_CORRIDOR)
+        crossings_out[ev_cross[v], mode] += take
+        ev_done[v] += take
+
+
+@nb.njit(cache=True)
+def shelter_step(
+    seed: np.uint64, day: int, n: int, state: np.ndarray, group: np.ndarray, dest: np.ndarray,
+    waited: np.ndarray, returning: np.ndarray, give_up_base: float, give_up_per_day: float,
+    factor: float, group_fallback: np.ndarray, give_ups_out: np.ndarray,
+) -> None:
+    """People in shelters give up (hazard × factor) and head to their fallback, or stay a day more."""
+    for i in range(n):
+        if state[i] != SHELTERED:
+            continue
+        g = group[i]
+        rate = factor * (give_up_base + give_up_per_day * waited[i])
+        if group_fallback[g] >= 0 and uniform(seed, day, _S_GIVE_UP, i, 1) < 1.0 - math.exp(-rate):
+            state[i] = MOVING
+            returning[i] = 1
+            dest[i] = group_fallback[g]
+            waited[i] = 0
+            give_ups_out[0] += 1
+        else:
+            waited[i] += 1

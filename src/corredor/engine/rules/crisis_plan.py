@@ -1,0 +1,412 @@
+"""Crisis scenario -> CrisisPlan: the arrays the border-crisis kernels read, built once per run.
+
+Why a plan: the kernels are numba functions over plain arrays, so every name, date and policy row
+is turned here into indices and day-by-day tables (policy per day × crossing × group, spawn counts
+per day × origin, route costs-to-go per policy epoch), and all later stages only index them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...scenario.model import Scenario
+from ...scenario.problems import Problem, ScenarioError
+
+# policy status codes
+OPEN, DOCUMENTS, CLOSED = 0, 1, 2
+STATUS_CODES = {"open": OPEN, "documents": DOCUMENTS, "closed": CLOSED}
+
+# event kind codes
+TRANSFER, FLIGHT, ADMISSION, CORRIDOR = 0, 1, 2, 3
+EVENT_CODES = {"transfer": TRANSFER, "flight": FLIGHT, "admission": ADMISSION, "corridor": CORRIDOR}
+
+#: Crossing modes, in the order of the `mode` coordinate of `crossings`.
+MODES = ("regular", "paid", "irregular", "admission", "flight", "transfer", "corridor")
+M_REGULAR, M_PAID, M_IRREGULAR, M_ADMISSION, M_FLIGHT, M_TRANSFER, M_CORRIDOR = range(7)
+
+#: Bins of days waited (lower edges, inclusive); the last bin is open-ended.
+WAIT_BIN_EDGES = np.array([0, 1, 3, 7, 14, 28], dtype=np.int64)
+WAIT_BIN_LABELS = ("0", "1-2", "3-6", "7-13", "14-27", "28+")
+
+#: Name of the extra crossing entry that collects event moves not tied to a declared crossing.
+ELSEWHERE = "elsewhere"
+
+
+@dataclass
+class CrisisPlan:
+    """Read-only arrays of one crisis scenario (see module docstring)."""
+
+    n_days: int
+    names: tuple[str, ...]
+    # network: directed links, CSR adjacency by origin
+    link_from: np.ndarray
+    link_to: np.ndarray
+    link_km: np.ndarray
+    link_normal: np.ndarray  # 1 = usable in ordinary route choice (not irregular / corridor-only)
+    link_crossing: np.ndarray  # crossing index of a link, −1 = none
+    out_start: np.ndarray
+    out_links: np.ndarray
+    route_index: np.ndarray  # directed link -> index in the `route` dimension (= link index)
+    # groups
+    group_names: tuple[str, ...]
+    group_cdf: np.ndarray  # cumulative shares
+    group_docs: np.ndarray
+    group_fallback: np.ndarray  # destination slot of each group's fallback
+    group_cash_mean: np.ndarray
+    group_cash_sd: np.ndarray
+    dest_cdf: np.ndarray  # (G, D) cumulative destination probabilities over destination slots
+    dest_nodes: np.ndarray  # destination slot -> node
+    dest_is_fallback: np.ndarray  # (G, D) 1 where slot is the group's fallback
+    # crossings and policies
+    crossing_names: tuple[str, ...]  # declared crossings, then ELSEWHERE
+    cross_link: np.ndarray
+    cross_staging: np.ndarray
+    cross_irr_link: np.ndarray
+    cross_pushback: np.ndarray
+    status: np.ndarray  # (T, C, G) int8
+    militarisation: np.ndarray  # (T, C, G)
+    price: np.ndarray  # (T, C, G) USD, 0 = none
+    bribe: np.ndarray  # (T, C, G) success probability
+    capacity: np.ndarray  # (T, C) people per day, −1 = unlimited
+    admission: np.ndarray  # (T, C, G) int8
+    admission_cap: np.ndarray  # (T, C) −1 = unlimited
+    # routing: cost-to-go per epoch
+    epoch_of_day: np.ndarray  # (T,)
+    link_cost: np.ndarray  # (E, G, K)
+    togo: np.ndarray  # (E, G, D, N)
+    # spawning
+    spawn_offset: np.ndarray  # (T+1,) person index range per day
+    person_origin: np.ndarray  # node of each person (capacity P)
+    spawn_counts: np.ndarray  # (T, N)
+    # events (one row per occurrence; admission rows are folded into the policy arrays)
+    ev_kind: np.ndarray
+    ev_start: np.ndarray
+    ev_end: np.ndarray
+    ev_origin: np.ndarray
+    ev_dest: np.ndarray
+    ev_people: np.ndarray
+    ev_groups: np.ndarray  # (V, G) int8
+    ev_link: np.ndarray
+    ev_cross: np.ndarray  # crossing slot the move is recorded under
+    # places
+    shelter_cap: np.ndarray  # (N,) −1 = not a shelter
+    # parameters
+    params: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def capacity_people(self) -> int:
+        return int(self.spawn_offset[-1])
+
+
+def _fail(problems: list[Problem]) -> None:
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _float_attr(attrs: Any, key: str, default: float = 0.0) -> float:
+    v = attrs.get(key) if attrs else None
+    if v in (None, ""):
+        return default
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def compile_crisis(scenario: Scenario) -> CrisisPlan:
+    """Build the arrays of a crisis scenario; raise ScenarioError for inconsistencies.
+
+    >>> plan = compile_crisis(load_scenario("scenarios/chile-peru-2023"))  # doctest: +SKIP
+    """
+    crisis = scenario.crisis
+    if crisis is None:
+        raise ValueError("scenario has no [crisis] part")
+    src = scenario.source or scenario.name
+    probs: list[Problem] = []
+    T = int(scenario.days)
+    names = tuple(loc.name for loc in scenario.locations)
+    idx = {n: i for i, n in enumerate(names)}
+    N = len(names)
+    p = {k: float(v) for k, v in crisis.parameters.items()}
+
+    # ---- links -----------------------------------------------------------------------------
+    lf, lt, lk, normal, fare, risk = [], [], [], [], [], []
+    for r in scenario.routes:
+        if r.a not in idx or r.b not in idx:
+            probs.append(Problem(src, r.line, 0, f"route {r.a}–{r.b} names an unknown place"))
+            continue
+        irregular = _float_attr(r.attributes, "irregular") > 0
+        corridor_only = _float_attr(r.attributes, "corridor_only") > 0
+        for a, b in ((r.a, r.b), (r.b, r.a)):
+            lf.append(idx[a])
+            lt.append(idx[b])
+            lk.append(max(float(r.distance_km), 1e-6))
+            normal.append(0 if (irregular or corridor_only) else 1)
+            fare.append(_float_attr(r.attributes, "price_usd"))
+            risk.append(_float_attr(r.attributes, "risk"))
+    link_from = np.asarray(lf, dtype=np.int32)
+    link_to = np.asarray(lt, dtype=np.int32)
+    link_km = np.asarray(lk, dtype=np.float64)
+    link_normal = np.asarray(normal, dtype=np.int8)
+    K = len(link_from)
+    order = np.argsort(link_from, kind="stable")
+    out_links = order.astype(np.int32)
+    out_start = np.zeros(N + 1, dtype=np.int32)
+    np.add.at(out_start, link_from + 1, 1)
+    out_start = np.cumsum(out_start).astype(np.int32)
+    link_of = {(int(link_from[k]), int(link_to[k])): k for k in range(K)}
+
+    # ---- groups and destinations -----------------------------------------------------------
+    groups = crisis.groups
+    G = len(groups)
+    gnames = tuple(g.name for g in groups)
+    gidx = {n: i for i, n in enumerate(gnames)}
+    dest_list: list[int] = []
+
+    def slot(place: str) -> int:
+        node = idx[place]
+        if node not in dest_list:
+            dest_list.append(node)
+        return dest_list.index(node)
+
+    for g in groups:
+        for place in list(g.destinations) + [g.fallback]:
+            if place and place not in idx:
+                probs.append(Problem(src, g.line, 0, f"group {g.name}: unknown place {place!r}"))
+    _fail(probs)
+    for g in groups:
+        for place in g.destinations:
+            slot(place)
+        if g.fallback:
+            slot(g.fallback)
+    D = max(len(dest_list), 1)
+    dest_cdf = np.zeros((G, D), dtype=np.float64)
+    dest_is_fallback = np.zeros((G, D), dtype=np.int8)
+    group_fallback = np.full(G, -1, dtype=np.int32)
+    for gi, g in enumerate(groups):
+        probs_g = np.zeros(D)
+        for place, pr in g.destinations.items():
+            probs_g[slot(place)] += pr
+        dest_cdf[gi] = np.cumsum(probs_g) / max(probs_g.sum(), 1e-12)
+        if g.fallback:
+            group_fallback[gi] = slot(g.fallback)
+            dest_is_fallback[gi, group_fallback[gi]] = 1
+    shares = np.array([g.share for g in groups], dtype=np.float64)
+    group_cdf = np.cumsum(shares) / max(shares.sum(), 1e-12)
+    dest_nodes = np.asarray(dest_list, dtype=np.int32)
+
+    # ---- crossings and policies ------------------------------------------------------------
+    crossings = crisis.crossings
+    C = len(crossings)
+    cnames = tuple(c.name for c in crossings) + (ELSEWHERE,)
+    cidx = {c.name: i for i, c in enumerate(crossings)}
+    cross_link = np.full(C + 1, -1, dtype=np.int32)
+    cross_staging = np.full(C + 1, -1, dtype=np.int32)
+    cross_irr = np.full(C + 1, -1, dtype=np.int32)
+    cross_push = np.full(C + 1, -1, dtype=np.int32)
+    link_crossing = np.full(K, -1, dtype=np.int32)
+    for ci, c in enumerate(crossings):
+        a, b = idx.get(c.a), idx.get(c.b)
+        k = link_of.get((a, b)) if a is not None and b is not None else None
+        if k is None:
+            probs.append(Problem(src, c.line, 0, f"crossing {c.name}: no route from {c.a} to {c.b}"))
+            continue
+        cross_link[ci] = k
+        link_crossing[k] = ci
+        cross_staging[ci] = idx.get(c.staging or c.a, a)
+        cross_push[ci] = idx.get(c.pushback_to or c.staging or c.a, a)
+        if c.irregular_to:
+            ki = link_of.get((a, idx.get(c.irregular_to, -2)))
+            if ki is None:
+                probs.append(Problem(src, c.line, 0,
+                                     f"crossing {c.name}: no route from {c.a} to irregular_to {c.irregular_to}"))
+                continue
+            cross_irr[ci] = ki
+        else:
+            cross_irr[ci] = k
+    _fail(probs)
+
+    status = np.zeros((T, C + 1, G), dtype=np.int8)
+    mil = np.zeros((T, C + 1, G), dtype=np.float64)
+    price = np.zeros((T, C + 1, G), dtype=np.float64)
+    bribe = np.zeros((T, C + 1, G), dtype=np.float64)
+    capacity = np.full((T, C + 1), -1, dtype=np.int64)
+    for pol in crisis.policies:
+        ci = cidx[pol.crossing]
+        d0, d1 = max(pol.start, 0), min(pol.end, T - 1)
+        if d1 < d0:
+            continue
+        gsel = [gidx[g] for g in pol.groups] if pol.groups else list(range(G))
+        pr = p["bribe_price_usd"] if math.isnan(pol.price_usd) else pol.price_usd
+        br = p["bribe_success"] if math.isnan(pol.bribe_success) else pol.bribe_success
+        for gi in gsel:
+            status[d0 : d1 + 1, ci, gi] = STATUS_CODES[pol.status]
+            mil[d0 : d1 + 1, ci, gi] = pol.militarisation
+            price[d0 : d1 + 1, ci, gi] = pr
+            bribe[d0 : d1 + 1, ci, gi] = br
+        capacity[d0 : d1 + 1, ci] = pol.capacity_per_day
+
+    admission = np.zeros((T, C + 1, G), dtype=np.int8)
+    admission_cap = np.full((T, C + 1), -1, dtype=np.int64)
+    ev_rows = []
+    for ev in crisis.events:
+        if ev.kind == "admission":
+            ci = cidx[ev.crossing]
+            d0, d1 = max(ev.start, 0), min(ev.end, T - 1)
+            if d1 < d0:
+                continue
+            gsel = [gidx[g] for g in ev.groups] if ev.groups else list(range(G))
+            for gi in gsel:
+                admission[d0 : d1 + 1, ci, gi] = 1
+            admission_cap[d0 : d1 + 1, ci] = ev.people if ev.people > 0 else -1
+            continue
+        ev_rows.append(ev)
+
+    # ---- events ----------------------------------------------------------------------------
+    V = len(ev_rows)
+    ev_kind = np.zeros(V, dtype=np.int8)
+    ev_start = np.zeros(V, dtype=np.int32)
+    ev_end = np.zeros(V, dtype=np.int32)
+    ev_origin = np.zeros(V, dtype=np.int32)
+    ev_dest = np.zeros(V, dtype=np.int32)
+    ev_people = np.zeros(V, dtype=np.int64)
+    ev_groups = np.zeros((V, max(G, 1)), dtype=np.int8)
+    ev_link = np.full(V, -1, dtype=np.int32)
+    ev_cross = np.full(V, C, dtype=np.int32)
+    staging_of = {int(cross_staging[ci]): ci for ci in range(C)}
+    for v, ev in enumerate(ev_rows):
+        where = ev.path or src
+        if ev.origin not in idx or ev.destination not in idx:
+            probs.append(Problem(where, ev.line, 0, f"{ev.kind}: unknown place"))
+            continue
+        ev_kind[v] = EVENT_CODES[ev.kind]
+        ev_start[v], ev_end[v] = ev.start, ev.end
+        ev_origin[v], ev_dest[v] = idx[ev.origin], idx[ev.destination]
+        ev_people[v] = ev.people
+        for gi in ([gidx[g] for g in ev.groups] if ev.groups else range(G)):
+            ev_groups[v, gi] = 1
+        if ev.kind == "corridor":
+            k = link_of.get((idx[ev.origin], idx[ev.destination]))
+            if k is None:
+                probs.append(Problem(where, ev.line, 0,
+                                     f"corridor: no route from {ev.origin} to {ev.destination} to open"))
+                continue
+            ev_link[v] = k
+            ev_cross[v] = link_crossing[k] if link_crossing[k] >= 0 else C
+        else:
+            ev_cross[v] = staging_of.get(idx[ev.origin], C)
+        if ev.kind == "flight" and ev.people <= 0:
+            probs.append(Problem(where, ev.line, 0, "flight: people (seats) must be at least 1"))
+    _fail(probs)
+
+    # ---- shelters --------------------------------------------------------------------------
+    shelter_cap = np.full(N, -1, dtype=np.int64)
+    for i, loc in enumerate(scenario.locations):
+        if loc.kind == "shelter":
+            shelter_cap[i] = loc.capacity if loc.capacity >= 0 else 10**12
+
+    # ---- spawning --------------------------------------------------------------------------
+    spawn = np.zeros((T, N), dtype=np.float64)
+    for row in crisis.departures.get("rows", ()):
+        o = idx.get(row["origin"])
+        if o is None:
+            continue
+        rate = float(row["people_per_day"]) * (p.get(row["scale"], 1.0) if row.get("scale") else 1.0)
+        d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), T - 1)
+        if d1 >= d0:
+            spawn[d0 : d1 + 1, o] += rate
+    # whole people per day: carry the fractional part forward (deterministic, no randomness)
+    counts = np.zeros((T, N), dtype=np.int64)
+    carry = np.zeros(N)
+    for t in range(T):
+        acc = carry + spawn[t]
+        counts[t] = np.floor(acc + 1e-9).astype(np.int64)
+        carry = acc - counts[t]
+    per_day = counts.sum(axis=1)
+    spawn_offset = np.zeros(T + 1, dtype=np.int64)
+    spawn_offset[1:] = np.cumsum(per_day)
+    person_origin = np.zeros(int(spawn_offset[-1]), dtype=np.int32)
+    for t in range(T):
+        pos = spawn_offset[t]
+        for o in np.nonzero(counts[t])[0]:
+            person_origin[pos : pos + counts[t, o]] = o
+            pos += counts[t, o]
+
+    # ---- routing epochs --------------------------------------------------------------------
+    base_cost = link_km + p["route_usd_km"] * np.asarray(fare) + p["route_risk_km"] * np.asarray(risk)
+    base_cost = np.where(link_normal == 1, base_cost, np.inf) if K else base_cost
+    docs = np.array([1 if g.documents else 0 for g in groups], dtype=np.int8)
+    blocked = np.zeros((T, G, K), dtype=np.int8)
+    for ci in range(C):
+        k = cross_link[ci]
+        for gi in range(G):
+            st = status[:, ci, gi]
+            can = (st == OPEN) | ((st == DOCUMENTS) & (docs[gi] == 1)) | (admission[:, ci, gi] == 1)
+            blocked[:, gi, k] = (~can).astype(np.int8)
+    # a new epoch (a new set of route tables) whenever the blocked links of any group change
+    epoch_of_day = np.zeros(T, dtype=np.int32)
+    epochs: list[np.ndarray] = []
+    for t in range(T):
+        found = next((e for e, b in enumerate(epochs) if np.array_equal(b, blocked[t])), -1)
+        if found < 0:
+            epochs.append(blocked[t].copy())
+            found = len(epochs) - 1
+        epoch_of_day[t] = found
+    if not epochs:
+        epochs.append(np.zeros((G, K), dtype=np.int8))
+    E = len(epochs)
+    link_cost = np.zeros((E, G, K), dtype=np.float64)
+    togo = np.full((E, G, D, N), np.inf, dtype=np.float64)
+    for e, b in enumerate(epochs):
+        for gi in range(G):
+            cost = base_cost + p["route_blocked_km"] * b[gi]
+            link_cost[e, gi] = cost
+            for d in range(len(dest_list)):
+                togo[e, gi, d] = _dijkstra_to(int(dest_nodes[d]), N, link_from, link_to, cost)
+
+    return CrisisPlan(
+        n_days=T, names=names,
+        link_from=link_from, link_to=link_to, link_km=link_km, link_normal=link_normal,
+        link_crossing=link_crossing, out_start=out_start, out_links=out_links,
+        route_index=np.arange(K, dtype=np.int32),
+        group_names=gnames, group_cdf=group_cdf, group_docs=docs, group_fallback=group_fallback,
+        group_cash_mean=np.array([g.cash_usd_mean for g in groups], dtype=np.float64),
+        group_cash_sd=np.array([g.cash_usd_sd for g in groups], dtype=np.float64),
+        dest_cdf=dest_cdf, dest_nodes=dest_nodes, dest_is_fallback=dest_is_fallback,
+        crossing_names=cnames, cross_link=cross_link, cross_staging=cross_staging,
+        cross_irr_link=cross_irr, cross_pushback=cross_push,
+        status=status, militarisation=mil, price=price, bribe=bribe, capacity=capacity,
+        admission=admission, admission_cap=admission_cap,
+        epoch_of_day=epoch_of_day, link_cost=link_cost, togo=togo,
+        spawn_offset=spawn_offset, person_origin=person_origin, spawn_counts=counts,
+        ev_kind=ev_kind, ev_start=ev_start, ev_end=ev_end, ev_origin=ev_origin, ev_dest=ev_dest,
+        ev_people=ev_people, ev_groups=ev_groups, ev_link=ev_link, ev_cross=ev_cross,
+        shelter_cap=shelter_cap, params=p,
+    )
+
+
+def _dijkstra_to(target: int, n: int, link_from: np.ndarray, link_to: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Least cost from every node to `target` over directed links (inf where unreachable)."""
+    incoming: list[list[int]] = [[] for _ in range(n)]
+    for k in range(len(link_from)):
+        if math.isfinite(cost[k]):
+            incoming[int(link_to[k])].append(k)
+    dist = np.full(n, np.inf)
+    dist[target] = 0.0
+    heap = [(0.0, target)]
+    while heap:
+        d, v = heapq.heappop(heap)
+        if d > dist[v]:
+            continue
+        for k in incoming[v]:
+            u = int(link_from[k])
+            nd = d + float(cost[k])
+            if nd < dist[u]:
+                dist[u] = nd
+                heapq.heappush(heap, (nd, u))
+    return dist

@@ -1,0 +1,621 @@
+"""Scenario -> Plan: the network and the day-by-day timeline as read-only numpy arrays.
+
+Why: the engine's kernels only see arrays. Everything that does not depend on random draws is
+computed here once, following Flee 3.1 (../shared/flee-model.md, "3.1" column of §7.2): hasten is
+applied, location types become flags and move chances, routes become directed links in Flee's order
+with a CSR adjacency, every loop-free path an agent may choose is enumerated, the daily spawn total
+and debt come from refugees.csv differences, conflicts.csv becomes on/off events, closures.csv
+becomes per-day link and camp events, and the observation series become daily integer values.
+
+>>> plan = compile_plan(load_scenario("../shared/data/flee/mali2012"))  # doctest: +SKIP
+>>> plan.spawn[:3], plan.location_names[:2]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .scenario.model import Scenario, Series
+from .scenario.problems import Problem, ScenarioError
+
+#: Conflict threshold of conflicts.csv (flee-model.md §2.4).
+CONFLICT_EPS = 1e-6
+#: Refuse awareness levels that enumerate more paths than this (memory and time guard).
+MAX_PATHS = 2_000_000
+#: A path may have at most this many hops (the agent's hop index is an int8).
+MAX_PATH_NODES = 120
+
+# closure operations (Plan.closure_op)
+OP_LINK_CLOSE = 1
+OP_LINK_OPEN = 2
+OP_CAMP_CLOSE = 3  # camp -> town (Location.close_camp)
+OP_CAMP_OPEN = 4  # town -> camp (Location.open_camp); closure_arg = 1 for an IDP camp
+
+#: Location kinds the Flee rules understand (crisis kinds belong to engine/crisis.py).
+FLEE_KINDS = ("camp", "idpcamp", "conflict", "town", "forward", "marker", "flood_zone", "unknown")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Read-only arrays of one compiled scenario; shared by replicas. Counts are agents (÷ hasten)."""
+
+    name: str
+    scenario_sha256: str
+    start_date: dt.date
+    n_days: int
+    hasten: int
+    # locations (scenario order)
+    location_names: tuple[str, ...]
+    countries: tuple[str, ...]
+    kinds: tuple[str, ...]
+    lat: np.ndarray  # float64, Flee's gps_x
+    lon: np.ndarray  # float64, Flee's gps_y
+    pop: np.ndarray  # int64, population // hasten (0 for camps)
+    capacity: np.ndarray  # int64, camp capacity // hasten (−1 for non-camps)
+    foreign: np.ndarray  # bool
+    camp0: np.ndarray  # bool, camp at setup (Flee's output "camps", incl. auto-camps)
+    idpcamp0: np.ndarray  # bool
+    town0: np.ndarray  # bool
+    marker: np.ndarray  # bool
+    movechance0: np.ndarray  # float64, move chance at setup (type rule + auto-camp rule)
+    conflict0: np.ndarray  # float64, initial conflict intensity (−1 = none)
+    # directed links (Flee order: each route row -> A→B, B→A; forced_redirection 1 -> twice)
+    link_from: np.ndarray  # int32
+    link_to: np.ndarray  # int32
+    link_km: np.ndarray  # float64
+    link_speed: np.ndarray  # float64 km/day (per-link max_move_speed or the global one)
+    link_walk_p: np.ndarray  # float64 walk_probability
+    link_route: np.ndarray  # int32 index of the routes.csv row
+    out_ptr: np.ndarray  # int32 CSR: out-links of location i are out_link[out_ptr[i]:out_ptr[i+1]]
+    out_link: np.ndarray  # int32
+    # paths an agent at location i may choose (loop-free, up to the awareness level)
+    path_ptr: np.ndarray  # int32 (n_loc+1): paths of origin i are path_ptr[i]:path_ptr[i+1]
+    path_dest: np.ndarray  # int32
+    path_inv_dist: np.ndarray  # float64 1/(softening + km)^distance_power
+    path_home: np.ndarray  # float64 stay_close_to_home factor (1.0 when off)
+    path_node_ptr: np.ndarray  # int32 nodes of path p: path_nodes[path_node_ptr[p]:...[p+1]]
+    path_nodes: np.ndarray  # int32, first node is the origin
+    path_link_ptr: np.ndarray  # int32
+    path_links: np.ndarray  # int32
+    # timeline
+    spawn: np.ndarray  # int64 (n_days) agents spawned on day t
+    debt: np.ndarray  # int64 (n_days) Flee's refugee_debt after day t's spawn
+    raw_total: np.ndarray  # int64 (n_days) Flee's "raw UNHCR refugee count" (Σ_{s≤t} Δ(s))
+    insert0: np.ndarray  # int64 (n_loc) agents put in each camp before day 0
+    conflict_ptr: np.ndarray  # int32 (n_days+1) events of day t: conflict_*[ptr[t]:ptr[t+1]]
+    conflict_loc: np.ndarray  # int32
+    conflict_on: np.ndarray  # bool (True = add_conflict_zone, False = remove_conflict_zone)
+    conflict_value: np.ndarray  # float64 intensity for an onset
+    refresh_today: np.ndarray  # bool (n_days): spawn weights refreshed at time t (else t−1)
+    closure_ptr: np.ndarray  # int32 (n_days+1)
+    closure_op: np.ndarray  # int8 OP_* constants
+    closure_target: np.ndarray  # int32 link or location index
+    closure_arg: np.ndarray  # int32
+    observed: np.ndarray  # float64 (n_days, n_loc): Flee's `data` value, NaN where no series
+    observed_total: np.ndarray  # int64 (n_days): int(Σ data over camp0) = "refugees in camps (UNHCR)"
+    has_observations: bool
+    # settings the kernels need, as plain floats/ints (see engine/agents.py)
+    params: dict[str, Any] = field(default_factory=dict)
+    decay: np.ndarray = field(default_factory=lambda: np.ones(1))  # conflict_spawn_decay list
+    decay_interval: int = 30
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_locations(self) -> int:
+        return len(self.location_names)
+
+    @property
+    def n_links(self) -> int:
+        return int(self.link_from.shape[0])
+
+    @property
+    def total_agents(self) -> int:
+        """Agents ever created: day-0 insertion plus every day's spawn."""
+        return int(self.insert0.sum() + self.spawn.sum())
+
+    @property
+    def camp_indices(self) -> np.ndarray:
+        return np.flatnonzero(self.camp0)
+
+
+def flee_daily(series: Series, n_days: int, hasten: int) -> np.ndarray:
+    """Flee 3.1's daily value of one series (DataTable.get_interpolated_data), as int64.
+
+    Values are divided by hasten first (as Flee reads them), then, in Flee's operation order:
+    clamp to the first value at or before the first point, interpolate linearly
+    (old + fraction·(new − old)) and truncate to int, clamp to the last value after the last point.
+    Points are used in file order, as Flee does (it never sorts them).
+    """
+    out = np.zeros(n_days, dtype=np.int64)
+    if not series.days:
+        return out
+    days = [float(d) for d in series.days]
+    vals = [float(v) / float(hasten) for v in series.values]
+    for t in range(n_days):
+        if t <= days[0]:
+            out[t] = int(vals[0])
+            continue
+        value = None
+        for i in range(1, len(days)):
+            if t < days[i]:
+                frac = float(t - days[i - 1]) / float(days[i] - days[i - 1])
+                value = int(vals[i - 1] + frac * float(vals[i] - vals[i - 1]))
+                break
+        out[t] = int(vals[-1]) if value is None else value
+    return out
+
+
+def flee_spawns(total: np.ndarray, insert_day0: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flee 3.1's daily spawn count, debt and raw count from a daily source total.
+
+    Δ(0) = total(0), Δ(t) = total(t) − total(t−1); new = Δ − debt, forced to 0 on day 0 with
+    insert_day0; a negative new becomes the debt (and 0 spawns), otherwise the debt is cleared.
+    """
+    n = total.shape[0]
+    spawn = np.zeros(n, dtype=np.int64)
+    debt_out = np.zeros(n, dtype=np.int64)
+    raw = np.zeros(n, dtype=np.int64)
+    debt = 0
+    acc = 0
+    for t in range(n):
+        delta = int(total[t] - total[t - 1]) if t > 0 else int(total[0])
+        acc += delta
+        new = delta - debt
+        if insert_day0 and t == 0:
+            new = 0
+        if new < 0:
+            debt = -new
+            new = 0
+        elif debt > 0:
+            debt = 0
+        spawn[t], debt_out[t], raw[t] = new, debt, acc
+    return spawn, debt_out, raw
+
+
+def haversine_flee(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> float:
+    """Flee 3.1's Location.calculateDistance: radius 6373 km, axes as Flee reads them.
+
+    Flee treats its y column (our `lon`) as latitude and x (our `lat`) as longitude; we keep that.
+    """
+    la1, lo1 = math.radians(lon_a), math.radians(lat_a)
+    la2, lo2 = math.radians(lon_b), math.radians(lat_b)
+    a = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 6373.0 * 2 * math.atan2(math.sqrt(a), math.sqrt(1 - a))
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    """A stable hash of everything in the scenario that can change a run."""
+    h = hashlib.sha256()
+
+    def put(obj: Any) -> None:
+        h.update(json.dumps(obj, sort_keys=True, default=str).encode())
+
+    put([scenario.name, str(scenario.start_date), scenario.days])
+    for loc in scenario.locations:
+        put([loc.name, loc.country, loc.region, loc.lat, loc.lon, loc.kind, loc.type_raw,
+             loc.conflict_date, loc.population, loc.capacity, dict(loc.attributes)])
+    for r in scenario.routes:
+        put([r.a, r.b, r.distance_km, r.forced_redirection, dict(r.attributes)])
+    for c in scenario.closures:
+        put([c.kind, c.name1, c.name2, c.start, c.end])
+    if scenario.conflicts is not None:
+        put(list(scenario.conflicts.names))
+        h.update(np.ascontiguousarray(scenario.conflicts.intensity).tobytes())
+    if scenario.observations is not None:
+        obs = scenario.observations
+        series = ([obs.total] if obs.total is not None else []) + list(obs.camps.values())
+        for s in series:
+            put([s.name, list(s.days), list(s.values)])
+    put(scenario.settings.model_dump(mode="json"))
+    if scenario.crisis is not None:
+        put(repr(scenario.crisis))
+    return h.hexdigest()
+
+
+def _problem(scenario: Scenario, file: str, message: str, line: int = 0) -> Problem:
+    base = Path(scenario.source) if scenario.source else Path(".")
+    return Problem((base / file).as_posix() if scenario.source else file, line, 0, message)
+
+
+def _location_flags(scenario: Scenario, problems: list[Problem]) -> dict[str, np.ndarray]:
+    """Flee 3.1's Location typing (flee-model.md §2.1) with hasten applied."""
+    mr = scenario.settings.move_rules
+    h = scenario.hasten
+    n = len(scenario.locations)
+    home = scenario.home_country
+    out = {
+        "pop": np.zeros(n, np.int64), "capacity": np.full(n, -1, np.int64),
+        "foreign": np.zeros(n, bool), "camp0": np.zeros(n, bool), "idpcamp0": np.zeros(n, bool),
+        "town0": np.zeros(n, bool), "marker": np.zeros(n, bool), "movechance0": np.ones(n),
+        "conflict0": np.full(n, -1.0), "lat": np.zeros(n), "lon": np.zeros(n),
+    }
+    for i, loc in enumerate(scenario.locations):
+        out["lat"][i], out["lon"][i] = loc.lat, loc.lon
+        out["foreign"][i] = loc.country != home
+        kind = loc.kind
+        if kind not in FLEE_KINDS:
+            problems.append(_problem(scenario, "input_csv/locations.csv",
+                                     f"location '{loc.name}' has kind '{kind}', which the Flee rules do not know", loc.line))
+            continue
+        if kind == "conflict" and loc.conflict_date is not None and loc.conflict_date > 0:
+            kind = "town"  # Flee: a conflict with a future date is a town until conflicts.csv says otherwise
+        if kind in ("camp", "idpcamp"):
+            out["capacity"][i] = int(max(loc.capacity, 0)) // h if loc.capacity >= 0 else -1
+            out["camp0"][i] = True
+            out["movechance0"][i] = mr.camp_movechance
+            if kind == "idpcamp":
+                out["idpcamp0"][i] = True
+                out["movechance0"][i] = mr.idpcamp_movechance
+        else:
+            out["pop"][i] = int(loc.population) // h
+            if kind == "conflict":
+                out["movechance0"][i] = mr.conflict_movechance
+                out["conflict0"][i] = loc.conflict_intensity
+            elif kind == "forward":
+                out["movechance0"][i] = 1.0
+            elif kind == "marker":
+                out["movechance0"][i] = 1.0
+                out["marker"][i] = True
+            elif kind == "town":
+                out["town0"][i] = True
+                out["movechance0"][i] = mr.default_movechance
+            # flood_zone / unknown: Flee 3.1 cannot parse the type: movechance 1.0, no flags
+        if out["movechance0"][i] < 0.005 and not out["camp0"][i]:  # Flee's auto-camp rule
+            out["camp0"][i] = True
+            out["town0"][i] = False
+    return out
+
+
+def _links(scenario: Scenario, index: dict[str, int], problems: list[Problem]) -> dict[str, np.ndarray]:
+    """Directed links in Flee 3.1's order (StoreInputGeographyInEcosystem / linkUp)."""
+    speed = scenario.settings.move_rules.max_move_speed
+    rows: list[tuple[int, int, float, float, float, int]] = []
+    per_loc: list[list[int]] = [[] for _ in scenario.locations]
+    for r_i, r in enumerate(scenario.routes):
+        if r.a not in index or r.b not in index:
+            missing = r.a if r.a not in index else r.b
+            problems.append(_problem(scenario, "input_csv/routes.csv", f"unknown location '{missing}'", r.line))
+            continue
+        a, b = index[r.a], index[r.b]
+        try:
+            s = r.max_move_speed
+            wp = r.walk_probability
+        except ValueError:
+            problems.append(_problem(scenario, "input_csv/routes.csv", "max_move_speed / walk_probability is not a number", r.line))
+            continue
+        s = speed if s is None else s
+        fr = int(r.forced_redirection or 0)
+        pairs = [(b, a)] if fr == 2 else ([(a, b), (a, b)] if fr == 1 else [(a, b)])
+        for x, y in pairs:  # linkUp(x, y): x→y appended to x, y→x appended to y
+            rows.append((x, y, r.distance_km, s, wp, r_i))
+            per_loc[x].append(len(rows) - 1)
+            rows.append((y, x, r.distance_km, s, wp, r_i))
+            per_loc[y].append(len(rows) - 1)
+    n_loc = len(scenario.locations)
+    out_ptr = np.zeros(n_loc + 1, np.int32)
+    for i in range(n_loc):
+        out_ptr[i + 1] = out_ptr[i] + len(per_loc[i])
+    return {
+        "link_from": np.array([r[0] for r in rows], np.int32),
+        "link_to": np.array([r[1] for r in rows], np.int32),
+        "link_km": np.array([r[2] for r in rows], np.float64),
+        "link_speed": np.array([r[3] for r in rows], np.float64),
+        "link_walk_p": np.array([r[4] for r in rows], np.float64),
+        "link_route": np.array([r[5] for r in rows], np.int32),
+        "out_ptr": out_ptr,
+        "out_link": np.array([lk for lst in per_loc for lk in lst], np.int32),
+    }
+
+
+def _paths(scenario: Scenario, flags: dict[str, np.ndarray], links: dict[str, np.ndarray],
+           problems: list[Problem]) -> dict[str, np.ndarray]:
+    """Every path Flee 3.1's moving.calculateLinkWeight emits, per origin, in its order.
+
+    A path is emitted at each non-marker endpoint; it is extended beyond its last node v iff
+    awareness > (non-marker nodes so far); an extension never returns to a node before v.
+    awareness 0 emits nothing (Flee 3.1 then never moves anyone, flee-model.md §7.1 item 8).
+    """
+    mr = scenario.settings.move_rules
+    aw = int(mr.awareness_level)
+    marker = flags["marker"]
+    out_ptr, out_link = links["out_ptr"], links["out_link"]
+    to, km = links["link_to"], links["link_km"]
+    n_loc = len(scenario.locations)
+    dest: list[int] = []
+    dist: list[float] = []
+    nodes: list[list[int]] = []
+    plinks: list[list[int]] = []
+    ptr = [0]
+
+    def expand(origin_nodes: list[int], link_seq: list[int], prior: float, step: int) -> None:
+        lk = link_seq[-1]
+        v = int(to[lk])
+        d = prior + float(km[lk])
+        if not marker[v]:
+            dest.append(v)
+            dist.append(d)
+            nodes.append(origin_nodes + [v])
+            plinks.append(list(link_seq))
+            if len(dest) > MAX_PATHS:
+                raise OverflowError
+        else:
+            step -= 1
+        if aw > step:
+            for j in range(out_ptr[v], out_ptr[v + 1]):
+                l2 = int(out_link[j])
+                if int(to[l2]) in origin_nodes:
+                    continue
+                if len(origin_nodes) + 1 >= MAX_PATH_NODES:
+                    raise OverflowError
+                expand(origin_nodes + [v], link_seq + [l2], d, step + 1)
+
+    try:
+        for o in range(n_loc):
+            if aw != 0:
+                for j in range(out_ptr[o], out_ptr[o + 1]):
+                    expand([o], [int(out_link[j])], 0.0, 1)
+            ptr.append(len(dest))
+    except (OverflowError, RecursionError):
+        problems.append(_problem(scenario, "simsetting.yml",
+                                 f"awareness_level {aw} gives more than {MAX_PATHS} routes (or routes longer than "
+                                 f"{MAX_PATH_NODES} hops) on this network; lower it"))
+        ptr = [0] * (n_loc + 1)
+        dest, dist, nodes, plinks = [], [], [], []
+    km_arr = np.array(dist, np.float64)
+    inv = 1.0 / (mr.softening + km_arr) ** mr.distance_power if len(dist) else np.zeros(0)
+    home = np.ones(len(dest))
+    if mr.stay_close_to_home:
+        lat, lon = flags["lat"], flags["lon"]
+        for p, nd in enumerate(nodes):
+            o, v = nd[0], nd[-1]
+            home[p] = 1.0 / max(1.0, haversine_flee(lat[v], lon[v], lat[o], lon[o])) ** mr.home_distance_power
+    node_ptr = np.zeros(len(nodes) + 1, np.int32)
+    link_ptr = np.zeros(len(nodes) + 1, np.int32)
+    for p in range(len(nodes)):
+        node_ptr[p + 1] = node_ptr[p] + len(nodes[p])
+        link_ptr[p + 1] = link_ptr[p] + len(plinks[p])
+    return {
+        "path_ptr": np.array(ptr, np.int32),
+        "path_dest": np.array(dest, np.int32),
+        "path_inv_dist": np.asarray(inv, np.float64),
+        "path_home": home,
+        "path_node_ptr": node_ptr,
+        "path_nodes": np.array([x for nd in nodes for x in nd], np.int32),
+        "path_link_ptr": link_ptr,
+        "path_links": np.array([x for pl in plinks for x in pl], np.int32),
+    }
+
+
+def _conflict_events(scenario: Scenario, index: dict[str, int], n_days: int,
+                     problems: list[Problem]) -> dict[str, np.ndarray]:
+    """conflicts.csv -> per-day events under Flee 3.1's AddNewConflictZones.
+
+    Onset when the value rises above 1e-6 from below 1e-6 (or is above it on day 0); removal when it
+    falls below 1e-6 from exactly 1 (3.1 tests `previous == 1`). Changes between positive values are
+    ignored. Each onset of a known location, and every removal, refreshes the spawn weights at time t.
+    """
+    ptr = [0]
+    loc: list[int] = []
+    on: list[bool] = []
+    val: list[float] = []
+    refresh = np.zeros(n_days, bool)
+    ct = scenario.conflicts
+    if ct is None:
+        return {"conflict_ptr": np.zeros(n_days + 1, np.int32), "conflict_loc": np.zeros(0, np.int32),
+                "conflict_on": np.zeros(0, bool), "conflict_value": np.zeros(0), "refresh_today": refresh}
+    x = np.asarray(ct.intensity, np.float64)
+    if x.shape[0] < n_days:
+        problems.append(_problem(scenario, "input_csv/conflicts.csv",
+                                 f"has {x.shape[0]} day rows but the run is {n_days} days long "
+                                 f"(Flee reads row k as day k)"))
+        x = np.vstack([x, np.repeat(x[-1:] if x.shape[0] else np.zeros((1, len(ct.names))),
+                                    n_days - x.shape[0], axis=0)])
+    for t in range(n_days):
+        for j, name in enumerate(ct.names):
+            cur = x[t, j]
+            i = index.get(name)
+            if cur > CONFLICT_EPS:
+                if t == 0 or x[t - 1, j] < CONFLICT_EPS:
+                    if i is not None:
+                        loc.append(i)
+                        on.append(True)
+                        val.append(float(cur))
+                        refresh[t] = True
+            if cur < CONFLICT_EPS and t > 0 and x[t - 1, j] == 1:
+                refresh[t] = True  # remove_conflict_zone refreshes even for unknown names
+                if i is not None:
+                    loc.append(i)
+                    on.append(False)
+                    val.append(-1.0)
+        ptr.append(len(loc))
+    return {"conflict_ptr": np.array(ptr, np.int32), "conflict_loc": np.array(loc, np.int32),
+            "conflict_on": np.array(on, bool), "conflict_value": np.array(val, np.float64),
+            "refresh_today": refresh}
+
+
+def _closure_events(scenario: Scenario, index: dict[str, int], links: dict[str, np.ndarray],
+                    n_days: int, problems: list[Problem], warnings: list[str]) -> dict[str, np.ndarray]:
+    """closures.csv rows -> per-day operations, in file order; −1 never fires (flee-model.md §2.3)."""
+    fix_links = scenario.settings.move_rules.fix_link_closures
+    lf, lt = links["link_from"], links["link_to"]
+    countries = [loc.country for loc in scenario.locations]
+    day_ops: list[list[tuple[int, int, int]]] = [[] for _ in range(n_days)]
+
+    def link_ops(pred, op: int) -> list[tuple[int, int, int]]:
+        return [(op, int(k), 0) for k in range(lf.shape[0]) if pred(int(lf[k]), int(lt[k]))]
+
+    for c in scenario.closures:
+        for action_day, closing in ((c.start, True), (c.end, False)):
+            if action_day < 0 or action_day >= n_days:
+                continue
+            ops: list[tuple[int, int, int]] = []
+            if c.kind == "country":
+                a, b = c.name1, c.name2
+                ops = link_ops(lambda x, y, a=a, b=b: (countries[x] == a and countries[y] == b)
+                               or (countries[x] == b and countries[y] == a),
+                               OP_LINK_CLOSE if closing else OP_LINK_OPEN)
+            elif c.kind == "location":
+                i = index.get(c.name1)
+                if i is None:
+                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}'", c.line))
+                    continue
+                ops = link_ops(lambda x, y, i=i: x == i or y == i, OP_LINK_CLOSE if closing else OP_LINK_OPEN)
+            elif c.kind == "link":
+                if not fix_links:
+                    if closing:
+                        warnings.append(f"closures.csv line {c.line}: link closures have no effect in Flee 3.1 "
+                                        "(set move_rules.fix_link_closures: true to make them close the link)")
+                    continue
+                a, b = index.get(c.name1), index.get(c.name2)
+                if a is None or b is None:
+                    problems.append(_problem(scenario, "input_csv/closures.csv",
+                                             f"unknown location '{c.name1 if a is None else c.name2}'", c.line))
+                    continue
+                ops = link_ops(lambda x, y, a=a, b=b: (x == a and y == b) or (x == b and y == a),
+                               OP_LINK_CLOSE if closing else OP_LINK_OPEN)
+            elif c.kind in ("camp", "idpcamp"):
+                i = index.get(c.name1)
+                if i is None:
+                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}'", c.line))
+                    continue
+                ops = [(OP_CAMP_CLOSE if closing else OP_CAMP_OPEN, i, int(c.kind == "idpcamp"))]
+            # remove_forced_redirection: toggles a flag nothing reads (no effect in Flee 3.1)
+            day_ops[action_day].extend(ops)
+    ptr = [0]
+    flat: list[tuple[int, int, int]] = []
+    for t in range(n_days):
+        flat.extend(day_ops[t])
+        ptr.append(len(flat))
+    return {"closure_ptr": np.array(ptr, np.int32),
+            "closure_op": np.array([f[0] for f in flat], np.int8),
+            "closure_target": np.array([f[1] for f in flat], np.int32),
+            "closure_arg": np.array([f[2] for f in flat], np.int32)}
+
+
+def _refuse_unsupported(scenario: Scenario, problems: list[Problem]) -> None:
+    """Settings corredor's Flee rules do not implement are refused, never run wrongly."""
+    mr = scenario.settings.move_rules
+    if mr.fixed_routes:
+        problems.append(_problem(scenario, "simsetting.yml",
+                                 "move_rules.fixed_routes is not implemented in corredor; switch it off"))
+
+
+def compile_plan(scenario: Scenario) -> Plan:
+    """Compile a Scenario into a Plan (arrays) under Flee 3.1's rules; raise ScenarioError on faults.
+
+    >>> plan = compile_plan(scenario)  # doctest: +SKIP
+    """
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    settings = scenario.settings
+    sr, mr = settings.spawn_rules, settings.move_rules
+    h = int(scenario.hasten)
+    n_days = int(scenario.days)
+    if n_days < 1:
+        problems.append(_problem(scenario, "input_csv/sim_period.csv", f"the run must last at least 1 day (found {n_days})"))
+        n_days = 1
+    _refuse_unsupported(scenario, problems)
+    names = tuple(loc.name for loc in scenario.locations)
+    index = {nm: i for i, nm in enumerate(names)}
+    flags = _location_flags(scenario, problems)
+    links = _links(scenario, index, problems)
+    paths = _paths(scenario, flags, links, problems)
+    conflicts = _conflict_events(scenario, index, n_days, problems)
+    closures = _closure_events(scenario, index, links, n_days, problems, warnings)
+
+    # observations: daily values, spawn totals, day-0 insertion
+    n_loc = len(names)
+    observed = np.full((n_days, n_loc), np.nan)
+    insert0 = np.zeros(n_loc, np.int64)
+    obs = scenario.observations
+    daily_by_name: dict[str, np.ndarray] = {}
+    if obs is not None:
+        for nm, s in obs.camps.items():
+            daily_by_name[nm] = flee_daily(s, n_days, h)
+        for nm, i in index.items():
+            if nm in daily_by_name:
+                observed[:, i] = daily_by_name[nm]
+        if sr.sum_from_camps:  # Flee HEAD's source; 3.1's driver uses refugees.csv (the default)
+            total = np.zeros(n_days, np.int64)
+            for v in daily_by_name.values():
+                total += v
+        elif obs.total is not None:
+            total = flee_daily(obs.total, n_days, h)
+        else:
+            total = np.zeros(n_days, np.int64)
+            problems.append(_problem(scenario, "source_data/data_layout.csv", "no total series (first row, refugees.csv)"))
+        spawn, debt, raw = flee_spawns(total, sr.insert_day0)
+        if sr.insert_day0 and not sr.empty_camps_on_day0:
+            for i in np.flatnonzero(flags["camp0"]):
+                if names[i] in daily_by_name:
+                    insert0[i] = int(daily_by_name[names[i]][0])
+        if sr.empty_camps_on_day0:
+            problems.append(_problem(scenario, "simsetting.yml",
+                                     "spawn_rules.empty_camps_on_day0 is a Flee HEAD setting that Flee 3.1 does not have; "
+                                     "corredor follows 3.1: remove it"))
+    else:
+        spawn = np.zeros(n_days, np.int64)
+        debt = np.zeros(n_days, np.int64)
+        raw = np.zeros(n_days, np.int64)
+    camp_cols = np.flatnonzero(flags["camp0"])
+    observed_total = np.zeros(n_days, np.int64)
+    for i in camp_cols:
+        if names[i] in daily_by_name:
+            observed_total += daily_by_name[names[i]]
+
+    if problems:
+        raise ScenarioError(problems)
+
+    decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
+    params = {
+        "max_move_speed": float(mr.max_move_speed),
+        "max_walk_speed": float(mr.max_walk_speed),
+        "foreign_weight": float(mr.foreign_weight),
+        "camp_weight": float(mr.camp_weight),
+        "conflict_weight": float(mr.conflict_weight),
+        "conflict_movechance": float(mr.conflict_movechance),
+        "camp_movechance": float(mr.camp_movechance),
+        "idpcamp_movechance": float(mr.idpcamp_movechance),
+        "default_movechance": float(mr.default_movechance),
+        "capacity_buffer": float(mr.capacity_buffer),
+        "avoid_short_stints": bool(mr.avoid_short_stints),
+        "start_on_foot": bool(mr.start_on_foot),
+        "weight_softening": float(mr.weight_softening),
+        "weight_power": float(mr.weight_power),
+        "use_pop_for_loc_weight": bool(mr.use_pop_for_loc_weight),
+        "pop_power_for_loc_weight": float(mr.pop_power_for_loc_weight),
+        "movechance_pop_base": float(mr.movechance_pop_base),
+        "movechance_pop_scale_factor": float(mr.movechance_pop_scale_factor),
+        "take_from_population": bool(sr.take_from_population),
+        "use_decay": bool(sr.conflict_spawn_decay),
+        "awareness_level": int(mr.awareness_level),
+        "fix_link_closures": bool(mr.fix_link_closures),
+    }
+    return Plan(
+        name=scenario.name,
+        scenario_sha256=scenario_sha256(scenario),
+        start_date=scenario.start_date,
+        n_days=n_days,
+        hasten=h,
+        location_names=names,
+        countries=tuple(loc.country for loc in scenario.locations),
+        kinds=tuple(loc.kind for loc in scenario.locations),
+        lat=flags["lat"], lon=flags["lon"], pop=flags["pop"], capacity=flags["capacity"],
+        foreign=flags["foreign"], camp0=flags["camp0"], idpcamp0=flags["idpcamp0"],
+        town0=flags["town0"], marker=flags["marker"], movechance0=flags["movechance0"],
+        conflict0=flags["conflict0"],
+        **links, **paths, **conflicts, **closures,
+        spawn=spawn, debt=debt, raw_total=raw, insert0=insert0,
+        observed=observed, observed_total=observed_total,
+        has_observations=obs is not None and bool(daily_by_name),
+        params=params, decay=decay, decay_interval=int(sr.conflict_spawn_decay_interval),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,42 @@
+"""Results: an xarray.Dataset (day × location, day × route) plus a run manifest.
+
+Why a thin class: every output (Parquet, CSV, plots, Flee's out.csv, the report) is a view of the
+dataset, and the manifest says exactly what produced it (scenario hash, seed, engine, timing).
+Schema: docs/architecture.md ("Results").
+
+>>> res = simulate(load_scenario("../shared/data/flee/mali2012"), seed=1)  # doctest: +SKIP
+>>> res.dataset["population"].sel(location="Mentao").values[-1]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import xarray as xr
+
+
+@dataclass
+class Results:
+    """One run: `dataset` (xarray.Dataset) and `manifest` (dict, JSON-serialisable)."""
+
+    dataset: xr.Dataset
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def camps(self) -> list[str]:
+        """Locations that Flee writes as output camps (camp at setup)."""
+        ds = self.dataset
+        if "is_camp" not in ds.coords:
+            return []
+        return [str(n) for n, c in zip(ds["location"].values, ds["is_camp"].values, strict=False) if bool(c)]
+
+    def population(self, location: str) -> Any:
+        """Daily population of one location as a numpy array."""
+        return self.dataset["population"].sel(location=location).values
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"Results({m.get('scenario', {}).get('name', '?')!r}, seed={m.get('seed')}, "
+                f"engine={m.get('engine')!r}, days={self.dataset.sizes.get('day', 0)}, "
+                f"locations={self.dataset.sizes.get('location', 0)})")

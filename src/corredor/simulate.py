@@ -1,0 +1,114 @@
+"""simulate(): run a scenario (or a compiled Plan) and return Results.
+
+Why here and not in the engine: this is where engines are chosen, the Plan is compiled once, the
+engine's arrays become a labelled xarray.Dataset (docs/architecture.md) and the manifest is filled
+(scenario hash, seed, engine, timing, metrics against the observations).
+
+>>> res = simulate(load_scenario("../shared/data/flee/mali2012"), seed=1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .plan import Plan, compile_plan
+from .results import Results
+from .scenario.model import Scenario
+
+ENGINES = ("auto", "agents")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: float) -> Results:
+    """Label an engine's arrays (agents) as the Results dataset and write the manifest."""
+    days = np.arange(plan.n_days)
+    dates = np.array([np.datetime64(plan.start_date + dt.timedelta(days=int(t))) for t in days],
+                     dtype="datetime64[ns]")
+    loc = list(plan.location_names)
+    names = np.array(loc, dtype=object)
+    coords = {
+        "day": ("day", days, {"units": "day", "long_name": "day index from the start date"}),
+        "date": ("day", dates),
+        "location": ("location", names),
+        "country": ("location", np.array(plan.countries, dtype=object)),
+        "kind": ("location", np.array(plan.kinds, dtype=object)),
+        "lat": ("location", plan.lat, {"units": "degrees_north"}),
+        "lon": ("location", plan.lon, {"units": "degrees_east"}),
+        "is_camp": ("location", plan.camp0.copy()),
+        "route": ("route", np.arange(plan.n_links)),
+        "route_from": ("route", np.array([loc[i] for i in plan.link_from], dtype=object)),
+        "route_to": ("route", np.array([loc[i] for i in plan.link_to], dtype=object)),
+        "distance_km": ("route", plan.link_km, {"units": "km"}),
+    }
+    people = {"units": "people"}
+    h = plan.hasten
+    data_vars = {
+        "population": (("day", "location"), out.population, {**people, "long_name": "people at the location at the end of the day (not on links)"}),
+        "arrivals": (("day", "location"), out.arrivals, {**people, "long_name": "arrivals during the day"}),
+        "departures": (("day", "location"), out.departures, {**people, "long_name": "departures during the day"}),
+        "travellers": (("day", "route"), out.travellers, {**people, "long_name": "people on the link at the end of the day"}),
+        "spawned": (("day",), out.spawned, {**people, "long_name": "people created that day"}),
+        "total_people": (("day",), np.cumsum(out.spawned) + int(plan.insert0.sum()), {**people, "long_name": "people ever created up to the end of the day"}),
+        "observed": (("day", "location"), plan.observed, {**people, "long_name": "observed daily data (Flee's data column)"}),
+        "observed_total": (("day",), plan.observed_total, {**people, "long_name": "refugees in camps (UNHCR)"}),
+        "refugee_debt": (("day",), plan.debt, {**people, "long_name": "Flee's refugee_debt"}),
+        "refugees_raw": (("day",), plan.raw_total, {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
+    }
+    ds = xr.Dataset(data_vars=data_vars, coords=coords,
+                    attrs={"scenario": plan.name, "hasten": h, "start_date": plan.start_date.isoformat(),
+                           "people_per_agent": h})
+    manifest: dict[str, Any] = {
+        "scenario": {"name": plan.name, "sha256": plan.scenario_sha256},
+        "seed": int(seed),
+        "engine": engine,
+        "backend": "cpu",
+        "version": _version(),
+        "hasten": h,
+        "days": plan.n_days,
+        "start_date": plan.start_date.isoformat(),
+        "threads": int(out.threads),
+        "timing": {"wall_s": float(wall_s), "loop_s": float(out.loop_s), "agent_steps": int(out.agent_steps)},
+        "memory": {"bytes_per_person": float(out.bytes_per_person), "people": plan.total_agents},
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "warnings": list(plan.warnings),
+    }
+    res = Results(ds, manifest)
+    if plan.has_observations and plan.camp0.any():
+        from .analysis.metrics import ard_summary
+
+        manifest["metrics"] = ard_summary(res)
+    return res
+
+
+def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "agents",
+             threads: int | None = None, check: bool = False) -> Results:
+    """Run one replica; `engine` is "agents" (or "auto", which picks agents for now).
+
+    The same seed gives identical Results on any number of threads. Border-crisis scenarios
+    (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis`.
+
+    >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
+        from .engine.crisis import simulate_crisis
+
+        return simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
+    plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
+    from .engine.agents import run_agents
+
+    out = run_agents(plan, seed=seed, threads=threads, check=check)
+    return results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
