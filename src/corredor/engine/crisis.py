@@ -1,0 +1,314 @@
+"""Border-crisis engine: people travel toward a destination while crossings open and close.
+
+The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in this order:
+
+1. departures   people appear at their origins (group, destination, cash drawn per person)
+2. policies     the day's slice of the policy tables: status (open / documents / closed) per
+                crossing and group, capacity, militarisation, informal price and its success,
+                admissions; the route tables of the day's policy epoch
+3. route choice at every place reached, the next link toward the destination by cost
+                (distance, price, risk, penalty for crossings the group cannot pass), logit
+4. travel       up to `speed_km_per_day`, over several links; stop at the start of a crossing
+5. crossings    everyone queued at a crossing, in order: regular (within capacity) → admission →
+                paid (price from cash, with a success probability) → stranded (waiting)
+6. waiting      everyone who failed today: give up (hazard grows with days waited; go to the
+                fallback) → irregular attempt (success falls, pushback rises with militarisation)
+                → wait one more day
+7. events       transfers, flights, corridors scheduled for today (admissions act in step 5)
+8. shelters     people in shelters give up at a reduced hazard, or stay
+9. records      population by place and group, stranded, sheltered, travellers, crossings by mode,
+                pushbacks, give-ups, money paid, days-waited histogram
+
+Travel (4) comes before the crossing attempts (5) so that arriving, queueing and being processed
+happen on the same day: when a border is open nobody spends a night at the staging place, and a
+camp forms only when people cannot pass. Every draw is keyed by (seed, day, stream, person), so a
+seed gives the same results on any number of threads.
+
+>>> res = simulate_crisis(load_scenario("scenarios/chile-peru-2023"), seed=1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numba as nb
+import numpy as np
+import xarray as xr
+
+from ..scenario.model import Scenario
+from .rng import seed_words
+from .rules.crisis_cross import cross, wait_decide
+from .rules.crisis_depart import depart
+from .rules.crisis_events import run_events, shelter_step
+from .rules.crisis_plan import (
+    M_ADMISSION,
+    M_CORRIDOR,
+    M_FLIGHT,
+    M_REGULAR,
+    M_TRANSFER,
+    MODES,
+    WAIT_BIN_EDGES,
+    WAIT_BIN_LABELS,
+    CrisisPlan,
+    compile_crisis,
+)
+from .rules.crisis_record import record
+from .rules.crisis_travel import travel
+from .rules.crisis_state import People
+
+
+class InvariantError(AssertionError):
+    """A check=True invariant failed: a bug in the rules, never a problem of the input."""
+
+
+@dataclass
+class CrisisResults:
+    """Stand-in for corredor.results.Results when that module is not available."""
+
+    dataset: xr.Dataset
+    manifest: dict[str, Any]
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A short stable hash of the scenario's content (for manifests and caches)."""
+    text = repr((scenario.name, scenario.start_date, scenario.days, scenario.locations,
+                 scenario.routes, scenario.crisis))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def simulate_crisis(
+    scenario: Scenario,
+    seed: int = 0,
+    threads: int | None = None,
+    check: bool = False,
+    plan: CrisisPlan | None = None,
+):
+    """Run a crisis scenario for `scenario.days` days; return Results (dataset + manifest).
+
+    `plan` may be passed to reuse compiled arrays across seeds (ensembles, fitting).
+    """
+    t0 = time.perf_counter()
+    plan = plan or compile_crisis(scenario)
+    old_threads = nb.get_num_threads()
+    if threads is not None:
+        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+    try:
+        arrays = _run(plan, seed_words(seed), check)
+    finally:
+        nb.set_num_threads(old_threads)
+    loop_s = time.perf_counter() - t0
+    ds = _dataset(scenario, plan, arrays)
+    manifest = {
+        "scenario": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": int(seed),
+        "engine": "crisis-agents",
+        "backend": "cpu",
+        "threads": int(threads or old_threads),
+        "version": _version(),
+        "timing": {"wall_s": time.perf_counter() - t0, "loop_s": loop_s,
+                   "agent_steps": int(arrays["agent_steps"])},
+        "parameters": {k: float(v) for k, v in plan.params.items()},
+        "variant": str(scenario.metadata.get("variant", "")),
+    }
+    return _make_results(ds, manifest)
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def _make_results(ds: xr.Dataset, manifest: dict[str, Any]):
+    try:
+        from ..results import Results
+    except ImportError:
+        return CrisisResults(ds, manifest)
+    return Results(ds, manifest)
+
+
+def _run(plan: CrisisPlan, seed: np.uint64, check: bool) -> dict[str, np.ndarray]:
+    """The day loop: the kernels of the module docstring, in that order, once per day."""
+    T = plan.n_days
+    N = len(plan.names)
+    G = len(plan.group_names)
+    K = len(plan.link_from)
+    C1 = len(plan.crossing_names)
+    B = len(WAIT_BIN_EDGES)
+    p = plan.params
+    ppl = People.empty(max(plan.capacity_people, 1))
+    out = {
+        "population_by_group": np.zeros((T, N, G), dtype=np.int64),
+        "travellers": np.zeros((T, K), dtype=np.int64),
+        "stranded": np.zeros((T, N), dtype=np.int64),
+        "sheltered": np.zeros((T, N), dtype=np.int64),
+        "arrivals": np.zeros((T, N), dtype=np.int64),
+        "days_waited": np.zeros((T, B), dtype=np.int64),
+        "exited": np.zeros(T, dtype=np.int64),
+        "crossings": np.zeros((T, C1, len(MODES)), dtype=np.int64),
+        "pushbacks": np.zeros((T, C1), dtype=np.int64),
+        "give_ups": np.zeros(T, dtype=np.int64),
+        "money_paid_usd": np.zeros((T, C1), dtype=np.float64),
+        "event_moves": np.zeros(len(plan.ev_kind), dtype=np.int64),
+    }
+    ev_done_day = np.zeros(len(plan.ev_kind), dtype=np.int64)
+    agent_steps = 0
+    for t in range(T):
+        # 1. departures
+        lo, hi = int(plan.spawn_offset[t]), int(plan.spawn_offset[t + 1])
+        depart(seed, t, lo, hi, plan.person_origin, plan.group_cdf, plan.dest_cdf,
+               plan.group_cash_mean, plan.group_cash_sd,
+               ppl.state, ppl.group, ppl.node, ppl.link, ppl.dest, ppl.cash)
+        ppl.n = hi
+        n = ppl.n
+        agent_steps += n
+        # 2. policies of the day
+        e = int(plan.epoch_of_day[t])
+        status, mil = plan.status[t], plan.militarisation[t]
+        # 3–4. route choice and travel
+        travel(seed, t, n, p["speed_km_per_day"], e, p["route_temperature_km"],
+               ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.dest, ppl.returning,
+               ppl.at_cross, ppl.hops, ppl.arrived,
+               plan.out_start, plan.out_links, plan.link_to, plan.link_km, plan.link_normal,
+               plan.link_crossing, plan.link_cost, plan.togo, plan.dest_nodes)
+        # 5. crossing attempts
+        cross_out = out["crossings"][t]
+        cross(seed, t, n, ppl.state, ppl.group, ppl.link, ppl.km_left, ppl.cash, ppl.waited,
+              ppl.at_cross, ppl.failed, ppl.hops,
+              status, plan.group_docs, plan.admission[t], plan.capacity[t], plan.admission_cap[t],
+              plan.price[t], plan.bribe[t], plan.cross_link, plan.link_km,
+              cross_out, out["money_paid_usd"][t])
+        # 6. waiting: give up / irregular attempt / wait
+        give_ups = np.zeros(1, dtype=np.int64)
+        wait_decide(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.dest,
+                    ppl.waited, ppl.returning, ppl.at_cross, ppl.failed, ppl.hops,
+                    p["give_up_base"], p["give_up_per_day"], p["irregular_try"],
+                    p["irregular_success"], p["pushback_factor"], mil,
+                    plan.cross_irr_link, plan.cross_pushback, plan.link_km, plan.group_fallback,
+                    cross_out, out["pushbacks"][t], give_ups)
+        # 7. scheduled events
+        ev_done_day[:] = 0
+        run_events(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.waited,
+                   ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived,
+                   plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
+                   plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
+                   plan.shelter_cap, cross_out, ev_done_day)
+        out["event_moves"] += ev_done_day
+        # 8. shelters
+        shelter_step(seed, t, n, ppl.state, ppl.group, ppl.dest, ppl.waited, ppl.returning,
+                     p["give_up_base"], p["give_up_per_day"], p["shelter_give_up_factor"],
+                     plan.group_fallback, give_ups)
+        out["give_ups"][t] = give_ups[0]
+        # 9. records
+        pop, trav, strand, shelt, arr, hist, exited = record(
+            n, N, G, K, WAIT_BIN_EDGES, ppl.state, ppl.group, ppl.node, ppl.link, ppl.waited,
+            ppl.arrived)
+        out["population_by_group"][t] = pop
+        out["travellers"][t] = trav
+        out["stranded"][t] = strand
+        out["sheltered"][t] = shelt
+        out["arrivals"][t] = arr
+        out["days_waited"][t] = hist
+        out["exited"][t] = exited
+        if check:
+            _check_day(plan, t, hi, out, ev_done_day)
+    out["agent_steps"] = np.int64(agent_steps)
+    return out
+
+
+def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray],
+               ev_done: np.ndarray) -> None:
+    """Invariants of one day (check=True): conservation, signs, capacities."""
+    present = int(out["population_by_group"][t].sum())
+    travelling = int(out["travellers"][t].sum())
+    exited = int(out["exited"][t])
+    if created != present + travelling + exited:
+        raise InvariantError(f"day {t}: created {created} != present {present} + travelling "
+                             f"{travelling} + exited {exited}")
+    for key in ("population_by_group", "travellers", "stranded", "sheltered", "crossings",
+                "pushbacks", "money_paid_usd", "days_waited", "arrivals"):
+        if (out[key][t] < 0).any():
+            raise InvariantError(f"day {t}: negative {key}")
+    stranded = out["stranded"][t]
+    if (stranded > out["population_by_group"][t].sum(axis=1)).any():
+        raise InvariantError(f"day {t}: more stranded than present")
+    cap = plan.capacity[t]
+    used = out["crossings"][t][:, M_REGULAR]
+    limited = cap >= 0
+    if (used[limited] > cap[limited]).any():
+        raise InvariantError(f"day {t}: crossing capacity exceeded ({used} > {cap})")
+    acap = plan.admission_cap[t]
+    aused = out["crossings"][t][:, M_ADMISSION]
+    if (aused[acap >= 0] > acap[acap >= 0]).any():
+        raise InvariantError(f"day {t}: admission capacity exceeded")
+    for v in range(len(plan.ev_kind)):
+        if plan.ev_people[v] >= 0 and ev_done[v] > plan.ev_people[v]:
+            raise InvariantError(f"day {t}: event {v} moved {ev_done[v]} > {plan.ev_people[v]}")
+    shelter = plan.shelter_cap >= 0
+    if (out["sheltered"][t][shelter] > plan.shelter_cap[shelter]).any():
+        raise InvariantError(f"day {t}: shelter over capacity")
+    moved = out["crossings"][t][:, [M_FLIGHT, M_TRANSFER, M_CORRIDOR]].sum()
+    if moved != ev_done.sum():
+        raise InvariantError(f"day {t}: event moves {moved} != {ev_done.sum()}")
+
+
+def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> xr.Dataset:
+    """The run as an xarray Dataset (docs/architecture.md, crisis variables)."""
+    T = plan.n_days
+    start = scenario.start_date
+    dates = np.array([np.datetime64(start + dt.timedelta(days=t)) for t in range(T)])
+    locs = scenario.locations
+    pbg = a["population_by_group"]
+    spawned = plan.spawn_counts.sum(axis=1)
+    coords = {
+        "day": np.arange(T),
+        "date": ("day", dates),
+        "location": list(plan.names),
+        "country": ("location", [loc.country for loc in locs]),
+        "kind": ("location", [loc.kind for loc in locs]),
+        "lat": ("location", [loc.lat for loc in locs]),
+        "lon": ("location", [loc.lon for loc in locs]),
+        "is_camp": ("location", [loc.is_camp for loc in locs]),
+        "route": np.arange(len(plan.link_from)),
+        "route_from": ("route", [plan.names[i] for i in plan.link_from]),
+        "route_to": ("route", [plan.names[i] for i in plan.link_to]),
+        "distance_km": ("route", plan.link_km),
+        "group": list(plan.group_names),
+        "crossing": list(plan.crossing_names),
+        "mode": list(MODES),
+        "wait_bin": list(WAIT_BIN_LABELS),
+    }
+    people = {"units": "people"}
+    ds = xr.Dataset(
+        {
+            "population": (("day", "location"), pbg.sum(axis=2), {**people, "long_name": "people at the place at the end of the day"}),
+            "population_by_group": (("day", "location", "group"), pbg, people),
+            "arrivals": (("day", "location"), a["arrivals"], {**people, "long_name": "trips ended at the place (destination, fallback or flight)"}),
+            "departures": (("day", "location"), plan.spawn_counts, {**people, "long_name": "people starting their journey at the place"}),
+            "travellers": (("day", "route"), a["travellers"], people),
+            "spawned": (("day",), spawned, people),
+            "total_people": (("day",), np.cumsum(spawned), people),
+            "exited": (("day",), a["exited"], {**people, "long_name": "people who left the simulation so far (arrived or flown)"}),
+            "stranded": (("day", "location"), a["stranded"], {**people, "long_name": "waiting at a crossing they cannot pass"}),
+            "sheltered": (("day", "location"), a["sheltered"], people),
+            "crossings": (("day", "crossing", "mode"), a["crossings"], {**people, "long_name": "passages by mode"}),
+            "pushbacks": (("day", "crossing"), a["pushbacks"], people),
+            "give_ups": (("day",), a["give_ups"], people),
+            "money_paid_usd": (("day", "crossing"), a["money_paid_usd"], {"units": "USD"}),
+            "days_waited": (("day", "wait_bin"), a["days_waited"], {**people, "long_name": "stranded people by days waited so far"}),
+        },
+        coords=coords,
+        attrs={"scenario": scenario.name, "start_date": start.isoformat(), "engine": "crisis-agents",
+               "step_order": json.dumps(["departures", "policies", "route choice", "travel",
+                                         "crossings", "waiting", "events", "shelters", "records"])},
+    )
+    return ds

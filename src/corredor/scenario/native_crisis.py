@@ -1,0 +1,614 @@
+"""The `[crisis]` part of a native scenario -> `model.Crisis`; policy variants of a baseline.
+
+The crisis part names CSV files beside `scenario.toml` (a key may also hold a list of files, read in
+order and concatenated, which is how a variant adds events to the baseline's):
+
+    [crisis]
+    groups = "groups.csv"          # name,share,nationality,documents,vulnerable,destinations,
+                                   # fallback,cash_usd_mean,cash_usd_sd,source
+    crossings = "crossings.csv"    # name,from,to,staging,irregular_to,pushback_to,source
+    policies = "policies.csv"      # crossing,start,end,status,capacity_per_day,militarisation,
+                                   # price_usd,bribe_success,groups,source
+    events = "events.csv"          # kind,start,end,every_days,origin,destination,crossing,people,
+                                   # groups,source
+    departures = "departures.csv"  # origin,start,end,people_per_day,scale,source
+    observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source
+    [crisis.parameters]            # behaviour parameters (see PARAMETERS); unknown keys refused
+
+Dates are YYYY-MM-DD and become 0-based days from `[scenario] start_date`; `end` is inclusive.
+An empty `price_usd` / `bribe_success` cell means "the parameter `bribe_price_usd` /
+`bribe_success`" (stored as NaN), so a variant can change the price in one place.
+A `groups` cell lists group names separated by ';' (empty = everyone); `destinations` is
+`place=probability;place=probability`. Every file may carry an HXL hashtag row under its header.
+
+A variant is a TOML file with a `[variant]` table (`base` = the baseline folder, relative to the
+file) and a `[crisis]` table that is merged key by key over the baseline's: a file key replaces the
+baseline's file list, `[crisis.parameters]` entries replace single parameters. Paths in a variant
+are relative to the variant file. See `load_variant`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .csvread import Row, Table, parse_date_text, read_table
+from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario
+from .problems import Problem, Problems, ScenarioError
+from .settings import suggest
+
+#: Behaviour parameters of the crisis rules, with defaults (units in the name or the comment).
+PARAMETERS: dict[str, float] = {
+    "speed_km_per_day": 600.0,  # overland travel per day (bus)
+    "give_up_base": 0.02,  # daily give-up hazard rate on the first day of waiting
+    "give_up_per_day": 0.005,  # added to the hazard rate per day already waited
+    "shelter_give_up_factor": 0.5,  # hazard multiplier for people in a shelter
+    "irregular_try": 0.1,  # daily probability that a stranded person tries the irregular path
+    "irregular_success": 0.5,  # success of an irregular attempt at militarisation 0
+    "pushback_factor": 1.0,  # P(pushback | failed irregular attempt) = factor × militarisation
+    "bribe_price_usd": 0.0,  # price used where a policy row leaves price_usd empty
+    "bribe_success": 0.5,  # success of a paid attempt where a policy row leaves it empty
+    "route_usd_km": 1.0,  # route cost: km-equivalent of one USD of fare or price
+    "route_risk_km": 500.0,  # route cost: km-equivalent of risk 1.0
+    "route_blocked_km": 300.0,  # route cost of a crossing the group cannot pass regularly
+    "route_temperature_km": 25.0,  # spread of the logit choice among alternatives
+}
+
+FILE_KEYS = ("groups", "crossings", "policies", "events", "departures", "observations")
+REQUIRED_FILE_KEYS = ("groups", "departures")
+POLICY_STATUSES = ("open", "documents", "closed")
+EVENT_KINDS = ("transfer", "flight", "admission", "corridor")
+OBSERVATION_KINDS = (
+    "point",
+    "range",
+    "lower_bound",
+    "peak",
+    "qualitative",
+    "subgroup",
+    "transfer",
+    "outflow",
+    "inflow",
+    "flow_per_day",
+)
+
+_TRUE = {"1", "true", "yes", "y"}
+_FALSE = {"0", "false", "no", "n", ""}
+
+
+class _Reader:
+    """Reads one crisis table; every fault goes to `problems` with the file, line and column."""
+
+    def __init__(
+        self,
+        folder: Path,
+        problems: Problems,
+        location_names: set[str],
+        start_date: dt.date | None,
+        toml_path: Path,
+    ) -> None:
+        self.folder = folder
+        self.problems = problems
+        self.names = location_names
+        self.start = start_date
+        self.toml_path = toml_path
+        self._toml_lines: list[str] | None = None
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def toml_line(self, key: str) -> int:
+        """Best-effort line of `key = ...` in scenario.toml (tomllib keeps no positions)."""
+        if self._toml_lines is None:
+            try:
+                self._toml_lines = self.toml_path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                self._toml_lines = []
+        for i, text in enumerate(self._toml_lines, start=1):
+            if text.strip().startswith(f"{key} ") or text.strip().startswith(f"{key}="):
+                return i
+        return 0
+
+    def toml_error(self, key: str, message: str) -> None:
+        self.problems.error(self.toml_path, self.toml_line(key), 0, message)
+
+    def tables(self, key: str, spec: Any, what: str, min_cells: int = 2) -> list[tuple[Table, dict[str, int]]]:
+        """Each file of a file key, read, with its header's column positions."""
+        files = spec if isinstance(spec, list) else [spec]
+        out = []
+        for f in files:
+            if not isinstance(f, str) or not f:
+                self.toml_error(key, f"crisis.{key}: expected a file name or a list of file names, found {f!r}")
+                continue
+            path = (self.folder / f) if not Path(f).is_absolute() else Path(f)
+            table = read_table(path, self.problems, what, min_cells=min_cells)
+            if table is None:
+                continue
+            rows = [r for r in table.rows if not r.is_blank]
+            header = [c.strip().lower() for c in rows[0].cells]
+            out.append((table, {name: i for i, name in enumerate(header)}))
+        return out
+
+    def data_rows(self, table: Table) -> list[Row]:
+        """Rows after the header, skipping blank rows and an HXL hashtag row."""
+        rows = [r for r in table.rows if not r.is_blank]
+        return [r for r in rows[1:] if not (r.cells and r.cells[0].startswith("#"))]
+
+    def need_columns(self, table: Table, cols: dict[str, int], names: tuple[str, ...]) -> bool:
+        missing = [n for n in names if n not in cols]
+        if missing:
+            header_line = next(r.line for r in table.rows if not r.is_blank)
+            self.problems.error(
+                table.path,
+                header_line,
+                0,
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"(expected {', '.join(names)})",
+            )
+            return False
+        return True
+
+    def cell(self, row: Row, cols: dict[str, int], name: str) -> str:
+        return row.get(cols[name]) if name in cols else ""
+
+    def err(self, table: Table, row: Row, cols: dict[str, int], name: str, message: str) -> None:
+        self.problems.error(table.path, row.line, cols.get(name, -1) + 1, message)
+
+    def number(self, table: Table, row: Row, cols: dict[str, int], name: str, default: float | None,
+               lo: float | None = None, hi: float | None = None) -> float | None:
+        text = self.cell(row, cols, name)
+        if text == "":
+            if default is None:
+                self.err(table, row, cols, name, f"missing {name} (expected a number)")
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            self.err(table, row, cols, name, f"bad {name} (expected a number, found {text!r})")
+            return None
+        if not math.isfinite(value):
+            self.err(table, row, cols, name, f"bad {name} (expected a finite number, found {text!r})")
+            return None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+            self.err(table, row, cols, name, f"bad {name} (expected {rng}, found {text!r})")
+            return None
+        return value
+
+    def day(self, table: Table, row: Row, cols: dict[str, int], name: str, default: int | None = None) -> int | None:
+        text = self.cell(row, cols, name)
+        if text == "" and default is not None:
+            return default
+        date = parse_date_text(text) if text else None
+        if date is None:
+            found = f"found {text!r}" if text else "found nothing"
+            self.err(table, row, cols, name, f"bad {name} (expected a date YYYY-MM-DD, {found})")
+            return None
+        if self.start is None:
+            return None
+        return (date - self.start).days
+
+    def place(self, table: Table, row: Row, cols: dict[str, int], name: str, required: bool = True) -> str:
+        text = self.cell(row, cols, name)
+        if text == "":
+            if required:
+                self.err(table, row, cols, name, f"missing {name} (expected a location name)")
+            return ""
+        if self.names and text not in self.names:
+            self.err(table, row, cols, name,
+                     f"unknown location {text!r} in {name}{suggest(text, self.names)}")
+        return text
+
+    def flag(self, table: Table, row: Row, cols: dict[str, int], name: str) -> bool:
+        text = self.cell(row, cols, name).lower()
+        if text in _TRUE:
+            return True
+        if text not in _FALSE:
+            self.err(table, row, cols, name, f"bad {name} (expected yes/no or 1/0, found {text!r})")
+        return False
+
+    def group_list(self, table: Table, row: Row, cols: dict[str, int], known: set[str]) -> tuple[str, ...]:
+        text = self.cell(row, cols, "groups")
+        out = tuple(g.strip() for g in text.split(";") if g.strip())
+        for g in out:
+            if known and g not in known:
+                self.err(table, row, cols, "groups", f"unknown group {g!r}{suggest(g, known)}")
+        return out
+
+    # ---- the tables ------------------------------------------------------------------------
+    def groups(self, spec: Any) -> tuple[Group, ...]:
+        cols_needed = ("name", "share", "destinations", "fallback")
+        out: list[Group] = []
+        for table, cols in self.tables("groups", spec, "a groups table"):
+            if not self.need_columns(table, cols, cols_needed):
+                continue
+            for row in self.data_rows(table):
+                name = self.cell(row, cols, "name")
+                if not name:
+                    self.err(table, row, cols, "name", "missing group name")
+                    continue
+                if any(g.name == name for g in out):
+                    self.err(table, row, cols, "name", f"duplicate group {name!r}")
+                share = self.number(table, row, cols, "share", None, 0.0, 1.0)
+                dests = self.destinations(table, row, cols)
+                fallback = self.place(table, row, cols, "fallback")
+                mean = self.number(table, row, cols, "cash_usd_mean", 0.0, 0.0)
+                sd = self.number(table, row, cols, "cash_usd_sd", 0.0, 0.0)
+                out.append(Group(
+                    name=name, share=share or 0.0,
+                    nationality=self.cell(row, cols, "nationality"),
+                    documents=self.flag(table, row, cols, "documents"),
+                    vulnerable=self.flag(table, row, cols, "vulnerable"),
+                    destinations=dests, fallback=fallback,
+                    cash_usd_mean=mean or 0.0, cash_usd_sd=sd or 0.0,
+                    source=self.cell(row, cols, "source"), line=row.line,
+                ))
+            total = sum(g.share for g in out)
+            if out and abs(total - 1.0) > 1e-6:
+                self.problems.error(table.path, 0, 0, f"group shares add up to {total:g} (expected 1)")
+        if not out:
+            self.toml_error("groups", "crisis: no groups defined (expected at least one row in the groups table)")
+        return tuple(out)
+
+    def destinations(self, table: Table, row: Row, cols: dict[str, int]) -> dict[str, float]:
+        text = self.cell(row, cols, "destinations")
+        out: dict[str, float] = {}
+        for part in (p.strip() for p in text.split(";") if p.strip()):
+            place, _, prob = part.partition("=")
+            place = place.strip()
+            try:
+                p = float(prob) if prob.strip() else 1.0
+            except ValueError:
+                self.err(table, row, cols, "destinations", f"bad destination probability {prob!r} (expected place=number)")
+                continue
+            if self.names and place not in self.names:
+                self.err(table, row, cols, "destinations",
+                         f"unknown location {place!r} in destinations{suggest(place, self.names)}")
+            out[place] = out.get(place, 0.0) + p
+        if not out:
+            self.err(table, row, cols, "destinations", "missing destinations (expected place=probability;...)")
+        elif abs(sum(out.values()) - 1.0) > 1e-6:
+            self.err(table, row, cols, "destinations",
+                     f"destination probabilities add up to {sum(out.values()):g} (expected 1)")
+        return out
+
+    def crossings(self, spec: Any) -> tuple[Crossing, ...]:
+        out: list[Crossing] = []
+        for table, cols in self.tables("crossings", spec, "a crossings table"):
+            if not self.need_columns(table, cols, ("name", "from", "to", "staging")):
+                continue
+            for row in self.data_rows(table):
+                name = self.cell(row, cols, "name")
+                if not name:
+                    self.err(table, row, cols, "name", "missing crossing name")
+                    continue
+                if any(c.name == name for c in out):
+                    self.err(table, row, cols, "name", f"duplicate crossing {name!r}")
+                a = self.place(table, row, cols, "from")
+                b = self.place(table, row, cols, "to")
+                staging = self.place(table, row, cols, "staging")
+                if staging and a and staging != a:
+                    self.err(table, row, cols, "staging",
+                             f"staging {staging!r} must be the crossing's 'from' place {a!r} "
+                             "(people wait where the crossing starts)")
+                out.append(Crossing(
+                    name=name, a=a, b=b, staging=staging, line=row.line,
+                    irregular_to=self.place(table, row, cols, "irregular_to", required=False),
+                    pushback_to=self.place(table, row, cols, "pushback_to", required=False),
+                    source=self.cell(row, cols, "source"),
+                ))
+        return tuple(out)
+
+    def policies(self, spec: Any, crossings: set[str], groups: set[str]) -> tuple[PolicyPeriod, ...]:
+        out: list[PolicyPeriod] = []
+        for table, cols in self.tables("policies", spec, "a policies table"):
+            if not self.need_columns(table, cols, ("crossing", "start", "end", "status")):
+                continue
+            for row in self.data_rows(table):
+                crossing = self.cell(row, cols, "crossing")
+                if crossing not in crossings:
+                    self.err(table, row, cols, "crossing", f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
+                start = self.day(table, row, cols, "start")
+                end = self.day(table, row, cols, "end")
+                if start is not None and end is not None and end < start:
+                    self.err(table, row, cols, "end", "end is before start")
+                status = self.cell(row, cols, "status").lower()
+                if status not in POLICY_STATUSES:
+                    self.err(table, row, cols, "status",
+                             f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
+                cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0)
+                mil = self.number(table, row, cols, "militarisation", 0.0, 0.0, 1.0)
+                price = self.number(table, row, cols, "price_usd", math.nan, 0.0)
+                bribe = self.number(table, row, cols, "bribe_success", math.nan, 0.0, 1.0)
+                out.append(PolicyPeriod(
+                    crossing=crossing, start=start or 0, end=end or 0, status=status,
+                    capacity_per_day=int(cap) if cap is not None else -1,
+                    militarisation=mil or 0.0,
+                    price_usd=price if price is not None else math.nan,
+                    bribe_success=bribe if bribe is not None else math.nan,
+                    groups=self.group_list(table, row, cols, groups),
+                    source=self.cell(row, cols, "source"), line=row.line,
+                ))
+        return tuple(out)
+
+    def events(self, spec: Any, crossings: set[str], groups: set[str]) -> tuple[Event, ...]:
+        out: list[Event] = []
+        for table, cols in self.tables("events", spec, "an events table"):
+            if not self.need_columns(table, cols, ("kind", "start", "people")):
+                continue
+            for row in self.data_rows(table):
+                kind = self.cell(row, cols, "kind").lower()
+                if kind not in EVENT_KINDS:
+                    self.err(table, row, cols, "kind",
+                             f"bad kind {kind!r} (expected one of {', '.join(EVENT_KINDS)})")
+                    continue
+                start = self.day(table, row, cols, "start")
+                end = self.day(table, row, cols, "end", default=start if start is not None else 0)
+                every = self.number(table, row, cols, "every_days", 0.0, 0.0)
+                people_text = self.cell(row, cols, "people").lower()
+                if people_text == "all":
+                    people: float | None = -1.0
+                else:
+                    people = self.number(table, row, cols, "people", None, 0.0)
+                crossing = ""
+                origin = destination = ""
+                if kind == "admission":
+                    crossing = self.cell(row, cols, "crossing")
+                    if crossing not in crossings:
+                        self.err(table, row, cols, "crossing",
+                                 f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
+                else:
+                    origin = self.place(table, row, cols, "origin")
+                    destination = self.place(table, row, cols, "destination")
+                if people_text == "all" and kind not in ("transfer", "admission"):
+                    self.err(table, row, cols, "people", "'all' is allowed for transfers and admissions only")
+                if start is None or end is None or people is None:
+                    continue
+                if end < start:
+                    self.err(table, row, cols, "end", "end is before start")
+                    continue
+                days = [start]
+                if kind in ("transfer", "flight"):
+                    step = int(every or 0)
+                    days = list(range(start, end + 1, step)) if step > 0 else list(range(start, end + 1))
+                for d in days:
+                    out.append(Event(
+                        kind=kind, start=d, end=d if kind in ("transfer", "flight") else end,
+                        origin=origin, destination=destination, people=int(people),
+                        groups=self.group_list(table, row, cols, groups), crossing=crossing,
+                        source=self.cell(row, cols, "source"), line=row.line,
+                        path=str(table.path),
+                    ))
+        return tuple(out)
+
+    def departures(self, spec: Any, parameters: dict[str, float]) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = []
+        for table, cols in self.tables("departures", spec, "a departures table"):
+            if not self.need_columns(table, cols, ("origin", "start", "end", "people_per_day")):
+                continue
+            for row in self.data_rows(table):
+                origin = self.place(table, row, cols, "origin")
+                start = self.day(table, row, cols, "start")
+                end = self.day(table, row, cols, "end")
+                rate = self.number(table, row, cols, "people_per_day", None, 0.0)
+                scale = self.cell(row, cols, "scale")
+                if scale and scale not in parameters:
+                    self.err(table, row, cols, "scale",
+                             f"unknown parameter {scale!r} in scale (expected a key of [crisis.parameters])"
+                             f"{suggest(scale, set(parameters))}")
+                if start is not None and end is not None and end < start:
+                    self.err(table, row, cols, "end", "end is before start")
+                    continue
+                if None in (start, end, rate):
+                    continue
+                rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
+                             "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line})
+        return {"rows": tuple(rows)}
+
+    def observations(self, spec: Any) -> tuple[dict[str, Any], ...]:
+        out: list[dict[str, Any]] = []
+        for table, cols in self.tables("observations", spec, "an observations table"):
+            if not self.need_columns(table, cols, ("date", "loc", "value", "kind")):
+                continue
+            for row in self.data_rows(table):
+                day = self.day(table, row, cols, "date")
+                kind = self.cell(row, cols, "kind")
+                if kind not in OBSERVATION_KINDS:
+                    self.err(table, row, cols, "kind",
+                             f"bad kind {kind!r} (expected one of {', '.join(OBSERVATION_KINDS)})")
+                loc = self.cell(row, cols, "loc")
+                if self.names and loc not in self.names:
+                    self.err(table, row, cols, "loc", f"unknown location {loc!r}{suggest(loc, self.names)}")
+                value = self.number(table, row, cols, "value", math.nan)
+                low = self.number(table, row, cols, "low", math.nan)
+                high = self.number(table, row, cols, "high", math.nan)
+                if day is None:
+                    continue
+                out.append({"day": day, "loc": loc, "value": value, "low": low, "high": high,
+                            "kind": kind, "note": self.cell(row, cols, "note"),
+                            "source": self.cell(row, cols, "source"), "line": row.line})
+        return tuple(out)
+
+    def parameters(self, table: Any, extra_names: set[str]) -> dict[str, float]:
+        out = dict(PARAMETERS)
+        if table is None:
+            return out
+        if not isinstance(table, dict):
+            self.toml_error("parameters", f"crisis.parameters: expected a table, found {table!r}")
+            return out
+        for key, value in table.items():
+            if key not in PARAMETERS and key not in extra_names:
+                self.toml_error(key, f"unknown crisis parameter '{key}'{suggest(key, set(PARAMETERS) | extra_names)}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                self.toml_error(key, f"crisis parameter '{key}': expected a number, found {value!r}")
+                continue
+            if value < 0:
+                self.toml_error(key, f"crisis parameter '{key}': expected a number ≥ 0, found {value!r}")
+                continue
+            out[key] = float(value)
+        return out
+
+
+def _scale_names(folder: Path, spec: Any) -> set[str]:
+    """Parameter names a departures table uses in its `scale` column (they may be declared)."""
+    names: set[str] = set()
+    files = spec if isinstance(spec, list) else [spec]
+    for f in files:
+        try:
+            lines = (folder / str(f)).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not lines:
+            continue
+        header = [h.strip().lower() for h in lines[0].split(",")]
+        if "scale" not in header:
+            continue
+        k = header.index("scale")
+        for line in lines[1:]:
+            cells = line.split(",")
+            if len(cells) > k and cells[k].strip() and not cells[0].startswith("#"):
+                names.add(cells[k].strip())
+    return names
+
+
+def read_crisis(
+    folder: Path,
+    crisis_table: dict[str, Any],
+    problems: Problems,
+    location_names: set[str],
+    start_date: dt.date | None = None,
+    toml_path: Path | None = None,
+) -> Crisis:
+    """Read the `[crisis]` table of `folder/scenario.toml` into a Crisis; faults go to `problems`.
+
+    `start_date` defaults to `[scenario] start_date` of `folder/scenario.toml`.
+    """
+    folder = Path(folder)
+    toml_path = toml_path or folder / "scenario.toml"
+    if start_date is None:
+        start_date = _start_date_of(toml_path)
+        if start_date is None:
+            problems.error(toml_path, 0, 0, "crisis: [scenario] start_date is needed to read crisis dates")
+    r = _Reader(folder, problems, set(location_names), start_date, toml_path)
+    if not isinstance(crisis_table, dict):
+        r.toml_error("crisis", f"crisis: expected a table, found {crisis_table!r}")
+        return Crisis()
+    known = set(FILE_KEYS) | {"parameters"}
+    for key in crisis_table:
+        if key not in known:
+            r.toml_error(key, f"unknown key 'crisis.{key}'{suggest(key, known)}")
+    for key in REQUIRED_FILE_KEYS:
+        if key not in crisis_table:
+            r.toml_error("[crisis]", f"crisis: missing key '{key}' (expected a file name)")
+    scale_names = _scale_names(folder, crisis_table["departures"]) if "departures" in crisis_table else set()
+    params = r.parameters(crisis_table.get("parameters"), scale_names)
+    groups = r.groups(crisis_table["groups"]) if "groups" in crisis_table else ()
+    group_names = {g.name for g in groups}
+    crossings = r.crossings(crisis_table["crossings"]) if "crossings" in crisis_table else ()
+    crossing_names = {c.name for c in crossings}
+    policies = r.policies(crisis_table["policies"], crossing_names, group_names) if "policies" in crisis_table else ()
+    events = r.events(crisis_table["events"], crossing_names, group_names) if "events" in crisis_table else ()
+    departures = r.departures(crisis_table["departures"], params) if "departures" in crisis_table else {"rows": ()}
+    observations = r.observations(crisis_table["observations"]) if "observations" in crisis_table else ()
+    return Crisis(
+        groups=groups, crossings=crossings, policies=policies, events=events,
+        departures=departures, parameters=params, observations=observations,
+    )
+
+
+def _start_date_of(toml_path: Path) -> dt.date | None:
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    value = data.get("scenario", {}).get("start_date")
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return parse_date_text(value)
+    return None
+
+
+def with_parameters(scenario: Scenario, **values: float) -> Scenario:
+    """A copy of a crisis scenario with some behaviour parameters replaced (used by fitting).
+
+    >>> s2 = with_parameters(s, give_up_base=0.05)  # doctest: +SKIP
+    """
+    if scenario.crisis is None:
+        raise ValueError("not a crisis scenario")
+    params = dict(scenario.crisis.parameters)
+    for key, value in values.items():
+        if key not in params:
+            raise KeyError(f"unknown crisis parameter {key!r}{suggest(key, set(params))}")
+        params[key] = float(value)
+    return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
+
+
+def is_variant_file(path: str | Path) -> bool:
+    """True for a `.toml` file with a `[variant]` table."""
+    p = Path(path)
+    if p.suffix != ".toml" or not p.is_file():
+        return False
+    try:
+        return "variant" in tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+def load_variant(path: str | Path) -> Scenario:
+    """Load a policy variant: its baseline scenario with the `[crisis]` overrides applied.
+
+    >>> v = load_variant("scenarios/chile-peru-2023/variants/no_peru_closure.toml")  # doctest: +SKIP
+    """
+    from . import load_scenario
+
+    path = Path(path)
+    problems = Problems(root=path.parent)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        col = getattr(exc, "colno", 0) or 0
+        raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({exc})")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), 0, 0, f"cannot read variant ({exc})")]) from None
+    variant = data.get("variant")
+    if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
+        raise ScenarioError([Problem(str(path), 0, 0, "a variant needs [variant] base = \"<baseline folder>\"")])
+    unknown = set(data) - {"variant", "crisis"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ScenarioError([Problem(str(path), 0, 0, f"a variant may override [crisis] only (found [{key}])")])
+    base_dir = (path.parent / variant["base"]).resolve()
+    base = load_scenario(base_dir)
+    base_toml = tomllib.loads((base_dir / "scenario.toml").read_text(encoding="utf-8"))
+    table = dict(base_toml.get("crisis", {}))
+    over = data.get("crisis", {})
+    if not isinstance(over, dict):
+        raise ScenarioError([Problem(str(path), 0, 0, "[crisis] must be a table")])
+    for key, value in over.items():
+        if key == "parameters" and isinstance(value, dict):
+            table["parameters"] = {**dict(table.get("parameters", {})), **value}
+        elif key in FILE_KEYS:
+            files = value if isinstance(value, list) else [value]
+            table[key] = [str((path.parent / f).resolve()) if isinstance(f, str) else f for f in files]
+        else:
+            table[key] = value
+    crisis = read_crisis(base_dir, table, problems, {loc.name for loc in base.locations},
+                         start_date=base.start_date, toml_path=path)
+    problems.raise_if_errors()
+    name = str(variant.get("name") or path.stem)
+    meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
+            "variant_description": str(variant.get("description", "")), "baseline": base.name}
+    return replace(base, name=f"{base.name}+{name}", crisis=crisis, metadata=meta)
+
+
+def load_any(path: str | Path) -> Scenario:
+    """A scenario folder or a variant file."""
+    from . import load_scenario
+
+    return load_variant(path) if is_variant_file(path) else load_scenario(path)
