@@ -1,0 +1,321 @@
+"""The native format (scenario.toml + CSVs): conversion round trips, its own rules and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from corredor.scenario import Scenario, ScenarioError, load_scenario
+from corredor.scenario.convert import DestinationExists, toml_text, write_native
+from corredor.scenario.native import load_native, toml_key_position
+from scenario_cases import edit, write_mini_flee
+
+
+def comparable(obj: Any) -> Any:
+    """Plain structure of a Scenario part, without provenance (source, metadata, line numbers)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: comparable(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.name not in ("line", "lines", "source", "metadata")
+        }
+    if isinstance(obj, np.ndarray):
+        return ("array", obj.dtype.str, obj.shape, obj.tolist())
+    if isinstance(obj, list | tuple):
+        return [comparable(x) for x in obj]
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump()
+    if hasattr(obj, "items"):
+        return {k: comparable(v) for k, v in obj.items()}
+    return obj
+
+
+def assert_same_scenario(a: Scenario, b: Scenario) -> None:
+    ca, cb = comparable(a), comparable(b)
+    differing = [k for k in ca if ca[k] != cb[k]]
+    assert not differing, differing
+
+
+@pytest.mark.parametrize("case", ["mali2012", "burundi", "car"])
+def test_converted_shared_case_loads_equal(flee_cases: Path, tmp_path: Path, case: str) -> None:
+    flee = load_scenario(flee_cases / case)
+    dest = write_native(flee, tmp_path / case)
+    native = load_scenario(dest)
+    assert native.metadata["format"] == "native"
+    assert_same_scenario(flee, native)
+    # and the data columns agree at the case's hasten
+    for name, series in flee.observations.camps.items():
+        assert np.array_equal(
+            series.daily(flee.days, flee.hasten),
+            native.observations.camps[name].daily(flee.days, flee.hasten),
+        )
+
+
+def test_comparison_sees_differences(tmp_path: Path) -> None:
+    """The equality helper is not blind: a changed distance is noticed."""
+    flee = load_scenario(write_mini_flee(tmp_path / "m"))
+    dest = write_native(flee, tmp_path / "n")
+    edit(dest / "routes.csv", 2, "A,B,101,0")
+    with pytest.raises(AssertionError):
+        assert_same_scenario(flee, load_scenario(dest))
+
+
+def test_mini_round_trip_and_toml_path(tmp_path: Path) -> None:
+    flee = load_scenario(write_mini_flee(tmp_path / "m"))
+    dest = write_native(flee, tmp_path / "n")
+    assert_same_scenario(flee, load_scenario(dest / "scenario.toml"))
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "closures.csv",
+        "conflicts.csv",
+        "locations.csv",
+        "observations.csv",
+        "registration_corrections.csv",
+        "routes.csv",
+        "scenario.toml",
+    ]
+
+
+def test_write_refuses_existing_unless_force(tmp_path: Path) -> None:
+    flee = load_scenario(write_mini_flee(tmp_path / "m"))
+    dest = tmp_path / "n"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("x")
+    with pytest.raises(DestinationExists):
+        write_native(flee, dest)
+    assert (dest / "keep.txt").exists()
+    write_native(flee, dest, force=True)
+    assert not (dest / "keep.txt").exists() and (dest / "scenario.toml").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+HAND = {
+    "scenario.toml": """\
+[scenario]
+name = "corridor"
+start_date = "2023-04-20"
+days = 5
+description = "a hand-written native scenario"
+
+[files]
+locations = "places.csv"
+routes = "roads.csv"
+
+[settings.move_rules]
+max_move_speed = 500.0
+""",
+    "places.csv": """\
+kind,name,lat,lon,country,population,capacity,note
+#loc+type,#loc+name,#geo+lat,#geo+lon,#country+name,#population,#capacity,#meta+note
+city,Santiago,-33.45,-70.66,Chile,1000,,capital
+border_post,Chacalluta,-18.35,-70.33,Chile,0,,
+staging,Arica,-18.47,-70.30,Chile,0,,
+shelter,Tacna shelter,-18.01,-70.25,Peru,0,300,
+destination,Lima,-12.05,-77.04,Peru,0,,
+""",
+    "roads.csv": """\
+name1,name2,distance_km,max_move_speed
+Santiago,Arica,2050,800
+Arica,Chacalluta,20,
+Chacalluta,Tacna shelter,35,
+Tacna shelter,Lima,1250,
+""",
+}
+
+
+def write_hand(folder: Path, files: dict[str, str] | None = None) -> Path:
+    for name, text in {**HAND, **(files or {})}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def errors_of(folder: Path) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load_native(folder)
+    return [str(p) for p in info.value.problems]
+
+
+def test_hand_written_native_scenario(tmp_path: Path) -> None:
+    # an empty max_move_speed cell is an error once the column exists (Flee would crash)
+    msgs = errors_of(write_hand(tmp_path / "a"))
+    assert msgs == [
+        "roads.csv:3:4: missing max_move_speed (expected a number on every row once the column exists)",
+        "roads.csv:4:4: missing max_move_speed (expected a number on every row once the column exists)",
+        "roads.csv:5:4: missing max_move_speed (expected a number on every row once the column exists)",
+    ]
+    roads = "name1,name2,distance_km\nSantiago,Arica,2050\nArica,Chacalluta,20\n"
+    roads += "Chacalluta,Tacna shelter,35\nTacna shelter,Lima,1250\n"
+    s = load_native(write_hand(tmp_path / "b", {"roads.csv": roads}))
+    assert s.name == "corridor" and s.start_date.isoformat() == "2023-04-20" and s.days == 5
+    assert [loc.kind for loc in s.locations] == [
+        "city",
+        "border_post",
+        "staging",
+        "shelter",
+        "destination",
+    ]
+    assert s.locations[0].attributes == {"note": "capital"}
+    assert s.locations[0].line == 3  # header, HXL row, then data
+    assert s.locations[3].capacity == 300 and s.locations[0].capacity == -1
+    assert s.locations[0].type_raw == "city"
+    assert s.settings.move_rules.max_move_speed == 500.0
+    assert s.observations is None and s.conflicts is None and s.closures == ()
+    assert s.metadata["description"] == "a hand-written native scenario"
+
+
+def mini_native(tmp_path: Path) -> Path:
+    return write_native(load_scenario(write_mini_flee(tmp_path / "m")), tmp_path / "n")
+
+
+@pytest.mark.parametrize(
+    ("file", "line_no", "text", "expected"),
+    [
+        (
+            "locations.csv",
+            4,
+            "B,Land,RB,1.5,2.5,village,town,,500,-1",
+            "locations.csv:4:6: unknown kind 'village'",
+        ),
+        ("locations.csv", 4, "B,Land,RB,1.5,2.5,towm,town,,500,-1", "(did you mean 'town'?)"),
+        (
+            "locations.csv",
+            4,
+            "A,Land,RB,1.5,2.5,town,town,,500,-1",
+            "locations.csv:4:1: duplicate location name 'A'",
+        ),
+        (
+            "locations.csv",
+            4,
+            "B,Land,RB,1.5,2.5,town,town,,500,-7",
+            "locations.csv:4:10: negative capacity",
+        ),
+        ("locations.csv", 4, "B,Land,RB,x,2.5,town,town,,500,-1", "locations.csv:4:4: bad lat"),
+        (
+            "locations.csv",
+            1,
+            "name,country,region,lat,lon,type,flee_type,conflict_date,population,capacity",
+            "locations.csv:1: missing column 'kind'",
+        ),
+        (
+            "routes.csv",
+            3,
+            "B,Nowhere,50,0",
+            "routes.csv:3:2: unknown location 'Nowhere' (expected a name from locations.csv)",
+        ),
+        (
+            "routes.csv",
+            1,
+            "name1,name2,km,forced_redirection",
+            "routes.csv:1: missing column 'distance_km'",
+        ),
+        ("closures.csv", 3, "location,C,,3,x", "closures.csv:3:5: bad closure_end"),
+        ("observations.csv", 6, "D,2020-01-03,lots,d.csv", "observations.csv:6:3: bad value"),
+        ("observations.csv", 6, "D,3 Jan 2020,100,d.csv", "observations.csv:6:2: bad date"),
+        (
+            "registration_corrections.csv",
+            2,
+            "D,2020-01-07",
+            "registration_corrections.csv:2:2: date 2020-01-07 is not in the series of 'D'",
+        ),
+        ("scenario.toml", 4, "days = 0", "scenario.toml:4:1: bad days"),
+        ("scenario.toml", 3, 'start_date = "soon"', "scenario.toml:3:1: bad start_date"),
+        (
+            "scenario.toml",
+            9,
+            'roads = "routes.csv"',
+            "scenario.toml:9:1: unknown key 'roads' in [files]",
+        ),
+        (
+            "scenario.toml",
+            8,
+            'locations = "nowhere.csv"',
+            "scenario.toml:8:1: files.locations: missing file nowhere.csv",
+        ),
+        ("scenario.toml", 5, "description = ", "scenario.toml:5:"),
+        ("scenario.toml", 1, "[scenarios]", "scenario.toml:1:1: unknown table [scenarios]"),
+    ],
+)
+def test_native_errors(tmp_path: Path, file: str, line_no: int, text: str, expected: str) -> None:
+    folder = mini_native(tmp_path)
+    edit(folder / file, line_no, text)
+    msgs = errors_of(folder)
+    assert any(expected in m for m in msgs), msgs
+
+
+def test_camp_without_series_native(tmp_path: Path) -> None:
+    folder = mini_native(tmp_path)
+    edit(folder / "observations.csv", 10, None)
+    edit(folder / "observations.csv", 9, None)
+    assert "locations.csv:7:1: camp 'E' has no data series" in errors_of(folder)[0]
+
+
+def test_missing_total_series(tmp_path: Path) -> None:
+    folder = mini_native(tmp_path)
+    for n in (4, 3, 2):
+        edit(folder / "observations.csv", n, None)
+    assert any("missing the 'total' series" in m for m in errors_of(folder))
+
+
+def test_native_settings_errors_point_at_the_key(tmp_path: Path) -> None:
+    folder = mini_native(tmp_path)
+    text = (folder / "scenario.toml").read_text()
+    line_no, _ = toml_key_position(text, "settings.move_rules", "camp_weight")
+    edit(folder / "scenario.toml", line_no, "camp_wieght = 2.0")
+    msgs = errors_of(folder)
+    assert msgs == [
+        f"scenario.toml:{line_no}:1: settings.move_rules.camp_wieght: unknown setting 'camp_wieght'"
+        " (did you mean 'camp_weight'?)"
+    ]
+
+
+def test_bad_toml_syntax_has_a_line(tmp_path: Path) -> None:
+    folder = mini_native(tmp_path)
+    edit(folder / "scenario.toml", 4, "days = = 10")
+    (msg,) = errors_of(folder)
+    assert msg.startswith("scenario.toml:4:") and "bad TOML" in msg
+
+
+def test_crisis_section_is_delegated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = mini_native(tmp_path)
+    with (folder / "scenario.toml").open("a") as f:
+        f.write('\n[crisis]\ngroups = "groups.csv"\n')
+    calls: list[tuple[Any, ...]] = []
+
+    class FakeModule:
+        @staticmethod
+        def read_crisis(folder, table, problems, names, start_date=None, toml_path=None):  # noqa: ANN001, ANN205
+            calls.append((table, sorted(names), start_date))
+            from corredor.scenario.model import Crisis
+
+            return Crisis()
+
+    monkeypatch.setitem(sys.modules, "corredor.scenario.native_crisis", FakeModule)
+    s = load_native(folder)
+    assert s.crisis is not None
+    assert calls == [({"groups": "groups.csv"}, ["A", "B", "C", "D", "E"], s.start_date)]
+    monkeypatch.setitem(sys.modules, "corredor.scenario.native_crisis", None)  # import fails
+    (msg,) = errors_of(folder)
+    assert "crisis sections need corredor.scenario.native_crisis" in msg
+    assert msg.startswith("scenario.toml:")
+
+
+def test_toml_writer_round_trips_values() -> None:
+    import datetime as dt
+    import tomllib
+
+    tables = {
+        "t": {
+            "a": 1,
+            "b": 0.1,
+            "c": True,
+            "d": 'x "q" é\n',
+            "e": [1.0, 2.5],
+            "f": dt.date(2020, 1, 2),
+        }
+    }
+    assert tomllib.loads(toml_text(tables)) == tables
