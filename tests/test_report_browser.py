@@ -1,0 +1,224 @@
+"""The report in a real headless Chromium with the network off, driven over the DevTools protocol.
+
+Checks: no request leaves the page (only the file itself and data: URIs load), no console error,
+no exception, no dialog (the `<script>alert(1)</script>` place name must stay text), the day
+slider moved with the keyboard changes the map, and a screenshot is not blank.
+Skips with a reason when chromium or websocket-client is missing (.ci/run installs chromium).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from corredor.outputs.report import build_report
+from synthetic_results import XSS_NAME, crisis_like
+from test_report import make_run_folder
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"),
+]
+websocket = pytest.importorskip("websocket", reason="websocket-client is not installed (pip install '.[test]')")
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # belt and braces: no name resolves
+    "--window-size=1200,1600",
+    "--remote-debugging-port=0",
+]
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over one browser websocket (flattened sessions)."""
+
+    def __init__(self, ws_url: str):
+        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+        self.next_id += 1
+        msg: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        self.ws.send(json.dumps(msg))
+        while True:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_for(self, method: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for ev in self.events:
+                if ev.get("method") == method:
+                    return ev
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {method} within {timeout} s")
+            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                self.events.append(json.loads(self.ws.recv()))
+            except websocket.WebSocketTimeoutException:
+                continue
+
+    def drain(self, seconds: float) -> None:
+        """Collect events for a while (late console errors, requests after load)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.ws.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                self.events.append(json.loads(self.ws.recv()))
+            except websocket.WebSocketTimeoutException:
+                break
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    proc = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 60
+    while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"chromium did not start (exit {proc.poll()})")
+        time.sleep(0.1)
+    port, path = port_file.read_text().splitlines()[:2]
+    cdp = DevTools(f"ws://127.0.0.1:{port}{path}")
+    try:
+        yield cdp
+    finally:
+        cdp.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def open_offline(cdp: DevTools, url: str) -> str:
+    """A new tab with the network emulated offline, navigated to `url`; returns its session."""
+    target = cdp.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = cdp.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Page", "Runtime", "Network", "Log"):
+        cdp.call(f"{domain}.enable", session=session)
+    cdp.call(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        session=session,
+    )
+    cdp.events.clear()
+    cdp.call("Page.navigate", {"url": url}, session=session)
+    cdp.wait_for("Page.loadEventFired")
+    cdp.drain(1.0)
+    return session
+
+
+def evaluate(cdp: DevTools, session: str, expr: str) -> Any:
+    res = cdp.call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session=session)
+    if "exceptionDetails" in res:
+        raise AssertionError(f"{expr}: {res['exceptionDetails']}")
+    return res["result"].get("value")
+
+
+def problems(events: list[dict[str, Any]], page_url: str) -> list[str]:
+    """Everything that would mean the page is not self-contained or not clean."""
+    out = []
+    for ev in events:
+        m, p = ev.get("method"), ev.get("params", {})
+        if m == "Network.requestWillBeSent":
+            url = p["request"]["url"]
+            if url != page_url and not url.startswith("data:"):
+                out.append(f"request: {url}")
+        elif m == "Network.loadingFailed":
+            out.append(f"failed request: {p.get('errorText')} ({p.get('requestId')})")
+        elif m == "Runtime.exceptionThrown":
+            out.append(f"exception: {p['exceptionDetails'].get('text')}")
+        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert", "warning"):
+            out.append(f"console.{p['type']}: {[a.get('value') for a in p.get('args', [])]}")
+        elif m == "Log.entryAdded" and p["entry"].get("level") in ("error", "warning"):
+            out.append(f"log {p['entry']['level']}: {p['entry'].get('text')}")
+        elif m == "Page.javascriptDialogOpening":
+            out.append(f"dialog: {p.get('message')}")
+    return out
+
+
+def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
+    folder = make_run_folder(crisis_like(n_days=25, camp_name=XSS_NAME), tmp_path / "run")
+    report = build_report(folder, comparison=[{"variant": "as happened", "peak_stranded": 480}])
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    events = list(browser.events)
+
+    assert problems(events, url) == []
+    loaded = [e for e in events if e.get("method") == "Network.requestWillBeSent"]
+    assert any(e["params"]["request"]["url"] == url for e in loaded)  # the recorder did see requests
+
+    # the hostile name is text on the page, not a script
+    assert evaluate(browser, session, "document.scripts.length") == 2
+    labels = evaluate(browser, session, "Array.from(document.querySelectorAll('#mapsvg text')).map(t => t.textContent)")
+    assert XSS_NAME in labels
+
+    camp = json.loads((folder / "network.json").read_text(encoding="utf-8"))["locations"]
+    camp_i = [loc["name"] for loc in camp].index(XSS_NAME)
+    circle = f"document.querySelector('#mapsvg circle.place[data-i=\"{camp_i}\"]')"
+    start_day = evaluate(browser, session, "Number(document.getElementById('day').value)")
+    r_before = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
+    crossing_before = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
+    date_before = evaluate(browser, session, "document.getElementById('date').textContent")
+
+    # move the slider the way a person would: focus it and press Home (first day)
+    evaluate(browser, session, "document.getElementById('day').focus()")
+    for kind in ("rawKeyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent",
+                     {"type": kind, "key": "Home", "code": "Home", "windowsVirtualKeyCode": 36}, session=session)
+    browser.drain(0.5)
+    assert evaluate(browser, session, "Number(document.getElementById('day').value)") == 0 != start_day
+    r_after = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
+    assert r_after < r_before  # 60 people on the first day, 480 on the busiest
+    assert evaluate(browser, session, "document.getElementById('date').textContent") == "2023-04-13" != date_before
+    crossing_after = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
+    assert "s2" in crossing_before.split() and "s0" in crossing_after.split()  # closed then, open on day 0
+
+    shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+    png = base64.b64decode(shot)
+    out = Path(tmp_path) / "report.png"
+    out.write_bytes(png)
+    from matplotlib.image import imread
+
+    img = imread(io.BytesIO(png), format="png")[..., :3]
+    assert img.shape[0] >= 400 and img.shape[1] >= 400
+    assert float(img.std()) > 0.05, "screenshot looks blank"
+    colours = np.unique((img.reshape(-1, 3) * 255).astype(np.uint8), axis=0)
+    assert len(colours) > 50
+    assert problems(browser.events, url) == []  # nothing went wrong while interacting
