@@ -1,0 +1,98 @@
+"""Write a run folder: manifest.json, population.csv, optional Flee out.csv, then registered writers.
+
+Why atomic: the folder is written under a temporary name beside the target and renamed at the end,
+so a crash never leaves a half-written run that looks complete. An existing folder is refused
+unless `force` (then it is replaced only after the new one is complete).
+
+Other output modules add their files by appending a callable `(results, folder) -> None` to
+`EXTRA_WRITERS` (for example outputs/tables.py's `write_tables`).
+
+>>> write_run_folder(results, Path("runs/mali2012"), force=True, flee_out=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Writers registered by other output modules; each gets (results, folder) and writes into folder.
+EXTRA_WRITERS: list[Callable[[Any, Path], Any]] = []
+
+
+class RunFolderExists(FileExistsError):
+    """The target folder exists and `force` was not given."""
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def write_manifest(results: Any, folder: Path) -> Path:
+    """manifest.json: the run's provenance (scenario hash, seed, engine, version, timing, metrics)."""
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(results.manifest, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    return path
+
+
+def write_population_csv(results: Any, folder: Path) -> Path:
+    """population.csv: one row per day (day, date), one column per location (people at the end of the day)."""
+    ds = results.dataset
+    path = folder / "population.csv"
+    names = [str(n) for n in ds["location"].values]
+    pop = np.asarray(ds["population"].values)
+    dates = [str(d)[:10] for d in ds["date"].values] if "date" in ds.coords else [""] * pop.shape[0]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["day", "date", *names])
+        for t in range(pop.shape[0]):
+            w.writerow([t, dates[t], *pop[t].tolist()])
+    return path
+
+
+def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
+                     flee_out: bool = False) -> Path:
+    """Write the run folder at `out_dir` atomically and return its path.
+
+    Raises RunFolderExists if `out_dir` exists and `force` is false.
+    """
+    out = Path(out_dir)
+    if out.exists() and not force:
+        raise RunFolderExists(f"{out} exists; use --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        write_manifest(results, tmp)
+        write_population_csv(results, tmp)
+        if flee_out:
+            from .flee_out import write_flee_out
+
+            write_flee_out(results, tmp / "out.csv")
+        for writer in list(EXTRA_WRITERS):
+            writer(results, tmp)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
