@@ -62,6 +62,54 @@ def validate(path: Path = typer.Argument(..., help="Flee case folder or native s
 
 
 @app.command()
+def run(
+    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    seed: int = typer.Option(0, "--seed", min=0, help="random seed (same seed, same result on any thread count)"),
+    hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people [the scenario's]"),
+    days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads [all]"),
+    out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]"),
+    force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
+    flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
+    engine: str = typer.Option("auto", "--engine", help="auto | agents"),
+    check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
+) -> None:
+    """Simulate one replica and write a run folder (manifest.json, population.csv, tables)."""
+    from .engine.agents import EngineError
+    from .outputs.runfolder import RunFolderExists, write_run_folder
+    from .simulate import ENGINES, simulate
+
+    if engine not in ENGINES:
+        usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
+    scenario = _load_or_exit(path, hasten, days)
+    out = out or Path("runs") / scenario.name
+    if out.exists() and not force:
+        usage_error(f"{out} exists; use --force to replace it")
+    try:
+        res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    except EngineError as exc:
+        usage_error(f"{path}: {exc}")
+    try:
+        write_run_folder(res, out, force=force, flee_out=flee_out)
+    except RunFolderExists as exc:
+        usage_error(str(exc))
+    except OSError as exc:
+        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+    if not quiet:
+        m = res.manifest
+        tm = m.get("timing", {})
+        msg = (f"wrote {out}: {scenario.name}, {m.get('days')} days, seed {seed}, "
+               f"{tm.get('agent_steps', 0):,} agent-steps in {tm.get('loop_s', 0.0):.2f} s")
+        met = m.get("metrics")
+        if met:
+            msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"
+        console.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
 def info(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     every: int = typer.Option(0, "--every", min=0, help="Days between rows of the data table (0: about 12 rows)"),
