@@ -41,7 +41,7 @@ import numpy as np
 
 from ..engine.rng import replica_seeds
 from ..scenario.problems import Problems
-from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir
+from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir, prepare
 
 Objective = Callable[[Any, Any], float]
 
@@ -292,10 +292,7 @@ def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, A
     plan = _PLAN_CACHE.get(key)
     if plan is None:
         scenario = apply_overrides(shared.scenarios[task.case], dict(task.overrides))
-        compile_fn = shared.compile_fn
-        if compile_fn is None:
-            from ..plan import compile_plan as compile_fn  # type: ignore[no-redef]
-        plan = compile_fn(scenario)
+        plan = (shared.compile_fn or prepare)(scenario)
         _PLAN_CACHE.clear()  # replicas of one trial and case arrive together; keep one plan
         _PLAN_CACHE[key] = plan
     sim = shared.simulate_fn
@@ -353,7 +350,8 @@ def evaluate(
     return rows
 
 
-def _per_case(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, float]]:
+def per_case_loss(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Mean, sd and count of the replica losses of each case (rows from `evaluate`)."""
     out = {}
     for c, name in enumerate(names):
         vals = np.array([r["loss"] for r in rows if r["case"] == c], dtype=np.float64)
@@ -417,7 +415,7 @@ def calibrate(
         }
         t0 = time.perf_counter()
         rows = evaluate(scenarios, values, replicas, seed, ex, shared, trial=k)
-        per_case = _per_case(rows, names)
+        per_case = per_case_loss(rows, names)
         losses = [v["mean"] for v in per_case.values()]
         loss = float(np.mean(losses)) if np.all(np.isfinite(losses)) else math.inf
         study.tell(trial, loss if math.isfinite(loss) else None,
@@ -471,8 +469,8 @@ def calibrate(
         "best_trial": best_row["trial"],
         "wall_s": round(time.perf_counter() - started, 3),
     }
-    return Calibration(list(params), best, table, _per_case(before_rows, names),
-                       _per_case(after_rows, names), series, manifest)
+    return Calibration(list(params), best, table, per_case_loss(before_rows, names),
+                       per_case_loss(after_rows, names), series, manifest)
 
 
 def _current_value(scenario: Any, dotted: str) -> float:

@@ -225,6 +225,18 @@ def default_metrics(results: Any) -> dict[str, float]:
     return out
 
 
+def prepare(scenario: Any) -> Any:
+    """What replicas share: the compiled Plan, or the Scenario itself for border-crisis runs.
+
+    (Crisis scenarios are compiled inside `simulate`, which dispatches them to the crisis engine.)
+    """
+    if getattr(scenario, "crisis", None) is not None:
+        return scenario
+    from ..plan import compile_plan
+
+    return compile_plan(scenario)
+
+
 def _simulate(shared: EnsembleShared, plan: Any, seed: int) -> Any:
     fn = shared.simulate_fn
     if fn is None:
@@ -382,8 +394,7 @@ def run_ensemble(
         raise ValueError(f"replicas must be at least 1, found {replicas}")
     replicas = int(replicas)
     variants = list(variants or [Variant("base")])
-    if compile_fn is None:
-        from ..plan import compile_plan as compile_fn  # type: ignore[no-redef]
+    compile_fn = compile_fn or prepare
     started = time.perf_counter()
     plans = tuple(compile_fn(apply_overrides(scenario, v.overrides)) for v in variants)
     seeds = replica_seeds(seed, replicas)
@@ -439,6 +450,15 @@ def run_ensemble(
     return Ensemble(bands, rows, summary, manifest)
 
 
+def quantile_view(da: xr.DataArray) -> xr.DataArray:
+    """The quantile rows of a band variable with a numeric `quantile` dimension (0.05 ... 0.95).
+
+    For code that expects xarray's `quantile` convention, e.g. `outputs.plots.camps_figure`.
+    """
+    q = da.sel(stat=list(QUANTILE_NAMES))
+    return q.rename(stat="quantile").assign_coords(quantile=list(QUANTILES))
+
+
 def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Variant]) -> xr.Dataset:
     layout = {str(k)[len("__layout__"):]: template[k] for k in template.data_vars
               if str(k).startswith("__layout__")}
@@ -468,7 +488,8 @@ def _manifest(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "scenario": getattr(scenario, "name", str(scenario)),
         "scenario_source": str(getattr(scenario, "source", "")),
-        "scenario_hash": first.get("scenario_hash"),
+        "scenario_hash": (first.get("scenario") or {}).get("sha256")
+        if isinstance(first.get("scenario"), dict) else first.get("scenario_hash"),
         "hasten": getattr(scenario, "hasten", None),
         "days": getattr(scenario, "days", None),
         "engine": first.get("engine", engine),
@@ -506,6 +527,9 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None]) -> Path:
         raise FileExistsError(f"{out} exists; use --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run folder gets the usual mode
     try:
         write(tmp)
         if out.exists():
