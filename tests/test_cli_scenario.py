@@ -1,0 +1,159 @@
+"""`corredor validate | info | convert`: exit codes, `path:line:col` output, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corredor.cli import app
+from scenario_cases import MINI, edit, write_mini_flee
+
+runner = CliRunner()
+
+
+def corredor(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real entry point in a fresh interpreter (what a user's shell does)."""
+    code = "from corredor.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_validate_car_exits_0(flee_cases: Path) -> None:
+    r = corredor("validate", str(flee_cases / "car"))
+    assert r.returncode == 0, r.stderr
+    assert "ok (2 warnings)" in r.stdout
+    # warnings carry their line
+    assert "input_csv/closures.csv:3:5: warning: closure end day 820" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_car_with_unknown_place_on_routes_line_12_exits_2(flee_cases: Path, tmp_path: Path) -> None:
+    case = tmp_path / "car"
+    shutil.copytree(flee_cases / "car", case)
+    edit(case / "input_csv" / "routes.csv", 12, '"Carnot","Nowhere",140,0')
+    r = corredor("validate", str(case))
+    assert r.returncode == 2
+    assert "input_csv/routes.csv:12:2: unknown location 'Nowhere'" in r.stderr
+    assert "1 problem found" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(
+    ("rel", "data", "expected"),
+    [
+        (
+            "input_csv/locations.csv",
+            "Kidal,\xe9".encode("latin-1"),
+            "input_csv/locations.csv:1:7: bytes that are not UTF-8",
+        ),
+        (
+            "input_csv/routes.csv",
+            MINI["input_csv/routes.csv"].replace(",", ";").encode(),
+            "input_csv/routes.csv:2: wrong delimiter",
+        ),
+        ("simsetting.yml", b"move_rules: [1,\n", "simsetting.yml:2:1: bad YAML"),
+        ("input_csv/sim_period.csv", b"", "input_csv/sim_period.csv: empty file"),
+    ],
+)
+def test_bad_inputs_give_lines_not_tracebacks(
+    tmp_path: Path, rel: str, data: bytes, expected: str
+) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    (folder / rel).write_bytes(data)
+    r = runner.invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2
+    assert expected in r.stderr
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "Traceback" not in r.output
+
+
+def test_validate_missing_and_non_scenario_paths(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["validate", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "no such file or folder" in r.stderr
+    r = runner.invoke(app, ["validate", str(tmp_path)])
+    assert r.exit_code == 2 and "not a scenario folder" in r.stderr
+
+
+def test_validate_prints_warnings_and_exit_0(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    edit(folder / "input_csv/closures.csv", 3, "link,B,C,3,6")
+    r = runner.invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 0
+    assert "input_csv/closures.csv:3:1: warning: link closure never fires" in r.stdout
+    assert "ok (1 warning)" in r.stdout
+
+
+def test_info_summarises(flee_cases: Path) -> None:
+    r = runner.invoke(app, ["info", str(flee_cases / "mali2012")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    for text in (
+        "2012-02-29 to 2012-12-24 (300 days)",
+        "23 (camp 7, conflict 3, town 13)",
+        "147,263",
+        "20,075",
+    ):
+        assert text in out, text
+
+
+def test_info_every_option(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    r = runner.invoke(app, ["info", str(folder), "--every", "3"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    # rows: day, date, total, camps sum (D after correction + E), camps with data > 0
+    assert table_rows(r.stdout) == [
+        ["0", "2020-01-01", "0", "0", "0"],
+        ["3", "2020-01-04", "300", "420", "2"],
+        ["6", "2020-01-07", "600", "615", "2"],
+        ["9", "2020-01-10", "900", "960", "2"],
+    ]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Cells of the rich table rows that hold a date."""
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 5 and cells[1].startswith("2020-"):
+            rows.append(cells)
+    return rows
+
+
+def test_info_bad_input_exits_2(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    edit(folder / "input_csv/routes.csv", 3, "B,B,50,")
+    r = runner.invoke(app, ["info", str(folder)])
+    assert r.exit_code == 2 and "input_csv/routes.csv:3:2: route from 'B' to itself" in r.stderr
+
+
+def test_convert_then_validate_then_refuse_then_force(tmp_path: Path) -> None:
+    src = write_mini_flee(tmp_path / "m")
+    dest = tmp_path / "native"
+    r = runner.invoke(app, ["convert", str(src), str(dest)])
+    assert r.exit_code == 0, r.output
+    assert (dest / "scenario.toml").is_file()
+    assert runner.invoke(app, ["validate", str(dest)]).exit_code == 0
+    r = runner.invoke(app, ["convert", str(src), str(dest)])
+    assert r.exit_code == 2 and "exists; use --force" in r.stderr
+    r = runner.invoke(app, ["convert", str(src), str(dest), "--force"])
+    assert r.exit_code == 0
+
+
+def test_convert_bad_source_writes_nothing(tmp_path: Path) -> None:
+    src = write_mini_flee(tmp_path / "m")
+    edit(src / "input_csv/routes.csv", 3, "B,Foo,50,")
+    r = runner.invoke(app, ["convert", str(src), str(tmp_path / "out")])
+    assert r.exit_code == 2 and "input_csv/routes.csv:3:2:" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "info", "convert"])
+def test_help(command: str) -> None:
+    r = runner.invoke(app, [command, "--help"])
+    assert r.exit_code == 0 and "Usage" in r.stdout
