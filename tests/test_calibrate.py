@@ -148,3 +148,44 @@ def test_cli_calibrate_bad_params_point_at_the_file(flee_cases: Path, tmp_path: 
     res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params", str(ok),
                                    "--objective", "rmse"])
     assert res.exit_code == 2 and "unknown objective 'rmse'" in res.output
+
+
+def test_interval_objective_on_ranged_observations() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from corredor.analysis.calibrate import interval_objective
+
+    stranded = np.zeros((10, 2))
+    stranded[3, 0] = 150  # inside [100, 200]
+    stranded[5, 0] = 400  # above 300 by a third
+    stranded[6, 1] = 7  # other location: ignored by 'loc'
+    ds = xr.Dataset({"stranded": (("day", "location"), stranded)},
+                    coords={"location": ["camp", "city"]})
+    obs = (
+        {"day": 3, "loc": "camp", "low": 100, "high": 200, "kind": "range"},
+        {"date": "2023-01-06", "loc": "camp", "value": 300, "kind": "point"},
+        {"day": 4, "loc": "camp", "low": 50, "high": float("nan"), "kind": "lower_bound"},
+        {"day": 6, "loc": "camp", "value": 999, "kind": "transfer"},  # a flow: skipped
+        {"day": 60, "loc": "camp", "value": 5, "kind": "point"},  # outside the run: skipped
+    )
+    scenario = SimpleNamespace(crisis=SimpleNamespace(observations=obs), start_date=dt.date(2023, 1, 1))
+    loss = interval_objective(SimpleNamespace(dataset=ds), scenario)
+    assert loss == pytest.approx((0 + 100 / 300 + 50 / 50) / 3)
+
+
+def test_interval_objective_on_the_chile_peru_scenario() -> None:
+    import corredor
+    from corredor.analysis.calibrate import interval_objective, resolve_objective
+
+    root = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    if not root.is_dir():
+        pytest.skip("shipped Chile–Peru scenario not present")
+    sc = corredor.load_scenario(root)
+    assert resolve_objective(None, [sc]) is interval_objective
+    from corredor.simulate import simulate
+
+    loss = interval_objective(simulate(sc, seed=1), sc)
+    assert math.isfinite(loss) and loss >= 0

@@ -210,17 +210,24 @@ def _obs_bounds(obs: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return low, high
 
 
+#: Observation kinds that state a stock (people present on the day); others are skipped.
+STOCK_KINDS = frozenset({"", "point", "range", "lower_bound", "upper_bound", "qualitative"})
+
+
 def interval_objective(results: Any, scenario: Any) -> float:
     """Mean interval loss over a crisis scenario's ranged observations.
 
     Each observation is a mapping with a day (`day`, or `date` from the scenario's start), a
-    variable (default `stranded`), an optional `location`, and `low`/`high` or `value`.
+    variable (default `stranded`), an optional `location` (or `loc`), `low`/`high` or `value`,
+    and a `kind` (only the stock kinds in STOCK_KINDS count).
     The simulated value is the variable summed over its non-day dimensions (or at `location`).
     """
     ds = results.dataset
     observations = getattr(getattr(scenario, "crisis", None), "observations", ()) or ()
     losses = []
     for obs in observations:
+        if str(obs.get("kind") or "") not in STOCK_KINDS:
+            continue  # flows (transfers, in/outflows), subgroups, undated peaks are not stocks
         low, high = _obs_bounds(obs)
         if low is None and high is None:
             continue
@@ -234,7 +241,7 @@ def interval_objective(results: Any, scenario: Any) -> float:
         if day is None or var not in ds or not 0 <= int(day) < ds.sizes["day"]:
             continue
         da = ds[var].isel(day=int(day))
-        loc = obs.get("location")
+        loc = obs.get("location") or obs.get("loc")
         if loc and "location" in da.dims and loc in da["location"].values:
             da = da.sel(location=loc)
         losses.append(interval_loss(float(da.sum()), low, high))
