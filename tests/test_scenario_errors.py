@@ -461,3 +461,38 @@ def test_flee_known_unused_setting_warns_at_its_line(tmp_path: Path) -> None:
     (w,) = warnings_of(folder)
     assert (w.path, w.line, w.column) == (YML, 5, 3)
     assert "no effect" in w.message
+
+
+def test_closure_reopening_before_closing_warns(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / CLO, 3, "location,C,,6,3")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == (CLO, 3, 5)
+    assert "reopens (day 3) before it closes (day 6)" in w.message
+
+
+def test_header_without_hash_is_named(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / LOC, 1, "name,region,country,gps_x,gps_y,location_type,conflict_date,population")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.column) == (LOC, 1, 1)
+    assert "header row without '#'" in p.message
+
+
+def test_names_on_rows_with_errors_are_not_blamed_elsewhere(tmp_path: Path) -> None:
+    """B's row has a bad number; routes naming B must not add 'unknown location' noise."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / LOC, 3, "B,RB,Land,1.5,2.5,town,,many")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    assert [(p.path, p.line) for p in info.value.problems] == [(LOC, 3)]
+
+
+def test_missing_locations_file_reports_only_that(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    (folder / LOC).unlink()
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    assert [p.path for p in info.value.problems] == [LOC]

@@ -177,8 +177,31 @@ def _closest_mark(marks: dict[str, tuple[int, int]], key: str) -> tuple[int, int
 # ---- locations ---------------------------------------------------------------------------------
 
 
-def read_locations(table: Table, problems: Problems) -> list[Location]:
-    """locations.csv: 8 positional columns, then attributes named by a '#' header of > 8 cells."""
+def unmarked_header(table: Table, problems: Problems, first_cells: tuple[str, ...]) -> list[Row]:
+    """Data rows, less a header row written without Flee's leading '#' (reported as an error).
+
+    Flee would read such a row as data and crash on it; saying what it is helps more than the
+    'bad number' it would otherwise cause.
+    """
+    rows = table.data_rows()
+    if rows and rows[0].cells[0].strip("'\"").lower() in first_cells:
+        problems.error(
+            table.path,
+            rows[0].line,
+            1,
+            f"header row without '#' (expected '#{rows[0].cells[0]},...'; Flee reads "
+            "rows not starting with '#' as data)",
+        )
+        return rows[1:]
+    return rows
+
+
+def read_locations(table: Table, problems: Problems) -> tuple[list[Location], set[str]]:
+    """locations.csv: 8 positional columns, then attributes named by a '#' header of > 8 cells.
+
+    Returns the locations and every name seen (also on rows with errors, so that other files
+    are not blamed for naming them).
+    """
     attr_names: list[str] = []
     for row in table.rows:
         if row.is_comment and len(row.cells) > 8:
@@ -187,7 +210,7 @@ def read_locations(table: Table, problems: Problems) -> list[Location]:
     allowed = 8 + len(attr_names)
     out: list[Location] = []
     first_line: dict[str, int] = {}
-    for row in table.data_rows():
+    for row in unmarked_header(table, problems, ("name", "location", "location_name")):
         if len(row.cells) < 8:
             problems.error(
                 table.path,
@@ -206,6 +229,9 @@ def read_locations(table: Table, problems: Problems) -> list[Location]:
             )
             continue
         name = row.cells[0]
+        if not name:
+            problems.error(table.path, row.line, 1, "missing location name")
+            continue
         if name in first_line:
             problems.error(
                 table.path,
@@ -250,9 +276,7 @@ def read_locations(table: Table, problems: Problems) -> list[Location]:
             col = 8 + attr_names.index("conflict_intensity")
             if parse_float(problems, table, row, col, "conflict_intensity") is None:
                 ok = False
-        if not ok or lat is None or lon is None or size is None or not name:
-            if not name:
-                problems.error(table.path, row.line, 1, "missing location name")
+        if not ok or lat is None or lon is None or size is None:
             continue
         camp = kind in ("camp", "idpcamp")
         out.append(
@@ -273,7 +297,7 @@ def read_locations(table: Table, problems: Problems) -> list[Location]:
         )
     if not out and not problems.errors:
         problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
-    return out
+    return out, set(first_line)
 
 
 def _attribute_header(table: Table, fixed: int) -> dict[int, str]:
@@ -411,8 +435,12 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
     start, days = read_period(folder, problems)
     settings = read_settings_yaml(folder / "simsetting.yml", problems)
     loc_table = read_table(inp / "locations.csv", problems, "Flee locations (8 columns per row)")
-    locations = read_locations(loc_table, problems) if loc_table else []
+    locations, seen = read_locations(loc_table, problems) if loc_table else ([], set())
+    if loc_table is None:
+        # without locations every name elsewhere would be 'unknown': report the file only
+        return None
     names = {loc.name: i for i, loc in enumerate(locations)}
+    names.update({name: -1 for name in seen if name not in names})
     countries = {loc.country for loc in locations}
     where = "input_csv/locations.csv"
     routes = []
@@ -422,7 +450,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
     if route_table is not None:
         routes = parse_routes(
             route_table,
-            route_table.data_rows(),
+            unmarked_header(route_table, problems, ("name1", "from", "source")),
             problems,
             names,
             where,
@@ -437,7 +465,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
         if table is not None:
             closures = parse_closures(
                 table,
-                table.data_rows(),
+                unmarked_header(table, problems, ("closure_type", "type")),
                 problems,
                 names,
                 countries,

@@ -182,13 +182,16 @@ def _require(
 # ---- tables ------------------------------------------------------------------------------------
 
 
-def read_native_locations(path: Path, problems: Problems) -> list[Location]:
-    """locations.csv with named columns; columns not in LOCATION_COLUMNS become attributes."""
+def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location], set[str]]:
+    """locations.csv with named columns; columns not in LOCATION_COLUMNS become attributes.
+
+    Returns the locations and every name seen (also on rows with errors).
+    """
     table, cols, rows = _read_header(
         problems, path, "a header row name,kind,... and a row per place"
     )
     if table is None or not _require(problems, table, cols, ("name", "kind")):
-        return []
+        return [], set()
     attr_cols = {pos: name for name, pos in cols.items() if name not in LOCATION_COLUMNS}
     out: list[Location] = []
     first_line: dict[str, int] = {}
@@ -273,7 +276,7 @@ def read_native_locations(path: Path, problems: Problems) -> list[Location]:
         )
     if not out and not problems.errors:
         problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
-    return out
+    return out, set(first_line)
 
 
 def read_native_observations(
@@ -460,8 +463,11 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
         problems.error(toml_path, 0, 0, "missing [files] table (expected locations and routes)")
         files = {}
     loc_path = _file(folder, text, files, "locations", problems, True)
-    locations = read_native_locations(loc_path, problems) if loc_path else []
+    locations, seen = read_native_locations(loc_path, problems) if loc_path else ([], set())
+    if not seen:
+        return None  # without locations every name elsewhere would be 'unknown'
     names = {loc.name: i for i, loc in enumerate(locations)}
+    names.update({name: -1 for name in seen if name not in names})
     countries = {loc.country for loc in locations}
     loc_file = files.get("locations", "locations.csv")
     routes = []

@@ -278,6 +278,14 @@ def parse_closures(
                     col + 1,
                     f"closure {what} day {value} is after the last day ({days - 1}); it never fires",
                 )
+        if 0 <= end <= start < days:
+            effect = (
+                "closes and reopens on the same day, so it has no effect"
+                if end == start
+                else f"reopens (day {end}) before it closes (day {start}): the reopening does "
+                "nothing and the closure lasts to the end"
+            )
+            problems.warn(table.path, row.line, cols.end + 1, f"closure {effect}")
         out.append(Closure(kind, name1, name2, start, end, row.line))
     return out
 
