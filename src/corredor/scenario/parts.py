@@ -278,7 +278,7 @@ def parse_closures(
                     col + 1,
                     f"closure {what} day {value} is after the last day ({days - 1}); it never fires",
                 )
-        if 0 <= end <= start < days:
+        if 0 <= end <= start < days and kind != "remove_forced_redirection":
             effect = (
                 "closes and reopens on the same day, so it has no effect"
                 if end == start
