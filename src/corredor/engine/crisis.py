@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import platform
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,8 +59,8 @@ from .rules.crisis_plan import (
     compile_crisis,
 )
 from .rules.crisis_record import record
-from .rules.crisis_travel import travel
 from .rules.crisis_state import People
+from .rules.crisis_travel import travel
 
 
 class InvariantError(AssertionError):
@@ -78,7 +79,7 @@ def scenario_hash(scenario: Scenario) -> str:
     """A short stable hash of the scenario's content (for manifests and caches)."""
     text = repr((scenario.name, scenario.start_date, scenario.days, scenario.locations,
                  scenario.routes, scenario.crisis))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def simulate_crisis(
@@ -104,17 +105,23 @@ def simulate_crisis(
     loop_s = time.perf_counter() - t0
     ds = _dataset(scenario, plan, arrays)
     manifest = {
-        "scenario": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
+        "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
+                     "source": str(scenario.source)},
         "seed": int(seed),
         "engine": "crisis-agents",
         "backend": "cpu",
-        "threads": int(threads or old_threads),
         "version": _version(),
+        "hasten": 1,
+        "days": int(plan.n_days),
+        "start_date": scenario.start_date.isoformat(),
+        "threads": int(threads or old_threads),
         "timing": {"wall_s": time.perf_counter() - t0, "loop_s": loop_s,
                    "agent_steps": int(arrays["agent_steps"])},
+        "memory": {"people": int(plan.capacity_people)},
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "parameters": {k: float(v) for k, v in plan.params.items()},
         "variant": str(scenario.metadata.get("variant", "")),
+        "warnings": [],
     }
     return _make_results(ds, manifest)
 
@@ -265,7 +272,7 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
     """The run as an xarray Dataset (docs/architecture.md, crisis variables)."""
     T = plan.n_days
     start = scenario.start_date
-    dates = np.array([np.datetime64(start + dt.timedelta(days=t)) for t in range(T)])
+    dates = np.array([np.datetime64(start + dt.timedelta(days=t), "ns") for t in range(T)])
     locs = scenario.locations
     pbg = a["population_by_group"]
     spawned = plan.spawn_counts.sum(axis=1)

@@ -1,0 +1,120 @@
+"""Fit the free parameters of the Chile–Peru 2023 scenario to the dated camp observations.
+
+Rerun with:  .venv/bin/python scenarios/chile-peru-2023/fit.py [--points 64] [--seeds 16]
+
+Method (deterministic for a given --seed):
+1. a scrambled Sobol sample of `--points` parameter sets inside BOUNDS (scipy.stats.qmc);
+2. each set is scored on the median camp population over `--seeds` replica seeds with
+   `corredor.mainjob.fit_loss` (squared relative distance outside the reported ranges of the
+   targets marked `fitted` in `corredor.mainjob.FIT_TARGETS`);
+3. the best `--refine` sets start a Nelder–Mead search (scipy.optimize) on the same score;
+4. the best few sets are re-scored with 100 seeds on all targets; the best is printed as TOML to
+   paste into scenario.toml [crisis.parameters].
+The targets not used (fitted=False) are checked only afterwards: that is the held-out part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.stats import qmc
+
+HERE = Path(__file__).resolve().parent
+
+#: Free parameters and their search ranges.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "exodus_factor": (0.5, 2.0),
+    "surge_factor": (0.5, 3.0),
+    "give_up_base": (0.0, 0.1),
+    "give_up_per_day": (0.0, 0.01),
+    "irregular_try": (0.05, 1.0),
+    "irregular_success": (0.1, 1.0),
+    "bribe_success": (0.2, 1.0),
+}
+
+
+def score(scenario, values: dict[str, float], seeds: list[int], fitted_only: bool = True):
+    from corredor.mainjob import camp_ensemble, fit_loss
+    from corredor.scenario.native_crisis import with_parameters
+
+    camp, flown = camp_ensemble(with_parameters(scenario, **values), seeds)
+    med = np.median(camp, axis=0)
+    return fit_loss(med, scenario.start_date, fitted_only), med, flown
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=64)
+    ap.add_argument("--seeds", type=int, default=16)
+    ap.add_argument("--refine", type=int, default=2)
+    ap.add_argument("--iterations", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=2023)
+    args = ap.parse_args(argv)
+
+    from corredor import load_scenario
+    from corredor.engine.rng import replica_seeds
+    from corredor.mainjob import evaluate_targets
+
+    scenario = load_scenario(HERE)
+    names = list(BOUNDS)
+    lo = np.array([BOUNDS[n][0] for n in names])
+    hi = np.array([BOUNDS[n][1] for n in names])
+    seeds = replica_seeds(args.seed, args.seeds)
+    sample = qmc.scale(qmc.Sobol(len(names), scramble=True, seed=args.seed).random(args.points), lo, hi)
+
+    def f(x: np.ndarray) -> float:
+        x = np.clip(x, lo, hi)
+        return score(scenario, dict(zip(names, x, strict=True)), seeds)[0]
+
+    scored = []
+    for k, x in enumerate(sample):
+        loss = f(x)
+        scored.append((loss, x))
+        print(f"sobol {k + 1}/{len(sample)} loss={loss:.4f} " +
+              " ".join(f"{n}={v:.4g}" for n, v in zip(names, x, strict=True)), flush=True)
+    scored.sort(key=lambda t: t[0])
+    finalists = [x for _, x in scored[: args.refine + 2]]
+    for loss, x in scored[: args.refine]:
+        res = minimize(f, x, method="Nelder-Mead",
+                       options={"maxfev": args.iterations, "xatol": 1e-3, "fatol": 1e-5,
+                                "initial_simplex": _simplex(x, lo, hi)})
+        print(f"nelder-mead from {loss:.4f} -> {res.fun:.4f}", flush=True)
+        finalists.append(np.clip(res.x, lo, hi))
+    final_seeds = replica_seeds(args.seed + 1, 100)
+    best = None
+    for x in finalists:
+        values = dict(zip(names, (float(v) for v in x), strict=True))
+        loss, med, flown = score(scenario, values, final_seeds, fitted_only=False)
+        print(f"100 seeds: loss(all targets)={loss:.4f} {values}", flush=True)
+        if best is None or loss < best[0]:
+            best = (loss, values, med, flown)
+    assert best is not None
+    loss, values, med, flown = best
+    print("\n# best parameters (100 seeds, all targets):")
+    for n, v in values.items():
+        print(f"{n} = {v:.4g}")
+    for row in evaluate_targets(med, scenario.start_date):
+        flag = "ok " if row["ok"] else "MISS"
+        used = "fitted" if row["fitted"] else "held out"
+        print(f"{flag} {row['target']:<36} median {row['value']:7.1f}  range [{row['low']:g}, {row['high']:g}]  ({used})")
+    print(f"flight: median {np.median(flown):.0f} people flown (reported 115)")
+    return 0
+
+
+def _simplex(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A starting simplex of ±10 % of each range around x (inside the bounds)."""
+    pts = [x.copy()]
+    for i in range(len(x)):
+        y = x.copy()
+        step = 0.1 * (hi[i] - lo[i])
+        y[i] = y[i] + step if y[i] + step <= hi[i] else y[i] - step
+        pts.append(y)
+    return np.array(pts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Policy comparison: a baseline and its variants, each over many seeds, side by side.
+
+Why common seeds: every scenario runs with the same replica seeds (from `replica_seeds`), so a
+difference between two policies is the policy's, not seed noise. Each run is reduced at once to a
+handful of policy metrics (see METRICS) and a daily stranded series; whole datasets are kept only
+when asked (`keep`), so a comparison of many seeds stays small.
+
+>>> comp = compare({"baseline": base, "no closure": variant}, seeds=20)  # doctest: +SKIP
+>>> write_comparison(comp, Path("runs/cmp"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine.rng import replica_seeds
+from ..scenario.model import Scenario
+
+#: Metric key -> (label, unit), in table order.
+METRICS: dict[str, tuple[str, str]] = {
+    "peak_stranded": ("peak stranded", "people"),
+    "stranded_person_days": ("stranded person-days", "person-days"),
+    "days_until_camp_empties": ("days until the camp empties", "days"),
+    "money_paid_usd": ("money paid", "USD"),
+    "give_ups": ("give-ups", "people"),
+    "irregular_crossings": ("irregular crossings", "people"),
+}
+
+
+def policy_metrics(ds: Any) -> dict[str, float]:
+    """The comparison metrics of one run (a crisis Results dataset).
+
+    `days_until_camp_empties`: from the first day anyone is stranded to the first day after the
+    peak on which nobody is (NaN when the camp never forms or never empties).
+    """
+    stranded = np.asarray(ds["stranded"].sum("location").values, dtype=np.float64)
+    peak = float(stranded.max()) if stranded.size else 0.0
+    empties = math.nan
+    if peak > 0:
+        first = int(np.argmax(stranded > 0))
+        at_peak = int(np.argmax(stranded))
+        after = np.nonzero(stranded[at_peak:] == 0)[0]
+        if after.size:
+            empties = float(at_peak + int(after[0]) - first)
+    return {
+        "peak_stranded": peak,
+        "stranded_person_days": float(stranded.sum()),
+        "days_until_camp_empties": empties,
+        "money_paid_usd": float(ds["money_paid_usd"].values.sum()),
+        "give_ups": float(ds["give_ups"].values.sum()),
+        "irregular_crossings": float(ds["crossings"].sel(mode="irregular").values.sum()),
+    }
+
+
+@dataclass
+class Comparison:
+    """Per scenario: metric values per seed, and the daily stranded total per seed."""
+
+    names: list[str]
+    seeds: list[int]
+    values: dict[str, dict[str, np.ndarray]]  # scenario -> metric -> (n_seeds,)
+    stranded: dict[str, np.ndarray]  # scenario -> (n_seeds, days)
+    camp: dict[str, np.ndarray] = field(default_factory=dict)  # population at `camp`, same shape
+    descriptions: dict[str, str] = field(default_factory=dict)
+    runs: dict[str, list[Any]] = field(default_factory=dict)  # kept Results, if asked
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per (scenario, metric): median and the 5–95 % band over seeds."""
+        rows = []
+        for name in self.names:
+            for key, (label, unit) in METRICS.items():
+                v = self.values[name][key]
+                finite = v[np.isfinite(v)]
+                q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else [math.nan] * 3
+                rows.append({
+                    "scenario": name, "metric": key, "label": label, "unit": unit,
+                    "median": float(q[1]), "p05": float(q[0]), "p95": float(q[2]),
+                    "seeds": int(v.size), "seeds_without_value": int(v.size - finite.size),
+                })
+        return rows
+
+    def median(self, name: str, key: str) -> float:
+        v = self.values[name][key]
+        v = v[np.isfinite(v)]
+        return float(np.median(v)) if v.size else math.nan
+
+
+def run_seeds(scenario: Scenario, seeds: list[int], threads: int = 1,
+              reduce: Callable[[Any], Any] | None = None, check: bool = False) -> list[Any]:
+    """Run one crisis scenario once per seed (its plan compiled once); `reduce` maps each Results."""
+    from ..engine.crisis import simulate_crisis
+    from ..engine.rules.crisis_plan import compile_crisis
+
+    plan = compile_crisis(scenario)
+    out = []
+    for s in seeds:
+        res = simulate_crisis(scenario, seed=s, threads=threads, check=check, plan=plan)
+        out.append(reduce(res) if reduce is not None else res)
+    return out
+
+
+def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
+            threads: int = 1, keep: int = 0, camp: str = "camp",
+            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
+    """Run every scenario with the same `seeds` replica seeds; keep the first `keep` Results each.
+
+    `camp` names the place whose daily population is also kept per seed (when it exists).
+    """
+    from ..engine.crisis import simulate_crisis
+    from ..engine.rules.crisis_plan import compile_crisis
+
+    seed_list = replica_seeds(base_seed, seeds)
+    values: dict[str, dict[str, np.ndarray]] = {}
+    stranded: dict[str, np.ndarray] = {}
+    camps: dict[str, np.ndarray] = {}
+    runs: dict[str, list[Any]] = {}
+    for name, scen in scenarios.items():
+        kept: list[Any] = []
+        per_seed: list[dict[str, float]] = []
+        series: list[np.ndarray] = []
+        camp_series: list[np.ndarray] = []
+        plan = compile_crisis(scen)
+        for k, s in enumerate(seed_list):
+            res = simulate_crisis(scen, seed=s, threads=threads, plan=plan)
+            per_seed.append(policy_metrics(res.dataset))
+            series.append(res.dataset["stranded"].sum("location").values)
+            if camp in plan.names:
+                camp_series.append(res.dataset["population"].sel(location=camp).values)
+            if k < keep:
+                kept.append(res)
+            if progress is not None:
+                progress(name, k + 1, len(seed_list))
+        values[name] = {m: np.array([d[m] for d in per_seed]) for m in METRICS}
+        stranded[name] = np.vstack(series)
+        if camp_series:
+            camps[name] = np.vstack(camp_series)
+        runs[name] = kept
+    desc = {n: str(s.metadata.get("variant_description", "")) for n, s in scenarios.items()}
+    return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def comparison_csv(comp: Comparison) -> str:
+    """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric)."""
+    lines = ["scenario,metric,unit,median,p05,p95,seeds,seeds_without_value",
+             "#meta+scenario,#indicator+name,#indicator+unit,#indicator+value+median,"
+             "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing"]
+    for r in comp.summary():
+        vals = [r["scenario"], r["metric"], r["unit"]] + [
+            "" if math.isnan(r[k]) else f"{r[k]:.6g}" for k in ("median", "p05", "p95")
+        ] + [str(r["seeds"]), str(r["seeds_without_value"])]
+        lines.append(",".join(_csv_cell(v) for v in vals))
+    return "\n".join(lines) + "\n"
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+
+
+def comparison_json(comp: Comparison) -> dict[str, Any]:
+    """A JSON-ready dict: seeds, the summary rows, per-seed values and median stranded series."""
+    def clean(x: float) -> float | None:
+        return None if math.isnan(x) else float(x)
+
+    return {
+        "seeds": [int(s) for s in comp.seeds],
+        "metrics": {k: {"label": lab, "unit": u} for k, (lab, u) in METRICS.items()},
+        "scenarios": comp.names,
+        "descriptions": comp.descriptions,
+        "summary": [{k: (clean(v) if isinstance(v, float) else v) for k, v in r.items()}
+                    for r in comp.summary()],
+        "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in METRICS}
+                     for n in comp.names},
+        "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
+        "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},
+    }
+
+
+def write_comparison(comp: Comparison, out_dir: Path) -> list[Path]:
+    """Write comparison.csv and comparison.json into out_dir (atomically); return their paths."""
+    out_dir = Path(out_dir)
+    csv_path = out_dir / "comparison.csv"
+    json_path = out_dir / "comparison.json"
+    _atomic_write(csv_path, comparison_csv(comp))
+    _atomic_write(json_path, json.dumps(comparison_json(comp), indent=1) + "\n")
+    return [csv_path, json_path]

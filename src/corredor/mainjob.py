@@ -1,0 +1,215 @@
+"""The main job: the Chile–Peru 2023 baseline and its policy variants, run, compared, reported.
+
+`run_main_job(out_dir)` runs the baseline and every variant in `scenarios/chile-peru-2023/variants`
+over several seeds (common seeds), writes one run folder per scenario (its first seed), writes the
+comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
+the HTML report of each run folder when the report builder is installed.
+The observation targets of the fit live here too (`FIT_TARGETS`), shared by the fit script and
+the tests.
+
+>>> run_main_job(Path("runs/main"), seeds=20, force=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Where the shipped scenario lives, relative to the repository (and installed checkout) root.
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "chile-peru-2023"
+CAMP = "camp"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One check of the median camp population against a dated observation.
+
+    `stat` is how the median series is reduced over days first..last: "value" (one day), "mean",
+    or "max"; the result must lie in [low, high]. `fitted` says whether the fit used it.
+    """
+
+    name: str
+    first: str  # date YYYY-MM-DD
+    last: str
+    stat: str
+    low: float
+    high: float
+    fitted: bool
+    source: str
+
+
+#: The observations of stranded_observations.csv as checks (tolerances stated in `low`/`high`).
+FIT_TARGETS: tuple[Target, ...] = (
+    Target("13 Apr: ~60 (±50 %)", "2023-04-13", "2023-04-13", "value", 30, 90, True,
+           "noticieropresenciaregional (first group refused entry, ~60)"),
+    Target("21 Apr: 150–200", "2023-04-21", "2023-04-21", "value", 150, 200, True,
+           "UNHCR via AFP (breakinglatest.news): average 150–200 in recent days"),
+    Target("no day above 400 before 22 Apr", "2023-02-01", "2023-04-21", "max", 0, 400, False,
+           "UNHCR via AFP: peak ~400 before 21 Apr"),
+    Target("29 Apr: 150–200", "2023-04-29", "2023-04-29", "value", 150, 200, True,
+           "UNHCR via infobae 2023-04-29: daily concentration 150–200"),
+    Target("8–10 May: 450–480", "2023-05-08", "2023-05-10", "mean", 450, 480, True,
+           "Sanzana via lavoceditalia (450 on 8 May); aricahoy.cl (480 that week)"),
+    Target("15 May: 0 after the transfers", "2023-05-15", "2023-05-15", "value", 0, 0, False,
+           "rpp.pe / aricahoy.cl: camp cleared 15 May"),
+)
+#: The repatriation flight of 7 May took 115 people (radiosregionales.cl).
+FLIGHT_TAKEN = 115
+
+
+def target_days(target: Target, start: Any) -> tuple[int, int]:
+    import datetime as dt
+
+    d0 = (dt.date.fromisoformat(target.first) - start).days
+    d1 = (dt.date.fromisoformat(target.last) - start).days
+    return d0, d1
+
+
+def evaluate_targets(median_camp: np.ndarray, start: Any) -> list[dict[str, Any]]:
+    """Each target's reduced median value and whether it lies in its range."""
+    rows = []
+    for t in FIT_TARGETS:
+        d0, d1 = target_days(t, start)
+        seg = median_camp[d0 : d1 + 1]
+        value = float({"value": seg[0] if seg.size else math.nan, "mean": seg.mean(),
+                       "max": seg.max()}[t.stat])
+        rows.append({"target": t.name, "value": value, "low": t.low, "high": t.high,
+                     "ok": bool(t.low - 1e-9 <= value <= t.high + 1e-9), "fitted": t.fitted})
+    return rows
+
+
+def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True) -> float:
+    """Sum of squared relative distances of the targets' values outside their ranges."""
+    loss = 0.0
+    for row, t in zip(evaluate_targets(median_camp, start), FIT_TARGETS, strict=True):
+        if fitted_only and not t.fitted:
+            continue
+        scale = max((t.low + t.high) / 2.0, 50.0)
+        miss = max(t.low - row["value"], 0.0) + max(row["value"] - t.high, 0.0)
+        loss += (miss / scale) ** 2
+    return loss
+
+
+def camp_ensemble(scenario: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(camp population per seed × day, people flown per seed) for one scenario."""
+    from .analysis.compare import run_seeds
+
+    def reduce(res: Any) -> tuple[np.ndarray, float]:
+        ds = res.dataset
+        return (ds["population"].sel(location=CAMP).values.copy(),
+                float(ds["crossings"].sel(mode="flight").values.sum()))
+
+    out = run_seeds(scenario, seeds, threads=1, reduce=reduce)
+    return np.vstack([o[0] for o in out]), np.array([o[1] for o in out])
+
+
+# ---- the main job ------------------------------------------------------------------------------
+
+
+def variant_files(scenario_dir: Path = SCENARIO_DIR) -> list[Path]:
+    """The variant files shipped beside the baseline, in name order."""
+    return sorted((scenario_dir / "variants").glob("*.toml"))
+
+
+def _write_run_folder_fallback(results: Any, out_dir: Path) -> None:
+    """manifest.json plus a few CSVs, written atomically (used when outputs.runfolder is absent)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ds = results.dataset
+    files: dict[str, str] = {"manifest.json": json.dumps(results.manifest, indent=1, default=str) + "\n"}
+    for var in ("population", "stranded"):
+        df = ds[var].to_pandas()
+        df.index = [str(d)[:10] for d in ds["date"].values]
+        df.index.name = "date"
+        files[f"{var}.csv"] = df.to_csv()
+    crossings = ds["crossings"].sum("day").to_pandas()
+    files["crossings_total.csv"] = crossings.to_csv()
+    for name, text in files.items():
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, out_dir / name)
+
+
+def write_run(results: Any, out_dir: Path, force: bool) -> None:
+    """A run folder through outputs.runfolder when present, else the minimal fallback."""
+    try:
+        from .outputs.runfolder import write_run_folder
+    except ImportError:
+        if out_dir.exists() and force:
+            shutil.rmtree(out_dir)
+        _write_run_folder_fallback(results, out_dir)
+        return
+    write_run_folder(results, out_dir, force=force)
+
+
+def report_rows(comp: Any) -> list[dict[str, Any]]:
+    """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
+    from .analysis.compare import METRICS
+
+    rows = []
+    summary = comp.summary()
+    for name in comp.names:
+        row: dict[str, Any] = {"variant": name}
+        for key, (label, unit) in METRICS.items():
+            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
+            row[f"{label} ({unit})"] = ("–" if math.isnan(r["median"]) else
+                                        f"{r['median']:,.0f} [{r['p05']:,.0f}–{r['p95']:,.0f}]")
+        rows.append(row)
+    return rows
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "run"
+
+
+def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
+                 scenario_dir: Path = SCENARIO_DIR,
+                 say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the baseline and its variants, write run folders, the comparison and the reports."""
+    from .analysis.compare import compare, write_comparison
+    from .scenario import load_scenario
+    from .scenario.native_crisis import load_variant
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise FileExistsError(f"{out_dir} exists and is not empty (use --force to replace it)")
+    scenarios = {"baseline": load_scenario(scenario_dir)}
+    for path in variant_files(scenario_dir):
+        v = load_variant(path)
+        scenarios[str(v.metadata.get("variant", path.stem))] = v
+    say(f"running {len(scenarios)} scenarios × {seeds} seeds")
+    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = write_comparison(comp, out_dir)
+    run_dirs = []
+    for name in comp.names:
+        run_dir = out_dir / _slug(name)
+        write_run(comp.runs[name][0], run_dir, force=True)
+        run_dirs.append(run_dir)
+    # observations check of the baseline (median over the seeds)
+    base = scenarios["baseline"]
+    med = np.median(comp.camp["baseline"], axis=0)
+    checks = evaluate_targets(med, base.start_date)
+    (out_dir / "observation_check.json").write_text(json.dumps(checks, indent=1) + "\n")
+    reports = []
+    try:
+        from .outputs.report import build_report  # type: ignore[attr-defined]
+    except ImportError:
+        build_report = None
+        say("note: the HTML report builder (corredor.outputs.report) is not installed; reports skipped")
+    if build_report is not None:
+        rows = report_rows(comp)
+        for run_dir in run_dirs:
+            reports.append(build_report(run_dir, comparison=rows))
+    return {"comparison": [str(p) for p in written], "runs": [str(p) for p in run_dirs],
+            "checks": checks, "reports": [str(r) for r in reports], "summary": comp.summary(),
+            "comparison_object": comp}
