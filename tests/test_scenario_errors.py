@@ -496,3 +496,17 @@ def test_missing_locations_file_reports_only_that(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_flee(folder)
     assert [p.path for p in info.value.problems] == [LOC]
+
+
+def test_nul_byte_and_unreadable_file(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    (folder / ROU).write_bytes(b"#name1,name2,distance\nA,B\x00,100\n")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.column) == (ROU, 2, 4) and "NUL byte" in p.message
+    (folder / ROU).unlink()
+    (folder / ROU).mkdir()  # a folder where a file should be
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    assert [(p.path, "missing file" in p.message) for p in info.value.problems] == [(ROU, True)]

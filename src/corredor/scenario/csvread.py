@@ -61,7 +61,11 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
     if not path.is_file():
         problems.error(path, 0, 0, f"missing file (expected {what})")
         return None
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.error(path, 0, 0, f"cannot read the file ({exc.strerror or exc})")
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,6 +80,14 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
         return None
     if not text.strip():
         problems.error(path, 0, 0, f"empty file (expected {what})")
+        return None
+    if "\x00" in text:
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        problems.error(
+            path, line, col, f"NUL byte (expected {what} as text; is this a binary file?)"
+        )
         return None
     return text
 
