@@ -290,3 +290,13 @@ def test_real_engine_bands_reproducible_across_executors(mali_short, monkeypatch
     # populations vary between replicas somewhere
     pop = a.bands["population"].sel(variant="base")
     assert float((pop.sel(stat="q95") - pop.sel(stat="q05")).max()) > 0
+
+
+def test_quantile_view_has_numeric_quantiles() -> None:
+    from corredor.analysis.ensemble import quantile_view
+
+    ens = _run(replicas=5)
+    q = quantile_view(ens.bands["population"])
+    assert list(q["quantile"].values) == list(QUANTILES)
+    np.testing.assert_array_equal(q.sel(quantile=0.5).values,
+                                  ens.bands["population"].sel(stat="q50").values)
