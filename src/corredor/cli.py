@@ -317,6 +317,99 @@ def report(
         console.print(f"wrote {path}", markup=False)
 
 
+def _load_crisis_or_exit(path: Path):
+    """A crisis scenario folder or a variant .toml file; exit 2 with problems otherwise."""
+    from .scenario.native_crisis import load_any
+
+    if not path.exists():
+        usage_error(f"{path}: no such scenario folder or variant file")
+    try:
+        scenario = load_any(path)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    if scenario.crisis is None:
+        usage_error(f"{path}: not a border-crisis scenario (no [crisis] table)")
+    return scenario
+
+
+def _print_comparison(comp) -> None:
+    from rich.table import Table
+
+    from .analysis.compare import METRICS
+
+    table = Table(title=f"policy comparison: median [5–95 %] over {len(comp.seeds)} seeds")
+    table.add_column("scenario", style="bold")
+    for label, unit in METRICS.values():
+        table.add_column(f"{label}\n({unit})", justify="right")
+    summary = comp.summary()
+    for name in comp.names:
+        cells = []
+        for key in METRICS:
+            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
+            if r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
+                cells.append("–")
+            else:
+                cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+        table.add_row(name, *cells)
+    console.print(table)
+
+
+@app.command()
+def compare(
+    baseline: Path = typer.Argument(..., help="baseline crisis scenario folder (or a variant file)"),
+    variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
+    seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario (common to all)"),
+    seed: int = typer.Option(0, "--seed", min=0, help="base seed of the replica seeds"),
+    out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
+) -> None:
+    """Run a baseline and its policy variants over the same seeds and print the policy metrics."""
+    from .analysis.compare import compare as run_compare
+    from .analysis.compare import write_comparison
+
+    scenarios = {"baseline": _load_crisis_or_exit(baseline)}
+    for path in variants or []:
+        sc = _load_crisis_or_exit(path)
+        name = str(sc.metadata.get("variant") or path.stem)
+        while name in scenarios:
+            name += "'"
+        scenarios[name] = sc
+    comp = run_compare(scenarios, seeds=seeds, base_seed=seed)
+    _print_comparison(comp)
+    if out is not None:
+        try:
+            paths = write_comparison(comp, out)
+        except OSError as exc:
+            usage_error(f"cannot write {out}: {exc.strerror or exc}")
+        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
+
+
+@app.command("main-job")
+def main_job(
+    out: Path = typer.Option(Path("runs/main"), "--out", help="output folder"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+    seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario"),
+) -> None:
+    """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
+    from .mainjob import run_main_job
+
+    if out.exists() and any(out.iterdir()) and not force:
+        usage_error(f"{out} exists; use --force to replace it")
+    try:
+        result = run_main_job(out, seeds=seeds, force=force,
+                              say=lambda m: console.print(m, markup=False, highlight=False))
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    except OSError as exc:
+        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+    _print_comparison(result["comparison_object"])
+    for row in result["checks"]:
+        mark = "ok  " if row["ok"] else "MISS"
+        console.print(f"{mark} baseline vs observation {row['target']}: median {row['value']:.0f} "
+                      f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False)
+    console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json"
+                  + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
     try:

@@ -1,0 +1,174 @@
+"""The [crisis] part of a native scenario: reading, problems with file:line:col, variants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from corredor.scenario import ScenarioError, load_scenario
+from corredor.scenario.native_crisis import (
+    PARAMETERS,
+    is_variant_file,
+    load_variant,
+    read_crisis,
+    with_parameters,
+)
+from corredor.scenario.problems import Problems
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "scenarios" / "chile-peru-2023"
+NAMES = {"o", "x", "y", "d"}
+
+
+def write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+GOOD = {
+    "scenario.toml": '[scenario]\nname = "t"\nstart_date = 2023-01-01\ndays = 10\n',
+    "groups.csv": "name,share,documents,vulnerable,destinations,fallback,cash_usd_mean,cash_usd_sd,source\n"
+    "#group+name,#x,#x,#x,#x,#x,#x,#x,#x\n"
+    "a,0.6,yes,no,d=1,o,100,10,s1\n"
+    "b,0.4,no,yes,d=0.5;y=0.5,o,50,5,s2\n",
+    "crossings.csv": "name,from,to,staging,irregular_to,pushback_to,source\nc,x,y,x,,,src\n",
+    "policies.csv": "crossing,start,end,status,capacity_per_day,militarisation,price_usd,bribe_success,groups,source\n"
+    "c,2023-01-03,2023-01-05,documents,10,0.5,,,b,src\n",
+    "events.csv": "kind,start,end,every_days,origin,destination,crossing,people,groups,source\n"
+    "flight,2023-01-02,2023-01-08,3,x,d,,20,a,src\n"
+    "admission,2023-01-04,2023-01-06,,,,c,all,b,src\n",
+    "departures.csv": "origin,start,end,people_per_day,scale,source\no,2023-01-01,2023-01-10,5,boost,src\n",
+}
+TABLE = {"groups": "groups.csv", "crossings": "crossings.csv", "policies": "policies.csv",
+         "events": "events.csv", "departures": "departures.csv",
+         "parameters": {"boost": 2.0, "give_up_base": 0.1}}
+
+
+def test_reads_every_table(tmp_path):
+    write(tmp_path, GOOD)
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, TABLE, problems, NAMES)
+    assert not problems.errors, [str(p) for p in problems.items]
+    assert [g.name for g in crisis.groups] == ["a", "b"]
+    assert crisis.groups[1].destinations == {"d": 0.5, "y": 0.5}
+    assert crisis.groups[0].documents and crisis.groups[1].vulnerable
+    pol = crisis.policies[0]
+    assert (pol.start, pol.end, pol.status, pol.groups) == (2, 4, "documents", ("b",))
+    assert math.isnan(pol.price_usd) and math.isnan(pol.bribe_success)  # from the parameters
+    flights = [e for e in crisis.events if e.kind == "flight"]
+    assert [e.start for e in flights] == [1, 4, 7]  # every 3 days from 2 Jan to 8 Jan
+    adm = next(e for e in crisis.events if e.kind == "admission")
+    assert (adm.crossing, adm.start, adm.end, adm.people) == ("c", 3, 5, -1)
+    assert crisis.departures["rows"][0]["scale"] == "boost"
+    assert crisis.parameters["boost"] == 2.0
+    assert crisis.parameters["give_up_base"] == 0.1
+    assert crisis.parameters["speed_km_per_day"] == PARAMETERS["speed_km_per_day"]
+
+
+@pytest.mark.parametrize(
+    "file, text, expected",
+    [
+        ("policies.csv", "crossing,start,end,status\nc,2023-01-03,2023-01-05,shut\n",
+         "policies.csv:2:4: bad status 'shut' (expected one of open, documents, closed)"),
+        ("policies.csv", "crossing,start,end,status\nc,2023-13-03,2023-01-05,open\n",
+         "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, found '2023-13-03')"),
+        ("policies.csv", "crossing,start,end,status\nk,2023-01-03,2023-01-05,open\n",
+         "policies.csv:2:1: unknown crossing 'k'"),
+        ("policies.csv", "crossing,start,end,status,militarisation\nc,2023-01-03,2023-01-05,open,1.5\n",
+         "policies.csv:2:5: bad militarisation (expected between 0 and 1, found '1.5')"),
+        ("groups.csv", "name,share,destinations,fallback\na,1.0,dd=1,o\n",
+         "groups.csv:2:3: unknown location 'dd' in destinations (did you mean 'd'?)"),
+        ("groups.csv", "name,share,destinations,fallback\na,0.5,d=1,o\n",
+         "groups.csv: group shares add up to 0.5 (expected 1)"),
+        ("events.csv", "kind,start,people\nparty,2023-01-02,3\n",
+         "events.csv:2:1: bad kind 'party' (expected one of transfer, flight, admission, corridor)"),
+        ("events.csv", "kind,start,origin,destination,people,groups\nflight,2023-01-02,x,d,3,zz\n",
+         "events.csv:2:6: unknown group 'zz'"),
+        ("departures.csv", "origin,start,end,people_per_day\nq,2023-01-01,2023-01-10,5\n",
+         "departures.csv:2:1: unknown location 'q' in origin"),
+        ("departures.csv", "origin,start,end\no,2023-01-01,2023-01-10\n",
+         "departures.csv:1: missing column people_per_day"),
+    ],
+)
+def test_problems_name_file_line_and_column(tmp_path, file, text, expected):
+    write(tmp_path, {**GOOD, file: text})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES)
+    messages = [str(p) for p in problems.errors]
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_unknown_parameter_is_refused_with_a_suggestion(tmp_path):
+    write(tmp_path, GOOD)
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "parameters": {"give_up_bas": 0.1, "boost": 1.0}}, problems, NAMES)
+    assert any("unknown crisis parameter 'give_up_bas' (did you mean 'give_up_base'?)" in str(p)
+               for p in problems.errors)
+
+
+def test_missing_file_and_unknown_key(tmp_path):
+    write(tmp_path, GOOD)
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "events": "nope.csv", "polices": "x.csv"}, problems, NAMES)
+    text = [str(p) for p in problems.errors]
+    assert any(t.startswith("nope.csv: missing file") for t in text), text
+    assert any("unknown key 'crisis.polices' (did you mean 'policies'?)" in t for t in text), text
+
+
+def test_shipped_scenario_loads_with_sources_everywhere():
+    sc = load_scenario(SCENARIO)
+    assert sc.crisis is not None
+    assert sc.start_date == dt.date(2023, 2, 1) and sc.days == 150
+    assert all(g.source for g in sc.crisis.groups)
+    assert all(p.source for p in sc.crisis.policies)
+    assert all(e.source for e in sc.crisis.events)
+    assert all(r["source"] for r in sc.crisis.departures["rows"])
+    assert abs(sum(g.share for g in sc.crisis.groups) - 1.0) < 1e-9
+    # 70 % of departures from the Santiago area (Arica census)
+    rows = [r for r in sc.crisis.departures["rows"] if r["start"] == 0]
+    total = sum(r["people_per_day"] for r in rows)
+    santiago = sum(r["people_per_day"] for r in rows if r["origin"] == "santiago")
+    assert santiago / total == pytest.approx(0.70, abs=0.005)
+    # the undocumented mix is 50 % Haitian, 40 % Venezuelan, 10 % others (UNHCR, 21 Apr)
+    undoc = [g for g in sc.crisis.groups if not g.documents]
+    share = sum(g.share for g in undoc)
+    by_nat = {n: sum(g.share for g in undoc if g.nationality == n) / share for n in ("HTI", "VEN")}
+    assert by_nat["HTI"] == pytest.approx(0.5) and by_nat["VEN"] == pytest.approx(0.4)
+
+
+def test_variants_override_parameters_and_files():
+    base = load_scenario(SCENARIO)
+    v = load_variant(SCENARIO / "variants" / "bribe_55.toml")
+    assert v.crisis.parameters["bribe_price_usd"] == 55.0
+    assert v.crisis.policies == base.crisis.policies
+    nc = load_variant(SCENARIO / "variants" / "no_peru_closure.toml")
+    assert {p.status for p in nc.crisis.policies} == {"open"}
+    cor = load_variant(SCENARIO / "variants" / "corridor_28apr.toml")
+    assert len(cor.crisis.events) == len(base.crisis.events) + 1
+    assert cor.crisis.events[-1].kind == "corridor"
+    assert is_variant_file(SCENARIO / "variants" / "bribe_0.toml")
+    assert not is_variant_file(SCENARIO / "scenario.toml")
+
+
+def test_bad_variant_reports_the_variant_file(tmp_path):
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    bad = folder / "variants" / "bad.toml"
+    bad.write_text('[variant]\nbase = ".."\n[crisis.parameters]\nbribe_prise_usd = 3\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_variant(bad)
+    text = str(err.value)
+    assert "bad.toml:4" in text and "did you mean 'bribe_price_usd'" in text
+
+
+def test_with_parameters_replaces_known_and_refuses_unknown():
+    sc = load_scenario(SCENARIO)
+    s2 = with_parameters(sc, give_up_base=0.5)
+    assert s2.crisis.parameters["give_up_base"] == 0.5
+    assert s2.crisis.parameters["speed_km_per_day"] == sc.crisis.parameters["speed_km_per_day"]
+    with pytest.raises(KeyError):
+        with_parameters(sc, nonsense=1.0)
