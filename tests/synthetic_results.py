@@ -72,14 +72,24 @@ def flee_like(n_days: int = 12) -> FakeResults:
     return FakeResults(ds, manifest)
 
 
-def crisis_like(n_days: int = 20, camp_name: str = "camp") -> FakeResults:
-    """A Chile–Peru-shaped crisis run: groups, stranded, crossings, closure status, a camp."""
+def crisis_like(
+    n_days: int = 20,
+    camp_name: str = "camp",
+    start: str = "2023-04-13",
+    crossings: tuple[str, ...] = ("concordia",),
+    scenario_source: str | None = None,
+) -> FakeResults:
+    """A Chile–Peru-shaped crisis run: groups, stranded, crossings, closure status, a camp.
+
+    With `scenario_source`, the run records neither crossing endpoints nor status (like the
+    crisis engine) and its manifest points at that scenario folder, with nothing provided.
+    """
     names = ["santiago", "arica", "chacalluta", camp_name, "santa_rosa", "tacna"]
     lat = [-33.4569, -18.4755, -18.336, -18.333, -18.331, -18.0146]
     lon = [-70.6483, -70.3006, -70.322, -70.32, -70.318, -70.2536]
     kinds = ["city", "city", "border_post", "camp", "border_post", "city"]
     day = np.arange(n_days)
-    dates = np.array([np.datetime64("2023-04-13") + int(d) for d in day])
+    dates = np.array([np.datetime64(start) + int(d) for d in day])
     groups = ["ven_undoc", "hti_undoc"]
     n_loc = len(names)
     by_group = np.zeros((n_days, n_loc, 2))
@@ -106,12 +116,13 @@ def crisis_like(n_days: int = 20, camp_name: str = "camp") -> FakeResults:
             ("santa_rosa", "tacna", 41.3),
         ]
     )
-    crossings = ["concordia"]
+    crossings = list(crossings)
+    nc = len(crossings)
     modes = ["regular", "paid", "irregular", "flight", "transfer", "corridor"]
-    cross = np.zeros((n_days, 1, len(modes)))
+    cross = np.zeros((n_days, nc, len(modes)))
     cross[:, 0, 2] = 3.0
     cross[n_days // 2, 0, 3] = 115.0
-    status = np.array([["open"]] * 2 + [["closed"]] * (n_days - 2), dtype=object)
+    status = np.array([["open"] * nc] * 2 + [["closed"] * nc] * (n_days - 2), dtype=object)
     ds = xr.Dataset(
         {
             "population": (("day", "location"), pop, {"units": "people"}),
@@ -119,9 +130,9 @@ def crisis_like(n_days: int = 20, camp_name: str = "camp") -> FakeResults:
             "stranded": (("day", "location"), stranded, {"units": "people"}),
             "observed": (("day", "location"), obs, {"units": "people"}),
             "crossings": (("day", "crossing", "mode"), cross, {"units": "people"}),
-            "pushbacks": (("day", "crossing"), np.ones((n_days, 1)), {"units": "people"}),
+            "pushbacks": (("day", "crossing"), np.ones((n_days, nc)), {"units": "people"}),
             "give_ups": (("day",), np.full(n_days, 2.0), {"units": "people"}),
-            "money_paid_usd": (("day", "crossing"), np.full((n_days, 1), 100.0), {"units": "USD"}),
+            "money_paid_usd": (("day", "crossing"), np.full((n_days, nc), 100.0), {"units": "USD"}),
             "crossing_status": (("day", "crossing"), status.astype(str)),
         },
         coords={
@@ -139,8 +150,8 @@ def crisis_like(n_days: int = 20, camp_name: str = "camp") -> FakeResults:
             "distance_km": ("route", km),
             "group": groups,
             "crossing": crossings,
-            "crossing_from": ("crossing", [camp_name]),
-            "crossing_to": ("crossing", ["santa_rosa"]),
+            "crossing_from": ("crossing", [camp_name] * nc),
+            "crossing_to": ("crossing", ["santa_rosa"] * nc),
             "mode": modes,
         },
     )
@@ -152,4 +163,7 @@ def crisis_like(n_days: int = 20, camp_name: str = "camp") -> FakeResults:
         "provided": [{"location": camp_name, "indicator": "toilets", "amount": 6, "source": "rpp.pe 2023-05-15"}],
         "sources": [{"what": "camp counts", "url": "https://aricahoy.cl/?p=37089"}],
     }
+    if scenario_source is not None:
+        ds = ds.drop_vars(["crossing_status", "crossing_from", "crossing_to", "observed"])
+        manifest = {"scenario": {"name": "chile-peru-2023", "source": scenario_source}, "seed": 7}
     return FakeResults(ds, manifest)

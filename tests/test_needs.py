@@ -113,3 +113,13 @@ def test_custom_toml_and_typos_are_refused(tmp_path):
 def test_unknown_indicator_in_provided_is_an_error():
     with pytest.raises(ValueError, match="unknown indicator"):
         compute_needs(_one([[1.0]], ["a"]), provided={"a": {"latrines": 3}})
+
+
+def test_stated_shelter_capacity_from_provided_rows():
+    """A camp where people slept in the open (capacity 0 from day 1): every person is a night outside."""
+    ds = _one([[40.0], [60.0], [80.0]], ["camp"])
+    provided = [{"location": "camp", "indicator": "shelter_capacity_people", "amount": 0, "start": 1}]
+    needs = compute_needs(ds, provided=provided)
+    got = needs.person_nights_unsheltered.values[:, 0]
+    assert np.isnan(got[0]) and got[1:].tolist() == [60.0, 80.0]
+    assert "shelter_capacity_people_gap" not in needs

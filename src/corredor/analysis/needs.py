@@ -127,6 +127,9 @@ INDICATORS: dict[str, str] = {
     "health_staff": "staff",
 }
 
+#: A `provided` row with this indicator states shelter capacity (people) instead of a need met.
+SHELTER_CAPACITY = "shelter_capacity_people"
+
 #: Sector of each indicator (HXL #sector in needs.csv).
 SECTORS: dict[str, str] = {
     "water_l": "wash",
@@ -267,7 +270,9 @@ def compute_needs(
 
     Returns a Dataset on the population's dimensions with `in_need` (people), `water_l`,
     `food_kcal`, `food_rations`, `covered_space_m2`, `toilets`, `health_staff`,
-    `person_nights_unsheltered` (NaN where shelter capacity is unknown) and, for every indicator
+    `person_nights_unsheltered` (NaN where shelter capacity is unknown; capacity comes from
+    `shelter_capacity`, a `shelter_capacity_people` coord, or `provided` rows with indicator
+    `shelter_capacity_people`, which may be 0 where people slept in the open) and, for every indicator
     that some location was provided with, `<indicator>_provided` and `<indicator>_gap`
     (need − provided, never below 0; NaN where nothing was stated). Toilets use the initial
     ratio until `switch_after_days` have passed, counted per location from the first day it held
@@ -307,15 +312,24 @@ def compute_needs(
     out["health_staff"] = _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff")
     out["people_per_toilet"] = ratio.broadcast_like(pop).assign_attrs(units="people/toilet")
 
+    grids = _provision_grids(dataset, n_days, provisions_from(provided))
     if "person_nights_unsheltered" in dataset:
         unsheltered = dataset["person_nights_unsheltered"].astype(float)
     else:
-        cap = _shelter_capacity(dataset, shelter_capacity)
+        cap = _shelter_capacity(dataset, shelter_capacity).broadcast_like(pop.isel(day=0, drop=True))
+        if SHELTER_CAPACITY in grids:  # a stated capacity (e.g. 0: people slept in the open) wins
+            stated = xr.DataArray(grids[SHELTER_CAPACITY], dims=("day", "location"))
+            cap = xr.where(np.isfinite(stated), stated, cap)
         unsheltered = (pop - cap).clip(min=0)  # one night per person per day-end stock; NaN if unknown
     out["person_nights_unsheltered"] = unsheltered.assign_attrs(units="person-nights")
 
     out = out.assign_coords(cold=("location", cold_flag.values))
-    _add_provisions(out, dataset, provisions_from(provided))
+    for ind, grid in grids.items():
+        if ind == SHELTER_CAPACITY:
+            continue
+        prov = xr.DataArray(grid, dims=("day", "location"), coords={"day": out["day"], "location": out["location"]})
+        out[f"{ind}_provided"] = prov.assign_attrs(units=INDICATORS[ind])
+        out[f"{ind}_gap"] = (out[ind] - prov).clip(min=0).assign_attrs(units=INDICATORS[ind])
     out.attrs["standard"] = std.name
     out.attrs["standard_sources"] = std.sources()
     out.attrs["toilet_switch"] = (
@@ -325,18 +339,16 @@ def compute_needs(
     return out
 
 
-def _add_provisions(out: xr.Dataset, dataset: xr.Dataset, provisions: list[Provision]) -> None:
-    """Add `<indicator>_provided` and `<indicator>_gap` for every indicator named by a provision."""
-    if not provisions:
-        return
+def _provision_grids(dataset: xr.Dataset, n_days: int, provisions: list[Provision]) -> dict[str, np.ndarray]:
+    """Per indicator, the amount provided per (day, location); NaN where nothing was stated."""
     names = [str(n) for n in dataset["location"].values]
     index = {n: i for i, n in enumerate(names)}
-    n_days = out.sizes["day"]
     dates = run_dates(dataset)
     grids: dict[str, np.ndarray] = {}
     for p in provisions:
-        if p.indicator not in INDICATORS:
-            raise ValueError(f"provided: unknown indicator {p.indicator!r}; known: {', '.join(INDICATORS)}")
+        if p.indicator not in INDICATORS and p.indicator != SHELTER_CAPACITY:
+            known = ", ".join([*INDICATORS, SHELTER_CAPACITY])
+            raise ValueError(f"provided: unknown indicator {p.indicator!r}; known: {known}")
         if p.location not in index:
             raise ValueError(f"provided: unknown location {p.location!r}")
         grid = grids.setdefault(p.indicator, np.full((n_days, len(names)), np.nan))
@@ -346,10 +358,7 @@ def _add_provisions(out: xr.Dataset, dataset: xr.Dataset, provisions: list[Provi
             continue
         col = grid[lo : hi + 1, index[p.location]]
         grid[lo : hi + 1, index[p.location]] = np.where(np.isnan(col), p.amount, col + p.amount)
-    for ind, grid in grids.items():
-        prov = xr.DataArray(grid, dims=("day", "location"), coords={"day": out["day"], "location": out["location"]})
-        out[f"{ind}_provided"] = prov.assign_attrs(units=INDICATORS[ind])
-        out[f"{ind}_gap"] = (out[ind] - prov).clip(min=0).assign_attrs(units=INDICATORS[ind])
+    return grids
 
 
 def indicator_names(needs: xr.Dataset) -> list[str]:

@@ -24,6 +24,8 @@ STRANDED_PNG = "stranded.png"
 NEEDS_PNG = "needs.png"
 
 _ENSEMBLE_DIMS = ("replica", "sample", "member", "seed")
+#: Observation kinds that count people present (flows such as `outflow` or `flow_per_day` do not).
+STOCK_KINDS = ("point", "range", "lower_bound", "peak")
 
 
 def _x_axis(ds: xr.Dataset) -> np.ndarray:
@@ -59,28 +61,49 @@ def population_bands(
     return None
 
 
-def _camp_names(ds: xr.Dataset, limit: int) -> list[str]:
-    """Camps (or any place with observations), largest peak first, at most `limit`."""
+def camp_like(ds: xr.Dataset, observations: list[dict[str, Any]] | None = None) -> list[str]:
+    """Places worth a camp panel: camps, places with observations, places where people were stranded."""
     locs = location_table(ds)
+    n = len(locs)
     has_obs = (
         np.isfinite(ds["observed"].transpose("day", "location").values).any(axis=0)
         if "observed" in ds
-        else np.zeros(len(locs), bool)
+        else np.zeros(n, bool)
     )
-    chosen = [loc["name"] for j, loc in enumerate(locs) if loc["is_camp"] or has_obs[j]]
+    stranded = (
+        np.nan_to_num(ds["stranded"].transpose("day", "location").values).max(axis=0) > 0
+        if "stranded" in ds
+        else np.zeros(n, bool)
+    )
+    observed_at = {o["location"] for o in observations or [] if o["kind"] in STOCK_KINDS}
+    ever = np.nan_to_num(ds["population"].transpose("day", "location").values).max(axis=0) > 0
+    return [loc["name"] for j, loc in enumerate(locs)
+            if (loc["is_camp"] and ever[j]) or has_obs[j] or stranded[j] or loc["name"] in observed_at]
+
+
+def _camp_names(ds: xr.Dataset, limit: int, observations: list[dict[str, Any]] | None = None) -> list[str]:
+    """Camp-like places (see `camp_like`), largest peak first, at most `limit`."""
+    chosen = camp_like(ds, observations)
     peak = {n: float(ds["population"].sel(location=n).max()) for n in chosen}
     return sorted(chosen, key=lambda n: -peak[n])[:limit]
 
 
 def camps_figure(
-    dataset: xr.Dataset, bands: xr.DataArray | None = None, limit: int = 12
+    dataset: xr.Dataset,
+    bands: xr.DataArray | None = None,
+    limit: int = 12,
+    observations: list[dict[str, Any]] | None = None,
 ) -> Figure | None:
-    """One panel per camp: simulated population (line), band (shaded), observed (dots)."""
+    """One panel per camp: simulated population (line), band (shaded), observed (dots).
+
+    `observations` (crisis runs, see `tables.observations_for`) add dated points, ranges (bars)
+    and lower bounds (triangles) at their location.
+    """
     band = population_bands(dataset, bands)
     ds = collapse_extra_dims(dataset)
     if "population" not in ds:
         return None
-    names = _camp_names(ds, limit)
+    names = _camp_names(ds, limit, observations)
     if not names:
         return None
     x = _x_axis(ds)
@@ -100,6 +123,7 @@ def camps_figure(
             ok = np.isfinite(obs)
             if ok.any():
                 ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
+        _draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("people", fontsize=8)
@@ -108,6 +132,28 @@ def camps_figure(
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.autofmt_xdate()
     return fig
+
+
+def _draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
+    """Points as dots, ranges as vertical bars, lower bounds as upward triangles."""
+    labelled: set[str] = set()
+
+    def label(kind: str) -> str | None:
+        if kind in labelled:
+            return None
+        labelled.add(kind)
+        return {"point": "reported", "range": "reported range", "lower_bound": "reported lower bound"}[kind]
+
+    for o in rows:
+        t = o["day"]
+        if not 0 <= t < len(x):
+            continue
+        if o["kind"] == "range" and o["low"] is not None and o["high"] is not None:
+            ax.vlines(x[t], o["low"], o["high"], color="black", lw=2, label=label("range"))
+        elif o["kind"] == "lower_bound" and o["low"] is not None:
+            ax.plot([x[t]], [o["low"]], "^", ms=5, color="black", label=label("lower_bound"))
+        elif o["kind"] in ("point", "peak") and o["value"] is not None:
+            ax.plot([x[t]], [o["value"]], "o", ms=4, color="black", label=label("point"))
 
 
 def stranded_figure(dataset: xr.Dataset) -> Figure | None:
@@ -179,15 +225,17 @@ def write_plots(
     folder: Path,
     needs: xr.Dataset | None = None,
     bands: xr.DataArray | None = None,
+    observations: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Save every figure the run has data for; returns the files written."""
-    from .tables import needs_for
+    from .tables import needs_for, observations_for
 
     folder = Path(folder)
     needs = needs if needs is not None else needs_for(results)
+    observations = observations if observations is not None else observations_for(results)
     out: list[Path] = []
     made: Mapping[str, Any] = {
-        CAMPS_PNG: camps_figure(results.dataset, bands),
+        CAMPS_PNG: camps_figure(results.dataset, bands, observations=observations),
         STRANDED_PNG: stranded_figure(results.dataset),
         NEEDS_PNG: needs_figure(needs),
     }

@@ -9,10 +9,12 @@ every column.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +37,9 @@ POPULATIONS_CSV = "populations.csv"
 NEEDS_CSV = "needs.csv"
 GEOJSON = "locations.geojson"
 NETWORK_JSON = "network.json"
+OBSERVATIONS_JSON = "observations.json"
+#: In a scenario folder: what was provided (location, indicator, amount, start, end, source).
+PROVIDED_CSV = "provided.csv"
 
 #: Closure status codes used in network.json and the long table (`crossing_status`, `route_status`).
 STATUS_CODES = {"open": 0, "documents": 1, "closed": 2}
@@ -294,13 +299,152 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
 # ---- writers ---------------------------------------------------------------------------------------
 
 
+def scenario_folder(manifest: Mapping[str, Any]) -> Path | None:
+    """The scenario folder a run came from (`manifest.scenario.source`), if it is still there."""
+    scen = manifest.get("scenario")
+    src = scen.get("source") if isinstance(scen, Mapping) else None
+    if not src:
+        return None
+    path = Path(str(src))
+    return path if path.is_dir() else None
+
+
+def read_provided_csv(path: Path) -> list[dict[str, Any]]:
+    """A scenario's `provided.csv` (location, indicator, amount, start, end, source; HXL row allowed)."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if not str(next(iter(r.values()), "")).startswith("#")]
+    out = []
+    for r in rows:
+        out.append({"location": r["location"], "indicator": r["indicator"], "amount": float(r["amount"]),
+                    "start": r.get("start") or None, "end": r.get("end") or None, "source": r.get("source", "")})
+    return out
+
+
+def provided_for(results: ResultsLike) -> list[dict[str, Any]] | None:
+    """What was provided: `manifest["provided"]`, else the scenario folder's `provided.csv`."""
+    manifest = results.manifest or {}
+    if manifest.get("provided"):
+        return list(manifest["provided"])
+    folder = scenario_folder(manifest)
+    if folder is not None and (folder / PROVIDED_CSV).is_file():
+        return read_provided_csv(folder / PROVIDED_CSV)
+    return None
+
+
 def needs_for(results: ResultsLike) -> xr.Dataset:
-    """Needs implied by a run, with what the manifest says was provided and its chosen standard."""
+    """Needs implied by a run, with what was provided (see `provided_for`) and the chosen standard."""
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
     ds = collapse_extra_dims(results.dataset)
-    return compute_needs(ds, standard, provided=manifest.get("provided"))
+    return compute_needs(ds, standard, provided=provided_for(results))
+
+
+@dataclass
+class _RunView:
+    """Results with an augmented dataset (same manifest)."""
+
+    dataset: xr.Dataset
+    manifest: Mapping[str, Any]
+
+
+def _scenario_of(manifest: Mapping[str, Any]) -> Any | None:
+    """The run's scenario, loaded from `manifest.scenario.source` (None when gone or unreadable)."""
+    folder = scenario_folder(manifest)
+    if folder is None or not ((folder / "scenario.toml").is_file() or (folder / "input_csv").is_dir()):
+        return None
+    stamp = max((p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()), default=0)
+    return _load_scenario_cached(str(folder.resolve()), stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_scenario_cached(folder: str, stamp: int) -> Any | None:
+    from ..scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(folder)
+    except (ScenarioError, OSError):
+        return None
+
+
+def with_scenario_context(results: ResultsLike) -> xr.Dataset:
+    """The dataset plus crossing endpoints and daily crossing status when the run did not record them.
+
+    A crisis run's `crossing` dimension may come without `crossing_from`/`crossing_to` coords or a
+    `crossing_status` variable; both are then read from the scenario's crossings and policies
+    (policy rows applied in order, later rows overriding, per group). A crossing is `closed` (2)
+    on a day when it is closed to every group, `documents` (1) when any group is refused or needs
+    documents, else `open` (0).
+    """
+    ds = results.dataset
+    if "crossing" not in ds.dims:
+        return ds
+    need_ends = _crossing_ends(ds) is None
+    need_status = not any(v in ds for v in ("crossing_status", "route_status", "route_closed"))
+    if not (need_ends or need_status):
+        return ds
+    scen = _scenario_of(results.manifest or {})
+    crisis = getattr(scen, "crisis", None)
+    if crisis is None:
+        return ds
+    names = [str(c) for c in ds["crossing"].values]
+    declared = {c.name: c for c in crisis.crossings}
+    if need_ends:
+        ds = ds.assign_coords(
+            crossing_from=("crossing", [declared[n].a if n in declared else "" for n in names]),
+            crossing_to=("crossing", [declared[n].b if n in declared else "" for n in names]),
+        )
+    if need_status:
+        n_days, groups = ds.sizes["day"], [g.name for g in crisis.groups] or ["all"]
+        gix = {g: i for i, g in enumerate(groups)}
+        per_group = np.zeros((n_days, len(names), len(groups)), dtype=np.int64)
+        for pol in crisis.policies:
+            if pol.crossing not in names:
+                continue
+            d0, d1 = max(pol.start, 0), min(pol.end, n_days - 1)
+            if d1 < d0:
+                continue
+            sel = [gix[g] for g in pol.groups if g in gix] if pol.groups else list(range(len(groups)))
+            per_group[d0 : d1 + 1, names.index(pol.crossing), sel] = STATUS_CODES.get(pol.status, 0)
+        status = np.where(per_group.min(axis=2) == 2, 2, np.where(per_group.max(axis=2) > 0, 1, 0))
+        ds = ds.assign(crossing_status=(("day", "crossing"), status, {"codes": "0 open, 1 documents, 2 closed"}))
+    return ds
+
+
+def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
+    """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...).
+
+    From `manifest["observations"]`, else from the scenario folder's crisis observations (read with
+    the scenario loader). Flee runs carry theirs as the `observed` variable instead.
+    """
+    manifest = results.manifest or {}
+    rows = manifest.get("observations")
+    if rows is None:
+        scen = _scenario_of(manifest)
+        crisis = getattr(scen, "crisis", None)
+        rows = list(crisis.observations) if crisis is not None else []
+    dates = run_dates(results.dataset)
+    out = []
+    for r in rows:
+        day = int(r["day"])
+        out.append({
+            "day": day,
+            "date": dates[day].isoformat() if dates and 0 <= day < len(dates) else None,
+            "location": str(r.get("loc", r.get("location", ""))),
+            "value": _num(r.get("value")), "low": _num(r.get("low")), "high": _num(r.get("high")),
+            "kind": str(r.get("kind", "point")), "note": str(r.get("note", "")), "source": str(r.get("source", "")),
+        })
+    return out
+
+
+def write_observations_json(results: ResultsLike, folder: Path) -> Path | None:
+    """`observations.json` (crisis runs): the dated observations the report checks the run against."""
+    rows = observations_for(results)
+    if not rows:
+        return None
+    path = Path(folder) / OBSERVATIONS_JSON
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 def _write_hxl_csv(path: Path, header: list[str], tags: list[str], rows: Iterable[list[Any]]) -> None:
@@ -475,9 +619,32 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
     return path
 
 
-def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
-    """Every table of a run folder; registered with the run writer (`EXTRA_WRITERS`)."""
+def write_standard_outputs(results: ResultsLike, folder: Path) -> list[Path]:
+    """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`."""
+    from .plots import write_plots
+
     folder = Path(folder)
+    results = _RunView(with_scenario_context(results), results.manifest)
+    needs = needs_for(results)
+    observations = observations_for(results)
+    written = [
+        write_long_table(results, folder, needs),
+        write_populations_csv(results, folder),
+        write_needs_csv(results, folder, needs),
+        write_geojson(results, folder, needs),
+        write_network_json(results, folder),
+    ]
+    if observations:
+        path = folder / OBSERVATIONS_JSON
+        path.write_text(json.dumps(observations, ensure_ascii=False, indent=1), encoding="utf-8")
+        written.append(path)
+    return written + write_plots(results, folder, needs, observations=observations)
+
+
+def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
+    """Every table of a run folder (no plots)."""
+    folder = Path(folder)
+    results = _RunView(with_scenario_context(results), results.manifest)
     needs = needs_for(results)
     return [
         write_long_table(results, folder, needs),

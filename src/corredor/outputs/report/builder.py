@@ -55,6 +55,7 @@ class RunData:
     grids: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (day, location)
     series: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (day,)
     needs_info: dict[str, Any] = field(default_factory=dict)
+    observations: list[dict[str, Any]] = field(default_factory=list)  # observations.json (crisis runs)
 
     @property
     def names(self) -> list[str]:
@@ -88,6 +89,9 @@ def read_run(run_dir: Path) -> RunData:
                       "is_camp": False} for n in names]
     run = RunData(manifest, dates, days, locations, net.get("roads") or [], net.get("road_status"),
                   needs_info=needs_info)
+    obs_path = run_dir / tables.OBSERVATIONS_JSON
+    if obs_path.is_file():
+        run.observations = json.loads(obs_path.read_text(encoding="utf-8"))
     if table is not None:
         _fill_arrays(run, table)
     return run
@@ -176,11 +180,19 @@ def _fmt_num(v: float) -> str:
 
 
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
-          dots: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
-    """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template."""
+          dots: list[dict[str, Any]] | None = None,
+          reported: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template.
+
+    `reported` are dated observations ({day, kind, value, low, high, note, color}) drawn as a dot
+    (point, peak), a bar (range) or a triangle (lower bound).
+    """
     n = len(dates)
+    reported = [r for r in reported or [] if 0 <= r["day"] < n]
     values = [np.asarray(line["y"], dtype=float) for line in lines]
     values += [np.asarray(d["y"], dtype=float) for d in (dots or [])]
+    values += [np.asarray([v for v in (r.get("value"), r.get("low"), r.get("high")) if v is not None], dtype=float)
+               for r in reported]
     finite = [v[np.isfinite(v)] for v in values]
     finite = [v for v in finite if v.size]
     if n == 0 or not finite:
@@ -217,12 +229,27 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         out_dots.append({"label": d["label"], "color": d.get("color", "#000"),
                          "points": [(px(t), py(v), _fmt_num(v), dates[t] or t) for t, v in enumerate(y)
                                     if np.isfinite(v)]})
+    marks = []
+    for r in reported:
+        x, kind = px(r["day"]), r["kind"]
+        when = dates[r["day"]] or r["day"]
+        if kind == "range" and r.get("low") is not None and r.get("high") is not None:
+            text = f"{_fmt_num(r['low'])}–{_fmt_num(r['high'])}"
+            marks.append({"shape": "range", "x": x, "y1": py(r["low"]), "y2": py(r["high"]), "color": r["color"],
+                          "title": f"{when}: reported {text} ({r.get('note', '')})"})
+        elif kind == "lower_bound" and r.get("low") is not None:
+            y = py(r["low"])
+            marks.append({"shape": "tri", "points": f"{x},{y - 5} {x - 4.5},{y + 3} {x + 4.5},{y + 3}",
+                          "color": r["color"], "title": f"{when}: reported more than {_fmt_num(r['low'])} ({r.get('note', '')})"})
+        elif r.get("value") is not None:
+            marks.append({"shape": "dot", "x": x, "y": py(r["value"]), "color": r["color"],
+                          "title": f"{when}: reported {_fmt_num(r['value'])} ({r.get('note', '')})"})
     step = max(1, (n - 1) // 6)
     x_ticks = [(px(t), dates[t] or str(t)) for t in range(0, n, step)]
     return {
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
-        "lines": out_lines, "dots": out_dots, "x_ticks": x_ticks,
+        "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
         "y_ticks": [(py(v), _fmt_num(v)) for v in ticks],
     }
 
@@ -242,6 +269,28 @@ def _peak_day(run: RunData) -> int:
     return int(np.argmax(focus)) if focus.size and np.nanmax(focus) > 0 else 0
 
 
+#: Observation kinds that count people present; flows (outflow, flow_per_day, ...) are not compared.
+STOCK_KINDS = ("point", "range", "lower_bound", "peak")
+
+
+def camp_like(run: RunData, limit: int = 6) -> list[int]:
+    """Indices of places worth a camp line: camps that held anyone, places observed or with people
+    stranded; largest peak first."""
+    pop = run.grids.get("population")
+    if pop is None:
+        return []
+    n = len(run.names)
+    obs = run.grids.get("observed")
+    has_obs = np.isfinite(obs).any(axis=0) if obs is not None else np.zeros(n, bool)
+    st = run.grids.get("stranded")
+    stranded = np.nan_to_num(st).max(axis=0) > 0 if st is not None else np.zeros(n, bool)
+    reported = {o["location"] for o in run.observations if o["kind"] in STOCK_KINDS}
+    peak = np.nan_to_num(pop).max(axis=0)
+    chosen = [j for j, loc in enumerate(run.locations)
+              if (loc.get("is_camp") and peak[j] > 0) or has_obs[j] or stranded[j] or loc["name"] in reported]
+    return sorted(chosen, key=lambda j: -peak[j])[:limit]
+
+
 def map_view(run: RunData) -> dict[str, Any] | None:
     """Places (circles sized by population), roads (lines, closed ones marked) and slider data."""
     xy = project(run.locations)
@@ -255,11 +304,13 @@ def map_view(run: RunData) -> dict[str, Any] | None:
     r_min, r_max = 2.5, 26.0
     r_scale = (r_max - r_min) / math.sqrt(top) if top > 0 else 0.0
     day0 = _peak_day(run)
+    st = run.grids.get("stranded")
+    waited = np.nan_to_num(st).max(axis=0) > 0 if st is not None else np.zeros(len(run.locations), bool)
     places = []
     for j in sorted(xy, key=lambda j: -peak[j]):  # big circles first, small ones stay clickable on top
         loc = run.locations[j]
         places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": loc["name"], "kind": loc.get("kind", ""),
-                       "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")),
+                       "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
                        "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
@@ -292,16 +343,19 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
     pop = run.grids.get("population")
     obs = run.grids.get("observed")
     if pop is not None:
-        has_obs = np.isfinite(obs).any(axis=0) if obs is not None else np.zeros(len(run.names), bool)
-        camps = [j for j, loc in enumerate(run.locations) if loc.get("is_camp") or has_obs[j]]
-        camps = sorted(camps, key=lambda j: -np.nanmax(pop[:, j]) if np.isfinite(pop[:, j]).any() else 0)[:6]
+        camps = camp_like(run)
         if camps:
-            lines = [{"label": f"{run.names[j]} (simulated)", "y": pop[:, j], "color": PALETTE[k % len(PALETTE)]}
-                     for k, j in enumerate(camps)]
-            dots = [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": PALETTE[k % len(PALETTE)]}
-                    for k, j in enumerate(camps) if obs is not None and np.isfinite(obs[:, j]).any()]
-            c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots)
+            colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
+            lines = [{"label": f"{run.names[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
+            dots = [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": colour[j]}
+                    for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+            index = {n: j for j, n in enumerate(run.names)}
+            reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
+                        if o["kind"] in STOCK_KINDS and index.get(o["location"]) in colour]
+            c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
             if c:
+                if reported:
+                    c["reported_legend"] = True
                 charts.append(c)
     if "stranded" in run.grids:
         st = run.grids["stranded"]
@@ -388,6 +442,36 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
                      "simulated_mean": _fmt_num(float(s.mean())), "mae": _fmt_num(float(np.abs(s - o).mean())),
                      "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
                      "peak_obs": _fmt_num(float(o.max())), "peak_sim": _fmt_num(float(np.nanmax(pop[:, j])))})
+    return rows
+
+
+def reported_rows(run: RunData) -> list[dict[str, str]]:
+    """Each dated stock observation against the simulated population that day, with a verdict."""
+    pop = run.grids.get("population")
+    if pop is None:
+        return []
+    index = {n: j for j, n in enumerate(run.names)}
+    rows = []
+    for o in sorted(run.observations, key=lambda o: o["day"]):
+        j = index.get(o["location"])
+        if o["kind"] not in STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
+            continue
+        sim = float(pop[o["day"], j])
+        low, high, value = o.get("low"), o.get("high"), o.get("value")
+        if o["kind"] == "range" and low is not None and high is not None:
+            shown = f"{_fmt_num(low)}–{_fmt_num(high)}"
+            verdict = "inside" if low <= sim <= high else ("above" if sim > high else "below")
+        elif o["kind"] == "lower_bound" and low is not None:
+            shown = f"> {_fmt_num(low)}"
+            verdict = "consistent" if sim >= low else "below"
+        elif value is not None:
+            shown = _fmt_num(value)
+            verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
+        else:
+            continue
+        rows.append({"date": o.get("date") or str(o["day"]), "location": o["location"], "kind": o["kind"],
+                     "reported": shown, "simulated": _fmt_num(sim), "verdict": verdict,
+                     "note": o.get("note", ""), "source": o.get("source", "")})
     return rows
 
 
@@ -484,6 +568,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None)
         needs=needs_rows(run),
         needs_info=run.needs_info,
         fit=fit_rows(run),
+        reported=reported_rows(run),
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
         sources=sources(run),
