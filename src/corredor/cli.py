@@ -338,7 +338,7 @@ def _print_comparison(comp) -> None:
     from .analysis.compare import METRICS
 
     table = Table(title=f"policy comparison: median [5–95 %] over {len(comp.seeds)} seeds")
-    table.add_column("scenario", style="bold")
+    table.add_column("scenario", style="bold", no_wrap=True)
     for label, unit in METRICS.values():
         table.add_column(f"{label}\n({unit})", justify="right")
     summary = comp.summary()
@@ -351,7 +351,8 @@ def _print_comparison(comp) -> None:
             else:
                 cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
         table.add_row(name, *cells)
-    console.print(table)
+    wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
+    wide.print(table)
 
 
 @app.command()

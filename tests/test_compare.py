@@ -1,0 +1,109 @@
+"""Policy comparison: metrics of one run, common seeds across variants, files, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from corredor.analysis.compare import METRICS, compare, policy_metrics, write_comparison
+from corredor.cli import app
+from corredor.scenario import load_scenario
+from corredor.scenario.native_crisis import load_variant
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "scenarios" / "chile-peru-2023"
+
+
+def fake_run(stranded: list[int]) -> xr.Dataset:
+    T = len(stranded)
+    return xr.Dataset(
+        {
+            "stranded": (("day", "location"), np.array([stranded, [0] * T]).T),
+            "money_paid_usd": (("day", "crossing"), np.full((T, 2), 10.0)),
+            "give_ups": (("day",), np.arange(T)),
+            "crossings": (("day", "crossing", "mode"), np.ones((T, 2, 3), dtype=int)),
+        },
+        coords={"location": ["camp", "town"], "crossing": ["c", "elsewhere"],
+                "mode": ["regular", "irregular", "flight"]},
+    )
+
+
+def test_policy_metrics_of_a_known_series():
+    m = policy_metrics(fake_run([0, 0, 3, 5, 2, 0, 0, 4, 0]))
+    assert m["peak_stranded"] == 5
+    assert m["stranded_person_days"] == 14
+    assert m["days_until_camp_empties"] == 3  # formed day 2, peak day 3, empty on day 5
+    assert m["money_paid_usd"] == 9 * 2 * 10.0
+    assert m["give_ups"] == sum(range(9))
+    assert m["irregular_crossings"] == 9 * 2
+    assert set(m) == set(METRICS)
+
+
+def test_no_camp_and_never_empties_are_nan():
+    assert math.isnan(policy_metrics(fake_run([0, 0, 0]))["days_until_camp_empties"])
+    assert math.isnan(policy_metrics(fake_run([0, 2, 3]))["days_until_camp_empties"])
+
+
+@pytest.fixture(scope="module")
+def small_comparison():
+    base = load_scenario(SCENARIO)
+    same = load_variant(SCENARIO / "variants" / "bribe_100.toml")  # = baseline's price
+    cheap = load_variant(SCENARIO / "variants" / "bribe_55.toml")
+    return compare({"baseline": base, "bribe-100": same, "bribe-55": cheap}, seeds=3, base_seed=5)
+
+
+def test_common_seeds_make_an_identical_variant_identical(small_comparison):
+    comp = small_comparison
+    for key in METRICS:
+        np.testing.assert_array_equal(comp.values["baseline"][key], comp.values["bribe-100"][key])
+    assert not np.array_equal(comp.values["baseline"]["money_paid_usd"],
+                              comp.values["bribe-55"]["money_paid_usd"])
+
+
+def test_summary_rows_and_files(small_comparison, tmp_path):
+    comp = small_comparison
+    rows = comp.summary()
+    assert len(rows) == 3 * len(METRICS)
+    for r in rows:
+        if not math.isnan(r["median"]):
+            assert r["p05"] <= r["median"] <= r["p95"]
+    paths = write_comparison(comp, tmp_path / "out")
+    with open(paths[0], newline="", encoding="utf-8") as f:
+        table = list(csv.reader(f))
+    assert table[0][:4] == ["scenario", "metric", "unit", "median"]
+    assert table[1][0].startswith("#")  # HXL hashtag row
+    assert len(table) == 2 + len(rows)
+    data = json.loads(paths[1].read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "bribe-100", "bribe-55"]
+    assert len(data["per_seed"]["baseline"]["peak_stranded"]) == 3
+    assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+runner = CliRunner()
+
+
+def test_cli_compare_bad_inputs_exit_2(tmp_path):
+    r = runner.invoke(app, ["compare", str(tmp_path / "missing")])
+    assert r.exit_code == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[variant]\nbase = "%s"\n[crisis.parameters]\nspeed = 1\n' % SCENARIO.as_posix(),
+                   encoding="utf-8")
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(bad), "--seeds", "1"])
+    assert r.exit_code == 2
+    assert "bad.toml:4" in r.output and "unknown crisis parameter 'speed'" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_cli_compare_prints_and_writes(tmp_path):
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
+                            "--seeds", "2", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "bribe-0" in r.output and "peak stranded" in r.output
+    assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
