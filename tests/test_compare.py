@@ -93,7 +93,7 @@ def test_cli_compare_bad_inputs_exit_2(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path / "missing")])
     assert r.exit_code == 2
     bad = tmp_path / "bad.toml"
-    bad.write_text('[variant]\nbase = "%s"\n[crisis.parameters]\nspeed = 1\n' % SCENARIO.as_posix(),
+    bad.write_text(f'[variant]\nbase = "{SCENARIO.as_posix()}"\n[crisis.parameters]\nspeed = 1\n',
                    encoding="utf-8")
     r = runner.invoke(app, ["compare", str(SCENARIO), str(bad), "--seeds", "1"])
     assert r.exit_code == 2
