@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corredor.scenario import Problem, ScenarioError
 from corredor.scenario.flee import load_flee
@@ -510,3 +512,70 @@ def test_nul_byte_and_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_flee(folder)
     assert [(p.path, "missing file" in p.message) for p in info.value.problems] == [(ROU, True)]
+
+
+# ---- no input gives anything but a Scenario or a ScenarioError --------------------------------
+
+TOKENS = [
+    "",
+    "-1",
+    "0",
+    "1e3",
+    "abc",
+    "#",
+    ";",
+    '"',
+    "A",
+    "E",
+    "total",
+    "2020-02-30",
+    "nan",
+    "inf",
+    "\t",
+    "1.5",
+    "camp",
+    "link",
+    "[",
+    ":",
+    "- x",
+    "9" * 25,
+    "\ufeff",
+    "é",
+]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rel=st.sampled_from(sorted(MINI)),
+    line_no=st.integers(1, 12),
+    cell=st.integers(0, 8),
+    token=st.sampled_from(TOKENS),
+    drop=st.booleans(),
+)
+def test_any_one_cell_mutation_loads_or_reports(
+    tmp_path_factory: pytest.TempPathFactory,
+    rel: str,
+    line_no: int,
+    cell: int,
+    token: str,
+    drop: bool,
+) -> None:
+    folder = write_mini_flee(tmp_path_factory.mktemp("fuzz"))
+    lines = (folder / rel).read_text().splitlines()
+    i = (line_no - 1) % len(lines)
+    if drop:
+        del lines[i]
+    else:
+        cells = lines[i].split(",")
+        cells[cell % len(cells)] = token
+        lines[i] = ",".join(cells)
+    (folder / rel).write_text("\n".join(lines) + "\n")
+    try:
+        s = load_flee(folder)
+    except ScenarioError as exc:
+        assert exc.problems and all(p.path for p in exc.problems)
+    else:
+        for series in s.observations.camps.values():
+            assert len(series.daily(s.days)) == s.days
