@@ -196,3 +196,14 @@ def test_provided_csv_reader(tmp_path):
         {"location": "camp", "indicator": "toilets", "amount": 6.0, "start": "2023-04-13", "end": None,
          "source": "rpp.pe"}
     ]
+
+
+@pytest.mark.skipif(not (SHIPPED / "variants").is_dir(), reason="shipped Chile–Peru variants missing")
+def test_a_variant_run_reads_the_variant_policies_not_the_baseline():
+    res = crisis_like(n_days=150, start="2023-02-01", crossings=("pe_santa_rosa", "cl_chacalluta_exit"),
+                      scenario_source=str(SHIPPED))
+    res.manifest["scenario"]["name"] = "chile-peru-2023+no-peru-closure"
+    status = tables.with_scenario_context(res)["crossing_status"].sel(crossing="pe_santa_rosa").values
+    assert status[71] == 0  # Peru never refuses anyone in this variant
+    res.manifest["scenario"]["name"] = "chile-peru-2023+no-such-variant"
+    assert "crossing_status" not in tables.with_scenario_context(res)  # unknown: no marks rather than wrong ones

@@ -349,22 +349,45 @@ class _RunView:
 
 
 def _scenario_of(manifest: Mapping[str, Any]) -> Any | None:
-    """The run's scenario, loaded from `manifest.scenario.source` (None when gone or unreadable)."""
+    """The run's scenario, loaded from `manifest.scenario.source` (None when gone or unreadable).
+
+    A policy variant records its baseline folder as source; it is found among the folder's
+    variant files by its name (`<baseline>+<variant>`). When the name matches nothing, None:
+    better no closure marks than the baseline's.
+    """
     folder = scenario_folder(manifest)
     if folder is None or not ((folder / "scenario.toml").is_file() or (folder / "input_csv").is_dir()):
         return None
-    stamp = max((p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()), default=0)
-    return _load_scenario_cached(str(folder.resolve()), stamp)
+    scen_meta = manifest.get("scenario")
+    want = str(scen_meta.get("name", "")) if isinstance(scen_meta, Mapping) else ""
+    files = [p for p in (*folder.iterdir(), *(folder / "variants").glob("*")) if p.is_file()] if (
+        folder / "variants").is_dir() else [p for p in folder.iterdir() if p.is_file()]
+    stamp = max((p.stat().st_mtime_ns for p in files), default=0)
+    return _load_scenario_cached(str(folder.resolve()), want, stamp)
 
 
-@functools.lru_cache(maxsize=4)
-def _load_scenario_cached(folder: str, stamp: int) -> Any | None:
+@functools.lru_cache(maxsize=8)
+def _load_scenario_cached(folder: str, want: str, stamp: int) -> Any | None:
     from ..scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(folder)
+        scen = load_scenario(folder)
     except (ScenarioError, OSError):
         return None
+    if not want or scen.name == want:
+        return scen
+    from ..scenario.native_crisis import is_variant_file, load_variant
+
+    for path in sorted(Path(folder).glob("variants/*.toml")) + sorted(Path(folder).glob("*.toml")):
+        if not is_variant_file(path):
+            continue
+        try:
+            variant = load_variant(path)
+        except (ScenarioError, OSError):
+            continue
+        if variant.name == want:
+            return variant
+    return None
 
 
 def with_scenario_context(results: ResultsLike) -> xr.Dataset:
