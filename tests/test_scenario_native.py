@@ -319,3 +319,25 @@ def test_toml_writer_round_trips_values() -> None:
         }
     }
     assert tomllib.loads(toml_text(tables)) == tables
+
+
+def test_empty_attribute_cells_round_trip(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    edit(
+        folder / "input_csv/locations.csv",
+        1,
+        "#name,region,country,gps_x,gps_y,location_type,conflict_date,population,conflict_intensity,note",
+    )
+    edit(folder / "input_csv/locations.csv", 2, "A,RA,Land,1.0,2.0,conflict_zone,0,1000,0.5,")
+    edit(folder / "input_csv/locations.csv", 3, "B,RB,Land,1.5,2.5,town,,500,,x")
+    flee = load_scenario(folder)
+    assert flee.locations[0].attributes == {"conflict_intensity": "0.5"}
+    assert flee.locations[1].attributes == {"note": "x"}
+    native = load_scenario(write_native(flee, tmp_path / "n"))
+    assert_same_scenario(flee, native)
+    edit(
+        tmp_path / "n" / "locations.csv",
+        3,
+        "A,Land,RA,1,2,conflict,conflict_zone,0,1000,-1,strong,",
+    )
+    assert any("locations.csv:3:11: bad conflict_intensity" in m for m in errors_of(tmp_path / "n"))

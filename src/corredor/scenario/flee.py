@@ -271,8 +271,9 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
                 f"negative population/capacity (expected ≥ 0, found {size})",
             )
             size = None
-        attrs = {attr_names[i - 8]: row.cells[i] for i in range(8, len(row.cells))}
-        if "conflict_intensity" in attrs and attrs["conflict_intensity"] != "":
+        # empty attribute cells are left out (as in the native format)
+        attrs = {attr_names[i - 8]: row.cells[i] for i in range(8, len(row.cells)) if row.cells[i]}
+        if "conflict_intensity" in attrs:
             col = 8 + attr_names.index("conflict_intensity")
             if parse_float(problems, table, row, col, "conflict_intensity") is None:
                 ok = False

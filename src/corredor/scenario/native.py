@@ -258,6 +258,11 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
             for p, a in attr_cols.items()
             if p < len(row.cells) and row.cells[p] != ""
         }
+        if "conflict_intensity" in attrs and (
+            parse_float(problems, table, row, cols["conflict_intensity"], "conflict_intensity")
+            is None
+        ):
+            continue
         out.append(
             Location(
                 name=name,

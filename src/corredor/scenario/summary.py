@@ -83,7 +83,9 @@ def print_summary(scenario: Scenario, console: Console, every: int = 0) -> None:
         "camps",
         f"{c['camps']} (capacity {c['camp_capacity']:,}"
         + (f"; {c['unlimited_camps']} unlimited" if c["unlimited_camps"] else "")
-        + ")",
+        + ")"
+        if c["camps"]
+        else "none",
     )
     head.add_row("population (non-camps)", f"{c['population']:,}")
     head.add_row("conflict zones on day 0", str(c["conflict_at_start"]))
