@@ -330,3 +330,14 @@ def test_daily_values_equal_flee31_at_other_hastens(flee_cases: Path, fixture: s
     series = {"total": s.observations.total, **s.observations.camps, **s.observations.extra}
     for name, values in ref["data"].items():
         assert series[name].daily(len(values), hasten).tolist() == values, name
+
+
+def test_both_period_files_disagreeing_warns(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "m")
+    (folder / "input_csv/conflict_period.csv").write_text("StartDate,2020-1-1\nLength,10\n")
+    assert load_flee(folder).metadata["warnings"] == ()  # same date, other spelling
+    (folder / "input_csv/conflict_period.csv").write_text("StartDate,2020-01-01\nLength,12\n")
+    s = load_flee(folder)
+    assert s.days == 10
+    (w,) = s.metadata["warnings"]
+    assert w.path == "input_csv/conflict_period.csv" and "differs from sim_period.csv" in w.message

@@ -15,7 +15,16 @@ from typing import Any
 
 import yaml
 
-from .csvread import Row, Table, parse_float, parse_int, read_table, read_text
+from .csvread import (
+    Row,
+    Table,
+    parse_date,
+    parse_date_text,
+    parse_float,
+    parse_int,
+    read_table,
+    read_text,
+)
 from .model import Location, Observations, Scenario, Series
 from .parts import (
     Correction,
@@ -81,7 +90,7 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
         key = row.cells[0].strip().strip("'\"").lower()
         if key == "startdate":
             seen.add(key)
-            start = _period_date(problems, table, row)
+            start = parse_date(problems, table, row, 1, "StartDate")
         elif key == "length":
             seen.add(key)
             length = parse_int(problems, table, row, 1, "Length")
@@ -100,7 +109,8 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
         other = read_table(conflict, Problems(problems.root), "period")
         if other is not None:
             vals = {r.cells[0].lower(): r.get(1) for r in other.data_rows()}
-            if vals.get("startdate") != start.isoformat() or vals.get("length") != str(length):
+            other_start = parse_date_text(vals.get("startdate", ""))
+            if other_start != start or vals.get("length") != str(length):
                 problems.warn(
                     conflict,
                     0,
@@ -108,12 +118,6 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
                     "differs from sim_period.csv, which corredor uses (Flee 3.1 reads this file)",
                 )
     return start, length
-
-
-def _period_date(problems: Problems, table: Table, row: Row) -> dt.date | None:
-    from .csvread import parse_date
-
-    return parse_date(problems, table, row, 1, "StartDate")
 
 
 def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple[int, int]]:
