@@ -170,3 +170,30 @@ def test_report_command(tmp_path):
     assert "stranded_peak" in (folder / "report.html").read_text(encoding="utf-8")
     bad = runner.invoke(app, ["report", str(tmp_path / "nowhere")])
     assert bad.exit_code == 2 and "not a run folder" in bad.output
+
+
+def test_real_crisis_run_folder_end_to_end(tmp_path):
+    """simulate() on the shipped Chile–Peru scenario -> write_run_folder -> build_report."""
+    from pathlib import Path
+
+    scenario_dir = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    if not (scenario_dir / "scenario.toml").is_file():
+        pytest.skip("shipped Chile–Peru scenario missing")
+    simulate = pytest.importorskip("corredor.simulate").simulate
+    from corredor.outputs.runfolder import write_run_folder
+    from corredor.scenario import load_scenario
+
+    res = simulate(load_scenario(scenario_dir), seed=3)
+    folder = write_run_folder(res, tmp_path / "cp")
+    names = {p.name for p in folder.iterdir()}
+    assert {"results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json",
+            "observations.json", "camps.png", "stranded.png", "needs.png"} <= names
+    html = build_report(folder).read_text(encoding="utf-8")
+    doc = parse(html)
+    roads = [a for t, a in doc.tags if t == "line" and "crossing" in a.get("class", "")]
+    assert len(roads) == 2  # Chacalluta exit and Santa Rosa drawn as crossings
+    assert "Each reported count against the simulated number" in html  # fit against reported counts
+    needs = re.search(r'<section id="needs">(.*?)</section>', re.sub(r"\s+", " ", html)).group(1)
+    camp = re.findall(r"<td>(.*?)</td>", re.search(r'<th scope="row">camp</th>(.*?)</tr>', needs).group(1))
+    assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
+    assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp

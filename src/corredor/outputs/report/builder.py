@@ -347,8 +347,13 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         if camps:
             colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
             lines = [{"label": f"{run.names[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
+            observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+            # daily series (Flee's interpolated data) read better as dashed lines than as dots
+            daily = [j for j in observed if np.isfinite(obs[:, j]).sum() > 40]
+            lines += [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": colour[j], "dash": "5 3"}
+                      for j in daily]
             dots = [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": colour[j]}
-                    for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+                    for j in observed if j not in daily]
             index = {n: j for j, n in enumerate(run.names)}
             reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
                         if o["kind"] in STOCK_KINDS and index.get(o["location"]) in colour]
@@ -528,7 +533,7 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     scen = manifest.get("scenario")
     facts = []
     if isinstance(scen, dict):
-        facts += [("scenario", str(scen.get("name", ""))), ("scenario hash", str(scen.get("hash", ""))[:16])]
+        facts += [("scenario", str(scen.get("name", ""))), ("scenario hash", str(scen.get("hash") or scen.get("sha256") or "")[:16])]
     elif scen:
         facts.append(("scenario", str(scen)))
     for key in ("seed", "engine", "backend", "version", "hasten"):
