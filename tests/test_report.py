@@ -197,3 +197,28 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     camp = re.findall(r"<td>(.*?)</td>", re.search(r'<th scope="row">camp</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
     assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp
+
+
+def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
+    from corredor.outputs.report.builder import comparison_rows
+
+    summary = {
+        "metrics": {"peak": {"label": "peak stranded", "unit": "people"}},
+        "summary": [
+            {"scenario": "baseline", "metric": "peak", "median": 480.0, "p05": 400.0, "p95": 560.0},
+            {"scenario": "corridor", "metric": "peak", "median": 120.0, "p05": None, "p95": None},
+        ],
+    }
+    assert comparison_rows(summary) == [
+        {"variant": "baseline", "peak stranded (people)": "480 [400–560]"},
+        {"variant": "corridor", "peak stranded (people)": "120"},
+    ]
+    folder = make_run_folder(flee_like(), tmp_path / "run")
+    comp = tmp_path / "comparison.json"
+    comp.write_text(json.dumps(summary))
+    result = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "480 [400–560]" in (folder / "report.html").read_text(encoding="utf-8")
+    comp.write_text(json.dumps({"something": 1}))
+    bad = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp)])
+    assert bad.exit_code == 2

@@ -293,7 +293,7 @@ def calibrate(
 def report(
     run_dir: Path = typer.Argument(..., help="a run folder written by `corredor run` (has manifest.json)"),
     comparison: Path | None = typer.Option(
-        None, "--comparison", help="JSON list of {variant: metrics} for the policy table [RUN_DIR/comparison.json]"
+        None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
@@ -310,9 +310,12 @@ def report(
             rows = json.loads(comparison.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             usage_error(f"{comparison}: cannot read a JSON comparison ({exc})")
-        if not isinstance(rows, list):
-            usage_error(f"{comparison}: expected a JSON list of objects")
-    path = build_report(run_dir, comparison=rows)
+        if not isinstance(rows, (list, dict)):
+            usage_error(f"{comparison}: expected a JSON list of rows or a comparison.json")
+    try:
+        path = build_report(run_dir, comparison=rows)
+    except ValueError as exc:
+        usage_error(f"{comparison}: {exc}")
     if not quiet:
         console.print(f"wrote {path}", markup=False)
 

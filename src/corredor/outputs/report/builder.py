@@ -480,6 +480,24 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
     return rows
 
 
+def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
+    """A comparison as a list of rows; also accepts `analysis.compare`'s comparison.json (a dict
+    whose `summary` holds one row per scenario and metric), pivoted to one row per scenario."""
+    if obj is None or isinstance(obj, list):
+        return obj
+    if isinstance(obj, dict) and isinstance(obj.get("summary"), list):
+        labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in (obj.get("metrics") or {}).items()}
+        rows: dict[str, dict[str, Any]] = {}
+        for r in obj["summary"]:
+            name = str(r.get("scenario", ""))
+            med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
+            cell = "–" if med is None else (f"{med:,.0f} [{lo:,.0f}–{hi:,.0f}]" if lo is not None and hi is not None
+                                             else f"{med:,.0f}")
+            rows.setdefault(name, {"variant": name})[labels.get(r.get("metric"), str(r.get("metric")))] = cell
+        return list(rows.values())
+    raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
+
+
 def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """Rows of the policy comparison from `[{"variant": name, metric: value}]` or `[{name: {metric: value}}]`."""
     if not comparison:
@@ -597,6 +615,7 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
     run = read_run(run_dir)
     if comparison is None and (run_dir / COMPARISON_JSON).is_file():
         comparison = json.loads((run_dir / COMPARISON_JSON).read_text(encoding="utf-8"))
+    comparison = comparison_rows(comparison)
     html = render(run, run_dir, comparison)
     target = run_dir / REPORT_HTML
     fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=run_dir)
