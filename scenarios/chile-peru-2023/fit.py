@@ -3,7 +3,8 @@
 Rerun with:  .venv/bin/python scenarios/chile-peru-2023/fit.py [--points 64] [--seeds 16]
 
 Method (deterministic for a given --seed):
-1. a scrambled Sobol sample of `--points` parameter sets inside BOUNDS (scipy.stats.qmc);
+1. the scenario's current values plus a scrambled Sobol sample of `--points` parameter sets inside
+   BOUNDS (scipy.stats.qmc);
 2. each set is scored on the median camp population over `--seeds` replica seeds with
    `corredor.mainjob.fit_loss` (squared relative distance outside the reported ranges of the
    targets marked `fitted` in `corredor.mainjob.FIT_TARGETS`);
@@ -27,13 +28,15 @@ HERE = Path(__file__).resolve().parent
 
 #: Free parameters and their search ranges.
 BOUNDS: dict[str, tuple[float, float]] = {
-    "exodus_factor": (0.5, 2.0),
+    "exodus_factor": (0.5, 2.5),
     "surge_factor": (0.5, 3.0),
     "give_up_base": (0.0, 0.1),
     "give_up_per_day": (0.0, 0.01),
-    "irregular_try": (0.05, 1.0),
-    "irregular_success": (0.1, 1.0),
+    "irregular_try": (0.2, 1.0),
+    "irregular_success": (0.2, 1.0),
     "bribe_success": (0.2, 1.0),
+    "mil_troops": (0.3, 0.8),
+    "mil_emergency": (0.7, 1.0),
 }
 
 
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     hi = np.array([BOUNDS[n][1] for n in names])
     seeds = replica_seeds(args.seed, args.seeds)
     sample = qmc.scale(qmc.Sobol(len(names), scramble=True, seed=args.seed).random(args.points), lo, hi)
+    current = np.array([float(scenario.crisis.parameters[n]) for n in names])
+    sample = np.vstack([np.clip(current, lo, hi), sample])
 
     def f(x: np.ndarray) -> float:
         x = np.clip(x, lo, hi)

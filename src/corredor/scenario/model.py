@@ -313,6 +313,8 @@ class PolicyPeriod:
     groups: tuple[str, ...] = ()  # empty = everyone
     source: str = ""
     line: int = 0
+    #: fields whose value is a behaviour parameter, e.g. {"militarisation": "mil_emergency"}
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

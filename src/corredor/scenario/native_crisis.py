@@ -16,8 +16,11 @@ order and concatenated, which is how a variant adds events to the baseline's):
     [crisis.parameters]            # behaviour parameters (see PARAMETERS); unknown keys refused
 
 Dates are YYYY-MM-DD and become 0-based days from `[scenario] start_date`; `end` is inclusive.
-An empty `price_usd` / `bribe_success` cell means "the parameter `bribe_price_usd` /
-`bribe_success`" (stored as NaN), so a variant can change the price in one place.
+A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a behaviour parameter as
+`$name` (kept in `PolicyPeriod.parameters`, the value itself stored as NaN), so a variant or the fit
+changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
+`$bribe_success`. A parameter that only such references (or a departures `scale`) use must still be
+given a value in `[crisis.parameters]`.
 A `groups` cell lists group names separated by ';' (empty = everyone); `destinations` is
 `place=probability;place=probability`. Every file may carry an HXL hashtag row under its header.
 
@@ -29,7 +32,9 @@ are relative to the variant file. See `load_variant`.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import tomllib
 from dataclasses import replace
@@ -96,6 +101,7 @@ class _Reader:
         self.start = start_date
         self.toml_path = toml_path
         self._toml_lines: list[str] | None = None
+        self.parameter_names: set[str] = set(PARAMETERS)
 
     # ---- helpers ---------------------------------------------------------------------------
     def toml_line(self, key: str) -> int:
@@ -318,17 +324,31 @@ class _Reader:
                     self.err(table, row, cols, "status",
                              f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
                 cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0)
-                mil = self.number(table, row, cols, "militarisation", 0.0, 0.0, 1.0)
-                price = self.number(table, row, cols, "price_usd", math.nan, 0.0)
-                bribe = self.number(table, row, cols, "bribe_success", math.nan, 0.0, 1.0)
+                refs: dict[str, str] = {}
+                values: dict[str, float | None] = {}
+                for name, default, hi in (("militarisation", 0.0, 1.0), ("price_usd", math.nan, None),
+                                          ("bribe_success", math.nan, 1.0)):
+                    text = self.cell(row, cols, name)
+                    if text.startswith("$"):
+                        ref = text[1:]
+                        if ref not in self.parameter_names:
+                            self.err(table, row, cols, name,
+                                     f"unknown parameter {ref!r} in {name} (expected a key of "
+                                     f"[crisis.parameters]){suggest(ref, self.parameter_names)}")
+                        refs[name] = ref
+                        values[name] = math.nan
+                    else:
+                        values[name] = self.number(table, row, cols, name, default, 0.0, hi)
+                mil, price, bribe = values["militarisation"], values["price_usd"], values["bribe_success"]
                 out.append(PolicyPeriod(
                     crossing=crossing, start=start or 0, end=end or 0, status=status,
                     capacity_per_day=int(cap) if cap is not None else -1,
-                    militarisation=mil or 0.0,
+                    militarisation=mil if mil is not None else 0.0,
                     price_usd=price if price is not None else math.nan,
                     bribe_success=bribe if bribe is not None else math.nan,
                     groups=self.group_list(table, row, cols, groups),
                     source=self.cell(row, cols, "source"), line=row.line,
+                    parameters=refs,
                 ))
         return tuple(out)
 
@@ -451,25 +471,35 @@ class _Reader:
         return out
 
 
-def _scale_names(folder: Path, spec: Any) -> set[str]:
-    """Parameter names a departures table uses in its `scale` column (they may be declared)."""
+def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar: bool) -> set[str]:
+    """Parameter names that a table's `columns` refer to, so they may be declared as parameters.
+
+    With `dollar`, only cells written `$name` count (policies); else every non-empty cell (the
+    `scale` column of departures).
+    """
     names: set[str] = set()
     files = spec if isinstance(spec, list) else [spec]
     for f in files:
         try:
-            lines = (folder / str(f)).read_text(encoding="utf-8-sig").splitlines()
+            text = (folder / str(f)).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             continue
-        if not lines:
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows:
             continue
-        header = [h.strip().lower() for h in lines[0].split(",")]
-        if "scale" not in header:
-            continue
-        k = header.index("scale")
-        for line in lines[1:]:
-            cells = line.split(",")
-            if len(cells) > k and cells[k].strip() and not cells[0].startswith("#"):
-                names.add(cells[k].strip())
+        header = [h.strip().lower() for h in rows[0]]
+        for col in columns:
+            if col not in header:
+                continue
+            k = header.index(col)
+            for cells in rows[1:]:
+                if len(cells) <= k or not cells or cells[0].startswith("#"):
+                    continue
+                cell = cells[k].strip()
+                if dollar and cell.startswith("$"):
+                    names.add(cell[1:])
+                elif not dollar and cell:
+                    names.add(cell)
     return names
 
 
@@ -502,8 +532,17 @@ def read_crisis(
     for key in REQUIRED_FILE_KEYS:
         if key not in crisis_table:
             r.toml_error("[crisis]", f"crisis: missing key '{key}' (expected a file name)")
-    scale_names = _scale_names(folder, crisis_table["departures"]) if "departures" in crisis_table else set()
-    params = r.parameters(crisis_table.get("parameters"), scale_names)
+    extra = set()
+    if "departures" in crisis_table:
+        extra |= _referenced_names(folder, crisis_table["departures"], ("scale",), dollar=False)
+    if "policies" in crisis_table:
+        extra |= _referenced_names(folder, crisis_table["policies"],
+                                   ("militarisation", "price_usd", "bribe_success"), dollar=True)
+    params = r.parameters(crisis_table.get("parameters"), extra)
+    for name in sorted(extra - set(params)):
+        r.toml_error("[crisis.parameters]",
+                     f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
+    r.parameter_names = set(params)
     groups = r.groups(crisis_table["groups"]) if "groups" in crisis_table else ()
     group_names = {g.name for g in groups}
     crossings = r.crossings(crisis_table["crossings"]) if "crossings" in crisis_table else ()

@@ -242,11 +242,13 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         if d1 < d0:
             continue
         gsel = [gidx[g] for g in pol.groups] if pol.groups else list(range(G))
-        pr = p["bribe_price_usd"] if math.isnan(pol.price_usd) else pol.price_usd
-        br = p["bribe_success"] if math.isnan(pol.bribe_success) else pol.bribe_success
+        refs = dict(pol.parameters)
+        pr = p[refs.get("price_usd", "bribe_price_usd")] if math.isnan(pol.price_usd) else pol.price_usd
+        br = p[refs.get("bribe_success", "bribe_success")] if math.isnan(pol.bribe_success) else pol.bribe_success
+        m = p[refs["militarisation"]] if "militarisation" in refs else pol.militarisation
         for gi in gsel:
             status[d0 : d1 + 1, ci, gi] = STATUS_CODES[pol.status]
-            mil[d0 : d1 + 1, ci, gi] = pol.militarisation
+            mil[d0 : d1 + 1, ci, gi] = min(max(m, 0.0), 1.0)
             price[d0 : d1 + 1, ci, gi] = pr
             bribe[d0 : d1 + 1, ci, gi] = br
         capacity[d0 : d1 + 1, ci] = pol.capacity_per_day
