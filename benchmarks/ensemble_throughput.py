@@ -1,6 +1,9 @@
 """Ensemble throughput: replicas per second of one Flee case on 1, 2, ... local worker processes.
 
 The issue's target is 1,000 replicas of car at hasten 10 in at most 5 minutes on a 2-core machine.
+Wall time is only meaningful on an idle machine, so each run also records the CPU seconds spent
+(workers and parent) and the load average before and after: on a shared machine the CPU time per
+replica is the stable number, and `replicas × cpu_s_per_replica / cores` the idle-machine estimate.
 Each worker runs its replicas on one thread (process-level parallelism across replicas). The
 timing includes starting the workers and the reduction to bands, i.e. what `corredor ensemble`
 costs; a tiny numpy reference timed in the same run lets numbers from noisy machines be compared.
@@ -15,11 +18,17 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def machine_reference_s() -> float:
@@ -59,13 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     ref = machine_reference_s()
     for w in [int(x) for x in args.workers.split(",")]:
+        load0 = os.getloadavg()[0]
+        c0, s0 = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+        t = time.perf_counter()
         with LocalProcessExecutor(workers=w) as ex:
-            t = time.perf_counter()
             ens = run_ensemble(scenario, args.replicas, seed=args.seed, executor=ex, engine=args.engine)
-            wall = time.perf_counter() - t
+        wall = time.perf_counter() - t  # includes worker start-up and shutdown
+        worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - c0  # workers' CPU, counted once they exit
+        parent_cpu = _cpu(resource.RUSAGE_SELF) - s0  # reduction to bands, collecting results
         ard = ens.summary["base"].get("ard_rescaled_mean") or ens.summary["base"].get("ard_mean") or {}
         runs.append({"workers": w, "wall_s": round(wall, 2),
                      "replicas_per_s": round(args.replicas / wall, 3),
+                     "worker_cpu_s": round(worker_cpu, 2), "parent_cpu_s": round(parent_cpu, 2),
+                     "cpu_s_per_replica": round((worker_cpu + parent_cpu) / args.replicas, 4),
+                     "loadavg_1min_before": round(load0, 2),
+                     "loadavg_1min_after": round(os.getloadavg()[0], 2),
                      "ard_q50": ard.get("q50"), "ard_q05": ard.get("q05"), "ard_q95": ard.get("q95")})
         print(f"workers={w}: {args.replicas} replicas in {wall:.1f} s "
               f"({args.replicas / wall:.2f} replicas/s)", flush=True)
