@@ -579,3 +579,14 @@ def test_any_one_cell_mutation_loads_or_reports(
     else:
         for series in s.observations.camps.values():
             assert len(series.daily(s.days)) == s.days
+
+
+def test_yaml_keys_that_are_not_names(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 5, "  32124: 1")
+    edit(folder / YML, 6, "7:")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    got = [(p.line, p.column, p.message) for p in info.value.problems]
+    assert (5, 3, "move_rules: expected a setting name, found 32124") in got
+    assert (6, 1, "expected a section name, found 7") in got

@@ -158,6 +158,7 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
         )
         return Settings()
     marks = _yaml_key_marks(node)
+    data = _string_keys(data, marks, path, problems)
     settings, found = settings_from_mapping(data)
     for severity, key, message in found:
         line, col = _closest_mark(marks, key)
@@ -165,6 +166,36 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
             path, line, col, f"{key}: {message}"
         )
     return settings or Settings()
+
+
+def _string_keys(
+    data: dict[Any, Any], marks: dict[str, tuple[int, int]], path: Path, problems: Problems
+) -> dict[str, Any]:
+    """The mapping with keys that are not names (numbers, lists…) reported and dropped.
+
+    Looks two levels deep: sections and the settings in them.
+    """
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            problems.error(
+                path, *_closest_mark(marks, str(key)), f"expected a section name, found {key!r}"
+            )
+            continue
+        if isinstance(value, dict):
+            clean = {}
+            for sub, v in value.items():
+                if isinstance(sub, str):
+                    clean[sub] = v
+                else:
+                    problems.error(
+                        path,
+                        *_closest_mark(marks, f"{key}.{sub}"),
+                        f"{key}: expected a setting name, found {sub!r}",
+                    )
+            value = clean
+        out[key] = value
+    return out
 
 
 def _closest_mark(marks: dict[str, tuple[int, int]], key: str) -> tuple[int, int]:
