@@ -66,6 +66,15 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
     except OSError as exc:
         problems.error(path, 0, 0, f"cannot read the file ({exc.strerror or exc})")
         return None
+    if b"\x00" in raw:  # binary, or UTF-16: say so at the first NUL rather than later
+        line, col = _bad_utf8_position(raw, raw.index(b"\x00"))
+        problems.error(
+            path,
+            line,
+            col,
+            f"NUL byte (expected {what} as UTF-8 text; is this a binary or UTF-16 file?)",
+        )
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -80,14 +89,6 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
         return None
     if not text.strip():
         problems.error(path, 0, 0, f"empty file (expected {what})")
-        return None
-    if "\x00" in text:
-        at = text.index("\x00")
-        line = text.count("\n", 0, at) + 1
-        col = at - (text.rfind("\n", 0, at) + 1) + 1
-        problems.error(
-            path, line, col, f"NUL byte (expected {what} as text; is this a binary file?)"
-        )
         return None
     return text
 
