@@ -21,7 +21,7 @@ from .plan import Plan, compile_plan
 from .results import Results
 from .scenario.model import Scenario
 
-ENGINES = ("auto", "agents")
+ENGINES = ("auto", "agents", "cohorts")
 
 
 def _version() -> str:
@@ -91,12 +91,14 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
     return res
 
 
-def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "agents",
+def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "auto",
              threads: int | None = None, check: bool = False) -> Results:
-    """Run one replica; `engine` is "agents" (or "auto", which picks agents for now).
+    """Run one replica; `engine` is "auto" (default), "agents" or "cohorts".
 
-    The same seed gives identical Results on any number of threads. Border-crisis scenarios
-    (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis`.
+    "auto" picks the cohort engine unless a rule needs each person's history (avoid_short_stints),
+    then the agent engine; the choice and its reason are in `manifest["engine_choice"]`. The same
+    seed gives identical Results on any number of threads. Border-crisis scenarios
+    (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
 
     >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
     """
@@ -108,7 +110,23 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "ag
 
         return simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
     plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
-    from .engine.agents import run_agents
+    from .engine.cohorts import engine_for
 
-    out = run_agents(plan, seed=seed, threads=threads, check=check)
-    return results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
+    chosen, reason = engine_for(plan)
+    if engine != "auto":
+        chosen, reason = engine, "asked for"
+    if chosen == "cohorts":
+        from .engine.cohorts import run_cohorts
+
+        out = run_cohorts(plan, seed=seed, threads=threads, check=check)
+    else:
+        from .engine.agents import run_agents
+
+        out = run_agents(plan, seed=seed, threads=threads, check=check)
+    res = results_from_output(plan, out, seed, chosen, time.perf_counter() - t0)
+    res.manifest["engine_choice"] = {"asked": engine, "engine": chosen, "reason": reason}
+    stats = getattr(out, "cohort_stats", None)
+    if stats is not None:
+        res.manifest["cohorts"] = {"cells_max": int(stats.cells.max(initial=0)),
+                                   "binomial_draws": int(stats.draws.sum())}
+    return res
