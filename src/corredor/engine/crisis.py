@@ -291,6 +291,10 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "distance_km": ("route", plan.link_km),
         "group": list(plan.group_names),
         "crossing": list(plan.crossing_names),
+        "crossing_from": ("crossing", [plan.names[plan.link_from[k]] if k >= 0 else ""
+                                       for k in plan.cross_link]),
+        "crossing_to": ("crossing", [plan.names[plan.link_to[k]] if k >= 0 else ""
+                                     for k in plan.cross_link]),
         "mode": list(MODES),
         "wait_bin": list(WAIT_BIN_LABELS),
     }
@@ -312,6 +316,10 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
             "give_ups": (("day",), a["give_ups"], people),
             "money_paid_usd": (("day", "crossing"), a["money_paid_usd"], {"units": "USD"}),
             "days_waited": (("day", "wait_bin"), a["days_waited"], {**people, "long_name": "stranded people by days waited so far"}),
+            "crossing_status": (("day", "crossing"), plan.status.max(axis=2) if len(plan.group_names) else np.zeros((T, len(plan.crossing_names)), dtype=np.int8),
+                                {"units": "1", "long_name": "most restrictive policy of the day over groups: 0 open, 1 documents, 2 closed"}),
+            "militarisation": (("day", "crossing"), plan.militarisation.max(axis=2) if len(plan.group_names) else np.zeros((T, len(plan.crossing_names))),
+                               {"units": "1", "long_name": "militarisation level 0..1 (max over groups)"}),
         },
         coords=coords,
         attrs={"scenario": scenario.name, "start_date": start.isoformat(), "engine": "crisis-agents",
