@@ -244,6 +244,7 @@ def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Pat
         (["--executor", "threads"], "unknown executor"),
         (["--address", "tcp://127.0.0.1:9"], "--address needs --executor dask"),
         (["--hasten", "0"], "--hasten must be at least 1"),
+        (["--engine", "warp"], "unknown engine 'warp'"),
     ],
 )
 def test_cli_ensemble_bad_input_is_one_line_exit_2(toy_cli, flee_cases: Path, tmp_path: Path,

@@ -164,6 +164,13 @@ def _executor_or_exit(kind: str, workers: int | None, address: str | None):
         usage_error(str(exc))
 
 
+def _check_engine(engine: str) -> None:
+    from .simulate import ENGINES
+
+    if engine not in ENGINES:
+        usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
+
+
 def _load_or_exit(path: Path, hasten: int | None, days: int | None):
     from . import load_scenario
 
@@ -207,6 +214,7 @@ def ensemble(
     )
     from .progress import progress_bar
 
+    _check_engine(engine)
     scenario = _load_or_exit(path, hasten, days)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
@@ -220,9 +228,14 @@ def ensemble(
         usage_error(f"{out} exists; use --force to replace it")
     ex = _executor_or_exit(executor, workers, address)
     total = replicas * len(variants)
-    with ex, progress_bar(f"{scenario.name}: {total} replicas", total, quiet=quiet) as advance:
-        ens = run_ensemble(scenario, replicas, seed=seed, variants=variants, executor=ex,
-                           engine=engine, progress=lambda done, n: advance())
+    try:
+        with ex, progress_bar(f"{scenario.name}: {total} replicas", total, quiet=quiet) as advance:
+            ens = run_ensemble(scenario, replicas, seed=seed, variants=variants, executor=ex,
+                               engine=engine, progress=lambda done, n: advance())
+    except ScenarioError as exc:  # e.g. a setting the plan compiler refuses
+        fail_with_problems(exc)
+    except ValueError as exc:  # e.g. an unknown engine
+        usage_error(str(exc))
     write_ensemble(ens, out, force=force, plot=not no_plot)
     if not quiet:
         from rich.table import Table
@@ -258,6 +271,7 @@ def calibrate(
     from .analysis.calibrate import calibrate as run_calibration
     from .progress import progress_bar
 
+    _check_engine(engine)
     scenarios = [_load_or_exit(p, hasten, days) for p in paths]
     try:
         specs = read_params(params, scenarios[0])
@@ -272,10 +286,15 @@ def calibrate(
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     ex = _executor_or_exit(executor, workers, address)
-    with ex, progress_bar(f"calibrating {name}", trials + 2, quiet=quiet) as advance:
-        cal = run_calibration(scenarios, specs, trials=trials, replicas=replicas, seed=seed,
-                              executor=ex, objective=objective, engine=engine,
-                              progress=lambda done, n: advance())
+    try:
+        with ex, progress_bar(f"calibrating {name}", trials + 2, quiet=quiet) as advance:
+            cal = run_calibration(scenarios, specs, trials=trials, replicas=replicas, seed=seed,
+                                  executor=ex, objective=objective, engine=engine,
+                                  progress=lambda done, n: advance())
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    except (ValueError, RuntimeError) as exc:  # an unknown engine; every trial failed
+        usage_error(str(exc))
     write_calibration(cal, out, force=force)
     if not quiet:
         from rich.table import Table
