@@ -1,0 +1,203 @@
+"""The cohort engine agrees in distribution with the agent engine (its reference), day by day.
+
+Small synthetic Flee cases that exercise what could go wrong when people are counted instead of
+followed: a camp whose capacity binds within days (Cap < 0.5 refusals and the linear Cap factor),
+a location closure that sends people on its links back (bounce), multi-day links (a link of exactly
+2 × speed takes 3 days: arrival needs progress > length), same-day chaining over short links, and in
+the second case awareness 2 (planned paths held across days, markers), walk_probability on a link
+and start_on_foot (the "completed a link" flag as an extra state dimension).
+
+Test: for every (location, day) and (link, day) the counts of N agent-engine seeds and N cohort
+seeds are compared with a chi-square test of homogeneity (values pooled into bins of ≥ 10 runs);
+family-wise α = 0.01 with a Bonferroni correction over all (place, day) cells of the case.
+CI runs N = 300 seeds per engine; the documented measurement (docs/validation.md, "Cohorts vs
+agents") ran N = 2,000 with `CORREDOR_COHORT_SEEDS=2000`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from corredor.engine.agents import run_agents
+from corredor.engine.cohorts import run_cohorts
+from corredor.plan import compile_plan
+from corredor.scenario import load_scenario
+
+N_SEEDS = int(os.environ.get("CORREDOR_COHORT_SEEDS", "300"))
+ALPHA = 0.01  # family-wise, Bonferroni over all compared (place, day) cells of a case
+
+LOCATIONS = """\
+#name,region,country,gps_x,gps_y,location_type,conflict_date,population
+A,R,Land,0,0,conflict_zone,0,20000
+B,R,Land,0,1,town,,800
+C,R,Land,1,1,town,,300
+M,R,Land,1,2,marker,,0
+D,R,Other,2,1,camp,,{cap_d}
+E,R,Other,3,1,camp,,0
+F,R,Other,0,3,camp,,5000
+"""
+
+ROUTES = """\
+#name1,name2,distance,forced_redirection,walk_probability
+A,B,50,0,0
+B,C,30,0,0
+B,D,120,0,0
+C,D,60,0,0
+C,M,200,0,{walk}
+M,E,250,0,{walk}
+A,F,{a_f},0,0
+D,E,80,0,0
+"""
+
+CLOSURES = """\
+#closure_type,name1,name2,closure_start,closure_end
+location,C,,{c_from},{c_to}
+"""
+
+
+def write_case(folder: Path, *, days: int = 12, cap_d: int = 40, awareness: int = 1,
+               walk: str = "0", start_on_foot: bool = False, a_f: int = 400, c_from: int = 4,
+               c_to: int = 7, total_end: int = 1500, speed: float = 200.0) -> Path:
+    """A seven-place Flee case (text files) that exercises capacity, closures and chaining."""
+    files = {
+        "input_csv/locations.csv": LOCATIONS.format(cap_d=cap_d),
+        "input_csv/routes.csv": ROUTES.format(walk=walk, a_f=a_f),
+        "input_csv/closures.csv": CLOSURES.format(c_from=c_from, c_to=c_to),
+        "input_csv/conflicts.csv": "#Day,A\n" + "".join(f"{d},1\n" for d in range(days)),
+        "input_csv/sim_period.csv": f"StartDate,2020-01-01\nLength,{days}\n",
+        "source_data/data_layout.csv": "total,refugees.csv\nD,d.csv\nE,e.csv\nF,f.csv\n",
+        "source_data/refugees.csv": f"Date,Refugee_numbers\n2020-01-01,30\n2020-01-{days + 1:02d},{total_end}\n",
+        "source_data/d.csv": "2020-01-01,20\n2020-01-10,60\n",
+        "source_data/e.csv": "2020-01-01,0\n2020-01-10,600\n",
+        "source_data/f.csv": "2020-01-01,10\n2020-01-10,600\n",
+        "simsetting.yml": (
+            "spawn_rules:\n  insert_day0: True\n"
+            f"move_rules:\n  max_move_speed: {speed}\n  max_walk_speed: 35.0\n  awareness_level: {awareness}\n"
+            f"  camp_weight: 2.0\n  capacity_buffer: 0.9\n  start_on_foot: {start_on_foot}\n"
+            "optimisations:\n  hasten: 1\n"
+        ),
+    }
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def homogeneity_p(x: np.ndarray, y: np.ndarray, min_bin: int = 10) -> float:
+    """Chi-square test that two integer samples come from one distribution.
+
+    Sorted distinct values are pooled left to right into bins holding ≥ min_bin runs of both samples
+    together (a short last bin joins the one before); one bin means nothing to test (p = 1).
+    """
+    values = np.union1d(x, y)
+    cx = np.array([(x == v).sum() for v in values])
+    cy = np.array([(y == v).sum() for v in values])
+    bins_x: list[int] = []
+    bins_y: list[int] = []
+    ax = ay = 0
+    for a, b in zip(cx, cy, strict=True):
+        ax += int(a)
+        ay += int(b)
+        if ax + ay >= min_bin:
+            bins_x.append(ax)
+            bins_y.append(ay)
+            ax = ay = 0
+    if ax + ay > 0:
+        if bins_x:
+            bins_x[-1] += ax
+            bins_y[-1] += ay
+        else:
+            bins_x.append(ax)
+            bins_y.append(ay)
+    if len(bins_x) < 2:
+        return 1.0
+    return float(stats.chi2_contingency(np.array([bins_x, bins_y]), correction=False)[1])
+
+
+def ensemble(plan, run, n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Population (seed, day, location) and travellers (seed, day, link) of n seeds."""
+    pops, links = [], []
+    for s in range(offset, offset + n):
+        out = run(plan, seed=s)
+        pops.append(out.population)
+        links.append(out.travellers)
+    return np.array(pops), np.array(links)
+
+
+def compare(plan, n: int) -> dict[str, object]:
+    """p-values per (place, day) of agents vs cohorts; the smallest and where it is."""
+    pa, la = ensemble(plan, run_agents, n, 0)
+    pc, lc = ensemble(plan, run_cohorts, n, 100_000)
+    cells = []
+    for arr_a, arr_c, kind in ((pa, pc, "location"), (la, lc, "link")):
+        for t in range(arr_a.shape[1]):
+            for j in range(arr_a.shape[2]):
+                x, y = arr_a[:, t, j], arr_c[:, t, j]
+                if x.max() == x.min() == y.max() == y.min():
+                    continue  # the same constant in both: nothing to test
+                cells.append((homogeneity_p(x, y), kind, t, j, x.mean(), y.mean()))
+    cells.sort()
+    return {"n_tests": len(cells), "worst": cells[0], "pa": pa, "pc": pc}
+
+
+@pytest.fixture(scope="module")
+def basic_plan(tmp_path_factory):
+    return compile_plan(load_scenario(write_case(tmp_path_factory.mktemp("basic"))))
+
+
+@pytest.fixture(scope="module")
+def paths_plan(tmp_path_factory):
+    folder = write_case(tmp_path_factory.mktemp("paths"), awareness=2, walk="0.3",
+                        start_on_foot=True, cap_d=60)
+    return compile_plan(load_scenario(folder))
+
+
+def test_cases_exercise_what_they_claim(basic_plan, paths_plan):
+    """Capacity binds, people chain within a day, closures bounce people, links take several days."""
+    out = run_cohorts(basic_plan, seed=1, check=True)
+    d = basic_plan.location_names.index("D")
+    cap = basic_plan.capacity[d]
+    assert out.population[:, d].max() >= 0.9 * cap  # D reaches the capacity buffer
+    assert out.rounds.max() >= 2  # arrivals decide again the same day, twice or more
+    assert basic_plan.closure_ptr[-1] > 0 and basic_plan.n_links > 10
+    a_f = [k for k in range(basic_plan.n_links)
+           if basic_plan.location_names[basic_plan.link_from[k]] == "A"
+           and basic_plan.location_names[basic_plan.link_to[k]] == "F"][0]
+    assert basic_plan.link_km[a_f] == 2 * basic_plan.link_speed[a_f]
+    assert out.travellers[:, a_f].max() > 0
+    assert paths_plan.params["awareness_level"] == 2 and paths_plan.link_walk_p.max() == 0.3
+    run_cohorts(paths_plan, seed=1, check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["basic_plan", "paths_plan"])
+def test_cohorts_match_agents_in_distribution(which, request):
+    plan = request.getfixturevalue(which)
+    res = compare(plan, N_SEEDS)
+    p, kind, t, j, ma, mc = res["worst"]
+    bonf = ALPHA / res["n_tests"]
+    assert res["n_tests"] > 100
+    assert p > bonf, (f"{which}: {kind} {j} day {t}: agents mean {ma:.2f}, cohorts mean {mc:.2f}, "
+                      f"p = {p:.2e} < {bonf:.1e} ({res['n_tests']} tests)")
+
+
+@pytest.mark.slow
+def test_the_test_detects_a_wrong_engine(basic_plan):
+    """Power check: the same comparison flags a cohort run with camp capacity 10 % larger."""
+    import dataclasses
+
+    d = basic_plan.location_names.index("D")
+    cap = basic_plan.capacity.copy()
+    cap[d] = int(cap[d] * 1.1)
+    wrong = dataclasses.replace(basic_plan, capacity=cap)
+    pa, _ = ensemble(basic_plan, run_agents, N_SEEDS, 0)
+    pw, _ = ensemble(wrong, run_cohorts, N_SEEDS, 100_000)
+    n_tests = pa.shape[1] * pa.shape[2]
+    worst = min(homogeneity_p(pa[:, t, j], pw[:, t, j]) for t in range(pa.shape[1]) for j in range(pa.shape[2]))
+    assert worst < ALPHA / n_tests
