@@ -590,3 +590,13 @@ def test_yaml_keys_that_are_not_names(tmp_path: Path) -> None:
     got = [(p.line, p.column, p.message) for p in info.value.problems]
     assert (5, 3, "move_rules: expected a setting name, found 32124") in got
     assert (6, 1, "expected a section name, found 7") in got
+
+
+def test_yaml_value_that_cannot_be_built_is_located(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 4, "  max_move_speed: 2020-02-30")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.column) == (YML, 4, 19)
+    assert "bad YAML value" in p.message

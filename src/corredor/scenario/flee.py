@@ -120,6 +120,28 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
     return start, length
 
 
+def _bad_scalar_mark(text: str) -> tuple[int, int]:
+    """1-based (line, column) of the first scalar that YAML parses but cannot build (0, 0 if none)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return (0, 0)
+    stack = [root]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except Exception:  # the constructor's own error: this is the culprit
+                return (node.start_mark.line + 1, node.start_mark.column + 1)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.extend((k, v))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return (0, 0)
+
+
 def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple[int, int]]:
     """Dotted key -> (1-based line, column) of each mapping key in a composed YAML tree."""
     marks: dict[str, tuple[int, int]] = {}
@@ -149,6 +171,11 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
         return Settings()
     except yaml.YAMLError as exc:
         problems.error(path, 0, 0, f"bad YAML ({exc})")
+        return Settings()
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # safe_load's constructors raise these for values such as the date 2020-02-30
+        line, col = _bad_scalar_mark(text)
+        problems.error(path, line, col, f"bad YAML value ({exc})")
         return Settings()
     if data is None:
         data = {}
