@@ -182,6 +182,8 @@ def test_cohorts_match_agents_in_distribution(which, request):
     res = compare(plan, N_SEEDS)
     p, kind, t, j, ma, mc = res["worst"]
     bonf = ALPHA / res["n_tests"]
+    print(f"\n{which}: {N_SEEDS} seeds per engine, {res['n_tests']} place-day tests, smallest p = {p:.3g} "
+          f"({kind} {j} day {t}: agents {ma:.2f}, cohorts {mc:.2f}); Bonferroni threshold {bonf:.2g}")
     assert res["n_tests"] > 100
     assert p > bonf, (f"{which}: {kind} {j} day {t}: agents mean {ma:.2f}, cohorts mean {mc:.2f}, "
                       f"p = {p:.2e} < {bonf:.1e} ({res['n_tests']} tests)")
