@@ -134,23 +134,9 @@ def flee_daily(series: Series, n_days: int, hasten: int) -> np.ndarray:
     (old + fraction·(new − old)) and truncate to int, clamp to the last value after the last point.
     Points are used in file order, as Flee does (it never sorts them).
     """
-    out = np.zeros(n_days, dtype=np.int64)
-    if not series.days:
-        return out
-    days = [float(d) for d in series.days]
-    vals = [float(v) / float(hasten) for v in series.values]
-    for t in range(n_days):
-        if t <= days[0]:
-            out[t] = int(vals[0])
-            continue
-        value = None
-        for i in range(1, len(days)):
-            if t < days[i]:
-                frac = float(t - days[i - 1]) / float(days[i] - days[i - 1])
-                value = int(vals[i - 1] + frac * float(vals[i] - vals[i - 1]))
-                break
-        out[t] = int(vals[-1]) if value is None else value
-    return out
+    # Series.daily follows Flee's exact order (hasten per file, merge, corrections, interpolation);
+    # checked against flee==3.1 values in tests/fixtures/flee31_series/.
+    return series.daily(n_days, hasten)
 
 
 def flee_spawns(total: np.ndarray, insert_day0: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
