@@ -130,7 +130,8 @@ _SECTIONS: dict[str, type[_Frozen]] = {
 
 def suggest(word: str, choices: list[str] | set[str]) -> str:
     """A ' (did you mean X?)' hint, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    # keys from YAML/TOML may be numbers or booleans: compare their text
+    close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
