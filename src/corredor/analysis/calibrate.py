@@ -32,6 +32,7 @@ import math
 import re
 import time
 import tomllib
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +277,8 @@ class CalibrationShared:
     compile_fn: Callable[[Any], Any] | None = None
     engine: str = "auto"
     threads: int | None = 1
+    #: identifies this object across processes (worker plan caches are keyed by it)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,7 @@ _PLAN_CACHE: dict[Any, Any] = {}
 
 def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, Any]:
     """Worker function: simulate one replica with the trial's overrides and score it."""
-    key = (id(shared), task.case, task.overrides)
+    key = (shared.token, task.case, task.overrides)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
         scenario = apply_overrides(shared.scenarios[task.case], dict(task.overrides))
