@@ -43,6 +43,8 @@ PROVIDED_CSV = "provided.csv"
 
 #: Closure status codes used in network.json and the long table (`crossing_status`, `route_status`).
 STATUS_CODES = {"open": 0, "documents": 1, "closed": 2}
+#: Manifest keys that depend on how a run was executed, not on its result (kept out of Parquet).
+VOLATILE_MANIFEST_KEYS = ("timing", "threads", "checkpoint")
 #: Prefix of needs variables in the long table.
 NEEDS_PREFIX = "needs."
 
@@ -490,7 +492,10 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
     """`results.parquet`: the long table of every per-day variable (and the needs)."""
     path = Path(folder) / LONG_TABLE
     table = long_table(results.dataset, needs)
-    meta = {b"corredor.manifest": json.dumps(results.manifest or {}, default=str).encode()}
+    # timing, thread count and resume details live in manifest.json only, so that the same seed
+    # gives a byte-identical results.parquet however it was run (docs/reliability.md)
+    stable = {k: v for k, v in (results.manifest or {}).items() if k not in VOLATILE_MANIFEST_KEYS}
+    meta = {b"corredor.manifest": json.dumps(stable, default=str).encode()}
     if needs is not None:
         info = {k: needs.attrs.get(k) for k in ("standard", "toilet_switch", "standard_sources")}
         meta[b"corredor.needs"] = json.dumps(info, default=str).encode()
