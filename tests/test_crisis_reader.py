@@ -172,3 +172,37 @@ def test_with_parameters_replaces_known_and_refuses_unknown():
     assert s2.crisis.parameters["speed_km_per_day"] == sc.crisis.parameters["speed_km_per_day"]
     with pytest.raises(KeyError):
         with_parameters(sc, nonsense=1.0)
+
+
+def test_policy_cells_may_name_parameters(tmp_path):
+    from corredor.engine.rules.crisis_plan import compile_crisis
+    from corredor.scenario.model import Location, Route, Scenario
+
+    policies = ("crossing,start,end,status,militarisation,price_usd,bribe_success\n"
+                "c,2023-01-03,2023-01-05,documents,$mil,$price,0.4\n")
+    write(tmp_path, {**GOOD, "policies.csv": policies})
+    problems = Problems(root=tmp_path)
+    table = {**TABLE, "parameters": {"boost": 1.0, "mil": 0.7, "price": 30.0}}
+    crisis = read_crisis(tmp_path, table, problems, NAMES)
+    assert not problems.errors, [str(p) for p in problems.items]
+    pol = crisis.policies[0]
+    assert dict(pol.parameters) == {"militarisation": "mil", "price_usd": "price"}
+    sc = Scenario(name="t", start_date=dt.date(2023, 1, 1), days=10,
+                  locations=tuple(Location(n) for n in sorted(NAMES)),
+                  routes=(Route("o", "x", 10.0), Route("x", "y", 1.0), Route("y", "d", 10.0)),
+                  crisis=crisis)
+    plan = compile_crisis(sc)
+    assert plan.militarisation[3, 0, 1] == pytest.approx(0.7)  # day 3 (4 Jan), crossing c, group b
+    assert plan.price[3, 0, 1] == pytest.approx(30.0)
+    assert plan.bribe[3, 0, 1] == pytest.approx(0.4)
+    s2 = with_parameters(sc, mil=0.2)
+    assert compile_crisis(s2).militarisation[3, 0, 1] == pytest.approx(0.2)
+
+
+def test_a_parameter_named_in_a_table_needs_a_value(tmp_path):
+    policies = "crossing,start,end,status,militarisation\nc,2023-01-03,2023-01-05,documents,$mil\n"
+    write(tmp_path, {**GOOD, "policies.csv": policies})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES)
+    assert any("crisis parameter 'mil' is used by a table but has no value" in str(p)
+               for p in problems.errors), [str(p) for p in problems.items]

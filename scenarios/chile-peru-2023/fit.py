@@ -9,8 +9,9 @@ Method (deterministic for a given --seed):
    `corredor.mainjob.fit_loss` (squared relative distance outside the reported ranges of the
    targets marked `fitted` in `corredor.mainjob.FIT_TARGETS`);
 3. the best `--refine` sets start a Nelder–Mead search (scipy.optimize) on the same score;
-4. the best few sets are re-scored with 100 seeds on all targets; the best is printed as TOML to
-   paste into scenario.toml [crisis.parameters].
+4. the best few sets are re-scored with 100 other seeds on the same fitted targets; the best is
+   printed as TOML lines to paste into scenario.toml [crisis.parameters], with every target's
+   check (fitted and held out).
 The targets not used (fitted=False) are checked only afterwards: that is the held-out part.
 """
 
@@ -93,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     best = None
     for x in finalists:
         values = dict(zip(names, (float(v) for v in x), strict=True))
-        loss, med, flown = score(scenario, values, final_seeds, fitted_only=False)
-        print(f"100 seeds: loss(all targets)={loss:.4f} {values}", flush=True)
+        loss, med, flown = score(scenario, values, final_seeds, fitted_only=True)
+        print(f"100 seeds: loss(fitted targets)={loss:.4f} {values}", flush=True)
         if best is None or loss < best[0]:
             best = (loss, values, med, flown)
     assert best is not None
     loss, values, med, flown = best
-    print("\n# best parameters (100 seeds, all targets):")
+    print("\n# best parameters (100 seeds, fitted targets; held-out targets checked below):")
     for n, v in values.items():
         print(f"{n} = {v:.4g}")
     for row in evaluate_targets(med, scenario.start_date):
