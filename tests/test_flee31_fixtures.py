@@ -266,3 +266,31 @@ def test_mean_ard_is_consistent_with_mean_trajectory(case):
 def test_fixture_path_rejects_unknown_kind():
     with pytest.raises(ValueError):
         fixture_path("nonsense", "mali2012")
+
+
+# ---------------------------------------------------------------------------------------------
+# Against Flee itself, only where benchmarks/.venv-flee exists (never in CI)
+# ---------------------------------------------------------------------------------------------
+
+FLEE_PYTHON = Path(__file__).resolve().parents[1] / "benchmarks" / ".venv-flee" / "bin" / "python"
+
+
+@pytest.mark.skipif(not FLEE_PYTHON.exists(), reason="Flee 3.1 virtualenv not installed")
+def test_short_flee_run_reproduces_deterministic_fixture_prefix():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from flee31_driver import run_flee
+
+    case, days = "mali2012", 25
+    det = load_deterministic(case)
+    res = run_flee(_case_dir(case), 10, seed=7, days=days)
+    assert res["flee_version"] == "3.1" and res["camps"] == det["camps"]
+    assert res["daily"]["spawned"] == det["daily"]["spawned"][:days]
+    assert res["daily"]["refugee_debt"] == det["daily"]["refugee_debt"][:days]
+    assert res["daily"]["total_agents"] == det["daily"]["total_refugees_simulation"][:days]
+    assert res["data"] == {c: v[:days] for c, v in det["data"].items()}
+    assert res["closure_events"] == [e for e in det["closure_events"] if e["day"] < days]
+    assert res["agent_steps"] == sum(res["daily"]["agents_at_evolve"])
+    for t in range(days):  # agents are in camps, on links or elsewhere: camps never hold more
+        assert res["daily"]["camps_sim_total"][t] <= res["daily"]["total_agents"][t]
