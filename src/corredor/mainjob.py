@@ -24,8 +24,17 @@ from typing import Any
 
 import numpy as np
 
-#: Where the shipped scenario lives, relative to the repository (and installed checkout) root.
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "chile-peru-2023"
+
+def _scenario_dir() -> Path:
+    """The shipped scenario: beside the package in a checkout, else under the working folder."""
+    here = Path(__file__).resolve().parents[2] / "scenarios" / "chile-peru-2023"
+    if (here / "scenario.toml").is_file():
+        return here
+    return Path.cwd() / "scenarios" / "chile-peru-2023"
+
+
+#: Where the shipped scenario lives (the repository's scenarios/ folder).
+SCENARIO_DIR = _scenario_dir()
 CAMP = "camp"
 
 
