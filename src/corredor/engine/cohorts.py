@@ -464,14 +464,20 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
                                                    np_, draws)
     # 6. chained decisions in rounds, with counts updated between rounds
     rounds = 0
+    fresh = np.zeros(n_loc, np.int64)  # round in which a place's route table was last rebuilt
     while nf > 0:
         rounds += 1
         if rounds > MAX_ROUNDS:
             return ERR_ROUNDS, pi, pf, np_, li, lf, nl
         cap_multipliers(capacity, count, fp[9], capmult)
-        route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract, capmult,
-                     fp[10], fp[11], cum, tot, nvalid)
         fi, ff, nf = _merge(fi, ff, nf, n_paths, C_DIST)  # same (v, km today, path, hop, flags)
+        # route tables from today's counts, only for the places where someone may choose a path
+        for r in range(nf):
+            v = fi[r, C_AT]
+            if fi[r, C_PATH] < 0 and fresh[v] != rounds:
+                fresh[v] = rounds
+                route_tables(path_ptr[v:v + 2], path_dest, path_inv_dist, path_home, path_valid,
+                             attract, capmult, fp[10], fp[11], cum, tot[v:v + 1], nvalid[v:v + 1])
         nm = 0
         for r in range(nf):
             v = fi[r, C_AT]
