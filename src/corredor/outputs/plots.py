@@ -109,7 +109,11 @@ def camps_figure(
     x = _x_axis(ds)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
-    fig = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    # fixed margins: a constrained layout costs seconds on long runs with many panels
+    height = 2.8 * rows
+    fig = Figure(figsize=(4.2 * cols, height))
+    fig.subplots_adjust(left=0.07 if cols > 1 else 0.16, right=0.98, top=1 - 0.3 / height,
+                        bottom=0.75 / height, hspace=0.5, wspace=0.28)
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, name in enumerate(names):
         ax = axes[k // cols][k % cols]
@@ -121,7 +125,9 @@ def camps_figure(
         if "observed" in ds:
             obs = ds["observed"].sel(location=name).values
             ok = np.isfinite(obs)
-            if ok.any():
+            if ok.sum() > 40:  # a daily series (Flee's interpolated data): a line reads better
+                ax.plot(x, obs, "--", color="black", lw=1.2, label="observed")
+            elif ok.any():
                 ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
         _draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
         ax.set_title(name, fontsize=9)
@@ -130,7 +136,10 @@ def camps_figure(
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
     axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.autofmt_xdate()
+    for ax in fig.axes:  # every panel keeps its dates (panels of a last, partial row have no row below)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
     return fig
 
 
@@ -164,7 +173,8 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
     st = ds["stranded"].transpose("day", "location")
     ever = [str(n) for n, v in zip(st["location"].values, st.max("day").values, strict=True) if v > 0]
     x = _x_axis(ds)
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    fig = Figure(figsize=(8, 3.6))
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.2)
     ax = fig.subplots()
     for name in ever[:10]:
         ax.plot(x, st.sel(location=name).values, label=name)
@@ -195,7 +205,8 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
         ("covered_space_m2", "covered space (m²)"),
         ("toilets", "toilets"),
     ]
-    fig = Figure(figsize=(9, 5.6), layout="constrained")
+    fig = Figure(figsize=(9, 5.6))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.1, hspace=0.35, wspace=0.22)
     axes = fig.subplots(2, 2, squeeze=False).ravel()
     names = [str(v) for v in needs["location"].values]
     for ax, (var, label) in zip(axes, panels, strict=True):

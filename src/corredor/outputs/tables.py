@@ -549,21 +549,22 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
                 if f"{i}_provided" in needs}
     gaps = {i: needs[f"{i}_gap"].transpose("day", "location").values for i in indicators if f"{i}_gap" in needs}
 
+    units = {i: needs[i].attrs.get("units", INDICATORS.get(i, "")) for i in indicators}
+    keep = in_need > 0
+    for p in provided.values():
+        keep |= np.isfinite(p)
+
     def rows() -> Iterable[list[Any]]:
-        for t in range(len(days)):
-            for j, loc in enumerate(locs):
-                any_provided = any(np.isfinite(p[t, j]) for p in provided.values())
-                if not (in_need[t, j] > 0 or any_provided):
+        for t, j in zip(*np.nonzero(keep), strict=True):
+            loc = locs[j]
+            head = [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], _fmt(in_need[t, j])]
+            for ind in indicators:
+                value = grids[ind][t, j]
+                if ind == "person_nights_unsheltered" and not np.isfinite(value):
                     continue
-                for ind in indicators:
-                    value = grids[ind][t, j]
-                    if ind == "person_nights_unsheltered" and not np.isfinite(value):
-                        continue
-                    unit = needs[ind].attrs.get("units", INDICATORS.get(ind, ""))
-                    yield [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], _fmt(in_need[t, j]),
-                           SECTORS.get(ind, ""), ind, unit, _fmt(value),
-                           _fmt(provided[ind][t, j]) if ind in provided else "",
-                           _fmt(gaps[ind][t, j]) if ind in gaps else ""]
+                yield [*head, SECTORS.get(ind, ""), ind, units[ind], _fmt(value),
+                       _fmt(provided[ind][t, j]) if ind in provided else "",
+                       _fmt(gaps[ind][t, j]) if ind in gaps else ""]
 
     path = Path(folder) / NEEDS_CSV
     _write_hxl_csv(path, header, tags, rows())
