@@ -41,9 +41,9 @@ from numba import prange
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from .rng import Stream, seed_words, uniform
-from .rules.capacity import cap_multipliers
+from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
-from .rules.routes import choose_path, next_link, path_validity, route_tables
+from .rules.routes import choose_path, choose_path_live, next_link, path_validity, route_tables
 from .rules.travel import todays_speed
 
 #: People per chunk: the unit of parallel work, of count tallies and of move-gap streams.
@@ -108,23 +108,15 @@ def _geometric(seed: np.uint64, day: int, key: int, sub: int, q: float) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def _decide_step(i: int, v: int, seed: np.uint64, t: int, stream: int, sub: int,
-                 path: np.ndarray, hop: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray,
-                 cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray,
-                 nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
-                 link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
-    """A mover at v: choose a path if it has none, then take its next step (Person.take_next_step).
+def _take_step(i: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.ndarray,
+               nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+               link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
+    """Take the next step of person i's planned path from v (Person.take_next_step).
 
-    Returns the link entered, or −1 (no open path; next hop vanished; the path ends at a camp with
-    Cap < 0.5) in which case the planned path is dropped.
+    Returns the link entered, or −1 (next hop vanished; the path ends at a camp with Cap < 0.5),
+    in which case the planned path is dropped.
     """
     p = path[i]
-    if p < 0:
-        p = choose_path(v, uniform(seed, t, stream, i, sub), path_ptr, path_valid, cum, tot, nvalid)
-        if p < 0:
-            return -1
-        path[i] = p
-        hop[i] = 1
     h = np.int64(hop[i])
     lk = next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
     if lk < 0:
@@ -140,6 +132,23 @@ def _decide_step(i: int, v: int, seed: np.uint64, t: int, stream: int, sub: int,
     else:
         hop[i] = np.int8(h)
     return lk
+
+
+@nb.njit(cache=True, inline="always")
+def _decide_step(i: int, v: int, seed: np.uint64, t: int, stream: int, sub: int,
+                 path: np.ndarray, hop: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray,
+                 cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray,
+                 nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+                 link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
+    """A mover at v: choose a path from the route tables if it has none, then take its next step."""
+    if path[i] < 0:
+        p = choose_path(v, uniform(seed, t, stream, i, sub), path_ptr, path_valid, cum, tot, nvalid)
+        if p < 0:
+            return -1
+        path[i] = p
+        hop[i] = 1
+    return _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                      camp, capmult)
 
 
 @nb.njit(cache=True, inline="always")
@@ -185,63 +194,189 @@ def _travel(i: int, lk: int, p: float, dist: float, seed: np.uint64, t: int, sub
 
 
 @nb.njit(cache=True)
-def _scan_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
-                path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
-                dday: np.ndarray, ast: bool, nfront: np.ndarray, lcls: np.ndarray, qcls: np.ndarray,
-                mc: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray, cum: np.ndarray,
-                tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray,
-                out_ptr: np.ndarray, out_link: np.ndarray, link_from: np.ndarray,
-                link_to: np.ndarray, link_open: np.ndarray, link_km: np.ndarray,
-                link_speed: np.ndarray, link_walk_p: np.ndarray, camp: np.ndarray,
-                capmult: np.ndarray, start_on_foot: bool, walk: float, dep_t: np.ndarray,
-                arr_t: np.ndarray, lnk_t: np.ndarray) -> None:
-    """Pass A (decide and step onto a link) and round 0 of pass B (advance) for one chunk."""
-    dep_t[c, :] = 0
-    arr_t[c, :] = 0
-    lnk_t[c, :] = 0
+def _movers_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray,
+                  scratch: np.ndarray, nmov: np.ndarray, ncap: np.ndarray, lcls: np.ndarray,
+                  qcls: np.ndarray, mc: np.ndarray, capacity: np.ndarray) -> None:
+    """Pass A, who moves: people at a location move with its chance (Person.evolve's draw).
+
+    Within a chunk, the people of each move-chance class form one Bernoulli(q_class) sequence
+    whose successes are found by geometric gaps; a success moves with probability m/q_class. This
+    is exact in distribution and costs a few ns per person who does not move. Movers' indices go
+    to scratch[chunk start ...] in index order.
+    """
     lo = c * CHUNK
     hi = min(lo + CHUNK, n_alive)
     cnt = np.zeros(NCLS, np.int64)
     nxt = np.full(NCLS, -1, np.int64)
     ndraw = np.zeros(NCLS, np.int64)
+    nm = 0
+    nc = 0
+    for i in range(lo, hi):
+        w = where[i]
+        if w < 0:
+            continue
+        k = lcls[w]
+        if k < 0:
+            continue
+        move = k == 0
+        if not move:
+            if nxt[k] < 0:
+                nxt[k] = _geometric(seed, t, c * NCLS + k, ndraw[k], qcls[k])
+                ndraw[k] += 1
+            if cnt[k] == nxt[k]:
+                q = qcls[k]
+                m = mc[w]
+                move = m >= q or uniform(seed, t, _MOVE, i, 0) * q < m
+                nxt[k] = cnt[k] + 1 + _geometric(seed, t, c * NCLS + k, ndraw[k], q)
+                ndraw[k] += 1
+            cnt[k] += 1
+        if move:
+            scratch[lo + nm] = i
+            nm += 1
+            if capacity[w] >= 1:
+                nc += 1
+    nmov[c] = nm
+    ncap[c] = nc
+
+
+@nb.njit(cache=True)
+def _capped_movers(nch: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
+                   path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
+                   nmov: np.ndarray, capacity: np.ndarray, count: np.ndarray, buffer: float,
+                   capm: np.ndarray, attract: np.ndarray, ws: float, wp: float,
+                   path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
+                   path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
+                   nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
+                   link_to: np.ndarray, link_open: np.ndarray, camp: np.ndarray,
+                   link_count: np.ndarray, dep_day: np.ndarray, eff_idx: np.ndarray,
+                   eff_loc: np.ndarray) -> int:
+    """Pass A for movers at places with a capacity, serially in index order (as Flee does).
+
+    Their departures lower counts that other people's capacity multipliers read, so each one sees
+    the departures before it. Departures that change a capacity multiplier are listed (eff_*),
+    so that _pass_a_chunk can show every later mover the counts Flee would show. Returns how many.
+    """
+    ne = 0
+    for c in range(nch):
+        lo = c * CHUNK
+        for k in range(nmov[c]):
+            i = scratch[lo + k]
+            v = where[i]
+            if capacity[v] < 1:
+                continue
+            if path[i] < 0:
+                p = choose_path_live(v, uniform(seed, t, _ROUTE, i, 0), path_ptr, path_valid,
+                                     path_dest, path_inv_dist, path_home, attract, capm, ws, wp)
+                if p < 0:
+                    continue
+                path[i] = p
+                hop[i] = 1
+            lk = _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
+                            link_open, camp, capm)
+            if lk < 0:
+                continue
+            flags[i] &= ~F_BOUNCE
+            where[i] = -(lk + 1)
+            prog[i] = 0.0
+            count[v] -= 1
+            dep_day[v] += 1
+            link_count[lk] += 1
+            new = cap_multiplier(capacity[v], count[v], buffer)
+            if new != capm[v]:
+                capm[v] = new
+                eff_idx[ne] = i
+                eff_loc[ne] = v
+                ne += 1
+    return ne
+
+
+@nb.njit(cache=True)
+def _pass_a_chunk(c: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
+                  path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
+                  nmov: np.ndarray, capacity: np.ndarray, count0: np.ndarray, buffer: float,
+                  capm0: np.ndarray, attract: np.ndarray, ws: float, wp: float,
+                  path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
+                  path_inv_dist: np.ndarray, path_home: np.ndarray, cum0: np.ndarray,
+                  tot0: np.ndarray, nvalid0: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray,
+                  out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+                  link_open: np.ndarray, camp: np.ndarray, eff_idx: np.ndarray,
+                  eff_loc: np.ndarray, n_eff: int, dep_t: np.ndarray, lnk_t: np.ndarray) -> None:
+    """Pass A for the other movers of one chunk: choose a path, step onto its first link.
+
+    Person i sees the counts at the start of pass A minus the listed departures of people before
+    i (the only changes Flee's serial pass A makes to capacity multipliers). Chunks before the
+    first such departure share the day's route tables.
+    """
+    dep_t[c, :] = 0
+    lnk_t[c, :] = 0
+    lo = c * CHUNK
+    nm = nmov[c]
+    if nm == 0:
+        return
+    hi_i = scratch[lo + nm - 1]
+    e = 0
+    while e < n_eff and eff_idx[e] < scratch[lo]:
+        e += 1
+    local = e > 0 or (e < n_eff and eff_idx[e] <= hi_i)
+    cum, tot, nvalid, capm = cum0, tot0, nvalid0, capm0
+    if local:
+        lcount = count0.copy()
+        capm = capm0.copy()
+        cum = cum0.copy()
+        tot = tot0.copy()
+        nvalid = nvalid0.copy()
+        for k in range(e):
+            v = eff_loc[k]
+            lcount[v] -= 1
+            capm[v] = cap_multiplier(capacity[v], lcount[v], buffer)
+        if e > 0:
+            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
+                         capm, ws, wp, cum, tot, nvalid)
+    else:
+        lcount = count0
+    for k in range(nm):
+        i = scratch[lo + k]
+        if local and e < n_eff and eff_idx[e] < i:
+            while e < n_eff and eff_idx[e] < i:
+                v = eff_loc[e]
+                lcount[v] -= 1
+                capm[v] = cap_multiplier(capacity[v], lcount[v], buffer)
+                e += 1
+            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
+                         capm, ws, wp, cum, tot, nvalid)
+        w = where[i]
+        if w < 0 or capacity[w] >= 1:  # moved, or handled by _capped_movers
+            continue
+        lk = _decide_step(i, w, seed, t, _ROUTE, 0, path, hop, path_ptr, path_valid, cum, tot,
+                          nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                          capm)
+        if lk < 0:
+            continue
+        dep_t[c, w] += 1
+        lnk_t[c, lk] += 1
+        flags[i] &= ~F_BOUNCE
+        where[i] = -(lk + 1)
+        prog[i] = 0.0
+
+
+@nb.njit(cache=True)
+def _advance_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray,
+                   prog: np.ndarray, flags: np.ndarray, scratch: np.ndarray, dday: np.ndarray,
+                   ast: bool, nfront: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
+                   link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
+                   start_on_foot: bool, walk: float, arr_t: np.ndarray, lnk_t: np.ndarray) -> None:
+    """Round 0 of pass B for one chunk: everyone on a link advances; arrivals with km left today
+    join the frontier (scratch[chunk start ...])."""
+    arr_t[c, :] = 0
+    lo = c * CHUNK
+    hi = min(lo + CHUNK, n_alive)
     nf = 0
     for i in range(lo, hi):
         w = where[i]
-        if w >= 0:
-            k = lcls[w]
-            if k < 0:
-                continue
-            move = k == 0
-            if not move:
-                if nxt[k] < 0:
-                    nxt[k] = _geometric(seed, t, c * NCLS + k, ndraw[k], qcls[k])
-                    ndraw[k] += 1
-                if cnt[k] == nxt[k]:
-                    q = qcls[k]
-                    m = mc[w]
-                    move = m >= q or uniform(seed, t, _MOVE, i, 0) * q < m
-                    nxt[k] = cnt[k] + 1 + _geometric(seed, t, c * NCLS + k, ndraw[k], q)
-                    ndraw[k] += 1
-                cnt[k] += 1
-            if not move:
-                continue
-            lk = _decide_step(i, w, seed, t, _ROUTE, 0, path, hop, path_ptr, path_valid, cum, tot,
-                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                              capmult)
-            if lk < 0:
-                continue
-            dep_t[c, w] += 1
-            lnk_t[c, lk] += 1
-            flags[i] &= ~F_BOUNCE
-            where[i] = -(lk + 1)
-            if _travel(i, lk, 0.0, 0.0, seed, t, 0, c, where, prog, flags, dday, ast, link_from,
-                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
-                scratch[lo + nf] = i
-                nf += 1
-        else:
-            lk = -w - 1
-            if _travel(i, lk, prog[i], 0.0, seed, t, 0, c, where, prog, flags, dday, ast, link_from,
-                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
+        if w < 0:
+            if _travel(i, -w - 1, prog[i], 0.0, seed, t, 0, c, where, prog, flags, dday, ast,
+                       link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot, walk,
+                       arr_t, lnk_t):
                 scratch[lo + nf] = i
                 nf += 1
     nfront[c] = nf
@@ -391,6 +526,10 @@ def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.nda
     closed_today = np.zeros(n_links, np.bool_)
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
+    nmov = np.zeros(n_chunks_max, np.int64)
+    count0 = np.zeros(n_loc, np.int64)
+    capm0 = np.zeros(n_loc)
+    ncap = np.zeros(n_chunks_max, np.int64)
     path_validity(path_link_ptr, path_links, link_open, path_valid)
     n_alive = n_alive0
     for t in range(n_days):
@@ -491,14 +630,30 @@ def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.nda
         alive_rec[t] = n_alive
         arr_day[:] = 0
         dep_day[:] = 0
-        # 5. pass A and round 0 of pass B
+        # 5. pass A (who moves; capped places serially; everyone else in parallel), round 0 of B
         nch = (n_alive + CHUNK - 1) // CHUNK
         for c in prange(nch):
-            _scan_chunk(c, n_alive, seed, t, where, prog, path, hop, flags, scratch, dday, ast,
-                        nfront, lcls, qcls, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-                        nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
-                        link_speed, link_walk_p, camp, capmult, start_on_foot, walk, dep_t, arr_t,
-                        lnk_t)
+            _movers_chunk(c, n_alive, seed, t, where, scratch, nmov, ncap, lcls, qcls, mc, capacity)
+        count0[:] = count
+        capm0[:] = capmult
+        n_capped = ncap[:nch].sum()
+        eff_idx = np.zeros(n_capped + 1, np.int64)
+        eff_loc = np.zeros(n_capped + 1, np.int64)
+        n_eff = _capped_movers(nch, seed, t, where, prog, path, hop, flags, scratch, nmov,
+                               capacity, count, fp[9], capmult, attract, fp[10], fp[11],
+                               path_ptr, path_valid, path_dest, path_inv_dist, path_home,
+                               node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                               link_count, dep_day, eff_idx, eff_loc)
+        for c in prange(nch):
+            _pass_a_chunk(c, seed, t, where, prog, path, hop, flags, scratch, nmov, capacity,
+                          count0, fp[9], capm0, attract, fp[10], fp[11], path_ptr, path_valid,
+                          path_dest, path_inv_dist, path_home, cum, tot, nvalid, node_ptr, nodes,
+                          out_ptr, out_link, link_to, link_open, camp, eff_idx, eff_loc, n_eff,
+                          dep_t, lnk_t)
+        for c in prange(nch):
+            _advance_chunk(c, n_alive, seed, t, where, prog, flags, scratch, dday, ast, nfront,
+                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
+                           walk, arr_t, lnk_t)
         _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
         # 6. chained decisions in rounds
         r = 0

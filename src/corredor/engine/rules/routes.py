@@ -86,3 +86,49 @@ def next_link(v: int, target: int, out_ptr: np.ndarray, out_link: np.ndarray,
         if link_open[lk] and link_to[lk] == target:
             return lk
     return -1
+
+
+@nb.njit(cache=True)
+def choose_path_live(o: int, u: float, path_ptr: np.ndarray, path_valid: np.ndarray,
+                     path_dest: np.ndarray, path_inv_dist: np.ndarray, path_home: np.ndarray,
+                     attract: np.ndarray, capmult: np.ndarray, weight_softening: float,
+                     weight_power: float) -> int:
+    """choose_path with the weights computed now (for the few decisions that see live counts)."""
+    lo, hi = path_ptr[o], path_ptr[o + 1]
+    tot = 0.0
+    nv = 0
+    for p in range(lo, hi):
+        if path_valid[p]:
+            v = path_dest[p]
+            w = (weight_softening + attract[v] * path_home[p]) * path_inv_dist[p] * capmult[v]
+            if weight_power != 1.0:
+                w = w ** weight_power
+            tot += w
+            nv += 1
+    if nv == 0:
+        return -1
+    if tot > 0.0:
+        target = u * tot
+        s = 0.0
+        last = -1
+        for p in range(lo, hi):
+            if path_valid[p]:
+                v = path_dest[p]
+                w = (weight_softening + attract[v] * path_home[p]) * path_inv_dist[p] * capmult[v]
+                if weight_power != 1.0:
+                    w = w ** weight_power
+                if w > 0.0:
+                    s += w
+                    last = p
+                    if s > target:
+                        return p
+        return last
+    k = int(u * nv)
+    if k >= nv:
+        k = nv - 1
+    for p in range(lo, hi):
+        if path_valid[p]:
+            if k == 0:
+                return p
+            k -= 1
+    return -1

@@ -1,0 +1,928 @@
+"""GPU backend of the agent engine: the same day, rules and random numbers as engine/agents.py, on CUDA.
+
+Why this split: the people columns (where, progress, path, hop, flags, and the two avoid-short-stints
+columns) are the only arrays that grow with the population, so they live on the device for the whole
+run and every per-person step is a CUDA kernel. Everything per location, link or path (conflicts,
+spawn weights, closures, scores, move-chance classes, capacity multipliers, route tables) is small and
+is computed on the host with the very same numba functions the CPU engine calls, so those numbers are
+bit-identical on both backends; per round only these tables go to the device and the round's tallies
+(departures and arrivals per location, change per link, size of the frontier) come back, summed on the
+device (per-block shared-memory histograms, then one global add per block and bin).
+
+Day order (identical to engine/agents.py, flee-model.md §3.2):
+ 1. conflicts       host: onsets/removals of day t
+ 2. spawn           host: weights (refreshed at t or t−1) → device: one uniform per new person picks
+                    its location (first j with cumulative weight > u·ΣW), tallied per location
+ 3. closures        host: link/camp operations; device: people on a link closed today are marked
+ 4. scores          host: scores, attractiveness, move chances and their classes, Cap, route tables
+ 5. pass A + B0     device, one block per CHUNK of people (the CPU's chunks): movers are drawn by the
+                    CPU's geometric gaps per (chunk, move-chance class) — the gaps are generated in
+                    parallel and prefix-summed into the movers' ranks — then choose a path, step onto
+                    its first link; everyone on a link advances; arrivals with km left join the frontier
+ 6. rounds          host: Cap and route tables from the updated counts → device: the frontier decides
+                    again where it arrived (chained move), travels, and forms the next frontier
+ 7. record          host: counts per location and link after the day
+
+Random numbers: engine/rng.py's key (seed, day, stream, id, sub) → SplitMix64 chain, computed on the
+device with the same 64-bit integer arithmetic; the first three links of the chain (seed, day, stream)
+are the same for every person and are computed once per day on the host. Same seed, same bits.
+Counts are integer sums, so they do not depend on the order threads finish. A result can differ from
+the CPU only where a float computed on the device (log in the geometric gaps) lands within an ulp of
+a decision boundary.
+
+Implemented: every setting the CPU agent engine runs (any awareness level, capacity, closures of links
+and camps, same-day chaining, start_on_foot, walk_probability, avoid_short_stints, decay,
+take_from_population, check). Refused with `GpuUnavailable`/`EngineError`: no CUDA device (and no
+simulator), a network whose tallies do not fit one block's shared memory is run with global atomics.
+
+>>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numba as nb
+import numpy as np
+from numba import cuda
+
+from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
+from .agents import (
+    CHUNK,
+    ERR_CHECK,
+    ERR_NO_SPAWN_WEIGHT,
+    ERR_POP_EXHAUSTED,
+    ERR_ROUNDS,
+    F_BOUNCE,
+    F_DONE,
+    FP_KEYS,
+    IP_KEYS,
+    MAX_ROUNDS,
+    NCLS,
+    EngineError,
+    EngineOutput,
+    bytes_per_person,
+)
+from .rng import Stream, seed_words
+from .rules.capacity import cap_multipliers
+from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
+from .rules.routes import path_validity, route_tables
+
+#: Threads per block of the per-chunk kernel (pass A); a power of two, at most TPB_MAX.
+TPB = 128
+TPB_MAX = 128
+#: Threads per block of the per-person kernels (spawn, chained rounds, marks).
+TPB_FLAT = 256
+#: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
+SHARED_TALLY_BYTES = 24 * 1024
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_U30 = np.uint64(30)
+_U27 = np.uint64(27)
+_U31 = np.uint64(31)
+_U11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+_S_SPAWN = Stream.SPAWN
+_S_MOVE = Stream.MOVE
+_S_ROUTE = Stream.ROUTE
+_S_WALK = Stream.WALK
+_S_CHAIN_MOVE = Stream.CHAIN_MOVE
+_S_CHAIN_ROUTE = Stream.CHAIN_ROUTE
+_S_SKIP = Stream.MOVE_SKIP
+_N_STREAMS = 17
+
+_F_DONE = int(F_DONE)
+_F_BOUNCE = int(F_BOUNCE)
+_F_NOT_BOUNCE = ~int(F_BOUNCE)
+_GEOM_MAX = 4_000_000_000_000_000_000
+
+
+class GpuUnavailable(RuntimeError):
+    """No CUDA device (and numba's CUDA simulator is not switched on)."""
+
+
+def simulator_enabled() -> bool:
+    """True when numba runs CUDA kernels in its Python simulator (NUMBA_ENABLE_CUDASIM=1)."""
+    return bool(getattr(cuda, "simulator_enabled", False)) or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
+def gpu_available() -> bool:
+    """A CUDA device or the simulator can run the kernels."""
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # noqa: BLE001 - a broken driver install is "not available"
+        return False
+
+
+# ---------------------------------------------------------------- counter-based RNG on the device
+
+
+def _mask(x: int) -> int:
+    return x & 0xFFFFFFFFFFFFFFFF
+
+
+def _mix_host(z: int) -> int:
+    """SplitMix64 finaliser in Python integers (rng.mix64)."""
+    z = _mask((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9)
+    z = _mask((z ^ (z >> 27)) * 0x94D049BB133111EB)
+    return z ^ (z >> 31)
+
+
+def key_prefix(seed: int, day: int, stream: int) -> int:
+    """The first three links of rng.key_bits' chain (seed, day, stream), shared by a day's draws."""
+    g = 0x9E3779B97F4A7C15
+    h = _mix_host(_mask(int(seed) + g))
+    h = _mix_host(h ^ _mask(int(day) + g))
+    return _mix_host(h ^ _mask(int(stream) * g))
+
+
+def day_prefixes(seed: int, day: int) -> np.ndarray:
+    """key_prefix for every stream constant 0..16 of one day, as the uint64 array the kernels read."""
+    return np.array([key_prefix(seed, day, s) for s in range(_N_STREAMS)], np.uint64)
+
+
+@cuda.jit(device=True, inline=True)
+def _mix64(z):
+    z = (z ^ (z >> _U30)) * _M1
+    z = (z ^ (z >> _U27)) * _M2
+    return z ^ (z >> _U31)
+
+
+@cuda.jit(device=True, inline=True)
+def _bits(prefix, idx, sub):
+    """rng.key_bits(seed, day, stream, idx, sub) given key_prefix(seed, day, stream)."""
+    h = _mix64(prefix ^ np.uint64(idx))
+    return _mix64(h ^ (np.uint64(sub) + _GOLDEN))
+
+
+@cuda.jit(device=True, inline=True)
+def _uniform(prefix, idx, sub):
+    """rng.uniform: 53 random bits as a double in [0, 1)."""
+    return float(_bits(prefix, idx, sub) >> _U11) * _INV53
+
+
+@cuda.jit
+def uniforms_kernel(prefix, idx, sub, out):
+    """out[j] = uniform for key (…, idx[j], sub[j]); used by the tests to compare bits with rng.py."""
+    j = cuda.grid(1)
+    if j < out.shape[0]:
+        out[j] = _uniform(prefix[0], idx[j], sub[j])
+
+
+@cuda.jit(device=True, inline=True)
+def _geometric(prefix, key, sub, q):
+    """agents._geometric: failures before the first success of Bernoulli(q), keyed by (key, sub)."""
+    if q >= 1.0:
+        return 0
+    u = 1.0 - _uniform(prefix, key, sub)
+    g = math.floor(math.log(u) / math.log1p(-q))
+    if g > 4.0e18:
+        return _GEOM_MAX
+    return int(g)
+
+
+# ---------------------------------------------------------------- rules on the device (same as rules/)
+
+
+@cuda.jit(device=True, inline=True)
+def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
+    """rules.routes.choose_path."""
+    nv = nvalid[o]
+    if nv == 0:
+        return -1
+    lo = path_ptr[o]
+    hi = path_ptr[o + 1]
+    t = tot[o]
+    if t > 0.0:
+        target = u * t
+        last = -1
+        prev = 0.0
+        for p in range(lo, hi):
+            if path_valid[p] and cum[p] > prev:
+                last = p
+                if cum[p] > target:
+                    return p
+            prev = cum[p]
+        return last
+    k = int(u * nv)
+    if k >= nv:
+        k = nv - 1
+    for p in range(lo, hi):
+        if path_valid[p]:
+            if k == 0:
+                return p
+            k -= 1
+    return -1
+
+
+@cuda.jit(device=True, inline=True)
+def _next_link(v, target, out_ptr, out_link, link_to, link_open):
+    """rules.routes.next_link."""
+    for j in range(out_ptr[v], out_ptr[v + 1]):
+        lk = out_link[j]
+        if link_open[lk] and link_to[lk] == target:
+            return lk
+    return -1
+
+
+@cuda.jit(device=True, inline=True)
+def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                 node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult):
+    """agents._decide_step: choose a path if none, take its next step; the link entered or −1."""
+    p = path[i]
+    if p < 0:
+        p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
+        if p < 0:
+            return -1
+        path[i] = p
+        hop[i] = 1
+    h = hop[i]
+    lk = _next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
+    if lk < 0:
+        path[i] = -1
+        return -1
+    final = nodes[node_ptr[p + 1] - 1]
+    if camp[final] and capmult[final] < 0.5:
+        path[i] = -1
+        return -1
+    h += 1
+    if node_ptr[p] + h >= node_ptr[p + 1]:
+        path[i] = -1
+    else:
+        hop[i] = h
+    return lk
+
+
+@cuda.jit(device=True, inline=True)
+def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
+            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
+    """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
+
+    tally layout: [departures n_loc | arrivals n_loc | link change n_links].
+    """
+    s = link_speed[lk]
+    if start_on_foot and (flags[i] & _F_DONE) == 0:
+        s = walk
+    wp = link_walk_p[lk]
+    if wp > 0.0:
+        if _uniform(walk_prefix, i, sub) < wp:
+            s = walk
+    p += s
+    dist += s
+    km = link_km[lk]
+    if p > km:
+        flags[i] = flags[i] | _F_DONE
+        dist += km - p
+        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
+        if ast:
+            dday[i] = dist
+        if flags[i] & _F_BOUNCE:
+            flags[i] = flags[i] & _F_NOT_BOUNCE
+            v = link_from[lk]
+            where[i] = v
+            cuda.atomic.add(tally, n_loc + v, 1)
+            return False
+        v = link_to[lk]
+        where[i] = v
+        cuda.atomic.add(tally, n_loc + v, 1)
+        if dist < s:
+            prog[i] = dist
+            return True
+        return False
+    prog[i] = p
+    if ast:
+        dday[i] = dist
+    return False
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@cuda.jit(device=True, inline=True)
+def _zero(h, n):
+    """Zero h[0:n] with the whole block, then wait for everyone."""
+    for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
+        h[j] = 0
+    cuda.syncthreads()
+
+
+@cuda.jit(device=True, inline=True)
+def _flush(h, tally_g, n):
+    """Add the block's shared histogram h[0:n] into the global tallies (one atomic per non-zero bin)."""
+    cuda.syncthreads()
+    for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
+        x = h[j]
+        if x != 0:
+            cuda.atomic.add(tally_g, j, x)
+
+
+def _make_kernels(shared_tally: bool):
+    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global)."""
+
+    @cuda.jit
+    def spawn_kernel(first, last, pre, cumw, wsum, where, prog, path, hop, flags, tally, n_loc):
+        """agents._spawn_chunk: person i appears at the first j with cumw[j] > u·ΣW (tally[n_loc+j])."""
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, 2 * n_loc)
+        else:
+            h = tally
+        n = cumw.shape[0]
+        prefix = pre[_S_SPAWN]
+        i = first + cuda.grid(1)
+        stride = cuda.gridsize(1)
+        while i < last:
+            target = _uniform(prefix, i, 0) * wsum
+            lo = 0
+            hi = n
+            while lo < hi:  # searchsorted(side="right")
+                mid = (lo + hi) // 2
+                if cumw[mid] > target:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            loc = lo
+            if loc >= n:
+                for j in range(n - 1, -1, -1):
+                    if j == 0 or cumw[j] > cumw[j - 1]:
+                        loc = j
+                        break
+            where[i] = loc
+            prog[i] = 0.0
+            path[i] = -1
+            hop[i] = 0
+            flags[i] = 0
+            cuda.atomic.add(h, n_loc + loc, 1)
+            i += stride
+        if shared_tally:
+            _flush(h, tally, 2 * n_loc)
+
+    @cuda.jit
+    def scan_kernel(n_alive, pre, where, prog, path, hop, flags, dday, ast, lcls, qcls, mc,
+                    path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
+                    link_from, link_to, link_open, link_km, link_speed, link_walk_p, camp, capmult,
+                    start_on_foot, walk, tally, n_loc, n_links, front):
+        """Pass A and round 0 of pass B for chunk blockIdx.x (agents._scan_chunk, same draws).
+
+        The CPU walks its chunk in order and, per move-chance class k, counts class members; the
+        members whose rank is R_0 = G_0, R_j = R_{j−1} + 1 + G_j (G_j geometric, keyed by
+        (chunk·NCLS + k, j)) are candidates and move if u·q_k < m. Here each thread owns a contiguous
+        segment of the chunk: (1) count members per class, (2) exclusive-scan the counts over
+        threads, (3) generate the G_j in parallel batches and prefix-sum them into ranks, marking
+        the candidate ranks, (4) walk the segment again with the ranks known.
+        """
+        cnt = cuda.shared.array((NCLS, TPB_MAX), dtype=nb.int16)
+        mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
+        ncls = cuda.shared.array(NCLS, dtype=nb.int32)
+        ocls = cuda.shared.array(NCLS, dtype=nb.int32)
+        scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
+        n_tally = 2 * n_loc + n_links
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        c = cuda.blockIdx.x
+        tid = cuda.threadIdx.x
+        nt = cuda.blockDim.x
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n_alive)
+        seg = (CHUNK + nt - 1) // nt
+        a = min(lo + tid * seg, hi)
+        b = min(a + seg, hi)
+        # (1) members per class in this thread's segment
+        for k in range(NCLS):
+            cnt[k, tid] = 0
+        for j in range(tid, hi - lo, nt):
+            mark[j] = 0
+        for i in range(a, b):
+            w = where[i]
+            if w >= 0:
+                k = lcls[w]
+                if k >= 1:
+                    cnt[k, tid] += 1
+        cuda.syncthreads()
+        # (2) exclusive scan over threads, per class; class totals and their offsets in `mark`
+        for k in range(tid, NCLS, nt):
+            run = 0
+            for t2 in range(nt):
+                x = cnt[k, t2]
+                cnt[k, t2] = run
+                run += x
+            ncls[k] = run
+        cuda.syncthreads()
+        if tid == 0:
+            off = 0
+            for k in range(NCLS):
+                ocls[k] = off
+                off += ncls[k]
+        cuda.syncthreads()
+        # (3) candidate ranks per class: R_j = R_{j−1} + 1 + G_j, R_{−1} = −1
+        skip_prefix = pre[_S_SKIP]
+        for k in range(1, NCLS):
+            nk = ncls[k]
+            if nk == 0:
+                continue
+            q = qcls[k]
+            key = c * NCLS + k
+            base = 0
+            r_prev = -1
+            while r_prev < nk:
+                g = _geometric(skip_prefix, key, base + tid, q)
+                if g > CHUNK:
+                    g = CHUNK
+                scan[tid] = g + 1
+                cuda.syncthreads()
+                step = 1
+                while step < nt:  # inclusive Hillis–Steele scan of the gaps
+                    x = 0
+                    if tid >= step:
+                        x = scan[tid - step]
+                    cuda.syncthreads()
+                    scan[tid] += x
+                    cuda.syncthreads()
+                    step *= 2
+                r = r_prev + scan[tid]
+                if r < nk:
+                    mark[ocls[k] + r] = 1
+                r_prev = r_prev + scan[nt - 1]
+                base += nt
+                cuda.syncthreads()
+        cuda.syncthreads()
+        # (4) decide, step, travel
+        move_prefix = pre[_S_MOVE]
+        route_prefix = pre[_S_ROUTE]
+        walk_prefix = pre[_S_WALK]
+        for i in range(a, b):
+            w = where[i]
+            if w >= 0:
+                k = lcls[w]
+                if k < 0:
+                    continue
+                move = k == 0
+                if not move:
+                    rank = cnt[k, tid]
+                    cnt[k, tid] = rank + 1
+                    if mark[ocls[k] + rank] != 0:
+                        q = qcls[k]
+                        m = mc[w]
+                        move = m >= q or _uniform(move_prefix, i, 0) * q < m
+                if not move:
+                    continue
+                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot,
+                                  nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                                  camp, capmult)
+                if lk < 0:
+                    continue
+                cuda.atomic.add(h, w, 1)
+                cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                flags[i] = flags[i] & _F_NOT_BOUNCE
+                where[i] = -(lk + 1)
+                if _travel(i, lk, 0.0, 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
+                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
+                           walk, h, n_loc):
+                    front[cuda.atomic.add(tally, n_tally, 1)] = i
+            else:
+                lk = -w - 1
+                if _travel(i, lk, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
+                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
+                           walk, h, n_loc):
+                    front[cuda.atomic.add(tally, n_tally, 1)] = i
+        if shared_tally:
+            _flush(h, tally, n_tally)
+
+    @cuda.jit
+    def chain_kernel(nf, r, pre, front_in, front_out, where, prog, path, hop, flags, dday, rtd,
+                     ast, max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+                     nodes, out_ptr, out_link, link_from, link_to, link_open, link_km, link_speed,
+                     link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc, n_links):
+        """Round r ≥ 1 of pass B (agents._chain_chunk): frontier people decide again where they are."""
+        n_tally = 2 * n_loc + n_links
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        chain_move = pre[_S_CHAIN_MOVE]
+        chain_route = pre[_S_CHAIN_ROUTE]
+        walk_prefix = pre[_S_WALK]
+        f = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        while f < nf:
+            i = front_in[f]
+            f += stride
+            v = where[i]
+            dist = prog[i]
+            m = mc[v]
+            if ast and town[v]:  # ForceTownMove
+                if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
+                    m = 1.0
+            if m < 1.0:
+                if not _uniform(chain_move, i, r) < m:
+                    continue
+            lk = _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot,
+                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                              capmult)
+            if lk < 0:
+                continue
+            cuda.atomic.add(h, v, 1)
+            cuda.atomic.add(h, 2 * n_loc + lk, 1)
+            flags[i] = flags[i] & _F_NOT_BOUNCE
+            where[i] = -(lk + 1)
+            if _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
+                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc):
+                front_out[cuda.atomic.add(tally, n_tally, 1)] = i
+        if shared_tally:
+            _flush(h, tally, n_tally)
+
+    return spawn_kernel, scan_kernel, chain_kernel
+
+
+@cuda.jit
+def _bounce_kernel(n_alive, where, flags, closed_today):
+    """People on a link closed today will return to its start when they reach its end."""
+    i = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while i < n_alive:
+        w = where[i]
+        if w < 0 and closed_today[-w - 1]:
+            flags[i] = flags[i] | _F_BOUNCE
+        i += stride
+
+
+@cuda.jit
+def _recent_travel_kernel(n_alive, rtd, dday, max_speed):
+    """End of day (avoid_short_stints): r ← (r + km today / max speed) / 2, km today ← 0."""
+    i = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while i < n_alive:
+        rtd[i] = (rtd[i] + dday[i] / max_speed) / 2.0
+        dday[i] = 0.0
+        i += stride
+
+
+@cuda.jit
+def _census_kernel(n_alive, where, at, on):
+    """check=True: recount people per location and per link from the columns."""
+    i = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while i < n_alive:
+        w = where[i]
+        if w >= 0:
+            cuda.atomic.add(at, w, 1)
+        else:
+            cuda.atomic.add(on, -w - 1, 1)
+        i += stride
+
+
+_KERNELS: dict[bool, tuple] = {}
+
+
+def _kernels(shared_tally: bool) -> tuple:
+    if shared_tally not in _KERNELS:
+        _KERNELS[shared_tally] = _make_kernels(shared_tally)
+    return _KERNELS[shared_tally]
+
+
+# ---------------------------------------------------------------- host side
+
+
+@nb.njit(cache=True)
+def _classes(mc: np.ndarray, lcls: np.ndarray, qcls: np.ndarray) -> None:
+    """Move-chance classes exactly as agents._run: −1 never, 0 always, k ≥ 1 for (2^-k, 2^-(k-1)]."""
+    qcls[:] = 0.0
+    for j in range(mc.shape[0]):
+        m = mc[j]
+        if not m > 0.0:
+            lcls[j] = -1
+        elif m >= 1.0:
+            lcls[j] = 0
+        else:
+            k = int(math.ceil(-math.log2(m)))
+            k = max(1, min(k, NCLS - 1))
+            lcls[j] = k
+            if m > qcls[k]:
+                qcls[k] = m
+
+
+@nb.njit(cache=True)
+def _cumulative(w: np.ndarray, out: np.ndarray) -> float:
+    """Running sum in index order (the CPU's spawn table); returns the total."""
+    acc = 0.0
+    for j in range(w.shape[0]):
+        acc += w[j]
+        out[j] = acc
+    return acc
+
+
+def _grid(n: int, tpb: int) -> int:
+    """Blocks for a grid-stride kernel over n items (one in the simulator, where blocks are slow)."""
+    if simulator_enabled():
+        return 1
+    return max(1, min((n + tpb - 1) // tpb, 65535 * 4))
+
+
+def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
+                   shared_tally: bool | None = None) -> EngineOutput:
+    """Run the agent engine on the GPU; the same output as run_agents for a seed (see module doc).
+
+    `threads_per_block` (a power of two ≤ 128; on hardware use the default) and `shared_tally` (None: shared-memory histograms when the
+    network fits, else global atomics) change how the work is laid out, never the result.
+
+    >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
+    """
+    if not gpu_available():
+        raise GpuUnavailable("no CUDA device is available (set NUMBA_ENABLE_CUDASIM=1 to run the "
+                             "kernels in numba's simulator, slowly)")
+    tpb = int(threads_per_block or TPB)
+    flat = TPB_FLAT if threads_per_block is None else tpb
+    if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
+        raise ValueError(f"threads_per_block must be a power of two in 1..{TPB_MAX}, got {tpb}")
+    p = plan.params
+    fp = np.array([p[k] for k in FP_KEYS], np.float64)
+    max_speed, walk = float(fp[0]), float(fp[1])
+    ast = bool(p["avoid_short_stints"])
+    start_on_foot = bool(p["start_on_foot"])
+    use_pop = bool(p["use_pop_for_loc_weight"])
+    take_pop = bool(p["take_from_population"])
+    use_decay = bool(p["use_decay"])
+    n_loc, n_links, n_days = plan.n_locations, plan.n_links, plan.n_days
+    n_paths = int(plan.path_dest.shape[0])
+    cap = max(1, plan.total_agents)
+    n_tally = 2 * n_loc + n_links
+    if shared_tally is None:
+        shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
+    shared_bytes = n_tally * 4 if shared_tally else 0
+    spawn_kernel, scan_kernel, chain_kernel = _kernels(bool(shared_tally))
+    decay = plan.decay.astype(np.float64)
+    decay_interval = int(plan.decay_interval)
+    assert len(IP_KEYS) == 5  # the switches read above by name
+
+    # location state (host; small)
+    foreign = plan.foreign.copy()
+    camp = plan.camp0.copy()
+    town = plan.town0.copy()
+    conflict = plan.conflict0.copy()
+    toc = np.full(n_loc, -1, np.int64)
+    mc_base = plan.movechance0.copy()
+    pop = plan.pop.copy()
+    capacity = plan.capacity
+    link_open = np.ones(n_links, np.bool_)
+    path_valid = np.zeros(n_paths, np.bool_)
+    path_validity(plan.path_link_ptr, plan.path_links, link_open, path_valid)
+    wts = np.zeros(n_loc)
+    cumw = np.zeros(n_loc)
+    score = np.zeros(n_loc)
+    attract = np.zeros(n_loc)
+    capmult = np.zeros(n_loc)
+    mc = np.zeros(n_loc)
+    lcls = np.zeros(n_loc, np.int64)
+    qcls = np.zeros(NCLS)
+    cum = np.zeros(n_paths)
+    tot = np.zeros(n_loc)
+    nvalid = np.zeros(n_loc, np.int64)
+    closed_today = np.zeros(n_links, np.bool_)
+    zero_tally = np.zeros(n_tally + 1, np.int32)
+
+    # records
+    pop_rec = np.zeros((n_days, n_loc), np.int64)
+    arr_rec = np.zeros((n_days, n_loc), np.int64)
+    dep_rec = np.zeros((n_days, n_loc), np.int64)
+    link_rec = np.zeros((n_days, n_links), np.int64)
+    spawned = np.zeros(n_days, np.int64)
+    alive = np.zeros(n_days, np.int64)
+    rounds = np.zeros(n_days, np.int64)
+
+    # day-0 insertion (spawning.add_initial_refugees), as run_agents
+    n0 = int(plan.insert0.sum())
+    where_h = np.zeros(cap, np.int32)
+    where_h[:n0] = np.repeat(np.arange(n_loc, dtype=np.int32), plan.insert0)
+    count = np.bincount(where_h[:n0], minlength=n_loc).astype(np.int64)
+    link_count = np.zeros(n_links, np.int64)
+
+    t0 = time.perf_counter()
+    to_dev = cuda.to_device
+    # people columns: on the device for the whole run
+    d_where = to_dev(where_h)
+    del where_h
+    d_prog = cuda.device_array(cap, np.float64)
+    d_path = to_dev(np.full(cap, -1, np.int32))
+    d_hop = to_dev(np.zeros(cap, np.int8))
+    d_flags = to_dev(np.zeros(cap, np.int8))
+    d_front = (cuda.device_array(cap, np.int32), cuda.device_array(cap, np.int32))
+    d_rtd = to_dev(np.zeros(cap if ast else 1, np.float32))
+    d_dday = to_dev(np.zeros(cap if ast else 1, np.float32))
+    # network (read-only) and per-day tables
+    d_link_from = to_dev(plan.link_from)
+    d_link_to = to_dev(plan.link_to)
+    d_link_km = to_dev(plan.link_km)
+    d_link_speed = to_dev(plan.link_speed)
+    d_link_walk_p = to_dev(plan.link_walk_p)
+    d_out_ptr = to_dev(plan.out_ptr)
+    d_out_link = to_dev(plan.out_link)
+    d_path_ptr = to_dev(plan.path_ptr)
+    d_node_ptr = to_dev(plan.path_node_ptr)
+    d_nodes = to_dev(plan.path_nodes)
+    d_link_open = to_dev(link_open)
+    d_path_valid = to_dev(path_valid)
+    d_camp = to_dev(camp)
+    d_town = to_dev(town)
+    d_closed = to_dev(closed_today)
+    d_tally = to_dev(zero_tally)
+    d_pre = to_dev(np.zeros(_N_STREAMS, np.uint64))
+    d_cumw = to_dev(cumw)
+    d_mc = to_dev(mc)
+    d_lcls = to_dev(lcls)
+    d_qcls = to_dev(qcls)
+    d_capmult = to_dev(capmult)
+    d_cum = to_dev(cum)
+    d_tot = to_dev(tot)
+    d_nvalid = to_dev(nvalid)
+    seed64 = int(seed_words(seed))
+    err, err_day = 0, -1
+    n_alive = n0
+
+    def tallies() -> np.ndarray:
+        return d_tally.copy_to_host().astype(np.int64)
+
+    def tables() -> None:
+        cap_multipliers(capacity, count, fp[9], capmult)
+        route_tables(plan.path_ptr, plan.path_dest, plan.path_inv_dist, plan.path_home, path_valid,
+                     attract, capmult, fp[10], fp[11], cum, tot, nvalid)
+        d_capmult.copy_to_device(capmult)
+        d_cum.copy_to_device(cum)
+        d_tot.copy_to_device(tot)
+        d_nvalid.copy_to_device(nvalid)
+
+    def apply(tl: np.ndarray) -> int:
+        """count(after) = count(before) + arrivals − departures; returns the next frontier's size."""
+        dep, arr, lnk = tl[:n_loc], tl[n_loc:2 * n_loc], tl[2 * n_loc:n_tally]
+        count[:] += arr - dep
+        arr_day[:] += arr
+        dep_day[:] += dep
+        link_count[:] += lnk
+        return int(tl[n_tally])
+
+    arr_day = np.zeros(n_loc, np.int64)
+    dep_day = np.zeros(n_loc, np.int64)
+    for t in range(n_days):
+        d_pre.copy_to_device(day_prefixes(seed64, t))
+        loc_changed = False
+        # 1. conflicts
+        for e in range(plan.conflict_ptr[t], plan.conflict_ptr[t + 1]):
+            j = plan.conflict_loc[e]
+            if plan.conflict_on[e]:
+                mc_base[j] = fp[5]
+                conflict[j] = plan.conflict_value[e]
+                town[j] = False
+                toc[j] = t
+            else:
+                mc_base[j] = fp[8]
+                conflict[j] = -1.0
+                town[j] = True
+            loc_changed = True
+        # 2. spawn
+        tau = t if (plan.refresh_today[t] or t == 0) else t - 1
+        wsum = spawn_weights(tau, conflict, toc, pop, decay, decay_interval, use_decay, wts)
+        n_new = int(plan.spawn[t])
+        if n_new > 0:
+            if not wsum > 0.0:
+                err, err_day = ERR_NO_SPAWN_WEIGHT, t
+                break
+            acc = _cumulative(wts, cumw)
+            d_cumw.copy_to_device(cumw)
+            d_tally.copy_to_device(zero_tally)
+            spawn_kernel[_grid(n_new, flat), flat, 0, (2 * n_loc * 4 if shared_tally else 0)](
+                n_alive, n_alive + n_new, d_pre, d_cumw, acc,
+                d_where, d_prog, d_path, d_hop, d_flags, d_tally, n_loc)
+            s = tallies()[n_loc:2 * n_loc]
+            count += s
+            if take_pop:
+                pos = conflict > 0.0
+                pop[pos] -= s[pos]
+                if (pop[pos] < 0).any():
+                    err, err_day = ERR_POP_EXHAUSTED, t
+                    break
+            n_alive += n_new
+        spawned[t] = n_new
+        # 3. closures, in file order
+        changed = False
+        any_closed = False
+        for e in range(plan.closure_ptr[t], plan.closure_ptr[t + 1]):
+            op = plan.closure_op[e]
+            k = plan.closure_target[e]
+            if op == OP_LINK_CLOSE:
+                if link_open[k]:
+                    link_open[k] = False
+                    closed_today[k] = True
+                    any_closed = changed = True
+            elif op == OP_LINK_OPEN:
+                if not link_open[k]:
+                    link_open[k] = True
+                    changed = True
+            elif op == OP_CAMP_CLOSE:
+                mc_base[k] = fp[8]
+                camp[k] = False
+                conflict[k] = -1.0
+                town[k] = True
+                loc_changed = True
+            elif op == OP_CAMP_OPEN:
+                mc_base[k] = fp[7] if plan.closure_arg[e] != 0 else fp[6]
+                camp[k] = True
+                conflict[k] = -1.0
+                town[k] = False
+                loc_changed = True
+        if any_closed and n_alive > 0:
+            d_closed.copy_to_device(closed_today)
+            _bounce_kernel[_grid(n_alive, flat), flat](n_alive, d_where, d_flags, d_closed)
+            closed_today[:] = False
+        if changed:
+            path_validity(plan.path_link_ptr, plan.path_links, link_open, path_valid)
+            d_link_open.copy_to_device(link_open)
+            d_path_valid.copy_to_device(path_valid)
+        if loc_changed:
+            d_camp.copy_to_device(camp)
+            d_town.copy_to_device(town)
+        # 4. scores, move chances and classes, capacity, route tables
+        location_scores(t, foreign, camp, conflict, toc, decay, decay_interval, use_decay,
+                        fp[2], fp[3], fp[4], score)
+        attractiveness(score, camp, pop, use_pop, fp[12], attract)
+        move_chances(mc_base, pop, capacity, fp[13], fp[14], mc)
+        _classes(mc, lcls, qcls)
+        d_mc.copy_to_device(mc)
+        d_lcls.copy_to_device(lcls)
+        d_qcls.copy_to_device(qcls)
+        tables()
+        alive[t] = n_alive
+        arr_day[:] = 0
+        dep_day[:] = 0
+        # 5. pass A and round 0 of pass B
+        nch = (n_alive + CHUNK - 1) // CHUNK
+        nf = 0
+        if nch > 0:
+            d_tally.copy_to_device(zero_tally)
+            scan_kernel[nch, tpb, 0, shared_bytes](
+                n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_dday, ast, d_lcls,
+                d_qcls, d_mc, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
+                d_nodes, d_out_ptr, d_out_link, d_link_from, d_link_to, d_link_open, d_link_km,
+                d_link_speed, d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally,
+                n_loc, n_links, d_front[0])
+            nf = apply(tallies())
+        # 6. chained decisions in rounds
+        r = 0
+        while nf > 0:
+            r += 1
+            if r > MAX_ROUNDS:
+                err, err_day = ERR_ROUNDS, t
+                break
+            tables()
+            d_tally.copy_to_device(zero_tally)
+            src, dst = d_front[(r - 1) % 2], d_front[r % 2]
+            chain_kernel[_grid(nf, flat), flat, 0, shared_bytes](
+                nf, r, d_pre, src, dst, d_where, d_prog, d_path, d_hop, d_flags, d_dday, d_rtd,
+                ast, max_speed, d_town, d_mc, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
+                d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_from, d_link_to, d_link_open,
+                d_link_km, d_link_speed, d_link_walk_p, d_camp, d_capmult, start_on_foot, walk,
+                d_tally, n_loc, n_links)
+            nf = apply(tallies())
+        if err:
+            break
+        rounds[t] = r
+        if ast and n_alive > 0:
+            _recent_travel_kernel[_grid(n_alive, flat), flat](n_alive, d_rtd, d_dday, max_speed)
+        # 7. record
+        pop_rec[t, :] = count
+        arr_rec[t, :] = arr_day
+        dep_rec[t, :] = dep_day
+        link_rec[t, :] = link_count
+        if check:
+            d_at = to_dev(np.zeros(n_loc, np.int64))
+            d_on = to_dev(np.zeros(n_links, np.int64))
+            if n_alive > 0:
+                _census_kernel[_grid(n_alive, flat), flat](n_alive, d_where, d_at, d_on)
+            if (not np.array_equal(d_at.copy_to_host(), count) or (count < 0).any()
+                    or not np.array_equal(d_on.copy_to_host(), link_count)):
+                err, err_day = ERR_CHECK, t
+                break
+    cuda.synchronize()
+    loop_s = time.perf_counter() - t0
+    if err:
+        msg = {
+            ERR_NO_SPAWN_WEIGHT: "people must appear but no location has a positive spawn weight "
+                                 "(no conflict zone with population > 0)",
+            ERR_POP_EXHAUSTED: "take_from_population: more people spawned than the conflict zones' population",
+            ERR_ROUNDS: f"same-day travel did not end after {MAX_ROUNDS} rounds (links of length 0?)",
+            ERR_CHECK: "invariant broken: counts per location/link differ from the people columns",
+        }[int(err)]
+        raise EngineError(f"day {int(err_day)}: {msg}")
+    return EngineOutput(
+        population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,
+        spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
+        agent_steps=int(alive.sum()), threads=0, bytes_per_person=bytes_per_person(ast),
+    )
+
