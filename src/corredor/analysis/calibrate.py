@@ -329,7 +329,7 @@ def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, A
 
 @dataclass
 class Calibration:
-    """Best parameters, every trial, and each case's loss before (defaults) and after."""
+    """Best parameters, every trial, and each case's loss before (its own settings) and after."""
 
     params: list[ParamSpec]
     best: dict[str, float]
@@ -387,9 +387,9 @@ def calibrate(
 ) -> Calibration:
     """Minimise the mean objective over `scenarios` × `replicas` with Optuna's seeded TPE.
 
-    The first trial is the scenarios' own settings (clipped into the bounds), so the fit never
-    reports something worse than where it started. Before/after losses are re-measured on
-    `eval_replicas` fresh seeds (default: 2 × replicas) that no trial used.
+    The first trial is the first scenario's own values (clipped into the bounds). "Before" is
+    every scenario with its own settings; "after" every scenario with the best values; both are
+    re-measured on `eval_replicas` fresh seeds (default: 2 × replicas) that no trial used.
     """
     try:
         import optuna
@@ -441,7 +441,8 @@ def calibrate(
     best_row = min(finite, key=lambda r: (r["loss"], r["trial"]))
     best = {p.name: best_row[p.name] for p in params}
     eval_seed = int(seed) + 1_000_003  # fresh seeds, used by no trial
-    before_rows = evaluate(scenarios, defaults, eval_replicas, eval_seed, ex, shared, series=True)
+    # "before" is every case as given (its own settings), not the first case's values
+    before_rows = evaluate(scenarios, {}, eval_replicas, eval_seed, ex, shared, series=True)
     if progress is not None:
         progress(trials + 1, total_steps)
     after_rows = evaluate(scenarios, best, eval_replicas, eval_seed, ex, shared, series=True)
@@ -474,7 +475,9 @@ def calibrate(
         "engine": engine,
         "executor": type(ex).__name__,
         "workers": int(getattr(ex, "workers", 1)),
-        "defaults": defaults,
+        "first_trial": defaults,
+        "own_settings": {n: {p.name: _current_value(s, p.name) for p in params}
+                         for n, s in zip(names, scenarios, strict=True)},
         "best": best,
         "best_trial": best_row["trial"],
         "wall_s": round(time.perf_counter() - started, 3),
@@ -561,11 +564,11 @@ def plot_fit(cal: Calibration, path: Path) -> None:
         ax.plot(days, curves["observed"], "k-", lw=1, label="observed")
         if "before" in curves:
             ax.plot(days, curves["before"], "-", color="0.6", lw=1,
-                    label=f"defaults ({cal.before[case]['mean']:.3f})")
+                    label=f"own settings (loss {cal.before[case]['mean']:.3f})")
         if "after" in curves:
             ax.plot(days, curves["after"], "-", color="C3", lw=1.2,
-                    label=f"fitted ({cal.after[case]['mean']:.3f})")
-        ax.set_title(f"{case}: people in camps", fontsize=9)
+                    label=f"fitted (loss {cal.after[case]['mean']:.3f})")
+        ax.set_title(f"{case}: people in camps (all camps, median)", fontsize=9)
         ax.set_xlabel("day")
         ax.legend(fontsize=7)
     fig.tight_layout()
