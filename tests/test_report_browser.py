@@ -195,6 +195,7 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     start_day = evaluate(browser, session, "Number(document.getElementById('day').value)")
     r_before = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
     crossing_before = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
+    assert "1 crossing closed" in evaluate(browser, session, "document.getElementById('day-summary').textContent")
     date_before = evaluate(browser, session, "document.getElementById('date').textContent")
 
     # move the slider the way a person would: focus it and press Home (first day)
@@ -209,6 +210,10 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     assert evaluate(browser, session, "document.getElementById('date').textContent") == "2023-04-13" != date_before
     crossing_after = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "s2" in crossing_before.split() and "s0" in crossing_after.split()  # closed then, open on day 0
+    badge = evaluate(browser, session, "document.querySelector('#mapsvg g.xmark').getAttribute('class')")
+    assert badge.split() == ["xmark", "s0"]
+    summary = evaluate(browser, session, "document.getElementById('day-summary').textContent")
+    assert "0 crossings closed" in summary
 
     shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
     png = base64.b64decode(shot)

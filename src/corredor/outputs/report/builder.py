@@ -313,6 +313,17 @@ def map_view(run: RunData) -> dict[str, Any] | None:
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
                        "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
+    # labels, biggest places first; a label that would overlap one already placed is dropped
+    # (the name stays in the circle's tooltip)
+    boxes: list[tuple[float, float, float, float]] = []
+    for p in sorted(places, key=lambda p: (not p["is_camp"], -peak[p["i"]])):  # camps first
+        if not p["label"]:
+            continue
+        box = (p["x"] + 5, p["y"] - 15, p["x"] + 5 + 5.6 * len(p["name"]), p["y"] - 3)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+            p["label"] = False
+        else:
+            boxes.append(box)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
     roads = []
     for k, road in enumerate(run.roads):
@@ -323,6 +334,16 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         roads.append({"k": k, "x1": xy[a][0], "y1": xy[a][1], "x2": xy[b][0], "y2": xy[b][1],
                       "crossing": road.get("crossing"), "status": status,
                       "label": f"{road['a']} – {road['b']}" + (f" ({road['crossing']})" if road.get("crossing") else "")})
+    # crossings get a fixed-size badge at their midpoint: a crossing road is often shorter than a
+    # pixel at national scale; badges that would overlap are nudged apart
+    badges: list[dict[str, Any]] = []
+    for r in roads:
+        if not r["crossing"]:
+            continue
+        x, y = (r["x1"] + r["x2"]) / 2, (r["y1"] + r["y2"]) / 2
+        while any(abs(x - b["x"]) < 11 and abs(y - b["y"]) < 11 for b in badges):
+            x += 12
+        badges.append({"k": r["k"], "x": round(x, 1), "y": round(y, 1), "name": r["crossing"], "status": r["status"]})
     data = {
         "dates": [d or str(run.days[t]) for t, d in enumerate(run.dates)],
         "pop": [[int(round(v)) for v in row] for row in pop],
@@ -332,7 +353,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
                      if "stranded" in run.grids else None),
     }
     w, h = map_size(xy)
-    return {"w": w, "h": h, "places": places, "roads": roads, "day0": day0, "n_days": n_days,
+    return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
             "date0": data["dates"][day0] if n_days else "", "data": data,
             "has_closures": bool(run.road_status)}
 

@@ -9,7 +9,7 @@
   var dateOut = document.getElementById("date");
   var summary = document.getElementById("day-summary");
   var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg circle.place"));
-  var roads = Array.prototype.slice.call(document.querySelectorAll("#mapsvg line.road"));
+  var roads = Array.prototype.slice.call(document.querySelectorAll("#mapsvg line.road, #mapsvg g.xmark"));
   var marks = Array.prototype.slice.call(document.querySelectorAll("svg.ts line.daymark"));
   var playButton = document.getElementById("play");
   var timer = null;
@@ -36,18 +36,24 @@
       }
     });
     var closed = 0;
+    var documents = 0;
     if (data.roadStatus && data.roadStatus[day]) {
       roads.forEach(function (r) {
         var s = data.roadStatus[day][Number(r.getAttribute("data-k"))] || 0;
         r.classList.remove("s0", "s1", "s2");
         r.classList.add("s" + s);
-        if (s === 2) { closed += 1; }
+      });
+      data.roadStatus[day].forEach(function (s) {
+        if (s === 2) { closed += 1; } else if (s === 1) { documents += 1; }
       });
     }
     dateOut.textContent = data.dates[day];
     var parts = [];
     if (stranded) { parts.push(fmt(stranded.reduce(function (a, b) { return a + b; }, 0)) + " stranded"); }
-    if (data.roadStatus) { parts.push(closed + " crossing" + (closed === 1 ? "" : "s") + " closed"); }
+    if (data.roadStatus) {
+      parts.push(closed + " crossing" + (closed === 1 ? "" : "s") + " closed");
+      if (documents > 0) { parts.push(documents + " requiring documents"); }
+    }
     summary.textContent = parts.join(" · ");
     marks.forEach(function (m) {
       var svg = m.ownerSVGElement;
