@@ -108,7 +108,12 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
         from .engine.crisis import simulate_crisis
 
-        return simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
+        res = simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
+        if check:  # the dataset too, not only the engine's state (engine/invariants.py)
+            from .engine.invariants import check_results
+
+            check_results(res)
+        return res
     plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
     from .engine.cohorts import engine_for
 
@@ -129,4 +134,8 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     if stats is not None:
         res.manifest["cohorts"] = {"cells_max": int(stats.cells.max(initial=0)),
                                    "binomial_draws": int(stats.draws.sum())}
+    if check:  # the dataset too, not only the engine's state (engine/invariants.py)
+        from .engine.invariants import check_results
+
+        check_results(res)
     return res

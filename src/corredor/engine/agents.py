@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba as nb
@@ -474,7 +475,7 @@ def _reduce(nch: int, dep_t: np.ndarray, arr_t: np.ndarray, lnk_t: np.ndarray, c
 
 
 @nb.njit(parallel=True, cache=True)
-def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
+def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
          decay: np.ndarray, decay_interval: int,
          # location state (mutated)
          foreign: np.ndarray, camp: np.ndarray, town: np.ndarray, conflict: np.ndarray,
@@ -497,7 +498,12 @@ def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.nda
          pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
          spawned_rec: np.ndarray, alive_rec: np.ndarray, rounds_rec: np.ndarray,
          check: bool) -> tuple:
-    """The whole run: the day loop of the module docstring. Returns (error code, error day)."""
+    """Days t_begin..n_days−1 of the day loop of the module docstring; (error code, error day).
+
+    Everything carried from one day to the next is in the arguments (mutated in place), so a run
+    split into several calls (checkpoints, engine/checkpoint.py) equals a run in one call.
+    `n_alive0` is the number of people created before day t_begin.
+    """
     max_speed, walk = fp[0], fp[1]
     ast, start_on_foot, use_pop, take_pop, use_decay = ip[0] != 0, ip[1] != 0, ip[2] != 0, ip[3] != 0, ip[4] != 0
     n_loc = count.shape[0]
@@ -532,7 +538,7 @@ def _run(seed: np.uint64, n_days: int, n_alive0: int, fp: np.ndarray, ip: np.nda
     ncap = np.zeros(n_chunks_max, np.int64)
     path_validity(path_link_ptr, path_links, link_open, path_valid)
     n_alive = n_alive0
-    for t in range(n_days):
+    for t in range(t_begin, n_days):
         # 1. conflicts (InputGeography.AddNewConflictZones)
         for e in range(cptr[t], cptr[t + 1]):
             j = cloc[e]
@@ -709,60 +715,87 @@ class EngineError(RuntimeError):
     """The run cannot go on under Flee's rules (Flee itself would crash here)."""
 
 
-def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: bool = False) -> EngineOutput:
+def initial_state(plan: Plan) -> dict[str, np.ndarray]:
+    """Everything the day loop carries from day to day, before day 0 (people columns preallocated).
+
+    Keys are the mutable arguments of `_run`; engine/checkpoint.py saves and restores this dict.
+    """
+    n_loc, n_links, n_days = plan.n_locations, plan.n_links, plan.n_days
+    cap = plan.total_agents
+    ast = bool(plan.params["avoid_short_stints"])
+    where = np.zeros(cap, np.int32)
+    # day-0 insertion: int(I_c(0)) people in each camp, in camp order (spawning.add_initial_refugees)
+    n0 = int(plan.insert0.sum())
+    where[:n0] = np.repeat(np.arange(n_loc, dtype=np.int32), plan.insert0)
+    return {
+        "foreign": plan.foreign.copy(), "camp": plan.camp0.copy(), "town": plan.town0.copy(),
+        "conflict": plan.conflict0.copy(), "toc": np.full(n_loc, -1, np.int64),
+        "mc_base": plan.movechance0.copy(), "pop": plan.pop.copy(),
+        "count": np.bincount(where[:n0], minlength=n_loc).astype(np.int64),
+        "link_open": np.ones(n_links, np.bool_), "link_count": np.zeros(n_links, np.int64),
+        "where": where, "prog": np.zeros(cap, np.float64), "path": np.full(cap, -1, np.int32),
+        "hop": np.zeros(cap, np.int8), "flags": np.zeros(cap, np.int8),
+        "scratch": np.zeros(cap, np.int32), "rtd": np.zeros(cap if ast else 1, np.float32),
+        "dday": np.zeros(cap if ast else 1, np.float32),
+        "pop_rec": np.zeros((n_days, n_loc), np.int64), "arr_rec": np.zeros((n_days, n_loc), np.int64),
+        "dep_rec": np.zeros((n_days, n_loc), np.int64),
+        "link_rec": np.zeros((n_days, n_links), np.int64), "spawned": np.zeros(n_days, np.int64),
+        "alive": np.zeros(n_days, np.int64), "rounds": np.zeros(n_days, np.int64),
+    }
+
+
+def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: bool = False,
+               state: dict[str, np.ndarray] | None = None, first_day: int = 0,
+               every: int = 0, on_checkpoint: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+               ) -> EngineOutput:
     """Run the agent engine on a Plan; identical output for a seed whatever `threads` is.
+
+    To resume, pass the `state` saved before `first_day`; with `every` > 0 the loop stops every
+    `every` days and calls `on_checkpoint(day, state)` (the state before that day). Neither
+    changes the result.
 
     >>> out = run_agents(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
     ip = np.array([int(p[k]) for k in IP_KEYS], np.int64)
-    n_loc, n_links, n_days = plan.n_locations, plan.n_links, plan.n_days
-    cap = plan.total_agents
+    n_days = plan.n_days
     ast = bool(p["avoid_short_stints"])
-    where = np.zeros(cap, np.int32)
-    prog = np.zeros(cap, np.float64)
-    path = np.full(cap, -1, np.int32)
-    hop = np.zeros(cap, np.int8)
-    flags = np.zeros(cap, np.int8)
-    scratch = np.zeros(cap, np.int32)
-    rtd = np.zeros(cap if ast else 1, np.float32)
-    dday = np.zeros(cap if ast else 1, np.float32)
-    # day-0 insertion: int(I_c(0)) people in each camp, in camp order (spawning.add_initial_refugees)
-    n0 = int(plan.insert0.sum())
-    where[:n0] = np.repeat(np.arange(n_loc, dtype=np.int32), plan.insert0)
-    count = np.bincount(where[:n0], minlength=n_loc).astype(np.int64)
-    link_count = np.zeros(n_links, np.int64)
-    pop_rec = np.zeros((n_days, n_loc), np.int64)
-    arr_rec = np.zeros((n_days, n_loc), np.int64)
-    dep_rec = np.zeros((n_days, n_loc), np.int64)
-    link_rec = np.zeros((n_days, n_links), np.int64)
-    spawned = np.zeros(n_days, np.int64)
-    alive = np.zeros(n_days, np.int64)
-    rounds = np.zeros(n_days, np.int64)
+    st = initial_state(plan) if state is None else state
+    n_created = np.concatenate([[0], np.cumsum(plan.spawn)]) + int(plan.insert0.sum())
     old_threads = nb.get_num_threads()
     if threads is not None:
         nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
     try:
         t0 = time.perf_counter()
-        err, day = _run(
-            seed_words(seed), n_days, n0, fp, ip, plan.decay.astype(np.float64), int(plan.decay_interval),
-            plan.foreign.copy(), plan.camp0.copy(), plan.town0.copy(), plan.conflict0.copy(),
-            np.full(n_loc, -1, np.int64), plan.movechance0.copy(), plan.pop.copy(), plan.capacity,
-            count,
-            plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
-            np.ones(n_links, np.bool_), link_count, plan.out_ptr, plan.out_link, plan.path_ptr,
-            plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr, plan.path_nodes,
-            plan.path_link_ptr, plan.path_links,
-            plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on, plan.conflict_value,
-            plan.refresh_today, plan.closure_ptr, plan.closure_op, plan.closure_target,
-            plan.closure_arg,
-            where, prog, path, hop, flags, scratch, rtd, dday,
-            pop_rec, arr_rec, dep_rec, link_rec, spawned, alive, rounds, bool(check))
+        err, day, t = ERR_NONE, -1, int(first_day)
+        while t < n_days and err == ERR_NONE:
+            t_end = n_days if every <= 0 else min(n_days, (t // every + 1) * every)
+            err, day = _run(
+                seed_words(seed), t_end, t, int(n_created[t]), fp, ip, plan.decay.astype(np.float64),
+                int(plan.decay_interval),
+                st["foreign"], st["camp"], st["town"], st["conflict"], st["toc"], st["mc_base"],
+                st["pop"], plan.capacity, st["count"],
+                plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
+                st["link_open"], st["link_count"], plan.out_ptr, plan.out_link, plan.path_ptr,
+                plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr,
+                plan.path_nodes, plan.path_link_ptr, plan.path_links,
+                plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on,
+                plan.conflict_value, plan.refresh_today, plan.closure_ptr, plan.closure_op,
+                plan.closure_target, plan.closure_arg,
+                st["where"], st["prog"], st["path"], st["hop"], st["flags"], st["scratch"],
+                st["rtd"], st["dday"],
+                st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
+                st["alive"], st["rounds"], bool(check))
+            t = t_end
+            if err == ERR_NONE and t < n_days and on_checkpoint is not None:
+                on_checkpoint(t, st)
         loop_s = time.perf_counter() - t0
         used = nb.get_num_threads()
     finally:
         nb.set_num_threads(old_threads)
+    pop_rec, arr_rec, dep_rec, link_rec = st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"]
+    spawned, alive, rounds = st["spawned"], st["alive"], st["rounds"]
     if err != ERR_NONE:
         msg = {
             ERR_NO_SPAWN_WEIGHT: "people must appear but no location has a positive spawn weight "
