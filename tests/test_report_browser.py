@@ -42,6 +42,7 @@ FLAGS = [
     "--disable-sync",
     "--disable-default-apps",
     "--disable-extensions",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
     "--host-resolver-rules=MAP * ~NOTFOUND",  # belt and braces: no name resolves
     "--window-size=1200,1600",
     "--remote-debugging-port=0",
@@ -164,9 +165,9 @@ def problems(events: list[dict[str, Any]], page_url: str) -> list[str]:
             out.append(f"failed request: {p.get('errorText')} ({p.get('requestId')})")
         elif m == "Runtime.exceptionThrown":
             out.append(f"exception: {p['exceptionDetails'].get('text')}")
-        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert", "warning"):
+        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             out.append(f"console.{p['type']}: {[a.get('value') for a in p.get('args', [])]}")
-        elif m == "Log.entryAdded" and p["entry"].get("level") in ("error", "warning"):
+        elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
             out.append(f"log {p['entry']['level']}: {p['entry'].get('text')}")
         elif m == "Page.javascriptDialogOpening":
             out.append(f"dialog: {p.get('message')}")
