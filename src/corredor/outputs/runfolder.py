@@ -75,6 +75,7 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes 0700; a run folder is meant to be shared and published
         write_manifest(results, tmp)
         write_population_csv(results, tmp)
         if flee_out:
