@@ -74,9 +74,17 @@ def run(
     engine: str = typer.Option("auto", "--engine", help="auto | agents"),
     check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
+    checkpoint_every: int = typer.Option(
+        0, "--checkpoint-every", min=0,
+        help="save the agent engine's state every N days beside the run folder (OUT.checkpoint.npz)",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="go on from OUT.checkpoint.npz if it exists (same scenario and seed)"
+    ),
 ) -> None:
     """Simulate one replica and write a run folder (manifest.json, population.csv, tables)."""
     from .engine.agents import EngineError
+    from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder
     from .simulate import ENGINES, simulate
 
@@ -86,18 +94,46 @@ def run(
     out = out or Path("runs") / scenario.name
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    ckpt = None
+    if checkpoint_every or resume:
+        from .engine.checkpoint import checkpoint_path
+
+        if scenario.crisis is not None:
+            usage_error("--checkpoint-every and --resume work with the Flee rules' agent engine; "
+                        "run border-crisis scenarios without them")
+        if engine not in ("auto", "agents"):
+            usage_error(f"--checkpoint-every and --resume need --engine agents (found {engine})")
+        ckpt = checkpoint_path(out)
+        if resume and not ckpt.exists() and not quiet:
+            err_console.print(f"no checkpoint at {ckpt}; starting from day 0", markup=False,
+                              highlight=False, soft_wrap=True)
     try:
-        res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check)
+        if ckpt is not None:
+            from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
+
+            try:
+                res = simulate_with_checkpoints(scenario, seed, every=checkpoint_every, path=ckpt,
+                                                resume=resume, threads=threads, check=check)
+            except CheckpointError as exc:
+                usage_error(str(exc))
+        else:
+            res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check)
     except ScenarioError as exc:
         fail_with_problems(exc)
     except EngineError as exc:
         usage_error(f"{path}: {exc}")
+    except InvariantError as exc:  # a bug in the rules, not in the input: say so, exit 3
+        err_console.print(f"internal error (please report): {exc}", markup=False, highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(3) from None
     try:
         write_run_folder(res, out, force=force, flee_out=flee_out)
     except RunFolderExists as exc:
         usage_error(str(exc))
     except OSError as exc:
         usage_error(f"cannot write {out}: {exc.strerror or exc}")
+    if ckpt is not None:  # the run folder is complete: the checkpoint is no longer needed
+        ckpt.unlink(missing_ok=True)
     if not quiet:
         m = res.manifest
         tm = m.get("timing", {})

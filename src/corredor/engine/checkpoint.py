@@ -1,0 +1,171 @@
+"""Checkpoints of the agent engine: save the day loop's state every N days, resume after a crash.
+
+Why: long runs on shared machines get killed. The agent engine carries everything from one day to
+the next in the arrays of `agents.initial_state`, and every random number is keyed by
+(seed, day, ...), so a run resumed from a saved state gives exactly the result of a run that was
+never interrupted (tests/test_checkpoint.py kills one with SIGKILL to prove it).
+
+A checkpoint is one `.npz` file (plain arrays, no pickles) holding that state, the next day to run
+and a JSON header with the scenario/plan hash and the seed; a checkpoint written for another plan
+or seed is refused. It is written under a temporary name in the same folder, flushed to disk and
+renamed, so the file under its final name is always complete.
+
+>>> res = simulate_with_checkpoints(scenario, seed=1, every=50, path=Path("run.checkpoint.npz"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..plan import Plan, compile_plan
+from ..scenario.model import Scenario
+from .agents import initial_state, run_agents
+
+#: Written into every checkpoint; a file with another format is refused.
+FORMAT = "corredor-agents-checkpoint-1"
+_HEADER = "__header__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be used: unreadable, or written for another plan, seed or format."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: the day to run next and the engine state before it."""
+
+    day: int
+    state: dict[str, np.ndarray]
+    header: dict[str, Any]
+
+
+def checkpoint_path(out_dir: str | os.PathLike) -> Path:
+    """Where `corredor run --out DIR` keeps its checkpoint: `DIR.checkpoint.npz` beside DIR.
+
+    Beside, not inside: the run folder itself appears only once complete (outputs/runfolder.py).
+    """
+    out = Path(out_dir)
+    return out.with_name(out.name + ".checkpoint.npz")
+
+
+def _header(plan: Plan, seed: int, day: int) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "engine": "agents",
+        "scenario": plan.name,
+        "plan_sha256": plan.scenario_sha256,
+        "seed": int(seed),
+        "day": int(day),
+        "n_days": int(plan.n_days),
+        "hasten": int(plan.hasten),
+    }
+
+
+def save_checkpoint(path: str | os.PathLike, plan: Plan, seed: int, day: int,
+                    state: dict[str, np.ndarray]) -> Path:
+    """Write the state before `day` atomically (temporary file, fsync, rename) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {k: np.asarray(v) for k, v in state.items()}
+    arrays[_HEADER] = np.array(json.dumps(_header(plan, seed, day), sort_keys=True))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, plan: Plan, seed: int) -> Checkpoint:
+    """Read a checkpoint for `plan` and `seed`; CheckpointError when it belongs to another run."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from exc
+    try:
+        header = json.loads(str(arrays.pop(_HEADER)))
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a corredor checkpoint (no header)") from exc
+    want = _header(plan, seed, 0)
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {header.get('format')!r}, expected {FORMAT!r}")
+    for key, label in (("plan_sha256", "scenario (plan hash)"), ("seed", "seed"),
+                       ("n_days", "number of days"), ("hasten", "hasten")):
+        if header.get(key) != want[key]:
+            raise CheckpointError(
+                f"{path}: written for another {label} ({header.get(key)!r}, this run has "
+                f"{want[key]!r}); delete it or run without --resume"
+            )
+    expected = initial_state(plan)
+    for key, ref in expected.items():
+        got = arrays.get(key)
+        if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
+            raise CheckpointError(f"{path}: array {key!r} missing or of the wrong shape")
+    day = int(header.get("day", -1))
+    if not 0 < day < plan.n_days:
+        raise CheckpointError(f"{path}: bad day {day} (expected 1..{plan.n_days - 1})")
+    return Checkpoint(day, {k: np.ascontiguousarray(arrays[k]) for k in expected}, header)
+
+
+def simulate_with_checkpoints(
+    scenario_or_plan: Scenario | Plan,
+    seed: int = 0,
+    *,
+    every: int,
+    path: str | os.PathLike,
+    resume: bool = False,
+    threads: int | None = None,
+    check: bool = False,
+) -> Any:
+    """Run the agent engine saving a checkpoint every `every` days at `path`; Results at the end.
+
+    With `resume`, an existing checkpoint at `path` is loaded (and checked against the plan and
+    seed) and the run goes on from its day; without one the run starts at day 0. The checkpoint
+    is deleted once the run is complete. The result equals `simulate(..., engine="agents")`.
+    """
+    from ..simulate import results_from_output
+
+    t0 = time.perf_counter()
+    plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
+    path = Path(path)
+    state, first = None, 0
+    if resume and path.exists():
+        ck = load_checkpoint(path, plan, seed)
+        state, first = ck.state, ck.day
+
+    def save(day: int, st: dict[str, np.ndarray]) -> None:
+        save_checkpoint(path, plan, seed, day, st)
+
+    out = run_agents(plan, seed=seed, threads=threads, check=check, state=state, first_day=first,
+                     every=max(0, int(every)), on_checkpoint=save if every > 0 else None)
+    res = results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
+    res.manifest["engine_choice"] = {"asked": "agents", "engine": "agents",
+                                     "reason": "checkpoints need the agent engine"}
+    res.manifest["checkpoint"] = {"every_days": int(every), "resumed_from_day": first or None,
+                                  "path": str(path)}
+    if check:
+        from .invariants import check_results
+
+        check_results(res)
+    return res
+
+
+def remove_checkpoint(path: str | os.PathLike) -> None:
+    """Delete a checkpoint once its run folder is written (missing is fine)."""
+    Path(path).unlink(missing_ok=True)

@@ -1,0 +1,233 @@
+"""Checkpoints and atomic outputs: a run killed with SIGKILL resumes to byte-identical results.
+
+Also: a checkpoint of another seed or scenario is refused; a truncated one is refused; a corrupted
+state is caught by check=True; no checkpoint or run folder ever appears half-written under its
+final name; an existing run folder is kept unless --force.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corredor.engine.agents import EngineError
+from corredor.engine.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+    simulate_with_checkpoints,
+)
+from corredor.plan import compile_plan
+from corredor.scenario import load_scenario
+from corredor.simulate import simulate
+
+ENTRY = "from corredor.cli import main; main()"
+#: Manifest keys that describe how a run was executed (wall time, threads, resume), not its result.
+VOLATILE = ("timing", "threads", "checkpoint")
+
+
+def corredor(*args: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+def assert_same_run_folders(a: Path, b: Path) -> None:
+    """Every file byte-identical, except manifest.json compared without its volatile keys."""
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert "results.parquet" in names and "population.csv" in names
+    for name in names:
+        if name == "manifest.json":
+            ma, mb = (json.loads((d / name).read_text()) for d in (a, b))
+            for m in (ma, mb):
+                for k in VOLATILE:
+                    m.pop(k, None)
+            assert ma == mb
+        else:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def header_day(path: Path) -> int:
+    with np.load(path, allow_pickle=False) as data:
+        return int(json.loads(str(data["__header__"]))["day"])
+
+
+def test_sigkill_midway_then_resume_gives_identical_results(flee_cases: Path, tmp_path: Path) -> None:
+    """car at hasten 10, 400 days, a checkpoint every 20 days: kill after the 2nd, resume."""
+    args = ["run", str(flee_cases / "car"), "--hasten", "10", "--days", "400", "--seed", "7",
+            "--engine", "agents", "--checkpoint-every", "20", "--threads", "2", "-q"]
+    victim_out = tmp_path / "victim"
+    ckpt = checkpoint_path(victim_out)
+    proc = subprocess.Popen([sys.executable, "-c", ENTRY, *args, "--out", str(victim_out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 500
+    killed_at = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ckpt.exists() and header_day(ckpt) >= 40:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_at = header_day(ckpt)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=60)
+    assert killed_at is not None, f"no checkpoint before the end: {proc.stderr.read()}"
+    assert proc.returncode == -signal.SIGKILL
+    assert not victim_out.exists(), "a killed run left a run folder under its final name"
+    assert 40 <= header_day(ckpt) < 400  # the checkpoint is whole and loadable
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("victim.checkpoint.npz",)]
+    assert all(name.startswith(".") for name in leftovers), leftovers  # only hidden temporaries
+
+    resumed = corredor(*args, "--out", str(victim_out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "starting from day 0" not in resumed.stderr
+    manifest = json.loads((victim_out / "manifest.json").read_text())
+    assert manifest["checkpoint"]["resumed_from_day"] >= 40
+    assert not ckpt.exists(), "the checkpoint is removed once the run folder is written"
+
+    ref_out = tmp_path / "reference"
+    ref = corredor(*args, "--out", str(ref_out), "--threads", "1")
+    assert ref.returncode == 0, ref.stderr
+    assert_same_run_folders(victim_out, ref_out)
+
+
+@pytest.fixture(scope="module")
+def mali(flee_cases: Path):
+    return load_scenario(flee_cases / "mali2012", hasten=20, days=90)
+
+
+@pytest.fixture(scope="module")
+def saved(mali, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """A run with checkpoints every 30 days; its last checkpoint (day 60) stays on disk."""
+    path = tmp_path_factory.mktemp("ckpt") / "mali.checkpoint.npz"
+    res = simulate_with_checkpoints(mali, seed=3, every=30, path=path, check=True)
+    assert header_day(path) == 60
+    return path, res
+
+
+def test_checkpointed_run_equals_plain_agent_run(mali, saved) -> None:
+    _, res = saved
+    plain = simulate(mali, seed=3, engine="agents")
+    assert res.dataset.equals(plain.dataset)
+
+
+def test_resume_from_checkpoint_equals_uninterrupted(mali, saved, tmp_path: Path) -> None:
+    path, res = saved
+    copy = tmp_path / "c.npz"
+    copy.write_bytes(path.read_bytes())
+    resumed = simulate_with_checkpoints(mali, seed=3, every=30, path=copy, resume=True, threads=1)
+    assert resumed.manifest["checkpoint"]["resumed_from_day"] == 60
+    assert resumed.dataset.equals(res.dataset)
+
+
+def test_checkpoint_of_another_seed_or_scenario_is_refused(mali, saved) -> None:
+    path, _ = saved
+    plan = compile_plan(mali)
+    assert load_checkpoint(path, plan, 3).day == 60
+    with pytest.raises(CheckpointError, match="another seed"):
+        load_checkpoint(path, plan, 4)
+    with pytest.raises(CheckpointError, match="another scenario"):
+        load_checkpoint(path, compile_plan(mali.with_settings(move_rules={"camp_weight": 3.0})), 3)
+    with pytest.raises(CheckpointError, match="another"):
+        load_checkpoint(path, compile_plan(mali.with_days(80)), 3)
+
+
+def test_cli_refuses_a_checkpoint_of_another_seed(flee_cases: Path, saved, tmp_path: Path) -> None:
+    path, _ = saved
+    out = tmp_path / "run"
+    checkpoint_path(out).write_bytes(path.read_bytes())
+    r = corredor("run", str(flee_cases / "mali2012"), "--hasten", "20", "--days", "90", "--seed",
+                 "4", "--resume", "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert "written for another seed" in r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert not out.exists()
+
+
+def test_truncated_checkpoint_is_refused(mali, saved, tmp_path: Path) -> None:
+    path, _ = saved
+    bad = tmp_path / "bad.npz"
+    raw = path.read_bytes()
+    bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_checkpoint(bad, compile_plan(mali), 3)
+
+
+def test_corrupted_state_is_caught_by_check(mali, saved, tmp_path: Path) -> None:
+    """Move one person to another place without updating the counts: check=True must notice."""
+    path, _ = saved
+    plan = compile_plan(mali)
+    ck = load_checkpoint(path, plan, 3)
+    where = ck.state["where"]
+    i = int(np.flatnonzero(where[: int(ck.state["alive"][59])] >= 0)[0])
+    where[i] = (where[i] + 1) % plan.n_locations
+    bad = save_checkpoint(tmp_path / "bad.npz", plan, 3, ck.day, ck.state)
+    with pytest.raises(EngineError, match="invariant broken"):
+        simulate_with_checkpoints(mali, seed=3, every=30, path=bad, resume=True, check=True)
+
+
+def test_failed_checkpoint_write_leaves_the_old_one_whole(mali, saved, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = saved
+    target = tmp_path / "x.npz"
+    target.write_bytes(path.read_bytes())
+    plan = compile_plan(mali)
+    state = load_checkpoint(target, plan, 3).state
+
+    def boom(fh, **arrays):  # write half a file, then fail like a full disk would
+        fh.write(b"PK\x03\x04 half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError):
+        save_checkpoint(target, plan, 3, 60, state)
+    monkeypatch.undo()
+    assert target.read_bytes() == path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]  # no temporary left
+
+
+def test_run_folder_is_never_overwritten_without_force(flee_cases: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    args = ["run", str(flee_cases / "mali2012"), "--hasten", "50", "--days", "20", "--out", str(out)]
+    r = corredor(*args)
+    assert r.returncode == 2
+    assert "exists; use --force" in r.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    r = corredor(*args, "--force", "-q")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "keep.txt").exists() and (out / "manifest.json").is_file()
+
+
+def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
+    mali, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corredor.outputs import runfolder
+
+    res = simulate(mali.with_days(10), seed=1, engine="cohorts")
+
+    def fail(results, folder: Path) -> None:
+        (folder / "half.csv").write_text("day,")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, fail])
+    out = tmp_path / "new"
+    with pytest.raises(OSError):
+        runfolder.write_run_folder(res, out)
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its temporary
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    with pytest.raises(OSError):
+        runfolder.write_run_folder(res, old, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["old"]
+    assert (old / "manifest.json").read_text() == "{}"
