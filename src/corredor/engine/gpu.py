@@ -65,10 +65,10 @@ from .agents import (
     EngineOutput,
     bytes_per_person,
 )
-from .rng import Stream, seed_words
-from .rules.capacity import cap_multipliers
+from .rng import Stream, seed_words, uniform
+from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
-from .rules.routes import path_validity, route_tables
+from .rules.routes import choose_path, choose_path_live, next_link, path_validity, route_tables
 
 #: Threads per block of the per-chunk kernel (pass A); a power of two, at most TPB_MAX.
 TPB = 128
@@ -322,7 +322,13 @@ def _flush(h, tally_g, n):
 
 
 def _make_kernels(shared_tally: bool):
-    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global)."""
+    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global).
+
+    Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
+    tally[n_tally] counts frontier people and tally[n_tally + 1] deferred movers (see pass_a_kernel).
+    Per-chunk lists (movers, capped movers, frontier) live at [chunk·CHUNK, chunk·CHUNK + n) of
+    their buffer, as the CPU engine's scratch does, and are filled through a shared-memory counter.
+    """
 
     @cuda.jit
     def spawn_kernel(first, last, pre, cumw, wsum, where, prog, path, hop, flags, tally, n_loc):
@@ -363,26 +369,29 @@ def _make_kernels(shared_tally: bool):
             _flush(h, tally, 2 * n_loc)
 
     @cuda.jit
-    def scan_kernel(n_alive, pre, where, prog, path, hop, flags, dday, ast, lcls, qcls, mc,
-                    path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                    link_from, link_to, link_open, link_km, link_speed, link_walk_p, camp, capmult,
-                    start_on_foot, walk, tally, n_loc, n_links, front):
-        """Pass A and round 0 of pass B for chunk blockIdx.x (agents._scan_chunk, same draws).
+    def movers_kernel(n_alive, pre, where, prog, path, hop, flags, lcls, qcls, mc, capacity, direct,
+                      path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
+                      link_to, link_open, camp, capmult, movers, nmov, capped, ncap, tally, n_loc,
+                      n_links):
+        """Pass A, who moves, for chunk blockIdx.x (agents._movers_chunk, the same draws).
 
         The CPU walks its chunk in order and, per move-chance class k, counts class members; the
         members whose rank is R_0 = G_0, R_j = R_{j−1} + 1 + G_j (G_j geometric, keyed by
         (chunk·NCLS + k, j)) are candidates and move if u·q_k < m. Here each thread owns a contiguous
         segment of the chunk: (1) count members per class, (2) exclusive-scan the counts over
         threads, (3) generate the G_j in parallel batches and prefix-sum them into ranks, marking
-        the candidate ranks, (4) walk the segment again with the ranks known.
+        the candidate ranks, (4) walk the segment again with the ranks known. Movers at places with
+        a capacity go to `capped` (the host takes them in index order); the others go to `movers`,
+        or, when `direct` (no place has a capacity), choose a path and step onto it here.
         """
         cnt = cuda.shared.array((NCLS, TPB_MAX), dtype=nb.int16)
         mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
         ncls = cuda.shared.array(NCLS, dtype=nb.int32)
         ocls = cuda.shared.array(NCLS, dtype=nb.int32)
         scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
+        slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        if shared_tally:
+        if shared_tally and direct:
             h = cuda.shared.array(0, dtype=nb.int32)
             _zero(h, n_tally)
         else:
@@ -396,6 +405,9 @@ def _make_kernels(shared_tally: bool):
         a = min(lo + tid * seg, hi)
         b = min(a + seg, hi)
         # (1) members per class in this thread's segment
+        if tid == 0:
+            slots[0] = 0
+            slots[1] = 0
         for k in range(NCLS):
             cnt[k, tid] = 0
         for j in range(tid, hi - lo, nt):
@@ -454,68 +466,156 @@ def _make_kernels(shared_tally: bool):
                 base += nt
                 cuda.syncthreads()
         cuda.syncthreads()
-        # (4) decide, step, travel
+        # (4) movers
         move_prefix = pre[_S_MOVE]
         route_prefix = pre[_S_ROUTE]
-        walk_prefix = pre[_S_WALK]
         for i in range(a, b):
             w = where[i]
-            if w >= 0:
-                k = lcls[w]
-                if k < 0:
-                    continue
-                move = k == 0
-                if not move:
-                    rank = cnt[k, tid]
-                    cnt[k, tid] = rank + 1
-                    if mark[ocls[k] + rank] != 0:
-                        q = qcls[k]
-                        m = mc[w]
-                        move = m >= q or _uniform(move_prefix, i, 0) * q < m
-                if not move:
-                    continue
-                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot,
-                                  nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
-                                  camp, capmult)
-                if lk < 0:
-                    continue
-                cuda.atomic.add(h, w, 1)
-                cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                flags[i] = flags[i] & _F_NOT_BOUNCE
-                where[i] = -(lk + 1)
-                if _travel(i, lk, 0.0, 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
-                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
-                           walk, h, n_loc):
-                    front[cuda.atomic.add(tally, n_tally, 1)] = i
+            if w < 0:
+                continue
+            k = lcls[w]
+            if k < 0:
+                continue
+            move = k == 0
+            if not move:
+                rank = cnt[k, tid]
+                cnt[k, tid] = rank + 1
+                if mark[ocls[k] + rank] != 0:
+                    q = qcls[k]
+                    m = mc[w]
+                    move = m >= q or _uniform(move_prefix, i, 0) * q < m
+            if not move:
+                continue
+            if capacity[w] >= 1:
+                capped[lo + cuda.atomic.add(slots, 1, 1)] = i
+            elif not direct:
+                movers[lo + cuda.atomic.add(slots, 0, 1)] = i
             else:
-                lk = -w - 1
-                if _travel(i, lk, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
-                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
-                           walk, h, n_loc):
-                    front[cuda.atomic.add(tally, n_tally, 1)] = i
-        if shared_tally:
+                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
+                                  tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                  link_open, camp, capmult)
+                if lk >= 0:
+                    cuda.atomic.add(h, w, 1)
+                    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                    flags[i] = flags[i] & _F_NOT_BOUNCE
+                    where[i] = -(lk + 1)
+                    prog[i] = 0.0
+        cuda.syncthreads()
+        if tid == 0:
+            nmov[c] = slots[0]
+            ncap[c] = slots[1]
+        if shared_tally and direct:
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def chain_kernel(nf, r, pre, front_in, front_out, where, prog, path, hop, flags, dday, rtd,
-                     ast, max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-                     nodes, out_ptr, out_link, link_from, link_to, link_open, link_km, link_speed,
-                     link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc, n_links):
-        """Round r ≥ 1 of pass B (agents._chain_chunk): frontier people decide again where they are."""
+    def pass_a_kernel(pre, where, prog, path, hop, flags, movers, nmov, n_eff, eff_first, touched,
+                      in_u, deferred, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
+                      out_ptr, out_link, link_to, link_open, camp, capmult, tally, n_loc, n_links):
+        """Pass A for the movers of chunk blockIdx.x at places without a capacity (agents._pass_a_chunk).
+
+        A mover sees the day's route tables unless a departure from a capped place before it (in
+        index order) changed a capacity multiplier its choice reads (`touched` origins, or a planned
+        path ending in `in_u`); those are deferred to the host, which replays them in index order.
+        """
         n_tally = 2 * n_loc + n_links
         if shared_tally:
             h = cuda.shared.array(0, dtype=nb.int32)
             _zero(h, n_tally)
         else:
             h = tally
+        c = cuda.blockIdx.x
+        lo = c * CHUNK
+        route_prefix = pre[_S_ROUTE]
+        for k in range(cuda.threadIdx.x, nmov[c], cuda.blockDim.x):
+            i = movers[lo + k]
+            w = where[i]
+            if n_eff > 0 and i > eff_first:
+                p = path[i]
+                if p < 0:
+                    late = touched[w]
+                else:
+                    late = in_u[nodes[node_ptr[p + 1] - 1]]
+                if late:
+                    deferred[cuda.atomic.add(tally, n_tally + 1, 1)] = i
+                    continue
+            lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot,
+                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                              capmult)
+            if lk < 0:
+                continue
+            cuda.atomic.add(h, w, 1)
+            cuda.atomic.add(h, 2 * n_loc + lk, 1)
+            flags[i] = flags[i] & _F_NOT_BOUNCE
+            where[i] = -(lk + 1)
+            prog[i] = 0.0
+        if shared_tally:
+            _flush(h, tally, n_tally)
+
+    @cuda.jit
+    def advance_kernel(n_alive, pre, where, prog, flags, dday, ast, link_from, link_to, link_km,
+                       link_speed, link_walk_p, start_on_foot, walk, front, nfront, tally, n_loc,
+                       n_links):
+        """Round 0 of pass B for chunk blockIdx.x (agents._advance_chunk): everyone on a link
+        advances; arrivals with km left today join the chunk's frontier."""
+        slots = cuda.shared.array(1, dtype=nb.int32)
+        n_tally = 2 * n_loc + n_links
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        if cuda.threadIdx.x == 0:
+            slots[0] = 0
+        cuda.syncthreads()
+        c = cuda.blockIdx.x
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n_alive)
+        walk_prefix = pre[_S_WALK]
+        for i in range(lo + cuda.threadIdx.x, hi, cuda.blockDim.x):
+            w = where[i]
+            if w < 0:
+                if _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
+                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
+                           walk, h, n_loc):
+                    front[lo + cuda.atomic.add(slots, 0, 1)] = i
+        cuda.syncthreads()
+        if cuda.threadIdx.x == 0:
+            nfront[c] = slots[0]
+            if slots[0] > 0:
+                cuda.atomic.add(tally, n_tally, slots[0])
+        if shared_tally:
+            _flush(h, tally, n_tally)
+
+    @cuda.jit
+    def chain_kernel(r, pre, front_in, nfront_in, front_out, nfront_out, where, prog, path, hop,
+                     flags, dday, rtd, ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
+                     nvalid, node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open,
+                     link_km, link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally,
+                     n_loc, n_links):
+        """Round r ≥ 1 of pass B for chunk blockIdx.x (agents._chain_chunk): the frontier decides
+        again where it arrived, travels, and forms the chunk's next frontier."""
+        slots = cuda.shared.array(1, dtype=nb.int32)
+        c = cuda.blockIdx.x
+        nf = nfront_in[c]
+        if nf == 0:  # the whole block leaves together: no barrier is skipped by part of it
+            if cuda.threadIdx.x == 0:
+                nfront_out[c] = 0
+            return
+        n_tally = 2 * n_loc + n_links
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        if cuda.threadIdx.x == 0:
+            slots[0] = 0
+        cuda.syncthreads()
+        lo = c * CHUNK
         chain_move = pre[_S_CHAIN_MOVE]
         chain_route = pre[_S_CHAIN_ROUTE]
         walk_prefix = pre[_S_WALK]
-        f = cuda.grid(1)
-        stride = cuda.gridsize(1)
-        while f < nf:
-            i = front_in[f]
-            f += stride
+        for k in range(cuda.threadIdx.x, nf, cuda.blockDim.x):
+            i = front_in[lo + k]
             v = where[i]
             dist = prog[i]
             m = mc[v]
@@ -536,11 +636,53 @@ def _make_kernels(shared_tally: bool):
             where[i] = -(lk + 1)
             if _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
                        link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc):
-                front_out[cuda.atomic.add(tally, n_tally, 1)] = i
+                front_out[lo + cuda.atomic.add(slots, 0, 1)] = i
+        cuda.syncthreads()
+        if cuda.threadIdx.x == 0:
+            nfront_out[c] = slots[0]
+            if slots[0] > 0:
+                cuda.atomic.add(tally, n_tally, slots[0])
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    return spawn_kernel, scan_kernel, chain_kernel
+    return spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel
+
+
+@cuda.jit
+def _compact_kernel(lists, counts, offsets, out):
+    """out[offsets[c] + k] = lists[c·CHUNK + k] for k < counts[c] (chunk blockIdx.x)."""
+    c = cuda.blockIdx.x
+    for k in range(cuda.threadIdx.x, counts[c], cuda.blockDim.x):
+        out[offsets[c] + k] = lists[c * CHUNK + k]
+
+
+@cuda.jit
+def _gather_kernel(ids, where, path, hop, out_where, out_path, out_hop):
+    """The columns the host needs to replay some people's pass A."""
+    k = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while k < ids.shape[0]:
+        i = ids[k]
+        out_where[k] = where[i]
+        out_path[k] = path[i]
+        out_hop[k] = hop[i]
+        k += stride
+
+
+@cuda.jit
+def _scatter_kernel(ids, new_where, new_path, new_hop, where, prog, path, hop, flags):
+    """Write back the host's pass A for some people (a changed `where` = stepped onto a link)."""
+    k = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while k < ids.shape[0]:
+        i = ids[k]
+        path[i] = new_path[k]
+        hop[i] = new_hop[k]
+        if new_where[k] != where[i]:
+            where[i] = new_where[k]
+            prog[i] = 0.0
+            flags[i] = flags[i] & _F_NOT_BOUNCE
+        k += stride
 
 
 @cuda.jit
@@ -620,11 +762,159 @@ def _cumulative(w: np.ndarray, out: np.ndarray) -> float:
     return acc
 
 
+@nb.njit(cache=True)
+def _step_host(k: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.ndarray,
+               nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+               link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
+    """Person.take_next_step on the gathered columns (row k): the link entered or −1."""
+    p = path[k]
+    h = np.int64(hop[k])
+    lk = next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
+    if lk < 0:
+        path[k] = -1
+        return -1
+    final = nodes[node_ptr[p + 1] - 1]
+    if camp[final] and capmult[final] < 0.5:
+        path[k] = -1
+        return -1
+    h += 1
+    if node_ptr[p] + h >= node_ptr[p + 1]:
+        path[k] = -1
+    else:
+        hop[k] = np.int8(h)
+    return lk
+
+
+@nb.njit(cache=True)
+def _capped_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarray,
+                 seed: np.uint64, t: int, capacity: np.ndarray, count: np.ndarray, buffer: float,
+                 capm: np.ndarray, attract: np.ndarray, ws: float, wp: float, path_ptr: np.ndarray,
+                 path_valid: np.ndarray, path_dest: np.ndarray, path_inv_dist: np.ndarray,
+                 path_home: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray,
+                 out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+                 link_open: np.ndarray, camp: np.ndarray, link_count: np.ndarray,
+                 dep_day: np.ndarray, eff_idx: np.ndarray, eff_loc: np.ndarray) -> int:
+    """Movers at capped places, serially in index order, with live counts (agents._capped_movers).
+
+    `ids` sorted; where/path/hop are their gathered columns (updated in place: a stepped-on link
+    becomes where = −(link+1)). Departures that change a capacity multiplier are listed; returns
+    how many.
+    """
+    ne = 0
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        v = where[k]
+        if path[k] < 0:
+            p = choose_path_live(v, uniform(seed, t, _S_ROUTE, i, 0), path_ptr, path_valid,
+                                 path_dest, path_inv_dist, path_home, attract, capm, ws, wp)
+            if p < 0:
+                continue
+            path[k] = p
+            hop[k] = 1
+        lk = _step_host(k, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                        camp, capm)
+        if lk < 0:
+            continue
+        where[k] = -(lk + 1)
+        count[v] -= 1
+        dep_day[v] += 1
+        link_count[lk] += 1
+        new = cap_multiplier(capacity[v], count[v], buffer)
+        if new != capm[v]:
+            capm[v] = new
+            eff_idx[ne] = i
+            eff_loc[ne] = v
+            ne += 1
+    return ne
+
+
+@nb.njit(cache=True)
+def _deferred_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarray,
+                   seed: np.uint64, t: int, capacity: np.ndarray, count0: np.ndarray,
+                   buffer: float, capm0: np.ndarray, attract: np.ndarray, ws: float, wp: float,
+                   path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
+                   path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
+                   nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
+                   link_to: np.ndarray, link_open: np.ndarray, camp: np.ndarray,
+                   eff_idx: np.ndarray, eff_loc: np.ndarray, n_eff: int, count: np.ndarray,
+                   link_count: np.ndarray, dep_day: np.ndarray) -> None:
+    """Deferred movers (sorted ids) with the counts of the start of pass A minus the listed capped
+    departures before them, in index order (agents._pass_a_chunk's local tables)."""
+    lcount = count0.copy()
+    capm = capm0.copy()
+    cum = np.zeros(path_dest.shape[0])
+    tot = np.zeros(count0.shape[0])
+    nvalid = np.zeros(count0.shape[0], np.int64)
+    route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract, capm, ws, wp,
+                 cum, tot, nvalid)
+    e = 0
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        if e < n_eff and eff_idx[e] < i:
+            while e < n_eff and eff_idx[e] < i:
+                v = eff_loc[e]
+                lcount[v] -= 1
+                capm[v] = cap_multiplier(capacity[v], lcount[v], buffer)
+                e += 1
+            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract, capm,
+                         ws, wp, cum, tot, nvalid)
+        v = where[k]
+        if path[k] < 0:
+            p = choose_path(v, uniform(seed, t, _S_ROUTE, i, 0), path_ptr, path_valid, cum, tot,
+                            nvalid)
+            if p < 0:
+                continue
+            path[k] = p
+            hop[k] = 1
+        lk = _step_host(k, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                        camp, capm)
+        if lk < 0:
+            continue
+        where[k] = -(lk + 1)
+        count[v] -= 1
+        dep_day[v] += 1
+        link_count[lk] += 1
+
+
 def _grid(n: int, tpb: int) -> int:
     """Blocks for a grid-stride kernel over n items (one in the simulator, where blocks are slow)."""
     if simulator_enabled():
         return 1
     return max(1, min((n + tpb - 1) // tpb, 65535 * 4))
+
+
+def _gather_ids(ids: np.ndarray, d_where, d_path, d_hop, tpb: int) -> tuple:
+    """where, path, hop of the people `ids` (host arrays)."""
+    n = len(ids)
+    d_ids = cuda.to_device(ids)
+    ow = cuda.device_array(n, np.int32)
+    op = cuda.device_array(n, np.int32)
+    oh = cuda.device_array(n, np.int8)
+    _gather_kernel[_grid(n, tpb), tpb](d_ids, d_where, d_path, d_hop, ow, op, oh)
+    return ow.copy_to_host(), op.copy_to_host(), oh.copy_to_host()
+
+
+def _gather(d_lists, counts: np.ndarray, d_where, d_path, d_hop, tpb: int) -> tuple:
+    """The people in per-chunk lists (counts per chunk), sorted by index, with their columns."""
+    offsets = np.zeros(len(counts), np.int64)
+    offsets[1:] = np.cumsum(counts)[:-1]
+    n = int(counts.sum())
+    out = cuda.device_array(n, np.int32)
+    _compact_kernel[len(counts), tpb](d_lists, cuda.to_device(counts.astype(np.int32)),
+                                      cuda.to_device(offsets), out)
+    ids = np.sort(out.copy_to_host())
+    return (ids, *_gather_ids(ids, d_where, d_path, d_hop, tpb))
+
+
+def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray,
+             hop: np.ndarray, d_where, d_prog, d_path, d_hop, d_flags, tpb: int) -> None:
+    """Write the host's pass A for `ids` back to the device columns."""
+    n = len(ids)
+    if n == 0:
+        return
+    _scatter_kernel[_grid(n, tpb), tpb](cuda.to_device(ids), cuda.to_device(where),
+                                        cuda.to_device(path), cuda.to_device(hop), d_where,
+                                        d_prog, d_path, d_hop, d_flags)
 
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
@@ -658,7 +948,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    spawn_kernel, scan_kernel, chain_kernel = _kernels(bool(shared_tally))
+    spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(bool(shared_tally))
+    direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
+    path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
     decay_interval = int(plan.decay_interval)
     assert len(IP_KEYS) == 5  # the switches read above by name
@@ -687,7 +979,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     tot = np.zeros(n_loc)
     nvalid = np.zeros(n_loc, np.int64)
     closed_today = np.zeros(n_links, np.bool_)
-    zero_tally = np.zeros(n_tally + 1, np.int32)
+    zero_tally = np.zeros(n_tally + 2, np.int32)
 
     # records
     pop_rec = np.zeros((n_days, n_loc), np.int64)
@@ -715,6 +1007,14 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_hop = to_dev(np.zeros(cap, np.int8))
     d_flags = to_dev(np.zeros(cap, np.int8))
     d_front = (cuda.device_array(cap, np.int32), cuda.device_array(cap, np.int32))
+    d_side = cuda.device_array(cap, np.int32)  # capped movers, then deferred movers
+    nch_max = (cap + CHUNK - 1) // CHUNK
+    d_nfront = (to_dev(np.zeros(nch_max, np.int32)), to_dev(np.zeros(nch_max, np.int32)))
+    d_nmov = to_dev(np.zeros(nch_max, np.int32))
+    d_ncap = to_dev(np.zeros(nch_max, np.int32))
+    d_capacity = to_dev(plan.capacity)
+    d_touched = to_dev(np.zeros(n_loc, np.bool_))
+    d_in_u = to_dev(np.zeros(n_loc, np.bool_))
     d_rtd = to_dev(np.zeros(cap if ast else 1, np.float32))
     d_dday = to_dev(np.zeros(cap if ast else 1, np.float32))
     # network (read-only) and per-day tables
@@ -744,6 +1044,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_tot = to_dev(tot)
     d_nvalid = to_dev(nvalid)
     seed64 = int(seed_words(seed))
+    stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0}
     err, err_day = 0, -1
     n_alive = n0
 
@@ -861,17 +1162,64 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         alive[t] = n_alive
         arr_day[:] = 0
         dep_day[:] = 0
-        # 5. pass A and round 0 of pass B
+        # 5. pass A: who moves; movers at capped places (host, index order); the others
         nch = (n_alive + CHUNK - 1) // CHUNK
         nf = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            scan_kernel[nch, tpb, 0, shared_bytes](
-                n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_dday, ast, d_lcls,
-                d_qcls, d_mc, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
-                d_nodes, d_out_ptr, d_out_link, d_link_from, d_link_to, d_link_open, d_link_km,
-                d_link_speed, d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally,
-                n_loc, n_links, d_front[0])
+            movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
+                n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
+                d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
+                d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp, d_capmult,
+                d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
+            if not direct:
+                count0 = count.copy()
+                capm0 = capmult.copy()
+                ncap = d_ncap.copy_to_host()[:nch].astype(np.int64)
+                n_eff = 0
+                eff_idx = np.zeros(1, np.int64)
+                eff_loc = np.zeros(1, np.int64)
+                if ncap.sum() > 0:
+                    ids, w_h, p_h, h_h = _gather(d_side, ncap, d_where, d_path, d_hop, flat)
+                    eff_idx = np.zeros(len(ids) + 1, np.int64)
+                    eff_loc = np.zeros(len(ids) + 1, np.int64)
+                    n_eff = _capped_host(ids, w_h, p_h, h_h, np.uint64(seed64), t, capacity, count,
+                                         fp[9], capmult, attract, fp[10], fp[11], plan.path_ptr,
+                                         path_valid, plan.path_dest, plan.path_inv_dist,
+                                         plan.path_home, plan.path_node_ptr, plan.path_nodes,
+                                         plan.out_ptr, plan.out_link, plan.link_to, link_open,
+                                         camp, link_count, dep_day, eff_idx, eff_loc)
+                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
+                    stats["capped_movers"] += len(ids)
+                    stats["capacity_changes"] += n_eff
+                in_u = np.zeros(n_loc, np.bool_)
+                in_u[eff_loc[:n_eff]] = True
+                touched = np.zeros(n_loc, np.bool_)
+                touched[path_origin[in_u[plan.path_dest]]] = True
+                d_in_u.copy_to_device(in_u)
+                d_touched.copy_to_device(touched)
+                pass_a_kernel[nch, flat, 0, shared_bytes](
+                    d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_front[1], d_nmov, n_eff,
+                    int(eff_idx[0]) if n_eff else -1, d_touched, d_in_u, d_side, d_path_ptr,
+                    d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
+                    d_out_link, d_link_to, d_link_open, d_camp, d_capmult, d_tally, n_loc, n_links)
+                n_def = int(d_tally[n_tally + 1:n_tally + 2].copy_to_host()[0]) if n_eff else 0
+                if n_def > 0:
+                    ids = np.sort(d_side[:n_def].copy_to_host()).astype(np.int32)
+                    w_h, p_h, h_h = _gather_ids(ids, d_where, d_path, d_hop, flat)
+                    _deferred_host(ids, w_h, p_h, h_h, np.uint64(seed64), t, capacity, count0,
+                                   fp[9], capm0, attract, fp[10], fp[11], plan.path_ptr,
+                                   path_valid, plan.path_dest, plan.path_inv_dist, plan.path_home,
+                                   plan.path_node_ptr, plan.path_nodes, plan.out_ptr,
+                                   plan.out_link, plan.link_to, link_open, camp, eff_idx, eff_loc,
+                                   n_eff, count, link_count, dep_day)
+                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
+                    stats["deferred_movers"] += n_def
+            # round 0 of pass B: everyone on a link advances
+            advance_kernel[nch, flat, 0, shared_bytes](
+                n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from, d_link_to,
+                d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk, d_front[0],
+                d_nfront[0], d_tally, n_loc, n_links)
             nf = apply(tallies())
         # 6. chained decisions in rounds
         r = 0
@@ -882,13 +1230,13 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 break
             tables()
             d_tally.copy_to_device(zero_tally)
-            src, dst = d_front[(r - 1) % 2], d_front[r % 2]
-            chain_kernel[_grid(nf, flat), flat, 0, shared_bytes](
-                nf, r, d_pre, src, dst, d_where, d_prog, d_path, d_hop, d_flags, d_dday, d_rtd,
-                ast, max_speed, d_town, d_mc, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
-                d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_from, d_link_to, d_link_open,
-                d_link_km, d_link_speed, d_link_walk_p, d_camp, d_capmult, start_on_foot, walk,
-                d_tally, n_loc, n_links)
+            src, dst = (r - 1) % 2, r % 2
+            chain_kernel[nch, flat, 0, shared_bytes](
+                r, d_pre, d_front[src], d_nfront[src], d_front[dst], d_nfront[dst], d_where,
+                d_prog, d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc,
+                d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
+                d_out_link, d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed,
+                d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links)
             nf = apply(tallies())
         if err:
             break
@@ -920,9 +1268,12 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             ERR_CHECK: "invariant broken: counts per location/link differ from the people columns",
         }[int(err)]
         raise EngineError(f"day {int(err_day)}: {msg}")
-    return EngineOutput(
+    out = EngineOutput(
         population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,
         spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
         agent_steps=int(alive.sum()), threads=0, bytes_per_person=bytes_per_person(ast),
     )
+    out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
+                     "threads_per_block": tpb, "simulator": simulator_enabled()}
+    return out
 
