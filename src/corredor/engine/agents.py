@@ -41,10 +41,10 @@ import numpy as np
 from numba import prange
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
-from .rng import Stream, seed_words, uniform
+from .rng import Stream, seed_words, stream_key, uniform_k
 from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
-from .rules.routes import choose_path, choose_path_live, next_link, path_validity, route_tables
+from .rules.routes import choose_path_live, path_validity, route_tables
 from .rules.travel import todays_speed
 
 #: People per chunk: the unit of parallel work, of count tallies and of move-gap streams.
@@ -63,6 +63,7 @@ _ROUTE = Stream.ROUTE
 _CHAIN_MOVE = Stream.CHAIN_MOVE
 _CHAIN_ROUTE = Stream.CHAIN_ROUTE
 _SKIP = Stream.MOVE_SKIP
+_WALK = Stream.WALK
 
 # float parameters (fp) and integer switches (ip) passed to the kernel
 FP_KEYS = ("max_move_speed", "max_walk_speed", "foreign_weight", "camp_weight", "conflict_weight",
@@ -97,11 +98,11 @@ class EngineOutput:
 
 
 @nb.njit(cache=True, inline="always")
-def _geometric(seed: np.uint64, day: int, key: int, sub: int, q: float) -> int:
+def _geometric(skip_key: np.uint64, key: int, sub: int, q: float) -> int:
     """Failures before the first success of Bernoulli(q) trials, keyed by the counter RNG."""
     if q >= 1.0:
         return 0
-    u = 1.0 - uniform(seed, day, _SKIP, key, sub)  # (0, 1]
+    u = 1.0 - uniform_k(skip_key, key, sub)  # (0, 1]
     g = math.floor(math.log(u) / math.log1p(-q))
     if g > 4.0e18:
         return 4_000_000_000_000_000_000
@@ -119,7 +120,12 @@ def _take_step(i: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.n
     """
     p = path[i]
     h = np.int64(hop[i])
-    lk = next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
+    target = nodes[node_ptr[p] + h]
+    lk = -1
+    for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next node (by name)
+        if link_open[out_link[j]] and link_to[out_link[j]] == target:
+            lk = out_link[j]
+            break
     if lk < 0:
         path[i] = -1
         return -1
@@ -136,42 +142,25 @@ def _take_step(i: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.n
 
 
 @nb.njit(cache=True, inline="always")
-def _decide_step(i: int, v: int, seed: np.uint64, t: int, stream: int, sub: int,
-                 path: np.ndarray, hop: np.ndarray, path_ptr: np.ndarray, path_valid: np.ndarray,
-                 cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray, node_ptr: np.ndarray,
-                 nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
-                 link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
-    """A mover at v: choose a path from the route tables if it has none, then take its next step."""
-    if path[i] < 0:
-        p = choose_path(v, uniform(seed, t, stream, i, sub), path_ptr, path_valid, cum, tot, nvalid)
-        if p < 0:
-            return -1
-        path[i] = p
-        hop[i] = 1
-    return _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
-                      camp, capmult)
-
-
-@nb.njit(cache=True, inline="always")
-def _travel(i: int, lk: int, p: float, dist: float, seed: np.uint64, t: int, sub: int, c: int,
-            where: np.ndarray, prog: np.ndarray, flags: np.ndarray, dday: np.ndarray, ast: bool,
+def _travel(i: int, lk: int, p: float, walk_key: np.uint64, c: int, where: np.ndarray,
+            prog: np.ndarray, flags: np.ndarray, dday: np.ndarray, ast: bool,
             link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
             link_speed: np.ndarray, link_walk_p: np.ndarray, start_on_foot: bool, walk: float,
             arr_t: np.ndarray, lnk_t: np.ndarray) -> bool:
-    """Advance one person on link lk by today's speed (Person.finish_travel).
+    """Round 0 of pass B for person i on link lk with progress p (Person.finish_travel).
 
-    Arrival needs progress > length; the km moved today then counts only up to the endpoint. A
-    person on a link closed since they entered goes back to its start and stops. Returns True when
-    the person arrived with km today < speed, i.e. decides again today (joins the frontier).
+    Arrival needs progress > length; the km moved today then count only up to the endpoint. A
+    person on a link closed since they entered goes back to its start and stops (tallied here).
+    Returns True for an arrival at the endpoint: the first arrival of a day always leaves km to
+    go, so the person decides again today in the serial sweep, which also counts the arrival.
     """
-    s = todays_speed(seed, t, i, sub, lk, (flags[i] & F_DONE) != 0, link_speed, link_walk_p,
+    s = todays_speed(walk_key, i, 0, lk, (flags[i] & F_DONE) != 0, link_speed, link_walk_p,
                      start_on_foot, walk)
     p += s
-    dist += s
     km = link_km[lk]
     if p > km:
         flags[i] |= F_DONE
-        dist += km - p
+        dist = km - (p - s)  # s + (km − p): km covered today
         lnk_t[c, lk] -= 1
         if ast:
             dday[i] = np.float32(dist)
@@ -181,30 +170,35 @@ def _travel(i: int, lk: int, p: float, dist: float, seed: np.uint64, t: int, sub
             where[i] = v
             arr_t[c, v] += 1
             return False
-        v = link_to[lk]
-        where[i] = v
-        arr_t[c, v] += 1
-        if dist < s:
-            prog[i] = dist
-            return True
-        return False
+        where[i] = link_to[lk]
+        prog[i] = dist
+        return True
     prog[i] = p
     if ast:
-        dday[i] = np.float32(dist)
+        dday[i] = np.float32(s)
     return False
 
 
 @nb.njit(cache=True)
-def _movers_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray,
-                  scratch: np.ndarray, nmov: np.ndarray, ncap: np.ndarray, lcls: np.ndarray,
-                  qcls: np.ndarray, mc: np.ndarray, capacity: np.ndarray) -> None:
-    """Pass A, who moves: people at a location move with its chance (Person.evolve's draw).
+def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
+                walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, flags: np.ndarray,
+                scratch: np.ndarray, nmov: np.ndarray, nfr: np.ndarray, ncap: np.ndarray,
+                lcls: np.ndarray, qcls: np.ndarray, mc: np.ndarray, capacity: np.ndarray,
+                dday: np.ndarray, ast: bool, link_from: np.ndarray, link_to: np.ndarray,
+                link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
+                start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
+                lnk_t: np.ndarray) -> None:
+    """One pass over a chunk: who moves today (pass A's draw) and round 0 of pass B for people
+    already on a link.
 
-    Within a chunk, the people of each move-chance class form one Bernoulli(q_class) sequence
-    whose successes are found by geometric gaps; a success moves with probability m/q_class. This
-    is exact in distribution and costs a few ns per person who does not move. Movers' indices go
-    to scratch[chunk start ...] in index order.
+    Movers: within a chunk, the people of each move-chance class form one Bernoulli(q_class)
+    sequence whose successes are found by geometric gaps; a success moves with probability
+    m/q_class. Exact in distribution, a few ns per person who stays. Movers' indices go to the
+    front of the chunk's scratch segment, arrivals (frontier) to its back, both in index order.
     """
+    dep_t[c, :] = 0
+    arr_t[c, :] = 0
+    lnk_t[c, :] = 0
     lo = c * CHUNK
     hi = min(lo + CHUNK, n_alive)
     cnt = np.zeros(NCLS, np.int64)
@@ -212,9 +206,15 @@ def _movers_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarr
     ndraw = np.zeros(NCLS, np.int64)
     nm = 0
     nc = 0
+    nf = 0
     for i in range(lo, hi):
         w = where[i]
         if w < 0:
+            if _travel(i, -w - 1, prog[i], walk_key, c, where, prog, flags, dday, ast, link_from,
+                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t,
+                       lnk_t):
+                nf += 1
+                scratch[hi - nf] = i
             continue
         k = lcls[w]
         if k < 0:
@@ -222,13 +222,13 @@ def _movers_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarr
         move = k == 0
         if not move:
             if nxt[k] < 0:
-                nxt[k] = _geometric(seed, t, c * NCLS + k, ndraw[k], qcls[k])
+                nxt[k] = _geometric(skip_key, c * NCLS + k, ndraw[k], qcls[k])
                 ndraw[k] += 1
             if cnt[k] == nxt[k]:
                 q = qcls[k]
                 m = mc[w]
-                move = m >= q or uniform(seed, t, _MOVE, i, 0) * q < m
-                nxt[k] = cnt[k] + 1 + _geometric(seed, t, c * NCLS + k, ndraw[k], q)
+                move = m >= q or uniform_k(move_key, i, 0) * q < m
+                nxt[k] = cnt[k] + 1 + _geometric(skip_key, c * NCLS + k, ndraw[k], q)
                 ndraw[k] += 1
             cnt[k] += 1
         if move:
@@ -237,11 +237,12 @@ def _movers_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarr
             if capacity[w] >= 1:
                 nc += 1
     nmov[c] = nm
+    nfr[c] = nf
     ncap[c] = nc
 
 
 @nb.njit(cache=True)
-def _capped_movers(nch: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
+def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.ndarray,
                    path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
                    nmov: np.ndarray, capacity: np.ndarray, count: np.ndarray, buffer: float,
                    capm: np.ndarray, attract: np.ndarray, ws: float, wp: float,
@@ -266,7 +267,7 @@ def _capped_movers(nch: int, seed: np.uint64, t: int, where: np.ndarray, prog: n
             if capacity[v] < 1:
                 continue
             if path[i] < 0:
-                p = choose_path_live(v, uniform(seed, t, _ROUTE, i, 0), path_ptr, path_valid,
+                p = choose_path_live(v, uniform_k(route_key, i, 0), path_ptr, path_valid,
                                      path_dest, path_inv_dist, path_home, attract, capm, ws, wp)
                 if p < 0:
                     continue
@@ -292,24 +293,27 @@ def _capped_movers(nch: int, seed: np.uint64, t: int, where: np.ndarray, prog: n
 
 
 @nb.njit(cache=True)
-def _pass_a_chunk(c: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
-                  path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
-                  nmov: np.ndarray, capacity: np.ndarray, count0: np.ndarray, buffer: float,
-                  capm0: np.ndarray, attract: np.ndarray, ws: float, wp: float,
-                  path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
-                  path_inv_dist: np.ndarray, path_home: np.ndarray, cum0: np.ndarray,
-                  tot0: np.ndarray, nvalid0: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray,
-                  out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
-                  link_open: np.ndarray, camp: np.ndarray, eff_idx: np.ndarray,
-                  eff_loc: np.ndarray, n_eff: int, dep_t: np.ndarray, lnk_t: np.ndarray) -> None:
-    """Pass A for the other movers of one chunk: choose a path, step onto its first link.
+def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint64,
+                  where: np.ndarray, prog: np.ndarray, path: np.ndarray, hop: np.ndarray,
+                  flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray, capacity: np.ndarray,
+                  count0: np.ndarray, buffer: float, capm0: np.ndarray, attract: np.ndarray,
+                  ws: float, wp: float, path_ptr: np.ndarray, path_valid: np.ndarray,
+                  path_dest: np.ndarray, path_inv_dist: np.ndarray, path_home: np.ndarray,
+                  cum0: np.ndarray, tot0: np.ndarray, nvalid0: np.ndarray, node_ptr: np.ndarray,
+                  nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
+                  link_from: np.ndarray, link_to: np.ndarray, link_open: np.ndarray,
+                  link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
+                  camp: np.ndarray, eff_idx: np.ndarray, eff_loc: np.ndarray, n_eff: int,
+                  dday: np.ndarray, ast: bool, start_on_foot: bool, walk: float,
+                  dep_t: np.ndarray, arr_t: np.ndarray, lnk_t: np.ndarray) -> None:
+    """Pass A for the other movers of one chunk (choose a path, step onto its first link), then
+    round 0 of pass B for everyone of the chunk who stepped onto a link today.
 
     Person i sees the counts at the start of pass A minus the listed departures of people before
     i (the only changes Flee's serial pass A makes to capacity multipliers). Chunks before the
-    first such departure share the day's route tables.
+    first such departure share the day's route tables. Arrivals replace the movers at the front of
+    the scratch segment (nmov[c] becomes their number).
     """
-    dep_t[c, :] = 0
-    lnk_t[c, :] = 0
     lo = c * CHUNK
     nm = nmov[c]
     if nm == 0:
@@ -319,7 +323,7 @@ def _pass_a_chunk(c: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.n
     while e < n_eff and eff_idx[e] < scratch[lo]:
         e += 1
     local = e > 0 or (e < n_eff and eff_idx[e] <= hi_i)
-    cum, tot, nvalid, capm = cum0, tot0, nvalid0, capm0
+    cum, tot, nvalid, capm, lcount = cum0, tot0, nvalid0, capm0, count0
     if local:
         lcount = count0.copy()
         capm = capm0.copy()
@@ -333,8 +337,7 @@ def _pass_a_chunk(c: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.n
         if e > 0:
             route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
                          capm, ws, wp, cum, tot, nvalid)
-    else:
-        lcount = count0
+    wpos = 0
     for k in range(nm):
         i = scratch[lo + k]
         if local and e < n_eff and eff_idx[e] < i:
@@ -346,91 +349,187 @@ def _pass_a_chunk(c: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.n
             route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
                          capm, ws, wp, cum, tot, nvalid)
         w = where[i]
-        if w < 0 or capacity[w] >= 1:  # moved, or handled by _capped_movers
-            continue
-        lk = _decide_step(i, w, seed, t, _ROUTE, 0, path, hop, path_ptr, path_valid, cum, tot,
-                          nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                          capm)
-        if lk < 0:
-            continue
-        dep_t[c, w] += 1
-        lnk_t[c, lk] += 1
-        flags[i] &= ~F_BOUNCE
-        where[i] = -(lk + 1)
-        prog[i] = 0.0
-
-
-@nb.njit(cache=True)
-def _advance_chunk(c: int, n_alive: int, seed: np.uint64, t: int, where: np.ndarray,
-                   prog: np.ndarray, flags: np.ndarray, scratch: np.ndarray, dday: np.ndarray,
-                   ast: bool, nfront: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
-                   link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
-                   start_on_foot: bool, walk: float, arr_t: np.ndarray, lnk_t: np.ndarray) -> None:
-    """Round 0 of pass B for one chunk: everyone on a link advances; arrivals with km left today
-    join the frontier (scratch[chunk start ...])."""
-    arr_t[c, :] = 0
-    lo = c * CHUNK
-    hi = min(lo + CHUNK, n_alive)
-    nf = 0
-    for i in range(lo, hi):
-        w = where[i]
-        if w < 0:
-            if _travel(i, -w - 1, prog[i], 0.0, seed, t, 0, c, where, prog, flags, dday, ast,
-                       link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot, walk,
-                       arr_t, lnk_t):
-                scratch[lo + nf] = i
-                nf += 1
-    nfront[c] = nf
-
-
-@nb.njit(cache=True)
-def _chain_chunk(c: int, r: int, seed: np.uint64, t: int, where: np.ndarray, prog: np.ndarray,
-                 path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
-                 dday: np.ndarray, rtd: np.ndarray, ast: bool, max_speed: float,
-                 nfront: np.ndarray, town: np.ndarray, mc: np.ndarray, path_ptr: np.ndarray,
-                 path_valid: np.ndarray, cum: np.ndarray, tot: np.ndarray, nvalid: np.ndarray,
-                 node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray,
-                 out_link: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
-                 link_open: np.ndarray, link_km: np.ndarray, link_speed: np.ndarray,
-                 link_walk_p: np.ndarray, camp: np.ndarray, capmult: np.ndarray,
-                 start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
-                 lnk_t: np.ndarray) -> None:
-    """Round r ≥ 1 of pass B for one chunk: frontier people decide again where they arrived."""
-    dep_t[c, :] = 0
-    arr_t[c, :] = 0
-    lnk_t[c, :] = 0
-    lo = c * CHUNK
-    nf = nfront[c]
-    wpos = 0
-    for k in range(nf):
-        i = scratch[lo + k]
-        v = where[i]
-        dist = prog[i]
-        m = mc[v]
-        if ast and town[v]:  # ForceTownMove: keep going unless the last two days were long enough
-            if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
-                m = 1.0
-        if m < 1.0:
-            if not uniform(seed, t, _CHAIN_MOVE, i, r) < m:
+        if w >= 0:
+            if capacity[w] >= 1:  # a mover at a capped place who stayed (_capped_movers)
                 continue
-        lk = _decide_step(i, v, seed, t, _CHAIN_ROUTE, r, path, hop, path_ptr, path_valid, cum,
-                          tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
-                          camp, capmult)
-        if lk < 0:
-            continue
-        dep_t[c, v] += 1
-        lnk_t[c, lk] += 1
-        flags[i] &= ~F_BOUNCE
-        where[i] = -(lk + 1)
-        if _travel(i, lk, 0.0, dist, seed, t, r, c, where, prog, flags, dday, ast, link_from,
-                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
+            if path[i] < 0:  # choose_path, written out (calls with many arrays are slow)
+                nv = nvalid[w]
+                if nv == 0:
+                    continue
+                u = uniform_k(route_key, i, 0)
+                plo, phi = path_ptr[w], path_ptr[w + 1]
+                pth = -1
+                if tot[w] > 0.0:
+                    target = u * tot[w]
+                    prev = 0.0
+                    for q in range(plo, phi):
+                        if path_valid[q] and cum[q] > prev:
+                            pth = q
+                            if cum[q] > target:
+                                break
+                        prev = cum[q]
+                else:
+                    kk = min(int(u * nv), nv - 1)
+                    for q in range(plo, phi):
+                        if path_valid[q]:
+                            if kk == 0:
+                                pth = q
+                                break
+                            kk -= 1
+                if pth < 0:
+                    continue
+                path[i] = pth
+                hop[i] = 1
+            lk = _take_step(i, w, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
+                            link_open, camp, capm)
+            if lk < 0:
+                continue
+            dep_t[c, w] += 1
+            lnk_t[c, lk] += 1
+            flags[i] &= ~F_BOUNCE
+            where[i] = -(lk + 1)
+        else:
+            lk = -w - 1  # stepped onto lk in _capped_movers
+        if _travel(i, lk, 0.0, walk_key, c, where, prog, flags, dday, ast, link_from, link_to,
+                   link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
             scratch[lo + wpos] = i
             wpos += 1
-    nfront[c] = wpos
+    nmov[c] = wpos
 
 
 @nb.njit(cache=True)
-def _spawn_chunk(c: int, first: int, last: int, seed: np.uint64, t: int, cumw: np.ndarray,
+def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.uint64,
+           walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
+           hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray,
+           nfr: np.ndarray, rtd: np.ndarray, dday: np.ndarray, ast: bool, max_speed: float,
+           town: np.ndarray, mc: np.ndarray, capacity: np.ndarray, count: np.ndarray,
+           buffer: float, capm: np.ndarray, attract: np.ndarray, ws: float, wp: float,
+           path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
+           path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
+           nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+           link_open: np.ndarray, link_km: np.ndarray, link_speed: np.ndarray,
+           link_walk_p: np.ndarray, camp: np.ndarray, start_on_foot: bool, walk: float,
+           link_count: np.ndarray, arr_day: np.ndarray, dep_day: np.ndarray) -> int:
+    """The rest of pass B, serially in index order as Flee does (Person.finish_travel's
+    recursion): each arrival of round 0 is counted, then that person's same-day decisions run
+    with live counts to the end before the next person's. Returns the deepest chain (−1 if one
+    did not end)."""
+    deepest = 0
+    for c in range(nch):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n_alive)
+        na, nb_ = nmov[c], nfr[c]
+        ia, ib = 0, 0
+        while ia < na or ib < nb_:
+            if ib >= nb_ or (ia < na and scratch[lo + ia] < scratch[hi - 1 - ib]):
+                i = scratch[lo + ia]
+                ia += 1
+            else:
+                i = scratch[hi - 1 - ib]
+                ib += 1
+            # the arrival of round 0 (deferred until now so that earlier people go first)
+            v = where[i]
+            dist = prog[i]
+            count[v] += 1
+            arr_day[v] += 1
+            if capacity[v] >= 1:
+                capm[v] = cap_multiplier(capacity[v], count[v], buffer)
+            r = 1
+            while True:
+                if r > MAX_ROUNDS:
+                    return -1
+                if r > deepest:
+                    deepest = r
+                m = mc[v]
+                if ast and town[v]:  # ForceTownMove unless the last two days covered enough
+                    if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
+                        m = 1.0
+                if m < 1.0:
+                    if not uniform_k(cmove_key, i, r) < m:
+                        break
+                if path[i] < 0:
+                    # choose a path with the weights of now (live capacity multipliers)
+                    plo, phi = path_ptr[v], path_ptr[v + 1]
+                    totw = 0.0
+                    nv = 0
+                    for q in range(plo, phi):
+                        if path_valid[q]:
+                            d = path_dest[q]
+                            wq = (ws + attract[d] * path_home[q]) * path_inv_dist[q] * capm[d]
+                            if wp != 1.0:
+                                wq = wq ** wp
+                            totw += wq
+                            nv += 1
+                    if nv == 0:
+                        break
+                    u = uniform_k(croute_key, i, r)
+                    chosen = -1
+                    if totw > 0.0:
+                        target = u * totw
+                        acc = 0.0
+                        for q in range(plo, phi):
+                            if path_valid[q]:
+                                d = path_dest[q]
+                                wq = (ws + attract[d] * path_home[q]) * path_inv_dist[q] * capm[d]
+                                if wp != 1.0:
+                                    wq = wq ** wp
+                                if wq > 0.0:
+                                    acc += wq
+                                    chosen = q
+                                    if acc > target:
+                                        break
+                    else:
+                        kk = min(int(u * nv), nv - 1)
+                        for q in range(plo, phi):
+                            if path_valid[q]:
+                                if kk == 0:
+                                    chosen = q
+                                    break
+                                kk -= 1
+                    if chosen < 0:
+                        break
+                    path[i] = chosen
+                    hop[i] = 1
+                lk = _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
+                                link_open, camp, capm)
+                if lk < 0:
+                    break
+                count[v] -= 1
+                dep_day[v] += 1
+                if capacity[v] >= 1:
+                    capm[v] = cap_multiplier(capacity[v], count[v], buffer)
+                link_count[lk] += 1
+                flags[i] &= ~F_BOUNCE
+                s = todays_speed(walk_key, i, r, lk, (flags[i] & F_DONE) != 0, link_speed,
+                                 link_walk_p, start_on_foot, walk)
+                dist += s
+                km = link_km[lk]
+                if s > km:  # arrives again today
+                    flags[i] |= F_DONE
+                    dist += km - s
+                    link_count[lk] -= 1
+                    v = link_to[lk]
+                    where[i] = v
+                    count[v] += 1
+                    arr_day[v] += 1
+                    if capacity[v] >= 1:
+                        capm[v] = cap_multiplier(capacity[v], count[v], buffer)
+                    if ast:
+                        dday[i] = np.float32(dist)
+                    if dist < s:
+                        r += 1
+                        continue
+                    break
+                where[i] = -(lk + 1)
+                prog[i] = s
+                if ast:
+                    dday[i] = np.float32(dist)
+                break
+    return deepest
+
+
+@nb.njit(cache=True)
+def _spawn_chunk(c: int, first: int, last: int, key: np.uint64, cumw: np.ndarray,
                  wsum: float, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
                  hop: np.ndarray, flags: np.ndarray, tally: np.ndarray) -> None:
     """People first..last−1 appear at locations drawn i.i.d. ∝ spawn weight (one uniform each)."""
@@ -439,7 +538,7 @@ def _spawn_chunk(c: int, first: int, last: int, seed: np.uint64, t: int, cumw: n
     hi = min((c + 1) * CHUNK, last)
     n = cumw.shape[0]
     for i in range(lo, hi):
-        target = uniform(seed, t, _SPAWN, i, 0) * wsum
+        target = uniform_k(key, i, 0) * wsum
         loc = np.searchsorted(cumw, target, side="right")  # first j with cumw[j] > target
         if loc >= n:  # rounding at the top end: the last location with weight
             for j in range(n - 1, -1, -1):
@@ -516,7 +615,6 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
     dep_t = np.zeros((n_chunks_max, n_loc), np.int64)
     arr_t = np.zeros((n_chunks_max, n_loc), np.int64)
     lnk_t = np.zeros((n_chunks_max, n_links), np.int64)
-    nfront = np.zeros(n_chunks_max, np.int64)
     wts = np.zeros(n_loc)
     cumw = np.zeros(n_loc)
     score = np.zeros(n_loc)
@@ -533,6 +631,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
     nmov = np.zeros(n_chunks_max, np.int64)
+    nfr = np.zeros(n_chunks_max, np.int64)
     count0 = np.zeros(n_loc, np.int64)
     capm0 = np.zeros(n_loc)
     ncap = np.zeros(n_chunks_max, np.int64)
@@ -563,9 +662,10 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                 acc += wts[j]
                 cumw[j] = acc
             c0 = n_alive // CHUNK
+            k_spawn = stream_key(seed, t, _SPAWN)
             c1 = (n_alive + n_new + CHUNK - 1) // CHUNK
             for c in prange(c0, c1):
-                _spawn_chunk(c, n_alive, n_alive + n_new, seed, t, cumw, acc, where, prog, path,
+                _spawn_chunk(c, n_alive, n_alive + n_new, k_spawn, cumw, acc, where, prog, path,
                              hop, flags, dep_t)
             for j in range(n_loc):
                 s = 0
@@ -636,47 +736,47 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
         alive_rec[t] = n_alive
         arr_day[:] = 0
         dep_day[:] = 0
-        # 5. pass A (who moves; capped places serially; everyone else in parallel), round 0 of B
+        # 5. pass A: who moves (and round 0 of pass B for people already on links), movers at
+        #    capped places serially, everyone else in parallel (then round 0 for them)
+        k_move = stream_key(seed, t, _MOVE)
+        k_skip = stream_key(seed, t, _SKIP)
+        k_walk = stream_key(seed, t, _WALK)
+        k_route = stream_key(seed, t, _ROUTE)
         nch = (n_alive + CHUNK - 1) // CHUNK
         for c in prange(nch):
-            _movers_chunk(c, n_alive, seed, t, where, scratch, nmov, ncap, lcls, qcls, mc, capacity)
+            _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
+                        nfr, ncap, lcls, qcls, mc, capacity, dday, ast, link_from, link_to,
+                        link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t, arr_t,
+                        lnk_t)
         count0[:] = count
         capm0[:] = capmult
         n_capped = ncap[:nch].sum()
         eff_idx = np.zeros(n_capped + 1, np.int64)
         eff_loc = np.zeros(n_capped + 1, np.int64)
-        n_eff = _capped_movers(nch, seed, t, where, prog, path, hop, flags, scratch, nmov,
+        n_eff = _capped_movers(nch, k_route, where, prog, path, hop, flags, scratch, nmov,
                                capacity, count, fp[9], capmult, attract, fp[10], fp[11],
                                path_ptr, path_valid, path_dest, path_inv_dist, path_home,
                                node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
                                link_count, dep_day, eff_idx, eff_loc)
         for c in prange(nch):
-            _pass_a_chunk(c, seed, t, where, prog, path, hop, flags, scratch, nmov, capacity,
-                          count0, fp[9], capm0, attract, fp[10], fp[11], path_ptr, path_valid,
-                          path_dest, path_inv_dist, path_home, cum, tot, nvalid, node_ptr, nodes,
-                          out_ptr, out_link, link_to, link_open, camp, eff_idx, eff_loc, n_eff,
-                          dep_t, lnk_t)
-        for c in prange(nch):
-            _advance_chunk(c, n_alive, seed, t, where, prog, flags, scratch, dday, ast, nfront,
-                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
-                           walk, arr_t, lnk_t)
+            _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
+                          nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
+                          path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
+                          nvalid, node_ptr, nodes, out_ptr, out_link, link_from, link_to,
+                          link_open, link_km, link_speed, link_walk_p, camp, eff_idx, eff_loc,
+                          n_eff, dday, ast, start_on_foot, walk, dep_t, arr_t, lnk_t)
         _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
-        # 6. chained decisions in rounds
-        r = 0
-        while nfront[:nch].sum() > 0:
-            r += 1
-            if r > MAX_ROUNDS:
-                return ERR_ROUNDS, t
-            cap_multipliers(capacity, count, fp[9], capmult)
-            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
-                         capmult, fp[10], fp[11], cum, tot, nvalid)
-            for c in prange(nch):
-                _chain_chunk(c, r, seed, t, where, prog, path, hop, flags, scratch, dday, rtd, ast,
-                             max_speed, nfront, town, mc, path_ptr, path_valid, cum, tot, nvalid,
-                             node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open,
-                             link_km, link_speed, link_walk_p, camp, capmult, start_on_foot, walk,
-                             dep_t, arr_t, lnk_t)
-            _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
+        # 6. the rest of pass B (arrivals and same-day decisions), serially in index order
+        cap_multipliers(capacity, count, fp[9], capmult)
+        r = _sweep(nch, n_alive, t, stream_key(seed, t, _CHAIN_MOVE),
+                   stream_key(seed, t, _CHAIN_ROUTE), k_walk, where, prog, path, hop, flags,
+                   scratch, nmov, nfr, rtd, dday, ast, max_speed, town, mc, capacity, count,
+                   fp[9], capmult, attract, fp[10], fp[11], path_ptr, path_valid, path_dest,
+                   path_inv_dist, path_home, node_ptr, nodes, out_ptr, out_link, link_to,
+                   link_open, link_km, link_speed, link_walk_p, camp, start_on_foot, walk,
+                   link_count, arr_day, dep_day)
+        if r < 0:
+            return ERR_ROUNDS, t
         rounds_rec[t] = r
         # end of day: recent travel r ← (r + km today / max speed) / 2
         if ast:

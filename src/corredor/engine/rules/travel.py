@@ -5,13 +5,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..rng import Stream, uniform
-
-_WALK = Stream.WALK
+from ..rng import uniform_k
 
 
 @nb.njit(cache=True, inline="always")
-def todays_speed(seed: np.uint64, day: int, i: int, sub: int, link: int, completed_a_link: bool,
+def todays_speed(walk_key: np.uint64, i: int, sub: int, link: int, completed_a_link: bool,
                  link_speed: np.ndarray, link_walk_p: np.ndarray, start_on_foot: bool,
                  walk_speed: float) -> float:
     """Link (or global) speed; walk speed on an agent's first link with start_on_foot, or when the
@@ -21,6 +19,6 @@ def todays_speed(seed: np.uint64, day: int, i: int, sub: int, link: int, complet
         s = walk_speed
     wp = link_walk_p[link]
     if wp > 0.0:
-        if uniform(seed, day, _WALK, i, sub) < wp:
+        if uniform_k(walk_key, i, sub) < wp:
             s = walk_speed
     return s
