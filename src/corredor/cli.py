@@ -72,6 +72,7 @@ def run(
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents"),
+    backend: str = typer.Option("cpu", "--backend", help="cpu | gpu (the agent engine on a CUDA GPU)"),
     check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
     checkpoint_every: int = typer.Option(
@@ -90,6 +91,10 @@ def run(
 
     if engine not in ENGINES:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
+    if backend not in ("cpu", "gpu"):
+        usage_error(f"unknown backend '{backend}'; choose cpu or gpu")
+    if backend == "gpu" and (checkpoint_every or resume):
+        usage_error("--checkpoint-every and --resume work with --backend cpu")
     scenario = _load_or_exit(path, hasten, days)
     out = out or Path("runs") / scenario.name
     if out.exists() and not force:
@@ -116,6 +121,13 @@ def run(
                                                 resume=resume, threads=threads, check=check)
             except CheckpointError as exc:
                 usage_error(str(exc))
+        elif backend == "gpu":
+            from .engine.gpu import GpuUnavailable
+
+            try:
+                res = simulate(scenario, seed=seed, engine=engine, check=check, backend="gpu")
+            except (GpuUnavailable, ValueError) as exc:
+                usage_error(f"--backend gpu: {exc}")
         else:
             res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check)
     except ScenarioError as exc:

@@ -22,6 +22,7 @@ from .results import Results
 from .scenario.model import Scenario
 
 ENGINES = ("auto", "agents", "cohorts")
+BACKENDS = ("cpu", "gpu")
 
 
 def _version() -> str:
@@ -92,19 +93,26 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
 
 
 def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "auto",
-             threads: int | None = None, check: bool = False) -> Results:
+             threads: int | None = None, check: bool = False, backend: str = "cpu") -> Results:
     """Run one replica; `engine` is "auto" (default), "agents" or "cohorts".
 
     "auto" picks the cohort engine unless a rule needs each person's history (avoid_short_stints),
     then the agent engine; the choice and its reason are in `manifest["engine_choice"]`. The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
+    `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
 
     >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "gpu":
+        from .engine.gpu import simulate_gpu
+
+        return simulate_gpu(scenario_or_plan, seed=seed, engine=engine, check=check)
     if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
         from .engine.crisis import simulate_crisis
 

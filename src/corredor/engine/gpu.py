@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 
 import numba as nb
 import numpy as np
@@ -1277,3 +1278,56 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                      "threads_per_block": tpb, "simulator": simulator_enabled()}
     return out
 
+
+
+def simulate_gpu(scenario_or_plan, seed: int = 0, engine: str = "auto", check: bool = False):
+    """simulate(..., backend="gpu"): the agent engine on CUDA, labelled like any other run.
+
+    The GPU backend runs the agent engine only: engine "auto" and "agents" are accepted, "cohorts"
+    and border-crisis scenarios are refused with a ValueError (nothing is run).
+
+    >>> res = simulate(scenario, seed=1, backend="gpu")  # doctest: +SKIP
+    """
+    from ..scenario.model import Scenario
+    from ..simulate import results_from_output
+
+    t0 = time.perf_counter()
+    if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
+        raise ValueError("the GPU backend runs Flee's rules (agent engine); border-crisis scenarios "
+                         "need backend='cpu'")
+    if engine not in ("auto", "agents"):
+        raise ValueError(f"the GPU backend runs the agent engine; engine={engine!r} needs backend='cpu'")
+    if isinstance(scenario_or_plan, Plan):
+        plan = scenario_or_plan
+    else:
+        from ..plan import compile_plan
+
+        plan = compile_plan(scenario_or_plan)
+    with warnings.catch_warnings():
+        if simulator_enabled():  # numpy scalars warn on the wrap-around the hash relies on
+            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+        out = run_agents_gpu(plan, seed=seed, check=check)
+    res = results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
+    res.manifest["backend"] = "gpu"
+    res.manifest["threads"] = 0
+    res.manifest["engine_choice"] = {"asked": engine, "engine": "agents",
+                                     "reason": "the GPU backend runs the agent engine"}
+    stats = dict(out.gpu_stats)  # type: ignore[attr-defined]
+    stats["device"] = device_name()
+    res.manifest["gpu"] = stats
+    if check:
+        from .invariants import check_results
+
+        check_results(res)
+    return res
+
+
+def device_name() -> str:
+    """The CUDA device's name ('simulator' under NUMBA_ENABLE_CUDASIM)."""
+    if simulator_enabled():
+        return "numba CUDA simulator"
+    try:
+        name = cuda.get_current_device().name
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # noqa: BLE001 - a name is only informative
+        return "unknown CUDA device"
