@@ -1,0 +1,159 @@
+"""compile_plan: Flee 3.1's deterministic rules (hasten, types, links, paths, timelines)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from toy_flee import toy
+
+from corredor.plan import (
+    OP_CAMP_CLOSE,
+    OP_LINK_CLOSE,
+    OP_LINK_OPEN,
+    compile_plan,
+    flee_daily,
+    flee_spawns,
+)
+from corredor.scenario.model import Series
+from corredor.scenario.problems import ScenarioError
+
+
+def _s(points: list[tuple[int, float]]) -> Series:
+    return Series(name="x", files=("x.csv",), days=tuple(d for d, _ in points),
+                  values=tuple(v for _, v in points))
+
+
+def test_daily_series_clamps_interpolates_and_truncates() -> None:
+    s = _s([(2, 10.0), (12, 31.0)])
+    d = flee_daily(s, 15, hasten=1)
+    assert d[:3].tolist() == [10, 10, 10]  # at or before the first point: first value
+    assert d[7] == int(10 + 0.5 * 21)  # 20.5 -> 20
+    assert d[12:].tolist() == [31, 31, 31]  # after the last point: last value
+    # hasten divides before interpolating: 31/2 = 15.5 -> 15 at the end
+    assert flee_daily(s, 15, hasten=2)[-1] == 15
+    assert flee_daily(s, 15, hasten=2)[7] == int(5.0 + 0.5 * 10.5)
+
+
+def test_spawns_debt_and_raw_by_hand() -> None:
+    spawn, debt, raw = flee_spawns(np.array([100, 150, 140, 160, 200]), insert_day0=True)
+    assert spawn.tolist() == [0, 50, 0, 10, 40]
+    assert debt.tolist() == [0, 0, 10, 0, 0]
+    assert raw.tolist() == [100, 150, 140, 160, 200]
+    spawn, _, _ = flee_spawns(np.array([100, 150]), insert_day0=False)
+    assert spawn.tolist() == [100, 50]
+
+
+def test_location_types_hasten_and_auto_camp() -> None:
+    sc = toy([("A", "conflict", 1005), ("B", "town", 99), ("C", "camp", 2001, "Other"),
+              ("M", "marker", 0), ("F", "forward", 0), ("U", "unknown", 7)],
+             [("A", "B", 10), ("B", "C", 10), ("C", "M", 5), ("M", "F", 5), ("F", "U", 5)],
+             settings={"optimisations": {"hasten": 10}})
+    p = compile_plan(sc)
+    assert p.pop.tolist() == [100, 9, 0, 0, 0, 0]
+    assert p.capacity.tolist() == [-1, -1, 200, -1, -1, -1]
+    mr = sc.settings.move_rules
+    assert p.movechance0.tolist() == [mr.conflict_movechance, mr.default_movechance,
+                                      mr.camp_movechance, 1.0, 1.0, 1.0]
+    assert p.camp0.tolist() == [False, False, True, False, False, False]
+    assert p.foreign.tolist() == [False, False, True, False, False, False]
+    # a default move chance under 0.005 makes every town an output camp (Flee's auto-camp rule)
+    p2 = compile_plan(sc.with_settings(move_rules={"default_movechance": 0.001}))
+    assert p2.camp0.tolist() == [False, True, True, False, False, False]
+
+
+def test_conflict_with_future_date_is_a_town() -> None:
+    from dataclasses import replace
+
+    sc = toy([("A", "conflict", 100), ("B", "town", 100)], [("A", "B", 10)])
+    late = replace(sc.locations[0], conflict_date=30)
+    p = compile_plan(replace(sc, locations=(late, sc.locations[1])))
+    assert p.town0[0] and p.conflict0[0] < 0
+
+
+def test_links_in_flee_order_with_forced_redirection() -> None:
+    sc = toy([("A", "town", 1), ("B", "town", 1), ("C", "town", 1)],
+             [("A", "B", 10, 0), ("B", "C", 20, 1), ("A", "C", 30, 2)])
+    p = compile_plan(sc)
+    pairs = list(zip(p.link_from.tolist(), p.link_to.tolist(), strict=True))
+    # row 1: A→B, B→A; row 2 (fr=1): twice B→C, C→B; row 3 (fr=2): C→A then A→C
+    assert pairs == [(0, 1), (1, 0), (1, 2), (2, 1), (1, 2), (2, 1), (2, 0), (0, 2)]
+    out_b = p.out_link[p.out_ptr[1]:p.out_ptr[2]].tolist()
+    assert [p.link_to[k] for k in out_b] == [0, 2, 2]  # B's links in file order, duplicate kept
+
+
+def test_paths_skip_markers_and_respect_awareness() -> None:
+    places = [("A", "town", 1), ("M", "marker", 0), ("B", "town", 1), ("C", "town", 1)]
+    roads = [("A", "M", 10), ("M", "B", 20), ("B", "C", 40)]
+    p1 = compile_plan(toy(places, roads))
+    # awareness 1 from A: the marker is free, so the only destination is B (30 km)
+    a = p1.path_ptr
+    dests = [p1.location_names[d] for d in p1.path_dest[a[0]:a[1]]]
+    assert dests == ["B"]
+    assert 1.0 / p1.path_inv_dist[a[0]] == pytest.approx(10.0 + 30.0)
+    p2 = compile_plan(toy(places, roads, settings={"move_rules": {"awareness_level": 2}}))
+    a = p2.path_ptr
+    assert [p2.location_names[d] for d in p2.path_dest[a[0]:a[1]]] == ["B", "C"]
+    # from B at awareness 2: M is a marker, so B→M→A is a path, and B→C; never back to B
+    b = [p2.location_names[d] for d in p2.path_dest[a[2]:a[3]]]
+    assert sorted(b) == ["A", "C"]
+    p0 = compile_plan(toy(places, roads, settings={"move_rules": {"awareness_level": 0}}))
+    assert p0.path_dest.size == 0  # Flee 3.1 never moves anyone at awareness 0
+
+
+def test_conflict_transitions_follow_flee_31() -> None:
+    sc = toy([("A", "town", 100), ("B", "town", 100), ("C", "camp", 0)],
+             [("A", "B", 10), ("B", "C", 10)], days=6,
+             conflicts={"A": [0, 1, 0.5, 0, 0, 0], "B": [1, 0.5, 0.5, 0, 2, 2]})
+    p = compile_plan(sc)
+    ev = [(t, p.location_names[p.conflict_loc[e]], bool(p.conflict_on[e]))
+          for t in range(6) for e in range(p.conflict_ptr[t], p.conflict_ptr[t + 1])]
+    # A: on at 1; 1 -> 0.5 ignored; 0.5 -> 0 is NOT a removal in 3.1 (it tests previous == 1).
+    # B: on at 0; 0.5 -> 0 not a removal either; 0 -> 2 at day 4 is a new onset.
+    assert ev == [(0, "B", True), (1, "A", True), (4, "B", True)]
+    assert p.refresh_today.tolist() == [True, True, False, False, True, False]
+    sc2 = toy([("A", "town", 100), ("C", "camp", 0)], [("A", "C", 10)], days=3,
+              conflicts={"A": [1, 0, 0]})
+    p2 = compile_plan(sc2)
+    assert p2.conflict_on.tolist() == [True, False] and p2.conflict_ptr.tolist() == [0, 1, 2, 2]
+
+
+def test_closures_country_link_and_camp() -> None:
+    places = [("A", "town", 1, "X"), ("B", "town", 1, "X"), ("C", "camp", 10, "Y")]
+    roads = [("A", "B", 10), ("B", "C", 10)]
+    sc = toy(places, roads, days=5, closures=[("country", "X", "Y", 1, 3), ("link", "A", "B", 0, -1),
+                                              ("camp", "C", "", 2, -1)])
+    p = compile_plan(sc)
+    ops = [(t, int(p.closure_op[e]), int(p.closure_target[e]))
+           for t in range(5) for e in range(p.closure_ptr[t], p.closure_ptr[t + 1])]
+    # links 2 (B→C) and 3 (C→B) close on day 1 and reopen on day 3; the link row does nothing
+    assert ops == [(1, OP_LINK_CLOSE, 2), (1, OP_LINK_CLOSE, 3), (2, OP_CAMP_CLOSE, 2),
+                   (3, OP_LINK_OPEN, 2), (3, OP_LINK_OPEN, 3)]
+    assert any("no effect in Flee 3.1" in w for w in p.warnings)
+    fixed = compile_plan(sc.with_settings(move_rules={"fix_link_closures": True}))
+    ops = [(t, int(fixed.closure_op[e]), int(fixed.closure_target[e]))
+           for t in range(1) for e in range(fixed.closure_ptr[t], fixed.closure_ptr[t + 1])]
+    assert ops == [(0, OP_LINK_CLOSE, 0), (0, OP_LINK_CLOSE, 1)]
+
+
+def test_refuses_what_it_does_not_implement() -> None:
+    sc = toy([("A", "town", 1), ("B", "town", 1)], [("A", "B", 10)],
+             settings={"move_rules": {"fixed_routes": True}})
+    with pytest.raises(ScenarioError, match="fixed_routes"):
+        compile_plan(sc)
+    short = toy([("A", "conflict", 1), ("B", "town", 1)], [("A", "B", 10)], days=5,
+                conflicts={"A": [1, 1]})
+    with pytest.raises(ScenarioError, match="conflicts.csv"):
+        compile_plan(short)
+
+
+def test_spawn_totals_and_day0_insertion() -> None:
+    sc = toy([("A", "conflict", 1000), ("C", "camp", 500)], [("A", "C", 10)], days=4,
+             total=[(0, 40.0), (3, 100.0)], camps_data={"C": [(0, 37.0), (3, 60.0)]},
+             conflicts={"A": [1, 1, 1, 1]})
+    p = compile_plan(sc)
+    assert p.insert0.tolist() == [0, 37]
+    assert p.spawn.tolist() == [0, 20, 20, 20]
+    assert p.total_agents == 97
+    assert p.observed[:, 1].tolist() == [37, 44, 52, 60]
+    assert np.isnan(p.observed[:, 0]).all()
+    assert p.observed_total.tolist() == [37, 44, 52, 60]
