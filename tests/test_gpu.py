@@ -1,0 +1,205 @@
+"""GPU backend (engine/gpu.py): the CUDA kernels against the CPU agent engine, without a GPU.
+
+Where this machine has no CUDA driver, numba's CUDA simulator runs the kernels as Python threads
+(NUMBA_ENABLE_CUDASIM=1, switched on here before numba.cuda is first imported); set
+CORREDOR_GPU_TESTS=device to use a real GPU instead. The simulator is slow, so the cases are tiny
+(a few hundred people, a few days). Without a device and without the simulator everything here is
+skipped. What is compared:
+- the device's counter-based uniforms are bit-identical to engine/rng.py's;
+- on cases where no decision of pass B reads a capacity that changes during the day, a seed gives
+  the CPU engine's daily counts exactly (same draws, same step order); this includes pass A at a
+  capped camp whose multiplier changes with every departure (replayed in index order);
+- how the work is laid out (threads per block, shared-memory or global tallies) changes nothing;
+- settings and situations the backend does not run are refused with a clear error.
+Equality in distribution with the CPU engine when capacities bind during pass B (the CPU replays
+Flee's serial order there, the GPU updates counts between rounds) is checked on a GPU by
+benchmarks/gpu_device_check.py over ≥ 100 seeds, not here.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if "numba.cuda" not in sys.modules and os.environ.get("CORREDOR_GPU_TESTS") != "device":
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") is None and ctypes.util.find_library("cuda") is None:
+        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+        import numba.core.config
+
+        numba.core.config.reload_config()
+
+from corredor.engine import gpu  # noqa: E402
+from corredor.engine.agents import run_agents  # noqa: E402
+from corredor.engine.rng import Stream, seed_words, uniform  # noqa: E402
+from corredor.plan import compile_plan  # noqa: E402
+from corredor.scenario import load_scenario  # noqa: E402
+from corredor.simulate import simulate  # noqa: E402
+from scenario_cases import write_mini_flee  # noqa: E402
+
+pytestmark = [
+    pytest.mark.skipif(not gpu.gpu_available(), reason="no CUDA device and no CUDA simulator"),
+    pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+]
+
+FIELDS = ("population", "arrivals", "departures", "travellers", "spawned", "alive")
+TPB = 32  # threads per block in the simulator (any power of two gives the same result)
+
+
+def write_camps(folder: Path, *, km: int, speed: float, days: int, cap_d: int = 60, d0: int = 50,
+                e0: int = 30) -> Path:
+    """Capped camp D (capacity cap_d, d0 people on day 0) in its buffer zone (capacity_buffer 0.5),
+    camp E (e0 people, unlimited) next to it, town B, conflict zone A; camp_movechance 0.3, so
+    every departure from D changes its capacity multiplier and people at E (later in index order)
+    must see those changes. Links are `km` long; max_move_speed `speed`."""
+    files = {
+        "input_csv/locations.csv": (
+            "#name,region,country,gps_x,gps_y,location_type,conflict_date,population\n"
+            f"A,R,Land,0,0,conflict_zone,0,20000\nB,R,Land,0,1,town,,800\n"
+            f"D,R,Other,1,1,camp,,{cap_d}\nE,R,Other,2,1,camp,,0\n"),
+        "input_csv/routes.csv": (
+            "#name1,name2,distance,forced_redirection\n"
+            f"A,B,{km},0\nB,D,{km},0\nB,E,{km + 40},0\nD,E,{km + 20},0\n"),
+        "input_csv/closures.csv": "#closure_type,name1,name2,closure_start,closure_end\n",
+        "input_csv/conflicts.csv": "#Day,A\n" + "".join(f"{d},1\n" for d in range(days)),
+        "input_csv/sim_period.csv": f"StartDate,2020-01-01\nLength,{days}\n",
+        "source_data/data_layout.csv": "total,refugees.csv\nD,d.csv\nE,e.csv\n",
+        "source_data/refugees.csv": (f"Date,Refugee_numbers\n2020-01-01,{d0 + e0}\n"
+                                     f"2020-01-{days + 1:02d},{d0 + e0 + 400}\n"),
+        "source_data/d.csv": f"2020-01-01,{d0}\n2020-01-20,{d0}\n",
+        "source_data/e.csv": f"2020-01-01,{e0}\n2020-01-20,{e0 + 400}\n",
+        "simsetting.yml": (
+            "spawn_rules:\n  insert_day0: True\n"
+            f"move_rules:\n  max_move_speed: {speed}\n  awareness_level: 1\n"
+            "  camp_movechance: 0.3\n  capacity_buffer: 0.5\noptimisations:\n  hasten: 1\n"),
+    }
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def quiet_gpu(plan, seed: int, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return gpu.run_agents_gpu(plan, seed=seed, threads_per_block=kw.pop("tpb", TPB), **kw)
+
+
+def assert_same(a, b) -> None:
+    for f in FIELDS:
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+
+
+@pytest.fixture(scope="module")
+def mini_plan(tmp_path_factory):
+    return compile_plan(load_scenario(write_mini_flee(tmp_path_factory.mktemp("mini"))))
+
+
+@pytest.fixture(scope="module")
+def slow_links_plan(tmp_path_factory):
+    # links of 500 km at 100 km/day: nobody arrives within the 4 days, so pass B makes no decision
+    folder = write_camps(tmp_path_factory.mktemp("slow"), km=500, speed=100.0, days=4)
+    return compile_plan(load_scenario(folder))
+
+
+@pytest.fixture(scope="module")
+def rush_plan(tmp_path_factory):
+    folder = write_camps(tmp_path_factory.mktemp("rush"), km=60, speed=200.0, days=4)
+    return compile_plan(load_scenario(folder))
+
+
+def test_device_uniforms_are_the_bits_of_rng_py():
+    idx = np.array([0, 1, 2, 41, 8191, 8192, 123_456_789, 2**31 - 1, 2**40 + 7], np.int64)
+    sub = np.array([0, 1, 0, 7, 0, 3, 100_000, 1, 2], np.int64)
+    for seed in (0, 1, 2**63 + 5):
+        for day, stream in ((0, Stream.MOVE), (17, Stream.ROUTE), (1999, Stream.MOVE_SKIP)):
+            prefix = np.array([gpu.key_prefix(int(seed_words(seed)), day, stream)], np.uint64)
+            out = np.zeros(len(idx))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gpu.uniforms_kernel[1, 32](prefix, idx, sub, out)
+            want = np.array([uniform(seed_words(seed), day, stream, int(i), int(s))
+                             for i, s in zip(idx, sub, strict=True)])
+            assert out.tobytes() == want.tobytes(), (seed, day, stream)
+
+
+def test_day_prefixes_follow_the_key_chain():
+    pre = gpu.day_prefixes(7, 3)
+    assert pre.dtype == np.uint64 and pre.shape == (17,)
+    assert len(set(pre.tolist())) == 17  # one per stream, all different
+    assert int(pre[Stream.WALK]) == gpu.key_prefix(7, 3, Stream.WALK)
+    assert gpu.key_prefix(7, 3, Stream.WALK) != gpu.key_prefix(7, 4, Stream.WALK)
+
+
+def test_mini_case_gives_the_cpu_engines_numbers(mini_plan):
+    # conflicts, spawns, link and location closures, same-day chaining; no capacity binds
+    cpu = run_agents(mini_plan, seed=3)
+    dev = quiet_gpu(mini_plan, 3, check=True)
+    assert cpu.rounds.max() >= 2  # chained decisions happened
+    assert_same(cpu, dev)
+    assert dev.population[-1].sum() + dev.travellers[-1].sum() == mini_plan.total_agents
+
+
+def test_capped_camp_pass_a_gives_the_cpu_engines_numbers(slow_links_plan):
+    for seed in (1, 2):
+        cpu = run_agents(slow_links_plan, seed=seed)
+        dev = quiet_gpu(slow_links_plan, seed, check=True)
+        st = dev.gpu_stats
+        # the case exercises what it claims: capped movers replayed, multipliers changed by
+        # them, and later movers deferred because they read a changed multiplier
+        assert st["capped_movers"] > 0 and st["capacity_changes"] > 0
+        assert st["deferred_movers"] > 0 and not st["direct_pass_a"]
+        assert cpu.rounds.max() == 0
+        assert_same(cpu, dev)
+
+
+def test_layout_does_not_change_the_result(rush_plan):
+    a = quiet_gpu(rush_plan, 5, tpb=32, shared_tally=True, check=True)
+    b = quiet_gpu(rush_plan, 5, tpb=64, shared_tally=False)
+    assert a.gpu_stats["shared_tally"] and not b.gpu_stats["shared_tally"]
+    assert a.rounds.max() >= 2 and a.gpu_stats["capacity_changes"] > 0
+    assert_same(a, b)
+    np.testing.assert_array_equal(a.rounds, b.rounds)
+    c = quiet_gpu(rush_plan, 6, tpb=32)
+    assert not np.array_equal(a.population, c.population)  # another seed, another run
+
+
+def test_simulate_backend_gpu_labels_the_run(mini_plan):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = simulate(mini_plan, seed=2, backend="gpu", engine="agents")
+    ref = simulate(mini_plan, seed=2, engine="agents")
+    assert res.manifest["backend"] == "gpu" and res.manifest["engine"] == "agents"
+    assert res.manifest["gpu"]["device"]
+    np.testing.assert_array_equal(res.dataset["population"].values, ref.dataset["population"].values)
+    with pytest.raises(ValueError, match="agent engine"):
+        simulate(mini_plan, seed=2, backend="gpu", engine="cohorts")
+    with pytest.raises(ValueError, match="unknown backend"):
+        simulate(mini_plan, seed=2, backend="tpu")
+
+
+def test_no_device_is_a_clear_error(mini_plan, monkeypatch, tmp_path):
+    monkeypatch.setattr(gpu, "gpu_available", lambda: False)
+    with pytest.raises(gpu.GpuUnavailable, match="no CUDA device"):
+        gpu.run_agents_gpu(mini_plan, seed=1)
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = write_mini_flee(tmp_path / "case")
+    r = CliRunner().invoke(app, ["run", str(folder), "--backend", "gpu", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert "no CUDA device" in r.output
+    r = CliRunner().invoke(app, ["run", str(folder), "--backend", "tpu", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown backend" in r.output
+
+
+def test_threads_per_block_must_be_a_power_of_two(mini_plan):
+    with pytest.raises(ValueError, match="power of two"):
+        gpu.run_agents_gpu(mini_plan, seed=1, threads_per_block=48)
