@@ -1,0 +1,111 @@
+"""`corredor run`: a run folder from a Flee case, Flee's out.csv, and exit 2 on bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FLEE_CASES
+from typer.testing import CliRunner
+
+from corredor.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def mali(flee_cases: Path) -> Path:
+    return flee_cases / "mali2012"
+
+
+def test_run_writes_manifest_population_and_flee_out(mali: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    r = runner.invoke(app, ["run", str(mali), "--days", "30", "--seed", "5", "--engine", "agents",
+                            "--threads", "1", "--out", str(out), "--flee-out"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["seed"] == 5 and m["engine"] == "agents" and m["backend"] == "cpu"
+    assert m["scenario"]["name"] == "mali2012" and len(m["scenario"]["sha256"]) == 64
+    assert set(m["timing"]) >= {"wall_s", "loop_s", "agent_steps"} and m["timing"]["agent_steps"] > 0
+    assert set(m["metrics"]) >= {"ard_mean", "ard_rescaled_mean", "ard_final"}
+    rows = list(csv.reader((out / "out.csv").open()))
+    head = rows[0]
+    assert head[:5] == ["Day", "Date", "Fassala-Mbera sim", "Fassala-Mbera data", "Fassala-Mbera error"]
+    assert head[-6:] == ["Total error", "refugees in camps (UNHCR)", "total refugees (simulation)",
+                         "raw UNHCR refugee count", "refugees in camps (simulation)", "refugee_debt"]
+    assert len(rows) == 31 and rows[1][:2] == ["0", "2012-02-29"] and rows[2][1] == "2012-03-01"
+    # day 0: the camps hold exactly the day-0 data (insert_day0), so sim == data
+    day0 = dict(zip(head, rows[1], strict=True))
+    assert day0["Abala sim"] == day0["Abala data"] == "69"
+    pop = list(csv.reader((out / "population.csv").open()))
+    assert pop[0][:3] == ["day", "date", "Kidal"] and len(pop) == 31
+
+
+def test_same_seed_gives_the_same_folder_content(mali: Path, tmp_path: Path) -> None:
+    args = ["run", str(mali), "--days", "20", "--seed", "2", "--engine", "agents", "--quiet"]
+    assert runner.invoke(app, args + ["--out", str(tmp_path / "a"), "--threads", "1"]).exit_code == 0
+    assert runner.invoke(app, args + ["--out", str(tmp_path / "b"), "--threads", "2"]).exit_code == 0
+    assert (tmp_path / "a/population.csv").read_text() == (tmp_path / "b/population.csv").read_text()
+
+
+def test_existing_folder_is_refused_unless_force(mali: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(out), "--engine", "agents"])
+    assert r.exit_code == 2 and "exists" in r.output and (out / "keep.txt").exists()
+    r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(out), "--force",
+                            "--engine", "agents", "--quiet"])
+    assert r.exit_code == 0 and not (out / "keep.txt").exists() and (out / "manifest.json").exists()
+    assert r.output == ""
+
+
+def test_bad_input_exits_2_with_located_messages(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["run", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "not a scenario folder" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_bad_case_file_points_at_file_and_line(mali: Path, tmp_path: Path) -> None:
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(mali, case)
+    routes = case / "input_csv" / "routes.csv"
+    lines = routes.read_text().splitlines()
+    lines[3] = "Nowhere,Mentao,12,0"
+    routes.write_text("\n".join(lines) + "\n")
+    r = runner.invoke(app, ["run", str(case), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert "routes.csv:4" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_engine_and_bad_values_exit_2(mali: Path, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["run", str(mali), "--engine", "warp"])
+    assert r.exit_code == 2 and "engine" in r.output
+    r = runner.invoke(app, ["run", str(mali), "--hasten", "0"])
+    assert r.exit_code == 2
+
+
+def test_engine_error_is_reported_without_traceback(tmp_path: Path) -> None:
+    # a case whose data asks for people but has no conflict zone to spawn them from
+    case = tmp_path / "c"
+    (case / "input_csv").mkdir(parents=True)
+    (case / "source_data").mkdir()
+    (case / "input_csv/locations.csv").write_text(
+        "#name,region,country,lat,lon,location_type,conflict_date,population\n"
+        "A,r,X,0,0,town,0,1000\nC,r,Y,0,1,camp,0,500\n")
+    (case / "input_csv/routes.csv").write_text("#name1,name2,distance,forced_redirection\nA,C,100,0\n")
+    (case / "input_csv/closures.csv").write_text("#closure_type,name1,name2,closure_start,closure_end\n")
+    (case / "input_csv/conflicts.csv").write_text("#Day,A\n" + "".join(f"{t},0\n" for t in range(5)))
+    (case / "input_csv/sim_period.csv").write_text("StartDate,2020-01-01\nLength,5\n")
+    (case / "source_data/data_layout.csv").write_text("total,refugees.csv\nC,c.csv\n")
+    (case / "source_data/refugees.csv").write_text("2020-01-01,0\n2020-01-05,40\n")
+    (case / "source_data/c.csv").write_text("2020-01-01,0\n2020-01-05,40\n")
+    (case / "simsetting.yml").write_text("optimisations:\n  hasten: 1\n")
+    r = runner.invoke(app, ["run", str(case), "--out", str(tmp_path / "o"), "--engine", "agents"])
+    assert r.exit_code == 2, r.output
+    assert "spawn weight" in r.output and "Traceback" not in r.output
