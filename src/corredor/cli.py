@@ -41,6 +41,16 @@ def usage_error(message: str) -> None:
     raise typer.Exit(2)
 
 
+def safe_name(name: str) -> str:
+    """A scenario name as one harmless file name: no separators, no '..', nothing hidden.
+
+    Why: a default output folder is named after the scenario, and a native scenario's name is
+    free text in scenario.toml; `../../x` must not write outside runs/.
+    """
+    cleaned = "".join(c if c.isalnum() or c in "-_.+" else "-" for c in str(name)).strip("-.")
+    return cleaned.replace("..", "-") or "scenario"
+
+
 @app.command()
 def validate(path: Path = typer.Argument(..., help="Flee case folder or native scenario folder")) -> None:
     """Check a scenario: print every problem and warning; exit 2 if any problem is an error."""
@@ -96,7 +106,7 @@ def run(
     if backend == "gpu" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --backend cpu")
     scenario = _load_or_exit(path, hasten, days)
-    out = out or Path("runs") / scenario.name
+    out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     ckpt = None
@@ -271,7 +281,7 @@ def ensemble(
             apply_overrides(scenario, v.overrides)
     except OverrideError as exc:
         usage_error(str(exc))
-    out = out or Path("runs") / f"{scenario.name}-ensemble"
+    out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     ex = _executor_or_exit(executor, workers, address)
@@ -330,7 +340,7 @@ def calibrate(
     if objective is not None and objective not in OBJECTIVES:
         usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
     name = "+".join(s.name for s in scenarios)
-    out = out or Path("runs") / f"{name}-calibration"
+    out = out or Path("runs") / f"{safe_name(name)}-calibration"
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     ex = _executor_or_exit(executor, workers, address)

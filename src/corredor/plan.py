@@ -32,6 +32,10 @@ CONFLICT_EPS = 1e-6
 MAX_PATHS = 2_000_000
 #: A path may have at most this many hops (the agent's hop index is an int8).
 MAX_PATH_NODES = 120
+#: Longest run accepted (100 years): longer is a typo, and would allocate days × places arrays.
+MAX_DAYS = 36_525
+#: Most people a scenario may hold or create: more than live on Earth is a typo (e.g. 1e12).
+MAX_PEOPLE = 10_000_000_000
 
 # closure operations (Plan.closure_op)
 OP_LINK_CLOSE = 1
@@ -508,6 +512,14 @@ def compile_plan(scenario: Scenario) -> Plan:
     if n_days < 1:
         problems.append(_problem(scenario, "input_csv/sim_period.csv", f"the run must last at least 1 day (found {n_days})"))
         n_days = 1
+    if n_days > MAX_DAYS:  # refuse before any days × places array is allocated
+        where = "scenario.toml" if scenario.metadata.get("format") == "native" else "input_csv/sim_period.csv"
+        raise ScenarioError([_problem(scenario, where, f"the run lasts {n_days:,} days, more than the "
+                                      f"{MAX_DAYS:,} (100 years) corredor accepts")])
+    people = sum(max(int(loc.population), 0) for loc in scenario.locations)
+    if people > MAX_PEOPLE:
+        problems.append(_problem(scenario, "input_csv/locations.csv", f"the places hold {people:,} people in "
+                                 f"all, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))
     _refuse_unsupported(scenario, problems)
     names = tuple(loc.name for loc in scenario.locations)
     index = {nm: i for i, nm in enumerate(names)}
@@ -551,6 +563,10 @@ def compile_plan(scenario: Scenario) -> Plan:
         spawn = np.zeros(n_days, np.int64)
         debt = np.zeros(n_days, np.int64)
         raw = np.zeros(n_days, np.int64)
+    created = (int(spawn.sum()) + int(insert0.sum())) * h
+    if created > MAX_PEOPLE:
+        problems.append(_problem(scenario, "source_data/refugees.csv", f"the observations create {created:,} "
+                                 f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))
     camp_cols = np.flatnonzero(flags["camp0"])
     observed_total = np.zeros(n_days, np.int64)
     for i in camp_cols:

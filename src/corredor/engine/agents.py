@@ -32,6 +32,7 @@ two float32 columns (recent travel, km today).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -811,6 +812,30 @@ def bytes_per_person(ast: bool) -> float:
     return 4 + 8 + 4 + 1 + 1 + 4 + (8 if ast else 0)
 
 
+#: People are indexed with int32 in the frontier and scratch columns.
+MAX_AGENTS = 2**31 - 2
+
+
+def check_memory(plan: Plan) -> None:
+    """Refuse, before allocating, a run whose people columns exceed int32 indices or the RAM.
+
+    Why: numpy reserves huge zero arrays lazily, so an absurd run would only fail (or be killed
+    by the kernel) days into the loop; a clear message with the hasten that fits is better.
+    """
+    agents = plan.total_agents
+    need = agents * bytes_per_person(bool(plan.params["avoid_short_stints"]))
+    need += plan.n_days * (3 * plan.n_locations + plan.n_links + 3) * 8
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        ram = float("inf")
+    if agents > MAX_AGENTS or need > ram:
+        h = plan.hasten * max(2, math.ceil(max(agents / MAX_AGENTS, need / ram)))
+        raise EngineError(f"the run needs {agents:,} agents ({need / 2**30:,.1f} GiB), more than "
+                          f"this machine can hold ({ram / 2**30:,.1f} GiB, at most {MAX_AGENTS:,} "
+                          f"agents); use --hasten {h} or more")
+
+
 class EngineError(RuntimeError):
     """The run cannot go on under Flee's rules (Flee itself would crash here)."""
 
@@ -861,6 +886,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
     ip = np.array([int(p[k]) for k in IP_KEYS], np.int64)
     n_days = plan.n_days
     ast = bool(p["avoid_short_stints"])
+    check_memory(plan)
     st = initial_state(plan) if state is None else state
     n_created = np.concatenate([[0], np.cumsum(plan.spawn)]) + int(plan.insert0.sum())
     old_threads = nb.get_num_threads()

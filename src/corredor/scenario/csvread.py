@@ -134,6 +134,9 @@ def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) ->
 
 # ---- cells -> values, reporting what is wrong ----------------------------------------------------
 
+#: Largest whole number a cell may hold (fits int64 and float64 exactly).
+MAX_WHOLE = 10**15
+
 
 def parse_int(
     problems: Problems, table: Table, row: Row, index: int, what: str, *, empty: int | None = None
@@ -146,12 +149,21 @@ def parse_int(
         problems.error(table.path, row.line, index + 1, f"missing {what} (expected a whole number)")
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         problems.error(
             table.path, row.line, index + 1, f"bad {what} (expected a whole number, found {text!r})"
         )
         return None
+    if abs(value) > MAX_WHOLE:  # would overflow int64 arrays later; no real count is this large
+        problems.error(
+            table.path,
+            row.line,
+            index + 1,
+            f"bad {what} (expected a whole number between -10^15 and 10^15, found {text!r})",
+        )
+        return None
+    return value
 
 
 def parse_float(

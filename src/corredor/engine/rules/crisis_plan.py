@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ...plan import MAX_DAYS, MAX_PEOPLE
 from ...scenario.model import Scenario
 from ...scenario.problems import Problem, ScenarioError
+
+#: Memory of one person's columns (crisis_state.People) plus their origin in the plan.
+PERSON_BYTES = 64
 
 # policy status codes
 OPEN, DOCUMENTS, CLOSED = 0, 1, 2
@@ -129,6 +134,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     src = scenario.source or scenario.name
     probs: list[Problem] = []
     T = int(scenario.days)
+    if T > MAX_DAYS:  # refuse before any days × places array is allocated
+        _fail([Problem(src, 0, 0, f"the run lasts {T:,} days, more than the {MAX_DAYS:,} (100 years) "
+                                  "corredor accepts")])
     names = tuple(loc.name for loc in scenario.locations)
     idx = {n: i for i, n in enumerate(names)}
     N = len(names)
@@ -322,6 +330,10 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), T - 1)
         if d1 >= d0:
             spawn[d0 : d1 + 1, o] += rate
+    total = float(spawn.sum())
+    if not total <= MAX_PEOPLE:  # refuse before int64 overflow and the people columns
+        _fail([Problem(src, 0, 0, f"the departures create {total:,.0f} people, more than "
+                                  f"the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)")])
     # whole people per day: carry the fractional part forward (deterministic, no randomness)
     counts = np.zeros((T, N), dtype=np.int64)
     carry = np.zeros(N)
@@ -332,6 +344,15 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     per_day = counts.sum(axis=1)
     spawn_offset = np.zeros(T + 1, dtype=np.int64)
     spawn_offset[1:] = np.cumsum(per_day)
+    n_people = int(spawn_offset[-1])
+    try:
+        ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        ram = float("inf")
+    if n_people * PERSON_BYTES > ram:
+        _fail([Problem(src, 0, 0, f"the departures create {n_people:,} people, whose columns "
+                                  f"({n_people * PERSON_BYTES / 2**30:,.1f} GiB) exceed this machine's "
+                                  f"memory ({ram / 2**30:,.1f} GiB)")])
     person_origin = np.zeros(int(spawn_offset[-1]), dtype=np.int32)
     for t in range(T):
         pos = spawn_offset[t]
