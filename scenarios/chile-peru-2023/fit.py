@@ -68,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     lo = np.array([BOUNDS[n][0] for n in names])
     hi = np.array([BOUNDS[n][1] for n in names])
     seeds = replica_seeds(args.seed, args.seeds)
-    sample = qmc.scale(qmc.Sobol(len(names), scramble=True, seed=args.seed).random(args.points), lo, hi)
-    current = np.array([float(scenario.crisis.parameters[n]) for n in names])
-    sample = np.vstack([np.clip(current, lo, hi), sample])
+    current = np.clip(np.array([float(scenario.crisis.parameters[n]) for n in names]), lo, hi)
+    sample = current[None, :]
+    if args.points > 0:  # --points 0: refine the current values only
+        sobol = qmc.Sobol(len(names), scramble=True, seed=args.seed).random(args.points)
+        sample = np.vstack([sample, qmc.scale(sobol, lo, hi)])
 
     def f(x: np.ndarray) -> float:
         x = np.clip(x, lo, hi)
@@ -80,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     for k, x in enumerate(sample):
         loss = f(x)
         scored.append((loss, x))
-        print(f"sobol {k + 1}/{len(sample)} loss={loss:.4f} " +
+        label = "current" if k == 0 else f"sobol {k}/{len(sample) - 1}"
+        print(f"{label} loss={loss:.4f} " +
               " ".join(f"{n}={v:.4g}" for n, v in zip(names, x, strict=True)), flush=True)
     scored.sort(key=lambda t: t[0])
-    finalists = [x for _, x in scored[: args.refine + 2]]
+    finalists = [x for _, x in scored[: min(args.refine + 2, len(scored))]]
     for loss, x in scored[: args.refine]:
         res = minimize(f, x, method="Nelder-Mead",
                        options={"maxfev": args.iterations, "xatol": 1e-3, "fatol": 1e-5,
