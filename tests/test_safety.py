@@ -1,0 +1,199 @@
+"""Inputs are data: YAML is safe-loaded, nothing is evaluated, names cannot steer where files go,
+and absurd sizes are refused with a clear message before any memory is allocated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corredor.cli import app, safe_name
+from corredor.scenario import ScenarioError, load_scenario
+from scenario_cases import MINI, write_mini_flee
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "corredor"
+CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
+runner = CliRunner()
+
+
+def cli(*args: str):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+# ---- YAML and code ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "!!python/object/apply:os.system ['touch {marker}']",
+        "!!python/object/new:subprocess.check_output [['touch', '{marker}']]",
+        "!!python/name:os.system",
+    ],
+)
+def test_python_tags_in_yaml_are_problems_not_code(tmp_path: Path, payload: str) -> None:
+    marker = tmp_path / "pwned"
+    yml = MINI["simsetting.yml"].replace(
+        "  max_move_speed: 200.0", "  max_move_speed: " + payload.format(marker=marker)
+    )
+    folder = write_mini_flee(tmp_path / "case", {"simsetting.yml": yml})
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    (problem,) = info.value.problems
+    assert problem.path == "simsetting.yml"
+    assert (problem.line, problem.column) == (4, 19)  # where the tag is
+    assert "bad YAML" in problem.message
+    result = cli("validate", str(folder))
+    assert result.exit_code == 2
+    assert "simsetting.yml:4:19: bad YAML" in result.output
+    assert not marker.exists(), "a YAML tag ran code"
+
+
+def test_no_code_evaluation_or_unsafe_deserialisation_in_the_package() -> None:
+    """eval/exec, pickle and unsafe YAML loaders never appear in corredor's own code."""
+    banned = re.compile(
+        r"\beval\(|\bexec\(|\bpickle\b|yaml\.load\(|yaml\.unsafe_load|yaml\.full_load|"
+        r"Loader=yaml\.(Full|Unsafe)?Loader\b|allow_pickle=True|\bmarshal\b|__import__\("
+    )
+    # executors.py pickles objects built in this run to hand them to its own worker processes
+    # (what multiprocessing does anyway); it never unpickles anything read from a file
+    allowed = {SRC / "analysis" / "executors.py": re.compile(r"\bpickle\b")}
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if path in allowed:
+                code = allowed[path].sub("", code)
+            if banned.search(code):
+                offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert offenders == []
+    assert banned.search("data = yaml.load(text)") and banned.search("eval(expr)")
+
+
+# ---- names and paths --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("../../x", "x"), ("a/b", "a-b"), ("..", "scenario"), (".hidden", "hidden"),
+     ("/etc/passwd", "etc-passwd"), ("chile-peru-2023", "chile-peru-2023"), ("x/../../y", "x-----y")],
+)
+def test_safe_name(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+    assert "/" not in safe_name(name) and not safe_name(name).startswith(".")
+
+
+def test_scenario_name_cannot_write_outside_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A native scenario named '../../escape' run without --out lands in runs/escape."""
+    from corredor.scenario.convert import write_native
+
+    native = tmp_path / "native"
+    write_native(load_scenario(write_mini_flee(tmp_path / "mini")), native)
+    toml = (native / "scenario.toml").read_text(encoding="utf-8")
+    toml = re.sub(r'(?m)^name = ".*"$', 'name = "../../escape"', toml)
+    (native / "scenario.toml").write_text(toml, encoding="utf-8")
+    work = tmp_path / "a" / "b" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    result = cli("run", str(native), "--engine", "cohorts", "-q")
+    assert result.exit_code == 0, result.output
+    assert (work / "runs" / "escape" / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "mini", "native"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["b"]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["work"]
+
+
+def test_location_names_cannot_write_outside_the_run_folder(tmp_path: Path) -> None:
+    """Places named like paths: every file written stays inside the run folder."""
+    nasty = {"A": "../../x", "B": "/etc/owned", "D": "..\\..\\camp", "E": "名前/../y"}
+    files = dict(MINI)
+    for key in ("input_csv/locations.csv", "input_csv/routes.csv", "input_csv/closures.csv",
+                "input_csv/conflicts.csv", "input_csv/registration_corrections.csv",
+                "source_data/data_layout.csv"):
+        text = files[key]
+        for old, new in nasty.items():
+            text = re.sub(rf"(?m)(^|,){old}(?=,|$)", lambda m, new=new: f"{m.group(1)}{new}", text)
+        files[key] = text
+    case = write_mini_flee(tmp_path / "case", files)
+    names = [loc.name for loc in load_scenario(case).locations]
+    assert set(nasty.values()) <= set(names)
+    out = tmp_path / "out" / "run"
+    result = cli("run", str(case), "--engine", "cohorts", "--out", str(out), "--flee-out", "-q")
+    assert result.exit_code == 0, result.output
+    inside = out.resolve()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(tmp_path / "case")]
+    assert written and all(p.resolve().is_relative_to(inside) for p in written), written
+    assert sorted(p.parent for p in written) == [out] * len(written)  # no sub-folders either
+    assert not (tmp_path / "x").exists() and not Path("/etc/owned").exists()
+    populations = (out / "populations.csv").read_text(encoding="utf-8")
+    assert "../../x" in populations  # the name is kept as data
+
+
+# ---- absurd sizes -----------------------------------------------------------------------------
+
+
+def _run_refused(folder: Path, *extra: str) -> str:
+    result = cli("run", str(folder), "--out", str(folder.parent / "out"), *extra)
+    assert result.exit_code == 2, result.output
+    assert not (folder.parent / "out").exists()
+    return result.output
+
+
+def test_a_trillion_refugees_are_refused(tmp_path: Path) -> None:
+    refugees = "Date,Refugee_numbers\n2020-01-01,0\n2020-01-06,1000000000000\n2020-01-11,1000000000000\n"
+    case = write_mini_flee(tmp_path / "case", {"source_data/refugees.csv": refugees})
+    out = _run_refused(case, "--engine", "agents")
+    assert "source_data/refugees.csv: the observations create 1,000,000,000,000 people" in out
+    assert "more than live on Earth" in out
+
+
+def test_a_trillion_residents_are_refused(tmp_path: Path) -> None:
+    locations = MINI["input_csv/locations.csv"].replace(",0,1000\n", ",0,1000000000000\n")
+    case = write_mini_flee(tmp_path / "case", {"input_csv/locations.csv": locations})
+    out = _run_refused(case)
+    assert "input_csv/locations.csv: the places hold 1,000,000,000,800 people" in out
+
+
+def test_too_many_agents_for_the_engine_names_the_hasten_that_fits(tmp_path: Path) -> None:
+    refugees = "Date,Refugee_numbers\n2020-01-01,0\n2020-01-06,5000000000\n2020-01-11,5000000000\n"
+    case = write_mini_flee(tmp_path / "case", {"source_data/refugees.csv": refugees})
+    out = _run_refused(case, "--engine", "agents")
+    assert "the run needs 5,000,000,000 agents" in out
+    assert re.search(r"use --hasten \d+ or more", out)
+
+
+@pytest.mark.parametrize("how", ["option", "file"])
+def test_a_billion_days_are_refused(tmp_path: Path, how: str) -> None:
+    files = {}
+    if how == "file":
+        files = {"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,1000000000\n"}
+    case = write_mini_flee(tmp_path / "case", files)
+    if how == "file":
+        (case / "input_csv" / "conflicts.csv").unlink()
+    out = _run_refused(case, *(["--days", "1000000000"] if how == "option" else []))
+    assert "the run lasts 1,000,000,000 days, more than the 36,525 (100 years)" in out
+
+
+def test_numbers_beyond_int64_are_located_problems(tmp_path: Path) -> None:
+    d_csv = "2020-01-01,0\n2020-01-06,1" + "0" * 30 + "\n"
+    case = write_mini_flee(tmp_path / "case", {"source_data/d.csv": d_csv})
+    result = cli("validate", str(case))
+    assert result.exit_code == 2
+    assert "source_data/d.csv:2:2: bad count (expected a whole number between -10^15 and 10^15" in result.output
+
+
+def test_crisis_departures_of_a_trillion_a_day_are_refused(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "crisis"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("variants", "*.py"))
+    dep = folder / "departures.csv"
+    dep.write_text(dep.read_text(encoding="utf-8").replace(",287.7,", ",1000000000000,"),
+                   encoding="utf-8")
+    out = _run_refused(folder)
+    assert "more than the 10,000,000,000 corredor accepts" in out
