@@ -170,11 +170,11 @@ def test_layout_does_not_change_the_result(rush_plan):
     assert not np.array_equal(a.population, c.population)  # another seed, another run
 
 
-def test_simulate_backend_gpu_labels_the_run(mini_plan):
+def test_simulate_backend_gpu_labels_the_run(slow_links_plan, mini_plan):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = simulate(mini_plan, seed=2, backend="gpu", engine="agents")
-    ref = simulate(mini_plan, seed=2, engine="agents")
+        res = simulate(slow_links_plan, seed=2, backend="gpu", engine="agents")
+    ref = simulate(slow_links_plan, seed=2, engine="agents")
     assert res.manifest["backend"] == "gpu" and res.manifest["engine"] == "agents"
     assert res.manifest["gpu"]["device"]
     np.testing.assert_array_equal(res.dataset["population"].values, ref.dataset["population"].values)
