@@ -28,7 +28,9 @@ The day is the agent engine's step list, on cells (docs/model-rules.md, flee-mod
                  split over paths ~ Multinomial(route weights); each group takes its next hop
                  (refused if its final camp has Cap < 0.5) and travels at once; every link cell
                  advances (walkers ~ Binomial(n, walk_probability)); arrivals with km left join
-                 the frontier. Capacity is frozen for the pass, as in the agent engine.
+                 the frontier. Places with a capacity decide first, one after another, and the
+                 other places then see their departures (the agent engine follows Flee's serial
+                 order person by person, which counts cannot: see docs/validation.md)
  6. rounds       capacity multipliers and route tables from the updated counts, then each
                  frontier cell decides again and travels; repeat until the frontier is empty
  7. record       population, arrivals, departures, people per link
@@ -51,7 +53,7 @@ import numpy as np
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from .agents import FP_KEYS, MAX_ROUNDS, EngineError, EngineOutput
-from .rules.capacity import cap_multipliers
+from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
 from .rules.routes import next_link, path_validity, route_tables
 
@@ -178,7 +180,8 @@ def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarra
           pi: np.ndarray, pf: np.ndarray, np_: int, mi: np.ndarray, mf: np.ndarray, nm: int,
           node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
           link_to: np.ndarray, link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray,
-          count: np.ndarray, link_count: np.ndarray, dep: np.ndarray) -> tuple:
+          count: np.ndarray, link_count: np.ndarray, dep: np.ndarray, capacity: np.ndarray,
+          buffer: float) -> tuple:
     """k movers at v on path p, next node index h: enter the next link (Person.take_next_step).
 
     No open link to the next node, or a final camp with Cap < 0.5, drops the path: they stay at v.
@@ -195,6 +198,8 @@ def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarra
         h2 = 0
     dep[v] += k
     count[v] -= k
+    if capacity[v] >= 1:  # counts are live: later deciders see this departure
+        capmult[v] = cap_multiplier(capacity[v], count[v], buffer)
     link_count[lk] += k
     mi, mf, nm = _push(mi, mf, nm, lk, p2, h2, flags & ~F_BOUNCE, k, 0.0, dist)
     return pi, pf, np_, mi, mf, nm
@@ -207,11 +212,12 @@ def _decide(gen, v: int, path: int, hop: int, flags: int, k: int, dist: float, a
             nvalid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray,
             out_link: np.ndarray, link_to: np.ndarray, link_open: np.ndarray, camp: np.ndarray,
             capmult: np.ndarray, count: np.ndarray, link_count: np.ndarray, dep: np.ndarray,
-            draws: np.ndarray) -> tuple:
+            draws: np.ndarray, capacity: np.ndarray, buffer: float) -> tuple:
     """k movers at v: choose paths if they have none (multinomial over route weights), then step."""
     if path >= 0:
         return _step(v, path, hop, flags, k, dist, at, pi, pf, np_, mi, mf, nm, node_ptr, nodes,
-                     out_ptr, out_link, link_to, link_open, camp, capmult, count, link_count, dep)
+                     out_ptr, out_link, link_to, link_open, camp, capmult, count, link_count, dep,
+                     capacity, buffer)
     if nvalid[v] == 0:
         pi, pf, np_ = _place(v, -1, 0, flags, k, at, pi, pf, np_)
         return pi, pf, np_, mi, mf, nm
@@ -246,7 +252,7 @@ def _decide(gen, v: int, path: int, hop: int, flags: int, k: int, dist: float, a
             rem -= j
             pi, pf, np_, mi, mf, nm = _step(v, p, 1, flags, j, dist, at, pi, pf, np_, mi, mf, nm,
                                             node_ptr, nodes, out_ptr, out_link, link_to, link_open,
-                                            camp, capmult, count, link_count, dep)
+                                            camp, capmult, count, link_count, dep, capacity, buffer)
         if rem == 0 or p == last:
             break
     return pi, pf, np_, mi, mf, nm
@@ -258,7 +264,7 @@ def _travel(gen, mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float
             link_speed: np.ndarray, link_walk_p: np.ndarray, at: np.ndarray, count: np.ndarray,
             link_count: np.ndarray, arr: np.ndarray, li: np.ndarray, lf: np.ndarray, nl: int,
             fi: np.ndarray, ff: np.ndarray, nf: int, pi: np.ndarray, pf: np.ndarray, np_: int,
-            draws: np.ndarray) -> tuple:
+            draws: np.ndarray, capacity: np.ndarray, capmult: np.ndarray, buffer: float) -> tuple:
     """Advance every cell of the table m by today's speed (Person.finish_travel), as agents._travel.
 
     progress' = progress + s; arrival iff progress' > length; km today then counts up to the end.
@@ -293,11 +299,15 @@ def _travel(gen, mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float
                     v = link_from[lk]
                     count[v] += k
                     arr[v] += k
+                    if capacity[v] >= 1:
+                        capmult[v] = cap_multiplier(capacity[v], count[v], buffer)
                     pi, pf, np_ = _place(v, path, hop, f2 & ~F_BOUNCE, k, at, pi, pf, np_)
                     continue
                 v = link_to[lk]
                 count[v] += k
                 arr[v] += k
+                if capacity[v] >= 1:  # counts are live: later deciders see this arrival
+                    capmult[v] = cap_multiplier(capacity[v], count[v], buffer)
                 if d2 < s:
                     fi, ff, nf = _push(fi, ff, nf, v, path, hop, f2, k, 0.0, d2)
                 else:
@@ -305,6 +315,23 @@ def _travel(gen, mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float
             else:
                 li, lf, nl = _push(li, lf, nl, lk, path, hop, flags, k, p2, 0.0)
     return li, lf, nl, fi, ff, nf, pi, pf, np_
+
+
+@nb.njit(cache=True)
+def _near_capacity(v: int, path: int, k: int, count: np.ndarray, capacity: np.ndarray,
+                   buffer: float, path_ptr: np.ndarray, path_dest: np.ndarray,
+                   path_valid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray) -> bool:
+    """Could k people leaving v push a destination they may head for into or through its capacity
+    band (buffer·C < n < C), where each arrival changes the next person's Cap?"""
+    if path >= 0:
+        f = nodes[node_ptr[path + 1] - 1]
+        return capacity[f] >= 1 and count[f] < capacity[f] and count[f] + k > buffer * capacity[f]
+    for p in range(path_ptr[v], path_ptr[v + 1]):
+        if path_valid[p]:
+            f = path_dest[p]
+            if capacity[f] >= 1 and count[f] < capacity[f] and count[f] + k > buffer * capacity[f]:
+                return True
+    return False
 
 
 @nb.njit(cache=True)
@@ -325,7 +352,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
          at: np.ndarray, pi: np.ndarray, pf: np.ndarray, np_: int, li: np.ndarray,
          lf: np.ndarray, nl: int,
          pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
-         stats: np.ndarray, refs: np.ndarray, check: bool) -> tuple:
+         stats: np.ndarray, refs: np.ndarray, capped_first: bool, check: bool) -> tuple:
     """Day t on cells (module docstring's step list). Returns (error, path cells, link cells)."""
     n_loc = count.shape[0]
     n_links = link_count.shape[0]
@@ -417,37 +444,66 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
     arr = np.zeros(n_loc, np.int64)
     dep = np.zeros(n_loc, np.int64)
     walk = fp[1]
-    # 5. pass A on a snapshot of the location cells, then every link cell and entrant travels
+    # 5. pass A on a snapshot of the location cells, then every link cell and entrant travels.
+    # Places with a capacity go first when capped_first: in Flee's serial pass A (and the agent
+    # engine) a departure from such a place raises its Cap for every later mover in list order,
+    # and their residents are mostly older (earlier in the list) than the movers elsewhere.
     mi = np.zeros((64, 5), np.int64)
     mf = np.zeros((64, 2), np.float64)
     nm = 0
-    for v in range(n_loc):
-        m = mc[v]
-        for f in range(2):
-            n0 = at[v, f]
-            if n0 == 0:
-                continue
-            k = _binom(gen, n0, m, draws)
-            if k == 0:
-                continue
-            at[v, f] -= k
-            pi, pf, np_, mi, mf, nm = _decide(gen, v, -1, 0, f, k, 0.0, at, pi, pf, np_, mi, mf, nm,
-                                              path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-                                              nodes, out_ptr, out_link, link_to, link_open, camp,
-                                              capmult, count, link_count, dep, draws)
     np0 = np_
-    for r in range(np0):
+    phases = 2 if capped_first else 1
+    for phase in range(phases):
+        if capped_first and phase == 1:
+            cap_multipliers(capacity, count, fp[9], capmult)
+            route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract,
+                         capmult, fp[10], fp[11], cum, tot, nvalid)
+        for v in range(n_loc):
+            if capped_first and (capacity[v] >= 1) != (phase == 0):
+                continue
+            if capped_first and phase == 0:  # this place's routes with the departures so far
+                route_tables(path_ptr[v:v + 2], path_dest, path_inv_dist, path_home, path_valid,
+                             attract, capmult, fp[10], fp[11], cum, tot[v:v + 1], nvalid[v:v + 1])
+            m = mc[v]
+            for f in range(2):
+                n0 = at[v, f]
+                if n0 == 0:
+                    continue
+                k = _binom(gen, n0, m, draws)
+                if k == 0:
+                    continue
+                at[v, f] -= k
+                pi, pf, np_, mi, mf, nm = _decide(gen, v, -1, 0, f, k, 0.0, at, pi, pf, np_, mi, mf,
+                                                  nm, path_ptr, path_valid, cum, tot, nvalid,
+                                                  node_ptr, nodes, out_ptr, out_link, link_to,
+                                                  link_open, camp, capmult, count, link_count, dep,
+                                                  draws, capacity, fp[9])
+            if capped_first and phase == 0:
+                for r in range(np0):  # path cells at this place
+                    if pi[r, C_AT] == v and pi[r, C_N] > 0:
+                        k = _binom(gen, pi[r, C_N], m, draws)
+                        if k > 0:
+                            pi[r, C_N] -= k
+                            pi, pf, np_, mi, mf, nm = _step(v, pi[r, C_PATH], pi[r, C_HOP],
+                                                            pi[r, C_FLAGS], k, 0.0, at, pi, pf, np_,
+                                                            mi, mf, nm, node_ptr, nodes, out_ptr,
+                                                            out_link, link_to, link_open, camp,
+                                                            capmult, count, link_count, dep,
+                                                            capacity, fp[9])
+                capmult[v] = cap_multiplier(capacity[v], count[v], fp[9])
+    for r in range(np0):  # path cells at places without a capacity (all of them if not capped_first)
         n0 = pi[r, C_N]
-        if n0 <= 0:
-            continue
         v = pi[r, C_AT]
+        if n0 <= 0 or (capped_first and capacity[v] >= 1):
+            continue
         k = _binom(gen, n0, mc[v], draws)
         if k == 0:
             continue
         pi[r, C_N] -= k
         pi, pf, np_, mi, mf, nm = _step(v, pi[r, C_PATH], pi[r, C_HOP], pi[r, C_FLAGS], k, 0.0, at,
                                         pi, pf, np_, mi, mf, nm, node_ptr, nodes, out_ptr, out_link,
-                                        link_to, link_open, camp, capmult, count, link_count, dep)
+                                        link_to, link_open, camp, capmult, count, link_count, dep,
+                                        capacity, fp[9])
     ni = np.zeros((max(64, nl + nm), 5), np.int64)
     nfl = np.zeros((max(64, nl + nm), 2), np.float64)
     nn = 0
@@ -457,49 +513,55 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
     ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(gen, li, lf, nl, sof, walk, link_from, link_to,
                                                    link_km, link_speed, link_walk_p, at, count,
                                                    link_count, arr, ni, nfl, nn, fi, ff, nf, pi, pf,
-                                                   np_, draws)
+                                                   np_, draws, capacity, capmult, fp[9])
     ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(gen, mi, mf, nm, sof, walk, link_from, link_to,
                                                    link_km, link_speed, link_walk_p, at, count,
                                                    link_count, arr, ni, nfl, nn, fi, ff, nf, pi, pf,
-                                                   np_, draws)
-    # 6. chained decisions in rounds, with counts updated between rounds
+                                                   np_, draws, capacity, capmult, fp[9])
+    # 6. chained decisions in rounds. Counts (and capacity multipliers) are live: each frontier
+    # cell decides with the counts left by the cells before it, its movers travel at once, and
+    # where a batch could push a capped destination over a capacity threshold they go one by one
+    # (Flee's finish_travel recursion updates counts person by person).
     rounds = 0
-    fresh = np.zeros(n_loc, np.int64)  # round in which a place's route table was last rebuilt
     while nf > 0:
         rounds += 1
         if rounds > MAX_ROUNDS:
             return ERR_ROUNDS, pi, pf, np_, li, lf, nl
-        cap_multipliers(capacity, count, fp[9], capmult)
         fi, ff, nf = _merge(fi, ff, nf, n_paths, C_DIST)  # same (v, km today, path, hop, flags)
-        # route tables from today's counts, only for the places where someone may choose a path
-        for r in range(nf):
-            v = fi[r, C_AT]
-            if fi[r, C_PATH] < 0 and fresh[v] != rounds:
-                fresh[v] = rounds
-                route_tables(path_ptr[v:v + 2], path_dest, path_inv_dist, path_home, path_valid,
-                             attract, capmult, fp[10], fp[11], cum, tot[v:v + 1], nvalid[v:v + 1])
-        nm = 0
+        gi = np.zeros((64, 5), np.int64)
+        gf = np.zeros((64, 2), np.float64)
+        ng = 0
         for r in range(nf):
             v = fi[r, C_AT]
             n0 = fi[r, C_N]
             path, hop, flags = fi[r, C_PATH], fi[r, C_HOP], fi[r, C_FLAGS]
+            dist = ff[r, C_DIST]
             k = _binom(gen, n0, mc[v], draws)
             if n0 - k > 0:
                 pi, pf, np_ = _place(v, path, hop, flags, n0 - k, at, pi, pf, np_)
             if k == 0:
                 continue
-            pi, pf, np_, mi, mf, nm = _decide(gen, v, path, hop, flags, k, ff[r, C_DIST], at, pi,
-                                              pf, np_, mi, mf, nm, path_ptr, path_valid, cum, tot,
-                                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                              link_open, camp, capmult, count, link_count, dep,
-                                              draws)
-        gi = np.zeros((64, 5), np.int64)
-        gf = np.zeros((64, 2), np.float64)
-        ng = 0
-        ni, nfl, nn, gi, gf, ng, pi, pf, np_ = _travel(gen, mi, mf, nm, sof, walk, link_from,
-                                                       link_to, link_km, link_speed, link_walk_p,
-                                                       at, count, link_count, arr, ni, nfl, nn, gi,
-                                                       gf, ng, pi, pf, np_, draws)
+            batch = 1 if _near_capacity(v, path, k, count, capacity, fp[9], path_ptr, path_dest,
+                                        path_valid, node_ptr, nodes) else k
+            left = k
+            while left > 0:
+                b = min(batch, left)
+                left -= b
+                if path < 0:  # this place's route table with the counts as they are now
+                    route_tables(path_ptr[v:v + 2], path_dest, path_inv_dist, path_home,
+                                 path_valid, attract, capmult, fp[10], fp[11], cum, tot[v:v + 1],
+                                 nvalid[v:v + 1])
+                nm = 0
+                pi, pf, np_, mi, mf, nm = _decide(gen, v, path, hop, flags, b, dist, at, pi, pf,
+                                                  np_, mi, mf, nm, path_ptr, path_valid, cum, tot,
+                                                  nvalid, node_ptr, nodes, out_ptr, out_link,
+                                                  link_to, link_open, camp, capmult, count,
+                                                  link_count, dep, draws, capacity, fp[9])
+                ni, nfl, nn, gi, gf, ng, pi, pf, np_ = _travel(gen, mi, mf, nm, sof, walk, link_from,
+                                                               link_to, link_km, link_speed,
+                                                               link_walk_p, at, count, link_count,
+                                                               arr, ni, nfl, nn, gi, gf, ng, pi, pf,
+                                                               np_, draws, capacity, capmult, fp[9])
         fi, ff, nf = gi, gf, ng
     # keep the tables small: merge cells with the same key when they have grown
     if nn > 2 * refs[0] + 64:
@@ -611,7 +673,7 @@ def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bo
             plan.conflict_value, bool(plan.refresh_today[t]), plan.closure_ptr, plan.closure_op,
             plan.closure_target, plan.closure_arg,
             at, pi, pf, np_, li, lf, nl,
-            pop_rec, arr_rec, dep_rec, link_rec, stats, refs, bool(check))
+            pop_rec, arr_rec, dep_rec, link_rec, stats, refs, True, bool(check))
         if err != ERR_NONE:
             msg = {
                 ERR_NO_SPAWN_WEIGHT: "people must appear but no location has a positive spawn weight "
