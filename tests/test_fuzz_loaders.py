@@ -9,7 +9,7 @@ whole file) — never any other exception.
 Cases: the shared Flee case mali2012 (every file of input_csv/, source_data/ and simsetting.yml),
 the small hand-written Flee case of scenario_cases.py, the same case converted to the native
 format, and the native Chile–Peru crisis scenario. Each example applies 1–3 random mutations to
-copies of the files, loads, checks, and restores the files. Budget: 2,050 examples, about a
+copies of the files, loads, checks, and restores the files. Budget: 2,200 examples, about a
 minute and a half on one quiet core (settings below); FUZZ_FAST=1 skips shrinking.
 """
 
@@ -286,6 +286,30 @@ def crisis(tmp_path_factory: pytest.TempPathFactory) -> Case:
 
 #: FUZZ_FAST=1 skips shrinking (for hunting several crashes quickly while developing).
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate) if os.environ.get("FUZZ_FAST") else None
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """The crisis scenario with its policy variants (TOML files merged over the baseline)."""
+    folder = tmp_path_factory.mktemp("fuzz") / "chile-peru-2023"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("*.py"))
+    return Case(folder, _files(folder, ("variants/*.toml", "variants/*.csv", "policies.csv")))
+
+
+def check_variant_loads_or_fails(path: Path) -> str:
+    """Load a variant file (baseline + overrides): a Scenario, or problems with places."""
+    from corredor.engine.rules.crisis_plan import compile_crisis
+    from corredor.scenario.native_crisis import load_any
+
+    try:
+        scenario = load_any(path)
+        compile_crisis(scenario)
+    except ScenarioError as exc:
+        assert exc.problems
+        for p in [*exc.problems, *exc.warnings]:
+            render_ok(p)
+        return "error"
+    return "ok"
+
+
 FUZZ = settings(
     deadline=None,
     phases=_PHASES or tuple(Phase),
@@ -326,6 +350,15 @@ def test_native_mutations_load_or_fail_with_places(mini_native: Case, data: st.D
 def test_crisis_mutations_load_or_fail_with_places(crisis: Case, data: st.DataObject) -> None:
     with crisis.mutated(data.draw) as folder:
         check_loads_or_fails(folder)
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.data())
+def test_variant_mutations_load_or_fail_with_places(variants: Case, data: st.DataObject) -> None:
+    names = sorted(p.name for p in (variants.folder / "variants").glob("*.toml"))
+    which = data.draw(st.sampled_from(names))
+    with variants.mutated(data.draw) as folder:
+        check_variant_loads_or_fails(folder / "variants" / which)
 
 
 runner = CliRunner()
