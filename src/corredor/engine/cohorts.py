@@ -31,13 +31,20 @@ The day is the agent engine's step list, on cells (docs/model-rules.md, flee-mod
                  the frontier. Places with a capacity decide first, one after another, and the
                  other places then see their departures (the agent engine follows Flee's serial
                  order person by person, which counts cannot: see docs/validation.md)
- 6. rounds       capacity multipliers and route tables from the updated counts, then each
-                 frontier cell decides again and travels; repeat until the frontier is empty
+ 6. rounds       each frontier cell decides again and travels at once, with live counts: every
+                 arrival or departure at a place with a capacity updates its Cap for the next
+                 decider, and where a batch could push a destination into its capacity band the
+                 movers go one by one; repeat until the frontier is empty
  7. record       population, arrivals, departures, people per link
 
 Random numbers: numpy Generator(PCG64) seeded by SeedSequence(seed, spawn_key=(day,)), so a day's
 draws depend only on (seed, day), the kernel is serial and a seed gives identical results on any
 number of threads. Cells are merged (same key, summed counts) when their number grows.
+
+Exact in distribution wherever people do not affect each other, i.e. unless a camp's capacity binds:
+then Flee (and the agent engine) let each person see the departures and arrivals of the people
+before them in list order, an order counts do not carry; the steps above follow it as closely as
+counts can, and docs/validation.md measures what is left ("Cohorts vs agents").
 
 Individual history that is not a finite state makes the engine refuse the plan: avoid_short_stints
 keeps a running average of daily distance per person (`engine_for` then picks agents).
