@@ -10,18 +10,24 @@ steps (flee-model.md §3.2, docs/model-rules.md), run inside a single numba func
  3. closures    closures.csv operations of day t (links, camps); people on a link that closes are
                 marked and return to its start when they reach its end
  4. scores      location scores, attractiveness, capacity multipliers, move chances, route tables
- 5. pass A + B0 one scan over everyone: people at a location move with their location's chance
-                (drawn by geometric gaps per move-chance class, so camp residents cost ~1 ns) and,
-                if moving, choose a path and step onto its first link; everyone on a link advances by
-                today's speed; arrivals that still have distance left today join the frontier
- 6. rounds      pass B in rounds (flee-model.md §3.10): counts are updated with the round's arrivals,
-                then each frontier person decides again at the new place (chained move) and travels;
-                repeat until nobody is left with distance to go today
+ 5. pass A      one parallel scan per chunk of people: who moves (people at a location move with
+                its chance, drawn by geometric gaps per move-chance class, so camp residents cost
+                a few ns) and round 0 of pass B for people already on a link (advance by today's
+                speed; arrival needs progress > length). Then movers at places with a capacity
+                decide serially in index order, and everyone else in parallel, each seeing the
+                counts Flee's serial pass A would show them (earlier departures from capped
+                places); movers step onto the first link of their path and advance (round 0).
+ 6. pass B      serially in index order, as Flee's finish_travel recursion: each arrival is
+                counted, then that person decides again at once with live counts while km are
+                left today (a newly entered link is credited a full day's speed)
  7. record      population per location, arrivals, departures, people per link
 
-Counts are tallied per chunk of CHUNK people (fixed, not per thread) and summed afterwards, and
-every random number is keyed by (seed, day, stream, person, round) through engine/rng.py, so a seed
-gives identical results on any number of threads.
+Only counts at places with a capacity change anyone's choice, so the parallel parts use counts
+frozen at the start of the pass plus the listed departures, and the serial sweep uses live ones:
+the order effects near a camp's capacity threshold (Flee's "rush" into a camp that dips below
+it) are Flee's. Counts are tallied per chunk of CHUNK people (fixed, not per thread) and summed
+afterwards, and every random number is keyed by (seed, day, stream, person, step) through
+engine/rng.py, so a seed gives identical results on any number of threads.
 
 People columns (22 bytes per person): where (int32: location ≥ 0, link −(k+1)), progress (float64:
 km on the link, or today's km while waiting in the frontier), path (int32 planned path, −1 none),
