@@ -231,3 +231,62 @@ def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
         runfolder.write_run_folder(res, old, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["old"]
     assert (old / "manifest.json").read_text() == "{}"
+
+
+# ---- the crisis engine ----------------------------------------------------------------------------
+
+CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+
+
+@pytest.fixture(scope="module")
+def crisis_saved(tmp_path_factory: pytest.TempPathFactory):
+    """Chile–Peru with a checkpoint every 40 days; the last one (day 120) stays on disk."""
+    scenario = load_scenario(CHILE_PERU)
+    path = tmp_path_factory.mktemp("ckpt") / "cp.checkpoint.npz"
+    res = simulate_with_checkpoints(scenario, seed=9, every=40, path=path, check=True)
+    assert header_day(path) == 120
+    return scenario, path, res
+
+
+def test_crisis_checkpointed_run_equals_plain_run(crisis_saved) -> None:
+    scenario, _, res = crisis_saved
+    assert res.dataset.equals(simulate(scenario, seed=9).dataset)
+
+
+def test_crisis_resume_equals_uninterrupted_and_refuses_other_seeds(crisis_saved, tmp_path: Path) -> None:
+    scenario, path, res = crisis_saved
+    copy = tmp_path / "c.npz"
+    copy.write_bytes(path.read_bytes())
+    resumed = simulate_with_checkpoints(scenario, seed=9, every=40, path=copy, resume=True, threads=1)
+    assert resumed.manifest["checkpoint"]["resumed_from_day"] == 120
+    assert resumed.dataset.equals(res.dataset)
+    with pytest.raises(CheckpointError, match="another seed"):
+        simulate_with_checkpoints(scenario, seed=10, every=40, path=copy, resume=True)
+    from corredor.scenario.native_crisis import load_variant
+
+    variant = load_variant(CHILE_PERU / "variants" / "bribe_0.toml")
+    with pytest.raises(CheckpointError, match="another scenario"):
+        simulate_with_checkpoints(variant, seed=9, every=40, path=copy, resume=True)
+
+
+def test_crisis_checkpoint_is_refused_for_the_agent_engine(crisis_saved, mali) -> None:
+    _, path, _ = crisis_saved
+    with pytest.raises(CheckpointError, match="another engine"):
+        load_checkpoint(path, compile_plan(mali), 9)
+
+
+def test_crisis_cli_resume_writes_the_same_run_folder(crisis_saved, tmp_path: Path) -> None:
+    """`corredor run --resume` on a crisis checkpoint; the folder equals an uninterrupted run."""
+    _, path, _ = crisis_saved
+    args = ["run", str(CHILE_PERU), "--seed", "9", "--checkpoint-every", "40", "-q"]
+    resumed_out = tmp_path / "resumed"
+    checkpoint_path(resumed_out).write_bytes(path.read_bytes())
+    r = corredor(*args, "--out", str(resumed_out), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((resumed_out / "manifest.json").read_text())["checkpoint"]["resumed_from_day"] == 120
+    assert not checkpoint_path(resumed_out).exists()
+    whole_out = tmp_path / "whole"
+    r = corredor(*args, "--out", str(whole_out))
+    assert r.returncode == 0, r.stderr
+    assert not checkpoint_path(whole_out).exists()
+    assert_same_run_folders(resumed_out, whole_out)

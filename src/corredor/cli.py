@@ -87,7 +87,8 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
     checkpoint_every: int = typer.Option(
         0, "--checkpoint-every", min=0,
-        help="save the agent engine's state every N days beside the run folder (OUT.checkpoint.npz)",
+        help="save the run's state every N days beside the run folder (OUT.checkpoint.npz); "
+             "Flee cases use the agent engine",
     ),
     resume: bool = typer.Option(
         False, "--resume", help="go on from OUT.checkpoint.npz if it exists (same scenario and seed)"
@@ -113,10 +114,7 @@ def run(
     if checkpoint_every or resume:
         from .engine.checkpoint import checkpoint_path
 
-        if scenario.crisis is not None:
-            usage_error("--checkpoint-every and --resume work with the Flee rules' agent engine; "
-                        "run border-crisis scenarios without them")
-        if engine not in ("auto", "agents"):
+        if engine not in ("auto", "agents") and scenario.crisis is None:
             usage_error(f"--checkpoint-every and --resume need --engine agents (found {engine})")
         ckpt = checkpoint_path(out)
         if resume and not ckpt.exists() and not quiet:

@@ -1,9 +1,9 @@
-"""Checkpoints of the agent engine: save the day loop's state every N days, resume after a crash.
+"""Checkpoints of the day loops: save the state every N days, resume after a crash.
 
 Why: long runs on shared machines get killed. The agent engine carries everything from one day to
-the next in the arrays of `agents.initial_state`, and every random number is keyed by
-(seed, day, ...), so a run resumed from a saved state gives exactly the result of a run that was
-never interrupted (tests/test_checkpoint.py kills one with SIGKILL to prove it).
+the next in the arrays of `agents.initial_state`, the crisis engine in `crisis.pack_state`, and
+every random number is keyed by (seed, day, ...), so a run resumed from a saved state gives exactly
+the result of a run that was never interrupted (tests/test_checkpoint.py kills one with SIGKILL).
 
 A checkpoint is one `.npz` file (plain arrays, no pickles) holding that state, the next day to run
 and a JSON header with the scenario/plan hash and the seed; a checkpoint written for another plan
@@ -31,7 +31,7 @@ from ..scenario.model import Scenario
 from .agents import initial_state, run_agents
 
 #: Written into every checkpoint; a file with another format is refused.
-FORMAT = "corredor-agents-checkpoint-1"
+FORMAT = "corredor-checkpoint-1"
 _HEADER = "__header__"
 
 
@@ -57,20 +57,27 @@ def checkpoint_path(out_dir: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".checkpoint.npz")
 
 
-def _header(plan: Plan, seed: int, day: int) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "engine": "agents",
-        "scenario": plan.name,
-        "plan_sha256": plan.scenario_sha256,
-        "seed": int(seed),
-        "day": int(day),
-        "n_days": int(plan.n_days),
-        "hasten": int(plan.hasten),
-    }
+def _identity(target: Plan | dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint must match: engine, scenario hash, days, hasten (a Plan: the agent engine)."""
+    if isinstance(target, Plan):
+        return {"engine": "agents", "scenario": target.name, "plan_sha256": target.scenario_sha256,
+                "n_days": int(target.n_days), "hasten": int(target.hasten)}
+    return dict(target)
 
 
-def save_checkpoint(path: str | os.PathLike, plan: Plan, seed: int, day: int,
+def crisis_identity(scenario: Scenario, n_days: int) -> dict[str, Any]:
+    """The identity of a crisis run (the crisis engine has no Plan hash of its own)."""
+    from .crisis import scenario_hash
+
+    return {"engine": "crisis", "scenario": scenario.name, "plan_sha256": scenario_hash(scenario),
+            "n_days": int(n_days), "hasten": 1}
+
+
+def _header(target: Plan | dict[str, Any], seed: int, day: int) -> dict[str, Any]:
+    return {"format": FORMAT, **_identity(target), "seed": int(seed), "day": int(day)}
+
+
+def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: int, day: int,
                     state: dict[str, np.ndarray]) -> Path:
     """Write the state before `day` atomically (temporary file, fsync, rename) and return the path."""
     path = Path(path)
@@ -90,8 +97,8 @@ def save_checkpoint(path: str | os.PathLike, plan: Plan, seed: int, day: int,
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, plan: Plan, seed: int) -> Checkpoint:
-    """Read a checkpoint for `plan` and `seed`; CheckpointError when it belongs to another run."""
+def load_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: int) -> Checkpoint:
+    """Read a checkpoint for `plan` (or a crisis identity) and `seed`; CheckpointError if another run's."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -105,22 +112,28 @@ def load_checkpoint(path: str | os.PathLike, plan: Plan, seed: int) -> Checkpoin
     want = _header(plan, seed, 0)
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: checkpoint format {header.get('format')!r}, expected {FORMAT!r}")
-    for key, label in (("plan_sha256", "scenario (plan hash)"), ("seed", "seed"),
-                       ("n_days", "number of days"), ("hasten", "hasten")):
+    for key, label in (("engine", "engine"), ("plan_sha256", "scenario (plan hash)"),
+                       ("seed", "seed"), ("n_days", "number of days"), ("hasten", "hasten")):
         if header.get(key) != want[key]:
             raise CheckpointError(
                 f"{path}: written for another {label} ({header.get(key)!r}, this run has "
                 f"{want[key]!r}); delete it or run without --resume"
             )
-    expected = initial_state(plan)
-    for key, ref in expected.items():
+    if isinstance(plan, Plan):
+        expected = {k: (v.shape, v.dtype) for k, v in initial_state(plan).items()}
+    else:  # crisis: the hash fixes every shape; the columns must be there
+        expected = {k: (v.shape, v.dtype) for k, v in arrays.items()}
+        if not any(k.startswith("people.") for k in arrays) or "agent_steps" not in arrays:
+            raise CheckpointError(f"{path}: not a crisis checkpoint (no people columns)")
+    for key, (shape, dtype) in expected.items():
         got = arrays.get(key)
-        if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
+        if got is None or got.shape != shape or got.dtype != dtype:
             raise CheckpointError(f"{path}: array {key!r} missing or of the wrong shape")
     day = int(header.get("day", -1))
-    if not 0 < day < plan.n_days:
-        raise CheckpointError(f"{path}: bad day {day} (expected 1..{plan.n_days - 1})")
-    return Checkpoint(day, {k: np.ascontiguousarray(arrays[k]) for k in expected}, header)
+    n_days = int(want["n_days"])
+    if not 0 < day < n_days:
+        raise CheckpointError(f"{path}: bad day {day} (expected 1..{n_days - 1})")
+    return Checkpoint(day, {k: arrays[k] for k in expected}, header)
 
 
 def simulate_with_checkpoints(
@@ -133,15 +146,20 @@ def simulate_with_checkpoints(
     threads: int | None = None,
     check: bool = False,
 ) -> Any:
-    """Run the agent engine saving a checkpoint every `every` days at `path`; Results at the end.
+    """Run saving a checkpoint every `every` days at `path`; Results at the end.
 
-    With `resume`, an existing checkpoint at `path` is loaded (and checked against the plan and
-    seed) and the run goes on from its day; without one the run starts at day 0. The checkpoint
-    is deleted once the run is complete. The result equals `simulate(..., engine="agents")`.
+    Flee scenarios run on the agent engine, border-crisis scenarios on the crisis engine. With
+    `resume`, an existing checkpoint at `path` is loaded (and checked against the scenario and
+    seed) and the run goes on from its day; without one the run starts at day 0. The result
+    equals `simulate(..., engine="agents")` (or `simulate` for a crisis); the caller deletes the
+    checkpoint once it has written the results.
     """
     from ..simulate import results_from_output
 
     t0 = time.perf_counter()
+    if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
+        return _crisis_with_checkpoints(scenario_or_plan, seed, every, Path(path), resume, threads,
+                                        check)
     plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
     path = Path(path)
     state, first = None, 0
@@ -157,6 +175,33 @@ def simulate_with_checkpoints(
     res = results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
     res.manifest["engine_choice"] = {"asked": "agents", "engine": "agents",
                                      "reason": "checkpoints need the agent engine"}
+    res.manifest["checkpoint"] = {"every_days": int(every), "resumed_from_day": first or None,
+                                  "path": str(path)}
+    if check:
+        from .invariants import check_results
+
+        check_results(res)
+    return res
+
+
+def _crisis_with_checkpoints(scenario: Scenario, seed: int, every: int, path: Path, resume: bool,
+                             threads: int | None, check: bool) -> Any:
+    from .crisis import simulate_crisis
+    from .rules.crisis_plan import compile_crisis
+
+    plan = compile_crisis(scenario)
+    ident = crisis_identity(scenario, plan.n_days)
+    state, first = None, 0
+    if resume and path.exists():
+        ck = load_checkpoint(path, ident, seed)
+        state, first = ck.state, ck.day
+
+    def save(day: int, st: dict[str, np.ndarray]) -> None:
+        save_checkpoint(path, ident, seed, day, st)
+
+    res = simulate_crisis(scenario, seed=seed, threads=threads, check=check, plan=plan, state=state,
+                          first_day=first, every=max(0, int(every)),
+                          on_checkpoint=save if every > 0 else None)
     res.manifest["checkpoint"] = {"every_days": int(every), "resumed_from_day": first or None,
                                   "path": str(path)}
     if check:

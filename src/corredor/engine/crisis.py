@@ -34,7 +34,8 @@ import hashlib
 import json
 import platform
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numba as nb
@@ -88,10 +89,16 @@ def simulate_crisis(
     threads: int | None = None,
     check: bool = False,
     plan: CrisisPlan | None = None,
+    state: dict[str, np.ndarray] | None = None,
+    first_day: int = 0,
+    every: int = 0,
+    on_checkpoint: Callable[[int, dict[str, np.ndarray]], None] | None = None,
 ):
     """Run a crisis scenario for `scenario.days` days; return Results (dataset + manifest).
 
-    `plan` may be passed to reuse compiled arrays across seeds (ensembles, fitting).
+    `plan` may be passed to reuse compiled arrays across seeds (ensembles, fitting). For
+    checkpoints (engine/checkpoint.py): `on_checkpoint(day, state)` is called every `every` days
+    with the state before that day, and a run resumes from such a `state` at `first_day`.
     """
     t0 = time.perf_counter()
     plan = plan or compile_crisis(scenario)
@@ -99,7 +106,7 @@ def simulate_crisis(
     if threads is not None:
         nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
     try:
-        arrays = _run(plan, seed_words(seed), check)
+        arrays = _run(plan, seed_words(seed), check, state, first_day, every, on_checkpoint)
     finally:
         nb.set_num_threads(old_threads)
     loop_s = time.perf_counter() - t0
@@ -143,8 +150,29 @@ def _make_results(ds: xr.Dataset, manifest: dict[str, Any]):
     return Results(ds, manifest)
 
 
-def _run(plan: CrisisPlan, seed: np.uint64, check: bool) -> dict[str, np.ndarray]:
-    """The day loop: the kernels of the module docstring, in that order, once per day."""
+def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dict[str, np.ndarray]:
+    """Everything the day loop carries to the next day, as flat named arrays (for checkpoints)."""
+    st = {f"people.{f.name}": getattr(ppl, f.name) for f in fields(People) if f.name != "n"}
+    st.update({f"out.{k}": v for k, v in out.items()})
+    st["agent_steps"] = np.array(agent_steps, dtype=np.int64)
+    return st
+
+
+def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
+    """The inverse of pack_state."""
+    ppl = People(**{k[len("people."):]: v for k, v in st.items() if k.startswith("people.")})
+    out = {k[len("out."):]: v for k, v in st.items() if k.startswith("out.")}
+    return ppl, out, int(st["agent_steps"])
+
+
+def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.ndarray] | None = None,
+         first_day: int = 0, every: int = 0,
+         on_checkpoint: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+         ) -> dict[str, np.ndarray]:
+    """The day loop: the kernels of the module docstring, in that order, once per day.
+
+    Days first_day..T−1 from `state` (pack_state) when given; a split run equals a whole one.
+    """
     T = plan.n_days
     N = len(plan.names)
     G = len(plan.group_names)
@@ -169,7 +197,11 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool) -> dict[str, np.ndarray
     }
     ev_done_day = np.zeros(len(plan.ev_kind), dtype=np.int64)
     agent_steps = 0
-    for t in range(T):
+    if state is not None:  # resume from a checkpoint (engine/checkpoint.py)
+        ppl, out, agent_steps = unpack_state(state)
+    for t in range(first_day, T):
+        if on_checkpoint is not None and every > 0 and t > first_day and t % every == 0:
+            on_checkpoint(t, pack_state(ppl, out, agent_steps))
         # 1. departures
         lo, hi = int(plan.spawn_offset[t]), int(plan.spawn_offset[t + 1])
         depart(seed, t, lo, hi, plan.person_origin, plan.group_cdf, plan.dest_cdf,
