@@ -178,3 +178,24 @@ def test_crisis_day_check_catches_negative_stranded(crisis_day) -> None:
     bad["stranded"][t, 0] = -1
     with pytest.raises(InvariantError, match="negative stranded"):
         _check_day(plan, t, created, bad, ev_done)
+
+
+def test_cli_check_passes_and_a_broken_invariant_exits_3(
+    flee_cases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+    from corredor.engine import invariants
+
+    runner = CliRunner()
+    args = ["run", str(flee_cases / "mali2012"), "--hasten", "20", "--days", "40",
+            "--engine", "agents", "--check", "-q"]
+    ok = runner.invoke(app, [*args, "--out", str(tmp_path / "ok")])
+    assert ok.exit_code == 0, ok.output
+    monkeypatch.setattr(invariants, "results_problems", lambda res: ["day 3: injected fault"])
+    bad = runner.invoke(app, [*args, "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 3
+    assert "internal error (please report): invariants broken: day 3: injected fault" in bad.output
+    assert "Traceback" not in bad.output
+    assert not (tmp_path / "bad").exists()
