@@ -8,11 +8,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
-from conftest import FLEE_CASES
-from toy_flee import line_case, toy
 
+from conftest import FLEE_CASES
 from corredor.engine.agents import EngineError, bytes_per_person, initial_state, run_agents
 from corredor.plan import compile_plan
+from toy_flee import line_case, toy
 
 
 def _run(sc, seed=1, threads=1, check=True):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from toy_flee import toy
 
 from corredor.plan import (
     OP_CAMP_CLOSE,
@@ -16,6 +15,7 @@ from corredor.plan import (
 )
 from corredor.scenario.model import Series
 from corredor.scenario.problems import ScenarioError
+from toy_flee import toy
 
 
 def _s(points: list[tuple[int, float]]) -> Series:

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FLEE_CASES
 from typer.testing import CliRunner
 
 from corredor.cli import app
