@@ -36,18 +36,20 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "irregular_try": (0.2, 1.0),
     "irregular_success": (0.2, 1.0),
     "bribe_success": (0.2, 1.0),
+    "mil_block": (0.0, 0.6),
     "mil_troops": (0.3, 0.8),
     "mil_emergency": (0.7, 1.0),
 }
 
 
-def score(scenario, values: dict[str, float], seeds: list[int], fitted_only: bool = True):
+def score(scenario, values: dict[str, float], seeds: list[int], fitted_only: bool = True,
+          centre: float = 0.01):
     from corredor.mainjob import camp_ensemble, fit_loss
     from corredor.scenario.native_crisis import with_parameters
 
     camp, flown = camp_ensemble(with_parameters(scenario, **values), seeds)
     med = np.median(camp, axis=0)
-    return fit_loss(med, scenario.start_date, fitted_only), med, flown
+    return fit_loss(med, scenario.start_date, fitted_only, centre_weight=centre), med, flown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refine", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=40)
     ap.add_argument("--seed", type=int, default=2023)
+    ap.add_argument("--centre", type=float, default=0.01, help="pull toward the middle of each range")
     args = ap.parse_args(argv)
 
     from corredor import load_scenario
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def f(x: np.ndarray) -> float:
         x = np.clip(x, lo, hi)
-        return score(scenario, dict(zip(names, x, strict=True)), seeds)[0]
+        return score(scenario, dict(zip(names, x, strict=True)), seeds, centre=args.centre)[0]
 
     scored = []
     for k, x in enumerate(sample):
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     best = None
     for x in finalists:
         values = dict(zip(names, (float(v) for v in x), strict=True))
-        loss, med, flown = score(scenario, values, final_seeds, fitted_only=True)
+        loss, med, flown = score(scenario, values, final_seeds, fitted_only=True, centre=args.centre)
         print(f"100 seeds: loss(fitted targets)={loss:.4f} {values}", flush=True)
         if best is None or loss < best[0]:
             best = (loss, values, med, flown)
