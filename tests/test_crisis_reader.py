@@ -206,3 +206,14 @@ def test_a_parameter_named_in_a_table_needs_a_value(tmp_path):
     read_crisis(tmp_path, TABLE, problems, NAMES)
     assert any("crisis parameter 'mil' is used by a table but has no value" in str(p)
                for p in problems.errors), [str(p) for p in problems.items]
+
+
+def test_load_scenario_accepts_a_variant_file_and_refuses_other_toml(tmp_path):
+    v = load_scenario(SCENARIO / "variants" / "bribe_0.toml")
+    assert v.crisis.parameters["bribe_price_usd"] == 0.0
+    assert v.metadata["variant"] == "bribe-0"
+    other = tmp_path / "x.toml"
+    other.write_text('[scenario]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(other)
+    assert "a variant needs [variant] base" in str(err.value)

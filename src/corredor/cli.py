@@ -484,7 +484,8 @@ def main_job(
     for row in result["checks"]:
         mark = "ok  " if row["ok"] else "MISS"
         console.print(f"{mark} baseline vs observation {row['target']}: median {row['value']:.0f} "
-                      f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False)
+                      f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json"
                   + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
 

@@ -23,7 +23,8 @@ from .settings import Settings
 
 
 def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | None = None) -> Scenario:
-    """Load a Flee case folder or a native corredor folder; raise ScenarioError listing all problems.
+    """Load a Flee case folder, a native corredor folder or a crisis variant file (`[variant]`
+    TOML, see scenario/native_crisis.py); raise ScenarioError listing all problems.
 
     >>> s = load_scenario("../shared/data/flee/mali2012")  # doctest: +SKIP
     """
@@ -36,6 +37,10 @@ def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | No
         from .flee import load_flee
 
         scen = load_flee(p)
+    elif p.suffix == ".toml" and p.is_file():  # a policy variant of a crisis baseline
+        from .native_crisis import load_variant
+
+        scen = load_variant(p)
     else:
         raise ScenarioError(
             [
