@@ -385,7 +385,7 @@ def _make_kernels(shared_tally: bool):
         a capacity go to `capped` (the host takes them in index order); the others go to `movers`,
         or, when `direct` (no place has a capacity), choose a path and step onto it here.
         """
-        cnt = cuda.shared.array((NCLS, TPB_MAX), dtype=nb.int16)
+        cnt = cuda.shared.array((NCLS, TPB_MAX + 2), dtype=nb.int16)  # +2: rows in distinct banks
         mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
         ncls = cuda.shared.array(NCLS, dtype=nb.int32)
         ocls = cuda.shared.array(NCLS, dtype=nb.int32)
@@ -990,6 +990,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     spawned = np.zeros(n_days, np.int64)
     alive = np.zeros(n_days, np.int64)
     rounds = np.zeros(n_days, np.int64)
+    day_s = np.zeros(n_days)  # wall seconds of each day (every day ends with a device→host copy)
 
     # day-0 insertion (spawning.add_initial_refugees), as run_agents
     n0 = int(plan.insert0.sum())
@@ -998,7 +999,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     count = np.bincount(where_h[:n0], minlength=n_loc).astype(np.int64)
     link_count = np.zeros(n_links, np.int64)
 
-    t0 = time.perf_counter()
     to_dev = cuda.to_device
     # people columns: on the device for the whole run
     d_where = to_dev(where_h)
@@ -1072,6 +1072,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
+    t_day = t0 = time.perf_counter()  # the day loop (allocation and upload above are not counted)
     for t in range(n_days):
         d_pre.copy_to_device(day_prefixes(seed64, t))
         loc_changed = False
@@ -1258,6 +1259,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     or not np.array_equal(d_on.copy_to_host(), link_count)):
                 err, err_day = ERR_CHECK, t
                 break
+        now = time.perf_counter()
+        day_s[t] = now - t_day
+        t_day = now
     cuda.synchronize()
     loop_s = time.perf_counter() - t0
     if err:
@@ -1274,6 +1278,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
         agent_steps=int(alive.sum()), threads=0, bytes_per_person=bytes_per_person(ast),
     )
+    out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "threads_per_block": tpb, "simulator": simulator_enabled()}
     return out
