@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-CASES = REPO.parent / "shared" / "data" / "flee"
+CASES = REPO.parent / "shared" / "data" / "flee"  # default of --cases-dir
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
@@ -72,12 +72,13 @@ _PLANS: dict[tuple[str, int, int], object] = {}
 
 
 def _plan(case: str, hasten: int, days: int):
+    cases_dir = Path(os.environ.get("CORREDOR_CASES_DIR", str(CASES)))
     key = (case, hasten, days)
     if key not in _PLANS:
         from corredor.plan import compile_plan
         from corredor.scenario import load_scenario
 
-        _PLANS[key] = compile_plan(load_scenario(CASES / case, hasten=hasten,
+        _PLANS[key] = compile_plan(load_scenario(cases_dir / case, hasten=hasten,
                                                  days=days if days > 0 else None))
     return _PLANS[key]
 
@@ -259,6 +260,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=20, help="days of the scale case")
     ap.add_argument("--people", default="1e7,1e8")
     ap.add_argument("--cases", default="mali2012,car")
+    ap.add_argument("--cases-dir", type=Path, default=CASES,
+                    help="folder holding the Flee cases [../shared/data/flee]")
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--quick", action="store_true")
@@ -267,6 +270,7 @@ def main() -> None:
     if args.quick:
         args.seeds, args.people, args.days = 5, "2e5,1e6", 6
     people = [int(float(x)) for x in args.people.split(",") if x]
+    os.environ["CORREDOR_CASES_DIR"] = str(args.cases_dir.resolve())  # read by _plan, here and in the pool
     cases = [c for c in args.cases.split(",") if c]
     t_all = time.perf_counter()
     # the CPU pool first: its processes must not inherit a CUDA context
