@@ -422,6 +422,10 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
     with live counts to the end before the next person's. Returns the deepest chain (−1 if one
     did not end)."""
     deepest = 0
+    widest = 1
+    for o in range(path_ptr.shape[0] - 1):
+        widest = max(widest, path_ptr[o + 1] - path_ptr[o])
+    wbuf = np.zeros(widest)
     for c in range(nch):
         lo = c * CHUNK
         hi = min(lo + CHUNK, n_alive)
@@ -460,6 +464,7 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                     totw = 0.0
                     nv = 0
                     for q in range(plo, phi):
+                        wq = 0.0
                         if path_valid[q]:
                             d = path_dest[q]
                             wq = (ws + attract[d] * path_home[q]) * path_inv_dist[q] * capm[d]
@@ -467,6 +472,7 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                                 wq = wq ** wp
                             totw += wq
                             nv += 1
+                        wbuf[q - plo] = wq
                     if nv == 0:
                         break
                     u = uniform_k(croute_key, i, r)
@@ -475,16 +481,12 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                         target = u * totw
                         acc = 0.0
                         for q in range(plo, phi):
-                            if path_valid[q]:
-                                d = path_dest[q]
-                                wq = (ws + attract[d] * path_home[q]) * path_inv_dist[q] * capm[d]
-                                if wp != 1.0:
-                                    wq = wq ** wp
-                                if wq > 0.0:
-                                    acc += wq
-                                    chosen = q
-                                    if acc > target:
-                                        break
+                            wq = wbuf[q - plo]
+                            if wq > 0.0:
+                                acc += wq
+                                chosen = q
+                                if acc > target:
+                                    break
                     else:
                         kk = min(int(u * nv), nv - 1)
                         for q in range(plo, phi):
