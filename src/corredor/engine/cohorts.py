@@ -37,9 +37,11 @@ The day is the agent engine's step list, on cells (docs/model-rules.md, flee-mod
                  movers go one by one; repeat until the frontier is empty
  7. record       population, arrivals, departures, people per link
 
-Random numbers: numpy Generator(PCG64) seeded by SeedSequence(seed, spawn_key=(day,)), so a day's
-draws depend only on (seed, day), the kernel is serial and a seed gives identical results on any
-number of threads. Cells are merged (same key, summed counts) when their number grows.
+Random numbers: numba's Mersenne Twister with numpy's legacy binomial (inversion below n·p = 30,
+BTPE above), reseeded at the start of every day with 32 bits of the counter RNG keyed by
+(seed, day, COHORT) (engine/rng.py). A day's draws depend only on (seed, day); the kernel is
+serial, so a seed gives identical results on any number of threads. (A numpy Generator passed into
+the kernel was tried first: its reference counting on every inner call took about half the time.) Cells are merged (same key, summed counts) when their number grows.
 
 Exact in distribution wherever people do not affect each other, i.e. unless a camp's capacity binds:
 then Flee (and the agent engine) let each person see the departures and arrivals of the people
@@ -60,6 +62,7 @@ import numpy as np
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from .agents import FP_KEYS, MAX_ROUNDS, EngineError, EngineOutput
+from .rng import Stream, key_bits, seed_words
 from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
 from .rules.routes import next_link, path_validity, route_tables
@@ -94,7 +97,7 @@ def engine_for(plan: Plan) -> tuple[str, str]:
 # cell tables
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _push(ti: np.ndarray, tf: np.ndarray, n: int, at: int, path: int, hop: int, flags: int,
           k: int, prog: float, dist: float) -> tuple:
     """Append one cell (growing the table by doubling); returns (ints, floats, n + 1)."""
@@ -157,21 +160,21 @@ def _merge(ti: np.ndarray, tf: np.ndarray, n: int, n_paths: int, fcol: int) -> t
 
 
 @nb.njit(cache=True, inline="always")
-def _binom(gen, n: int, p: float, draws: np.ndarray) -> int:
+def _binom(n: int, p: float, draws: np.ndarray) -> int:
     """Binomial(n, p) with p clamped to [0, 1]; no draw when the outcome is certain."""
     if n <= 0 or not p > 0.0:
         return 0
     if p >= 1.0:
         return n
     draws[0] += 1
-    return gen.binomial(n, p)
+    return np.random.binomial(n, p)
 
 
 # ---------------------------------------------------------------------------------------------
 # the day
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _place(v: int, path: int, hop: int, flags: int, k: int, at: np.ndarray, pi: np.ndarray,
            pf: np.ndarray, np_: int) -> tuple:
     """Put k people at v: with no path into at[v, done], else as a path cell."""
@@ -182,7 +185,7 @@ def _place(v: int, path: int, hop: int, flags: int, k: int, at: np.ndarray, pi: 
     return _push(pi, pf, np_, v, path, hop, f, k, 0.0, 0.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarray,
           pi: np.ndarray, pf: np.ndarray, np_: int, mi: np.ndarray, mf: np.ndarray, nm: int,
           node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
@@ -213,7 +216,7 @@ def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarra
 
 
 @nb.njit(cache=True)
-def _decide(gen, v: int, path: int, hop: int, flags: int, k: int, dist: float, at: np.ndarray,
+def _decide(v: int, path: int, hop: int, flags: int, k: int, dist: float, at: np.ndarray,
             pi: np.ndarray, pf: np.ndarray, np_: int, mi: np.ndarray, mf: np.ndarray, nm: int,
             path_ptr: np.ndarray, path_valid: np.ndarray, cum: np.ndarray, tot: np.ndarray,
             nvalid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray,
@@ -254,7 +257,7 @@ def _decide(gen, v: int, path: int, hop: int, flags: int, k: int, dist: float, a
             continue
         if not weighted:
             left -= 1.0
-        j = rem if p == last else _binom(gen, rem, w / rest, draws)
+        j = rem if p == last else _binom(rem, w / rest, draws)
         if j > 0:
             rem -= j
             pi, pf, np_, mi, mf, nm = _step(v, p, 1, flags, j, dist, at, pi, pf, np_, mi, mf, nm,
@@ -266,7 +269,7 @@ def _decide(gen, v: int, path: int, hop: int, flags: int, k: int, dist: float, a
 
 
 @nb.njit(cache=True)
-def _travel(gen, mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float,
+def _travel(mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float,
             link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
             link_speed: np.ndarray, link_walk_p: np.ndarray, at: np.ndarray, count: np.ndarray,
             link_count: np.ndarray, arr: np.ndarray, li: np.ndarray, lf: np.ndarray, nl: int,
@@ -289,7 +292,7 @@ def _travel(gen, mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float
             s0 = walk
         nw = 0
         if link_walk_p[lk] > 0.0:
-            nw = _binom(gen, k_all, link_walk_p[lk], draws)
+            nw = _binom(k_all, link_walk_p[lk], draws)
         km = link_km[lk]
         for part in range(2):
             s = walk if part == 0 else s0
@@ -342,7 +345,7 @@ def _near_capacity(v: int, path: int, k: int, count: np.ndarray, capacity: np.nd
 
 
 @nb.njit(cache=True)
-def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, use_decay: bool,
+def _day(t: int, day_seed: int, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, use_decay: bool,
          decay: np.ndarray, decay_interval: int,
          foreign: np.ndarray, camp: np.ndarray, town: np.ndarray, conflict: np.ndarray,
          toc: np.ndarray, mc_base: np.ndarray, pop: np.ndarray, capacity: np.ndarray,
@@ -365,6 +368,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
     n_links = link_count.shape[0]
     n_paths = path_dest.shape[0]
     draws = np.zeros(1, np.int64)
+    np.random.seed(day_seed)  # this day's draws depend on (seed, day) only
     # 1. conflicts
     for e in range(cptr[t], cptr[t + 1]):
         j = cloc[e]
@@ -394,7 +398,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
             w = wts[j]
             if not w > 0.0:
                 continue
-            k = rem if j == last else _binom(gen, rem, w / (wsum - acc), draws)
+            k = rem if j == last else _binom(rem, w / (wsum - acc), draws)
             acc += w
             rem -= k
             at[j, 0] += k
@@ -476,11 +480,11 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
                 n0 = at[v, f]
                 if n0 == 0:
                     continue
-                k = _binom(gen, n0, m, draws)
+                k = _binom(n0, m, draws)
                 if k == 0:
                     continue
                 at[v, f] -= k
-                pi, pf, np_, mi, mf, nm = _decide(gen, v, -1, 0, f, k, 0.0, at, pi, pf, np_, mi, mf,
+                pi, pf, np_, mi, mf, nm = _decide(v, -1, 0, f, k, 0.0, at, pi, pf, np_, mi, mf,
                                                   nm, path_ptr, path_valid, cum, tot, nvalid,
                                                   node_ptr, nodes, out_ptr, out_link, link_to,
                                                   link_open, camp, capmult, count, link_count, dep,
@@ -488,7 +492,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
             if capped_first and phase == 0:
                 for r in range(np0):  # path cells at this place
                     if pi[r, C_AT] == v and pi[r, C_N] > 0:
-                        k = _binom(gen, pi[r, C_N], m, draws)
+                        k = _binom(pi[r, C_N], m, draws)
                         if k > 0:
                             pi[r, C_N] -= k
                             pi, pf, np_, mi, mf, nm = _step(v, pi[r, C_PATH], pi[r, C_HOP],
@@ -503,7 +507,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
         v = pi[r, C_AT]
         if n0 <= 0 or (capped_first and capacity[v] >= 1):
             continue
-        k = _binom(gen, n0, mc[v], draws)
+        k = _binom(n0, mc[v], draws)
         if k == 0:
             continue
         pi[r, C_N] -= k
@@ -517,11 +521,11 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
     fi = np.zeros((64, 5), np.int64)
     ff = np.zeros((64, 2), np.float64)
     nf = 0
-    ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(gen, li, lf, nl, sof, walk, link_from, link_to,
+    ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(li, lf, nl, sof, walk, link_from, link_to,
                                                    link_km, link_speed, link_walk_p, at, count,
                                                    link_count, arr, ni, nfl, nn, fi, ff, nf, pi, pf,
                                                    np_, draws, capacity, capmult, fp[9])
-    ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(gen, mi, mf, nm, sof, walk, link_from, link_to,
+    ni, nfl, nn, fi, ff, nf, pi, pf, np_ = _travel(mi, mf, nm, sof, walk, link_from, link_to,
                                                    link_km, link_speed, link_walk_p, at, count,
                                                    link_count, arr, ni, nfl, nn, fi, ff, nf, pi, pf,
                                                    np_, draws, capacity, capmult, fp[9])
@@ -543,7 +547,7 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
             n0 = fi[r, C_N]
             path, hop, flags = fi[r, C_PATH], fi[r, C_HOP], fi[r, C_FLAGS]
             dist = ff[r, C_DIST]
-            k = _binom(gen, n0, mc[v], draws)
+            k = _binom(n0, mc[v], draws)
             if n0 - k > 0:
                 pi, pf, np_ = _place(v, path, hop, flags, n0 - k, at, pi, pf, np_)
             if k == 0:
@@ -559,12 +563,12 @@ def _day(t: int, gen, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, 
                                  path_valid, attract, capmult, fp[10], fp[11], cum, tot[v:v + 1],
                                  nvalid[v:v + 1])
                 nm = 0
-                pi, pf, np_, mi, mf, nm = _decide(gen, v, path, hop, flags, b, dist, at, pi, pf,
+                pi, pf, np_, mi, mf, nm = _decide(v, path, hop, flags, b, dist, at, pi, pf,
                                                   np_, mi, mf, nm, path_ptr, path_valid, cum, tot,
                                                   nvalid, node_ptr, nodes, out_ptr, out_link,
                                                   link_to, link_open, camp, capmult, count,
                                                   link_count, dep, draws, capacity, fp[9])
-                ni, nfl, nn, gi, gf, ng, pi, pf, np_ = _travel(gen, mi, mf, nm, sof, walk, link_from,
+                ni, nfl, nn, gi, gf, ng, pi, pf, np_ = _travel(mi, mf, nm, sof, walk, link_from,
                                                                link_to, link_km, link_speed,
                                                                link_walk_p, at, count, link_count,
                                                                arr, ni, nfl, nn, gi, gf, ng, pi, pf,
@@ -622,9 +626,10 @@ class CohortStats:
     draws: np.ndarray
 
 
-def day_generator(seed: int, day: int) -> np.random.Generator:
-    """The day's generator: PCG64 seeded by SeedSequence(seed, spawn_key=(day,))."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=int(seed), spawn_key=(int(day),))))
+def day_seeds(seed: int, n_days: int) -> np.ndarray:
+    """32-bit seeds of numba's Mersenne Twister for each day, from the counter RNG keyed by (seed, day)."""
+    word = seed_words(seed)
+    return np.array([int(key_bits(word, t, Stream.COHORT, 0)) & 0xFFFFFFFF for t in range(n_days)], np.int64)
 
 
 def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bool = False) -> EngineOutput:
@@ -666,10 +671,11 @@ def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bo
     refs = np.zeros(2, np.int64)  # table sizes after the last merge (merge again when doubled)
     spawn = plan.spawn.astype(np.int64)
     use_pop, take_pop, use_decay = bool(p["use_pop_for_loc_weight"]), bool(p["take_from_population"]), bool(p["use_decay"])
+    seeds = day_seeds(seed, n_days)
     t0 = time.perf_counter()
     for t in range(n_days):
         err, pi, pf, np_, li, lf, nl = _day(
-            t, day_generator(seed, t), fp, sof, use_pop, take_pop, use_decay, decay,
+            t, int(seeds[t]), fp, sof, use_pop, take_pop, use_decay, decay,
             int(plan.decay_interval),
             foreign, camp, town, conflict, toc, mc_base, pop, plan.capacity, count,
             plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
