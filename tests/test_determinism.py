@@ -68,7 +68,7 @@ def one_and_two_threads(case: Path, tmp_path: Path, *extra: str) -> tuple[Path, 
 @pytest.mark.parametrize("engine", ["agents", "auto"])
 def test_flee_case_identical_on_1_and_2_threads(flee_cases: Path, tmp_path: Path, engine: str) -> None:
     a, b = one_and_two_threads(flee_cases / "mali2012", tmp_path, "--engine", engine,
-                               "--days", "200", "--flee-out")
+                               "--days", "120", "--flee-out")
     if engine == "agents":  # the parallel engine really ran on two threads
         assert json.loads((b / "manifest.json").read_text())["threads"] == 2
     files = {p.name for p in a.iterdir()}

@@ -30,7 +30,7 @@ CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
         ("mali2012", "cohorts", None),
         ("burundi", "agents", None),
         ("burundi", "cohorts", None),
-        ("car", "agents", 300),
+        ("car", "agents", 200),
         ("car", "cohorts", None),
     ],
 )
