@@ -303,3 +303,21 @@ def test_quantile_view_has_numeric_quantiles() -> None:
     assert list(q["quantile"].values) == list(QUANTILES)
     np.testing.assert_array_equal(q.sel(quantile=0.5).values,
                                   ens.bands["population"].sel(stat="q50").values)
+
+
+def test_crisis_scenario_gets_bands_for_every_record() -> None:
+    """Chile–Peru: stranded, crossings (day × crossing × mode), money... all get bands."""
+    import corredor
+
+    root = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    if not root.is_dir():
+        pytest.skip("shipped Chile–Peru scenario not present")
+    ens = run_ensemble(corredor.load_scenario(root), 3, seed=5)
+    bands = ens.bands
+    for name in ("stranded", "crossings", "money_paid_usd", "give_ups", "population"):
+        assert name in bands and bands[name].dims[:3] == ("variant", "stat", "day"), name
+    assert {"crossing", "mode"} <= set(bands["crossings"].dims)
+    peak = ens.summary["base"]["stranded_peak"]
+    assert peak["n"] == 3 and peak["q05"] <= peak["q50"] <= peak["q95"]
+    daily = np.array([r["stranded_peak"] for r in ens.metrics])
+    assert np.all(daily >= 0)
