@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corredor.engine.agents import EngineError
 from corredor.engine.checkpoint import (
@@ -290,3 +292,27 @@ def test_crisis_cli_resume_writes_the_same_run_folder(crisis_saved, tmp_path: Pa
     assert r.returncode == 0, r.stderr
     assert not checkpoint_path(whole_out).exists()
     assert_same_run_folders(resumed_out, whole_out)
+
+
+@settings(max_examples=6, deadline=None)
+@given(every=st.integers(1, 89), resume_at=st.integers(1, 89))
+def test_any_segmenting_and_any_resume_day_give_the_same_result(mali, saved, every: int,
+                                                                resume_at: int) -> None:
+    """Checkpoints every `every` days, then a resume from the state before day `resume_at`."""
+    import tempfile
+
+    _, reference = saved
+    from corredor.engine.agents import run_agents
+
+    states: dict[int, dict[str, np.ndarray]] = {}
+    plan = compile_plan(mali)
+    out = run_agents(plan, seed=3, every=every,
+                     on_checkpoint=lambda t, st: states.update({t: {k: v.copy() for k, v in st.items()}}))
+    assert np.array_equal(out.population, reference.dataset["population"].values)
+    day = max([t for t in states if t <= resume_at], default=None)
+    if day is None:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_checkpoint(Path(tmp) / "c.npz", plan, 3, day, states[day])
+        resumed = simulate_with_checkpoints(mali, seed=3, every=every, path=path, resume=True)
+    assert resumed.dataset.equals(reference.dataset)
