@@ -191,7 +191,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
                  scenario_dir: Path = SCENARIO_DIR,
                  say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the baseline and its variants, write run folders, the comparison and the reports."""
-    from .analysis.compare import compare, write_comparison
+    from .analysis.compare import _atomic_write, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
 
@@ -215,7 +215,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     base = scenarios["baseline"]
     med = np.median(comp.camp["baseline"], axis=0)
     checks = evaluate_targets(med, base.start_date)
-    (out_dir / "observation_check.json").write_text(json.dumps(checks, indent=1) + "\n")
+    _atomic_write(out_dir / "observation_check.json", json.dumps(checks, indent=1) + "\n")
     reports = []
     try:
         from .outputs.report import build_report  # type: ignore[attr-defined]
