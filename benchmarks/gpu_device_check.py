@@ -27,8 +27,9 @@ what it lacks, pydantic first — docs/performance.md says how):
     python3 benchmarks/gpu_device_check.py [--seeds 100] [--hasten 10] [--days 20]
         [--people 1e7,1e8] [--json $OUT/gpu_check.json] [--quick]
 
-`--quick` (5 seeds, 2e5 and 1e6 people, 6 days) checks that the script runs, e.g. in numba's CUDA
-simulator on a tiny case; its numbers mean nothing.
+`--quick` (5 seeds, 2e5 and 1e6 people, 6 days) checks that the script runs; its numbers mean
+nothing. `--compile-only` compiles every kernel to PTX for sm_90 and stops: it needs numba-cuda and
+NVVM (CUDA toolkit or the nvidia-cuda-nvcc wheel) but no GPU.
 """
 
 from __future__ import annotations
@@ -266,7 +267,16 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
+    ap.add_argument("--compile-only", action="store_true",
+                    help="compile every kernel to PTX for sm_90 and stop (needs NVVM, no GPU)")
     args = ap.parse_args()
+    if args.compile_only:
+        from corredor.engine.gpu import compile_ptx_all
+
+        for name, size in compile_ptx_all((9, 0)).items():
+            print(f"{name:<22} {size:>8,} bytes of PTX")
+        print("all kernels compile for sm_90")
+        return
     if args.quick:
         args.seeds, args.people, args.days = 5, "2e5,1e6", 6
     people = [int(float(x)) for x in args.people.split(",") if x]

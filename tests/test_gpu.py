@@ -203,3 +203,15 @@ def test_no_device_is_a_clear_error(mini_plan, monkeypatch, tmp_path):
 def test_threads_per_block_must_be_a_power_of_two(mini_plan):
     with pytest.raises(ValueError, match="power of two"):
         gpu.run_agents_gpu(mini_plan, seed=1, threads_per_block=48)
+
+
+@pytest.mark.skipif(gpu.simulator_enabled(), reason="the simulator does not compile for a device")
+def test_kernels_compile_for_sm90():
+    # typing and lowering for a real device (NVVM needed, a GPU not); the simulator cannot check it
+    try:
+        sizes = gpu.compile_ptx_all((9, 0))
+    except Exception as exc:  # noqa: BLE001 - no NVVM here: nothing to check
+        if "NVVM" in str(exc) or "nvvm" in str(exc) or "libnvrtc" in str(exc):
+            pytest.skip(f"no NVVM: {exc}")
+        raise
+    assert {"movers", "pass_a", "advance", "chain", "spawn"} <= set(sizes)

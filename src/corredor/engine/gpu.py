@@ -74,6 +74,7 @@ from .rules.routes import choose_path, choose_path_live, next_link, path_validit
 #: Threads per block of the per-chunk kernel (pass A); a power of two, at most TPB_MAX.
 TPB = 128
 TPB_MAX = 128
+_CNT_COLS = TPB_MAX + 2  # per-class counts per thread; +2 puts the rows in distinct banks
 #: Threads per block of the per-person kernels (spawn, chained rounds, marks).
 TPB_FLAT = 256
 #: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
@@ -385,7 +386,7 @@ def _make_kernels(shared_tally: bool):
         a capacity go to `capped` (the host takes them in index order); the others go to `movers`,
         or, when `direct` (no place has a capacity), choose a path and step onto it here.
         """
-        cnt = cuda.shared.array((NCLS, TPB_MAX + 2), dtype=nb.int16)  # +2: rows in distinct banks
+        cnt = cuda.shared.array((NCLS, _CNT_COLS), dtype=nb.int16)
         mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
         ncls = cuda.shared.array(NCLS, dtype=nb.int32)
         ocls = cuda.shared.array(NCLS, dtype=nb.int32)
@@ -724,6 +725,50 @@ def _census_kernel(n_alive, where, at, on):
 
 
 _KERNELS: dict[bool, tuple] = {}
+
+
+def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
+    """Compile every kernel to PTX for compute capability `cc` with the argument types of a run.
+
+    Needs numba-cuda and NVVM (the CUDA toolkit, or the nvidia-cuda-nvcc wheel) but no GPU: the
+    check that the simulator cannot make (typing and lowering for a real device). Returns the PTX
+    size per kernel; raises on the first kernel that does not compile.
+    """
+    from numba import typeof
+
+    i32, i64, f64 = np.zeros(1, np.int32), np.zeros(1, np.int64), np.zeros(1)
+    f32, i8, b, u64 = (np.zeros(1, np.float32), np.zeros(1, np.int8), np.zeros(1, np.bool_),
+                       np.zeros(1, np.uint64))
+    n, x, yes = 1, 1.0, True
+    sizes: dict[str, int] = {}
+    for shared in (True, False):
+        spawn_k, movers_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        todo = {
+            "spawn": (spawn_k, (n, n, u64, f64, x, i32, f64, i32, i8, i8, i32, n)),
+            "movers": (movers_k, (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b,
+                                  f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32,
+                                  i32, i32, i32, n, n)),
+            "pass_a": (pass_a_k, (u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
+                                  f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, n, n)),
+            "advance": (adv_k, (n, u64, i32, f64, i8, f32, yes, i32, i32, f64, f64, f64, yes, x,
+                                i32, i32, i32, n, n)),
+            "chain": (chain_k, (n, u64, i32, i32, i32, i32, i32, f64, i32, i8, i8, f32, f32, yes,
+                                x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
+                                f64, f64, f64, b, f64, yes, x, i32, n, n)),
+        }
+        for name, (k, args) in todo.items():
+            ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
+            sizes[f"{name}{'' if shared else '_global_tally'}"] = len(ptx)
+    for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
+                          ("compact", _compact_kernel, (i32, i32, i64, i32)),
+                          ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
+                          ("scatter", _scatter_kernel, (i32, i32, i32, i8, i32, f64, i32, i8, i8)),
+                          ("bounce", _bounce_kernel, (n, i32, i8, b)),
+                          ("recent_travel", _recent_travel_kernel, (n, f32, f32, x)),
+                          ("census", _census_kernel, (n, i32, i64, i64))):
+        ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
+        sizes[name] = len(ptx)
+    return sizes
 
 
 def _kernels(shared_tally: bool) -> tuple:
