@@ -105,3 +105,16 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
         assert (out / name / "manifest.json").is_file()
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
+
+
+def test_seed_0_matches_the_kept_reference():
+    """Any change of behaviour shows here; refresh deliberately with
+    `python scenarios/chile-peru-2023/reference.py --write` and say why in the commit."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cp_reference", SCENARIO / "reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kept = json.loads((SCENARIO / "reference_seed0.json").read_text(encoding="utf-8"))
+    assert module.summary(0) == kept
