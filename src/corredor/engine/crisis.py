@@ -331,6 +331,13 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "wait_bin": list(WAIT_BIN_LABELS),
     }
     people = {"units": "people"}
+    # dated stock observations (kinds point and range: the reported value) at their place and day
+    observed = np.full((T, len(plan.names)), np.nan)
+    index = {n: i for i, n in enumerate(plan.names)}
+    for ob in (scenario.crisis.observations if scenario.crisis else ()):
+        d, j, v = int(ob.get("day", -1)), index.get(str(ob.get("loc", ""))), ob.get("value")
+        if ob.get("kind") in ("point", "range") and j is not None and 0 <= d < T and v == v and v is not None:
+            observed[d, j] = float(v)
     ds = xr.Dataset(
         {
             "population": (("day", "location"), pbg.sum(axis=2), {**people, "long_name": "people at the place at the end of the day"}),
@@ -342,6 +349,7 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
             "total_people": (("day",), np.cumsum(spawned), people),
             "exited": (("day",), a["exited"], {**people, "long_name": "people who left the simulation so far (arrived or flown)"}),
             "stranded": (("day", "location"), a["stranded"], {**people, "long_name": "waiting at a crossing they cannot pass"}),
+            "observed": (("day", "location"), observed, {**people, "long_name": "reported stock (observations of kind point or range; NaN where none)"}),
             "sheltered": (("day", "location"), a["sheltered"], people),
             "crossings": (("day", "crossing", "mode"), a["crossings"], {**people, "long_name": "passages by mode"}),
             "pushbacks": (("day", "crossing"), a["pushbacks"], people),
