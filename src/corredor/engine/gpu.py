@@ -323,6 +323,15 @@ def _flush(h, tally_g, n):
             cuda.atomic.add(tally_g, j, x)
 
 
+@cuda.jit(device=True, inline=True)
+def _event(i, v, up, ev_idx, ev_loc, cnt):
+    """Log a pass-B count change at a capped place: person i, location v, +1 (up) or −1."""
+    k = cuda.atomic.add(cnt, 0, 1)
+    if k < ev_idx.shape[0]:
+        ev_idx[k] = i
+        ev_loc[k] = 2 * v + (1 if up else 0)
+
+
 def _make_kernels(shared_tally: bool):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or global).
 
@@ -556,7 +565,7 @@ def _make_kernels(shared_tally: bool):
     @cuda.jit
     def advance_kernel(n_alive, pre, where, prog, flags, dday, ast, link_from, link_to, link_km,
                        link_speed, link_walk_p, start_on_foot, walk, front, nfront, tally, n_loc,
-                       n_links):
+                       n_links, capacity, ev_idx, ev_loc, cnt):
         """Round 0 of pass B for chunk blockIdx.x (agents._advance_chunk): everyone on a link
         advances; arrivals with km left today join the chunk's frontier."""
         slots = cuda.shared.array(1, dtype=nb.int32)
@@ -580,6 +589,8 @@ def _make_kernels(shared_tally: bool):
                            link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
                            walk, h, n_loc):
                     front[lo + cuda.atomic.add(slots, 0, 1)] = i
+                    if capacity[where[i]] >= 1:  # counted at i's turn in Flee's serial pass B
+                        _event(i, where[i], True, ev_idx, ev_loc, cnt)
         cuda.syncthreads()
         if cuda.threadIdx.x == 0:
             nfront[c] = slots[0]
@@ -593,9 +604,15 @@ def _make_kernels(shared_tally: bool):
                      flags, dday, rtd, ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
                      nvalid, node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open,
                      link_km, link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally,
-                     n_loc, n_links):
-        """Round r ≥ 1 of pass B for chunk blockIdx.x (agents._chain_chunk): the frontier decides
-        again where it arrived, travels, and forms the chunk's next frontier."""
+                     n_loc, n_links, capacity, touched, ev_idx, ev_loc, cnt, def_idx, def_r):
+        """Round r ≥ 1 of pass B for chunk blockIdx.x: the frontier decides again where it arrived
+        (agents._chain, one step), travels, and forms the chunk's next frontier.
+
+        A decision that reads the capacity multiplier of a capped place (choosing among paths that
+        reach one, `touched`; or a planned path ending at one) depends on the serial order of
+        pass B: the person is handed to the host (def_idx, def_r), which replays such chains in
+        index order with the counts Flee would show (see _chains_host). Count changes at capped
+        places are logged as events for that replay."""
         slots = cuda.shared.array(1, dtype=nb.int32)
         c = cuda.blockIdx.x
         nf = nfront_in[c]
@@ -627,6 +644,16 @@ def _make_kernels(shared_tally: bool):
             if m < 1.0:
                 if not _uniform(chain_move, i, r) < m:
                     continue
+            p = path[i]
+            if p < 0:
+                late = touched[v]
+            else:
+                late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
+            if late:
+                k2 = cuda.atomic.add(cnt, 1, 1)
+                def_idx[k2] = i
+                def_r[k2] = r
+                continue
             lk = _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot,
                               nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
                               capmult)
@@ -634,10 +661,16 @@ def _make_kernels(shared_tally: bool):
                 continue
             cuda.atomic.add(h, v, 1)
             cuda.atomic.add(h, 2 * n_loc + lk, 1)
+            if capacity[v] >= 1:
+                _event(i, v, False, ev_idx, ev_loc, cnt)
             flags[i] = flags[i] & _F_NOT_BOUNCE
             where[i] = -(lk + 1)
-            if _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
-                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc):
+            more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast,
+                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
+                           walk, h, n_loc)
+            if where[i] >= 0 and capacity[where[i]] >= 1:
+                _event(i, where[i], True, ev_idx, ev_loc, cnt)
+            if more:
                 front_out[lo + cuda.atomic.add(slots, 0, 1)] = i
         cuda.syncthreads()
         if cuda.threadIdx.x == 0:
@@ -684,6 +717,43 @@ def _scatter_kernel(ids, new_where, new_path, new_hop, where, prog, path, hop, f
             where[i] = new_where[k]
             prog[i] = 0.0
             flags[i] = flags[i] & _F_NOT_BOUNCE
+        k += stride
+
+
+@cuda.jit
+def _scatter_chain_kernel(ids, where_h, prog_h, path_h, hop_h, flags_h, dday_h, ast, where, prog,
+                          path, hop, flags, dday):
+    """Write back the host's replay of some people's pass B."""
+    k = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while k < ids.shape[0]:
+        i = ids[k]
+        where[i] = where_h[k]
+        prog[i] = prog_h[k]
+        path[i] = path_h[k]
+        hop[i] = hop_h[k]
+        flags[i] = flags_h[k]
+        if ast:
+            dday[i] = dday_h[k]
+        k += stride
+
+
+@cuda.jit
+def _gather_chain_kernel(ids, where, prog, path, hop, flags, rtd, dday, ast, o_where, o_prog,
+                         o_path, o_hop, o_flags, o_rtd, o_dday):
+    """The columns the host needs to replay some people's pass B."""
+    k = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while k < ids.shape[0]:
+        i = ids[k]
+        o_where[k] = where[i]
+        o_prog[k] = prog[i]
+        o_path[k] = path[i]
+        o_hop[k] = hop[i]
+        o_flags[k] = flags[i]
+        if ast:
+            o_rtd[k] = rtd[i]
+            o_dday[k] = dday[i]
         k += stride
 
 
@@ -751,10 +821,11 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
             "pass_a": (pass_a_k, (u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
                                   f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, n, n)),
             "advance": (adv_k, (n, u64, i32, f64, i8, f32, yes, i32, i32, f64, f64, f64, yes, x,
-                                i32, i32, i32, n, n)),
+                                i32, i32, i32, n, n, i64, i32, i32, i32)),
             "chain": (chain_k, (n, u64, i32, i32, i32, i32, i32, f64, i32, i8, i8, f32, f32, yes,
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
-                                f64, f64, f64, b, f64, yes, x, i32, n, n)),
+                                f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
+                                i32, i32)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
@@ -763,6 +834,11 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
                           ("scatter", _scatter_kernel, (i32, i32, i32, i8, i32, f64, i32, i8, i8)),
+                          ("gather_chain", _gather_chain_kernel,
+                           (i32, i32, f64, i32, i8, i8, f32, f32, yes, i32, f64, i32, i8, i8, f32,
+                            f32)),
+                          ("scatter_chain", _scatter_chain_kernel,
+                           (i32, i32, f64, i32, i8, i8, f32, yes, i32, f64, i32, i8, i8, f32)),
                           ("bounce", _bounce_kernel, (n, i32, i8, b)),
                           ("recent_travel", _recent_travel_kernel, (n, f32, f32, x)),
                           ("census", _census_kernel, (n, i32, i64, i64))):
@@ -922,6 +998,103 @@ def _deferred_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np
         link_count[lk] += 1
 
 
+@nb.njit(cache=True)
+def _chains_host(ids: np.ndarray, r0: np.ndarray, where: np.ndarray, prog: np.ndarray,
+                 path: np.ndarray, hop: np.ndarray, flags: np.ndarray, rtd: np.ndarray,
+                 dday: np.ndarray, ev_idx: np.ndarray, ev_loc: np.ndarray, seed: np.uint64,
+                 t: int, ast: bool, max_speed: float, town: np.ndarray, mc: np.ndarray,
+                 capacity: np.ndarray, live: np.ndarray, buffer: float, attract: np.ndarray,
+                 ws: float, wp: float, path_ptr: np.ndarray, path_valid: np.ndarray,
+                 path_dest: np.ndarray, path_inv_dist: np.ndarray, path_home: np.ndarray,
+                 node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray,
+                 out_link: np.ndarray, link_to: np.ndarray, link_open: np.ndarray,
+                 link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
+                 camp: np.ndarray, start_on_foot: bool, walk: float, count: np.ndarray,
+                 link_count: np.ndarray, arr_day: np.ndarray, dep_day: np.ndarray) -> int:
+    """The rest of pass B for people whose next decision reads a capped place's multiplier.
+
+    Flee's pass B is serial in index order (agents._sweep / _chain): person i sees the arrivals
+    and departures of everyone before it. `live` starts at the counts before pass B; the device's
+    logged changes at capped places (sorted by person) are applied up to and including i (i's own
+    are those of its chain before it was handed over), and these chains' own changes as they happen.
+    Gathered columns (row k) are updated in place. Returns the deepest chain (decisions made).
+    """
+    capm = np.ones(live.shape[0])
+    for v in range(live.shape[0]):
+        capm[v] = cap_multiplier(capacity[v], live[v], buffer)
+    e = 0
+    n_ev = ev_idx.shape[0]
+    deepest = 0
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        while e < n_ev and ev_idx[e] <= i:
+            v = ev_loc[e] // 2
+            live[v] += 1 if ev_loc[e] % 2 == 1 else -1
+            capm[v] = cap_multiplier(capacity[v], live[v], buffer)
+            e += 1
+        v = where[k]
+        dist = prog[k]
+        r = r0[k]
+        while r <= MAX_ROUNDS:
+            m = mc[v]
+            if ast and town[v]:
+                if (rtd[k] + dist / max_speed) / 2.0 < 0.5:
+                    m = 1.0
+            if m < 1.0:
+                if not uniform(seed, t, _S_CHAIN_MOVE, i, r) < m:
+                    break
+            if path[k] < 0:
+                p = choose_path_live(v, uniform(seed, t, _S_CHAIN_ROUTE, i, r), path_ptr,
+                                     path_valid, path_dest, path_inv_dist, path_home, attract,
+                                     capm, ws, wp)
+                if p < 0:
+                    break
+                path[k] = p
+                hop[k] = 1
+            lk = _step_host(k, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
+                            link_open, camp, capm)
+            if lk < 0:
+                break
+            count[v] -= 1
+            dep_day[v] += 1
+            live[v] -= 1
+            capm[v] = cap_multiplier(capacity[v], live[v], buffer)
+            link_count[lk] += 1
+            flags[k] &= ~F_BOUNCE
+            s = link_speed[lk]
+            if start_on_foot and (flags[k] & F_DONE) == 0:
+                s = walk
+            if link_walk_p[lk] > 0.0:
+                if uniform(seed, t, _S_WALK, i, r) < link_walk_p[lk]:
+                    s = walk
+            dist += s
+            km = link_km[lk]
+            if s > km:
+                flags[k] |= F_DONE
+                dist += km - s
+                link_count[lk] -= 1
+                v = link_to[lk]
+                where[k] = v
+                count[v] += 1
+                arr_day[v] += 1
+                live[v] += 1
+                capm[v] = cap_multiplier(capacity[v], live[v], buffer)
+                if ast:
+                    dday[k] = np.float32(dist)
+                if dist < s:
+                    r += 1
+                    continue
+                break
+            where[k] = -(lk + 1)
+            prog[k] = s
+            if ast:
+                dday[k] = np.float32(dist)
+            break
+        if r > deepest:
+            deepest = r
+    return deepest
+
+
 def _grid(n: int, tpb: int) -> int:
     """Blocks for a grid-stride kernel over n items (one in the simulator, where blocks are slow)."""
     if simulator_enabled():
@@ -1060,6 +1233,15 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_ncap = to_dev(np.zeros(nch_max, np.int32))
     d_capacity = to_dev(plan.capacity)
     d_touched = to_dev(np.zeros(n_loc, np.bool_))
+    # pass B in Flee's serial order: who may read a capped multiplier, and the changes at capped places
+    touched_cap = np.zeros(n_loc, np.bool_)
+    touched_cap[path_origin[plan.capacity[plan.path_dest] >= 1]] = True
+    d_touched_cap = to_dev(touched_cap)
+    d_ev_idx = cuda.device_array(2 * cap, np.int32)
+    d_ev_loc = cuda.device_array(2 * cap, np.int32)
+    d_def_r = cuda.device_array(cap, np.int32)
+    d_cnt = to_dev(np.zeros(2, np.int32))
+    zero2 = np.zeros(2, np.int32)
     d_in_u = to_dev(np.zeros(n_loc, np.bool_))
     d_rtd = to_dev(np.zeros(cap if ast else 1, np.float32))
     d_dday = to_dev(np.zeros(cap if ast else 1, np.float32))
@@ -1090,7 +1272,41 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_tot = to_dev(tot)
     d_nvalid = to_dev(nvalid)
     seed64 = int(seed_words(seed))
-    stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0}
+    stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0, "deferred_chains": 0}
+
+    def _replay_chains(n_defc: int, n_ev: int) -> int:
+        """Gather the handed-over people and the logged changes, replay, write back."""
+        slots_i = d_side[:n_defc].copy_to_host()
+        slots_r = d_def_r[:n_defc].copy_to_host()
+        order = np.argsort(slots_i, kind="stable")
+        ids = slots_i[order].astype(np.int32)
+        r0 = slots_r[order].astype(np.int64)
+        ev_i = d_ev_idx[:n_ev].copy_to_host() if n_ev else np.zeros(0, np.int32)
+        ev_l = d_ev_loc[:n_ev].copy_to_host() if n_ev else np.zeros(0, np.int32)
+        eo = np.argsort(ev_i, kind="stable")
+        ev_i, ev_l = ev_i[eo], ev_l[eo]
+        net = (np.bincount(ev_l // 2, weights=np.where(ev_l % 2 == 1, 1, -1), minlength=n_loc)
+               if n_ev else np.zeros(n_loc))
+        live = count - net.astype(np.int64)  # counts before pass B's serial part
+        n = len(ids)
+        d_ids = to_dev(ids)
+        cols = [cuda.device_array(n, dt) for dt in (np.int32, np.float64, np.int32, np.int8,
+                                                     np.int8, np.float32, np.float32)]
+        _gather_chain_kernel[_grid(n, flat), flat](d_ids, d_where, d_prog, d_path, d_hop, d_flags,
+                                                   d_rtd, d_dday, ast, *cols)
+        w_h, pr_h, pa_h, ho_h, fl_h, rt_h, dd_h = (c.copy_to_host() for c in cols)
+        deepest = _chains_host(ids, r0, w_h, pr_h, pa_h, ho_h, fl_h, rt_h, dd_h, ev_i, ev_l,
+                               np.uint64(seed64), t, ast, max_speed, town, mc, capacity, live,
+                               fp[9], attract, fp[10], fp[11], plan.path_ptr, path_valid,
+                               plan.path_dest, plan.path_inv_dist, plan.path_home,
+                               plan.path_node_ptr, plan.path_nodes, plan.out_ptr, plan.out_link,
+                               plan.link_to, link_open, plan.link_km, plan.link_speed,
+                               plan.link_walk_p, camp, start_on_foot, walk, count, link_count,
+                               arr_day, dep_day)
+        _scatter_chain_kernel[_grid(n, flat), flat](d_ids, to_dev(w_h), to_dev(pr_h), to_dev(pa_h),
+                                                    to_dev(ho_h), to_dev(fl_h), to_dev(dd_h), ast,
+                                                    d_where, d_prog, d_path, d_hop, d_flags, d_dday)
+        return int(deepest)
     err, err_day = 0, -1
     n_alive = n0
 
@@ -1263,10 +1479,11 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
                     stats["deferred_movers"] += n_def
             # round 0 of pass B: everyone on a link advances
+            d_cnt.copy_to_device(zero2)
             advance_kernel[nch, flat, 0, shared_bytes](
                 n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from, d_link_to,
                 d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk, d_front[0],
-                d_nfront[0], d_tally, n_loc, n_links)
+                d_nfront[0], d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
             nf = apply(tallies())
         # 6. chained decisions in rounds
         r = 0
@@ -1283,10 +1500,23 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 d_prog, d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc,
                 d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
                 d_out_link, d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed,
-                d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links)
+                d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links,
+                d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_side, d_def_r)
             nf = apply(tallies())
         if err:
             break
+        if nch > 0:  # chains that read a capped multiplier: Flee's serial order, on the host
+            n_ev, n_defc = (int(x) for x in d_cnt.copy_to_host())
+            if n_ev > d_ev_idx.shape[0]:
+                raise EngineError(f"day {t}: more pass-B changes at capped places ({n_ev}) than "
+                                  f"the GPU backend's log holds ({d_ev_idx.shape[0]})")
+            if n_defc > 0:
+                deepest = _replay_chains(n_defc, n_ev)
+                if deepest > MAX_ROUNDS:
+                    err, err_day = ERR_ROUNDS, t
+                    break
+                r = max(r, deepest)
+                stats["deferred_chains"] += n_defc
         rounds[t] = r
         if ast and n_alive > 0:
             _recent_travel_kernel[_grid(n_alive, flat), flat](n_alive, d_rtd, d_dday, max_speed)
