@@ -381,6 +381,20 @@ def test_validate_cli_exits_0_or_2_without_traceback(
             assert "problem" in output
 
 
+@settings(FUZZ, max_examples=80)
+@given(data=st.data(), engine=st.sampled_from(["agents", "cohorts"]))
+def test_run_cli_on_mutated_cases_exits_0_or_2_without_traceback(
+    mini: Case, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, engine: str
+) -> None:
+    """Inputs that load must also run (or be refused with exit 2): the engines see odd values too."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    with mini.mutated(data.draw) as folder:
+        result = runner.invoke(app, ["run", str(folder), "--engine", engine, "--out", str(out), "-q"])
+    assert "Traceback" not in result.output
+    assert result.exit_code in (0, 2), (result.exit_code, result.output, result.exception)
+    assert result.exit_code != 0 or (out / "manifest.json").is_file()
+
+
 def test_validate_subprocess_on_garbage_exits_2(mini: Case, tmp_path: Path) -> None:
     """The real entry point in a fresh interpreter: random bytes as locations.csv -> exit 2."""
     import subprocess
