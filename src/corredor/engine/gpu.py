@@ -15,25 +15,31 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     its location (first j with cumulative weight > u·ΣW), tallied per location
  3. closures        host: link/camp operations; device: people on a link closed today are marked
  4. scores          host: scores, attractiveness, move chances and their classes, Cap, route tables
- 5. pass A + B0     device, one block per CHUNK of people (the CPU's chunks): movers are drawn by the
+ 5. pass A          device, one block per CHUNK of people (the CPU's chunks): movers are drawn by the
                     CPU's geometric gaps per (chunk, move-chance class) — the gaps are generated in
-                    parallel and prefix-summed into the movers' ranks — then choose a path, step onto
-                    its first link; everyone on a link advances; arrivals with km left join the frontier
- 6. rounds          host: Cap and route tables from the updated counts → device: the frontier decides
-                    again where it arrived (chained move), travels, and forms the next frontier
+                    parallel and prefix-summed into the movers' ranks. Movers at capped places are
+                    replayed on the host in index order with live counts (Flee's serial pass A); a
+                    later mover whose choice reads a multiplier they changed is deferred to the host
+                    too; everyone else chooses a path and steps onto its first link on the device
+ 6. pass B          device: everyone on a link advances (round 0), then rounds of same-day decisions
+                    for those who arrived with km left. A decision that reads a capped place's
+                    multiplier depends on Flee's serial order (each arrival's chain sees every
+                    earlier person's): that person is handed to the host, which replays such chains
+                    in index order with the device's logged count changes at capped places
  7. record          host: counts per location and link after the day
 
 Random numbers: engine/rng.py's key (seed, day, stream, id, sub) → SplitMix64 chain, computed on the
 device with the same 64-bit integer arithmetic; the first three links of the chain (seed, day, stream)
 are the same for every person and are computed once per day on the host. Same seed, same bits.
 Counts are integer sums, so they do not depend on the order threads finish. A result can differ from
-the CPU only where a float computed on the device (log in the geometric gaps) lands within an ulp of
-a decision boundary.
+the CPU only where a float computed on the device (log and log1p in the geometric gaps, libdevice)
+lands within an ulp of a decision boundary.
 
 Implemented: every setting the CPU agent engine runs (any awareness level, capacity, closures of links
 and camps, same-day chaining, start_on_foot, walk_probability, avoid_short_stints, decay,
-take_from_population, check). Refused with `GpuUnavailable`/`EngineError`: no CUDA device (and no
-simulator), a network whose tallies do not fit one block's shared memory is run with global atomics.
+take_from_population, check). Refused: no CUDA device and no simulator (`GpuUnavailable`); engine
+"cohorts" and border-crisis scenarios (`simulate_gpu`, ValueError). A network whose tallies do not fit
+one block's shared memory is tallied with global atomics instead.
 
 >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
 """
