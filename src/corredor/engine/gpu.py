@@ -1319,14 +1319,23 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     def tallies() -> np.ndarray:
         return d_tally.copy_to_host().astype(np.int64)
 
+    on_device: dict[int, np.ndarray] = {}  # last upload of each small table (id of device array)
+
+    def upload(dev, host: np.ndarray) -> None:
+        """Copy a small host table to the device unless the device already holds these values."""
+        last = on_device.get(id(dev))
+        if last is None or not np.array_equal(last, host):
+            dev.copy_to_device(host)
+            on_device[id(dev)] = host.copy()
+
     def tables() -> None:
         cap_multipliers(capacity, count, fp[9], capmult)
         route_tables(plan.path_ptr, plan.path_dest, plan.path_inv_dist, plan.path_home, path_valid,
                      attract, capmult, fp[10], fp[11], cum, tot, nvalid)
-        d_capmult.copy_to_device(capmult)
-        d_cum.copy_to_device(cum)
-        d_tot.copy_to_device(tot)
-        d_nvalid.copy_to_device(nvalid)
+        upload(d_capmult, capmult)
+        upload(d_cum, cum)
+        upload(d_tot, tot)
+        upload(d_nvalid, nvalid)
 
     def apply(tl: np.ndarray) -> int:
         """count(after) = count(before) + arrivals − departures; returns the next frontier's size."""
@@ -1424,9 +1433,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         attractiveness(score, camp, pop, use_pop, fp[12], attract)
         move_chances(mc_base, pop, capacity, fp[13], fp[14], mc)
         _classes(mc, lcls, qcls)
-        d_mc.copy_to_device(mc)
-        d_lcls.copy_to_device(lcls)
-        d_qcls.copy_to_device(qcls)
+        upload(d_mc, mc)
+        upload(d_lcls, lcls)
+        upload(d_qcls, qcls)
         tables()
         alive[t] = n_alive
         arr_day[:] = 0
@@ -1465,8 +1474,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 in_u[eff_loc[:n_eff]] = True
                 touched = np.zeros(n_loc, np.bool_)
                 touched[path_origin[in_u[plan.path_dest]]] = True
-                d_in_u.copy_to_device(in_u)
-                d_touched.copy_to_device(touched)
+                upload(d_in_u, in_u)
+                upload(d_touched, touched)
                 pass_a_kernel[nch, flat, 0, shared_bytes](
                     d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_front[1], d_nmov, n_eff,
                     int(eff_idx[0]) if n_eff else -1, d_touched, d_in_u, d_side, d_path_ptr,
