@@ -51,7 +51,7 @@ TPB = 32  # threads per block in the simulator (any power of two gives the same 
 
 
 def write_camps(folder: Path, *, km: int, speed: float, days: int, cap_d: int = 60, d0: int = 50,
-                e0: int = 30) -> Path:
+                e0: int = 30, walk_p: float = 0.0, extra_moves: str = "") -> Path:
     """Capped camp D (capacity cap_d, d0 people on day 0) in its buffer zone (capacity_buffer 0.5),
     camp E (e0 people, unlimited) next to it, town B, conflict zone A; camp_movechance 0.3, so
     every departure from D changes its capacity multiplier and people at E (later in index order)
@@ -62,8 +62,8 @@ def write_camps(folder: Path, *, km: int, speed: float, days: int, cap_d: int = 
             f"A,R,Land,0,0,conflict_zone,0,20000\nB,R,Land,0,1,town,,800\n"
             f"D,R,Other,1,1,camp,,{cap_d}\nE,R,Other,2,1,camp,,0\n"),
         "input_csv/routes.csv": (
-            "#name1,name2,distance,forced_redirection\n"
-            f"A,B,{km},0\nB,D,{km},0\nB,E,{km + 40},0\nD,E,{km + 20},0\n"),
+            "#name1,name2,distance,forced_redirection,walk_probability\n"
+            f"A,B,{km},0,{walk_p}\nB,D,{km},0,0\nB,E,{km + 40},0,{walk_p}\nD,E,{km + 20},0,0\n"),
         "input_csv/closures.csv": "#closure_type,name1,name2,closure_start,closure_end\n",
         "input_csv/conflicts.csv": "#Day,A\n" + "".join(f"{d},1\n" for d in range(days)),
         "input_csv/sim_period.csv": f"StartDate,2020-01-01\nLength,{days}\n",
@@ -75,7 +75,8 @@ def write_camps(folder: Path, *, km: int, speed: float, days: int, cap_d: int = 
         "simsetting.yml": (
             "spawn_rules:\n  insert_day0: True\n"
             f"move_rules:\n  max_move_speed: {speed}\n  awareness_level: 1\n"
-            "  camp_movechance: 0.3\n  capacity_buffer: 0.5\noptimisations:\n  hasten: 1\n"),
+            f"  camp_movechance: 0.3\n  capacity_buffer: 0.5\n{extra_moves}"
+            "optimisations:\n  hasten: 1\n"),
     }
     for rel, text in files.items():
         path = folder / rel
@@ -167,6 +168,22 @@ def test_capacity_binding_in_pass_b_gives_the_cpu_engines_numbers(rush_plan):
     cpu = run_agents(rush_plan, seed=5)
     assert_same(cpu, a)
     np.testing.assert_array_equal(cpu.rounds, a.rounds)
+
+
+def test_walking_and_short_stints_give_the_cpu_engines_numbers(tmp_path):
+    # start_on_foot (first link at walk speed), walk_probability draws, avoid_short_stints
+    # (ForceTownMove from the two-day running distance): per-person float columns on the device
+    folder = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, walk_p=0.5,
+                         extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
+                                     "  avoid_short_stints: True\n")
+    plan = compile_plan(load_scenario(folder))
+    assert plan.params["avoid_short_stints"] and plan.params["start_on_foot"]
+    assert plan.link_walk_p.max() == 0.5
+    cpu = run_agents(plan, seed=4)
+    dev = quiet_gpu(plan, 4, check=True)
+    assert cpu.rounds.max() >= 2
+    assert_same(cpu, dev)
+    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
 
 
 def test_layout_does_not_change_the_result(rush_plan):
