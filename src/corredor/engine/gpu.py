@@ -70,7 +70,6 @@ from .agents import (
     NCLS,
     EngineError,
     EngineOutput,
-    bytes_per_person,
 )
 from .rng import Stream, seed_words, uniform
 from .rules.capacity import cap_multiplier, cap_multipliers
@@ -853,6 +852,11 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     return sizes
 
 
+def device_bytes_per_person(ast: bool) -> float:
+    """Device memory per person: the columns, three index lists, the chain round and the event log."""
+    return 4 + 8 + 4 + 1 + 1 + 8 + 4 + 4 + 16 + (8 if ast else 0)
+
+
 def _kernels(shared_tally: bool) -> tuple:
     if shared_tally not in _KERNELS:
         _KERNELS[shared_tally] = _make_kernels(shared_tally)
@@ -1566,7 +1570,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out = EngineOutput(
         population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,
         spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
-        agent_steps=int(alive.sum()), threads=0, bytes_per_person=bytes_per_person(ast),
+        agent_steps=int(alive.sum()), threads=0, bytes_per_person=device_bytes_per_person(ast),
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
