@@ -381,7 +381,7 @@ def test_validate_cli_exits_0_or_2_without_traceback(
             assert "problem" in output
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=50)
 @given(data=st.data(), engine=st.sampled_from(["agents", "cohorts"]))
 def test_run_cli_on_mutated_cases_exits_0_or_2_without_traceback(
     mini: Case, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, engine: str
