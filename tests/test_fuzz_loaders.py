@@ -9,7 +9,7 @@ whole file) — never any other exception.
 Cases: the shared Flee case mali2012 (every file of input_csv/, source_data/ and simsetting.yml),
 the small hand-written Flee case of scenario_cases.py, the same case converted to the native
 format, and the native Chile–Peru crisis scenario. Each example applies 1–3 random mutations to
-copies of the files, loads, checks, and restores the files. Budget: 2,200 examples, about a
+copies of the files, loads, checks, and restores the files. Budget: 2,100 loader examples and 150 through the CLI, about a
 minute and a half on one quiet core (settings below); FUZZ_FAST=1 skips shrinking.
 """
 
