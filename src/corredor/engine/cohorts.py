@@ -34,7 +34,8 @@ The day is the agent engine's step list, on cells (docs/model-rules.md, flee-mod
  6. rounds       each frontier cell decides again and travels at once, with live counts: every
                  arrival or departure at a place with a capacity updates its Cap for the next
                  decider, and where a batch could push a destination into its capacity band the
-                 movers go one by one; repeat until the frontier is empty
+                 movers go in batches that move its Cap by ≤ 1 % (one by one in small camps);
+                 repeat until the frontier is empty
  7. record       population, arrivals, departures, people per link
 
 Random numbers: numba's Mersenne Twister with numpy's legacy binomial (inversion below n·p = 30,
@@ -74,6 +75,10 @@ F_BOUNCE = 2  # on a link closed after they entered it: returns to its start
 C_AT, C_PATH, C_HOP, C_FLAGS, C_N = 0, 1, 2, 3, 4
 # float columns: progress on the link (km), km travelled today
 C_PROG, C_DIST = 0, 1
+
+#: Near a capacity band, chained movers decide in batches whose arrivals move the destination's
+#: Cap by at most this much (1 % of the band; one person for bands under 100 people).
+BAND_STEP = 0.01
 
 ERR_NONE = 0
 ERR_NO_SPAWN_WEIGHT = 1
@@ -327,21 +332,29 @@ def _travel(mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float,
     return li, lf, nl, fi, ff, nf, pi, pf, np_
 
 
+@nb.njit(cache=True, inline="always")
+def _band_batch(f: int, k: int, count: np.ndarray, capacity: np.ndarray, buffer: float) -> int:
+    """Largest batch heading for f whose arrivals change f's Cap by at most BAND_STEP (k if none)."""
+    c = capacity[f]
+    if c < 1 or count[f] >= c or count[f] + k <= buffer * c:
+        return k
+    return max(1, int(BAND_STEP * c * (1.0 - buffer)))
+
+
 @nb.njit(cache=True)
-def _near_capacity(v: int, path: int, k: int, count: np.ndarray, capacity: np.ndarray,
-                   buffer: float, path_ptr: np.ndarray, path_dest: np.ndarray,
-                   path_valid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray) -> bool:
-    """Could k people leaving v push a destination they may head for into or through its capacity
-    band (buffer·C < n < C), where each arrival changes the next person's Cap?"""
+def _batch_size(v: int, path: int, k: int, count: np.ndarray, capacity: np.ndarray,
+                buffer: float, path_ptr: np.ndarray, path_dest: np.ndarray,
+                path_valid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray) -> int:
+    """How many of k movers at v may decide together: all of them, unless they could push a
+    destination they may head for into or through its capacity band (buffer·C < n < C), where
+    each arrival lowers the next person's Cap; then batches that move Cap by ≤ BAND_STEP."""
     if path >= 0:
-        f = nodes[node_ptr[path + 1] - 1]
-        return capacity[f] >= 1 and count[f] < capacity[f] and count[f] + k > buffer * capacity[f]
+        return _band_batch(nodes[node_ptr[path + 1] - 1], k, count, capacity, buffer)
+    b = k
     for p in range(path_ptr[v], path_ptr[v + 1]):
         if path_valid[p]:
-            f = path_dest[p]
-            if capacity[f] >= 1 and count[f] < capacity[f] and count[f] + k > buffer * capacity[f]:
-                return True
-    return False
+            b = min(b, _band_batch(path_dest[p], k, count, capacity, buffer))
+    return b
 
 
 @nb.njit(cache=True)
@@ -531,7 +544,7 @@ def _day(t: int, day_seed: int, fp: np.ndarray, sof: bool, use_pop: bool, take_p
                                                    np_, draws, capacity, capmult, fp[9])
     # 6. chained decisions in rounds. Counts (and capacity multipliers) are live: each frontier
     # cell decides with the counts left by the cells before it, its movers travel at once, and
-    # where a batch could push a capped destination over a capacity threshold they go one by one
+    # where a batch could push a capped destination into its capacity band they go in small batches
     # (Flee's finish_travel recursion updates counts person by person).
     rounds = 0
     while nf > 0:
@@ -552,8 +565,8 @@ def _day(t: int, day_seed: int, fp: np.ndarray, sof: bool, use_pop: bool, take_p
                 pi, pf, np_ = _place(v, path, hop, flags, n0 - k, at, pi, pf, np_)
             if k == 0:
                 continue
-            batch = 1 if _near_capacity(v, path, k, count, capacity, fp[9], path_ptr, path_dest,
-                                        path_valid, node_ptr, nodes) else k
+            batch = _batch_size(v, path, k, count, capacity, fp[9], path_ptr, path_dest,
+                                path_valid, node_ptr, nodes)
             left = k
             while left > 0:
                 b = min(batch, left)
