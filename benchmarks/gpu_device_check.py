@@ -206,8 +206,9 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int) -> list[d
             "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            **{k: v for k, v in out.gpu_stats.items() if k in ("capped_movers", "deferred_movers",
-                                                               "shared_tally", "direct_pass_a")},
+            **{k: v for k, v in out.gpu_stats.items() if k in (
+                "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
+                "direct_pass_a")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
@@ -243,10 +244,10 @@ def markdown(device: str, eq: list[dict], tp: list[dict]) -> str:
                      f"{r['identical_seeds']} | {r['ks_rejections']} of {r['ks_tests']} | "
                      f"{r['ks_min_p']:.3g} | {r['max_rel_mean_diff']:.2%} | "
                      f"{r['cpu_s_per_seed']:.2f} | {r['gpu_s_per_seed']:.2f} |")
-    lines += ["", "| backend | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | host-replayed movers |",
+    lines += ["", "| backend | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | decisions replayed on the host |",
               "|---|---|---|---|---|---|---|---|---|"]
     for r in tp:
-        host = r.get("capped_movers", 0) + r.get("deferred_movers", 0)
+        host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
         lines.append(f"| {r['backend']} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
