@@ -199,7 +199,7 @@ def test_layout_does_not_change_the_result(rush_plan):
 def test_simulate_backend_gpu_labels_the_run(slow_links_plan, mini_plan):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = simulate(slow_links_plan, seed=2, backend="gpu", engine="agents")
+        res = simulate(slow_links_plan, seed=2, backend="gpu", engine="agents", check=True)
     ref = simulate(slow_links_plan, seed=2, engine="agents")
     assert res.manifest["backend"] == "gpu" and res.manifest["engine"] == "agents"
     assert res.manifest["gpu"]["device"]
