@@ -1150,8 +1150,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                    shared_tally: bool | None = None) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed (see module doc).
 
-    `threads_per_block` (a power of two ≤ 128; on hardware use the default) and `shared_tally` (None: shared-memory histograms when the
-    network fits, else global atomics) change how the work is laid out, never the result.
+    `threads_per_block` (a power of two ≤ 128; on hardware keep the default) and `shared_tally`
+    (None: shared-memory histograms when the network's tallies fit, else global atomics) change
+    how the work is laid out, never the result. The output also carries `gpu_stats` (decisions
+    replayed on the host, layout) and `day_s` (wall seconds per day).
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
