@@ -171,11 +171,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="fewer points (smoke test)")
+    ap.add_argument("--only", default="", help="run only the points whose label contains this text")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/scale_cohorts.json"))
     args = ap.parse_args()
     rows: list[dict] = []
 
     def point(label: str, sc: Scenario, repeats: int) -> None:
+        if args.only not in label:
+            return
         t = time.perf_counter()
         plan = compile_plan(sc)
         compile_s = time.perf_counter() - t
