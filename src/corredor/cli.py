@@ -81,7 +81,7 @@ def run(
     out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]"),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
-    engine: str = typer.Option("auto", "--engine", help="auto | agents"),
+    engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
     backend: str = typer.Option("cpu", "--backend", help="cpu | gpu (the agent engine on a CUDA GPU)"),
     check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
@@ -163,6 +163,10 @@ def run(
         if met:
             msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"
         console.print(msg, markup=False, highlight=False, soft_wrap=True)
+        choice = m.get("engine_choice")
+        if choice:  # which engine ran and why (auto: cohorts unless a rule needs individual history)
+            console.print(f"engine {choice['engine']} ({engine}): {choice['reason']}",
+                          markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
