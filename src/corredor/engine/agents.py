@@ -29,6 +29,12 @@ it) are Flee's. Counts are tallied per chunk of CHUNK people (fixed, not per thr
 afterwards, and every random number is keyed by (seed, day, stream, person, step) through
 engine/rng.py, so a seed gives identical results on any number of threads.
 
+The per-person steps (take the next step of a path, travel on a link: rules/travel.py states
+the speed rule) are written out inside the hot loops: calling helpers that take many arrays,
+even with numba's inline="always", cost ~65 ns per call here (measured on one chunk of burundi:
+pass A went from 192 to 125 ns per mover, burundi at hasten 1 from 1.45 to 0.79 CPU-s, with
+identical results).
+
 People columns (22 bytes per person): where (int32: location ≥ 0, link −(k+1)), progress (float64:
 km on the link, or today's km while waiting in the frontier), path (int32 planned path, −1 none),
 hop (int8 next node on the path), flags (int8), frontier scratch (int32). avoid_short_stints adds
@@ -57,7 +63,6 @@ from .rng import Stream, seed_words, stream_key, uniform_k
 from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
 from .rules.routes import choose_path_live, path_validity, route_tables
-from .rules.travel import todays_speed
 
 #: People per chunk: the unit of parallel work, of count tallies and of move-gap streams.
 CHUNK = 8192
@@ -121,76 +126,6 @@ def _geometric(skip_key: np.uint64, key: int, sub: int, q: float) -> int:
     return int(g)
 
 
-@nb.njit(cache=True, inline="always")
-def _take_step(i: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.ndarray,
-               nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
-               link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
-    """Take the next step of person i's planned path from v (Person.take_next_step).
-
-    Returns the link entered, or −1 (next hop vanished; the path ends at a camp with Cap < 0.5),
-    in which case the planned path is dropped.
-    """
-    p = path[i]
-    h = np.int64(hop[i])
-    target = nodes[node_ptr[p] + h]
-    lk = -1
-    for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next node (by name)
-        if link_open[out_link[j]] and link_to[out_link[j]] == target:
-            lk = out_link[j]
-            break
-    if lk < 0:
-        path[i] = -1
-        return -1
-    final = nodes[node_ptr[p + 1] - 1]
-    if camp[final] and capmult[final] < 0.5:
-        path[i] = -1
-        return -1
-    h += 1
-    if node_ptr[p] + h >= node_ptr[p + 1]:
-        path[i] = -1
-    else:
-        hop[i] = np.int8(h)
-    return lk
-
-
-@nb.njit(cache=True, inline="always")
-def _travel(i: int, lk: int, p: float, walk_key: np.uint64, c: int, where: np.ndarray,
-            prog: np.ndarray, flags: np.ndarray, dday: np.ndarray, ast: bool,
-            link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
-            link_speed: np.ndarray, link_walk_p: np.ndarray, start_on_foot: bool, walk: float,
-            arr_t: np.ndarray, lnk_t: np.ndarray) -> bool:
-    """Round 0 of pass B for person i on link lk with progress p (Person.finish_travel).
-
-    Arrival needs progress > length; the km moved today then count only up to the endpoint. A
-    person on a link closed since they entered goes back to its start and stops (tallied here).
-    Returns True for an arrival at the endpoint: the first arrival of a day always leaves km to
-    go, so the person decides again today in the serial sweep, which also counts the arrival.
-    """
-    s = todays_speed(walk_key, i, 0, lk, (flags[i] & F_DONE) != 0, link_speed, link_walk_p,
-                     start_on_foot, walk)
-    p += s
-    km = link_km[lk]
-    if p > km:
-        flags[i] |= F_DONE
-        dist = km - (p - s)  # s + (km − p): km covered today
-        lnk_t[c, lk] -= 1
-        if ast:
-            dday[i] = np.float32(dist)
-        if flags[i] & F_BOUNCE:
-            flags[i] &= ~F_BOUNCE
-            v = link_from[lk]
-            where[i] = v
-            arr_t[c, v] += 1
-            return False
-        where[i] = link_to[lk]
-        prog[i] = dist
-        return True
-    prog[i] = p
-    if ast:
-        dday[i] = np.float32(s)
-    return False
-
-
 @nb.njit(cache=True)
 def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, flags: np.ndarray,
@@ -221,12 +156,36 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
     nf = 0
     for i in range(lo, hi):
         w = where[i]
-        if w < 0:
-            if _travel(i, -w - 1, prog[i], walk_key, c, where, prog, flags, dday, ast, link_from,
-                       link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t,
-                       lnk_t):
-                nf += 1
-                scratch[hi - nf] = i
+        if w < 0:  # round 0 of pass B (Person.finish_travel), written out
+            lk = -w - 1
+            s = link_speed[lk]  # todays_speed, written out
+            if start_on_foot and (flags[i] & F_DONE) == 0:
+                s = walk
+            if link_walk_p[lk] > 0.0:
+                if uniform_k(walk_key, i, 0) < link_walk_p[lk]:
+                    s = walk
+            pnew = prog[i] + s
+            km = link_km[lk]
+            if pnew > km:  # arrival needs progress > length
+                flags[i] |= F_DONE
+                dist = km - (pnew - s)
+                lnk_t[c, lk] -= 1
+                if ast:
+                    dday[i] = np.float32(dist)
+                if flags[i] & F_BOUNCE:  # the link closed after they entered it
+                    flags[i] &= ~F_BOUNCE
+                    v0 = link_from[lk]
+                    where[i] = v0
+                    arr_t[c, v0] += 1
+                else:
+                    where[i] = link_to[lk]
+                    prog[i] = dist
+                    nf += 1
+                    scratch[hi - nf] = i
+            else:
+                prog[i] = pnew
+                if ast:
+                    dday[i] = np.float32(s)
             continue
         k = lcls[w]
         if k < 0:
@@ -285,10 +244,26 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
                     continue
                 path[i] = p
                 hop[i] = 1
-            lk = _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
-                            link_open, camp, capm)
+            pth = path[i]
+            h = np.int64(hop[i])
+            tgt = nodes[node_ptr[pth] + h]
+            lk = -1
+            for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next place
+                if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                    lk = out_link[j]
+                    break
+            if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
+                fin = nodes[node_ptr[pth + 1] - 1]
+                if camp[fin] and capm[fin] < 0.5:
+                    lk = -1
             if lk < 0:
+                path[i] = -1
                 continue
+            h += 1
+            if node_ptr[pth] + h >= node_ptr[pth + 1]:
+                path[i] = -1
+            else:
+                hop[i] = np.int8(h)
             flags[i] &= ~F_BOUNCE
             where[i] = -(lk + 1)
             prog[i] = 0.0
@@ -392,20 +367,60 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
                     continue
                 path[i] = pth
                 hop[i] = 1
-            lk = _take_step(i, w, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
-                            link_open, camp, capm)
+            pth = path[i]
+            h = np.int64(hop[i])
+            tgt = nodes[node_ptr[pth] + h]
+            lk = -1
+            for j in range(out_ptr[w], out_ptr[w + 1]):  # first open link to the next place
+                if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                    lk = out_link[j]
+                    break
+            if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
+                fin = nodes[node_ptr[pth + 1] - 1]
+                if camp[fin] and capm[fin] < 0.5:
+                    lk = -1
             if lk < 0:
+                path[i] = -1
                 continue
+            h += 1
+            if node_ptr[pth] + h >= node_ptr[pth + 1]:
+                path[i] = -1
+            else:
+                hop[i] = np.int8(h)
             dep_t[c, w] += 1
             lnk_t[c, lk] += 1
             flags[i] &= ~F_BOUNCE
             where[i] = -(lk + 1)
         else:
             lk = -w - 1  # stepped onto lk in _capped_movers
-        if _travel(i, lk, 0.0, walk_key, c, where, prog, flags, dday, ast, link_from, link_to,
-                   link_km, link_speed, link_walk_p, start_on_foot, walk, arr_t, lnk_t):
-            scratch[lo + wpos] = i
-            wpos += 1
+        s = link_speed[lk]  # todays_speed, written out
+        if start_on_foot and (flags[i] & F_DONE) == 0:
+            s = walk
+        if link_walk_p[lk] > 0.0:
+            if uniform_k(walk_key, i, 0) < link_walk_p[lk]:
+                s = walk
+        pnew = 0.0 + s
+        km = link_km[lk]
+        if pnew > km:  # arrival needs progress > length
+            flags[i] |= F_DONE
+            dist = km - (pnew - s)
+            lnk_t[c, lk] -= 1
+            if ast:
+                dday[i] = np.float32(dist)
+            if flags[i] & F_BOUNCE:  # the link closed after they entered it
+                flags[i] &= ~F_BOUNCE
+                v0 = link_from[lk]
+                where[i] = v0
+                arr_t[c, v0] += 1
+            else:
+                where[i] = link_to[lk]
+                prog[i] = dist
+                scratch[lo + wpos] = i
+                wpos += 1
+        else:
+            prog[i] = pnew
+            if ast:
+                dday[i] = np.float32(s)
     nmov[c] = wpos
 
 
@@ -504,18 +519,38 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                         break
                     path[i] = chosen
                     hop[i] = 1
-                lk = _take_step(i, v, path, hop, node_ptr, nodes, out_ptr, out_link, link_to,
-                                link_open, camp, capm)
+                pth = path[i]
+                h = np.int64(hop[i])
+                tgt = nodes[node_ptr[pth] + h]
+                lk = -1
+                for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next place
+                    if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                        lk = out_link[j]
+                        break
+                if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
+                    fin = nodes[node_ptr[pth + 1] - 1]
+                    if camp[fin] and capm[fin] < 0.5:
+                        lk = -1
                 if lk < 0:
+                    path[i] = -1
                     break
+                h += 1
+                if node_ptr[pth] + h >= node_ptr[pth + 1]:
+                    path[i] = -1
+                else:
+                    hop[i] = np.int8(h)
                 count[v] -= 1
                 dep_day[v] += 1
                 if capacity[v] >= 1:
                     capm[v] = cap_multiplier(capacity[v], count[v], buffer)
                 link_count[lk] += 1
                 flags[i] &= ~F_BOUNCE
-                s = todays_speed(walk_key, i, r, lk, (flags[i] & F_DONE) != 0, link_speed,
-                                 link_walk_p, start_on_foot, walk)
+                s = link_speed[lk]  # todays_speed, written out
+                if start_on_foot and (flags[i] & F_DONE) == 0:
+                    s = walk
+                if link_walk_p[lk] > 0.0:
+                    if uniform_k(walk_key, i, r) < link_walk_p[lk]:
+                        s = walk
                 dist += s
                 km = link_km[lk]
                 if s > km:  # arrives again today
