@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from flee31_reference import (
+    CASES,
     ard_day,
     available,
     fixture_path,
@@ -30,11 +31,8 @@ DET = available("deterministic")
 ENS = available("ensemble")
 
 
-REQUIRED = ("mali2012", "burundi")  # car joins when its 20-seed sweep is committed
-
-
 def test_fixtures_exist_for_every_case():
-    for case in REQUIRED:
+    for case in CASES:
         assert case in DET, f"deterministic fixture missing: {case}"
         assert case in ENS, f"ensemble fixture missing: {case}"
 
