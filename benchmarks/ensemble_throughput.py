@@ -31,6 +31,20 @@ def _cpu(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
+def timed_simulate(plan, seed=0, engine="auto", threads=None):
+    """corredor's simulate, adding the replica's CPU seconds (measured in the worker) to its metrics.
+
+    Workers are forked from a fork server, not from this process, so their CPU time is not in
+    this process's RUSAGE_CHILDREN; each replica reports its own instead.
+    """
+    from corredor.simulate import simulate
+
+    t = time.process_time()
+    res = simulate(plan, seed=seed, engine=engine, threads=threads)
+    res.manifest.setdefault("metrics", {})["cpu_s"] = time.process_time() - t
+    return res
+
+
 def machine_reference_s() -> float:
     """Seconds for a fixed small numpy workload (sort of 2M floats, 5 times): a speed yardstick."""
     rng = np.random.default_rng(0)
@@ -52,10 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the measurements here")
     args = ap.parse_args(argv)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # workers import timed_simulate by name
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parent), *filter(None, [os.environ.get("PYTHONPATH")])])
     import corredor
     from corredor.analysis.ensemble import run_ensemble
     from corredor.analysis.executors import LocalProcessExecutor
     from corredor.simulate import simulate
+    from ensemble_throughput import timed_simulate
 
     scenario = corredor.load_scenario(args.case, hasten=args.hasten)
     # warm-up: compile (or load cached) kernels once so worker start-up measures cache loading only
@@ -69,15 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     ref = machine_reference_s()
     for w in [int(x) for x in args.workers.split(",")]:
         load0 = os.getloadavg()[0]
-        c0, s0 = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+        s0 = _cpu(resource.RUSAGE_SELF)
         t = time.perf_counter()
         with LocalProcessExecutor(workers=w) as ex:
-            ens = run_ensemble(scenario, args.replicas, seed=args.seed, executor=ex, engine=args.engine)
+            ens = run_ensemble(scenario, args.replicas, seed=args.seed, executor=ex,
+                               engine=args.engine, simulate_fn=timed_simulate)
         wall = time.perf_counter() - t  # includes worker start-up and shutdown
-        worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - c0  # workers' CPU, counted once they exit
+        worker_cpu = sum(r.get("cpu_s", 0.0) for r in ens.metrics)  # simulation CPU in workers
         parent_cpu = _cpu(resource.RUSAGE_SELF) - s0  # reduction to bands, collecting results
         ard = ens.summary["base"].get("ard_rescaled_mean") or ens.summary["base"].get("ard_mean") or {}
+        idle_estimate = (worker_cpu + parent_cpu) / min(w, os.cpu_count() or 1)  # if CPU-bound
         runs.append({"workers": w, "wall_s": round(wall, 2),
+                     "cpu_bound_wall_estimate_s": round(idle_estimate, 1),
                      "replicas_per_s": round(args.replicas / wall, 3),
                      "worker_cpu_s": round(worker_cpu, 2), "parent_cpu_s": round(parent_cpu, 2),
                      "cpu_s_per_replica": round((worker_cpu + parent_cpu) / args.replicas, 4),
