@@ -133,13 +133,10 @@ class Plan:
 def flee_daily(series: Series, n_days: int, hasten: int) -> np.ndarray:
     """Flee 3.1's daily value of one series (DataTable.get_interpolated_data), as int64.
 
-    Values are divided by hasten first (as Flee reads them), then, in Flee's operation order:
-    clamp to the first value at or before the first point, interpolate linearly
-    (old + fraction·(new − old)) and truncate to int, clamp to the last value after the last point.
-    Points are used in file order, as Flee does (it never sorts them).
+    Delegates to Series.daily, which follows Flee's order of operations exactly (hasten per file,
+    step-wise merge, registration corrections, clamp / interpolate in file order / truncate);
+    checked against values computed by flee==3.1 in tests/fixtures/flee31_series/.
     """
-    # Series.daily follows Flee's exact order (hasten per file, merge, corrections, interpolation);
-    # checked against flee==3.1 values in tests/fixtures/flee31_series/.
     return series.daily(n_days, hasten)
 
 
