@@ -10,7 +10,6 @@ from corredor.plan import (
     OP_LINK_CLOSE,
     OP_LINK_OPEN,
     compile_plan,
-    flee_daily,
     flee_spawns,
 )
 from corredor.scenario.model import Series
@@ -25,13 +24,13 @@ def _s(points: list[tuple[int, float]]) -> Series:
 
 def test_daily_series_clamps_interpolates_and_truncates() -> None:
     s = _s([(2, 10.0), (12, 31.0)])
-    d = flee_daily(s, 15, hasten=1)
+    d = s.daily(15, hasten=1)
     assert d[:3].tolist() == [10, 10, 10]  # at or before the first point: first value
     assert d[7] == int(10 + 0.5 * 21)  # 20.5 -> 20
     assert d[12:].tolist() == [31, 31, 31]  # after the last point: last value
     # hasten divides before interpolating: 31/2 = 15.5 -> 15 at the end
-    assert flee_daily(s, 15, hasten=2)[-1] == 15
-    assert flee_daily(s, 15, hasten=2)[7] == int(5.0 + 0.5 * 10.5)
+    assert s.daily(15, hasten=2)[-1] == 15
+    assert s.daily(15, hasten=2)[7] == int(5.0 + 0.5 * 10.5)
 
 
 def test_spawns_debt_and_raw_by_hand() -> None:

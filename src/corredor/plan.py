@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario.model import Scenario, Series
+from .scenario.model import Scenario
 from .scenario.problems import Problem, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
@@ -128,16 +128,6 @@ class Plan:
     @property
     def camp_indices(self) -> np.ndarray:
         return np.flatnonzero(self.camp0)
-
-
-def flee_daily(series: Series, n_days: int, hasten: int) -> np.ndarray:
-    """Flee 3.1's daily value of one series (DataTable.get_interpolated_data), as int64.
-
-    Delegates to Series.daily, which follows Flee's order of operations exactly (hasten per file,
-    step-wise merge, registration corrections, clamp / interpolate in file order / truncate);
-    checked against values computed by flee==3.1 in tests/fixtures/flee31_series/.
-    """
-    return series.daily(n_days, hasten)
 
 
 def flee_spawns(total: np.ndarray, insert_day0: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -534,7 +524,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     daily_by_name: dict[str, np.ndarray] = {}
     if obs is not None:
         for nm, s in obs.camps.items():
-            daily_by_name[nm] = flee_daily(s, n_days, h)
+            daily_by_name[nm] = s.daily(n_days, h)
         for nm, i in index.items():
             if nm in daily_by_name:
                 observed[:, i] = daily_by_name[nm]
@@ -543,7 +533,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             for v in daily_by_name.values():
                 total += v
         elif obs.total is not None:
-            total = flee_daily(obs.total, n_days, h)
+            total = obs.total.daily(n_days, h)
         else:
             total = np.zeros(n_days, np.int64)
             problems.append(_problem(scenario, "source_data/data_layout.csv", "no total series (first row, refugees.csv)"))
