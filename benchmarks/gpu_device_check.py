@@ -43,6 +43,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -84,8 +85,13 @@ def _plan(case: str, hasten: int, days: int):
     return _PLANS[key]
 
 
-def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool) -> list[dict]:
-    """CPU (pool) and GPU (here) replicas of every case and seed, compared as described above."""
+def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool,
+                budget_s: float = float("inf")) -> list[dict]:
+    """CPU (pool) and GPU (here) replicas of every case and seed, compared as described above.
+
+    The GPU stops adding seeds to a case once that case's share of `budget_s` is spent (so a
+    device lease ends with results); the rows say how many seeds were compared.
+    """
     from scipy import stats
 
     from corredor.engine.gpu import run_agents_gpu
@@ -94,23 +100,28 @@ def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool) -> l
     pending = pool.map_async(_cpu_worker, jobs, chunksize=1)
     gpu_pop: dict[str, list[np.ndarray]] = {c: [] for c in cases}
     gpu_s: dict[str, float] = {c: 0.0 for c in cases}
-    for c in cases:
+    t_start = time.perf_counter()
+    for ci, c in enumerate(cases):
         run_agents_gpu(_plan(c, hasten, 5), seed=0)  # compile the kernels (five days suffice)
         plan = _plan(c, hasten, days)
+        deadline = t_start + budget_s * (ci + 1) / len(cases)
         for s in range(1, seeds + 1):
             t = time.perf_counter()
             gpu_pop[c].append(run_agents_gpu(plan, seed=s).population.astype(np.int32))
             gpu_s[c] += time.perf_counter() - t
-        print(f"  gpu {c}: {seeds} seeds in {gpu_s[c]:.1f} s", flush=True)
+            if time.perf_counter() > deadline:
+                break
+        print(f"  gpu {c}: {len(gpu_pop[c])} seeds in {gpu_s[c]:.1f} s", flush=True)
     cpu_res = pending.get()
     rows = []
     for c in cases:
         plan = _plan(c, hasten, days)
         cpu = {s: pop for cc, s, pop, _ in cpu_res if cc == c}
-        cpu_s = sum(sec for cc, _, _, sec in cpu_res if cc == c)
+        cpu_s = sum(sec for cc, _, _, sec in cpu_res if cc == c) * len(gpu_pop[c]) / seeds
         g = np.stack(gpu_pop[c])  # (seeds, days, locations)
-        p = np.stack([cpu[s] for s in range(1, seeds + 1)])
-        same = int(sum(np.array_equal(p[k], g[k]) for k in range(seeds)))
+        seeds_c = len(g)
+        p = np.stack([cpu[s] for s in range(1, seeds_c + 1)])
+        same = int(sum(np.array_equal(p[k], g[k]) for k in range(seeds_c)))
         camps = np.flatnonzero(plan.camp0)
         n_days = plan.n_days
         check_days = sorted({max(0, n_days // 4), n_days // 2, (3 * n_days) // 4, n_days - 1})
@@ -128,11 +139,11 @@ def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool) -> l
         alpha = 0.01 / max(1, n_tests)
         rows.append({
             "case": c, "hasten": hasten, "days": n_days, "people": plan.total_agents,
-            "seeds": seeds, "identical_seeds": same, "ks_tests": n_tests,
+            "seeds": seeds_c, "identical_seeds": same, "ks_tests": n_tests,
             "ks_rejections": int(sum(pv < alpha for pv in pvals)),
             "ks_min_p": float(min(pvals)) if pvals else 1.0,
             "max_rel_mean_diff": float(max(rel)) if rel else 0.0,
-            "cpu_s_per_seed": cpu_s / seeds, "gpu_s_per_seed": gpu_s[c] / seeds,
+            "cpu_s_per_seed": cpu_s / seeds_c, "gpu_s_per_seed": gpu_s[c] / seeds_c,
         })
     return rows
 
@@ -185,12 +196,14 @@ def scale_case(people: int, days: int, places: int = 1000, capped: bool = False,
     return sc.with_settings(spawn_rules={"insert_day0": False})
 
 
-def throughput(people_list: list[int], days: int, cpu_ref_people: int) -> list[dict]:
+def throughput(people_list: list[int], days: int, cpu_ref_people: int,
+               rows: list[dict] | None = None) -> list[dict]:
+    """GPU person-steps per second at each size (appended to `rows` as they are measured)."""
     from corredor.engine.agents import run_agents
     from corredor.engine.gpu import run_agents_gpu
     from corredor.plan import compile_plan
 
-    rows = []
+    rows = [] if rows is None else rows
     run_agents_gpu(compile_plan(scale_case(50_000, 3)), seed=0)  # compile the kernels
     points = [(n, False) for n in people_list] + [(min(people_list), True)]
     for n, capped in points:
@@ -266,6 +279,8 @@ def main() -> None:
                     help="folder holding the Flee cases [../shared/data/flee]")
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--budget-s", type=float, default=float("inf"),
+                    help="wall seconds for the whole script; equivalence compares fewer seeds to fit")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
     ap.add_argument("--compile-only", action="store_true",
@@ -301,24 +316,43 @@ def main() -> None:
     device = device_name()
     print(f"device: {device}; numba {__import__('numba').__version__}", flush=True)
     eq: list[dict] = []
-    if pool is not None:
-        # compile the CPU engine once (the pool processes load it from numba's cache)
-        run_agents(_plan(cases[0], args.hasten, 5), seed=0)
-        t = time.perf_counter()
-        eq = equivalence(cases, args.seeds, args.hasten, 5 if args.quick else args.case_days, pool)
-        pool.close()
-        pool.join()
-        print(f"equivalence: {time.perf_counter() - t:.0f} s", flush=True)
+    tp: list[dict] = []
+    errors: list[str] = []
+
+    def save() -> None:
+        """Write what has been measured so far (a lease may end before the last section)."""
+        md = markdown(device, eq, tp)
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"device": device, "equivalence": eq, "throughput": tp,
+                                             "errors": errors, "markdown": md},
+                                            indent=1, default=float))
+
     t = time.perf_counter()
-    tp = throughput(people, args.days, min(people))
+    try:
+        throughput(people, args.days, min(people), tp)
+    except Exception:  # report and go on to the next section
+        errors.append(traceback.format_exc())
+        print(errors[-1], flush=True)
     print(f"throughput: {time.perf_counter() - t:.0f} s", flush=True)
-    md = markdown(device, eq, tp)
-    print("\n" + md + "\n")
+    save()
+    if pool is not None:
+        try:
+            # compile the CPU engine once (the pool processes load it from numba's cache)
+            run_agents(_plan(cases[0], args.hasten, 5), seed=0)
+            t = time.perf_counter()
+            left = args.budget_s - (time.perf_counter() - t_all)
+            eq = equivalence(cases, args.seeds, args.hasten, 5 if args.quick else args.case_days,
+                             pool, budget_s=max(30.0, left))
+            print(f"equivalence: {time.perf_counter() - t:.0f} s", flush=True)
+        except Exception:
+            errors.append(traceback.format_exc())
+            print(errors[-1], flush=True)
+        pool.terminate()
+    save()
+    print("\n" + markdown(device, eq, tp) + "\n")
     print(f"total {time.perf_counter() - t_all:.0f} s")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"device": device, "equivalence": eq, "throughput": tp,
-                                         "markdown": md}, indent=1, default=float))
         print(f"wrote {args.json}")
 
 
