@@ -53,10 +53,14 @@ import warnings
 
 import numba as nb
 import numpy as np
-from numba import cuda
 
-from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
-from .agents import (
+if not hasattr(np, "row_stack"):  # numpy ≥ 2.5 removed it; numba-cuda 0.30 still calls it
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
+
+from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan  # noqa: E402
+from .agents import (  # noqa: E402
     CHUNK,
     ERR_CHECK,
     ERR_NO_SPAWN_WEIGHT,
@@ -71,10 +75,10 @@ from .agents import (
     EngineError,
     EngineOutput,
 )
-from .rng import Stream, seed_words, uniform
-from .rules.capacity import cap_multiplier, cap_multipliers
-from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
-from .rules.routes import choose_path, choose_path_live, next_link, path_validity, route_tables
+from .rng import Stream, seed_words, uniform  # noqa: E402
+from .rules.capacity import cap_multiplier, cap_multipliers  # noqa: E402
+from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights  # noqa: E402
+from .rules.routes import choose_path, choose_path_live, next_link, path_validity, route_tables  # noqa: E402
 
 #: Threads per block of the per-chunk kernel (pass A); a power of two, at most TPB_MAX.
 TPB = 128
@@ -84,6 +88,12 @@ _CNT_COLS = TPB_MAX + 2  # per-class counts per thread; +2 puts the rows in dist
 TPB_FLAT = 256
 #: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
 SHARED_TALLY_BYTES = 24 * 1024
+_STAGE = CHUNK + 4 * TPB_MAX  # staged class bytes of one chunk: TPB segments of CHUNK/TPB + 4
+#: Resident blocks per multiprocessor the looping kernels are sized for (grid = SMs × this).
+BLOCKS_PER_SM = 8
+#: How pass A finds its movers: "staged" (coalesced reads, blocks loop over chunks) or "segment"
+#: (the first version: one block per chunk, each thread reading a contiguous segment).
+LAYOUTS = ("staged", "segment")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -337,6 +347,27 @@ def _event(i, v, up, ev_idx, ev_loc, cnt):
         ev_loc[k] = 2 * v + (1 if up else 0)
 
 
+@cuda.jit(device=True, inline=True)
+def _append(ok, i, out, tally, at, slots):
+    """Block-wide append: the block's threads with ok put i into out[…] at slots reserved by one
+    global atomic on tally[at] (the list's length) per block and call. Every thread of the block
+    must call it (it has barriers); slots (shared, 2 int32) starts with slots[0] = 0."""
+    k = 0
+    if ok:
+        k = cuda.atomic.add(slots, 0, 1)
+    cuda.syncthreads()
+    if cuda.threadIdx.x == 0:
+        n = slots[0]
+        first = 0
+        if n > 0:
+            first = cuda.atomic.add(tally, at, n)
+        slots[1] = first
+        slots[0] = 0  # every increment of this call happened before the barrier above
+    cuda.syncthreads()
+    if ok:
+        out[slots[1] + k] = i
+
+
 def _make_kernels(shared_tally: bool):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or global).
 
@@ -524,10 +555,172 @@ def _make_kernels(shared_tally: bool):
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def pass_a_kernel(pre, where, prog, path, hop, flags, movers, nmov, n_eff, eff_first, touched,
-                      in_u, deferred, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
-                      out_ptr, out_link, link_to, link_open, camp, capmult, tally, n_loc, n_links):
-        """Pass A for the movers of chunk blockIdx.x at places without a capacity (agents._pass_a_chunk).
+    def movers_staged_kernel(n_alive, pre, where, prog, path, hop, flags, lcls, qcls, mc, capacity,
+                             direct, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
+                             out_ptr, out_link, link_to, link_open, camp, capmult, movers, nmov,
+                             capped, ncap, tally, n_loc, n_links):
+        """Pass A, who moves: movers_kernel's draws and ranks with coalesced reads, blocks looping
+        over chunks (c = blockIdx.x, + gridDim.x, …) so each block zeroes and flushes its shared
+        tallies once, not once per chunk.
+
+        Per chunk: (1) threads read `where` interleaved (warp loads are contiguous) and stage each
+        person's class byte in shared memory, laid out by the segment that will rank it (pitch
+        seg + 4 keeps the segment walks free of bank conflicts); (2)–(3) as movers_kernel: counts
+        per class and segment, scans, candidate ranks marked; (4a) each thread walks its segment
+        of staged classes in index order, turning each byte into "candidate or not"; (4b) threads
+        read the candidates interleaved again and draw, choose and step as movers_kernel does.
+        """
+        cnt = cuda.shared.array((NCLS, _CNT_COLS), dtype=nb.int16)
+        mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
+        ck = cuda.shared.array(_STAGE, dtype=nb.int8)
+        ncls = cuda.shared.array(NCLS, dtype=nb.int32)
+        ocls = cuda.shared.array(NCLS, dtype=nb.int32)
+        scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
+        slots = cuda.shared.array(2, dtype=nb.int32)
+        n_tally = 2 * n_loc + n_links
+        if shared_tally and direct:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        tid = cuda.threadIdx.x
+        nt = cuda.blockDim.x
+        seg = (CHUNK + nt - 1) // nt
+        pitch = seg + 4
+        mine = tid * pitch  # this thread's segment in ck
+        skip_prefix = pre[_S_SKIP]
+        move_prefix = pre[_S_MOVE]
+        route_prefix = pre[_S_ROUTE]
+        nch = (n_alive + CHUNK - 1) // CHUNK
+        c = cuda.blockIdx.x
+        while c < nch:  # block-uniform: every barrier below is reached by the whole block
+            lo = c * CHUNK
+            n = min(CHUNK, n_alive - lo)
+            a = min(tid * seg, n)  # this thread's segment [a, b) of the chunk, for ranking
+            b = min(a + seg, n)
+            if tid == 0:
+                slots[0] = 0
+                slots[1] = 0
+            for k in range(NCLS):
+                cnt[k, tid] = 0
+            # (1) stage the classes, reading `where` interleaved
+            for j in range(tid, CHUNK, nt):
+                mark[j] = 0
+                if j < n:
+                    w = where[lo + j]
+                    k = -1
+                    if w >= 0:
+                        k = lcls[w]
+                    ck[(j // seg) * pitch + j % seg] = k
+            cuda.syncthreads()
+            for j in range(b - a):
+                k = ck[mine + j]
+                if k >= 1:
+                    cnt[k, tid] += 1
+            cuda.syncthreads()
+            # (2) exclusive scan over threads, per class; class totals and their offsets in `mark`
+            for k in range(tid, NCLS, nt):
+                run = 0
+                for t2 in range(nt):
+                    x = cnt[k, t2]
+                    cnt[k, t2] = run
+                    run += x
+                ncls[k] = run
+            cuda.syncthreads()
+            if tid == 0:
+                off = 0
+                for k in range(NCLS):
+                    ocls[k] = off
+                    off += ncls[k]
+            cuda.syncthreads()
+            # (3) candidate ranks per class: R_j = R_{j−1} + 1 + G_j, R_{−1} = −1
+            for k in range(1, NCLS):
+                nk = ncls[k]
+                if nk == 0:
+                    continue
+                q = qcls[k]
+                key = c * NCLS + k
+                base = 0
+                r_prev = -1
+                while r_prev < nk:
+                    g = _geometric(skip_prefix, key, base + tid, q)
+                    if g > CHUNK:
+                        g = CHUNK
+                    scan[tid] = g + 1
+                    cuda.syncthreads()
+                    step = 1
+                    while step < nt:  # inclusive Hillis–Steele scan of the gaps
+                        x = 0
+                        if tid >= step:
+                            x = scan[tid - step]
+                        cuda.syncthreads()
+                        scan[tid] += x
+                        cuda.syncthreads()
+                        step *= 2
+                    r = r_prev + scan[tid]
+                    if r < nk:
+                        mark[ocls[k] + r] = 1
+                    r_prev = r_prev + scan[nt - 1]
+                    base += nt
+                    cuda.syncthreads()
+            cuda.syncthreads()
+            # (4a) ranks in index order within the segment: class byte → candidate byte
+            for j in range(b - a):
+                k = ck[mine + j]
+                cand = 0
+                if k == 0:
+                    cand = 1
+                elif k >= 1:
+                    rank = cnt[k, tid]
+                    cnt[k, tid] = rank + 1
+                    if mark[ocls[k] + rank] != 0:
+                        cand = 1
+                ck[mine + j] = cand
+            cuda.syncthreads()
+            # (4b) candidates, interleaved: the move draw, then as movers_kernel
+            for j in range(tid, n, nt):
+                if ck[(j // seg) * pitch + j % seg] == 0:
+                    continue
+                i = lo + j
+                w = where[i]
+                k = lcls[w]
+                move = k == 0
+                if not move:
+                    q = qcls[k]
+                    m = mc[w]
+                    move = m >= q or _uniform(move_prefix, i, 0) * q < m
+                if not move:
+                    continue
+                if capacity[w] >= 1:
+                    capped[lo + cuda.atomic.add(slots, 1, 1)] = i
+                elif not direct:
+                    movers[lo + cuda.atomic.add(slots, 0, 1)] = i
+                else:
+                    lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
+                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                      link_open, camp, capmult)
+                    if lk >= 0:
+                        cuda.atomic.add(h, w, 1)
+                        cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                        flags[i] = flags[i] & _F_NOT_BOUNCE
+                        where[i] = -(lk + 1)
+                        prog[i] = 0.0
+            cuda.syncthreads()
+            if tid == 0:
+                nmov[c] = slots[0]
+                ncap[c] = slots[1]
+            cuda.syncthreads()
+            c += cuda.gridDim.x
+        if shared_tally and direct:
+            _flush(h, tally, n_tally)
+
+    @cuda.jit
+    def pass_a_kernel(n_alive, pre, where, prog, path, hop, flags, movers, nmov, n_eff, eff_first,
+                      touched, in_u, deferred, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+                      nodes, out_ptr, out_link, link_to, link_open, camp, capmult, tally, n_loc,
+                      n_links):
+        """Pass A for the movers at places without a capacity (agents._pass_a_chunk); blocks loop
+        over chunks (c = blockIdx.x, + gridDim.x, …) and take the chunk's list of movers.
 
         A mover sees the day's route tables unless a departure from a capped place before it (in
         index order) changed a capacity multiplier its choice reads (`touched` origins, or a planned
@@ -539,41 +732,45 @@ def _make_kernels(shared_tally: bool):
             _zero(h, n_tally)
         else:
             h = tally
-        c = cuda.blockIdx.x
-        lo = c * CHUNK
         route_prefix = pre[_S_ROUTE]
-        for k in range(cuda.threadIdx.x, nmov[c], cuda.blockDim.x):
-            i = movers[lo + k]
-            w = where[i]
-            if n_eff > 0 and i > eff_first:
-                p = path[i]
-                if p < 0:
-                    late = touched[w]
-                else:
-                    late = in_u[nodes[node_ptr[p + 1] - 1]]
-                if late:
-                    deferred[cuda.atomic.add(tally, n_tally + 1, 1)] = i
+        nch = (n_alive + CHUNK - 1) // CHUNK
+        c = cuda.blockIdx.x
+        while c < nch:
+            lo = c * CHUNK
+            for k in range(cuda.threadIdx.x, nmov[c], cuda.blockDim.x):
+                i = movers[lo + k]
+                w = where[i]
+                if n_eff > 0 and i > eff_first:
+                    p = path[i]
+                    if p < 0:
+                        late = touched[w]
+                    else:
+                        late = in_u[nodes[node_ptr[p + 1] - 1]]
+                    if late:
+                        deferred[cuda.atomic.add(tally, n_tally + 1, 1)] = i
+                        continue
+                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
+                                  tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                  link_open, camp, capmult)
+                if lk < 0:
                     continue
-            lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot,
-                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                              capmult)
-            if lk < 0:
-                continue
-            cuda.atomic.add(h, w, 1)
-            cuda.atomic.add(h, 2 * n_loc + lk, 1)
-            flags[i] = flags[i] & _F_NOT_BOUNCE
-            where[i] = -(lk + 1)
-            prog[i] = 0.0
+                cuda.atomic.add(h, w, 1)
+                cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                flags[i] = flags[i] & _F_NOT_BOUNCE
+                where[i] = -(lk + 1)
+                prog[i] = 0.0
+            c += cuda.gridDim.x
         if shared_tally:
             _flush(h, tally, n_tally)
 
     @cuda.jit
     def advance_kernel(n_alive, pre, where, prog, flags, dday, ast, link_from, link_to, link_km,
-                       link_speed, link_walk_p, start_on_foot, walk, front, nfront, tally, n_loc,
+                       link_speed, link_walk_p, start_on_foot, walk, front, tally, n_loc,
                        n_links, capacity, ev_idx, ev_loc, cnt):
-        """Round 0 of pass B for chunk blockIdx.x (agents._advance_chunk): everyone on a link
-        advances; arrivals with km left today join the chunk's frontier."""
-        slots = cuda.shared.array(1, dtype=nb.int32)
+        """Round 0 of pass B (agents._advance_chunk): everyone on a link advances; arrivals with km
+        left today go to the frontier list front[0 : tally[n_tally]] (any order: each person's
+        next decision depends on their own key only; see _append)."""
+        slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         if shared_tally:
             h = cuda.shared.array(0, dtype=nb.int32)
@@ -583,48 +780,41 @@ def _make_kernels(shared_tally: bool):
         if cuda.threadIdx.x == 0:
             slots[0] = 0
         cuda.syncthreads()
-        c = cuda.blockIdx.x
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, n_alive)
         walk_prefix = pre[_S_WALK]
-        for i in range(lo + cuda.threadIdx.x, hi, cuda.blockDim.x):
-            w = where[i]
-            if w < 0:
-                if _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday, ast,
-                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
-                           walk, h, n_loc):
-                    front[lo + cuda.atomic.add(slots, 0, 1)] = i
-                    if capacity[where[i]] >= 1:  # counted at i's turn in Flee's serial pass B
+        nt = cuda.blockDim.x
+        base = cuda.blockIdx.x * nt
+        while base < n_alive:  # block-uniform
+            i = base + cuda.threadIdx.x
+            more = False
+            if i < n_alive:
+                w = where[i]
+                if w < 0:
+                    more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags,
+                                   dday, ast, link_from, link_to, link_km, link_speed,
+                                   link_walk_p, start_on_foot, walk, h, n_loc)
+                    if more and capacity[where[i]] >= 1:  # counted at i's turn in Flee's pass B
                         _event(i, where[i], True, ev_idx, ev_loc, cnt)
-        cuda.syncthreads()
-        if cuda.threadIdx.x == 0:
-            nfront[c] = slots[0]
-            if slots[0] > 0:
-                cuda.atomic.add(tally, n_tally, slots[0])
+            _append(more, i, front, tally, n_tally, slots)
+            base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def chain_kernel(r, pre, front_in, nfront_in, front_out, nfront_out, where, prog, path, hop,
-                     flags, dday, rtd, ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
-                     nvalid, node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open,
-                     link_km, link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally,
-                     n_loc, n_links, capacity, touched, ev_idx, ev_loc, cnt, def_idx, def_r):
-        """Round r ≥ 1 of pass B for chunk blockIdx.x: the frontier decides again where it arrived
-        (agents._chain, one step), travels, and forms the chunk's next frontier.
+    def chain_kernel(r, nf, pre, front_in, front_out, where, prog, path, hop, flags, dday, rtd,
+                     ast, max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+                     nodes, out_ptr, out_link, link_from, link_to, link_open, link_km, link_speed,
+                     link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc, n_links,
+                     capacity, touched, ev_idx, ev_loc, cnt, def_idx, def_r):
+        """Round r ≥ 1 of pass B for the frontier front_in[0:nf] (a grid sized to it): each
+        decides again where it arrived (agents._chain, one step), travels, and may join the next
+        frontier front_out[0 : tally[n_tally]].
 
         A decision that reads the capacity multiplier of a capped place (choosing among paths that
         reach one, `touched`; or a planned path ending at one) depends on the serial order of
         pass B: the person is handed to the host (def_idx, def_r), which replays such chains in
         index order with the counts Flee would show (see _chains_host). Count changes at capped
         places are logged as events for that replay."""
-        slots = cuda.shared.array(1, dtype=nb.int32)
-        c = cuda.blockIdx.x
-        nf = nfront_in[c]
-        if nf == 0:  # the whole block leaves together: no barrier is skipped by part of it
-            if cuda.threadIdx.x == 0:
-                nfront_out[c] = 0
-            return
+        slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         if shared_tally:
             h = cuda.shared.array(0, dtype=nb.int32)
@@ -634,58 +824,60 @@ def _make_kernels(shared_tally: bool):
         if cuda.threadIdx.x == 0:
             slots[0] = 0
         cuda.syncthreads()
-        lo = c * CHUNK
         chain_move = pre[_S_CHAIN_MOVE]
         chain_route = pre[_S_CHAIN_ROUTE]
         walk_prefix = pre[_S_WALK]
-        for k in range(cuda.threadIdx.x, nf, cuda.blockDim.x):
-            i = front_in[lo + k]
-            v = where[i]
-            dist = prog[i]
-            m = mc[v]
-            if ast and town[v]:  # ForceTownMove
-                if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
-                    m = 1.0
-            if m < 1.0:
-                if not _uniform(chain_move, i, r) < m:
-                    continue
-            p = path[i]
-            if p < 0:
-                late = touched[v]
-            else:
-                late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
-            if late:
-                k2 = cuda.atomic.add(cnt, 1, 1)
-                def_idx[k2] = i
-                def_r[k2] = r
-                continue
-            lk = _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot,
-                              nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                              capmult)
-            if lk < 0:
-                continue
-            cuda.atomic.add(h, v, 1)
-            cuda.atomic.add(h, 2 * n_loc + lk, 1)
-            if capacity[v] >= 1:
-                _event(i, v, False, ev_idx, ev_loc, cnt)
-            flags[i] = flags[i] & _F_NOT_BOUNCE
-            where[i] = -(lk + 1)
-            more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast,
-                           link_from, link_to, link_km, link_speed, link_walk_p, start_on_foot,
-                           walk, h, n_loc)
-            if where[i] >= 0 and capacity[where[i]] >= 1:
-                _event(i, where[i], True, ev_idx, ev_loc, cnt)
-            if more:
-                front_out[lo + cuda.atomic.add(slots, 0, 1)] = i
-        cuda.syncthreads()
-        if cuda.threadIdx.x == 0:
-            nfront_out[c] = slots[0]
-            if slots[0] > 0:
-                cuda.atomic.add(tally, n_tally, slots[0])
+        nt = cuda.blockDim.x
+        base = cuda.blockIdx.x * nt
+        while base < nf:  # block-uniform
+            k = base + cuda.threadIdx.x
+            i = -1
+            more = False
+            if k < nf:
+                i = front_in[k]
+                while True:  # one pass; `break` ends this person's round (agents._chain, one step)
+                    v = where[i]
+                    dist = prog[i]
+                    m = mc[v]
+                    if ast and town[v]:  # ForceTownMove
+                        if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
+                            m = 1.0
+                    if m < 1.0:
+                        if not _uniform(chain_move, i, r) < m:
+                            break
+                    p = path[i]
+                    if p < 0:
+                        late = touched[v]
+                    else:
+                        late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
+                    if late:
+                        k2 = cuda.atomic.add(cnt, 1, 1)
+                        def_idx[k2] = i
+                        def_r[k2] = r
+                        break
+                    lk = _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum,
+                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                      link_open, camp, capmult)
+                    if lk < 0:
+                        break
+                    cuda.atomic.add(h, v, 1)
+                    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                    if capacity[v] >= 1:
+                        _event(i, v, False, ev_idx, ev_loc, cnt)
+                    flags[i] = flags[i] & _F_NOT_BOUNCE
+                    where[i] = -(lk + 1)
+                    more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast,
+                                   link_from, link_to, link_km, link_speed, link_walk_p,
+                                   start_on_foot, walk, h, n_loc)
+                    if where[i] >= 0 and capacity[where[i]] >= 1:
+                        _event(i, where[i], True, ev_idx, ev_loc, cnt)
+                    break
+            _append(more, i, front_out, tally, n_tally, slots)
+            base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    return spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel
+    return spawn_kernel, movers_kernel, movers_staged_kernel, pass_a_kernel, advance_kernel, chain_kernel
 
 
 @cuda.jit
@@ -817,17 +1009,18 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
     for shared in (True, False):
-        spawn_k, movers_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        spawn_k, movers_k, staged_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
+                       i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
             "spawn": (spawn_k, (n, n, u64, f64, x, i32, f64, i32, i8, i8, i32, n)),
-            "movers": (movers_k, (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b,
-                                  f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32,
-                                  i32, i32, i32, n, n)),
-            "pass_a": (pass_a_k, (u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
+            "movers": (movers_k, movers_args),
+            "movers_staged": (staged_k, movers_args),
+            "pass_a": (pass_a_k, (n, u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
                                   f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, n, n)),
             "advance": (adv_k, (n, u64, i32, f64, i8, f32, yes, i32, i32, f64, f64, f64, yes, x,
-                                i32, i32, i32, n, n, i64, i32, i32, i32)),
-            "chain": (chain_k, (n, u64, i32, i32, i32, i32, i32, f64, i32, i8, i8, f32, f32, yes,
+                                i32, i32, n, n, i64, i32, i32, i32)),
+            "chain": (chain_k, (n, n, u64, i32, i32, i32, f64, i32, i8, i8, f32, f32, yes,
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
@@ -1105,6 +1298,22 @@ def _chains_host(ids: np.ndarray, r0: np.ndarray, where: np.ndarray, prog: np.nd
     return deepest
 
 
+def _max_blocks() -> int:
+    """Most blocks for the kernels that loop: BLOCKS_PER_SM per multiprocessor (2 in the simulator,
+    where blocks run one after another but two still exercise the cross-block paths)."""
+    if simulator_enabled():
+        return 2
+    try:
+        return BLOCKS_PER_SM * int(cuda.get_current_device().MULTIPROCESSOR_COUNT)
+    except Exception:  # noqa: BLE001 - an unknown device: a size that fills any current GPU
+        return BLOCKS_PER_SM * 132
+
+
+def _loop_grid(n: int, tpb: int, max_blocks: int) -> int:
+    """Blocks for a kernel whose blocks loop over n items: one per tpb items, at most max_blocks."""
+    return max(1, min((n + tpb - 1) // tpb, max_blocks))
+
+
 def _grid(n: int, tpb: int) -> int:
     """Blocks for a grid-stride kernel over n items (one in the simulator, where blocks are slow)."""
     if simulator_enabled():
@@ -1147,13 +1356,18 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray,
 
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
-                   shared_tally: bool | None = None) -> EngineOutput:
+                   shared_tally: bool | None = None, layout: str = "staged", blocks: int | None = None,
+                   profile: bool = False) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed (see module doc).
 
-    `threads_per_block` (a power of two ≤ 128; on hardware keep the default) and `shared_tally`
-    (None: shared-memory histograms when the network's tallies fit, else global atomics) change
-    how the work is laid out, never the result. The output also carries `gpu_stats` (decisions
-    replayed on the host, layout) and `day_s` (wall seconds per day).
+    `threads_per_block` (a power of two ≤ 128; on hardware keep the default), `shared_tally`
+    (None: shared-memory histograms when the network's tallies fit, else global atomics), `layout`
+    (LAYOUTS: how pass A finds its movers) and `blocks` (most blocks of a looping kernel; None:
+    BLOCKS_PER_SM per multiprocessor, 2 in the simulator) change how the work is laid out, never
+    the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
+    `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
+    the wall seconds per phase to gpu_stats["phase_s"] (spawn, host_tables, pass_a, pass_a_host,
+    advance, chain, chain_host, end_of_day; the waits slow the run a little; off: no cost).
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1164,6 +1378,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     flat = TPB_FLAT if threads_per_block is None else tpb
     if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
         raise ValueError(f"threads_per_block must be a power of two in 1..{TPB_MAX}, got {tpb}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    max_blocks = int(blocks) if blocks else _max_blocks()
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
     max_speed, walk = float(fp[0]), float(fp[1])
@@ -1179,7 +1396,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(bool(shared_tally))
+    (spawn_kernel, movers_seg_kernel, movers_staged_kernel, pass_a_kernel, advance_kernel,
+     chain_kernel) = _kernels(bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
@@ -1240,7 +1458,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_front = (cuda.device_array(cap, np.int32), cuda.device_array(cap, np.int32))
     d_side = cuda.device_array(cap, np.int32)  # capped movers, then deferred movers
     nch_max = (cap + CHUNK - 1) // CHUNK
-    d_nfront = (to_dev(np.zeros(nch_max, np.int32)), to_dev(np.zeros(nch_max, np.int32)))
     d_nmov = to_dev(np.zeros(nch_max, np.int32))
     d_ncap = to_dev(np.zeros(nch_max, np.int32))
     d_capacity = to_dev(plan.capacity)
@@ -1334,7 +1551,18 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             dev.copy_to_device(host)
             on_device[id(dev)] = host.copy()
 
-    def tables() -> None:
+    capped_at = np.flatnonzero(capacity >= 1)
+    tables_at = [np.zeros(0, np.int64)]  # counts at capped places that the device tables reflect
+
+    def tables(force: bool = True) -> None:
+        """Capacity multipliers and route tables from today's scores and the live counts, uploaded.
+
+        Within a day only the counts change them, and only at capped places: unless `force`
+        (scores changed, or the host replays wrote capmult), they are kept while those are equal.
+        """
+        if not force and np.array_equal(tables_at[0], count[capped_at]):
+            return
+        tables_at[0] = count[capped_at].copy()
         cap_multipliers(capacity, count, fp[9], capmult)
         route_tables(plan.path_ptr, plan.path_dest, plan.path_inv_dist, plan.path_home, path_valid,
                      attract, capmult, fp[10], fp[11], cum, tot, nvalid)
@@ -1354,7 +1582,19 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
-    t_day = t0 = time.perf_counter()  # the day loop (allocation and upload above are not counted)
+    phase_s: dict[str, float] = {}
+    lap_at = [0.0]
+
+    def lap(phase: str) -> None:
+        """profile: wait for the device, add the seconds since the last lap to phase_s[phase]."""
+        if profile:
+            cuda.synchronize()
+            now = time.perf_counter()
+            phase_s[phase] = phase_s.get(phase, 0.0) + now - lap_at[0]
+            lap_at[0] = now
+
+    cuda.synchronize()
+    t_day = t0 = lap_at[0] = time.perf_counter()  # the day loop (allocation, upload not counted)
     for t in range(n_days):
         d_pre.copy_to_device(day_prefixes(seed64, t))
         loc_changed = False
@@ -1382,7 +1622,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             acc = _cumulative(wts, cumw)
             d_cumw.copy_to_device(cumw)
             d_tally.copy_to_device(zero_tally)
-            spawn_kernel[_grid(n_new, flat), flat, 0, (2 * n_loc * 4 if shared_tally else 0)](
+            spawn_kernel[_loop_grid(n_new, flat, max_blocks), flat, 0,
+                         (2 * n_loc * 4 if shared_tally else 0)](
                 n_alive, n_alive + n_new, d_pre, d_cumw, acc,
                 d_where, d_prog, d_path, d_hop, d_flags, d_tally, n_loc)
             s = tallies()[n_loc:2 * n_loc]
@@ -1395,6 +1636,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     break
             n_alive += n_new
         spawned[t] = n_new
+        lap("spawn")
         # 3. closures, in file order
         changed = False
         any_closed = False
@@ -1446,16 +1688,21 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         alive[t] = n_alive
         arr_day[:] = 0
         dep_day[:] = 0
+        lap("host_tables")
         # 5. pass A: who moves; movers at capped places (host, index order); the others
         nch = (n_alive + CHUNK - 1) // CHUNK
         nf = 0
+        fresh = False
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
+            movers_kernel, grid_a = ((movers_staged_kernel, min(nch, max_blocks)) if layout == "staged"
+                                     else (movers_seg_kernel, nch))
+            movers_kernel[grid_a, tpb, 0, shared_bytes if direct else 0](
                 n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
                 d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
                 d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp, d_capmult,
                 d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
+            lap("pass_a")
             if not direct:
                 count0 = count.copy()
                 capm0 = capmult.copy()
@@ -1482,8 +1729,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 touched[path_origin[in_u[plan.path_dest]]] = True
                 upload(d_in_u, in_u)
                 upload(d_touched, touched)
-                pass_a_kernel[nch, flat, 0, shared_bytes](
-                    d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_front[1], d_nmov, n_eff,
+                pass_a_kernel[min(nch, max_blocks), flat, 0, shared_bytes](
+                    n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_front[1], d_nmov, n_eff,
                     int(eff_idx[0]) if n_eff else -1, d_touched, d_in_u, d_side, d_path_ptr,
                     d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
                     d_out_link, d_link_to, d_link_open, d_camp, d_capmult, d_tally, n_loc, n_links)
@@ -1499,13 +1746,16 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                                    n_eff, count, link_count, dep_day)
                     _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
                     stats["deferred_movers"] += n_def
+                fresh = True  # the host replays changed capmult
+                lap("pass_a_host")
             # round 0 of pass B: everyone on a link advances
             d_cnt.copy_to_device(zero2)
-            advance_kernel[nch, flat, 0, shared_bytes](
+            advance_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
                 n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from, d_link_to,
                 d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk, d_front[0],
-                d_nfront[0], d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
+                d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
             nf = apply(tallies())
+            lap("advance")
         # 6. chained decisions in rounds
         r = 0
         while nf > 0:
@@ -1513,17 +1763,18 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             if r > MAX_ROUNDS:
                 err, err_day = ERR_ROUNDS, t
                 break
-            tables()
+            tables(force=fresh)
+            fresh = False
             d_tally.copy_to_device(zero_tally)
             src, dst = (r - 1) % 2, r % 2
-            chain_kernel[nch, flat, 0, shared_bytes](
-                r, d_pre, d_front[src], d_nfront[src], d_front[dst], d_nfront[dst], d_where,
-                d_prog, d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc,
+            chain_kernel[_loop_grid(nf, flat, max_blocks), flat, 0, shared_bytes](
+                r, nf, d_pre, d_front[src], d_front[dst], d_where, d_prog, d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc,
                 d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
                 d_out_link, d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed,
                 d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links,
                 d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_side, d_def_r)
             nf = apply(tallies())
+        lap("chain")
         if err:
             break
         if nch > 0:  # chains that read a capped multiplier: Flee's serial order, on the host
@@ -1539,6 +1790,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 r = max(r, deepest)
                 stats["deferred_chains"] += n_defc
         rounds[t] = r
+        lap("chain_host")
         if ast and n_alive > 0:
             _recent_travel_kernel[_grid(n_alive, flat), flat](n_alive, d_rtd, d_dday, max_speed)
         # 7. record
@@ -1555,6 +1807,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     or not np.array_equal(d_on.copy_to_host(), link_count)):
                 err, err_day = ERR_CHECK, t
                 break
+        lap("end_of_day")
         now = time.perf_counter()
         day_s[t] = now - t_day
         t_day = now
@@ -1576,7 +1829,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "threads_per_block": tpb, "simulator": simulator_enabled()}
+                     "threads_per_block": tpb, "layout": layout, "max_blocks": max_blocks,
+                     "simulator": simulator_enabled()}
+    if profile:
+        out.gpu_stats["phase_s"] = phase_s  # type: ignore[attr-defined]
     return out
 
 
