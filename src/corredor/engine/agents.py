@@ -115,12 +115,15 @@ class EngineOutput:
 
 
 @nb.njit(cache=True, inline="always")
-def _geometric(skip_key: np.uint64, key: int, sub: int, q: float) -> int:
-    """Failures before the first success of Bernoulli(q) trials, keyed by the counter RNG."""
+def _geometric(skip_key: np.uint64, key: int, sub: int, q: float, lq: float) -> int:
+    """Failures before the first success of Bernoulli(q) trials, keyed by the counter RNG.
+
+    `lq` is log1p(−q), computed once per day and class (the same number every call would get).
+    """
     if q >= 1.0:
         return 0
     u = 1.0 - uniform_k(skip_key, key, sub)  # (0, 1]
-    g = math.floor(math.log(u) / math.log1p(-q))
+    g = math.floor(math.log(u) / lq)
     if g > 4.0e18:
         return 4_000_000_000_000_000_000
     return int(g)
@@ -130,8 +133,8 @@ def _geometric(skip_key: np.uint64, key: int, sub: int, q: float) -> int:
 def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, flags: np.ndarray,
                 scratch: np.ndarray, nmov: np.ndarray, nfr: np.ndarray, ncap: np.ndarray,
-                lcls: np.ndarray, qcls: np.ndarray, mc: np.ndarray, capacity: np.ndarray,
-                dday: np.ndarray, ast: bool, link_from: np.ndarray, link_to: np.ndarray,
+                lcls: np.ndarray, qcls: np.ndarray, lqcls: np.ndarray, mc: np.ndarray,
+                capacity: np.ndarray, dday: np.ndarray, ast: bool, link_from: np.ndarray, link_to: np.ndarray,
                 link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
                 start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
                 lnk_t: np.ndarray) -> None:
@@ -151,6 +154,10 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
     cnt = np.zeros(NCLS, np.int64)
     nxt = np.full(NCLS, -1, np.int64)
     ndraw = np.zeros(NCLS, np.int64)
+    for k in range(1, NCLS):  # each class's first gap (keyed, so drawing it early changes nothing)
+        if qcls[k] > 0.0:
+            nxt[k] = _geometric(skip_key, c * NCLS + k, 0, qcls[k], lqcls[k])
+            ndraw[k] = 1
     nm = 0
     nc = 0
     nf = 0
@@ -192,16 +199,15 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
             continue
         move = k == 0
         if not move:
-            if nxt[k] < 0:
-                nxt[k] = _geometric(skip_key, c * NCLS + k, ndraw[k], qcls[k])
-                ndraw[k] += 1
-            if cnt[k] == nxt[k]:
-                q = qcls[k]
-                m = mc[w]
-                move = m >= q or uniform_k(move_key, i, 0) * q < m
-                nxt[k] = cnt[k] + 1 + _geometric(skip_key, c * NCLS + k, ndraw[k], q)
-                ndraw[k] += 1
-            cnt[k] += 1
+            ck = cnt[k]
+            cnt[k] = ck + 1
+            if ck != nxt[k]:
+                continue
+            q = qcls[k]
+            m = mc[w]
+            move = m >= q or uniform_k(move_key, i, 0) * q < m
+            nxt[k] = ck + 1 + _geometric(skip_key, c * NCLS + k, ndraw[k], q, lqcls[k])
+            ndraw[k] += 1
         if move:
             scratch[lo + nm] = i
             nm += 1
@@ -219,8 +225,9 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
                    capm: np.ndarray, attract: np.ndarray, ws: float, wp: float,
                    path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
                    path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
-                   nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
-                   link_to: np.ndarray, link_open: np.ndarray, camp: np.ndarray,
+                   nodes: np.ndarray, slink: np.ndarray, out_ptr: np.ndarray,
+                   out_link: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
+                   link_open: np.ndarray, camp: np.ndarray,
                    link_count: np.ndarray, dep_day: np.ndarray, eff_idx: np.ndarray,
                    eff_loc: np.ndarray) -> int:
     """Pass A for movers at places with a capacity, serially in index order (as Flee does).
@@ -246,12 +253,15 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
                 hop[i] = 1
             pth = path[i]
             h = np.int64(hop[i])
-            tgt = nodes[node_ptr[pth] + h]
-            lk = -1
-            for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next place
-                if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
-                    lk = out_link[j]
-                    break
+            pos = node_ptr[pth] + h
+            tgt = nodes[pos]
+            lk = slink[pos]  # the path's own link, if it is the first from v to tgt
+            if lk < 0 or link_from[lk] != v or not link_open[lk]:
+                lk = -1
+                for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to tgt
+                    if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                        lk = out_link[j]
+                        break
             if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
                 fin = nodes[node_ptr[pth + 1] - 1]
                 if camp[fin] and capm[fin] < 0.5:
@@ -287,8 +297,8 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
                   ws: float, wp: float, path_ptr: np.ndarray, path_valid: np.ndarray,
                   path_dest: np.ndarray, path_inv_dist: np.ndarray, path_home: np.ndarray,
                   cum0: np.ndarray, tot0: np.ndarray, nvalid0: np.ndarray, node_ptr: np.ndarray,
-                  nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
-                  link_from: np.ndarray, link_to: np.ndarray, link_open: np.ndarray,
+                  nodes: np.ndarray, slink: np.ndarray, out_ptr: np.ndarray,
+                  out_link: np.ndarray, link_from: np.ndarray, link_to: np.ndarray, link_open: np.ndarray,
                   link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
                   camp: np.ndarray, eff_idx: np.ndarray, eff_loc: np.ndarray, n_eff: int,
                   dday: np.ndarray, ast: bool, start_on_foot: bool, walk: float,
@@ -369,12 +379,15 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
                 hop[i] = 1
             pth = path[i]
             h = np.int64(hop[i])
-            tgt = nodes[node_ptr[pth] + h]
-            lk = -1
-            for j in range(out_ptr[w], out_ptr[w + 1]):  # first open link to the next place
-                if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
-                    lk = out_link[j]
-                    break
+            pos = node_ptr[pth] + h
+            tgt = nodes[pos]
+            lk = slink[pos]  # the path's own link, if it is the first from w to tgt
+            if lk < 0 or link_from[lk] != w or not link_open[lk]:
+                lk = -1
+                for j in range(out_ptr[w], out_ptr[w + 1]):  # first open link to tgt
+                    if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                        lk = out_link[j]
+                        break
             if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
                 fin = nodes[node_ptr[pth + 1] - 1]
                 if camp[fin] and capm[fin] < 0.5:
@@ -433,7 +446,8 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
            buffer: float, capm: np.ndarray, attract: np.ndarray, ws: float, wp: float,
            path_ptr: np.ndarray, path_valid: np.ndarray, path_dest: np.ndarray,
            path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
-           nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
+           nodes: np.ndarray, slink: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
+           link_from: np.ndarray, link_to: np.ndarray,
            link_open: np.ndarray, link_km: np.ndarray, link_speed: np.ndarray,
            link_walk_p: np.ndarray, camp: np.ndarray, start_on_foot: bool, walk: float,
            link_count: np.ndarray, arr_day: np.ndarray, dep_day: np.ndarray) -> int:
@@ -521,12 +535,15 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                     hop[i] = 1
                 pth = path[i]
                 h = np.int64(hop[i])
-                tgt = nodes[node_ptr[pth] + h]
-                lk = -1
-                for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to the next place
-                    if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
-                        lk = out_link[j]
-                        break
+                pos = node_ptr[pth] + h
+                tgt = nodes[pos]
+                lk = slink[pos]  # the path's own link, if it is the first from v to tgt
+                if lk < 0 or link_from[lk] != v or not link_open[lk]:
+                    lk = -1
+                    for j in range(out_ptr[v], out_ptr[v + 1]):  # first open link to tgt
+                        if link_open[out_link[j]] and link_to[out_link[j]] == tgt:
+                            lk = out_link[j]
+                            break
                 if lk >= 0:  # no step toward a camp that is full (Cap < 0.5) at the path's end
                     fin = nodes[node_ptr[pth + 1] - 1]
                     if camp[fin] and capm[fin] < 0.5:
@@ -634,7 +651,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
          link_walk_p: np.ndarray, link_open: np.ndarray, link_count: np.ndarray,
          out_ptr: np.ndarray, out_link: np.ndarray, path_ptr: np.ndarray, path_dest: np.ndarray,
          path_inv_dist: np.ndarray, path_home: np.ndarray, node_ptr: np.ndarray,
-         nodes: np.ndarray, path_link_ptr: np.ndarray, path_links: np.ndarray,
+         nodes: np.ndarray, path_link_ptr: np.ndarray, path_links: np.ndarray, slink: np.ndarray,
          # timeline
          spawn: np.ndarray, cptr: np.ndarray, cloc: np.ndarray, con: np.ndarray, cval: np.ndarray,
          refresh: np.ndarray, clptr: np.ndarray, clop: np.ndarray, cltarget: np.ndarray,
@@ -672,6 +689,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
     mc = np.zeros(n_loc)
     lcls = np.zeros(n_loc, np.int64)
     qcls = np.zeros(NCLS)
+    lqcls = np.zeros(NCLS)
     cum = np.zeros(n_paths)
     tot = np.zeros(n_loc)
     nvalid = np.zeros(n_loc, np.int64)
@@ -779,6 +797,8 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                 lcls[j] = k
                 if m > qcls[k]:
                     qcls[k] = m
+        for k in range(NCLS):
+            lqcls[k] = math.log1p(-qcls[k]) if qcls[k] < 1.0 else 0.0
         cap_multipliers(capacity, count, fp[9], capmult)
         route_tables(path_ptr, path_dest, path_inv_dist, path_home, path_valid, attract, capmult,
                      fp[10], fp[11], cum, tot, nvalid)
@@ -794,7 +814,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
         nch = (n_alive + CHUNK - 1) // CHUNK
         for c in prange(nch):
             _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
-                        nfr, ncap, lcls, qcls, mc, capacity, dday, ast, link_from, link_to,
+                        nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from, link_to,
                         link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t, arr_t,
                         lnk_t)
         count0[:] = count
@@ -805,13 +825,14 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
         n_eff = _capped_movers(nch, k_route, where, prog, path, hop, flags, scratch, nmov,
                                capacity, count, fp[9], capmult, attract, fp[10], fp[11],
                                path_ptr, path_valid, path_dest, path_inv_dist, path_home,
-                               node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                               node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
+                               link_open, camp,
                                link_count, dep_day, eff_idx, eff_loc)
         for c in prange(nch):
             _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
                           nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
                           path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
-                          nvalid, node_ptr, nodes, out_ptr, out_link, link_from, link_to,
+                          nvalid, node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
                           link_open, link_km, link_speed, link_walk_p, camp, eff_idx, eff_loc,
                           n_eff, dday, ast, start_on_foot, walk, dep_t, arr_t, lnk_t)
         _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
@@ -821,7 +842,8 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                    stream_key(seed, t, _CHAIN_ROUTE), k_walk, where, prog, path, hop, flags,
                    scratch, nmov, nfr, rtd, dday, ast, max_speed, town, mc, capacity, count,
                    fp[9], capmult, attract, fp[10], fp[11], path_ptr, path_valid, path_dest,
-                   path_inv_dist, path_home, node_ptr, nodes, out_ptr, out_link, link_to,
+                   path_inv_dist, path_home, node_ptr, nodes, slink, out_ptr, out_link, link_from,
+                   link_to,
                    link_open, link_km, link_speed, link_walk_p, camp, start_on_foot, walk,
                    link_count, arr_day, dep_day)
         if r < 0:
@@ -853,6 +875,29 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                 if on[j] != link_count[j]:
                     return ERR_CHECK, t
     return ERR_NONE, -1
+
+
+def step_links(plan: Plan) -> np.ndarray:
+    """Per path node position (h ≥ 1): the path's link into that node when it is the first link
+    in its origin's out list to that node, else −1 (position 0: −1).
+
+    Why: a step takes the first open link from the current place to the next node (Flee matches
+    by name); when the path's own link is that first one and is open, it is the answer without
+    scanning the out list. Anything else falls back to the scan, so the result is the same.
+    """
+    slink = np.full(plan.path_nodes.shape[0], -1, np.int32)
+    first: dict[tuple[int, int], int] = {}
+    for j in range(plan.out_link.shape[0]):
+        lk = int(plan.out_link[j])
+        first.setdefault((int(plan.link_from[lk]), int(plan.link_to[lk])), lk)
+    for p in range(plan.path_dest.shape[0]):
+        n0, l0 = int(plan.path_node_ptr[p]), int(plan.path_link_ptr[p])
+        for h in range(1, int(plan.path_node_ptr[p + 1]) - n0):
+            lk = int(plan.path_links[l0 + h - 1])
+            a, b = int(plan.path_nodes[n0 + h - 1]), int(plan.path_nodes[n0 + h])
+            if int(plan.link_from[lk]) == a and int(plan.link_to[lk]) == b and first.get((a, b)) == lk:
+                slink[n0 + h] = lk
+    return slink
 
 
 def bytes_per_person(ast: bool) -> float:
@@ -937,6 +982,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
     check_memory(plan)
     st = initial_state(plan) if state is None else state
     n_created = np.concatenate([[0], np.cumsum(plan.spawn)]) + int(plan.insert0.sum())
+    slink = step_links(plan)
     old_threads = nb.get_num_threads()
     if threads is not None:
         nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
@@ -953,7 +999,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
                 plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
                 st["link_open"], st["link_count"], plan.out_ptr, plan.out_link, plan.path_ptr,
                 plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr,
-                plan.path_nodes, plan.path_link_ptr, plan.path_links,
+                plan.path_nodes, plan.path_link_ptr, plan.path_links, slink,
                 plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on,
                 plan.conflict_value, plan.refresh_today, plan.closure_ptr, plan.closure_op,
                 plan.closure_target, plan.closure_arg,
