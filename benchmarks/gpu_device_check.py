@@ -196,6 +196,19 @@ def scale_case(people: int, days: int, places: int = 1000, capped: bool = False,
     return sc.with_settings(spawn_rules={"insert_day0": False})
 
 
+_SCALE_PLANS: dict[tuple[int, int, bool], object] = {}
+
+
+def scale_plan(people: int, days: int, capped: bool = False):
+    """compile_plan(scale_case(...)), kept for the profile section (building one at 1e8 takes a while)."""
+    from corredor.plan import compile_plan
+
+    key = (people, days, capped)
+    if key not in _SCALE_PLANS:  # a plan's arrays do not grow with the people: keeping them is cheap
+        _SCALE_PLANS[key] = compile_plan(scale_case(people, days, capped=capped))
+    return _SCALE_PLANS[key]
+
+
 def throughput(people_list: list[int], days: int, cpu_ref_people: int,
                rows: list[dict] | None = None) -> list[dict]:
     """GPU person-steps per second at each size (appended to `rows` as they are measured)."""
@@ -208,7 +221,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
     points = [(n, False) for n in people_list] + [(min(people_list), True)]
     for n, capped in points:
         t = time.perf_counter()
-        plan = compile_plan(scale_case(n, days, capped=capped))
+        plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         out = run_agents_gpu(plan, seed=1)
         half = days // 2
@@ -221,7 +234,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a")},
+                "direct_pass_a", "layout", "max_blocks")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
@@ -244,10 +257,52 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
     return rows
 
 
+# ------------------------------------------------------------------ profile
+
+
+def profile(people: int, days: int, case: str, hasten: int, case_days: int,
+            rows: list[dict] | None = None) -> list[dict]:
+    """Wall milliseconds per day and phase (run_agents_gpu(profile=True): a device wait after every
+    phase) on the scale case at `people` (open camps) for each pass-A layout, and on one seed of
+    `case` (default layout): where a day's time goes, on the device and on the host.
+
+    Two figures per run: "all days" and "steady" (days ≥ 1, without day 0's spawn of everyone).
+    """
+    from corredor.engine.gpu import LAYOUTS, PHASES, run_agents_gpu
+
+    rows = [] if rows is None else rows
+    runs = [(f"scale {people:.0e} open", layout) for layout in LAYOUTS]
+    runs.append((f"{case} seed 1", LAYOUTS[0]))
+    for label, layout in runs:
+        if label.startswith("scale"):
+            plan, warm = scale_plan(people, days), scale_plan(50_000, 3)
+        else:
+            plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
+        run_agents_gpu(warm, seed=1, layout=layout)  # compile this layout's kernels
+        out = run_agents_gpu(plan, seed=1, layout=layout, profile=True)
+        ph = np.asarray(out.gpu_stats["phase_day_s"])
+        steady = ph[1:] if ph.shape[0] > 1 else ph
+        row = {"run": label, "layout": layout, "people": int(plan.total_agents),
+               "days": int(plan.n_days), "loop_s": out.loop_s,
+               "ms_per_day": 1e3 * out.loop_s / plan.n_days,
+               "steady_ms_per_day": 1e3 * float(steady.sum(1).mean()),
+               "rounds_mean": float(out.rounds.mean()), "rounds_max": int(out.rounds.max()),
+               "max_blocks": out.gpu_stats["max_blocks"],
+               "phase_ms_per_day": {p: 1e3 * float(ph[:, j].mean()) for j, p in enumerate(PHASES)},
+               "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
+                                           for j, p in enumerate(PHASES)}}
+        rows.append(row)
+        print(f"  profile {label} ({layout}): {row['ms_per_day']:.2f} ms/day, steady "
+              f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
+                  f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
+        del out
+    return rows
+
+
 # ------------------------------------------------------------------ report
 
 
-def markdown(device: str, eq: list[dict], tp: list[dict]) -> str:
+def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None = None) -> str:
     lines = [f"Device: {device}; {platform.node()}, Python {platform.python_version()}, "
              f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.", "",
              "| case | hasten | days | people | seeds | identical seeds | KS rejections (α=0.01, Bonferroni) | min p | max rel. diff of mean camp pop. | CPU s/seed (1 thread) | GPU s/seed |",
@@ -264,6 +319,19 @@ def markdown(device: str, eq: list[dict], tp: list[dict]) -> str:
         lines.append(f"| {r['backend']} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
+    if pr:
+        from corredor.engine.gpu import PHASES
+
+        lines += ["", "Milliseconds per day and phase, steady days (≥ 1), profile=True (a device wait "
+                  "after each phase):", "",
+                  "| run | layout | people | ms/day (all days) | ms/day steady | "
+                  + " | ".join(PHASES) + " | rounds mean / max |",
+                  "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
+        for r in pr:
+            lines.append(f"| {r['run']} | {r['layout']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
+                         f"{r['steady_ms_per_day']:.2f} | "
+                         + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
+                         + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} |")
     return "\n".join(lines)
 
 
@@ -283,6 +351,9 @@ def main() -> None:
                     help="wall seconds for the whole script; equivalence compares fewer seeds to fit")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the throughput: ms per day and phase at the largest --people (both "
+                         "pass-A layouts) and on one seed of the first case")
     ap.add_argument("--compile-only", action="store_true",
                     help="compile every kernel to PTX for sm_90 and stop (needs NVVM, no GPU)")
     args = ap.parse_args()
@@ -317,15 +388,16 @@ def main() -> None:
     print(f"device: {device}; numba {__import__('numba').__version__}", flush=True)
     eq: list[dict] = []
     tp: list[dict] = []
+    pr: list[dict] = []
     errors: list[str] = []
 
     def save() -> None:
         """Write what has been measured so far (a lease may end before the last section)."""
-        md = markdown(device, eq, tp)
+        md = markdown(device, eq, tp, pr)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"device": device, "equivalence": eq, "throughput": tp,
-                                             "errors": errors, "markdown": md},
+                                             "profile": pr, "errors": errors, "markdown": md},
                                             indent=1, default=float))
 
     t = time.perf_counter()
@@ -336,6 +408,16 @@ def main() -> None:
         print(errors[-1], flush=True)
     print(f"throughput: {time.perf_counter() - t:.0f} s", flush=True)
     save()
+    if args.profile:
+        t = time.perf_counter()
+        try:
+            profile(max(people), args.days, cases[0], args.hasten,
+                    5 if args.quick else args.case_days, pr)
+        except Exception:
+            errors.append(traceback.format_exc())
+            print(errors[-1], flush=True)
+        print(f"profile: {time.perf_counter() - t:.0f} s", flush=True)
+        save()
     if pool is not None:
         try:
             # compile the CPU engine once (the pool processes load it from numba's cache)
@@ -350,7 +432,7 @@ def main() -> None:
             print(errors[-1], flush=True)
         pool.terminate()
     save()
-    print("\n" + markdown(device, eq, tp) + "\n")
+    print("\n" + markdown(device, eq, tp, pr) + "\n")
     print(f"total {time.perf_counter() - t_all:.0f} s")
     if args.json is not None:
         print(f"wrote {args.json}")

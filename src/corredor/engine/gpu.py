@@ -94,6 +94,14 @@ BLOCKS_PER_SM = 8
 #: How pass A finds its movers: "staged" (coalesced reads, blocks loop over chunks) or "segment"
 #: (the first version: one block per chunk, each thread reading a contiguous segment).
 LAYOUTS = ("staged", "segment")
+#: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
+#: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
+#: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
+#: the host, their gathers and scatters, pass_a_kernel), advance (round 0 of pass B), chain (the
+#: same-day rounds), chain_host (chains replayed on the host), end_of_day (avoid_short_stints
+#: columns, records, check).
+PHASES = ("spawn", "host_tables", "pass_a", "pass_a_host", "advance", "chain", "chain_host",
+          "end_of_day")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -1366,8 +1374,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     BLOCKS_PER_SM per multiprocessor, 2 in the simulator) change how the work is laid out, never
     the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
     `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
-    the wall seconds per phase to gpu_stats["phase_s"] (spawn, host_tables, pass_a, pass_a_host,
-    advance, chain, chain_host, end_of_day; the waits slow the run a little; off: no cost).
+    the wall seconds per phase (PHASES) to gpu_stats["phase_s"] and, per day, to
+    gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost).
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1582,20 +1590,23 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
-    phase_s: dict[str, float] = {}
+    phase_day = np.zeros((n_days, len(PHASES)))  # profile: seconds per day and phase
+    phase_col = {ph: j for j, ph in enumerate(PHASES)}
     lap_at = [0.0]
+    today = [0]
 
     def lap(phase: str) -> None:
-        """profile: wait for the device, add the seconds since the last lap to phase_s[phase]."""
+        """profile: wait for the device, add the seconds since the last lap to the phase's."""
         if profile:
             cuda.synchronize()
             now = time.perf_counter()
-            phase_s[phase] = phase_s.get(phase, 0.0) + now - lap_at[0]
+            phase_day[today[0], phase_col[phase]] += now - lap_at[0]
             lap_at[0] = now
 
     cuda.synchronize()
     t_day = t0 = lap_at[0] = time.perf_counter()  # the day loop (allocation, upload not counted)
     for t in range(n_days):
+        today[0] = t
         d_pre.copy_to_device(day_prefixes(seed64, t))
         loc_changed = False
         # 1. conflicts
@@ -1831,8 +1842,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "threads_per_block": tpb, "layout": layout, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
-    if profile:
-        out.gpu_stats["phase_s"] = phase_s  # type: ignore[attr-defined]
+    if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
+        out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
+                                    for j, ph in enumerate(PHASES)}
+        out.gpu_stats["phase_day_s"] = phase_day  # type: ignore[attr-defined]
     return out
 
 
