@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from corredor.engine.agents import EngineError, run_agents
-from corredor.engine.cohorts import C_N, C_PROG, _merge, engine_for, run_cohorts
+from corredor.engine.cohorts import C_N, C_PROG, _merge, cost_estimate, engine_for, run_cohorts
 from corredor.plan import compile_plan
 from corredor.scenario import load_scenario
 from corredor.simulate import simulate
@@ -133,14 +133,49 @@ def test_same_results_schema_as_the_agent_engine(basic_plan):
     assert np.array_equal(c.dataset["spawned"].values, a.dataset["spawned"].values)
 
 
-def test_auto_picks_cohorts_unless_a_rule_needs_history(basic_plan):
-    assert engine_for(basic_plan)[0] == "cohorts"
+def huge(plan, factor: int = 100_000):
+    """The same plan with `factor` times the people (spawns scaled), nothing else changed."""
+    return dataclasses.replace(plan, spawn=plan.spawn * factor, insert0=plan.insert0 * factor)
+
+
+def test_auto_picks_the_cheaper_engine_by_estimated_cost(basic_plan):
+    small, reason = engine_for(basic_plan)
+    assert small == "agents" and "agent-steps" in reason and "cheaper" in reason
     res = simulate(basic_plan, seed=1)
-    assert res.manifest["engine"] == "cohorts"
-    assert res.manifest["engine_choice"]["asked"] == "auto"
-    stints = dataclasses.replace(basic_plan, params={**basic_plan.params, "avoid_short_stints": True})
+    assert res.manifest["engine"] == "agents"
+    assert res.manifest["engine_choice"] == {"asked": "auto", "engine": "agents", "reason": reason}
+    big, reason = engine_for(huge(basic_plan))
+    assert big == "cohorts" and "agent-steps" in reason and "cheaper" in reason
+    # the flip is monotone in the number of people: once cohorts, always cohorts
+    picks = [engine_for(huge(basic_plan, f))[0] for f in (1, 10, 100, 1_000, 10_000, 100_000)]
+    assert picks == sorted(picks)  # "agents" < "cohorts": a run of agents, then cohorts
+    assert engine_for(huge(basic_plan))[0] == big  # deterministic
+
+
+def test_cost_estimate_counts_the_engines_agent_steps(basic_plan):
+    """agent-steps from the spawn schedule alone equal what the engine counted (nobody leaves)."""
+    out = run_agents(basic_plan, seed=3, threads=1)
+    assert cost_estimate(basic_plan)["agent_steps"] == out.agent_steps > 0
+    est = cost_estimate(huge(basic_plan, 10))
+    assert est["agent_steps"] == 10 * out.agent_steps
+    assert est["agents_s"] > cost_estimate(basic_plan)["agents_s"]
+
+
+def test_auto_picks_agents_for_car_at_hasten_10_and_cohorts_at_hasten_1(flee_cases):
+    """The measured cheaper engine on one thread (docs/performance.md: 0.33 vs 1.1 CPU-s at
+    hasten 10, 3.5 vs 1.7 CPU-s at hasten 1)."""
+    h10 = engine_for(compile_plan(load_scenario(flee_cases / "car", hasten=10)))
+    h1 = engine_for(compile_plan(load_scenario(flee_cases / "car", hasten=1)))
+    assert h10[0] == "agents" and "27.5 M agent-steps" in h10[1]
+    assert h1[0] == "cohorts" and "275 M agent-steps" in h1[1]
+
+
+def test_a_rule_that_needs_history_forces_agents_even_when_cohorts_are_cheaper(basic_plan):
+    stints = dataclasses.replace(huge(basic_plan),
+                                 params={**basic_plan.params, "avoid_short_stints": True})
     engine, reason = engine_for(stints)
     assert engine == "agents" and "avoid_short_stints" in reason
+    stints = dataclasses.replace(basic_plan, params={**basic_plan.params, "avoid_short_stints": True})
     res = simulate(stints, seed=1)
     assert res.manifest["engine"] == "agents" and "avoid_short_stints" in res.manifest["engine_choice"]["reason"]
     with pytest.raises(EngineError, match="avoid_short_stints"):

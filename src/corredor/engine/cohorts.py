@@ -90,12 +90,74 @@ ERR_CHECK = 4
 S_ROUNDS, S_CELLS, S_DRAWS = 0, 1, 2
 
 
+#: Cost model of `engine_for` (CPU seconds on one thread), calibrated with benchmarks/engine_choice.py
+#: on mali2012, burundi and car at hasten 1 and 10 (awareness 1 and 2), the synthetic exodus of
+#: benchmarks/scale_cohorts.py and random networks (docs/performance.md, "Which engine auto picks").
+#: Agents: a constant per agent-step (a person alive on a day) plus the daily per-place tables.
+#: Cohorts: per day, per unit (place, link, path), per same-day hop a link allows, times a factor
+#: that grows with the log of the people entering per unit and day (more people, more occupied
+#: cells and draws; the cohort engine's cost does not grow with people otherwise).
+AGENT_S_PER_STEP = 12e-9
+AGENT_S_PER_UNIT_DAY = 1e-7
+COHORT_S_PER_UNIT_DAY = 1.3e-6
+COHORT_LOG_SLOPE = 0.6
+COHORT_FACTOR_RANGE = (0.3, 3.0)
+HOPS_PER_DAY_MAX = 8.0
+
+
+def cost_estimate(plan: Plan) -> dict[str, float]:
+    """Estimated CPU seconds of both engines on one thread for a plan, from its arrays alone.
+
+    Cheap (a few array sums, no simulation) and deterministic: the same plan gives the same
+    estimate, and so the same pick, on every machine and for any thread count. Keys:
+    `agent_steps` (people alive summed over days, known from the day-0 insertion and the spawn
+    schedule, since nobody leaves), `units` (places + links + paths), `hops_per_day` (mean over
+    links of speed / length, capped), `entering_per_unit_day`, `agents_s`, `cohorts_s`.
+    """
+    days = max(1, int(plan.n_days))
+    spawn = plan.spawn.astype(np.int64)[:days]
+    steps = int(plan.insert0.sum()) * days + int(
+        np.sum(spawn * np.arange(days, days - spawn.shape[0], -1, dtype=np.int64)))
+    units = plan.n_locations + plan.n_links + int(plan.path_dest.shape[0])
+    if plan.n_links:
+        km = np.maximum(plan.link_km, 1e-9)
+        hops = float(np.mean(np.minimum(plan.link_speed / km, HOPS_PER_DAY_MAX)))
+    else:
+        hops = 0.0
+    entering = (float(spawn.sum()) + float(plan.insert0.sum())) / days / max(1, units)
+    lo, hi = COHORT_FACTOR_RANGE
+    factor = lo if entering <= 0 else min(hi, max(lo, 1.0 + COHORT_LOG_SLOPE * float(np.log10(entering))))
+    agents_s = AGENT_S_PER_STEP * steps + AGENT_S_PER_UNIT_DAY * units * days
+    cohorts_s = COHORT_S_PER_UNIT_DAY * units * days * (1.0 + hops) * factor
+    return {"agent_steps": float(steps), "units": float(units), "hops_per_day": hops,
+            "entering_per_unit_day": entering, "agents_s": agents_s, "cohorts_s": cohorts_s}
+
+
+def _millions(x: float) -> str:
+    return f"{x / 1e6:.3g} M" if x >= 1e5 else f"{x:,.0f}"
+
+
 def engine_for(plan: Plan) -> tuple[str, str]:
-    """Which engine `auto` picks for a Flee plan, and why (cohorts unless a rule needs a person's history)."""
+    """Which engine `auto` picks for a Flee plan, and why: the cheaper by `cost_estimate`.
+
+    A rule that needs each person's history (avoid_short_stints) forces the agent engine. Otherwise
+    the engine with the lower estimated CPU cost on one thread runs; a tie goes to the agent
+    engine, which follows Flee's serial order exactly where capacities bind (the cohort engine
+    approximates there: docs/validation.md). Small populations (car at hasten 10: ≈27.5 M
+    agent-steps) get agents; large ones (car at hasten 1, a 7.7-million-person exodus) cohorts.
+    """
     if plan.params.get("avoid_short_stints"):
         return "agents", ("avoid_short_stints keeps a running average of each person's daily distance, "
                           "which is not a finite state: the agent engine runs it")
-    return "cohorts", "no rule needs individual history: people in the same place and state are counted together"
+    est = cost_estimate(plan)
+    a, c = est["agents_s"], est["cohorts_s"]
+    steps = _millions(est["agent_steps"])
+    if a <= c:
+        return "agents", (f"agents: ≈{steps} agent-steps, estimated {a:.2g} CPU-s on one thread "
+                          f"against {c:.2g} s for cohorts: cheaper here")
+    return "cohorts", (f"cohorts: ≈{steps} agent-steps would cost the agent engine an estimated "
+                       f"{a:.2g} CPU-s on one thread against {c:.2g} s for counts per place and state: "
+                       "cheaper here")
 
 
 # ---------------------------------------------------------------------------------------------
