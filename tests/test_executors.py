@@ -89,3 +89,51 @@ def test_dask_unreachable_address_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(RuntimeError, match="cannot reach the Dask scheduler"):
         DaskExecutor(address="tcp://127.0.0.1:9", connect_timeout="1s")
+
+
+# ---- SLURM (dask-jobqueue): the configuration docs/ensembles.md shows, without submitting ----
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "ensembles.md"
+
+
+def documented_slurm_options() -> dict:
+    """The keyword arguments of the `SLURMCluster(...)` call in docs/ensembles.md, as values."""
+    import ast
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    code = next(b for b in blocks if "SLURMCluster(" in b)
+    calls = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)
+             and getattr(n.func, "id", None) == "SLURMCluster"]
+    assert len(calls) == 1 and not calls[0].args
+    return {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords}
+
+
+def test_documented_slurm_cluster_writes_the_expected_job_script() -> None:
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    opts = documented_slurm_options()
+    assert opts["scheduler_options"] == {"port": 8786}
+    opts["scheduler_options"] = {"port": 0}  # any free port here: the test machine may use 8786
+    cluster = jobqueue.SLURMCluster(**opts)
+    try:
+        script = cluster.job_script()
+        address = cluster.scheduler_address
+    finally:
+        cluster.close()
+    lines = script.splitlines()
+    sbatch = [ln for ln in lines if ln.startswith("#SBATCH")]
+    for expected in ("#SBATCH -p standard", "#SBATCH -A my-project", "#SBATCH --cpus-per-task=32",
+                     "#SBATCH --mem=60G", "#SBATCH -t 02:00:00", "#SBATCH --exclusive"):
+        assert expected in sbatch, (expected, sbatch)
+    worker = [ln for ln in lines if "distributed.cli.dask_worker" in ln]
+    assert len(worker) == 1
+    cmd = worker[0].split()
+    assert cmd[:3] == ["python", "-m", "distributed.cli.dask_worker"]  # the activated venv's python
+    assert cmd[3] == address and address.startswith("tcp://")
+    assert cmd[cmd.index("--nthreads") + 1] == "1"  # one thread per worker: one replica per core
+    assert cmd[cmd.index("--nworkers") + 1] == "32"
+    # the prologue runs before the worker starts: the venv is active, numba uses one thread
+    at = lines.index(worker[0])
+    assert lines.index("source ~/corredor/.venv/bin/activate") < at
+    assert lines.index("export NUMBA_NUM_THREADS=1") < at
+    assert lines[0].startswith("#!") and max(lines.index(s) for s in sbatch) < at

@@ -91,7 +91,10 @@ class LocalProcessExecutor(_Base):
     """A pool of `workers` local processes (default start method: forkserver).
 
     Why forkserver: numba's thread pools are not safe to fork from a parent that has used them;
-    a fork server is started clean. Tasks are sent in small batches to amortise the round-trip.
+    a fork server is started clean. Tasks are sent in small batches (at least `batches_per_worker`
+    per worker, at most `max_batch` tasks each): a worker takes the next batch when it is done, so
+    small batches keep both workers busy to the end (1,000 replicas of car in 16 batches of 63 left
+    one worker idle for up to 63 replicas' time), and a replica (≥ 0.04 s) dwarfs a round-trip.
     Each worker should run its replica on one thread (the CLI does), so W workers use W cores.
     """
 
@@ -100,10 +103,12 @@ class LocalProcessExecutor(_Base):
         workers: int | None = None,
         start_method: str = "forkserver",
         batches_per_worker: int = 8,
+        max_batch: int = 4,
     ) -> None:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.start_method = start_method
         self.batches_per_worker = max(1, int(batches_per_worker))
+        self.max_batch = max(1, int(max_batch))
         self._pool: ProcessPoolExecutor | None = None
         self._blob = b""
 
@@ -125,7 +130,8 @@ class LocalProcessExecutor(_Base):
                 initargs=(blob, env),
             )
             self._blob = blob
-        size = max(1, math.ceil(len(tasks) / (self.workers * self.batches_per_worker)))
+        size = max(1, min(self.max_batch,
+                          math.ceil(len(tasks) / (self.workers * self.batches_per_worker))))
         pending: set[Future] = {
             self._pool.submit(_run_batch, fn, tasks[i : i + size])
             for i in range(0, len(tasks), size)
