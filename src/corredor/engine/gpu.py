@@ -5,9 +5,11 @@ columns) are the only arrays that grow with the population, so they live on the 
 run and every per-person step is a CUDA kernel. Everything per location, link or path (conflicts,
 spawn weights, closures, scores, move-chance classes, capacity multipliers, route tables) is small and
 is computed on the host with the very same numba functions the CPU engine calls, so those numbers are
-bit-identical on both backends; per round only these tables go to the device and the round's tallies
-(departures and arrivals per location, change per link, size of the frontier) come back, summed on the
-device (per-block shared-memory histograms, then one global add per block and bin).
+bit-identical on both backends; once a day these tables go to the device, and the tallies (departures
+and arrivals per location, change per link, frontier sizes) come back per phase or per batch of
+rounds, summed on the device (per-block shared-memory histograms, then one global add per block and
+bin). Kernels over all people run at most BLOCKS_PER_SM blocks per multiprocessor, the blocks looping
+over the work, so each block flushes its histogram once.
 
 Day order (identical to engine/agents.py, flee-model.md §3.2):
  1. conflicts       host: onsets/removals of day t
@@ -15,17 +17,22 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     its location (first j with cumulative weight > u·ΣW), tallied per location
  3. closures        host: link/camp operations; device: people on a link closed today are marked
  4. scores          host: scores, attractiveness, move chances and their classes, Cap, route tables
- 5. pass A          device, one block per CHUNK of people (the CPU's chunks): movers are drawn by the
-                    CPU's geometric gaps per (chunk, move-chance class) — the gaps are generated in
-                    parallel and prefix-summed into the movers' ranks. Movers at capped places are
-                    replayed on the host in index order with live counts (Flee's serial pass A); a
-                    later mover whose choice reads a multiplier they changed is deferred to the host
-                    too; everyone else chooses a path and steps onto its first link on the device
+ 5. pass A          device, a block per CHUNK of people at a time (the CPU's chunks): movers are
+                    drawn by the CPU's geometric gaps per (chunk, move-chance class) — the gaps
+                    are generated in parallel and prefix-summed into the movers' ranks; the
+                    classes are staged in shared memory from coalesced reads (layout "staged").
+                    Movers at capped places are replayed on the host in index order with live
+                    counts (Flee's serial pass A); a later mover whose choice reads a multiplier
+                    they changed is deferred to the host too; everyone else chooses a path and
+                    steps onto its first link on the device
  6. pass B          device: everyone on a link advances (round 0), then rounds of same-day decisions
-                    for those who arrived with km left. A decision that reads a capped place's
-                    multiplier depends on Flee's serial order (each arrival's chain sees every
-                    earlier person's): that person is handed to the host, which replays such chains
-                    in index order with the device's logged count changes at capped places
+                    for those who arrived with km left: one compacted frontier list per round, the
+                    grid sized to it, rounds queued CHAIN_BATCH at a time (each reads its
+                    frontier's length from the device; no host work is needed between rounds). A
+                    decision that reads a capped place's multiplier depends on Flee's serial order
+                    (each arrival's chain sees every earlier person's): that person is handed to
+                    the host, which replays such chains in index order with the device's logged
+                    count changes at capped places
  7. record          host: counts per location and link after the day
 
 Random numbers: engine/rng.py's key (seed, day, stream, id, sub) → SplitMix64 chain, computed on the
@@ -91,6 +98,9 @@ SHARED_TALLY_BYTES = 24 * 1024
 _STAGE = CHUNK + 4 * TPB_MAX  # staged class bytes of one chunk: TPB segments of CHUNK/TPB + 4
 #: Resident blocks per multiprocessor the looping kernels are sized for (grid = SMs × this).
 BLOCKS_PER_SM = 8
+#: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
+#: device's work); rounds after the last one with people exit at once.
+CHAIN_BATCH = 4
 #: How pass A finds its movers: "staged" (coalesced reads, blocks loop over chunks) or "segment"
 #: (the first version: one block per chunk, each thread reading a contiguous segment).
 LAYOUTS = ("staged", "segment")
@@ -380,7 +390,8 @@ def _make_kernels(shared_tally: bool):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or global).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
-    tally[n_tally] counts frontier people and tally[n_tally + 1] deferred movers (see pass_a_kernel).
+    tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
+    frontier after round j of a batch of same-day rounds (round 0: advance_kernel).
     Per-chunk lists (movers, capped movers, frontier) live at [chunk·CHUNK, chunk·CHUNK + n) of
     their buffer, as the CPU engine's scratch does, and are filled through a shared-memory counter.
     """
@@ -611,15 +622,35 @@ def _make_kernels(shared_tally: bool):
                 slots[1] = 0
             for k in range(NCLS):
                 cnt[k, tid] = 0
-            # (1) stage the classes, reading `where` interleaved
-            for j in range(tid, CHUNK, nt):
-                mark[j] = 0
-                if j < n:
-                    w = where[lo + j]
-                    k = -1
-                    if w >= 0:
-                        k = lcls[w]
-                    ck[(j // seg) * pitch + j % seg] = k
+            # (1) stage the classes, reading `where` interleaved, four loads in flight per thread
+            for j0 in range(tid, CHUNK, 4 * nt):  # CHUNK is a multiple of 4·nt
+                w0 = -1
+                w1 = -1
+                w2 = -1
+                w3 = -1
+                if j0 < n:
+                    w0 = where[lo + j0]
+                if j0 + nt < n:
+                    w1 = where[lo + j0 + nt]
+                if j0 + 2 * nt < n:
+                    w2 = where[lo + j0 + 2 * nt]
+                if j0 + 3 * nt < n:
+                    w3 = where[lo + j0 + 3 * nt]
+                for u in range(4):
+                    j = j0 + u * nt
+                    w = w0
+                    if u == 1:
+                        w = w1
+                    elif u == 2:
+                        w = w2
+                    elif u == 3:
+                        w = w3
+                    mark[j] = 0
+                    if j < n:
+                        k = -1
+                        if w >= 0:
+                            k = lcls[w]
+                        ck[(j // seg) * pitch + j % seg] = k
             cuda.syncthreads()
             for j in range(b - a):
                 k = ck[mine + j]
@@ -776,7 +807,7 @@ def _make_kernels(shared_tally: bool):
                        link_speed, link_walk_p, start_on_foot, walk, front, tally, n_loc,
                        n_links, capacity, ev_idx, ev_loc, cnt):
         """Round 0 of pass B (agents._advance_chunk): everyone on a link advances; arrivals with km
-        left today go to the frontier list front[0 : tally[n_tally]] (any order: each person's
+        left today go to the frontier list front[0 : tally[n_tally + 2]] (any order: each person's
         next decision depends on their own key only; see _append)."""
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
@@ -802,20 +833,21 @@ def _make_kernels(shared_tally: bool):
                                    link_walk_p, start_on_foot, walk, h, n_loc)
                     if more and capacity[where[i]] >= 1:  # counted at i's turn in Flee's pass B
                         _event(i, where[i], True, ev_idx, ev_loc, cnt)
-            _append(more, i, front, tally, n_tally, slots)
+            _append(more, i, front, tally, n_tally + 2, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def chain_kernel(r, nf, pre, front_in, front_out, where, prog, path, hop, flags, dday, rtd,
+    def chain_kernel(r, at, pre, front_in, front_out, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                      nodes, out_ptr, out_link, link_from, link_to, link_open, link_km, link_speed,
                      link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc, n_links,
                      capacity, touched, ev_idx, ev_loc, cnt, def_idx, def_r):
-        """Round r ≥ 1 of pass B for the frontier front_in[0:nf] (a grid sized to it): each
-        decides again where it arrived (agents._chain, one step), travels, and may join the next
-        frontier front_out[0 : tally[n_tally]].
+        """Round r ≥ 1 of pass B for the frontier front_in[0:nf], nf = tally[at] (written by the
+        previous round, so rounds can be queued without the host reading nf; nf = 0: nothing to
+        do): each decides again where it arrived (agents._chain, one step), travels, and may join
+        the next frontier front_out[0 : tally[at + 1]].
 
         A decision that reads the capacity multiplier of a capped place (choosing among paths that
         reach one, `touched`; or a planned path ending at one) depends on the serial order of
@@ -823,6 +855,9 @@ def _make_kernels(shared_tally: bool):
         index order with the counts Flee would show (see _chains_host). Count changes at capped
         places are logged as events for that replay."""
         slots = cuda.shared.array(2, dtype=nb.int32)
+        nf = tally[at]
+        if nf == 0:  # the whole block leaves before any barrier
+            return
         n_tally = 2 * n_loc + n_links
         if shared_tally:
             h = cuda.shared.array(0, dtype=nb.int32)
@@ -880,7 +915,7 @@ def _make_kernels(shared_tally: bool):
                     if where[i] >= 0 and capacity[where[i]] >= 1:
                         _event(i, where[i], True, ev_idx, ev_loc, cnt)
                     break
-            _append(more, i, front_out, tally, n_tally, slots)
+            _append(more, i, front_out, tally, at + 1, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
@@ -1436,7 +1471,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     tot = np.zeros(n_loc)
     nvalid = np.zeros(n_loc, np.int64)
     closed_today = np.zeros(n_links, np.bool_)
-    zero_tally = np.zeros(n_tally + 2, np.int32)
+    zero_tally = np.zeros(n_tally + 3 + CHAIN_BATCH, np.int32)
+    f0 = n_tally + 2  # frontier counts of a batch of rounds: tally[f0 + j] after round j
 
     # records
     pop_rec = np.zeros((n_days, n_loc), np.int64)
@@ -1559,18 +1595,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             dev.copy_to_device(host)
             on_device[id(dev)] = host.copy()
 
-    capped_at = np.flatnonzero(capacity >= 1)
-    tables_at = [np.zeros(0, np.int64)]  # counts at capped places that the device tables reflect
-
-    def tables(force: bool = True) -> None:
-        """Capacity multipliers and route tables from today's scores and the live counts, uploaded.
-
-        Within a day only the counts change them, and only at capped places: unless `force`
-        (scores changed, or the host replays wrote capmult), they are kept while those are equal.
-        """
-        if not force and np.array_equal(tables_at[0], count[capped_at]):
-            return
-        tables_at[0] = count[capped_at].copy()
+    def tables() -> None:
+        """Capacity multipliers and route tables from today's scores and counts, uploaded."""
         cap_multipliers(capacity, count, fp[9], capmult)
         route_tables(plan.path_ptr, plan.path_dest, plan.path_inv_dist, plan.path_home, path_valid,
                      attract, capmult, fp[10], fp[11], cum, tot, nvalid)
@@ -1586,7 +1612,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         arr_day[:] += arr
         dep_day[:] += dep
         link_count[:] += lnk
-        return int(tl[n_tally])
+        return int(tl[f0])
 
     arr_day = np.zeros(n_loc, np.int64)
     dep_day = np.zeros(n_loc, np.int64)
@@ -1703,7 +1729,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         # 5. pass A: who moves; movers at capped places (host, index order); the others
         nch = (n_alive + CHUNK - 1) // CHUNK
         nf = 0
-        fresh = False
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
             movers_kernel, grid_a = ((movers_staged_kernel, min(nch, max_blocks)) if layout == "staged"
@@ -1757,7 +1782,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                                    n_eff, count, link_count, dep_day)
                     _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
                     stats["deferred_movers"] += n_def
-                fresh = True  # the host replays changed capmult
                 lap("pass_a_host")
             # round 0 of pass B: everyone on a link advances
             d_cnt.copy_to_device(zero2)
@@ -1767,24 +1791,35 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
             nf = apply(tallies())
             lap("advance")
-        # 6. chained decisions in rounds
+        # 6. chained decisions in rounds. A decision the device makes here never reads a capped
+        # place's multiplier (those people are handed to the host), and every other multiplier is
+        # 1, so the route tables need no refresh between rounds: rounds are queued in batches and
+        # their tallies read once per batch
         r = 0
         while nf > 0:
-            r += 1
-            if r > MAX_ROUNDS:
+            if r + 1 > MAX_ROUNDS:
                 err, err_day = ERR_ROUNDS, t
                 break
-            tables(force=fresh)
-            fresh = False
+            batch = min(CHAIN_BATCH, MAX_ROUNDS - r)
+            zero_tally[f0] = nf
             d_tally.copy_to_device(zero_tally)
-            src, dst = (r - 1) % 2, r % 2
-            chain_kernel[_loop_grid(nf, flat, max_blocks), flat, 0, shared_bytes](
-                r, nf, d_pre, d_front[src], d_front[dst], d_where, d_prog, d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc,
-                d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
-                d_out_link, d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed,
-                d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links,
-                d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_side, d_def_r)
-            nf = apply(tallies())
+            zero_tally[f0] = 0
+            grid = _loop_grid(nf, flat, max_blocks)
+            for j in range(batch):
+                src, dst = (r + j) % 2, (r + j + 1) % 2
+                chain_kernel[grid, flat, 0, shared_bytes](
+                    r + j + 1, f0 + j, d_pre, d_front[src], d_front[dst], d_where, d_prog, d_path,
+                    d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_mc, d_path_ptr,
+                    d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr,
+                    d_out_link, d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed,
+                    d_link_walk_p, d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc,
+                    n_links, d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_side,
+                    d_def_r)
+            tl = tallies()
+            apply(tl)
+            fronts = tl[f0:f0 + batch + 1]
+            r += int((fronts[:batch] > 0).sum())  # rounds that had people to move
+            nf = int(fronts[batch])
         lap("chain")
         if err:
             break
