@@ -1583,8 +1583,11 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     err, err_day = 0, -1
     n_alive = n0
 
+    tally_h = cuda.pinned_array(zero_tally.shape[0], np.int32)  # page-locked: a direct DMA back
+
     def tallies() -> np.ndarray:
-        return d_tally.copy_to_host().astype(np.int64)
+        d_tally.copy_to_host(tally_h)
+        return tally_h.astype(np.int64)
 
     on_device: dict[int, np.ndarray] = {}  # last upload of each small table (id of device array)
 
@@ -1784,7 +1787,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     stats["deferred_movers"] += n_def
                 lap("pass_a_host")
             # round 0 of pass B: everyone on a link advances
-            d_cnt.copy_to_device(zero2)
+            if not direct:  # without capacities nothing is logged or handed over in pass B
+                d_cnt.copy_to_device(zero2)
             advance_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
                 n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from, d_link_to,
                 d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk, d_front[0],
@@ -1823,7 +1827,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         lap("chain")
         if err:
             break
-        if nch > 0:  # chains that read a capped multiplier: Flee's serial order, on the host
+        if nch > 0 and not direct:  # chains that read a capped multiplier: Flee's order, on the host
             n_ev, n_defc = (int(x) for x in d_cnt.copy_to_host())
             if n_ev > d_ev_idx.shape[0]:
                 raise EngineError(f"day {t}: more pass-B changes at capped places ({n_ev}) than "
