@@ -1364,37 +1364,60 @@ def _grid(n: int, tpb: int) -> int:
     return max(1, min((n + tpb - 1) // tpb, 65535 * 4))
 
 
-def _gather_ids(ids: np.ndarray, d_where, d_path, d_hop, tpb: int) -> tuple:
+class _Scratch:
+    """Device buffers for the host replays' gathers and scatters, kept across days and grown on
+    demand (a fresh cudaMalloc for every small list each day costs more than the copy)."""
+
+    def __init__(self) -> None:
+        self.bufs: dict[tuple[str, str], object] = {}
+
+    def get(self, name: str, n: int, dtype) -> object:
+        """A device array of n items of dtype (a view of the buffer `name`)."""
+        key = (name, np.dtype(dtype).str)
+        b = self.bufs.get(key)
+        if b is None or b.shape[0] < n:
+            b = cuda.device_array(max(n, 1024, 2 * (0 if b is None else b.shape[0])), dtype)
+            self.bufs[key] = b
+        return b[:n]
+
+    def put(self, name: str, host: np.ndarray) -> object:
+        """The host array copied into the buffer `name`."""
+        d = self.get(name, host.shape[0], host.dtype)
+        d.copy_to_device(np.ascontiguousarray(host))
+        return d
+
+
+def _gather_ids(ids: np.ndarray, d_where, d_path, d_hop, tpb: int, scr: _Scratch) -> tuple:
     """where, path, hop of the people `ids` (host arrays)."""
     n = len(ids)
-    d_ids = cuda.to_device(ids)
-    ow = cuda.device_array(n, np.int32)
-    op = cuda.device_array(n, np.int32)
-    oh = cuda.device_array(n, np.int8)
+    d_ids = scr.put("ids", ids)
+    ow = scr.get("g_where", n, np.int32)
+    op = scr.get("g_path", n, np.int32)
+    oh = scr.get("g_hop", n, np.int8)
     _gather_kernel[_grid(n, tpb), tpb](d_ids, d_where, d_path, d_hop, ow, op, oh)
     return ow.copy_to_host(), op.copy_to_host(), oh.copy_to_host()
 
 
-def _gather(d_lists, counts: np.ndarray, d_where, d_path, d_hop, tpb: int) -> tuple:
+def _gather(d_lists, counts: np.ndarray, d_where, d_path, d_hop, tpb: int, scr: _Scratch) -> tuple:
     """The people in per-chunk lists (counts per chunk), sorted by index, with their columns."""
     offsets = np.zeros(len(counts), np.int64)
     offsets[1:] = np.cumsum(counts)[:-1]
     n = int(counts.sum())
-    out = cuda.device_array(n, np.int32)
-    _compact_kernel[len(counts), tpb](d_lists, cuda.to_device(counts.astype(np.int32)),
-                                      cuda.to_device(offsets), out)
+    out = scr.get("compact", n, np.int32)
+    _compact_kernel[len(counts), tpb](d_lists, scr.put("counts", counts.astype(np.int32)),
+                                      scr.put("offsets", offsets), out)
     ids = np.sort(out.copy_to_host())
-    return (ids, *_gather_ids(ids, d_where, d_path, d_hop, tpb))
+    return (ids, *_gather_ids(ids, d_where, d_path, d_hop, tpb, scr))
 
 
-def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray,
-             hop: np.ndarray, d_where, d_prog, d_path, d_hop, d_flags, tpb: int) -> None:
+def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarray, d_where,
+             d_prog, d_path, d_hop, d_flags, tpb: int, scr: _Scratch) -> None:
     """Write the host's pass A for `ids` back to the device columns."""
     n = len(ids)
     if n == 0:
         return
-    _scatter_kernel[_grid(n, tpb), tpb](cuda.to_device(ids), cuda.to_device(where),
-                                        cuda.to_device(path), cuda.to_device(hop), d_where,
+    _scatter_kernel[_grid(n, tpb), tpb](scr.put("ids", ids), scr.put("s_where", where),
+                                        scr.put("s_path", path), scr.put("s_hop", hop), d_where,
                                         d_prog, d_path, d_hop, d_flags)
 
 
@@ -1545,6 +1568,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_tot = to_dev(tot)
     d_nvalid = to_dev(nvalid)
     seed64 = int(seed_words(seed))
+    scr = _Scratch()
     stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0, "deferred_chains": 0}
 
     def _replay_chains(n_defc: int, n_ev: int) -> int:
@@ -1562,9 +1586,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                if n_ev else np.zeros(n_loc))
         live = count - net.astype(np.int64)  # counts before pass B's serial part
         n = len(ids)
-        d_ids = to_dev(ids)
-        cols = [cuda.device_array(n, dt) for dt in (np.int32, np.float64, np.int32, np.int8,
-                                                     np.int8, np.float32, np.float32)]
+        d_ids = scr.put("ids", ids)
+        cols = [scr.get(f"c{j}", n, dt) for j, dt in enumerate((np.int32, np.float64, np.int32,
+                                                                 np.int8, np.int8, np.float32,
+                                                                 np.float32))]
         _gather_chain_kernel[_grid(n, flat), flat](d_ids, d_where, d_prog, d_path, d_hop, d_flags,
                                                    d_rtd, d_dday, ast, *cols)
         w_h, pr_h, pa_h, ho_h, fl_h, rt_h, dd_h = (c.copy_to_host() for c in cols)
@@ -1576,8 +1601,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                                plan.link_to, link_open, plan.link_km, plan.link_speed,
                                plan.link_walk_p, camp, start_on_foot, walk, count, link_count,
                                arr_day, dep_day)
-        _scatter_chain_kernel[_grid(n, flat), flat](d_ids, to_dev(w_h), to_dev(pr_h), to_dev(pa_h),
-                                                    to_dev(ho_h), to_dev(fl_h), to_dev(dd_h), ast,
+        _scatter_chain_kernel[_grid(n, flat), flat](d_ids, *(scr.put(f"s{j}", c) for j, c in
+                                                             enumerate((w_h, pr_h, pa_h, ho_h,
+                                                                        fl_h, dd_h))), ast,
                                                     d_where, d_prog, d_path, d_hop, d_flags, d_dday)
         return int(deepest)
     err, err_day = 0, -1
@@ -1750,7 +1776,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 eff_idx = np.zeros(1, np.int64)
                 eff_loc = np.zeros(1, np.int64)
                 if ncap.sum() > 0:
-                    ids, w_h, p_h, h_h = _gather(d_side, ncap, d_where, d_path, d_hop, flat)
+                    ids, w_h, p_h, h_h = _gather(d_side, ncap, d_where, d_path, d_hop, flat, scr)
                     eff_idx = np.zeros(len(ids) + 1, np.int64)
                     eff_loc = np.zeros(len(ids) + 1, np.int64)
                     n_eff = _capped_host(ids, w_h, p_h, h_h, np.uint64(seed64), t, capacity, count,
@@ -1759,7 +1785,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                                          plan.path_home, plan.path_node_ptr, plan.path_nodes,
                                          plan.out_ptr, plan.out_link, plan.link_to, link_open,
                                          camp, link_count, dep_day, eff_idx, eff_loc)
-                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
+                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat, scr)
                     stats["capped_movers"] += len(ids)
                     stats["capacity_changes"] += n_eff
                 in_u = np.zeros(n_loc, np.bool_)
@@ -1776,14 +1802,14 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 n_def = int(d_tally[n_tally + 1:n_tally + 2].copy_to_host()[0]) if n_eff else 0
                 if n_def > 0:
                     ids = np.sort(d_side[:n_def].copy_to_host()).astype(np.int32)
-                    w_h, p_h, h_h = _gather_ids(ids, d_where, d_path, d_hop, flat)
+                    w_h, p_h, h_h = _gather_ids(ids, d_where, d_path, d_hop, flat, scr)
                     _deferred_host(ids, w_h, p_h, h_h, np.uint64(seed64), t, capacity, count0,
                                    fp[9], capm0, attract, fp[10], fp[11], plan.path_ptr,
                                    path_valid, plan.path_dest, plan.path_inv_dist, plan.path_home,
                                    plan.path_node_ptr, plan.path_nodes, plan.out_ptr,
                                    plan.out_link, plan.link_to, link_open, camp, eff_idx, eff_loc,
                                    n_eff, count, link_count, dep_day)
-                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat)
+                    _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat, scr)
                     stats["deferred_movers"] += n_def
                 lap("pass_a_host")
             # round 0 of pass B: everyone on a link advances
