@@ -95,6 +95,19 @@ def run(
     ),
 ) -> None:
     """Simulate one replica and write a run folder (manifest.json, population.csv, tables)."""
+    from .outputs.plotworker import plot_worker
+
+    # the figures' helper process starts now, while this process has no other threads, and loads
+    # matplotlib while the run computes (outputs/plotworker.py)
+    with plot_worker():
+        _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, check, quiet,
+             checkpoint_every, resume)
+
+
+def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
+         out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, check: bool,
+         quiet: bool, checkpoint_every: int, resume: bool) -> None:
+    """The body of `run` (see there)."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder

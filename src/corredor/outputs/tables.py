@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -481,11 +483,45 @@ def _write_hxl_csv(path: Path, header: list[str], tags: list[str], rows: Iterabl
             w.writerow(["" if v is None else v for v in row])
 
 
+def _csv_text(fields: Iterable[Any]) -> str:
+    """`fields` as csv.writer writes them on one line (quoted where needed), without the line end."""
+    buf = io.StringIO()
+    csv.writer(buf).writerow(fields)
+    return buf.getvalue()[:-2]  # csv.writer ends lines with "\r\n"
+
+
+def _write_hxl_lines(path: Path, header: list[str], tags: list[str], lines: Iterable[str]) -> None:
+    """Like _write_hxl_csv, for rows already encoded as csv.writer would (each ending "\r\n").
+
+    Why: csv.writer's row by row calls were most of the time of writing the long CSV tables; the
+    text fields are encoded once with csv.writer and the numbers never need quoting.
+    """
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerow(tags)
+        fh.write("".join(lines))
+
+
 def _fmt(v: float) -> str:
     """Numbers as written in CSV: integers without `.0`, empty for NaN."""
     if v is None or not np.isfinite(v):
         return ""
     return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+
+
+def _fmt_grid(a: np.ndarray) -> np.ndarray:
+    """`_fmt` of every element (object array, same shape), each distinct value formatted once.
+
+    Why: formatting number by number was most of the time of writing needs.csv. Values that
+    compare equal format alike (0.0 and −0.0 are both "0"; every NaN is ""), so this is `_fmt`.
+    """
+    a = np.asarray(a)
+    if a.size == 0:
+        return np.empty(a.shape, dtype=object)
+    uniq, inv = np.unique(a.ravel(), return_inverse=True)
+    text = np.array([_fmt(v) for v in uniq.tolist()], dtype=object)
+    return text[inv.reshape(-1)].reshape(a.shape)
 
 
 def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
@@ -519,15 +555,17 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     tags = ["#date", "#date+offset", "#loc+name", "#loc+code", country_tag(r["country"] for r in locs), "#loc+type"]
     tags += [t for _, t in columns]
 
-    def rows() -> Iterable[list[Any]]:
+    texts = [_fmt_grid(a).tolist() for a in arrays]  # numbers: digits, '.', '-', 'e', '+' or ""
+    heads = [_csv_text([loc["name"], loc["code"], loc["country"], loc["kind"]]) for loc in locs]
+
+    def lines() -> Iterable[str]:
         for t in range(len(days)):
-            for j, loc in enumerate(locs):
-                yield [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], loc["kind"]] + [
-                    _fmt(a[t, j]) for a in arrays
-                ]
+            d = _csv_text([dates[t], int(days[t])])
+            for j, head in enumerate(heads):
+                yield ",".join([d, head, *[x[t][j] for x in texts]]) + "\r\n"
 
     path = Path(folder) / POPULATIONS_CSV
-    _write_hxl_csv(path, header, tags, rows())
+    _write_hxl_lines(path, header, tags, lines())
     return path
 
 
@@ -554,20 +592,27 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
     for p in provided.values():
         keep |= np.isfinite(p)
 
-    def rows() -> Iterable[list[Any]]:
+    need_text = _fmt_grid(in_need).tolist()  # numbers: digits, '.', '-', 'e', '+' or ""
+    # per indicator: (sector,name,unit as CSV, values, value text, provided text, gap text, skip NaN)
+    cols = [(_csv_text([SECTORS.get(ind, ""), ind, units[ind]]), grids[ind], _fmt_grid(grids[ind]).tolist(),
+             _fmt_grid(provided[ind]).tolist() if ind in provided else None,
+             _fmt_grid(gaps[ind]).tolist() if ind in gaps else None,
+             ind == "person_nights_unsheltered") for ind in indicators]
+    loc_text = [_csv_text([loc["name"], loc["code"], loc["country"]]) for loc in locs]
+    day_text = [_csv_text([dates[t], int(days[t])]) for t in range(len(days))]
+
+    def lines() -> Iterable[str]:
         for t, j in zip(*np.nonzero(keep), strict=True):
-            loc = locs[j]
-            head = [dates[t], int(days[t]), loc["name"], loc["code"], loc["country"], _fmt(in_need[t, j])]
-            for ind in indicators:
-                value = grids[ind][t, j]
-                if ind == "person_nights_unsheltered" and not np.isfinite(value):
+            t, j = int(t), int(j)
+            head = f"{day_text[t]},{loc_text[j]},{need_text[t][j]},"
+            for ind_text, grid, text, prov, gap, skip_nan in cols:
+                if skip_nan and not math.isfinite(grid[t, j]):
                     continue
-                yield [*head, SECTORS.get(ind, ""), ind, units[ind], _fmt(value),
-                       _fmt(provided[ind][t, j]) if ind in provided else "",
-                       _fmt(gaps[ind][t, j]) if ind in gaps else ""]
+                yield (f"{head}{ind_text},{text[t][j]},{prov[t][j] if prov is not None else ''},"
+                       f"{gap[t][j] if gap is not None else ''}\r\n")
 
     path = Path(folder) / NEEDS_CSV
-    _write_hxl_csv(path, header, tags, rows())
+    _write_hxl_lines(path, header, tags, lines())
     return path
 
 
@@ -649,13 +694,20 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
 
 
 def write_standard_outputs(results: ResultsLike, folder: Path) -> list[Path]:
-    """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`."""
-    from .plots import write_plots
+    """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`.
+
+    With a plot helper started by the caller (outputs/plotworker.py, `corredor run`), the figures
+    are drawn there while the tables are written here; without one, or if it fails, here.
+    """
+    from . import plotworker
 
     folder = Path(folder)
     results = _RunView(with_scenario_context(results), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
+    helper = plotworker.active()
+    if helper is not None:
+        helper.submit(results.dataset, needs, observations, folder)
     written = [
         write_long_table(results, folder, needs),
         write_populations_csv(results, folder),
@@ -667,7 +719,12 @@ def write_standard_outputs(results: ResultsLike, folder: Path) -> list[Path]:
         path = folder / OBSERVATIONS_JSON
         path.write_text(json.dumps(observations, ensure_ascii=False, indent=1), encoding="utf-8")
         written.append(path)
-    return written + write_plots(results, folder, needs, observations=observations)
+    plotted = helper.result() if helper is not None else None
+    if plotted is None:
+        from .plots import write_plots
+
+        plotted = write_plots(results, folder, needs, observations=observations)
+    return written + plotted
 
 
 def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
