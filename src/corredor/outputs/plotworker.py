@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -222,10 +223,14 @@ class PlotWorker:
         return [Path(p) for p in json.loads(answer)]
 
     def close(self) -> None:
-        """Tell the helper there is no job (if none was sent) and wait for it to end."""
-        if self._inbox is not None:
+        """End the helper: at once if no job was sent (the run failed or drew elsewhere), else
+        after it has answered; either way wait for it, so no process is left behind."""
+        if self._inbox is not None:  # no job: nothing it does is needed
             os.close(self._inbox)
             self._inbox = None
+            if self.pid > 0:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
         if self._outbox is not None:
             os.close(self._outbox)
             self._outbox = None
