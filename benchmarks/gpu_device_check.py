@@ -361,7 +361,8 @@ def main() -> None:
         from corredor.engine.gpu import compile_ptx_all
 
         for name, size in compile_ptx_all((9, 0)).items():
-            print(f"{name:<22} {size:>8,} bytes of PTX")
+            what = "bytes of static shared memory" if name.endswith("_static_shared") else "bytes of PTX"
+            print(f"{name:<40} {size:>8,} {what}")
         print("all kernels compile for sm_90")
         return
     if args.quick:

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 import warnings
 
@@ -95,6 +96,7 @@ _CNT_COLS = TPB_MAX + 2  # per-class counts per thread; +2 puts the rows in dist
 TPB_FLAT = 256
 #: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
 SHARED_TALLY_BYTES = 24 * 1024
+_SHARED_NO_OPT_IN = 48 * 1024  # shared memory a launch may use without cudaFuncSetAttribute
 _STAGE = CHUNK + 4 * TPB_MAX  # staged class bytes of one chunk: TPB segments of CHUNK/TPB + 4
 #: Resident blocks per multiprocessor the looping kernels are sized for (grid = SMs × this).
 BLOCKS_PER_SM = 8
@@ -586,15 +588,19 @@ def _make_kernels(shared_tally: bool):
         person's class byte in shared memory, laid out by the segment that will rank it (pitch
         seg + 4 keeps the segment walks free of bank conflicts); (2)–(3) as movers_kernel: counts
         per class and segment, scans, candidate ranks marked; (4a) each thread walks its segment
-        of staged classes in index order, turning each byte into "candidate or not"; (4b) threads
-        read the candidates interleaved again and draw, choose and step as movers_kernel does.
+        of staged classes in index order and flags the candidates; (4b) threads read the
+        candidates interleaved again and draw, choose and step as movers_kernel does.
+
+        One byte per person, at position _pos(j) of person j of the chunk: bits 0–5 class + 1 (0:
+        never moves or on a link), bit 6 candidate (4a), bit 7 movers_kernel's mark[j] (3: rank
+        slot j holds a candidate). Static shared memory ≈ 22 KB, so with the tallies (at most
+        SHARED_TALLY_BYTES) a block stays within the 48 KB a launch may use without opting in.
         """
         cnt = cuda.shared.array((NCLS, _CNT_COLS), dtype=nb.int16)
-        mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
-        ck = cuda.shared.array(_STAGE, dtype=nb.int8)
+        ck = cuda.shared.array(_STAGE, dtype=nb.uint8)
         ncls = cuda.shared.array(NCLS, dtype=nb.int32)
         ocls = cuda.shared.array(NCLS, dtype=nb.int32)
-        scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
+        scan = cuda.shared.array(TPB_MAX, dtype=nb.int32)
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         if shared_tally and direct:
@@ -622,7 +628,8 @@ def _make_kernels(shared_tally: bool):
                 slots[1] = 0
             for k in range(NCLS):
                 cnt[k, tid] = 0
-            # (1) stage the classes, reading `where` interleaved, four loads in flight per thread
+            # (1) stage the classes (clearing bits 6, 7), reading `where` interleaved, four loads
+            # in flight per thread
             for j0 in range(tid, CHUNK, 4 * nt):  # CHUNK is a multiple of 4·nt
                 w0 = -1
                 w1 = -1
@@ -645,15 +652,14 @@ def _make_kernels(shared_tally: bool):
                         w = w2
                     elif u == 3:
                         w = w3
-                    mark[j] = 0
                     if j < n:
                         k = -1
                         if w >= 0:
                             k = lcls[w]
-                        ck[(j // seg) * pitch + j % seg] = k
+                        ck[(j // seg) * pitch + j % seg] = k + 1
             cuda.syncthreads()
             for j in range(b - a):
-                k = ck[mine + j]
+                k = int(ck[mine + j]) - 1
                 if k >= 1:
                     cnt[k, tid] += 1
             cuda.syncthreads()
@@ -698,27 +704,29 @@ def _make_kernels(shared_tally: bool):
                         step *= 2
                     r = r_prev + scan[tid]
                     if r < nk:
-                        mark[ocls[k] + r] = 1
+                        m = ocls[k] + r
+                        q8 = (m // seg) * pitch + m % seg
+                        ck[q8] = ck[q8] | 0x80
                     r_prev = r_prev + scan[nt - 1]
                     base += nt
                     cuda.syncthreads()
             cuda.syncthreads()
             # (4a) ranks in index order within the segment: class byte → candidate byte
             for j in range(b - a):
-                k = ck[mine + j]
-                cand = 0
-                if k == 0:
-                    cand = 1
-                elif k >= 1:
+                x = ck[mine + j]
+                k = int(x & 0x3F) - 1
+                cand = k == 0
+                if k >= 1:
                     rank = cnt[k, tid]
                     cnt[k, tid] = rank + 1
-                    if mark[ocls[k] + rank] != 0:
-                        cand = 1
-                ck[mine + j] = cand
+                    m = ocls[k] + rank
+                    cand = (ck[(m // seg) * pitch + m % seg] & 0x80) != 0
+                if cand:
+                    ck[mine + j] = x | 0x40  # only this thread writes its segment's bytes
             cuda.syncthreads()
             # (4b) candidates, interleaved: the move draw, then as movers_kernel
             for j in range(tid, n, nt):
-                if ck[(j // seg) * pitch + j % seg] == 0:
+                if (ck[(j // seg) * pitch + j % seg] & 0x40) == 0:
                     continue
                 i = lo + j
                 w = where[i]
@@ -1071,6 +1079,12 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
             sizes[f"{name}{'' if shared else '_global_tally'}"] = len(ptx)
+            static = sum(int(m) for m in re.findall(r"\.shared \.align \d+ \.b8 \S+\[(\d+)\]", ptx))
+            if static + SHARED_TALLY_BYTES > _SHARED_NO_OPT_IN:  # numba-cuda does not opt in
+                raise RuntimeError(f"kernel {name}: {static} B of static shared memory + "
+                                   f"{SHARED_TALLY_BYTES} B of tallies exceed the "
+                                   f"{_SHARED_NO_OPT_IN} B a block may use without opting in")
+            sizes[f"{name}{'' if shared else '_global_tally'}_static_shared"] = static
     for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
