@@ -195,6 +195,7 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
     daily: dict[str, list] = {k: [] for k in (
         "spawned", "refugees_raw", "refugee_debt", "total_agents", "agents_at_evolve",
         "camps_sim_total", "camps_data_total", "total_error", "closed_links", "conflict_zones",
+        "population_all",
     )}
     sim: dict[str, list[int]] = {c: [] for c in camps}
     data: dict[str, list[int]] = {c: [] for c in camps}
@@ -234,6 +235,8 @@ def _run_in_case(case_dir, work, hasten, seed, days, t_wall0, t_cpu0):  # noqa: 
 
         loc_data = [d.get_field(c, t) for c in camps]
         sims = [lm[c].numAgents for c in camps]
+        # every location's count (order of "locations"): for studies of one place's dynamics
+        daily["population_all"].append([int(loc.numAgents) for loc in e.locations])
         for c, s, v in zip(camps, sims, loc_data, strict=True):
             sim[c].append(int(s))
             data[c].append(int(v))
