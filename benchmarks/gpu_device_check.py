@@ -21,11 +21,16 @@ numbers as JSON.
    loop; "steady" uses the second half of the days (day 0 moves everyone at once). The CPU engine
    on the same case at 1e7 (all cores) is the reference.
 
+3. With `--profile` (after the throughput, before the equivalence): milliseconds per day and phase
+   (run_agents_gpu(profile=True): a device wait after every phase; phases in gpu.PHASES) at the
+   largest --people with open camps, for each pass-A layout (gpu.LAYOUTS), and on seed 1 of the
+   first case; "steady" leaves out day 0 (everyone spawns and moves).
+
 Run it (the device machine's python3 has numba, numba-cuda, numpy, scipy, xarray; carry wheels for
 what it lacks, pydantic first — docs/performance.md says how):
 
     python3 benchmarks/gpu_device_check.py [--seeds 100] [--hasten 10] [--days 20]
-        [--people 1e7,1e8] [--json $OUT/gpu_check.json] [--quick]
+        [--people 1e7,1e8] [--json $OUT/gpu_check.json] [--quick] [--profile] [--budget-s 200]
 
 `--quick` (5 seeds, 2e5 and 1e6 people, 6 days) checks that the script runs; its numbers mean
 nothing. `--compile-only` compiles every kernel to PTX for sm_90 and stops: it needs numba-cuda and
