@@ -68,6 +68,8 @@ from .rules.routes import choose_path_live, path_validity, route_tables
 CHUNK = 8192
 #: Move-chance classes: class k ≥ 1 holds chances in about (2^-k, 2^-(k-1)]; class 0 always moves.
 NCLS = 48
+#: Movers at capped places listed per chunk by the scan (more: _capped_movers looks through all).
+CAPBUF = 64
 #: Chained (same-day) decision rounds before the engine gives up (Flee would hit its recursion limit).
 MAX_ROUNDS = 100_000
 
@@ -137,23 +139,27 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 capacity: np.ndarray, dday: np.ndarray, ast: bool, link_from: np.ndarray, link_to: np.ndarray,
                 link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
                 start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
-                lnk_t: np.ndarray) -> None:
+                lnk_t: np.ndarray, capk: np.ndarray, gaps: np.ndarray) -> None:
     """One pass over a chunk: who moves today (pass A's draw) and round 0 of pass B for people
     already on a link.
 
     Movers: within a chunk, the people of each move-chance class form one Bernoulli(q_class)
     sequence whose successes are found by geometric gaps; a success moves with probability
     m/q_class. Exact in distribution, a few ns per person who stays. Movers' indices go to the
-    front of the chunk's scratch segment, arrivals (frontier) to its back, both in index order.
+    front of the chunk's scratch segment, arrivals (frontier) to its back, both in index order;
+    the positions among the movers of the first CAPBUF movers at capped places go to capk[c].
     """
     dep_t[c, :] = 0
     arr_t[c, :] = 0
     lnk_t[c, :] = 0
     lo = c * CHUNK
     hi = min(lo + CHUNK, n_alive)
-    cnt = np.zeros(NCLS, np.int64)
-    nxt = np.full(NCLS, -1, np.int64)
-    ndraw = np.zeros(NCLS, np.int64)
+    cnt = gaps[c, 0]  # this chunk's rows: members seen, next success, gaps drawn, per class
+    nxt = gaps[c, 1]
+    ndraw = gaps[c, 2]
+    cnt[:] = 0
+    nxt[:] = -1
+    ndraw[:] = 0
     for k in range(1, NCLS):  # each class's first gap (keyed, so drawing it early changes nothing)
         if qcls[k] > 0.0:
             nxt[k] = _geometric(skip_key, c * NCLS + k, 0, qcls[k], lqcls[k])
@@ -210,9 +216,11 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
             ndraw[k] += 1
         if move:
             scratch[lo + nm] = i
-            nm += 1
             if capacity[w] >= 1:
+                if nc < CAPBUF:
+                    capk[c, nc] = nm
                 nc += 1
+            nm += 1
     nmov[c] = nm
     nfr[c] = nf
     ncap[c] = nc
@@ -229,7 +237,7 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
                    out_link: np.ndarray, link_from: np.ndarray, link_to: np.ndarray,
                    link_open: np.ndarray, camp: np.ndarray,
                    link_count: np.ndarray, dep_day: np.ndarray, eff_idx: np.ndarray,
-                   eff_loc: np.ndarray) -> int:
+                   eff_loc: np.ndarray, ncap: np.ndarray, capk: np.ndarray) -> int:
     """Pass A for movers at places with a capacity, serially in index order (as Flee does).
 
     Their departures lower counts that other people's capacity multipliers read, so each one sees
@@ -239,7 +247,9 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
     ne = 0
     for c in range(nch):
         lo = c * CHUNK
-        for k in range(nmov[c]):
+        listed = ncap[c] <= CAPBUF  # else look through all the chunk's movers
+        for kk in range(ncap[c] if listed else nmov[c]):
+            k = capk[c, kk] if listed else kk
             i = scratch[lo + k]
             v = where[i]
             if capacity[v] < 1:
@@ -460,6 +470,10 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
     for o in range(path_ptr.shape[0] - 1):
         widest = max(widest, path_ptr[o + 1] - path_ptr[o])
     wbuf = np.zeros(widest)
+    # the part of each path's weight fixed for the day, evaluated in the same order as in full
+    pbase = np.empty(path_dest.shape[0])
+    for q in range(path_dest.shape[0]):
+        pbase[q] = (ws + attract[path_dest[q]] * path_home[q]) * path_inv_dist[q]
     for c in range(nch):
         lo = c * CHUNK
         hi = min(lo + CHUNK, n_alive)
@@ -500,8 +514,7 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
                     for q in range(plo, phi):
                         wq = 0.0
                         if path_valid[q]:
-                            d = path_dest[q]
-                            wq = (ws + attract[d] * path_home[q]) * path_inv_dist[q] * capm[d]
+                            wq = pbase[q] * capm[path_dest[q]]  # = (ws + A·home)·inv_dist·Cap
                             if wp != 1.0:
                                 wq = wq ** wp
                             totw += wq
@@ -702,6 +715,8 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
     count0 = np.zeros(n_loc, np.int64)
     capm0 = np.zeros(n_loc)
     ncap = np.zeros(n_chunks_max, np.int64)
+    capk = np.zeros((n_chunks_max, CAPBUF), np.int64)
+    gaps = np.zeros((n_chunks_max, 3, NCLS), np.int64)
     path_validity(path_link_ptr, path_links, link_open, path_valid)
     n_alive = n_alive0
     for t in range(t_begin, n_days):
@@ -816,7 +831,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
             _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
                         nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from, link_to,
                         link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t, arr_t,
-                        lnk_t)
+                        lnk_t, capk, gaps)
         count0[:] = count
         capm0[:] = capmult
         n_capped = ncap[:nch].sum()
@@ -827,7 +842,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                                path_ptr, path_valid, path_dest, path_inv_dist, path_home,
                                node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
                                link_open, camp,
-                               link_count, dep_day, eff_idx, eff_loc)
+                               link_count, dep_day, eff_idx, eff_loc, ncap, capk)
         for c in prange(nch):
             _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
                           nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
