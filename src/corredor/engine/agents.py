@@ -64,6 +64,11 @@ from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
 from .rules.routes import choose_path_live, path_validity, route_tables
 
+# The hot kernels use numba's numpy error model: a division does not first test its divisor for
+# zero to raise ZeroDivisionError. None of their divisors can be zero (capacity multipliers divide
+# only inside a buffer below a capacity, gaps by log1p(−q) with q > 0), so results are the same;
+# about 1 % less CPU on burundi.
+
 #: People per chunk: the unit of parallel work, of count tallies and of move-gap streams.
 CHUNK = 8192
 #: Move-chance classes: class k ≥ 1 holds chances in about (2^-k, 2^-(k-1)]; class 0 always moves.
@@ -131,7 +136,7 @@ def _geometric(skip_key: np.uint64, key: int, sub: int, q: float, lq: float) -> 
     return int(g)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, flags: np.ndarray,
                 scratch: np.ndarray, nmov: np.ndarray, nfr: np.ndarray, ncap: np.ndarray,
@@ -226,7 +231,7 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
     ncap[c] = nc
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.ndarray,
                    path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
                    nmov: np.ndarray, capacity: np.ndarray, count: np.ndarray, buffer: float,
@@ -299,7 +304,7 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
     return ne
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint64,
                   where: np.ndarray, prog: np.ndarray, path: np.ndarray, hop: np.ndarray,
                   flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray, capacity: np.ndarray,
@@ -447,7 +452,7 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
     nmov[c] = wpos
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.uint64,
            walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
            hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray,
