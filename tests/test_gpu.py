@@ -195,10 +195,10 @@ def test_layout_does_not_change_the_result(rush_plan):
     np.testing.assert_array_equal(a.rounds, b.rounds)
     c = quiet_gpu(rush_plan, 6, tpb=32)
     assert not np.array_equal(a.population, c.population)  # another seed, another run
-    # the first pass-A layout (one block per chunk, contiguous segments), one looping block, and
+    # the other pass-A layout (classes staged in shared memory), one looping block, and
     # profiling (waits after each phase) give the same numbers too
-    d = quiet_gpu(rush_plan, 5, tpb=32, layout="segment", blocks=1, profile=True)
-    assert d.gpu_stats["layout"] == "segment" and d.gpu_stats["max_blocks"] == 1
+    d = quiet_gpu(rush_plan, 5, tpb=32, layout="staged", blocks=1, profile=True)
+    assert d.gpu_stats["layout"] == "staged" and d.gpu_stats["max_blocks"] == 1
     assert_same(a, d)
     np.testing.assert_array_equal(a.rounds, d.rounds)
     phases = d.gpu_stats["phase_s"]
@@ -265,7 +265,7 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d):
     assert plan.total_agents > 8192
     cpu = run_agents(plan, seed=2)
     dev = quiet_gpu(plan, 2, blocks=1, check=True)
-    assert dev.gpu_stats["direct_pass_a"] == (cap_d == 0) and dev.gpu_stats["layout"] == "staged"
+    assert dev.gpu_stats["direct_pass_a"] == (cap_d == 0) and dev.gpu_stats["layout"] == "segment"
     assert cpu.rounds.max() >= 1
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
