@@ -336,12 +336,20 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
         e += 1
     local = e > 0 or (e < n_eff and eff_idx[e] <= hi_i)
     cum, tot, nvalid, capm, lcount = cum0, tot0, nvalid0, capm0, count0
-    if local:
-        lcount = count0.copy()
-        capm = capm0.copy()
-        cum = cum0.copy()
-        tot = tot0.copy()
-        nvalid = nvalid0.copy()
+    if local:  # this chunk's own counts and tables (two allocations, not five)
+        nl = count0.shape[0]
+        fbuf = np.empty(2 * nl + cum0.shape[0])
+        ibuf = np.empty(2 * nl, np.int64)
+        capm = fbuf[:nl]
+        tot = fbuf[nl:2 * nl]
+        cum = fbuf[2 * nl:]
+        lcount = ibuf[:nl]
+        nvalid = ibuf[nl:]
+        capm[:] = capm0
+        tot[:] = tot0
+        cum[:] = cum0
+        lcount[:] = count0
+        nvalid[:] = nvalid0
         for k in range(e):
             v = eff_loc[k]
             lcount[v] -= 1
