@@ -688,12 +688,14 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
          # records
          pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
          spawned_rec: np.ndarray, alive_rec: np.ndarray, rounds_rec: np.ndarray,
-         check: bool) -> tuple:
+         check: bool, one_thread: bool) -> tuple:
     """Days t_begin..n_days−1 of the day loop of the module docstring; (error code, error day).
 
     Everything carried from one day to the next is in the arguments (mutated in place), so a run
     split into several calls (checkpoints, engine/checkpoint.py) equals a run in one call.
-    `n_alive0` is the number of people created before day t_begin.
+    `n_alive0` is the number of people created before day t_begin. With `one_thread` (numba has
+    one thread) the chunk loops run as plain loops: a parallel region costs a few µs to open,
+    ~2 % of burundi at hasten 10, and chunks give the same result in any order.
     """
     max_speed, walk = fp[0], fp[1]
     ast, start_on_foot, use_pop, take_pop, use_decay = ip[0] != 0, ip[1] != 0, ip[2] != 0, ip[3] != 0, ip[4] != 0
@@ -759,9 +761,14 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
             c0 = n_alive // CHUNK
             k_spawn = stream_key(seed, t, _SPAWN)
             c1 = (n_alive + n_new + CHUNK - 1) // CHUNK
-            for c in prange(c0, c1):
-                _spawn_chunk(c, n_alive, n_alive + n_new, k_spawn, cumw, acc, where, prog, path,
-                             hop, flags, dep_t)
+            if one_thread or c1 - c0 == 1:
+                for c in range(c0, c1):
+                    _spawn_chunk(c, n_alive, n_alive + n_new, k_spawn, cumw, acc, where, prog,
+                                 path, hop, flags, dep_t)
+            else:
+                for c in prange(c0, c1):
+                    _spawn_chunk(c, n_alive, n_alive + n_new, k_spawn, cumw, acc, where, prog,
+                                 path, hop, flags, dep_t)
             for j in range(n_loc):
                 s = 0
                 for c in range(c0, c1):
@@ -840,11 +847,19 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
         k_walk = stream_key(seed, t, _WALK)
         k_route = stream_key(seed, t, _ROUTE)
         nch = (n_alive + CHUNK - 1) // CHUNK
-        for c in prange(nch):
-            _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
-                        nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from, link_to,
-                        link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t, arr_t,
-                        lnk_t, capk, gaps)
+        serial = one_thread or nch == 1  # no parallel region where it cannot help (same result)
+        if serial:
+            for c in range(nch):
+                _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
+                            nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from,
+                            link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t,
+                            arr_t, lnk_t, capk, gaps)
+        else:
+            for c in prange(nch):
+                _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
+                            nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from,
+                            link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t,
+                            arr_t, lnk_t, capk, gaps)
         count0[:] = count
         capm0[:] = capmult
         n_capped = ncap[:nch].sum()
@@ -856,13 +871,22 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                                node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
                                link_open, camp,
                                link_count, dep_day, eff_idx, eff_loc, ncap, capk)
-        for c in prange(nch):
-            _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
-                          nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
-                          path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
-                          nvalid, node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
-                          link_open, link_km, link_speed, link_walk_p, camp, eff_idx, eff_loc,
-                          n_eff, dday, ast, start_on_foot, walk, dep_t, arr_t, lnk_t)
+        if serial:
+            for c in range(nch):
+                _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
+                              nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
+                              path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
+                              nvalid, node_ptr, nodes, slink, out_ptr, out_link, link_from,
+                              link_to, link_open, link_km, link_speed, link_walk_p, camp, eff_idx,
+                              eff_loc, n_eff, dday, ast, start_on_foot, walk, dep_t, arr_t, lnk_t)
+        else:
+            for c in prange(nch):
+                _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
+                              nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
+                              path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
+                              nvalid, node_ptr, nodes, slink, out_ptr, out_link, link_from,
+                              link_to, link_open, link_km, link_speed, link_walk_p, camp, eff_idx,
+                              eff_loc, n_eff, dday, ast, start_on_foot, walk, dep_t, arr_t, lnk_t)
         _reduce(nch, dep_t, arr_t, lnk_t, count, link_count, arr_day, dep_day)
         # 6. the rest of pass B (arrivals and same-day decisions), serially in index order
         cap_multipliers(capacity, count, fp[9], capmult)
@@ -1034,7 +1058,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
                 st["where"], st["prog"], st["path"], st["hop"], st["flags"], st["scratch"],
                 st["rtd"], st["dday"],
                 st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
-                st["alive"], st["rounds"], bool(check))
+                st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1)
             t = t_end
             if err == ERR_NONE and t < n_days and on_checkpoint is not None:
                 on_checkpoint(t, st)
