@@ -865,14 +865,18 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
         n_capped = ncap[:nch].sum()
         eff_idx = np.zeros(n_capped + 1, np.int64)
         eff_loc = np.zeros(n_capped + 1, np.int64)
-        n_eff = _capped_movers(nch, k_route, where, prog, path, hop, flags, scratch, nmov,
-                               capacity, count, fp[9], capmult, attract, fp[10], fp[11],
-                               path_ptr, path_valid, path_dest, path_inv_dist, path_home,
-                               node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
-                               link_open, camp,
-                               link_count, dep_day, eff_idx, eff_loc, ncap, capk)
+        n_eff = 0
+        if n_capped > 0:  # a call with ~45 arrays costs ~1 µs even when it has nothing to do
+            n_eff = _capped_movers(nch, k_route, where, prog, path, hop, flags, scratch, nmov,
+                                   capacity, count, fp[9], capmult, attract, fp[10], fp[11],
+                                   path_ptr, path_valid, path_dest, path_inv_dist, path_home,
+                                   node_ptr, nodes, slink, out_ptr, out_link, link_from, link_to,
+                                   link_open, camp,
+                                   link_count, dep_day, eff_idx, eff_loc, ncap, capk)
         if serial:
             for c in range(nch):
+                if nmov[c] == 0:  # nothing to do (the call alone costs ~1 µs)
+                    continue
                 _pass_a_chunk(c, n_alive, k_route, k_walk, where, prog, path, hop, flags, scratch,
                               nmov, capacity, count0, fp[9], capm0, attract, fp[10], fp[11],
                               path_ptr, path_valid, path_dest, path_inv_dist, path_home, cum, tot,
