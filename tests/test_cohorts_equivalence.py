@@ -275,14 +275,11 @@ def flee_criteria(flee: dict, sim: np.ndarray, ards: list[float], camps: list[st
             "ard_flee": ard_f, "ard_cohorts": float(np.mean(ards))}
 
 
-#: Known gap (docs/validation.md, "Against Flee 3.1"): in burundi, with these seeds, the cohorts end
-#: with 8,986 ± 63 people in Nyarugusu against 8,941 ± 41 in the fixture's 20 Flee 3.1 runs (KS
-#: p = 0.0097; the other criteria pass). Not the cohort engine's: over 800 seeds it agrees with the
-#: agent engine there (+0.2 ± 3.1 people), and both are ~0.35 % above those 20 runs, which are an
-#: unusually tight draw (Flee seeds 21–30 end at 8,996 ± 67; against all 30 runs KS p = 0.053 on
-#: these seeds). The fixture is not extended here, so the gap stays.
-KNOWN_GAPS = {"burundi": "Nyarugusu final count ~0.35 % above Flee in both corredor engines (KS p = 0.0097 "
-                         "with these seeds)"}
+#: Cases with a documented gap against Flee 3.1 (docs/validation.md, "Against Flee 3.1"), marked
+#: xfail. None now: burundi was one against the first, 20-run fixture (KS p = 0.0097 at
+#: Nyarugusu, whose 20 Flee runs were an unusually tight draw); against the 30-run fixtures every
+#: case meets every criterion (burundi KS p = 0.053).
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _flee_cases() -> list:
