@@ -665,7 +665,15 @@ def _reduce(nch: int, dep_t: np.ndarray, arr_t: np.ndarray, lnk_t: np.ndarray, c
         link_count[j] += s
 
 
-@nb.njit(parallel=True, cache=True)
+# Only the explicit prange loops run in parallel: numba would otherwise turn every whole-array
+# statement of the day (a dozen: clearing and copying per-place arrays, recording the day's row)
+# into a parallel region of its own, ~0.3-0.5 µs each to open — ~4 µs per day, ~2 % of burundi at
+# hasten 10. Same operations, same results.
+_PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                "setitem": False, "numpy": False, "stencil": False, "fusion": False}
+
+
+@nb.njit(parallel=_PRANGE_ONLY, cache=True)
 def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
          decay: np.ndarray, decay_interval: int,
          # location state (mutated)
