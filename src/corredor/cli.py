@@ -177,7 +177,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
             msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"
         console.print(msg, markup=False, highlight=False, soft_wrap=True)
         choice = m.get("engine_choice")
-        if choice:  # which engine ran and why (auto: cohorts unless a rule needs individual history)
+        if choice:  # which engine ran and why (auto: the cheaper one; agents if a rule needs history)
             console.print(f"engine {choice['engine']} ({engine}): {choice['reason']}",
                           markup=False, highlight=False, soft_wrap=True)
 

@@ -134,8 +134,10 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
              threads: int | None = None, check: bool = False, backend: str = "cpu") -> Results:
     """Run one replica; `engine` is "auto" (default), "agents" or "cohorts".
 
-    "auto" picks the cohort engine unless a rule needs each person's history (avoid_short_stints),
-    then the agent engine; the choice and its reason are in `manifest["engine_choice"]`. The same
+    "auto" picks the engine with the lower estimated one-thread cost (agent-steps against the cohort
+    engine's cells × days, `corredor.engine.cohorts.engine_for`); a rule that needs each person's
+    history (avoid_short_stints) forces the agent engine. The choice and its reason are in
+    `manifest["engine_choice"]`. The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
     `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
