@@ -23,8 +23,7 @@ numbers as JSON.
 
 3. With `--profile` (after the throughput, before the equivalence): milliseconds per day and phase
    (run_agents_gpu(profile=True): a device wait after every phase; phases in gpu.PHASES) at the
-   largest --people with open camps, for each pass-A layout (gpu.LAYOUTS), and on seed 1 of the
-   first case; "steady" leaves out day 0 (everyone spawns and moves).
+   largest --people with open camps and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and moves).
 
 Run it (the device machine's python3 has numba, numba-cuda, numpy, scipy, xarray; carry wheels for
 what it lacks, pydantic first — docs/performance.md says how):
@@ -239,7 +238,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "layout", "max_blocks")},
+                "direct_pass_a", "max_blocks")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
@@ -268,26 +267,24 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
 def profile(people: int, days: int, case: str, hasten: int, case_days: int,
             rows: list[dict] | None = None) -> list[dict]:
     """Wall milliseconds per day and phase (run_agents_gpu(profile=True): a device wait after every
-    phase) on the scale case at `people` (open camps) for each pass-A layout, and on one seed of
-    `case` (default layout): where a day's time goes, on the device and on the host.
+    phase) on the scale case at `people` (open camps) and on one seed of `case`: where a day's
+    time goes, on the device and on the host.
 
     Two figures per run: "all days" and "steady" (days ≥ 1, without day 0's spawn of everyone).
     """
-    from corredor.engine.gpu import LAYOUTS, PHASES, run_agents_gpu
+    from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    runs = [(f"scale {people:.0e} open", layout) for layout in LAYOUTS]
-    runs.append((f"{case} seed 1", LAYOUTS[0]))
-    for label, layout in runs:
+    for label in (f"scale {people:.0e} open", f"{case} seed 1"):
         if label.startswith("scale"):
             plan, warm = scale_plan(people, days), scale_plan(50_000, 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1, layout=layout)  # compile this layout's kernels
-        out = run_agents_gpu(plan, seed=1, layout=layout, profile=True)
+        run_agents_gpu(warm, seed=1)  # compile the kernels
+        out = run_agents_gpu(plan, seed=1, profile=True)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
-        row = {"run": label, "layout": layout, "people": int(plan.total_agents),
+        row = {"run": label, "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
                "steady_ms_per_day": 1e3 * float(steady.sum(1).mean()),
@@ -297,7 +294,7 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int,
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label} ({layout}): {row['ms_per_day']:.2f} ms/day, steady "
+        print(f"  profile {label}: {row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
         del out
@@ -329,11 +326,11 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
 
         lines += ["", "Milliseconds per day and phase, steady days (≥ 1), profile=True (a device wait "
                   "after each phase):", "",
-                  "| run | layout | people | ms/day (all days) | ms/day steady | "
+                  "| run | people | ms/day (all days) | ms/day steady | "
                   + " | ".join(PHASES) + " | rounds mean / max |",
-                  "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
+                  "|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
         for r in pr:
-            lines.append(f"| {r['run']} | {r['layout']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
+            lines.append(f"| {r['run']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
                          + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} |")
@@ -357,8 +354,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
     ap.add_argument("--profile", action="store_true",
-                    help="after the throughput: ms per day and phase at the largest --people (both "
-                         "pass-A layouts) and on one seed of the first case")
+                    help="after the throughput: ms per day and phase at the largest --people and "
+                         "on one seed of the first case")
     ap.add_argument("--compile-only", action="store_true",
                     help="compile every kernel to PTX for sm_90 and stop (needs NVVM, no GPU)")
     args = ap.parse_args()

@@ -10,8 +10,8 @@ skipped. What is compared:
   case (closures, chaining), with a capped camp whose multiplier changes with every departure in
   pass A (movers there replayed on the host in index order, later movers deferred), and with
   capacities binding during pass B's same-day moves (chains replayed in Flee's serial order);
-- how the work is laid out (threads per block, shared-memory or global tallies, pass A's layout,
-  blocks looping over several chunks, profiling) changes nothing;
+- how the work is laid out (threads per block, shared-memory or global tallies, blocks looping
+  over several chunks, profiling) changes nothing;
 - settings and situations the backend does not run are refused with a clear error.
 On hardware, benchmarks/gpu_device_check.py compares the engines over ≥ 100 seeds of mali2012 and car.
 """
@@ -195,10 +195,10 @@ def test_layout_does_not_change_the_result(rush_plan):
     np.testing.assert_array_equal(a.rounds, b.rounds)
     c = quiet_gpu(rush_plan, 6, tpb=32)
     assert not np.array_equal(a.population, c.population)  # another seed, another run
-    # the other pass-A layout (classes staged in shared memory), one looping block, and
+    # one looping block, and
     # profiling (waits after each phase) give the same numbers too
-    d = quiet_gpu(rush_plan, 5, tpb=32, layout="staged", blocks=1, profile=True)
-    assert d.gpu_stats["layout"] == "staged" and d.gpu_stats["max_blocks"] == 1
+    d = quiet_gpu(rush_plan, 5, tpb=32, blocks=1, profile=True)
+    assert d.gpu_stats["max_blocks"] == 1
     assert_same(a, d)
     np.testing.assert_array_equal(a.rounds, d.rounds)
     phases = d.gpu_stats["phase_s"]
@@ -239,8 +239,6 @@ def test_no_device_is_a_clear_error(mini_plan, monkeypatch, tmp_path):
 def test_threads_per_block_must_be_a_power_of_two(mini_plan):
     with pytest.raises(ValueError, match="power of two"):
         gpu.run_agents_gpu(mini_plan, seed=1, threads_per_block=48)
-    with pytest.raises(ValueError, match="layout"):
-        gpu.run_agents_gpu(mini_plan, seed=1, layout="rows")
 
 
 @pytest.mark.skipif(gpu.simulator_enabled(), reason="the simulator does not compile for a device")
@@ -252,20 +250,20 @@ def test_kernels_compile_for_sm90():
         if "NVVM" in str(exc) or "nvvm" in str(exc) or "libnvrtc" in str(exc):
             pytest.skip(f"no NVVM: {exc}")
         raise
-    assert {"movers", "movers_staged", "pass_a", "advance", "chain", "spawn"} <= set(sizes)
+    assert {"movers", "pass_a", "advance", "chain", "spawn"} <= set(sizes)
 
 
 @pytest.mark.parametrize("cap_d", [0, 60])
 def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d):
     # more people than one CHUNK (8,192): the CPU's per-chunk draws, one block looping over both
-    # chunks (staged layout) and the rounds' compacted frontier; cap_d 0 = no capacity anywhere,
+    # chunks and the rounds' compacted frontier; cap_d 0 = no capacity anywhere,
     # so pass A runs on the device alone ("direct"); 60 = capped movers replayed on the host
     folder = write_camps(tmp_path / "big", km=60, speed=200.0, days=1, cap_d=cap_d, e0=8400)
     plan = compile_plan(load_scenario(folder))
     assert plan.total_agents > 8192
     cpu = run_agents(plan, seed=2)
     dev = quiet_gpu(plan, 2, blocks=1, check=True)
-    assert dev.gpu_stats["direct_pass_a"] == (cap_d == 0) and dev.gpu_stats["layout"] == "segment"
+    assert dev.gpu_stats["direct_pass_a"] == (cap_d == 0)
     assert cpu.rounds.max() >= 1
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)

@@ -20,8 +20,7 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
  5. pass A          device, a block per CHUNK of people at a time (the CPU's chunks): movers are
                     drawn by the CPU's geometric gaps per (chunk, move-chance class) — the gaps
                     are generated in parallel and prefix-summed into the movers' ranks; the
-                    each thread ranks a contiguous segment of the chunk (layout "segment", the
-                    faster one measured on an H100; "staged" stages classes in shared memory).
+                    each thread ranks a contiguous segment of the chunk.
                     Movers at capped places are replayed on the host in index order with live
                     counts (Flee's serial pass A); a later mover whose choice reads a multiplier
                     they changed is deferred to the host too; everyone else chooses a path and
@@ -98,16 +97,11 @@ TPB_FLAT = 256
 #: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
 SHARED_TALLY_BYTES = 24 * 1024
 _SHARED_NO_OPT_IN = 48 * 1024  # shared memory a launch may use without cudaFuncSetAttribute
-_STAGE = CHUNK + 4 * TPB_MAX  # staged class bytes of one chunk: TPB segments of CHUNK/TPB + 4
 #: Resident blocks per multiprocessor the looping kernels are sized for (grid = SMs × this).
 BLOCKS_PER_SM = 8
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
-#: How pass A finds its movers: "segment" (one block per chunk, each thread reading a contiguous
-#: segment; the default: 12.6 ms a day at 1e8 people on an H100 against 14.4 for "staged") or
-#: "staged" (coalesced reads staged in shared memory, blocks loop over chunks).
-LAYOUTS = ("segment", "staged")
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
@@ -578,192 +572,6 @@ def _make_kernels(shared_tally: bool):
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def movers_staged_kernel(n_alive, pre, where, prog, path, hop, flags, lcls, qcls, mc, capacity,
-                             direct, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
-                             out_ptr, out_link, link_to, link_open, camp, capmult, movers, nmov,
-                             capped, ncap, tally, n_loc, n_links):
-        """Pass A, who moves: movers_kernel's draws and ranks with coalesced reads, blocks looping
-        over chunks (c = blockIdx.x, + gridDim.x, …) so each block zeroes and flushes its shared
-        tallies once, not once per chunk.
-
-        Per chunk: (1) threads read `where` interleaved (warp loads are contiguous) and stage each
-        person's class byte in shared memory, laid out by the segment that will rank it (pitch
-        seg + 4 keeps the segment walks free of bank conflicts); (2)–(3) as movers_kernel: counts
-        per class and segment, scans, candidate ranks marked; (4a) each thread walks its segment
-        of staged classes in index order and flags the candidates; (4b) threads read the
-        candidates interleaved again and draw, choose and step as movers_kernel does.
-
-        One byte per person, at position _pos(j) of person j of the chunk: bits 0–5 class + 1 (0:
-        never moves or on a link), bit 6 candidate (4a), bit 7 movers_kernel's mark[j] (3: rank
-        slot j holds a candidate). Static shared memory ≈ 22 KB, so with the tallies (at most
-        SHARED_TALLY_BYTES) a block stays within the 48 KB a launch may use without opting in.
-        """
-        cnt = cuda.shared.array((NCLS, _CNT_COLS), dtype=nb.int16)
-        ck = cuda.shared.array(_STAGE, dtype=nb.uint8)
-        ncls = cuda.shared.array(NCLS, dtype=nb.int32)
-        ocls = cuda.shared.array(NCLS, dtype=nb.int32)
-        scan = cuda.shared.array(TPB_MAX, dtype=nb.int32)
-        slots = cuda.shared.array(2, dtype=nb.int32)
-        n_tally = 2 * n_loc + n_links
-        if shared_tally and direct:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
-        tid = cuda.threadIdx.x
-        nt = cuda.blockDim.x
-        seg = (CHUNK + nt - 1) // nt
-        pitch = seg + 4
-        mine = tid * pitch  # this thread's segment in ck
-        skip_prefix = pre[_S_SKIP]
-        move_prefix = pre[_S_MOVE]
-        route_prefix = pre[_S_ROUTE]
-        nch = (n_alive + CHUNK - 1) // CHUNK
-        c = cuda.blockIdx.x
-        while c < nch:  # block-uniform: every barrier below is reached by the whole block
-            lo = c * CHUNK
-            n = min(CHUNK, n_alive - lo)
-            a = min(tid * seg, n)  # this thread's segment [a, b) of the chunk, for ranking
-            b = min(a + seg, n)
-            if tid == 0:
-                slots[0] = 0
-                slots[1] = 0
-            for k in range(NCLS):
-                cnt[k, tid] = 0
-            # (1) stage the classes (clearing bits 6, 7), reading `where` interleaved, four loads
-            # in flight per thread
-            for j0 in range(tid, CHUNK, 4 * nt):  # CHUNK is a multiple of 4·nt
-                w0 = -1
-                w1 = -1
-                w2 = -1
-                w3 = -1
-                if j0 < n:
-                    w0 = where[lo + j0]
-                if j0 + nt < n:
-                    w1 = where[lo + j0 + nt]
-                if j0 + 2 * nt < n:
-                    w2 = where[lo + j0 + 2 * nt]
-                if j0 + 3 * nt < n:
-                    w3 = where[lo + j0 + 3 * nt]
-                for u in range(4):
-                    j = j0 + u * nt
-                    w = w0
-                    if u == 1:
-                        w = w1
-                    elif u == 2:
-                        w = w2
-                    elif u == 3:
-                        w = w3
-                    if j < n:
-                        k = -1
-                        if w >= 0:
-                            k = lcls[w]
-                        ck[(j // seg) * pitch + j % seg] = k + 1
-            cuda.syncthreads()
-            for j in range(b - a):
-                k = int(ck[mine + j]) - 1
-                if k >= 1:
-                    cnt[k, tid] += 1
-            cuda.syncthreads()
-            # (2) exclusive scan over threads, per class; class totals and their offsets in `mark`
-            for k in range(tid, NCLS, nt):
-                run = 0
-                for t2 in range(nt):
-                    x = cnt[k, t2]
-                    cnt[k, t2] = run
-                    run += x
-                ncls[k] = run
-            cuda.syncthreads()
-            if tid == 0:
-                off = 0
-                for k in range(NCLS):
-                    ocls[k] = off
-                    off += ncls[k]
-            cuda.syncthreads()
-            # (3) candidate ranks per class: R_j = R_{j−1} + 1 + G_j, R_{−1} = −1
-            for k in range(1, NCLS):
-                nk = ncls[k]
-                if nk == 0:
-                    continue
-                q = qcls[k]
-                key = c * NCLS + k
-                base = 0
-                r_prev = -1
-                while r_prev < nk:
-                    g = _geometric(skip_prefix, key, base + tid, q)
-                    if g > CHUNK:
-                        g = CHUNK
-                    scan[tid] = g + 1
-                    cuda.syncthreads()
-                    step = 1
-                    while step < nt:  # inclusive Hillis–Steele scan of the gaps
-                        x = 0
-                        if tid >= step:
-                            x = scan[tid - step]
-                        cuda.syncthreads()
-                        scan[tid] += x
-                        cuda.syncthreads()
-                        step *= 2
-                    r = r_prev + scan[tid]
-                    if r < nk:
-                        m = ocls[k] + r
-                        q8 = (m // seg) * pitch + m % seg
-                        ck[q8] = ck[q8] | 0x80
-                    r_prev = r_prev + scan[nt - 1]
-                    base += nt
-                    cuda.syncthreads()
-            cuda.syncthreads()
-            # (4a) ranks in index order within the segment: class byte → candidate byte
-            for j in range(b - a):
-                x = ck[mine + j]
-                k = int(x & 0x3F) - 1
-                cand = k == 0
-                if k >= 1:
-                    rank = cnt[k, tid]
-                    cnt[k, tid] = rank + 1
-                    m = ocls[k] + rank
-                    cand = (ck[(m // seg) * pitch + m % seg] & 0x80) != 0
-                if cand:
-                    ck[mine + j] = x | 0x40  # only this thread writes its segment's bytes
-            cuda.syncthreads()
-            # (4b) candidates, interleaved: the move draw, then as movers_kernel
-            for j in range(tid, n, nt):
-                if (ck[(j // seg) * pitch + j % seg] & 0x40) == 0:
-                    continue
-                i = lo + j
-                w = where[i]
-                k = lcls[w]
-                move = k == 0
-                if not move:
-                    q = qcls[k]
-                    m = mc[w]
-                    move = m >= q or _uniform(move_prefix, i, 0) * q < m
-                if not move:
-                    continue
-                if capacity[w] >= 1:
-                    capped[lo + cuda.atomic.add(slots, 1, 1)] = i
-                elif not direct:
-                    movers[lo + cuda.atomic.add(slots, 0, 1)] = i
-                else:
-                    lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
-                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                      link_open, camp, capmult)
-                    if lk >= 0:
-                        cuda.atomic.add(h, w, 1)
-                        cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                        flags[i] = flags[i] & _F_NOT_BOUNCE
-                        where[i] = -(lk + 1)
-                        prog[i] = 0.0
-            cuda.syncthreads()
-            if tid == 0:
-                nmov[c] = slots[0]
-                ncap[c] = slots[1]
-            cuda.syncthreads()
-            c += cuda.gridDim.x
-        if shared_tally and direct:
-            _flush(h, tally, n_tally)
-
-    @cuda.jit
     def pass_a_kernel(n_alive, pre, where, prog, path, hop, flags, movers, nmov, n_eff, eff_first,
                       touched, in_u, deferred, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                       nodes, out_ptr, out_link, link_to, link_open, camp, capmult, tally, n_loc,
@@ -930,7 +738,7 @@ def _make_kernels(shared_tally: bool):
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    return spawn_kernel, movers_kernel, movers_staged_kernel, pass_a_kernel, advance_kernel, chain_kernel
+    return spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel
 
 
 @cuda.jit
@@ -1062,13 +870,12 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
     for shared in (True, False):
-        spawn_k, movers_k, staged_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        spawn_k, movers_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
             "spawn": (spawn_k, (n, n, u64, f64, x, i32, f64, i32, i8, i8, i32, n)),
             "movers": (movers_k, movers_args),
-            "movers_staged": (staged_k, movers_args),
             "pass_a": (pass_a_k, (n, u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
                                   f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, n, n)),
             "advance": (adv_k, (n, u64, i32, f64, i8, f32, yes, i32, i32, f64, f64, f64, yes, x,
@@ -1438,13 +1245,13 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
-                   shared_tally: bool | None = None, layout: str = "segment", blocks: int | None = None,
+                   shared_tally: bool | None = None, blocks: int | None = None,
                    profile: bool = False) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed (see module doc).
 
     `threads_per_block` (a power of two ≤ 128; on hardware keep the default), `shared_tally`
-    (None: shared-memory histograms when the network's tallies fit, else global atomics), `layout`
-    (LAYOUTS: how pass A finds its movers) and `blocks` (most blocks of a looping kernel; None:
+    (None: shared-memory histograms when the network's tallies fit, else global atomics) and
+    `blocks` (most blocks of a looping kernel; None:
     BLOCKS_PER_SM per multiprocessor, 2 in the simulator) change how the work is laid out, never
     the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
     `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
@@ -1460,8 +1267,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     flat = TPB_FLAT if threads_per_block is None else tpb
     if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
         raise ValueError(f"threads_per_block must be a power of two in 1..{TPB_MAX}, got {tpb}")
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     max_blocks = int(blocks) if blocks else _max_blocks()
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
@@ -1478,8 +1283,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    (spawn_kernel, movers_seg_kernel, movers_staged_kernel, pass_a_kernel, advance_kernel,
-     chain_kernel) = _kernels(bool(shared_tally))
+    spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(
+        bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
@@ -1776,9 +1581,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         nf = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            movers_kernel, grid_a = ((movers_staged_kernel, min(nch, max_blocks)) if layout == "staged"
-                                     else (movers_seg_kernel, nch))
-            movers_kernel[grid_a, tpb, 0, shared_bytes if direct else 0](
+            movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
                 n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
                 d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
                 d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp, d_capmult,
@@ -1921,7 +1724,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "threads_per_block": tpb, "layout": layout, "max_blocks": max_blocks,
+                     "threads_per_block": tpb, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
