@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,6 +76,116 @@ def test_helper_draws_the_same_pngs_as_the_parent(tmp_path: Path) -> None:
 def test_a_helper_without_a_job_ends_quietly() -> None:
     with plotworker.plot_worker() as helper:
         pass
-    assert plotworker.active() is None
     if helper is not None:
         assert helper.pid == 0  # reaped
+
+
+class _FakeHelper:
+    """Stands in for a PlotWorker: records the job; `result` writes `drawn` or answers None."""
+
+    def __init__(self, drawn: dict[str, bytes] | None) -> None:
+        self.drawn = drawn
+        self.jobs: list[tuple[Any, Any, Any, Path]] = []
+
+    def submit(self, dataset: Any, needs: Any, observations: Any, folder: Path) -> bool:
+        self.jobs.append((dataset, needs, observations, folder))
+        return True
+
+    def result(self) -> list[Path] | None:
+        if self.drawn is None:
+            return None
+        folder = self.jobs[-1][3]
+        for name, data in self.drawn.items():
+            (folder / name).write_bytes(data)
+        return [folder / name for name in self.drawn]
+
+
+def _pngs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
+
+
+def test_write_run_folder_hands_the_helper_to_the_figure_writer_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corredor.outputs import runfolder
+
+    calls: list[tuple[str, Any]] = []
+
+    def plain(results: Any, folder: Path) -> None:  # an ordinary writer: never gets the helper
+        calls.append(("plain", None))
+
+    def figures(results: Any, folder: Path, plot_worker: Any = None) -> None:
+        calls.append(("figures", plot_worker))
+
+    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, plain, figures])
+    helper = _FakeHelper({"camps.png": b"drawn by the helper"})
+    res = flee_like()
+    out = runfolder.write_run_folder(res, tmp_path / "run", plot_worker=helper)
+
+    assert len(helper.jobs) == 1
+    dataset, needs, observations, folder = helper.jobs[0]
+    assert folder.parent == tmp_path and folder.name.startswith(".run.")  # the temporary folder
+    assert dataset["population"].equals(res.dataset["population"])
+    assert needs.identical(needs_for(res)) and observations == observations_for(res)
+    # the parent took the helper's figures and drew none itself
+    assert _pngs(out) == {"camps.png": b"drawn by the helper"}
+    assert (out / "results.parquet").exists() and (out / "populations.csv").exists()
+    # the helper draws one job: a later figure writer gets None and draws its own
+    assert calls == [("plain", None), ("figures", None)]
+
+
+def test_without_a_helper_or_when_it_fails_the_figures_are_drawn_here(tmp_path: Path) -> None:
+    from corredor.outputs import runfolder
+
+    res = flee_like()
+    here = runfolder.write_run_folder(res, tmp_path / "here")
+    failed = _FakeHelper(None)
+    fallback = runfolder.write_run_folder(res, tmp_path / "fallback", plot_worker=failed)
+
+    assert len(failed.jobs) == 1
+    expected = _pngs(here)
+    assert expected and "camps.png" in expected
+    assert _pngs(fallback) == expected
+
+
+_VIA_RUN_FOLDER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from corredor.outputs import plotworker
+from corredor.outputs.runfolder import write_run_folder
+from synthetic_results import crisis_like
+
+tmp = Path(sys.argv[1])
+with plotworker.plot_worker() as helper:  # first: this process has no other threads yet
+    if helper is None:
+        print("NOFORK")
+        raise SystemExit(0)
+    answers = []
+    result = helper.result
+    helper.result = lambda: answers.append(result()) or answers[-1]
+    res = crisis_like()
+    via = write_run_folder(res, tmp / "via", plot_worker=helper)
+assert helper.pid == 0  # reaped
+assert len(answers) == 1 and answers[0], answers  # the helper drew the figures
+here = write_run_folder(res, tmp / "here")
+pngs = sorted(p.name for p in here.glob("*.png"))
+assert pngs == sorted(p.name for p in via.glob("*.png")) == sorted(p.name for p in answers[0])
+for name in pngs:
+    assert (via / name).read_bytes() == (here / name).read_bytes(), name
+print("SAME", len(pngs))
+"""
+
+
+def test_a_run_folder_with_the_helper_has_the_in_process_pngs(tmp_path: Path) -> None:
+    # in a fresh process, as test_helper_draws_the_same_pngs_as_the_parent
+    import subprocess
+    import sys
+
+    tests = Path(__file__).resolve().parent
+    out = subprocess.run([sys.executable, "-c", _VIA_RUN_FOLDER, str(tmp_path), str(tests)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    if "NOFORK" in out.stdout:
+        pytest.skip("no fork on this platform")
+    assert out.stdout.split()[0] == "SAME" and int(out.stdout.split()[1]) >= 1

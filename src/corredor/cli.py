@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from .scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from .outputs.plotworker import PlotWorker
 
 app = typer.Typer(
     help="corredor: simulate people moving along migration corridors while borders close.",
@@ -98,16 +102,16 @@ def run(
     from .outputs.plotworker import plot_worker
 
     # the figures' helper process starts now, while this process has no other threads, and loads
-    # matplotlib while the run computes (outputs/plotworker.py)
-    with plot_worker():
+    # matplotlib while the run computes; it is handed to write_run_folder (outputs/plotworker.py)
+    with plot_worker() as helper:
         _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, check, quiet,
-             checkpoint_every, resume)
+             checkpoint_every, resume, helper)
 
 
 def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
          out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, check: bool,
-         quiet: bool, checkpoint_every: int, resume: bool) -> None:
-    """The body of `run` (see there)."""
+         quiet: bool, checkpoint_every: int, resume: bool, helper: PlotWorker | None) -> None:
+    """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder
@@ -160,7 +164,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                           soft_wrap=True)
         raise typer.Exit(3) from None
     try:
-        write_run_folder(res, out, force=force, flee_out=flee_out)
+        write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
     except RunFolderExists as exc:
         usage_error(str(exc))
     except OSError as exc:

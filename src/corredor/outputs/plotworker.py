@@ -13,8 +13,12 @@ that JSON does not give back unchanged) are drawn in the parent instead.
 Anything unusual falls back to drawing in the parent as before: no `os.fork` (Windows), other
 threads running at start, or a helper that fails or dies (`result` returns None).
 
->>> with plot_worker():  # doctest: +SKIP
-...     write_run_folder(simulate(scenario), out)
+The helper is handed on explicitly: whoever starts it passes it to `write_run_folder(...,
+plot_worker=helper)`, which gives it to the figure writer (`tables.write_standard_outputs`); None
+there means the figures are drawn in-process.
+
+>>> with plot_worker() as helper:  # doctest: +SKIP
+...     write_run_folder(simulate(scenario), out, plot_worker=helper)
 """
 
 from __future__ import annotations
@@ -29,8 +33,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-_ACTIVE: PlotWorker | None = None
 
 
 class Unpackable(ValueError):
@@ -251,24 +253,17 @@ class PlotWorker:
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-def active() -> PlotWorker | None:
-    """The helper started by `plot_worker` for this process's next run folder, if any; taken
-    once (a second run folder draws its figures itself)."""
-    global _ACTIVE
-    w, _ACTIVE = _ACTIVE, None
-    return w
-
-
 @contextlib.contextmanager
 def plot_worker() -> Iterator[PlotWorker | None]:
-    """Start a helper for the run folder written inside the block (see the module docstring)."""
-    global _ACTIVE
+    """Start a helper (None where that is not possible) for the caller to pass to
+    `write_run_folder`, and end it when the block is left (see the module docstring).
+
+    Enter it before anything starts threads: the helper is forked only from a single-threaded
+    process.
+    """
     w = PlotWorker.start()
-    _ACTIVE = w
     try:
         yield w
     finally:
-        if _ACTIVE is w:
-            _ACTIVE = None
         if w is not None:
             w.close()

@@ -5,7 +5,10 @@ so a crash never leaves a half-written run that looks complete. An existing fold
 unless `force` (then it is replaced only after the new one is complete).
 
 Other output modules add their files by appending a callable `(results, folder) -> None` to
-`EXTRA_WRITERS` (for example outputs/tables.py's `write_tables`).
+`EXTRA_WRITERS` (for example outputs/tables.py's `write_standard_outputs`). A writer that draws
+figures may also take a keyword `plot_worker`: the figures' helper process the caller passed to
+`write_run_folder` (outputs/plotworker.py), given to the first such writer only, since a helper
+draws one job.
 
 >>> write_run_folder(results, Path("runs/mali2012"), force=True, flee_out=True)  # doctest: +SKIP
 """
@@ -13,18 +16,23 @@ Other output modules add their files by appending a callable `(results, folder) 
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-#: Writers registered by other output modules; each gets (results, folder) and writes into folder.
-EXTRA_WRITERS: list[Callable[[Any, Path], Any]] = []
+if TYPE_CHECKING:
+    from .plotworker import PlotWorker
+
+#: Writers registered by other output modules; each gets (results, folder) and writes into folder
+#: (and `plot_worker=` if it has a parameter of that name, see the module docstring).
+EXTRA_WRITERS: list[Callable[..., Any]] = []
 
 
 class RunFolderExists(FileExistsError):
@@ -63,10 +71,20 @@ def write_population_csv(results: Any, folder: Path) -> Path:
     return path
 
 
+def _takes_plot_worker(writer: Callable[..., Any]) -> bool:
+    """Whether `writer` has a `plot_worker` parameter (a writer that draws figures)."""
+    try:
+        return "plot_worker" in inspect.signature(writer).parameters
+    except (TypeError, ValueError):  # no signature to read: an ordinary (results, folder) writer
+        return False
+
+
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
-                     flee_out: bool = False) -> Path:
+                     flee_out: bool = False, plot_worker: PlotWorker | None = None) -> Path:
     """Write the run folder at `out_dir` atomically and return its path.
 
+    `plot_worker`: a figures' helper process started by the caller (outputs/plotworker.py) to
+    draw the PNGs while the tables are written; None (the default) draws them in this process.
     Raises RunFolderExists if `out_dir` exists and `force` is false.
     """
     out = Path(out_dir)
@@ -82,8 +100,13 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
             from .flee_out import write_flee_out
 
             write_flee_out(results, tmp / "out.csv")
+        helper = plot_worker
         for writer in list(EXTRA_WRITERS):
-            writer(results, tmp)
+            if helper is not None and _takes_plot_worker(writer):
+                writer(results, tmp, plot_worker=helper)
+                helper = None  # it draws one job; later writers draw their own figures
+            else:
+                writer(results, tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +33,9 @@ from ..analysis.needs import (
     needs_standard,
     run_dates,
 )
+
+if TYPE_CHECKING:
+    from .plotworker import PlotWorker
 
 LONG_TABLE = "results.parquet"
 POPULATIONS_CSV = "populations.csv"
@@ -693,19 +696,19 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
     return path
 
 
-def write_standard_outputs(results: ResultsLike, folder: Path) -> list[Path]:
+def write_standard_outputs(results: ResultsLike, folder: Path,
+                           plot_worker: PlotWorker | None = None) -> list[Path]:
     """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`.
 
-    With a plot helper started by the caller (outputs/plotworker.py, `corredor run`), the figures
-    are drawn there while the tables are written here; without one, or if it fails, here.
+    With `plot_worker`, a helper started by the caller (outputs/plotworker.py, `corredor run`) and
+    passed on by `write_run_folder`, the figures are drawn there while the tables are written here;
+    without one, or if it fails, here.
     """
-    from . import plotworker
-
     folder = Path(folder)
     results = _RunView(with_scenario_context(results), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
-    helper = plotworker.active()
+    helper = plot_worker
     if helper is not None:
         helper.submit(results.dataset, needs, observations, folder)
     written = [
