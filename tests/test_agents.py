@@ -72,14 +72,16 @@ def test_new_link_gets_a_full_days_speed_and_chains_while_km_left() -> None:
     assert o.population[1, 2] + o.travellers[1].sum() == 4000  # the others are on B→D
 
 
+@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
 @pytest.mark.parametrize("movechance", [0.001, 0.01, 0.3])
-def test_move_chance_is_exact_in_distribution(movechance: float) -> None:
+def test_move_chance_is_exact_in_distribution(movechance: float, draws: str) -> None:
     # n people inserted in a camp on day 0; departures on day 0 ~ Binomial(n, m)
     n = 200_000
     sc = toy([("C", "camp", 0), ("T", "town", 10)], [("C", "T", 500)], days=1,
              total=[(0, 0.0)], camps_data={"C": [(0, float(n))]},
              settings={"move_rules": {"camp_movechance": movechance}})
-    deps = [run_agents(compile_plan(sc), seed=s, threads=1).departures[0, 0] for s in range(5)]
+    deps = [run_agents(compile_plan(sc), seed=s, threads=1, draws=draws).departures[0, 0]
+            for s in range(5)]
     mean, se = np.mean(deps), np.sqrt(n * movechance * (1 - movechance) / 5)
     assert abs(mean - n * movechance) < 4 * se
 
@@ -167,3 +169,42 @@ def test_mali_threads_and_invariants() -> None:
     b = run_agents(p, seed=3, threads=2, check=True)
     assert np.array_equal(a.population, b.population)
     assert np.array_equal(a.travellers, b.travellers)
+
+
+def test_unknown_draws_is_refused() -> None:
+    p = compile_plan(line_case(days=2))
+    with pytest.raises(ValueError, match="unknown draws"):
+        run_agents(p, seed=1, draws="gap")
+
+
+def test_bernoulli_draws_same_on_one_and_two_threads_and_differ_from_gaps() -> None:
+    p = compile_plan(line_case(days=30, spawn_per_day=5000, camp_cap=20000))  # several chunks
+    a = run_agents(p, seed=7, threads=1, draws="bernoulli", check=True)
+    b = run_agents(p, seed=7, threads=2, draws="bernoulli", check=True)
+    for name in ("population", "arrivals", "departures", "travellers"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    g = run_agents(p, seed=7, threads=1)
+    assert not np.array_equal(a.population, g.population)  # another stream of numbers
+
+
+def test_bernoulli_and_gaps_draws_agree_in_distribution_on_mali() -> None:
+    # 40 seeds each of mali2012 (hasten 10, capped camps, chaining): the population of every
+    # camp on the last day, two-sample KS per camp (Bonferroni over camps at α = 0.01), and the
+    # mean total in camps within 4 standard errors of the difference
+    if not (FLEE_CASES / "mali2012").is_dir():
+        pytest.skip("../shared/data/flee is not beside the checkout")
+    from scipy import stats
+
+    from corredor import load_scenario
+
+    p = compile_plan(load_scenario(FLEE_CASES / "mali2012", hasten=10))
+    camps = np.flatnonzero(p.camp0)
+    runs = {d: np.array([run_agents(p, seed=s, threads=1, draws=d).population[-1, camps]
+                         for s in range(40)]) for d in ("gaps", "bernoulli")}
+    g, b = runs["gaps"], runs["bernoulli"]
+    for j in range(len(camps)):
+        if g[:, j].std() + b[:, j].std() > 0:
+            assert stats.ks_2samp(g[:, j], b[:, j]).pvalue > 0.01 / len(camps), j
+    tg, tb = g.sum(1), b.sum(1)
+    se = np.sqrt(tg.var(ddof=1) / 40 + tb.var(ddof=1) / 40)
+    assert abs(tg.mean() - tb.mean()) < 4 * se + 1e-9

@@ -147,6 +147,18 @@ def test_mini_case_gives_the_cpu_engines_numbers(mini_plan):
     assert dev.population[-1].sum() + dev.travellers[-1].sum() == mini_plan.total_agents
 
 
+def test_bernoulli_draws_give_the_cpu_engines_numbers(mini_plan, slow_links_plan):
+    # draws "bernoulli": one draw per person in pass A, no scan; the same numbers as the CPU engine
+    # with the same draws (mini: direct pass A on the device; slow links: capped movers replayed)
+    for plan, seed in ((mini_plan, 3), (slow_links_plan, 1)):
+        cpu = run_agents(plan, seed=seed, draws="bernoulli")
+        dev = quiet_gpu(plan, seed, check=True, draws="bernoulli")
+        assert dev.gpu_stats["draws"] == "bernoulli"
+        assert_same(cpu, dev)
+        assert not np.array_equal(run_agents(plan, seed=seed).departures, cpu.departures)
+    assert dev.gpu_stats["capped_movers"] > 0
+
+
 def test_capped_camp_pass_a_gives_the_cpu_engines_numbers(slow_links_plan):
     for seed in (1, 2):
         cpu = run_agents(slow_links_plan, seed=seed)
@@ -250,19 +262,20 @@ def test_kernels_compile_for_sm90():
         if "NVVM" in str(exc) or "nvvm" in str(exc) or "libnvrtc" in str(exc):
             pytest.skip(f"no NVVM: {exc}")
         raise
-    assert {"movers", "pass_a", "advance", "chain", "spawn"} <= set(sizes)
+    assert {"movers", "movers_bernoulli", "pass_a", "advance", "chain", "spawn"} <= set(sizes)
 
 
+@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
 @pytest.mark.parametrize("cap_d", [0, 60])
-def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d):
+def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, draws):
     # more people than one CHUNK (8,192): the CPU's per-chunk draws, one block looping over both
     # chunks and the rounds' compacted frontier; cap_d 0 = no capacity anywhere,
     # so pass A runs on the device alone ("direct"); 60 = capped movers replayed on the host
     folder = write_camps(tmp_path / "big", km=60, speed=200.0, days=1, cap_d=cap_d, e0=8400)
     plan = compile_plan(load_scenario(folder))
     assert plan.total_agents > 8192
-    cpu = run_agents(plan, seed=2)
-    dev = quiet_gpu(plan, 2, blocks=1, check=True)
+    cpu = run_agents(plan, seed=2, draws=draws)
+    dev = quiet_gpu(plan, 2, blocks=1, check=True, draws=draws)
     assert dev.gpu_stats["direct_pass_a"] == (cap_d == 0)
     assert cpu.rounds.max() >= 1
     assert_same(cpu, dev)

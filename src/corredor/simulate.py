@@ -131,7 +131,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
 
 
 def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "auto",
-             threads: int | None = None, check: bool = False, backend: str = "cpu") -> Results:
+             threads: int | None = None, check: bool = False, backend: str = "cpu",
+             draws: str = "gaps") -> Results:
     """Run one replica; `engine` is "auto" (default), "agents" or "cohorts".
 
     "auto" picks the engine with the lower estimated one-thread cost (agent-steps against the cohort
@@ -141,6 +142,10 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
     `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
+    `draws` is how the agent engine draws who moves (`corredor.engine.agents.DRAWS`): "gaps" (the
+    default) or "bernoulli" (one draw per person; the GPU's fast pass A). Both give the same
+    distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
+    with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
 
     >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
     """
@@ -149,10 +154,21 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    from .engine.agents import DRAWS
+
+    if draws not in DRAWS:
+        raise ValueError(f"unknown draws {draws!r}; choose one of {', '.join(DRAWS)}")
+    if draws != "gaps":
+        if engine == "cohorts":
+            raise ValueError(f"draws {draws!r} is how the agent engine draws movers; "
+                             "the cohort engine moves counts (use engine 'agents' or 'auto')")
+        if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
+            raise ValueError(f"draws {draws!r} applies to Flee's rules (agent engine), not to "
+                             "border-crisis scenarios")
     if backend == "gpu":
         from .engine.gpu import simulate_gpu
 
-        return simulate_gpu(scenario_or_plan, seed=seed, engine=engine, check=check)
+        return simulate_gpu(scenario_or_plan, seed=seed, engine=engine, check=check, draws=draws)
     if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
         from .engine.crisis import simulate_crisis
 
@@ -168,6 +184,8 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     chosen, reason = engine_for(plan)
     if engine != "auto":
         chosen, reason = engine, "asked for"
+    elif draws != "gaps":
+        chosen, reason = "agents", f"draws {draws!r} is an agent-engine option"
     if chosen == "cohorts":
         from .engine.cohorts import run_cohorts
 
@@ -175,8 +193,10 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     else:
         from .engine.agents import run_agents
 
-        out = run_agents(plan, seed=seed, threads=threads, check=check)
+        out = run_agents(plan, seed=seed, threads=threads, check=check, draws=draws)
     res = results_from_output(plan, out, seed, chosen, time.perf_counter() - t0)
+    if chosen == "agents":
+        res.manifest["draws"] = draws
     res.manifest["engine_choice"] = {"asked": engine, "engine": chosen, "reason": reason}
     stats = getattr(out, "cohort_stats", None)
     if stats is not None:

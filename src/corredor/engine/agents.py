@@ -75,6 +75,10 @@ CHUNK = 8192
 NCLS = 48
 #: Movers at capped places listed per chunk by the scan (more: _capped_movers looks through all).
 CAPBUF = 64
+#: How pass A draws who moves (same distribution, different numbers for a seed): "gaps", geometric
+#: gaps per chunk and move-chance class (a few ns per person who stays; the default), or
+#: "bernoulli", one uniform per person at a place (no sequential scan: the GPU's fast pass A).
+DRAWS = ("gaps", "bernoulli")
 #: Chained (same-day) decision rounds before the engine gives up (Flee would hit its recursion limit).
 MAX_ROUNDS = 100_000
 
@@ -144,13 +148,16 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 capacity: np.ndarray, dday: np.ndarray, ast: bool, link_from: np.ndarray, link_to: np.ndarray,
                 link_km: np.ndarray, link_speed: np.ndarray, link_walk_p: np.ndarray,
                 start_on_foot: bool, walk: float, dep_t: np.ndarray, arr_t: np.ndarray,
-                lnk_t: np.ndarray, capk: np.ndarray, gaps: np.ndarray) -> None:
+                lnk_t: np.ndarray, capk: np.ndarray, gaps: np.ndarray, bern: bool) -> None:
     """One pass over a chunk: who moves today (pass A's draw) and round 0 of pass B for people
     already on a link.
 
-    Movers: within a chunk, the people of each move-chance class form one Bernoulli(q_class)
-    sequence whose successes are found by geometric gaps; a success moves with probability
-    m/q_class. Exact in distribution, a few ns per person who stays. Movers' indices go to the
+    Movers (draws "gaps", the default): within a chunk, the people of each move-chance class form
+    one Bernoulli(q_class) sequence whose successes are found by geometric gaps; a success moves
+    with probability m/q_class. Exact in distribution, a few ns per person who stays. With `bern`
+    (draws "bernoulli") each person at a place moves if their own uniform is below its chance m:
+    the same distribution, other numbers for a seed, and no sequential dependence (the GPU's
+    fast pass A). Movers' indices go to the
     front of the chunk's scratch segment, arrivals (frontier) to its back, both in index order;
     the positions among the movers of the first CAPBUF movers at capped places go to capk[c].
     """
@@ -166,7 +173,7 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
     nxt[:] = -1
     ndraw[:] = 0
     for k in range(1, NCLS):  # each class's first gap (keyed, so drawing it early changes nothing)
-        if qcls[k] > 0.0:
+        if qcls[k] > 0.0 and not bern:
             nxt[k] = _geometric(skip_key, c * NCLS + k, 0, qcls[k], lqcls[k])
             ndraw[k] = 1
     nm = 0
@@ -209,7 +216,9 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
         if k < 0:
             continue
         move = k == 0
-        if not move:
+        if not move and bern:
+            move = uniform_k(move_key, i, 0) < mc[w]
+        elif not move:
             ck = cnt[k]
             cnt[k] = ck + 1
             if ck != nxt[k]:
@@ -696,7 +705,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
          # records
          pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
          spawned_rec: np.ndarray, alive_rec: np.ndarray, rounds_rec: np.ndarray,
-         check: bool, one_thread: bool) -> tuple:
+         check: bool, one_thread: bool, bern: bool) -> tuple:
     """Days t_begin..n_days−1 of the day loop of the module docstring; (error code, error day).
 
     Everything carried from one day to the next is in the arguments (mutated in place), so a run
@@ -861,13 +870,13 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
                 _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
                             nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from,
                             link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t,
-                            arr_t, lnk_t, capk, gaps)
+                            arr_t, lnk_t, capk, gaps, bern)
         else:
             for c in prange(nch):
                 _scan_chunk(c, n_alive, k_move, k_skip, k_walk, where, prog, flags, scratch, nmov,
                             nfr, ncap, lcls, qcls, lqcls, mc, capacity, dday, ast, link_from,
                             link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, dep_t,
-                            arr_t, lnk_t, capk, gaps)
+                            arr_t, lnk_t, capk, gaps, bern)
         count0[:] = count
         capm0[:] = capmult
         n_capped = ncap[:nch].sum()
@@ -1029,8 +1038,11 @@ def initial_state(plan: Plan) -> dict[str, np.ndarray]:
 def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: bool = False,
                state: dict[str, np.ndarray] | None = None, first_day: int = 0,
                every: int = 0, on_checkpoint: Callable[[int, dict[str, np.ndarray]], None] | None = None,
-               ) -> EngineOutput:
+               draws: str = "gaps") -> EngineOutput:
     """Run the agent engine on a Plan; identical output for a seed whatever `threads` is.
+
+    `draws` (DRAWS) picks how pass A draws who moves: both give the same distribution of results,
+    each its own numbers for a seed; the GPU backend gives the same numbers for the same `draws`.
 
     To resume, pass the `state` saved before `first_day`; with `every` > 0 the loop stops every
     `every` days and calls `on_checkpoint(day, state)` (the state before that day). Neither
@@ -1038,6 +1050,8 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
 
     >>> out = run_agents(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
+    if draws not in DRAWS:
+        raise ValueError(f"unknown draws {draws!r}; choose one of {', '.join(DRAWS)}")
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
     ip = np.array([int(p[k]) for k in IP_KEYS], np.int64)
@@ -1070,7 +1084,8 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
                 st["where"], st["prog"], st["path"], st["hop"], st["flags"], st["scratch"],
                 st["rtd"], st["dday"],
                 st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
-                st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1)
+                st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1,
+                draws == "bernoulli")
             t = t_end
             if err == ERR_NONE and t < n_days and on_checkpoint is not None:
                 on_checkpoint(t, st)

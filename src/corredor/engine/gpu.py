@@ -70,6 +70,7 @@ from numba import cuda  # noqa: E402
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan  # noqa: E402
 from .agents import (  # noqa: E402
     CHUNK,
+    DRAWS,
     ERR_CHECK,
     ERR_NO_SPAWN_WEIGHT,
     ERR_POP_EXHAUSTED,
@@ -572,6 +573,67 @@ def _make_kernels(shared_tally: bool):
             _flush(h, tally, n_tally)
 
     @cuda.jit
+    def bernoulli_movers_kernel(n_alive, pre, where, prog, path, hop, flags, lcls, mc, capacity,
+                                direct, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
+                                out_ptr, out_link, link_to, link_open, camp, capmult, movers, nmov,
+                                capped, ncap, tally, n_loc, n_links):
+        """Pass A, who moves, with draws "bernoulli" (agents._scan_chunk with `bern`): person i at
+        a place moves if its uniform (MOVE stream) is below the place's chance. No scan: blocks
+        loop over chunks (c = blockIdx.x, + gridDim.x, …), threads read the chunk interleaved
+        (coalesced), and the lists and outcomes are those of movers_kernel.
+        """
+        slots = cuda.shared.array(2, dtype=nb.int32)
+        n_tally = 2 * n_loc + n_links
+        if shared_tally and direct:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        tid = cuda.threadIdx.x
+        nt = cuda.blockDim.x
+        move_prefix = pre[_S_MOVE]
+        route_prefix = pre[_S_ROUTE]
+        nch = (n_alive + CHUNK - 1) // CHUNK
+        c = cuda.blockIdx.x
+        while c < nch:
+            lo = c * CHUNK
+            hi = min(lo + CHUNK, n_alive)
+            if tid == 0:
+                slots[0] = 0
+                slots[1] = 0
+            cuda.syncthreads()
+            for i in range(lo + tid, hi, nt):
+                w = where[i]
+                if w < 0:
+                    continue
+                k = lcls[w]
+                if k < 0:
+                    continue
+                if k != 0 and not _uniform(move_prefix, i, 0) < mc[w]:
+                    continue
+                if capacity[w] >= 1:
+                    capped[lo + cuda.atomic.add(slots, 1, 1)] = i
+                elif not direct:
+                    movers[lo + cuda.atomic.add(slots, 0, 1)] = i
+                else:
+                    lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
+                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                      link_open, camp, capmult)
+                    if lk >= 0:
+                        cuda.atomic.add(h, w, 1)
+                        cuda.atomic.add(h, 2 * n_loc + lk, 1)
+                        flags[i] = flags[i] & _F_NOT_BOUNCE
+                        where[i] = -(lk + 1)
+                        prog[i] = 0.0
+            cuda.syncthreads()
+            if tid == 0:
+                nmov[c] = slots[0]
+                ncap[c] = slots[1]
+            c += cuda.gridDim.x
+        if shared_tally and direct:
+            _flush(h, tally, n_tally)
+
+    @cuda.jit
     def pass_a_kernel(n_alive, pre, where, prog, path, hop, flags, movers, nmov, n_eff, eff_first,
                       touched, in_u, deferred, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                       nodes, out_ptr, out_link, link_to, link_open, camp, capmult, tally, n_loc,
@@ -738,7 +800,8 @@ def _make_kernels(shared_tally: bool):
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    return spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel
+    return (spawn_kernel, movers_kernel, bernoulli_movers_kernel, pass_a_kernel, advance_kernel,
+            chain_kernel)
 
 
 @cuda.jit
@@ -870,12 +933,13 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
     for shared in (True, False):
-        spawn_k, movers_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
             "spawn": (spawn_k, (n, n, u64, f64, x, i32, f64, i32, i8, i8, i32, n)),
             "movers": (movers_k, movers_args),
+            "movers_bernoulli": (bern_k, movers_args[:8] + movers_args[9:]),
             "pass_a": (pass_a_k, (n, u64, i32, f64, i32, i8, i8, i32, i32, n, n, b, b, i32, i32, b,
                                   f64, f64, i64, i32, i32, i32, i32, i32, b, b, f64, i32, n, n)),
             "advance": (adv_k, (n, u64, i32, f64, i8, f32, yes, i32, i32, f64, f64, f64, yes, x,
@@ -1246,8 +1310,9 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
-                   profile: bool = False) -> EngineOutput:
-    """Run the agent engine on the GPU; the same output as run_agents for a seed (see module doc).
+                   profile: bool = False, draws: str = "gaps") -> EngineOutput:
+    """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
+    (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
 
     `threads_per_block` (a power of two ≤ 128; on hardware keep the default), `shared_tally`
     (None: shared-memory histograms when the network's tallies fit, else global atomics) and
@@ -1263,6 +1328,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if not gpu_available():
         raise GpuUnavailable("no CUDA device is available (set NUMBA_ENABLE_CUDASIM=1 to run the "
                              "kernels in numba's simulator, slowly)")
+    if draws not in DRAWS:
+        raise ValueError(f"unknown draws {draws!r}; choose one of {', '.join(DRAWS)}")
+    bern = draws == "bernoulli"
     tpb = int(threads_per_block or TPB)
     flat = TPB_FLAT if threads_per_block is None else tpb
     if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
@@ -1283,7 +1351,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    spawn_kernel, movers_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(
+    spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(
         bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
@@ -1581,11 +1649,18 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         nf = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
-                n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
-                d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid, d_node_ptr,
-                d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp, d_capmult,
-                d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
+            if bern:
+                bern_kernel[min(nch, max_blocks), flat, 0, shared_bytes if direct else 0](
+                    n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_mc,
+                    d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
+                    d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
+                    d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
+            else:
+                movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
+                    n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
+                    d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
+                    d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
+                    d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
             lap("pass_a")
             if not direct:
                 count0 = count.copy()
@@ -1724,7 +1799,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "draws": draws, "threads_per_block": tpb, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
@@ -1734,7 +1809,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
 
 
-def simulate_gpu(scenario_or_plan, seed: int = 0, engine: str = "auto", check: bool = False):
+def simulate_gpu(scenario_or_plan, seed: int = 0, engine: str = "auto", check: bool = False,
+                 draws: str = "gaps"):
     """simulate(..., backend="gpu"): the agent engine on CUDA, labelled like any other run.
 
     The GPU backend runs the agent engine only: engine "auto" and "agents" are accepted, "cohorts"
@@ -1760,8 +1836,9 @@ def simulate_gpu(scenario_or_plan, seed: int = 0, engine: str = "auto", check: b
     with warnings.catch_warnings():
         if simulator_enabled():  # numpy scalars warn on the wrap-around the hash relies on
             warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
-        out = run_agents_gpu(plan, seed=seed, check=check)
+        out = run_agents_gpu(plan, seed=seed, check=check, draws=draws)
     res = results_from_output(plan, out, seed, "agents", time.perf_counter() - t0)
+    res.manifest["draws"] = draws
     res.manifest["backend"] = "gpu"
     res.manifest["threads"] = 0
     res.manifest["engine_choice"] = {"asked": engine, "engine": "agents",
