@@ -108,3 +108,18 @@ def test_engine_error_is_reported_without_traceback(tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(case), "--out", str(tmp_path / "o"), "--engine", "agents"])
     assert r.exit_code == 2, r.output
     assert "spawn weight" in r.output and "Traceback" not in r.output
+
+
+def test_draws_bernoulli_runs_the_agent_engine_and_bad_draws_exit_2(mali: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    r = runner.invoke(app, ["run", str(mali), "--days", "20", "--seed", "2", "--draws", "bernoulli",
+                            "--threads", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["engine"] == "agents" and m["draws"] == "bernoulli"
+    assert "bernoulli" in m["engine_choice"]["reason"]
+    for bad in (["--draws", "each"], ["--draws", "bernoulli", "--engine", "cohorts"],
+                ["--draws", "bernoulli", "--checkpoint-every", "5"]):
+        r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(tmp_path / "x"), *bad])
+        assert r.exit_code == 2 and "draws" in r.output and "Traceback" not in r.output, bad
+        assert not (tmp_path / "x").exists()

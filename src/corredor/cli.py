@@ -87,6 +87,11 @@ def run(
     flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
     backend: str = typer.Option("cpu", "--backend", help="cpu | gpu (the agent engine on a CUDA GPU)"),
+    draws: str = typer.Option(
+        "gaps", "--draws",
+        help="how the agent engine draws who moves: gaps | bernoulli (one draw per person, the "
+             "GPU's fast pass A); same distribution, each its own numbers for a seed",
+    ),
     check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
     checkpoint_every: int = typer.Option(
@@ -104,15 +109,16 @@ def run(
     # the figures' helper process starts now, while this process has no other threads, and loads
     # matplotlib while the run computes; it is handed to write_run_folder (outputs/plotworker.py)
     with plot_worker() as helper:
-        _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, check, quiet,
-             checkpoint_every, resume, helper)
+        _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, draws, check,
+             quiet, checkpoint_every, resume, helper)
 
 
 def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
-         out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, check: bool,
-         quiet: bool, checkpoint_every: int, resume: bool, helper: PlotWorker | None) -> None:
+         out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, draws: str,
+         check: bool, quiet: bool, checkpoint_every: int, resume: bool,
+         helper: PlotWorker | None) -> None:
     """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
-    from .engine.agents import EngineError
+    from .engine.agents import DRAWS, EngineError
     from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder
     from .simulate import ENGINES, simulate
@@ -123,7 +129,15 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error(f"unknown backend '{backend}'; choose cpu or gpu")
     if backend == "gpu" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --backend cpu")
+    if draws not in DRAWS:
+        usage_error(f"unknown draws '{draws}'; choose one of {', '.join(DRAWS)}")
+    if draws != "gaps" and engine == "cohorts":
+        usage_error(f"--draws {draws} is how the agent engine draws movers; use --engine agents or auto")
+    if draws != "gaps" and (checkpoint_every or resume):
+        usage_error("--checkpoint-every and --resume work with --draws gaps")
     scenario = _load_or_exit(path, hasten, days)
+    if draws != "gaps" and scenario.crisis is not None:
+        usage_error(f"--draws {draws} applies to Flee's rules; border-crisis scenarios use their own")
     out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
@@ -150,11 +164,13 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
             from .engine.gpu import GpuUnavailable
 
             try:
-                res = simulate(scenario, seed=seed, engine=engine, check=check, backend="gpu")
+                res = simulate(scenario, seed=seed, engine=engine, check=check, backend="gpu",
+                               draws=draws)
             except (GpuUnavailable, ValueError) as exc:
                 usage_error(f"--backend gpu: {exc}")
         else:
-            res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check)
+            res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check,
+                           draws=draws)
     except ScenarioError as exc:
         fail_with_problems(exc)
     except EngineError as exc:
