@@ -2,34 +2,41 @@
 
 One prepared script for a machine with a GPU (an H100 is the target), meant to finish in about five
 minutes. It prints Markdown tables to paste into docs/performance.md ("GPU backend") and writes the
-numbers as JSON.
+numbers as JSON (after every section, so a lease that ends early still leaves results).
 
-1. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
-   seeds 1..N (N ≥ 100): the CPU agent engine (one thread per process, a process pool over the CPU
-   cores, started before CUDA) and the GPU backend (this process) run every seed. Reported: how many
-   seeds give identical daily populations; per camp and day in {¼, ½, ¾, end} of the run, a
-   two-sample Kolmogorov–Smirnov test of the N CPU values against the N GPU values, with the number
-   of rejections at a family-wise α = 0.01 (Bonferroni) and the smallest p; the largest relative
-   difference of the ensemble means of a camp's population on those days (camps with a mean ≥ 20).
-   Identical seeds are expected (the GPU replays capacity-dependent decisions in Flee's serial
-   order, as the CPU engine does); a seed can differ only where libdevice's log differs from the
-   CPU's in the last bit at a decision boundary, and then the distributions must still agree.
-2. Throughput on the synthetic scale case: 1,000 places (3 nearest neighbours, 1 % conflict zones,
-   2 % camps), everyone created on day 0 in the conflict zones, `--days` days; 1e7 and 1e8 people
-   with open camps (no capacity, so pass A needs no host replay), and 1e7 with capped camps (the
-   host replays movers at full camps). person-steps/s = Σ_days people alive / seconds of the day
-   loop; "steady" uses the second half of the days (day 0 moves everyone at once). The CPU engine
-   on the same case at 1e7 (all cores) is the reference.
+Every section runs once per pass-A draws in `--draws` (gaps: the CPU engine's default geometric
+gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan).
 
-3. With `--profile` (after the throughput, before the equivalence): milliseconds per day and phase
-   (run_agents_gpu(profile=True): a device wait after every phase; phases in gpu.PHASES) at the
-   largest --people with open camps and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and moves).
+1. Throughput on the synthetic scale case (benchmarks/scale_cohorts.random_network with 1,000
+   places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
+   conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
+   needs no host replay), and 1e7 with capped camps (the host replays movers at full camps).
+   person-steps/s = Σ_days people alive / seconds of the day loop; "steady" uses the second half
+   of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
+   is the reference.
+2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps and on seed 1
+   of the first case; "steady" leaves out day 0 (everyone spawns and moves).
+3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
+   seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
+   (a pool of `--gpu-workers` processes, each its own CUDA context on the one device: a small
+   case's replica is mostly host work, so replicas side by side keep the device busy) run every
+   seed with the same draws. Reported: how many seeds give identical daily populations; per camp
+   and day in {¼, ½, ¾, end} of the run, a two-sample Kolmogorov–Smirnov test of the N CPU values
+   against the N GPU values, with the number of rejections at a family-wise α = 0.01 (Bonferroni)
+   and the smallest p; the largest relative difference of the ensemble means of a camp's
+   population on those days (camps with a mean ≥ 20). Identical seeds are expected (the GPU
+   replays capacity-dependent decisions in Flee's serial order, as the CPU engine does); a seed
+   can differ only where libdevice's log differs from the CPU's in the last bit at a decision
+   boundary, and then the distributions must still agree. Jobs go out seed by seed, all of the
+   first draws before the next, so a `--budget-s` that runs out leaves balanced cases.
 
 Run it (the device machine's python3 has numba, numba-cuda, numpy, scipy, xarray; carry wheels for
 what it lacks, pydantic first — docs/performance.md says how):
 
     python3 benchmarks/gpu_device_check.py [--seeds 100] [--hasten 10] [--days 20]
-        [--people 1e7,1e8] [--json $OUT/gpu_check.json] [--quick] [--profile] [--budget-s 200]
+        [--people 1e7,1e8] [--draws gaps,bernoulli] [--gpu-workers 11] [--workers 4]
+        [--json $OUT/gpu_check.json] [--quick] [--profile] [--budget-s 200]
 
 `--quick` (5 seeds, 2e5 and 1e6 people, 6 days) checks that the script runs; its numbers mean
 nothing. `--compile-only` compiles every kernel to PTX for sm_90 and stops: it needs numba-cuda and
@@ -41,7 +48,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import multiprocessing as mp
 import os
 import platform
@@ -54,24 +60,45 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO.parent / "shared" / "data" / "flee"  # default of --cases-dir
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
-
-START = dt.date(2020, 1, 1)
+for _p in (REPO / "src", REPO / "benchmarks"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 
 # ------------------------------------------------------------------ equivalence
 
 
-def _cpu_worker(args: tuple[str, int, int, int]) -> tuple[str, int, np.ndarray, float]:
-    """One CPU replica (runs in a pool process with NUMBA_NUM_THREADS=1): daily populations."""
-    case, hasten, days, seed = args
+def _cpu_worker(args: tuple[str, int, int, int, str]) -> tuple[tuple, np.ndarray, float]:
+    """One CPU replica (a pool process with NUMBA_NUM_THREADS=1): daily populations, seconds."""
+    case, hasten, days, seed, draws = args
     from corredor.engine.agents import run_agents
 
     plan = _plan(case, hasten, days)
     t = time.perf_counter()
-    out = run_agents(plan, seed=seed, threads=1)
-    return case, seed, out.population.astype(np.int32), time.perf_counter() - t
+    out = run_agents(plan, seed=seed, threads=1, draws=draws)
+    return args, out.population.astype(np.int32), time.perf_counter() - t
+
+
+def _gpu_worker(args: tuple[str, int, int, int, str]) -> tuple[tuple, np.ndarray, float]:
+    """One GPU replica (a pool process with its own CUDA context; several share the device, since a
+    small case's replica is mostly host work): daily populations, seconds (the first job of a
+    process also compiles the kernels; its time is left out of the per-seed figures)."""
+    import warnings
+
+    case, hasten, days, seed, draws = args
+    from corredor.engine.gpu import run_agents_gpu
+
+    plan = _plan(case, hasten, days)
+    first = draws not in _COMPILED
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = run_agents_gpu(plan, seed=seed, draws=draws)
+    _COMPILED.add(draws)
+    return args, out.population.astype(np.int32), float("nan") if first else time.perf_counter() - t
+
+
+_COMPILED: set[str] = set()  # draws whose kernels this process has compiled
 
 
 _PLANS: dict[tuple[str, int, int], object] = {}
@@ -89,66 +116,75 @@ def _plan(case: str, hasten: int, days: int):
     return _PLANS[key]
 
 
-def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool,
-                budget_s: float = float("inf")) -> list[dict]:
-    """CPU (pool) and GPU (here) replicas of every case and seed, compared as described above.
+def equivalence(cases: list[str], seeds: int, hasten: int, days: int, draws: list[str],
+                cpu_pool, gpu_pool, budget_s: float = float("inf")) -> list[dict]:
+    """CPU and GPU replicas of every case, seed and draws, compared as described above.
 
-    The GPU stops adding seeds to a case once that case's share of `budget_s` is spent (so a
-    device lease ends with results); the rows say how many seeds were compared.
+    Jobs go out seed by seed (all cases of a seed, the first draws before the next), so when the
+    GPU's share of `budget_s` is spent every case has about as many seeds; the rows say how many
+    were compared (those the GPU finished, with their CPU twins).
     """
     from scipy import stats
 
-    from corredor.engine.gpu import run_agents_gpu
-
-    jobs = [(c, hasten, days, s) for c in cases for s in range(1, seeds + 1)]
-    pending = pool.map_async(_cpu_worker, jobs, chunksize=1)
-    gpu_pop: dict[str, list[np.ndarray]] = {c: [] for c in cases}
-    gpu_s: dict[str, float] = {c: 0.0 for c in cases}
+    jobs = [(c, hasten, days, s, d) for d in draws for s in range(1, seeds + 1) for c in cases]
     t_start = time.perf_counter()
-    for ci, c in enumerate(cases):
-        run_agents_gpu(_plan(c, hasten, 5), seed=0)  # compile the kernels (five days suffice)
-        plan = _plan(c, hasten, days)
-        deadline = t_start + budget_s * (ci + 1) / len(cases)
-        for s in range(1, seeds + 1):
-            t = time.perf_counter()
-            gpu_pop[c].append(run_agents_gpu(plan, seed=s).population.astype(np.int32))
-            gpu_s[c] += time.perf_counter() - t
-            if time.perf_counter() > deadline:
-                break
-        print(f"  gpu {c}: {len(gpu_pop[c])} seeds in {gpu_s[c]:.1f} s", flush=True)
-    cpu_res = pending.get()
+    cpu_async = [cpu_pool.apply_async(_cpu_worker, (j,)) for j in jobs]
+    gpu_async = [gpu_pool.apply_async(_gpu_worker, (j,)) for j in jobs]
+    deadline = t_start + budget_s
+    gpu_res: dict[tuple, tuple[np.ndarray, float]] = {}
+    for j, r in zip(jobs, gpu_async, strict=True):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        try:
+            _, pop, sec = r.get(timeout=left if np.isfinite(left) else None)
+        except mp.TimeoutError:
+            break
+        gpu_res[j] = (pop, sec)
+    gpu_wall = time.perf_counter() - t_start
+    gpu_pool.terminate()
+    print(f"  gpu: {len(gpu_res)} of {len(jobs)} replicas in {gpu_wall:.0f} s", flush=True)
+    cpu_res: dict[tuple, tuple[np.ndarray, float]] = {}
+    for j, r in zip(jobs, cpu_async, strict=True):
+        if j in gpu_res:
+            _, pop, sec = r.get()
+            cpu_res[j] = (pop, sec)
     rows = []
-    for c in cases:
-        plan = _plan(c, hasten, days)
-        cpu = {s: pop for cc, s, pop, _ in cpu_res if cc == c}
-        cpu_s = sum(sec for cc, _, _, sec in cpu_res if cc == c) * len(gpu_pop[c]) / seeds
-        g = np.stack(gpu_pop[c])  # (seeds, days, locations)
-        seeds_c = len(g)
-        p = np.stack([cpu[s] for s in range(1, seeds_c + 1)])
-        same = int(sum(np.array_equal(p[k], g[k]) for k in range(seeds_c)))
-        camps = np.flatnonzero(plan.camp0)
-        n_days = plan.n_days
-        check_days = sorted({max(0, n_days // 4), n_days // 2, (3 * n_days) // 4, n_days - 1})
-        pvals, rel = [], []
-        for j in camps:
-            for t in check_days:
-                x, y = p[:, t, j], g[:, t, j]
-                if x.min() == x.max() == y.min() == y.max():
-                    continue  # both constant and equal, or nothing to test
-                pvals.append(stats.ks_2samp(x, y).pvalue)
-                mx, my = x.mean(), y.mean()
-                if mx >= 20:
-                    rel.append(abs(my - mx) / mx)
-        n_tests = len(pvals)
-        alpha = 0.01 / max(1, n_tests)
-        rows.append({
-            "case": c, "hasten": hasten, "days": n_days, "people": plan.total_agents,
-            "seeds": seeds_c, "identical_seeds": same, "ks_tests": n_tests,
-            "ks_rejections": int(sum(pv < alpha for pv in pvals)),
-            "ks_min_p": float(min(pvals)) if pvals else 1.0,
-            "max_rel_mean_diff": float(max(rel)) if rel else 0.0,
-            "cpu_s_per_seed": cpu_s / seeds_c, "gpu_s_per_seed": gpu_s[c] / seeds_c,
-        })
+    for d in draws:
+        for c in cases:
+            done = [j for j in jobs if j[0] == c and j[4] == d and j in gpu_res]
+            if not done:
+                continue
+            plan = _plan(c, hasten, days)
+            g = np.stack([gpu_res[j][0] for j in done])  # (seeds, days, locations)
+            p = np.stack([cpu_res[j][0] for j in done])
+            same = int(sum(np.array_equal(p[k], g[k]) for k in range(len(done))))
+            camps = np.flatnonzero(plan.camp0)
+            n_days = plan.n_days
+            check_days = sorted({max(0, n_days // 4), n_days // 2, (3 * n_days) // 4, n_days - 1})
+            pvals, rel = [], []
+            for jc in camps:
+                for t in check_days:
+                    x, y = p[:, t, jc], g[:, t, jc]
+                    if x.min() == x.max() == y.min() == y.max():
+                        continue  # both constant and equal, or nothing to test
+                    pvals.append(stats.ks_2samp(x, y).pvalue)
+                    mx, my = x.mean(), y.mean()
+                    if mx >= 20:
+                        rel.append(abs(my - mx) / mx)
+            n_tests = len(pvals)
+            alpha = 0.01 / max(1, n_tests)
+            gsec = [gpu_res[j][1] for j in done if np.isfinite(gpu_res[j][1])]
+            rows.append({
+                "case": c, "draws": d, "hasten": hasten, "days": n_days,
+                "people": plan.total_agents, "seeds": len(done), "identical_seeds": same,
+                "ks_tests": n_tests, "ks_rejections": int(sum(pv < alpha for pv in pvals)),
+                "ks_min_p": float(min(pvals)) if pvals else 1.0,
+                "max_rel_mean_diff": float(max(rel)) if rel else 0.0,
+                "cpu_s_per_seed": float(np.mean([cpu_res[j][1] for j in done])),
+                "gpu_s_per_seed": float(np.mean(gsec)) if gsec else float("nan"),
+                "gpu_wall_s": gpu_wall,
+            })
     return rows
 
 
@@ -156,48 +192,14 @@ def equivalence(cases: list[str], seeds: int, hasten: int, days: int, pool,
 
 
 def scale_case(people: int, days: int, places: int = 1000, capped: bool = False, seed: int = 7):
-    """The synthetic scale case as a Scenario (see the module docstring)."""
-    from corredor.scenario.model import (
-        ConflictTimeline,
-        Location,
-        Observations,
-        Route,
-        Scenario,
-        Series,
-    )
+    """The synthetic scale case as a Scenario (see the module docstring): scale_cohorts'
+    random network with everyone created on day 0; capped camps hold 10–90 % of an equal share."""
+    from scale_cohorts import random_network
 
-    rng = np.random.default_rng(seed)
-    side = 2000.0
-    xy = rng.uniform(0, side, size=(places, 2))
-    order = rng.permutation(places)
-    n_conf, n_camp = max(1, places // 100), max(1, places // 50)
-    kinds = np.array(["town"] * places, dtype=object)
-    kinds[order[:n_conf]] = "conflict"
-    kinds[order[n_conf:n_conf + n_camp]] = "camp"
-    locs = []
-    for i in range(places):
-        k = str(kinds[i])
-        cap = int(rng.integers(1, 10) * people // (10 * n_camp)) if (capped and k == "camp") else 0
-        locs.append(Location(f"p{i}", country="L" if xy[i, 0] < side * 0.7 else "H", kind=k,
-                             type_raw="conflict_zone" if k == "conflict" else k,
-                             conflict_date=0 if k == "conflict" else None,
-                             population=int(rng.integers(10_000, 500_000)) if k != "camp" else 0,
-                             capacity=cap if k == "camp" else -1,
-                             lat=float(xy[i, 0]), lon=float(xy[i, 1])))
-    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
-    edges = set()
-    for i in range(places):
-        for j in np.argsort(d2[i])[1:4]:
-            edges.add((min(i, int(j)), max(i, int(j))))
-    routes = tuple(Route(f"p{a}", f"p{b}", float(max(5.0, round(math.sqrt(d2[a, b]), 1))))
-                   for a, b in sorted(edges))
-    confl = tuple(f"p{i}" for i in range(places) if kinds[i] == "conflict")
-    total = Series("total", ("refugees.csv",), (0, days), (float(people), float(people)))
-    sc = Scenario(name=f"scale-{places}-{people}", start_date=START, days=days,
-                  locations=tuple(locs), routes=routes,
-                  conflicts=ConflictTimeline(confl, np.ones((days, len(confl)))),
-                  observations=Observations(total, {}))
-    return sc.with_settings(spawn_rules={"insert_day0": False})
+    share = max(1, people // max(1, places // 50))
+    return random_network(places, days, people, seed, pop_low=10_000,
+                          camp_capacity=(share // 10, 9 * share // 10 + 1) if capped else None,
+                          min_km=5.0, at_once=True, name=f"scale-{places}-{people}")
 
 
 _SCALE_PLANS: dict[tuple[int, int, bool], object] = {}
@@ -213,45 +215,48 @@ def scale_plan(people: int, days: int, capped: bool = False):
     return _SCALE_PLANS[key]
 
 
-def throughput(people_list: list[int], days: int, cpu_ref_people: int,
+def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
                rows: list[dict] | None = None) -> list[dict]:
-    """GPU person-steps per second at each size (appended to `rows` as they are measured)."""
+    """GPU person-steps per second at each size and draws (appended to `rows` as measured)."""
     from corredor.engine.agents import run_agents
     from corredor.engine.gpu import run_agents_gpu
     from corredor.plan import compile_plan
 
     rows = [] if rows is None else rows
-    run_agents_gpu(compile_plan(scale_case(50_000, 3)), seed=0)  # compile the kernels
-    points = [(n, False) for n in people_list] + [(min(people_list), True)]
-    for n, capped in points:
+    warm = compile_plan(scale_case(min(50_000, min(people_list)), 3))
+    for d in draws:  # compile the kernels
+        run_agents_gpu(warm, seed=0, draws=d)
+    points = [(n, False, d) for n in people_list for d in draws]
+    points += [(min(people_list), True, d) for d in draws]
+    for n, capped, d in points:
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        out = run_agents_gpu(plan, seed=1)
+        out = run_agents_gpu(plan, seed=1, draws=d)
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
-            "backend": "gpu", "people": plan.total_agents, "days": days, "capped_camps": capped,
-            "places": plan.n_locations, "links": plan.n_links, "loop_s": out.loop_s,
-            "person_steps_per_s": out.agent_steps / out.loop_s,
+            "backend": "gpu", "draws": d, "people": plan.total_agents, "days": days,
+            "capped_camps": capped, "places": plan.n_locations, "links": plan.n_links,
+            "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks")},
         })
-        print(f"  gpu {n:.0e} people{' capped' if capped else ''}: "
+        print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
     if cpu_ref_people:
         plan = compile_plan(scale_case(cpu_ref_people, days))
-        run_agents(compile_plan(scale_case(50_000, 3)), seed=0)
+        run_agents(warm, seed=0)
         out = run_agents(plan, seed=1)
         half = days // 2
         rows.append({
-            "backend": f"cpu ({out.threads} threads)", "people": plan.total_agents, "days": days,
-            "capped_camps": False, "places": plan.n_locations, "links": plan.n_links,
+            "backend": f"cpu ({out.threads} threads)", "draws": "gaps", "people": plan.total_agents,
+            "days": days, "capped_camps": False, "places": plan.n_locations, "links": plan.n_links,
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": float("nan"), "day0_s": float("nan"), "plan_s": 0.0,
             "rounds_max": int(out.rounds.max()),
@@ -264,27 +269,28 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int,
 # ------------------------------------------------------------------ profile
 
 
-def profile(people: int, days: int, case: str, hasten: int, case_days: int,
+def profile(people: int, days: int, case: str, hasten: int, case_days: int, draws: list[str],
             rows: list[dict] | None = None) -> list[dict]:
     """Wall milliseconds per day and phase (run_agents_gpu(profile=True): a device wait after every
-    phase) on the scale case at `people` (open camps) and on one seed of `case`: where a day's
-    time goes, on the device and on the host.
+    phase) on the scale case at `people` (open camps) for each draws, and on one seed of `case`:
+    where a day's time goes, on the device and on the host.
 
     Two figures per run: "all days" and "steady" (days ≥ 1, without day 0's spawn of everyone).
     """
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    for label in (f"scale {people:.0e} open", f"{case} seed 1"):
+    runs = [(f"scale {people:.0e} open", d) for d in draws] + [(f"{case} seed 1", draws[0])]
+    for label, d in runs:
         if label.startswith("scale"):
-            plan, warm = scale_plan(people, days), scale_plan(50_000, 3)
+            plan, warm = scale_plan(people, days), scale_plan(min(50_000, people), 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1)  # compile the kernels
-        out = run_agents_gpu(plan, seed=1, profile=True)
+        run_agents_gpu(warm, seed=1, draws=d)  # compile the kernels
+        out = run_agents_gpu(plan, seed=1, profile=True, draws=d)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
-        row = {"run": label, "people": int(plan.total_agents),
+        row = {"run": label, "draws": d, "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
                "steady_ms_per_day": 1e3 * float(steady.sum(1).mean()),
@@ -294,31 +300,59 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int,
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label}: {row['ms_per_day']:.2f} ms/day, steady "
+        print(f"  profile {label} draws {d}: {row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
         del out
     return rows
 
 
+def launch_overhead(launches: int = 300) -> list[dict]:
+    """Microseconds per launch of an empty kernel taking 1, 16 and 48 device arrays (the chain
+    kernel takes ~45 arguments, pass A's ~30): how much of a same-day round is numba-cuda
+    preparing arguments on the host rather than the device working. Timed over `launches`
+    launches with one synchronisation at the end (launches are asynchronous)."""
+    from numba import cuda
+
+    rows = []
+    for n_args in (1, 16, 48):
+        names = ", ".join(f"a{k}" for k in range(n_args))
+        src = f"def k({names}):\n    if cuda.grid(1) == 0 and a0.shape[0] < 0:\n        a0[0] = 1\n"
+        ns: dict = {"cuda": cuda}
+        exec(src, ns)  # noqa: S102 - a generated kernel signature, nothing from outside
+        kern = cuda.jit(ns["k"])
+        arrs = [cuda.device_array(16, np.int32) for _ in range(n_args)]
+        kern[1, 32](*arrs)
+        cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(launches):
+            kern[1, 32](*arrs)
+        cuda.synchronize()
+        us = 1e6 * (time.perf_counter() - t) / launches
+        rows.append({"arrays": n_args, "us_per_launch": us})
+        print(f"  launch with {n_args} device arrays: {us:.1f} µs", flush=True)
+    return rows
+
+
 # ------------------------------------------------------------------ report
 
 
-def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None = None) -> str:
+def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None = None,
+             lo: list[dict] | None = None) -> str:
     lines = [f"Device: {device}; {platform.node()}, Python {platform.python_version()}, "
              f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.", "",
-             "| case | hasten | days | people | seeds | identical seeds | KS rejections (α=0.01, Bonferroni) | min p | max rel. diff of mean camp pop. | CPU s/seed (1 thread) | GPU s/seed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| case | draws | hasten | days | people | seeds | identical seeds | KS rejections (α=0.01, Bonferroni) | min p | max rel. diff of mean camp pop. | CPU s/seed (1 thread) | GPU s/seed (one of several processes) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in eq:
-        lines.append(f"| {r['case']} | {r['hasten']} | {r['days']} | {r['people']:,} | {r['seeds']} | "
+        lines.append(f"| {r['case']} | {r['draws']} | {r['hasten']} | {r['days']} | {r['people']:,} | {r['seeds']} | "
                      f"{r['identical_seeds']} | {r['ks_rejections']} of {r['ks_tests']} | "
                      f"{r['ks_min_p']:.3g} | {r['max_rel_mean_diff']:.2%} | "
                      f"{r['cpu_s_per_seed']:.2f} | {r['gpu_s_per_seed']:.2f} |")
-    lines += ["", "| backend | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | decisions replayed on the host |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| backend | draws | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | decisions replayed on the host |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in tp:
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lines.append(f"| {r['backend']} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
+        lines.append(f"| {r['backend']} | {r['draws']} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
     if pr:
@@ -326,14 +360,17 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
 
         lines += ["", "Milliseconds per day and phase, steady days (≥ 1), profile=True (a device wait "
                   "after each phase):", "",
-                  "| run | people | ms/day (all days) | ms/day steady | "
+                  "| run | draws | people | ms/day (all days) | ms/day steady | "
                   + " | ".join(PHASES) + " | rounds mean / max |",
-                  "|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
+                  "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
         for r in pr:
-            lines.append(f"| {r['run']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
+            lines.append(f"| {r['run']} | {r['draws']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
                          + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} |")
+    if lo:
+        lines += ["", "Kernel launch (empty kernel, numba-cuda): "
+                  + ", ".join(f"{r['arrays']} device arrays {r['us_per_launch']:.1f} µs" for r in lo)]
     return "\n".join(lines)
 
 
@@ -347,7 +384,14 @@ def main() -> None:
     ap.add_argument("--cases", default="mali2012,car")
     ap.add_argument("--cases-dir", type=Path, default=CASES,
                     help="folder holding the Flee cases [../shared/data/flee]")
-    ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    ncpu = os.cpu_count() or 2
+    ap.add_argument("--workers", type=int, default=max(1, ncpu // 4),
+                    help="CPU engine processes for the equivalence [a quarter of the cores]")
+    ap.add_argument("--gpu-workers", type=int, default=max(1, ncpu - max(1, ncpu // 4) - 1),
+                    help="processes running GPU replicas side by side (each its own CUDA context; "
+                         "a small case's replica is mostly host work) [the other cores but one]")
+    ap.add_argument("--draws", default="gaps,bernoulli",
+                    help="pass-A draws to measure and compare (corredor.engine.agents.DRAWS)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--budget-s", type=float, default=float("inf"),
                     help="wall seconds for the whole script; equivalence compares fewer seeds to fit")
@@ -355,7 +399,7 @@ def main() -> None:
     ap.add_argument("--skip-equivalence", action="store_true")
     ap.add_argument("--profile", action="store_true",
                     help="after the throughput: ms per day and phase at the largest --people and "
-                         "on one seed of the first case")
+                         "on one seed of the first case, and the cost of a kernel launch")
     ap.add_argument("--compile-only", action="store_true",
                     help="compile every kernel to PTX for sm_90 and stop (needs NVVM, no GPU)")
     args = ap.parse_args()
@@ -372,12 +416,16 @@ def main() -> None:
     people = [int(float(x)) for x in args.people.split(",") if x]
     os.environ["CORREDOR_CASES_DIR"] = str(args.cases_dir.resolve())  # read by _plan, here and in the pool
     cases = [c for c in args.cases.split(",") if c]
+    draws = [d for d in args.draws.split(",") if d]
     t_all = time.perf_counter()
-    # the CPU pool first: its processes must not inherit a CUDA context
+    # the pools first, from a process without a CUDA context (spawned: nothing is inherited)
     ctx = mp.get_context("spawn")
     env_threads = os.environ.get("NUMBA_NUM_THREADS")
     os.environ["NUMBA_NUM_THREADS"] = "1"
-    pool = ctx.Pool(args.workers) if not args.skip_equivalence else None
+    pool = gpu_pool = None
+    if not args.skip_equivalence:
+        pool = ctx.Pool(args.workers)
+        gpu_pool = ctx.Pool(args.gpu_workers)
     if env_threads is None:
         del os.environ["NUMBA_NUM_THREADS"]
     else:
@@ -392,20 +440,22 @@ def main() -> None:
     eq: list[dict] = []
     tp: list[dict] = []
     pr: list[dict] = []
+    lo: list[dict] = []
     errors: list[str] = []
 
     def save() -> None:
         """Write what has been measured so far (a lease may end before the last section)."""
-        md = markdown(device, eq, tp, pr)
+        md = markdown(device, eq, tp, pr, lo)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"device": device, "equivalence": eq, "throughput": tp,
-                                             "profile": pr, "errors": errors, "markdown": md},
+                                             "profile": pr, "launch": lo, "errors": errors,
+                                             "markdown": md},
                                             indent=1, default=float))
 
     t = time.perf_counter()
     try:
-        throughput(people, args.days, min(people), tp)
+        throughput(people, args.days, min(people), draws, tp)
     except Exception:  # report and go on to the next section
         errors.append(traceback.format_exc())
         print(errors[-1], flush=True)
@@ -415,7 +465,8 @@ def main() -> None:
         t = time.perf_counter()
         try:
             profile(max(people), args.days, cases[0], args.hasten,
-                    5 if args.quick else args.case_days, pr)
+                    5 if args.quick else args.case_days, draws, pr)
+            lo.extend(launch_overhead())
         except Exception:
             errors.append(traceback.format_exc())
             print(errors[-1], flush=True)
@@ -428,14 +479,15 @@ def main() -> None:
             t = time.perf_counter()
             left = args.budget_s - (time.perf_counter() - t_all)
             eq = equivalence(cases, args.seeds, args.hasten, 5 if args.quick else args.case_days,
-                             pool, budget_s=max(30.0, left))
+                             draws, pool, gpu_pool, budget_s=max(30.0, left))
             print(f"equivalence: {time.perf_counter() - t:.0f} s", flush=True)
         except Exception:
             errors.append(traceback.format_exc())
             print(errors[-1], flush=True)
         pool.terminate()
+        gpu_pool.terminate()
     save()
-    print("\n" + markdown(device, eq, tp, pr) + "\n")
+    print("\n" + markdown(device, eq, tp, pr, lo) + "\n")
     print(f"total {time.perf_counter() - t_all:.0f} s")
     if args.json is not None:
         print(f"wrote {args.json}")

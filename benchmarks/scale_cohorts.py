@@ -90,9 +90,16 @@ def exodus(people: int = 7_700_000, days: int = 3650) -> Scenario:
                     routes=tuple(routes), conflicts=conflicts, observations=Observations(total, {}))
 
 
-def random_network(places: int, days: int = 365, people: int = 1_000_000, seed: int = 7) -> Scenario:
+def random_network(places: int, days: int = 365, people: int = 1_000_000, seed: int = 7, *,
+                   pop_low: int = 1000, camp_capacity: tuple[int, int] | None = (5_000, 50_000),
+                   min_km: float = 1.0, at_once: bool = False, name: str | None = None) -> Scenario:
     """`places` points in a square ~2,000 km wide, each linked to its 3 nearest neighbours; 1 % conflict
-    zones, 2 % camps (capacities 5–50 thousand), the rest towns; `people` leave over `days`."""
+    zones, 2 % camps (capacities uniform in `camp_capacity`, or none), the rest towns (populations
+    uniform in [pop_low, 500,000)); `people` leave over `days`, or all on day 0 with `at_once`.
+
+    The defaults are this benchmark's case; benchmarks/gpu_device_check.py's scale case is
+    random_network(1000, people=N, pop_low=10_000, camp_capacity=None, min_km=5.0, at_once=True).
+    """
     rng = np.random.default_rng(seed)
     side = 2000.0
     xy = rng.uniform(0, side, size=(places, 2))
@@ -108,8 +115,9 @@ def random_network(places: int, days: int = 365, people: int = 1_000_000, seed: 
         locs.append(Location(f"p{i}", country="L" if xy[i, 0] < side * 0.7 else "H", kind=k,
                              type_raw="conflict_zone" if k == "conflict" else k,
                              conflict_date=0 if k == "conflict" else None,
-                             population=int(rng.integers(1000, 500_000)) if k != "camp" else 0,
-                             capacity=int(rng.integers(5_000, 50_000)) if k == "camp" else -1,
+                             population=int(rng.integers(pop_low, 500_000)) if k != "camp" else 0,
+                             capacity=(int(rng.integers(*camp_capacity))
+                                       if k == "camp" and camp_capacity is not None else -1),
                              lat=float(xy[i, 0]), lon=float(xy[i, 1])))
     # 3 nearest neighbours by a grid search (no scipy needed)
     cell = side / max(1, int(math.sqrt(places / 4)))
@@ -127,13 +135,15 @@ def random_network(places: int, days: int = 365, people: int = 1_000_000, seed: 
         d = np.hypot(*(xy[cand] - xy[i]).T)
         for j in np.array(cand)[np.argsort(d)][1:4]:
             edges.add((min(i, int(j)), max(i, int(j))))
-    routes = tuple(Route(f"p{a}", f"p{b}", float(max(1.0, round(np.hypot(*(xy[a] - xy[b])), 1))))
+    routes = tuple(Route(f"p{a}", f"p{b}", float(max(min_km, round(np.hypot(*(xy[a] - xy[b])), 1))))
                    for a, b in sorted(edges))
     confl = [f"p{i}" for i in range(places) if kinds[i] == "conflict"]
-    total = Series("total", ("refugees.csv",), (0, days), (0.0, float(people)))
+    total = Series("total", ("refugees.csv",), (0, days),
+                   (float(people) if at_once else 0.0, float(people)))
     conflicts = ConflictTimeline(tuple(confl), np.ones((days, len(confl))))
-    return Scenario(name=f"random-{places}", start_date=START, days=days, locations=tuple(locs), routes=routes,
-                    conflicts=conflicts, observations=Observations(total, {}))
+    sc = Scenario(name=name or f"random-{places}", start_date=START, days=days, locations=tuple(locs),
+                  routes=routes, conflicts=conflicts, observations=Observations(total, {}))
+    return sc.with_settings(spawn_rules={"insert_day0": False}) if at_once else sc
 
 
 def machine_reference(repeats: int = 5) -> float:
