@@ -296,6 +296,8 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                "steady_ms_per_day": 1e3 * float(steady.sum(1).mean()),
                "rounds_mean": float(out.rounds.mean()), "rounds_max": int(out.rounds.max()),
                "max_blocks": out.gpu_stats["max_blocks"],
+               "chain_people_per_day": out.gpu_stats["chain_people"] / plan.n_days,
+               "departures_per_day": float(out.departures.sum()) / plan.n_days,
                "phase_ms_per_day": {p: 1e3 * float(ph[:, j].mean()) for j, p in enumerate(PHASES)},
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
@@ -361,13 +363,15 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         lines += ["", "Milliseconds per day and phase, steady days (≥ 1), profile=True (a device wait "
                   "after each phase):", "",
                   "| run | draws | people | ms/day (all days) | ms/day steady | "
-                  + " | ".join(PHASES) + " | rounds mean / max |",
-                  "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|"]
+                  + " | ".join(PHASES) + " | rounds mean / max | departures / day | people in "
+                  "same-day rounds / day |",
+                  "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
             lines.append(f"| {r['run']} | {r['draws']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
-                         + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} |")
+                         + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} | "
+                         f"{r['departures_per_day']:,.0f} | {r['chain_people_per_day']:,.0f} |")
     if lo:
         lines += ["", "Kernel launch (empty kernel, numba-cuda): "
                   + ", ".join(f"{r['arrays']} device arrays {r['us_per_launch']:.1f} µs" for r in lo)]

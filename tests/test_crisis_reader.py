@@ -90,6 +90,11 @@ def test_reads_every_table(tmp_path):
          "events.csv:2:6: unknown group 'zz'"),
         ("departures.csv", "origin,start,end,people_per_day\nq,2023-01-01,2023-01-10,5\n",
          "departures.csv:2:1: unknown location 'q' in origin"),
+        # found by the loader fuzz test: a count too large for int64 crashed the compiler
+        ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,x,d,1e308\n",
+         "events.csv:2:5: bad people (expected a number of size at most 1e+12, found '1e308')"),
+        ("departures.csv", "origin,start,end,people_per_day\no,2023-01-01,2023-01-10,-2e13\n",
+         "departures.csv:2:4: bad people_per_day (expected a number of size at most 1e+12"),
         ("departures.csv", "origin,start,end\no,2023-01-01,2023-01-10\n",
          "departures.csv:1: missing column people_per_day"),
     ],

@@ -144,6 +144,7 @@ def test_mini_case_gives_the_cpu_engines_numbers(mini_plan):
     dev = quiet_gpu(mini_plan, 3, check=True)
     assert cpu.rounds.max() >= 2  # chained decisions happened
     assert_same(cpu, dev)
+    assert dev.gpu_stats["chain_people"] >= cpu.rounds.sum() > 0  # ≥ one person per round
     assert dev.population[-1].sum() + dev.travellers[-1].sum() == mini_plan.total_agents
 
 

@@ -58,19 +58,23 @@ print("SAME", len(expected))
 """
 
 
-def test_helper_draws_the_same_pngs_as_the_parent(tmp_path: Path) -> None:
-    # in a fresh process: pytest's own process has threads by now (numba, timeouts), and the helper
-    # is only forked from a single-threaded process
+def _same_pngs_in_a_fresh_process(script: str, tmp_path: Path) -> None:
+    """Run `script` in a fresh process (pytest's own has threads by now: numba, timeouts; the
+    helper is only forked from a single-threaded process) and expect it to print SAME n ≥ 1."""
     import subprocess
     import sys
 
     tests = Path(__file__).resolve().parent
-    out = subprocess.run([sys.executable, "-c", _SAME_PNGS, str(tmp_path), str(tests)],
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(tests)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     if "NOFORK" in out.stdout:
         pytest.skip("no fork on this platform")
     assert out.stdout.split()[0] == "SAME" and int(out.stdout.split()[1]) >= 1
+
+
+def test_helper_draws_the_same_pngs_as_the_parent(tmp_path: Path) -> None:
+    _same_pngs_in_a_fresh_process(_SAME_PNGS, tmp_path)
 
 
 def test_a_helper_without_a_job_ends_quietly() -> None:
@@ -178,14 +182,4 @@ print("SAME", len(pngs))
 
 
 def test_a_run_folder_with_the_helper_has_the_in_process_pngs(tmp_path: Path) -> None:
-    # in a fresh process, as test_helper_draws_the_same_pngs_as_the_parent
-    import subprocess
-    import sys
-
-    tests = Path(__file__).resolve().parent
-    out = subprocess.run([sys.executable, "-c", _VIA_RUN_FOLDER, str(tmp_path), str(tests)],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    if "NOFORK" in out.stdout:
-        pytest.skip("no fork on this platform")
-    assert out.stdout.split()[0] == "SAME" and int(out.stdout.split()[1]) >= 1
+    _same_pngs_in_a_fresh_process(_VIA_RUN_FOLDER, tmp_path)

@@ -293,6 +293,38 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
+def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+                nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
+                h, n_loc):
+    """Pass A's step for mover i at v (agents._pass_a_chunk): choose and step onto a link, tallied
+    in h (departure at v, +1 on the link)."""
+    lk = _decide_step(i, v, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                      node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
+    if lk >= 0:
+        cuda.atomic.add(h, v, 1)
+        cuda.atomic.add(h, 2 * n_loc + lk, 1)
+        flags[i] = flags[i] & _F_NOT_BOUNCE
+        where[i] = -(lk + 1)
+        prog[i] = 0.0
+
+
+@cuda.jit(device=True, inline=True)
+def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix, path, hop,
+                path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
+                link_to, link_open, camp, capmult, where, prog, flags, h, n_loc):
+    """A mover found by pass A's draw: to the chunk's capped list (the host replays them), to its
+    movers list (pass_a_kernel), or, when `direct` (no capacity anywhere), stepped at once."""
+    if capacity[v] >= 1:
+        capped[lo + cuda.atomic.add(slots, 1, 1)] = i
+    elif not direct:
+        movers[lo + cuda.atomic.add(slots, 0, 1)] = i
+    else:
+        _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                    node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where,
+                    prog, flags, h, n_loc)
+
+
+@cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
             link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
@@ -549,22 +581,11 @@ def _make_kernels(shared_tally: bool):
                     q = qcls[k]
                     m = mc[w]
                     move = m >= q or _uniform(move_prefix, i, 0) * q < m
-            if not move:
-                continue
-            if capacity[w] >= 1:
-                capped[lo + cuda.atomic.add(slots, 1, 1)] = i
-            elif not direct:
-                movers[lo + cuda.atomic.add(slots, 0, 1)] = i
-            else:
-                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
-                                  tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                  link_open, camp, capmult)
-                if lk >= 0:
-                    cuda.atomic.add(h, w, 1)
-                    cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                    flags[i] = flags[i] & _F_NOT_BOUNCE
-                    where[i] = -(lk + 1)
-                    prog[i] = 0.0
+            if move:
+                _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix, path,
+                            hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr,
+                            out_link, link_to, link_open, camp, capmult, where, prog, flags, h,
+                            n_loc)
         cuda.syncthreads()
         if tid == 0:
             nmov[c] = slots[0]
@@ -609,22 +630,11 @@ def _make_kernels(shared_tally: bool):
                 k = lcls[w]
                 if k < 0:
                     continue
-                if k != 0 and not _uniform(move_prefix, i, 0) < mc[w]:
-                    continue
-                if capacity[w] >= 1:
-                    capped[lo + cuda.atomic.add(slots, 1, 1)] = i
-                elif not direct:
-                    movers[lo + cuda.atomic.add(slots, 0, 1)] = i
-                else:
-                    lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
-                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                      link_open, camp, capmult)
-                    if lk >= 0:
-                        cuda.atomic.add(h, w, 1)
-                        cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                        flags[i] = flags[i] & _F_NOT_BOUNCE
-                        where[i] = -(lk + 1)
-                        prog[i] = 0.0
+                if k == 0 or _uniform(move_prefix, i, 0) < mc[w]:
+                    _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix,
+                                path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
+                                out_ptr, out_link, link_to, link_open, camp, capmult, where, prog,
+                                flags, h, n_loc)
             cuda.syncthreads()
             if tid == 0:
                 nmov[c] = slots[0]
@@ -668,16 +678,9 @@ def _make_kernels(shared_tally: bool):
                     if late:
                         deferred[cuda.atomic.add(tally, n_tally + 1, 1)] = i
                         continue
-                lk = _decide_step(i, w, route_prefix, 0, path, hop, path_ptr, path_valid, cum,
-                                  tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                  link_open, camp, capmult)
-                if lk < 0:
-                    continue
-                cuda.atomic.add(h, w, 1)
-                cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                flags[i] = flags[i] & _F_NOT_BOUNCE
-                where[i] = -(lk + 1)
-                prog[i] = 0.0
+                _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
+                            nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                            capmult, where, prog, flags, h, n_loc)
             c += cuda.gridDim.x
         if shared_tally:
             _flush(h, tally, n_tally)
@@ -1458,7 +1461,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_nvalid = to_dev(nvalid)
     seed64 = int(seed_words(seed))
     scr = _Scratch()
-    stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0, "deferred_chains": 0}
+    stats = {"capped_movers": 0, "capacity_changes": 0, "deferred_movers": 0, "deferred_chains": 0,
+             "chain_people": 0}  # chain_people: Σ over same-day rounds of the people in the round
 
     def _replay_chains(n_defc: int, n_ev: int) -> int:
         """Gather the handed-over people and the logged changes, replay, write back."""
@@ -1743,6 +1747,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             apply(tl)
             fronts = tl[f0:f0 + batch + 1]
             r += int((fronts[:batch] > 0).sum())  # rounds that had people to move
+            stats["chain_people"] += int(fronts[:batch].sum())
             nf = int(fronts[batch])
         lap("chain")
         if err:

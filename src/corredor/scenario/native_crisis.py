@@ -80,6 +80,9 @@ OBSERVATION_KINDS = (
     "flow_per_day",
 )
 
+#: Largest magnitude a number in the crisis tables may have: counts become int64 and are summed over
+#: days × places, and no count of people, dollars or kilometres in a scenario comes near it.
+MAX_NUMBER = 1e12
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
 
@@ -175,6 +178,10 @@ class _Reader:
             return None
         if not math.isfinite(value):
             self.err(table, row, cols, name, f"bad {name} (expected a finite number, found {text!r})")
+            return None
+        if abs(value) > MAX_NUMBER:  # counts become int64 and days × places arrays hold them
+            self.err(table, row, cols, name,
+                     f"bad {name} (expected a number of size at most {MAX_NUMBER:g}, found {text!r})")
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
