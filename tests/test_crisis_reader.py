@@ -222,3 +222,26 @@ def test_load_scenario_accepts_a_variant_file_and_refuses_other_toml(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(other)
     assert "a variant needs [variant] base" in str(err.value)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("-275", "bad risk (expected a number ≥ 0, found -275)"),
+    ("high", "bad risk (expected a number, found 'high')"),
+])
+def test_route_cost_columns_must_be_numbers_at_least_zero(tmp_path, cell, message):
+    # found by the loader fuzz test: a negative risk made a negative route cost, and the least-cost
+    # search behind the routes went round that loop until memory ran out
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants"))
+    path = folder / "routes.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("risk")] = cell
+    lines[2] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(folder)
+    where = f"routes.csv:3:{header.index('risk') + 1}: "
+    assert any(str(p).endswith(where + message) or (where + message) in str(p)
+               for p in err.value.problems), [str(p) for p in err.value.problems]

@@ -24,6 +24,9 @@ CONFLICT_EPS = 1e-6
 
 #: Link attributes Flee reads as numbers; once the column exists every row needs a value.
 NUMERIC_LINK_ATTRIBUTES = ("max_move_speed", "walk_probability")
+#: Border-crisis route columns: empty means 0, anything else must be a number ≥ 0 (route costs are
+#: least-cost paths, which a negative cost would send round a loop for ever).
+OPTIONAL_NUMERIC_LINK_ATTRIBUTES = ("price_usd", "risk", "irregular", "corridor_only")
 
 
 def unknown_location(name: str, names: Mapping[str, int] | set[str], where: str) -> str:
@@ -135,7 +138,7 @@ def parse_routes(
                     ok = False
                 continue
             attrs[attr] = value
-            if attr in NUMERIC_LINK_ATTRIBUTES:
+            if attr in NUMERIC_LINK_ATTRIBUTES or attr in OPTIONAL_NUMERIC_LINK_ATTRIBUTES:
                 number = parse_float(problems, table, row, col, attr)
                 if number is None:
                     ok = False
