@@ -9,7 +9,8 @@ skipped. What is compared:
 - a seed gives the CPU engine's daily counts exactly (same draws, same step order): on the mini
   case (closures, chaining), with a capped camp whose multiplier changes with every departure in
   pass A (movers there replayed on the host in index order, later movers deferred), and with
-  capacities binding during pass B's same-day moves (chains replayed in Flee's serial order);
+  capacities binding during pass B's same-day moves (chains replayed in Flee's serial order); with
+  either way of drawing pass A's movers (draws "gaps", the CPU's default, and "bernoulli");
 - how the work is laid out (threads per block, shared-memory or global tallies, blocks looping
   over several chunks, profiling) changes nothing;
 - settings and situations the backend does not run are refused with a clear error.
