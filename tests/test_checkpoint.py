@@ -216,7 +216,7 @@ def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
 
     res = simulate(mali.with_days(10), seed=1, engine="cohorts")
 
-    def fail(results, folder: Path) -> None:
+    def fail(results, folder: Path, plot_worker=None) -> None:
         (folder / "half.csv").write_text("day,")
         raise OSError(28, "No space left on device")
 

@@ -92,6 +92,8 @@ class _FakeHelper:
         self.jobs: list[tuple[Any, Any, Any, Path]] = []
 
     def submit(self, dataset: Any, needs: Any, observations: Any, folder: Path) -> bool:
+        if self.jobs:  # like PlotWorker: one job, later ones refused
+            return False
         self.jobs.append((dataset, needs, observations, folder))
         return True
 
@@ -108,20 +110,18 @@ def _pngs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))}
 
 
-def test_write_run_folder_hands_the_helper_to_the_figure_writer_once(
+def test_write_run_folder_hands_the_helper_to_its_writers_and_it_takes_one_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from corredor.outputs import runfolder
 
-    calls: list[tuple[str, Any]] = []
+    refused: list[bool] = []
 
-    def plain(results: Any, folder: Path) -> None:  # an ordinary writer: never gets the helper
-        calls.append(("plain", None))
+    def later_figures(results: Any, folder: Path, plot_worker: Any = None) -> None:
+        # a second writer that would draw: the helper is busy with the first one's job
+        refused.append(plot_worker is helper and not plot_worker.submit(None, None, None, folder))
 
-    def figures(results: Any, folder: Path, plot_worker: Any = None) -> None:
-        calls.append(("figures", plot_worker))
-
-    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, plain, figures])
+    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, later_figures])
     helper = _FakeHelper({"camps.png": b"drawn by the helper"})
     res = flee_like()
     out = runfolder.write_run_folder(res, tmp_path / "run", plot_worker=helper)
@@ -134,8 +134,19 @@ def test_write_run_folder_hands_the_helper_to_the_figure_writer_once(
     # the parent took the helper's figures and drew none itself
     assert _pngs(out) == {"camps.png": b"drawn by the helper"}
     assert (out / "results.parquet").exists() and (out / "populations.csv").exists()
-    # the helper draws one job: a later figure writer gets None and draws its own
-    assert calls == [("plain", None), ("figures", None)]
+    assert refused == [True]
+
+
+def test_a_helper_that_refuses_the_job_leaves_the_figures_to_this_process(tmp_path: Path) -> None:
+    from corredor.outputs import runfolder
+
+    res = flee_like()
+    busy = _FakeHelper({"camps.png": b"not for this run"})
+    assert busy.submit(None, None, None, tmp_path)  # its one job is taken
+    out = runfolder.write_run_folder(res, tmp_path / "run", plot_worker=busy)
+    assert len(busy.jobs) == 1
+    assert _pngs(out) == _pngs(runfolder.write_run_folder(res, tmp_path / "here"))
+    assert _pngs(out)["camps.png"] != b"not for this run"
 
 
 def test_without_a_helper_or_when_it_fails_the_figures_are_drawn_here(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ Why atomic: the folder is written under a temporary name beside the target and r
 so a crash never leaves a half-written run that looks complete. An existing folder is refused
 unless `force` (then it is replaced only after the new one is complete).
 
-Other output modules add their files by appending a callable `(results, folder) -> None` to
-`EXTRA_WRITERS` (for example outputs/tables.py's `write_standard_outputs`). A writer that draws
-figures may also take a keyword `plot_worker`: the figures' helper process the caller passed to
-`write_run_folder` (outputs/plotworker.py), given to the first such writer only, since a helper
-draws one job.
+Other output modules add their files by appending a callable
+`(results, folder, plot_worker=None) -> None` to `EXTRA_WRITERS` (for example outputs/tables.py's
+`write_standard_outputs`). `plot_worker` is the figures' helper process the caller passed to
+`write_run_folder` (outputs/plotworker.py), or None; a helper takes one job (its `submit` answers
+False after that), so a writer that draws figures submits them there and draws here if refused.
 
 >>> write_run_folder(results, Path("runs/mali2012"), force=True, flee_out=True)  # doctest: +SKIP
 """
@@ -16,7 +16,6 @@ draws one job.
 from __future__ import annotations
 
 import csv
-import inspect
 import json
 import os
 import shutil
@@ -30,8 +29,8 @@ import numpy as np
 if TYPE_CHECKING:
     from .plotworker import PlotWorker
 
-#: Writers registered by other output modules; each gets (results, folder) and writes into folder
-#: (and `plot_worker=` if it has a parameter of that name, see the module docstring).
+#: Writers registered by other output modules; each gets (results, folder, plot_worker=...) and
+#: writes into folder (see the module docstring).
 EXTRA_WRITERS: list[Callable[..., Any]] = []
 
 
@@ -71,14 +70,6 @@ def write_population_csv(results: Any, folder: Path) -> Path:
     return path
 
 
-def _takes_plot_worker(writer: Callable[..., Any]) -> bool:
-    """Whether `writer` has a `plot_worker` parameter (a writer that draws figures)."""
-    try:
-        return "plot_worker" in inspect.signature(writer).parameters
-    except (TypeError, ValueError):  # no signature to read: an ordinary (results, folder) writer
-        return False
-
-
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
                      flee_out: bool = False, plot_worker: PlotWorker | None = None) -> Path:
     """Write the run folder at `out_dir` atomically and return its path.
@@ -100,13 +91,8 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
             from .flee_out import write_flee_out
 
             write_flee_out(results, tmp / "out.csv")
-        helper = plot_worker
         for writer in list(EXTRA_WRITERS):
-            if helper is not None and _takes_plot_worker(writer):
-                writer(results, tmp, plot_worker=helper)
-                helper = None  # it draws one job; later writers draw their own figures
-            else:
-                writer(results, tmp)
+            writer(results, tmp, plot_worker=plot_worker)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():

@@ -702,15 +702,15 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
 
     With `plot_worker`, a helper started by the caller (outputs/plotworker.py, `corredor run`) and
     passed on by `write_run_folder`, the figures are drawn there while the tables are written here;
-    without one, or if it fails, here.
+    without one, if it refuses the job (it takes one) or if it fails, here.
     """
     folder = Path(folder)
     results = _RunView(with_scenario_context(results), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
     helper = plot_worker
-    if helper is not None:
-        helper.submit(results.dataset, needs, observations, folder)
+    if helper is not None and not helper.submit(results.dataset, needs, observations, folder):
+        helper = None  # refused (already busy, or the data cannot be sent): draw them here
     written = [
         write_long_table(results, folder, needs),
         write_populations_csv(results, folder),
