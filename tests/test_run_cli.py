@@ -123,3 +123,10 @@ def test_draws_bernoulli_runs_the_agent_engine_and_bad_draws_exit_2(mali: Path, 
         r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(tmp_path / "x"), *bad])
         assert r.exit_code == 2 and "draws" in r.output and "Traceback" not in r.output, bad
         assert not (tmp_path / "x").exists()
+
+
+def test_draws_bernoulli_is_refused_for_a_crisis_scenario(tmp_path: Path) -> None:
+    crisis = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, ["run", str(crisis), "--draws", "bernoulli", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2 and "border-crisis" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "c").exists()

@@ -118,10 +118,10 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
          check: bool, quiet: bool, checkpoint_every: int, resume: bool,
          helper: PlotWorker | None) -> None:
     """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
-    from .engine.agents import DRAWS, EngineError
+    from .engine.agents import EngineError
     from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder
-    from .simulate import ENGINES, simulate
+    from .simulate import ENGINES, draws_refusal, simulate
 
     if engine not in ENGINES:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
@@ -129,15 +129,12 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error(f"unknown backend '{backend}'; choose cpu or gpu")
     if backend == "gpu" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --backend cpu")
-    if draws not in DRAWS:
-        usage_error(f"unknown draws '{draws}'; choose one of {', '.join(DRAWS)}")
-    if draws != "gaps" and engine == "cohorts":
-        usage_error(f"--draws {draws} is how the agent engine draws movers; use --engine agents or auto")
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
     scenario = _load_or_exit(path, hasten, days)
-    if draws != "gaps" and scenario.crisis is not None:
-        usage_error(f"--draws {draws} applies to Flee's rules; border-crisis scenarios use their own")
+    refusal = draws_refusal(draws, engine, scenario)
+    if refusal:
+        usage_error(f"--draws: {refusal}")
     out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")

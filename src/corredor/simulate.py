@@ -130,6 +130,21 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
     return res
 
 
+def draws_refusal(draws: str, engine: str, scenario_or_plan: Scenario | Plan) -> str | None:
+    """Why `draws` cannot run with `engine` on this scenario, or None if it can (simulate and the
+    CLI refuse with this message)."""
+    from .engine.agents import DRAWS
+
+    if draws not in DRAWS:
+        return f"unknown draws '{draws}'; choose one of {', '.join(DRAWS)}"
+    if draws != "gaps" and engine == "cohorts":
+        return (f"draws '{draws}' is how the agent engine draws movers; the cohort engine moves "
+                "counts (use engine 'agents' or 'auto')")
+    if draws != "gaps" and isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
+        return f"draws '{draws}' applies to Flee's rules, not to border-crisis scenarios"
+    return None
+
+
 def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "auto",
              threads: int | None = None, check: bool = False, backend: str = "cpu",
              draws: str = "gaps") -> Results:
@@ -154,17 +169,9 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    from .engine.agents import DRAWS
-
-    if draws not in DRAWS:
-        raise ValueError(f"unknown draws {draws!r}; choose one of {', '.join(DRAWS)}")
-    if draws != "gaps":
-        if engine == "cohorts":
-            raise ValueError(f"draws {draws!r} is how the agent engine draws movers; "
-                             "the cohort engine moves counts (use engine 'agents' or 'auto')")
-        if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
-            raise ValueError(f"draws {draws!r} applies to Flee's rules (agent engine), not to "
-                             "border-crisis scenarios")
+    refusal = draws_refusal(draws, engine, scenario_or_plan)
+    if refusal:
+        raise ValueError(refusal)
     if backend == "gpu":
         from .engine.gpu import simulate_gpu
 
