@@ -19,8 +19,9 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
  4. scores          host: scores, attractiveness, move chances and their classes, Cap, route tables
  5. pass A          device, a block per CHUNK of people at a time (the CPU's chunks): movers are
                     drawn by the CPU's geometric gaps per (chunk, move-chance class) — the gaps
-                    are generated in parallel and prefix-summed into the movers' ranks; the
-                    each thread ranks a contiguous segment of the chunk.
+                    are generated in parallel and prefix-summed into the movers' ranks, each
+                    thread ranking a contiguous segment of the chunk (draws "bernoulli": one
+                    draw per person, no scan, blocks looping over chunks).
                     Movers at capped places are replayed on the host in index order with live
                     counts (Flee's serial pass A); a later mover whose choice reads a multiplier
                     they changed is deferred to the host too; everyone else chooses a path and
