@@ -86,3 +86,33 @@ def ard_day(sim: dict[str, float], data: dict[str, float], rescaled: bool) -> fl
         hat = (x * u / s if s > 0 else 0.0) if rescaled else x
         tot += round(abs(hat - data[c]), 4)
     return tot / max(u, 1)
+
+
+def criteria(ens: dict[str, Any], sims: Any, ards: Any, data: Any) -> dict[str, Any]:
+    """Issue 3's equivalence criteria of corredor runs against a Flee 3.1 ensemble fixture.
+
+    `sims`: populations (seed, day, camp) in the order of ens["camps"]; `ards`: their rescaled
+    ARDs; `data`: the observations (day, camp). On every 10th day, a point is within tolerance if
+    the means differ by at most 3 SE (of the difference of the two means) + 1 % of the data; KS
+    p per camp on the final counts; and the difference of the mean rescaled ARDs. The tests assert
+    share_within ≥ 0.95, every KS p > 0.01 and |ard_diff| ≤ 0.02; benchmarks/flee_criteria.py
+    prints them.
+    """
+    import numpy as np
+    from scipy import stats
+
+    s = np.asarray(sims, dtype=np.float64)
+    data = np.asarray(data, dtype=np.float64)
+    camps = list(ens["camps"])
+    n, k = s.shape[0], int(ens["n_seeds"])
+    f_mean = np.array([ens["mean"][c] for c in camps]).T
+    f_sd = np.array([ens["sd"][c] for c in camps]).T
+    days = np.arange(0, s.shape[1], 10)
+    se = np.sqrt(s.std(0, ddof=1)[days] ** 2 / n + f_sd[days] ** 2 / k)
+    ok = np.abs(s.mean(0)[days] - f_mean[days]) <= 3 * se + 0.01 * data[days]
+    ks = {c: float(stats.ks_2samp(s[:, -1, j], [r["final"][c] for r in ens["runs"]]).pvalue)
+          for j, c in enumerate(camps)}
+    ard_flee = float(np.mean([r["ard_rescaled"] for r in ens["runs"]]))
+    return {"within": int(ok.sum()), "points": int(ok.size), "share_within": float(ok.mean()),
+            "ks": ks, "ks_min_p": min(ks.values()), "ard_sim": float(np.mean(ards)),
+            "ard_flee": ard_flee, "ard_diff": float(np.mean(ards)) - ard_flee}

@@ -250,31 +250,6 @@ def test_the_test_detects_a_wrong_engine(open_plan):
 N_FLEE_SEEDS = 100  # cohort replicas per case, seeds SeedSequence(2026) as tests/test_flee_equivalence.py
 
 
-def flee_criteria(flee: dict, sim: np.ndarray, ards: list[float], camps: list[str],
-                  data: dict[str, list[int]]) -> dict[str, float]:
-    """The equivalence-with-Flee criteria for one case (as tests/test_flee_equivalence.py).
-
-    `flee` is an ensemble summary (tests/fixtures/flee31/ensemble layout: mean, sd, n_seeds, runs
-    with final counts and ard_rescaled), `sim` the cohort runs (seed, day, camp) and `ards` their
-    rescaled ARDs. Returns the share of (camp, every 10th day) points whose means differ by at most
-    3 SE + 1 % of the data (SE of the difference of two means), the smallest per-camp KS p-value on
-    final counts, and the difference of the mean rescaled ARDs.
-    """
-    n_f, n_c = int(flee["n_seeds"]), sim.shape[0]
-    m_c, s_c = sim.mean(axis=0), sim.std(axis=0, ddof=1)
-    ok = tot = 0
-    for j, c in enumerate(camps):
-        for t in range(0, sim.shape[1], 10):
-            se = np.sqrt(flee["sd"][c][t] ** 2 / n_f + s_c[t, j] ** 2 / n_c)
-            tot += 1
-            ok += abs(m_c[t, j] - flee["mean"][c][t]) <= 3 * se + 0.01 * data[c][t]
-    ks = min(stats.ks_2samp([r["final"][c] for r in flee["runs"]], sim[:, -1, j]).pvalue
-             for j, c in enumerate(camps))
-    ard_f = float(np.mean([r["ard_rescaled"] for r in flee["runs"]]))
-    return {"share_within": ok / tot, "ks_min_p": float(ks), "ard_diff": float(np.mean(ards)) - ard_f,
-            "ard_flee": ard_f, "ard_cohorts": float(np.mean(ards))}
-
-
 #: Cases with a documented gap against Flee 3.1 (docs/validation.md, "Against Flee 3.1"), marked
 #: xfail. None now: burundi was one against the first, 20-run fixture (KS p = 0.0097 at
 #: Nyarugusu, whose 20 Flee runs were an unusually tight draw); against the 30-run fixtures every
@@ -297,7 +272,7 @@ def test_cohorts_meet_the_flee31_criteria(case, flee_cases):
     """≥ 95 % of points within 3 SE + 1 % of data, KS p > 0.01 on each camp's final count, mean
     rescaled ARD within ±0.02 of Flee 3.1's, at the fixture's hasten (issue 3's criteria)."""
     from corredor.simulate import simulate
-    from flee31_reference import load_ensemble
+    from flee31_reference import criteria, load_ensemble
 
     flee = load_ensemble(case)
     hasten = int(flee["provenance"]["hasten"])
@@ -310,7 +285,7 @@ def test_cohorts_meet_the_flee31_criteria(case, flee_cases):
         sims.append(res.dataset["population"].values[:, idx])
         ards.append(res.manifest["metrics"]["ard_rescaled_mean"])
     assert np.array_equal(plan.observed[:, idx].T, np.array([flee["data"][c] for c in camps]))
-    crit = flee_criteria(flee, np.array(sims), ards, camps, flee["data"])
+    crit = criteria(flee, np.array(sims), ards, plan.observed[:, idx])
     print(f"\n{case} h{hasten}: {crit}")
     assert crit["share_within"] >= 0.95
     assert crit["ks_min_p"] > 0.01

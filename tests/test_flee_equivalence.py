@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from conftest import FLEE_CASES
 from corredor import load_scenario
@@ -22,7 +21,7 @@ from corredor.analysis.metrics import ard_daily
 from corredor.engine.agents import run_agents
 from corredor.engine.rng import replica_seeds
 from corredor.plan import compile_plan
-from flee31_reference import available, fixture_path, load_deterministic, load_ensemble
+from flee31_reference import available, criteria, fixture_path, load_deterministic, load_ensemble
 
 CASES = ("mali2012", "burundi", "car")
 N_SEEDS = 100
@@ -77,18 +76,8 @@ def test_ensemble_statistically_equal_to_flee(case: str) -> None:
         sim = run_agents(p, seed=seed, threads=1).population[:, idx]
         sims.append(sim)
         ards.append(ard_daily(sim, data, rescaled=True).mean())
-    s = np.array(sims, dtype=np.float64)  # (seed, day, camp)
-    mean, sd = s.mean(0), s.std(0, ddof=1)
-    k = ens["n_seeds"]
-    f_mean = np.array([ens["mean"][c] for c in camps]).T
-    f_sd = np.array([ens["sd"][c] for c in camps]).T
-    days = np.arange(0, p.n_days, 10)
-    se = np.sqrt(sd[days] ** 2 / N_SEEDS + f_sd[days] ** 2 / k)
-    ok = np.abs(mean[days] - f_mean[days]) <= 3 * se + 0.01 * data[days]
-    assert ok.mean() >= 0.95, f"{ok.mean():.3f} of points within tolerance"
-    for j, c in enumerate(camps):
-        flee_final = [r["final"][c] for r in ens["runs"]]
-        p_ks = stats.ks_2samp(s[:, -1, j], flee_final).pvalue
+    crit = criteria(ens, sims, ards, data)  # (seed, day, camp) runs against the fixture
+    assert crit["share_within"] >= 0.95, f"{crit['share_within']:.3f} of points within tolerance"
+    for c, p_ks in crit["ks"].items():
         assert p_ks > 0.01, f"{c}: KS p = {p_ks:.4f}"
-    flee_ard = np.mean([r["ard_rescaled"] for r in ens["runs"]])
-    assert abs(np.mean(ards) - flee_ard) <= 0.02, (np.mean(ards), flee_ard)
+    assert abs(crit["ard_diff"]) <= 0.02, (crit["ard_sim"], crit["ard_flee"])
