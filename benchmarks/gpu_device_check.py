@@ -117,16 +117,18 @@ def _plan(case: str, hasten: int, days: int):
 
 
 def equivalence(cases: list[str], seeds: int, hasten: int, days: int, draws: list[str],
-                cpu_pool, gpu_pool, budget_s: float = float("inf")) -> list[dict]:
+                cpu_pool, gpu_pool, budget_s: float = float("inf"), seed_start: int = 1) -> list[dict]:
     """CPU and GPU replicas of every case, seed and draws, compared as described above.
 
     Jobs go out seed by seed (all cases of a seed, the first draws before the next), so when the
     GPU's share of `budget_s` is spent every case has about as many seeds; the rows say how many
-    were compared (those the GPU finished, with their CPU twins).
+    were compared (those the GPU finished, with their CPU twins) and which (`seed_list`, so that
+    runs over disjoint seed ranges can be added up).
     """
     from scipy import stats
 
-    jobs = [(c, hasten, days, s, d) for d in draws for s in range(1, seeds + 1) for c in cases]
+    jobs = [(c, hasten, days, s, d) for d in draws for s in range(seed_start, seed_start + seeds)
+            for c in cases]
     t_start = time.perf_counter()
     cpu_async = [cpu_pool.apply_async(_cpu_worker, (j,)) for j in jobs]
     gpu_async = [gpu_pool.apply_async(_gpu_worker, (j,)) for j in jobs]
@@ -178,6 +180,9 @@ def equivalence(cases: list[str], seeds: int, hasten: int, days: int, draws: lis
             rows.append({
                 "case": c, "draws": d, "hasten": hasten, "days": n_days,
                 "people": plan.total_agents, "seeds": len(done), "identical_seeds": same,
+                "seed_list": [j[3] for j in done],
+                "differing_seeds": [j[3] for k, j in enumerate(done)
+                                    if not np.array_equal(p[k], g[k])],
                 "ks_tests": n_tests, "ks_rejections": int(sum(pv < alpha for pv in pvals)),
                 "ks_min_p": float(min(pvals)) if pvals else 1.0,
                 "max_rel_mean_diff": float(max(rel)) if rel else 0.0,
@@ -381,6 +386,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=100)
+    ap.add_argument("--seed-start", type=int, default=1,
+                    help="first seed of the equivalence (seeds S..S+N-1), to add runs up")
     ap.add_argument("--hasten", type=int, default=10)
     ap.add_argument("--case-days", type=int, default=0, help="run only the first N days of the cases")
     ap.add_argument("--days", type=int, default=20, help="days of the scale case")
@@ -401,6 +408,7 @@ def main() -> None:
                     help="wall seconds for the whole script; equivalence compares fewer seeds to fit")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--profile", action="store_true",
                     help="after the throughput: ms per day and phase at the largest --people and "
                          "on one seed of the first case, and the cost of a kernel launch")
@@ -457,14 +465,15 @@ def main() -> None:
                                              "markdown": md},
                                             indent=1, default=float))
 
-    t = time.perf_counter()
-    try:
-        throughput(people, args.days, min(people), draws, tp)
-    except Exception:  # report and go on to the next section
-        errors.append(traceback.format_exc())
-        print(errors[-1], flush=True)
-    print(f"throughput: {time.perf_counter() - t:.0f} s", flush=True)
-    save()
+    if not args.skip_throughput:
+        t = time.perf_counter()
+        try:
+            throughput(people, args.days, min(people), draws, tp)
+        except Exception:  # report and go on to the next section
+            errors.append(traceback.format_exc())
+            print(errors[-1], flush=True)
+        print(f"throughput: {time.perf_counter() - t:.0f} s", flush=True)
+        save()
     if args.profile:
         t = time.perf_counter()
         try:
@@ -483,7 +492,8 @@ def main() -> None:
             t = time.perf_counter()
             left = args.budget_s - (time.perf_counter() - t_all)
             eq = equivalence(cases, args.seeds, args.hasten, 5 if args.quick else args.case_days,
-                             draws, pool, gpu_pool, budget_s=max(30.0, left))
+                             draws, pool, gpu_pool, budget_s=max(30.0, left),
+                             seed_start=args.seed_start)
             print(f"equivalence: {time.perf_counter() - t:.0f} s", flush=True)
         except Exception:
             errors.append(traceback.format_exc())
