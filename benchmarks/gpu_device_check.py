@@ -10,13 +10,16 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
 1. Throughput on the synthetic scale case (benchmarks/scale_cohorts.random_network with 1,000
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
-   needs no host replay), and 1e7 with capped camps (the host replays movers at full camps).
+   needs no host replay and the rest of the day runs in gpu's fused_kernel), the queued rounds
+   (fuse=False) at 1e8 to compare, and 1e7 with capped camps (the host replays movers at full
+   camps).
    person-steps/s = Σ_days people alive / seconds of the day loop; "steady" uses the second half
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
    is the reference.
 2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
-   after every phase; phases in gpu.PHASES) at the largest --people with open camps and on seed 1
-   of the first case; "steady" leaves out day 0 (everyone spawns and moves).
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused and
+   queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
+   moves).
 3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
    seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
    (a pool of `--gpu-workers` processes, each its own CUDA context on the one device: a small
@@ -231,13 +234,15 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     warm = compile_plan(scale_case(min(50_000, min(people_list)), 3))
     for d in draws:  # compile the kernels
         run_agents_gpu(warm, seed=0, draws=d)
-    points = [(n, False, d) for n in people_list for d in draws]
-    points += [(min(people_list), True, d) for d in draws]
-    for n, capped, d in points:
+    # open camps run fused_kernel by default; the queued rounds at the largest size compare
+    points = [(n, False, d, None) for n in people_list for d in draws]
+    points += [(max(people_list), False, d, False) for d in draws]
+    points += [(min(people_list), True, d, None) for d in draws]
+    for n, capped, d, fuse in points:
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        out = run_agents_gpu(plan, seed=1, draws=d)
+        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse)
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -248,9 +253,10 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks")},
+                "direct_pass_a", "max_blocks", "fused")},
         })
-        print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}: "
+        print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
+              f"{' fused' if out.gpu_stats['fused'] else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
@@ -264,7 +270,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "days": days, "capped_camps": False, "places": plan.n_locations, "links": plan.n_links,
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": float("nan"), "day0_s": float("nan"), "plan_s": 0.0,
-            "rounds_max": int(out.rounds.max()),
+            "rounds_max": int(out.rounds.max()), "fused": False,
         })
         print(f"  cpu {cpu_ref_people:.0e} people: {rows[-1]['person_steps_per_s']:.3g} "
               f"person-steps/s", flush=True)
@@ -285,17 +291,19 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    runs = [(f"scale {people:.0e} open", d) for d in draws] + [(f"{case} seed 1", draws[0])]
-    for label, d in runs:
+    runs = [(f"scale {people:.0e} open", d, fuse) for d in draws for fuse in (None, False)]
+    runs += [(f"{case} seed 1", draws[0], None)]
+    for label, d, fuse in runs:
         if label.startswith("scale"):
             plan, warm = scale_plan(people, days), scale_plan(min(50_000, people), 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1, draws=d)  # compile the kernels
-        out = run_agents_gpu(plan, seed=1, profile=True, draws=d)
+        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse)  # compile the kernels
+        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
-        row = {"run": label, "draws": d, "people": int(plan.total_agents),
+        row = {"run": label, "draws": d, "fused": bool(out.gpu_stats["fused"]),
+               "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
                "steady_ms_per_day": 1e3 * float(steady.sum(1).mean()),
@@ -307,7 +315,8 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label} draws {d}: {row['ms_per_day']:.2f} ms/day, steady "
+        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}: "
+              f"{row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
         del out
@@ -359,7 +368,7 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
               "|---|---|---|---|---|---|---|---|---|---|"]
     for r in tp:
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lines.append(f"| {r['backend']} | {r['draws']} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
+        lines.append(f"| {r['backend']} | {r['draws']}{', fused' if r.get('fused') else ''} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
     if pr:
@@ -372,7 +381,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                   "same-day rounds / day |",
                   "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
-            lines.append(f"| {r['run']} | {r['draws']} | {r['people']:,} | {r['ms_per_day']:.2f} | "
+            lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''} | "
+                         f"{r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
                          + f" | {r['rounds_mean']:.1f} / {r['rounds_max']} | "

@@ -282,3 +282,52 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
     assert cpu.rounds.max() >= 1
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+
+
+@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
+def test_fused_kernel_gives_the_queued_rounds_numbers(tmp_path, draws):
+    # without capacities (the default there) the rest of the day runs in one kernel, a thread per
+    # person through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
+    # numbers, and those of the queued rounds, including rounds and the people in them
+    walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
+                       extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
+                                   "  avoid_short_stints: True\n")
+    from scenario_cases import MINI
+
+    # the mini case (closures, chaining) with its capped camp opened
+    locs = MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0")
+    mini_open = write_mini_flee(tmp_path / "open", {"input_csv/locations.csv": locs})
+    for plan, seed in ((compile_plan(load_scenario(mini_open)), 3),
+                       (compile_plan(load_scenario(walk)), 4)):
+        assert not (plan.capacity >= 1).any()
+        cpu = run_agents(plan, seed=seed, draws=draws)
+        fused = quiet_gpu(plan, seed, check=True, draws=draws)
+        queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
+        assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
+        assert cpu.rounds.max() >= 2
+        for dev in (fused, queued):
+            assert_same(cpu, dev)
+            np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+        assert fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"] > 0
+    one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True)
+    assert_same(cpu, one)
+    ph = one.gpu_stats["phase_s"]
+    assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
+
+
+def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,
+                                                                          tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="without capacities"):
+        quiet_gpu(slow_links_plan, 1, fuse=True)
+    # a chain longer than MAX_ROUNDS is the same error, on the same day, both ways
+    from scenario_cases import MINI
+
+    locs = MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0")
+    plan = compile_plan(load_scenario(write_mini_flee(tmp_path / "open",
+                                                      {"input_csv/locations.csv": locs})))
+    cpu = run_agents(plan, seed=3)
+    first = int(np.flatnonzero(cpu.rounds >= 2)[0])
+    monkeypatch.setattr(gpu, "MAX_ROUNDS", 1)
+    for fuse in (True, False):
+        with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
+            quiet_gpu(plan, 3, fuse=fuse)

@@ -108,10 +108,11 @@ CHAIN_BATCH = 4
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
 #: the host, their gathers and scatters, pass_a_kernel), advance (round 0 of pass B), chain (the
-#: same-day rounds), chain_host (chains replayed on the host), end_of_day (avoid_short_stints
-#: columns, records, check).
+#: same-day rounds), chain_host (chains replayed on the host), fused (fused_kernel: advance and
+#: every same-day round, with draws "bernoulli" pass A too; then advance and chain are 0),
+#: end_of_day (avoid_short_stints columns, records, check).
 PHASES = ("spawn", "host_tables", "pass_a", "pass_a_host", "advance", "chain", "chain_host",
-          "end_of_day")
+          "fused", "end_of_day")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -365,6 +366,59 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if ast:
         dday[i] = dist
     return False
+
+
+_HAND_OVER = -2  # _chain_decide: the host decides (a capped place's multiplier is read)
+
+
+@cuda.jit(device=True, inline=True)
+def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, ast, max_speed, town,
+                  mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
+                  link_to, link_open, camp, capmult, capacity, touched):
+    """Person i's decision in same-day round r (agents._chain, one step) where they arrived with km
+    left: the link entered, −1 (stays), or _HAND_OVER when the decision reads a capped place's
+    multiplier (choosing among paths that reach one, `touched`, or a planned path ending at one),
+    which Flee's serial order decides, so the host replays it. (Split from _chain_go: CPython
+    passes a call of more than 30 arguments as *args, which numba-cuda cannot inline.)"""
+    v = where[i]
+    m = mc[v]
+    if ast and town[v]:  # ForceTownMove
+        if (rtd[i] + prog[i] / max_speed) / 2.0 < 0.5:
+            m = 1.0
+    if m < 1.0:
+        if not _uniform(chain_move, i, r) < m:
+            return -1
+    p = path[i]
+    if p < 0:
+        late = touched[v]
+    else:
+        late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
+    if late:
+        return _HAND_OVER
+    return _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                        node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
+
+
+@cuda.jit(device=True, inline=True)
+def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, link_to, link_km,
+              link_speed, link_walk_p, start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
+              cnt):
+    """Person i leaves where they are onto link lk in same-day round r and travels with the km
+    left today; True = arrived again with km left. Count changes at capped places are logged as
+    events for the host's replay."""
+    v = where[i]
+    dist = prog[i]
+    cuda.atomic.add(h, v, 1)
+    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    if capacity[v] >= 1:
+        _event(i, v, False, ev_idx, ev_loc, cnt)
+    flags[i] = flags[i] & _F_NOT_BOUNCE
+    where[i] = -(lk + 1)
+    more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
+                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
+    if where[i] >= 0 and capacity[where[i]] >= 1:
+        _event(i, where[i], True, ev_idx, ev_loc, cnt)
+    return more
 
 
 # ---------------------------------------------------------------- kernels
@@ -762,50 +816,119 @@ def _make_kernels(shared_tally: bool):
             more = False
             if k < nf:
                 i = front_in[k]
-                while True:  # one pass; `break` ends this person's round (agents._chain, one step)
-                    v = where[i]
-                    dist = prog[i]
-                    m = mc[v]
-                    if ast and town[v]:  # ForceTownMove
-                        if (rtd[i] + dist / max_speed) / 2.0 < 0.5:
-                            m = 1.0
-                    if m < 1.0:
-                        if not _uniform(chain_move, i, r) < m:
-                            break
-                    p = path[i]
-                    if p < 0:
-                        late = touched[v]
-                    else:
-                        late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
-                    if late:
-                        k2 = cuda.atomic.add(cnt, 1, 1)
-                        def_idx[k2] = i
-                        def_r[k2] = r
-                        break
-                    lk = _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum,
-                                      tot, nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                      link_open, camp, capmult)
-                    if lk < 0:
-                        break
-                    cuda.atomic.add(h, v, 1)
-                    cuda.atomic.add(h, 2 * n_loc + lk, 1)
-                    if capacity[v] >= 1:
-                        _event(i, v, False, ev_idx, ev_loc, cnt)
-                    flags[i] = flags[i] & _F_NOT_BOUNCE
-                    where[i] = -(lk + 1)
-                    more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast,
-                                   link_from, link_to, link_km, link_speed, link_walk_p,
-                                   start_on_foot, walk, h, n_loc)
-                    if where[i] >= 0 and capacity[where[i]] >= 1:
-                        _event(i, where[i], True, ev_idx, ev_loc, cnt)
-                    break
+                lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, ast,
+                                   max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid,
+                                   node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
+                                   capmult, capacity, touched)
+                if lk == _HAND_OVER:
+                    k2 = cuda.atomic.add(cnt, 1, 1)
+                    def_idx[k2] = i
+                    def_r[k2] = r
+                elif lk >= 0:
+                    more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
+                                     link_from, link_to, link_km, link_speed, link_walk_p,
+                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt)
             _append(more, i, front_out, tally, at + 1, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
+    @cuda.jit
+    def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
+                     ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
+                     node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
+                     link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
+                     n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat):
+        """The rest of a day without capacities, one thread per person from start to end: with
+        `pass_a`, pass A with draws "bernoulli" (bernoulli_movers_kernel, direct); then round 0
+        of pass B (advance_kernel) and every same-day round (chain_kernel) of that person.
+
+        Why this is the same day: without a capped place nobody's decision reads anybody else's
+        (the route tables and multipliers are fixed for the day), and a person's draws depend on
+        their own key and round only, so the order of people and rounds does not matter. It
+        saves a launch per round, the frontier lists and their scattered reads.
+        fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
+        someone would enter round max_rounds + 1, 2 if a decision would need the host (cannot
+        happen without capacities; the host raises)."""
+        st = cuda.shared.array(3, dtype=nb.int64)
+        n_tally = 2 * n_loc + n_links
+        if shared_tally:
+            h = cuda.shared.array(0, dtype=nb.int32)
+            _zero(h, n_tally)
+        else:
+            h = tally
+        tid = cuda.threadIdx.x
+        if tid == 0:
+            st[0] = 0
+            st[1] = 0
+            st[2] = 0
+        cuda.syncthreads()
+        move_prefix = pre[_S_MOVE]
+        route_prefix = pre[_S_ROUTE]
+        chain_move = pre[_S_CHAIN_MOVE]
+        chain_route = pre[_S_CHAIN_ROUTE]
+        walk_prefix = pre[_S_WALK]
+        n_chain = 0
+        deepest = 0
+        bad = 0
+        i = cuda.blockIdx.x * cuda.blockDim.x + tid
+        stride = cuda.gridDim.x * cuda.blockDim.x
+        while i < n_alive:
+            w = where[i]
+            if pass_a and w >= 0:
+                k = lcls[w]
+                if k >= 0:
+                    if k == 0 or _uniform(move_prefix, i, 0) < mc[w]:
+                        _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
+                                    nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                    link_open, camp, capmult, where, prog, flags, h, n_loc)
+                        w = where[i]
+            if w < 0:
+                more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday,
+                               ast, link_from, link_to, link_km, link_speed, link_walk_p,
+                               start_on_foot, walk, h, n_loc)
+                r = 1
+                while more:
+                    if r > max_rounds:
+                        bad = max(bad, 1)
+                        break
+                    n_chain += 1
+                    if r > deepest:
+                        deepest = r
+                    lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd,
+                                       ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
+                                       nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                       link_open, camp, capmult, capacity, touched)
+                    if lk == _HAND_OVER:
+                        bad = 2
+                        break
+                    more = False
+                    if lk >= 0:
+                        more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
+                                         link_from, link_to, link_km, link_speed, link_walk_p,
+                                         start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
+                                         cnt)
+                    r += 1
+            i += stride
+        if n_chain > 0:
+            cuda.atomic.add(st, 0, n_chain)
+        if deepest > 0:
+            cuda.atomic.max(st, 1, deepest)
+        if bad > 0:
+            cuda.atomic.max(st, 2, bad)
+        cuda.syncthreads()
+        if tid == 0:
+            if st[0] > 0:
+                cuda.atomic.add(fstat, 0, st[0])
+            if st[1] > 0:
+                cuda.atomic.max(fstat, 1, st[1])
+            if st[2] > 0:
+                cuda.atomic.max(fstat, 2, st[2])
+        if shared_tally:
+            _flush(h, tally, n_tally)
+
     return (spawn_kernel, movers_kernel, bernoulli_movers_kernel, pass_a_kernel, advance_kernel,
-            chain_kernel)
+            chain_kernel, fused_kernel)
 
 
 @cuda.jit
@@ -937,7 +1060,7 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
     for shared in (True, False):
-        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k = _make_kernels(shared)
+        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
@@ -952,6 +1075,9 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
+            "fused": (fused_k, (n, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
+                                f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
+                                f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
@@ -1314,7 +1440,8 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
-                   profile: bool = False, draws: str = "gaps") -> EngineOutput:
+                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None
+                   ) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
     (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
 
@@ -1325,7 +1452,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
     `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
     the wall seconds per phase (PHASES) to gpu_stats["phase_s"] and, per day, to
-    gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost).
+    gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
+    no place has a capacity) runs the rest of the day after pass A's draws in one kernel, a thread
+    per person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
+    too); it needs a network without capacities and never changes the result.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1355,9 +1485,13 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel = _kernels(
-        bool(shared_tally))
+    (spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel,
+     fused_kernel) = _kernels(bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
+    fused = direct if fuse is None else bool(fuse)
+    if fused and not direct:
+        raise ValueError("fuse=True needs a network without capacities: a capped place's "
+                         "multiplier makes decisions depend on Flee's serial order")
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
     decay_interval = int(plan.decay_interval)
@@ -1430,6 +1564,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_ev_loc = cuda.device_array(2 * cap, np.int32)
     d_def_r = cuda.device_array(cap, np.int32)
     d_cnt = to_dev(np.zeros(2, np.int32))
+    zero_fstat = np.zeros(3, np.int64)
+    d_fstat = to_dev(zero_fstat)  # fused_kernel: chain people, deepest round, error
     zero2 = np.zeros(2, np.int32)
     d_in_u = to_dev(np.zeros(n_loc, np.bool_))
     d_rtd = to_dev(np.zeros(cap if ast else 1, np.float32))
@@ -1652,9 +1788,12 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         # 5. pass A: who moves; movers at capped places (host, index order); the others
         nch = (n_alive + CHUNK - 1) // CHUNK
         nf = 0
+        r_fused = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            if bern:
+            if bern and fused:
+                pass  # pass A is fused_kernel's first part
+            elif bern:
                 bern_kernel[min(nch, max_blocks), flat, 0, shared_bytes if direct else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_mc,
                     d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
@@ -1711,20 +1850,40 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat, scr)
                     stats["deferred_movers"] += n_def
                 lap("pass_a_host")
-            # round 0 of pass B: everyone on a link advances
-            if not direct:  # without capacities nothing is logged or handed over in pass B
-                d_cnt.copy_to_device(zero2)
-            advance_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
-                n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from, d_link_to,
-                d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk, d_front[0],
-                d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
-            nf = apply(tallies())
-            lap("advance")
+            if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
+                d_fstat.copy_to_device(zero_fstat)
+                fused_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
+                    n_alive, bern, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
+                    d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
+                    d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
+                    d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
+                    d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links, d_capacity,
+                    d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_fstat)
+                apply(tallies())
+                n_chain, r_fused, bad = (int(x) for x in d_fstat.copy_to_host())
+                stats["chain_people"] += n_chain
+                if bad == 2:
+                    raise EngineError(f"day {t}: a same-day decision read a capped place's "
+                                      "multiplier in the fused kernel (a bug: fuse needs a "
+                                      "network without capacities)")
+                if bad == 1:
+                    err, err_day = ERR_ROUNDS, t
+                lap("fused")
+            else:
+                # round 0 of pass B: everyone on a link advances
+                if not direct:  # without capacities nothing is logged or handed over in pass B
+                    d_cnt.copy_to_device(zero2)
+                advance_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
+                    n_alive, d_pre, d_where, d_prog, d_flags, d_dday, ast, d_link_from,
+                    d_link_to, d_link_km, d_link_speed, d_link_walk_p, start_on_foot, walk,
+                    d_front[0], d_tally, n_loc, n_links, d_capacity, d_ev_idx, d_ev_loc, d_cnt)
+                nf = apply(tallies())
+                lap("advance")
         # 6. chained decisions in rounds. A decision the device makes here never reads a capped
         # place's multiplier (those people are handed to the host), and every other multiplier is
         # 1, so the route tables need no refresh between rounds: rounds are queued in batches and
         # their tallies read once per batch
-        r = 0
+        r = r_fused
         while nf > 0:
             if r + 1 > MAX_ROUNDS:
                 err, err_day = ERR_ROUNDS, t
@@ -1805,7 +1964,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "draws": draws, "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "draws": draws, "fused": fused, "threads_per_block": tpb, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
