@@ -33,7 +33,10 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     decision that reads a capped place's multiplier depends on Flee's serial order
                     (each arrival's chain sees every earlier person's): that person is handed to
                     the host, which replays such chains in index order with the device's logged
-                    count changes at capped places
+                    count changes at capped places. Without any capped place (`fuse`, the
+                    default there) no decision reads anybody else's, so fused_kernel runs each
+                    person's round 0 and all of their same-day rounds in one thread (with draws
+                    "bernoulli" their pass A too): one launch a day instead of one per round
  7. record          host: counts per location and link after the day
 
 Random numbers: engine/rng.py's key (seed, day, stream, id, sub) → SplitMix64 chain, computed on the
