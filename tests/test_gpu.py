@@ -304,6 +304,8 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(tmp_path, draws):
         fused = quiet_gpu(plan, seed, check=True, draws=draws)
         queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
         assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
+        assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
+        assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
         assert cpu.rounds.max() >= 2
         for dev in (fused, queued):
             assert_same(cpu, dev)

@@ -1108,9 +1108,11 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     return sizes
 
 
-def device_bytes_per_person(ast: bool) -> float:
-    """Device memory per person: the columns, three index lists, the chain round and the event log."""
-    return 4 + 8 + 4 + 1 + 1 + 8 + 4 + 4 + 16 + (8 if ast else 0)
+def device_bytes_per_person(ast: bool, fused: bool = False) -> float:
+    """Device memory per person: the columns (where 4, progress 8, path 4, hop 1, flags 1, and 8
+    with avoid_short_stints), plus, unless the day runs fused (no capacities: no lists are
+    needed), three index lists, the chain round and the event log."""
+    return 4 + 8 + 4 + 1 + 1 + (8 if ast else 0) + (0 if fused else 8 + 4 + 4 + 16)
 
 
 def _kernels(shared_tally: bool) -> tuple:
@@ -1552,8 +1554,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_path = to_dev(np.full(cap, -1, np.int32))
     d_hop = to_dev(np.zeros(cap, np.int8))
     d_flags = to_dev(np.zeros(cap, np.int8))
-    d_front = (cuda.device_array(cap, np.int32), cuda.device_array(cap, np.int32))
-    d_side = cuda.device_array(cap, np.int32)  # capped movers, then deferred movers
+    lists = 1 if fused else cap  # fused: no frontier, capped/deferred list or event log is written
+    d_front = (cuda.device_array(lists, np.int32), cuda.device_array(lists, np.int32))
+    d_side = cuda.device_array(lists, np.int32)  # capped movers, then deferred movers
     nch_max = (cap + CHUNK - 1) // CHUNK
     d_nmov = to_dev(np.zeros(nch_max, np.int32))
     d_ncap = to_dev(np.zeros(nch_max, np.int32))
@@ -1563,9 +1566,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     touched_cap = np.zeros(n_loc, np.bool_)
     touched_cap[path_origin[plan.capacity[plan.path_dest] >= 1]] = True
     d_touched_cap = to_dev(touched_cap)
-    d_ev_idx = cuda.device_array(2 * cap, np.int32)
-    d_ev_loc = cuda.device_array(2 * cap, np.int32)
-    d_def_r = cuda.device_array(cap, np.int32)
+    d_ev_idx = cuda.device_array(2 * lists, np.int32)
+    d_ev_loc = cuda.device_array(2 * lists, np.int32)
+    d_def_r = cuda.device_array(lists, np.int32)
     d_cnt = to_dev(np.zeros(2, np.int32))
     zero_fstat = np.zeros(3, np.int64)
     d_fstat = to_dev(zero_fstat)  # fused_kernel: chain people, deepest round, error
@@ -1963,7 +1966,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out = EngineOutput(
         population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,
         spawned=spawned, alive=alive, rounds=rounds, loop_s=loop_s,
-        agent_steps=int(alive.sum()), threads=0, bytes_per_person=device_bytes_per_person(ast),
+        agent_steps=int(alive.sum()), threads=0, bytes_per_person=device_bytes_per_person(ast, fused),
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
