@@ -1797,15 +1797,13 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         r_fused = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            if bern and fused:
-                pass  # pass A is fused_kernel's first part
-            elif bern:
+            if bern and not fused:  # (fused: pass A is fused_kernel's first part)
                 bern_kernel[min(nch, max_blocks), flat, 0, shared_bytes if direct else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_mc,
                     d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
                     d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
                     d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
-            else:
+            elif not bern:
                 movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
                     d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
