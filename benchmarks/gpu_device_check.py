@@ -11,8 +11,9 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel), the queued rounds
-   (fuse=False) at 1e8 to compare, and 1e7 with capped camps (the host replays movers at full
-   camps).
+   (fuse=False) at 1e8 to compare, the fused kernel at 1e8 with 2, 4 and 16 blocks per
+   multiprocessor (the default is BLOCKS_PER_SM = 8), and 1e7 with capped camps (the host replays
+   movers at full camps).
    person-steps/s = Σ_days people alive / seconds of the day loop; "steady" uses the second half
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
    is the reference.
@@ -234,15 +235,21 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     warm = compile_plan(scale_case(min(50_000, min(people_list)), 3))
     for d in draws:  # compile the kernels
         run_agents_gpu(warm, seed=0, draws=d)
-    # open camps run fused_kernel by default; the queued rounds at the largest size compare
-    points = [(n, False, d, None) for n in people_list for d in draws]
-    points += [(max(people_list), False, d, False) for d in draws]
-    points += [(min(people_list), True, d, None) for d in draws]
-    for n, capped, d, fuse in points:
+    # open camps run fused_kernel by default; the queued rounds at the largest size compare, and
+    # so do other grid sizes for the fused kernel (blocks per multiprocessor: its occupancy)
+    from corredor.engine.gpu import BLOCKS_PER_SM, _max_blocks
+
+    sms = max(1, _max_blocks() // BLOCKS_PER_SM)
+    top = max(people_list)
+    points = [(n, False, d, None, None) for n in people_list for d in draws]
+    points += [(top, False, d, False, None) for d in draws]
+    points += [(top, False, draws[-1], None, per_sm * sms) for per_sm in (2, 4, 16)]
+    points += [(min(people_list), True, d, None, None) for d in draws]
+    for n, capped, d, fuse, blocks in points:
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse)
+        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -251,12 +258,14 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
+            "blocks_asked": blocks,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks", "fused")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
-              f"{' fused' if out.gpu_stats['fused'] else ''}: "
+              f"{' fused' if out.gpu_stats['fused'] else ''}"
+              f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
@@ -368,7 +377,9 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
               "|---|---|---|---|---|---|---|---|---|---|"]
     for r in tp:
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lines.append(f"| {r['backend']} | {r['draws']}{', fused' if r.get('fused') else ''} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
+        lay = (", fused" if r.get("fused") else "") + (f", {r['blocks_asked']} blocks"
+                                                       if r.get("blocks_asked") else "")
+        lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
     if pr:
