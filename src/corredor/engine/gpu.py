@@ -298,6 +298,25 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
+def _leave(i, v, lk, where, flags, h, n_loc):
+    """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link)."""
+    cuda.atomic.add(h, v, 1)
+    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    flags[i] = flags[i] & _F_NOT_BOUNCE
+    where[i] = -(lk + 1)
+
+
+@cuda.jit(device=True, inline=True)
+def _bernoulli_mover(i, w, lcls, mc, move_prefix):
+    """Draws "bernoulli" (agents._scan_chunk with `bern`): does person i at w move today? Never
+    (class −1), always (class 0), or if its uniform (MOVE stream) is below the place's chance."""
+    k = lcls[w]
+    if k < 0:
+        return False
+    return k == 0 or _uniform(move_prefix, i, 0) < mc[w]
+
+
+@cuda.jit(device=True, inline=True)
 def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                 nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
                 h, n_loc):
@@ -306,10 +325,7 @@ def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, n
     lk = _decide_step(i, v, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                       node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
     if lk >= 0:
-        cuda.atomic.add(h, v, 1)
-        cuda.atomic.add(h, 2 * n_loc + lk, 1)
-        flags[i] = flags[i] & _F_NOT_BOUNCE
-        where[i] = -(lk + 1)
+        _leave(i, v, lk, where, flags, h, n_loc)
         prog[i] = 0.0
 
 
@@ -411,12 +427,9 @@ def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, l
     events for the host's replay."""
     v = where[i]
     dist = prog[i]
-    cuda.atomic.add(h, v, 1)
-    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    _leave(i, v, lk, where, flags, h, n_loc)
     if capacity[v] >= 1:
         _event(i, v, False, ev_idx, ev_loc, cnt)
-    flags[i] = flags[i] & _F_NOT_BOUNCE
-    where[i] = -(lk + 1)
     more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
                    link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
     if where[i] >= 0 and capacity[where[i]] >= 1:
@@ -433,6 +446,17 @@ def _zero(h, n):
     for j in range(cuda.threadIdx.x, n, cuda.blockDim.x):
         h[j] = 0
     cuda.syncthreads()
+
+
+@cuda.jit(device=True, inline=True)
+def _histogram(use_shared, tally, n):
+    """The block's tallies: the dynamic shared memory's first n int32, zeroed (every thread of the
+    block must call it then), or, without `use_shared`, the global tallies themselves."""
+    if use_shared:
+        h = cuda.shared.array(0, dtype=nb.int32)
+        _zero(h, n)
+        return h
+    return tally
 
 
 @cuda.jit(device=True, inline=True)
@@ -488,11 +512,7 @@ def _make_kernels(shared_tally: bool):
     @cuda.jit
     def spawn_kernel(first, last, pre, cumw, wsum, where, prog, path, hop, flags, tally, n_loc):
         """agents._spawn_chunk: person i appears at the first j with cumw[j] > u·ΣW (tally[n_loc+j])."""
-        if shared_tally:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, 2 * n_loc)
-        else:
-            h = tally
+        h = _histogram(shared_tally, tally, 2 * n_loc)
         n = cumw.shape[0]
         prefix = pre[_S_SPAWN]
         i = first + cuda.grid(1)
@@ -546,11 +566,7 @@ def _make_kernels(shared_tally: bool):
         scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        if shared_tally and direct:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally and direct, tally, n_tally)
         c = cuda.blockIdx.x
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x
@@ -663,11 +679,7 @@ def _make_kernels(shared_tally: bool):
         """
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        if shared_tally and direct:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally and direct, tally, n_tally)
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x
         move_prefix = pre[_S_MOVE]
@@ -683,12 +695,7 @@ def _make_kernels(shared_tally: bool):
             cuda.syncthreads()
             for i in range(lo + tid, hi, nt):
                 w = where[i]
-                if w < 0:
-                    continue
-                k = lcls[w]
-                if k < 0:
-                    continue
-                if k == 0 or _uniform(move_prefix, i, 0) < mc[w]:
+                if w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
                     _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix,
                                 path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
                                 out_ptr, out_link, link_to, link_open, camp, capmult, where, prog,
@@ -714,11 +721,7 @@ def _make_kernels(shared_tally: bool):
         path ending in `in_u`); those are deferred to the host, which replays them in index order.
         """
         n_tally = 2 * n_loc + n_links
-        if shared_tally:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally, tally, n_tally)
         route_prefix = pre[_S_ROUTE]
         nch = (n_alive + CHUNK - 1) // CHUNK
         c = cuda.blockIdx.x
@@ -752,11 +755,7 @@ def _make_kernels(shared_tally: bool):
         next decision depends on their own key only; see _append)."""
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        if shared_tally:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally, tally, n_tally)
         if cuda.threadIdx.x == 0:
             slots[0] = 0
         cuda.syncthreads()
@@ -800,11 +799,7 @@ def _make_kernels(shared_tally: bool):
         if nf == 0:  # the whole block leaves before any barrier
             return
         n_tally = 2 * n_loc + n_links
-        if shared_tally:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally, tally, n_tally)
         if cuda.threadIdx.x == 0:
             slots[0] = 0
         cuda.syncthreads()
@@ -855,11 +850,7 @@ def _make_kernels(shared_tally: bool):
         happen without capacities; the host raises)."""
         st = cuda.shared.array(3, dtype=nb.int64)
         n_tally = 2 * n_loc + n_links
-        if shared_tally:
-            h = cuda.shared.array(0, dtype=nb.int32)
-            _zero(h, n_tally)
-        else:
-            h = tally
+        h = _histogram(shared_tally, tally, n_tally)
         tid = cuda.threadIdx.x
         if tid == 0:
             st[0] = 0
@@ -878,14 +869,11 @@ def _make_kernels(shared_tally: bool):
         stride = cuda.gridDim.x * cuda.blockDim.x
         while i < n_alive:
             w = where[i]
-            if pass_a and w >= 0:
-                k = lcls[w]
-                if k >= 0:
-                    if k == 0 or _uniform(move_prefix, i, 0) < mc[w]:
-                        _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
-                                    nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                    link_open, camp, capmult, where, prog, flags, h, n_loc)
-                        w = where[i]
+            if pass_a and w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
+                _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                            node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
+                            where, prog, flags, h, n_loc)
+                w = where[i]
             if w < 0:
                 more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday,
                                ast, link_from, link_to, link_km, link_speed, link_walk_p,
