@@ -41,7 +41,7 @@ from corredor.engine.rng import Stream, seed_words, uniform  # noqa: E402
 from corredor.plan import compile_plan  # noqa: E402
 from corredor.scenario import load_scenario  # noqa: E402
 from corredor.simulate import simulate  # noqa: E402
-from scenario_cases import write_mini_flee  # noqa: E402
+from scenario_cases import MINI, write_mini_flee  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(not gpu.gpu_available(), reason="no CUDA device and no CUDA simulator"),
@@ -101,6 +101,15 @@ def assert_same(a, b) -> None:
 @pytest.fixture(scope="module")
 def mini_plan(tmp_path_factory):
     return compile_plan(load_scenario(write_mini_flee(tmp_path_factory.mktemp("mini"))))
+
+
+@pytest.fixture(scope="module")
+def open_mini_plan(tmp_path_factory):
+    """The mini case (closures, chaining) with its capped camp opened: no capacity anywhere, so the
+    GPU runs its days fused."""
+    locs = MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0")
+    folder = write_mini_flee(tmp_path_factory.mktemp("open"), {"input_csv/locations.csv": locs})
+    return compile_plan(load_scenario(folder))
 
 
 @pytest.fixture(scope="module")
@@ -285,20 +294,14 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
 
 
 @pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
-def test_fused_kernel_gives_the_queued_rounds_numbers(tmp_path, draws):
+def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, draws):
     # without capacities (the default there) the rest of the day runs in one kernel, a thread per
     # person through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
     # numbers, and those of the queued rounds, including rounds and the people in them
     walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
                        extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
                                    "  avoid_short_stints: True\n")
-    from scenario_cases import MINI
-
-    # the mini case (closures, chaining) with its capped camp opened
-    locs = MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0")
-    mini_open = write_mini_flee(tmp_path / "open", {"input_csv/locations.csv": locs})
-    for plan, seed in ((compile_plan(load_scenario(mini_open)), 3),
-                       (compile_plan(load_scenario(walk)), 4)):
+    for plan, seed in ((open_mini_plan, 3), (compile_plan(load_scenario(walk)), 4)):
         assert not (plan.capacity >= 1).any()
         cpu = run_agents(plan, seed=seed, draws=draws)
         fused = quiet_gpu(plan, seed, check=True, draws=draws)
@@ -318,18 +321,14 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(tmp_path, draws):
 
 
 def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,
-                                                                          tmp_path, monkeypatch):
+                                                                          open_mini_plan,
+                                                                          monkeypatch):
     with pytest.raises(ValueError, match="without capacities"):
         quiet_gpu(slow_links_plan, 1, fuse=True)
     # a chain longer than MAX_ROUNDS is the same error, on the same day, both ways
-    from scenario_cases import MINI
-
-    locs = MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0")
-    plan = compile_plan(load_scenario(write_mini_flee(tmp_path / "open",
-                                                      {"input_csv/locations.csv": locs})))
-    cpu = run_agents(plan, seed=3)
+    cpu = run_agents(open_mini_plan, seed=3)
     first = int(np.flatnonzero(cpu.rounds >= 2)[0])
     monkeypatch.setattr(gpu, "MAX_ROUNDS", 1)
     for fuse in (True, False):
         with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
-            quiet_gpu(plan, 3, fuse=fuse)
+            quiet_gpu(open_mini_plan, 3, fuse=fuse)
