@@ -245,11 +245,13 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     points += [(top, False, d, False, None) for d in draws]
     points += [(top, False, draws[-1], None, per_sm * sms) for per_sm in (2, 4, 16)]
     points += [(min(people_list), True, d, None, None) for d in draws]
+    pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks in points:
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
+        pops[(n, capped, d, bool(out.gpu_stats["fused"]), blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -269,20 +271,35 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
+    # the fused kernel must give the queued rounds' numbers (same seed, top size) and the CPU
+    # engine's (same seed and draws, the CPU reference size)
+    for d in draws:
+        a, b = pops.get((top, False, d, True, None)), pops.get((top, False, d, False, None))
+        if a is not None and b is not None:
+            rows.append({"check": f"fused = queued at {top:.0e}, draws {d}, seed 1",
+                         "identical": bool(np.array_equal(a, b))})
+            print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
     if cpu_ref_people:
         plan = compile_plan(scale_case(cpu_ref_people, days))
         run_agents(warm, seed=0)
-        out = run_agents(plan, seed=1)
-        half = days // 2
-        rows.append({
-            "backend": f"cpu ({out.threads} threads)", "draws": "gaps", "people": plan.total_agents,
-            "days": days, "capped_camps": False, "places": plan.n_locations, "links": plan.n_links,
-            "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
-            "steady_person_steps_per_s": float("nan"), "day0_s": float("nan"), "plan_s": 0.0,
-            "rounds_max": int(out.rounds.max()), "fused": False,
-        })
-        print(f"  cpu {cpu_ref_people:.0e} people: {rows[-1]['person_steps_per_s']:.3g} "
-              f"person-steps/s", flush=True)
+        for d in draws:
+            out = run_agents(plan, seed=1, draws=d)
+            g = pops.get((cpu_ref_people, False, d, True, None))
+            if g is not None:
+                rows.append({"check": f"fused GPU = CPU at {cpu_ref_people:.0e}, draws {d}, seed 1",
+                             "identical": bool(np.array_equal(g, out.population))})
+                print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
+            half = days // 2
+            rows.append({
+                "backend": f"cpu ({out.threads} threads)", "draws": d, "people": plan.total_agents,
+                "days": days, "capped_camps": False, "places": plan.n_locations,
+                "links": plan.n_links, "loop_s": out.loop_s,
+                "person_steps_per_s": out.agent_steps / out.loop_s,
+                "steady_person_steps_per_s": float("nan"), "day0_s": float("nan"), "plan_s": 0.0,
+                "rounds_max": int(out.rounds.max()), "fused": False,
+            })
+            print(f"  cpu {cpu_ref_people:.0e} people draws {d}: "
+                  f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s", flush=True)
     return rows
 
 
@@ -375,13 +392,19 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                      f"{r['cpu_s_per_seed']:.2f} | {r['gpu_s_per_seed']:.2f} |")
     lines += ["", "| backend | draws | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | decisions replayed on the host |",
               "|---|---|---|---|---|---|---|---|---|---|"]
+    checks = [r for r in tp if "check" in r]
     for r in tp:
+        if "check" in r:
+            continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
         lay = (", fused" if r.get("fused") else "") + (f", {r['blocks_asked']} blocks"
                                                        if r.get("blocks_asked") else "")
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
+    if checks:
+        lines += [""] + [f"- {r['check']}: {'identical' if r['identical'] else 'DIFFERENT'}"
+                         for r in checks]
     if pr:
         from corredor.engine.gpu import PHASES
 
