@@ -224,6 +224,14 @@ def scale_plan(people: int, days: int, capped: bool = False):
     return _SCALE_PLANS[key]
 
 
+def _runnable(opts: dict) -> dict:
+    """run_agents_gpu options without warp_tally in numba's simulator (a dry run of this script),
+    which cannot run it."""
+    from corredor.engine.gpu import simulator_enabled
+
+    return {k: v for k, v in opts.items() if k != "warp_tally"} if simulator_enabled() else opts
+
+
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
                rows: list[dict] | None = None) -> list[dict]:
     """GPU person-steps per second at each size and draws (appended to `rows` as measured)."""
@@ -241,17 +249,29 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
 
     sms = max(1, _max_blocks() // BLOCKS_PER_SM)
     top = max(people_list)
-    points = [(n, False, d, None, None) for n in people_list for d in draws]
-    points += [(top, False, d, False, None) for d in draws]
-    points += [(top, False, draws[-1], None, per_sm * sms) for per_sm in (2, 4, 16)]
-    points += [(min(people_list), True, d, None, None) for d in draws]
+    # variants of the fused kernel: refill (a thread takes its next person at once) and warp
+    # tallies (a warp's adds to one bin summed first), each against the default, side by side
+    plain = {"refill": False, "warp_tally": False}
+    both = {"refill": True, "warp_tally": True}
+    points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
+    points += [(n, False, d, None, None, both) for n in people_list for d in draws]
+    points += [(top, False, d, None, None, v) for d in draws
+               for v in (plain, {"refill": True, "warp_tally": False},
+                         {"refill": False, "warp_tally": True})]
+    points += [(top, False, d, False, None, {}) for d in draws]
+    points += [(top, False, draws[-1], None, per_sm * sms, v) for per_sm in (4, 16)
+               for v in ({}, both)]
+    points += [(min(people_list), True, d, None, None, {}) for d in draws]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
-    for n, capped, d, fuse, blocks in points:
+    for n, capped, d, fuse, blocks, opts in points:
+        opts = _runnable(opts)
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
-        pops[(n, capped, d, bool(out.gpu_stats["fused"]), blocks)] = out.population.copy()
+        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
+        g = out.gpu_stats
+        lay = (g["fused"], g.get("refill", False), g.get("warp_tally", False))
+        pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -263,20 +283,23 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "blocks_asked": blocks,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks", "fused")},
+                "direct_pass_a", "max_blocks", "fused", "refill", "warp_tally")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
-              f"{' fused' if out.gpu_stats['fused'] else ''}"
+              f"{' fused' if g['fused'] else ''}{' refill' if g.get('refill') else ''}"
+              f"{' warp-tally' if g.get('warp_tally') else ''}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
-    # the fused kernel must give the queued rounds' numbers (same seed, top size) and the CPU
+    # every fused layout must give the queued rounds' numbers (same seed, top size) and the CPU
     # engine's (same seed and draws, the CPU reference size)
-    for d in draws:
-        a, b = pops.get((top, False, d, True, None)), pops.get((top, False, d, False, None))
-        if a is not None and b is not None:
-            rows.append({"check": f"fused = queued at {top:.0e}, draws {d}, seed 1",
+    for (n, capped, d, lay, blocks), a in pops.items():
+        b = pops.get((top, False, d, (False, False, False), None))
+        if n == top and not capped and lay[0] and b is not None:
+            name = "fused" + (" refill" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+            rows.append({"check": f"{name}{f' {blocks} blocks' if blocks else ''} = queued at "
+                                  f"{top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
             print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
     if cpu_ref_people:
@@ -284,11 +307,13 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         run_agents(warm, seed=0)
         for d in draws:
             out = run_agents(plan, seed=1, draws=d)
-            g = pops.get((cpu_ref_people, False, d, True, None))
-            if g is not None:
-                rows.append({"check": f"fused GPU = CPU at {cpu_ref_people:.0e}, draws {d}, seed 1",
-                             "identical": bool(np.array_equal(g, out.population))})
-                print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
+            for (n, capped, d2, lay, blocks), g in pops.items():
+                if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
+                    name = "fused" + (" refill" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+                    rows.append({"check": f"{name} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
+                                          "seed 1",
+                                 "identical": bool(np.array_equal(g, out.population))})
+                    print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
             half = days // 2
             rows.append({
                 "backend": f"cpu ({out.threads} threads)", "draws": d, "people": plan.total_agents,
@@ -317,18 +342,23 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    runs = [(f"scale {people:.0e} open", d, fuse) for d in draws for fuse in (None, False)]
-    runs += [(f"{case} seed 1", draws[0], None)]
-    for label, d, fuse in runs:
+    both = {"refill": True, "warp_tally": True}
+    runs = [(f"scale {people:.0e} open", d, fuse, o) for d in draws
+            for fuse, o in ((None, {}), (None, both), (False, {}))]
+    runs += [(f"{case} seed 1", draws[0], None, {})]
+    for label, d, fuse, opts in runs:
+        opts = _runnable(opts)
         if label.startswith("scale"):
             plan, warm = scale_plan(people, days), scale_plan(min(50_000, people), 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse)  # compile the kernels
-        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse)
+        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse, **opts)  # compile the kernels
+        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse, **opts)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
         row = {"run": label, "draws": d, "fused": bool(out.gpu_stats["fused"]),
+               "refill": bool(out.gpu_stats["refill"]),
+               "warp_tally": bool(out.gpu_stats["warp_tally"]),
                "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
@@ -341,11 +371,36 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}: "
+        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}"
+              f"{' refill' if row['refill'] else ''}{' warp-tally' if row['warp_tally'] else ''}: "
               f"{row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
         del out
+    return rows
+
+
+def kernel_resources() -> list[dict]:
+    """Registers and local memory (spills) per thread of every kernel compiled so far, per tally
+    layout: the fused kernel holds a whole day, and its registers bound how many warps an SM
+    keeps in flight."""
+    from corredor.engine import gpu
+
+    names = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
+    rows = []
+    for (shared, warp), kernels in gpu._KERNELS.items():
+        for name, k in zip(names, kernels, strict=True):
+            try:
+                regs = k.get_regs_per_thread()
+                local = k.get_local_mem_per_thread()
+            except Exception:  # noqa: BLE001 - not compiled in this process, or no such query
+                continue
+            for sig, r in (regs.items() if isinstance(regs, dict) else [(None, regs)]):
+                loc = local.get(sig) if isinstance(local, dict) else local
+                rows.append({"kernel": name, "shared_tally": shared, "warp_tally": warp,
+                             "regs_per_thread": int(r), "local_bytes_per_thread": int(loc or 0)})
+                print(f"  {name}{'' if shared else ' global-tally'}{' warp-tally' if warp else ''}: "
+                      f"{r} registers, {loc} B local per thread", flush=True)
     return rows
 
 
@@ -397,7 +452,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         if "check" in r:
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lay = (", fused" if r.get("fused") else "") + (f", {r['blocks_asked']} blocks"
+        lay = (", fused" if r.get("fused") else "") + (", refill" if r.get("refill") else "")
+        lay += (", warp tally" if r.get("warp_tally") else "") + (f", {r['blocks_asked']} blocks"
                                                        if r.get("blocks_asked") else "")
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
@@ -415,7 +471,9 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                   "same-day rounds / day |",
                   "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
-            lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''} | "
+            lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''}"
+                         f"{', refill' if r.get('refill') else ''}"
+                         f"{', warp tally' if r.get('warp_tally') else ''} | "
                          f"{r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)
@@ -497,6 +555,7 @@ def main() -> None:
     tp: list[dict] = []
     pr: list[dict] = []
     lo: list[dict] = []
+    res: list[dict] = []
     errors: list[str] = []
 
     def save() -> None:
@@ -505,7 +564,7 @@ def main() -> None:
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({"device": device, "equivalence": eq, "throughput": tp,
-                                             "profile": pr, "launch": lo, "errors": errors,
+                                             "profile": pr, "launch": lo, "resources": res, "errors": errors,
                                              "markdown": md},
                                             indent=1, default=float))
 
@@ -529,6 +588,12 @@ def main() -> None:
             print(errors[-1], flush=True)
         print(f"profile: {time.perf_counter() - t:.0f} s", flush=True)
         save()
+    try:
+        res.extend(kernel_resources())
+    except Exception:
+        errors.append(traceback.format_exc())
+        print(errors[-1], flush=True)
+    save()
     if pool is not None:
         try:
             # compile the CPU engine once (the pool processes load it from numba's cache)

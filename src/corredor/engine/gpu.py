@@ -107,6 +107,10 @@ BLOCKS_PER_SM = 8
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
+#: run_agents_gpu's default `refill` for the fused kernel (see there).
+REFILL = False
+#: run_agents_gpu's default `warp_tally` on a device (see _add).
+WARP_TALLY = False
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
@@ -298,10 +302,24 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc):
+def _add(h, a, x, warp):
+    """h[a] += x atomically. With `warp`, the warp's active lanes adding to the same bin (most
+    people of a warp stand at one place: they were created together) are added up first and one
+    of them adds the sum, so a bin sees one atomic a warp instead of up to 32 in a row. Every
+    lane of a call site adds the same x. (Not in numba's simulator, which has no match_any_sync.)"""
+    if warp:
+        peers = cuda.match_any_sync(cuda.activemask(), a)
+        if (peers & cuda.lanemask_lt()) == 0:
+            cuda.atomic.add(h, a, nb.int32(x * cuda.popc(peers)))
+    else:
+        cuda.atomic.add(h, a, x)
+
+
+@cuda.jit(device=True, inline=True)
+def _leave(i, v, lk, where, flags, h, n_loc, warp):
     """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link)."""
-    cuda.atomic.add(h, v, 1)
-    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    _add(h, v, 1, warp)
+    _add(h, 2 * n_loc + lk, 1, warp)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -319,20 +337,20 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
 @cuda.jit(device=True, inline=True)
 def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                 nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
-                h, n_loc):
+                h, n_loc, warp):
     """Pass A's step for mover i at v (agents._pass_a_chunk): choose and step onto a link, tallied
     in h (departure at v, +1 on the link)."""
     lk = _decide_step(i, v, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                       node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
     if lk >= 0:
-        _leave(i, v, lk, where, flags, h, n_loc)
+        _leave(i, v, lk, where, flags, h, n_loc, warp)
         prog[i] = 0.0
 
 
 @cuda.jit(device=True, inline=True)
 def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix, path, hop,
                 path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                link_to, link_open, camp, capmult, where, prog, flags, h, n_loc):
+                link_to, link_open, camp, capmult, where, prog, flags, h, n_loc, warp):
     """A mover found by pass A's draw: to the chunk's capped list (the host replays them), to its
     movers list (pass_a_kernel), or, when `direct` (no capacity anywhere), stepped at once."""
     if capacity[v] >= 1:
@@ -342,12 +360,12 @@ def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix,
     else:
         _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                     node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where,
-                    prog, flags, h, n_loc)
+                    prog, flags, h, n_loc, warp)
 
 
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
-            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
+            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, warp):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
@@ -365,18 +383,18 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if p > km:
         flags[i] = flags[i] | _F_DONE
         dist += km - p
-        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
+        _add(tally, 2 * n_loc + lk, -1, warp)
         if ast:
             dday[i] = dist
         if flags[i] & _F_BOUNCE:
             flags[i] = flags[i] & _F_NOT_BOUNCE
             v = link_from[lk]
             where[i] = v
-            cuda.atomic.add(tally, n_loc + v, 1)
+            _add(tally, n_loc + v, 1, warp)
             return False
         v = link_to[lk]
         where[i] = v
-        cuda.atomic.add(tally, n_loc + v, 1)
+        _add(tally, n_loc + v, 1, warp)
         if dist < s:
             prog[i] = dist
             return True
@@ -421,17 +439,17 @@ def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, as
 @cuda.jit(device=True, inline=True)
 def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, link_to, link_km,
               link_speed, link_walk_p, start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
-              cnt):
+              cnt, warp):
     """Person i leaves where they are onto link lk in same-day round r and travels with the km
     left today; True = arrived again with km left. Count changes at capped places are logged as
     events for the host's replay."""
     v = where[i]
     dist = prog[i]
-    _leave(i, v, lk, where, flags, h, n_loc)
+    _leave(i, v, lk, where, flags, h, n_loc, warp)
     if capacity[v] >= 1:
         _event(i, v, False, ev_idx, ev_loc, cnt)
     more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
-                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
+                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc, warp)
     if where[i] >= 0 and capacity[where[i]] >= 1:
         _event(i, where[i], True, ev_idx, ev_loc, cnt)
     return more
@@ -499,8 +517,9 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
-def _make_kernels(shared_tally: bool):
-    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global).
+def _make_kernels(shared_tally: bool, warp_tally: bool = False):
+    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global;
+    with `warp_tally`, a warp's adds to one bin summed first: see _add).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -659,7 +678,7 @@ def _make_kernels(shared_tally: bool):
                 _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix, path,
                             hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr,
                             out_link, link_to, link_open, camp, capmult, where, prog, flags, h,
-                            n_loc)
+                            n_loc, warp_tally)
         cuda.syncthreads()
         if tid == 0:
             nmov[c] = slots[0]
@@ -699,7 +718,7 @@ def _make_kernels(shared_tally: bool):
                     _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix,
                                 path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
                                 out_ptr, out_link, link_to, link_open, camp, capmult, where, prog,
-                                flags, h, n_loc)
+                                flags, h, n_loc, warp_tally)
             cuda.syncthreads()
             if tid == 0:
                 nmov[c] = slots[0]
@@ -741,7 +760,7 @@ def _make_kernels(shared_tally: bool):
                         continue
                 _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
                             nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                            capmult, where, prog, flags, h, n_loc)
+                            capmult, where, prog, flags, h, n_loc, warp_tally)
             c += cuda.gridDim.x
         if shared_tally:
             _flush(h, tally, n_tally)
@@ -770,7 +789,7 @@ def _make_kernels(shared_tally: bool):
                 if w < 0:
                     more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags,
                                    dday, ast, link_from, link_to, link_km, link_speed,
-                                   link_walk_p, start_on_foot, walk, h, n_loc)
+                                   link_walk_p, start_on_foot, walk, h, n_loc, warp_tally)
                     if more and capacity[where[i]] >= 1:  # counted at i's turn in Flee's pass B
                         _event(i, where[i], True, ev_idx, ev_loc, cnt)
             _append(more, i, front, tally, n_tally + 2, slots)
@@ -825,14 +844,15 @@ def _make_kernels(shared_tally: bool):
                 elif lk >= 0:
                     more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
                                      link_from, link_to, link_km, link_speed, link_walk_p,
-                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt)
+                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt,
+                                     warp_tally)
             _append(more, i, front_out, tally, at + 1, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
     @cuda.jit
-    def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
+    def fused_kernel(n_alive, pass_a, refill, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
@@ -867,22 +887,24 @@ def _make_kernels(shared_tally: bool):
         bad = 0
         i = cuda.blockIdx.x * cuda.blockDim.x + tid
         stride = cuda.gridDim.x * cuda.blockDim.x
-        while i < n_alive:
-            w = where[i]
-            if pass_a and w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
-                _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                            node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                            where, prog, flags, h, n_loc)
-                w = where[i]
-            if w < 0:
-                more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday,
-                               ast, link_from, link_to, link_km, link_speed, link_walk_p,
-                               start_on_foot, walk, h, n_loc)
-                r = 1
-                while more:
-                    if r > max_rounds:
-                        bad = max(bad, 1)
-                        break
+        if refill:  # one loop step per round: a lane whose person is done takes the next one
+            r = 0
+            while i < n_alive:
+                more = False
+                if r == 0:  # (pass A with bernoulli and) round 0
+                    w = where[i]
+                    if pass_a and w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
+                        _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
+                                    nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open,
+                                    camp, capmult, where, prog, flags, h, n_loc, warp_tally)
+                        w = where[i]
+                    if w < 0:
+                        more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog,
+                                       flags, dday, ast, link_from, link_to, link_km, link_speed,
+                                       link_walk_p, start_on_foot, walk, h, n_loc, warp_tally)
+                elif r > max_rounds:
+                    bad = max(bad, 1)
+                else:  # same-day round r
                     n_chain += 1
                     if r > deepest:
                         deepest = r
@@ -892,15 +914,50 @@ def _make_kernels(shared_tally: bool):
                                        link_open, camp, capmult, capacity, touched)
                     if lk == _HAND_OVER:
                         bad = 2
-                        break
-                    more = False
-                    if lk >= 0:
+                    elif lk >= 0:
                         more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
                                          link_from, link_to, link_km, link_speed, link_walk_p,
                                          start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
-                                         cnt)
-                    r += 1
-            i += stride
+                                         cnt, warp_tally)
+                r += 1
+                if not more:
+                    i += stride
+                    r = 0
+        else:  # each person's whole day before the next (a warp waits for its longest chain)
+            while i < n_alive:
+                w = where[i]
+                if pass_a and w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
+                    _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                                node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
+                                where, prog, flags, h, n_loc, warp_tally)
+                    w = where[i]
+                if w < 0:
+                    more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday,
+                                   ast, link_from, link_to, link_km, link_speed, link_walk_p,
+                                   start_on_foot, walk, h, n_loc, warp_tally)
+                    r = 1
+                    while more:
+                        if r > max_rounds:
+                            bad = max(bad, 1)
+                            break
+                        n_chain += 1
+                        if r > deepest:
+                            deepest = r
+                        lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd,
+                                           ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
+                                           nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
+                                           link_open, camp, capmult, capacity, touched)
+                        if lk == _HAND_OVER:
+                            bad = 2
+                            break
+                        more = False
+                        if lk >= 0:
+                            more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
+                                             link_from, link_to, link_km, link_speed, link_walk_p,
+                                             start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
+                                             cnt, warp_tally)
+                        r += 1
+                i += stride
         if n_chain > 0:
             cuda.atomic.add(st, 0, n_chain)
         if deepest > 0:
@@ -1033,7 +1090,7 @@ def _census_kernel(n_alive, where, at, on):
         i += stride
 
 
-_KERNELS: dict[bool, tuple] = {}
+_KERNELS: dict[tuple[bool, bool], tuple] = {}
 
 
 def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
@@ -1050,8 +1107,8 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                        np.zeros(1, np.uint64))
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
-    for shared in (True, False):
-        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
+    for shared, warp in ((True, False), (False, False), (True, True)):
+        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared, warp)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
@@ -1066,19 +1123,20 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
-            "fused": (fused_k, (n, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
+            "fused": (fused_k, (n, yes, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
                                 f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
                                 f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
-            sizes[f"{name}{'' if shared else '_global_tally'}"] = len(ptx)
+            tag = ("" if shared else "_global_tally") + ("_warp_tally" if warp else "")
+            sizes[f"{name}{tag}"] = len(ptx)
             static = sum(int(m) for m in re.findall(r"\.shared \.align \d+ \.b8 \S+\[(\d+)\]", ptx))
             if static + SHARED_TALLY_BYTES > _SHARED_NO_OPT_IN:  # numba-cuda does not opt in
                 raise RuntimeError(f"kernel {name}: {static} B of static shared memory + "
                                    f"{SHARED_TALLY_BYTES} B of tallies exceed the "
                                    f"{_SHARED_NO_OPT_IN} B a block may use without opting in")
-            sizes[f"{name}{'' if shared else '_global_tally'}_static_shared"] = static
+            sizes[f"{name}{tag}_static_shared"] = static
     for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
@@ -1103,10 +1161,11 @@ def device_bytes_per_person(ast: bool, fused: bool = False) -> float:
     return 4 + 8 + 4 + 1 + 1 + (8 if ast else 0) + (0 if fused else 8 + 4 + 4 + 16)
 
 
-def _kernels(shared_tally: bool) -> tuple:
-    if shared_tally not in _KERNELS:
-        _KERNELS[shared_tally] = _make_kernels(shared_tally)
-    return _KERNELS[shared_tally]
+def _kernels(shared_tally: bool, warp_tally: bool = False) -> tuple:
+    key = (shared_tally, warp_tally)
+    if key not in _KERNELS:
+        _KERNELS[key] = _make_kernels(*key)
+    return _KERNELS[key]
 
 
 # ---------------------------------------------------------------- host side
@@ -1433,8 +1492,8 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
-                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None
-                   ) -> EngineOutput:
+                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None,
+                   refill: bool | None = None, warp_tally: bool | None = None) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
     (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
 
@@ -1448,7 +1507,11 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
     no place has a capacity) runs the rest of the day after pass A's draws in one kernel, a thread
     per person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
-    too); it needs a network without capacities and never changes the result.
+    too); it needs a network without capacities and never changes the result. In the fused
+    kernel, `refill` (None: REFILL) has a thread whose person is done take the next person at
+    once rather than wait for the longest same-day chain of its warp; `warp_tally` (None:
+    WARP_TALLY on a device; never in the simulator, which cannot run it) sums a warp's adds to
+    one tally first (see _add). Neither changes the result.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1478,8 +1541,12 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
+    warp = (WARP_TALLY if warp_tally is None else bool(warp_tally)) and not simulator_enabled()
+    if warp_tally and simulator_enabled():
+        raise ValueError("warp_tally=True needs a device: numba's simulator has no match_any_sync")
+    refill = REFILL if refill is None else bool(refill)
     (spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel,
-     fused_kernel) = _kernels(bool(shared_tally))
+     fused_kernel) = _kernels(bool(shared_tally), warp)
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     fused = direct if fuse is None else bool(fuse)
     if fused and not direct:
@@ -1845,7 +1912,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
                 d_fstat.copy_to_device(zero_fstat)
                 fused_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
-                    n_alive, bern, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
+                    n_alive, bern, refill, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
                     d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
@@ -1956,7 +2023,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "draws": draws, "fused": fused, "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "draws": draws, "fused": fused,
+                     "refill": fused and refill, "warp_tally": warp, "threads_per_block": tpb, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
