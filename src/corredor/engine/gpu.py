@@ -110,7 +110,7 @@ CHAIN_BATCH = 4
 #: run_agents_gpu's default `refill` for the fused kernel (see there).
 REFILL = False
 #: run_agents_gpu's default `warp_tally` on a device (see _add).
-WARP_TALLY = False
+WARP_TALLY = True
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
