@@ -249,19 +249,14 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
 
     sms = max(1, _max_blocks() // BLOCKS_PER_SM)
     top = max(people_list)
-    # variants of the fused kernel: refill (a thread takes its next person at once) and warp
-    # tallies (a warp's adds to one bin summed first), each against the default, side by side
-    plain = {"refill": False, "warp_tally": False}
-    both = {"refill": True, "warp_tally": True}
-    points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
-    points += [(n, False, d, None, None, both) for n in people_list for d in draws]
-    points += [(top, False, d, None, None, v) for d in draws
-               for v in (plain, {"refill": True, "warp_tally": False},
-                         {"refill": False, "warp_tally": True})]
+    # layouts of the fused kernel, side by side: compact (the people with work through a shared
+    # queue) or not, with warp-summed tallies or not
+    variants = ({"compact": False, "warp_tally": True}, {"compact": True, "warp_tally": True})
+    points = [(n, False, d, None, None, v) for n in people_list for d in draws for v in variants]
+    points += [(top, False, d, None, None, {"compact": True, "warp_tally": False}) for d in draws]
     points += [(top, False, d, False, None, {}) for d in draws]
-    points += [(top, False, draws[-1], None, per_sm * sms, v) for per_sm in (4, 16)
-               for v in ({}, both)]
-    points += [(min(people_list), True, d, None, None, {}) for d in draws]
+    points += [(top, False, draws[-1], None, 16 * sms, {"compact": True})]
+    points += [(min(people_list), True, draws[-1], None, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks, opts in points:
         opts = _runnable(opts)
@@ -270,7 +265,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         plan_s = time.perf_counter() - t
         out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
         g = out.gpu_stats
-        lay = (g["fused"], g.get("refill", False), g.get("warp_tally", False))
+        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False))
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
@@ -283,10 +278,10 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "blocks_asked": blocks,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks", "fused", "refill", "warp_tally")},
+                "direct_pass_a", "max_blocks", "fused", "compact", "warp_tally")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
-              f"{' fused' if g['fused'] else ''}{' refill' if g.get('refill') else ''}"
+              f"{' fused' if g['fused'] else ''}{' compact' if g.get('compact') else ''}"
               f"{' warp-tally' if g.get('warp_tally') else ''}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
@@ -295,9 +290,10 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     # every fused layout must give the queued rounds' numbers (same seed, top size) and the CPU
     # engine's (same seed and draws, the CPU reference size)
     for (n, capped, d, lay, blocks), a in pops.items():
-        b = pops.get((top, False, d, (False, False, False), None))
+        b = next((v for (n2, c2, d2, lay2, b2), v in pops.items()
+                  if n2 == top and not c2 and d2 == d and not lay2[0] and not b2), None)
         if n == top and not capped and lay[0] and b is not None:
-            name = "fused" + (" refill" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+            name = "fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
             rows.append({"check": f"{name}{f' {blocks} blocks' if blocks else ''} = queued at "
                                   f"{top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
@@ -309,7 +305,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             out = run_agents(plan, seed=1, draws=d)
             for (n, capped, d2, lay, blocks), g in pops.items():
                 if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
-                    name = "fused" + (" refill" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+                    name = "fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
                     rows.append({"check": f"{name} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
                                           "seed 1",
                                  "identical": bool(np.array_equal(g, out.population))})
@@ -342,9 +338,8 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    both = {"refill": True, "warp_tally": True}
     runs = [(f"scale {people:.0e} open", d, fuse, o) for d in draws
-            for fuse, o in ((None, {}), (None, both), (False, {}))]
+            for fuse, o in ((None, {"compact": False}), (None, {"compact": True}), (False, {}))]
     runs += [(f"{case} seed 1", draws[0], None, {})]
     for label, d, fuse, opts in runs:
         opts = _runnable(opts)
@@ -357,7 +352,7 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
         row = {"run": label, "draws": d, "fused": bool(out.gpu_stats["fused"]),
-               "refill": bool(out.gpu_stats["refill"]),
+               "compact": bool(out.gpu_stats["compact"]),
                "warp_tally": bool(out.gpu_stats["warp_tally"]),
                "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
@@ -372,7 +367,7 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
         print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}"
-              f"{' refill' if row['refill'] else ''}{' warp-tally' if row['warp_tally'] else ''}: "
+              f"{' compact' if row['compact'] else ''}{' warp-tally' if row['warp_tally'] else ''}: "
               f"{row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
@@ -452,7 +447,7 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         if "check" in r:
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lay = (", fused" if r.get("fused") else "") + (", refill" if r.get("refill") else "")
+        lay = (", fused" if r.get("fused") else "") + (", compact" if r.get("compact") else "")
         lay += (", warp tally" if r.get("warp_tally") else "") + (f", {r['blocks_asked']} blocks"
                                                        if r.get("blocks_asked") else "")
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
@@ -472,7 +467,7 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                   "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
             lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''}"
-                         f"{', refill' if r.get('refill') else ''}"
+                         f"{', compact' if r.get('compact') else ''}"
                          f"{', warp tally' if r.get('warp_tally') else ''} | "
                          f"{r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "

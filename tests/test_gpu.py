@@ -299,7 +299,7 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
     # without capacities (the default there) the rest of the day runs in one kernel, a thread per
     # person through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
     # numbers, and those of the queued rounds, including rounds and the people in them; so does
-    # its refill order (a thread takes its next person while others of its warp still travel)
+    # its compact order (the people with work today through a queue in shared memory)
     walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
                        extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
                                    "  avoid_short_stints: True\n")
@@ -308,17 +308,17 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
         cpu = run_agents(plan, seed=seed, draws=draws)
         fused = quiet_gpu(plan, seed, check=True, draws=draws)
         queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
-        refilled = quiet_gpu(plan, seed, draws=draws, refill=not fused.gpu_stats["refill"])
+        compacted = quiet_gpu(plan, seed, draws=draws, compact=not fused.gpu_stats["compact"])
         assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
-        assert refilled.gpu_stats["refill"] != fused.gpu_stats["refill"]
+        assert compacted.gpu_stats["compact"] != fused.gpu_stats["compact"]
         assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
         assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
         assert cpu.rounds.max() >= 2
-        for dev in (fused, queued, refilled):
+        for dev in (fused, queued, compacted):
             assert_same(cpu, dev)
             np.testing.assert_array_equal(cpu.rounds, dev.rounds)
         assert (fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"]
-                == refilled.gpu_stats["chain_people"] > 0)
+                == compacted.gpu_stats["chain_people"] > 0)
     one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True)
     assert_same(cpu, one)
     ph = one.gpu_stats["phase_s"]
@@ -334,9 +334,9 @@ def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_li
     cpu = run_agents(open_mini_plan, seed=3)
     first = int(np.flatnonzero(cpu.rounds >= 2)[0])
     monkeypatch.setattr(gpu, "MAX_ROUNDS", 1)
-    for fuse, refill in ((True, False), (True, True), (False, None)):
+    for fuse, compact in ((True, False), (True, True), (False, None)):
         with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
-            quiet_gpu(open_mini_plan, 3, fuse=fuse, refill=refill)
+            quiet_gpu(open_mini_plan, 3, fuse=fuse, compact=compact)
 
 
 @pytest.mark.skipif(not gpu.simulator_enabled(), reason="on a device warp tallies run")
