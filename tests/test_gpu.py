@@ -311,6 +311,7 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
         compacted = quiet_gpu(plan, seed, draws=draws, compact=not fused.gpu_stats["compact"])
         assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
         assert compacted.gpu_stats["compact"] != fused.gpu_stats["compact"]
+        assert not fused.gpu_stats["warp_tally"] and not queued.gpu_stats["warp_tally"]
         assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
         assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
         assert cpu.rounds.max() >= 2
@@ -341,7 +342,7 @@ def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_li
 
 @pytest.mark.skipif(not gpu.simulator_enabled(), reason="on a device warp tallies run")
 def test_warp_tallies_are_refused_in_the_simulator(open_mini_plan):
-    # numba's simulator has no match_any_sync: asked for, a clear error; by default, plain atomics
+    # numba's simulator has no match_any_sync: asked for, a clear error (by default plain atomics:
+    # test_fused_kernel_gives_the_queued_rounds_numbers)
     with pytest.raises(ValueError, match="needs a device"):
         quiet_gpu(open_mini_plan, 3, warp_tally=True)
-    assert not quiet_gpu(open_mini_plan, 3).gpu_stats["warp_tally"]

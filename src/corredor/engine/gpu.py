@@ -36,7 +36,10 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     count changes at capped places. Without any capped place (`fuse`, the
                     default there) no decision reads anybody else's, so fused_kernel runs each
                     person's round 0 and all of their same-day rounds in one thread (with draws
-                    "bernoulli" their pass A too): one launch a day instead of one per round
+                    "bernoulli" their pass A too): one launch a day instead of one per round.
+                    Its blocks pass the people who need work today through a queue in shared
+                    memory (`compact`), so a warp's threads hold 32 such people, not the few
+                    among 32 consecutive ones (H100, ncu: 17.6 threads of 32 active against 6.5)
  7. record          host: counts per location and link after the day
 
 Random numbers: engine/rng.py's key (seed, day, stream, id, sub) → SplitMix64 chain, computed on the
@@ -107,11 +110,14 @@ BLOCKS_PER_SM = 8
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
-#: run_agents_gpu's default `compact` for the fused kernel (see there).
-COMPACT = False
+#: run_agents_gpu's default `compact` for the fused kernel (see there). Measured on an H100 at
+#: 1e8 people (docs/performance.md): bernoulli 1.06e10 person-steps/s against 6.0e9 without.
+COMPACT = True
 _QUEUE = 2 * TPB_FLAT  # fused_kernel's shared queue: < 2 entries a thread at any time
-#: run_agents_gpu's default `warp_tally` on a device (see _add).
-WARP_TALLY = True
+#: run_agents_gpu's default `warp_tally` on a device (see _add): it helps where a warp's threads
+#: hold consecutive people (+13 % for the fused kernel without `compact`), not in the compact
+#: queue, whose threads hold people from many places (−8 %), so it is off by default.
+WARP_TALLY = False
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
