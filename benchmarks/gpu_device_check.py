@@ -50,6 +50,7 @@ NVVM (CUDA toolkit or the nvidia-cuda-nvcc wheel) but no GPU.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -224,11 +225,33 @@ def scale_plan(people: int, days: int, capped: bool = False):
     return _SCALE_PLANS[key]
 
 
+@contextlib.contextmanager
+def _step_links(on: bool):
+    """Within: run_agents_gpu with (on, the default) or without the path steps' links that spare
+    most route decisions a scan of the place's out-links (gpu._path_steps; without: every link
+    −1, so every decision scans, as before they were added). The numbers are the same either way."""
+    from corredor.engine import gpu
+
+    real = gpu._path_steps
+    if not on:
+        def scan_always(*args):
+            out = real(*args)
+            out[1::2] = -1
+            return out
+
+        gpu._path_steps = scan_always
+    try:
+        yield
+    finally:
+        gpu._path_steps = real
+
+
 def _runnable(opts: dict) -> dict:
     """run_agents_gpu options without warp_tally in numba's simulator (a dry run of this script),
     which cannot run it."""
     from corredor.engine.gpu import simulator_enabled
 
+    opts = {k: v for k, v in opts.items() if k != "step_links"}
     return {k: v for k, v in opts.items() if k != "warp_tally"} if simulator_enabled() else opts
 
 
@@ -254,18 +277,21 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     variants = ({"compact": False, "warp_tally": True}, {"compact": True, "warp_tally": True})
     points = [(n, False, d, None, None, v) for n in people_list for d in draws for v in variants]
     points += [(top, False, d, None, None, {"compact": True, "warp_tally": False}) for d in draws]
+    points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
     points += [(top, False, d, False, None, {}) for d in draws]
     points += [(top, False, draws[-1], None, 16 * sms, {"compact": True})]
     points += [(min(people_list), True, draws[-1], None, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks, opts in points:
+        links = opts.get("step_links", True)
         opts = _runnable(opts)
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
+        with _step_links(links):
+            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
         g = out.gpu_stats
-        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False))
+        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False), links)
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
@@ -275,14 +301,14 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            "blocks_asked": blocks,
+            "blocks_asked": blocks, "step_links": links,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks", "fused", "compact", "warp_tally")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
               f"{' fused' if g['fused'] else ''}{' compact' if g.get('compact') else ''}"
-              f"{' warp-tally' if g.get('warp_tally') else ''}"
+              f"{' warp-tally' if g.get('warp_tally') else ''}{'' if links else ' no-step-links'}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
@@ -293,7 +319,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         b = next((v for (n2, c2, d2, lay2, b2), v in pops.items()
                   if n2 == top and not c2 and d2 == d and not lay2[0] and not b2), None)
         if n == top and not capped and lay[0] and b is not None:
-            name = "fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+            name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+                    + ("" if lay[3] else " no-step-links"))
             rows.append({"check": f"{name}{f' {blocks} blocks' if blocks else ''} = queued at "
                                   f"{top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
@@ -305,7 +332,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             out = run_agents(plan, seed=1, draws=d)
             for (n, capped, d2, lay, blocks), g in pops.items():
                 if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
-                    name = "fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+                    name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
+                    + ("" if lay[3] else " no-step-links"))
                     rows.append({"check": f"{name} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
                                           "seed 1",
                                  "identical": bool(np.array_equal(g, out.population))})
@@ -448,7 +476,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
         lay = (", fused" if r.get("fused") else "") + (", compact" if r.get("compact") else "")
-        lay += (", warp tally" if r.get("warp_tally") else "") + (f", {r['blocks_asked']} blocks"
+        lay += (", warp tally" if r.get("warp_tally") else "") + (
+            "" if r.get("step_links", True) else ", no step links") + (f", {r['blocks_asked']} blocks"
                                                        if r.get("blocks_asked") else "")
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "

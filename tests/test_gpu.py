@@ -259,6 +259,26 @@ def test_no_device_is_a_clear_error(mini_plan, monkeypatch, tmp_path):
     assert r.exit_code == 2 and "unknown backend" in r.output
 
 
+def test_path_steps_name_each_steps_first_link(mini_plan, open_mini_plan):
+    # the device's interleaved path table: the node, then the first link in out-list order from
+    # the node before it (what next_link returns while that link is open); −1 at a path's start
+    for plan in (mini_plan, open_mini_plan):
+        st = gpu._path_steps(plan.path_node_ptr, plan.path_nodes, plan.out_ptr, plan.out_link,
+                             plan.link_to)
+        np.testing.assert_array_equal(st[0::2], plan.path_nodes)
+        steps = 0
+        for p in range(len(plan.path_node_ptr) - 1):
+            lo, hi = int(plan.path_node_ptr[p]), int(plan.path_node_ptr[p + 1])
+            assert st[2 * lo + 1] == -1
+            for k in range(lo + 1, hi):
+                a, b = plan.path_nodes[k - 1], plan.path_nodes[k]
+                out = plan.out_link[plan.out_ptr[a]:plan.out_ptr[a + 1]]
+                first = [lk for lk in out if plan.link_to[lk] == b][:1]
+                assert [st[2 * k + 1]] == (first or [-1])
+                steps += 1
+        assert steps > 0
+
+
 def test_threads_per_block_must_be_a_power_of_two(mini_plan):
     with pytest.raises(ValueError, match="power of two"):
         gpu.run_agents_gpu(mini_plan, seed=1, threads_per_block=48)

@@ -283,7 +283,12 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 @cuda.jit(device=True, inline=True)
 def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                  node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult):
-    """agents._decide_step: choose a path if none, take its next step; the link entered or −1."""
+    """agents._decide_step: choose a path if none, take its next step; the link entered or −1.
+
+    `nodes` is interleaved (_path_steps): nodes[2k] the path node, nodes[2k + 1] the first link in
+    out-list order from the node before it to it. When person i stands on that node before it and
+    that link is open, it is what rules.routes.next_link would return, without scanning v's
+    out-links; otherwise (a closed link, a bounce) the scan decides, as on the CPU."""
     p = path[i]
     if p < 0:
         p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
@@ -292,11 +297,14 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
         path[i] = p
         hop[i] = 1
     h = hop[i]
-    lk = _next_link(v, nodes[node_ptr[p] + h], out_ptr, out_link, link_to, link_open)
+    k = 2 * (node_ptr[p] + h)
+    lk = nodes[k + 1]
+    if lk < 0 or nodes[k - 2] != v or not link_open[lk]:
+        lk = _next_link(v, nodes[k], out_ptr, out_link, link_to, link_open)
     if lk < 0:
         path[i] = -1
         return -1
-    final = nodes[node_ptr[p + 1] - 1]
+    final = nodes[2 * (node_ptr[p + 1] - 1)]
     if camp[final] and capmult[final] < 0.5:
         path[i] = -1
         return -1
@@ -436,7 +444,7 @@ def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, as
     if p < 0:
         late = touched[v]
     else:
-        late = capacity[nodes[node_ptr[p + 1] - 1]] >= 1
+        late = capacity[nodes[2 * (node_ptr[p + 1] - 1)]] >= 1
     if late:
         return _HAND_OVER
     return _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot, nvalid,
@@ -761,7 +769,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False):
                     if p < 0:
                         late = touched[w]
                     else:
-                        late = in_u[nodes[node_ptr[p + 1] - 1]]
+                        late = in_u[nodes[2 * (node_ptr[p + 1] - 1)]]
                     if late:
                         deferred[cuda.atomic.add(tally, n_tally + 1, 1)] = i
                         continue
@@ -1219,6 +1227,25 @@ def _kernels(shared_tally: bool, warp_tally: bool = False) -> tuple:
 
 
 # ---------------------------------------------------------------- host side
+
+
+@nb.njit(cache=True)
+def _path_steps(node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
+                link_to: np.ndarray) -> np.ndarray:
+    """The device's path nodes, interleaved with each step's link: [2k] = nodes[k], [2k + 1] = the
+    first link in out-list order from nodes[k − 1] to nodes[k] (−1 at a path's first node, or if
+    none). See _decide_step: it saves scanning a place's out-links for most decisions."""
+    out = np.full(2 * len(nodes), -1, np.int32)
+    for p in range(len(node_ptr) - 1):
+        for k in range(node_ptr[p], node_ptr[p + 1]):
+            out[2 * k] = nodes[k]
+            if k > node_ptr[p]:
+                v = nodes[k - 1]
+                for j in range(out_ptr[v], out_ptr[v + 1]):
+                    if link_to[out_link[j]] == nodes[k]:
+                        out[2 * k + 1] = out_link[j]
+                        break
+    return out
 
 
 @nb.njit(cache=True)
@@ -1694,7 +1721,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_out_link = to_dev(plan.out_link)
     d_path_ptr = to_dev(plan.path_ptr)
     d_node_ptr = to_dev(plan.path_node_ptr)
-    d_nodes = to_dev(plan.path_nodes)
+    d_nodes = to_dev(_path_steps(plan.path_node_ptr, plan.path_nodes, plan.out_ptr, plan.out_link,
+                                 plan.link_to))
     d_link_open = to_dev(link_open)
     d_path_valid = to_dev(path_valid)
     d_camp = to_dev(camp)
