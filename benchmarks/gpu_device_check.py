@@ -246,12 +246,34 @@ def _step_links(on: bool):
         gpu._path_steps = real
 
 
+@contextlib.contextmanager
+def _fused_registers(cap: int | None, shared: bool = True, warp: bool = False):
+    """Within: run_agents_gpu's kernels for (shared, warp) tallies with the fused kernel capped at
+    `cap` registers a thread (None: as built; nothing in numba's simulator, which has no registers).
+    Occupancy was 50 %, bound by registers (runs 7 and 8); this measures what a cap buys."""
+    from corredor.engine import gpu
+
+    key = (shared, warp)
+    if cap is None or gpu.simulator_enabled():
+        yield
+        return
+    real = gpu._KERNELS.get(key)
+    gpu._KERNELS[key] = gpu._make_kernels(shared, warp, cap)
+    try:
+        yield
+    finally:
+        if real is None:
+            del gpu._KERNELS[key]
+        else:
+            gpu._KERNELS[key] = real
+
+
 def _runnable(opts: dict) -> dict:
     """run_agents_gpu options without warp_tally in numba's simulator (a dry run of this script),
     which cannot run it."""
     from corredor.engine.gpu import simulator_enabled
 
-    opts = {k: v for k, v in opts.items() if k != "step_links"}
+    opts = {k: v for k, v in opts.items() if k not in ("step_links", "max_registers")}
     return {k: v for k, v in opts.items() if k != "warp_tally"} if simulator_enabled() else opts
 
 
@@ -278,20 +300,28 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     points = [(n, False, d, None, None, v) for n in people_list for d in draws for v in variants]
     points += [(top, False, d, None, None, {"compact": True, "warp_tally": False}) for d in draws]
     points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
+    points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 48)]
     points += [(top, False, d, False, None, {}) for d in draws]
     points += [(top, False, draws[-1], None, 16 * sms, {"compact": True})]
     points += [(min(people_list), True, draws[-1], None, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks, opts in points:
         links = opts.get("step_links", True)
+        regs = opts.get("max_registers")
         opts = _runnable(opts)
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
-        with _step_links(links):
+        fused_regs = None
+        with _step_links(links), _fused_registers(regs):
             out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
+            from corredor.engine import gpu as _gpu
+
+            if regs and not _gpu.simulator_enabled():  # what the cap gave (dropped after the run)
+                got = _gpu._KERNELS[(True, False)][6].get_regs_per_thread()
+                fused_regs = sorted(got.values()) if isinstance(got, dict) else got
         g = out.gpu_stats
-        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False), links)
+        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False), links, regs)
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
@@ -301,7 +331,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            "blocks_asked": blocks, "step_links": links,
+            "blocks_asked": blocks, "step_links": links, "max_registers": regs,
+            "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks", "fused", "compact", "warp_tally")},
@@ -309,6 +340,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
               f"{' fused' if g['fused'] else ''}{' compact' if g.get('compact') else ''}"
               f"{' warp-tally' if g.get('warp_tally') else ''}{'' if links else ' no-step-links'}"
+              f"{f' max {regs} registers' if regs else ''}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
@@ -320,7 +352,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
                   if n2 == top and not c2 and d2 == d and not lay2[0] and not b2), None)
         if n == top and not capped and lay[0] and b is not None:
             name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
-                    + ("" if lay[3] else " no-step-links"))
+                    + ("" if lay[3] else " no-step-links")
+                    + (f" max {lay[4]} registers" if lay[4] else ""))
             rows.append({"check": f"{name}{f' {blocks} blocks' if blocks else ''} = queued at "
                                   f"{top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
@@ -333,7 +366,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             for (n, capped, d2, lay, blocks), g in pops.items():
                 if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
                     name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
-                    + ("" if lay[3] else " no-step-links"))
+                    + ("" if lay[3] else " no-step-links")
+                    + (f" max {lay[4]} registers" if lay[4] else ""))
                     rows.append({"check": f"{name} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
                                           "seed 1",
                                  "identical": bool(np.array_equal(g, out.population))})
@@ -477,8 +511,9 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
         lay = (", fused" if r.get("fused") else "") + (", compact" if r.get("compact") else "")
         lay += (", warp tally" if r.get("warp_tally") else "") + (
-            "" if r.get("step_links", True) else ", no step links") + (f", {r['blocks_asked']} blocks"
-                                                       if r.get("blocks_asked") else "")
+            "" if r.get("step_links", True) else ", no step links") + (
+            f", max {r['max_registers']} registers" if r.get("max_registers") else "")
+        lay += f", {r['blocks_asked']} blocks" if r.get("blocks_asked") else ""
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")

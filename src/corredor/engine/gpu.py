@@ -532,9 +532,11 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
-def _make_kernels(shared_tally: bool, warp_tally: bool = False):
+def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: int | None = None):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or global;
-    with `warp_tally`, a warp's adds to one bin summed first: see _add).
+    with `warp_tally`, a warp's adds to one bin summed first: see _add). `max_registers` caps the
+    fused kernel's registers a thread (more warps in flight, perhaps spills; for measurements:
+    benchmarks/gpu_device_check.py).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -866,7 +868,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False):
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    @cuda.jit
+    @(cuda.jit if max_registers is None else cuda.jit(max_registers=max_registers))
     def fused_kernel(n_alive, pass_a, compact, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
