@@ -10,16 +10,19 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
 1. Throughput on the synthetic scale case (benchmarks/scale_cohorts.random_network with 1,000
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
-   needs no host replay and the rest of the day runs in gpu's fused_kernel), the queued rounds
-   (fuse=False) at 1e8 to compare, the fused kernel at 1e8 with 2, 4 and 16 blocks per
-   multiprocessor (the default is BLOCKS_PER_SM = 8), and 1e7 with capped camps (the host replays
-   movers at full camps).
+   needs no host replay and the rest of the day runs in gpu's fused_kernel), each with and
+   without the fused kernel's compact queue; at 1e8 also: the compact kernel with warp-summed
+   tallies, without the path steps' links, with 40 and 48 registers a thread and with 16 blocks
+   per multiprocessor (the default is BLOCKS_PER_SM = 8), and the queued rounds (fuse=False);
+   and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
+   populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7), same
+   seed; then the registers and local memory of every compiled kernel.
    person-steps/s = Σ_days people alive / seconds of the day loop; "steady" uses the second half
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
    is the reference.
 2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
-   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused and
-   queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused with
+   and without the compact queue, and queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
    moves).
 3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
    seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
