@@ -10,9 +10,8 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
 1. Throughput on the synthetic scale case (benchmarks/scale_cohorts.random_network with 1,000
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
-   needs no host replay and the rest of the day runs in gpu's fused_kernel), each with and
-   without the fused kernel's compact queue; at 1e8 also: the compact kernel with warp-summed
-   tallies, without the path steps' links, with 40 and 48 registers a thread and with 16 blocks
+   needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
+   fused kernel without the path steps' links, with 40 and 48 registers a thread and with 16 blocks
    per multiprocessor (the default is BLOCKS_PER_SM = 8), and the queued rounds (fuse=False);
    and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
    populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7), same
@@ -21,8 +20,8 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
    is the reference.
 2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
-   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused with
-   and without the compact queue, and queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused and
+   queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
    moves).
 3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
    seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
@@ -250,18 +249,18 @@ def _step_links(on: bool):
 
 
 @contextlib.contextmanager
-def _fused_registers(cap: int | None, shared: bool = True, warp: bool = False):
-    """Within: run_agents_gpu's kernels for (shared, warp) tallies with the fused kernel capped at
-    `cap` registers a thread (None: as built; nothing in numba's simulator, which has no registers).
+def _fused_registers(cap: int | None, shared: bool = True):
+    """Within: run_agents_gpu's kernels for `shared` tallies with the fused kernel capped at `cap`
+    registers a thread (None: as built; nothing in numba's simulator, which has no registers).
     Occupancy was 50 %, bound by registers (runs 7 and 8); this measures what a cap buys."""
     from corredor.engine import gpu
 
-    key = (shared, warp)
+    key = shared
     if cap is None or gpu.simulator_enabled():
         yield
         return
     real = gpu._KERNELS.get(key)
-    gpu._KERNELS[key] = gpu._make_kernels(shared, warp, cap)
+    gpu._KERNELS[key] = gpu._make_kernels(shared, cap)
     try:
         yield
     finally:
@@ -271,13 +270,10 @@ def _fused_registers(cap: int | None, shared: bool = True, warp: bool = False):
             gpu._KERNELS[key] = real
 
 
-def _runnable(opts: dict) -> dict:
-    """run_agents_gpu options without warp_tally in numba's simulator (a dry run of this script),
-    which cannot run it."""
-    from corredor.engine.gpu import simulator_enabled
-
-    opts = {k: v for k, v in opts.items() if k not in ("step_links", "max_registers")}
-    return {k: v for k, v in opts.items() if k != "warp_tally"} if simulator_enabled() else opts
+def _layout(lay: tuple) -> str:
+    """A fused run's layout (fused, step links, register cap) in words, for the checks."""
+    return ("fused" + ("" if lay[1] else " no-step-links")
+            + (f" max {lay[2]} registers" if lay[2] else ""))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -297,34 +293,31 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
 
     sms = max(1, _max_blocks() // BLOCKS_PER_SM)
     top = max(people_list)
-    # layouts of the fused kernel, side by side: compact (the people with work through a shared
-    # queue) or not, with warp-summed tallies or not
-    variants = ({"compact": False, "warp_tally": True}, {"compact": True, "warp_tally": True})
-    points = [(n, False, d, None, None, v) for n in people_list for d in draws for v in variants]
-    points += [(top, False, d, None, None, {"compact": True, "warp_tally": False}) for d in draws]
+    # the fused kernel side by side with: no path steps' links (every decision scans the
+    # out-links), fewer registers a thread, more blocks, and the queued rounds
+    points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
     points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
     points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 48)]
     points += [(top, False, d, False, None, {}) for d in draws]
-    points += [(top, False, draws[-1], None, 16 * sms, {"compact": True})]
+    points += [(top, False, draws[-1], None, 16 * sms, {})]
     points += [(min(people_list), True, draws[-1], None, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks, opts in points:
         links = opts.get("step_links", True)
         regs = opts.get("max_registers")
-        opts = _runnable(opts)
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         fused_regs = None
         with _step_links(links), _fused_registers(regs):
-            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks, **opts)
+            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
             from corredor.engine import gpu as _gpu
 
             if regs and not _gpu.simulator_enabled():  # what the cap gave (dropped after the run)
-                got = _gpu._KERNELS[(True, False)][6].get_regs_per_thread()
+                got = _gpu._KERNELS[True][6].get_regs_per_thread()
                 fused_regs = sorted(got.values()) if isinstance(got, dict) else got
         g = out.gpu_stats
-        lay = (g["fused"], g.get("compact", False), g.get("warp_tally", False), links, regs)
+        lay = (g["fused"], links, regs)
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
@@ -338,11 +331,10 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks", "fused", "compact", "warp_tally")},
+                "direct_pass_a", "max_blocks", "fused")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
-              f"{' fused' if g['fused'] else ''}{' compact' if g.get('compact') else ''}"
-              f"{' warp-tally' if g.get('warp_tally') else ''}{'' if links else ' no-step-links'}"
+              f"{' fused' if g['fused'] else ''}{'' if links else ' no-step-links'}"
               f"{f' max {regs} registers' if regs else ''}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
@@ -354,10 +346,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         b = next((v for (n2, c2, d2, lay2, b2), v in pops.items()
                   if n2 == top and not c2 and d2 == d and not lay2[0] and not b2), None)
         if n == top and not capped and lay[0] and b is not None:
-            name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
-                    + ("" if lay[3] else " no-step-links")
-                    + (f" max {lay[4]} registers" if lay[4] else ""))
-            rows.append({"check": f"{name}{f' {blocks} blocks' if blocks else ''} = queued at "
+            rows.append({"check": f"{_layout(lay)}{f' {blocks} blocks' if blocks else ''} = queued at "
                                   f"{top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
             print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
@@ -368,10 +357,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             out = run_agents(plan, seed=1, draws=d)
             for (n, capped, d2, lay, blocks), g in pops.items():
                 if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
-                    name = ("fused" + (" compact" if lay[1] else "") + (" warp-tally" if lay[2] else "")
-                    + ("" if lay[3] else " no-step-links")
-                    + (f" max {lay[4]} registers" if lay[4] else ""))
-                    rows.append({"check": f"{name} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
+                    rows.append({"check": f"{_layout(lay)} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
                                           "seed 1",
                                  "identical": bool(np.array_equal(g, out.population))})
                     print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
@@ -403,22 +389,18 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    runs = [(f"scale {people:.0e} open", d, fuse, o) for d in draws
-            for fuse, o in ((None, {"compact": False}), (None, {"compact": True}), (False, {}))]
-    runs += [(f"{case} seed 1", draws[0], None, {})]
-    for label, d, fuse, opts in runs:
-        opts = _runnable(opts)
+    runs = [(f"scale {people:.0e} open", d, fuse) for d in draws for fuse in (None, False)]
+    runs += [(f"{case} seed 1", draws[0], None)]
+    for label, d, fuse in runs:
         if label.startswith("scale"):
             plan, warm = scale_plan(people, days), scale_plan(min(50_000, people), 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse, **opts)  # compile the kernels
-        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse, **opts)
+        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse)  # compile the kernels
+        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
         row = {"run": label, "draws": d, "fused": bool(out.gpu_stats["fused"]),
-               "compact": bool(out.gpu_stats["compact"]),
-               "warp_tally": bool(out.gpu_stats["warp_tally"]),
                "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
@@ -431,8 +413,7 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}"
-              f"{' compact' if row['compact'] else ''}{' warp-tally' if row['warp_tally'] else ''}: "
+        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}: "
               f"{row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
@@ -448,7 +429,7 @@ def kernel_resources() -> list[dict]:
 
     names = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
     rows = []
-    for (shared, warp), kernels in gpu._KERNELS.items():
+    for shared, kernels in gpu._KERNELS.items():
         for name, k in zip(names, kernels, strict=True):
             try:
                 regs = k.get_regs_per_thread()
@@ -457,9 +438,9 @@ def kernel_resources() -> list[dict]:
                 continue
             for sig, r in (regs.items() if isinstance(regs, dict) else [(None, regs)]):
                 loc = local.get(sig) if isinstance(local, dict) else local
-                rows.append({"kernel": name, "shared_tally": shared, "warp_tally": warp,
+                rows.append({"kernel": name, "shared_tally": shared,
                              "regs_per_thread": int(r), "local_bytes_per_thread": int(loc or 0)})
-                print(f"  {name}{'' if shared else ' global-tally'}{' warp-tally' if warp else ''}: "
+                print(f"  {name}{'' if shared else ' global-tally'}: "
                       f"{r} registers, {loc} B local per thread", flush=True)
     return rows
 
@@ -512,8 +493,7 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         if "check" in r:
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lay = (", fused" if r.get("fused") else "") + (", compact" if r.get("compact") else "")
-        lay += (", warp tally" if r.get("warp_tally") else "") + (
+        lay = (", fused" if r.get("fused") else "") + (
             "" if r.get("step_links", True) else ", no step links") + (
             f", max {r['max_registers']} registers" if r.get("max_registers") else "")
         lay += f", {r['blocks_asked']} blocks" if r.get("blocks_asked") else ""
@@ -534,8 +514,7 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                   "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
             lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''}"
-                         f"{', compact' if r.get('compact') else ''}"
-                         f"{', warp tally' if r.get('warp_tally') else ''} | "
+                         " | "
                          f"{r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
                          + " | ".join(f"{r['steady_phase_ms_per_day'][p]:.2f}" for p in PHASES)

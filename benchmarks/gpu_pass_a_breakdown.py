@@ -10,7 +10,6 @@ with draws "bernoulli" (gpu.bernoulli_movers_kernel with `direct`) to the one be
   decide    + the movers' route choice and next link (writes path and hop)
   step      + stepping onto the link (writes place, flags and progress) — no tallies
   tally     + the departure and link tallies, shared-memory atomics (the engine's layout)
-  warp      the same with the warp-summed tallies (gpu._add with warp)
 
 each with people grouped (a warp's 32 people at one place, as created) and scattered (places at
 random), so the tallies' contention shows. Medians of --reps runs, state restored between runs.
@@ -43,12 +42,12 @@ from corredor.engine.gpu import (  # noqa: E402 - module globals, as numba's sim
     _leave,
 )
 
-STAGES = ("read", "draw", "decide", "step", "tally", "warp")
+STAGES = ("read", "draw", "decide", "step", "tally")
 
 
 def make_kernels():
     """The six stage kernels (grid-stride, one thread per person)."""
-    def build(stage: int, warp: bool):
+    def build(stage: int):
         @cuda.jit
         def k(n, pre, where, prog, path, hop, flags, lcls, mc, path_ptr, path_valid, cum, tot,
               nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
@@ -79,7 +78,7 @@ def make_kernels():
                                 flags[i] = flags[i] & gpu._F_NOT_BOUNCE
                                 where[i] = -(lk + 1)
                             else:
-                                _leave(i, w, lk, where, flags, h, n_loc, warp)
+                                _leave(i, w, lk, where, flags, h, n_loc)
                             prog[i] = 0.0
                 i += stride
             sink[cuda.grid(1)] = acc
@@ -88,7 +87,7 @@ def make_kernels():
 
         return k
 
-    return {name: build(min(j, 4), j == 5) for j, name in enumerate(STAGES)}
+    return {name: build(j) for j, name in enumerate(STAGES)}
 
 
 def synthetic(n: int, grouped: bool, seed: int = 3):
@@ -116,7 +115,8 @@ def synthetic(n: int, grouped: bool, seed: int = 3):
         "lcls": np.ones(n_loc, np.int64), "mc": np.full(n_loc, 0.47),
         "path_ptr": plan.path_ptr.astype(np.int64), "path_valid": np.ones(len(cum), np.bool_),
         "cum": cum, "tot": npath.astype(np.float64), "nvalid": npath.astype(np.int64),
-        "node_ptr": plan.path_node_ptr.astype(np.int64), "nodes": plan.path_nodes.astype(np.int32),
+        "node_ptr": plan.path_node_ptr.astype(np.int64), "nodes": gpu._path_steps(plan.path_node_ptr, plan.path_nodes, plan.out_ptr,
+                                  plan.out_link, plan.link_to),
         "out_ptr": plan.out_ptr.astype(np.int64), "out_link": plan.out_link.astype(np.int32),
         "link_to": plan.link_to.astype(np.int32), "link_open": np.ones(plan.n_links, np.bool_),
         "camp": np.zeros(n_loc, np.bool_), "capmult": np.ones(n_loc),
@@ -136,8 +136,7 @@ def main() -> None:
     n = int(float(args.people))
     kernels = make_kernels()
     if gpu.simulator_enabled():  # a dry run: the simulator cannot run gpu.py's device
-        for name in ("tally", "warp"):  # functions that use `cuda` from another module's globals
-            del kernels[name]
+        del kernels["tally"]  # functions that use `cuda` from another module's globals
     tpb = gpu.TPB_FLAT
     blocks = gpu._loop_grid(n, tpb, gpu._max_blocks())
     pre = cuda.to_device(gpu.day_prefixes(1, 5))

@@ -293,8 +293,7 @@ def test_kernels_compile_for_sm90():
         if "NVVM" in str(exc) or "nvvm" in str(exc) or "libnvrtc" in str(exc):
             pytest.skip(f"no NVVM: {exc}")
         raise
-    assert {"movers", "movers_bernoulli", "pass_a", "advance", "chain", "spawn", "fused",
-            "fused_warp_tally"} <= set(sizes)
+    assert {"movers", "movers_bernoulli", "pass_a", "advance", "chain", "spawn", "fused"} <= set(sizes)
 
 
 @pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
@@ -318,8 +317,7 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
 def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, draws):
     # without capacities (the default there) the rest of the day runs in one kernel, a thread per
     # person through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
-    # numbers, and those of the queued rounds, including rounds and the people in them; so does
-    # its compact order (the people with work today through a queue in shared memory)
+    # numbers, and those of the queued rounds, including rounds and the people in them
     walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
                        extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
                                    "  avoid_short_stints: True\n")
@@ -328,18 +326,14 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
         cpu = run_agents(plan, seed=seed, draws=draws)
         fused = quiet_gpu(plan, seed, check=True, draws=draws)
         queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
-        compacted = quiet_gpu(plan, seed, draws=draws, compact=not fused.gpu_stats["compact"])
         assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
-        assert compacted.gpu_stats["compact"] != fused.gpu_stats["compact"]
-        assert not fused.gpu_stats["warp_tally"] and not queued.gpu_stats["warp_tally"]
         assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
         assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
         assert cpu.rounds.max() >= 2
-        for dev in (fused, queued, compacted):
+        for dev in (fused, queued):
             assert_same(cpu, dev)
             np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-        assert (fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"]
-                == compacted.gpu_stats["chain_people"] > 0)
+        assert fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"] > 0
     one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True)
     assert_same(cpu, one)
     ph = one.gpu_stats["phase_s"]
@@ -355,14 +349,6 @@ def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_li
     cpu = run_agents(open_mini_plan, seed=3)
     first = int(np.flatnonzero(cpu.rounds >= 2)[0])
     monkeypatch.setattr(gpu, "MAX_ROUNDS", 1)
-    for fuse, compact in ((True, False), (True, True), (False, None)):
+    for fuse in (True, False):
         with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
-            quiet_gpu(open_mini_plan, 3, fuse=fuse, compact=compact)
-
-
-@pytest.mark.skipif(not gpu.simulator_enabled(), reason="on a device warp tallies run")
-def test_warp_tallies_are_refused_in_the_simulator(open_mini_plan):
-    # numba's simulator has no match_any_sync: asked for, a clear error (by default plain atomics:
-    # test_fused_kernel_gives_the_queued_rounds_numbers)
-    with pytest.raises(ValueError, match="needs a device"):
-        quiet_gpu(open_mini_plan, 3, warp_tally=True)
+            quiet_gpu(open_mini_plan, 3, fuse=fuse)

@@ -38,7 +38,7 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     person's round 0 and all of their same-day rounds in one thread (with draws
                     "bernoulli" their pass A too): one launch a day instead of one per round.
                     Its blocks pass the people who need work today through a queue in shared
-                    memory (`compact`), so a warp's threads hold 32 such people, not the few
+                    memory, so a warp's threads hold 32 such people, not the few
                     among 32 consecutive ones (H100, ncu: 17.6 threads of 32 active against 6.5)
  7. record          host: counts per location and link after the day
 
@@ -110,14 +110,7 @@ BLOCKS_PER_SM = 8
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
-#: run_agents_gpu's default `compact` for the fused kernel (see there). Measured on an H100 at
-#: 1e8 people (docs/performance.md): bernoulli 1.06e10 person-steps/s against 6.0e9 without.
-COMPACT = True
 _QUEUE = 2 * TPB_FLAT  # fused_kernel's shared queue: < 2 entries a thread at any time
-#: run_agents_gpu's default `warp_tally` on a device (see _add): it helps where a warp's threads
-#: hold consecutive people (+13 % for the fused kernel without `compact`), not in the compact
-#: queue, whose threads hold people from many places (−8 %), so it is off by default.
-WARP_TALLY = False
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
@@ -317,24 +310,10 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _add(h, a, x, warp):
-    """h[a] += x atomically. With `warp`, the warp's active lanes adding to the same bin (most
-    people of a warp stand at one place: they were created together) are added up first and one
-    of them adds the sum, so a bin sees one atomic a warp instead of up to 32 in a row. Every
-    lane of a call site adds the same x. (Not in numba's simulator, which has no match_any_sync.)"""
-    if warp:
-        peers = cuda.match_any_sync(cuda.activemask(), a)
-        if (peers & cuda.lanemask_lt()) == 0:
-            cuda.atomic.add(h, a, nb.int32(x * cuda.popc(peers)))
-    else:
-        cuda.atomic.add(h, a, x)
-
-
-@cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc, warp):
+def _leave(i, v, lk, where, flags, h, n_loc):
     """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link)."""
-    _add(h, v, 1, warp)
-    _add(h, 2 * n_loc + lk, 1, warp)
+    cuda.atomic.add(h, v, 1)
+    cuda.atomic.add(h, 2 * n_loc + lk, 1)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -352,20 +331,20 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
 @cuda.jit(device=True, inline=True)
 def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                 nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
-                h, n_loc, warp):
+                h, n_loc):
     """Pass A's step for mover i at v (agents._pass_a_chunk): choose and step onto a link, tallied
     in h (departure at v, +1 on the link)."""
     lk = _decide_step(i, v, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                       node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
     if lk >= 0:
-        _leave(i, v, lk, where, flags, h, n_loc, warp)
+        _leave(i, v, lk, where, flags, h, n_loc)
         prog[i] = 0.0
 
 
 @cuda.jit(device=True, inline=True)
 def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix, path, hop,
                 path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                link_to, link_open, camp, capmult, where, prog, flags, h, n_loc, warp):
+                link_to, link_open, camp, capmult, where, prog, flags, h, n_loc):
     """A mover found by pass A's draw: to the chunk's capped list (the host replays them), to its
     movers list (pass_a_kernel), or, when `direct` (no capacity anywhere), stepped at once."""
     if capacity[v] >= 1:
@@ -375,12 +354,12 @@ def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix,
     else:
         _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                     node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where,
-                    prog, flags, h, n_loc, warp)
+                    prog, flags, h, n_loc)
 
 
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
-            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, warp):
+            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
@@ -398,18 +377,18 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if p > km:
         flags[i] = flags[i] | _F_DONE
         dist += km - p
-        _add(tally, 2 * n_loc + lk, -1, warp)
+        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
         if ast:
             dday[i] = dist
         if flags[i] & _F_BOUNCE:
             flags[i] = flags[i] & _F_NOT_BOUNCE
             v = link_from[lk]
             where[i] = v
-            _add(tally, n_loc + v, 1, warp)
+            cuda.atomic.add(tally, n_loc + v, 1)
             return False
         v = link_to[lk]
         where[i] = v
-        _add(tally, n_loc + v, 1, warp)
+        cuda.atomic.add(tally, n_loc + v, 1)
         if dist < s:
             prog[i] = dist
             return True
@@ -454,17 +433,17 @@ def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, as
 @cuda.jit(device=True, inline=True)
 def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, link_to, link_km,
               link_speed, link_walk_p, start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
-              cnt, warp):
+              cnt):
     """Person i leaves where they are onto link lk in same-day round r and travels with the km
     left today; True = arrived again with km left. Count changes at capped places are logged as
     events for the host's replay."""
     v = where[i]
     dist = prog[i]
-    _leave(i, v, lk, where, flags, h, n_loc, warp)
+    _leave(i, v, lk, where, flags, h, n_loc)
     if capacity[v] >= 1:
         _event(i, v, False, ev_idx, ev_loc, cnt)
     more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
-                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc, warp)
+                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
     if where[i] >= 0 and capacity[where[i]] >= 1:
         _event(i, where[i], True, ev_idx, ev_loc, cnt)
     return more
@@ -532,11 +511,10 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
-def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: int | None = None):
-    """Compile the per-person kernels for one way of tallying (shared-memory histograms or global;
-    with `warp_tally`, a warp's adds to one bin summed first: see _add). `max_registers` caps the
-    fused kernel's registers a thread (more warps in flight, perhaps spills; for measurements:
-    benchmarks/gpu_device_check.py).
+def _make_kernels(shared_tally: bool, max_registers: int | None = None):
+    """Compile the per-person kernels for one way of tallying (shared-memory histograms or
+    global). `max_registers` caps the fused kernel's registers a thread (more warps in flight,
+    perhaps spills; for measurements: benchmarks/gpu_device_check.py).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -695,7 +673,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
                 _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix, path,
                             hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr,
                             out_link, link_to, link_open, camp, capmult, where, prog, flags, h,
-                            n_loc, warp_tally)
+                            n_loc)
         cuda.syncthreads()
         if tid == 0:
             nmov[c] = slots[0]
@@ -735,7 +713,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
                     _take_mover(i, w, lo, slots, direct, capacity, capped, movers, route_prefix,
                                 path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes,
                                 out_ptr, out_link, link_to, link_open, camp, capmult, where, prog,
-                                flags, h, n_loc, warp_tally)
+                                flags, h, n_loc)
             cuda.syncthreads()
             if tid == 0:
                 nmov[c] = slots[0]
@@ -777,7 +755,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
                         continue
                 _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
                             nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                            capmult, where, prog, flags, h, n_loc, warp_tally)
+                            capmult, where, prog, flags, h, n_loc)
             c += cuda.gridDim.x
         if shared_tally:
             _flush(h, tally, n_tally)
@@ -806,7 +784,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
                 if w < 0:
                     more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags,
                                    dday, ast, link_from, link_to, link_km, link_speed,
-                                   link_walk_p, start_on_foot, walk, h, n_loc, warp_tally)
+                                   link_walk_p, start_on_foot, walk, h, n_loc)
                     if more and capacity[where[i]] >= 1:  # counted at i's turn in Flee's pass B
                         _event(i, where[i], True, ev_idx, ev_loc, cnt)
             _append(more, i, front, tally, n_tally + 2, slots)
@@ -861,37 +839,39 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
                 elif lk >= 0:
                     more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
                                      link_from, link_to, link_km, link_speed, link_walk_p,
-                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt,
-                                     warp_tally)
+                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt)
             _append(more, i, front_out, tally, at + 1, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
 
     @(cuda.jit if max_registers is None else cuda.jit(max_registers=max_registers))
-    def fused_kernel(n_alive, pass_a, compact, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
+    def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
                      n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat):
-        """The rest of a day without capacities, one thread per person from start to end: with
-        `pass_a`, pass A with draws "bernoulli" (bernoulli_movers_kernel, direct); then round 0
-        of pass B (advance_kernel) and every same-day round (chain_kernel) of that person.
+        """The rest of a day without capacities in one launch: with `pass_a`, pass A with draws
+        "bernoulli" (bernoulli_movers_kernel, direct); then round 0 of pass B (advance_kernel)
+        and every same-day round (chain_kernel), each person's in turn.
 
         Why this is the same day: without a capped place nobody's decision reads anybody else's
         (the route tables and multipliers are fixed for the day), and a person's draws depend on
         their own key and round only, so the order of people and rounds does not matter. It
         saves a launch per round, the frontier lists and their scattered reads.
-        With `compact`, a block reads its people a tile (one a thread) at a time and puts those
-        who need work (movers, people on a link) in a shared queue (_QUEUE entries: person, round);
-        whenever the queue holds a tile's worth, or nobody is left to read, every thread takes
-        one entry, does that round and puts the person back with the next round if they arrived
-        with km left. Without it a warp does its 32 consecutive people, most of them idle
-        (measured on an H100: 6.5 of 32 threads active on average).
+        A block reads its people a tile (one a thread) at a time and puts those who need work
+        (movers, people on a link) in a shared queue (_QUEUE entries: person, round); whenever
+        the queue holds a tile's worth, or nobody is left to read, every thread takes one entry,
+        does that round and puts the person back with the next round if they arrived with km
+        left. (A thread per person instead, a warp doing 32 consecutive people, had 6.5 of 32
+        threads active on an H100, most people not moving: 1.8× slower at 1e8.)
         fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
         someone would enter round max_rounds + 1, 2 if a decision would need the host (cannot
         happen without capacities; the host raises)."""
         st = cuda.shared.array(3, dtype=nb.int64)
+        qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
+        qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
+        qn = cuda.shared.array(1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         h = _histogram(shared_tally, tally, n_tally)
         tid = cuda.threadIdx.x
@@ -899,6 +879,7 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
             st[0] = 0
             st[1] = 0
             st[2] = 0
+            qn[0] = 0
         cuda.syncthreads()
         move_prefix = pre[_S_MOVE]
         route_prefix = pre[_S_ROUTE]
@@ -908,116 +889,72 @@ def _make_kernels(shared_tally: bool, warp_tally: bool = False, max_registers: i
         n_chain = 0
         deepest = 0
         bad = 0
-        i = cuda.blockIdx.x * cuda.blockDim.x + tid
-        stride = cuda.gridDim.x * cuda.blockDim.x
-        if compact:  # the block's people needing work go through a shared queue (see above)
-            qi = cuda.shared.array(_QUEUE, dtype=nb.int32)
-            qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
-            qn = cuda.shared.array(1, dtype=nb.int32)
-            if tid == 0:
-                qn[0] = 0
-            nt = cuda.blockDim.x
-            base = cuda.blockIdx.x * nt
-            cuda.syncthreads()
-            while True:  # every branch below is the same for the whole block
-                n_q = qn[0]
-                cuda.syncthreads()  # everyone has read n_q before qn changes
-                if n_q < nt and base < n_alive:  # room for a tile: who needs work today
-                    i = base + tid
-                    if i < n_alive:
-                        w = where[i]
-                        if w < 0 or (pass_a and _bernoulli_mover(i, w, lcls, mc, move_prefix)):
-                            k = cuda.atomic.add(qn, 0, 1)
-                            qi[k] = i
-                            qr[k] = 0
-                    base += cuda.gridDim.x * nt
-                elif n_q == 0:
-                    break
-                else:  # the last min(n_q, nt) entries, one a thread
-                    c = min(n_q, nt)
-                    lo = n_q - c
-                    i = -1
-                    r = 0
-                    if tid < c:
-                        i = qi[lo + tid]
-                        r = qr[lo + tid]
-                    cuda.syncthreads()  # entries read before they are overwritten
-                    if tid == 0:
-                        qn[0] = lo
-                    cuda.syncthreads()
-                    if i >= 0:
-                        more = False
-                        if r == 0:  # (pass A's step with bernoulli and) round 0
-                            w = where[i]
-                            if w >= 0:
-                                _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid,
-                                            cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                                            link_to, link_open, camp, capmult, where, prog, flags,
-                                            h, n_loc, warp_tally)
-                                w = where[i]
-                            if w < 0:
-                                more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where,
-                                               prog, flags, dday, ast, link_from, link_to,
-                                               link_km, link_speed, link_walk_p, start_on_foot,
-                                               walk, h, n_loc, warp_tally)
-                        elif r > max_rounds:
-                            bad = max(bad, 1)
-                        else:  # same-day round r
-                            n_chain += 1
-                            if r > deepest:
-                                deepest = r
-                            lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path,
-                                               hop, rtd, ast, max_speed, town, mc, path_ptr,
-                                               path_valid, cum, tot, nvalid, node_ptr, nodes,
-                                               out_ptr, out_link, link_to, link_open, camp,
-                                               capmult, capacity, touched)
-                            if lk == _HAND_OVER:
-                                bad = 2
-                            elif lk >= 0:
-                                more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday,
-                                                 ast, link_from, link_to, link_km, link_speed,
-                                                 link_walk_p, start_on_foot, walk, h, n_loc,
-                                                 capacity, ev_idx, ev_loc, cnt, warp_tally)
-                        if more:
-                            k = cuda.atomic.add(qn, 0, 1)
-                            qi[k] = i
-                            qr[k] = r + 1
-                cuda.syncthreads()  # the queue's writes done before the next read
-        else:  # each person's whole day before the next (a warp waits for its longest chain)
-            while i < n_alive:
-                w = where[i]
-                if pass_a and w >= 0 and _bernoulli_mover(i, w, lcls, mc, move_prefix):
-                    _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                                node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                                where, prog, flags, h, n_loc, warp_tally)
+        nt = cuda.blockDim.x
+        base = cuda.blockIdx.x * nt
+        while True:  # every branch below is the same for the whole block
+            n_q = qn[0]
+            cuda.syncthreads()  # everyone has read n_q before qn changes
+            if n_q < nt and base < n_alive:  # room for a tile: who needs work today
+                i = base + tid
+                if i < n_alive:
                     w = where[i]
-                if w < 0:
-                    more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where, prog, flags, dday,
-                                   ast, link_from, link_to, link_km, link_speed, link_walk_p,
-                                   start_on_foot, walk, h, n_loc, warp_tally)
-                    r = 1
-                    while more:
-                        if r > max_rounds:
-                            bad = max(bad, 1)
-                            break
+                    if w < 0 or (pass_a and _bernoulli_mover(i, w, lcls, mc, move_prefix)):
+                        k = cuda.atomic.add(qn, 0, 1)
+                        qi[k] = i
+                        qr[k] = 0
+                base += cuda.gridDim.x * nt
+            elif n_q == 0:
+                break
+            else:  # the last min(n_q, nt) entries, one a thread
+                c = min(n_q, nt)
+                lo = n_q - c
+                i = -1
+                r = 0
+                if tid < c:
+                    i = qi[lo + tid]
+                    r = qr[lo + tid]
+                cuda.syncthreads()  # entries read before they are overwritten
+                if tid == 0:
+                    qn[0] = lo
+                cuda.syncthreads()
+                if i >= 0:
+                    more = False
+                    if r == 0:  # (pass A's step with bernoulli and) round 0
+                        w = where[i]
+                        if w >= 0:
+                            _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid,
+                                        cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
+                                        link_to, link_open, camp, capmult, where, prog, flags,
+                                        h, n_loc)
+                            w = where[i]
+                        if w < 0:
+                            more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where,
+                                           prog, flags, dday, ast, link_from, link_to,
+                                           link_km, link_speed, link_walk_p, start_on_foot,
+                                           walk, h, n_loc)
+                    elif r > max_rounds:
+                        bad = max(bad, 1)
+                    else:  # same-day round r
                         n_chain += 1
                         if r > deepest:
                             deepest = r
-                        lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd,
-                                           ast, max_speed, town, mc, path_ptr, path_valid, cum, tot,
-                                           nvalid, node_ptr, nodes, out_ptr, out_link, link_to,
-                                           link_open, camp, capmult, capacity, touched)
+                        lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path,
+                                           hop, rtd, ast, max_speed, town, mc, path_ptr,
+                                           path_valid, cum, tot, nvalid, node_ptr, nodes,
+                                           out_ptr, out_link, link_to, link_open, camp,
+                                           capmult, capacity, touched)
                         if lk == _HAND_OVER:
                             bad = 2
-                            break
-                        more = False
-                        if lk >= 0:
-                            more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
-                                             link_from, link_to, link_km, link_speed, link_walk_p,
-                                             start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
-                                             cnt, warp_tally)
-                        r += 1
-                i += stride
+                        elif lk >= 0:
+                            more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday,
+                                             ast, link_from, link_to, link_km, link_speed,
+                                             link_walk_p, start_on_foot, walk, h, n_loc,
+                                             capacity, ev_idx, ev_loc, cnt)
+                    if more:
+                        k = cuda.atomic.add(qn, 0, 1)
+                        qi[k] = i
+                        qr[k] = r + 1
+            cuda.syncthreads()  # the queue's writes done before the next read
         if n_chain > 0:
             cuda.atomic.add(st, 0, n_chain)
         if deepest > 0:
@@ -1150,7 +1087,7 @@ def _census_kernel(n_alive, where, at, on):
         i += stride
 
 
-_KERNELS: dict[tuple[bool, bool], tuple] = {}
+_KERNELS: dict[bool, tuple] = {}
 
 
 def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
@@ -1167,8 +1104,8 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                        np.zeros(1, np.uint64))
     n, x, yes = 1, 1.0, True
     sizes: dict[str, int] = {}
-    for shared, warp in ((True, False), (False, False), (True, True)):
-        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared, warp)
+    for shared in (True, False):
+        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
@@ -1183,13 +1120,13 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
-            "fused": (fused_k, (n, yes, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
+            "fused": (fused_k, (n, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
                                 f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
                                 f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
-            tag = ("" if shared else "_global_tally") + ("_warp_tally" if warp else "")
+            tag = "" if shared else "_global_tally"
             sizes[f"{name}{tag}"] = len(ptx)
             static = sum(int(m) for m in re.findall(r"\.shared \.align \d+ \.b8 \S+\[(\d+)\]", ptx))
             if static + SHARED_TALLY_BYTES > _SHARED_NO_OPT_IN:  # numba-cuda does not opt in
@@ -1221,11 +1158,10 @@ def device_bytes_per_person(ast: bool, fused: bool = False) -> float:
     return 4 + 8 + 4 + 1 + 1 + (8 if ast else 0) + (0 if fused else 8 + 4 + 4 + 16)
 
 
-def _kernels(shared_tally: bool, warp_tally: bool = False) -> tuple:
-    key = (shared_tally, warp_tally)
-    if key not in _KERNELS:
-        _KERNELS[key] = _make_kernels(*key)
-    return _KERNELS[key]
+def _kernels(shared_tally: bool) -> tuple:
+    if shared_tally not in _KERNELS:
+        _KERNELS[shared_tally] = _make_kernels(shared_tally)
+    return _KERNELS[shared_tally]
 
 
 # ---------------------------------------------------------------- host side
@@ -1572,7 +1508,7 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
                    profile: bool = False, draws: str = "gaps", fuse: bool | None = None,
-                   compact: bool | None = None, warp_tally: bool | None = None) -> EngineOutput:
+                   ) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
     (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
 
@@ -1586,12 +1522,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
     no place has a capacity) runs the rest of the day after pass A's draws in one kernel, a thread
     per person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
-    too); it needs a network without capacities and never changes the result. In the fused
-    kernel, `compact` (None: COMPACT) passes the people who need work today (movers, people on
-    a link, same-day rounds) through a queue in shared memory, so that a warp works on 32 of
-    them at once instead of on the few among 32 consecutive people; `warp_tally` (None:
-    WARP_TALLY on a device; never in the simulator, which cannot run it) sums a warp's adds to
-    one tally first (see _add). Neither changes the result.
+    too, its people passed through a queue in shared memory); it needs a network without
+    capacities and never changes the result.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1621,14 +1553,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    warp = (WARP_TALLY if warp_tally is None else bool(warp_tally)) and not simulator_enabled()
-    if warp_tally and simulator_enabled():
-        raise ValueError("warp_tally=True needs a device: numba's simulator has no match_any_sync")
-    compact = COMPACT if compact is None else bool(compact)
-    if compact and flat > _QUEUE // 2:
-        raise ValueError(f"compact needs at most {_QUEUE // 2} threads per block, got {flat}")
+    assert flat <= _QUEUE // 2  # the fused kernel's queue holds < 2 entries a thread
     (spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel,
-     fused_kernel) = _kernels(bool(shared_tally), warp)
+     fused_kernel) = _kernels(bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     fused = direct if fuse is None else bool(fuse)
     if fused and not direct:
@@ -1995,7 +1922,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
                 d_fstat.copy_to_device(zero_fstat)
                 fused_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
-                    n_alive, bern, compact, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
+                    n_alive, bern, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
                     d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
@@ -2107,7 +2034,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "draws": draws, "fused": fused,
-                     "compact": fused and compact, "warp_tally": warp, "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "threads_per_block": tpb, "max_blocks": max_blocks,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
