@@ -315,8 +315,8 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
 
 @pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
 def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, draws):
-    # without capacities (the default there) the rest of the day runs in one kernel, a thread per
-    # person through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
+    # without capacities (the default there) the rest of the day runs in one kernel, each person
+    # through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
     # numbers, and those of the queued rounds, including rounds and the people in them
     walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
                        extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"

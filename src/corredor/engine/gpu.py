@@ -1507,7 +1507,7 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
-                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None,
+                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None
                    ) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
     (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
@@ -1520,10 +1520,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
     the wall seconds per phase (PHASES) to gpu_stats["phase_s"] and, per day, to
     gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
-    no place has a capacity) runs the rest of the day after pass A's draws in one kernel, a thread
-    per person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
-    too, its people passed through a queue in shared memory); it needs a network without
-    capacities and never changes the result.
+    no place has a capacity) runs the rest of the day after pass A's draws in one kernel, each
+    person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
+    too); it needs a network without capacities and never changes the result.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
