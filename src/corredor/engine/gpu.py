@@ -113,11 +113,12 @@ CHAIN_BATCH = 4
 _QUEUE = 2 * TPB_FLAT  # fused_kernel's shared queue: < 2 entries a thread at any time
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
-#: (who moves; direct: also their step), pass_a_host (capped movers and deferred movers replayed on
-#: the host, their gathers and scatters, pass_a_kernel), advance (round 0 of pass B), chain (the
-#: same-day rounds), chain_host (chains replayed on the host), fused (fused_kernel: advance and
-#: every same-day round, with draws "bernoulli" pass A too; then advance and chain are 0),
-#: end_of_day (avoid_short_stints columns, records, check).
+#: (who moves; without capacities also their step, or with fuse and draws "gaps" their mark),
+#: pass_a_host (capped movers and deferred movers replayed on the host, their gathers and
+#: scatters, pass_a_kernel), advance (round 0 of pass B), chain (the same-day rounds), chain_host
+#: (chains replayed on the host), fused (fused_kernel: pass A's steps, with draws "bernoulli" its
+#: draws too, round 0 and every same-day round; then advance and chain are 0), end_of_day
+#: (avoid_short_stints columns, records, check).
 PHASES = ("spawn", "host_tables", "pass_a", "pass_a_host", "advance", "chain", "chain_host",
           "fused", "end_of_day")
 
@@ -142,6 +143,14 @@ _N_STREAMS = 17
 _F_DONE = int(F_DONE)
 _F_BOUNCE = int(F_BOUNCE)
 _F_NOT_BOUNCE = ~int(F_BOUNCE)
+_F_MOVE = 4  # device only, within a day: drawn to move by movers_kernel, stepped by fused_kernel
+_F_NOT_MOVE = ~4
+#: What pass A's kernels do with a mover (their `direct`): put them on a list (the host replays the
+#: capped ones, pass_a_kernel the others), step them at once (no capacity anywhere), or mark them
+#: (_F_MOVE) for fused_kernel to step in its compact queue (no capacity; draws "gaps").
+_LIST, _STEP, _MARK = 0, 1, 2
+#: fused_kernel's `pass_a`: draw who moves (draws "bernoulli") or take the marked (draws "gaps").
+_A_DRAW, _A_MARKED = 1, 2
 _GEOM_MAX = 4_000_000_000_000_000_000
 
 
@@ -345,11 +354,14 @@ def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, n
 def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix, path, hop,
                 path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
                 link_to, link_open, camp, capmult, where, prog, flags, h, n_loc):
-    """A mover found by pass A's draw: to the chunk's capped list (the host replays them), to its
-    movers list (pass_a_kernel), or, when `direct` (no capacity anywhere), stepped at once."""
-    if capacity[v] >= 1:
+    """A mover found by pass A's draw, as `direct` says (_LIST, _STEP, _MARK): marked for
+    fused_kernel; to the chunk's capped list (the host replays them); to its movers list
+    (pass_a_kernel); or stepped at once."""
+    if direct == _MARK:
+        flags[i] = flags[i] | _F_MOVE
+    elif capacity[v] >= 1:
         capped[lo + cuda.atomic.add(slots, 1, 1)] = i
-    elif not direct:
+    elif direct == _LIST:
         movers[lo + cuda.atomic.add(slots, 0, 1)] = i
     else:
         _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
@@ -571,7 +583,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
         threads, (3) generate the G_j in parallel batches and prefix-sum them into ranks, marking
         the candidate ranks, (4) walk the segment again with the ranks known. Movers at places with
         a capacity go to `capped` (the host takes them in index order); the others go to `movers`,
-        or, when `direct` (no place has a capacity), choose a path and step onto it here.
+        or, when `direct` is _STEP (no place has a capacity), choose a path and step onto it here,
+        or, _MARK, are marked for fused_kernel.
         """
         cnt = cuda.shared.array((NCLS, _CNT_COLS), dtype=nb.int16)
         mark = cuda.shared.array(CHUNK, dtype=nb.uint8)
@@ -580,7 +593,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
         scan = cuda.shared.array(TPB_MAX, dtype=nb.int64)
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        h = _histogram(shared_tally and direct, tally, n_tally)
+        h = _histogram(shared_tally and direct == _STEP, tally, n_tally)
         c = cuda.blockIdx.x
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x
@@ -678,7 +691,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
         if tid == 0:
             nmov[c] = slots[0]
             ncap[c] = slots[1]
-        if shared_tally and direct:
+        if shared_tally and direct == _STEP:
             _flush(h, tally, n_tally)
 
     @cuda.jit
@@ -693,7 +706,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
         """
         slots = cuda.shared.array(2, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        h = _histogram(shared_tally and direct, tally, n_tally)
+        h = _histogram(shared_tally and direct == _STEP, tally, n_tally)
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x
         move_prefix = pre[_S_MOVE]
@@ -719,7 +732,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                 nmov[c] = slots[0]
                 ncap[c] = slots[1]
             c += cuda.gridDim.x
-        if shared_tally and direct:
+        if shared_tally and direct == _STEP:
             _flush(h, tally, n_tally)
 
     @cuda.jit
@@ -851,9 +864,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
                      n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat):
-        """The rest of a day without capacities in one launch: with `pass_a`, pass A with draws
-        "bernoulli" (bernoulli_movers_kernel, direct); then round 0 of pass B (advance_kernel)
-        and every same-day round (chain_kernel), each person's in turn.
+        """The rest of a day without capacities in one launch: pass A's steps, of the people
+        drawn here (`pass_a` _A_DRAW: draws "bernoulli", as bernoulli_movers_kernel) or of those
+        movers_kernel marked (_A_MARKED: draws "gaps", whose scan needs a chunk at a time); then
+        round 0 of pass B (advance_kernel) and every same-day round (chain_kernel), each
+        person's in turn.
 
         Why this is the same day: without a capped place nobody's decision reads anybody else's
         (the route tables and multipliers are fixed for the day), and a person's draws depend on
@@ -898,7 +913,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                 i = base + tid
                 if i < n_alive:
                     w = where[i]
-                    if w < 0 or (pass_a and _bernoulli_mover(i, w, lcls, mc, move_prefix)):
+                    if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
+                            pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, move_prefix)):
                         k = cuda.atomic.add(qn, 0, 1)
                         qi[k] = i
                         qr[k] = 0
@@ -919,9 +935,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                 cuda.syncthreads()
                 if i >= 0:
                     more = False
-                    if r == 0:  # (pass A's step with bernoulli and) round 0
+                    if r == 0:  # pass A's step (drawn or marked) and round 0
                         w = where[i]
                         if w >= 0:
+                            if pass_a == _A_MARKED:
+                                flags[i] = flags[i] & _F_NOT_MOVE
                             _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid,
                                         cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
                                         link_to, link_open, camp, capmult, where, prog, flags,
@@ -1861,16 +1879,20 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         r_fused = 0
         if nch > 0:
             d_tally.copy_to_device(zero_tally)
-            if bern and not fused:  # (fused: pass A is fused_kernel's first part)
+            # fused: bernoulli's pass A is all in fused_kernel; gaps' movers are marked, and
+            # fused_kernel steps them (its compact queue keeps a warp's threads busy; here the
+            # few movers of a thread's segment would leave most threads of a warp idle)
+            how = _MARK if fused else _STEP if direct else _LIST
+            if bern and not fused:
                 bern_kernel[min(nch, max_blocks), flat, 0, shared_bytes if direct else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_mc,
-                    d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
+                    d_capacity, how, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
                     d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
                     d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
             elif not bern:
-                movers_kernel[nch, tpb, 0, shared_bytes if direct else 0](
+                movers_kernel[nch, tpb, 0, shared_bytes if how == _STEP else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
-                    d_capacity, direct, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
+                    d_capacity, how, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
                     d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
                     d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
             lap("pass_a")
@@ -1921,7 +1943,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
                 d_fstat.copy_to_device(zero_fstat)
                 fused_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
-                    n_alive, bern, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
+                    n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
                     d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
