@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/corredor main-job --out runs/main --force
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 # Flee 3.1, the reference the benchmarks compare against: its own virtualenv, never a corredor
 # dependency; (re)created when missing or when flee cannot be imported from it.
