@@ -11,8 +11,9 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
-   fused kernel without the path steps' links, with 40 and 48 registers a thread and with 16 blocks
-   per multiprocessor (the default is BLOCKS_PER_SM = 8), and the queued rounds (fuse=False);
+   fused kernel without the path steps' links, with 40 and 48 registers a thread, with 16 blocks
+   per multiprocessor (the default is BLOCKS_PER_SM = 8), with draws "gaps" stepping the movers
+   in pass A instead of marking them for the fused kernel, and the queued rounds (fuse=False);
    and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
    populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7), same
    seed; then the registers and local memory of every compiled kernel.
@@ -270,10 +271,31 @@ def _fused_registers(cap: int | None, shared: bool = True):
             gpu._KERNELS[key] = real
 
 
+@contextlib.contextmanager
+def _gaps_marks(on: bool):
+    """Within: with draws "gaps" and the fused kernel, movers_kernel marks the movers and the
+    fused kernel steps them in its compact queue (on, the default), or movers_kernel steps them
+    itself, as before the marks (a thread walks its segment of the chunk, so a warp waits on its
+    few movers' route decisions; gaps' pass A took 12.3 of 18.8 ms a day in run 8). The host
+    then passes _STEP where it would pass _MARK; the fused kernel finds nobody marked. The
+    numbers are the same either way."""
+    from corredor.engine import gpu
+
+    real = gpu._MARK
+    if not on:
+        gpu._MARK = gpu._STEP
+    try:
+        yield
+    finally:
+        gpu._MARK = real
+
+
 def _layout(lay: tuple) -> str:
-    """A fused run's layout (fused, step links, register cap) in words, for the checks."""
+    """A fused run's layout (fused, step links, register cap, gaps' marks) in words, for the
+    checks."""
     return ("fused" + ("" if lay[1] else " no-step-links")
-            + (f" max {lay[2]} registers" if lay[2] else ""))
+            + (f" max {lay[2]} registers" if lay[2] else "")
+            + ("" if lay[3] else " gaps-stepped-in-pass-a"))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -297,6 +319,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     # out-links), fewer registers a thread, more blocks, and the queued rounds
     points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
     points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
+    points += [(top, False, "gaps", None, None, {"marks": False})] if "gaps" in draws else []
     points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 48)]
     points += [(top, False, d, False, None, {}) for d in draws]
     points += [(top, False, draws[-1], None, 16 * sms, {})]
@@ -305,11 +328,12 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     for n, capped, d, fuse, blocks, opts in points:
         links = opts.get("step_links", True)
         regs = opts.get("max_registers")
+        marks = opts.get("marks", True)
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         fused_regs = None
-        with _step_links(links), _fused_registers(regs):
+        with _step_links(links), _fused_registers(regs), _gaps_marks(marks):
             out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
             from corredor.engine import gpu as _gpu
 
@@ -317,7 +341,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
                 got = _gpu._KERNELS[True][6].get_regs_per_thread()
                 fused_regs = sorted(got.values()) if isinstance(got, dict) else got
         g = out.gpu_stats
-        lay = (g["fused"], links, regs)
+        lay = (g["fused"], links, regs, marks)
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
@@ -327,7 +351,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            "blocks_asked": blocks, "step_links": links, "max_registers": regs,
+            "blocks_asked": blocks, "step_links": links, "max_registers": regs, "gaps_marks": marks,
             "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
@@ -336,6 +360,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
               f"{' fused' if g['fused'] else ''}{'' if links else ' no-step-links'}"
               f"{f' max {regs} registers' if regs else ''}"
+              f"{'' if marks else ' gaps-stepped-in-pass-a'}"
               f"{f' {blocks} blocks' if blocks else ''}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
