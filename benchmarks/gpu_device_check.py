@@ -355,7 +355,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks", "fused")},
+                "direct_pass_a", "max_blocks", "fused_blocks", "fused")},
         })
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
               f"{' fused' if g['fused'] else ''}{'' if links else ' no-step-links'}"

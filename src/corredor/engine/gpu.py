@@ -107,6 +107,12 @@ SHARED_TALLY_BYTES = 24 * 1024
 _SHARED_NO_OPT_IN = 48 * 1024  # shared memory a launch may use without cudaFuncSetAttribute
 #: Resident blocks per multiprocessor the looping kernels are sized for (grid = SMs × this).
 BLOCKS_PER_SM = 8
+#: Waves of resident blocks in the fused kernel's grid: FUSED_WAVES × the blocks a multiprocessor
+#: holds at once (from the compiled kernel's registers and shared memory) × multiprocessors. Its
+#: blocks loop over equal shares of the people, so a grid of whole waves leaves no multiprocessor
+#: idle at the end (8 blocks an SM where 5 fit would be 1.6 waves). 2 waves of 4 were measured best
+#: (run 5 and 8: 8 blocks an SM, 1.06e10; 16, 1.03e10).
+FUSED_WAVES = 2
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
@@ -896,14 +902,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
             st[2] = 0
             qn[0] = 0
         cuda.syncthreads()
-        move_prefix = pre[_S_MOVE]
-        route_prefix = pre[_S_ROUTE]
-        chain_move = pre[_S_CHAIN_MOVE]
-        chain_route = pre[_S_CHAIN_ROUTE]
-        walk_prefix = pre[_S_WALK]
-        n_chain = 0
-        deepest = 0
-        bad = 0
+        # the day's key prefixes are read where used: held in registers across the loop they
+        # cost 10 of them (gpu_ptxas.py), and registers bound this kernel's occupancy
         nt = cuda.blockDim.x
         base = cuda.blockIdx.x * nt
         while True:  # every branch below is the same for the whole block
@@ -914,7 +914,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                 if i < n_alive:
                     w = where[i]
                     if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
-                            pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, move_prefix)):
+                            pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE])):
                         k = cuda.atomic.add(qn, 0, 1)
                         qi[k] = i
                         qr[k] = 0
@@ -929,9 +929,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                 if tid < c:
                     i = qi[lo + tid]
                     r = qr[lo + tid]
-                cuda.syncthreads()  # entries read before they are overwritten
+                # entries read before they are overwritten; and how many enter a same-day round
+                n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
                 if tid == 0:
                     qn[0] = lo
+                    st[0] += n_chain
                 cuda.syncthreads()
                 if i >= 0:
                     more = False
@@ -940,31 +942,30 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                         if w >= 0:
                             if pass_a == _A_MARKED:
                                 flags[i] = flags[i] & _F_NOT_MOVE
-                            _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid,
+                            _step_mover(i, w, pre[_S_ROUTE], path, hop, path_ptr, path_valid,
                                         cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
                                         link_to, link_open, camp, capmult, where, prog, flags,
                                         h, n_loc)
                             w = where[i]
                         if w < 0:
-                            more = _travel(i, -w - 1, prog[i], 0.0, walk_prefix, 0, where,
+                            more = _travel(i, -w - 1, prog[i], 0.0, pre[_S_WALK], 0, where,
                                            prog, flags, dday, ast, link_from, link_to,
                                            link_km, link_speed, link_walk_p, start_on_foot,
                                            walk, h, n_loc)
                     elif r > max_rounds:
-                        bad = max(bad, 1)
+                        cuda.atomic.max(st, 2, 1)
                     else:  # same-day round r
-                        n_chain += 1
-                        if r > deepest:
-                            deepest = r
-                        lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path,
+                        if r > st[1]:  # (a shared atomic only for a new deepest round)
+                            cuda.atomic.max(st, 1, r)
+                        lk = _chain_decide(i, r, pre[_S_CHAIN_MOVE], pre[_S_CHAIN_ROUTE], where, prog, path,
                                            hop, rtd, ast, max_speed, town, mc, path_ptr,
                                            path_valid, cum, tot, nvalid, node_ptr, nodes,
                                            out_ptr, out_link, link_to, link_open, camp,
                                            capmult, capacity, touched)
                         if lk == _HAND_OVER:
-                            bad = 2
+                            cuda.atomic.max(st, 2, 2)
                         elif lk >= 0:
-                            more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday,
+                            more = _chain_go(i, r, lk, pre[_S_WALK], where, prog, flags, dday,
                                              ast, link_from, link_to, link_km, link_speed,
                                              link_walk_p, start_on_foot, walk, h, n_loc,
                                              capacity, ev_idx, ev_loc, cnt)
@@ -973,12 +974,6 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                         qi[k] = i
                         qr[k] = r + 1
             cuda.syncthreads()  # the queue's writes done before the next read
-        if n_chain > 0:
-            cuda.atomic.add(st, 0, n_chain)
-        if deepest > 0:
-            cuda.atomic.max(st, 1, deepest)
-        if bad > 0:
-            cuda.atomic.max(st, 2, bad)
         cuda.syncthreads()
         if tid == 0:
             if st[0] > 0:
@@ -1113,7 +1108,29 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
 
     Needs numba-cuda and NVVM (the CUDA toolkit, or the nvidia-cuda-nvcc wheel) but no GPU: the
     check that the simulator cannot make (typing and lowering for a real device). Returns the PTX
-    size per kernel; raises on the first kernel that does not compile.
+    size per kernel (and `<name>_static_shared`, bytes); raises on the first kernel that does not
+    compile.
+    """
+    sizes: dict[str, int] = {}
+    for name, ptx in kernel_ptx(cc).items():
+        sizes[name] = len(ptx)
+        if name.split("_global_tally")[0] in _TALLY_KERNELS:
+            static = sum(int(m) for m in re.findall(r"\.shared \.align \d+ \.b8 \S+\[(\d+)\]", ptx))
+            if static + SHARED_TALLY_BYTES > _SHARED_NO_OPT_IN:  # numba-cuda does not opt in
+                raise RuntimeError(f"kernel {name}: {static} B of static shared memory + "
+                                   f"{SHARED_TALLY_BYTES} B of tallies exceed the "
+                                   f"{_SHARED_NO_OPT_IN} B a block may use without opting in")
+            sizes[f"{name}_static_shared"] = static
+    return sizes
+
+
+_TALLY_KERNELS = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
+
+
+def kernel_ptx(cc: tuple[int, int] = (9, 0)) -> dict[str, str]:
+    """Every kernel's PTX for compute capability `cc`, with the argument types of a run, by name
+    (`<name>_global_tally` for the kernels built for tallies in global memory). What
+    compile_ptx_all checks, and what benchmarks/gpu_ptxas.py gives ptxas for registers and spills.
     """
     from numba import typeof
 
@@ -1121,10 +1138,10 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
     f32, i8, b, u64 = (np.zeros(1, np.float32), np.zeros(1, np.int8), np.zeros(1, np.bool_),
                        np.zeros(1, np.uint64))
     n, x, yes = 1, 1.0, True
-    sizes: dict[str, int] = {}
+    out: dict[str, str] = {}
     for shared in (True, False):
         spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
-        movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, yes, i32, b, f64, f64,
+        movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, _MARK, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
             "spawn": (spawn_k, (n, n, u64, f64, x, i32, f64, i32, i8, i8, i32, n)),
@@ -1138,20 +1155,13 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
-            "fused": (fused_k, (n, yes, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
+            "fused": (fused_k, (n, _A_DRAW, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
                                 f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
                                 f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
-            tag = "" if shared else "_global_tally"
-            sizes[f"{name}{tag}"] = len(ptx)
-            static = sum(int(m) for m in re.findall(r"\.shared \.align \d+ \.b8 \S+\[(\d+)\]", ptx))
-            if static + SHARED_TALLY_BYTES > _SHARED_NO_OPT_IN:  # numba-cuda does not opt in
-                raise RuntimeError(f"kernel {name}: {static} B of static shared memory + "
-                                   f"{SHARED_TALLY_BYTES} B of tallies exceed the "
-                                   f"{_SHARED_NO_OPT_IN} B a block may use without opting in")
-            sizes[f"{name}{tag}_static_shared"] = static
+            out[name + ("" if shared else "_global_tally")] = ptx
     for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
@@ -1165,8 +1175,8 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
                           ("recent_travel", _recent_travel_kernel, (n, f32, f32, x)),
                           ("census", _census_kernel, (n, i32, i64, i64))):
         ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
-        sizes[name] = len(ptx)
-    return sizes
+        out[name] = ptx
+    return out
 
 
 def device_bytes_per_person(ast: bool, fused: bool = False) -> float:
@@ -1459,6 +1469,19 @@ def _loop_grid(n: int, tpb: int, max_blocks: int) -> int:
     return max(1, min((n + tpb - 1) // tpb, max_blocks))
 
 
+def _resident_grid(kernel, tpb: int, smem: int) -> int | None:
+    """Blocks of `kernel` (compiled for one signature) the device holds at once, launched with
+    tpb threads and smem bytes of dynamic shared memory; None in the simulator, or before it is
+    compiled."""
+    if simulator_enabled():
+        return None
+    try:
+        (k,) = kernel.overloads.values()
+        return int(k.max_cooperative_grid_blocks(tpb, smem)) or None
+    except Exception:  # noqa: BLE001 - not compiled yet, or an API this numba-cuda lacks
+        return None
+
+
 def _grid(n: int, tpb: int) -> int:
     """Blocks for a grid-stride kernel over n items (one in the simulator, where blocks are slow)."""
     if simulator_enabled():
@@ -1532,15 +1555,16 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     `threads_per_block` (a power of two ≤ 128; on hardware keep the default), `shared_tally`
     (None: shared-memory histograms when the network's tallies fit, else global atomics) and
-    `blocks` (most blocks of a looping kernel; None:
-    BLOCKS_PER_SM per multiprocessor, 2 in the simulator) change how the work is laid out, never
-    the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
+    `blocks` (most blocks of a looping kernel; None: BLOCKS_PER_SM per multiprocessor, and for
+    the fused kernel, once compiled, FUSED_WAVES times the blocks the device holds at once; 2 in
+    the simulator) change how the work is laid out, never the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
     `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
     the wall seconds per phase (PHASES) to gpu_stats["phase_s"] and, per day, to
     gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
     no place has a capacity) runs the rest of the day after pass A's draws in one kernel, each
     person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
-    too); it needs a network without capacities and never changes the result.
+    too, with "gaps" their steps); it needs a network without capacities and never changes the
+    result.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1555,6 +1579,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
         raise ValueError(f"threads_per_block must be a power of two in 1..{TPB_MAX}, got {tpb}")
     max_blocks = int(blocks) if blocks else _max_blocks()
+    fused_blocks = max_blocks  # FUSED_WAVES of its resident blocks once compiled (unless `blocks`)
+    fused_sized = bool(blocks)
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
     max_speed, walk = float(fp[0]), float(fp[1])
@@ -1942,13 +1968,17 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 lap("pass_a_host")
             if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
                 d_fstat.copy_to_device(zero_fstat)
-                fused_kernel[_loop_grid(n_alive, flat, max_blocks), flat, 0, shared_bytes](
-                    n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog, d_path, d_hop, d_flags,
-                    d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
+                fused_kernel[_loop_grid(n_alive, flat, fused_blocks), flat, 0, shared_bytes](
+                    n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog,
+                    d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links, d_capacity,
                     d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_fstat)
+                if not fused_sized:
+                    fused_sized = True
+                    resident = _resident_grid(fused_kernel, flat, shared_bytes)
+                    fused_blocks = FUSED_WAVES * resident if resident else max_blocks
                 apply(tallies())
                 n_chain, r_fused, bad = (int(x) for x in d_fstat.copy_to_host())
                 stats["chain_people"] += n_chain
@@ -2056,6 +2086,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "draws": draws, "fused": fused,
                      "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "fused_blocks": fused_blocks if fused else 0,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
