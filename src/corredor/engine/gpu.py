@@ -957,11 +957,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                     else:  # same-day round r
                         if r > st[1]:  # (a shared atomic only for a new deepest round)
                             cuda.atomic.max(st, 1, r)
-                        lk = _chain_decide(i, r, pre[_S_CHAIN_MOVE], pre[_S_CHAIN_ROUTE], where, prog, path,
-                                           hop, rtd, ast, max_speed, town, mc, path_ptr,
-                                           path_valid, cum, tot, nvalid, node_ptr, nodes,
-                                           out_ptr, out_link, link_to, link_open, camp,
-                                           capmult, capacity, touched)
+                        lk = _chain_decide(i, r, pre[_S_CHAIN_MOVE], pre[_S_CHAIN_ROUTE],
+                                           where, prog, path, hop, rtd, ast, max_speed, town,
+                                           mc, path_ptr, path_valid, cum, tot, nvalid,
+                                           node_ptr, nodes, out_ptr, out_link, link_to,
+                                           link_open, camp, capmult, capacity, touched)
                         if lk == _HAND_OVER:
                             cuda.atomic.max(st, 2, 2)
                         elif lk >= 0:
