@@ -11,8 +11,8 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
-   fused kernel without the path steps' links, with 40 and 48 registers a thread, with 16 blocks
-   per multiprocessor (the default is BLOCKS_PER_SM = 8), with draws "gaps" stepping the movers
+   fused kernel without the path steps' links, with 40 and 48 registers a thread, with 1 and 4
+   waves of resident blocks (the default is FUSED_WAVES = 2), with draws "gaps" stepping the movers
    in pass A instead of marking them for the fused kernel, and the queued rounds (fuse=False);
    and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
    populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7), same
@@ -310,19 +310,20 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     for d in draws:  # compile the kernels
         run_agents_gpu(warm, seed=0, draws=d)
     # open camps run fused_kernel by default; the queued rounds at the largest size compare, and
-    # so do other grid sizes for the fused kernel (blocks per multiprocessor: its occupancy)
-    from corredor.engine.gpu import BLOCKS_PER_SM, _max_blocks
+    # so do other grid sizes for the fused kernel: 1 and 4 waves of the blocks the device holds
+    # at once, against the default FUSED_WAVES (a default run's fused_blocks says how many)
+    from corredor.engine.gpu import FUSED_WAVES
 
-    sms = max(1, _max_blocks() // BLOCKS_PER_SM)
+    resident = 1
     top = max(people_list)
     # the fused kernel side by side with: no path steps' links (every decision scans the
-    # out-links), fewer registers a thread, more blocks, and the queued rounds
+    # out-links), fewer registers a thread, other grids, and the queued rounds
     points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
     points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
     points += [(top, False, "gaps", None, None, {"marks": False})] if "gaps" in draws else []
     points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 48)]
     points += [(top, False, d, False, None, {}) for d in draws]
-    points += [(top, False, draws[-1], None, 16 * sms, {})]
+    points += [(top, False, draws[-1], None, ("waves", w), {}) for w in (1, 4)]
     points += [(min(people_list), True, draws[-1], None, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, blocks, opts in points:
@@ -333,6 +334,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         fused_regs = None
+        if isinstance(blocks, tuple):
+            blocks = blocks[1] * resident
         with _step_links(links), _fused_registers(regs), _gaps_marks(marks):
             out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
             from corredor.engine import gpu as _gpu
@@ -341,6 +344,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
                 got = _gpu._KERNELS[True][6].get_regs_per_thread()
                 fused_regs = sorted(got.values()) if isinstance(got, dict) else got
         g = out.gpu_stats
+        if g["fused"] and blocks is None and regs is None:
+            resident = max(1, g["fused_blocks"] // FUSED_WAVES)
         lay = (g["fused"], links, regs, marks)
         pops[(n, capped, d, lay, blocks)] = out.population.copy()
         half = days // 2
@@ -521,7 +526,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         lay = (", fused" if r.get("fused") else "") + (
             "" if r.get("step_links", True) else ", no step links") + (
             f", max {r['max_registers']} registers" if r.get("max_registers") else "")
-        lay += f", {r['blocks_asked']} blocks" if r.get("blocks_asked") else ""
+        lay += ("" if r.get("gaps_marks", True) else ", gaps stepped in pass A")
+        lay += f", {r['fused_blocks']} blocks" if r.get("fused_blocks") else ""
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
