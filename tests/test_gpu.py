@@ -352,3 +352,25 @@ def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_li
     for fuse in (True, False):
         with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
             quiet_gpu(open_mini_plan, 3, fuse=fuse)
+
+
+def test_fused_grid_is_whole_waves_of_the_blocks_the_device_holds(monkeypatch):
+    # on hardware the fused kernel's grid is FUSED_WAVES × the blocks the device holds at once,
+    # asked of the compiled kernel; before it is compiled (or if ambiguous) the caller keeps its
+    # default grid
+    class Compiled:
+        def max_cooperative_grid_blocks(self, tpb, smem):
+            return 132 * (5 if smem <= 28 * 1024 else 4) if tpb == 256 else 0
+
+    class Dispatcher:
+        overloads: dict = {}
+
+    monkeypatch.setattr(gpu, "simulator_enabled", lambda: False)
+    k = Dispatcher()
+    assert gpu._resident_grid(k, 256, 24 * 1024) is None  # not compiled yet
+    k.overloads = {("sig",): Compiled()}
+    assert gpu._resident_grid(k, 256, 24 * 1024) == 660
+    assert gpu._resident_grid(k, 256, 40 * 1024) == 528
+    assert gpu._resident_grid(k, 128, 24 * 1024) is None  # the driver says none fit
+    k.overloads = {("a",): Compiled(), ("b",): Compiled()}
+    assert gpu._resident_grid(k, 256, 24 * 1024) is None  # which one runs is not known
