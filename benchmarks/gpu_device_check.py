@@ -11,7 +11,7 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
-   fused kernel without the path steps' links, with 40 and 48 registers a thread, with 1 and 4
+   fused kernel without the path steps' links, capped at 40 and 32 registers a thread, with 1 and 4
    waves of resident blocks (the default is FUSED_WAVES = 2), with draws "gaps" stepping the movers
    in pass A instead of marking them for the fused kernel, and the queued rounds (fuse=False);
    and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
@@ -253,7 +253,9 @@ def _step_links(on: bool):
 def _fused_registers(cap: int | None, shared: bool = True):
     """Within: run_agents_gpu's kernels for `shared` tallies with the fused kernel capped at `cap`
     registers a thread (None: as built; nothing in numba's simulator, which has no registers).
-    Occupancy was 50 %, bound by registers (runs 7 and 8); this measures what a cap buys."""
+    Occupancy was 50 %, bound by registers (runs 7 and 8); ptxas 13.0 gives the kernel 40 now (6
+    blocks of 256 an SM; gpu_ptxas.py), the device's compiler may give more: 40 holds it there,
+    32 would fit 7 blocks (then shared memory binds) at the price of spills."""
     from corredor.engine import gpu
 
     key = shared
@@ -321,7 +323,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
     points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
     points += [(top, False, "gaps", None, None, {"marks": False})] if "gaps" in draws else []
-    points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 48)]
+    points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 32)]
     points += [(top, False, d, False, None, {}) for d in draws]
     points += [(top, False, draws[-1], None, ("waves", w), {}) for w in (1, 4)]
     points += [(min(people_list), True, draws[-1], None, None, {})]

@@ -110,7 +110,7 @@ BLOCKS_PER_SM = 8
 #: Waves of resident blocks in the fused kernel's grid: FUSED_WAVES × the blocks a multiprocessor
 #: holds at once (from the compiled kernel's registers and shared memory) × multiprocessors. Its
 #: blocks loop over equal shares of the people, so a grid of whole waves leaves no multiprocessor
-#: idle at the end (8 blocks an SM where 5 fit would be 1.6 waves). 2 waves of 4 were measured best
+#: idle at the end (8 blocks an SM where 6 fit would be 1.33 waves). 2 waves of 4 were measured best
 #: (run 5 and 8: 8 blocks an SM, 1.06e10; 16, 1.03e10).
 FUSED_WAVES = 2
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
@@ -905,12 +905,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
         # the day's key prefixes are read where used: held in registers across the loop they
         # cost 10 of them (gpu_ptxas.py), and registers bound this kernel's occupancy
         nt = cuda.blockDim.x
-        base = cuda.blockIdx.x * nt
+        base = nb.int32(cuda.blockIdx.x * nt)
         while True:  # every branch below is the same for the whole block
             n_q = qn[0]
             cuda.syncthreads()  # everyone has read n_q before qn changes
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
-                i = base + tid
+                i = nb.int32(base + tid)
                 if i < n_alive:
                     w = where[i]
                     if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
@@ -918,14 +918,14 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None):
                         k = cuda.atomic.add(qn, 0, 1)
                         qi[k] = i
                         qr[k] = 0
-                base += cuda.gridDim.x * nt
+                base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
             else:  # the last min(n_q, nt) entries, one a thread
                 c = min(n_q, nt)
                 lo = n_q - c
-                i = -1
-                r = 0
+                i = nb.int32(-1)
+                r = nb.int32(0)
                 if tid < c:
                     i = qi[lo + tid]
                     r = qr[lo + tid]
