@@ -11,7 +11,12 @@ threads and blocks, whichever binds first). With `--caps`, the fused kernel agai
 bytes each cap spills, the price of the occupancy it buys. Whether that pays is the device check's
 to measure; this says what it costs to try.
 
-Needs numba-cuda, NVVM and ptxas (the CUDA toolkit, or the nvidia-cuda-nvcc wheel), no GPU:
+Needs numba-cuda, NVVM and ptxas (the CUDA toolkit, or the nvidia-cuda-nvcc wheel), no GPU.
+docs/measurements/gpu_ptxas_sm90.json came from this machine's CUDA 13.0 ptxas, with numba-cuda
+0.30.4 and its NVVM installed beside the project (`pip install --target DIR numba-cuda
+nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12`, DIR on PYTHONPATH, and its nvidia/cuda_nvrtc/lib and
+nvidia/cuda_nvcc/nvvm/lib64 on LD_LIBRARY_PATH). The device's compiler can differ by a few
+registers (60 measured there where ptxas 13.0 gave 55); the device check prints its own counts.
 
     python benchmarks/gpu_ptxas.py [--ptxas PATH] [--caps 32,40,48,56] [--json out.json]
 """
