@@ -374,3 +374,23 @@ def test_fused_grid_is_whole_waves_of_the_blocks_the_device_holds(monkeypatch):
     assert gpu._resident_grid(k, 128, 24 * 1024) is None  # the driver says none fit
     k.overloads = {("a",): Compiled(), ("b",): Compiled()}
     assert gpu._resident_grid(k, 256, 24 * 1024) is None  # which one runs is not known
+
+
+def test_a_run_the_device_cannot_hold_is_refused_with_the_hasten_that_fits(mini_plan, monkeypatch):
+    # int32 person indices (and the fused kernel's read position) bound the people; free device
+    # memory too: refused before anything is allocated, with a hasten that fits, as on the CPU
+    n = mini_plan.total_agents
+    monkeypatch.setattr(gpu, "MAX_GPU_AGENTS", n // 3)
+    h = -(-n // (n // 3)) * mini_plan.hasten  # the smallest whole factor that fits
+    with pytest.raises(gpu.EngineError, match=rf"{n:,} agents.*use --hasten {h} or more"):
+        quiet_gpu(mini_plan, 1)
+    monkeypatch.setattr(gpu, "MAX_GPU_AGENTS", n)
+    per = gpu.device_bytes_per_person(bool(mini_plan.params["avoid_short_stints"]))
+
+    class Small:
+        def get_memory_info(self):
+            return (n * per / 2.5, 10 * n * per)
+
+    monkeypatch.setattr(gpu.cuda, "current_context", lambda: Small())
+    with pytest.raises(gpu.EngineError, match=rf"GiB free.*use --hasten {3 * mini_plan.hasten}"):
+        quiet_gpu(mini_plan, 1)

@@ -1186,6 +1186,28 @@ def device_bytes_per_person(ast: bool, fused: bool = False) -> float:
     return 4 + 8 + 4 + 1 + 1 + (8 if ast else 0) + (0 if fused else 8 + 4 + 4 + 16)
 
 
+#: People the kernels can index: int32 person indices (queues, lists, the fused kernel's read
+#: position), with room for a grid's stride past the last person.
+MAX_GPU_AGENTS = 2**31 - 2**24
+
+
+def check_device_fits(plan: Plan, fused: bool) -> None:
+    """Refuse, before allocating, a run whose people exceed int32 indices or the device's free
+    memory, with the hasten that fits (as agents.check_memory does for the CPU): beyond int32 the
+    indices would wrap silently, and an allocation failure mid-setup says less."""
+    agents = plan.total_agents
+    need = agents * device_bytes_per_person(bool(plan.params["avoid_short_stints"]), fused)
+    try:
+        free = float(cuda.current_context().get_memory_info()[0])
+    except Exception:  # noqa: BLE001 - a context that cannot say: let the allocation decide
+        free = float("inf")
+    if agents > MAX_GPU_AGENTS or need > free:
+        h = plan.hasten * max(2, math.ceil(max(agents / MAX_GPU_AGENTS, need / free)))
+        raise EngineError(f"the GPU run needs {agents:,} agents ({need / 2**30:,.1f} GiB of device "
+                          f"memory), more than the device holds ({free / 2**30:,.1f} GiB free, "
+                          f"at most {MAX_GPU_AGENTS:,} agents); use --hasten {h} or more")
+
+
 def _kernels(shared_tally: bool) -> tuple:
     if shared_tally not in _KERNELS:
         _KERNELS[shared_tally] = _make_kernels(shared_tally)
@@ -1604,6 +1626,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if fused and not direct:
         raise ValueError("fuse=True needs a network without capacities: a capped place's "
                          "multiplier makes decisions depend on Flee's serial order")
+    check_device_fits(plan, fused)
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
     decay_interval = int(plan.decay_interval)
