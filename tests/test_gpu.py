@@ -316,7 +316,7 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
 @pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
 def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, draws):
     # without capacities (the default there) the rest of the day runs in one kernel, each person
-    # through all of their same-day rounds (with bernoulli, pass A too): the CPU engine's
+    # through all of their same-day rounds (pass A's steps too, and with bernoulli its draws): the CPU engine's
     # numbers, and those of the queued rounds, including rounds and the people in them
     walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
                        extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
@@ -392,5 +392,5 @@ def test_a_run_the_device_cannot_hold_is_refused_with_the_hasten_that_fits(mini_
             return (n * per / 2.5, 10 * n * per)
 
     monkeypatch.setattr(gpu.cuda, "current_context", lambda: Small())
-    with pytest.raises(gpu.EngineError, match=rf"GiB free.*use --hasten {3 * mini_plan.hasten}"):
+    with pytest.raises(gpu.EngineError, match=rf"GPU.s free memory.*use --hasten {3 * mini_plan.hasten}"):
         quiet_gpu(mini_plan, 1)

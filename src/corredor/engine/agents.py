@@ -995,10 +995,18 @@ def check_memory(plan: Plan) -> None:
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         ram = float("inf")
-    if agents > MAX_AGENTS or need > ram:
-        h = plan.hasten * max(2, math.ceil(max(agents / MAX_AGENTS, need / ram)))
+    refuse_unless_fits(plan, need, ram, MAX_AGENTS, "this machine")
+
+
+def refuse_unless_fits(plan: Plan, need: float, room: float, max_agents: int, where: str) -> None:
+    """EngineError naming the --hasten that fits, when the plan's agents exceed `max_agents` (the
+    indices' range) or `need` bytes exceed the `room` that `where` (this machine, the device) has;
+    shared by the CPU's check_memory and the GPU's check_device_fits."""
+    agents = plan.total_agents
+    if agents > max_agents or need > room:
+        h = plan.hasten * max(2, math.ceil(max(agents / max_agents, need / room)))
         raise EngineError(f"the run needs {agents:,} agents ({need / 2**30:,.1f} GiB), more than "
-                          f"this machine can hold ({ram / 2**30:,.1f} GiB, at most {MAX_AGENTS:,} "
+                          f"{where} can hold ({room / 2**30:,.1f} GiB, at most {max_agents:,} "
                           f"agents); use --hasten {h} or more")
 
 

@@ -34,9 +34,9 @@ Day order (identical to engine/agents.py, flee-model.md §3.2):
                     (each arrival's chain sees every earlier person's): that person is handed to
                     the host, which replays such chains in index order with the device's logged
                     count changes at capped places. Without any capped place (`fuse`, the
-                    default there) no decision reads anybody else's, so fused_kernel runs each
-                    person's round 0 and all of their same-day rounds in one thread (with draws
-                    "bernoulli" their pass A too): one launch a day instead of one per round.
+                    default there) no decision reads anybody else's, so fused_kernel runs every
+                    person's pass A step, round 0 and same-day rounds in one launch (with draws
+                    "bernoulli" their pass A draw too): one launch a day instead of one per round.
                     Its blocks pass the people who need work today through a queue in shared
                     memory, so a warp's threads hold 32 such people, not the few
                     among 32 consecutive ones (H100, ncu: 17.6 threads of 32 active against 6.5)
@@ -90,6 +90,7 @@ from .agents import (  # noqa: E402
     NCLS,
     EngineError,
     EngineOutput,
+    refuse_unless_fits,
 )
 from .rng import Stream, seed_words, uniform  # noqa: E402
 from .rules.capacity import cap_multiplier, cap_multipliers  # noqa: E402
@@ -110,8 +111,8 @@ BLOCKS_PER_SM = 8
 #: Waves of resident blocks in the fused kernel's grid: FUSED_WAVES × the blocks a multiprocessor
 #: holds at once (from the compiled kernel's registers and shared memory) × multiprocessors. Its
 #: blocks loop over equal shares of the people, so a grid of whole waves leaves no multiprocessor
-#: idle at the end (8 blocks an SM where 6 fit would be 1.33 waves). 2 waves of 4 were measured best
-#: (run 5 and 8: 8 blocks an SM, 1.06e10; 16, 1.03e10).
+#: idle at the end (8 blocks an SM where 6 fit would be 1.33 waves). With 4 resident, 2 waves
+#: were measured a little faster than 4 (run 8: 8 blocks an SM 1.06e10, 16 1.03e10).
 FUSED_WAVES = 2
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
@@ -1193,19 +1194,14 @@ MAX_GPU_AGENTS = 2**31 - 2**24
 
 def check_device_fits(plan: Plan, fused: bool) -> None:
     """Refuse, before allocating, a run whose people exceed int32 indices or the device's free
-    memory, with the hasten that fits (as agents.check_memory does for the CPU): beyond int32 the
+    memory, with the hasten that fits (agents.refuse_unless_fits, as on the CPU): beyond int32 the
     indices would wrap silently, and an allocation failure mid-setup says less."""
-    agents = plan.total_agents
-    need = agents * device_bytes_per_person(bool(plan.params["avoid_short_stints"]), fused)
+    need = plan.total_agents * device_bytes_per_person(bool(plan.params["avoid_short_stints"]), fused)
     try:
         free = float(cuda.current_context().get_memory_info()[0])
     except Exception:  # noqa: BLE001 - a context that cannot say: let the allocation decide
         free = float("inf")
-    if agents > MAX_GPU_AGENTS or need > free:
-        h = plan.hasten * max(2, math.ceil(max(agents / MAX_GPU_AGENTS, need / free)))
-        raise EngineError(f"the GPU run needs {agents:,} agents ({need / 2**30:,.1f} GiB of device "
-                          f"memory), more than the device holds ({free / 2**30:,.1f} GiB free, "
-                          f"at most {MAX_GPU_AGENTS:,} agents); use --hasten {h} or more")
+    refuse_unless_fits(plan, need, free, MAX_GPU_AGENTS, "the GPU's free memory")
 
 
 def _kernels(shared_tally: bool) -> tuple:
@@ -1579,8 +1575,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     (None: shared-memory histograms when the network's tallies fit, else global atomics) and
     `blocks` (most blocks of a looping kernel; None: BLOCKS_PER_SM per multiprocessor, and for
     the fused kernel, once compiled, FUSED_WAVES times the blocks the device holds at once; 2 in
-    the simulator) change how the work is laid out, never the result. The output also carries `gpu_stats` (decisions replayed on the host, layout) and
-    `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
+    the simulator) change how the work is laid out, never the result. The output also carries
+    `gpu_stats` (decisions replayed on the host, layout) and `day_s` (wall seconds per day). `profile=True` waits for the device after every phase and adds
     the wall seconds per phase (PHASES) to gpu_stats["phase_s"] and, per day, to
     gpu_stats["phase_day_s"] (the waits slow the run a little; off: no cost). `fuse` (None: when
     no place has a capacity) runs the rest of the day after pass A's draws in one kernel, each
@@ -1601,8 +1597,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if not 1 <= tpb <= TPB_MAX or tpb & (tpb - 1):
         raise ValueError(f"threads_per_block must be a power of two in 1..{TPB_MAX}, got {tpb}")
     max_blocks = int(blocks) if blocks else _max_blocks()
-    fused_blocks = max_blocks  # FUSED_WAVES of its resident blocks once compiled (unless `blocks`)
-    fused_sized = bool(blocks)
+    fused_blocks = int(blocks) if blocks else None  # None: sized after its first launch
     p = plan.params
     fp = np.array([p[k] for k in FP_KEYS], np.float64)
     max_speed, walk = float(fp[0]), float(fp[1])
@@ -1989,17 +1984,17 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     _scatter(ids, w_h, p_h, h_h, d_where, d_prog, d_path, d_hop, d_flags, flat, scr)
                     stats["deferred_movers"] += n_def
                 lap("pass_a_host")
-            if fused:  # (pass A with bernoulli,) round 0 and every same-day round, per person
+            if fused:  # pass A's steps (and bernoulli's draws), round 0, every same-day round
                 d_fstat.copy_to_device(zero_fstat)
-                fused_kernel[_loop_grid(n_alive, flat, fused_blocks), flat, 0, shared_bytes](
+                fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, 0,
+                             shared_bytes](
                     n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog,
                     d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links, d_capacity,
                     d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_fstat)
-                if not fused_sized:
-                    fused_sized = True
+                if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
                     resident = _resident_grid(fused_kernel, flat, shared_bytes)
                     fused_blocks = FUSED_WAVES * resident if resident else max_blocks
                 apply(tallies())
@@ -2109,7 +2104,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "draws": draws, "fused": fused,
                      "threads_per_block": tpb, "max_blocks": max_blocks,
-                     "fused_blocks": fused_blocks if fused else 0,
+                     "fused_blocks": (fused_blocks or 0) if fused else 0,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
         out.gpu_stats["phase_s"] = {ph: float(phase_day[:, j].sum())  # type: ignore[attr-defined]
