@@ -11,19 +11,19 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
-   fused kernel without the path steps' links, capped at 40 and 32 registers a thread, with 1 and 4
-   waves of resident blocks (the default is FUSED_WAVES = 2), with draws "gaps" stepping the movers
-   in pass A instead of marking them for the fused kernel, and the queued rounds (fuse=False);
-   and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's daily
-   populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7), same
-   seed; then the registers and local memory of every compiled kernel.
+   fused kernel built otherwise (_DEFAULT_BUILD: a block's queue instead of a warp's, round 0
+   and the same-day rounds in their own branches, capped at 48 and 40 registers a thread, with
+   the checks for capped places, which cannot hold there), and the queued rounds (fuse=False);
+   and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's
+   daily populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7),
+   same seed; then the registers and local memory of every compiled kernel.
    person-steps/s = Σ_days people alive / seconds of the day loop; "steady" uses the second half
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
-   is the reference.
+   is the reference. Every build is compiled before its clock starts.
 2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
-   after every phase; phases in gpu.PHASES) at the largest --people with open camps (fused and
-   queued rounds) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and
-   moves).
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps (the
+   default build for each draws, and a block's queue for the last) and on seed 1 of the first
+   case; "steady" leaves out day 0 (everyone spawns and moves).
 3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
    seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
    (a pool of `--gpu-workers` processes, each its own CUDA context on the one device: a small
@@ -228,42 +228,30 @@ def scale_plan(people: int, days: int, capped: bool = False):
     return _SCALE_PLANS[key]
 
 
-@contextlib.contextmanager
-def _step_links(on: bool):
-    """Within: run_agents_gpu with (on, the default) or without the path steps' links that spare
-    most route decisions a scan of the place's out-links (gpu._path_steps; without: every link
-    −1, so every decision scans, as before they were added). The numbers are the same either way."""
-    from corredor.engine import gpu
-
-    real = gpu._path_steps
-    if not on:
-        def scan_always(*args):
-            out = real(*args)
-            out[1::2] = -1
-            return out
-
-        gpu._path_steps = scan_always
-    try:
-        yield
-    finally:
-        gpu._path_steps = real
+#: The fused kernel's build options the check varies (gpu._make_kernels): a queue a warp or a
+#: block, a register cap, the checks for capped places (which cannot hold where it runs), and
+#: round 0 and the same-day rounds through one decision and one trip (merged) or their own
+#: branches. The defaults are the library's.
+_DEFAULT_BUILD = {"queue": "warp", "max_registers": None, "checks": False, "merged": True}
 
 
 @contextlib.contextmanager
-def _fused_registers(cap: int | None, shared: bool = True):
-    """Within: run_agents_gpu's kernels for `shared` tallies with the fused kernel capped at `cap`
-    registers a thread (None: as built; nothing in numba's simulator, which has no registers).
-    Occupancy was 50 %, bound by registers (runs 7 and 8); ptxas 13.0 gives the kernel 40 now (6
-    blocks of 256 an SM; gpu_ptxas.py), the device's compiler may give more: 40 holds it there,
-    32 would fit 7 blocks (then shared memory binds) at the price of spills."""
+def _fused_kernels(build: dict, shared: bool = True):
+    """Within: run_agents_gpu's kernels for `shared` tallies with the fused kernel built as
+    `build` says (keys of _DEFAULT_BUILD; the register cap is ignored in numba's simulator).
+    Run 9 measured a cap of 40 (6 blocks an SM instead of 5) no faster than none, and ncu found
+    a third of the stalls at the block queue's barriers."""
     from corredor.engine import gpu
 
-    key = shared
-    if cap is None or gpu.simulator_enabled():
+    b = {**_DEFAULT_BUILD, **build}
+    if b == _DEFAULT_BUILD:
         yield
         return
+    key = shared
     real = gpu._KERNELS.get(key)
-    gpu._KERNELS[key] = gpu._make_kernels(shared, cap)
+    cap = None if gpu.simulator_enabled() else b["max_registers"]
+    gpu._KERNELS[key] = gpu._make_kernels(shared, cap, b["queue"] == "warp", b["checks"],
+                                          b["merged"])
     try:
         yield
     finally:
@@ -273,31 +261,14 @@ def _fused_registers(cap: int | None, shared: bool = True):
             gpu._KERNELS[key] = real
 
 
-@contextlib.contextmanager
-def _gaps_marks(on: bool):
-    """Within: with draws "gaps" and the fused kernel, movers_kernel marks the movers and the
-    fused kernel steps them in its compact queue (on, the default), or movers_kernel steps them
-    itself, as before the marks (a thread walks its segment of the chunk, so a warp waits on its
-    few movers' route decisions; gaps' pass A took 12.3 of 18.8 ms a day in run 8). The host
-    then passes _STEP where it would pass _MARK; the fused kernel finds nobody marked. The
-    numbers are the same either way."""
-    from corredor.engine import gpu
-
-    real = gpu._MARK
-    if not on:
-        gpu._MARK = gpu._STEP
-    try:
-        yield
-    finally:
-        gpu._MARK = real
-
-
-def _layout(lay: tuple) -> str:
-    """A fused run's layout (fused, step links, register cap, gaps' marks) in words, for the
-    checks."""
-    return ("fused" + ("" if lay[1] else " no-step-links")
-            + (f" max {lay[2]} registers" if lay[2] else "")
-            + ("" if lay[3] else " gaps-stepped-in-pass-a"))
+def _layout(fused: bool, build: dict) -> str:
+    """A run's layout in words, for the checks and tables."""
+    if not fused:
+        return "queued rounds"
+    b = {**_DEFAULT_BUILD, **build}
+    return (f"fused, {b['queue']} queue" + ("" if b["merged"] else ", split rounds")
+            + (f", max {b['max_registers']} registers" if b["max_registers"] else "")
+            + (", capacity checks" if b["checks"] else ""))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -311,45 +282,40 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     warm = compile_plan(scale_case(min(50_000, min(people_list)), 3))
     for d in draws:  # compile the kernels
         run_agents_gpu(warm, seed=0, draws=d)
-    # open camps run fused_kernel by default; the queued rounds at the largest size compare, and
-    # so do other grid sizes for the fused kernel: 1 and 4 waves of the blocks the device holds
-    # at once, against the default FUSED_WAVES (a default run's fused_blocks says how many)
-    from corredor.engine.gpu import FUSED_WAVES
+    # open camps run fused_kernel by default; at the largest size other builds of it and the
+    # queued rounds side by side
+    from corredor.engine.gpu import WARP_QUEUE
 
-    resident = 1
+    assert WARP_QUEUE == (_DEFAULT_BUILD["queue"] == "warp")
     top = max(people_list)
-    # the fused kernel side by side with: no path steps' links (every decision scans the
-    # out-links), fewer registers a thread, other grids, and the queued rounds
-    points = [(n, False, d, None, None, {}) for n in people_list for d in draws]
-    points += [(top, False, d, None, None, {"step_links": False}) for d in draws]
-    points += [(top, False, "gaps", None, None, {"marks": False})] if "gaps" in draws else []
-    points += [(top, False, draws[-1], None, None, {"max_registers": r}) for r in (40, 32)]
-    points += [(top, False, d, False, None, {}) for d in draws]
-    points += [(top, False, draws[-1], None, ("waves", w), {}) for w in (1, 4)]
-    points += [(min(people_list), True, draws[-1], None, None, {})]
+    last = draws[-1]
+    points = [(n, False, d, None, {}) for n in people_list for d in draws]
+    points += [(top, False, d, None, {"queue": "block"}) for d in draws]
+    points += [(top, False, d, None, {"merged": False}) for d in draws]
+    points += [(top, False, last, None, {"max_registers": r}) for r in (48, 40)]
+    points += [(top, False, last, None, {"checks": True})]
+    points += [(top, False, d, False, {}) for d in draws]
+    points += [(min(people_list), True, last, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
-    for n, capped, d, fuse, blocks, opts in points:
-        links = opts.get("step_links", True)
-        regs = opts.get("max_registers")
-        marks = opts.get("marks", True)
+    for n, capped, d, fuse, build in points:
         t = time.perf_counter()
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         fused_regs = None
-        if isinstance(blocks, tuple):
-            blocks = blocks[1] * resident
-        with _step_links(links), _fused_registers(regs), _gaps_marks(marks):
-            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, blocks=blocks)
+        with _fused_kernels(build):
+            run_agents_gpu(warm, seed=0, draws=d, fuse=fuse)  # compiled before the clock starts
+            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse)
             from corredor.engine import gpu as _gpu
 
-            if regs and not _gpu.simulator_enabled():  # what the cap gave (dropped after the run)
-                got = _gpu._KERNELS[True][6].get_regs_per_thread()
-                fused_regs = sorted(got.values()) if isinstance(got, dict) else got
+            if not _gpu.simulator_enabled():  # what the fused kernel got
+                try:
+                    got = _gpu._KERNELS[True][6].get_regs_per_thread()
+                    fused_regs = sorted(got.values()) if isinstance(got, dict) else got
+                except Exception:  # noqa: BLE001 - not compiled (queued rounds), or no query
+                    fused_regs = None
         g = out.gpu_stats
-        if g["fused"] and blocks is None and regs is None:
-            resident = max(1, g["fused_blocks"] // FUSED_WAVES)
-        lay = (g["fused"], links, regs, marks)
-        pops[(n, capped, d, lay, blocks)] = out.population.copy()
+        lay = _layout(bool(g["fused"]), build)
+        pops[(n, capped, d, lay)] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -358,28 +324,24 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            "blocks_asked": blocks, "step_links": links, "max_registers": regs, "gaps_marks": marks,
-            "fused_regs": fused_regs,
+            "build": {**_DEFAULT_BUILD, **build}, "layout": lay, "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks", "fused_blocks", "fused")},
         })
-        print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d}"
-              f"{' fused' if g['fused'] else ''}{'' if links else ' no-step-links'}"
-              f"{f' max {regs} registers' if regs else ''}"
-              f"{'' if marks else ' gaps-stepped-in-pass-a'}"
-              f"{f' {blocks} blocks' if blocks else ''}: "
+        size = f" ({fused_regs} registers, {g['fused_blocks']} blocks)" if g["fused"] else ""
+        print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d} {lay}{size}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
     # every fused layout must give the queued rounds' numbers (same seed, top size) and the CPU
     # engine's (same seed and draws, the CPU reference size)
-    for (n, capped, d, lay, blocks), a in pops.items():
-        b = next((v for (n2, c2, d2, lay2, b2), v in pops.items()
-                  if n2 == top and not c2 and d2 == d and not lay2[0] and not b2), None)
-        if n == top and not capped and lay[0] and b is not None:
-            rows.append({"check": f"{_layout(lay)}{f' {blocks} blocks' if blocks else ''} = queued at "
-                                  f"{top:.0e}, draws {d}, seed 1",
+    queued = _layout(False, {})
+    for (n, capped, d, lay), a in pops.items():
+        b = next((v for (n2, c2, d2, lay2), v in pops.items()
+                  if n2 == top and not c2 and d2 == d and lay2 == queued), None)
+        if n == top and not capped and lay != queued and b is not None:
+            rows.append({"check": f"{lay} = queued at {top:.0e}, draws {d}, seed 1",
                          "identical": bool(np.array_equal(a, b))})
             print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
     if cpu_ref_people:
@@ -387,10 +349,10 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         run_agents(warm, seed=0)
         for d in draws:
             out = run_agents(plan, seed=1, draws=d)
-            for (n, capped, d2, lay, blocks), g in pops.items():
-                if n == cpu_ref_people and not capped and d2 == d and lay[0] and not blocks:
-                    rows.append({"check": f"{_layout(lay)} GPU = CPU at {cpu_ref_people:.0e}, draws {d}, "
-                                          "seed 1",
+            for (n, capped, d2, lay), g in pops.items():
+                if n == cpu_ref_people and not capped and d2 == d and lay != queued:
+                    rows.append({"check": f"{lay} GPU = CPU at {cpu_ref_people:.0e}, "
+                                          f"draws {d}, seed 1",
                                  "identical": bool(np.array_equal(g, out.population))})
                     print(f"  {rows[-1]['check']}: {rows[-1]['identical']}", flush=True)
             half = days // 2
@@ -421,18 +383,21 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
     from corredor.engine.gpu import PHASES, run_agents_gpu
 
     rows = [] if rows is None else rows
-    runs = [(f"scale {people:.0e} open", d, fuse) for d in draws for fuse in (None, False)]
-    runs += [(f"{case} seed 1", draws[0], None)]
-    for label, d, fuse in runs:
+    runs = [(f"scale {people:.0e} open", d, {}) for d in draws]
+    runs += [(f"scale {people:.0e} open", draws[-1], {"queue": "block"})]
+    runs += [(f"{case} seed 1", draws[0], {})]
+    for label, d, build in runs:
         if label.startswith("scale"):
             plan, warm = scale_plan(people, days), scale_plan(min(50_000, people), 3)
         else:
             plan, warm = _plan(case, hasten, case_days), _plan(case, hasten, 5)
-        run_agents_gpu(warm, seed=1, draws=d, fuse=fuse)  # compile the kernels
-        out = run_agents_gpu(plan, seed=1, profile=True, draws=d, fuse=fuse)
+        with _fused_kernels(build):
+            run_agents_gpu(warm, seed=1, draws=d)  # compile the kernels
+            out = run_agents_gpu(plan, seed=1, profile=True, draws=d)
         ph = np.asarray(out.gpu_stats["phase_day_s"])
         steady = ph[1:] if ph.shape[0] > 1 else ph
         row = {"run": label, "draws": d, "fused": bool(out.gpu_stats["fused"]),
+               "layout": _layout(bool(out.gpu_stats["fused"]), build),
                "people": int(plan.total_agents),
                "days": int(plan.n_days), "loop_s": out.loop_s,
                "ms_per_day": 1e3 * out.loop_s / plan.n_days,
@@ -445,7 +410,7 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
                "steady_phase_ms_per_day": {p: 1e3 * float(steady[:, j].mean())
                                            for j, p in enumerate(PHASES)}}
         rows.append(row)
-        print(f"  profile {label} draws {d}{' fused' if row['fused'] else ''}: "
+        print(f"  profile {label} draws {d}{', ' + row['layout'] if row['fused'] else ''}: "
               f"{row['ms_per_day']:.2f} ms/day, steady "
               f"{row['steady_ms_per_day']:.2f}: " + ", ".join(
                   f"{p} {v:.2f}" for p, v in row["steady_phase_ms_per_day"].items()), flush=True)
@@ -462,7 +427,7 @@ def kernel_resources() -> list[dict]:
     names = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
     rows = []
     for shared, kernels in gpu._KERNELS.items():
-        for name, k in zip(names, kernels, strict=True):
+        for name, k in zip(names, kernels[:len(names)], strict=True):
             try:
                 regs = k.get_regs_per_thread()
                 local = k.get_local_mem_per_thread()
@@ -525,11 +490,10 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         if "check" in r:
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
-        lay = (", fused" if r.get("fused") else "") + (
-            "" if r.get("step_links", True) else ", no step links") + (
-            f", max {r['max_registers']} registers" if r.get("max_registers") else "")
-        lay += ("" if r.get("gaps_marks", True) else ", gaps stepped in pass A")
-        lay += f", {r['fused_blocks']} blocks" if r.get("fused_blocks") else ""
+        lay = ""
+        if r["backend"] == "gpu":
+            lay = ", " + r["layout"]
+            lay += f", {r['fused_blocks']} blocks" if r.get("fused_blocks") else ""
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
@@ -546,7 +510,8 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                   "same-day rounds / day |",
                   "|---|---|---|---|---|" + "---|" * len(PHASES) + "---|---|---|"]
         for r in pr:
-            lines.append(f"| {r['run']} | {r['draws']}{', fused' if r.get('fused') else ''}"
+            lines.append(f"| {r['run']} | {r['draws']}"
+                         f"{', ' + r['layout'] if r.get('fused') else ''}"
                          " | "
                          f"{r['people']:,} | {r['ms_per_day']:.2f} | "
                          f"{r['steady_ms_per_day']:.2f} | "
