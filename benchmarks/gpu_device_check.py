@@ -11,9 +11,7 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    places, 3 nearest neighbours, 1 % conflict zones, 2 % camps, everyone created on day 0 in the
    conflict zones), `--days` days; 1e7 and 1e8 people with open camps (no capacity, so pass A
    needs no host replay and the rest of the day runs in gpu's fused_kernel); at 1e8 also: the
-   fused kernel built otherwise (_DEFAULT_BUILD: a block's queue instead of a warp's, round 0
-   and the same-day rounds in their own branches, capped at 48 and 40 registers a thread, with
-   the checks for capped places, which cannot hold there), and the queued rounds (fuse=False);
+   BUILDS of the fused kernel in turn, REPEATS times (medians), and the queued rounds (fuse=False);
    and 1e7 with capped camps (the host replays movers at full camps). Every fused layout's
    daily populations are checked against the queued rounds' (1e8) and the CPU engine's (1e7),
    same seed; then the registers and local memory of every compiled kernel.
@@ -21,9 +19,8 @@ gaps, reproduced exactly on the device; bernoulli: one draw per person, no scan)
    of the days (day 0 moves everyone at once). The CPU engine on the same case at 1e7 (all cores)
    is the reference. Every build is compiled before its clock starts.
 2. With `--profile`: milliseconds per day and phase (run_agents_gpu(profile=True): a device wait
-   after every phase; phases in gpu.PHASES) at the largest --people with open camps (the
-   default build for each draws, and a block's queue for the last) and on seed 1 of the first
-   case; "steady" leaves out day 0 (everyone spawns and moves).
+   after every phase; phases in gpu.PHASES) at the largest --people with open camps (each
+   draws) and on seed 1 of the first case; "steady" leaves out day 0 (everyone spawns and moves).
 3. Equivalence, mali2012 and car (Flee 3.1 cases from ../shared/data/flee, hasten 10 by default),
    seeds 1..N (N ≥ 100): the CPU agent engine (a pool of one-thread processes) and the GPU backend
    (a pool of `--gpu-workers` processes, each its own CUDA context on the one device: a small
@@ -228,30 +225,30 @@ def scale_plan(people: int, days: int, capped: bool = False):
     return _SCALE_PLANS[key]
 
 
-#: The fused kernel's build options the check varies (gpu._make_kernels): a queue a warp or a
-#: block, a register cap, the checks for capped places (which cannot hold where it runs), and
-#: round 0 and the same-day rounds through one decision and one trip (merged) or their own
-#: branches. The defaults are the library's.
-_DEFAULT_BUILD = {"queue": "warp", "max_registers": None, "checks": False, "merged": True}
+#: Builds of the fused kernel the check compares side by side at the largest size, each run
+#: REPEATS times in turn (medians; one run each swung by up to ±10 % in run 10): as the library
+#: builds it ({}), capped registers a thread, without the checks for capped places and full
+#: camps (which cannot hold where it runs), and with global tallies instead of shared ones (the
+#: shared histograms take 23 KB a block that L1 could use).
+BUILDS = ({}, {"checks": False}, {"max_registers": 40}, {"shared_tally": False})
+REPEATS = 3
 
 
 @contextlib.contextmanager
-def _fused_kernels(build: dict, shared: bool = True):
-    """Within: run_agents_gpu's kernels for `shared` tallies with the fused kernel built as
-    `build` says (keys of _DEFAULT_BUILD; the register cap is ignored in numba's simulator).
-    Run 9 measured a cap of 40 (6 blocks an SM instead of 5) no faster than none, and ncu found
-    a third of the stalls at the block queue's barriers."""
+def _fused_kernels(build: dict):
+    """Within: run_agents_gpu's kernels built as `build` says (keys of BUILDS; the register cap
+    is ignored in numba's simulator). Run 9 measured a cap of 40 (6 blocks an SM instead of 5)
+    no faster than none."""
     from corredor.engine import gpu
 
-    b = {**_DEFAULT_BUILD, **build}
-    if b == _DEFAULT_BUILD:
+    cap = None if gpu.simulator_enabled() else build.get("max_registers")
+    checks = build.get("checks", True)
+    if cap is None and checks:
         yield
         return
-    key = shared
+    key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    cap = None if gpu.simulator_enabled() else b["max_registers"]
-    gpu._KERNELS[key] = gpu._make_kernels(shared, cap, b["queue"] == "warp", b["checks"],
-                                          b["merged"])
+    gpu._KERNELS[key] = gpu._make_kernels(key, cap, checks)
     try:
         yield
     finally:
@@ -265,10 +262,10 @@ def _layout(fused: bool, build: dict) -> str:
     """A run's layout in words, for the checks and tables."""
     if not fused:
         return "queued rounds"
-    b = {**_DEFAULT_BUILD, **build}
-    return (f"fused, {b['queue']} queue" + ("" if b["merged"] else ", split rounds")
-            + (f", max {b['max_registers']} registers" if b["max_registers"] else "")
-            + (", capacity checks" if b["checks"] else ""))
+    cap = build.get("max_registers")
+    return ("fused" + (f", max {cap} registers" if cap else "")
+            + ("" if build.get("checks", True) else ", no capacity checks")
+            + ("" if build.get("shared_tally", True) else ", global tallies"))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -282,18 +279,12 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     warm = compile_plan(scale_case(min(50_000, min(people_list)), 3))
     for d in draws:  # compile the kernels
         run_agents_gpu(warm, seed=0, draws=d)
-    # open camps run fused_kernel by default; at the largest size other builds of it and the
-    # queued rounds side by side
-    from corredor.engine.gpu import WARP_QUEUE
-
-    assert WARP_QUEUE == (_DEFAULT_BUILD["queue"] == "warp")
+    # open camps run fused_kernel by default; at the largest size the BUILDS in turn, REPEATS
+    # times, and the queued rounds
     top = max(people_list)
     last = draws[-1]
     points = [(n, False, d, None, {}) for n in people_list for d in draws]
-    points += [(top, False, d, None, {"queue": "block"}) for d in draws]
-    points += [(top, False, d, None, {"merged": False}) for d in draws]
-    points += [(top, False, last, None, {"max_registers": r}) for r in (48, 40)]
-    points += [(top, False, last, None, {"checks": True})]
+    points += [(top, False, last, None, b) for _ in range(REPEATS) for b in BUILDS[1:] + BUILDS[:1]]
     points += [(top, False, d, False, {}) for d in draws]
     points += [(min(people_list), True, last, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
@@ -302,20 +293,26 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         plan = scale_plan(n, days, capped)
         plan_s = time.perf_counter() - t
         fused_regs = None
+        shared = build.get("shared_tally")
         with _fused_kernels(build):
-            run_agents_gpu(warm, seed=0, draws=d, fuse=fuse)  # compiled before the clock starts
-            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse)
+            # compiled before the clock starts
+            run_agents_gpu(warm, seed=0, draws=d, fuse=fuse, shared_tally=shared)
+            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, shared_tally=shared)
             from corredor.engine import gpu as _gpu
 
             if not _gpu.simulator_enabled():  # what the fused kernel got
                 try:
-                    got = _gpu._KERNELS[True][6].get_regs_per_thread()
+                    got = _gpu._KERNELS[shared is not False][6].get_regs_per_thread()
                     fused_regs = sorted(got.values()) if isinstance(got, dict) else got
                 except Exception:  # noqa: BLE001 - not compiled (queued rounds), or no query
                     fused_regs = None
         g = out.gpu_stats
         lay = _layout(bool(g["fused"]), build)
-        pops[(n, capped, d, lay)] = out.population.copy()
+        key = (n, capped, d, lay)
+        if key in pops and not np.array_equal(pops[key], out.population):
+            rows.append({"check": f"{lay} at {n:.0e}, draws {d}: a repeat gave the same numbers",
+                         "identical": False})
+        pops[key] = out.population.copy()
         half = days // 2
         steady_steps = float(out.alive[half:].sum())
         rows.append({
@@ -324,7 +321,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "loop_s": out.loop_s, "person_steps_per_s": out.agent_steps / out.loop_s,
             "steady_person_steps_per_s": steady_steps / float(out.day_s[half:].sum()),
             "day0_s": float(out.day_s[0]), "plan_s": plan_s, "rounds_max": int(out.rounds.max()),
-            "build": {**_DEFAULT_BUILD, **build}, "layout": lay, "fused_regs": fused_regs,
+            "build": build, "layout": lay, "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
                 "direct_pass_a", "max_blocks", "fused_blocks", "fused")},
@@ -334,6 +331,23 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
               f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
         del out
+    # the builds' medians over their repeats
+    for build in BUILDS:
+        lay = _layout(True, build)
+        mine = [r for r in rows if r.get("layout") == lay and r["people"] == top
+                and r["draws"] == last and not r["capped_camps"]]
+        if mine:
+            rows.append({"median_of": lay, "draws": last, "people": top, "runs": len(mine),
+                         "person_steps_per_s": float(np.median(
+                             [r["person_steps_per_s"] for r in mine])),
+                         "steady_person_steps_per_s": float(np.median(
+                             [r["steady_person_steps_per_s"] for r in mine])),
+                         "fused_regs": mine[-1]["fused_regs"],
+                         "fused_blocks": mine[-1].get("fused_blocks")})
+            m = rows[-1]
+            print(f"  median of {m['runs']}: {lay}, {last}, {top:.0e}: "
+                  f"{m['person_steps_per_s']:.3g} (steady {m['steady_person_steps_per_s']:.3g})",
+                  flush=True)
     # every fused layout must give the queued rounds' numbers (same seed, top size) and the CPU
     # engine's (same seed and draws, the CPU reference size)
     queued = _layout(False, {})
@@ -384,7 +398,6 @@ def profile(people: int, days: int, case: str, hasten: int, case_days: int, draw
 
     rows = [] if rows is None else rows
     runs = [(f"scale {people:.0e} open", d, {}) for d in draws]
-    runs += [(f"scale {people:.0e} open", draws[-1], {"queue": "block"})]
     runs += [(f"{case} seed 1", draws[0], {})]
     for label, d, build in runs:
         if label.startswith("scale"):
@@ -427,7 +440,7 @@ def kernel_resources() -> list[dict]:
     names = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
     rows = []
     for shared, kernels in gpu._KERNELS.items():
-        for name, k in zip(names, kernels[:len(names)], strict=True):
+        for name, k in zip(names, kernels, strict=True):
             try:
                 regs = k.get_regs_per_thread()
                 local = k.get_local_mem_per_thread()
@@ -486,8 +499,9 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
     lines += ["", "| backend | draws | people | camps | days | loop s | person-steps/s | steady (2nd half) | day 0 s | decisions replayed on the host |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     checks = [r for r in tp if "check" in r]
+    medians = [r for r in tp if "median_of" in r]
     for r in tp:
-        if "check" in r:
+        if "check" in r or "median_of" in r:
             continue
         host = r.get("capped_movers", 0) + r.get("deferred_movers", 0) + r.get("deferred_chains", 0)
         lay = ""
@@ -497,6 +511,12 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
         lines.append(f"| {r['backend']} | {r['draws']}{lay} | {r['people']:,} | {'capped' if r['capped_camps'] else 'open'} | "
                      f"{r['days']} | {r['loop_s']:.2f} | {r['person_steps_per_s']:.3g} | "
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
+    if medians:
+        lines += ["", "| build (medians of its runs) | draws | people | runs | registers | blocks | "
+                  "person-steps/s | steady |", "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['median_of']} | {r['draws']} | {r['people']:,} | {r['runs']} | "
+                  f"{r['fused_regs']} | {r['fused_blocks']} | {r['person_steps_per_s']:.3g} | "
+                  f"{r['steady_person_steps_per_s']:.3g} |" for r in medians]
     if checks:
         lines += [""] + [f"- {r['check']}: {'identical' if r['identical'] else 'DIFFERENT'}"
                          for r in checks]

@@ -341,20 +341,18 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
 
 
 @pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
-def test_block_queue_gives_the_warp_queues_numbers(open_mini_plan, monkeypatch, draws):
-    # the fused kernel's queue a block (barriers) instead of a warp (ballots; in the simulator a
-    # block is one warp): the same people, rounds and tallies, on one block and on several
+def test_fused_kernel_with_and_without_capacity_checks_gives_the_cpu_engines_numbers(
+        open_mini_plan, monkeypatch, draws):
+    # without capacities the checks for capped places and full camps cannot hold: the fused
+    # kernel built without them gives the same people, rounds and tallies as with them
     cpu = run_agents(open_mini_plan, seed=5, draws=draws)
-    warp = quiet_gpu(open_mini_plan, 5, draws=draws)
-    assert gpu.WARP_QUEUE and warp.gpu_stats["fused"]
-    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None, False)})
-    for blocks in (1, None):
-        block = quiet_gpu(open_mini_plan, 5, draws=draws, blocks=blocks)
-        assert block.gpu_stats["fused"]
-        for dev in (warp, block):
-            assert_same(cpu, dev)
-            np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-        assert block.gpu_stats["chain_people"] == warp.gpu_stats["chain_people"] > 0
+    for checks in (True, False):
+        monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None, checks)})
+        dev = quiet_gpu(open_mini_plan, 5, draws=draws, shared_tally=True)
+        assert dev.gpu_stats["fused"]
+        assert_same(cpu, dev)
+        np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+        assert dev.gpu_stats["chain_people"] > 0
 
 
 def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,

@@ -118,9 +118,6 @@ FUSED_WAVES = 2
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
 _QUEUE = 2 * TPB_FLAT  # fused_kernel's shared queue: < 2 entries a thread at any time
-_WARP = 32
-#: fused_kernel's queues: one a warp (filled by ballots, no barriers), else one a block.
-WARP_QUEUE = True
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; without capacities also their step, or with fuse and draws "gaps" their mark),
@@ -294,10 +291,11 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 
 @cuda.jit(device=True, inline=True)
 def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                 node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped):
+                 node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
+                 capped=True):
     """agents._decide_step: choose a path if none, take its next step; the link entered or −1.
-    `capped` False (a network without capacities, where every multiplier is 1) skips the check
-    of the path's end against a full camp, which cannot fail there.
+    `capped` False (a network without capacities, every multiplier 1) leaves out the check of
+    the path's end against a full camp, which cannot fail there.
 
     `nodes` is interleaved (_path_steps): nodes[2k] the path node, nodes[2k + 1] the first link in
     out-list order from the node before it to it. When person i stands on that node before it and
@@ -353,12 +351,11 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
 @cuda.jit(device=True, inline=True)
 def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                 nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
-                h, n_loc, capped):
+                h, n_loc):
     """Pass A's step for mover i at v (agents._pass_a_chunk): choose and step onto a link, tallied
     in h (departure at v, +1 on the link)."""
     lk = _decide_step(i, v, route_prefix, 0, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                      node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                      capped)
+                      node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
     if lk >= 0:
         _leave(i, v, lk, where, flags, h, n_loc)
         prog[i] = 0.0
@@ -380,7 +377,7 @@ def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix,
     else:
         _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                     node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where,
-                    prog, flags, h, n_loc, True)
+                    prog, flags, h, n_loc)
 
 
 @cuda.jit(device=True, inline=True)
@@ -453,38 +450,36 @@ def _late(i, v, path, node_ptr, nodes, capacity, touched):
 @cuda.jit(device=True, inline=True)
 def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, ast, max_speed, town,
                   mc, path_ptr, path_valid, cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                  link_to, link_open, camp, capmult, capacity, touched, capped):
+                  link_to, link_open, camp, capmult, capacity, touched):
     """Person i's decision in same-day round r (agents._chain, one step) where they arrived with km
     left: the link entered, −1 (stays), or _HAND_OVER when the decision reads a capped place's
     multiplier (choosing among paths that reach one, `touched`, or a planned path ending at one),
-    which Flee's serial order decides, so the host replays it; `capped` False (no capacities)
-    skips those checks, which cannot hold there. (Split from _chain_go: CPython passes a call
-    of more than 30 arguments as *args, which numba-cuda cannot inline.)"""
+    which Flee's serial order decides, so the host replays it. (Split from _chain_go: CPython
+    passes a call of more than 30 arguments as *args, which numba-cuda cannot inline.)"""
     v = where[i]
     if not _chain_moves(i, r, v, chain_move, prog, rtd, ast, max_speed, town, mc):
         return -1
-    if capped and _late(i, v, path, node_ptr, nodes, capacity, touched):
+    if _late(i, v, path, node_ptr, nodes, capacity, touched):
         return _HAND_OVER
     return _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                        node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                        capped)
+                        node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
 
 
 @cuda.jit(device=True, inline=True)
 def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, link_to, link_km,
               link_speed, link_walk_p, start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc,
-              cnt, capped):
+              cnt):
     """Person i leaves where they are onto link lk in same-day round r and travels with the km
     left today; True = arrived again with km left. Count changes at capped places are logged as
-    events for the host's replay (`capped` False: there are none)."""
+    events for the host's replay."""
     v = where[i]
     dist = prog[i]
     _leave(i, v, lk, where, flags, h, n_loc)
-    if capped and capacity[v] >= 1:
+    if capacity[v] >= 1:
         _event(i, v, False, ev_idx, ev_loc, cnt)
     more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
                    link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
-    if capped and where[i] >= 0 and capacity[where[i]] >= 1:
+    if where[i] >= 0 and capacity[where[i]] >= 1:
         _event(i, where[i], True, ev_idx, ev_loc, cnt)
     return more
 
@@ -551,55 +546,13 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
-@cuda.jit(device=True, inline=True)
-def _ballot_device(ok, vote):
-    """The warp's lanes with ok, as bits of a uint32 (every lane of the warp must call it)."""
-    return cuda.ballot_sync(0xFFFFFFFF, ok)
-
-
-@cuda.jit(device=True, inline=True)
-def _ballot_simulated(ok, vote):
-    """_ballot_device in numba's simulator, which has no warp votes: through shared memory
-    (`vote`, 32 int32) and barriers, so a block there must be one warp."""
-    lane = cuda.threadIdx.x & (_WARP - 1)
-    vote[lane] = 1 if ok else 0
-    cuda.syncthreads()
-    m = 0
-    for j in range(_WARP):
-        if vote[j]:
-            m |= 1 << j
-    cuda.syncthreads()
-    return nb.uint32(m)
-
-
-@cuda.jit(device=True, inline=True)
-def _syncwarp_device():
-    cuda.syncwarp(0xFFFFFFFF)
-
-
-@cuda.jit(device=True, inline=True)
-def _syncwarp_simulated():
-    cuda.syncthreads()  # a block is one warp there (_ballot_simulated)
-
-
-@cuda.jit(device=True, inline=True)
-def _popc(m):
-    return cuda.popc(m)
-
-
-_ballot = _ballot_simulated if simulator_enabled() else _ballot_device
-_syncwarp = _syncwarp_simulated if simulator_enabled() else _syncwarp_device
-
-
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  warp_queue: bool = WARP_QUEUE, capacity_checks: bool = False,
-                  merged_rounds: bool = True):
+                  capacity_checks: bool = True):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). `max_registers` caps the fused kernel's registers a thread (more warps in flight,
-    perhaps spills), `warp_queue` gives it a queue a warp instead of a block, and
-    `capacity_checks` keeps in it the checks for capped places, which cannot hold in the networks
-    it runs, and `merged_rounds` False gives round 0 and the same-day rounds their own branches
-    (for measurements: benchmarks/gpu_device_check.py).
+    perhaps spills), and `capacity_checks` False leaves out of it the checks for capped places
+    and full camps, which cannot hold in the networks it runs (fewer dependent loads; for
+    measurements: benchmarks/gpu_device_check.py).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -841,7 +794,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         continue
                 _step_mover(i, w, route_prefix, path, hop, path_ptr, path_valid, cum, tot,
                             nvalid, node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                            capmult, where, prog, flags, h, n_loc, True)
+                            capmult, where, prog, flags, h, n_loc)
             c += cuda.gridDim.x
         if shared_tally:
             _flush(h, tally, n_tally)
@@ -917,7 +870,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 lk = _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, ast,
                                    max_speed, town, mc, path_ptr, path_valid, cum, tot, nvalid,
                                    node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp,
-                                   capmult, capacity, touched, True)
+                                   capmult, capacity, touched)
                 if lk == _HAND_OVER:
                     k2 = cuda.atomic.add(cnt, 1, 1)
                     def_idx[k2] = i
@@ -925,38 +878,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 elif lk >= 0:
                     more = _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast,
                                      link_from, link_to, link_km, link_speed, link_walk_p,
-                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt,
-                                     True)
+                                     start_on_foot, walk, h, n_loc, capacity, ev_idx, ev_loc, cnt)
             _append(more, i, front_out, tally, at + 1, slots)
             base += cuda.gridDim.x * nt
         if shared_tally:
             _flush(h, tally, n_tally)
-
-    @cuda.jit(device=True, inline=True)
-    def _enqueue(ok, i, r, qi, qr, qo, n_q, qn, below, vote):
-        """fused_kernel: the threads with ok put (i, r) in the queue; its new length (a warp's:
-        every lane of the warp calls it, slots by a ballot; a block's: slots by a shared atomic
-        on qn, the length returned unchanged, as the block reads qn)."""
-        if warp_queue:
-            m = _ballot(ok, vote)
-            if ok:
-                k = qo + n_q + _popc(m & below)
-                qi[k] = i
-                qr[k] = r
-            return n_q + _popc(m)
-        if ok:
-            k = cuda.atomic.add(qn, 0, 1)
-            qi[k] = i
-            qr[k] = r
-        return n_q
-
-    @cuda.jit(device=True, inline=True)
-    def _queue_sync():
-        """fused_kernel: the queue's writes seen by all its threads (the warp's, the block's)."""
-        if warp_queue:
-            _syncwarp()
-        else:
-            cuda.syncthreads()
 
     @(cuda.jit if max_registers is None else cuda.jit(max_registers=max_registers))
     def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
@@ -974,24 +900,23 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         (the route tables and multipliers are fixed for the day), and a person's draws depend on
         their own key and round only, so the order of people and rounds does not matter. It
         saves a launch per round, the frontier lists and their scattered reads.
-        A queue (of the warp with `warp_queue`, else of the block) reads its people a tile (one
-        a thread) at a time and puts those who need work (movers, people on a link) in shared
-        memory (entries: person, round); whenever it holds a tile's worth, or nobody is left to
-        read, every thread takes one entry, does that round and puts the person back with the
-        next round if they arrived with km left. (A thread per person instead, a warp doing 32
-        consecutive people, had 6.5 of 32 threads active on an H100, most people not moving:
-        1.8× slower at 1e8.) A warp's queue is filled by ballots and needs no barrier; a
-        block's waits at barriers for its slowest warp (31.7 % of the stalls, ncu, run 9).
-        Without capacities every multiplier is 1 and no place is capped, so the decisions skip
-        the checks against full camps and capped places (unless `capacity_checks`).
+        A block reads its people a tile (one a thread) at a time and puts those who need work
+        (movers, people on a link) in a shared queue (_QUEUE entries: person, round); whenever
+        the queue holds a tile's worth, or nobody is left to read, every thread takes one entry,
+        does that round and puts the person back with the next round if they arrived with km
+        left. (A thread per person instead, a warp doing 32 consecutive people, had 6.5 of 32
+        threads active on an H100, most people not moving: 1.8× slower at 1e8. A queue a warp,
+        filled by ballots without the block's barriers, was no faster at the same occupancy:
+        run 10.) Every entry (pass A's step, round 0 on a link, a same-day round) goes through
+        one route decision and one trip, with only what differs in branches: a warp holding
+        both kinds runs the decision once, not once a kind (run 10: 1.25× at 1e8, same registers).
         fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
         someone would enter round max_rounds + 1, 2 if a decision would need the host (cannot
         happen without capacities; the host raises)."""
         st = cuda.shared.array(3, dtype=nb.int64)
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
-        qn = cuda.shared.array(1, dtype=nb.int32)  # the block's queue length
-        vote = cuda.shared.array(_WARP, dtype=nb.int32)  # _ballot's scratch in the simulator
+        qn = cuda.shared.array(1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         h = _histogram(shared_tally, tally, n_tally)
         tid = cuda.threadIdx.x
@@ -1004,57 +929,38 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         # the day's key prefixes are read where used: held in registers across the loop they
         # cost 10 of them (gpu_ptxas.py), and registers bound this kernel's occupancy
         nt = cuda.blockDim.x
-        if warp_queue:  # a warp's tiles and queue: 32 people a tile, 2 · 32 entries
-            tile = _WARP
-            lane = tid & (_WARP - 1)
-            below = nb.uint32((1 << lane) - 1)
-            qo = (tid // _WARP) * (2 * _WARP)
-            base = nb.int32(cuda.blockIdx.x * nt + (tid - lane))
-        else:
-            tile = nt
-            lane = tid
-            below = nb.uint32(0)
-            qo = 0
-            base = nb.int32(cuda.blockIdx.x * nt)
-        n_q = nb.int32(0)  # warp_queue: the warp's queue length (the same in every lane)
-        while True:  # every branch below is the same for the whole warp (block)
-            if not warp_queue:
-                n_q = qn[0]
-                cuda.syncthreads()  # everyone has read n_q before qn changes
-            if n_q < tile and base < n_alive:  # room for a tile: who needs work today
-                i = nb.int32(base + lane)
-                need = False
+        base = nb.int32(cuda.blockIdx.x * nt)
+        while True:  # every branch below is the same for the whole block
+            n_q = qn[0]
+            cuda.syncthreads()  # everyone has read n_q before qn changes
+            if n_q < nt and base < n_alive:  # room for a tile: who needs work today
+                i = nb.int32(base + tid)
                 if i < n_alive:
                     w = where[i]
-                    need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
-                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
-                n_q = _enqueue(need, i, 0, qi, qr, qo, n_q, qn, below, vote)
+                    if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
+                            pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE])):
+                        k = cuda.atomic.add(qn, 0, 1)
+                        qi[k] = i
+                        qr[k] = 0
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
-            else:  # the last min(n_q, tile) entries, one a thread
-                c = min(n_q, tile)
+            else:  # the last min(n_q, nt) entries, one a thread
+                c = min(n_q, nt)
                 lo = n_q - c
                 i = nb.int32(-1)
                 r = nb.int32(0)
-                if lane < c:
-                    i = qi[qo + lo + lane]
-                    r = qr[qo + lo + lane]
+                if tid < c:
+                    i = qi[lo + tid]
+                    r = qr[lo + tid]
                 # entries read before they are overwritten; and how many enter a same-day round
-                enters = i >= 0 and 1 <= r <= max_rounds
-                if warp_queue:
-                    n_chain = _popc(_ballot(enters, vote))
-                    if lane == 0 and n_chain > 0:
-                        cuda.atomic.add(st, 0, n_chain)
-                    n_q = lo
-                else:
-                    n_chain = cuda.syncthreads_count(1 if enters else 0)
-                    if tid == 0:
-                        qn[0] = lo
-                        st[0] += n_chain
-                    cuda.syncthreads()
-                more = False
-                if i >= 0 and merged_rounds:  # every kind of entry through one decision, one trip
+                n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
+                if tid == 0:
+                    qn[0] = lo
+                    st[0] += n_chain
+                cuda.syncthreads()
+                if i >= 0:  # every kind of entry through one decision and one trip
+                    more = False
                     w = where[i]
                     lk = -1
                     p0 = 0.0
@@ -1099,42 +1005,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         v = where[i]
                         if capacity_checks and r > 0 and v >= 0 and capacity[v] >= 1:
                             _event(i, v, True, ev_idx, ev_loc, cnt)
-                elif i >= 0:  # (before: a branch for round 0, another for same-day rounds)
-                    if r == 0:  # pass A's step (drawn or marked) and round 0
-                        w = where[i]
-                        if w >= 0:
-                            if pass_a == _A_MARKED:
-                                flags[i] = flags[i] & _F_NOT_MOVE
-                            _step_mover(i, w, pre[_S_ROUTE], path, hop, path_ptr, path_valid,
-                                        cum, tot, nvalid, node_ptr, nodes, out_ptr, out_link,
-                                        link_to, link_open, camp, capmult, where, prog, flags,
-                                        h, n_loc, capacity_checks)
-                            w = where[i]
-                        if w < 0:
-                            more = _travel(i, -w - 1, prog[i], 0.0, pre[_S_WALK], 0, where,
-                                           prog, flags, dday, ast, link_from, link_to,
-                                           link_km, link_speed, link_walk_p, start_on_foot,
-                                           walk, h, n_loc)
-                    elif r > max_rounds:
-                        cuda.atomic.max(st, 2, 1)
-                    else:  # same-day round r
-                        if r > st[1]:  # (a shared atomic only for a new deepest round)
-                            cuda.atomic.max(st, 1, r)
-                        lk = _chain_decide(i, r, pre[_S_CHAIN_MOVE], pre[_S_CHAIN_ROUTE],
-                                           where, prog, path, hop, rtd, ast, max_speed, town,
-                                           mc, path_ptr, path_valid, cum, tot, nvalid,
-                                           node_ptr, nodes, out_ptr, out_link, link_to,
-                                           link_open, camp, capmult, capacity, touched,
-                                           capacity_checks)
-                        if lk == _HAND_OVER:
-                            cuda.atomic.max(st, 2, 2)
-                        elif lk >= 0:
-                            more = _chain_go(i, r, lk, pre[_S_WALK], where, prog, flags, dday,
-                                             ast, link_from, link_to, link_km, link_speed,
-                                             link_walk_p, start_on_foot, walk, h, n_loc,
-                                             capacity, ev_idx, ev_loc, cnt, capacity_checks)
-                n_q = _enqueue(more, i, r + 1, qi, qr, qo, n_q, qn, below, vote)
-            _queue_sync()  # the queue's writes done before the next read
+                    if more:
+                        k = cuda.atomic.add(qn, 0, 1)
+                        qi[k] = i
+                        qr[k] = r + 1
+            cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
             if st[0] > 0:
@@ -1147,7 +1022,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             _flush(h, tally, n_tally)
 
     return (spawn_kernel, movers_kernel, bernoulli_movers_kernel, pass_a_kernel, advance_kernel,
-            chain_kernel, fused_kernel, warp_queue)
+            chain_kernel, fused_kernel)
 
 
 @cuda.jit
@@ -1301,7 +1176,7 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0)) -> dict[str, str]:
     n, x, yes = 1, 1.0, True
     out: dict[str, str] = {}
     for shared in (True, False):
-        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k, _ = _make_kernels(shared)
+        spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
         movers_args = (n, u64, i32, f64, i32, i8, i8, i64, f64, f64, i64, _MARK, i32, b, f64, f64,
                        i64, i32, i32, i32, i32, i32, b, b, f64, i32, i32, i32, i32, i32, n, n)
         todo = {
@@ -1775,12 +1650,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     shared_bytes = n_tally * 4 if shared_tally else 0
     assert flat <= _QUEUE // 2  # the fused kernel's queue holds < 2 entries a thread
     (spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel,
-     fused_kernel, warp_queue) = _kernels(bool(shared_tally))
-    # the fused kernel's block: whole warps for warp queues; in the simulator exactly one, whose
-    # ballots go through barriers (_ballot_simulated)
-    f_tpb = flat
-    if warp_queue:
-        f_tpb = _WARP if simulator_enabled() else max(_WARP, flat // _WARP * _WARP)
+     fused_kernel) = _kernels(bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
     fused = direct if fuse is None else bool(fuse)
     if fused and not direct:
@@ -2151,7 +2021,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 lap("pass_a_host")
             if fused:  # pass A's steps (and bernoulli's draws), round 0, every same-day round
                 d_fstat.copy_to_device(zero_fstat)
-                fused_kernel[_loop_grid(n_alive, f_tpb, fused_blocks or max_blocks), f_tpb, 0,
+                fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, 0,
                              shared_bytes](
                     n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog,
                     d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
@@ -2160,7 +2030,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links, d_capacity,
                     d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_fstat)
                 if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
-                    resident = _resident_grid(fused_kernel, f_tpb, shared_bytes)
+                    resident = _resident_grid(fused_kernel, flat, shared_bytes)
                     fused_blocks = FUSED_WAVES * resident if resident else max_blocks
                 apply(tallies())
                 n_chain, r_fused, bad = (int(x) for x in d_fstat.copy_to_host())
