@@ -547,12 +547,17 @@ def _append(ok, i, out, tally, at, slots):
 
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  capacity_checks: bool = True):
+                  capacity_checks: bool = False, scan_load: str = "plain",
+                  lineinfo: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
-    global). `max_registers` caps the fused kernel's registers a thread (more warps in flight,
-    perhaps spills), and `capacity_checks` False leaves out of it the checks for capped places
-    and full camps, which cannot hold in the networks it runs (fewer dependent loads; for
-    measurements: benchmarks/gpu_device_check.py).
+    global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
+    `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
+    `capacity_checks` keeps in it the checks for capped places and full camps, which cannot
+    hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `scan_load`
+    "cs" or "cg" reads `where` in its scan of everyone with a cache hint (ld.global.cs: evict
+    first; .cg: L2 only), so the stream of people evicts less of the route tables from L1
+    (numba-cuda only, not its simulator); `lineinfo` maps its instructions to source lines for
+    Nsight Compute.
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -884,7 +889,24 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    @(cuda.jit if max_registers is None else cuda.jit(max_registers=max_registers))
+    if scan_load == "cs":
+        @cuda.jit(device=True, inline=True)
+        def _scan(a, i):
+            return cuda.ldcs(a, i)
+    elif scan_load == "cg":
+        @cuda.jit(device=True, inline=True)
+        def _scan(a, i):
+            return cuda.ldcg(a, i)
+    else:
+        @cuda.jit(device=True, inline=True)
+        def _scan(a, i):
+            return a[i]
+
+    fused_opts = {"lineinfo": True} if lineinfo else {}
+    if max_registers is not None:
+        fused_opts["max_registers"] = max_registers
+
+    @cuda.jit(**fused_opts)
     def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
@@ -936,7 +958,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
                 i = nb.int32(base + tid)
                 if i < n_alive:
-                    w = where[i]
+                    w = _scan(where, i)
                     if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
                             pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE])):
                         k = cuda.atomic.add(qn, 0, 1)

@@ -1,0 +1,41 @@
+"""One run of the fused kernel on the synthetic scale case, for Nsight Compute to profile a day.
+
+    ncu --kernel-name regex:fused --launch-skip 2 --launch-count 1 --section ... \\
+        python3 benchmarks/gpu_ncu_day.py [--people 1e7] [--days 4] [--draws bernoulli] [--lineinfo]
+
+`--lineinfo` builds the fused kernel with a map from its instructions to the lines of
+src/corredor/engine/gpu.py, so that ncu's source view (`--section SourceCounters --import-source
+yes --page source --print-source cuda`) says which lines the warps stall on. Run 11's numbers
+came from the same case at 1e7 without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--people", type=float, default=1e7)
+    ap.add_argument("--days", type=int, default=4)
+    ap.add_argument("--draws", default="bernoulli")
+    ap.add_argument("--lineinfo", action="store_true")
+    args = ap.parse_args(argv)
+
+    from corredor.engine import gpu
+    from gpu_device_check import scale_plan
+
+    if args.lineinfo:
+        gpu._KERNELS[True] = gpu._make_kernels(True, lineinfo=True)
+    out = gpu.run_agents_gpu(scale_plan(int(args.people), args.days), seed=1, draws=args.draws)
+    print(f"{int(args.people):,} people, {args.days} days, {args.draws}: "
+          f"{out.agent_steps / out.loop_s:.3g} person-steps/s (fused: {out.gpu_stats['fused']})")
+
+
+if __name__ == "__main__":
+    main()
