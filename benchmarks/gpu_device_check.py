@@ -226,31 +226,28 @@ def scale_plan(people: int, days: int, capped: bool = False):
 
 
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
-#: REPEATS times in turn (medians; one run each swung by up to ±10 % in run 10): as the library
-#: builds it ({}), and its scan of everyone reading `where` with a cache hint (evict first; L2
-#: only), so that the stream of people evicts less of the route tables from L1 (65 % hits in
-#: run 11). Other keys: "checks" (True: with the checks for capped places), "max_registers",
-#: "shared_tally" (False: global tallies); run 11 measured those.
-BUILDS = ({}, {"scan_load": "cs"}, {"scan_load": "cg"})
+#: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
+#: library builds it ({}) and with the checks for capped places, which cannot hold where it
+#: runs (run 11: 1.11× slower). Other keys: "max_registers" and "shared_tally" (False: global
+#: tallies), both slower in run 11.
+BUILDS = ({}, {"checks": True})
 REPEATS = 3
 
 
 @contextlib.contextmanager
 def _fused_kernels(build: dict):
-    """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap and
-    the cache hints are ignored in numba's simulator, which has neither)."""
+    """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap is
+    ignored in numba's simulator, which has no registers)."""
     from corredor.engine import gpu
 
-    sim = gpu.simulator_enabled()
-    cap = None if sim else build.get("max_registers")
+    cap = None if gpu.simulator_enabled() else build.get("max_registers")
     checks = build.get("checks", False)
-    scan = "plain" if sim else build.get("scan_load", "plain")
-    if cap is None and not checks and scan == "plain":
+    if cap is None and not checks:
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    gpu._KERNELS[key] = gpu._make_kernels(key, cap, checks, scan)
+    gpu._KERNELS[key] = gpu._make_kernels(key, cap, checks)
     try:
         yield
     finally:
@@ -267,8 +264,7 @@ def _layout(fused: bool, build: dict) -> str:
     cap = build.get("max_registers")
     return ("fused" + (f", max {cap} registers" if cap else "")
             + (", capacity checks" if build.get("checks") else "")
-            + ("" if build.get("shared_tally", True) else ", global tallies")
-            + (f", scan ld.global.{build['scan_load']}" if build.get("scan_load") else ""))
+            + ("" if build.get("shared_tally", True) else ", global tallies"))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],

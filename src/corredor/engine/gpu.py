@@ -547,17 +547,13 @@ def _append(ok, i, out, tally, at, slots):
 
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  capacity_checks: bool = False, scan_load: str = "plain",
-                  lineinfo: bool = False):
+                  capacity_checks: bool = False, lineinfo: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
     `capacity_checks` keeps in it the checks for capped places and full camps, which cannot
-    hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `scan_load`
-    "cs" or "cg" reads `where` in its scan of everyone with a cache hint (ld.global.cs: evict
-    first; .cg: L2 only), so the stream of people evicts less of the route tables from L1
-    (numba-cuda only, not its simulator); `lineinfo` maps its instructions to source lines for
-    Nsight Compute.
+    hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `lineinfo` maps
+    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -889,19 +885,6 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         if shared_tally:
             _flush(h, tally, n_tally)
 
-    if scan_load == "cs":
-        @cuda.jit(device=True, inline=True)
-        def _scan(a, i):
-            return cuda.ldcs(a, i)
-    elif scan_load == "cg":
-        @cuda.jit(device=True, inline=True)
-        def _scan(a, i):
-            return cuda.ldcg(a, i)
-    else:
-        @cuda.jit(device=True, inline=True)
-        def _scan(a, i):
-            return a[i]
-
     fused_opts = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
         fused_opts["max_registers"] = max_registers
@@ -932,6 +915,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         run 10.) Every entry (pass A's step, round 0 on a link, a same-day round) goes through
         one route decision and one trip, with only what differs in branches: a warp holding
         both kinds runs the decision once, not once a kind (run 10: 1.25× at 1e8, same registers).
+        Without capacities every multiplier is 1 and no place is capped, so the checks for full
+        camps and capped places are left out (unless `capacity_checks`; run 11: 1.11×).
         fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
         someone would enter round max_rounds + 1, 2 if a decision would need the host (cannot
         happen without capacities; the host raises)."""
@@ -958,7 +943,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
                 i = nb.int32(base + tid)
                 if i < n_alive:
-                    w = _scan(where, i)
+                    w = where[i]
                     if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
                             pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE])):
                         k = cuda.atomic.add(qn, 0, 1)
