@@ -227,10 +227,11 @@ def scale_plan(people: int, days: int, capped: bool = False):
 
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
-#: library builds it ({}) and with the checks for capped places, which cannot hold where it
-#: runs (run 11: 1.11× slower). Other keys: "max_registers" and "shared_tally" (False: global
-#: tallies), both slower in run 11.
-BUILDS = ({}, {"checks": True})
+#: library builds it ({}), and with its queue kept in person order (ncu in run 12: 73 % of
+#: its global sectors were excess, a warp's entries being people scattered over a tile). Other
+#: keys: "checks" (with the checks for capped places: 1.11× slower in run 11), "max_registers"
+#: and "shared_tally" (False: global tallies), both slower in run 11.
+BUILDS = ({}, {"ordered": True})
 REPEATS = 3
 
 
@@ -242,12 +243,14 @@ def _fused_kernels(build: dict):
 
     cap = None if gpu.simulator_enabled() else build.get("max_registers")
     checks = build.get("checks", False)
-    if cap is None and not checks:
+    ordered = build.get("ordered", False)
+    if cap is None and not checks and not ordered:
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    gpu._KERNELS[key] = gpu._make_kernels(key, cap, checks)
+    gpu._KERNELS[key] = gpu._make_kernels(key, cap, capacity_checks=checks,
+                                          ordered_queue=ordered)
     try:
         yield
     finally:
@@ -264,7 +267,8 @@ def _layout(fused: bool, build: dict) -> str:
     cap = build.get("max_registers")
     return ("fused" + (f", max {cap} registers" if cap else "")
             + (", capacity checks" if build.get("checks") else "")
-            + ("" if build.get("shared_tally", True) else ", global tallies"))
+            + ("" if build.get("shared_tally", True) else ", global tallies")
+            + (", ordered queue" if build.get("ordered") else ""))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],

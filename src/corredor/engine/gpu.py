@@ -546,14 +546,63 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
+@cuda.jit(device=True, inline=True)
+def _rank_device(flag, scratch):
+    """(rank, total): how many threads of the block before this one have `flag`, and how many
+    have it; every thread of the block must call it (barriers), and the block is whole warps.
+    Warp ballots, then each warp's count through `scratch` (shared, ≥ warps a block)."""
+    tid = cuda.threadIdx.x
+    lane = tid & 31
+    warp = tid >> 5
+    m = cuda.ballot_sync(0xFFFFFFFF, flag)
+    r = cuda.popc(m & nb.uint32((1 << lane) - 1))
+    if lane == 0:
+        scratch[warp] = cuda.popc(m)
+    cuda.syncthreads()
+    before = 0
+    total = 0
+    for j in range(cuda.blockDim.x >> 5):
+        c = scratch[j]
+        if j < warp:
+            before += c
+        total += c
+    cuda.syncthreads()  # scratch read by all before the next call writes it
+    return before + r, total
+
+
+@cuda.jit(device=True, inline=True)
+def _rank_simulated(flag, scratch):
+    """_rank_device in numba's simulator, which has no warp votes: every thread's flag through
+    `scratch` (shared, ≥ threads a block), summed by each thread."""
+    tid = cuda.threadIdx.x
+    scratch[tid] = 1 if flag else 0
+    cuda.syncthreads()
+    before = 0
+    total = 0
+    for j in range(cuda.blockDim.x):
+        if j < tid:
+            before += scratch[j]
+        total += scratch[j]
+    cuda.syncthreads()
+    return before, total
+
+
+_rank = _rank_simulated if simulator_enabled() else _rank_device
+_RANK_SCRATCH = TPB_FLAT if simulator_enabled() else TPB_FLAT // 32
+
+
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  capacity_checks: bool = False, lineinfo: bool = False):
+                  capacity_checks: bool = False, lineinfo: bool = False,
+                  ordered_queue: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
     `capacity_checks` keeps in it the checks for capped places and full camps, which cannot
     hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `lineinfo` maps
-    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py).
+    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py);
+    `ordered_queue` fills its queue in person order (ranks from ballots and a prefix sum
+    instead of a shared atomic), so that a warp's entries are people close together and their
+    loads share sectors (run 12: 73 % of its global sectors were excess; not yet measured).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -924,6 +973,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
         qn = cuda.shared.array(1, dtype=nb.int32)
+        scratch = cuda.shared.array(_RANK_SCRATCH if ordered_queue else 1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         h = _histogram(shared_tally, tally, n_tally)
         tid = cuda.threadIdx.x
@@ -942,13 +992,22 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             cuda.syncthreads()  # everyone has read n_q before qn changes
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
                 i = nb.int32(base + tid)
+                need = False
                 if i < n_alive:
                     w = where[i]
-                    if w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
-                            pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE])):
-                        k = cuda.atomic.add(qn, 0, 1)
-                        qi[k] = i
-                        qr[k] = 0
+                    need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
+                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
+                if ordered_queue:
+                    k, n_new = _rank(need, scratch)
+                    if need:
+                        qi[n_q + k] = i
+                        qr[n_q + k] = 0
+                    if tid == 0:
+                        qn[0] = n_q + n_new
+                elif need:
+                    k = cuda.atomic.add(qn, 0, 1)
+                    qi[k] = i
+                    qr[k] = 0
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
@@ -966,8 +1025,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     qn[0] = lo
                     st[0] += n_chain
                 cuda.syncthreads()
+                more = False
                 if i >= 0:  # every kind of entry through one decision and one trip
-                    more = False
                     w = where[i]
                     lk = -1
                     p0 = 0.0
@@ -1012,10 +1071,17 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         v = where[i]
                         if capacity_checks and r > 0 and v >= 0 and capacity[v] >= 1:
                             _event(i, v, True, ev_idx, ev_loc, cnt)
+                if ordered_queue:  # back in the order taken (every thread calls _rank)
+                    k, n_new = _rank(more, scratch)
                     if more:
-                        k = cuda.atomic.add(qn, 0, 1)
-                        qi[k] = i
-                        qr[k] = r + 1
+                        qi[lo + k] = i
+                        qr[lo + k] = r + 1
+                    if tid == 0:
+                        qn[0] = lo + n_new
+                elif more:
+                    k = cuda.atomic.add(qn, 0, 1)
+                    qi[k] = i
+                    qr[k] = r + 1
             cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
