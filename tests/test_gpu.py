@@ -340,22 +340,23 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
     assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
 
 
-@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
-def test_fused_kernel_builds_give_the_cpu_engines_numbers(open_mini_plan, monkeypatch, draws):
-    # the fused kernel's builds: with the checks for capped places and full camps (which cannot
-    # hold without capacities), without them (the default), and with its queue kept in person
-    # order (ranks instead of atomics): the same people, rounds and tallies, on one block and
-    # on several
+@pytest.mark.parametrize("draws,checks,ordered", [("bernoulli", True, False),
+                                                  ("bernoulli", False, True),
+                                                  ("gaps", False, True)])
+def test_fused_kernel_builds_give_the_cpu_engines_numbers(open_mini_plan, monkeypatch, draws,
+                                                          checks, ordered):
+    # the fused kernel's builds beside the default (tested above): with the checks for capped
+    # places and full camps (which cannot hold without capacities), and with its queue kept in
+    # person order (ranks instead of atomics; gaps marks its movers, bernoulli draws them):
+    # the same people, rounds and tallies as the CPU engine
     cpu = run_agents(open_mini_plan, seed=5, draws=draws)
-    for checks, ordered in ((True, False), (False, False), (False, True)):
-        monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-            True, None, capacity_checks=checks, ordered_queue=ordered)})
-        for blocks in (1, None):
-            dev = quiet_gpu(open_mini_plan, 5, draws=draws, shared_tally=True, blocks=blocks)
-            assert dev.gpu_stats["fused"]
-            assert_same(cpu, dev)
-            np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-            assert dev.gpu_stats["chain_people"] > 0
+    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
+        True, None, capacity_checks=checks, ordered_queue=ordered)})
+    dev = quiet_gpu(open_mini_plan, 5, draws=draws, shared_tally=True)
+    assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2  # two blocks
+    assert_same(cpu, dev)
+    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+    assert dev.gpu_stats["chain_people"] > 0
 
 
 def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,

@@ -573,22 +573,27 @@ def _rank_device(flag, scratch):
 @cuda.jit(device=True, inline=True)
 def _rank_simulated(flag, scratch):
     """_rank_device in numba's simulator, which has no warp votes: every thread's flag through
-    `scratch` (shared, ≥ threads a block), summed by each thread."""
+    `scratch` (shared, > threads a block), turned into exclusive prefix sums by thread 0."""
     tid = cuda.threadIdx.x
+    nt = cuda.blockDim.x
     scratch[tid] = 1 if flag else 0
     cuda.syncthreads()
-    before = 0
-    total = 0
-    for j in range(cuda.blockDim.x):
-        if j < tid:
-            before += scratch[j]
-        total += scratch[j]
+    if tid == 0:
+        acc = 0
+        for j in range(nt):
+            c = scratch[j]
+            scratch[j] = acc
+            acc += c
+        scratch[nt] = acc
+    cuda.syncthreads()
+    before = scratch[tid]
+    total = scratch[nt]
     cuda.syncthreads()
     return before, total
 
 
 _rank = _rank_simulated if simulator_enabled() else _rank_device
-_RANK_SCRATCH = TPB_FLAT if simulator_enabled() else TPB_FLAT // 32
+_RANK_SCRATCH = TPB_FLAT + 1 if simulator_enabled() else TPB_FLAT // 32
 
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
