@@ -939,6 +939,23 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         if shared_tally:
             _flush(h, tally, n_tally)
 
+    @cuda.jit(device=True, inline=True)
+    def _enqueue(ok, i, r, at, qi, qr, qn, scratch):
+        """fused_kernel: the threads with ok put (person i, round r) in the block's queue, whose
+        length the block has read as `at`. With `ordered_queue` (every thread of the block
+        calls it) at at + their rank, in thread order; else at slots from a shared atomic."""
+        if ordered_queue:
+            k, n_new = _rank(ok, scratch)
+            if ok:
+                qi[at + k] = i
+                qr[at + k] = r
+            if cuda.threadIdx.x == 0:
+                qn[0] = at + n_new
+        elif ok:
+            k = cuda.atomic.add(qn, 0, 1)
+            qi[k] = i
+            qr[k] = r
+
     fused_opts = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
         fused_opts["max_registers"] = max_registers
@@ -968,7 +985,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         filled by ballots without the block's barriers, was no faster at the same occupancy:
         run 10.) Every entry (pass A's step, round 0 on a link, a same-day round) goes through
         one route decision and one trip, with only what differs in branches: a warp holding
-        both kinds runs the decision once, not once a kind (run 10: 1.25× at 1e8, same registers).
+        both kinds runs the decision once, not once a kind (run 10, measured with a queue a warp:
+        1.25× at 1e8, same registers).
         Without capacities every multiplier is 1 and no place is capped, so the checks for full
         camps and capped places are left out (unless `capacity_checks`; run 11: 1.11×).
         fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
@@ -1002,17 +1020,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     w = where[i]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
                         pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
-                if ordered_queue:
-                    k, n_new = _rank(need, scratch)
-                    if need:
-                        qi[n_q + k] = i
-                        qr[n_q + k] = 0
-                    if tid == 0:
-                        qn[0] = n_q + n_new
-                elif need:
-                    k = cuda.atomic.add(qn, 0, 1)
-                    qi[k] = i
-                    qr[k] = 0
+                _enqueue(need, i, 0, n_q, qi, qr, qn, scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
@@ -1076,17 +1084,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         v = where[i]
                         if capacity_checks and r > 0 and v >= 0 and capacity[v] >= 1:
                             _event(i, v, True, ev_idx, ev_loc, cnt)
-                if ordered_queue:  # back in the order taken (every thread calls _rank)
-                    k, n_new = _rank(more, scratch)
-                    if more:
-                        qi[lo + k] = i
-                        qr[lo + k] = r + 1
-                    if tid == 0:
-                        qn[0] = lo + n_new
-                elif more:
-                    k = cuda.atomic.add(qn, 0, 1)
-                    qi[k] = i
-                    qr[k] = r + 1
+                _enqueue(more, i, r + 1, lo, qi, qr, qn, scratch)  # back with the next round
             cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
