@@ -228,10 +228,14 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
 #: library builds it ({}), and with its queue kept in person order (ncu in run 12: 73 % of
-#: its global sectors were excess, a warp's entries being people scattered over a tile). Other
-#: keys: "checks" (with the checks for capped places: 1.11× slower in run 11), "max_registers"
-#: and "shared_tally" (False: global tallies), both slower in run 11.
-BUILDS = ({}, {"ordered": True})
+#: its global sectors were excess, a warp's entries being people scattered over a tile), with
+#: each entry's place carried in the queue ("carry": no reload of `where` just written), with
+#: the days run ahead (run_agents_gpu's `ahead`, host only: the host prepares a day while the
+#: device runs the days before; run 12's profile had 0.65 ms a day of host work with the device
+#: idle), and all three. Other keys: "checks" (with the checks for capped places: 1.11× slower
+#: in run 11), "max_registers" and "shared_tally" (False: global tallies), both slower in run 11.
+BUILDS = ({}, {"ordered": True}, {"carry": True}, {"ahead": True},
+          {"ordered": True, "carry": True, "ahead": True})
 REPEATS = 3
 
 
@@ -244,13 +248,14 @@ def _fused_kernels(build: dict):
     cap = None if gpu.simulator_enabled() else build.get("max_registers")
     checks = build.get("checks", False)
     ordered = build.get("ordered", False)
-    if cap is None and not checks and not ordered:
+    carry = build.get("carry", False)
+    if cap is None and not checks and not ordered and not carry:
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
     gpu._KERNELS[key] = gpu._make_kernels(key, cap, capacity_checks=checks,
-                                          ordered_queue=ordered)
+                                          ordered_queue=ordered, carry_where=carry)
     try:
         yield
     finally:
@@ -268,7 +273,9 @@ def _layout(fused: bool, build: dict) -> str:
     return ("fused" + (f", max {cap} registers" if cap else "")
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
-            + (", ordered queue" if build.get("ordered") else ""))
+            + (", ordered queue" if build.get("ordered") else "")
+            + (", place carried" if build.get("carry") else "")
+            + (", days ahead" if build.get("ahead") else ""))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -297,9 +304,11 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         plan_s = time.perf_counter() - t
         fused_regs = None
         shared = build.get("shared_tally")
+        ahead = bool(build.get("ahead", False))
         with _fused_kernels(build):
             try:  # compiled before the clock starts
-                run_agents_gpu(warm, seed=0, draws=d, fuse=fuse, shared_tally=shared)
+                run_agents_gpu(warm, seed=0, draws=d, fuse=fuse, shared_tally=shared,
+                               ahead=ahead)
             except Exception as e:  # noqa: BLE001 - a build this numba-cuda cannot make: skip it
                 if not build:
                     raise
@@ -307,7 +316,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
                              "error": repr(e)[:500]})
                 print(f"  {_layout(True, build)}: {e!r}"[:500], flush=True)
                 continue
-            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, shared_tally=shared)
+            out = run_agents_gpu(plan, seed=1, draws=d, fuse=fuse, shared_tally=shared,
+                                 ahead=ahead)
             from corredor.engine import gpu as _gpu
 
             if not _gpu.simulator_enabled():  # what the fused kernel got
@@ -334,7 +344,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
             "build": build, "layout": lay, "fused_regs": fused_regs,
             **{k: v for k, v in out.gpu_stats.items() if k in (
                 "capped_movers", "deferred_movers", "deferred_chains", "shared_tally",
-                "direct_pass_a", "max_blocks", "fused_blocks", "fused")},
+                "direct_pass_a", "max_blocks", "fused_blocks", "fused", "ahead")},
         })
         size = f" ({fused_regs} registers, {g['fused_blocks']} blocks)" if g["fused"] else ""
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d} {lay}{size}: "

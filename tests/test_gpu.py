@@ -326,37 +326,47 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
         cpu = run_agents(plan, seed=seed, draws=draws)
         fused = quiet_gpu(plan, seed, check=True, draws=draws)
         queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
+        # days queued ahead on a stream, the host settling each AHEAD_LAG days later (people
+        # appear on later days too)
+        ahead = quiet_gpu(plan, seed, draws=draws, ahead=True)
+        assert ahead.gpu_stats["ahead"] and not fused.gpu_stats["ahead"]
+        assert cpu.spawned[1:].sum() > 0 and plan.n_days > gpu.AHEAD_LAG + 1
         assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
         assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
         assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
         assert cpu.rounds.max() >= 2
-        for dev in (fused, queued):
+        for dev in (fused, queued, ahead):
             assert_same(cpu, dev)
             np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-        assert fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"] > 0
-    one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True)
+        assert (fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"]
+                == ahead.gpu_stats["chain_people"] > 0)
+    one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True, ahead=True)
     assert_same(cpu, one)
+    assert not one.gpu_stats["ahead"]  # profile waits for the device after every phase
     ph = one.gpu_stats["phase_s"]
     assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
 
 
-@pytest.mark.parametrize("draws,checks,ordered", [("bernoulli", True, False),
-                                                  ("bernoulli", False, True),
-                                                  ("gaps", False, True)])
+@pytest.mark.parametrize("draws,checks,ordered,carry", [("bernoulli", True, False, False),
+                                                        ("bernoulli", False, True, True),
+                                                        ("gaps", False, True, False),
+                                                        ("gaps", False, False, True)])
 def test_fused_kernel_builds_give_the_cpu_engines_numbers(open_mini_plan, monkeypatch, draws,
-                                                          checks, ordered):
+                                                          checks, ordered, carry):
     # the fused kernel's builds beside the default (tested above): with the checks for capped
-    # places and full camps (which cannot hold without capacities), and with its queue kept in
-    # person order (ranks instead of atomics; gaps marks its movers, bernoulli draws them):
-    # the same people, rounds and tallies as the CPU engine
+    # places and full camps (which cannot hold without capacities), with its queue kept in
+    # person order (ranks instead of atomics; gaps marks its movers, bernoulli draws them), and
+    # with each entry's place carried in the queue: the same people, rounds and tallies as the
+    # CPU engine
     cpu = run_agents(open_mini_plan, seed=5, draws=draws)
     monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-        True, None, capacity_checks=checks, ordered_queue=ordered)})
+        True, None, capacity_checks=checks, ordered_queue=ordered, carry_where=carry)})
     dev = quiet_gpu(open_mini_plan, 5, draws=draws, shared_tally=True)
     assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2  # two blocks
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
     assert dev.gpu_stats["chain_people"] > 0
+    assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
 def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,
@@ -368,9 +378,9 @@ def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_li
     cpu = run_agents(open_mini_plan, seed=3)
     first = int(np.flatnonzero(cpu.rounds >= 2)[0])
     monkeypatch.setattr(gpu, "MAX_ROUNDS", 1)
-    for fuse in (True, False):
+    for fuse, ahead in ((True, False), (False, False), (True, True)):
         with pytest.raises(gpu.EngineError, match=f"day {first}: same-day travel did not end"):
-            quiet_gpu(open_mini_plan, 3, fuse=fuse)
+            quiet_gpu(open_mini_plan, 3, fuse=fuse, ahead=ahead)
 
 
 def test_fused_grid_is_whole_waves_of_the_blocks_the_device_holds(monkeypatch):

@@ -598,7 +598,7 @@ _RANK_SCRATCH = TPB_FLAT + 1 if simulator_enabled() else TPB_FLAT // 32
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                   capacity_checks: bool = False, lineinfo: bool = False,
-                  ordered_queue: bool = False):
+                  ordered_queue: bool = False, carry_where: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
@@ -607,7 +607,10 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py);
     `ordered_queue` fills its queue in person order (ranks from ballots and a prefix sum
     instead of a shared atomic), so that a warp's entries are people close together and their
-    loads share sectors (run 12: 73 % of its global sectors were excess; not yet measured).
+    loads share sectors (run 12: 73 % of its global sectors were excess; not yet measured);
+    `carry_where` keeps each entry's place in the queue beside person and round, so that an
+    entry does not load `where` again: the scan has just read it, or the round before has just
+    written it, and a load after a store waits on L2 (not yet measured).
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -940,21 +943,26 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             _flush(h, tally, n_tally)
 
     @cuda.jit(device=True, inline=True)
-    def _enqueue(ok, i, r, at, qi, qr, qn, scratch):
-        """fused_kernel: the threads with ok put (person i, round r) in the block's queue, whose
-        length the block has read as `at`. With `ordered_queue` (every thread of the block
-        calls it) at at + their rank, in thread order; else at slots from a shared atomic."""
+    def _enqueue(ok, i, r, w, at, qi, qr, qw, qn, scratch):
+        """fused_kernel: the threads with ok put (person i, round r; with `carry_where` their
+        place w) in the block's queue, whose length the block has read as `at`. With
+        `ordered_queue` (every thread of the block calls it) at at + their rank, in thread
+        order; else at slots from a shared atomic."""
         if ordered_queue:
             k, n_new = _rank(ok, scratch)
             if ok:
-                qi[at + k] = i
-                qr[at + k] = r
+                k += at
             if cuda.threadIdx.x == 0:
                 qn[0] = at + n_new
-        elif ok:
-            k = cuda.atomic.add(qn, 0, 1)
+        else:
+            k = 0
+            if ok:
+                k = cuda.atomic.add(qn, 0, 1)
+        if ok:
             qi[k] = i
             qr[k] = r
+            if carry_where:
+                qw[k] = w
 
     fused_opts = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
@@ -995,6 +1003,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         st = cuda.shared.array(3, dtype=nb.int64)
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
+        qw = cuda.shared.array(_QUEUE if carry_where else 1, dtype=nb.int32)  # (carry_where) place
         qn = cuda.shared.array(1, dtype=nb.int32)
         scratch = cuda.shared.array(_RANK_SCRATCH if ordered_queue else 1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
@@ -1016,11 +1025,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
                 i = nb.int32(base + tid)
                 need = False
+                w = nb.int32(0)
                 if i < n_alive:
                     w = where[i]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
                         pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
-                _enqueue(need, i, 0, n_q, qi, qr, qn, scratch)
+                _enqueue(need, i, 0, w, n_q, qi, qr, qw, qn, scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
@@ -1029,9 +1039,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 lo = n_q - c
                 i = nb.int32(-1)
                 r = nb.int32(0)
+                w = nb.int32(0)
                 if tid < c:
                     i = qi[lo + tid]
                     r = qr[lo + tid]
+                    if carry_where:
+                        w = qw[lo + tid]
                 # entries read before they are overwritten; and how many enter a same-day round
                 n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
                 if tid == 0:
@@ -1040,7 +1053,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 cuda.syncthreads()
                 more = False
                 if i >= 0:  # every kind of entry through one decision and one trip
-                    w = where[i]
+                    if not carry_where:
+                        w = where[i]
                     lk = -1
                     p0 = 0.0
                     dist = 0.0
@@ -1081,10 +1095,13 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         more = _travel(i, lk, p0, dist, pre[_S_WALK], r, where, prog, flags, dday,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
                                        start_on_foot, walk, h, n_loc)
-                        v = where[i]
-                        if capacity_checks and r > 0 and v >= 0 and capacity[v] >= 1:
-                            _event(i, v, True, ev_idx, ev_loc, cnt)
-                _enqueue(more, i, r + 1, lo, qi, qr, qn, scratch)  # back with the next round
+                        if capacity_checks and r > 0:
+                            v = where[i]
+                            if v >= 0 and capacity[v] >= 1:
+                                _event(i, v, True, ev_idx, ev_loc, cnt)
+                        if more and carry_where:  # arrived at the link's end with km left
+                            w = link_to[lk]
+                _enqueue(more, i, r + 1, w, lo, qi, qr, qw, qn, scratch)  # next round
             cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
@@ -1641,6 +1658,74 @@ class _Scratch:
         return d
 
 
+#: Days in flight when run_agents_gpu runs days ahead: the host prepares day t while the
+#: device runs days t − 1 and t − 2, and settles day t − AHEAD_LAG once the device is done.
+AHEAD_LAG = 2
+
+
+class _DaysAhead:
+    """Days queued on one stream without waiting for the device (run_agents_gpu's `ahead`).
+
+    Each day in flight has a slot (day t: t mod AHEAD_LAG + 1): page-locked copies of the tables
+    it sends (an asynchronous copy reads its source when the stream reaches it, so the host
+    must not change that source before), and device rows for its tallies, spawn tallies and
+    fused statistics, zeroed on the stream before the day's kernels and copied back after them.
+    A slot is reused only after its day has been settled (its event waited for)."""
+
+    def __init__(self, devs: list, n_tally_ext: int, n_spawn: int) -> None:
+        self.slots = AHEAD_LAG + 1
+        self.stream = cuda.stream()
+        self.stage = {id(d): [cuda.pinned_array(d.shape, d.dtype) for _ in range(self.slots)]
+                      for d in devs}
+        self.d_tally = cuda.device_array((self.slots, n_tally_ext), np.int32)
+        self.d_spawn = cuda.device_array((self.slots, n_spawn), np.int32)
+        self.d_fstat = cuda.device_array((self.slots, 3), np.int64)
+        self.h_tally = cuda.pinned_array((self.slots, n_tally_ext), np.int32)
+        self.h_spawn = cuda.pinned_array((self.slots, n_spawn), np.int32)
+        self.h_fstat = cuda.pinned_array((self.slots, 3), np.int64)
+        self.zeros = (cuda.pinned_array(n_tally_ext, np.int32), cuda.pinned_array(n_spawn, np.int32),
+                      cuda.pinned_array(3, np.int64))
+        for z in self.zeros:
+            z[:] = 0
+        self.events = [cuda.event() for _ in range(self.slots)]
+        self.sent: set[tuple[int, int]] = set()  # (array, day): a slot holds one copy a day
+
+    def rows(self, t: int) -> tuple:
+        """Day t's device rows: tallies, spawn tallies, fused statistics."""
+        k = t % self.slots
+        return self.d_tally[k], self.d_spawn[k], self.d_fstat[k]
+
+    def begin(self, t: int) -> None:
+        """Zero day t's rows, on the stream (after the kernels of the day that used the slot)."""
+        for row, zero in zip(self.rows(t), self.zeros):
+            row.copy_to_device(zero, stream=self.stream)
+
+    def send(self, dev, host: np.ndarray, t: int) -> None:
+        """Queue the copy of `host` to `dev` for day t, from day t's page-locked slot."""
+        if (id(dev), t) in self.sent:  # its first copy may not have left the slot yet
+            raise RuntimeError("a table was sent to the device twice in one day")
+        self.sent.add((id(dev), t))
+        slot = self.stage[id(dev)][t % self.slots]
+        slot[...] = host
+        dev.copy_to_device(slot, stream=self.stream)
+
+    def end(self, t: int) -> None:
+        """Queue day t's rows back to the host, and mark the day's end."""
+        k = t % self.slots
+        self.d_tally[k].copy_to_host(self.h_tally[k], stream=self.stream)
+        self.d_spawn[k].copy_to_host(self.h_spawn[k], stream=self.stream)
+        self.d_fstat[k].copy_to_host(self.h_fstat[k], stream=self.stream)
+        self.events[k].record(self.stream)
+
+    def wait(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Day t's tallies, spawn tallies and fused statistics, once the device has done it."""
+        k = t % self.slots
+        self.events[k].synchronize()
+        self.sent = {(a, d) for a, d in self.sent if d > t}
+        return (self.h_tally[k].astype(np.int64), self.h_spawn[k].astype(np.int64),
+                self.h_fstat[k].copy())
+
+
 def _gather_ids(ids: np.ndarray, d_where, d_path, d_hop, tpb: int, scr: _Scratch) -> tuple:
     """where, path, hop of the people `ids` (host arrays)."""
     n = len(ids)
@@ -1677,8 +1762,8 @@ def _scatter(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarr
 
 def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_block: int | None = None,
                    shared_tally: bool | None = None, blocks: int | None = None,
-                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None
-                   ) -> EngineOutput:
+                   profile: bool = False, draws: str = "gaps", fuse: bool | None = None,
+                   ahead: bool = False) -> EngineOutput:
     """Run the agent engine on the GPU; the same output as run_agents for a seed and `draws`
     (see module doc). draws "bernoulli" replaces pass A's scan by one draw per person (fast here).
 
@@ -1693,7 +1778,12 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     no place has a capacity) runs the rest of the day after pass A's draws in one kernel, each
     person through all of their same-day rounds (fused_kernel; with draws "bernoulli" pass A
     too, with "gaps" their steps); it needs a network without capacities and never changes the
-    result.
+    result. `ahead` (fused days without take_from_population, `check` or `profile`; else
+    ignored) queues the days on one stream without waiting for the device: without capacities
+    no table the host computes for a day reads the counts the device tallies, so the host
+    prepares day t (tables, their copies, the launches: 0.6 ms a day and more on an H100 in
+    run 12, with the device idle) while the device runs the days before, and reads each day's
+    tallies AHEAD_LAG days later; the same result (gpu_stats["ahead"] says if it ran so).
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
@@ -1733,6 +1823,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         raise ValueError("fuse=True needs a network without capacities: a capped place's "
                          "multiplier makes decisions depend on Flee's serial order")
     check_device_fits(plan, fused)
+    ahead = bool(ahead) and fused and not take_pop and not check and not profile
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
     decay = plan.decay.astype(np.float64)
     decay_interval = int(plan.decay_interval)
@@ -1881,8 +1972,50 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         return int(deepest)
     err, err_day = 0, -1
     n_alive = n0
+    n_queued = 0  # ahead: days queued on the stream
+
+    def fused_stats(fs: np.ndarray, day: int) -> int:
+        """Count the fused kernel's statistics of `day` (chain people; an error, the earliest
+        day's kept); returns its deepest round."""
+        nonlocal err, err_day
+        n_chain, deepest, bad = (int(x) for x in fs)
+        stats["chain_people"] += n_chain
+        if bad == 2:
+            raise EngineError(f"day {day}: a same-day decision read a capped place's multiplier "
+                              "in the fused kernel (a bug: fuse needs a network without "
+                              "capacities)")
+        if bad == 1 and (not err or day < err_day):
+            err, err_day = ERR_ROUNDS, day
+        return deepest
+
+    def record(day: int) -> None:
+        """The day's counts into the records."""
+        pop_rec[day, :] = count
+        arr_rec[day, :] = arr_day
+        dep_rec[day, :] = dep_day
+        link_rec[day, :] = link_count
+
+    def settle(day: int) -> None:
+        """ahead: wait for the device to finish `day`, then count and record it as the day
+        loop does when it waits (its wall seconds: since the day before was settled)."""
+        nonlocal t_day
+        tl, sp, fs = days.wait(day)
+        count[:] += sp[n_loc:2 * n_loc]
+        arr_day[:] = 0
+        dep_day[:] = 0
+        apply(tl)
+        rounds[day] = fused_stats(fs, day)
+        if not err:
+            record(day)
+        now = time.perf_counter()
+        day_s[day] = now - t_day
+        t_day = now
 
     tally_h = cuda.pinned_array(zero_tally.shape[0], np.int32)  # page-locked: a direct DMA back
+    days = _DaysAhead([d_pre, d_cumw, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc,
+                       d_lcls, d_qcls, d_capmult, d_cum, d_tot, d_nvalid],
+                      zero_tally.shape[0], 2 * n_loc) if ahead else None
+    st = days.stream if days is not None else 0  # the stream of every launch and copy of a day
 
     def tallies() -> np.ndarray:
         d_tally.copy_to_host(tally_h)
@@ -1890,11 +2023,18 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     on_device: dict[int, np.ndarray] = {}  # last upload of each small table (id of device array)
 
+    def send(dev, host: np.ndarray) -> None:
+        """Copy a host table to the device: now, or queued for today when running ahead."""
+        if days is None:
+            dev.copy_to_device(host)
+        else:
+            days.send(dev, host, today[0])
+
     def upload(dev, host: np.ndarray) -> None:
         """Copy a small host table to the device unless the device already holds these values."""
         last = on_device.get(id(dev))
         if last is None or not np.array_equal(last, host):
-            dev.copy_to_device(host)
+            send(dev, host)
             on_device[id(dev)] = host.copy()
 
     def tables() -> None:
@@ -1935,7 +2075,12 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     t_day = t0 = lap_at[0] = time.perf_counter()  # the day loop (allocation, upload not counted)
     for t in range(n_days):
         today[0] = t
-        d_pre.copy_to_device(day_prefixes(seed64, t))
+        if days is not None:
+            days.begin(t)
+            d_day_tally, d_day_spawn, d_day_fstat = days.rows(t)
+        else:
+            d_day_tally, d_day_spawn, d_day_fstat = d_tally, d_tally, d_fstat
+        send(d_pre, day_prefixes(seed64, t))
         loc_changed = False
         # 1. conflicts
         for e in range(plan.conflict_ptr[t], plan.conflict_ptr[t + 1]):
@@ -1959,14 +2104,16 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 err, err_day = ERR_NO_SPAWN_WEIGHT, t
                 break
             acc = _cumulative(wts, cumw)
-            d_cumw.copy_to_device(cumw)
-            d_tally.copy_to_device(zero_tally)
-            spawn_kernel[_loop_grid(n_new, flat, max_blocks), flat, 0,
+            send(d_cumw, cumw)
+            if days is None:
+                d_tally.copy_to_device(zero_tally)
+            spawn_kernel[_loop_grid(n_new, flat, max_blocks), flat, st,
                          (2 * n_loc * 4 if shared_tally else 0)](
                 n_alive, n_alive + n_new, d_pre, d_cumw, acc,
-                d_where, d_prog, d_path, d_hop, d_flags, d_tally, n_loc)
-            s = tallies()[n_loc:2 * n_loc]
-            count += s
+                d_where, d_prog, d_path, d_hop, d_flags, d_day_spawn, n_loc)
+            if days is None:  # (ahead: counted when the day is settled; no take_pop there)
+                s = tallies()[n_loc:2 * n_loc]
+                count += s
             if take_pop:
                 pos = conflict > 0.0
                 pop[pos] -= s[pos]
@@ -2004,16 +2151,16 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 town[k] = False
                 loc_changed = True
         if any_closed and n_alive > 0:
-            d_closed.copy_to_device(closed_today)
-            _bounce_kernel[_grid(n_alive, flat), flat](n_alive, d_where, d_flags, d_closed)
+            send(d_closed, closed_today)
+            _bounce_kernel[_grid(n_alive, flat), flat, st](n_alive, d_where, d_flags, d_closed)
             closed_today[:] = False
         if changed:
             path_validity(plan.path_link_ptr, plan.path_links, link_open, path_valid)
-            d_link_open.copy_to_device(link_open)
-            d_path_valid.copy_to_device(path_valid)
+            send(d_link_open, link_open)
+            send(d_path_valid, path_valid)
         if loc_changed:
-            d_camp.copy_to_device(camp)
-            d_town.copy_to_device(town)
+            send(d_camp, camp)
+            send(d_town, town)
         # 4. scores, move chances and classes, capacity, route tables
         location_scores(t, foreign, camp, conflict, toc, decay, decay_interval, use_decay,
                         fp[2], fp[3], fp[4], score)
@@ -2025,15 +2172,17 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         upload(d_qcls, qcls)
         tables()
         alive[t] = n_alive
-        arr_day[:] = 0
-        dep_day[:] = 0
+        if days is None:
+            arr_day[:] = 0
+            dep_day[:] = 0
         lap("host_tables")
         # 5. pass A: who moves; movers at capped places (host, index order); the others
         nch = (n_alive + CHUNK - 1) // CHUNK
         nf = 0
         r_fused = 0
         if nch > 0:
-            d_tally.copy_to_device(zero_tally)
+            if days is None:
+                d_tally.copy_to_device(zero_tally)
             # fused: bernoulli's pass A is all in fused_kernel; gaps' movers are marked, and
             # fused_kernel steps them (its compact queue keeps a warp's threads busy; here the
             # few movers of a thread's segment would leave most threads of a warp idle)
@@ -2045,11 +2194,11 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
                     d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
             elif not bern:
-                movers_kernel[nch, tpb, 0, shared_bytes if how == _STEP else 0](
+                movers_kernel[nch, tpb, st, shared_bytes if how == _STEP else 0](
                     n_alive, d_pre, d_where, d_prog, d_path, d_hop, d_flags, d_lcls, d_qcls, d_mc,
                     d_capacity, how, d_path_ptr, d_path_valid, d_cum, d_tot, d_nvalid,
                     d_node_ptr, d_nodes, d_out_ptr, d_out_link, d_link_to, d_link_open, d_camp,
-                    d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_tally, n_loc, n_links)
+                    d_capmult, d_front[1], d_nmov, d_side, d_ncap, d_day_tally, n_loc, n_links)
             lap("pass_a")
             if not direct:
                 count0 = count.copy()
@@ -2096,27 +2245,22 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     stats["deferred_movers"] += n_def
                 lap("pass_a_host")
             if fused:  # pass A's steps (and bernoulli's draws), round 0, every same-day round
-                d_fstat.copy_to_device(zero_fstat)
-                fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, 0,
+                if days is None:
+                    d_fstat.copy_to_device(zero_fstat)
+                fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, st,
                              shared_bytes](
                     n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog,
                     d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
-                    d_camp, d_capmult, start_on_foot, walk, d_tally, n_loc, n_links, d_capacity,
-                    d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_fstat)
+                    d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
+                    d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_day_fstat)
                 if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
                     resident = _resident_grid(fused_kernel, flat, shared_bytes)
                     fused_blocks = FUSED_WAVES * resident if resident else max_blocks
-                apply(tallies())
-                n_chain, r_fused, bad = (int(x) for x in d_fstat.copy_to_host())
-                stats["chain_people"] += n_chain
-                if bad == 2:
-                    raise EngineError(f"day {t}: a same-day decision read a capped place's "
-                                      "multiplier in the fused kernel (a bug: fuse needs a "
-                                      "network without capacities)")
-                if bad == 1:
-                    err, err_day = ERR_ROUNDS, t
+                if days is None:
+                    apply(tallies())
+                    r_fused = fused_stats(d_fstat.copy_to_host(), t)
                 lap("fused")
             else:
                 # round 0 of pass B: everyone on a link advances
@@ -2173,15 +2317,21 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     break
                 r = max(r, deepest)
                 stats["deferred_chains"] += n_defc
-        rounds[t] = r
         lap("chain_host")
         if ast and n_alive > 0:
-            _recent_travel_kernel[_grid(n_alive, flat), flat](n_alive, d_rtd, d_dday, max_speed)
+            _recent_travel_kernel[_grid(n_alive, flat), flat, st](n_alive, d_rtd, d_dday,
+                                                                  max_speed)
+        if days is not None:  # the day is queued; settle the one AHEAD_LAG days before
+            days.end(t)
+            n_queued = t + 1
+            if t >= AHEAD_LAG:
+                settle(t - AHEAD_LAG)
+                if err:
+                    break
+            continue
         # 7. record
-        pop_rec[t, :] = count
-        arr_rec[t, :] = arr_day
-        dep_rec[t, :] = dep_day
-        link_rec[t, :] = link_count
+        rounds[t] = r
+        record(t)
         if check:
             d_at = to_dev(np.zeros(n_loc, np.int64))
             d_on = to_dev(np.zeros(n_links, np.int64))
@@ -2195,6 +2345,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         now = time.perf_counter()
         day_s[t] = now - t_day
         t_day = now
+    if days is not None:  # the days still in flight, up to the first that failed
+        for u in range(max(0, n_queued - AHEAD_LAG), n_queued):
+            if not err or u < err_day:
+                settle(u)
     cuda.synchronize()
     loop_s = time.perf_counter() - t0
     if err:
@@ -2213,7 +2367,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     )
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
-                     "draws": draws, "fused": fused,
+                     "draws": draws, "fused": fused, "ahead": ahead,
                      "threads_per_block": tpb, "max_blocks": max_blocks,
                      "fused_blocks": (fused_blocks or 0) if fused else 0,
                      "simulator": simulator_enabled()}
