@@ -230,13 +230,18 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: library builds it ({}), and with its queue kept in person order (ncu in run 12: 73 % of
 #: its global sectors were excess, a warp's entries being people scattered over a tile), with
 #: each entry's place carried in the queue ("carry": no reload of `where` just written), with
-#: the days run ahead (run_agents_gpu's `ahead`, host only: the host prepares a day while the
+#: each person's whole state carried from the scan to the end of their day ("state"), with the
+#: days run ahead (run_agents_gpu's `ahead`, host only: the host prepares a day while the
 #: device runs the days before; run 12's profile had 0.65 ms a day of host work with the device
-#: idle), and all three. Other keys: "checks" (with the checks for capped places: 1.11× slower
-#: in run 11), "max_registers" and "shared_tally" (False: global tallies), both slower in run 11.
-BUILDS = ({}, {"ordered": True}, {"carry": True}, {"ahead": True},
-          {"ordered": True, "carry": True, "ahead": True})
+#: idle), and the ordered queue with the state carried and the days ahead. Other keys: "checks"
+#: (with the checks for capped places: 1.11× slower in run 11), "max_registers" and
+#: "shared_tally" (False: global tallies), both slower in run 11.
+BUILDS = ({}, {"ordered": True}, {"carry": True}, {"state": True}, {"ahead": True},
+          {"ordered": True, "state": True, "ahead": True})
 REPEATS = 3
+
+
+_MADE: dict[tuple, tuple] = {}  # _fused_kernels' builds, kept across repeats
 
 
 @contextlib.contextmanager
@@ -249,13 +254,17 @@ def _fused_kernels(build: dict):
     checks = build.get("checks", False)
     ordered = build.get("ordered", False)
     carry = build.get("carry", False)
-    if cap is None and not checks and not ordered and not carry:
+    state = build.get("state", False)
+    if cap is None and not checks and not ordered and not carry and not state:
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    gpu._KERNELS[key] = gpu._make_kernels(key, cap, capacity_checks=checks,
-                                          ordered_queue=ordered, carry_where=carry)
+    made = (key, cap, checks, ordered, carry, state)
+    if made not in _MADE:  # compiled once a build, not once a repeat
+        _MADE[made] = gpu._make_kernels(key, cap, capacity_checks=checks, ordered_queue=ordered,
+                                        carry_where=carry, carry_state=state)
+    gpu._KERNELS[key] = _MADE[made]
     try:
         yield
     finally:
@@ -275,6 +284,7 @@ def _layout(fused: bool, build: dict) -> str:
             + ("" if build.get("shared_tally", True) else ", global tallies")
             + (", ordered queue" if build.get("ordered") else "")
             + (", place carried" if build.get("carry") else "")
+            + (", state carried" if build.get("state") else "")
             + (", days ahead" if build.get("ahead") else ""))
 
 

@@ -347,21 +347,35 @@ def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, 
     assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
 
 
-@pytest.mark.parametrize("draws,checks,ordered,carry", [("bernoulli", True, False, False),
-                                                        ("bernoulli", False, True, True),
-                                                        ("gaps", False, True, False),
-                                                        ("gaps", False, False, True)])
-def test_fused_kernel_builds_give_the_cpu_engines_numbers(open_mini_plan, monkeypatch, draws,
-                                                          checks, ordered, carry):
+@pytest.fixture(scope="module")
+def walk_plan(tmp_path_factory):
+    """Open camps, walking on some links, start_on_foot and avoid_short_stints: the fused
+    kernel's ForceTownMove, walking draws and km done today."""
+    folder = write_camps(tmp_path_factory.mktemp("walk"), km=40, speed=120.0, days=4, cap_d=0,
+                         walk_p=0.5, extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
+                                                 "  avoid_short_stints: True\n")
+    return compile_plan(load_scenario(folder))
+
+
+@pytest.mark.parametrize("case,draws,checks,ordered,carry,state", [
+    ("mini", "bernoulli", True, False, False, False), ("mini", "bernoulli", False, True, True, False),
+    ("mini", "gaps", False, True, False, False), ("mini", "gaps", False, False, True, False),
+    ("mini", "bernoulli", False, False, False, True), ("mini", "gaps", True, True, False, True),
+    ("walk", "bernoulli", False, False, False, True)])
+def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, case, draws,
+                                                          checks, ordered, carry, state):
     # the fused kernel's builds beside the default (tested above): with the checks for capped
     # places and full camps (which cannot hold without capacities), with its queue kept in
     # person order (ranks instead of atomics; gaps marks its movers, bernoulli draws them), and
-    # with each entry's place carried in the queue: the same people, rounds and tallies as the
-    # CPU engine
-    cpu = run_agents(open_mini_plan, seed=5, draws=draws)
+    # with each entry's place carried in the queue, and with each person's whole state carried
+    # from the scan to the end of their day: the same people, rounds and tallies as the CPU
+    # engine
+    plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
+    cpu = run_agents(plan, seed=5, draws=draws)
     monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-        True, None, capacity_checks=checks, ordered_queue=ordered, carry_where=carry)})
-    dev = quiet_gpu(open_mini_plan, 5, draws=draws, shared_tally=True)
+        True, None, capacity_checks=checks, ordered_queue=ordered, carry_where=carry,
+        carry_state=state)})
+    dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
     assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2  # two blocks
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)

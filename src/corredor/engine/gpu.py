@@ -290,10 +290,11 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 
 
 @cuda.jit(device=True, inline=True)
-def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
-                 node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                 capped=True):
-    """agents._decide_step: choose a path if none, take its next step; the link entered or −1.
+def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
+             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped):
+    """agents._decide_step on values: person i at v with path p (−1: none) at hop h chooses a
+    path if none and takes its next step. Returns (link entered or −1, path after, hop after):
+    the path is −1 once its last step is taken, and then the hop is left as it was.
     `capped` False (a network without capacities, every multiplier 1) leaves out the check of
     the path's end against a full camp, which cannot fail there.
 
@@ -301,39 +302,57 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
     out-list order from the node before it to it. When person i stands on that node before it and
     that link is open, it is what rules.routes.next_link would return, without scanning v's
     out-links; otherwise (a closed link, a bounce) the scan decides, as on the CPU."""
-    p = path[i]
     if p < 0:
         p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
         if p < 0:
-            return -1
-        path[i] = p
-        hop[i] = 1
-    h = hop[i]
+            return -1, p, h
+        h = 1
     k = 2 * (node_ptr[p] + h)
     lk = nodes[k + 1]
     if lk < 0 or nodes[k - 2] != v or not link_open[lk]:
         lk = _next_link(v, nodes[k], out_ptr, out_link, link_to, link_open)
     if lk < 0:
-        path[i] = -1
-        return -1
+        return -1, -1, h
     if capped:
         final = nodes[2 * (node_ptr[p + 1] - 1)]
         if camp[final] and capmult[final] < 0.5:
-            path[i] = -1
-            return -1
-    h += 1
-    if node_ptr[p] + h >= node_ptr[p + 1]:
-        path[i] = -1
-    else:
-        hop[i] = h
+            return -1, -1, h
+    if node_ptr[p] + h + 1 >= node_ptr[p + 1]:
+        return lk, -1, h
+    return lk, p, h + 1
+
+
+@cuda.jit(device=True, inline=True)
+def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
+                 node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
+                 capped=True):
+    """_step_of for person i's columns: the link entered or −1; path and hop written where
+    they change (hop is read only on a path)."""
+    p = path[i]
+    h = 0
+    if p >= 0:
+        h = nb.int32(hop[i])
+    lk, p2, h2 = _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid,
+                          node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
+                          capped)
+    if p2 != p:
+        path[i] = p2
+    if h2 != h:
+        hop[i] = h2
     return lk
+
+
+@cuda.jit(device=True, inline=True)
+def _tally_leave(v, lk, h, n_loc):
+    """Someone leaves v onto link lk: a departure at v, +1 on the link, in tallies h."""
+    cuda.atomic.add(h, v, 1)
+    cuda.atomic.add(h, 2 * n_loc + lk, 1)
 
 
 @cuda.jit(device=True, inline=True)
 def _leave(i, v, lk, where, flags, h, n_loc):
     """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link)."""
-    cuda.atomic.add(h, v, 1)
-    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    _tally_leave(v, lk, h, n_loc)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -378,6 +397,42 @@ def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix,
         _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                     node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where,
                     prog, flags, h, n_loc)
+
+
+@cuda.jit(device=True, inline=True)
+def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link_speed,
+          link_walk_p, start_on_foot, walk, tally, n_loc):
+    """_travel on values, for the fused kernel's `carry_state` build: person i with flags f
+    advances on link lk from progress p, with dist km done today; arrivals and the link's change
+    are tallied. Returns (joins the frontier, the place arrived at or −1 on the link, progress
+    (the km done today on arrival), flags, km done today). _travel is not written over it: as
+    a wrapper it cost the ordered queue's build 9 registers (ptxas 13.0, sm_90); the build that
+    loses its measurement loses its copy.
+
+    tally layout: [departures n_loc | arrivals n_loc | link change n_links].
+    """
+    s = link_speed[lk]
+    if start_on_foot and (f & _F_DONE) == 0:
+        s = walk
+    wp = link_walk_p[lk]
+    if wp > 0.0:
+        if _uniform(walk_prefix, i, sub) < wp:
+            s = walk
+    p += s
+    dist += s
+    km = link_km[lk]
+    if p > km:
+        f = f | _F_DONE
+        dist += km - p
+        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
+        if f & _F_BOUNCE:
+            v = link_from[lk]
+            cuda.atomic.add(tally, n_loc + v, 1)
+            return False, v, dist, f & _F_NOT_BOUNCE, dist
+        v = link_to[lk]
+        cuda.atomic.add(tally, n_loc + v, 1)
+        return dist < s, v, dist, f, dist
+    return False, -1, p, f, dist
 
 
 @cuda.jit(device=True, inline=True)
@@ -426,11 +481,12 @@ _HAND_OVER = -2  # _chain_decide: the host decides (a capped place's multiplier 
 
 
 @cuda.jit(device=True, inline=True)
-def _chain_moves(i, r, v, chain_move, prog, rtd, ast, max_speed, town, mc):
-    """Does person i, arrived at v with km left, move on in same-day round r (agents._chain)?"""
+def _chain_moves(i, r, v, chain_move, pr, rtd, ast, max_speed, town, mc):
+    """Does person i, arrived at v having done pr km today, move on in same-day round r
+    (agents._chain)?"""
     m = mc[v]
     if ast and town[v]:  # ForceTownMove
-        if (rtd[i] + prog[i] / max_speed) / 2.0 < 0.5:
+        if (rtd[i] + pr / max_speed) / 2.0 < 0.5:
             m = 1.0
     if m < 1.0:
         return _uniform(chain_move, i, r) < m
@@ -438,10 +494,10 @@ def _chain_moves(i, r, v, chain_move, prog, rtd, ast, max_speed, town, mc):
 
 
 @cuda.jit(device=True, inline=True)
-def _late(i, v, path, node_ptr, nodes, capacity, touched):
-    """Would person i's decision at v read a capped place's multiplier (choosing among paths that
-    reach one, or a planned path ending at one)? Then the host decides it (_HAND_OVER)."""
-    p = path[i]
+def _late(p, v, node_ptr, nodes, capacity, touched):
+    """Would a decision at v on path p (−1: none) read a capped place's multiplier (choosing
+    among paths that reach one, or a planned path ending at one)? Then the host decides it
+    (_HAND_OVER)."""
     if p < 0:
         return touched[v]
     return capacity[nodes[2 * (node_ptr[p + 1] - 1)]] >= 1
@@ -457,9 +513,9 @@ def _chain_decide(i, r, chain_move, chain_route, where, prog, path, hop, rtd, as
     which Flee's serial order decides, so the host replays it. (Split from _chain_go: CPython
     passes a call of more than 30 arguments as *args, which numba-cuda cannot inline.)"""
     v = where[i]
-    if not _chain_moves(i, r, v, chain_move, prog, rtd, ast, max_speed, town, mc):
+    if not _chain_moves(i, r, v, chain_move, prog[i], rtd, ast, max_speed, town, mc):
         return -1
-    if _late(i, v, path, node_ptr, nodes, capacity, touched):
+    if _late(path[i], v, node_ptr, nodes, capacity, touched):
         return _HAND_OVER
     return _decide_step(i, v, chain_route, r, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                         node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult)
@@ -598,7 +654,8 @@ _RANK_SCRATCH = TPB_FLAT + 1 if simulator_enabled() else TPB_FLAT // 32
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                   capacity_checks: bool = False, lineinfo: bool = False,
-                  ordered_queue: bool = False, carry_where: bool = False):
+                  ordered_queue: bool = False, carry_where: bool = False,
+                  carry_state: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
@@ -610,7 +667,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     loads share sectors (run 12: 73 % of its global sectors were excess; not yet measured);
     `carry_where` keeps each entry's place in the queue beside person and round, so that an
     entry does not load `where` again: the scan has just read it, or the round before has just
-    written it, and a load after a store waits on L2 (not yet measured).
+    written it, and a load after a store waits on L2 (not yet measured); `carry_state` (and
+    the place) keeps a person's whole state in the queue from the scan to the end of their day:
+    the scan loads path, hop, flags and progress of those it queues (neighbours: few sectors),
+    the rounds read them from the queue, and they are stored once, when the person stops (not
+    yet measured). Without it, an entry loads its person's state at once and stores what changed.
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -943,11 +1004,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             _flush(h, tally, n_tally)
 
     @cuda.jit(device=True, inline=True)
-    def _enqueue(ok, i, r, w, at, qi, qr, qw, qn, scratch):
+    def _enqueue(ok, i, r, w, cp, ch, cf, cd, at, qi, qr, qw, qp, qh, qf, qd, qn, scratch):
         """fused_kernel: the threads with ok put (person i, round r; with `carry_where` their
-        place w) in the block's queue, whose length the block has read as `at`. With
-        `ordered_queue` (every thread of the block calls it) at at + their rank, in thread
-        order; else at slots from a shared atomic."""
+        place w; with `carry_state` their path, hop, flags and progress too) in the block's
+        queue, whose length the block has read as `at`. With `ordered_queue` (every thread of
+        the block calls it) at at + their rank, in thread order; else at slots from a shared
+        atomic."""
         if ordered_queue:
             k, n_new = _rank(ok, scratch)
             if ok:
@@ -961,8 +1023,13 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         if ok:
             qi[k] = i
             qr[k] = r
-            if carry_where:
+            if carry_where or carry_state:
                 qw[k] = w
+            if carry_state:
+                qp[k] = cp
+                qh[k] = ch
+                qf[k] = cf
+                qd[k] = cd
 
     fused_opts = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
@@ -1003,7 +1070,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         st = cuda.shared.array(3, dtype=nb.int64)
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
-        qw = cuda.shared.array(_QUEUE if carry_where else 1, dtype=nb.int32)  # (carry_where) place
+        cw = carry_where or carry_state
+        qw = cuda.shared.array(_QUEUE if cw else 1, dtype=nb.int32)  # place
+        qp = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int32)  # path
+        qh = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int8)  # hop
+        qf = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int8)  # flags
+        qd = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.float64)  # progress
         qn = cuda.shared.array(1, dtype=nb.int32)
         scratch = cuda.shared.array(_RANK_SCRATCH if ordered_queue else 1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
@@ -1026,11 +1098,21 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 i = nb.int32(base + tid)
                 need = False
                 w = nb.int32(0)
+                cp = nb.int32(-1)
+                ch = nb.int8(0)
+                cf = nb.int8(0)
+                cd = 0.0
                 if i < n_alive:
                     w = where[i]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
                         pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
-                _enqueue(need, i, 0, w, n_q, qi, qr, qw, qn, scratch)
+                    if carry_state and need:  # their state, while the tile's lines are near
+                        cp = path[i]
+                        ch = hop[i]
+                        cf = flags[i]
+                        cd = prog[i]
+                _enqueue(need, i, 0, w, cp, ch, cf, cd, n_q, qi, qr, qw, qp, qh, qf, qd, qn,
+                         scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
@@ -1040,11 +1122,20 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 i = nb.int32(-1)
                 r = nb.int32(0)
                 w = nb.int32(0)
+                cp = nb.int32(-1)
+                ch = nb.int8(0)
+                cf = nb.int8(0)
+                cd = 0.0
                 if tid < c:
                     i = qi[lo + tid]
                     r = qr[lo + tid]
-                    if carry_where:
+                    if cw:
                         w = qw[lo + tid]
+                    if carry_state:
+                        cp = qp[lo + tid]
+                        ch = qh[lo + tid]
+                        cf = qf[lo + tid]
+                        cd = qd[lo + tid]
                 # entries read before they are overwritten; and how many enter a same-day round
                 n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
                 if tid == 0:
@@ -1052,7 +1143,64 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     st[0] += n_chain
                 cuda.syncthreads()
                 more = False
-                if i >= 0:  # every kind of entry through one decision and one trip
+                if carry_state and i >= 0:  # as below, on the state carried in the queue
+                    lk = -1
+                    p0 = 0.0
+                    dist = 0.0
+                    if w < 0:  # round 0 of someone on a link
+                        lk = -w - 1
+                        p0 = cd
+                    elif r > max_rounds:
+                        cuda.atomic.max(st, 2, 1)
+                    else:  # pass A's step (drawn or marked), or same-day round r
+                        go = True
+                        if r == 0:
+                            if pass_a == _A_MARKED:
+                                cf = cf & _F_NOT_MOVE
+                        else:
+                            if r > st[1]:  # (a shared atomic only for a new deepest round)
+                                cuda.atomic.max(st, 1, r)
+                            go = _chain_moves(i, r, w, pre[_S_CHAIN_MOVE], cd, rtd, ast,
+                                              max_speed, town, mc)
+                            if go and capacity_checks and _late(cp, w, node_ptr, nodes,
+                                                                capacity, touched):
+                                cuda.atomic.max(st, 2, 2)
+                                go = False
+                        if go:
+                            lk, cp, ch = _step_of(i, w, pre[_S_ROUTE if r == 0 else _S_CHAIN_ROUTE],
+                                                  r, cp, ch, path_ptr, path_valid, cum, tot,
+                                                  nvalid, node_ptr, nodes, out_ptr, out_link,
+                                                  link_to, link_open, camp, capmult,
+                                                  capacity_checks)
+                            if lk >= 0:
+                                if r > 0:  # km done today
+                                    dist = cd
+                                _tally_leave(w, lk, h, n_loc)
+                                cf = cf & _F_NOT_BOUNCE
+                                if r == 0:
+                                    cd = 0.0
+                                elif capacity_checks and capacity[w] >= 1:
+                                    _event(i, w, False, ev_idx, ev_loc, cnt)
+                                w = -(lk + 1)
+                    if lk >= 0:
+                        more, v, pr, cf, dd = _trip(i, lk, p0, dist, cf, pre[_S_WALK], r,
+                                                    link_from, link_to, link_km, link_speed,
+                                                    link_walk_p, start_on_foot, walk, h, n_loc)
+                        if ast:
+                            dday[i] = dd
+                        if v >= 0:
+                            w = v
+                            if capacity_checks and r > 0 and capacity[v] >= 1:
+                                _event(i, v, True, ev_idx, ev_loc, cnt)
+                        if v < 0 or more:
+                            cd = pr
+                    if not more:  # the person's state back, once their day is done
+                        where[i] = w
+                        path[i] = cp
+                        hop[i] = ch
+                        flags[i] = cf
+                        prog[i] = cd
+                elif i >= 0:  # every kind of entry through one decision and one trip
                     if not carry_where:
                         w = where[i]
                     lk = -1
@@ -1071,9 +1219,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         else:
                             if r > st[1]:  # (a shared atomic only for a new deepest round)
                                 cuda.atomic.max(st, 1, r)
-                            go = _chain_moves(i, r, w, pre[_S_CHAIN_MOVE], prog, rtd, ast,
+                            go = _chain_moves(i, r, w, pre[_S_CHAIN_MOVE], prog[i], rtd, ast,
                                               max_speed, town, mc)
-                            if go and capacity_checks and _late(i, w, path, node_ptr, nodes,
+                            if go and capacity_checks and _late(path[i], w, node_ptr, nodes,
                                                                 capacity, touched):
                                 cuda.atomic.max(st, 2, 2)
                                 go = False
@@ -1084,7 +1232,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                               link_to, link_open, camp, capmult,
                                               capacity_checks)
                             if lk >= 0:
-                                if r > 0:  # km left today
+                                if r > 0:  # km done today
                                     dist = prog[i]
                                 _leave(i, w, lk, where, flags, h, n_loc)
                                 if r == 0:
@@ -1099,9 +1247,10 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             v = where[i]
                             if v >= 0 and capacity[v] >= 1:
                                 _event(i, v, True, ev_idx, ev_loc, cnt)
-                        if more and carry_where:  # arrived at the link's end with km left
+                        if more and cw:  # arrived at the link's end with km left
                             w = link_to[lk]
-                _enqueue(more, i, r + 1, w, lo, qi, qr, qw, qn, scratch)  # next round
+                _enqueue(more, i, r + 1, w, cp, ch, cf, cd, lo, qi, qr, qw, qp, qh, qf, qd, qn,
+                         scratch)  # next round
             cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
