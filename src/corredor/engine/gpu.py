@@ -400,6 +400,19 @@ def _take_mover(i, v, lo, slots, direct, capacity, capped, movers, route_prefix,
 
 
 @cuda.jit(device=True, inline=True)
+def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, walk):
+    """rules.travel.todays_speed: km a day on link lk, walking if on foot or drawn to walk."""
+    s = link_speed[lk]
+    if on_foot:
+        s = walk
+    wp = link_walk_p[lk]
+    if wp > 0.0:
+        if _uniform(walk_prefix, i, sub) < wp:
+            s = walk
+    return s
+
+
+@cuda.jit(device=True, inline=True)
 def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link_speed,
           link_walk_p, start_on_foot, walk, tally, n_loc):
     """_travel on values, for the fused kernel's `carry_state` build: person i with flags f
@@ -411,13 +424,8 @@ def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
-    s = link_speed[lk]
-    if start_on_foot and (f & _F_DONE) == 0:
-        s = walk
-    wp = link_walk_p[lk]
-    if wp > 0.0:
-        if _uniform(walk_prefix, i, sub) < wp:
-            s = walk
+    s = _todays_speed(i, lk, start_on_foot and (f & _F_DONE) == 0, walk_prefix, sub,
+                      link_speed, link_walk_p, walk)
     p += s
     dist += s
     km = link_km[lk]
@@ -442,13 +450,8 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
-    s = link_speed[lk]
-    if start_on_foot and (flags[i] & _F_DONE) == 0:
-        s = walk
-    wp = link_walk_p[lk]
-    if wp > 0.0:
-        if _uniform(walk_prefix, i, sub) < wp:
-            s = walk
+    s = _todays_speed(i, lk, start_on_foot and (flags[i] & _F_DONE) == 0, walk_prefix, sub,
+                      link_speed, link_walk_p, walk)
     p += s
     dist += s
     km = link_km[lk]
