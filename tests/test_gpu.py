@@ -359,8 +359,7 @@ def walk_plan(tmp_path_factory):
 
 @pytest.mark.parametrize("case,draws,checks,ordered,carry,state", [
     ("mini", "bernoulli", True, False, False, False), ("mini", "bernoulli", False, True, True, False),
-    ("mini", "gaps", False, True, False, False), ("mini", "gaps", False, False, True, False),
-    ("mini", "bernoulli", False, False, False, True), ("mini", "gaps", True, True, False, True),
+    ("mini", "gaps", False, True, False, False), ("mini", "gaps", True, True, False, True),
     ("walk", "bernoulli", False, False, False, True)])
 def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, case, draws,
                                                           checks, ordered, carry, state):
