@@ -313,40 +313,6 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
 
 
-@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
-def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, tmp_path, draws):
-    # without capacities (the default there) the rest of the day runs in one kernel, each person
-    # through all of their same-day rounds (pass A's steps too, and with bernoulli its draws): the CPU engine's
-    # numbers, and those of the queued rounds, including rounds and the people in them
-    walk = write_camps(tmp_path / "walk", km=40, speed=120.0, days=4, cap_d=0, walk_p=0.5,
-                       extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
-                                   "  avoid_short_stints: True\n")
-    for plan, seed in ((open_mini_plan, 3), (compile_plan(load_scenario(walk)), 4)):
-        assert not (plan.capacity >= 1).any()
-        cpu = run_agents(plan, seed=seed, draws=draws)
-        fused = quiet_gpu(plan, seed, check=True, draws=draws)
-        queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
-        # days queued ahead on a stream, the host settling each AHEAD_LAG days later (people
-        # appear on later days too)
-        ahead = quiet_gpu(plan, seed, draws=draws, ahead=True)
-        assert ahead.gpu_stats["ahead"] and not fused.gpu_stats["ahead"]
-        assert cpu.spawned[1:].sum() > 0 and plan.n_days > gpu.AHEAD_LAG + 1
-        assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
-        assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
-        assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
-        assert cpu.rounds.max() >= 2
-        for dev in (fused, queued, ahead):
-            assert_same(cpu, dev)
-            np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-        assert (fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"]
-                == ahead.gpu_stats["chain_people"] > 0)
-    one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True, ahead=True)
-    assert_same(cpu, one)
-    assert not one.gpu_stats["ahead"]  # profile waits for the device after every phase
-    ph = one.gpu_stats["phase_s"]
-    assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
-
-
 @pytest.fixture(scope="module")
 def walk_plan(tmp_path_factory):
     """Open camps, walking on some links, start_on_foot and avoid_short_stints: the fused
@@ -355,6 +321,48 @@ def walk_plan(tmp_path_factory):
                          walk_p=0.5, extra_moves="  max_walk_speed: 35.0\n  start_on_foot: True\n"
                                                  "  avoid_short_stints: True\n")
     return compile_plan(load_scenario(folder))
+
+
+@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
+def test_fused_kernel_gives_the_queued_rounds_numbers(open_mini_plan, walk_plan, draws):
+    # without capacities (the default there) the rest of the day runs in one kernel, each person
+    # through all of their same-day rounds (pass A's steps too, and with bernoulli its draws): the CPU engine's
+    # numbers, and those of the queued rounds, including rounds and the people in them
+    for plan, seed in ((open_mini_plan, 3), (walk_plan, 4)):
+        assert not (plan.capacity >= 1).any()
+        cpu = run_agents(plan, seed=seed, draws=draws)
+        fused = quiet_gpu(plan, seed, check=True, draws=draws)
+        queued = quiet_gpu(plan, seed, draws=draws, fuse=False)
+        assert fused.gpu_stats["fused"] and not queued.gpu_stats["fused"]
+        assert fused.bytes_per_person == 18 + (8 if plan.params["avoid_short_stints"] else 0)
+        assert queued.bytes_per_person == fused.bytes_per_person + 32  # lists it did not allocate
+        assert cpu.rounds.max() >= 2
+        for dev in (fused, queued):
+            assert_same(cpu, dev)
+            np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+        assert fused.gpu_stats["chain_people"] == queued.gpu_stats["chain_people"] > 0
+    one = quiet_gpu(plan, seed, draws=draws, blocks=1, profile=True, ahead=True)
+    assert_same(cpu, one)
+    assert not one.gpu_stats["ahead"]  # profile waits for the device after every phase
+    ph = one.gpu_stats["phase_s"]
+    assert ph["advance"] == 0 and ph["fused"] > ph["chain"]  # chain: only its (empty) lap
+
+
+@pytest.mark.parametrize("case,draws", [("mini", "gaps"), ("mini", "bernoulli"),
+                                        ("walk", "bernoulli")])
+def test_fused_days_run_ahead_give_the_cpu_engines_numbers(request, case, draws):
+    # days queued ahead on one stream, the host settling each AHEAD_LAG days later: the CPU
+    # engine's numbers, rounds and same-day people, with people created after day 0 (the mini
+    # case has closures, the walking case avoid_short_stints' recent travel)
+    plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
+    seed = 3 if case == "mini" else 4
+    cpu = run_agents(plan, seed=seed, draws=draws)
+    ahead = quiet_gpu(plan, seed, draws=draws, ahead=True)
+    assert ahead.gpu_stats["ahead"] and ahead.gpu_stats["fused"]
+    assert cpu.spawned[1:].sum() > 0 and plan.n_days > gpu.AHEAD_LAG + 1
+    assert_same(cpu, ahead)
+    np.testing.assert_array_equal(cpu.rounds, ahead.rounds)
+    assert ahead.gpu_stats["chain_people"] > 0
 
 
 @pytest.mark.parametrize("case,draws,checks,ordered,carry,state", [

@@ -1935,7 +1935,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     no table the host computes for a day reads the counts the device tallies, so the host
     prepares day t (tables, their copies, the launches: 0.6 ms a day and more on an H100 in
     run 12, with the device idle) while the device runs the days before, and reads each day's
-    tallies AHEAD_LAG days later; the same result (gpu_stats["ahead"] says if it ran so).
+    tallies AHEAD_LAG days later; the same result (gpu_stats["ahead"] says if it ran so), and
+    `day_s` then counts from one settled day to the next.
 
     >>> out = run_agents_gpu(compile_plan(scenario), seed=1)  # doctest: +SKIP
     """
