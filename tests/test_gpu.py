@@ -313,6 +313,29 @@ def test_several_chunks_per_block_give_the_cpu_engines_numbers(tmp_path, cap_d, 
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
 
 
+def test_days_ahead_stage_each_tables_copy_until_its_day_is_settled():
+    # an asynchronous copy reads its page-locked source when the stream reaches it: a day's slot
+    # holds one copy of a table, the values of that day, and is free again once the day is
+    # settled (AHEAD_LAG + 1 slots)
+    from numba import cuda
+
+    dev = cuda.to_device(np.zeros(4))
+    days = gpu._DaysAhead([dev], n_tally_ext=6, n_spawn=4)
+    assert days.slots == gpu.AHEAD_LAG + 1
+    for row in days.rows(0):  # what the slot's last day left there
+        row.copy_to_device(np.full(row.shape, 7, row.dtype))
+    days.begin(0)
+    days.send(dev, np.arange(4.0), 0)
+    with pytest.raises(RuntimeError, match="twice in one day"):
+        days.send(dev, np.ones(4), 0)
+    days.end(0)
+    tl, sp, fs = days.wait(0)
+    assert not tl.any() and not sp.any() and not fs.any()  # rows zeroed by begin
+    np.testing.assert_array_equal(dev.copy_to_host(), np.arange(4.0))
+    days.send(dev, np.ones(4), days.slots)  # the slot of a settled day
+    np.testing.assert_array_equal(days.stage[id(dev)][0], np.ones(4))
+
+
 @pytest.fixture(scope="module")
 def walk_plan(tmp_path_factory):
     """Open camps, walking on some links, start_on_foot and avoid_short_stints: the fused

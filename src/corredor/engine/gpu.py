@@ -1849,7 +1849,7 @@ class _DaysAhead:
 
     def begin(self, t: int) -> None:
         """Zero day t's rows, on the stream (after the kernels of the day that used the slot)."""
-        for row, zero in zip(self.rows(t), self.zeros):
+        for row, zero in zip(self.rows(t), self.zeros, strict=True):
             row.copy_to_device(zero, stream=self.stream)
 
     def send(self, dev, host: np.ndarray, t: int) -> None:
