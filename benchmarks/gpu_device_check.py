@@ -255,7 +255,7 @@ def _fused_kernels(build: dict):
     ordered = build.get("ordered", False)
     carry = build.get("carry", False)
     state = build.get("state", False)
-    if cap is None and not checks and not ordered and not carry and not state:
+    if not any((cap, checks, ordered, carry, state)):  # the library's own build
         yield
         return
     key = build.get("shared_tally", True)

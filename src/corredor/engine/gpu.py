@@ -1034,6 +1034,20 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 qf[k] = cf
                 qd[k] = cd
 
+    @cuda.jit(device=True, inline=True)
+    def _goes_on(i, r, w, chain_move, pr, p, st, rtd, ast, max_speed, town, mc, node_ptr, nodes,
+                 capacity, touched):
+        """fused_kernel, same-day round r: note the block's deepest round (st[1]); does person
+        i, at w having done pr km today on path p, move on? With `capacity_checks`, a decision
+        that would read a capped place's multiplier stays and sets st[2] = 2 (the host raises)."""
+        if r > st[1]:  # (a shared atomic only for a new deepest round)
+            cuda.atomic.max(st, 1, r)
+        go = _chain_moves(i, r, w, chain_move, pr, rtd, ast, max_speed, town, mc)
+        if go and capacity_checks and _late(p, w, node_ptr, nodes, capacity, touched):
+            cuda.atomic.max(st, 2, 2)
+            go = False
+        return go
+
     fused_opts = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
         fused_opts["max_registers"] = max_registers
@@ -1161,14 +1175,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             if pass_a == _A_MARKED:
                                 cf = cf & _F_NOT_MOVE
                         else:
-                            if r > st[1]:  # (a shared atomic only for a new deepest round)
-                                cuda.atomic.max(st, 1, r)
-                            go = _chain_moves(i, r, w, pre[_S_CHAIN_MOVE], cd, rtd, ast,
-                                              max_speed, town, mc)
-                            if go and capacity_checks and _late(cp, w, node_ptr, nodes,
-                                                                capacity, touched):
-                                cuda.atomic.max(st, 2, 2)
-                                go = False
+                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], cd, cp, st, rtd, ast,
+                                          max_speed, town, mc, node_ptr, nodes, capacity,
+                                          touched)
                         if go:
                             lk, cp, ch = _step_of(i, w, pre[_S_ROUTE if r == 0 else _S_CHAIN_ROUTE],
                                                   r, cp, ch, path_ptr, path_valid, cum, tot,
@@ -1220,14 +1229,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             if pass_a == _A_MARKED:
                                 flags[i] = flags[i] & _F_NOT_MOVE
                         else:
-                            if r > st[1]:  # (a shared atomic only for a new deepest round)
-                                cuda.atomic.max(st, 1, r)
-                            go = _chain_moves(i, r, w, pre[_S_CHAIN_MOVE], prog[i], rtd, ast,
-                                              max_speed, town, mc)
-                            if go and capacity_checks and _late(path[i], w, node_ptr, nodes,
-                                                                capacity, touched):
-                                cuda.atomic.max(st, 2, 2)
-                                go = False
+                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], prog[i], path[i], st,
+                                          rtd, ast, max_speed, town, mc, node_ptr, nodes,
+                                          capacity, touched)
                         if go:
                             lk = _decide_step(i, w, pre[_S_ROUTE if r == 0 else _S_CHAIN_ROUTE],
                                               r, path, hop, path_ptr, path_valid, cum, tot,
@@ -1840,7 +1844,7 @@ class _DaysAhead:
         for z in self.zeros:
             z[:] = 0
         self.events = [cuda.event() for _ in range(self.slots)]
-        self.sent: set[tuple[int, int]] = set()  # (array, day): a slot holds one copy a day
+        self.sent: dict[int, int] = {}  # the day each array was last sent: a slot holds one copy
 
     def rows(self, t: int) -> tuple:
         """Day t's device rows: tallies, spawn tallies, fused statistics."""
@@ -1854,9 +1858,9 @@ class _DaysAhead:
 
     def send(self, dev, host: np.ndarray, t: int) -> None:
         """Queue the copy of `host` to `dev` for day t, from day t's page-locked slot."""
-        if (id(dev), t) in self.sent:  # its first copy may not have left the slot yet
+        if self.sent.get(id(dev)) == t:  # its first copy may not have left the slot yet
             raise RuntimeError("a table was sent to the device twice in one day")
-        self.sent.add((id(dev), t))
+        self.sent[id(dev)] = t
         slot = self.stage[id(dev)][t % self.slots]
         slot[...] = host
         dev.copy_to_device(slot, stream=self.stream)
@@ -1873,7 +1877,6 @@ class _DaysAhead:
         """Day t's tallies, spawn tallies and fused statistics, once the device has done it."""
         k = t % self.slots
         self.events[k].synchronize()
-        self.sent = {(a, d) for a, d in self.sent if d > t}
         return (self.h_tally[k].astype(np.int64), self.h_spawn[k].astype(np.int64),
                 self.h_fstat[k].copy())
 
