@@ -68,6 +68,11 @@ CASES = REPO.parent / "shared" / "data" / "flee"  # default of --cases-dir
 for _p in (REPO / "src", REPO / "benchmarks"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":  # a dry run in the simulator (also in the pools)
+    sys.path.insert(0, str(REPO / "tests"))
+    import fast_cudasim  # its barriers wait instead of polling: the same results, far sooner
+
+    fast_cudasim.install()
 
 
 # ------------------------------------------------------------------ equivalence
