@@ -18,7 +18,8 @@ nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12`, DIR on PYTHONPATH, and its nvidia
 nvidia/cuda_nvcc/nvvm/lib64 on LD_LIBRARY_PATH). The device's compiler can differ by a few
 registers (60 measured there where ptxas 13.0 gave 55); the device check prints its own counts.
 
-    python benchmarks/gpu_ptxas.py [--ptxas PATH] [--caps 32,40,48,56] [--json out.json]
+    python benchmarks/gpu_ptxas.py [--ptxas PATH] [--nvdisasm PATH] [--builds]
+        [--caps 32,40,48,56] [--json out.json]
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ if str(REPO / "src") not in sys.path:
 SM90 = {"regs": 65536, "threads": 2048, "blocks": 32, "smem": 228 * 1024, "smem_reserved": 1024}
 _REG_UNIT = 256  # registers are allocated per warp in units of 256
 
+#: The fused kernel's builds beside the default (engine/gpu.py _make_kernels options), as the
+#: device check runs them (benchmarks/gpu_device_check.py BUILDS; `ahead` is host-side only).
+FUSED_BUILDS = {"ordered": {"ordered_queue": True}, "carry": {"carry_where": True},
+                "state": {"carry_state": True},
+                "ordered+state": {"ordered_queue": True, "carry_state": True},
+                "checks": {"capacity_checks": True}}
+
 
 def find_ptxas(given: str | None) -> str:
     """ptxas from --ptxas, PATH, CUDA_HOME, or the nvidia-cuda-nvcc wheel beside numba-cuda."""
@@ -60,15 +68,30 @@ def find_ptxas(given: str | None) -> str:
                      "or give --ptxas PATH")
 
 
-def assemble(ptxas: str, ptx: str, cap: int | None = None) -> dict:
-    """ptxas -v on one kernel's PTX: registers a thread, spill bytes, stack, static shared."""
+def sass_instructions(nvdisasm: str, cubin: Path) -> int:
+    """Machine instructions (SASS) in a cubin, NOPs left out: nvdisasm's listing, counted. A
+    static count (each instruction once, however often it runs), for comparing builds."""
+    done = subprocess.run([nvdisasm, "-c", str(cubin)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"nvdisasm failed: {done.stderr.strip()}")
+    ops = re.findall(r"^\s*/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)",
+                     done.stdout, re.M)
+    return sum(1 for op in ops if not op.startswith("NOP"))
+
+
+def assemble(ptxas: str, ptx: str, cap: int | None = None, nvdisasm: str | None = None) -> dict:
+    """ptxas -v on one kernel's PTX: registers a thread, spill bytes, stack, static shared; with
+    nvdisasm, the SASS instructions too (else None)."""
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "k.ptx"
         src.write_text(ptx)
-        cmd = [ptxas, "-v", "-arch=sm_90", str(src), "-o", str(Path(d) / "k.cubin")]
+        cubin = Path(d) / "k.cubin"
+        cmd = [ptxas, "-v", "-arch=sm_90", str(src), "-o", str(cubin)]
         if cap:
             cmd[1:1] = ["-maxrregcount", str(cap)]
         done = subprocess.run(cmd, capture_output=True, text=True)
+        sass = (sass_instructions(nvdisasm, cubin)
+                if nvdisasm and done.returncode == 0 else None)
     if done.returncode != 0:
         raise RuntimeError(f"ptxas failed: {done.stderr.strip()}")
     text = done.stderr + done.stdout
@@ -81,7 +104,8 @@ def assemble(ptxas: str, ptx: str, cap: int | None = None) -> dict:
             "spill_stores": num(r"(\d+) bytes spill stores"),
             "spill_loads": num(r"(\d+) bytes spill loads"),
             "stack": num(r"(\d+) bytes stack frame"),
-            "static_shared": num(r"(\d+) bytes smem")}
+            "static_shared": num(r"(\d+) bytes smem"),
+            "sass_instructions": sass}
 
 
 def occupancy(regs: int, threads: int, smem: int) -> dict:
@@ -106,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--caps", default="32,40,48,56",
                     help="register caps to try on the fused kernel (comma-separated; '' for none)")
     ap.add_argument("--json", type=Path, help="write the rows here as JSON")
+    ap.add_argument("--nvdisasm", default=shutil.which("nvdisasm"),
+                    help="nvdisasm, to count each kernel's SASS instructions (default: PATH; "
+                         "the PyPI wheel nvidia-cuda-nvdisasm has one)")
+    ap.add_argument("--builds", action="store_true",
+                    help="also the fused kernel's builds (FUSED_BUILDS)")
     args = ap.parse_args(argv)
     ptxas = find_ptxas(args.ptxas)
     from corredor.engine import gpu
@@ -113,29 +142,33 @@ def main(argv: list[str] | None = None) -> int:
     tally = gpu.SHARED_TALLY_BYTES  # dynamic shared memory of a launch with shared tallies
     threads = {"movers": gpu.TPB}  # pass A with gaps: TPB threads; every other kernel TPB_FLAT
     rows = []
-    for name, ptx in gpu.kernel_ptx((9, 0)).items():
-        base = name.split("_global_tally")[0]
+    builds = FUSED_BUILDS if args.builds else None
+    for name, ptx in gpu.kernel_ptx((9, 0), fused_builds=builds).items():
+        base = name.split("_global_tally")[0].split("[")[0]
         shared_tallies = base in gpu._TALLY_KERNELS and not name.endswith("_global_tally")
         caps = [None]
         if name == "fused" and args.caps:
             caps += [int(c) for c in args.caps.split(",")]
         for cap in caps:
-            r = assemble(ptxas, ptx, cap)
+            r = assemble(ptxas, ptx, cap, args.nvdisasm)
             nt = threads.get(base, gpu.TPB_FLAT)
             smem = r["static_shared"] + (tally if shared_tallies else 0)
             rows.append({"kernel": name, "max_registers": cap, "threads_per_block": nt,
                          "shared_bytes_per_block": smem, **r, **occupancy(r["registers"], nt, smem)})
-    print(f"ptxas: {ptxas}\n")
+    print(f"ptxas: {ptxas}; nvdisasm: {args.nvdisasm or 'none (no SASS counts)'}\n")
     print("| kernel | cap | registers | spill stores / loads (B) | stack (B) | threads a block "
-          "| shared B a block (tallies at most) | blocks an SM | occupancy | bound by |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| shared B a block (tallies at most) | blocks an SM | occupancy | bound by "
+          "| SASS instructions |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['kernel']} | {r['max_registers'] or '–'} | {r['registers']} "
               f"| {r['spill_stores']} / {r['spill_loads']} | {r['stack']} "
               f"| {r['threads_per_block']} | {r['shared_bytes_per_block']} "
-              f"| {r['blocks_per_sm']} | {r['occupancy']:.0%} | {r['bound_by']} |")
+              f"| {r['blocks_per_sm']} | {r['occupancy']:.0%} | {r['bound_by']} "
+              f"| {r['sass_instructions'] if r['sass_instructions'] is not None else '–'} |")
     if args.json:
-        args.json.write_text(json.dumps({"ptxas": ptxas, "arch": "sm_90", "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"ptxas": ptxas, "nvdisasm": args.nvdisasm,
+                                         "arch": "sm_90", "rows": rows}, indent=1))
         print(f"\nwrote {args.json}")
     return 0
 

@@ -225,6 +225,17 @@ def _uniform(prefix, idx, sub):
     return float(_bits(prefix, idx, sub) >> _U11) * _INV53
 
 
+@cuda.jit(device=True, inline=True)
+def _ix(k):
+    """k as an unsigned array index. numba wraps a signed index around (k < 0 reads from the
+    end), which costs about five instructions an access on an sm_90 (the sign, a mask of the
+    length, a 64-bit add); an unsigned one goes straight to the address. Every index passed here
+    is ≥ 0 (in the simulator a negative one is an error: OverflowError or IndexError).
+    Measured with ptxas 13.0 for sm_90 (docs/performance.md): the fused kernel's builds lost 5 to
+    9 % of their instructions and kept or lowered their registers (the default 40 → 36)."""
+    return nb.uint32(k)
+
+
 @cuda.jit
 def uniforms_kernel(prefix, idx, sub, out):
     """out[j] = uniform for key (…, idx[j], sub[j]); used by the tests to compare bits with rng.py."""
@@ -251,28 +262,29 @@ def _geometric(prefix, key, sub, q):
 @cuda.jit(device=True, inline=True)
 def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
     """rules.routes.choose_path."""
-    nv = nvalid[o]
+    nv = nvalid[_ix(o)]
     if nv == 0:
         return -1
-    lo = path_ptr[o]
-    hi = path_ptr[o + 1]
-    t = tot[o]
+    lo = path_ptr[_ix(o)]
+    hi = path_ptr[_ix(o + 1)]
+    t = tot[_ix(o)]
     if t > 0.0:
         target = u * t
         last = -1
         prev = 0.0
         for p in range(lo, hi):
-            if path_valid[p] and cum[p] > prev:
+            c = cum[_ix(p)]
+            if path_valid[_ix(p)] and c > prev:
                 last = p
-                if cum[p] > target:
+                if c > target:
                     return p
-            prev = cum[p]
+            prev = c
         return last
     k = int(u * nv)
     if k >= nv:
         k = nv - 1
     for p in range(lo, hi):
-        if path_valid[p]:
+        if path_valid[_ix(p)]:
             if k == 0:
                 return p
             k -= 1
@@ -282,9 +294,9 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
 @cuda.jit(device=True, inline=True)
 def _next_link(v, target, out_ptr, out_link, link_to, link_open):
     """rules.routes.next_link."""
-    for j in range(out_ptr[v], out_ptr[v + 1]):
-        lk = out_link[j]
-        if link_open[lk] and link_to[lk] == target:
+    for j in range(out_ptr[_ix(v)], out_ptr[_ix(v + 1)]):
+        lk = out_link[_ix(j)]
+        if link_open[_ix(lk)] and link_to[_ix(lk)] == target:
             return lk
     return -1
 
@@ -307,17 +319,18 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
         if p < 0:
             return -1, p, h
         h = 1
-    k = 2 * (node_ptr[p] + h)
-    lk = nodes[k + 1]
-    if lk < 0 or nodes[k - 2] != v or not link_open[lk]:
-        lk = _next_link(v, nodes[k], out_ptr, out_link, link_to, link_open)
+    k = 2 * (node_ptr[_ix(p)] + h)
+    lk = nodes[_ix(k + 1)]
+    if lk < 0 or nodes[_ix(k - 2)] != v or not link_open[_ix(lk)]:
+        lk = _next_link(v, nodes[_ix(k)], out_ptr, out_link, link_to, link_open)
     if lk < 0:
         return -1, -1, h
+    end = node_ptr[_ix(p + 1)]
     if capped:
-        final = nodes[2 * (node_ptr[p + 1] - 1)]
-        if camp[final] and capmult[final] < 0.5:
+        final = nodes[_ix(2 * (end - 1))]
+        if camp[_ix(final)] and capmult[_ix(final)] < 0.5:
             return -1, -1, h
-    if node_ptr[p] + h + 1 >= node_ptr[p + 1]:
+    if node_ptr[_ix(p)] + h + 1 >= end:
         return lk, -1, h
     return lk, p, h + 1
 
@@ -361,10 +374,10 @@ def _leave(i, v, lk, where, flags, h, n_loc):
 def _bernoulli_mover(i, w, lcls, mc, move_prefix):
     """Draws "bernoulli" (agents._scan_chunk with `bern`): does person i at w move today? Never
     (class −1), always (class 0), or if its uniform (MOVE stream) is below the place's chance."""
-    k = lcls[w]
+    k = lcls[_ix(w)]
     if k < 0:
         return False
-    return k == 0 or _uniform(move_prefix, i, 0) < mc[w]
+    return k == 0 or _uniform(move_prefix, i, 0) < mc[_ix(w)]
 
 
 @cuda.jit(device=True, inline=True)
@@ -487,9 +500,9 @@ _HAND_OVER = -2  # _chain_decide: the host decides (a capped place's multiplier 
 def _chain_moves(i, r, v, chain_move, pr, rtd, ast, max_speed, town, mc):
     """Does person i, arrived at v having done pr km today, move on in same-day round r
     (agents._chain)?"""
-    m = mc[v]
-    if ast and town[v]:  # ForceTownMove
-        if (rtd[i] + pr / max_speed) / 2.0 < 0.5:
+    m = mc[_ix(v)]
+    if ast and town[_ix(v)]:  # ForceTownMove
+        if (rtd[_ix(i)] + pr / max_speed) / 2.0 < 0.5:
             m = 1.0
     if m < 1.0:
         return _uniform(chain_move, i, r) < m
@@ -502,8 +515,8 @@ def _late(p, v, node_ptr, nodes, capacity, touched):
     among paths that reach one, or a planned path ending at one)? Then the host decides it
     (_HAND_OVER)."""
     if p < 0:
-        return touched[v]
-    return capacity[nodes[2 * (node_ptr[p + 1] - 1)]] >= 1
+        return touched[_ix(v)]
+    return capacity[_ix(nodes[_ix(2 * (node_ptr[_ix(p + 1)] - 1))])] >= 1
 
 
 @cuda.jit(device=True, inline=True)
@@ -1024,15 +1037,16 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if ok:
                 k = cuda.atomic.add(qn, 0, 1)
         if ok:
-            qi[k] = i
-            qr[k] = r
+            u = _ix(k)
+            qi[u] = i
+            qr[u] = r
             if carry_where or carry_state:
-                qw[k] = w
+                qw[u] = w
             if carry_state:
-                qp[k] = cp
-                qh[k] = ch
-                qf[k] = cf
-                qd[k] = cd
+                qp[u] = cp
+                qh[u] = ch
+                qf[u] = cf
+                qd[u] = cd
 
     @cuda.jit(device=True, inline=True)
     def _goes_on(i, r, w, chain_move, pr, p, st, rtd, ast, max_speed, town, mc, node_ptr, nodes,
@@ -1120,14 +1134,14 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 cf = nb.int8(0)
                 cd = 0.0
                 if i < n_alive:
-                    w = where[i]
-                    need = w < 0 or (pass_a == _A_MARKED and (flags[i] & _F_MOVE) != 0) or (
+                    w = where[_ix(i)]
+                    need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
                         pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
                     if carry_state and need:  # their state, while the tile's lines are near
-                        cp = path[i]
-                        ch = hop[i]
-                        cf = flags[i]
-                        cd = prog[i]
+                        cp = path[_ix(i)]
+                        ch = hop[_ix(i)]
+                        cf = flags[_ix(i)]
+                        cd = prog[_ix(i)]
                 _enqueue(need, i, 0, w, cp, ch, cf, cd, n_q, qi, qr, qw, qp, qh, qf, qd, qn,
                          scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
@@ -1144,15 +1158,16 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 cf = nb.int8(0)
                 cd = 0.0
                 if tid < c:
-                    i = qi[lo + tid]
-                    r = qr[lo + tid]
+                    e = _ix(lo + tid)
+                    i = qi[e]
+                    r = qr[e]
                     if cw:
-                        w = qw[lo + tid]
+                        w = qw[e]
                     if carry_state:
-                        cp = qp[lo + tid]
-                        ch = qh[lo + tid]
-                        cf = qf[lo + tid]
-                        cd = qd[lo + tid]
+                        cp = qp[e]
+                        ch = qh[e]
+                        cf = qf[e]
+                        cd = qd[e]
                 # entries read before they are overwritten; and how many enter a same-day round
                 n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
                 if tid == 0:
@@ -1191,7 +1206,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                 cf = cf & _F_NOT_BOUNCE
                                 if r == 0:
                                     cd = 0.0
-                                elif capacity_checks and capacity[w] >= 1:
+                                elif capacity_checks and capacity[_ix(w)] >= 1:
                                     _event(i, w, False, ev_idx, ev_loc, cnt)
                                 w = -(lk + 1)
                     if lk >= 0:
@@ -1199,37 +1214,37 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                                     link_from, link_to, link_km, link_speed,
                                                     link_walk_p, start_on_foot, walk, h, n_loc)
                         if ast:
-                            dday[i] = dd
+                            dday[_ix(i)] = dd
                         if v >= 0:
                             w = v
-                            if capacity_checks and r > 0 and capacity[v] >= 1:
+                            if capacity_checks and r > 0 and capacity[_ix(v)] >= 1:
                                 _event(i, v, True, ev_idx, ev_loc, cnt)
                         if v < 0 or more:
                             cd = pr
                     if not more:  # the person's state back, once their day is done
-                        where[i] = w
-                        path[i] = cp
-                        hop[i] = ch
-                        flags[i] = cf
-                        prog[i] = cd
+                        where[_ix(i)] = w
+                        path[_ix(i)] = cp
+                        hop[_ix(i)] = ch
+                        flags[_ix(i)] = cf
+                        prog[_ix(i)] = cd
                 elif i >= 0:  # every kind of entry through one decision and one trip
                     if not carry_where:
-                        w = where[i]
+                        w = where[_ix(i)]
                     lk = -1
                     p0 = 0.0
                     dist = 0.0
                     if w < 0:  # round 0 of someone on a link
                         lk = -w - 1
-                        p0 = prog[i]
+                        p0 = prog[_ix(i)]
                     elif r > max_rounds:
                         cuda.atomic.max(st, 2, 1)
                     else:  # pass A's step (drawn or marked), or same-day round r
                         go = True
                         if r == 0:
                             if pass_a == _A_MARKED:
-                                flags[i] = flags[i] & _F_NOT_MOVE
+                                flags[_ix(i)] = flags[_ix(i)] & _F_NOT_MOVE
                         else:
-                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], prog[i], path[i], st,
+                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], prog[_ix(i)], path[_ix(i)], st,
                                           rtd, ast, max_speed, town, mc, node_ptr, nodes,
                                           capacity, touched)
                         if go:
@@ -1240,22 +1255,22 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                               capacity_checks)
                             if lk >= 0:
                                 if r > 0:  # km done today
-                                    dist = prog[i]
+                                    dist = prog[_ix(i)]
                                 _leave(i, w, lk, where, flags, h, n_loc)
                                 if r == 0:
-                                    prog[i] = 0.0
-                                elif capacity_checks and capacity[w] >= 1:
+                                    prog[_ix(i)] = 0.0
+                                elif capacity_checks and capacity[_ix(w)] >= 1:
                                     _event(i, w, False, ev_idx, ev_loc, cnt)
                     if lk >= 0:
                         more = _travel(i, lk, p0, dist, pre[_S_WALK], r, where, prog, flags, dday,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
                                        start_on_foot, walk, h, n_loc)
                         if capacity_checks and r > 0:
-                            v = where[i]
-                            if v >= 0 and capacity[v] >= 1:
+                            v = where[_ix(i)]
+                            if v >= 0 and capacity[_ix(v)] >= 1:
                                 _event(i, v, True, ev_idx, ev_loc, cnt)
                         if more and cw:  # arrived at the link's end with km left
-                            w = link_to[lk]
+                            w = link_to[_ix(lk)]
                 _enqueue(more, i, r + 1, w, cp, ch, cf, cd, lo, qi, qr, qw, qp, qh, qf, qd, qn,
                          scratch)  # next round
             cuda.syncthreads()  # the queue's writes done before the next read
@@ -1412,11 +1427,13 @@ def compile_ptx_all(cc: tuple[int, int] = (9, 0)) -> dict[str, int]:
 _TALLY_KERNELS = ("spawn", "movers", "movers_bernoulli", "pass_a", "advance", "chain", "fused")
 
 
-def kernel_ptx(cc: tuple[int, int] = (9, 0)) -> dict[str, str]:
+def kernel_ptx(cc: tuple[int, int] = (9, 0),
+               fused_builds: dict[str, dict] | None = None) -> dict[str, str]:
     """Every kernel's PTX for compute capability `cc`, with the argument types of a run, by name
     (`<name>_global_tally` for the kernels built for tallies in global memory). What
     compile_ptx_all checks, and what benchmarks/gpu_ptxas.py gives ptxas for registers and spills.
-    """
+    `fused_builds` adds the fused kernel built with each set of _make_kernels options, as
+    `fused[<label>]` (shared tallies)."""
     from numba import typeof
 
     i32, i64, f64 = np.zeros(1, np.int32), np.zeros(1, np.int64), np.zeros(1)
@@ -1447,6 +1464,10 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0)) -> dict[str, str]:
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
             out[name + ("" if shared else "_global_tally")] = ptx
+        for label, opts in (fused_builds or {}).items() if shared else ():
+            k = _make_kernels(True, **opts)[6]
+            ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in todo["fused"][1]), cc=cc)
+            out[f"fused[{label}]"] = ptx
     for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
