@@ -1,6 +1,6 @@
 """A barrier for numba's CUDA simulator that waits instead of polling, for the GPU tests' speed.
 
-numba's simulator (numba.cuda.simulator.kernel, numba 0.60–0.68) runs a block's threads as Python
+numba's simulator (numba.cuda.simulator.kernel, as in numba 0.68) runs a block's threads as Python
 threads, and its BlockManager finds out that they have all reached `syncthreads()` by polling
 every thread in a loop. That loop takes the GIL from the threads doing the kernel's work: in
 tests/test_gpu.py most of the simulator's time went to it (65 M `Thread.is_alive` calls for one
