@@ -249,6 +249,14 @@ REPEATS = 3
 _MADE: dict[tuple, tuple] = {}  # _fused_kernels' builds, kept across repeats
 
 
+def kernel_options(build: dict) -> dict[str, bool]:
+    """gpu._make_kernels' options for a build (its keys above; "ahead", "max_registers" and
+    "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py --builds compiles."""
+    return {"capacity_checks": build.get("checks", False),
+            "ordered_queue": build.get("ordered", False),
+            "carry_where": build.get("carry", False), "carry_state": build.get("state", False)}
+
+
 @contextlib.contextmanager
 def _fused_kernels(build: dict):
     """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap is
@@ -256,19 +264,15 @@ def _fused_kernels(build: dict):
     from corredor.engine import gpu
 
     cap = None if gpu.simulator_enabled() else build.get("max_registers")
-    checks = build.get("checks", False)
-    ordered = build.get("ordered", False)
-    carry = build.get("carry", False)
-    state = build.get("state", False)
-    if not any((cap, checks, ordered, carry, state)):  # the library's own build
+    opts = kernel_options(build)
+    if not (cap or any(opts.values())):  # the library's own build
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    made = (key, cap, checks, ordered, carry, state)
+    made = (key, cap, *opts.values())
     if made not in _MADE:  # compiled once a build, not once a repeat
-        _MADE[made] = gpu._make_kernels(key, cap, capacity_checks=checks, ordered_queue=ordered,
-                                        carry_where=carry, carry_state=state)
+        _MADE[made] = gpu._make_kernels(key, cap, **opts)
     gpu._KERNELS[key] = _MADE[made]
     try:
         yield

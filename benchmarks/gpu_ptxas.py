@@ -43,13 +43,6 @@ if str(REPO / "src") not in sys.path:
 SM90 = {"regs": 65536, "threads": 2048, "blocks": 32, "smem": 228 * 1024, "smem_reserved": 1024}
 _REG_UNIT = 256  # registers are allocated per warp in units of 256
 
-#: The fused kernel's builds beside the default (engine/gpu.py _make_kernels options), as the
-#: device check runs them (benchmarks/gpu_device_check.py BUILDS; `ahead` is host-side only).
-FUSED_BUILDS = {"ordered": {"ordered_queue": True}, "carry": {"carry_where": True},
-                "state": {"carry_state": True},
-                "ordered+state": {"ordered_queue": True, "carry_state": True},
-                "checks": {"capacity_checks": True}}
-
 
 def find_ptxas(given: str | None) -> str:
     """ptxas from --ptxas, PATH, CUDA_HOME, or the nvidia-cuda-nvcc wheel beside numba-cuda."""
@@ -124,6 +117,20 @@ def occupancy(regs: int, threads: int, smem: int) -> dict:
     return {"blocks_per_sm": blocks, "occupancy": blocks * warps / 64, "bound_by": bound}
 
 
+def fused_builds() -> dict[str, dict]:
+    """The device check's builds that change the fused kernel, and the capacity checks, as
+    _make_kernels options by label ("ordered+state")."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from gpu_device_check import BUILDS, kernel_options
+
+    out = {}
+    for build in (*BUILDS, {"checks": True}):
+        opts = kernel_options(build)
+        if any(opts.values()):
+            out["+".join(k for k, on in build.items() if on and k != "ahead")] = opts
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ptxas", help="the ptxas to use (default: PATH, CUDA_HOME, the nvcc wheel)")
@@ -134,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="nvdisasm, to count each kernel's SASS instructions (default: PATH; "
                          "the PyPI wheel nvidia-cuda-nvdisasm has one)")
     ap.add_argument("--builds", action="store_true",
-                    help="also the fused kernel's builds (FUSED_BUILDS)")
+                    help="also the fused kernel's builds: gpu_device_check.BUILDS (those "
+                         "that change the kernel) and the capacity checks")
     args = ap.parse_args(argv)
     ptxas = find_ptxas(args.ptxas)
     from corredor.engine import gpu
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     tally = gpu.SHARED_TALLY_BYTES  # dynamic shared memory of a launch with shared tallies
     threads = {"movers": gpu.TPB}  # pass A with gaps: TPB threads; every other kernel TPB_FLAT
     rows = []
-    builds = FUSED_BUILDS if args.builds else None
+    builds = fused_builds() if args.builds else None
     for name, ptx in gpu.kernel_ptx((9, 0), fused_builds=builds).items():
         base = name.split("_global_tally")[0].split("[")[0]
         shared_tallies = base in gpu._TALLY_KERNELS and not name.endswith("_global_tally")

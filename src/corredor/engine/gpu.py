@@ -1464,10 +1464,10 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
             out[name + ("" if shared else "_global_tally")] = ptx
-        for label, opts in (fused_builds or {}).items() if shared else ():
-            k = _make_kernels(True, **opts)[6]
-            ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in todo["fused"][1]), cc=cc)
-            out[f"fused[{label}]"] = ptx
+    for label, opts in (fused_builds or {}).items():
+        k = _make_kernels(True, **opts)[6]
+        ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in todo["fused"][1]), cc=cc)
+        out[f"fused[{label}]"] = ptx
     for name, k, args in (("uniforms", uniforms_kernel, (u64, i64, i64, f64)),
                           ("compact", _compact_kernel, (i32, i32, i64, i32)),
                           ("gather", _gather_kernel, (i32, i32, i32, i8, i32, i32, i8)),
