@@ -449,6 +449,63 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
+@pytest.fixture(scope="module")
+def aware_plan(tmp_path_factory):
+    """The open mini case with awareness level 2 (paths of two and three places) and a second,
+    parallel route from A to B: no capacity, so the GPU runs its days fused."""
+    files = {"input_csv/locations.csv": MINI["input_csv/locations.csv"].replace("camp,,2000", "camp,,0"),
+             "input_csv/routes.csv": MINI["input_csv/routes.csv"] + "A,B,130,0\n",
+             "simsetting.yml": MINI["simsetting.yml"].replace("awareness_level: 1",
+                                                              "awareness_level: 2")}
+    return compile_plan(load_scenario(write_mini_flee(tmp_path_factory.mktemp("aware"), files)))
+
+
+def test_first_steps_are_the_steps_looked_up_on_the_path(aware_plan):
+    # _first_steps: a path's first link (as its interleaved nodes and rules.routes.next_link
+    # give it) and whether that step is its last; _open_first_steps: 0 where that link is closed
+    from corredor.engine.rules.routes import next_link
+
+    p = aware_plan
+    steps = gpu._path_steps(p.path_node_ptr, p.path_nodes, p.out_ptr, p.out_link, p.link_to)
+    first = gpu._first_steps(p.path_ptr, p.path_node_ptr, steps)
+    n_nodes = np.diff(p.path_node_ptr)
+    assert set(n_nodes.tolist()) == {2, 3} and (first != 0).all()
+    link_open = np.ones(p.n_links, np.bool_)
+    for o in range(p.n_locations):
+        for q in range(p.path_ptr[o], p.path_ptr[o + 1]):
+            k = p.path_node_ptr[q]
+            lk = next_link(o, p.path_nodes[k + 1], p.out_ptr, p.out_link, p.link_to, link_open)
+            assert lk >= 0 and p.path_nodes[k] == o
+            assert first[q] == 2 * (lk + 1) + (n_nodes[q] == 2)
+    used = set(((first >> 1) - 1).tolist())
+    pairs = list(zip(p.link_from.tolist(), p.link_to.tolist(), strict=True))
+    twins = [lk for lk, ab in enumerate(pairs) if pairs.count(ab) == 2]
+    assert len(twins) == 4 and len(used & set(twins)) == 2  # of parallel links, the first only
+    link_open[[0, 3]] = False
+    today = np.empty_like(first)
+    gpu._open_first_steps(first, link_open, today)
+    closed = ~link_open[(first >> 1) - 1]
+    assert closed.any() and not closed.all()
+    np.testing.assert_array_equal(today, np.where(closed, 0, first))
+
+
+@pytest.mark.parametrize("draws,state", [("gaps", False), ("bernoulli", False), ("bernoulli", True)])
+def test_paths_of_several_steps_give_the_cpu_engines_numbers(aware_plan, monkeypatch, draws,
+                                                             state):
+    # a path chosen takes its first step from _first_steps (the fused kernel), its later steps
+    # from the path's nodes on the days after; the parallel route to B is never taken while the
+    # first one is open
+    if state:
+        monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None,
+                                                                      carry_state=True)})
+    for seed in (1, 2):
+        cpu = run_agents(aware_plan, seed=seed, draws=draws)
+        dev = quiet_gpu(aware_plan, seed, check=True, draws=draws, shared_tally=True)
+        assert dev.gpu_stats["fused"] and cpu.rounds.max() >= 2
+        assert_same(cpu, dev)
+        np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+
+
 def test_fused_kernel_is_refused_with_capacities_and_stops_at_max_rounds(slow_links_plan,
                                                                           open_mini_plan,
                                                                           monkeypatch):

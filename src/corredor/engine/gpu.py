@@ -303,7 +303,7 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 
 @cuda.jit(device=True, inline=True)
 def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped):
+             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped, first=None):
     """agents._decide_step on values: person i at v with path p (−1: none) at hop h chooses a
     path if none and takes its next step. Returns (link entered or −1, path after, hop after):
     the path is −1 once its last step is taken, and then the hop is left as it was.
@@ -313,12 +313,24 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
     `nodes` is interleaved (_path_steps): nodes[2k] the path node, nodes[2k + 1] the first link in
     out-list order from the node before it to it. When person i stands on that node before it and
     that link is open, it is what rules.routes.next_link would return, without scanning v's
-    out-links; otherwise (a closed link, a bounce) the scan decides, as on the CPU."""
+    out-links; otherwise (a closed link, a bounce) the scan decides, as on the CPU.
+
+    `first` (_first_steps, today's: 0 where that link is closed; the fused kernel without
+    `capped`): a path just chosen takes its first step from one load, first[p], instead of
+    node_ptr[p] and node_ptr[p + 1], then two of `nodes`, then link_open: the chain of dependent
+    loads from the person's place to the link's tables is two loads shorter (ncu: most of the
+    fused kernel's stalls wait on L1 loads). Where first[p] is 0 the step is looked up below."""
     if p < 0:
         p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
         if p < 0:
             return -1, p, h
         h = 1
+        if first is not None and not capped:
+            s = first[_ix(p)]
+            if s != 0:
+                if s & 1:
+                    return (s >> 1) - 1, -1, h
+                return (s >> 1) - 1, p, h + 1
     k = 2 * (node_ptr[_ix(p)] + h)
     lk = nodes[_ix(k + 1)]
     if lk < 0 or nodes[_ix(k - 2)] != v or not link_open[_ix(lk)]:
@@ -338,7 +350,7 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
 @cuda.jit(device=True, inline=True)
 def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                  node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                 capped=True):
+                 capped=True, first=None):
     """_step_of for person i's columns: the link entered or −1; path and hop written where
     they change (hop is read only on a path)."""
     p = path[i]
@@ -347,7 +359,7 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
         h = nb.int32(hop[i])
     lk, p2, h2 = _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid,
                           node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                          capped)
+                          capped, first)
     if p2 != p:
         path[i] = p2
     if h2 != h:
@@ -1071,7 +1083,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
-                     n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat):
+                     n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat, first):
         """The rest of a day without capacities in one launch: pass A's steps, of the people
         drawn here (`pass_a` _A_DRAW: draws "bernoulli", as bernoulli_movers_kernel) or of those
         movers_kernel marked (_A_MARKED: draws "gaps", whose scan needs a chunk at a time); then
@@ -1198,7 +1210,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                                   r, cp, ch, path_ptr, path_valid, cum, tot,
                                                   nvalid, node_ptr, nodes, out_ptr, out_link,
                                                   link_to, link_open, camp, capmult,
-                                                  capacity_checks)
+                                                  capacity_checks, first)
                             if lk >= 0:
                                 if r > 0:  # km done today
                                     dist = cd
@@ -1252,7 +1264,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                               r, path, hop, path_ptr, path_valid, cum, tot,
                                               nvalid, node_ptr, nodes, out_ptr, out_link,
                                               link_to, link_open, camp, capmult,
-                                              capacity_checks)
+                                              capacity_checks, first)
                             if lk >= 0:
                                 if r > 0:  # km done today
                                     dist = prog[_ix(i)]
@@ -1459,7 +1471,8 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
                                 i32, i32)),
             "fused": (fused_k, (n, _A_DRAW, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
                                 f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
-                                f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64)),
+                                f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64,
+                                i32)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
@@ -1535,6 +1548,31 @@ def _path_steps(node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, ou
                         out[2 * k + 1] = out_link[j]
                         break
     return out
+
+
+@nb.njit(cache=True)
+def _first_steps(path_ptr: np.ndarray, node_ptr: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """A path's first step in one int32 (_step_of's `first`): 2·(link + 1), + 1 if that step is
+    the path's last, where link is the first link in out-list order from the path's origin to
+    its second node (_path_steps); 0 where _step_of must look the step up as for any other hop
+    (no such link, a path of fewer than two nodes or one that does not start at its origin).
+    _open_first_steps gives a day's copy."""
+    out = np.zeros(len(node_ptr) - 1, np.int32)
+    for o in range(len(path_ptr) - 1):
+        for p in range(path_ptr[o], path_ptr[o + 1]):
+            k = node_ptr[p]
+            if node_ptr[p + 1] - k >= 2 and steps[2 * k] == o and steps[2 * k + 3] >= 0:
+                out[p] = 2 * (steps[2 * k + 3] + 1) + (1 if node_ptr[p + 1] - k == 2 else 0)
+    return out
+
+
+@nb.njit(cache=True)
+def _open_first_steps(first: np.ndarray, link_open: np.ndarray, out: np.ndarray) -> None:
+    """out = _first_steps' `first`, 0 where its link is closed today (then _step_of scans v's
+    out-links for an open one, as rules.routes.next_link does)."""
+    for p in range(first.shape[0]):
+        s = first[p]
+        out[p] = s if s != 0 and link_open[(s >> 1) - 1] else 0
 
 
 @nb.njit(cache=True)
@@ -2090,8 +2128,13 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_out_link = to_dev(plan.out_link)
     d_path_ptr = to_dev(plan.path_ptr)
     d_node_ptr = to_dev(plan.path_node_ptr)
-    d_nodes = to_dev(_path_steps(plan.path_node_ptr, plan.path_nodes, plan.out_ptr, plan.out_link,
-                                 plan.link_to))
+    steps = _path_steps(plan.path_node_ptr, plan.path_nodes, plan.out_ptr, plan.out_link,
+                        plan.link_to)
+    d_nodes = to_dev(steps)
+    first_all = _first_steps(plan.path_ptr, plan.path_node_ptr, steps)
+    first = np.empty_like(first_all)
+    _open_first_steps(first_all, link_open, first)
+    d_first = to_dev(first)
     d_link_open = to_dev(link_open)
     d_path_valid = to_dev(path_valid)
     d_camp = to_dev(camp)
@@ -2190,7 +2233,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     tally_h = cuda.pinned_array(zero_tally.shape[0], np.int32)  # page-locked: a direct DMA back
     days = _DaysAhead([d_pre, d_cumw, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc,
-                       d_lcls, d_qcls, d_capmult, d_cum, d_tot, d_nvalid],
+                       d_lcls, d_qcls, d_capmult, d_cum, d_tot, d_nvalid, d_first],
                       zero_tally.shape[0], 2 * n_loc) if ahead else None
     st = days.stream if days is not None else 0  # the stream of every launch and copy of a day
 
@@ -2335,6 +2378,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             path_validity(plan.path_link_ptr, plan.path_links, link_open, path_valid)
             send(d_link_open, link_open)
             send(d_path_valid, path_valid)
+            _open_first_steps(first_all, link_open, first)
+            send(d_first, first)
         if loc_changed:
             send(d_camp, camp)
             send(d_town, town)
@@ -2431,7 +2476,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
-                    d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_day_fstat)
+                    d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_day_fstat, d_first)
                 if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
                     resident = _resident_grid(fused_kernel, flat, shared_bytes)
                     fused_blocks = FUSED_WAVES * resident if resident else max_blocks
