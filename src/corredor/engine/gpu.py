@@ -449,11 +449,11 @@ def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
+    km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
     s = _todays_speed(i, lk, start_on_foot and (f & _F_DONE) == 0, walk_prefix, sub,
                       link_speed, link_walk_p, walk)
     p += s
     dist += s
-    km = link_km[lk]
     if p > km:
         f = f | _F_DONE
         dist += km - p
@@ -475,11 +475,11 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
+    km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
     s = _todays_speed(i, lk, start_on_foot and (flags[i] & _F_DONE) == 0, walk_prefix, sub,
                       link_speed, link_walk_p, walk)
     p += s
     dist += s
-    km = link_km[lk]
     if p > km:
         flags[i] = flags[i] | _F_DONE
         dist += km - p
