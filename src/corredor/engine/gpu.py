@@ -261,13 +261,15 @@ def _geometric(prefix, key, sub, q):
 
 @cuda.jit(device=True, inline=True)
 def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
-    """rules.routes.choose_path."""
+    """rules.routes.choose_path. No branch before the place's four loads, so that they go out
+    together (after `if nv == 0: return -1` they waited for nvalid's): where no path is open
+    the loops below see none (tot is then 0) and give −1."""
     nv = nvalid[_ix(o)]
-    if nv == 0:
-        return -1
     lo = path_ptr[_ix(o)]
     hi = path_ptr[_ix(o + 1)]
     t = tot[_ix(o)]
+    if nv == 0:
+        hi = lo
     if t > 0.0:
         target = u * t
         last = -1
