@@ -452,11 +452,14 @@ def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
     km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
+    to = link_to[lk]
     s = _todays_speed(i, lk, start_on_foot and (f & _F_DONE) == 0, walk_prefix, sub,
                       link_speed, link_walk_p, walk)
     p += s
     dist += s
-    if p > km:
+    arrived = p > km
+    v = to if arrived else -1
+    if arrived:
         f = f | _F_DONE
         dist += km - p
         cuda.atomic.add(tally, 2 * n_loc + lk, -1)
@@ -464,10 +467,9 @@ def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link
             v = link_from[lk]
             cuda.atomic.add(tally, n_loc + v, 1)
             return False, v, dist, f & _F_NOT_BOUNCE, dist
-        v = link_to[lk]
         cuda.atomic.add(tally, n_loc + v, 1)
         return dist < s, v, dist, f, dist
-    return False, -1, p, f, dist
+    return False, v, p, f, dist
 
 
 @cuda.jit(device=True, inline=True)
