@@ -479,24 +479,27 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links].
     """
+    f = flags[i]  # read once, written once: the compiler cannot tell the columns apart
     km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
-    s = _todays_speed(i, lk, start_on_foot and (flags[i] & _F_DONE) == 0, walk_prefix, sub,
+    to = link_to[lk]
+    s = _todays_speed(i, lk, start_on_foot and (f & _F_DONE) == 0, walk_prefix, sub,
                       link_speed, link_walk_p, walk)
     p += s
     dist += s
-    if p > km:
-        flags[i] = flags[i] | _F_DONE
+    arrived = p > km
+    v = to if arrived else -1  # (a select: the load of `to` stays beside km's, as in _trip)
+    if arrived:
         dist += km - p
         cuda.atomic.add(tally, 2 * n_loc + lk, -1)
         if ast:
             dday[i] = dist
-        if flags[i] & _F_BOUNCE:
-            flags[i] = flags[i] & _F_NOT_BOUNCE
+        if f & _F_BOUNCE:
+            flags[i] = (f | _F_DONE) & _F_NOT_BOUNCE
             v = link_from[lk]
             where[i] = v
             cuda.atomic.add(tally, n_loc + v, 1)
             return False
-        v = link_to[lk]
+        flags[i] = f | _F_DONE
         where[i] = v
         cuda.atomic.add(tally, n_loc + v, 1)
         if dist < s:
