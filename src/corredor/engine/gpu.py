@@ -1154,13 +1154,13 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 cd = 0.0
                 if i < n_alive:
                     w = where[_ix(i)]
-                    need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
-                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
-                    if carry_state and need:  # their state, while the tile's lines are near
-                        cp = path[_ix(i)]
-                        ch = hop[_ix(i)]
+                    if carry_state:  # everyone's state, loaded with `where`, not after `need`:
+                        cp = path[_ix(i)]  # one trip to memory, not two; with half the tile
+                        ch = hop[_ix(i)]  # moving, nearly every sector is needed anyway
                         cf = flags[_ix(i)]
                         cd = prog[_ix(i)]
+                    need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
+                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
                 _enqueue(need, i, 0, w, cp, ch, cf, cd, n_q, qi, qr, qw, qp, qh, qf, qd, qn,
                          scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
