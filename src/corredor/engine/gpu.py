@@ -389,9 +389,10 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
     """Draws "bernoulli" (agents._scan_chunk with `bern`): does person i at w move today? Never
     (class −1), always (class 0), or if its uniform (MOVE stream) is below the place's chance."""
     k = lcls[_ix(w)]
-    if k < 0:
-        return False
-    return k == 0 or _uniform(move_prefix, i, 0) < mc[_ix(w)]
+    m = mc[_ix(w)]
+    u = _uniform(move_prefix, i, 0)
+    # without branches, so that mc's load goes out with lcls', not after `k < 0` is known
+    return (k == 0) | ((k > 0) & (u < m))
 
 
 @cuda.jit(device=True, inline=True)
