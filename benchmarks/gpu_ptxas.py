@@ -125,6 +125,8 @@ def fused_builds() -> dict[str, dict]:
 
     out = {}
     for build in (*BUILDS, {"checks": True}):
+        if build.get("max_registers"):  # a cap is --caps' business (ptxas -maxrregcount)
+            continue
         opts = kernel_options(build)
         if any(opts.values()):
             out["+".join(k for k, on in build.items() if on and k != "ahead")] = opts
