@@ -1087,7 +1087,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         fused_opts["max_registers"] = max_registers
 
     @cuda.jit(**fused_opts)
-    def fused_kernel(n_alive, pass_a, max_rounds, pre, where, prog, path, hop, flags, dday, rtd,
+    def fused_kernel(n_alive, pass_a, max_rounds, k_move, k_route, k_chain_route, k_chain_move,
+                     k_walk, where, prog, path, hop, flags, dday, rtd,
                      ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
@@ -1138,8 +1139,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             st[2] = 0
             qn[0] = 0
         cuda.syncthreads()
-        # the day's key prefixes are read where used: held in registers across the loop they
-        # cost 10 of them (gpu_ptxas.py), and registers bound this kernel's occupancy
+        # the day's key prefixes (k_*) are scalar arguments: the device reads them from its
+        # constant bank where used, with no load from memory and no register held for them
         nt = cuda.blockDim.x
         base = nb.int32(cuda.blockIdx.x * nt)
         while True:  # every branch below is the same for the whole block
@@ -1161,7 +1162,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                         cf = flags[_ix(i)]
                         cd = prog[_ix(i)]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
-                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, pre[_S_MOVE]))
+                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, k_move))
                 _enqueue(need, i, 0, w, cp, ch, cf, cd, n_q, qi, qr, qw, qp, qh, qf, qd, qn,
                          scratch)
                 base = nb.int32(base + cuda.gridDim.x * nt)
@@ -1210,11 +1211,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             if pass_a == _A_MARKED:
                                 cf = cf & _F_NOT_MOVE
                         else:
-                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], cd, cp, st, rtd, ast,
+                            go = _goes_on(i, r, w, k_chain_move, cd, cp, st, rtd, ast,
                                           max_speed, town, mc, node_ptr, nodes, capacity,
                                           touched)
                         if go:
-                            lk, cp, ch = _step_of(i, w, pre[_S_ROUTE if r == 0 else _S_CHAIN_ROUTE],
+                            lk, cp, ch = _step_of(i, w, k_route if r == 0 else k_chain_route,
                                                   r, cp, ch, path_ptr, path_valid, cum, tot,
                                                   nvalid, node_ptr, nodes, out_ptr, out_link,
                                                   link_to, link_open, camp, capmult,
@@ -1230,7 +1231,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                     _event(i, w, False, ev_idx, ev_loc, cnt)
                                 w = -(lk + 1)
                     if lk >= 0:
-                        more, v, pr, cf, dd = _trip(i, lk, p0, dist, cf, pre[_S_WALK], r,
+                        more, v, pr, cf, dd = _trip(i, lk, p0, dist, cf, k_walk, r,
                                                     link_from, link_to, link_km, link_speed,
                                                     link_walk_p, start_on_foot, walk, h, n_loc)
                         if ast:
@@ -1264,11 +1265,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             if pass_a == _A_MARKED:
                                 flags[_ix(i)] = flags[_ix(i)] & _F_NOT_MOVE
                         else:
-                            go = _goes_on(i, r, w, pre[_S_CHAIN_MOVE], prog[_ix(i)], path[_ix(i)], st,
+                            go = _goes_on(i, r, w, k_chain_move, prog[_ix(i)], path[_ix(i)], st,
                                           rtd, ast, max_speed, town, mc, node_ptr, nodes,
                                           capacity, touched)
                         if go:
-                            lk = _decide_step(i, w, pre[_S_ROUTE if r == 0 else _S_CHAIN_ROUTE],
+                            lk = _decide_step(i, w, k_route if r == 0 else k_chain_route,
                                               r, path, hop, path_ptr, path_valid, cum, tot,
                                               nvalid, node_ptr, nodes, out_ptr, out_link,
                                               link_to, link_open, camp, capmult,
@@ -1282,7 +1283,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                 elif capacity_checks and capacity[_ix(w)] >= 1:
                                     _event(i, w, False, ev_idx, ev_loc, cnt)
                     if lk >= 0:
-                        more = _travel(i, lk, p0, dist, pre[_S_WALK], r, where, prog, flags, dday,
+                        more = _travel(i, lk, p0, dist, k_walk, r, where, prog, flags, dday,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
                                        start_on_foot, walk, h, n_loc)
                         if capacity_checks and r > 0:
@@ -1477,7 +1478,7 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
-            "fused": (fused_k, (n, _A_DRAW, n, u64, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
+            "fused": (fused_k, (n, _A_DRAW, n, *[np.uint64(1)] * 5, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
                                 f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
                                 f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64,
                                 i32)),
@@ -2308,7 +2309,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
             d_day_tally, d_day_spawn, d_day_fstat = days.rows(t)
         else:
             d_day_tally, d_day_spawn, d_day_fstat = d_tally, d_tally, d_fstat
-        send(d_pre, day_prefixes(seed64, t))
+        pre_t = day_prefixes(seed64, t)
+        send(d_pre, pre_t)
         loc_changed = False
         # 1. conflicts
         for e in range(plan.conflict_ptr[t], plan.conflict_ptr[t + 1]):
@@ -2479,7 +2481,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_fstat.copy_to_device(zero_fstat)
                 fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, st,
                              shared_bytes](
-                    n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, d_pre, d_where, d_prog,
+                    n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, pre_t[_S_MOVE],
+                    pre_t[_S_ROUTE], pre_t[_S_CHAIN_ROUTE], pre_t[_S_CHAIN_MOVE], pre_t[_S_WALK],
+                    d_where, d_prog,
                     d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
