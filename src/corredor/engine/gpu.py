@@ -1118,7 +1118,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         camps and capped places are left out (unless `capacity_checks`; run 11: 1.11×).
         fstat (int64): [0] Σ rounds entered (chain_people), [1] deepest round entered, [2] 1 if
         someone would enter round max_rounds + 1, 2 if a decision would need the host (cannot
-        happen without capacities; the host raises)."""
+        happen without capacities; the host raises). k_move … k_walk: the day's key prefixes
+        of the streams MOVE, ROUTE, CHAIN_ROUTE, CHAIN_MOVE and WALK (day_prefixes)."""
         st = cuda.shared.array(3, dtype=nb.int64)
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
