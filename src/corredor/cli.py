@@ -524,8 +524,18 @@ def main_job(
                   + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
 
 
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  line: str | None = None) -> str:
+    """A library warning as one `warning: ...` line, without the source line that Python adds
+    (a user of the command did not write that code)."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
+    import warnings
+
+    warnings.formatwarning = _warning_line  # this process's own; the library never sets it
     try:
         app()
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input

@@ -605,6 +605,9 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from ..outputs.fonts import label_fonts, quiet_missing_glyphs
 
     ds = ens.bands
     if variable not in ds:
@@ -648,6 +651,12 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
     fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
                  fontsize=10)
     fig.supxlabel("day", fontsize=8)
+    titles = [ax.title for ax in list(axes.flat)[:n]]  # place names, in any script
+    family = list(label_fonts(t.get_text() for t in titles).families)
+    for t in titles:
+        t.set_fontfamily(family)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    drawn = [t.get_text() for t in fig.findobj(Text)]
+    with quiet_missing_glyphs(label_fonts(drawn), "ensemble plot"):
+        fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,7 +16,9 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from .fonts import label_fonts, quiet_missing_glyphs
 from .tables import ResultsLike, collapse_extra_dims, location_table
 
 CAMPS_PNG = "camps.png"
@@ -106,6 +108,7 @@ def camps_figure(
     names = _camp_names(ds, limit, observations)
     if not names:
         return None
+    family = list(label_fonts(names).families)  # for place names in any script
     x = _x_axis(ds)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
@@ -130,7 +133,7 @@ def camps_figure(
             elif ok.any():
                 ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
         _draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=9, fontfamily=family)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("people", fontsize=8)
     for k in range(len(names), rows * cols):
@@ -181,7 +184,7 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
     ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
     ax.set_ylabel("people stranded")
     ax.set_title("Stranded at borders")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(prop={"size": 7, "family": list(label_fonts(ever[:10]).families)}, ncol=2)
     fig.autofmt_xdate()
     return fig
 
@@ -218,8 +221,9 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
                     ax.plot(x, prov, ls="--", color=line.get_color(), label=f"{names[j]} (provided)")
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
-    axes[3].legend(fontsize=7)
+    prop = {"size": 7, "family": list(label_fonts(names[j] for j in order).families)}
+    axes[0].legend(prop=prop)
+    axes[3].legend(prop=prop)
     fig.autofmt_xdate()
     return fig
 
@@ -250,7 +254,9 @@ def write_plots(
         STRANDED_PNG: stranded_figure(results.dataset),
         NEEDS_PNG: needs_figure(needs),
     }
-    for name, fig in made.items():
-        if fig is not None:
-            out.append(save_png(fig, folder / name))
+    drawn = [t.get_text() for fig in made.values() if fig is not None for t in fig.findobj(Text)]
+    with quiet_missing_glyphs(label_fonts(drawn), "plots"):
+        for name, fig in made.items():
+            if fig is not None:
+                out.append(save_png(fig, folder / name))
     return out
