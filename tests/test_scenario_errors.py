@@ -331,6 +331,15 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         "move_rules.max_move_speed",
     ),
     ("yaml-hasten-zero", line(YML, 7, "  hasten: 0"), YML, 7, 3, "optimisations.hasten"),
+    # settings that would give infinite or negative route weights, or divide by zero
+    ("yaml-negative-softening", line(YML, 5, "  softening: -20"), YML, 5, 3,
+     "move_rules.softening: Input should be greater than or equal to 0 (found -20)"),
+    ("yaml-zero-weight-power", line(YML, 5, "  weight_power: 0"), YML, 5, 3,
+     "move_rules.weight_power: Input should be greater than 0"),
+    ("yaml-negative-camp-weight", line(YML, 5, "  camp_weight: -1"), YML, 5, 3,
+     "move_rules.camp_weight: Input should be greater than or equal to 0"),
+    ("yaml-zero-speed", line(YML, 4, "  max_move_speed: 0"), YML, 4, 3,
+     "move_rules.max_move_speed: Input should be greater than 0"),
     ("yaml-syntax", line(YML, 4, "  max_move_speed: [200"), YML, 5, None, "bad YAML"),
     (
         "yaml-demographic",

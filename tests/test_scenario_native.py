@@ -273,6 +273,18 @@ def test_native_settings_errors_point_at_the_key(tmp_path: Path) -> None:
     ]
 
 
+def test_native_settings_out_of_bounds_point_at_the_key(tmp_path: Path) -> None:
+    # a negative softening makes 1/(softening + km) infinite or negative for short routes
+    folder = mini_native(tmp_path)
+    text = (folder / "scenario.toml").read_text()
+    line_no, _ = toml_key_position(text, "settings.move_rules", "softening")
+    edit(folder / "scenario.toml", line_no, "softening = -500.0")
+    assert errors_of(folder) == [
+        f"scenario.toml:{line_no}:1: settings.move_rules.softening: Input should be greater than"
+        " or equal to 0 (found -500.0)"
+    ]
+
+
 def test_bad_toml_syntax_has_a_line(tmp_path: Path) -> None:
     folder = mini_native(tmp_path)
     edit(folder / "scenario.toml", 4, "days = = 10")

@@ -34,12 +34,14 @@ class SpawnRules(_Frozen):
 class MoveRules(_Frozen):
     """How people decide and travel (flee-model.md §2.8, §3.5–3.8)."""
 
-    max_move_speed: float = 360.0
+    #: Bounds below: values outside them give no meaning to Flee's rules, only infinite,
+    #: negative or undefined weights and chances (an error naming the file, line and column).
+    max_move_speed: float = Field(default=360.0, gt=0)  # a divisor of ForceTownMove
     max_walk_speed: float = 35.0
     max_crossing_speed: float = 20.0
-    foreign_weight: float = 1.0
-    camp_weight: float = 1.0
-    conflict_weight: float = 1.0 / math.sqrt(10.0)
+    foreign_weight: float = Field(default=1.0, ge=0)
+    camp_weight: float = Field(default=1.0, ge=0)
+    conflict_weight: float = Field(default=1.0 / math.sqrt(10.0), ge=0)
     conflict_movechance: float = 1.0
     camp_movechance: float = 0.001
     idpcamp_movechance: float = 0.1
@@ -50,15 +52,15 @@ class MoveRules(_Frozen):
     capacity_scaling: float = 1.0
     avoid_short_stints: bool = False
     start_on_foot: bool = False
-    softening: float = 10.0
-    weight_softening: float = 0.0
-    weight_power: float = 1.0
+    softening: float = Field(default=10.0, ge=0)  # 1/(softening + km): < 0 makes it ∞ or < 0
+    weight_softening: float = Field(default=0.0, ge=0)
+    weight_power: float = Field(default=1.0, gt=0)  # a weight 0 to a power ≤ 0 is ∞ or undefined
     distance_power: float = 1.0
     stay_close_to_home: bool = False
     home_distance_power: float = 0.5
     use_pop_for_loc_weight: bool = False
     pop_power_for_loc_weight: float = 0.1
-    movechance_pop_base: float = 10000.0
+    movechance_pop_base: float = Field(default=10000.0, gt=0)  # a divisor
     movechance_pop_scale_factor: float = 0.0
     fixed_routes: bool = False
     #: corredor extension: make `link` closures close links (Flee's are silent no-ops).
