@@ -55,7 +55,7 @@ class MoveRules(_Frozen):
     softening: float = Field(default=10.0, ge=0)  # 1/(softening + km): < 0 makes it ∞ or < 0
     weight_softening: float = Field(default=0.0, ge=0)
     weight_power: float = Field(default=1.0, gt=0)  # a weight 0 to a power ≤ 0 is ∞ or undefined
-    distance_power: float = 1.0
+    distance_power: float = Field(default=1.0, ge=0)  # < 0 would favour the longest routes
     stay_close_to_home: bool = False
     home_distance_power: float = 0.5
     use_pop_for_loc_weight: bool = False
