@@ -242,9 +242,9 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: 40 registers (6 blocks of 256 threads an SM instead of 5: ptxas 13.0 gives them 36 and 38
 #: uncapped, but its counts swing by a dozen registers on changes that mean nothing, and the
 #: device's compiler gave 3 to 5 more than ptxas in runs 9 to 12; on the scale case their
-#: shared memory allows 6). Other keys: "checks" (with the checks
-#: for capped places: 1.11× slower in run 11), "max_registers" (the default capped at 40 lost
-#: 11 % in run 11, spilling from 45) and "shared_tally" (False: global tallies, slower in run 11).
+#: shared memory allows 6). Other keys: "checks" (with the checks for capped places: 1.11×
+#: slower in run 11), "max_registers" (the default capped at 40 lost 11 % in run 11, spilling
+#: from 45) and "shared_tally" (False: global tallies, slower in run 11).
 BUILDS = ({}, {"ordered": True}, {"carry": True}, {"state": True}, {"ahead": True},
           {"ordered": True, "state": True, "ahead": True}, {"state": True, "max_registers": 40},
           {"ordered": True, "state": True, "ahead": True, "max_registers": 40})

@@ -605,7 +605,6 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.text import Text
 
     from ..outputs.fonts import label_fonts, quiet_missing_glyphs
 
@@ -656,7 +655,6 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
     for t in titles:
         t.set_fontfamily(family)
     fig.tight_layout()
-    drawn = [t.get_text() for t in fig.findobj(Text)]
-    with quiet_missing_glyphs(label_fonts(drawn), "ensemble plot"):
+    with quiet_missing_glyphs([fig], "ensemble plot"):
         fig.savefig(path, dpi=110)
     plt.close(fig)

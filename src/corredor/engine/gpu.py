@@ -1461,7 +1461,7 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
     i32, i64, f64 = np.zeros(1, np.int32), np.zeros(1, np.int64), np.zeros(1)
     f32, i8, b, u64 = (np.zeros(1, np.float32), np.zeros(1, np.int8), np.zeros(1, np.bool_),
                        np.zeros(1, np.uint64))
-    n, x, yes = 1, 1.0, True
+    n, x, yes, key = 1, 1.0, True, np.uint64(1)
     out: dict[str, str] = {}
     for shared in (True, False):
         spawn_k, movers_k, bern_k, pass_a_k, adv_k, chain_k, fused_k = _make_kernels(shared)
@@ -1479,10 +1479,10 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
                                 x, b, f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b,
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
-            "fused": (fused_k, (n, _A_DRAW, n, *[np.uint64(1)] * 5, i32, f64, i32, i8, i8, f32, f32, yes, x, b, i64,
-                                f64, i32, b, f64, f64, i64, i32, i32, i32, i32, i32, i32, b, f64,
-                                f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32, i64,
-                                i32)),
+            "fused": (fused_k, (n, _A_DRAW, n, key, key, key, key, key, i32, f64, i32, i8, i8, f32,
+                                f32, yes, x, b, i64, f64, i32, b, f64, f64, i64, i32, i32, i32, i32,
+                                i32, i32, b, f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b,
+                                i32, i32, i32, i64, i32)),
         }
         for name, (k, args) in todo.items():
             ptx, _ = cuda.compile_ptx(k.py_func, tuple(typeof(a) for a in args), cc=cc)
@@ -1579,7 +1579,10 @@ def _first_steps(path_ptr: np.ndarray, node_ptr: np.ndarray, steps: np.ndarray) 
 @nb.njit(cache=True)
 def _open_first_steps(first: np.ndarray, link_open: np.ndarray, out: np.ndarray) -> None:
     """out = _first_steps' `first`, 0 where its link is closed today (then _step_of scans v's
-    out-links for an open one, as rules.routes.next_link does)."""
+    out-links for an open one, as rules.routes.next_link does). Today's closures close every
+    link between two places, so a path that can be chosen never has its first link closed;
+    this keeps the fast step equal to the lookup without leaning on that (run on closure days
+    only)."""
     for p in range(first.shape[0]):
         s = first[p]
         out[p] = s if s != 0 and link_open[(s >> 1) - 1] else 0

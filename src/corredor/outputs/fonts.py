@@ -17,6 +17,7 @@ import functools
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 BASE_FAMILY = "DejaVu Sans"  # matplotlib's own, always installed with it
 _NOT_FALLBACKS = ("Last Resort",)  # draws every character, as a box naming its Unicode block
@@ -78,22 +79,21 @@ def label_fonts(texts: Iterable[str]) -> FontChoice:
     return FontChoice(tuple(families), "".join(sorted(chr(c) for c in lacking)))
 
 
-def missing_glyphs_warning(choice: FontChoice, what: str) -> str:
-    """The one warning for characters no installed font has (matplotlib gives one a character)."""
-    shown = choice.missing if len(choice.missing) <= 12 else choice.missing[:12] + "…"
-    return (f"{what}: no installed font has the characters {shown!r} of some place names, so "
-            "they show as boxes there (tables and report.html keep the names); install a font "
-            "that has them (for CJK script, Debian's fonts-noto-cjk)")
-
-
 @contextlib.contextmanager
-def quiet_missing_glyphs(choice: FontChoice, what: str) -> Iterator[None]:
-    """Within: figures saved without matplotlib's warning a missing character; one warning
-    instead, naming them all, if `choice` has any."""
-    if not choice.missing:
+def quiet_missing_glyphs(figures: Iterable[Any], what: str) -> Iterator[None]:
+    """Within: `figures` saved without matplotlib's warning a missing character; one warning
+    instead, naming every character of their texts that no installed font has."""
+    from matplotlib.text import Text
+
+    missing = label_fonts(t.get_text() for fig in figures for t in fig.findobj(Text)).missing
+    if not missing:
         yield
         return
-    warnings.warn(missing_glyphs_warning(choice, what), UserWarning, stacklevel=3)
+    shown = missing if len(missing) <= 12 else missing[:12] + "…"
+    warnings.warn(f"{what}: no installed font has the characters {shown!r} of some place names, "
+                  "so they show as boxes there (tables and report.html keep the names); install "
+                  "a font that has them (for CJK script, Debian's fonts-noto-cjk)",
+                  UserWarning, stacklevel=3)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         yield

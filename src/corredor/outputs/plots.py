@@ -16,7 +16,6 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from .fonts import label_fonts, quiet_missing_glyphs
 from .tables import ResultsLike, collapse_extra_dims, location_table
@@ -254,8 +253,7 @@ def write_plots(
         STRANDED_PNG: stranded_figure(results.dataset),
         NEEDS_PNG: needs_figure(needs),
     }
-    drawn = [t.get_text() for fig in made.values() if fig is not None for t in fig.findobj(Text)]
-    with quiet_missing_glyphs(label_fonts(drawn), "plots"):
+    with quiet_missing_glyphs([fig for fig in made.values() if fig is not None], "plots"):
         for name, fig in made.items():
             if fig is not None:
                 out.append(save_png(fig, folder / name))
