@@ -295,6 +295,31 @@ def test_real_engine_bands_reproducible_across_executors(mali_short, monkeypatch
     assert float((pop.sel(stat="q95") - pop.sel(stat="q05")).max()) > 0
 
 
+def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> None:
+    """At hasten 10 the bands are of people (10 per agent), and each link's rows carry its ends."""
+    import pandas as pd
+
+    import corredor
+
+    ens = run_ensemble(mali_short, 2, seed=5)
+    one = corredor.simulate(mali_short, seed=int(ens.manifest["replica_seeds"][0]))
+    tp = ens.bands["total_people"].sel(variant="base", stat="q50").values
+    np.testing.assert_array_equal(tp, 10 * one.dataset["total_people"].values)
+    assert ens.bands["population"].attrs["units"] == "people"
+    assert ens.summary["base"]["people_final"]["q50"] == 10 * float(one.dataset["total_people"][-1])
+    out = write_ensemble(ens, tmp_path / "ens", plot=False)
+    frame = pd.read_parquet(out / "bands" / "travellers.parquet")
+    assert list(frame.columns[:5]) == ["variant", "day", "route", "route_from", "route_to"]
+    ends = dict(zip(one.dataset["route"].values, zip(one.dataset["route_from"].values,
+                                                     one.dataset["route_to"].values)))
+    assert all(ends[r] == (a, b) for r, a, b in frame[["route", "route_from", "route_to"]].itertuples(index=False))
+    back = read_bands(out)["travellers"]
+    assert set(back.dims) == {"stat", "variant", "day", "route"}
+    assert back["route_to"].values.tolist() == one.dataset["route_to"].values.tolist()
+    np.testing.assert_array_equal(back.sel(stat="q50", variant="base").transpose("day", "route").values,
+                                  ens.bands["travellers"].sel(stat="q50", variant="base").values)
+
+
 def test_quantile_view_has_numeric_quantiles() -> None:
     from corredor.analysis.ensemble import quantile_view
 

@@ -197,6 +197,32 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     camp = re.findall(r"<td>(.*?)</td>", re.search(r'<th scope="row">camp</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
     assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp
+    # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
+    cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
+    assert cap == 1000 and np.isnan(res.dataset["shelter_capacity"].sel(location="camp").item())
+    pop = res.dataset["population"].sel(location="arica_shelters").values
+    rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]
+    nights = {int(r[1]): float(r[9]) for r in rows
+              if r[2] == "arica_shelters" and r[7] == "person_nights_unsheltered"}
+    assert nights and all(v == max(pop[t] - cap, 0) for t, v in nights.items())
+
+
+def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
+    """A peak reported on day 18 (its own date unstated) is compared with the largest simulated
+    count up to then, not with that day's (the synthetic camp is cleared from day 17)."""
+    from corredor.outputs.report.builder import read_run, reported_rows
+
+    res = crisis_like(n_days=20)
+    res.manifest["observations"] = [{"day": 18, "loc": "camp", "value": 400.0, "kind": "peak"},
+                                    {"day": 18, "loc": "camp", "value": 10.0, "kind": "point"}]
+    folder = make_run_folder(res, tmp_path / "run")
+    tables.write_observations_json(res, folder)
+    rows = reported_rows(read_run(folder))
+    camp = res.dataset["population"].sel(location="camp").values
+    assert camp[18] == 0 and camp[:19].max() == 460
+    peak, point = (next(r for r in rows if r["kind"] == k) for k in ("peak", "point"))
+    assert peak["simulated"] == "460" and peak["verdict"] == "+15%"
+    assert point["simulated"] == "0" and point["verdict"] == "-100%"
 
 
 def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):

@@ -111,6 +111,7 @@ class Plan:
     decay: np.ndarray = field(default_factory=lambda: np.ones(1))  # conflict_spawn_decay list
     decay_interval: int = 30
     warnings: tuple[str, ...] = ()
+    source: str = ""  # the scenario folder (outputs read its provided.csv and closures from it)
 
     @property
     def n_locations(self) -> int:
@@ -590,6 +591,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     }
     return Plan(
         name=scenario.name,
+        source=str(scenario.source) if scenario.source else "",
         scenario_sha256=scenario_sha256(scenario),
         start_date=scenario.start_date,
         n_days=n_days,

@@ -15,6 +15,29 @@ from typing import Any
 
 import xarray as xr
 
+#: units of a count in model units: agents, each standing for `people_per_agent` people (the hasten)
+AGENTS = "agents"
+
+
+def people_per_agent(ds: xr.Dataset) -> int:
+    """How many people one simulated agent stands for (the run's hasten; 1 for crisis runs)."""
+    return max(1, int(ds.attrs.get("people_per_agent", 1) or 1))
+
+
+def in_people(ds: xr.Dataset) -> xr.Dataset:
+    """The dataset with every count in agents (units "agents": a Flee case at hasten h > 1)
+    multiplied by h and labelled "people". Planners read people, not agents (water for 9,257
+    people, not for 926 agents); Flee's own out.csv stays in agents, as Flee writes it. Counts
+    already in people are left as they are, so applying it twice changes nothing."""
+    h = people_per_agent(ds)
+    names = [n for n, da in ds.data_vars.items() if da.attrs.get("units") == AGENTS]
+    if not names:
+        return ds
+    out = ds.copy()
+    for n in names:
+        out[n] = (ds[n] * h).assign_attrs({**ds[n].attrs, "units": "people"})
+    return out
+
 
 @dataclass
 class Results:

@@ -90,8 +90,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "route_to": ("route", np.array([loc[i] for i in plan.link_to], dtype=object)),
         "distance_km": ("route", plan.link_km, {"units": "km"}),
     }
-    people = {"units": "people"}
     h = plan.hasten
+    people = {"units": "people" if h == 1 else "agents"}  # at hasten h one agent stands for h people
     data_vars = {
         "population": (("day", "location"), out.population, {**people, "long_name": "people at the location at the end of the day (not on links)"}),
         "arrivals": (("day", "location"), out.arrivals, {**people, "long_name": "arrivals during the day"}),
@@ -108,7 +108,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
                     attrs={"scenario": plan.name, "hasten": h, "start_date": plan.start_date.isoformat(),
                            "people_per_agent": h})
     manifest: dict[str, Any] = {
-        "scenario": {"name": plan.name, "sha256": plan.scenario_sha256},
+        "scenario": {"name": plan.name, "sha256": plan.scenario_sha256,
+                     **({"source": plan.source} if plan.source else {})},
         "seed": int(seed),
         "engine": engine,
         "backend": "cpu",
@@ -118,7 +119,7 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "start_date": plan.start_date.isoformat(),
         "threads": int(out.threads),
         "timing": {"wall_s": float(wall_s), "loop_s": float(out.loop_s), "agent_steps": int(out.agent_steps)},
-        "memory": {"bytes_per_person": float(out.bytes_per_person), "people": plan.total_agents},
+        "memory": {"bytes_per_agent": float(out.bytes_per_person), "agents": plan.total_agents},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "warnings": list(plan.warnings),
     }

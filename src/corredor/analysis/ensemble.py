@@ -35,6 +35,7 @@ import xarray as xr
 import yaml
 
 from ..engine.rng import replica_seeds
+from ..results import AGENTS, in_people, people_per_agent
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -217,7 +218,9 @@ def default_metrics(results: Any) -> dict[str, float]:
             out[str(key)] = float(value)
     ds = results.dataset
     if "total_people" in ds:
-        out.setdefault("people_final", float(ds["total_people"].values[-1]))
+        total = ds["total_people"]
+        h = people_per_agent(ds) if total.attrs.get("units") == AGENTS else 1
+        out.setdefault("people_final", float(total.values[-1]) * h)
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
@@ -473,7 +476,8 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
     ds = ds.assign_coords({k: c for k, c in base.coords.items() if k not in coords})
     for name in base.data_vars:  # observations: identical in every replica, kept once
         ds[name] = base[name]
-    return ds
+    ds.attrs["people_per_agent"] = people_per_agent(template)
+    return in_people(ds)  # bands of people, as a run folder's tables (a Flee case's hasten)
 
 
 def _manifest(
@@ -545,6 +549,10 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None]) -> Path:
     return out
 
 
+#: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)
+ROUTE_LABELS = {"route": ("route_from", "route_to")}
+
+
 def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = True) -> Path:
     """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json [, plot].
 
@@ -558,6 +566,12 @@ def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = T
             if "stat" not in da.dims:
                 continue
             frame = da.reset_coords(drop=True).to_dataset(dim="stat").to_dataframe().reset_index()
+            for dim, labels in ROUTE_LABELS.items():  # links by their ends, as in a run folder
+                if dim in frame.columns and all(c in ens.bands.coords for c in labels):
+                    for c in reversed(labels):  # (each goes in right after the dimension)
+                        ends = dict(zip(ens.bands[dim].values.tolist(), ens.bands[c].values.tolist(),
+                                        strict=True))
+                        frame.insert(frame.columns.get_loc(dim) + 1, c, frame[dim].map(ends))
             frame.to_parquet(tmp / "bands" / f"{name}.parquet", index=False)
         obs = [n for n in ens.bands.data_vars if "stat" not in ens.bands[n].dims]
         if obs:
@@ -586,9 +600,15 @@ def read_bands(folder: Path) -> xr.Dataset:
     arrays = {}
     for path in sorted((Path(folder) / "bands").glob("*.parquet")):
         frame = pd.read_parquet(path)
-        dims = [c for c in frame.columns if c not in STATS]
-        ds = xr.Dataset.from_dataframe(frame.set_index(dims))
-        arrays[path.stem] = ds.to_array("stat").sel(stat=list(STATS))
+        labels = [c for labels in ROUTE_LABELS.values() for c in labels if c in frame.columns]
+        dims = [c for c in frame.columns if c not in STATS and c not in labels]
+        ds = xr.Dataset.from_dataframe(frame.drop(columns=labels).set_index(dims))
+        da = ds.to_array("stat").sel(stat=list(STATS))
+        for dim, cols in ROUTE_LABELS.items():
+            if dim in da.dims and all(c in labels for c in cols):
+                first = frame.drop_duplicates(dim).set_index(dim)
+                da = da.assign_coords({c: (dim, first.loc[da[dim].values, c].to_numpy()) for c in cols})
+        arrays[path.stem] = da
     return xr.Dataset(arrays)
 
 

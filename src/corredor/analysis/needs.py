@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..results import in_people
 from ..scenario.problems import Problem, ScenarioError
 
 
@@ -266,7 +267,8 @@ def compute_needs(
     shelter_capacity: Mapping[str, float] | None = None,
     population_var: str = "population",
 ) -> xr.Dataset:
-    """Needs per location per day implied by `dataset[population_var]` under `standard`.
+    """Needs per location per day implied by `dataset[population_var]` under `standard`, in
+    people (counts in agents are multiplied by the dataset's `people_per_agent`: results.in_people).
 
     Returns a Dataset on the population's dimensions with `in_need` (people), `water_l`,
     `food_kcal`, `food_rations`, `covered_space_m2`, `toilets`, `health_staff`,
@@ -281,6 +283,7 @@ def compute_needs(
     covered-space figure.
     """
     std = standard or needs_standard()
+    dataset = in_people(dataset)  # needs are for people: a Flee case at hasten h counts agents
     pop = dataset[population_var].astype(float)
     if "day" not in pop.dims or "location" not in pop.dims:
         raise ValueError(f"{population_var} must have dims day and location, has {pop.dims}")

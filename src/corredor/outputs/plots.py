@@ -242,15 +242,17 @@ def write_plots(
     observations: list[dict[str, Any]] | None = None,
 ) -> list[Path]:
     """Save every figure the run has data for; returns the files written."""
+    from ..results import in_people
     from .tables import needs_for, observations_for
 
     folder = Path(folder)
+    dataset = in_people(results.dataset)  # (counts in people, as in the tables)
     needs = needs if needs is not None else needs_for(results)
     observations = observations if observations is not None else observations_for(results)
     out: list[Path] = []
     made: Mapping[str, Any] = {
-        CAMPS_PNG: camps_figure(results.dataset, bands, observations=observations),
-        STRANDED_PNG: stranded_figure(results.dataset),
+        CAMPS_PNG: camps_figure(dataset, bands, observations=observations),
+        STRANDED_PNG: stranded_figure(dataset),
         NEEDS_PNG: needs_figure(needs),
     }
     with quiet_missing_glyphs([fig for fig in made.values() if fig is not None], "plots"):

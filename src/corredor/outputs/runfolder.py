@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..results import in_people
+
 if TYPE_CHECKING:
     from .plotworker import PlotWorker
 
@@ -57,7 +59,7 @@ def write_manifest(results: Any, folder: Path) -> Path:
 
 def write_population_csv(results: Any, folder: Path) -> Path:
     """population.csv: one row per day (day, date), one column per location (people at the end of the day)."""
-    ds = results.dataset
+    ds = in_people(results.dataset)
     path = folder / "population.csv"
     names = [str(n) for n in ds["location"].values]
     pop = np.asarray(ds["population"].values)

@@ -33,6 +33,7 @@ from ..analysis.needs import (
     needs_standard,
     run_dates,
 )
+from ..results import in_people
 
 if TYPE_CHECKING:
     from .plotworker import PlotWorker
@@ -343,7 +344,7 @@ def needs_for(results: ResultsLike) -> xr.Dataset:
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
-    ds = collapse_extra_dims(results.dataset)
+    ds = collapse_extra_dims(in_people(results.dataset))
     return compute_needs(ds, standard, provided=provided_for(results))
 
 
@@ -449,6 +450,8 @@ def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
     """
     manifest = results.manifest or {}
     rows = manifest.get("observations")
+    if rows is None and "crossing" not in results.dataset.dims:
+        rows = []  # a Flee run: its observations are the `observed` variable
     if rows is None:
         scen = _scenario_of(manifest)
         crisis = getattr(scen, "crisis", None)
@@ -530,7 +533,7 @@ def _fmt_grid(a: np.ndarray) -> np.ndarray:
 def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
     """`results.parquet`: the long table of every per-day variable (and the needs)."""
     path = Path(folder) / LONG_TABLE
-    table = long_table(results.dataset, needs)
+    table = long_table(in_people(results.dataset), needs)
     # timing, thread count and resume details live in manifest.json only, so that the same seed
     # gives a byte-identical results.parquet however it was run (docs/reliability.md)
     stable = {k: v for k, v in (results.manifest or {}).items() if k not in VOLATILE_MANIFEST_KEYS}
@@ -544,7 +547,7 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
 
 def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     """`populations.csv`: one row per day and location, HXL hashtag row under the header."""
-    ds = collapse_extra_dims(results.dataset)
+    ds = collapse_extra_dims(in_people(results.dataset))
     locs = location_table(ds)
     dates = _iso_dates(ds)
     days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
@@ -575,7 +578,7 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
 def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Path:
     """`needs.csv`: one row per day, location and indicator where anyone is there or something was
     provided; HXL hashtag row under the header."""
-    ds = collapse_extra_dims(results.dataset)
+    ds = collapse_extra_dims(in_people(results.dataset))
     locs = location_table(ds)
     dates = _iso_dates(ds)
     days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
@@ -631,7 +634,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
 
     Coordinates are [lon, lat] (RFC 7946). Places without coordinates are left out.
     """
-    ds = collapse_extra_dims(results.dataset)
+    ds = collapse_extra_dims(in_people(results.dataset))
     locs = location_table(ds)
     dates = _iso_dates(ds)
     features: list[dict[str, Any]] = []
@@ -681,7 +684,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
 
 def write_network_json(results: ResultsLike, folder: Path) -> Path:
     """`network.json`: what the report draws the map from (places, roads, closure status by day)."""
-    ds = collapse_extra_dims(results.dataset)
+    ds = collapse_extra_dims(in_people(results.dataset))
     roads = road_list(ds)
     doc = {
         "dates": _iso_dates(ds),
@@ -705,7 +708,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
     without one, if it refuses the job (it takes one) or if it fails, here.
     """
     folder = Path(folder)
-    results = _RunView(with_scenario_context(results), results.manifest)
+    results = _RunView(in_people(with_scenario_context(results)), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
     helper = plot_worker
@@ -733,7 +736,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
 def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
     """Every table of a run folder (no plots)."""
     folder = Path(folder)
-    results = _RunView(with_scenario_context(results), results.manifest)
+    results = _RunView(in_people(with_scenario_context(results)), results.manifest)
     needs = needs_for(results)
     return [
         write_long_table(results, folder, needs),

@@ -472,7 +472,8 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
 
 
 def reported_rows(run: RunData) -> list[dict[str, str]]:
-    """Each dated stock observation against the simulated population that day, with a verdict."""
+    """Each dated stock observation against the simulated population that day, with a verdict;
+    a `peak` (reported by that date, its own date unstated) against the simulated peak so far."""
     pop = run.grids.get("population")
     if pop is None:
         return []
@@ -482,7 +483,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         j = index.get(o["location"])
         if o["kind"] not in STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
             continue
-        sim = float(pop[o["day"], j])
+        sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         if o["kind"] == "range" and low is not None and high is not None:
             shown = f"{_fmt_num(low)}–{_fmt_num(high)}"
@@ -578,6 +579,9 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("seed", "engine", "backend", "version", "hasten"):
         if key in manifest:
             facts.append((key, str(manifest[key])))
+    h = manifest.get("hasten")
+    if isinstance(h, int) and h > 1:  # the tables and charts are in people (results.in_people)
+        facts.append(("counts", f"people: each simulated agent stands for {h}"))
     timing = manifest.get("timing")
     if isinstance(timing, dict) and "wall_s" in timing:
         facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))

@@ -1,0 +1,96 @@
+"""A Flee case at hasten h > 1 simulates one agent for h people: every table a planner reads
+(populations, needs, GeoJSON, report, ensemble bands) is in people, Flee's out.csv in agents."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import corredor
+from corredor.outputs.report import build_report
+from corredor.outputs.runfolder import write_run_folder
+from corredor.results import in_people
+
+H = 10
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return rows[1:]  # (the HXL row)
+
+
+@pytest.fixture(scope="module")
+def mali_run(flee_cases: Path, tmp_path_factory):
+    """mali2012 at hasten 10, 40 days, with a provided.csv beside Flee's files."""
+    case = tmp_path_factory.mktemp("case") / "mali2012"
+    shutil.copytree(flee_cases / "mali2012", case)
+    (case / "provided.csv").write_text("location,indicator,amount,start,end,source\n"
+                                       "Fassala-Mbera,toilets,100,2012-03-01,2012-06-30,test\n")
+    res = corredor.simulate(corredor.load_scenario(case, hasten=H, days=40), seed=1)
+    folder = write_run_folder(res, tmp_path_factory.mktemp("out") / "run", flee_out=True)
+    return res, folder
+
+
+def test_the_dataset_counts_agents_and_says_so(mali_run):
+    res, _ = mali_run
+    ds = res.dataset
+    assert ds.attrs["people_per_agent"] == H
+    assert ds["population"].attrs["units"] == "agents"
+    people = in_people(ds)
+    assert people["population"].attrs["units"] == "people"
+    np.testing.assert_array_equal(people["population"].values, H * ds["population"].values)
+    assert in_people(people) is people  # already in people: unchanged
+
+
+def test_tables_and_needs_are_in_people(mali_run):
+    res, folder = mali_run
+    ds = res.dataset
+    j = list(ds["location"].values).index("Fassala-Mbera")
+    agents = ds["population"].values[:, j]
+    assert agents.max() > 0
+    pops = [r for r in _rows(folder / "populations.csv") if r["location"] == "Fassala-Mbera"]
+    assert [float(r["population"]) for r in pops] == [H * float(a) for a in agents]
+    water = {int(r["day"]): float(r["value"]) for r in _rows(folder / "needs.csv")
+             if r["location"] == "Fassala-Mbera" and r["indicator"] == "water_l"}
+    need = {int(r["day"]): float(r["in_need"]) for r in _rows(folder / "needs.csv")
+            if r["location"] == "Fassala-Mbera"}
+    for t, a in enumerate(agents):
+        assert need[t] == H * a and water[t] == 15.0 * H * a  # Sphere: 15 l a person a day
+    with (folder / "population.csv").open() as fh:
+        quick = list(csv.DictReader(fh))
+    assert [float(r["Fassala-Mbera"]) for r in quick] == [H * float(a) for a in agents]
+    peaks = {f["properties"]["name"]: f["properties"] for f in
+             json.loads((folder / "locations.geojson").read_text())["features"]
+             if f["geometry"]["type"] == "Point"}
+    assert peaks["Fassala-Mbera"]["population_peak"] == H * agents.max()
+
+
+def test_flee_out_csv_stays_in_agents(mali_run):
+    res, folder = mali_run
+    with (folder / "out.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    sim = [float(r["Fassala-Mbera sim"]) for r in rows]
+    assert sim == [float(a) for a in res.dataset["population"].sel(location="Fassala-Mbera").values]
+
+
+def test_a_flee_folders_provided_csv_gives_the_gap(mali_run):
+    res, folder = mali_run
+    assert Path(res.manifest["scenario"]["source"]).name == "mali2012"
+    rows = [r for r in _rows(folder / "needs.csv")
+            if r["location"] == "Fassala-Mbera" and r["indicator"] == "toilets"]
+    day1 = next(r for r in rows if r["date"] == "2012-03-01")
+    assert float(day1["provided"]) == 100.0
+    assert float(day1["gap"]) == max(float(day1["value"]) - 100.0, 0.0)
+    assert next(r for r in rows if r["date"] == "2012-02-29")["provided"] == ""
+
+
+def test_the_report_says_its_counts_are_people(mali_run):
+    _, folder = mali_run
+    html = build_report(folder).read_text(encoding="utf-8")
+    assert f"each simulated agent stands for {H}" in html
