@@ -311,7 +311,8 @@ def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> 
     frame = pd.read_parquet(out / "bands" / "travellers.parquet")
     assert list(frame.columns[:5]) == ["variant", "day", "route", "route_from", "route_to"]
     ends = dict(zip(one.dataset["route"].values, zip(one.dataset["route_from"].values,
-                                                     one.dataset["route_to"].values)))
+                                                     one.dataset["route_to"].values, strict=True),
+                    strict=True))
     assert all(ends[r] == (a, b) for r, a, b in frame[["route", "route_from", "route_to"]].itertuples(index=False))
     back = read_bands(out)["travellers"]
     assert set(back.dims) == {"stat", "variant", "day", "route"}
