@@ -486,6 +486,19 @@ def _refuse_unsupported(scenario: Scenario, problems: list[Problem]) -> None:
                                  "move_rules.fixed_routes is not implemented in corredor; switch it off"))
 
 
+def links_closed(plan: Plan) -> np.ndarray:
+    """bool (n_days, n_links): the link is closed at the end of the day, as the engines see it
+    (every link open on day 0 before the closures; each day's operations in file order)."""
+    is_open = np.ones(plan.n_links, np.bool_)
+    out = np.zeros((plan.n_days, plan.n_links), np.bool_)
+    for t in range(plan.n_days):
+        for e in range(plan.closure_ptr[t], plan.closure_ptr[t + 1]):
+            if plan.closure_op[e] in (OP_LINK_CLOSE, OP_LINK_OPEN):
+                is_open[plan.closure_target[e]] = plan.closure_op[e] == OP_LINK_OPEN
+        out[t] = ~is_open
+    return out
+
+
 def compile_plan(scenario: Scenario) -> Plan:
     """Compile a Scenario into a Plan (arrays) under Flee 3.1's rules; raise ScenarioError on faults.
 

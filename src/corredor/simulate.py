@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .plan import Plan, compile_plan
+from .plan import Plan, compile_plan, links_closed
 from .results import Results
 from .scenario.model import Scenario
 
@@ -104,6 +104,10 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "refugee_debt": (("day",), plan.debt, {**people, "long_name": "Flee's refugee_debt"}),
         "refugees_raw": (("day",), plan.raw_total, {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
     }
+    closed = links_closed(plan)
+    if closed.any():  # closures.csv's border and link closures, for the map and the tables
+        data_vars["route_closed"] = (("day", "route"), closed,
+                                     {"units": "1", "long_name": "the link is closed (closures.csv)"})
     ds = xr.Dataset(data_vars=data_vars, coords=coords,
                     attrs={"scenario": plan.name, "hasten": h, "start_date": plan.start_date.isoformat(),
                            "people_per_agent": h})

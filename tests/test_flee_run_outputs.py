@@ -1,5 +1,5 @@
-"""A Flee case at hasten h > 1 simulates one agent for h people: every table a planner reads
-(populations, needs, GeoJSON, report, ensemble bands) is in people, Flee's out.csv in agents."""
+"""What a planner reads of a Flee case's run: counts in people (at hasten h > 1 one agent stands
+for h people; Flee's out.csv stays in agents), what was provided, and closures on the map."""
 
 from __future__ import annotations
 
@@ -94,3 +94,29 @@ def test_the_report_says_its_counts_are_people(mali_run):
     _, folder = mali_run
     html = build_report(folder).read_text(encoding="utf-8")
     assert f"each simulated agent stands for {H}" in html
+
+
+def test_closures_reach_the_map_and_the_tables(mali_run):
+    """mali2012 closes the Mali–Burkina Faso border on days 0–22 and Mali–Niger on 0–33."""
+    res, folder = mali_run
+    ds = res.dataset
+    country = dict(zip(ds["location"].values, ds["country"].values, strict=True))
+    pairs = [frozenset((country[a], country[b])) for a, b in
+             zip(ds["route_from"].values, ds["route_to"].values, strict=True)]
+    closed = ds["route_closed"].transpose("day", "route").values
+    burkina = [k for k, p in enumerate(pairs) if p == {"Mali", "Burkina_Faso"}]
+    niger = [k for k, p in enumerate(pairs) if p == {"Mali", "Niger"}]
+    assert burkina and niger
+    assert closed[0, burkina].all() and not closed[-1, burkina].any()
+    assert closed[25, niger].all() and not closed[25, burkina].any()
+    others = [k for k in range(len(pairs)) if k not in burkina + niger]
+    assert not closed[:, others].any()
+    roads = [f["properties"] for f in json.loads((folder / "locations.geojson").read_text())["features"]
+             if f["geometry"]["type"] == "LineString"]
+    for road in roads:
+        links = [k for k in range(len(pairs)) if {ds["route_from"].values[k], ds["route_to"].values[k]}
+                 == {road["from"], road["to"]}]
+        assert road.get("days_closed", 0) == int(closed[:, links].any(axis=1).sum())
+    assert sum(1 for r in roads if r.get("days_closed")) == len(burkina + niger) // 2
+    network = json.loads((folder / "network.json").read_text())
+    assert len(network["road_status"]) == ds.sizes["day"]
