@@ -107,3 +107,11 @@ def test_cli_compare_prints_and_writes(tmp_path):
     assert r.exit_code == 0, r.output
     assert "bribe-0" in r.output and "peak stranded" in r.output
     assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
+    # a second compare into the same folder is refused before it runs, and --force replaces
+    before = (tmp_path / "comparison.csv").read_bytes()
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "already holds comparison.csv, comparison.json" in r.output
+    assert "--force" in r.output and (tmp_path / "comparison.csv").read_bytes() == before
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path), "--force"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "comparison.csv").read_bytes() != before  # one scenario now, not two

@@ -107,11 +107,105 @@ def test_problems_name_file_line_and_column(tmp_path, file, text, expected):
     assert any(m.startswith(expected) for m in messages), messages
 
 
+ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
+
+
+@pytest.mark.parametrize(
+    "file, text, expected",
+    [  # found by fuzzing the Chile–Peru scenario: each was accepted, or refused only at run time
+        ("groups.csv", "name,share,destinations,fallback\na,1.0,d=nan;y=1,o\n",
+         "groups.csv:2:3: bad destination probability 'nan' for 'd' (expected a number between 0 and 1)"),
+        ("groups.csv", "name,share,destinations,fallback\na,1.0,d=-0.5;y=1.5,o\n",
+         "groups.csv:2:3: bad destination probability '-0.5' for 'd'"),
+        ("crossings.csv", "name,from,to,staging\nc,x,o,x\n",
+         "crossings.csv:2:3: crossing c: no route between 'x' and 'o' in the routes table"),
+        ("crossings.csv", "name,from,to,staging\nc,x,x,x\n",
+         "crossings.csv:2:3: a crossing goes from one place to another (found 'x' twice)"),
+        ("crossings.csv", "name,from,to,staging,irregular_to\nc,x,y,x,o\n",
+         "crossings.csv:2:5: crossing c's irregular path: no route between 'x' and 'o'"),
+        ("events.csv", "kind,start,origin,destination,people\ncorridor,2023-01-02,o,d,5\n",
+         "events.csv:2:4: corridor: no route between 'o' and 'd'"),
+        ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,x,d,0.5\n",
+         "events.csv:2:5: bad people (expected at least 1, found '0.5')"),
+        ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,x,d,1.5\n",
+         "events.csv:2:5: bad people (expected a whole number, found '1.5')"),
+        ("events.csv", "kind,start,crossing,people\nadmission,2023-01-02,c,0\n",
+         "events.csv:2:4: bad people (expected at least 1, found '0')"),
+        ("events.csv", "kind,start,end,every_days,origin,destination,people\nflight,2023-01-02,2023-01-05,0.5,x,d,3\n",
+         "events.csv:2:4: bad every_days (expected a whole number, found '0.5')"),
+        ("policies.csv", "crossing,start,end,status,capacity_per_day\nc,2023-01-03,2023-01-05,open,-0.5\n",
+         "policies.csv:2:5: bad capacity_per_day (expected a whole number, found '-0.5')"),
+        ("policies.csv", "crossing,start,end,status,bribe_success\nc,2023-01-03,2023-01-05,open,$boost\n",
+         "policies.csv:2:5: bad bribe_success: parameter 'boost' is 2 (expected between 0 and 1)"),
+        ("stranded.csv", "date,loc,value,low,high,kind\n2023-01-02,y,5,9,3,range\n",
+         "stranded.csv:2:5: high 3 is below low 9"),
+        ("stranded.csv", "date,loc,value,kind\n2023-01-02,y,-5,point\n",
+         "stranded.csv:2:3: bad value (expected at least 0, found '-5')"),
+    ],
+)
+def test_fuzzed_nonsense_is_refused_where_it_is(tmp_path, file, text, expected):
+    write(tmp_path, {**GOOD, file: text})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "observations": "stranded.csv"} if file == "stranded.csv" else TABLE,
+                problems, NAMES, routes=ROUTES, days=10)
+    messages = [str(p) for p in problems.errors]
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_the_good_tables_pass_with_routes_and_days(tmp_path):
+    write(tmp_path, GOOD)
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
+    assert not problems.items, [str(p) for p in problems.items]
+    assert [e.start for e in crisis.events if e.kind == "flight"] == [1, 4, 7]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("irregular_success", 5.0, "expected a number between 0 and 1, found 5.0"),
+    ("bribe_success", 1.5, "expected a number between 0 and 1"),
+    ("speed_km_per_day", 0.0, "expected a number > 0, found 0.0"),
+    ("route_temperature_km", 0, "expected a number > 0"),
+    ("give_up_base", -1.0, "expected a number ≥ 0"),
+])
+def test_behaviour_parameters_are_bounded(tmp_path, key, value, expected):
+    write(tmp_path, GOOD)
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "parameters": {**TABLE["parameters"], key: value}}, problems, NAMES)
+    assert any(f"crisis parameter '{key}': {expected}" in str(p) for p in problems.errors), \
+        [str(p) for p in problems.errors]
+
+
+def test_rows_outside_the_run_warn_and_events_stay_within_it(tmp_path):
+    """A daily transfer over eight millennia used to make millions of events (and 880 MB)."""
+    events = ("kind,start,end,every_days,origin,destination,people\n"
+              "transfer,1000-01-01,9999-12-31,,x,d,2\n"
+              "flight,2022-12-30,2023-01-08,3,x,d,5\n"
+              "flight,2030-01-01,,,x,d,5\n")
+    write(tmp_path, {**GOOD, "events.csv": events})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    transfers = [e.start for e in crisis.events if e.kind == "transfer"]
+    assert transfers == list(range(10))
+    assert [e.start for e in crisis.events if e.kind == "flight"] == [1, 4, 7]  # every 3 days from day −2
+    assert [str(p) for p in problems.warnings] == [
+        "events.csv:4:2: warning: dated outside the run's 10 days from 2023-01-01: it has no effect"]
+
+
+def test_an_unreadable_policies_table_is_the_only_error(tmp_path):
+    """Its parameters ($mil) are not also refused as unknown in scenario.toml."""
+    write(tmp_path, {**GOOD, "policies.csv": "x" * 200_000 + ",1\n"})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "parameters": {**TABLE["parameters"], "mil": 0.5}}, problems, NAMES)
+    messages = [str(p) for p in problems.errors]
+    assert messages and all(m.startswith("policies.csv:") for m in messages), messages
+
+
 def test_unknown_parameter_is_refused_with_a_suggestion(tmp_path):
     write(tmp_path, GOOD)
     problems = Problems(root=tmp_path)
     read_crisis(tmp_path, {**TABLE, "parameters": {"give_up_bas": 0.1, "boost": 1.0}}, problems, NAMES)
-    assert any("unknown crisis parameter 'give_up_bas' (did you mean 'give_up_base'?)" in str(p)
+    assert any("unknown crisis parameter 'give_up_bas'" in str(p) and "(did you mean 'give_up_base'?)" in str(p)
                for p in problems.errors)
 
 
@@ -168,6 +262,22 @@ def test_bad_variant_reports_the_variant_file(tmp_path):
         load_variant(bad)
     text = str(err.value)
     assert "bad.toml:4" in text and "did you mean 'bribe_price_usd'" in text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[variant]\nbase = "a\\u0000b"\n', "v.toml:2:1: bad base folder"),
+    ('[variant]\nbase = ".."\ncrisis = 3\n', "v.toml:3:1: unknown key 'variant.crisis'"),
+    ('[variant]\nbase = ".."\n[crisis]\nevents = ["events.csv", "e\\u0000.csv"]\n', "missing file"),
+])
+def test_variant_faults_found_by_fuzzing_are_located(tmp_path, text, expected):
+    """A NUL in a file name raised ValueError (a traceback); an unknown [variant] key was ignored."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    bad = folder / "variants" / "v.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_variant(bad)
+    assert expected in str(err.value), str(err.value)
 
 
 def test_with_parameters_replaces_known_and_refuses_unknown():

@@ -230,6 +230,10 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         "bad StartDate (expected a date YYYY-MM-DD, found '2020-13-01')",
     ),
     ("period-bad-length", line(PER, 2, "Length,ten"), PER, 2, 2, "bad Length"),
+    # dates are numpy datetime64[ns] (1678–2262): a run dated 9999 crashed, one from 0001 wrapped
+    ("period-start-9999", line(PER, 1, "StartDate,9999-12-01"), PER, 1, 2,
+     "start date 9999-12-01 is out of range (expected a date from 1700-01-01 to 2161-12-31)"),
+    ("period-start-0001", line(PER, 1, "StartDate,0001-01-01"), PER, 1, 2, "start date 0001-01-01 is out of range"),
     (
         "period-zero-length",
         line(PER, 2, "Length,0"),

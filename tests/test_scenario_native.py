@@ -224,6 +224,8 @@ def mini_native(tmp_path: Path) -> Path:
         ),
         ("scenario.toml", 4, "days = 0", "scenario.toml:4:1: bad days"),
         ("scenario.toml", 3, 'start_date = "soon"', "scenario.toml:3:1: bad start_date"),
+        ("scenario.toml", 3, "start_date = 9999-12-01",
+         "scenario.toml:3:1: start date 9999-12-01 is out of range (expected a date from 1700-01-01"),
         (
             "scenario.toml",
             9,
@@ -300,7 +302,7 @@ def test_crisis_section_is_delegated(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     class FakeModule:
         @staticmethod
-        def read_crisis(folder, table, problems, names, start_date=None, toml_path=None):  # noqa: ANN001, ANN205
+        def read_crisis(folder, table, problems, names, start_date=None, toml_path=None, **_):  # noqa: ANN001, ANN205
             calls.append((table, sorted(names), start_date))
             from corredor.scenario.model import Crisis
 

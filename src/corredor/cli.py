@@ -474,11 +474,18 @@ def compare(
     seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario (common to all)"),
     seed: int = typer.Option(0, "--seed", min=0, help="base seed of the replica seeds"),
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
+    force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
 ) -> None:
     """Run a baseline and its policy variants over the same seeds and print the policy metrics."""
+    from .analysis.compare import COMPARISON_FILES, write_comparison
     from .analysis.compare import compare as run_compare
-    from .analysis.compare import write_comparison
 
+    if out is not None:  # refused before the runs, not after them
+        if out.exists() and not out.is_dir():
+            usage_error(f"--out {out} is a file (expected a folder)")
+        there = [name for name in COMPARISON_FILES if (out / name).exists()]
+        if there and not force:
+            usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
     scenarios = {"baseline": _load_crisis_or_exit(baseline)}
     for path in variants or []:
         sc = _load_crisis_or_exit(path)

@@ -197,11 +197,14 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
     }
 
 
+#: the files write_comparison writes (`corredor compare --out` refuses to replace them without --force)
+COMPARISON_FILES = ("comparison.csv", "comparison.json")
+
+
 def write_comparison(comp: Comparison, out_dir: Path) -> list[Path]:
     """Write comparison.csv and comparison.json into out_dir (atomically); return their paths."""
     out_dir = Path(out_dir)
-    csv_path = out_dir / "comparison.csv"
-    json_path = out_dir / "comparison.json"
+    csv_path, json_path = (out_dir / name for name in COMPARISON_FILES)
     _atomic_write(csv_path, comparison_csv(comp))
     _atomic_write(json_path, json.dumps(comparison_json(comp), indent=1) + "\n")
     return [csv_path, json_path]

@@ -202,6 +202,19 @@ def parse_date_text(text: str) -> dt.date | None:
         return None
 
 
+#: The first and last start date a run may have: its days are dated as numpy datetime64[ns],
+#: which ends in April 2262, and a run lasts at most 100 years.
+START_DATES = (dt.date(1700, 1, 1), dt.date(2161, 12, 31))
+
+
+def start_date_problem(date: dt.date) -> str | None:
+    """Why `date` cannot start a run, or None."""
+    lo, hi = START_DATES
+    if lo <= date <= hi:
+        return None
+    return f"start date {date.isoformat()} is out of range (expected a date from {lo.isoformat()} to {hi.isoformat()})"
+
+
 def parse_date(problems: Problems, table: Table, row: Row, index: int, what: str) -> dt.date | None:
     """Cell `index` as a YYYY-MM-DD date."""
     text = row.get(index)

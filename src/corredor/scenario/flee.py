@@ -24,6 +24,7 @@ from .csvread import (
     parse_int,
     read_table,
     read_text,
+    start_date_problem,
 )
 from .model import Location, Observations, Scenario, Series
 from .parts import (
@@ -91,6 +92,9 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
         if key == "startdate":
             seen.add(key)
             start = parse_date(problems, table, row, 1, "StartDate")
+            if start is not None and (why := start_date_problem(start)):
+                problems.error(table.path, row.line, 2, why)
+                start = None
         elif key == "length":
             seen.add(key)
             length = parse_int(problems, table, row, 1, "Length")

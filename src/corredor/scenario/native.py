@@ -17,7 +17,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .csvread import Row, Table, parse_date, parse_float, parse_int, read_table, read_text
+from .csvread import (
+    Row,
+    Table,
+    parse_date,
+    parse_float,
+    parse_int,
+    read_table,
+    read_text,
+    start_date_problem,
+)
 from .model import LOCATION_KINDS, Location, Observations, Scenario, Series
 from .parts import (
     ClosureColumns,
@@ -396,6 +405,9 @@ def _scenario_table(
             f"bad start_date (expected a date YYYY-MM-DD, found {start!r})",
         )
         start = None
+    elif why := start_date_problem(start):
+        problems.error(path, *toml_key_position(text, "scenario", "start_date"), why)
+        start = None
     days = sc.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         problems.error(
@@ -535,7 +547,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 break
     crisis = None
     if "crisis" in data:
-        crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text)
+        crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text,
+                              {frozenset((r.a, r.b)) for r in routes} or None, days)
     if problems.errors or start is None or days is None:
         return None
     return Scenario(
@@ -566,6 +579,8 @@ def _read_crisis(
     start: dt.date | None,
     toml_path: Path,
     text: str,
+    routes: set[frozenset[str]] | None = None,
+    days: int | None = None,
 ) -> Any:
     """Delegate the [crisis] table to native_crisis (written for the border-crisis rules)."""
     try:
@@ -580,7 +595,8 @@ def _read_crisis(
     if not isinstance(table, dict):
         problems.error(toml_path, *toml_key_position(text, "crisis"), "[crisis] must be a table")
         return None
-    return read_crisis(folder, table, problems, names, start_date=start, toml_path=toml_path)
+    return read_crisis(folder, table, problems, names, start_date=start, toml_path=toml_path,
+                       routes=routes, days=days)
 
 
 def load_native(path: str | Path) -> Scenario:

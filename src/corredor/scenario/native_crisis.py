@@ -32,10 +32,9 @@ are relative to the variant file. See `load_variant`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
+import os
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -80,6 +79,17 @@ OBSERVATION_KINDS = (
     "flow_per_day",
 )
 
+#: (lowest, highest or None, lowest excluded) of a parameter; any other is a number ≥ 0.
+#: Probabilities stay within [0, 1]; a speed or a logit's temperature of 0 would stop everyone
+#: or divide by zero. (Give-up rates are hazards, 1 − exp(−rate) a day: any rate ≥ 0 is one.)
+PARAMETER_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
+    "irregular_try": (0.0, 1.0, False),
+    "irregular_success": (0.0, 1.0, False),
+    "bribe_success": (0.0, 1.0, False),
+    "speed_km_per_day": (0.0, None, True),
+    "route_temperature_km": (0.0, None, True),
+}
+
 #: Largest magnitude a number in the crisis tables may have: counts become int64 and are summed over
 #: days × places, and no count of people, dollars or kilometres in a scenario comes near it.
 MAX_NUMBER = 1e12
@@ -105,6 +115,9 @@ class _Reader:
         self.toml_path = toml_path
         self._toml_lines: list[str] | None = None
         self.parameter_names: set[str] = set(PARAMETERS)
+        self.parameter_values: dict[str, float] = dict(PARAMETERS)
+        self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
+        self.days: int | None = None  # the run's length, when known
 
     # ---- helpers ---------------------------------------------------------------------------
     def toml_line(self, key: str) -> int:
@@ -165,7 +178,7 @@ class _Reader:
         self.problems.error(table.path, row.line, cols.get(name, -1) + 1, message)
 
     def number(self, table: Table, row: Row, cols: dict[str, int], name: str, default: float | None,
-               lo: float | None = None, hi: float | None = None) -> float | None:
+               lo: float | None = None, hi: float | None = None, whole: bool = False) -> float | None:
         text = self.cell(row, cols, name)
         if text == "":
             if default is None:
@@ -186,6 +199,9 @@ class _Reader:
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
             self.err(table, row, cols, name, f"bad {name} (expected {rng}, found {text!r})")
+            return None
+        if whole and value != int(value):  # (a count of people or of days: no silent rounding)
+            self.err(table, row, cols, name, f"bad {name} (expected a whole number, found {text!r})")
             return None
         return value
 
@@ -228,6 +244,20 @@ class _Reader:
             if known and g not in known:
                 self.err(table, row, cols, "groups", f"unknown group {g!r}{suggest(g, known)}")
         return out
+
+    def need_route(self, table: Table, row: Row, cols: dict[str, int], name: str, a: str, b: str,
+                   what: str) -> None:
+        """An error at the cell `name` unless routes.csv links a and b (when routes are known)."""
+        if self.routes is not None and frozenset((a, b)) not in self.routes:
+            self.err(table, row, cols, name, f"{what}: no route between {a!r} and {b!r} in the routes table")
+
+    def outside(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int) -> bool:
+        """True, with a warning, when days start..end all fall outside the run's period."""
+        if self.days is None or (end >= 0 and start < self.days):
+            return False
+        self.problems.warn(table.path, row.line, cols.get("start", -1) + 1,
+                           f"dated outside the run's {self.days} days from {self.start}: it has no effect")
+        return True
 
     # ---- the tables ------------------------------------------------------------------------
     def groups(self, spec: Any) -> tuple[Group, ...]:
@@ -275,6 +305,10 @@ class _Reader:
             except ValueError:
                 self.err(table, row, cols, "destinations", f"bad destination probability {prob!r} (expected place=number)")
                 continue
+            if not 0.0 <= p <= 1.0:  # (NaN fails too)
+                self.err(table, row, cols, "destinations",
+                         f"bad destination probability {prob.strip()!r} for {place!r} (expected a number between 0 and 1)")
+                continue
             if self.names and place not in self.names:
                 self.err(table, row, cols, "destinations",
                          f"unknown location {place!r} in destinations{suggest(place, self.names)}")
@@ -300,14 +334,22 @@ class _Reader:
                     self.err(table, row, cols, "name", f"duplicate crossing {name!r}")
                 a = self.place(table, row, cols, "from")
                 b = self.place(table, row, cols, "to")
+                if a and a == b:
+                    self.err(table, row, cols, "to", f"a crossing goes from one place to another (found {a!r} twice)")
+                elif a in self.names and b in self.names:
+                    self.need_route(table, row, cols, "to", a, b, f"crossing {name}")
                 staging = self.place(table, row, cols, "staging")
                 if staging and a and staging != a:
                     self.err(table, row, cols, "staging",
                              f"staging {staging!r} must be the crossing's 'from' place {a!r} "
                              "(people wait where the crossing starts)")
+                irregular_to = self.place(table, row, cols, "irregular_to", required=False)
+                if irregular_to in self.names and a in self.names:
+                    self.need_route(table, row, cols, "irregular_to", a, irregular_to,
+                                    f"crossing {name}'s irregular path")
                 out.append(Crossing(
                     name=name, a=a, b=b, staging=staging, line=row.line,
-                    irregular_to=self.place(table, row, cols, "irregular_to", required=False),
+                    irregular_to=irregular_to,
                     pushback_to=self.place(table, row, cols, "pushback_to", required=False),
                     source=self.cell(row, cols, "source"),
                 ))
@@ -330,18 +372,24 @@ class _Reader:
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
                              f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
-                cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0)
+                cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0, whole=True)
+                if start is not None and end is not None and end >= start:
+                    self.outside(table, row, cols, start, end)
                 refs: dict[str, str] = {}
                 values: dict[str, float | None] = {}
                 for name, default, hi in (("militarisation", 0.0, 1.0), ("price_usd", math.nan, None),
                                           ("bribe_success", math.nan, 1.0)):
                     text = self.cell(row, cols, name)
                     if text.startswith("$"):
-                        ref = text[1:]
+                        ref = text[1:].strip()
                         if ref not in self.parameter_names:
                             self.err(table, row, cols, name,
                                      f"unknown parameter {ref!r} in {name} (expected a key of "
                                      f"[crisis.parameters]){suggest(ref, self.parameter_names)}")
+                        elif hi is not None and self.parameter_values.get(ref, 0.0) > hi:
+                            self.err(table, row, cols, name,
+                                     f"bad {name}: parameter {ref!r} is "
+                                     f"{self.parameter_values[ref]:g} (expected between 0 and {hi:g})")
                         refs[name] = ref
                         values[name] = math.nan
                     else:
@@ -372,12 +420,12 @@ class _Reader:
                     continue
                 start = self.day(table, row, cols, "start")
                 end = self.day(table, row, cols, "end", default=start if start is not None else 0)
-                every = self.number(table, row, cols, "every_days", 0.0, 0.0)
+                every = self.number(table, row, cols, "every_days", 0.0, 0.0, whole=True)
                 people_text = self.cell(row, cols, "people").lower()
                 if people_text == "all":
                     people: float | None = -1.0
-                else:
-                    people = self.number(table, row, cols, "people", None, 0.0)
+                else:  # (no event moves nobody; 'all' is the admission or transfer without a limit)
+                    people = self.number(table, row, cols, "people", None, 1.0, whole=True)
                 crossing = ""
                 origin = destination = ""
                 if kind == "admission":
@@ -388,6 +436,8 @@ class _Reader:
                 else:
                     origin = self.place(table, row, cols, "origin")
                     destination = self.place(table, row, cols, "destination")
+                    if kind == "corridor" and origin in self.names and destination in self.names:
+                        self.need_route(table, row, cols, "destination", origin, destination, "corridor")
                 if people_text == "all" and kind not in ("transfer", "admission"):
                     self.err(table, row, cols, "people", "'all' is allowed for transfers and admissions only")
                 if start is None or end is None or people is None:
@@ -395,10 +445,14 @@ class _Reader:
                 if end < start:
                     self.err(table, row, cols, "end", "end is before start")
                     continue
+                if self.outside(table, row, cols, start, end):
+                    continue
                 days = [start]
-                if kind in ("transfer", "flight"):
-                    step = int(every or 0)
-                    days = list(range(start, end + 1, step)) if step > 0 else list(range(start, end + 1))
+                if kind in ("transfer", "flight"):  # one event a day it happens, within the run
+                    step = max(1, int(every or 0))
+                    last = end if self.days is None else min(end, self.days - 1)
+                    first = start if start >= 0 else start + -(start // step) * step
+                    days = list(range(first, last + 1, step))
                 for d in days:
                     out.append(Event(
                         kind=kind, start=d, end=d if kind in ("transfer", "flight") else end,
@@ -429,6 +483,7 @@ class _Reader:
                     continue
                 if None in (start, end, rate):
                     continue
+                self.outside(table, row, cols, start, end)
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
                              "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line})
         return {"rows": tuple(rows)}
@@ -447,17 +502,24 @@ class _Reader:
                 loc = self.cell(row, cols, "loc")
                 if self.names and loc not in self.names:
                     self.err(table, row, cols, "loc", f"unknown location {loc!r}{suggest(loc, self.names)}")
-                value = self.number(table, row, cols, "value", math.nan)
-                low = self.number(table, row, cols, "low", math.nan)
-                high = self.number(table, row, cols, "high", math.nan)
+                value = self.number(table, row, cols, "value", math.nan, 0.0)
+                low = self.number(table, row, cols, "low", math.nan, 0.0)
+                high = self.number(table, row, cols, "high", math.nan, 0.0)
+                if low is not None and high is not None and low > high:
+                    self.err(table, row, cols, "high", f"high {high:g} is below low {low:g}")
                 if day is None:
+                    continue
+                if self.outside(table, row, cols | {"start": cols.get("date", -1)}, day, day):
                     continue
                 out.append({"day": day, "loc": loc, "value": value, "low": low, "high": high,
                             "kind": kind, "note": self.cell(row, cols, "note"),
                             "source": self.cell(row, cols, "source"), "line": row.line})
         return tuple(out)
 
-    def parameters(self, table: Any, extra_names: set[str]) -> dict[str, float]:
+    def parameters(self, table: Any, extra_names: set[str], lenient: bool = False) -> dict[str, float]:
+        """[crisis.parameters] over PARAMETERS' defaults. A key that is neither a built-in
+        parameter nor referred to by a table is refused (a misspelt parameter would otherwise
+        leave its default in force), unless `lenient` (a referring table could not be read)."""
         out = dict(PARAMETERS)
         if table is None:
             return out
@@ -465,46 +527,49 @@ class _Reader:
             self.toml_error("parameters", f"crisis.parameters: expected a table, found {table!r}")
             return out
         for key, value in table.items():
-            if key not in PARAMETERS and key not in extra_names:
-                self.toml_error(key, f"unknown crisis parameter '{key}'{suggest(key, set(PARAMETERS) | extra_names)}")
+            if key not in PARAMETERS and key not in extra_names and not lenient:
+                self.toml_error(key, f"unknown crisis parameter '{key}' (not a built-in parameter, and no "
+                                     f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}")
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 self.toml_error(key, f"crisis parameter '{key}': expected a number, found {value!r}")
                 continue
-            if value < 0:
-                self.toml_error(key, f"crisis parameter '{key}': expected a number ≥ 0, found {value!r}")
+            lo, hi, positive = PARAMETER_BOUNDS.get(key, (0.0, None, False))
+            if value < lo or (positive and value == lo) or (hi is not None and value > hi):
+                rng = (f"between {lo:g} and {hi:g}" if hi is not None
+                       else f"{'>' if positive else '≥'} {lo:g}")
+                self.toml_error(key, f"crisis parameter '{key}': expected a number {rng}, found {value!r}")
                 continue
             out[key] = float(value)
         return out
 
 
-def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar: bool) -> set[str]:
+def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar: bool) -> set[str] | None:
     """Parameter names that a table's `columns` refer to, so they may be declared as parameters.
 
     With `dollar`, only cells written `$name` count (policies); else every non-empty cell (the
-    `scale` column of departures).
+    `scale` column of departures). None when a file cannot be read: its own error is reported
+    when the table is read, and the parameters it would refer to are then not refused.
     """
     names: set[str] = set()
-    files = spec if isinstance(spec, list) else [spec]
-    for f in files:
-        try:
-            text = (folder / str(f)).read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
+    for f in spec if isinstance(spec, list) else [spec]:
+        if not isinstance(f, str) or not f:
             continue
-        rows = list(csv.reader(io.StringIO(text)))
-        if not rows:
-            continue
-        header = [h.strip().lower() for h in rows[0]]
+        table = read_table(folder / f, Problems(folder), "a table")  # (errors: reported by the reader)
+        if table is None:
+            return None
+        rows = [r for r in table.rows if not r.is_blank]
+        header = [c.strip().lower() for c in rows[0].cells]
         for col in columns:
             if col not in header:
                 continue
             k = header.index(col)
-            for cells in rows[1:]:
-                if len(cells) <= k or not cells or cells[0].startswith("#"):
+            for row in rows[1:]:
+                if row.is_comment:
                     continue
-                cell = cells[k].strip()
+                cell = row.get(k).strip()
                 if dollar and cell.startswith("$"):
-                    names.add(cell[1:])
+                    names.add(cell[1:].strip())
                 elif not dollar and cell:
                     names.add(cell)
     return names
@@ -517,10 +582,15 @@ def read_crisis(
     location_names: set[str],
     start_date: dt.date | None = None,
     toml_path: Path | None = None,
+    routes: set[frozenset[str]] | None = None,
+    days: int | None = None,
 ) -> Crisis:
     """Read the `[crisis]` table of `folder/scenario.toml` into a Crisis; faults go to `problems`.
 
-    `start_date` defaults to `[scenario] start_date` of `folder/scenario.toml`.
+    `start_date` defaults to `[scenario] start_date` of `folder/scenario.toml`. With `routes`
+    (the place pairs of routes.csv) crossings and corridors must follow a route; with `days`
+    (the run's length) rows dated outside the run are warned of and events are made for the
+    run's days only.
     """
     folder = Path(folder)
     toml_path = toml_path or folder / "scenario.toml"
@@ -529,6 +599,7 @@ def read_crisis(
         if start_date is None:
             problems.error(toml_path, 0, 0, "crisis: [scenario] start_date is needed to read crisis dates")
     r = _Reader(folder, problems, set(location_names), start_date, toml_path)
+    r.routes, r.days = routes, days
     if not isinstance(crisis_table, dict):
         r.toml_error("crisis", f"crisis: expected a table, found {crisis_table!r}")
         return Crisis()
@@ -539,17 +610,20 @@ def read_crisis(
     for key in REQUIRED_FILE_KEYS:
         if key not in crisis_table:
             r.toml_error("[crisis]", f"crisis: missing key '{key}' (expected a file name)")
-    extra = set()
-    if "departures" in crisis_table:
-        extra |= _referenced_names(folder, crisis_table["departures"], ("scale",), dollar=False)
-    if "policies" in crisis_table:
-        extra |= _referenced_names(folder, crisis_table["policies"],
-                                   ("militarisation", "price_usd", "bribe_success"), dollar=True)
-    params = r.parameters(crisis_table.get("parameters"), extra)
+    extra: set[str] = set()
+    unread = False  # a table that refers to parameters cannot be read: accept the declared ones
+    for key, columns, dollar in (("departures", ("scale",), False),
+                                 ("policies", ("militarisation", "price_usd", "bribe_success"), True)):
+        if key in crisis_table:
+            found = _referenced_names(folder, crisis_table[key], columns, dollar)
+            unread |= found is None
+            extra |= found or set()
+    params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread)
     for name in sorted(extra - set(params)):
         r.toml_error("[crisis.parameters]",
                      f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
     r.parameter_names = set(params)
+    r.parameter_values = params
     groups = r.groups(crisis_table["groups"]) if "groups" in crisis_table else ()
     group_names = {g.name for g in groups}
     crossings = r.crossings(crisis_table["crossings"]) if "crossings" in crisis_table else ()
@@ -594,6 +668,10 @@ def with_parameters(scenario: Scenario, **values: float) -> Scenario:
     return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
 
 
+#: keys of a variant's [variant] table
+VARIANT_KEYS = frozenset({"base", "name", "description"})
+
+
 def is_variant_file(path: str | Path) -> bool:
     """True for a `.toml` file with a `[variant]` table."""
     p = Path(path)
@@ -611,6 +689,7 @@ def load_variant(path: str | Path) -> Scenario:
     >>> v = load_variant("scenarios/chile-peru-2023/variants/no_peru_closure.toml")  # doctest: +SKIP
     """
     from . import load_scenario
+    from .native import toml_key_position
 
     path = Path(path)
     problems = Problems(root=path.parent)
@@ -622,6 +701,7 @@ def load_variant(path: str | Path) -> Scenario:
         raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({exc})")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), 0, 0, f"cannot read variant ({exc})")]) from None
+    text = path.read_text(encoding="utf-8")
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
         raise ScenarioError([Problem(str(path), 0, 0, "a variant needs [variant] base = \"<baseline folder>\"")])
@@ -629,7 +709,15 @@ def load_variant(path: str | Path) -> Scenario:
     if unknown:
         key = sorted(unknown)[0]
         raise ScenarioError([Problem(str(path), 0, 0, f"a variant may override [crisis] only (found [{key}])")])
-    base_dir = (path.parent / variant["base"]).resolve()
+    for key in sorted(set(variant) - VARIANT_KEYS):
+        line, col = toml_key_position(text, "variant", key)
+        raise ScenarioError([Problem(str(path), line, col, f"unknown key 'variant.{key}' "
+                                     f"(expected {', '.join(sorted(VARIANT_KEYS))}){suggest(key, VARIANT_KEYS)}")])
+    try:
+        base_dir = (path.parent / variant["base"]).resolve()
+    except (OSError, ValueError) as exc:  # (a NUL in the name, a loop of links)
+        line, col = toml_key_position(text, "variant", "base")
+        raise ScenarioError([Problem(str(path), line, col, f"bad base folder {variant['base']!r} ({exc})")]) from None
     base = load_scenario(base_dir)
     base_toml = tomllib.loads((base_dir / "scenario.toml").read_text(encoding="utf-8"))
     table = dict(base_toml.get("crisis", {}))
@@ -641,11 +729,13 @@ def load_variant(path: str | Path) -> Scenario:
             table["parameters"] = {**dict(table.get("parameters", {})), **value}
         elif key in FILE_KEYS:
             files = value if isinstance(value, list) else [value]
-            table[key] = [str((path.parent / f).resolve()) if isinstance(f, str) else f for f in files]
+            table[key] = [os.path.normpath(path.parent.absolute() / f) if isinstance(f, str) else f
+                          for f in files]  # (no resolve(): it fails on a NUL, which the reader reports)
         else:
             table[key] = value
     crisis = read_crisis(base_dir, table, problems, {loc.name for loc in base.locations},
-                         start_date=base.start_date, toml_path=path)
+                         start_date=base.start_date, toml_path=path,
+                         routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days)
     problems.raise_if_errors()
     name = str(variant.get("name") or path.stem)
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
