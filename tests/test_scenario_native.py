@@ -182,6 +182,10 @@ def mini_native(tmp_path: Path) -> Path:
             "locations.csv:4:6: unknown kind 'village'",
         ),
         ("locations.csv", 4, "B,Land,RB,1.5,2.5,towm,town,,500,-1", "(did you mean 'town'?)"),
+        ("locations.csv", 4, "B,Land,RB,1e300,2.5,town,town,,500,-1",
+         "locations.csv:4:4: bad lat (expected degrees between -90 and 90, found 1e+300)"),
+        ("locations.csv", 4, "B,Land,RB,1.5,-181,town,town,,500,-1",
+         "locations.csv:4:5: bad lon (expected degrees between -180 and 180, found -181)"),
         (
             "locations.csv",
             4,

@@ -242,6 +242,11 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
 
         lat = parse_float(problems, table, row, cell("lat"), "lat", empty=0.0)
         lon = parse_float(problems, table, row, cell("lon"), "lon", empty=0.0)
+        for value, col, limit in ((lat, "lat", 90.0), (lon, "lon", 180.0)):
+            if value is not None and not -limit <= value <= limit:  # (the map and distances use degrees)
+                problems.error(table.path, row.line, cell(col) + 1,
+                               f"bad {col} (expected degrees between {-limit:g} and {limit:g}, found {value:g})")
+                ok = False
         conflict_date: int | None = None
         if row.get(cell("conflict_date")) != "":
             conflict_date = parse_int(problems, table, row, cell("conflict_date"), "conflict_date")
