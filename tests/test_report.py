@@ -194,7 +194,12 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     assert len(roads) == 2  # Chacalluta exit and Santa Rosa drawn as crossings
     assert "Each reported count against the simulated number" in html  # fit against reported counts
     needs = re.search(r'<section id="needs">(.*?)</section>', re.sub(r"\s+", " ", html)).group(1)
-    camp = re.findall(r"<td>(.*?)</td>", re.search(r'<th scope="row">camp</th>(.*?)</tr>', needs).group(1))
+    label = res.dataset["label"].sel(location="camp").item()  # locations.csv's label, shown for "camp"
+    assert label == "Línea de la Concordia camp"
+    network = json.loads((folder / "network.json").read_text(encoding="utf-8"))
+    assert {loc["name"]: loc["label"] for loc in network["locations"]}["camp"] == label
+    assert f"<title>{label}: " in html  # the map's places are called by their labels too
+    camp = re.findall(r"<td>(.*?)</td>", re.search(fr'<th scope="row">{label}</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
     assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room

@@ -317,6 +317,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "lat": ("location", [loc.lat for loc in locs]),
         "lon": ("location", [loc.lon for loc in locs]),
         "is_camp": ("location", [loc.is_camp for loc in locs]),
+        # what a reader calls the place (locations.csv's `label` column; else its name)
+        "label": ("location", [str(loc.attributes.get("label") or loc.name) for loc in locs]),
         # beds of a shelter (its capacity); NaN elsewhere: needs count the people beyond it
         "shelter_capacity": ("location", [float(loc.capacity) if loc.kind == "shelter" and loc.capacity >= 0
                                           else np.nan for loc in locs]),

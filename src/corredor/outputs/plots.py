@@ -107,7 +107,8 @@ def camps_figure(
     names = _camp_names(ds, limit, observations)
     if not names:
         return None
-    family = list(label_fonts(names).families)  # for place names in any script
+    label = _labels(ds)
+    family = list(label_fonts(label[n] for n in names).families)  # for place names in any script
     x = _x_axis(ds)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
@@ -132,7 +133,7 @@ def camps_figure(
             elif ok.any():
                 ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
         _draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
-        ax.set_title(name, fontsize=9, fontfamily=family)
+        ax.set_title(label[name], fontsize=9, fontfamily=family)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("people", fontsize=8)
     for k in range(len(names), rows * cols):
@@ -167,6 +168,11 @@ def _draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> No
             ax.plot([x[t]], [o["value"]], "o", ms=4, color="black", label=label("point"))
 
 
+def _labels(ds: xr.Dataset) -> dict[str, str]:
+    """Place name → what a reader calls it (a `label` coord, e.g. the Chile–Peru scenario's)."""
+    return {loc["name"]: loc["label"] for loc in location_table(ds)}
+
+
 def stranded_figure(dataset: xr.Dataset) -> Figure | None:
     """Stranded people over time, per place that ever held anyone stranded, and their total."""
     ds = collapse_extra_dims(dataset)
@@ -178,12 +184,13 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
     fig = Figure(figsize=(8, 3.6))
     fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.2)
     ax = fig.subplots()
+    label = _labels(ds)
     for name in ever[:10]:
-        ax.plot(x, st.sel(location=name).values, label=name)
+        ax.plot(x, st.sel(location=name).values, label=label[name])
     ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
     ax.set_ylabel("people stranded")
     ax.set_title("Stranded at borders")
-    ax.legend(prop={"size": 7, "family": list(label_fonts(ever[:10]).families)}, ncol=2)
+    ax.legend(prop={"size": 7, "family": list(label_fonts(label[n] for n in ever[:10]).families)}, ncol=2)
     fig.autofmt_xdate()
     return fig
 
@@ -210,7 +217,8 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
     fig = Figure(figsize=(9, 5.6))
     fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.1, hspace=0.35, wspace=0.22)
     axes = fig.subplots(2, 2, squeeze=False).ravel()
-    names = [str(v) for v in needs["location"].values]
+    label_of = _labels(needs)
+    names = [label_of[str(v)] for v in needs["location"].values]
     for ax, (var, label) in zip(axes, panels, strict=True):
         for j in order:
             line = ax.plot(x, needs[var].transpose("day", "location").values[:, j], label=names[j])[0]

@@ -93,7 +93,8 @@ def slug(text: str) -> str:
 
 
 def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
-    """One dict per location: name, code, country, kind, lat, lon, is_camp (from the coords)."""
+    """One dict per location: name, code, label, country, kind, lat, lon, is_camp (from the
+    coords; `label`, what a reader calls the place, is the name unless a `label` coord says)."""
     names = [str(n) for n in ds["location"].values]
 
     def coord(name: str, default: Any) -> list[Any]:
@@ -108,6 +109,7 @@ def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
         if c in seen:
             codes[i] = f"{c}_{i}"
         seen[codes[i]] = i
+    labels = [str(v) if v else n for v, n in zip(coord("label", ""), names, strict=True)]
     countries = coord("country", "")
     kinds = coord("kind", "")
     lats, lons = coord("lat", float("nan")), coord("lon", float("nan"))
@@ -119,6 +121,7 @@ def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
             {
                 "name": n,
                 "code": codes[i],
+                "label": labels[i],
                 "country": str(countries[i]),
                 "kind": str(kinds[i]),
                 "lat": _num(lats[i]),
@@ -642,7 +645,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
     for j, loc in enumerate(locs):
         if loc["lat"] is None or loc["lon"] is None:
             continue
-        props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "country", "kind", "is_camp")}
+        props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "label", "country", "kind", "is_camp")}
         if pop is not None:
             peak, k = _peak(pop[:, j])
             props.update(population_peak=peak, population_peak_date=dates[k] if k is not None else None,

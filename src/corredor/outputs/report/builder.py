@@ -59,7 +59,13 @@ class RunData:
 
     @property
     def names(self) -> list[str]:
+        """The places' names: how the run's tables refer to them."""
         return [loc["name"] for loc in self.locations]
+
+    @property
+    def labels(self) -> list[str]:
+        """What the page calls each place: its label (locations.csv's `label`), else its name."""
+        return [str(loc.get("label") or loc["name"]) for loc in self.locations]
 
 
 def read_run(run_dir: Path) -> RunData:
@@ -309,7 +315,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
     places = []
     for j in sorted(xy, key=lambda j: -peak[j]):  # big circles first, small ones stay clickable on top
         loc = run.locations[j]
-        places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": loc["name"], "kind": loc.get("kind", ""),
+        places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": run.labels[j], "kind": loc.get("kind", ""),
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
                        "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
@@ -333,7 +339,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         status = run.road_status[day0][k] if run.road_status and n_days else 0
         roads.append({"k": k, "x1": xy[a][0], "y1": xy[a][1], "x2": xy[b][0], "y2": xy[b][1],
                       "crossing": road.get("crossing"), "status": status,
-                      "label": f"{road['a']} – {road['b']}" + (f" ({road['crossing']})" if road.get("crossing") else "")})
+                      "label": f"{run.labels[a]} – {run.labels[b]}" + (f" ({road['crossing']})" if road.get("crossing") else "")})
     # crossings get a fixed-size badge at their midpoint: a crossing road is often shorter than a
     # pixel at national scale; badges that would overlap are nudged apart
     badges: list[dict[str, Any]] = []
@@ -367,13 +373,13 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         camps = camp_like(run)
         if camps:
             colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
-            lines = [{"label": f"{run.names[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
+            lines = [{"label": f"{run.labels[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
             observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
             # daily series (Flee's interpolated data) read better as dashed lines than as dots
             daily = [j for j in observed if np.isfinite(obs[:, j]).sum() > 40]
-            lines += [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": colour[j], "dash": "5 3"}
+            lines += [{"label": f"{run.labels[j]} (observed)", "y": obs[:, j], "color": colour[j], "dash": "5 3"}
                       for j in daily]
-            dots = [{"label": f"{run.names[j]} (observed)", "y": obs[:, j], "color": colour[j]}
+            dots = [{"label": f"{run.labels[j]} (observed)", "y": obs[:, j], "color": colour[j]}
                     for j in observed if j not in daily]
             index = {n: j for j, n in enumerate(run.names)}
             reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
@@ -387,7 +393,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         st = run.grids["stranded"]
         lines = [{"label": "total stranded", "y": np.nansum(st, axis=1), "color": "#222"}]
         ever = [j for j in range(st.shape[1]) if np.nanmax(np.nan_to_num(st[:, j])) > 0][:5]
-        lines += [{"label": run.names[j], "y": st[:, j]} for j in ever]
+        lines += [{"label": run.labels[j], "y": st[:, j]} for j in ever]
         c = chart("People stranded at borders", "people", run.dates, lines)
         if c:
             charts.append(c)
@@ -416,7 +422,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                 lines.append({"label": "toilets provided", "y": run.grids["needs.toilets_provided"][:, j],
                               "dash": "5 3"})
             lines.append({"label": "health staff", "y": run.grids["needs.health_staff"][:, j]})
-            c = chart(f"Needs at {run.names[j]}", "count", run.dates, lines)
+            c = chart(f"Needs at {run.labels[j]}", "count", run.dates, lines)
             if c:
                 charts.append(c)
     return charts
@@ -442,7 +448,7 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
 
         unsheltered = g.get("person_nights_unsheltered")
         rows.append({
-            "location": run.names[j], "peak_date": run.dates[t] or str(run.days[t]), "people": at("in_need"),
+            "location": run.labels[j], "peak_date": run.dates[t] or str(run.days[t]), "people": at("in_need"),
             "water": at("water_l"), "rations": at("food_rations"), "space": at("covered_space_m2"),
             "toilets": at("toilets"), "toilets_provided": worst("toilets_provided"),
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
@@ -458,7 +464,7 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
     if pop is None or obs is None:
         return []
     rows = []
-    for j, name in enumerate(run.names):
+    for j, name in enumerate(run.labels):
         ok = np.isfinite(obs[:, j]) & np.isfinite(pop[:, j])
         if not ok.any():
             continue
@@ -496,7 +502,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
             verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
             continue
-        rows.append({"date": o.get("date") or str(o["day"]), "location": o["location"], "kind": o["kind"],
+        rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
                      "reported": shown, "simulated": _fmt_num(sim), "verdict": verdict,
                      "note": o.get("note", ""), "source": o.get("source", "")})
     return rows
