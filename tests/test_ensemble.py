@@ -243,7 +243,7 @@ def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Pat
         (["--sweep", "move_rules.camp_weight="], "expected key=v1,v2"),
         (["--executor", "threads"], "unknown executor"),
         (["--address", "tcp://127.0.0.1:9"], "--address needs --executor dask"),
-        (["--hasten", "0"], "--hasten must be at least 1"),
+        (["--hasten", "0"], "--hasten must be from 1 to 1,000,000,000, found 0"),
         (["--engine", "warp"], "unknown engine 'warp'"),
     ],
 )

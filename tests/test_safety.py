@@ -197,3 +197,78 @@ def test_crisis_departures_of_a_trillion_a_day_are_refused(tmp_path: Path) -> No
                    encoding="utf-8")
     out = _run_refused(folder)
     assert "more than the 10,000,000,000 corredor accepts" in out
+
+
+# ---- --force never replaces the current folder or a scenario being read ----------------------
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "case", "--days", "2", "--out", ".", "--force"),
+    ("run", "case", "--days", "2", "--out", "", "--force"),
+    ("run", "case", "--days", "2", "--out", "case", "--force"),
+    ("run", "case", "--days", "2", "--out", "case/input_csv", "--force"),
+    ("convert", "case", "case", "--force"),
+    ("convert", "case", "..", "--force"),
+    ("ensemble", "case", "--days", "2", "--replicas", "1", "--out", "case", "--force"),
+])
+def test_force_refuses_targets_that_hold_the_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     args: tuple[str, ...]) -> None:
+    """Found by fuzzing: `--out . --force` crashed on a folder with no name, and `convert case
+    case --force` or `run case --out case --force` replaced the scenario it had just read."""
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    (work / "notes.txt").write_text("mine")
+    monkeypatch.chdir(work)
+    before = _tree(tmp_path)
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    assert "choose another output folder" in r.output
+    assert _tree(tmp_path) == before
+
+
+def test_the_library_refuses_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corredor.outputs.runfolder import write_run_folder
+    from corredor.simulate import simulate
+    from corredor.targets import UnsafeTarget
+
+    case = write_mini_flee(tmp_path / "case")
+    res = simulate(load_scenario(case, days=2), seed=1)
+    with pytest.raises(UnsafeTarget):
+        write_run_folder(res, case / "input_csv", force=True)
+    monkeypatch.chdir(case)
+    with pytest.raises(UnsafeTarget):
+        write_run_folder(res, ".", force=True)
+    assert (case / "input_csv" / "locations.csv").is_file()
+    out = write_run_folder(res, tmp_path / "runs" / "r")  # elsewhere: fine, twice with --force
+    write_run_folder(res, out, force=True)
+    assert (out / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,1000000000\n"},
+     "the run lasts 1,000,000,000 days"),
+    ({"source_data/refugees.csv": "Date,Refugee_numbers\n2020-01-01,0\n2020-01-06,1000000000000\n"},
+     "the observations create 1,000,000,000,000 people"),
+    ({"simsetting.yml": MINI["simsetting.yml"].replace("hasten: 1", "hasten: 100000")},
+     "at hasten 100,000 nobody is simulated"),
+])
+def test_validate_reports_what_a_run_would_refuse(tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    """Found by fuzzing: these passed `validate` and were refused only by `run`."""
+    case = write_mini_flee(tmp_path / "case", files)
+    if "input_csv/sim_period.csv" in files:
+        (case / "input_csv" / "conflicts.csv").unlink()
+    result = cli("validate", str(case))
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+
+
+def test_seeds_beyond_64_bits_are_refused(tmp_path: Path) -> None:
+    """2^64 drew the same numbers as seed 0 (seeds are 64-bit words), under another name."""
+    case = write_mini_flee(tmp_path / "case")
+    out = _run_refused(case, "--seed", str(2**64))
+    assert "--seed" in out and str(2**64 - 1) in out
+    assert cli("run", str(case), "--seed", str(2**64 - 1), "--out", str(tmp_path / "ok")).exit_code == 0

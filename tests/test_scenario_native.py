@@ -56,6 +56,31 @@ def test_converted_shared_case_loads_equal(flee_cases: Path, tmp_path: Path, cas
         )
 
 
+def test_a_file_listed_twice_stays_two_parts(tmp_path: Path) -> None:
+    """Found by fuzzing: `D,d.csv,d.csv` (Flee sums the two) converted into one merged part."""
+    layout = "total,refugees.csv\nD,d.csv,d.csv\nE,e.csv\n"
+    flee = load_scenario(write_mini_flee(tmp_path / "m", {"source_data/data_layout.csv": layout}))
+    native = load_scenario(write_native(flee, tmp_path / "n"))
+    a, b = flee.observations.camps["D"], native.observations.camps["D"]  # (file names differ: d.csv#2)
+    assert len(b.parts) == 2
+    assert np.array_equal(a.daily(flee.days, 1), b.daily(flee.days, 1))
+
+
+def test_coordinates_that_are_not_degrees_warn_and_are_not_converted(tmp_path: Path) -> None:
+    case = write_mini_flee(tmp_path / "m")
+    lines = (case / "input_csv" / "locations.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[3] = "500"
+    lines[1] = ",".join(cells)
+    (case / "input_csv" / "locations.csv").write_text("\n".join(lines) + "\n")
+    flee = load_scenario(case)  # Flee runs it: a warning
+    assert any("gps_x (latitude) 500 is not in degrees" in str(w) for w in flee.metadata["warnings"])
+    with pytest.raises(ScenarioError) as err:
+        write_native(flee, tmp_path / "n")
+    assert "input_csv/locations.csv:2:4:" in str(err.value) and "are not degrees" in str(err.value)
+    assert not (tmp_path / "n").exists()
+
+
 def test_comparison_sees_differences(tmp_path: Path) -> None:
     """The equality helper is not blind: a changed distance is noticed."""
     flee = load_scenario(write_mini_flee(tmp_path / "m"))

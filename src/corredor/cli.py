@@ -14,6 +14,10 @@ import typer
 from rich.console import Console
 
 from .scenario import ScenarioError
+from .scenario.settings import MAX_HASTEN
+
+#: seeds are 64-bit words (engine/rng.py): a larger one would alias a smaller one
+MAX_SEED = 2**64 - 1
 
 if TYPE_CHECKING:
     from .outputs.plotworker import PlotWorker
@@ -78,7 +82,7 @@ def validate(path: Path = typer.Argument(..., help="Flee case folder or native s
 @app.command()
 def run(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
-    seed: int = typer.Option(0, "--seed", min=0, help="random seed (same seed, same result on any thread count)"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed (same seed, same result on any thread count)"),
     hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people [the scenario's]"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads [all]"),
@@ -138,6 +142,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    _replaceable_or_exit(out, [scenario.source])
     ckpt = None
     if checkpoint_every or resume:
         from .engine.checkpoint import checkpoint_path
@@ -233,13 +238,27 @@ def convert(
         return
     if scenario.crisis is not None:
         usage_error(f"{src} has crisis sections; convert writes Flee-style scenarios only")
+    _replaceable_or_exit(dest, [src])
     try:
         write_native(scenario, dest, force=force, description=f"converted from {src}")
     except DestinationExists:
         usage_error(f"{dest} exists; use --force to replace it")
+    except ScenarioError as exc:
+        fail_with_problems(exc)
     except OSError as exc:
         usage_error(f"cannot write {dest}: {exc.strerror or exc}")
     console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _replaceable_or_exit(out: Path, sources: list) -> None:
+    """Exit 2 (before any work) when replacing `out` would delete the current folder, a folder
+    above it, or a scenario being read (targets.check_replaceable)."""
+    from .targets import UnsafeTarget, check_replaceable
+
+    try:
+        check_replaceable(out, sources)
+    except UnsafeTarget as exc:
+        usage_error(str(exc))
 
 
 def _executor_or_exit(kind: str, workers: int | None, address: str | None):
@@ -264,8 +283,8 @@ def _check_engine(engine: str) -> None:
 def _load_or_exit(path: Path, hasten: int | None, days: int | None):
     from . import load_scenario
 
-    if hasten is not None and hasten < 1:
-        usage_error(f"--hasten must be at least 1, found {hasten}")
+    if hasten is not None and not 1 <= hasten <= MAX_HASTEN:
+        usage_error(f"--hasten must be from 1 to {MAX_HASTEN:,}, found {hasten}")
     if days is not None and days < 1:
         usage_error(f"--days must be at least 1, found {days}")
     try:
@@ -278,7 +297,7 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None):
 def ensemble(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, help="replicas per variant"),
-    seed: int = typer.Option(0, "--seed", min=0, help="base seed; replica seeds are spawned from it"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
     out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     set_: list[str] | None = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
@@ -316,6 +335,7 @@ def ensemble(
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    _replaceable_or_exit(out, [scenario.source])
     ex = _executor_or_exit(executor, workers, address)
     total = replicas * len(variants)
     try:
@@ -344,7 +364,7 @@ def calibrate(
     params: Path = typer.Option(..., "--params", help="params.toml: [params.<section>.<name>] low/high"),
     trials: int = typer.Option(30, "--trials", min=1, help="Optuna trials"),
     replicas: int = typer.Option(3, "--replicas", "-n", min=1, help="replicate seeds per case per trial"),
-    seed: int = typer.Option(0, "--seed", min=0, help="seeds the sampler and the replicas"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="seeds the sampler and the replicas"),
     objective: str | None = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
     out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
@@ -375,6 +395,7 @@ def calibrate(
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    _replaceable_or_exit(out, [sc.source for sc in scenarios])
     ex = _executor_or_exit(executor, workers, address)
     try:
         with ex, progress_bar(f"calibrating {name}", trials + 2, quiet=quiet) as advance:
@@ -472,7 +493,7 @@ def compare(
     baseline: Path = typer.Argument(..., help="baseline crisis scenario folder (or a variant file)"),
     variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
     seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario (common to all)"),
-    seed: int = typer.Option(0, "--seed", min=0, help="base seed of the replica seeds"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
 ) -> None:
@@ -510,10 +531,11 @@ def main_job(
     seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
-    from .mainjob import run_main_job
+    from .mainjob import SCENARIO_DIR, run_main_job
 
     if out.exists() and any(out.iterdir()) and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    _replaceable_or_exit(out, [SCENARIO_DIR])
     try:
         result = run_main_job(out, seeds=seeds, force=force,
                               say=lambda m: console.print(m, markup=False, highlight=False))

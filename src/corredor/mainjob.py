@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .targets import check_replaceable
+
 
 def _scenario_dir() -> Path:
     """The shipped scenario: beside the package in a checkout, else under the working folder."""
@@ -198,6 +200,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise FileExistsError(f"{out_dir} exists and is not empty (use --force to replace it)")
+    check_replaceable(out_dir, [scenario_dir])  # (its run folders are replaced inside it)
     scenarios = {"baseline": load_scenario(scenario_dir)}
     for path in variant_files(scenario_dir):
         v = load_variant(path)

@@ -565,6 +565,10 @@ def compile_plan(scenario: Scenario) -> Plan:
         debt = np.zeros(n_days, np.int64)
         raw = np.zeros(n_days, np.int64)
     created = (int(spawn.sum()) + int(insert0.sum())) * h
+    if created == 0 and h > 1 and obs is not None and obs.total is not None and obs.total.daily(n_days, 1).max() > 0:
+        problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
+                                 f"at hasten {h:,} nobody is simulated: the observations create fewer "
+                                 f"than {h:,} people a day (expected a smaller optimisations.hasten or --hasten)"))
     if created > MAX_PEOPLE:
         problems.append(_problem(scenario, "source_data/refugees.csv", f"the observations create {created:,} "
                                  f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))

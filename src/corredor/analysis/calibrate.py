@@ -537,7 +537,7 @@ def write_calibration(cal: Calibration, out: Path, force: bool = False, plot: bo
         manifest = {**cal.manifest, "files": [*files, "manifest.json"]}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
-    return atomic_dir(out, force, write)
+    return atomic_dir(out, force, write, [sc.get("source") for sc in cal.manifest.get("scenarios", [])])
 
 
 def plot_fit(cal: Calibration, path: Path) -> None:

@@ -36,6 +36,7 @@ import yaml
 
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
+from ..targets import check_replaceable
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -520,15 +521,19 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def atomic_dir(out: Path, force: bool, write: Callable[[Path], None]) -> Path:
+def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
+               sources: Iterable[str | Path | None] = ()) -> Path:
     """Write a folder atomically: fill a temporary sibling, then rename it into place.
 
     An existing `out` is kept unless `force`; with `force` it is replaced only after the new
-    folder is complete, so a failed run never leaves a half-written result.
+    folder is complete, so a failed run never leaves a half-written result, and never when it
+    is the current folder, one above it, or a scenario folder in `sources` (targets.py).
     """
-    out = Path(out)
+    given = out
+    out = Path(os.path.abspath(out))  # (`.` has no name to build a sibling from)
     if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; use --force to replace it")
+        raise FileExistsError(f"{given} exists; use --force to replace it")
+    check_replaceable(given, sources)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     umask = os.umask(0)
@@ -590,7 +595,7 @@ def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = T
         manifest = {**ens.manifest, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
-    return atomic_dir(out, force, write)
+    return atomic_dir(out, force, write, [ens.manifest.get("scenario_source")])
 
 
 def read_bands(folder: Path) -> xr.Dataset:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..results import in_people
+from ..targets import check_replaceable
 
 if TYPE_CHECKING:
     from .plotworker import PlotWorker
@@ -80,9 +81,11 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
     draw the PNGs while the tables are written; None (the default) draws them in this process.
     Raises RunFolderExists if `out_dir` exists and `force` is false.
     """
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))  # (`.` has no name to build a sibling from)
     if out.exists() and not force:
-        raise RunFolderExists(f"{out} exists; use --force to replace it")
+        raise RunFolderExists(f"{out_dir} exists; use --force to replace it")
+    scen = (getattr(results, "manifest", None) or {}).get("scenario")
+    check_replaceable(out_dir, [scen.get("source")] if isinstance(scen, dict) else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..targets import check_replaceable
 from .model import Scenario, Series
 from .native import CLOSURE_COLUMNS, LOCATION_COLUMNS, ROUTE_COLUMNS, TOML_NAME
+from .problems import Problem, ScenarioError
 
 #: HXL hashtags written under the header of locations.csv (https://hxlstandard.org).
 LOCATION_HXL = {
@@ -179,7 +181,11 @@ def _series_rows(series: Series, start: dt.date) -> list[list[Any]]:
         if len(series.files) == len(parts)
         else tuple(f"part{i}" for i in range(len(parts)))
     )
+    seen: dict[str, int] = {}
     for file, (days, counts) in zip(files, parts, strict=True):
+        n = seen[file] = seen.get(file, 0) + 1
+        if n > 1:  # the same file listed twice is two parts in Flee (summed): keep them apart
+            file = f"{file}#{n}"
         for day, count in zip(days, counts, strict=True):
             rows.append(
                 [series.name, (start + dt.timedelta(days=int(day))).isoformat(), int(count), file]
@@ -254,9 +260,17 @@ def write_native(
     scenario: Scenario, dest: str | Path, *, force: bool = False, description: str = ""
 ) -> Path:
     """Write `scenario` as a native folder at `dest`, atomically; refuse an existing `dest` unless `force`."""
-    dest = Path(dest)
+    given = dest
+    dest = Path(os.path.abspath(dest))  # (`.` has no name to build a sibling from)
     if dest.exists() and not force:
-        raise DestinationExists(f"{dest} exists (use --force to replace it)")
+        raise DestinationExists(f"{given} exists (use --force to replace it)")
+    check_replaceable(given, [scenario.source])
+    bad = [loc for loc in scenario.locations if not (-90 <= loc.lat <= 90 and -180 <= loc.lon <= 180)]
+    if bad:  # the native format is read in degrees: refuse rather than write a folder it refuses
+        where = Path(scenario.source or ".") / "input_csv" / "locations.csv"
+        raise ScenarioError([Problem(where.as_posix(), loc.line, 4, f"{loc.name}: coordinates "
+                                     f"{loc.lat:g}, {loc.lon:g} are not degrees (the native format "
+                                     "needs latitude −90…90, longitude −180…180)") for loc in bad])
     if scenario.crisis is not None:
         raise ValueError("writing crisis sections is not supported; copy the native folder instead")
     dest.parent.mkdir(parents=True, exist_ok=True)

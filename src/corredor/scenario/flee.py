@@ -310,6 +310,11 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
         ok = True
         lat = parse_float(problems, table, row, 3, "gps_x (latitude)", empty=0.0)
         lon = parse_float(problems, table, row, 4, "gps_y (longitude)", empty=0.0)
+        for value, col, what, limit in ((lat, 4, "gps_x (latitude)", 90.0), (lon, 5, "gps_y (longitude)", 180.0)):
+            if value is not None and not -limit <= value <= limit:  # Flee runs it (it reads km from
+                problems.warn(table.path, row.line, col,  # routes.csv); maps and GeoJSON cannot
+                              f"{what} {value:g} is not in degrees (expected {-limit:g} to {limit:g}); "
+                              "maps will misplace it and `corredor convert` refuses it")
         type_raw = row.cells[5]
         effective = type_raw
         conflict_date: int | None = None

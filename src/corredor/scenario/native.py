@@ -324,6 +324,9 @@ def read_native_observations(
             continue
         date = parse_date(problems, table, row, cols["date"], "date")
         value = parse_int(problems, table, row, cols["value"], "value")
+        if value is not None and value < 0:  # (observed people, as in Flee's series files)
+            problems.error(table.path, row.line, cols["value"] + 1, f"negative value (expected ≥ 0, found {value})")
+            value = None
         if date is None or value is None:
             ok = False
             continue

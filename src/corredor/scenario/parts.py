@@ -427,6 +427,9 @@ def read_series_file(
             continue
         date = parse_date(problems, table, row, 0, "date")
         count = parse_int(problems, table, row, 1, "count")
+        if count is not None and count < 0:  # (observed people; a negative one is a typo)
+            problems.error(path, row.line, 2, f"negative count (expected ≥ 0, found {count})")
+            count = None
         if date is None or count is None:
             ok = False
             continue

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # no ∞ or NaN anywhere: neither gives any of Flee's rules a meaning (a NaN weight, chance or
+    # decay silently drops places; an ∞ speed or weight makes every comparison the same)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+#: the largest hasten: one agent per billion people is already nobody (and h × counts stays in int64)
+MAX_HASTEN = 1_000_000_000
 
 
 class SpawnRules(_Frozen):
@@ -27,8 +33,8 @@ class SpawnRules(_Frozen):
     conflict_zone_spawning_only: bool = True
     #: Flee 3.1's driver spawns from refugees.csv differences (False); HEAD sums the camp series.
     sum_from_camps: bool = False
-    conflict_spawn_decay: tuple[float, ...] | None = None
-    conflict_spawn_decay_interval: int = 30
+    conflict_spawn_decay: tuple[Annotated[float, Field(ge=0)], ...] | None = None  # spawn weight factors
+    conflict_spawn_decay_interval: int = Field(default=30, ge=1)  # days per step of the decay list
 
 
 class MoveRules(_Frozen):
@@ -37,19 +43,19 @@ class MoveRules(_Frozen):
     #: Bounds below: values outside them give no meaning to Flee's rules, only infinite,
     #: negative or undefined weights and chances (an error naming the file, line and column).
     max_move_speed: float = Field(default=360.0, gt=0)  # a divisor of ForceTownMove
-    max_walk_speed: float = 35.0
-    max_crossing_speed: float = 20.0
+    max_walk_speed: float = Field(default=35.0, gt=0)
+    max_crossing_speed: float = Field(default=20.0, gt=0)
     foreign_weight: float = Field(default=1.0, ge=0)
     camp_weight: float = Field(default=1.0, ge=0)
     conflict_weight: float = Field(default=1.0 / math.sqrt(10.0), ge=0)
-    conflict_movechance: float = 1.0
-    camp_movechance: float = 0.001
-    idpcamp_movechance: float = 0.1
-    default_movechance: float = 0.3
-    awareness_level: int = 1
-    capacity_buffer: float = 0.9
+    conflict_movechance: float = Field(default=1.0, ge=0)  # chances: above 1 is "always"
+    camp_movechance: float = Field(default=0.001, ge=0)
+    idpcamp_movechance: float = Field(default=0.1, ge=0)
+    default_movechance: float = Field(default=0.3, ge=0)
+    awareness_level: int = Field(default=1, ge=0)  # 0: nobody moves, as in Flee 3.1 (flee-model.md §7)
+    capacity_buffer: float = Field(default=0.9, ge=0)
     #: HEAD only; Flee 3.1 ignores it. Kept so files load, applied only if `flee_version = "head"`.
-    capacity_scaling: float = 1.0
+    capacity_scaling: float = Field(default=1.0, ge=0)
     avoid_short_stints: bool = False
     start_on_foot: bool = False
     softening: float = Field(default=10.0, ge=0)  # 1/(softening + km): < 0 makes it ∞ or < 0
@@ -68,7 +74,7 @@ class MoveRules(_Frozen):
 
 
 class Optimisations(_Frozen):
-    hasten: int = Field(default=1, ge=1)
+    hasten: int = Field(default=1, ge=1, le=MAX_HASTEN)
 
 
 class Settings(_Frozen):

@@ -12,9 +12,26 @@ from .problems import Problem, ScenarioError
 
 
 def validate_path(path: str | Path) -> list[Problem]:
-    """Every warning of a loadable scenario; ScenarioError (errors and warnings) otherwise."""
+    """Every warning of a loadable scenario; ScenarioError (errors and warnings) otherwise.
+
+    The scenario is also compiled as a run would compile it (`plan.compile_plan`, or the crisis
+    rules' `compile_crisis`), so that limits found only there (a run over 100 years, more people
+    than live on Earth, a hasten that leaves nobody) are reported here too, not first by `run`.
+    """
     p = Path(path)
     if not p.exists():
         raise ScenarioError([Problem(p.as_posix(), 0, 0, "no such file or folder")])
     scenario = load_scenario(p)
-    return list(scenario.metadata.get("warnings", ()))
+    warnings = list(scenario.metadata.get("warnings", ()))
+    try:
+        if scenario.crisis is not None:
+            from ..engine.rules.crisis_plan import compile_crisis
+
+            compile_crisis(scenario)
+        else:
+            from ..plan import compile_plan
+
+            compile_plan(scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, warnings + exc.warnings) from None
+    return warnings

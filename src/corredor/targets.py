@@ -1,0 +1,49 @@
+"""Which folders a command may replace: never the one it runs in, one above it, or a scenario it reads.
+
+Every writer of a folder (run folders, native conversions, ensembles, the main job) replaces an
+existing target only with `--force`, and then only after the new one is complete. That guards
+against half-written results, not against a target that is itself precious: `--out . --force`
+would swap the current folder for a run folder, and `convert case case --force` would put the
+converted scenario where the Flee files were. `check_replaceable` refuses such targets before
+anything runs, and the writers call it again, so the library is as safe as the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class UnsafeTarget(FileExistsError):
+    """Replacing this folder would delete the current folder, a parent of it, or a scenario."""
+
+
+def _real(path: str | Path) -> Path | None:
+    try:
+        return Path(os.path.realpath(os.path.abspath(path)))
+    except (OSError, ValueError):  # (a NUL in the name: no such folder can exist)
+        return None
+
+
+def check_replaceable(out: str | Path, sources: Iterable[str | Path | None] = ()) -> None:
+    """Raise UnsafeTarget when `out` exists and replacing it would delete the current folder, a
+    folder above it, or one of the scenario folders in `sources` (the folder itself, one above
+    it, or one inside it). A target that does not exist yet replaces nothing and passes."""
+    if not os.path.lexists(out):
+        return
+    target = _real(out)
+    if target is None:
+        return
+    if target == Path(target.anchor):
+        raise UnsafeTarget(f"{out} is the file system's root; choose another output folder")
+    here = _real(Path.cwd())
+    if here is not None and (target == here or target in here.parents):
+        raise UnsafeTarget(f"{out} is the current folder or holds it; choose another output folder")
+    for source in sources:
+        src = _real(source) if source else None
+        if src is None:
+            continue
+        if target == src or target in src.parents or src in target.parents:
+            raise UnsafeTarget(f"{out} would replace the scenario {source} or part of it; "
+                               "choose another output folder")
