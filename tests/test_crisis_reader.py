@@ -141,6 +141,8 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
          "stranded.csv:2:5: high 3 is below low 9"),
         ("stranded.csv", "date,loc,value,kind\n2023-01-02,y,-5,point\n",
          "stranded.csv:2:3: bad value (expected at least 0, found '-5')"),
+        ("groups.csv", "name,share,destinations,fallback\na,1.0,d=1,o,oops\n",
+         "groups.csv:2:5: 5 cells, more than the header's 4 columns"),
     ],
 )
 def test_fuzzed_nonsense_is_refused_where_it_is(tmp_path, file, text, expected):

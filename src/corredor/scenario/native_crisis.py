@@ -153,9 +153,22 @@ class _Reader:
         return out
 
     def data_rows(self, table: Table) -> list[Row]:
-        """Rows after the header, skipping blank rows and an HXL hashtag row."""
+        """Rows after the header, skipping blank rows and comments (the HXL row is one). A row
+        with a filled cell beyond the header's columns is an error there: a stray comma in a
+        cell shifts every cell after it, which would otherwise be read silently."""
         rows = [r for r in table.rows if not r.is_blank]
-        return [r for r in rows[1:] if not (r.cells and r.cells[0].startswith("#"))]
+        width = len(rows[0].cells)
+        out = []
+        for r in rows[1:]:
+            if r.cells and r.cells[0].startswith("#"):
+                continue
+            extra = [k for k in range(width, len(r.cells)) if r.cells[k]]
+            if extra:
+                self.problems.error(table.path, r.line, extra[0] + 1,
+                                    f"{len(r.cells)} cells, more than the header's {width} columns "
+                                    "(a comma inside a cell needs quotes)")
+            out.append(r)
+        return out
 
     def need_columns(self, table: Table, cols: dict[str, int], names: tuple[str, ...]) -> bool:
         missing = [n for n in names if n not in cols]
