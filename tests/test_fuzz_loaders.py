@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from corredor.cli import app
-from corredor.plan import compile_plan
 from corredor.scenario import Problem, Scenario, ScenarioError, load_scenario
+from corredor.scenario.validate import compile_scenario
 from scenario_cases import write_mini_flee
 
 REPO = Path(__file__).resolve().parents[1]
@@ -196,12 +196,7 @@ def check_loads_or_fails(folder: Path) -> str:
     for w in scenario.metadata.get("warnings", ()):
         render_ok(w)
     try:
-        if scenario.crisis is not None:
-            from corredor.engine.rules.crisis_plan import compile_crisis
-
-            compile_crisis(scenario)
-        else:
-            compile_plan(scenario)
+        compile_scenario(scenario)  # (as `corredor validate` does)
     except ScenarioError as exc:
         assert exc.problems
         for p in exc.problems:

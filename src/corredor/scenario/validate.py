@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import load_scenario
+from .model import Scenario
 from .problems import Problem, ScenarioError
 
 
@@ -24,14 +25,20 @@ def validate_path(path: str | Path) -> list[Problem]:
     scenario = load_scenario(p)
     warnings = list(scenario.metadata.get("warnings", ()))
     try:
-        if scenario.crisis is not None:
-            from ..engine.rules.crisis_plan import compile_crisis
-
-            compile_crisis(scenario)
-        else:
-            from ..plan import compile_plan
-
-            compile_plan(scenario)
+        compile_scenario(scenario)
     except ScenarioError as exc:
         raise ScenarioError(exc.problems, warnings + exc.warnings) from None
     return warnings
+
+
+def compile_scenario(scenario: Scenario) -> None:
+    """Compile as a run would (`plan.compile_plan`, or the crisis rules' `compile_crisis`):
+    ScenarioError with what only compiling finds."""
+    if scenario.crisis is not None:
+        from ..engine.rules.crisis_plan import compile_crisis
+
+        compile_crisis(scenario)
+    else:
+        from ..plan import compile_plan
+
+        compile_plan(scenario)
