@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -274,3 +275,83 @@ def test_route_choice_avoids_a_blocked_crossing_when_a_cheaper_detour_exists():
     assert int(ds["stranded"].sum()) == 0
     assert int(ds["exited"].values[-1]) > 0
     assert math.isclose(float(ds["crossings"].sel(crossing="c").sum()), 0.0)
+
+
+# ---- found by a review of the rules against the docs (each failed before its fix) -------------
+
+QUIET = {"irregular_try": 0.0, "give_up_base": 0.0, "give_up_per_day": 0.0}
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_policy_row_for_some_groups_leaves_the_others_capacity_alone(order):
+    """`closed, capacity 0` for the undocumented must not stop the documented, whose own row is
+    open and unlimited, whichever row comes first (capacity was one number a crossing and day)."""
+    rows = (PolicyPeriod("c", 0, 100, status="open", groups=("doc",)),
+            PolicyPeriod("c", 0, 100, status="closed", capacity_per_day=0, groups=("undoc", "vuln")))
+    ds = simulate_crisis(tiny(policies=rows[::order], params=QUIET), seed=3, check=True).dataset
+    x = ds["population_by_group"].sel(location="x")
+    assert int(x.sel(group="doc").values[-1]) == 0  # nobody documented waits
+    assert int(ds["crossings"].sel(crossing="c", mode="regular").sum()) > 0
+    assert int(x.sel(group="undoc").values[-1]) > 0
+
+
+def test_groups_named_by_one_row_share_its_capacity():
+    rows = (PolicyPeriod("c", 0, 100, status="open", capacity_per_day=4, groups=("undoc", "doc", "vuln")),)
+    ds = simulate_crisis(tiny(policies=rows, params=QUIET), seed=3, check=True).dataset
+    assert int(ds["crossings"].sel(crossing="c", mode="regular").max()) == 4  # 4 in all, not 4 each
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_admissions_for_different_groups_keep_their_own_limits(order):
+    """An admission of 2 a day for `undoc` no longer caps the unlimited one for `vuln` (or the
+    other way round, depending on the rows' order)."""
+    events = (Event("admission", 5, 15, crossing="c", people=-1, groups=("vuln",)),
+              Event("admission", 5, 15, crossing="c", people=2, groups=("undoc",)))
+    ds = simulate_crisis(tiny(policies=closed_from(0), events=events[::order], params=QUIET),
+                         seed=7, check=True).dataset
+    x = ds["population_by_group"].sel(location="x")
+    assert int(x.sel(group="vuln").values[15]) == 0  # every vulnerable person admitted
+    adm = ds["crossings"].sel(crossing="c", mode="admission").values
+    undoc_waiting = x.sel(group="undoc").values
+    assert undoc_waiting[15] > 0 and adm[6:16].max() > 2  # vuln unlimited, undoc 2 a day
+
+
+def test_no_irregular_crossing_where_no_path_is_marked():
+    """Without `irregular_to` an irregular attempt has no path to take (it used the post itself)."""
+    sc = tiny(policies=closed_from(0, status="closed"),
+              params={"irregular_try": 1.0, "irregular_success": 1.0, "give_up_base": 0.0,
+                      "give_up_per_day": 0.0})
+    sc = dataclasses.replace(sc, crisis=dataclasses.replace(
+        sc.crisis, crossings=(Crossing("c", "x", "y", "x"),)))
+    ds = simulate_crisis(sc, seed=2, check=True).dataset
+    assert int(ds["crossings"].sel(mode="irregular").sum()) == 0
+    assert int(ds["exited"].values[-1]) == 0
+
+
+def test_give_ups_count_people_once_when_a_transfer_shelters_them():
+    """Who gives up on the day a clearance takes everyone to a shelter is sheltered, not sent
+    home; their give-up is taken back, so the day's give-ups never exceed the people who left,
+    and over the run nobody is counted twice (1,102 give-ups for 1,000 people before)."""
+    groups = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
+    sc = tiny(days=30, rate=0.0, groups=groups, policies=closed_from(0, status="closed"),
+              events=(Event("transfer", 6, 6, "x", "s", -1),),
+              params={"irregular_try": 0.0, "give_up_base": 0.3, "give_up_per_day": 0.0,
+                      "shelter_give_up_factor": 1.0, "speed_km_per_day": 500.0})
+    deps = {"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 1000.0, "scale": "",
+                      "source": "", "line": 0},)}
+    sc = dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures=deps))
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, check=True).dataset
+        total = int(ds["total_people"].values[-1])
+        assert total == 1000
+        assert int(ds["give_ups"].values.sum()) <= total
+        back_home = int(ds["population"].sel(location="o").values[-1])
+        assert int(ds["give_ups"].values.sum()) >= back_home > 0
+
+
+def test_the_waiting_histogram_has_no_empty_zero_bin():
+    sc = tiny(policies=closed_from(0), params=QUIET)
+    ds = simulate_crisis(sc, seed=1, check=True).dataset
+    assert list(ds["wait_bin"].values) == ["1-2", "3-6", "7-13", "14-27", "28+"]
+    first = int(np.argmax(ds["stranded"].sum("location").values > 0))
+    assert int(ds["days_waited"].sel(wait_bin="1-2").values[first]) == int(ds["stranded"].sum("location").values[first])

@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -199,8 +198,9 @@ def scenario_sha256(scenario: Scenario) -> str:
 
 
 def _problem(scenario: Scenario, file: str, message: str, line: int = 0) -> Problem:
-    base = Path(scenario.source) if scenario.source else Path(".")
-    return Problem((base / file).as_posix() if scenario.source else file, line, 0, message)
+    """A problem found while compiling, at `file` relative to the scenario folder, as the
+    loader reports its own (docs/scenario-format.md, "Errors and warnings")."""
+    return Problem(file, line, 0, message)
 
 
 def _location_flags(scenario: Scenario, problems: list[Problem]) -> dict[str, np.ndarray]:

@@ -160,7 +160,10 @@ def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dic
 
 def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
     """The inverse of pack_state."""
-    ppl = People(**{k[len("people."):]: v for k, v in st.items() if k.startswith("people.")})
+    cols = {k[len("people."):]: v for k, v in st.items() if k.startswith("people.")}
+    if "gave_up_on" not in cols and "state" in cols:  # (a checkpoint from before that column)
+        cols["gave_up_on"] = np.full(cols["state"].shape[0], -1, dtype=np.int32)
+    ppl = People(**cols)
     out = {k[len("out."):]: v for k, v in st.items() if k.startswith("out.")}
     return ppl, out, int(st["agent_steps"])
 
@@ -223,13 +226,14 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         cross_out = out["crossings"][t]
         cross(seed, t, n, ppl.state, ppl.group, ppl.link, ppl.km_left, ppl.cash, ppl.waited,
               ppl.at_cross, ppl.failed, ppl.hops,
-              status, plan.group_docs, plan.admission[t], plan.capacity[t], plan.admission_cap[t],
+              status, plan.group_docs, plan.admission[t], plan.capacity_pool[t], plan.pool_cap,
+              plan.admission_pool[t], plan.admission_pool_cap,
               plan.price[t], plan.bribe[t], plan.cross_link, plan.link_km,
               cross_out, out["money_paid_usd"][t])
         # 6. waiting: give up / irregular attempt / wait
         give_ups = np.zeros(1, dtype=np.int64)
         wait_decide(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.dest,
-                    ppl.waited, ppl.returning, ppl.at_cross, ppl.failed, ppl.hops,
+                    ppl.waited, ppl.returning, ppl.gave_up_on, ppl.at_cross, ppl.failed, ppl.hops,
                     p["give_up_base"], p["give_up_per_day"], p["irregular_try"],
                     p["irregular_success"], p["pushback_factor"], mil,
                     plan.cross_irr_link, plan.cross_pushback, plan.link_km, plan.group_fallback,
@@ -237,13 +241,14 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         # 7. scheduled events
         ev_done_day[:] = 0
         run_events(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.waited,
-                   ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived,
-                   plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
+                   ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived, ppl.returning, ppl.gave_up_on,
+                   give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
                    plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
                    plan.shelter_cap, cross_out, ev_done_day)
         out["event_moves"] += ev_done_day
         # 8. shelters
         shelter_step(seed, t, n, ppl.state, ppl.group, ppl.dest, ppl.waited, ppl.returning,
+                     ppl.gave_up_on,
                      p["give_up_base"], p["give_up_per_day"], p["shelter_give_up_factor"],
                      plan.group_fallback, give_ups)
         out["give_ups"][t] = give_ups[0]

@@ -2,13 +2,14 @@
 
 Step 5, crossing attempts, runs in person order (a queue: earlier departures first) because
 capacities are shared: a person at a crossing passes regularly if the policy of the day lets their
-group through (open, or documents required and they have them) and capacity is left; else through a
-humanitarian admission if one is open to their group; else by paying the informal price if one is
+group through (open, or documents required and they have them) and capacity is left in their
+group's pool (the policy row that sets it: the groups it names share it); else through a
+humanitarian admission if one is open to their group and its pool has room; else by paying the informal price if one is
 demanded and they have the cash (success `bribe`, money counted only when it works); else they are
 stranded (WAITING) at the staging place.
 Step 6, waiting, for everyone who failed today: give up with hazard rate
 `give_up_base + give_up_per_day × days waited` and head to the group's fallback place; else try the
-marked irregular path with probability `irregular_try`, succeeding with
+marked irregular path (where the crossing names one) with probability `irregular_try`, succeeding with
 `irregular_success × (1 − militarisation)`, and on failure being pushed back with probability
 `pushback_factor × militarisation`; else wait one more day.
 """
@@ -35,14 +36,17 @@ def cross(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, link: np.ndarray, km_left: np.ndarray,
     cash: np.ndarray, waited: np.ndarray, at_cross: np.ndarray, failed: np.ndarray, hops: np.ndarray,
-    status: np.ndarray, docs: np.ndarray, admission: np.ndarray, capacity: np.ndarray,
-    admission_cap: np.ndarray, price: np.ndarray, bribe: np.ndarray,
+    status: np.ndarray, docs: np.ndarray, admission: np.ndarray, capacity_pool: np.ndarray,
+    pool_cap: np.ndarray, admission_pool: np.ndarray, admission_pool_cap: np.ndarray,
+    price: np.ndarray, bribe: np.ndarray,
     cross_link: np.ndarray, link_km: np.ndarray,
     crossings_out: np.ndarray, money_out: np.ndarray,
 ) -> None:
-    """Attempt the crossing for everyone queued at one (sequential: capacities are shared)."""
-    cap_left = capacity.copy()
-    adm_left = admission_cap.copy()
+    """Attempt the crossing for everyone queued at one (sequential: capacities are shared).
+    `capacity_pool[c, g]` / `admission_pool[c, g]`: today's pool of group g at crossing c (−1:
+    no limit), whose daily size is `pool_cap` / `admission_pool_cap`."""
+    cap_left = pool_cap.copy()
+    adm_left = admission_pool_cap.copy()
     for i in range(n):
         c = at_cross[i]
         if c < 0 or (state[i] != MOVING and state[i] != WAITING):
@@ -50,14 +54,16 @@ def cross(
         g = group[i]
         st = status[c, g]
         mode = -1
-        if (st == OPEN or (st == DOCUMENTS and docs[g] == 1)) and cap_left[c] != 0:
+        r = capacity_pool[c, g]
+        if (st == OPEN or (st == DOCUMENTS and docs[g] == 1)) and (r < 0 or cap_left[r] > 0):
             mode = M_REGULAR
-            if cap_left[c] > 0:
-                cap_left[c] -= 1
-        if mode < 0 and admission[c, g] == 1 and adm_left[c] != 0:
+            if r >= 0:
+                cap_left[r] -= 1
+        a = admission_pool[c, g]
+        if mode < 0 and admission[c, g] == 1 and (a < 0 or adm_left[a] > 0):
             mode = M_ADMISSION
-            if adm_left[c] > 0:
-                adm_left[c] -= 1
+            if a >= 0:
+                adm_left[a] -= 1
         if mode < 0 and price[c, g] > 0.0 and cash[i] >= price[c, g]:
             if uniform(seed, day, _S_BRIBE, i) < bribe[c, g]:
                 mode = M_PAID
@@ -82,7 +88,8 @@ def cross(
 def wait_decide(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
-    dest: np.ndarray, waited: np.ndarray, returning: np.ndarray, at_cross: np.ndarray,
+    dest: np.ndarray, waited: np.ndarray, returning: np.ndarray, gave_up_on: np.ndarray,
+    at_cross: np.ndarray,
     failed: np.ndarray, hops: np.ndarray,
     give_up_base: float, give_up_per_day: float, irregular_try: float, irregular_success: float,
     pushback_factor: float, militarisation: np.ndarray,
@@ -101,12 +108,13 @@ def wait_decide(
         if group_fallback[g] >= 0 and uniform(seed, day, _S_GIVE_UP, i) < 1.0 - math.exp(-rate):
             state[i] = MOVING
             returning[i] = 1
+            gave_up_on[i] = day
             dest[i] = group_fallback[g]
             at_cross[i] = -1
             waited[i] = 0
             give_ups_out[0] += 1
             continue
-        if uniform(seed, day, _S_IRREGULAR, i, 0) < irregular_try:
+        if cross_irr_link[c] >= 0 and uniform(seed, day, _S_IRREGULAR, i, 0) < irregular_try:
             m = militarisation[c, g]
             if uniform(seed, day, _S_IRREGULAR, i, 1) < irregular_success * (1.0 - m):
                 k = cross_irr_link[c]

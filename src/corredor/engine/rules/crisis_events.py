@@ -5,6 +5,8 @@ road) a random subset of the allowed size: every eligible person gets a uniform 
 (seed, day, EVENT, person, event) and the smallest keys are taken, so the choice does not depend on
 person order or threads.
 - transfer: N people (or all) to a place; into a shelter only as far as its capacity allows.
+  Someone who gave up and is taken into a shelter or onto a flight no longer heads home; a
+  give-up of the same day is then taken back, so `give_ups` counts people who left, once each.
 - flight: up to `people` seats; the passengers leave the simulation (EXITED) at its destination.
 - corridor: each day between its dates, up to `people` stranded people are put on the opened route.
 Admissions are not moves: they open a crossing to some groups and are applied in step 5.
@@ -33,6 +35,7 @@ def run_events(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
     waited: np.ndarray, at_cross: np.ndarray, failed: np.ndarray, hops: np.ndarray, arrived: np.ndarray,
+    returning: np.ndarray, gave_up_on: np.ndarray, give_ups_out: np.ndarray,
     ev_kind: np.ndarray, ev_start: np.ndarray, ev_end: np.ndarray, ev_origin: np.ndarray,
     ev_dest: np.ndarray, ev_people: np.ndarray, ev_groups: np.ndarray, ev_link: np.ndarray,
     ev_cross: np.ndarray, link_km: np.ndarray, shelter_cap: np.ndarray,
@@ -94,6 +97,10 @@ def run_events(
             at_cross[i] = -1
             waited[i] = 0
             failed[i] = 0
+            if returning[i] == 1 and (kind == FLIGHT or into_shelter):
+                returning[i] = 0  # sheltered or flown out instead of going home: if they gave up
+                if gave_up_on[i] == day:  # today, that give-up is undone (one a person, not two)
+                    give_ups_out[0] -= 1
             if kind == TRANSFER:
                 node[i] = to
                 state[i] = SHELTERED if into_shelter else MOVING
@@ -116,7 +123,8 @@ def run_events(
 @nb.njit(cache=True)
 def shelter_step(
     seed: np.uint64, day: int, n: int, state: np.ndarray, group: np.ndarray, dest: np.ndarray,
-    waited: np.ndarray, returning: np.ndarray, give_up_base: float, give_up_per_day: float,
+    waited: np.ndarray, returning: np.ndarray, gave_up_on: np.ndarray, give_up_base: float,
+    give_up_per_day: float,
     factor: float, group_fallback: np.ndarray, give_ups_out: np.ndarray,
 ) -> None:
     """People in shelters give up (hazard × factor) and head to their fallback, or stay a day more."""
@@ -128,6 +136,7 @@ def shelter_step(
         if group_fallback[g] >= 0 and uniform(seed, day, _S_GIVE_UP, i, 1) < 1.0 - math.exp(-rate):
             state[i] = MOVING
             returning[i] = 1
+            gave_up_on[i] = day
             dest[i] = group_fallback[g]
             waited[i] = 0
             give_ups_out[0] += 1

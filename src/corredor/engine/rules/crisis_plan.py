@@ -7,6 +7,7 @@ per day × origin, route costs-to-go per policy epoch), and all later stages onl
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 import os
@@ -34,9 +35,10 @@ EVENT_CODES = {"transfer": TRANSFER, "flight": FLIGHT, "admission": ADMISSION, "
 MODES = ("regular", "paid", "irregular", "admission", "flight", "transfer", "corridor")
 M_REGULAR, M_PAID, M_IRREGULAR, M_ADMISSION, M_FLIGHT, M_TRANSFER, M_CORRIDOR = range(7)
 
-#: Bins of days waited (lower edges, inclusive); the last bin is open-ended.
-WAIT_BIN_EDGES = np.array([0, 1, 3, 7, 14, 28], dtype=np.int64)
-WAIT_BIN_LABELS = ("0", "1-2", "3-6", "7-13", "14-27", "28+")
+#: Bins of days waited so far, today included (lower edges, inclusive); the last is open-ended.
+#: Someone stranded today has waited 1 day (a "0" bin was always empty).
+WAIT_BIN_EDGES = np.array([1, 3, 7, 14, 28], dtype=np.int64)
+WAIT_BIN_LABELS = ("1-2", "3-6", "7-13", "14-27", "28+")
 
 #: Name of the extra crossing entry that collects event moves not tied to a declared crossing.
 ELSEWHERE = "elsewhere"
@@ -77,9 +79,14 @@ class CrisisPlan:
     militarisation: np.ndarray  # (T, C, G)
     price: np.ndarray  # (T, C, G) USD, 0 = none
     bribe: np.ndarray  # (T, C, G) success probability
-    capacity: np.ndarray  # (T, C) people per day, −1 = unlimited
+    # Daily capacities are pools: each policy row's `capacity_per_day` is shared by the groups it
+    # names, on its days (a later row overrides a group's earlier one, as for the status); a
+    # row for some groups leaves the others' pools alone. Admissions likewise, per event row.
+    capacity_pool: np.ndarray  # (T, C, G) int32: the governing row's pool, −1 = unlimited
+    pool_cap: np.ndarray  # (R,) int64: people per day of each pool
     admission: np.ndarray  # (T, C, G) int8
-    admission_cap: np.ndarray  # (T, C) −1 = unlimited
+    admission_pool: np.ndarray  # (T, C, G) int32: the admission row's pool, −1 = unlimited
+    admission_pool_cap: np.ndarray  # (A,) int64
     # routing: cost-to-go per epoch
     epoch_of_day: np.ndarray  # (T,)
     link_cost: np.ndarray  # (E, G, K)
@@ -106,6 +113,27 @@ class CrisisPlan:
     @property
     def capacity_people(self) -> int:
         return int(self.spawn_offset[-1])
+
+    @functools.cached_property
+    def capacity(self) -> np.ndarray:
+        """(T, C): the most people who may pass a crossing regularly in a day (−1 = unlimited)."""
+        return _pool_totals(self.capacity_pool, self.pool_cap)
+
+    @functools.cached_property
+    def admission_cap(self) -> np.ndarray:
+        """(T, C): the most people a crossing's admissions may take in a day (−1 = unlimited)."""
+        return _pool_totals(self.admission_pool, self.admission_pool_cap)
+
+
+def _pool_totals(pools: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """(T, C): the sum of the distinct pools the groups draw from, −1 where a group has none."""
+    T, C, _ = pools.shape
+    out = np.zeros((T, C), dtype=np.int64)
+    for t in range(T):
+        for c in range(C):
+            used = set(pools[t, c].tolist())
+            out[t, c] = -1 if -1 in used else sum(int(caps[r]) for r in used)
+    return out
 
 
 def _fail(problems: list[Problem]) -> None:
@@ -235,16 +263,16 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
                                      f"crossing {c.name}: no route from {c.a} to irregular_to {c.irregular_to}"))
                 continue
             cross_irr[ci] = ki
-        else:
-            cross_irr[ci] = k
+        # else no marked path: nobody tries an irregular crossing there (cross_irr stays −1)
     _fail(probs)
 
     status = np.zeros((T, C + 1, G), dtype=np.int8)
     mil = np.zeros((T, C + 1, G), dtype=np.float64)
     price = np.zeros((T, C + 1, G), dtype=np.float64)
     bribe = np.zeros((T, C + 1, G), dtype=np.float64)
-    capacity = np.full((T, C + 1), -1, dtype=np.int64)
-    for pol in crisis.policies:
+    capacity_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
+    pool_cap = np.zeros(len(crisis.policies), dtype=np.int64)
+    for r, pol in enumerate(crisis.policies):
         ci = cidx[pol.crossing]
         d0, d1 = max(pol.start, 0), min(pol.end, T - 1)
         if d1 < d0:
@@ -259,10 +287,12 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
             mil[d0 : d1 + 1, ci, gi] = min(max(m, 0.0), 1.0)
             price[d0 : d1 + 1, ci, gi] = pr
             bribe[d0 : d1 + 1, ci, gi] = br
-        capacity[d0 : d1 + 1, ci] = pol.capacity_per_day
+            capacity_pool[d0 : d1 + 1, ci, gi] = r if pol.capacity_per_day >= 0 else -1
+        pool_cap[r] = max(pol.capacity_per_day, 0)
 
     admission = np.zeros((T, C + 1, G), dtype=np.int8)
-    admission_cap = np.full((T, C + 1), -1, dtype=np.int64)
+    admission_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
+    admission_caps: list[int] = []
     ev_rows = []
     for ev in crisis.events:
         if ev.kind == "admission":
@@ -270,10 +300,12 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
             d0, d1 = max(ev.start, 0), min(ev.end, T - 1)
             if d1 < d0:
                 continue
+            a = len(admission_caps)
+            admission_caps.append(max(ev.people, 0))
             gsel = [gidx[g] for g in ev.groups] if ev.groups else list(range(G))
             for gi in gsel:
                 admission[d0 : d1 + 1, ci, gi] = 1
-            admission_cap[d0 : d1 + 1, ci] = ev.people if ev.people > 0 else -1
+                admission_pool[d0 : d1 + 1, ci, gi] = a if ev.people > 0 else -1
             continue
         ev_rows.append(ev)
 
@@ -403,8 +435,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         dest_cdf=dest_cdf, dest_nodes=dest_nodes, dest_is_fallback=dest_is_fallback,
         crossing_names=cnames, cross_link=cross_link, cross_staging=cross_staging,
         cross_irr_link=cross_irr, cross_pushback=cross_push,
-        status=status, militarisation=mil, price=price, bribe=bribe, capacity=capacity,
-        admission=admission, admission_cap=admission_cap,
+        status=status, militarisation=mil, price=price, bribe=bribe, capacity_pool=capacity_pool, pool_cap=pool_cap,
+        admission=admission, admission_pool=admission_pool,
+        admission_pool_cap=np.asarray(admission_caps, dtype=np.int64).reshape(-1),
         epoch_of_day=epoch_of_day, link_cost=link_cost, togo=togo,
         spawn_offset=spawn_offset, person_origin=person_origin, spawn_counts=counts,
         ev_kind=ev_kind, ev_start=ev_start, ev_end=ev_end, ev_origin=ev_origin, ev_dest=ev_dest,

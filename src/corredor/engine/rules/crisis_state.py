@@ -33,6 +33,7 @@ class People:
     cash: np.ndarray  # float64: USD
     waited: np.ndarray  # int32: days waited at the current crossing
     returning: np.ndarray  # int8: 1 after giving up (heading to the fallback)
+    gave_up_on: np.ndarray  # int32: the day of their last give-up, −1 none (events undo that day's)
     at_cross: np.ndarray  # int32: crossing they stopped at, −1 none
     prev: np.ndarray  # int32: previous place (no U-turns in route choice)
     hops: np.ndarray  # int32: links entered so far (keys the route-choice draws)
@@ -52,6 +53,7 @@ class People:
             cash=np.zeros(capacity, dtype=np.float64),
             waited=np.zeros(capacity, dtype=np.int32),
             returning=np.zeros(capacity, dtype=np.int8),
+            gave_up_on=np.full(capacity, -1, dtype=np.int32),
             at_cross=np.full(capacity, -1, dtype=np.int32),
             prev=np.full(capacity, -1, dtype=np.int32),
             hops=np.zeros(capacity, dtype=np.int32),
