@@ -142,6 +142,20 @@ def test_problems_name_file_line_and_column(tmp_path, file, text, expected):
     assert any(m.startswith(expected) for m in messages), messages
 
 
+@pytest.mark.parametrize("fallback", ["x", "y"])
+def test_a_fallback_on_the_line_is_warned_of(tmp_path, fallback):
+    """Found by a review: with the camp (or the far side) as fallback, who gives up stays on the
+    line uncounted (or joins the queue again)."""
+    groups = GOOD["groups.csv"].replace("d=1,o,100", f"d=1,{fallback},100")
+    write(tmp_path, {**GOOD, "groups.csv": groups})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES)
+    assert not problems.errors
+    assert [str(p) for p in problems.warnings] == [
+        f"groups.csv:3:6: warning: group a's fallback '{fallback}' is an end of crossing c: "
+        "people who give up would not leave the line"]
+
+
 def test_the_good_tables_pass_with_routes_and_days(tmp_path):
     write(tmp_path, GOOD)
     problems = Problems(root=tmp_path)

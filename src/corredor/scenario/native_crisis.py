@@ -118,6 +118,7 @@ class _Reader:
         self.parameter_values: dict[str, float] = dict(PARAMETERS)
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
+        self.group_tables: list[tuple[Table, dict[str, int]]] = []  # (the groups' files, for later checks)
 
     # ---- helpers ---------------------------------------------------------------------------
     def toml_line(self, key: str) -> int:
@@ -277,6 +278,7 @@ class _Reader:
         cols_needed = ("name", "share", "destinations", "fallback")
         out: list[Group] = []
         for table, cols in self.tables("groups", spec, "a groups table"):
+            self.group_tables.append((table, cols))
             if not self.need_columns(table, cols, cols_needed):
                 continue
             for row in self.data_rows(table):
@@ -306,6 +308,18 @@ class _Reader:
         if not out:
             self.toml_error("groups", "crisis: no groups defined (expected at least one row in the groups table)")
         return tuple(out)
+
+    def fallbacks_off_the_line(self, groups: tuple[Group, ...], crossings: tuple[Crossing, ...]) -> None:
+        """Warn of a group whose fallback is a crossing's staging place or far side: who gives up
+        would stay on the line uncounted, or join the queue they gave up on."""
+        ends = {c.staging or c.a: c.name for c in crossings} | {c.b: c.name for c in crossings}
+        for table, cols in self.group_tables:
+            lines = {r.line for r in table.rows}
+            for g in groups:
+                if g.fallback in ends and g.line in lines:
+                    self.problems.warn(table.path, g.line, cols.get("fallback", -1) + 1,
+                                       f"group {g.name}'s fallback {g.fallback!r} is an end of crossing "
+                                       f"{ends[g.fallback]}: people who give up would not leave the line")
 
     def destinations(self, table: Table, row: Row, cols: dict[str, int]) -> dict[str, float]:
         text = self.cell(row, cols, "destinations")
@@ -641,6 +655,8 @@ def read_crisis(
     group_names = {g.name for g in groups}
     crossings = r.crossings(crisis_table["crossings"]) if "crossings" in crisis_table else ()
     crossing_names = {c.name for c in crossings}
+    if groups and crossings:
+        r.fallbacks_off_the_line(groups, crossings)
     policies = r.policies(crisis_table["policies"], crossing_names, group_names) if "policies" in crisis_table else ()
     events = r.events(crisis_table["events"], crossing_names, group_names) if "events" in crisis_table else ()
     departures = r.departures(crisis_table["departures"], params) if "departures" in crisis_table else {"rows": ()}
