@@ -125,7 +125,11 @@ def test_joint_fit_and_outputs(tmp_path: Path) -> None:
 
     best = tomllib.loads((out / "best_params.toml").read_text())
     assert math.isclose(best["move_rules"]["camp_weight"], cal.best["move_rules.camp_weight"])
-    assert json.loads((out / "manifest.json").read_text())["trials"] == 6
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["trials"] == 6
+    # the seeds every trial used, and the fresh ones of "before" and "after": none shared
+    assert len(manifest["trial_seeds"]) == 2 and len(manifest["eval_seeds"]) == manifest["eval_replicas"]
+    assert not set(manifest["trial_seeds"]) & set(manifest["eval_seeds"])
     assert len((out / "trials.csv").read_text().splitlines()) == 7
 
 

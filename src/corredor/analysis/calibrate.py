@@ -472,6 +472,9 @@ def calibrate(
         "replicas_per_trial": int(replicas),
         "eval_replicas": eval_replicas,
         "eval_seed": eval_seed,
+        # every seed, so that "fresh seeds for before/after" can be read from the file itself
+        "trial_seeds": replica_seeds(seed, replicas),
+        "eval_seeds": replica_seeds(eval_seed, eval_replicas),
         "engine": engine,
         "executor": type(ex).__name__,
         "workers": int(getattr(ex, "workers", 1)),
