@@ -12,7 +12,13 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from corredor.analysis.compare import METRICS, compare, policy_metrics, write_comparison
+from corredor.analysis.compare import (
+    ALL_METRICS,
+    METRICS,
+    compare,
+    policy_metrics,
+    write_comparison,
+)
 from corredor.cli import app
 from corredor.scenario import load_scenario
 from corredor.scenario.native_crisis import load_variant
@@ -61,7 +67,7 @@ def small_comparison():
 
 def test_common_seeds_make_an_identical_variant_identical(small_comparison):
     comp = small_comparison
-    for key in METRICS:
+    for key in ALL_METRICS:
         np.testing.assert_array_equal(comp.values["baseline"][key], comp.values["bribe-100"][key])
     assert not np.array_equal(comp.values["baseline"]["money_paid_usd"],
                               comp.values["bribe-55"]["money_paid_usd"])
@@ -70,7 +76,7 @@ def test_common_seeds_make_an_identical_variant_identical(small_comparison):
 def test_summary_rows_and_files(small_comparison, tmp_path):
     comp = small_comparison
     rows = comp.summary()
-    assert len(rows) == 3 * len(METRICS)
+    assert len(rows) == 3 * len(ALL_METRICS)
     for r in rows:
         if not math.isnan(r["median"]):
             assert r["p05"] <= r["median"] <= r["p95"]
@@ -115,3 +121,33 @@ def test_cli_compare_prints_and_writes(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path), "--force"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "comparison.csv").read_bytes() != before  # one scenario now, not two
+
+
+def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):
+    """The supplies compare reports equal what a run folder's needs.csv says, summed over the
+    places a planner supplies (the line and the shelters), for every seed."""
+    from corredor.analysis.compare import NEEDS_METRICS
+    from corredor.engine.crisis import simulate_crisis
+    from corredor.outputs.runfolder import write_run_folder
+
+    base = load_scenario(SCENARIO)
+    comp = compare({"baseline": base}, seeds=2, base_seed=11)
+    for k, seed in enumerate(comp.seeds):
+        folder = write_run_folder(simulate_crisis(base, seed=seed), tmp_path / f"r{k}")
+        with (folder / "needs.csv").open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))[1:]
+        assert {r["location"] for r in rows} == {"camp", "arica_shelters"}  # not Santiago, Tacna
+        days = sorted({int(r["day"]) for r in rows})
+
+        def per_day(ind, rows=rows, days=days):
+            return [sum(float(r["value"]) for r in rows if r["indicator"] == ind and int(r["day"]) == d)
+                    for d in days]
+
+        water = sum(per_day("water_l"))
+        assert comp.values["baseline"]["water_l"][k] == pytest.approx(water)
+        assert comp.values["baseline"]["food_rations"][k] == pytest.approx(sum(per_day("food_rations")))
+        assert comp.values["baseline"]["peak_toilets"][k] == max(per_day("toilets"))
+        assert comp.values["baseline"]["peak_covered_space_m2"][k] == pytest.approx(max(per_day("covered_space_m2")))
+        assert water > 0
+    summary_keys = {r["metric"] for r in comp.summary()}
+    assert set(NEEDS_METRICS) <= summary_keys

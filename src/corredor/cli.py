@@ -466,26 +466,29 @@ def _load_crisis_or_exit(path: Path):
 
 
 def _print_comparison(comp) -> None:
+    """The policy metrics, then the supplies they imply (two tables: each fits a wide terminal)."""
     from rich.table import Table
 
-    from .analysis.compare import METRICS
+    from .analysis.compare import METRICS, NEEDS_METRICS
 
-    table = Table(title=f"policy comparison: median [5–95 %] over {len(comp.seeds)} seeds")
-    table.add_column("scenario", style="bold", no_wrap=True)
-    for label, unit in METRICS.values():
-        table.add_column(f"{label}\n({unit})", justify="right")
     summary = comp.summary()
-    for name in comp.names:
-        cells = []
-        for key in METRICS:
-            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
-            if r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
-                cells.append("–")
-            else:
-                cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
-        table.add_row(name, *cells)
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
-    wide.print(table)
+    for title, metrics in (("policy comparison", METRICS),
+                           ("supplies at the line and in shelters (Sphere)", NEEDS_METRICS)):
+        table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seeds")
+        table.add_column("scenario", style="bold", no_wrap=True)
+        for label, unit in metrics.values():
+            table.add_column(f"{label}\n({unit})", justify="right")
+        for name in comp.names:
+            cells = []
+            for key in metrics:
+                r = next((x for x in summary if x["scenario"] == name and x["metric"] == key), None)
+                if r is None or r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
+                    cells.append("–")
+                else:
+                    cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+            table.add_row(name, *cells)
+        wide.print(table)
 
 
 @app.command()

@@ -171,14 +171,16 @@ def write_run(results: Any, out_dir: Path, force: bool) -> None:
 
 def report_rows(comp: Any) -> list[dict[str, Any]]:
     """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
-    from .analysis.compare import METRICS
+    from .analysis.compare import ALL_METRICS
 
     rows = []
     summary = comp.summary()
     for name in comp.names:
         row: dict[str, Any] = {"variant": name}
-        for key, (label, unit) in METRICS.items():
-            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
+        for key, (label, unit) in ALL_METRICS.items():
+            r = next((x for x in summary if x["scenario"] == name and x["metric"] == key), None)
+            if r is None:
+                continue
             row[f"{label} ({unit})"] = ("–" if math.isnan(r["median"]) else
                                         f"{r['median']:,.0f} [{r['p05']:,.0f}–{r['p95']:,.0f}]")
         rows.append(row)

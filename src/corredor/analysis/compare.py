@@ -36,6 +36,40 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 
+#: What a policy costs in supplies, at the crisis sites (`needs.crisis_sites`: the line, camps and
+#: shelters) under the default standard (Sphere): metric key -> (label, unit), in table order.
+NEEDS_METRICS: dict[str, tuple[str, str]] = {
+    "peak_at_sites": ("peak people at the line and in shelters", "people"),
+    "water_l": ("water needed there, whole run", "l"),
+    "food_rations": ("food rations needed there, whole run", "rations"),
+    "peak_covered_space_m2": ("covered space needed on the busiest day", "m²"),
+    "peak_toilets": ("toilets needed on the worst day", "toilets"),
+}
+
+#: Every metric of a comparison, policy metrics first.
+ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
+
+
+def needs_metrics(ds: Any) -> dict[str, float]:
+    """The supplies one run implies at its crisis sites (NEEDS_METRICS): daily needs summed over
+    the sites, then the run's total (water, rations) or its worst day (people, space, toilets)."""
+    from .needs import compute_needs, crisis_sites
+
+    site = crisis_sites(ds)
+    if site is None or not site.any():
+        return dict.fromkeys(NEEDS_METRICS, 0.0)
+    needs = compute_needs(ds.isel(location=np.flatnonzero(site)))
+    daily = {k: np.asarray(needs[k].sum("location").values, dtype=np.float64)
+             for k in ("in_need", "water_l", "food_rations", "covered_space_m2", "toilets")}
+    return {
+        "peak_at_sites": float(daily["in_need"].max(initial=0.0)),
+        "water_l": float(daily["water_l"].sum()),
+        "food_rations": float(daily["food_rations"].sum()),
+        "peak_covered_space_m2": float(daily["covered_space_m2"].max(initial=0.0)),
+        "peak_toilets": float(daily["toilets"].max(initial=0.0)),
+    }
+
+
 def policy_metrics(ds: Any) -> dict[str, float]:
     """The comparison metrics of one run (a crisis Results dataset).
 
@@ -77,7 +111,9 @@ class Comparison:
         """One row per (scenario, metric): median and the 5–95 % band over seeds."""
         rows = []
         for name in self.names:
-            for key, (label, unit) in METRICS.items():
+            for key, (label, unit) in ALL_METRICS.items():
+                if key not in self.values[name]:
+                    continue
                 v = self.values[name][key]
                 finite = v[np.isfinite(v)]
                 q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else [math.nan] * 3
@@ -131,7 +167,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
         plan = compile_crisis(scen)
         for k, s in enumerate(seed_list):
             res = simulate_crisis(scen, seed=s, threads=threads, plan=plan)
-            per_seed.append(policy_metrics(res.dataset))
+            per_seed.append({**policy_metrics(res.dataset), **needs_metrics(res.dataset)})
             series.append(res.dataset["stranded"].sum("location").values)
             if camp in plan.names:
                 camp_series.append(res.dataset["population"].sel(location=camp).values)
@@ -139,7 +175,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
                 kept.append(res)
             if progress is not None:
                 progress(name, k + 1, len(seed_list))
-        values[name] = {m: np.array([d[m] for d in per_seed]) for m in METRICS}
+        values[name] = {m: np.array([d[m] for d in per_seed]) for m in ALL_METRICS}
         stranded[name] = np.vstack(series)
         if camp_series:
             camps[name] = np.vstack(camp_series)
@@ -185,12 +221,13 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
 
     return {
         "seeds": [int(s) for s in comp.seeds],
-        "metrics": {k: {"label": lab, "unit": u} for k, (lab, u) in METRICS.items()},
+        "metrics": {k: {"label": lab, "unit": u} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
         "summary": [{k: (clean(v) if isinstance(v, float) else v) for k, v in r.items()}
                     for r in comp.summary()],
-        "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in METRICS}
+        "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS
+                         if m in comp.values[n]}
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
         "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},

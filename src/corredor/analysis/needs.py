@@ -258,6 +258,26 @@ def _ceil_count(x: xr.DataArray) -> xr.DataArray:
     return np.ceil(x - 1e-9).clip(min=0)
 
 
+#: kinds of place where a border crisis strands or shelters people (the native format's kinds)
+SITE_KINDS = ("staging", "shelter", "camp")
+
+
+def crisis_sites(ds: xr.Dataset) -> np.ndarray | None:
+    """bool per location: where a crisis run's needs are a planner's concern — places of kind
+    staging, shelter or camp, and any place where someone was ever stranded or sheltered. Not the
+    cities people pass through or the homes they return to (Santiago would otherwise top the
+    list with everyone who gave up). None for other runs (a Flee case: every place)."""
+    if "stranded" not in ds or "location" not in ds.dims:
+        return None
+    kinds = np.asarray(ds["kind"].values, dtype=str) if "kind" in ds.coords else np.array([""] * ds.sizes["location"])
+    site = np.isin(kinds, SITE_KINDS)
+    for var in ("stranded", "sheltered"):
+        if var in ds:
+            other = [d for d in ds[var].dims if d != "location"]
+            site |= np.asarray((ds[var] > 0).any(other).values, dtype=bool)
+    return site
+
+
 def compute_needs(
     dataset: xr.Dataset,
     standard: Standard | None = None,

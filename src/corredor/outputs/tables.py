@@ -29,6 +29,7 @@ from ..analysis.needs import (
     INDICATORS,
     SECTORS,
     compute_needs,
+    crisis_sites,
     indicator_names,
     needs_standard,
     run_dates,
@@ -343,11 +344,15 @@ def provided_for(results: ResultsLike) -> list[dict[str, Any]] | None:
 
 
 def needs_for(results: ResultsLike) -> xr.Dataset:
-    """Needs implied by a run, with what was provided (see `provided_for`) and the chosen standard."""
+    """Needs implied by a run, with what was provided (see `provided_for`) and the chosen standard;
+    for a crisis run only at its sites (`needs.crisis_sites`: the line, camps and shelters)."""
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
     ds = collapse_extra_dims(in_people(results.dataset))
+    site = crisis_sites(ds)
+    if site is not None:
+        ds = ds.assign(population=ds["population"].where(xr.DataArray(site, dims="location"), 0))
     return compute_needs(ds, standard, provided=provided_for(results))
 
 
