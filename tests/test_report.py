@@ -201,6 +201,9 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     assert f"<title>{label}: " in html  # the map's places are called by their labels too
     camp = re.findall(r"<td>(.*?)</td>", re.search(fr'<th scope="row">{label}</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
+    need_rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]
+    most = max(int(float(r[9])) for r in need_rows if r[2] == "camp" and r[7] == "toilets")
+    assert camp[5] == f"{most:,}"  # toilets on the worst day, beside the worst day's gap
     assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
     cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
@@ -210,6 +213,21 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     nights = {int(r[1]): float(r[9]) for r in rows
               if r[2] == "arica_shelters" and r[7] == "person_nights_unsheltered"}
     assert nights and all(v == max(pop[t] - cap, 0) for t, v in nights.items())
+
+
+def test_a_variants_report_says_its_fit_is_the_policys_effect(tmp_path):
+    res = crisis_like(n_days=20)
+    res.manifest["scenario"]["variant"] = "corridor-28apr"
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point"}]
+    folder = make_run_folder(res, tmp_path / "run")
+    tables.write_observations_json(res, folder)
+    html = build_report(folder).read_text(encoding="utf-8")
+    assert "This run is the policy variant <strong>corridor-28apr</strong>" in html
+    res2 = crisis_like(n_days=20)
+    res2.manifest["observations"] = res.manifest["observations"]
+    folder2 = make_run_folder(res2, tmp_path / "base")
+    tables.write_observations_json(res2, folder2)
+    assert "policy variant" not in build_report(folder2).read_text(encoding="utf-8")
 
 
 def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):

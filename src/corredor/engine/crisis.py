@@ -113,7 +113,8 @@ def simulate_crisis(
     ds = _dataset(scenario, plan, arrays)
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
-                     "source": str(scenario.source)},
+                     "source": str(scenario.source),
+                     **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {})},
         "seed": int(seed),
         "engine": "crisis-agents",
         "backend": "cpu",

@@ -450,7 +450,7 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
         rows.append({
             "location": run.labels[j], "peak_date": run.dates[t] or str(run.days[t]), "people": at("in_need"),
             "water": at("water_l"), "rations": at("food_rations"), "space": at("covered_space_m2"),
-            "toilets": at("toilets"), "toilets_provided": worst("toilets_provided"),
+            "toilets": worst("toilets"), "toilets_provided": worst("toilets_provided"),
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
             "unsheltered": (_fmt_num(np.nansum(unsheltered[:, j]))
                             if unsheltered is not None and np.isfinite(unsheltered[:, j]).any() else "–"),
@@ -613,8 +613,10 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None)
     """The report's HTML text."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(_asset("report.html"))
-    title = run.manifest.get("scenario", {}).get("name") if isinstance(run.manifest.get("scenario"), dict) else None
+    scen = run.manifest.get("scenario")
+    title = scen.get("name") if isinstance(scen, dict) else None
     return template.render(
+        variant=scen.get("variant") if isinstance(scen, dict) else None,
         title=title or run_dir.name,
         facts=_run_facts(run.manifest),
         map=map_view(run),
