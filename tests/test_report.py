@@ -199,6 +199,10 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     network = json.loads((folder / "network.json").read_text(encoding="utf-8"))
     assert {loc["name"]: loc["label"] for loc in network["locations"]}["camp"] == label
     assert f"<title>{label}: " in html  # the map's places are called by their labels too
+    # the shelters still hold people on 30 June: the page says their needs go on
+    left = int(res.dataset["population"].sel(location="arica_shelters").values[-1])
+    shelters = res.dataset["label"].sel(location="arica_shelters").item()
+    assert left > 0 and f"{shelters} ({left:,} people)" in re.sub(r"\s+", " ", html)
     camp = re.findall(r"<td>(.*?)</td>", re.search(fr'<th scope="row">{label}</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
     need_rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]

@@ -458,6 +458,15 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
     return rows[:40]
 
 
+def occupied_at_end(run: RunData) -> list[dict[str, str]]:
+    """Places with people in need on the run's last day: their needs go on past the report's
+    totals, which stop there."""
+    if "needs.in_need" not in run.grids or not run.days:
+        return []
+    last = np.nan_to_num(run.grids["needs.in_need"][-1])
+    return [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
+
+
 def fit_rows(run: RunData) -> list[dict[str, str]]:
     """Simulated against observed on the days with observations, per place."""
     pop, obs = run.grids.get("population"), run.grids.get("observed")
@@ -622,6 +631,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None)
         map=map_view(run),
         charts=time_series(run),
         needs=needs_rows(run),
+        occupied=occupied_at_end(run),
         needs_info=run.needs_info,
         fit=fit_rows(run),
         reported=reported_rows(run),
