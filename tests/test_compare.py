@@ -49,6 +49,7 @@ def test_policy_metrics_of_a_known_series():
     assert m["money_paid_usd"] == 9 * 2 * 10.0
     assert m["give_ups"] == sum(range(9))
     assert m["irregular_crossings"] == 9 * 2
+    assert m["flown_out"] == 9 * 2 and m["corridor_moves"] == 0  # (no corridor mode in this run)
     assert set(m) == set(METRICS)
 
 

@@ -466,18 +466,18 @@ def _load_crisis_or_exit(path: Path):
 
 
 def _print_comparison(comp) -> None:
-    """The policy metrics, then the supplies they imply (two tables: each fits a wide terminal)."""
+    """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal)."""
     from rich.table import Table
 
-    from .analysis.compare import METRICS, NEEDS_METRICS
+    from .analysis.compare import ALL_METRICS, METRIC_TABLES
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
-    for title, metrics in (("policy comparison", METRICS),
-                           ("supplies at the line and in shelters (Sphere)", NEEDS_METRICS)):
+    for title, metrics in METRIC_TABLES:
         table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seeds")
         table.add_column("scenario", style="bold", no_wrap=True)
-        for label, unit in metrics.values():
+        for key in metrics:
+            label, unit = ALL_METRICS[key]
             table.add_column(f"{label}\n({unit})", justify="right")
         for name in comp.names:
             cells = []

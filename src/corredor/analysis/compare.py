@@ -33,6 +33,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "money_paid_usd": ("money paid", "USD"),
     "give_ups": ("give-ups", "people"),
     "irregular_crossings": ("irregular crossings", "people"),
+    "corridor_moves": ("through a corridor", "people"),
+    "flown_out": ("flown out", "people"),
 }
 
 
@@ -48,6 +50,14 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
 
 #: Every metric of a comparison, policy metrics first.
 ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
+
+#: How `corredor compare` prints them: tables of a few columns each, (title, metric keys).
+METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("policy comparison", ("peak_stranded", "stranded_person_days", "days_until_camp_empties",
+                           "money_paid_usd", "give_ups", "irregular_crossings")),
+    ("moved by events", ("corridor_moves", "flown_out")),
+    ("supplies at the line and in shelters (Sphere)", tuple(NEEDS_METRICS)),
+)
 
 
 def needs_metrics(ds: Any) -> dict[str, float]:
@@ -92,7 +102,15 @@ def policy_metrics(ds: Any) -> dict[str, float]:
         "money_paid_usd": float(ds["money_paid_usd"].values.sum()),
         "give_ups": float(ds["give_ups"].values.sum()),
         "irregular_crossings": float(ds["crossings"].sel(mode="irregular").values.sum()),
+        "corridor_moves": _mode_total(ds, "corridor"),
+        "flown_out": _mode_total(ds, "flight"),
     }
+
+
+def _mode_total(ds: Any, mode: str) -> float:
+    """People moved by one kind of event over the run (0 where the run has no such mode)."""
+    modes = [str(m) for m in ds["mode"].values] if "mode" in ds.coords else []
+    return float(ds["crossings"].sel(mode=mode).values.sum()) if mode in modes else 0.0
 
 
 @dataclass
