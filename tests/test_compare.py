@@ -89,6 +89,8 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     assert len(table) == 2 + len(rows)
     data = json.loads(paths[1].read_text(encoding="utf-8"))
     assert data["scenarios"] == ["baseline", "bribe-100", "bribe-55"]
+    assert data["descriptions"]["baseline"].startswith("People leaving Chile")  # scenario.toml's
+    assert "USD" in data["descriptions"]["bribe-55"]  # the variant's own
     assert len(data["per_seed"]["baseline"]["peak_stranded"]) == 3
     assert not list((tmp_path / "out").glob("*.tmp"))
 

@@ -198,7 +198,9 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
         if camp_series:
             camps[name] = np.vstack(camp_series)
         runs[name] = kept
-    desc = {n: str(s.metadata.get("variant_description", "")) for n, s in scenarios.items()}
+    desc = {n: str(s.metadata.get("variant_description", "") if s.metadata.get("variant")
+                   else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
+            for n, s in scenarios.items()}
     return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs)
 
 
