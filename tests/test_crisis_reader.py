@@ -131,13 +131,20 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
          "stranded.csv:2:3: bad value (expected at least 0, found '-5')"),
         ("groups.csv", "name,share,destinations,fallback\na,1.0,d=1,o,oops\n",
          "groups.csv:2:5: 5 cells, more than the header's 4 columns"),
+        ("provided.csv", "location,indicator,amount\ny,latrines,3\n",
+         "provided.csv:2:2: unknown indicator 'latrines'"),
+        ("provided.csv", "location,indicator,amount\nq,toilets,3\n",
+         "provided.csv:2:1: unknown location 'q' in location"),
+        ("provided.csv", "location,indicator,amount\ny,toilets,-3\n",
+         "provided.csv:2:3: bad amount (expected at least 0, found '-3')"),
     ],
 )
 def test_problems_name_file_line_and_column(tmp_path, file, text, expected):
     write(tmp_path, {**GOOD, file: text})
     problems = Problems(root=tmp_path)
-    read_crisis(tmp_path, {**TABLE, "observations": "stranded.csv"} if file == "stranded.csv" else TABLE,
-                problems, NAMES, routes=ROUTES, days=10)
+    table = {**TABLE, "observations": "stranded.csv"} if file == "stranded.csv" else (
+        {**TABLE, "provided": "provided.csv"} if file == "provided.csv" else TABLE)
+    read_crisis(tmp_path, table, problems, NAMES, routes=ROUTES, days=10)
     messages = [str(p) for p in problems.errors]
     assert any(m.startswith(expected) for m in messages), messages
 
@@ -282,6 +289,27 @@ def test_variant_faults_found_by_fuzzing_are_located(tmp_path, text, expected):
     with pytest.raises(ScenarioError) as err:
         load_variant(bad)
     assert expected in str(err.value), str(err.value)
+
+
+def test_a_variant_states_what_was_provided_under_it(tmp_path):
+    """Found by a planner's walkthrough: a variant that closes the border earlier could not move
+    the dates of the camp's toilets (provided.csv was the baseline's, read from its folder)."""
+    from corredor.engine.crisis import simulate_crisis
+
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "variants" / "p_early.csv").write_text(
+        "location,indicator,amount,start,end,source\ncamp,toilets,20,2023-04-01,2023-05-15,plan\n",
+        encoding="utf-8")
+    variant = folder / "variants" / "early.toml"
+    variant.write_text('[variant]\nbase = ".."\nname = "early"\n[crisis]\nprovided = "p_early.csv"\n',
+                       encoding="utf-8")
+    base = load_scenario(folder)
+    assert [p["indicator"] for p in base.crisis.provided] == ["toilets", "shelter_capacity_people"]
+    v = load_variant(variant)
+    assert v.crisis.provided == ({"location": "camp", "indicator": "toilets", "amount": 20.0,
+                                  "start": "2023-04-01", "end": "2023-05-15", "source": "plan"},)
+    assert simulate_crisis(v, seed=0).manifest["provided"] == [dict(v.crisis.provided[0])]
 
 
 def test_with_parameters_replaces_known_and_refuses_unknown():

@@ -115,6 +115,8 @@ def simulate_crisis(
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
                      "source": str(scenario.source),
                      **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {})},
+        **({"provided": [dict(p) for p in scenario.crisis.provided]}
+           if scenario.crisis is not None and scenario.crisis.provided else {}),
         "seed": int(seed),
         "engine": "crisis-agents",
         "backend": "cpu",

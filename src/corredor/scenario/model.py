@@ -345,6 +345,9 @@ class Crisis:
     departures: Mapping[str, Any] = field(default_factory=dict)  # daily departures by origin
     parameters: Mapping[str, Any] = field(default_factory=dict)  # behaviour parameters
     observations: tuple[Mapping[str, Any], ...] = ()  # dated ranged observations
+    #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
+    #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
+    provided: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

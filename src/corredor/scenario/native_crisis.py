@@ -13,6 +13,7 @@ order and concatenated, which is how a variant adds events to the baseline's):
                                    # groups,source
     departures = "departures.csv"  # origin,start,end,people_per_day,scale,source
     observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source
+    provided = "provided.csv"      # location,indicator,amount,start,end,source (needs met)
     [crisis.parameters]            # behaviour parameters (see PARAMETERS); unknown keys refused
 
 Dates are YYYY-MM-DD and become 0-based days from `[scenario] start_date`; `end` is inclusive.
@@ -62,7 +63,7 @@ PARAMETERS: dict[str, float] = {
     "route_temperature_km": 25.0,  # spread of the logit choice among alternatives
 }
 
-FILE_KEYS = ("groups", "crossings", "policies", "events", "departures", "observations")
+FILE_KEYS = ("groups", "crossings", "policies", "events", "departures", "observations", "provided")
 REQUIRED_FILE_KEYS = ("groups", "departures")
 POLICY_STATUSES = ("open", "documents", "closed")
 EVENT_KINDS = ("transfer", "flight", "admission", "corridor")
@@ -543,6 +544,35 @@ class _Reader:
                             "source": self.cell(row, cols, "source"), "line": row.line})
         return tuple(out)
 
+    def provided(self, spec: Any) -> tuple[dict[str, Any], ...]:
+        """What was provided where (docs/outputs.md, "Provided"): the rows the needs' gaps use."""
+        from ..analysis.needs import INDICATORS, SHELTER_CAPACITY
+
+        known = set(INDICATORS) | {SHELTER_CAPACITY}
+        out: list[dict[str, Any]] = []
+        for table, cols in self.tables("provided", spec, "a provided table"):
+            if not self.need_columns(table, cols, ("location", "indicator", "amount")):
+                continue
+            for row in self.data_rows(table):
+                loc = self.place(table, row, cols, "location")
+                ind = self.cell(row, cols, "indicator")
+                if ind not in known:
+                    self.err(table, row, cols, "indicator",
+                             f"unknown indicator {ind!r} (expected one of {', '.join(sorted(known))})"
+                             f"{suggest(ind, known)}")
+                amount = self.number(table, row, cols, "amount", None, 0.0)
+                days = [self.day(table, row, cols, k, default=-1) if self.cell(row, cols, k) else None
+                        for k in ("start", "end")]
+                if days[0] is not None and days[1] is not None and days[1] < days[0]:
+                    self.err(table, row, cols, "end", "end is before start")
+                if amount is None or ind not in known or (self.names and loc not in self.names):
+                    continue
+                iso = [(self.start + dt.timedelta(days=d)).isoformat() if d is not None and self.start else None
+                       for d in days]
+                out.append({"location": loc, "indicator": ind, "amount": amount, "start": iso[0],
+                            "end": iso[1], "source": self.cell(row, cols, "source")})
+        return tuple(out)
+
     def parameters(self, table: Any, extra_names: set[str], lenient: bool = False) -> dict[str, float]:
         """[crisis.parameters] over PARAMETERS' defaults. A key that is neither a built-in
         parameter nor referred to by a table is refused (a misspelt parameter would otherwise
@@ -661,9 +691,10 @@ def read_crisis(
     events = r.events(crisis_table["events"], crossing_names, group_names) if "events" in crisis_table else ()
     departures = r.departures(crisis_table["departures"], params) if "departures" in crisis_table else {"rows": ()}
     observations = r.observations(crisis_table["observations"]) if "observations" in crisis_table else ()
+    provided = r.provided(crisis_table["provided"]) if "provided" in crisis_table else ()
     return Crisis(
         groups=groups, crossings=crossings, policies=policies, events=events,
-        departures=departures, parameters=params, observations=observations,
+        departures=departures, parameters=params, observations=observations, provided=provided,
     )
 
 
