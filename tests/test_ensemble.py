@@ -347,3 +347,19 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     assert peak["n"] == 3 and peak["q05"] <= peak["q50"] <= peak["q95"]
     daily = np.array([r["stranded_peak"] for r in ens.metrics])
     assert np.all(daily >= 0)
+
+
+def test_cli_ensemble_of_a_policy_variant_is_labelled_by_its_name(tmp_path: Path) -> None:
+    """Found by a planner's walkthrough: it was labelled `base` in metrics.csv and the bands."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    variant = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023" / "variants" / "bribe_55.toml"
+    if not variant.is_file():
+        pytest.skip("shipped Chile–Peru scenario not present")
+    r = CliRunner().invoke(app, ["ensemble", str(variant), "--replicas", "2", "--out", str(tmp_path / "e"),
+                                 "--no-plot", "--quiet"])
+    assert r.exit_code == 0, r.output
+    rows = (tmp_path / "e" / "metrics.csv").read_text().splitlines()[1:]
+    assert rows and all(line.startswith("bribe-55,") for line in rows)

@@ -327,7 +327,8 @@ def ensemble(
     scenario = _load_or_exit(path, hasten, days)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
-        variants = build_variants(settings, [parse_sweep(s) for s in sweep or []])
+        variants = build_variants(settings, [parse_sweep(s) for s in sweep or []],
+                                  base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
             apply_overrides(scenario, v.overrides)
     except OverrideError as exc:

@@ -146,12 +146,14 @@ def _fmt(value: Any) -> str:
 
 
 def build_variants(
-    settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = ()
+    settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = (),
+    base_label: str = "base",
 ) -> list[Variant]:
-    """The cartesian product of the sweeps, each with the common `settings` applied first."""
+    """The cartesian product of the sweeps, each with the common `settings` applied first;
+    without sweeps one variant, `base_label` (the CLI passes a policy variant's name)."""
     base = dict(settings or {})
     if not sweeps:
-        return [Variant("base", base)]
+        return [Variant(base_label, base)]
     keys = [k for k, _ in sweeps]
     if len(set(keys)) != len(keys):
         raise OverrideError("each --sweep key may appear once")
