@@ -355,3 +355,18 @@ def test_the_waiting_histogram_has_no_empty_zero_bin():
     assert list(ds["wait_bin"].values) == ["1-2", "3-6", "7-13", "14-27", "28+"]
     first = int(np.argmax(ds["stranded"].sum("location").values > 0))
     assert int(ds["days_waited"].sel(wait_bin="1-2").values[first]) == int(ds["stranded"].sum("location").values[first])
+
+
+def test_people_behind_a_full_days_capacity_queue_instead_of_going_irregular():
+    """An open post that lets 5 a day through: the others wait their turn. Before, they were
+    treated as refused and took the desert path (18,369 of 58,615 crossings in a review's case)."""
+    open_5 = (PolicyPeriod("c", 0, 100, status="open", capacity_per_day=5),)
+    params = {"irregular_try": 1.0, "irregular_success": 1.0, "give_up_base": 0.0, "give_up_per_day": 0.0}
+    ds = simulate_crisis(tiny(policies=open_5, params=params), seed=3, check=True).dataset
+    assert int(ds["crossings"].sel(mode="irregular").sum()) == 0
+    assert int(ds["crossings"].sel(crossing="c", mode="regular").max()) == 5
+    assert int(ds["stranded"].sel(location="x").values[-1]) > 0  # a queue, waiting
+    # the refused still try: the same post closed to the undocumented
+    shut = (PolicyPeriod("c", 0, 100, status="documents", capacity_per_day=5),)
+    ds2 = simulate_crisis(tiny(policies=shut, params=params), seed=3, check=True).dataset
+    assert int(ds2["crossings"].sel(mode="irregular").sum()) > 0

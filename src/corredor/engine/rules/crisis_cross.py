@@ -8,7 +8,8 @@ humanitarian admission if one is open to their group and its pool has room; else
 demanded and they have the cash (success `bribe`, money counted only when it works); else they are
 stranded (WAITING) at the staging place.
 Step 6, waiting, for everyone who failed today: give up with hazard rate
-`give_up_base + give_up_per_day × days waited` and head to the group's fallback place; else try the
+`give_up_base + give_up_per_day × days waited` and head to the group's fallback place; else, if
+refused (not merely behind a full day's capacity: those queue for the next day), try the
 marked irregular path (where the crossing names one) with probability `irregular_try`, succeeding with
 `irregular_success × (1 − militarisation)`, and on failure being pushed back with probability
 `pushback_factor × militarisation`; else wait one more day.
@@ -24,6 +25,10 @@ import numpy as np
 from ..rng import Stream, uniform
 from .crisis_plan import DOCUMENTS, M_ADMISSION, M_IRREGULAR, M_PAID, M_REGULAR, OPEN
 from .crisis_state import MOVING, WAITING
+
+#: `failed` of someone the policy lets through but today's capacity did not: they wait their turn
+#: (they may still give up) instead of trying the irregular path, which is for the refused
+QUEUED = 2
 
 # stream constants as plain ints (numba cannot read class attributes)
 _S_BRIBE = Stream.BRIBE
@@ -55,7 +60,8 @@ def cross(
         st = status[c, g]
         mode = -1
         r = capacity_pool[c, g]
-        if (st == OPEN or (st == DOCUMENTS and docs[g] == 1)) and (r < 0 or cap_left[r] > 0):
+        allowed = st == OPEN or (st == DOCUMENTS and docs[g] == 1)
+        if allowed and (r < 0 or cap_left[r] > 0):
             mode = M_REGULAR
             if r >= 0:
                 cap_left[r] -= 1
@@ -79,9 +85,9 @@ def cross(
             at_cross[i] = -1
             waited[i] = 0
             failed[i] = 0
-        else:
+        else:  # refused (1), or let through but behind today's capacity: queued (2)
             state[i] = WAITING
-            failed[i] = 1
+            failed[i] = QUEUED if allowed else 1
 
 
 @nb.njit(cache=True)
@@ -101,6 +107,7 @@ def wait_decide(
     for i in range(n):
         if state[i] != WAITING or failed[i] == 0:
             continue
+        queued = failed[i] == QUEUED
         failed[i] = 0
         c = at_cross[i]
         g = group[i]
@@ -114,7 +121,7 @@ def wait_decide(
             waited[i] = 0
             give_ups_out[0] += 1
             continue
-        if cross_irr_link[c] >= 0 and uniform(seed, day, _S_IRREGULAR, i, 0) < irregular_try:
+        if not queued and cross_irr_link[c] >= 0 and uniform(seed, day, _S_IRREGULAR, i, 0) < irregular_try:
             m = militarisation[c, g]
             if uniform(seed, day, _S_IRREGULAR, i, 1) < irregular_success * (1.0 - m):
                 k = cross_irr_link[c]
