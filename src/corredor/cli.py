@@ -483,8 +483,8 @@ def _print_comparison(comp) -> None:
         for name in comp.names:
             cells = []
             for key in metrics:
-                r = next((x for x in summary if x["scenario"] == name and x["metric"] == key), None)
-                if r is None or r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
+                r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
+                if r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
                     cells.append("–")
                 else:
                     cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")

@@ -178,9 +178,7 @@ def report_rows(comp: Any) -> list[dict[str, Any]]:
     for name in comp.names:
         row: dict[str, Any] = {"variant": name}
         for key, (label, unit) in ALL_METRICS.items():
-            r = next((x for x in summary if x["scenario"] == name and x["metric"] == key), None)
-            if r is None:
-                continue
+            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
             row[f"{label} ({unit})"] = ("–" if math.isnan(r["median"]) else
                                         f"{r['median']:,.0f} [{r['p05']:,.0f}–{r['p95']:,.0f}]")
         rows.append(row)

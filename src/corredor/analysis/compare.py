@@ -130,8 +130,6 @@ class Comparison:
         rows = []
         for name in self.names:
             for key, (label, unit) in ALL_METRICS.items():
-                if key not in self.values[name]:
-                    continue
                 v = self.values[name][key]
                 finite = v[np.isfinite(v)]
                 q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else [math.nan] * 3
@@ -246,8 +244,7 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         "descriptions": comp.descriptions,
         "summary": [{k: (clean(v) if isinstance(v, float) else v) for k, v in r.items()}
                     for r in comp.summary()],
-        "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS
-                         if m in comp.values[n]}
+        "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS}
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
         "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},

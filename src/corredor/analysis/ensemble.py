@@ -35,7 +35,7 @@ import xarray as xr
 import yaml
 
 from ..engine.rng import replica_seeds
-from ..results import AGENTS, in_people, people_per_agent
+from ..results import in_people, people_per_agent
 from ..targets import check_replaceable
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
@@ -221,9 +221,7 @@ def default_metrics(results: Any) -> dict[str, float]:
             out[str(key)] = float(value)
     ds = results.dataset
     if "total_people" in ds:
-        total = ds["total_people"]
-        h = people_per_agent(ds) if total.attrs.get("units") == AGENTS else 1
-        out.setdefault("people_final", float(total.values[-1]) * h)
+        out.setdefault("people_final", float(in_people(ds[["total_people"]])["total_people"].values[-1]))
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)

@@ -349,7 +349,7 @@ def needs_for(results: ResultsLike) -> xr.Dataset:
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
-    ds = collapse_extra_dims(in_people(results.dataset))
+    ds = collapse_extra_dims(results.dataset)  # (compute_needs counts people: results.in_people)
     site = crisis_sites(ds)
     if site is not None:
         ds = ds.assign(population=ds["population"].where(xr.DataArray(site, dims="location"), 0))

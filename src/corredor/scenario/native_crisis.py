@@ -119,7 +119,7 @@ class _Reader:
         self.parameter_values: dict[str, float] = dict(PARAMETERS)
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
-        self.group_tables: list[tuple[Table, dict[str, int]]] = []  # (the groups' files, for later checks)
+        self.fallback_cells: dict[str, tuple[Path, int, int]] = {}  # group -> its fallback cell
 
     # ---- helpers ---------------------------------------------------------------------------
     def toml_line(self, key: str) -> int:
@@ -266,11 +266,12 @@ class _Reader:
         if self.routes is not None and frozenset((a, b)) not in self.routes:
             self.err(table, row, cols, name, f"{what}: no route between {a!r} and {b!r} in the routes table")
 
-    def outside(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int) -> bool:
-        """True, with a warning, when days start..end all fall outside the run's period."""
+    def outside(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int,
+                name: str = "start") -> bool:
+        """True, with a warning at the cell `name`, when days start..end all fall outside the run."""
         if self.days is None or (end >= 0 and start < self.days):
             return False
-        self.problems.warn(table.path, row.line, cols.get("start", -1) + 1,
+        self.problems.warn(table.path, row.line, cols.get(name, -1) + 1,
                            f"dated outside the run's {self.days} days from {self.start}: it has no effect")
         return True
 
@@ -279,7 +280,6 @@ class _Reader:
         cols_needed = ("name", "share", "destinations", "fallback")
         out: list[Group] = []
         for table, cols in self.tables("groups", spec, "a groups table"):
-            self.group_tables.append((table, cols))
             if not self.need_columns(table, cols, cols_needed):
                 continue
             for row in self.data_rows(table):
@@ -292,6 +292,7 @@ class _Reader:
                 share = self.number(table, row, cols, "share", None, 0.0, 1.0)
                 dests = self.destinations(table, row, cols)
                 fallback = self.place(table, row, cols, "fallback")
+                self.fallback_cells[name] = (table.path, row.line, cols.get("fallback", -1) + 1)
                 mean = self.number(table, row, cols, "cash_usd_mean", 0.0, 0.0)
                 sd = self.number(table, row, cols, "cash_usd_sd", 0.0, 0.0)
                 out.append(Group(
@@ -314,13 +315,11 @@ class _Reader:
         """Warn of a group whose fallback is a crossing's staging place or far side: who gives up
         would stay on the line uncounted, or join the queue they gave up on."""
         ends = {c.staging or c.a: c.name for c in crossings} | {c.b: c.name for c in crossings}
-        for table, cols in self.group_tables:
-            lines = {r.line for r in table.rows}
-            for g in groups:
-                if g.fallback in ends and g.line in lines:
-                    self.problems.warn(table.path, g.line, cols.get("fallback", -1) + 1,
-                                       f"group {g.name}'s fallback {g.fallback!r} is an end of crossing "
-                                       f"{ends[g.fallback]}: people who give up would not leave the line")
+        for g in groups:
+            if g.fallback in ends and g.name in self.fallback_cells:
+                self.problems.warn(*self.fallback_cells[g.name],
+                                   f"group {g.name}'s fallback {g.fallback!r} is an end of crossing "
+                                   f"{ends[g.fallback]}: people who give up would not leave the line")
 
     def destinations(self, table: Table, row: Row, cols: dict[str, int]) -> dict[str, float]:
         text = self.cell(row, cols, "destinations")
@@ -537,7 +536,7 @@ class _Reader:
                     self.err(table, row, cols, "high", f"high {high:g} is below low {low:g}")
                 if day is None:
                     continue
-                if self.outside(table, row, cols | {"start": cols.get("date", -1)}, day, day):
+                if self.outside(table, row, cols, day, day, "date"):
                     continue
                 out.append({"day": day, "loc": loc, "value": value, "low": low, "high": high,
                             "kind": kind, "note": self.cell(row, cols, "note"),
@@ -561,7 +560,7 @@ class _Reader:
                              f"unknown indicator {ind!r} (expected one of {', '.join(sorted(known))})"
                              f"{suggest(ind, known)}")
                 amount = self.number(table, row, cols, "amount", None, 0.0)
-                days = [self.day(table, row, cols, k, default=-1) if self.cell(row, cols, k) else None
+                days = [self.day(table, row, cols, k) if self.cell(row, cols, k) else None
                         for k in ("start", "end")]
                 if days[0] is not None and days[1] is not None and days[1] < days[0]:
                     self.err(table, row, cols, "end", "end is before start")

@@ -458,13 +458,14 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
     return rows[:40]
 
 
-def occupied_at_end(run: RunData) -> list[dict[str, str]]:
-    """Places with people in need on the run's last day: their needs go on past the report's
-    totals, which stop there."""
+def occupied_at_end(run: RunData) -> dict[str, Any] | None:
+    """The run's last date and the places with people in need on it: their needs go on past the
+    report's totals, which stop there (None when every place is empty by then)."""
     if "needs.in_need" not in run.grids or not run.days:
-        return []
+        return None
     last = np.nan_to_num(run.grids["needs.in_need"][-1])
-    return [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
+    places = [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
+    return {"date": run.dates[-1] or str(run.days[-1]), "places": places} if places else None
 
 
 def fit_rows(run: RunData) -> list[dict[str, str]]:
