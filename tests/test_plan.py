@@ -156,3 +156,56 @@ def test_spawn_totals_and_day0_insertion() -> None:
     assert p.observed[:, 1].tolist() == [37, 44, 52, 60]
     assert np.isnan(p.observed[:, 0]).all()
     assert p.observed_total.tolist() == [37, 44, 52, 60]
+
+
+def test_a_rising_total_without_a_conflict_zone_is_refused_at_compile() -> None:
+    roads = [("A", "C", 100)]
+    total = [(0, 0.0), (6, 60.0)]  # ten people a day from day 1 to day 6
+    places = [("A", "conflict", 1000), ("C", "camp", 0)]
+    assert compile_plan(toy(places, roads, days=7, total=total, conflicts={"A": [1] * 7})).spawn.sum() == 60
+    # the only zone ends on day 4 (1 -> 0): day 4 is the first day nobody can send the ten
+    with pytest.raises(ScenarioError, match=r"on day 4 \(.*\) 10 people must appear .* no place is a conflict zone"):
+        compile_plan(toy(places, roads, days=7, total=total, conflicts={"A": [1, 1, 1, 1, 0, 0, 0]}))
+    # no conflict-typed place at all: the locations file's header is named
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(toy([("A", "town", 1000), ("C", "camp", 0)], roads, days=7, total=total))
+    assert [(p.path, p.line) for p in e.value.problems] == [("input_csv/locations.csv", 1)]
+    # a zone of nobody sends nobody either
+    with pytest.raises(ScenarioError, match="on day 1 "):
+        compile_plan(toy([("A", "conflict", 0), ("C", "camp", 0)], roads, days=7, total=total))
+    # a decay list that reaches 0 after the 2-day interval: weights refreshed on day 0 (the onset)
+    # are used on days 1-2 (age ≤ 1 at τ = t − 1), and day 3's (τ = 2) carry the factor 0
+    decayed = {"spawn_rules": {"conflict_spawn_decay": [1.0, 0.0], "conflict_spawn_decay_interval": 2}}
+    with pytest.raises(ScenarioError, match="on day 3 "):
+        compile_plan(toy(places, roads, days=7, total=total, conflicts={"A": [1] * 7}, settings=decayed))
+
+
+@pytest.mark.parametrize("case", ["ended", "nobody", "decayed"])
+def test_the_compile_check_names_the_day_the_engine_would_stop(case: str, monkeypatch) -> None:
+    import corredor.plan as plan_mod
+    from corredor.engine.agents import EngineError, run_agents
+
+    roads, total = [("A", "C", 100)], [(0, 0.0), (6, 60.0)]
+    places = [("A", "conflict", 0 if case == "nobody" else 1000), ("C", "camp", 0)]
+    conflicts = {"A": [1, 1, 1, 1, 0, 0, 0] if case == "ended" else [1] * 7}
+    settings = {"spawn_rules": {"conflict_spawn_decay": [1.0, 0.0], "conflict_spawn_decay_interval": 2}
+                if case == "decayed" else {}}
+    sc = toy(places, roads, days=7, total=total, conflicts=conflicts, settings=settings)
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(sc)
+    day = int(str(e.value).split("on day ")[1].split()[0])
+    monkeypatch.setattr(plan_mod, "_spawn_source_problems", lambda *a: [])
+    with pytest.raises(EngineError, match=f"^day {day}: "):
+        run_agents(compile_plan(sc), seed=3)
+
+
+def test_take_from_population_beyond_every_zone_is_refused_at_compile() -> None:
+    roads = [("A", "C", 100), ("B", "C", 100)]
+    places = [("A", "conflict", 30), ("B", "conflict", 20), ("C", "camp", 0)]
+    take = {"spawn_rules": {"take_from_population": True}}
+    total = [(0, 0.0), (5, 50.0)]
+    assert compile_plan(toy(places, roads, days=6, total=total, settings=take)).spawn.sum() == 50
+    with pytest.raises(ScenarioError, match="create 60 people, more than the 50 living"):
+        compile_plan(toy(places, roads, days=6, total=[(0, 0.0), (5, 60.0)], settings=take))
+    # without take_from_population the same case compiles
+    compile_plan(toy(places, roads, days=6, total=[(0, 0.0), (5, 60.0)]))

@@ -89,7 +89,7 @@ def test_unknown_engine_and_bad_values_exit_2(mali: Path, tmp_path: Path) -> Non
     assert r.exit_code == 2
 
 
-def test_engine_error_is_reported_without_traceback(tmp_path: Path) -> None:
+def test_no_conflict_zone_is_reported_by_validate_and_run(tmp_path: Path) -> None:
     # a case whose data asks for people but has no conflict zone to spawn them from
     case = tmp_path / "c"
     (case / "input_csv").mkdir(parents=True)
@@ -105,9 +105,13 @@ def test_engine_error_is_reported_without_traceback(tmp_path: Path) -> None:
     (case / "source_data/refugees.csv").write_text("2020-01-01,0\n2020-01-05,40\n")
     (case / "source_data/c.csv").write_text("2020-01-01,0\n2020-01-05,40\n")
     (case / "simsetting.yml").write_text("optimisations:\n  hasten: 1\n")
-    r = runner.invoke(app, ["run", str(case), "--out", str(tmp_path / "o"), "--engine", "agents"])
-    assert r.exit_code == 2, r.output
-    assert "spawn weight" in r.output and "Traceback" not in r.output
+    for args in (["validate", str(case)], ["run", str(case), "--out", str(tmp_path / "o"), "--engine", "agents"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, r.output
+        # day 1 is the first whose total rises (10 a day); conflicts.csv's row of day 1 is line 3
+        assert "conflicts.csv:3:" in r.output and "on day 1 (2020-01-02) 10 people" in r.output, r.output
+        assert "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_draws_bernoulli_runs_the_agent_engine_and_bad_draws_exit_2(mali: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from corredor.plan import compile_plan
 from corredor.scenario import Scenario, ScenarioError, load_scenario
 from corredor.scenario.convert import DestinationExists, toml_text, write_native
 from corredor.scenario.native import load_native, toml_key_position
@@ -384,3 +385,17 @@ def test_empty_attribute_cells_round_trip(tmp_path: Path) -> None:
         "A,Land,RA,1,2,conflict,conflict_zone,0,1000,-1,strong,",
     )
     assert any("locations.csv:3:11: bad conflict_intensity" in m for m in errors_of(tmp_path / "n"))
+
+
+def test_compile_problems_name_the_native_files(tmp_path: Path) -> None:
+    # compile_plan names Flee's files; for a native scenario they become its [files] entries
+    roads = "name1,name2,distance_km\nSantiago,Arica,2050\nArica,Chacalluta,20\n"
+    s = load_native(write_hand(tmp_path / "b", {"roads.csv": roads}))
+    with pytest.raises(ScenarioError) as info:
+        compile_plan(s)  # without a [crisis] section the Flee rules do not know a 'city'
+    first = info.value.problems[0]
+    assert (first.path, first.line) == ("places.csv", 3) and "kind 'city'" in first.message
+    toml = HAND["scenario.toml"].replace("days = 5", "days = 40000")
+    with pytest.raises(ScenarioError) as info:
+        compile_plan(load_native(write_hand(tmp_path / "c", {"roads.csv": roads, "scenario.toml": toml})))
+    assert [p.path for p in info.value.problems] == ["scenario.toml"]

@@ -197,9 +197,24 @@ def scenario_sha256(scenario: Scenario) -> str:
     return h.hexdigest()
 
 
+#: Where a native scenario keeps what a Flee folder keeps in each file ([files] keys).
+NATIVE_FILES = {
+    "input_csv/locations.csv": "locations", "input_csv/routes.csv": "routes",
+    "input_csv/closures.csv": "closures", "input_csv/conflicts.csv": "conflicts",
+    "source_data/refugees.csv": "observations", "source_data/data_layout.csv": "observations",
+}
+
+
 def _problem(scenario: Scenario, file: str, message: str, line: int = 0) -> Problem:
     """A problem found while compiling, at `file` relative to the scenario folder, as the
-    loader reports its own (docs/scenario-format.md, "Errors and warnings")."""
+    loader reports its own (docs/scenario-format.md, "Errors and warnings").
+
+    `file` is named as in a Flee folder; a native scenario's problem names its own file instead
+    (its [files] entry, or scenario.toml for the period and settings)."""
+    if scenario.metadata.get("format") == "native":
+        files = scenario.metadata.get("files", {})
+        key = NATIVE_FILES.get(file)
+        file = files.get(key, f"{key}.csv") if key else "scenario.toml"
     return Problem(file, line, 0, message)
 
 
@@ -499,6 +514,65 @@ def links_closed(plan: Plan) -> np.ndarray:
     return out
 
 
+def _spawn_source_problems(scenario: Scenario, spawn: np.ndarray, flags: dict[str, np.ndarray],
+                           conflicts: dict[str, np.ndarray], decay: np.ndarray) -> list[Problem]:
+    """The first day on which people must appear but no place can send them, found here rather
+    than by the engines' day loop (which stops the run there).
+
+    A place sends people while it is a conflict zone (intensity > 0 after that day's conflicts.csv
+    events) with population > 0 and a non-zero decay factor, as `rules.locations.spawn_weights`
+    weighs it. Populations are taken as on day 0: with take_from_population they only fall, so a
+    day found here fails in every run; running out of people is checked on the total spawned.
+    """
+    sr = scenario.settings.spawn_rules
+    n_days = int(spawn.shape[0])
+    conflict = flags["conflict0"].copy()
+    toc = np.full(conflict.shape[0], -1, np.int64)
+    pop = flags["pop"].astype(np.float64)
+    interval = int(sr.conflict_spawn_decay_interval)
+    use_decay = bool(sr.conflict_spawn_decay)
+    cptr, cloc, con, cval = (conflicts[k] for k in ("conflict_ptr", "conflict_loc", "conflict_on",
+                                                     "conflict_value"))
+    ever = conflict > 0.0
+    for t in range(n_days):
+        for e in range(int(cptr[t]), int(cptr[t + 1])):
+            j = int(cloc[e])
+            conflict[j] = cval[e] if con[e] else -1.0
+            if con[e]:
+                toc[j] = t
+                ever[j] = True
+        if spawn[t] <= 0:
+            continue
+        tau = t if (conflicts["refresh_today"][t] or t == 0) else t - 1
+        if use_decay:
+            k = np.clip(((tau - toc) / interval).astype(np.int64), 0, decay.shape[0] - 1)
+            factor = decay[k]
+        else:
+            factor = np.ones_like(pop)
+        if not np.any((conflict > 0.0) & (pop > 0.0) & (factor > 0.0)):
+            date = scenario.start_date + dt.timedelta(days=t) if scenario.start_date else None
+            when = f"day {t}" + (f" ({date.isoformat()})" if date else "")
+            ct = scenario.conflicts
+            if ct is not None and ct.lines:
+                file, line = "input_csv/conflicts.csv", ct.lines[min(t, len(ct.lines) - 1)]
+            else:  # the first place typed conflict, else the header (no row is)
+                lines = [loc.line for loc in scenario.locations if loc.kind == "conflict" and loc.line]
+                file, line = "input_csv/locations.csv", lines[0] if lines else 1
+            return [_problem(scenario, file, f"on {when} {int(spawn[t]):,} people must appear "
+                             "(the observations' total rises) but no place is a conflict zone with "
+                             "population > 0 that day to send them (expected a conflict zone on "
+                             "every day the total rises)", line)]
+    if sr.take_from_population:
+        supply = int(pop[ever].sum())
+        total = int(spawn.sum())
+        if total > supply:
+            return [_problem(scenario, "input_csv/locations.csv", f"take_from_population is on and the "
+                             f"observations create {total:,} people, more than the {supply:,} living in "
+                             "every place that is ever a conflict zone (expected larger populations, "
+                             "or take_from_population off)")]
+    return []
+
+
 def compile_plan(scenario: Scenario) -> Plan:
     """Compile a Scenario into a Plan (arrays) under Flee 3.1's rules; raise ScenarioError on faults.
 
@@ -514,8 +588,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         problems.append(_problem(scenario, "input_csv/sim_period.csv", f"the run must last at least 1 day (found {n_days})"))
         n_days = 1
     if n_days > MAX_DAYS:  # refuse before any days × places array is allocated
-        where = "scenario.toml" if scenario.metadata.get("format") == "native" else "input_csv/sim_period.csv"
-        raise ScenarioError([_problem(scenario, where, f"the run lasts {n_days:,} days, more than the "
+        raise ScenarioError([_problem(scenario, "input_csv/sim_period.csv", f"the run lasts {n_days:,} days, more than the "
                                       f"{MAX_DAYS:,} (100 years) corredor accepts")])
     people = sum(max(int(loc.population), 0) for loc in scenario.locations)
     if people > MAX_PEOPLE:
@@ -578,10 +651,12 @@ def compile_plan(scenario: Scenario) -> Plan:
         if names[i] in daily_by_name:
             observed_total += daily_by_name[names[i]]
 
+    decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
+    if not problems:
+        problems += _spawn_source_problems(scenario, spawn, flags, conflicts, decay)
     if problems:
         raise ScenarioError(problems)
 
-    decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
     params = {
         "max_move_speed": float(mr.max_move_speed),
         "max_walk_speed": float(mr.max_walk_speed),

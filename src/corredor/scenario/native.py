@@ -575,6 +575,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
             "format": "native",
             "description": description,
             "warnings": tuple(problems.warnings),
+            "files": {k: v for k, v in files.items() if isinstance(v, str)},
         },
     )
 
