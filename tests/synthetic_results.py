@@ -160,7 +160,8 @@ def crisis_like(
         "seed": 7,
         "engine": "agents",
         "start_date": str(dt.date(2023, 4, 13)),
-        "provided": [{"location": camp_name, "indicator": "toilets", "amount": 6, "source": "rpp.pe 2023-05-15"}],
+        "provided": [{"location": camp_name, "indicator": "toilets", "amount": 6, "source": "rpp.pe 2023-05-15"},
+                     {"location": camp_name, "indicator": "water_l", "amount": 5000, "source": "invented for tests"}],
         "sources": [{"what": "camp counts", "url": "https://aricahoy.cl/?p=37089"}],
     }
     if scenario_source is not None:

@@ -113,10 +113,11 @@ def test_map_has_every_located_place_and_a_slider(crisis_report):
 def test_needs_fit_comparison_and_sources(crisis_report):
     _, html = crisis_report
     text = re.sub(r"\s+", " ", html)
-    # camp at its busiest: 480 people -> 7,200 l, 10 toilets, 6 provided, worst gap 4
+    # camp at its busiest: 480 people -> 7,200 l, 10 toilets, 6 provided, worst gap 4; water:
+    # 5,000 l/day provided, so the worst day's gap is 7,200 − 5,000
     row = re.search(r"<tr><th scope=\"row\">&lt;script&gt;alert\(1\)&lt;/script&gt;</th>(.*?)</tr>", text).group(1)
     cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[1:9] == ["480", "7,200", "480", "1,680", "10", "6", "4", "2"]
+    assert cells[1:10] == ["480", "7,200", "480", "1,680", "10", "6", "4", "water l/day 2,200", "2"]
     assert "Fit against observations" in html
     assert "as happened" in html and "corridor" in html and "peak_stranded" in html
     assert "https://aricahoy.cl/?p=37089" in html  # manifest source

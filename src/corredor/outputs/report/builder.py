@@ -428,6 +428,11 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
     return charts
 
 
+#: Indicators other than toilets whose gap the needs table shows where something was provided.
+OTHER_GAPS = {"water_l": "water l/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
+              "covered_space_m2": "covered m²", "health_staff": "health staff"}
+
+
 def needs_rows(run: RunData) -> list[dict[str, str]]:
     """Per place that ever held anyone: needs at its peak day, provision and worst gap."""
     if "needs.in_need" not in run.grids:
@@ -452,6 +457,8 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
             "water": at("water_l"), "rations": at("food_rations"), "space": at("covered_space_m2"),
             "toilets": worst("toilets"), "toilets_provided": worst("toilets_provided"),
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
+            "other_gaps": "; ".join(f"{label} {worst(ind + '_gap')}" for ind, label in OTHER_GAPS.items()
+                                    if ind + "_gap" in g and np.isfinite(g[ind + "_gap"][:, j]).any()) or "–",
             "unsheltered": (_fmt_num(np.nansum(unsheltered[:, j]))
                             if unsheltered is not None and np.isfinite(unsheltered[:, j]).any() else "–"),
         })
