@@ -349,6 +349,28 @@ def test_give_ups_count_people_once_when_a_transfer_shelters_them():
         assert int(ds["give_ups"].values.sum()) >= back_home > 0
 
 
+def test_a_give_up_taken_back_restores_the_destination():
+    """People sheltered on the day they gave up head for their own destination again when a later
+    transfer moves them on, not for home: before, the shelter's people moved to the origin 'o'
+    counted as arrived at their destination there (42 'exited' at o although the crossing was
+    closed to them throughout)."""
+    groups = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
+    sc = tiny(days=12, rate=0.0, groups=groups, policies=closed_from(0, status="closed"),
+              events=(Event("transfer", 6, 6, "x", "s", -1), Event("transfer", 8, 8, "s", "o", -1)),
+              params={"irregular_try": 0.0, "give_up_base": 0.3, "give_up_per_day": 0.0,
+                      "shelter_give_up_factor": 0.0, "speed_km_per_day": 500.0})
+    deps = {"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 1000.0, "scale": "",
+                      "source": "", "line": 0},)}
+    sc = dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures=deps))
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, check=True).dataset
+        assert int(ds["sheltered"].sel(location="s").values[7]) > 0  # the transfer took people
+        assert int(ds["exited"].values[-1]) == 0  # nobody can reach d: the crossing is closed
+        assert int(ds["arrivals"].sel(location="d").sum()) == 0
+        # those moved to o set off for d again: some are back at the closed crossing by the end
+        assert int(ds["stranded"].sel(location="x").values[-1]) > 0
+
+
 def test_the_waiting_histogram_has_no_empty_zero_bin():
     sc = tiny(policies=closed_from(0), params=QUIET)
     ds = simulate_crisis(sc, seed=1, check=True).dataset

@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from ..scenario.model import Scenario
 from .agents import initial_state, run_agents
 
 #: Written into every checkpoint; a file with another format is refused.
-FORMAT = "corredor-checkpoint-1"
+FORMAT = "corredor-checkpoint-2"  # 2: crisis people carry goal and gave_up_on
 _HEADER = "__header__"
 
 
@@ -125,6 +125,12 @@ def load_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: 
         expected = {k: (v.shape, v.dtype) for k, v in arrays.items()}
         if not any(k.startswith("people.") for k in arrays) or "agent_steps" not in arrays:
             raise CheckpointError(f"{path}: not a crisis checkpoint (no people columns)")
+        from .rules.crisis_state import People
+
+        columns = {f"people.{f.name}" for f in fields(People) if f.name != "n"}
+        if columns != {k for k in arrays if k.startswith("people.")}:
+            raise CheckpointError(f"{path}: the people columns are not this version's; "
+                                  "delete it or run without --resume")
     for key, (shape, dtype) in expected.items():
         got = arrays.get(key)
         if got is None or got.shape != shape or got.dtype != dtype:

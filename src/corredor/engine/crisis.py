@@ -164,8 +164,6 @@ def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dic
 def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
     """The inverse of pack_state."""
     cols = {k[len("people."):]: v for k, v in st.items() if k.startswith("people.")}
-    if "gave_up_on" not in cols and "state" in cols:  # (a checkpoint from before that column)
-        cols["gave_up_on"] = np.full(cols["state"].shape[0], -1, dtype=np.int32)
     ppl = People(**cols)
     out = {k[len("out."):]: v for k, v in st.items() if k.startswith("out.")}
     return ppl, out, int(st["agent_steps"])
@@ -212,7 +210,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         lo, hi = int(plan.spawn_offset[t]), int(plan.spawn_offset[t + 1])
         depart(seed, t, lo, hi, plan.person_origin, plan.group_cdf, plan.dest_cdf,
                plan.group_cash_mean, plan.group_cash_sd,
-               ppl.state, ppl.group, ppl.node, ppl.link, ppl.dest, ppl.cash)
+               ppl.state, ppl.group, ppl.node, ppl.link, ppl.dest, ppl.goal, ppl.cash)
         ppl.n = hi
         n = ppl.n
         agent_steps += n
@@ -245,7 +243,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         ev_done_day[:] = 0
         run_events(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.waited,
                    ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived, ppl.returning, ppl.gave_up_on,
-                   give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
+                   ppl.dest, ppl.goal, give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
                    plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
                    plan.shelter_cap, cross_out, ev_done_day)
         out["event_moves"] += ev_done_day

@@ -33,13 +33,14 @@ def depart(
     seed: np.uint64, day: int, lo: int, hi: int, person_origin: np.ndarray,
     group_cdf: np.ndarray, dest_cdf: np.ndarray, cash_mean: np.ndarray, cash_sd: np.ndarray,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray,
-    dest: np.ndarray, cash: np.ndarray,
+    dest: np.ndarray, goal: np.ndarray, cash: np.ndarray,
 ) -> None:
     """Create people lo..hi-1 at their origins (group ~ shares, destination ~ group's, cash ~ normal ≥ 0)."""
     for i in nb.prange(lo, hi):
         g = _pick(group_cdf, uniform(seed, day, _S_GROUP, i))
         group[i] = g
         dest[i] = _pick(dest_cdf[g], uniform(seed, day, _S_DESTINATION, i))
+        goal[i] = dest[i]
         # Box–Muller normal from two uniforms; cash cannot be negative
         u1 = max(uniform(seed, day, _S_CASH, i, 0), 1e-300)
         u2 = uniform(seed, day, _S_CASH, i, 1)

@@ -35,8 +35,8 @@ def run_events(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
     waited: np.ndarray, at_cross: np.ndarray, failed: np.ndarray, hops: np.ndarray, arrived: np.ndarray,
-    returning: np.ndarray, gave_up_on: np.ndarray, give_ups_out: np.ndarray,
-    ev_kind: np.ndarray, ev_start: np.ndarray, ev_end: np.ndarray, ev_origin: np.ndarray,
+    returning: np.ndarray, gave_up_on: np.ndarray, dest: np.ndarray, goal: np.ndarray,
+    give_ups_out: np.ndarray, ev_kind: np.ndarray, ev_start: np.ndarray, ev_end: np.ndarray, ev_origin: np.ndarray,
     ev_dest: np.ndarray, ev_people: np.ndarray, ev_groups: np.ndarray, ev_link: np.ndarray,
     ev_cross: np.ndarray, link_km: np.ndarray, shelter_cap: np.ndarray,
     crossings_out: np.ndarray, ev_done: np.ndarray,
@@ -99,6 +99,7 @@ def run_events(
             failed[i] = 0
             if returning[i] == 1 and (kind == FLIGHT or into_shelter):
                 returning[i] = 0  # sheltered or flown out instead of going home: if they gave up
+                dest[i] = goal[i]  # (moved on from the shelter later, they head where they meant to)
                 if gave_up_on[i] == day:  # today, that give-up is undone (one a person, not two)
                     give_ups_out[0] -= 1
             if kind == TRANSFER:

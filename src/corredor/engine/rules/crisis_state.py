@@ -29,7 +29,8 @@ class People:
     node: np.ndarray  # int32: current place, or the start of the current link
     link: np.ndarray  # int32: current link, −1 at a place
     km_left: np.ndarray  # float64: km still to go on the link
-    dest: np.ndarray  # int32: destination slot (plan.dest_nodes)
+    dest: np.ndarray  # int32: destination slot (plan.dest_nodes), the fallback's after a give-up
+    goal: np.ndarray  # int32: the destination slot drawn at departure (restored if a give-up is undone)
     cash: np.ndarray  # float64: USD
     waited: np.ndarray  # int32: days waited at the current crossing
     returning: np.ndarray  # int8: 1 after giving up (heading to the fallback)
@@ -50,6 +51,7 @@ class People:
             link=np.full(capacity, -1, dtype=np.int32),
             km_left=np.zeros(capacity, dtype=np.float64),
             dest=np.zeros(capacity, dtype=np.int32),
+            goal=np.zeros(capacity, dtype=np.int32),
             cash=np.zeros(capacity, dtype=np.float64),
             waited=np.zeros(capacity, dtype=np.int32),
             returning=np.zeros(capacity, dtype=np.int8),
