@@ -392,3 +392,22 @@ def test_people_behind_a_full_days_capacity_queue_instead_of_going_irregular():
     shut = (PolicyPeriod("c", 0, 100, status="documents", capacity_per_day=5),)
     ds2 = simulate_crisis(tiny(policies=shut, params=params), seed=3, check=True).dataset
     assert int(ds2["crossings"].sel(mode="irregular").sum()) > 0
+
+
+def test_a_capacity_or_admission_limit_of_zero_is_a_refusal_not_a_queue():
+    """Nobody reaches the front of a queue that lets 0 a day through: those behind an open post
+    of capacity 0 act as refused (before, they waited for ever and never tried the irregular path).
+    Those behind an admission of 5 a day queue like those behind a capacity (before, they were
+    refused). An admission's `people` is at least 1 in a file (0 built in code means no limit)."""
+    params = {"irregular_try": 1.0, "irregular_success": 1.0, "give_up_base": 0.0, "give_up_per_day": 0.0}
+    zero = (PolicyPeriod("c", 0, 100, status="open", capacity_per_day=0),)
+    ds = simulate_crisis(tiny(policies=zero, params=params), seed=3, check=True).dataset
+    assert int(ds["crossings"].sel(mode="regular").sum()) == 0
+    assert int(ds["crossings"].sel(mode="irregular").sum()) > 0
+    one_group = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
+    admit_5 = (Event("admission", 0, 100, crossing="c", people=5),)
+    sc = tiny(policies=closed_from(0, status="closed"), events=admit_5, params=params, groups=one_group)
+    ds = simulate_crisis(sc, seed=3, check=True).dataset
+    assert int(ds["crossings"].sel(crossing="c", mode="admission").max()) == 5
+    assert int(ds["crossings"].sel(mode="irregular").sum()) == 0
+    assert int(ds["stranded"].sel(location="x").values[-1]) > 0  # a queue, waiting

@@ -87,7 +87,11 @@ def cross(
             failed[i] = 0
         else:  # refused (1), or let through but behind today's capacity: queued (2)
             state[i] = WAITING
-            failed[i] = QUEUED if allowed else 1
+            # queued only behind a pool that lets someone through each day (a capacity or an
+            # admission limit of 0 is a refusal: nobody would ever reach its front)
+            queued = (allowed and (r < 0 or pool_cap[r] > 0)) or (
+                admission[c, g] == 1 and (a < 0 or admission_pool_cap[a] > 0))
+            failed[i] = QUEUED if queued else 1
 
 
 @nb.njit(cache=True)
