@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REPO
 from corredor.analysis.ensemble import (
     QUANTILES,
     STATS,
     OverrideError,
+    Variant,
     apply_overrides,
     build_variants,
     parse_assignment,
@@ -26,7 +28,10 @@ from corredor.analysis.ensemble import (
     write_ensemble,
 )
 from corredor.analysis.executors import SerialExecutor
+from corredor.scenario import load_scenario
 from ensemble_toy import N_DAYS, expected_population, identity, toy_scenario, toy_simulate
+
+CHILE = REPO / "scenarios" / "chile-peru-2023"
 
 
 def _run(replicas: int = 40, seed: int = 1, **kw):
@@ -147,6 +152,18 @@ def test_overrides_parse_apply_and_refuse() -> None:
         apply_overrides(toy_scenario(), {"optimisations.hasten": 0})
     with pytest.raises(OverrideError, match="no border-crisis"):
         apply_overrides(toy_scenario(), {"crisis.give_up": 0.1})
+
+
+def test_crisis_overrides_keep_the_readers_bounds() -> None:
+    """--set/--sweep crisis.* refuses what the scenario reader refuses: a speed of 0, a
+    probability outside [0, 1], and a parameter above 1 that a policy uses as militarisation."""
+    sc = load_scenario(CHILE)
+    assert apply_overrides(sc, {"crisis.mil_troops": 0.9}).crisis.parameters["mil_troops"] == 0.9
+    for key, value, expected in (("speed_km_per_day", 0, "> 0"), ("irregular_try", -3, "between 0 and 1"),
+                                 ("give_up_base", -0.1, "≥ 0"), ("mil_troops", 3.0, "as a probability"),
+                                 ("surge_factor", float("nan"), "expected a number")):
+        with pytest.raises(OverrideError, match=expected):
+            apply_overrides(sc, {f"crisis.{key}": value})
     for bad in ("camp_weight", "=2", "x="):
         with pytest.raises(OverrideError):
             parse_assignment(bad)
@@ -319,6 +336,22 @@ def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> 
     assert back["route_to"].values.tolist() == one.dataset["route_to"].values.tolist()
     np.testing.assert_array_equal(back.sel(stat="q50", variant="base").transpose("day", "route").values,
                                   ens.bands["travellers"].sel(stat="q50", variant="base").values)
+
+
+def test_a_sweep_over_hasten_gives_bands_of_people_in_every_variant(flee_cases) -> None:
+    """Each variant's bands are scaled by its own hasten (they were all scaled by the first one's:
+    a hasten-1 variant after a hasten-10 one came out 10 times too large)."""
+    import corredor
+
+    sc = corredor.load_scenario(flee_cases / "mali2012", hasten=10, days=15)
+    for order in ([10, 1], [1, 10]):
+        variants = [Variant(f"h{h}", {"optimisations.hasten": h}) for h in order]
+        ens = run_ensemble(sc, 1, seed=3, variants=variants)
+        tp = {v.label: float(ens.bands["total_people"].sel(variant=v.label, stat="q50").values[-1])
+              for v in variants}
+        # the spawn totals are deterministic: the two differ only by hasten-10's truncation
+        assert tp["h1"] > 10_000 and abs(tp["h10"] - tp["h1"]) < 0.01 * tp["h1"], (order, tp)
+        assert ens.bands["population"].attrs["units"] == "people"
 
 
 def test_quantile_view_has_numeric_quantiles() -> None:

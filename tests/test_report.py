@@ -209,7 +209,7 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     need_rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]
     most = max(int(float(r[9])) for r in need_rows if r[2] == "camp" and r[7] == "toilets")
     assert camp[5] == f"{most:,}"  # toilets on the worst day, beside the worst day's gap
-    assert camp[9] != "–"  # person-nights without shelter: stated capacity 0 at the camp
+    assert camp[10] != "–"  # person-nights without shelter: stated capacity 0 at the camp
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
     cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
     assert cap == 1000 and np.isnan(res.dataset["shelter_capacity"].sel(location="camp").item())
@@ -276,3 +276,20 @@ def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
     comp.write_text(json.dumps({"something": 1}))
     bad = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp)])
     assert bad.exit_code == 2
+
+
+def test_the_places_occupied_on_the_last_day_are_capped_fullest_first() -> None:
+    """A Flee case can end with hundreds of places occupied: the page names the ten fullest and
+    counts the rest."""
+    from types import SimpleNamespace
+
+    from corredor.outputs.report.builder import OCCUPIED_SHOWN, occupied_at_end
+
+    last = np.arange(25, dtype=float)  # place j holds j people on the last day (place 0 none)
+    run = SimpleNamespace(grids={"needs.in_need": np.vstack([np.zeros(25), last])},
+                          labels=[f"p{j}" for j in range(25)], dates=["2020-01-01", "2020-01-02"], days=[0, 1])
+    occ = occupied_at_end(run)
+    assert occ["date"] == "2020-01-02" and occ["more"] == 24 - OCCUPIED_SHOWN
+    assert [p["location"] for p in occ["places"]] == [f"p{j}" for j in range(24, 24 - OCCUPIED_SHOWN, -1)]
+    run.grids["needs.in_need"][-1] = 0
+    assert occupied_at_end(run) is None

@@ -638,10 +638,12 @@ def compile_plan(scenario: Scenario) -> Plan:
         debt = np.zeros(n_days, np.int64)
         raw = np.zeros(n_days, np.int64)
     created = (int(spawn.sum()) + int(insert0.sum())) * h
-    if created == 0 and h > 1 and obs is not None and obs.total is not None and obs.total.daily(n_days, 1).max() > 0:
+    most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
+    if created == 0 and h > 1 and most > 0:
         problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
-                                 f"at hasten {h:,} nobody is simulated: the observations create fewer "
-                                 f"than {h:,} people a day (expected a smaller optimisations.hasten or --hasten)"))
+                                 f"at hasten {h:,} nobody is simulated: the observations' total reaches "
+                                 f"{most:,} people at most, less than one agent of {h:,} (expected a "
+                                 f"hasten of at most {most:,}: optimisations.hasten or --hasten)"))
     if created > MAX_PEOPLE:
         problems.append(_problem(scenario, "source_data/refugees.csv", f"the observations create {created:,} "
                                  f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))

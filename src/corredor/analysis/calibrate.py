@@ -139,8 +139,9 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
             p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
                           bool(spec.get("int", False)), line)
             if scenario is not None:
-                try:
-                    apply_overrides(scenario, {dotted: p.clip((p.low + p.high) / 2)})
+                try:  # both ends of the range: every value tried lies between them
+                    for end in (p.low, p.high):
+                        apply_overrides(scenario, {dotted: p.clip(end)})
                 except OverrideError as exc:
                     problems.error(path, line, 1, str(exc))
                     continue

@@ -35,7 +35,7 @@ import xarray as xr
 import yaml
 
 from ..engine.rng import replica_seeds
-from ..results import in_people, people_per_agent
+from ..results import AGENTS, in_people, people_per_agent
 from ..targets import check_replaceable
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
@@ -127,7 +127,14 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
                 raise OverrideError("; ".join(msgs)) from None
             raise OverrideError(str(exc)) from None
     if crisis_params:
+        from ..scenario.native_crisis import parameter_problem, probability_parameters
+
         crisis = out.crisis
+        probabilities = probability_parameters(crisis)
+        for key, value in crisis_params.items():
+            problem = parameter_problem(key, value, key in probabilities)
+            if problem is not None:
+                raise OverrideError(problem)
         params = {**dict(crisis.parameters), **crisis_params}
         out = dataclasses.replace(out, crisis=dataclasses.replace(crisis, parameters=params))
     return out
@@ -434,7 +441,7 @@ def run_ensemble(
             if progress is not None:
                 progress(done, len(tasks))
         assert store is not None and template is not None
-        bands = _bands_dataset(store, template, variants)
+        bands = _bands_dataset(store, template, variants, plans)
     finally:
         if store is not None:
             store.close()
@@ -463,22 +470,33 @@ def quantile_view(da: xr.DataArray) -> xr.DataArray:
     return q.rename(stat="quantile").assign_coords(quantile=list(QUANTILES))
 
 
-def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Variant]) -> xr.Dataset:
+def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Variant],
+                   plans: Sequence[Any] = ()) -> xr.Dataset:
+    """Bands of people, as a run folder's tables: each variant's counts times its own people per
+    agent (its plan's hasten: a sweep may change it), observations at the template's."""
+    from ..plan import Plan
+
     layout = {str(k)[len("__layout__"):]: template[k] for k in template.data_vars
               if str(k).startswith("__layout__")}
     base = template.drop_vars(list(layout and [f"__layout__{k}" for k in layout]))
+    h0 = people_per_agent(template)
+    per_agent = [p.hasten if isinstance(p, Plan) else h0 for p in plans] or [h0] * len(variants)
     data_vars = {}
     for name, proto in layout.items():
-        stacked = np.stack([store.bands(v, name) for v in range(len(variants))])
+        counts = proto.attrs.get("units") in (AGENTS, "people")
+        stacked = np.stack([store.bands(v, name) * (per_agent[v] if counts else 1)
+                            for v in range(len(variants))])
         dims = ("variant", "stat", *proto.dims)
-        data_vars[name] = xr.DataArray(stacked, dims=dims, attrs=dict(proto.attrs))
+        attrs = {**proto.attrs, "units": "people"} if counts else dict(proto.attrs)
+        data_vars[name] = xr.DataArray(stacked, dims=dims, attrs=attrs)
     coords = {"variant": [v.label for v in variants], "stat": list(STATS)}
     ds = xr.Dataset(data_vars, coords=coords)
     ds = ds.assign_coords({k: c for k, c in base.coords.items() if k not in coords})
+    observed = in_people(base.assign_attrs(people_per_agent=h0))
     for name in base.data_vars:  # observations: identical in every replica, kept once
-        ds[name] = base[name]
-    ds.attrs["people_per_agent"] = people_per_agent(template)
-    return in_people(ds)  # bands of people, as a run folder's tables (a Flee case's hasten)
+        ds[name] = observed[name]
+    ds.attrs["people_per_agent"] = 1  # every count above is in people
+    return ds
 
 
 def _manifest(

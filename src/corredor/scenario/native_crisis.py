@@ -91,6 +91,28 @@ PARAMETER_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
     "route_temperature_km": (0.0, None, True),
 }
 
+#: Policy columns whose value is a probability: a parameter named there as `$name` is at most 1.
+PROBABILITY_COLUMNS = ("militarisation", "bribe_success")
+
+
+def parameter_problem(key: str, value: Any, probability: bool = False) -> str | None:
+    """Why `value` cannot be crisis parameter `key` (None when it can): a finite number within
+    PARAMETER_BOUNDS, ≥ 0 otherwise, and at most 1 where a policy uses it as a probability
+    (`probability`). Shared by the scenario reader and `--set`/`--sweep`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return f"crisis parameter '{key}': expected a number, found {value!r}"
+    lo, hi, positive = PARAMETER_BOUNDS.get(key, (0.0, 1.0 if probability else None, False))
+    if value < lo or (positive and value == lo) or (hi is not None and value > hi):
+        rng = f"between {lo:g} and {hi:g}" if hi is not None else f"{'>' if positive else '≥'} {lo:g}"
+        why = " (a policy uses it as a probability)" if probability and key not in PARAMETER_BOUNDS else ""
+        return f"crisis parameter '{key}': expected a number {rng}{why}, found {value!r}"
+    return None
+
+
+def probability_parameters(crisis: Crisis) -> set[str]:
+    """Parameters that some policy row names as `$name` in a probability column."""
+    return {ref for pol in crisis.policies for col, ref in pol.parameters.items() if col in PROBABILITY_COLUMNS}
+
 #: Largest magnitude a number in the crisis tables may have: counts become int64 and are summed over
 #: days × places, and no count of people, dollars or kilometres in a scenario comes near it.
 MAX_NUMBER = 1e12
@@ -587,14 +609,9 @@ class _Reader:
                 self.toml_error(key, f"unknown crisis parameter '{key}' (not a built-in parameter, and no "
                                      f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}")
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                self.toml_error(key, f"crisis parameter '{key}': expected a number, found {value!r}")
-                continue
-            lo, hi, positive = PARAMETER_BOUNDS.get(key, (0.0, None, False))
-            if value < lo or (positive and value == lo) or (hi is not None and value > hi):
-                rng = (f"between {lo:g} and {hi:g}" if hi is not None
-                       else f"{'>' if positive else '≥'} {lo:g}")
-                self.toml_error(key, f"crisis parameter '{key}': expected a number {rng}, found {value!r}")
+            problem = parameter_problem(key, value)
+            if problem is not None:
+                self.toml_error(key, problem)
                 continue
             out[key] = float(value)
         return out

@@ -465,6 +465,10 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
     return rows[:40]
 
 
+#: The most places the report names as still occupied on the last day (the fullest first).
+OCCUPIED_SHOWN = 10
+
+
 def occupied_at_end(run: RunData) -> dict[str, Any] | None:
     """The run's last date and the places with people in need on it: their needs go on past the
     report's totals, which stop there (None when every place is empty by then)."""
@@ -472,7 +476,10 @@ def occupied_at_end(run: RunData) -> dict[str, Any] | None:
         return None
     last = np.nan_to_num(run.grids["needs.in_need"][-1])
     places = [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
-    return {"date": run.dates[-1] or str(run.days[-1]), "places": places} if places else None
+    if not places:
+        return None
+    shown = places[:OCCUPIED_SHOWN]  # (a Flee case may end with hundreds of places occupied)
+    return {"date": run.dates[-1] or str(run.days[-1]), "places": shown, "more": len(places) - len(shown)}
 
 
 def fit_rows(run: RunData) -> list[dict[str, str]]:
