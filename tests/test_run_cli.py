@@ -134,3 +134,27 @@ def test_draws_bernoulli_is_refused_for_a_crisis_scenario(tmp_path: Path) -> Non
     r = runner.invoke(app, ["run", str(crisis), "--draws", "bernoulli", "--out", str(tmp_path / "c")])
     assert r.exit_code == 2 and "border-crisis" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "--hasten", "10"], "--hasten 10: a border-crisis scenario simulates every person"),
+    (["run", "--engine", "cohorts"], "--engine cohorts cannot run a border-crisis scenario"),
+    (["run", "--days", "400"], "--days 400 runs past the scenario's 150 days"),
+    (["ensemble", "--replicas", "1", "--set", "move_rules.camp_weight=2"],
+     "a border-crisis scenario's rules do not read settings.move_rules"),
+    (["ensemble", "--replicas", "1", "--sweep", "crisis.speed_km_per_day=0,100"], "expected a number > 0"),
+])
+def test_options_that_would_do_nothing_on_a_crisis_scenario_exit_2(tmp_path: Path, args: list[str],
+                                                                    expected: str) -> None:
+    """Found by a planner's walkthrough: these ran and silently had no effect (or ran 240 days
+    with no departures or policies past the scenario's end)."""
+    crisis = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, [args[0], str(crisis), *args[1:], "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2, r.output
+    assert expected in " ".join(r.output.split()) and "Traceback" not in r.output
+    assert not (tmp_path / "c").exists()
+
+
+def test_days_past_the_end_of_a_flee_case_exit_2(mali: Path, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["run", str(mali), "--days", "1000", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2 and "--days 1,000 runs past the scenario's 300 days" in " ".join(r.output.split())

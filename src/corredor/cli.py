@@ -135,7 +135,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error("--checkpoint-every and --resume work with --backend cpu")
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
-    scenario = _load_or_exit(path, hasten, days)
+    scenario = _load_or_exit(path, hasten, days, engine)
     refusal = draws_refusal(draws, engine, scenario)
     if refusal:
         usage_error(f"--draws: {refusal}")
@@ -280,7 +280,10 @@ def _check_engine(engine: str) -> None:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
 
 
-def _load_or_exit(path: Path, hasten: int | None, days: int | None):
+def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str = "auto"):
+    """The scenario at `path` with --hasten and --days applied; exit 2 with the problems, or
+    where an option would do nothing (a border-crisis run simulates every person on its own
+    engine: it has no hasten and no cohort engine)."""
     from . import load_scenario
 
     if hasten is not None and not 1 <= hasten <= MAX_HASTEN:
@@ -288,9 +291,20 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None):
     if days is not None and days < 1:
         usage_error(f"--days must be at least 1, found {days}")
     try:
-        return load_scenario(path, hasten=hasten, days=days)
+        scenario = load_scenario(path, hasten=hasten)
     except ScenarioError as exc:
         fail_with_problems(exc)
+    if scenario.crisis is not None:
+        if hasten is not None and hasten != 1:
+            usage_error(f"--hasten {hasten:,}: a border-crisis scenario simulates every person "
+                        "(one agent each); leave --hasten out")
+        if engine == "cohorts":
+            usage_error("--engine cohorts cannot run a border-crisis scenario: its rules follow each "
+                        "person (cash, days waited); use --engine auto or agents")
+    if days is not None and days > scenario.days:  # past its end no data, policy or conflict says anything
+        usage_error(f"--days {days:,} runs past the scenario's {scenario.days:,} days "
+                    f"(--days simulates the first N days; expected at most {scenario.days:,})")
+    return scenario.with_days(days) if days is not None else scenario
 
 
 @app.command()
@@ -324,7 +338,7 @@ def ensemble(
     from .progress import progress_bar
 
     _check_engine(engine)
-    scenario = _load_or_exit(path, hasten, days)
+    scenario = _load_or_exit(path, hasten, days, engine)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
         variants = build_variants(settings, [parse_sweep(s) for s in sweep or []],
@@ -383,7 +397,7 @@ def calibrate(
     from .progress import progress_bar
 
     _check_engine(engine)
-    scenarios = [_load_or_exit(p, hasten, days) for p in paths]
+    scenarios = [_load_or_exit(p, hasten, days, engine) for p in paths]
     try:
         specs = read_params(params, scenarios[0])
         for sc in scenarios[1:]:

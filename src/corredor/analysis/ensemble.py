@@ -103,6 +103,10 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
                 raise OverrideError(f"unknown crisis parameter '{key}'{suggest(key, set(known))}")
             crisis_params[key] = value
             continue
+        if getattr(scenario, "crisis", None) is not None and section in fields:
+            raise OverrideError(f"'{dotted}': a border-crisis scenario's rules do not read "
+                                f"settings.{section}; its behaviour parameters are crisis.<name> "
+                                f"(e.g. crisis.give_up_base)")
         if section not in fields or section == "log_levels" or not key:
             choices = {f"{s}.{k}" for s in fields if s != "log_levels"
                        for k in fields[s].annotation.model_fields}  # type: ignore[union-attr]
