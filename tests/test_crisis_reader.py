@@ -203,6 +203,33 @@ def test_rows_outside_the_run_warn_and_events_stay_within_it(tmp_path):
         "events.csv:4:2: warning: dated outside the run's 10 days from 2023-01-01: it has no effect"]
 
 
+def test_overlapping_rows_and_gaps_in_one_policies_file_are_warned_of(tmp_path):
+    """Found by a planner's walkthrough: two rows of one file setting the same crossing for the
+    same group on the same days (the later silently wins), and days between rows that no row
+    covers (silently open to everyone with no limit)."""
+    head = "crossing,start,end,status,capacity_per_day,militarisation,price_usd,bribe_success,groups,source\n"
+    rows = ("c,2023-01-01,2023-01-04,open,10,,,,,s\n"
+            "c,2023-01-03,2023-01-05,documents,10,,,,b,s\n"    # overlaps line 2 on 3-4 Jan for b
+            "c,2023-01-06,2023-01-06,documents,10,,,,a,s\n"    # touches, no gap, no overlap
+            "c,2023-01-09,2023-01-10,closed,,,,,,s\n")         # 7-8 Jan uncovered
+    write(tmp_path, {**GOOD, "policies.csv": head + rows})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    assert [str(p) for p in problems.warnings] == [
+        "policies.csv:3:2: warning: overlaps the row on line 2 (c, 2023-01-03 to 2023-01-04 for b): "
+        "this later row applies on those days",
+        "policies.csv:5:2: warning: no row of c covers 2023-01-07 to 2023-01-08: the crossing is open "
+        "to everyone with no limit on those days (expected a row for them, e.g. status open)"]
+    # rows for different groups on the same days do not overlap; a second file may override
+    rows_ab = "c,2023-01-01,2023-01-10,open,10,,,,a,s\nc,2023-01-01,2023-01-10,closed,,,,,b,s\n"
+    write(tmp_path, {"policies.csv": head + rows_ab, "later.csv": head + "c,2023-01-02,2023-01-03,closed,,,,,,s\n"})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "policies": ["policies.csv", "later.csv"]}, problems, NAMES,
+                routes=ROUTES, days=10)
+    assert not problems.items, [str(p) for p in problems.items]
+
+
 def test_an_unreadable_policies_table_is_the_only_error(tmp_path):
     """Its parameters ($mil) are not also refused as unknown in scenario.toml."""
     write(tmp_path, {**GOOD, "policies.csv": "x" * 200_000 + ",1\n"})

@@ -409,6 +409,7 @@ class _Reader:
         for table, cols in self.tables("policies", spec, "a policies table"):
             if not self.need_columns(table, cols, ("crossing", "start", "end", "status")):
                 continue
+            first = len(out)
             for row in self.data_rows(table):
                 crossing = self.cell(row, cols, "crossing")
                 if crossing not in crossings:
@@ -454,7 +455,50 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line,
                     parameters=refs,
                 ))
+            self.overlaps_in(table, cols, out, first)
+            self.gaps_in(table, cols, out[first:])
         return tuple(out)
+
+    def gaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod]) -> None:
+        """Warn of days between a crossing's first and last row (in one file) that no row covers:
+        the crossing is open to everyone with no limit on them, which a gap seldom means."""
+        by_crossing: dict[str, list[PolicyPeriod]] = {}
+        for r in rows:
+            by_crossing.setdefault(r.crossing, []).append(r)
+        for crossing, mine in by_crossing.items():
+            mine = sorted(mine, key=lambda r: (r.start, r.end))
+            covered = mine[0].end
+            for r in mine[1:]:
+                if r.start > covered + 1:
+                    d0, d1 = covered + 1, r.start - 1
+                    when = (f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
+                            if self.start is not None else f"days {d0} to {d1}")
+                    self.problems.warn(table.path, r.line, cols.get("start", -1) + 1,
+                                       f"no row of {crossing} covers {when}: the crossing is open to "
+                                       "everyone with no limit on those days (expected a row for them, "
+                                       "e.g. status open)")
+                covered = max(covered, r.end)
+
+    def overlaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod], first: int) -> None:
+        """Warn of two rows of one policies file that set the same crossing for the same group on
+        the same day: the later row applies there, which within one file is seldom meant (a
+        variant's extra file, read after the baseline's, overrides it on purpose: no warning)."""
+        mine = rows[first:]
+        for j, b in enumerate(mine):
+            for a in mine[:j]:
+                if a.crossing != b.crossing or a.end < b.start or b.end < a.start:
+                    continue
+                shared = set(a.groups) & set(b.groups) if a.groups and b.groups else set(a.groups or b.groups)
+                if a.groups and b.groups and not shared:
+                    continue
+                d0, d1 = max(a.start, b.start), min(a.end, b.end)
+                when = (f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
+                        if self.start is not None else f"days {d0} to {d1}")
+                who = f" for {';'.join(sorted(shared))}" if shared else ""
+                self.problems.warn(table.path, b.line, cols.get("start", -1) + 1,
+                                   f"overlaps the row on line {a.line} ({b.crossing}, {when}{who}): "
+                                   f"this later row applies on those days")
+                break
 
     def events(self, spec: Any, crossings: set[str], groups: set[str]) -> tuple[Event, ...]:
         out: list[Event] = []
