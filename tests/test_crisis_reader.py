@@ -414,3 +414,22 @@ def test_route_cost_columns_must_be_numbers_at_least_zero(tmp_path, cell, messag
     where = f"routes.csv:3:{header.index('risk') + 1}: "
     assert any(str(p).endswith(where + message) or (where + message) in str(p)
                for p in err.value.problems), [str(p) for p in err.value.problems]
+
+
+def test_a_crisis_scenario_may_have_a_camp_without_a_flee_series(tmp_path):
+    """A `camp` place needs a data series under Flee's rules (they spawn from the totals), not
+    under the crisis rules: a walkthrough had to type a reception station as a town."""
+    import shutil
+
+    from corredor.scenario import load_scenario
+    from corredor.simulate import simulate
+
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants"))
+    text = (folder / "locations.csv").read_text(encoding="utf-8")
+    (folder / "locations.csv").write_text(text.replace("\ncamp,", "\ncamp,").replace(",staging,", ",camp,", 1),
+                                          encoding="utf-8")
+    sc = load_scenario(folder)
+    assert {loc.name: loc.kind for loc in sc.locations}["camp"] == "camp"
+    ds = simulate(sc.with_days(80), seed=1).dataset
+    assert int(ds["stranded"].sel(location="camp").max()) > 0  # still the staging place of Santa Rosa

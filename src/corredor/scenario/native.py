@@ -543,7 +543,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
         observations = read_native_observations(
             obs_path, corr_path, problems, locations, start, loc_file
         )
-    elif any(loc.is_camp for loc in locations) and obs_path is None and "observations" not in files:
+    elif (any(loc.is_camp for loc in locations) and obs_path is None and "observations" not in files
+          and "crisis" not in data):  # (the crisis rules need no camp series: Flee's spawning does)
         for loc in locations:
             if loc.is_camp:
                 problems.error(
