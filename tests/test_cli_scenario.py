@@ -157,3 +157,24 @@ def test_convert_bad_source_writes_nothing(tmp_path: Path) -> None:
 def test_help(command: str) -> None:
     r = runner.invoke(app, [command, "--help"])
     assert r.exit_code == 0 and "Usage" in r.stdout
+
+
+def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
+    """Not Flee's camps, populations and conflict zones ("no observed data", "camps none" and a
+    population of 36 million confused a walkthrough): who departs, the crossings, the reports."""
+    import corredor
+    from corredor.scenario.summary import crisis_counts
+
+    folder = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, ["info", str(folder)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "(border crisis)" in text and "population (non-camps)" not in text and "no observed data" not in text
+    assert "pe_santa_rosa (camp → santa_rosa)" in text and "20 reports, 2023-02-25 to 2023-05-16" in text
+    sc = corredor.load_scenario(folder).with_days(80)
+    k = crisis_counts(sc)
+    assert f"about {crisis_counts(corredor.load_scenario(folder))['departing']:,} over the run" in text
+    # the sum of the departures rows is what the run creates, but for each origin's last fraction
+    created = int(corredor.simulate(sc, seed=0).dataset["total_people"].values[-1])
+    origins = {row["origin"] for row in sc.crisis.departures["rows"]}
+    assert 0 <= k["departing"] - created <= len(origins)

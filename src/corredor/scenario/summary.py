@@ -31,6 +31,32 @@ def summary_counts(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def crisis_counts(scenario: Scenario) -> dict[str, Any]:
+    """Plain numbers of a border-crisis scenario: who departs, where they may be stopped, what
+    was observed. `departing` sums the departures rows over the run's days (before each day's
+    rounding down, whose fractions carry to the next day)."""
+    cr = scenario.crisis
+    assert cr is not None
+    params = dict(cr.parameters)
+    departing = 0.0
+    for row in cr.departures.get("rows", ()):
+        days = min(int(row["end"]), scenario.days - 1) - max(int(row["start"]), 0) + 1
+        scale = float(params.get(row.get("scale") or "", 1.0))
+        departing += max(days, 0) * float(row["people_per_day"]) * scale
+    obs_days = sorted({int(o["day"]) for o in cr.observations})
+    return {
+        "groups": [(g.name, g.share) for g in cr.groups],
+        "crossings": [(c.name, c.a, c.b) for c in cr.crossings],
+        "policies": len(cr.policies),
+        "events": dict(Counter(e.kind for e in cr.events)),
+        "departing": int(departing),
+        "observations": len(cr.observations),
+        "observation_days": (obs_days[0], obs_days[-1]) if obs_days else None,
+        "provided": len(cr.provided),
+        "parameters": len(params),
+    }
+
+
 def data_totals(
     scenario: Scenario, every: int = 0
 ) -> list[tuple[int, dt.date, int | None, int, int]]:
@@ -63,8 +89,40 @@ def data_totals(
     return rows
 
 
+def print_crisis_summary(scenario: Scenario, console: Console) -> None:
+    """The summary of a border-crisis scenario: its places and the crisis tables (Flee's
+    camps, populations and conflict zones mean nothing to its rules)."""
+    c, k = summary_counts(scenario), crisis_counts(scenario)
+    end = scenario.start_date + dt.timedelta(days=scenario.days - 1)
+
+    def date(day: int) -> str:
+        return (scenario.start_date + dt.timedelta(days=day)).isoformat()
+
+    head = Table(title=f"scenario {scenario.name} (border crisis)", show_header=False)
+    head.add_column("what")
+    head.add_column("value")
+    head.add_row("format", str(scenario.metadata.get("format", "?")))
+    head.add_row("period", f"{scenario.start_date} to {end} ({scenario.days} days)")
+    head.add_row("places", f"{c['locations']} (" + ", ".join(f"{n} {v}" for n, v in sorted(c["kinds"].items())) + ")")
+    head.add_row("routes", str(c["routes"]))
+    head.add_row("people departing", f"about {k['departing']:,} over the run (departures rows)")
+    head.add_row("groups", ", ".join(f"{n} {s:.0%}" if s >= 0.01 else f"{n} {s:.1%}" for n, s in k["groups"]))
+    head.add_row("crossings", ", ".join(f"{n} ({a} → {b})" for n, a, b in k["crossings"]) or "none")
+    head.add_row("policy periods", str(k["policies"]))
+    head.add_row("events", ", ".join(f"{n} {v}" for n, v in sorted(k["events"].items())) or "none")
+    span = k["observation_days"]
+    head.add_row("observations", f"{k['observations']} reports, {date(span[0])} to {date(span[1])}"
+                 if span else "none")
+    head.add_row("provided (needs met)", f"{k['provided']} rows" if k["provided"] else "none stated")
+    head.add_row("behaviour parameters", str(k["parameters"]))
+    console.print(head)
+
+
 def print_summary(scenario: Scenario, console: Console, every: int = 0) -> None:
     """Print the summary tables of `scenario`."""
+    if scenario.crisis is not None:
+        print_crisis_summary(scenario, console)
+        return
     c = summary_counts(scenario)
     end = scenario.start_date + dt.timedelta(days=scenario.days - 1)
     head = Table(title=f"scenario {scenario.name}", show_header=False)
@@ -96,13 +154,6 @@ def print_summary(scenario: Scenario, console: Console, every: int = 0) -> None:
         "closures",
         ", ".join(f"{k} {v}" for k, v in sorted(c["closures"].items())) or "none",
     )
-    if scenario.crisis is not None:
-        cr = scenario.crisis
-        head.add_row(
-            "crisis",
-            f"{len(cr.groups)} groups, {len(cr.crossings)} crossings, "
-            f"{len(cr.policies)} policy periods, {len(cr.events)} events",
-        )
     console.print(head)
     if scenario.observations is None:
         console.print("no observed data", markup=False)
