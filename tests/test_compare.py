@@ -53,8 +53,8 @@ def test_policy_metrics_of_a_known_series():
     assert set(m) == set(METRICS)
 
 
-def test_no_camp_and_never_empties_are_nan():
-    assert math.isnan(policy_metrics(fake_run([0, 0, 0]))["days_until_camp_empties"])
+def test_no_camp_is_zero_days_and_never_empties_is_nan():
+    assert policy_metrics(fake_run([0, 0, 0]))["days_until_camp_empties"] == 0
     assert math.isnan(policy_metrics(fake_run([0, 2, 3]))["days_until_camp_empties"])
 
 
@@ -154,3 +154,20 @@ def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):
         assert water > 0
     summary_keys = {r["metric"] for r in comp.summary()}
     assert set(NEEDS_METRICS) <= summary_keys
+
+
+def test_a_camp_not_emptied_within_the_run_is_said_so(capsys):
+    """The printed table said "–" both for "no camp" and for "still there at the end"; seeds
+    without a value were dropped from the median without a word."""
+    from corredor.analysis.compare import Comparison
+    from corredor.cli import _print_comparison
+
+    values = {name: {k: np.zeros(4) for k in ALL_METRICS} for name in ("never", "some")}
+    values["never"]["days_until_camp_empties"] = np.full(4, np.nan)
+    values["some"]["days_until_camp_empties"] = np.array([30.0, 32.0, np.nan, 31.0])
+    comp = Comparison(["never", "some"], [1, 2, 3, 4], values, {n: np.zeros((4, 3)) for n in values})
+    _print_comparison(comp)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "not within" in out and "the run" in out  # (the cell wraps over two lines)
+    assert "31*" in out  # the median of the three seeds whose camp emptied, marked
+    assert "* some, days until the camp empties: in 1 of 4 seeds not within the run" in out

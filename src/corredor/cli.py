@@ -280,6 +280,15 @@ def _check_engine(engine: str) -> None:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
 
 
+def _num(x: float) -> str:
+    """A summary figure: whole numbers with thousands separators, others to 4 significant digits."""
+    if x != x:
+        return "–"
+    if abs(x) >= 1000 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
+
+
 def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str = "auto"):
     """The scenario at `path` with --hasten and --days applied; exit 2 with the problems, or
     where an option would do nothing (a border-crisis run simulates every person on its own
@@ -368,7 +377,7 @@ def ensemble(
         table = Table("variant", "metric", "median", "5–95 %", title=f"{replicas} replicas each")
         for label, metrics in ens.summary.items():
             for name, s in metrics.items():
-                table.add_row(label, name, f"{s['q50']:.4g}", f"{s['q05']:.4g} – {s['q95']:.4g}")
+                table.add_row(label, name, _num(s["q50"]), f"{_num(s['q05'])} – {_num(s['q95'])}")
         console.print(table)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
 
@@ -494,16 +503,23 @@ def _print_comparison(comp) -> None:
         for key in metrics:
             label, unit = ALL_METRICS[key]
             table.add_column(f"{label}\n({unit})", justify="right")
+        notes = []
         for name in comp.names:
             cells = []
             for key in metrics:
                 r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
-                if r["median"] != r["median"]:  # NaN: never (e.g. no camp formed)
-                    cells.append("–")
-                else:
-                    cells.append(f"{r['median']:,.0f}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+                missing = r["seeds_without_value"]
+                if r["median"] != r["median"]:  # NaN in every seed: the camp had not emptied
+                    cells.append("not within\nthe run")
+                    continue
+                cells.append(f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+                if missing:
+                    notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
+                                 "not within the run; the figures are of the other seeds")
             table.add_row(name, *cells)
         wide.print(table)
+        for note in notes:
+            wide.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -84,11 +84,12 @@ def policy_metrics(ds: Any) -> dict[str, float]:
     """The comparison metrics of one run (a crisis Results dataset).
 
     `days_until_camp_empties`: from the first day anyone is stranded to the first day after the
-    peak on which nobody is (NaN when the camp never forms or never empties).
+    peak on which nobody is; 0 when nobody is ever stranded, NaN when the camp has not emptied
+    by the run's last day.
     """
     stranded = np.asarray(ds["stranded"].sum("location").values, dtype=np.float64)
     peak = float(stranded.max()) if stranded.size else 0.0
-    empties = math.nan
+    empties = 0.0 if peak <= 0 else math.nan
     if peak > 0:
         first = int(np.argmax(stranded > 0))
         at_peak = int(np.argmax(stranded))
