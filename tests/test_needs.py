@@ -79,6 +79,15 @@ def test_gap_against_what_was_provided_with_dates():
     # day 15 holds 60 + 15 * 25 = 435 people: ceil(435 / 50) = 9 toilets, gap 9 - 6 = 3
     assert camp.toilets_gap.values[15] == 3
     assert np.isnan(needs.toilets_gap.sel(location="arica").values).all()
+    # the same bounds as date, datetime and Timestamp objects (a datetime used to raise TypeError)
+    import datetime as dt
+
+    import pandas as pd
+
+    for start in (dt.date(2023, 4, 13), dt.datetime(2023, 4, 13, 8, 30), pd.Timestamp("2023-04-13")):
+        again = compute_needs(ds, provided=[{**provided[0], "start": start,
+                                             "end": dt.datetime(2023, 4, 28)}]).sel(location="camp")
+        np.testing.assert_array_equal(again.toilets_provided.values, camp.toilets_provided.values)
 
 
 def test_person_nights_without_shelter_only_where_capacity_is_known():

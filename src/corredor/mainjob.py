@@ -219,16 +219,10 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     med = np.median(comp.camp["baseline"], axis=0)
     checks = evaluate_targets(med, base.start_date)
     _atomic_write(out_dir / "observation_check.json", json.dumps(checks, indent=1) + "\n")
-    reports = []
-    try:
-        from .outputs.report import build_report  # type: ignore[attr-defined]
-    except ImportError:
-        build_report = None
-        say("note: the HTML report builder (corredor.outputs.report) is not installed; reports skipped")
-    if build_report is not None:
-        rows = report_rows(comp)
-        for run_dir in run_dirs:
-            reports.append(build_report(run_dir, comparison=rows))
+    from .outputs.report import build_report
+
+    rows = report_rows(comp)
+    reports = [build_report(run_dir, comparison=rows) for run_dir in run_dirs]
     return {"comparison": [str(p) for p in written], "runs": [str(p) for p in run_dirs],
             "checks": checks, "reports": [str(r) for r in reports], "summary": comp.summary(),
             "comparison_object": comp}

@@ -639,15 +639,37 @@ def read_bands(folder: Path) -> xr.Dataset:
     return xr.Dataset(arrays)
 
 
+def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 9) -> tuple[str, Any, np.ndarray]:
+    """What `plot_bands` draws: the variable (the first band variable if `variable` is absent),
+    its bands stacked over a `cell` dimension, and the cells to draw, busiest first: a crisis
+    run's sites (staging, shelter, camp), else the camps, else every place, leaving out any that
+    is empty in every replica of every variant."""
+    if variable not in ds:
+        variable = next(n for n in ds.data_vars if "stat" in ds[n].dims)
+    da = ds[variable]
+    cell_dims = [d for d in da.dims if d not in ("variant", "stat", "day")]
+    if "location" in cell_dims:
+        from .needs import SITE_KINDS
+
+        kinds = np.asarray(da["kind"].values, dtype=str) if "kind" in da.coords else np.array([])
+        if kinds.size and np.isin(kinds, SITE_KINDS).any():
+            da = da.isel(location=np.flatnonzero(np.isin(kinds, SITE_KINDS)))  # where people wait
+        elif "is_camp" in da.coords and bool(da["is_camp"].any()):
+            da = da.isel(location=np.flatnonzero(da["is_camp"].values))  # camps are what is observed
+    if cell_dims:
+        stacked = da.stack(cell=cell_dims)
+        score = stacked.sel(stat="q50").isel(variant=0).max("day").values
+        ever = np.nan_to_num(stacked.sel(stat="q95").max(["variant", "day"]).values) > 0
+        order = np.argsort(-np.nan_to_num(score), kind="stable")
+        order = (order[ever[order]] if ever.any() else order[:1])[:max_panels]
+    else:
+        stacked, order = da.expand_dims(cell=[variable]), np.array([0])
+    return variable, stacked, order
+
+
 def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_panels: int = 9) -> None:
-    """Median and 25–75 / 5–95 % bands of `variable` for the busiest locations, with observations."""
-    try:
-        from ..outputs import plots  # the outputs engineer's figure, when it exists
-    except ImportError:
-        plots = None
-    if plots is not None and hasattr(plots, "plot_bands"):
-        plots.plot_bands(ens.bands, path)
-        return
+    """Median and 25–75 / 5–95 % bands of `variable` for the busiest places (`band_panels`), with
+    observations; panels are titled with the places' labels where the results carry them."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -656,18 +678,7 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
     from ..outputs.fonts import label_fonts, quiet_missing_glyphs
 
     ds = ens.bands
-    if variable not in ds:
-        variable = next(n for n in ds.data_vars if "stat" in ds[n].dims)
-    da = ds[variable]
-    cell_dims = [d for d in da.dims if d not in ("variant", "stat", "day")]
-    if "location" in cell_dims and "is_camp" in da.coords and bool(da["is_camp"].any()):
-        da = da.isel(location=np.flatnonzero(da["is_camp"].values))  # camps are what is observed
-    if cell_dims:
-        stacked = da.stack(cell=cell_dims)
-        score = stacked.sel(stat="q50").isel(variant=0).max("day").values
-        order = np.argsort(-np.nan_to_num(score))[:max_panels]
-    else:
-        stacked, order = da.expand_dims(cell=[variable]), np.array([0])
+    variable, stacked, order = band_panels(ds, variable, max_panels)
     n = len(order)
     cols = min(3, n)
     rows = math.ceil(n / cols)
@@ -689,7 +700,10 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
                 obs = ds["observed"].sel(location=loc)
                 if np.isfinite(obs.values).any() and float(np.nanmax(obs.values)) > 0:
                     ax.plot(days, obs, "k.", ms=1.5, label="observed")
-        ax.set_title(str(name), fontsize=9)
+        title = name
+        if "label" in ds.coords and "location" in ds["label"].dims and name in ds["location"].values:
+            title = str(ds["label"].sel(location=name).item()) or name
+        ax.set_title(str(title), fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")

@@ -19,7 +19,7 @@ import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 #: Names accepted by `make_executor` and the CLI's `--executor`.
 EXECUTOR_KINDS = ("local", "dask", "serial")
@@ -48,7 +48,7 @@ def _add_shared(shared: int, task: int) -> int:  # used by the module doctest
 class _Base:
     workers: int = 1
 
-    def __enter__(self) -> _Base:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -186,14 +186,15 @@ def provisions_from(rows: Iterable[Mapping[str, Any]] | Mapping[str, Mapping[str
     return out
 
 
-def _day_index(value: int | str | None, dates: list[dt.date] | None, default: int) -> int:
-    """A provision bound as a day index; ISO dates are looked up against the run's dates."""
+def _day_index(value: int | str | dt.date | None, dates: list[dt.date] | None, default: int) -> int:
+    """A provision bound as a day index; dates (ISO text, date, datetime, Timestamp) are looked
+    up against the run's dates."""
     if value is None or value == "":
         return default
     if isinstance(value, (int, np.integer)):
         return int(value)
-    if isinstance(value, dt.date):
-        d = value
+    if isinstance(value, dt.date | np.datetime64):  # (a datetime, a pandas Timestamp too)
+        d = as_date(value)
     else:
         text = str(value)
         if text.lstrip("-").isdigit():

@@ -293,7 +293,7 @@ class Crossing:
     b: str
     staging: str  # where people wait when they cannot pass
     line: int = 0
-    irregular_to: str = ""  # place reached by the marked irregular path ("" = `b`)
+    irregular_to: str = ""  # place reached by the marked irregular path ("" = none: nobody tries)
     pushback_to: str = ""  # where a pushed-back person is left ("" = `staging`)
     source: str = ""
 
