@@ -306,6 +306,9 @@ def test_bad_variant_reports_the_variant_file(tmp_path):
     ('[variant]\nbase = "a\\u0000b"\n', "v.toml:2:1: bad base folder"),
     ('[variant]\nbase = ".."\ncrisis = 3\n', "v.toml:3:1: unknown key 'variant.crisis'"),
     ('[variant]\nbase = ".."\n[crisis]\nevents = ["events.csv", "e\\u0000.csv"]\n', "missing file"),
+    ('[variant]\nbase = "../nowhere"\n', "v.toml:2:1: base '../nowhere' is not a scenario folder"),
+    ('[variant]\nbase = ".."\n\n[scenario]\ndays = 30\n', "v.toml:4:1: a variant may override [crisis] only"),
+    ('[variant]\nname = "x"\n', "v.toml:1:1: a variant needs [variant] base"),
 ])
 def test_variant_faults_found_by_fuzzing_are_located(tmp_path, text, expected):
     """A NUL in a file name raised ValueError (a traceback); an unknown [variant] key was ignored."""

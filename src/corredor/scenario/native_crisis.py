@@ -651,7 +651,9 @@ class _Reader:
         for key, value in table.items():
             if key not in PARAMETERS and key not in extra_names and not lenient:
                 self.toml_error(key, f"unknown crisis parameter '{key}' (not a built-in parameter, and no "
-                                     f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}")
+                                     f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}; "
+                                     "one that only a variant's files use belongs in that variant's "
+                                     "[crisis.parameters]")
                 continue
             problem = parameter_problem(key, value)
             if problem is not None:
@@ -824,11 +826,14 @@ def load_variant(path: str | Path) -> Scenario:
     text = path.read_text(encoding="utf-8")
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
-        raise ScenarioError([Problem(str(path), 0, 0, "a variant needs [variant] base = \"<baseline folder>\"")])
+        line, col = toml_key_position(text, "variant") if isinstance(variant, dict) else (0, 0)
+        raise ScenarioError([Problem(str(path), line, col, "a variant needs [variant] base = \"<baseline folder>\"")])
     unknown = set(data) - {"variant", "crisis"}
     if unknown:
         key = sorted(unknown)[0]
-        raise ScenarioError([Problem(str(path), 0, 0, f"a variant may override [crisis] only (found [{key}])")])
+        line, col = toml_key_position(text, key)
+        raise ScenarioError([Problem(str(path), line, col, f"a variant may override [crisis] only (found [{key}]; "
+                                     "the period and places are the baseline's)")])
     for key in sorted(set(variant) - VARIANT_KEYS):
         line, col = toml_key_position(text, "variant", key)
         raise ScenarioError([Problem(str(path), line, col, f"unknown key 'variant.{key}' "
@@ -838,6 +843,10 @@ def load_variant(path: str | Path) -> Scenario:
     except (OSError, ValueError) as exc:  # (a NUL in the name, a loop of links)
         line, col = toml_key_position(text, "variant", "base")
         raise ScenarioError([Problem(str(path), line, col, f"bad base folder {variant['base']!r} ({exc})")]) from None
+    if not (base_dir / "scenario.toml").is_file():
+        line, col = toml_key_position(text, "variant", "base")
+        raise ScenarioError([Problem(str(path), line, col, f"base {variant['base']!r} is not a scenario folder "
+                                     f"({base_dir} has no scenario.toml; the path is relative to this file)")])
     base = load_scenario(base_dir)
     base_toml = tomllib.loads((base_dir / "scenario.toml").read_text(encoding="utf-8"))
     table = dict(base_toml.get("crisis", {}))
