@@ -436,3 +436,23 @@ def test_a_crisis_scenario_may_have_a_camp_without_a_flee_series(tmp_path):
     assert {loc.name: loc.kind for loc in sc.locations}["camp"] == "camp"
     ds = simulate(sc.with_days(80), seed=1).dataset
     assert int(ds["stranded"].sel(location="camp").max()) > 0  # still the staging place of Santa Rosa
+
+
+def test_groups_may_span_files_and_every_days_warns_where_ignored(tmp_path):
+    """A list of groups files is one table (its shares were checked file by file, so a split
+    always failed); every_days on an admission or a corridor has no effect: a warning says so."""
+    head, rows = GOOD["groups.csv"].split("a,0.6", 1)
+    write(tmp_path, {**GOOD, "g1.csv": head + "a,0.6" + rows.split("\n")[0] + "\n",
+                     "g2.csv": head + "b,0.4" + rows.split("b,0.4", 1)[1],
+                     "events.csv": GOOD["events.csv"].replace("admission,2023-01-04,2023-01-06,,",
+                                                              "admission,2023-01-04,2023-01-06,2,")})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "groups": ["g1.csv", "g2.csv"]}, problems, NAMES)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    assert [g.name for g in crisis.groups] == ["a", "b"]
+    assert [str(p) for p in problems.warnings] == [
+        "events.csv:3:4: warning: every_days is ignored for an admission: it holds on every day from start to end"]
+    write(tmp_path, {"g2.csv": head + "b,0.3" + rows.split("b,0.4", 1)[1]})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "groups": ["g1.csv", "g2.csv"]}, problems, NAMES)
+    assert [str(p) for p in problems.errors] == ["g2.csv: group shares add up to 0.9 (expected 1)"]

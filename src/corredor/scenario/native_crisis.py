@@ -301,6 +301,7 @@ class _Reader:
     def groups(self, spec: Any) -> tuple[Group, ...]:
         cols_needed = ("name", "share", "destinations", "fallback")
         out: list[Group] = []
+        last_path: Any = ""
         for table, cols in self.tables("groups", spec, "a groups table"):
             if not self.need_columns(table, cols, cols_needed):
                 continue
@@ -326,9 +327,10 @@ class _Reader:
                     cash_usd_mean=mean or 0.0, cash_usd_sd=sd or 0.0,
                     source=self.cell(row, cols, "source"), line=row.line,
                 ))
-            total = sum(g.share for g in out)
-            if out and abs(total - 1.0) > 1e-6:
-                self.problems.error(table.path, 0, 0, f"group shares add up to {total:g} (expected 1)")
+            last_path = table.path
+        total = sum(g.share for g in out)
+        if out and abs(total - 1.0) > 1e-6:  # over every file of the list: they are one table
+            self.problems.error(last_path, 0, 0, f"group shares add up to {total:g} (expected 1)")
         if not out:
             self.toml_error("groups", "crisis: no groups defined (expected at least one row in the groups table)")
         return tuple(out)
@@ -533,6 +535,10 @@ class _Reader:
                         self.need_route(table, row, cols, "destination", origin, destination, "corridor")
                 if people_text == "all" and kind not in ("transfer", "admission"):
                     self.err(table, row, cols, "people", "'all' is allowed for transfers and admissions only")
+                if every is not None and every > 1 and kind not in ("transfer", "flight"):
+                    self.problems.warn(table.path, row.line, cols.get("every_days", -1) + 1,
+                                       f"every_days is ignored for a{'n' if kind == 'admission' else ''} "
+                                       f"{kind}: it holds on every day from start to end")
                 if start is None or end is None or people is None:
                     continue
                 if end < start:
