@@ -74,3 +74,18 @@ def test_write_plots_makes_non_blank_pngs(tmp_path):
     (tmp_path / "flee").mkdir()
     flee_paths = plots.write_plots(flee_like(), tmp_path / "flee")
     assert sorted(p.name for p in flee_paths) == ["camps.png", "needs.png"]
+
+
+def test_a_crisis_runs_reports_are_drawn_once():
+    """Its gridded `observed` holds the same reports as the dated observations: drawn from both,
+    the legend said "observed" beside "reported" for the same points."""
+    res = crisis_like()
+    assert "observed" in res.dataset and np.isfinite(res.dataset["observed"].values).any()
+    reports = [{"location": "camp", "day": 5, "kind": "point", "value": 100.0, "low": None, "high": None},
+               {"location": "camp", "day": 9, "kind": "range", "value": None, "low": 150.0, "high": 250.0}]
+    fig = plots.camps_figure(res.dataset, observations=reports)
+    labels = {t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()}
+    assert labels == {"simulated", "reported", "reported range"}
+    # without dated reports (a Flee case's series) the gridded data is drawn as "observed"
+    fig = plots.camps_figure(flee_like().dataset)
+    assert "observed" in [t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()]

@@ -125,7 +125,7 @@ def camps_figure(
             hi = band.sel(location=name).isel(quantile=-1).values
             ax.fill_between(x, lo, hi, color="tab:blue", alpha=0.25, linewidth=0, label="ensemble band")
         ax.plot(x, ds["population"].sel(location=name).values, color="tab:blue", label="simulated")
-        if "observed" in ds:
+        if "observed" in ds and not observations:  # (a crisis run's reports are drawn below)
             obs = ds["observed"].sel(location=name).values
             ok = np.isfinite(obs)
             if ok.sum() > 40:  # a daily series (Flee's interpolated data): a line reads better

@@ -399,11 +399,15 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             charts.append(c)
     modes = sorted(v for v in run.series if v.startswith("crossings["))
     if modes:
-        lines = [{"label": re.sub(r"^crossings\[mode=(.*)\]$", r"\1", v), "y": run.series[v]} for v in modes
-                 if np.nansum(run.series[v]) > 0]
+        lines = []
+        for v in modes:
+            mode = re.sub(r"^crossings\[mode=(.*)\]$", r"\1", v)
+            if np.nansum(run.series[v]) > 0:
+                lines.append({"label": MODE_LABELS.get(mode, mode), "y": run.series[v]})
         extra = [{"label": lab, "y": run.series[v], "dash": "4 3"} for v, lab in
                  (("pushbacks", "pushbacks"), ("give_ups", "gave up")) if v in run.series]
-        c = chart("Border crossings by mode, per day", "people/day", run.dates, lines + extra)
+        c = chart("Passages by mode, per day: across the border, and moved by events", "people/day",
+                  run.dates, lines + extra)
         if c:
             charts.append(c)
     if "needs.water_l" in run.grids:
@@ -431,6 +435,13 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
 #: Indicators other than toilets whose gap the needs table shows where something was provided.
 OTHER_GAPS = {"water_l": "water l/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
               "covered_space_m2": "covered m²", "health_staff": "health staff"}
+
+
+#: How the crossings chart names each mode: transfers and flights are events that move people
+#: (a transfer need not cross a border), not border crossings.
+MODE_LABELS = {"regular": "crossed: regular", "paid": "crossed: paid", "irregular": "crossed: irregular path",
+               "admission": "crossed: admitted", "corridor": "corridor (event)", "transfer": "transfer (event)",
+               "flight": "flight (event)"}
 
 
 def needs_rows(run: RunData) -> list[dict[str, str]]:
