@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,26 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FLEE_CASES = SHARED / "data" / "flee"
 CHILE_PERU_DATA = SHARED / "data" / "chile-peru-2023"
+
+
+def _numba_cache_dir() -> Path:
+    """A numba cache of its own for each state of the engine's sources. numba invalidates a
+    cached kernel when its own file changes, not when a rule it calls from another file
+    (engine/rules/*.py) does: a test run after editing a rule would use the old machine code and
+    could pass on code that no longer exists (a test review's mutations did)."""
+    h = hashlib.sha256()
+    for path in sorted((REPO / "src" / "corredor" / "engine").rglob("*.py")):
+        h.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
+    root = REPO / ".pytest_cache" / "numba"
+    here = root / h.hexdigest()[:16]
+    if root.is_dir():  # the caches of earlier sources are of no more use
+        for old in root.iterdir():
+            if old.name != here.name:
+                shutil.rmtree(old, ignore_errors=True)
+    return here
+
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(_numba_cache_dir()))  # (before anything imports numba)
 
 
 @pytest.fixture(scope="session")
