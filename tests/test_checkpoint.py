@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from corredor.engine.agents import EngineError
@@ -296,10 +296,14 @@ def test_crisis_cli_resume_writes_the_same_run_folder(crisis_saved, tmp_path: Pa
 
 @settings(max_examples=4, deadline=None)
 @given(every=st.integers(3, 89), resume_at=st.integers(1, 89))
+@example(every=3, resume_at=3).via("the first checkpoint day")
+@example(every=89, resume_at=89).via("one checkpoint, just before the last day")
 def test_any_segmenting_and_any_resume_day_give_the_same_result(mali, saved, every: int,
                                                                 resume_at: int) -> None:
     """Checkpoints every `every` days, then a resume from the state before day `resume_at`."""
     import tempfile
+
+    assume(resume_at >= every)  # (the first checkpoint is before day `every`: a resume needs one)
 
     _, reference = saved
     from corredor.engine.agents import run_agents
@@ -310,8 +314,7 @@ def test_any_segmenting_and_any_resume_day_give_the_same_result(mali, saved, eve
                      on_checkpoint=lambda t, st: states.update({t: {k: v.copy() for k, v in st.items()}}))
     assert np.array_equal(out.population, reference.dataset["population"].values)
     day = max([t for t in states if t <= resume_at], default=None)
-    if day is None:
-        return
+    assert day is not None, sorted(states)
     with tempfile.TemporaryDirectory() as tmp:
         path = save_checkpoint(Path(tmp) / "c.npz", plan, 3, day, states[day])
         resumed = simulate_with_checkpoints(mali, seed=3, every=every, path=path, resume=True)

@@ -199,3 +199,41 @@ def test_cli_check_passes_and_a_broken_invariant_exits_3(
     assert "internal error (please report): invariants broken: day 3: injected fault" in bad.output
     assert "Traceback" not in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_crisis_day_check_catches_a_shelter_over_capacity(crisis_day) -> None:
+    plan, t, _c, created, out, ev_done, _ = crisis_day
+    j = int(np.flatnonzero(plan.shelter_cap >= 0)[0])
+    bad = {k: v.copy() for k, v in out.items()}
+    bad["sheltered"][t, j] = plan.shelter_cap[j] + 1
+    with pytest.raises(InvariantError, match="shelter over capacity"):
+        _check_day(plan, t, created, bad, ev_done)
+
+
+def test_crisis_day_check_catches_an_event_beyond_its_size_or_unrecorded(crisis_day) -> None:
+    plan, t, _c, created, out, ev_done, _ = crisis_day
+    v = int(np.flatnonzero(plan.ev_people >= 0)[0])
+    too_many = ev_done.copy()
+    too_many[v] = plan.ev_people[v] + 1
+    with pytest.raises(InvariantError, match=f"event {v} moved"):
+        _check_day(plan, t, created, out, too_many)
+    unrecorded = ev_done.copy()
+    unrecorded[v] = min(ev_done[v] + 1, plan.ev_people[v]) if ev_done[v] < plan.ev_people[v] else ev_done[v] - 1
+    with pytest.raises(InvariantError, match="event moves"):
+        _check_day(plan, t, created, out, unrecorded)
+
+
+def test_crisis_day_check_catches_admissions_beyond_their_limit(crisis_day) -> None:
+    import dataclasses
+
+    from corredor.engine.rules.crisis_plan import M_ADMISSION
+
+    plan, t, c, created, out, ev_done, _ = crisis_day
+    pools = plan.admission_pool.copy()
+    pools[t, c, :] = 0  # one admission row of 5 a day for every group on day t
+    limited = dataclasses.replace(plan, admission_pool=pools, admission_pool_cap=np.array([5], np.int64))
+    _check_day(limited, t, created, out, ev_done)  # the real day admits nobody at c: within the limit
+    bad = {k: v.copy() for k, v in out.items()}
+    bad["crossings"][t, c, M_ADMISSION] = 6
+    with pytest.raises(InvariantError, match="admission capacity exceeded"):
+        _check_day(limited, t, created, bad, ev_done)

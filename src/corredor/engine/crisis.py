@@ -105,6 +105,7 @@ def simulate_crisis(
     old_threads = nb.get_num_threads()
     if threads is not None:
         nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+    used = nb.get_num_threads()  # (a request beyond the machine's threads is cut to them)
     try:
         arrays = _run(plan, seed_words(seed), check, state, first_day, every, on_checkpoint)
     finally:
@@ -124,7 +125,7 @@ def simulate_crisis(
         "hasten": 1,
         "days": int(plan.n_days),
         "start_date": scenario.start_date.isoformat(),
-        "threads": int(threads or old_threads),
+        "threads": int(used),
         "timing": {"wall_s": time.perf_counter() - t0, "loop_s": loop_s,
                    "agent_steps": int(arrays["agent_steps"])},
         "memory": {"people": int(plan.capacity_people)},
