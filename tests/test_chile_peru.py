@@ -56,13 +56,20 @@ def test_events_fire_on_their_dates(run):
     assert money[: day("2023-04-13")].sum() == 0 and money.sum() > 0
 
 
-def test_group_mix_at_the_camp_on_21_april(run):
-    """UNHCR, 21 Apr: ~50 % Haitian, ~40 % Venezuelan. Tolerance ±15 points (one seed)."""
-    pbg = run["population_by_group"].sel(location="camp").isel(day=day("2023-04-21"))
-    groups = [str(g) for g in run["group"].values]
-    total = float(pbg.sum())
-    hti = sum(float(pbg.sel(group=g)) for g in groups if g.startswith("hti"))
-    ven = sum(float(pbg.sel(group=g)) for g in groups if g.startswith("ven"))
+def test_group_mix_at_the_camp_on_21_april(baseline):
+    """UNHCR, 21 Apr: ~50 % Haitian, ~40 % Venezuelan. The shares over 20 seeds' camps (about
+    3,000 people in all) lie within ±15 points of the reported ones: the report's own rounding
+    and the model's fitted group shares, not the seeds' noise (±1 point here), set that width."""
+    hti = ven = total = 0.0
+    seeds = replica_seeds(0, 20)
+    for s in seeds:
+        ds = simulate_crisis(baseline.with_days(day("2023-04-21") + 1), seed=s).dataset
+        pbg = ds["population_by_group"].sel(location="camp").isel(day=-1)
+        groups = [str(g) for g in ds["group"].values]
+        total += float(pbg.sum())
+        hti += sum(float(pbg.sel(group=g)) for g in groups if g.startswith("hti"))
+        ven += sum(float(pbg.sel(group=g)) for g in groups if g.startswith("ven"))
+    assert total > 20 * 100  # (the camp holds ~150 people on 21 Apr in every seed)
     assert abs(hti / total - 0.5) < 0.15 and abs(ven / total - 0.4) < 0.15
 
 
