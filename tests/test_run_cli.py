@@ -158,3 +158,27 @@ def test_options_that_would_do_nothing_on_a_crisis_scenario_exit_2(tmp_path: Pat
 def test_days_past_the_end_of_a_flee_case_exit_2(mali: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(mali), "--days", "1000", "--out", str(tmp_path / "m")])
     assert r.exit_code == 2 and "--days 1,000 runs past the scenario's 300 days" in " ".join(r.output.split())
+
+
+def test_compile_time_counts_nested_compiles_once() -> None:
+    """A first run's seconds are mostly numba compiling (26 s of 27 for a 20-day crisis run):
+    the manifest says how many, outermost compile events only."""
+    from types import SimpleNamespace
+
+    from corredor.simulate import compile_seconds
+
+    def ev(start: bool) -> SimpleNamespace:
+        return SimpleNamespace(is_start=start)
+
+    # kernel A (0-10 s) compiles B inside it (2-5 s); then kernel C (20-21 s)
+    events = [(0.0, ev(True)), (2.0, ev(True)), (5.0, ev(False)), (10.0, ev(False)),
+              (20.0, ev(True)), (21.0, ev(False))]
+    assert compile_seconds(events) == 11.0
+    assert compile_seconds([]) == 0.0
+
+
+def test_run_reports_its_compile_time(mali: Path, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(tmp_path / "m"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    timing = json.loads((tmp_path / "m" / "manifest.json").read_text())["timing"]
+    assert 0.0 <= timing["compile_s"] <= timing["wall_s"] + 1e-6

@@ -194,6 +194,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         tm = m.get("timing", {})
         msg = (f"wrote {out}: {scenario.name}, {m.get('days')} days, seed {seed}, "
                f"{tm.get('agent_steps', 0):,} agent-steps in {tm.get('loop_s', 0.0):.2f} s")
+        if tm.get("compile_s", 0.0) >= 1.0:  # a first run on this machine: say where the time went
+            msg += (f" (of which {tm['compile_s']:.0f} s compiling the engine, once per machine: "
+                    "later runs reuse it)")
         met = m.get("metrics")
         if met:
             msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"

@@ -167,8 +167,38 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
     with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
 
+    `manifest["timing"]["compile_s"]` is the time numba spent compiling kernels during the call
+    (a first run on a machine; later runs load them from numba's cache).
+
     >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
     """
+    from numba.core import event
+
+    with event.install_recorder("numba:compile") as recorder:
+        res = _simulate(scenario_or_plan, seed, engine, threads, check, backend, draws)
+    res.manifest.setdefault("timing", {})["compile_s"] = round(compile_seconds(recorder.buffer), 3)
+    return res
+
+
+def compile_seconds(events: list[tuple[float, Any]]) -> float:
+    """Seconds within outermost numba compile events (a kernel compiles the functions it calls
+    inside its own event: nested events are not counted twice)."""
+    depth, start, total = 0, 0.0, 0.0
+    for ts, ev in events:
+        if ev.is_start:
+            if depth == 0:
+                start = ts
+            depth += 1
+        elif depth > 0:
+            depth -= 1
+            if depth == 0:
+                total += ts - start
+    return total
+
+
+def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads: int | None,
+              check: bool, backend: str, draws: str) -> Results:
+    """The body of `simulate` (see there)."""
     t0 = time.perf_counter()
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
