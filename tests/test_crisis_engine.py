@@ -333,18 +333,23 @@ def test_no_irregular_crossing_where_no_path_is_marked():
     assert int(ds["exited"].values[-1]) == 0
 
 
+def closed_to_1000(days: int, events: tuple[Event, ...], shelter_give_up_factor: float) -> Scenario:
+    """1,000 people of one group leave o on day 0 for a crossing closed to them throughout; they
+    give up at a daily rate of 0.3 and never try the irregular path."""
+    groups = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
+    sc = tiny(days=days, rate=0.0, groups=groups, policies=closed_from(0, status="closed"), events=events,
+              params={"irregular_try": 0.0, "give_up_base": 0.3, "give_up_per_day": 0.0,
+                      "shelter_give_up_factor": shelter_give_up_factor, "speed_km_per_day": 500.0})
+    deps = {"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 1000.0, "scale": "",
+                      "source": "", "line": 0},)}
+    return dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures=deps))
+
+
 def test_give_ups_count_people_once_when_a_transfer_shelters_them():
     """Who gives up on the day a clearance takes everyone to a shelter is sheltered, not sent
     home; their give-up is taken back, so the day's give-ups never exceed the people who left,
     and over the run nobody is counted twice (1,102 give-ups for 1,000 people before)."""
-    groups = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
-    sc = tiny(days=30, rate=0.0, groups=groups, policies=closed_from(0, status="closed"),
-              events=(Event("transfer", 6, 6, "x", "s", -1),),
-              params={"irregular_try": 0.0, "give_up_base": 0.3, "give_up_per_day": 0.0,
-                      "shelter_give_up_factor": 1.0, "speed_km_per_day": 500.0})
-    deps = {"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 1000.0, "scale": "",
-                      "source": "", "line": 0},)}
-    sc = dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures=deps))
+    sc = closed_to_1000(30, (Event("transfer", 6, 6, "x", "s", -1),), shelter_give_up_factor=1.0)
     for seed in range(3):
         ds = simulate_crisis(sc, seed=seed, check=True).dataset
         total = int(ds["total_people"].values[-1])
@@ -359,14 +364,8 @@ def test_a_give_up_taken_back_restores_the_destination():
     transfer moves them on, not for home: before, the shelter's people moved to the origin 'o'
     counted as arrived at their destination there (42 'exited' at o although the crossing was
     closed to them throughout)."""
-    groups = (Group("undoc", 1.0, documents=False, destinations={"d": 1.0}, fallback="o"),)
-    sc = tiny(days=12, rate=0.0, groups=groups, policies=closed_from(0, status="closed"),
-              events=(Event("transfer", 6, 6, "x", "s", -1), Event("transfer", 8, 8, "s", "o", -1)),
-              params={"irregular_try": 0.0, "give_up_base": 0.3, "give_up_per_day": 0.0,
-                      "shelter_give_up_factor": 0.0, "speed_km_per_day": 500.0})
-    deps = {"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 1000.0, "scale": "",
-                      "source": "", "line": 0},)}
-    sc = dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures=deps))
+    sc = closed_to_1000(12, (Event("transfer", 6, 6, "x", "s", -1), Event("transfer", 8, 8, "s", "o", -1)),
+                        shelter_give_up_factor=0.0)
     for seed in range(3):
         ds = simulate_crisis(sc, seed=seed, check=True).dataset
         assert int(ds["sheltered"].sel(location="s").values[7]) > 0  # the transfer took people
