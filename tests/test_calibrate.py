@@ -191,5 +191,20 @@ def test_interval_objective_on_the_chile_peru_scenario() -> None:
     assert resolve_objective(None, [sc]) is interval_objective
     from corredor.simulate import simulate
 
-    loss = interval_objective(simulate(sc, seed=1), sc)
-    assert math.isfinite(loss) and loss >= 0
+    res = simulate(sc, seed=1)
+    loss = interval_objective(res, sc)
+    # a run whose camp matched every report would score 0; one with nobody stranded scores worse
+    # than the fitted model (each report of people seen, against none)
+    counted = [o for o in sc.crisis.observations if o["kind"] in ("point", "range", "lower_bound")]
+    assert counted
+    matched = res.dataset.copy(deep=True)
+    empty = res.dataset.copy(deep=True)
+    empty["stranded"][:] = 0
+    for o in counted:
+        value = o["low"] if o["kind"] == "lower_bound" else (o["value"] if o["kind"] == "point" else
+                                                             (o["low"] + o["high"]) / 2)
+        matched["stranded"][int(o["day"])] = 0
+        matched["stranded"].loc[{"day": int(o["day"]), "location": o["loc"]}] = value
+    assert interval_objective(type(res)(matched, res.manifest), sc) == pytest.approx(0.0, abs=1e-12)
+    empty_loss = interval_objective(type(res)(empty, res.manifest), sc)
+    assert 0 <= loss < empty_loss
