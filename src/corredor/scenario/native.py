@@ -262,7 +262,8 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                     table.path,
                     row.line,
                     cell(col) + 1,
-                    f"negative {what} (expected ≥ 0, found {value})",
+                    f"negative {what} (expected ≥ 0{'' if what == 'population' else ', or −1 or empty for none'}"
+                    f", found {value})",
                 )
                 ok = False
         if not ok or None in (lat, lon, population, capacity):
