@@ -18,15 +18,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .fonts import label_fonts, quiet_missing_glyphs
-from .tables import ResultsLike, collapse_extra_dims, location_table
+from .tables import STOCK_KINDS, ResultsLike, collapse_extra_dims, location_table
 
 CAMPS_PNG = "camps.png"
 STRANDED_PNG = "stranded.png"
 NEEDS_PNG = "needs.png"
 
 _ENSEMBLE_DIMS = ("replica", "sample", "member", "seed")
-#: Observation kinds that count people present (flows such as `outflow` or `flow_per_day` do not).
-STOCK_KINDS = ("point", "range", "lower_bound", "peak")
 
 
 def _x_axis(ds: xr.Dataset) -> np.ndarray:

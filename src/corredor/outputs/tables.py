@@ -450,6 +450,12 @@ def with_scenario_context(results: ResultsLike) -> xr.Dataset:
     return ds
 
 
+#: Observation kinds that count people present, drawn and compared in figures and the report;
+#: flows (outflow, flow_per_day, ...) are not. (Calibration's loss leaves out undated peaks:
+#: analysis/calibrate.STOCK_KINDS.)
+STOCK_KINDS = ("point", "range", "lower_bound", "peak")
+
+
 def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
     """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...).
 

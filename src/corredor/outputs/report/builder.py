@@ -275,8 +275,7 @@ def _peak_day(run: RunData) -> int:
     return int(np.argmax(focus)) if focus.size and np.nanmax(focus) > 0 else 0
 
 
-#: Observation kinds that count people present; flows (outflow, flow_per_day, ...) are not compared.
-STOCK_KINDS = ("point", "range", "lower_bound", "peak")
+STOCK_KINDS = tables.STOCK_KINDS
 
 
 def camp_like(run: RunData, limit: int = 6) -> list[int]:
