@@ -649,11 +649,11 @@ def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 
     da = ds[variable]
     cell_dims = [d for d in da.dims if d not in ("variant", "stat", "day")]
     if "location" in cell_dims:
-        from .needs import SITE_KINDS
+        from .needs import crisis_sites
 
-        kinds = np.asarray(da["kind"].values, dtype=str) if "kind" in da.coords else np.array([])
-        if kinds.size and np.isin(kinds, SITE_KINDS).any():
-            da = da.isel(location=np.flatnonzero(np.isin(kinds, SITE_KINDS)))  # where people wait
+        site = crisis_sites(ds)  # (over every variant and stat of the bands)
+        if site is not None and site.any():
+            da = da.isel(location=np.flatnonzero(site))  # where people wait
         elif "is_camp" in da.coords and bool(da["is_camp"].any()):
             da = da.isel(location=np.flatnonzero(da["is_camp"].values))  # camps are what is observed
     if cell_dims:

@@ -164,8 +164,7 @@ def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dic
 
 def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
     """The inverse of pack_state."""
-    cols = {k[len("people."):]: v for k, v in st.items() if k.startswith("people.")}
-    ppl = People(**cols)
+    ppl = People(**{k[len("people."):]: v for k, v in st.items() if k.startswith("people.")})
     out = {k[len("out."):]: v for k, v in st.items() if k.startswith("out.")}
     return ppl, out, int(st["agent_steps"])
 

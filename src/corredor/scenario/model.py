@@ -349,6 +349,17 @@ class Crisis:
     #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
     provided: tuple[Mapping[str, Any], ...] = ()
 
+    def departure_rates(self, days: int) -> list[tuple[str, int, int, float]]:
+        """Each departures row as (origin, first day, last day, people a day): its days within
+        the run's `days`, its rate times its `scale` parameter. Rows wholly outside are left out."""
+        out = []
+        for row in self.departures.get("rows", ()):
+            scale = float(self.parameters.get(row["scale"], 1.0)) if row.get("scale") else 1.0
+            d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), days - 1)
+            if d1 >= d0:
+                out.append((str(row["origin"]), d0, d1, float(row["people_per_day"]) * scale))
+        return out
+
 
 @dataclass(frozen=True)
 class Scenario:

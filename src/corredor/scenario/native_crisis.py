@@ -457,7 +457,7 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line,
                     parameters=refs,
                 ))
-            self.overlaps_in(table, cols, out, first)
+            self.overlaps_in(table, cols, out[first:])
             self.gaps_in(table, cols, out[first:])
         return tuple(out)
 
@@ -472,20 +472,22 @@ class _Reader:
             covered = mine[0].end
             for r in mine[1:]:
                 if r.start > covered + 1:
-                    d0, d1 = covered + 1, r.start - 1
-                    when = (f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
-                            if self.start is not None else f"days {d0} to {d1}")
                     self.problems.warn(table.path, r.line, cols.get("start", -1) + 1,
-                                       f"no row of {crossing} covers {when}: the crossing is open to "
+                                       f"no row of {crossing} covers {self.span(covered + 1, r.start - 1)}: the crossing is open to "
                                        "everyone with no limit on those days (expected a row for them, "
                                        "e.g. status open)")
                 covered = max(covered, r.end)
 
-    def overlaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod], first: int) -> None:
+    def span(self, d0: int, d1: int) -> str:
+        """Days d0..d1 as dates (days where the start date is unknown)."""
+        if self.start is None:
+            return f"days {d0} to {d1}"
+        return f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
+
+    def overlaps_in(self, table: Table, cols: dict[str, int], mine: list[PolicyPeriod]) -> None:
         """Warn of two rows of one policies file that set the same crossing for the same group on
         the same day: the later row applies there, which within one file is seldom meant (a
         variant's extra file, read after the baseline's, overrides it on purpose: no warning)."""
-        mine = rows[first:]
         for j, b in enumerate(mine):
             for a in mine[:j]:
                 if a.crossing != b.crossing or a.end < b.start or b.end < a.start:
@@ -493,9 +495,7 @@ class _Reader:
                 shared = set(a.groups) & set(b.groups) if a.groups and b.groups else set(a.groups or b.groups)
                 if a.groups and b.groups and not shared:
                     continue
-                d0, d1 = max(a.start, b.start), min(a.end, b.end)
-                when = (f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
-                        if self.start is not None else f"days {d0} to {d1}")
+                when = self.span(max(a.start, b.start), min(a.end, b.end))
                 who = f" for {';'.join(sorted(shared))}" if shared else ""
                 self.problems.warn(table.path, b.line, cols.get("start", -1) + 1,
                                    f"overlaps the row on line {a.line} ({b.crossing}, {when}{who}): "

@@ -37,12 +37,7 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
     rounding down, whose fractions carry to the next day)."""
     cr = scenario.crisis
     assert cr is not None
-    params = dict(cr.parameters)
-    departing = 0.0
-    for row in cr.departures.get("rows", ()):
-        days = min(int(row["end"]), scenario.days - 1) - max(int(row["start"]), 0) + 1
-        scale = float(params.get(row.get("scale") or "", 1.0))
-        departing += max(days, 0) * float(row["people_per_day"]) * scale
+    departing = sum((d1 - d0 + 1) * rate for _, d0, d1, rate in cr.departure_rates(scenario.days))
     obs_days = sorted({int(o["day"]) for o in cr.observations})
     return {
         "groups": [(g.name, g.share) for g in cr.groups],
@@ -53,7 +48,7 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         "observations": len(cr.observations),
         "observation_days": (obs_days[0], obs_days[-1]) if obs_days else None,
         "provided": len(cr.provided),
-        "parameters": len(params),
+        "parameters": len(cr.parameters),
     }
 
 

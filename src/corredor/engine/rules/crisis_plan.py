@@ -354,13 +354,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
 
     # ---- spawning --------------------------------------------------------------------------
     spawn = np.zeros((T, N), dtype=np.float64)
-    for row in crisis.departures.get("rows", ()):
-        o = idx.get(row["origin"])
-        if o is None:
-            continue
-        rate = float(row["people_per_day"]) * (p.get(row["scale"], 1.0) if row.get("scale") else 1.0)
-        d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), T - 1)
-        if d1 >= d0:
+    for origin, d0, d1, rate in crisis.departure_rates(T):
+        o = idx.get(origin)
+        if o is not None:
             spawn[d0 : d1 + 1, o] += rate
     total = float(spawn.sum())
     if not total <= MAX_PEOPLE:  # refuse before int64 overflow and the people columns
