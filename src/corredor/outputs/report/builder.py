@@ -275,7 +275,6 @@ def _peak_day(run: RunData) -> int:
     return int(np.argmax(focus)) if focus.size and np.nanmax(focus) > 0 else 0
 
 
-STOCK_KINDS = tables.STOCK_KINDS
 
 
 def camp_like(run: RunData, limit: int = 6) -> list[int]:
@@ -289,7 +288,7 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
     has_obs = np.isfinite(obs).any(axis=0) if obs is not None else np.zeros(n, bool)
     st = run.grids.get("stranded")
     stranded = np.nan_to_num(st).max(axis=0) > 0 if st is not None else np.zeros(n, bool)
-    reported = {o["location"] for o in run.observations if o["kind"] in STOCK_KINDS}
+    reported = {o["location"] for o in run.observations if o["kind"] in tables.STOCK_KINDS}
     peak = np.nan_to_num(pop).max(axis=0)
     chosen = [j for j, loc in enumerate(run.locations)
               if (loc.get("is_camp") and peak[j] > 0) or has_obs[j] or stranded[j] or loc["name"] in reported]
@@ -382,7 +381,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                     for j in observed if j not in daily]
             index = {n: j for j, n in enumerate(run.names)}
             reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
-                        if o["kind"] in STOCK_KINDS and index.get(o["location"]) in colour]
+                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
             c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
             if c:
                 if reported:
@@ -521,7 +520,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
     rows = []
     for o in sorted(run.observations, key=lambda o: o["day"]):
         j = index.get(o["location"])
-        if o["kind"] not in STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
+        if o["kind"] not in tables.STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
             continue
         sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
         low, high, value = o.get("low"), o.get("high"), o.get("value")
