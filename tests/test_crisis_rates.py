@@ -161,12 +161,12 @@ def shelter_run(factor: float, base: float = 0.1, per_day: float = 0.05, n: int 
 def test_shelter_give_ups_follow_the_reduced_hazard():
     """Sheltered people give up with 1 − exp(−factor·(base + per_day·w)) where w counts the days
     since the transfer (waited is reset to 0 by it, not the days waited at x before). Transferred
-    on day 0 (after that day's give-ups at x, which the transfer takes back), on day t the people
-    at risk are the sheltered of the evening before (day 0: the n transferred) with w = t; nobody
-    else is waiting, so every give-up counted is one from the shelter. 20 seeds × 1,000 people
-    × 12 days; 4 SE, at factors 0.5 and 1."""
+    on day 0 (after that day's give-ups at x, which the transfer takes back), they face no shelter
+    draw that day (one give-up draw a day); on day t ≥ 1 the people at risk are the sheltered of
+    the evening before with w = t − 1; nobody else is waiting, so every give-up counted is one
+    from the shelter. 20 seeds × 1,000 people × 12 days; 4 SE, at factors 0.5 and 1."""
     base, per_day, n, days = 0.1, 0.05, 1000, 12
-    t = np.arange(days)
+    t = np.arange(1, days)
     for factor in (0.5, 1.0):
         give = np.zeros(days)
         risk = np.zeros(days)
@@ -174,15 +174,14 @@ def test_shelter_give_ups_follow_the_reduced_hazard():
             sheltered = ds["sheltered"].sel(location="s").values
             g = ds["give_ups"].values
             assert int(ds["crossings"].sel(crossing="c", mode="transfer").values[0]) == n
-            assert sheltered[0] + g[0] == n
+            assert sheltered[0] == n and g[0] == 0  # the day of the transfer: no second draw
             np.testing.assert_array_equal(sheltered[1:], sheltered[:-1] - g[1:])
             assert int(ds["stranded"].sum()) == 0
             give += g
-            risk[0] += n
             risk[1:] += sheltered[:-1]
-        hazard = 1 - np.exp(-factor * (base + per_day * t))
-        assert_rate(give[0], risk[:1], hazard[:1], f"shelter give-ups on day 0, factor {factor}")
-        assert_rate(give.sum(), risk, hazard, f"shelter give-ups, factor {factor}")
+        hazard = 1 - np.exp(-factor * (base + per_day * (t - 1)))
+        assert_rate(give[1], risk[1:2], hazard[:1], f"shelter give-ups on day 1, factor {factor}")
+        assert_rate(give[1:].sum(), risk[1:], hazard, f"shelter give-ups, factor {factor}")
 
 
 def test_nobody_leaves_a_shelter_at_factor_zero():

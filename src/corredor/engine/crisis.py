@@ -15,7 +15,8 @@ The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in thi
                 fallback) → irregular attempt (success falls, pushback rises with militarisation)
                 → wait one more day
 7. events       transfers, flights, corridors scheduled for today (admissions act in step 5)
-8. shelters     people in shelters give up at a reduced hazard, or stay
+8. shelters     people in shelters give up at the waiting hazard × shelter_give_up_factor (from
+                the day after their transfer), or stay
 9. records      population by place and group, stranded, sheltered, travellers, crossings by mode,
                 pushbacks, give-ups, money paid, days-waited histogram
 

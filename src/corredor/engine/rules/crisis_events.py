@@ -11,7 +11,8 @@ person order or threads.
 - corridor: each day between its dates, up to `people` stranded people are put on the opened route.
 Admissions are not moves: they open a crossing to some groups and are applied in step 5.
 Shelters: people there give up with the waiting hazard × `shelter_give_up_factor` (days counted
-from the transfer) and head to their fallback place.
+from the transfer) and head to their fallback place; the first such draw is on the day after the
+transfer, so nobody faces two give-up draws (crossing, then shelter) on one day.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..rng import Stream, uniform
 from .crisis_plan import CORRIDOR, FLIGHT, M_CORRIDOR, M_FLIGHT, M_TRANSFER, TRANSFER
-from .crisis_state import EXITED, MOVING, SHELTERED, WAITING
+from .crisis_state import EXITED, MOVING, SHELTERED, SHELTERED_TODAY, WAITING
 
 # stream constants as plain ints (numba cannot read class attributes)
 _S_EVENT = Stream.EVENT
@@ -107,6 +108,7 @@ def run_events(
                 state[i] = SHELTERED if into_shelter else MOVING
                 if into_shelter:
                     shelter_pop[to] += 1
+                    waited[i] = SHELTERED_TODAY
             elif kind == FLIGHT:
                 state[i] = EXITED
                 arrived[i] = to
@@ -131,6 +133,9 @@ def shelter_step(
     """People in shelters give up (hazard × factor) and head to their fallback, or stay a day more."""
     for i in range(n):
         if state[i] != SHELTERED:
+            continue
+        if waited[i] == SHELTERED_TODAY:  # arrived today: the first draw is tomorrow's
+            waited[i] = 0
             continue
         g = group[i]
         rate = factor * (give_up_base + give_up_per_day * waited[i])

@@ -19,6 +19,10 @@ SHELTERED = 3  # in a shelter (moved there by a transfer)
 SETTLED = 4  # reached their fallback place and stays there (present)
 EXITED = 5  # reached their destination, or flown out (no longer present)
 
+#: `waited` of someone moved into a shelter today: their first shelter give-up draw is tomorrow's
+#: (today they already faced the waiting hazard at the crossing); the shelter step resets it to 0
+SHELTERED_TODAY = -1
+
 
 @dataclass
 class People:
@@ -32,7 +36,7 @@ class People:
     dest: np.ndarray  # int32: destination slot (plan.dest_nodes), the fallback's after a give-up
     goal: np.ndarray  # int32: the destination slot drawn at departure (restored if a give-up is undone)
     cash: np.ndarray  # float64: USD
-    waited: np.ndarray  # int32: days waited at the current crossing
+    waited: np.ndarray  # int32: days waited at the current crossing or shelter (SHELTERED_TODAY on arrival)
     returning: np.ndarray  # int8: 1 after giving up (heading to the fallback)
     gave_up_on: np.ndarray  # int32: the day of their last give-up, −1 none (events undo that day's)
     at_cross: np.ndarray  # int32: crossing they stopped at, −1 none
