@@ -199,11 +199,12 @@ def test_run_folder_is_never_overwritten_without_force(flee_cases: Path, tmp_pat
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
+    (out / "manifest.json").write_text("{}")  # an earlier run's folder (--force replaces only those)
     args = ["run", str(flee_cases / "mali2012"), "--hasten", "50", "--days", "20", "--out", str(out)]
     r = corredor(*args)
     assert r.returncode == 2
     assert "exists; use --force" in r.stderr
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt", "manifest.json"]
     r = corredor(*args, "--force", "-q")
     assert r.returncode == 0, r.stderr
     assert not (out / "keep.txt").exists() and (out / "manifest.json").is_file()

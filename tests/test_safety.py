@@ -251,6 +251,51 @@ def test_the_library_refuses_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert (out / "manifest.json").is_file()
 
 
+@pytest.mark.parametrize("command", [
+    ("run", "case", "--days", "2"),
+    ("ensemble", "case", "--days", "2", "--replicas", "1"),
+    ("convert", "case"),
+])
+@pytest.mark.parametrize("target", ["file", "folder of notes"])
+def test_force_replaces_only_what_corredor_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 command: tuple[str, ...], target: str) -> None:
+    """Found by an output audit: `--out precious --force` deleted a folder of notes, and a plain
+    file was swapped for a folder. A file, or a folder holding none of corredor's markers, is
+    refused before any work and left as it was."""
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    out = work / "precious"
+    if target == "file":
+        out.write_text("keep")
+    else:
+        (out / "sub").mkdir(parents=True)
+        (out / "sub" / "notes.txt").write_text("keep")
+    monkeypatch.chdir(work)
+    before = _tree(tmp_path)
+    args = (*command, "precious", "--force") if command[0] == "convert" else (
+        *command, "--out", "precious", "--force")
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    assert ("is a file" if target == "file" else "corredor did not write") in r.output
+    assert _tree(tmp_path) == before
+
+
+def test_force_still_replaces_corredor_folders_and_empty_ones(tmp_path: Path) -> None:
+    from corredor.targets import UnsafeTarget, check_replaceable
+
+    for marker in ("manifest.json", "comparison.json", "scenario.toml"):
+        folder = tmp_path / marker.split(".")[0]
+        (folder / "bands").mkdir(parents=True)
+        (folder / marker).write_text("{}")
+        check_replaceable(folder)  # passes
+    (tmp_path / "empty").mkdir()
+    check_replaceable(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "manifest.yaml").write_text("")
+    with pytest.raises(UnsafeTarget, match="corredor did not write"):
+        check_replaceable(tmp_path / "other")
+
+
 @pytest.mark.parametrize("files, expected", [
     ({"input_csv/sim_period.csv": "StartDate,2020-01-01\nLength,1000000000\n"},
      "the run lasts 1,000,000,000 days"),

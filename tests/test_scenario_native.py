@@ -111,6 +111,7 @@ def test_write_refuses_existing_unless_force(tmp_path: Path) -> None:
     dest = tmp_path / "n"
     dest.mkdir()
     (dest / "keep.txt").write_text("x")
+    (dest / "scenario.toml").write_text("")  # an earlier conversion (--force replaces only those)
     with pytest.raises(DestinationExists):
         write_native(flee, dest)
     assert (dest / "keep.txt").exists()

@@ -4,8 +4,10 @@ Every writer of a folder (run folders, native conversions, ensembles, the main j
 existing target only with `--force`, and then only after the new one is complete. That guards
 against half-written results, not against a target that is itself precious: `--out . --force`
 would swap the current folder for a run folder, and `convert case case --force` would put the
-converted scenario where the Flee files were. `check_replaceable` refuses such targets before
-anything runs, and the writers call it again, so the library is as safe as the command line.
+converted scenario where the Flee files were, and `--out ~/notes --force` would delete notes.
+`check_replaceable` refuses such targets before anything runs, and the writers call it again, so
+the library is as safe as the command line: `--force` replaces only an empty folder or one that
+corredor wrote (it holds one of MARKERS), never a file or someone else's folder.
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+#: files at the top of every folder corredor writes: run, ensemble and calibration folders
+#: (manifest.json), comparisons and the main job (comparison.json), converted scenarios
+#: (scenario.toml)
+MARKERS = ("manifest.json", "comparison.json", "scenario.toml")
+
+
 class UnsafeTarget(FileExistsError):
-    """Replacing this folder would delete the current folder, a parent of it, or a scenario."""
+    """Replacing this folder would delete the current folder, a parent of it, a scenario, a file,
+    or a folder corredor did not write."""
 
 
 def _real(path: str | Path) -> Path | None:
@@ -28,8 +37,9 @@ def _real(path: str | Path) -> Path | None:
 
 def check_replaceable(out: str | Path, sources: Iterable[str | Path | None] = ()) -> None:
     """Raise UnsafeTarget when `out` exists and replacing it would delete the current folder, a
-    folder above it, or one of the scenario folders in `sources` (the folder itself, one above
-    it, or one inside it). A target that does not exist yet replaces nothing and passes."""
+    folder above it, one of the scenario folders in `sources` (the folder itself, one above
+    it, or one inside it), a file, or a non-empty folder without any of MARKERS. A target that
+    does not exist yet replaces nothing and passes."""
     if not os.path.lexists(out):
         return
     target = _real(out)
@@ -47,3 +57,15 @@ def check_replaceable(out: str | Path, sources: Iterable[str | Path | None] = ()
         if target == src or target in src.parents or src in target.parents:
             raise UnsafeTarget(f"{out} would replace the scenario {source} or part of it; "
                                "choose another output folder")
+    if not target.is_dir():
+        raise UnsafeTarget(f"{out} is a file, not an output folder; --force replaces only folders "
+                           "corredor wrote: choose another output folder")
+    try:
+        names = {entry.name for entry in os.scandir(target)}
+    except OSError as exc:
+        raise UnsafeTarget(f"{out} cannot be read ({exc.strerror or exc}); choose another "
+                           "output folder") from None
+    if names and not names.intersection(MARKERS):
+        raise UnsafeTarget(f"{out} holds files corredor did not write (none of "
+                           f"{', '.join(MARKERS)}); --force replaces only corredor's own output "
+                           "folders: remove it yourself or choose another output folder")
