@@ -87,11 +87,20 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     assert table[0][:4] == ["scenario", "metric", "unit", "median"]
     assert table[1][0].startswith("#")  # HXL hashtag row
     assert len(table) == 2 + len(rows)
+    # like needs.csv: CRLF line ends and ASCII units (Excel, which reads a BOM-less file as
+    # Latin-1, showed "mÂ²")
+    raw = paths[0].read_bytes()
+    assert raw.count(b"\r\n") == len(table) and raw.count(b"\n") == len(table)
+    assert raw.isascii() and "m2" in {r[2] for r in table[2:]}
     data = json.loads(paths[1].read_text(encoding="utf-8"))
     assert data["scenarios"] == ["baseline", "bribe-100", "bribe-55"]
     assert data["descriptions"]["baseline"].startswith("People leaving Chile")  # scenario.toml's
     assert "USD" in data["descriptions"]["bribe-55"]  # the variant's own
     assert len(data["per_seed"]["baseline"]["peak_stranded"]) == 3
+    assert [int(t) for t in data["seeds_text"]] == data["seeds"]
+    dates = data["dates"]["baseline"]
+    assert len(dates) == len(data["stranded_median"]["baseline"])
+    assert dates[0] == "2023-02-01" and dates[-1] == "2023-06-30"
     assert not list((tmp_path / "out").glob("*.tmp"))
 
 

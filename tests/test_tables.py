@@ -51,6 +51,13 @@ def test_long_table_schema_and_values_match_the_dataset(written):
     assert str(cell["date"][0].as_py()) == str(ds.date.values[3])[:10]
     variables = set(t["variable"].to_pylist())
     assert {"needs.water_l", "needs.toilets"} <= variables
+    # what is not known (a day without an observation, nothing stated as provided) is null, not
+    # NaN, so that sums skip it: as many nulls as the dataset has NaN cells in its day variables
+    assert not pc.any(pc.is_nan(t["value"])).as_py()
+    nan_cells = sum(int(np.isnan(ds[v].values).sum()) for v in ds.data_vars
+                    if "day" in ds[v].dims and ds[v].dtype.kind == "f")
+    assert nan_cells > 0 and t.filter(pc.invert(pc.starts_with(t["variable"], "needs.")))[
+        "value"].null_count == nan_cells
 
 
 def test_crisis_long_table_keeps_groups_modes_and_status(tmp_path):
@@ -69,9 +76,16 @@ def test_crisis_long_table_keeps_groups_modes_and_status(tmp_path):
 def test_populations_csv_has_hxl_row_and_matching_numbers(written):
     res, folder, _ = written
     header, tags, rows = _read_csv(folder / "populations.csv")
-    assert header[:6] == ["date", "day", "location", "location_code", "country", "kind"]
+    assert header[:7] == ["date", "day", "location", "label", "location_code", "country", "kind"]
     assert len(tags) == len(header) and all(t.startswith("#") for t in tags)
-    assert tags[0] == "#date" and tags[2] == "#loc+name" and tags[3] == "#loc+code"
+    assert tags[:5] == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code"]
+    # only the ISO date is a #date (HXL tools read a day index 0-99 as a year), and the readable
+    # label, not the scenario's identifier, is the #loc+name
+    assert [t for t in tags if t.startswith("#date")] == ["#date"]
+    labels = {str(n): str(v) for n, v in zip(res.dataset.location.values,
+                                                res.dataset["label"].values if "label" in res.dataset.coords
+                                                else res.dataset.location.values, strict=True)}
+    assert {(r[2], r[3]) for r in rows} == set(labels.items())
     assert tags[header.index("population")].startswith("#affected")
     ds = res.dataset
     assert len(rows) == ds.sizes["day"] * ds.sizes["location"]
@@ -118,6 +132,13 @@ def test_geojson_points_and_lines(written):
     assert first["geometry"]["coordinates"] == [float(ds.lon.values[0]), float(ds.lat.values[0])]
     peak = float(ds.population.isel(location=0).max())
     assert first["properties"]["population_peak"] == peak
+    # counts are JSON integers when whole (GIS tools type the field as integer)
+    assert all(isinstance(f["properties"]["population_peak"], int) for f in points
+               if float(f["properties"]["population_peak"]).is_integer())
+    # a place nobody was ever at has no peak date (not the start date)
+    for f in points:
+        never = f["properties"]["population_peak"] == 0
+        assert (f["properties"]["population_peak_date"] is None) == never
 
 
 def test_closure_status_reaches_geojson_and_network(tmp_path):

@@ -125,6 +125,16 @@ class Comparison:
     camp: dict[str, np.ndarray] = field(default_factory=dict)  # population at `camp`, same shape
     descriptions: dict[str, str] = field(default_factory=dict)
     runs: dict[str, list[Any]] = field(default_factory=dict)  # kept Results, if asked
+    start_dates: dict[str, Any] = field(default_factory=dict)  # scenario -> datetime.date of day 0
+
+    def dates(self, name: str) -> list[str]:
+        """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
+        start = self.start_dates.get(name)
+        if start is None:
+            return []
+        import datetime as dt
+
+        return [(start + dt.timedelta(days=k)).isoformat() for k in range(self.stranded[name].shape[1])]
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per (scenario, metric): median and the 5–95 % band over seeds."""
@@ -200,7 +210,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     desc = {n: str(s.metadata.get("variant_description", "") if s.metadata.get("variant")
                    else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
             for n, s in scenarios.items()}
-    return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs)
+    starts = {n: s.start_date for n, s in scenarios.items()}
+    return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs, starts)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -216,17 +227,23 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def file_unit(unit: str) -> str:
+    """A unit as data files write it: ASCII, as in needs.csv and UDUNITS (`m2`); screens say m²."""
+    return unit.replace("²", "2")
+
+
 def comparison_csv(comp: Comparison) -> str:
-    """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric)."""
+    """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric); lines
+    end with CRLF like the run folder's CSVs (RFC 4180)."""
     lines = ["scenario,metric,unit,median,p05,p95,seeds,seeds_without_value",
              "#meta+scenario,#indicator+name,#indicator+unit,#indicator+value+median,"
              "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing"]
     for r in comp.summary():
-        vals = [r["scenario"], r["metric"], r["unit"]] + [
+        vals = [r["scenario"], r["metric"], file_unit(r["unit"])] + [
             "" if math.isnan(r[k]) else f"{r[k]:.6g}" for k in ("median", "p05", "p95")
         ] + [str(r["seeds"]), str(r["seeds_without_value"])]
         lines.append(",".join(_csv_cell(v) for v in vals))
-    return "\n".join(lines) + "\n"
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _csv_cell(text: str) -> str:
@@ -234,13 +251,15 @@ def _csv_cell(text: str) -> str:
 
 
 def comparison_json(comp: Comparison) -> dict[str, Any]:
-    """A JSON-ready dict: seeds, the summary rows, per-seed values and median stranded series."""
+    """A JSON-ready dict: seeds, the summary rows, per-seed values and median daily series."""
     def clean(x: float) -> float | None:
         return None if math.isnan(x) else float(x)
 
     return {
         "seeds": [int(s) for s in comp.seeds],
-        "metrics": {k: {"label": lab, "unit": u} for k, (lab, u) in ALL_METRICS.items()},
+        # (the same as text: seeds pass 2^53, beyond what JavaScript or Excel keep exactly)
+        "seeds_text": [str(int(s)) for s in comp.seeds],
+        "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
         "summary": [{k: (clean(v) if isinstance(v, float) else v) for k, v in r.items()}
@@ -249,6 +268,7 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
         "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},
+        "dates": {n: comp.dates(n) for n in comp.names},
     }
 
 

@@ -303,7 +303,9 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
             "location": pa.array(np.concatenate([p["location"] for p in parts]), pa.string()),
             "group": pa.array(np.concatenate([p["group"] for p in parts]), pa.string()),
             "variable": pa.array(np.concatenate([p["variable"] for p in parts]), pa.string()),
-            "value": pa.array(np.concatenate([p["value"] for p in parts]), pa.float64()),
+            # NaN (not known: no observation that day, nothing provided stated) is written as null,
+            # so that sums in pyarrow, pandas, DuckDB or Excel skip it instead of turning to NaN
+            "value": pa.array(np.concatenate([p["value"] for p in parts]), pa.float64(), from_pandas=True),
         }
     )
 
@@ -559,6 +561,12 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
     return path
 
 
+#: HXL tags of the first columns of populations.csv and needs.csv: date, day index (not a date,
+#: so not `#date`: HXL tools would read small numbers as years), the scenario's identifier of the
+#: place, what a reader calls it, its ASCII code
+PLACE_TAGS = ("#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code")
+
+
 def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     """`populations.csv`: one row per day and location, HXL hashtag row under the header."""
     ds = collapse_extra_dims(in_people(results.dataset))
@@ -571,12 +579,12 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     if "stranded" in ds:
         columns.append(("stranded", "#affected+stranded"))
     arrays = [ds[c].transpose("day", "location").values for c, _ in columns]
-    header = ["date", "day", "location", "location_code", "country", "kind", *[c for c, _ in columns]]
-    tags = ["#date", "#date+offset", "#loc+name", "#loc+code", country_tag(r["country"] for r in locs), "#loc+type"]
+    header = ["date", "day", "location", "label", "location_code", "country", "kind", *[c for c, _ in columns]]
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#loc+type"]
     tags += [t for _, t in columns]
 
     texts = [_fmt_grid(a).tolist() for a in arrays]  # numbers: digits, '.', '-', 'e', '+' or ""
-    heads = [_csv_text([loc["name"], loc["code"], loc["country"], loc["kind"]]) for loc in locs]
+    heads = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"], loc["kind"]]) for loc in locs]
 
     def lines() -> Iterable[str]:
         for t in range(len(days)):
@@ -597,9 +605,9 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
     dates = _iso_dates(ds)
     days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
     in_need = needs["in_need"].transpose("day", "location").values
-    header = ["date", "day", "location", "location_code", "country", "in_need", "sector", "indicator", "unit",
-              "value", "provided", "gap"]
-    tags = ["#date", "#date+offset", "#loc+name", "#loc+code", country_tag(r["country"] for r in locs), "#inneed",
+    header = ["date", "day", "location", "label", "location_code", "country", "in_need", "sector", "indicator",
+              "unit", "value", "provided", "gap"]
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#inneed",
             "#sector", "#indicator+code", "#meta+unit", "#indicator+value", "#indicator+provided", "#indicator+gap"]
     indicators = indicator_names(needs)
     grids = {i: needs[i].transpose("day", "location").values for i in indicators}
@@ -618,7 +626,7 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
              _fmt_grid(provided[ind]).tolist() if ind in provided else None,
              _fmt_grid(gaps[ind]).tolist() if ind in gaps else None,
              ind == "person_nights_unsheltered") for ind in indicators]
-    loc_text = [_csv_text([loc["name"], loc["code"], loc["country"]]) for loc in locs]
+    loc_text = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"]]) for loc in locs]
     day_text = [_csv_text([dates[t], int(days[t])]) for t in range(len(days))]
 
     def lines() -> Iterable[str]:
@@ -636,11 +644,18 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
     return path
 
 
-def _peak(arr: np.ndarray) -> tuple[float | None, int | None]:
+def _whole(v: Any) -> int | float | None:
+    """A JSON-safe number that is an integer when the value is whole (counts: `2360`, not `2360.0`)."""
+    f = _num(v)
+    return int(f) if f is not None and f.is_integer() else f
+
+
+def _peak(arr: np.ndarray) -> tuple[int | float | None, int | None]:
+    """The highest value and its day index; (None, None) when nothing is known."""
     if arr.size == 0 or not np.isfinite(arr).any():
         return None, None
     k = int(np.nanargmax(arr))
-    return _num(arr[k]), k
+    return _whole(arr[k]), k
 
 
 def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
@@ -659,8 +674,9 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
         props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "label", "country", "kind", "is_camp")}
         if pop is not None:
             peak, k = _peak(pop[:, j])
-            props.update(population_peak=peak, population_peak_date=dates[k] if k is not None else None,
-                         population_final=_num(pop[-1, j]) if len(pop) else None)
+            props.update(population_peak=peak,  # (no date for a place nobody was ever at)
+                         population_peak_date=dates[k] if k is not None and peak else None,
+                         population_final=_whole(pop[-1, j]) if len(pop) else None)
         for var in ("observed", "stranded"):
             if var in ds:
                 props[f"{var}_peak"] = _peak(ds[var].transpose("day", "location").values[:, j])[0]
