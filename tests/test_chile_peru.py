@@ -131,3 +131,21 @@ def test_seed_0_matches_the_kept_reference():
     spec.loader.exec_module(module)
     kept = json.loads((SCENARIO / "reference_seed0.json").read_text(encoding="utf-8"))
     assert module.summary(0) == kept
+
+
+def test_a_camp_that_outlasts_the_clearance_keeps_its_known_provisions():
+    """Found by an output audit: in the bribe-0 variant people are still at the line after 15 May,
+    but what was provided there (no cover, no toilets after their removal) ended on 15 May, so
+    their unsheltered nights went uncounted. After the clearance the need is the whole gap."""
+    from corredor.outputs.tables import in_people, needs_for
+    from corredor.scenario.native_crisis import load_variant
+
+    res = simulate_crisis(load_variant(SCENARIO / "variants" / "bribe_0.toml"), seed=0)
+    needs = needs_for(res)
+    after = (dt.date(2023, 5, 16) - load_scenario(SCENARIO).start_date).days
+    camp = in_people(res.dataset)["population"].sel(location="camp").values[after:]
+    assert camp.max() > 0  # (the variant's premise: the line is not empty after 15 May)
+    unsheltered = needs["person_nights_unsheltered"].sel(location="camp").values[after:]
+    np.testing.assert_array_equal(unsheltered, camp)
+    toilets = needs["toilets"].sel(location="camp").values[after:]
+    np.testing.assert_array_equal(needs["toilets_gap"].sel(location="camp").values[after:], toilets)

@@ -335,7 +335,7 @@ def test_a_variant_states_what_was_provided_under_it(tmp_path):
     variant.write_text('[variant]\nbase = ".."\nname = "early"\n[crisis]\nprovided = "p_early.csv"\n',
                        encoding="utf-8")
     base = load_scenario(folder)
-    assert [p["indicator"] for p in base.crisis.provided] == ["toilets", "shelter_capacity_people"]
+    assert [p["indicator"] for p in base.crisis.provided] == ["toilets", "toilets", "shelter_capacity_people"]
     v = load_variant(variant)
     assert v.crisis.provided == ({"location": "camp", "indicator": "toilets", "amount": 20.0,
                                   "start": "2023-04-01", "end": "2023-05-15", "source": "plan"},)
