@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from html.parser import HTMLParser
@@ -206,17 +207,17 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     assert left > 0 and f"{shelters} ({left:,} people)" in re.sub(r"\s+", " ", html)
     camp = re.findall(r"<td>(.*?)</td>", re.search(fr'<th scope="row">{label}</th>(.*?)</tr>', needs).group(1))
     assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
-    need_rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]
-    most = max(int(float(r[9])) for r in need_rows if r[2] == "camp" and r[7] == "toilets")
+    with (folder / "needs.csv").open(newline="", encoding="utf-8") as fh:
+        need_rows = list(csv.DictReader(fh))[1:]
+    most = max(int(float(r["value"])) for r in need_rows if r["location"] == "camp" and r["indicator"] == "toilets")
     assert camp[5] == f"{most:,}"  # toilets on the worst day, beside the worst day's gap
     assert camp[10] != "–"  # person-nights without shelter: stated capacity 0 at the camp
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
     cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
     assert cap == 1000 and np.isnan(res.dataset["shelter_capacity"].sel(location="camp").item())
     pop = res.dataset["population"].sel(location="arica_shelters").values
-    rows = [line.split(",") for line in (folder / "needs.csv").read_text(encoding="utf-8").splitlines()[2:]]
-    nights = {int(r[1]): float(r[9]) for r in rows
-              if r[2] == "arica_shelters" and r[7] == "person_nights_unsheltered"}
+    nights = {int(r["day"]): float(r["value"]) for r in need_rows
+              if r["location"] == "arica_shelters" and r["indicator"] == "person_nights_unsheltered"}
     assert nights and all(v == max(pop[t] - cap, 0) for t, v in nights.items())
 
 
@@ -293,3 +294,15 @@ def test_the_places_occupied_on_the_last_day_are_capped_fullest_first() -> None:
     assert [p["location"] for p in occ["places"]] == [f"p{j}" for j in range(24, 24 - OCCUPIED_SHOWN, -1)]
     run.grids["needs.in_need"][-1] = 0
     assert occupied_at_end(run) is None
+
+
+@pytest.mark.parametrize("value, shown", [
+    (10710.0, "10,710"), (1031245.0, "1,031,245"), (48.5, "48.5"), (934.5, "934.5"),
+    (550.05, "550"), (0.0, "0"), (float("nan"), "–"), (None, "–"),
+])
+def test_planning_figures_keep_every_digit(value, shown):
+    """Found by an output audit: the needs table showed 10,710 l/day as "11 k" and a comparison
+    median of 48.5 toilets as "48" (a need rounded down)."""
+    from corredor.outputs.report.builder import fmt_exact
+
+    assert fmt_exact(value) == shown

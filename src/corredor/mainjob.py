@@ -172,6 +172,7 @@ def write_run(results: Any, out_dir: Path, force: bool) -> None:
 def report_rows(comp: Any) -> list[dict[str, Any]]:
     """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
     from .analysis.compare import ALL_METRICS
+    from .outputs.report.builder import fmt_exact
 
     rows = []
     summary = comp.summary()
@@ -180,7 +181,7 @@ def report_rows(comp: Any) -> list[dict[str, Any]]:
         for key, (label, unit) in ALL_METRICS.items():
             r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
             row[f"{label} ({unit})"] = ("–" if math.isnan(r["median"]) else
-                                        f"{r['median']:,.0f} [{r['p05']:,.0f}–{r['p95']:,.0f}]")
+                                        f"{fmt_exact(r['median'])} [{fmt_exact(r['p05'])}–{fmt_exact(r['p95'])}]")
         rows.append(row)
     return rows
 

@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-
 #: files at the top of every folder corredor writes: run, ensemble and calibration folders
 #: (manifest.json), comparisons and the main job (comparison.json), converted scenarios
 #: (scenario.toml)

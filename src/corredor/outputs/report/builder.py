@@ -185,6 +185,15 @@ def _fmt_num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.1f}"
 
 
+def fmt_exact(v: float | None) -> str:
+    """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
+    otherwise (a median of 48.5 toilets is not shown as 48); `_fmt_num`'s short forms are for
+    axes and labels."""
+    if v is None or not np.isfinite(v):
+        return "–"
+    return f"{v:,.0f}" if abs(v - round(v)) < 0.05 else f"{v:,.1f}"
+
+
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
           dots: list[dict[str, Any]] | None = None,
           reported: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
@@ -455,10 +464,10 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
         t = int(np.argmax(people[:, j]))
 
         def at(name: str, t: int = t, j: int = j) -> str:
-            return _fmt_num(g[name][t, j]) if name in g else "–"
+            return fmt_exact(g[name][t, j]) if name in g else "–"
 
         def worst(name: str, j: int = j) -> str:
-            return _fmt_num(np.nanmax(g[name][:, j])) if name in g and np.isfinite(g[name][:, j]).any() else "–"
+            return fmt_exact(np.nanmax(g[name][:, j])) if name in g and np.isfinite(g[name][:, j]).any() else "–"
 
         unsheltered = g.get("person_nights_unsheltered")
         rows.append({
@@ -468,7 +477,7 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
             "other_gaps": "; ".join(f"{label} {worst(ind + '_gap')}" for ind, label in OTHER_GAPS.items()
                                     if ind + "_gap" in g and np.isfinite(g[ind + "_gap"][:, j]).any()) or "–",
-            "unsheltered": (_fmt_num(np.nansum(unsheltered[:, j]))
+            "unsheltered": (fmt_exact(np.nansum(unsheltered[:, j]))
                             if unsheltered is not None and np.isfinite(unsheltered[:, j]).any() else "–"),
         })
     return rows[:40]
@@ -577,7 +586,7 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
 
     def show(v: Any) -> str:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return _fmt_num(float(v))
+            return fmt_exact(float(v))
         return "–" if v is None else str(v)
 
     return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}
