@@ -141,6 +141,26 @@ def test_geojson_points_and_lines(written):
         assert (f["properties"]["population_peak_date"] is None) == never
 
 
+def test_geojson_leaves_out_roads_of_zero_length(tmp_path):
+    """Found by an output audit: arica -> arica_shelters (same coordinates) was a LineString of
+    one repeated point, which GIS tools reject as invalid."""
+    res = crisis_like(n_days=5)
+    ds = res.dataset
+    a, b = str(ds.route_from.values[0]), str(ds.route_to.values[0])
+    lat = ds["lat"].values.copy()
+    lon = ds["lon"].values.copy()
+    names = [str(n) for n in ds.location.values]
+    lat[names.index(b)], lon[names.index(b)] = lat[names.index(a)], lon[names.index(a)]
+    res.dataset = ds.assign_coords(lat=("location", lat), lon=("location", lon))
+    tables.write_tables(res, tmp_path)
+    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
+    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    assert lines and all(f["geometry"]["coordinates"][0] != f["geometry"]["coordinates"][1] for f in lines)
+    assert not any({f["properties"]["from"], f["properties"]["to"]} == {a, b} for f in lines)
+    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    assert any({r["a"], r["b"]} == {a, b} for r in net["roads"])
+
+
 def test_closure_status_reaches_geojson_and_network(tmp_path):
     res = crisis_like(n_days=10)
     tables.write_tables(res, tmp_path)
@@ -199,12 +219,12 @@ def test_crisis_run_without_status_gets_it_from_its_scenario(tmp_path):
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
     j = next(i for i, r in enumerate(net["roads"]) if r["crossing"] == "pe_santa_rosa")
     assert net["road_status"][71][j] == 1
-    # provided.csv of the scenario: 6 toilets at the camp, 13 Apr - 15 May; nobody sheltered there
+    # provided.csv of the scenario: 6 toilets at the camp, 13 Apr - 15 May, none after; no shelter
     header, _, rows = _read_csv(tmp_path / "needs.csv")
     col = {h: i for i, h in enumerate(header)}
     toilets = {r[col["date"]]: r for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "toilets"}
     assert toilets["2023-04-13"][col["provided"]] == "6" and toilets["2023-05-15"][col["provided"]] == "6"
-    assert all(r[col["provided"]] == "" for d, r in toilets.items() if d > "2023-05-15")
+    assert all(r[col["provided"]] == "0" for d, r in toilets.items() if d > "2023-05-15")
     nights = [r for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "person_nights_unsheltered"]
     assert nights and all(r[col["value"]] == r[col["in_need"]] for r in nights)
 

@@ -694,6 +694,8 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
         a, b = by_name.get(road["a"]), by_name.get(road["b"])
         if not a or not b or a["lat"] is None or b["lat"] is None:
             continue
+        if (a["lon"], a["lat"]) == (b["lon"], b["lat"]):
+            continue  # (both ends at one point: not a valid line for GIS tools; network.json keeps it)
         props = {"from": road["a"], "to": road["b"], "distance_km": road["distance_km"], "crossing": road["crossing"]}
         if trav is not None:
             props["travellers_peak"] = _peak(trav[:, road["links"]].sum(axis=1))[0]
