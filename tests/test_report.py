@@ -195,6 +195,11 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     roads = [a for t, a in doc.tags if t == "line" and "crossing" in a.get("class", "")]
     assert len(roads) == 2  # Chacalluta exit and Santa Rosa drawn as crossings
     assert "Each reported count against the simulated number" in html  # fit against reported counts
+    # every source of a reported count is listed once under Sources, not only in a tooltip
+    srcs = re.search(r'<section id="sources">(.*?)</section>', html, re.S).group(1)
+    obs = json.loads((folder / "observations.json").read_text(encoding="utf-8"))
+    urls = {o["source"] for o in obs if o.get("source")}
+    assert len(urls) > 3 and all(srcs.count(f'<span class="url">{u}</span>') == 1 for u in urls)
     needs = re.search(r'<section id="needs">(.*?)</section>', re.sub(r"\s+", " ", html)).group(1)
     label = res.dataset["label"].sel(location="camp").item()  # locations.csv's label, shown for "camp"
     assert label == "Línea de la Concordia camp"

@@ -593,13 +593,24 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
 
 
 def sources(run: RunData) -> list[dict[str, str]]:
-    """Where the numbers come from: the manifest's sources, then the needs standard's."""
+    """Where the numbers come from: the manifest's sources, the observations' (each once, with the
+    dates it reported), then the needs standard's."""
     out = []
     for s in run.manifest.get("sources") or []:
         if isinstance(s, dict):
             out.append({"what": str(s.get("what", s.get("name", ""))), "where": str(s.get("url", s.get("source", "")))})
         else:
             out.append({"what": "", "where": str(s)})
+    dates_of: dict[str, list[str]] = {}  # the observations' sources, each once, with its dates
+    for o in sorted(run.observations, key=lambda o: o.get("day", 0)):
+        src = str(o.get("source") or "").strip()
+        if src:
+            when = str(o.get("date") or o.get("day", ""))
+            dates_of.setdefault(src, [])
+            if when not in dates_of[src]:
+                dates_of[src].append(when)
+    for src, dates in dates_of.items():
+        out.append({"what": f"reported counts of {', '.join(dates)}", "where": src})
     std = run.needs_info.get("standard")
     for sector, where in (run.needs_info.get("standard_sources") or {}).items():
         out.append({"what": f"{std}: {sector}", "where": str(where)})
