@@ -6,6 +6,7 @@ the engine; one test at the end runs the real engine on mali2012 when it is avai
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -326,7 +327,10 @@ def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> 
     assert ens.summary["base"]["people_final"]["q50"] == 10 * float(one.dataset["total_people"][-1])
     out = write_ensemble(ens, tmp_path / "ens", plot=False)
     frame = pd.read_parquet(out / "bands" / "travellers.parquet")
-    assert list(frame.columns[:5]) == ["variant", "day", "route", "route_from", "route_to"]
+    assert list(frame.columns[:6]) == ["variant", "day", "date", "route", "route_from", "route_to"]
+    # each day's calendar date beside it, as in a run folder (the scenario's start + day)
+    start = mali_short.start_date
+    assert all(d == start + dt.timedelta(days=int(k)) for k, d in frame[["day", "date"]].itertuples(index=False))
     ends = dict(zip(one.dataset["route"].values, zip(one.dataset["route_from"].values,
                                                      one.dataset["route_to"].values, strict=True),
                     strict=True))

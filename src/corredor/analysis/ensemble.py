@@ -519,6 +519,7 @@ def _manifest(
         if isinstance(first.get("scenario"), dict) else first.get("scenario_hash"),
         "hasten": getattr(scenario, "hasten", None),
         "days": getattr(scenario, "days", None),
+        "start_date": getattr(scenario, "start_date", None),
         "engine": first.get("engine", engine),
         "backend": first.get("backend"),
         "base_seed": int(seed),
@@ -578,6 +579,8 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
 
 #: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)
 ROUTE_LABELS = {"route": ("route_from", "route_to")}
+#: written beside `day` (the scenario's start date + day), read back as nothing: the day is the key
+DAY_LABELS = ("date",)
 
 
 def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = True) -> Path:
@@ -599,6 +602,10 @@ def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = T
                         ends = dict(zip(ens.bands[dim].values.tolist(), ens.bands[c].values.tolist(),
                                         strict=True))
                         frame.insert(frame.columns.get_loc(dim) + 1, c, frame[dim].map(ends))
+            start = ens.manifest.get("start_date")
+            if "day" in frame.columns and isinstance(start, dt.date):  # a date beside each day
+                frame.insert(frame.columns.get_loc("day") + 1, "date",
+                             [start + dt.timedelta(days=int(d)) for d in frame["day"]])
             frame.to_parquet(tmp / "bands" / f"{name}.parquet", index=False)
         obs = [n for n in ens.bands.data_vars if "stat" not in ens.bands[n].dims]
         if obs:
@@ -628,6 +635,7 @@ def read_bands(folder: Path) -> xr.Dataset:
     for path in sorted((Path(folder) / "bands").glob("*.parquet")):
         frame = pd.read_parquet(path)
         labels = [c for labels in ROUTE_LABELS.values() for c in labels if c in frame.columns]
+        labels += [c for c in DAY_LABELS if c in frame.columns]
         dims = [c for c in frame.columns if c not in STATS and c not in labels]
         ds = xr.Dataset.from_dataframe(frame.drop(columns=labels).set_index(dims))
         da = ds.to_array("stat").sel(stat=list(STATS))
