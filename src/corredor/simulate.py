@@ -39,8 +39,9 @@ def _probe_dask_lazily() -> None:
         from xarray.namedarray import pycompat
     except ImportError:
         return
-    cache = getattr(pycompat, "_cached_duck_array_modules", None)
-    probe = getattr(pycompat, "DuckArrayModule", None)
+    # (Any: private xarray names, checked below before use)
+    cache: Any = getattr(pycompat, "_cached_duck_array_modules", None)
+    probe: Any = getattr(pycompat, "DuckArrayModule", None)
     if not isinstance(cache, dict) or probe is None or "dask" in cache:
         return
 

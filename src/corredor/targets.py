@@ -27,14 +27,15 @@ class UnsafeTarget(FileExistsError):
     or a folder corredor did not write."""
 
 
-def _real(path: str | Path) -> Path | None:
+def _real(path: str | os.PathLike[str]) -> Path | None:
     try:
         return Path(os.path.realpath(os.path.abspath(path)))
     except (OSError, ValueError):  # (a NUL in the name: no such folder can exist)
         return None
 
 
-def check_replaceable(out: str | Path, sources: Iterable[str | Path | None] = ()) -> None:
+def check_replaceable(out: str | os.PathLike[str],
+                      sources: Iterable[str | Path | None] = ()) -> None:
     """Raise UnsafeTarget when `out` exists and replacing it would delete the current folder, a
     folder above it, one of the scenario folders in `sources` (the folder itself, one above
     it, or one inside it), a file, or a non-empty folder without any of MARKERS. A target that

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -99,6 +99,7 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
     if not isinstance(params, dict) or not params:
         problems.error(path, 1, 0, "no [params.<section>.<name>] tables found")
         problems.raise_if_errors()
+        raise AssertionError  # unreachable
     for key in data:
         if key not in ("params",):
             problems.error(path, _line_of(text, rf"^[ \t]*\[?{re.escape(key)}\b"), 1,
@@ -130,6 +131,7 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                     ok = False
             if not ok or bad:
                 continue
+            low, high = cast(float, low), cast(float, high)  # (checked above: finite numbers)
             if not low < high:
                 problems.error(path, line, 1, f"'{dotted}': low ({low}) must be below high ({high})")
                 continue
@@ -308,7 +310,9 @@ def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, A
         _PLAN_CACHE[key] = plan
     sim = shared.simulate_fn
     if sim is None:
-        from ..simulate import simulate as sim  # type: ignore[no-redef]
+        from ..simulate import simulate
+
+        sim = simulate
     results = sim(plan, seed=task.seed, engine=shared.engine, threads=shared.threads)
     out: dict[str, Any] = {"trial": task.trial, "case": task.case, "replica": task.replica,
                            "loss": float(shared.objective(results, shared.scenarios[task.case]))}

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -255,7 +255,9 @@ def prepare(scenario: Any) -> Any:
 def _simulate(shared: EnsembleShared, plan: Any, seed: int) -> Any:
     fn = shared.simulate_fn
     if fn is None:
-        from ..simulate import simulate as fn  # type: ignore[no-redef]
+        from ..simulate import simulate
+
+        fn = simulate
     return fn(plan, seed=seed, engine=shared.engine, threads=shared.threads)
 
 
@@ -497,8 +499,8 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
     ds = xr.Dataset(data_vars, coords=coords)
     ds = ds.assign_coords({k: c for k, c in base.coords.items() if k not in coords})
     observed = in_people(base.assign_attrs(people_per_agent=h0))
-    for name in base.data_vars:  # observations: identical in every replica, kept once
-        ds[name] = observed[name]
+    for var in base.data_vars:  # observations: identical in every replica, kept once
+        ds[var] = observed[var]
     ds.attrs["people_per_agent"] = 1  # every count above is in people
     return ds
 
@@ -653,7 +655,7 @@ def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 
     run's sites (staging, shelter, camp), else the camps, else every place, leaving out any that
     is empty in every replica of every variant."""
     if variable not in ds:
-        variable = next(n for n in ds.data_vars if "stat" in ds[n].dims)
+        variable = cast(str, next(n for n in ds.data_vars if "stat" in ds[n].dims))  # (str names)
     da = ds[variable]
     cell_dims = [d for d in da.dims if d not in ("variant", "stat", "day")]
     if "location" in cell_dims:

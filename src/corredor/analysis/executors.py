@@ -181,6 +181,7 @@ class DaskExecutor(_Base):
                 "the Dask executor needs dask[distributed]: pip install 'corredor[dask]'"
             ) from exc
         self._cluster = None
+        self._client: Client | None  # None once closed
         if address:
             try:
                 self._client = Client(address, timeout=connect_timeout)
@@ -211,8 +212,11 @@ class DaskExecutor(_Base):
         tasks = list(tasks)
         if not tasks:
             return
-        shared_future = self._client.scatter(shared, broadcast=True)
-        futures = self._client.map(
+        client = self._client
+        if client is None:
+            raise RuntimeError("this Dask executor is closed")
+        shared_future = client.scatter(shared, broadcast=True)
+        futures = client.map(
             _dask_call, [fn] * len(tasks), tasks, shared=shared_future, pure=False
         )
         try:
@@ -223,8 +227,9 @@ class DaskExecutor(_Base):
                 fut.release()
 
     def close(self) -> None:
-        if getattr(self, "_client", None) is not None:
-            self._client.close()
+        client = getattr(self, "_client", None)  # (absent when the connection failed)
+        if client is not None:
+            client.close()
             self._client = None
         if self._cluster is not None:
             self._cluster.close()

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import xarray as xr
@@ -226,6 +226,7 @@ def run_dates(ds: xr.Dataset) -> list[dt.date] | None:
 def _location_flag(ds: xr.Dataset, given: Mapping[str, Any] | Iterable[str] | None, coord: str) -> xr.DataArray:
     """A per-location boolean: from `given` (mapping or set of names), else a coord, else False."""
     names = [str(n) for n in ds["location"].values]
+    vals: np.ndarray | list[bool]
     if given is None:
         if coord in ds.coords:
             vals = ds[coord].values
@@ -256,7 +257,7 @@ def _shelter_capacity(ds: xr.Dataset, given: Mapping[str, float] | None) -> xr.D
 
 def _ceil_count(x: xr.DataArray) -> xr.DataArray:
     """Whole items (toilets, staff): round up, but keep 0 where nobody is there."""
-    return np.ceil(x - 1e-9).clip(min=0)
+    return cast(xr.DataArray, np.ceil(x - 1e-9)).clip(min=0)  # (a ufunc keeps the DataArray)
 
 
 #: kinds of place where a border crisis strands or shelters people (the native format's kinds)

@@ -38,7 +38,8 @@ def _font_files() -> dict[str, str]:
     from matplotlib import font_manager
 
     def regular_first(entry: font_manager.FontEntry) -> tuple[bool, float, bool]:
-        weight = font_manager.weight_dict.get(entry.weight, entry.weight)
+        w = entry.weight  # a number, or a name such as "bold"
+        weight = w if isinstance(w, int) else font_manager.weight_dict.get(w, w)
         return (entry.style != "normal", abs(float(weight) - 400.0), entry.stretch != "normal")
 
     files: dict[str, font_manager.FontEntry] = {}

@@ -138,9 +138,9 @@ def camps_figure(
         axes[k // cols][k % cols].set_visible(False)
     axes[0][0].legend(fontsize=7, loc="upper left")
     for ax in fig.axes:  # every panel keeps its dates (panels of a last, partial row have no row below)
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
-            label.set_horizontalalignment("right")
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_horizontalalignment("right")
     return fig
 
 

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def _unpack(job: bytes) -> tuple[Any, Any, Any, Path]:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         b = os.read(fd, 1 << 20)
         if not b:
@@ -143,10 +143,12 @@ def _serve(inbox: int, outbox: int) -> None:
 
 
 class _Dataset:
-    """The one attribute of a Results that `write_plots` reads."""
+    """A Results for `write_plots`, which reads its dataset only: it is given the needs and the
+    observations, so it never reads the manifest (left empty)."""
 
     def __init__(self, dataset: Any) -> None:
         self.dataset = dataset
+        self.manifest: Mapping[str, Any] = {}
 
 
 class PlotWorker:

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -237,7 +237,8 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
     parts: list[dict[str, np.ndarray]] = []
     sources = [(name, ds[name]) for name in ds.data_vars]
     if needs is not None:
-        sources += [(NEEDS_PREFIX + name, needs[name]) for name in needs.data_vars if name != "people_per_toilet"]
+        sources += [(NEEDS_PREFIX + cast(str, name), needs[name])  # (needs' variables are named by str)
+                    for name in needs.data_vars if name != "people_per_toilet"]
     route_labels = None
     if "route_from" in ds.coords:
         route_labels = np.array(

@@ -466,9 +466,9 @@ def read_observations(
                     layout.path, row.line, offset + 2, f"missing file source_data/{file}"
                 )
                 continue
-            series = read_series_file(path, problems, start_date)
-            if series is not None:
-                parts.append(series)
+            part = read_series_file(path, problems, start_date)
+            if part is not None:
+                parts.append(part)
         if len(parts) == len(files):
             parts_by_name[key] = tuple(parts)
     corrections: list[Correction] = []

@@ -580,7 +580,7 @@ class _Reader:
                 if start is not None and end is not None and end < start:
                     self.err(table, row, cols, "end", "end is before start")
                     continue
-                if None in (start, end, rate):
+                if start is None or end is None or rate is None:
                     continue
                 self.outside(table, row, cols, start, end)
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,

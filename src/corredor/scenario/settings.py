@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -136,7 +137,7 @@ _SECTIONS: dict[str, type[_Frozen]] = {
 }
 
 
-def suggest(word: str, choices: list[str] | set[str]) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean X?)' hint, or '' when nothing is close."""
     # keys from YAML/TOML may be numbers or booleans: compare their text
     close = difflib.get_close_matches(str(word), sorted(str(c) for c in choices), n=1, cutoff=0.6)

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow.compute as pc
@@ -253,8 +253,8 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
             marks.append({"shape": "range", "x": x, "y1": py(r["low"]), "y2": py(r["high"]), "color": r["color"],
                           "title": f"{when}: reported {text} ({r.get('note', '')})"})
         elif kind == "lower_bound" and r.get("low") is not None:
-            y = py(r["low"])
-            marks.append({"shape": "tri", "points": f"{x},{y - 5} {x - 4.5},{y + 3} {x + 4.5},{y + 3}",
+            yl = py(r["low"])
+            marks.append({"shape": "tri", "points": f"{x},{yl - 5} {x - 4.5},{yl + 3} {x + 4.5},{yl + 3}",
                           "color": r["color"], "title": f"{when}: reported more than {_fmt_num(r['low'])} ({r.get('note', '')})"})
         elif r.get("value") is not None:
             marks.append({"shape": "dot", "x": x, "y": py(r["value"]), "color": r["color"],
@@ -338,7 +338,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         else:
             boxes.append(box)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
-    roads = []
+    roads: list[dict[str, Any]] = []
     for k, road in enumerate(run.roads):
         a, b = index.get(road["a"]), index.get(road["b"])
         if a not in xy or b not in xy:
@@ -357,7 +357,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         while any(abs(x - b["x"]) < 11 and abs(y - b["y"]) < 11 for b in badges):
             x += 12
         badges.append({"k": r["k"], "x": round(x, 1), "y": round(y, 1), "name": r["crossing"], "status": r["status"]})
-    data = {
+    data: dict[str, Any] = {
         "dates": [d or str(run.days[t]) for t, d in enumerate(run.dates)],
         "pop": [[int(round(v)) for v in row] for row in pop],
         "rMin": r_min, "rScale": r_scale,
@@ -382,11 +382,12 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
             lines = [{"label": f"{run.labels[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
             observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+            seen = cast(np.ndarray, obs)  # (read below for `observed` only: none when obs is None)
             # daily series (Flee's interpolated data) read better as dashed lines than as dots
-            daily = [j for j in observed if np.isfinite(obs[:, j]).sum() > 40]
-            lines += [{"label": f"{run.labels[j]} (observed)", "y": obs[:, j], "color": colour[j], "dash": "5 3"}
+            daily = [j for j in observed if np.isfinite(seen[:, j]).sum() > 40]
+            lines += [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j], "dash": "5 3"}
                       for j in daily]
-            dots = [{"label": f"{run.labels[j]} (observed)", "y": obs[:, j], "color": colour[j]}
+            dots = [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j]}
                     for j in observed if j not in daily]
             index = {n: j for j, n in enumerate(run.names)}
             reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
