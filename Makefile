@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean flee-venv
+.PHONY: run test bench lint typecheck install clean flee-venv
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: $(STAMP) flee-venv
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+
+# mypy's settings (and the third-party modules it may not follow) are in pyproject.toml [tool.mypy].
+typecheck: $(STAMP)
+	$(BIN)/mypy src/corredor
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
