@@ -266,7 +266,7 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                     f", found {value})",
                 )
                 ok = False
-        if not ok or None in (lat, lon, population, capacity):
+        if not ok or lat is None or lon is None or population is None or capacity is None:
             continue
         attrs = {
             a: row.cells[p]
@@ -283,13 +283,13 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                 name=name,
                 country=row.get(cell("country")) or "unknown",
                 region=row.get(cell("region")) or "unknown",
-                lat=float(lat),  # type: ignore[arg-type]
-                lon=float(lon),  # type: ignore[arg-type]
+                lat=float(lat),
+                lon=float(lon),
                 kind=kind,
                 type_raw=row.get(cell("flee_type")) or kind,
                 conflict_date=conflict_date,
-                population=int(population),  # type: ignore[arg-type]
-                capacity=int(capacity),  # type: ignore[arg-type]
+                population=int(population),
+                capacity=int(capacity),
                 attributes=attrs,
                 line=row.line,
             )
