@@ -451,8 +451,8 @@ def _closure_events(scenario: Scenario, index: dict[str, int], links: dict[str, 
                 continue
             ops: list[tuple[int, int, int]] = []
             if c.kind == "country":
-                a, b = c.name1, c.name2
-                ops = link_ops(lambda x, y, a=a, b=b: (countries[x] == a and countries[y] == b)
+                ca, cb = c.name1, c.name2
+                ops = link_ops(lambda x, y, a=ca, b=cb: (countries[x] == a and countries[y] == b)
                                or (countries[x] == b and countries[y] == a),
                                OP_LINK_CLOSE if closing else OP_LINK_OPEN)
             elif c.kind == "location":
@@ -626,9 +626,9 @@ def compile_plan(scenario: Scenario) -> Plan:
             problems.append(_problem(scenario, "source_data/data_layout.csv", "no total series (first row, refugees.csv)"))
         spawn, debt, raw = flee_spawns(total, sr.insert_day0)
         if sr.insert_day0 and not sr.empty_camps_on_day0:
-            for i in np.flatnonzero(flags["camp0"]):
-                if names[i] in daily_by_name:
-                    insert0[i] = int(daily_by_name[names[i]][0])
+            for k in np.flatnonzero(flags["camp0"]):
+                if names[k] in daily_by_name:
+                    insert0[k] = int(daily_by_name[names[k]][0])
         if sr.empty_camps_on_day0:
             problems.append(_problem(scenario, "simsetting.yml",
                                      "spawn_rules.empty_camps_on_day0 is a Flee HEAD setting that Flee 3.1 does not have; "
@@ -649,9 +649,9 @@ def compile_plan(scenario: Scenario) -> Plan:
                                  f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))
     camp_cols = np.flatnonzero(flags["camp0"])
     observed_total = np.zeros(n_days, np.int64)
-    for i in camp_cols:
-        if names[i] in daily_by_name:
-            observed_total += daily_by_name[names[i]]
+    for k in camp_cols:
+        if names[k] in daily_by_name:
+            observed_total += daily_by_name[names[k]]
 
     decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
     if not problems:

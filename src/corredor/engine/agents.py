@@ -640,7 +640,8 @@ def _spawn_chunk(c: int, first: int, last: int, key: np.uint64, cumw: np.ndarray
     n = cumw.shape[0]
     for i in range(lo, hi):
         target = uniform_k(key, i, 0) * wsum
-        loc = np.searchsorted(cumw, target, side="right")  # first j with cumw[j] > target
+        # first j with cumw[j] > target
+        loc: int | np.intp = np.searchsorted(cumw, target, side="right")
         if loc >= n:  # rounding at the top end: the last location with weight
             for j in range(n - 1, -1, -1):
                 if j == 0 or cumw[j] > cumw[j - 1]:
@@ -682,7 +683,8 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inp
                 "setitem": False, "numpy": False, "stencil": False, "fusion": False}
 
 
-@nb.njit(parallel=_PRANGE_ONLY, cache=True)
+# (numba's stub types `parallel` as a bool; its documented dict of options is what numba reads)
+@nb.njit(parallel=_PRANGE_ONLY, cache=True)  # type: ignore[call-overload]
 def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
          decay: np.ndarray, decay_interval: int,
          # location state (mutated)
@@ -991,6 +993,7 @@ def check_memory(plan: Plan) -> None:
     agents = plan.total_agents
     need = agents * bytes_per_person(bool(plan.params["avoid_short_stints"]))
     need += plan.n_days * (3 * plan.n_locations + plan.n_links + 3) * 8
+    ram: float  # bytes, or inf where the OS does not say
     try:
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -1071,7 +1074,8 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
     slink = step_links(plan)
     old_threads = nb.get_num_threads()
     if threads is not None:
-        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+        # numba.config sets NUMBA_NUM_THREADS at import time, out of mypy's sight
+        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         t0 = time.perf_counter()
         err, day, t = ERR_NONE, -1, int(first_day)

@@ -82,7 +82,8 @@ def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: 
     """Write the state before `day` atomically (temporary file, fsync, rename) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {k: np.asarray(v) for k, v in state.items()}
+    # (values typed Any: numpy's stub would match **arrays against savez's allow_pickle: bool)
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in state.items()}
     arrays[_HEADER] = np.array(json.dumps(_header(plan, seed, day), sort_keys=True))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

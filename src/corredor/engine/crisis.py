@@ -105,7 +105,8 @@ def simulate_crisis(
     plan = plan or compile_crisis(scenario)
     old_threads = nb.get_num_threads()
     if threads is not None:
-        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+        # numba.config sets NUMBA_NUM_THREADS at import time, out of mypy's sight
+        nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     used = nb.get_num_threads()  # (a request beyond the machine's threads is cut to them)
     try:
         arrays = _run(plan, seed_words(seed), check, state, first_day, every, on_checkpoint)
@@ -165,7 +166,8 @@ def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dic
 
 def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
     """The inverse of pack_state."""
-    ppl = People(**{k[len("people."):]: v for k, v in st.items() if k.startswith("people.")})
+    cols: dict[str, Any] = {k[len("people."):]: v for k, v in st.items() if k.startswith("people.")}
+    ppl = People(**cols)  # (the columns only: pack_state leaves n out, and _run sets it each day)
     out = {k[len("out."):]: v for k, v in st.items() if k.startswith("out.")}
     return ppl, out, int(st["agent_steps"])
 
@@ -267,7 +269,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         out["exited"][t] = exited
         if check:
             _check_day(plan, t, hi, out, ev_done_day)
-    out["agent_steps"] = np.int64(agent_steps)
+    out["agent_steps"] = np.array(agent_steps, dtype=np.int64)  # (0-d, as in pack_state)
     return out
 
 

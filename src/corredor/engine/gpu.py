@@ -65,6 +65,7 @@ import os
 import re
 import time
 import warnings
+from typing import Any, Protocol
 
 import numba as nb
 import numpy as np
@@ -1082,7 +1083,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             go = False
         return go
 
-    fused_opts = {"lineinfo": True} if lineinfo else {}
+    fused_opts: dict[str, bool | int] = {"lineinfo": True} if lineinfo else {}
     if max_registers is not None:
         fused_opts["max_registers"] = max_registers
 
@@ -1863,14 +1864,26 @@ def _grid(n: int, tpb: int) -> int:
     return max(1, min((n + tpb - 1) // tpb, 65535 * 4))
 
 
+class _DeviceArray(Protocol):
+    """What the host code uses of a numba.cuda device array (numba.cuda is opaque to mypy)."""
+
+    shape: tuple[int, ...]
+
+    def __getitem__(self, key: Any) -> _DeviceArray: ...
+
+    def copy_to_device(self, ary: Any, stream: Any = ...) -> None: ...
+
+    def copy_to_host(self, ary: Any = ..., stream: Any = ...) -> np.ndarray: ...
+
+
 class _Scratch:
     """Device buffers for the host replays' gathers and scatters, kept across days and grown on
     demand (a fresh cudaMalloc for every small list each day costs more than the copy)."""
 
     def __init__(self) -> None:
-        self.bufs: dict[tuple[str, str], object] = {}
+        self.bufs: dict[tuple[str, str], _DeviceArray] = {}
 
-    def get(self, name: str, n: int, dtype) -> object:
+    def get(self, name: str, n: int, dtype) -> _DeviceArray:
         """A device array of n items of dtype (a view of the buffer `name`)."""
         key = (name, np.dtype(dtype).str)
         b = self.bufs.get(key)
@@ -1879,7 +1892,7 @@ class _Scratch:
             self.bufs[key] = b
         return b[:n]
 
-    def put(self, name: str, host: np.ndarray) -> object:
+    def put(self, name: str, host: np.ndarray) -> _DeviceArray:
         """The host array copied into the buffer `name`."""
         d = self.get(name, host.shape[0], host.dtype)
         d.copy_to_device(np.ascontiguousarray(host))
@@ -2228,10 +2241,14 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         dep_rec[day, :] = dep_day
         link_rec[day, :] = link_count
 
+    t_day: float  # set before the day loop; settle() and the loop both move it on
+
     def settle(day: int) -> None:
         """ahead: wait for the device to finish `day`, then count and record it as the day
         loop does when it waits (its wall seconds: since the day before was settled)."""
         nonlocal t_day
+        if days is None:
+            raise RuntimeError("settle() is only called when running days ahead")
         tl, sp, fs = days.wait(day)
         count[:] += sp[n_loc:2 * n_loc]
         arr_day[:] = 0

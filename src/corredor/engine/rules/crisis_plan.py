@@ -178,9 +178,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
             continue
         irregular = _float_attr(r.attributes, "irregular") > 0
         corridor_only = _float_attr(r.attributes, "corridor_only") > 0
-        for a, b in ((r.a, r.b), (r.b, r.a)):
-            lf.append(idx[a])
-            lt.append(idx[b])
+        for x, y in ((r.a, r.b), (r.b, r.a)):
+            lf.append(idx[x])
+            lt.append(idx[y])
             lk.append(max(float(r.distance_km), 1e-6))
             normal.append(0 if (irregular or corridor_only) else 1)
             fare.append(_float_attr(r.attributes, "price_usd"))
@@ -248,8 +248,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     link_crossing = np.full(K, -1, dtype=np.int32)
     for ci, c in enumerate(crossings):
         a, b = idx.get(c.a), idx.get(c.b)
-        k = link_of.get((a, b)) if a is not None and b is not None else None
-        if k is None:
+        if a is None or b is None or (k := link_of.get((a, b))) is None:
             probs.append(Problem(src, c.line, 0, f"crossing {c.name}: no route from {c.a} to {c.b}"))
             continue
         cross_link[ci] = k
@@ -272,7 +271,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     bribe = np.zeros((T, C + 1, G), dtype=np.float64)
     capacity_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
     pool_cap = np.zeros(len(crisis.policies), dtype=np.int64)
-    for r, pol in enumerate(crisis.policies):
+    for pool, pol in enumerate(crisis.policies):
         ci = cidx[pol.crossing]
         d0, d1 = max(pol.start, 0), min(pol.end, T - 1)
         if d1 < d0:
@@ -287,8 +286,8 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
             mil[d0 : d1 + 1, ci, gi] = min(max(m, 0.0), 1.0)
             price[d0 : d1 + 1, ci, gi] = pr
             bribe[d0 : d1 + 1, ci, gi] = br
-            capacity_pool[d0 : d1 + 1, ci, gi] = r if pol.capacity_per_day >= 0 else -1
-        pool_cap[r] = max(pol.capacity_per_day, 0)
+            capacity_pool[d0 : d1 + 1, ci, gi] = pool if pol.capacity_per_day >= 0 else -1
+        pool_cap[pool] = max(pol.capacity_per_day, 0)
 
     admission = np.zeros((T, C + 1, G), dtype=np.int8)
     admission_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
@@ -355,9 +354,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     # ---- spawning --------------------------------------------------------------------------
     spawn = np.zeros((T, N), dtype=np.float64)
     for origin, d0, d1, rate in crisis.departure_rates(T):
-        o = idx.get(origin)
-        if o is not None:
-            spawn[d0 : d1 + 1, o] += rate
+        oi = idx.get(origin)
+        if oi is not None:
+            spawn[d0 : d1 + 1, oi] += rate
     total = float(spawn.sum())
     if not total <= MAX_PEOPLE:  # refuse before int64 overflow and the people columns
         _fail([Problem(src, 0, 0, f"the departures create {total:,.0f} people, more than "
@@ -373,6 +372,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     spawn_offset = np.zeros(T + 1, dtype=np.int64)
     spawn_offset[1:] = np.cumsum(per_day)
     n_people = int(spawn_offset[-1])
+    ram: float  # bytes, or inf where the OS does not say
     try:
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -413,9 +413,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     E = len(epochs)
     link_cost = np.zeros((E, G, K), dtype=np.float64)
     togo = np.full((E, G, D, N), np.inf, dtype=np.float64)
-    for e, b in enumerate(epochs):
+    for e, eb in enumerate(epochs):
         for gi in range(G):
-            cost = base_cost + p["route_blocked_km"] * b[gi]
+            cost = base_cost + p["route_blocked_km"] * eb[gi]
             link_cost[e, gi] = cost
             for d in range(len(dest_list)):
                 togo[e, gi, d] = _dijkstra_to(int(dest_nodes[d]), N, link_from, link_to, cost)
