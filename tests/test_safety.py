@@ -320,3 +320,93 @@ def test_seeds_beyond_64_bits_are_refused(tmp_path: Path) -> None:
     out = _run_refused(case, "--seed", str(2**64))
     assert "--seed" in out and str(2**64 - 1) in out
     assert cli("run", str(case), "--seed", str(2**64 - 1), "--out", str(tmp_path / "ok")).exit_code == 0
+
+
+# ---- an output that cannot be written is refused before the work -----------------------------
+
+
+@pytest.mark.parametrize("command", [
+    ("run", "case", "--days", "2"),
+    ("run", "case", "--days", "4", "--checkpoint-every", "2"),
+    ("ensemble", "case", "--days", "2", "--replicas", "1"),
+    ("calibrate", "case", "--days", "2", "--trials", "1", "--replicas", "1", "--params", "p.toml"),
+    ("main-job", "--seeds", "1"),
+    ("compare", str(CHILE_PERU), "--seeds", "1"),
+    ("convert", "case"),
+])
+def test_an_output_under_a_file_is_refused_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
+    """Found by an error audit: `--out afile/sub` ran every replica (or trial, or seed) and then
+    died in a FileExistsError traceback. Refused at once now, exit 2, nothing written."""
+    import importlib
+
+    # (`corredor.simulate` the attribute is the function; the module is what the commands import)
+    simulate_module = importlib.import_module("corredor.simulate")
+    compare_module = importlib.import_module("corredor.analysis.compare")
+
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
+    (work / "afile").write_text("keep")
+    monkeypatch.chdir(work)
+
+    def no_work(*a, **k):
+        raise AssertionError("the work started although the output cannot be written")
+
+    monkeypatch.setattr(simulate_module, "simulate", no_work)
+    monkeypatch.setattr(compare_module, "compare", no_work)
+    before = _tree(tmp_path)
+    args = (*command, "afile/sub") if command[0] == "convert" else (*command, "--out", "afile/sub")
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    assert "afile is a file, not a folder" in r.output
+    assert _tree(tmp_path) == before
+
+
+def test_an_output_name_that_is_not_utf8_is_refused_before_the_run(tmp_path: Path) -> None:
+    """Found by an error audit: a name with an undecodable byte ran, then died writing Parquet."""
+    case = write_mini_flee(tmp_path / "case")
+    r = cli("run", str(case), "--days", "2", "--out", str(tmp_path / "out\udcfe"))
+    assert r.exit_code == 2 and "not valid UTF-8" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case"]
+
+
+@pytest.mark.parametrize("args", [
+    ("ensemble", "case", "--replicas", "1000000001"),
+    ("compare", str(CHILE_PERU), "--seeds", "1000000001"),
+    ("calibrate", "case", "--params", "p.toml", "--trials", "1000000001"),
+    ("main-job", "--seeds", "1000000001"),
+])
+def test_a_billion_replicas_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        args: tuple[str, ...]) -> None:
+    """Found by an error audit: `--replicas 1000000000` grew by 25-50 MB/s spawning every seed."""
+    write_mini_flee(tmp_path / "case")
+    monkeypatch.chdir(tmp_path)
+    r = cli(*args)
+    assert r.exit_code == 2 and "1000000" in r.output.replace(",", "")
+
+
+def test_a_file_system_error_is_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """The last line of defence in `main`: a disk that fills during any command."""
+    import corredor.cli as cli_module
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device", "runs/x/results.parquet")
+
+    monkeypatch.setattr(cli_module, "app", full)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "error: runs/x/results.parquet: No space left on device\n"
+
+
+def test_convert_writes_a_folder_with_the_usual_mode(tmp_path: Path) -> None:
+    """Found by an error audit: converted scenarios were 0700 (mkdtemp's mode), run folders 0755."""
+    import os
+
+    case = write_mini_flee(tmp_path / "case")
+    assert cli("convert", str(case), str(tmp_path / "native")).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "native").stat().st_mode & 0o777 == 0o777 & ~umask

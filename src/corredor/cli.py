@@ -18,6 +18,9 @@ from .scenario.settings import MAX_HASTEN
 
 #: seeds are 64-bit words (engine/rng.py): a larger one would alias a smaller one
 MAX_SEED = 2**64 - 1
+#: The most replicas, seeds or trials one command takes: far beyond any study (a million runs of
+#: the Chile–Peru scenario is a day of CPU), and a bound on what is spawned and kept up front
+MAX_RUNS = 1_000_000
 
 if TYPE_CHECKING:
     from .outputs.plotworker import PlotWorker
@@ -254,13 +257,15 @@ def convert(
 
 
 def _replaceable_or_exit(out: Path, sources: list) -> None:
-    """Exit 2 (before any work) when replacing `out` would delete the current folder, a folder
-    above it, or a scenario being read (targets.check_replaceable)."""
-    from .targets import UnsafeTarget, check_replaceable
+    """Exit 2 (before any work) when `out` cannot be written (targets.check_writable) or when
+    replacing it would delete the current folder, a folder above it, a scenario being read, a
+    file or someone else's folder (targets.check_replaceable)."""
+    from .targets import UnsafeTarget, UnwritableTarget, check_replaceable, check_writable
 
     try:
+        check_writable(out)
         check_replaceable(out, sources)
-    except UnsafeTarget as exc:
+    except (UnsafeTarget, UnwritableTarget) as exc:
         usage_error(str(exc))
 
 
@@ -322,7 +327,7 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str 
 @app.command()
 def ensemble(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
-    replicas: int = typer.Option(20, "--replicas", "-n", min=1, help="replicas per variant"),
+    replicas: int = typer.Option(20, "--replicas", "-n", min=1, max=MAX_RUNS, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
     out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
@@ -373,7 +378,10 @@ def ensemble(
         fail_with_problems(exc)
     except ValueError as exc:  # e.g. an unknown engine
         usage_error(str(exc))
-    write_ensemble(ens, out, force=force, plot=not no_plot)
+    try:
+        write_ensemble(ens, out, force=force, plot=not no_plot)
+    except OSError as exc:  # (a disk filled or a folder became read-only during the run)
+        usage_error(f"cannot write {out}: {exc.strerror or exc}")
     if not quiet:
         from rich.table import Table
 
@@ -389,8 +397,9 @@ def ensemble(
 def calibrate(
     paths: list[Path] = typer.Argument(..., help="one or more scenario folders, fitted jointly"),
     params: Path = typer.Option(..., "--params", help="params.toml: [params.<section>.<name>] low/high"),
-    trials: int = typer.Option(30, "--trials", min=1, help="Optuna trials"),
-    replicas: int = typer.Option(3, "--replicas", "-n", min=1, help="replicate seeds per case per trial"),
+    trials: int = typer.Option(30, "--trials", min=1, max=MAX_RUNS, help="Optuna trials"),
+    replicas: int = typer.Option(3, "--replicas", "-n", min=1, max=MAX_RUNS,
+                                 help="replicate seeds per case per trial"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="seeds the sampler and the replicas"),
     objective: str | None = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
     out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
@@ -433,7 +442,10 @@ def calibrate(
         fail_with_problems(exc)
     except (ValueError, RuntimeError) as exc:  # an unknown engine; every trial failed
         usage_error(str(exc))
-    write_calibration(cal, out, force=force)
+    try:
+        write_calibration(cal, out, force=force)
+    except OSError as exc:  # (a disk filled or a folder became read-only during the run)
+        usage_error(f"cannot write {out}: {exc.strerror or exc}")
     if not quiet:
         from rich.table import Table
 
@@ -529,7 +541,7 @@ def _print_comparison(comp) -> None:
 def compare(
     baseline: Path = typer.Argument(..., help="baseline crisis scenario folder (or a variant file)"),
     variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
-    seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario (common to all)"),
+    seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario (common to all)"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
@@ -541,6 +553,12 @@ def compare(
     if out is not None:  # refused before the runs, not after them
         if out.exists() and not out.is_dir():
             usage_error(f"--out {out} is a file (expected a folder)")
+        from .targets import UnwritableTarget, check_writable
+
+        try:
+            check_writable(out / COMPARISON_FILES[0])
+        except UnwritableTarget as exc:
+            usage_error(str(exc))
         there = [name for name in COMPARISON_FILES if (out / name).exists()]
         if there and not force:
             usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
@@ -565,14 +583,14 @@ def compare(
 def main_job(
     out: Path = typer.Option(Path("runs/main"), "--out", help="output folder"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
-    seeds: int = typer.Option(20, "--seeds", min=1, help="seeds per scenario"),
+    seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
     from .mainjob import SCENARIO_DIR, run_main_job
 
-    if out.exists() and any(out.iterdir()) and not force:
-        usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [SCENARIO_DIR])
+    if out.is_dir() and any(out.iterdir()) and not force:
+        usage_error(f"{out} exists; use --force to replace it")
     try:
         result = run_main_job(out, seeds=seeds, force=force,
                               say=lambda m: console.print(m, markup=False, highlight=False))
@@ -607,6 +625,10 @@ def main() -> None:
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input
         for p in exc.problems:
             print(str(p), file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:  # the same for the file system (a full disk, a folder made read-only
+        where = exc.filename or ""  # during the run): what failed, not a traceback; exit 2
+        print(f"error: {where}{': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -69,3 +69,31 @@ def check_replaceable(out: str | os.PathLike[str],
         raise UnsafeTarget(f"{out} holds files corredor did not write (none of "
                            f"{', '.join(MARKERS)}); --force replaces only corredor's own output "
                            "folders: remove it yourself or choose another output folder")
+
+
+class UnwritableTarget(OSError):
+    """The output cannot be written there: a file stands where a folder must be, the folder is
+    read-only, or its name cannot be encoded."""
+
+
+def check_writable(out: str | Path) -> None:
+    """Raise UnwritableTarget when `out` (a folder to be written, or replaced through a sibling
+    temporary) cannot be: checked before any work, so that a long run does not end in a write
+    error. The nearest existing folder above it must be a writable folder."""
+    text = str(out)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnwritableTarget(f"{text.encode('utf-8', 'backslashreplace').decode()}: the output "
+                               "folder's name is not valid UTF-8; choose another name") from None
+    path = Path(os.path.abspath(out))
+    if os.path.lexists(path) and not path.is_dir():
+        return  # (a file at `out` itself: check_replaceable says so, with --force in mind)
+    above = path.parent
+    while not os.path.lexists(above) and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise UnwritableTarget(f"{above} is a file, not a folder: {out} cannot be written under it")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UnwritableTarget(f"cannot write in {above} (permission denied or read-only); "
+                               "choose another output folder")

@@ -276,6 +276,9 @@ def write_native(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a scenario folder gets the usual mode
         for name, text in native_files(scenario, description).items():
             (tmp / name).write_text(text, encoding="utf-8")
         if dest.exists():
