@@ -155,6 +155,17 @@ def test_overrides_parse_apply_and_refuse() -> None:
         apply_overrides(toy_scenario(), {"crisis.give_up": 0.1})
 
 
+def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:
+    """Found by an error audit: `--sweep k=1,1` made two variants of one label (the same runs
+    twice), and `--set k=7 --sweep k=3,4` dropped the --set silently."""
+    with pytest.raises(OverrideError, match=r"camp_weight: 1(\.0)? is given twice"):
+        parse_sweep("move_rules.camp_weight=1,2,1.0")
+    with pytest.raises(OverrideError, match="both --set and --sweep"):
+        build_variants({"move_rules.camp_weight": 7}, [parse_sweep("move_rules.camp_weight=3,4")])
+    assert len(build_variants({"move_rules.camp_weight": 7},
+                              [parse_sweep("move_rules.awareness_level=1,2")])) == 2
+
+
 def test_crisis_overrides_keep_the_readers_bounds() -> None:
     """--set/--sweep crisis.* refuses what the scenario reader refuses: a speed of 0, a
     probability outside [0, 1], and a parameter above 1 that a policy uses as militarisation."""

@@ -78,7 +78,11 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     items = [v.strip() for v in values.split(",")] if sep else []
     if not key.strip() or not items or any(not v for v in items):
         raise OverrideError(f"expected key=v1,v2,..., found '{text}'")
-    return key.strip(), [parse_value(v) for v in items]
+    parsed = [parse_value(v) for v in items]
+    twice = sorted({_fmt(v) for k, v in enumerate(parsed) if v in parsed[:k]})
+    if twice:  # (two variants with one label, the same runs twice)
+        raise OverrideError(f"--sweep {key.strip()}: {', '.join(twice)} is given twice")
+    return key.strip(), parsed
 
 
 def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
@@ -168,6 +172,9 @@ def build_variants(
     keys = [k for k, _ in sweeps]
     if len(set(keys)) != len(keys):
         raise OverrideError("each --sweep key may appear once")
+    both = sorted(set(keys) & set(base))
+    if both:  # (the sweep would silently replace the --set value)
+        raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
     out = []
     for combo in itertools.product(*(values for _, values in sweeps)):
         over = {**base, **dict(zip(keys, combo, strict=True))}
