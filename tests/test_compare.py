@@ -180,3 +180,20 @@ def test_a_camp_not_emptied_within_the_run_is_said_so(capsys):
     assert out.count("not within") == 2  # the "never" cell (wrapped over two lines) and the footnote
     assert "31*" in out  # the median of the three seeds whose camp emptied, marked
     assert "* some, days until the camp empties: in 1 of 4 seeds not within the run" in out
+
+
+def test_cli_compare_warns_when_periods_differ(tmp_path):
+    """Found by an error audit: scenarios of different lengths were compared silently, although
+    person-days, give-ups and water are totals over each run."""
+    import shutil
+
+    short = tmp_path / "short"
+    shutil.copytree(SCENARIO, short, ignore=shutil.ignore_patterns("variants", "*.py"))
+    toml = short / "scenario.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("days = 150", "days = 120"), encoding="utf-8")
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(short), "--seeds", "1"])
+    assert r.exit_code == 0, r.output
+    assert "warning: short runs 120 days from 2023-02-01, the baseline 150 days" in r.output
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
+                            "--seeds", "1"])
+    assert r.exit_code == 0 and "warning" not in r.output

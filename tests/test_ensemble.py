@@ -287,7 +287,7 @@ def test_cli_ensemble_bad_input_is_one_line_exit_2(toy_cli, flee_cases: Path, tm
 
 def test_cli_ensemble_bad_scenario_lists_problems(toy_cli, tmp_path: Path) -> None:
     res = toy_cli("ensemble", tmp_path / "nowhere", "--replicas", 2)
-    assert res.exit_code == 2 and "not a scenario folder" in res.output
+    assert res.exit_code == 2 and "nowhere: no such file or folder" in res.output
 
 
 # ---- the real engine -------------------------------------------------------------------------

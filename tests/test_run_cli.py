@@ -64,6 +64,8 @@ def test_existing_folder_is_refused_unless_force(mali: Path, tmp_path: Path) -> 
 
 def test_bad_input_exits_2_with_located_messages(tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "nowhere: no such file or folder" in r.output  # (as validate says)
+    r = runner.invoke(app, ["run", str(tmp_path)])
     assert r.exit_code == 2 and "not a scenario folder" in r.output
     assert "Traceback" not in r.output
 

@@ -569,6 +569,13 @@ def compare(
         while name in scenarios:
             name += "'"
         scenarios[name] = sc
+    base = scenarios["baseline"]
+    for name, sc in scenarios.items():  # metrics summed over days compare like with like only
+        if (sc.start_date, sc.days) != (base.start_date, base.days):
+            err_console.print(f"warning: {name} runs {sc.days} days from {sc.start_date}, the "
+                              f"baseline {base.days} days from {base.start_date}: totals over "
+                              "the run (person-days, give-ups, water) cover different periods",
+                              markup=False, highlight=False, soft_wrap=True)
     comp = run_compare(scenarios, seeds=seeds, base_seed=seed)
     _print_comparison(comp)
     if out is not None:

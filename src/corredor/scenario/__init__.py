@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .model import (
@@ -48,7 +49,8 @@ def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | No
                     p.as_posix(),
                     0,
                     0,
-                    "not a scenario folder (expected scenario.toml, or a Flee case with input_csv/)",
+                    ("no such file or folder" if not os.path.lexists(p) else
+                     "not a scenario folder (expected scenario.toml, or a Flee case with input_csv/)"),
                 )
             ]
         )
