@@ -311,3 +311,98 @@ def test_planning_figures_keep_every_digit(value, shown):
     from corredor.outputs.report.builder import fmt_exact
 
     assert fmt_exact(value) == shown
+
+
+# ---- folders and files the report cannot use: exit 2, one line naming the file, nothing written ----
+
+
+@pytest.fixture(scope="module")
+def good_folder(tmp_path_factory):
+    """A complete run folder; each test below copies it and breaks one thing."""
+    return make_run_folder(crisis_like(n_days=8), tmp_path_factory.mktemp("good") / "run")
+
+
+def _broken(good_folder, tmp_path, edit):
+    import shutil
+
+    folder = tmp_path / "R"
+    shutil.copytree(good_folder, folder)
+    edit(folder)
+    return folder
+
+
+def _refused(folder, *args):
+    result = CliRunner().invoke(app, ["report", str(folder), *args])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Traceback" not in result.output and "None:" not in result.output
+    assert not (folder / "report.html").exists(), "a refused report was written"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    return " ".join(result.output.split())  # (rich wraps long lines)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("manifest.json", "[]", "manifest.json: expected a JSON object (a run's manifest), found a list"),
+    ("manifest.json", '"x"', "manifest.json: expected a JSON object (a run's manifest), found a string"),
+    ("manifest.json", "null", "manifest.json: expected a JSON object (a run's manifest), found null"),
+    ("manifest.json", '{"timing": {"wall_s": "abc"}}', 'manifest.json: "timing.wall_s" must be a number'),
+    ("network.json", "[]", "network.json: expected a JSON object (the run's network), found a list"),
+    ("network.json", '{"locations": "x"}', 'network.json: "locations" must be a list of places, found a string'),
+    ("network.json", '{"locations": [{"lat": 1}]}', 'network.json: locations[0] "name" must be a string, found null'),
+    ("network.json", '{"days": [0, 1], "roads": [], "road_status": [[]]}', "network.json: \"road_status\" must be"),
+    ("observations.json", '[{"day": "x", "location": "camp", "kind": "point"}]',
+     'observations.json: observation 1 "day" must be a whole number, found a string'),
+])
+def test_corrupt_run_files_are_refused_naming_the_file(good_folder, tmp_path, name, text, message):
+    """Found by a review: these made `corredor report` crash with AttributeError/TypeError."""
+    folder = _broken(good_folder, tmp_path, lambda f: (f / name).write_text(text, encoding="utf-8"))
+    out = _refused(folder)
+    assert f"error: {folder / message}" in out
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: (f / "results.parquet").unlink(), "{f} is not a run folder: results.parquet is missing"),
+    (lambda f: (f / "network.json").unlink(), "{f} is not a run folder: network.json is missing"),
+    (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble", "replicas": 3}'),
+     "{f} is an ensemble folder (`corredor ensemble`); report takes a run folder"),
+    (lambda f: (f / "manifest.json").write_text('{"kind": "calibration"}'),
+     "{f} is a calibration folder (`corredor calibrate`); report takes a run folder"),
+])
+def test_folders_that_are_not_complete_runs_are_refused(good_folder, tmp_path, edit, message):
+    """Found by a review: these wrote a report (of nothing, or of part of a run) and exited 0."""
+    folder = _broken(good_folder, tmp_path, edit)
+    assert message.format(f=folder) in _refused(folder)
+    with pytest.raises(FileNotFoundError):  # the API: NotARunFolder
+        build_report(folder)
+
+
+def test_a_folder_with_only_a_manifest_is_not_a_run(tmp_path):
+    folder = tmp_path / "R"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"kind": "run"}')
+    assert f"{folder} is not a run folder: results.parquet is missing" in _refused(folder)
+
+
+def test_report_errors_name_the_failing_file_and_its_line(good_folder, tmp_path):
+    """Found by a review: the messages said `None:` (the --comparison option) for every file."""
+    folder = _broken(good_folder, tmp_path, lambda f: (f / "manifest.json").write_text('{\n  "seed": 1,\n  oops\n}'))
+    assert f"error: {folder / 'manifest.json'}:3:3: not valid JSON" in _refused(folder)
+
+    def truncate(f):
+        raw = (f / "results.parquet").read_bytes()
+        (f / "results.parquet").write_bytes(raw[: len(raw) // 2])
+
+    folder = _broken(good_folder, tmp_path / "b", truncate)
+    assert f"error: {folder / 'results.parquet'}: cannot be read as Parquet" in _refused(folder)
+    folder = _broken(good_folder, tmp_path / "c", lambda f: (f / "comparison.json").write_text('{"x": 1}'))
+    assert f"error: {folder / 'comparison.json'}: a comparison is" in _refused(folder)
+    folder = _broken(good_folder, tmp_path / "d", lambda f: (f / "comparison.json").write_text("[1, 2]"))
+    assert f"{folder / 'comparison.json'}: row 1 of the comparison is a number" in _refused(folder)
+    comp = tmp_path / "comp.json"
+    comp.write_text('[{"variant": "a",}]')
+    folder = _broken(good_folder, tmp_path / "e", lambda f: None)
+    assert f"error: {comp}:1:18: not valid JSON" in _refused(folder, "--comparison", str(comp))
+    from corredor.outputs.report.checks import ReportError
+
+    bad = _broken(good_folder, tmp_path / "f", lambda f: (f / "network.json").write_text("[]"))
+    with pytest.raises(ReportError, match="network.json: expected a JSON object"):
+        build_report(bad)

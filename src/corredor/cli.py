@@ -467,24 +467,30 @@ def report(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
     """Write RUN_DIR/report.html: one self-contained page (map, charts, needs, fit) that works offline."""
-    import json
-
     from .outputs.report import build_report
+    from .outputs.report.builder import comparison_rows
+    from .outputs.report.checks import NotARunFolder, ReportError, read_json
 
     if not (run_dir / "manifest.json").is_file():
         usage_error(f"{run_dir}: not a run folder (no manifest.json)")
     rows = None
     if comparison is not None:
         try:
-            rows = json.loads(comparison.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            usage_error(f"{comparison}: cannot read a JSON comparison ({exc})")
+            rows = read_json(comparison)
+        except ReportError as exc:
+            usage_error(f"{exc} (--comparison)")
         if not isinstance(rows, (list, dict)):
             usage_error(f"{comparison}: expected a JSON list of rows or a comparison.json")
+        try:
+            rows = comparison_rows(rows)
+        except ValueError as exc:
+            usage_error(f"{comparison}: {exc}")
     try:
         path = build_report(run_dir, comparison=rows)
-    except ValueError as exc:
-        usage_error(f"{comparison}: {exc}")
+    except (NotARunFolder, ReportError) as exc:  # each names its file
+        usage_error(f"{exc}; nothing was written")
+    except OSError as exc:  # writing report.html
+        usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
     if not quiet:
         console.print(f"wrote {path}", markup=False)
 

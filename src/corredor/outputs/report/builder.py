@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import math
 import os
 import re
@@ -24,12 +23,15 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from .. import tables
+from . import checks
+from .checks import NotARunFolder, ReportError
 
 REPORT_HTML = "report.html"
 COMPARISON_JSON = "comparison.json"
@@ -69,27 +71,31 @@ class RunData:
 
 
 def read_run(run_dir: Path) -> RunData:
-    """Load manifest, network and the long table of a run folder."""
+    """Load manifest, network and the long table of a run folder, each checked first (checks.py):
+    NotARunFolder when a file every run folder has is missing or the folder is another command's,
+    ReportError (naming the file) when one cannot be read as the report reads it."""
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        raise NotARunFolder(f"{run_dir}: not a run folder (no manifest.json)")
+    manifest = checks.check_folder(run_dir, checks.read_json(manifest_path))
     net_path = run_dir / tables.NETWORK_JSON
-    net = json.loads(net_path.read_text(encoding="utf-8")) if net_path.is_file() else {}
-    table = None
+    net = checks.check_network(checks.read_json(net_path), net_path)
     pq_path = run_dir / tables.LONG_TABLE
     needs_info: dict[str, Any] = {}
-    if pq_path.is_file():
+    try:
         table = pq.read_table(pq_path)
-        meta = table.schema.metadata or {}
-        if b"corredor.needs" in meta:
-            needs_info = json.loads(meta[b"corredor.needs"])
-    days = [int(d) for d in net.get("days", [])]
-    if not days and table is not None:
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise ReportError(f"{pq_path}: cannot be read as Parquet ({exc})") from None
+    checks.check_long_table(table, pq_path)
+    meta = table.schema.metadata or {}
+    if b"corredor.needs" in meta:
+        needs_info = checks.check_needs_info(meta[b"corredor.needs"], pq_path)
+    days = [int(d) for d in net.get("days") or []]
+    if not days:
         days = sorted({int(d) for d in table["day"].to_pylist()})
     dates = net.get("dates") or [None] * len(days)
     locations = net.get("locations") or []
-    if not locations and table is not None:
+    if not locations:
         names = sorted({n for n in pc.unique(table["location"]).to_pylist() if n})
         locations = [{"name": n, "code": tables.slug(n), "country": "", "kind": "", "lat": None, "lon": None,
                       "is_camp": False} for n in names]
@@ -97,9 +103,8 @@ def read_run(run_dir: Path) -> RunData:
                   needs_info=needs_info)
     obs_path = run_dir / tables.OBSERVATIONS_JSON
     if obs_path.is_file():
-        run.observations = json.loads(obs_path.read_text(encoding="utf-8"))
-    if table is not None:
-        _fill_arrays(run, table)
+        run.observations = checks.check_observations(checks.read_json(obs_path), obs_path)
+    _fill_arrays(run, table)
     return run
 
 
@@ -554,14 +559,28 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
 def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
     """A comparison as a list of rows; also accepts `analysis.compare`'s comparison.json (a dict
     whose `summary` holds one row per scenario and metric), pivoted to one row per scenario."""
-    if obj is None or isinstance(obj, list):
+    if obj is None:
+        return obj
+    if isinstance(obj, list):
+        for i, item in enumerate(obj):
+            if not isinstance(item, dict):
+                raise ValueError(f"row {i + 1} of the comparison is {checks.kind_of(item)}, expected an object")
         return obj
     if isinstance(obj, dict) and isinstance(obj.get("summary"), list):
-        labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in (obj.get("metrics") or {}).items()}
+        metrics = obj.get("metrics") or {}
+        if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
+            raise ValueError('its "metrics" must be an object of {label, unit} objects')
+        labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in metrics.items()}
         rows: dict[str, dict[str, Any]] = {}
-        for r in obj["summary"]:
+        for i, r in enumerate(obj["summary"]):
+            if not isinstance(r, dict):
+                raise ValueError(f"summary row {i + 1} is not an object")
             name = str(r.get("scenario", ""))
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
+            if any(v is not None and not (isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)
+                                                                  and abs(v) < 10**300))
+                   for v in (med, lo, hi)):
+                raise ValueError(f"summary row {i + 1}: median, p05 and p95 must be numbers or null")
             cell = "–" if med is None else (f"{med:,.0f} [{lo:,.0f}–{hi:,.0f}]" if lo is not None and hi is not None
                                              else f"{med:,.0f}")
             rows.setdefault(name, {"variant": name})[labels.get(r.get("metric"), str(r.get("metric")))] = cell
@@ -587,7 +606,7 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
 
     def show(v: Any) -> str:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return fmt_exact(float(v))
+            return fmt_exact(float(v)) if abs(v) < 1e300 else str(v)  # (float() of a huge int fails)
         return "–" if v is None else str(v)
 
     return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}
@@ -701,8 +720,14 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
     """
     run_dir = Path(run_dir)
     run = read_run(run_dir)
-    if comparison is None and (run_dir / COMPARISON_JSON).is_file():
-        comparison = json.loads((run_dir / COMPARISON_JSON).read_text(encoding="utf-8"))
+    comp_path = run_dir / COMPARISON_JSON
+    if comparison is None and comp_path.is_file():
+        try:
+            comparison = comparison_rows(checks.read_json(comp_path))
+        except ReportError:
+            raise
+        except ValueError as exc:
+            raise ReportError(f"{comp_path}: {exc}") from None
     comparison = comparison_rows(comparison)
     html = render(run, run_dir, comparison)
     target = run_dir / REPORT_HTML

@@ -1,0 +1,225 @@
+"""Checks of a run folder before the report reads it: one located message, never a traceback.
+
+Why: `corredor report` is pointed at folders by hand (an ensemble's, a calibration's, a run
+folder with a file deleted or edited). Each file the report reads is checked for what the
+report relies on (a JSON object where it indexes keys, lists of places with string names, whole
+numbers for days, a Parquet table with the long table's columns), and any problem is a
+`ReportError` whose text names the file, with the line and column of a JSON syntax error:
+`runs/x/manifest.json: expected a JSON object (a run's manifest), found a list`. Nothing is
+written before these checks pass.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+#: The files without which a folder is not a run folder (docs/outputs.md: written by every run).
+REQUIRED = ("manifest.json", "results.parquet", "network.json")
+#: The long table's columns and the kinds of values the report reads from them.
+LONG_COLUMNS = {"day": "integer", "location": "string", "group": "string", "variable": "string",
+                "value": "number"}
+#: What other corredor commands write a manifest.json for (its "kind"), as the message says it.
+OTHER_FOLDERS = {"ensemble": "an ensemble folder (`corredor ensemble`)",
+                 "calibration": "a calibration folder (`corredor calibrate`)"}
+
+
+class ReportError(ValueError):
+    """A run folder the report cannot use; the text is `path[:line:col]: message`."""
+
+
+class NotARunFolder(FileNotFoundError):
+    """The folder lacks a file every run folder has (or is another command's output folder)."""
+
+
+def kind_of(value: Any) -> str:
+    """How a message names a JSON value's type: 'a list', 'a string', 'null', ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in `path`; ReportError naming the file (and line:col of a syntax error)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ReportError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def check_folder(run_dir: Path, manifest: Any) -> dict[str, Any]:
+    """The manifest, once it is known to be a run's; NotARunFolder for another command's folder
+    or a missing file (named), ReportError for a manifest that is not a JSON object."""
+    path = run_dir / "manifest.json"
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{path}: expected a JSON object (a run's manifest), found {kind_of(manifest)}")
+    kind = manifest.get("kind", "run")
+    if kind != "run":
+        if isinstance(kind, str) and kind in OTHER_FOLDERS:
+            what = OTHER_FOLDERS[kind]
+        else:
+            what = f"not a run folder (its manifest.json says \"kind\": {json.dumps(kind)[:60]})"
+        raise NotARunFolder(f"{run_dir} is {what}; report takes a run folder (written by `corredor run`)")
+    for name in REQUIRED[1:]:
+        if not (run_dir / name).is_file():
+            raise NotARunFolder(f"{run_dir} is not a run folder: {name} is missing")
+    _check_manifest(manifest, path)
+    return manifest
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _fail(path: Path, where: str, expected: str, found: Any) -> ReportError:
+    return ReportError(f"{path}: {where} must be {expected}, found {kind_of(found)}")
+
+
+def _check_manifest(m: dict[str, Any], path: Path) -> None:
+    """The keys the report reads, where present, are of the types it reads them as."""
+    scen = m.get("scenario")
+    if scen is not None and not isinstance(scen, (dict, str)):
+        raise _fail(path, '"scenario"', "an object or a string", scen)
+    if "sources" in m and not isinstance(m["sources"], (list, type(None))):
+        raise _fail(path, '"sources"', "a list", m["sources"])
+    for key in ("metrics", "timing"):
+        if key in m and not isinstance(m[key], (dict, type(None))):
+            raise _fail(path, f'"{key}"', "an object", m[key])
+    timing = m.get("timing")
+    if isinstance(timing, dict) and "wall_s" in timing and not _is_number(timing["wall_s"]):
+        raise _fail(path, '"timing.wall_s"', "a number", timing["wall_s"])
+    if m.get("hasten") is not None and not _is_whole(m["hasten"]):
+        raise _fail(path, '"hasten"', "a whole number", m["hasten"])
+
+
+def _list(path: Path, doc: dict[str, Any], key: str, what: str) -> list[Any]:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(path, f'"{key}"', what, value)
+    return value
+
+
+def _fields(path: Path, where: str, item: Any, spec: dict[str, tuple[str, bool]]) -> None:
+    """`item` is an object whose keys in `spec` hold ('string' | 'number' | 'whole' | 'bool',
+    required) values; a missing optional key or null is fine."""
+    if not isinstance(item, dict):
+        raise _fail(path, where, "an object", item)
+    ok = {"string": lambda v: isinstance(v, str), "number": _is_number, "whole": _is_whole,
+          "bool": lambda v: isinstance(v, bool)}
+    names = {"string": "a string", "number": "a number", "whole": "a whole number", "bool": "true or false"}
+    for key, (kind, required) in spec.items():
+        v = item.get(key)
+        if v is None and not required:
+            continue
+        if not ok[kind](v):
+            raise _fail(path, f'{where} "{key}"', names[kind], v)
+
+
+def check_network(net: Any, path: Path) -> dict[str, Any]:
+    """network.json: days, dates, places, roads and closure status, as the map reads them."""
+    if not isinstance(net, dict):
+        raise ReportError(f"{path}: expected a JSON object (the run's network), found {kind_of(net)}")
+    days = _list(path, net, "days", "a list of whole numbers")
+    for t, d in enumerate(days):
+        if not _is_whole(d):
+            raise _fail(path, f"days[{t}]", "a whole number", d)
+    dates = _list(path, net, "dates", "a list of dates")
+    for t, d in enumerate(dates):
+        if d is not None and not isinstance(d, str):
+            raise _fail(path, f"dates[{t}]", "a date (a string) or null", d)
+    if dates and len(dates) != len(days):
+        raise ReportError(f"{path}: {len(dates)} dates for {len(days)} days")
+    place = {"name": ("string", True), "label": ("string", False), "code": ("string", False),
+             "country": ("string", False), "kind": ("string", False), "lat": ("number", False),
+             "lon": ("number", False), "is_camp": ("bool", False)}
+    for j, loc in enumerate(_list(path, net, "locations", "a list of places")):
+        _fields(path, f"locations[{j}]", loc, place)
+        for key in ("lat", "lon"):
+            if loc.get(key) is not None and not math.isfinite(loc[key]):
+                raise ReportError(f"{path}: locations[{j}] \"{key}\" must be a finite number")
+    road = {"a": ("string", True), "b": ("string", True), "crossing": ("string", False),
+            "distance_km": ("number", False)}
+    roads = _list(path, net, "roads", "a list of roads")
+    for k, r in enumerate(roads):
+        _fields(path, f"roads[{k}]", r, road)
+    status = net.get("road_status")
+    if status is not None:
+        if not isinstance(status, list) or len(status) != len(days):
+            raise ReportError(f"{path}: \"road_status\" must be null or a list of one row per day "
+                              f"({len(days)}), found {kind_of(status)}"
+                              + (f" of {len(status)}" if isinstance(status, list) else ""))
+        for t, row in enumerate(status):
+            if not isinstance(row, list) or len(row) != len(roads):
+                raise ReportError(f"{path}: road_status[{t}] must be a list of one code per road "
+                                  f"({len(roads)}), found {kind_of(row)}")
+            if not all(_is_whole(s) and s in (0, 1, 2) for s in row):
+                raise ReportError(f"{path}: road_status[{t}] holds a code other than 0, 1 or 2")
+    return net
+
+
+def check_observations(obs: Any, path: Path) -> list[dict[str, Any]]:
+    """observations.json: a list of dated observations with a place and a kind."""
+    if not isinstance(obs, list):
+        raise ReportError(f"{path}: expected a JSON list of observations, found {kind_of(obs)}")
+    spec = {"day": ("whole", True), "location": ("string", True), "kind": ("string", True),
+            "value": ("number", False), "low": ("number", False), "high": ("number", False),
+            "date": ("string", False), "note": ("string", False), "source": ("string", False)}
+    for i, o in enumerate(obs):
+        _fields(path, f"observation {i + 1}", o, spec)
+    return obs
+
+
+def check_long_table(table: Any, path: Path) -> None:
+    """results.parquet has the long table's columns (docs/outputs.md), days and variables set."""
+    import pyarrow as pa
+
+    kinds = {"integer": pa.types.is_integer, "string": lambda t: pa.types.is_string(t)
+             or pa.types.is_large_string(t) or pa.types.is_null(t),
+             "number": lambda t: pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_null(t)}
+    names = table.schema.names
+    for col, kind in LONG_COLUMNS.items():
+        if col not in names:
+            raise ReportError(f"{path}: not a run's long table (no column '{col}')")
+        typ = table.schema.field(col).type
+        if not kinds[kind](typ):
+            raise ReportError(f"{path}: column '{col}' holds {typ}, expected {kind}s")
+    for col in ("day", "variable"):
+        if table[col].null_count:
+            raise ReportError(f"{path}: column '{col}' has empty cells")
+
+
+def check_needs_info(raw: bytes, path: Path) -> dict[str, Any]:
+    """The `corredor.needs` metadata of results.parquet: a JSON object."""
+    try:
+        info = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ReportError(f"{path}: its 'corredor.needs' metadata is not valid JSON") from None
+    if not isinstance(info, dict) or not isinstance(info.get("standard_sources") or {}, dict):
+        raise ReportError(f"{path}: its 'corredor.needs' metadata is not a JSON object of the needs standard")
+    return info
