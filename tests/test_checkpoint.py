@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -320,3 +321,156 @@ def test_any_segmenting_and_any_resume_day_give_the_same_result(mali, saved, eve
         path = save_checkpoint(Path(tmp) / "c.npz", plan, 3, day, states[day])
         resumed = simulate_with_checkpoints(mali, seed=3, every=every, path=path, resume=True)
     assert resumed.dataset.equals(reference.dataset)
+
+
+# ---- hand-edited, damaged and foreign checkpoints: refused before any kernel runs ---------------
+
+
+def hand_edit(src: Path, dst: Path, header: dict | list | None = None, values: dict | None = None) -> Path:
+    """Rewrite a checkpoint as an editor would: change header keys or array cells (`{key: (index,
+    value)}`), keep the rest, and leave the checksum in the header as it was."""
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k].copy() for k in data.files}
+    if header is not None:
+        old = json.loads(str(arrays["__header__"]))
+        arrays["__header__"] = np.array(json.dumps({**old, **header} if isinstance(header, dict) else header))
+    for key, (index, value) in (values or {}).items():
+        arrays[key][index] = value
+    np.savez(dst, **arrays)
+    return dst
+
+
+@pytest.mark.parametrize("header, values, message", [
+    (None, {"where": (0, 2_000_000_000)}, "do not match the checksum"),
+    (None, {"prog": (5, np.nan)}, "do not match the checksum"),
+    ([], {}, "its header is a JSON list, expected an object"),
+    ({"day": "abc"}, {}, "header 'day' is \"abc\", expected a whole number"),
+    ({"day": 30}, {}, "do not match the checksum"),  # (saved before day 60)
+    ({"day": 900}, {}, "bad day 900"),
+])
+def test_hand_edited_checkpoints_are_refused(mali, saved, tmp_path: Path, header, values,
+                                             message) -> None:
+    """Found by a review: an index of 2e9 made `run --resume` segfault (even with --check), a
+    header `[]` or a day "abc" raised a traceback, and a day moved from 60 to 30 was accepted
+    (the result silently differed)."""
+    path, _ = saved
+    bad = hand_edit(path, tmp_path / "bad.npz", header, values)
+    with pytest.raises(CheckpointError, match="checkpoint was modified or damaged") as err:
+        load_checkpoint(bad, compile_plan(mali), 3)
+    assert message in str(err.value) and str(bad) in str(err.value)
+
+
+def test_cli_refuses_a_hand_edited_checkpoint_instead_of_crashing(flee_cases: Path, saved,
+                                                                  tmp_path: Path) -> None:
+    path, _ = saved
+    out = tmp_path / "run"
+    hand_edit(path, checkpoint_path(out), values={"where": (0, 2_000_000_000)})
+    r = corredor("run", str(flee_cases / "mali2012"), "--hasten", "20", "--days", "90", "--seed",
+                 "3", "--resume", "--check", "--out", str(out))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert f"{checkpoint_path(out)}: checkpoint was modified or damaged" in " ".join(r.stderr.split())
+    assert "Traceback" not in r.stdout + r.stderr and not out.exists()
+
+
+def _resigned(plan, seed: int, state: dict, day: int, dst: Path, values: dict) -> Path:
+    """A checkpoint written through save_checkpoint (a valid checksum) with cells changed."""
+    state = {k: v.copy() for k, v in state.items()}
+    for key, (index, value) in values.items():
+        state[key][index] = value
+    return save_checkpoint(dst, plan, seed, day, state)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"where": (0, 2_000_000_000)}, "where[0] = 2000000000, expected -"),
+    ({"where": (1, -10_000)}, "where[1] = -10000"),
+    ({"path": (0, 10**9)}, "path[0] = 1000000000"),
+    ({"toc": (0, 10**6)}, "toc[0] = 1000000"),
+    ({"pop": (0, -5)}, "pop[0] = -5"),
+    ({"prog": (0, np.inf)}, "prog[0] = inf"),
+    ({"flags": (0, 9)}, "flags[0] = 9"),
+    ({"spawned": (70, 4)}, "records of day 60 or later"),
+])
+def test_every_array_of_an_agent_checkpoint_is_range_checked(mali, saved, tmp_path: Path, values,
+                                                             message) -> None:
+    """Even with a valid checksum (written through the API), no index a kernel follows leaves its
+    array, and the records agree with the day."""
+    path, _ = saved
+    plan = compile_plan(mali)
+    ck = load_checkpoint(path, plan, 3)
+    bad = _resigned(plan, 3, ck.state, ck.day, tmp_path / "bad.npz", values)
+    with pytest.raises(CheckpointError, match="modified or damaged") as err:
+        load_checkpoint(bad, plan, 3)
+    assert message in str(err.value)
+
+
+def test_the_day_must_match_the_arrays_it_is_stored_with(mali, saved, tmp_path: Path) -> None:
+    """The day-60 state stored as day 30 or day 75 (checksum recomputed): refused, not a
+    silently different run."""
+    path, _ = saved
+    plan = compile_plan(mali)
+    ck = load_checkpoint(path, plan, 3)
+    for day in (30, 75):
+        bad = save_checkpoint(tmp_path / f"d{day}.npz", plan, 3, day, ck.state)
+        with pytest.raises(CheckpointError, match="modified or damaged"):  # (day 30: a conflict
+            load_checkpoint(bad, plan, 3)                                  # began on day 30)
+
+
+def test_a_crisis_checkpoint_is_range_checked_and_tied_to_its_day(crisis_saved, tmp_path: Path) -> None:
+    from corredor.engine.checkpoint import crisis_identity
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    scenario, path, _ = crisis_saved
+    plan = compile_crisis(scenario)
+    ident = crisis_identity(scenario, plan.n_days)
+    ck = load_checkpoint(path, ident, 9, crisis=plan)
+    n = int(plan.spawn_offset[ck.day])
+    for values, message in [
+        ({"people.node": (0, 2_000_000_000)}, "people.node[0] = 2000000000"),
+        ({"people.at_cross": (0, len(plan.crossing_names) - 1)}, "people.at_cross[0]"),  # ELSEWHERE
+        ({"people.dest": (3, -1)}, "people.dest[3] = -1"),
+        ({"people.state": (n, 1)}, "people.state"),  # someone departed before their day
+        ({"out.exited": (ck.day + 1, 5)}, "records of day 120 or later"),
+    ]:
+        hand = _resigned(ident, 9, ck.state, ck.day, tmp_path / "bad.npz", values)
+        with pytest.raises(CheckpointError, match="modified or damaged") as err:
+            load_checkpoint(hand, ident, 9, crisis=plan)
+        assert message in str(err.value), values
+    for day in (80, 140):  # the day-120 state stored as another day, checksum recomputed
+        moved = save_checkpoint(tmp_path / "moved.npz", ident, 9, day, ck.state)
+        with pytest.raises(CheckpointError, match="modified or damaged"):
+            load_checkpoint(moved, ident, 9, crisis=plan)
+    edited = hand_edit(path, tmp_path / "edited.npz", header={"day": 80})
+    with pytest.raises(CheckpointError, match="do not match the checksum"):
+        load_checkpoint(edited, ident, 9, crisis=plan)
+
+
+def test_a_garbage_file_is_not_a_corredor_checkpoint(mali, tmp_path: Path) -> None:
+    """Found by a review: numpy's text about `allow_pickle` and loading unsafely was shown."""
+    plan = compile_plan(mali)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    pickled = tmp_path / "objects.npz"
+    np.savez(pickled, __header__=np.array("{}"), where=np.array([{"x": 1}], dtype=object))
+    for bad, message in ((garbage, "not a corredor checkpoint"), (pickled, "Python objects")):
+        with pytest.raises(CheckpointError, match=message) as err:
+            load_checkpoint(bad, plan, 3)
+        assert "pickle" not in str(err.value) and "unsafe" not in str(err.value)
+
+
+def test_a_mismatch_names_the_setting_that_differs(flee_cases: Path, mali, saved) -> None:
+    """Found by a review: --days and --hasten mismatches were reported as "another scenario
+    (plan hash)" with two 64-character hashes."""
+    path, _ = saved
+    for plan, message in [
+        (compile_plan(mali.with_days(80)), "written for another number of days (--days): 90, this run has 80"),
+        (compile_plan(load_scenario(flee_cases / "mali2012", hasten=10, days=90)),
+         "written for another hasten (--hasten): 20, this run has 10"),
+        (compile_plan(mali.with_settings(move_rules={"camp_weight": 3.0})),
+         "written for another scenario: the files or settings of 'mali2012' differ"),
+    ]:
+        with pytest.raises(CheckpointError, match=re.escape(message)) as err:
+            load_checkpoint(path, plan, 3)
+        assert not re.search(r"[0-9a-f]{64}", str(err.value))
+    older = hand_edit(path, path.with_name("older.npz"), header={"format": "corredor-checkpoint-2"})
+    with pytest.raises(CheckpointError, match="'corredor-checkpoint-2' of another corredor version"):
+        load_checkpoint(older, compile_plan(mali), 3)

@@ -6,21 +6,29 @@ every random number is keyed by (seed, day, ...), so a run resumed from a saved 
 the result of a run that was never interrupted (tests/test_checkpoint.py kills one with SIGKILL).
 
 A checkpoint is one `.npz` file (plain arrays, no pickles) holding that state, the next day to run
-and a JSON header with the scenario/plan hash and the seed; a checkpoint written for another plan
-or seed is refused. It is written under a temporary name in the same folder, flushed to disk and
+and a JSON header with the scenario/plan hash, the seed, the days, the hasten and a SHA-256 of
+the header and the arrays; a checkpoint written for another run is refused, naming the setting
+that differs. It is written under a temporary name in the same folder, flushed to disk and
 renamed, so the file under its final name is always complete.
+
+Loading checks everything a kernel relies on before one runs (the kernels index arrays with the
+state's values and do not check bounds: a place index of 2e9 would write outside an array):
+header types, the arrays' names, dtypes and shapes against the engine's initial state, the
+checksum (a hand edit, of a value or of the day), then each value's range and the records
+against the day (`_agent_state_problem`, `_crisis_state_problem`).
 
 >>> res = simulate_with_checkpoints(scenario, seed=1, every=50, path=Path("run.checkpoint.npz"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +39,19 @@ from ..scenario.model import Scenario
 from .agents import initial_state, run_agents
 
 #: Written into every checkpoint; a file with another format is refused.
-FORMAT = "corredor-checkpoint-2"  # 2: crisis people carry goal and gave_up_on
+#: 3: the header records a SHA-256 of itself and the arrays; 2: crisis people carry goal and gave_up_on
+FORMAT = "corredor-checkpoint-3"
 _HEADER = "__header__"
+#: The header's keys and their JSON types (a checkpoint whose header differs is refused).
+_HEADER_TYPES: dict[str, type] = {"format": str, "engine": str, "scenario": str, "plan_sha256": str,
+                                  "n_days": int, "hasten": int, "seed": int, "day": int, "sha256": str}
+#: The most bytes of header text read (a real one is a few hundred).
+_MAX_HEADER = 1 << 16
+_REDO = "delete it or run without --resume"
+
+
+def _damaged(path: Path, why: str) -> CheckpointError:
+    return CheckpointError(f"{path}: checkpoint was modified or damaged ({why}); {_REDO}")
 
 
 class CheckpointError(ValueError):
@@ -77,6 +96,18 @@ def _header(target: Plan | dict[str, Any], seed: int, day: int) -> dict[str, Any
     return {"format": FORMAT, **_identity(target), "seed": int(seed), "day": int(day)}
 
 
+def _digest(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the header (without its own `sha256`) and of every array's name, dtype, shape
+    and bytes: an edit of the day, or of any value, no longer matches."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in header.items() if k != "sha256"},
+                                  sort_keys=True).encode())
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(json.dumps([key, a.dtype.str, list(a.shape)]).encode())
+        h.update(a.data)  # (C-contiguous: its bytes, without a copy)
+    return h.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: int, day: int,
                     state: dict[str, np.ndarray]) -> Path:
     """Write the state before `day` atomically (temporary file, fsync, rename) and return the path."""
@@ -84,7 +115,9 @@ def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: 
     path.parent.mkdir(parents=True, exist_ok=True)
     # (values typed Any: numpy's stub would match **arrays against savez's allow_pickle: bool)
     arrays: dict[str, Any] = {k: np.asarray(v) for k, v in state.items()}
-    arrays[_HEADER] = np.array(json.dumps(_header(plan, seed, day), sort_keys=True))
+    header = _header(plan, seed, day)
+    header["sha256"] = _digest(header, arrays)
+    arrays[_HEADER] = np.array(json.dumps(header, sort_keys=True))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -98,49 +131,280 @@ def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: 
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: int) -> Checkpoint:
-    """Read a checkpoint for `plan` (or a crisis identity) and `seed`; CheckpointError if another run's."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: unreadable checkpoint ({exc})") from exc
-    try:
-        header = json.loads(str(arrays.pop(_HEADER)))
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a corredor checkpoint (no header)") from exc
-    want = _header(plan, seed, 0)
-    if header.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: checkpoint format {header.get('format')!r}, expected {FORMAT!r}")
-    for key, label in (("engine", "engine"), ("plan_sha256", "scenario (plan hash)"),
-                       ("seed", "seed"), ("n_days", "number of days"), ("hasten", "hasten")):
-        if header.get(key) != want[key]:
-            raise CheckpointError(
-                f"{path}: written for another {label} ({header.get(key)!r}, this run has "
-                f"{want[key]!r}); delete it or run without --resume"
-            )
-    if isinstance(plan, Plan):
-        expected = {k: (v.shape, v.dtype) for k, v in initial_state(plan).items()}
-    else:  # crisis: the hash fixes every shape; the columns must be there
-        expected = {k: (v.shape, v.dtype) for k, v in arrays.items()}
-        if not any(k.startswith("people.") for k in arrays) or "agent_steps" not in arrays:
-            raise CheckpointError(f"{path}: not a crisis checkpoint (no people columns)")
-        from .rules.crisis_state import People
+class _Archive:
+    """The arrays of an .npz file, each read only when asked for, after its shape and dtype are
+    known (from the .npy header), so a damaged or hostile file never allocates more than the
+    state it claims to be; never Python objects (allow_pickle=False)."""
 
-        columns = {f"people.{f.name}" for f in fields(People) if f.name != "n"}
-        if columns != {k for k in arrays if k.startswith("people.")}:
-            raise CheckpointError(f"{path}: the people columns are not this version's; "
-                                  "delete it or run without --resume")
-    for key, (shape, dtype) in expected.items():
-        got = arrays.get(key)
-        if got is None or got.shape != shape or got.dtype != dtype:
-            raise CheckpointError(f"{path}: array {key!r} missing or of the wrong shape")
-    day = int(header.get("day", -1))
-    n_days = int(want["n_days"])
-    if not 0 < day < n_days:
-        raise CheckpointError(f"{path}: bad day {day} (expected 1..{n_days - 1})")
-    return Checkpoint(day, {k: arrays[k] for k in expected}, header)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+            if head == b"PK\x03\x04":
+                raise CheckpointError(f"{path}: unreadable checkpoint (truncated or damaged); "
+                                      f"{_REDO}") from None
+            raise CheckpointError(f"{path}: not a corredor checkpoint (not an .npz archive of "
+                                  f"`corredor run --checkpoint-every`); {_REDO}") from None
+        names = self.zip.namelist()
+        if not names or not all(n.endswith(".npy") for n in names) or len(set(names)) != len(names):
+            self.zip.close()
+            raise CheckpointError(f"{path}: not a corredor checkpoint (not an .npz archive of "
+                                  f"arrays); {_REDO}")
+        self.keys = {n[: -len(".npy")] for n in names}
+        self.info: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+        try:
+            for key in self.keys:
+                self.info[key] = self._peek(key)
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def _damaged(self, key: str) -> CheckpointError:
+        return CheckpointError(f"{self.path}: unreadable checkpoint (array {key!r} is damaged); {_REDO}")
+
+    def _peek(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
+        from numpy.lib import format as npy
+
+        try:
+            with self.zip.open(key + ".npy") as fh:
+                version = npy.read_magic(fh)
+                if version == (1, 0):
+                    shape, fortran, dtype = npy.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, fortran, dtype = npy.read_array_header_2_0(fh)
+                else:
+                    raise ValueError(f"npy version {version}")
+        except (OSError, ValueError, EOFError, SyntaxError, NotImplementedError, zipfile.BadZipFile, KeyError):
+            raise self._damaged(key) from None
+        if dtype.hasobject:
+            raise CheckpointError(f"{self.path}: not a corredor checkpoint (array {key!r} holds "
+                                  f"Python objects, not plain numbers); {_REDO}")
+        return tuple(int(n) for n in shape), dtype
+
+    def read(self, key: str) -> np.ndarray:
+        from numpy.lib import format as npy
+
+        try:
+            with self.zip.open(key + ".npy") as fh:
+                return npy.read_array(fh, allow_pickle=False)
+        except (OSError, ValueError, EOFError, SyntaxError, NotImplementedError, zipfile.BadZipFile):
+            raise self._damaged(key) from None
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _read_header(arc: _Archive) -> dict[str, Any]:
+    """The JSON header: an object of the keys and types of _HEADER_TYPES, in this format."""
+    path = arc.path
+    not_ours = f"{path}: not a corredor checkpoint"
+    if _HEADER not in arc.keys:
+        raise CheckpointError(f"{not_ours} (no header); {_REDO}")
+    shape, dtype = arc.info[_HEADER]
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * _MAX_HEADER:
+        raise CheckpointError(f"{not_ours} (its header is not text); {_REDO}")
+    try:
+        header = json.loads(str(arc.read(_HEADER)))
+    except (ValueError, RecursionError):
+        raise CheckpointError(f"{not_ours} (its header is not JSON); {_REDO}") from None
+    if not isinstance(header, dict):
+        raise _damaged(path, f"its header is a JSON {type(header).__name__}, expected an object")
+    fmt = header.get("format")
+    if fmt != FORMAT:
+        if isinstance(fmt, str) and fmt.startswith("corredor-checkpoint-"):
+            raise CheckpointError(f"{path}: checkpoint format {fmt!r} of another corredor version "
+                                  f"(this one reads {FORMAT!r}); {_REDO}")
+        raise CheckpointError(f"{not_ours} (format {fmt!r}, expected {FORMAT!r}); {_REDO}")
+    for key, typ in _HEADER_TYPES.items():
+        value = header.get(key)
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise _damaged(path, f"header {key!r} is {json.dumps(value)[:40]}, expected "
+                                 f"{'a whole number' if typ is int else 'a string'}")
+    return header
+
+
+#: How a mismatch of each identity key is described, in the order they are compared: the
+#: settings a user changes first, the scenario's hash (its files and settings) last.
+_MISMATCH = (("engine", "engine"), ("scenario", "scenario"), ("seed", "seed (--seed)"),
+             ("n_days", "number of days (--days)"), ("hasten", "hasten (--hasten)"))
+
+
+def _check_identity(path: Path, header: dict[str, Any], want: dict[str, Any]) -> None:
+    for key, label in _MISMATCH:
+        if header[key] != want[key]:
+            raise CheckpointError(f"{path}: written for another {label}: {header[key]!r}, this run "
+                                  f"has {want[key]!r}; {_REDO}")
+    if header["plan_sha256"] != want["plan_sha256"]:
+        raise CheckpointError(
+            f"{path}: written for another scenario: the files or settings of {want['scenario']!r} "
+            f"differ from when it was written (hash {header['plan_sha256'][:12]}…, now "
+            f"{want['plan_sha256'][:12]}…); {_REDO}"
+        )
+
+
+def load_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: int,
+                    crisis: Any = None) -> Checkpoint:
+    """Read a checkpoint for `plan` (or a crisis identity, with its CrisisPlan as `crisis`) and
+    `seed`; CheckpointError if it is not one, is another run's, or was modified or damaged.
+
+    Before any array is handed to a kernel: the header's keys and types, the run it was written
+    for, the day, every array's name, dtype and shape (against the plan's initial state), the
+    header's SHA-256 of the header and the arrays, then every value's range and the records
+    against the day (`_agent_state_problem`, `_crisis_state_problem`).
+    """
+    path = Path(path)
+    if not isinstance(plan, Plan) and crisis is None:
+        raise TypeError("load_checkpoint: a crisis identity needs its CrisisPlan (crisis=...)")
+    try:
+        arc = _Archive(path)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({exc.strerror or exc})") from None
+    try:
+        header = _read_header(arc)
+        want = _header(plan, seed, 0)
+        _check_identity(path, header, want)
+        day, n_days = header["day"], int(want["n_days"])
+        if not 0 < day < n_days:
+            raise _damaged(path, f"bad day {day}, expected 1..{n_days - 1}")
+        if isinstance(plan, Plan):
+            initial = initial_state(plan)
+        else:
+            from .crisis import initial_state as crisis_initial_state
+
+            initial = crisis_initial_state(crisis)
+        names = arc.keys - {_HEADER}
+        if names != set(initial):
+            odd = sorted(names ^ set(initial))
+            raise CheckpointError(f"{path}: the arrays are not this version's state "
+                                  f"({', '.join(odd[:4])}{'…' if len(odd) > 4 else ''} missing or "
+                                  f"extra); {_REDO}")
+        for key, ref in initial.items():
+            shape, dtype = arc.info[key]
+            if shape != ref.shape or dtype != ref.dtype:
+                raise _damaged(path, f"array {key!r} is {dtype}{list(shape)}, this run's is "
+                                     f"{ref.dtype}{list(ref.shape)}")
+        arrays = {key: arc.read(key) for key in initial}
+    finally:
+        arc.close()
+    if _digest(header, arrays) != header["sha256"]:
+        raise _damaged(path, "its contents do not match the checksum in its header")
+    problem = (_agent_state_problem(plan, day, arrays, initial) if isinstance(plan, Plan)
+               else _crisis_state_problem(crisis, day, arrays, initial))
+    if problem:
+        raise _damaged(path, problem)
+    return Checkpoint(day, arrays, header)
+
+
+def _out_of(name: str, a: np.ndarray, lo: float, hi: float) -> str | None:
+    """The first value of `a` outside lo..hi (or not finite), described; None if all are inside."""
+    if a.size == 0:
+        return None
+    bad = ~((a >= lo) & (a <= hi)) if a.dtype.kind in "iub" else ~(np.isfinite(a) & (a >= lo) & (a <= hi))
+    if not bad.any():
+        return None
+    i = np.unravel_index(int(np.flatnonzero(bad)[0]), a.shape)
+    at = ",".join(str(int(k)) for k in i)
+    return f"{name}[{at}] = {a[i].item()!r}, expected {lo:g}..{hi:g}"
+
+
+def _first(checks: list[tuple[str, np.ndarray, float, float]]) -> str | None:
+    for name, a, lo, hi in checks:
+        problem = _out_of(name, a, lo, hi)
+        if problem:
+            return problem
+    return None
+
+
+def _records_problem(day: int, arrays: dict[str, np.ndarray], keys: list[str]) -> str | None:
+    """The daily records of days ≥ `day` are still 0 (they are written as each day runs)."""
+    for key in keys:
+        if arrays[key][day:].any():
+            return f"{key} holds records of day {day} or later: the day does not match the arrays"
+    return None
+
+
+def _agent_state_problem(plan: Plan, day: int, a: dict[str, np.ndarray],
+                         initial: dict[str, np.ndarray]) -> str | None:
+    """Ranges of the agent engine's state before `day` (every index a kernel follows stays in its
+    array), its records against the day, and the people not yet created as initial_state has
+    them. Whether the tallies match the people columns is --check's (every day)."""
+    n_loc, n_links, cap = plan.n_locations, plan.n_links, max(plan.total_agents, 1)
+    n_paths = len(plan.path_dest)
+    big = float(np.iinfo(np.int64).max)
+    problem = _first([
+        ("where", a["where"], -n_links, n_loc - 1), ("path", a["path"], -1, n_paths - 1),
+        ("hop", a["hop"], 0, 127), ("flags", a["flags"], 0, 3), ("scratch", a["scratch"], 0, cap - 1),
+        ("toc", a["toc"], -1, day - 1), ("count", a["count"], 0, cap), ("link_count", a["link_count"], 0, cap),
+        ("pop", a["pop"], 0, big), ("conflict", a["conflict"], -1.0, np.inf),
+        ("mc_base", a["mc_base"], 0.0, np.inf), ("prog", a["prog"], 0.0, np.inf),
+        ("rtd", a["rtd"], 0.0, np.inf), ("dday", a["dday"], 0.0, np.inf),
+        *((k, a[k].view(np.uint8), 0, 1) for k in ("foreign", "camp", "town", "link_open")),
+        *((k, a[k], 0, big) for k in ("pop_rec", "arr_rec", "dep_rec", "link_rec", "spawned", "alive", "rounds")),
+    ])
+    if problem:
+        return problem
+    moving = np.flatnonzero(a["path"] >= 0)  # a planned path: the next hop is one of its nodes
+    if moving.size:
+        p, h = a["path"][moving], a["hop"][moving].astype(np.int64)
+        bad = (h < 1) | (plan.path_node_ptr[p] + h >= plan.path_node_ptr[p + 1])
+        if bad.any():
+            i = int(moving[np.flatnonzero(bad)[0]])
+            return f"hop[{i}] = {a['hop'][i]} is past the end of path {a['path'][i]}"
+    problem = _records_problem(day, a, ["pop_rec", "arr_rec", "dep_rec", "link_rec", "spawned",
+                                        "alive", "rounds"])
+    if problem:
+        return problem
+    created = np.concatenate([[0], np.cumsum(plan.spawn)]) + int(plan.insert0.sum())
+    if not np.array_equal(a["alive"][:day], created[1:day + 1]) or \
+            not np.array_equal(a["spawned"][:day], plan.spawn[:day]):
+        return f"the people created by day {day} are not the plan's: the day does not match the arrays"
+    n = int(created[day])
+    for key in ("where", "prog", "path", "hop", "flags", "rtd", "dday"):
+        if key in ("rtd", "dday") and a[key].shape[0] == 1:
+            continue  # (avoid_short_stints off: one unused cell)
+        if not np.array_equal(a[key][n:], initial[key][n:]):
+            return f"{key} holds people not yet created by day {day}: the day does not match the arrays"
+    return None
+
+
+def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
+                          initial: dict[str, np.ndarray]) -> str | None:
+    """Ranges of the crisis engine's state before `day`, its records against the day, and the
+    people not yet departed as People.empty has them."""
+    from .rules.crisis_state import EXITED, SHELTERED_TODAY, UNBORN
+
+    N, G, K = len(plan.names), len(plan.group_names), len(plan.link_from)
+    D, C = len(plan.dest_nodes), len(plan.crossing_names) - 1  # (the last is ELSEWHERE: no queue)
+    big = float(np.iinfo(np.int64).max)
+    n = int(plan.spawn_offset[day])  # people departed before `day`
+    p = {k[len("people."):]: v for k, v in a.items() if k.startswith("people.")}
+    problem = _first([
+        ("people.state", p["state"], UNBORN, EXITED), ("people.group", p["group"], 0, G - 1),
+        ("people.node", p["node"][:n], 0, N - 1), ("people.link", p["link"], -1, K - 1),
+        ("people.km_left", p["km_left"], 0.0, np.inf), ("people.dest", p["dest"], 0, D - 1),
+        ("people.goal", p["goal"], 0, D - 1), ("people.cash", p["cash"], 0.0, np.inf),
+        ("people.waited", p["waited"], SHELTERED_TODAY, big), ("people.returning", p["returning"], 0, 1),
+        ("people.gave_up_on", p["gave_up_on"], -1, day - 1), ("people.at_cross", p["at_cross"], -1, C - 1),
+        ("people.prev", p["prev"], -1, N - 1), ("people.hops", p["hops"], 0, big),
+        ("people.failed", p["failed"], 0, 1), ("people.arrived", p["arrived"], -1, N - 1),
+        ("people.state", p["state"][:n], UNBORN + 1, EXITED),
+        ("agent_steps", a["agent_steps"], 0, big),
+        *((k, v, 0.0, np.inf) for k, v in a.items() if k.startswith("out.")),
+    ])
+    if problem:
+        return problem
+    problem = _records_problem(day, a, [k for k in a if k.startswith("out.") and k != "out.event_moves"])
+    if problem:
+        return problem
+    if int(a["agent_steps"]) != int(plan.spawn_offset[1:day + 1].sum()):
+        return f"agent_steps is not the plan's for {day} days: the day does not match the arrays"
+    for key, v in p.items():
+        if not np.array_equal(v[n:], initial["people." + key][n:]):
+            return f"people.{key} holds people not yet departed by day {day}: the day does not match the arrays"
+    return None
 
 
 def simulate_with_checkpoints(
@@ -200,7 +464,7 @@ def _crisis_with_checkpoints(scenario: Scenario, seed: int, every: int, path: Pa
     ident = crisis_identity(scenario, plan.n_days)
     state, first = None, 0
     if resume and path.exists():
-        ck = load_checkpoint(path, ident, seed)
+        ck = load_checkpoint(path, ident, seed, crisis=plan)
         state, first = ck.state, ck.day
 
     def save(day: int, st: dict[str, np.ndarray]) -> None:

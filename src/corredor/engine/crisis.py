@@ -164,6 +164,31 @@ def pack_state(ppl: People, out: dict[str, np.ndarray], agent_steps: int) -> dic
     return st
 
 
+def initial_state(plan: CrisisPlan) -> dict[str, np.ndarray]:
+    """The state before day 0 (pack_state's keys): nobody departed, every record 0.
+
+    engine/checkpoint.py checks a saved state against it (keys, shapes, dtypes, the columns of
+    people not yet departed).
+    """
+    T, N, G = plan.n_days, len(plan.names), len(plan.group_names)
+    K, C1, B = len(plan.link_from), len(plan.crossing_names), len(WAIT_BIN_EDGES)
+    out = {
+        "population_by_group": np.zeros((T, N, G), dtype=np.int64),
+        "travellers": np.zeros((T, K), dtype=np.int64),
+        "stranded": np.zeros((T, N), dtype=np.int64),
+        "sheltered": np.zeros((T, N), dtype=np.int64),
+        "arrivals": np.zeros((T, N), dtype=np.int64),
+        "days_waited": np.zeros((T, B), dtype=np.int64),
+        "exited": np.zeros(T, dtype=np.int64),
+        "crossings": np.zeros((T, C1, len(MODES)), dtype=np.int64),
+        "pushbacks": np.zeros((T, C1), dtype=np.int64),
+        "give_ups": np.zeros(T, dtype=np.int64),
+        "money_paid_usd": np.zeros((T, C1), dtype=np.float64),
+        "event_moves": np.zeros(len(plan.ev_kind), dtype=np.int64),
+    }
+    return pack_state(People.empty(max(plan.capacity_people, 1)), out, 0)
+
+
 def unpack_state(st: dict[str, np.ndarray]) -> tuple[People, dict[str, np.ndarray], int]:
     """The inverse of pack_state."""
     cols: dict[str, Any] = {k[len("people."):]: v for k, v in st.items() if k.startswith("people.")}
@@ -184,28 +209,9 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
     N = len(plan.names)
     G = len(plan.group_names)
     K = len(plan.link_from)
-    C1 = len(plan.crossing_names)
-    B = len(WAIT_BIN_EDGES)
     p = plan.params
-    ppl = People.empty(max(plan.capacity_people, 1))
-    out = {
-        "population_by_group": np.zeros((T, N, G), dtype=np.int64),
-        "travellers": np.zeros((T, K), dtype=np.int64),
-        "stranded": np.zeros((T, N), dtype=np.int64),
-        "sheltered": np.zeros((T, N), dtype=np.int64),
-        "arrivals": np.zeros((T, N), dtype=np.int64),
-        "days_waited": np.zeros((T, B), dtype=np.int64),
-        "exited": np.zeros(T, dtype=np.int64),
-        "crossings": np.zeros((T, C1, len(MODES)), dtype=np.int64),
-        "pushbacks": np.zeros((T, C1), dtype=np.int64),
-        "give_ups": np.zeros(T, dtype=np.int64),
-        "money_paid_usd": np.zeros((T, C1), dtype=np.float64),
-        "event_moves": np.zeros(len(plan.ev_kind), dtype=np.int64),
-    }
+    ppl, out, agent_steps = unpack_state(initial_state(plan) if state is None else state)
     ev_done_day = np.zeros(len(plan.ev_kind), dtype=np.int64)
-    agent_steps = 0
-    if state is not None:  # resume from a checkpoint (engine/checkpoint.py)
-        ppl, out, agent_steps = unpack_state(state)
     for t in range(first_day, T):
         if on_checkpoint is not None and every > 0 and t > first_day and t % every == 0:
             on_checkpoint(t, pack_state(ppl, out, agent_steps))
