@@ -351,6 +351,10 @@ def _refused(folder, *args):
     ("network.json", '{"days": [0, 1], "roads": [], "road_status": [[]]}', "network.json: \"road_status\" must be"),
     ("observations.json", '[{"day": "x", "location": "camp", "kind": "point"}]',
      'observations.json: observation 1 "day" must be a whole number, found a string'),
+    ("observations.json", '[{"day": 1, "location": "camp", "kind": "point", "value": 1' + "0" * 400 + "}]",
+     'observations.json: observation 1 "value" must be a number'),  # (beyond float: OverflowError)
+    ("network.json", '{"locations": [{"name": "a", "lat": 1' + "0" * 400 + "}]}",
+     'network.json: locations[0] "lat" must be a number'),
 ])
 def test_corrupt_run_files_are_refused_naming_the_file(good_folder, tmp_path, name, text, message):
     """Found by a review: these made `corredor report` crash with AttributeError/TypeError."""

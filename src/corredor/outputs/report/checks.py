@@ -88,7 +88,10 @@ def check_folder(run_dir: Path, manifest: Any) -> dict[str, Any]:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A JSON number the report can compute with (a whole number beyond float's range is not)."""
+    if isinstance(v, float):
+        return True
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**1000
 
 
 def _is_whole(v: Any) -> bool:
