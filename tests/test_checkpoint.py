@@ -451,7 +451,19 @@ def test_a_garbage_file_is_not_a_corredor_checkpoint(mali, tmp_path: Path) -> No
     garbage.write_bytes(bytes(range(256)) * 8)
     pickled = tmp_path / "objects.npz"
     np.savez(pickled, __header__=np.array("{}"), where=np.array([{"x": 1}], dtype=object))
-    for bad, message in ((garbage, "not a corredor checkpoint"), (pickled, "Python objects")):
+    import io
+    import struct
+    import zipfile
+
+    broken = tmp_path / "broken.npz"  # an .npy header cut mid-expression (numpy raised TokenError)
+    text = b"{'descr': '<i4', 'fortran_order': False, 'shape': (3,\n"
+    with zipfile.ZipFile(broken, "w") as zf:
+        buf = io.BytesIO()
+        np.save(buf, np.array("{}"))
+        zf.writestr("__header__.npy", buf.getvalue())
+        zf.writestr("where.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text)
+    for bad, message in ((garbage, "not a corredor checkpoint"), (pickled, "Python objects"),
+                         (broken, "array 'where' is damaged")):
         with pytest.raises(CheckpointError, match=message) as err:
             load_checkpoint(bad, plan, 3)
         assert "pickle" not in str(err.value) and "unsafe" not in str(err.value)
