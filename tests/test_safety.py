@@ -410,3 +410,26 @@ def test_convert_writes_a_folder_with_the_usual_mode(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "native").stat().st_mode & 0o777 == 0o777 & ~umask
+
+# ---- files that cannot be read -----------------------------------------------------------------
+
+
+def _native_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "crisis"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("*.py"))
+    return folder
+
+
+@pytest.mark.parametrize("table", ["policies.csv", "routes.csv", "scenario.toml"])
+def test_a_crisis_table_linked_to_itself_is_located(tmp_path: Path, table: str) -> None:
+    """A loop of links crashed the report: Path.resolve raised RuntimeError('Symlink loop')."""
+    folder = _native_copy(tmp_path)
+    (folder / table).unlink()
+    (folder / table).symlink_to(table)
+    result = cli("validate", str(folder))
+    assert result.exit_code == 2, result.output
+    where = "scenario.toml:14:1: files.routes: cannot read routes.csv" if table == "routes.csv" else \
+        f"{table}: cannot read the file"
+    assert f"{where} (symlink loop)" in result.output

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from corredor.scenario import Problem, ScenarioError
+from corredor.cli import app
+from corredor.scenario import Problem, ScenarioError, load_scenario
 from corredor.scenario.flee import load_flee
 from scenario_cases import MINI, edit, write_mini_flee
 
@@ -542,7 +546,8 @@ def test_nul_byte_and_unreadable_file(tmp_path: Path) -> None:
     (folder / ROU).mkdir()  # a folder where a file should be
     with pytest.raises(ScenarioError) as info:
         load_flee(folder)
-    assert [(p.path, "missing file" in p.message) for p in info.value.problems] == [(ROU, True)]
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        (ROU, "is a folder, not a file (expected rows name1,name2,distance[,forced_redirection])")]
 
 
 # ---- no input gives anything but a Scenario or a ScenarioError --------------------------------
@@ -631,3 +636,116 @@ def test_yaml_value_that_cannot_be_built_is_located(tmp_path: Path) -> None:
     (p,) = info.value.problems
     assert (p.path, p.line, p.column) == (YML, 4, 19)
     assert "bad YAML value" in p.message
+
+
+# ---- files that are there but cannot be read --------------------------------------------------
+
+
+def _loop(rel: str) -> Mutation:
+    """`rel` replaced by a link to itself."""
+    def run(folder: Path) -> None:
+        path = folder / rel
+        path.unlink()
+        path.symlink_to(path.name)
+    return run
+
+
+def _dangling(rel: str) -> Mutation:
+    def run(folder: Path) -> None:
+        path = folder / rel
+        path.unlink()
+        path.symlink_to("nowhere.csv")
+    return run
+
+
+def _folder(rel: str) -> Mutation:
+    def run(folder: Path) -> None:
+        (folder / rel).unlink()
+        (folder / rel).mkdir()
+    return run
+
+
+def _fifo(rel: str) -> Mutation:
+    def run(folder: Path) -> None:
+        (folder / rel).unlink()
+        os.mkfifo(folder / rel)
+    return run
+
+
+@pytest.mark.parametrize(("mutation", "rel", "message"), [
+    # required files: a loop of links crashed the report (Path.resolve raised RuntimeError)
+    *[pytest.param(_loop(rel), rel, "cannot read the file (symlink loop)", id=f"loop-{rel}")
+      for rel in (LOC, ROU, PER, LAY, SER, YML)],
+    # optional files: a link to nowhere or to itself was taken as "no file", silently
+    *[pytest.param(_loop(rel), rel, "cannot read the file (symlink loop)", id=f"loop-{rel}")
+      for rel in (CLO, CON, COR)],
+    *[pytest.param(_dangling(rel), rel, "cannot read the file (a link to 'nowhere.csv', which does not exist)",
+                   id=f"dangling-{rel}") for rel in (CLO, CON, COR, ROU)],
+    # a folder named simsetting.yml was "missing; using defaults"; folders and pipes were "missing"
+    pytest.param(_folder(YML), YML, "is a folder, not a file (expected Flee settings in YAML)", id="folder-yml"),
+    pytest.param(_folder(CLO), CLO, "is a folder, not a file (expected rows type,name1,name2,start,end)",
+                 id="folder-closures"),
+    pytest.param(_fifo(LOC), LOC, "is a named pipe (FIFO), not a file (expected Flee locations", id="fifo-loc"),
+])
+def test_files_there_but_unreadable_are_named(tmp_path: Path, mutation: Mutation, rel: str, message: str) -> None:
+    folder = write_mini_flee(tmp_path / "case")
+    mutation(folder)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    assert [(p.path, p.line) for p in info.value.problems] == [(rel, 0)], info.value
+    assert message in info.value.problems[0].message
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make `folder` behave as after `chmod 000` for a user that is not root (tests run as root)."""
+    inside = os.path.abspath(folder) + os.sep
+    real = {name: getattr(os, name) for name in ("stat", "lstat", "scandir", "open", "listdir")}
+
+    def denied(name: str):
+        def call(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if isinstance(path, str | os.PathLike) and os.path.abspath(os.fspath(path)).startswith(inside):
+                raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+            if name in ("scandir", "listdir") and os.path.abspath(os.fspath(path)) + os.sep == inside:
+                raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+            return real[name](path, *args, **kwargs)
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, denied(name))
+
+
+def test_an_unreadable_folder_is_a_located_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chmod 000 input_csv` gave a PermissionError traceback (os.stat in Path.is_file)."""
+    folder = write_mini_flee(tmp_path / "case")
+    _deny(monkeypatch, folder / "input_csv")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    got = [(p.path, p.message) for p in info.value.problems]
+    assert got == [(PER, "cannot read the file (Permission denied: its folder cannot be searched)"),
+                   (LOC, "cannot read the file (Permission denied: its folder cannot be searched)")]
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "input_csv/locations.csv: cannot read the file (Permission denied" in result.output
+
+
+def test_an_unreadable_source_data_folder_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_mini_flee(tmp_path / "case")
+    with monkeypatch.context() as m:
+        _deny(m, folder / "source_data")
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(folder)
+        assert [(p.path, p.line) for p in info.value.problems] == [(LAY, 0)]
+    if os.geteuid() != 0:  # a file without read permission (root reads it anyway)
+        (folder / SER).chmod(0)
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(folder)
+        assert [(p.path, p.message) for p in info.value.problems] == [(SER, "cannot read the file (Permission denied)")]
+
+
+def test_a_scenario_folder_that_cannot_be_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_mini_flee(tmp_path / "case")
+    _deny(monkeypatch, folder)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(folder)
+    (p,) = info.value.problems
+    assert p.message == "cannot read the folder (Permission denied)"

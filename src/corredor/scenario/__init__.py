@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .csvread import is_absent
 from .model import (
     Closure,
     ConflictTimeline,
@@ -30,15 +31,28 @@ def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | No
     >>> s = load_scenario("../shared/data/flee/mali2012")  # doctest: +SKIP
     """
     p = Path(path)
-    if (p / "scenario.toml").is_file() or p.name == "scenario.toml":
+    is_dir = False
+    try:  # (a folder that cannot be listed or searched: say so here, not at each file in it)
+        is_dir = p.is_dir()
+        if is_dir:
+            os.listdir(p)
+            os.stat(os.path.join(p, "."))
+        # (a scenario.toml that is there but cannot be read is reported by the native reader)
+        native = not is_absent(p / "scenario.toml") or p.name == "scenario.toml"
+        flee = (p / "input_csv").is_dir()
+        variant = p.suffix == ".toml" and p.is_file()
+    except OSError as exc:
+        what = "the folder" if is_dir else "it"
+        raise ScenarioError([Problem(p.as_posix(), 0, 0, f"cannot read {what} ({exc.strerror or exc})")]) from None
+    if native:
         from .native import load_native
 
-        scen = load_native(p if p.is_dir() else p.parent)
-    elif (p / "input_csv").is_dir():
+        scen = load_native(p if is_dir else p.parent)
+    elif flee:
         from .flee import load_flee
 
         scen = load_flee(p)
-    elif p.suffix == ".toml" and p.is_file():  # a policy variant of a crisis baseline
+    elif variant:  # a policy variant of a crisis baseline
         from .native_crisis import load_variant
 
         scen = load_variant(p)

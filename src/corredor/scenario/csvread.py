@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,16 +59,61 @@ def _bad_utf8_position(raw: bytes, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
-def read_text(path: Path, problems: Problems, what: str) -> str | None:
-    """The file's text (BOM removed), or None after reporting why it cannot be read."""
-    if not path.is_file():
-        problems.error(path, 0, 0, f"missing file (expected {what})")
-        return None
+def is_absent(path: Path) -> bool:
+    """True when nothing is at `path`, not even a broken link (an optional file left out).
+
+    Something there that cannot be read (a link to nowhere or to itself, a folder that cannot
+    be searched) is not absent: reading it reports why.
+    """
     try:
-        raw = path.read_bytes()
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # (ValueError: a NUL in the name)
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def file_problem(path: Path, name: str | None = None) -> str | None:
+    """Why `path` cannot be read as a file, or None for a regular file or a link to one.
+
+    The reason names the file as `name` when given ('missing file x.csv', 'x.csv is a folder, not
+    a file', 'cannot read x.csv (symlink loop)'), else not ('missing file', 'is a folder, not a
+    file', 'cannot read the file (symlink loop)'), for a message at the file itself. Never raises.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # (ValueError: a NUL in the name)
+        try:
+            target = os.readlink(path) if not is_absent(path) else None
+        except (OSError, ValueError):
+            target = None
+        if target is None:
+            return f"missing file {name}" if name else "missing file"
+        reason = f"a link to {target!r}, which does not exist"
     except OSError as exc:
-        problems.error(path, 0, 0, f"cannot read the file ({exc.strerror or exc})")
-        return None
+        if exc.errno == errno.ELOOP:
+            reason = "symlink loop"
+        elif exc.errno == errno.EACCES:
+            reason = "Permission denied: its folder cannot be searched"
+        else:
+            reason = exc.strerror or str(exc)
+    else:
+        if stat.S_ISREG(mode):
+            return None
+        kind = (
+            "a folder" if stat.S_ISDIR(mode)
+            else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "something other than a file"
+        )
+        return f"{name + ' ' if name else ''}is {kind}" + (", not a file" if "other" not in kind else "")
+    return f"cannot read {name or 'the file'} ({reason})"
+
+
+def decode_text(raw: bytes, path: Path, problems: Problems, what: str) -> str | None:
+    """`raw` as UTF-8 text (BOM removed), or None after reporting the first bad byte's place."""
     if b"\x00" in raw:  # binary, or UTF-16: say so at the first NUL rather than later
         line, col = _bad_utf8_position(raw, raw.index(b"\x00"))
         problems.error(
@@ -76,7 +124,7 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
         )
         return None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, col = _bad_utf8_position(raw, exc.start)
         bad = raw[exc.start : exc.start + 1].hex()
@@ -86,6 +134,22 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
             col,
             f"bytes that are not UTF-8 (expected UTF-8 text, found byte 0x{bad}); save the file as UTF-8",
         )
+        return None
+
+
+def read_text(path: Path, problems: Problems, what: str) -> str | None:
+    """The file's text (BOM removed), or None after reporting why it cannot be read."""
+    why = file_problem(path)
+    if why is not None:
+        problems.error(path, 0, 0, why if why.startswith("cannot") else f"{why} (expected {what})")
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.error(path, 0, 0, f"cannot read the file ({exc.strerror or exc})")
+        return None
+    text = decode_text(raw, path, problems, what)
+    if text is None:
         return None
     if not text.strip():
         problems.error(path, 0, 0, f"empty file (expected {what})")

@@ -18,6 +18,7 @@ import yaml
 from .csvread import (
     Row,
     Table,
+    is_absent,
     parse_date,
     parse_date_text,
     parse_float,
@@ -78,7 +79,8 @@ def kind_from_type(type_text: str) -> str:
 
 def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int | None]:
     """StartDate and Length from input_csv/sim_period.csv (or Flee 3.1's conflict_period.csv)."""
-    found = {p.name.lower(): p for p in (folder / "input_csv").glob("*") if p.is_file()}
+    # (not only files: a folder or a link to nowhere named sim_period.csv is reported as such)
+    found = {p.name.lower(): p for p in (folder / "input_csv").glob("*")}
     sim, conflict = found.get("sim_period.csv"), found.get("conflict_period.csv")
     path = sim or conflict or folder / "input_csv" / "sim_period.csv"
     table = read_table(path, problems, "rows StartDate,YYYY-MM-DD and Length,N")
@@ -159,7 +161,7 @@ def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple
 
 def read_settings_yaml(path: Path, problems: Problems) -> Settings:
     """simsetting.yml through `settings_from_mapping`; problems point at the key's line."""
-    if not path.is_file():
+    if is_absent(path):
         problems.warn(path, 0, 0, "missing file; using Flee 3.1's default settings")
         return Settings()
     text = read_text(path, problems, "Flee settings in YAML")
@@ -461,7 +463,7 @@ def read_observations(
         parts = []
         for offset, file in enumerate(files):
             path = src / file
-            if not path.is_file():
+            if is_absent(path):  # (else the reader says why it cannot be read)
                 problems.error(
                     layout.path, row.line, offset + 2, f"missing file source_data/{file}"
                 )
@@ -473,7 +475,7 @@ def read_observations(
             parts_by_name[key] = tuple(parts)
     corrections: list[Correction] = []
     corr_path = folder / "input_csv" / "registration_corrections.csv"
-    if corr_path.exists():
+    if not is_absent(corr_path):
         table = read_table(corr_path, problems, "rows name,YYYY-MM-DD")
         if table is not None:
             corrections = parse_corrections(
@@ -532,7 +534,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
             problems.error(route_table.path, 0, 0, "no routes (expected rows name1,name2,distance)")
     closures = []
     n_days = days or 0
-    if (inp / "closures.csv").exists():
+    if not is_absent(inp / "closures.csv"):
         table = read_table(inp / "closures.csv", problems, "rows type,name1,name2,start,end")
         if table is not None:
             closures = parse_closures(
@@ -546,7 +548,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
                 settings.move_rules.fix_link_closures,
             )
     conflicts = None
-    if (inp / "conflicts.csv").exists():
+    if not is_absent(inp / "conflicts.csv"):
         table = read_table(
             inp / "conflicts.csv", problems, "a header of location names and a row per day"
         )

@@ -20,6 +20,7 @@ from typing import Any
 from .csvread import (
     Row,
     Table,
+    file_problem,
     parse_date,
     parse_float,
     parse_int,
@@ -450,10 +451,9 @@ def _file(
         )
         return None
     path = folder / value
-    if not path.is_file():
-        problems.error(
-            toml_path, *toml_key_position(text, "files", key), f"files.{key}: missing file {value}"
-        )
+    why = file_problem(path, value)
+    if why is not None:
+        problems.error(toml_path, *toml_key_position(text, "files", key), f"files.{key}: {why}")
         return None
     return path
 

@@ -846,7 +846,7 @@ def load_variant(path: str | Path) -> Scenario:
                                      f"(expected {', '.join(sorted(VARIANT_KEYS))}){suggest(key, VARIANT_KEYS)}")])
     try:
         base_dir = (path.parent / variant["base"]).resolve()
-    except (OSError, ValueError) as exc:  # (a NUL in the name, a loop of links)
+    except (OSError, RuntimeError, ValueError) as exc:  # (a NUL in the name, a loop of links)
         line, col = toml_key_position(text, "variant", "base")
         raise ScenarioError([Problem(str(path), line, col, f"bad base folder {variant['base']!r} ({exc})")]) from None
     if not (base_dir / "scenario.toml").is_file():

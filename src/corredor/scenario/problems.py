@@ -6,6 +6,7 @@ loader raises one `ScenarioError` at the end, so a user fixes all mistakes in on
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class Problems:
         p = Path(path)
         if self.root is not None:
             try:
-                return p.resolve().relative_to(self.root.resolve()).as_posix()
+                return _resolve(p).relative_to(_resolve(self.root)).as_posix()
             except ValueError:
                 pass
         return p.as_posix()
@@ -66,6 +67,18 @@ class Problems:
     def raise_if_errors(self) -> None:
         if self.errors:
             raise ScenarioError(self.errors, self.warnings)
+
+
+def _resolve(path: Path) -> Path:
+    """`path` made absolute with the links of its folders followed, but not a link at its end: a
+    problem is reported at the name the scenario uses (a link to nowhere, or to itself, is named
+    as it is, not as its target). Never raises."""
+    try:
+        if path.name in ("", ".", ".."):
+            return path.resolve()
+        return path.parent.resolve() / path.name
+    except (OSError, RuntimeError, ValueError):  # (Python < 3.13: RuntimeError on a loop of links)
+        return Path(os.path.abspath(path))
 
 
 class ScenarioError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import load_scenario
+from .csvread import is_absent
 from .model import Scenario
 from .problems import Problem, ScenarioError
 
@@ -20,7 +21,7 @@ def validate_path(path: str | Path) -> list[Problem]:
     than live on Earth, a hasten that leaves nobody) are reported here too, not first by `run`.
     """
     p = Path(path)
-    if not p.exists():
+    if is_absent(p):
         raise ScenarioError([Problem(p.as_posix(), 0, 0, "no such file or folder")])
     scenario = load_scenario(p)
     warnings = list(scenario.metadata.get("warnings", ()))
