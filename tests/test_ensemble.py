@@ -143,6 +143,8 @@ def test_overrides_parse_apply_and_refuse() -> None:
     assert parse_assignment("move_rules.camp_weight=2") == ("move_rules.camp_weight", 2)
     assert parse_assignment("move_rules.start_on_foot=true")[1] is True
     assert parse_sweep("move_rules.awareness_level=1,2") == ("move_rules.awareness_level", [1, 2])
+    deep = "[" * 3000 + "]" * 3000  # (raised RecursionError, a traceback from --set)
+    assert parse_assignment(f"move_rules.camp_weight={deep}") == ("move_rules.camp_weight", deep)
     sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": 2, "optimisations.hasten": 5})
     assert sc.settings.move_rules.camp_weight == 2.0 and sc.hasten == 5
     with pytest.raises(OverrideError, match="did you mean 'camp_weight'"):

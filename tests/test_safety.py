@@ -413,6 +413,47 @@ def test_convert_writes_a_folder_with_the_usual_mode(tmp_path: Path) -> None:
 
 # ---- files that cannot be read -----------------------------------------------------------------
 
+# ---- structures that would exhaust the stack or the memory -----------------------------------
+
+
+def _yaml_bomb(levels: int) -> str:
+    """'Billion laughs': each anchor a list of ten aliases of the one before (10^levels values)."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for k in range(1, levels):
+        lines.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]")
+    lines.append(f"spawn_rules: {{conflict_spawn_decay: *a{levels - 1}}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    """Nine levels grew `validate` past 1 GB and never ended. Run in a child process with 1.5 GB
+    of address space and a time limit, so that a regression fails instead of taking the machine."""
+    import subprocess
+    import sys
+
+    case = write_mini_flee(tmp_path / "case", {"simsetting.yml": _yaml_bomb(9)})
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))\n"
+        "from corredor.scenario import ScenarioError, load_scenario\n"
+        "try:\n"
+        "    load_scenario(sys.argv[1])\n"
+        "except ScenarioError as exc:\n"
+        "    print(exc)\n"
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(case)], capture_output=True, text=True,
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the YAML bomb was expanded (no answer in 120 s)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "simsetting.yml:5:45: too many aliases expanded (a YAML bomb?)" in done.stdout, done.stdout
+    # a small one (10^5 values) takes the same path, in this process
+    small = write_mini_flee(tmp_path / "small", {"simsetting.yml": _yaml_bomb(5)})
+    result = cli("validate", str(small))
+    assert result.exit_code == 2
+    assert "too many aliases expanded (a YAML bomb?)" in result.output
+
 
 def _native_copy(tmp_path: Path) -> Path:
     import shutil
@@ -420,6 +461,25 @@ def _native_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "crisis"
     shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("*.py"))
     return folder
+
+
+def test_toml_nested_beyond_the_stack_is_located(tmp_path: Path) -> None:
+    """`x = [[[…]]]` 500 deep raised RecursionError from tomllib (scenario.toml and variants)."""
+    folder = _native_copy(tmp_path)
+    toml = folder / "scenario.toml"
+    lines = toml.read_text(encoding="utf-8").count("\n")
+    with toml.open("a", encoding="utf-8") as f:
+        f.write("x = " + "[" * 500 + "]" * 500 + "\n")
+    result = cli("validate", str(folder))
+    assert result.exit_code == 2, result.output
+    assert f"scenario.toml:{lines + 1}:69: bad TOML (nested too deeply" in result.output
+    variant = folder / "variants" / "deep.toml"
+    variant.write_text('[variant]\nbase = ".."\n[crisis.parameters]\nx = ' + "{a=" * 500 + "1" + "}" * 500 + "\n",
+                       encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(variant)
+    (p,) = info.value.problems
+    assert (p.line, p.column) == (4, 197) and "nested too deeply" in p.message
 
 
 @pytest.mark.parametrize("table", ["policies.csv", "routes.csv", "scenario.toml"])

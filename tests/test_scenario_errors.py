@@ -749,3 +749,32 @@ def test_a_scenario_folder_that_cannot_be_listed(tmp_path: Path, monkeypatch: py
         load_scenario(folder)
     (p,) = info.value.problems
     assert p.message == "cannot read the folder (Permission denied)"
+
+
+# ---- YAML that cannot be built safely --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "where", "message"), [
+    # RecursionError: the composer recursed beyond Python's stack (and the handler re-raised it)
+    ("move_rules:\n  camp_weight: " + "[" * 3000 + "]" * 3000 + "\n", (2, 78), "nested too deeply"),
+    ("move_rules:\n  camp_weight: " + "[" * 300 + "]" * 300 + "\n", (2, 78), "nested too deeply"),
+    # RecursionError: a mapping that contains itself looped _yaml_key_marks forever
+    ("move_rules: &m\n  x: *m\n", (2, 6), "an alias refers to itself"),
+    ("move_rules: &m\n  camp_weight: [1, *m]\n", (2, 20), "an alias refers to itself"),
+], ids=["3000-deep", "300-deep", "alias-to-itself", "alias-in-a-list"])
+def test_yaml_nesting_and_self_reference_are_located(tmp_path: Path, text: str, where: tuple[int, int],
+                                                     message: str) -> None:
+    folder = write_mini_flee(tmp_path / "a", {YML: text})
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.column) == (YML, *where), str(p)
+    assert message in p.message
+
+
+def test_yaml_nesting_within_the_limit_is_an_ordinary_bad_value(tmp_path: Path) -> None:
+    folder = write_mini_flee(tmp_path / "a", {YML: "move_rules:\n  camp_weight: [[[1]]]\n"})
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.line, p.column) == (2, 3) and "move_rules.camp_weight" in p.message

@@ -59,7 +59,7 @@ def parse_value(text: str) -> Any:
     """A command-line value as YAML scalar: '2' -> 2, '0.5' -> 0.5, 'true' -> True, 'x' -> 'x'."""
     try:
         value = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # (lists nested beyond the stack: kept as text)
         return text
     return text if value is None and text.strip() not in ("null", "~") else value
 

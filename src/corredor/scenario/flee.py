@@ -126,12 +126,108 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
     return start, length
 
 
-def _bad_scalar_mark(text: str) -> tuple[int, int]:
-    """1-based (line, column) of the first scalar that YAML parses but cannot build (0, 0 if none)."""
+#: Limits on simsetting.yml's shape. Flee's settings nest three levels deep and the longest holds
+#: a list of decay factors; YAML allows far more: lists nested beyond what Python's stack can
+#: build, and aliases that repeat a list a billion times from a few lines (a "YAML bomb").
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000
+
+
+class YAMLRefused(yaml.MarkedYAMLError):
+    """A YAML document refused before it is built; `problem` says why, at `problem_mark`."""
+
+
+class _SettingsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses an alias inside its own anchor (a structure that
+    contains itself) and remembers where each alias is used, to name it if it expands too much."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.open_anchors: list[str] = []
+        self.alias_marks: dict[tuple[int, object], Any] = {}  # (parent node id, index) -> mark
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise YAMLRefused(
+                    None, None,
+                    f"an alias refers to itself (*{event.anchor} is inside the &{event.anchor} "
+                    "it names, which would make a value that contains itself)",
+                    event.start_mark,
+                )
+            node = super().compose_node(parent, index)
+            if parent is not None:
+                self.alias_marks[(id(parent), _edge(index))] = event.start_mark
+            return node
+        anchor = getattr(event, "anchor", None)
+        if anchor is None or not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self.open_anchors.append(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.open_anchors.pop()
+
+
+def _edge(index: Any) -> object:
+    """How a child hangs from its parent: a list position, or the id of its mapping key node."""
+    return index if isinstance(index, int) or index is None else id(index)
+
+
+def _check_shape(root: Any, alias_marks: dict[tuple[int, object], Any]) -> None:
+    """Refuse (YAMLRefused) a tree nested deeper than MAX_YAML_DEPTH, or one whose aliases would
+    expand to more than MAX_YAML_NODES values, before anything is built from it."""
+    stack: list[tuple[Any, int, Any]] = [(root, 1, None)]  # node, depth, first alias on the way
+    visits = 0
+    while stack:
+        node, depth, via = stack.pop()
+        visits += 1
+        if depth > MAX_YAML_DEPTH:
+            raise YAMLRefused(
+                None, None,
+                f"nested too deeply (more than {MAX_YAML_DEPTH} levels of lists or mappings)",
+                node.start_mark,
+            )
+        if visits > MAX_YAML_NODES:
+            raise YAMLRefused(
+                None, None,
+                f"too many aliases expanded (a YAML bomb?): the settings would hold more than "
+                f"{MAX_YAML_NODES:,} values",
+                via or node.start_mark,
+            )
+        children: list[tuple[object, Any]] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                children += [(None, key_node), (id(key_node), value_node)]
+        for edge, child in reversed(children):  # (reversed: visited in the file's order)
+            stack.append((child, depth + 1, via or alias_marks.get((id(node), edge))))
+
+
+def _deep_nesting_mark(text: str) -> tuple[int, int]:
+    """1-based (line, column) where lists or mappings first nest deeper than MAX_YAML_DEPTH,
+    found with PyYAML's scanner (which, unlike its composer, does not recurse); (0, 0) if none."""
+    depth = 0
+    opening = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+               yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)
+    closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, opening):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return (token.start_mark.line + 1, token.start_mark.column + 1)
+            elif isinstance(token, closing):
+                depth -= 1
     except yaml.YAMLError:
-        return (0, 0)
+        pass
+    return (0, 0)
+
+
+def _bad_scalar_mark(root: Any) -> tuple[int, int]:
+    """1-based (line, column) of the first scalar that YAML parses but cannot build (0, 0 if none)."""
     stack = [root]
     while stack:
         node = stack.pop(0)
@@ -168,8 +264,13 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
     if text is None:
         return Settings()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        loader = _SettingsLoader(text)  # (its reader refuses control characters at once)
+        node = loader.get_single_node()
+        _check_shape(node, loader.alias_marks)
+    except YAMLRefused as exc:
+        mark = exc.problem_mark
+        problems.error(path, mark.line + 1, mark.column + 1, str(exc.problem))
+        return Settings()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -178,11 +279,28 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
     except yaml.YAMLError as exc:
         problems.error(path, 0, 0, f"bad YAML ({exc})")
         return Settings()
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+    except RecursionError:  # the composer recurses once per level: beyond Python's stack
+        problems.error(
+            path,
+            *_deep_nesting_mark(text),
+            f"nested too deeply (more than {MAX_YAML_DEPTH} levels of lists or mappings)",
+        )
+        return Settings()
+    marks = _yaml_key_marks(node)  # (before building: merge keys `<<` rewrite the tree)
+    try:
+        data: Any = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problems.error(path, line, col, f"bad YAML ({exc.problem or exc.context})")
+        return Settings()
+    except (ValueError, TypeError, OverflowError) as exc:
         # safe_load's constructors raise these for values such as the date 2020-02-30
-        line, col = _bad_scalar_mark(text)
+        line, col = _bad_scalar_mark(node)
         problems.error(path, line, col, f"bad YAML value ({exc})")
         return Settings()
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -190,7 +308,6 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
             path, 1, 1, f"expected a mapping of settings sections, found {type(data).__name__}"
         )
         return Settings()
-    marks = _yaml_key_marks(node)
     data = _string_keys(data, marks, path, problems)
     settings, found = settings_from_mapping(data)
     for severity, key, message in found:

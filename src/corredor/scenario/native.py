@@ -41,6 +41,7 @@ from .parts import (
 )
 from .problems import Problems
 from .settings import Settings, settings_from_mapping, suggest
+from .tomlread import loads_toml
 
 TOML_NAME = "scenario.toml"
 
@@ -109,7 +110,7 @@ def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, st
     if text is None:
         return None, ""
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_error_position(str(exc))
         reason = re.sub(r" \(at .*\)$", "", str(exc))

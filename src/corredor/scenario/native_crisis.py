@@ -41,10 +41,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .csvread import Row, Table, parse_date_text, read_table
+from .csvread import Row, Table, file_problem, parse_date_text, read_table, read_text
 from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario
 from .problems import Problem, Problems, ScenarioError
 from .settings import suggest
+from .tomlread import loads_toml
 
 #: Behaviour parameters of the crisis rules, with defaults (units in the name or the comment).
 PARAMETERS: dict[str, float] = {
@@ -768,7 +769,7 @@ def read_crisis(
 
 def _start_date_of(toml_path: Path) -> dt.date | None:
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        data = loads_toml(toml_path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return None
     value = data.get("scenario", {}).get("start_date")
@@ -803,10 +804,10 @@ VARIANT_KEYS = frozenset({"base", "name", "description"})
 def is_variant_file(path: str | Path) -> bool:
     """True for a `.toml` file with a `[variant]` table."""
     p = Path(path)
-    if p.suffix != ".toml" or not p.is_file():
+    if p.suffix != ".toml" or file_problem(p) is not None:
         return False
     try:
-        return "variant" in tomllib.loads(p.read_text(encoding="utf-8"))
+        return "variant" in loads_toml(p.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return False
 
@@ -817,19 +818,19 @@ def load_variant(path: str | Path) -> Scenario:
     >>> v = load_variant("scenarios/chile-peru-2023/variants/no_peru_closure.toml")  # doctest: +SKIP
     """
     from . import load_scenario
-    from .native import toml_key_position
+    from .native import _toml_error_position, toml_key_position
 
     path = Path(path)
     problems = Problems(root=path.parent)
+    reading = Problems()  # (the variant's own problems name it as given, like those below)
+    text = read_text(path, reading, "a [variant] table and [crisis] overrides")
+    if text is None:
+        raise ScenarioError(reading.errors)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0) or 0
-        col = getattr(exc, "colno", 0) or 0
+        line, col = _toml_error_position(str(exc))
         raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({exc})")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), 0, 0, f"cannot read variant ({exc})")]) from None
-    text = path.read_text(encoding="utf-8")
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
         line, col = toml_key_position(text, "variant") if isinstance(variant, dict) else (0, 0)
@@ -854,7 +855,7 @@ def load_variant(path: str | Path) -> Scenario:
         raise ScenarioError([Problem(str(path), line, col, f"base {variant['base']!r} is not a scenario folder "
                                      f"({base_dir} has no scenario.toml; the path is relative to this file)")])
     base = load_scenario(base_dir)
-    base_toml = tomllib.loads((base_dir / "scenario.toml").read_text(encoding="utf-8"))
+    base_toml = loads_toml((base_dir / "scenario.toml").read_text(encoding="utf-8"))
     table = dict(base_toml.get("crisis", {}))
     over = data.get("crisis", {})
     if not isinstance(over, dict):
