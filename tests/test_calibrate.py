@@ -51,6 +51,16 @@ def test_read_params(tmp_path: Path) -> None:
         ("[params.move_rules.camp_weight]\nlow = 'a'\nhigh = 2\n", ":1:1:", "'low' must be a finite number"),
         ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nstep = 1\n", ":1:1:", "unknown key 'step'"),
         ("[other]\nx = 1\n", ":1:", "no [params"),
+        # found by review: a yes/no or whole-number setting passed (0 and 1 are valid ends) and
+        # the run died at a trial that drew 0.37, naming no line of params.toml
+        ("[params.move_rules.avoid_short_stints]\nlow = 0\nhigh = 1\n", ":1:1:",
+         "'move_rules.avoid_short_stints': avoid_short_stints is a yes/no setting; only numeric settings can be "
+         "calibrated"),
+        ("\n[params.move_rules.awareness_level]\nlow = 1\nhigh = 3\n", ":2:1:",
+         "awareness_level is a whole-number setting; add int = true"),
+        # RecursionError from tomllib
+        ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nx = " + "[" * 500 + "]" * 500, ":4:69:",
+         "not valid TOML: nested too deeply"),
     ],
 )
 def test_read_params_problems_point_at_the_line(tmp_path: Path, text: str, where: str, message: str) -> None:
@@ -59,6 +69,16 @@ def test_read_params_problems_point_at_the_line(tmp_path: Path, text: str, where
         read_params(path, toy_scenario())
     shown = [str(p) for p in info.value.problems]
     assert any(s.startswith(str(path) + where) and message in s for s in shown), shown
+
+
+def test_read_params_that_is_not_utf8_points_at_the_byte(tmp_path: Path) -> None:
+    """A Latin-1 byte gave a UnicodeDecodeError traceback (only OSError was caught)."""
+    path = tmp_path / "params.toml"
+    path.write_bytes(b"[params.move_rules.camp_weight]\nlow=0.5\nhigh=10\n# caf\xe9\n")
+    with pytest.raises(ScenarioError) as info:
+        read_params(path, toy_scenario())
+    (p,) = info.value.problems
+    assert (p.line, p.column) == (4, 6) and "not UTF-8" in p.message and "0xe9" in p.message
 
 
 def test_interval_loss() -> None:

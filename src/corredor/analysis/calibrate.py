@@ -41,7 +41,9 @@ from typing import Any, cast
 import numpy as np
 
 from ..engine.rng import replica_seeds
+from ..scenario.csvread import decode_text
 from ..scenario.problems import Problems
+from ..scenario.tomlread import loads_toml
 from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir, prepare
 
 Objective = Callable[[Any, Any], float]
@@ -75,6 +77,16 @@ def _line_of(text: str, pattern: str) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
+def _setting_type(section: str, name: str) -> Any:
+    """The type of setting `section.name` (bool, int, float...), or None when there is none."""
+    from ..scenario.settings import Settings
+
+    field = Settings.model_fields.get(section)
+    model = getattr(field, "annotation", None) if field is not None and section != "log_levels" else None
+    fields = getattr(model, "model_fields", {})
+    return fields[name].annotation if name in fields else None
+
+
 def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
     """Read params.toml; every problem is reported as `path:line:col: message` (ScenarioError).
 
@@ -83,13 +95,17 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
     path = Path(path)
     problems = Problems()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         problems.error(path, 0, 0, f"cannot read the parameter file: {exc.strerror or exc}")
         problems.raise_if_errors()
         raise AssertionError from None  # unreachable
+    text = decode_text(raw, path, problems, "[params.<section>.<name>] tables")
+    if text is None:
+        problems.raise_if_errors()
+        raise AssertionError  # unreachable
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
@@ -140,6 +156,15 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                 continue
             p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
                           bool(spec.get("int", False)), line)
+            kind = _setting_type(section, name)
+            if kind is bool:  # (0 and 1 pass the check of both ends below; 0.37 fails a trial)
+                problems.error(path, line, 1, f"'{dotted}': {name} is a yes/no setting; only numeric "
+                                              "settings can be calibrated")
+                continue
+            if kind is int and not p.integer:
+                problems.error(path, line, 1, f"'{dotted}': {name} is a whole-number setting; add "
+                                              "int = true")
+                continue
             if scenario is not None:
                 try:  # both ends of the range: every value tried lies between them
                     for end in (p.low, p.high):
