@@ -638,6 +638,18 @@ def test_yaml_value_that_cannot_be_built_is_located(tmp_path: Path) -> None:
     assert "bad YAML value" in p.message
 
 
+def test_link_closure_without_a_route_warns(tmp_path: Path) -> None:
+    """Found by review: a closure of a link no route makes was accepted silently."""
+    folder = write_mini_flee(tmp_path / "a", {YML: "move_rules:\n  fix_link_closures: true\n"})
+    edit(folder / CLO, 3, "link,A,E,3,6")  # (routes: A-B, B-C, B-D, C-E, D-E)
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == (CLO, 3, 2)
+    assert w.message == "no route A – E: this closure closes nothing"
+    unfixed = write_mini_flee(tmp_path / "b")
+    edit(unfixed / CLO, 3, "link,E,A,3,6")
+    assert [w.message for w in warnings_of(unfixed)] == ["no route E – A: this closure closes nothing"]
+
+
 # ---- files that are there but cannot be read --------------------------------------------------
 
 

@@ -638,6 +638,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
     route_table = read_table(
         inp / "routes.csv", problems, "rows name1,name2,distance[,forced_redirection]"
     )
+    errors_before = len(problems.errors)
     if route_table is not None:
         routes = parse_routes(
             route_table,
@@ -649,6 +650,9 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
         )
         if not route_table.data_rows():
             problems.error(route_table.path, 0, 0, "no routes (expected rows name1,name2,distance)")
+    # (the routes' place pairs, to warn of link closures between places no route joins)
+    joined = ({frozenset((r.a, r.b)) for r in routes}
+              if route_table is not None and len(problems.errors) == errors_before else None)
     closures = []
     n_days = days or 0
     if not is_absent(inp / "closures.csv"):
@@ -663,6 +667,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
                 where,
                 n_days,
                 settings.move_rules.fix_link_closures,
+                routes=joined,
             )
     conflicts = None
     if not is_absent(inp / "conflicts.csv"):

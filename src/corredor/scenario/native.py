@@ -499,6 +499,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     loc_file = files.get("locations", "locations.csv")
     routes = []
     route_path = _file(folder, text, files, "routes", problems, True)
+    errors_before = len(problems.errors)
     if route_path is not None:
         table, cols, rows = _read_header(problems, route_path, "a header name1,name2,distance_km")
         if table is not None and _require(problems, table, cols, ROUTE_COLUMNS[:3]):
@@ -512,6 +513,9 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
             routes = parse_routes(
                 table, rows, problems, names, loc_file, attrs, rc, width=max(cols.values()) + 1
             )
+    # (the routes' place pairs, to warn of link closures between places no route joins)
+    joined = ({frozenset((r.a, r.b)) for r in routes}
+              if route_path is not None and len(problems.errors) == errors_before else None)
     n_days = days or 0
     closures = []
     closure_path = _file(folder, text, files, "closures", problems, False)
@@ -531,6 +535,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 n_days,
                 settings.move_rules.fix_link_closures,
                 cc,
+                routes=joined,
             )
     conflicts = None
     conflict_path = _file(folder, text, files, "conflicts", problems, False)

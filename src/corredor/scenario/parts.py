@@ -195,8 +195,13 @@ def parse_closures(
     days: int,
     fix_link_closures: bool,
     cols: ClosureColumns = ClosureColumns(),
+    routes: set[frozenset[str]] | None = None,
 ) -> list[Closure]:
-    """Closures from data rows, with warnings where Flee would silently do nothing."""
+    """Closures from data rows, with warnings where Flee would silently do nothing.
+
+    `routes` (the place pairs of the routes, when they were read without errors) lets a link
+    closure between places that no route joins be warned of.
+    """
     out: list[Closure] = []
     required = max(cols.kind, cols.name1, cols.name2, cols.start, cols.end) + 1
     for row in rows:
@@ -246,7 +251,14 @@ def parse_closures(
         end = parse_int(problems, table, row, cols.end, "closure_end")
         if not ok or start is None or end is None:
             continue
-        if kind == "link" and not fix_link_closures:
+        if kind == "link" and routes is not None and frozenset((name1, name2)) not in routes:
+            problems.warn(
+                table.path,
+                row.line,
+                cols.name1 + 1,
+                f"no route {name1} – {name2}: this closure closes nothing",
+            )
+        elif kind == "link" and not fix_link_closures:
             problems.warn(
                 table.path,
                 row.line,
