@@ -119,6 +119,23 @@ def test_custom_toml_and_typos_are_refused(tmp_path):
     assert "bad.toml:2" in str(err.value) and "litres_per_persn_day" in str(err.value)
 
 
+@pytest.mark.parametrize("content, expected", [
+    (b"[water]\nlitres_per_person_day = 2\n# caf\xe9\n", "std.toml:3:6:"),  # not UTF-8: the byte
+    (b"[water]\nlitres_per_person_day = \n", "std.toml:2:25: not valid TOML"),  # the place on 3.11 too
+    (b"x = " + b"[" * 600 + b"]" * 600 + b"\n", "nested too deeply"),  # beyond the stack
+])
+def test_a_bad_standard_file_is_a_located_problem(tmp_path, content, expected):
+    """Found by an error audit: the needs standard TOML had none of the readers' guards (a
+    UnicodeDecodeError or RecursionError traceback, and line 0 on Python 3.11)."""
+    std = tmp_path / "std.toml"
+    std.write_bytes(content)
+    with pytest.raises(ScenarioError) as err:
+        needs_standard(std)
+    assert expected in str(err.value)
+    with pytest.raises(ScenarioError, match="cannot read the needs standard"):
+        needs_standard(tmp_path / "missing.toml")
+
+
 def test_unknown_indicator_in_provided_is_an_error():
     with pytest.raises(ValueError, match="unknown indicator"):
         compute_needs(_one([[1.0]], ["a"]), provided={"a": {"latrines": 3}})

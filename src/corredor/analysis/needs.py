@@ -30,7 +30,9 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..results import in_people
-from ..scenario.problems import Problem, ScenarioError
+from ..scenario.csvread import decode_text
+from ..scenario.problems import Problem, Problems, ScenarioError
+from ..scenario.tomlread import loads_toml
 
 
 class _Section(BaseModel):
@@ -97,25 +99,34 @@ def needs_standard(path: str | Path | None = None) -> Standard:
         where = "corredor/analysis/sphere.toml"
     else:
         where = Path(path).as_posix()
-        text = Path(path).read_text(encoding="utf-8")
+        problems = Problems()
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise ScenarioError([Problem(where, 0, 0, "cannot read the needs standard: "
+                                         f"{exc.strerror or exc}")]) from None
+        decoded = decode_text(raw, Path(path), problems, "a needs standard (TOML)")
+        problems.raise_if_errors()
+        text = decoded or ""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 0) or 0
-        col = getattr(exc, "colno", 0) or 0
-        raise ScenarioError([Problem(where, line, col, f"not valid TOML: {exc}")]) from None
+        data = loads_toml(text)
+    except tomllib.TOMLDecodeError as exc:  # (the place is in the text on Python 3.11)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        message = re.sub(r" [(]at line.*", "", str(exc))
+        raise ScenarioError([Problem(where, line, col, f"not valid TOML: {message}")]) from None
     try:
         return Standard(**data)
     except ValidationError as exc:
-        problems = []
+        found = []
         for err in exc.errors():
             key = str(err["loc"][-1]) if err["loc"] else ""
             line = next(
                 (i for i, t in enumerate(text.splitlines(), 1) if re.match(rf"\s*{re.escape(key)}\s*=", t)), 0
             )
             dotted = ".".join(str(p) for p in err["loc"])
-            problems.append(Problem(where, line, 0, f"{dotted}: {err['msg']}"))
-        raise ScenarioError(problems) from None
+            found.append(Problem(where, line, 0, f"{dotted}: {err['msg']}"))
+        raise ScenarioError(found) from None
 
 
 #: Indicators a `provided` row may name, with their units.
