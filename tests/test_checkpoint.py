@@ -200,7 +200,7 @@ def test_run_folder_is_never_overwritten_without_force(flee_cases: Path, tmp_pat
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    (out / "manifest.json").write_text("{}")  # an earlier run's folder (--force replaces only those)
+    (out / "manifest.json").write_text('{"engine": "agents", "seed": 1, "version": "0.1.0"}')  # an earlier run's (--force replaces only those)
     args = ["run", str(flee_cases / "mali2012"), "--hasten", "50", "--days", "20", "--out", str(out)]
     r = corredor(*args)
     assert r.returncode == 2
@@ -230,11 +230,12 @@ def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
 
     old = tmp_path / "old"
     old.mkdir()
-    (old / "manifest.json").write_text("{}")
-    with pytest.raises(OSError):
+    before = '{"engine": "agents", "seed": 1, "version": "0.1.0"}'  # an earlier run's
+    (old / "manifest.json").write_text(before)
+    with pytest.raises(OSError, match="No space left"):
         runfolder.write_run_folder(res, old, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["old"]
-    assert (old / "manifest.json").read_text() == "{}"
+    assert (old / "manifest.json").read_text() == before
 
 
 # ---- the crisis engine ----------------------------------------------------------------------------

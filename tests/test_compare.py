@@ -98,6 +98,8 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     assert "USD" in data["descriptions"]["bribe-55"]  # the variant's own
     assert len(data["per_seed"]["baseline"]["peak_stranded"]) == 3
     assert [int(t) for t in data["seeds_text"]] == data["seeds"]
+    assert {r["unit"] for r in data["summary"]} == {m["unit"] for m in data["metrics"].values()}
+    assert "m2" in {r["unit"] for r in data["summary"]}  # one spelling in every data file
     dates = data["dates"]["baseline"]
     assert len(dates) == len(data["stranded_median"]["baseline"])
     assert dates[0] == "2023-02-01" and dates[-1] == "2023-06-30"

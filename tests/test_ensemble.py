@@ -162,6 +162,7 @@ def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:
     twice), and `--set k=7 --sweep k=3,4` dropped the --set silently."""
     with pytest.raises(OverrideError, match=r"camp_weight: 1(\.0)? is given twice"):
         parse_sweep("move_rules.camp_weight=1,2,1.0")
+    assert parse_sweep("move_rules.start_on_foot=1,true")[1] == [1, True]  # (not a repeat)
     with pytest.raises(OverrideError, match="both --set and --sweep"):
         build_variants({"move_rules.camp_weight": 7}, [parse_sweep("move_rules.camp_weight=3,4")])
     assert len(build_variants({"move_rules.camp_weight": 7},

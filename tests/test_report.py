@@ -303,7 +303,7 @@ def test_the_places_occupied_on_the_last_day_are_capped_fullest_first() -> None:
 
 @pytest.mark.parametrize("value, shown", [
     (10710.0, "10,710"), (1031245.0, "1,031,245"), (48.5, "48.5"), (934.5, "934.5"),
-    (550.05, "550"), (0.0, "0"), (float("nan"), "–"), (None, "–"),
+    (550.05, "550"), (0.0, "0"), (-0.04, "0"), (float("nan"), "–"), (None, "–"),
 ])
 def test_planning_figures_keep_every_digit(value, shown):
     """Found by an output audit: the needs table showed 10,710 l/day as "11 k" and a comparison
@@ -410,3 +410,14 @@ def test_report_errors_name_the_failing_file_and_its_line(good_folder, tmp_path)
     bad = _broken(good_folder, tmp_path / "f", lambda f: (f / "network.json").write_text("[]"))
     with pytest.raises(ReportError, match="network.json: expected a JSON object"):
         build_report(bad)
+
+
+def test_a_comparison_json_in_the_report_keeps_every_digit():
+    """Found by review: `report --comparison comparison.json` still showed a median of 48.5
+    toilets as "48" (its own formatting, not fmt_exact)."""
+    from corredor.outputs.report.builder import comparison_rows
+
+    rows = comparison_rows({"metrics": {"peak_toilets": {"label": "toilets", "unit": "toilets"}},
+                            "summary": [{"scenario": "b", "metric": "peak_toilets", "median": 48.5,
+                                         "p05": 10710.0, "p95": 99.5}]})
+    assert rows == [{"variant": "b", "toilets (toilets)": "48.5 [10,710–99.5]"}]

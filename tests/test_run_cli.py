@@ -53,7 +53,7 @@ def test_existing_folder_is_refused_unless_force(mali: Path, tmp_path: Path) -> 
     out = tmp_path / "m"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    (out / "manifest.json").write_text("{}")  # an earlier run's folder (--force replaces only those)
+    (out / "manifest.json").write_text('{"engine": "agents", "seed": 1, "version": "0.1.0"}')  # an earlier run's (--force replaces only those)
     r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(out), "--engine", "agents"])
     assert r.exit_code == 2 and "exists" in r.output and (out / "keep.txt").exists()
     r = runner.invoke(app, ["run", str(mali), "--days", "5", "--out", str(out), "--force",

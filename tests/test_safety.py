@@ -283,17 +283,61 @@ def test_force_replaces_only_what_corredor_wrote(tmp_path: Path, monkeypatch: py
 def test_force_still_replaces_corredor_folders_and_empty_ones(tmp_path: Path) -> None:
     from corredor.targets import UnsafeTarget, check_replaceable
 
-    for marker in ("manifest.json", "comparison.json", "scenario.toml"):
-        folder = tmp_path / marker.split(".")[0]
+    written = {  # what corredor's commands write, and look-alikes it did not write
+        "run": ("manifest.json", '{"engine": "agents", "seed": 1, "version": "0.1.0", "days": 3}'),
+        "ensemble": ("manifest.json", '{"kind": "ensemble", "replicas": 3}'),
+        "calibration": ("manifest.json", '{"kind": "calibration"}'),
+        "compare": ("comparison.json", '{"seeds": [1], "summary": [], "per_seed": {}}'),
+        "convert": ("scenario.toml", "# written by corredor convert\n[scenario]\n"),
+    }
+    others = {
+        "web app": ("manifest.json", '{"name": "my app", "version": "1.0"}'),
+        "hand-written scenario": ("scenario.toml", "[scenario]\nname = \"mine\"\n"),
+        "broken": ("comparison.json", "{"),
+        "yaml": ("manifest.yaml", ""),
+    }
+    for name, (marker, text) in {**written, **others}.items():
+        folder = tmp_path / name
         (folder / "bands").mkdir(parents=True)
-        (folder / marker).write_text("{}")
-        check_replaceable(folder)  # passes
+        (folder / marker).write_text(text)
+        if name in written:
+            check_replaceable(folder)  # passes
+        else:
+            with pytest.raises(UnsafeTarget, match="corredor did not write"):
+                check_replaceable(folder)
     (tmp_path / "empty").mkdir()
     check_replaceable(tmp_path / "empty")
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "manifest.yaml").write_text("")
-    with pytest.raises(UnsafeTarget, match="corredor did not write"):
-        check_replaceable(tmp_path / "other")
+
+
+def test_force_never_replaces_a_hand_written_scenario(tmp_path: Path) -> None:
+    """Found by review: any folder with a scenario.toml counted as corredor's, so
+    `run mali --out scenarios/chile-peru-2023 --force` would have replaced the curated scenario."""
+    import shutil
+
+    scenario = tmp_path / "cp"
+    shutil.copytree(CHILE_PERU, scenario, ignore=shutil.ignore_patterns("variants", "*.py"))
+    case = write_mini_flee(tmp_path / "case")
+    before = _tree(scenario)
+    r = cli("run", str(case), "--days", "2", "--out", str(scenario), "--force")
+    assert r.exit_code == 2 and "corredor did not write" in r.output
+    assert _tree(scenario) == before
+
+
+def test_force_replaces_a_link_to_a_run_folder_again_and_again(tmp_path: Path) -> None:
+    """Found by review: replacing an --out that is a link renamed the link aside and left it, and
+    the next --force died removing it (after all the work)."""
+    from corredor.outputs.runfolder import write_run_folder
+    from corredor.simulate import simulate
+
+    case = write_mini_flee(tmp_path / "case")
+    res = simulate(load_scenario(case, days=2), seed=1)
+    real = write_run_folder(res, tmp_path / "real")
+    (tmp_path / "link").symlink_to(real)
+    for _ in range(2):
+        out = write_run_folder(res, tmp_path / "link", force=True)
+        assert (out / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "link", "real"]
+    assert (real / "manifest.json").is_file()  # what the link pointed to is not deleted
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -383,7 +427,8 @@ def test_a_billion_replicas_are_refused(tmp_path: Path, monkeypatch: pytest.Monk
     write_mini_flee(tmp_path / "case")
     monkeypatch.chdir(tmp_path)
     r = cli(*args)
-    assert r.exit_code == 2 and "1000000" in r.output.replace(",", "")
+    said = re.sub(r"[\s│╭╮╰╯─]+", " ", r.output)  # (typer's box, wrapped)
+    assert r.exit_code == 2 and "less than or equal to 1000000" in said, r.output
 
 
 def test_a_file_system_error_is_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch,

@@ -111,7 +111,7 @@ def test_write_refuses_existing_unless_force(tmp_path: Path) -> None:
     dest = tmp_path / "n"
     dest.mkdir()
     (dest / "keep.txt").write_text("x")
-    (dest / "scenario.toml").write_text("")  # an earlier conversion (--force replaces only those)
+    (dest / "scenario.toml").write_text("# written by corredor convert\n")  # an earlier conversion
     with pytest.raises(DestinationExists):
         write_native(flee, dest)
     assert (dest / "keep.txt").exists()
@@ -253,24 +253,24 @@ def mini_native(tmp_path: Path) -> Path:
             "D,2020-01-07",
             "registration_corrections.csv:2:2: date 2020-01-07 is not in the series of 'D'",
         ),
-        ("scenario.toml", 4, "days = 0", "scenario.toml:4:1: bad days"),
-        ("scenario.toml", 3, 'start_date = "soon"', "scenario.toml:3:1: bad start_date"),
-        ("scenario.toml", 3, "start_date = 9999-12-01",
-         "scenario.toml:3:1: start date 9999-12-01 is out of range (expected a date from 1700-01-01"),
+        ("scenario.toml", 5, "days = 0", "scenario.toml:5:1: bad days"),
+        ("scenario.toml", 4, 'start_date = "soon"', "scenario.toml:4:1: bad start_date"),
+        ("scenario.toml", 4, "start_date = 9999-12-01",
+         "scenario.toml:4:1: start date 9999-12-01 is out of range (expected a date from 1700-01-01"),
+        (
+            "scenario.toml",
+            10,
+            'roads = "routes.csv"',
+            "scenario.toml:10:1: unknown key 'roads' in [files]",
+        ),
         (
             "scenario.toml",
             9,
-            'roads = "routes.csv"',
-            "scenario.toml:9:1: unknown key 'roads' in [files]",
-        ),
-        (
-            "scenario.toml",
-            8,
             'locations = "nowhere.csv"',
-            "scenario.toml:8:1: files.locations: missing file nowhere.csv",
+            "scenario.toml:9:1: files.locations: missing file nowhere.csv",
         ),
-        ("scenario.toml", 5, "description = ", "scenario.toml:5:"),
-        ("scenario.toml", 1, "[scenarios]", "scenario.toml:1:1: unknown table [scenarios]"),
+        ("scenario.toml", 6, "description = ", "scenario.toml:6:"),
+        ("scenario.toml", 2, "[scenarios]", "scenario.toml:2:1: unknown table [scenarios]"),
     ],
 )
 def test_native_errors(tmp_path: Path, file: str, line_no: int, text: str, expected: str) -> None:
@@ -320,9 +320,9 @@ def test_native_settings_out_of_bounds_point_at_the_key(tmp_path: Path) -> None:
 
 def test_bad_toml_syntax_has_a_line(tmp_path: Path) -> None:
     folder = mini_native(tmp_path)
-    edit(folder / "scenario.toml", 4, "days = = 10")
+    edit(folder / "scenario.toml", 5, "days = = 10")  # (line 1: the header)
     (msg,) = errors_of(folder)
-    assert msg.startswith("scenario.toml:4:") and "bad TOML" in msg
+    assert msg.startswith("scenario.toml:5:") and "bad TOML" in msg
 
 
 def test_crisis_section_is_delegated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

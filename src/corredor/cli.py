@@ -256,14 +256,14 @@ def convert(
     console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _replaceable_or_exit(out: Path, sources: list) -> None:
+def _replaceable_or_exit(out: Path, sources: list, into: str | None = None) -> None:
     """Exit 2 (before any work) when `out` cannot be written (targets.check_writable) or when
     replacing it would delete the current folder, a folder above it, a scenario being read, a
     file or someone else's folder (targets.check_replaceable)."""
     from .targets import UnsafeTarget, UnwritableTarget, check_replaceable, check_writable
 
-    try:
-        check_writable(out)
+    try:  # (`into`: the command writes that file into the folder, not the folder beside it)
+        check_writable(out / into if into else out)
         check_replaceable(out, sources)
     except (UnsafeTarget, UnwritableTarget) as exc:
         usage_error(str(exc))
@@ -601,7 +601,7 @@ def main_job(
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
     from .mainjob import SCENARIO_DIR, run_main_job
 
-    _replaceable_or_exit(out, [SCENARIO_DIR])
+    _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
     if out.is_dir() and any(out.iterdir()) and not force:
         usage_error(f"{out} exists; use --force to replace it")
     try:

@@ -13,13 +13,45 @@ corredor wrote (it holds one of MARKERS), never a file or someone else's folder.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 #: files at the top of every folder corredor writes: run, ensemble and calibration folders
 #: (manifest.json), comparisons and the main job (comparison.json), converted scenarios
-#: (scenario.toml)
+#: (scenario.toml); `written_by_corredor` also checks what they hold, since a hand-written
+#: scenario has a scenario.toml and other programs write a manifest.json
 MARKERS = ("manifest.json", "comparison.json", "scenario.toml")
+
+
+def written_by_corredor(folder: Path) -> bool:
+    """Whether `folder` holds a marker that corredor wrote: a run's manifest (engine, seed,
+    version), an ensemble's or calibration's (`kind`), a comparison (summary, per_seed), or a
+    scenario.toml that starts with `corredor convert`'s header."""
+    import json
+
+    from .scenario.convert import CONVERTED_HEADER
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if isinstance(manifest, dict) and (
+                manifest.get("kind") in ("ensemble", "calibration")
+                or {"engine", "seed", "version"} <= manifest.keys()):
+            return True
+    except (OSError, ValueError):
+        pass
+    try:
+        comparison = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
+        if isinstance(comparison, dict) and {"summary", "per_seed"} <= comparison.keys():
+            return True
+    except (OSError, ValueError):
+        pass
+    try:
+        with (folder / "scenario.toml").open(encoding="utf-8") as fh:
+            return fh.readline().rstrip("\r\n") == CONVERTED_HEADER
+    except (OSError, ValueError):
+        return False
 
 
 class UnsafeTarget(FileExistsError):
@@ -65,10 +97,11 @@ def check_replaceable(out: str | os.PathLike[str],
     except OSError as exc:
         raise UnsafeTarget(f"{out} cannot be read ({exc.strerror or exc}); choose another "
                            "output folder") from None
-    if names and not names.intersection(MARKERS):
-        raise UnsafeTarget(f"{out} holds files corredor did not write (none of "
-                           f"{', '.join(MARKERS)}); --force replaces only corredor's own output "
-                           "folders: remove it yourself or choose another output folder")
+    if names and not written_by_corredor(target):
+        raise UnsafeTarget(f"{out} holds files corredor did not write (no run, ensemble or "
+                           "calibration manifest.json, comparison.json or converted scenario.toml); "
+                           "--force replaces only corredor's own output folders: remove it "
+                           "yourself or choose another output folder")
 
 
 class UnwritableTarget(OSError):
@@ -79,7 +112,8 @@ class UnwritableTarget(OSError):
 def check_writable(out: str | Path) -> None:
     """Raise UnwritableTarget when `out` (a folder to be written, or replaced through a sibling
     temporary) cannot be: checked before any work, so that a long run does not end in a write
-    error. The nearest existing folder above it must be a writable folder."""
+    error. The nearest existing folder above it must be a writable folder. (A command that
+    writes files into an existing folder passes a file in it: `out / "comparison.json"`.)"""
     text = str(out)
     try:
         text.encode("utf-8")
@@ -87,8 +121,6 @@ def check_writable(out: str | Path) -> None:
         raise UnwritableTarget(f"{text.encode('utf-8', 'backslashreplace').decode()}: the output "
                                "folder's name is not valid UTF-8; choose another name") from None
     path = Path(os.path.abspath(out))
-    if os.path.lexists(path) and not path.is_dir():
-        return  # (a file at `out` itself: check_replaceable says so, with --force in mind)
     above = path.parent
     while not os.path.lexists(above) and above != above.parent:
         above = above.parent
@@ -97,3 +129,40 @@ def check_writable(out: str | Path) -> None:
     if not os.access(above, os.W_OK | os.X_OK):
         raise UnwritableTarget(f"cannot write in {above} (permission denied or read-only); "
                                "choose another output folder")
+
+
+def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Write a folder atomically and return its path: `write` fills a temporary sibling of `out`,
+    which is renamed into place when complete; what was at `out` goes only then (a link is
+    unlinked, not followed). A failure leaves `out` as it was and no temporary behind.
+
+    The callers check first that `out` may be replaced (`--force`, `check_replaceable`).
+    """
+    out = Path(os.path.abspath(out))  # (`.` has no name to build a sibling from)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; an output folder gets the usual mode
+        write(tmp)
+        if os.path.lexists(out):
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            _remove(old)  # (left by a swap that was killed between its renames)
+            out.rename(old)
+            tmp.rename(out)
+            _remove(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder, file or link at `path` (a link itself, never what it points to)."""
+    if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)

@@ -262,8 +262,8 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
-        "summary": [{k: (clean(v) if isinstance(v, float) else v) for k, v in r.items()}
-                    for r in comp.summary()],
+        "summary": [{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
+                     for k, v in r.items()} for r in comp.summary()],
         "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS}
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},

@@ -36,7 +36,7 @@ import yaml
 
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
-from ..targets import check_replaceable
+from ..targets import check_replaceable, swap_in
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -79,7 +79,8 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     if not key.strip() or not items or any(not v for v in items):
         raise OverrideError(f"expected key=v1,v2,..., found '{text}'")
     parsed = [parse_value(v) for v in items]
-    twice = sorted({_fmt(v) for k, v in enumerate(parsed) if v in parsed[:k]})
+    keys = [(isinstance(v, bool), v) for v in parsed]  # (true is not 1, but 1.0 is 1)
+    twice = sorted({_fmt(v) for k, v in enumerate(parsed) if keys[k] in keys[:k]})
     if twice:  # (two variants with one label, the same runs twice)
         raise OverrideError(f"--sweep {key.strip()}: {', '.join(twice)} is given twice")
     return key.strip(), parsed
@@ -561,29 +562,10 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
     folder is complete, so a failed run never leaves a half-written result, and never when it
     is the current folder, one above it, or a scenario folder in `sources` (targets.py).
     """
-    given = out
-    out = Path(os.path.abspath(out))  # (`.` has no name to build a sibling from)
-    if out.exists() and not force:
-        raise FileExistsError(f"{given} exists; use --force to replace it")
-    check_replaceable(given, sources)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run folder gets the usual mode
-    try:
-        write(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    if os.path.lexists(out) and not force:
+        raise FileExistsError(f"{out} exists; use --force to replace it")
+    check_replaceable(out, sources)
+    return swap_in(out, write)
 
 
 #: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..results import in_people
-from ..targets import check_replaceable
+from ..targets import check_replaceable, swap_in
 
 if TYPE_CHECKING:
     from .plotworker import PlotWorker
@@ -86,10 +84,8 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
         raise RunFolderExists(f"{out_dir} exists; use --force to replace it")
     scen = (getattr(results, "manifest", None) or {}).get("scenario")
     check_replaceable(out_dir, [scen.get("source")] if isinstance(scen, dict) else [])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes 0700; a run folder is meant to be shared and published
+
+    def write(tmp: Path) -> None:
         write_manifest(results, tmp)
         write_population_csv(results, tmp)
         if flee_out:
@@ -98,16 +94,5 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
             write_flee_out(results, tmp / "out.csv")
         for writer in list(EXTRA_WRITERS):
             writer(results, tmp, plot_worker=plot_worker)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return swap_in(out, write)

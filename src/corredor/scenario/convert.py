@@ -16,13 +16,11 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..targets import check_replaceable
+from ..targets import check_replaceable, swap_in
 from .model import Scenario, Series
 from .native import CLOSURE_COLUMNS, LOCATION_COLUMNS, ROUTE_COLUMNS, TOML_NAME
 from .problems import Problem, ScenarioError
@@ -92,6 +90,11 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {value!r} as TOML")
+
+
+#: First line of a scenario.toml that `corredor convert` wrote (targets.py: `--force` may replace
+#: such a folder, never a hand-written scenario)
+CONVERTED_HEADER = "# written by corredor convert"
 
 
 def toml_text(tables: Mapping[str, Mapping[str, Any]]) -> str:
@@ -252,7 +255,7 @@ def native_files(scenario: Scenario, description: str = "") -> dict[str, str]:
         "files": file_keys,
         **_settings_tables(scenario),
     }
-    files[TOML_NAME] = toml_text(tables)
+    files[TOML_NAME] = CONVERTED_HEADER + "\n" + toml_text(tables)
     return files
 
 
@@ -273,22 +276,9 @@ def write_native(
                                      "needs latitude −90…90, longitude −180…180)") for loc in bad])
     if scenario.crisis is not None:
         raise ValueError("writing crisis sections is not supported; copy the native folder instead")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a scenario folder gets the usual mode
+
+    def write(tmp: Path) -> None:
         for name, text in native_files(scenario, description).items():
             (tmp / name).write_text(text, encoding="utf-8")
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+
+    return swap_in(dest, write)

@@ -196,7 +196,9 @@ def fmt_exact(v: float | None) -> str:
     axes and labels."""
     if v is None or not np.isfinite(v):
         return "–"
-    return f"{v:,.0f}" if abs(v - round(v)) < 0.05 else f"{v:,.1f}"
+    if abs(v - round(v)) < 0.05:
+        return f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
+    return f"{v:,.1f}"
 
 
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
@@ -577,12 +579,10 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
                 raise ValueError(f"summary row {i + 1} is not an object")
             name = str(r.get("scenario", ""))
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
-            if any(v is not None and not (isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)
-                                                                  and abs(v) < 10**300))
-                   for v in (med, lo, hi)):
+            if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
                 raise ValueError(f"summary row {i + 1}: median, p05 and p95 must be numbers or null")
-            cell = "–" if med is None else (f"{med:,.0f} [{lo:,.0f}–{hi:,.0f}]" if lo is not None and hi is not None
-                                             else f"{med:,.0f}")
+            cell = "–" if med is None else (f"{fmt_exact(med)} [{fmt_exact(lo)}–{fmt_exact(hi)}]"
+                                             if lo is not None and hi is not None else fmt_exact(med))
             rows.setdefault(name, {"variant": name})[labels.get(r.get("metric"), str(r.get("metric")))] = cell
         return list(rows.values())
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
@@ -605,8 +605,10 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
         columns += [k for k in metrics if k not in columns]
 
     def show(v: Any) -> str:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return fmt_exact(float(v)) if abs(v) < 1e300 else str(v)  # (float() of a huge int fails)
+        if checks.is_number(v):
+            return fmt_exact(float(v))
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)  # (float() of a whole number beyond float's range fails)
         return "–" if v is None else str(v)
 
     return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}

@@ -87,7 +87,7 @@ def check_folder(run_dir: Path, manifest: Any) -> dict[str, Any]:
     return manifest
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
     """A JSON number the report can compute with (a whole number beyond float's range is not)."""
     if isinstance(v, float):
         return True
@@ -113,7 +113,7 @@ def _check_manifest(m: dict[str, Any], path: Path) -> None:
         if key in m and not isinstance(m[key], (dict, type(None))):
             raise _fail(path, f'"{key}"', "an object", m[key])
     timing = m.get("timing")
-    if isinstance(timing, dict) and "wall_s" in timing and not _is_number(timing["wall_s"]):
+    if isinstance(timing, dict) and "wall_s" in timing and not is_number(timing["wall_s"]):
         raise _fail(path, '"timing.wall_s"', "a number", timing["wall_s"])
     if m.get("hasten") is not None and not _is_whole(m["hasten"]):
         raise _fail(path, '"hasten"', "a whole number", m["hasten"])
@@ -133,7 +133,7 @@ def _fields(path: Path, where: str, item: Any, spec: dict[str, tuple[str, bool]]
     required) values; a missing optional key or null is fine."""
     if not isinstance(item, dict):
         raise _fail(path, where, "an object", item)
-    ok = {"string": lambda v: isinstance(v, str), "number": _is_number, "whole": _is_whole,
+    ok = {"string": lambda v: isinstance(v, str), "number": is_number, "whole": _is_whole,
           "bool": lambda v: isinstance(v, bool)}
     names = {"string": "a string", "number": "a number", "whole": "a whole number", "bool": "true or false"}
     for key, (kind, required) in spec.items():
