@@ -43,7 +43,7 @@ import numpy as np
 from ..engine.rng import replica_seeds
 from ..scenario.csvread import decode_text
 from ..scenario.problems import Problems
-from ..scenario.tomlread import loads_toml
+from ..scenario.tomlread import loads_toml, toml_error
 from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir, prepare
 
 Objective = Callable[[Any, Any], float]
@@ -107,9 +107,8 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-        problems.error(path, line, col, f"not valid TOML: {re.sub(r' [(]at line.*', '', str(exc))}")
+        line, col, reason = toml_error(exc)
+        problems.error(path, line, col, f"not valid TOML: {reason}")
         problems.raise_if_errors()
     params = data.get("params")
     if not isinstance(params, dict) or not params:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..results import in_people
 from ..scenario.csvread import decode_text
 from ..scenario.problems import Problem, Problems, ScenarioError
-from ..scenario.tomlread import loads_toml
+from ..scenario.tomlread import loads_toml, toml_error
 
 
 class _Section(BaseModel):
@@ -111,9 +111,7 @@ def needs_standard(path: str | Path | None = None) -> Standard:
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:  # (the place is in the text on Python 3.11)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-        message = re.sub(r" [(]at line.*", "", str(exc))
+        line, col, message = toml_error(exc)
         raise ScenarioError([Problem(where, line, col, f"not valid TOML: {message}")]) from None
     try:
         return Standard(**data)

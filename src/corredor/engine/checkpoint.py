@@ -374,7 +374,7 @@ def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
                           initial: dict[str, np.ndarray]) -> str | None:
     """Ranges of the crisis engine's state before `day`, its records against the day, and the
     people not yet departed as People.empty has them."""
-    from .rules.crisis_state import EXITED, SHELTERED_TODAY, UNBORN
+    from .rules.crisis_state import EXITED, UNBORN
 
     N, G, K = len(plan.names), len(plan.group_names), len(plan.link_from)
     D, C = len(plan.dest_nodes), len(plan.crossing_names) - 1  # (the last is ELSEWHERE: no queue)
@@ -386,7 +386,8 @@ def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
         ("people.node", p["node"][:n], 0, N - 1), ("people.link", p["link"], -1, K - 1),
         ("people.km_left", p["km_left"], 0.0, np.inf), ("people.dest", p["dest"], 0, D - 1),
         ("people.goal", p["goal"], 0, D - 1), ("people.cash", p["cash"], 0.0, np.inf),
-        ("people.waited", p["waited"], SHELTERED_TODAY, big), ("people.returning", p["returning"], 0, 1),
+        ("people.waited", p["waited"], 0, big),  # (SHELTERED_TODAY never outlives its day)
+        ("people.returning", p["returning"], 0, 1),
         ("people.gave_up_on", p["gave_up_on"], -1, day - 1), ("people.at_cross", p["at_cross"], -1, C - 1),
         ("people.prev", p["prev"], -1, N - 1), ("people.hops", p["hops"], 0, big),
         ("people.failed", p["failed"], 0, 1), ("people.arrived", p["arrived"], -1, N - 1),

@@ -41,7 +41,7 @@ from .parts import (
 )
 from .problems import Problems
 from .settings import Settings, settings_from_mapping, suggest
-from .tomlread import loads_toml
+from .tomlread import loads_toml, toml_error
 
 TOML_NAME = "scenario.toml"
 
@@ -99,11 +99,6 @@ def toml_key_position(text: str, table: str, key: str | None = None) -> tuple[in
     return header_pos
 
 
-def _toml_error_position(message: str) -> tuple[int, int]:
-    m = re.search(r"line (\d+), column (\d+)", message)
-    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-
-
 def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, str]:
     """Parsed scenario.toml and its text; None after reporting a syntax error."""
     text = read_text(path, problems, "a [scenario] table and a [files] table")
@@ -112,8 +107,7 @@ def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, st
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col = _toml_error_position(str(exc))
-        reason = re.sub(r" \(at .*\)$", "", str(exc))
+        line, col, reason = toml_error(exc)
         problems.error(path, line, col, f"bad TOML ({reason})")
         return None, text
     return data, text

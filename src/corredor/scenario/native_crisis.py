@@ -818,7 +818,8 @@ def load_variant(path: str | Path) -> Scenario:
     >>> v = load_variant("scenarios/chile-peru-2023/variants/no_peru_closure.toml")  # doctest: +SKIP
     """
     from . import load_scenario
-    from .native import _toml_error_position, toml_key_position
+    from .native import toml_key_position
+    from .tomlread import toml_error
 
     path = Path(path)
     problems = Problems(root=path.parent)
@@ -829,8 +830,8 @@ def load_variant(path: str | Path) -> Scenario:
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col = _toml_error_position(str(exc))
-        raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({exc})")]) from None
+        line, col, reason = toml_error(exc)
+        raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({reason})")]) from None
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
         line, col = toml_key_position(text, "variant") if isinstance(variant, dict) else (0, 0)

@@ -8,6 +8,7 @@ every reader that reports a syntax error at its place reports this one too.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -25,6 +26,15 @@ def loads_toml(text: str) -> dict[str, Any]:
             f"nested too deeply (more than {MAX_TOML_DEPTH} levels of arrays or inline tables) "
             f"(at line {line}, column {col})"
         ) from None
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
+    """(line, column, reason) of a TOML syntax error: Python 3.11 keeps the place only in the
+    message ("… (at line L, column C)"), so it is read from there; (0, 0) when it has none."""
+    text = str(exc)
+    m = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    return line, col, re.sub(r" \(at line \d+, column \d+\)$", "", text)
 
 
 def deep_nesting_position(text: str, limit: int = MAX_TOML_DEPTH) -> tuple[int, int]:
