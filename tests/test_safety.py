@@ -538,3 +538,29 @@ def test_a_crisis_table_linked_to_itself_is_located(tmp_path: Path, table: str) 
     where = "scenario.toml:14:1: files.routes: cannot read routes.csv" if table == "routes.csv" else \
         f"{table}: cannot read the file"
     assert f"{where} (symlink loop)" in result.output
+
+
+def test_a_read_only_folder_is_refused_before_the_run(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Denied writes emulated at os.access (the tests run as root): `run` refuses before any work,
+    and `main-job` checks the folder it writes into, not the one above it."""
+    import os
+
+    import corredor.targets as targets
+
+    case = write_mini_flee(tmp_path / "case")
+    ro = tmp_path / "ro"
+    (ro / "out").mkdir(parents=True)
+    real_access = os.access
+
+    def access(path, mode, **kw):
+        return False if Path(path) == ro and mode & os.W_OK else real_access(path, mode, **kw)
+
+    monkeypatch.setattr(targets.os, "access", access)
+    r = cli("run", str(case), "--days", "2", "--out", str(ro / "new"))
+    assert r.exit_code == 2 and f"cannot write in {ro}" in r.output
+    assert sorted(p.name for p in ro.iterdir()) == ["out"]
+    check = targets.check_writable
+    check(ro / "out" / "comparison.json")  # inside a writable folder under a read-only one: fine
+    with pytest.raises(targets.UnwritableTarget):
+        check(ro / "out")
