@@ -790,3 +790,17 @@ def test_yaml_nesting_within_the_limit_is_an_ordinary_bad_value(tmp_path: Path) 
         load_flee(folder)
     (p,) = info.value.problems
     assert (p.line, p.column) == (2, 3) and "move_rules.camp_weight" in p.message
+
+
+def test_a_line_break_in_a_name_does_not_break_the_one_line_messages(tmp_path: Path) -> None:
+    """Found by an error audit: a route naming a place 'X<newline>Y' printed its message over two
+    lines, so the second did not start with path:line:col."""
+    case = write_mini_flee(tmp_path / "m")
+    routes = case / "input_csv" / "routes.csv"
+    routes.write_text(routes.read_text(encoding="utf-8") + '"X\nY",A,10,\n', encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(case)])
+    assert r.exit_code == 2
+    problems = [line for line in r.stderr.splitlines() if "X" in line]
+    assert problems and all(line.startswith(str(routes)) or "routes.csv" in line.split(":")[0]
+                            for line in problems)
+    assert any("'X\\nY'" in line for line in problems)

@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters shown escaped (a place name holding
+    a newline must not break the one-problem-per-line output)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem in one input file; line and column are 1-based, 0 means 'whole file/line'."""
@@ -31,7 +39,7 @@ class Problem:
                 where += ":"
         tag = "" if self.severity == "error" else "warning: "
         sep = " " if where.endswith(":") else ": "
-        return f"{where}{sep}{tag}{self.message}"
+        return one_line(f"{where}{sep}{tag}{self.message}")
 
 
 @dataclass
