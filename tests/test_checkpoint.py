@@ -297,6 +297,24 @@ def test_crisis_cli_resume_writes_the_same_run_folder(crisis_saved, tmp_path: Pa
     assert_same_run_folders(resumed_out, whole_out)
 
 
+def test_an_earlier_checkpoint_is_not_overwritten_without_resume_or_force(crisis_saved,
+                                                                         tmp_path: Path) -> None:
+    """Found by an error audit: running again without --resume silently overwrote an interrupted
+    run's checkpoint (and deleted it at the end). Refused now; --resume or --force say which."""
+    _, path, _ = crisis_saved
+    args = ["run", str(CHILE_PERU), "--seed", "9", "--checkpoint-every", "40", "-q"]
+    out = tmp_path / "again"
+    ckpt = checkpoint_path(out)
+    ckpt.write_bytes(path.read_bytes())
+    r = corredor(*args, "--out", str(out))
+    assert r.returncode == 2 and "--resume" in r.stderr and "--force" in r.stderr
+    assert ckpt.read_bytes() == path.read_bytes() and not out.exists()
+    r = corredor(*args, "--out", str(out), "--force")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["checkpoint"]["resumed_from_day"] is None
+    assert not ckpt.exists()  # (started again from day 0, then removed once the folder was whole)
+
+
 @settings(max_examples=4, deadline=None)
 @given(every=st.integers(3, 89), resume_at=st.integers(1, 89))
 @example(every=3, resume_at=3).via("the first checkpoint day")

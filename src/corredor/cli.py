@@ -6,6 +6,7 @@ Each command's body lives in a small function here; heavy work happens in the li
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -153,6 +154,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if engine not in ("auto", "agents") and scenario.crisis is None:
             usage_error(f"--checkpoint-every and --resume need --engine agents (found {engine})")
         ckpt = checkpoint_path(out)
+        if not resume and not force and os.path.lexists(ckpt):  # (hours of work, maybe)
+            usage_error(f"{ckpt} holds the checkpoint of an earlier run: add --resume to go on "
+                        "from it, or --force to start again from day 0")
         if resume and not ckpt.exists() and not quiet:
             err_console.print(f"no checkpoint at {ckpt}; starting from day 0", markup=False,
                               highlight=False, soft_wrap=True)
