@@ -804,3 +804,15 @@ def test_a_line_break_in_a_name_does_not_break_the_one_line_messages(tmp_path: P
     assert problems and all(line.startswith(str(routes)) or "routes.csv" in line.split(":")[0]
                             for line in problems)
     assert any("'X\\nY'" in line for line in problems)
+
+
+def test_names_differing_only_in_case_are_two_places_with_a_warning(tmp_path: Path) -> None:
+    """Found by an error audit: 'kidal' and 'Kidal' were two places without a word."""
+    case = write_mini_flee(tmp_path / "m")
+    locations = case / "input_csv" / "locations.csv"
+    locations.write_text(locations.read_text(encoding="utf-8") + "b,RB,Land,1.6,2.6,town,,10\n",
+                         encoding="utf-8")
+    scenario = load_scenario(case)
+    assert {"B", "b"} <= {loc.name for loc in scenario.locations}
+    said = [str(w) for w in scenario.metadata["warnings"]]
+    assert any("locations.csv:7:1: warning: location name 'b' differs from 'B' (line 3)" in w for w in said), said

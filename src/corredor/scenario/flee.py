@@ -395,6 +395,7 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
     allowed = 8 + len(attr_names)
     out: list[Location] = []
     first_line: dict[str, int] = {}
+    folded: dict[str, str] = {}  # case-folded name -> the first name spelt so
     for row in unmarked_header(table, problems, ("name", "location", "location_name")):
         if len(row.cells) < 8:
             problems.error(
@@ -425,6 +426,11 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
                 f"duplicate location name {name!r} (first on line {first_line[name]})",
             )
             continue
+        alike = folded.setdefault(name.casefold(), name)
+        if alike != name:  # (two places, as the files say; most likely one, mistyped)
+            problems.warn(table.path, row.line, 1,
+                          f"location name {name!r} differs from {alike!r} (line "
+                          f"{first_line[alike]}) only in upper/lower case; they are two places")
         first_line[name] = row.line
         ok = True
         lat = parse_float(problems, table, row, 3, "gps_x (latitude)", empty=0.0)

@@ -200,6 +200,7 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
     attr_cols = {pos: name for name, pos in cols.items() if name not in LOCATION_COLUMNS}
     out: list[Location] = []
     first_line: dict[str, int] = {}
+    folded: dict[str, str] = {}  # case-folded name -> the first name spelt so
     for row in rows:
         name = row.get(cols["name"])
         if not name:
@@ -213,6 +214,11 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                 f"duplicate location name {name!r} (first on line {first_line[name]})",
             )
             continue
+        alike = folded.setdefault(name.casefold(), name)
+        if alike != name:  # (two places, as the files say; most likely one, mistyped)
+            problems.warn(table.path, row.line, cols["name"] + 1,
+                          f"location name {name!r} differs from {alike!r} (line "
+                          f"{first_line[alike]}) only in upper/lower case; they are two places")
         first_line[name] = row.line
         kind = row.get(cols["kind"])
         ok = True
