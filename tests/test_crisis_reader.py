@@ -389,6 +389,10 @@ def test_load_scenario_accepts_a_variant_file_and_refuses_other_toml(tmp_path):
     v = load_scenario(SCENARIO / "variants" / "bribe_0.toml")
     assert v.crisis.parameters["bribe_price_usd"] == 0.0
     assert v.metadata["variant"] == "bribe-0"
+    from corredor.engine.crisis import simulate_crisis
+
+    scen = simulate_crisis(v.with_days(2), seed=0).manifest["scenario"]  # provenance: which file
+    assert (scen["variant"], Path(scen["variant_file"]).name) == ("bribe-0", "bribe_0.toml")
     other = tmp_path / "x.toml"
     other.write_text('[scenario]\nname = "x"\n', encoding="utf-8")
     with pytest.raises(ScenarioError) as err:

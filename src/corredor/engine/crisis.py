@@ -117,7 +117,9 @@ def simulate_crisis(
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
                      "source": str(scenario.source),
-                     **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {})},
+                     **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {}),
+                     **({"variant_file": str(scenario.metadata["variant_file"])}
+                        if scenario.metadata.get("variant_file") else {})},
         **({"provided": [dict(p) for p in scenario.crisis.provided]}
            if scenario.crisis is not None and scenario.crisis.provided else {}),
         "seed": int(seed),
