@@ -816,3 +816,14 @@ def test_names_differing_only_in_case_are_two_places_with_a_warning(tmp_path: Pa
     assert {"B", "b"} <= {loc.name for loc in scenario.locations}
     said = [str(w) for w in scenario.metadata["warnings"]]
     assert any("locations.csv:7:1: warning: location name 'b' differs from 'B' (line 3)" in w for w in said), said
+
+
+def test_a_yaml_key_given_twice_is_a_warning_at_the_second(tmp_path: Path) -> None:
+    """Found by an error audit: a second `move_rules:` replaced the whole first section silently."""
+    case = write_mini_flee(tmp_path / "m")
+    yml = case / "simsetting.yml"
+    yml.write_text(yml.read_text(encoding="utf-8") + "move_rules:\n  camp_weight: 3\n", encoding="utf-8")
+    said = [str(w) for w in load_flee(case).metadata["warnings"]]
+    first = 1 + next(i for i, line in enumerate(yml.read_text(encoding="utf-8").splitlines())
+                     if line.startswith("move_rules:"))
+    assert any(f"move_rules is given again (first on line {first})" in w for w in said), said

@@ -255,6 +255,24 @@ def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple
     return marks
 
 
+def _repeated_yaml_keys(node: yaml.Node | None, prefix: str = "") -> list[tuple[str, int, int, int]]:
+    """(dotted key, line, column, line of its first occurrence) of every mapping key given again
+    in the same mapping (YAML loaders keep the last silently: a second `move_rules:` section
+    replaces the whole first one)."""
+    found: list[tuple[str, int, int, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            line = key_node.start_mark.line + 1
+            if key in first:
+                found.append((key, line, key_node.start_mark.column + 1, first[key]))
+            else:
+                first[key] = line
+            found += _repeated_yaml_keys(value_node, key + ".")
+    return found
+
+
 def read_settings_yaml(path: Path, problems: Problems) -> Settings:
     """simsetting.yml through `settings_from_mapping`; problems point at the key's line."""
     if is_absent(path):
@@ -287,6 +305,9 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
         )
         return Settings()
     marks = _yaml_key_marks(node)  # (before building: merge keys `<<` rewrite the tree)
+    for key, line, col, before in _repeated_yaml_keys(node):
+        problems.warn(path, line, col, f"{key} is given again (first on line {before}); the "
+                      "later one is used and the first is ignored")
     try:
         data: Any = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
