@@ -460,3 +460,18 @@ def test_groups_may_span_files_and_every_days_warns_where_ignored(tmp_path):
     problems = Problems(root=tmp_path)
     read_crisis(tmp_path, {**TABLE, "groups": ["g1.csv", "g2.csv"]}, problems, NAMES)
     assert [str(p) for p in problems.errors] == ["g2.csv: group shares add up to 0.9 (expected 1)"]
+
+
+def test_a_table_file_listed_twice_is_refused(tmp_path):
+    """Found by an error audit: `events = ["events.csv", "../x/events.csv"]` naming one file twice
+    doubled every event silently."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants", "*.py"))
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert 'events = "events.csv"' in text
+    toml.write_text(text.replace('events = "events.csv"', 'events = ["events.csv", "../s/events.csv"]'),
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(folder)
+    assert "crisis.events: ../s/events.csv is listed twice" in str(err.value)

@@ -164,11 +164,17 @@ class _Reader:
         """Each file of a file key, read, with its header's column positions."""
         files = spec if isinstance(spec, list) else [spec]
         out = []
+        seen: set[Path] = set()
         for f in files:
             if not isinstance(f, str) or not f:
                 self.toml_error(key, f"crisis.{key}: expected a file name or a list of file names, found {f!r}")
                 continue
             path = (self.folder / f) if not Path(f).is_absolute() else Path(f)
+            same = Path(os.path.normpath(os.path.abspath(path)))
+            if same in seen:  # (its rows would count twice: every event twice, every policy...)
+                self.toml_error(key, f"crisis.{key}: {f} is listed twice")
+                continue
+            seen.add(same)
             table = read_table(path, self.problems, what, min_cells=min_cells)
             if table is None:
                 continue
