@@ -827,3 +827,16 @@ def test_a_yaml_key_given_twice_is_a_warning_at_the_second(tmp_path: Path) -> No
     first = 1 + next(i for i, line in enumerate(yml.read_text(encoding="utf-8").splitlines())
                      if line.startswith("move_rules:"))
     assert any(f"move_rules is given again (first on line {first})" in w for w in said), said
+
+
+def test_sim_period_rows_given_twice_or_unknown_are_warnings(tmp_path: Path) -> None:
+    """Found by an error audit: extra, duplicate or unknown rows of sim_period.csv were ignored
+    without a word (the last Length silently won)."""
+    case = write_mini_flee(tmp_path / "m")
+    period = case / "input_csv" / "sim_period.csv"
+    period.write_text(period.read_text(encoding="utf-8") + "Length,7\nEndDate,2020-03-01\n", encoding="utf-8")
+    scenario = load_flee(case)
+    said = [str(w) for w in scenario.metadata["warnings"]]
+    assert scenario.days == 7  # (the later row is the one used, as the warning says)
+    assert any("sim_period.csv:3:1: warning: Length is given again (first on line 2)" in w for w in said), said
+    assert any("sim_period.csv:4:1: warning: unknown row 'EndDate' is ignored" in w for w in said), said

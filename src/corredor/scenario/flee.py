@@ -89,8 +89,17 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
     start: dt.date | None = None
     length: int | None = None
     seen: set[str] = set()
+    first: dict[str, int] = {}
     for row in table.data_rows():
         key = row.cells[0].strip().strip("'\"").lower()
+        if key in first:  # (the later row is the one used)
+            problems.warn(table.path, row.line, 1, f"{row.cells[0].strip()} is given again (first on "
+                          f"line {first[key]}); this row is used")
+        elif key in ("startdate", "length"):
+            first[key] = row.line
+        else:
+            problems.warn(table.path, row.line, 1, f"unknown row {row.cells[0].strip()!r} is ignored "
+                          "(expected StartDate or Length)")
         if key == "startdate":
             seen.add(key)
             start = parse_date(problems, table, row, 1, "StartDate")
