@@ -475,16 +475,12 @@ def report(
     from .outputs.report.builder import comparison_rows
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
 
-    if not (run_dir / "manifest.json").is_file():
-        usage_error(f"{run_dir}: not a run folder (no manifest.json)")
-    rows = None
+    rows = None  # (the run folder itself is checked by build_report, before anything is written)
     if comparison is not None:
         try:
             rows = read_json(comparison)
         except ReportError as exc:
             usage_error(f"{exc} (--comparison)")
-        if not isinstance(rows, (list, dict)):
-            usage_error(f"{comparison}: expected a JSON list of rows or a comparison.json")
         try:
             rows = comparison_rows(rows)
         except ValueError as exc:

@@ -7,7 +7,7 @@ would swap the current folder for a run folder, and `convert case case --force` 
 converted scenario where the Flee files were, and `--out ~/notes --force` would delete notes.
 `check_replaceable` refuses such targets before anything runs, and the writers call it again, so
 the library is as safe as the command line: `--force` replaces only an empty folder or one that
-corredor wrote (it holds one of MARKERS), never a file or someone else's folder.
+corredor wrote (`written_by_corredor`), never a file or someone else's folder.
 """
 
 from __future__ import annotations
@@ -18,17 +18,13 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-#: files at the top of every folder corredor writes: run, ensemble and calibration folders
-#: (manifest.json), comparisons and the main job (comparison.json), converted scenarios
-#: (scenario.toml); `written_by_corredor` also checks what they hold, since a hand-written
-#: scenario has a scenario.toml and other programs write a manifest.json
-MARKERS = ("manifest.json", "comparison.json", "scenario.toml")
-
 
 def written_by_corredor(folder: Path) -> bool:
-    """Whether `folder` holds a marker that corredor wrote: a run's manifest (engine, seed,
-    version), an ensemble's or calibration's (`kind`), a comparison (summary, per_seed), or a
-    scenario.toml that starts with `corredor convert`'s header."""
+    """Whether `folder` holds a file corredor writes at the top of its output folders, with what
+    corredor puts in it (a hand-written scenario has a scenario.toml, other programs write a
+    manifest.json): a run's manifest.json (engine, seed, version), an ensemble's or calibration's
+    (`kind`), a comparison.json (summary, per_seed; compare and the main job), or a scenario.toml
+    that starts with `corredor convert`'s header."""
     import json
 
     from .scenario.convert import CONVERTED_HEADER
@@ -70,8 +66,8 @@ def check_replaceable(out: str | os.PathLike[str],
                       sources: Iterable[str | Path | None] = ()) -> None:
     """Raise UnsafeTarget when `out` exists and replacing it would delete the current folder, a
     folder above it, one of the scenario folders in `sources` (the folder itself, one above
-    it, or one inside it), a file, or a non-empty folder without any of MARKERS. A target that
-    does not exist yet replaces nothing and passes."""
+    it, or one inside it), a file, or a non-empty folder corredor did not write
+    (`written_by_corredor`). A target that does not exist yet replaces nothing and passes."""
     if not os.path.lexists(out):
         return
     target = _real(out)

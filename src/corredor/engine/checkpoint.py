@@ -162,7 +162,7 @@ class _Archive:
             self.zip.close()
             raise
 
-    def _damaged(self, key: str) -> CheckpointError:
+    def _unreadable(self, key: str) -> CheckpointError:
         return CheckpointError(f"{self.path}: unreadable checkpoint (array {key!r} is damaged); {_REDO}")
 
     def _peek(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -178,7 +178,7 @@ class _Archive:
                 else:
                     raise ValueError(f"npy version {version}")
         except Exception:  # numpy parses a damaged .npy header with ast/tokenize: any of their errors
-            raise self._damaged(key) from None
+            raise self._unreadable(key) from None
         if dtype.hasobject:
             raise CheckpointError(f"{self.path}: not a corredor checkpoint (array {key!r} holds "
                                   f"Python objects, not plain numbers); {_REDO}")
@@ -191,7 +191,7 @@ class _Archive:
             with self.zip.open(key + ".npy") as fh:
                 return npy.read_array(fh, allow_pickle=False)
         except Exception:  # (as in _peek: a damaged member, whatever the parser raises)
-            raise self._damaged(key) from None
+            raise self._unreadable(key) from None
 
     def close(self) -> None:
         self.zip.close()
