@@ -232,22 +232,21 @@ def scale_plan(people: int, days: int, capped: bool = False):
 
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
-#: library builds it ({}), and with its queue kept in person order (ncu in run 12: 73 % of
-#: its global sectors were excess, a warp's entries being people scattered over a tile), with
-#: each entry's place carried in the queue ("carry": no reload of `where` just written), with
-#: each person's whole state carried from the scan to the end of their day ("state"), with the
-#: days run ahead (run_agents_gpu's `ahead`, host only: the host prepares a day while the
-#: device runs the days before; run 12's profile had 0.65 ms a day of host work with the device
-#: idle), the ordered queue with the state carried and the days ahead, and the last two within
-#: 40 registers (6 blocks of 256 threads an SM instead of 5: ptxas 13.0 gives them 36 and 38
-#: uncapped, but its counts swing by a dozen registers on changes that mean nothing, and the
-#: device's compiler gave 3 to 5 more than ptxas in runs 9 to 12; on the scale case their
-#: shared memory allows 6). Other keys: "checks" (with the checks for capped places: 1.11×
-#: slower in run 11), "max_registers" (the default capped at 40 lost 11 % in run 11, spilling
-#: from 45) and "shared_tally" (False: global tallies, slower in run 11).
-BUILDS = ({}, {"ordered": True}, {"carry": True}, {"state": True}, {"ahead": True},
-          {"ordered": True, "state": True, "ahead": True}, {"state": True, "max_registers": 40},
-          {"ordered": True, "state": True, "ahead": True, "max_registers": 40})
+#: library builds it ({}; days run ahead since run 13, where ahead won every round: 2.15e10
+#: against 1.76e10), with each entry's place carried in the queue ("carry": 1.82e10 in run 13,
+#: winning two rounds of three without the days ahead), within 32 registers ("max_registers":
+#: 8 blocks of 256 threads an SM instead of 6, if the shared memory lets them: run 13's ncu put
+#: the fused kernel's occupancy at 75 %, limited by registers and shared memory alike), with
+#: blocks of 512 threads ("tpb": the block's tallies, 23 KB on the scale case, shared by twice
+#: the threads, leaving more of the SM's 228 KB to L1), both, and blocks of 1,024 threads within 32
+#: registers (2 blocks an SM, 64 warps, 2 × 31 KB of shared memory). Other keys: "ahead" (False:
+#: every day waits for the device, the default before run 13), "checks" (with the checks for
+#: capped places: 1.11× slower in run 11), "shared_tally" (False: global tallies, slower in
+#: run 11), "ordered", "state" (the queue in person order; a person's state carried in the
+#: queue: both lost in run 13 and their code went).
+BUILDS = ({}, {"carry": True}, {"max_registers": 32}, {"tpb": 512},
+          {"tpb": 512, "max_registers": 32}, {"carry": True, "tpb": 512, "max_registers": 32},
+          {"tpb": 1024, "max_registers": 32})
 REPEATS = 3
 
 
@@ -265,23 +264,29 @@ def kernel_options(build: dict) -> dict[str, bool]:
 @contextlib.contextmanager
 def _fused_kernels(build: dict):
     """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap is
-    ignored in numba's simulator, which has no registers)."""
+    ignored in numba's simulator, which has no registers). "tpb" sets gpu.TPB_FLAT (the threads
+    of a block of the per-person kernels) and the fused kernel's queue (gpu._QUEUE, 2 entries a
+    thread) while the build is compiled and run: numba reads the queue's size when it compiles."""
     from corredor.engine import gpu
 
     cap = None if gpu.simulator_enabled() else build.get("max_registers")
     opts = kernel_options(build)
-    if not (cap or any(opts.values())):  # the library's own build
+    tpb = int(build.get("tpb", gpu.TPB_FLAT))
+    if not (cap or any(opts.values()) or tpb != gpu.TPB_FLAT):  # the library's own build
         yield
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    made = (key, cap, *opts.values())
+    made = (key, cap, tpb, *opts.values())
+    sizes = (gpu.TPB_FLAT, gpu._QUEUE)
+    gpu.TPB_FLAT, gpu._QUEUE = tpb, 2 * tpb
     if made not in _MADE:  # compiled once a build, not once a repeat
         _MADE[made] = gpu._make_kernels(key, cap, **opts)
     gpu._KERNELS[key] = _MADE[made]
     try:
         yield
     finally:
+        gpu.TPB_FLAT, gpu._QUEUE = sizes
         if real is None:
             del gpu._KERNELS[key]
         else:
@@ -299,7 +304,8 @@ def _layout(fused: bool, build: dict) -> str:
             + (", ordered queue" if build.get("ordered") else "")
             + (", place carried" if build.get("carry") else "")
             + (", state carried" if build.get("state") else "")
-            + (", days ahead" if build.get("ahead") else ""))
+            + (f", {build['tpb']} threads a block" if build.get("tpb") else "")
+            + ("" if build.get("ahead", True) else ", days not ahead"))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
@@ -328,7 +334,7 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         plan_s = time.perf_counter() - t
         fused_regs = None
         shared = build.get("shared_tally")
-        ahead = bool(build.get("ahead", False))
+        ahead = bool(build.get("ahead", True))
         with _fused_kernels(build):
             try:  # compiled before the clock starts
                 run_agents_gpu(warm, seed=0, draws=d, fuse=fuse, shared_tally=shared,
