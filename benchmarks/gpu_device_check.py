@@ -232,21 +232,17 @@ def scale_plan(people: int, days: int, capped: bool = False):
 
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
-#: library builds it ({}; days run ahead since run 13, where ahead won every round: 2.15e10
-#: against 1.76e10), with each entry's place carried in the queue ("carry": 1.82e10 in run 13,
-#: winning two rounds of three without the days ahead), within 32 registers ("max_registers":
-#: 8 blocks of 256 threads an SM instead of 6, if the shared memory lets them: run 13's ncu put
-#: the fused kernel's occupancy at 75 %, limited by registers and shared memory alike), with
-#: blocks of 512 threads ("tpb": the block's tallies, 23 KB on the scale case, shared by twice
-#: the threads, leaving more of the SM's 228 KB to L1), both, and blocks of 1,024 threads within 32
-#: registers (2 blocks an SM, 64 warps, 2 × 31 KB of shared memory). Other keys: "ahead" (False:
-#: every day waits for the device, the default before run 13), "checks" (with the checks for
-#: capped places: 1.11× slower in run 11), "shared_tally" (False: global tallies, slower in
-#: run 11), "ordered", "state" (the queue in person order; a person's state carried in the
-#: queue: both lost in run 13 and their code went).
-BUILDS = ({}, {"carry": True}, {"max_registers": 32}, {"tpb": 512},
-          {"tpb": 512, "max_registers": 32}, {"carry": True, "tpb": 512, "max_registers": 32},
-          {"tpb": 1024, "max_registers": 32})
+#: library builds it ({}: since run 13 the days run ahead, blocks of gpu.TPB_FUSED = 1,024 threads
+#: within gpu.FUSED_MAX_REGISTERS = 32, gpu.FUSED_WAVES = 2 waves of resident blocks: 2.82e10 at
+#: 1e8), with one and four waves ("waves": run 13's last call, prepared, found no machine lent),
+#: and blocks of 512 threads with four waves. Keys: "tpb" (threads a block of a fused day),
+#: "max_registers" (the fused kernel's cap; None: uncapped), "waves", "ahead" (False: every day
+#: waits for the device, the default before run 13: 1.76e10 against 2.15e10 with 256 threads),
+#: "checks" (with the checks for capped places: 1.11× slower in run 11), "shared_tally" (False:
+#: global tallies, slower in run 11). Run 13 measured and dropped the queue in person order, a
+#: person's place or whole state carried in the queue (each slower than the build without), and
+#: 256 threads within 32 registers (1.45e10: 8 blocks an SM leave L1 almost no room).
+BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"tpb": 512, "waves": 4})
 REPEATS = 3
 
 
@@ -254,39 +250,49 @@ _MADE: dict[tuple, tuple] = {}  # _fused_kernels' builds, kept across repeats
 
 
 def kernel_options(build: dict) -> dict[str, bool]:
-    """gpu._make_kernels' options for a build (its keys above; "ahead", "max_registers" and
-    "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py --builds compiles."""
-    return {"capacity_checks": build.get("checks", False),
-            "ordered_queue": build.get("ordered", False),
-            "carry_where": build.get("carry", False), "carry_state": build.get("state", False)}
+    """gpu._make_kernels' options for a build (its keys above; "ahead", "tpb", "waves",
+    "max_registers" and "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py
+    --builds compiles."""
+    return {"capacity_checks": build.get("checks", False)}
+
+
+_UNSET = object()
 
 
 @contextlib.contextmanager
 def _fused_kernels(build: dict):
     """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap is
-    ignored in numba's simulator, which has no registers). "tpb" sets gpu.TPB_FLAT (the threads
-    of a block of the per-person kernels) and the fused kernel's queue (gpu._QUEUE, 2 entries a
-    thread) while the build is compiled and run: numba reads the queue's size when it compiles."""
+    ignored in numba's simulator, which has no registers). "tpb" sets gpu.TPB_FUSED (the threads
+    of a block of a fused day's kernels) and the fused kernel's queue (gpu._QUEUE, 2 entries a
+    thread), "waves" gpu.FUSED_WAVES, while the build is compiled and run: numba reads the
+    queue's size when it compiles, run_agents_gpu the others when it runs."""
     from corredor.engine import gpu
 
-    cap = None if gpu.simulator_enabled() else build.get("max_registers")
+    lib_cap = None if gpu.simulator_enabled() else gpu.FUSED_MAX_REGISTERS
+    want = build.get("max_registers", _UNSET)
+    cap = lib_cap if want is _UNSET or gpu.simulator_enabled() else want
     opts = kernel_options(build)
-    tpb = int(build.get("tpb", gpu.TPB_FLAT))
-    if not (cap or any(opts.values()) or tpb != gpu.TPB_FLAT):  # the library's own build
-        yield
+    tpb = int(build.get("tpb", gpu.TPB_FUSED))
+    waves = int(build.get("waves", gpu.FUSED_WAVES))
+    sizes = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES)
+    if cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED:
+        gpu.FUSED_WAVES = waves  # the library's own kernels
+        try:
+            yield
+        finally:
+            gpu.FUSED_WAVES = sizes[2]
         return
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
     made = (key, cap, tpb, *opts.values())
-    sizes = (gpu.TPB_FLAT, gpu._QUEUE)
-    gpu.TPB_FLAT, gpu._QUEUE = tpb, 2 * tpb
+    gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = tpb, max(2 * tpb, sizes[1]), waves
     if made not in _MADE:  # compiled once a build, not once a repeat
         _MADE[made] = gpu._make_kernels(key, cap, **opts)
     gpu._KERNELS[key] = _MADE[made]
     try:
         yield
     finally:
-        gpu.TPB_FLAT, gpu._QUEUE = sizes
+        gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = sizes
         if real is None:
             del gpu._KERNELS[key]
         else:
@@ -297,20 +303,21 @@ def _layout(fused: bool, build: dict) -> str:
     """A run's layout in words, for the checks and tables."""
     if not fused:
         return "queued rounds"
-    cap = build.get("max_registers")
-    return ("fused" + (f", max {cap} registers" if cap else "")
+    cap = build.get("max_registers", 0)
+    return ("fused" + (f", max {cap} registers" if cap else ", uncapped" if cap is None else "")
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
-            + (", ordered queue" if build.get("ordered") else "")
-            + (", place carried" if build.get("carry") else "")
-            + (", state carried" if build.get("state") else "")
             + (f", {build['tpb']} threads a block" if build.get("tpb") else "")
+            + (f", {build['waves']} waves" if build.get("waves") else "")
             + ("" if build.get("ahead", True) else ", days not ahead"))
 
 
 def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: list[str],
-               rows: list[dict] | None = None) -> list[dict]:
-    """GPU person-steps per second at each size and draws (appended to `rows` as measured)."""
+               rows: list[dict] | None = None, builds_only: bool = False) -> list[dict]:
+    """GPU person-steps per second at each size and draws (appended to `rows` as measured).
+    `builds_only`: the BUILDS and nothing else (no queued rounds, capped camps or CPU engine, so
+    nothing but the repeats checks their numbers: a short run where the builds are known to
+    agree)."""
     from corredor.engine.agents import run_agents
     from corredor.engine.gpu import run_agents_gpu
     from corredor.plan import compile_plan
@@ -325,8 +332,9 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
     last = draws[-1]
     points = [(n, False, d, None, {}) for n in people_list for d in draws]
     points += [(top, False, last, None, b) for _ in range(REPEATS) for b in BUILDS[1:] + BUILDS[:1]]
-    points += [(top, False, d, False, {}) for d in draws]
-    points += [(min(people_list), True, last, None, {})]
+    if not builds_only:
+        points += [(top, False, d, False, {}) for d in draws]
+        points += [(min(people_list), True, last, None, {})]
     pops: dict[tuple, np.ndarray] = {}  # same-seed daily populations, to check the fused kernel
     for n, capped, d, fuse, build in points:
         t = time.perf_counter()
@@ -620,6 +628,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-equivalence", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--builds-only", action="store_true",
+                    help="throughput of the BUILDS alone (no queued rounds, capped camps, CPU)")
     ap.add_argument("--profile", action="store_true",
                     help="after the throughput: ms per day and phase at the largest --people and "
                          "on one seed of the first case, and the cost of a kernel launch")
@@ -680,7 +690,8 @@ def main() -> None:
     if not args.skip_throughput:
         t = time.perf_counter()
         try:
-            throughput(people, args.days, min(people), draws, tp)
+            throughput(people, args.days, 0 if args.builds_only else min(people), draws, tp,
+                       builds_only=args.builds_only)
         except Exception:  # report and go on to the next section
             errors.append(traceback.format_exc())
             print(errors[-1], flush=True)

@@ -104,6 +104,17 @@ TPB_MAX = 128
 _CNT_COLS = TPB_MAX + 2  # per-class counts per thread; +2 puts the rows in distinct banks
 #: Threads per block of the per-person kernels (spawn, chained rounds, marks).
 TPB_FLAT = 256
+#: Threads per block of the per-person kernels on a fused day (the fused kernel, spawn, bounces,
+#: recent travel), within FUSED_MAX_REGISTERS: 2 blocks of 1,024 threads an SM, 64 warps in
+#: flight, and the block's shared tallies (23 KB on the scale case) held twice an SM instead of six
+#: times, which leaves L1 most of its 228 KB for the route and link tables. Run 13 on an H100, 1e8
+#: people, medians of 3 in turn: 2.82e10 person-steps/s, against 2.77e10 for 512 threads, 2.68e10
+#: for 512 uncapped (37 registers, 3 blocks), 2.08e10 for 256 uncapped (6 blocks) and 1.45e10 for
+#: 256 within 32 registers (8 blocks, 8 × 28 KB of shared memory: L1 all but gone).
+TPB_FUSED = 1024
+#: Registers a thread of the fused kernel may use (on a device; the simulator has none): 32 lets
+#: two blocks of TPB_FUSED threads share an SM's 65,536 (uncapped it takes 37, and one fits).
+FUSED_MAX_REGISTERS = 32
 #: Shared memory (bytes) one block may use for its tallies; larger networks tally in global memory.
 SHARED_TALLY_BYTES = 24 * 1024
 _SHARED_NO_OPT_IN = 48 * 1024  # shared memory a launch may use without cudaFuncSetAttribute
@@ -118,7 +129,7 @@ FUSED_WAVES = 2
 #: Same-day rounds queued at once (the host reads their tallies once, and launches overlap the
 #: device's work); rounds after the last one with people exit at once.
 CHAIN_BATCH = 4
-_QUEUE = 2 * TPB_FLAT  # fused_kernel's shared queue: < 2 entries a thread at any time
+_QUEUE = 2 * TPB_FUSED  # fused_kernel's shared queue: < 2 entries a thread at any time
 #: Phases of a day that run_agents_gpu(profile=True) times, in day order: spawn (day prefixes,
 #: conflicts, spawn kernel), host_tables (closures, scores, classes, route tables, uploads), pass_a
 #: (who moves; without capacities also their step, or with fuse and draws "gaps" their mark),
@@ -1535,7 +1546,8 @@ def check_device_fits(plan: Plan, fused: bool) -> None:
 
 def _kernels(shared_tally: bool) -> tuple:
     if shared_tally not in _KERNELS:
-        _KERNELS[shared_tally] = _make_kernels(shared_tally)
+        cap = None if simulator_enabled() else FUSED_MAX_REGISTERS
+        _KERNELS[shared_tally] = _make_kernels(shared_tally, cap)
     return _KERNELS[shared_tally]
 
 
@@ -2057,7 +2069,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if shared_tally is None:
         shared_tally = n_tally * 4 <= SHARED_TALLY_BYTES
     shared_bytes = n_tally * 4 if shared_tally else 0
-    assert flat <= _QUEUE // 2  # the fused kernel's queue holds < 2 entries a thread
     (spawn_kernel, movers_kernel, bern_kernel, pass_a_kernel, advance_kernel, chain_kernel,
      fused_kernel) = _kernels(bool(shared_tally))
     direct = not bool((plan.capacity >= 1).any())  # no capped place: pass A needs no host replay
@@ -2065,6 +2076,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if fused and not direct:
         raise ValueError("fuse=True needs a network without capacities: a capped place's "
                          "multiplier makes decisions depend on Flee's serial order")
+    if fused and threads_per_block is None:
+        flat = TPB_FUSED  # every per-person kernel of a fused day, as measured in run 13
+    assert flat <= _QUEUE // 2  # the fused kernel's queue holds < 2 entries a thread
     check_device_fits(plan, fused)
     ahead = bool(ahead) and fused and not take_pop and not check and not profile
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
