@@ -424,23 +424,20 @@ def test_fused_days_run_ahead_give_the_cpu_engines_numbers(request, case, draws)
     assert ahead.gpu_stats["chain_people"] > 0
 
 
-@pytest.mark.parametrize("case,draws,checks,ordered,carry,state", [
-    ("mini", "bernoulli", True, False, False, False), ("mini", "bernoulli", False, True, True, False),
-    ("mini", "gaps", False, True, False, False), ("mini", "gaps", True, True, False, True),
-    ("walk", "bernoulli", False, False, False, True)])
+@pytest.mark.parametrize("case,draws,checks", [
+    ("mini", "bernoulli", True), ("mini", "bernoulli", False), ("mini", "gaps", False),
+    ("mini", "gaps", True), ("walk", "bernoulli", False)])
 def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, case, draws,
-                                                          checks, ordered, carry, state):
-    # the fused kernel's builds beside the default (tested above): with the checks for capped
-    # places and full camps (which cannot hold without capacities), with its queue kept in
-    # person order (ranks instead of atomics; gaps marks its movers, bernoulli draws them), and
-    # with each entry's place carried in the queue, and with each person's whole state carried
-    # from the scan to the end of their day: the same people, rounds and tallies as the CPU
+                                                          checks):
+    # the fused kernel built with the checks for capped places and full camps (which cannot
+    # hold without capacities; gaps marks its movers, bernoulli draws them), and the default
+    # build on two blocks with shared tallies: the same people, rounds and tallies as the CPU
     # engine
     plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
     cpu = run_agents(plan, seed=5, draws=draws)
-    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-        True, None, capacity_checks=checks, ordered_queue=ordered, carry_where=carry,
-        carry_state=state)})
+    if checks:
+        monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None,
+                                                                      capacity_checks=True)})
     dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
     assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2  # two blocks
     assert_same(cpu, dev)
@@ -489,15 +486,11 @@ def test_first_steps_are_the_steps_looked_up_on_the_path(aware_plan):
     np.testing.assert_array_equal(today, np.where(closed, 0, first))
 
 
-@pytest.mark.parametrize("draws,state", [("gaps", False), ("bernoulli", False), ("bernoulli", True)])
-def test_paths_of_several_steps_give_the_cpu_engines_numbers(aware_plan, monkeypatch, draws,
-                                                             state):
+@pytest.mark.parametrize("draws", ["gaps", "bernoulli"])
+def test_paths_of_several_steps_give_the_cpu_engines_numbers(aware_plan, draws):
     # a path chosen takes its first step from _first_steps (the fused kernel), its later steps
     # from the path's nodes on the days after; the parallel route to B is never taken while the
     # first one is open
-    if state:
-        monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None,
-                                                                      carry_state=True)})
     for seed in (1, 2):
         cpu = run_agents(aware_plan, seed=seed, draws=draws)
         dev = quiet_gpu(aware_plan, seed, check=True, draws=draws, shared_tally=True)

@@ -453,39 +453,6 @@ def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, wal
 
 
 @cuda.jit(device=True, inline=True)
-def _trip(i, lk, p, dist, f, walk_prefix, sub, link_from, link_to, link_km, link_speed,
-          link_walk_p, start_on_foot, walk, tally, n_loc):
-    """_travel on values, for the fused kernel's `carry_state` build: person i with flags f
-    advances on link lk from progress p, with dist km done today; arrivals and the link's change
-    are tallied. Returns (joins the frontier, the place arrived at or −1 on the link, progress
-    (the km done today on arrival), flags, km done today). _travel is not written over it: as
-    a wrapper it cost the ordered queue's build 9 registers (ptxas 13.0, sm_90); the build that
-    loses its measurement loses its copy.
-
-    tally layout: [departures n_loc | arrivals n_loc | link change n_links].
-    """
-    km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
-    to = link_to[lk]
-    s = _todays_speed(i, lk, start_on_foot and (f & _F_DONE) == 0, walk_prefix, sub,
-                      link_speed, link_walk_p, walk)
-    p += s
-    dist += s
-    arrived = p > km
-    v = to if arrived else -1
-    if arrived:
-        f = f | _F_DONE
-        dist += km - p
-        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
-        if f & _F_BOUNCE:
-            v = link_from[lk]
-            cuda.atomic.add(tally, n_loc + v, 1)
-            return False, v, dist, f & _F_NOT_BOUNCE, dist
-        cuda.atomic.add(tally, n_loc + v, 1)
-        return dist < s, v, dist, f, dist
-    return False, v, p, f, dist
-
-
-@cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
             link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
@@ -500,7 +467,7 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     p += s
     dist += s
     arrived = p > km
-    v = to if arrived else -1  # (a select: the load of `to` stays beside km's, as in _trip)
+    v = to if arrived else -1  # (a select: the load of `to` stays beside km's)
     if arrived:
         dist += km - p
         cuda.atomic.add(tally, 2 * n_loc + lk, -1)
@@ -650,76 +617,16 @@ def _append(ok, i, out, tally, at, slots):
         out[slots[1] + k] = i
 
 
-@cuda.jit(device=True, inline=True)
-def _rank_device(flag, scratch):
-    """(rank, total): how many threads of the block before this one have `flag`, and how many
-    have it; every thread of the block must call it (barriers), and the block is whole warps.
-    Warp ballots, then each warp's count through `scratch` (shared, ≥ warps a block)."""
-    tid = cuda.threadIdx.x
-    lane = tid & 31
-    warp = tid >> 5
-    m = cuda.ballot_sync(0xFFFFFFFF, flag)
-    r = cuda.popc(m & nb.uint32((1 << lane) - 1))
-    if lane == 0:
-        scratch[warp] = cuda.popc(m)
-    cuda.syncthreads()
-    before = 0
-    total = 0
-    for j in range(cuda.blockDim.x >> 5):
-        c = scratch[j]
-        if j < warp:
-            before += c
-        total += c
-    cuda.syncthreads()  # scratch read by all before the next call writes it
-    return before + r, total
-
-
-@cuda.jit(device=True, inline=True)
-def _rank_simulated(flag, scratch):
-    """_rank_device in numba's simulator, which has no warp votes: every thread's flag through
-    `scratch` (shared, > threads a block), turned into exclusive prefix sums by thread 0."""
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    scratch[tid] = 1 if flag else 0
-    cuda.syncthreads()
-    if tid == 0:
-        acc = 0
-        for j in range(nt):
-            c = scratch[j]
-            scratch[j] = acc
-            acc += c
-        scratch[nt] = acc
-    cuda.syncthreads()
-    before = scratch[tid]
-    total = scratch[nt]
-    cuda.syncthreads()
-    return before, total
-
-
-_rank = _rank_simulated if simulator_enabled() else _rank_device
-_RANK_SCRATCH = TPB_FLAT + 1 if simulator_enabled() else TPB_FLAT // 32
-
-
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  capacity_checks: bool = False, lineinfo: bool = False,
-                  ordered_queue: bool = False, carry_where: bool = False,
-                  carry_state: bool = False):
+                  capacity_checks: bool = False, lineinfo: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
     `capacity_checks` keeps in it the checks for capped places and full camps, which cannot
     hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `lineinfo` maps
-    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py);
-    `ordered_queue` fills its queue in person order (ranks from ballots and a prefix sum
-    instead of a shared atomic), so that a warp's entries are people close together and their
-    loads share sectors (run 12: 73 % of its global sectors were excess; not yet measured);
-    `carry_where` keeps each entry's place in the queue beside person and round, so that an
-    entry does not load `where` again: the scan has just read it, or the round before has just
-    written it, and a load after a store waits on L2 (not yet measured); `carry_state` (and
-    the place) keeps a person's whole state in the queue from the scan to the end of their day:
-    the scan loads path, hop, flags and progress of those it queues (neighbours: few sectors),
-    the rounds read them from the queue, and they are stored once, when the person stops (not
-    yet measured). Without it, an entry loads its person's state at once and stores what changed.
+    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py). (Run 13
+    measured builds whose queue was in person order, or carried each entry's place or its
+    person's whole state: each was slower than this one, and they were removed.)
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -1052,33 +959,13 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             _flush(h, tally, n_tally)
 
     @cuda.jit(device=True, inline=True)
-    def _enqueue(ok, i, r, w, cp, ch, cf, cd, at, qi, qr, qw, qp, qh, qf, qd, qn, scratch):
-        """fused_kernel: the threads with ok put (person i, round r; with `carry_where` their
-        place w; with `carry_state` their path, hop, flags and progress too) in the block's
-        queue, whose length the block has read as `at`. With `ordered_queue` (every thread of
-        the block calls it) at at + their rank, in thread order; else at slots from a shared
-        atomic."""
-        if ordered_queue:
-            k, n_new = _rank(ok, scratch)
-            if ok:
-                k += at
-            if cuda.threadIdx.x == 0:
-                qn[0] = at + n_new
-        else:
-            k = 0
-            if ok:
-                k = cuda.atomic.add(qn, 0, 1)
+    def _enqueue(ok, i, r, qi, qr, qn):
+        """fused_kernel: the threads with ok put (person i, round r) in the block's queue, at
+        slots from a shared atomic on its length qn[0]."""
         if ok:
-            u = _ix(k)
+            u = _ix(cuda.atomic.add(qn, 0, 1))
             qi[u] = i
             qr[u] = r
-            if carry_where or carry_state:
-                qw[u] = w
-            if carry_state:
-                qp[u] = cp
-                qh[u] = ch
-                qf[u] = cf
-                qd[u] = cd
 
     @cuda.jit(device=True, inline=True)
     def _goes_on(i, r, w, chain_move, pr, p, st, rtd, ast, max_speed, town, mc, node_ptr, nodes,
@@ -1135,14 +1022,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         st = cuda.shared.array(3, dtype=nb.int64)
         qi = cuda.shared.array(_QUEUE, dtype=nb.int32)  # the queue: person, round
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
-        cw = carry_where or carry_state
-        qw = cuda.shared.array(_QUEUE if cw else 1, dtype=nb.int32)  # place
-        qp = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int32)  # path
-        qh = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int8)  # hop
-        qf = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.int8)  # flags
-        qd = cuda.shared.array(_QUEUE if carry_state else 1, dtype=nb.float64)  # progress
         qn = cuda.shared.array(1, dtype=nb.int32)
-        scratch = cuda.shared.array(_RANK_SCRATCH if ordered_queue else 1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
         h = _histogram(shared_tally, tally, n_tally)
         tid = cuda.threadIdx.x
@@ -1162,22 +1042,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if n_q < nt and base < n_alive:  # room for a tile: who needs work today
                 i = nb.int32(base + tid)
                 need = False
-                w = nb.int32(0)
-                cp = nb.int32(-1)
-                ch = nb.int8(0)
-                cf = nb.int8(0)
-                cd = 0.0
                 if i < n_alive:
                     w = where[_ix(i)]
-                    if carry_state:  # everyone's state, loaded with `where`, not after `need`:
-                        cp = path[_ix(i)]  # one trip to memory, not two; with half the tile
-                        ch = hop[_ix(i)]  # moving, nearly every sector is needed anyway
-                        cf = flags[_ix(i)]
-                        cd = prog[_ix(i)]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
                         pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, k_move))
-                _enqueue(need, i, 0, w, cp, ch, cf, cd, n_q, qi, qr, qw, qp, qh, qf, qd, qn,
-                         scratch)
+                _enqueue(need, i, 0, qi, qr, qn)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
                 break
@@ -1186,22 +1055,10 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 lo = n_q - c
                 i = nb.int32(-1)
                 r = nb.int32(0)
-                w = nb.int32(0)
-                cp = nb.int32(-1)
-                ch = nb.int8(0)
-                cf = nb.int8(0)
-                cd = 0.0
                 if tid < c:
                     e = _ix(lo + tid)
                     i = qi[e]
                     r = qr[e]
-                    if cw:
-                        w = qw[e]
-                    if carry_state:
-                        cp = qp[e]
-                        ch = qh[e]
-                        cf = qf[e]
-                        cd = qd[e]
                 # entries read before they are overwritten; and how many enter a same-day round
                 n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
                 if tid == 0:
@@ -1209,61 +1066,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     st[0] += n_chain
                 cuda.syncthreads()
                 more = False
-                if carry_state and i >= 0:  # as below, on the state carried in the queue
-                    lk = -1
-                    p0 = 0.0
-                    dist = 0.0
-                    if w < 0:  # round 0 of someone on a link
-                        lk = -w - 1
-                        p0 = cd
-                    elif r > max_rounds:
-                        cuda.atomic.max(st, 2, 1)
-                    else:  # pass A's step (drawn or marked), or same-day round r
-                        go = True
-                        if r == 0:
-                            if pass_a == _A_MARKED:
-                                cf = cf & _F_NOT_MOVE
-                        else:
-                            go = _goes_on(i, r, w, k_chain_move, cd, cp, st, rtd, ast,
-                                          max_speed, town, mc, node_ptr, nodes, capacity,
-                                          touched)
-                        if go:
-                            lk, cp, ch = _step_of(i, w, k_route if r == 0 else k_chain_route,
-                                                  r, cp, ch, path_ptr, path_valid, cum, tot,
-                                                  nvalid, node_ptr, nodes, out_ptr, out_link,
-                                                  link_to, link_open, camp, capmult,
-                                                  capacity_checks, first)
-                            if lk >= 0:
-                                if r > 0:  # km done today
-                                    dist = cd
-                                _tally_leave(w, lk, h, n_loc)
-                                cf = cf & _F_NOT_BOUNCE
-                                if r == 0:
-                                    cd = 0.0
-                                elif capacity_checks and capacity[_ix(w)] >= 1:
-                                    _event(i, w, False, ev_idx, ev_loc, cnt)
-                                w = -(lk + 1)
-                    if lk >= 0:
-                        more, v, pr, cf, dd = _trip(i, lk, p0, dist, cf, k_walk, r,
-                                                    link_from, link_to, link_km, link_speed,
-                                                    link_walk_p, start_on_foot, walk, h, n_loc)
-                        if ast:
-                            dday[_ix(i)] = dd
-                        if v >= 0:
-                            w = v
-                            if capacity_checks and r > 0 and capacity[_ix(v)] >= 1:
-                                _event(i, v, True, ev_idx, ev_loc, cnt)
-                        if v < 0 or more:
-                            cd = pr
-                    if not more:  # the person's state back, once their day is done
-                        where[_ix(i)] = w
-                        path[_ix(i)] = cp
-                        hop[_ix(i)] = ch
-                        flags[_ix(i)] = cf
-                        prog[_ix(i)] = cd
-                elif i >= 0:  # every kind of entry through one decision and one trip
-                    if not carry_where:
-                        w = where[_ix(i)]
+                if i >= 0:  # every kind of entry through one decision and one trip
+                    w = where[_ix(i)]
                     lk = -1
                     p0 = 0.0
                     dist = 0.0
@@ -1303,10 +1107,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             v = where[_ix(i)]
                             if v >= 0 and capacity[_ix(v)] >= 1:
                                 _event(i, v, True, ev_idx, ev_loc, cnt)
-                        if more and cw:  # arrived at the link's end with km left
-                            w = link_to[_ix(lk)]
-                _enqueue(more, i, r + 1, w, cp, ch, cf, cd, lo, qi, qr, qw, qp, qh, qf, qd, qn,
-                         scratch)  # next round
+                _enqueue(more, i, r + 1, qi, qr, qn)  # next round
             cuda.syncthreads()  # the queue's writes done before the next read
         cuda.syncthreads()
         if tid == 0:
