@@ -2,15 +2,13 @@
 
     ncu --kernel-name regex:fused --launch-skip 2 --launch-count 1 --section ... \\
         python3 benchmarks/gpu_ncu_day.py [--people 1e7] [--days 4] [--draws bernoulli] \\
-            [--lineinfo] [--ordered] [--carry] [--state]
+            [--lineinfo]
 
 `--lineinfo` builds the fused kernel with a map from its instructions to the lines of
 src/corredor/engine/gpu.py. In run 12, `--section SourceCounters` gave the excess sectors and
 divergent branches. ncu's CLI source view (`--page source --print-source cuda --csv`) printed
 the source without metrics there. Another way to get per-line stalls is to write a report
-(`-o FILE`) and bring it back. `--ordered` profiles the build with its queue in person order,
-`--carry` the one whose queue carries each entry's place, `--state` the one whose queue carries
-each person's whole state.
+(`-o FILE`) and bring it back.
 Run 11's numbers came from the same case at 1e7, without line info.
 """
 
@@ -30,22 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=4)
     ap.add_argument("--draws", default="bernoulli")
     ap.add_argument("--lineinfo", action="store_true")
-    ap.add_argument("--ordered", action="store_true",
-                    help="the build with its queue in person order (gpu._make_kernels)")
-    ap.add_argument("--carry", action="store_true",
-                    help="the build whose queue carries each entry's place (gpu._make_kernels)")
-    ap.add_argument("--state", action="store_true",
-                    help="the build whose queue carries each person's state (gpu._make_kernels)")
     args = ap.parse_args(argv)
 
     from corredor.engine import gpu
     from gpu_device_check import scale_plan
 
-    if args.lineinfo or args.ordered or args.carry or args.state:
-        gpu._KERNELS[True] = gpu._make_kernels(True, lineinfo=args.lineinfo,
-                                               ordered_queue=args.ordered,
-                                               carry_where=args.carry,
-                                               carry_state=args.state)
+    if args.lineinfo:
+        gpu._KERNELS[True] = gpu._make_kernels(True, lineinfo=True)
     out = gpu.run_agents_gpu(scale_plan(int(args.people), args.days), seed=1, draws=args.draws)
     print(f"{int(args.people):,} people, {args.days} days, {args.draws}: "
           f"{out.agent_steps / out.loop_s:.3g} person-steps/s (fused: {out.gpu_stats['fused']})")

@@ -118,8 +118,11 @@ def occupancy(regs: int, threads: int, smem: int) -> dict:
 
 
 def fused_builds() -> dict[str, dict]:
-    """The device check's builds that change the fused kernel, and the capacity checks, as
-    _make_kernels options by label ("ordered+state")."""
+    """The fused kernel's builds other than the default, as _make_kernels options by label (the
+    build's keys that kernel_options turns into options, "checks"): those of the device check's
+    BUILDS whose options differ from the default's (none today), and the capacity checks. Their
+    other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally") are not _make_kernels
+    options: a build that only sets them compiles to the default kernel."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from gpu_device_check import BUILDS, kernel_options
 
@@ -129,7 +132,7 @@ def fused_builds() -> dict[str, dict]:
             continue
         opts = kernel_options(build)
         if any(opts.values()):
-            out["+".join(k for k, on in build.items() if on and k != "ahead")] = opts
+            out["+".join(k for k, v in build.items() if any(kernel_options({k: v}).values()))] = opts
     return out
 
 
@@ -143,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="nvdisasm, to count each kernel's SASS instructions (default: PATH; "
                          "the PyPI wheel nvidia-cuda-nvdisasm has one)")
     ap.add_argument("--builds", action="store_true",
-                    help="also the fused kernel's builds: gpu_device_check.BUILDS (those "
-                         "that change the kernel) and the capacity checks")
+                    help="also the fused kernel's builds other than the default: the capacity "
+                         "checks, and those of gpu_device_check.BUILDS that change the kernel "
+                         "(none today)")
     args = ap.parse_args(argv)
     ptxas = find_ptxas(args.ptxas)
     from corredor.engine import gpu
