@@ -9,7 +9,8 @@ src/corredor/engine/gpu.py. In run 12, `--section SourceCounters` gave the exces
 divergent branches. ncu's CLI source view (`--page source --print-source cuda --csv`) printed
 the source without metrics there. Another way to get per-line stalls is to write a report
 (`-o FILE`) and bring it back.
-Run 11's numbers came from the same case at 1e7, without line info.
+Run 11's numbers came from the same case at 1e7, without line info. Without flags it profiles
+the library's build (since run 13: blocks of 1,024 threads within 32 registers, days ahead).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     from gpu_device_check import scale_plan
 
     if args.lineinfo:
-        gpu._KERNELS[True] = gpu._make_kernels(True, lineinfo=True)
+        cap = None if gpu.simulator_enabled() else gpu.FUSED_MAX_REGISTERS  # the library's cap
+        gpu._KERNELS[True] = gpu._make_kernels(True, cap, lineinfo=True)
     out = gpu.run_agents_gpu(scale_plan(int(args.people), args.days), seed=1, draws=args.draws)
     print(f"{int(args.people):,} people, {args.days} days, {args.draws}: "
           f"{out.agent_steps / out.loop_s:.3g} person-steps/s (fused: {out.gpu_stats['fused']})")
