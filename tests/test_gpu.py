@@ -446,6 +446,37 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
+def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
+    # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
+    # called directly in the simulator on route_tables' own output, against rules.routes:
+    # closed paths, zero weights (empty camps, capacity multipliers of 0), places with no open
+    # path or one, u from 0 up to just below 1
+    from corredor.engine.rules.routes import choose_path, route_tables
+
+    rng = np.random.default_rng(11)
+    n_loc = 300
+    sizes = rng.integers(0, 7, n_loc)
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = int(ptr[-1])
+    dest = rng.integers(0, n_loc, n)
+    inv_dist = rng.random(n)
+    home = np.where(rng.random(n) < 0.5, 1.0, 0.0)
+    valid = rng.random(n) < 0.7
+    attract = np.where(rng.random(n_loc) < 0.3, 0.0, rng.random(n_loc))
+    capmult = np.where(rng.random(n_loc) < 0.2, 0.0, 1.0)
+    cum, tot, nvalid = np.zeros(n), np.zeros(n_loc), np.zeros(n_loc, np.int64)
+    checked = 0
+    for softening in (0.0, 10.0):
+        route_tables(ptr, dest, inv_dist, home, valid, attract, capmult, softening, 1.0, cum,
+                     tot, nvalid)
+        for o in range(n_loc):
+            for u in (*rng.random(8), 0.0, np.nextafter(1.0, 0.0)):
+                want = choose_path(o, u, ptr, valid, cum, tot, nvalid)
+                assert gpu._choose_path(o, u, ptr, valid, cum, tot, nvalid) == want, (o, u)
+                checked += want >= 0 and tot[o] > 0.0
+    assert checked > 1000  # the weighted loop, not only the uniform one and places without paths
+
+
 @pytest.fixture(scope="module")
 def aware_plan(tmp_path_factory):
     """The open mini case with awareness level 2 (paths of two and three places) and a second,
