@@ -446,6 +446,33 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
+def test_spawn_table_gives_the_places_the_cpu_engine_draws():
+    # the spawn kernel searches only the places where the running sum of weights rises
+    # (_spawn_table; mirrored here) and must give agents._spawn_chunk's place for every target:
+    # zero weights, a weight too small to change the sum, a negative weight (every place kept),
+    # targets at and above the total (the fallback)
+    import bisect
+
+    rng = np.random.default_rng(5)
+    cases = [np.where(rng.random(200) < 0.9, 0.0, rng.random(200) * 1e4) for _ in range(20)]
+    cases += [np.array([0.0, 1e20, 1.0, 0.0, 3e4, 0.0]), np.array([0.0, 0.0, 2.0]),
+              np.array([5.0, -1.0, 0.0, 2.0, 0.0]), np.array([3.0, 0.0, 0.0])]
+    for w in cases:
+        full = np.cumsum(w)
+        cum, loc = np.zeros(w.size), np.zeros(w.size, np.int32)
+        total, k, fallback = gpu._spawn_table(w, cum, loc)
+        assert total == full[-1]
+        if (w >= 0).all():
+            assert k == np.count_nonzero(np.diff(np.concatenate([[0.0], full])) > 0) < w.size
+        for target in (*(rng.random(300) * total), 0.0, total, np.nextafter(total, np.inf)):
+            want = int(np.searchsorted(full, target, side="right"))
+            if want >= w.size:  # agents._spawn_chunk's fallback
+                want = next(j for j in range(w.size - 1, -1, -1)
+                            if j == 0 or full[j] > full[j - 1])
+            m = bisect.bisect_right(list(cum[:k]), target)
+            assert (int(loc[m]) if m < k else fallback) == want, (w, target)
+
+
 def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
     # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
     # called directly in the simulator on route_tables' own output, against rules.routes:
