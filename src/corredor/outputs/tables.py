@@ -149,7 +149,7 @@ def _iso_dates(ds: xr.Dataset) -> list[str | None]:
 
 
 def country_tag(countries: Iterable[str]) -> str:
-    """`#country+code` when every value looks like an ISO code (CL, PER, CL/PE), else `+name`."""
+    """`#country+code` when every value looks like an ISO 3166 code (CHL, PE, CHL/PER), else `+name`."""
     vals = [c for c in countries if c]
     if vals and all(re.fullmatch(r"[A-Z]{2,3}(/[A-Z]{2,3})*", c) for c in vals):
         return "#country+code"
