@@ -302,6 +302,26 @@ def test_bad_variant_reports_the_variant_file(tmp_path):
     assert "bad.toml:4" in text and "did you mean 'bribe_price_usd'" in text
 
 
+def test_a_variants_problems_name_its_files_as_the_user_did(tmp_path, monkeypatch):
+    """Found in an error review: the variant's own checks said variants/bad.toml:3:1, but the
+    parameter checks said bad.toml:4 (no folder, no column) and its tables ev.csv:1."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "variants" / "ev.csv").write_text("kind,start\nflight,2023-05-01\n", encoding="utf-8")
+    bad = folder / "variants" / "bad.toml"
+    bad.write_text('[variant]\nbase = ".."\n[crisis]\nevents = "ev.csv"\n[crisis.parameters]\n'
+                   '  bribe_price_usd = "abc"\n', encoding="utf-8")
+    monkeypatch.chdir(folder)
+    with pytest.raises(ScenarioError) as err:
+        load_variant(Path("variants") / "bad.toml")
+    got = [str(p) for p in err.value.problems]
+    assert any(p.startswith("variants/bad.toml:6:3: crisis parameter 'bribe_price_usd'") for p in got), got
+    assert any(p.startswith("variants/ev.csv:1: missing column people") for p in got), got
+    with pytest.raises(ScenarioError) as err:  # given in full, named in full
+        load_variant(bad)
+    assert str(err.value).startswith(f"{bad.as_posix()}:"), str(err.value)
+
+
 @pytest.mark.parametrize("text, expected", [
     ('[variant]\nbase = "a\\u0000b"\n', "v.toml:2:1: bad base folder"),
     ('[variant]\nbase = ".."\ncrisis = 3\n', "v.toml:3:1: unknown key 'variant.crisis'"),

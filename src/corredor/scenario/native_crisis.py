@@ -145,20 +145,22 @@ class _Reader:
         self.fallback_cells: dict[str, tuple[Path, int, int]] = {}  # group -> its fallback cell
 
     # ---- helpers ---------------------------------------------------------------------------
-    def toml_line(self, key: str) -> int:
-        """Best-effort line of `key = ...` in scenario.toml (tomllib keeps no positions)."""
+    def toml_position(self, key: str) -> tuple[int, int]:
+        """Best-effort (line, column) of `key = ...` (or of a `[table]` header given as such) in
+        the TOML file, (0, 0) if not found (tomllib keeps no positions)."""
         if self._toml_lines is None:
             try:
                 self._toml_lines = self.toml_path.read_text(encoding="utf-8").splitlines()
-            except OSError:
+            except (OSError, UnicodeDecodeError):
                 self._toml_lines = []
         for i, text in enumerate(self._toml_lines, start=1):
-            if text.strip().startswith(f"{key} ") or text.strip().startswith(f"{key}="):
-                return i
-        return 0
+            body = text.strip()
+            if body.startswith(f"{key} ") or body.startswith(f"{key}=") or body == key:
+                return i, text.index(key) + 1
+        return 0, 0
 
     def toml_error(self, key: str, message: str) -> None:
-        self.problems.error(self.toml_path, self.toml_line(key), 0, message)
+        self.problems.error(self.toml_path, *self.toml_position(key), message)
 
     def tables(self, key: str, spec: Any, what: str, min_cells: int = 2) -> list[tuple[Table, dict[str, int]]]:
         """Each file of a file key, read, with its header's column positions."""
@@ -828,8 +830,10 @@ def load_variant(path: str | Path) -> Scenario:
     from .tomlread import toml_error
 
     path = Path(path)
-    problems = Problems(root=path.parent)
-    reading = Problems()  # (the variant's own problems name it as given, like those below)
+    # every problem names its file from the current folder, as the user named the variant (its
+    # own checks below name it as given): variants/x.toml and variants/x.csv, not x.toml
+    problems = Problems(root=None if path.is_absolute() else Path.cwd())
+    reading = Problems()
     text = read_text(path, reading, "a [variant] table and [crisis] overrides")
     if text is None:
         raise ScenarioError(reading.errors)
