@@ -1065,12 +1065,14 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     e = _ix(lo + tid)
                     i = qi[e]
                     r = qr[e]
-                # entries read before they are overwritten; and how many enter a same-day round
-                n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
+                # the queue's end moves back to lo before the barrier (everyone read n_q before
+                # the one above, and nobody appends before this one), so one barrier orders it
+                # and the entries' reads before any append: a barrier fewer per round of entries
                 if tid == 0:
                     qn[0] = lo
+                n_chain = cuda.syncthreads_count(1 if i >= 0 and 1 <= r <= max_rounds else 0)
+                if tid == 0:  # (only thread 0 writes st[0]; the others touch st[1], st[2])
                     st[0] += n_chain
-                cuda.syncthreads()
                 more = False
                 if i >= 0:  # every kind of entry through one decision and one trip
                     w = where[_ix(i)]
