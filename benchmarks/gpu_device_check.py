@@ -235,7 +235,8 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: library builds it ({}: since run 13 the days run ahead, blocks of gpu.TPB_FUSED = 1,024 threads
 #: within gpu.FUSED_MAX_REGISTERS = 32, gpu.FUSED_WAVES = 2 waves of resident blocks: 2.82e10 at
 #: 1e8; since then also the route choice reading one array, the spawn kernel's shorter search
-#: and a barrier fewer a round of queue entries, not yet timed), with one and four waves ("waves": run 13's last call, prepared, found
+#: a barrier fewer a round of queue entries and no link tally for a link crossed within a
+#: step, not yet timed), with one and four waves ("waves": run 13's last call, prepared, found
 #: no machine lent),
 #: and blocks of 512 threads with four waves. Keys: "tpb" (threads a block of a fused day),
 #: "max_registers" (the fused kernel's cap; None: uncapped), "waves", "ahead" (False: every day

@@ -388,16 +388,19 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _tally_leave(v, lk, h, n_loc):
-    """Someone leaves v onto link lk: a departure at v, +1 on the link, in tallies h."""
+def _tally_leave(v, lk, h, n_loc, link=True):
+    """Someone leaves v onto link lk: a departure at v, +1 on the link (unless `link` is False:
+    _travel(entered=True) tallies the link's change), in tallies h."""
     cuda.atomic.add(h, v, 1)
-    cuda.atomic.add(h, 2 * n_loc + lk, 1)
+    if link:
+        cuda.atomic.add(h, 2 * n_loc + lk, 1)
 
 
 @cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc):
-    """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link)."""
-    _tally_leave(v, lk, h, n_loc)
+def _leave(i, v, lk, where, flags, h, n_loc, link=True):
+    """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link unless
+    `link` is False)."""
+    _tally_leave(v, lk, h, n_loc, link)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -460,10 +463,13 @@ def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, wal
 
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
-            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc):
+            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, entered=False):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
-    tally layout: [departures n_loc | arrivals n_loc | link change n_links].
+    tally layout: [departures n_loc | arrivals n_loc | link change n_links]. `entered`: the
+    person has just left a place onto lk (by _leave(link=False), which left the link's +1 to
+    here): the link's net change is then +1 if they stay on it tonight and 0 if they arrive,
+    so someone who crosses a link within one step touches its tally not at all, not twice.
     """
     f = flags[i]  # read once, written once: the compiler cannot tell the columns apart
     km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
@@ -476,7 +482,8 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     v = to if arrived else -1  # (a select: the load of `to` stays beside km's)
     if arrived:
         dist += km - p
-        cuda.atomic.add(tally, 2 * n_loc + lk, -1)
+        if not entered:
+            cuda.atomic.add(tally, 2 * n_loc + lk, -1)
         if ast:
             dday[i] = dist
         if f & _F_BOUNCE:
@@ -492,6 +499,8 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
             prog[i] = dist
             return True
         return False
+    if entered:
+        cuda.atomic.add(tally, 2 * n_loc + lk, 1)
     prog[i] = p
     if ast:
         dday[i] = dist
@@ -551,11 +560,11 @@ def _chain_go(i, r, lk, walk_prefix, where, prog, flags, dday, ast, link_from, l
     events for the host's replay."""
     v = where[i]
     dist = prog[i]
-    _leave(i, v, lk, where, flags, h, n_loc)
+    _leave(i, v, lk, where, flags, h, n_loc, False)
     if capacity[v] >= 1:
         _event(i, v, False, ev_idx, ev_loc, cnt)
     more = _travel(i, lk, 0.0, dist, walk_prefix, r, where, prog, flags, dday, ast, link_from,
-                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc)
+                   link_to, link_km, link_speed, link_walk_p, start_on_foot, walk, h, n_loc, True)
     if where[i] >= 0 and capacity[where[i]] >= 1:
         _event(i, where[i], True, ev_idx, ev_loc, cnt)
     return more
@@ -1102,7 +1111,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                             if lk >= 0:
                                 if r > 0:  # km done today
                                     dist = prog[_ix(i)]
-                                _leave(i, w, lk, where, flags, h, n_loc)
+                                _leave(i, w, lk, where, flags, h, n_loc, False)
                                 if r == 0:
                                     prog[_ix(i)] = 0.0
                                 elif capacity_checks and capacity[_ix(w)] >= 1:
@@ -1110,7 +1119,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     if lk >= 0:
                         more = _travel(i, lk, p0, dist, k_walk, r, where, prog, flags, dday,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
-                                       start_on_foot, walk, h, n_loc)
+                                       start_on_foot, walk, h, n_loc, w >= 0)  # (w: its place
+                        # before this step; −1 − link for someone already on a link)
                         if capacity_checks and r > 0:
                             v = where[_ix(i)]
                             if v >= 0 and capacity[_ix(v)] >= 1:
