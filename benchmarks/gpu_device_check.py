@@ -288,16 +288,18 @@ def _fused_kernels(build: dict):
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
     made = (key, cap, tpb, *opts.values())
-    gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = tpb, max(2 * tpb, sizes[1]), waves
-    if made not in _MADE:  # compiled once a build, not once a repeat
-        _MADE[made] = gpu._make_kernels(key, cap, **opts)
-    gpu._KERNELS[key] = _MADE[made]
-    try:
+    # the queue as the library sizes it for TPB_FUSED = tpb (2 entries a thread): no larger, as
+    # its shared memory takes L1's room (run 13 measured 512 threads with a queue of 1,024)
+    gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = tpb, 2 * tpb, waves
+    try:  # (the library's sizes and kernels back on every way out, a failed build's too)
+        if made not in _MADE:  # compiled once a build, not once a repeat
+            _MADE[made] = gpu._make_kernels(key, cap, **opts)
+        gpu._KERNELS[key] = _MADE[made]
         yield
     finally:
         gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = sizes
         if real is None:
-            del gpu._KERNELS[key]
+            gpu._KERNELS.pop(key, None)
         else:
             gpu._KERNELS[key] = real
 

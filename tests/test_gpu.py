@@ -446,6 +446,52 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
+def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_plan,
+                                                                        monkeypatch):
+    # benchmarks/gpu_device_check._fused_kernels: a build's threads a block come with the queue
+    # the library would give them (2 entries a thread: smaller for smaller blocks, larger for
+    # larger), and the library's sizes and kernels are back after the build, also when the
+    # build or the run in it fails. The run inside is also the one test of a fused day with
+    # threads_per_block left out (the others name 32): its kernels in blocks of TPB_FUSED
+    # threads (64 here; 1,024 is slow in the simulator), the queue at its bound
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import gpu_device_check as dc
+
+    lib = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES)
+    kernels = dict(gpu._KERNELS)
+
+    def back() -> None:
+        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES) == lib
+        assert gpu._KERNELS.keys() == kernels.keys()
+        assert all(gpu._KERNELS[k] is kernels[k] for k in kernels)
+
+    cpu = run_agents(open_mini_plan, seed=5, draws="bernoulli")
+    with dc._fused_kernels({"tpb": 64, "waves": 1}):
+        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES) == (64, 128, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dev = gpu.run_agents_gpu(open_mini_plan, seed=5, draws="bernoulli")
+        assert_same(cpu, dev)  # the queue at its bound, 2 entries a thread
+    back()
+    with dc._fused_kernels({"tpb": 2 * lib[0]}):
+        assert gpu._QUEUE == 4 * lib[0]
+    back()
+    with pytest.raises(RuntimeError, match="in the run"), dc._fused_kernels({"tpb": 64}):
+        raise RuntimeError("in the run")
+    back()
+
+    def fails(*a, **k):
+        raise RuntimeError("in the build")
+
+    monkeypatch.setattr(gpu, "_make_kernels", fails)
+    with pytest.raises(RuntimeError, match="in the build"), dc._fused_kernels({"tpb": 128}):
+        pass
+    back()
+    with dc._fused_kernels({"waves": 3}):  # the library's own kernels (nothing is built)
+        assert gpu.FUSED_WAVES == 3 and gpu._QUEUE == lib[1]
+    back()
+
+
 def test_spawn_table_gives_the_places_the_cpu_engine_draws():
     # the spawn kernel searches only the places where the running sum of weights rises
     # (_spawn_table; mirrored here) and must give agents._spawn_chunk's place for every target:

@@ -1914,7 +1914,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                          "multiplier makes decisions depend on Flee's serial order")
     if fused and threads_per_block is None:
         flat = TPB_FUSED  # every per-person kernel of a fused day, as measured in run 13
-    assert flat <= _QUEUE // 2  # the fused kernel's queue holds < 2 entries a thread
+    assert not fused or flat <= _QUEUE // 2  # the fused kernel's queue: < 2 entries a thread
     check_device_fits(plan, fused)
     ahead = bool(ahead) and fused and not take_pop and not check and not profile
     path_origin = np.repeat(np.arange(n_loc), np.diff(plan.path_ptr))
