@@ -102,11 +102,13 @@ from .rules.routes import choose_path, choose_path_live, next_link, path_validit
 TPB = 128
 TPB_MAX = 128
 _CNT_COLS = TPB_MAX + 2  # per-class counts per thread; +2 puts the rows in distinct banks
-#: Threads per block of the per-person kernels (spawn, chained rounds, marks).
+#: Threads per block of the per-person kernels (spawn, chained rounds, marks) on days not fused.
 TPB_FLAT = 256
-#: Threads per block of the per-person kernels on a fused day (the fused kernel, spawn, bounces,
-#: recent travel), within FUSED_MAX_REGISTERS: 2 blocks of 1,024 threads an SM, 64 warps in
-#: flight, and the block's shared tallies (23 KB on the scale case) held twice an SM instead of six
+#: Threads per block of the per-person kernels on a fused day (the fused kernel, within
+#: FUSED_MAX_REGISTERS; spawn, bounces, recent travel and check's census uncapped, which must stay
+#: within the 64 registers a thread that 1,024 allow: spawn took 36 in run 13, the others are a
+#: few loads each). For the fused kernel 2 blocks of 1,024 threads an SM, 64 warps in flight, and
+#: the block's shared tallies (23 KB on the scale case) held twice an SM instead of six
 #: times, which leaves L1 most of its 228 KB for the route and link tables. Run 13 on an H100, 1e8
 #: people, medians of 3 in turn: 2.82e10 person-steps/s, against 2.77e10 for 512 threads, 2.68e10
 #: for 512 uncapped (37 registers, 3 blocks), 2.08e10 for 256 uncapped (6 blocks) and 1.45e10 for
