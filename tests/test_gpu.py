@@ -521,10 +521,17 @@ def test_spawn_table_gives_the_places_the_cpu_engine_draws():
 
 def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
     # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
-    # called directly in the simulator on route_tables' own output, against rules.routes:
-    # closed paths, zero weights (empty camps, capacity multipliers of 0), places with no open
-    # path or one, u from 0 up to just below 1
+    # called from a kernel (so on a device too: CORREDOR_GPU_TESTS=device) on route_tables' own
+    # output, against rules.routes: closed paths, zero weights (empty camps, capacity
+    # multipliers of 0), places with no open path or one, u from 0 up to just below 1
     from corredor.engine.rules.routes import choose_path, route_tables
+
+    @cuda.jit
+    def pick(origin, us, ptr, valid, cum, tot, nvalid, out):
+        k = cuda.grid(1)
+        while k < out.shape[0]:
+            out[k] = gpu._choose_path(origin[k], us[k], ptr, valid, cum, tot, nvalid)
+            k += cuda.gridsize(1)
 
     rng = np.random.default_rng(11)
     n_loc = 300
@@ -539,14 +546,17 @@ def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
     capmult = np.where(rng.random(n_loc) < 0.2, 0.0, 1.0)
     cum, tot, nvalid = np.zeros(n), np.zeros(n_loc), np.zeros(n_loc, np.int64)
     checked = 0
+    origin = np.repeat(np.arange(n_loc), 10)
+    us = np.concatenate([[*rng.random(8), 0.0, np.nextafter(1.0, 0.0)] for _ in range(n_loc)])
     for softening in (0.0, 10.0):
         route_tables(ptr, dest, inv_dist, home, valid, attract, capmult, softening, 1.0, cum,
                      tot, nvalid)
-        for o in range(n_loc):
-            for u in (*rng.random(8), 0.0, np.nextafter(1.0, 0.0)):
-                want = choose_path(o, u, ptr, valid, cum, tot, nvalid)
-                assert gpu._choose_path(o, u, ptr, valid, cum, tot, nvalid) == want, (o, u)
-                checked += want >= 0 and tot[o] > 0.0
+        got = np.full(origin.size, -2, np.int64)
+        pick[4, 64](origin, us, ptr, valid, cum, tot, nvalid, got)
+        for k, (o, u) in enumerate(zip(origin, us, strict=True)):
+            want = choose_path(o, u, ptr, valid, cum, tot, nvalid)
+            assert got[k] == want, (o, u)
+            checked += want >= 0 and tot[o] > 0.0
     assert checked > 1000  # the weighted loop, not only the uniform one and places without paths
 
 
