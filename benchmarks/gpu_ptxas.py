@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     from corredor.engine import gpu
 
     tally = gpu.SHARED_TALLY_BYTES  # dynamic shared memory of a launch with shared tallies
-    threads = {"movers": gpu.TPB}  # pass A with gaps: TPB threads; every other kernel TPB_FLAT
+    # pass A with gaps: TPB threads; the fused kernel TPB_FUSED (only fused days run it); every
+    # other kernel TPB_FLAT (spawn, bounces and recent travel run in TPB_FUSED on fused days)
+    threads = {"movers": gpu.TPB, "fused": gpu.TPB_FUSED}
     rows = []
     builds = fused_builds() if args.builds else None
     for name, ptx in gpu.kernel_ptx((9, 0), fused_builds=builds).items():
