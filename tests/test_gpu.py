@@ -472,6 +472,7 @@ def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_
             warnings.simplefilter("ignore", RuntimeWarning)
             dev = gpu.run_agents_gpu(open_mini_plan, seed=5, draws="bernoulli")
         assert_same(cpu, dev)  # the queue at its bound, 2 entries a thread
+        assert dev.gpu_stats["threads_per_block_flat"] == 64 and dev.gpu_stats["fused"]
     back()
     with dc._fused_kernels({"tpb": 2 * lib[0]}):
         assert gpu._QUEUE == 4 * lib[0]

@@ -2480,7 +2480,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     out.day_s = day_s  # type: ignore[attr-defined]
     out.gpu_stats = {**stats, "shared_tally": bool(shared_tally), "direct_pass_a": direct,  # type: ignore[attr-defined]
                      "draws": draws, "fused": fused, "ahead": ahead,
-                     "threads_per_block": tpb, "max_blocks": max_blocks,
+                     "threads_per_block": tpb, "threads_per_block_flat": flat,
+                     "max_blocks": max_blocks,
                      "fused_blocks": (fused_blocks or 0) if fused else 0,
                      "simulator": simulator_enabled()}
     if profile:  # totals over the run, and per day (rows: days, columns: PHASES)
