@@ -234,18 +234,20 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
 #: library builds it ({}: since run 13 the days run ahead, blocks of gpu.TPB_FUSED = 1,024 threads
 #: within gpu.FUSED_MAX_REGISTERS = 32, gpu.FUSED_WAVES = 2 waves of resident blocks: 2.82e10 at
-#: 1e8; since then also the route choice reading one array, the spawn kernel's shorter search
+#: 1e8; since then also the route choice reading one array, the spawn kernel's shorter search,
 #: a barrier fewer a round of queue entries and no link tally for a link crossed within a
 #: step, not yet timed), with one and four waves ("waves": run 13's last call, prepared, found
-#: no machine lent),
-#: and blocks of 512 threads with four waves. Keys: "tpb" (threads a block of a fused day),
+#: no machine lent), blocks of 512 threads with four waves, and the links' changes tallied in
+#: global memory ("links": the block's shared histogram then holds the places' alone, 8 KB
+#: instead of 23 KB on the scale case, leaving L1 more room). Keys: "tpb" (threads a block of a
+#: fused day),
 #: "max_registers" (the fused kernel's cap; None: uncapped), "waves", "ahead" (False: every day
 #: waits for the device, the default before run 13: 1.76e10 against 2.15e10 with 256 threads),
 #: "checks" (with the checks for capped places: 1.11× slower in run 11), "shared_tally" (False:
 #: global tallies, slower in run 11). Run 13 measured and dropped the queue in person order, a
 #: person's place or whole state carried in the queue (each slower than the build without), and
 #: 256 threads within 32 registers (1.45e10: 8 blocks an SM leave L1 almost no room).
-BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"tpb": 512, "waves": 4})
+BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"tpb": 512, "waves": 4}, {"links": True})
 REPEATS = 3
 
 
@@ -256,7 +258,8 @@ def kernel_options(build: dict) -> dict[str, bool]:
     """gpu._make_kernels' options for a build (its keys above; "ahead", "tpb", "waves",
     "max_registers" and "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py
     --builds compiles."""
-    return {"capacity_checks": build.get("checks", False)}
+    return {"capacity_checks": build.get("checks", False),
+            "link_tally_global": build.get("links", False)}
 
 
 _UNSET = object()
@@ -312,6 +315,7 @@ def _layout(fused: bool, build: dict) -> str:
     return ("fused" + (f", max {cap} registers" if cap else ", uncapped" if cap is None else "")
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
+            + (", links tallied in global memory" if build.get("links") else "")
             + (f", {build['tpb']} threads a block" if build.get("tpb") else "")
             + (f", {build['waves']} waves" if build.get("waves") else "")
             + ("" if build.get("ahead", True) else ", days not ahead"))

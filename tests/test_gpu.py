@@ -446,6 +446,24 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
+@pytest.mark.parametrize("case,draws", [("mini", "gaps"), ("walk", "bernoulli")])
+def test_links_tallied_in_global_memory_give_the_cpu_engines_numbers(request, monkeypatch, case,
+                                                                    draws):
+    # the fused kernel built to tally the links' changes in global memory, its shared histogram
+    # holding the places' bins alone (launched with 2·n_loc of shared memory): the CPU engine's
+    # numbers, people on links overnight among them, on two blocks
+    plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
+    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None,
+                                                                  link_tally_global=True)})
+    cpu = run_agents(plan, seed=5, draws=draws)
+    dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
+    assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2
+    assert gpu._KERNELS[True][6].link_tally_global
+    assert_same(cpu, dev)
+    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+    assert cpu.travellers[:-1].sum() > 0
+
+
 def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_plan,
                                                                         monkeypatch):
     # benchmarks/gpu_device_check._fused_kernels: a build's threads a block come with the queue

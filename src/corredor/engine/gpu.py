@@ -465,14 +465,17 @@ def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, wal
 
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
-            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, entered=False):
+            link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, entered=False,
+            links=None):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links]. `entered`: the
     person has just left a place onto lk (by _leave(link=False), which left the link's +1 to
     here): the link's net change is then +1 if they stay on it tonight and 0 if they arrive,
     so someone who crosses a link within one step touches its tally not at all, not twice.
+    `links`: where the links' changes go (same layout as `tally`), if not in `tally`.
     """
+    lt = tally if links is None else links
     f = flags[i]  # read once, written once: the compiler cannot tell the columns apart
     km = link_km[lk]  # loaded with the speed, not after the walking draw's branch
     to = link_to[lk]
@@ -485,7 +488,7 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if arrived:
         dist += km - p
         if not entered:
-            cuda.atomic.add(tally, 2 * n_loc + lk, -1)
+            cuda.atomic.add(lt, 2 * n_loc + lk, -1)
         if ast:
             dday[i] = dist
         if f & _F_BOUNCE:
@@ -502,7 +505,7 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
             return True
         return False
     if entered:
-        cuda.atomic.add(tally, 2 * n_loc + lk, 1)
+        cuda.atomic.add(lt, 2 * n_loc + lk, 1)
     prog[i] = p
     if ast:
         dday[i] = dist
@@ -635,13 +638,20 @@ def _append(ok, i, out, tally, at, slots):
 
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
-                  capacity_checks: bool = False, lineinfo: bool = False):
+                  capacity_checks: bool = False, lineinfo: bool = False,
+                  link_tally_global: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
     `capacity_checks` keeps in it the checks for capped places and full camps, which cannot
     hold in the networks it runs (run 11: 1.11× faster without, medians of 3); `lineinfo` maps
-    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py). (Run 13
+    its instructions to source lines for Nsight Compute (benchmarks/gpu_ncu_day.py);
+    `link_tally_global` has the fused kernel tally the links' changes straight into the global
+    tallies, its shared histogram holding the places' alone (2·n_loc bins: 8 KB instead of 23 KB
+    a block on the scale case, more of the SM's memory left to L1, which run 13 found to matter):
+    since a link crossed within one step is not tallied, only people who stay on a link tonight
+    or arrive from one touch it (not yet measured; the kernel is marked so, `link_tally_global`
+    attribute, for the host to launch it with the smaller shared memory). (Run 13
     measured builds whose queue was in person order, or carried each entry's place or its
     person's whole state: each was slower than this one, and they were removed.)
 
@@ -1041,7 +1051,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         qr = cuda.shared.array(_QUEUE, dtype=nb.int32)
         qn = cuda.shared.array(1, dtype=nb.int32)
         n_tally = 2 * n_loc + n_links
-        h = _histogram(shared_tally, tally, n_tally)
+        n_sh = 2 * n_loc if link_tally_global else n_tally  # bins in the block's histogram
+        h = _histogram(shared_tally, tally, n_sh)
         tid = cuda.threadIdx.x
         if tid == 0:
             st[0] = 0
@@ -1121,8 +1132,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                     if lk >= 0:
                         more = _travel(i, lk, p0, dist, k_walk, r, where, prog, flags, dday,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
-                                       start_on_foot, walk, h, n_loc, w >= 0)  # (w: its place
-                        # before this step; −1 − link for someone already on a link)
+                                       start_on_foot, walk, h, n_loc, w >= 0,  # (w: its place
+                                       # before this step; −1 − link for one already on a link)
+                                       tally if link_tally_global else None)
                         if capacity_checks and r > 0:
                             v = where[_ix(i)]
                             if v >= 0 and capacity[_ix(v)] >= 1:
@@ -1138,8 +1150,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
             if st[2] > 0:
                 cuda.atomic.max(fstat, 2, st[2])
         if shared_tally:
-            _flush(h, tally, n_tally)
+            _flush(h, tally, n_sh)
 
+    fused_kernel.link_tally_global = link_tally_global  # the host launches it with 2·n_loc bins
     return (spawn_kernel, movers_kernel, bernoulli_movers_kernel, pass_a_kernel, advance_kernel,
             chain_kernel, fused_kernel)
 
@@ -1914,6 +1927,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     if fused and not direct:
         raise ValueError("fuse=True needs a network without capacities: a capped place's "
                          "multiplier makes decisions depend on Flee's serial order")
+    # a build whose fused kernel tallies the links in global memory (benchmarks/gpu_device_check.py)
+    fused_shared = (2 * n_loc * 4 if shared_tally and getattr(fused_kernel, "link_tally_global", False)
+                    else shared_bytes)
     if fused and threads_per_block is None:
         flat = TPB_FUSED  # every per-person kernel of a fused day, as measured in run 13
     assert not fused or flat <= _QUEUE // 2  # the fused kernel's queue: < 2 entries a thread
@@ -2358,7 +2374,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 if days is None:
                     d_fstat.copy_to_device(zero_fstat)
                 fused_kernel[_loop_grid(n_alive, flat, fused_blocks or max_blocks), flat, st,
-                             shared_bytes](
+                             fused_shared](
                     n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, pre_t[_S_MOVE],
                     pre_t[_S_ROUTE], pre_t[_S_CHAIN_ROUTE], pre_t[_S_CHAIN_MOVE], pre_t[_S_WALK],
                     d_where, d_prog,
@@ -2368,7 +2384,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
                     d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_day_fstat, d_first)
                 if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
-                    resident = _resident_grid(fused_kernel, flat, shared_bytes)
+                    resident = _resident_grid(fused_kernel, flat, fused_shared)
                     fused_blocks = FUSED_WAVES * resident if resident else max_blocks
                 if days is None:
                     apply(tallies())
