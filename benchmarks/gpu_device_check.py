@@ -281,30 +281,28 @@ def _fused_kernels(build: dict):
     tpb = int(build.get("tpb", gpu.TPB_FUSED))
     waves = int(build.get("waves", gpu.FUSED_WAVES))
     sizes = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES)
-    if cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED:
-        gpu.FUSED_WAVES = waves  # the library's own kernels
-        try:
-            yield
-        finally:
-            gpu.FUSED_WAVES = sizes[2]
-        return
+    own = cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED  # library's kernels
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
-    made = (key, cap, tpb, *opts.values())
-    # the queue as the library sizes it for TPB_FUSED = tpb (2 entries a thread): no larger, as
-    # its shared memory takes L1's room (run 13 measured 512 threads with a queue of 1,024)
-    gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = tpb, 2 * tpb, waves
     try:  # (the library's sizes and kernels back on every way out, a failed build's too)
-        if made not in _MADE:  # compiled once a build, not once a repeat
-            _MADE[made] = gpu._make_kernels(key, cap, **opts)
-        gpu._KERNELS[key] = _MADE[made]
+        gpu.FUSED_WAVES = waves
+        if not own:
+            # the queue as the library sizes it for TPB_FUSED = tpb (2 entries a thread): no
+            # larger, as its shared memory takes L1's room (run 13 measured 512 threads with a
+            # queue of 1,024)
+            gpu.TPB_FUSED, gpu._QUEUE = tpb, 2 * tpb
+            made = (key, cap, tpb, *opts.values())
+            if made not in _MADE:  # compiled once a build, not once a repeat
+                _MADE[made] = gpu._make_kernels(key, cap, **opts)
+            gpu._KERNELS[key] = _MADE[made]
         yield
     finally:
         gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = sizes
-        if real is None:
-            gpu._KERNELS.pop(key, None)
-        else:
-            gpu._KERNELS[key] = real
+        if not own:
+            if real is None:
+                gpu._KERNELS.pop(key, None)
+            else:
+                gpu._KERNELS[key] = real
 
 
 def _layout(fused: bool, build: dict) -> str:

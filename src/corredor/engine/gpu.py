@@ -390,19 +390,12 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _tally_leave(v, lk, h, n_loc, link=True):
-    """Someone leaves v onto link lk: a departure at v, +1 on the link (unless `link` is False:
-    _travel(entered=True) tallies the link's change), in tallies h."""
+def _leave(i, v, lk, where, flags, h, n_loc, link=True):
+    """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link unless
+    `link` is False: then _travel(entered=True) tallies the link's change)."""
     cuda.atomic.add(h, v, 1)
     if link:
         cuda.atomic.add(h, 2 * n_loc + lk, 1)
-
-
-@cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc, link=True):
-    """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link unless
-    `link` is False)."""
-    _tally_leave(v, lk, h, n_loc, link)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
