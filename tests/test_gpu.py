@@ -538,6 +538,45 @@ def test_spawn_table_gives_the_places_the_cpu_engine_draws():
             assert (int(loc[m]) if m < k else fallback) == want, (w, target)
 
 
+@pytest.mark.parametrize("shared", [True, False])
+def test_spawn_kernel_counts_everyone_at_the_place_it_draws(shared):
+    # the spawn kernel's tallies (arrivals row) must count exactly the people it placed: per thread
+    # in registers while the table has fewer than SPAWN_BINS entries (bin n: the fallback, targets
+    # at or above ΣW), else an atomic a person; every person at agents._spawn_chunk's place, and
+    # nobody outside [first, last) touched
+    import bisect
+
+    spawn = gpu._make_kernels(shared)[0]
+    rng = np.random.default_rng(3)
+    n_loc, first, last = 40, 7, 1500
+    seed = seed_words(4)
+    prefix = gpu.day_prefixes(int(seed), 0)
+    seen_binned = seen_atomic = seen_fallback = False
+    for n_pos, scale in ((3, 1.0), (12, 1.0), (gpu.SPAWN_BINS - 1, 1.0), (gpu.SPAWN_BINS, 1.0),
+                         (30, 1.0), (5, 1.02)):
+        w = np.zeros(n_loc)
+        w[rng.choice(n_loc, n_pos, replace=False)] = rng.random(n_pos) + 0.01
+        cum, loc = np.zeros(n_loc), np.zeros(n_loc, np.int32)
+        total, k, fallback = gpu._spawn_table(w, cum, loc)
+        wsum = total * scale  # scale > 1: some targets at or above ΣW take the fallback
+        where = np.full(last, -7, np.int32)
+        tally = np.zeros(2 * n_loc, np.int32)
+        spawn[2, TPB, 0, 2 * n_loc * 4 if shared else 0](
+            first, last, prefix, cum, loc, k, fallback, wsum, where, tally, n_loc)
+        u = np.array([uniform(seed, 0, Stream.SPAWN, i) for i in range(first, last)])
+        want = np.empty(last - first, np.int32)
+        for j, target in enumerate(u * wsum):
+            m = bisect.bisect_right(list(cum[:k]), target)
+            want[j] = loc[m] if m < k else fallback
+            seen_fallback |= m == k
+        assert (where[:first] == -7).all() and np.array_equal(where[first:], want)
+        assert (tally[:n_loc] == 0).all()
+        assert np.array_equal(tally[n_loc:], np.bincount(want, minlength=n_loc))
+        seen_binned |= k < gpu.SPAWN_BINS
+        seen_atomic |= k >= gpu.SPAWN_BINS
+    assert seen_binned and seen_atomic and seen_fallback
+
+
 def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
     # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
     # called from a kernel (so on a device too: CORREDOR_GPU_TESTS=device) on route_tables' own
