@@ -320,6 +320,14 @@ def test_a_variants_problems_name_its_files_as_the_user_did(tmp_path, monkeypatc
     with pytest.raises(ScenarioError) as err:  # given in full, named in full
         load_variant(bad)
     assert str(err.value).startswith(f"{bad.as_posix()}:"), str(err.value)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # given from outside the scenario: ../s/variants/…, both files
+    with pytest.raises(ScenarioError) as err:
+        load_variant(Path("..") / "s" / "variants" / "bad.toml")
+    got = [str(p) for p in err.value.problems]
+    assert any(p.startswith("../s/variants/bad.toml:6:3: crisis parameter") for p in got), got
+    assert any(p.startswith("../s/variants/ev.csv:1: missing column people") for p in got), got
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -831,8 +831,9 @@ def load_variant(path: str | Path) -> Scenario:
 
     path = Path(path)
     # every problem names its file from the current folder, as the user named the variant (its
-    # own checks below name it as given): variants/x.toml and variants/x.csv, not x.toml
-    problems = Problems(root=None if path.is_absolute() else Path.cwd())
+    # own checks below name it as given): variants/x.toml and variants/x.csv, not x.toml; given
+    # as ../s/variants/x.toml, its tables are ../s/variants/x.csv, not their absolute paths
+    problems = Problems(root=None if path.is_absolute() else Path.cwd(), outside=True)
     reading = Problems()
     text = read_text(path, reading, "a [variant] table and [crisis] overrides")
     if text is None:

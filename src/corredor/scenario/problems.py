@@ -44,10 +44,13 @@ class Problem:
 
 @dataclass
 class Problems:
-    """Collector of problems; `root` makes reported paths relative to the scenario folder."""
+    """Collector of problems; `root` makes reported paths relative to the scenario folder.
+    `outside`: a file outside `root` is named relative to it too (../x.csv), not as given (a
+    variant's problems are named from the current folder, where its own path may start with ..)."""
 
     root: Path | None = None
     items: list[Problem] = field(default_factory=list)
+    outside: bool = False
 
     def _rel(self, path: str | Path) -> str:
         p = Path(path)
@@ -55,7 +58,8 @@ class Problems:
             try:
                 return _resolve(p).relative_to(_resolve(self.root)).as_posix()
             except ValueError:
-                pass
+                if self.outside:
+                    return Path(os.path.relpath(_resolve(p), _resolve(self.root))).as_posix()
         return p.as_posix()
 
     def error(self, path: str | Path, line: int, column: int, message: str) -> None:
