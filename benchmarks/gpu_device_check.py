@@ -237,29 +237,37 @@ def scale_plan(people: int, days: int, capped: bool = False):
 #: 1e8; since then also the route choice reading one array, the spawn kernel's shorter search,
 #: a barrier fewer a round of queue entries and no link tally for a link crossed within a
 #: step, not yet timed), with one and four waves ("waves": run 13's last call, prepared, found
-#: no machine lent), blocks of 512 threads with four waves, and the links' changes tallied in
-#: global memory ("links": the block's shared histogram then holds the places' alone, 8 KB
-#: instead of 23 KB on the scale case, leaving L1 more room). Keys: "tpb" (threads a block of a
-#: fused day),
+#: no machine lent), and the links' changes tallied in global memory ("links": the block's
+#: shared histogram then holds the places' alone, 8 KB instead of 23 KB on the scale case,
+#: leaving L1 more room); written in the twelfth session, the tallies through warp-aggregated
+#: atomics ("warp": one atomic for a warp's lanes adding to the same bin; on day 0 everyone
+#: leaves one of 10 places), the route choice loading 2 or 4 cumulative weights at once
+#: ("route"), and the spawn kernel's atomic a person ("spawn_bins": 0; the default now counts
+#: in registers). (Blocks of 512 threads with four waves, prepared before, left out to keep the
+#: run short: 512 lost to 1,024 by 2 % in run 13.) Keys: "tpb"
+#: (threads a block of a fused day), "spawn_bins" (gpu.SPAWN_BINS, for every kernel built),
 #: "max_registers" (the fused kernel's cap; None: uncapped), "waves", "ahead" (False: every day
 #: waits for the device, the default before run 13: 1.76e10 against 2.15e10 with 256 threads),
 #: "checks" (with the checks for capped places: 1.11× slower in run 11), "shared_tally" (False:
 #: global tallies, slower in run 11). Run 13 measured and dropped the queue in person order, a
 #: person's place or whole state carried in the queue (each slower than the build without), and
 #: 256 threads within 32 registers (1.45e10: 8 blocks an SM leave L1 almost no room).
-BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"tpb": 512, "waves": 4}, {"links": True})
+BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"links": True}, {"warp": True}, {"route": 2},
+          {"route": 4}, {"spawn_bins": 0})
 REPEATS = 3
 
 
 _MADE: dict[tuple, tuple] = {}  # _fused_kernels' builds, kept across repeats
 
 
-def kernel_options(build: dict) -> dict[str, bool]:
+def kernel_options(build: dict) -> dict[str, bool | int]:
     """gpu._make_kernels' options for a build (its keys above; "ahead", "tpb", "waves",
     "max_registers" and "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py
     --builds compiles."""
     return {"capacity_checks": build.get("checks", False),
-            "link_tally_global": build.get("links", False)}
+            "link_tally_global": build.get("links", False),
+            "warp_tally": build.get("warp", False),
+            "route_ahead": build.get("route", 0)}
 
 
 _UNSET = object()
@@ -270,8 +278,9 @@ def _fused_kernels(build: dict):
     """Within: run_agents_gpu's kernels built as `build` says (keys above; the register cap is
     ignored in numba's simulator, which has no registers). "tpb" sets gpu.TPB_FUSED (the threads
     of a block of a fused day's kernels) and the fused kernel's queue (gpu._QUEUE, 2 entries a
-    thread), "waves" gpu.FUSED_WAVES, while the build is compiled and run: numba reads the
-    queue's size when it compiles, run_agents_gpu the others when it runs."""
+    thread), "waves" gpu.FUSED_WAVES, "spawn_bins" gpu.SPAWN_BINS, while the build is compiled
+    and run: numba reads the queue's size and the bins when it compiles, run_agents_gpu the
+    others when it runs."""
     from corredor.engine import gpu
 
     lib_cap = None if gpu.simulator_enabled() else gpu.FUSED_MAX_REGISTERS
@@ -280,8 +289,10 @@ def _fused_kernels(build: dict):
     opts = kernel_options(build)
     tpb = int(build.get("tpb", gpu.TPB_FUSED))
     waves = int(build.get("waves", gpu.FUSED_WAVES))
-    sizes = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES)
-    own = cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED  # library's kernels
+    bins = int(build.get("spawn_bins", gpu.SPAWN_BINS))
+    sizes = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS)
+    own = (cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED
+           and bins == gpu.SPAWN_BINS)  # the library's kernels
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
     try:  # (the library's sizes and kernels back on every way out, a failed build's too)
@@ -290,14 +301,14 @@ def _fused_kernels(build: dict):
             # the queue as the library sizes it for TPB_FUSED = tpb (2 entries a thread): no
             # larger, as its shared memory takes L1's room (run 13 measured 512 threads with a
             # queue of 1,024)
-            gpu.TPB_FUSED, gpu._QUEUE = tpb, 2 * tpb
-            made = (key, cap, tpb, *opts.values())
+            gpu.TPB_FUSED, gpu._QUEUE, gpu.SPAWN_BINS = tpb, 2 * tpb, bins
+            made = (key, cap, tpb, bins, *opts.values())
             if made not in _MADE:  # compiled once a build, not once a repeat
                 _MADE[made] = gpu._make_kernels(key, cap, **opts)
             gpu._KERNELS[key] = _MADE[made]
         yield
     finally:
-        gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES = sizes
+        gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS = sizes
         if not own:
             if real is None:
                 gpu._KERNELS.pop(key, None)
@@ -314,6 +325,9 @@ def _layout(fused: bool, build: dict) -> str:
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
             + (", links tallied in global memory" if build.get("links") else "")
+            + (", warp-aggregated tallies" if build.get("warp") else "")
+            + (f", route choice {build['route']} loads at once" if build.get("route") else "")
+            + (f", {build['spawn_bins']} spawn bins" if "spawn_bins" in build else "")
             + (f", {build['tpb']} threads a block" if build.get("tpb") else "")
             + (f", {build['waves']} waves" if build.get("waves") else "")
             + ("" if build.get("ahead", True) else ", days not ahead"))
@@ -394,7 +408,8 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
         size = f" ({fused_regs} registers, {g['fused_blocks']} blocks)" if g["fused"] else ""
         print(f"  gpu {n:.0e} people{' capped' if capped else ''} draws {d} {lay}{size}: "
               f"{rows[-1]['person_steps_per_s']:.3g} person-steps/s "
-              f"(steady {rows[-1]['steady_person_steps_per_s']:.3g})", flush=True)
+              f"(steady {rows[-1]['steady_person_steps_per_s']:.3g}, "
+              f"day 0 {1e3 * rows[-1]['day0_s']:.1f} ms)", flush=True)
         del out
     # the builds' medians over their repeats
     for build in BUILDS:
@@ -407,12 +422,13 @@ def throughput(people_list: list[int], days: int, cpu_ref_people: int, draws: li
                              [r["person_steps_per_s"] for r in mine])),
                          "steady_person_steps_per_s": float(np.median(
                              [r["steady_person_steps_per_s"] for r in mine])),
+                         "day0_s": float(np.median([r["day0_s"] for r in mine])),
                          "fused_regs": mine[-1]["fused_regs"],
                          "fused_blocks": mine[-1].get("fused_blocks")})
             m = rows[-1]
             print(f"  median of {m['runs']}: {lay}, {last}, {top:.0e}: "
-                  f"{m['person_steps_per_s']:.3g} (steady {m['steady_person_steps_per_s']:.3g})",
-                  flush=True)
+                  f"{m['person_steps_per_s']:.3g} (steady {m['steady_person_steps_per_s']:.3g}, "
+                  f"day 0 {1e3 * m['day0_s']:.1f} ms)", flush=True)
     # every fused layout must give the queued rounds' numbers (same seed, top size) and the CPU
     # engine's (same seed and draws, the CPU reference size)
     queued = _layout(False, {})
@@ -578,10 +594,11 @@ def markdown(device: str, eq: list[dict], tp: list[dict], pr: list[dict] | None 
                      f"{r['steady_person_steps_per_s']:.3g} | {r['day0_s']:.3f} | {host:,} |")
     if medians:
         lines += ["", "| build (medians of its runs) | draws | people | runs | registers | blocks | "
-                  "person-steps/s | steady |", "|---|---|---|---|---|---|---|---|"]
+                  "person-steps/s | steady | day 0 ms |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['median_of']} | {r['draws']} | {r['people']:,} | {r['runs']} | "
                   f"{r['fused_regs']} | {r['fused_blocks']} | {r['person_steps_per_s']:.3g} | "
-                  f"{r['steady_person_steps_per_s']:.3g} |" for r in medians]
+                  f"{r['steady_person_steps_per_s']:.3g} | {1e3 * r['day0_s']:.1f} |"
+                  for r in medians]
     if checks:
         lines += [""] + [f"- {r['check']}: {'identical' if r['identical'] else 'DIFFERENT'}"
                          for r in checks]

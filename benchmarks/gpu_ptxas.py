@@ -120,8 +120,8 @@ def occupancy(regs: int, threads: int, smem: int) -> dict:
 def fused_builds() -> dict[str, dict]:
     """The fused kernel's builds other than the default, as _make_kernels options by label (the
     build's keys that kernel_options turns into options, "checks"): those of the device check's
-    BUILDS whose options differ from the default's (none today), and the capacity checks. Their
-    other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally") are not _make_kernels
+    BUILDS whose options differ from the default's ("links", "warp", "route"), and the capacity
+    checks. Their other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally") are not _make_kernels
     options: a build that only sets them compiles to the default kernel."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from gpu_device_check import BUILDS, kernel_options

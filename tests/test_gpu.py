@@ -464,6 +464,51 @@ def test_links_tallied_in_global_memory_give_the_cpu_engines_numbers(request, mo
     assert cpu.travellers[:-1].sum() > 0
 
 
+@pytest.fixture
+def lone_lanes(monkeypatch):
+    """numba's simulator without warps: activemask() gives the lane alone (a schedule the device
+    may also run: each lane reaching _add on its own), so match_any_sync gives it alone too."""
+    if not gpu.simulator_enabled():
+        pytest.skip("a device has the warp's intrinsics")
+    from numba.cuda.simulator import kernelapi
+
+    fake = kernelapi.FakeCUDAModule
+    monkeypatch.setattr(fake, "activemask", lambda self: 1 << self.laneid, raising=False)
+    monkeypatch.setattr(fake, "lanemask_lt", lambda self: (1 << self.laneid) - 1, raising=False)
+    monkeypatch.setattr(fake, "match_any_sync", lambda self, mask, value: mask, raising=False)
+
+
+@pytest.mark.parametrize("case,draws,links", [("mini", "gaps", False), ("walk", "bernoulli", True)])
+def test_warp_aggregated_tallies_give_the_cpu_engines_numbers(request, monkeypatch, lone_lanes,
+                                                             case, draws, links):
+    # the fused kernel built with warp-aggregated tallies (_add: one atomic of d × the lanes
+    # adding to a bin, by the lowest; here every lane alone, as the simulator has no warps; the
+    # aggregation itself is the device check's to compare): departures, arrivals, +1 and −1 on
+    # links, alone and with the links in global memory
+    plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
+    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
+        True, None, link_tally_global=links, warp_tally=True)})
+    cpu = run_agents(plan, seed=5, draws=draws)
+    dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
+    assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2
+    assert_same(cpu, dev)
+    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+    assert cpu.travellers[:-1].sum() > 0 and cpu.arrivals.sum() > 0
+
+
+@pytest.mark.parametrize("ahead,draws", [(2, "bernoulli"), (4, "gaps")])
+def test_route_choice_loading_ahead_gives_the_cpu_engines_numbers(aware_plan, monkeypatch, ahead,
+                                                                  draws):
+    # the fused kernel built with its route choice loading 2 or 4 cumulative weights at once
+    # (_choose_path's `ahead`), on paths of several steps and two routes from A to B
+    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None, route_ahead=ahead)})
+    cpu = run_agents(aware_plan, seed=5, draws=draws)
+    dev = quiet_gpu(aware_plan, 5, draws=draws, shared_tally=True)
+    assert dev.gpu_stats["fused"]
+    assert_same(cpu, dev)
+    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
+
+
 def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_plan,
                                                                         monkeypatch):
     # benchmarks/gpu_device_check._fused_kernels: a build's threads a block come with the queue
@@ -475,21 +520,21 @@ def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import gpu_device_check as dc
 
-    lib = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES)
+    lib = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS)
     kernels = dict(gpu._KERNELS)
 
     def back() -> None:
-        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES) == lib
+        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS) == lib
         assert gpu._KERNELS.keys() == kernels.keys()
         assert all(gpu._KERNELS[k] is kernels[k] for k in kernels)
 
     cpu = run_agents(open_mini_plan, seed=5, draws="bernoulli")
-    with dc._fused_kernels({"tpb": 64, "waves": 1}):
-        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES) == (64, 128, 1)
+    with dc._fused_kernels({"tpb": 64, "waves": 1, "spawn_bins": 0}):
+        assert (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS) == (64, 128, 1, 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             dev = gpu.run_agents_gpu(open_mini_plan, seed=5, draws="bernoulli")
-        assert_same(cpu, dev)  # the queue at its bound, 2 entries a thread
+        assert_same(cpu, dev)  # the queue at its bound, 2 entries a thread; spawn's atomics
         assert dev.gpu_stats["threads_per_block_flat"] == 64 and dev.gpu_stats["fused"]
     back()
     with dc._fused_kernels({"tpb": 2 * lib[0]}):
@@ -577,23 +622,25 @@ def test_spawn_kernel_counts_everyone_at_the_place_it_draws(shared):
     assert seen_binned and seen_atomic and seen_fallback
 
 
-def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
+@pytest.mark.parametrize("ahead", [0, 2, 4])
+def test_route_choice_on_the_device_picks_the_paths_the_rules_pick(ahead):
     # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
     # called from a kernel (so on a device too: CORREDOR_GPU_TESTS=device) on route_tables' own
     # output, against rules.routes: closed paths, zero weights (empty camps, capacity
-    # multipliers of 0), places with no open path or one, u from 0 up to just below 1
+    # multipliers of 0), places with no open path or one, u from 0 up to just below 1; `ahead`
+    # loads 2 or 4 weights at once (groups and the tail after them: places of 0 to 10 paths)
     from corredor.engine.rules.routes import choose_path, route_tables
 
     @cuda.jit
     def pick(origin, us, ptr, valid, cum, tot, nvalid, out):
         k = cuda.grid(1)
         while k < out.shape[0]:
-            out[k] = gpu._choose_path(origin[k], us[k], ptr, valid, cum, tot, nvalid)
+            out[k] = gpu._choose_path(origin[k], us[k], ptr, valid, cum, tot, nvalid, ahead)
             k += cuda.gridsize(1)
 
     rng = np.random.default_rng(11)
     n_loc = 300
-    sizes = rng.integers(0, 7, n_loc)
+    sizes = rng.integers(0, 11, n_loc)
     ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n = int(ptr[-1])
     dest = rng.integers(0, n_loc, n)

@@ -277,7 +277,7 @@ def _geometric(prefix, key, sub, q):
 
 
 @cuda.jit(device=True, inline=True)
-def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
+def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
     """rules.routes.choose_path. No branch before the place's four loads, so that they go out
     together (after `if nv == 0: return -1` they waited for nvalid's): where no path is open
     the loops below see none (tot is then 0) and give −1.
@@ -286,7 +286,11 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
     weight for a closed path, so there cum[p] equals the entry before it (0 for a place's
     first path) and `c > prev` is already false, as `valid and c > prev` is. One load a path
     fewer in the loop that run 13's ncu found at least 18 % of the fused kernel's stall samples in (a
-    byte each, 7.8 M of its excess sectors at 1e7); not yet timed on a device."""
+    byte each, 7.8 M of its excess sectors at 1e7); not yet timed on a device.
+
+    `ahead` (a build option: 0, 2 or 4) loads that many entries of `cum` at once and then walks
+    them in registers as the loop does one at a time: the same path, with one wait for its
+    loads a group instead of one a path (run 13's hottest loop instruction waited on its load)."""
     nv = nvalid[_ix(o)]
     lo = path_ptr[_ix(o)]
     hi = path_ptr[_ix(o + 1)]
@@ -297,13 +301,53 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
         target = u * t
         last = -1
         prev = 0.0
-        for p in range(lo, hi):
+        p = lo
+        if ahead >= 4:
+            while p + 3 < hi:
+                c0 = cum[_ix(p)]
+                c1 = cum[_ix(p + 1)]
+                c2 = cum[_ix(p + 2)]
+                c3 = cum[_ix(p + 3)]
+                if c0 > prev:
+                    last = p
+                    if c0 > target:
+                        return p
+                if c1 > c0:
+                    last = p + 1
+                    if c1 > target:
+                        return p + 1
+                if c2 > c1:
+                    last = p + 2
+                    if c2 > target:
+                        return p + 2
+                if c3 > c2:
+                    last = p + 3
+                    if c3 > target:
+                        return p + 3
+                prev = c3
+                p += 4
+        if ahead >= 2:
+            while p + 1 < hi:
+                c0 = cum[_ix(p)]
+                c1 = cum[_ix(p + 1)]
+                if c0 > prev:
+                    last = p
+                    if c0 > target:
+                        return p
+                if c1 > c0:
+                    last = p + 1
+                    if c1 > target:
+                        return p + 1
+                prev = c1
+                p += 2
+        while p < hi:
             c = cum[_ix(p)]
             if c > prev:
                 last = p
                 if c > target:
                     return p
             prev = c
+            p += 1
         return last
     k = int(u * nv)
     if k >= nv:
@@ -328,7 +372,8 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 
 @cuda.jit(device=True, inline=True)
 def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped, first=None):
+             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped, first=None,
+             ahead=0):
     """agents._decide_step on values: person i at v with path p (−1: none) at hop h chooses a
     path if none and takes its next step. Returns (link entered or −1, path after, hop after):
     the path is −1 once its last step is taken, and then the hop is left as it was.
@@ -346,7 +391,8 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
     loads from the person's place to the link's tables is two loads shorter (ncu: most of the
     fused kernel's stalls wait on L1 loads). Where first[p] is 0 the step is looked up below."""
     if p < 0:
-        p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
+        p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid,
+                         ahead)
         if p < 0:
             return -1, p, h
         h = 1
@@ -375,7 +421,7 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
 @cuda.jit(device=True, inline=True)
 def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                  node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                 capped=True, first=None):
+                 capped=True, first=None, ahead=0):
     """_step_of for person i's columns: the link entered or −1; path and hop written where
     they change (hop is read only on a path)."""
     p = path[i]
@@ -384,7 +430,7 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
         h = nb.int32(hop[i])
     lk, p2, h2 = _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid,
                           node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                          capped, first)
+                          capped, first, ahead)
     if p2 != p:
         path[i] = p2
     if h2 != h:
@@ -393,10 +439,24 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc, link=True):
+def _add(h, j, d, warp):
+    """h[j] += d, an atomic. `warp` (a build option; not in numba's simulator, which lacks the
+    warp's match): the lanes of the warp that are here together and add to the same j make one
+    atomic, by the lowest of them, of d times their number (on day 0 of the scale case all 1e8
+    departures go to 10 places, and a warp's 32 equal-address atomics are serialised)."""
+    if warp:
+        peers = cuda.match_any_sync(cuda.activemask(), nb.int32(j))
+        if (peers & cuda.lanemask_lt()) == 0:
+            cuda.atomic.add(h, j, d * cuda.popc(peers))
+    else:
+        cuda.atomic.add(h, j, d)
+
+
+@cuda.jit(device=True, inline=True)
+def _leave(i, v, lk, where, flags, h, n_loc, link=True, warp=False):
     """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link unless
-    `link` is False: then _travel(entered=True) tallies the link's change)."""
-    cuda.atomic.add(h, v, 1)
+    `link` is False: then _travel(entered=True) tallies the link's change); `warp`: see _add."""
+    _add(h, v, 1, warp)
     if link:
         cuda.atomic.add(h, 2 * n_loc + lk, 1)
     flags[i] = flags[i] & _F_NOT_BOUNCE
@@ -462,7 +522,7 @@ def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, wal
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
             link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, entered=False,
-            links=None):
+            links=None, warp=False):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links]. `entered`: the
@@ -470,6 +530,7 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     here): the link's net change is then +1 if they stay on it tonight and 0 if they arrive,
     so someone who crosses a link within one step touches its tally not at all, not twice.
     `links`: where the links' changes go (same layout as `tally`), if not in `tally`.
+    `warp`: the tallies through _add's warp-aggregated atomics.
     """
     lt = tally if links is None else links
     f = flags[i]  # read once, written once: the compiler cannot tell the columns apart
@@ -484,24 +545,24 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if arrived:
         dist += km - p
         if not entered:
-            cuda.atomic.add(lt, 2 * n_loc + lk, -1)
+            _add(lt, 2 * n_loc + lk, -1, warp)
         if ast:
             dday[i] = dist
         if f & _F_BOUNCE:
             flags[i] = (f | _F_DONE) & _F_NOT_BOUNCE
             v = link_from[lk]
             where[i] = v
-            cuda.atomic.add(tally, n_loc + v, 1)
+            _add(tally, n_loc + v, 1, warp)
             return False
         flags[i] = f | _F_DONE
         where[i] = v
-        cuda.atomic.add(tally, n_loc + v, 1)
+        _add(tally, n_loc + v, 1, warp)
         if dist < s:
             prog[i] = dist
             return True
         return False
     if entered:
-        cuda.atomic.add(lt, 2 * n_loc + lk, 1)
+        _add(lt, 2 * n_loc + lk, 1, warp)
     prog[i] = p
     if ast:
         dday[i] = dist
@@ -635,7 +696,8 @@ def _append(ok, i, out, tally, at, slots):
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                   capacity_checks: bool = False, lineinfo: bool = False,
-                  link_tally_global: bool = False):
+                  link_tally_global: bool = False, warp_tally: bool = False,
+                  route_ahead: int = 0):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
@@ -647,7 +709,10 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     a block on the scale case, more of the SM's memory left to L1, which run 13 found to matter):
     since a link crossed within one step is not tallied, only people who stay on a link tonight
     or arrive from one touch it (not yet measured; the kernel is marked so, `link_tally_global`
-    attribute, for the host to launch it with the smaller shared memory). (Run 13
+    attribute, for the host to launch it with the smaller shared memory); `warp_tally` has
+    its tallies (departures, arrivals, links) go through _add's warp-aggregated atomics (not in
+    numba's simulator; not yet measured); `route_ahead` (2 or 4) has its route choice load
+    that many cumulative weights at once (_choose_path; not yet measured). (Run 13
     measured builds whose queue was in person order, or carried each entry's place or its
     person's whole state: each was slower than this one, and they were removed.)
 
@@ -1131,11 +1196,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                               r, path, hop, path_ptr, path_valid, cum, tot,
                                               nvalid, node_ptr, nodes, out_ptr, out_link,
                                               link_to, link_open, camp, capmult,
-                                              capacity_checks, first)
+                                              capacity_checks, first, route_ahead)
                             if lk >= 0:
                                 if r > 0:  # km done today
                                     dist = prog[_ix(i)]
-                                _leave(i, w, lk, where, flags, h, n_loc, False)
+                                _leave(i, w, lk, where, flags, h, n_loc, False, warp_tally)
                                 if r == 0:
                                     prog[_ix(i)] = 0.0
                                 elif capacity_checks and capacity[_ix(w)] >= 1:
@@ -1145,7 +1210,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
                                        start_on_foot, walk, h, n_loc, w >= 0,  # (w: its place
                                        # before this step; −1 − link for one already on a link)
-                                       tally if link_tally_global else None)
+                                       tally if link_tally_global else None, warp_tally)
                         if capacity_checks and r > 0:
                             v = where[_ix(i)]
                             if v >= 0 and capacity[_ix(v)] >= 1:
