@@ -302,6 +302,8 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
         last = -1
         prev = 0.0
         p = lo
+        # (the groups written out: a helper returning (chosen, last) for each turn gave the same
+        # paths but, within 32 registers, 44 / 60 bytes of spills for ahead 2 instead of 12 / 12)
         if ahead >= 4:
             while p + 3 < hi:
                 c0 = cum[_ix(p)]
