@@ -754,6 +754,34 @@ def test_fused_grid_is_whole_waves_of_the_blocks_the_device_holds(monkeypatch):
     assert gpu._resident_grid(k, 256, 24 * 1024) is None  # which one runs is not known
 
 
+def test_day_0_runs_the_fused_kernel_on_the_grid_of_the_other_days(open_mini_plan, monkeypatch):
+    # with the fused kernel compiled already (here: the device said 1 resident block), every
+    # day's launch, day 0's too, is FUSED_WAVES × that, not the looping kernels' max_blocks (2 in
+    # the simulator); the same numbers as the CPU engine
+    lib = gpu._kernels(True)
+    grids: list[int] = []
+
+    class Spy:
+        def __init__(self, k):
+            self.k = k
+
+        def __getattr__(self, name):
+            return getattr(self.k, name)
+
+        def __getitem__(self, config):
+            grids.append(config[0])
+            return self.k[config]
+
+    monkeypatch.setattr(gpu, "_KERNELS", {True: (*lib[:6], Spy(lib[6]))})
+    monkeypatch.setattr(gpu, "_resident_grid", lambda kernel, tpb, smem: 1)
+    monkeypatch.setattr(gpu, "FUSED_WAVES", 3)
+    cpu = run_agents(open_mini_plan, seed=5, draws="bernoulli")
+    dev = quiet_gpu(open_mini_plan, 5, draws="bernoulli", shared_tally=True)
+    assert len(grids) == int((cpu.alive > 0).sum()) > 1 and set(grids) == {3}  # (nobody: no launch)
+    assert dev.gpu_stats["fused_blocks"] == 3
+    assert_same(cpu, dev)
+
+
 def test_a_run_the_device_cannot_hold_is_refused_with_the_hasten_that_fits(mini_plan, monkeypatch):
     # int32 person indices (and the fused kernel's read position) bound the people; free device
     # memory too: refused before anything is allocated, with a hasten that fits, as on the CPU

@@ -2020,6 +2020,13 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     else shared_bytes)
     if fused and threads_per_block is None:
         flat = TPB_FUSED  # every per-person kernel of a fused day, as measured in run 13
+    if fused and fused_blocks is None:
+        # compiled already (an earlier run: the device check's warm-up): day 0 on the grid of
+        # the other days, FUSED_WAVES of its resident blocks (it took max_blocks, 4 waves of
+        # 1,024-thread blocks on an H100, in run 13, whose day 0 moved everyone)
+        resident = _resident_grid(fused_kernel, flat, fused_shared)
+        if resident:
+            fused_blocks = FUSED_WAVES * resident
     assert not fused or flat <= _QUEUE // 2  # the fused kernel's queue: < 2 entries a thread
     check_device_fits(plan, fused)
     ahead = bool(ahead) and fused and not take_pop and not check and not profile
