@@ -288,9 +288,10 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
     fewer in the loop that run 13's ncu found at least 18 % of the fused kernel's stall samples in (a
     byte each, 7.8 M of its excess sectors at 1e7); not yet timed on a device.
 
-    `ahead` (a build option: 0, 2 or 4) loads that many entries of `cum` at once and then walks
-    them in registers as the loop does one at a time: the same path, with one wait for its
-    loads a group instead of one a path (run 13's hottest loop instruction waited on its load)."""
+    `ahead` (a build option: 0, or 2 to 4) loads that many entries of `cum` at once and then
+    walks them in registers as the loop does one at a time: the same path, with one wait for
+    its loads a group instead of one a path (run 13's hottest loop instruction waited on its
+    load)."""
     nv = nvalid[_ix(o)]
     lo = path_ptr[_ix(o)]
     hi = path_ptr[_ix(o + 1)]
@@ -302,46 +303,19 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
         last = -1
         prev = 0.0
         p = lo
-        # (the groups written out: a helper returning (chosen, last) for each turn gave the same
-        # paths but, within 32 registers, 44 / 60 bytes of spills for ahead 2 instead of 12 / 12)
-        if ahead >= 4:
-            while p + 3 < hi:
-                c0 = cum[_ix(p)]
-                c1 = cum[_ix(p + 1)]
-                c2 = cum[_ix(p + 2)]
-                c3 = cum[_ix(p + 3)]
-                if c0 > prev:
-                    last = p
-                    if c0 > target:
-                        return p
-                if c1 > c0:
-                    last = p + 1
-                    if c1 > target:
-                        return p + 1
-                if c2 > c1:
-                    last = p + 2
-                    if c2 > target:
-                        return p + 2
-                if c3 > c2:
-                    last = p + 3
-                    if c3 > target:
-                        return p + 3
-                prev = c3
-                p += 4
-        if ahead >= 2:
-            while p + 1 < hi:
-                c0 = cum[_ix(p)]
-                c1 = cum[_ix(p + 1)]
-                if c0 > prev:
-                    last = p
-                    if c0 > target:
-                        return p
-                if c1 > c0:
-                    last = p + 1
-                    if c1 > target:
-                        return p + 1
-                prev = c1
-                p += 2
+        if ahead > 1:  # (a constant of the build: the loops below unroll, cs lives in registers)
+            cs = cuda.local.array(4, nb.float64)
+            while p + ahead <= hi:
+                for k in range(ahead):
+                    cs[k] = cum[_ix(p + k)]
+                for k in range(ahead):
+                    c = cs[k]
+                    if c > prev:
+                        last = p + k
+                        if c > target:
+                            return p + k
+                    prev = c
+                p += ahead
         while p < hi:
             c = cum[_ix(p)]
             if c > prev:
@@ -713,7 +687,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     or arrive from one touch it (not yet measured; the kernel is marked so, `link_tally_global`
     attribute, for the host to launch it with the smaller shared memory); `warp_tally` has
     its tallies (departures, arrivals, links) go through _add's warp-aggregated atomics (not in
-    numba's simulator; not yet measured); `route_ahead` (2 or 4) has its route choice load
+    numba's simulator; not yet measured); `route_ahead` (2 to 4) has its route choice load
     that many cumulative weights at once (_choose_path; not yet measured). (Run 13
     measured builds whose queue was in person order, or carried each entry's place or its
     person's whole state: each was slower than this one, and they were removed.)
@@ -724,6 +698,8 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     Per-chunk lists (movers, capped movers, frontier) live at [chunk·CHUNK, chunk·CHUNK + n) of
     their buffer, as the CPU engine's scratch does, and are filled through a shared-memory counter.
     """
+    if route_ahead not in (0, 1, 2, 3, 4):
+        raise ValueError(f"route_ahead must be 0 to 4 (weights loaded at once), not {route_ahead}")
 
     @cuda.jit
     def spawn_kernel(first, last, pre, cumw, locs, n, fallback, wsum, where, tally, n_loc):
