@@ -132,7 +132,8 @@ def fused_builds() -> dict[str, dict]:
             continue
         opts = kernel_options(build)
         if any(opts.values()):
-            out["+".join(k for k, v in build.items() if any(kernel_options({k: v}).values()))] = opts
+            out["+".join(k if v is True else f"{k}={v}" for k, v in build.items()
+                         if any(kernel_options({k: v}).values()))] = opts
     return out
 
 
