@@ -478,6 +478,58 @@ def lone_lanes(monkeypatch):
     monkeypatch.setattr(fake, "match_any_sync", lambda self, mask, value: mask, raising=False)
 
 
+@pytest.mark.parametrize("d", [1, -1, 3])
+def test_warp_aggregated_add_makes_one_atomic_a_bin_of_the_lanes_there_together(monkeypatch, d):
+    # _add with `warp`, lanes converged (a warp of 32 threads, all calling it at once): the
+    # simulator's match is emulated with the block's barrier (each lane posts its bin, then
+    # reads who posted the same); the lowest lane of each bin adds d × their number, so the bins
+    # get d × how many lanes chose each, whichever lanes lead
+    if not gpu.simulator_enabled():
+        pytest.skip("a device has the warp's intrinsics (the device check compares this build)")
+    from numba.cuda.simulator import kernelapi
+
+    posted: dict[tuple, int] = {}
+    added: list[int] = []
+
+    def match_any_sync(self, mask, value):
+        lane, block = self.laneid, self.blockIdx.x
+        posted[(block, lane)] = int(value)
+        self.syncthreads()
+        peers = sum(1 << b for (blk, b), v in posted.items()
+                    if blk == block and v == int(value) and (mask >> b) & 1)
+        self.syncthreads()
+        return peers
+
+    fake = kernelapi.FakeCUDAModule
+    monkeypatch.setattr(fake, "activemask", lambda self: 0xFFFFFFFF, raising=False)
+    monkeypatch.setattr(fake, "lanemask_lt", lambda self: (1 << self.laneid) - 1, raising=False)
+    monkeypatch.setattr(fake, "match_any_sync", match_any_sync, raising=False)
+    real_add = kernelapi.FakeCUDAAtomic.add
+
+    def counted_add(self, array, index, val):
+        added.append(int(val))
+        return real_add(self, array, index, val)
+
+    monkeypatch.setattr(kernelapi.FakeCUDAAtomic, "add", counted_add)
+
+    # defined among gpu.py's globals, as its kernels are: the simulator swaps a kernel's `cuda`
+    # for the launch's module for the whole launch, while a device function called from another
+    # module's kernel has it swapped back by the first lane to return, under the others' feet
+    ns: dict = {}
+    exec("def lanes_add(bins, d, h):\n    _add(h, bins[cuda.grid(1)], d, True)\n", vars(gpu), ns)
+    lanes_add = cuda.jit(ns["lanes_add"])
+
+    rng = np.random.default_rng(2)
+    bins = rng.integers(0, 5, 64).astype(np.int64)
+    bins[:32] = np.where(bins[:32] == 4, 1, bins[:32])  # block 0: bins 0–3, block 1: 0–4
+    h = np.zeros(5, np.int64)
+    lanes_add[2, 32](bins, d, h)
+    np.testing.assert_array_equal(h, d * np.bincount(bins, minlength=5))
+    distinct = len(set(bins[:32].tolist())) + len(set(bins[32:].tolist()))
+    assert len(added) == distinct and sorted(a // d for a in added) == sorted(
+        [int(c) for c in np.bincount(bins[:32]) if c] + [int(c) for c in np.bincount(bins[32:]) if c])
+
+
 @pytest.mark.parametrize("case,draws,links", [("mini", "gaps", False), ("walk", "bernoulli", True)])
 def test_warp_aggregated_tallies_give_the_cpu_engines_numbers(request, monkeypatch, lone_lanes,
                                                              case, draws, links):
