@@ -121,8 +121,8 @@ def fused_builds() -> dict[str, dict]:
     """The fused kernel's builds other than the default, as _make_kernels options by label (the
     build's keys that kernel_options turns into options, "checks"): those of the device check's
     BUILDS whose options differ from the default's ("links", "warp", "route"), and the capacity
-    checks. Their other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally") are not _make_kernels
-    options: a build that only sets them compiles to the default kernel."""
+    checks. Their other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally",
+    "spawn_bins") are not _make_kernels options: the fused kernel they compile is the default's."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from gpu_device_check import BUILDS, kernel_options
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--builds", action="store_true",
                     help="also the fused kernel's builds other than the default: the capacity "
                          "checks, and those of gpu_device_check.BUILDS that change the kernel "
-                         "(none today)")
+                         "(links, warp, route)")
     args = ap.parse_args(argv)
     ptxas = find_ptxas(args.ptxas)
     from corredor.engine import gpu

@@ -434,7 +434,7 @@ def _leave(i, v, lk, where, flags, h, n_loc, link=True, warp=False):
     `link` is False: then _travel(entered=True) tallies the link's change); `warp`: see _add."""
     _add(h, v, 1, warp)
     if link:
-        cuda.atomic.add(h, 2 * n_loc + lk, 1)
+        _add(h, 2 * n_loc + lk, 1, warp)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -1996,13 +1996,16 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     else shared_bytes)
     if fused and threads_per_block is None:
         flat = TPB_FUSED  # every per-person kernel of a fused day, as measured in run 13
-    if fused and fused_blocks is None:
-        # compiled already (an earlier run: the device check's warm-up): day 0 on the grid of
-        # the other days, FUSED_WAVES of its resident blocks (it took max_blocks, 4 waves of
-        # 1,024-thread blocks on an H100, in run 13, whose day 0 moved everyone)
+
+    def wave_grid() -> int | None:
+        """FUSED_WAVES × the fused kernel's resident blocks, once it is compiled (else None)."""
         resident = _resident_grid(fused_kernel, flat, fused_shared)
-        if resident:
-            fused_blocks = FUSED_WAVES * resident
+        return FUSED_WAVES * resident if resident else None
+
+    if fused and fused_blocks is None:
+        # compiled already (an earlier run: the device check's warm-up): day 0 on the grid of the
+        # other days (it took max_blocks, 4 waves of 1,024-thread blocks on an H100, in run 13)
+        fused_blocks = wave_grid()
     assert not fused or flat <= _QUEUE // 2  # the fused kernel's queue: < 2 entries a thread
     check_device_fits(plan, fused)
     ahead = bool(ahead) and fused and not take_pop and not check and not profile
@@ -2299,8 +2302,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                 err, err_day = ERR_NO_SPAWN_WEIGHT, t
                 break
             acc, n_sp, fallback = _spawn_table(wts, cumw, spawn_locs)
-            send(d_cumw, cumw)
-            send(d_spawn_locs, spawn_locs)
+            upload(d_cumw, cumw)  # (unchanged weights, as on most days of a long conflict: no copy)
+            upload(d_spawn_locs, spawn_locs)
             if days is None:
                 d_tally.copy_to_device(zero_tally)
             spawn_kernel[_loop_grid(n_new, flat, max_blocks), flat, st,
@@ -2455,9 +2458,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
                     d_capacity, d_touched_cap, d_ev_idx, d_ev_loc, d_cnt, d_day_fstat, d_first)
-                if fused_blocks is None:  # compiled now: FUSED_WAVES of its resident blocks
-                    resident = _resident_grid(fused_kernel, flat, fused_shared)
-                    fused_blocks = FUSED_WAVES * resident if resident else max_blocks
+                if fused_blocks is None:  # compiled now
+                    fused_blocks = wave_grid() or max_blocks
                 if days is None:
                     apply(tallies())
                     r_fused = fused_stats(d_fstat.copy_to_host(), t)
