@@ -503,3 +503,26 @@ def test_a_table_file_listed_twice_is_refused(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(folder)
     assert "crisis.events: ../s/events.csv is listed twice" in str(err.value)
+
+
+def test_a_variant_may_replace_the_tables_that_use_the_baselines_parameters(tmp_path):
+    """A variant whose policies set militarisation as numbers no longer refers to the baseline's
+    $mil_block, $mil_troops, $mil_emergency. Before, it was refused: 'unknown crisis parameter
+    mil_block ... belongs in that variant's [crisis.parameters]', which the variant never named."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "variants" / "shut.csv").write_text(
+        "crossing,start,end,status,capacity_per_day,militarisation,price_usd,bribe_success,groups\n"
+        "pe_santa_rosa,2023-02-01,2023-06-30,closed,17000,0.5,100,0.5,\n"
+        "cl_chacalluta_exit,2023-02-01,2023-06-30,open,17000,0.5,0,0,\n", encoding="utf-8")
+    shut = folder / "variants" / "shut.toml"
+    shut.write_text('[variant]\nbase = ".."\n[crisis]\npolicies = "shut.csv"\n', encoding="utf-8")
+    v = load_variant(shut)
+    assert {p.status for p in v.crisis.policies if p.crossing == "pe_santa_rosa"} == {"closed"}
+    assert v.crisis.parameters["mil_block"] == load_scenario(SCENARIO).crisis.parameters["mil_block"]
+    # a parameter the variant itself names must still be known (a misspelling is refused)
+    shut.write_text('[variant]\nbase = ".."\n[crisis]\npolicies = "shut.csv"\n'
+                    '[crisis.parameters]\nmil_blok = 0.3\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_variant(shut)
+    assert "unknown crisis parameter 'mil_blok'" in str(err.value)

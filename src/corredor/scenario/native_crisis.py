@@ -653,10 +653,12 @@ class _Reader:
                             "end": iso[1], "source": self.cell(row, cols, "source")})
         return tuple(out)
 
-    def parameters(self, table: Any, extra_names: set[str], lenient: bool = False) -> dict[str, float]:
+    def parameters(self, table: Any, extra_names: set[str], lenient: bool = False,
+                   inherited: frozenset[str] = frozenset()) -> dict[str, float]:
         """[crisis.parameters] over PARAMETERS' defaults. A key that is neither a built-in
         parameter nor referred to by a table is refused (a misspelt parameter would otherwise
-        leave its default in force), unless `lenient` (a referring table could not be read)."""
+        leave its default in force), unless `lenient` (a referring table could not be read) or
+        `inherited` (a variant's baseline declared it: a variant may replace the tables that use it)."""
         out = dict(PARAMETERS)
         if table is None:
             return out
@@ -664,7 +666,7 @@ class _Reader:
             self.toml_error("parameters", f"crisis.parameters: expected a table, found {table!r}")
             return out
         for key, value in table.items():
-            if key not in PARAMETERS and key not in extra_names and not lenient:
+            if key not in PARAMETERS and key not in extra_names and key not in inherited and not lenient:
                 self.toml_error(key, f"unknown crisis parameter '{key}' (not a built-in parameter, and no "
                                      f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}; "
                                      "one that only a variant's files use belongs in that variant's "
@@ -718,13 +720,15 @@ def read_crisis(
     toml_path: Path | None = None,
     routes: set[frozenset[str]] | None = None,
     days: int | None = None,
+    inherited: frozenset[str] = frozenset(),
 ) -> Crisis:
     """Read the `[crisis]` table of `folder/scenario.toml` into a Crisis; faults go to `problems`.
 
     `start_date` defaults to `[scenario] start_date` of `folder/scenario.toml`. With `routes`
     (the place pairs of routes.csv) crossings and corridors must follow a route; with `days`
     (the run's length) rows dated outside the run are warned of and events are made for the
-    run's days only.
+    run's days only. `inherited`: parameters a variant's baseline declared (accepted even when
+    the variant's tables no longer refer to them).
     """
     folder = Path(folder)
     toml_path = toml_path or folder / "scenario.toml"
@@ -752,7 +756,7 @@ def read_crisis(
             found = _referenced_names(folder, crisis_table[key], columns, dollar)
             unread |= found is None
             extra |= found or set()
-    params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread)
+    params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited)
     for name in sorted(extra - set(params)):
         r.toml_error("[crisis.parameters]",
                      f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
@@ -872,6 +876,10 @@ def load_variant(path: str | Path) -> Scenario:
     over = data.get("crisis", {})
     if not isinstance(over, dict):
         raise ScenarioError([Problem(str(path), 0, 0, "[crisis] must be a table")])
+    own = over.get("parameters")
+    # the baseline's own parameters were checked when it loaded; a variant that replaces the
+    # tables referring to them (e.g. policies without $mil_block) must not be refused for them
+    inherited = frozenset(base.crisis.parameters if base.crisis else ()) - set(own if isinstance(own, dict) else ())
     for key, value in over.items():
         if key == "parameters" and isinstance(value, dict):
             table["parameters"] = {**dict(table.get("parameters", {})), **value}
@@ -883,7 +891,8 @@ def load_variant(path: str | Path) -> Scenario:
             table[key] = value
     crisis = read_crisis(base_dir, table, problems, {loc.name for loc in base.locations},
                          start_date=base.start_date, toml_path=path,
-                         routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days)
+                         routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days,
+                         inherited=inherited)
     problems.raise_if_errors()
     name = str(variant.get("name") or path.stem)
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
