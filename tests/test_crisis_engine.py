@@ -415,3 +415,21 @@ def test_a_capacity_or_admission_limit_of_zero_is_a_refusal_not_a_queue():
     assert int(ds["crossings"].sel(crossing="c", mode="admission").max()) == 5
     assert int(ds["crossings"].sel(mode="irregular").sum()) == 0
     assert int(ds["stranded"].sel(location="x").values[-1]) > 0  # a queue, waiting
+
+
+def test_people_held_on_their_way_back_do_not_give_up_again():
+    """A crossing x -> o back to the fallback, closed like the one ahead: people who gave up are
+    held there too. Before, they 'gave up' again every day they were held, and a review's run
+    counted 1,616 give-ups for 600 people; now each person turns back once at most."""
+    sc = closed_to_1000(30, (), shelter_give_up_factor=0.0)
+    back = (Crossing("back", "x", "o", "x"),)
+    shut = sc.crisis.policies + (PolicyPeriod("back", 0, 10_000, status="closed"),)
+    sc = dataclasses.replace(sc, crisis=dataclasses.replace(
+        sc.crisis, crossings=sc.crisis.crossings + back, policies=shut))
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, check=True).dataset
+        gave_up = int(ds["give_ups"].values.sum())
+        assert 900 < gave_up <= 1000  # (a daily rate of 0.3 for 30 days: nearly everyone, once)
+        # nobody gets home; those who turned back wait at the closed way back, still stranded
+        assert int(ds["population"].sel(location="o").values[-1]) == 0
+        assert int(ds["stranded"].sel(location="x").values[-1]) == 1000

@@ -8,7 +8,9 @@ humanitarian admission if one is open to their group and its pool has room; else
 demanded and they have the cash (success `bribe`, money counted only when it works); else they are
 stranded (WAITING) at the staging place.
 Step 6, waiting, for everyone who failed today: give up with hazard rate
-`give_up_base + give_up_per_day × days waited` and head to the group's fallback place; else, if
+`give_up_base + give_up_per_day × days waited` and head to the group's fallback place (not
+someone already heading there, held at a crossing on the way back: they cannot turn back twice);
+else, if
 refused (not merely behind a full day's capacity: those queue for the next day), try the
 marked irregular path (where the crossing names one) with probability `irregular_try`, succeeding with
 `irregular_success × (1 − militarisation)`, and on failure being pushed back with probability
@@ -116,7 +118,10 @@ def wait_decide(
         c = at_cross[i]
         g = group[i]
         rate = give_up_base + give_up_per_day * waited[i]
-        if group_fallback[g] >= 0 and uniform(seed, day, _S_GIVE_UP, i) < 1.0 - math.exp(-rate):
+        # someone already heading back (returning) who is held at a crossing on the way has no
+        # one to give up to: they wait or try the irregular path (a give-up counts a person once)
+        if (returning[i] == 0 and group_fallback[g] >= 0
+                and uniform(seed, day, _S_GIVE_UP, i) < 1.0 - math.exp(-rate)):
             state[i] = MOVING
             returning[i] = 1
             gave_up_on[i] = day
