@@ -433,3 +433,20 @@ def test_people_held_on_their_way_back_do_not_give_up_again():
         # nobody gets home; those who turned back wait at the closed way back, still stranded
         assert int(ds["population"].sel(location="o").values[-1]) == 0
         assert int(ds["stranded"].sel(location="x").values[-1]) == 1000
+
+
+def test_beds_freed_by_a_flight_are_free_for_a_later_transfer_of_the_same_day():
+    """A full shelter of 100: a flight takes 60 of them, then a clearance of the line the same
+    day (later in the file). Before, the clearance still saw 100 in the shelter and moved nobody
+    (40 in a shelter of 100 while hundreds stayed at the line); now it fills the 60 beds."""
+    evs = (Event("transfer", 3, 3, "x", "s", 100), Event("flight", 5, 5, "s", "d", 60),
+           Event("transfer", 5, 5, "x", "s", -1))
+    sc = closed_to_1000(8, evs, shelter_give_up_factor=0.0)
+    sc = dataclasses.replace(sc, locations=tuple(
+        dataclasses.replace(loc, capacity=100) if loc.name == "s" else loc for loc in sc.locations))
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, check=True).dataset
+        assert int(ds["crossings"].sel(mode="flight").sum()) == 60
+        assert int(ds["crossings"].sel(mode="transfer").values[5].sum()) == 60
+        assert int(ds["sheltered"].sel(location="s").values[5]) == 100
+        assert int(ds["stranded"].sel(location="x").values[5]) > 0  # the rest still wait

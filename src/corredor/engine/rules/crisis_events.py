@@ -4,7 +4,8 @@ Each event picks among the eligible people at its origin (right groups, at the p
 road) a random subset of the allowed size: every eligible person gets a uniform keyed by
 (seed, day, EVENT, person, event) and the smallest keys are taken, so the choice does not depend on
 person order or threads.
-- transfer: N people (or all) to a place; into a shelter only as far as its capacity allows.
+- transfer: N people (or all) to a place; into a shelter only as far as its capacity allows
+  (beds freed by an earlier event of the same day, a flight or a transfer out, count as free).
   Someone who gave up and is taken into a shelter or onto a flight no longer heads home; a
   give-up of the same day is then taken back, so `give_ups` counts people who left, once each.
 - flight: up to `people` seats; the passengers leave the simulation (EXITED) at its destination.
@@ -95,6 +96,8 @@ def run_events(
         order = np.argsort(keys, kind="mergesort")
         for r in range(take):
             i = ids[order[r]]
+            if state[i] == SHELTERED:  # a bed freed for a later event of the day (flight, transfer out)
+                shelter_pop[node[i]] -= 1
             at_cross[i] = -1
             waited[i] = 0
             failed[i] = 0
