@@ -421,3 +421,24 @@ def test_a_comparison_json_in_the_report_keeps_every_digit():
                             "summary": [{"scenario": "b", "metric": "peak_toilets", "median": 48.5,
                                          "p05": 10710.0, "p95": 99.5}]})
     assert rows == [{"variant": "b", "toilets (toilets)": "48.5 [10,710–99.5]"}]
+
+
+def test_fit_table_and_occupied_places_keep_every_digit() -> None:
+    """Found by an output audit of mali2012's report: the fit table mixed "43 k" with "5,005" in
+    one column (and showed Abala's peaks as "11 k" against "12 k"), and the still-occupied list
+    said "Fassala-Mbera (67 k people)" above a needs table that said 66,840."""
+    from types import SimpleNamespace
+
+    from corredor.outputs.report.builder import fit_rows, occupied_at_end
+
+    observed = np.array([[11060.0, 5000.0], [11060.0, 5010.0]])
+    population = np.array([[12440.0, 6470.0], [66840.0, 6478.0]])
+    run = SimpleNamespace(grids={"population": population, "observed": observed,
+                                 "needs.in_need": population},
+                          labels=["Abala", "Mentao"], dates=["2012-12-23", "2012-12-24"], days=[0, 1])
+    abala, mentao = fit_rows(run)
+    assert (abala["observed_mean"], abala["peak_obs"], abala["peak_sim"]) == ("11,060", "11,060", "66,840")
+    assert (abala["simulated_mean"], abala["mae"]) == ("39,640", "28,580")
+    assert (mentao["observed_mean"], mentao["simulated_mean"], mentao["mae"]) == ("5,005", "6,474", "1,469")
+    occupied = occupied_at_end(run)
+    assert [p["people"] for p in occupied["places"]] == ["66,840", "6,478"]

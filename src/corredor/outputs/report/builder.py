@@ -501,7 +501,7 @@ def occupied_at_end(run: RunData) -> dict[str, Any] | None:
     if "needs.in_need" not in run.grids or not run.days:
         return None
     last = np.nan_to_num(run.grids["needs.in_need"][-1])
-    places = [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
+    places = [{"location": run.labels[j], "people": fmt_exact(last[j])} for j in np.argsort(-last) if last[j] > 0]
     if not places:
         return None
     shown = places[:OCCUPIED_SHOWN]  # (a Flee case may end with hundreds of places occupied)
@@ -520,10 +520,10 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
             continue
         o, s = obs[ok, j], pop[ok, j]
         rel = float(np.abs(s - o).sum() / o.sum()) if o.sum() > 0 else float("nan")
-        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": _fmt_num(float(o.mean())),
-                     "simulated_mean": _fmt_num(float(s.mean())), "mae": _fmt_num(float(np.abs(s - o).mean())),
+        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": fmt_exact(float(o.mean())),
+                     "simulated_mean": fmt_exact(float(s.mean())), "mae": fmt_exact(float(np.abs(s - o).mean())),
                      "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
-                     "peak_obs": _fmt_num(float(o.max())), "peak_sim": _fmt_num(float(np.nanmax(pop[:, j])))})
+                     "peak_obs": fmt_exact(float(o.max())), "peak_sim": fmt_exact(float(np.nanmax(pop[:, j])))})
     return rows
 
 
@@ -542,18 +542,18 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         if o["kind"] == "range" and low is not None and high is not None:
-            shown = f"{_fmt_num(low)}–{_fmt_num(high)}"
+            shown = f"{fmt_exact(low)}–{fmt_exact(high)}"
             verdict = "inside" if low <= sim <= high else ("above" if sim > high else "below")
         elif o["kind"] == "lower_bound" and low is not None:
-            shown = f"> {_fmt_num(low)}"
+            shown = f"> {fmt_exact(low)}"
             verdict = "consistent" if sim >= low else "below"
         elif value is not None:
-            shown = _fmt_num(value)
+            shown = fmt_exact(value)
             verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
-                     "reported": shown, "simulated": _fmt_num(sim), "verdict": verdict,
+                     "reported": shown, "simulated": fmt_exact(sim), "verdict": verdict,
                      "note": o.get("note", ""), "source": o.get("source", "")})
     return rows
 
