@@ -442,3 +442,16 @@ def test_fit_table_and_occupied_places_keep_every_digit() -> None:
     assert (mentao["observed_mean"], mentao["simulated_mean"], mentao["mae"]) == ("5,005", "6,474", "1,469")
     occupied = occupied_at_end(run)
     assert [p["people"] for p in occupied["places"]] == ["66,840", "6,478"]
+
+
+def test_the_standards_sources_read_as_sources(crisis_report):
+    """Found by an output audit: every Sphere line under Sources began "Sphere minimum standards
+    (Sphere Handbook 2018; each figure's source below): water:", pointing below from the list
+    itself; the pointer belongs to the needs paragraph, which now links to the list."""
+    _, html = crisis_report
+    text = re.sub(r"\s+", " ", html)
+    sources = text[text.index('<section id="sources">'):]
+    assert "Sphere minimum standards (Sphere Handbook 2018): water: <span" in sources
+    assert "below" not in sources
+    needs = text[text.index('<section id="needs">'):text.index('<section id="fit">')]
+    assert "(each figure's source is listed under <a href=\"#sources\">Sources</a>)." in needs
