@@ -455,3 +455,32 @@ def test_the_standards_sources_read_as_sources(crisis_report):
     assert "below" not in sources
     needs = text[text.index('<section id="needs">'):text.index('<section id="fit">')]
     assert "(each figure's source is listed under <a href=\"#sources\">Sources</a>)." in needs
+
+
+def _left_aligned(attrs: str, first_in_head: bool = False) -> bool:
+    """Whether report.css aligns this cell left (its rule for row headers, the first column
+    heading, and cells of class text or note); every other cell is right-aligned."""
+    return first_in_head or 'scope="row"' in attrs or bool(re.search(r'class="(text|note)"', attrs))
+
+
+def test_text_columns_are_headed_on_the_same_side_as_their_cells(tmp_path):
+    """Found by an output audit of the Chile–Peru report: the reported-counts table put the
+    headings "place", "kind" and "note" at the right edge of columns whose text starts at the
+    left."""
+    res = crisis_like(n_days=20)
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point", "note": "~175"},
+                                    {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
+    folder = make_run_folder(res, tmp_path / "run")
+    tables.write_observations_json(res, folder)
+    text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
+    assert re.search(r"th\.text, td\.text \{ text-align: left; \}", text)
+    fit = text[text.index('<section id="fit">'):]
+    tables_ = re.findall(r"<table>(.*?)</table>", fit)
+    assert len(tables_) == 2  # the reported counts, then the fit per place
+    for table in tables_:
+        heads = re.findall(r"<th([^>]*)>", re.search(r"<thead>(.*?)</thead>", table).group(1))
+        rows = re.findall(r"<tr>(<t[dh].*?)</tr>", re.search(r"<tbody>(.*?)</tbody>", table).group(1))
+        assert rows
+        for row in rows:
+            cells = re.findall(r"<t[hd]([^>]*)>", row)
+            assert [_left_aligned(a) for a in cells] == [_left_aligned(a, i == 0) for i, a in enumerate(heads)]
