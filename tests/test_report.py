@@ -484,3 +484,16 @@ def test_text_columns_are_headed_on_the_same_side_as_their_cells(tmp_path):
         for row in rows:
             cells = re.findall(r"<t[hd]([^>]*)>", row)
             assert [_left_aligned(a) for a in cells] == [_left_aligned(a, i == 0) for i, a in enumerate(heads)]
+
+
+def test_figures_have_alt_text_that_says_what_they_show(crisis_report):
+    """Found by an output audit: the figures' alt text was one word ("Camps", "Needs"), which
+    tells a screen-reader user nothing of what the picture holds."""
+    from corredor.outputs.report.builder import FIGURE_TITLES
+
+    assert set(FIGURE_TITLES) == {plots.CAMPS_PNG, plots.STRANDED_PNG, plots.NEEDS_PNG}
+    _, html = crisis_report
+    alts = [a["alt"] for t, a in parse(html).tags if t == "img"]
+    assert len(alts) == 3
+    for alt in alts:
+        assert len(alt.split()) >= 8 and "over time" in alt, alt

@@ -639,11 +639,18 @@ def sources(run: RunData) -> list[dict[str, str]]:
     return out
 
 
-def _figures(run_dir: Path) -> list[dict[str, str]]:
-    from .. import plots
+#: Each PNG's caption, also its alt text: what it shows, for a reader who cannot see it (the keys
+#: are `plots.CAMPS_PNG`, `STRANDED_PNG`, `NEEDS_PNG`; plots is not imported here: matplotlib).
+FIGURE_TITLES = {
+    "camps.png": "Camps: simulated population over time, with observed and reported counts",
+    "stranded.png": "People stranded at borders over time, per place and in total",
+    "needs.png": "Water, food rations, covered space and toilets needed over time at the places with the largest needs",
+}
 
+
+def _figures(run_dir: Path) -> list[dict[str, str]]:
     figs = []
-    for name, title in ((plots.CAMPS_PNG, "Camps"), (plots.STRANDED_PNG, "Stranded"), (plots.NEEDS_PNG, "Needs")):
+    for name, title in FIGURE_TITLES.items():
         p = run_dir / name
         if p.is_file():
             figs.append({"title": title, "uri": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()})
