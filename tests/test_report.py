@@ -497,3 +497,42 @@ def test_figures_have_alt_text_that_says_what_they_show(crisis_report):
     assert len(alts) == 3
     for alt in alts:
         assert len(alt.split()) >= 8 and "over time" in alt, alt
+
+
+def _three_place_run():
+    """A camp that fills, a town people only pass through, and a second camp just right of the
+    first (so the first camp's label, drawn above right, covers where the second's would go)."""
+    from types import SimpleNamespace
+
+    locations = [{"name": n, "lat": lat, "lon": lon, "is_camp": camp, "kind": "camp" if camp else "town"}
+                 for n, lat, lon, camp in (("Big camp", 0.0, 0.0, True), ("Transit town", 8.0, -6.0, False),
+                                           ("Small camp", 0.0, 0.5, True))]
+    pop = np.array([[0.0, 0.0, 0.0], [900.0, 0.0, 40.0]])
+    return SimpleNamespace(locations=locations, labels=[loc["name"] for loc in locations],
+                           grids={"population": pop}, roads=[], road_status=None,
+                           dates=["2020-01-01", "2020-01-02"], days=[0, 1])
+
+
+def test_map_names_places_people_only_passed_and_moves_a_label_that_would_collide():
+    """Found by an output audit: the Chile–Peru map named 2 of its 32 places (people pass through
+    the towns and border posts within a day, so none holds anyone at a day's end), and mali2012's
+    map dropped the camp Mangaize's label because Tabareybarey's covered the spot to its right."""
+    from corredor.outputs.report.builder import map_view
+
+    view = map_view(_three_place_run())
+    by_name = {p["name"]: p for p in view["places"]}
+    assert all(p["label"] for p in view["places"])
+    big, small = by_name["Big camp"], by_name["Small camp"]
+    assert (big["lx"], big["ly"]) == (big["x"] + 5, big["y"] - 5)  # above right, as before
+    assert small["ly"] > small["y"]  # above right and above left are covered: moved below
+    assert small["ly"] - 10 > big["ly"] + 2  # clear of the big camp's label
+
+
+def test_a_label_never_leaves_the_map():
+    from corredor.outputs.report.builder import _label_spot
+
+    lx, ly, anchor, box = _label_spot(300.0, 50.0, 80.0, [], (340, 200))
+    assert anchor == "end" and box[2] <= 340  # to the right it would cross the map's edge at 340
+    lx, ly, anchor, box = _label_spot(10.0, 5.0, 80.0, [], (340, 200))
+    assert anchor == "start" and ly == 18.0 and box[1] >= 0  # below: above would leave the top
+    assert _label_spot(10.0, 100.0, 400.0, [], (340, 200)) is None  # too long for the map either way

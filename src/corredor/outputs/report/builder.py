@@ -311,6 +311,25 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
     return sorted(chosen, key=lambda j: -peak[j])[:limit]
 
 
+Box = tuple[float, float, float, float]
+
+
+def _label_spot(x: float, y: float, width: float, taken: list[Box],
+                size: tuple[int, int]) -> tuple[float, float, str, Box] | None:
+    """Where a place's label goes: above right of its circle, else above left, below right or
+    below left, the first that stays inside the map (`size`, width × height) and overlaps no
+    label already placed; None when none does."""
+    for dx, dy, anchor in ((5, -5, "start"), (-5, -5, "end"), (5, 13, "start"), (-5, 13, "end")):
+        lx, ly = x + dx, y + dy
+        left = lx if anchor == "start" else lx - width
+        box = (left, ly - 10, left + width, ly + 2)
+        if box[0] < 0 or box[1] < 0 or box[2] > size[0] or box[3] > size[1]:
+            continue
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            return lx, ly, anchor, box
+    return None
+
+
 def map_view(run: RunData) -> dict[str, Any] | None:
     """Places (circles sized by population), roads (lines, closed ones marked) and slider data."""
     xy = project(run.locations)
@@ -332,17 +351,17 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": run.labels[j], "kind": loc.get("kind", ""),
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
-                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
-    # labels, biggest places first; a label that would overlap one already placed is dropped
-    # (the name stays in the circle's tooltip)
-    boxes: list[tuple[float, float, float, float]] = []
-    for p in sorted(places, key=lambda p: (not p["is_camp"], -peak[p["i"]])):  # camps first
-        if not p["label"]:
-            continue
-        box = (p["x"] + 5, p["y"] - 15, p["x"] + 5 + 5.6 * len(p["name"]), p["y"] - 3)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
-            p["label"] = False
-        else:
+                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": True})
+    # labels: camps first, then places that held anyone, biggest first, then the places people
+    # only passed through (so a corridor's towns and border posts are named where there is room);
+    # a label that would overlap one already placed is dropped (the name stays in the tooltip)
+    boxes: list[Box] = []
+    size = map_size(xy)
+    for p in sorted(places, key=lambda p: (not p["is_camp"], peak[p["i"]] <= 0, -peak[p["i"]])):
+        spot = _label_spot(p["x"], p["y"], 5.6 * len(p["name"]), boxes, size)
+        p["label"] = spot is not None
+        if spot is not None:
+            p["lx"], p["ly"], p["anchor"], box = spot
             boxes.append(box)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
     roads: list[dict[str, Any]] = []
@@ -372,7 +391,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         "stranded": ([[int(round(v)) for v in row] for row in np.nan_to_num(run.grids["stranded"])]
                      if "stranded" in run.grids else None),
     }
-    w, h = map_size(xy)
+    w, h = size
     return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
             "date0": data["dates"][day0] if n_days else "", "data": data,
             "has_closures": bool(run.road_status)}
