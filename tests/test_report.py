@@ -536,3 +536,24 @@ def test_a_label_never_leaves_the_map():
     lx, ly, anchor, box = _label_spot(10.0, 5.0, 80.0, [], (340, 200))
     assert anchor == "start" and ly == 18.0 and box[1] >= 0  # below: above would leave the top
     assert _label_spot(10.0, 100.0, 400.0, [], (340, 200)) is None  # too long for the map either way
+
+
+def test_a_crisis_runs_reports_are_charted_once(tmp_path):
+    """Found by an output audit of the Chile–Peru report: its camp chart drew every report twice,
+    as a dot from the gridded `observed` and as a reported mark on top, and its legend listed
+    "Línea de la Concordia camp (observed)" beside "reported count" for the same points (the
+    PNG figure had been fixed for this; the page's chart had not)."""
+    from corredor.outputs.report.builder import read_run, time_series
+
+    res = crisis_like(n_days=20)
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point"},
+                                    {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
+    folder = make_run_folder(res, tmp_path / "crisis")
+    tables.write_observations_json(res, folder)
+    camps = time_series(read_run(folder))[0]
+    assert camps["title"].startswith("Camps")
+    assert camps["dots"] == [] and not any("observed" in line["label"] for line in camps["lines"])
+    assert sorted(m["shape"] for m in camps["marks"]) == ["dot", "range"]
+    # a Flee case has no dated reports: its observed series is still drawn
+    flee_camps = time_series(read_run(make_run_folder(flee_like(), tmp_path / "flee")))[0]
+    assert any("observed" in item["label"] for item in flee_camps["lines"] + flee_camps["dots"])

@@ -407,7 +407,13 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         if camps:
             colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
             lines = [{"label": f"{run.labels[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
-            observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+            index = {n: j for j, n in enumerate(run.names)}
+            reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
+                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
+            # a crisis run's gridded `observed` holds its dated reports' values: a place with
+            # reports is drawn from them alone (dots, bars, triangles), not twice
+            has_reports = {index[o["location"]] for o in reported}
+            observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any() and j not in has_reports]
             seen = cast(np.ndarray, obs)  # (read below for `observed` only: none when obs is None)
             # daily series (Flee's interpolated data) read better as dashed lines than as dots
             daily = [j for j in observed if np.isfinite(seen[:, j]).sum() > 40]
@@ -415,9 +421,6 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                       for j in daily]
             dots = [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j]}
                     for j in observed if j not in daily]
-            index = {n: j for j, n in enumerate(run.names)}
-            reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
-                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
             c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
             if c:
                 if reported:
