@@ -542,8 +542,10 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
             continue
         o, s = obs[ok, j], pop[ok, j]
         rel = float(np.abs(s - o).sum() / o.sum()) if o.sum() > 0 else float("nan")
-        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": fmt_exact(float(o.mean())),
-                     "simulated_mean": fmt_exact(float(s.mean())), "mae": fmt_exact(float(np.abs(s - o).mean())),
+        # means to the whole person: a column of people reads alike row to row (not 1,202 above 1,748.1)
+        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": fmt_exact(round(float(o.mean()))),
+                     "simulated_mean": fmt_exact(round(float(s.mean()))),
+                     "mae": fmt_exact(round(float(np.abs(s - o).mean()))),
                      "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
                      "peak_obs": fmt_exact(float(o.max())), "peak_sim": fmt_exact(float(np.nanmax(pop[:, j])))})
     return rows
