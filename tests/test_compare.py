@@ -199,3 +199,21 @@ def test_cli_compare_warns_when_periods_differ(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
                             "--seeds", "1"])
     assert r.exit_code == 0 and "warning" not in r.output
+
+
+def test_comparison_csv_keeps_every_digit_as_the_json_does():
+    """Found by an output audit: comparison.csv wrote figures with 6 significant digits, so a 5 %
+    band of 418,129.5 l of water read 418130 beside comparison.json's 418129.5, and anything from
+    10 million up came out as 1.23457e+07."""
+    from corredor.analysis.compare import Comparison, comparison_csv, comparison_json, csv_number
+
+    assert [csv_number(v) for v in (12345678.0, 418129.5, 27875.300000000003, 0.0, -0.0, 2.25, math.nan)] == \
+        ["12345678", "418129.5", "27875.3", "0", "0", "2.25", ""]
+    values = {"big": {k: np.array([12_345_678.0, 12_345_679.0, 12_345_681.0, 20_000_000.0]) for k in ALL_METRICS}}
+    comp = Comparison(["big"], [1, 2, 3, 4], values, {"big": np.zeros((4, 3))})
+    rows = list(csv.reader(comparison_csv(comp).splitlines()))[2:]
+    summary = comparison_json(comp)["summary"]
+    assert len(rows) == len(summary) == len(ALL_METRICS)
+    for row, s in zip(rows, summary, strict=True):
+        assert [float(x) for x in row[3:6]] == [s["median"], s["p05"], s["p95"]]
+        assert not any("e" in x for x in row[3:6])

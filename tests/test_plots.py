@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import xarray as xr
 from matplotlib.collections import PolyCollection
@@ -89,3 +91,19 @@ def test_a_crisis_runs_reports_are_drawn_once():
     # without dated reports (a Flee case's series) the gridded data is drawn as "observed"
     fig = plots.camps_figure(flee_like().dataset)
     assert "observed" in [t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()]
+
+
+def test_large_needs_are_labelled_in_plain_numbers():
+    """Found by an output audit: mali2012's needs.png drew water (about a million l/day) as
+    0.0 … 1.0 under a small "1e6", and the camp panels' axes as 70000 with no separator."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    needs = needs_for(crisis_like())
+    needs = needs.assign(water_l=needs["water_l"] * 1e4)  # tens of millions of litres a day
+    fig = plots.needs_figure(needs)
+    FigureCanvasAgg(fig).draw()
+    water = next(ax for ax in fig.axes if ax.get_title() == "water (l/day)")
+    assert water.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in water.get_yticklabels() if t.get_text()]
+    assert any(re.fullmatch(r"\d{1,3}(,\d{3}){2,}", t) for t in labels), labels
+    assert [plots.count_label(v) for v in (0, 2.5, 70000, 1e6, 0.25)] == ["0", "2.5", "70,000", "1,000,000", "0.25"]

@@ -421,3 +421,140 @@ def test_a_comparison_json_in_the_report_keeps_every_digit():
                             "summary": [{"scenario": "b", "metric": "peak_toilets", "median": 48.5,
                                          "p05": 10710.0, "p95": 99.5}]})
     assert rows == [{"variant": "b", "toilets (toilets)": "48.5 [10,710–99.5]"}]
+
+
+def test_fit_table_and_occupied_places_keep_every_digit() -> None:
+    """Found by an output audit of mali2012's report: the fit table mixed "43 k" with "5,005" in
+    one column (and showed Abala's peaks as "11 k" against "12 k"), and the still-occupied list
+    said "Fassala-Mbera (67 k people)" above a needs table that said 66,840."""
+    from types import SimpleNamespace
+
+    from corredor.outputs.report.builder import fit_rows, occupied_at_end
+
+    observed = np.array([[11060.0, 5000.0], [11060.0, 5011.0]])
+    population = np.array([[12440.0, 6470.0], [66840.0, 6478.0]])
+    run = SimpleNamespace(grids={"population": population, "observed": observed,
+                                 "needs.in_need": population},
+                          labels=["Abala", "Mentao"], dates=["2012-12-23", "2012-12-24"], days=[0, 1])
+    abala, mentao = fit_rows(run)
+    assert (abala["observed_mean"], abala["peak_obs"], abala["peak_sim"]) == ("11,060", "11,060", "66,840")
+    assert (abala["simulated_mean"], abala["mae"]) == ("39,640", "28,580")
+    # means of people to the whole person (5,005.5 and 1,468.5 round to even)
+    assert (mentao["observed_mean"], mentao["simulated_mean"], mentao["mae"]) == ("5,006", "6,474", "1,468")
+    occupied = occupied_at_end(run)
+    assert [p["people"] for p in occupied["places"]] == ["66,840", "6,478"]
+
+
+def test_the_standards_sources_read_as_sources(crisis_report):
+    """Found by an output audit: every Sphere line under Sources began "Sphere minimum standards
+    (Sphere Handbook 2018; each figure's source below): water:", pointing below from the list
+    itself; the pointer belongs to the needs paragraph, which now links to the list."""
+    _, html = crisis_report
+    text = re.sub(r"\s+", " ", html)
+    sources = text[text.index('<section id="sources">'):]
+    assert "Sphere minimum standards (Sphere Handbook 2018): water: <span" in sources
+    assert "below" not in sources
+    needs = text[text.index('<section id="needs">'):text.index('<section id="fit">')]
+    assert "(each figure's source is listed under <a href=\"#sources\">Sources</a>)." in needs
+
+
+def _left_aligned(attrs: str, first_in_head: bool = False) -> bool:
+    """Whether report.css aligns this cell left (its rule for row headers, the first column
+    heading, and cells of class text or note); every other cell is right-aligned."""
+    return first_in_head or 'scope="row"' in attrs or bool(re.search(r'class="(text|note)"', attrs))
+
+
+def test_text_columns_are_headed_on_the_same_side_as_their_cells(tmp_path):
+    """Found by an output audit of the Chile–Peru report: the reported-counts table put the
+    headings "place", "kind" and "note" at the right edge of columns whose text starts at the
+    left."""
+    res = crisis_like(n_days=20)
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point", "note": "~175"},
+                                    {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
+    folder = make_run_folder(res, tmp_path / "run")
+    tables.write_observations_json(res, folder)
+    text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
+    assert re.search(r"th\.text, td\.text \{ text-align: left; \}", text)
+    fit = text[text.index('<section id="fit">'):]
+    tables_ = re.findall(r"<table>(.*?)</table>", fit)
+    assert len(tables_) == 2  # the reported counts, then the fit per place
+    for table in tables_:
+        heads = re.findall(r"<th([^>]*)>", re.search(r"<thead>(.*?)</thead>", table).group(1))
+        rows = re.findall(r"<tr>(<t[dh].*?)</tr>", re.search(r"<tbody>(.*?)</tbody>", table).group(1))
+        assert rows
+        for row in rows:
+            cells = re.findall(r"<t[hd]([^>]*)>", row)
+            assert [_left_aligned(a) for a in cells] == [_left_aligned(a, i == 0) for i, a in enumerate(heads)]
+
+
+def test_figures_have_alt_text_that_says_what_they_show(crisis_report):
+    """Found by an output audit: the figures' alt text was one word ("Camps", "Needs"), which
+    tells a screen-reader user nothing of what the picture holds."""
+    from corredor.outputs.report.builder import FIGURE_TITLES
+
+    assert set(FIGURE_TITLES) == {plots.CAMPS_PNG, plots.STRANDED_PNG, plots.NEEDS_PNG}
+    _, html = crisis_report
+    alts = [a["alt"] for t, a in parse(html).tags if t == "img"]
+    assert len(alts) == 3
+    for alt in alts:
+        assert len(alt.split()) >= 8 and "over time" in alt, alt
+
+
+def _three_place_run():
+    """A camp that fills, a town people only pass through, and a second camp just right of the
+    first (so the first camp's label, drawn above right, covers where the second's would go)."""
+    from types import SimpleNamespace
+
+    locations = [{"name": n, "lat": lat, "lon": lon, "is_camp": camp, "kind": "camp" if camp else "town"}
+                 for n, lat, lon, camp in (("Big camp", 0.0, 0.0, True), ("Transit town", 8.0, -6.0, False),
+                                           ("Small camp", 0.0, 0.5, True))]
+    pop = np.array([[0.0, 0.0, 0.0], [900.0, 0.0, 40.0]])
+    return SimpleNamespace(locations=locations, labels=[loc["name"] for loc in locations],
+                           grids={"population": pop}, roads=[], road_status=None,
+                           dates=["2020-01-01", "2020-01-02"], days=[0, 1])
+
+
+def test_map_names_places_people_only_passed_and_moves_a_label_that_would_collide():
+    """Found by an output audit: the Chile–Peru map named 2 of its 32 places (people pass through
+    the towns and border posts within a day, so none holds anyone at a day's end), and mali2012's
+    map dropped the camp Mangaize's label because Tabareybarey's covered the spot to its right."""
+    from corredor.outputs.report.builder import map_view
+
+    view = map_view(_three_place_run())
+    by_name = {p["name"]: p for p in view["places"]}
+    assert all(p["label"] for p in view["places"])
+    big, small = by_name["Big camp"], by_name["Small camp"]
+    assert (big["lx"], big["ly"]) == (big["x"] + 5, big["y"] - 5)  # above right, as before
+    assert small["ly"] > small["y"]  # above right and above left are covered: moved below
+    assert small["ly"] - 10 > big["ly"] + 2  # clear of the big camp's label
+
+
+def test_a_label_never_leaves_the_map():
+    from corredor.outputs.report.builder import _label_spot
+
+    lx, ly, anchor, box = _label_spot(300.0, 50.0, 80.0, [], (340, 200))
+    assert anchor == "end" and box[2] <= 340  # to the right it would cross the map's edge at 340
+    lx, ly, anchor, box = _label_spot(10.0, 5.0, 80.0, [], (340, 200))
+    assert anchor == "start" and ly == 18.0 and box[1] >= 0  # below: above would leave the top
+    assert _label_spot(10.0, 100.0, 400.0, [], (340, 200)) is None  # too long for the map either way
+
+
+def test_a_crisis_runs_reports_are_charted_once(tmp_path):
+    """Found by an output audit of the Chile–Peru report: its camp chart drew every report twice,
+    as a dot from the gridded `observed` and as a reported mark on top, and its legend listed
+    "Línea de la Concordia camp (observed)" beside "reported count" for the same points (the
+    PNG figure had been fixed for this; the page's chart had not)."""
+    from corredor.outputs.report.builder import read_run, time_series
+
+    res = crisis_like(n_days=20)
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point"},
+                                    {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
+    folder = make_run_folder(res, tmp_path / "crisis")
+    tables.write_observations_json(res, folder)
+    camps = time_series(read_run(folder))[0]
+    assert camps["title"].startswith("Camps")
+    assert camps["dots"] == [] and not any("observed" in line["label"] for line in camps["lines"])
+    assert sorted(m["shape"] for m in camps["marks"]) == ["dot", "range"]
+    # a Flee case has no dated reports: its observed series is still drawn
+    flee_camps = time_series(read_run(make_run_folder(flee_like(), tmp_path / "flee")))[0]
+    assert any("observed" in item["label"] for item in flee_camps["lines"] + flee_camps["dots"])

@@ -248,3 +248,17 @@ def test_a_variant_run_reads_the_variant_policies_not_the_baseline():
     assert status[71] == 0  # Peru never refuses anyone in this variant
     res.manifest["scenario"]["name"] = "chile-peru-2023+no-such-variant"
     assert "crossing_status" not in tables.with_scenario_context(res)  # unknown: no marks rather than wrong ones
+
+
+def test_large_fractional_needs_keep_every_digit_in_csv(tmp_path):
+    """Found by an output audit: CSV numbers that are not whole were written with 6 significant
+    digits, so the covered space of a camp of 300,001 people (1,050,003.5 m²) read "1.05e+06"."""
+    res = crisis_like(n_days=6)
+    res.dataset["population"].loc[{"location": "camp"}] = 300_001.0
+    needs = tables.needs_for(res)
+    tables.write_needs_csv(res, tmp_path, needs)
+    header, _, rows = _read_csv(tmp_path / "needs.csv")
+    col = {h: i for i, h in enumerate(header)}
+    space = {r[col["value"]] for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "covered_space_m2"}
+    assert space == {"1050003.5"}
+    assert [tables._fmt(v) for v in (0.1 + 0.2, -0.0000001, 2.25, 1e7 + 0.5)] == ["0.3", "0", "2.25", "10000000.5"]

@@ -240,10 +240,20 @@ def comparison_csv(comp: Comparison) -> str:
              "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing"]
     for r in comp.summary():
         vals = [r["scenario"], r["metric"], file_unit(r["unit"])] + [
-            "" if math.isnan(r[k]) else f"{r[k]:.6g}" for k in ("median", "p05", "p95")
+            csv_number(r[k]) for k in ("median", "p05", "p95")
         ] + [str(r["seeds"]), str(r["seeds_without_value"])]
         lines.append(",".join(_csv_cell(v) for v in vals))
     return "\r\n".join(lines) + "\r\n"
+
+
+def csv_number(value: float) -> str:
+    """A figure as comparison.csv writes it: every digit, no exponent (12345678, 418129.5), as
+    comparison.json holds it; empty for no value. Rounded to 6 decimals, which drops a
+    percentile's binary noise (27875.300000000003) and nothing a planner reads."""
+    if math.isnan(value):
+        return ""
+    r = round(float(value), 6) + 0.0  # (+ 0.0: no "-0")
+    return f"{r:.0f}" if r.is_integer() else f"{r:.6f}".rstrip("0")
 
 
 def _csv_cell(text: str) -> str:

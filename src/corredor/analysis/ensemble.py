@@ -675,6 +675,7 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
     import matplotlib.pyplot as plt
 
     from ..outputs.fonts import label_fonts, quiet_missing_glyphs
+    from ..outputs.plots import plain_counts
 
     ds = ens.bands
     variable, stacked, order = band_panels(ds, variable, max_panels)
@@ -704,12 +705,16 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
             title = str(ds["label"].sel(location=name).item()) or name
         ax.set_title(str(title), fontsize=9)
         ax.tick_params(labelsize=7)
+        plain_counts(ax)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
                  fontsize=10)
     fig.supxlabel("day", fontsize=8)
+    units = ds[variable].attrs.get("units")
+    if units:
+        fig.supylabel(str(units), fontsize=8)
     titles = [ax.title for ax in list(axes.flat)[:n]]  # place names, in any script
     family = list(label_fonts(t.get_text() for t in titles).families)
     for t in titles:

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from .fonts import label_fonts, quiet_missing_glyphs
 from .tables import STOCK_KINDS, ResultsLike, collapse_extra_dims, location_table
@@ -25,6 +26,19 @@ STRANDED_PNG = "stranded.png"
 NEEDS_PNG = "needs.png"
 
 _ENSEMBLE_DIMS = ("replica", "sample", "member", "seed")
+
+
+def count_label(value: float, _pos: int | None = None) -> str:
+    """A tick's number as a reader writes it: 1,000,000 and 2.5, never 1e6 or an offset."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def plain_counts(ax: Any) -> None:
+    """Y ticks in plain numbers with thousands separators (matplotlib's default draws a large
+    axis as 0.2 … 1.0 with a "1e6" above it, easy to misread by a factor of a million)."""
+    ax.yaxis.set_major_formatter(FuncFormatter(count_label))
 
 
 def _x_axis(ds: xr.Dataset) -> np.ndarray:
@@ -134,6 +148,7 @@ def camps_figure(
         ax.set_title(label[name], fontsize=9, fontfamily=family)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("people", fontsize=8)
+        plain_counts(ax)
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
     axes[0][0].legend(fontsize=7, loc="upper left")
@@ -187,6 +202,7 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
         ax.plot(x, st.sel(location=name).values, label=label[name])
     ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
     ax.set_ylabel("people stranded")
+    plain_counts(ax)
     ax.set_title("Stranded at borders")
     ax.legend(prop={"size": 7, "family": list(label_fonts(label[n] for n in ever[:10]).families)}, ncol=2)
     fig.autofmt_xdate()
@@ -226,6 +242,7 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
                     ax.plot(x, prov, ls="--", color=line.get_color(), label=f"{names[j]} (provided)")
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
+        plain_counts(ax)
     prop = {"size": 7, "family": list(label_fonts(names[j] for j in order).families)}
     axes[0].legend(prop=prop)
     axes[3].legend(prop=prop)

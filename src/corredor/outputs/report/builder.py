@@ -311,6 +311,25 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
     return sorted(chosen, key=lambda j: -peak[j])[:limit]
 
 
+Box = tuple[float, float, float, float]
+
+
+def _label_spot(x: float, y: float, width: float, taken: list[Box],
+                size: tuple[int, int]) -> tuple[float, float, str, Box] | None:
+    """Where a place's label goes: above right of its circle, else above left, below right or
+    below left, the first that stays inside the map (`size`, width × height) and overlaps no
+    label already placed; None when none does."""
+    for dx, dy, anchor in ((5, -5, "start"), (-5, -5, "end"), (5, 13, "start"), (-5, 13, "end")):
+        lx, ly = x + dx, y + dy
+        left = lx if anchor == "start" else lx - width
+        box = (left, ly - 10, left + width, ly + 2)
+        if box[0] < 0 or box[1] < 0 or box[2] > size[0] or box[3] > size[1]:
+            continue
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            return lx, ly, anchor, box
+    return None
+
+
 def map_view(run: RunData) -> dict[str, Any] | None:
     """Places (circles sized by population), roads (lines, closed ones marked) and slider data."""
     xy = project(run.locations)
@@ -332,17 +351,17 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": run.labels[j], "kind": loc.get("kind", ""),
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
-                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": peak[j] > 0 or loc.get("is_camp")})
-    # labels, biggest places first; a label that would overlap one already placed is dropped
-    # (the name stays in the circle's tooltip)
-    boxes: list[tuple[float, float, float, float]] = []
-    for p in sorted(places, key=lambda p: (not p["is_camp"], -peak[p["i"]])):  # camps first
-        if not p["label"]:
-            continue
-        box = (p["x"] + 5, p["y"] - 15, p["x"] + 5 + 5.6 * len(p["name"]), p["y"] - 3)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
-            p["label"] = False
-        else:
+                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": True})
+    # labels: camps first, then places that held anyone, biggest first, then the places people
+    # only passed through (so a corridor's towns and border posts are named where there is room);
+    # a label that would overlap one already placed is dropped (the name stays in the tooltip)
+    boxes: list[Box] = []
+    size = map_size(xy)
+    for p in sorted(places, key=lambda p: (not p["is_camp"], peak[p["i"]] <= 0, -peak[p["i"]])):
+        spot = _label_spot(p["x"], p["y"], 5.6 * len(p["name"]), boxes, size)
+        p["label"] = spot is not None
+        if spot is not None:
+            p["lx"], p["ly"], p["anchor"], box = spot
             boxes.append(box)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
     roads: list[dict[str, Any]] = []
@@ -372,7 +391,7 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         "stranded": ([[int(round(v)) for v in row] for row in np.nan_to_num(run.grids["stranded"])]
                      if "stranded" in run.grids else None),
     }
-    w, h = map_size(xy)
+    w, h = size
     return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
             "date0": data["dates"][day0] if n_days else "", "data": data,
             "has_closures": bool(run.road_status)}
@@ -388,7 +407,13 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         if camps:
             colour = {j: PALETTE[k % len(PALETTE)] for k, j in enumerate(camps)}
             lines = [{"label": f"{run.labels[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
-            observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any()]
+            index = {n: j for j, n in enumerate(run.names)}
+            reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
+                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
+            # a crisis run's gridded `observed` holds its dated reports' values: a place with
+            # reports is drawn from them alone (dots, bars, triangles), not twice
+            has_reports = {index[o["location"]] for o in reported}
+            observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any() and j not in has_reports]
             seen = cast(np.ndarray, obs)  # (read below for `observed` only: none when obs is None)
             # daily series (Flee's interpolated data) read better as dashed lines than as dots
             daily = [j for j in observed if np.isfinite(seen[:, j]).sum() > 40]
@@ -396,9 +421,6 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                       for j in daily]
             dots = [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j]}
                     for j in observed if j not in daily]
-            index = {n: j for j, n in enumerate(run.names)}
-            reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
-                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
             c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
             if c:
                 if reported:
@@ -501,7 +523,7 @@ def occupied_at_end(run: RunData) -> dict[str, Any] | None:
     if "needs.in_need" not in run.grids or not run.days:
         return None
     last = np.nan_to_num(run.grids["needs.in_need"][-1])
-    places = [{"location": run.labels[j], "people": _fmt_num(last[j])} for j in np.argsort(-last) if last[j] > 0]
+    places = [{"location": run.labels[j], "people": fmt_exact(last[j])} for j in np.argsort(-last) if last[j] > 0]
     if not places:
         return None
     shown = places[:OCCUPIED_SHOWN]  # (a Flee case may end with hundreds of places occupied)
@@ -520,10 +542,12 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
             continue
         o, s = obs[ok, j], pop[ok, j]
         rel = float(np.abs(s - o).sum() / o.sum()) if o.sum() > 0 else float("nan")
-        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": _fmt_num(float(o.mean())),
-                     "simulated_mean": _fmt_num(float(s.mean())), "mae": _fmt_num(float(np.abs(s - o).mean())),
+        # means to the whole person: a column of people reads alike row to row (not 1,202 above 1,748.1)
+        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": fmt_exact(round(float(o.mean()))),
+                     "simulated_mean": fmt_exact(round(float(s.mean()))),
+                     "mae": fmt_exact(round(float(np.abs(s - o).mean()))),
                      "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
-                     "peak_obs": _fmt_num(float(o.max())), "peak_sim": _fmt_num(float(np.nanmax(pop[:, j])))})
+                     "peak_obs": fmt_exact(float(o.max())), "peak_sim": fmt_exact(float(np.nanmax(pop[:, j])))})
     return rows
 
 
@@ -542,18 +566,18 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         if o["kind"] == "range" and low is not None and high is not None:
-            shown = f"{_fmt_num(low)}–{_fmt_num(high)}"
+            shown = f"{fmt_exact(low)}–{fmt_exact(high)}"
             verdict = "inside" if low <= sim <= high else ("above" if sim > high else "below")
         elif o["kind"] == "lower_bound" and low is not None:
-            shown = f"> {_fmt_num(low)}"
+            shown = f"> {fmt_exact(low)}"
             verdict = "consistent" if sim >= low else "below"
         elif value is not None:
-            shown = _fmt_num(value)
+            shown = fmt_exact(value)
             verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
-                     "reported": shown, "simulated": _fmt_num(sim), "verdict": verdict,
+                     "reported": shown, "simulated": fmt_exact(sim), "verdict": verdict,
                      "note": o.get("note", ""), "source": o.get("source", "")})
     return rows
 
@@ -639,11 +663,18 @@ def sources(run: RunData) -> list[dict[str, str]]:
     return out
 
 
-def _figures(run_dir: Path) -> list[dict[str, str]]:
-    from .. import plots
+#: Each PNG's caption, also its alt text: what it shows, for a reader who cannot see it (the keys
+#: are `plots.CAMPS_PNG`, `STRANDED_PNG`, `NEEDS_PNG`; plots is not imported here: matplotlib).
+FIGURE_TITLES = {
+    "camps.png": "Camps: simulated population over time, with observed and reported counts",
+    "stranded.png": "People stranded at borders over time, per place and in total",
+    "needs.png": "Water, food rations, covered space and toilets needed over time at the places with the largest needs",
+}
 
+
+def _figures(run_dir: Path) -> list[dict[str, str]]:
     figs = []
-    for name, title in ((plots.CAMPS_PNG, "Camps"), (plots.STRANDED_PNG, "Stranded"), (plots.NEEDS_PNG, "Needs")):
+    for name, title in FIGURE_TITLES.items():
         p = run_dir / name
         if p.is_file():
             figs.append({"title": title, "uri": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()})
