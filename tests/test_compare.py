@@ -217,3 +217,17 @@ def test_comparison_csv_keeps_every_digit_as_the_json_does():
     for row, s in zip(rows, summary, strict=True):
         assert [float(x) for x in row[3:6]] == [s["median"], s["p05"], s["p95"]]
         assert not any("e" in x for x in row[3:6])
+
+
+def test_headings_name_a_unit_once(small_comparison):
+    """A heading states its unit, but not twice: "stranded person-days", not "… (person-days)"."""
+    from corredor.analysis.compare import heading
+    from corredor.mainjob import report_rows
+
+    assert heading("stranded_person_days") == "stranded person-days"
+    assert heading("peak_stranded") == "peak stranded (people)"
+    assert heading("money_paid_usd", "\n") == "money paid\n(USD)"
+    row = report_rows(small_comparison)[0]
+    assert row["variant"] == "baseline"
+    assert set(row) - {"variant"} == {heading(k) for k in ALL_METRICS}
+    assert not [h for h in row if h.endswith("(person-days)")]

@@ -514,7 +514,7 @@ def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal)."""
     from rich.table import Table
 
-    from .analysis.compare import ALL_METRICS, METRIC_TABLES
+    from .analysis.compare import ALL_METRICS, METRIC_TABLES, heading
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
@@ -522,8 +522,7 @@ def _print_comparison(comp) -> None:
         table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seeds")
         table.add_column("scenario", style="bold", no_wrap=True)
         for key in metrics:
-            label, unit = ALL_METRICS[key]
-            table.add_column(f"{label}\n({unit})", justify="right")
+            table.add_column(heading(key, "\n"), justify="right")
         notes = []
         for name in comp.names:
             cells = []

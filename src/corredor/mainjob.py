@@ -171,16 +171,16 @@ def write_run(results: Any, out_dir: Path, force: bool) -> None:
 
 def report_rows(comp: Any) -> list[dict[str, Any]]:
     """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
-    from .analysis.compare import ALL_METRICS
+    from .analysis.compare import ALL_METRICS, heading
     from .outputs.report.builder import fmt_exact
 
     rows = []
     summary = comp.summary()
     for name in comp.names:
         row: dict[str, Any] = {"variant": name}
-        for key, (label, unit) in ALL_METRICS.items():
+        for key in ALL_METRICS:
             r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
-            row[f"{label} ({unit})"] = ("–" if math.isnan(r["median"]) else
+            row[heading(key)] = ("–" if math.isnan(r["median"]) else
                                         f"{fmt_exact(r['median'])} [{fmt_exact(r['p05'])}–{fmt_exact(r['p95'])}]")
         rows.append(row)
     return rows

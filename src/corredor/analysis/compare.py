@@ -51,6 +51,13 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
 #: Every metric of a comparison, policy metrics first.
 ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
 
+
+def heading(key: str, sep: str = " ") -> str:
+    """A metric's column heading, "label (unit)"; the unit is left out where the label already
+    ends with it ("stranded person-days", not "stranded person-days (person-days)")."""
+    label, unit = ALL_METRICS[key]
+    return label if label.endswith(unit) else f"{label}{sep}({unit})"
+
 #: How `corredor compare` prints them: tables of a few columns each, (title, metric keys).
 METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy comparison", ("peak_stranded", "stranded_person_days", "days_until_camp_empties",
