@@ -201,8 +201,21 @@ def test_write_and_read_back(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replicas"] == 6 and manifest["base_seed"] == 9
     assert "bands/population.parquet" in manifest["files"]
-    lines = (out / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("variant,replica,seed,") and len(lines) == 7
+    raw = (out / "metrics.csv").read_bytes()
+    lines = raw.decode("utf-8").splitlines()
+    assert lines[0].startswith("variant,replica,seed,") and len(lines) == 8
+    # like the run folder's CSVs: an HXL row (one tag a column), CRLF line ends, every digit
+    tags = lines[1].split(",")
+    assert tags[:3] == ["#meta+variant", "#meta+replica", "#meta+seed"]
+    assert len(tags) == len(lines[0].split(",")) and all(t.startswith("#indicator+") for t in tags[3:])
+    assert raw.count(b"\r\n") == raw.count(b"\n") == 8
+    import pandas as pd
+
+    back = pd.read_csv(out / "metrics.csv", skiprows=[1])
+    assert back["seed"].tolist() == [r["seed"] for r in ens.metrics]
+    for name in back.columns[3:]:
+        want = np.array([r[name] for r in ens.metrics], dtype=float)
+        np.testing.assert_array_equal(back[name].to_numpy(dtype=float), want)  # exactly
     with pytest.raises(FileExistsError):
         write_ensemble(ens, out)
     ens2 = _run(replicas=3, seed=9)
@@ -415,7 +428,7 @@ def test_cli_ensemble_of_a_policy_variant_is_labelled_by_its_name(tmp_path: Path
     r = CliRunner().invoke(app, ["ensemble", str(variant), "--replicas", "2", "--out", str(tmp_path / "e"),
                                  "--no-plot", "--quiet"])
     assert r.exit_code == 0, r.output
-    rows = (tmp_path / "e" / "metrics.csv").read_text().splitlines()[1:]
+    rows = (tmp_path / "e" / "metrics.csv").read_text().splitlines()[2:]  # header, HXL row
     assert rows and all(line.startswith("bribe-55,") for line in rows)
 
 

@@ -390,6 +390,38 @@ class Ensemble:
         return pd.DataFrame(self.metrics)
 
 
+def metrics_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
+    every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
+    `skiprows=[1]` read them alike)."""
+    from .compare import _csv_cell
+
+    ids = ("variant", "replica", "seed")
+    names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
+    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [f"#indicator+{_hxl_attribute(n)}" for n in names]
+    lines = [",".join(_csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
+    for r in rows:
+        nums = [_metric_text(r.get(n)) for n in names]
+        lines.append(",".join([_csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _metric_text(value: Any) -> str:
+    """One metric cell: the shortest text that reads back as the same float, never an exponent
+    (an error of 0.4762494..., a count of 148050); empty where a replica has none (None, NaN)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+
+
+def _hxl_attribute(name: str) -> str:
+    """A metric's name as an HXL attribute: lower-case letters, digits and `_`, a letter first."""
+    text = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_") or "value"
+    return text if text[0].isalpha() else f"m{text}"
+
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -602,7 +634,7 @@ def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = T
         if obs:
             ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index().to_parquet(
                 tmp / "observed.parquet", index=False)
-        ens.metric_table().to_csv(tmp / "metrics.csv", index=False)
+        (tmp / "metrics.csv").write_bytes(metrics_csv(ens.metrics).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(
             json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
