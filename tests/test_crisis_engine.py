@@ -450,3 +450,25 @@ def test_beds_freed_by_a_flight_are_free_for_a_later_transfer_of_the_same_day():
         assert int(ds["crossings"].sel(mode="transfer").values[5].sum()) == 60
         assert int(ds["sheltered"].sel(location="s").values[5]) == 100
         assert int(ds["stranded"].sel(location="x").values[5]) > 0  # the rest still wait
+
+
+def test_event_moves_are_recorded_under_the_crossing_each_person_waited_at():
+    """Two closed crossings share the line at x (x→y and x→y2). A clearance of the line to the
+    shelter was filed whole under the crossing listed last; each person now counts under the
+    crossing they waited at, and the two add up to everyone moved."""
+    sc = tiny(days=8, rate=50.0, policies=(PolicyPeriod("c", 0, 10_000, status="closed"),
+                                           PolicyPeriod("c2", 0, 10_000, status="closed")),
+              events=(Event("transfer", 6, 6, "x", "s", -1),),
+              params={"irregular_try": 0.0, "give_up_base": 0.0, "give_up_per_day": 0.0,
+                      "speed_km_per_day": 500.0})
+    sc = dataclasses.replace(
+        sc, locations=(*sc.locations, Location("y2", kind="border_post")),
+        routes=(*sc.routes, Route("x", "y2", 1.0), Route("y2", "d", 100.0)),
+        crisis=dataclasses.replace(sc.crisis, crossings=(*sc.crisis.crossings, Crossing("c2", "x", "y2", "x"))))
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, check=True).dataset
+        moved = ds["crossings"].sel(mode="transfer").values[6]
+        names = list(ds["crossing"].values)
+        on_c, on_c2 = int(moved[names.index("c")]), int(moved[names.index("c2")])
+        assert on_c > 0 and on_c2 > 0  # both lines were cleared (before: c2 got all of it)
+        assert on_c + on_c2 == int(moved.sum()) == int(ds["sheltered"].sel(location="s").values[6])

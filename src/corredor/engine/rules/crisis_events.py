@@ -94,10 +94,15 @@ def run_events(
         if take <= 0:
             continue
         order = np.argsort(keys, kind="mergesort")
+        mode = M_TRANSFER if kind == TRANSFER else (M_FLIGHT if kind == FLIGHT else M_CORRIDOR)
         for r in range(take):
             i = ids[order[r]]
             if state[i] == SHELTERED:  # a bed freed for a later event of the day (flight, transfer out)
                 shelter_pop[node[i]] -= 1
+            # recorded under the crossing the person waited at (two crossings may share a waiting
+            # place), else the event's own: the corridor's, or its origin's crossing
+            c = at_cross[i]
+            crossings_out[c if c >= 0 and kind != CORRIDOR else ev_cross[v], mode] += 1
             at_cross[i] = -1
             waited[i] = 0
             failed[i] = 0
@@ -121,8 +126,6 @@ def run_events(
                 km_left[i] = link_km[k]
                 hops[i] += 1
                 state[i] = MOVING
-        mode = M_TRANSFER if kind == TRANSFER else (M_FLIGHT if kind == FLIGHT else M_CORRIDOR)
-        crossings_out[ev_cross[v], mode] += take
         ev_done[v] += take
 
 
