@@ -85,6 +85,8 @@ def test_open_border_everyone_arrives_and_nobody_is_stranded():
     # 20 people a day, each reaches d one day after crossing: all but the last day's arrive
     assert int(ds["exited"].values[-1]) >= 20 * 18
     assert int(ds["crossings"].sel(crossing="c", mode="regular").sum()) >= 20 * 18
+    # a scenario that is no variant has no variant name in its manifest (was "variant": "")
+    assert "variant" not in res.manifest and "variant" not in res.manifest["scenario"]
 
 
 def test_invariants_hold_every_day_with_all_rules_on():

@@ -135,7 +135,6 @@ def simulate_crisis(
         "memory": {"people": int(plan.capacity_people)},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "parameters": {k: float(v) for k, v in plan.params.items()},
-        "variant": str(scenario.metadata.get("variant", "")),
         "warnings": [],
     }
     return _make_results(ds, manifest)
