@@ -185,3 +185,13 @@ def test_run_reports_its_compile_time(mali: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     timing = json.loads((tmp_path / "m" / "manifest.json").read_text())["timing"]
     assert 0.0 <= timing["compile_s"] <= timing["wall_s"] + 1e-6
+
+
+def test_version_flag_prints_the_installed_version():
+    from corredor import __version__
+
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"corredor {__version__}"
+    import importlib.metadata
+
+    assert __version__ == importlib.metadata.version("corredor")  # one version, pyproject's

@@ -36,6 +36,22 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"corredor {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print corredor's version and exit."),
+) -> None:
+    """corredor: simulate people moving along migration corridors while borders close."""
+
+
 def fail_with_problems(exc: ScenarioError) -> None:
     """Print every problem of a ScenarioError as `path:line:col: message` and exit 2."""
     for w in exc.warnings:
