@@ -558,3 +558,27 @@ def test_a_crisis_runs_reports_are_charted_once(tmp_path):
     # a Flee case has no dated reports: its observed series is still drawn
     flee_camps = time_series(read_run(make_run_folder(flee_like(), tmp_path / "flee")))[0]
     assert any("observed" in item["label"] for item in flee_camps["lines"] + flee_camps["dots"])
+
+
+def test_map_legend_names_only_the_closures_that_occur():
+    """mali2012's map (closed links, no crossings, nobody asked for documents) said "crossing
+    closed / documents required"; the legend names roads where there are no crossings and keys
+    only the statuses some day shows."""
+    from corredor.outputs.report.builder import _status_keys
+
+    assert _status_keys([[0, 2], [0, 0]], crossings=False) == {
+        "closed_noun": "road", "shows_closed": True, "shows_docs": False}
+    assert _status_keys([[1, 0]], crossings=True) == {
+        "closed_noun": "crossing", "shows_closed": False, "shows_docs": True}
+    assert _status_keys(None, crossings=False)["shows_closed"] is False
+
+
+def test_a_crisis_runs_legend_keys_its_crossings(crisis_report):
+    from corredor.outputs.report.builder import _status_keys, read_run
+
+    folder, html = crisis_report
+    legend = re.search(r'<p class="legend">(.*?)</p>', re.sub(r"\s+", " ", html)).group(1)
+    keys = _status_keys(read_run(folder).road_status, crossings=True)
+    assert "border crossing" in legend and "road closed" not in legend
+    assert ("crossing closed" in legend) == keys["shows_closed"]
+    assert ("documents required" in legend) == keys["shows_docs"]

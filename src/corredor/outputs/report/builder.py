@@ -394,7 +394,16 @@ def map_view(run: RunData) -> dict[str, Any] | None:
     w, h = size
     return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
             "date0": data["dates"][day0] if n_days else "", "data": data,
-            "has_closures": bool(run.road_status)}
+            **_status_keys(run.road_status, bool(badges))}
+
+
+def _status_keys(road_status: list[list[int]] | None, crossings: bool) -> dict[str, Any]:
+    """What the map's legend names: "crossing" where the run has border crossings, else "road"
+    (a Flee case closes links); a key for each status that occurs on some day (1 documents
+    required, 2 closed)."""
+    seen = {int(v) for row in road_status or () for v in row}
+    return {"closed_noun": "crossing" if crossings else "road",
+            "shows_closed": 2 in seen, "shows_docs": 1 in seen}
 
 
 def time_series(run: RunData) -> list[dict[str, Any]]:
