@@ -93,7 +93,7 @@ def test_a_flee_folders_provided_csv_gives_the_gap(mali_run):
 def test_the_report_says_its_counts_are_people(mali_run):
     _, folder = mali_run
     html = build_report(folder).read_text(encoding="utf-8")
-    assert f"each simulated agent stands for {H}" in html
+    assert f"in people; each simulated agent stands for {H} people" in html
 
 
 def test_closures_reach_the_map_and_the_tables(mali_run):

@@ -702,7 +702,7 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
             facts.append((key, str(manifest[key])))
     h = manifest.get("hasten")
     if isinstance(h, int) and h > 1:  # the tables and charts are in people (results.in_people)
-        facts.append(("counts", f"people: each simulated agent stands for {h}"))
+        facts.append(("counts", f"in people; each simulated agent stands for {h} people"))
     timing = manifest.get("timing")
     if isinstance(timing, dict) and "wall_s" in timing:
         facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))
