@@ -474,3 +474,20 @@ def test_event_moves_are_recorded_under_the_crossing_each_person_waited_at():
         on_c, on_c2 = int(moved[names.index("c")]), int(moved[names.index("c2")])
         assert on_c > 0 and on_c2 > 0  # both lines were cleared (before: c2 got all of it)
         assert on_c + on_c2 == int(moved.sum()) == int(ds["sheltered"].sel(location="s").values[6])
+
+
+def test_a_cold_waiting_place_gets_the_cold_covered_space():
+    """A crisis scenario's `climate` reaches the dataset: the needs give the cold line 4.5 m² a
+    person (Sphere's cold-climate figure), the other sites 3.5 m²."""
+    from corredor.analysis.needs import compute_needs
+
+    sc = closed_to_1000(6, (Event("transfer", 4, 4, "x", "s", 300),), shelter_give_up_factor=0.0)
+    sc = dataclasses.replace(sc, locations=tuple(
+        dataclasses.replace(loc, attributes={"climate": "cold"}) if loc.name == "x" else loc
+        for loc in sc.locations))
+    ds = simulate_crisis(sc, seed=3).dataset
+    assert list(ds["climate"].values) == ["", "cold", "", "", ""]
+    people, space = ds["population"].isel(day=-1), compute_needs(ds)["covered_space_m2"].isel(day=-1)
+    assert float(people.sel(location="x")) > 0 and float(people.sel(location="s")) > 0
+    assert float(space.sel(location="x")) == 4.5 * float(people.sel(location="x"))
+    assert float(space.sel(location="s")) == 3.5 * float(people.sel(location="s"))

@@ -400,3 +400,37 @@ def test_compile_problems_name_the_native_files(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         compile_plan(load_native(write_hand(tmp_path / "c", {"roads.csv": roads, "scenario.toml": toml})))
     assert [p.path for p in info.value.problems] == ["scenario.toml"]
+
+
+def _with_climates(folder: Path, climates: list[str]) -> Path:
+    """The converted mini case with a `climate` column (one value a place, in file order)."""
+    lines = (folder / "locations.csv").read_text(encoding="utf-8").splitlines()
+    rows = [lines[0] + ",climate", lines[1] + ",#meta+climate"]
+    rows += [f"{row},{c}" for row, c in zip(lines[2:], climates, strict=True)]
+    (folder / "locations.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_climate_column_flags_cold_places_for_the_needs(tmp_path: Path) -> None:
+    """locations.csv's `climate`: validated where it is written, carried to the run's dataset,
+    and a `cold` place gets the cold-climate covered space per person (FACTS.md's worked example
+    gives 4.5–5.5 m² for cold desert nights; 3.5 m² elsewhere)."""
+    from corredor import simulate
+    from corredor.analysis.needs import compute_needs
+
+    msgs = errors_of(_with_climates(mini_native(tmp_path / "bad"), ["", "", "chilly", "", ""]))
+    assert msgs == ["locations.csv:5:11: bad climate 'chilly' (expected one of cold, temperate, hot, or empty; "
+                    "'cold' gives the needs the cold-climate covered space)"]
+    s = load_native(_with_climates(mini_native(tmp_path / "ok"), ["hot", "", "", "Cold", ""]))
+    assert [loc.climate for loc in s.locations] == ["hot", "", "", "cold", ""]
+    for engine in ("agents", "cohorts"):
+        ds = simulate(s, seed=1, engine=engine).dataset
+        assert list(ds["climate"].values) == ["hot", "", "", "cold", ""]
+        needs = compute_needs(ds)
+        people, space = ds["population"].isel(day=-1), needs["covered_space_m2"].isel(day=-1)
+        assert float(people.sel(location="D")) > 0 and float(people.sel(location="B")) > 0
+        assert float(space.sel(location="D")) == pytest.approx(4.5 * float(people.sel(location="D")))
+        assert float(space.sel(location="B")) == pytest.approx(3.5 * float(people.sel(location="B")))
+    # none given: no climate coordinate (every place the usual figure), as before the column
+    plain = simulate(load_native(mini_native(tmp_path / "plain")), seed=1, engine="agents").dataset
+    assert "climate" not in plain.coords

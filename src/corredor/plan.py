@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario.model import Scenario
+from .scenario.model import Scenario, location_climates
 from .scenario.problems import Problem, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
@@ -111,6 +111,7 @@ class Plan:
     decay_interval: int = 30
     warnings: tuple[str, ...] = ()
     source: str = ""  # the scenario folder (outputs read its provided.csv and closures from it)
+    climates: tuple[str, ...] = ()  # locations.csv's `climate` per location; () when none is given
 
     @property
     def n_locations(self) -> int:
@@ -693,6 +694,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         location_names=names,
         countries=tuple(loc.country for loc in scenario.locations),
         kinds=tuple(loc.kind for loc in scenario.locations),
+        climates=location_climates(scenario.locations),
         lat=flags["lat"], lon=flags["lon"], pop=flags["pop"], capacity=flags["capacity"],
         foreign=flags["foreign"], camp0=flags["camp0"], idpcamp0=flags["idpcamp0"],
         town0=flags["town0"], marker=flags["marker"], movechance0=flags["movechance0"],

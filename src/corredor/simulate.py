@@ -91,6 +91,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "route_to": ("route", np.array([loc[i] for i in plan.link_to], dtype=object)),
         "distance_km": ("route", plan.link_km, {"units": "km"}),
     }
+    if plan.climates:  # locations.csv's climate: `cold` places get the cold-climate covered space
+        coords["climate"] = ("location", np.array(plan.climates, dtype=object))
     h = plan.hasten
     people = {"units": "people" if h == 1 else "agents"}  # at hasten h one agent stands for h people
     data_vars = {

@@ -43,7 +43,7 @@ import numba as nb
 import numpy as np
 import xarray as xr
 
-from ..scenario.model import Scenario
+from ..scenario.model import Scenario, location_climates
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -322,6 +322,7 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
     start = scenario.start_date
     dates = np.array([np.datetime64(start + dt.timedelta(days=t), "ns") for t in range(T)])
     locs = scenario.locations
+    climates = location_climates(locs)
     pbg = a["population_by_group"]
     spawned = plan.spawn_counts.sum(axis=1)
     coords = {
@@ -338,6 +339,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         # beds of a shelter (its capacity); NaN elsewhere: needs count the people beyond it
         "shelter_capacity": ("location", [float(loc.capacity) if loc.kind == "shelter" and loc.capacity >= 0
                                           else np.nan for loc in locs]),
+        # locations.csv's climate (`cold` places get the cold-climate covered space); none given, no coord
+        **({"climate": ("location", list(climates))} if climates else {}),
         "route": np.arange(len(plan.link_from)),
         "route_from": ("route", [plan.names[i] for i in plan.link_from]),
         "route_to": ("route", [plan.names[i] for i in plan.link_to]),

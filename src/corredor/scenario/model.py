@@ -8,7 +8,7 @@ Every object keeps the `line` it came from so later checks can point at the inpu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -58,6 +58,11 @@ class Location:
     capacity: int = -1
     attributes: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
+
+    @property
+    def climate(self) -> str:
+        """locations.csv's `climate` ("cold", "temperate", "hot"), "" where not given."""
+        return str(self.attributes.get("climate", "")).lower()
 
     @property
     def is_camp(self) -> bool:
@@ -405,3 +410,10 @@ class Scenario:
 
     def with_days(self, days: int) -> Scenario:
         return replace(self, days=int(days))
+
+
+def location_climates(locations: Sequence[Location]) -> tuple[str, ...]:
+    """Each location's climate, in order; () when no location gives one (the dataset then has no
+    `climate` coordinate, as before the column existed)."""
+    climates = tuple(loc.climate for loc in locations)
+    return climates if any(climates) else ()

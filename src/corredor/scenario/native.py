@@ -52,6 +52,10 @@ SECTIONS: dict[str, set[str]] = {
     "crisis": set(),  # read by native_crisis
 }
 
+#: Values of locations.csv's optional `climate` column; `cold` places get Sphere's cold-climate
+#: covered space per person in the needs (analysis/needs.py), the others its usual figure.
+CLIMATES = ("cold", "temperate", "hot")
+
 LOCATION_COLUMNS = (
     "name",
     "country",
@@ -275,6 +279,14 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
             for p, a in attr_cols.items()
             if p < len(row.cells) and row.cells[p] != ""
         }
+        if "climate" in attrs:
+            climate = attrs["climate"].strip().lower()
+            if climate not in CLIMATES:
+                problems.error(table.path, row.line, cols["climate"] + 1,
+                               f"bad climate {attrs['climate']!r} (expected one of {', '.join(CLIMATES)}, "
+                               "or empty; 'cold' gives the needs the cold-climate covered space)")
+                continue
+            attrs["climate"] = climate
         if "conflict_intensity" in attrs and (
             parse_float(problems, table, row, cols["conflict_intensity"], "conflict_intensity")
             is None
