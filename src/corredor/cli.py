@@ -143,6 +143,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     refusal = draws_refusal(draws, engine, scenario)
     if refusal:
         usage_error(f"--draws: {refusal}")
+    if flee_out and scenario.crisis is not None:  # (refused before the run, not after it)
+        usage_error(f"--flee-out: {path} is a border-crisis scenario; Flee 3.1's out.csv "
+                    "compares camps with UNHCR data, which only Flee-style scenarios have")
     out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
