@@ -450,6 +450,26 @@ def test_minus_one_closure_dates_warn(tmp_path: Path) -> None:
     assert "never starts" in ws[0].message and "never reopens" in ws[1].message
 
 
+@pytest.mark.parametrize("period", ["StartDate,2020-01-01\nLength,0\n", "StartDate,2020-01-01\n", None])
+def test_closures_are_not_warned_of_against_an_unknown_period(tmp_path: Path,
+                                                               period: str | None) -> None:
+    """Found by a bad-input review: with Length missing or bad, every closure day was also warned
+    'after the last day (-1)'; only the period's own problem is reported."""
+    folder = write_mini_flee(tmp_path / "a")
+    if period is None:
+        (folder / PER).unlink()
+    else:
+        (folder / PER).write_text(period, encoding="utf-8")
+    edit(folder / CLO, 3, "location,C,,6,3")  # reopens before it closes: warned all the same
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    errors, warnings = info.value.problems, info.value.warnings
+    assert [p.path for p in errors] == [PER]
+    assert [(p.path, p.line, p.column) for p in warnings] == [(CLO, 3, 5)]
+    assert "reopens (day 3) before it closes (day 6)" in warnings[0].message
+    assert not any("last day" in p.message for p in warnings)
+
+
 def test_positive_to_positive_intensity_warns(tmp_path: Path) -> None:
     folder = write_mini_flee(tmp_path / "a")
     edit(folder / CON, 5, "3,0.5,0")  # day 3: A goes 1 -> 0.5

@@ -532,7 +532,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 names,
                 countries,
                 loc_file,
-                n_days,
+                days,
                 settings.move_rules.fix_link_closures,
                 cc,
                 routes=joined,
