@@ -271,6 +271,12 @@ def mini_native(tmp_path: Path) -> Path:
         ),
         ("scenario.toml", 6, "description = ", "scenario.toml:6:"),
         ("scenario.toml", 2, "[scenarios]", "scenario.toml:2:1: unknown table [scenarios]"),
+        # a forgotten table header: its keys were "unknown table [name]" with no place
+        ("scenario.toml", 2, "", "scenario.toml:3:1: key 'name' outside any table (expected it "
+         "inside one of [scenario], [files], [settings], [crisis]); put it under [scenario] "
+         "(is the [scenario] line missing?)"),
+        ("scenario.toml", 1, 'nmae = "x"', "scenario.toml:1:1: key 'nmae' outside any table "
+         "(expected it inside one of [scenario], [files], [settings], [crisis]) (did you mean 'name'?)"),
     ],
 )
 def test_native_errors(tmp_path: Path, file: str, line_no: int, text: str, expected: str) -> None:

@@ -116,6 +116,9 @@ def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, st
 def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> None:
     """Unknown tables and keys are errors, with a suggestion."""
     for table, value in data.items():
+        if table not in SECTIONS and not isinstance(value, dict):
+            problems.error(path, *toml_key_position(text, "", table), _top_level_key(table))
+            continue
         if table not in SECTIONS:
             line, col = toml_key_position(text, table)
             problems.error(
@@ -141,6 +144,15 @@ def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Proble
                     f"unknown key '{key}' in [{table}] (expected one of {', '.join(sorted(SECTIONS[table]))})"
                     f"{suggest(key, SECTIONS[table])}",
                 )
+
+
+def _top_level_key(key: str) -> str:
+    """The message for `key = …` above the first table: most often a forgotten table header."""
+    owner = next((t for t, keys in SECTIONS.items() if key in keys), None)
+    hint = (f"; put it under [{owner}] (is the [{owner}] line missing?)" if owner else
+            suggest(key, set().union(*SECTIONS.values())))
+    return (f"key '{key}' outside any table (expected it inside one of "
+            f"{', '.join(f'[{t}]' for t in SECTIONS)}){hint}")
 
 
 def _read_header(
