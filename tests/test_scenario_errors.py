@@ -794,6 +794,19 @@ def test_a_scenario_folder_that_cannot_be_listed(tmp_path: Path, monkeypatch: py
     assert p.message == "cannot read the folder (Permission denied)"
 
 
+@pytest.mark.parametrize(("target", "reason"), [("loop", "Too many levels of symbolic links"),
+                                                ("nowhere", "No such file or directory")])
+def test_a_scenario_path_that_is_a_broken_link(tmp_path: Path, target: str, reason: str) -> None:
+    """Found by a bad-input review: a link in a loop was read as the folder above it, which was
+    then reported as 'scenario.toml: missing file'."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "loop").symlink_to(target)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "work" / "loop")
+    (p,) = info.value.problems
+    assert (p.path, p.message) == ((tmp_path / "work" / "loop").as_posix(), f"cannot read it ({reason})")
+
+
 # ---- YAML that cannot be built safely --------------------------------------------------------
 
 
