@@ -425,7 +425,7 @@ def _scenario_table(
         problems.error(
             path,
             *toml_key_position(text, "scenario", "start_date"),
-            f"bad start_date (expected a date YYYY-MM-DD, found {start!r})",
+            f"bad start_date (expected a date YYYY-MM-DD, found {_shown(start)})",
         )
         start = None
     elif why := start_date_problem(start):
@@ -436,11 +436,21 @@ def _scenario_table(
         problems.error(
             path,
             *toml_key_position(text, "scenario", "days"),
-            f"bad days (expected a whole number of days ≥ 1, found {days!r})",
+            f"bad days (expected a whole number of days ≥ 1, found {_shown(days)})",
         )
         days = None
     description = sc.get("description", "")
     return name, start, days, str(description)
+
+
+def _shown(value: object) -> str:
+    """A TOML value as it was written: `nothing` for a missing key, dates and times in ISO form
+    (not Python's datetime.datetime(…)), strings quoted."""
+    if value is None:
+        return "nothing (the key is missing)"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return repr(value)
 
 
 def _file(
