@@ -470,6 +470,15 @@ def test_closures_are_not_warned_of_against_an_unknown_period(tmp_path: Path,
     assert not any("last day" in p.message for p in warnings)
 
 
+def test_series_dates_out_of_order_are_warned_at_the_row(tmp_path: Path) -> None:
+    """Found by a bad-input review: the warning named the file only (no line to look at)."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / "source_data/e.csv", 2, "2019-12-20,400")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == ("source_data/e.csv", 2, 1)
+    assert w.message.startswith("date before the previous row's (line 1)")
+
+
 def test_positive_to_positive_intensity_warns(tmp_path: Path) -> None:
     folder = write_mini_flee(tmp_path / "a")
     edit(folder / CON, 5, "3,0.5,0")  # day 3: A goes 1 -> 0.5

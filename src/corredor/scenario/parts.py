@@ -429,6 +429,7 @@ def read_series_file(
         return None
     days: list[int] = []
     counts: list[int] = []
+    lines: list[int] = []
     ok = True
     first = True
     for row in table.rows:
@@ -449,14 +450,17 @@ def read_series_file(
             continue
         days.append((date - start_date).days)
         counts.append(count)
+        lines.append(row.line)
     if not ok:
         return None
     if not days:
         problems.error(path, 0, 0, "no data rows (expected rows YYYY-MM-DD,count)")
         return None
-    if any(b < a for a, b in zip(days, days[1:], strict=False)):
+    back = next((k for k in range(1, len(days)) if days[k] < days[k - 1]), None)
+    if back is not None:
         problems.warn(
-            path, 0, 0, "dates are not in increasing order; Flee's interpolation assumes they are"
+            path, lines[back], 1, f"date before the previous row's (line {lines[back - 1]}): dates "
+            "are not in increasing order; Flee's interpolation assumes they are"
         )
     return tuple(days), tuple(counts)
 
