@@ -420,7 +420,13 @@ def calibrate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Fit settings within bounds to the observations of one or more scenarios (Optuna)."""
-    from .analysis.calibrate import OBJECTIVES, read_params, write_calibration
+    from .analysis.calibrate import (
+        OBJECTIVES,
+        objective_refusal,
+        read_params,
+        resolve_objective,
+        write_calibration,
+    )
     from .analysis.calibrate import calibrate as run_calibration
     from .progress import progress_bar
 
@@ -434,6 +440,10 @@ def calibrate(
         fail_with_problems(exc)
     if objective is not None and objective not in OBJECTIVES:
         usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+    chosen = resolve_objective(objective, scenarios)
+    for sc in scenarios:  # (refused now, not after every trial scored 0 or failed)
+        if why := objective_refusal(chosen, sc):
+            usage_error(why)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
     if out.exists() and not force:
