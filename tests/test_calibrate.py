@@ -228,3 +228,44 @@ def test_interval_objective_on_the_chile_peru_scenario() -> None:
     assert interval_objective(type(res)(matched, res.manifest), sc) == pytest.approx(0.0, abs=1e-12)
     empty_loss = interval_objective(type(res)(empty, res.manifest), sc)
     assert 0 <= loss < empty_loss
+
+
+CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+
+
+@pytest.mark.parametrize("case, params, extra, expected", [
+    # every trial scored 0 and the "best" values were reported as a fit (exit 0)
+    ("crisis", "[params.crisis.late_factor]\nlow = 0.2\nhigh = 0.8\n", ["--objective", "ard"],
+     "chile-peru-2023: the ard objective compares camps with UNHCR data, which a border-crisis "
+     "scenario has not (every trial would score 0); use --objective interval"),
+    # every trial failed, and only then was it said
+    ("mali", GOOD, ["--objective", "interval"],
+     "mali2012: the interval objective fits a border-crisis scenario's observations, which a Flee "
+     "case has not; use --objective ard"),
+    ("crisis", "[params.crisis.late_factor]\nlow = 0.2\nhigh = 0.8\n", ["--days", "5"],
+     "chile-peru-2023: no stock observation with a bound is dated within its 5 simulated days, so "
+     "the interval objective has nothing to fit"),
+])
+def test_cli_calibrate_refuses_an_objective_that_cannot_score_the_scenario(
+        flee_cases: Path, tmp_path: Path, case: str, params: str, extra: list[str], expected: str) -> None:
+    """Found by a bad-input review: these ran every trial before failing, or "fitted" a loss of 0."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    path = CHILE_PERU if case == "crisis" else flee_cases / "mali2012"
+    res = CliRunner().invoke(app, ["calibrate", str(path), "--params", str(_write(tmp_path, params)),
+                                   "--trials", "1", "-n", "1", "--executor", "serial", *extra,
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    assert expected in " ".join(res.output.split()) and "Traceback" not in res.output
+    assert not (tmp_path / "cal").exists()
+
+
+def test_the_library_refuses_an_objective_that_cannot_score_the_scenario() -> None:
+    import corredor
+
+    scenario = corredor.load_scenario(CHILE_PERU)
+    specs = [ParamSpec("crisis.late_factor", 0.2, 0.8)]
+    with pytest.raises(ValueError, match="the ard objective compares camps"):
+        calibrate([scenario], specs, trials=1, replicas=1, objective="ard")

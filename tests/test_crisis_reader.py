@@ -230,6 +230,28 @@ def test_overlapping_rows_and_gaps_in_one_policies_file_are_warned_of(tmp_path):
     assert not problems.items, [str(p) for p in problems.items]
 
 
+@pytest.mark.parametrize("rows, start_date, error", [
+    ("c,2023-01-01,2023-01-04,open,10,,,,,s\nc,2023-13-05,2023-01-10,closed,,,,,,s\n"
+     "c,2023-01-05,2023-01-06,documents,10,,,,,s\n", dt.date(2023, 1, 1),
+     "policies.csv:3:2: bad start (expected a date YYYY-MM-DD, found '2023-13-05')"),
+    ("c,2023-01-01,2023-01-04,open,10,,,,,s\nc,2023-01-09,2023-01-05,closed,,,,,,s\n",
+     dt.date(2023, 1, 1), "policies.csv:3:3: end is before start"),
+    ("c,2023-01-01,2023-01-04,open,10,,,,,s\nc,2023-01-09,2023-01-10,closed,,,,,,s\n", None,
+     "scenario.toml: crisis: [scenario] start_date is needed to read crisis dates"),
+])
+def test_rows_of_unknown_days_make_no_overlap_or_gap_warnings(tmp_path, rows, start_date, error):
+    """Found by a bad-input review: a row whose date was bad (or every row, when start_date was
+    missing) counted as day 0 to 0, so it was also warned to overlap the first row ('days 0 to
+    0'), or to leave a gap."""
+    head = "crossing,start,end,status,capacity_per_day,militarisation,price_usd,bribe_success,groups,source\n"
+    write(tmp_path, {**GOOD, "policies.csv": head + rows})
+    if start_date is None:
+        (tmp_path / "scenario.toml").write_text('[scenario]\nname = "t"\ndays = 10\n')
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10, start_date=start_date)
+    assert [str(p) for p in problems.items] == [error]
+
+
 def test_an_unreadable_policies_table_is_the_only_error(tmp_path):
     """Its parameters ($mil) are not also refused as unknown in scenario.toml."""
     write(tmp_path, {**GOOD, "policies.csv": "x" * 200_000 + ",1\n"})

@@ -146,6 +146,9 @@ def test_draws_bernoulli_is_refused_for_a_crisis_scenario(tmp_path: Path) -> Non
     (["ensemble", "--replicas", "1", "--set", "move_rules.camp_weight=2"],
      "a border-crisis scenario's rules do not read settings.move_rules"),
     (["ensemble", "--replicas", "1", "--sweep", "crisis.speed_km_per_day=0,100"], "expected a number > 0"),
+    (["run", "--days", "2", "--flee-out"],  # (was a KeyError traceback after the whole run)
+     "--flee-out: " + str(Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023")
+     + " is a border-crisis scenario"),
 ])
 def test_options_that_would_do_nothing_on_a_crisis_scenario_exit_2(tmp_path: Path, args: list[str],
                                                                     expected: str) -> None:
@@ -156,6 +159,19 @@ def test_options_that_would_do_nothing_on_a_crisis_scenario_exit_2(tmp_path: Pat
     assert r.exit_code == 2, r.output
     assert expected in " ".join(r.output.split()) and "Traceback" not in r.output
     assert not (tmp_path / "c").exists()
+
+
+def test_flee_out_of_crisis_results_is_refused_before_writing(tmp_path: Path) -> None:
+    """The library refuses too, before a temporary folder is made: no out.csv without UNHCR data."""
+    from corredor import load_scenario
+    from corredor.outputs.runfolder import write_run_folder
+    from corredor.simulate import simulate
+
+    crisis = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    res = simulate(load_scenario(crisis, days=2), seed=0)
+    with pytest.raises(ValueError, match="border-crisis"):
+        write_run_folder(res, tmp_path / "c", flee_out=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_days_past_the_end_of_a_flee_case_exit_2(mali: Path, tmp_path: Path) -> None:

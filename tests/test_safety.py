@@ -564,3 +564,37 @@ def test_a_read_only_folder_is_refused_before_the_run(tmp_path: Path,
     check(ro / "out" / "comparison.json")  # inside a writable folder under a read-only one: fine
     with pytest.raises(targets.UnwritableTarget):
         check(ro / "out")
+
+
+def test_compare_writing_into_a_folder_does_not_make_it_replaceable(tmp_path: Path) -> None:
+    """Found by a bad-input review: `compare --out notes` writes comparison.json into a folder of
+    the user's; that marker then let `run --out notes --force` (or convert, ensemble) delete the
+    user's files. A comparison.json marks a folder as corredor's only beside compare's and the
+    main job's own outputs."""
+    from corredor.targets import UnsafeTarget, check_replaceable
+
+    comparison = '{"seeds": [1], "summary": [], "per_seed": {}}'
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "mine.txt").write_text("keep")
+    (notes / "comparison.json").write_text(comparison)
+    (notes / "comparison.csv").write_text("")
+    with pytest.raises(UnsafeTarget, match="corredor did not write"):
+        check_replaceable(notes)
+    case = write_mini_flee(tmp_path / "case")
+    r = cli("convert", str(case), str(notes), "--force")
+    assert r.exit_code == 2 and "corredor did not write" in r.output
+    assert (notes / "mine.txt").read_text() == "keep"
+    main = tmp_path / "main"  # what the main job writes: still replaceable
+    (main / "baseline").mkdir(parents=True)
+    (main / "baseline" / "manifest.json").write_text('{"engine": "crisis", "seed": 1, "version": "0"}')
+    for name in ("comparison.json", "comparison.csv", "observation_check.json"):
+        (main / name).write_text(comparison)
+    (main / "empty").mkdir()
+    check_replaceable(main)
+    (main / "baseline" / "mine.txt").write_text("keep")  # a run folder stays a run folder
+    check_replaceable(main)
+    (main / "other").mkdir()
+    (main / "other" / "mine.txt").write_text("keep")
+    with pytest.raises(UnsafeTarget):
+        check_replaceable(main)

@@ -450,6 +450,35 @@ def test_minus_one_closure_dates_warn(tmp_path: Path) -> None:
     assert "never starts" in ws[0].message and "never reopens" in ws[1].message
 
 
+@pytest.mark.parametrize("period", ["StartDate,2020-01-01\nLength,0\n", "StartDate,2020-01-01\n", None])
+def test_closures_are_not_warned_of_against_an_unknown_period(tmp_path: Path,
+                                                               period: str | None) -> None:
+    """Found by a bad-input review: with Length missing or bad, every closure day was also warned
+    'after the last day (-1)'; only the period's own problem is reported."""
+    folder = write_mini_flee(tmp_path / "a")
+    if period is None:
+        (folder / PER).unlink()
+    else:
+        (folder / PER).write_text(period, encoding="utf-8")
+    edit(folder / CLO, 3, "location,C,,6,3")  # reopens before it closes: warned all the same
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    errors, warnings = info.value.problems, info.value.warnings
+    assert [p.path for p in errors] == [PER]
+    assert [(p.path, p.line, p.column) for p in warnings] == [(CLO, 3, 5)]
+    assert "reopens (day 3) before it closes (day 6)" in warnings[0].message
+    assert not any("last day" in p.message for p in warnings)
+
+
+def test_series_dates_out_of_order_are_warned_at_the_row(tmp_path: Path) -> None:
+    """Found by a bad-input review: the warning named the file only (no line to look at)."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / "source_data/e.csv", 2, "2019-12-20,400")
+    (w,) = warnings_of(folder)
+    assert (w.path, w.line, w.column) == ("source_data/e.csv", 2, 1)
+    assert w.message.startswith("date before the previous row's (line 1)")
+
+
 def test_positive_to_positive_intensity_warns(tmp_path: Path) -> None:
     folder = write_mini_flee(tmp_path / "a")
     edit(folder / CON, 5, "3,0.5,0")  # day 3: A goes 1 -> 0.5
@@ -772,6 +801,19 @@ def test_a_scenario_folder_that_cannot_be_listed(tmp_path: Path, monkeypatch: py
         load_scenario(folder)
     (p,) = info.value.problems
     assert p.message == "cannot read the folder (Permission denied)"
+
+
+@pytest.mark.parametrize(("target", "reason"), [("loop", "Too many levels of symbolic links"),
+                                                ("nowhere", "No such file or directory")])
+def test_a_scenario_path_that_is_a_broken_link(tmp_path: Path, target: str, reason: str) -> None:
+    """Found by a bad-input review: a link in a loop was read as the folder above it, which was
+    then reported as 'scenario.toml: missing file'."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "loop").symlink_to(target)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "work" / "loop")
+    (p,) = info.value.problems
+    assert (p.path, p.message) == ((tmp_path / "work" / "loop").as_posix(), f"cannot read it ({reason})")
 
 
 # ---- YAML that cannot be built safely --------------------------------------------------------

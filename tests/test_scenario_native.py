@@ -255,6 +255,11 @@ def mini_native(tmp_path: Path) -> Path:
         ),
         ("scenario.toml", 5, "days = 0", "scenario.toml:5:1: bad days"),
         ("scenario.toml", 4, 'start_date = "soon"', "scenario.toml:4:1: bad start_date"),
+        # Python's reprs were shown: found None, found datetime.datetime(2020, 1, 1, 10, 0)
+        ("scenario.toml", 4, "start_date = 2020-01-01T10:00:00",
+         "scenario.toml:4:1: bad start_date (expected a date YYYY-MM-DD, found 2020-01-01T10:00:00)"),
+        ("scenario.toml", 5, "", "scenario.toml:2:1: bad days (expected a whole number of days ≥ 1, "
+         "found nothing (the key is missing))"),
         ("scenario.toml", 4, "start_date = 9999-12-01",
          "scenario.toml:4:1: start date 9999-12-01 is out of range (expected a date from 1700-01-01"),
         (
@@ -271,6 +276,12 @@ def mini_native(tmp_path: Path) -> Path:
         ),
         ("scenario.toml", 6, "description = ", "scenario.toml:6:"),
         ("scenario.toml", 2, "[scenarios]", "scenario.toml:2:1: unknown table [scenarios]"),
+        # a forgotten table header: its keys were "unknown table [name]" with no place
+        ("scenario.toml", 2, "", "scenario.toml:3:1: key 'name' outside any table (expected it "
+         "inside one of [scenario], [files], [settings], [crisis]); put it under [scenario] "
+         "(is the [scenario] line missing?)"),
+        ("scenario.toml", 1, 'nmae = "x"', "scenario.toml:1:1: key 'nmae' outside any table "
+         "(expected it inside one of [scenario], [files], [settings], [crisis]) (did you mean 'name'?)"),
     ],
 )
 def test_native_errors(tmp_path: Path, file: str, line_no: int, text: str, expected: str) -> None:

@@ -159,6 +159,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     refusal = draws_refusal(draws, engine, scenario)
     if refusal:
         usage_error(f"--draws: {refusal}")
+    if flee_out and scenario.crisis is not None:  # (refused before the run, not after it)
+        usage_error(f"--flee-out: {path} is a border-crisis scenario; Flee 3.1's out.csv "
+                    "compares camps with UNHCR data, which only Flee-style scenarios have")
     out = out or Path("runs") / safe_name(scenario.name)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
@@ -433,7 +436,13 @@ def calibrate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
 ) -> None:
     """Fit settings within bounds to the observations of one or more scenarios (Optuna)."""
-    from .analysis.calibrate import OBJECTIVES, read_params, write_calibration
+    from .analysis.calibrate import (
+        OBJECTIVES,
+        objective_refusal,
+        read_params,
+        resolve_objective,
+        write_calibration,
+    )
     from .analysis.calibrate import calibrate as run_calibration
     from .progress import progress_bar
 
@@ -447,6 +456,10 @@ def calibrate(
         fail_with_problems(exc)
     if objective is not None and objective not in OBJECTIVES:
         usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
+    chosen = resolve_objective(objective, scenarios)
+    for sc in scenarios:  # (refused now, not after every trial scored 0 or failed)
+        if why := objective_refusal(chosen, sc):
+            usage_error(why)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
     if out.exists() and not force:

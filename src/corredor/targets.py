@@ -18,13 +18,18 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+#: What `corredor compare --out` and the main job write at the top of a folder that may be the
+#: user's (they write into it, not in place of it); run folders are the main job's subfolders.
+COMPARISON_OUTPUTS = frozenset({"comparison.csv", "comparison.json", "observation_check.json"})
+
 
 def written_by_corredor(folder: Path) -> bool:
     """Whether `folder` holds a file corredor writes at the top of its output folders, with what
     corredor puts in it (a hand-written scenario has a scenario.toml, other programs write a
     manifest.json): a run's manifest.json (engine, seed, version), an ensemble's or calibration's
-    (`kind`), a comparison.json (summary, per_seed; compare and the main job), or a scenario.toml
-    that starts with `corredor convert`'s header."""
+    (`kind`), a comparison.json (summary, per_seed; compare and the main job) beside nothing but
+    their other outputs (`only_comparison_outputs`), or a scenario.toml that starts with
+    `corredor convert`'s header."""
     import json
 
     from .scenario.convert import CONVERTED_HEADER
@@ -39,7 +44,8 @@ def written_by_corredor(folder: Path) -> bool:
         pass
     try:
         comparison = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
-        if isinstance(comparison, dict) and {"summary", "per_seed"} <= comparison.keys():
+        if (isinstance(comparison, dict) and {"summary", "per_seed"} <= comparison.keys()
+                and only_comparison_outputs(folder)):
             return True
     except (OSError, ValueError):
         pass
@@ -48,6 +54,25 @@ def written_by_corredor(folder: Path) -> bool:
             return fh.readline().rstrip("\r\n") == CONVERTED_HEADER
     except (OSError, ValueError):
         return False
+
+
+def only_comparison_outputs(folder: Path) -> bool:
+    """Whether `folder` holds nothing but what compare and the main job write: a comparison.json
+    proves only that compare wrote into the folder, which may also hold the user's own files."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name in COMPARISON_OUTPUTS and entry.is_file(follow_symlinks=False):
+                continue
+            if entry.is_dir(follow_symlinks=False) and (
+                    _is_empty(entry.path) or written_by_corredor(Path(entry.path))):
+                continue  # (an empty folder, or a run folder of the main job)
+            return False
+    return True
+
+
+def _is_empty(folder: str) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
 
 
 class UnsafeTarget(FileExistsError):

@@ -33,7 +33,7 @@ import re
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -242,17 +242,11 @@ def _obs_bounds(obs: Mapping[str, Any]) -> tuple[float | None, float | None]:
 STOCK_KINDS = frozenset({"", "point", "range", "lower_bound", "upper_bound", "qualitative"})
 
 
-def interval_objective(results: Any, scenario: Any) -> float:
-    """Mean interval loss over a crisis scenario's ranged observations.
-
-    Each observation is a mapping with a day (`day`, or `date` from the scenario's start), a
-    variable (default `stranded`), an optional `location` (or `loc`), `low`/`high` or `value`,
-    and a `kind` (only the stock kinds in STOCK_KINDS count).
-    The simulated value is the variable summed over its non-day dimensions (or at `location`).
-    """
-    ds = results.dataset
+def _interval_targets(scenario: Any) -> Iterator[tuple[int, Mapping[str, Any], float | None, float | None]]:
+    """(day, observation, low, high) of each crisis observation the interval objective scores:
+    a stock kind (STOCK_KINDS) with a bound, dated within the scenario's days."""
     observations = getattr(getattr(scenario, "crisis", None), "observations", ()) or ()
-    losses = []
+    days = getattr(scenario, "days", None)
     for obs in observations:
         if str(obs.get("kind") or "") not in STOCK_KINDS:
             continue  # flows (transfers, in/outflows), subgroups, undated peaks are not stocks
@@ -265,15 +259,47 @@ def interval_objective(results: Any, scenario: Any) -> float:
                 day = (dt.date.fromisoformat(str(obs["date"])) - scenario.start_date).days
             except ValueError:
                 continue
+        if day is not None and int(day) >= 0 and (days is None or int(day) < days):
+            yield int(day), obs, low, high
+
+
+def interval_objective(results: Any, scenario: Any) -> float:
+    """Mean interval loss over a crisis scenario's ranged observations.
+
+    Each observation is a mapping with a day (`day`, or `date` from the scenario's start), a
+    variable (default `stranded`), an optional `location` (or `loc`), `low`/`high` or `value`,
+    and a `kind` (only the stock kinds in STOCK_KINDS count).
+    The simulated value is the variable summed over its non-day dimensions (or at `location`).
+    """
+    ds = results.dataset
+    losses = []
+    for day, obs, low, high in _interval_targets(scenario):
         var = str(obs.get("variable") or "stranded")
-        if day is None or var not in ds or not 0 <= int(day) < ds.sizes["day"]:
+        if var not in ds or day >= ds.sizes["day"]:
             continue
-        da = ds[var].isel(day=int(day))
+        da = ds[var].isel(day=day)
         loc = obs.get("location") or obs.get("loc")
         if loc and "location" in da.dims and loc in da["location"].values:
             da = da.sel(location=loc)
         losses.append(interval_loss(float(da.sum()), low, high))
     return float(np.mean(losses)) if losses else math.nan
+
+
+def objective_refusal(objective: Objective, scenario: Any) -> str | None:
+    """Why a built-in objective cannot score `scenario`, so that every trial would score 0 or
+    fail (found before the trials, not after them); None when it can, or for other objectives."""
+    crisis = getattr(scenario, "crisis", None)
+    if objective is ard_objective and crisis is not None:
+        return (f"{scenario.name}: the ard objective compares camps with UNHCR data, which a "
+                "border-crisis scenario has not (every trial would score 0); use --objective "
+                "interval")
+    if objective is interval_objective and crisis is None:
+        return (f"{scenario.name}: the interval objective fits a border-crisis scenario's "
+                "observations, which a Flee case has not; use --objective ard")
+    if objective is interval_objective and next(_interval_targets(scenario), None) is None:
+        return (f"{scenario.name}: no stock observation with a bound is dated within its "
+                f"{scenario.days} simulated days, so the interval objective has nothing to fit")
+    return None
 
 
 OBJECTIVES: dict[str, Objective] = {"ard": ard_objective, "interval": interval_objective}
@@ -431,6 +457,9 @@ def calibrate(
     scenarios = list(scenarios)
     names = _case_names(scenarios)
     obj = resolve_objective(objective, scenarios)
+    for scenario in scenarios:
+        if why := objective_refusal(obj, scenario):
+            raise ValueError(why)
     ex = executor or SerialExecutor()
     shared = CalibrationShared(tuple(scenarios), obj, simulate_fn, compile_fn, engine, threads)
     started = time.perf_counter()

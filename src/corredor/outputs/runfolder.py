@@ -84,6 +84,9 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
         raise RunFolderExists(f"{out_dir} exists; use --force to replace it")
     scen = (getattr(results, "manifest", None) or {}).get("scenario")
     check_replaceable(out_dir, [scen.get("source")] if isinstance(scen, dict) else [])
+    if flee_out and "refugees_raw" not in results.dataset:
+        raise ValueError("flee_out: Flee 3.1's out.csv needs the results of a Flee-style "
+                         "scenario (camps and UNHCR data), not of a border-crisis one")
 
     def write(tmp: Path) -> None:
         write_manifest(results, tmp)

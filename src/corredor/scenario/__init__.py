@@ -37,8 +37,10 @@ def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | No
         if is_dir:
             os.listdir(p)
             os.stat(os.path.join(p, "."))
+        elif os.path.lexists(p):
+            os.stat(p)  # (a link in a loop or to nowhere: say so, not "scenario.toml: missing")
         # (a scenario.toml that is there but cannot be read is reported by the native reader)
-        native = not is_absent(p / "scenario.toml") or p.name == "scenario.toml"
+        native = (is_dir and not is_absent(p / "scenario.toml")) or p.name == "scenario.toml"
         flee = (p / "input_csv").is_dir()
         variant = p.suffix == ".toml" and p.is_file()
     except OSError as exc:

@@ -701,7 +701,7 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
                 names,
                 countries,
                 where,
-                n_days,
+                days,
                 settings.move_rules.fix_link_closures,
                 routes=joined,
             )

@@ -120,6 +120,9 @@ def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, st
 def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> None:
     """Unknown tables and keys are errors, with a suggestion."""
     for table, value in data.items():
+        if table not in SECTIONS and not isinstance(value, dict):
+            problems.error(path, *toml_key_position(text, "", table), _top_level_key(table))
+            continue
         if table not in SECTIONS:
             line, col = toml_key_position(text, table)
             problems.error(
@@ -145,6 +148,15 @@ def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Proble
                     f"unknown key '{key}' in [{table}] (expected one of {', '.join(sorted(SECTIONS[table]))})"
                     f"{suggest(key, SECTIONS[table])}",
                 )
+
+
+def _top_level_key(key: str) -> str:
+    """The message for `key = …` above the first table: most often a forgotten table header."""
+    owner = next((t for t, keys in SECTIONS.items() if key in keys), None)
+    hint = (f"; put it under [{owner}] (is the [{owner}] line missing?)" if owner else
+            suggest(key, set().union(*SECTIONS.values())))
+    return (f"key '{key}' outside any table (expected it inside one of "
+            f"{', '.join(f'[{t}]' for t in SECTIONS)}){hint}")
 
 
 def _read_header(
@@ -425,7 +437,7 @@ def _scenario_table(
         problems.error(
             path,
             *toml_key_position(text, "scenario", "start_date"),
-            f"bad start_date (expected a date YYYY-MM-DD, found {start!r})",
+            f"bad start_date (expected a date YYYY-MM-DD, found {_shown(start)})",
         )
         start = None
     elif why := start_date_problem(start):
@@ -436,11 +448,21 @@ def _scenario_table(
         problems.error(
             path,
             *toml_key_position(text, "scenario", "days"),
-            f"bad days (expected a whole number of days ≥ 1, found {days!r})",
+            f"bad days (expected a whole number of days ≥ 1, found {_shown(days)})",
         )
         days = None
     description = sc.get("description", "")
     return name, start, days, str(description)
+
+
+def _shown(value: object) -> str:
+    """A TOML value as it was written: `nothing` for a missing key, dates and times in ISO form
+    (not Python's datetime.datetime(…)), strings quoted."""
+    if value is None:
+        return "nothing (the key is missing)"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return repr(value)
 
 
 def _file(
@@ -544,7 +566,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 names,
                 countries,
                 loc_file,
-                n_days,
+                days,
                 settings.move_rules.fix_link_closures,
                 cc,
                 routes=joined,

@@ -420,7 +420,8 @@ class _Reader:
         for table, cols in self.tables("policies", spec, "a policies table"):
             if not self.need_columns(table, cols, ("crossing", "start", "end", "status")):
                 continue
-            first = len(out)
+            dated: list[PolicyPeriod] = []  # (rows whose days are known: the ones to compare)
+            complete = True  # (whether every row's days are known: else gaps are not known)
             for row in self.data_rows(table):
                 crossing = self.cell(row, cols, "crossing")
                 if crossing not in crossings:
@@ -456,7 +457,7 @@ class _Reader:
                     else:
                         values[name] = self.number(table, row, cols, name, default, 0.0, hi)
                 mil, price, bribe = values["militarisation"], values["price_usd"], values["bribe_success"]
-                out.append(PolicyPeriod(
+                out.append(period := PolicyPeriod(
                     crossing=crossing, start=start or 0, end=end or 0, status=status,
                     capacity_per_day=int(cap) if cap is not None else -1,
                     militarisation=mil if mil is not None else 0.0,
@@ -466,8 +467,13 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line,
                     parameters=refs,
                 ))
-            self.overlaps_in(table, cols, out[first:])
-            self.gaps_in(table, cols, out[first:])
+                if start is not None and end is not None and end >= start:
+                    dated.append(period)
+                else:
+                    complete = False
+            self.overlaps_in(table, cols, dated)
+            if complete:
+                self.gaps_in(table, cols, dated)
         return tuple(out)
 
     def gaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod]) -> None:

@@ -192,7 +192,7 @@ def parse_closures(
     names: Mapping[str, int],
     countries: set[str],
     locations_file: str,
-    days: int,
+    days: int | None,
     fix_link_closures: bool,
     cols: ClosureColumns = ClosureColumns(),
     routes: set[frozenset[str]] | None = None,
@@ -200,7 +200,8 @@ def parse_closures(
     """Closures from data rows, with warnings where Flee would silently do nothing.
 
     `routes` (the place pairs of the routes, when they were read without errors) lets a link
-    closure between places that no route joins be warned of.
+    closure between places that no route joins be warned of. `days` is None when the period is
+    unknown (its problem is reported already): days are then not checked against it.
     """
     out: list[Closure] = []
     required = max(cols.kind, cols.name1, cols.name2, cols.start, cols.end) + 1
@@ -286,14 +287,15 @@ def parse_closures(
                     col + 1,
                     f"closure {what} {value}: Flee never fires it, so {effect}",
                 )
-            elif value >= days:
+            elif days is not None and value >= days:
                 problems.warn(
                     table.path,
                     row.line,
                     col + 1,
                     f"closure {what} day {value} is after the last day ({days - 1}); it never fires",
                 )
-        if 0 <= end <= start < days and kind != "remove_forced_redirection":
+        if (0 <= end <= start and (days is None or start < days)
+                and kind != "remove_forced_redirection"):
             effect = (
                 "closes and reopens on the same day, so it has no effect"
                 if end == start
@@ -427,6 +429,7 @@ def read_series_file(
         return None
     days: list[int] = []
     counts: list[int] = []
+    lines: list[int] = []
     ok = True
     first = True
     for row in table.rows:
@@ -447,14 +450,17 @@ def read_series_file(
             continue
         days.append((date - start_date).days)
         counts.append(count)
+        lines.append(row.line)
     if not ok:
         return None
     if not days:
         problems.error(path, 0, 0, "no data rows (expected rows YYYY-MM-DD,count)")
         return None
-    if any(b < a for a, b in zip(days, days[1:], strict=False)):
+    back = next((k for k in range(1, len(days)) if days[k] < days[k - 1]), None)
+    if back is not None:
         problems.warn(
-            path, 0, 0, "dates are not in increasing order; Flee's interpolation assumes they are"
+            path, lines[back], 1, f"date before the previous row's (line {lines[back - 1]}): dates "
+            "are not in increasing order; Flee's interpolation assumes they are"
         )
     return tuple(days), tuple(counts)
 
