@@ -229,10 +229,12 @@ def test_failed_write_leaves_old_folder(tmp_path: Path, monkeypatch: pytest.Monk
     out = write_ensemble(ens, tmp_path / "ens")
     before = (out / "manifest.json").read_text()
 
-    def boom(self, *a, **k):
+    def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(type(ens), "metric_table", boom)
+    import corredor.analysis.ensemble as ensemble_module
+
+    monkeypatch.setattr(ensemble_module, "metrics_csv", boom)  # fails half-way through the write
     with pytest.raises(OSError):
         write_ensemble(ens, out, force=True)
     assert (out / "manifest.json").read_text() == before
