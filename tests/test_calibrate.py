@@ -48,8 +48,13 @@ def test_read_params(tmp_path: Path) -> None:
         ("[params.move_rules.camp_wieght]\nlow = 1\nhigh = 2\n", ":1:1:", "did you mean 'camp_weight'"),
         ("[params.move_rules.camp_weight]\nlow = 3\nhigh = 2\n", ":1:1:", "must be below high"),
         ("\n[params.move_rules.camp_weight]\nlow = 0\nhigh = 2\nlog = true\n", ":2:1:", "log scale needs low > 0"),
-        ("[params.move_rules.camp_weight]\nlow = 'a'\nhigh = 2\n", ":1:1:", "'low' must be a finite number"),
-        ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nstep = 1\n", ":1:1:", "unknown key 'step'"),
+        ("[params.move_rules.camp_weight]\nlow = 'a'\nhigh = 2\n", ":2:1:", "'low' must be a finite number, found 'a'"),
+        ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n  step = 1\n", ":4:3:", "unknown key 'step'"),
+        # a key that is missing is reported at its table, and said to be missing (was "found None")
+        ("[params.move_rules.camp_weight]\nlow = 1\n", ":1:1:", "'high' must be a finite number, found nothing "
+                                                               "(the key is missing)"),
+        ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nlog = 'yes'\n", ":4:1:",
+         "'log' must be true or false, found 'yes'"),
         ("[other]\nx = 1\n", ":1:", "no [params"),
         # found by review: a yes/no or whole-number setting passed (0 and 1 are valid ends) and
         # the run died at a trial that drew 0.37, naming no line of params.toml

@@ -77,6 +77,16 @@ def _line_of(text: str, pattern: str) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
+def _spec_key_position(text: str, section: str, name: str, key: str) -> tuple[int, int] | None:
+    """1-based (line, column) of `key` in `[params.section.name]`, or None where it is not
+    written on a line of its own (absent, or inside an inline table)."""
+    from ..scenario.native import toml_key_position
+
+    table = f"params.{section}.{name}"
+    where = toml_key_position(text, table, key)
+    return where if where != (0, 0) and where != toml_key_position(text, table) else None
+
+
 def _setting_type(section: str, name: str) -> Any:
     """The type of setting `section.name` (bool, int, float...), or None when there is none."""
     from ..scenario.settings import Settings
@@ -131,18 +141,23 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
             if not isinstance(spec, dict):
                 problems.error(path, line, 1, f"'{dotted}' must be a table with low and high")
                 continue
+            def at(key: str, section: str = section, name: str = name, line: int = line) -> tuple[int, int]:
+                """Where `key` of this parameter is written (its table's line when absent)."""
+                return _spec_key_position(text, section, name, key) or (line, 1)
+
             bad = sorted(set(spec) - _SPEC_KEYS)
             for k in bad:
-                problems.error(path, line, 1, f"'{dotted}': unknown key '{k}' (use low, high, log, int)")
+                problems.error(path, *at(k), f"'{dotted}': unknown key '{k}' (use low, high, log, int)")
             low, high = spec.get("low"), spec.get("high")
             ok = True
             for label, v in (("low", low), ("high", high)):
                 if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-                    problems.error(path, line, 1, f"'{dotted}': '{label}' must be a finite number, found {v!r}")
+                    found = "nothing (the key is missing)" if v is None else repr(v)
+                    problems.error(path, *at(label), f"'{dotted}': '{label}' must be a finite number, found {found}")
                     ok = False
             for flag in ("log", "int"):
                 if flag in spec and not isinstance(spec[flag], bool):
-                    problems.error(path, line, 1, f"'{dotted}': '{flag}' must be true or false")
+                    problems.error(path, *at(flag), f"'{dotted}': '{flag}' must be true or false, found {spec[flag]!r}")
                     ok = False
             if not ok or bad:
                 continue
