@@ -358,7 +358,8 @@ def test_a_variants_problems_name_its_files_as_the_user_did(tmp_path, monkeypatc
     ('[variant]\nbase = ".."\n[crisis]\nevents = ["events.csv", "e\\u0000.csv"]\n', "missing file"),
     ('[variant]\nbase = "../nowhere"\n', "v.toml:2:1: base '../nowhere' is not a scenario folder"),
     ('[variant]\nbase = ".."\n\n[scenario]\ndays = 30\n', "v.toml:4:1: a variant may override [crisis] only"),
-    ('[variant]\nname = "x"\n', "v.toml:1:1: a variant needs [variant] base"),
+    ('[variant]\nname = "x"\n', "v.toml:1:1: a variant needs [variant] base = \"<baseline folder>\", found no base key"),
+    ('[variant]\nname = "x"\nbase = 5\n', "v.toml:3:1: a variant needs [variant] base = \"<baseline folder>\", found 5"),
 ])
 def test_variant_faults_found_by_fuzzing_are_located(tmp_path, text, expected):
     """A NUL in a file name raised ValueError (a traceback); an unknown [variant] key was ignored."""

@@ -855,8 +855,13 @@ def load_variant(path: str | Path) -> Scenario:
         raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({reason})")]) from None
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
-        line, col = toml_key_position(text, "variant") if isinstance(variant, dict) else (0, 0)
-        raise ScenarioError([Problem(str(path), line, col, "a variant needs [variant] base = \"<baseline folder>\"")])
+        line, col = (0, 0)
+        found = ""
+        if isinstance(variant, dict):
+            line, col = toml_key_position(text, "variant", "base") if "base" in variant else toml_key_position(text, "variant")
+            found = f", found {variant['base']!r}" if "base" in variant else ", found no base key"
+        raise ScenarioError([Problem(str(path), line, col,
+                                     f"a variant needs [variant] base = \"<baseline folder>\"{found}")])
     unknown = set(data) - {"variant", "crisis"}
     if unknown:
         key = sorted(unknown)[0]
