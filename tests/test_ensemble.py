@@ -179,6 +179,9 @@ def test_crisis_overrides_keep_the_readers_bounds() -> None:
                                  ("surge_factor", float("nan"), "expected a number")):
         with pytest.raises(OverrideError, match=expected):
             apply_overrides(sc, {f"crisis.{key}": value})
+    # a crisis parameter without its `crisis.` prefix is pointed to it (was "unknown setting")
+    with pytest.raises(OverrideError, match=r"did you mean 'crisis\.give_up_base'"):
+        apply_overrides(sc, {"give_up_base": 0.1})
     for bad in ("camp_weight", "=2", "x="):
         with pytest.raises(OverrideError):
             parse_assignment(bad)

@@ -108,7 +108,11 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
                 raise OverrideError(f"unknown crisis parameter '{key}'{suggest(key, set(known))}")
             crisis_params[key] = value
             continue
-        if getattr(scenario, "crisis", None) is not None and section in fields:
+        crisis = getattr(scenario, "crisis", None)
+        if crisis is not None and dotted in crisis.parameters:  # `late_factor` for `crisis.late_factor`
+            raise OverrideError(f"unknown setting '{dotted}' (did you mean 'crisis.{dotted}'? a "
+                                "border-crisis parameter is addressed as crisis.<name>)")
+        if crisis is not None and section in fields:
             raise OverrideError(f"'{dotted}': a border-crisis scenario's rules do not read "
                                 f"settings.{section}; its behaviour parameters are crisis.<name> "
                                 f"(e.g. crisis.give_up_base)")
