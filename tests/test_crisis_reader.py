@@ -86,7 +86,7 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
         ("groups.csv", "name,share,destinations,fallback\na,1.0,dd=1,o\n",
          "groups.csv:2:3: unknown location 'dd' in destinations (did you mean 'd'?)"),
         ("groups.csv", "name,share,destinations,fallback\na,0.5,d=1,o\n",
-         "groups.csv: group shares add up to 0.5 (expected 1)"),
+         "groups.csv:1:2: group shares add up to 0.5 (expected 1: the column's shares of the people leaving)"),
         ("events.csv", "kind,start,people\nparty,2023-01-02,3\n",
          "events.csv:2:1: bad kind 'party' (expected one of transfer, flight, admission, corridor)"),
         ("events.csv", "kind,start,origin,destination,people,groups\nflight,2023-01-02,x,d,3,zz\n",
@@ -510,7 +510,8 @@ def test_groups_may_span_files_and_every_days_warns_where_ignored(tmp_path):
     write(tmp_path, {"g2.csv": head + "b,0.3" + rows.split("b,0.4", 1)[1]})
     problems = Problems(root=tmp_path)
     read_crisis(tmp_path, {**TABLE, "groups": ["g1.csv", "g2.csv"]}, problems, NAMES)
-    assert [str(p) for p in problems.errors] == ["g2.csv: group shares add up to 0.9 (expected 1)"]
+    assert [str(p) for p in problems.errors] == [
+        "g2.csv:1:2: group shares add up to 0.9 (expected 1: the column's shares of the people leaving)"]
 
 
 def test_a_table_file_listed_twice_is_refused(tmp_path):

@@ -310,10 +310,11 @@ class _Reader:
     def groups(self, spec: Any) -> tuple[Group, ...]:
         cols_needed = ("name", "share", "destinations", "fallback")
         out: list[Group] = []
-        last_path: Any = ""
+        share_at: tuple[Any, int, int] = ("", 0, 0)  # the last file's `share` heading
         for table, cols in self.tables("groups", spec, "a groups table"):
             if not self.need_columns(table, cols, cols_needed):
                 continue
+            share_at = (table.path, next(r.line for r in table.rows if not r.is_blank), cols["share"] + 1)
             for row in self.data_rows(table):
                 name = self.cell(row, cols, "name")
                 if not name:
@@ -336,10 +337,10 @@ class _Reader:
                     cash_usd_mean=mean or 0.0, cash_usd_sd=sd or 0.0,
                     source=self.cell(row, cols, "source"), line=row.line,
                 ))
-            last_path = table.path
         total = sum(g.share for g in out)
         if out and abs(total - 1.0) > 1e-6:  # over every file of the list: they are one table
-            self.problems.error(last_path, 0, 0, f"group shares add up to {total:g} (expected 1)")
+            self.problems.error(*share_at, f"group shares add up to {total:g} (expected 1: the column's "
+                                           "shares of the people leaving)")
         if not out:
             self.toml_error("groups", "crisis: no groups defined (expected at least one row in the groups table)")
         return tuple(out)
