@@ -17,6 +17,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FunctionLoader, select_autoescape
 from markupsafe import Markup
 
 from .. import tables
@@ -203,15 +204,20 @@ def fmt_exact(v: float | None) -> str:
 
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
           dots: list[dict[str, Any]] | None = None,
-          reported: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+          reported: list[dict[str, Any]] | None = None,
+          bands: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template.
 
     `reported` are dated observations ({day, kind, value, low, high, note, color}) drawn as a dot
-    (point, peak), a bar (range) or a triangle (lower bound).
+    (point, peak), a bar (range) or a triangle (lower bound). `bands` are shaded areas between
+    two series ({label, low, high, color, opacity}; an ensemble's quantiles), drawn under the
+    lines as one polygon per run of days where both edges are known. A line may carry a `title`
+    (its tooltip). `y_min`/`y_max` of the result are the values at the plot's bottom and top.
     """
     n = len(dates)
     reported = [r for r in reported or [] if 0 <= r["day"] < n]
     values = [np.asarray(line["y"], dtype=float) for line in lines]
+    values += [np.asarray(b[edge], dtype=float) for b in bands or [] for edge in ("low", "high")]
     values += [np.asarray(d["y"], dtype=float) for d in (dots or [])]
     values += [np.asarray([v for v in (r.get("value"), r.get("low"), r.get("high")) if v is not None], dtype=float)
                for r in reported]
@@ -244,7 +250,9 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         if cur:
             segs.append(" ".join(cur))
         out_lines.append({"label": line["label"], "color": line.get("color", PALETTE[k % len(PALETTE)]),
-                          "dash": line.get("dash", ""), "segments": segs})
+                          "dash": line.get("dash", ""), "segments": segs, "title": line.get("title", "")})
+    out_bands = [{"label": b["label"], "color": b.get("color", PALETTE[0]), "opacity": b.get("opacity", 0.2),
+                  "polygons": _band_polygons(b["low"], b["high"], px, py)} for b in bands or []]
     out_dots = []
     for d in dots or []:
         y = np.asarray(d["y"], dtype=float)
@@ -272,8 +280,27 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
         "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
-        "y_ticks": [(py(v), _fmt_num(v)) for v in ticks],
+        "y_ticks": [(py(v), _fmt_num(v)) for v in ticks], "bands": out_bands, "y_min": y_min, "y_max": y_top,
     }
+
+
+def _band_polygons(low: Any, high: Any, px: Callable[[int], float], py: Callable[[float], float]) -> list[str]:
+    """SVG polygon points of the area between `low` and `high`: the upper edge left to right, then
+    the lower edge back, one polygon per run of days where both are finite (a gap is not shaded)."""
+    lo, hi = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    polygons, start = [], None
+    for t in range(len(ok) + 1):
+        if t < len(ok) and ok[t]:
+            start = t if start is None else start
+            continue
+        if start is not None:
+            days = range(start, t)
+            top = [f"{px(d)},{py(hi[d])}" for d in days]
+            bottom = [f"{px(d)},{py(lo[d])}" for d in reversed(days)]
+            polygons.append(" ".join(top + bottom))
+            start = None
+    return polygons
 
 
 # ---- sections -------------------------------------------------------------------------------
@@ -724,10 +751,31 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+def environment() -> Environment:
+    """Jinja with autoescape on, loading templates (report.html, ensemble.html and the macros.html
+    they share) from this package's resources, so the two pages share markup, not copies."""
+    return Environment(loader=FunctionLoader(_asset),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def write_atomic(target: Path, text: str) -> Path:
+    """Write `text` to `target` through a temporary file in the same folder and a rename, so a
+    reader never sees half a page; the file is world-readable (a report is meant to be shared)."""
+    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None) -> str:
     """The report's HTML text."""
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    template = env.from_string(_asset("report.html"))
+    template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
     return template.render(
@@ -771,15 +819,4 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
     comparison = comparison_rows(comparison)
-    html = render(run, run_dir, comparison)
-    target = run_dir / REPORT_HTML
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=run_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison))
