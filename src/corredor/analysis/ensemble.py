@@ -648,18 +648,43 @@ def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = T
                 files.append("bands.png")
             except Exception as exc:  # a figure must never cost the run's data
                 ens.manifest["plot_error"] = str(exc)
-        manifest = {**ens.manifest, "files": files}
+        manifest = {**ens.manifest, "places": places(ens.bands), "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
     return atomic_dir(out, force, write, [ens.manifest.get("scenario_source")])
 
 
-def read_bands(folder: Path) -> xr.Dataset:
-    """Read the bands written by `write_ensemble` back into a Dataset (variant × stat × ...)."""
+#: What the manifest keeps of each place (the bands' tables name places only): how the report
+#: picks the places bands.png draws (`band_panels`) and titles them, from the folder alone.
+PLACE_COORDS = ("label", "kind", "is_camp")
+
+
+def places(bands: xr.Dataset) -> list[dict[str, Any]]:
+    """[{name, label, kind, is_camp}] per location of the bands, each key where the results carry it."""
+    if "location" not in bands.coords:
+        return []
+    coords = [c for c in PLACE_COORDS if c in bands.coords and bands[c].dims == ("location",)]
+    out = []
+    for j, name in enumerate(bands["location"].values.tolist()):
+        place: dict[str, Any] = {"name": str(name)}
+        for c in coords:
+            value = bands[c].values[j]
+            place[c] = bool(value) if c == "is_camp" else str(value)
+        out.append(place)
+    return out
+
+
+def read_bands(folder: Path, names: Iterable[str] | None = None) -> xr.Dataset:
+    """Read the bands written by `write_ensemble` back into a Dataset (variant × stat × ...);
+    only the variables in `names` when given (the report reads two of a crisis run's 17)."""
     import pandas as pd
 
     arrays = {}
-    for path in sorted((Path(folder) / "bands").glob("*.parquet")):
+    paths = sorted((Path(folder) / "bands").glob("*.parquet"))
+    if names is not None:
+        wanted = set(names)
+        paths = [p for p in paths if p.stem in wanted]
+    for path in paths:
         frame = pd.read_parquet(path)
         labels = [c for labels in ROUTE_LABELS.values() for c in labels if c in frame.columns]
         labels += [c for c in DAY_LABELS if c in frame.columns]
