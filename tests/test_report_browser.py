@@ -228,3 +228,28 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     colours = np.unique((img.reshape(-1, 3) * 255).astype(np.uint8), axis=0)
     assert len(colours) > 50
     assert problems(browser.events, url) == []  # nothing went wrong while interacting
+
+
+def test_ensemble_page_offline_clean_and_drawn(browser, tmp_path):
+    """The ensemble's page (a toy ensemble: the machinery, not the engine) loads nothing, logs no
+    error, and draws its bands: each polygon has an area on screen, under its median line."""
+    from corredor.analysis.ensemble import run_ensemble, write_ensemble
+    from corredor.outputs.report.ensemble import build_ensemble_report
+    from ensemble_toy import identity, toy_scenario, toy_simulate
+
+    ens = run_ensemble(toy_scenario(), 6, seed=2, simulate_fn=toy_simulate, compile_fn=identity)
+    report = build_ensemble_report(write_ensemble(ens, tmp_path / "ens", plot=True))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    assert problems(list(browser.events), url) == []
+    assert evaluate(browser, session, "document.scripts.length") == 0
+    boxes = evaluate(browser, session, "Array.from(document.querySelectorAll('svg.ts polygon.band'))"
+                     ".map(p => { const b = p.getBoundingClientRect(); return [b.width, b.height]; })")
+    assert len(boxes) == 4 and all(w > 100 and h > 1 for w, h in boxes)  # 2 camps × 2 bands
+    assert evaluate(browser, session, "document.querySelectorAll('svg.ts polyline.series').length") == 2
+    assert evaluate(browser, session, "document.querySelector('#figure img').naturalWidth") > 100  # bands.png
+    png = base64.b64decode(browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"])
+    from matplotlib.image import imread
+
+    img = imread(io.BytesIO(png), format="png")[..., :3]
+    assert float(img.std()) > 0.05, "screenshot looks blank"

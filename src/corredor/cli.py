@@ -493,17 +493,30 @@ def calibrate(
 
 @app.command()
 def report(
-    run_dir: Path = typer.Argument(..., help="a run folder written by `corredor run` (has manifest.json)"),
+    run_dir: Path = typer.Argument(..., help="a run folder (`corredor run`) or an ensemble folder (`corredor ensemble`)"),
     comparison: Path | None = typer.Option(
-        None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]"
+        None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]; run folders only"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
-    """Write RUN_DIR/report.html: one self-contained page (map, charts, needs, fit) that works offline."""
+    """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas."""
     from .outputs.report import build_report
     from .outputs.report.builder import comparison_rows
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
+    from .outputs.report.ensemble import build_ensemble_report, is_ensemble_folder
 
+    if is_ensemble_folder(run_dir):
+        if comparison is not None:
+            usage_error("--comparison is for a run folder's report; an ensemble's page compares its own variants")
+        try:
+            path = build_ensemble_report(run_dir)
+        except (NotARunFolder, ReportError) as exc:  # each names its file
+            usage_error(f"{exc}; nothing was written")
+        except OSError as exc:  # writing report.html
+            usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
+        if not quiet:
+            console.print(f"wrote {path}", markup=False)
+        return
     rows = None  # (the run folder itself is checked by build_report, before anything is written)
     if comparison is not None:
         try:

@@ -226,3 +226,82 @@ def check_needs_info(raw: bytes, path: Path) -> dict[str, Any]:
     if not isinstance(info, dict) or not isinstance(info.get("standard_sources") or {}, dict):
         raise ReportError(f"{path}: its 'corredor.needs' metadata is not a JSON object of the needs standard")
     return info
+
+
+# ---- ensemble folders (`corredor ensemble`) ---------------------------------------------------
+
+#: The columns every band table has besides its cells (analysis/ensemble.py, write_ensemble).
+BAND_COLUMNS = ("variant", "day", "mean", "q05", "q25", "q50", "q75", "q95")
+#: A summary's statistics per metric (analysis/ensemble.py, summarize_metrics).
+SUMMARY_STATS = ("n", "mean", "sd", "q05", "q50", "q95")
+
+
+def check_ensemble_manifest(m: Any, path: Path) -> dict[str, Any]:
+    """An ensemble's manifest.json: a JSON object of kind "ensemble" whose keys the page shows
+    are of the types it shows them as (replicas a whole number, variants a list of
+    {label, overrides}, places a list of {name, label, kind, is_camp})."""
+    if not isinstance(m, dict):
+        raise ReportError(f"{path}: expected a JSON object (an ensemble's manifest), found {kind_of(m)}")
+    if m.get("kind") != "ensemble":
+        raise ReportError(f'{path}: "kind" must be "ensemble", found {json.dumps(m.get("kind"))[:60]}')
+    if not _is_whole(m.get("replicas")) or m["replicas"] < 1:
+        raise _fail(path, '"replicas"', "a whole number of at least 1", m.get("replicas"))
+    for key in ("base_seed", "hasten", "days", "workers"):
+        if m.get(key) is not None and not _is_whole(m[key]):
+            raise _fail(path, f'"{key}"', "a whole number", m[key])
+    if m.get("wall_s") is not None and not is_number(m["wall_s"]):
+        raise _fail(path, '"wall_s"', "a number", m["wall_s"])
+    for key in ("scenario", "start_date", "engine", "backend", "corredor_version", "executor"):
+        if m.get(key) is not None and not isinstance(m[key], str):
+            raise _fail(path, f'"{key}"', "a string", m[key])
+    for i, v in enumerate(_list(path, m, "variants", "a list of variants")):
+        _fields(path, f"variants[{i}]", v, {"label": ("string", True)})
+        if not isinstance(v.get("overrides") or {}, dict):
+            raise _fail(path, f'variants[{i}] "overrides"', "an object", v["overrides"])
+    place = {"name": ("string", True), "label": ("string", False), "kind": ("string", False),
+             "is_camp": ("bool", False)}
+    for j, p in enumerate(_list(path, m, "places", "a list of places")):
+        _fields(path, f"places[{j}]", p, place)
+    return m
+
+
+def check_band_table(path: Path) -> Any:
+    """bands/<variable>.parquet: readable Parquet with a variant, a day and the six statistics,
+    each statistic a number; returns the table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise ReportError(f"{path}: missing (an ensemble folder has the bands of every variable it simulated)")
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise ReportError(f"{path}: cannot be read as Parquet ({exc})") from None
+    for col in BAND_COLUMNS:
+        if col not in table.schema.names:
+            raise ReportError(f"{path}: not an ensemble's band table (no column '{col}')")
+    for col in BAND_COLUMNS[2:]:
+        typ = table.schema.field(col).type
+        if not (pa.types.is_floating(typ) or pa.types.is_integer(typ)):
+            raise ReportError(f"{path}: column '{col}' holds {typ}, expected numbers")
+    if not pa.types.is_integer(table.schema.field("day").type) or table["day"].null_count:
+        raise ReportError(f"{path}: column 'day' must hold whole numbers in every row")
+    return table
+
+
+def check_summary(obj: Any, path: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """metrics_summary.json: {variant: {metric: {n, mean, sd, q05, ..., q95, ...}}}, each a number
+    (NaN where no replica had a value)."""
+    if not isinstance(obj, dict):
+        raise ReportError(f"{path}: expected a JSON object of variants, found {kind_of(obj)}")
+    for variant, metrics in obj.items():
+        if not isinstance(metrics, dict):
+            raise _fail(path, f'"{variant}"', "an object of metrics", metrics)
+        for metric, stats in metrics.items():
+            where = f'"{variant}" "{metric}"'
+            if not isinstance(stats, dict):
+                raise _fail(path, where, "an object of statistics", stats)
+            for s in SUMMARY_STATS:
+                if not is_number(stats.get(s)):
+                    raise _fail(path, f'{where} "{s}"', "a number", stats.get(s))
+    return obj

@@ -1,0 +1,290 @@
+"""Build `report.html` for an ensemble folder (`corredor ensemble`): one self-contained page.
+
+Why: bands.png is a picture; a planner also wants the numbers behind it and what the bands mean.
+The page reads the folder alone (manifest.json, bands/population.parquet [and stranded],
+observed.parquet, metrics_summary.json, bands.png), draws per variant the places bands.png draws
+(`analysis.ensemble.band_panels`) as SVG charts made by the run report's `builder.chart` (median
+line, shaded 25–75 % and 5–95 % bands, observations as dots), and tables each metric's
+distribution over replicas. Same look, head and Content-Security-Policy as the run report
+(shared through `macros.html`); every file is checked first (checks.py), so a bad folder is one
+message naming the file and nothing is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xarray as xr
+from markupsafe import Markup
+
+from ...analysis.ensemble import band_panels, read_bands
+from . import checks
+from .builder import PALETTE, REPORT_HTML, _asset, chart, environment, fmt_exact, write_atomic
+from .checks import NotARunFolder, ReportError
+
+#: The band variables the page charts: people at the busiest places and, for a crisis, stranded.
+CHARTED = {"population": "people there", "stranded": "people stranded there"}
+#: Read, not charted: where people were sheltered marks a crisis site for `band_panels` (as in
+#: memory) in a folder whose manifest does not list the places' kinds.
+SITE_EVIDENCE = ("sheltered",)
+#: Shading of the 5–95 % and 25–75 % bands (as bands.png: the inner band drawn over the outer).
+OUTER_OPACITY, INNER_OPACITY = 0.15, 0.3
+
+
+@dataclass
+class EnsembleData:
+    """What the page needs from an ensemble folder."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    bands: xr.Dataset  # variant × stat × day × location, the CHARTED variables present
+    observed: xr.DataArray | None  # day × location
+    summary: dict[str, dict[str, dict[str, float]]]
+
+    @property
+    def variants(self) -> list[str]:
+        """Variant labels in the manifest's (sweep) order; the bands' own order otherwise."""
+        have = [str(v) for v in self.bands["variant"].values]
+        listed = [str(v.get("label")) for v in self.manifest.get("variants") or []]
+        return [v for v in listed if v in have] + [v for v in have if v not in listed]
+
+    @property
+    def dates(self) -> list[str | None]:
+        """Each day's date (the manifest's start date + day), or None when it has none."""
+        days = [int(d) for d in self.bands["day"].values]
+        try:
+            start = dt.date.fromisoformat(str(self.manifest.get("start_date")))
+        except ValueError:
+            return [None] * len(days)
+        return [(start + dt.timedelta(days=d)).isoformat() for d in days]
+
+
+def is_ensemble_folder(folder: Path) -> bool:
+    """Whether `folder` is (or is meant to be) an ensemble's: its manifest says kind "ensemble",
+    or it has no manifest but a bands/ folder. Any other folder goes to the run report, whose
+    checks say what is wrong with it."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return (folder / "bands").is_dir()
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "ensemble"
+
+
+def read_ensemble(folder: Path) -> EnsembleData:
+    """Load and check what the page shows; ReportError (or NotARunFolder for a missing manifest)
+    naming the file that is missing or cannot be read as `write_ensemble` writes it."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise NotARunFolder(f"{folder} is not an ensemble folder: manifest.json is missing")
+    manifest = checks.check_ensemble_manifest(checks.read_json(manifest_path), manifest_path)
+    summary_path = folder / "metrics_summary.json"
+    if not summary_path.is_file():
+        raise ReportError(f"{summary_path}: missing (every ensemble folder has it)")
+    summary = checks.check_summary(checks.read_json(summary_path), summary_path)
+    names = [v for v in (*CHARTED, *SITE_EVIDENCE)
+             if v == "population" or (folder / "bands" / f"{v}.parquet").is_file()]
+    for name in names:
+        checks.check_band_table(folder / "bands" / f"{name}.parquet")
+    try:
+        bands = read_bands(folder, names)
+    except (ValueError, KeyError) as exc:  # (e.g. a row twice: no longer one value per cell)
+        raise ReportError(f"{folder / 'bands'}: cannot be read as bands ({exc})") from None
+    if "location" not in bands["population"].dims:
+        raise ReportError(f"{folder / 'bands' / 'population.parquet'}: has no 'location' column")
+    observed = _read_observed(folder / "observed.parquet", bands)
+    bands = _with_places(bands, manifest.get("places") or [], observed)
+    return EnsembleData(folder, manifest, bands, observed, summary)
+
+
+def _read_observed(path: Path, bands: xr.Dataset) -> xr.DataArray | None:
+    """observed.parquet's `observed` column as day × location on the bands' grid (None if absent)."""
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise ReportError(f"{path}: cannot be read as Parquet ({exc})") from None
+    if not {"day", "location", "observed"} <= set(table.schema.names):
+        return None  # (observations on another grid: the charts show none)
+    frame = table.select(["day", "location", "observed"]).to_pandas()
+    try:
+        frame["observed"] = frame["observed"].astype(float)
+        grid = frame.groupby(["day", "location"])["observed"].max().to_xarray()
+    except (TypeError, ValueError) as exc:
+        raise ReportError(f"{path}: its 'observed' column is not numbers ({exc})") from None
+    return grid.reindex(day=bands["day"].values, location=bands["location"].values)
+
+
+def _with_places(bands: xr.Dataset, places: list[dict[str, Any]], observed: xr.DataArray | None) -> xr.Dataset:
+    """The bands with the places' label, kind and is_camp as coordinates, as the ensemble had them
+    in memory, so `band_panels` picks the places bands.png shows. Folders written before the
+    manifest kept places: the observed places count as camps (a Flee case observes its camps)."""
+    names = [str(n) for n in bands["location"].values]
+    known = {p["name"]: p for p in places}
+    coords: dict[str, Any] = {}
+    for key in ("label", "kind", "is_camp"):
+        if any(key in p for p in places):
+            default: Any = False if key == "is_camp" else ""
+            coords[key] = ("location", [known.get(n, {}).get(key, default) for n in names])
+    if "is_camp" not in coords and observed is not None:
+        coords["is_camp"] = ("location", np.isfinite(observed.values).any(axis=0).tolist())
+    return bands.assign_coords(coords)
+
+
+# ---- charts -----------------------------------------------------------------------------------
+
+
+def _place_label(bands: xr.Dataset, name: str) -> str:
+    if "label" in bands.coords:
+        label = str(bands["label"].sel(location=name).item())
+        return label or name
+    return name
+
+
+def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[str, Any]]:
+    """One chart per place `band_panels` picks (per CHARTED variable): the median of the replicas
+    as a line, the 25–75 % and 5–95 % bands shaded, the observations (people there) as dots."""
+    n = int(data.manifest["replicas"])
+    charts = []
+    for variable, what in CHARTED.items():
+        if variable not in data.bands:
+            continue
+        _, stacked, order = band_panels(data.bands, variable)
+        for k in order:
+            cell = stacked.isel(cell=int(k))
+            key = cell["cell"].values.item()
+            name = str(key[0] if isinstance(key, tuple) else key)
+            label = _place_label(data.bands, name)
+            q = {s: cell.sel(variant=variant, stat=s).values for s in ("q05", "q25", "q50", "q75", "q95")}
+            lines = [{"label": f"median of {n} replicas", "y": q["q50"], "color": color,
+                      "title": f"{label}: median of {n} replicas"}]
+            bands = [{"label": "5–95 % of replicas", "low": q["q05"], "high": q["q95"], "color": color,
+                      "opacity": OUTER_OPACITY},
+                     {"label": "25–75 % of replicas", "low": q["q25"], "high": q["q75"], "color": color,
+                      "opacity": INNER_OPACITY}]
+            dots = []
+            if variable == "population" and data.observed is not None:
+                obs = data.observed.sel(location=name).values
+                if np.isfinite(obs).any():
+                    dots.append({"label": "observed", "y": obs, "color": "#000"})
+            c = chart(f"{label}: {what}", "people", data.dates, lines, dots, bands=bands)
+            if c:
+                c["place"] = name
+                c["variable"] = variable
+                charts.append(c)
+    return charts
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+
+
+def sig4(v: float) -> str:
+    """An error metric to 4 significant digits, with thousands separators and never an exponent
+    (0.5151, 12,350), as the run report's metrics (`.4g`) but readable at any size."""
+    if not math.isfinite(v):
+        return "–"
+    if v == 0:
+        return "0"
+    decimals = 3 - math.floor(math.log10(abs(v)))
+    if decimals <= 0:
+        return f"{round(v, decimals) + 0:,.0f}"
+    return f"{v:,.{decimals}f}"
+
+
+def is_count(stats: dict[str, float]) -> bool:
+    """A metric counts something when every replica's value is a whole number (its min and max
+    are): people, person-days. Its figures then keep every digit (`fmt_exact`)."""
+    lo, hi = stats.get("min"), stats.get("max")
+    return all(isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() for v in (lo, hi))
+
+
+def metric_rows(metrics: dict[str, dict[str, float]]) -> list[dict[str, str]]:
+    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value."""
+    rows = []
+    for name, s in metrics.items():
+        fmt = fmt_exact if is_count(s) else sig4
+        rows.append({"metric": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]), "q95": fmt(s["q95"]),
+                     "mean": fmt(s["mean"]), "sd": fmt(s["sd"]), "n": fmt_exact(s["n"])})
+    return rows
+
+
+# ---- page ------------------------------------------------------------------------------------
+
+
+def _settings(overrides: Any) -> str:
+    if not isinstance(overrides, dict) or not overrides:
+        return "the scenario as written"
+    return ", ".join(f"{k} = {json.dumps(v) if isinstance(v, (bool, list, dict)) or v is None else v}"
+                     for k, v in overrides.items())
+
+
+def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """The header's facts: scenario, replicas, seeds, variants, engine, version, wall time."""
+    facts = [("scenario", str(m.get("scenario") or "")), ("replicas per variant", f"{m['replicas']:,}")]
+    if m.get("base_seed") is not None:
+        facts.append(("base seed", str(m["base_seed"])))
+    facts.append(("variants", str(len(m.get("variants") or []) or 1)))
+    for key, label in (("start_date", "start date"), ("days", "days"), ("hasten", "hasten"),
+                       ("engine", "engine"), ("backend", "backend"), ("corredor_version", "version")):
+        if m.get(key) is not None:
+            facts.append((label, str(m[key])))
+    if isinstance(m.get("hasten"), int) and m["hasten"] > 1:
+        facts.append(("counts", f"in people; each simulated agent stands for {m['hasten']} people"))
+    if m.get("executor"):
+        facts.append(("executor", f"{m['executor']} × {m.get('workers', 1)}"))
+    if m.get("wall_s") is not None:
+        facts.append(("wall time", f"{float(m['wall_s']):,.1f} s"))
+    return facts
+
+
+def _figure(folder: Path) -> str | None:
+    path = folder / "bands.png"
+    if not path.is_file():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def render_ensemble(data: EnsembleData) -> str:
+    """The ensemble page's HTML text."""
+    m = data.manifest
+    settings = {str(v.get("label")): v.get("overrides") for v in m.get("variants") or []}
+    variants = []
+    for i, label in enumerate(data.variants):
+        variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
+                         "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
+                         "metrics": metric_rows(data.summary.get(label) or {})})
+    n = int(m["replicas"])
+    return environment().get_template("ensemble.html").render(
+        title=str(m.get("scenario") or data.folder.name),
+        facts=ensemble_facts(m),
+        variants=variants,
+        replicas=n,
+        legend=f"median of {n} replicas; shaded: 25–75 % and 5–95 % of replicas",
+        figure=_figure(data.folder),
+        crisis="stranded" in data.bands,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        css=Markup(_asset("report.css") + _asset("ensemble.css")),
+    )
+
+
+def build_ensemble_report(folder: Path | str) -> Path:
+    """Write `folder/report.html` (atomically) from an ensemble folder; returns its path.
+
+    >>> build_ensemble_report("runs/mali-ens")  # doctest: +SKIP
+    PosixPath('runs/mali-ens/report.html')
+    """
+    folder = Path(folder)
+    html = render_ensemble(read_ensemble(folder))
+    return write_atomic(folder / REPORT_HTML, html)

@@ -1,0 +1,380 @@
+"""The ensemble's report.html (`corredor report ENSEMBLE_FOLDER`): its numbers are the folder's.
+
+Real ensembles (mali2012, 3 replicas × 60 days; chile-peru-2023, 2 replicas × 100 days, run
+serially) are checked chart by chart: each median line, read back through the chart's scale (the
+svg's data-y-min/-max and the plot's pixel box), equals q50 of bands/population.parquet within
+half a pixel's rounding; each band polygon lies between q05 and q95 (the 5–95 % one on them);
+the metrics table shows metrics_summary.json. A toy ensemble (tests/ensemble_toy.py) is broken
+file by file for the refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from conftest import REPO
+from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
+from corredor.cli import app
+from corredor.outputs.report.builder import fmt_exact
+from corredor.outputs.report.ensemble import build_ensemble_report, is_count, sig4
+from ensemble_toy import identity, toy_scenario, toy_simulate
+from test_report import _refused
+
+CHILE = REPO / "scenarios" / "chile-peru-2023"
+
+
+# ---- reading the page back -------------------------------------------------------------------
+
+
+class Page(HTMLParser):
+    """Charts (caption, svg attributes, median points, band polygons), metrics tables per
+    variant section, and every src/href of the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charts: list[dict[str, Any]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.links: list[str] = []
+        self.tags: list[str] = []
+        self.html_lang: str | None = None
+        self.csp: str | None = None
+        self._section: str | None = None
+        self._text: list[str] | None = None
+        self._row: list[str] | None = None
+        self._in_table = False
+        self._poly: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append(tag)
+        self.links += [a[k] for k in ("src", "href") if k in a]
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy":
+            self.csp = a.get("content")
+        if tag == "section":
+            self._section = a.get("id")
+        if tag == "figure" and "chart" in a.get("class", ""):
+            self.charts.append({"section": self._section, "caption": "", "lines": [], "bands": []})
+        if tag == "figcaption" and self.charts and not self.charts[-1]["caption"]:
+            self._text = []
+        if tag == "svg" and self.charts:
+            self.charts[-1]["svg"] = a
+        if tag == "polyline" and "series" in a.get("class", ""):
+            self.charts[-1]["lines"].append(a["points"])
+        if tag == "polygon" and "band" in a.get("class", "").split():
+            self._poly = {"points": a["points"], "title": ""}
+            self.charts[-1]["bands"].append(self._poly)
+        if tag == "title" and self._poly is not None:
+            self._text = []
+        if tag == "table" and "metrics" in a.get("class", ""):
+            self._in_table = True
+            self.tables[str(self._section)] = []
+        if tag == "tr" and self._in_table:
+            self._row = []
+        if tag in ("td", "th") and self._row is not None:
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "figcaption" and self._text is not None and self.charts and not self.charts[-1]["caption"]:
+            self.charts[-1]["caption"] = "".join(self._text).strip()
+            self._text = None
+        if tag == "title" and self._poly is not None and self._text is not None:
+            self._poly["title"] = "".join(self._text)
+            self._text = None
+            self._poly = None
+        if tag in ("td", "th") and self._row is not None and self._text is not None:
+            self._row.append("".join(self._text).strip())
+            self._text = None
+        if tag == "tr" and self._row is not None:
+            self.tables[str(self._section)].append(self._row)
+            self._row = None
+        if tag == "table":
+            self._in_table = False
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def points(text: str) -> np.ndarray:
+    return np.array([[float(v) for v in p.split(",")] for p in text.split()])
+
+
+def back(chart: dict[str, Any], xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Pixels to (day index, value) through the chart's scale; and the value of 0.05 px (the
+    rounding of a coordinate to 0.1 px)."""
+    s = chart["svg"]
+    left, right, n = float(s["data-left"]), float(s["data-right"]), int(s["data-n"])
+    top, bottom = float(s["data-top"]), float(s["data-bottom"])
+    y0, y1 = float(s["data-y-min"]), float(s["data-y-max"])
+    day = np.rint((xy[:, 0] - left) / (right - left) * (n - 1)).astype(int)
+    value = y0 + (bottom - xy[:, 1]) / (bottom - top) * (y1 - y0)
+    return day, value, 0.051 * (y1 - y0) / (bottom - top)
+
+
+def bands_table(folder: Path, variable: str = "population") -> pd.DataFrame:
+    return pd.read_parquet(folder / "bands" / f"{variable}.parquet")
+
+
+def place_names(folder: Path) -> dict[str, str]:
+    """Label -> name, from the manifest's places."""
+    places = json.loads((folder / "manifest.json").read_text())["places"]
+    return {p.get("label") or p["name"]: p["name"] for p in places}
+
+
+# ---- fixtures: real ensembles ------------------------------------------------------------------
+
+
+def _ensemble(scenario_path: Path, out: Path, replicas: int, days: int, *extra: str) -> Path:
+    result = CliRunner().invoke(app, ["ensemble", str(scenario_path), "-n", str(replicas), "--days", str(days),
+                                      "--executor", "serial", "--seed", "3", "--out", str(out), "-q", *extra])
+    assert result.exit_code == 0, (result.output, result.exception)
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "wrote" in result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def mali(flee_cases: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _ensemble(flee_cases / "mali2012", tmp_path_factory.mktemp("mali") / "ens", 3, 60,
+                     "--sweep", "move_rules.camp_weight=1,4")
+
+
+@pytest.fixture(scope="module")
+def chile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _ensemble(CHILE, tmp_path_factory.mktemp("chile") / "ens", 2, 100)
+
+
+# ---- the charts are the bands --------------------------------------------------------------------
+
+
+def _check_charts(folder: Path, variable: str, expect_places: list[str]) -> None:
+    """Every chart of `variable`: its median line is q50, its bands lie between q05 and q95."""
+    page = parse(folder / "report.html")
+    table = bands_table(folder, variable)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    variants = [v["label"] for v in manifest["variants"]]
+    names = place_names(folder)
+    suffix = {"population": ": people there", "stranded": ": people stranded there"}[variable]
+    charts = [c for c in page.charts if c["caption"].endswith(suffix)]
+    assert len(charts) == len(variants) * len(expect_places)
+    for k, c in enumerate(charts):
+        variant = variants[k // len(expect_places)]
+        place = names[c["caption"][: -len(suffix)]]
+        assert place == expect_places[k % len(expect_places)]  # band_panels' order, per variant
+        rows = table[(table["variant"] == variant) & (table["location"] == place)].sort_values("day")
+        q = {s: rows[s].to_numpy() for s in ("q05", "q25", "q50", "q75", "q95")}
+        assert len(c["lines"]) == 1, "one median line, no gap"
+        day, value, tol = back(c, points(c["lines"][0]))
+        np.testing.assert_array_equal(day, np.arange(len(rows)))
+        np.testing.assert_allclose(value, q["q50"], atol=tol, rtol=0)
+        assert int(c["svg"]["data-n"]) == len(rows) == manifest["days"]
+        titles = sorted(b["title"] for b in c["bands"])
+        assert titles == ["25–75 % of replicas", "5–95 % of replicas"]
+        for band in c["bands"]:
+            d, v, tol = back(c, points(band["points"]))
+            assert np.all(v >= q["q05"][d] - tol) and np.all(v <= q["q95"][d] + tol)
+            half = len(d) // 2  # the upper edge left to right, then the lower edge back
+            lo, hi = ("q05", "q95") if band["title"].startswith("5–95") else ("q25", "q75")
+            np.testing.assert_allclose(v[:half], q[hi][d[:half]], atol=tol, rtol=0)
+            np.testing.assert_allclose(v[half:], q[lo][d[half:]], atol=tol, rtol=0)
+            assert list(d[:half]) == list(range(len(rows)))
+
+
+def test_mali_median_lines_and_bands_are_the_band_tables(mali: Path) -> None:
+    names = json.loads((mali / "manifest.json").read_text())["places"]
+    camps = {p["name"] for p in names if p["is_camp"]}
+    table = bands_table(mali, "population")
+    first = table[table["variant"] == "move_rules.camp_weight=1"]
+    busiest = first.groupby("location")["q50"].max().sort_values(ascending=False, kind="stable")
+    expect = [p for p in busiest.index if p in camps][:9]  # as band_panels: camps, busiest first
+    _check_charts(mali, "population", expect)
+
+
+def test_crisis_median_lines_and_bands_are_the_band_tables(chile: Path) -> None:
+    from corredor.analysis.ensemble import read_bands
+    from corredor.outputs.report.ensemble import read_ensemble
+
+    data = read_ensemble(chile)
+    for variable in ("population", "stranded"):
+        _, stacked, order = band_panels(data.bands, variable)
+        expect = [str(stacked["cell"].values[k][0]) for k in order]
+        assert expect, variable
+        _check_charts(chile, variable, expect)
+    assert "camp" in expect  # people wait at the Chacalluta/Santa Rosa camp
+    assert set(read_bands(chile, ["stranded"]).data_vars) == {"stranded"}
+
+
+def test_the_charted_places_are_the_ones_bands_png_shows(flee_cases: Path, tmp_path: Path) -> None:
+    """bands.png is drawn from the ensemble in memory (places with kinds and camp flags); the page
+    reads the folder, whose manifest keeps them. A folder written before it did: observed places
+    stand for the camps (a Flee case observes its camps)."""
+    import corredor
+
+    sc = corredor.load_scenario(flee_cases / "mali2012", days=40)
+    ens = run_ensemble(sc, 2, seed=1)
+    _, stacked, order = band_panels(ens.bands)
+    expect = [str(stacked["cell"].values[k][0]) for k in order]
+    folder = write_ensemble(ens, tmp_path / "ens", plot=False)
+    shown = [c["caption"].removesuffix(": people there") for c in parse(build_ensemble_report(folder)).charts]
+    assert shown == expect
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["places"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    shown = [c["caption"].removesuffix(": people there") for c in parse(build_ensemble_report(folder)).charts]
+    assert shown == expect
+
+
+# ---- the metrics table is metrics_summary.json -------------------------------------------------------
+
+
+def _check_metrics(folder: Path) -> None:
+    page = parse(folder / "report.html")
+    summary = json.loads((folder / "metrics_summary.json").read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for i, v in enumerate(manifest["variants"]):
+        rows = page.tables[f"variant-{i + 1}"]
+        assert rows[0] == ["metric", "median", "5–95 %", "mean", "sd", "replicas"]
+        metrics = summary[v["label"]]
+        assert [r[0] for r in rows[1:]] == list(metrics)
+        for name, median, band, mean, sd, n in rows[1:]:
+            s = metrics[name]
+            fmt = fmt_exact if is_count(s) else sig4
+            lo, hi = band.split(" – ")
+            assert [median, lo, hi, mean, sd] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean", "sd")]
+            assert n == fmt_exact(s["n"]) == str(manifest["replicas"])
+            for shown, key in ((median, "q50"), (lo, "q05"), (hi, "q95"), (mean, "mean")):
+                value = float(shown.replace(",", ""))  # the figure read back, to its digits
+                assert value == pytest.approx(s[key], rel=6e-4, abs=0.051)
+
+
+def test_mali_metrics_table_shows_the_summary(mali: Path) -> None:
+    _check_metrics(mali)
+    text = (mali / "report.html").read_text()
+    summary = json.loads((mali / "metrics_summary.json").read_text())
+    ard = summary["move_rules.camp_weight=4"]["ard_mean"]["q50"]
+    assert f"<td>{sig4(ard)}</td>" in text and re.fullmatch(r"0\.\d{4}", sig4(ard))  # 4 significant digits
+    people = summary["move_rules.camp_weight=1"]["people_final"]["q50"]
+    assert f"<td>{people:,.0f}</td>" in text  # a count: every digit, with separators
+
+
+def test_crisis_metrics_table_shows_the_summary(chile: Path) -> None:
+    _check_metrics(chile)
+
+
+@pytest.mark.parametrize("value, shown", [(0.51508573, "0.5151"), (12345.6, "12,350"), (1.0, "1.000"),
+                                          (0.000123456, "0.0001235"), (-2.5e-3, "-0.002500"), (0.0, "0")])
+def test_error_metrics_keep_four_significant_digits(value: float, shown: str) -> None:
+    assert sig4(value) == shown
+
+
+# ---- the page is self-contained and says what it shows ------------------------------------------------
+
+
+def _check_offline(folder: Path) -> None:
+    page = parse(folder / "report.html")
+    text = (folder / "report.html").read_text()
+    assert page.html_lang == "en"
+    assert page.csp is not None and "default-src 'none'" in page.csp
+    assert all(link.startswith(("#", "data:")) for link in page.links), page.links
+    plain = re.sub(r'"data:[^"]*"', '""', text)  # (base64 may hold "//")
+    assert not re.search(r"(https?:)?//[a-z0-9]", plain, re.I) and "url(" not in plain
+    assert "script" not in page.tags and [t for t in page.tags if t == "link"] == ["link"]  # the data: icon
+    assert "median of" in text and "shaded: 25–75 % and 5–95 % of replicas" in text
+    assert "How to read this page" in text
+
+
+def test_mali_page_is_offline_with_facts_legend_and_figure(mali: Path) -> None:
+    _check_offline(mali)
+    text = (mali / "report.html").read_text()
+    manifest = json.loads((mali / "manifest.json").read_text())
+    assert "median of 3 replicas; shaded: 25–75 % and 5–95 % of replicas" in text
+    for fact in ("mali2012", "<dd>3</dd>", "<dd>agents</dd>", f"<dd>{manifest['corredor_version']}</dd>",
+                 "move_rules.camp_weight = 4", f"{manifest['wall_s']:,.1f} s", "<dd>3</dd>"):
+        assert fact in text, fact
+    assert 'src="data:image/png;base64,' in text  # bands.png
+    observed = parse(mali / "report.html").charts[0]
+    assert '<circle class="obs"' in text and observed["caption"] == "Fassala-Mbera: people there"
+
+
+def test_crisis_page_is_offline_and_labels_the_sites(chile: Path) -> None:
+    _check_offline(chile)
+    captions = [c["caption"] for c in parse(chile / "report.html").charts]
+    assert any(c.endswith(": people stranded there") for c in captions)
+    assert all(not c.startswith("camp:") for c in captions)  # the place's label, not its id
+
+
+def test_the_report_command_help_names_ensemble_folders() -> None:
+    result = CliRunner().invoke(app, ["report", "--help"])
+    assert result.exit_code == 0 and "ensemble" in result.output
+
+
+# ---- refusals: a bad ensemble folder is one line naming the file, and nothing is written ----------------
+
+
+@pytest.fixture(scope="module")
+def toy_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ens = run_ensemble(toy_scenario(), 4, seed=1, simulate_fn=toy_simulate, compile_fn=identity)
+    return write_ensemble(ens, tmp_path_factory.mktemp("toy") / "ens", plot=True)
+
+
+def test_a_toy_ensemble_page_is_written_atomically(toy_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "E"
+    shutil.copytree(toy_folder, folder)
+    path = build_ensemble_report(folder)
+    assert path == folder / "report.html" and oct(path.stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    captions = [c["caption"] for c in parse(path).charts]
+    assert captions == ["camp1: people there", "camp2: people there"]  # the camps, busiest first
+    result = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(folder / "metrics_summary.json")])
+    assert result.exit_code == 2 and "--comparison is for a run folder" in result.output
+
+
+def _truncate(path: Path) -> None:
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: (f / "manifest.json").unlink(), "{f} is not an ensemble folder: manifest.json is missing"),
+    (lambda f: _truncate(f / "bands" / "population.parquet"), "{f}/bands/population.parquet: cannot be read as Parquet"),
+    (lambda f: (f / "bands" / "population.parquet").unlink(), "{f}/bands/population.parquet: missing"),
+    (lambda f: shutil.rmtree(f / "bands"), "{f}/bands/population.parquet: missing"),
+    (lambda f: (f / "bands" / "population.parquet").write_bytes(
+        (f / "observed.parquet").read_bytes()), "{f}/bands/population.parquet: not an ensemble's band table"),
+    (lambda f: _truncate(f / "observed.parquet"), "{f}/observed.parquet: cannot be read as Parquet"),
+    (lambda f: (f / "metrics_summary.json").unlink(), "{f}/metrics_summary.json: missing"),
+    (lambda f: (f / "metrics_summary.json").write_text("[]"), "{f}/metrics_summary.json: expected a JSON object"),
+    (lambda f: (f / "metrics_summary.json").write_text('{"base": {"ard_mean": {"q50": "x"}}}'),
+     '{f}/metrics_summary.json: "base" "ard_mean" "n" must be a number'),
+    (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble",\n "replicas": }'),
+     "{f}/manifest.json:2:14: not valid JSON"),
+    (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble", "replicas": "3"}'),
+     '{f}/manifest.json: "replicas" must be a whole number of at least 1, found a string'),
+    (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble", "replicas": 3, "places": [{"label": 1}]}'),
+     '{f}/manifest.json: places[0] "name" must be a string, found null'),
+])
+def test_a_broken_ensemble_folder_is_refused_naming_the_file(toy_folder: Path, tmp_path: Path, edit, message) -> None:
+    folder = tmp_path / "E"
+    shutil.copytree(toy_folder, folder)
+    edit(folder)
+    out = _refused(folder)
+    assert message.format(f=folder) in out and "nothing was written" in out
