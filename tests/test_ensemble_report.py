@@ -65,13 +65,13 @@ class Page(HTMLParser):
         if tag == "section":
             self._section = a.get("id")
         if tag == "figure" and "chart" in a.get("class", ""):
-            self.charts.append({"section": self._section, "caption": "", "lines": [], "bands": []})
+            self.charts.append({"section": self._section, "caption": "", "lines": [], "observed_lines": [], "bands": []})
         if tag == "figcaption" and self.charts and not self.charts[-1]["caption"]:
             self._text = []
         if tag == "svg" and self.charts:
             self.charts[-1]["svg"] = a
-        if tag == "polyline" and "series" in a.get("class", ""):
-            self.charts[-1]["lines"].append(a["points"])
+        if tag == "polyline" and "series" in a.get("class", ""):  # (a dashed one: daily observations)
+            self.charts[-1]["observed_lines" if a.get("stroke-dasharray") else "lines"].append(a["points"])
         if tag == "polygon" and "band" in a.get("class", "").split():
             self._poly = {"points": a["points"], "title": ""}
             self.charts[-1]["bands"].append(self._poly)
@@ -311,8 +311,20 @@ def test_mali_page_is_offline_with_facts_legend_and_figure(mali: Path) -> None:
                  "move_rules.camp_weight = 4", f"{manifest['wall_s']:,.1f} s", "<dd>3</dd>"):
         assert fact in text, fact
     assert 'src="data:image/png;base64,' in text  # bands.png
-    observed = parse(mali / "report.html").charts[0]
-    assert '<circle class="obs"' in text and observed["caption"] == "Fassala-Mbera: people there"
+    charts = parse(mali / "report.html").charts
+    assert charts[0]["caption"] == "Fassala-Mbera: people there"
+    # daily observations (more than 40 days) are a dashed line, a few are dots, as in a run's report
+    observed = pd.read_parquet(mali / "observed.parquet").dropna(subset=["observed"])
+    days_seen = observed.groupby("location")["day"].nunique()
+    names = place_names(mali)
+    kinds = set()
+    for c in charts:
+        place = names[c["caption"].removesuffix(": people there")]
+        daily = days_seen.get(place, 0) > 40
+        assert len(c["observed_lines"]) == int(daily), place
+        kinds.add(daily)
+    assert True in kinds  # (the crisis page's few dated reports are dots: its test)
+
 
 
 def test_crisis_page_is_offline_and_labels_the_sites(chile: Path) -> None:
@@ -320,6 +332,9 @@ def test_crisis_page_is_offline_and_labels_the_sites(chile: Path) -> None:
     captions = [c["caption"] for c in parse(chile / "report.html").charts]
     assert any(c.endswith(": people stranded there") for c in captions)
     assert all(not c.startswith("camp:") for c in captions)  # the place's label, not its id
+    # a few dated reports are dots, not a dashed line
+    text = (chile / "report.html").read_text()
+    assert '<circle class="obs"' in text and not any(c["observed_lines"] for c in parse(chile / "report.html").charts)
 
 
 def test_the_report_command_help_names_ensemble_folders() -> None:

@@ -153,9 +153,15 @@ def _place_label(bands: xr.Dataset, name: str) -> str:
     return name
 
 
+#: Above this many observed days a place's observations are drawn as a dashed line, not dots
+#: (Flee's interpolated daily series; the run report does the same).
+DAILY_OBSERVATIONS = 40
+
+
 def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[str, Any]]:
     """One chart per place `band_panels` picks (per CHARTED variable): the median of the replicas
-    as a line, the 25–75 % and 5–95 % bands shaded, the observations (people there) as dots."""
+    as a line, the 25–75 % and 5–95 % bands shaded, the observations (people there) as dots, or a
+    dashed line where they are daily."""
     n = int(data.manifest["replicas"])
     charts = []
     for variable, what in CHARTED.items():
@@ -177,7 +183,9 @@ def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[st
             dots = []
             if variable == "population" and data.observed is not None:
                 obs = data.observed.sel(location=name).values
-                if np.isfinite(obs).any():
+                if np.isfinite(obs).sum() > DAILY_OBSERVATIONS:  # a daily series: a dashed line, as in a run's report
+                    lines.append({"label": "observed", "y": obs, "color": "#000", "dash": "5 3"})
+                elif np.isfinite(obs).any():
                     dots.append({"label": "observed", "y": obs, "color": "#000"})
             c = chart(f"{label}: {what}", "people", data.dates, lines, dots, bands=bands)
             if c:
