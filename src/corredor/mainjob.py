@@ -3,7 +3,7 @@
 `run_main_job(out_dir)` runs the baseline and every variant in `scenarios/chile-peru-2023/variants`
 over several seeds (common seeds), writes one run folder per scenario (its first seed), writes the
 comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
-the HTML report of each run folder when the report builder is installed.
+the HTML report of each run folder.
 The observation targets of the fit live here too (`FIT_TARGETS`), shared by the fit script and
 the tests.
 
