@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,34 +135,10 @@ def variant_files(scenario_dir: Path = SCENARIO_DIR) -> list[Path]:
     return sorted((scenario_dir / "variants").glob("*.toml"))
 
 
-def _write_run_folder_fallback(results: Any, out_dir: Path) -> None:
-    """manifest.json plus a few CSVs, written atomically (used when outputs.runfolder is absent)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ds = results.dataset
-    files: dict[str, str] = {"manifest.json": json.dumps(results.manifest, indent=1, default=str) + "\n"}
-    for var in ("population", "stranded"):
-        df = ds[var].to_pandas()
-        df.index = [str(d)[:10] for d in ds["date"].values]
-        df.index.name = "date"
-        files[f"{var}.csv"] = df.to_csv()
-    crossings = ds["crossings"].sum("day").to_pandas()
-    files["crossings_total.csv"] = crossings.to_csv()
-    for name, text in files.items():
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, out_dir / name)
-
-
 def write_run(results: Any, out_dir: Path, force: bool) -> None:
-    """A run folder through outputs.runfolder when present, else the minimal fallback."""
-    try:
-        from .outputs.runfolder import write_run_folder
-    except ImportError:
-        if out_dir.exists() and force:
-            shutil.rmtree(out_dir)
-        _write_run_folder_fallback(results, out_dir)
-        return
+    """One run folder of the main job (outputs.runfolder: atomic, --force replaces only a run folder)."""
+    from .outputs.runfolder import write_run_folder
+
     write_run_folder(results, out_dir, force=force)
 
 
