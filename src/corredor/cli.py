@@ -685,9 +685,12 @@ def main() -> None:
     stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
     try:
         _main()
-    except (SystemExit, KeyboardInterrupt):  # (typer turns KeyboardInterrupt into a silent 130)
+    except KeyboardInterrupt:
         if stopping.stopped_by() is None:
             raise
+    except SystemExit as exc:  # typer turns KeyboardInterrupt into a silent exit 130
+        if stopping.stopped_by() is None or exc.code != 130:
+            raise  # (a command that ended anyway, its signal swallowed in a callback: its own exit)
     signum = stopping.stopped_by()
     if signum is not None:
         _say_stopped(signum)
