@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,6 +237,32 @@ def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
         runfolder.write_run_folder(res, old, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["old"]
     assert (old / "manifest.json").read_text() == before
+
+
+def test_a_folder_written_meanwhile_by_another_command_is_kept_without_force(
+    mali, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `run --out same` at once: both found no folder at the start, and the one that finished
+    second silently replaced the other's run folder although neither had --force."""
+    from corredor.outputs import runfolder
+
+    res = simulate(mali.with_days(10), seed=1, engine="cohorts")
+    out = tmp_path / "same"
+    theirs = '{"engine": "agents", "seed": 5, "version": "0.1.0"}'
+
+    def other_command_finishes(results, folder: Path, plot_worker=None) -> None:
+        out.mkdir()
+        (out / "manifest.json").write_text(theirs)
+
+    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, other_command_finishes])
+    with pytest.raises(FileExistsError, match="another command"):
+        runfolder.write_run_folder(res, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["same"]  # no temporary
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == theirs
+    shutil.rmtree(out)
+    runfolder.write_run_folder(res, out, force=True)  # (with --force it is replaced)
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 1
 
 
 # ---- stop signals: SIGINT and SIGTERM -----------------------------------------------------------
