@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,6 +237,117 @@ def test_a_failing_writer_leaves_no_run_folder_and_keeps_the_old_one(
         runfolder.write_run_folder(res, old, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["old"]
     assert (old / "manifest.json").read_text() == before
+
+
+def test_a_folder_written_meanwhile_by_another_command_is_kept_without_force(
+    mali, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `run --out same` at once: both found no folder at the start, and the one that finished
+    second silently replaced the other's run folder although neither had --force."""
+    from corredor.outputs import runfolder
+
+    res = simulate(mali.with_days(10), seed=1, engine="cohorts")
+    out = tmp_path / "same"
+    theirs = '{"engine": "agents", "seed": 5, "version": "0.1.0"}'
+
+    def other_command_finishes(results, folder: Path, plot_worker=None) -> None:
+        out.mkdir()
+        (out / "manifest.json").write_text(theirs)
+
+    monkeypatch.setattr(runfolder, "EXTRA_WRITERS", [*runfolder.EXTRA_WRITERS, other_command_finishes])
+    with pytest.raises(FileExistsError, match="another command"):
+        runfolder.write_run_folder(res, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["same"]  # no temporary
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == theirs
+    shutil.rmtree(out)
+    runfolder.write_run_folder(res, out, force=True)  # (with --force it is replaced)
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 1
+
+
+# ---- stop signals: SIGINT and SIGTERM -----------------------------------------------------------
+
+#: `corredor run` that sends itself a signal once population.csv is in its temporary folder
+STOP_WHILE_WRITING = """
+import os, signal, sys, time
+import corredor.outputs.runfolder as runfolder
+real = runfolder.write_population_csv
+def write_then_stop(results, folder):
+    path = real(results, folder)
+    os.kill(os.getpid(), signal.SIG{name})
+    time.sleep(600)  # (the handler's exception ends this at once)
+    return path
+runfolder.write_population_csv = write_then_stop
+from corredor.cli import main
+sys.argv[0] = "corredor"
+main()
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_stop_signal_while_writing_leaves_the_old_folder_and_no_temporary(
+        tmp_path: Path, name: str) -> None:
+    """SIGTERM's default action ended the process inside `swap_in` and left its hidden
+    temporary folder behind; SIGINT ended silently (typer's exit 130, no message)."""
+    from scenario_cases import write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    old = runs / "r"
+    old.mkdir()
+    before = '{"engine": "agents", "seed": 1, "version": "0.1.0"}'  # an earlier run's
+    (old / "manifest.json").write_text(before)
+    for args in (["--out", str(runs / "new")], ["--out", str(old), "--force"]):
+        proc = subprocess.run([sys.executable, "-c", STOP_WHILE_WRITING.format(name=name), "run",
+                               str(case), "--engine", "cohorts", "-q", *args],
+                              capture_output=True, text=True, timeout=600)
+        sig = getattr(signal, f"SIG{name}")
+        assert proc.returncode == 128 + sig, proc.stderr
+        assert proc.stderr == f"error: interrupted (SIG{name}); no output was left half-written\n"
+        assert sorted(p.name for p in runs.iterdir()) == ["r"]  # no temporary, no new folder
+        assert [p.name for p in old.iterdir()] == ["manifest.json"]
+        assert (old / "manifest.json").read_text() == before
+
+
+#: a stop signal inside `at_once` (as during the agent engine's kernel), and the engine's use of it
+STOP_AT_ONCE = """
+import os, signal, sys, time
+from corredor import stopping
+stopping.install()
+if sys.argv[1] == "kernel":
+    import corredor.engine.agents as agents
+    from corredor.scenario import load_scenario
+    from corredor.simulate import simulate
+    real = agents._run
+    def spy(*args):
+        print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,
+              signal.getsignal(signal.SIGINT) is signal.SIG_DFL)
+        return real(*args)
+    agents._run = spy
+    simulate(load_scenario(sys.argv[2]), seed=1, engine="agents")
+    print(signal.getsignal(signal.SIGTERM) is stopping._stop)
+else:
+    with stopping.at_once():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(600)  # (the default action ends the process at once)
+"""
+
+
+def test_stop_signals_end_a_compiled_kernel_at_once(tmp_path: Path) -> None:
+    """Python runs a handler only between bytecodes: a SIGTERM during the agent engine's day loop
+    (one compiled call, hours on a large run) waited for the whole loop. Around the kernel the
+    signals take their default action; after it, the handler is back."""
+    from scenario_cases import write_mini_flee
+
+    proc = subprocess.run([sys.executable, "-c", STOP_AT_ONCE, "signal"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == -signal.SIGTERM and proc.stderr == ""
+    case = write_mini_flee(tmp_path / "case")
+    proc = subprocess.run([sys.executable, "-c", STOP_AT_ONCE, "kernel", str(case)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "True"]
 
 
 # ---- the crisis engine ----------------------------------------------------------------------------

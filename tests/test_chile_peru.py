@@ -120,6 +120,42 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     assert r.exit_code == 2 and "--force" in r.output
 
 
+def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main job wrote comparison.json, then run folders one by one, then the reports into its
+    folder: stopped midway (Ctrl-C, SIGTERM, a full disk) it left a new comparison beside old or
+    missing run folders and reports. Now a job builds its folder in a hidden temporary inside it
+    and moves the entries in once all are written."""
+    import corredor.outputs.report as report
+    from corredor.mainjob import run_main_job
+
+    built = []
+
+    def stop_at_the_third_report(run_dir: Path, comparison=None) -> Path:
+        built.append(run_dir)
+        if len(built) == 3:
+            raise KeyboardInterrupt
+        (run_dir / "report.html").write_text("new")
+        return run_dir / "report.html"
+
+    monkeypatch.setattr(report, "build_report", stop_at_the_third_report)
+    fresh = tmp_path / "fresh"
+    with pytest.raises(KeyboardInterrupt):
+        run_main_job(fresh, seeds=1, say=lambda m: None)
+    assert not fresh.exists()  # (nor any temporary: the job had created the folder)
+
+    old = tmp_path / "old"  # an earlier job's folder, as far as check_replaceable can tell
+    (old / "baseline").mkdir(parents=True)
+    (old / "baseline" / "manifest.json").write_text('{"engine": "crisis", "seed": 1, "version": "0"}')
+    (old / "comparison.json").write_text('{"summary": [], "per_seed": []}')
+    before = {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()}
+    built.clear()
+    with pytest.raises(KeyboardInterrupt):
+        run_main_job(old, seeds=1, force=True, say=lambda m: None)
+    assert {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in old.iterdir()) == ["baseline", "comparison.json"]
+
+
 def test_seed_0_matches_the_kept_reference():
     """Any change of behaviour shows here; refresh deliberately with
     `python scenarios/chile-peru-2023/reference.py --write` and say why in the commit."""

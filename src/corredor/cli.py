@@ -669,8 +669,35 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
     return f"warning: {message}\n"
 
 
+def _say_stopped(signum: int) -> None:
+    """One line for an interrupted command, and the shell's exit status for its signal."""
+    import signal
+
+    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
+          file=sys.stderr)
+    sys.exit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
+    from . import stopping
+
+    stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
+    try:
+        _main()
+    except KeyboardInterrupt:
+        if stopping.stopped_by() is None:
+            raise
+    except SystemExit as exc:  # typer turns KeyboardInterrupt into a silent exit 130
+        if stopping.stopped_by() is None or exc.code != 130:
+            raise  # (a command that ended anyway, its signal swallowed in a callback: its own exit)
+    signum = stopping.stopped_by()
+    if signum is not None:
+        _say_stopped(signum)
+
+
+def _main() -> None:
+    """`main` without the stop signals: the app, with file-system and input errors as lines."""
     import warnings
 
     warnings.formatwarning = _warning_line  # this process's own; the library never sets it

@@ -163,11 +163,42 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "run"
 
 
+def _write_inside(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Let `write` fill a hidden temporary folder inside `out_dir` (which may be a writable folder
+    under a read-only one), then move its entries in: run folders first, comparison.json (the
+    mark of a finished job) last. An interruption or a failure while writing leaves `out_dir` as
+    it was (and no `out_dir` the job created) and no temporary behind."""
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".main-job.", suffix=".tmp", dir=out_dir))
+    try:
+        write(tmp)
+        for name in sorted(os.listdir(tmp), key=lambda n: n == "comparison.json"):
+            _move_in(tmp / name, out_dir / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+    tmp.rmdir()
+
+
+def _move_in(new: Path, target: Path) -> None:
+    """Put `new` at `target`, replacing a file or a folder (an earlier job's run folder) there."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+        new.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
 def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
                  scenario_dir: Path = SCENARIO_DIR,
                  say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the baseline and its variants, write run folders, the comparison and the reports."""
-    from .analysis.compare import _atomic_write, compare, write_comparison
+    from .analysis.compare import COMPARISON_FILES, _atomic_write, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
 
@@ -181,22 +212,25 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         scenarios[str(v.metadata.get("variant", path.stem))] = v
     say(f"running {len(scenarios)} scenarios × {seeds} seeds")
     comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = write_comparison(comp, out_dir)
-    run_dirs = []
-    for name in comp.names:
-        run_dir = out_dir / _slug(name)
-        write_run(comp.runs[name][0], run_dir, force=True)
-        run_dirs.append(run_dir)
-    # observations check of the baseline (median over the seeds)
-    base = scenarios["baseline"]
-    med = np.median(comp.camp["baseline"], axis=0)
-    checks = evaluate_targets(med, base.start_date)
-    _atomic_write(out_dir / "observation_check.json", json.dumps(checks, indent=1) + "\n")
-    from .outputs.report import build_report
+    base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
+    checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
+    names = {name: _slug(name) for name in comp.names}
 
-    rows = report_rows(comp)
-    reports = [build_report(run_dir, comparison=rows) for run_dir in run_dirs]
+    def write(tmp: Path) -> None:
+        write_comparison(comp, tmp)
+        for name, slug in names.items():
+            write_run(comp.runs[name][0], tmp / slug, force=True)
+        _atomic_write(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
+        from .outputs.report import build_report
+
+        rows = report_rows(comp)
+        for slug in names.values():
+            build_report(tmp / slug, comparison=rows)
+
+    _write_inside(out_dir, write)
+    written = [out_dir / name for name in COMPARISON_FILES]
+    run_dirs = [out_dir / slug for slug in names.values()]
+    reports = [run_dir / "report.html" for run_dir in run_dirs]
     return {"comparison": [str(p) for p in written], "runs": [str(p) for p in run_dirs],
             "checks": checks, "reports": [str(r) for r in reports], "summary": comp.summary(),
             "comparison_object": comp}

@@ -152,12 +152,16 @@ def check_writable(out: str | Path) -> None:
                                "choose another output folder")
 
 
-def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
+            replace: bool = True) -> Path:
     """Write a folder atomically and return its path: `write` fills a temporary sibling of `out`,
     which is renamed into place when complete; what was at `out` goes only then (a link is
     unlinked, not followed). A failure leaves `out` as it was and no temporary behind.
 
-    The callers check first that `out` may be replaced (`--force`, `check_replaceable`).
+    The callers check first that `out` may be replaced (`--force`, `check_replaceable`). Without
+    `replace` (no `--force`) an `out` that appeared meanwhile — another command writing the same
+    folder — is kept and FileExistsError raised: checked at the start, a folder made later was
+    replaced silently.
     """
     out = Path(os.path.abspath(out))  # (`.` has no name to build a sibling from)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +171,9 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; an output folder gets the usual mode
         write(tmp)
+        if os.path.lexists(out) and not replace:
+            raise FileExistsError(f"{out} was written by another command while this one ran; "
+                                  "it is kept: use --force to replace it")
         if os.path.lexists(out):
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             _remove(old)  # (left by a swap that was killed between its renames)

@@ -601,7 +601,7 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
     if os.path.lexists(out) and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
     check_replaceable(out, sources)
-    return swap_in(out, write)
+    return swap_in(out, write, replace=force)
 
 
 #: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)

@@ -59,6 +59,7 @@ import numpy as np  # noqa: E402
 from numba import prange  # noqa: E402
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
+from ..stopping import at_once
 from .rng import Stream, seed_words, stream_key, uniform_k
 from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
@@ -1081,23 +1082,24 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
         err, day, t = ERR_NONE, -1, int(first_day)
         while t < n_days and err == ERR_NONE:
             t_end = n_days if every <= 0 else min(n_days, (t // every + 1) * every)
-            err, day = _run(
-                seed_words(seed), t_end, t, int(n_created[t]), fp, ip, plan.decay.astype(np.float64),
-                int(plan.decay_interval),
-                st["foreign"], st["camp"], st["town"], st["conflict"], st["toc"], st["mc_base"],
-                st["pop"], plan.capacity, st["count"],
-                plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
-                st["link_open"], st["link_count"], plan.out_ptr, plan.out_link, plan.path_ptr,
-                plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr,
-                plan.path_nodes, plan.path_link_ptr, plan.path_links, slink,
-                plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on,
-                plan.conflict_value, plan.refresh_today, plan.closure_ptr, plan.closure_op,
-                plan.closure_target, plan.closure_arg,
-                st["where"], st["prog"], st["path"], st["hop"], st["flags"], st["scratch"],
-                st["rtd"], st["dday"],
-                st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
-                st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1,
-                draws == "bernoulli")
+            with at_once():  # (a signal's Python handler would wait for the kernel)
+                err, day = _run(
+                    seed_words(seed), t_end, t, int(n_created[t]), fp, ip, plan.decay.astype(np.float64),
+                    int(plan.decay_interval),
+                    st["foreign"], st["camp"], st["town"], st["conflict"], st["toc"], st["mc_base"],
+                    st["pop"], plan.capacity, st["count"],
+                    plan.link_from, plan.link_to, plan.link_km, plan.link_speed, plan.link_walk_p,
+                    st["link_open"], st["link_count"], plan.out_ptr, plan.out_link, plan.path_ptr,
+                    plan.path_dest, plan.path_inv_dist, plan.path_home, plan.path_node_ptr,
+                    plan.path_nodes, plan.path_link_ptr, plan.path_links, slink,
+                    plan.spawn, plan.conflict_ptr, plan.conflict_loc, plan.conflict_on,
+                    plan.conflict_value, plan.refresh_today, plan.closure_ptr, plan.closure_op,
+                    plan.closure_target, plan.closure_arg,
+                    st["where"], st["prog"], st["path"], st["hop"], st["flags"], st["scratch"],
+                    st["rtd"], st["dday"],
+                    st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
+                    st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1,
+                    draws == "bernoulli")
             t = t_end
             if err == ERR_NONE and t < n_days and on_checkpoint is not None:
                 on_checkpoint(t, st)

@@ -98,4 +98,4 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
         for writer in list(EXTRA_WRITERS):
             writer(results, tmp, plot_worker=plot_worker)
 
-    return swap_in(out, write)
+    return swap_in(out, write, replace=force)

@@ -281,4 +281,4 @@ def write_native(
         for name, text in native_files(scenario, description).items():
             (tmp / name).write_text(text, encoding="utf-8")
 
-    return swap_in(dest, write)
+    return swap_in(dest, write, replace=force)

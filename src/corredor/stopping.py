@@ -1,0 +1,62 @@
+"""How the `corredor` command stops on SIGINT and SIGTERM: whole outputs or none, one line.
+
+`install` (called by `cli.main` only, never by the library) makes both signals raise
+KeyboardInterrupt in the main thread, so that every writer's cleanup runs: `targets.swap_in`
+removes its temporary folder and keeps the old output, the checkpoint and report writers remove
+their temporary files, executors close their workers. SIGTERM's default action would end the
+process at once and leave those temporaries behind. `cli.main` then prints one line and exits
+with the shell's status for the signal (130, 143).
+
+Python runs a signal's handler only between bytecodes, so while a compiled kernel holds the main
+thread (the agent engine's day loop: hours on a large run) it would wait for the kernel to end.
+`at_once` restores the signals' default action around such a kernel: nothing is being written
+then, so ending at once leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The stop signal that interrupted this process, once one has.
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame: object) -> None:
+    """Raise KeyboardInterrupt for the first stop signal; ignore the ones that follow while the
+    cleanup runs (a cleanup interrupted is what leaves files half-written)."""
+    if not _stopped_by:
+        _stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`)."""
+    for sig in _SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _stop)
+
+
+def stopped_by() -> int | None:
+    """The signal that stopped this process, or None."""
+    return _stopped_by[0] if _stopped_by else None
+
+
+@contextmanager
+def at_once() -> Iterator[None]:
+    """While the body runs, stop signals that `install` handles take their default action (the
+    process ends at once). Elsewhere (the library, another thread) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    ours = [sig for sig in _SIGNALS if signal.getsignal(sig) is _stop]
+    for sig in ours:
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for sig in ours:
+            signal.signal(sig, _stop)
