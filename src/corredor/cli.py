@@ -505,18 +505,9 @@ def report(
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
     from .outputs.report.ensemble import build_ensemble_report, is_ensemble_folder
 
-    if is_ensemble_folder(run_dir):
-        if comparison is not None:
-            usage_error("--comparison is for a run folder's report; an ensemble's page compares its own variants")
-        try:
-            path = build_ensemble_report(run_dir)
-        except (NotARunFolder, ReportError) as exc:  # each names its file
-            usage_error(f"{exc}; nothing was written")
-        except OSError as exc:  # writing report.html
-            usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
-        if not quiet:
-            console.print(f"wrote {path}", markup=False)
-        return
+    ensemble = is_ensemble_folder(run_dir)
+    if ensemble and comparison is not None:
+        usage_error("--comparison is for a run folder's report; an ensemble's page compares its own variants")
     rows = None  # (the run folder itself is checked by build_report, before anything is written)
     if comparison is not None:
         try:
@@ -528,7 +519,7 @@ def report(
         except ValueError as exc:
             usage_error(f"{comparison}: {exc}")
     try:
-        path = build_report(run_dir, comparison=rows)
+        path = build_ensemble_report(run_dir) if ensemble else build_report(run_dir, comparison=rows)
     except (NotARunFolder, ReportError) as exc:  # each names its file
         usage_error(f"{exc}; nothing was written")
     except OSError as exc:  # writing report.html
