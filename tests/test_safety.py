@@ -598,3 +598,29 @@ def test_compare_writing_into_a_folder_does_not_make_it_replaceable(tmp_path: Pa
     (main / "other" / "mine.txt").write_text("keep")
     with pytest.raises(UnsafeTarget):
         check_replaceable(main)
+
+
+def test_one_text_file_is_written_whole_with_the_usual_mode(tmp_path, monkeypatch):
+    """targets.write_text_atomic, behind comparison.csv/json, observation_check.json and every
+    report.html: the usual mode (mkstemp's 0600 made comparison.csv unreadable to the others
+    who share the folder), the old file kept and no temporary left when writing fails."""
+    import os
+
+    from corredor import targets
+
+    old_umask = os.umask(0o022)
+    try:
+        path = targets.write_text_atomic(tmp_path / "sub" / "comparison.csv", "a,b\r\n1,2\r\n")
+    finally:
+        os.umask(old_umask)
+    assert path.read_bytes() == b"a,b\r\n1,2\r\n"  # line ends as given
+    assert path.stat().st_mode & 0o777 == 0o644
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(targets.os, "replace", full)
+    with pytest.raises(OSError):
+        targets.write_text_atomic(path, "new")
+    assert path.read_bytes() == b"a,b\r\n1,2\r\n"
+    assert [p.name for p in path.parent.iterdir()] == ["comparison.csv"]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .targets import check_replaceable
+from .targets import check_replaceable, write_text_atomic
 
 
 def _scenario_dir() -> Path:
@@ -201,7 +201,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
                  scenario_dir: Path = SCENARIO_DIR,
                  say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the baseline and its variants, write run folders, the comparison and the reports."""
-    from .analysis.compare import COMPARISON_FILES, _atomic_write, compare, write_comparison
+    from .analysis.compare import COMPARISON_FILES, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
 
@@ -223,7 +223,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         write_comparison(comp, tmp)
         for name, slug in names.items():
             write_run(comp.runs[name][0], tmp / slug, force=True)
-        _atomic_write(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
+        write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
 
         rows = report_rows(comp)

@@ -167,9 +167,7 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; an output folder gets the usual mode
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; an output folder gets the usual mode
         write(tmp)
         if os.path.lexists(out) and not replace:
             raise FileExistsError(f"{out} was written by another command while this one ran; "
@@ -186,6 +184,32 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _umask() -> int:
+    """This process's umask (read by setting it, then putting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write one text file atomically (UTF-8, line ends as given): a temporary file beside it,
+    renamed over `path` when complete, so a reader never sees half of it and a failure leaves the
+    old file and no temporary. The file gets the usual mode (mkstemp makes 0600: comparison.csv
+    was unreadable to the others who share a report)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _remove(path: Path) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
+from ..targets import write_text_atomic
 
 #: Metric key -> (label, unit), in table order.
 METRICS: dict[str, tuple[str, str]] = {
@@ -221,19 +220,6 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs, starts)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def file_unit(unit: str) -> str:
     """A unit as data files write it: ASCII, as in needs.csv and UDUNITS (`m2`); screens say m²."""
     return unit.replace("²", "2")
@@ -297,6 +283,6 @@ def write_comparison(comp: Comparison, out_dir: Path) -> list[Path]:
     """Write comparison.csv and comparison.json into out_dir (atomically); return their paths."""
     out_dir = Path(out_dir)
     csv_path, json_path = (out_dir / name for name in COMPARISON_FILES)
-    _atomic_write(csv_path, comparison_csv(comp))
-    _atomic_write(json_path, json.dumps(comparison_json(comp), indent=1) + "\n")
+    write_text_atomic(csv_path, comparison_csv(comp))
+    write_text_atomic(json_path, json.dumps(comparison_json(comp), indent=1) + "\n")
     return [csv_path, json_path]

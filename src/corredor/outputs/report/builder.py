@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +28,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, FunctionLoader, select_autoescape
 from markupsafe import Markup
 
+from ... import targets
 from .. import tables
 from . import checks
 from .checks import NotARunFolder, ReportError
@@ -758,21 +757,6 @@ def environment() -> Environment:
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def write_atomic(target: Path, text: str) -> Path:
-    """Write `text` to `target` through a temporary file in the same folder and a rename, so a
-    reader never sees half a page; the file is world-readable (a report is meant to be shared)."""
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html.tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None) -> str:
     """The report's HTML text."""
     template = environment().get_template("report.html")
@@ -819,4 +803,4 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
     comparison = comparison_rows(comparison)
-    return write_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison))
+    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison))

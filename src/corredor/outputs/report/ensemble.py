@@ -27,8 +27,9 @@ import xarray as xr
 from markupsafe import Markup
 
 from ...analysis.ensemble import band_panels, read_bands
+from ...targets import write_text_atomic
 from . import checks
-from .builder import PALETTE, REPORT_HTML, _asset, chart, environment, fmt_exact, write_atomic
+from .builder import PALETTE, REPORT_HTML, _asset, chart, environment, fmt_exact
 from .checks import NotARunFolder, ReportError
 
 #: The band variables the page charts: people at the busiest places and, for a crisis, stranded.
@@ -295,4 +296,4 @@ def build_ensemble_report(folder: Path | str) -> Path:
     """
     folder = Path(folder)
     html = render_ensemble(read_ensemble(folder))
-    return write_atomic(folder / REPORT_HTML, html)
+    return write_text_atomic(folder / REPORT_HTML, html)
