@@ -240,10 +240,10 @@ def comparison_csv(comp: Comparison) -> str:
 
 
 def csv_number(value: float) -> str:
-    """A figure as comparison.csv writes it: every digit, no exponent (12345678, 418129.5), as
-    comparison.json holds it; empty for no value. Rounded to 6 decimals, which drops a
+    """A figure as comparison.csv and the run folder's CSVs write it: every digit, no exponent
+    (12345678, 418129.5), as comparison.json holds it; empty for no value (NaN, infinite). Rounded to 6 decimals, which drops a
     percentile's binary noise (27875.300000000003) and nothing a planner reads."""
-    if math.isnan(value):
+    if not math.isfinite(value):
         return ""
     r = round(float(value), 6) + 0.0  # (+ 0.0: no "-0")
     return f"{r:.0f}" if r.is_integer() else f"{r:.6f}".rstrip("0")

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xarray as xr
 
+from ..analysis.compare import csv_number
 from ..analysis.needs import (
     INDICATORS,
     SECTORS,
@@ -529,10 +530,7 @@ def _write_hxl_lines(path: Path, header: list[str], tags: list[str], lines: Iter
 def _fmt(v: float) -> str:
     """Numbers as written in CSV: integers without `.0`, empty for NaN, every other digit kept
     in fixed point up to 6 decimals (1050003.5 m², never "1.05e+06")."""
-    if v is None or not np.isfinite(v):
-        return ""
-    r = round(float(v), 6) + 0.0  # (+ 0.0: no "-0")
-    return str(int(r)) if r.is_integer() else f"{r:.6f}".rstrip("0")
+    return "" if v is None else csv_number(v)
 
 
 def _fmt_grid(a: np.ndarray) -> np.ndarray:

@@ -432,6 +432,11 @@ def _status_keys(road_status: list[list[int]] | None, crossings: bool) -> dict[s
             "shows_closed": 2 in seen, "shows_docs": 1 in seen}
 
 
+#: Above this many observed days a place's observations are a dashed line, not dots (Flee's
+#: interpolated daily series); in the run report and the ensemble's alike.
+DAILY_OBSERVATIONS = 40
+
+
 def time_series(run: RunData) -> list[dict[str, Any]]:
     """Charts: camp populations vs observations, stranded, crossings by mode, needs at the peak place."""
     charts = []
@@ -451,7 +456,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             observed = [j for j in camps if obs is not None and np.isfinite(obs[:, j]).any() and j not in has_reports]
             seen = cast(np.ndarray, obs)  # (read below for `observed` only: none when obs is None)
             # daily series (Flee's interpolated data) read better as dashed lines than as dots
-            daily = [j for j in observed if np.isfinite(seen[:, j]).sum() > 40]
+            daily = [j for j in observed if np.isfinite(seen[:, j]).sum() > DAILY_OBSERVATIONS]
             lines += [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j], "dash": "5 3"}
                       for j in daily]
             dots = [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j]}
@@ -707,12 +712,24 @@ FIGURE_TITLES = {
 }
 
 
+def png_uri(path: Path) -> str:
+    """A PNG as a data: URI, so the page needs no file beside it."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def counts_fact(hasten: Any) -> list[tuple[str, str]]:
+    """The header's note that counts are people, where one agent stands for several (hasten > 1)."""
+    if isinstance(hasten, int) and hasten > 1:  # (tables and charts are in people: results.in_people)
+        return [("counts", f"in people; each simulated agent stands for {hasten} people")]
+    return []
+
+
 def _figures(run_dir: Path) -> list[dict[str, str]]:
     figs = []
     for name, title in FIGURE_TITLES.items():
         p = run_dir / name
         if p.is_file():
-            figs.append({"title": title, "uri": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()})
+            figs.append({"title": title, "uri": png_uri(p)})
     return figs
 
 
@@ -726,9 +743,7 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("seed", "engine", "backend", "version", "hasten"):
         if key in manifest:
             facts.append((key, str(manifest[key])))
-    h = manifest.get("hasten")
-    if isinstance(h, int) and h > 1:  # the tables and charts are in people (results.in_people)
-        facts.append(("counts", f"in people; each simulated agent stands for {h} people"))
+    facts += counts_fact(manifest.get("hasten"))
     timing = manifest.get("timing")
     if isinstance(timing, dict) and "wall_s" in timing:
         facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))

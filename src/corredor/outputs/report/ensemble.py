@@ -12,7 +12,6 @@ message naming the file and nothing is written.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import math
@@ -29,7 +28,17 @@ from markupsafe import Markup
 from ...analysis.ensemble import band_panels, read_bands
 from ...targets import write_text_atomic
 from . import checks
-from .builder import PALETTE, REPORT_HTML, _asset, chart, environment, fmt_exact
+from .builder import (
+    DAILY_OBSERVATIONS,
+    PALETTE,
+    REPORT_HTML,
+    _asset,
+    chart,
+    counts_fact,
+    environment,
+    fmt_exact,
+    png_uri,
+)
 from .checks import NotARunFolder, ReportError
 
 #: The band variables the page charts: people at the busiest places and, for a crisis, stranded.
@@ -154,11 +163,6 @@ def _place_label(bands: xr.Dataset, name: str) -> str:
     return name
 
 
-#: Above this many observed days a place's observations are drawn as a dashed line, not dots
-#: (Flee's interpolated daily series; the run report does the same).
-DAILY_OBSERVATIONS = 40
-
-
 def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[str, Any]]:
     """One chart per place `band_panels` picks (per CHARTED variable): the median of the replicas
     as a line, the 25–75 % and 5–95 % bands shaded, the observations (people there) as dots, or a
@@ -249,8 +253,7 @@ def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
                        ("engine", "engine"), ("backend", "backend"), ("corredor_version", "version")):
         if m.get(key) is not None:
             facts.append((label, str(m[key])))
-    if isinstance(m.get("hasten"), int) and m["hasten"] > 1:
-        facts.append(("counts", f"in people; each simulated agent stands for {m['hasten']} people"))
+    facts += counts_fact(m.get("hasten"))
     if m.get("executor"):
         facts.append(("executor", f"{m['executor']} × {m.get('workers', 1)}"))
     if m.get("wall_s") is not None:
@@ -260,9 +263,7 @@ def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _figure(folder: Path) -> str | None:
     path = folder / "bands.png"
-    if not path.is_file():
-        return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+    return png_uri(path) if path.is_file() else None
 
 
 def render_ensemble(data: EnsembleData) -> str:
