@@ -235,7 +235,7 @@ def comparison_csv(comp: Comparison) -> str:
         vals = [r["scenario"], r["metric"], file_unit(r["unit"])] + [
             csv_number(r[k]) for k in ("median", "p05", "p95")
         ] + [str(r["seeds"]), str(r["seeds_without_value"])]
-        lines.append(",".join(_csv_cell(v) for v in vals))
+        lines.append(",".join(csv_cell(v) for v in vals))
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -249,7 +249,8 @@ def csv_number(value: float) -> str:
     return f"{r:.0f}" if r.is_integer() else f"{r:.6f}".rstrip("0")
 
 
-def _csv_cell(text: str) -> str:
+def csv_cell(text: str) -> str:
+    """A text field as RFC 4180 writes it: quoted (quotes doubled) where it holds , " or a line end."""
     return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 

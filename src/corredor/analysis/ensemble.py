@@ -398,15 +398,15 @@ def metrics_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
     every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
     `skiprows=[1]` read them alike)."""
-    from .compare import _csv_cell
+    from .compare import csv_cell
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
     tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [f"#indicator+{_hxl_attribute(n)}" for n in names]
-    lines = [",".join(_csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
+    lines = [",".join(csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
     for r in rows:
         nums = [_metric_text(r.get(n)) for n in names]
-        lines.append(",".join([_csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
+        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
     return "\r\n".join(lines) + "\r\n"
 
 
