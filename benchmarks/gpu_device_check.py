@@ -265,7 +265,8 @@ def kernel_options(build: dict) -> dict[str, bool | int]:
     "max_registers" and "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py
     --builds compiles."""
     return {"capacity_checks": build.get("checks", False),
-            "link_tally_global": build.get("links", False),
+            "link_tally_global": build.get("links", True),
+            "int_draw": build.get("int", False),
             "warp_tally": build.get("warp", False),
             "route_ahead": build.get("route", 0)}
 
@@ -291,7 +292,7 @@ def _fused_kernels(build: dict):
     waves = int(build.get("waves", gpu.FUSED_WAVES))
     bins = int(build.get("spawn_bins", gpu.SPAWN_BINS))
     sizes = (gpu.TPB_FUSED, gpu._QUEUE, gpu.FUSED_WAVES, gpu.SPAWN_BINS)
-    own = (cap == lib_cap and not any(opts.values()) and tpb == gpu.TPB_FUSED
+    own = (cap == lib_cap and opts == kernel_options({}) and tpb == gpu.TPB_FUSED
            and bins == gpu.SPAWN_BINS)  # the library's kernels
     key = build.get("shared_tally", True)
     real = gpu._KERNELS.get(key)
@@ -324,7 +325,8 @@ def _layout(fused: bool, build: dict) -> str:
     return ("fused" + (f", max {cap} registers" if cap else ", uncapped" if cap is None else "")
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
-            + (", links tallied in global memory" if build.get("links") else "")
+            + ("" if build.get("links", True) else ", links tallied in the block")
+            + (", integer move draws" if build.get("int") else "")
             + (", warp-aggregated tallies" if build.get("warp") else "")
             + (f", route choice {build['route']} loads at once" if build.get("route") else "")
             + (f", {build['spawn_bins']} spawn bins" if "spawn_bins" in build else "")

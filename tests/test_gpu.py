@@ -446,22 +446,47 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
-@pytest.mark.parametrize("case,draws", [("mini", "gaps"), ("walk", "bernoulli")])
-def test_links_tallied_in_global_memory_give_the_cpu_engines_numbers(request, monkeypatch, case,
-                                                                    draws):
-    # the fused kernel built to tally the links' changes in global memory, its shared histogram
-    # holding the places' bins alone (launched with 2·n_loc of shared memory): the CPU engine's
-    # numbers, people on links overnight among them, on two blocks
+@pytest.mark.parametrize("case,draws,links,int_draw", [
+    ("mini", "gaps", True, False), ("walk", "bernoulli", True, False),
+    ("mini", "gaps", False, False), ("walk", "bernoulli", False, False),
+    ("walk", "bernoulli", True, True), ("mini", "bernoulli", True, True)])
+def test_fused_kernel_tallies_and_draws_give_the_cpu_engines_numbers(request, monkeypatch, case,
+                                                                     draws, links, int_draw):
+    # the fused kernel's links tallied in global memory (the default: its shared histogram
+    # holds the places' bins alone, launched with 2·n_loc of shared memory) or in the block's
+    # histogram, and its move draws compared in integers (int_draw): the CPU engine's numbers,
+    # people on links overnight among them, on two blocks
     plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
-    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None,
-                                                                  link_tally_global=True)})
+    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
+        True, None, link_tally_global=links, int_draw=int_draw)})
     cpu = run_agents(plan, seed=5, draws=draws)
     dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
     assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2
-    assert gpu._KERNELS[True][6].link_tally_global
+    assert gpu._KERNELS[True][6].link_tally_global == links
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
     assert cpu.travellers[:-1].sum() > 0
+
+
+def test_move_bits_bound_the_draws_exactly_where_the_uniform_is_below_the_chance():
+    # _move_bits: for a class ≥ 1 (0 < m < 1), bits b move exactly when rng's uniform
+    # (b >> 11)·2⁻⁵³ is below m, including chances on the uniform's grid and one step beside it
+    rng = np.random.default_rng(8)
+    grid = rng.integers(1, 2**53, 200).astype(np.float64) * 2.0**-53
+    mc = np.concatenate([grid, np.nextafter(grid, 0.0), np.nextafter(grid, 1.0),
+                         rng.uniform(0, 1, 200), [2.0**-60, 0.5, 1 - 2.0**-53, 1.0, 0.0]])
+    lcls = np.zeros(len(mc), np.int64)
+    qcls = np.zeros(gpu.NCLS)
+    gpu._classes(mc, lcls, qcls)
+    out = np.zeros(len(mc), np.uint64)
+    gpu._move_bits(mc, lcls, out)
+    k = lcls > 0
+    assert k.sum() == len(mc) - 2  # m = 1 (always) and 0 (never) have no bound
+    for j in np.flatnonzero(k):
+        t = int(out[j])
+        for b in (t - 1, t, t - 2048, t + 2047, rng.integers(0, 2**63)):
+            if 0 <= b < 2**64:
+                assert (b < t) == ((b >> 11) * 2.0**-53 < mc[j]), (mc[j], b)
 
 
 @pytest.fixture

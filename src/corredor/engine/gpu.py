@@ -451,6 +451,17 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
 
 
 @cuda.jit(device=True, inline=True)
+def _bernoulli_mover_bits(i, w, lcls, mbits, move_prefix):
+    """_bernoulli_mover with the comparison in integers: u < m exactly when the draw's 64 bits
+    are below mbits[w] (_move_bits), so no conversion to a double and no FP64 multiply or
+    compare a person a day."""
+    k = lcls[_ix(w)]
+    t = mbits[_ix(w)]
+    b = _bits(move_prefix, i, 0)
+    return (k == 0) | ((k > 0) & (b < t))
+
+
+@cuda.jit(device=True, inline=True)
 def _step_mover(i, v, route_prefix, path, hop, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
                 nodes, out_ptr, out_link, link_to, link_open, camp, capmult, where, prog, flags,
                 h, n_loc):
@@ -672,8 +683,8 @@ def _append(ok, i, out, tally, at, slots):
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                   capacity_checks: bool = False, lineinfo: bool = False,
-                  link_tally_global: bool = False, warp_tally: bool = False,
-                  route_ahead: int = 0):
+                  link_tally_global: bool = True, warp_tally: bool = False,
+                  route_ahead: int = 0, int_draw: bool = False):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
@@ -684,8 +695,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     tallies, its shared histogram holding the places' alone (2·n_loc bins: 8 KB instead of 23 KB
     a block on the scale case, more of the SM's memory left to L1, which run 13 found to matter):
     since a link crossed within one step is not tallied, only people who stay on a link tonight
-    or arrive from one touch it (not yet measured; the kernel is marked so, `link_tally_global`
-    attribute, for the host to launch it with the smaller shared memory); `warp_tally` has
+    or arrive from one touch it (the default since run 14, faster in every round: 2.89e10
+    against 2.83e10 at 1e8, medians of 5, H100; the kernel is marked so, `link_tally_global`
+    attribute, for the host to launch it with the smaller shared memory); `int_draw` has its
+    scan compare a person's move draw with the place's bound in integers (_move_bits) instead
+    of as a double (the same people move; not yet measured); `warp_tally` has
     its tallies (departures, arrivals, links) go through _add's warp-aggregated atomics (not in
     numba's simulator; not yet measured); `route_ahead` (2 to 4) has its route choice load
     that many cumulative weights at once (_choose_path; not yet measured). (Run 13
@@ -723,23 +737,28 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
         cnt = cuda.local.array(SPAWN_BINS, nb.int32)  # (registers: every index is a constant)
         for j in range(SPAWN_BINS):
             cnt[j] = 0
+        n_u = nb.uint32(n)
         while i < last:
             target = _uniform(prefix, i, 0) * wsum
-            lo = 0
-            hi = n
-            while lo < hi:  # searchsorted(side="right")
-                mid = (lo + hi) // 2
+            # searchsorted(side="right") in unsigned 32-bit steps: with numba's signed 64-bit
+            # `(lo + hi) // 2` and wrapped indices a step was about 20 instructions of 64-bit
+            # arithmetic (floor division's sign fix-ups), 4 steps a person on day 0
+            lo = nb.uint32(0)
+            hi = n_u
+            while lo < hi:
+                mid = nb.uint32((lo + hi) >> nb.uint32(1))
                 if cumw[mid] > target:
                     hi = mid
                 else:
-                    lo = mid + 1
+                    lo = nb.uint32(mid + nb.uint32(1))
             loc = fallback
-            if lo < n:
+            if lo < n_u:
                 loc = locs[lo]
-            where[i] = loc
+            where[_ix(i)] = loc
             if binned:
+                k = nb.int32(lo)
                 for j in range(SPAWN_BINS):
-                    cnt[j] += nb.int32(lo == j)
+                    cnt[j] += nb.int32(k == j)
             else:
                 cuda.atomic.add(h, n_loc + loc, 1)
             i += stride
@@ -1069,7 +1088,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     @cuda.jit(**fused_opts)
     def fused_kernel(n_alive, pass_a, max_rounds, k_move, k_route, k_chain_route, k_chain_move,
                      k_walk, where, prog, path, hop, flags, dday, rtd,
-                     ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
+                     ast, max_speed, town, lcls, mc, mbits, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
                      n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat, first):
@@ -1127,7 +1146,9 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 if i < n_alive:
                     w = where[_ix(i)]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
-                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, k_move))
+                        pass_a == _A_DRAW and (
+                            _bernoulli_mover_bits(i, w, lcls, mbits, k_move) if int_draw
+                            else _bernoulli_mover(i, w, lcls, mc, k_move)))
                 _enqueue(need, i, 0, qi, qr, qn)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
@@ -1389,7 +1410,8 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
             "fused": (fused_k, (n, _A_DRAW, n, key, key, key, key, key, i32, f64, i32, i8, i8, f32,
-                                f32, yes, x, b, i64, f64, i32, b, f64, f64, i64, i32, i32, i32, i32,
+                                f32, yes, x, b, i64, f64, u64, i32, b, f64, f64, i64, i32, i32, i32,
+                                i32,
                                 i32, i32, b, f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b,
                                 i32, i32, i32, i64, i32)),
         }
@@ -1515,6 +1537,18 @@ def _classes(mc: np.ndarray, lcls: np.ndarray, qcls: np.ndarray) -> None:
             lcls[j] = k
             if m > qcls[k]:
                 qcls[k] = m
+
+
+@nb.njit(cache=True)
+def _move_bits(mc: np.ndarray, lcls: np.ndarray, out: np.ndarray) -> None:
+    """out[j]: the draws below which a person at j moves, as 64 bits (_bernoulli_mover_bits).
+    A uniform is u = (b >> 11)·2⁻⁵³ for the draw's bits b, so for 0 < m < 1 (a class ≥ 1)
+    u < m ⇔ b >> 11 < m·2⁵³ ⇔ b >> 11 < ⌈m·2⁵³⌉ ⇔ b < ⌈m·2⁵³⌉·2¹¹; m·2⁵³ is exact (a power of
+    two's scaling) and below 2⁵³, so the bound is below 2⁶⁴. Other classes do not read it."""
+    for j in range(mc.shape[0]):
+        out[j] = 0
+        if lcls[j] > 0:
+            out[j] = np.uint64(math.ceil(mc[j] * 9007199254740992.0)) << np.uint64(11)
 
 
 @nb.njit(cache=True)
@@ -2033,6 +2067,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     attract = np.zeros(n_loc)
     capmult = np.zeros(n_loc)
     mc = np.zeros(n_loc)
+    mbits = np.zeros(n_loc, np.uint64)
     lcls = np.zeros(n_loc, np.int64)
     qcls = np.zeros(NCLS)
     cum = np.zeros(n_paths)
@@ -2117,6 +2152,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_cumw = to_dev(cumw)
     d_spawn_locs = to_dev(spawn_locs)
     d_mc = to_dev(mc)
+    d_mbits = to_dev(mbits)
     d_lcls = to_dev(lcls)
     d_qcls = to_dev(qcls)
     d_capmult = to_dev(capmult)
@@ -2209,7 +2245,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         t_day = now
 
     tally_h = cuda.pinned_array(zero_tally.shape[0], np.int32)  # page-locked: a direct DMA back
-    days = _DaysAhead([d_pre, d_cumw, d_spawn_locs, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc,
+    days = _DaysAhead([d_pre, d_cumw, d_spawn_locs, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc, d_mbits,
                        d_lcls, d_qcls, d_capmult, d_cum, d_tot, d_nvalid, d_first],
                       zero_tally.shape[0], 2 * n_loc) if ahead else None
     st = days.stream if days is not None else 0  # the stream of every launch and copy of a day
@@ -2368,7 +2404,9 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         attractiveness(score, camp, pop, use_pop, fp[12], attract)
         move_chances(mc_base, pop, capacity, fp[13], fp[14], mc)
         _classes(mc, lcls, qcls)
+        _move_bits(mc, lcls, mbits)
         upload(d_mc, mc)
+        upload(d_mbits, mbits)
         upload(d_lcls, lcls)
         upload(d_qcls, qcls)
         tables()
@@ -2453,7 +2491,8 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     n_alive, _A_DRAW if bern else _A_MARKED, MAX_ROUNDS, pre_t[_S_MOVE],
                     pre_t[_S_ROUTE], pre_t[_S_CHAIN_ROUTE], pre_t[_S_CHAIN_MOVE], pre_t[_S_WALK],
                     d_where, d_prog,
-                    d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc, d_path_ptr, d_path_valid,
+                    d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc,
+                    d_mbits, d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
