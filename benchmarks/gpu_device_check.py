@@ -232,43 +232,31 @@ def scale_plan(people: int, days: int, capped: bool = False):
 
 #: Builds of the fused kernel the check compares side by side at the largest size, each run
 #: REPEATS times in turn (medians; one run each swung by up to ±12 % in runs 10 and 11): as the
-#: library builds it ({}: since run 13 the days run ahead, blocks of gpu.TPB_FUSED = 1,024 threads
-#: within gpu.FUSED_MAX_REGISTERS = 32, gpu.FUSED_WAVES = 2 waves of resident blocks: 2.82e10 at
-#: 1e8; since then also the route choice reading one array, the spawn kernel's shorter search,
-#: a barrier fewer a round of queue entries and no link tally for a link crossed within a
-#: step, not yet timed), with one and four waves ("waves": run 13's last call, prepared, found
-#: no machine lent), and the links' changes tallied in global memory ("links": the block's
-#: shared histogram then holds the places' alone, 8 KB instead of 23 KB on the scale case,
-#: leaving L1 more room); written in the twelfth session, the tallies through warp-aggregated
-#: atomics ("warp": one atomic for a warp's lanes adding to the same bin; on day 0 everyone
-#: leaves one of 10 places), the route choice loading 2 or 4 cumulative weights at once
-#: ("route"), and the spawn kernel's atomic a person ("spawn_bins": 0; the default now counts
-#: in registers). (Blocks of 512 threads with four waves, prepared before, left out to keep the
-#: run short: 512 lost to 1,024 by 2 % in run 13.) Keys: "tpb"
-#: (threads a block of a fused day), "spawn_bins" (gpu.SPAWN_BINS, for every kernel built),
+#: library builds it ({}: the days run ahead, blocks of gpu.TPB_FUSED = 1,024 threads within
+#: gpu.FUSED_MAX_REGISTERS = 32, gpu.FUSED_WAVES = 2 waves of resident blocks, and since run 14
+#: the links' changes tallied in global memory, the block's histogram holding the places'
+#: alone), and with one wave. Keys: "tpb" (threads a block of a fused day), "spawn_bins"
+#: (gpu.SPAWN_BINS, for every kernel built; at least 1: a local array of 0 cannot be built),
 #: "max_registers" (the fused kernel's cap; None: uncapped), "waves", "ahead" (False: every day
-#: waits for the device, the default before run 13: 1.76e10 against 2.15e10 with 256 threads),
-#: "checks" (with the checks for capped places: 1.11× slower in run 11), "shared_tally" (False:
-#: global tallies, slower in run 11). Run 13 measured and dropped the queue in person order, a
-#: person's place or whole state carried in the queue (each slower than the build without), and
-#: 256 threads within 32 registers (1.45e10: 8 blocks an SM leave L1 almost no room).
-BUILDS = ({}, {"waves": 1}, {"waves": 4}, {"links": True}, {"warp": True}, {"route": 2},
-          {"route": 4}, {"spawn_bins": 0})
+#: waits for the device, the default before run 13), "checks" (with the checks for capped
+#: places: 1.11× slower in run 11), "shared_tally" (False: global tallies, slower in run 11),
+#: "links" (False: the links' changes in the block's histogram, the default before run 14).
+#: Run 13 measured and dropped the queue in person order and a person's place or whole state
+#: carried in the queue; run 14 the warp-aggregated tallies, the route choice loading 2 weights
+#: at once and the integer move draws: each slower than the build without.
+BUILDS = ({}, {"waves": 1})
 REPEATS = 3
 
 
 _MADE: dict[tuple, tuple] = {}  # _fused_kernels' builds, kept across repeats
 
 
-def kernel_options(build: dict) -> dict[str, bool | int]:
+def kernel_options(build: dict) -> dict[str, bool]:
     """gpu._make_kernels' options for a build (its keys above; "ahead", "tpb", "waves",
     "max_registers" and "shared_tally" are not among them). Also what benchmarks/gpu_ptxas.py
     --builds compiles."""
     return {"capacity_checks": build.get("checks", False),
-            "link_tally_global": build.get("links", True),
-            "int_draw": build.get("int", False),
-            "warp_tally": build.get("warp", False),
-            "route_ahead": build.get("route", 0)}
+            "link_tally_global": build.get("links", True)}
 
 
 _UNSET = object()
@@ -326,9 +314,6 @@ def _layout(fused: bool, build: dict) -> str:
             + (", capacity checks" if build.get("checks") else "")
             + ("" if build.get("shared_tally", True) else ", global tallies")
             + ("" if build.get("links", True) else ", links tallied in the block")
-            + (", integer move draws" if build.get("int") else "")
-            + (", warp-aggregated tallies" if build.get("warp") else "")
-            + (f", route choice {build['route']} loads at once" if build.get("route") else "")
             + (f", {build['spawn_bins']} spawn bins" if "spawn_bins" in build else "")
             + (f", {build['tpb']} threads a block" if build.get("tpb") else "")
             + (f", {build['waves']} waves" if build.get("waves") else "")

@@ -120,20 +120,21 @@ def occupancy(regs: int, threads: int, smem: int) -> dict:
 def fused_builds() -> dict[str, dict]:
     """The fused kernel's builds other than the default, as _make_kernels options by label (the
     build's keys that kernel_options turns into options, "checks"): those of the device check's
-    BUILDS whose options differ from the default's ("links", "warp", "route"), and the capacity
+    BUILDS whose options differ from the default's (such as "links": False), and the capacity
     checks. Their other keys ("ahead", "tpb", "waves", "max_registers", "shared_tally",
     "spawn_bins") are not _make_kernels options: the fused kernel they compile is the default's."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from gpu_device_check import BUILDS, kernel_options
 
+    default = kernel_options({})
     out = {}
     for build in (*BUILDS, {"checks": True}):
         if build.get("max_registers"):  # a cap is --caps' business (ptxas -maxrregcount)
             continue
         opts = kernel_options(build)
-        if any(opts.values()):
+        if opts != default:
             out["+".join(k if v is True else f"{k}={v}" for k, v in build.items()
-                         if any(kernel_options({k: v}).values()))] = opts
+                         if kernel_options({k: v}) != default)] = opts
     return out
 
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--builds", action="store_true",
                     help="also the fused kernel's builds other than the default: the capacity "
                          "checks, and those of gpu_device_check.BUILDS that change the kernel "
-                         "(links, warp, route)")
+                         "(such as links false)")
     args = ap.parse_args(argv)
     ptxas = find_ptxas(args.ptxas)
     from corredor.engine import gpu

@@ -446,19 +446,17 @@ def test_fused_kernel_builds_give_the_cpu_engines_numbers(request, monkeypatch, 
     assert cpu.travellers[:-1].sum() > 0  # entries of people on a link overnight, too
 
 
-@pytest.mark.parametrize("case,draws,links,int_draw", [
-    ("mini", "gaps", True, False), ("walk", "bernoulli", True, False),
-    ("mini", "gaps", False, False), ("walk", "bernoulli", False, False),
-    ("walk", "bernoulli", True, True), ("mini", "bernoulli", True, True)])
-def test_fused_kernel_tallies_and_draws_give_the_cpu_engines_numbers(request, monkeypatch, case,
-                                                                     draws, links, int_draw):
+@pytest.mark.parametrize("case,draws,links", [
+    ("mini", "gaps", True), ("walk", "bernoulli", True),
+    ("mini", "gaps", False), ("walk", "bernoulli", False)])
+def test_fused_kernel_link_tallies_give_the_cpu_engines_numbers(request, monkeypatch, case,
+                                                                draws, links):
     # the fused kernel's links tallied in global memory (the default: its shared histogram
     # holds the places' bins alone, launched with 2·n_loc of shared memory) or in the block's
-    # histogram, and its move draws compared in integers (int_draw): the CPU engine's numbers,
-    # people on links overnight among them, on two blocks
+    # histogram: the CPU engine's numbers, people on links overnight among them, on two blocks
     plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
     monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-        True, None, link_tally_global=links, int_draw=int_draw)})
+        True, None, link_tally_global=links)})
     cpu = run_agents(plan, seed=5, draws=draws)
     dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
     assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2
@@ -466,124 +464,6 @@ def test_fused_kernel_tallies_and_draws_give_the_cpu_engines_numbers(request, mo
     assert_same(cpu, dev)
     np.testing.assert_array_equal(cpu.rounds, dev.rounds)
     assert cpu.travellers[:-1].sum() > 0
-
-
-def test_move_bits_bound_the_draws_exactly_where_the_uniform_is_below_the_chance():
-    # _move_bits: for a class ≥ 1 (0 < m < 1), bits b move exactly when rng's uniform
-    # (b >> 11)·2⁻⁵³ is below m, including chances on the uniform's grid and one step beside it
-    rng = np.random.default_rng(8)
-    grid = rng.integers(1, 2**53, 200).astype(np.float64) * 2.0**-53
-    mc = np.concatenate([grid, np.nextafter(grid, 0.0), np.nextafter(grid, 1.0),
-                         rng.uniform(0, 1, 200), [2.0**-60, 0.5, 1 - 2.0**-53, 1.0, 0.0]])
-    lcls = np.zeros(len(mc), np.int64)
-    qcls = np.zeros(gpu.NCLS)
-    gpu._classes(mc, lcls, qcls)
-    out = np.zeros(len(mc), np.uint64)
-    gpu._move_bits(mc, lcls, out)
-    k = lcls > 0
-    assert k.sum() == len(mc) - 2  # m = 1 (always) and 0 (never) have no bound
-    for j in np.flatnonzero(k):
-        t = int(out[j])
-        for b in (t - 1, t, t - 2048, t + 2047, rng.integers(0, 2**63)):
-            if 0 <= b < 2**64:
-                assert (b < t) == ((b >> 11) * 2.0**-53 < mc[j]), (mc[j], b)
-
-
-@pytest.fixture
-def lone_lanes(monkeypatch):
-    """numba's simulator without warps: activemask() gives the lane alone (a schedule the device
-    may also run: each lane reaching _add on its own), so match_any_sync gives it alone too."""
-    if not gpu.simulator_enabled():
-        pytest.skip("a device has the warp's intrinsics")
-    from numba.cuda.simulator import kernelapi
-
-    fake = kernelapi.FakeCUDAModule
-    monkeypatch.setattr(fake, "activemask", lambda self: 1 << self.laneid, raising=False)
-    monkeypatch.setattr(fake, "lanemask_lt", lambda self: (1 << self.laneid) - 1, raising=False)
-    monkeypatch.setattr(fake, "match_any_sync", lambda self, mask, value: mask, raising=False)
-
-
-@pytest.mark.parametrize("d", [1, -1, 3])
-def test_warp_aggregated_add_makes_one_atomic_a_bin_of_the_lanes_there_together(monkeypatch, d):
-    # _add with `warp`, lanes converged (a warp of 32 threads, all calling it at once): the
-    # simulator's match is emulated with the block's barrier (each lane posts its bin, then
-    # reads who posted the same); the lowest lane of each bin adds d × their number, so the bins
-    # get d × how many lanes chose each, whichever lanes lead
-    if not gpu.simulator_enabled():
-        pytest.skip("a device has the warp's intrinsics (the device check compares this build)")
-    from numba.cuda.simulator import kernelapi
-
-    posted: dict[tuple, int] = {}
-    added: list[int] = []
-
-    def match_any_sync(self, mask, value):
-        lane, block = self.laneid, self.blockIdx.x
-        posted[(block, lane)] = int(value)
-        self.syncthreads()
-        peers = sum(1 << b for (blk, b), v in posted.items()
-                    if blk == block and v == int(value) and (mask >> b) & 1)
-        self.syncthreads()
-        return peers
-
-    fake = kernelapi.FakeCUDAModule
-    monkeypatch.setattr(fake, "activemask", lambda self: 0xFFFFFFFF, raising=False)
-    monkeypatch.setattr(fake, "lanemask_lt", lambda self: (1 << self.laneid) - 1, raising=False)
-    monkeypatch.setattr(fake, "match_any_sync", match_any_sync, raising=False)
-    real_add = kernelapi.FakeCUDAAtomic.add
-
-    def counted_add(self, array, index, val):
-        added.append(int(val))
-        return real_add(self, array, index, val)
-
-    monkeypatch.setattr(kernelapi.FakeCUDAAtomic, "add", counted_add)
-
-    # defined among gpu.py's globals, as its kernels are: the simulator swaps a kernel's `cuda`
-    # for the launch's module for the whole launch, while a device function called from another
-    # module's kernel has it swapped back by the first lane to return, under the others' feet
-    ns: dict = {}
-    exec("def lanes_add(bins, d, h):\n    _add(h, bins[cuda.grid(1)], d, True)\n", vars(gpu), ns)
-    lanes_add = cuda.jit(ns["lanes_add"])
-
-    rng = np.random.default_rng(2)
-    bins = rng.integers(0, 5, 64).astype(np.int64)
-    bins[:32] = np.where(bins[:32] == 4, 1, bins[:32])  # block 0: bins 0–3, block 1: 0–4
-    h = np.zeros(5, np.int64)
-    lanes_add[2, 32](bins, d, h)
-    np.testing.assert_array_equal(h, d * np.bincount(bins, minlength=5))
-    distinct = len(set(bins[:32].tolist())) + len(set(bins[32:].tolist()))
-    assert len(added) == distinct and sorted(a // d for a in added) == sorted(
-        [int(c) for c in np.bincount(bins[:32]) if c] + [int(c) for c in np.bincount(bins[32:]) if c])
-
-
-@pytest.mark.parametrize("case,draws,links", [("mini", "gaps", False), ("walk", "bernoulli", True)])
-def test_warp_aggregated_tallies_give_the_cpu_engines_numbers(request, monkeypatch, lone_lanes,
-                                                             case, draws, links):
-    # the fused kernel built with warp-aggregated tallies (_add: one atomic of d × the lanes
-    # adding to a bin, by the lowest; here every lane alone, as the simulator has no warps; the
-    # aggregation itself is the device check's to compare): departures, arrivals, +1 and −1 on
-    # links, alone and with the links in global memory
-    plan = request.getfixturevalue("open_mini_plan" if case == "mini" else "walk_plan")
-    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(
-        True, None, link_tally_global=links, warp_tally=True)})
-    cpu = run_agents(plan, seed=5, draws=draws)
-    dev = quiet_gpu(plan, 5, draws=draws, shared_tally=True)
-    assert dev.gpu_stats["fused"] and dev.gpu_stats["fused_blocks"] == 2
-    assert_same(cpu, dev)
-    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
-    assert cpu.travellers[:-1].sum() > 0 and cpu.arrivals.sum() > 0
-
-
-@pytest.mark.parametrize("ahead,draws", [(2, "bernoulli"), (4, "gaps")])
-def test_route_choice_loading_ahead_gives_the_cpu_engines_numbers(aware_plan, monkeypatch, ahead,
-                                                                  draws):
-    # the fused kernel built with its route choice loading 2 or 4 cumulative weights at once
-    # (_choose_path's `ahead`), on paths of several steps and two routes from A to B
-    monkeypatch.setattr(gpu, "_KERNELS", {True: gpu._make_kernels(True, None, route_ahead=ahead)})
-    cpu = run_agents(aware_plan, seed=5, draws=draws)
-    dev = quiet_gpu(aware_plan, 5, draws=draws, shared_tally=True)
-    assert dev.gpu_stats["fused"]
-    assert_same(cpu, dev)
-    np.testing.assert_array_equal(cpu.rounds, dev.rounds)
 
 
 def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_plan,
@@ -699,20 +579,19 @@ def test_spawn_kernel_counts_everyone_at_the_place_it_draws(shared):
     assert seen_binned and seen_atomic and seen_fallback
 
 
-@pytest.mark.parametrize("ahead", [0, 2, 4])
-def test_route_choice_on_the_device_picks_the_paths_the_rules_pick(ahead):
+def test_route_choice_on_the_device_picks_the_paths_the_rules_pick():
     # _choose_path's weighted loop reads cum alone (route_tables gives a closed path no weight);
     # called from a kernel (so on a device too: CORREDOR_GPU_TESTS=device) on route_tables' own
     # output, against rules.routes: closed paths, zero weights (empty camps, capacity
-    # multipliers of 0), places with no open path or one, u from 0 up to just below 1; `ahead`
-    # loads 2 or 4 weights at once (groups and the tail after them: places of 0 to 10 paths)
+    # multipliers of 0), places with no open path or one, u from 0 up to just below 1 (places
+    # of 0 to 10 paths)
     from corredor.engine.rules.routes import choose_path, route_tables
 
     @cuda.jit
     def pick(origin, us, ptr, valid, cum, tot, nvalid, out):
         k = cuda.grid(1)
         while k < out.shape[0]:
-            out[k] = gpu._choose_path(origin[k], us[k], ptr, valid, cum, tot, nvalid, ahead)
+            out[k] = gpu._choose_path(origin[k], us[k], ptr, valid, cum, tot, nvalid)
             k += cuda.gridsize(1)
 
     rng = np.random.default_rng(11)

@@ -277,7 +277,7 @@ def _geometric(prefix, key, sub, q):
 
 
 @cuda.jit(device=True, inline=True)
-def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
+def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid):
     """rules.routes.choose_path. No branch before the place's four loads, so that they go out
     together (after `if nv == 0: return -1` they waited for nvalid's): where no path is open
     the loops below see none (tot is then 0) and give −1.
@@ -286,12 +286,7 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
     weight for a closed path, so there cum[p] equals the entry before it (0 for a place's
     first path) and `c > prev` is already false, as `valid and c > prev` is. One load a path
     fewer in the loop that run 13's ncu found at least 18 % of the fused kernel's stall samples in (a
-    byte each, 7.8 M of its excess sectors at 1e7); not yet timed on a device.
-
-    `ahead` (a build option: 0, or 2 to 4) loads that many entries of `cum` at once and then
-    walks them in registers as the loop does one at a time: the same path, with one wait for
-    its loads a group instead of one a path (run 13's hottest loop instruction waited on its
-    load)."""
+    byte each, 7.8 M of its excess sectors at 1e7); not yet timed on a device."""
     nv = nvalid[_ix(o)]
     lo = path_ptr[_ix(o)]
     hi = path_ptr[_ix(o + 1)]
@@ -303,19 +298,6 @@ def _choose_path(o, u, path_ptr, path_valid, cum, tot, nvalid, ahead=0):
         last = -1
         prev = 0.0
         p = lo
-        if ahead > 1:  # (a constant of the build: the loops below unroll, cs lives in registers)
-            cs = cuda.local.array(4, nb.float64)
-            while p + ahead <= hi:
-                for k in range(ahead):
-                    cs[k] = cum[_ix(p + k)]
-                for k in range(ahead):
-                    c = cs[k]
-                    if c > prev:
-                        last = p + k
-                        if c > target:
-                            return p + k
-                    prev = c
-                p += ahead
         while p < hi:
             c = cum[_ix(p)]
             if c > prev:
@@ -348,8 +330,7 @@ def _next_link(v, target, out_ptr, out_link, link_to, link_open):
 
 @cuda.jit(device=True, inline=True)
 def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid, node_ptr,
-             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped, first=None,
-             ahead=0):
+             nodes, out_ptr, out_link, link_to, link_open, camp, capmult, capped, first=None):
     """agents._decide_step on values: person i at v with path p (−1: none) at hop h chooses a
     path if none and takes its next step. Returns (link entered or −1, path after, hop after):
     the path is −1 once its last step is taken, and then the hop is left as it was.
@@ -367,8 +348,7 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
     loads from the person's place to the link's tables is two loads shorter (ncu: most of the
     fused kernel's stalls wait on L1 loads). Where first[p] is 0 the step is looked up below."""
     if p < 0:
-        p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid,
-                         ahead)
+        p = _choose_path(v, _uniform(route_prefix, i, sub), path_ptr, path_valid, cum, tot, nvalid)
         if p < 0:
             return -1, p, h
         h = 1
@@ -397,7 +377,7 @@ def _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nval
 @cuda.jit(device=True, inline=True)
 def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, tot, nvalid,
                  node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                 capped=True, first=None, ahead=0):
+                 capped=True, first=None):
     """_step_of for person i's columns: the link entered or −1; path and hop written where
     they change (hop is read only on a path)."""
     p = path[i]
@@ -406,7 +386,7 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
         h = nb.int32(hop[i])
     lk, p2, h2 = _step_of(i, v, route_prefix, sub, p, h, path_ptr, path_valid, cum, tot, nvalid,
                           node_ptr, nodes, out_ptr, out_link, link_to, link_open, camp, capmult,
-                          capped, first, ahead)
+                          capped, first)
     if p2 != p:
         path[i] = p2
     if h2 != h:
@@ -415,26 +395,12 @@ def _decide_step(i, v, route_prefix, sub, path, hop, path_ptr, path_valid, cum, 
 
 
 @cuda.jit(device=True, inline=True)
-def _add(h, j, d, warp):
-    """h[j] += d, an atomic. `warp` (a build option; not in numba's simulator, which lacks the
-    warp's match): the lanes of the warp that are here together and add to the same j make one
-    atomic, by the lowest of them, of d times their number (on day 0 of the scale case all 1e8
-    departures go to 10 places, and a warp's 32 equal-address atomics are serialised)."""
-    if warp:
-        peers = cuda.match_any_sync(cuda.activemask(), nb.int32(j))
-        if (peers & cuda.lanemask_lt()) == 0:
-            cuda.atomic.add(h, j, d * cuda.popc(peers))
-    else:
-        cuda.atomic.add(h, j, d)
-
-
-@cuda.jit(device=True, inline=True)
-def _leave(i, v, lk, where, flags, h, n_loc, link=True, warp=False):
+def _leave(i, v, lk, where, flags, h, n_loc, link=True):
     """Person i leaves v onto link lk: tallied in h (departure at v, +1 on the link unless
-    `link` is False: then _travel(entered=True) tallies the link's change); `warp`: see _add."""
-    _add(h, v, 1, warp)
+    `link` is False: then _travel(entered=True) tallies the link's change)."""
+    cuda.atomic.add(h, v, 1)
     if link:
-        _add(h, 2 * n_loc + lk, 1, warp)
+        cuda.atomic.add(h, 2 * n_loc + lk, 1)
     flags[i] = flags[i] & _F_NOT_BOUNCE
     where[i] = -(lk + 1)
 
@@ -448,17 +414,6 @@ def _bernoulli_mover(i, w, lcls, mc, move_prefix):
     u = _uniform(move_prefix, i, 0)
     # without branches, so that mc's load goes out with lcls', not after `k < 0` is known
     return (k == 0) | ((k > 0) & (u < m))
-
-
-@cuda.jit(device=True, inline=True)
-def _bernoulli_mover_bits(i, w, lcls, mbits, move_prefix):
-    """_bernoulli_mover with the comparison in integers: u < m exactly when the draw's 64 bits
-    are below mbits[w] (_move_bits), so no conversion to a double and no FP64 multiply or
-    compare a person a day."""
-    k = lcls[_ix(w)]
-    t = mbits[_ix(w)]
-    b = _bits(move_prefix, i, 0)
-    return (k == 0) | ((k > 0) & (b < t))
 
 
 @cuda.jit(device=True, inline=True)
@@ -509,7 +464,7 @@ def _todays_speed(i, lk, on_foot, walk_prefix, sub, link_speed, link_walk_p, wal
 @cuda.jit(device=True, inline=True)
 def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, link_from, link_to,
             link_km, link_speed, link_walk_p, start_on_foot, walk, tally, n_loc, entered=False,
-            links=None, warp=False):
+            links=None):
     """agents._travel with rules.travel.todays_speed: advance on link lk; True = joins the frontier.
 
     tally layout: [departures n_loc | arrivals n_loc | link change n_links]. `entered`: the
@@ -517,7 +472,6 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     here): the link's net change is then +1 if they stay on it tonight and 0 if they arrive,
     so someone who crosses a link within one step touches its tally not at all, not twice.
     `links`: where the links' changes go (same layout as `tally`), if not in `tally`.
-    `warp`: the tallies through _add's warp-aggregated atomics.
     """
     lt = tally if links is None else links
     f = flags[i]  # read once, written once: the compiler cannot tell the columns apart
@@ -532,24 +486,24 @@ def _travel(i, lk, p, dist, walk_prefix, sub, where, prog, flags, dday, ast, lin
     if arrived:
         dist += km - p
         if not entered:
-            _add(lt, 2 * n_loc + lk, -1, warp)
+            cuda.atomic.add(lt, 2 * n_loc + lk, -1)
         if ast:
             dday[i] = dist
         if f & _F_BOUNCE:
             flags[i] = (f | _F_DONE) & _F_NOT_BOUNCE
             v = link_from[lk]
             where[i] = v
-            _add(tally, n_loc + v, 1, warp)
+            cuda.atomic.add(tally, n_loc + v, 1)
             return False
         flags[i] = f | _F_DONE
         where[i] = v
-        _add(tally, n_loc + v, 1, warp)
+        cuda.atomic.add(tally, n_loc + v, 1)
         if dist < s:
             prog[i] = dist
             return True
         return False
     if entered:
-        _add(lt, 2 * n_loc + lk, 1, warp)
+        cuda.atomic.add(lt, 2 * n_loc + lk, 1)
     prog[i] = p
     if ast:
         dday[i] = dist
@@ -683,8 +637,7 @@ def _append(ok, i, out, tally, at, slots):
 
 def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                   capacity_checks: bool = False, lineinfo: bool = False,
-                  link_tally_global: bool = True, warp_tally: bool = False,
-                  route_ahead: int = 0, int_draw: bool = False):
+                  link_tally_global: bool = True):
     """Compile the per-person kernels for one way of tallying (shared-memory histograms or
     global). The fused kernel's build, for measurements (benchmarks/gpu_device_check.py):
     `max_registers` caps its registers a thread (more warps in flight, perhaps spills);
@@ -697,14 +650,12 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     since a link crossed within one step is not tallied, only people who stay on a link tonight
     or arrive from one touch it (the default since run 14, faster in every round: 2.89e10
     against 2.83e10 at 1e8, medians of 5, H100; the kernel is marked so, `link_tally_global`
-    attribute, for the host to launch it with the smaller shared memory); `int_draw` has its
-    scan compare a person's move draw with the place's bound in integers (_move_bits) instead
-    of as a double (the same people move; not yet measured); `warp_tally` has
-    its tallies (departures, arrivals, links) go through _add's warp-aggregated atomics (not in
-    numba's simulator; not yet measured); `route_ahead` (2 to 4) has its route choice load
-    that many cumulative weights at once (_choose_path; not yet measured). (Run 13
+    attribute, for the host to launch it with the smaller shared memory). (Run 13
     measured builds whose queue was in person order, or carried each entry's place or its
-    person's whole state: each was slower than this one, and they were removed.)
+    person's whole state: each was slower than this one, and they were removed. Run 14 measured
+    and removed the warp-aggregated tallies, the route choice loading 2 weights at once and the
+    integer move draws: each slower than this one at 1e8 on an H100, 2.78e10 (one run), 2.81e10
+    and 2.83e10 against its 2.83e10–2.91e10, medians.)
 
     Tallies: tally[0:n_loc] departures, tally[n_loc:2·n_loc] arrivals, then the change per link;
     tally[n_tally + 1] counts deferred movers (see pass_a_kernel) and tally[n_tally + 2 + j] the
@@ -712,8 +663,6 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     Per-chunk lists (movers, capped movers, frontier) live at [chunk·CHUNK, chunk·CHUNK + n) of
     their buffer, as the CPU engine's scratch does, and are filled through a shared-memory counter.
     """
-    if route_ahead not in (0, 1, 2, 3, 4):
-        raise ValueError(f"route_ahead must be 0 to 4 (weights loaded at once), not {route_ahead}")
 
     @cuda.jit
     def spawn_kernel(first, last, pre, cumw, locs, n, fallback, wsum, where, tally, n_loc):
@@ -1088,7 +1037,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
     @cuda.jit(**fused_opts)
     def fused_kernel(n_alive, pass_a, max_rounds, k_move, k_route, k_chain_route, k_chain_move,
                      k_walk, where, prog, path, hop, flags, dday, rtd,
-                     ast, max_speed, town, lcls, mc, mbits, path_ptr, path_valid, cum, tot, nvalid,
+                     ast, max_speed, town, lcls, mc, path_ptr, path_valid, cum, tot, nvalid,
                      node_ptr, nodes, out_ptr, out_link, link_from, link_to, link_open, link_km,
                      link_speed, link_walk_p, camp, capmult, start_on_foot, walk, tally, n_loc,
                      n_links, capacity, touched, ev_idx, ev_loc, cnt, fstat, first):
@@ -1146,9 +1095,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                 if i < n_alive:
                     w = where[_ix(i)]
                     need = w < 0 or (pass_a == _A_MARKED and (flags[_ix(i)] & _F_MOVE) != 0) or (
-                        pass_a == _A_DRAW and (
-                            _bernoulli_mover_bits(i, w, lcls, mbits, k_move) if int_draw
-                            else _bernoulli_mover(i, w, lcls, mc, k_move)))
+                        pass_a == _A_DRAW and _bernoulli_mover(i, w, lcls, mc, k_move))
                 _enqueue(need, i, 0, qi, qr, qn)
                 base = nb.int32(base + cuda.gridDim.x * nt)
             elif n_q == 0:
@@ -1195,11 +1142,11 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                               r, path, hop, path_ptr, path_valid, cum, tot,
                                               nvalid, node_ptr, nodes, out_ptr, out_link,
                                               link_to, link_open, camp, capmult,
-                                              capacity_checks, first, route_ahead)
+                                              capacity_checks, first)
                             if lk >= 0:
                                 if r > 0:  # km done today
                                     dist = prog[_ix(i)]
-                                _leave(i, w, lk, where, flags, h, n_loc, False, warp_tally)
+                                _leave(i, w, lk, where, flags, h, n_loc, False)
                                 if r == 0:
                                     prog[_ix(i)] = 0.0
                                 elif capacity_checks and capacity[_ix(w)] >= 1:
@@ -1209,7 +1156,7 @@ def _make_kernels(shared_tally: bool, max_registers: int | None = None,
                                        ast, link_from, link_to, link_km, link_speed, link_walk_p,
                                        start_on_foot, walk, h, n_loc, w >= 0,  # (w: its place
                                        # before this step; −1 − link for one already on a link)
-                                       tally if link_tally_global else None, warp_tally)
+                                       tally if link_tally_global else None)
                         if capacity_checks and r > 0:
                             v = where[_ix(i)]
                             if v >= 0 and capacity[_ix(v)] >= 1:
@@ -1410,8 +1357,7 @@ def kernel_ptx(cc: tuple[int, int] = (9, 0),
                                 f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b, i32, i32, i32,
                                 i32, i32)),
             "fused": (fused_k, (n, _A_DRAW, n, key, key, key, key, key, i32, f64, i32, i8, i8, f32,
-                                f32, yes, x, b, i64, f64, u64, i32, b, f64, f64, i64, i32, i32, i32,
-                                i32,
+                                f32, yes, x, b, i64, f64, i32, b, f64, f64, i64, i32, i32, i32, i32,
                                 i32, i32, b, f64, f64, f64, b, f64, yes, x, i32, n, n, i64, b,
                                 i32, i32, i32, i64, i32)),
         }
@@ -1537,18 +1483,6 @@ def _classes(mc: np.ndarray, lcls: np.ndarray, qcls: np.ndarray) -> None:
             lcls[j] = k
             if m > qcls[k]:
                 qcls[k] = m
-
-
-@nb.njit(cache=True)
-def _move_bits(mc: np.ndarray, lcls: np.ndarray, out: np.ndarray) -> None:
-    """out[j]: the draws below which a person at j moves, as 64 bits (_bernoulli_mover_bits).
-    A uniform is u = (b >> 11)·2⁻⁵³ for the draw's bits b, so for 0 < m < 1 (a class ≥ 1)
-    u < m ⇔ b >> 11 < m·2⁵³ ⇔ b >> 11 < ⌈m·2⁵³⌉ ⇔ b < ⌈m·2⁵³⌉·2¹¹; m·2⁵³ is exact (a power of
-    two's scaling) and below 2⁵³, so the bound is below 2⁶⁴. Other classes do not read it."""
-    for j in range(mc.shape[0]):
-        out[j] = 0
-        if lcls[j] > 0:
-            out[j] = np.uint64(math.ceil(mc[j] * 9007199254740992.0)) << np.uint64(11)
 
 
 @nb.njit(cache=True)
@@ -2067,7 +2001,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     attract = np.zeros(n_loc)
     capmult = np.zeros(n_loc)
     mc = np.zeros(n_loc)
-    mbits = np.zeros(n_loc, np.uint64)
     lcls = np.zeros(n_loc, np.int64)
     qcls = np.zeros(NCLS)
     cum = np.zeros(n_paths)
@@ -2152,7 +2085,6 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
     d_cumw = to_dev(cumw)
     d_spawn_locs = to_dev(spawn_locs)
     d_mc = to_dev(mc)
-    d_mbits = to_dev(mbits)
     d_lcls = to_dev(lcls)
     d_qcls = to_dev(qcls)
     d_capmult = to_dev(capmult)
@@ -2245,7 +2177,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         t_day = now
 
     tally_h = cuda.pinned_array(zero_tally.shape[0], np.int32)  # page-locked: a direct DMA back
-    days = _DaysAhead([d_pre, d_cumw, d_spawn_locs, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc, d_mbits,
+    days = _DaysAhead([d_pre, d_cumw, d_spawn_locs, d_closed, d_link_open, d_path_valid, d_camp, d_town, d_mc,
                        d_lcls, d_qcls, d_capmult, d_cum, d_tot, d_nvalid, d_first],
                       zero_tally.shape[0], 2 * n_loc) if ahead else None
     st = days.stream if days is not None else 0  # the stream of every launch and copy of a day
@@ -2404,9 +2336,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
         attractiveness(score, camp, pop, use_pop, fp[12], attract)
         move_chances(mc_base, pop, capacity, fp[13], fp[14], mc)
         _classes(mc, lcls, qcls)
-        _move_bits(mc, lcls, mbits)
         upload(d_mc, mc)
-        upload(d_mbits, mbits)
         upload(d_lcls, lcls)
         upload(d_qcls, qcls)
         tables()
@@ -2492,7 +2422,7 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
                     pre_t[_S_ROUTE], pre_t[_S_CHAIN_ROUTE], pre_t[_S_CHAIN_MOVE], pre_t[_S_WALK],
                     d_where, d_prog,
                     d_path, d_hop, d_flags, d_dday, d_rtd, ast, max_speed, d_town, d_lcls, d_mc,
-                    d_mbits, d_path_ptr, d_path_valid,
+                    d_path_ptr, d_path_valid,
                     d_cum, d_tot, d_nvalid, d_node_ptr, d_nodes, d_out_ptr, d_out_link,
                     d_link_from, d_link_to, d_link_open, d_link_km, d_link_speed, d_link_walk_p,
                     d_camp, d_capmult, start_on_foot, walk, d_day_tally, n_loc, n_links,
