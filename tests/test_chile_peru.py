@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +157,51 @@ def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
         run_main_job(old, seeds=1, force=True, say=lambda m: None)
     assert {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in old.iterdir()) == ["baseline", "comparison.json"]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped): no process runs under it now."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_killed_main_jobs_leftovers_do_not_block_the_next_one(tmp_path: Path) -> None:
+    """A main job killed hard (SIGKILL, a power cut) left its hidden `.main-job.*.tmp` inside
+    --out, and the next `main-job` refused: without --force the folder "exists", with --force it
+    held "files corredor did not write"; the user had to find the folder and delete it by hand.
+    The temporary's name now says which process (and machine) writes it: a dead process's
+    leftovers (the job's temporary, a comparison file's, a run folder waiting to be replaced) are
+    removed by the next job, with a warning; a live process's are never touched."""
+    import re
+    import socket
+
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:40]  # (as named)
+    dead = _dead_pid()
+    out = tmp_path / "main"
+    leftover = out / f".main-job.{dead}-{host}.k1ll3d00.tmp"
+    (leftover / "baseline").mkdir(parents=True)  # (a run folder not finished: no manifest yet)
+    (leftover / "comparison.csv").write_text("half")
+    runner = CliRunner()
+    with pytest.warns(UserWarning, match=r"removed .*\.main-job\..*no longer runs"):
+        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
+    assert r.exit_code == 0, r.output
+    assert not leftover.exists() and (out / "comparison.json").is_file()
+
+    # killed again, over a finished job's folder: while writing, and between two renames
+    (leftover / "baseline").mkdir(parents=True)
+    (out / f".baseline.{dead}-{host}.old").mkdir()
+    (out / f".comparison.json.{dead}-{host}.abcd_123.tmp").write_text("{")
+    live = out / f".main-job.{os.getpid()}-{host}.l1v3l1v3.tmp"  # a job still writing here
+    live.mkdir()
+    r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force"])
+    assert r.exit_code == 2 and "being written by another corredor command" in r.output
+    assert live.is_dir() and leftover.is_dir()  # (refused before any work: nothing removed)
+    live.rmdir()
+    with pytest.warns(UserWarning, match="no longer runs"):
+        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force"])
+    assert r.exit_code == 0, r.output
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_seed_0_matches_the_kept_reference():

@@ -106,6 +106,82 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     assert not list((tmp_path / "out").glob("*.tmp"))
 
 
+def _old_pair(folder: Path) -> dict[str, bytes]:
+    folder.mkdir()
+    (folder / "comparison.csv").write_text("old csv")
+    (folder / "comparison.json").write_text('{"summary": [], "per_seed": {}}')
+    (folder / "mine.txt").write_text("the user's")  # (compare writes into the user's folder)
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_failed_write_leaves_the_old_pair_and_no_temporary(small_comparison, tmp_path,
+                                                              monkeypatch):
+    """comparison.csv and comparison.json were two atomic writes: a failure of the second (a full
+    disk) left a new CSV beside the old JSON. Both are now written to temporaries first, and
+    renamed only when both are complete."""
+    import errno
+    import os
+
+    out = tmp_path / "out"
+    before = _old_pair(out)
+    real_fdopen = os.fdopen
+    opened: list[int] = []
+
+    def disk_full_at_the_second_file(fd, *args, **kwargs):
+        opened.append(fd)
+        if len(opened) == 2:
+            os.close(fd)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", disk_full_at_the_second_file)
+    with pytest.raises(OSError, match="No space"):
+        write_comparison(small_comparison, out)
+    monkeypatch.undo()
+    assert len(opened) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # (and no temporary)
+    write_comparison(small_comparison, out)
+    assert json.loads((out / "comparison.json").read_text())["scenarios"][0] == "baseline"
+
+
+def test_a_stop_signal_between_the_renames_waits_for_the_pair(small_comparison, tmp_path,
+                                                             monkeypatch):
+    """SIGTERM after comparison.csv was renamed into place raised KeyboardInterrupt before
+    comparison.json was: a new CSV beside the old JSON. The signal now waits for both renames."""
+    import os
+    import signal
+    import threading
+
+    from corredor import stopping
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers run in the main thread only")
+    out = tmp_path / "out"
+    before = _old_pair(out)
+    real_replace = os.replace
+
+    def replace_then_stop(src, dst):
+        real_replace(src, dst)
+        if Path(dst).name == "comparison.csv":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopping.install()
+    try:
+        monkeypatch.setattr(os, "replace", replace_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            write_comparison(small_comparison, out)
+    finally:
+        monkeypatch.undo()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        stopping._stopped_by.clear()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(after) == sorted(before)  # (no temporary)
+    assert after["comparison.csv"] != before["comparison.csv"]
+    assert json.loads(after["comparison.json"])["scenarios"][0] == "baseline"
+
+
 runner = CliRunner()
 
 

@@ -566,6 +566,53 @@ def test_a_read_only_folder_is_refused_before_the_run(tmp_path: Path,
         check(ro / "out")
 
 
+def test_a_killed_writers_temporaries_are_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    """A writer killed hard (SIGKILL, a power cut) leaves its temporary — a run folder's sibling,
+    a file's, a folder waiting to be replaced — for good, and one inside an output folder made
+    that folder look like someone else's data. Temporaries now name their writer's process and
+    machine: the next writer of the same output removes a dead process's (saying so), and keeps
+    a live one's, another machine's and anything not named like corredor's temporaries."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from corredor import targets
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = proc.pid
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:40]  # (as named)
+    case = write_mini_flee(tmp_path / "case")
+    stale = [f".run.{dead}-{host}.abcd1234.tmp", f".run.{dead}-{host}.old"]
+    kept = [f".run.{os.getpid()}-{host}.abcd1234.tmp",  # a writer that runs
+            f".run.{dead}-{host}x.abcd1234.tmp",  # another machine's
+            ".run.abcd1234.tmp", ".run.notes.tmp",  # not named by a writer of this version
+            f".other.{dead}-{host}.abcd1234.tmp"]  # another output's
+    for name in stale + kept:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "partial").write_text("x")
+    with pytest.warns(UserWarning) as caught:
+        r = cli("run", str(case), "--days", "2", "--out", str(tmp_path / "run"))
+    assert r.exit_code == 0, r.output
+    assert len(caught) == 2 and all("no longer runs" in str(w.message) for w in caught)
+    assert not [name for name in stale if (tmp_path / name).exists()]
+    assert all((tmp_path / name / "partial").is_file() for name in kept)
+    # a file's temporary (report.html, comparison files, checkpoints) likewise
+    (tmp_path / f".notes.txt.{dead}-{host}.abcd1234.tmp").write_text("half")
+    with pytest.warns(UserWarning, match="no longer runs"):
+        targets.write_text_atomic(tmp_path / "notes.txt", "whole")
+    assert not list(tmp_path.glob(".notes.txt.*"))
+    # and a folder holding only a dead writer's leftovers is empty, not someone else's data
+    folder = tmp_path / "only-leftovers"
+    (folder / f".main-job.{dead}-{host}.abcd1234.tmp" / "baseline").mkdir(parents=True)
+    assert not targets.holds_anything(folder)
+    targets.check_replaceable(folder)
+    (folder / f".main-job.{os.getpid()}-{host}.abcd1234.tmp").mkdir()
+    with pytest.raises(targets.UnsafeTarget, match=f"another corredor command \\(process {os.getpid()}"):
+        targets.check_replaceable(folder)
+
+
 def test_compare_writing_into_a_folder_does_not_make_it_replaceable(tmp_path: Path) -> None:
     """Found by a bad-input review: `compare --out notes` writes comparison.json into a folder of
     the user's; that marker then let `run --out notes --force` (or convert, ensemble) delete the

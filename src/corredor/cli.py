@@ -632,9 +632,10 @@ def main_job(
 ) -> None:
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
     from .mainjob import SCENARIO_DIR, run_main_job
+    from .targets import holds_anything
 
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
     try:
         result = run_main_job(out, seeds=seeds, force=force,

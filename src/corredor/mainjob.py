@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from .targets import check_replaceable, write_text_atomic
+from . import stopping
+from .targets import (
+    check_replaceable,
+    holds_anything,
+    old_name,
+    remove_stale_temporaries,
+    temporary_prefix,
+    write_text_atomic,
+)
 
 
 def _scenario_dir() -> Path:
@@ -170,14 +178,17 @@ def _write_inside(out_dir: Path, write: Callable[[Path], None]) -> None:
     """Let `write` fill a hidden temporary folder inside `out_dir` (which may be a writable folder
     under a read-only one), then move its entries in: run folders first, comparison.json (the
     mark of a finished job) last. An interruption or a failure while writing leaves `out_dir` as
-    it was (and no `out_dir` the job created) and no temporary behind."""
+    it was (and no `out_dir` the job created) and no temporary behind. The temporary's name
+    (`.main-job.PID-HOST.RANDOM.tmp`) tells the next job whether its writer was killed
+    (`targets.stale_temporary`); a stop signal waits while the entries are moved in."""
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".main-job.", suffix=".tmp", dir=out_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix("main-job"), suffix=".tmp", dir=out_dir))
     try:
         write(tmp)
-        for name in sorted(os.listdir(tmp), key=lambda n: n == "comparison.json"):
-            _move_in(tmp / name, out_dir / name)
+        with stopping.held():  # (stopped midway, the moves mixed new entries with old ones)
+            for name in sorted(os.listdir(tmp), key=lambda n: n == "comparison.json"):
+                _move_in(tmp / name, out_dir / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if created and not any(out_dir.iterdir()):
@@ -189,7 +200,7 @@ def _write_inside(out_dir: Path, write: Callable[[Path], None]) -> None:
 def _move_in(new: Path, target: Path) -> None:
     """Put `new` at `target`, replacing a file or a folder (an earlier job's run folder) there."""
     if target.is_dir() and not target.is_symlink():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = target.with_name(old_name(target.name))
         target.rename(old)
         new.rename(target)
         shutil.rmtree(old, ignore_errors=True)
@@ -206,9 +217,10 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     from .scenario.native_crisis import load_variant
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+    if out_dir.exists() and holds_anything(out_dir) and not force:
         raise FileExistsError(f"{out_dir} exists and is not empty (use --force to replace it)")
     check_replaceable(out_dir, [scenario_dir])  # (its run folders are replaced inside it)
+    remove_stale_temporaries(out_dir)  # (a killed job's: they would stay there for good)
     scenarios = {"baseline": load_scenario(scenario_dir)}
     for path in variant_files(scenario_dir):
         v = load_variant(path)

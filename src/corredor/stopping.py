@@ -10,7 +10,9 @@ with the shell's status for the signal (130, 143).
 Python runs a signal's handler only between bytecodes, so while a compiled kernel holds the main
 thread (the agent engine's day loop: hours on a large run) it would wait for the kernel to end.
 `at_once` restores the signals' default action around such a kernel: nothing is being written
-then, so ending at once leaves nothing half-written.
+then, so ending at once leaves nothing half-written. `held` does the opposite around a few renames
+that must land together (comparison.csv and comparison.json, a folder and the one it replaces):
+a stop signal waits until they are done.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from contextlib import contextmanager
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The stop signal that interrupted this process, once one has.
 _stopped_by: list[int] = []
+#: One entry per `held` section the main thread is in; a stop signal then only sets `_deferred`.
+_holding: list[None] = []
+_deferred: list[int] = []
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -30,6 +35,9 @@ def _stop(signum: int, frame: object) -> None:
     cleanup runs (a cleanup interrupted is what leaves files half-written)."""
     if not _stopped_by:
         _stopped_by.append(signum)
+        if _holding:
+            _deferred.append(signum)  # (raised when the held section ends)
+            return
         raise KeyboardInterrupt
 
 
@@ -60,3 +68,21 @@ def at_once() -> Iterator[None]:
     finally:
         for sig in ours:
             signal.signal(sig, _stop)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """While the body runs (a few renames), a stop signal that `install` handles waits: its
+    KeyboardInterrupt is raised when the body is done, so the renames land together or not at
+    all. Outside the main thread, or in the library (no handler installed), this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _holding.append(None)
+    try:
+        yield
+    finally:
+        _holding.pop()
+    if not _holding and _deferred:
+        _deferred.clear()
+        raise KeyboardInterrupt

@@ -8,15 +8,27 @@ converted scenario where the Flee files were, and `--out ~/notes --force` would 
 `check_replaceable` refuses such targets before anything runs, and the writers call it again, so
 the library is as safe as the command line: `--force` replaces only an empty folder or one that
 corredor wrote (`written_by_corredor`), never a file or someone else's folder.
+
+Every temporary a writer makes beside or inside an output (`temporary_prefix`, `old_name`) names
+the process and machine that write it, so that the leftover of a writer killed hard (SIGKILL,
+power loss) is known as such (`stale_temporary`): it neither blocks the next command nor passes
+for the user's data, and the next writer there removes it (`remove_stale_temporaries`), saying so.
+A temporary of a process that still runs, or of another machine, is never touched.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from . import stopping
 
 #: What `corredor compare --out` and the main job write at the top of a folder that may be the
 #: user's (they write into it, not in place of it); run folders are the main job's subfolders.
@@ -58,10 +70,13 @@ def written_by_corredor(folder: Path) -> bool:
 
 def only_comparison_outputs(folder: Path) -> bool:
     """Whether `folder` holds nothing but what compare and the main job write: a comparison.json
-    proves only that compare wrote into the folder, which may also hold the user's own files."""
+    proves only that compare wrote into the folder, which may also hold the user's own files.
+    (The leftovers of their killed writers count as theirs: `stale_temporary`.)"""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name in COMPARISON_OUTPUTS and entry.is_file(follow_symlinks=False):
+                continue
+            if stale_temporary(entry.name):
                 continue
             if entry.is_dir(follow_symlinks=False) and (
                     _is_empty(entry.path) or written_by_corredor(Path(entry.path))):
@@ -114,10 +129,15 @@ def check_replaceable(out: str | os.PathLike[str],
         raise UnsafeTarget(f"{out} is a file, not an output folder; --force replaces only folders "
                            "corredor wrote: choose another output folder")
     try:
-        names = {entry.name for entry in os.scandir(target)}
+        names = {entry.name for entry in os.scandir(target) if not stale_temporary(entry.name)}
     except OSError as exc:
         raise UnsafeTarget(f"{out} cannot be read ({exc.strerror or exc}); choose another "
                            "output folder") from None
+    for name in sorted(names):
+        writer = _writer(name)
+        if writer is not None:
+            raise UnsafeTarget(f"{out} is being written by another corredor command ({writer}: "
+                               f"{name}); wait for it to end or choose another output folder")
     if names and not written_by_corredor(target):
         raise UnsafeTarget(f"{out} holds files corredor did not write (no run, ensemble or "
                            "calibration manifest.json, comparison.json or converted scenario.toml); "
@@ -152,6 +172,90 @@ def check_writable(out: str | Path) -> None:
                                "choose another output folder")
 
 
+def _host() -> str:
+    """This machine's name as temporaries carry it: its first label, in letters, digits and -."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:40]
+
+
+def _owner() -> str:
+    return f"{os.getpid()}-{_host()}"
+
+
+def temporary_prefix(name: str) -> str:
+    """The `prefix` (with `suffix=".tmp"`) of tempfile's temporaries for an output called `name`:
+    `.NAME.PID-HOST.RANDOM.tmp`, so that a later command can tell a killed writer's leftover."""
+    return f".{name}.{_owner()}."
+
+
+def old_name(name: str) -> str:
+    """Where an output called `name` waits, between two renames, for its replacement to land."""
+    return f".{name}.{_owner()}.old"
+
+
+#: temporary_prefix's and old_name's names: (output name, process id, machine).
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]{1,9})-(?P<host>[A-Za-z0-9-]*)"
+                        r"\.(?:[A-Za-z0-9_]+\.tmp|old)")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this machine runs (someone else's process runs, too)."""
+    if pid <= 0:
+        return True  # (never a writer's: kill(0) would signal this process's own group)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: it runs, as another user)
+        return True
+    return True
+
+
+def _writer(name: str) -> str | None:
+    """For a corredor temporary whose writer may still run: "process PID" (or "process PID on
+    HOST", another machine's, which cannot be asked); None for any other name."""
+    m = _TEMPORARY.fullmatch(name)
+    if m is None:
+        return None
+    if m["host"] != _host():
+        return f"process {m['pid']} on {m['host'] or 'another machine'}"
+    return f"process {m['pid']}" if _alive(int(m["pid"])) else None
+
+
+def stale_temporary(name: str) -> bool:
+    """Whether `name` is a temporary corredor's writers make (`temporary_prefix`, `old_name`)
+    left by a process of this machine that no longer runs: a leftover of a writer killed hard,
+    which nothing will finish or remove."""
+    m = _TEMPORARY.fullmatch(name)
+    return m is not None and m["host"] == _host() and not _alive(int(m["pid"]))
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
+    """Remove the stale temporaries (`stale_temporary`) in `folder` — only those made for the
+    output `name`, when given — with a warning for each; return their paths."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for entry in sorted(entries):
+        m = _TEMPORARY.fullmatch(entry)
+        if m is None or (name is not None and m["name"] != name) or not stale_temporary(entry):
+            continue
+        path = Path(folder) / entry
+        _remove(path)
+        removed.append(path)
+        warnings.warn(f"removed {path}: left by corredor process {m['pid']}, which no longer "
+                      "runs (killed while writing)", stacklevel=2)
+    return removed
+
+
+def holds_anything(folder: str | os.PathLike[str]) -> bool:
+    """Whether `folder` holds an entry other than stale temporaries (a killed writer's leftovers
+    do not make a folder an earlier output)."""
+    with os.scandir(folder) as entries:
+        return any(not stale_temporary(entry.name) for entry in entries)
+
+
 def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
             replace: bool = True) -> Path:
     """Write a folder atomically and return its path: `write` fills a temporary sibling of `out`,
@@ -165,7 +269,8 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
     """
     out = Path(os.path.abspath(out))  # (`.` has no name to build a sibling from)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    remove_stale_temporaries(out.parent, out.name)
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out.name), suffix=".tmp", dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; an output folder gets the usual mode
         write(tmp)
@@ -173,11 +278,19 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
             raise FileExistsError(f"{out} was written by another command while this one ran; "
                                   "it is kept: use --force to replace it")
         if os.path.lexists(out):
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            _remove(old)  # (left by a swap that was killed between its renames)
-            out.rename(old)
-            tmp.rename(out)
+            old = out.with_name(old_name(out.name))
             _remove(old)
+            try:
+                with stopping.held():  # (a stop between the renames left no folder at `out`)
+                    out.rename(old)
+                    try:
+                        tmp.rename(out)
+                    except BaseException:
+                        old.rename(out)
+                        raise
+            finally:
+                if os.path.lexists(out):  # (else `old` is all there is of the earlier output)
+                    _remove(old)
         else:
             tmp.rename(out)
     except BaseException:
@@ -199,17 +312,39 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     old file and no temporary. The file gets the usual mode (mkstemp makes 0600: comparison.csv
     was unreadable to the others who share a report)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    return write_texts_atomic(path.parent, {path.name: text})[0]
+
+
+def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str]) -> list[Path]:
+    """Write text files into `folder` together (`write_text_atomic` for several): every one to a
+    temporary beside it first, and only when all are complete renamed into place, in the order
+    given (the last marks the set as finished), with stop signals held (`stopping.held`) between
+    the renames. A failure or a stop leaves the old files, all of them, and no temporary (only a
+    SIGKILL or a power cut between two renames could part them). Return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / name for name in texts]
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():  # (known before any file is replaced)
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+    temporaries: list[str] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        for path, text in zip(paths, texts.values(), strict=True):
+            remove_stale_temporaries(folder, path.name)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=temporary_prefix(path.name),
+                                       suffix=".tmp")
+            temporaries.append(tmp)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+        with stopping.held():
+            for tmp, path in zip(temporaries, paths, strict=True):
+                os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temporaries:
+            Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+    return paths
 
 
 def _remove(path: Path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
-from ..targets import write_text_atomic
+from ..targets import write_texts_atomic
 
 #: Metric key -> (label, unit), in table order.
 METRICS: dict[str, tuple[str, str]] = {
@@ -281,9 +281,10 @@ COMPARISON_FILES = ("comparison.csv", "comparison.json")
 
 
 def write_comparison(comp: Comparison, out_dir: Path) -> list[Path]:
-    """Write comparison.csv and comparison.json into out_dir (atomically); return their paths."""
-    out_dir = Path(out_dir)
-    csv_path, json_path = (out_dir / name for name in COMPARISON_FILES)
-    write_text_atomic(csv_path, comparison_csv(comp))
-    write_text_atomic(json_path, json.dumps(comparison_json(comp), indent=1) + "\n")
-    return [csv_path, json_path]
+    """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
+    a failure or a stop leaves the old pair, never a new CSV beside an old JSON); return their
+    paths."""
+    csv_name, json_name = COMPARISON_FILES
+    return write_texts_atomic(out_dir, {
+        csv_name: comparison_csv(comp),
+        json_name: json.dumps(comparison_json(comp), indent=1) + "\n"})

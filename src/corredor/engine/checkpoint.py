@@ -36,6 +36,7 @@ import numpy as np
 
 from ..plan import Plan, compile_plan
 from ..scenario.model import Scenario
+from ..targets import remove_stale_temporaries, temporary_prefix
 from .agents import initial_state, run_agents
 
 #: Written into every checkpoint; a file with another format is refused.
@@ -118,7 +119,8 @@ def save_checkpoint(path: str | os.PathLike, plan: Plan | dict[str, Any], seed: 
     header = _header(plan, seed, day)
     header["sha256"] = _digest(header, arrays)
     arrays[_HEADER] = np.array(json.dumps(header, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent, path.name)  # (a killed run's: as big as the state)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
