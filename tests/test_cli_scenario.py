@@ -55,10 +55,10 @@ def test_car_with_unknown_place_on_routes_line_12_exits_2(flee_cases: Path, tmp_
         (
             "input_csv/routes.csv",
             MINI["input_csv/routes.csv"].replace(",", ";").encode(),
-            "input_csv/routes.csv:2: wrong delimiter",
+            "input_csv/routes.csv:2:1: wrong delimiter",
         ),
         ("simsetting.yml", b"move_rules: [1,\n", "simsetting.yml:2:1: bad YAML"),
-        ("input_csv/sim_period.csv", b"", "input_csv/sim_period.csv: empty file"),
+        ("input_csv/sim_period.csv", b"", "input_csv/sim_period.csv:1:1: empty file"),
     ],
 )
 def test_bad_inputs_give_lines_not_tracebacks(

@@ -99,7 +99,7 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
         ("departures.csv", "origin,start,end,people_per_day\no,2023-01-01,2023-01-10,-2e13\n",
          "departures.csv:2:4: bad people_per_day (expected a number of size at most 1e+12"),
         ("departures.csv", "origin,start,end\no,2023-01-01,2023-01-10\n",
-         "departures.csv:1: missing column people_per_day"),
+         "departures.csv:1:1: missing column people_per_day (expected origin, start, end, people_per_day)"),
         # found by fuzzing the Chile–Peru scenario: each was accepted, or refused only at run time
         ("groups.csv", "name,share,destinations,fallback\na,1.0,d=nan;y=1,o\n",
          "groups.csv:2:3: bad destination probability 'nan' for 'd' (expected a number between 0 and 1)"),
@@ -237,7 +237,7 @@ def test_overlapping_rows_and_gaps_in_one_policies_file_are_warned_of(tmp_path):
     ("c,2023-01-01,2023-01-04,open,10,,,,,s\nc,2023-01-09,2023-01-05,closed,,,,,,s\n",
      dt.date(2023, 1, 1), "policies.csv:3:3: end is before start"),
     ("c,2023-01-01,2023-01-04,open,10,,,,,s\nc,2023-01-09,2023-01-10,closed,,,,,,s\n", None,
-     "scenario.toml: crisis: [scenario] start_date is needed to read crisis dates"),
+     "scenario.toml:1:1: crisis: [scenario] start_date is needed to read crisis dates"),
 ])
 def test_rows_of_unknown_days_make_no_overlap_or_gap_warnings(tmp_path, rows, start_date, error):
     """Found by a bad-input review: a row whose date was bad (or every row, when start_date was
@@ -338,7 +338,7 @@ def test_a_variants_problems_name_its_files_as_the_user_did(tmp_path, monkeypatc
         load_variant(Path("variants") / "bad.toml")
     got = [str(p) for p in err.value.problems]
     assert any(p.startswith("variants/bad.toml:6:3: crisis parameter 'bribe_price_usd'") for p in got), got
-    assert any(p.startswith("variants/ev.csv:1: missing column people") for p in got), got
+    assert any(p.startswith("variants/ev.csv:1:1: missing column people") for p in got), got
     with pytest.raises(ScenarioError) as err:  # given in full, named in full
         load_variant(bad)
     assert str(err.value).startswith(f"{bad.as_posix()}:"), str(err.value)
@@ -349,7 +349,7 @@ def test_a_variants_problems_name_its_files_as_the_user_did(tmp_path, monkeypatc
         load_variant(Path("..") / "s" / "variants" / "bad.toml")
     got = [str(p) for p in err.value.problems]
     assert any(p.startswith("../s/variants/bad.toml:6:3: crisis parameter") for p in got), got
-    assert any(p.startswith("../s/variants/ev.csv:1: missing column people") for p in got), got
+    assert any(p.startswith("../s/variants/ev.csv:1:1: missing column people") for p in got), got
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,17 +64,17 @@ ROUTE_ROWS = "A,B,100,0,200,0\nB,C,50,0,200,0\nB,D,200,0,200,0\nC,E,150,0,200,0\
 CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
     # locations.csv
     ("loc-missing", delete(LOC), LOC, 0, None, "missing file"),
-    ("loc-empty", write(LOC, ""), LOC, 0, None, "empty file"),
-    ("loc-blank", write(LOC, "  \n\n"), LOC, 0, None, "empty file"),
+    ("loc-empty", write(LOC, ""), LOC, 1, 1, "empty file"),
+    ("loc-blank", write(LOC, "  \n\n"), LOC, 1, 1, "empty file"),
     (
         "loc-semicolon",
         write(LOC, MINI[LOC].replace(",", ";")),
         LOC,
         2,
-        None,
+        1,
         "wrong delimiter (expected cells separated by ',', found ';')",
     ),
-    ("loc-tab", write(LOC, MINI[LOC].replace(",", "\t")), LOC, 2, None, "found tabs"),
+    ("loc-tab", write(LOC, MINI[LOC].replace(",", "\t")), LOC, 2, 1, "found tabs"),
     (
         "loc-latin1",
         raw(LOC, MINI[LOC].replace("B,RB", "B\xe9,RB").encode("latin-1")),
@@ -142,7 +144,7 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
     ("loc-no-name", line(LOC, 3, ",RB,Land,1.5,2.5,town,,500"), LOC, 3, 1, "missing location name"),
     # routes.csv
     ("route-missing", delete(ROU), ROU, 0, None, "missing file"),
-    ("route-empty", write(ROU, ""), ROU, 0, None, "empty file"),
+    ("route-empty", write(ROU, ""), ROU, 1, 1, "empty file"),
     ("route-unknown", line(ROU, 3, "B,Foo,50,"), ROU, 3, 2, "unknown location 'Foo'"),
     ("route-self", line(ROU, 3, "B,B,50,"), ROU, 3, 2, "route from 'B' to itself"),
     (
@@ -207,8 +209,8 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         "conflicts-short",
         both(line(CON, 11, None), line(CON, 10, None)),
         CON,
-        9,
-        None,
+        10,
+        1,
         "shorter than the period (expected a row for each of the 10 days, found 8)",
     ),
     ("conflicts-bad-value", line(CON, 4, "2,high,0"), CON, 4, 2, "bad conflict intensity"),
@@ -220,7 +222,7 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         write(CON, MINI[CON].replace(",", ";")),
         CON,
         2,
-        None,
+        1,
         "wrong delimiter",
     ),
     # sim_period.csv
@@ -246,7 +248,7 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         2,
         "bad Length (expected a number of days ≥ 1",
     ),
-    ("period-no-length", line(PER, 2, None), PER, 0, None, "missing row (expected Length,N)"),
+    ("period-no-length", line(PER, 2, None), PER, 2, 1, "missing row (expected Length,N)"),
     # source_data
     ("layout-missing", delete(LAY), LAY, 0, None, "missing file"),
     (
@@ -284,8 +286,8 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         2,
         "bad count (expected a whole number, found '12.5')",
     ),
-    ("series-empty", write(SER, ""), SER, 0, None, "empty file"),
-    ("series-header-only", write(SER, "#Date,count\n"), SER, 0, None, "no data rows"),
+    ("series-empty", write(SER, ""), SER, 1, 1, "empty file"),
+    ("series-header-only", write(SER, "#Date,count\n"), SER, 2, 1, "no data rows"),
     (
         "series-not-utf8",
         raw("source_data/refugees.csv", b"Date,N\xfamero\n2020-01-01,0\n"),
@@ -893,3 +895,131 @@ def test_sim_period_rows_given_twice_or_unknown_are_warnings(tmp_path: Path) -> 
     assert scenario.days == 7  # (the later row is the one used, as the warning says)
     assert any("sim_period.csv:3:1: warning: Length is given again (first on line 2)" in w for w in said), said
     assert any("sim_period.csv:4:1: warning: unknown row 'EndDate' is ignored" in w for w in said), said
+
+
+# ---- problems with a whole file, a missing row, table or column: still path:line:col --------
+
+CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+NATIVE_TOML = '[scenario]\nname = "m"\nstart_date = 2020-01-01\ndays = 10\n'
+VARIANT = "variants/t.toml"
+
+
+def _case(kind: str, root: Path) -> Path:
+    """The folder to break: the mini Flee case, it written natively, or the Chile–Peru crisis."""
+    if kind == "flee":
+        return write_mini_flee(root / "case")
+    if kind == "native":
+        from corredor.scenario.convert import write_native
+
+        return write_native(load_scenario(write_mini_flee(root / "mini")), root / "case")
+    folder = root / "case"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("*.py", "*.json"))
+    return folder
+
+
+def _no_start_date(folder: Path) -> None:
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text("".join(t for t in text.splitlines(keepends=True) if not t.startswith("start_date")),
+                    encoding="utf-8")
+
+
+# (id, case, mutation, what `validate` is given (None: the folder), the start of the message)
+WHERE_CASES: list[tuple[str, str, Mutation, str | None, str]] = [
+    # an empty (or blank) file: at 1:1
+    ("flee-empty-locations", "flee", write(LOC, ""), None,
+     "input_csv/locations.csv:1:1: empty file (expected Flee locations (8 columns per row))"),
+    ("flee-blank-settings", "flee", write(YML, "\n  \n"), None,
+     "simsetting.yml:1:1: empty file (expected Flee settings in YAML)"),
+    ("flee-commas-only", "flee", write(ROU, ",,,\n,,\n"), None,
+     "input_csv/routes.csv:1:1: empty file (expected rows name1,name2,distance[,forced_redirection])"),
+    # a missing row: on the line after the last one that holds anything
+    ("flee-period-without-start", "flee", write(PER, "Length,10\n"), None,
+     "input_csv/sim_period.csv:2:1: missing row (expected StartDate,YYYY-MM-DD)"),
+    ("flee-period-without-length", "flee", write(PER, "StartDate,2020-01-01\n\n\n"), None,
+     "input_csv/sim_period.csv:2:1: missing row (expected Length,N)"),
+    ("flee-period-comment-only", "flee", write(PER, "# the period\n"), None,
+     "input_csv/sim_period.csv:2:1: missing row (expected StartDate,YYYY-MM-DD)"),
+    ("flee-locations-header-only", "flee", write(LOC, MINI[LOC].splitlines()[0] + "\n"), None,
+     "input_csv/locations.csv:2:1: no locations (expected at least one data row)"),
+    ("flee-routes-header-only", "flee", write(ROU, "#name1,name2,distance,forced_redirection\n"), None,
+     "input_csv/routes.csv:2:1: no routes (expected rows name1,name2,distance)"),
+    ("flee-conflicts-header-only", "flee", write(CON, "#Day,A,C\n"), None,
+     "input_csv/conflicts.csv:2:1: conflicts.csv is shorter than the period (expected a row for each "
+     "of the 10 days, found 0)"),
+    ("flee-conflicts-short", "flee", write(CON, "#Day,A,C\n0,1,0\n1,1,0\n\n\n"), None,
+     "input_csv/conflicts.csv:4:1: conflicts.csv is shorter than the period (expected a row for each "
+     "of the 10 days, found 2)"),
+    ("flee-layout-comment-only", "flee", write(LAY, "# layout\n"), None,
+     "source_data/data_layout.csv:2:1: no rows (expected total,refugees.csv and one row per camp)"),
+    ("flee-series-header-only", "flee", write(SER, "#Date,count\n"), None,
+     "source_data/d.csv:2:1: no data rows (expected rows YYYY-MM-DD,count)"),
+    # a whole line that cannot be read: at its first column
+    ("flee-semicolons", "flee", write(LOC, MINI[LOC].replace(",", ";")), None,
+     "input_csv/locations.csv:2:1: wrong delimiter (expected cells separated by ',', found ';')"),
+    ("flee-field-too-large", "flee", write(ROU, MINI[ROU] + 'A,"' + "x" * 140_000 + '",1,0\n'), None,
+     "input_csv/routes.csv:7:1: unreadable CSV (field larger than field limit (131072))"),
+    # native tables: a missing column at the header's first column, naming those expected
+    ("native-missing-column", "native", write("locations.csv", "name,country\nA,Land\n"), None,
+     "locations.csv:1:1: missing column 'kind' (expected columns name, kind; found name, country)"),
+    ("native-locations-header-only", "native", write("locations.csv", "name,kind\n"), None,
+     "locations.csv:2:1: no locations (expected at least one data row)"),
+    ("native-no-total-series", "native", write("observations.csv", "series,date,value\nD,2020-01-01,0\n"),
+     None, "observations.csv:3:1: missing the 'total' series (expected rows total,date,value)"),
+    ("native-corrections-column-order", "native",
+     write("registration_corrections.csv", "date,series\n2020-01-06,D\n"), None,
+     "registration_corrections.csv:1:1: columns must be series,date in this order (found date, series)"),
+    # scenario.toml: a missing table after the last line; a key at its table; the end of the file
+    ("toml-no-files-table", "native", write("scenario.toml", NATIVE_TOML), None,
+     "scenario.toml:5:1: missing [files] table (expected locations and routes)"),
+    ("toml-comment-only", "native", write("scenario.toml", "# nothing yet\n"), None,
+     "scenario.toml:2:1: missing [scenario] table (expected name, start_date, days)"),
+    ("toml-inline-table-without-name", "native",
+     write("scenario.toml", 'scenario = {start_date = 2020-01-01, days = 10}\n[files]\n'
+           'locations = "locations.csv"\nroutes = "routes.csv"\n'), None,
+     "scenario.toml:1:1: missing or empty scenario name"),
+    ("toml-unterminated-string", "native", write("scenario.toml", '[scenario]\nname = "m'), None,
+     "scenario.toml:2:10: bad TOML (Unterminated string at the end of the file)"),
+    # the border-crisis tables and variants
+    ("crisis-missing-columns", "crisis", write("groups.csv", "name,share\ndocumented,1\n"), None,
+     "groups.csv:1:1: missing columns destinations, fallback (expected name, share, destinations, fallback)"),
+    ("crisis-no-start-date", "crisis", _no_start_date, None,
+     "scenario.toml:6:1: crisis: [scenario] start_date is needed to read crisis dates"),
+    ("variant-without-variant-table", "crisis", write(VARIANT, "# v\n[crisis.parameters]\nx = 1\n"), VARIANT,
+     'variants/t.toml:4:1: a variant needs [variant] base = "<baseline folder>"'),
+    ("variant-crisis-not-a-table", "crisis", write(VARIANT, 'crisis = 5\n[variant]\nbase = ".."\n'), VARIANT,
+     "variants/t.toml:1:1: [crisis] must be a table"),
+    ("variant-unterminated-string", "crisis", write(VARIANT, '[variant]\nbase = "..'), VARIANT,
+     "variants/t.toml:2:11: bad TOML (Unterminated string at the end of the file)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "mutation", "target", "expected"),
+                         [pytest.param(*c[1:], id=c[0]) for c in WHERE_CASES])
+def test_whole_file_and_missing_part_problems_are_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, mutation: Mutation, target: str | None,
+    expected: str,
+) -> None:
+    """Found by an error audit: an empty file, a missing row, table or column, a header-only
+    table and a line that could not be read were reported as `path: …` or `path:line: …`, without
+    the line and column the project's rule promises; each now names the place to look or to add."""
+    folder = _case(kind, tmp_path)
+    mutation(folder)
+    monkeypatch.chdir(folder)  # (a variant's problems are named from the current folder)
+    r = CliRunner().invoke(app, ["validate", target or str(folder)])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    said = r.stderr.splitlines()
+    assert any(line.startswith(expected) for line in said), "\n".join(said)
+    # no error of the run is left without a line and column
+    errors = [line for line in said if ": " in line and "warning:" not in line and "problem" not in line]
+    assert all(re.match(r"^[^:]+:\d+:\d+: ", line) for line in errors), "\n".join(errors)
+
+
+def test_a_differing_conflict_period_is_warned_at_its_row(tmp_path: Path) -> None:
+    """Flee 3.1's conflict_period.csv, beside a sim_period.csv that says otherwise: the warning
+    named the file only."""
+    folder = write_mini_flee(tmp_path / "case", {"input_csv/conflict_period.csv": "StartDate,2020-01-01\nLength,12\n"})
+    (w,) = warnings_of(folder)
+    assert str(w).startswith("input_csv/conflict_period.csv:2:2: warning: differs from sim_period.csv")

@@ -230,7 +230,7 @@ def mini_native(tmp_path: Path) -> Path:
             "locations.csv",
             1,
             "name,country,region,lat,lon,type,flee_type,conflict_date,population,capacity",
-            "locations.csv:1: missing column 'kind'",
+            "locations.csv:1:1: missing column 'kind' (expected columns name, kind; found name, country",
         ),
         (
             "routes.csv",
@@ -242,7 +242,7 @@ def mini_native(tmp_path: Path) -> Path:
             "routes.csv",
             1,
             "name1,name2,km,forced_redirection",
-            "routes.csv:1: missing column 'distance_km'",
+            "routes.csv:1:1: missing column 'distance_km' (expected columns name1, name2, distance_km; found",
         ),
         ("closures.csv", 3, "location,C,,3,x", "closures.csv:3:5: bad closure_end"),
         ("observations.csv", 6, "D,2020-01-03,lots,d.csv", "observations.csv:6:3: bad value"),

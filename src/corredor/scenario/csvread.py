@@ -42,10 +42,14 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """The rows of one CSV file; `path` is where it was read from, `rel` how problems name it."""
+    """The rows of one CSV file; `path` is where it was read from, `rel` how problems name it.
+
+    `after_last`: the line after the last row that holds anything (1 when none does), where a
+    problem about a row that is missing is reported: that is where the row would go."""
 
     path: Path
     rows: tuple[Row, ...]
+    after_last: int = 1
 
     def data_rows(self) -> list[Row]:
         """Rows that are neither blank nor comments."""
@@ -152,7 +156,7 @@ def read_text(path: Path, problems: Problems, what: str) -> str | None:
     if text is None:
         return None
     if not text.strip():
-        problems.error(path, 0, 0, f"empty file (expected {what})")
+        problems.error(path, 1, 1, f"empty file (expected {what})")
         return None
     return text
 
@@ -168,13 +172,15 @@ def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) ->
         return None
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     rows: list[Row] = []
-    start = 1
+    start = after_last = 1
     try:
         for cells in reader:
             rows.append(Row(start, tuple(c.strip() for c in cells)))
             start = reader.line_num + 1
+            if not rows[-1].is_blank:
+                after_last = start
     except csv.Error as exc:
-        problems.error(path, reader.line_num, 0, f"unreadable CSV ({exc})")
+        problems.error(path, reader.line_num, 1, f"unreadable CSV ({exc})")
         return None
     for r in rows:
         if r.is_blank or r.is_comment:
@@ -185,15 +191,15 @@ def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) ->
                     problems.error(
                         path,
                         r.line,
-                        0,
+                        1,
                         f"wrong delimiter (expected cells separated by ',', found {name})",
                     )
                     return None
         break
     if all(r.is_blank for r in rows):
-        problems.error(path, 0, 0, f"empty file (expected {what})")
+        problems.error(path, 1, 1, f"empty file (expected {what})")
         return None
-    return Table(path, tuple(rows))
+    return Table(path, tuple(rows), after_last)
 
 
 # ---- cells -> values, reporting what is wrong ----------------------------------------------------

@@ -119,17 +119,19 @@ def read_period(folder: Path, problems: Problems) -> tuple[dt.date | None, int |
                 length = None
     for key, label in (("startdate", "StartDate,YYYY-MM-DD"), ("length", "Length,N")):
         if key not in seen:
-            problems.error(table.path, 0, 0, f"missing row (expected {label})")
+            problems.error(table.path, table.after_last, 1, f"missing row (expected {label})")
     if sim and conflict and start and length:
         other = read_table(conflict, Problems(problems.root), "period")
         if other is not None:
             vals = {r.cells[0].lower(): r.get(1) for r in other.data_rows()}
+            at = {r.cells[0].lower(): r.line for r in other.data_rows()}
             other_start = parse_date_text(vals.get("startdate", ""))
             if other_start != start or vals.get("length") != str(length):
+                key = "startdate" if other_start != start else "length"
                 problems.warn(
                     conflict,
-                    0,
-                    0,
+                    at.get(key, other.after_last),
+                    2 if key in at else 1,
                     "differs from sim_period.csv, which corredor uses (Flee 3.1 reads this file)",
                 )
     return start, length
@@ -217,7 +219,7 @@ def _check_shape(root: Any, alias_marks: dict[tuple[int, object], Any]) -> None:
 
 def _deep_nesting_mark(text: str) -> tuple[int, int]:
     """1-based (line, column) where lists or mappings first nest deeper than MAX_YAML_DEPTH,
-    found with PyYAML's scanner (which, unlike its composer, does not recurse); (0, 0) if none."""
+    found with PyYAML's scanner (which, unlike its composer, does not recurse); (1, 1) if none."""
     depth = 0
     opening = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
                yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)
@@ -232,11 +234,12 @@ def _deep_nesting_mark(text: str) -> tuple[int, int]:
                 depth -= 1
     except yaml.YAMLError:
         pass
-    return (0, 0)
+    return (1, 1)
 
 
 def _bad_scalar_mark(root: Any) -> tuple[int, int]:
-    """1-based (line, column) of the first scalar that YAML parses but cannot build (0, 0 if none)."""
+    """1-based (line, column) of the first scalar that YAML parses but cannot build (1, 1 if
+    none)."""
     stack = [root]
     while stack:
         node = stack.pop(0)
@@ -250,7 +253,7 @@ def _bad_scalar_mark(root: Any) -> tuple[int, int]:
                 stack.extend((k, v))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
-    return (0, 0)
+    return (1, 1)
 
 
 def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple[int, int]]:
@@ -300,11 +303,11 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
         return Settings()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.error(path, line, col, f"bad YAML ({exc.problem or exc.context})")
         return Settings()
     except yaml.YAMLError as exc:
-        problems.error(path, 0, 0, f"bad YAML ({exc})")
+        problems.error(path, 1, 1, f"bad YAML ({exc})")
         return Settings()
     except RecursionError:  # the composer recurses once per level: beyond Python's stack
         problems.error(
@@ -321,7 +324,7 @@ def read_settings_yaml(path: Path, problems: Problems) -> Settings:
         data: Any = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.error(path, line, col, f"bad YAML ({exc.problem or exc.context})")
         return Settings()
     except (ValueError, TypeError, OverflowError) as exc:
@@ -379,14 +382,15 @@ def _string_keys(
 
 
 def _closest_mark(marks: dict[str, tuple[int, int]], key: str) -> tuple[int, int]:
-    """Mark of `key`, or of its nearest enclosing key."""
+    """Mark of `key`, or of its nearest enclosing key (1, 1 when none is written: the file's
+    start, so that every problem has a place)."""
     parts = key.split(".")
     while parts:
         dotted = ".".join(parts)
         if dotted in marks:
             return marks[dotted]
         parts.pop()
-    return (0, 0)
+    return (1, 1)
 
 
 # ---- locations ---------------------------------------------------------------------------------
@@ -523,7 +527,9 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
             )
         )
     if not out and not problems.errors:
-        problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
+        problems.error(
+            table.path, table.after_last, 1, "no locations (expected at least one data row)"
+        )
     return out, set(first_line)
 
 
@@ -600,7 +606,10 @@ def read_observations(
         entries.append((key, files, row))
     if not rows:
         problems.error(
-            layout.path, 0, 0, "no rows (expected total,refugees.csv and one row per camp)"
+            layout.path,
+            layout.after_last,
+            1,
+            "no rows (expected total,refugees.csv and one row per camp)",
         )
     for loc in locations:
         if loc.is_camp and loc.name not in first_line:
@@ -685,7 +694,8 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
             _attribute_header(route_table, 4),
         )
         if not route_table.data_rows():
-            problems.error(route_table.path, 0, 0, "no routes (expected rows name1,name2,distance)")
+            problems.error(route_table.path, route_table.after_last, 1,
+                           "no routes (expected rows name1,name2,distance)")
     # (the routes' place pairs, to warn of link closures between places no route joins)
     joined = ({frozenset((r.a, r.b)) for r in routes}
               if route_table is not None and len(problems.errors) == errors_before else None)

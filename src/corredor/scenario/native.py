@@ -103,6 +103,26 @@ def toml_key_position(text: str, table: str, key: str | None = None) -> tuple[in
     return header_pos
 
 
+def toml_place(text: str, table: str, key: str | None = None) -> tuple[int, int]:
+    """1-based (line, column) where a problem with `key` of `[table]` (or with the table) is
+    reported: the key, else the table's header or its own `table = …` key, else that of the
+    table around it, else the line after the last one (where a missing table would go); never
+    (0, 0), so every problem in scenario.toml has a place."""
+    while True:
+        found = toml_key_position(text, table, key)
+        if found != (0, 0):
+            return found
+        if not table:
+            return line_after_last(text), 1
+        table, _, key = table.rpartition(".")
+
+
+def line_after_last(text: str) -> int:
+    """The line after the last one of `text` that holds anything (1 for a blank text)."""
+    lines = text.splitlines()
+    return 1 + next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()), 0)
+
+
 def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, str]:
     """Parsed scenario.toml and its text; None after reporting a syntax error."""
     text = read_text(path, problems, "a [scenario] table and a [files] table")
@@ -111,7 +131,7 @@ def read_toml(path: Path, problems: Problems) -> tuple[dict[str, Any] | None, st
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col, reason = toml_error(exc)
+        line, col, reason = toml_error(exc, text)
         problems.error(path, line, col, f"bad TOML ({reason})")
         return None, text
     return data, text
@@ -121,10 +141,10 @@ def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Proble
     """Unknown tables and keys are errors, with a suggestion."""
     for table, value in data.items():
         if table not in SECTIONS and not isinstance(value, dict):
-            problems.error(path, *toml_key_position(text, "", table), _top_level_key(table))
+            problems.error(path, *toml_place(text, "", table), _top_level_key(table))
             continue
         if table not in SECTIONS:
-            line, col = toml_key_position(text, table)
+            line, col = toml_place(text, table)
             problems.error(
                 path,
                 line,
@@ -136,11 +156,11 @@ def _check_keys(path: Path, text: str, data: Mapping[str, Any], problems: Proble
         if table in ("settings", "crisis"):
             continue
         if not isinstance(value, dict):
-            problems.error(path, *toml_key_position(text, "", table), f"[{table}] must be a table")
+            problems.error(path, *toml_place(text, "", table), f"[{table}] must be a table")
             continue
         for key in value:
             if key not in SECTIONS[table]:
-                line, col = toml_key_position(text, table, key)
+                line, col = toml_place(text, table, key)
                 problems.error(
                     path,
                     line,
@@ -192,9 +212,9 @@ def _require(
             problems.error(
                 table.path,
                 header_line,
-                0,
-                f"missing column {name!r} (found {', '.join(columns) or 'none'})"
-                f"{suggest(name, set(columns))}",
+                1,
+                f"missing column {name!r} (expected columns {', '.join(names)}; found "
+                f"{', '.join(columns) or 'none'}){suggest(name, set(columns))}",
             )
             ok = False
     return ok
@@ -321,7 +341,9 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
             )
         )
     if not out and not problems.errors:
-        problems.error(table.path, 0, 0, "no locations (expected at least one data row)")
+        problems.error(
+            table.path, table.after_last, 1, "no locations (expected at least one data row)"
+        )
     return out, set(first_line)
 
 
@@ -364,7 +386,10 @@ def read_native_observations(
         counts.append(value)
     if "total" not in parts and ok:
         problems.error(
-            table.path, 0, 0, "missing the 'total' series (expected rows total,date,value)"
+            table.path,
+            table.after_last,
+            1,
+            "missing the 'total' series (expected rows total,date,value)",
         )
     for name, line in first_line.items():
         if name != "total" and name not in by_name:
@@ -389,10 +414,19 @@ def read_native_observations(
         if ctable is not None and _require(problems, ctable, ccols, CORRECTION_COLUMNS):
             if (ccols["series"], ccols["date"]) == (0, 1):
                 corrections = parse_corrections(
-                    Table(ctable.path, tuple(crows)), problems, set(parts), table.path.name
+                    Table(ctable.path, tuple(crows), ctable.after_last),
+                    problems,
+                    set(parts),
+                    table.path.name,
                 )
             else:
-                problems.error(ctable.path, 1, 0, "columns must be series,date (in this order)")
+                header_line = next(r.line for r in ctable.rows if not r.is_blank)
+                problems.error(
+                    ctable.path,
+                    header_line,
+                    1,
+                    f"columns must be series,date in this order (found {', '.join(ccols)})",
+                )
     if not ok:
         return None
     series: dict[str, Series] = {}
@@ -420,12 +454,13 @@ def _scenario_table(
 ) -> tuple[str, dt.date | None, int | None, str]:
     sc = data.get("scenario")
     if not isinstance(sc, dict):
-        problems.error(path, 0, 0, "missing [scenario] table (expected name, start_date, days)")
+        problems.error(path, *toml_place(text, "scenario"),
+                       "missing [scenario] table (expected name, start_date, days)")
         return "", None, None, ""
     name = sc.get("name")
     if not isinstance(name, str) or not name:
         problems.error(
-            path, *toml_key_position(text, "scenario", "name"), "missing or empty scenario name"
+            path, *toml_place(text, "scenario", "name"), "missing or empty scenario name"
         )
         name = ""
     start = sc.get("start_date")
@@ -436,18 +471,18 @@ def _scenario_table(
     if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
         problems.error(
             path,
-            *toml_key_position(text, "scenario", "start_date"),
+            *toml_place(text, "scenario", "start_date"),
             f"bad start_date (expected a date YYYY-MM-DD, found {_shown(start)})",
         )
         start = None
     elif why := start_date_problem(start):
-        problems.error(path, *toml_key_position(text, "scenario", "start_date"), why)
+        problems.error(path, *toml_place(text, "scenario", "start_date"), why)
         start = None
     days = sc.get("days")
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         problems.error(
             path,
-            *toml_key_position(text, "scenario", "days"),
+            *toml_place(text, "scenario", "days"),
             f"bad days (expected a whole number of days ≥ 1, found {_shown(days)})",
         )
         days = None
@@ -474,21 +509,21 @@ def _file(
         if required:
             problems.error(
                 toml_path,
-                *toml_key_position(text, "files"),
+                *toml_place(text, "files"),
                 f"missing key files.{key} (expected a CSV file name)",
             )
         return None
     if not isinstance(value, str) or not value:
         problems.error(
             toml_path,
-            *toml_key_position(text, "files", key),
+            *toml_place(text, "files", key),
             f"bad files.{key} (expected a CSV file name, found {value!r})",
         )
         return None
     path = folder / value
     why = file_problem(path, value)
     if why is not None:
-        problems.error(toml_path, *toml_key_position(text, "files", key), f"files.{key}: {why}")
+        problems.error(toml_path, *toml_place(text, "files", key), f"files.{key}: {why}")
         return None
     return path
 
@@ -496,14 +531,12 @@ def _file(
 def _settings(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> Settings:
     raw = data.get("settings", {})
     if not isinstance(raw, dict):
-        problems.error(path, *toml_key_position(text, "settings"), "[settings] must be a table")
+        problems.error(path, *toml_place(text, "settings"), "[settings] must be a table")
         return Settings()
     settings, found = settings_from_mapping(raw)
     for severity, key, message in found:
         section, _, leaf = key.partition(".")
-        line, col = toml_key_position(text, f"settings.{section}", leaf or None) if leaf else (0, 0)
-        if (line, col) == (0, 0):
-            line, col = toml_key_position(text, f"settings.{section}")
+        line, col = toml_place(text, f"settings.{section}", leaf or None)
         (problems.error if severity == "error" else problems.warn)(
             path, line, col, f"settings.{key}: {message}"
         )
@@ -521,7 +554,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     settings = _settings(toml_path, text, data, problems)
     files = data.get("files")
     if not isinstance(files, dict):
-        problems.error(toml_path, 0, 0, "missing [files] table (expected locations and routes)")
+        problems.error(toml_path, *toml_place(text, "files"),
+                       "missing [files] table (expected locations and routes)")
         files = {}
     loc_path = _file(folder, text, files, "locations", problems, True)
     locations, seen = read_native_locations(loc_path, problems) if loc_path else ([], set())
@@ -639,12 +673,12 @@ def _read_crisis(
     except ImportError:
         problems.error(
             toml_path,
-            *toml_key_position(text, "crisis"),
+            *toml_place(text, "crisis"),
             "crisis sections need corredor.scenario.native_crisis",
         )
         return None
     if not isinstance(table, dict):
-        problems.error(toml_path, *toml_key_position(text, "crisis"), "[crisis] must be a table")
+        problems.error(toml_path, *toml_place(text, "crisis"), "[crisis] must be a table")
         return None
     return read_crisis(folder, table, problems, names, start_date=start, toml_path=toml_path,
                        routes=routes, days=days)

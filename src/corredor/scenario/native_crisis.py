@@ -147,7 +147,10 @@ class _Reader:
     # ---- helpers ---------------------------------------------------------------------------
     def toml_position(self, key: str) -> tuple[int, int]:
         """Best-effort (line, column) of `key = ...` (or of a `[table]` header given as such) in
-        the TOML file, (0, 0) if not found (tomllib keeps no positions)."""
+        the TOML file (tomllib keeps no positions); else of the [crisis] table, else the line
+        after the last one: never (0, 0), so every problem has a place."""
+        from .native import toml_place
+
         if self._toml_lines is None:
             try:
                 self._toml_lines = self.toml_path.read_text(encoding="utf-8").splitlines()
@@ -157,7 +160,7 @@ class _Reader:
             body = text.strip()
             if body.startswith(f"{key} ") or body.startswith(f"{key}=") or body == key:
                 return i, text.index(key) + 1
-        return 0, 0
+        return toml_place("\n".join(self._toml_lines), "crisis")
 
     def toml_error(self, key: str, message: str) -> None:
         self.problems.error(self.toml_path, *self.toml_position(key), message)
@@ -210,7 +213,7 @@ class _Reader:
             self.problems.error(
                 table.path,
                 header_line,
-                0,
+                1,
                 f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                 f"(expected {', '.join(names)})",
             )
@@ -741,9 +744,9 @@ def read_crisis(
     toml_path = toml_path or folder / "scenario.toml"
     if start_date is None:
         start_date = _start_date_of(toml_path)
-        if start_date is None:
-            problems.error(toml_path, 0, 0, "crisis: [scenario] start_date is needed to read crisis dates")
     r = _Reader(folder, problems, set(location_names), start_date, toml_path)
+    if start_date is None:
+        r.toml_error("[scenario]", "crisis: [scenario] start_date is needed to read crisis dates")
     r.routes, r.days = routes, days
     if not isinstance(crisis_table, dict):
         r.toml_error("crisis", f"crisis: expected a table, found {crisis_table!r}")
@@ -837,7 +840,7 @@ def load_variant(path: str | Path) -> Scenario:
     >>> v = load_variant("scenarios/chile-peru-2023/variants/no_peru_closure.toml")  # doctest: +SKIP
     """
     from . import load_scenario
-    from .native import toml_key_position
+    from .native import toml_place
     from .tomlread import toml_error
 
     path = Path(path)
@@ -852,34 +855,33 @@ def load_variant(path: str | Path) -> Scenario:
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col, reason = toml_error(exc)
+        line, col, reason = toml_error(exc, text)
         raise ScenarioError([Problem(str(path), line, col, f"bad TOML ({reason})")]) from None
     variant = data.get("variant")
     if not isinstance(variant, dict) or not isinstance(variant.get("base"), str):
-        line, col = (0, 0)
+        line, col = toml_place(text, "variant", "base")
         found = ""
         if isinstance(variant, dict):
-            line, col = toml_key_position(text, "variant", "base") if "base" in variant else toml_key_position(text, "variant")
             found = f", found {variant['base']!r}" if "base" in variant else ", found no base key"
         raise ScenarioError([Problem(str(path), line, col,
                                      f"a variant needs [variant] base = \"<baseline folder>\"{found}")])
     unknown = set(data) - {"variant", "crisis"}
     if unknown:
         key = sorted(unknown)[0]
-        line, col = toml_key_position(text, key)
+        line, col = toml_place(text, key)
         raise ScenarioError([Problem(str(path), line, col, f"a variant may override [crisis] only (found [{key}]; "
                                      "the period and places are the baseline's)")])
     for key in sorted(set(variant) - VARIANT_KEYS):
-        line, col = toml_key_position(text, "variant", key)
+        line, col = toml_place(text, "variant", key)
         raise ScenarioError([Problem(str(path), line, col, f"unknown key 'variant.{key}' "
                                      f"(expected {', '.join(sorted(VARIANT_KEYS))}){suggest(key, VARIANT_KEYS)}")])
     try:
         base_dir = (path.parent / variant["base"]).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # (a NUL in the name, a loop of links)
-        line, col = toml_key_position(text, "variant", "base")
+        line, col = toml_place(text, "variant", "base")
         raise ScenarioError([Problem(str(path), line, col, f"bad base folder {variant['base']!r} ({exc})")]) from None
     if not (base_dir / "scenario.toml").is_file():
-        line, col = toml_key_position(text, "variant", "base")
+        line, col = toml_place(text, "variant", "base")
         raise ScenarioError([Problem(str(path), line, col, f"base {variant['base']!r} is not a scenario folder "
                                      f"({base_dir} has no scenario.toml; the path is relative to this file)")])
     base = load_scenario(base_dir)
@@ -887,7 +889,8 @@ def load_variant(path: str | Path) -> Scenario:
     table = dict(base_toml.get("crisis", {}))
     over = data.get("crisis", {})
     if not isinstance(over, dict):
-        raise ScenarioError([Problem(str(path), 0, 0, "[crisis] must be a table")])
+        line, col = toml_place(text, "crisis")
+        raise ScenarioError([Problem(str(path), line, col, "[crisis] must be a table")])
     own = over.get("parameters")
     # the baseline's own parameters were checked when it loaded; a variant that replaces the
     # tables referring to them (e.g. policies without $mil_block) must not be refused for them

@@ -374,11 +374,10 @@ def parse_conflicts(
             else:
                 values[k, j] = v
     if len(data) < days:
-        last = data[-1].line if data else header.line
         problems.error(
             table.path,
-            last,
-            0,
+            table.after_last,
+            1,
             f"conflicts.csv is shorter than the period (expected a row for each of the {days} days,"
             f" found {len(data)})",
         )
@@ -454,7 +453,7 @@ def read_series_file(
     if not ok:
         return None
     if not days:
-        problems.error(path, 0, 0, "no data rows (expected rows YYYY-MM-DD,count)")
+        problems.error(path, table.after_last, 1, "no data rows (expected rows YYYY-MM-DD,count)")
         return None
     back = next((k for k in range(1, len(days)) if days[k] < days[k - 1]), None)
     if back is not None:

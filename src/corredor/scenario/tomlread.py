@@ -28,12 +28,18 @@ def loads_toml(text: str) -> dict[str, Any]:
         ) from None
 
 
-def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
+def toml_error(exc: tomllib.TOMLDecodeError, source: str | None = None) -> tuple[int, int, str]:
     """(line, column, reason) of a TOML syntax error: Python 3.11 keeps the place only in the
-    message ("… (at line L, column C)"), so it is read from there; (0, 0) when it has none."""
+    message ("… (at line L, column C)"), so it is read from there. An error "at end of document"
+    (an unterminated string, a table header without its ']' on the last line) is placed just
+    after the last character of `source`; (0, 0) when there is no place to give."""
     text = str(exc)
     m = re.search(r"\(at line (\d+), column (\d+)\)", text)
     line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    if m is None and source is not None and text.endswith("(at end of document)"):
+        line = source.count("\n") + 1
+        col = len(source) - (source.rfind("\n") + 1) + 1
+        text = text.removesuffix(" (at end of document)") + " at the end of the file"
     return line, col, re.sub(r" \(at line \d+, column \d+\)$", "", text)
 
 
