@@ -55,7 +55,7 @@ def test_read_params(tmp_path: Path) -> None:
                                                                "(the key is missing)"),
         ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nlog = 'yes'\n", ":4:1:",
          "'log' must be true or false, found 'yes'"),
-        ("[other]\nx = 1\n", ":1:", "no [params"),
+        ("[other]\nx = 1\n", ":1:1:", "no [params"),
         # found by review: a yes/no or whole-number setting passed (0 and 1 are valid ends) and
         # the run died at a trial that drew 0.37, naming no line of params.toml
         ("[params.move_rules.avoid_short_stints]\nlow = 0\nhigh = 1\n", ":1:1:",
@@ -74,6 +74,45 @@ def test_read_params_problems_point_at_the_line(tmp_path: Path, text: str, where
         read_params(path, toy_scenario())
     shown = [str(p) for p in info.value.problems]
     assert any(s.startswith(str(path) + where) and message in s for s in shown), shown
+
+
+# Found by an error audit: reported at column 0 (`:1:0` shown as `:1:`), or with no line at all
+# where a parameter was an inline table or a dotted key (`path: …`).
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("[other]\nx = 1\n", ":1:1: ", "no [params.<section>.<name>] tables found (expected at least one, "
+                                       "e.g. [params.move_rules.camp_weight] with low and high)"),
+        ("# nothing yet\n", ":1:1: ", "no [params.<section>.<name>] tables found"),
+        ("# the bounds\n  params = 3\n", ":2:3: ", "no [params.<section>.<name>] tables found"),
+        ("\n[params]\n", ":2:1: ", "no [params.<section>.<name>] tables found"),
+        ("params.move_rules = 3\n", ":1:1: ", "'params.move_rules' must be a table of parameters"),
+        ("[params.move_rules]\ncamp_weight = 3\n", ":2:1: ", "'move_rules.camp_weight' must be a table with low and high"),
+        ("[params.move_rules]\n  camp_weight = {low = 3, high = 2}\n", ":2:3: ",
+         "'move_rules.camp_weight': low (3) must be below high (2)"),
+        ("[params.move_rules]\ncamp_weight = {low = 1, high = 2, step = 1}\n", ":2:1: ",
+         "'move_rules.camp_weight': unknown key 'step'"),
+    ],
+)
+def test_read_params_problems_have_a_column(tmp_path: Path, flee_cases: Path, text: str, where: str,
+                                            message: str) -> None:
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        read_params(path, toy_scenario())
+    shown = [str(p) for p in info.value.problems]
+    assert any(s.startswith(str(path) + where + message) for s in shown), shown
+    assert all(p.line >= 1 and p.column >= 1 for p in info.value.problems), shown
+    res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params", str(path),
+                                   "--trials", "1", "-n", "1", "--executor", "serial",
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert any(line.startswith(str(path) + where + message[:30]) for line in res.output.splitlines()), res.output
+    assert not (tmp_path / "cal").exists()
 
 
 def test_read_params_that_is_not_utf8_points_at_the_byte(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -491,3 +492,108 @@ def test_a_cold_waiting_place_gets_the_cold_covered_space():
     assert float(people.sel(location="x")) > 0 and float(people.sel(location="s")) > 0
     assert float(space.sel(location="x")) == 4.5 * float(people.sel(location="x"))
     assert float(space.sel(location="s")) == 3.5 * float(people.sel(location="s"))
+
+
+# ---- problems found while compiling: path:line:col of the input, never column 0 ---------------
+
+CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+
+
+def _chile_peru_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "crisis"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("variants", "*.py", "*.json"))
+    return folder
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _first(items: tuple, **changes: object) -> tuple:
+    return (dataclasses.replace(items[0], **changes), *items[1:])
+
+
+# Each change makes a scenario the readers would refuse (they check first), built in code as the
+# API allows: the plan's own checks point at the row's cell. Before: `folder:3: …` (column 0, and
+# the scenario folder instead of the file).
+@pytest.mark.parametrize("change, expected", [
+    (lambda s: dataclasses.replace(s, routes=_first(s.routes, b="nowhere")),
+     "routes.csv:3:2: route santiago–nowhere names an unknown place 'nowhere' (expected a name from the "
+     "locations table)"),
+    (lambda s: dataclasses.replace(s, routes=_first(s.routes, a="nowhere")),
+     "routes.csv:3:1: route nowhere–antofagasta names an unknown place 'nowhere'"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, groups=_first(s.crisis.groups, fallback="nowhere"))),
+     "groups.csv:3:7: group documented: unknown place 'nowhere' in fallback (expected a name from the "
+     "locations table)"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, groups=_first(s.crisis.groups, destinations={"nowhere": 1.0}))),
+     "groups.csv:3:6: group documented: unknown place 'nowhere' in destinations"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, crossings=_first(s.crisis.crossings, b="lima"))),
+     "crossings.csv:3:3: crossing pe_santa_rosa: no route from camp to lima (expected a route between "
+     "them in the routes table"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, crossings=_first(s.crisis.crossings, irregular_to="lima"))),
+     "crossings.csv:3:5: crossing pe_santa_rosa: no route from camp to irregular_to lima (expected a "
+     "route between them in the routes table)"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, events=_first(s.crisis.events, origin="nowhere"))),
+     "events.csv:3:5: transfer: unknown place 'nowhere' in origin (expected a name from the locations table)"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, events=_first(s.crisis.events, kind="corridor", destination="lima"))),
+     "events.csv:3:6: corridor: no route from camp to lima to open (expected a route between them in the "
+     "routes table)"),
+    (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
+        s.crisis, events=_first(s.crisis.events, kind="flight", people=0))),
+     "events.csv:3:8: flight: bad people (expected seats, at least 1, found 0)"),
+])
+def test_plan_problems_point_at_the_rows_cell(tmp_path: Path, change, expected: str) -> None:
+    from corredor.scenario import ScenarioError, load_scenario
+
+    scenario = change(load_scenario(_chile_peru_copy(tmp_path)))
+    with pytest.raises(ScenarioError) as info:
+        compile_crisis(scenario)
+    (problem,) = info.value.problems
+    assert str(problem).startswith(expected), str(problem)
+    assert problem.line >= 1 and problem.column >= 1
+
+
+# Whole-run limits: at the key or the row that sets them. Before: `folder: the run lasts …` (0:0).
+@pytest.mark.parametrize("file, old, new, expected", [
+    ("scenario.toml", "days = 150", "days = 1000000",
+     "scenario.toml:9:1: the run lasts 1,000,000 days, more than the 36,525 (100 years) corredor accepts "
+     "(expected a shorter [scenario] days)"),
+    ("departures.csv", "antofagasta,2023-02-01,2023-04-04,58.8,", "antofagasta,2023-02-01,2023-04-04,1e12,",
+     "departures.csv:4:4: the departures create "),
+])
+def test_whole_run_limits_point_at_what_sets_them(tmp_path: Path, file: str, old: str, new: str,
+                                                  expected: str) -> None:
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = _chile_peru_copy(tmp_path)
+    _edit(folder / file, old, new)
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert any(line.startswith(expected) for line in result.output.splitlines()), result.output
+
+
+def test_more_people_than_memory_points_at_the_largest_departures_row(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from corredor.engine.rules import crisis_plan
+    from corredor.scenario import ScenarioError, load_scenario
+
+    scenario = load_scenario(_chile_peru_copy(tmp_path))
+    monkeypatch.setattr(crisis_plan.os, "sysconf", lambda name: 1)  # a machine of 1 byte
+    with pytest.raises(ScenarioError) as info:
+        compile_crisis(scenario)
+    (problem,) = info.value.problems
+    assert str(problem).startswith("departures.csv:3:4: the departures create "), str(problem)
+    assert "exceed this machine's memory" in str(problem)

@@ -136,6 +136,32 @@ def test_a_bad_standard_file_is_a_located_problem(tmp_path, content, expected):
         needs_standard(tmp_path / "missing.toml")
 
 
+@pytest.mark.parametrize("content, expected", [
+    ("[water]\nlitres_per_persn_day = 20\n",
+     "std.toml:2:1: water.litres_per_persn_day: unknown key (expected one of litres_per_person_day, source)"),
+    ('name = "x"\n[water]\n  litres_per_person_day = -3\n',
+     "std.toml:3:3: water.litres_per_person_day: Input should be greater than or equal to 0 (found -3)"),
+    ('[food]\nkcal_per_person_day = "lots"\n',
+     "std.toml:2:1: food.kcal_per_person_day: Input should be a valid number, unable to parse string as a "
+     "number (found 'lots')"),
+    ("[water.bottled]\nlitres = 1\n",
+     "std.toml:1:1: water.bottled: unknown key (expected one of litres_per_person_day, source)"),
+    ("# custom\ncolour = 1\n",
+     "std.toml:2:1: colour: unknown key (expected one of food, health, name, sanitation, shelter, water)"),
+    ("[sanitation]\nswitch_counted_from = 'never'\n",
+     "std.toml:2:1: sanitation.switch_counted_from: Input should be 'first_occupied' or 'run_start' (found 'never')"),
+])
+def test_invalid_standard_values_point_at_their_key(tmp_path, content, expected):
+    """Found by an error audit: a wrong key or value had its line but column 0 (`std.toml:2: …`)."""
+    std = tmp_path / "std.toml"
+    std.write_text(content, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        needs_standard(std)
+    (problem,) = err.value.problems
+    assert str(problem) == f"{std.as_posix()[:-len('std.toml')]}{expected}"
+    assert problem.line >= 1 and problem.column >= 1
+
+
 def test_unknown_indicator_in_provided_is_an_error():
     with pytest.raises(ValueError, match="unknown indicator"):
         compute_needs(_one([[1.0]], ["a"]), provided={"a": {"latrines": 3}})

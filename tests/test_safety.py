@@ -148,7 +148,7 @@ def test_a_trillion_refugees_are_refused(tmp_path: Path) -> None:
     refugees = "Date,Refugee_numbers\n2020-01-01,0\n2020-01-06,1000000000000\n2020-01-11,1000000000000\n"
     case = write_mini_flee(tmp_path / "case", {"source_data/refugees.csv": refugees})
     out = _run_refused(case, "--engine", "agents")
-    assert "source_data/refugees.csv: the observations create 1,000,000,000,000 people" in out
+    assert "source_data/refugees.csv:3:2: the observations create 1,000,000,000,000 people" in out
     assert "more than live on Earth" in out
 
 
@@ -156,7 +156,7 @@ def test_a_trillion_residents_are_refused(tmp_path: Path) -> None:
     locations = MINI["input_csv/locations.csv"].replace(",0,1000\n", ",0,1000000000000\n")
     case = write_mini_flee(tmp_path / "case", {"input_csv/locations.csv": locations})
     out = _run_refused(case)
-    assert "input_csv/locations.csv: the places hold 1,000,000,000,800 people" in out
+    assert "input_csv/locations.csv:2:8: the places hold 1,000,000,000,800 people" in out
 
 
 def test_too_many_agents_for_the_engine_names_the_hasten_that_fits(tmp_path: Path) -> None:
@@ -179,7 +179,24 @@ def test_a_billion_days_are_refused(tmp_path: Path, how: str) -> None:
     if how == "option":  # --days only shortens a run
         assert "--days 1,000,000,000 runs past the scenario's 10 days" in out
     else:
-        assert "the run lasts 1,000,000,000 days, more than the 36,525 (100 years)" in out
+        assert "input_csv/sim_period.csv:2:2: the run lasts 1,000,000,000 days, more than the 36,525 (100 years)" in out
+
+
+SETTINGS = MINI["simsetting.yml"]
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"simsetting.yml": SETTINGS.replace("  awareness_level: 1\n", "  awareness_level: 1\n  fixed_routes: True\n")},
+     "simsetting.yml:6:3: move_rules.fixed_routes is not implemented in corredor; switch it off"),
+    ({"simsetting.yml": SETTINGS.replace("  insert_day0: True\n", "  insert_day0: True\n  empty_camps_on_day0: True\n")},
+     "simsetting.yml:3:3: spawn_rules.empty_camps_on_day0 is a Flee HEAD setting"),
+    ({"simsetting.yml": SETTINGS.replace("hasten: 1", "hasten: 5000")},
+     "simsetting.yml:7:3: at hasten 5,000 nobody is simulated"),
+])
+def test_settings_the_rules_refuse_point_at_their_key(tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    """Found by an error audit: these were reported at `simsetting.yml:` with no line or column."""
+    out = _run_refused(write_mini_flee(tmp_path / "case", files))
+    assert any(line.startswith(expected) for line in out.splitlines()), out
 
 
 def test_numbers_beyond_int64_are_located_problems(tmp_path: Path) -> None:

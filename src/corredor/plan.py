@@ -17,13 +17,16 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .scenario.csvread import header_column, read_table
 from .scenario.model import Scenario, location_climates
-from .scenario.problems import Problem, ScenarioError
+from .scenario.problems import Problem, Problems, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
 CONFLICT_EPS = 1e-6
@@ -206,17 +209,95 @@ NATIVE_FILES = {
 }
 
 
-def _problem(scenario: Scenario, file: str, message: str, line: int = 0) -> Problem:
+#: Where a Flee file keeps a column that its header may not name as the native format does
+#: (1-based; `#name1` for name1, `pop/cap` for population).
+FLEE_COLUMNS = {
+    "input_csv/locations.csv": {"kind": 6, "population": 8},
+    "input_csv/routes.csv": {"name1": 1, "name2": 2},
+    "input_csv/closures.csv": {"name1": 2, "name2": 3},
+    "source_data/refugees.csv": {"value": 2},
+}
+
+
+def _problem(scenario: Scenario, file: str, message: str, line: int = 0, cell: str = "",
+             setting: str = "") -> Problem:
     """A problem found while compiling, at `file` relative to the scenario folder, as the
-    loader reports its own (docs/scenario-format.md, "Errors and warnings").
+    loader reports its own (docs/scenario-format.md, "Errors and warnings"): `path:line:col`,
+    1-based, never a 0.
 
     `file` is named as in a Flee folder; a native scenario's problem names its own file instead
-    (its [files] entry, or scenario.toml for the period and settings)."""
-    if scenario.metadata.get("format") == "native":
+    (its [files] entry, or scenario.toml for the period and settings). With `line`, the column is
+    that of the CSV column `cell` (native name) on it, else 1; with `setting` (e.g.
+    "move_rules.fixed_routes", "days"), the problem is at the key that sets it; else at 1:1."""
+    native = scenario.metadata.get("format") == "native"
+    flee_file = file
+    if native:
         files = scenario.metadata.get("files", {})
         key = NATIVE_FILES.get(file)
         file = files.get(key, f"{key}.csv") if key else "scenario.toml"
-    return Problem(file, line, 0, message)
+    real = Path(scenario.source) / file if scenario.source else Path(file)
+    if setting:
+        line, column = _setting_place(real, setting, native)
+    elif line:
+        default = 1 if native else FLEE_COLUMNS.get(flee_file, {}).get(cell, 1)
+        column = header_column(real, cell, default) if cell else 1
+    else:
+        line, column = 1, 1
+    return Problem(file, line, column, message)
+
+
+def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
+    """1-based (line, column) of the key that sets `setting` ("days", or "section.key" of the
+    settings) in scenario.toml, simsetting.yml or sim_period.csv; 1:1 where it is not written."""
+    from .scenario.native import toml_place
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return 1, 1
+    if native:
+        section, _, key = setting.rpartition(".")
+        return toml_place(text, "scenario" if setting == "days" else f"settings.{section}", key)
+    lines = text.splitlines()
+    if setting == "days":  # sim_period.csv: the value of its Length row
+        for number, raw in enumerate(lines, start=1):
+            first, comma, _ = raw.partition(",")
+            if first.strip().lower() == "length" and comma:
+                return number, 2
+        return 1, 1
+    section, _, key = setting.rpartition(".")  # simsetting.yml: `key:` under `section:`
+    inside = False
+    for number, raw in enumerate(lines, start=1):
+        if re.match(rf"{re.escape(section)}\s*:", raw):
+            inside = True
+        elif raw[:1].strip() and not raw.lstrip().startswith("#"):
+            inside = False
+        elif inside and (m := re.match(rf"(\s+){re.escape(key)}\s*:", raw)):
+            return number, len(m.group(1)) + 1
+    return 1, 1
+
+
+def _largest_row(scenario: Scenario, file: str, cell: str) -> int:
+    """The line of the row of CSV `file` (named as in a Flee folder) whose `cell` holds the largest
+    number (a total too large is shown where most of it comes from); 1 when none does."""
+    flee_file = file
+    if scenario.metadata.get("format") == "native":
+        files = scenario.metadata.get("files", {})
+        file = files.get(NATIVE_FILES.get(file, ""), file)
+    real = Path(scenario.source) / file if scenario.source else Path(file)
+    table = read_table(real, Problems(), "a table", min_cells=1)
+    if table is None:
+        return 1
+    col = header_column(real, cell, FLEE_COLUMNS.get(flee_file, {}).get(cell, 1)) - 1
+    best, line = -math.inf, 1
+    for row in table.rows:
+        try:
+            value = float(row.get(col))
+        except ValueError:
+            continue
+        if value > best:
+            best, line = value, row.line
+    return line
 
 
 def _location_flags(scenario: Scenario, problems: list[Problem]) -> dict[str, np.ndarray]:
@@ -237,7 +318,8 @@ def _location_flags(scenario: Scenario, problems: list[Problem]) -> dict[str, np
         kind = loc.kind
         if kind not in FLEE_KINDS:
             problems.append(_problem(scenario, "input_csv/locations.csv",
-                                     f"location '{loc.name}' has kind '{kind}', which the Flee rules do not know", loc.line))
+                                     f"location '{loc.name}' has kind '{kind}', which the Flee rules do not know "
+                                     f"(expected one of {', '.join(sorted(FLEE_KINDS))})", loc.line, "kind"))
             continue
         if kind == "conflict" and loc.conflict_date is not None and loc.conflict_date > 0:
             kind = "town"  # Flee: a conflict with a future date is a town until conflicts.csv says otherwise
@@ -276,14 +358,16 @@ def _links(scenario: Scenario, index: dict[str, int], problems: list[Problem]) -
     for r_i, r in enumerate(scenario.routes):
         if r.a not in index or r.b not in index:
             missing = r.a if r.a not in index else r.b
-            problems.append(_problem(scenario, "input_csv/routes.csv", f"unknown location '{missing}'", r.line))
+            problems.append(_problem(scenario, "input_csv/routes.csv", f"unknown location '{missing}' (expected a "
+                                     "name from the locations table)", r.line, "name1" if r.a not in index else "name2"))
             continue
         a, b = index[r.a], index[r.b]
         try:
             s = r.max_move_speed
             wp = r.walk_probability
         except ValueError:
-            problems.append(_problem(scenario, "input_csv/routes.csv", "max_move_speed / walk_probability is not a number", r.line))
+            problems.append(_problem(scenario, "input_csv/routes.csv", "max_move_speed / walk_probability is not a number", r.line,
+                                     "max_move_speed"))
             continue
         s = speed if s is None else s
         fr = int(r.forced_redirection or 0)
@@ -360,7 +444,8 @@ def _paths(scenario: Scenario, flags: dict[str, np.ndarray], links: dict[str, np
     except (OverflowError, RecursionError):
         problems.append(_problem(scenario, "simsetting.yml",
                                  f"awareness_level {aw} gives more than {MAX_PATHS} routes (or routes longer than "
-                                 f"{MAX_PATH_NODES} hops) on this network; lower it"))
+                                 f"{MAX_PATH_NODES} hops) on this network; lower it",
+                                 setting="move_rules.awareness_level"))
         ptr = [0] * (n_loc + 1)
         dest, dist, nodes, plinks = [], [], [], []
     km_arr = np.array(dist, np.float64)
@@ -409,7 +494,8 @@ def _conflict_events(scenario: Scenario, index: dict[str, int], n_days: int,
     if x.shape[0] < n_days:
         problems.append(_problem(scenario, "input_csv/conflicts.csv",
                                  f"has {x.shape[0]} day rows but the run is {n_days} days long "
-                                 f"(Flee reads row k as day k)"))
+                                 f"(Flee reads row k as day k; expected a row for every day)",
+                                 ct.lines[-1] + 1 if ct.lines else 1))  # (where the next row goes)
         x = np.vstack([x, np.repeat(x[-1:] if x.shape[0] else np.zeros((1, len(ct.names))),
                                     n_days - x.shape[0], axis=0)])
     for t in range(n_days):
@@ -459,7 +545,8 @@ def _closure_events(scenario: Scenario, index: dict[str, int], links: dict[str, 
             elif c.kind == "location":
                 i = index.get(c.name1)
                 if i is None:
-                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}'", c.line))
+                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}' "
+                                             "(expected a name from the locations table)", c.line, "name1"))
                     continue
                 ops = link_ops(lambda x, y, i=i: x == i or y == i, OP_LINK_CLOSE if closing else OP_LINK_OPEN)
             elif c.kind == "link":
@@ -471,14 +558,17 @@ def _closure_events(scenario: Scenario, index: dict[str, int], links: dict[str, 
                 a, b = index.get(c.name1), index.get(c.name2)
                 if a is None or b is None:
                     problems.append(_problem(scenario, "input_csv/closures.csv",
-                                             f"unknown location '{c.name1 if a is None else c.name2}'", c.line))
+                                             f"unknown location '{c.name1 if a is None else c.name2}' (expected "
+                                             "a name from the locations table)", c.line,
+                                             "name1" if a is None else "name2"))
                     continue
                 ops = link_ops(lambda x, y, a=a, b=b: (x == a and y == b) or (x == b and y == a),
                                OP_LINK_CLOSE if closing else OP_LINK_OPEN)
             elif c.kind in ("camp", "idpcamp"):
                 i = index.get(c.name1)
                 if i is None:
-                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}'", c.line))
+                    problems.append(_problem(scenario, "input_csv/closures.csv", f"unknown location '{c.name1}' "
+                                             "(expected a name from the locations table)", c.line, "name1"))
                     continue
                 ops = [(OP_CAMP_CLOSE if closing else OP_CAMP_OPEN, i, int(c.kind == "idpcamp"))]
             # remove_forced_redirection: toggles a flag nothing reads (no effect in Flee 3.1)
@@ -499,7 +589,8 @@ def _refuse_unsupported(scenario: Scenario, problems: list[Problem]) -> None:
     mr = scenario.settings.move_rules
     if mr.fixed_routes:
         problems.append(_problem(scenario, "simsetting.yml",
-                                 "move_rules.fixed_routes is not implemented in corredor; switch it off"))
+                                 "move_rules.fixed_routes is not implemented in corredor; switch it off",
+                                 setting="move_rules.fixed_routes"))
 
 
 def links_closed(plan: Plan) -> np.ndarray:
@@ -586,15 +677,18 @@ def compile_plan(scenario: Scenario) -> Plan:
     h = int(scenario.hasten)
     n_days = int(scenario.days)
     if n_days < 1:
-        problems.append(_problem(scenario, "input_csv/sim_period.csv", f"the run must last at least 1 day (found {n_days})"))
+        problems.append(_problem(scenario, "input_csv/sim_period.csv", f"the run must last at least 1 day (found {n_days})",
+                                 setting="days"))
         n_days = 1
     if n_days > MAX_DAYS:  # refuse before any days × places array is allocated
         raise ScenarioError([_problem(scenario, "input_csv/sim_period.csv", f"the run lasts {n_days:,} days, more than the "
-                                      f"{MAX_DAYS:,} (100 years) corredor accepts")])
+                                      f"{MAX_DAYS:,} (100 years) corredor accepts", setting="days")])
     people = sum(max(int(loc.population), 0) for loc in scenario.locations)
     if people > MAX_PEOPLE:
+        biggest = max(scenario.locations, key=lambda loc: loc.population)
         problems.append(_problem(scenario, "input_csv/locations.csv", f"the places hold {people:,} people in "
-                                 f"all, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))
+                                 f"all, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
+                                 biggest.line, "population"))
     _refuse_unsupported(scenario, problems)
     names = tuple(loc.name for loc in scenario.locations)
     index = {nm: i for i, nm in enumerate(names)}
@@ -633,7 +727,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         if sr.empty_camps_on_day0:
             problems.append(_problem(scenario, "simsetting.yml",
                                      "spawn_rules.empty_camps_on_day0 is a Flee HEAD setting that Flee 3.1 does not have; "
-                                     "corredor follows 3.1: remove it"))
+                                     "corredor follows 3.1: remove it", setting="spawn_rules.empty_camps_on_day0"))
     else:
         spawn = np.zeros(n_days, np.int64)
         debt = np.zeros(n_days, np.int64)
@@ -644,10 +738,12 @@ def compile_plan(scenario: Scenario) -> Plan:
         problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
                                  f"at hasten {h:,} nobody is simulated: the observations' total reaches "
                                  f"{most:,} people at most, less than one agent of {h:,} (expected a "
-                                 f"hasten of at most {most:,}: optimisations.hasten or --hasten)"))
+                                 f"hasten of at most {most:,}: optimisations.hasten or --hasten)",
+                                 setting="optimisations.hasten"))
     if created > MAX_PEOPLE:
         problems.append(_problem(scenario, "source_data/refugees.csv", f"the observations create {created:,} "
-                                 f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)"))
+                                 f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
+                                 _largest_row(scenario, "source_data/refugees.csv", "value"), "value"))
     camp_cols = np.flatnonzero(flags["camp0"])
     observed_total = np.zeros(n_days, np.int64)
     for k in camp_cols:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 import time
 import tomllib
 import uuid
@@ -71,10 +70,15 @@ class ParamSpec:
 _SPEC_KEYS = {"low", "high", "log", "int"}
 
 
-def _line_of(text: str, pattern: str) -> int:
-    """1-based line of the first match of `pattern`, or 0 when absent."""
-    m = re.search(pattern, text, flags=re.MULTILINE)
-    return text.count("\n", 0, m.start()) + 1 if m else 0
+def _place(text: str, table: str, key: str | None = None) -> tuple[int, int]:
+    """1-based (line, column) of `key` of `[table]` in params.toml: a table of its own
+    (`[table.key]`), else the key, else its table's header, else the table around it, else the
+    line after the last one; never (0, 0), so every problem in the file has a place."""
+    from ..scenario.native import toml_key_position, toml_place
+
+    dotted = f"{table}.{key}" if table and key else (key or table)
+    found = toml_key_position(text, dotted)
+    return found if found != (0, 0) else toml_place(text, table, key)
 
 
 def _spec_key_position(text: str, section: str, name: str, key: str) -> tuple[int, int] | None:
@@ -122,28 +126,31 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
         problems.raise_if_errors()
     params = data.get("params")
     if not isinstance(params, dict) or not params:
-        problems.error(path, 1, 0, "no [params.<section>.<name>] tables found")
+        line, col = _place(text, "", "params") if "params" in data else (1, 1)
+        problems.error(path, line, col, "no [params.<section>.<name>] tables found (expected at least one, "
+                                        "e.g. [params.move_rules.camp_weight] with low and high)")
         problems.raise_if_errors()
         raise AssertionError  # unreachable
     for key in data:
         if key not in ("params",):
-            problems.error(path, _line_of(text, rf"^[ \t]*\[?{re.escape(key)}\b"), 1,
+            problems.error(path, *_place(text, "", key),
                            f"unknown top-level key '{key}' (expected [params.<section>.<name>])")
     specs: list[ParamSpec] = []
     for section, table in params.items():
         if not isinstance(table, dict):
-            problems.error(path, _line_of(text, rf"^[ \t]*{re.escape(section)}[ \t]*="), 1,
+            problems.error(path, *_place(text, "params", section),
                            f"'params.{section}' must be a table of parameters")
             continue
         for name, spec in table.items():
             dotted = f"{section}.{name}"
-            line = _line_of(text, rf"^[ \t]*\[[ \t]*params\.{re.escape(section)}\.{re.escape(name)}[ \t]*\]")
+            line, col = _place(text, f"params.{section}", name)
             if not isinstance(spec, dict):
-                problems.error(path, line, 1, f"'{dotted}' must be a table with low and high")
+                problems.error(path, line, col, f"'{dotted}' must be a table with low and high")
                 continue
-            def at(key: str, section: str = section, name: str = name, line: int = line) -> tuple[int, int]:
-                """Where `key` of this parameter is written (its table's line when absent)."""
-                return _spec_key_position(text, section, name, key) or (line, 1)
+            def at(key: str, section: str = section, name: str = name,
+                   here: tuple[int, int] = (line, col)) -> tuple[int, int]:
+                """Where `key` of this parameter is written (its table's place when absent)."""
+                return _spec_key_position(text, section, name, key) or here
 
             bad = sorted(set(spec) - _SPEC_KEYS)
             for k in bad:
@@ -163,20 +170,20 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                 continue
             low, high = cast(float, low), cast(float, high)  # (checked above: finite numbers)
             if not low < high:
-                problems.error(path, line, 1, f"'{dotted}': low ({low}) must be below high ({high})")
+                problems.error(path, line, col, f"'{dotted}': low ({low}) must be below high ({high})")
                 continue
             if spec.get("log") and low <= 0:
-                problems.error(path, line, 1, f"'{dotted}': a log scale needs low > 0, found {low}")
+                problems.error(path, line, col, f"'{dotted}': a log scale needs low > 0, found {low}")
                 continue
             p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
                           bool(spec.get("int", False)), line)
             kind = _setting_type(section, name)
             if kind is bool:  # (0 and 1 pass the check of both ends below; 0.37 fails a trial)
-                problems.error(path, line, 1, f"'{dotted}': {name} is a yes/no setting; only numeric "
+                problems.error(path, line, col, f"'{dotted}': {name} is a yes/no setting; only numeric "
                                               "settings can be calibrated")
                 continue
             if kind is int and not p.integer:
-                problems.error(path, line, 1, f"'{dotted}': {name} is a whole-number setting; add "
+                problems.error(path, line, col, f"'{dotted}': {name} is a whole-number setting; add "
                                               "int = true")
                 continue
             if scenario is not None:
@@ -184,7 +191,7 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                     for end in (p.low, p.high):
                         apply_overrides(scenario, {dotted: p.clip(end)})
                 except OverrideError as exc:
-                    problems.error(path, line, 1, str(exc))
+                    problems.error(path, line, col, str(exc))
                     continue
             specs.append(p)
     problems.raise_if_errors()

@@ -17,7 +17,6 @@ shelter capacity is known the people left without shelter are counted as person-
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -116,15 +115,34 @@ def needs_standard(path: str | Path | None = None) -> Standard:
     try:
         return Standard(**data)
     except ValidationError as exc:
-        found = []
-        for err in exc.errors():
-            key = str(err["loc"][-1]) if err["loc"] else ""
-            line = next(
-                (i for i, t in enumerate(text.splitlines(), 1) if re.match(rf"\s*{re.escape(key)}\s*=", t)), 0
-            )
-            dotted = ".".join(str(p) for p in err["loc"])
-            found.append(Problem(where, line, 0, f"{dotted}: {err['msg']}"))
-        raise ScenarioError(found) from None
+        raise ScenarioError([_standard_problem(where, text, err) for err in exc.errors()]) from None
+
+
+def _standard_problem(where: str, text: str, err: Any) -> Problem:
+    """A validation error of the needs standard at its key (`path:line:col`, 1-based): the key's
+    own line and column, else its table's header, else the line after the last one."""
+    from ..scenario.native import toml_key_position, toml_place
+
+    loc = [str(p) for p in err["loc"]]
+    table, key = ".".join(loc[:-1]), (loc[-1] if loc else None)
+    line, col = toml_key_position(text, ".".join(loc))  # a table of its own: `[water.x]`
+    if (line, col) == (0, 0):
+        line, col = toml_place(text, table, key)
+    dotted = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        expected = f"one of {', '.join(known)}" if known else "a known key"
+        return Problem(where, line, col, f"{dotted}: unknown key (expected {expected})")
+    return Problem(where, line, col, f"{dotted}: {err['msg']} (found {err.get('input')!r})")
+
+
+def _known_keys(tables: list[str]) -> list[str]:
+    """The keys a table of the standard (`tables` from the top) accepts."""
+    model: Any = Standard
+    for name in tables:
+        field = model.model_fields.get(name) if hasattr(model, "model_fields") else None
+        model = getattr(field, "annotation", None)
+    return sorted(getattr(model, "model_fields", {}))
 
 
 #: Indicators a `provided` row may name, with their units.

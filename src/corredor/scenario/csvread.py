@@ -202,6 +202,18 @@ def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) ->
     return Table(path, tuple(rows), after_last)
 
 
+def header_column(path: str | Path, name: str, default: int = 1) -> int:
+    """1-based position of column `name` in the header (first non-blank row) of the CSV file at
+    `path`, or `default` where the file cannot be read or has no such column. For a problem
+    found after loading (the model keeps a row's line, not its cells' places). Never raises."""
+    table = read_table(Path(path), Problems(), "a table", min_cells=1)
+    if table is None:
+        return default
+    header = next((r for r in table.rows if not r.is_blank), None)
+    cells = [c.strip().lower() for c in header.cells] if header else []
+    return cells.index(name) + 1 if name in cells else default
+
+
 # ---- cells -> values, reporting what is wrong ----------------------------------------------------
 
 #: Largest whole number a cell may hold (fits int64 and float64 exactly).

@@ -287,6 +287,7 @@ class Group:
     cash_usd_sd: float = 0.0
     source: str = ""
     line: int = 0
+    path: str = field(default="", compare=False)  # file the group was read from (for later problems)
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,7 @@ class Crossing:
     irregular_to: str = ""  # place reached by the marked irregular path ("" = none: nobody tries)
     pushback_to: str = ""  # where a pushed-back person is left ("" = `staging`)
     source: str = ""
+    path: str = field(default="", compare=False)  # file the crossing was read from (for later problems)
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ class _Reader:
                     vulnerable=self.flag(table, row, cols, "vulnerable"),
                     destinations=dests, fallback=fallback,
                     cash_usd_mean=mean or 0.0, cash_usd_sd=sd or 0.0,
-                    source=self.cell(row, cols, "source"), line=row.line,
+                    source=self.cell(row, cols, "source"), line=row.line, path=str(table.path),
                 ))
         total = sum(g.share for g in out)
         if out and abs(total - 1.0) > 1e-6:  # over every file of the list: they are one table
@@ -415,7 +415,7 @@ class _Reader:
                     name=name, a=a, b=b, staging=staging, line=row.line,
                     irregular_to=irregular_to,
                     pushback_to=self.place(table, row, cols, "pushback_to", required=False),
-                    source=self.cell(row, cols, "source"),
+                    source=self.cell(row, cols, "source"), path=str(table.path),
                 ))
         return tuple(out)
 
@@ -603,7 +603,8 @@ class _Reader:
                     continue
                 self.outside(table, row, cols, start, end)
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
-                             "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line})
+                             "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line,
+                             "path": str(table.path), "column": cols["people_per_day"] + 1})
         return {"rows": tuple(rows)}
 
     def observations(self, spec: Any) -> tuple[dict[str, Any], ...]:

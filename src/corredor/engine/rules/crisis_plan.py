@@ -12,13 +12,15 @@ import heapq
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...plan import MAX_DAYS, MAX_PEOPLE
+from ...scenario.csvread import header_column
 from ...scenario.model import Scenario
-from ...scenario.problems import Problem, ScenarioError
+from ...scenario.problems import Problem, Problems, ScenarioError
 
 #: Memory of one person's columns (crisis_state.People) plus their origin in the plan.
 PERSON_BYTES = 64
@@ -141,6 +143,60 @@ def _fail(problems: list[Problem]) -> None:
         raise ScenarioError(problems)
 
 
+class _Where:
+    """Places in a scenario's files for the problems found here (the readers catch most of them
+    first; these checks guard a Scenario built or changed in code): `at` names a cell of a CSV
+    row as the readers do, its file relative to the scenario folder (`path:line:col`, 1-based)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.folder = Path(scenario.source) if scenario.source else None
+        self.named = Problems(root=self.folder)
+
+    def _problem(self, path: str | Path, line: int, column: int, message: str) -> Problem:
+        self.named.items.clear()
+        self.named.error(path, line, column, message)
+        return self.named.items[0]
+
+    def file(self, key: str) -> Path:
+        """The file of `[files] key` (e.g. routes.csv), where a part kept no path of its own."""
+        name = str(self.scenario.metadata.get("files", {}).get(key, f"{key}.csv"))
+        return self.folder / name if self.folder is not None else Path(name)
+
+    def at(self, path: str | Path, line: int, column: str, message: str, default: int = 1) -> Problem:
+        """A problem at the cell of `column` on `line` of CSV file `path`."""
+        return self._problem(path, line, header_column(path, column, default) if line else 0, message)
+
+    def days(self, message: str) -> Problem:
+        """A problem with the run's length: at `days` in scenario.toml (1:1 when not written)."""
+        from ...scenario.native import toml_place
+
+        toml = (self.folder or Path(".")) / "scenario.toml"
+        try:
+            line, col = toml_place(toml.read_text(encoding="utf-8"), "scenario", "days")
+        except (OSError, UnicodeDecodeError):
+            line, col = 1, 1
+        return self._problem(toml, line, col, message)
+
+    def departures(self, rows: list[tuple[dict[str, Any], float]], message: str) -> Problem:
+        """A problem with the people the departures create: at the `people_per_day` cell of the
+        row that creates the most (`rows`: each row with the people it creates)."""
+        row, _ = max(rows, key=lambda r: r[1]) if rows else ({}, 0.0)
+        if "path" in row:
+            return self._problem(row["path"], int(row.get("line", 1)), int(row.get("column", 1)), message)
+        return self._problem(self.file("departures"), 1, 1, message)
+
+
+def _departure_people(crisis: Any, days: int) -> list[tuple[dict[str, Any], float]]:
+    """Each departures row with the people it creates within the run's `days`."""
+    out = []
+    for row in crisis.departures.get("rows", ()):
+        scale = float(crisis.parameters.get(row["scale"], 1.0)) if row.get("scale") else 1.0
+        d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), days - 1)
+        out.append((dict(row), max(d1 - d0 + 1, 0) * float(row["people_per_day"]) * scale))
+    return out
+
+
 def _float_attr(attrs: Any, key: str, default: float = 0.0) -> float:
     v = attrs.get(key) if attrs else None
     if v in (None, ""):
@@ -159,12 +215,12 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     crisis = scenario.crisis
     if crisis is None:
         raise ValueError("scenario has no [crisis] part")
-    src = scenario.source or scenario.name
+    where = _Where(scenario)
     probs: list[Problem] = []
     T = int(scenario.days)
     if T > MAX_DAYS:  # refuse before any days × places array is allocated
-        _fail([Problem(src, 0, 0, f"the run lasts {T:,} days, more than the {MAX_DAYS:,} (100 years) "
-                                  "corredor accepts")])
+        _fail([where.days(f"the run lasts {T:,} days, more than the {MAX_DAYS:,} (100 years) "
+                          "corredor accepts (expected a shorter [scenario] days)")])
     names = tuple(loc.name for loc in scenario.locations)
     idx = {n: i for i, n in enumerate(names)}
     N = len(names)
@@ -174,7 +230,11 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     lf, lt, lk, normal, fare, risk = [], [], [], [], [], []
     for r in scenario.routes:
         if r.a not in idx or r.b not in idx:
-            probs.append(Problem(src, r.line, 0, f"route {r.a}–{r.b} names an unknown place"))
+            first = r.a not in idx
+            unknown, col = (r.a, "name1") if first else (r.b, "name2")
+            probs.append(where.at(where.file("routes"), r.line, col,
+                                  f"route {r.a}–{r.b} names an unknown place {unknown!r} "
+                                  "(expected a name from the locations table)", default=1 if first else 2))
             continue
         irregular = _float_attr(r.attributes, "irregular") > 0
         corridor_only = _float_attr(r.attributes, "corridor_only") > 0
@@ -211,9 +271,11 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         return dest_list.index(node)
 
     for g in groups:
-        for place in list(g.destinations) + [g.fallback]:
+        for place, col in [(d, "destinations") for d in g.destinations] + [(g.fallback, "fallback")]:
             if place and place not in idx:
-                probs.append(Problem(src, g.line, 0, f"group {g.name}: unknown place {place!r}"))
+                probs.append(where.at(g.path or where.file("groups"), g.line, col,
+                                      f"group {g.name}: unknown place {place!r} in {col} "
+                                      "(expected a name from the locations table)"))
     _fail(probs)
     for g in groups:
         for place in g.destinations:
@@ -249,7 +311,10 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     for ci, c in enumerate(crossings):
         a, b = idx.get(c.a), idx.get(c.b)
         if a is None or b is None or (k := link_of.get((a, b))) is None:
-            probs.append(Problem(src, c.line, 0, f"crossing {c.name}: no route from {c.a} to {c.b}"))
+            col = "from" if a is None else "to"
+            probs.append(where.at(c.path or where.file("crossings"), c.line, col,
+                                  f"crossing {c.name}: no route from {c.a} to {c.b} (expected a route "
+                                  "between them in the routes table, and both in the locations table)"))
             continue
         cross_link[ci] = k
         link_crossing[k] = ci
@@ -258,8 +323,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         if c.irregular_to:
             ki = link_of.get((a, idx.get(c.irregular_to, -2)))
             if ki is None:
-                probs.append(Problem(src, c.line, 0,
-                                     f"crossing {c.name}: no route from {c.a} to irregular_to {c.irregular_to}"))
+                probs.append(where.at(c.path or where.file("crossings"), c.line, "irregular_to",
+                                      f"crossing {c.name}: no route from {c.a} to irregular_to {c.irregular_to} "
+                                      "(expected a route between them in the routes table)"))
                 continue
             cross_irr[ci] = ki
         # else no marked path: nobody tries an irregular crossing there (cross_irr stays −1)
@@ -321,9 +387,11 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     ev_cross = np.full(V, C, dtype=np.int32)
     staging_of = {int(cross_staging[ci]): ci for ci in range(C)}
     for v, ev in enumerate(ev_rows):
-        where = ev.path or src
+        ev_file = ev.path or where.file("events")
         if ev.origin not in idx or ev.destination not in idx:
-            probs.append(Problem(where, ev.line, 0, f"{ev.kind}: unknown place"))
+            col, unknown = ("origin", ev.origin) if ev.origin not in idx else ("destination", ev.destination)
+            probs.append(where.at(ev_file, ev.line, col, f"{ev.kind}: unknown place {unknown!r} in {col} "
+                                                        "(expected a name from the locations table)"))
             continue
         ev_kind[v] = EVENT_CODES[ev.kind]
         ev_start[v], ev_end[v] = ev.start, ev.end
@@ -334,15 +402,17 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         if ev.kind == "corridor":
             k = link_of.get((idx[ev.origin], idx[ev.destination]))
             if k is None:
-                probs.append(Problem(where, ev.line, 0,
-                                     f"corridor: no route from {ev.origin} to {ev.destination} to open"))
+                probs.append(where.at(ev_file, ev.line, "destination",
+                                      f"corridor: no route from {ev.origin} to {ev.destination} to open "
+                                      "(expected a route between them in the routes table)"))
                 continue
             ev_link[v] = k
             ev_cross[v] = link_crossing[k] if link_crossing[k] >= 0 else C
         else:
             ev_cross[v] = staging_of.get(idx[ev.origin], C)
         if ev.kind == "flight" and ev.people <= 0:
-            probs.append(Problem(where, ev.line, 0, "flight: people (seats) must be at least 1"))
+            probs.append(where.at(ev_file, ev.line, "people",
+                                  f"flight: bad people (expected seats, at least 1, found {ev.people})"))
     _fail(probs)
 
     # ---- shelters --------------------------------------------------------------------------
@@ -359,8 +429,9 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
             spawn[d0 : d1 + 1, oi] += rate
     total = float(spawn.sum())
     if not total <= MAX_PEOPLE:  # refuse before int64 overflow and the people columns
-        _fail([Problem(src, 0, 0, f"the departures create {total:,.0f} people, more than "
-                                  f"the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)")])
+        _fail([where.departures(_departure_people(crisis, T),
+                                f"the departures create {total:,.0f} people, more than the {MAX_PEOPLE:,} "
+                                "corredor accepts (more than live on Earth; expected a smaller people_per_day)")])
     # whole people per day: carry the fractional part forward (deterministic, no randomness)
     counts = np.zeros((T, N), dtype=np.int64)
     carry = np.zeros(N)
@@ -378,9 +449,10 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     except (ValueError, OSError, AttributeError):
         ram = float("inf")
     if n_people * PERSON_BYTES > ram:
-        _fail([Problem(src, 0, 0, f"the departures create {n_people:,} people, whose columns "
-                                  f"({n_people * PERSON_BYTES / 2**30:,.1f} GiB) exceed this machine's "
-                                  f"memory ({ram / 2**30:,.1f} GiB)")])
+        _fail([where.departures(_departure_people(crisis, T),
+                                f"the departures create {n_people:,} people, whose columns "
+                                f"({n_people * PERSON_BYTES / 2**30:,.1f} GiB) exceed this machine's "
+                                f"memory ({ram / 2**30:,.1f} GiB; expected fewer people_per_day)")])
     person_origin = np.zeros(int(spawn_offset[-1]), dtype=np.int32)
     for t in range(T):
         pos = spawn_offset[t]
