@@ -597,3 +597,22 @@ def test_more_people_than_memory_points_at_the_largest_departures_row(tmp_path: 
     (problem,) = info.value.problems
     assert str(problem).startswith("departures.csv:3:4: the departures create "), str(problem)
     assert "exceed this machine's memory" in str(problem)
+
+
+def test_a_copied_scenario_keeps_its_hash_and_equality(tmp_path):
+    # scenario_hash (manifests, checkpoints' resume check) reads the crisis' repr: the files'
+    # places kept for later problems (groups, crossings, events, departures rows) must not be in
+    # it, or a scenario copied elsewhere (or named by another path) would be another scenario
+    import shutil
+
+    from corredor.engine.crisis import scenario_hash
+    from corredor.scenario import load_scenario
+
+    src = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    a, b = tmp_path / "a" / "one", tmp_path / "elsewhere" / "two"
+    shutil.copytree(src, a)
+    shutil.copytree(src, b)
+    sa, sb = load_scenario(a), load_scenario(b)
+    assert sa.crisis is not None and sa.crisis.events and sa.crisis.departures["rows"]
+    assert scenario_hash(sa) == scenario_hash(sb)
+    assert sa.crisis == sb.crisis

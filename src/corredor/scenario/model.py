@@ -287,7 +287,9 @@ class Group:
     cash_usd_sd: float = 0.0
     source: str = ""
     line: int = 0
-    path: str = field(default="", compare=False)  # file the group was read from (for later problems)
+    #: file the group was read from, for later problems (not part of the content: neither compared
+    #: nor in repr, which scenario_hash reads, so a copied scenario keeps its hash)
+    path: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,8 @@ class Crossing:
     irregular_to: str = ""  # place reached by the marked irregular path ("" = none: nobody tries)
     pushback_to: str = ""  # where a pushed-back person is left ("" = `staging`)
     source: str = ""
-    path: str = field(default="", compare=False)  # file the crossing was read from (for later problems)
+    #: file the crossing was read from, for later problems (neither compared nor in repr)
+    path: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -338,7 +341,8 @@ class Event:
     source: str = ""
     line: int = 0
     crossing: str = ""  # admission: the crossing whose policy it overrides
-    path: str = ""  # file the event was read from (for problems found later)
+    #: file the event was read from, for problems found later (neither compared nor in repr)
+    path: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -604,7 +604,9 @@ class _Reader:
                 self.outside(table, row, cols, start, end)
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
                              "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line,
-                             "path": str(table.path), "column": cols["people_per_day"] + 1})
+                             # (the file as named from the scenario's folder, not where that
+                             # folder is: scenario_hash reads these rows)
+                             "file": Path(os.path.relpath(table.path, self.folder)).as_posix()})
         return {"rows": tuple(rows)}
 
     def observations(self, spec: Any) -> tuple[dict[str, Any], ...]:

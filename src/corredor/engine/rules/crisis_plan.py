@@ -182,8 +182,9 @@ class _Where:
         """A problem with the people the departures create: at the `people_per_day` cell of the
         row that creates the most (`rows`: each row with the people it creates)."""
         row, _ = max(rows, key=lambda r: r[1]) if rows else ({}, 0.0)
-        if "path" in row:
-            return self._problem(row["path"], int(row.get("line", 1)), int(row.get("column", 1)), message)
+        if row.get("line") and row.get("file"):  # (rows keep their file, from the folder)
+            path = self.folder / row["file"] if self.folder is not None else Path(row["file"])
+            return self.at(path, int(row["line"]), "people_per_day", message)
         return self._problem(self.file("departures"), 1, 1, message)
 
 
