@@ -630,6 +630,78 @@ def test_a_killed_writers_temporaries_are_removed_and_a_live_ones_kept(tmp_path:
         targets.check_replaceable(folder)
 
 
+def _temporary_host() -> str:
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:40]  # (as named)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux's /proc")
+def test_a_leftover_whose_process_id_was_reused_is_stale(tmp_path: Path) -> None:
+    """Found by review: a killed main job's `.main-job.PID-HOST.RANDOM.tmp` whose PID the system
+    has since given to an unrelated process (here a `sleep`, started after the leftover was last
+    written) refused every later command with "being written by another corredor command". The
+    writer runs only if process PID started before its temporary was made (/proc/PID/stat)."""
+    import os
+    import subprocess
+    import time
+
+    from corredor import targets
+
+    case = write_mini_flee(tmp_path / "case")
+    out = tmp_path / "out"
+    leftover = out / f".main-job.{{pid}}-{_temporary_host()}.abcd1234.tmp"
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        killed = Path(str(leftover).format(pid=sleeper.pid))
+        (killed / "baseline").mkdir(parents=True)
+        past = time.time() - 3600  # (written an hour before the sleep started)
+        os.utime(killed, (past, past))
+        beside = tmp_path / f".out.{sleeper.pid}-{_temporary_host()}.abcd1234.tmp"
+        beside.mkdir()  # (a killed `run --out out`'s, removed by the next writer of `out`)
+        os.utime(beside, (past, past))
+        assert targets.stale_temporary(killed.name, out)
+        assert not targets.holds_anything(out)
+        with pytest.warns(UserWarning, match=f"process {sleeper.pid}, which no longer runs"):
+            r = cli("run", str(case), "--days", "2", "--out", str(out), "--force")
+        assert r.exit_code == 0, r.output
+        assert (out / "manifest.json").is_file() and not killed.exists() and not beside.exists()
+        # a temporary written after the process started is still that process's own: it waits
+        live = tmp_path / "busy" / killed.name
+        live.mkdir(parents=True)
+        assert not targets.stale_temporary(live.name, live.parent)
+        r = cli("run", str(case), "--days", "2", "--out", str(live.parent), "--force")
+        assert r.exit_code == 2 and f"another corredor command (process {sleeper.pid}" in r.output
+        assert live.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux's /proc")
+def test_a_leftover_of_a_killed_writer_not_yet_reaped_is_stale(tmp_path: Path) -> None:
+    """A writer killed by a script that has not waited for it yet stays a zombie: it runs no
+    more, and its temporaries must not block the next command."""
+    import subprocess
+    import time
+
+    from corredor import targets
+
+    child = subprocess.Popen(["sleep", "0"])
+    try:
+        stat = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 10
+        while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        leftover = tmp_path / f".main-job.{child.pid}-{_temporary_host()}.abcd1234.tmp"
+        leftover.mkdir()
+        assert targets.stale_temporary(leftover.name, tmp_path)
+        targets.check_replaceable(tmp_path)
+    finally:
+        child.wait()
+
+
 def test_compare_writing_into_a_folder_does_not_make_it_replaceable(tmp_path: Path) -> None:
     """Found by a bad-input review: `compare --out notes` writes comparison.json into a folder of
     the user's; that marker then let `run --out notes --force` (or convert, ensemble) delete the

@@ -83,6 +83,8 @@ def held() -> Iterator[None]:
         yield
     finally:
         _holding.pop()
-    if not _holding and _deferred:
-        _deferred.clear()
-        raise KeyboardInterrupt
+        if not _holding and _deferred:
+            _deferred.clear()
+            # (also when the body failed: the stop is still due, the failure its context; left
+            # pending, it was lost, and the next held section raised it for nothing)
+            raise KeyboardInterrupt

@@ -76,7 +76,7 @@ def only_comparison_outputs(folder: Path) -> bool:
         for entry in entries:
             if entry.name in COMPARISON_OUTPUTS and entry.is_file(follow_symlinks=False):
                 continue
-            if stale_temporary(entry.name):
+            if stale_temporary(entry.name, folder):
                 continue
             if entry.is_dir(follow_symlinks=False) and (
                     _is_empty(entry.path) or written_by_corredor(Path(entry.path))):
@@ -129,12 +129,13 @@ def check_replaceable(out: str | os.PathLike[str],
         raise UnsafeTarget(f"{out} is a file, not an output folder; --force replaces only folders "
                            "corredor wrote: choose another output folder")
     try:
-        names = {entry.name for entry in os.scandir(target) if not stale_temporary(entry.name)}
+        names = {entry.name for entry in os.scandir(target)
+                 if not stale_temporary(entry.name, target)}
     except OSError as exc:
         raise UnsafeTarget(f"{out} cannot be read ({exc.strerror or exc}); choose another "
                            "output folder") from None
     for name in sorted(names):
-        writer = _writer(name)
+        writer = _writer(name, target)
         if writer is not None:
             raise UnsafeTarget(f"{out} is being written by another corredor command ({writer}: "
                                f"{name}); wait for it to end or choose another output folder")
@@ -197,8 +198,11 @@ _TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]{1,9})-(?P<host>[A-Za-z0-
                         r"\.(?:[A-Za-z0-9_]+\.tmp|old)")
 
 
-def _alive(pid: int) -> bool:
-    """Whether process `pid` of this machine runs (someone else's process runs, too)."""
+def _alive(pid: int, since: float | None = None) -> bool:
+    """Whether process `pid` of this machine runs (someone else's process runs, too) and, given
+    `since` (when its temporary was made or last changed, seconds since the epoch), is the one
+    that made it: where /proc tells, a process that started after `since` only reuses the id of
+    a writer that was killed (`_started_after`)."""
     if pid <= 0:
         return True  # (never a writer's: kill(0) would signal this process's own group)
     try:
@@ -206,27 +210,83 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # (PermissionError: it runs, as another user)
+        pass
+    return since is None or not _started_after(pid, since)
+
+
+#: Seconds a process may seem to have started after its temporary was made: /proc/stat's btime
+#: is whole seconds, and the clock may have been set meanwhile.
+_START_TOLERANCE = 2.0
+
+
+def _boot_time() -> float | None:
+    """When this machine booted (seconds since the epoch), from /proc/stat; None without it."""
+    try:
+        with open("/proc/stat", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _started_after(pid: int, since: float) -> bool:
+    """Whether process `pid` is not the writer of a temporary made at `since`: it started more
+    than `_START_TOLERANCE` seconds later (/proc/PID/stat's starttime, field 22, in clock ticks
+    since boot), or it is a zombie (killed, not yet reaped by its parent). False where /proc
+    cannot tell (another system, hidepid): the process is then taken for the writer."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+        fields = stat[stat.rindex(")") + 2:].split()  # (the name in () may hold spaces)
+        state, ticks = fields[0], int(fields[19])  # fields 3 and 22
+        boot = _boot_time()
+        hertz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return False
+    if state in ("Z", "X"):
         return True
-    return True
+    if boot is None or hertz <= 0:
+        return False
+    return boot + ticks / hertz > since + _START_TOLERANCE
 
 
-def _writer(name: str) -> str | None:
-    """For a corredor temporary whose writer may still run: "process PID" (or "process PID on
-    HOST", another machine's, which cannot be asked); None for any other name."""
+def _made_at(path: str | os.PathLike[str], old: bool) -> float | None:
+    """When a temporary at `path` was made or last written: a `.tmp`'s mtime; an `.old`'s ctime
+    (an earlier output renamed there keeps its own mtime; the rename sets the ctime). None when
+    it cannot be read (gone meanwhile)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_ctime if old else st.st_mtime
+
+
+def _writer(name: str, folder: str | os.PathLike[str] | None = None) -> str | None:
+    """For a corredor temporary (in `folder`) whose writer may still run: "process PID" (or
+    "process PID on HOST", another machine's, which cannot be asked); None for any other name."""
     m = _TEMPORARY.fullmatch(name)
     if m is None:
         return None
     if m["host"] != _host():
         return f"process {m['pid']} on {m['host'] or 'another machine'}"
-    return f"process {m['pid']}" if _alive(int(m["pid"])) else None
+    return f"process {m['pid']}" if _running(m, name, folder) else None
 
 
-def stale_temporary(name: str) -> bool:
-    """Whether `name` is a temporary corredor's writers make (`temporary_prefix`, `old_name`)
-    left by a process of this machine that no longer runs: a leftover of a writer killed hard,
-    which nothing will finish or remove."""
+def _running(m: re.Match[str], name: str, folder: str | os.PathLike[str] | None) -> bool:
+    """Whether the writer of temporary `name` (matched by `_TEMPORARY`, in `folder`) still runs."""
+    since = None if folder is None else _made_at(os.path.join(folder, name), name.endswith(".old"))
+    return _alive(int(m["pid"]), since)
+
+
+def stale_temporary(name: str, folder: str | os.PathLike[str] | None = None) -> bool:
+    """Whether `name` (in `folder`) is a temporary corredor's writers make (`temporary_prefix`,
+    `old_name`) left by a process of this machine that no longer runs: a leftover of a writer
+    killed hard, which nothing will finish or remove. Given `folder`, a process that runs under
+    the writer's id but started after the temporary was made (the id reused) does not count."""
     m = _TEMPORARY.fullmatch(name)
-    return m is not None and m["host"] == _host() and not _alive(int(m["pid"]))
+    return m is not None and m["host"] == _host() and not _running(m, name, folder)
 
 
 def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = None) -> list[Path]:
@@ -239,7 +299,7 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], name: str | None = 
     removed = []
     for entry in sorted(entries):
         m = _TEMPORARY.fullmatch(entry)
-        if m is None or (name is not None and m["name"] != name) or not stale_temporary(entry):
+        if m is None or (name is not None and m["name"] != name) or not stale_temporary(entry, folder):
             continue
         path = Path(folder) / entry
         _remove(path)
@@ -253,7 +313,7 @@ def holds_anything(folder: str | os.PathLike[str]) -> bool:
     """Whether `folder` holds an entry other than stale temporaries (a killed writer's leftovers
     do not make a folder an earlier output)."""
     with os.scandir(folder) as entries:
-        return any(not stale_temporary(entry.name) for entry in entries)
+        return any(not stale_temporary(entry.name, folder) for entry in entries)
 
 
 def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],

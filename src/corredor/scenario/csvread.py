@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import errno
+import functools
 import io
 import os
 import stat
@@ -205,13 +206,23 @@ def read_table(path: Path, problems: Problems, what: str, min_cells: int = 2) ->
 def header_column(path: str | Path, name: str, default: int = 1) -> int:
     """1-based position of column `name` in the header (first non-blank row) of the CSV file at
     `path`, or `default` where the file cannot be read or has no such column. For a problem
-    found after loading (the model keeps a row's line, not its cells' places). Never raises."""
-    table = read_table(Path(path), Problems(), "a table", min_cells=1)
-    if table is None:
+    found after loading (the model keeps a row's line, not its cells' places). Never raises.
+    The header is read once per file (and version of it), not once per problem: a scenario
+    changed in code can have a problem on every one of thousands of rows."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
         return default
-    header = next((r for r in table.rows if not r.is_blank), None)
-    cells = [c.strip().lower() for c in header.cells] if header else []
+    cells = _header_cells(str(path), st.st_mtime_ns, st.st_size)
     return cells.index(name) + 1 if name in cells else default
+
+
+@functools.lru_cache(maxsize=32)
+def _header_cells(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The header cells, lowercased, of the CSV file at `path` as it is at (`mtime_ns`, `size`)."""
+    table = read_table(Path(path), Problems(), "a table", min_cells=1)
+    header = next((r for r in table.rows if not r.is_blank), None) if table is not None else None
+    return tuple(c.strip().lower() for c in header.cells) if header else ()
 
 
 # ---- cells -> values, reporting what is wrong ----------------------------------------------------
