@@ -215,8 +215,11 @@ def _alive(pid: int, since: float | None = None) -> bool:
 
 
 #: Seconds a process may seem to have started after its temporary was made: /proc/stat's btime
-#: is whole seconds, and the clock may have been set meanwhile.
-_START_TOLERANCE = 2.0
+#: is whole seconds and follows the clock when it is set (an NTP step, a VM resumed), while the
+#: temporary's time was stamped before. Generous, since erring the other way would let another
+#: command remove a live writer's temporary; a PID reused within it is taken for the writer, as
+#: without /proc (the command then refuses and names the process).
+_START_TOLERANCE = 300.0
 
 
 def _boot_time() -> float | None:
