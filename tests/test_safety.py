@@ -152,6 +152,18 @@ def test_a_trillion_refugees_are_refused(tmp_path: Path) -> None:
     assert "more than live on Earth" in out
 
 
+def test_a_trillion_refugees_are_refused_in_the_file_data_layout_names(tmp_path: Path) -> None:
+    # the total series read from arrivals.csv (data_layout.csv's total row): the message names
+    # that file, at its largest row's count (it named source_data/refugees.csv, which is not there)
+    arrivals = "Date,Refugee_numbers\n2020-01-01,0\n2020-01-06,1000000000000\n2020-01-11,1\n"
+    case = write_mini_flee(tmp_path / "case", {
+        "source_data/arrivals.csv": arrivals,
+        "source_data/data_layout.csv": "total,arrivals.csv\nD,d.csv\nE,e.csv\n"})
+    (case / "source_data" / "refugees.csv").unlink()
+    out = _run_refused(case, "--engine", "agents")
+    assert "source_data/arrivals.csv:3:2: the observations create" in out
+
+
 def test_a_trillion_residents_are_refused(tmp_path: Path) -> None:
     locations = MINI["input_csv/locations.csv"].replace(",0,1000\n", ",0,1000000000000\n")
     case = write_mini_flee(tmp_path / "case", {"input_csv/locations.csv": locations})

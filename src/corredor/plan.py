@@ -220,7 +220,7 @@ FLEE_COLUMNS = {
 
 
 def _problem(scenario: Scenario, file: str, message: str, line: int = 0, cell: str = "",
-             setting: str = "") -> Problem:
+             setting: str = "", columns_of: str = "") -> Problem:
     """A problem found while compiling, at `file` relative to the scenario folder, as the
     loader reports its own (docs/scenario-format.md, "Errors and warnings"): `path:line:col`,
     1-based, never a 0.
@@ -228,7 +228,9 @@ def _problem(scenario: Scenario, file: str, message: str, line: int = 0, cell: s
     `file` is named as in a Flee folder; a native scenario's problem names its own file instead
     (its [files] entry, or scenario.toml for the period and settings). With `line`, the column is
     that of the CSV column `cell` (native name) on it, else 1; with `setting` (e.g.
-    "move_rules.fixed_routes", "days"), the problem is at the key that sets it; else at 1:1."""
+    "move_rules.fixed_routes", "days"), the problem is at the key that sets it; else at 1:1.
+    `columns_of`: the Flee file whose columns `file` has, where the folder names it otherwise
+    (data_layout.csv's total series)."""
     native = scenario.metadata.get("format") == "native"
     flee_file = file
     if native:
@@ -239,7 +241,7 @@ def _problem(scenario: Scenario, file: str, message: str, line: int = 0, cell: s
     if setting:
         line, column = _setting_place(real, setting, native)
     elif line:
-        default = 1 if native else FLEE_COLUMNS.get(flee_file, {}).get(cell, 1)
+        default = 1 if native else FLEE_COLUMNS.get(columns_of or flee_file, {}).get(cell, 1)
         column = header_column(real, cell, default) if cell else 1
     else:
         line, column = 1, 1
@@ -277,13 +279,16 @@ def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
     return 1, 1
 
 
-def _largest_row(scenario: Scenario, file: str, cell: str) -> int:
-    """The line of the row of CSV `file` (named as in a Flee folder) whose `cell` holds the largest
-    number (a total too large is shown where most of it comes from); 1 when none does."""
+def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None = None) -> int:
+    """The line of the row of CSV `file` (named as in a Flee folder; `real_name`: the name this
+    folder gives it, as data_layout.csv may) whose `cell` holds the largest number (a total too
+    large is shown where most of it comes from); 1 when none does."""
     flee_file = file
     if scenario.metadata.get("format") == "native":
         files = scenario.metadata.get("files", {})
         file = files.get(NATIVE_FILES.get(file, ""), file)
+    elif real_name:
+        file = real_name
     real = Path(scenario.source) / file if scenario.source else Path(file)
     table = read_table(real, Problems(), "a table", min_cells=1)
     if table is None:
@@ -741,9 +746,14 @@ def compile_plan(scenario: Scenario) -> Plan:
                                  f"hasten of at most {most:,}: optimisations.hasten or --hasten)",
                                  setting="optimisations.hasten"))
     if created > MAX_PEOPLE:
-        problems.append(_problem(scenario, "source_data/refugees.csv", f"the observations create {created:,} "
+        # (the total series' file: refugees.csv unless data_layout.csv names another)
+        total_file = (f"source_data/{obs.total.files[0]}" if obs is not None and obs.total is not None
+                      and obs.total.files and scenario.metadata.get("format") != "native"
+                      else "source_data/refugees.csv")
+        problems.append(_problem(scenario, total_file, f"the observations create {created:,} "
                                  f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
-                                 _largest_row(scenario, "source_data/refugees.csv", "value"), "value"))
+                                 _largest_row(scenario, "source_data/refugees.csv", "value", total_file), "value",
+                                 columns_of="source_data/refugees.csv"))
     camp_cols = np.flatnonzero(flags["camp0"])
     observed_total = np.zeros(n_days, np.int64)
     for k in camp_cols:

@@ -382,8 +382,9 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str]) ->
     """Write text files into `folder` together (`write_text_atomic` for several): every one to a
     temporary beside it first, and only when all are complete renamed into place, in the order
     given (the last marks the set as finished), with stop signals held (`stopping.held`) between
-    the renames. A failure or a stop leaves the old files, all of them, and no temporary (only a
-    SIGKILL or a power cut between two renames could part them). Return the paths."""
+    the renames. A failure while writing, or a stop, leaves the old files, all of them, and no
+    temporary; only a rename that fails after an earlier one landed (renames within one folder
+    hardly do), a SIGKILL or a power cut between two renames could part them. Return the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / name for name in texts]
