@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +250,7 @@ def _problem(scenario: Scenario, file: str, message: str, line: int = 0, cell: s
 def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
     """1-based (line, column) of the key that sets `setting` ("days", or "section.key" of the
     settings) in scenario.toml, simsetting.yml or sim_period.csv; 1:1 where it is not written."""
+    from .scenario.flee import yaml_key_place
     from .scenario.native import toml_place
 
     try:
@@ -267,16 +267,7 @@ def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
             if first.strip().lower() == "length" and comma:
                 return number, 2
         return 1, 1
-    section, _, key = setting.rpartition(".")  # simsetting.yml: `key:` under `section:`
-    inside = False
-    for number, raw in enumerate(lines, start=1):
-        if re.match(rf"{re.escape(section)}\s*:", raw):
-            inside = True
-        elif raw[:1].strip() and not raw.lstrip().startswith("#"):
-            inside = False
-        elif inside and (m := re.match(rf"(\s+){re.escape(key)}\s*:", raw)):
-            return number, len(m.group(1)) + 1
-    return 1, 1
+    return yaml_key_place(text, setting)  # simsetting.yml
 
 
 def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None = None) -> int:

@@ -266,7 +266,7 @@ def _made_at(path: str | os.PathLike[str], old: bool) -> float | None:
     return st.st_ctime if old else st.st_mtime
 
 
-def _writer(name: str, folder: str | os.PathLike[str] | None = None) -> str | None:
+def _writer(name: str, folder: str | os.PathLike[str]) -> str | None:
     """For a corredor temporary (in `folder`) whose writer may still run: "process PID" (or
     "process PID on HOST", another machine's, which cannot be asked); None for any other name."""
     m = _TEMPORARY.fullmatch(name)
@@ -277,17 +277,16 @@ def _writer(name: str, folder: str | os.PathLike[str] | None = None) -> str | No
     return f"process {m['pid']}" if _running(m, name, folder) else None
 
 
-def _running(m: re.Match[str], name: str, folder: str | os.PathLike[str] | None) -> bool:
+def _running(m: re.Match[str], name: str, folder: str | os.PathLike[str]) -> bool:
     """Whether the writer of temporary `name` (matched by `_TEMPORARY`, in `folder`) still runs."""
-    since = None if folder is None else _made_at(os.path.join(folder, name), name.endswith(".old"))
-    return _alive(int(m["pid"]), since)
+    return _alive(int(m["pid"]), _made_at(os.path.join(folder, name), name.endswith(".old")))
 
 
-def stale_temporary(name: str, folder: str | os.PathLike[str] | None = None) -> bool:
+def stale_temporary(name: str, folder: str | os.PathLike[str]) -> bool:
     """Whether `name` (in `folder`) is a temporary corredor's writers make (`temporary_prefix`,
     `old_name`) left by a process of this machine that no longer runs: a leftover of a writer
-    killed hard, which nothing will finish or remove. Given `folder`, a process that runs under
-    the writer's id but started after the temporary was made (the id reused) does not count."""
+    killed hard, which nothing will finish or remove. A process that runs under the writer's id
+    but started after the temporary was made (the id reused) does not count."""
     m = _TEMPORARY.fullmatch(name)
     return m is not None and m["host"] == _host() and not _running(m, name, folder)
 

@@ -267,6 +267,17 @@ def _yaml_key_marks(node: yaml.Node | None, prefix: str = "") -> dict[str, tuple
     return marks
 
 
+def yaml_key_place(text: str, key: str) -> tuple[int, int]:
+    """1-based (line, column) of dotted `key` (e.g. "move_rules.fixed_routes") in simsetting.yml's
+    `text`; 1:1 where it is not written or the text does not compose (for a problem found after
+    loading, at the key that sets it)."""
+    try:
+        node = _SettingsLoader(text).get_single_node()
+    except Exception:  # noqa: BLE001 - the reader has reported it already; here, no place
+        return 1, 1
+    return _yaml_key_marks(node).get(key, (1, 1))
+
+
 def _repeated_yaml_keys(node: yaml.Node | None, prefix: str = "") -> list[tuple[str, int, int, int]]:
     """(dotted key, line, column, line of its first occurrence) of every mapping key given again
     in the same mapping (YAML loaders keep the last silently: a second `move_rules:` section

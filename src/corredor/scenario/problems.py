@@ -62,11 +62,17 @@ class Problems:
                     return Path(os.path.relpath(_resolve(p), _resolve(self.root))).as_posix()
         return p.as_posix()
 
+    def problem(self, path: str | Path, line: int, column: int, message: str,
+                severity: str = "error") -> Problem:
+        """A problem named as this collector names them, not collected (for a caller that
+        gathers its own list)."""
+        return Problem(self._rel(path), line, column, message, severity)
+
     def error(self, path: str | Path, line: int, column: int, message: str) -> None:
-        self.items.append(Problem(self._rel(path), line, column, message, "error"))
+        self.items.append(self.problem(path, line, column, message))
 
     def warn(self, path: str | Path, line: int, column: int, message: str) -> None:
-        self.items.append(Problem(self._rel(path), line, column, message, "warning"))
+        self.items.append(self.problem(path, line, column, message, "warning"))
 
     @property
     def errors(self) -> list[Problem]:

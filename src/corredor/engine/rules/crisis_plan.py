@@ -154,9 +154,7 @@ class _Where:
         self.named = Problems(root=self.folder)
 
     def _problem(self, path: str | Path, line: int, column: int, message: str) -> Problem:
-        self.named.items.clear()
-        self.named.error(path, line, column, message)
-        return self.named.items[0]
+        return self.named.problem(path, line, column, message)
 
     def file(self, key: str) -> Path:
         """The file of `[files] key` (e.g. routes.csv), where a part kept no path of its own."""
