@@ -184,7 +184,7 @@ def test_a_killed_main_jobs_leftovers_do_not_block_the_next_one(tmp_path: Path) 
     (leftover / "comparison.csv").write_text("half")
     runner = CliRunner()
     with pytest.warns(UserWarning, match=r"removed .*\.main-job\..*no longer runs"):
-        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
+        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert not leftover.exists() and (out / "comparison.json").is_file()
 
@@ -194,12 +194,14 @@ def test_a_killed_main_jobs_leftovers_do_not_block_the_next_one(tmp_path: Path) 
     (out / f".comparison.json.{dead}-{host}.abcd_123.tmp").write_text("{")
     live = out / f".main-job.{os.getpid()}-{host}.l1v3l1v3.tmp"  # a job still writing here
     live.mkdir()
-    r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force"])
+    r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force",
+                                    "--executor", "serial"])
     assert r.exit_code == 2 and "being written by another corredor command" in r.output
     assert live.is_dir() and leftover.is_dir()  # (refused before any work: nothing removed)
     live.rmdir()
     with pytest.warns(UserWarning, match="no longer runs"):
-        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force"])
+        r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1", "--force",
+                                    "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 

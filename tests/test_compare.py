@@ -227,7 +227,64 @@ def test_a_stop_signal_held_while_a_rename_fails_is_raised_once(tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # (no temporary, no .old)
     assert [p.name for p in out.iterdir()] == ["old.txt"]
 
+def test_a_comparison_is_the_same_on_worker_processes():
+    """`compare` runs its (scenario, seed) pairs on an executor: in two worker processes, with
+    the results coming back in any order, it gives the serial comparison exactly (every metric,
+    the daily series, the kept runs), since a run's random numbers are keyed by its seed."""
+    from corredor.analysis.executors import LocalProcessExecutor, SerialExecutor
+
+    base = load_scenario(SCENARIO).with_days(90)
+    cheap = load_variant(SCENARIO / "variants" / "bribe_55.toml").with_days(90)
+    scenarios = {"baseline": base, "bribe-55": cheap}
+    seen: list[tuple[str, int, int]] = []
+    serial = compare(scenarios, seeds=3, base_seed=8, keep=1, executor=SerialExecutor())
+    with LocalProcessExecutor(workers=2, max_batch=1) as ex:
+        par = compare(scenarios, seeds=3, base_seed=8, keep=1, executor=ex,
+                      progress=lambda name, done, n: seen.append((name, done, n)))
+    assert par.names == serial.names and par.seeds == serial.seeds
+    for name in scenarios:
+        for key in ALL_METRICS:
+            np.testing.assert_array_equal(par.values[name][key], serial.values[name][key])
+        np.testing.assert_array_equal(par.stranded[name], serial.stranded[name])
+        np.testing.assert_array_equal(par.camp[name], serial.camp[name])
+        assert len(par.runs[name]) == 1
+        xr.testing.assert_identical(par.runs[name][0].dataset, serial.runs[name][0].dataset)
+    assert par.stranded["baseline"].max() > 0  # (people were stranded: the series say something)
+    assert sorted(seen) == [(n, d, 3) for n in scenarios for d in (1, 2, 3)]
+
+
+
+def test_a_comparison_is_the_same_on_dask():
+    """The same comparison from a Dask cluster's workers (threads here) as in this process."""
+    pytest.importorskip("distributed")
+    from corredor.analysis.executors import SerialExecutor, make_executor
+
+    scenarios = {"baseline": load_scenario(SCENARIO).with_days(60)}
+    serial = compare(scenarios, seeds=3, base_seed=4, executor=SerialExecutor())
+    with make_executor("dask", workers=2, processes=False) as ex:
+        got = compare(scenarios, seeds=3, base_seed=4, executor=ex)
+    for key in ALL_METRICS:
+        np.testing.assert_array_equal(got.values["baseline"][key], serial.values["baseline"][key])
+    np.testing.assert_array_equal(got.stranded["baseline"], serial.stranded["baseline"])
+
+
 runner = CliRunner()
+
+
+def test_cli_compare_on_workers_or_serial_prints_the_same(tmp_path):
+    """`corredor compare` runs on worker processes by default; `--executor serial` in this
+    process; either way the same comparison files. A bad executor option is refused (exit 2)."""
+    args = ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"), "--seeds", "2"]
+    r = runner.invoke(app, [*args, "--workers", "2", "--out", str(tmp_path / "w")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*args, "--executor", "serial", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    for name in ("comparison.csv", "comparison.json"):
+        assert (tmp_path / "w" / name).read_bytes() == (tmp_path / "s" / name).read_bytes()
+    r = runner.invoke(app, [*args, "--executor", "threads"])
+    assert r.exit_code == 2 and "unknown executor 'threads'" in r.output
+    r = runner.invoke(app, [*args, "--address", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 2 and "--address needs --executor dask" in r.output
 
 
 def test_cli_compare_bad_inputs_exit_2(tmp_path):
@@ -244,7 +301,7 @@ def test_cli_compare_bad_inputs_exit_2(tmp_path):
 
 def test_cli_compare_prints_and_writes(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
-                            "--seeds", "2", "--out", str(tmp_path)])
+                            "--seeds", "2", "--out", str(tmp_path), "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert "bribe-0" in r.output and "peak stranded" in r.output
     assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
@@ -253,7 +310,8 @@ def test_cli_compare_prints_and_writes(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "already holds comparison.csv, comparison.json" in r.output
     assert "--force" in r.output and (tmp_path / "comparison.csv").read_bytes() == before
-    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path), "--force"])
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path), "--force",
+                            "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "comparison.csv").read_bytes() != before  # one scenario now, not two
 
@@ -314,11 +372,11 @@ def test_cli_compare_warns_when_periods_differ(tmp_path):
     shutil.copytree(SCENARIO, short, ignore=shutil.ignore_patterns("variants", "*.py"))
     toml = short / "scenario.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("days = 150", "days = 120"), encoding="utf-8")
-    r = runner.invoke(app, ["compare", str(SCENARIO), str(short), "--seeds", "1"])
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(short), "--seeds", "1", "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert "warning: short runs 120 days from 2023-02-01, the baseline 150 days" in r.output
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
-                            "--seeds", "1"])
+                            "--seeds", "1", "--executor", "serial"])
     assert r.exit_code == 0 and "warning" not in r.output
 
 

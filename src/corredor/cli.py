@@ -583,10 +583,17 @@ def compare(
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
+    executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
 ) -> None:
-    """Run a baseline and its policy variants over the same seeds and print the policy metrics."""
+    """Run a baseline and its policy variants over the same seeds and print the policy metrics.
+
+    The runs go to worker processes (or a Dask cluster); the same seeds give the same figures
+    whatever runs them."""
     from .analysis.compare import COMPARISON_FILES, write_comparison
     from .analysis.compare import compare as run_compare
+    from .progress import progress_bar
 
     if out is not None:  # refused before the runs, not after them
         if out.exists() and not out.is_dir():
@@ -614,7 +621,11 @@ def compare(
                               f"baseline {base.days} days from {base.start_date}: totals over "
                               "the run (person-days, give-ups, water) cover different periods",
                               markup=False, highlight=False, soft_wrap=True)
-    comp = run_compare(scenarios, seeds=seeds, base_seed=seed)
+    ex = _executor_or_exit(executor, workers, address)
+    total = seeds * len(scenarios)
+    with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
+        comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
+                           progress=lambda name, done, n: advance())
     _print_comparison(comp)
     if out is not None:
         try:
@@ -629,6 +640,9 @@ def main_job(
     out: Path = typer.Option(Path("runs/main"), "--out", help="output folder"),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario"),
+    executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
     from .mainjob import SCENARIO_DIR, run_main_job
@@ -637,9 +651,11 @@ def main_job(
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    ex = _executor_or_exit(executor, workers, address)
     try:
-        result = run_main_job(out, seeds=seeds, force=force,
-                              say=lambda m: console.print(m, markup=False, highlight=False))
+        with ex:
+            result = run_main_job(out, seeds=seeds, force=force, executor=ex,
+                                  say=lambda m: console.print(m, markup=False, highlight=False))
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:

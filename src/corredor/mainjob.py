@@ -210,8 +210,9 @@ def _move_in(new: Path, target: Path) -> None:
 
 def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
                  scenario_dir: Path = SCENARIO_DIR,
-                 say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the baseline and its variants, write run folders, the comparison and the reports."""
+                 say: Callable[[str], None] = print, executor: Any = None) -> dict[str, Any]:
+    """Run the baseline and its variants, write run folders, the comparison and the reports.
+    `executor` runs the comparison's runs (`analysis.compare.compare`; default: this process)."""
     from .analysis.compare import COMPARISON_FILES, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
@@ -226,7 +227,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         v = load_variant(path)
         scenarios[str(v.metadata.get("variant", path.stem))] = v
     say(f"running {len(scenarios)} scenarios × {seeds} seeds")
-    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1)
+    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor)
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
     checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
     names = {name: _slug(name) for name in comp.names}

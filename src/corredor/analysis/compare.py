@@ -177,47 +177,99 @@ def run_seeds(scenario: Scenario, seeds: list[int], threads: int = 1,
     return out
 
 
+@dataclass(frozen=True)
+class CompareShared:
+    """What every run of a comparison reads (sent to each worker once): per scenario name, the
+    scenario and its compiled crisis plan; the threads a run uses; the place whose population
+    is kept per seed."""
+
+    scenarios: dict[str, tuple[Scenario, Any]]
+    threads: int
+    camp: str
+
+
+@dataclass(frozen=True)
+class SeedTask:
+    """One run of a comparison: scenario `name` with the k-th common seed; `keep` returns its Results."""
+
+    name: str
+    k: int
+    seed: int
+    keep: bool
+
+
+@dataclass
+class SeedOutput:
+    """One run reduced to what the comparison keeps (and its Results, if the task asked)."""
+
+    name: str
+    k: int
+    metrics: dict[str, float]
+    stranded: np.ndarray
+    camp: np.ndarray | None
+    results: Any = None
+
+
+def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
+    """Worker function: run one (scenario, seed) and reduce it at once (module-level: it is sent
+    to worker processes and Dask workers by name)."""
+    from ..engine.crisis import simulate_crisis
+
+    scen, plan = shared.scenarios[task.name]
+    res = simulate_crisis(scen, seed=task.seed, threads=shared.threads, plan=plan)
+    ds = res.dataset
+    camp = (np.array(ds["population"].sel(location=shared.camp).values)
+            if shared.camp in plan.names else None)
+    return SeedOutput(task.name, task.k, {**policy_metrics(ds), **needs_metrics(ds)},
+                      np.asarray(ds["stranded"].sum("location").values), camp,
+                      res if task.keep else None)
+
+
 def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
             threads: int = 1, keep: int = 0, camp: str = "camp",
-            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
+            progress: Callable[[str, int, int], None] | None = None,
+            executor: Any = None) -> Comparison:
     """Run every scenario with the same `seeds` replica seeds; keep the first `keep` Results each.
 
     `camp` names the place whose daily population is also kept per seed (when it exists).
+    `executor` (`executors.make_executor`; default: serial in this process) runs the
+    (scenario, seed) pairs, in worker processes or on a Dask cluster: the same seeds give the
+    same comparison whatever runs them, since a run's random numbers are keyed by its seed.
+    `progress(name, done, total)` is called as each of `name`'s runs ends.
     """
-    from ..engine.crisis import simulate_crisis
     from ..engine.rules.crisis_plan import compile_crisis
+    from .executors import SerialExecutor
 
     seed_list = replica_seeds(base_seed, seeds)
+    names = list(scenarios)
+    shared = CompareShared({n: (s, compile_crisis(s)) for n, s in scenarios.items()},
+                           int(threads), camp)
+    tasks = [SeedTask(n, k, s, k < keep) for k, s in enumerate(seed_list) for n in names]
+    outs: dict[str, list[SeedOutput | None]] = {n: [None] * len(seed_list) for n in names}
+    done = dict.fromkeys(names, 0)
+    for out in (executor or SerialExecutor()).map_unordered(run_compare_seed, shared, tasks):
+        outs[out.name][out.k] = out
+        done[out.name] += 1
+        if progress is not None:
+            progress(out.name, done[out.name], len(seed_list))
     values: dict[str, dict[str, np.ndarray]] = {}
     stranded: dict[str, np.ndarray] = {}
     camps: dict[str, np.ndarray] = {}
     runs: dict[str, list[Any]] = {}
-    for name, scen in scenarios.items():
-        kept: list[Any] = []
-        per_seed: list[dict[str, float]] = []
-        series: list[np.ndarray] = []
-        camp_series: list[np.ndarray] = []
-        plan = compile_crisis(scen)
-        for k, s in enumerate(seed_list):
-            res = simulate_crisis(scen, seed=s, threads=threads, plan=plan)
-            per_seed.append({**policy_metrics(res.dataset), **needs_metrics(res.dataset)})
-            series.append(res.dataset["stranded"].sum("location").values)
-            if camp in plan.names:
-                camp_series.append(res.dataset["population"].sel(location=camp).values)
-            if k < keep:
-                kept.append(res)
-            if progress is not None:
-                progress(name, k + 1, len(seed_list))
-        values[name] = {m: np.array([d[m] for d in per_seed]) for m in ALL_METRICS}
-        stranded[name] = np.vstack(series)
+    for name in names:
+        got = [o for o in outs[name] if o is not None]
+        assert len(got) == len(seed_list), f"{name}: {len(got)} of {len(seed_list)} runs came back"
+        values[name] = {m: np.array([o.metrics[m] for o in got]) for m in ALL_METRICS}
+        stranded[name] = np.vstack([o.stranded for o in got])
+        camp_series = [o.camp for o in got if o.camp is not None]
         if camp_series:
             camps[name] = np.vstack(camp_series)
-        runs[name] = kept
+        runs[name] = [o.results for o in got[:keep]]
     desc = {n: str(s.metadata.get("variant_description", "") if s.metadata.get("variant")
                    else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
             for n, s in scenarios.items()}
     starts = {n: s.start_date for n, s in scenarios.items()}
-    return Comparison(list(scenarios), seed_list, values, stranded, camps, desc, runs, starts)
+    return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts)
 
 
 def file_unit(unit: str) -> str:
