@@ -162,6 +162,26 @@ def test_invalid_standard_values_point_at_their_key(tmp_path, content, expected)
     assert problem.line >= 1 and problem.column >= 1
 
 
+@pytest.mark.parametrize("content, found", [
+    ("water = 3\n", "(found 3)"),  # a scalar as written
+    ("[water]\nlitres_per_person_day = {a = 1, b = [1, 2], c = 'x'}\n", "(found a table with keys a, b, c)"),
+    ("[water.litres_per_person_day]\nx = 1\ny = 2\n", "(found a table with keys x, y)"),
+    ("[water]\nlitres_per_person_day = [" + ", ".join(["1"] * 200) + "]\n", "(found a list of 200 items)"),
+    ("[water]\nlitres_per_person_day = '" + "x" * 300 + "'\n",
+     "(found '" + "x" * 60 + "…' (300 characters))"),
+])
+def test_a_table_list_or_long_text_found_is_described_briefly(tmp_path, content, found):
+    """Found by review: a table or a long list or text where a number was expected was dumped
+    whole into the one-line message, as Python's repr (`{'a': 1, …}`)."""
+    std = tmp_path / "std.toml"
+    std.write_text(content, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        needs_standard(std)
+    (problem,) = err.value.problems
+    assert str(problem).endswith(found) and len(str(problem)) < len(str(std)) + 200, str(problem)
+    assert problem.line >= 1 and problem.column >= 1
+
+
 def test_unknown_indicator_in_provided_is_an_error():
     with pytest.raises(ValueError, match="unknown indicator"):
         compute_needs(_one([[1.0]], ["a"]), provided={"a": {"latrines": 3}})

@@ -173,6 +173,10 @@ def test_a_rising_total_without_a_conflict_zone_is_refused_at_compile() -> None:
     # a zone of nobody sends nobody either
     with pytest.raises(ScenarioError, match="on day 1 "):
         compile_plan(toy([("A", "conflict", 0), ("C", "camp", 0)], roads, days=7, total=total))
+    # under sum_from_camps the camps' series make the total, and the message says so
+    with pytest.raises(ScenarioError, match=r"on day 4 .*\(the camps' summed series \(spawn_rules.sum_from_camps\) rises\)"):
+        compile_plan(toy(places, roads, days=7, total=[(0, 0.0)], camps_data={"C": total},
+                         conflicts={"A": [1, 1, 1, 1, 0, 0, 0]}, settings={"spawn_rules": {"sum_from_camps": True}}))
     # a decay list that reaches 0 after the 2-day interval: weights refreshed on day 0 (the onset)
     # are used on days 1-2 (age ≤ 1 at τ = t − 1), and day 3's (τ = 2) carry the factor 0
     decayed = {"spawn_rules": {"conflict_spawn_decay": [1.0, 0.0], "conflict_spawn_decay_interval": 2}}
@@ -209,3 +213,71 @@ def test_take_from_population_beyond_every_zone_is_refused_at_compile() -> None:
         compile_plan(toy(places, roads, days=6, total=[(0, 0.0), (5, 60.0)], settings=take))
     # without take_from_population the same case compiles
     compile_plan(toy(places, roads, days=6, total=[(0, 0.0), (5, 60.0)]))
+
+
+def _summed_mali(flee_cases, tmp_path, hasten: int = 10):
+    """mali2012 with `spawn_rules.sum_from_camps: True`: the spawn total is the camps' series
+    summed, and refugees.csv (still read) is not used; here zeroed, so nothing can come from it."""
+    import shutil
+
+    case = tmp_path / "mali"
+    shutil.copytree(flee_cases / "mali2012", case)
+    yml = case / "simsetting.yml"
+    yml.write_text(yml.read_text(encoding="utf-8")
+                   .replace("  insert_day0: True\n", "  insert_day0: True\n  sum_from_camps: True\n")
+                   .replace("hasten: 10", f"hasten: {hasten}"), encoding="utf-8")
+    refugees = case / "source_data" / "refugees.csv"
+    lines = refugees.read_text(encoding="utf-8").splitlines()
+    refugees.write_text("\n".join([lines[0]] + [ln.rsplit(",", 1)[0] + ",0" for ln in lines[1:]]) + "\n",
+                        encoding="utf-8")
+    return case
+
+
+def test_too_many_people_summed_from_camps_are_shown_in_the_camp_file(flee_cases, tmp_path) -> None:
+    """Found by review: under sum_from_camps the total too large was shown in refugees.csv (at its
+    largest row), a file that does not feed the spawn total; it is shown at the camp count that
+    makes it, with the setting named."""
+    from corredor.scenario import load_scenario
+
+    case = _summed_mali(flee_cases, tmp_path)
+    abala = case / "source_data" / "nig-abala.csv"
+    lines = abala.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",1000000000000"  # line 6
+    abala.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refugees = case / "source_data" / "refugees.csv"  # larger still, but unused: never the place shown
+    refugees.write_text(refugees.read_text(encoding="utf-8").replace(",0\n", ",900000000000000\n", 1),
+                        encoding="utf-8")
+    scenario = load_scenario(case)
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(scenario)
+    (problem,) = e.value.problems
+    assert (problem.path, problem.line, problem.column) == ("source_data/nig-abala.csv", 6, 2)
+    assert "more than the 10,000,000,000" in problem.message and "sum_from_camps" in problem.message
+    # a native folder keeps every series in one file: the camps' rows only are searched
+    from corredor.scenario.convert import write_native
+
+    native = write_native(scenario, tmp_path / "native")
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(load_scenario(native))
+    (problem,) = e.value.problems
+    rows = (native / "observations.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[problem.line - 1].startswith("Abala,") and rows[problem.line - 1].count(",1000000000000,") == 1
+    assert (problem.path, problem.column) == ("observations.csv", 3)
+
+
+def test_a_hasten_above_every_camp_summed_from_camps_is_refused_with_the_hasten_that_fits(
+        flee_cases, tmp_path) -> None:
+    """Found by review: under sum_from_camps the hasten check measured refugees.csv, which that
+    setting does not read: with it zeroed a run of nobody passed, and with it kept the message
+    named a hasten (157,300) that still simulated nobody. Each camp's series is divided by the
+    hasten before they are summed, so the largest camp's peak is the hasten that fits."""
+    from corredor.scenario import load_scenario
+
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(load_scenario(_summed_mali(flee_cases, tmp_path / "a", hasten=120_000)))
+    (problem,) = e.value.problems
+    assert (problem.path, problem.line, problem.column) == ("simsetting.yml", 29, 3)
+    assert "at hasten 120,000 nobody is simulated" in problem.message
+    assert "sum_from_camps" in problem.message and "(Fassala-Mbera) reaches 54,028 people" in problem.message
+    assert "expected a hasten of at most 54,028" in problem.message
+    assert compile_plan(load_scenario(_summed_mali(flee_cases, tmp_path / "b", hasten=54_028))).spawn.sum() > 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import re
@@ -657,6 +658,31 @@ def test_yaml_keys_that_are_not_names(tmp_path: Path) -> None:
     got = [(p.line, p.column, p.message) for p in info.value.problems]
     assert (5, 3, "move_rules: expected a setting name, found 32124") in got
     assert (6, 1, "expected a section name, found 7") in got
+
+
+def test_a_mapping_or_long_text_in_a_setting_is_described_briefly(tmp_path: Path) -> None:
+    """Found by review: a mapping or a long text given for a setting was dumped whole into the
+    one-line message, as Python's repr (shared helper problems.shown; short values as before)."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 4, "  max_move_speed: {" + ", ".join(f"k{i}: {i}" for i in range(30)) + "}")
+    edit(folder / YML, 5, "  awareness_level: '" + "z" * 100 + "'")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    got = {p.line: p.message for p in info.value.problems}
+    assert got[4].endswith("(found a mapping with keys k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, "
+                           "k12, k13 and 16 more)"), got[4]
+    assert got[5].endswith("(found '" + "z" * 60 + "…' (100 characters))"), got[5]
+
+
+def test_values_found_are_shown_short() -> None:
+    from corredor.scenario.problems import shown
+
+    assert [shown(v) for v in (3, 1.5, True, "lots", [1, 2], [], dt.date(2020, 1, 2))] == [
+        "3", "1.5", "True", "'lots'", "[1, 2]", "[]", "2020-01-02"]
+    assert shown({}) == "an empty table" and shown({"a": [1]}, "mapping") == "a mapping with key a"
+    assert shown([{"a": 1}]) == "a list of 1 item" and shown(list(range(30))) == "a list of 30 items"
+    assert shown({"k" * 100: 1}) == "a table with key " + "k" * 60 + "…"
+    assert shown(10**100) == "1" + "0" * 59 + "…"
 
 
 def test_yaml_value_that_cannot_be_built_is_located(tmp_path: Path) -> None:

@@ -270,12 +270,21 @@ def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
     return yaml_key_place(text, setting)  # simsetting.yml
 
 
-def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None = None) -> int:
+def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None = None,
+                 series: frozenset[str] | None = None) -> int:
     """The line of the row of CSV `file` (named as in a Flee folder; `real_name`: the name this
     folder gives it, as data_layout.csv may) whose `cell` holds the largest number (a total too
-    large is shown where most of it comes from); 1 when none does."""
+    large is shown where most of it comes from); 1 when none does. `series`: in a native
+    scenario's observations file, only the rows of these series count."""
+    return _largest(scenario, file, cell, real_name, series)[1]
+
+
+def _largest(scenario: Scenario, file: str, cell: str, real_name: str | None = None,
+             series: frozenset[str] | None = None) -> tuple[float, int]:
+    """(largest number, its line) of `_largest_row`; (-inf, 1) when no row holds one."""
     flee_file = file
-    if scenario.metadata.get("format") == "native":
+    native = scenario.metadata.get("format") == "native"
+    if native:
         files = scenario.metadata.get("files", {})
         file = files.get(NATIVE_FILES.get(file, ""), file)
     elif real_name:
@@ -283,17 +292,38 @@ def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None
     real = Path(scenario.source) / file if scenario.source else Path(file)
     table = read_table(real, Problems(), "a table", min_cells=1)
     if table is None:
-        return 1
+        return -math.inf, 1
     col = header_column(real, cell, FLEE_COLUMNS.get(flee_file, {}).get(cell, 1)) - 1
+    name_col = header_column(real, "series", 1) - 1 if native and series is not None else -1
     best, line = -math.inf, 1
     for row in table.rows:
+        if series is not None and name_col >= 0 and row.get(name_col) not in series:
+            continue
         try:
             value = float(row.get(col))
         except ValueError:
             continue
         if value > best:
             best, line = value, row.line
-    return line
+    return best, line
+
+
+def _largest_camp_row(scenario: Scenario) -> tuple[str, int]:
+    """(file named as in a Flee folder, line) of the largest count in the camps' series, which
+    `spawn_rules.sum_from_camps` adds up instead of the total series: where a sum too large
+    mostly comes from."""
+    obs = scenario.observations
+    camps = frozenset(obs.camps) if obs is not None else frozenset()
+    if scenario.metadata.get("format") == "native":  # (every series is in one file)
+        return "source_data/refugees.csv", _largest_row(scenario, "source_data/refugees.csv", "value",
+                                                        series=camps)
+    best, where = -math.inf, ("source_data/data_layout.csv", 1)
+    for name in sorted(camps):
+        for f in obs.camps[name].files if obs is not None else ():
+            value, line = _largest(scenario, "source_data/refugees.csv", "value", f"source_data/{f}")
+            if value > best:
+                best, where = value, (f"source_data/{f}", line)
+    return where
 
 
 def _location_flags(scenario: Scenario, problems: list[Problem]) -> dict[str, np.ndarray]:
@@ -646,8 +676,10 @@ def _spawn_source_problems(scenario: Scenario, spawn: np.ndarray, flags: dict[st
             else:  # the first place typed conflict, else the header (no row is)
                 lines = [loc.line for loc in scenario.locations if loc.kind == "conflict" and loc.line]
                 file, line = "input_csv/locations.csv", lines[0] if lines else 1
+            source = "the camps' summed series (spawn_rules.sum_from_camps)" if sr.sum_from_camps else \
+                "the observations' total"
             return [_problem(scenario, file, f"on {when} {int(spawn[t]):,} people must appear "
-                             "(the observations' total rises) but no place is a conflict zone with "
+                             f"({source} rises) but no place is a conflict zone with "
                              "population > 0 that day to send them (expected a conflict zone on "
                              "every day the total rises)", line)]
     if sr.take_from_population:
@@ -729,22 +761,35 @@ def compile_plan(scenario: Scenario) -> Plan:
         debt = np.zeros(n_days, np.int64)
         raw = np.zeros(n_days, np.int64)
     created = (int(spawn.sum()) + int(insert0.sum())) * h
-    most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
+    if sr.sum_from_camps and obs is not None:
+        # each camp's series is divided by the hasten before they are summed: what counts is the
+        # largest one camp reaches, not refugees.csv (read, but not used under this setting)
+        peaks = {nm: int(s.daily(n_days, 1).max()) for nm, s in obs.camps.items()}
+        peak = max(peaks, key=lambda nm: peaks[nm], default="")
+        most = peaks.get(peak, 0)
+        reaches = ("with spawn_rules.sum_from_camps each camp's series is divided by the hasten before "
+                   f"they are summed, and the largest ({peak}) reaches {most:,} people at most")
+    else:
+        most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
+        reaches = f"the observations' total reaches {most:,} people at most"
     if created == 0 and h > 1 and most > 0:
         problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
-                                 f"at hasten {h:,} nobody is simulated: the observations' total reaches "
-                                 f"{most:,} people at most, less than one agent of {h:,} (expected a "
-                                 f"hasten of at most {most:,}: optimisations.hasten or --hasten)",
-                                 setting="optimisations.hasten"))
+                                 f"at hasten {h:,} nobody is simulated: {reaches}, less than one agent "
+                                 f"of {h:,} (expected a hasten of at most {most:,}: optimisations.hasten "
+                                 "or --hasten)", setting="optimisations.hasten"))
     if created > MAX_PEOPLE:
-        # (the total series' file: refugees.csv unless data_layout.csv names another)
-        total_file = (f"source_data/{obs.total.files[0]}" if obs is not None and obs.total is not None
-                      and obs.total.files and scenario.metadata.get("format") != "native"
-                      else "source_data/refugees.csv")
-        problems.append(_problem(scenario, total_file, f"the observations create {created:,} "
-                                 f"people, more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
-                                 _largest_row(scenario, "source_data/refugees.csv", "value", total_file), "value",
-                                 columns_of="source_data/refugees.csv"))
+        if sr.sum_from_camps:  # (shown at the camps' largest count: refugees.csv is not read)
+            total_file, line = _largest_camp_row(scenario)
+            source = " (the camps' series summed, as spawn_rules.sum_from_camps asks)"
+        else:  # (the total series' file: refugees.csv unless data_layout.csv names another)
+            total_file = (f"source_data/{obs.total.files[0]}" if obs is not None and obs.total is not None
+                          and obs.total.files and scenario.metadata.get("format") != "native"
+                          else "source_data/refugees.csv")
+            line = _largest_row(scenario, "source_data/refugees.csv", "value", total_file)
+            source = ""
+        problems.append(_problem(scenario, total_file, f"the observations create {created:,} people{source}, "
+                                 f"more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
+                                 line, "value", columns_of="source_data/refugees.csv"))
     camp_cols = np.flatnonzero(flags["camp0"])
     observed_total = np.zeros(n_days, np.int64)
     for k in camp_cols:

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..engine.rng import replica_seeds
 from ..scenario.csvread import decode_text
-from ..scenario.problems import Problems
+from ..scenario.problems import Problems, shown
 from ..scenario.tomlread import loads_toml, toml_error
 from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir, prepare
 
@@ -159,12 +159,12 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
             ok = True
             for label, v in (("low", low), ("high", high)):
                 if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-                    found = "nothing (the key is missing)" if v is None else repr(v)
+                    found = "nothing (the key is missing)" if v is None else shown(v)
                     problems.error(path, *at(label), f"'{dotted}': '{label}' must be a finite number, found {found}")
                     ok = False
             for flag in ("log", "int"):
                 if flag in spec and not isinstance(spec[flag], bool):
-                    problems.error(path, *at(flag), f"'{dotted}': '{flag}' must be true or false, found {spec[flag]!r}")
+                    problems.error(path, *at(flag), f"'{dotted}': '{flag}' must be true or false, found {shown(spec[flag])}")
                     ok = False
             if not ok or bad:
                 continue

@@ -92,6 +92,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     `section.key` addresses `scenario.settings`; `crisis.key` a behaviour parameter of a border-
     crisis scenario. Unknown keys and refused values raise `OverrideError` with a suggestion.
     """
+    from ..scenario.problems import shown
     from ..scenario.settings import Settings, suggest
 
     sections: dict[str, dict[str, Any]] = {}
@@ -134,7 +135,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
             if callable(errors):
                 msgs = [
                     f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg')} "
-                    f"(found {e.get('input')!r})"
+                    f"(found {shown(e.get('input'))})"
                     for e in errors()
                 ]
                 raise OverrideError("; ".join(msgs)) from None

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..results import in_people
 from ..scenario.csvread import decode_text
-from ..scenario.problems import Problem, Problems, ScenarioError
+from ..scenario.problems import Problem, Problems, ScenarioError, shown
 from ..scenario.tomlread import loads_toml, toml_error
 
 
@@ -133,7 +133,7 @@ def _standard_problem(where: str, text: str, err: Any) -> Problem:
         known = _known_keys(loc[:-1])
         expected = f"one of {', '.join(known)}" if known else "a known key"
         return Problem(where, line, col, f"{dotted}: unknown key (expected {expected})")
-    return Problem(where, line, col, f"{dotted}: {err['msg']} (found {err.get('input')!r})")
+    return Problem(where, line, col, f"{dotted}: {err['msg']} (found {shown(err.get('input'))})")
 
 
 def _known_keys(tables: list[str]) -> list[str]:

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .problems import Problems
+from .problems import Problems, shown
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def parse_int(
         value = int(text)
     except ValueError:
         problems.error(
-            table.path, row.line, index + 1, f"bad {what} (expected a whole number, found {text!r})"
+            table.path, row.line, index + 1, f"bad {what} (expected a whole number, found {shown(text)})"
         )
         return None
     if abs(value) > MAX_WHOLE:  # would overflow int64 arrays later; no real count is this large
@@ -253,7 +253,7 @@ def parse_int(
             table.path,
             row.line,
             index + 1,
-            f"bad {what} (expected a whole number between -10^15 and 10^15, found {text!r})",
+            f"bad {what} (expected a whole number between -10^15 and 10^15, found {shown(text)})",
         )
         return None
     return value
@@ -273,7 +273,7 @@ def parse_float(
         value = float(text)
     except ValueError:
         problems.error(
-            table.path, row.line, index + 1, f"bad {what} (expected a number, found {text!r})"
+            table.path, row.line, index + 1, f"bad {what} (expected a number, found {shown(text)})"
         )
         return None
     if value != value or value in (float("inf"), float("-inf")):
@@ -281,7 +281,7 @@ def parse_float(
             table.path,
             row.line,
             index + 1,
-            f"bad {what} (expected a finite number, found {text!r})",
+            f"bad {what} (expected a finite number, found {shown(text)})",
         )
         return None
     return value
@@ -313,7 +313,7 @@ def parse_date(problems: Problems, table: Table, row: Row, index: int, what: str
     text = row.get(index)
     value = parse_date_text(text) if text else None
     if value is None:
-        found = f"found {text!r}" if text else "found nothing"
+        found = f"found {shown(text)}" if text else "found nothing"
         problems.error(
             table.path, row.line, index + 1, f"bad {what} (expected a date YYYY-MM-DD, {found})"
         )

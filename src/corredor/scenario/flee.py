@@ -38,7 +38,7 @@ from .parts import (
     read_series_file,
     unknown_location,
 )
-from .problems import Problems
+from .problems import Problems, shown
 from .settings import Settings, settings_from_mapping
 
 LOCATION_COLUMNS = (
@@ -373,7 +373,7 @@ def _string_keys(
     for key, value in data.items():
         if not isinstance(key, str):
             problems.error(
-                path, *_closest_mark(marks, str(key)), f"expected a section name, found {key!r}"
+                path, *_closest_mark(marks, str(key)), f"expected a section name, found {shown(key, 'mapping')}"
             )
             continue
         if isinstance(value, dict):
@@ -385,7 +385,7 @@ def _string_keys(
                     problems.error(
                         path,
                         *_closest_mark(marks, f"{key}.{sub}"),
-                        f"{key}: expected a setting name, found {sub!r}",
+                        f"{key}: expected a setting name, found {shown(sub, 'mapping')}",
                     )
             value = clean
         out[key] = value
@@ -581,7 +581,7 @@ def read_observations(
                 layout.path,
                 row.line,
                 1,
-                f"first row must be the total series (expected 'total', found {key!r})",
+                f"first row must be the total series (expected 'total', found {shown(key)})",
             )
             continue
         if k > 0 and key == "total":

@@ -39,7 +39,7 @@ from .parts import (
     parse_corrections,
     parse_routes,
 )
-from .problems import Problems
+from .problems import Problems, shown
 from .settings import Settings, settings_from_mapping, suggest
 from .tomlread import loads_toml, toml_error
 
@@ -492,12 +492,10 @@ def _scenario_table(
 
 def _shown(value: object) -> str:
     """A TOML value as it was written: `nothing` for a missing key, dates and times in ISO form
-    (not Python's datetime.datetime(…)), strings quoted."""
+    (not Python's datetime.datetime(…)), strings quoted; see `shown`."""
     if value is None:
         return "nothing (the key is missing)"
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return repr(value)
+    return shown(value)
 
 
 def _file(
@@ -517,7 +515,7 @@ def _file(
         problems.error(
             toml_path,
             *toml_place(text, "files", key),
-            f"bad files.{key} (expected a CSV file name, found {value!r})",
+            f"bad files.{key} (expected a CSV file name, found {shown(value)})",
         )
         return None
     path = folder / value

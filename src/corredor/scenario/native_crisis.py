@@ -43,7 +43,7 @@ from typing import Any
 
 from .csvread import Row, Table, file_problem, parse_date_text, read_table, read_text
 from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario
-from .problems import Problem, Problems, ScenarioError
+from .problems import Problem, Problems, ScenarioError, shown
 from .settings import suggest
 from .tomlread import loads_toml
 
@@ -101,12 +101,12 @@ def parameter_problem(key: str, value: Any, probability: bool = False) -> str | 
     PARAMETER_BOUNDS, ≥ 0 otherwise, and at most 1 where a policy uses it as a probability
     (`probability`). Shared by the scenario reader and `--set`/`--sweep`."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return f"crisis parameter '{key}': expected a number, found {value!r}"
+        return f"crisis parameter '{key}': expected a number, found {shown(value)}"
     lo, hi, positive = PARAMETER_BOUNDS.get(key, (0.0, 1.0 if probability else None, False))
     if value < lo or (positive and value == lo) or (hi is not None and value > hi):
         rng = f"between {lo:g} and {hi:g}" if hi is not None else f"{'>' if positive else '≥'} {lo:g}"
         why = " (a policy uses it as a probability)" if probability and key not in PARAMETER_BOUNDS else ""
-        return f"crisis parameter '{key}': expected a number {rng}{why}, found {value!r}"
+        return f"crisis parameter '{key}': expected a number {rng}{why}, found {shown(value)}"
     return None
 
 
@@ -172,7 +172,7 @@ class _Reader:
         seen: set[Path] = set()
         for f in files:
             if not isinstance(f, str) or not f:
-                self.toml_error(key, f"crisis.{key}: expected a file name or a list of file names, found {f!r}")
+                self.toml_error(key, f"crisis.{key}: expected a file name or a list of file names, found {shown(f)}")
                 continue
             path = (self.folder / f) if not Path(f).is_absolute() else Path(f)
             same = Path(os.path.normpath(os.path.abspath(path)))
@@ -236,21 +236,21 @@ class _Reader:
         try:
             value = float(text)
         except ValueError:
-            self.err(table, row, cols, name, f"bad {name} (expected a number, found {text!r})")
+            self.err(table, row, cols, name, f"bad {name} (expected a number, found {shown(text)})")
             return None
         if not math.isfinite(value):
-            self.err(table, row, cols, name, f"bad {name} (expected a finite number, found {text!r})")
+            self.err(table, row, cols, name, f"bad {name} (expected a finite number, found {shown(text)})")
             return None
         if abs(value) > MAX_NUMBER:  # counts become int64 and days × places arrays hold them
             self.err(table, row, cols, name,
-                     f"bad {name} (expected a number of size at most {MAX_NUMBER:g}, found {text!r})")
+                     f"bad {name} (expected a number of size at most {MAX_NUMBER:g}, found {shown(text)})")
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
-            self.err(table, row, cols, name, f"bad {name} (expected {rng}, found {text!r})")
+            self.err(table, row, cols, name, f"bad {name} (expected {rng}, found {shown(text)})")
             return None
         if whole and value != int(value):  # (a count of people or of days: no silent rounding)
-            self.err(table, row, cols, name, f"bad {name} (expected a whole number, found {text!r})")
+            self.err(table, row, cols, name, f"bad {name} (expected a whole number, found {shown(text)})")
             return None
         return value
 
@@ -260,7 +260,7 @@ class _Reader:
             return default
         date = parse_date_text(text) if text else None
         if date is None:
-            found = f"found {text!r}" if text else "found nothing"
+            found = f"found {shown(text)}" if text else "found nothing"
             self.err(table, row, cols, name, f"bad {name} (expected a date YYYY-MM-DD, {found})")
             return None
         if self.start is None:
@@ -283,7 +283,7 @@ class _Reader:
         if text in _TRUE:
             return True
         if text not in _FALSE:
-            self.err(table, row, cols, name, f"bad {name} (expected yes/no or 1/0, found {text!r})")
+            self.err(table, row, cols, name, f"bad {name} (expected yes/no or 1/0, found {shown(text)})")
         return False
 
     def group_list(self, table: Table, row: Row, cols: dict[str, int], known: set[str]) -> tuple[str, ...]:
@@ -676,7 +676,7 @@ class _Reader:
         if table is None:
             return out
         if not isinstance(table, dict):
-            self.toml_error("parameters", f"crisis.parameters: expected a table, found {table!r}")
+            self.toml_error("parameters", f"crisis.parameters: expected a table, found {shown(table)}")
             return out
         for key, value in table.items():
             if key not in PARAMETERS and key not in extra_names and key not in inherited and not lenient:
@@ -752,7 +752,7 @@ def read_crisis(
         r.toml_error("[scenario]", "crisis: [scenario] start_date is needed to read crisis dates")
     r.routes, r.days = routes, days
     if not isinstance(crisis_table, dict):
-        r.toml_error("crisis", f"crisis: expected a table, found {crisis_table!r}")
+        r.toml_error("crisis", f"crisis: expected a table, found {shown(crisis_table)}")
         return Crisis()
     known = set(FILE_KEYS) | {"parameters"}
     for key in crisis_table:
@@ -865,7 +865,7 @@ def load_variant(path: str | Path) -> Scenario:
         line, col = toml_place(text, "variant", "base")
         found = ""
         if isinstance(variant, dict):
-            found = f", found {variant['base']!r}" if "base" in variant else ", found no base key"
+            found = f", found {shown(variant['base'])}" if "base" in variant else ", found no base key"
         raise ScenarioError([Problem(str(path), line, col,
                                      f"a variant needs [variant] base = \"<baseline folder>\"{found}")])
     unknown = set(data) - {"variant", "crisis"}

@@ -6,6 +6,7 @@ loader raises one `ScenarioError` at the end, so a user fixes all mistakes in on
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,53 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+#: The most characters a message shows of one value found in an input (a longer one is cut).
+SHOWN_CHARS = 60
+
+
+def shown(value: object, table: str = "table") -> str:
+    """A value found in an input, as a problem message names it on its one line: a short scalar as
+    written (strings quoted, dates in ISO form), a long string cut with its length, a table by its
+    keys and a long list by its length — never a whole table's repr. `table`: the input's word for
+    a mapping ("mapping" in YAML).
+
+    >>> shown({"a": 1, "b": [1, 2]}), shown(list(range(40))), shown(3), shown("x" * 100)[-22:]
+    ('a table with keys a, b', 'a list of 40 items', '3', "xxx…' (100 characters)")
+    """
+    if isinstance(value, dict):
+        if not value:
+            return f"an empty {table}"
+        names = [one_line(str(k)) for k in value]
+        listed: list[str] = []
+        size = 0
+        for name in names:
+            if listed and size + len(name) > SHOWN_CHARS:
+                break
+            listed.append(name if len(name) <= SHOWN_CHARS else name[:SHOWN_CHARS] + "…")
+            size += len(name) + 2
+        rest = len(names) - len(listed)
+        keys = ", ".join(listed) + (f" and {rest} more" if rest else "")
+        return f"a {table} with key{'s' if len(names) > 1 else ''} {keys}"
+    if isinstance(value, list | tuple):
+        if len(value) <= SHOWN_CHARS // 3 and all(isinstance(v, int | float | str) for v in value):
+            text = "[" + ", ".join(shown(v) for v in value) + "]"
+            if len(text) <= SHOWN_CHARS:
+                return text
+        return f"a list of {len(value):,} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, str):
+        if len(value) <= SHOWN_CHARS:
+            return repr(value)
+        cut = repr(value[:SHOWN_CHARS])
+        return f"{cut[:-1]}…{cut[-1]} ({len(value):,} characters)"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    try:
+        text = repr(value)
+    except ValueError:  # (an int of more than 4300 digits)
+        return "a value too long to show"
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
 @dataclass(frozen=True)

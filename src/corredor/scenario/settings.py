@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .problems import shown
+
 
 class _Frozen(BaseModel):
     # no ∞ or NaN anywhere: neither gives any of Flee's rules a meaning (a NaN weight, chance or
@@ -177,7 +179,7 @@ def settings_from_mapping(
             if sub in fields:
                 if sub == "conflict_spawn_decay" and v is not None:
                     if not isinstance(v, list | tuple):
-                        problems.append(("error", dotted, f"expected a list of numbers, found {v!r}"))
+                        problems.append(("error", dotted, f"expected a list of numbers, found {shown(v, 'mapping')}"))
                         continue
                 section[sub] = v
                 continue
@@ -186,13 +188,13 @@ def settings_from_mapping(
                 continue
             problems.append(("error", dotted, f"unknown setting '{sub}'{suggest(sub, fields | FLEE_KNOWN_UNUSED.get(key, set()))}"))
         if not isinstance(value, dict) and value is not None:
-            problems.append(("error", key, f"expected a mapping of settings, found {value!r}"))
+            problems.append(("error", key, f"expected a mapping of settings, found {shown(value, 'mapping')}"))
         try:
             out[key] = model(**section)
         except Exception as exc:  # pydantic ValidationError: report each field
             for err in getattr(exc, "errors", lambda: [])():
                 loc = ".".join(str(x) for x in err.get("loc", ()))
-                problems.append(("error", f"{key}.{loc}", f"{err.get('msg')} (found {err.get('input')!r})"))
+                problems.append(("error", f"{key}.{loc}", f"{err.get('msg')} (found {shown(err.get('input'), 'mapping')})"))
     if any(sev == "error" for sev, _, _ in problems):
         return None, problems
     return Settings(**out), problems
