@@ -14,7 +14,7 @@ from corredor.plan import (
 )
 from corredor.scenario.model import Series
 from corredor.scenario.problems import ScenarioError
-from toy_flee import toy
+from toy_flee import line_case, toy
 
 
 def _s(points: list[tuple[int, float]]) -> Series:
@@ -281,3 +281,24 @@ def test_a_hasten_above_every_camp_summed_from_camps_is_refused_with_the_hasten_
     assert "sum_from_camps" in problem.message and "(Fassala-Mbera) reaches 54,028 people" in problem.message
     assert "expected a hasten of at most 54,028" in problem.message
     assert compile_plan(load_scenario(_summed_mali(flee_cases, tmp_path / "b", hasten=54_028))).spawn.sum() > 0
+
+
+def test_sum_from_camps_adds_every_layout_row_after_the_total():
+    """Flee HEAD's `sum_from_camps` sums every data_layout.csv row after the total's
+    (flee-model.md §3), a non-camp row's too (`Observations.extra`); corredor summed the camps'
+    alone, so such a row's rises spawned nobody."""
+    import dataclasses
+
+    from corredor.scenario.model import Observations
+
+    base = line_case(days=10, spawn_per_day=0, settings={"spawn_rules": {"sum_from_camps": True}})
+    obs = base.observations
+    town = Series(name="B", files=("b.csv",), days=(0, 5), values=(0.0, 500.0))
+    camp = Series(name="C", files=("c.csv",), days=(0, 9), values=(0.0, 90.0))
+    camps_only = dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}))
+    with_town = dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}, {"B": town}))
+    alone = compile_plan(camps_only).spawn
+    both = compile_plan(with_town).spawn
+    assert alone.sum() == 90
+    assert both.sum() == 590
+    np.testing.assert_array_equal(both - alone, [0, 100, 100, 100, 100, 100, 0, 0, 0, 0])

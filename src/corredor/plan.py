@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .scenario.csvread import header_column, read_table
-from .scenario.model import Scenario, location_climates
+from .scenario.model import Observations, Scenario, Series, location_climates
 from .scenario.problems import Problem, Problems, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
@@ -308,18 +308,25 @@ def _largest(scenario: Scenario, file: str, cell: str, real_name: str | None = N
     return best, line
 
 
+def summed_series(obs: Observations) -> dict[str, Series]:
+    """The series `spawn_rules.sum_from_camps` (Flee HEAD) adds up for the daily spawn total:
+    every data_layout.csv row after the total's, the camps' and any other (`Observations.extra`:
+    a town's, or a name that is no location), as flee-model.md §3 says HEAD does."""
+    return {**obs.camps, **obs.extra}
+
+
 def _largest_camp_row(scenario: Scenario) -> tuple[str, int]:
-    """(file named as in a Flee folder, line) of the largest count in the camps' series, which
-    `spawn_rules.sum_from_camps` adds up instead of the total series: where a sum too large
-    mostly comes from."""
+    """(file named as in a Flee folder, line) of the largest count in the series that
+    `spawn_rules.sum_from_camps` adds up instead of the total series (`summed_series`): where a
+    sum too large mostly comes from."""
     obs = scenario.observations
-    camps = frozenset(obs.camps) if obs is not None else frozenset()
+    summed = summed_series(obs) if obs is not None else {}
     if scenario.metadata.get("format") == "native":  # (every series is in one file)
         return "source_data/refugees.csv", _largest_row(scenario, "source_data/refugees.csv", "value",
-                                                        series=camps)
+                                                        series=frozenset(summed))
     best, where = -math.inf, ("source_data/data_layout.csv", 1)
-    for name in sorted(camps):
-        for f in obs.camps[name].files if obs is not None else ():
+    for name in sorted(summed):
+        for f in summed[name].files:
             value, line = _largest(scenario, "source_data/refugees.csv", "value", f"source_data/{f}")
             if value > best:
                 best, where = value, (f"source_data/{f}", line)
@@ -740,8 +747,8 @@ def compile_plan(scenario: Scenario) -> Plan:
                 observed[:, i] = daily_by_name[nm]
         if sr.sum_from_camps:  # Flee HEAD's source; 3.1's driver uses refugees.csv (the default)
             total = np.zeros(n_days, np.int64)
-            for v in daily_by_name.values():
-                total += v
+            for nm, ser in summed_series(obs).items():
+                total += daily_by_name[nm] if nm in daily_by_name else ser.daily(n_days, h)
         elif obs.total is not None:
             total = obs.total.daily(n_days, h)
         else:
@@ -764,7 +771,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     if sr.sum_from_camps and obs is not None:
         # each camp's series is divided by the hasten before they are summed: what counts is the
         # largest one camp reaches, not refugees.csv (read, but not used under this setting)
-        peaks = {nm: int(s.daily(n_days, 1).max()) for nm, s in obs.camps.items()}
+        peaks = {nm: int(s.daily(n_days, 1).max()) for nm, s in summed_series(obs).items()}
         peak = max(peaks, key=lambda nm: peaks[nm], default="")
         most = peaks.get(peak, 0)
         reaches = ("with spawn_rules.sum_from_camps each camp's series is divided by the hasten before "
