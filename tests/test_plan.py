@@ -302,3 +302,19 @@ def test_sum_from_camps_adds_every_layout_row_after_the_total():
     assert alone.sum() == 90
     assert both.sum() == 590
     np.testing.assert_array_equal(both - alone, [0, 100, 100, 100, 100, 100, 0, 0, 0, 0])
+
+
+def test_a_hasten_is_blamed_only_when_one_agent_is_more_than_the_data_hold():
+    """Found by review: a total that never rises (insert_day0, empty camps) simulates nobody at any
+    hasten, yet at hasten 10 the plan was refused with "the total reaches 1,000 people at most,
+    less than one agent of 10 (expected a hasten of at most 1,000)", which is false."""
+    flat = dict(places=[("A", "conflict", 10000), ("C", "camp", 0, "Other")], roads=[("A", "C", 100)],
+                days=6, total=[(0, 1000.0), (5, 1000.0)], conflicts={"A": [1.0] * 6})
+    for h in (1, 10):
+        plan = compile_plan(toy(**flat, settings={"optimisations": {"hasten": h}}))
+        assert plan.spawn.sum() == 0 and plan.insert0.sum() == 0  # nobody, and no refusal
+    tiny = {**flat, "total": [(0, 0.0), (5, 8.0)]}
+    assert compile_plan(toy(**tiny)).spawn.sum() == 8
+    with pytest.raises(ScenarioError, match=r"at hasten 10 nobody is simulated: the observations' "
+                       r"total reaches 8 people at most, less than one agent of 10"):
+        compile_plan(toy(**tiny, settings={"optimisations": {"hasten": 10}}))

@@ -779,7 +779,8 @@ def compile_plan(scenario: Scenario) -> Plan:
     else:
         most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
         reaches = f"the observations' total reaches {most:,} people at most"
-    if created == 0 and h > 1 and most > 0:
+    if created == 0 and h > 1 and 0 < most < h:  # (a series that never rises spawns nobody at
+        # any hasten: then the hasten is not the cause)
         problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
                                  f"at hasten {h:,} nobody is simulated: {reaches}, less than one agent "
                                  f"of {h:,} (expected a hasten of at most {most:,}: optimisations.hasten "
