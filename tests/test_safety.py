@@ -640,6 +640,14 @@ def test_a_killed_writers_temporaries_are_removed_and_a_live_ones_kept(tmp_path:
     (folder / f".main-job.{os.getpid()}-{host}.abcd1234.tmp").mkdir()
     with pytest.raises(targets.UnsafeTarget, match=f"another corredor command \\(process {os.getpid()}"):
         targets.check_replaceable(folder)
+    # another machine's temporary (a shared file system): its process cannot be asked, so the
+    # message says what to do once that process is known to be gone (it said only "wait")
+    (folder / f".main-job.{os.getpid()}-{host}.abcd1234.tmp").rmdir()
+    other = folder / f".main-job.77-{host}x.abcd1234.tmp"
+    other.mkdir()
+    with pytest.raises(targets.UnsafeTarget, match=f"process 77 on {host}x: .*if it no longer runs "
+                       f"there, remove {re.escape(str(other))} yourself"):
+        targets.check_replaceable(folder)
 
 
 def _temporary_host() -> str:

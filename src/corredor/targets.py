@@ -137,8 +137,12 @@ def check_replaceable(out: str | os.PathLike[str],
     for name in sorted(names):
         writer = _writer(name, target)
         if writer is not None:
+            m = _TEMPORARY.fullmatch(name)
+            elsewhere = m is not None and m["host"] != _host()  # (its process cannot be asked)
             raise UnsafeTarget(f"{out} is being written by another corredor command ({writer}: "
-                               f"{name}); wait for it to end or choose another output folder")
+                               f"{name}); wait for it to end or choose another output folder"
+                               + (f"; if it no longer runs there, remove {Path(out) / name} "
+                                  "yourself" if elsewhere else ""))
     if names and not written_by_corredor(target):
         raise UnsafeTarget(f"{out} holds files corredor did not write (no run, ensemble or "
                            "calibration manifest.json, comparison.json or converted scenario.toml); "
