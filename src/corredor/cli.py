@@ -645,17 +645,21 @@ def main_job(
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
-    from .mainjob import SCENARIO_DIR, run_main_job
+    from .mainjob import SCENARIO_DIR, run_main_job, variant_files
     from .targets import holds_anything
 
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    from .progress import progress_bar
+
     ex = _executor_or_exit(executor, workers, address)
+    n_runs = seeds * (1 + len(variant_files()))
     try:
-        with ex:
+        with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex,
-                                  say=lambda m: console.print(m, markup=False, highlight=False))
+                                  say=lambda m: console.print(m, markup=False, highlight=False),
+                                  progress=lambda name, done, n: advance())
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:

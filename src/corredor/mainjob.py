@@ -210,9 +210,11 @@ def _move_in(new: Path, target: Path) -> None:
 
 def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
                  scenario_dir: Path = SCENARIO_DIR,
-                 say: Callable[[str], None] = print, executor: Any = None) -> dict[str, Any]:
+                 say: Callable[[str], None] = print, executor: Any = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Run the baseline and its variants, write run folders, the comparison and the reports.
-    `executor` runs the comparison's runs (`analysis.compare.compare`; default: this process)."""
+    `executor` runs the comparison's runs and `progress` hears of each (`analysis.compare.compare`;
+    default: this process, silently)."""
     from .analysis.compare import COMPARISON_FILES, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
@@ -227,7 +229,8 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         v = load_variant(path)
         scenarios[str(v.metadata.get("variant", path.stem))] = v
     say(f"running {len(scenarios)} scenarios × {seeds} seeds")
-    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor)
+    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor,
+                   progress=progress)
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
     checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
     names = {name: _slug(name) for name in comp.names}
