@@ -287,6 +287,40 @@ def test_cli_compare_on_workers_or_serial_prints_the_same(tmp_path):
     assert r.exit_code == 2 and "--address needs --executor dask" in r.output
 
 
+def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
+    """`--sweep crisis.K=a,b` adds one scenario per value, made from the baseline, so a sweep
+    point equals the variant file that sets the same value; `--set` applies to every scenario.
+    Bad keys and a key both set and swept are refused before any run."""
+    bribe55 = str(SCENARIO / "variants" / "bribe_55.toml")
+    r = runner.invoke(app, ["compare", str(SCENARIO), bribe55, "--sweep", "crisis.bribe_price_usd=55,100",
+                            "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "sweep")])
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "sweep" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55", "bribe_price_usd=100"]
+    per_seed = data["per_seed"]
+    assert per_seed["bribe_price_usd=55"] == per_seed["bribe-55"]
+    assert per_seed["bribe_price_usd=100"] == per_seed["baseline"]  # (the baseline's own price)
+    assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["baseline"]["money_paid_usd"]
+
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--set", "crisis.bribe_price_usd=55",
+                            "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "set")])
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "set" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["per_seed"]["baseline"] == per_seed["bribe-55"]
+
+    for args, said in [
+        (["--sweep", "crisis.bribe_price=1,2"], "unknown crisis parameter 'bribe_price'"),
+        (["--set", "move_rules.camp_weight=2"], "do not read settings.move_rules"),
+        (["--set", "crisis.bribe_price_usd=5", "--sweep", "crisis.bribe_price_usd=1,2"],
+         "crisis.bribe_price_usd is both --set and --sweep"),
+        (["--sweep", "crisis.bribe_price_usd=1,1"], "1 is given twice"),
+        (["--sweep", "crisis.bribe_price_usd=-5"], "bribe_price_usd"),
+    ]:
+        r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--executor", "serial", *args])
+        assert r.exit_code == 2 and said in " ".join(r.output.split()), (args, r.output)
+        assert "Traceback" not in r.output and "policy comparison" not in r.output
+
+
 def test_cli_compare_bad_inputs_exit_2(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path / "missing")])
     assert r.exit_code == 2
@@ -410,3 +444,19 @@ def test_headings_name_a_unit_once(small_comparison):
     assert row["variant"] == "baseline"
     assert set(row) - {"variant"} == {heading(k) for k in ALL_METRICS}
     assert not [h for h in row if h.endswith("(person-days)")]
+
+
+def test_printed_figures_are_never_cut(capsys):
+    """Found with a --sweep: beside a long scenario name a band was cut to "[197,660–210,…"; a
+    long name now folds and every figure is printed whole."""
+    from corredor.analysis.compare import Comparison
+    from corredor.cli import _print_comparison
+
+    names = ["baseline", "bribe_price_usd=100,mil_emergency=0.9,give_up_base=0.015"]
+    values = {n: {k: np.array([197_660.0, 203_100.0, 210_060.0, 12_345_678.0]) for k in ALL_METRICS}
+              for n in names}
+    comp = Comparison(names, [1, 2, 3, 4], values, {n: np.zeros((4, 3)) for n in names})
+    _print_comparison(comp)
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert out.count("[198,476–10,525,335]") == 2 * len(ALL_METRICS)

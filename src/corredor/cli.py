@@ -550,12 +550,10 @@ def _print_comparison(comp) -> None:
     from .analysis.compare import ALL_METRICS, METRIC_TABLES, heading
 
     summary = comp.summary()
-    wide = Console(width=max(console.width, 130)) if not console.is_terminal else console
+    wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
     for title, metrics in METRIC_TABLES:
         table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seeds")
-        table.add_column("scenario", style="bold", no_wrap=True)
-        for key in metrics:
-            table.add_column(heading(key, "\n"), justify="right")
+        rows: list[list[str]] = []
         notes = []
         for name in comp.names:
             cells = []
@@ -569,8 +567,23 @@ def _print_comparison(comp) -> None:
                 if missing:
                     notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
                                  "not within the run; the figures are of the other seeds")
-            table.add_row(name, *cells)
-        wide.print(table)
+            rows.append([name, *cells])
+        # a figure is never cut (it was, as "210,…", beside a --sweep's long name): a file or a
+        # pipe gets the width the figures need, a terminal folds what does not fit
+        widths = [max(len(line) for r in rows for line in r[j].split("\n"))
+                  for j in range(1, len(metrics) + 1)]
+        name_width = min(40, max(len(n) for n in comp.names))
+        need = name_width + sum(widths) + 3 * len(widths) + 4
+        out = console if console.is_terminal else Console(width=max(console.width, 130, need))
+        fits = not console.is_terminal
+        table.add_column("scenario", style="bold", overflow="fold", min_width=min(12, name_width),
+                         max_width=name_width)
+        for key, width in zip(metrics, widths, strict=True):
+            table.add_column(heading(key, "\n"), justify="right", overflow="fold",
+                             min_width=width if fits else None)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
         for note in notes:
             wide.print(note, markup=False, highlight=False, soft_wrap=True)
 
@@ -583,16 +596,26 @@ def compare(
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
+    set_: list[str] | None = typer.Option(None, "--set", help="parameter for every scenario, e.g. crisis.give_up_base=0.02"),
+    sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
 ) -> None:
     """Run a baseline and its policy variants over the same seeds and print the policy metrics.
 
-    The runs go to worker processes (or a Dask cluster); the same seeds give the same figures
-    whatever runs them."""
+    Variants are files, or `--sweep` values of the baseline's parameters (each combination one
+    scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same
+    seeds give the same figures whatever runs them."""
     from .analysis.compare import COMPARISON_FILES, write_comparison
     from .analysis.compare import compare as run_compare
+    from .analysis.ensemble import (
+        OverrideError,
+        apply_overrides,
+        build_variants,
+        parse_assignment,
+        parse_sweep,
+    )
     from .progress import progress_bar
 
     if out is not None:  # refused before the runs, not after them
@@ -614,6 +637,20 @@ def compare(
         while name in scenarios:
             name += "'"
         scenarios[name] = sc
+    try:  # (every key and value checked before any run)
+        common = dict(parse_assignment(a) for a in set_ or [])
+        swept = build_variants({}, [parse_sweep(a) for a in sweep or []]) if sweep else []
+        both = sorted(set(common) & {k for v in swept for k in v.overrides})
+        if both:
+            raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
+        scenarios = {name: apply_overrides(sc, common) for name, sc in scenarios.items()}
+        for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
+            name = v.label.replace("crisis.", "")
+            while name in scenarios:
+                name += "'"
+            scenarios[name] = apply_overrides(scenarios["baseline"], v.overrides)
+    except OverrideError as exc:
+        usage_error(str(exc))
     base = scenarios["baseline"]
     for name, sc in scenarios.items():  # metrics summed over days compare like with like only
         if (sc.start_date, sc.days) != (base.start_date, base.days):
