@@ -1,9 +1,11 @@
 """Where day 0 of the scale case goes: the fused kernel's build as given, at 1e8 people.
 
-Prints, per day, the wall milliseconds of a plain run (`day_s`: days ahead, as timed by the
-device check), of a run with `profile=True` split into phases (a device wait after each), and
-the day's departures and same-day rounds: day 0 (everyone created in 10 places and leaving
-them) against the steady days.
+Prints the device first (its name; where it is not the H100 that issue 8's target is stated
+for, that its figures are that card's: an H200's are H200 figures), then, per day, the wall
+milliseconds of a plain run (`day_s`: days ahead, as timed by the device check), of a run with
+`profile=True` split into phases (a device wait after each), and the day's departures and
+same-day rounds: day 0 (everyone created in 10 places and leaving them) against the steady
+days. The JSON keeps the device's name ("device", "card", "card_note").
 
     python3 benchmarks/gpu_day0.py [--people 1e8] [--days 20] [--build JSON] [--json FILE]
 """
@@ -31,8 +33,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    from corredor.engine.gpu import PHASES, run_agents_gpu
-    from gpu_device_check import _fused_kernels, scale_plan
+    import numba
+
+    from corredor.engine.gpu import PHASES, device_name, gpu_available, run_agents_gpu
+    from gpu_device_check import _fused_kernels, card, card_note, device_line, scale_plan
+
+    if not gpu_available():
+        sys.exit("no CUDA device (nor NUMBA_ENABLE_CUDASIM=1): nothing to measure")
+    device = device_name()
+    print(f"device: {device_line(device)}; numba {numba.__version__}", flush=True)
 
     build = json.loads(args.build)
     plan = scale_plan(int(args.people), args.days)
@@ -54,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
               + f" | {int(dep[d]):,} | {int(plain.rounds[d])}")
     if args.json is not None:
         args.json.write_text(json.dumps({
+            "device": device, "card": card(device), "card_note": card_note(device),
+            "numba": numba.__version__, "draws": args.draws,
             "build": build, "people": int(plan.total_agents), "phases": [PHASES[j] for j in used],
             "plain_day_ms": (1e3 * plain.day_s).tolist(), "profile_ms": ph[:, used].tolist(),
             "departures": dep.tolist(), "rounds": np.asarray(plain.rounds).tolist(),

@@ -513,6 +513,22 @@ def test_device_check_builds_size_the_queue_and_give_the_library_back(open_mini_
     back()
 
 
+def test_device_check_names_the_card_and_says_when_it_is_not_the_targets(monkeypatch):
+    # issue 8's target is stated for an H100; the device lent may be an H200, whose figures
+    # the scripts must call H200 figures (benchmarks/gpu_device_check.card_note)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import gpu_device_check as dc
+
+    assert dc.card("NVIDIA H100 80GB HBM3") == "H100" and dc.card_note("NVIDIA H100 NVL") == ""
+    assert dc.device_line("NVIDIA H100 80GB HBM3") == "NVIDIA H100 80GB HBM3"
+    assert dc.card("NVIDIA H200") == "H200" and dc.card("NVIDIA GH200 480GB") == "GH200"
+    assert dc.card_note("NVIDIA H200").startswith("H200 figures, not H100 ones")
+    assert dc.device_line("NVIDIA H200").startswith("NVIDIA H200 (H200 figures, not H100 ones")
+    assert dc.card_note("NVIDIA A100-SXM4-80GB").startswith("A100 figures")
+    assert "not known to be an H100" in dc.card_note("unknown CUDA device")
+    assert "dry run" in dc.card_note("numba CUDA simulator")
+
+
 def test_spawn_table_gives_the_places_the_cpu_engine_draws():
     # the spawn kernel searches only the places where the running sum of weights rises
     # (_spawn_table; mirrored here) and must give agents._spawn_chunk's place for every target:
