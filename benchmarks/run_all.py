@@ -5,8 +5,9 @@
    unless --live-car, since one Flee car run takes minutes);
 2. the whole `corredor run` process on burundi at hasten 1 (engine agents, all threads), warm
    compile cache, median of 5 wall times;
-3. scale_agents.py: 10 million synthetic people.
-Results go to benchmarks/out/bench_agents.json; docs/performance.md reports them.
+3. scale_agents.py: 10 million synthetic people;
+4. compare_throughput.py: the Chile–Peru comparison in one process and on 2 workers.
+Results go to benchmarks/out/bench_agents.json (and compare.json); docs/performance.md reports them.
 
     python benchmarks/run_all.py            # everything (tens of minutes on 2 cores)
     python benchmarks/run_all.py --quick    # fewer seeds, 1 million synthetic people
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, str(REPO / "benchmarks" / "scale_agents.py"), "--people", str(people),
                     "--days", "40", "--threads", "1", "--json", str(scale_json)], check=True)
     res["scale"] = json.loads(scale_json.read_text())
+    compare_json = OUT / "compare.json"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "compare_throughput.py"), "--seeds",
+                    "10" if a.quick else "50", "--rounds", "3", "--json", str(compare_json)], check=True)
+    res["compare"] = json.loads(compare_json.read_text())
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_agents.json").write_text(json.dumps(res, indent=2))
     print(f"\nwrote {OUT / 'bench_agents.json'}")
