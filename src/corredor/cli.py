@@ -749,9 +749,14 @@ def _main() -> None:
     """`main` without the stop signals: the app, with file-system and input errors as lines."""
     import warnings
 
+    from .analysis.executors import WorkerLost
+
     warnings.formatwarning = _warning_line  # this process's own; the library never sets it
     try:
         app()
+    except WorkerLost as exc:  # (a worker killed: by the OOM killer, say) one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input
         for p in exc.problems:
             print(str(p), file=sys.stderr)
