@@ -301,6 +301,8 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
     assert per_seed["bribe_price_usd=55"] == per_seed["bribe-55"]
     assert per_seed["bribe_price_usd=100"] == per_seed["baseline"]  # (the baseline's own price)
     assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["baseline"]["money_paid_usd"]
+    assert data["descriptions"]["bribe_price_usd=55"] == (
+        f"the baseline ({SCENARIO}) with bribe_price_usd=55")  # (not the baseline's own)
 
     r = runner.invoke(app, ["compare", str(SCENARIO), "--set", "crisis.bribe_price_usd=55",
                             "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "set")])

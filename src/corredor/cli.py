@@ -6,6 +6,7 @@ Each command's body lives in a small function here; heavy work happens in the li
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -648,7 +649,12 @@ def compare(
             name = v.label.replace("crisis.", "")
             while name in scenarios:
                 name += "'"
-            scenarios[name] = apply_overrides(scenarios["baseline"], v.overrides)
+            sc = apply_overrides(scenarios["baseline"], v.overrides)
+            # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
+            # copied to comparison.json beside a sweep of another price)
+            scenarios[name] = dataclasses.replace(sc, metadata={
+                **sc.metadata, "variant": name,
+                "variant_description": f"the baseline ({baseline}) with {name}"})
     except OverrideError as exc:
         usage_error(str(exc))
     base = scenarios["baseline"]
@@ -749,9 +755,14 @@ def _main() -> None:
     """`main` without the stop signals: the app, with file-system and input errors as lines."""
     import warnings
 
+    from .analysis.executors import WorkerLost
+
     warnings.formatwarning = _warning_line  # this process's own; the library never sets it
     try:
         app()
+    except WorkerLost as exc:  # (a worker killed: by the OOM killer, say) one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input
         for p in exc.problems:
             print(str(p), file=sys.stderr)
