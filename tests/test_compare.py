@@ -309,6 +309,9 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "set" / "comparison.json").read_text(encoding="utf-8"))
     assert data["per_seed"]["baseline"] == per_seed["bribe-55"]
+    # (the saved comparison says so: it did not, and read as the plain baseline's)
+    assert data["descriptions"]["baseline"].startswith("People leaving Chile")
+    assert data["descriptions"]["baseline"].endswith("(--set crisis.bribe_price_usd=55)")
 
     for args, said in [
         (["--sweep", "crisis.bribe_price=1,2"], "unknown crisis parameter 'bribe_price'"),

@@ -157,6 +157,16 @@ def test_overrides_parse_apply_and_refuse() -> None:
         apply_overrides(toy_scenario(), {"crisis.give_up": 0.1})
 
 
+def test_a_number_with_an_exponent_is_a_number() -> None:
+    """Found by review: `--set crisis.exodus_factor=1e6` was refused ("expected a number, found
+    '1e6'"): YAML 1.1 reads a number with an exponent but no dot as text."""
+    assert parse_assignment("crisis.x=1e6") == ("crisis.x", 1e6)
+    assert parse_sweep("move_rules.camp_weight=1e-3,2E+1,1.5e2") == (
+        "move_rules.camp_weight", [0.001, 20.0, 150.0])
+    assert parse_assignment("crisis.x=1e")[1] == "1e" and parse_assignment("crisis.x=e5")[1] == "e5"
+    sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": parse_assignment("k=2e1")[1]})
+    assert sc.settings.move_rules.camp_weight == 20.0
+
 def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:
     """Found by an error audit: `--sweep k=1,1` made two variants of one label (the same runs
     twice), and `--set k=7 --sweep k=3,4` dropped the --set silently."""

@@ -544,6 +544,18 @@ def _load_crisis_or_exit(path: Path):
     return scenario
 
 
+def _with_set(scenario, assignments: list[str]):
+    """`scenario` whose description (comparison.json's) ends with the `--set` assignments made to
+    it, so that a saved comparison says every scenario in it was changed."""
+    if not assignments:
+        return scenario
+    key = "variant_description" if scenario.metadata.get("variant") else "description"
+    text = str(scenario.metadata.get(key, "")).rstrip()
+    said = f"--set {' '.join(a.strip() for a in assignments)}"
+    return dataclasses.replace(scenario, metadata={**scenario.metadata,
+                                                   key: f"{text} ({said})" if text else said})
+
+
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal)."""
     from rich.table import Table
@@ -644,7 +656,8 @@ def compare(
         both = sorted(set(common) & {k for v in swept for k in v.overrides})
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
-        scenarios = {name: apply_overrides(sc, common) for name, sc in scenarios.items()}
+        scenarios = {name: _with_set(apply_overrides(sc, common), set_ or [])
+                     for name, sc in scenarios.items()}
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
             while name in scenarios:

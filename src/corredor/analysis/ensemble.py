@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -55,8 +56,15 @@ class OverrideError(ValueError):
     """A `--set`/`--sweep`/parameter key or value the scenario does not accept."""
 
 
+#: A number with an exponent that YAML 1.1 reads as text ('1e6', '2E-3'): a float on the command line.
+_EXPONENT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
 def parse_value(text: str) -> Any:
-    """A command-line value as YAML scalar: '2' -> 2, '0.5' -> 0.5, 'true' -> True, 'x' -> 'x'."""
+    """A command-line value as YAML scalar: '2' -> 2, '0.5' -> 0.5, '1e6' -> 1000000.0,
+    'true' -> True, 'x' -> 'x'."""
+    if _EXPONENT.fullmatch(text.strip()):
+        return float(text)
     try:
         value = yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError):  # (lists nested beyond the stack: kept as text)
