@@ -109,6 +109,17 @@ def test_a_worker_killed_in_a_task_is_one_clear_error(importable_tests: None) ->
             list(ex.map_unordered(kill_self, None, [1, 2, 3]))
 
 
+
+def test_a_dask_worker_killed_in_a_task_is_one_clear_error(importable_tests: None) -> None:
+    """Found by review: a Dask worker killed mid-run (its scattered shared data lost with it)
+    reached the user as distributed's FutureCancelledError or KilledWorker traceback."""
+    pytest.importorskip("distributed")
+    from corredor.analysis.executors import WorkerLost
+
+    with pytest.raises(WorkerLost, match="a Dask worker ended in the middle of a run"):
+        with make_executor("dask", workers=1) as ex:
+            list(ex.map_unordered(kill_self, None, [1]))
+
 KILLED = """
 import sys
 import corredor.analysis.executors as executors

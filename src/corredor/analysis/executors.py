@@ -229,7 +229,9 @@ class DaskExecutor(_Base):
     def map_unordered(
         self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
     ) -> Iterator[Any]:
-        from distributed import as_completed
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker, as_completed
 
         tasks = list(tasks)
         if not tasks:
@@ -244,6 +246,10 @@ class DaskExecutor(_Base):
         try:
             for fut in as_completed(futures):
                 yield fut.result()
+        except (KilledWorker, CancelledError) as exc:  # (a worker died: its tasks, or the
+            # shared data it held, are lost; this was a traceback from distributed)
+            raise WorkerLost("a Dask worker ended in the middle of a run (killed, or out of "
+                             f"memory?: {type(exc).__name__}); nothing was written") from None
         finally:
             for fut in futures:
                 fut.release()
