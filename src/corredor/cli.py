@@ -617,9 +617,8 @@ def compare(
 ) -> None:
     """Run a baseline and its policy variants over the same seeds and print the policy metrics.
 
-    Variants are files, or `--sweep` values of the baseline's parameters (each combination one
-    scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same
-    seeds give the same figures whatever runs them."""
+    Variants are files, or `--sweep` values of the baseline's parameters (each combination one scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same seeds give the same figures whatever runs them.
+    """  # (the help's paragraph on one line: typer keeps a docstring's line ends)
     from .analysis.compare import COMPARISON_FILES, write_comparison
     from .analysis.compare import compare as run_compare
     from .analysis.ensemble import (
