@@ -368,3 +368,17 @@ def test_a_layout_row_that_is_no_camp_is_part_of_the_scenario_hash():
     # a scenario without such rows keeps the hash it had
     assert scenario_sha256(dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}))) == \
         scenario_sha256(dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}, {})))
+
+
+def test_a_layout_row_that_is_no_camp_warns_that_sum_from_camps_uses_it(flee_cases, tmp_path) -> None:
+    """Found by review: the warning for a data_layout row that is no camp said only that Flee 3.1
+    never uses it, also under spawn_rules.sum_from_camps, which now adds it to the spawn total."""
+    from corredor.scenario import load_scenario
+
+    case = _summed_mali(flee_cases, tmp_path)
+    with (case / "source_data" / "data_layout.csv").open("a", encoding="utf-8") as f:
+        f.write("Mopti,nig-niamey.csv\n")  # (Mopti: a town)
+    scenario = load_scenario(case)
+    (warning,) = [w for w in scenario.metadata["warnings"] if "Mopti" in str(w)]
+    assert (warning.path, warning.line) == ("source_data/data_layout.csv", 10)
+    assert "sum_from_camps adds it to the spawn total" in warning.message
