@@ -318,3 +318,67 @@ def test_a_hasten_is_blamed_only_when_one_agent_is_more_than_the_data_hold():
     with pytest.raises(ScenarioError, match=r"at hasten 10 nobody is simulated: the observations' "
                        r"total reaches 8 people at most, less than one agent of 10"):
         compile_plan(toy(**tiny, settings={"optimisations": {"hasten": 10}}))
+
+
+def test_a_hasten_is_blamed_when_every_rise_is_less_than_one_agent_and_only_then():
+    """Found by review: blaming the hasten only when the data's peak is below one agent let a run
+    of nobody pass when the counts are far above the hasten but rise by less than one agent
+    (5,000 → 5,005 at hasten 10: 5 people at hasten 1, nobody at 10); and a flat total below the
+    hasten (8 at hasten 10), which simulates nobody at any hasten, was still blamed on it."""
+    case = dict(places=[("A", "conflict", 10000), ("C", "camp", 0, "Other")], roads=[("A", "C", 100)],
+                days=6, conflicts={"A": [1.0] * 6})
+    slow = {**case, "total": [(0, 5000.0), (5, 5005.0)]}
+    assert compile_plan(toy(**slow)).spawn.sum() == 5
+    with pytest.raises(ScenarioError) as e:
+        compile_plan(toy(**slow, settings={"optimisations": {"hasten": 10}}))
+    (problem,) = e.value.problems
+    assert "at hasten 10 nobody is simulated: the observations' total never rises by one agent of 10 " \
+           "(at hasten 1 the observations create 5 people) (expected a hasten of at most 7" in problem.message
+    assert compile_plan(toy(**slow, settings={"optimisations": {"hasten": 7}})).spawn.sum() > 0
+    flat = {**case, "total": [(0, 8.0), (5, 8.0)]}
+    for h in (1, 10):  # nobody at any hasten: no refusal
+        plan = compile_plan(toy(**flat, settings={"optimisations": {"hasten": h}}))
+        assert plan.spawn.sum() == 0 and plan.insert0.sum() == 0
+    # a total from 0 past the hasten in steps each below it still simulates somebody: each count
+    # is divided by the hasten before it is interpolated
+    ramp = compile_plan(toy(**case, total=[(0, 0.0), (5, 40.0)], settings={"optimisations": {"hasten": 10}}))
+    assert ramp.spawn.tolist() == [0, 0, 1, 1, 1, 1]
+
+
+def test_a_layout_row_that_is_no_camp_is_part_of_the_scenario_hash():
+    """Found by review: under sum_from_camps a data_layout row that is no camp
+    (`Observations.extra`) changes the spawns, but the scenario hash (in the manifest, and checked
+    on --resume) left it out: a checkpoint taken before such a row changed was resumed with it."""
+    import dataclasses
+
+    from corredor.plan import scenario_sha256
+    from corredor.scenario.model import Observations
+
+    base = line_case(days=10, spawn_per_day=0, settings={"spawn_rules": {"sum_from_camps": True}})
+    obs = base.observations
+    camp = Series(name="C", files=("c.csv",), days=(0, 9), values=(0.0, 90.0))
+
+    def with_town(top: float):
+        town = Series(name="B", files=("b.csv",), days=(0, 5), values=(0.0, top))
+        return dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}, {"B": town}))
+
+    low, high = with_town(500.0), with_town(900.0)
+    assert compile_plan(low).spawn.sum() != compile_plan(high).spawn.sum()
+    assert compile_plan(low).scenario_sha256 != compile_plan(high).scenario_sha256
+    # a scenario without such rows keeps the hash it had
+    assert scenario_sha256(dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}))) == \
+        scenario_sha256(dataclasses.replace(base, observations=Observations(obs.total, {"C": camp}, {})))
+
+
+def test_a_layout_row_that_is_no_camp_warns_that_sum_from_camps_uses_it(flee_cases, tmp_path) -> None:
+    """Found by review: the warning for a data_layout row that is no camp said only that Flee 3.1
+    never uses it, also under spawn_rules.sum_from_camps, which now adds it to the spawn total."""
+    from corredor.scenario import load_scenario
+
+    case = _summed_mali(flee_cases, tmp_path)
+    with (case / "source_data" / "data_layout.csv").open("a", encoding="utf-8") as f:
+        f.write("Mopti,nig-niamey.csv\n")  # (Mopti: a town)
+    scenario = load_scenario(case)
+    (warning,) = [w for w in scenario.metadata["warnings"] if "Mopti" in str(w)]
+    assert (warning.path, warning.line) == ("source_data/data_layout.csv", 10)
+    assert "sum_from_camps adds it to the spawn total" in warning.message

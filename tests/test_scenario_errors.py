@@ -682,7 +682,38 @@ def test_values_found_are_shown_short() -> None:
     assert shown({}) == "an empty table" and shown({"a": [1]}, "mapping") == "a mapping with key a"
     assert shown([{"a": 1}]) == "a list of 1 item" and shown(list(range(30))) == "a list of 30 items"
     assert shown({"k" * 100: 1}) == "a table with key " + "k" * 60 + "…"
-    assert shown(10**100) == "1" + "0" * 59 + "…"
+    assert shown(10**59) == "1" + "0" * 59
+
+
+def test_values_found_keep_what_they_said_when_odd() -> None:
+    """Found by review: `shown` cut a long whole number to its first 60 digits and an ellipsis
+    (10**100 read as "1000…0…", a number 10**40 times smaller); a short list holding a null or
+    lists read "a list of 2 items" where it had been written out; and a table's keys were listed
+    unquoted, so one key "a, b" read as two keys and an empty key as nothing."""
+    from corredor.scenario.problems import shown
+
+    assert shown(10**100) == "a whole number of 101 digits"
+    assert shown(-(10**5000)) == "a whole number of more than 4,300 digits"  # (no ValueError)
+    assert shown([1, None]) == "[1, None]" and shown([[1, 2], [3]]) == "[[1, 2], [3]]"
+    assert shown((dt.date(2020, 1, 2),)) == "[2020-01-02]"
+    assert shown({"a, b": 1}) == "a table with key 'a, b'"
+    assert shown({"": 1, "x\ny": 2, 7: 3}) == "a table with keys '', 'x\\ny', 7"
+    assert shown(dt.datetime(2020, 1, 2, 3, 4)) == "2020-01-02T03:04:00" and shown(float("nan")) == "nan"
+    assert shown(b"\x00" * 100).endswith("…") and shown(None) == "None"
+
+
+def test_a_long_number_found_in_a_route_is_cut(tmp_path: Path) -> None:
+    """Found by review: routes.csv's distance (and link attributes) printed the cell as written,
+    however long, where every other number cell is cut by `shown`."""
+    folder = write_mini_flee(tmp_path / "a")
+    rows = (folder / ROU).read_text().splitlines()
+    rows[2] = "B,C,-" + "1" * 300 + ","
+    (folder / ROU).write_text("\n".join(rows) + "\n")
+    with pytest.raises(ScenarioError) as info:
+        load_flee(folder)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.column) == (ROU, 3, 3)
+    assert p.message.endswith("(expected km > 0, found '-" + "1" * 59 + "…' (301 characters))"), p.message
 
 
 def test_yaml_value_that_cannot_be_built_is_located(tmp_path: Path) -> None:

@@ -194,6 +194,8 @@ def scenario_sha256(scenario: Scenario) -> str:
         series = ([obs.total] if obs.total is not None else []) + list(obs.camps.values())
         for s in series:
             put([s.name, list(s.days), list(s.values)])
+        for s in obs.extra.values():  # (spawn_rules.sum_from_camps sums them: they change a run)
+            put(["extra", s.name, list(s.days), list(s.values)])
     put(scenario.settings.model_dump(mode="json"))
     if scenario.crisis is not None:
         put(repr(scenario.crisis))
@@ -700,6 +702,35 @@ def _spawn_source_problems(scenario: Scenario, spawn: np.ndarray, flags: dict[st
     return []
 
 
+def _spawn_source(scenario: Scenario, flags: dict[str, np.ndarray], n_days: int, hasten: int,
+                  daily_by_name: dict[str, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(spawn, debt, raw, insert0) of `flee_spawns` and the day-0 camps at `hasten`, from the
+    observations (which must be there); `daily_by_name`: the camps' daily series at that hasten
+    when already computed."""
+    obs = scenario.observations
+    assert obs is not None
+    sr = scenario.settings.spawn_rules
+    daily = daily_by_name if daily_by_name is not None else \
+        {nm: s.daily(n_days, hasten) for nm, s in obs.camps.items()}
+    if sr.sum_from_camps:  # Flee HEAD's source; 3.1's driver uses refugees.csv (the default)
+        total = np.zeros(n_days, np.int64)
+        for nm, ser in summed_series(obs).items():
+            total += daily[nm] if nm in daily else ser.daily(n_days, hasten)
+    elif obs.total is not None:
+        total = obs.total.daily(n_days, hasten)
+    else:
+        total = np.zeros(n_days, np.int64)
+    spawn, debt, raw = flee_spawns(total, sr.insert_day0)
+    names = [loc.name for loc in scenario.locations]
+    insert0 = np.zeros(len(names), np.int64)
+    if sr.insert_day0 and not sr.empty_camps_on_day0:
+        for k in np.flatnonzero(flags["camp0"]):
+            if names[k] in daily:
+                insert0[k] = int(daily[names[k]][0])
+    return spawn, debt, raw, insert0
+
+
 def compile_plan(scenario: Scenario) -> Plan:
     """Compile a Scenario into a Plan (arrays) under Flee 3.1's rules; raise ScenarioError on faults.
 
@@ -745,20 +776,9 @@ def compile_plan(scenario: Scenario) -> Plan:
         for nm, i in index.items():
             if nm in daily_by_name:
                 observed[:, i] = daily_by_name[nm]
-        if sr.sum_from_camps:  # Flee HEAD's source; 3.1's driver uses refugees.csv (the default)
-            total = np.zeros(n_days, np.int64)
-            for nm, ser in summed_series(obs).items():
-                total += daily_by_name[nm] if nm in daily_by_name else ser.daily(n_days, h)
-        elif obs.total is not None:
-            total = obs.total.daily(n_days, h)
-        else:
-            total = np.zeros(n_days, np.int64)
+        if obs.total is None and not sr.sum_from_camps:
             problems.append(_problem(scenario, "source_data/data_layout.csv", "no total series (first row, refugees.csv)"))
-        spawn, debt, raw = flee_spawns(total, sr.insert_day0)
-        if sr.insert_day0 and not sr.empty_camps_on_day0:
-            for k in np.flatnonzero(flags["camp0"]):
-                if names[k] in daily_by_name:
-                    insert0[k] = int(daily_by_name[names[k]][0])
+        spawn, debt, raw, insert0 = _spawn_source(scenario, flags, n_days, h, daily_by_name)
         if sr.empty_camps_on_day0:
             problems.append(_problem(scenario, "simsetting.yml",
                                      "spawn_rules.empty_camps_on_day0 is a Flee HEAD setting that Flee 3.1 does not have; "
@@ -776,15 +796,32 @@ def compile_plan(scenario: Scenario) -> Plan:
         most = peaks.get(peak, 0)
         reaches = ("with spawn_rules.sum_from_camps each camp's series is divided by the hasten before "
                    f"they are summed, and the largest ({peak}) reaches {most:,} people at most")
+        source_name = "the camps' summed series (spawn_rules.sum_from_camps)"
     else:
         most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
         reaches = f"the observations' total reaches {most:,} people at most"
-    if created == 0 and h > 1 and 0 < most < h:  # (a series that never rises spawns nobody at
-        # any hasten: then the hasten is not the cause)
-        problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
-                                 f"at hasten {h:,} nobody is simulated: {reaches}, less than one agent "
-                                 f"of {h:,} (expected a hasten of at most {most:,}: optimisations.hasten "
-                                 "or --hasten)", setting="optimisations.hasten"))
+        source_name = "the observations' total"
+    if created == 0 and h > 1 and obs is not None:
+        # the hasten is the cause only when a smaller one simulates somebody (a series that never
+        # rises, with empty camps on day 0, spawns nobody at any hasten); rises each smaller than
+        # one agent of h, from counts far above h, simulate nobody as surely as a peak below h
+        def people_at(k: int) -> int:
+            s, _, _, i0 = _spawn_source(scenario, flags, n_days, k)
+            return int(s.sum()) + int(i0.sum())
+
+        at_one = people_at(1)
+        if at_one > 0:
+            fits, above = 1, h  # a hasten with somebody, one with nobody: the boundary between
+            while above - fits > 1:
+                mid = (fits + above) // 2
+                fits, above = (mid, above) if people_at(mid) > 0 else (fits, mid)
+            why = (f"{reaches}, less than one agent of {h:,}" if 0 < most < h else
+                   f"{source_name} never rises by one agent of {h:,} (at hasten 1 the observations "
+                   f"create {at_one:,} people)")
+            problems.append(_problem(scenario, "simsetting.yml",  # (a "perfect fit" of nobody)
+                                     f"at hasten {h:,} nobody is simulated: {why} (expected a hasten of at "
+                                     f"most {fits:,}: optimisations.hasten or --hasten)",
+                                     setting="optimisations.hasten"))
     if created > MAX_PEOPLE:
         if sr.sum_from_camps:  # (shown at the camps' largest count: refugees.csv is not read)
             total_file, line = _largest_camp_row(scenario)

@@ -602,14 +602,16 @@ def read_observations(
                 row.line,
                 1,
                 unknown_location(key, names, "input_csv/locations.csv")
-                + "; Flee 3.1 reads this series but never uses it",
+                + "; Flee 3.1 reads this series but never uses it (spawn_rules.sum_from_camps adds "
+                "it to the spawn total)",
             )
         elif k > 0 and not by_name[key].is_camp:
             problems.warn(
                 layout.path,
                 row.line,
                 1,
-                f"{key!r} is not a camp; Flee 3.1 reads its series but never uses it",
+                f"{key!r} is not a camp; Flee 3.1 reads its series but never uses it "
+                "(spawn_rules.sum_from_camps adds it to the spawn total)",
             )
         if not files:
             problems.error(layout.path, row.line, 2, "missing file name (expected name,file.csv)")

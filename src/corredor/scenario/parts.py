@@ -16,8 +16,14 @@ import numpy as np
 
 from .csvread import Row, Table, parse_date, parse_float, parse_int, read_table
 from .model import CLOSURE_KINDS, Closure, ConflictTimeline, Route, Series, series_table
-from .problems import Problems
+from .problems import SHOWN_CHARS, Problems, shown
 from .settings import suggest
+
+
+def _number(text: str) -> str:
+    """A number's cell as written (unquoted, as it was read), a long one cut by `shown`."""
+    return text if len(text) <= SHOWN_CHARS else shown(text)
+
 
 #: A conflict intensity at or below this counts as "no conflict" (Flee's threshold).
 CONFLICT_EPS = 1e-6
@@ -108,7 +114,7 @@ def parse_routes(
                 table.path,
                 row.line,
                 cols.distance + 1,
-                f"non-positive distance (expected km > 0, found {row.get(cols.distance)})",
+                f"non-positive distance (expected km > 0, found {_number(row.get(cols.distance))})",
             )
             distance = None
         forced = parse_int(
@@ -147,7 +153,7 @@ def parse_routes(
                         table.path,
                         row.line,
                         col + 1,
-                        f"bad {attr} (expected {'0..1' if attr == 'walk_probability' else 'a number ≥ 0'}, found {value})",
+                        f"bad {attr} (expected {'0..1' if attr == 'walk_probability' else 'a number ≥ 0'}, found {_number(value)})",
                     )
                     ok = False
         if not ok or distance is None or forced is None:

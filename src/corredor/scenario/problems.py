@@ -36,7 +36,10 @@ def shown(value: object, table: str = "table") -> str:
     if isinstance(value, dict):
         if not value:
             return f"an empty {table}"
-        names = [one_line(str(k)) for k in value]
+        # (a plain key as written; one that is empty, spaced, holds ", " or is no text quoted, so
+        # that "keys a, b" is never the one key "a, b")
+        names = [k if isinstance(k, str) and k and k.strip() == k and ", " not in k and k.isprintable()
+                 else shown(k) for k in value]
         listed: list[str] = []
         size = 0
         for name in names:
@@ -48,11 +51,18 @@ def shown(value: object, table: str = "table") -> str:
         keys = ", ".join(listed) + (f" and {rest} more" if rest else "")
         return f"a {table} with key{'s' if len(names) > 1 else ''} {keys}"
     if isinstance(value, list | tuple):
-        if len(value) <= SHOWN_CHARS // 3 and all(isinstance(v, int | float | str) for v in value):
+        # (a short list as written, with nulls, dates and short lists inside: "[1, None]", "[[1, 2]]")
+        if len(value) <= SHOWN_CHARS // 3 and not any(isinstance(v, dict) for v in value):
             text = "[" + ", ".join(shown(v) for v in value) + "]"
-            if len(text) <= SHOWN_CHARS:
+            if len(text) <= SHOWN_CHARS and "a list of" not in text:
                 return text
         return f"a list of {len(value):,} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** SHOWN_CHARS:
+        # (cut, its digits would read as a smaller number)
+        try:
+            return f"a whole number of {len(str(abs(value))):,} digits"
+        except ValueError:  # (more than 4300 digits: Python will not write it)
+            return "a whole number of more than 4,300 digits"
     if isinstance(value, str):
         if len(value) <= SHOWN_CHARS:
             return repr(value)
