@@ -174,7 +174,7 @@ def test_a_rising_total_without_a_conflict_zone_is_refused_at_compile() -> None:
     with pytest.raises(ScenarioError, match="on day 1 "):
         compile_plan(toy([("A", "conflict", 0), ("C", "camp", 0)], roads, days=7, total=total))
     # under sum_from_camps the camps' series make the total, and the message says so
-    with pytest.raises(ScenarioError, match=r"on day 4 .*\(the camps' summed series \(spawn_rules.sum_from_camps\) rises\)"):
+    with pytest.raises(ScenarioError, match=r"on day 4 .*\(the summed series of data_layout.csv \(spawn_rules.sum_from_camps\) rises\)"):
         compile_plan(toy(places, roads, days=7, total=[(0, 0.0)], camps_data={"C": total},
                          conflicts={"A": [1, 1, 1, 1, 0, 0, 0]}, settings={"spawn_rules": {"sum_from_camps": True}}))
     # a decay list that reaches 0 after the 2-day interval: weights refreshed on day 0 (the onset)

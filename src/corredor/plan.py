@@ -685,7 +685,7 @@ def _spawn_source_problems(scenario: Scenario, spawn: np.ndarray, flags: dict[st
             else:  # the first place typed conflict, else the header (no row is)
                 lines = [loc.line for loc in scenario.locations if loc.kind == "conflict" and loc.line]
                 file, line = "input_csv/locations.csv", lines[0] if lines else 1
-            source = "the camps' summed series (spawn_rules.sum_from_camps)" if sr.sum_from_camps else \
+            source = "the summed series of data_layout.csv (spawn_rules.sum_from_camps)" if sr.sum_from_camps else \
                 "the observations' total"
             return [_problem(scenario, file, f"on {when} {int(spawn[t]):,} people must appear "
                              f"({source} rises) but no place is a conflict zone with "
@@ -794,9 +794,9 @@ def compile_plan(scenario: Scenario) -> Plan:
         peaks = {nm: int(s.daily(n_days, 1).max()) for nm, s in summed_series(obs).items()}
         peak = max(peaks, key=lambda nm: peaks[nm], default="")
         most = peaks.get(peak, 0)
-        reaches = ("with spawn_rules.sum_from_camps each camp's series is divided by the hasten before "
+        reaches = ("with spawn_rules.sum_from_camps each data_layout.csv series is divided by the hasten before "
                    f"they are summed, and the largest ({peak}) reaches {most:,} people at most")
-        source_name = "the camps' summed series (spawn_rules.sum_from_camps)"
+        source_name = "the summed series of data_layout.csv (spawn_rules.sum_from_camps)"
     else:
         most = int(obs.total.daily(n_days, 1).max()) if obs is not None and obs.total is not None else 0
         reaches = f"the observations' total reaches {most:,} people at most"
@@ -825,7 +825,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     if created > MAX_PEOPLE:
         if sr.sum_from_camps:  # (shown at the camps' largest count: refugees.csv is not read)
             total_file, line = _largest_camp_row(scenario)
-            source = " (the camps' series summed, as spawn_rules.sum_from_camps asks)"
+            source = " (the data_layout.csv series summed, as spawn_rules.sum_from_camps asks)"
         else:  # (the total series' file: refugees.csv unless data_layout.csv names another)
             total_file = (f"source_data/{obs.total.files[0]}" if obs is not None and obs.total is not None
                           and obs.total.files and scenario.metadata.get("format") != "native"
