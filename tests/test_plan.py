@@ -382,3 +382,18 @@ def test_a_layout_row_that_is_no_camp_warns_that_sum_from_camps_uses_it(flee_cas
     (warning,) = [w for w in scenario.metadata["warnings"] if "Mopti" in str(w)]
     assert (warning.path, warning.line) == ("source_data/data_layout.csv", 10)
     assert "sum_from_camps adds it to the spawn total" in warning.message
+
+
+def test_sum_from_camps_day_0_adds_the_total_rows_value_too():
+    """flee-model.md §3.3: under sum_from_camps Flee HEAD's day-0 source sums every layout row,
+    the total's too; without insert_day0 those people spawn on day 0. corredor left the total's
+    day-0 value out (30 spawned where HEAD spawns 80); later days are the camps' rises alone."""
+    rules = {"spawn_rules": {"sum_from_camps": True, "insert_day0": False}}
+    case = dict(places=[("A", "conflict", 10000), ("C", "camp", 10**6, "Other")],
+                roads=[("A", "C", 100)], days=6, total=[(0, 50.0), (5, 50.0)],
+                camps_data={"C": [(0, 30.0), (5, 80.0)]}, conflicts={"A": [1.0] * 6})
+    plan = compile_plan(toy(**case, settings=rules))
+    np.testing.assert_array_equal(plan.spawn, [80, 10, 10, 10, 10, 10])
+    with_day0 = compile_plan(toy(**case, settings={"spawn_rules": {"sum_from_camps": True}}))
+    np.testing.assert_array_equal(with_day0.spawn, [0, 10, 10, 10, 10, 10])
+    assert with_day0.insert0.sum() == 30  # (the camp's day-0 people, inserted there)

@@ -717,6 +717,10 @@ def _spawn_source(scenario: Scenario, flags: dict[str, np.ndarray], n_days: int,
         total = np.zeros(n_days, np.int64)
         for nm, ser in summed_series(obs).items():
             total += daily[nm] if nm in daily else ser.daily(n_days, hasten)
+        if obs.total is not None:  # HEAD's day 0 sums every layout row, the total's too
+            # (flee-model.md §3.3): a constant changes Δ(0) alone, so it matters without
+            # insert_day0 (and to the raw count), not to a later day's spawns
+            total += int(obs.total.daily(n_days, hasten)[0])
     elif obs.total is not None:
         total = obs.total.daily(n_days, hasten)
     else:
