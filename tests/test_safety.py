@@ -780,3 +780,31 @@ def test_one_text_file_is_written_whole_with_the_usual_mode(tmp_path, monkeypatc
         targets.write_text_atomic(path, "new")
     assert path.read_bytes() == b"a,b\r\n1,2\r\n"
     assert [p.name for p in path.parent.iterdir()] == ["comparison.csv"]
+
+
+@pytest.mark.parametrize("command", ["ensemble", "compare"])
+def test_sweeps_of_a_billion_runs_are_refused_before_they_are_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """Two sweeps of 1,000 values each are a million combinations; times the replicas or seeds,
+    more runs than corredor takes at once. They were built (every combination a variant, checked
+    one by one) before anything was refused; now refused at once, exit 2, one line."""
+    write_mini_flee(tmp_path / "case")
+    monkeypatch.chdir(tmp_path)
+    many = ",".join(str(k) for k in range(1, 1001))
+    if command == "ensemble":
+        args = ("ensemble", "case", "--replicas", "10", "--sweep", f"move_rules.camp_weight={many}",
+                "--sweep", f"move_rules.conflict_weight={many}")
+    else:
+        args = ("compare", str(CHILE_PERU), "--seeds", "2", "--sweep", f"crisis.bribe_price_usd={many}",
+                "--sweep", f"crisis.route_usd_km={many}")
+    import corredor.analysis.ensemble as ensemble_module
+
+    def no_build(*a, **k):
+        raise AssertionError("the combinations were built")
+
+    monkeypatch.setattr(ensemble_module, "build_variants", no_build)
+    r = cli(*args)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2, r.output
+    assert "--sweep makes 1,000,000 combinations ×" in said and "more than the 1,000,000" in said
+    assert "Traceback" not in r.output and not (tmp_path / "runs").exists()

@@ -382,7 +382,9 @@ def ensemble(
     scenario = _load_or_exit(path, hasten, days, engine)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
-        variants = build_variants(settings, [parse_sweep(s) for s in sweep or []],
+        sweeps = [parse_sweep(s) for s in sweep or []]
+        _runs_or_exit(sweeps, replicas, "replicas")
+        variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
             apply_overrides(scenario, v.overrides)
@@ -544,6 +546,17 @@ def _load_crisis_or_exit(path: Path):
     return scenario
 
 
+def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
+    """Exit 2 when the sweeps' combinations times `each` run exceed MAX_RUNS, before the
+    combinations are built (three sweeps of 1,000 values are 10^9 variants: memory, then days)."""
+    n = 1
+    for _, values in sweeps:
+        n *= len(values)
+    if n * each > MAX_RUNS:
+        usage_error(f"--sweep makes {n:,} combinations × {each:,} {what} = {n * each:,} runs, more "
+                    f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
+
+
 def _with_set(scenario, assignments: list[str]):
     """`scenario` whose description (comparison.json's) ends with the `--set` assignments made to
     it, so that a saved comparison says every scenario in it was changed."""
@@ -651,7 +664,9 @@ def compare(
         scenarios[name] = sc
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
-        swept = build_variants({}, [parse_sweep(a) for a in sweep or []]) if sweep else []
+        sweeps = [parse_sweep(a) for a in sweep or []]
+        _runs_or_exit(sweeps, seeds, "seeds")
+        swept = build_variants({}, sweeps) if sweeps else []
         both = sorted(set(common) & {k for v in swept for k in v.overrides})
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
