@@ -272,18 +272,12 @@ def _setting_place(path: Path, setting: str, native: bool) -> tuple[int, int]:
     return yaml_key_place(text, setting)  # simsetting.yml
 
 
-def _largest_row(scenario: Scenario, file: str, cell: str, real_name: str | None = None,
-                 series: frozenset[str] | None = None) -> int:
-    """The line of the row of CSV `file` (named as in a Flee folder; `real_name`: the name this
-    folder gives it, as data_layout.csv may) whose `cell` holds the largest number (a total too
-    large is shown where most of it comes from); 1 when none does. `series`: in a native
-    scenario's observations file, only the rows of these series count."""
-    return _largest(scenario, file, cell, real_name, series)[1]
-
-
 def _largest(scenario: Scenario, file: str, cell: str, real_name: str | None = None,
              series: frozenset[str] | None = None) -> tuple[float, int]:
-    """(largest number, its line) of `_largest_row`; (-inf, 1) when no row holds one."""
+    """(largest number, its line) in column `cell` of CSV `file` (named as in a Flee folder;
+    `real_name`: the name this folder gives it, as data_layout.csv may): a total too large is
+    shown where most of it comes from; (-inf, 1) when no row holds a number. `series`: in a
+    native scenario's observations file, only the rows of these series count."""
     flee_file = file
     native = scenario.metadata.get("format") == "native"
     if native:
@@ -317,15 +311,15 @@ def summed_series(obs: Observations) -> dict[str, Series]:
     return {**obs.camps, **obs.extra}
 
 
-def _largest_camp_row(scenario: Scenario) -> tuple[str, int]:
+def _largest_summed_row(scenario: Scenario) -> tuple[str, int]:
     """(file named as in a Flee folder, line) of the largest count in the series that
     `spawn_rules.sum_from_camps` adds up instead of the total series (`summed_series`): where a
     sum too large mostly comes from."""
     obs = scenario.observations
     summed = summed_series(obs) if obs is not None else {}
     if scenario.metadata.get("format") == "native":  # (every series is in one file)
-        return "source_data/refugees.csv", _largest_row(scenario, "source_data/refugees.csv", "value",
-                                                        series=frozenset(summed))
+        return "source_data/refugees.csv", _largest(scenario, "source_data/refugees.csv", "value",
+                                                    series=frozenset(summed))[1]
     best, where = -math.inf, ("source_data/data_layout.csv", 1)
     for name in sorted(summed):
         for f in summed[name].files:
@@ -793,8 +787,8 @@ def compile_plan(scenario: Scenario) -> Plan:
         raw = np.zeros(n_days, np.int64)
     created = (int(spawn.sum()) + int(insert0.sum())) * h
     if sr.sum_from_camps and obs is not None:
-        # each camp's series is divided by the hasten before they are summed: what counts is the
-        # largest one camp reaches, not refugees.csv (read, but not used under this setting)
+        # each series is divided by the hasten before they are summed: what counts is the
+        # largest one series reaches, not refugees.csv (read, but not used under this setting)
         peaks = {nm: int(s.daily(n_days, 1).max()) for nm, s in summed_series(obs).items()}
         peak = max(peaks, key=lambda nm: peaks[nm], default="")
         most = peaks.get(peak, 0)
@@ -827,14 +821,14 @@ def compile_plan(scenario: Scenario) -> Plan:
                                      f"most {fits:,}: optimisations.hasten or --hasten)",
                                      setting="optimisations.hasten"))
     if created > MAX_PEOPLE:
-        if sr.sum_from_camps:  # (shown at the camps' largest count: refugees.csv is not read)
-            total_file, line = _largest_camp_row(scenario)
+        if sr.sum_from_camps:  # (shown at the summed series' largest count: refugees.csv is not read)
+            total_file, line = _largest_summed_row(scenario)
             source = " (the data_layout.csv series summed, as spawn_rules.sum_from_camps asks)"
         else:  # (the total series' file: refugees.csv unless data_layout.csv names another)
             total_file = (f"source_data/{obs.total.files[0]}" if obs is not None and obs.total is not None
                           and obs.total.files and scenario.metadata.get("format") != "native"
                           else "source_data/refugees.csv")
-            line = _largest_row(scenario, "source_data/refugees.csv", "value", total_file)
+            line = _largest(scenario, "source_data/refugees.csv", "value", total_file)[1]
             source = ""
         problems.append(_problem(scenario, total_file, f"the observations create {created:,} people{source}, "
                                  f"more than the {MAX_PEOPLE:,} corredor accepts (more than live on Earth)",
