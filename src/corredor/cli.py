@@ -7,6 +7,7 @@ Each command's body lives in a small function here; heavy work happens in the li
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 from pathlib import Path
@@ -549,9 +550,7 @@ def _load_crisis_or_exit(path: Path):
 def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
     """Exit 2 when the sweeps' combinations times `each` run exceed MAX_RUNS, before the
     combinations are built (three sweeps of 1,000 values are 10^9 variants: memory, then days)."""
-    n = 1
-    for _, values in sweeps:
-        n *= len(values)
+    n = math.prod(len(values) for _, values in sweeps)
     if n * each > MAX_RUNS:
         usage_error(f"--sweep makes {n:,} combinations × {each:,} {what} = {n * each:,} runs, more "
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
