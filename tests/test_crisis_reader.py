@@ -6,7 +6,9 @@ import datetime as dt
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from corredor.scenario import ScenarioError, load_scenario
@@ -550,3 +552,95 @@ def test_a_variant_may_replace_the_tables_that_use_the_baselines_parameters(tmp_
     with pytest.raises(ScenarioError) as err:
         load_variant(shut)
     assert "unknown crisis parameter 'mil_blok'" in str(err.value)
+
+
+def _dated(tmp_path: Path, policies: str, params: dict) -> tuple[Any, Problems]:
+    write(tmp_path, {**GOOD, "policies.csv": "crossing,start,end,status,militarisation\n" + policies})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "parameters": {"boost": 1.0, **params}}, problems, NAMES,
+                         days=10)
+    return crisis, problems
+
+
+def test_policy_days_may_follow_a_date_parameter(tmp_path):
+    """`$shut`, `$shut+N`, `$shut-N` in start/end: a date parameter (a TOML date, kept as days since
+    the start date) moves a closure and the rows around it together, in the compiled plan too."""
+    from corredor.engine.rules.crisis_plan import compile_crisis
+    from corredor.scenario.model import Location, Route, Scenario
+
+    crisis, problems = _dated(tmp_path, "c,2023-01-01,$shut-1,open,0\nc,$shut,$shut+2,closed,0.5\n"
+                                        "c,$shut+3,2023-01-10,documents,0.2\n",
+                              {"shut": dt.date(2023, 1, 4)})
+    assert not problems.items, [str(p) for p in problems.items]
+    assert crisis.date_parameters == ("shut",) and crisis.parameters["shut"] == 3.0
+    assert crisis.parameter_dates(dt.date(2023, 1, 1))["shut"] == "2023-01-04"
+    assert [p.days(crisis.parameters) for p in crisis.policies] == [(0, 2), (3, 5), (6, 9)]
+    sc = Scenario(name="t", start_date=dt.date(2023, 1, 1), days=10,
+                  locations=tuple(Location(n) for n in sorted(NAMES)),
+                  routes=(Route("o", "x", 10.0), Route("x", "y", 1.0), Route("y", "d", 10.0)),
+                  crisis=crisis)
+    status = compile_crisis(sc).status[:, 0, 0].tolist()
+    assert status == [0, 0, 0, 2, 2, 2, 1, 1, 1, 1]
+    later = with_parameters(sc, shut=dt.date(2023, 1, 6))  # two days later: every row follows
+    assert compile_crisis(later).status[:, 0, 0].tolist() == [0, 0, 0, 0, 0, 2, 2, 2, 1, 1]
+    assert with_parameters(sc, shut=5).crisis.parameters == later.crisis.parameters  # (days also do)
+    with pytest.raises(ValueError, match="a number, not a date"):
+        with_parameters(sc, boost=dt.date(2023, 1, 6))
+
+
+@pytest.mark.parametrize(
+    ("policies", "params", "said"),
+    [
+        ("c,$shut,2023-01-05,closed,0\n", {"shut": 3.0},
+         "crisis parameter 'shut': expected a date YYYY-MM-DD (a policy's start or end is $shut), found 3"),
+        ("c,$shut,2023-01-05,closed,0\n", {"shut": dt.date(2323, 1, 1)},
+         "expected a date within 100 years of the start date 2023-01-01, found 2323-01-01"),
+        ("c,$give_up_base,2023-01-05,closed,0\n", {},
+         "policies.csv:2:2: parameter 'give_up_base' in start is a number, not a date"),
+        ("c,$shutt,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},
+         "unknown crisis parameter 'shut' (not a built-in parameter, and no table refers to it as $shut)"),
+        ("c,$shut*2,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},
+         "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
+         "$name+N or $name-N, found '$shut*2')"),
+        ("c,$shut,2023-01-05,closed,$shut\n", {"shut": dt.date(2023, 1, 2)},
+         "policies.csv:2:5: parameter 'shut' in militarisation is a date (expected a number parameter)"),
+        ("c,$shut,2023-01-05,closed,0\n", {},
+         "crisis parameter 'shut' is used by a table but has no value in [crisis.parameters]"),
+    ],
+)
+def test_date_parameter_faults_are_located(tmp_path, policies, params, said):
+    _, problems = _dated(tmp_path, policies, params)
+    assert any(said in str(p) for p in problems.errors), [str(p) for p in problems.items]
+
+
+def test_a_row_a_date_parameter_empties_is_warned_of_not_refused(tmp_path):
+    """A fixed end before a fixed start is an error; a date parameter may empty a row on purpose
+    (a closure moved past the row's end), so that is a warning naming the value."""
+    crisis, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 8)})
+    assert not problems.errors and crisis.policies[0].days(crisis.parameters) == (7, 4)
+    assert ["policies.csv:2:3: warning: end is before start with shut = 2023-01-08: the row has no effect"
+            in str(p) for p in problems.warnings] == [True], [str(p) for p in problems.items]
+    # the gap and overlap checks see the resolved days
+    _, problems = _dated(tmp_path, "c,2023-01-01,$shut,open,0\nc,$shut,2023-01-10,closed,0\n",
+                         {"shut": dt.date(2023, 1, 4)})
+    assert [str(p) for p in problems.items] and "overlaps the row on line 2 (c, 2023-01-04 to 2023-01-04)" in str(
+        problems.warnings[0]), [str(p) for p in problems.items]
+
+
+def test_the_shipped_scenario_moves_perus_escalation_with_peru_block():
+    """scenario.toml's peru_block (13 Apr 2023) drives policies.csv: at its own value the plan is
+    the 2023 timeline; a week earlier, every step of Peru's escalation comes a week earlier."""
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    sc = load_scenario(SCENARIO)
+    assert sc.crisis.parameter_dates(sc.start_date)["peru_block"] == "2023-04-13"
+    plan = compile_crisis(sc)
+    pe = plan.crossing_names.index("pe_santa_rosa")
+    status, mil = plan.status[:, pe, 0], plan.militarisation[:, pe, 0]
+    d = (dt.date(2023, 4, 13) - sc.start_date).days
+    assert status[d - 1] == 0 and status[d] == 1  # documents from 13 Apr
+    p = sc.crisis.parameters
+    assert mil[d + 8] == p["mil_troops"] and mil[d + 17] == p["mil_emergency"]  # 21 Apr, 30 Apr
+    early = compile_crisis(with_parameters(sc, peru_block=dt.date(2023, 4, 6)))
+    assert (early.status[:, pe, 0][: d + 60] == np.concatenate([status[7: d + 67]])).all()
+    assert (early.militarisation[:, pe, 0][: d + 60] == mil[7: d + 67]).all()

@@ -412,10 +412,16 @@ def ensemble(
     if not quiet:
         from rich.table import Table
 
-        table = Table("variant", "metric", "median", "5–95 %", title=f"{replicas} replicas each")
+        # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…")
+        table = Table(title=f"{replicas} replicas each")
+        table.add_column("variant", overflow="fold", min_width=12)
+        table.add_column("metric", overflow="fold")
+        table.add_column("median", justify="right", no_wrap=True)
+        table.add_column("5–95 %", justify="right", no_wrap=True)
         for label, metrics in ens.summary.items():
-            for name, s in metrics.items():
-                table.add_row(label, name, _num(s["q50"]), f"{_num(s['q05'])} – {_num(s['q95'])}")
+            for k, (name, s) in enumerate(metrics.items()):
+                table.add_row(label if k == 0 else "", name, _num(s["q50"]),
+                              f"{_num(s['q05'])} – {_num(s['q95'])}", end_section=k == len(metrics) - 1)
         console.print(table)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
 

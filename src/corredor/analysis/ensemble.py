@@ -149,12 +149,21 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
                 raise OverrideError("; ".join(msgs)) from None
             raise OverrideError(str(exc)) from None
     if crisis_params:
-        from ..scenario.native_crisis import parameter_problem, probability_parameters
+        from ..scenario.native_crisis import (
+            date_parameter_problem,
+            parameter_problem,
+            probability_parameters,
+        )
 
         crisis = out.crisis
         probabilities = probability_parameters(crisis)
         for key, value in crisis_params.items():
-            problem = parameter_problem(key, value, key in probabilities)
+            if key in crisis.date_parameters:  # (a date: kept as days since the start date)
+                problem = date_parameter_problem(key, value, out.start_date)
+                if problem is None:
+                    crisis_params[key] = float((value - out.start_date).days)
+            else:
+                problem = parameter_problem(key, value, key in probabilities)
             if problem is not None:
                 raise OverrideError(problem)
         params = {**dict(crisis.parameters), **crisis_params}

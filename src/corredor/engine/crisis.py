@@ -114,6 +114,7 @@ def simulate_crisis(
         nb.set_num_threads(old_threads)
     loop_s = time.perf_counter() - t0
     ds = _dataset(scenario, plan, arrays)
+    dated = set(scenario.crisis.date_parameters) if scenario.crisis is not None else set()  # (as YYYY-MM-DD)
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
                      "source": str(scenario.source),
@@ -134,7 +135,8 @@ def simulate_crisis(
                    "agent_steps": int(arrays["agent_steps"])},
         "memory": {"people": int(plan.capacity_people)},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "parameters": {k: float(v) for k, v in plan.params.items()},
+        "parameters": {k: (scenario.start_date + dt.timedelta(days=int(v))).isoformat()
+                       if k in dated else float(v) for k, v in plan.params.items()},
         "warnings": [],
     }
     return _make_results(ds, manifest)

@@ -444,7 +444,8 @@ def with_scenario_context(results: ResultsLike) -> xr.Dataset:
         for pol in crisis.policies:
             if pol.crossing not in names:
                 continue
-            d0, d1 = max(pol.start, 0), min(pol.end, n_days - 1)
+            first, last = pol.days(crisis.parameters)
+            d0, d1 = max(first, 0), min(last, n_days - 1)
             if d1 < d0:
                 continue
             sel = [gix[g] for g in pol.groups if g in gix] if pol.groups else list(range(len(groups)))

@@ -323,8 +323,18 @@ class PolicyPeriod:
     groups: tuple[str, ...] = ()  # empty = everyone
     source: str = ""
     line: int = 0
-    #: fields whose value is a behaviour parameter, e.g. {"militarisation": "mil_emergency"}
+    #: fields whose value is a behaviour parameter, e.g. {"militarisation": "mil_emergency"}; for
+    #: "start"/"end" a date parameter, and `start`/`end` then hold the days added to it
+    #: ("$peru_block-1": {"end": "peru_block"}, end=-1)
     parameters: Mapping[str, str] = field(default_factory=dict)
+
+    def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
+        """First and last day (inclusive), date parameters taken from `parameters` (days since
+        the start date, as `Crisis.parameters` holds them)."""
+        refs = self.parameters
+        start = self.start + int(parameters[refs["start"]]) if "start" in refs else self.start
+        end = self.end + int(parameters[refs["end"]]) if "end" in refs else self.end
+        return start, end
 
 
 @dataclass(frozen=True)
@@ -355,6 +365,15 @@ class Crisis:
     events: tuple[Event, ...] = ()
     departures: Mapping[str, Any] = field(default_factory=dict)  # daily departures by origin
     parameters: Mapping[str, Any] = field(default_factory=dict)  # behaviour parameters
+    #: parameters that hold a date (policies' `$name` start/end cells), stored in `parameters`
+    #: as days since the start date and given as YYYY-MM-DD in files and on the command line
+    #: (sorted: a tuple, as the scenario's hash is its repr)
+    date_parameters: tuple[str, ...] = ()
+
+    def parameter_dates(self, start_date: dt.date) -> dict[str, Any]:
+        """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""
+        return {k: (start_date + dt.timedelta(days=int(v))).isoformat() if k in self.date_parameters
+                else float(v) for k, v in self.parameters.items()}
     observations: tuple[Mapping[str, Any], ...] = ()  # dated ranged observations
     #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
     #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)

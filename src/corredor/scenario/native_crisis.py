@@ -22,6 +22,11 @@ A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a beha
 changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
 `$bribe_success`. A parameter that only such references (or a departures `scale`) use must still be
 given a value in `[crisis.parameters]`.
+A policy's `start` or `end` cell may name a *date parameter* as `$name`, `$name+N` or `$name-N`
+(N days after or before it): its value in `[crisis.parameters]` is a date (`peru_block =
+2023-04-13`), kept in `Crisis.parameters` as days since the start date, so a variant, `--set` or
+`--sweep crisis.peru_block=2023-04-06,2023-04-20` moves a closure and the rows around it together.
+A row whose days a date parameter moves may be empty for some values: it then has no effect.
 A `groups` cell lists group names separated by ';' (empty = everyone); `destinations` is
 `place=probability;place=probability`. Every file may carry an HXL hashtag row under its header.
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -95,6 +101,24 @@ PARAMETER_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
 #: Policy columns whose value is a probability: a parameter named there as `$name` is at most 1.
 PROBABILITY_COLUMNS = ("militarisation", "bribe_success")
 
+#: Policy columns whose `$name` is a date parameter; and a cell naming one: `$name`, `$name+N`, `$name-N`.
+DATE_COLUMNS = ("start", "end")
+_DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
+#: Farthest a date parameter may lie from the start date, in days (100 years, as a run's length).
+MAX_DATE_DAYS = 36_500
+
+
+def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> str | None:
+    """Why `value` cannot be date parameter `key` (None when it can): a date YYYY-MM-DD within
+    100 years of the start date. Shared by the scenario reader and `--set`/`--sweep`."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return (f"crisis parameter '{key}': expected a date YYYY-MM-DD (a policy's start or end is "
+                f"${key}), found {shown(value)}")
+    if start_date is not None and abs((value - start_date).days) > MAX_DATE_DAYS:
+        return (f"crisis parameter '{key}': expected a date within 100 years of the start date "
+                f"{start_date}, found {value}")
+    return None
+
 
 def parameter_problem(key: str, value: Any, probability: bool = False) -> str | None:
     """Why `value` cannot be crisis parameter `key` (None when it can): a finite number within
@@ -140,6 +164,7 @@ class _Reader:
         self._toml_lines: list[str] | None = None
         self.parameter_names: set[str] = set(PARAMETERS)
         self.parameter_values: dict[str, float] = dict(PARAMETERS)
+        self.date_names: set[str] = set()  # date parameters (policies' $name start/end cells)
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
         self.fallback_cells: dict[str, tuple[Path, int, int]] = {}  # group -> its fallback cell
@@ -266,6 +291,25 @@ class _Reader:
         if self.start is None:
             return None
         return (date - self.start).days
+
+    def policy_day(self, table: Table, row: Row, cols: dict[str, int], name: str) -> tuple[int | None, str]:
+        """A policy's start or end: (day, "") for a date, (days added, parameter) for `$name±N`."""
+        text = self.cell(row, cols, name)
+        if not text.startswith("$"):
+            return self.day(table, row, cols, name), ""
+        m = _DATE_REF.fullmatch(text)
+        if m is None:
+            self.err(table, row, cols, name, f"bad {name} (expected a date YYYY-MM-DD, or a date "
+                                             f"parameter as $name, $name+N or $name-N, found {shown(text)})")
+            return None, ""
+        ref, sign, n = m.group(1), m.group(2), int(m.group(3) or 0)
+        if ref not in self.date_names:
+            what = ("a number, not a date" if ref in self.parameter_names else
+                    f"unknown{suggest(ref, self.date_names)}")
+            self.err(table, row, cols, name, f"parameter {ref!r} in {name} is {what} (expected a key of "
+                                             "[crisis.parameters] whose value is a date YYYY-MM-DD)")
+            return None, ""
+        return (-n if sign == "-" else n), ref
 
     def place(self, table: Table, row: Row, cols: dict[str, int], name: str, required: bool = True) -> str:
         text = self.cell(row, cols, name)
@@ -430,28 +474,39 @@ class _Reader:
                 crossing = self.cell(row, cols, "crossing")
                 if crossing not in crossings:
                     self.err(table, row, cols, "crossing", f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
-                start = self.day(table, row, cols, "start")
-                end = self.day(table, row, cols, "end")
-                if start is not None and end is not None and end < start:
+                start, start_ref = self.policy_day(table, row, cols, "start")
+                end, end_ref = self.policy_day(table, row, cols, "end")
+                refs: dict[str, str] = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
+                # (the days with the date parameters' values, for the checks below)
+                span = None if start is None or end is None or self.start is None else (
+                    start + int(self.parameter_values.get(start_ref, 0)),
+                    end + int(self.parameter_values.get(end_ref, 0)))
+                if span is not None and span[1] < span[0] and not refs:
                     self.err(table, row, cols, "end", "end is before start")
+                elif span is not None and span[1] < span[0]:
+                    self.problems.warn(table.path, row.line, cols.get("end", -1) + 1,
+                                       f"end is before start with {self.dated_refs(refs)}: the row "
+                                       "has no effect (a date parameter may empty it on purpose)")
                 status = self.cell(row, cols, "status").lower()
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
                              f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
                 cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0, whole=True)
-                if start is not None and end is not None and end >= start:
-                    self.outside(table, row, cols, start, end)
-                refs: dict[str, str] = {}
+                if span is not None and span[1] >= span[0]:
+                    self.outside(table, row, cols, *span)
                 values: dict[str, float | None] = {}
                 for name, default, hi in (("militarisation", 0.0, 1.0), ("price_usd", math.nan, None),
                                           ("bribe_success", math.nan, 1.0)):
                     text = self.cell(row, cols, name)
                     if text.startswith("$"):
                         ref = text[1:].strip()
-                        if ref not in self.parameter_names:
+                        if ref in self.date_names:
+                            self.err(table, row, cols, name, f"parameter {ref!r} in {name} is a date "
+                                                             "(expected a number parameter)")
+                        elif ref not in self.parameter_names:
                             self.err(table, row, cols, name,
                                      f"unknown parameter {ref!r} in {name} (expected a key of "
-                                     f"[crisis.parameters]){suggest(ref, self.parameter_names)}")
+                                     f"[crisis.parameters]){suggest(ref, self.parameter_names - self.date_names)}")
                         elif hi is not None and self.parameter_values.get(ref, 0.0) > hi:
                             self.err(table, row, cols, name,
                                      f"bad {name}: parameter {ref!r} is "
@@ -471,14 +526,20 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line,
                     parameters=refs,
                 ))
-                if start is not None and end is not None and end >= start:
-                    dated.append(period)
-                else:
+                if span is not None and span[1] >= span[0]:
+                    dated.append(replace(period, start=span[0], end=span[1], parameters={}))
+                elif span is None:
                     complete = False
             self.overlaps_in(table, cols, dated)
             if complete:
                 self.gaps_in(table, cols, dated)
         return tuple(out)
+
+    def dated_refs(self, refs: dict[str, str]) -> str:
+        """The date parameters of a row with their values: "peru_block = 2023-04-13"."""
+        start = self.start or dt.date.min
+        return ", ".join(f"{ref} = {start + dt.timedelta(days=int(self.parameter_values[ref]))}"
+                         for ref in dict.fromkeys(refs.values()))
 
     def gaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod]) -> None:
         """Warn of days between a crossing's first and last row (in one file) that no row covers:
@@ -592,7 +653,10 @@ class _Reader:
                 end = self.day(table, row, cols, "end")
                 rate = self.number(table, row, cols, "people_per_day", None, 0.0)
                 scale = self.cell(row, cols, "scale")
-                if scale and scale not in parameters:
+                if scale and scale in self.date_names:
+                    self.err(table, row, cols, "scale", f"parameter {scale!r} in scale is a date "
+                                                        "(expected a number parameter)")
+                elif scale and scale not in parameters:
                     self.err(table, row, cols, "scale",
                              f"unknown parameter {scale!r} in scale (expected a key of [crisis.parameters])"
                              f"{suggest(scale, set(parameters))}")
@@ -671,7 +735,8 @@ class _Reader:
         """[crisis.parameters] over PARAMETERS' defaults. A key that is neither a built-in
         parameter nor referred to by a table is refused (a misspelt parameter would otherwise
         leave its default in force), unless `lenient` (a referring table could not be read) or
-        `inherited` (a variant's baseline declared it: a variant may replace the tables that use it)."""
+        `inherited` (a variant's baseline declared it: a variant may replace the tables that use it).
+        A date parameter (in `self.date_names`) is a date, kept as days since the start date."""
         out = dict(PARAMETERS)
         if table is None:
             return out
@@ -685,11 +750,18 @@ class _Reader:
                                      "one that only a variant's files use belongs in that variant's "
                                      "[crisis.parameters]")
                 continue
-            problem = parameter_problem(key, value)
+            if key not in PARAMETERS and key not in extra_names and isinstance(value, dt.date):
+                self.date_names.add(key)  # (a variant's baseline's date, its policies replaced)
+            if key in self.date_names:
+                problem = date_parameter_problem(key, value, self.start)
+                if problem is None:
+                    out[key] = float((value - self.start).days) if self.start is not None else 0.0
+            else:
+                problem = parameter_problem(key, value)
+                if problem is None:
+                    out[key] = float(value)
             if problem is not None:
                 self.toml_error(key, problem)
-                continue
-            out[key] = float(value)
         return out
 
 
@@ -718,7 +790,8 @@ def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar:
                     continue
                 cell = row.get(k).strip()
                 if dollar and cell.startswith("$"):
-                    names.add(cell[1:].strip())
+                    m = _DATE_REF.match(cell)  # (`$name+N` in a start or end cell names `name`)
+                    names.add(m.group(1) if m else cell[1:].strip())
                 elif not dollar and cell:
                     names.add(cell)
     return names
@@ -764,11 +837,14 @@ def read_crisis(
     extra: set[str] = set()
     unread = False  # a table that refers to parameters cannot be read: accept the declared ones
     for key, columns, dollar in (("departures", ("scale",), False),
-                                 ("policies", ("militarisation", "price_usd", "bribe_success"), True)):
+                                 ("policies", ("militarisation", "price_usd", "bribe_success"), True),
+                                 ("policies", DATE_COLUMNS, True)):
         if key in crisis_table:
             found = _referenced_names(folder, crisis_table[key], columns, dollar)
             unread |= found is None
             extra |= found or set()
+            if columns == DATE_COLUMNS:  # (a built-in parameter is a number: refused at its cell)
+                r.date_names = (found or set()) - set(PARAMETERS)
     params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited)
     for name in sorted(extra - set(params)):
         r.toml_error("[crisis.parameters]",
@@ -789,6 +865,7 @@ def read_crisis(
     return Crisis(
         groups=groups, crossings=crossings, policies=policies, events=events,
         departures=departures, parameters=params, observations=observations, provided=provided,
+        date_parameters=tuple(sorted(r.date_names & set(params))),
     )
 
 
@@ -807,10 +884,11 @@ def _start_date_of(toml_path: Path) -> dt.date | None:
     return None
 
 
-def with_parameters(scenario: Scenario, **values: float) -> Scenario:
-    """A copy of a crisis scenario with some behaviour parameters replaced (used by fitting).
+def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
+    """A copy of a crisis scenario with some behaviour parameters replaced (used by fitting); a
+    date parameter takes a date (or days since the start date).
 
-    >>> s2 = with_parameters(s, give_up_base=0.05)  # doctest: +SKIP
+    >>> s2 = with_parameters(s, give_up_base=0.05, peru_block=dt.date(2023, 4, 20))  # doctest: +SKIP
     """
     if scenario.crisis is None:
         raise ValueError("not a crisis scenario")
@@ -818,6 +896,10 @@ def with_parameters(scenario: Scenario, **values: float) -> Scenario:
     for key, value in values.items():
         if key not in params:
             raise KeyError(f"unknown crisis parameter {key!r}{suggest(key, set(params))}")
+        if isinstance(value, dt.date):
+            if key not in scenario.crisis.date_parameters:
+                raise ValueError(f"crisis parameter {key!r} is a number, not a date")
+            value = (value - scenario.start_date).days
         params[key] = float(value)
     return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
 

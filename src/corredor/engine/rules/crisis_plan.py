@@ -338,7 +338,8 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     pool_cap = np.zeros(len(crisis.policies), dtype=np.int64)
     for pool, pol in enumerate(crisis.policies):
         ci = cidx[pol.crossing]
-        d0, d1 = max(pol.start, 0), min(pol.end, T - 1)
+        d0, d1 = pol.days(p)  # (date parameters resolved)
+        d0, d1 = max(d0, 0), min(d1, T - 1)
         if d1 < d0:
             continue
         gsel = [gidx[g] for g in pol.groups] if pol.groups else list(range(G))
