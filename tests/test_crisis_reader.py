@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,10 @@ def test_reads_every_table(tmp_path):
     pol = crisis.policies[0]
     assert (pol.start, pol.end, pol.status, pol.groups) == (2, 4, "documents", ("b",))
     assert math.isnan(pol.price_usd) and math.isnan(pol.bribe_success)  # from the parameters
-    flights = [e for e in crisis.events if e.kind == "flight"]
+    assert [e.kind for e in crisis.events] == ["flight", "admission"]  # a row each
+    flights = [e for e in crisis.schedule(10) if e.kind == "flight"]
     assert [e.start for e in flights] == [1, 4, 7]  # every 3 days from 2 Jan to 8 Jan
-    adm = next(e for e in crisis.events if e.kind == "admission")
+    adm = next(e for e in crisis.schedule(10) if e.kind == "admission")
     assert (adm.crossing, adm.start, adm.end, adm.people) == ("c", 3, 5, -1)
     assert crisis.departures["rows"][0]["scale"] == "boost"
     assert crisis.parameters["boost"] == 2.0
@@ -170,7 +172,7 @@ def test_the_good_tables_pass_with_routes_and_days(tmp_path):
     problems = Problems(root=tmp_path)
     crisis = read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
     assert not problems.items, [str(p) for p in problems.items]
-    assert [e.start for e in crisis.events if e.kind == "flight"] == [1, 4, 7]
+    assert [e.start for e in crisis.schedule(10) if e.kind == "flight"] == [1, 4, 7]
 
 
 @pytest.mark.parametrize("key, value, expected", [
@@ -198,9 +200,9 @@ def test_rows_outside_the_run_warn_and_events_stay_within_it(tmp_path):
     problems = Problems(root=tmp_path)
     crisis = read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
     assert not problems.errors, [str(p) for p in problems.errors]
-    transfers = [e.start for e in crisis.events if e.kind == "transfer"]
+    transfers = [e.start for e in crisis.schedule(10) if e.kind == "transfer"]
     assert transfers == list(range(10))
-    assert [e.start for e in crisis.events if e.kind == "flight"] == [1, 4, 7]  # every 3 days from day −2
+    assert [e.start for e in crisis.schedule(10) if e.kind == "flight"] == [1, 4, 7]  # every 3 days from day −2
     assert [str(p) for p in problems.warnings] == [
         "events.csv:4:2: warning: dated outside the run's 10 days from 2023-01-01: it has no effect"]
 
@@ -644,3 +646,40 @@ def test_the_shipped_scenario_moves_perus_escalation_with_peru_block():
     early = compile_crisis(with_parameters(sc, peru_block=dt.date(2023, 4, 6)))
     assert (early.status[:, pe, 0][: d + 60] == np.concatenate([status[7: d + 67]])).all()
     assert (early.militarisation[:, pe, 0][: d + 60] == mil[7: d + 67]).all()
+
+
+def test_events_may_follow_a_date_parameter(tmp_path):
+    """Events take date parameters too: one row is one Event; `Crisis.schedule(days)` makes a
+    flight's days (every_days, within the run) from the parameter's current value."""
+    events = ("kind,start,end,every_days,origin,destination,crossing,people\n"
+              "flight,$go,2023-01-10,3,x,d,,5\n"
+              "admission,$go+1,,,,,c,all\n")  # (an empty end: the start's day, parameter and all)
+    write(tmp_path, {**GOOD, "events.csv": events})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "parameters": {"boost": 1.0, "go": dt.date(2023, 1, 2)}},
+                         problems, NAMES, days=10)
+    assert not problems.items, [str(p) for p in problems.items]
+    assert crisis.date_parameters == ("go",) and len(crisis.events) == 2
+    assert [(e.kind, e.start, e.end) for e in crisis.schedule(10)] == [
+        ("flight", 1, 1), ("flight", 4, 4), ("flight", 7, 7), ("admission", 2, 2)]
+    later = replace(crisis, parameters={**crisis.parameters, "go": 5.0})
+    assert [(e.kind, e.start, e.end) for e in later.schedule(10)] == [
+        ("flight", 5, 5), ("flight", 8, 8), ("admission", 6, 6)]
+    assert [e.kind for e in replace(crisis, parameters={**crisis.parameters, "go": 12.0}).schedule(10)] == []
+
+
+def test_the_corridor_variant_opens_on_corridor_open():
+    """variants/corridor_28apr.toml gives corridor.csv's date parameter (28 Apr); a variant that sets
+    another date, or with_parameters, moves the corridor's days in the compiled plan."""
+    from corredor.engine.rules.crisis_plan import EVENT_CODES, compile_crisis
+
+    v = load_variant(SCENARIO / "variants" / "corridor_28apr.toml")
+    assert "corridor_open" in v.crisis.date_parameters
+    first = {ev.start for ev in v.crisis.schedule(v.days) if ev.kind == "corridor"}
+    assert first == {(dt.date(2023, 4, 28) - v.start_date).days}
+    plan = compile_crisis(v)
+    earlier = compile_crisis(with_parameters(v, corridor_open=dt.date(2023, 4, 14)))
+    corridor = plan.ev_kind == EVENT_CODES["corridor"]
+    assert corridor.sum() == 1 and (earlier.ev_kind == plan.ev_kind).all()
+    assert (earlier.ev_start == plan.ev_start - np.where(corridor, 14, 0)).all()  # two weeks sooner
+    assert (earlier.ev_end == plan.ev_end).all()  # (its end is a date: 30 Jun)

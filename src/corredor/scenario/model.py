@@ -331,10 +331,14 @@ class PolicyPeriod:
     def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
         """First and last day (inclusive), date parameters taken from `parameters` (days since
         the start date, as `Crisis.parameters` holds them)."""
-        refs = self.parameters
-        start = self.start + int(parameters[refs["start"]]) if "start" in refs else self.start
-        end = self.end + int(parameters[refs["end"]]) if "end" in refs else self.end
-        return start, end
+        return resolved_days(self.start, self.end, self.parameters, parameters)
+
+
+def resolved_days(start: int, end: int, refs: Mapping[str, str], parameters: Mapping[str, Any]) -> tuple[int, int]:
+    """(start, end) of a row whose "start"/"end" may follow a date parameter (`refs`): then they
+    hold the days added to the parameter's value in `parameters`."""
+    return (start + int(parameters[refs["start"]]) if "start" in refs else start,
+            end + int(parameters[refs["end"]]) if "end" in refs else end)
 
 
 @dataclass(frozen=True)
@@ -353,6 +357,14 @@ class Event:
     crossing: str = ""  # admission: the crossing whose policy it overrides
     #: file the event was read from, for problems found later (neither compared nor in repr)
     path: str = field(default="", compare=False, repr=False)
+    #: transfer, flight: once every this many days from start to end (0 or 1: every day)
+    every_days: int = 0
+    #: "start"/"end" that follow a date parameter (as in `PolicyPeriod.parameters`)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+    def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
+        """First and last day (inclusive), date parameters taken from `parameters`."""
+        return resolved_days(self.start, self.end, self.parameters, parameters)
 
 
 @dataclass(frozen=True)
@@ -369,6 +381,25 @@ class Crisis:
     #: as days since the start date and given as YYYY-MM-DD in files and on the command line
     #: (sorted: a tuple, as the scenario's hash is its repr)
     date_parameters: tuple[str, ...] = ()
+
+    def schedule(self, days: int) -> tuple[Event, ...]:
+        """The events of a run of `days` days, date parameters resolved: a transfer or flight once
+        for each day it happens (start = end = that day, from its start every `every_days` days,
+        within the run), an admission or corridor once with its first and last day. Events
+        wholly outside the run, or emptied by a date parameter, are left out."""
+        out: list[Event] = []
+        for ev in self.events:
+            start, end = ev.days(self.parameters)
+            if end < start or end < 0 or start >= days:
+                continue
+            if ev.kind in ("transfer", "flight"):
+                step = max(1, ev.every_days)
+                first = start if start >= 0 else start + -(start // step) * step
+                out.extend(replace(ev, start=d, end=d, every_days=0, parameters={})
+                           for d in range(first, min(end, days - 1) + 1, step))
+            else:
+                out.append(replace(ev, start=start, end=end, every_days=0, parameters={}))
+        return tuple(out)
 
     def parameter_dates(self, start_date: dt.date) -> dict[str, Any]:
         """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""

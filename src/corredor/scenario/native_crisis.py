@@ -22,11 +22,12 @@ A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a beha
 changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
 `$bribe_success`. A parameter that only such references (or a departures `scale`) use must still be
 given a value in `[crisis.parameters]`.
-A policy's `start` or `end` cell may name a *date parameter* as `$name`, `$name+N` or `$name-N`
+A policy's or event's `start` or `end` cell may name a *date parameter* as `$name`, `$name+N` or `$name-N`
 (N days after or before it): its value in `[crisis.parameters]` is a date (`peru_block =
 2023-04-13`), kept in `Crisis.parameters` as days since the start date, so a variant, `--set` or
 `--sweep crisis.peru_block=2023-04-06,2023-04-20` moves a closure and the rows around it together.
 A row whose days a date parameter moves may be empty for some values: it then has no effect.
+An events row is one `Event`; `Crisis.schedule(days)` makes a transfer's or flight's days.
 A `groups` cell lists group names separated by ';' (empty = everyone); `destinations` is
 `place=probability;place=probability`. Every file may carry an HXL hashtag row under its header.
 
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .csvread import Row, Table, file_problem, parse_date_text, read_table, read_text
-from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario
+from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario, resolved_days
 from .problems import Problem, Problems, ScenarioError, shown
 from .settings import suggest
 from .tomlread import loads_toml
@@ -292,8 +293,8 @@ class _Reader:
             return None
         return (date - self.start).days
 
-    def policy_day(self, table: Table, row: Row, cols: dict[str, int], name: str) -> tuple[int | None, str]:
-        """A policy's start or end: (day, "") for a date, (days added, parameter) for `$name±N`."""
+    def dated_day(self, table: Table, row: Row, cols: dict[str, int], name: str) -> tuple[int | None, str]:
+        """A policy's or event's start or end: (day, "") for a date, (days added, parameter) for `$name±N`."""
         text = self.cell(row, cols, name)
         if not text.startswith("$"):
             return self.day(table, row, cols, name), ""
@@ -474,26 +475,20 @@ class _Reader:
                 crossing = self.cell(row, cols, "crossing")
                 if crossing not in crossings:
                     self.err(table, row, cols, "crossing", f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
-                start, start_ref = self.policy_day(table, row, cols, "start")
-                end, end_ref = self.policy_day(table, row, cols, "end")
+                start, start_ref = self.dated_day(table, row, cols, "start")
+                end, end_ref = self.dated_day(table, row, cols, "end")
                 refs: dict[str, str] = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
                 # (the days with the date parameters' values, for the checks below)
-                span = None if start is None or end is None or self.start is None else (
-                    start + int(self.parameter_values.get(start_ref, 0)),
-                    end + int(self.parameter_values.get(end_ref, 0)))
-                if span is not None and span[1] < span[0] and not refs:
-                    self.err(table, row, cols, "end", "end is before start")
-                elif span is not None and span[1] < span[0]:
-                    self.problems.warn(table.path, row.line, cols.get("end", -1) + 1,
-                                       f"end is before start with {self.dated_refs(refs)}: the row "
-                                       "has no effect (a date parameter may empty it on purpose)")
+                valued = all(ref in self.parameter_values for ref in refs.values())  # (else: its error)
+                span = None if start is None or end is None or self.start is None or not valued else (
+                    resolved_days(start, end, refs, self.parameter_values))
+                if span is not None:  # (its problems: reversed, emptied, outside the run)
+                    self.usable_days(table, row, cols, start or 0, end or 0, refs)
                 status = self.cell(row, cols, "status").lower()
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
                              f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
                 cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0, whole=True)
-                if span is not None and span[1] >= span[0]:
-                    self.outside(table, row, cols, *span)
                 values: dict[str, float | None] = {}
                 for name, default, hi in (("militarisation", 0.0, 1.0), ("price_usd", math.nan, None),
                                           ("bribe_success", math.nan, 1.0)):
@@ -534,6 +529,24 @@ class _Reader:
             if complete:
                 self.gaps_in(table, cols, dated)
         return tuple(out)
+
+    def usable_days(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int,
+                    refs: dict[str, str]) -> bool:
+        """Whether a row's days (date parameters `refs` at their values) are within the run and
+        not reversed; else an error (end before start, fixed dates) or a warning (a date
+        parameter's value empties the row, or it lies outside the run)."""
+        if any(ref not in self.parameter_values for ref in refs.values()):
+            return False  # (a date parameter without a value: that is the error reported)
+        first, last = resolved_days(start, end, refs, self.parameter_values)
+        if last < first and not refs:
+            self.err(table, row, cols, "end", "end is before start")
+            return False
+        if last < first:
+            self.problems.warn(table.path, row.line, cols.get("end", -1) + 1,
+                               f"end is before start with {self.dated_refs(refs)}: the row "
+                               "has no effect (a date parameter may empty it on purpose)")
+            return False
+        return not self.outside(table, row, cols, first, last)
 
     def dated_refs(self, refs: dict[str, str]) -> str:
         """The date parameters of a row with their values: "peru_block = 2023-04-13"."""
@@ -593,8 +606,10 @@ class _Reader:
                     self.err(table, row, cols, "kind",
                              f"bad kind {kind!r} (expected one of {', '.join(EVENT_KINDS)})")
                     continue
-                start = self.day(table, row, cols, "start")
-                end = self.day(table, row, cols, "end", default=start if start is not None else 0)
+                start, start_ref = self.dated_day(table, row, cols, "start")
+                end, end_ref = (start, start_ref) if self.cell(row, cols, "end") == "" else (
+                    self.dated_day(table, row, cols, "end"))
+                refs: dict[str, str] = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
                 every = self.number(table, row, cols, "every_days", 0.0, 0.0, whole=True)
                 people_text = self.cell(row, cols, "people").lower()
                 if people_text == "all":
@@ -619,27 +634,18 @@ class _Reader:
                     self.problems.warn(table.path, row.line, cols.get("every_days", -1) + 1,
                                        f"every_days is ignored for a{'n' if kind == 'admission' else ''} "
                                        f"{kind}: it holds on every day from start to end")
-                if start is None or end is None or people is None:
+                if start is None or end is None or people is None or self.start is None:
                     continue
-                if end < start:
-                    self.err(table, row, cols, "end", "end is before start")
+                if not self.usable_days(table, row, cols, start, end, refs):
                     continue
-                if self.outside(table, row, cols, start, end):
-                    continue
-                days = [start]
-                if kind in ("transfer", "flight"):  # one event a day it happens, within the run
-                    step = max(1, int(every or 0))
-                    last = end if self.days is None else min(end, self.days - 1)
-                    first = start if start >= 0 else start + -(start // step) * step
-                    days = list(range(first, last + 1, step))
-                for d in days:
-                    out.append(Event(
-                        kind=kind, start=d, end=d if kind in ("transfer", "flight") else end,
-                        origin=origin, destination=destination, people=int(people),
-                        groups=self.group_list(table, row, cols, groups), crossing=crossing,
-                        source=self.cell(row, cols, "source"), line=row.line,
-                        path=str(table.path),
-                    ))
+                # (one row, one Event: Crisis.schedule makes a transfer's or flight's days)
+                out.append(Event(
+                    kind=kind, start=start, end=end,
+                    origin=origin, destination=destination, people=int(people),
+                    groups=self.group_list(table, row, cols, groups), crossing=crossing,
+                    source=self.cell(row, cols, "source"), line=row.line,
+                    path=str(table.path), every_days=int(every or 0), parameters=refs,
+                ))
         return tuple(out)
 
     def departures(self, spec: Any, parameters: dict[str, float]) -> dict[str, Any]:
@@ -838,13 +844,13 @@ def read_crisis(
     unread = False  # a table that refers to parameters cannot be read: accept the declared ones
     for key, columns, dollar in (("departures", ("scale",), False),
                                  ("policies", ("militarisation", "price_usd", "bribe_success"), True),
-                                 ("policies", DATE_COLUMNS, True)):
+                                 ("policies", DATE_COLUMNS, True), ("events", DATE_COLUMNS, True)):
         if key in crisis_table:
             found = _referenced_names(folder, crisis_table[key], columns, dollar)
             unread |= found is None
             extra |= found or set()
             if columns == DATE_COLUMNS:  # (a built-in parameter is a number: refused at its cell)
-                r.date_names = (found or set()) - set(PARAMETERS)
+                r.date_names |= (found or set()) - set(PARAMETERS)
     params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited)
     for name in sorted(extra - set(params)):
         r.toml_error("[crisis.parameters]",

@@ -359,7 +359,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     admission_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
     admission_caps: list[int] = []
     ev_rows = []
-    for ev in crisis.events:
+    for ev in crisis.schedule(T):  # (each day a transfer or flight happens; date parameters resolved)
         if ev.kind == "admission":
             ci = cidx[ev.crossing]
             d0, d1 = max(ev.start, 0), min(ev.end, T - 1)
