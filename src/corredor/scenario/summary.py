@@ -50,6 +50,8 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         "observation_days": (obs_days[0], obs_days[-1]) if obs_days else None,
         "provided": len(cr.provided),
         "parameters": len(cr.parameters),
+        "date_parameters": {k: v for k, v in cr.parameter_dates(scenario.start_date).items()
+                            if k in cr.date_parameters},
     }
 
 
@@ -111,6 +113,9 @@ def print_crisis_summary(scenario: Scenario, console: Console) -> None:
                  if span else "none")
     head.add_row("provided (needs met)", f"{k['provided']} rows" if k["provided"] else "none stated")
     head.add_row("behaviour parameters", str(k["parameters"]))
+    if k["date_parameters"]:  # (what `--sweep crisis.NAME=DATE,...` can move)
+        head.add_row("date parameters", ", ".join(f"{n} = {d}" for n, d in k["date_parameters"].items())
+                     + " (dates in the tables follow them: --sweep crisis.NAME=YYYY-MM-DD,...)")
     console.print(head)
 
 
