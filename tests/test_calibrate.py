@@ -313,3 +313,18 @@ def test_the_library_refuses_an_objective_that_cannot_score_the_scenario() -> No
     specs = [ParamSpec("crisis.late_factor", 0.2, 0.8)]
     with pytest.raises(ValueError, match="the ard objective compares camps"):
         calibrate([scenario], specs, trials=1, replicas=1, objective="ard")
+
+
+def test_a_date_parameter_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    """A crisis date parameter (peru_block) is a date, not a number a sampler can draw: refused at
+    its line, pointing to a sweep of its dates (before: "expected a date ..., found 60.0")."""
+    from corredor.scenario import load_scenario
+
+    chile = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    path = _write(tmp_path, "[params.crisis.give_up_base]\nlow = 0.01\nhigh = 0.1\n\n"
+                            "[params.crisis.peru_block]\nlow = 60\nhigh = 80\n")
+    with pytest.raises(ScenarioError) as info:
+        read_params(path, load_scenario(chile))
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:5:1: 'crisis.peru_block' is a date parameter; calibration searches numbers (compare its "
+        "dates with `corredor compare --sweep crisis.peru_block=YYYY-MM-DD,...`)"]

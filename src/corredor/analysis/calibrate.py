@@ -186,6 +186,12 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                 problems.error(path, line, col, f"'{dotted}': {name} is a whole-number setting; add "
                                               "int = true")
                 continue
+            crisis = getattr(scenario, "crisis", None)
+            if section == "crisis" and crisis is not None and name in crisis.date_parameters:
+                problems.error(path, line, col, f"'{dotted}' is a date parameter; calibration searches "
+                                              "numbers (compare its dates with `corredor compare --sweep "
+                                              f"{dotted}=YYYY-MM-DD,...`)")
+                continue
             if scenario is not None:
                 try:  # both ends of the range: every value tried lies between them
                     for end in (p.low, p.high):
