@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,26 @@ def test_a_number_with_an_exponent_is_a_number() -> None:
     assert parse_assignment("crisis.x=1e")[1] == "1e" and parse_assignment("crisis.x=e5")[1] == "e5"
     sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": parse_assignment("k=2e1")[1]})
     assert sc.settings.move_rules.camp_weight == 20.0
+
+def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
+    """`a..b/step` (both ends included; step 1, or a day, by default) so that "every week from 30
+    March to 27 April" or "0 to 100 USD by 25" need not be typed out value by value."""
+    assert parse_sweep("crisis.bribe_price_usd=0..100/25")[1] == [0, 25, 50, 75, 100]
+    assert parse_sweep("k=1,5..7,10")[1] == [1, 5, 6, 7, 10]
+    assert parse_sweep("k=0..1/0.1")[1] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert parse_sweep("k=0.5..0.9/0.25")[1] == [0.5, 0.75]  # (the end need not be reached)
+    weeks = parse_sweep("crisis.peru_block=2023-03-30..2023-04-27/7")[1]
+    assert weeks == [dt.date(2023, 3, 30) + dt.timedelta(days=7 * k) for k in range(5)]
+    assert parse_sweep("k=2023-01-30..2023-02-02")[1][-1] == dt.date(2023, 2, 2)
+    assert parse_sweep("k=../data,a..b")[1] == ["../data", "a..b"]  # (not numbers or dates: values)
+    for text, said in [("k=5..1", "the range 5..1 is empty"),
+                       ("k=0..1/0", "step: expected a number above 0, found '0'"),
+                       ("k=2023-01-01..2023-02-01/1.5", "expected a whole number of days above 0"),
+                       ("k=0..1e9/0.001", "makes 1,000,000,000,001 values, more than 1,000,000"),
+                       ("k=1,1..3", "k: 1 is given twice")]:
+        with pytest.raises(OverrideError, match=re.escape(said)):
+            parse_sweep(text)
+
 
 def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:
     """Found by an error audit: `--sweep k=1,1` made two variants of one label (the same runs

@@ -26,7 +26,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -80,15 +80,67 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), parse_value(value.strip())
 
 
+#: Most values one `--sweep` range may make (the runs' limit is checked after, on the product).
+MAX_RANGE_VALUES = 1_000_000
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def parse_range(key: str, text: str) -> list[Any] | None:
+    """'10..50/20' -> [10, 30, 50]; '2023-04-06..2023-04-20/7' -> three dates a week apart; the
+    step defaults to 1 (a day for dates) and both ends are included. None when `text` is not a
+    range (its ends are not both numbers or both dates): then it is a plain value."""
+    span, _, step_text = text.partition("/")
+    lo_text, dots, hi_text = span.partition("..")
+    if not dots:
+        return None
+    lo, hi = parse_value(lo_text.strip()), parse_value(hi_text.strip())
+    dates = all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in (lo, hi))
+    if not dates and not (_is_number(lo) and _is_number(hi)):
+        return None
+    step = parse_value(step_text.strip()) if step_text.strip() else 1
+    if not _is_number(step) or step <= 0 or (dates and not isinstance(step, int)):
+        what = "a whole number of days" if dates else "a number"
+        raise OverrideError(f"--sweep {key}: the range {text}'s step: expected {what} above 0, "
+                            f"found '{step_text.strip()}'")
+    width = (hi - lo).days if dates else hi - lo
+    if width < 0:
+        raise OverrideError(f"--sweep {key}: the range {text} is empty (its end comes before its start)")
+    count = math.floor(width / step + 1e-9) + 1
+    if count > MAX_RANGE_VALUES:
+        raise OverrideError(f"--sweep {key}: the range {text} makes {count:,} values, more than "
+                            f"{MAX_RANGE_VALUES:,}")
+    if dates:
+        return [lo + dt.timedelta(days=k * step) for k in range(count)]
+    if all(isinstance(v, int) for v in (lo, hi, step)):
+        return [lo + k * step for k in range(count)]
+    return [float(f"{lo + k * step:.12g}") for k in range(count)]  # (0.1 steps print as 0.3, not 0.30000000000000004)
+
+
 def parse_sweep(text: str) -> tuple[str, list[Any]]:
-    """'move_rules.camp_weight=1,2,4' -> ('move_rules.camp_weight', [1, 2, 4])."""
+    """'move_rules.camp_weight=1,2,4' -> ('move_rules.camp_weight', [1, 2, 4]); an item `a..b` or
+    `a..b/step` is the range from a to b (both included) in steps of `step` (default 1; days
+    for dates): 'crisis.bribe_price_usd=0..100/25', 'crisis.peru_block=2023-03-30..2023-04-27/7'."""
     key, sep, values = text.partition("=")
     items = [v.strip() for v in values.split(",")] if sep else []
     if not key.strip() or not items or any(not v for v in items):
-        raise OverrideError(f"expected key=v1,v2,..., found '{text}'")
-    parsed = [parse_value(v) for v in items]
-    keys = [(isinstance(v, bool), v) for v in parsed]  # (true is not 1, but 1.0 is 1)
-    twice = sorted({_fmt(v) for k, v in enumerate(parsed) if keys[k] in keys[:k]})
+        raise OverrideError(f"expected key=v1,v2,... or key=a..b/step, found '{text}'")
+    parsed: list[Any] = []
+    for item in items:
+        values_of = parse_range(key.strip(), item)
+        parsed.extend(values_of if values_of is not None else [parse_value(item)])
+        if len(parsed) > MAX_RANGE_VALUES:
+            raise OverrideError(f"--sweep {key.strip()}: more than {MAX_RANGE_VALUES:,} values")
+    seen: set[Any] = set()
+    twice_set: set[str] = set()  # (in one pass: a range may make a million values)
+    for v in parsed:
+        k = (isinstance(v, bool), v if isinstance(v, Hashable) else _fmt(v))  # (true is not 1, but 1.0 is 1)
+        if k in seen:
+            twice_set.add(_fmt(v))
+        seen.add(k)
+    twice = sorted(twice_set)
     if twice:  # (two variants with one label, the same runs twice)
         raise OverrideError(f"--sweep {key.strip()}: {', '.join(twice)} is given twice")
     return key.strip(), parsed
