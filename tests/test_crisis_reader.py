@@ -683,3 +683,24 @@ def test_the_corridor_variant_opens_on_corridor_open():
     assert corridor.sum() == 1 and (earlier.ev_kind == plan.ev_kind).all()
     assert (earlier.ev_start == plan.ev_start - np.where(corridor, 14, 0)).all()  # two weeks sooner
     assert (earlier.ev_end == plan.ev_end).all()  # (its end is a date: 30 Jun)
+
+
+def test_a_row_outside_the_run_at_its_dates_value_is_kept_for_other_values(tmp_path):
+    """An event (or departure) whose date parameter puts it after the run is warned of but kept:
+    a sweep to a date within the run must find it (a fixed-date row outside the run is dropped)."""
+    events = ("kind,start,end,every_days,origin,destination,crossing,people\n"
+              "corridor,$go,2023-01-10,,x,y,,5\n"
+              "flight,2023-03-01,,,x,d,,5\n")
+    departures = ("origin,start,end,people_per_day\no,2023-01-01,$go-1,5\no,$go,2023-01-10,50\n")
+    write(tmp_path, {**GOOD, "events.csv": events, "departures.csv": departures})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "parameters": {"go": dt.date(2023, 2, 1)}}, problems, NAMES,
+                         routes=ROUTES, days=10)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    assert [e.kind for e in crisis.events] == ["corridor"] and crisis.schedule(10) == ()
+    assert [(o, d0, d1, r) for o, d0, d1, r in crisis.departure_rates(10)] == [("o", 0, 9, 5.0)]
+    assert [(p.line, "outside" in str(p) or "no effect" in str(p)) for p in problems.warnings] == [
+        (2, True), (3, True), (3, True)], [str(p) for p in problems.warnings]  # (events 2, 3; departures 3)
+    sooner = replace(crisis, parameters={**crisis.parameters, "go": 6.0})  # 7 Jan
+    assert [(e.kind, e.start, e.end) for e in sooner.schedule(10)] == [("corridor", 6, 9)]
+    assert sooner.departure_rates(10) == [("o", 0, 5, 5.0), ("o", 6, 9, 50.0)]

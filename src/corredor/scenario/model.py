@@ -410,13 +410,18 @@ class Crisis:
     #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
     provided: tuple[Mapping[str, Any], ...] = ()
 
+    def departure_days(self, row: Mapping[str, Any]) -> tuple[int, int]:
+        """First and last day of a departures row, date parameters (its "refs") resolved."""
+        return resolved_days(int(row["start"]), int(row["end"]), row.get("refs") or {}, self.parameters)
+
     def departure_rates(self, days: int) -> list[tuple[str, int, int, float]]:
         """Each departures row as (origin, first day, last day, people a day): its days within
         the run's `days`, its rate times its `scale` parameter. Rows wholly outside are left out."""
         out = []
         for row in self.departures.get("rows", ()):
             scale = float(self.parameters.get(row["scale"], 1.0)) if row.get("scale") else 1.0
-            d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), days - 1)
+            d0, d1 = self.departure_days(row)
+            d0, d1 = max(d0, 0), min(d1, days - 1)
             if d1 >= d0:
                 out.append((str(row["origin"]), d0, d1, float(row["people_per_day"]) * scale))
         return out

@@ -22,7 +22,7 @@ A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a beha
 changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
 `$bribe_success`. A parameter that only such references (or a departures `scale`) use must still be
 given a value in `[crisis.parameters]`.
-A policy's or event's `start` or `end` cell may name a *date parameter* as `$name`, `$name+N` or `$name-N`
+A `start` or `end` cell of policies, events or departures may name a *date parameter* as `$name`, `$name+N` or `$name-N`
 (N days after or before it): its value in `[crisis.parameters]` is a date (`peru_block =
 2023-04-13`), kept in `Crisis.parameters` as days since the start date, so a variant, `--set` or
 `--sweep crisis.peru_block=2023-04-06,2023-04-20` moves a closure and the rows around it together.
@@ -483,7 +483,7 @@ class _Reader:
                 span = None if start is None or end is None or self.start is None or not valued else (
                     resolved_days(start, end, refs, self.parameter_values))
                 if span is not None:  # (its problems: reversed, emptied, outside the run)
-                    self.usable_days(table, row, cols, start or 0, end or 0, refs)
+                    self.check_days(table, row, cols, start or 0, end or 0, refs)
                 status = self.cell(row, cols, "status").lower()
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
@@ -530,23 +530,25 @@ class _Reader:
                 self.gaps_in(table, cols, dated)
         return tuple(out)
 
-    def usable_days(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int,
-                    refs: dict[str, str]) -> bool:
-        """Whether a row's days (date parameters `refs` at their values) are within the run and
-        not reversed; else an error (end before start, fixed dates) or a warning (a date
-        parameter's value empties the row, or it lies outside the run)."""
+    def check_days(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int,
+                   refs: dict[str, str]) -> str:
+        """A row's days (date parameters `refs` at their values): "ok"; "reversed" (end before
+        start with fixed dates: an error); "unvalued" (a date parameter without a value: its
+        error is reported elsewhere); "emptied" (a date parameter's value reverses them) or
+        "outside" (all outside the run), both warned of. A row with date parameters is kept
+        whatever its days now: another value (`--sweep`) may bring it into the run."""
         if any(ref not in self.parameter_values for ref in refs.values()):
-            return False  # (a date parameter without a value: that is the error reported)
+            return "unvalued"
         first, last = resolved_days(start, end, refs, self.parameter_values)
         if last < first and not refs:
             self.err(table, row, cols, "end", "end is before start")
-            return False
+            return "reversed"
         if last < first:
             self.problems.warn(table.path, row.line, cols.get("end", -1) + 1,
                                f"end is before start with {self.dated_refs(refs)}: the row "
                                "has no effect (a date parameter may empty it on purpose)")
-            return False
-        return not self.outside(table, row, cols, first, last)
+            return "emptied"
+        return "outside" if self.outside(table, row, cols, first, last) else "ok"
 
     def dated_refs(self, refs: dict[str, str]) -> str:
         """The date parameters of a row with their values: "peru_block = 2023-04-13"."""
@@ -636,7 +638,8 @@ class _Reader:
                                        f"{kind}: it holds on every day from start to end")
                 if start is None or end is None or people is None or self.start is None:
                     continue
-                if not self.usable_days(table, row, cols, start, end, refs):
+                days_are = self.check_days(table, row, cols, start, end, refs)
+                if days_are in ("reversed", "unvalued") or (days_are == "outside" and not refs):
                     continue
                 # (one row, one Event: Crisis.schedule makes a transfer's or flight's days)
                 out.append(Event(
@@ -655,8 +658,9 @@ class _Reader:
                 continue
             for row in self.data_rows(table):
                 origin = self.place(table, row, cols, "origin")
-                start = self.day(table, row, cols, "start")
-                end = self.day(table, row, cols, "end")
+                start, start_ref = self.dated_day(table, row, cols, "start")
+                end, end_ref = self.dated_day(table, row, cols, "end")
+                refs = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
                 rate = self.number(table, row, cols, "people_per_day", None, 0.0)
                 scale = self.cell(row, cols, "scale")
                 if scale and scale in self.date_names:
@@ -666,17 +670,16 @@ class _Reader:
                     self.err(table, row, cols, "scale",
                              f"unknown parameter {scale!r} in scale (expected a key of [crisis.parameters])"
                              f"{suggest(scale, set(parameters))}")
-                if start is not None and end is not None and end < start:
-                    self.err(table, row, cols, "end", "end is before start")
+                if start is None or end is None or rate is None or self.start is None:
                     continue
-                if start is None or end is None or rate is None:
+                if self.check_days(table, row, cols, start, end, refs) in ("reversed", "unvalued"):
                     continue
-                self.outside(table, row, cols, start, end)
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
                              "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line,
                              # (the file as named from the scenario's folder, not where that
                              # folder is: scenario_hash reads these rows)
-                             "file": Path(os.path.relpath(table.path, self.folder)).as_posix()})
+                             "file": Path(os.path.relpath(table.path, self.folder)).as_posix(),
+                             **({"refs": refs} if refs else {})})
         return {"rows": tuple(rows)}
 
     def observations(self, spec: Any) -> tuple[dict[str, Any], ...]:
@@ -844,7 +847,8 @@ def read_crisis(
     unread = False  # a table that refers to parameters cannot be read: accept the declared ones
     for key, columns, dollar in (("departures", ("scale",), False),
                                  ("policies", ("militarisation", "price_usd", "bribe_success"), True),
-                                 ("policies", DATE_COLUMNS, True), ("events", DATE_COLUMNS, True)):
+                                 ("policies", DATE_COLUMNS, True), ("events", DATE_COLUMNS, True),
+                                 ("departures", DATE_COLUMNS, True)):
         if key in crisis_table:
             found = _referenced_names(folder, crisis_table[key], columns, dollar)
             unread |= found is None

@@ -191,7 +191,8 @@ def _departure_people(crisis: Any, days: int) -> list[tuple[dict[str, Any], floa
     out = []
     for row in crisis.departures.get("rows", ()):
         scale = float(crisis.parameters.get(row["scale"], 1.0)) if row.get("scale") else 1.0
-        d0, d1 = max(int(row["start"]), 0), min(int(row["end"]), days - 1)
+        d0, d1 = crisis.departure_days(row)
+        d0, d1 = max(d0, 0), min(d1, days - 1)
         out.append((dict(row), max(d1 - d0 + 1, 0) * float(row["people_per_day"]) * scale))
     return out
 
