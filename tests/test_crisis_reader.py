@@ -683,3 +683,30 @@ def test_the_corridor_variant_opens_on_corridor_open():
     assert corridor.sum() == 1 and (earlier.ev_kind == plan.ev_kind).all()
     assert (earlier.ev_start == plan.ev_start - np.where(corridor, 14, 0)).all()  # two weeks sooner
     assert (earlier.ev_end == plan.ev_end).all()  # (its end is a date: 30 Jun)
+
+
+def test_an_event_a_date_parameter_empties_or_moves_out_of_the_run_is_kept(tmp_path):
+    """An events row that its file's date-parameter value empties or puts outside the run was
+    dropped when read (with a warning), so a `--sweep`/`--set` of that parameter into the run
+    silently ran without it (a corridor never opened). The row stays an Event; schedule() leaves
+    it out only while the value keeps it out."""
+    from corredor.analysis.ensemble import apply_overrides
+    from corredor.scenario.model import Location, Route, Scenario
+
+    events = ("kind,start,end,every_days,origin,destination,crossing,people\n"
+              "flight,$go,2023-01-08,,x,d,,5\n"  # (go = 9 Jan: 9 to 8 Jan, empty)
+              "admission,$go+2,,,,,c,all\n")  # (go = 9 Jan: 11 Jan, after the 10-day run)
+    write(tmp_path, {**GOOD, "events.csv": events})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "parameters": {"boost": 1.0, "go": dt.date(2023, 1, 9)}},
+                         problems, NAMES, days=10)
+    assert not problems.errors and len(problems.warnings) == 2, [str(p) for p in problems.items]
+    assert [e.kind for e in crisis.events] == ["flight", "admission"]
+    assert crisis.schedule(10) == ()
+    sc = Scenario(name="t", start_date=dt.date(2023, 1, 1), days=10,
+                  locations=tuple(Location(n) for n in sorted(NAMES)),
+                  routes=(Route("o", "x", 10.0), Route("x", "y", 1.0), Route("y", "d", 10.0)),
+                  crisis=crisis)
+    sooner = apply_overrides(sc, {"crisis.go": dt.date(2023, 1, 7)})  # two days sooner: both in
+    assert [(e.kind, e.start, e.end) for e in sooner.crisis.schedule(10)] == [
+        ("flight", 6, 6), ("flight", 7, 7), ("admission", 8, 8)]

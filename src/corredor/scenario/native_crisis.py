@@ -636,8 +636,9 @@ class _Reader:
                                        f"{kind}: it holds on every day from start to end")
                 if start is None or end is None or people is None or self.start is None:
                     continue
-                if not self.usable_days(table, row, cols, start, end, refs):
-                    continue
+                if not self.usable_days(table, row, cols, start, end, refs) and not refs:
+                    continue  # (a row that follows a date parameter is kept though empty or
+                    # outside the run at the file's value: another value may bring it in)
                 # (one row, one Event: Crisis.schedule makes a transfer's or flight's days)
                 out.append(Event(
                     kind=kind, start=start, end=end,
