@@ -710,3 +710,20 @@ def test_an_event_a_date_parameter_empties_or_moves_out_of_the_run_is_kept(tmp_p
     sooner = apply_overrides(sc, {"crisis.go": dt.date(2023, 1, 7)})  # two days sooner: both in
     assert [(e.kind, e.start, e.end) for e in sooner.crisis.schedule(10)] == [
         ("flight", 6, 6), ("flight", 7, 7), ("admission", 8, 8)]
+
+
+def test_a_misspelt_date_parameter_is_located_at_its_cell_and_a_bad_value_is_said_once(tmp_path):
+    """`$shutt` for `$shut` in a start cell was reported only as "used by a table but has no value"
+    at [crisis.parameters], with no cell and no suggestion; and a declared date with a bad value
+    (quoted, say) also got that second error, which is untrue: it has a value, a refused one."""
+    _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-02,open,0\nc,$shutt,2023-01-05,closed,0\n"
+                                   "c,$shut+4,2023-01-10,open,0\n", {"shut": dt.date(2023, 1, 2)})
+    assert ("policies.csv:3:2: date parameter 'shutt' in start has no value (expected shutt = "
+            "YYYY-MM-DD in [crisis.parameters]) (did you mean 'shut'?)") in [str(p) for p in problems.errors]
+    _, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": "2023-01-02"})
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
+        "crisis parameter 'shut': expected a date YYYY-MM-DD (a policy's start or end is $shut), "
+        "found '2023-01-02'"]
+    _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-05,closed,$m\n", {"m": "high"})  # (numbers too)
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
+        "crisis parameter 'm': expected a number, found 'high'"]
