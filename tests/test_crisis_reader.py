@@ -727,3 +727,12 @@ def test_a_misspelt_date_parameter_is_located_at_its_cell_and_a_bad_value_is_sai
     _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-05,closed,$m\n", {"m": "high"})  # (numbers too)
     assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
         "crisis parameter 'm': expected a number, found 'high'"]
+
+
+def test_a_lone_dollar_in_a_start_cell_is_one_error_at_the_cell(tmp_path):
+    """`$` alone also gave "crisis parameter '' is used by a table but has no value" at
+    [crisis.parameters], a parameter with no name."""
+    _, problems = _dated(tmp_path, "c,$,2023-01-05,closed,0\n", {})
+    assert [str(p) for p in problems.errors] == [
+        "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
+        "$name+N or $name-N, found '$')"]

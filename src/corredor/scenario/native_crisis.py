@@ -805,7 +805,9 @@ def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar:
                 cell = row.get(k).strip()
                 if dollar and cell.startswith("$"):
                     m = _DATE_REF.match(cell)  # (`$name+N` in a start or end cell names `name`)
-                    names.add(m.group(1) if m else cell[1:].strip())
+                    name = m.group(1) if m else cell[1:].strip()
+                    if name:  # (a lone `$` names nothing: its cell's error says so)
+                        names.add(name)
                 elif not dollar and cell:
                     names.add(cell)
     return names
