@@ -588,6 +588,11 @@ def test_policy_days_may_follow_a_date_parameter(tmp_path):
     assert with_parameters(sc, shut=5).crisis.parameters == later.crisis.parameters  # (days also do)
     with pytest.raises(ValueError, match="a number, not a date"):
         with_parameters(sc, boost=dt.date(2023, 1, 6))
+    # (a datetime raised a TypeError from date arithmetic; a date 100 years off was taken as days)
+    with pytest.raises(ValueError, match="expected a date YYYY-MM-DD"):
+        with_parameters(sc, shut=dt.datetime(2023, 1, 6))
+    with pytest.raises(ValueError, match="within 100 years of the start date 2023-01-01"):
+        with_parameters(sc, shut=dt.date(9999, 1, 1))
 
 
 @pytest.mark.parametrize(

@@ -915,6 +915,9 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
         if isinstance(value, dt.date):
             if key not in scenario.crisis.date_parameters:
                 raise ValueError(f"crisis parameter {key!r} is a number, not a date")
+            problem = date_parameter_problem(key, value, scenario.start_date)  # (a datetime; 9999)
+            if problem is not None:
+                raise ValueError(problem)
             value = (value - scenario.start_date).days
         params[key] = float(value)
     return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
