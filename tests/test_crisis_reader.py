@@ -588,6 +588,11 @@ def test_policy_days_may_follow_a_date_parameter(tmp_path):
     assert with_parameters(sc, shut=5).crisis.parameters == later.crisis.parameters  # (days also do)
     with pytest.raises(ValueError, match="a number, not a date"):
         with_parameters(sc, boost=dt.date(2023, 1, 6))
+    # (a datetime raised a TypeError from date arithmetic; a date 100 years off was taken as days)
+    with pytest.raises(ValueError, match="expected a date YYYY-MM-DD"):
+        with_parameters(sc, shut=dt.datetime(2023, 1, 6))
+    with pytest.raises(ValueError, match="within 100 years of the start date 2023-01-01"):
+        with_parameters(sc, shut=dt.date(9999, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -704,3 +709,56 @@ def test_a_row_outside_the_run_at_its_dates_value_is_kept_for_other_values(tmp_p
     sooner = replace(crisis, parameters={**crisis.parameters, "go": 6.0})  # 7 Jan
     assert [(e.kind, e.start, e.end) for e in sooner.schedule(10)] == [("corridor", 6, 9)]
     assert sooner.departure_rates(10) == [("o", 0, 5, 5.0), ("o", 6, 9, 50.0)]
+
+
+def test_an_event_a_date_parameter_empties_or_moves_out_of_the_run_is_kept(tmp_path):
+    """An events row that its file's date-parameter value empties or puts outside the run was
+    dropped when read (with a warning), so a `--sweep`/`--set` of that parameter into the run
+    silently ran without it (a corridor never opened). The row stays an Event; schedule() leaves
+    it out only while the value keeps it out."""
+    from corredor.analysis.ensemble import apply_overrides
+    from corredor.scenario.model import Location, Route, Scenario
+
+    events = ("kind,start,end,every_days,origin,destination,crossing,people\n"
+              "flight,$go,2023-01-08,,x,d,,5\n"  # (go = 9 Jan: 9 to 8 Jan, empty)
+              "admission,$go+2,,,,,c,all\n")  # (go = 9 Jan: 11 Jan, after the 10-day run)
+    write(tmp_path, {**GOOD, "events.csv": events})
+    problems = Problems(root=tmp_path)
+    crisis = read_crisis(tmp_path, {**TABLE, "parameters": {"boost": 1.0, "go": dt.date(2023, 1, 9)}},
+                         problems, NAMES, days=10)
+    assert not problems.errors and len(problems.warnings) == 2, [str(p) for p in problems.items]
+    assert [e.kind for e in crisis.events] == ["flight", "admission"]
+    assert crisis.schedule(10) == ()
+    sc = Scenario(name="t", start_date=dt.date(2023, 1, 1), days=10,
+                  locations=tuple(Location(n) for n in sorted(NAMES)),
+                  routes=(Route("o", "x", 10.0), Route("x", "y", 1.0), Route("y", "d", 10.0)),
+                  crisis=crisis)
+    sooner = apply_overrides(sc, {"crisis.go": dt.date(2023, 1, 7)})  # two days sooner: both in
+    assert [(e.kind, e.start, e.end) for e in sooner.crisis.schedule(10)] == [
+        ("flight", 6, 6), ("flight", 7, 7), ("admission", 8, 8)]
+
+
+def test_a_misspelt_date_parameter_is_located_at_its_cell_and_a_bad_value_is_said_once(tmp_path):
+    """`$shutt` for `$shut` in a start cell was reported only as "used by a table but has no value"
+    at [crisis.parameters], with no cell and no suggestion; and a declared date with a bad value
+    (quoted, say) also got that second error, which is untrue: it has a value, a refused one."""
+    _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-02,open,0\nc,$shutt,2023-01-05,closed,0\n"
+                                   "c,$shut+4,2023-01-10,open,0\n", {"shut": dt.date(2023, 1, 2)})
+    assert ("policies.csv:3:2: date parameter 'shutt' in start has no value (expected shutt = "
+            "YYYY-MM-DD in [crisis.parameters]) (did you mean 'shut'?)") in [str(p) for p in problems.errors]
+    _, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": "2023-01-02"})
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
+        "crisis parameter 'shut': expected a date YYYY-MM-DD (a policy's start or end is $shut), "
+        "found '2023-01-02'"]
+    _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-05,closed,$m\n", {"m": "high"})  # (numbers too)
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
+        "crisis parameter 'm': expected a number, found 'high'"]
+
+
+def test_a_lone_dollar_in_a_start_cell_is_one_error_at_the_cell(tmp_path):
+    """`$` alone also gave "crisis parameter '' is used by a table but has no value" at
+    [crisis.parameters], a parameter with no name."""
+    _, problems = _dated(tmp_path, "c,$,2023-01-05,closed,0\n", {})
+    assert [str(p) for p in problems.errors] == [
+        "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
+        "$name+N or $name-N, found '$')"]

@@ -183,9 +183,13 @@ def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
                        ("k=0..1/0", "step: expected a number above 0, found '0'"),
                        ("k=2023-01-01..2023-02-01/1.5", "expected a whole number of days above 0"),
                        ("k=0..1e9/0.001", "makes 1,000,000,000,001 values, more than 1,000,000"),
+                       # (width / step overflowed to infinity: an OverflowError traceback)
+                       ("k=-1.7e308..1.7e308", "makes too many values, more than 1,000,000"),
+                       ("k=0..1e308/1e-308", "makes too many values, more than 1,000,000"),
                        ("k=1,1..3", "k: 1 is given twice")]:
         with pytest.raises(OverrideError, match=re.escape(said)):
             parse_sweep(text)
+    assert len(parse_sweep("k=0..999999")[1]) == 1_000_000  # (the most a range may make)
 
 
 def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:

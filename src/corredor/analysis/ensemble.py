@@ -108,9 +108,11 @@ def parse_range(key: str, text: str) -> list[Any] | None:
     width = (hi - lo).days if dates else hi - lo
     if width < 0:
         raise OverrideError(f"--sweep {key}: the range {text} is empty (its end comes before its start)")
-    count = math.floor(width / step + 1e-9) + 1
+    ratio = width / step  # (infinite for -1e308..1e308 or a step of 1e-308: no count to floor)
+    count = math.floor(ratio + 1e-9) + 1 if math.isfinite(ratio) else MAX_RANGE_VALUES + 1
     if count > MAX_RANGE_VALUES:
-        raise OverrideError(f"--sweep {key}: the range {text} makes {count:,} values, more than "
+        many = f"{count:,}" if math.isfinite(ratio) else "too many"
+        raise OverrideError(f"--sweep {key}: the range {text} makes {many} values, more than "
                             f"{MAX_RANGE_VALUES:,}")
     if dates:
         return [lo + dt.timedelta(days=k * step) for k in range(count)]

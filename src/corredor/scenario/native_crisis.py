@@ -166,6 +166,7 @@ class _Reader:
         self.parameter_names: set[str] = set(PARAMETERS)
         self.parameter_values: dict[str, float] = dict(PARAMETERS)
         self.date_names: set[str] = set()  # date parameters (policies' $name start/end cells)
+        self.refused: set[str] = set()  # [crisis.parameters] keys whose value is refused (said there)
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
         self.fallback_cells: dict[str, tuple[Path, int, int]] = {}  # group -> its fallback cell
@@ -309,6 +310,11 @@ class _Reader:
                     f"unknown{suggest(ref, self.date_names)}")
             self.err(table, row, cols, name, f"parameter {ref!r} in {name} is {what} (expected a key of "
                                              "[crisis.parameters] whose value is a date YYYY-MM-DD)")
+            return None, ""
+        if ref not in self.parameter_names and ref not in self.refused:  # (a misspelt name, say)
+            self.err(table, row, cols, name, f"date parameter {ref!r} in {name} has no value (expected "
+                                             f"{ref} = YYYY-MM-DD in [crisis.parameters])"
+                                             f"{suggest(ref, self.date_names & self.parameter_names)}")
             return None, ""
         return (-n if sign == "-" else n), ref
 
@@ -498,7 +504,7 @@ class _Reader:
                         if ref in self.date_names:
                             self.err(table, row, cols, name, f"parameter {ref!r} in {name} is a date "
                                                              "(expected a number parameter)")
-                        elif ref not in self.parameter_names:
+                        elif ref not in self.parameter_names and ref not in self.refused:
                             self.err(table, row, cols, name,
                                      f"unknown parameter {ref!r} in {name} (expected a key of "
                                      f"[crisis.parameters]){suggest(ref, self.parameter_names - self.date_names)}")
@@ -666,7 +672,7 @@ class _Reader:
                 if scale and scale in self.date_names:
                     self.err(table, row, cols, "scale", f"parameter {scale!r} in scale is a date "
                                                         "(expected a number parameter)")
-                elif scale and scale not in parameters:
+                elif scale and scale not in parameters and scale not in self.refused:
                     self.err(table, row, cols, "scale",
                              f"unknown parameter {scale!r} in scale (expected a key of [crisis.parameters])"
                              f"{suggest(scale, set(parameters))}")
@@ -771,6 +777,7 @@ class _Reader:
                     out[key] = float(value)
             if problem is not None:
                 self.toml_error(key, problem)
+                self.refused.add(key)  # (it has a value, a bad one: not also "has no value")
         return out
 
 
@@ -800,7 +807,9 @@ def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar:
                 cell = row.get(k).strip()
                 if dollar and cell.startswith("$"):
                     m = _DATE_REF.match(cell)  # (`$name+N` in a start or end cell names `name`)
-                    names.add(m.group(1) if m else cell[1:].strip())
+                    name = m.group(1) if m else cell[1:].strip()
+                    if name:  # (a lone `$` names nothing: its cell's error says so)
+                        names.add(name)
                 elif not dollar and cell:
                     names.add(cell)
     return names
@@ -856,7 +865,7 @@ def read_crisis(
             if columns == DATE_COLUMNS:  # (a built-in parameter is a number: refused at its cell)
                 r.date_names |= (found or set()) - set(PARAMETERS)
     params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited)
-    for name in sorted(extra - set(params)):
+    for name in sorted(extra - set(params) - r.refused):
         r.toml_error("[crisis.parameters]",
                      f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
     r.parameter_names = set(params)
@@ -909,6 +918,9 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
         if isinstance(value, dt.date):
             if key not in scenario.crisis.date_parameters:
                 raise ValueError(f"crisis parameter {key!r} is a number, not a date")
+            problem = date_parameter_problem(key, value, scenario.start_date)  # (a datetime; 9999)
+            if problem is not None:
+                raise ValueError(problem)
             value = (value - scenario.start_date).days
         params[key] = float(value)
     return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
