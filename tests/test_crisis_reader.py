@@ -608,7 +608,7 @@ def test_policy_days_may_follow_a_date_parameter(tmp_path):
          "unknown crisis parameter 'shut' (not a built-in parameter, and no table refers to it as $shut)"),
         ("c,$shut*2,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},
          "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
-         "$name+N or $name-N, found '$shut*2')"),
+         "$name+N or $name-N with N a whole number of days below 100,000, found '$shut*2')"),
         ("c,$shut,2023-01-05,closed,$shut\n", {"shut": dt.date(2023, 1, 2)},
          "policies.csv:2:5: parameter 'shut' in militarisation is a date (expected a number parameter)"),
         ("c,$shut,2023-01-05,closed,0\n", {},
@@ -761,4 +761,4 @@ def test_a_lone_dollar_in_a_start_cell_is_one_error_at_the_cell(tmp_path):
     _, problems = _dated(tmp_path, "c,$,2023-01-05,closed,0\n", {})
     assert [str(p) for p in problems.errors] == [
         "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
-        "$name+N or $name-N, found '$')"]
+        "$name+N or $name-N with N a whole number of days below 100,000, found '$')"]

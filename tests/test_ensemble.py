@@ -181,6 +181,7 @@ def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
     assert parse_sweep("k=../data,a..b")[1] == ["../data", "a..b"]  # (not numbers or dates: values)
     for text, said in [("k=5..1", "the range 5..1 is empty"),
                        ("k=0..1/0", "step: expected a number above 0, found '0'"),
+                       ("k=0..10/", "step: expected a number above 0, found ''"),
                        ("k=2023-01-01..2023-02-01/1.5", "expected a whole number of days above 0"),
                        ("k=0..1e9/0.001", "makes 1,000,000,000,001 values, more than 1,000,000"),
                        # (width / step overflowed to infinity: an OverflowError traceback)

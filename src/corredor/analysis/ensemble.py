@@ -92,7 +92,7 @@ def parse_range(key: str, text: str) -> list[Any] | None:
     """'10..50/20' -> [10, 30, 50]; '2023-04-06..2023-04-20/7' -> three dates a week apart; the
     step defaults to 1 (a day for dates) and both ends are included. None when `text` is not a
     range (its ends are not both numbers or both dates): then it is a plain value."""
-    span, _, step_text = text.partition("/")
+    span, slash, step_text = text.partition("/")
     lo_text, dots, hi_text = span.partition("..")
     if not dots:
         return None
@@ -100,7 +100,7 @@ def parse_range(key: str, text: str) -> list[Any] | None:
     dates = all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in (lo, hi))
     if not dates and not (_is_number(lo) and _is_number(hi)):
         return None
-    step = parse_value(step_text.strip()) if step_text.strip() else 1
+    step = parse_value(step_text.strip()) if slash else 1  # ("a..b/" gives no step: refused)
     if not _is_number(step) or step <= 0 or (dates and not isinstance(step, int)):
         what = "a whole number of days" if dates else "a number"
         raise OverrideError(f"--sweep {key}: the range {text}'s step: expected {what} above 0, "

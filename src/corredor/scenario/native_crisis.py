@@ -302,7 +302,8 @@ class _Reader:
         m = _DATE_REF.fullmatch(text)
         if m is None:
             self.err(table, row, cols, name, f"bad {name} (expected a date YYYY-MM-DD, or a date "
-                                             f"parameter as $name, $name+N or $name-N, found {shown(text)})")
+                                             f"parameter as $name, $name+N or $name-N with N a whole number of days below "
+                                             f"100,000, found {shown(text)})")
             return None, ""
         ref, sign, n = m.group(1), m.group(2), int(m.group(3) or 0)
         if ref not in self.date_names:
