@@ -498,3 +498,28 @@ def test_cli_ensemble_table_folds_long_variant_names_instead_of_cutting_them(tmp
     first_column = "".join(line.split("│")[1].strip() for line in r.output.splitlines() if line.startswith("│"))
     assert first_column == "crisis.peru_block=2023-04-06crisis.peru_block=2023-04-20", r.output
     assert "…" not in r.output
+
+
+def test_a_date_sweep_that_makes_a_gap_or_an_overlap_in_policies_is_warned_of(tmp_path):
+    """The reader checks a policies file's rows at its own dates; a sweep of a date parameter may
+    open a gap (the crossing open to everyone) or make rows overlap: each such point says so, and
+    the sweep at the file's own value, whose rows the reader checked, does not."""
+    import shutil
+
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    pol = folder / "policies.csv"
+    pol.write_text(pol.read_text(encoding="utf-8").replace(
+        "pe_santa_rosa,$peru_block+74,2023-06-30,", "pe_santa_rosa,2023-06-26,2023-06-30,"), encoding="utf-8")
+    for command in ("compare", "ensemble"):
+        extra = (["--seeds", "1"] if command == "compare" else
+                 ["--replicas", "1", "--no-plot", "--out", str(tmp_path / "e")])
+        r = runner.invoke(app, [command, str(folder), "--executor", "serial", *extra,
+                                "--sweep", "crisis.peru_block=2023-04-06,2023-04-13,2023-04-20"])
+        assert r.exit_code == 0, r.output
+        said = [line for line in " ".join(r.output.split()).split("warning: ")[1:]]
+        assert len(said) == 2, r.output
+        assert "peru_block=2023-04-06: " in said[0] and "policies.csv:7: no row of pe_santa_rosa covers " \
+            "2023-06-19 to 2023-06-25: the crossing is open to everyone" in said[0]
+        assert "peru_block=2023-04-20: " in said[1] and "policies.csv:7: overlaps the row on line 6 " \
+            "(pe_santa_rosa, 2023-06-26 to 2023-06-30)" in said[1]

@@ -388,7 +388,7 @@ def ensemble(
         variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
-            apply_overrides(scenario, v.overrides)
+            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides))
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
@@ -562,6 +562,19 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
 
 
+def _warn_new_policy_days(name: str, before, after) -> None:
+    """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
+    `--sweep`) makes: the reader warned of those at the file's own values only."""
+    from .scenario.native_crisis import policy_day_warnings
+
+    if getattr(after, "crisis", None) is None or after.crisis.parameters == before.crisis.parameters:
+        return
+    known = set(policy_day_warnings(before))
+    for line in policy_day_warnings(after):
+        if line not in known:
+            err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _with_set(scenario, assignments: list[str]):
     """`scenario` whose description (comparison.json's) ends with the `--set` assignments made to
     it, so that a saved comparison says every scenario in it was changed."""
@@ -675,13 +688,17 @@ def compare(
         both = sorted(set(common) & {k for v in swept for k in v.overrides})
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
+        loaded = scenarios
         scenarios = {name: _with_set(apply_overrides(sc, common), set_ or [])
                      for name, sc in scenarios.items()}
+        for name, sc in scenarios.items():
+            _warn_new_policy_days(name, loaded[name], sc)
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
             while name in scenarios:
                 name += "'"
             sc = apply_overrides(scenarios["baseline"], v.overrides)
+            _warn_new_policy_days(name, scenarios["baseline"], sc)
             # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={

@@ -327,6 +327,8 @@ class PolicyPeriod:
     #: "start"/"end" a date parameter, and `start`/`end` then hold the days added to it
     #: ("$peru_block-1": {"end": "peru_block"}, end=-1)
     parameters: Mapping[str, str] = field(default_factory=dict)
+    #: file the row was read from, for problems found later (neither compared nor in repr)
+    path: str = field(default="", compare=False, repr=False)
 
     def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
         """First and last day (inclusive), date parameters taken from `parameters` (days since

@@ -526,7 +526,7 @@ class _Reader:
                     bribe_success=bribe if bribe is not None else math.nan,
                     groups=self.group_list(table, row, cols, groups),
                     source=self.cell(row, cols, "source"), line=row.line,
-                    parameters=refs,
+                    parameters=refs, path=str(table.path),
                 ))
                 if span is not None and span[1] >= span[0]:
                     dated.append(replace(period, start=span[0], end=span[1], parameters={}))
@@ -564,45 +564,19 @@ class _Reader:
                          for ref in dict.fromkeys(refs.values()))
 
     def gaps_in(self, table: Table, cols: dict[str, int], rows: list[PolicyPeriod]) -> None:
-        """Warn of days between a crossing's first and last row (in one file) that no row covers:
-        the crossing is open to everyone with no limit on them, which a gap seldom means."""
-        by_crossing: dict[str, list[PolicyPeriod]] = {}
-        for r in rows:
-            by_crossing.setdefault(r.crossing, []).append(r)
-        for crossing, mine in by_crossing.items():
-            mine = sorted(mine, key=lambda r: (r.start, r.end))
-            covered = mine[0].end
-            for r in mine[1:]:
-                if r.start > covered + 1:
-                    self.problems.warn(table.path, r.line, cols.get("start", -1) + 1,
-                                       f"no row of {crossing} covers {self.span(covered + 1, r.start - 1)}: the crossing is open to "
-                                       "everyone with no limit on those days (expected a row for them, "
-                                       "e.g. status open)")
-                covered = max(covered, r.end)
+        """Warn of days between a crossing's first and last row (in one file) that no row covers."""
+        for line, message in policy_gaps(rows, self.start):
+            self.problems.warn(table.path, line, cols.get("start", -1) + 1, message)
 
     def span(self, d0: int, d1: int) -> str:
         """Days d0..d1 as dates (days where the start date is unknown)."""
-        if self.start is None:
-            return f"days {d0} to {d1}"
-        return f"{self.start + dt.timedelta(days=d0)} to {self.start + dt.timedelta(days=d1)}"
+        return _span(d0, d1, self.start)
 
     def overlaps_in(self, table: Table, cols: dict[str, int], mine: list[PolicyPeriod]) -> None:
         """Warn of two rows of one policies file that set the same crossing for the same group on
-        the same day: the later row applies there, which within one file is seldom meant (a
-        variant's extra file, read after the baseline's, overrides it on purpose: no warning)."""
-        for j, b in enumerate(mine):
-            for a in mine[:j]:
-                if a.crossing != b.crossing or a.end < b.start or b.end < a.start:
-                    continue
-                shared = set(a.groups) & set(b.groups) if a.groups and b.groups else set(a.groups or b.groups)
-                if a.groups and b.groups and not shared:
-                    continue
-                when = self.span(max(a.start, b.start), min(a.end, b.end))
-                who = f" for {';'.join(sorted(shared))}" if shared else ""
-                self.problems.warn(table.path, b.line, cols.get("start", -1) + 1,
-                                   f"overlaps the row on line {a.line} ({b.crossing}, {when}{who}): "
-                                   f"this later row applies on those days")
-                break
+        the same day."""
+        for line, message in policy_overlaps(mine, self.start):
+            self.problems.warn(table.path, line, cols.get("start", -1) + 1, message)
 
     def events(self, spec: Any, crossings: set[str], groups: set[str]) -> tuple[Event, ...]:
         out: list[Event] = []
@@ -780,6 +754,72 @@ class _Reader:
                 self.toml_error(key, problem)
                 self.refused.add(key)  # (it has a value, a bad one: not also "has no value")
         return out
+
+
+def _span(d0: int, d1: int, start: dt.date | None) -> str:
+    """Days d0..d1 as dates (days where the start date is unknown)."""
+    if start is None:
+        return f"days {d0} to {d1}"
+    return f"{start + dt.timedelta(days=d0)} to {start + dt.timedelta(days=d1)}"
+
+
+def policy_gaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tuple[int, str]]:
+    """(line, message) for the days between a crossing's first and last row (of one file, days
+    resolved) that no row covers: the crossing is open to everyone with no limit on them, which a
+    gap seldom means."""
+    out = []
+    by_crossing: dict[str, list[PolicyPeriod]] = {}
+    for r in rows:
+        by_crossing.setdefault(r.crossing, []).append(r)
+    for crossing, mine in by_crossing.items():
+        mine = sorted(mine, key=lambda r: (r.start, r.end))
+        covered = mine[0].end
+        for r in mine[1:]:
+            if r.start > covered + 1:
+                out.append((r.line, f"no row of {crossing} covers {_span(covered + 1, r.start - 1, start)}: the "
+                                    "crossing is open to everyone with no limit on those days (expected a row "
+                                    "for them, e.g. status open)"))
+            covered = max(covered, r.end)
+    return out
+
+
+def policy_overlaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tuple[int, str]]:
+    """(line, message) for each row (of one file, days resolved) that sets a crossing for a group
+    on a day an earlier row sets: the later row applies there, which within one file is seldom
+    meant (a variant's extra file, read after the baseline's, overrides it on purpose: no warning)."""
+    out = []
+    for j, b in enumerate(rows):
+        for a in rows[:j]:
+            if a.crossing != b.crossing or a.end < b.start or b.end < a.start:
+                continue
+            shared = set(a.groups) & set(b.groups) if a.groups and b.groups else set(a.groups or b.groups)
+            if a.groups and b.groups and not shared:
+                continue
+            when = _span(max(a.start, b.start), min(a.end, b.end), start)
+            who = f" for {';'.join(sorted(shared))}" if shared else ""
+            out.append((b.line, f"overlaps the row on line {a.line} ({b.crossing}, {when}{who}): "
+                                "this later row applies on those days"))
+            break
+    return out
+
+
+def policy_day_warnings(scenario: Scenario) -> list[str]:
+    """Overlaps and gaps in each policies file of a crisis scenario at its date parameters' current
+    values, as "path:line: message" (the reader warns of them at the files' own values; a
+    `--set`/`--sweep` of a date parameter may make new ones)."""
+    crisis = scenario.crisis
+    if crisis is None:
+        return []
+    by_file: dict[str, list[PolicyPeriod]] = {}
+    for pol in crisis.policies:
+        first, last = pol.days(crisis.parameters)
+        if last >= first:
+            by_file.setdefault(pol.path, []).append(replace(pol, start=first, end=last, parameters={}))
+    out = []
+    for path, rows in by_file.items():
+        found = policy_overlaps(rows, scenario.start_date) + policy_gaps(rows, scenario.start_date)
+        out += [f"{path}:{line}: {message}" for line, message in sorted(found)]
+    return out
 
 
 def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar: bool) -> set[str] | None:
