@@ -116,9 +116,16 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     expected = {"baseline", "no-peru-closure", "corridor-28apr", "weekly-flights",
                 "bribe-0", "bribe-55", "bribe-100"}
-    assert set(data["scenarios"]) == expected
+    closing = {f"peru_block=2023-{d}" for d in ("03-30", "04-06", "04-20", "04-27")}  # (13 Apr ± 1, 2 weeks)
+    assert set(data["scenarios"]) == expected | closing
     for name in expected:
         assert (out / name / "manifest.json").is_file()
+    assert not any((out / name).exists() for name in closing)  # (in the comparison, no run folders)
+    assert "Peru closing on 2023-03-30, 14 days earlier" in data["descriptions"]["peru_block=2023-03-30"]
+    # the question the tool exists for: closing earlier strands more people, later fewer
+    peak = {name: data["per_seed"][name]["peak_stranded"][0] for name in closing | {"baseline"}}
+    assert peak["peru_block=2023-03-30"] > peak["baseline"] > peak["peru_block=2023-04-27"], peak
+    assert "peru_block=2023-04-06" in (out / "baseline" / "report.html").read_text(encoding="utf-8")
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
 

@@ -736,8 +736,8 @@ def main_job(
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
 ) -> None:
-    """Run the Chile–Peru 2023 baseline and its variants; write run folders, comparison, reports."""
-    from .mainjob import SCENARIO_DIR, run_main_job, variant_files
+    """Run the Chile–Peru 2023 baseline, its variants and Peru closing 1–2 weeks earlier or later; write run folders, comparison, reports."""
+    from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, run_main_job, variant_files
     from .targets import holds_anything
 
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
@@ -746,7 +746,7 @@ def main_job(
     from .progress import progress_bar
 
     ex = _executor_or_exit(executor, workers, address)
-    n_runs = seeds * (1 + len(variant_files()))
+    n_runs = seeds * (1 + len(variant_files()) + len(CLOSURE_SHIFTS_DAYS))
     try:
         with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex,

@@ -3,7 +3,10 @@
 `run_main_job(out_dir)` runs the baseline and every variant in `scenarios/chile-peru-2023/variants`
 over several seeds (common seeds), writes one run folder per scenario (its first seed), writes the
 comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
-the HTML report of each run folder.
+the HTML report of each run folder. The comparison also answers the planners' question "what if
+Peru had closed on another day": the baseline with its date parameter `peru_block` one and two
+weeks earlier and later (`closure_day_scenarios`; in the comparison and the reports' policy table,
+without run folders of their own).
 The observation targets of the fit live here too (`FIT_TARGETS`), shared by the fit script and
 the tests.
 
@@ -141,6 +144,36 @@ def camp_ensemble(scenario: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarr
 # ---- the main job ------------------------------------------------------------------------------
 
 
+#: Days by which the main job moves Peru's closure (the date parameter `peru_block`, 13 Apr 2023).
+CLOSURE_SHIFTS_DAYS = (-14, -7, 7, 14)
+
+
+def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFTS_DAYS) -> dict[str, Any]:
+    """The baseline with Peru's closure (`peru_block`, and the later steps written against it)
+    moved by each of `shifts` days, named as `compare --sweep` names them (`peru_block=2023-03-30`).
+    Empty when the baseline has no such date parameter."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from .scenario.native_crisis import with_parameters
+
+    crisis = getattr(baseline, "crisis", None)
+    if crisis is None or "peru_block" not in crisis.date_parameters:
+        return {}
+    block = baseline.start_date + dt.timedelta(days=int(crisis.parameters["peru_block"]))
+    out = {}
+    for shift in shifts:
+        date = block + dt.timedelta(days=shift)
+        name = f"peru_block={date}"
+        sc = with_parameters(baseline, peru_block=date)
+        out[name] = replace(sc, metadata={
+            **sc.metadata, "variant": name,
+            "variant_description": f"the baseline with Peru closing on {date}, {abs(shift)} days "
+                                   f"{'earlier' if shift < 0 else 'later'} than in 2023 (its later "
+                                   "steps keep their distance to it)"})
+    return out
+
+
 def variant_files(scenario_dir: Path = SCENARIO_DIR) -> list[Path]:
     """The variant files shipped beside the baseline, in name order."""
     return sorted((scenario_dir / "variants").glob("*.toml"))
@@ -228,12 +261,15 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     for path in variant_files(scenario_dir):
         v = load_variant(path)
         scenarios[str(v.metadata.get("variant", path.stem))] = v
-    say(f"running {len(scenarios)} scenarios × {seeds} seeds")
+    closure = closure_day_scenarios(scenarios["baseline"])
+    scenarios.update(closure)
+    say(f"running {len(scenarios)} scenarios × {seeds} seeds ({len(closure)} of them Peru closing on "
+        "another day)")
     comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor,
                    progress=progress)
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
     checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
-    names = {name: _slug(name) for name in comp.names}
+    names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
 
     def write(tmp: Path) -> None:
         write_comparison(comp, tmp)
