@@ -762,3 +762,13 @@ def test_a_lone_dollar_in_a_start_cell_is_one_error_at_the_cell(tmp_path):
     assert [str(p) for p in problems.errors] == [
         "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
         "$name+N or $name-N with N a whole number of days below 100,000, found '$')"]
+
+
+def test_a_runs_manifest_gives_date_parameters_as_dates():
+    """manifest.json is read by people: peru_block as 2023-04-13, not as 71 days since 1 Feb."""
+    from corredor.engine.crisis import simulate_crisis
+
+    sc = load_scenario(SCENARIO).with_days(20)
+    params = simulate_crisis(with_parameters(sc, peru_block=dt.date(2023, 4, 20)), seed=0).manifest["parameters"]
+    assert params["peru_block"] == "2023-04-20"
+    assert params["give_up_base"] == sc.crisis.parameters["give_up_base"]

@@ -36,14 +36,14 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numba as nb
 import numpy as np
 import xarray as xr
 
-from ..scenario.model import Scenario, location_climates
+from ..scenario.model import Crisis, Scenario, location_climates
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -114,7 +114,6 @@ def simulate_crisis(
         nb.set_num_threads(old_threads)
     loop_s = time.perf_counter() - t0
     ds = _dataset(scenario, plan, arrays)
-    dated = set(scenario.crisis.date_parameters) if scenario.crisis is not None else set()  # (as YYYY-MM-DD)
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
                      "source": str(scenario.source),
@@ -135,8 +134,8 @@ def simulate_crisis(
                    "agent_steps": int(arrays["agent_steps"])},
         "memory": {"people": int(plan.capacity_people)},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "parameters": {k: (scenario.start_date + dt.timedelta(days=int(v))).isoformat()
-                       if k in dated else float(v) for k, v in plan.params.items()},
+        # (the plan's parameters are the scenario's; date parameters as YYYY-MM-DD)
+        "parameters": replace(scenario.crisis or Crisis(), parameters=plan.params).parameter_dates(scenario.start_date),
         "warnings": [],
     }
     return _make_results(ds, manifest)
