@@ -172,6 +172,9 @@ def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     assert "(border crisis)" in text and "population (non-camps)" not in text and "no observed data" not in text
     assert "pe_santa_rosa (camp → santa_rosa)" in text and "20 reports, 2023-02-25 to 2023-05-16" in text
     assert "date parameters │ peru_block = 2023-04-13" in text  # (what a --sweep of dates can move)
+    # a variant whose own policies no longer use it inherits it, but lists it not
+    r = runner.invoke(app, ["info", str(folder / "variants" / "no_peru_closure.toml")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "date parameters" not in r.output, r.output
     sc = corredor.load_scenario(folder).with_days(80)
     k = crisis_counts(sc)
     assert f"about {crisis_counts(corredor.load_scenario(folder))['departing']:,} over the run" in text

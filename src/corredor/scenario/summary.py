@@ -39,6 +39,8 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
     assert cr is not None
     departing = sum((d1 - d0 + 1) * rate for _, d0, d1, rate in cr.departure_rates(scenario.days))
     obs_days = sorted({int(o["day"]) for o in cr.observations})
+    used = {ref for row in (*cr.policies, *cr.events) for ref in row.parameters.values()} | {
+        ref for row in cr.departures.get("rows", ()) for ref in (row.get("refs") or {}).values()}
     return {
         "groups": [(g.name, g.share) for g in cr.groups],
         "crossings": [(c.name, c.a, c.b) for c in cr.crossings],
@@ -50,8 +52,9 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         "observation_days": (obs_days[0], obs_days[-1]) if obs_days else None,
         "provided": len(cr.provided),
         "parameters": len(cr.parameters),
+        # (those the tables use: a variant that replaced the policies inherits the baseline's)
         "date_parameters": {k: v for k, v in cr.parameter_dates(scenario.start_date).items()
-                            if k in cr.date_parameters},
+                            if k in cr.date_parameters and k in used},
     }
 
 
