@@ -348,6 +348,7 @@ def test_cli_compare_prints_and_writes(tmp_path):
     assert r.exit_code == 0, r.output
     assert "bribe-0" in r.output and "peak stranded" in r.output
     assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
+    assert (tmp_path / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # (the figure, beside them)
     # a second compare into the same folder is refused before it runs, and --force replaces
     before = (tmp_path / "comparison.csv").read_bytes()
     r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(tmp_path)])
@@ -357,6 +358,38 @@ def test_cli_compare_prints_and_writes(tmp_path):
                             "--executor", "serial"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "comparison.csv").read_bytes() != before  # one scenario now, not two
+    # the figure alone is not replaced without --force either
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "comparison.png").write_bytes(b"mine")
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(alone)])
+    assert r.exit_code == 2 and "already holds comparison.png" in r.output
+    assert (alone / "comparison.png").read_bytes() == b"mine"
+
+
+def test_the_comparison_figure_draws_each_scenarios_median_and_band():
+    """comparison.png: per panel (metric) one dot at each scenario's median and one bar from its
+    5th to its 95th percentile, scenarios top to bottom in comparison order, the baseline's
+    median as a dashed line; a metric without a value (NaN) draws nothing for that scenario."""
+    from corredor.outputs.plots import comparison_figure
+
+    names = ["baseline", "bribe-0", "peru_block=2023-03-30"]
+    values = {"baseline": (10.0, 8.0, 12.0), "bribe-0": (20.0, 15.0, 30.0),
+              "peru_block=2023-03-30": (float("nan"),) * 3}
+    summary = [{"scenario": n, "metric": m, "median": v[0], "p05": v[1], "p95": v[2], "seeds": 7}
+               for n, v in values.items() for m in ("peak_stranded", "give_ups")]
+    fig = comparison_figure(summary, names, panels=("peak_stranded", "give_ups"))
+    assert "over 7 seeds" in fig.get_suptitle()
+    for ax in fig.axes:
+        dots = [(line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines if line.get_marker() == "o"]
+        bars = [(tuple(line.get_xdata()), line.get_ydata()[0]) for line in ax.lines
+                if line.get_marker() in ("None", "", None) and len(line.get_xdata()) == 2
+                and line.get_linestyle() == "-"]
+        assert dots == [(10.0, 2), (20.0, 1)]  # (the baseline at the top; NaN: no dot)
+        assert bars == [((8.0, 12.0), 2), ((15.0, 30.0), 1)]
+        dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+        assert len(dashed) == 1 and tuple(dashed[0].get_xdata()) == (10.0, 10.0)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
 
 
 def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):

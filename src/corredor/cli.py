@@ -638,7 +638,7 @@ def compare(
     variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario (common to all)"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
-    out: Path | None = typer.Option(None, "--out", help="write comparison.csv and comparison.json here"),
+    out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json and comparison.png here"),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
     set_: list[str] | None = typer.Option(None, "--set", help="parameter for every scenario, e.g. crisis.give_up_base=0.02"),
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
@@ -670,7 +670,9 @@ def compare(
             check_writable(out / COMPARISON_FILES[0])
         except UnwritableTarget as exc:
             usage_error(str(exc))
-        there = [name for name in COMPARISON_FILES if (out / name).exists()]
+        from .outputs.plots import COMPARISON_PNG
+
+        there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG) if (out / name).exists()]
         if there and not force:
             usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
     scenarios = {"baseline": _load_crisis_or_exit(baseline)}
@@ -721,7 +723,9 @@ def compare(
     _print_comparison(comp)
     if out is not None:
         try:
-            paths = write_comparison(comp, out)
+            from .outputs.plots import COMPARISON_PNG, comparison_png
+
+            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
         except OSError as exc:
             usage_error(f"cannot write {out}: {exc.strerror or exc}")
         console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)

@@ -272,7 +272,9 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
 
     def write(tmp: Path) -> None:
-        write_comparison(comp, tmp)
+        from .outputs.plots import COMPARISON_PNG, comparison_png
+
+        write_comparison(comp, tmp, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
         for name, slug in names.items():
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")

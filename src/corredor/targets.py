@@ -381,13 +381,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     return write_texts_atomic(path.parent, {path.name: text})[0]
 
 
-def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str]) -> list[Path]:
+def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | bytes]) -> list[Path]:
     """Write text files into `folder` together (`write_text_atomic` for several): every one to a
     temporary beside it first, and only when all are complete renamed into place, in the order
     given (the last marks the set as finished), with stop signals held (`stopping.held`) between
     the renames. A failure while writing, or a stop, leaves the old files, all of them, and no
     temporary; only a rename that fails after an earlier one landed (renames within one folder
-    hardly do), a SIGKILL or a power cut between two renames could part them. Return the paths."""
+    hardly do), a SIGKILL or a power cut between two renames could part them. A bytes value is
+    written as it is (a figure beside its tables). Return the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / name for name in texts]
@@ -401,8 +402,12 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str]) ->
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=temporary_prefix(path.name),
                                        suffix=".tmp")
             temporaries.append(tmp)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
+            if isinstance(text, bytes):
+                with os.fdopen(fd, "wb") as fb:
+                    fb.write(text)
+            else:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                    f.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
         with stopping.held():
             for tmp, path in zip(temporaries, paths, strict=True):

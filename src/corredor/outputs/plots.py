@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .fonts import label_fonts, quiet_missing_glyphs
 from .tables import STOCK_KINDS, ResultsLike, collapse_extra_dims, location_table
@@ -283,3 +283,62 @@ def write_plots(
             if fig is not None:
                 out.append(save_png(fig, folder / name))
     return out
+
+
+#: The comparison figure's panels: the metrics a planner reads first (analysis.compare keys).
+COMPARISON_PANELS = ("peak_stranded", "stranded_person_days", "water_l", "give_ups")
+COMPARISON_PNG = "comparison.png"
+
+
+def comparison_figure(summary: list[dict[str, Any]], names: list[str],
+                      panels: tuple[str, ...] = COMPARISON_PANELS) -> Figure:
+    """One panel per metric of a policy comparison: each scenario's median over the seeds (a dot)
+    and its 5–95 % band (a bar), scenarios from top to bottom in comparison order, the first (the
+    baseline) in black with a dashed line through its median, so a variant's effect reads as its
+    distance from the line. `summary` is `Comparison.summary()` (rows with scenario, metric,
+    label, unit, median, p05, p95)."""
+    from ..analysis.compare import heading
+
+    rows = {(r["scenario"], r["metric"]): r for r in summary}
+    n = len(names)
+    fig = Figure(figsize=(10, min(1.6 + 0.3 * n, 30)))
+    fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.9 / fig.get_figheight(),
+                        bottom=0.5 / fig.get_figheight(), wspace=0.1)
+    seeds = max((int(r.get("seeds", 0)) for r in summary), default=0)
+    fig.suptitle(f"policy comparison: median (dot) and 5–95 % band (bar) over {seeds} seeds; "
+                 "dashed: the baseline's median", fontsize=9)
+    axes = fig.subplots(1, len(panels), sharey=True)
+    y = np.arange(n)[::-1]  # (the first scenario at the top)
+    fonts = list(label_fonts(names).families)
+    for ax, key in zip(np.atleast_1d(axes), panels, strict=True):
+        for k, name in enumerate(names):
+            r = rows.get((name, key))
+            if r is None or not np.isfinite(r["median"]):
+                continue
+            color = "black" if k == 0 else "tab:blue"
+            ax.plot([r["p05"], r["p95"]], [y[k], y[k]], color=color, lw=2, alpha=0.5)
+            ax.plot([r["median"]], [y[k]], "o", color=color, ms=4)
+            if k == 0:
+                ax.axvline(r["median"], color="black", ls="--", lw=0.8)
+        ax.set_title(heading(key, "\n"), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_formatter(FuncFormatter(count_label))
+        ax.grid(axis="x", alpha=0.3)
+    first = np.atleast_1d(axes)[0]
+    first.set_yticks(y)
+    first.set_yticklabels(names, fontsize=7 if n <= 60 else 4, family=fonts)
+    first.set_ylim(-0.7, n - 0.3)
+    return fig
+
+
+def comparison_png(summary: list[dict[str, Any]], names: list[str]) -> bytes:
+    """`comparison_figure` as PNG bytes (written with the comparison's CSV and JSON, together)."""
+    import io
+
+    fig = comparison_figure(summary, names)
+    buf = io.BytesIO()
+    with quiet_missing_glyphs([fig], "comparison.png"):
+        FigureCanvasAgg(fig)
+        fig.savefig(buf, dpi=100, format="png")
+    return buf.getvalue()
