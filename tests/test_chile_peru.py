@@ -113,6 +113,7 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 0, r.output
     assert (out / "comparison.csv").is_file() and (out / "comparison.json").is_file()
+    assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     expected = {"baseline", "no-peru-closure", "corridor-28apr", "weekly-flights",
                 "bribe-0", "bribe-55", "bribe-100"}
