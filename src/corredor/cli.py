@@ -766,7 +766,7 @@ def main_job(
         console.print(f"{mark} baseline vs observation {row['target']}: median {row['value']:.0f} "
                       f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False,
                       soft_wrap=True)
-    console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json"
+    console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json, comparison.png"
                   + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
 
 
