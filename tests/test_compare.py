@@ -321,7 +321,7 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
         (["--sweep", "crisis.bribe_price_usd=1,1"], "1 is given twice"),
         (["--sweep", "crisis.bribe_price_usd=-5"], "bribe_price_usd"),
         (["--sweep", "crisis.peru_block=2023-4-6"],
-         "crisis parameter 'peru_block': expected a date YYYY-MM-DD (a policy's start or end is $peru_block), found '2023-4-6'"),
+         "crisis parameter 'peru_block': expected a date YYYY-MM-DD (a start or end cell is $peru_block), found '2023-4-6'"),
         (["--set", "crisis.peru_block=71"], "expected a date YYYY-MM-DD"),
         (["--set", "crisis.give_up_base=2023-04-06"], "crisis parameter 'give_up_base': expected a number"),
     ]:

@@ -599,7 +599,7 @@ def test_policy_days_may_follow_a_date_parameter(tmp_path):
     ("policies", "params", "said"),
     [
         ("c,$shut,2023-01-05,closed,0\n", {"shut": 3.0},
-         "crisis parameter 'shut': expected a date YYYY-MM-DD (a policy's start or end is $shut), found 3"),
+         "crisis parameter 'shut': expected a date YYYY-MM-DD (a start or end cell is $shut), found 3"),
         ("c,$shut,2023-01-05,closed,0\n", {"shut": dt.date(2323, 1, 1)},
          "expected a date within 100 years of the start date 2023-01-01, found 2323-01-01"),
         ("c,$give_up_base,2023-01-05,closed,0\n", {},
@@ -748,7 +748,7 @@ def test_a_misspelt_date_parameter_is_located_at_its_cell_and_a_bad_value_is_sai
             "YYYY-MM-DD in [crisis.parameters]) (did you mean 'shut'?)") in [str(p) for p in problems.errors]
     _, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": "2023-01-02"})
     assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
-        "crisis parameter 'shut': expected a date YYYY-MM-DD (a policy's start or end is $shut), "
+        "crisis parameter 'shut': expected a date YYYY-MM-DD (a start or end cell is $shut), "
         "found '2023-01-02'"]
     _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-05,closed,$m\n", {"m": "high"})  # (numbers too)
     assert [str(p).split(": ", 1)[1] for p in problems.errors] == [

@@ -102,7 +102,8 @@ PARAMETER_BOUNDS: dict[str, tuple[float, float | None, bool]] = {
 #: Policy columns whose value is a probability: a parameter named there as `$name` is at most 1.
 PROBABILITY_COLUMNS = ("militarisation", "bribe_success")
 
-#: Policy columns whose `$name` is a date parameter; and a cell naming one: `$name`, `$name+N`, `$name-N`.
+#: Columns (policies, events, departures) whose `$name` is a date parameter; and a cell naming one:
+#: `$name`, `$name+N`, `$name-N`.
 DATE_COLUMNS = ("start", "end")
 _DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
 #: Farthest a date parameter may lie from the start date, in days (100 years, as a run's length).
@@ -113,7 +114,7 @@ def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> 
     """Why `value` cannot be date parameter `key` (None when it can): a date YYYY-MM-DD within
     100 years of the start date. Shared by the scenario reader and `--set`/`--sweep`."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        return (f"crisis parameter '{key}': expected a date YYYY-MM-DD (a policy's start or end is "
+        return (f"crisis parameter '{key}': expected a date YYYY-MM-DD (a start or end cell is "
                 f"${key}), found {shown(value)}")
     if start_date is not None and abs((value - start_date).days) > MAX_DATE_DAYS:
         return (f"crisis parameter '{key}': expected a date within 100 years of the start date "
@@ -165,7 +166,7 @@ class _Reader:
         self._toml_lines: list[str] | None = None
         self.parameter_names: set[str] = set(PARAMETERS)
         self.parameter_values: dict[str, float] = dict(PARAMETERS)
-        self.date_names: set[str] = set()  # date parameters (policies' $name start/end cells)
+        self.date_names: set[str] = set()  # date parameters (named as $name in start/end cells)
         self.refused: set[str] = set()  # [crisis.parameters] keys whose value is refused (said there)
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
@@ -295,7 +296,8 @@ class _Reader:
         return (date - self.start).days
 
     def dated_day(self, table: Table, row: Row, cols: dict[str, int], name: str) -> tuple[int | None, str]:
-        """A policy's or event's start or end: (day, "") for a date, (days added, parameter) for `$name±N`."""
+        """A start or end cell (policies, events, departures): (day, "") for a date, (days added,
+        parameter) for `$name±N`."""
         text = self.cell(row, cols, name)
         if not text.startswith("$"):
             return self.day(table, row, cols, name), ""
