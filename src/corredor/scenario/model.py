@@ -379,10 +379,14 @@ class Crisis:
     events: tuple[Event, ...] = ()
     departures: Mapping[str, Any] = field(default_factory=dict)  # daily departures by origin
     parameters: Mapping[str, Any] = field(default_factory=dict)  # behaviour parameters
-    #: parameters that hold a date (policies' `$name` start/end cells), stored in `parameters`
+    #: parameters that hold a date (`$name` in start/end cells), stored in `parameters`
     #: as days since the start date and given as YYYY-MM-DD in files and on the command line
     #: (sorted: a tuple, as the scenario's hash is its repr)
     date_parameters: tuple[str, ...] = ()
+    observations: tuple[Mapping[str, Any], ...] = ()  # dated ranged observations
+    #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
+    #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
+    provided: tuple[Mapping[str, Any], ...] = ()
 
     def schedule(self, days: int) -> tuple[Event, ...]:
         """The events of a run of `days` days, date parameters resolved: a transfer or flight once
@@ -407,10 +411,6 @@ class Crisis:
         """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""
         return {k: (start_date + dt.timedelta(days=int(v))).isoformat() if k in self.date_parameters
                 else float(v) for k, v in self.parameters.items()}
-    observations: tuple[Mapping[str, Any], ...] = ()  # dated ranged observations
-    #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
-    #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
-    provided: tuple[Mapping[str, Any], ...] = ()
 
     def departure_days(self, row: Mapping[str, Any]) -> tuple[int, int]:
         """First and last day of a departures row, date parameters (its "refs") resolved."""
