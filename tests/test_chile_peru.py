@@ -126,7 +126,10 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     # the question the tool exists for: closing earlier strands more people, later fewer
     peak = {name: data["per_seed"][name]["peak_stranded"][0] for name in closing | {"baseline"}}
     assert peak["peru_block=2023-03-30"] > peak["baseline"] > peak["peru_block=2023-04-27"], peak
-    assert "peru_block=2023-04-06" in (out / "baseline" / "report.html").read_text(encoding="utf-8")
+    report = (out / "baseline" / "report.html").read_text(encoding="utf-8")
+    assert "peru_block=2023-04-06" in report
+    section = report[report.index('<section id="comparison">'):]
+    assert '<img alt="Each scenario' in section[:section.index("</section>")]  # (comparison.png, inline)
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
 
@@ -142,7 +145,7 @@ def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
 
     built = []
 
-    def stop_at_the_third_report(run_dir: Path, comparison=None) -> Path:
+    def stop_at_the_third_report(run_dir: Path, comparison=None, comparison_png=None) -> Path:
         built.append(run_dir)
         if len(built) == 3:
             raise KeyboardInterrupt

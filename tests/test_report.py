@@ -584,3 +584,26 @@ def test_a_crisis_runs_legend_keys_its_crossings(crisis_report):
     assert "border crossing" in legend and "road closed" not in legend
     assert ("crossing closed" in legend) == keys["shows_closed"]
     assert ("documents required" in legend) == keys["shows_docs"]
+
+
+def test_the_comparison_figure_is_shown_under_the_comparison(tmp_path):
+    """The main job passes comparison.png to each report: it sits in the policy-comparison
+    section, inline (the page stays one offline file), with alt text; with no comparison table
+    there is no figure either."""
+    import base64
+
+    from corredor.outputs.plots import comparison_png
+    from corredor.outputs.report.builder import COMPARISON_FIGURE_TITLE
+
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    summary = [{"scenario": n, "metric": "peak_stranded", "median": m, "p05": m - 5, "p95": m + 5, "seeds": 3}
+               for n, m in (("baseline", 50.0), ("peru_block=2023-03-30", 90.0))]
+    png = comparison_png(summary, ["baseline", "peru_block=2023-03-30"])
+    rows = [{"variant": "baseline", "peak_stranded": 50}, {"variant": "peru_block=2023-03-30", "peak_stranded": 90}]
+    html = build_report(folder, comparison=rows, comparison_png=png).read_text(encoding="utf-8")
+    section = html[html.index('<section id="comparison">'):]
+    section = section[:section.index("</section>")]
+    imgs = [attrs for tag, attrs in parse(section).tags if tag == "img"]
+    assert imgs == [{"alt": COMPARISON_FIGURE_TITLE, "src": "data:image/png;base64," + base64.b64encode(png).decode()}]
+    html = build_report(folder, comparison=[], comparison_png=png).read_text(encoding="utf-8")
+    assert 'id="comparison"' not in html and base64.b64encode(png).decode()[:40] not in html

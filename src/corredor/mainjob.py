@@ -274,7 +274,8 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     def write(tmp: Path) -> None:
         from .outputs.plots import COMPARISON_PNG, comparison_png
 
-        write_comparison(comp, tmp, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
+        png = comparison_png(comp.summary(), comp.names)
+        write_comparison(comp, tmp, {COMPARISON_PNG: png})
         for name, slug in names.items():
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
@@ -282,7 +283,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
 
         rows = report_rows(comp)
         for slug in names.values():
-            build_report(tmp / slug, comparison=rows)
+            build_report(tmp / slug, comparison=rows, comparison_png=png)
 
     _write_inside(out_dir, write)
     written = [out_dir / name for name in COMPARISON_FILES]

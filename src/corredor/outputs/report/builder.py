@@ -772,8 +772,14 @@ def environment() -> Environment:
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None) -> str:
-    """The report's HTML text."""
+#: The comparison figure's caption and alt text.
+COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar) over the seeds, per metric; "
+                           "the dashed line is the baseline's median")
+
+
+def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
+           comparison_figure: str | None = None) -> str:
+    """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -790,6 +796,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None)
         reported=reported_rows(run),
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
+        comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
         figures=_figures(run_dir),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -798,11 +805,13 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None)
     )
 
 
-def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = None) -> Path:
+def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = None,
+                 comparison_png: bytes | None = None) -> Path:
     """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
 
     `comparison` (a list of dicts, variant name -> metrics) adds a policy comparison table; when
-    None, `run_dir/comparison.json` is used if it exists.
+    None, `run_dir/comparison.json` is used if it exists. `comparison_png` (the comparison's
+    figure, `outputs.plots.comparison_png`) is shown under that table.
 
     >>> build_report("runs/main")  # doctest: +SKIP
     PosixPath('runs/main/report.html')
@@ -818,4 +827,6 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
     comparison = comparison_rows(comparison)
-    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison))
+    figure = ("data:image/png;base64," + base64.b64encode(comparison_png).decode()
+              if comparison and comparison_png else None)
+    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison, figure))
