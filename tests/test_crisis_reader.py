@@ -649,7 +649,7 @@ def test_the_shipped_scenario_moves_perus_escalation_with_peru_block():
     p = sc.crisis.parameters
     assert mil[d + 8] == p["mil_troops"] and mil[d + 17] == p["mil_emergency"]  # 21 Apr, 30 Apr
     early = compile_crisis(with_parameters(sc, peru_block=dt.date(2023, 4, 6)))
-    assert (early.status[:, pe, 0][: d + 60] == np.concatenate([status[7: d + 67]])).all()
+    assert (early.status[:, pe, 0][: d + 60] == status[7: d + 67]).all()
     assert (early.militarisation[:, pe, 0][: d + 60] == mil[7: d + 67]).all()
 
 

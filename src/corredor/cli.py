@@ -662,6 +662,8 @@ def compare(
     from .progress import progress_bar
 
     if out is not None:  # refused before the runs, not after them
+        from .outputs.plots import COMPARISON_PNG, comparison_png  # (matplotlib: only with --out)
+
         if out.exists() and not out.is_dir():
             usage_error(f"--out {out} is a file (expected a folder)")
         from .targets import UnwritableTarget, check_writable
@@ -670,8 +672,6 @@ def compare(
             check_writable(out / COMPARISON_FILES[0])
         except UnwritableTarget as exc:
             usage_error(str(exc))
-        from .outputs.plots import COMPARISON_PNG
-
         there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG) if (out / name).exists()]
         if there and not force:
             usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
@@ -723,8 +723,6 @@ def compare(
     _print_comparison(comp)
     if out is not None:
         try:
-            from .outputs.plots import COMPARISON_PNG, comparison_png
-
             paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
         except OSError as exc:
             usage_error(f"cannot write {out}: {exc.strerror or exc}")

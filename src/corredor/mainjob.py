@@ -15,13 +15,14 @@ the tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +153,6 @@ def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFT
     """The baseline with Peru's closure (`peru_block`, and the later steps written against it)
     moved by each of `shifts` days, named as `compare --sweep` names them (`peru_block=2023-03-30`).
     Empty when the baseline has no such date parameter."""
-    import datetime as dt
-    from dataclasses import replace
-
     from .scenario.native_crisis import with_parameters
 
     crisis = getattr(baseline, "crisis", None)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .scenario.csvread import header_column, read_table
-from .scenario.model import Observations, Scenario, Series, location_climates
+from .scenario.model import MAX_DAYS, Observations, Scenario, Series, location_climates
 from .scenario.problems import Problem, Problems, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
@@ -33,8 +33,6 @@ CONFLICT_EPS = 1e-6
 MAX_PATHS = 2_000_000
 #: A path may have at most this many hops (the agent's hop index is an int8).
 MAX_PATH_NODES = 120
-#: Longest run accepted (100 years): longer is a typo, and would allocate days × places arrays.
-MAX_DAYS = 36_525
 #: Most people a scenario may hold or create: more than live on Earth is a typo (e.g. 1e12).
 MAX_PEOPLE = 10_000_000_000
 

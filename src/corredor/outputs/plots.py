@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import xarray as xr
@@ -250,11 +250,10 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
     return fig
 
 
-def save_png(fig: Figure, path: Path, dpi: int = 100) -> Path:
-    """Render a Figure to PNG with the Agg canvas."""
+def save_png(fig: Figure, path: Path | BinaryIO, dpi: int = 100) -> None:
+    """Render a Figure to PNG with the Agg canvas, into a file or a binary stream."""
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=dpi, format="png")
-    return path
 
 
 def write_plots(
@@ -281,7 +280,8 @@ def write_plots(
     with quiet_missing_glyphs([fig for fig in made.values() if fig is not None], "plots"):
         for name, fig in made.items():
             if fig is not None:
-                out.append(save_png(fig, folder / name))
+                save_png(fig, folder / name)
+                out.append(folder / name)
     return out
 
 
@@ -339,6 +339,5 @@ def comparison_png(summary: list[dict[str, Any]], names: list[str]) -> bytes:
     fig = comparison_figure(summary, names)
     buf = io.BytesIO()
     with quiet_missing_glyphs([fig], "comparison.png"):
-        FigureCanvasAgg(fig)
-        fig.savefig(buf, dpi=100, format="png")
+        save_png(fig, buf)
     return buf.getvalue()

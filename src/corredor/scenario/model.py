@@ -17,6 +17,10 @@ import numpy as np
 
 from .settings import Settings
 
+#: Longest run accepted (100 years): longer is a typo, and would allocate days × places arrays.
+#: (Also how far a date parameter may lie from the start date.)
+MAX_DAYS = 36_525
+
 #: Location kinds after Flee's substring typing (flee-model.md §2.1), plus corredor's own kinds.
 LOCATION_KINDS = (
     "camp",

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .csvread import Row, Table, file_problem, parse_date_text, read_table, read_text
-from .model import Crisis, Crossing, Event, Group, PolicyPeriod, Scenario, resolved_days
+from .model import MAX_DAYS, Crisis, Crossing, Event, Group, PolicyPeriod, Scenario, resolved_days
 from .problems import Problem, Problems, ScenarioError, shown
 from .settings import suggest
 from .tomlread import loads_toml
@@ -106,8 +106,6 @@ PROBABILITY_COLUMNS = ("militarisation", "bribe_success")
 #: `$name`, `$name+N`, `$name-N`.
 DATE_COLUMNS = ("start", "end")
 _DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
-#: Farthest a date parameter may lie from the start date, in days (100 years, as a run's length).
-MAX_DATE_DAYS = 36_500
 
 
 def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> str | None:
@@ -116,7 +114,7 @@ def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> 
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         return (f"crisis parameter '{key}': expected a date YYYY-MM-DD (a start or end cell is "
                 f"${key}), found {shown(value)}")
-    if start_date is not None and abs((value - start_date).days) > MAX_DATE_DAYS:
+    if start_date is not None and abs((value - start_date).days) > MAX_DAYS:
         return (f"crisis parameter '{key}': expected a date within 100 years of the start date "
                 f"{start_date}, found {value}")
     return None
@@ -321,6 +319,17 @@ class _Reader:
             return None, ""
         return (-n if sign == "-" else n), ref
 
+    def row_days(self, table: Table, row: Row, cols: dict[str, int], end_default_start: bool = False,
+                 ) -> tuple[int | None, int | None, dict[str, str]]:
+        """A row's start and end cells (`dated_day`) and the date parameters they follow
+        ({"start": name, "end": name}); an empty end is the start when `end_default_start`."""
+        start, start_ref = self.dated_day(table, row, cols, "start")
+        if end_default_start and self.cell(row, cols, "end") == "":
+            end, end_ref = start, start_ref
+        else:
+            end, end_ref = self.dated_day(table, row, cols, "end")
+        return start, end, {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
+
     def place(self, table: Table, row: Row, cols: dict[str, int], name: str, required: bool = True) -> str:
         text = self.cell(row, cols, name)
         if text == "":
@@ -484,15 +493,10 @@ class _Reader:
                 crossing = self.cell(row, cols, "crossing")
                 if crossing not in crossings:
                     self.err(table, row, cols, "crossing", f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
-                start, start_ref = self.dated_day(table, row, cols, "start")
-                end, end_ref = self.dated_day(table, row, cols, "end")
-                refs: dict[str, str] = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
-                # (the days with the date parameters' values, for the checks below)
-                valued = all(ref in self.parameter_values for ref in refs.values())  # (else: its error)
-                span = None if start is None or end is None or self.start is None or not valued else (
-                    resolved_days(start, end, refs, self.parameter_values))
-                if span is not None:  # (its problems: reversed, emptied, outside the run)
-                    self.check_days(table, row, cols, start or 0, end or 0, refs)
+                start, end, refs = self.row_days(table, row, cols)
+                # (the days with the date parameters' values, for the overlap and gap checks below)
+                verdict, span = ("unknown", None) if start is None or end is None or self.start is None else (
+                    self.check_days(table, row, cols, start, end, refs))
                 status = self.cell(row, cols, "status").lower()
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
@@ -530,9 +534,9 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line,
                     parameters=refs, path=str(table.path),
                 ))
-                if span is not None and span[1] >= span[0]:
+                if span is not None and verdict in ("ok", "outside"):
                     dated.append(replace(period, start=span[0], end=span[1], parameters={}))
-                elif span is None:
+                elif verdict in ("unknown", "unvalued"):
                     complete = False
             self.overlaps_in(table, cols, dated)
             if complete:
@@ -540,24 +544,25 @@ class _Reader:
         return tuple(out)
 
     def check_days(self, table: Table, row: Row, cols: dict[str, int], start: int, end: int,
-                   refs: dict[str, str]) -> str:
-        """A row's days (date parameters `refs` at their values): "ok"; "reversed" (end before
-        start with fixed dates: an error); "unvalued" (a date parameter without a value: its
-        error is reported elsewhere); "emptied" (a date parameter's value reverses them) or
-        "outside" (all outside the run), both warned of. A row with date parameters is kept
-        whatever its days now: another value (`--sweep`) may bring it into the run."""
+                   refs: dict[str, str]) -> tuple[str, tuple[int, int] | None]:
+        """A row's verdict and its (first, last) day, date parameters `refs` at their values:
+        "ok"; "reversed" (end before start with fixed dates: an error); "unvalued" (a date
+        parameter without a value: its error is reported elsewhere; no days); "emptied" (a date
+        parameter's value reverses them) or "outside" (all outside the run), both warned of. A row
+        with date parameters is kept whatever its days now: another value (`--sweep`) may bring
+        it into the run."""
         if any(ref not in self.parameter_values for ref in refs.values()):
-            return "unvalued"
+            return "unvalued", None
         first, last = resolved_days(start, end, refs, self.parameter_values)
         if last < first and not refs:
             self.err(table, row, cols, "end", "end is before start")
-            return "reversed"
+            return "reversed", (first, last)
         if last < first:
             self.problems.warn(table.path, row.line, cols.get("end", -1) + 1,
                                f"end is before start with {self.dated_refs(refs)}: the row "
                                "has no effect (a date parameter may empty it on purpose)")
-            return "emptied"
-        return "outside" if self.outside(table, row, cols, first, last) else "ok"
+            return "emptied", (first, last)
+        return ("outside" if self.outside(table, row, cols, first, last) else "ok"), (first, last)
 
     def dated_refs(self, refs: dict[str, str]) -> str:
         """The date parameters of a row with their values: "peru_block = 2023-04-13"."""
@@ -591,10 +596,7 @@ class _Reader:
                     self.err(table, row, cols, "kind",
                              f"bad kind {kind!r} (expected one of {', '.join(EVENT_KINDS)})")
                     continue
-                start, start_ref = self.dated_day(table, row, cols, "start")
-                end, end_ref = (start, start_ref) if self.cell(row, cols, "end") == "" else (
-                    self.dated_day(table, row, cols, "end"))
-                refs: dict[str, str] = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
+                start, end, refs = self.row_days(table, row, cols, end_default_start=True)
                 every = self.number(table, row, cols, "every_days", 0.0, 0.0, whole=True)
                 people_text = self.cell(row, cols, "people").lower()
                 if people_text == "all":
@@ -621,7 +623,7 @@ class _Reader:
                                        f"{kind}: it holds on every day from start to end")
                 if start is None or end is None or people is None or self.start is None:
                     continue
-                days_are = self.check_days(table, row, cols, start, end, refs)
+                days_are, _ = self.check_days(table, row, cols, start, end, refs)
                 if days_are in ("reversed", "unvalued") or (days_are == "outside" and not refs):
                     continue
                 # (one row, one Event: Crisis.schedule makes a transfer's or flight's days)
@@ -641,9 +643,7 @@ class _Reader:
                 continue
             for row in self.data_rows(table):
                 origin = self.place(table, row, cols, "origin")
-                start, start_ref = self.dated_day(table, row, cols, "start")
-                end, end_ref = self.dated_day(table, row, cols, "end")
-                refs = {k: v for k, v in (("start", start_ref), ("end", end_ref)) if v}
+                start, end, refs = self.row_days(table, row, cols)
                 rate = self.number(table, row, cols, "people_per_day", None, 0.0)
                 scale = self.cell(row, cols, "scale")
                 if scale and scale in self.date_names:
@@ -655,7 +655,7 @@ class _Reader:
                              f"{suggest(scale, set(parameters))}")
                 if start is None or end is None or rate is None or self.start is None:
                     continue
-                if self.check_days(table, row, cols, start, end, refs) in ("reversed", "unvalued"):
+                if self.check_days(table, row, cols, start, end, refs)[0] in ("reversed", "unvalued"):
                     continue
                 rows.append({"origin": origin, "start": start, "end": end, "people_per_day": rate,
                              "scale": scale, "source": self.cell(row, cols, "source"), "line": row.line,

@@ -10,7 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .model import Scenario
+from .model import MAX_DAYS, Scenario
 
 
 def summary_counts(scenario: Scenario) -> dict[str, Any]:
@@ -46,8 +46,8 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         "groups": [(g.name, g.share) for g in cr.groups],
         "crossings": [(c.name, c.a, c.b) for c in cr.crossings],
         "policies": len(cr.policies),
-        # (at most 100 years of them: a run longer than that is refused when it compiles)
-        "events": dict(Counter(e.kind for e in cr.schedule(min(scenario.days, 36_525)))),
+        # (at most MAX_DAYS of them: a run longer than that is refused when it compiles)
+        "events": dict(Counter(e.kind for e in cr.schedule(min(scenario.days, MAX_DAYS)))),
         "departing": int(departing),
         "observations": len(cr.observations),
         "observation_days": (obs_days[0], obs_days[-1]) if obs_days else None,

@@ -712,9 +712,10 @@ FIGURE_TITLES = {
 }
 
 
-def png_uri(path: Path) -> str:
-    """A PNG as a data: URI, so the page needs no file beside it."""
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+def png_uri(png: Path | bytes) -> str:
+    """A PNG (a file, or its bytes) as a data: URI, so the page needs no file beside it."""
+    data = png if isinstance(png, bytes) else png.read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
 def counts_fact(hasten: Any) -> list[tuple[str, str]]:
@@ -827,6 +828,5 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
     comparison = comparison_rows(comparison)
-    figure = ("data:image/png;base64," + base64.b64encode(comparison_png).decode()
-              if comparison and comparison_png else None)
+    figure = png_uri(comparison_png) if comparison and comparison_png else None
     return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison, figure))
