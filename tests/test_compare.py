@@ -392,6 +392,34 @@ def test_the_comparison_figure_draws_each_scenarios_median_and_band():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
 
 
+def test_the_comparison_figure_shows_long_sweep_names_whole():
+    """Found with two sweeps: the figure's fixed left margin cut "peru_block=2023-03-30,bribe_price_usd=0"
+    to "_block=2023-03-30,…". A point of several parameters is now labelled a parameter a line, and
+    the figure widens so that every label lies inside it, the panels keeping their width."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from corredor.outputs.plots import comparison_figure
+
+    names = ["baseline", "peru_block=2023-03-30,bribe_price_usd=0",
+             "peru_block=2023-04-27,bribe_price_usd=55,give_up_base=0.015"]
+    summary = [{"scenario": n, "metric": "peak_stranded", "median": 5.0, "p05": 4.0, "p95": 6.0, "seeds": 2}
+               for n in names]
+    short = comparison_figure(summary[:1], names[:1], panels=("peak_stranded",))
+    fig = comparison_figure(summary, names, panels=("peak_stranded",))
+    labels = fig.axes[0].get_yticklabels()
+    assert [t.get_text() for t in labels] == [
+        "baseline", "peru_block=2023-03-30\nbribe_price_usd=0",
+        "peru_block=2023-04-27\nbribe_price_usd=55\ngive_up_base=0.015"]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig_box = fig.bbox
+    for t in labels:
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= fig_box.x0 and box.x1 <= fig_box.x1, (t.get_text(), box, fig_box)
+    panel = fig.axes[0].get_window_extent(renderer).width
+    assert panel == pytest.approx(short.axes[0].get_window_extent(FigureCanvasAgg(short).get_renderer()).width)
+    assert fig.get_figwidth() > short.get_figwidth()
+
+
 def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):
     """The supplies compare reports equal what a run folder's needs.csv says, summed over the
     places a planner supplies (the line and the shelters), for every seed."""
@@ -504,6 +532,24 @@ def test_printed_figures_are_never_cut(capsys):
     assert out.count("[198,476–10,525,335]") == 2 * len(ALL_METRICS)
 
 
+def test_a_sweep_point_of_several_parameters_prints_a_parameter_a_line_never_cut(capsys):
+    """Found with a date sweep: in a file or a pipe the name column was squeezed to make room for
+    the headings, printing "peru_block=2023-03-" / "30"; a point of several parameters now shows
+    one `key=value` a line, whole, and no table line is cropped at the console's width."""
+    from corredor.analysis.compare import Comparison
+    from corredor.cli import _print_comparison
+
+    names = ["baseline", "peru_block=2023-03-30,bribe_price_usd=55", "peru_block=2023-04-27,bribe_price_usd=0"]
+    values = {n: {k: np.array([1.0, 2.0]) for k in ALL_METRICS} for n in names}
+    _print_comparison(Comparison(names, [1, 2], values, {n: np.zeros((2, 3)) for n in names}))
+    out = capsys.readouterr().out
+    cells = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    for part in ("peru_block=2023-03-30", "bribe_price_usd=55", "peru_block=2023-04-27", "bribe_price_usd=0"):
+        assert part in cells, (part, cells)
+    table_lines = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert all(line[-1] in "┓┃┩│┘" for line in table_lines), out
+
+
 def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
     """"If Peru closes the crossing on day X": `--sweep crisis.peru_block=DATES` (a date parameter of
     policies.csv). At its own value (13 Apr) a point is the baseline, seed for seed; two weeks
@@ -556,3 +602,17 @@ def test_a_date_sweep_that_makes_a_gap_or_an_overlap_in_policies_is_warned_of(tm
             "2023-06-19 to 2023-06-25: the crossing is open to everyone" in said[0]
         assert "peru_block=2023-04-20: " in said[1] and "policies.csv:7: overlaps the row on line 6 " \
             "(pe_santa_rosa, 2023-06-26 to 2023-06-30)" in said[1]
+
+
+def test_cli_ensemble_table_shows_a_sweep_point_a_parameter_a_line(tmp_path):
+    """A point of two sweeps was folded at the column's width ("crisis.peru_block=2023-03-" /
+    "30,crisis.bribe_price_usd=" / "0"); now each parameter is a line of its own, whole, and no
+    line of the table is cropped at the width of a pipe."""
+    r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--executor", "serial",
+                            "--sweep", "crisis.peru_block=2023-04-06", "--sweep", "crisis.bribe_price_usd=0,55",
+                            "--out", str(tmp_path / "e"), "--no-plot"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    cells = [line.split("│")[1].strip() for line in r.output.splitlines() if line.startswith("│")]
+    assert [c for c in cells if c] == ["crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=0",
+                                       "crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=55"], r.output
+    assert all(line[-1] in "┓┃┩│┤┘" for line in r.output.splitlines() if line[:1] in "┏┃┡│├└"), r.output

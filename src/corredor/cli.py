@@ -412,17 +412,23 @@ def ensemble(
     if not quiet:
         from rich.table import Table
 
-        # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…")
+        # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
+        # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
         table = Table(title=f"{replicas} replicas each")
-        table.add_column("variant", overflow="fold", min_width=12)
+        from .analysis.compare import name_lines
+
+        labels = {label: name_lines(label) for label in ens.summary}
+        longest = max(len(line) for text in labels.values() for line in text.split("\n"))
+        table.add_column("variant", overflow="fold",
+                         min_width=12 if console.is_terminal else min(40, longest))
         table.add_column("metric", overflow="fold")
         table.add_column("median", justify="right", no_wrap=True)
         table.add_column("5–95 %", justify="right", no_wrap=True)
         for label, metrics in ens.summary.items():
             for k, (name, s) in enumerate(metrics.items()):
-                table.add_row(label if k == 0 else "", name, _num(s["q50"]),
+                table.add_row(labels[label] if k == 0 else "", name, _num(s["q50"]),
                               f"{_num(s['q05'])} – {_num(s['q95'])}", end_section=k == len(metrics) - 1)
-        console.print(table)
+        console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
 
 
@@ -591,7 +597,7 @@ def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal)."""
     from rich.table import Table
 
-    from .analysis.compare import ALL_METRICS, METRIC_TABLES, heading
+    from .analysis.compare import ALL_METRICS, METRIC_TABLES, heading, name_lines
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
@@ -611,23 +617,25 @@ def _print_comparison(comp) -> None:
                 if missing:
                     notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
                                  "not within the run; the figures are of the other seeds")
-            rows.append([name, *cells])
-        # a figure is never cut (it was, as "210,…", beside a --sweep's long name): a file or a
-        # pipe gets the width the figures need, a terminal folds what does not fit
+            rows.append([name_lines(name), *cells])
+        # a figure is never cut (it was, as "210,…", beside a --sweep's long name), nor a name
+        # folded (it was, "peru_block=2023-03-" / "30", to make room for the headings): a file
+        # or a pipe gets the width they need (the headings fold at their spaces), a terminal
+        # folds what does not fit
         widths = [max(len(line) for r in rows for line in r[j].split("\n"))
-                  for j in range(1, len(metrics) + 1)]
-        name_width = min(40, max(len(n) for n in comp.names))
+                  for j in range(len(metrics) + 1)]
+        name_width = min(40, widths.pop(0))
         need = name_width + sum(widths) + 3 * len(widths) + 4
         out = console if console.is_terminal else Console(width=max(console.width, 130, need))
         fits = not console.is_terminal
-        table.add_column("scenario", style="bold", overflow="fold", min_width=min(12, name_width),
-                         max_width=name_width)
+        table.add_column("scenario", style="bold", overflow="fold",
+                         min_width=name_width if fits else min(12, name_width), max_width=name_width)
         for key, width in zip(metrics, widths, strict=True):
             table.add_column(heading(key, "\n"), justify="right", overflow="fold",
                              min_width=width if fits else None)
         for row in rows:
             table.add_row(*row)
-        out.print(table)
+        out.print(table, crop=not fits)  # (a file or a pipe: whole lines; rich can overshoot)
         for note in notes:
             wide.print(note, markup=False, highlight=False, soft_wrap=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,15 @@ def heading(key: str, sep: str = " ") -> str:
     ends with it ("stranded person-days", not "stranded person-days (person-days)")."""
     label, unit = ALL_METRICS[key]
     return label if label.endswith(unit) else f"{label}{sep}({unit})"
+
+def name_lines(name: str) -> str:
+    """A scenario's name as a table or a figure shows it: a sweep point of several parameters one
+    `key=value` a line ("peru_block=2023-03-30" / "bribe_price_usd=0"), so that a narrow column
+    breaks it between its values rather than inside a date, and a figure's label stays short."""
+    return _NEXT_ASSIGNMENT.sub("\n", name)
+
+
+_NEXT_ASSIGNMENT = re.compile(r",(?=[A-Za-z_][\w.]*=)")
 
 #: How `corredor compare` prints them: tables of a few columns each, (title, metric keys).
 METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -297,13 +297,13 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
     baseline) in black with a dashed line through its median, so a variant's effect reads as its
     distance from the line. `summary` is `Comparison.summary()` (rows with scenario, metric,
     label, unit, median, p05, p95)."""
-    from ..analysis.compare import heading
+    from ..analysis.compare import heading, name_lines
 
     rows = {(r["scenario"], r["metric"]): r for r in summary}
     n = len(names)
-    fig = Figure(figsize=(10, min(1.6 + 0.3 * n, 30)))
-    fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.9 / fig.get_figheight(),
-                        bottom=0.5 / fig.get_figheight(), wspace=0.1)
+    labels = [name_lines(name) for name in names]  # (a sweep point of several values: a line each)
+    row_in = 0.3 + 0.13 * (max(label.count("\n") for label in labels) if labels else 0)
+    fig = Figure(figsize=(10, min(1.6 + row_in * n, 30)))
     seeds = max((int(r.get("seeds", 0)) for r in summary), default=0)
     fig.suptitle(f"policy comparison: median (dot) and 5–95 % band (bar) over {seeds} seeds; "
                  "dashed: the baseline's median", fontsize=9)
@@ -327,9 +327,24 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
         ax.grid(axis="x", alpha=0.3)
     first = np.atleast_1d(axes)[0]
     first.set_yticks(y)
-    first.set_yticklabels(names, fontsize=7 if n <= 60 else 4, family=fonts)
+    first.set_yticklabels(labels, fontsize=7 if n <= 60 else 4, family=fonts)
     first.set_ylim(-0.7, n - 0.3)
+    _fit_labels(fig, first)
     return fig
+
+
+def _fit_labels(fig: Figure, ax: Any, panels_in: float = 7.8, pad_in: float = 0.2) -> None:
+    """Widen `fig` so that `ax`'s y tick labels fit left of the panels, which keep `panels_in`
+    inches: a fixed 20 % margin cut a sweep point's name ("…block=2023-03-30,bribe_price_usd=0")."""
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    widest = max((t.get_window_extent(renderer).width for t in ax.get_yticklabels()), default=0.0)
+    left_in = max(1.0, widest / fig.dpi + 0.15 + pad_in)
+    width = left_in + panels_in + pad_in
+    fig.set_figwidth(width)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=left_in / width, right=1 - pad_in / width, top=1 - 0.9 / height,
+                        bottom=0.5 / height, wspace=0.3)
 
 
 def comparison_png(summary: list[dict[str, Any]], names: list[str]) -> bytes:
