@@ -616,3 +616,32 @@ def test_cli_ensemble_table_shows_a_sweep_point_a_parameter_a_line(tmp_path):
     assert [c for c in cells if c] == ["crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=0",
                                        "crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=55"], r.output
     assert all(line[-1] in "┓┃┩│┤┘" for line in r.output.splitlines() if line[:1] in "┏┃┡│├└"), r.output
+
+
+def test_a_parameter_no_table_uses_is_warned_of_where_it_is_set_or_swept(tmp_path):
+    """no_peru_closure replaces the policies written against `peru_block` but keeps the parameter:
+    a sweep of it from that variant ran the same scenario once per value, silently, and a --set
+    of it changed nothing there. Each now says so (and the runs are indeed the same); the
+    baseline, whose policies use it, gets no such warning."""
+    variant = SCENARIO / "variants" / "no_peru_closure.toml"
+
+    def warnings(args: list[str]) -> list[str]:
+        r = runner.invoke(app, [*args, "--executor", "serial"])
+        assert r.exit_code == 0, r.output
+        return [w for w in " ".join(r.output.split()).split("warning: ")[1:] if "no table" in w]
+
+    sweep = ["--sweep", "crisis.peru_block=2023-04-06,2023-04-20"]
+    said = warnings(["compare", str(variant), "--seeds", "2", *sweep, "--out", str(tmp_path / "c")])
+    assert len(said) == 1 and said[0].startswith(
+        f"baseline ({variant}): no table is written against crisis.peru_block; every value of its "
+        "--sweep runs the baseline again"), said
+    per_seed = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))["per_seed"]
+    assert per_seed["peru_block=2023-04-06"] == per_seed["peru_block=2023-04-20"] == per_seed["baseline"]
+    said = warnings(["compare", str(SCENARIO), str(variant), "--seeds", "1", "--set", "crisis.peru_block=2023-04-06"])
+    assert len(said) == 1 and said[0].startswith("no-peru-closure: no table is written against "
+                                                 "crisis.peru_block; its --set value changes nothing there"), said
+    said = warnings(["ensemble", str(variant), "--replicas", "1", "--no-plot", "--out", str(tmp_path / "e"), *sweep])
+    assert len(said) == 1 and "every value of its --sweep runs the same scenario" in said[0], said
+    assert warnings(["compare", str(SCENARIO), "--seeds", "1", *sweep]) == []
+    assert warnings(["ensemble", str(SCENARIO), "--replicas", "1", "--no-plot", "--out", str(tmp_path / "e2"),
+                     *sweep, "--set", "crisis.bribe_price_usd=40"]) == []

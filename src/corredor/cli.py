@@ -389,6 +389,10 @@ def ensemble(
                                   base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
             _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides))
+        _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
+        if len(variants) > 1:
+            _warn_unused_parameters(scenario.name, scenario, [k for k, _ in sweeps],
+                                    "every value of its --sweep runs the same scenario")
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
@@ -414,7 +418,7 @@ def ensemble(
 
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
-        table = Table(title=f"{replicas} replicas each")
+        table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         from .analysis.compare import name_lines
 
         labels = {label: name_lines(label) for label in ens.summary}
@@ -581,6 +585,24 @@ def _warn_new_policy_days(name: str, before, after) -> None:
             err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _warn_unused_parameters(name: str, scenario, keys, what: str) -> None:
+    """Warn of each `crisis.NAME` in `keys` that no table of `scenario` is written against and no
+    rule reads: a value given to it changes nothing (`what` says what that means here). A variant
+    that replaced the tables keeps its baseline's parameters: `no_peru_closure` keeps
+    `peru_block`, and a sweep of it ran the same scenario once per value, silently."""
+    from .scenario.native_crisis import PARAMETERS
+
+    crisis = getattr(scenario, "crisis", None)
+    if crisis is None:
+        return
+    used = crisis.referenced_parameters()
+    for dotted in dict.fromkeys(keys):
+        section, _, key = dotted.partition(".")
+        if section == "crisis" and key in crisis.parameters and key not in PARAMETERS and key not in used:
+            err_console.print(f"warning: {name}: no table is written against crisis.{key}; {what}",
+                              markup=False, highlight=False, soft_wrap=True)
+
+
 def _with_set(scenario, assignments: list[str]):
     """`scenario` whose description (comparison.json's) ends with the `--set` assignments made to
     it, so that a saved comparison says every scenario in it was changed."""
@@ -602,7 +624,7 @@ def _print_comparison(comp) -> None:
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
     for title, metrics in METRIC_TABLES:
-        table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seeds")
+        table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}")
         rows: list[list[str]] = []
         notes = []
         for name in comp.names:
@@ -703,6 +725,9 @@ def compare(
                      for name, sc in scenarios.items()}
         for name, sc in scenarios.items():
             _warn_new_policy_days(name, loaded[name], sc)
+            _warn_unused_parameters(name, sc, common, "its --set value changes nothing there")
+        _warn_unused_parameters(f"baseline ({baseline})", scenarios["baseline"], [k for k, _ in sweeps],
+                                "every value of its --sweep runs the baseline again")
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
             while name in scenarios:

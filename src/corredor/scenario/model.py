@@ -411,6 +411,16 @@ class Crisis:
                 out.append(replace(ev, start=start, end=end, every_days=0, parameters={}))
         return tuple(out)
 
+    def referenced_parameters(self) -> frozenset[str]:
+        """The parameters the tables are written against: `$name` cells of policies and events,
+        date references and `scale` of departures. A variant that replaced a table keeps its
+        baseline's parameters, used or not (no_peru_closure keeps `peru_block`)."""
+        rows = self.departures.get("rows", ())
+        return frozenset({ref for pol in self.policies for ref in pol.parameters.values()}
+                         | {ref for ev in self.events for ref in ev.parameters.values()}
+                         | {ref for row in rows for ref in (row.get("refs") or {}).values()}
+                         | {row["scale"] for row in rows if row.get("scale")})
+
     def parameter_dates(self, start_date: dt.date) -> dict[str, Any]:
         """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""
         return {k: (start_date + dt.timedelta(days=int(v))).isoformat() if k in self.date_parameters
