@@ -171,7 +171,11 @@ def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     text = " ".join(r.output.split())
     assert "(border crisis)" in text and "population (non-camps)" not in text and "no observed data" not in text
     assert "pe_santa_rosa (camp → santa_rosa)" in text and "20 reports, 2023-02-25 to 2023-05-16" in text
-    assert "date parameters │ peru_block = 2023-04-13" in text  # (what a --sweep of dates can move)
+    # what a --sweep of dates can move, row by row (the rows written against it; the rest stay)
+    assert "date parameters │ peru_block = 2023-04-13 (policies.csv lines 3–7). Only those rows move" in text
+    r = runner.invoke(app, ["info", str(folder / "variants" / "corridor_28apr.toml")], env={"COLUMNS": "200"})
+    assert ("peru_block = 2023-04-13 (policies.csv lines 3–7); corridor_open = 2023-04-28 (corridor.csv line 3)"
+            in " ".join(r.output.split())), r.output
     # a variant whose own policies no longer use it inherits it, but lists it not
     r = runner.invoke(app, ["info", str(folder / "variants" / "no_peru_closure.toml")], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and "date parameters" not in r.output, r.output
@@ -182,3 +186,25 @@ def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     created = int(corredor.simulate(sc, seed=0).dataset["total_people"].values[-1])
     origins = {row["origin"] for row in sc.crisis.departures["rows"]}
     assert 0 <= k["departing"] - created <= len(origins)
+
+
+def test_line_spans_and_the_rows_a_date_parameter_moves(tmp_path: Path) -> None:
+    """`info` names the rows each date parameter moves: policies, events and departures rows
+    whose start or end is written against it, in line spans; a row with fixed dates is not named."""
+    import shutil
+
+    import corredor
+    from corredor.scenario.summary import date_parameter_rows, line_spans
+
+    assert line_spans([9, 4, 5, 6]) == "lines 4–6, 9" and line_spans([7]) == "line 7"
+    folder = tmp_path / "s"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023", folder)
+    dep = folder / "departures.csv"
+    lines = dep.read_text(encoding="utf-8").splitlines()
+    k = next(i for i, line in enumerate(lines) if i >= 2 and not line.startswith("#"))
+    cells = lines[k].split(",")
+    cells[2] = "$peru_block+3"  # (its end follows the closure now)
+    lines[k] = ",".join(cells)
+    dep.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    moved = date_parameter_rows(corredor.load_scenario(folder))
+    assert moved == {"peru_block": {"policies.csv": [3, 4, 5, 6, 7], "departures.csv": [k + 1]}}

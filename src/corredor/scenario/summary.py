@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,41 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         # (those the tables use: a variant that replaced the policies inherits the baseline's)
         "date_parameters": {k: v for k, v in cr.parameter_dates(scenario.start_date).items()
                             if k in cr.date_parameters and k in used},
+        # (which rows a sweep of each moves: the rest, e.g. a flight on a fixed date, stay put)
+        "date_parameter_rows": date_parameter_rows(scenario),
     }
+
+
+def date_parameter_rows(scenario: Scenario) -> dict[str, dict[str, list[int]]]:
+    """For each date parameter the tables use, the rows written against it: {name: {file name:
+    [line, ...]}}, so a planner sees what a `--sweep` of it moves and what keeps its fixed date."""
+    cr = scenario.crisis
+    assert cr is not None
+    out: dict[str, dict[str, list[int]]] = {}
+    rows = [(p.parameters, p.path, p.line) for p in cr.policies]
+    rows += [(e.parameters, e.path, e.line) for e in cr.events]
+    rows += [(r.get("refs") or {}, str(r.get("file", "")), int(r.get("line", 0)))
+             for r in cr.departures.get("rows", ())]
+    for refs, path, line in rows:
+        for col in ("start", "end"):
+            name = refs.get(col)
+            if name in cr.date_parameters:
+                lines = out.setdefault(name, {}).setdefault(Path(path).name or "?", [])
+                if line not in lines:
+                    lines.append(line)
+    return {name: {f: sorted(lines) for f, lines in files.items()} for name, files in out.items()}
+
+
+def line_spans(lines: list[int]) -> str:
+    """[4, 5, 6, 9] -> "lines 4–6, 9"; [7] -> "line 7"."""
+    spans: list[list[int]] = []
+    for n in sorted(lines):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    text = ", ".join(f"{a}–{b}" if b > a else str(a) for a, b in spans)
+    return f"line{'s' if len(lines) > 1 else ''} {text}"
 
 
 def data_totals(
@@ -115,9 +150,12 @@ def print_crisis_summary(scenario: Scenario, console: Console) -> None:
                  if span else "none")
     head.add_row("provided (needs met)", f"{k['provided']} rows" if k["provided"] else "none stated")
     head.add_row("behaviour parameters", str(k["parameters"]))
-    if k["date_parameters"]:  # (what `--sweep crisis.NAME=DATE,...` can move)
-        head.add_row("date parameters", ", ".join(f"{n} = {d}" for n, d in k["date_parameters"].items())
-                     + " (dates in the tables follow them: --sweep crisis.NAME=YYYY-MM-DD,...)")
+    if k["date_parameters"]:  # (what `--sweep crisis.NAME=DATE,...` can move, row by row)
+        moved = k["date_parameter_rows"]
+        head.add_row("date parameters", "; ".join(
+            f"{n} = {d} ({', '.join(f'{f} {line_spans(lines)}' for f, lines in moved.get(n, {}).items())})"
+            for n, d in k["date_parameters"].items())
+            + ". Only those rows move with --sweep crisis.NAME=YYYY-MM-DD,...; other dates stay fixed")
     console.print(head)
 
 
