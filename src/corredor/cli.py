@@ -428,11 +428,24 @@ def ensemble(
         table.add_column("metric", overflow="fold")
         table.add_column("median", justify="right", no_wrap=True)
         table.add_column("5–95 %", justify="right", no_wrap=True)
+        notes = []
         for label, metrics in ens.summary.items():
             for k, (name, s) in enumerate(metrics.items()):
-                table.add_row(labels[label] if k == 0 else "", name, _num(s["q50"]),
-                              f"{_num(s['q05'])} – {_num(s['q95'])}", end_section=k == len(metrics) - 1)
+                some = 0 < s["n"] < replicas  # (NaN in some replicas, e.g. the camp not yet empty)
+                if some:
+                    notes.append(f"* {label}, {name}: a value in {s['n']:.0f} of {replicas} replicas; "
+                                 "the figures are of those")
+                median, band = ((_num(s["q50"]) + ("*" if some else ""), f"{_num(s['q05'])} – {_num(s['q95'])}")
+                                if s["n"] else ("–", "in no replica"))
+                table.add_row(labels[label] if k == 0 else "", name, median, band,
+                              end_section=k == len(metrics) - 1)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
+        if any("days_until_camp_empties" in s and s["days_until_camp_empties"]["n"] < replicas
+               for s in ens.summary.values()):
+            notes.append("days_until_camp_empties has no value in a replica whose camp had not "
+                         "emptied by the run's last day")
+        for note in notes:
+            console.print(note, markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
 
 

@@ -309,7 +309,9 @@ def band_variables(ds: xr.Dataset) -> list[str]:
 
 
 def default_metrics(results: Any) -> dict[str, float]:
-    """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals."""
+    """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals; for a
+    border-crisis run also `compare`'s policy and supplies metrics (give-ups, money paid, days
+    until the camp empties, water, rations, ...), so an ensemble gives their spread too."""
     out: dict[str, float] = {}
     for key, value in (getattr(results, "manifest", {}) or {}).get("metrics", {}).items():
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
@@ -321,6 +323,12 @@ def default_metrics(results: Any) -> dict[str, float]:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
         out.setdefault("stranded_person_days", float(np.sum(daily)))
+    if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
+        from .compare import needs_metrics, policy_metrics
+
+        for key, value in {**policy_metrics(ds), **needs_metrics(ds)}.items():
+            if key not in ("peak_stranded", "stranded_person_days"):
+                out.setdefault(key, value)
     return out
 
 
