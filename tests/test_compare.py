@@ -330,6 +330,19 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
         assert "Traceback" not in r.output and "policy comparison" not in r.output
 
 
+def test_cli_compare_set_names_the_scenario_that_lacks_the_parameter():
+    """Found by a first-time user: `compare BASELINE corridor_28apr.toml --set
+    crisis.corridor_open=...` said only "unknown crisis parameter 'corridor_open'", though the
+    corridor variant has it: --set changes every scenario, and the baseline lacks it."""
+    corridor = str(SCENARIO / "variants" / "corridor_28apr.toml")
+    r = runner.invoke(app, ["compare", str(SCENARIO), corridor, "--set", "crisis.corridor_open=2023-04-20",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert (f"error: --set in baseline ({SCENARIO}): unknown crisis parameter 'corridor_open'; --set "
+            "changes every scenario compared (--sweep only the baseline)") in said, r.output
+
+
 def test_cli_compare_bad_inputs_exit_2(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path / "missing")])
     assert r.exit_code == 2

@@ -575,6 +575,20 @@ def _warn_new_policy_days(name: str, before, after) -> None:
             err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _set_in(name: str, scenario, common: dict, compared: int):
+    """`apply_overrides(scenario, common)` for `compare --set`, whose refusal names the scenario:
+    --set changes every scenario compared, and "unknown crisis parameter 'corridor_open'" alone
+    did not say that the baseline, not the corridor variant that has it, lacked it."""
+    from .analysis.ensemble import OverrideError, apply_overrides
+
+    try:
+        return apply_overrides(scenario, common)
+    except OverrideError as exc:
+        where = scenario.metadata.get("variant_file") or scenario.source
+        every = "; --set changes every scenario compared (--sweep only the baseline)" if compared > 1 else ""
+        raise OverrideError(f"--set in {name} ({where}): {exc}{every}") from None
+
+
 def _with_set(scenario, assignments: list[str]):
     """`scenario` whose description (comparison.json's) ends with the `--set` assignments made to
     it, so that a saved comparison says every scenario in it was changed."""
@@ -691,7 +705,7 @@ def compare(
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
         loaded = scenarios
-        scenarios = {name: _with_set(apply_overrides(sc, common), set_ or [])
+        scenarios = {name: _with_set(_set_in(name, sc, common, len(loaded)), set_ or [])
                      for name, sc in scenarios.items()}
         for name, sc in scenarios.items():
             _warn_new_policy_days(name, loaded[name], sc)
