@@ -469,6 +469,29 @@ def test_cli_compare_warns_when_periods_differ(tmp_path):
     assert r.exit_code == 0 and "warning" not in r.output
 
 
+def test_cli_compare_warns_of_a_parameter_value_that_can_change_nothing():
+    """Found by a first-time user: `--set crisis.peru_block=...` with the no-peru-closure variant
+    (whose policies do not name $peru_block) gave it identical results, and a date typed
+    2032-04-13 quietly gave a run with no closure; neither was said. A value inside the run, for a
+    parameter the tables read, gives no warning."""
+    nc = str(SCENARIO / "variants" / "no_peru_closure.toml")
+    r = runner.invoke(app, ["compare", str(SCENARIO), nc, "--set", "crisis.peru_block=2023-04-20",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("warning: no-peru-closure: crisis.peru_block is read by no table of this scenario (no "
+            "policy, event or departures row names $peru_block): its value changes nothing") in said
+    assert "warning: baseline" not in said
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2032-04-13,2022-12-01",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("warning: peru_block=2032-04-13: crisis.peru_block = 2032-04-13 lies after the run's last "
+            "day (2023-06-30): rows dated from $peru_block do not start within the run") in said
+    assert ("warning: peru_block=2022-12-01: crisis.peru_block = 2022-12-01 lies before the run's first "
+            "day (2023-02-01): rows dated from $peru_block start before the run") in said
+
+
 def test_comparison_csv_keeps_every_digit_as_the_json_does():
     """Found by an output audit: comparison.csv wrote figures with 6 significant digits, so a 5 %
     band of 418,129.5 l of water read 418130 beside comparison.json's 418129.5, and anything from

@@ -7,6 +7,7 @@ Each command's body lives in a small function here; heavy work happens in the li
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import os
 import sys
@@ -564,15 +565,33 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
 
 def _warn_new_policy_days(name: str, before, after) -> None:
     """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
-    `--sweep`) makes: the reader warned of those at the file's own values only."""
-    from .scenario.native_crisis import policy_day_warnings
+    `--sweep`) makes: the reader warned of those at the file's own values only. Also warn of a
+    new value that can change nothing (a parameter that no table of this scenario reads, such as
+    peru_block in the no-peru-closure variant) or that falls outside the run (a date typed
+    2032-04-13): either gave results identical to, or quietly unlike, what was asked, unsaid."""
+    from .scenario.native_crisis import PARAMETERS, policy_day_warnings
 
     if getattr(after, "crisis", None) is None or after.crisis.parameters == before.crisis.parameters:
         return
+    lines = []
+    read = after.crisis.parameters_read()
+    last = after.start_date + dt.timedelta(days=after.days - 1)
+    for key, value in after.crisis.parameters.items():
+        if before.crisis.parameters.get(key) == value:
+            continue
+        if key not in PARAMETERS and key not in read:
+            lines.append(f"crisis.{key} is read by no table of this scenario (no policy, event or "
+                         f"departures row names ${key}): its value changes nothing")
+        elif key in after.crisis.date_parameters and not 0 <= value < after.days:
+            when = after.start_date + dt.timedelta(days=int(value))
+            lines.append(f"crisis.{key} = {when} lies before the run's first day ({after.start_date}): "
+                         f"rows dated from ${key} start before the run" if value < 0 else
+                         f"crisis.{key} = {when} lies after the run's last day ({last}): rows dated "
+                         f"from ${key} do not start within the run")
     known = set(policy_day_warnings(before))
-    for line in policy_day_warnings(after):
-        if line not in known:
-            err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+    lines += [line for line in policy_day_warnings(after) if line not in known]
+    for line in lines:
+        err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _set_in(name: str, scenario, common: dict, compared: int):

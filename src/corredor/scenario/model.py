@@ -411,6 +411,16 @@ class Crisis:
                 out.append(replace(ev, start=start, end=end, every_days=0, parameters={}))
         return tuple(out)
 
+    def parameters_read(self) -> set[str]:
+        """Names of the parameters that the tables refer to: `$name` in a policy or event cell, a
+        departures row's date parameter or `scale`. (The built-in ones are read by the rules
+        themselves.) A value given to another parameter changes nothing."""
+        rows = self.departures.get("rows", ())
+        return ({ref for pol in self.policies for ref in pol.parameters.values()}
+                | {ref for ev in self.events for ref in ev.parameters.values()}
+                | {ref for row in rows for ref in (row.get("refs") or {}).values()}
+                | {str(row["scale"]) for row in rows if row.get("scale")})
+
     def parameter_dates(self, start_date: dt.date) -> dict[str, Any]:
         """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""
         return {k: (start_date + dt.timedelta(days=int(v))).isoformat() if k in self.date_parameters

@@ -39,9 +39,7 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
     assert cr is not None
     departing = sum((d1 - d0 + 1) * rate for _, d0, d1, rate in cr.departure_rates(scenario.days))
     obs_days = sorted({int(o["day"]) for o in cr.observations})
-    used = ({ref for pol in cr.policies for ref in pol.parameters.values()}
-            | {ref for ev in cr.events for ref in ev.parameters.values()}
-            | {ref for row in cr.departures.get("rows", ()) for ref in (row.get("refs") or {}).values()})
+    used = cr.parameters_read()
     return {
         "groups": [(g.name, g.share) for g in cr.groups],
         "crossings": [(c.name, c.a, c.b) for c in cr.crossings],
