@@ -101,7 +101,8 @@ def _is_number(v: Any) -> bool:
 
 def parse_range(key: str, text: str) -> list[Any] | None:
     """'10..50/20' -> [10, 30, 50]; '2023-04-06..2023-04-20/7' -> three dates a week apart; the
-    step defaults to 1 (a day for dates) and both ends are included. None when `text` is not a
+    step defaults to 1 (a day for dates); b is included where a step lands on it ('0..10/4' ->
+    [0, 4, 8]: a step that does not divide the width stops short of b). None when `text` is not a
     range (its ends are not both numbers or both dates): then it is a plain value."""
     span, slash, step_text = text.partition("/")
     lo_text, dots, hi_text = span.partition("..")
@@ -134,8 +135,9 @@ def parse_range(key: str, text: str) -> list[Any] | None:
 
 def parse_sweep(text: str) -> tuple[str, list[Any]]:
     """'move_rules.camp_weight=1,2,4' -> ('move_rules.camp_weight', [1, 2, 4]); an item `a..b` or
-    `a..b/step` is the range from a to b (both included) in steps of `step` (default 1; days
-    for dates): 'crisis.bribe_price_usd=0..100/25', 'crisis.peru_block=2023-03-30..2023-04-27/7'."""
+    `a..b/step` is the range from a up to b (b included where a step lands on it) in steps of
+    `step` (default 1; days for dates): 'crisis.bribe_price_usd=0..100/25',
+    'crisis.peru_block=2023-03-30..2023-04-27/7'."""
     key, sep, values = text.partition("=")
     items = [v.strip() for v in values.split(",")] if sep else []
     if not key.strip() or not items or any(not v for v in items):
