@@ -392,6 +392,28 @@ def test_a_variant_reports_its_own_key_problems_and_its_crisis_problems_together
     assert "did you mean 'mil_emergency'" in str(err.value) and "did you mean 'description'" in str(err.value)
 
 
+def test_validate_of_a_variant_gives_the_warnings_of_its_own_files(tmp_path, monkeypatch):
+    """Found by a first-time user: `corredor validate my_variant.toml` said "ok (0 warnings)" of
+    a variant whose own events file held an event dated outside the run (the baseline's warnings
+    were kept, the variant's dropped); a baseline file it re-reads is warned of once."""
+    from corredor.scenario.validate import validate_path
+
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "variants" / "late.csv").write_text(
+        "kind,start,end,every_days,origin,destination,crossing,people,groups\n"
+        "flight,2024-05-14,,,arica_shelters,caracas,,115,ven_undoc\n", encoding="utf-8")
+    (folder / "variants" / "v.toml").write_text(
+        '[variant]\nbase = ".."\n[crisis]\nevents = ["../events.csv", "late.csv"]\n', encoding="utf-8")
+    (folder / "events.csv").write_text((folder / "events.csv").read_text(encoding="utf-8")
+                                       + "flight,2022-01-01,,,arica_shelters,caracas,,5,,x\n", encoding="utf-8")
+    monkeypatch.chdir(folder)
+    got = [str(w) for w in validate_path(Path("variants") / "v.toml")]
+    assert got == ["events.csv:9:2: warning: dated outside the run's 150 days from 2023-02-01: it has no effect",
+                   "variants/late.csv:2:2: warning: dated outside the run's 150 days from 2023-02-01: it has "
+                   "no effect"], got
+
+
 def test_a_variant_states_what_was_provided_under_it(tmp_path):
     """Found by a planner's walkthrough: a variant that closes the border earlier could not move
     the dates of the camp's toilets (provided.csv was the baseline's, read from its folder)."""

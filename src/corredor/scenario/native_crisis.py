@@ -996,6 +996,25 @@ def is_variant_file(path: str | Path) -> bool:
         return False
 
 
+def _variant_warnings(base: Scenario, base_dir: Path, base_toml: dict[str, Any],
+                      problems: Problems) -> tuple[Problem, ...]:
+    """A variant's warnings: the baseline's, except those of its crisis tables, which the variant
+    read again as its own (`problems`, its parameters and files in force). The variant kept the
+    baseline's alone, so `validate` said "ok (0 warnings)" of a variant whose own events file had
+    an event dated outside the run."""
+    crisis = base_toml.get("crisis", {})
+    crisis = crisis if isinstance(crisis, dict) else {}
+    specs = [crisis.get(key) for key in FILE_KEYS]
+    names = [f for spec in specs for f in (spec if isinstance(spec, list) else [spec]) if isinstance(f, str)]
+    try:
+        reread = {(base_dir / f).resolve() for f in names}
+        kept = [problems.problem(base_dir / w.path, w.line, w.column, w.message, "warning")
+                for w in base.metadata.get("warnings", ()) if (base_dir / w.path).resolve() not in reread]
+    except (OSError, RuntimeError, ValueError):  # (names the baseline read; a loop of links)
+        kept = list(base.metadata.get("warnings", ()))
+    return (*kept, *problems.warnings)
+
+
 def load_variant(path: str | Path) -> Scenario:
     """Load a policy variant: its baseline scenario with the `[crisis]` overrides applied.
 
@@ -1075,7 +1094,8 @@ def load_variant(path: str | Path) -> Scenario:
     problems.raise_if_errors()
     name = str(variant.get("name") or path.stem)
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
-            "variant_description": str(variant.get("description", "")), "baseline": base.name}
+            "variant_description": str(variant.get("description", "")), "baseline": base.name,
+            "warnings": _variant_warnings(base, base_dir, base_toml, problems)}
     return replace(base, name=f"{base.name}+{name}", crisis=crisis, metadata=meta)
 
 
