@@ -159,6 +159,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
     scenario = _load_or_exit(path, hasten, days, engine)
+    if not quiet:
+        _note_warnings(path, scenario)
     refusal = draws_refusal(draws, engine, scenario)
     if refusal:
         usage_error(f"--draws: {refusal}")
@@ -382,6 +384,8 @@ def ensemble(
 
     _check_engine(engine)
     scenario = _load_or_exit(path, hasten, days, engine)
+    if not quiet:
+        _note_warnings(path, scenario)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
         sweeps = [parse_sweep(s) for s in sweep or []]
@@ -539,6 +543,16 @@ def report(
         console.print(f"wrote {path}", markup=False)
 
 
+def _note_warnings(path: Path, scenario) -> None:
+    """One line on stderr when the scenario loaded with warnings: `run`, `ensemble` and `compare`
+    printed nothing of them (only `validate` did), so a policy gap that leaves a crossing open to
+    everyone, or an event dated outside the run, went unseen by whoever skipped validate."""
+    n = len(scenario.metadata.get("warnings", ()))
+    if n:
+        err_console.print(f"note: {path} has {n} warning{'s' if n != 1 else ''} (corredor validate "
+                          f"{path} lists them)", markup=False, highlight=False, soft_wrap=True)
+
+
 def _load_crisis_or_exit(path: Path):
     """A crisis scenario folder or a variant .toml file; exit 2 with problems otherwise."""
     from .scenario.native_crisis import load_any
@@ -551,6 +565,7 @@ def _load_crisis_or_exit(path: Path):
         fail_with_problems(exc)
     if scenario.crisis is None:
         usage_error(f"{path}: not a border-crisis scenario (no [crisis] table)")
+    _note_warnings(path, scenario)
     return scenario
 
 
