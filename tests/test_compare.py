@@ -330,6 +330,19 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
         assert "Traceback" not in r.output and "policy comparison" not in r.output
 
 
+def test_cli_compare_set_names_the_scenario_that_lacks_the_parameter():
+    """Found by a first-time user: `compare BASELINE corridor_28apr.toml --set
+    crisis.corridor_open=...` said only "unknown crisis parameter 'corridor_open'", though the
+    corridor variant has it: --set changes every scenario, and the baseline lacks it."""
+    corridor = str(SCENARIO / "variants" / "corridor_28apr.toml")
+    r = runner.invoke(app, ["compare", str(SCENARIO), corridor, "--set", "crisis.corridor_open=2023-04-20",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert (f"error: --set in baseline ({SCENARIO}): unknown crisis parameter 'corridor_open'; --set "
+            "changes every scenario compared (--sweep only the baseline)") in said, r.output
+
+
 def test_cli_compare_bad_inputs_exit_2(tmp_path):
     r = runner.invoke(app, ["compare", str(tmp_path / "missing")])
     assert r.exit_code == 2
@@ -482,6 +495,29 @@ def test_cli_compare_warns_when_periods_differ(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
                             "--seeds", "1", "--executor", "serial"])
     assert r.exit_code == 0 and "warning" not in r.output
+
+
+def test_cli_compare_warns_of_a_parameter_value_that_can_change_nothing():
+    """Found by a first-time user: `--set crisis.peru_block=...` with the no-peru-closure variant
+    (whose policies do not name $peru_block) gave it identical results, and a date typed
+    2032-04-13 quietly gave a run with no closure; neither was said. A value inside the run, for a
+    parameter the tables read, gives no warning."""
+    nc = str(SCENARIO / "variants" / "no_peru_closure.toml")
+    r = runner.invoke(app, ["compare", str(SCENARIO), nc, "--set", "crisis.peru_block=2023-04-20",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("warning: no-peru-closure: no table is written against crisis.peru_block; its --set value "
+            "changes nothing there") in said
+    assert "warning: baseline" not in said and said.count("warning:") == 1, said
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2032-04-13,2022-12-01",
+                            "--seeds", "1", "--executor", "serial"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert ("warning: peru_block=2032-04-13: crisis.peru_block = 2032-04-13 lies after the run's last "
+            "day (2023-06-30): rows dated from $peru_block do not start within the run") in said
+    assert ("warning: peru_block=2022-12-01: crisis.peru_block = 2022-12-01 lies before the run's first "
+            "day (2023-02-01): rows dated from $peru_block start before the run") in said
 
 
 def test_comparison_csv_keeps_every_digit_as_the_json_does():

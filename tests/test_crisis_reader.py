@@ -376,6 +376,44 @@ def test_variant_faults_found_by_fuzzing_are_located(tmp_path, text, expected):
     assert expected in str(err.value), str(err.value)
 
 
+def test_a_variant_reports_its_own_key_problems_and_its_crisis_problems_together(tmp_path):
+    """Found by a first-time user: a misspelt [variant] key (or a stray [scenario] table) stopped
+    the loading there, hiding a misspelt parameter below it until the first was fixed; loading
+    collects every problem before stopping (docs/scenario-format.md)."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    bad = folder / "variants" / "v.toml"
+    bad.write_text('[variant]\nbase = ".."\ndescripton = "x"\n[crisis.parameters]\nmil_emergncy = 0.8\n'
+                   '[scenario]\ndays = 30\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_variant(bad)
+    got = sorted(str(p).split("v.toml:")[1][:5] for p in err.value.problems)
+    assert got == ["3:1: ", "5:1: ", "6:1: "], [str(p) for p in err.value.problems]
+    assert "did you mean 'mil_emergency'" in str(err.value) and "did you mean 'description'" in str(err.value)
+
+
+def test_validate_of_a_variant_gives_the_warnings_of_its_own_files(tmp_path, monkeypatch):
+    """Found by a first-time user: `corredor validate my_variant.toml` said "ok (0 warnings)" of
+    a variant whose own events file held an event dated outside the run (the baseline's warnings
+    were kept, the variant's dropped); a baseline file it re-reads is warned of once."""
+    from corredor.scenario.validate import validate_path
+
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "variants" / "late.csv").write_text(
+        "kind,start,end,every_days,origin,destination,crossing,people,groups\n"
+        "flight,2024-05-14,,,arica_shelters,caracas,,115,ven_undoc\n", encoding="utf-8")
+    (folder / "variants" / "v.toml").write_text(
+        '[variant]\nbase = ".."\n[crisis]\nevents = ["../events.csv", "late.csv"]\n', encoding="utf-8")
+    (folder / "events.csv").write_text((folder / "events.csv").read_text(encoding="utf-8")
+                                       + "flight,2022-01-01,,,arica_shelters,caracas,,5,,x\n", encoding="utf-8")
+    monkeypatch.chdir(folder)
+    got = [str(w) for w in validate_path(Path("variants") / "v.toml")]
+    assert got == ["events.csv:9:2: warning: dated outside the run's 150 days from 2023-02-01: it has no effect",
+                   "variants/late.csv:2:2: warning: dated outside the run's 150 days from 2023-02-01: it has "
+                   "no effect"], got
+
+
 def test_a_variant_states_what_was_provided_under_it(tmp_path):
     """Found by a planner's walkthrough: a variant that closes the border earlier could not move
     the dates of the camp's toilets (provided.csv was the baseline's, read from its folder)."""
@@ -747,9 +785,13 @@ def test_a_misspelt_date_parameter_is_located_at_its_cell_and_a_bad_value_is_sai
     assert ("policies.csv:3:2: date parameter 'shutt' in start has no value (expected shutt = "
             "YYYY-MM-DD in [crisis.parameters]) (did you mean 'shut'?)") in [str(p) for p in problems.errors]
     _, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": "2023-01-02"})
-    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [  # (quoted: said so, found by a user)
         "crisis parameter 'shut': expected a date YYYY-MM-DD (a start or end cell is $shut), "
-        "found '2023-01-02'"]
+        "found the text '2023-01-02' (a date is written without quotes: shut = 2023-01-02)"]
+    _, problems = _dated(tmp_path, "c,$shut,2023-01-05,closed,0\n", {"shut": "2023-02-30"})
+    assert [str(p).split(": ", 1)[1] for p in problems.errors] == [  # (no date: no such hint)
+        "crisis parameter 'shut': expected a date YYYY-MM-DD (a start or end cell is $shut), "
+        "found '2023-02-30'"]
     _, problems = _dated(tmp_path, "c,2023-01-01,2023-01-05,closed,$m\n", {"m": "high"})  # (numbers too)
     assert [str(p).split(": ", 1)[1] for p in problems.errors] == [
         "crisis parameter 'm': expected a number, found 'high'"]

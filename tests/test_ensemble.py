@@ -168,6 +168,19 @@ def test_a_number_with_an_exponent_is_a_number() -> None:
     sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": parse_assignment("k=2e1")[1]})
     assert sc.settings.move_rules.camp_weight == 20.0
 
+def test_a_date_no_calendar_has_is_an_override_error_not_a_traceback() -> None:
+    """Found by a first-time user: `--sweep crisis.peru_block=2023-04-31` (or `--set ...=2023-13-01`)
+    ended in a ValueError traceback from YAML's date constructor, exit status 1."""
+    for parse, text, said in [
+            (parse_sweep, "crisis.peru_block=2023-04-31", "--sweep crisis.peru_block: '2023-04-31' is not a date"),
+            (parse_sweep, "crisis.peru_block=2023-03-30..2023-04-31/7", "'2023-04-31' is not a date"),
+            (parse_sweep, "crisis.peru_block=2023-03-30,2023-02-29", "'2023-02-29' is not a date"),
+            (parse_assignment, "crisis.peru_block=2023-13-01", "--set crisis.peru_block: '2023-13-01' is not a date")]:
+        with pytest.raises(OverrideError, match=re.escape(said)):
+            parse(text)
+    assert parse_sweep("k=2024-02-29")[1] == [dt.date(2024, 2, 29)]  # (a leap day is one)
+
+
 def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
     """`a..b/step` (both ends included; step 1, or a day, by default) so that "every week from 30
     March to 27 April" or "0 to 100 USD by 25" need not be typed out value by value."""

@@ -174,6 +174,18 @@ def test_report_command(tmp_path):
     assert bad.exit_code == 2 and "not a run folder" in bad.output
 
 
+def test_report_of_a_comparison_folder_says_where_its_comparison_goes(tmp_path):
+    """Found by a first-time user: after `compare --out DIR`, `corredor report DIR` said only "not a
+    run folder (no manifest.json)"; a comparison is shown in a run's report, with --comparison."""
+    (tmp_path / "cmp").mkdir()
+    (tmp_path / "cmp" / "comparison.json").write_text("{}", encoding="utf-8")
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "cmp")])
+    said = " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "Traceback" not in bad.output, bad.output
+    assert (f"not a run folder (no manifest.json); its comparison.json goes into a run's report: corredor "
+            f"report RUN_DIR --comparison {tmp_path / 'cmp' / 'comparison.json'}") in said, said
+
+
 def test_real_crisis_run_folder_end_to_end(tmp_path):
     """simulate() on the shipped Chile–Peru scenario -> write_run_folder -> build_report."""
     from pathlib import Path

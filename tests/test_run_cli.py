@@ -211,3 +211,25 @@ def test_version_flag_prints_the_installed_version():
     import importlib.metadata
 
     assert __version__ == importlib.metadata.version("corredor")  # one version, pyproject's
+
+
+def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> None:
+    """Found by a first-time user: `corredor run` of a scenario with warnings (here an event dated
+    outside the run) said nothing of them; only `validate` did. One line now says how many and
+    where to read them; --quiet keeps it silent; a scenario without warnings gets no line."""
+    import shutil
+
+    from conftest import REPO
+
+    folder = tmp_path / "s"
+    shutil.copytree(REPO / "scenarios" / "chile-peru-2023", folder, ignore=shutil.ignore_patterns("variants", "*.py"))
+    with (folder / "events.csv").open("a", encoding="utf-8") as f:
+        f.write("flight,2022-01-01,,,arica_shelters,caracas,,5,,x\n")
+    r = runner.invoke(app, ["run", str(folder), "--days", "3", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert f"note: {folder} has 1 warning (corredor validate {folder} lists them)" in " ".join(r.output.split())
+    r = runner.invoke(app, ["run", str(folder), "--days", "3", "--out", str(tmp_path / "q"), "--quiet"])
+    assert r.exit_code == 0 and r.output == ""
+    r = runner.invoke(app, ["run", str(REPO / "scenarios" / "chile-peru-2023"), "--days", "3",
+                            "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "note:" not in r.output

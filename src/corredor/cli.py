@@ -7,6 +7,7 @@ Each command's body lives in a small function here; heavy work happens in the li
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import os
 import sys
@@ -158,6 +159,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
     scenario = _load_or_exit(path, hasten, days, engine)
+    if not quiet:
+        _note_warnings(path, scenario)
     refusal = draws_refusal(draws, engine, scenario)
     if refusal:
         usage_error(f"--draws: {refusal}")
@@ -381,6 +384,8 @@ def ensemble(
 
     _check_engine(engine)
     scenario = _load_or_exit(path, hasten, days, engine)
+    if not quiet:
+        _note_warnings(path, scenario)
     try:
         settings = dict(parse_assignment(s) for s in set_ or [])
         sweeps = [parse_sweep(s) for s in sweep or []]
@@ -561,6 +566,16 @@ def report(
         console.print(f"wrote {path}", markup=False)
 
 
+def _note_warnings(path: Path, scenario) -> None:
+    """One line on stderr when the scenario loaded with warnings: `run`, `ensemble` and `compare`
+    printed nothing of them (only `validate` did), so a policy gap that leaves a crossing open to
+    everyone, or an event dated outside the run, went unseen by whoever skipped validate."""
+    n = len(scenario.metadata.get("warnings", ()))
+    if n:
+        err_console.print(f"note: {path} has {n} warning{'s' if n != 1 else ''} (corredor validate "
+                          f"{path} lists them)", markup=False, highlight=False, soft_wrap=True)
+
+
 def _load_crisis_or_exit(path: Path):
     """A crisis scenario folder or a variant .toml file; exit 2 with problems otherwise."""
     from .scenario.native_crisis import load_any
@@ -573,6 +588,7 @@ def _load_crisis_or_exit(path: Path):
         fail_with_problems(exc)
     if scenario.crisis is None:
         usage_error(f"{path}: not a border-crisis scenario (no [crisis] table)")
+    _note_warnings(path, scenario)
     return scenario
 
 
@@ -587,15 +603,43 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
 
 def _warn_new_policy_days(name: str, before, after) -> None:
     """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
-    `--sweep`) makes: the reader warned of those at the file's own values only."""
+    `--sweep`) makes: the reader warned of those at the file's own values only. Also warn of a
+    date that falls outside the run (typed 2032-04-13): it quietly gave a run without the rows
+    written against it. (A parameter no table uses: `_warn_unused_parameters`.)"""
     from .scenario.native_crisis import policy_day_warnings
 
     if getattr(after, "crisis", None) is None or after.crisis.parameters == before.crisis.parameters:
         return
+    lines = []
+    used = after.crisis.referenced_parameters()
+    last = after.start_date + dt.timedelta(days=after.days - 1)
+    for key, value in after.crisis.parameters.items():
+        if before.crisis.parameters.get(key) == value or key not in used:
+            continue
+        if key in after.crisis.date_parameters and not 0 <= value < after.days:
+            when = after.start_date + dt.timedelta(days=int(value))
+            lines.append(f"crisis.{key} = {when} lies before the run's first day ({after.start_date}): "
+                         f"rows dated from ${key} start before the run" if value < 0 else
+                         f"crisis.{key} = {when} lies after the run's last day ({last}): rows dated "
+                         f"from ${key} do not start within the run")
     known = set(policy_day_warnings(before))
-    for line in policy_day_warnings(after):
-        if line not in known:
-            err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+    lines += [line for line in policy_day_warnings(after) if line not in known]
+    for line in lines:
+        err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _set_in(name: str, scenario, common: dict, compared: int):
+    """`apply_overrides(scenario, common)` for `compare --set`, whose refusal names the scenario:
+    --set changes every scenario compared, and "unknown crisis parameter 'corridor_open'" alone
+    did not say that the baseline, not the corridor variant that has it, lacked it."""
+    from .analysis.ensemble import OverrideError, apply_overrides
+
+    try:
+        return apply_overrides(scenario, common)
+    except OverrideError as exc:
+        where = scenario.metadata.get("variant_file") or scenario.source
+        every = "; --set changes every scenario compared (--sweep only the baseline)" if compared > 1 else ""
+        raise OverrideError(f"--set in {name} ({where}): {exc}{every}") from None
 
 
 def _warn_unused_parameters(name: str, scenario, keys, what: str) -> None:
@@ -734,7 +778,7 @@ def compare(
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")
         loaded = scenarios
-        scenarios = {name: _with_set(apply_overrides(sc, common), set_ or [])
+        scenarios = {name: _with_set(_set_in(name, sc, common, len(loaded)), set_ or [])
                      for name, sc in scenarios.items()}
         for name, sc in scenarios.items():
             _warn_new_policy_days(name, loaded[name], sc)

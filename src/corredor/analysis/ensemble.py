@@ -62,14 +62,25 @@ _EXPONENT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 def parse_value(text: str) -> Any:
     """A command-line value as YAML scalar: '2' -> 2, '0.5' -> 0.5, '1e6' -> 1000000.0,
-    'true' -> True, 'x' -> 'x'."""
+    'true' -> True, 'x' -> 'x'. A date that no calendar has ('2023-04-31') raises
+    `OverrideError`: YAML's date constructor raised a ValueError, a traceback."""
     if _EXPONENT.fullmatch(text.strip()):
         return float(text)
     try:
         value = yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError):  # (lists nested beyond the stack: kept as text)
         return text
+    except (ValueError, OverflowError) as exc:  # (only its date and time constructors raise these)
+        raise OverrideError(f"'{text.strip()}' is not a date ({exc}; expected YYYY-MM-DD)") from None
     return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def _key_said(key: str, text: str, option: str) -> Any:
+    """`parse_value(text)` with the option and key a refused value belongs to in its message."""
+    try:
+        return parse_value(text)
+    except OverrideError as exc:
+        raise OverrideError(f"{option} {key}: {exc}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -77,7 +88,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
         raise OverrideError(f"expected key=value, found '{text}'")
-    return key.strip(), parse_value(value.strip())
+    return key.strip(), _key_said(key.strip(), value.strip(), "--set")
 
 
 #: Most values one `--sweep` range may make (the runs' limit is checked after, on the product).
@@ -90,17 +101,18 @@ def _is_number(v: Any) -> bool:
 
 def parse_range(key: str, text: str) -> list[Any] | None:
     """'10..50/20' -> [10, 30, 50]; '2023-04-06..2023-04-20/7' -> three dates a week apart; the
-    step defaults to 1 (a day for dates) and both ends are included. None when `text` is not a
+    step defaults to 1 (a day for dates); b is included where a step lands on it ('0..10/4' ->
+    [0, 4, 8]: a step that does not divide the width stops short of b). None when `text` is not a
     range (its ends are not both numbers or both dates): then it is a plain value."""
     span, slash, step_text = text.partition("/")
     lo_text, dots, hi_text = span.partition("..")
     if not dots:
         return None
-    lo, hi = parse_value(lo_text.strip()), parse_value(hi_text.strip())
+    lo, hi = (_key_said(key, t.strip(), "--sweep") for t in (lo_text, hi_text))
     dates = all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in (lo, hi))
     if not dates and not (_is_number(lo) and _is_number(hi)):
         return None
-    step = parse_value(step_text.strip()) if slash else 1  # ("a..b/" gives no step: refused)
+    step = _key_said(key, step_text.strip(), "--sweep") if slash else 1  # ("a..b/" gives no step: refused)
     if not _is_number(step) or step <= 0 or (dates and not isinstance(step, int)):
         what = "a whole number of days" if dates else "a number"
         raise OverrideError(f"--sweep {key}: the range {text}'s step: expected {what} above 0, "
@@ -123,8 +135,9 @@ def parse_range(key: str, text: str) -> list[Any] | None:
 
 def parse_sweep(text: str) -> tuple[str, list[Any]]:
     """'move_rules.camp_weight=1,2,4' -> ('move_rules.camp_weight', [1, 2, 4]); an item `a..b` or
-    `a..b/step` is the range from a to b (both included) in steps of `step` (default 1; days
-    for dates): 'crisis.bribe_price_usd=0..100/25', 'crisis.peru_block=2023-03-30..2023-04-27/7'."""
+    `a..b/step` is the range from a up to b (b included where a step lands on it) in steps of
+    `step` (default 1; days for dates): 'crisis.bribe_price_usd=0..100/25',
+    'crisis.peru_block=2023-03-30..2023-04-27/7'."""
     key, sep, values = text.partition("=")
     items = [v.strip() for v in values.split(",")] if sep else []
     if not key.strip() or not items or any(not v for v in items):
@@ -132,7 +145,7 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     parsed: list[Any] = []
     for item in items:
         values_of = parse_range(key.strip(), item)
-        parsed.extend(values_of if values_of is not None else [parse_value(item)])
+        parsed.extend(values_of if values_of is not None else [_key_said(key.strip(), item, "--sweep")])
         if len(parsed) > MAX_RANGE_VALUES:
             raise OverrideError(f"--sweep {key.strip()}: more than {MAX_RANGE_VALUES:,} values")
     seen: set[Any] = set()

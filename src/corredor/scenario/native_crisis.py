@@ -108,12 +108,24 @@ DATE_COLUMNS = ("start", "end")
 _DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
 
 
+def _is_iso_date(text: str) -> bool:
+    """True for text that is a calendar date written YYYY-MM-DD."""
+    try:
+        return len(text) == 10 and dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> str | None:
     """Why `value` cannot be date parameter `key` (None when it can): a date YYYY-MM-DD within
     100 years of the start date. Shared by the scenario reader and `--set`/`--sweep`."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        # (a quoted date is text in TOML; "expected YYYY-MM-DD, found '2023-04-20'" puzzled a user)
+        text = value.strip() if isinstance(value, str) else ""
+        quoted = _is_iso_date(text)
+        hint = f" (a date is written without quotes: {key} = {text})" if quoted else ""
         return (f"crisis parameter '{key}': expected a date YYYY-MM-DD (a start or end cell is "
-                f"${key}), found {shown(value)}")
+                f"${key}), found {'the text ' if quoted else ''}{shown(value)}{hint}")
     if start_date is not None and abs((value - start_date).days) > MAX_DAYS:
         return (f"crisis parameter '{key}': expected a date within 100 years of the start date "
                 f"{start_date}, found {value}")
@@ -984,6 +996,25 @@ def is_variant_file(path: str | Path) -> bool:
         return False
 
 
+def _variant_warnings(base: Scenario, base_dir: Path, base_toml: dict[str, Any],
+                      problems: Problems) -> tuple[Problem, ...]:
+    """A variant's warnings: the baseline's, except those of its crisis tables, which the variant
+    read again as its own (`problems`, its parameters and files in force). The variant kept the
+    baseline's alone, so `validate` said "ok (0 warnings)" of a variant whose own events file had
+    an event dated outside the run."""
+    crisis = base_toml.get("crisis", {})
+    crisis = crisis if isinstance(crisis, dict) else {}
+    specs = [crisis.get(key) for key in FILE_KEYS]
+    names = [f for spec in specs for f in (spec if isinstance(spec, list) else [spec]) if isinstance(f, str)]
+    try:
+        reread = {(base_dir / f).resolve() for f in names}
+        kept = [problems.problem(base_dir / w.path, w.line, w.column, w.message, "warning")
+                for w in base.metadata.get("warnings", ()) if (base_dir / w.path).resolve() not in reread]
+    except (OSError, RuntimeError, ValueError):  # (names the baseline read; a loop of links)
+        kept = list(base.metadata.get("warnings", ()))
+    return (*kept, *problems.warnings)
+
+
 def load_variant(path: str | Path) -> Scenario:
     """Load a policy variant: its baseline scenario with the `[crisis]` overrides applied.
 
@@ -1015,32 +1046,32 @@ def load_variant(path: str | Path) -> Scenario:
             found = f", found {shown(variant['base'])}" if "base" in variant else ", found no base key"
         raise ScenarioError([Problem(str(path), line, col,
                                      f"a variant needs [variant] base = \"<baseline folder>\"{found}")])
-    unknown = set(data) - {"variant", "crisis"}
-    if unknown:
-        key = sorted(unknown)[0]
-        line, col = toml_place(text, key)
-        raise ScenarioError([Problem(str(path), line, col, f"a variant may override [crisis] only (found [{key}]; "
-                                     "the period and places are the baseline's)")])
-    for key in sorted(set(variant) - VARIANT_KEYS):
-        line, col = toml_place(text, "variant", key)
-        raise ScenarioError([Problem(str(path), line, col, f"unknown key 'variant.{key}' "
-                                     f"(expected {', '.join(sorted(VARIANT_KEYS))}){suggest(key, VARIANT_KEYS)}")])
+    # (collected, not raised: the [crisis] overrides below are still read, so that one pass shows
+    # a misspelt [variant] key and a misspelt parameter together, as for any other scenario)
+    own_problems = [Problem(str(path), *toml_place(text, key),
+                            f"a variant may override [crisis] only (found [{key}]; the period and "
+                            "places are the baseline's)") for key in sorted(set(data) - {"variant", "crisis"})]
+    own_problems += [Problem(str(path), *toml_place(text, "variant", key),
+                             f"unknown key 'variant.{key}' (expected {', '.join(sorted(VARIANT_KEYS))})"
+                             f"{suggest(key, VARIANT_KEYS)}") for key in sorted(set(variant) - VARIANT_KEYS)]
     try:
         base_dir = (path.parent / variant["base"]).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # (a NUL in the name, a loop of links)
         line, col = toml_place(text, "variant", "base")
-        raise ScenarioError([Problem(str(path), line, col, f"bad base folder {variant['base']!r} ({exc})")]) from None
+        raise ScenarioError([*own_problems, Problem(str(path), line, col,
+                                                    f"bad base folder {variant['base']!r} ({exc})")]) from None
     if not (base_dir / "scenario.toml").is_file():
         line, col = toml_place(text, "variant", "base")
-        raise ScenarioError([Problem(str(path), line, col, f"base {variant['base']!r} is not a scenario folder "
-                                     f"({base_dir} has no scenario.toml; the path is relative to this file)")])
+        raise ScenarioError([*own_problems, Problem(str(path), line, col, f"base {variant['base']!r} is not a "
+                                                    f"scenario folder ({base_dir} has no scenario.toml; the "
+                                                    "path is relative to this file)")])
     base = load_scenario(base_dir)
     base_toml = loads_toml((base_dir / "scenario.toml").read_text(encoding="utf-8"))
     table = dict(base_toml.get("crisis", {}))
     over = data.get("crisis", {})
     if not isinstance(over, dict):
         line, col = toml_place(text, "crisis")
-        raise ScenarioError([Problem(str(path), line, col, "[crisis] must be a table")])
+        raise ScenarioError([*own_problems, Problem(str(path), line, col, "[crisis] must be a table")])
     own = over.get("parameters")
     # the baseline's own parameters were checked when it loaded; a variant that replaces the
     # tables referring to them (e.g. policies without $mil_block) must not be refused for them
@@ -1058,10 +1089,13 @@ def load_variant(path: str | Path) -> Scenario:
                          start_date=base.start_date, toml_path=path,
                          routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days,
                          inherited=inherited)
+    if own_problems:
+        raise ScenarioError([*own_problems, *problems.errors], problems.warnings)
     problems.raise_if_errors()
     name = str(variant.get("name") or path.stem)
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
-            "variant_description": str(variant.get("description", "")), "baseline": base.name}
+            "variant_description": str(variant.get("description", "")), "baseline": base.name,
+            "warnings": _variant_warnings(base, base_dir, base_toml, problems)}
     return replace(base, name=f"{base.name}+{name}", crisis=crisis, metadata=meta)
 
 

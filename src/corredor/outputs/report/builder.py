@@ -76,7 +76,10 @@ def read_run(run_dir: Path) -> RunData:
     ReportError (naming the file) when one cannot be read as the report reads it."""
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise NotARunFolder(f"{run_dir}: not a run folder (no manifest.json)")
+        # (a `compare --out` folder holds a comparison and no run: say where it goes instead)
+        hint = (f"; its comparison.json goes into a run's report: corredor report RUN_DIR --comparison "
+                f"{run_dir / 'comparison.json'}") if (run_dir / "comparison.json").is_file() else ""
+        raise NotARunFolder(f"{run_dir}: not a run folder (no manifest.json){hint}")
     manifest = checks.check_folder(run_dir, checks.read_json(manifest_path))
     net_path = run_dir / tables.NETWORK_JSON
     net = checks.check_network(checks.read_json(net_path), net_path)
