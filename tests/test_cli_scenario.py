@@ -208,3 +208,21 @@ def test_line_spans_and_the_rows_a_date_parameter_moves(tmp_path: Path) -> None:
     dep.write_text("\n".join(lines) + "\n", encoding="utf-8")
     moved = date_parameter_rows(corredor.load_scenario(folder))
     assert moved == {"peru_block": {"policies.csv": [3, 4, 5, 6, 7], "departures.csv": [k + 1]}}
+
+
+def test_validate_takes_several_scenarios_and_reports_each(tmp_path: Path) -> None:
+    """`corredor validate scenarios/x scenarios/x/variants/*.toml` was refused ("unexpected extra
+    arguments"): each path is now checked and reported, a bad one named with its problems, and
+    the exit status is 2 when any has an error."""
+    folder = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "scenario.toml").write_text("x\n", encoding="utf-8")
+    variant = folder / "variants" / "bribe_0.toml"
+    r = runner.invoke(app, ["validate", str(folder), str(bad), str(variant)])
+    assert r.exit_code == 2, r.output
+    assert f"{folder}: ok (0 warnings)" in r.output and f"{variant}: ok (0 warnings)" in r.output
+    assert "scenario.toml:1:2: bad TOML" in r.output and f"{bad}: 1 problem" in r.output
+    assert "1 of 3 scenarios have problems" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["validate", str(folder), str(variant)])
+    assert r.exit_code == 0, r.output

@@ -529,6 +529,10 @@ def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Pat
     row = next(line for line in r.output.splitlines() if "days_until_camp_empties" in line)
     assert "in no replica" in row and "– –" not in row, r.output
     assert "days_until_camp_empties has no value in a replica whose camp had not emptied" in r.output
+    # counts (people, whole in every replica) print whole, as compare prints them: not "497.1 – 507.7"
+    for metric in ("stranded_peak", "give_ups", "peak_toilets"):
+        row = next(line for line in r.output.splitlines() if f" {metric} " in line)
+        assert "." not in row.split("│")[3] + row.split("│")[4], row
     summary = json.loads((tmp_path / "e" / "metrics_summary.json").read_text(encoding="utf-8"))["base"]
     assert summary["days_until_camp_empties"]["n"] == 0
     assert all(s["n"] == 2 for k, s in summary.items() if k != "days_until_camp_empties")

@@ -83,23 +83,31 @@ def safe_name(name: str) -> str:
 
 
 @app.command()
-def validate(path: Path = typer.Argument(..., help="Flee case folder or native scenario folder")) -> None:
-    """Check a scenario: print every problem and warning; exit 2 if any problem is an error."""
+def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, native scenario folders or variant files")) -> None:
+    """Check scenarios: print every problem and warning; exit 2 if any problem is an error."""
     from .scenario.validate import validate_path
 
-    try:
-        warnings = validate_path(path)
-    except ScenarioError as exc:
-        fail_with_problems(exc)
-        return
-    for w in warnings:
-        console.print(str(w), markup=False, highlight=False, soft_wrap=True)
-    console.print(
-        f"{path}: ok ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    failed = 0
+    for path in paths:  # (`validate scenarios/x/variants/*.toml`: each checked, all reported)
+        try:
+            warnings = validate_path(path)
+        except ScenarioError as exc:
+            if len(paths) == 1:
+                fail_with_problems(exc)
+            failed += 1
+            for p in (*exc.warnings, *exc.problems):  # (named from the scenario's folder, as alone)
+                err_console.print(str(p), markup=False, highlight=False, soft_wrap=True)
+            n = len(exc.problems)
+            err_console.print(f"{path}: {n} problem{'s' if n != 1 else ''}", markup=False,
+                              highlight=False, soft_wrap=True)
+            continue
+        for w in warnings:
+            console.print(str(w), markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{path}: ok ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})",
+                      markup=False, highlight=False, soft_wrap=True)
+    if failed:
+        err_console.print(f"{failed} of {len(paths)} scenarios have problems", markup=False)
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -316,6 +324,11 @@ def _check_engine(engine: str) -> None:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
 
 
+def _count(x: float) -> str:
+    """A quantile of a count (people, days): whole, with thousands separators."""
+    return f"{x:,.0f}"
+
+
 def _num(x: float) -> str:
     """A summary figure: whole numbers with thousands separators, others to 4 significant digits."""
     if x != x:
@@ -425,6 +438,7 @@ def ensemble(
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
         table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         from .analysis.compare import name_lines
+        from .outputs.report.ensemble import is_count
 
         labels = {label: name_lines(label) for label in ens.summary}
         longest = max(len(line) for text in labels.values() for line in text.split("\n"))
@@ -440,7 +454,8 @@ def ensemble(
                 if some:
                     notes.append(f"* {label}, {name}: a value in {s['n']:.0f} of {replicas} replicas; "
                                  "the figures are of those")
-                median, band = ((_num(s["q50"]) + ("*" if some else ""), f"{_num(s['q05'])} – {_num(s['q95'])}")
+                num = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
+                median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
                 table.add_row(labels[label] if k == 0 else "", name, median, band,
                               end_section=k == len(metrics) - 1)

@@ -146,7 +146,7 @@ def print_crisis_summary(scenario: Scenario, console: Console) -> None:
     head.add_row("policy periods", str(k["policies"]))
     head.add_row("events", ", ".join(f"{n} {v}" for n, v in sorted(k["events"].items())) or "none")
     span = k["observation_days"]
-    head.add_row("observations", f"{k['observations']} reports, {date(span[0])} to {date(span[1])}"
+    head.add_row("observations", f"{k['observations']} report{'s' if k['observations'] != 1 else ''}, {date(span[0])} to {date(span[1])}"
                  if span else "none")
     head.add_row("provided (needs met)", f"{k['provided']} rows" if k["provided"] else "none stated")
     head.add_row("behaviour parameters", str(k["parameters"]))
