@@ -85,6 +85,24 @@ def test_bad_case_file_points_at_file_and_line(mali: Path, tmp_path: Path) -> No
     assert not (tmp_path / "o").exists()
 
 
+def test_set_changes_a_setting_of_the_run_and_the_manifest_says_so(mali: Path, tmp_path: Path) -> None:
+    """calibrate's best_params.toml says to use its values with --set, which `run` did not take
+    ("No such option"); a bad key is refused before the run, as for ensemble."""
+    base = ["run", str(mali), "--days", "20", "--seed", "4", "--engine", "agents", "--quiet"]
+    assert runner.invoke(app, [*base, "--out", str(tmp_path / "own")]).exit_code == 0
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "set"), "--set", "move_rules.camp_weight=0.5",
+                            "--set", "move_rules.default_movechance=1"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "set" / "manifest.json").read_text())
+    assert m["set"] == {"move_rules.camp_weight": 0.5, "move_rules.default_movechance": 1}
+    own = json.loads((tmp_path / "own" / "manifest.json").read_text())
+    assert "set" not in own and own["scenario"]["sha256"] != m["scenario"]["sha256"]
+    assert (tmp_path / "own/population.csv").read_text() != (tmp_path / "set/population.csv").read_text()
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "bad"), "--set", "move_rules.camp_wieght=2"])
+    assert r.exit_code == 2 and "did you mean 'camp_weight'" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "bad").exists()
+
+
 def test_unknown_engine_and_bad_values_exit_2(mali: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(mali), "--engine", "warp"])
     assert r.exit_code == 2 and "engine" in r.output
