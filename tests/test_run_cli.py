@@ -229,3 +229,20 @@ def test_version_flag_prints_the_installed_version():
     import importlib.metadata
 
     assert __version__ == importlib.metadata.version("corredor")  # one version, pyproject's
+
+
+def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
+    """`python -m corredor` runs the same command line (it was "No module named corredor.__main__")."""
+    import os
+    import subprocess
+    import sys
+
+    from corredor import __version__
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-m", "corredor", "--version"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == f"corredor {__version__}", r.stderr
+    r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
