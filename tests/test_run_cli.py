@@ -98,6 +98,9 @@ def test_set_changes_a_setting_of_the_run_and_the_manifest_says_so(mali: Path, t
     own = json.loads((tmp_path / "own" / "manifest.json").read_text())
     assert "set" not in own and own["scenario"]["sha256"] != m["scenario"]["sha256"]
     assert (tmp_path / "own/population.csv").read_text() != (tmp_path / "set/population.csv").read_text()
+    assert runner.invoke(app, ["report", str(tmp_path / "set"), "--quiet"]).exit_code == 0
+    page = (tmp_path / "set" / "report.html").read_text(encoding="utf-8")
+    assert "move_rules.camp_weight = 0.5, move_rules.default_movechance = 1" in page
     r = runner.invoke(app, [*base, "--out", str(tmp_path / "bad"), "--set", "move_rules.camp_wieght=2"])
     assert r.exit_code == 2 and "did you mean 'camp_weight'" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "bad").exists()
