@@ -328,3 +328,17 @@ def test_a_date_parameter_is_refused_with_what_to_do_instead(tmp_path: Path) -> 
     assert [str(p) for p in info.value.problems] == [
         f"{path}:5:1: 'crisis.peru_block' is a date parameter; calibration searches numbers (compare its "
         "dates with `corredor compare --sweep crisis.peru_block=YYYY-MM-DD,...`)"]
+
+
+def test_fit_curves_of_a_flee_case_at_hasten_10_are_in_people(flee_cases: Path) -> None:
+    """fit.png's "people in camps" are people, like every run folder and ensemble table: a Flee
+    case at hasten 10 showed agents (mali2012's observed camps on day 0: 1,082, not 10,820)."""
+    import corredor
+
+    sc = corredor.load_scenario(flee_cases / "mali2012", hasten=10).with_days(5)
+    spec = ParamSpec("move_rules.camp_weight", 1.0, 8.0)
+    cal = calibrate([sc], [spec], trials=1, replicas=1, seed=0, engine="cohorts")
+    curves = cal.series["mali2012"]
+    assert curves["observed"][0] == 10_820  # (926 + 69 + 87 agents) × 10, as populations.csv
+    for label in ("before", "after"):  # the day-0 camp insertion (a resident may leave on day 0)
+        assert 10_000 < curves[label][0] <= 10_820, label

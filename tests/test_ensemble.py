@@ -439,6 +439,21 @@ def test_a_sweep_over_hasten_gives_bands_of_people_in_every_variant(flee_cases) 
         assert ens.bands["population"].attrs["units"] == "people"
 
 
+def test_the_manifest_says_the_hasten_the_variants_ran_at(flee_cases) -> None:
+    """`--set optimisations.hasten=5` ran at 5 and scaled the bands by 5, but the manifest (and
+    the report's "each agent stands for 10 people") said the scenario's 10; a sweep over hasten
+    has no one hasten, and each variant states its own."""
+    import corredor
+
+    sc = corredor.load_scenario(flee_cases / "mali2012", hasten=10, days=5)
+    ens = run_ensemble(sc, 1, seed=3, variants=[Variant("base", {"optimisations.hasten": 5})])
+    assert ens.manifest["hasten"] == 5 and ens.manifest["variants"][0]["hasten"] == 5
+    ens = run_ensemble(sc, 1, seed=3, variants=[Variant(f"h{h}", {"optimisations.hasten": h}) for h in (5, 10)])
+    assert ens.manifest["hasten"] is None
+    assert [v["hasten"] for v in ens.manifest["variants"]] == [5, 10]
+    assert run_ensemble(sc, 1, seed=3).manifest["hasten"] == 10
+
+
 def test_quantile_view_has_numeric_quantiles() -> None:
     from corredor.analysis.ensemble import quantile_view
 

@@ -85,6 +85,27 @@ def test_bad_case_file_points_at_file_and_line(mali: Path, tmp_path: Path) -> No
     assert not (tmp_path / "o").exists()
 
 
+def test_set_changes_a_setting_of_the_run_and_the_manifest_says_so(mali: Path, tmp_path: Path) -> None:
+    """calibrate's best_params.toml says to use its values with --set, which `run` did not take
+    ("No such option"); a bad key is refused before the run, as for ensemble."""
+    base = ["run", str(mali), "--days", "20", "--seed", "4", "--engine", "agents", "--quiet"]
+    assert runner.invoke(app, [*base, "--out", str(tmp_path / "own")]).exit_code == 0
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "set"), "--set", "move_rules.camp_weight=0.5",
+                            "--set", "move_rules.default_movechance=1"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "set" / "manifest.json").read_text())
+    assert m["set"] == {"move_rules.camp_weight": 0.5, "move_rules.default_movechance": 1}
+    own = json.loads((tmp_path / "own" / "manifest.json").read_text())
+    assert "set" not in own and own["scenario"]["sha256"] != m["scenario"]["sha256"]
+    assert (tmp_path / "own/population.csv").read_text() != (tmp_path / "set/population.csv").read_text()
+    assert runner.invoke(app, ["report", str(tmp_path / "set"), "--quiet"]).exit_code == 0
+    page = (tmp_path / "set" / "report.html").read_text(encoding="utf-8")
+    assert "move_rules.camp_weight = 0.5, move_rules.default_movechance = 1" in page
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "bad"), "--set", "move_rules.camp_wieght=2"])
+    assert r.exit_code == 2 and "did you mean 'camp_weight'" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "bad").exists()
+
+
 def test_unknown_engine_and_bad_values_exit_2(mali: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(mali), "--engine", "warp"])
     assert r.exit_code == 2 and "engine" in r.output
@@ -233,3 +254,20 @@ def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> Non
     r = runner.invoke(app, ["run", str(REPO / "scenarios" / "chile-peru-2023"), "--days", "3",
                             "--out", str(tmp_path / "b")])
     assert r.exit_code == 0 and "note:" not in r.output
+
+
+def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
+    """`python -m corredor` runs the same command line (it was "No module named corredor.__main__")."""
+    import os
+    import subprocess
+    import sys
+
+    from corredor import __version__
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-m", "corredor", "--version"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == f"corredor {__version__}", r.stderr
+    r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr

@@ -532,6 +532,34 @@ def test_flee_known_unused_setting_warns_at_its_line(tmp_path: Path) -> None:
     assert "no effect" in w.message
 
 
+def test_use_v1_rules_is_applied_as_flee_31_does(tmp_path: Path) -> None:
+    """Flee 3.1 reads `use_v1_rules: true` as speed 200, camp_weight 2, conflict_weight 0.25 and no
+    stints or start on foot, over the file's values; corredor said "accepted but has no effect"
+    and ran the file's values, so the same folder meant two different runs."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 4, "  max_move_speed: 100.0\n  use_v1_rules: true\n  camp_weight: 5")
+    s = load_flee(folder)
+    m = s.settings.move_rules
+    assert (m.max_move_speed, m.camp_weight, m.conflict_weight) == (200.0, 2.0, 0.25)
+    assert not m.start_on_foot and not m.avoid_short_stints and m.awareness_level == 1
+    (w,) = s.metadata["warnings"]
+    assert (w.path, w.line) == (YML, 5) and "over this file's max_move_speed: 100.0, camp_weight: 5" in w.message
+    edit(folder / YML, 5, "  use_v1_rules: false")
+    assert load_flee(folder).settings.move_rules.camp_weight == 5
+
+
+@pytest.mark.parametrize("value", ["\n    spawn_mode: constant", " false"])
+def test_conflict_driven_spawning_is_refused(tmp_path: Path, value: str) -> None:
+    """Flee 3.1 spawns a fixed number per conflict zone once the key has a value (even false);
+    corredor spawns from the data: refused rather than run wrongly (it only warned)."""
+    folder = write_mini_flee(tmp_path / "a")
+    edit(folder / YML, 2, f"  conflict_driven_spawning:{value}")
+    with pytest.raises(ScenarioError) as exc:
+        load_flee(folder)
+    (p,) = exc.value.problems
+    assert (p.path, p.line) == (YML, 2) and "conflict-driven spawning is not implemented" in p.message
+
+
 def test_closure_reopening_before_closing_warns(tmp_path: Path) -> None:
     folder = write_mini_flee(tmp_path / "a")
     edit(folder / CLO, 3, "location,C,,6,3")

@@ -161,6 +161,29 @@ def test_geojson_leaves_out_roads_of_zero_length(tmp_path):
     assert any({r["a"], r["b"]} == {a, b} for r in net["roads"])
 
 
+def test_geojson_leaves_out_places_not_in_degrees(tmp_path):
+    """A Flee gps_x of 118 (validate warns of it, the case still runs) became a Point at latitude
+    118, which RFC 7946 (§3.1.1) and GIS tools refuse: such a place and its roads are left out."""
+    res = flee_like()
+    ds = res.dataset
+    names = [str(n) for n in ds.location.values]
+    lat = ds["lat"].values.copy()
+    lat[0] = 118.4
+    res.dataset = ds.assign_coords(lat=("location", lat))
+    tables.write_tables(res, tmp_path)
+    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
+    points = [f for f in doc["features"] if f["geometry"]["type"] == "Point"]
+    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    assert [f["properties"]["name"] for f in points] == names[1:]
+    assert lines and not any(names[0] in (f["properties"]["from"], f["properties"]["to"]) for f in lines)
+    for f in doc["features"]:
+        coords = f["geometry"]["coordinates"]
+        for lon, lat_ in [coords] if f["geometry"]["type"] == "Point" else coords:
+            assert -180 <= lon <= 180 and -90 <= lat_ <= 90
+    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    assert net["locations"][0]["lat"] == 118.4  # (the report's map draws it, as validate warned)
+
+
 def test_closure_status_reaches_geojson_and_network(tmp_path):
     res = crisis_like(n_days=10)
     tables.write_tables(res, tmp_path)

@@ -116,6 +116,10 @@ def run(
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed (same seed, same result on any thread count)"),
     hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people [the scenario's]"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="a setting for this run, e.g. move_rules.camp_weight=2 (as in "
+                            "calibrate's best_params.toml); repeat for more",
+    ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads [all]"),
     out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]"),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
@@ -145,13 +149,27 @@ def run(
     # matplotlib while the run computes; it is handed to write_run_folder (outputs/plotworker.py)
     with plot_worker() as helper:
         _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, draws, check,
-             quiet, checkpoint_every, resume, helper)
+             quiet, checkpoint_every, resume, helper, set_)
+
+
+def _with_settings_or_exit(scenario, assignments: list[str]):
+    """`scenario` with `run --set key=value` applied, and the settings as a dict for the manifest;
+    a bad key or value is one line and exit 2, before the run (as for ensemble and compare)."""
+    from .analysis.ensemble import OverrideError, apply_overrides, parse_assignment
+
+    try:
+        settings = dict(parse_assignment(a) for a in assignments)
+        changed = apply_overrides(scenario, settings) if settings else scenario
+    except OverrideError as exc:
+        usage_error(str(exc))
+    _warn_new_policy_days("--set", scenario, changed)
+    return changed, settings
 
 
 def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
          out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, draws: str,
          check: bool, quiet: bool, checkpoint_every: int, resume: bool,
-         helper: PlotWorker | None) -> None:
+         helper: PlotWorker | None, assignments: list[str] | None = None) -> None:
     """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
@@ -166,7 +184,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error("--checkpoint-every and --resume work with --backend cpu")
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
-    scenario = _load_or_exit(path, hasten, days, engine)
+    scenario, settings = _with_settings_or_exit(_load_or_exit(path, hasten, days, engine),
+                                                assignments or [])
     if not quiet:
         _note_warnings(path, scenario)
     refusal = draws_refusal(draws, engine, scenario)
@@ -220,6 +239,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         err_console.print(f"internal error (please report): {exc}", markup=False, highlight=False,
                           soft_wrap=True)
         raise typer.Exit(3) from None
+    if settings:  # what --set changed, so the folder says which settings made it
+        res.manifest["set"] = settings
     try:
         write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
     except RunFolderExists as exc:

@@ -40,6 +40,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..engine.rng import replica_seeds
+from ..results import in_people
 from ..scenario.csvread import decode_text
 from ..scenario.problems import Problems, shown
 from ..scenario.tomlread import loads_toml, toml_error
@@ -395,7 +396,7 @@ def run_trial_replica(shared: CalibrationShared, task: TrialTask) -> dict[str, A
     out: dict[str, Any] = {"trial": task.trial, "case": task.case, "replica": task.replica,
                            "loss": float(shared.objective(results, shared.scenarios[task.case]))}
     if task.series:
-        ds = results.dataset
+        ds = in_people(results.dataset)  # fit.png says people, like every other output (not agents)
         if "observed" in ds and "population" in ds:
             obs = ds["observed"].transpose("day", "location").values
             camps = np.isfinite(obs).any(axis=0)

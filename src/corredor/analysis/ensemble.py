@@ -598,7 +598,7 @@ def run_ensemble(
         for v in variants
     }
     manifest = _manifest(scenario, variants, seed, seeds, engine, ex, first_manifest,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, plans)
     bands.attrs.update({"replicas": replicas, "base_seed": int(seed),
                         "quantiles": list(QUANTILES)})
     return Ensemble(bands, rows, summary, manifest)
@@ -642,12 +642,22 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
     return ds
 
 
+def _variant_hastens(scenario: Any, plans: Sequence[Any]) -> list[Any]:
+    """The hasten each variant ran at: its plan's, since `--set`/`--sweep optimisations.hasten=…`
+    changes it (the scenario's own hasten is then not what the counts were scaled by)."""
+    from ..plan import Plan
+
+    base = getattr(scenario, "hasten", None)
+    return [p.hasten if isinstance(p, Plan) else base for p in plans]
+
+
 def _manifest(
     scenario: Any, variants: Sequence[Variant], seed: int, seeds: list[int], engine: str,
-    ex: Any, first: Mapping[str, Any], wall_s: float,
+    ex: Any, first: Mapping[str, Any], wall_s: float, plans: Sequence[Any] = (),
 ) -> dict[str, Any]:
     from .. import __version__
 
+    hastens = _variant_hastens(scenario, plans) or [getattr(scenario, "hasten", None)] * len(variants)
     return {
         "kind": "ensemble",
         "corredor_version": __version__,
@@ -656,7 +666,8 @@ def _manifest(
         "scenario_source": str(getattr(scenario, "source", "")),
         "scenario_hash": (first.get("scenario") or {}).get("sha256")
         if isinstance(first.get("scenario"), dict) else first.get("scenario_hash"),
-        "hasten": getattr(scenario, "hasten", None),
+        # one hasten for the whole ensemble, or null when a sweep varies it (each variant says its own)
+        "hasten": hastens[0] if len(set(hastens)) == 1 else None,
         "days": getattr(scenario, "days", None),
         "start_date": getattr(scenario, "start_date", None),
         "engine": first.get("engine", engine),
@@ -664,7 +675,8 @@ def _manifest(
         "base_seed": int(seed),
         "replicas": len(seeds),
         "replica_seeds": [int(s) for s in seeds],
-        "variants": [{"label": v.label, "overrides": dict(v.overrides)} for v in variants],
+        "variants": [{"label": v.label, "overrides": dict(v.overrides), "hasten": h}
+                     for v, h in zip(variants, hastens, strict=True)],
         "executor": type(ex).__name__,
         "workers": int(getattr(ex, "workers", 1)),
         "quantiles": list(QUANTILES),

@@ -660,10 +660,18 @@ def _peak(arr: np.ndarray) -> tuple[int | float | None, int | None]:
     return _whole(arr[k]), k
 
 
+def _in_degrees(loc: dict[str, Any]) -> bool:
+    """Whether a place has coordinates GeoJSON can hold: lat in −90…90, lon in −180…180 (RFC 7946
+    §3.1.1). A Flee `gps_x` of 118 (which `validate` warns of) made a Point GIS tools refuse."""
+    lat, lon = loc["lat"], loc["lon"]
+    return lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
 def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
     """`locations.geojson`: places as Points (summary properties), roads as LineStrings.
 
-    Coordinates are [lon, lat] (RFC 7946). Places without coordinates are left out.
+    Coordinates are [lon, lat] (RFC 7946). Places without coordinates in degrees are left out,
+    with their roads.
     """
     ds = collapse_extra_dims(in_people(results.dataset))
     locs = location_table(ds)
@@ -671,7 +679,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
     features: list[dict[str, Any]] = []
     pop = ds["population"].transpose("day", "location").values if "population" in ds else None
     for j, loc in enumerate(locs):
-        if loc["lat"] is None or loc["lon"] is None:
+        if not _in_degrees(loc):
             continue
         props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "label", "country", "kind", "is_camp")}
         if pop is not None:
@@ -694,7 +702,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
     trav = ds["travellers"].transpose("day", "route").values if "travellers" in ds else None
     for j, road in enumerate(roads):
         a, b = by_name.get(road["a"]), by_name.get(road["b"])
-        if not a or not b or a["lat"] is None or b["lat"] is None:
+        if not a or not b or not _in_degrees(a) or not _in_degrees(b):
             continue
         if (a["lon"], a["lat"]) == (b["lon"], b["lat"]):
             continue  # (both ends at one point: not a valid line for GIS tools; network.json keeps it)

@@ -1,8 +1,9 @@
 """Simulation settings with Flee 3.1's defaults; unknown keys are refused with a suggestion.
 
 Keys Flee knows but corredor does not implement are accepted with a warning (listed in
-`FLEE_KNOWN_UNUSED`); keys that enable Flee-3 demographic rules are refused when switched on,
-because running them wrongly would be worse than not running.
+`FLEE_KNOWN_UNUSED`); keys that enable Flee-3 demographic rules or conflict-driven spawning are
+refused when switched on, because running them wrongly would be worse than not running, and
+`use_v1_rules: true` sets the values it sets in Flee 3.1 (`V1_RULES`).
 """
 
 from __future__ import annotations
@@ -99,11 +100,9 @@ FLEE_KNOWN_UNUSED: dict[str, set[str]] = {
         "starvation_driven_spawning",
         "flood_zone_spawning_only",
         "flood_driven_spawn_mode",
-        "conflict_driven_spawning",
     },
     "move_rules": {
         "pruning_threshold",
-        "use_v1_rules",
         "two_system_decision_making",
         "use_economic_pull",
         "harvest_months",
@@ -131,6 +130,11 @@ DEMOGRAPHIC_SWITCHES = {
     "MatchTownEthnicity",
     "MatchConflictEthnicity",
 }
+
+#: What Flee 3.1's `move_rules.use_v1_rules: true` sets, over the file's own values
+#: (SimulationSettings.ReadFromYML): it changes the run, so it is applied, not ignored.
+V1_RULES: dict[str, Any] = {"max_move_speed": 200.0, "start_on_foot": False, "avoid_short_stints": False,
+                            "camp_weight": 2.0, "conflict_weight": 0.25}
 
 _SECTIONS: dict[str, type[_Frozen]] = {
     "spawn_rules": SpawnRules,
@@ -170,8 +174,22 @@ def settings_from_mapping(
         model = _SECTIONS[key]
         fields = set(model.model_fields)
         section: dict[str, Any] = {}
+        v1_rules = False
         for sub, v in (value or {}).items() if isinstance(value, dict) else []:
             dotted = f"{key}.{sub}"
+            if (key, sub) == ("move_rules", "use_v1_rules"):
+                if not isinstance(v, bool) and v is not None:
+                    problems.append(("error", dotted, f"expected true or false, found {shown(v, 'mapping')}"))
+                v1_rules = v is True
+                continue
+            if (key, sub) == ("spawn_rules", "conflict_driven_spawning"):
+                # Flee 3.1 spawns a fixed number per conflict zone once the key has any value (even
+                # false); corredor spawns from the data only: refused rather than run wrongly
+                if v is not None:
+                    problems.append(("error", dotted, "Flee's conflict-driven spawning is not implemented "
+                                     "in corredor (it spawns from the data, as without this key); "
+                                     "remove the key"))
+                continue
             if sub in DEMOGRAPHIC_SWITCHES:
                 if v not in (False, None, 0, "False", "false"):
                     problems.append(("error", dotted, f"Flee-3 demographic rule '{sub}' is not implemented in corredor; switch it off"))
@@ -187,6 +205,13 @@ def settings_from_mapping(
                 problems.append(("warning", dotted, f"Flee setting '{sub}' is accepted but has no effect in corredor"))
                 continue
             problems.append(("error", dotted, f"unknown setting '{sub}'{suggest(sub, fields | FLEE_KNOWN_UNUSED.get(key, set()))}"))
+        if v1_rules:
+            over = [f"{k}: {section[k]}" for k in V1_RULES if k in section and section[k] != V1_RULES[k]]
+            if over:
+                problems.append(("warning", f"{key}.use_v1_rules", "true sets "
+                                 + ", ".join(f"{k} {v}" for k, v in V1_RULES.items())
+                                 + f" (as Flee 3.1 does), over this file's {', '.join(over)}"))
+            section.update(V1_RULES)
         if not isinstance(value, dict) and value is not None:
             problems.append(("error", key, f"expected a mapping of settings, found {shown(value, 'mapping')}"))
         try:

@@ -748,6 +748,9 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         if key in manifest:
             facts.append((key, str(manifest[key])))
     facts += counts_fact(manifest.get("hasten"))
+    changed = manifest.get("set")  # `run --set`: the page says the run was not the scenario as written
+    if isinstance(changed, dict) and changed:
+        facts.append(("settings changed (--set)", ", ".join(f"{k} = {v}" for k, v in changed.items())))
     timing = manifest.get("timing")
     if isinstance(timing, dict) and "wall_s" in timing:
         facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))
