@@ -341,3 +341,33 @@ def test_both_period_files_disagreeing_warns(tmp_path: Path) -> None:
     assert s.days == 10
     (w,) = s.metadata["warnings"]
     assert w.path == "input_csv/conflict_period.csv" and "differs from sim_period.csv" in w.message
+
+
+def test_a_place_without_coordinates_is_warned_of_at_its_line(tmp_path: Path) -> None:
+    """Empty gps cells read as 0,0, as Flee reads them (its distances come from routes.csv), but a
+    map cannot place it: validate says so at the place's line, in a Flee folder and in a native
+    one (where lat and lon are empty); a place with coordinates gets no such warning."""
+    from corredor.scenario.convert import write_native
+    from corredor.scenario.validate import validate_path
+
+    case = write_mini_flee(tmp_path / "m")
+    edit(case / "input_csv" / "locations.csv", 3, "B,RB,Land,,,town,,500")
+    said = [str(w) for w in validate_path(case)]
+    assert [w for w in said if "no coordinates" in w] == [
+        "input_csv/locations.csv:3:4: warning: no coordinates (gps_x and gps_y empty or 0): the run reads "
+        "distances from routes.csv, but maps and locations.geojson leave the place out (expected its "
+        "latitude and longitude in degrees)"], said
+    native = write_native(load_flee(write_mini_flee(tmp_path / "ok")), tmp_path / "n")
+    assert not [w for w in map(str, validate_path(native)) if "no coordinates" in w]
+    table = native / "locations.csv"
+    lines = table.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    k = next(i for i, line in enumerate(lines) if line.startswith("B,"))
+    cells = lines[k].split(",")
+    cells[header.index("lat")] = cells[header.index("lon")] = ""
+    lines[k] = ",".join(cells)
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    said = [str(w) for w in validate_path(native) if "no coordinates" in str(w)]
+    assert said == [f"locations.csv:{k + 1}:{header.index('lat') + 1}: warning: no coordinates (lat and lon "
+                    "empty or 0): maps and locations.geojson leave the place out (expected its latitude "
+                    "and longitude in degrees)"], said

@@ -184,6 +184,30 @@ def test_geojson_leaves_out_places_not_in_degrees(tmp_path):
     assert net["locations"][0]["lat"] == 118.4  # (the report's map draws it, as validate warned)
 
 
+def test_a_place_without_coordinates_is_on_no_map(tmp_path):
+    """Empty gps cells read as 0,0 (as Flee reads them): such a place was a GeoJSON Point in the
+    Gulf of Guinea and stretched the report's map to reach it. At exactly 0,0 a place has no
+    position (lat and lon null in network.json); GeoJSON and the map leave it and its roads out."""
+    from corredor.outputs.report.builder import project
+
+    res = flee_like()
+    ds = res.dataset
+    names = [str(n) for n in ds.location.values]
+    lat, lon = ds["lat"].values.copy(), ds["lon"].values.copy()
+    lat[1] = lon[1] = 0.0
+    res.dataset = ds.assign_coords(lat=("location", lat), lon=("location", lon))
+    tables.write_tables(res, tmp_path)
+    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
+    points = [f["properties"]["name"] for f in doc["features"] if f["geometry"]["type"] == "Point"]
+    assert points == [n for k, n in enumerate(names) if k != 1]
+    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    assert not any(names[1] in (f["properties"]["from"], f["properties"]["to"]) for f in lines)
+    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    assert net["locations"][1]["lat"] is None and net["locations"][1]["lon"] is None
+    assert net["locations"][0]["lat"] == float(lat[0])
+    assert 1 not in project(net["locations"]) and 0 in project(net["locations"])
+
+
 def test_closure_status_reaches_geojson_and_network(tmp_path):
     res = crisis_like(n_days=10)
     tables.write_tables(res, tmp_path)

@@ -96,7 +96,8 @@ def slug(text: str) -> str:
 
 def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
     """One dict per location: name, code, label, country, kind, lat, lon, is_camp (from the
-    coords; `label`, what a reader calls the place, is the name unless a `label` coord says)."""
+    coords; `label`, what a reader calls the place, is the name unless a `label` coord says).
+    A place at exactly 0,0 (Flee's reading of empty gps cells) has lat and lon None."""
     names = [str(n) for n in ds["location"].values]
 
     def coord(name: str, default: Any) -> list[Any]:
@@ -118,6 +119,8 @@ def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
     camps = coord("is_camp", None)
     rows = []
     for i, n in enumerate(names):
+        if lats[i] == 0 and lons[i] == 0:  # (empty gps cells, read as Flee reads them: no position
+            lats[i] = lons[i] = float("nan")  # a map can use; drawn there, it stretched the map)
         is_camp = bool(camps[i]) if camps[i] is not None else str(kinds[i]) in ("camp", "idpcamp")
         rows.append(
             {

@@ -485,6 +485,10 @@ def read_locations(table: Table, problems: Problems) -> tuple[list[Location], se
                 problems.warn(table.path, row.line, col,  # routes.csv); maps and GeoJSON cannot
                               f"{what} {value:g} is not in degrees (expected {-limit:g} to {limit:g}); "
                               "maps will misplace it and `corredor convert` refuses it")
+        if lat == 0 and lon == 0:
+            problems.warn(table.path, row.line, 4, "no coordinates (gps_x and gps_y empty or 0): the "
+                          "run reads distances from routes.csv, but maps and locations.geojson leave "
+                          "the place out (expected its latitude and longitude in degrees)")
         type_raw = row.cells[5]
         effective = type_raw
         conflict_date: int | None = None

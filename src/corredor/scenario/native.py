@@ -285,6 +285,10 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                 problems.error(table.path, row.line, cell(col) + 1,
                                f"bad {col} (expected degrees between {-limit:g} and {limit:g}, found {value:g})")
                 ok = False
+        if lat == 0 and lon == 0:
+            problems.warn(table.path, row.line, cell("lat") + 1 if "lat" in cols else 1,
+                          "no coordinates (lat and lon empty or 0): maps and locations.geojson leave "
+                          "the place out (expected its latitude and longitude in degrees)")
         conflict_date: int | None = None
         if row.get(cell("conflict_date")) != "":
             conflict_date = parse_int(problems, table, row, cell("conflict_date"), "conflict_date")
