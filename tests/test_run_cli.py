@@ -271,3 +271,26 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_run_set_of_a_crisis_parameter_moves_the_closure_or_says_it_changes_nothing(tmp_path: Path) -> None:
+    """`run --set crisis.peru_block=DATE` moves Peru's closure (the manifest keeps the date; what
+    the date does to the run is tested with compare's sweep); on the no-peru-closure variant,
+    whose policies are not written against it, it says that the value changes nothing, as
+    compare and ensemble do."""
+    import json
+
+    from conftest import REPO
+
+    folder = REPO / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, ["run", str(folder), "--days", "70", "--set", "crisis.peru_block=2023-04-06",
+                            "--out", str(tmp_path / "early")])
+    assert r.exit_code == 0 and "warning" not in r.output, r.output
+    manifest = json.loads((tmp_path / "early" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["set"] == {"crisis.peru_block": "2023-04-06"}
+    assert manifest["parameters"]["peru_block"] == "2023-04-06"
+    r = runner.invoke(app, ["run", str(folder / "variants" / "no_peru_closure.toml"), "--days", "3",
+                            "--set", "crisis.peru_block=2023-04-06", "--out", str(tmp_path / "nc")])
+    assert r.exit_code == 0, r.output
+    assert ("warning: no-peru-closure: no table is written against crisis.peru_block; its --set value "
+            "changes nothing") in " ".join(r.output.split()), r.output

@@ -163,6 +163,8 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
     except OverrideError as exc:
         usage_error(str(exc))
     _warn_new_policy_days("--set", scenario, changed)
+    _warn_unused_parameters(str(scenario.metadata.get("variant") or scenario.name), changed, settings,
+                            "its --set value changes nothing")
     return changed, settings
 
 
