@@ -459,10 +459,10 @@ def ensemble(
 
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
-        table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         from .analysis.compare import name_lines
         from .outputs.report.ensemble import is_count
 
+        table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         labels = {label: name_lines(label) for label in ens.summary}
         longest = max(len(line) for text in labels.values() for line in text.split("\n"))
         table.add_column("variant", overflow="fold",
