@@ -352,17 +352,19 @@ def compute_needs(
     later = age >= san.switch_after_days
     ratio = xr.where(later, float(san.people_per_toilet_later), float(san.people_per_toilet_initial))
 
-    out = xr.Dataset(coords={k: v for k, v in pop.coords.items()})
-    out["in_need"] = pop.assign_attrs(units="people", long_name="people in need")
-    out["water_l"] = (pop * std.water.litres_per_person_day).assign_attrs(units="l/day")
-    out["food_kcal"] = (pop * std.food.kcal_per_person_day).assign_attrs(units="kcal/day")
-    out["food_rations"] = (pop * std.food.kcal_per_person_day / std.food.kcal_per_ration).assign_attrs(
-        units="rations/day"
-    )
-    out["covered_space_m2"] = (pop * space_per_person).assign_attrs(units="m2")
-    out["toilets"] = _ceil_count(pop / ratio).assign_attrs(units="toilets")
-    out["health_staff"] = _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff")
-    out["people_per_toilet"] = ratio.broadcast_like(pop).assign_attrs(units="people/toilet")
+    # (the variables made first and the Dataset once: each `out[name] = ...` aligned it anew,
+    # two thirds of the time of a policy comparison's needs per run)
+    made: dict[str, xr.DataArray] = {
+        "in_need": pop.assign_attrs(units="people", long_name="people in need"),
+        "water_l": (pop * std.water.litres_per_person_day).assign_attrs(units="l/day"),
+        "food_kcal": (pop * std.food.kcal_per_person_day).assign_attrs(units="kcal/day"),
+        "food_rations": (pop * std.food.kcal_per_person_day / std.food.kcal_per_ration).assign_attrs(
+            units="rations/day"),
+        "covered_space_m2": (pop * space_per_person).assign_attrs(units="m2"),
+        "toilets": _ceil_count(pop / ratio).assign_attrs(units="toilets"),
+        "health_staff": _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff"),
+        "people_per_toilet": ratio.broadcast_like(pop).assign_attrs(units="people/toilet"),
+    }
 
     grids = _provision_grids(dataset, n_days, provisions_from(provided))
     if "person_nights_unsheltered" in dataset:
@@ -373,15 +375,16 @@ def compute_needs(
             stated = xr.DataArray(grids[SHELTER_CAPACITY], dims=("day", "location"))
             cap = xr.where(np.isfinite(stated), stated, cap)
         unsheltered = (pop - cap).clip(min=0)  # one night per person per day-end stock; NaN if unknown
-    out["person_nights_unsheltered"] = unsheltered.assign_attrs(units="person-nights")
+    made["person_nights_unsheltered"] = unsheltered.assign_attrs(units="person-nights")
 
-    out = out.assign_coords(cold=("location", cold_flag.values))
     for ind, grid in grids.items():
         if ind == SHELTER_CAPACITY:
             continue
-        prov = xr.DataArray(grid, dims=("day", "location"), coords={"day": out["day"], "location": out["location"]})
-        out[f"{ind}_provided"] = prov.assign_attrs(units=INDICATORS[ind])
-        out[f"{ind}_gap"] = (out[ind] - prov).clip(min=0).assign_attrs(units=INDICATORS[ind])
+        prov = xr.DataArray(grid, dims=("day", "location"), coords={"day": pop["day"], "location": pop["location"]})
+        made[f"{ind}_provided"] = prov.assign_attrs(units=INDICATORS[ind])
+        made[f"{ind}_gap"] = (made[ind] - prov).clip(min=0).assign_attrs(units=INDICATORS[ind])
+    out = xr.Dataset(made, coords={k: v for k, v in pop.coords.items()})
+    out = out.assign_coords(cold=("location", cold_flag.values))
     out.attrs["standard"] = std.name
     out.attrs["standard_sources"] = std.sources()
     out.attrs["toilet_switch"] = (
