@@ -681,3 +681,41 @@ def test_a_parameter_no_table_uses_is_warned_of_where_it_is_set_or_swept(tmp_pat
     assert warnings(["compare", str(SCENARIO), "--seeds", "1", *sweep]) == []
     assert warnings(["ensemble", str(SCENARIO), "--replicas", "1", "--no-plot", "--out", str(tmp_path / "e2"),
                      *sweep, "--set", "crisis.bribe_price_usd=40"]) == []
+
+
+def test_differences_from_the_baseline_are_paired_by_seed(capsys):
+    """Every scenario runs the same seeds, so the policy's effect is the difference on each seed:
+    summary rows hold its median and 5–95 % band (`diff_*`), seeds without a value on either side
+    left out, NaN for the baseline itself; comparison.csv and .json carry them, and compare prints
+    them in a table of their own (not for the baseline, not when it is alone)."""
+    from corredor.analysis.compare import Comparison, comparison_csv, comparison_json
+    from corredor.cli import _print_comparison
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(500, 50, 40)  # (a seed's noise, shared by both scenarios)
+    policy = base - 200 + rng.normal(0, 5, 40)
+    values = {"baseline": {k: base.copy() for k in ALL_METRICS}, "policy": {k: policy.copy() for k in ALL_METRICS}}
+    values["policy"]["days_until_camp_empties"][:4] = np.nan
+    comp = Comparison(["baseline", "policy"], list(range(40)), values, {n: np.zeros((40, 3)) for n in values})
+    rows = {(r["scenario"], r["metric"]): r for r in comp.summary()}
+    d = policy - base
+    r = rows["policy", "peak_stranded"]
+    assert [r["diff_p05"], r["diff_median"], r["diff_p95"]] == pytest.approx(np.quantile(d, [0.05, 0.5, 0.95]))
+    assert r["diff_p95"] - r["diff_p05"] < 0.2 * (r["p95"] - r["p05"])  # (paired: far narrower)
+    assert rows["policy", "days_until_camp_empties"]["diff_median"] == pytest.approx(np.median(d[4:]))
+    assert all(math.isnan(rows["baseline", k][f"diff_{q}"]) for k in ALL_METRICS for q in ("median", "p05", "p95"))
+    csv = comparison_csv(comp).split("\r\n")
+    assert csv[0].endswith(",diff_median,diff_p05,diff_p95") and csv[1].endswith(",#indicator+value+diff+p95")
+    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,")
+    row = next(line for line in csv if line.startswith("policy,peak_stranded,")).split(",")
+    assert float(row[8]) == pytest.approx(np.median(d), abs=1e-6)
+    summary = comparison_json(comp)["summary"]
+    assert summary[0]["diff_median"] is None and summary[len(ALL_METRICS)]["diff_median"] == pytest.approx(np.median(d))
+    _print_comparison(comp)
+    out = capsys.readouterr().out
+    assert "difference from the baseline, seed by seed: median [5–95 %] over 40 seeds" in out
+    table = out[out.index("difference from the baseline"):]
+    assert f"{np.median(d):+,.0f}" in table and "baseline" not in table.split("\n", 1)[1]
+    alone = Comparison(["baseline"], [1], {"baseline": {k: np.ones(1) for k in ALL_METRICS}}, {"baseline": np.zeros((1, 3))})
+    _print_comparison(alone)
+    assert "difference from the baseline" not in capsys.readouterr().out

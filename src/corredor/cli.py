@@ -710,28 +710,41 @@ def _with_set(scenario, assignments: list[str]):
                                                    key: f"{text} ({said})" if text else said})
 
 
+def _signed(x: float) -> str:
+    """A difference as a planner reads it: +1,234, -56, and 0 (never +0 or -0)."""
+    return "0" if round(x) == 0 else f"{x:+,.0f}"
+
+
 def _print_comparison(comp) -> None:
-    """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal)."""
+    """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
+    the differences from the baseline, seed by seed, of compare.DIFF_METRICS."""
     from rich.table import Table
 
-    from .analysis.compare import ALL_METRICS, METRIC_TABLES, heading, name_lines
+    from .analysis.compare import ALL_METRICS, DIFF_METRICS, METRIC_TABLES, heading, name_lines
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
-    for title, metrics in METRIC_TABLES:
-        table = Table(title=f"{title}: median [5–95 %] over {len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}")
+    seeds = f"{len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}"
+    tables = [(f"{title}: median [5–95 %] over {seeds}", metrics, "") for title, metrics in METRIC_TABLES]
+    if len(comp.names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
+        tables.append((f"difference from the baseline, seed by seed: median [5–95 %] over {seeds}",
+                       DIFF_METRICS, "diff_"))
+    for title, metrics, of in tables:
+        table = Table(title=title)
         rows: list[list[str]] = []
         notes = []
-        for name in comp.names:
+        for name in comp.names[1:] if of else comp.names:
             cells = []
             for key in metrics:
                 r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
                 missing = r["seeds_without_value"]
-                if r["median"] != r["median"]:  # NaN in every seed: the camp had not emptied
+                if r[f"{of}median"] != r[f"{of}median"]:  # NaN in every seed: the camp had not emptied
                     cells.append("not within\nthe run")
                     continue
-                cells.append(f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
-                if missing:
+                cells.append(f"{_signed(r['diff_median'])}{'*' if missing else ''}\n"
+                             f"[{_signed(r['diff_p05'])} – {_signed(r['diff_p95'])}]" if of else
+                             f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+                if missing and not of:
                     notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
                                  "not within the run; the figures are of the other seeds")
             rows.append([name_lines(name), *cells])

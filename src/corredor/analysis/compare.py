@@ -76,6 +76,11 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+#: The metrics `corredor compare` also prints as differences from the baseline, seed by seed.
+DIFF_METRICS: tuple[str, ...] = ("peak_stranded", "stranded_person_days", "days_until_camp_empties",
+                                 "give_ups", "water_l", "food_rations")
+
+
 def needs_metrics(ds: Any) -> dict[str, float]:
     """The supplies one run implies at its crisis sites (NEEDS_METRICS): daily needs summed over
     the sites, then the run's total (water, rations) or its worst day (people, space, toilets)."""
@@ -153,17 +158,24 @@ class Comparison:
         return [(start + dt.timedelta(days=k)).isoformat() for k in range(self.stranded[name].shape[1])]
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per (scenario, metric): median and the 5–95 % band over seeds."""
+        """One row per (scenario, metric): median and the 5–95 % band over seeds, and the same of
+        the difference from the baseline (the first scenario) seed by seed (`diff_median`,
+        `diff_p05`, `diff_p95`; NaN for the baseline itself). Why paired: every scenario runs the
+        same seeds, so the difference on one seed is the policy's alone, and its band is narrower
+        than the two scenarios' bands side by side suggest."""
         rows = []
+        base = self.names[0] if self.names else None
         for name in self.names:
             for key, (label, unit) in ALL_METRICS.items():
                 v = self.values[name][key]
                 finite = v[np.isfinite(v)]
-                q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else [math.nan] * 3
+                q = _quantiles(finite)
+                d = _quantiles(paired_differences(v, self.values[base][key])) if name != base else [math.nan] * 3
                 rows.append({
                     "scenario": name, "metric": key, "label": label, "unit": unit,
-                    "median": float(q[1]), "p05": float(q[0]), "p95": float(q[2]),
+                    "median": q[1], "p05": q[0], "p95": q[2],
                     "seeds": int(v.size), "seeds_without_value": int(v.size - finite.size),
+                    "diff_median": d[1], "diff_p05": d[0], "diff_p95": d[2],
                 })
         return rows
 
@@ -171,6 +183,20 @@ class Comparison:
         v = self.values[name][key]
         v = v[np.isfinite(v)]
         return float(np.median(v)) if v.size else math.nan
+
+
+def paired_differences(values: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """`values − baseline` seed by seed (the same index is the same seed), for the seeds where
+    both have a value (a camp that had not emptied has none)."""
+    diff = np.asarray(values, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
+    return diff[np.isfinite(diff)]
+
+
+def _quantiles(values: np.ndarray) -> list[float]:
+    """The 5th, 50th and 95th percentiles (NaN for no values)."""
+    if not values.size:
+        return [math.nan] * 3
+    return [float(x) for x in np.quantile(values, [0.05, 0.5, 0.95])]
 
 
 def run_seeds(scenario: Scenario, seeds: list[int], threads: int = 1,
@@ -290,13 +316,15 @@ def file_unit(unit: str) -> str:
 def comparison_csv(comp: Comparison) -> str:
     """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric); lines
     end with CRLF like the run folder's CSVs (RFC 4180)."""
-    lines = ["scenario,metric,unit,median,p05,p95,seeds,seeds_without_value",
+    lines = ["scenario,metric,unit,median,p05,p95,seeds,seeds_without_value,diff_median,diff_p05,diff_p95",
              "#meta+scenario,#indicator+name,#indicator+unit,#indicator+value+median,"
-             "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing"]
+             "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing,"
+             "#indicator+value+diff+median,#indicator+value+diff+p05,#indicator+value+diff+p95"]
     for r in comp.summary():
         vals = [r["scenario"], r["metric"], file_unit(r["unit"])] + [
             csv_number(r[k]) for k in ("median", "p05", "p95")
-        ] + [str(r["seeds"]), str(r["seeds_without_value"])]
+        ] + [str(r["seeds"]), str(r["seeds_without_value"])] + [
+            csv_number(r[k]) for k in ("diff_median", "diff_p05", "diff_p95")]
         lines.append(",".join(csv_cell(v) for v in vals))
     return "\r\n".join(lines) + "\r\n"
 
