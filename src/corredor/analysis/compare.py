@@ -164,7 +164,7 @@ class Comparison:
         same seeds, so the difference on one seed is the policy's alone, and its band is narrower
         than the two scenarios' bands side by side suggest."""
         rows = []
-        base = self.names[0] if self.names else None
+        base = self.names[0] if self.names else ""
         for name in self.names:
             for key, (label, unit) in ALL_METRICS.items():
                 v = self.values[name][key]
