@@ -170,6 +170,9 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
     with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
 
+    `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
+    refused with a ValueError (a larger seed would repeat a smaller one's numbers).
+
     `manifest["timing"]["compile_s"]` is the time numba spent compiling kernels during the call
     (a first run on a machine; later runs load them from numba's cache).
 
@@ -203,6 +206,10 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
               check: bool, backend: str, draws: str) -> Results:
     """The body of `simulate` (see there)."""
     t0 = time.perf_counter()
+    from .engine.rng import seed_refusal
+
+    if (why := seed_refusal(seed)) is not None:
+        raise ValueError(why)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if backend not in BACKENDS:
