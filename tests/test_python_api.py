@@ -4,19 +4,27 @@ arguments are refused up front with a message naming them, never run, truncated 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import typing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from corredor import load_scenario, simulate
+from corredor.analysis.calibrate import ParamSpec, calibrate, read_params, write_calibration
+from corredor.analysis.compare import compare, write_comparison
 from corredor.analysis.ensemble import (
     OverrideError,
+    Variant,
     apply_overrides,
+    read_bands,
+    run_ensemble,
+    write_ensemble,
 )
 from corredor.engine.rng import MAX_SEED, replica_seeds, seed_refusal
 from corredor.scenario.native_crisis import with_parameters
-from ensemble_toy import toy_scenario
+from ensemble_toy import identity, toy_scenario, toy_simulate
 
 REPO = Path(__file__).resolve().parents[1]
 CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
@@ -77,3 +85,54 @@ def test_with_parameters_and_apply_overrides_give_the_same_scenario(chile_peru):
     assert a == b
     days = with_parameters(chile_peru, peru_block=np.int64(78))  # (days since the start date)
     assert days.crisis.parameters["peru_block"] == a.crisis.parameters["peru_block"] == 78.0
+
+
+# ---- calibrate, compare and run_ensemble refuse bad inputs before running --------------------
+
+
+def test_calibrate_refuses_a_parameter_a_case_lacks_before_any_trial():
+    """A ParamSpec built in Python (not read by read_params) was an AttributeError from pydantic."""
+    toy = toy_scenario()
+    for spec, said in ((ParamSpec("move_rules.camp_wieght", 0.5, 2.0), "toy: unknown setting "
+                        "'move_rules.camp_wieght' (did you mean 'camp_weight'?)"),
+                       (ParamSpec("crisis.give_up_base", 0.01, 0.1), "toy: 'crisis.give_up_base': this "
+                        "scenario has no border-crisis parameters")):
+        with pytest.raises(OverrideError) as err:
+            calibrate([toy], [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert str(err.value) == said
+    with pytest.raises(ValueError, match="at least one scenario"):  # (was an IndexError)
+        calibrate([], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1, replicas=1)
+
+
+def test_compare_refuses_no_seeds_and_a_flee_case_by_name(chile_peru):
+    with pytest.raises(ValueError, match="seeds must be a whole number ≥ 1, found 0"):
+        compare({"baseline": chile_peru}, seeds=0)  # (numpy's "need at least one array to concatenate")
+    with pytest.raises(ValueError, match="'toy' is not a border-crisis scenario"):
+        compare({"baseline": chile_peru, "toy": toy_scenario()}, seeds=1)
+
+
+def test_run_ensemble_refuses_two_variants_with_one_label():
+    """Rows and summaries are keyed by label: the two variants' replicas were merged as one."""
+    variants = [Variant("cw", {"move_rules.camp_weight": 1}), Variant("cw", {"move_rules.camp_weight": 4})]
+    with pytest.raises(OverrideError, match="'cw' is given twice"):
+        run_ensemble(toy_scenario(), replicas=1, variants=variants, simulate_fn=toy_simulate,
+                     compile_fn=identity)
+
+
+# ---- type hints: the paths the docs pass as text ---------------------------------------------
+
+
+@pytest.mark.parametrize(("fn", "arg"), [(write_ensemble, "out"), (read_bands, "folder"),
+                                         (write_calibration, "out"), (read_params, "path"),
+                                         (write_comparison, "out_dir")])
+def test_path_arguments_take_text_as_the_docs_pass_it(fn, arg):
+    """docs/ensembles.md and docs/calibration.md call write_ensemble(ens, "runs/mali-sweep") and
+    read_params("params.toml", ...): the hints said Path, so mypy refused the documented calls."""
+    hint = typing.get_type_hints(fn)[arg]
+    assert str in typing.get_args(hint) and os.PathLike[str] in typing.get_args(hint)
+
+
+def test_write_ensemble_takes_a_text_path(tmp_path):
+    ens = run_ensemble(toy_scenario(), replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
+    out = write_ensemble(ens, str(tmp_path / "ens"), plot=False)
+    assert out == tmp_path / "ens" and "population" in read_bands(str(out))
