@@ -22,9 +22,11 @@ from corredor.analysis.ensemble import (
     run_ensemble,
     write_ensemble,
 )
+from corredor.analysis.needs import compute_needs
 from corredor.engine.rng import MAX_SEED, replica_seeds, seed_refusal
 from corredor.scenario.native_crisis import with_parameters
 from ensemble_toy import identity, toy_scenario, toy_simulate
+from synthetic_results import crisis_like
 
 REPO = Path(__file__).resolve().parents[1]
 CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
@@ -136,3 +138,20 @@ def test_write_ensemble_takes_a_text_path(tmp_path):
     ens = run_ensemble(toy_scenario(), replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
     out = write_ensemble(ens, str(tmp_path / "ens"), plot=False)
     assert out == tmp_path / "ens" and "population" in read_bands(str(out))
+
+
+# ---- needs: names of places ------------------------------------------------------------------
+
+
+def test_compute_needs_refuses_a_place_the_run_lacks():
+    """A misspelt cold place was planned as temperate without a word; a bare name was read as
+    its letters."""
+    ds = crisis_like().dataset
+    name = str(ds["location"].values[0])
+    with pytest.raises(ValueError, match="cold: unknown location 'nowhere'"):
+        compute_needs(ds, cold=["nowhere"])
+    with pytest.raises(ValueError, match="shelter_capacity: unknown location 'nowhere'"):
+        compute_needs(ds, shelter_capacity={"nowhere": 10})
+    one = compute_needs(ds, cold=name)
+    assert one["cold"].values.tolist() == compute_needs(ds, cold=[name])["cold"].values.tolist()
+    assert int(one["cold"].sum()) == 1
