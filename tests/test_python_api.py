@@ -155,3 +155,28 @@ def test_compute_needs_refuses_a_place_the_run_lacks():
     one = compute_needs(ds, cold=name)
     assert one["cold"].values.tolist() == compute_needs(ds, cold=[name])["cold"].values.tolist()
     assert int(one["cold"].sum()) == 1
+
+
+# ---- simulate on a border-crisis scenario ----------------------------------------------------
+
+
+def test_a_crisis_run_says_which_engine_ran_and_compile_plan_refuses_it_in_one_problem(chile_peru):
+    """manifest["engine_choice"] was missing for crisis runs (engine="cohorts" was set aside
+    without a word); compile_plan listed every place as a kind "the Flee rules do not know"."""
+    from corredor import ScenarioError, compile_plan
+
+    short = chile_peru.with_days(3)
+    res = simulate(short, seed=1, engine="cohorts")
+    choice = res.manifest["engine_choice"]
+    assert choice["asked"] == "cohorts" and choice["engine"] == res.manifest["engine"] == "crisis-agents"
+    assert "crisis engine" in choice["reason"]
+    with pytest.raises(ScenarioError) as err:
+        compile_plan(short)
+    assert len(err.value.problems) == 1 and "pass the Scenario itself to simulate()" in str(err.value)
+
+
+def test_results_population_names_an_unknown_place(chile_peru):
+    res = simulate(chile_peru.with_days(2), seed=0)
+    assert res.population("camp").shape == (2,)
+    with pytest.raises(KeyError, match="no location 'cmap' in these results \\(did you mean 'camp'\\?\\)"):
+        res.population("cmap")

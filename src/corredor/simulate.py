@@ -161,7 +161,7 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     "auto" picks the engine with the lower estimated one-thread cost (agent-steps against the cohort
     engine's cells × days, `corredor.engine.cohorts.engine_for`); a rule that needs each person's
     history (avoid_short_stints) forces the agent engine. The choice and its reason are in
-    `manifest["engine_choice"]`. The same
+    `manifest["engine_choice"]` (for a border-crisis scenario too: its engine, whatever was asked). The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
     `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
@@ -225,6 +225,10 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
         from .engine.crisis import simulate_crisis
 
         res = simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
+        # (said, as for every other run: `engine` was set aside, "cohorts" too)
+        res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
+                                         "reason": "a border-crisis scenario ([crisis]): its rules "
+                                                   "follow each person, on the crisis engine only"}
         if check:  # the dataset too, not only the engine's state (engine/invariants.py)
             from .engine.invariants import check_results
 
