@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
@@ -180,3 +182,33 @@ def test_results_population_names_an_unknown_place(chile_peru):
     assert res.population("camp").shape == (2,)
     with pytest.raises(KeyError, match="no location 'cmap' in these results \\(did you mean 'camp'\\?\\)"):
         res.population("cmap")
+
+
+# ---- figures leave the caller's matplotlib alone ---------------------------------------------
+
+_BACKEND_KEPT = """
+import matplotlib
+matplotlib.use("svg")  # a notebook's backend, say
+import sys
+from corredor.analysis.calibrate import ParamSpec, calibrate, write_calibration
+from corredor.analysis.ensemble import run_ensemble, write_ensemble
+from ensemble_toy import identity, toy_scenario, toy_simulate
+ens = run_ensemble(toy_scenario(), replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
+write_ensemble(ens, sys.argv[1] + "/ens")
+cal = calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 8.0)], trials=1, replicas=1,
+                simulate_fn=toy_simulate, compile_fn=identity)
+write_calibration(cal, sys.argv[1] + "/fit")
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+
+
+def test_ensemble_and_calibration_figures_keep_the_callers_backend(tmp_path):
+    """plot_bands and plot_fit called matplotlib.use("Agg") and pyplot: after write_ensemble a
+    notebook's inline backend was Agg, and its figures no longer showed."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-c", _BACKEND_KEPT, str(tmp_path)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["svg", "False"]
+    assert (tmp_path / "ens" / "bands.png").stat().st_size > 1000
+    assert (tmp_path / "fit" / "fit.png").stat().st_size > 1000

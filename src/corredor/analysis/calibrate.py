@@ -648,15 +648,16 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
 
 
 def plot_fit(cal: Calibration, path: Path) -> None:
-    """Loss by trial (with the best so far), and per case the camp total: observed, before, after."""
-    import matplotlib
+    """Loss by trial (with the best so far), and per case the camp total: observed, before, after.
+    Drawn with matplotlib's object API (no pyplot, no `matplotlib.use`: a notebook keeps its backend)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..outputs.plots import save_png
 
     cases = [c for c, curves in cal.series.items() if "observed" in curves]
     n = 1 + len(cases)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    fig = Figure(figsize=(4.2 * n, 3.2))
+    axes = fig.subplots(1, n, squeeze=False)
     ax = axes[0, 0]
     losses = np.array([r["loss"] for r in cal.trials], dtype=float)
     ax.plot(np.arange(len(losses)), losses, ".", color="0.5", label="trial")
@@ -679,5 +680,4 @@ def plot_fit(cal: Calibration, path: Path) -> None:
         ax.set_xlabel("day")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)

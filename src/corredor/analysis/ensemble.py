@@ -840,21 +840,21 @@ def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 
 
 def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_panels: int = 9) -> None:
     """Median and 25–75 / 5–95 % bands of `variable` for the busiest places (`band_panels`), with
-    observations; panels are titled with the places' labels where the results carry them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    observations; panels are titled with the places' labels where the results carry them.
+    Drawn with matplotlib's object API, as outputs/plots.py draws: `matplotlib.use("Agg")` and
+    pyplot switched a notebook's backend, so its own figures no longer showed."""
+    from matplotlib.figure import Figure
 
     from ..outputs.fonts import label_fonts, quiet_missing_glyphs
-    from ..outputs.plots import plain_counts
+    from ..outputs.plots import plain_counts, save_png
 
     ds = ens.bands
     variable, stacked, order = band_panels(ds, variable, max_panels)
     n = len(order)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * cols, 2.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     days = ds["day"].values
     for ax, k in zip(axes.flat, order, strict=False):
         cell = stacked.isel(cell=int(k))
@@ -893,5 +893,4 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
         t.set_fontfamily(family)
     fig.tight_layout()
     with quiet_missing_glyphs([fig], "ensemble plot"):
-        fig.savefig(path, dpi=110)
-    plt.close(fig)
+        save_png(fig, path, dpi=110)
