@@ -731,7 +731,16 @@ def compile_plan(scenario: Scenario) -> Plan:
     """Compile a Scenario into a Plan (arrays) under Flee 3.1's rules; raise ScenarioError on faults.
 
     >>> plan = compile_plan(scenario)  # doctest: +SKIP
+
+    A border-crisis scenario (`scenario.crisis`) has no Flee plan: `simulate(scenario)` compiles it
+    for the crisis engine. It is refused with that one problem (it was refused with one "kind
+    the Flee rules do not know" per place).
     """
+    if scenario.crisis is not None:
+        raise ScenarioError([_problem(scenario, "scenario.toml",
+                                      "a border-crisis scenario ([crisis]) is not compiled into a Flee "
+                                      "plan: pass the Scenario itself to simulate(), which compiles it "
+                                      "for the crisis engine (engine/rules/crisis_plan.compile_crisis)")])
     problems: list[Problem] = []
     warnings: list[str] = []
     settings = scenario.settings

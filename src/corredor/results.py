@@ -55,7 +55,13 @@ class Results:
         return [str(n) for n, c in zip(ds["location"].values, ds["is_camp"].values, strict=False) if bool(c)]
 
     def population(self, location: str) -> Any:
-        """Daily population of one location as a numpy array."""
+        """Daily population of one location as a numpy array; an unknown name is a KeyError that
+        names it (xarray's said only "not all values found in index 'location'")."""
+        names = [str(n) for n in self.dataset["location"].values]
+        if location not in names:
+            from .scenario.settings import suggest
+
+            raise KeyError(f"no location {location!r} in these results{suggest(location, names)}")
         return self.dataset["population"].sel(location=location).values
 
     def __repr__(self) -> str:

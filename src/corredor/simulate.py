@@ -161,7 +161,7 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     "auto" picks the engine with the lower estimated one-thread cost (agent-steps against the cohort
     engine's cells × days, `corredor.engine.cohorts.engine_for`); a rule that needs each person's
     history (avoid_short_stints) forces the agent engine. The choice and its reason are in
-    `manifest["engine_choice"]`. The same
+    `manifest["engine_choice"]` (for a border-crisis scenario too: its engine, whatever was asked). The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
     `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
@@ -169,6 +169,9 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     default) or "bernoulli" (one draw per person; the GPU's fast pass A). Both give the same
     distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
     with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
+
+    `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
+    refused with a ValueError (a larger seed would repeat a smaller one's numbers).
 
     `manifest["timing"]["compile_s"]` is the time numba spent compiling kernels during the call
     (a first run on a machine; later runs load them from numba's cache).
@@ -203,6 +206,10 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
               check: bool, backend: str, draws: str) -> Results:
     """The body of `simulate` (see there)."""
     t0 = time.perf_counter()
+    from .engine.rng import seed_refusal
+
+    if (why := seed_refusal(seed)) is not None:
+        raise ValueError(why)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if backend not in BACKENDS:
@@ -218,6 +225,10 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
         from .engine.crisis import simulate_crisis
 
         res = simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
+        # (said, as for every other run: `engine` was set aside, "cohorts" too)
+        res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
+                                         "reason": "a border-crisis scenario ([crisis]): its rules "
+                                                   "follow each person, on the crisis engine only"}
         if check:  # the dataset too, not only the engine's state (engine/invariants.py)
             from .engine.invariants import check_results
 

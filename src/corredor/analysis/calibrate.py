@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import time
 import tomllib
 import uuid
@@ -102,7 +103,24 @@ def _setting_type(section: str, name: str) -> Any:
     return fields[name].annotation if name in fields else None
 
 
-def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
+def spec_refusal(spec: ParamSpec, scenario: Any) -> str | None:
+    """Why `scenario` cannot be fitted over `spec` (None when it can): a setting or crisis
+    parameter it lacks, a date parameter, or an end of the range it refuses. Shared by
+    `read_params` and `calibrate`, which checks every case before any trial runs."""
+    section, _, name = spec.name.partition(".")
+    crisis = getattr(scenario, "crisis", None)
+    if section == "crisis" and crisis is not None and name in crisis.date_parameters:
+        return (f"'{spec.name}' is a date parameter; calibration searches numbers (compare its "
+                f"dates with `corredor compare --sweep {spec.name}=YYYY-MM-DD,...`)")
+    try:  # both ends of the range: every value tried lies between them
+        for end in (spec.low, spec.high):
+            apply_overrides(scenario, {spec.name: spec.clip(end)})
+    except OverrideError as exc:
+        return str(exc)
+    return None
+
+
+def read_params(path: str | os.PathLike[str], scenario: Any | None = None) -> list[ParamSpec]:
     """Read params.toml; every problem is reported as `path:line:col: message` (ScenarioError).
 
     With `scenario`, each key is also checked against the scenario's settings.
@@ -187,19 +205,9 @@ def read_params(path: Path, scenario: Any | None = None) -> list[ParamSpec]:
                 problems.error(path, line, col, f"'{dotted}': {name} is a whole-number setting; add "
                                               "int = true")
                 continue
-            crisis = getattr(scenario, "crisis", None)
-            if section == "crisis" and crisis is not None and name in crisis.date_parameters:
-                problems.error(path, line, col, f"'{dotted}' is a date parameter; calibration searches "
-                                              "numbers (compare its dates with `corredor compare --sweep "
-                                              f"{dotted}=YYYY-MM-DD,...`)")
+            if scenario is not None and (why := spec_refusal(p, scenario)) is not None:
+                problems.error(path, line, col, why)
                 continue
-            if scenario is not None:
-                try:  # both ends of the range: every value tried lies between them
-                    for end in (p.low, p.high):
-                        apply_overrides(scenario, {dotted: p.clip(end)})
-                except OverrideError as exc:
-                    problems.error(path, line, col, str(exc))
-                    continue
             specs.append(p)
     problems.raise_if_errors()
     return specs
@@ -484,7 +492,13 @@ def calibrate(
     if trials < 1 or replicas < 1:
         raise ValueError("trials and replicas must be at least 1")
     scenarios = list(scenarios)
+    if not scenarios:
+        raise ValueError("calibrate needs at least one scenario")
     names = _case_names(scenarios)
+    for p in params:  # (an unknown key was an AttributeError from the first trial's defaults)
+        for name, scenario in zip(names, scenarios, strict=True):
+            if (why := spec_refusal(p, scenario)) is not None:
+                raise OverrideError(f"{name}: {why}")
     obj = resolve_objective(objective, scenarios)
     for scenario in scenarios:
         if why := objective_refusal(obj, scenario):
@@ -597,9 +611,12 @@ def _case_names(scenarios: Sequence[Any]) -> list[str]:
 # ---- files -----------------------------------------------------------------------------------
 
 
-def write_calibration(cal: Calibration, out: Path, force: bool = False, plot: bool = True) -> Path:
+def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool = False,
+                      plot: bool = True) -> Path:
     """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png."""
     import pandas as pd
+
+    out = Path(out)
 
     def write(tmp: Path) -> None:
         lines = ["# best parameters found by `corredor calibrate`; use with --set key=value"]
@@ -631,15 +648,16 @@ def write_calibration(cal: Calibration, out: Path, force: bool = False, plot: bo
 
 
 def plot_fit(cal: Calibration, path: Path) -> None:
-    """Loss by trial (with the best so far), and per case the camp total: observed, before, after."""
-    import matplotlib
+    """Loss by trial (with the best so far), and per case the camp total: observed, before, after.
+    Drawn with matplotlib's object API (no pyplot, no `matplotlib.use`: a notebook keeps its backend)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..outputs.plots import save_png
 
     cases = [c for c, curves in cal.series.items() if "observed" in curves]
     n = 1 + len(cases)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.2), squeeze=False)
+    fig = Figure(figsize=(4.2 * n, 3.2))
+    axes = fig.subplots(1, n, squeeze=False)
     ax = axes[0, 0]
     losses = np.array([r["loss"] for r in cal.trials], dtype=float)
     ax.plot(np.arange(len(losses)), losses, ".", color="0.5", label="trial")
@@ -662,5 +680,4 @@ def plot_fit(cal: Calibration, path: Path) -> None:
         ax.set_xlabel("day")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_png(fig, path, dpi=110)

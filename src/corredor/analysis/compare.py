@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -272,10 +273,20 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     (scenario, seed) pairs, in worker processes or on a Dask cluster: the same seeds give the
     same comparison whatever runs them, since a run's random numbers are keyed by its seed.
     `progress(name, done, total)` is called as each of `name`'s runs ends.
+    Refused with a ValueError before anything runs: fewer than one seed (numpy's "need at least
+    one array to concatenate" after every run), or a scenario without a `[crisis]` section
+    (named, where compile_crisis said only "scenario has no [crisis] part").
     """
     from ..engine.rules.crisis_plan import compile_crisis
     from .executors import SerialExecutor
 
+    if isinstance(seeds, bool) or not isinstance(seeds, int | np.integer) or seeds < 1:
+        raise ValueError(f"seeds must be a whole number ≥ 1, found {seeds!r}")
+    for name, scenario in scenarios.items():
+        if getattr(scenario, "crisis", None) is None:
+            raise ValueError(f"{name!r} is not a border-crisis scenario (no [crisis] section): compare "
+                             "runs the crisis engine's policy metrics; compare a Flee case's settings "
+                             "with analysis.ensemble.run_ensemble and build_variants")
     seed_list = replica_seeds(base_seed, seeds)
     names = list(scenarios)
     shared = CompareShared({n: (s, compile_crisis(s)) for n, s in scenarios.items()},
@@ -370,7 +381,8 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
 COMPARISON_FILES = ("comparison.csv", "comparison.json")
 
 
-def write_comparison(comp: Comparison, out_dir: Path, figures: dict[str, bytes] | None = None) -> list[Path]:
+def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str],
+                     figures: dict[str, bytes] | None = None) -> list[Path]:
     """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
     a failure or a stop leaves the old pair, never a new CSV beside an old JSON), after the
     `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's); return their paths."""

@@ -538,6 +538,7 @@ def run_ensemble(
     """Run `replicas` seeded replicas of each variant and reduce them to bands and metrics.
 
     `executor` comes from `executors.make_executor` (default: serial in this process).
+    Variant labels must differ (OverrideError): results, summary and bands are keyed by label.
     `simulate_fn(plan, seed=, engine=, threads=)` and `compile_fn(scenario)` default to corredor's
     own `simulate` and `compile_plan`; `metric_fn(results) -> {name: float}` to `default_metrics`.
     All three must be module-level functions for the process and Dask executors.
@@ -548,6 +549,10 @@ def run_ensemble(
         raise ValueError(f"replicas must be at least 1, found {replicas}")
     replicas = int(replicas)
     variants = list(variants or [Variant("base")])
+    labels = [v.label for v in variants]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:  # (rows, summary and bands are keyed by label: two variants would be merged as one)
+        raise OverrideError(f"variant labels must differ; {', '.join(map(repr, twice))} is given twice")
     compile_fn = compile_fn or prepare
     started = time.perf_counter()
     plans = tuple(compile_fn(apply_overrides(scenario, v.overrides)) for v in variants)
@@ -715,11 +720,12 @@ ROUTE_LABELS = {"route": ("route_from", "route_to")}
 DAY_LABELS = ("date",)
 
 
-def write_ensemble(ens: Ensemble, out: Path, force: bool = False, plot: bool = True) -> Path:
+def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = False, plot: bool = True) -> Path:
     """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json [, plot].
 
     Each Parquet table is tidy: one row per (variant, day, cell) with columns mean, q05 ... q95.
     """
+    out = Path(out)
 
     def write(tmp: Path) -> None:
         (tmp / "bands").mkdir()
@@ -779,7 +785,7 @@ def places(bands: xr.Dataset) -> list[dict[str, Any]]:
     return out
 
 
-def read_bands(folder: Path, names: Iterable[str] | None = None) -> xr.Dataset:
+def read_bands(folder: str | os.PathLike[str], names: Iterable[str] | None = None) -> xr.Dataset:
     """Read the bands written by `write_ensemble` back into a Dataset (variant × stat × ...);
     only the variables in `names` when given (the report reads two of a crisis run's 17)."""
     import pandas as pd
@@ -834,21 +840,21 @@ def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 
 
 def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_panels: int = 9) -> None:
     """Median and 25–75 / 5–95 % bands of `variable` for the busiest places (`band_panels`), with
-    observations; panels are titled with the places' labels where the results carry them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    observations; panels are titled with the places' labels where the results carry them.
+    Drawn with matplotlib's object API, as outputs/plots.py draws: `matplotlib.use("Agg")` and
+    pyplot switched a notebook's backend, so its own figures no longer showed."""
+    from matplotlib.figure import Figure
 
     from ..outputs.fonts import label_fonts, quiet_missing_glyphs
-    from ..outputs.plots import plain_counts
+    from ..outputs.plots import plain_counts, save_png
 
     ds = ens.bands
     variable, stacked, order = band_panels(ds, variable, max_panels)
     n = len(order)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * cols, 2.8 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     days = ds["day"].values
     for ax, k in zip(axes.flat, order, strict=False):
         cell = stacked.isel(cell=int(k))
@@ -887,5 +893,4 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
         t.set_fontfamily(family)
     fig.tight_layout()
     with quiet_missing_glyphs([fig], "ensemble plot"):
-        fig.savefig(path, dpi=110)
-    plt.close(fig)
+        save_png(fig, path, dpi=110)

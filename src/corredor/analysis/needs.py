@@ -262,6 +262,9 @@ def _location_flag(ds: xr.Dataset, given: Mapping[str, Any] | Iterable[str] | No
             vals = [str(v).lower() == "cold" for v in ds["climate"].values]
             return xr.DataArray(np.asarray(vals, dtype=bool), dims="location")
         return xr.DataArray(np.zeros(len(names), dtype=bool), dims="location")
+    if isinstance(given, str):  # one name, not its letters
+        given = [given]
+    _refuse_unknown(coord, given, names)
     if isinstance(given, Mapping):
         vals = [bool(given.get(n, False)) for n in names]
     else:
@@ -270,10 +273,22 @@ def _location_flag(ds: xr.Dataset, given: Mapping[str, Any] | Iterable[str] | No
     return xr.DataArray(np.asarray(vals, dtype=bool), dims="location")
 
 
+def _refuse_unknown(what: str, given: Iterable[Any], names: list[str]) -> None:
+    """ValueError naming a location of `given` (names, or a mapping's keys) that the run does
+    not have: a misspelt cold place or shelter was silently planned as temperate, or unsheltered."""
+    known = set(names)
+    unknown = [str(g) for g in given if str(g) not in known]
+    if unknown:
+        from ..scenario.settings import suggest
+
+        raise ValueError(f"{what}: unknown location {unknown[0]!r}{suggest(unknown[0], known)}")
+
+
 def _shelter_capacity(ds: xr.Dataset, given: Mapping[str, float] | None) -> xr.DataArray:
     """Shelter capacity per location (people); NaN where unknown (absent or negative)."""
     names = [str(n) for n in ds["location"].values]
     if given is not None:
+        _refuse_unknown("shelter_capacity", given, names)
         vals = np.array([float(given.get(n, np.nan)) for n in names])
     else:
         coord = next((c for c in ("shelter_capacity_people", "shelter_capacity") if c in ds.coords), None)
@@ -329,7 +344,8 @@ def compute_needs(
     ratio until `switch_after_days` have passed, counted per location from the first day it held
     anyone (or from day 0); `people_per_toilet` records the ratio used.
     Cold locations (`cold` names, or a boolean `cold` coord, or `climate == "cold"`) use the cold
-    covered-space figure.
+    covered-space figure. A name in `cold` or `shelter_capacity` that the run lacks is refused
+    (ValueError), as an unknown place of `provided` is.
     """
     std = standard or needs_standard()
     dataset = in_people(dataset)  # needs are for people: a Flee case at hasten h counts agents

@@ -70,13 +70,35 @@ def uniform(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> f
     return float(key_bits(seed, day, stream, idx, sub) >> _S11) * _INV53
 
 
+#: The largest seed: seeds are 64-bit key words, so a larger one would alias a smaller one
+MAX_SEED = 2**64 - 1
+
+
+def seed_refusal(seed: object) -> str | None:
+    """Why `seed` cannot seed a run (None when it can): a whole number from 0 to MAX_SEED.
+
+    Why: `seed_words` keeps the low 64 bits, so 2**64 ran seed 0's numbers (and -1 seed 2**64-1's)
+    while the manifest recorded the seed as given, and int() made 1.5 and "1" seed 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        return f"seed must be a whole number from 0 to 2**64-1, found {seed!r} ({type(seed).__name__})"
+    if not 0 <= int(seed) <= MAX_SEED:
+        return (f"seed must be from 0 to 2**64-1 (64-bit key words: a larger or negative seed "
+                f"would repeat another's numbers), found {int(seed)}")
+    return None
+
+
 def seed_words(seed: int) -> np.uint64:
     """Turn a user seed (any non-negative int) into the 64-bit key word the kernels use."""
     return np.uint64(int(seed) & 0xFFFFFFFFFFFFFFFF)
 
 
 def replica_seeds(base_seed: int, n: int) -> list[int]:
-    """Independent replica seeds from numpy's SeedSequence.spawn (DESIGN: replicas)."""
+    """Independent replica seeds from numpy's SeedSequence.spawn (DESIGN: replicas).
+
+    `base_seed` is a whole number ≥ 0 (any size: SeedSequence takes it whole); a float or a
+    negative one is refused with a ValueError, not truncated by int() (1.5 ran as 1)."""
+    if isinstance(base_seed, bool) or not isinstance(base_seed, int | np.integer) or base_seed < 0:
+        raise ValueError(f"base seed must be a whole number ≥ 0, found {base_seed!r}")
     children = np.random.SeedSequence(int(base_seed)).spawn(int(n))
     return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
 

@@ -48,6 +48,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .csvread import Row, Table, file_problem, parse_date_text, read_table, read_text
 from .model import MAX_DAYS, Crisis, Crossing, Event, Group, PolicyPeriod, Scenario, resolved_days
 from .problems import Problem, Problems, ScenarioError, shown
@@ -960,24 +962,38 @@ def _start_date_of(toml_path: Path) -> dt.date | None:
 
 def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
     """A copy of a crisis scenario with some behaviour parameters replaced (used by fitting); a
-    date parameter takes a date (or days since the start date).
+    date parameter takes a date (or a whole number of days since the start date).
+
+    Values are checked as the scenario reader and `apply_overrides` check them (ValueError: a
+    number within the parameter's bounds, at most 1 where a policy uses it as a probability), so
+    a give-up rate of -1 or a date as text is refused here, not run; an unknown name is a KeyError.
 
     >>> s2 = with_parameters(s, give_up_base=0.05, peru_block=dt.date(2023, 4, 20))  # doctest: +SKIP
     """
     if scenario.crisis is None:
         raise ValueError("not a crisis scenario")
     params = dict(scenario.crisis.parameters)
+    probabilities = probability_parameters(scenario.crisis)
     for key, value in values.items():
         if key not in params:
             raise KeyError(f"unknown crisis parameter {key!r}{suggest(key, set(params))}")
-        if isinstance(value, dt.date):
-            if key not in scenario.crisis.date_parameters:
-                raise ValueError(f"crisis parameter {key!r} is a number, not a date")
+        if key in scenario.crisis.date_parameters and isinstance(value, int | np.integer) \
+                and not isinstance(value, bool):  # (days since the start date)
+            if abs(int(value)) > MAX_DAYS:
+                raise ValueError(f"crisis parameter '{key}': expected a date within 100 years of the "
+                                 f"start date {scenario.start_date}, found {int(value):,} days from it")
+            params[key] = float(value)
+        elif key in scenario.crisis.date_parameters:
             problem = date_parameter_problem(key, value, scenario.start_date)  # (a datetime; 9999)
-            if problem is not None:
+            if problem is not None or not isinstance(value, dt.date):
                 raise ValueError(problem)
-            value = (value - scenario.start_date).days
-        params[key] = float(value)
+            params[key] = float((value - scenario.start_date).days)
+        elif isinstance(value, dt.date):
+            raise ValueError(f"crisis parameter {key!r} is a number, not a date")
+        elif (problem := parameter_problem(key, value, key in probabilities)) is not None:
+            raise ValueError(problem)
+        else:
+            params[key] = float(value)
     return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
 
 

@@ -1,0 +1,214 @@
+"""The Python API as a researcher calls it (README, docs/ensembles.md, docs/calibration.md): bad
+arguments are refused up front with a message naming them, never run, truncated or aliased."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corredor import load_scenario, simulate
+from corredor.analysis.calibrate import ParamSpec, calibrate, read_params, write_calibration
+from corredor.analysis.compare import compare, write_comparison
+from corredor.analysis.ensemble import (
+    OverrideError,
+    Variant,
+    apply_overrides,
+    read_bands,
+    run_ensemble,
+    write_ensemble,
+)
+from corredor.analysis.needs import compute_needs
+from corredor.engine.rng import MAX_SEED, replica_seeds, seed_refusal
+from corredor.scenario.native_crisis import with_parameters
+from ensemble_toy import identity, toy_scenario, toy_simulate
+from synthetic_results import crisis_like
+
+REPO = Path(__file__).resolve().parents[1]
+CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
+
+
+# ---- seeds -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [2**64, -1, 1.5, "1", True, None])
+def test_simulate_refuses_a_seed_that_would_alias_or_be_truncated(seed):
+    """seed_words keeps 64 bits: simulate(seed=2**64) ran seed 0's numbers with 2**64 in the
+    manifest, -1 ran 2**64-1's, and int() made 1.5 and "1" seed 1."""
+    with pytest.raises(ValueError, match="seed must be"):
+        simulate(toy_scenario(), seed=seed)
+
+
+def test_every_64_bit_seed_is_accepted():
+    for seed in (0, 1, MAX_SEED, np.uint64(MAX_SEED), np.int64(7)):
+        assert seed_refusal(seed) is None
+
+
+@pytest.mark.parametrize("base", [1.5, -1, "3"])
+def test_replica_seeds_refuse_a_base_seed_that_is_not_a_whole_number(base):
+    with pytest.raises(ValueError, match="base seed must be a whole number"):
+        replica_seeds(base, 2)
+    assert replica_seeds(np.int64(3), 2) == replica_seeds(3, 2)
+
+
+# ---- with_parameters checks its values as apply_overrides does --------------------------------
+
+
+@pytest.fixture(scope="module")
+def chile_peru():
+    return load_scenario(CHILE_PERU)
+
+
+@pytest.mark.parametrize(("values", "said"), [
+    ({"give_up_base": -1.0}, "crisis parameter 'give_up_base': expected a number"),
+    ({"give_up_base": "x"}, "crisis parameter 'give_up_base': expected a number, found 'x'"),
+    ({"bribe_success": 1.5}, "crisis parameter 'bribe_success': expected a number between 0 and 1"),
+    ({"peru_block": "2023-04-20"}, "a date is written without quotes"),
+    ({"peru_block": 1.5}, "crisis parameter 'peru_block': expected a date YYYY-MM-DD"),
+    ({"peru_block": 10**6}, "within 100 years of the start date"),
+])
+def test_with_parameters_refuses_what_apply_overrides_refuses(chile_peru, values, said):
+    """A give-up rate of -1 was taken and run; a date as text failed in float()."""
+    with pytest.raises(ValueError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        with_parameters(chile_peru, **values)
+    key, value = next(iter(values.items()))
+    if not isinstance(value, int):  # (apply_overrides takes dates only as dates)
+        with pytest.raises(OverrideError):
+            apply_overrides(chile_peru, {f"crisis.{key}": value})
+
+
+def test_with_parameters_and_apply_overrides_give_the_same_scenario(chile_peru):
+    a = with_parameters(chile_peru, give_up_base=0.05, peru_block=dt.date(2023, 4, 20))
+    b = apply_overrides(chile_peru, {"crisis.give_up_base": 0.05, "crisis.peru_block": dt.date(2023, 4, 20)})
+    assert a == b
+    days = with_parameters(chile_peru, peru_block=np.int64(78))  # (days since the start date)
+    assert days.crisis.parameters["peru_block"] == a.crisis.parameters["peru_block"] == 78.0
+
+
+# ---- calibrate, compare and run_ensemble refuse bad inputs before running --------------------
+
+
+def test_calibrate_refuses_a_parameter_a_case_lacks_before_any_trial():
+    """A ParamSpec built in Python (not read by read_params) was an AttributeError from pydantic."""
+    toy = toy_scenario()
+    for spec, said in ((ParamSpec("move_rules.camp_wieght", 0.5, 2.0), "toy: unknown setting "
+                        "'move_rules.camp_wieght' (did you mean 'camp_weight'?)"),
+                       (ParamSpec("crisis.give_up_base", 0.01, 0.1), "toy: 'crisis.give_up_base': this "
+                        "scenario has no border-crisis parameters")):
+        with pytest.raises(OverrideError) as err:
+            calibrate([toy], [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert str(err.value) == said
+    with pytest.raises(ValueError, match="at least one scenario"):  # (was an IndexError)
+        calibrate([], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1, replicas=1)
+
+
+def test_compare_refuses_no_seeds_and_a_flee_case_by_name(chile_peru):
+    with pytest.raises(ValueError, match="seeds must be a whole number ≥ 1, found 0"):
+        compare({"baseline": chile_peru}, seeds=0)  # (numpy's "need at least one array to concatenate")
+    with pytest.raises(ValueError, match="'toy' is not a border-crisis scenario"):
+        compare({"baseline": chile_peru, "toy": toy_scenario()}, seeds=1)
+
+
+def test_run_ensemble_refuses_two_variants_with_one_label():
+    """Rows and summaries are keyed by label: the two variants' replicas were merged as one."""
+    variants = [Variant("cw", {"move_rules.camp_weight": 1}), Variant("cw", {"move_rules.camp_weight": 4})]
+    with pytest.raises(OverrideError, match="'cw' is given twice"):
+        run_ensemble(toy_scenario(), replicas=1, variants=variants, simulate_fn=toy_simulate,
+                     compile_fn=identity)
+
+
+# ---- type hints: the paths the docs pass as text ---------------------------------------------
+
+
+@pytest.mark.parametrize(("fn", "arg"), [(write_ensemble, "out"), (read_bands, "folder"),
+                                         (write_calibration, "out"), (read_params, "path"),
+                                         (write_comparison, "out_dir")])
+def test_path_arguments_take_text_as_the_docs_pass_it(fn, arg):
+    """docs/ensembles.md and docs/calibration.md call write_ensemble(ens, "runs/mali-sweep") and
+    read_params("params.toml", ...): the hints said Path, so mypy refused the documented calls."""
+    hint = typing.get_type_hints(fn)[arg]
+    assert str in typing.get_args(hint) and os.PathLike[str] in typing.get_args(hint)
+
+
+def test_write_ensemble_takes_a_text_path(tmp_path):
+    ens = run_ensemble(toy_scenario(), replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
+    out = write_ensemble(ens, str(tmp_path / "ens"), plot=False)
+    assert out == tmp_path / "ens" and "population" in read_bands(str(out))
+
+
+# ---- needs: names of places ------------------------------------------------------------------
+
+
+def test_compute_needs_refuses_a_place_the_run_lacks():
+    """A misspelt cold place was planned as temperate without a word; a bare name was read as
+    its letters."""
+    ds = crisis_like().dataset
+    name = str(ds["location"].values[0])
+    with pytest.raises(ValueError, match="cold: unknown location 'nowhere'"):
+        compute_needs(ds, cold=["nowhere"])
+    with pytest.raises(ValueError, match="shelter_capacity: unknown location 'nowhere'"):
+        compute_needs(ds, shelter_capacity={"nowhere": 10})
+    one = compute_needs(ds, cold=name)
+    assert one["cold"].values.tolist() == compute_needs(ds, cold=[name])["cold"].values.tolist()
+    assert int(one["cold"].sum()) == 1
+
+
+# ---- simulate on a border-crisis scenario ----------------------------------------------------
+
+
+def test_a_crisis_run_says_which_engine_ran_and_compile_plan_refuses_it_in_one_problem(chile_peru):
+    """manifest["engine_choice"] was missing for crisis runs (engine="cohorts" was set aside
+    without a word); compile_plan listed every place as a kind "the Flee rules do not know"."""
+    from corredor import ScenarioError, compile_plan
+
+    short = chile_peru.with_days(3)
+    res = simulate(short, seed=1, engine="cohorts")
+    choice = res.manifest["engine_choice"]
+    assert choice["asked"] == "cohorts" and choice["engine"] == res.manifest["engine"] == "crisis-agents"
+    assert "crisis engine" in choice["reason"]
+    with pytest.raises(ScenarioError) as err:
+        compile_plan(short)
+    assert len(err.value.problems) == 1 and "pass the Scenario itself to simulate()" in str(err.value)
+
+
+def test_results_population_names_an_unknown_place(chile_peru):
+    res = simulate(chile_peru.with_days(2), seed=0)
+    assert res.population("camp").shape == (2,)
+    with pytest.raises(KeyError, match="no location 'cmap' in these results \\(did you mean 'camp'\\?\\)"):
+        res.population("cmap")
+
+
+# ---- figures leave the caller's matplotlib alone ---------------------------------------------
+
+_BACKEND_KEPT = """
+import matplotlib
+matplotlib.use("svg")  # a notebook's backend, say
+import sys
+from corredor.analysis.calibrate import ParamSpec, calibrate, write_calibration
+from corredor.analysis.ensemble import run_ensemble, write_ensemble
+from ensemble_toy import identity, toy_scenario, toy_simulate
+ens = run_ensemble(toy_scenario(), replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
+write_ensemble(ens, sys.argv[1] + "/ens")
+cal = calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 8.0)], trials=1, replicas=1,
+                simulate_fn=toy_simulate, compile_fn=identity)
+write_calibration(cal, sys.argv[1] + "/fit")
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+
+
+def test_ensemble_and_calibration_figures_keep_the_callers_backend(tmp_path):
+    """plot_bands and plot_fit called matplotlib.use("Agg") and pyplot: after write_ensemble a
+    notebook's inline backend was Agg, and its figures no longer showed."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-c", _BACKEND_KEPT, str(tmp_path)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["svg", "False"]
+    assert (tmp_path / "ens" / "bands.png").stat().st_size > 1000
+    assert (tmp_path / "fit" / "fit.png").stat().st_size > 1000
