@@ -113,6 +113,8 @@ def test_compare_refuses_no_seeds_and_a_flee_case_by_name(chile_peru):
         compare({"baseline": chile_peru}, seeds=0)  # (numpy's "need at least one array to concatenate")
     with pytest.raises(ValueError, match="'toy' is not a border-crisis scenario"):
         compare({"baseline": chile_peru, "toy": toy_scenario()}, seeds=1)
+    with pytest.raises(ValueError, match="at least one scenario"):  # (was an empty Comparison)
+        compare({}, seeds=1)
 
 
 def test_run_ensemble_refuses_two_variants_with_one_label():

@@ -282,6 +282,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
 
     if isinstance(seeds, bool) or not isinstance(seeds, int | np.integer) or seeds < 1:
         raise ValueError(f"seeds must be a whole number ≥ 1, found {seeds!r}")
+    if not scenarios:  # (it returned an empty comparison, which every reader then failed on)
+        raise ValueError("compare needs at least one scenario, the baseline first")
     for name, scenario in scenarios.items():
         if getattr(scenario, "crisis", None) is None:
             raise ValueError(f"{name!r} is not a border-crisis scenario (no [crisis] section): compare "
