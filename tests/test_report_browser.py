@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -253,3 +254,36 @@ def test_ensemble_page_offline_clean_and_drawn(browser, tmp_path):
 
     img = imread(io.BytesIO(png), format="png")[..., :3]
     assert float(img.std()) > 0.05, "screenshot looks blank"
+
+
+def _tables_wider_than_the_page(cdp: DevTools, session: str, width: int, selector: str = "table") -> list[str]:
+    """The tables of the page as printed on paper `width` CSS px wide whose right edge passes it."""
+    cdp.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    cdp.call("Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session=session)
+    return evaluate(cdp, session, f"Array.from(document.querySelectorAll('{selector}'))"
+                    ".filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                    ".map(t => t.closest('section').id + ': ' + Math.round(t.getBoundingClientRect().right))")
+
+
+def test_printed_tables_keep_every_column(browser, tmp_path):
+    """Found by review: printed (or saved as PDF), the tables lost their right-hand columns, cut
+    off by their scrolling boxes: the needs table kept place to rations (no toilets, gaps, health
+    staff, nights without shelter), the reported counts lost their verdicts, the main job's policy
+    comparison kept 3 of 14 columns. Printed, every cell may wrap and no box scrolls, so the tables
+    fit A4 portrait; the comparison gets a landscape page of its own, where it fits too."""
+    folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
+    metrics = {f"m{k}": {"label": f"water needed at the sites, whole run {k}", "unit": "l"} for k in range(13)}
+    summary = [{"scenario": f"peru_block=2023-04-{10 + s}", "metric": m, "median": 426405.0, "p05": 418129.5,
+                "p95": 426513.0} for s in range(11) for m in metrics]
+    report = build_report(folder, comparison={"seeds": [1, 2, 3], "metrics": metrics, "summary": summary})
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"preferCSSPageSize": True}, session=session)["data"])
+    boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([^\]]+)\]", pdf)]
+    assert any(b[2] > b[3] for b in boxes) and any(b[2] < b[3] for b in boxes)  # the comparison's page: landscape
+    a4_portrait = 718  # (210 mm less Chrome's default margins, in CSS px)
+    assert _tables_wider_than_the_page(browser, session, a4_portrait, "#needs table, #fit table") == []
+    assert evaluate(browser, session, "getComputedStyle(document.getElementById('comparison')).page") == "wide"
+    assert _tables_wider_than_the_page(browser, session, 1047, "#comparison table") == []  # (A4 landscape)
+    assert problems(browser.events, url) == []
