@@ -287,3 +287,23 @@ def test_printed_tables_keep_every_column(browser, tmp_path):
     assert evaluate(browser, session, "getComputedStyle(document.getElementById('comparison')).page") == "wide"
     assert _tables_wider_than_the_page(browser, session, 1047, "#comparison table") == []  # (A4 landscape)
     assert problems(browser.events, url) == []
+
+
+def test_a_flee_runs_day_summary_counts_roads_as_its_legend_does(browser, tmp_path):
+    """Found by review: mali2012's map legend keys "road closed" (a Flee case closes links, it has
+    no border crossings), but the day summary beside the slider counted "1 crossing closed"."""
+    from synthetic_results import flee_like
+
+    res = flee_like(n_days=6)
+    closed = np.zeros((6, res.dataset.sizes["route"]), dtype=bool)
+    closed[:3, :2] = True  # the road Town A – Border, both directions, closed for the first three days
+    res.dataset["route_closed"] = (("day", "route"), closed)
+    report = build_report(make_run_folder(res, tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    assert "road closed" in evaluate(browser, session, "document.querySelector('p.legend').textContent")
+    evaluate(browser, session, "const s = document.getElementById('day'); s.value = '0';"
+                               " s.dispatchEvent(new Event('input'))")
+    summary = evaluate(browser, session, "document.getElementById('day-summary').textContent")
+    assert summary == "1 road closed", summary
+    assert problems(browser.events, url) == []

@@ -421,9 +421,10 @@ def map_view(run: RunData) -> dict[str, Any] | None:
                      if "stranded" in run.grids else None),
     }
     w, h = size
+    keys = _status_keys(run.road_status, bool(badges))
+    data["closedNoun"] = keys["closed_noun"]  # (the day summary counts what the legend names)
     return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
-            "date0": data["dates"][day0] if n_days else "", "data": data,
-            **_status_keys(run.road_status, bool(badges))}
+            "date0": data["dates"][day0] if n_days else "", "data": data, **keys}
 
 
 def _status_keys(road_status: list[list[int]] | None, crossings: bool) -> dict[str, Any]:

@@ -51,7 +51,8 @@
     var parts = [];
     if (stranded) { parts.push(fmt(stranded.reduce(function (a, b) { return a + b; }, 0)) + " stranded"); }
     if (data.roadStatus) {
-      parts.push(closed + " crossing" + (closed === 1 ? "" : "s") + " closed");
+      var noun = data.closedNoun || "crossing";  // "road" in a Flee case: its closures are links
+      parts.push(closed + " " + noun + (closed === 1 ? "" : "s") + " closed");
       if (documents > 0) { parts.push(documents + " requiring documents"); }
     }
     summary.textContent = parts.join(" · ");
