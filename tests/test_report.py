@@ -665,3 +665,18 @@ def test_the_report_command_reads_the_seeds_of_a_comparison_file(tmp_path):
     result = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp), "-q"])
     assert result.exit_code == 0, result.output
     assert "the median over 2 seeds" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("top", "labels"), [
+    (14_000, ["0", "5 k", "10 k", "15 k"]),
+    (12_400, ["0", "2.5 k", "5.0 k", "7.5 k", "10.0 k", "12.5 k"]),
+    (1_030_950, ["0", "0.25 M", "0.50 M", "0.75 M", "1.00 M", "1.25 M"]),
+    (25, ["0", "5", "10", "15", "20", "25"]),
+])
+def test_an_axis_labels_its_ticks_in_one_form(top, labels):
+    """Found by review of mali2012's ensemble page: Abala's axis read "15 k, 10 k, 5,000, 0"
+    (each tick formatted on its own), Fassala's water axis "1.00 M" over "500 k"."""
+    from corredor.outputs.report.builder import chart
+
+    c = chart("t", "people", ["2012-02-29", "2012-03-01"], [{"label": "x", "y": [0.0, float(top)]}])
+    assert [label for _, label in c["y_ticks"]] == labels

@@ -193,6 +193,19 @@ def _fmt_num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.1f}"
 
 
+def axis_labels(ticks: list[float]) -> list[str]:
+    """An axis's tick labels in one form: all in k (or M) once the top tick reaches 10,000 (or a
+    million), with the decimals the step needs ("0, 2.5 k, 5 k, 7.5 k, 10 k"), not `_fmt_num`'s
+    per-number choice, which labelled one axis "15 k, 10 k, 5,000, 0"."""
+    top = max((abs(t) for t in ticks), default=0.0)
+    if top < 1e4:
+        return [_fmt_num(t) for t in ticks]
+    div, unit = (1e6, " M") if top >= 1e6 else (1e3, " k")
+    scaled = [t / div for t in ticks]
+    decimals = next((d for d in range(4) if all(abs(x - round(x, d)) < 1e-9 * max(1.0, abs(x)) for x in scaled)), 3)
+    return ["0" if abs(x) < 1e-12 else f"{x:,.{decimals}f}{unit}" for x in scaled]
+
+
 def fmt_exact(v: float | None) -> str:
     """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
     otherwise (a median of 48.5 toilets is not shown as 48); `_fmt_num`'s short forms are for
@@ -282,7 +295,7 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
         "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
-        "y_ticks": [(py(v), _fmt_num(v)) for v in ticks], "bands": out_bands, "y_min": y_min, "y_max": y_top,
+        "y_ticks": list(zip([py(v) for v in ticks], axis_labels(ticks), strict=True)), "bands": out_bands, "y_min": y_min, "y_max": y_top,
     }
 
 
