@@ -307,3 +307,30 @@ def test_a_flee_runs_day_summary_counts_roads_as_its_legend_does(browser, tmp_pa
     summary = evaluate(browser, session, "document.getElementById('day-summary').textContent")
     assert summary == "1 road closed", summary
     assert problems(browser.events, url) == []
+
+
+def _on_a_phone(cdp: DevTools, session: str, width: int = 420) -> None:
+    cdp.call("Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": True}, session=session)
+
+
+def test_on_a_phone_charts_fit_and_their_labels_stay_legible(browser, tmp_path):
+    """Found by review at a 420 px window: the ensemble page's charts kept a 440 px column and ran
+    off the right edge, and every chart, drawn at half its size, had 5 px tick labels."""
+    from corredor.analysis.ensemble import run_ensemble, write_ensemble
+    from corredor.outputs.report.ensemble import build_ensemble_report
+    from ensemble_toy import identity, toy_scenario, toy_simulate
+
+    ens = run_ensemble(toy_scenario(), 4, seed=2, simulate_fn=toy_simulate, compile_fn=identity)
+    pages = [build_ensemble_report(write_ensemble(ens, tmp_path / "ens", plot=False)),
+             build_report(make_run_folder(crisis_like(n_days=25), tmp_path / "run"))]
+    for page in pages:
+        url = page.resolve().as_uri()
+        session = open_offline(browser, url)
+        _on_a_phone(browser, session)
+        charts = evaluate(browser, session, "Array.from(document.querySelectorAll('svg.ts'))"
+                          ".map(s => s.getBoundingClientRect().right - document.documentElement.clientWidth)")
+        assert charts and max(charts) <= 1, (page, charts)
+        tick = evaluate(browser, session, "document.querySelector('svg.ts text.tick').getBoundingClientRect().height")
+        assert tick >= 8, (page, tick)
+        assert problems(browser.events, url) == []
