@@ -269,6 +269,9 @@ def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     peak, point = (next(r for r in rows if r["kind"] == k) for k in ("peak", "point"))
     assert peak["simulated"] == "460" and peak["verdict"] == "+15%"
     assert point["simulated"] == "0" and point["verdict"] == "-100%"
+    # the page says so: its table's intro spoke of "that day" alone (found by review)
+    text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
+    assert "a reported peak, its own date unstated, against the simulated peak up to the day it was reported" in text
 
 
 def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
