@@ -334,3 +334,18 @@ def test_on_a_phone_charts_fit_and_their_labels_stay_legible(browser, tmp_path):
         tick = evaluate(browser, session, "document.querySelector('svg.ts text.tick').getBoundingClientRect().height")
         assert tick >= 8, (page, tick)
         assert problems(browser.events, url) == []
+
+
+def test_the_play_button_says_what_it_does(browser, tmp_path):
+    """Found by review: while the map played, the button showed a pause sign but a screen reader
+    still heard "play"."""
+    report = build_report(make_run_folder(crisis_like(n_days=25), tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    label = "document.getElementById('play').getAttribute('aria-label')"
+    assert evaluate(browser, session, label) == "play"
+    evaluate(browser, session, "document.getElementById('play').click()")
+    assert evaluate(browser, session, label) == "pause"
+    evaluate(browser, session, "document.getElementById('play').click()")
+    assert evaluate(browser, session, label) == "play"
+    assert problems(browser.events, url) == []

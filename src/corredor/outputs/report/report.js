@@ -70,6 +70,7 @@
   function stop() {
     if (timer !== null) { window.clearInterval(timer); timer = null; }
     playButton.textContent = "\u25B6";
+    playButton.setAttribute("aria-label", "play");
   }
 
   slider.addEventListener("input", function () { show(Number(slider.value)); });
@@ -77,6 +78,7 @@
     playButton.addEventListener("click", function () {
       if (timer !== null) { stop(); return; }
       playButton.textContent = "\u275A\u275A";
+      playButton.setAttribute("aria-label", "pause");  // (a screen reader hears what a click does now)
       timer = window.setInterval(function () {
         var next = Number(slider.value) + 1;
         if (next > Number(slider.max)) { stop(); return; }
