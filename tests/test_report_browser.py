@@ -316,12 +316,15 @@ def _on_a_phone(cdp: DevTools, session: str, width: int = 420) -> None:
 
 def test_on_a_phone_charts_fit_and_their_labels_stay_legible(browser, tmp_path):
     """Found by review at a 420 px window: the ensemble page's charts kept a 440 px column and ran
-    off the right edge, and every chart, drawn at half its size, had 5 px tick labels."""
-    from corredor.analysis.ensemble import run_ensemble, write_ensemble
+    off the right edge, as did its table of variants' settings (the whole page scrolled sideways),
+    and every chart, drawn at half its size, had 5 px tick labels."""
+    from corredor.analysis.ensemble import Variant, run_ensemble, write_ensemble
     from corredor.outputs.report.ensemble import build_ensemble_report
     from ensemble_toy import identity, toy_scenario, toy_simulate
 
-    ens = run_ensemble(toy_scenario(), 4, seed=2, simulate_fn=toy_simulate, compile_fn=identity)
+    sweep = {"move_rules.camp_weight": 2.0, "move_rules.conflict_weight": 0.25, "move_rules.max_move_speed": 360.0}
+    ens = run_ensemble(toy_scenario(), 4, seed=2, simulate_fn=toy_simulate, compile_fn=identity,
+                       variants=[Variant(",".join(f"{k}={v}" for k, v in sweep.items()), sweep)])
     pages = [build_ensemble_report(write_ensemble(ens, tmp_path / "ens", plot=False)),
              build_report(make_run_folder(crisis_like(n_days=25), tmp_path / "run"))]
     for page in pages:
@@ -331,6 +334,8 @@ def test_on_a_phone_charts_fit_and_their_labels_stay_legible(browser, tmp_path):
         charts = evaluate(browser, session, "Array.from(document.querySelectorAll('svg.ts'))"
                           ".map(s => s.getBoundingClientRect().right - document.documentElement.clientWidth)")
         assert charts and max(charts) <= 1, (page, charts)
+        page_wider = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert evaluate(browser, session, page_wider) <= 0, page  # (a sweep's settings ran off the page)
         tick = evaluate(browser, session, "document.querySelector('svg.ts text.tick').getBoundingClientRect().height")
         assert tick >= 8, (page, tick)
         assert problems(browser.events, url) == []
