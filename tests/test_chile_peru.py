@@ -130,6 +130,9 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     assert "peru_block=2023-04-06" in report
     section = report[report.index('<section id="comparison">'):]
     assert '<img alt="Each scenario' in section[:section.index("</section>")]  # (comparison.png, inline)
+    seed = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))["seed"]
+    assert "the median over 1 seed and, in brackets, the 5–95 % band of it" in section  # (what a cell is)
+    assert f"seed {seed}, one of these seeds" in section
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
 
@@ -145,7 +148,7 @@ def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
 
     built = []
 
-    def stop_at_the_third_report(run_dir: Path, comparison=None, comparison_png=None) -> Path:
+    def stop_at_the_third_report(run_dir: Path, comparison=None, comparison_png=None, comparison_seeds=None) -> Path:
         built.append(run_dir)
         if len(built) == 3:
             raise KeyboardInterrupt

@@ -269,6 +269,9 @@ def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     peak, point = (next(r for r in rows if r["kind"] == k) for k in ("peak", "point"))
     assert peak["simulated"] == "460" and peak["verdict"] == "+15%"
     assert point["simulated"] == "0" and point["verdict"] == "-100%"
+    # the page says so: its table's intro spoke of "that day" alone (found by review)
+    text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
+    assert "a reported peak, its own date unstated, against the simulated peak up to the day it was reported" in text
 
 
 def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
@@ -290,7 +293,7 @@ def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
     comp.write_text(json.dumps(summary))
     result = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp), "-q"])
     assert result.exit_code == 0, result.output
-    assert "480 [400–560]" in (folder / "report.html").read_text(encoding="utf-8")
+    assert '480 <span class="range">[400–560]</span>' in (folder / "report.html").read_text(encoding="utf-8")
     comp.write_text(json.dumps({"something": 1}))
     bad = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp)])
     assert bad.exit_code == 2
@@ -619,3 +622,64 @@ def test_the_comparison_figure_is_shown_under_the_comparison(tmp_path):
     assert imgs == [{"alt": COMPARISON_FIGURE_TITLE, "src": "data:image/png;base64," + base64.b64encode(png).decode()}]
     html = build_report(folder, comparison=[], comparison_png=png).read_text(encoding="utf-8")
     assert 'id="comparison"' not in html and base64.b64encode(png).decode()[:40] not in html
+
+
+def _comparison_section(html: str) -> str:
+    section = html[html.index('<section id="comparison">'):]
+    return section[:section.index("</section>")]
+
+
+def test_a_comparison_says_what_its_cells_are_and_whether_this_run_is_among_them(tmp_path):
+    """Found by review: the main job's table read "506 [497.9–507.8]" with nothing saying what
+    the number and the brackets are (a median over 3 seeds and their 5–95 % band), nor that the
+    map above is one seed's run. The note says both; each cell puts its band under the median
+    (a dozen metrics side by side were three screens wide at 1280 px)."""
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    seed = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["seed"]
+    comp = {"seeds": [seed, 2**63 + 1, seed + 1], "metrics": {"peak": {"label": "peak stranded", "unit": "people"}},
+            "summary": [{"scenario": "baseline", "metric": "peak", "median": 506.0, "p05": 497.9, "p95": 507.8}]}
+    (folder / "comparison.json").write_text(json.dumps(comp), encoding="utf-8")
+    section = _comparison_section(build_report(folder).read_text(encoding="utf-8"))
+    assert '<td>506 <span class="range">[497.9–507.8]</span></td>' in section
+    assert "the median over 3 seeds and, in brackets, the 5–95 % band of them" in section
+    assert f"one run: seed {seed}, one of these seeds." in section
+
+    comp["seeds"] = [2**63 + 1, seed + 1]  # (the page's run is another seed)
+    section = _comparison_section(build_report(folder, comparison=comp).read_text(encoding="utf-8"))
+    assert "the median over 2 seeds" in section and f"seed {seed}, not one of these seeds." in section
+
+    section = _comparison_section(build_report(folder, comparison=[{"variant": "b", "peak": 5}]).read_text(
+        encoding="utf-8"))
+    assert "median over" not in section and "<td>5</td>" in section  # (plain rows: nothing to say)
+
+    from corredor.outputs.report.builder import split_range
+
+    assert split_range("8,774 [8,348.3–8,892.8]") == ("8,774", "[8,348.3–8,892.8]")
+    assert split_range("a note [see below]") == ("a note [see below]", "")
+    assert split_range("–") == ("–", "")
+
+
+def test_the_report_command_reads_the_seeds_of_a_comparison_file(tmp_path):
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    comp = tmp_path / "comparison.json"
+    comp.write_text(json.dumps({"seeds": [1, 2], "metrics": {"peak": {"label": "peak", "unit": "people"}},
+                                "summary": [{"scenario": "baseline", "metric": "peak", "median": 5.0,
+                                             "p05": 4.0, "p95": 6.0}]}), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(comp), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "the median over 2 seeds" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("top", "labels"), [
+    (14_000, ["0", "5 k", "10 k", "15 k"]),
+    (12_400, ["0", "2.5 k", "5.0 k", "7.5 k", "10.0 k", "12.5 k"]),
+    (1_030_950, ["0", "0.25 M", "0.50 M", "0.75 M", "1.00 M", "1.25 M"]),
+    (25, ["0", "5", "10", "15", "20", "25"]),
+])
+def test_an_axis_labels_its_ticks_in_one_form(top, labels):
+    """Found by review of mali2012's ensemble page: Abala's axis read "15 k, 10 k, 5,000, 0"
+    (each tick formatted on its own), Fassala's water axis "1.00 M" over "500 k"."""
+    from corredor.outputs.report.builder import chart
+
+    c = chart("t", "people", ["2012-02-29", "2012-03-01"], [{"label": "x", "y": [0.0, float(top)]}])
+    assert [label for _, label in c["y_ticks"]] == labels

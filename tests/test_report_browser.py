@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -253,3 +254,103 @@ def test_ensemble_page_offline_clean_and_drawn(browser, tmp_path):
 
     img = imread(io.BytesIO(png), format="png")[..., :3]
     assert float(img.std()) > 0.05, "screenshot looks blank"
+
+
+def _tables_wider_than_the_page(cdp: DevTools, session: str, width: int, selector: str = "table") -> list[str]:
+    """The tables of the page as printed on paper `width` CSS px wide whose right edge passes it."""
+    cdp.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    cdp.call("Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session=session)
+    return evaluate(cdp, session, f"Array.from(document.querySelectorAll('{selector}'))"
+                    ".filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                    ".map(t => t.closest('section').id + ': ' + Math.round(t.getBoundingClientRect().right))")
+
+
+def test_printed_tables_keep_every_column(browser, tmp_path):
+    """Found by review: printed (or saved as PDF), the tables lost their right-hand columns, cut
+    off by their scrolling boxes: the needs table kept place to rations (no toilets, gaps, health
+    staff, nights without shelter), the reported counts lost their verdicts, the main job's policy
+    comparison kept 3 of 14 columns. Printed, every cell may wrap and no box scrolls, so the tables
+    fit A4 portrait; the comparison gets a landscape page of its own, where it fits too."""
+    folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
+    metrics = {f"m{k}": {"label": f"water needed at the sites, whole run {k}", "unit": "l"} for k in range(13)}
+    summary = [{"scenario": f"peru_block=2023-04-{10 + s}", "metric": m, "median": 426405.0, "p05": 418129.5,
+                "p95": 426513.0} for s in range(11) for m in metrics]
+    report = build_report(folder, comparison={"seeds": [1, 2, 3], "metrics": metrics, "summary": summary})
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"preferCSSPageSize": True}, session=session)["data"])
+    boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([^\]]+)\]", pdf)]
+    assert any(b[2] > b[3] for b in boxes) and any(b[2] < b[3] for b in boxes)  # the comparison's page: landscape
+    a4_portrait = 718  # (210 mm less Chrome's default margins, in CSS px)
+    assert _tables_wider_than_the_page(browser, session, a4_portrait, "#needs table, #fit table") == []
+    assert evaluate(browser, session, "getComputedStyle(document.getElementById('comparison')).page") == "wide"
+    assert _tables_wider_than_the_page(browser, session, 1047, "#comparison table") == []  # (A4 landscape)
+    assert problems(browser.events, url) == []
+
+
+def test_a_flee_runs_day_summary_counts_roads_as_its_legend_does(browser, tmp_path):
+    """Found by review: mali2012's map legend keys "road closed" (a Flee case closes links, it has
+    no border crossings), but the day summary beside the slider counted "1 crossing closed"."""
+    from synthetic_results import flee_like
+
+    res = flee_like(n_days=6)
+    closed = np.zeros((6, res.dataset.sizes["route"]), dtype=bool)
+    closed[:3, :2] = True  # the road Town A – Border, both directions, closed for the first three days
+    res.dataset["route_closed"] = (("day", "route"), closed)
+    report = build_report(make_run_folder(res, tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    assert "road closed" in evaluate(browser, session, "document.querySelector('p.legend').textContent")
+    evaluate(browser, session, "const s = document.getElementById('day'); s.value = '0';"
+                               " s.dispatchEvent(new Event('input'))")
+    summary = evaluate(browser, session, "document.getElementById('day-summary').textContent")
+    assert summary == "1 road closed", summary
+    assert problems(browser.events, url) == []
+
+
+def _on_a_phone(cdp: DevTools, session: str, width: int = 420) -> None:
+    cdp.call("Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": True}, session=session)
+
+
+def test_on_a_phone_charts_fit_and_their_labels_stay_legible(browser, tmp_path):
+    """Found by review at a 420 px window: the ensemble page's charts kept a 440 px column and ran
+    off the right edge, as did its table of variants' settings (the whole page scrolled sideways),
+    and every chart, drawn at half its size, had 5 px tick labels."""
+    from corredor.analysis.ensemble import Variant, run_ensemble, write_ensemble
+    from corredor.outputs.report.ensemble import build_ensemble_report
+    from ensemble_toy import identity, toy_scenario, toy_simulate
+
+    sweep = {"move_rules.camp_weight": 2.0, "move_rules.conflict_weight": 0.25, "move_rules.max_move_speed": 360.0}
+    ens = run_ensemble(toy_scenario(), 4, seed=2, simulate_fn=toy_simulate, compile_fn=identity,
+                       variants=[Variant(",".join(f"{k}={v}" for k, v in sweep.items()), sweep)])
+    pages = [build_ensemble_report(write_ensemble(ens, tmp_path / "ens", plot=False)),
+             build_report(make_run_folder(crisis_like(n_days=25), tmp_path / "run"))]
+    for page in pages:
+        url = page.resolve().as_uri()
+        session = open_offline(browser, url)
+        _on_a_phone(browser, session)
+        charts = evaluate(browser, session, "Array.from(document.querySelectorAll('svg.ts'))"
+                          ".map(s => s.getBoundingClientRect().right - document.documentElement.clientWidth)")
+        assert charts and max(charts) <= 1, (page, charts)
+        page_wider = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert evaluate(browser, session, page_wider) <= 0, page  # (a sweep's settings ran off the page)
+        tick = evaluate(browser, session, "document.querySelector('svg.ts text.tick').getBoundingClientRect().height")
+        assert tick >= 8, (page, tick)
+        assert problems(browser.events, url) == []
+
+
+def test_the_play_button_says_what_it_does(browser, tmp_path):
+    """Found by review: while the map played, the button showed a pause sign but a screen reader
+    still heard "play"."""
+    report = build_report(make_run_folder(crisis_like(n_days=25), tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    label = "document.getElementById('play').getAttribute('aria-label')"
+    assert evaluate(browser, session, label) == "play"
+    evaluate(browser, session, "document.getElementById('play').click()")
+    assert evaluate(browser, session, label) == "pause"
+    evaluate(browser, session, "document.getElementById('play').click()")
+    assert evaluate(browser, session, label) == "play"
+    assert problems(browser.events, url) == []

@@ -591,7 +591,7 @@ def report(
         except ReportError as exc:
             usage_error(f"{exc} (--comparison)")
         try:
-            rows = comparison_rows(rows)
+            comparison_rows(rows)  # (checked before anything is written; the report reads its seeds too)
         except ValueError as exc:
             usage_error(f"{comparison}: {exc}")
     try:

@@ -281,7 +281,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
 
         rows = report_rows(comp)
         for slug in names.values():
-            build_report(tmp / slug, comparison=rows, comparison_png=png)
+            build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds)
 
     _write_inside(out_dir, write)
     written = [out_dir / name for name in COMPARISON_FILES]

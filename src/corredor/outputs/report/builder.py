@@ -193,6 +193,19 @@ def _fmt_num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.1f}"
 
 
+def axis_labels(ticks: list[float]) -> list[str]:
+    """An axis's tick labels in one form: all in k (or M) once the top tick reaches 10,000 (or a
+    million), with the decimals the step needs ("0, 2.5 k, 5 k, 7.5 k, 10 k"), not `_fmt_num`'s
+    per-number choice, which labelled one axis "15 k, 10 k, 5,000, 0"."""
+    top = max((abs(t) for t in ticks), default=0.0)
+    if top < 1e4:
+        return [_fmt_num(t) for t in ticks]
+    div, unit = (1e6, " M") if top >= 1e6 else (1e3, " k")
+    scaled = [t / div for t in ticks]
+    decimals = next((d for d in range(4) if all(abs(x - round(x, d)) < 1e-9 * max(1.0, abs(x)) for x in scaled)), 3)
+    return ["0" if abs(x) < 1e-12 else f"{x:,.{decimals}f}{unit}" for x in scaled]
+
+
 def fmt_exact(v: float | None) -> str:
     """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
     otherwise (a median of 48.5 toilets is not shown as 48); `_fmt_num`'s short forms are for
@@ -282,7 +295,7 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
         "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
-        "y_ticks": [(py(v), _fmt_num(v)) for v in ticks], "bands": out_bands, "y_min": y_min, "y_max": y_top,
+        "y_ticks": list(zip([py(v) for v in ticks], axis_labels(ticks), strict=True)), "bands": out_bands, "y_min": y_min, "y_max": y_top,
     }
 
 
@@ -421,9 +434,10 @@ def map_view(run: RunData) -> dict[str, Any] | None:
                      if "stranded" in run.grids else None),
     }
     w, h = size
+    keys = _status_keys(run.road_status, bool(badges))
+    data["closedNoun"] = keys["closed_noun"]  # (the day summary counts what the legend names)
     return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
-            "date0": data["dates"][day0] if n_days else "", "data": data,
-            **_status_keys(run.road_status, bool(badges))}
+            "date0": data["dates"][day0] if n_days else "", "data": data, **keys}
 
 
 def _status_keys(road_status: list[list[int]] | None, crossings: bool) -> dict[str, Any]:
@@ -671,14 +685,38 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
     for _, metrics in rows:
         columns += [k for k in metrics if k not in columns]
 
-    def show(v: Any) -> str:
+    def show(v: Any) -> tuple[str, str]:
         if checks.is_number(v):
-            return fmt_exact(float(v))
+            return fmt_exact(float(v)), ""
         if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)  # (float() of a whole number beyond float's range fails)
-        return "–" if v is None else str(v)
+            return str(v), ""  # (float() of a whole number beyond float's range fails)
+        return split_range("–" if v is None else str(v))
 
     return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}
+
+
+def split_range(cell: str) -> tuple[str, str]:
+    """A comparison cell "median [p05–p95]" (comparison_rows', main-job's) as (median, "[p05–p95]"),
+    so the page can put the band under the median where the table is narrow (a dozen metrics
+    side by side were three screens wide); any other text as (text, "")."""
+    m = re.fullmatch(r"(\S+) (\[[^\[\]]+\])", cell)
+    return (m.group(1), m.group(2)) if m else (cell, "")
+
+
+def comparison_note(seeds: Any, run_seed: Any) -> str | None:
+    """What a comparison cell is (median over N seeds, 5–95 % band of them in brackets) and
+    whether the run the rest of the page shows is one of those seeds; None without seeds (a
+    comparison given as plain rows)."""
+    if not isinstance(seeds, list) or not seeds:
+        return None
+    n = len(seeds)
+    note = (f"Each cell: the median over {n} seed{'s' if n != 1 else ''} and, in brackets, the 5–95 % "
+            f"band of {'them' if n != 1 else 'it'} (a spread between seeds, not a confidence interval).")
+    if run_seed is None:
+        return note
+    mine = str(run_seed) in {str(x) for x in seeds}
+    return note + (f" The map, charts and tables above show one run: seed {run_seed}"
+                   + (", one of these seeds." if mine else ", not one of these seeds."))
 
 
 def sources(run: RunData) -> list[dict[str, str]]:
@@ -785,8 +823,9 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 
 
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
-           comparison_figure: str | None = None) -> str:
-    """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison)."""
+           comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None) -> str:
+    """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
+    `comparison_seeds`: the seeds its medians are over, said under the table)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -803,6 +842,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         reported=reported_rows(run),
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
+        comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
         figures=_figures(run_dir),
@@ -812,13 +852,15 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
     )
 
 
-def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = None,
-                 comparison_png: bytes | None = None) -> Path:
+def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[str, Any] | None = None,
+                 comparison_png: bytes | None = None, comparison_seeds: list[Any] | None = None) -> Path:
     """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
 
-    `comparison` (a list of dicts, variant name -> metrics) adds a policy comparison table; when
-    None, `run_dir/comparison.json` is used if it exists. `comparison_png` (the comparison's
-    figure, `outputs.plots.comparison_png`) is shown under that table.
+    `comparison` (a list of dicts, variant name -> metrics, or `corredor compare`'s comparison.json
+    as read) adds a policy comparison table; when None, `run_dir/comparison.json` is used if it
+    exists. `comparison_png` (the comparison's figure, `outputs.plots.comparison_png`) is shown
+    under that table. The seeds its medians are over (`comparison_seeds`, else comparison.json's
+    `seeds`) are said under it, with whether this run is one of them.
 
     >>> build_report("runs/main")  # doctest: +SKIP
     PosixPath('runs/main/report.html')
@@ -828,11 +870,14 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | None = 
     comp_path = run_dir / COMPARISON_JSON
     if comparison is None and comp_path.is_file():
         try:
-            comparison = comparison_rows(checks.read_json(comp_path))
+            comparison = checks.read_json(comp_path)
+            comparison_rows(comparison)  # (checked here, to name the file)
         except ReportError:
             raise
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
-    comparison = comparison_rows(comparison)
-    figure = png_uri(comparison_png) if comparison and comparison_png else None
-    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, comparison, figure))
+    if comparison_seeds is None and isinstance(comparison, dict):
+        comparison_seeds = comparison.get("seeds")
+    rows = comparison_rows(comparison)
+    figure = png_uri(comparison_png) if rows and comparison_png else None
+    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, rows, figure, comparison_seeds))

@@ -51,7 +51,8 @@
     var parts = [];
     if (stranded) { parts.push(fmt(stranded.reduce(function (a, b) { return a + b; }, 0)) + " stranded"); }
     if (data.roadStatus) {
-      parts.push(closed + " crossing" + (closed === 1 ? "" : "s") + " closed");
+      var noun = data.closedNoun || "crossing";  // "road" in a Flee case: its closures are links
+      parts.push(closed + " " + noun + (closed === 1 ? "" : "s") + " closed");
       if (documents > 0) { parts.push(documents + " requiring documents"); }
     }
     summary.textContent = parts.join(" · ");
@@ -69,6 +70,7 @@
   function stop() {
     if (timer !== null) { window.clearInterval(timer); timer = null; }
     playButton.textContent = "\u25B6";
+    playButton.setAttribute("aria-label", "play");
   }
 
   slider.addEventListener("input", function () { show(Number(slider.value)); });
@@ -76,6 +78,7 @@
     playButton.addEventListener("click", function () {
       if (timer !== null) { stop(); return; }
       playButton.textContent = "\u275A\u275A";
+      playButton.setAttribute("aria-label", "pause");  // (a screen reader hears what a click does now)
       timer = window.setInterval(function () {
         var next = Number(slider.value) + 1;
         if (next > Number(slider.max)) { stop(); return; }
