@@ -101,6 +101,41 @@ def test_a_stop_ends_the_workers_in_a_task_at_once(importable_tests: None) -> No
     assert "leaked" not in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+STOPPED_WHILE_STARTING = """
+import signal
+import multiprocessing.forkserver as forkserver
+from corredor import stopping
+from corredor.analysis.executors import LocalProcessExecutor
+from test_executors import square_plus
+real = forkserver.connect_to_new_process
+def connect_then_stop(fds):
+    connected = real(fds)
+    if not stopped:
+        stopped.append(True)
+        signal.raise_signal(signal.SIGINT)  # (before the worker is sent its pickle)
+    return connected
+stopped = []
+forkserver.connect_to_new_process = connect_then_stop
+stopping.install()  # (as `corredor` does)
+try:
+    with LocalProcessExecutor(workers=2) as ex:
+        list(ex.map_unordered(square_plus, 1, [1, 2, 3]))
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+def test_a_stop_while_workers_start_leaves_no_traceback(importable_tests: None) -> None:
+    """Found by review: SIGINT to `corredor compare` while its pool started a worker cut the
+    worker's pickle short, and the fork server's child printed a traceback (EOFError, or
+    "pickle data was truncated") after the command's one line. The stop now waits until every
+    worker submitted has been sent its pickle."""
+    r = subprocess.run([sys.executable, "-c", STOPPED_WHILE_STARTING], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["stopped"], r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
 def test_a_worker_killed_in_a_task_is_one_clear_error(importable_tests: None) -> None:
     from corredor.analysis.executors import WorkerLost
 

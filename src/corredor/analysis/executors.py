@@ -22,6 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, Self
 
+from .. import stopping
+
 #: Names accepted by `make_executor` and the CLI's `--executor`.
 EXECUTOR_KINDS = ("local", "dask", "serial")
 
@@ -141,11 +143,14 @@ class LocalProcessExecutor(_Base):
             self._blob = blob
         size = max(1, min(self.max_batch,
                           math.ceil(len(tasks) / (self.workers * self.batches_per_worker))))
-        pending: set[Future] = {
-            self._pool.submit(_run_batch, fn, tasks[i : i + size])
-            for i in range(0, len(tasks), size)
-        }
+        pending: set[Future] = set()
         try:
+            # submitting starts the workers: a stop signal waits until each has its pickle (one
+            # cut short by a stop made the fork server's child print a traceback, EOFError or
+            # "pickle data was truncated", after the command's last line)
+            with stopping.held():
+                pending = {self._pool.submit(_run_batch, fn, tasks[i : i + size])
+                           for i in range(0, len(tasks), size)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
