@@ -849,7 +849,8 @@ def compare(
     _print_comparison(comp)
     if out is not None:
         try:
-            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
+            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)},
+                                     replace=force)  # (not another compare's, written meanwhile)
         except OSError as exc:
             usage_error(f"cannot write {out}: {exc.strerror or exc}")
         console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
