@@ -410,6 +410,27 @@ def test_comparison_files_written_meanwhile_are_kept_without_force(tmp_path, mon
     assert json.loads((out / "comparison.json").read_text())["scenarios"] == ["baseline"]
 
 
+def test_a_closed_pipe_on_stdout_does_not_lose_the_comparison_files(tmp_path):
+    """`corredor compare … --out DIR | head -1`: the tables were printed before the files were
+    written, and rich ends the command (exit 1) at the first write to a closed pipe, so DIR was
+    never written and the runs were lost. The files are now written first."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # (what `head -1` does once it has its line)
+    try:
+        r = subprocess.run([sys.executable, "-m", "corredor", "compare", str(SCENARIO), "--seeds",
+                            "1", "--executor", "serial", "--out", str(tmp_path / "out")],
+                           stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "comparison.csv", "comparison.json", "comparison.png"], r.stderr
+
+
 def test_the_comparison_figure_draws_each_scenarios_median_and_band():
     """comparison.png: per panel (metric) one dot at each scenario's median and one bar from its
     5th to its 95th percentile, scenarios top to bottom in comparison order, the baseline's

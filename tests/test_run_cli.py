@@ -271,3 +271,4 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
+

@@ -846,13 +846,20 @@ def compare(
     with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
-    _print_comparison(comp)
+    # the files first, the tables after: printed first, a closed pipe (`| head`: rich exits 1 on
+    # a broken pipe) lost the comparison that the runs had just computed
+    paths: list[Path] = []
+    failed: OSError | None = None
     if out is not None:
         try:
             paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)},
                                      replace=force)  # (not another compare's, written meanwhile)
         except OSError as exc:
-            usage_error(f"cannot write {out}: {exc.strerror or exc}")
+            failed = exc
+    _print_comparison(comp)
+    if failed is not None:  # (after the tables: the runs' figures are still shown)
+        usage_error(f"cannot write {out}: {failed.strerror or failed}")
+    if paths:
         console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
 
 
