@@ -272,3 +272,20 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
 
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_is_not_utf8_gets_question_marks_not_a_traceback(
+        encoding: str, tmp_path: Path) -> None:
+    """Under a locale (or PYTHONIOENCODING) that is not UTF-8, the first en dash or box line a
+    command printed ("5–95 %", info's table) was a UnicodeEncodeError traceback, exit 1; what
+    the encoding lacks is now printed as `?`."""
+    import os
+    import subprocess
+    import sys
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = subprocess.run([sys.executable, "-m", "corredor", "info", str(scenario)],
+                       capture_output=True, env={**os.environ, "PYTHONIOENCODING": encoding},
+                       timeout=120)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(encoding)
+    assert b"chile-peru-2023" in r.stdout

@@ -918,11 +918,25 @@ def _say_stopped(signum: int) -> None:
     sys.exit(128 + signum)
 
 
+def _tolerant_streams() -> None:
+    """Let stdout and stderr write what their encoding lacks as `?`: under a locale or a
+    PYTHONIOENCODING that is not UTF-8 (ASCII, Latin-1), the en dash of "5–95 %" in a table's
+    title was a UnicodeEncodeError traceback (after the runs; `compare` then wrote nothing)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # (None when closed: `>&-`)
+        if reconfigure is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") != "utf8":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # (a stream already written to in another way)
+                pass
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
     from . import stopping
 
     stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
+    _tolerant_streams()
     try:
         _main()
     except KeyboardInterrupt:
