@@ -487,7 +487,8 @@ def ensemble(
                          "emptied by the run's last day")
         for note in notes:
             console.print(note, markup=False, highlight=False, soft_wrap=True)
-        console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
+        console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()
@@ -561,8 +562,9 @@ def calibrate(
             b, a = cal.before[case], cal.after[case]
             table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}")
         console.print(table)
-        console.print("best: " + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items()), markup=False)
-        console.print(f"wrote {out}", markup=False)
+        console.print("best: " + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items()), markup=False,
+                      highlight=False, soft_wrap=True)
+        console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -599,7 +601,7 @@ def report(
     except OSError as exc:  # writing report.html
         usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
     if not quiet:
-        console.print(f"wrote {path}", markup=False)
+        console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _note_warnings(path: Path, scenario) -> None:
@@ -860,7 +862,8 @@ def compare(
     if failed is not None:  # (after the tables: the runs' figures are still shown)
         usage_error(f"cannot write {out}: {failed.strerror or failed}")
     if paths:
-        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
+        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @app.command("main-job")
@@ -886,7 +889,8 @@ def main_job(
     try:
         with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex,
-                                  say=lambda m: console.print(m, markup=False, highlight=False),
+                                  say=lambda m: console.print(m, markup=False, highlight=False,
+                                                              soft_wrap=True),
                                   progress=lambda name, done, n: advance())
     except ScenarioError as exc:
         fail_with_problems(exc)
@@ -899,7 +903,8 @@ def main_job(
                       f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False,
                       soft_wrap=True)
     console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json, comparison.png"
-                  + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
+                  + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
