@@ -136,6 +136,21 @@ def test_a_stop_while_workers_start_leaves_no_traceback(importable_tests: None) 
     assert "Traceback" not in r.stderr, r.stderr
 
 
+def sigint_ignored(shared: object, task: int) -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_leave_ctrl_c_to_the_command(importable_tests: None) -> None:
+    """Found by review: Ctrl-C on `corredor main-job` while it wrote its reports (its workers
+    waiting for tasks) printed a KeyboardInterrupt traceback from each worker (`Process
+    ForkServerProcess-1:` ... `call_queue.get`) beside the command's one line: a terminal sends
+    SIGINT to the whole process group. (Whether a waiting worker saw it depended on which of its
+    threads the signal reached, so the traceback came now and then.) Workers now ignore SIGINT;
+    the command ends them on a stop (`close(at_once=True)`)."""
+    with LocalProcessExecutor(workers=2, max_batch=1) as ex:
+        assert all(ex.map_unordered(sigint_ignored, None, [0, 1, 2, 3]))
+
+
 def test_a_worker_killed_in_a_task_is_one_clear_error(importable_tests: None) -> None:
     from corredor.analysis.executors import WorkerLost
 

@@ -17,6 +17,7 @@ import math
 import multiprocessing as mp
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -86,6 +87,10 @@ _WORKER_SHARED: Any = None
 def _init_worker(blob: bytes, env: dict[str, str]) -> None:
     """Process-pool initializer: unpickle the shared object once per worker."""
     global _WORKER_SHARED
+    # Ctrl-C reaches the whole foreground group: a worker waiting for its next task printed a
+    # KeyboardInterrupt traceback beside the command's one line. The command decides (it ends
+    # its workers on a stop: `close(at_once=True)`), so a worker ignores SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(env)
     # a worker starts no process; with its default "fork", the lock numba makes for its threads
     # is not named in the resource tracker, so a worker ended in a task (`close(at_once=True)`)
