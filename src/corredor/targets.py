@@ -126,7 +126,7 @@ def check_replaceable(out: str | os.PathLike[str],
             raise UnsafeTarget(f"{out} would replace the scenario {source} or part of it; "
                                "choose another output folder")
     if not target.is_dir():
-        raise UnsafeTarget(f"{out} is a file, not an output folder; --force replaces only folders "
+        raise UnsafeTarget(f"{out} is {_not_a_folder(out)}, not an output folder; --force replaces only folders "
                            "corredor wrote: choose another output folder")
     try:
         names = {entry.name for entry in os.scandir(target)
@@ -171,10 +171,28 @@ def check_writable(out: str | Path) -> None:
     while not os.path.lexists(above) and above != above.parent:
         above = above.parent
     if not above.is_dir():
-        raise UnwritableTarget(f"{above} is a file, not a folder: {out} cannot be written under it")
+        raise UnwritableTarget(f"{above} is {_not_a_folder(above)}, not a folder: {out} cannot be "
+                               "written under it")
     if not os.access(above, os.W_OK | os.X_OK):
         raise UnwritableTarget(f"cannot write in {above} (permission denied or read-only); "
                                "choose another output folder")
+
+
+def _not_a_folder(path: str | os.PathLike[str]) -> str:
+    """What stands at `path` where a folder was expected: "a file", or the link it is (a link to
+    nowhere or to itself was called a file, and `ls` showed none there)."""
+    if not os.path.islink(path):
+        return "a file"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link in a loop"
+        try:
+            return f"a link to {os.readlink(path)!r} (which does not exist)"
+        except OSError:
+            return "a link to nowhere"
+    return "a link to a file"
 
 
 def _host() -> str:
