@@ -173,6 +173,31 @@ def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
     assert sorted(p.name for p in old.iterdir()) == ["baseline", "comparison.json"]
 
 
+def test_a_main_job_written_meanwhile_is_kept_without_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `main-job --out same` at once: the folder is checked before the runs and written
+    after them, so both found it empty and the one that finished second replaced the other's
+    run folders and comparison silently (exit 0 for both). Now it is refused, and the first
+    one's folder kept as it was."""
+    import corredor.outputs.report as report
+    from corredor.mainjob import run_main_job
+
+    out = tmp_path / "same"
+    theirs = '{"summary": [], "per_seed": []}'
+
+    def another_job_finishes_meanwhile(run_dir: Path, comparison=None, comparison_png=None) -> Path:
+        if not out.joinpath("comparison.json").exists():
+            (out / "comparison.json").write_text(theirs)
+        (run_dir / "report.html").write_text("new")
+        return run_dir / "report.html"
+
+    monkeypatch.setattr(report, "build_report", another_job_finishes_meanwhile)
+    with pytest.raises(FileExistsError, match="written by another command while this one ran"):
+        run_main_job(out, seeds=1, say=lambda m: None)
+    assert [p.name for p in out.iterdir()] == ["comparison.json"]  # (and no temporary)
+    assert (out / "comparison.json").read_text() == theirs
+
+
 def _dead_pid() -> int:
     """The id of a process that has ended (and been reaped): no process runs under it now."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -380,6 +380,57 @@ def test_cli_compare_prints_and_writes(tmp_path):
     assert (alone / "comparison.png").read_bytes() == b"mine"
 
 
+def test_comparison_files_written_meanwhile_are_kept_without_force(tmp_path, monkeypatch):
+    """Two `compare --out same` at once: both found no comparison files at the start, and the
+    one that finished second replaced the other's silently (exit 0 for both) although neither
+    had --force. Now the second is refused with one line and the first one's files are kept."""
+    import corredor.analysis.compare as comparing
+
+    out = tmp_path / "same"
+    theirs = '{"summary": [], "per_seed": {}}'
+    real = comparing.compare
+
+    def another_compare_finishes_meanwhile(*args, **kwargs):
+        result = real(*args, **kwargs)
+        out.mkdir()
+        (out / "comparison.json").write_text(theirs)
+        return result
+
+    monkeypatch.setattr(comparing, "compare", another_compare_finishes_meanwhile)
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(out),
+                            "--executor", "serial"])
+    assert r.exit_code == 2, r.output
+    assert "written by another command while this one ran" in r.output and "--force" in r.output
+    assert [p.name for p in out.iterdir()] == ["comparison.json"]  # (and no temporary)
+    assert (out / "comparison.json").read_text() == theirs
+    monkeypatch.undo()
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--seeds", "1", "--out", str(out),
+                            "--executor", "serial", "--force"])
+    assert r.exit_code == 0, r.output  # (with --force it is replaced)
+    assert json.loads((out / "comparison.json").read_text())["scenarios"] == ["baseline"]
+
+
+def test_a_closed_pipe_on_stdout_does_not_lose_the_comparison_files(tmp_path):
+    """`corredor compare … --out DIR | head -1`: the tables were printed before the files were
+    written, and rich ends the command (exit 1) at the first write to a closed pipe, so DIR was
+    never written and the runs were lost. The files are now written first."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # (what `head -1` does once it has its line)
+    try:
+        r = subprocess.run([sys.executable, "-m", "corredor", "compare", str(SCENARIO), "--seeds",
+                            "1", "--executor", "serial", "--out", str(tmp_path / "out")],
+                           stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "comparison.csv", "comparison.json", "comparison.png"], r.stderr
+
+
 def test_the_comparison_figure_draws_each_scenarios_median_and_band():
     """comparison.png: per panel (metric) one dot at each scenario's median and one bar from its
     5th to its 95th percentile, scenarios top to bottom in comparison order, the baseline's

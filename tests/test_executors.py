@@ -101,6 +101,56 @@ def test_a_stop_ends_the_workers_in_a_task_at_once(importable_tests: None) -> No
     assert "leaked" not in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+STOPPED_WHILE_STARTING = """
+import signal
+import multiprocessing.forkserver as forkserver
+from corredor import stopping
+from corredor.analysis.executors import LocalProcessExecutor
+from test_executors import square_plus
+real = forkserver.connect_to_new_process
+def connect_then_stop(fds):
+    connected = real(fds)
+    if not stopped:
+        stopped.append(True)
+        signal.raise_signal(signal.SIGINT)  # (before the worker is sent its pickle)
+    return connected
+stopped = []
+forkserver.connect_to_new_process = connect_then_stop
+stopping.install()  # (as `corredor` does)
+try:
+    with LocalProcessExecutor(workers=2) as ex:
+        list(ex.map_unordered(square_plus, 1, [1, 2, 3]))
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+def test_a_stop_while_workers_start_leaves_no_traceback(importable_tests: None) -> None:
+    """Found by review: SIGINT to `corredor compare` while its pool started a worker cut the
+    worker's pickle short, and the fork server's child printed a traceback (EOFError, or
+    "pickle data was truncated") after the command's one line. The stop now waits until every
+    worker submitted has been sent its pickle."""
+    r = subprocess.run([sys.executable, "-c", STOPPED_WHILE_STARTING], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["stopped"], r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+def sigint_ignored(shared: object, task: int) -> bool:
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_workers_leave_ctrl_c_to_the_command(importable_tests: None) -> None:
+    """Found by review: Ctrl-C on `corredor main-job` while it wrote its reports (its workers
+    waiting for tasks) printed a KeyboardInterrupt traceback from each worker (`Process
+    ForkServerProcess-1:` ... `call_queue.get`) beside the command's one line: a terminal sends
+    SIGINT to the whole process group. (Whether a waiting worker saw it depended on which of its
+    threads the signal reached, so the traceback came now and then.) Workers now ignore SIGINT;
+    the command ends them on a stop (`close(at_once=True)`)."""
+    with LocalProcessExecutor(workers=2, max_batch=1) as ex:
+        assert all(ex.map_unordered(sigint_ignored, None, [0, 1, 2, 3]))
+
+
 def test_a_worker_killed_in_a_task_is_one_clear_error(importable_tests: None) -> None:
     from corredor.analysis.executors import WorkerLost
 

@@ -294,3 +294,36 @@ def test_run_set_of_a_crisis_parameter_moves_the_closure_or_says_it_changes_noth
     assert r.exit_code == 0, r.output
     assert ("warning: no-peru-closure: no table is written against crisis.peru_block; its --set value "
             "changes nothing") in " ".join(r.output.split()), r.output
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_is_not_utf8_gets_question_marks_not_a_traceback(
+        encoding: str, tmp_path: Path) -> None:
+    """Under a locale (or PYTHONIOENCODING) that is not UTF-8, the first en dash or box line a
+    command printed ("5–95 %", info's table) was a UnicodeEncodeError traceback, exit 1; what
+    the encoding lacks is now printed as `?`."""
+    import os
+    import subprocess
+    import sys
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = subprocess.run([sys.executable, "-m", "corredor", "info", str(scenario)],
+                       capture_output=True, env={**os.environ, "PYTHONIOENCODING": encoding},
+                       timeout=120)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode(encoding)
+    assert b"chile-peru-2023" in r.stdout
+
+
+def test_the_paths_a_command_says_it_wrote_are_never_folded(tmp_path: Path) -> None:
+    """`wrote PATH` of ensemble, report (and calibrate, compare, main-job) was folded at the
+    console's width — 80 columns in a log or a pipe, COLUMNS=5 gave `wrote` / `ro/re` / `port.`
+    — so a path longer than the line was cut in two in the log a script reads it from."""
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    out = tmp_path / ("a-long-folder-name-" * 6) / "ensemble"
+    r = runner.invoke(app, ["ensemble", str(scenario), "--days", "5", "-n", "1", "--executor",
+                            "serial", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {out} (" in r.output
+    r = runner.invoke(app, ["report", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [f"wrote {out / 'report.html'}"]

@@ -436,6 +436,27 @@ def test_an_output_under_a_file_is_refused_before_any_work(
     assert _tree(tmp_path) == before
 
 
+def test_a_link_to_nowhere_or_in_a_loop_as_out_is_named_as_such(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: `--out dangling` (a link to nowhere) and `--out loop` (a link to itself)
+    were refused as "is a file", where `ls` showed no file; the message now says what they are."""
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    (work / "dangling").symlink_to("nowhere")
+    (work / "loop").symlink_to("loop")
+    monkeypatch.chdir(work)
+    before = _tree(tmp_path)
+    for out, said in [("dangling", "dangling is a link to 'nowhere' (which does not exist), not an "
+                                   "output folder"),
+                      ("loop", "loop is a link in a loop, not an output folder"),
+                      ("dangling/sub", "dangling is a link to 'nowhere' (which does not exist), "
+                                       "not a folder: dangling/sub cannot be written under it")]:
+        r = cli("run", "case", "--out", out)
+        assert r.exit_code == 2, r.output
+        assert said in " ".join(r.output.split()), r.output
+    assert _tree(tmp_path) == before
+
+
 def test_an_output_name_that_is_not_utf8_is_refused_before_the_run(tmp_path: Path) -> None:
     """Found by an error audit: a name with an undecodable byte ran, then died writing Parquet."""
     case = write_mini_flee(tmp_path / "case")

@@ -489,7 +489,8 @@ def ensemble(
                          "emptied by the run's last day")
         for note in notes:
             console.print(note, markup=False, highlight=False, soft_wrap=True)
-        console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False)
+        console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()
@@ -563,8 +564,9 @@ def calibrate(
             b, a = cal.before[case], cal.after[case]
             table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}")
         console.print(table)
-        console.print("best: " + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items()), markup=False)
-        console.print(f"wrote {out}", markup=False)
+        console.print("best: " + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items()), markup=False,
+                      highlight=False, soft_wrap=True)
+        console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -601,7 +603,7 @@ def report(
     except OSError as exc:  # writing report.html
         usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
     if not quiet:
-        console.print(f"wrote {path}", markup=False)
+        console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _note_warnings(path: Path, scenario) -> None:
@@ -861,13 +863,22 @@ def compare(
     with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
-    _print_comparison(comp)
+    # the files first, the tables after: printed first, a closed pipe (`| head`: rich exits 1 on
+    # a broken pipe) lost the comparison that the runs had just computed
+    paths: list[Path] = []
+    failed: OSError | None = None
     if out is not None:
         try:
-            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)})
+            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)},
+                                     replace=force)  # (not another compare's, written meanwhile)
         except OSError as exc:
-            usage_error(f"cannot write {out}: {exc.strerror or exc}")
-        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
+            failed = exc
+    _print_comparison(comp)
+    if failed is not None:  # (after the tables: the runs' figures are still shown)
+        usage_error(f"cannot write {out}: {failed.strerror or failed}")
+    if paths:
+        console.print("wrote " + ", ".join(str(p) for p in paths), markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @app.command("main-job")
@@ -893,7 +904,8 @@ def main_job(
     try:
         with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex,
-                                  say=lambda m: console.print(m, markup=False, highlight=False),
+                                  say=lambda m: console.print(m, markup=False, highlight=False,
+                                                              soft_wrap=True),
                                   progress=lambda name, done, n: advance())
     except ScenarioError as exc:
         fail_with_problems(exc)
@@ -906,7 +918,8 @@ def main_job(
                       f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False,
                       soft_wrap=True)
     console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json, comparison.png"
-                  + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False)
+                  + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -925,11 +938,25 @@ def _say_stopped(signum: int) -> None:
     sys.exit(128 + signum)
 
 
+def _tolerant_streams() -> None:
+    """Let stdout and stderr write what their encoding lacks as `?`: under a locale or a
+    PYTHONIOENCODING that is not UTF-8 (ASCII, Latin-1), the en dash of "5–95 %" in a table's
+    title was a UnicodeEncodeError traceback (after the runs; `compare` then wrote nothing)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # (None when closed: `>&-`)
+        if reconfigure is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") != "utf8":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # (a stream already written to in another way)
+                pass
+
+
 def main() -> None:
     """Entry point of the `corredor` command."""
     from . import stopping
 
     stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
+    _tolerant_streams()
     try:
         _main()
     except KeyboardInterrupt:

@@ -32,6 +32,7 @@ from . import stopping
 from .targets import (
     check_replaceable,
     holds_anything,
+    is_temporary,
     old_name,
     remove_stale_temporaries,
     temporary_prefix,
@@ -205,19 +206,28 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "run"
 
 
-def _write_inside(out_dir: Path, write: Callable[[Path], None]) -> None:
+def _write_inside(out_dir: Path, write: Callable[[Path], None], replace: bool = True) -> None:
     """Let `write` fill a hidden temporary folder inside `out_dir` (which may be a writable folder
     under a read-only one), then move its entries in: run folders first, comparison.json (the
     mark of a finished job) last. An interruption or a failure while writing leaves `out_dir` as
     it was (and no `out_dir` the job created) and no temporary behind. The temporary's name
     (`.main-job.PID-HOST.RANDOM.tmp`) tells the next job whether its writer was killed
-    (`targets.stale_temporary`); a stop signal waits while the entries are moved in."""
+    (`targets.stale_temporary`); a stop signal waits while the entries are moved in. Without
+    `replace` (no `--force`), entries that appeared in `out_dir` meanwhile (another job writing
+    the same folder: it was checked empty before the runs) are kept, and FileExistsError raised
+    (`targets.swap_in`'s rule)."""
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix("main-job"), suffix=".tmp", dir=out_dir))
     try:
         write(tmp)
         with stopping.held():  # (stopped midway, the moves mixed new entries with old ones)
+            if not replace:
+                there = sorted(name for name in os.listdir(out_dir) if not is_temporary(name))
+                if there:  # (the other job's own temporary, still running, is no output yet)
+                    raise FileExistsError(f"{out_dir} was written by another command while this "
+                                          f"one ran ({', '.join(there[:3])}{', …' if len(there) > 3 else ''}); "
+                                          "it is kept: use --force to replace it")
             for name in sorted(os.listdir(tmp), key=lambda n: n == "comparison.json"):
                 _move_in(tmp / name, out_dir / name)
     except BaseException:
@@ -283,7 +293,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         for slug in names.values():
             build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds)
 
-    _write_inside(out_dir, write)
+    _write_inside(out_dir, write, replace=force)
     written = [out_dir / name for name in COMPARISON_FILES]
     run_dirs = [out_dir / slug for slug in names.values()]
     reports = [run_dir / "report.html" for run_dir in run_dirs]

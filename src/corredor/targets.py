@@ -126,7 +126,7 @@ def check_replaceable(out: str | os.PathLike[str],
             raise UnsafeTarget(f"{out} would replace the scenario {source} or part of it; "
                                "choose another output folder")
     if not target.is_dir():
-        raise UnsafeTarget(f"{out} is a file, not an output folder; --force replaces only folders "
+        raise UnsafeTarget(f"{out} is {_not_a_folder(out)}, not an output folder; --force replaces only folders "
                            "corredor wrote: choose another output folder")
     try:
         names = {entry.name for entry in os.scandir(target)
@@ -171,10 +171,28 @@ def check_writable(out: str | Path) -> None:
     while not os.path.lexists(above) and above != above.parent:
         above = above.parent
     if not above.is_dir():
-        raise UnwritableTarget(f"{above} is a file, not a folder: {out} cannot be written under it")
+        raise UnwritableTarget(f"{above} is {_not_a_folder(above)}, not a folder: {out} cannot be "
+                               "written under it")
     if not os.access(above, os.W_OK | os.X_OK):
         raise UnwritableTarget(f"cannot write in {above} (permission denied or read-only); "
                                "choose another output folder")
+
+
+def _not_a_folder(path: str | os.PathLike[str]) -> str:
+    """What stands at `path` where a folder was expected: "a file", or the link it is (a link to
+    nowhere or to itself was called a file, and `ls` showed none there)."""
+    if not os.path.islink(path):
+        return "a file"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link in a loop"
+        try:
+            return f"a link to {os.readlink(path)!r} (which does not exist)"
+        except OSError:
+            return "a link to nowhere"
+    return "a link to a file"
 
 
 def _host() -> str:
@@ -286,6 +304,12 @@ def _running(m: re.Match[str], name: str, folder: str | os.PathLike[str]) -> boo
     return _alive(int(m["pid"]), _made_at(os.path.join(folder, name), name.endswith(".old")))
 
 
+def is_temporary(name: str) -> bool:
+    """Whether `name` is a temporary of a corredor writer (`temporary_prefix`, `old_name`), of
+    this process or another, running or not."""
+    return _TEMPORARY.fullmatch(name) is not None
+
+
 def stale_temporary(name: str, folder: str | os.PathLike[str]) -> bool:
     """Whether `name` (in `folder`) is a temporary corredor's writers make (`temporary_prefix`,
     `old_name`) left by a process of this machine that no longer runs: a leftover of a writer
@@ -381,14 +405,17 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     return write_texts_atomic(path.parent, {path.name: text})[0]
 
 
-def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | bytes]) -> list[Path]:
+def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | bytes],
+                       replace: bool = True) -> list[Path]:
     """Write text files into `folder` together (`write_text_atomic` for several): every one to a
     temporary beside it first, and only when all are complete renamed into place, in the order
     given (the last marks the set as finished), with stop signals held (`stopping.held`) between
     the renames. A failure while writing, or a stop, leaves the old files, all of them, and no
     temporary; only a rename that fails after an earlier one landed (renames within one folder
     hardly do), a SIGKILL or a power cut between two renames could part them. A bytes value is
-    written as it is (a figure beside its tables). Return the paths."""
+    written as it is (a figure beside its tables). Without `replace` (no `--force`) a file
+    that appeared meanwhile — another command writing the same folder — is kept, with the
+    others, and FileExistsError raised (`swap_in`'s rule for files). Return the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / name for name in texts]
@@ -410,6 +437,8 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | by
                     f.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
         with stopping.held():
+            if not replace:
+                _refuse_written_meanwhile([p for p in paths if os.path.lexists(p)])
             for tmp, path in zip(temporaries, paths, strict=True):
                 os.replace(tmp, path)
     except BaseException:
@@ -417,6 +446,16 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | by
             Path(tmp).unlink(missing_ok=True)
         raise
     return paths
+
+
+def _refuse_written_meanwhile(there: list[Path]) -> None:
+    """Raise FileExistsError naming `there` (outputs found when this command, started without
+    `--force`, was to put its own in place: another command wrote them meanwhile)."""
+    if there:
+        one = len(there) == 1
+        raise FileExistsError(f"{', '.join(map(str, there))} {'was' if one else 'were'} written "
+                              f"by another command while this one ran; {'it is' if one else 'they are'}"
+                              f" kept: use --force to replace {'it' if one else 'them'}")
 
 
 def _remove(path: Path) -> None:

@@ -384,12 +384,13 @@ COMPARISON_FILES = ("comparison.csv", "comparison.json")
 
 
 def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str],
-                     figures: dict[str, bytes] | None = None) -> list[Path]:
+                     figures: dict[str, bytes] | None = None, replace: bool = True) -> list[Path]:
     """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
     a failure or a stop leaves the old pair, never a new CSV beside an old JSON), after the
-    `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's); return their paths."""
+    `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's); return their paths.
+    Without `replace`, files another command wrote there meanwhile are kept (FileExistsError)."""
     csv_name, json_name = COMPARISON_FILES
     return write_texts_atomic(out_dir, {
         **(figures or {}),
         csv_name: comparison_csv(comp),
-        json_name: json.dumps(comparison_json(comp), indent=1) + "\n"})
+        json_name: json.dumps(comparison_json(comp), indent=1) + "\n"}, replace=replace)

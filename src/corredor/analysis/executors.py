@@ -17,10 +17,13 @@ import math
 import multiprocessing as mp
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, Self
+
+from .. import stopping
 
 #: Names accepted by `make_executor` and the CLI's `--executor`.
 EXECUTOR_KINDS = ("local", "dask", "serial")
@@ -84,6 +87,10 @@ _WORKER_SHARED: Any = None
 def _init_worker(blob: bytes, env: dict[str, str]) -> None:
     """Process-pool initializer: unpickle the shared object once per worker."""
     global _WORKER_SHARED
+    # Ctrl-C reaches the whole foreground group: a worker waiting for its next task printed a
+    # KeyboardInterrupt traceback beside the command's one line. The command decides (it ends
+    # its workers on a stop: `close(at_once=True)`), so a worker ignores SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(env)
     # a worker starts no process; with its default "fork", the lock numba makes for its threads
     # is not named in the resource tracker, so a worker ended in a task (`close(at_once=True)`)
@@ -141,11 +148,14 @@ class LocalProcessExecutor(_Base):
             self._blob = blob
         size = max(1, min(self.max_batch,
                           math.ceil(len(tasks) / (self.workers * self.batches_per_worker))))
-        pending: set[Future] = {
-            self._pool.submit(_run_batch, fn, tasks[i : i + size])
-            for i in range(0, len(tasks), size)
-        }
+        pending: set[Future] = set()
         try:
+            # submitting starts the workers: a stop signal waits until each has its pickle (one
+            # cut short by a stop made the fork server's child print a traceback, EOFError or
+            # "pickle data was truncated", after the command's last line)
+            with stopping.held():
+                pending = {self._pool.submit(_run_batch, fn, tasks[i : i + size])
+                           for i in range(0, len(tasks), size)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
