@@ -741,10 +741,11 @@ def _print_comparison(comp) -> None:
                 r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
                 missing = r["seeds_without_value"]
                 if r[f"{of}median"] != r[f"{of}median"]:  # NaN in every seed: the camp had not emptied
-                    cells.append("not within\nthe run")
+                    # (a difference: on no seed do both this scenario and the baseline have one)
+                    cells.append("–" if of else "not within\nthe run")
                     continue
-                cells.append(f"{_signed(r['diff_median'])}{'*' if missing else ''}\n"
-                             f"[{_signed(r['diff_p05'])} – {_signed(r['diff_p95'])}]" if of else
+                cells.append(f"{_signed(r['diff_median'])}\n[{_signed(r['diff_p05'])} – {_signed(r['diff_p95'])}]"
+                             if of else
                              f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
                 if missing and not of:
                     notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
