@@ -829,3 +829,17 @@ def test_sweeps_of_a_billion_runs_are_refused_before_they_are_built(
     assert r.exit_code == 2, r.output
     assert "--sweep makes 1,000,000 combinations ×" in said and "more than the 1,000,000" in said
     assert "Traceback" not in r.output and not (tmp_path / "runs").exists()
+
+
+def test_an_out_path_with_a_leading_tilde_is_under_the_home_folder(tmp_path, monkeypatch):
+    """`--out=~/x` (the shell does not expand a `~` after `=`, nor a quoted one) made a folder
+    named `~` in the current folder, one `rm -rf ~` away from deleting the home folder: a
+    leading `~` is now the home folder, as the shell would have made it."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.chdir(here)
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, ["run", str(scenario), "--days", "2", "--out=~/x", "--quiet"], env={"HOME": str(home)})
+    assert r.exit_code == 0, r.output
+    assert (home / "x" / "manifest.json").is_file() and not (here / "~").exists()

@@ -72,6 +72,13 @@ def usage_error(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _home(path: Path | None) -> Path | None:
+    """An output path with a leading `~` made the home folder: the shell leaves `--out=~/x` (and
+    a quoted "~/x") as it is, and a folder named `~` in the current folder, made silently, is one
+    `rm -rf ~` away from deleting the home folder."""
+    return path.expanduser() if path is not None and str(path).startswith("~") else path
+
+
 def safe_name(name: str) -> str:
     """A scenario name as one harmless file name: no separators, no '..', nothing hidden.
 
@@ -121,7 +128,7 @@ def run(
                             "calibrate's best_params.toml); repeat for more",
     ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads [all]"),
-    out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]"),
+    out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
@@ -289,7 +296,7 @@ def info(
 @app.command()
 def convert(
     src: Path = typer.Argument(..., help="Flee case folder (or native folder) to read"),
-    dest: Path = typer.Argument(..., help="Folder to write in corredor's native format"),
+    dest: Path = typer.Argument(..., help="Folder to write in corredor's native format", callback=_home),
     force: bool = typer.Option(False, "--force", help="Replace DEST if it exists"),
 ) -> None:
     """Write a Flee case folder as a native scenario folder (scenario.toml + CSV tables)."""
@@ -393,7 +400,7 @@ def ensemble(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, max=MAX_RUNS, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
-    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]"),
+    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     set_: list[str] | None = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one variant per value, e.g. move_rules.awareness_level=1,2 (a..b/step: a range)"),
@@ -502,7 +509,7 @@ def calibrate(
                                  help="replicate seeds per case per trial"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="seeds the sampler and the replicas"),
     objective: str | None = typer.Option(None, "--objective", help="ard | interval [ard for Flee cases, interval for crises]"),
-    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]"),
+    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-calibration]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
@@ -779,7 +786,7 @@ def compare(
     variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario (common to all)"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
-    out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json and comparison.png here"),
+    out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json and comparison.png here", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
     set_: list[str] | None = typer.Option(None, "--set", help="parameter for every scenario, e.g. crisis.give_up_base=0.02"),
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
@@ -884,7 +891,7 @@ def compare(
 
 @app.command("main-job")
 def main_job(
-    out: Path = typer.Option(Path("runs/main"), "--out", help="output folder"),
+    out: Path = typer.Option(Path("runs/main"), "--out", help="output folder", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
