@@ -133,6 +133,12 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     seed = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))["seed"]
     assert "the median over 1 seed and, in brackets, the 5–95 % band of it" in section  # (what a cell is)
     assert f"seed {seed}, one of these seeds" in section
+    # each policy's difference from the baseline on the same seed: closing two weeks earlier adds
+    # exactly the seed's extra peak (one seed: the band is that one difference)
+    diff = peak["peru_block=2023-03-30"] - peak["baseline"]
+    table = section[section.index('id="differences"'):]
+    row = table[table.index('<th scope="row">peru_block=2023-03-30</th>'):]
+    assert row.startswith(f'<th scope="row">peru_block=2023-03-30</th><td>+{diff:,.0f} ') and "baseline</th>" not in table
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
 

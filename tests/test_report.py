@@ -659,6 +659,35 @@ def test_a_comparison_says_what_its_cells_are_and_whether_this_run_is_among_them
     assert split_range("–") == ("–", "")
 
 
+def test_the_comparison_shows_each_policys_difference_from_the_baseline_seed_by_seed(tmp_path):
+    """The policy's own effect is its difference from the baseline on the same seed, with a band
+    far narrower than the two scenarios' bands side by side: a table of its own under the
+    comparison, from comparison.json's `diff_*` (or the main job's rows), signed, for
+    compare.DIFF_METRICS only, without the baseline's row; none for an older file without them."""
+    from corredor.analysis.compare import ALL_METRICS, DIFF_METRICS, heading
+
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    metrics = {k: {"label": lab, "unit": unit} for k, (lab, unit) in ALL_METRICS.items()}
+    summary = []
+    for name, d in (("baseline", None), ("corridor", -214.0), ("bribe-0", 424.5)):
+        for key in ALL_METRICS:
+            diff = {} if d is None else {"diff_median": d, "diff_p05": d - 25, "diff_p95": d + 28}
+            summary.append({"scenario": name, "metric": key, "median": 500.0, "p05": 470.0, "p95": 550.0,
+                            "diff_median": None, "diff_p05": None, "diff_p95": None, **diff})
+    comp = {"seeds": [1, 2, 3], "metrics": metrics, "summary": summary}
+    html = build_report(folder, comparison=comp).read_text(encoding="utf-8")
+    section = _comparison_section(html)
+    table = section[section.index('id="differences"'):]
+    head = table[:table.index("</thead>")]
+    assert [h for h in re.findall(r"<th>([^<]*)</th>", head)] == ["variant", *(heading(k) for k in DIFF_METRICS)]
+    body = table[table.index("<tbody>"):table.index("</tbody>")]
+    assert re.findall(r'<th scope="row">([^<]*)</th>', body) == ["corridor", "bribe-0"]
+    assert '<td>-214 <span class="range">[-239 – -186]</span></td>' in body
+    assert '<td>+424.5 <span class="range">[+399.5 – +452.5]</span></td>' in body
+    older = {**comp, "summary": [{k: v for k, v in r.items() if not k.startswith("diff_")} for r in summary]}
+    assert 'id="differences"' not in build_report(folder, comparison=older).read_text(encoding="utf-8")
+
+
 def test_the_report_command_reads_the_seeds_of_a_comparison_file(tmp_path):
     folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
     comp = tmp_path / "comparison.json"

@@ -288,10 +288,12 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
+        from .outputs.report.builder import difference_rows
 
-        rows = report_rows(comp)
+        rows, differences = report_rows(comp), difference_rows(comp.summary())
         for slug in names.values():
-            build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds)
+            build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds,
+                         differences=differences)
 
     _write_inside(out_dir, write, replace=force)
     written = [out_dir / name for name in COMPARISON_FILES]

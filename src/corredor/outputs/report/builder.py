@@ -669,6 +669,34 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
 
 
+def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
+    """The differences from the baseline, seed by seed, of `analysis.compare.DIFF_METRICS`, as
+    comparison rows `{"variant": name, "label (unit)": "+x [lo – hi]"}`, from `Comparison.summary()`
+    or comparison.json's `summary` (rows with `diff_median`, `diff_p05`, `diff_p95`; the
+    baseline's are null). None when there is nothing to show (one scenario, or an older file)."""
+    from ...analysis.compare import DIFF_METRICS, heading
+
+    if not isinstance(summary, list):
+        return None
+    rows: dict[str, dict[str, Any]] = {}
+    for r in summary:
+        if not isinstance(r, dict) or r.get("metric") not in DIFF_METRICS:
+            continue
+        cells: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
+        if not all(checks.is_number(v) and math.isfinite(float(v)) for v in cells):
+            continue  # (the baseline's own row; a metric without a paired seed)
+        med, lo, hi = (float(v) for v in cells)
+        name = str(r.get("scenario", ""))
+        rows.setdefault(name, {"variant": name})[heading(str(r["metric"]))] = (
+            f"{_signed(med)} [{_signed(lo)} – {_signed(hi)}]")
+    return list(rows.values()) or None
+
+
+def _signed(x: float) -> str:
+    """A difference with its sign, every digit: +1,234, -56.5, 0."""
+    return "0" if float(x) == 0 else ("+" if x > 0 else "") + fmt_exact(float(x))
+
+
 def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """Rows of the policy comparison from `[{"variant": name, metric: value}]` or `[{name: {metric: value}}]`."""
     if not comparison:
@@ -823,9 +851,11 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 
 
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
-           comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None) -> str:
+           comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
+           differences: list[dict[str, Any]] | None = None) -> str:
     """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
-    `comparison_seeds`: the seeds its medians are over, said under the table)."""
+    `comparison_seeds`: the seeds its medians are over, said under the table; `differences`:
+    `difference_rows`, a table of their own under it)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -842,6 +872,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         reported=reported_rows(run),
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
+        differences=comparison_table(differences) if comparison else None,
         comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
@@ -853,14 +884,17 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
 
 
 def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[str, Any] | None = None,
-                 comparison_png: bytes | None = None, comparison_seeds: list[Any] | None = None) -> Path:
+                 comparison_png: bytes | None = None, comparison_seeds: list[Any] | None = None,
+                 differences: list[dict[str, Any]] | None = None) -> Path:
     """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
 
     `comparison` (a list of dicts, variant name -> metrics, or `corredor compare`'s comparison.json
     as read) adds a policy comparison table; when None, `run_dir/comparison.json` is used if it
     exists. `comparison_png` (the comparison's figure, `outputs.plots.comparison_png`) is shown
     under that table. The seeds its medians are over (`comparison_seeds`, else comparison.json's
-    `seeds`) are said under it, with whether this run is one of them.
+    `seeds`) are said under it, with whether this run is one of them. `differences`
+    (`difference_rows`, else made from comparison.json's summary) are the differences from the
+    baseline seed by seed, a table of their own.
 
     >>> build_report("runs/main")  # doctest: +SKIP
     PosixPath('runs/main/report.html')
@@ -878,6 +912,9 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
             raise ReportError(f"{comp_path}: {exc}") from None
     if comparison_seeds is None and isinstance(comparison, dict):
         comparison_seeds = comparison.get("seeds")
+    if differences is None and isinstance(comparison, dict):
+        differences = difference_rows(comparison.get("summary"))
     rows = comparison_rows(comparison)
     figure = png_uri(comparison_png) if rows and comparison_png else None
-    return targets.write_text_atomic(run_dir / REPORT_HTML, render(run, run_dir, rows, figure, comparison_seeds))
+    return targets.write_text_atomic(run_dir / REPORT_HTML,
+                                     render(run, run_dir, rows, figure, comparison_seeds, differences))
