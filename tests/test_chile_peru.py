@@ -154,7 +154,7 @@ def test_an_interrupted_main_job_leaves_the_old_folder_or_none(
 
     built = []
 
-    def stop_at_the_third_report(run_dir: Path, comparison=None, comparison_png=None, comparison_seeds=None) -> Path:
+    def stop_at_the_third_report(run_dir: Path, comparison=None, **figures_and_notes) -> Path:
         built.append(run_dir)
         if len(built) == 3:
             raise KeyboardInterrupt
@@ -191,7 +191,7 @@ def test_a_main_job_written_meanwhile_is_kept_without_force(
     out = tmp_path / "same"
     theirs = '{"summary": [], "per_seed": []}'
 
-    def another_job_finishes_meanwhile(run_dir: Path, comparison=None, comparison_png=None) -> Path:
+    def another_job_finishes_meanwhile(run_dir: Path, comparison=None, **figures_and_notes) -> Path:
         if not out.joinpath("comparison.json").exists():
             (out / "comparison.json").write_text(theirs)
         (run_dir / "report.html").write_text("new")
