@@ -49,13 +49,21 @@ def test_bands_from_given_quantiles_and_from_replicas():
 
 
 def test_stranded_only_for_crisis_runs():
+    """One line per place that held anyone stranded, and the total: not when one place held
+    them all (Chile–Peru's camp), whose line the black total was drawn over and hid."""
     assert plots.stranded_figure(flee_like().dataset) is None
     res = crisis_like()
     fig = plots.stranded_figure(res.dataset)
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels == ["camp", "total"]
-    total = np.asarray(fig.axes[0].get_lines()[-1].get_ydata(), dtype=float)
-    assert np.array_equal(total, res.dataset.stranded.sum("location").values)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["camp (all stranded)"]
+    assert np.array_equal(np.asarray(lines[0].get_ydata(), dtype=float), res.dataset.stranded.sum("location").values)
+    ds = res.dataset
+    st = ds["stranded"].transpose("day", "location").values.copy()
+    st[:, 1] = 5  # (a second place with people stranded: the total is drawn again)
+    fig = plots.stranded_figure(ds.assign(stranded=(("day", "location"), st)))
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["arica", "camp", "total"]
+    assert np.array_equal(np.asarray(lines[-1].get_ydata(), dtype=float), st.sum(axis=1))
 
 
 def test_needs_figure_draws_provided_toilets():

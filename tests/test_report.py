@@ -577,6 +577,24 @@ def test_a_crisis_runs_reports_are_charted_once(tmp_path):
     assert any("observed" in item["label"] for item in flee_camps["lines"] + flee_camps["dots"])
 
 
+def test_the_stranded_chart_draws_one_line_where_one_place_held_everyone(tmp_path):
+    """Found by review of the Chile–Peru report: its stranded chart listed "total stranded" and
+    the camp, but the camp's line was drawn over the total, the same numbers, and hid it. One
+    place that held everyone is now one line, said to be all of them; two places get the total."""
+    from corredor.outputs.report.builder import read_run, time_series
+
+    def stranded_chart(res, name):
+        return next(c for c in time_series(read_run(make_run_folder(res, tmp_path / name)))
+                    if c["title"] == "People stranded at borders")
+
+    res = crisis_like(n_days=20)
+    assert [line["label"] for line in stranded_chart(res, "one")["lines"]] == ["camp (all stranded)"]
+    st = res.dataset["stranded"].transpose("day", "location").values.copy()
+    st[:, 1] = 5
+    res.dataset = res.dataset.assign(stranded=(("day", "location"), st))
+    assert [line["label"] for line in stranded_chart(res, "two")["lines"]] == ["total stranded", "arica", "camp"]
+
+
 def test_map_legend_names_only_the_closures_that_occur():
     """mali2012's map (closed links, no crossings, nobody asked for documents) said "crossing
     closed / documents required"; the legend names roads where there are no crossings and keys

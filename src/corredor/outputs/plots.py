@@ -187,7 +187,8 @@ def _labels(ds: xr.Dataset) -> dict[str, str]:
 
 
 def stranded_figure(dataset: xr.Dataset) -> Figure | None:
-    """Stranded people over time, per place that ever held anyone stranded, and their total."""
+    """Stranded people over time, per place that ever held anyone stranded, and their total (not
+    drawn when one place held them all: it is that place's line)."""
     ds = collapse_extra_dims(dataset)
     if "stranded" not in ds:
         return None
@@ -198,9 +199,10 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
     fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.2)
     ax = fig.subplots()
     label = _labels(ds)
-    for name in ever[:10]:
-        ax.plot(x, st.sel(location=name).values, label=label[name])
-    ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
+    for name in ever[:10]:  # (one place alone is the total: a black total drawn over it hid its line)
+        ax.plot(x, st.sel(location=name).values, label=label[name] + (" (all stranded)" if len(ever) == 1 else ""))
+    if len(ever) != 1:
+        ax.plot(x, st.sum("location").values, color="black", lw=2, label="total")
     ax.set_ylabel("people stranded")
     plain_counts(ax)
     ax.set_title("Stranded at borders")

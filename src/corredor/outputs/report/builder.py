@@ -485,9 +485,11 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                 charts.append(c)
     if "stranded" in run.grids:
         st = run.grids["stranded"]
-        lines = [{"label": "total stranded", "y": np.nansum(st, axis=1), "color": "#222"}]
-        ever = [j for j in range(st.shape[1]) if np.nanmax(np.nan_to_num(st[:, j])) > 0][:5]
-        lines += [{"label": run.labels[j], "y": st[:, j]} for j in ever]
+        ever = [j for j in range(st.shape[1]) if np.nanmax(np.nan_to_num(st[:, j])) > 0]
+        # (one place that held them all is the total: both lines were drawn, one hiding the other)
+        lines = [] if len(ever) == 1 else [{"label": "total stranded", "y": np.nansum(st, axis=1), "color": "#222"}]
+        lines += [{"label": run.labels[j] + (" (all stranded)" if len(ever) == 1 else ""), "y": st[:, j]}
+                  for j in ever[:5]]
         c = chart("People stranded at borders", "people", run.dates, lines)
         if c:
             charts.append(c)
