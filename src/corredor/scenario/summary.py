@@ -40,7 +40,7 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
     assert cr is not None
     departing = sum((d1 - d0 + 1) * rate for _, d0, d1, rate in cr.departure_rates(scenario.days))
     obs_days = sorted({int(o["day"]) for o in cr.observations})
-    used = cr.referenced_parameters()
+    moved = date_parameter_rows(scenario)  # (a date parameter no row is written against moves nothing)
     return {
         "groups": [(g.name, g.share) for g in cr.groups],
         "crossings": [(c.name, c.a, c.b) for c in cr.crossings],
@@ -53,10 +53,9 @@ def crisis_counts(scenario: Scenario) -> dict[str, Any]:
         "provided": len(cr.provided),
         "parameters": len(cr.parameters),
         # (those the tables use: a variant that replaced the policies inherits the baseline's)
-        "date_parameters": {k: v for k, v in cr.parameter_dates(scenario.start_date).items()
-                            if k in cr.date_parameters and k in used},
+        "date_parameters": {k: v for k, v in cr.parameter_dates(scenario.start_date).items() if k in moved},
         # (which rows a sweep of each moves: the rest, e.g. a flight on a fixed date, stay put)
-        "date_parameter_rows": date_parameter_rows(scenario),
+        "date_parameter_rows": moved,
     }
 
 
