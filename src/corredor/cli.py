@@ -466,7 +466,7 @@ def ensemble(
 
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
-        from .analysis.compare import name_lines
+        from .analysis.compare import NO_VALUE_REASONS, name_lines
         from .outputs.report.ensemble import is_count
 
         table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
@@ -481,19 +481,18 @@ def ensemble(
         for label, metrics in ens.summary.items():
             for k, (name, s) in enumerate(metrics.items()):
                 some = 0 < s["n"] < replicas  # (NaN in some replicas, e.g. the camp not yet empty)
+                why = NO_VALUE_REASONS.get(name)
                 if some:
-                    notes.append(f"* {label}, {name}: a value in {s['n']:.0f} of {replicas} replicas; "
-                                 "the figures are of those")
+                    notes.append(f"* {label}, {name}: a value in {s['n']:.0f} of {replicas} replicas"
+                                 + (f" (in the others {why})" if why else "") + "; the figures are of those")
+                elif why and not s["n"]:
+                    notes.append(f"{label}, {name}: {why} in any replica")
                 num = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
                 median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
                 table.add_row(labels[label] if k == 0 else "", name, median, band,
                               end_section=k == len(metrics) - 1)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
-        if any("days_until_camp_empties" in s and s["days_until_camp_empties"]["n"] < replicas
-               for s in ens.summary.values()):
-            notes.append("days_until_camp_empties has no value in a replica whose camp had not "
-                         "emptied by the run's last day")
         for note in notes:
             console.print(note, markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False, highlight=False,

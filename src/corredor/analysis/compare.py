@@ -49,6 +49,11 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
     "peak_toilets": ("toilets needed on the worst day", "toilets"),
 }
 
+#: Why a metric can have no value in a run (NaN), for the notes under the tables; only these can.
+NO_VALUE_REASONS: dict[str, str] = {
+    "days_until_camp_empties": "the camp had not emptied by the run's last day",
+}
+
 #: Every metric of a comparison, policy metrics first.
 ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
 
