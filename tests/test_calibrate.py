@@ -515,3 +515,26 @@ def test_cli_calibrate_help_keeps_its_brackets() -> None:
     for shown in ("[params.<section>.<name>] tables with low and high", "[runs/<scenario>-calibration]",
                   "[ard for Flee cases, interval for crises]", "[all cores]"):
         assert shown in text, res.output
+
+
+def test_fit_png_has_the_axes_of_the_run_folder_plots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """fit.png's camp panels had no y label and matplotlib's default ticks (10000, no separator),
+    day numbers where camps.png has dates, and a trial axis with ticks at 0.5, 1.5."""
+    import corredor.outputs.plots as plots
+    from corredor.analysis.calibrate import plot_fit
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path, dpi=100: drawn.append(fig))
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 8.0, log=True)
+    cal = calibrate([toy_scenario()], [spec], trials=4, replicas=1, seed=2, objective="ard",
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    plot_fit(cal, tmp_path / "fit.png")
+    (fig,) = drawn
+    loss_ax, camp_ax = fig.axes
+    assert all(float(t).is_integer() for t in loss_ax.get_xticks())
+    assert "(ard)" in loss_ax.get_ylabel()
+    assert camp_ax.get_ylabel() == "people"
+    assert camp_ax.yaxis.get_major_formatter()(10820, 0) == "10,820"
+    x = camp_ax.get_lines()[0].get_xdata()
+    assert x[0] == np.datetime64("2020-01-01") and len(x) == 30  # the toy's start date, by day
+    assert "median of 2 fresh seeds" in camp_ax.get_title()
