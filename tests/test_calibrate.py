@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,8 @@ def test_read_params(tmp_path: Path) -> None:
          "calibrated"),
         ("\n[params.move_rules.awareness_level]\nlow = 1\nhigh = 3\n", ":2:1:",
          "awareness_level is a whole-number setting; add int = true"),
+        ("\n[params.move_rules.awareness_level]\nlow = 1.2\nhigh = 1.8\nint = true\n", ":2:1:",
+         "'move_rules.awareness_level': int = true, but no whole number lies between low (1.2) and high (1.8)"),
         # RecursionError from tomllib
         ("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\nx = " + "[" * 500 + "]" * 500, ":4:69:",
          "not valid TOML: nested too deeply"),
@@ -194,7 +197,104 @@ def test_joint_fit_and_outputs(tmp_path: Path) -> None:
     # the seeds every trial used, and the fresh ones of "before" and "after": none shared
     assert len(manifest["trial_seeds"]) == 2 and len(manifest["eval_seeds"]) == manifest["eval_replicas"]
     assert not set(manifest["trial_seeds"]) & set(manifest["eval_seeds"])
-    assert len((out / "trials.csv").read_text().splitlines()) == 7
+    assert len((out / "trials.csv").read_text().splitlines()) == 8  # header, HXL row, 6 trials
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def test_calibration_csvs_are_written_like_every_other_corredor_table(tmp_path: Path) -> None:
+    """trials.csv and before_after.csv were pandas' to_csv: LF line ends and no HXL hashtag row,
+    unlike populations.csv, comparison.csv and metrics.csv. Now: header, HXL row, CRLF, and every
+    digit of each float, so a trial's values read back exactly (for --set) and no exponent."""
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 8.0, log=True)
+    cal = calibrate([toy_scenario(), toy_scenario(days=20)], [spec], trials=4, replicas=2, seed=1,
+                    objective=_plain_ard, simulate_fn=toy_simulate, compile_fn=identity)
+    out = write_calibration(cal, tmp_path / "cal", plot=False)
+    for name in ("trials.csv", "before_after.csv"):
+        raw = (out / name).read_bytes()
+        assert raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n"), name
+        assert not re.search(rb"\d[eE][-+]?\d", raw), name  # (no 1e-05)
+    trials = _csv_rows(out / "trials.csv")
+    assert trials[0] == ["trial", "move_rules.camp_weight", "loss", "loss_toy", "loss_toy-2", "wall_s"]
+    assert trials[1] == ["#meta+trial", "#meta+param+move_rules_camp_weight", "#indicator+loss+mean",
+                         "#indicator+loss+case_toy", "#indicator+loss+case_toy_2", "#meta+wall_s"]
+    assert len(trials) == 2 + 4
+    for row, want in zip(trials[2:], cal.trials, strict=True):
+        assert int(row[0]) == want["trial"]
+        assert float(row[1]) == want["move_rules.camp_weight"]  # exactly: --set gives that trial
+        assert [float(x) for x in row[2:5]] == [want["loss"], want["loss_toy"], want["loss_toy-2"]]
+    assert trials[2][1] == "1"  # the toy's own camp_weight, 1.0, written as a whole number
+    ba = _csv_rows(out / "before_after.csv")
+    assert ba[0] == ["case", "loss_before", "sd_before", "loss_after", "sd_after", "replicas"]
+    assert ba[1] == ["#meta+scenario", "#indicator+loss+before+mean", "#indicator+loss+before+sd",
+                     "#indicator+loss+after+mean", "#indicator+loss+after+sd", "#meta+replicas"]
+    assert [r[0] for r in ba[2:]] == ["toy", "toy-2"]
+    for row in ba[2:]:
+        assert float(row[1]) == cal.before[row[0]]["mean"] and float(row[3]) == cal.after[row[0]]["mean"]
+        assert float(row[2]) == cal.before[row[0]]["sd"] and row[5] == "4"  # 2 × replicas fresh seeds
+    best = json.loads((out / "best.json").read_text())
+    assert best["after"]["toy"]["n"] == 4 and isinstance(best["after"]["toy"]["n"], int)
+    # pandas reads them as numbers once the hashtag row is skipped
+    import pandas as pd
+
+    df = pd.read_csv(out / "trials.csv", skiprows=[1])
+    assert df["loss"].dtype.kind == "f" and df["trial"].tolist() == [0, 1, 2, 3]
+
+
+def test_a_trial_that_failed_is_an_empty_cell_not_inf(tmp_path: Path) -> None:
+    from corredor.analysis.calibrate import Calibration
+
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 8.0)
+    cal = Calibration([spec], {spec.name: 2.0},
+                      [{"trial": 0, spec.name: 1.0, "loss": math.inf, "loss_toy": math.nan, "wall_s": 0.5},
+                       {"trial": 1, spec.name: 2.0, "loss": 0.25, "loss_toy": 0.25, "wall_s": 0.5}],
+                      {"toy": {"mean": 0.5, "sd": 0.0, "n": 2}}, {"toy": {"mean": 0.25, "sd": 0.0, "n": 2}},
+                      {}, {"scenarios": []})
+    out = write_calibration(cal, tmp_path / "cal", plot=False)
+    rows = _csv_rows(out / "trials.csv")
+    assert rows[2] == ["0", "1", "", "", "0.5"] and rows[3] == ["1", "2", "0.25", "0.25", "0.5"]
+
+
+def test_the_manifest_says_what_was_searched_and_how_it_was_scored(tmp_path: Path) -> None:
+    """The manifest named the objective by its Python function (`ard_objective`) and recorded
+    neither the bounds searched nor a case's days and start date (`--days`): a folder could not
+    say how to repeat it."""
+    specs = [ParamSpec("move_rules.camp_weight", 0.5, 8.0, log=True),
+             ParamSpec("move_rules.awareness_level", 1, 3, integer=True)]
+    cal = calibrate([toy_scenario(days=20)], specs, trials=2, replicas=1, seed=1, objective=_plain_ard,
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    m = json.loads((write_calibration(cal, tmp_path / "cal", plot=False) / "manifest.json").read_text())
+    assert m["objective"] == "test_calibrate._plain_ard"
+    assert m["params"] == [
+        {"name": "move_rules.camp_weight", "low": 0.5, "high": 8.0, "log": True, "int": False},
+        {"name": "move_rules.awareness_level", "low": 1, "high": 3, "log": False, "int": True}]
+    assert m["scenarios"][0] | {"source": ""} == {"name": "toy", "source": "", "hasten": 1, "days": 20,
+                                                 "start_date": "2020-01-01"}
+    from corredor.analysis.calibrate import ard_objective, interval_objective, objective_name
+
+    assert objective_name(ard_objective) == "ard" and objective_name(interval_objective) == "interval"
+
+
+def test_a_whole_number_parameter_starts_and_stays_within_its_bounds() -> None:
+    """int = true with low 1.2: the first trial (the scenario's own awareness_level, 1) was 1, below
+    low, with an Optuna warning; with low 1.2 and high 1.8 (no whole number) the run failed at its
+    first trial with Optuna's "`low <= high` must hold" and no line of params.toml."""
+    spec = ParamSpec("move_rules.awareness_level", 1.2, 3.0, integer=True)
+    assert [spec.clip(v) for v in (0, 1, 1.4, 2.6, 7)] == [2.0, 2.0, 2.0, 3.0, 3.0]
+    assert ParamSpec("x.y", 0.5, 8.0).clip(9) == 8.0 and ParamSpec("x.y", 0.5, 8.0).clip(1.25) == 1.25
+    cal = calibrate([toy_scenario(days=10)], [spec], trials=3, replicas=1, objective=_plain_ard,
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    assert [r[spec.name] for r in cal.trials][0] == 2
+    assert all(2 <= r[spec.name] <= 3 for r in cal.trials)
+    empty = ParamSpec("move_rules.awareness_level", 1.2, 1.8, integer=True)
+    with pytest.raises(ValueError, match="no whole number lies between low"):
+        calibrate([toy_scenario(days=10)], [empty], trials=1, replicas=1, objective=_plain_ard,
+                  simulate_fn=toy_simulate, compile_fn=identity)
 
 
 def test_cli_calibrate_bad_params_point_at_the_file(flee_cases: Path, tmp_path: Path) -> None:
@@ -342,3 +442,99 @@ def test_fit_curves_of_a_flee_case_at_hasten_10_are_in_people(flee_cases: Path) 
     assert curves["observed"][0] == 10_820  # (926 + 69 + 87 agents) × 10, as populations.csv
     for label in ("before", "after"):  # the day-0 camp insertion (a resident may leave on day 0)
         assert 10_000 < curves[label][0] <= 10_820, label
+
+
+@pytest.mark.parametrize(("text", "where", "message"), [
+    ("[params.move_rules.camp_weight]\nlow = 0.5\nhigh = 10\nstep = 2\n", ":4:1: ",
+     "'move_rules.camp_weight': unknown key 'step' (use low, high, log, int)"),
+    ("[params.move_rules.camp_weight]\nlow = 10\nhigh = 1\n", ":1:1: ",
+     "'move_rules.camp_weight': low (10) must be below high (1)"),
+    ("[params.move_rules.camp_weight]\nlow = 0.5\nhigh = 10\nlow = 2\n", ":4:", "not valid TOML"),
+    ("[params.move_rules.awareness_level]\nlow = 1.2\nhigh = 1.8\nint = true\n", ":1:1: ",
+     "'move_rules.awareness_level': int = true, but no whole number lies between low (1.2) and high (1.8)"),
+])
+def test_cli_calibrate_refuses_a_bad_params_file_at_its_line(flee_cases: Path, tmp_path: Path, text: str,
+                                                             where: str, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    path = _write(tmp_path, text)
+    res = CliRunner().invoke(app, ["calibrate", str(flee_cases / "mali2012"), "--params", str(path),
+                                   "--trials", "1", "-n", "1", "--executor", "serial",
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith(str(path) + where)]
+    assert len(lines) == 1 and message in lines[0], res.output
+    assert "nothing was run or written" in res.output and not (tmp_path / "cal").exists()
+
+
+def test_cli_calibrate_end_to_end(flee_cases: Path, tmp_path: Path) -> None:
+    """What a user sees: the table says which loss over how many fresh seeds and the change, the
+    best line names its trial and the file with every digit; the folder holds every file the
+    manifest lists, the CSVs with their HXL row; an existing --out is refused and left as it was."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    params = _write(tmp_path, GOOD)
+    out = tmp_path / "fit"
+    args = ["calibrate", str(flee_cases / "mali2012"), "--params", str(params), "--days", "15",
+            "--trials", "2", "-n", "1", "--executor", "serial", "--out", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "loss (ard, lower is better): mean ± sd over 2 fresh seeds" in text
+    assert "own settings" in text and "fitted" in text and " %" in text
+    m = json.loads((out / "manifest.json").read_text())
+    assert f"best (trial {m['best_trial']} of 2): move_rules.camp_weight=" in text
+    assert f"(every digit: {out / 'best_params.toml'})" in text and f"wrote {out}" in text
+    assert sorted(m["files"]) == sorted(p.name for p in out.iterdir())
+    assert m["params_file"] == str(params.resolve()) and m["objective"] == "ard"
+    assert m["scenarios"][0]["days"] == 15 and m["scenarios"][0]["hasten"] == 10
+    assert _csv_rows(out / "trials.csv")[1][0] == "#meta+trial"
+    assert _csv_rows(out / "before_after.csv")[2][0] == "mali2012"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and f"error: {out} exists; use --force to replace it" in res.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    res = CliRunner().invoke(app, [*args, "--force", "--seed", "5", "--quiet"])
+    assert res.exit_code == 0 and res.output == "", res.output
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
+
+
+def test_cli_calibrate_help_keeps_its_brackets() -> None:
+    """rich read "[params.<section>.<name>]" and "[runs/<scenario>-calibration]" in the help texts
+    as markup and dropped them: --params said "params.toml:  low/high"."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    res = CliRunner().invoke(app, ["calibrate", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(res.output.split())
+    for shown in ("[params.<section>.<name>] tables with low and high", "[runs/<scenario>-calibration]",
+                  "[ard for Flee cases, interval for crises]", "[all cores]"):
+        assert shown in text, res.output
+
+
+def test_fit_png_has_the_axes_of_the_run_folder_plots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """fit.png's camp panels had no y label and matplotlib's default ticks (10000, no separator),
+    day numbers where camps.png has dates, and a trial axis with ticks at 0.5, 1.5."""
+    import corredor.outputs.plots as plots
+    from corredor.analysis.calibrate import plot_fit
+
+    drawn = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path, dpi=100: drawn.append(fig))
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 8.0, log=True)
+    cal = calibrate([toy_scenario()], [spec], trials=4, replicas=1, seed=2, objective="ard",
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    plot_fit(cal, tmp_path / "fit.png")
+    (fig,) = drawn
+    loss_ax, camp_ax = fig.axes
+    assert all(float(t).is_integer() for t in loss_ax.get_xticks())
+    assert "(ard)" in loss_ax.get_ylabel()
+    assert camp_ax.get_ylabel() == "people"
+    assert camp_ax.yaxis.get_major_formatter()(10820, 0) == "10,820"
+    x = camp_ax.get_lines()[0].get_xdata()
+    assert x[0] == np.datetime64("2020-01-01") and len(x) == 30  # the toy's start date, by day
+    assert "median of 2 fresh seeds" in camp_ax.get_title()

@@ -65,8 +65,18 @@ class ParamSpec:
     line: int = 0
 
     def clip(self, value: float) -> float:
-        v = min(max(float(value), self.low), self.high)
-        return float(round(v)) if self.integer else v
+        """`value` within the bounds; for `integer`, the nearest whole number within them (a
+        starting value of 1 with bounds 1.2–3 is 2, what the sampler can draw, not 1)."""
+        if self.integer:
+            return float(min(max(round(float(value)), math.ceil(self.low)), math.floor(self.high)))
+        return min(max(float(value), self.low), self.high)
+
+    def whole_numbers_problem(self) -> str | None:
+        """Why an `integer` parameter has nothing to draw (no whole number between its bounds)."""
+        if self.integer and math.ceil(self.low) > math.floor(self.high):
+            return (f"'{self.name}': int = true, but no whole number lies between low ({self.low:g}) "
+                    f"and high ({self.high:g})")
+        return None
 
 
 _SPEC_KEYS = {"low", "high", "log", "int"}
@@ -196,6 +206,9 @@ def read_params(path: str | os.PathLike[str], scenario: Any | None = None) -> li
                 continue
             p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
                           bool(spec.get("int", False)), line)
+            if (why := p.whole_numbers_problem()) is not None:  # (was Optuna's "`low <= high`
+                problems.error(path, line, col, why)          # must hold" at the first trial)
+                continue
             kind = _setting_type(section, name)
             if kind is bool:  # (0 and 1 pass the check of both ends below; 0.37 fails a trial)
                 problems.error(path, line, col, f"'{dotted}': {name} is a yes/no setting; only numeric "
@@ -342,6 +355,15 @@ def objective_refusal(objective: Objective, scenario: Any) -> str | None:
 OBJECTIVES: dict[str, Objective] = {"ard": ard_objective, "interval": interval_objective}
 
 
+def objective_name(objective: Objective) -> str:
+    """A built-in objective as `--objective` names it (`ard`); another as `module.name`."""
+    for name, fn in OBJECTIVES.items():
+        if objective is fn:
+            return name
+    qual = getattr(objective, "__qualname__", None) or type(objective).__name__
+    return f"{getattr(objective, '__module__', None) or '?'}.{qual}"
+
+
 def resolve_objective(objective: str | Objective | None, scenarios: Sequence[Any]) -> Objective:
     """A callable objective: by name, as given, or chosen by the scenarios (crisis -> interval)."""
     if callable(objective):
@@ -458,7 +480,7 @@ def per_case_loss(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> di
     for c, name in enumerate(names):
         vals = np.array([r["loss"] for r in rows if r["case"] == c], dtype=np.float64)
         out[name] = {"mean": float(np.mean(vals)), "sd": float(np.std(vals, ddof=1)) if vals.size > 1 else 0.0,
-                     "n": float(vals.size)}
+                     "n": int(vals.size)}  # (a count: best.json's "n": 4, not 4.0)
     return out
 
 
@@ -496,6 +518,8 @@ def calibrate(
         raise ValueError("calibrate needs at least one scenario")
     names = _case_names(scenarios)
     for p in params:  # (an unknown key was an AttributeError from the first trial's defaults)
+        if why := p.whole_numbers_problem():
+            raise ValueError(why)
         for name, scenario in zip(names, scenarios, strict=True):
             if (why := spec_refusal(p, scenario)) is not None:
                 raise OverrideError(f"{name}: {why}")
@@ -565,8 +589,14 @@ def calibrate(
         "corredor_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "scenarios": [{"name": n, "source": str(getattr(s, "source", "")),
-                       "hasten": getattr(s, "hasten", None)} for n, s in zip(names, scenarios, strict=True)],
-        "objective": getattr(obj, "__name__", str(obj)),
+                       "hasten": getattr(s, "hasten", None), "days": getattr(s, "days", None),
+                       "start_date": getattr(s, "start_date", None)}
+                      for n, s in zip(names, scenarios, strict=True)],
+        # as --objective spells it (ard, interval), or a callable's module and name
+        "objective": objective_name(obj),
+        # the search space, so that the folder says what was searched, not only what was found
+        "params": [{"name": p.name, "low": p.low, "high": p.high, "log": p.log, "int": p.integer}
+                   for p in params],
         "sampler": "optuna TPESampler",
         "seed": int(seed),
         "trials": int(trials),
@@ -611,10 +641,38 @@ def _case_names(scenarios: Sequence[Any]) -> list[str]:
 # ---- files -----------------------------------------------------------------------------------
 
 
+#: before_after.csv's columns and their HXL hashtags (the case as compare's `#meta+scenario`;
+#: losses as `#indicator+loss`, like comparison.csv's `#indicator+value+median`)
+BEFORE_AFTER_TAGS = {
+    "case": "#meta+scenario",
+    "loss_before": "#indicator+loss+before+mean",
+    "sd_before": "#indicator+loss+before+sd",
+    "loss_after": "#indicator+loss+after+mean",
+    "sd_after": "#indicator+loss+after+sd",
+    "replicas": "#meta+replicas",
+}
+
+
+def trials_columns(params: Sequence[str], cases: Sequence[str]) -> tuple[list[str], list[str]]:
+    """trials.csv's header and HXL hashtags: `trial` (#meta+trial), each parameter
+    (#meta+param+move_rules_camp_weight), `loss` (#indicator+loss+mean: the mean over cases),
+    each case's `loss_<case>` (#indicator+loss+case_mali2012) and `wall_s` (#meta+wall_s)."""
+    from .ensemble import _hxl_attribute
+
+    header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases], "wall_s"]
+    tags = ["#meta+trial", *[f"#meta+param+{_hxl_attribute(p)}" for p in params], "#indicator+loss+mean",
+            *[f"#indicator+loss+case_{_hxl_attribute(c)}" for c in cases], "#meta+wall_s"]
+    return header, tags
+
+
 def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool = False,
                       plot: bool = True) -> Path:
-    """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png."""
-    import pandas as pd
+    """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png.
+
+    The CSVs are written as every corredor table (`outputs.tables.write_hxl_csv`): an HXL hashtag
+    row under the header (`TRIALS_TAGS`, `BEFORE_AFTER_TAGS`), CRLF line ends, every digit.
+    """
+    from ..outputs.tables import write_hxl_csv
 
     out = Path(out)
 
@@ -629,11 +687,11 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
         (tmp / "best_params.toml").write_text("\n".join(lines) + "\n")
         summary = {"best": cal.best, "before": cal.before, "after": cal.after}
         (tmp / "best.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
-        pd.DataFrame(cal.trials).to_csv(tmp / "trials.csv", index=False)
-        rows = [{"case": c, "loss_before": cal.before[c]["mean"], "sd_before": cal.before[c]["sd"],
-                 "loss_after": cal.after[c]["mean"], "sd_after": cal.after[c]["sd"],
-                 "replicas": int(cal.after[c]["n"])} for c in cal.before]
-        pd.DataFrame(rows).to_csv(tmp / "before_after.csv", index=False)
+        header, tags = trials_columns([p.name for p in cal.params], list(cal.before))
+        write_hxl_csv(tmp / "trials.csv", header, tags, ([r.get(k) for k in header] for r in cal.trials))
+        write_hxl_csv(tmp / "before_after.csv", list(BEFORE_AFTER_TAGS), list(BEFORE_AFTER_TAGS.values()),
+                      ([c, cal.before[c]["mean"], cal.before[c]["sd"], cal.after[c]["mean"],
+                        cal.after[c]["sd"], int(cal.after[c]["n"])] for c in cal.before))
         files = ["best_params.toml", "best.json", "trials.csv", "before_after.csv"]
         if plot:
             try:
@@ -647,37 +705,68 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
     return atomic_dir(out, force, write, [sc.get("source") for sc in cal.manifest.get("scenarios", [])])
 
 
+def _case_days(cal: Calibration, case: str, n: int) -> tuple[np.ndarray, bool]:
+    """The x values of a case's `n` days: dates from its start date (as the run folder's plots
+    draw them) when the manifest has one, else day numbers; and whether they are dates."""
+    start = next((sc.get("start_date") for sc in cal.manifest.get("scenarios", ())
+                  if sc.get("name") == case), None)
+    try:
+        first = np.datetime64(str(start), "D") if start else None
+    except ValueError:
+        first = None
+    if first is None:
+        return np.arange(n), False
+    return first + np.arange(n).astype("timedelta64[D]"), True
+
+
 def plot_fit(cal: Calibration, path: Path) -> None:
-    """Loss by trial (with the best so far), and per case the camp total: observed, before, after.
+    """Loss by trial (with the best so far), and per case the people in its camps: observed, with
+    its own settings and with the fitted ones (median over the fresh seeds), dated, with the axes
+    of the run folder's camps.png ("people", plain counts with thousands separators).
     Drawn with matplotlib's object API (no pyplot, no `matplotlib.use`: a notebook keeps its backend)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    from ..outputs.plots import save_png
+    from ..outputs.plots import plain_counts, save_png
 
     cases = [c for c, curves in cal.series.items() if "observed" in curves]
     n = 1 + len(cases)
-    fig = Figure(figsize=(4.2 * n, 3.2))
+    fig = Figure(figsize=(4.2 * n, 3.4))
     axes = fig.subplots(1, n, squeeze=False)
     ax = axes[0, 0]
     losses = np.array([r["loss"] for r in cal.trials], dtype=float)
     ax.plot(np.arange(len(losses)), losses, ".", color="0.5", label="trial")
     ax.plot(np.arange(len(losses)), np.minimum.accumulate(np.where(np.isfinite(losses), losses, np.inf)),
             "-", color="C0", label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel("loss (mean over cases)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # (trials are whole: no "trial 1.5")
+    ax.set_xlabel("trial", fontsize=8)
+    objective = cal.manifest.get("objective")
+    ax.set_ylabel(f"loss{f' ({objective})' if objective else ''}, mean over cases", fontsize=8)
+    ax.set_title("loss by trial (lower is better)", fontsize=9)
+    ax.tick_params(labelsize=7)
     ax.legend(fontsize=7)
+    seeds = cal.manifest.get("eval_replicas")
+    over = f"median of {seeds} fresh seeds" if seeds else "median over fresh seeds"
     for ax, case in zip(axes[0, 1:], cases, strict=True):
         curves = cal.series[case]
-        days = np.arange(len(curves["observed"]))
-        ax.plot(days, curves["observed"], "k-", lw=1, label="observed")
+        x, dated = _case_days(cal, case, len(curves["observed"]))
+        ax.plot(x, curves["observed"], "k-", lw=1, label="observed")
         if "before" in curves:
-            ax.plot(days, curves["before"], "-", color="0.6", lw=1,
+            ax.plot(x, curves["before"], "-", color="0.6", lw=1,
                     label=f"own settings (loss {cal.before[case]['mean']:.3f})")
         if "after" in curves:
-            ax.plot(days, curves["after"], "-", color="C3", lw=1.2,
+            ax.plot(x, curves["after"], "-", color="C3", lw=1.2,
                     label=f"fitted (loss {cal.after[case]['mean']:.3f})")
-        ax.set_title(f"{case}: people in camps (all camps, median)", fontsize=9)
-        ax.set_xlabel("day")
+        ax.set_title(f"{case}: people in all camps\n(simulated: {over})", fontsize=9)
+        ax.set_ylabel("people", fontsize=8)
+        plain_counts(ax)
+        ax.tick_params(labelsize=7)
+        if dated:
+            for tick in ax.get_xticklabels():
+                tick.set_rotation(30)
+                tick.set_horizontalalignment("right")
+        else:
+            ax.set_xlabel("day")
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_png(fig, path, dpi=110)

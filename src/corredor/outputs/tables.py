@@ -15,7 +15,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -502,13 +502,40 @@ def write_observations_json(results: ResultsLike, folder: Path) -> Path | None:
     return path
 
 
-def _write_hxl_csv(path: Path, header: list[str], tags: list[str], rows: Iterable[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
+def csv_field(value: Any) -> str:
+    """One cell of `write_hxl_csv`: a float with every digit of its shortest exact form and never
+    an exponent (0.28433089008760, 5.0 as 5, 1e-07 as 0.0000001), so that it reads back as the
+    same float; empty for None, NaN and infinity; anything else as `str` (quoted by csv.writer).
+
+    >>> [csv_field(v) for v in (5.0, 1e-07, float("nan"), None, 3, "a,b")]
+    ['5', '0.0000001', '', '', '3', 'a,b']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+    return str(value)
+
+
+def write_hxl_csv(path: Path, header: Sequence[str], tags: Sequence[str],
+                  rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a small table as corredor writes its CSVs: the header, the HXL hashtag row under it,
+    then one line per row (cells by `csv_field`); UTF-8, CRLF line ends (csv.writer's, RFC 4180,
+    as populations.csv, needs.csv, comparison.csv and metrics.csv), fields quoted where needed.
+
+    Used by `corredor calibrate` (trials.csv, before_after.csv). Read back with any CSV reader
+    (skip row 2: pandas `skiprows=[1]`) or an HXL tool.
+    """
+    if len(tags) != len(header):
+        raise ValueError(f"{Path(path).name}: {len(header)} columns but {len(tags)} HXL tags")
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerow(tags)
         for row in rows:
-            w.writerow(["" if v is None else v for v in row])
+            w.writerow([csv_field(v) for v in row])
+    return Path(path)
 
 
 def _csv_text(fields: Iterable[Any]) -> str:
@@ -519,7 +546,7 @@ def _csv_text(fields: Iterable[Any]) -> str:
 
 
 def _write_hxl_lines(path: Path, header: list[str], tags: list[str], lines: Iterable[str]) -> None:
-    """Like _write_hxl_csv, for rows already encoded as csv.writer would (each ending "\r\n").
+    """Like write_hxl_csv, for rows already encoded as csv.writer would (each ending "\r\n").
 
     Why: csv.writer's row by row calls were most of the time of writing the long CSV tables; the
     text fields are encoded once with csv.writer and the numbers never need quoting.
