@@ -159,6 +159,18 @@ def test_help(command: str) -> None:
     assert r.exit_code == 0 and "Usage" in r.stdout
 
 
+@pytest.mark.parametrize(("command", "default"), [
+    ("run", "[runs/<scenario>]"), ("ensemble", "[runs/<scenario>-ensemble]"),
+    ("calibrate", "[runs/<scenario>-calibration]"), ("calibrate", "[params.<section>.<name>]"),
+])
+def test_help_shows_the_defaults_in_brackets(command: str, default: str) -> None:
+    """rich read `[runs/<scenario>]` in a help text as a markup tag and dropped it: `--help` said
+    "run folder" and never where the folder goes, nor the `--workers`, `--threads` and `--hasten`
+    defaults ("[all cores]", "[all]", "[the scenario's]")."""
+    r = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and default in r.stdout, r.stdout
+
+
 def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     """Not Flee's camps, populations and conflict zones ("no observed data", "camps none" and a
     population of 36 million confused a walkthrough): who departs, the crossings, the reports."""

@@ -121,14 +121,14 @@ def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, na
 def run(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed (same seed, same result on any thread count)"),
-    hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people [the scenario's]"),
+    hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people \\[the scenario's]"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
     set_: list[str] | None = typer.Option(
         None, "--set", help="a setting for this run, e.g. move_rules.camp_weight=2 (as in "
                             "calibrate's best_params.toml); repeat for more",
     ),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads [all]"),
-    out: Path | None = typer.Option(None, "--out", help="run folder [runs/<scenario>]", callback=_home),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads \\[all]"),
+    out: Path | None = typer.Option(None, "--out", help="run folder \\[runs/<scenario>]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
     flee_out: bool = typer.Option(False, "--flee-out", help="also write Flee 3.1's out.csv"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
@@ -400,13 +400,13 @@ def ensemble(
     path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, max=MAX_RUNS, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
-    out: Path | None = typer.Option(None, "--out", help="output folder [runs/<scenario>-ensemble]", callback=_home),
+    out: Path | None = typer.Option(None, "--out", help="output folder \\[runs/<scenario>-ensemble]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     set_: list[str] | None = typer.Option(None, "--set", help="setting for every variant, e.g. move_rules.camp_weight=2"),
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one variant per value, e.g. move_rules.awareness_level=1,2 (a..b/step: a range)"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
     hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
@@ -803,7 +803,7 @@ def compare(
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
 ) -> None:
     """Run a baseline and its policy variants over the same seeds and print the policy metrics.
 
@@ -907,7 +907,7 @@ def main_job(
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes [all cores]"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline, its variants and Peru closing 1–2 weeks earlier or later; write run folders, comparison, reports."""
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, run_main_job, variant_files
