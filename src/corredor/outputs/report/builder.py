@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from ... import targets
 from .. import tables
+from ..formatting import band_cell, fmt_exact, signed
 from . import checks
 from .checks import NotARunFolder, ReportError
 
@@ -204,17 +205,6 @@ def axis_labels(ticks: list[float]) -> list[str]:
     scaled = [t / div for t in ticks]
     decimals = next((d for d in range(4) if all(abs(x - round(x, d)) < 1e-9 * max(1.0, abs(x)) for x in scaled)), 3)
     return ["0" if abs(x) < 1e-12 else f"{x:,.{decimals}f}{unit}" for x in scaled]
-
-
-def fmt_exact(v: float | None) -> str:
-    """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
-    otherwise (a median of 48.5 toilets is not shown as 48); `_fmt_num`'s short forms are for
-    axes and labels."""
-    if v is None or not np.isfinite(v):
-        return "–"
-    if abs(v - round(v)) < 0.05:
-        return f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
-    return f"{v:,.1f}"
 
 
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
@@ -656,19 +646,31 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
             raise ValueError('its "metrics" must be an object of {label, unit} objects')
         labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in metrics.items()}
-        rows: dict[str, dict[str, Any]] = {}
-        for i, r in enumerate(obj["summary"]):
+
+        def cell(i: int, r: Any) -> tuple[str, str]:
             if not isinstance(r, dict):
-                raise ValueError(f"summary row {i + 1} is not an object")
-            name = str(r.get("scenario", ""))
+                raise ValueError(f"summary row {i} is not an object")
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
             if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
-                raise ValueError(f"summary row {i + 1}: median, p05 and p95 must be numbers or null")
-            cell = "–" if med is None else (f"{fmt_exact(med)} [{fmt_exact(lo)}–{fmt_exact(hi)}]"
-                                             if lo is not None and hi is not None else fmt_exact(med))
-            rows.setdefault(name, {"variant": name})[labels.get(r.get("metric"), str(r.get("metric")))] = cell
-        return list(rows.values())
+                raise ValueError(f"summary row {i}: median, p05 and p95 must be numbers or null")
+            return labels.get(r.get("metric"), str(r.get("metric"))), band_cell(med, lo, hi)
+
+        return pivot(obj["summary"], cell)
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
+
+
+def pivot(summary: list[Any], cell: Callable[[int, Any], tuple[str, str] | None]) -> list[dict[str, Any]]:
+    """Summary rows (one per scenario and metric, as `Comparison.summary()` and comparison.json
+    hold them) as one row per scenario, `{"variant": name, column: text}`, in the order the
+    scenarios first appear. `cell(i, row)` (i counted from 1) gives a row's column and text, or
+    None to leave the row out; a scenario none of whose rows is kept gets no row."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i, r in enumerate(summary, start=1):
+        got = cell(i, r)
+        if got is not None:
+            column, text = got
+            rows.setdefault(str(r.get("scenario", "")), {"variant": str(r.get("scenario", ""))})[column] = text
+    return list(rows.values())
 
 
 def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
@@ -680,23 +682,17 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
 
     if not isinstance(summary, list):
         return None
-    rows: dict[str, dict[str, Any]] = {}
-    for r in summary:
+
+    def cell(_: int, r: Any) -> tuple[str, str] | None:
         if not isinstance(r, dict) or r.get("metric") not in DIFF_METRICS:
-            continue
-        cells: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
-        if not all(checks.is_number(v) and math.isfinite(float(v)) for v in cells):
-            continue  # (the baseline's own row; a metric without a paired seed)
-        med, lo, hi = (float(v) for v in cells)
-        name = str(r.get("scenario", ""))
-        rows.setdefault(name, {"variant": name})[heading(str(r["metric"]))] = (
-            f"{_signed(med)} [{_signed(lo)} – {_signed(hi)}]")
-    return list(rows.values()) or None
+            return None
+        values: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
+        if not all(checks.is_number(v) and math.isfinite(float(v)) for v in values):
+            return None  # (the baseline's own row; a metric without a paired seed)
+        med, lo, hi = (signed(float(v)) for v in values)
+        return heading(str(r["metric"])), f"{med} [{lo} – {hi}]"
 
-
-def _signed(x: float) -> str:
-    """A difference with its sign, every digit: +1,234, -56.5, 0."""
-    return "0" if float(x) == 0 else ("+" if x > 0 else "") + fmt_exact(float(x))
+    return pivot(summary, cell) or None
 
 
 def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from ...analysis.ensemble import band_panels, read_bands
 from ...targets import write_text_atomic
+from ..formatting import fmt_exact
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -36,7 +37,6 @@ from .builder import (
     chart,
     counts_fact,
     environment,
-    fmt_exact,
     png_uri,
 )
 from .checks import NotARunFolder, ReportError
