@@ -199,6 +199,11 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     crossing_before = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "1 crossing closed" in evaluate(browser, session, "document.getElementById('day-summary').textContent")
     date_before = evaluate(browser, session, "document.getElementById('date').textContent")
+    # the camp is named in a callout (its neighbours are too close to label apart): its line's
+    # tooltip follows the slider as the circle's does
+    entry = f"document.querySelector('#mapsvg g.entry[data-i=\"{camp_i}\"]')"
+    assert evaluate(browser, session, f"{entry}.querySelector('title').textContent") == (
+        f"{XSS_NAME}: 480 people (480 stranded)")
 
     # move the slider the way a person would: focus it and press Home (first day)
     evaluate(browser, session, "document.getElementById('day').focus()")
@@ -209,6 +214,8 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     assert evaluate(browser, session, "Number(document.getElementById('day').value)") == 0 != start_day
     r_after = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
     assert r_after < r_before  # 60 people on the first day, 480 on the busiest
+    assert evaluate(browser, session, f"{entry}.querySelector('title').textContent") == (
+        f"{XSS_NAME}: 60 people (60 stranded)")
     assert evaluate(browser, session, "document.getElementById('date').textContent") == "2023-04-13" != date_before
     crossing_after = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "s2" in crossing_before.split() and "s0" in crossing_after.split()  # closed then, open on day 0
