@@ -396,3 +396,149 @@ def test_a_broken_ensemble_folder_is_refused_naming_the_file(toy_folder: Path, t
     edit(folder)
     out = _refused(folder)
     assert message.format(f=folder) in out and "nothing was written" in out
+
+
+# ---- key observations: what a crisis run's page says of its run, as the replicas spread it ----------
+
+
+class Tables(HTMLParser):
+    """The rows (cell texts) of each table with an id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: str | None = None
+        self._row: list[str] | None = None
+        self._text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and a.get("id"):
+            self._table = str(a["id"])
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._row is not None and self._text is not None:
+            self._row.append(re.sub(r"\s+", " ", "".join(self._text)).strip())
+            self._text = None
+        elif tag == "tr" and self._row is not None and self._table:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+
+def tables_of(path: Path) -> dict[str, list[list[str]]]:
+    t = Tables()
+    t.feed(path.read_text(encoding="utf-8"))
+    return t.tables
+
+
+def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) -> None:
+    """Found by comparing the Chile–Peru run's page with its ensemble's: the run's says how many
+    were stranded at most and on which day (the slider opens there), checks each report and
+    names who is still at a site when the run ends; the ensemble's had charts and metric names.
+    Its key observations are read back here against the folder's own files."""
+    rows = {r[0]: r[1:] for r in tables_of(chile / "report.html")["key-variant-1"][1:]}
+    summary = json.loads((chile / "metrics_summary.json").read_text())["base"]
+    s = summary["stranded_peak"]
+    assert rows["Most people stranded at once, all places together"][:2] == [
+        fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+    band = bands_table(chile, "stranded")
+    camp = band[(band["variant"] == "base") & (band["location"] == "camp")].sort_values("day")
+    dates = [str(d) for d in camp["date"]]
+    q05, q50, q95 = (camp[q].to_numpy() for q in ("q05", "q50", "q95"))
+    t = int(np.argmax(q50))
+    label = "Línea de la Concordia camp"
+    assert rows[f"{label}: people stranded on the busiest day"][:2] == [
+        f"{fmt_exact(q50[t])} on {dates[t]}", f"{fmt_exact(q05[t])} – {fmt_exact(q95[t])} that day"]
+    first = [dates[int(np.flatnonzero(q > 0)[0])] for q in (q50, q95, q05)]
+    assert rows[f"{label}: first day with people stranded"][:2] == [first[0], f"{first[1]} – {first[2]}"]
+    last = [int(np.flatnonzero(q > 0)[-1]) for q in (q50, q05, q95)]
+    still = " (the run's last day: still there)" if last[0] == len(dates) - 1 else ""
+    assert rows[f"{label}: last day with people stranded"][:2] == [
+        dates[last[0]] + still, f"{dates[last[1]]} – {dates[last[2]]}"]
+    if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
+        assert rows["Days from the first person stranded until nobody is"][:2] == ["not within the run", "–"]
+    s = summary["peak_toilets"]
+    assert rows["Toilets needed on the worst day (toilets)"][:2] == [
+        fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+    # who is still at a site on the last day, with the band of the replicas that day
+    pop = bands_table(chile, "population")
+    end = pop[(pop["variant"] == "base") & (pop["day"] == pop["day"].max())].set_index("location")
+    names = place_names(chile)
+    held = {what: cells for what, cells in rows.items() if "people there on the run's last day" in what}
+    assert held
+    for what, cells in held.items():
+        q = end.loc[names[what.split(": people there")[0]]]
+        assert cells[:2] == [fmt_exact(q["q50"]), f"{fmt_exact(q['q05'])} – {fmt_exact(q['q95'])}"]
+
+
+def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> None:
+    """A run's page checks each reported count against its run; the ensemble's against the band
+    of its replicas that day: inside it, or the replicas below or above it."""
+    table = tables_of(chile / "report.html")["observed-variant-1"]
+    assert table[0] == ["date", "place", "reported", "median", "median vs reported", "5–95 % of replicas", "verdict"]
+    observed = pd.read_parquet(chile / "observed.parquet").dropna(subset=["observed"])
+    pop = bands_table(chile, "population").set_index(["variant", "day", "location"])
+    expect = []
+    for _, o in observed.sort_values("day").iterrows():
+        q = pop.loc[("base", o["day"], o["location"])]
+        value = float(o["observed"])
+        verdict = ("inside" if q["q05"] <= value <= q["q95"] else
+                   "replicas below it" if value > q["q95"] else "replicas above it")
+        expect.append([str(q["date"]), "Línea de la Concordia camp", fmt_exact(value), fmt_exact(q["q50"]),
+                       f"{(q['q50'] - value) / value:+.0%}" if value > 0 else
+                       ("0 as reported" if q["q50"] == 0 else "–"),
+                       f"{fmt_exact(q['q05'])} – {fmt_exact(q['q95'])}", verdict])
+    assert table[1:] == expect and len(expect) > 3
+
+
+def _toy_crisis(replicas: int, empties_n: float) -> Any:
+    """EnsembleData with hand-made bands: people stranded at "line" (the 95 % edge from day 2,
+    the median from day 4 to day 7, the 5 % edge never), then in a shelter to the end."""
+    import xarray as xr
+
+    from corredor.outputs.report.ensemble import EnsembleData
+
+    days, stats = np.arange(10), ["mean", "q05", "q25", "q50", "q75", "q95"]
+    stranded = np.zeros((1, len(stats), 10, 2))
+    stranded[0, stats.index("q95"), 2:9, 0] = 50.0
+    stranded[0, stats.index("q50"), 4:8, 0] = [10.0, 30.0, 20.0, 5.0]
+    population = np.zeros_like(stranded)
+    population[0, stats.index("q05"), 8:, 1] = 4.0
+    population[0, stats.index("q50"), 8:, 1] = 12.0
+    population[0, stats.index("q95"), 8:, 1] = 30.5
+    coords = {"variant": ["v"], "stat": stats, "day": days, "location": ["line", "shelter"],
+              "label": ("location", ["The line", "The shelter"]), "kind": ("location", ["staging", "shelter"])}
+    dims = ("variant", "stat", "day", "location")
+    bands = xr.Dataset({"stranded": (dims, stranded), "population": (dims, population)}, coords=coords)
+    metric = {"n": empties_n, "mean": 5.0, "sd": 1.0, "min": 3.0, "q05": 3.0, "q25": 4.0, "q50": 5.0,
+              "q75": 6.0, "q95": 7.0, "max": 7.0}
+    return EnsembleData(Path("."), {"replicas": replicas, "start_date": "2023-04-01"}, bands, None,
+                        {"v": {"days_until_camp_empties": metric}})
+
+
+def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reached() -> None:
+    from corredor.outputs.report.ensemble import key_observations
+
+    rows = {r["what"]: r for r in key_observations(_toy_crisis(20, 12.0), "v")}
+    busiest = rows["The line: people stranded on the busiest day"]
+    assert (busiest["median"], busiest["band"]) == ("30 on 2023-04-06", "0 – 50 that day")
+    first = rows["The line: first day with people stranded"]
+    assert (first["median"], first["band"]) == ("2023-04-05", "2023-04-03 – –")  # (the 5 % edge never passes 0)
+    last = rows["The line: last day with people stranded"]
+    assert (last["median"], last["band"]) == ("2023-04-08", "– – 2023-04-09")
+    empties = rows["Days from the first person stranded until nobody is"]
+    assert empties["median"] == "5" and "(in 12 of 20 replicas; not within the run in the others)" in empties["how"]
+    shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]
+    assert (shelter["median"], shelter["band"]) == ("12", "4 – 30.5")
+    assert "The line: people there on the run's last day, 2023-04-10" not in rows  # (empty by then)

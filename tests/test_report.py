@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -554,6 +555,108 @@ def test_a_label_never_leaves_the_map():
     lx, ly, anchor, box = _label_spot(10.0, 5.0, 80.0, [], (340, 200))
     assert anchor == "start" and ly == 18.0 and box[1] >= 0  # below: above would leave the top
     assert _label_spot(10.0, 100.0, 400.0, [], (340, 200)) is None  # too long for the map either way
+
+
+def _name_boxes(view) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Every name drawn on a map view: each label's box (as `_label_spot` measures it) and each
+    callout's box, with what it names."""
+    from corredor.outputs.report.builder import text_width
+
+    boxes = []
+    for p in view["places"]:
+        if p["label"]:
+            w = text_width(p["name"])
+            left = p["lx"] if p["anchor"] == "start" else p["lx"] - w
+            boxes.append((p["name"], (left, p["ly"] - 10, left + w, p["ly"] + 2)))
+    for c in view["callouts"]:
+        boxes.append((",".join(e["name"] for e in c["entries"]), (c["x"], c["y"], c["x"] + c["w"], c["y"] + c["h"])))
+    return boxes
+
+
+def _check_names(view) -> None:
+    """Each place is named once (a label, a callout's line or the list under the map); no two
+    names overlap (by more than the pixel a label's halo covers) and none leaves the map."""
+    named = ([p["name"] for p in view["places"] if p["label"]] + view["unnamed"]
+             + [e["name"] for c in view["callouts"] for e in c["entries"]])
+    assert sorted(named) == sorted(p["name"] for p in view["places"])
+    boxes = _name_boxes(view)
+    for k, (a, (x0, y0, x1, y1)) in enumerate(boxes):
+        assert 0 <= x0 and x1 <= view["w"] and 0 <= y0 and y1 <= view["h"], a
+        for b, (u0, v0, u1, v1) in boxes[k + 1:]:
+            assert min(x1, u1) - max(x0, u0) <= 1 or min(y1, v1) - max(y0, v0) <= 1, (a, b)
+
+
+def test_places_too_close_to_tell_apart_are_named_together_in_a_callout(tmp_path):
+    """Found by review of the Chile–Peru report: Arica, the Chacalluta post, the camp and the
+    Santa Rosa post lie within a few km, less than a circle apart at the map's scale; their
+    labels crowded, and the ones that would have overlapped were dropped (named only in the
+    tooltips of circles hidden under the camp's). They are one callout now, in the order they
+    lie (north to south) with their countries, joined to them by a leader line."""
+    from corredor.outputs.report.builder import map_view, read_run
+
+    folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
+    view = map_view(read_run(folder))
+    _check_names(view)
+    assert view["unnamed"] == []
+    (callout,) = view["callouts"]
+    entries = callout["entries"]
+    assert [(e["name"], e["country"]) for e in entries] == [
+        ("santa_rosa", "PE"), ("camp", "CL/PE"), ("chacalluta", "CL"), ("arica", "CL")]
+    assert [e["camp"] for e in entries] == [False, True, False, False]
+    at = {p["name"]: (p["x"], p["y"]) for p in view["places"]}
+    assert (callout["x1"], callout["y1"]) == pytest.approx(np.mean([at[e["name"]] for e in entries], axis=0), abs=0.06)
+    assert callout["x2"] in (pytest.approx(callout["x"]), pytest.approx(callout["x"] + callout["w"]))  # on its side
+    assert callout["y"] <= callout["y2"] <= callout["y"] + callout["h"]
+    html = build_report(folder).read_text(encoding="utf-8")
+    svg = html[html.index('<g class="callouts">'):html.index("</svg>")]
+    lines = re.findall(r'<g class="entry" data-i="(\d+)" data-name="([^"]*)">.*?<title>([^<]*)</title>', svg)
+    names = [loc["name"] for loc in json.loads((folder / "network.json").read_text(encoding="utf-8"))["locations"]]
+    assert [(names[int(i)], n) for i, n, _ in lines] == [(e["name"], e["name"]) for e in entries]
+    assert lines[1][2] == "camp: 480 people"  # (the slider's script updates it day by day)
+    assert "places too close together to name beside their circles" in html
+
+
+def test_a_crowded_map_names_under_it_the_places_it_has_no_room_for():
+    """Sixty places people only pass through, 10 px apart in a grid (a far town sets the scale):
+    every one is named once, on the map where there is room (labels clear of each other) and in
+    the list under it otherwise, which the page shows."""
+    from types import SimpleNamespace
+
+    from corredor.outputs.report.builder import environment, map_view
+
+    locations = [{"name": f"Long place name {k}", "lat": (k // 10) * 0.2, "lon": (k % 10) * 0.2,
+                  "is_camp": False, "kind": "town", "country": "XX"} for k in range(60)]
+    locations.append({"name": "Far town", "lat": -10.0, "lon": 1.0, "is_camp": False, "kind": "town"})
+    pop = np.zeros((2, 61))
+    pop[1, 0] = 100.0
+    run = SimpleNamespace(locations=locations, labels=[loc["name"] for loc in locations],
+                          grids={"population": pop}, roads=[], road_status=None,
+                          dates=["2020-01-01", "2020-01-02"], days=[0, 1])
+    view = map_view(run)
+    _check_names(view)
+    assert view["unnamed"] and "Long place name 0" not in view["unnamed"]  # (the one that held anyone)
+    html = environment().get_template("report.html").render(map=view)
+    listed = re.search(r"Not named on the map for lack of room \(each circle's tooltip names it\): ([^<]*)\.</p>", html)
+    assert listed and listed.group(1).split(", ") == view["unnamed"]
+
+
+def test_a_labels_box_is_as_wide_as_its_text():
+    """Found by a screenshot of burundi's map: "Ngozi" was drawn over "Bukinanyana" because a
+    label's box was 5.6 px a character, narrower than the text in DejaVu Sans (the font a
+    browser falls back to for system-ui on Linux). The estimate is never narrower than it."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from corredor.outputs.report.builder import text_width
+
+    font = FT2Font(font_manager.findfont("DejaVu Sans"))
+    font.set_size(10, 72)
+    locations = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023" / "locations.csv"
+    with locations.open(encoding="utf-8") as fh:
+        names = [row["label"] for row in list(csv.DictReader(fh))[1:]]
+    for name in [*names, "Bukinanyana", "Commune_of_Mabanda", "WWW mmm", "iiii", "Gbadolite (DRC)"]:
+        drawn = sum(font.load_char(ord(ch)).linearHoriAdvance / 65536 for ch in name)
+        assert drawn <= text_width(name) <= 1.25 * drawn, name
 
 
 def test_a_crisis_runs_reports_are_charted_once(tmp_path):

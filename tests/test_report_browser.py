@@ -199,6 +199,11 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     crossing_before = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "1 crossing closed" in evaluate(browser, session, "document.getElementById('day-summary').textContent")
     date_before = evaluate(browser, session, "document.getElementById('date').textContent")
+    # the camp is named in a callout (its neighbours are too close to label apart): its line's
+    # tooltip follows the slider as the circle's does
+    entry = f"document.querySelector('#mapsvg g.entry[data-i=\"{camp_i}\"]')"
+    assert evaluate(browser, session, f"{entry}.querySelector('title').textContent") == (
+        f"{XSS_NAME}: 480 people (480 stranded)")
 
     # move the slider the way a person would: focus it and press Home (first day)
     evaluate(browser, session, "document.getElementById('day').focus()")
@@ -209,6 +214,8 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
     assert evaluate(browser, session, "Number(document.getElementById('day').value)") == 0 != start_day
     r_after = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
     assert r_after < r_before  # 60 people on the first day, 480 on the busiest
+    assert evaluate(browser, session, f"{entry}.querySelector('title').textContent") == (
+        f"{XSS_NAME}: 60 people (60 stranded)")
     assert evaluate(browser, session, "document.getElementById('date').textContent") == "2023-04-13" != date_before
     crossing_after = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "s2" in crossing_before.split() and "s0" in crossing_after.split()  # closed then, open on day 0
@@ -254,6 +261,27 @@ def test_ensemble_page_offline_clean_and_drawn(browser, tmp_path):
 
     img = imread(io.BytesIO(png), format="png")[..., :3]
     assert float(img.std()) > 0.05, "screenshot looks blank"
+
+
+def test_an_ensembles_key_observations_are_shown_whole(browser, tmp_path):
+    """Found by a screenshot of the Chile–Peru ensemble page: the key observations' table, of
+    class "key", took the legend swatches' style (.key: 12 px high) and showed one clipped row
+    in a scroll box. Every row is on screen, its figures in view without scrolling sideways."""
+    from corredor.outputs.report.ensemble import render_ensemble
+    from test_ensemble_report import _toy_crisis
+
+    page = tmp_path / "report.html"
+    page.write_text(render_ensemble(_toy_crisis(20, 12.0)), encoding="utf-8")
+    url = page.resolve().as_uri()
+    session = open_offline(browser, url)
+    assert problems(list(browser.events), url) == []
+    table = "document.getElementById('key-variant-1')"
+    rows = evaluate(browser, session, f"Array.from({table}.rows).map(r => r.getBoundingClientRect().height)")
+    assert len(rows) == 6 and all(h >= 14 for h in rows)  # (a header and five observations)
+    box = evaluate(browser, session, f"(() => {{ const b = {table}.parentElement.getBoundingClientRect(); "
+                                     f"const t = {table}.getBoundingClientRect(); return [b.height, t.height]; }})()")
+    assert box[0] >= box[1] >= sum(rows) - 1  # (the scroll box holds the whole table)
+    assert evaluate(browser, session, f"{table}.parentElement.scrollWidth <= {table}.parentElement.clientWidth")
 
 
 def _tables_wider_than_the_page(cdp: DevTools, session: str, width: int, selector: str = "table") -> list[str]:

@@ -730,17 +730,13 @@ def _with_set(scenario, assignments: list[str]):
                                                    key: f"{text} ({said})" if text else said})
 
 
-def _signed(x: float) -> str:
-    """A difference as a planner reads it: +1,234, -56, and 0 (never +0 or -0)."""
-    return "0" if round(x) == 0 else f"{x:+,.0f}"
-
-
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
     the differences from the baseline, seed by seed, of compare.DIFF_METRICS."""
     from rich.table import Table
 
     from .analysis.compare import ALL_METRICS, DIFF_METRICS, METRIC_TABLES, heading, name_lines
+    from .outputs.formatting import signed
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
@@ -762,7 +758,8 @@ def _print_comparison(comp) -> None:
                     # (a difference: on no seed do both this scenario and the baseline have one)
                     cells.append("–" if of else "not within\nthe run")
                     continue
-                cells.append(f"{_signed(r['diff_median'])}\n[{_signed(r['diff_p05'])} – {_signed(r['diff_p95'])}]"
+                med, lo, hi = (signed(r[f"diff_{q}"], whole=True) for q in ("median", "p05", "p95"))
+                cells.append(f"{med}\n[{lo} – {hi}]"
                              if of else
                              f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
                 if missing and not of:

@@ -188,18 +188,14 @@ def write_run(results: Any, out_dir: Path, force: bool) -> None:
 def report_rows(comp: Any) -> list[dict[str, Any]]:
     """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
     from .analysis.compare import ALL_METRICS, heading
-    from .outputs.report.builder import fmt_exact
+    from .outputs.formatting import band_cell
+    from .outputs.report.builder import pivot
 
-    rows = []
-    summary = comp.summary()
-    for name in comp.names:
-        row: dict[str, Any] = {"variant": name}
-        for key in ALL_METRICS:
-            r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
-            row[heading(key)] = ("–" if math.isnan(r["median"]) else
-                                        f"{fmt_exact(r['median'])} [{fmt_exact(r['p05'])}–{fmt_exact(r['p95'])}]")
-        rows.append(row)
-    return rows
+    def cell(_: int, r: dict[str, Any]) -> tuple[str, str] | None:
+        key = r["metric"]
+        return (heading(key), band_cell(r["median"], r["p05"], r["p95"])) if key in ALL_METRICS else None
+
+    return pivot(comp.summary(), cell)
 
 
 def _slug(name: str) -> str:

@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +31,7 @@ from markupsafe import Markup
 
 from ... import targets
 from .. import tables
+from ..formatting import band_cell, fmt_exact, signed
 from . import checks
 from .checks import NotARunFolder, ReportError
 
@@ -206,17 +208,6 @@ def axis_labels(ticks: list[float]) -> list[str]:
     return ["0" if abs(x) < 1e-12 else f"{x:,.{decimals}f}{unit}" for x in scaled]
 
 
-def fmt_exact(v: float | None) -> str:
-    """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
-    otherwise (a median of 48.5 toilets is not shown as 48); `_fmt_num`'s short forms are for
-    axes and labels."""
-    if v is None or not np.isfinite(v):
-        return "–"
-    if abs(v - round(v)) < 0.05:
-        return f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
-    return f"{v:,.1f}"
-
-
 def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[str, Any]],
           dots: list[dict[str, Any]] | None = None,
           reported: list[dict[str, Any]] | None = None,
@@ -355,25 +346,236 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
 
 Box = tuple[float, float, float, float]
 
+#: Places whose centres are closer than this (px) are named together, in one callout: at the
+#: map's scale their circles overlap (a border's two posts, the camp between them, the town
+#: beside them), and a label beside one of them could be read as any of them.
+CLUSTER_PX = 7.0
+#: The most names one callout lists; the others are named under the map.
+CALLOUT_LINES = 8
+#: A map label's text size and a callout's line height (px; report.css sets the same size).
+LABEL_PX, LINE_PX = 10.0, 13.0
+
+
+def text_width(text: str, size_px: float = LABEL_PX) -> float:
+    """Width (px) of `text` at `size_px`, estimated from DejaVu Sans's advances (the widest of the
+    fonts a browser picks for system-ui), so that a label's box is never narrower than its text:
+    5.6 px a character was too little ("Bukinanyana" is 65 px) and let labels overlap."""
+    em = 0.0
+    for ch in text:
+        if ch in "ijlI.,:;'|":
+            em += 0.34
+        elif ch in "ftr()[]-/ !":
+            em += 0.42
+        elif ch in "mwMW":
+            em += 0.99
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            em += 1.0
+        elif ch.isupper():
+            em += 0.79
+        else:
+            em += 0.64
+    return em * size_px
+
+
+def _overlaps(box: Box, boxes: list[Box], margin: float = 0.0) -> bool:
+    return any(box[0] < b[2] + margin and b[0] < box[2] + margin and box[1] < b[3] + margin
+               and b[1] < box[3] + margin for b in boxes)
+
 
 def _label_spot(x: float, y: float, width: float, taken: list[Box],
                 size: tuple[int, int]) -> tuple[float, float, str, Box] | None:
     """Where a place's label goes: above right of its circle, else above left, below right or
     below left, the first that stays inside the map (`size`, width × height) and overlaps no
-    label already placed; None when none does."""
+    box already taken (labels, callouts, other places' dots); None when none does."""
     for dx, dy, anchor in ((5, -5, "start"), (-5, -5, "end"), (5, 13, "start"), (-5, 13, "end")):
         lx, ly = x + dx, y + dy
         left = lx if anchor == "start" else lx - width
         box = (left, ly - 10, left + width, ly + 2)
         if box[0] < 0 or box[1] < 0 or box[2] > size[0] or box[3] > size[1]:
             continue
-        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+        if not _overlaps(box, taken, -1.0):  # (touching by a pixel is not overlapping: halo)
             return lx, ly, anchor, box
     return None
 
 
+def leader_end(x: float, y: float, box: Box) -> tuple[float, float]:
+    """Where a callout's leader line from (x, y) meets its box: the middle of the side facing
+    the point, moved level with the point where the box is beside it."""
+    return (box[0] if box[0] > x else box[2]), min(max(y, box[1] + 6), box[3] - 6)
+
+
+def _segment_clear(a: tuple[float, float], b: tuple[float, float], circles: list[tuple[float, float, float]],
+                   boxes: list[Box]) -> bool:
+    """Whether the segment a–b passes outside every circle (x, y, r) and through none of `boxes`
+    (one that holds `a` aside: a crossing's badge beside the places the line starts from)."""
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy or 1e-9
+    for cx, cy, r in circles:
+        t = min(max(((cx - ax) * dx + (cy - ay) * dy) / length2, 0.0), 1.0)
+        if math.hypot(ax + t * dx - cx, ay + t * dy - cy) < r:
+            return False
+    steps = max(2, int(math.sqrt(length2) / 2))  # (a point every 2 px: labels are 12 px tall)
+    points = [(ax + dx * k / steps, ay + dy * k / steps) for k in range(1, steps)]
+    return not any(b[0] < px < b[2] and b[1] < py < b[3] for b in boxes
+                   if not (b[0] <= ax <= b[2] and b[1] <= ay <= b[3]) for px, py in points)
+
+
+#: How far (px) a callout may be from its places: its leader line's reach, and a shorter one
+#: where the line has to cross labels (a crowded map), so that no such line runs across the map.
+CALLOUT_REACH, CROWDED_REACH = 220.0, 70.0
+
+
+def _callout_spot(x: float, y: float, w: float, h: float, taken: list[Box], size: tuple[float, float],
+                  circles: list[tuple[float, float, float]], reach: float = CALLOUT_REACH) -> Box | None:
+    """A free box w × h near (x, y) for a callout (joined to the point by a leader line): the
+    nearest of a ring of spots right and left of the point, within `reach`, inside the map and
+    clear (by 2 px) of every box taken, whose leader line crosses no label nor any of `circles`
+    (other places, as drawn: a line across one reads as naming it); where the map is too crowded
+    for that, one whose line crosses no label and misses the circles' centres, else any free box
+    within CROWDED_REACH; None when none is."""
+    spots = []
+    for dx in (16, 28, 44, 64, 90, 120, 160, 210):
+        for dy in (0, -16, 16, -32, 32, -52, 52, -78, 78, -110, 110, -150, 150):
+            for side, left in ((0, x + dx), (1, x - dx - w)):
+                spots.append((math.hypot(dx, dy), side, (left, y - h / 2 + dy, left + w, y + h / 2 + dy)))
+    free = [(d, box) for d, _, box in sorted(spots, key=lambda s: (s[0], s[1]))
+            if box[0] >= 0 and box[1] >= 0 and box[2] <= size[0] and box[3] <= size[1] and not _overlaps(box, taken, 2.0)]
+    dots = [(cx, cy, min(r, 3.5)) for cx, cy, r in circles]
+    for avoid_circles, avoid_boxes, far in ((circles, taken, reach), (dots, taken, reach),
+                                            ([], [], min(reach, CROWDED_REACH))):
+        for d, box in free:
+            if d <= far and _segment_clear((x, y), leader_end(x, y, box), avoid_circles, avoid_boxes):
+                return box
+    return None
+
+
+def _clusters(xy: dict[int, tuple[float, float]]) -> list[list[int]]:
+    """Places whose dots are within CLUSTER_PX of one another, chained (one linkage): groups of
+    indices, each a list; a place alone is a group of one."""
+    keys = list(xy)
+    parent = {k: k for k in keys}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    pts = np.array([xy[k] for k in keys], dtype=float).reshape(-1, 2)
+    close = np.argwhere(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1)) < CLUSTER_PX)
+    for a, b in close:
+        if a < b:
+            parent[root(keys[a])] = root(keys[b])
+    groups: dict[int, list[int]] = {}
+    for k in keys:
+        groups.setdefault(root(k), []).append(k)
+    return list(groups.values())
+
+
+def _along(members: list[int], locations: list[dict[str, Any]]) -> list[int]:
+    """A cluster's places in the order they lie: north to south where it is taller than wide,
+    else west to east (a border's town, post, camp, post, town read as on the ground)."""
+    lat = {j: float(locations[j]["lat"]) for j in members}
+    lon = {j: float(locations[j]["lon"]) for j in members}
+    k = math.cos(math.radians(sum(lat.values()) / len(lat)))
+    tall = max(lat.values()) - min(lat.values()) >= (max(lon.values()) - min(lon.values())) * k
+    return sorted(members, key=(lambda j: (-lat[j], lon[j])) if tall else (lambda j: (lon[j], -lat[j])))
+
+
+def place_labels(run: RunData, places: list[dict[str, Any]], peak: np.ndarray, size: tuple[int, int],
+                 badges: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Name every place on the map, in three rounds, each most important first (camps and places
+    people waited at, then those that held anyone, biggest first, then those people only passed
+    through):
+
+    1. a place alone gets a label beside its dot (`_label_spot`), clear of other labels and dots;
+    2. places whose dots overlap (CLUSTER_PX) get one callout, a box listing them in the order
+       they lie, each with a dot in its colour and, where they are in different countries, its
+       country on the right, joined to them by a leader line, placed where round 1 left room (a
+       callout can go further off; a label read beside the wrong dot cannot);
+    3. a place alone that found no room gets a label over a neighbour's dot, else, if people
+       stayed there, a callout of its own; what still finds no room is named under the map.
+
+    Sets each place's `label` (and `lx`, `ly`, `anchor`); returns the callouts, the names left
+    for the list under the map, and the map's width (wider where a callout needed room)."""
+    by_i = {p["i"]: p for p in places}
+    xy = {p["i"]: (p["x"], p["y"]) for p in places}
+
+    def rank(j: int) -> tuple[bool, bool, float]:
+        return (not by_i[j]["is_camp"], peak[j] <= 0, -float(peak[j]))
+
+    groups = sorted(_clusters(xy), key=lambda g: min(rank(j) for j in g))
+    dot = {j: (x - 2.5, y - 2.5, x + 2.5, y + 2.5) for j, (x, y) in xy.items()}
+    taken: list[Box] = [(b["x"] - 6, b["y"] - 6, b["x"] + 6, b["y"] + 6) for b in badges]
+    wide = (float(MAP_W + 110), float(size[1]))
+    callouts: list[dict[str, Any]] = []
+    unnamed: list[str] = []
+
+    def label(p: dict[str, Any], avoid: list[Box]) -> bool:
+        spot = _label_spot(p["x"], p["y"], text_width(p["name"]), taken + avoid, size)
+        if spot is not None:
+            p["lx"], p["ly"], p["anchor"], box = spot
+            taken.append(box)
+        p["label"] = spot is not None
+        return p["label"]
+
+    def callout(members: list[int]) -> None:
+        shown = sorted(members, key=rank)[:CALLOUT_LINES - 1] if len(members) > CALLOUT_LINES else members
+        shown = [j for j in members if j in shown]
+        country = {j: str(run.locations[j].get("country") or "") for j in members}
+        if len(set(country.values()) - {""}) < 2:
+            country = dict.fromkeys(members, "")  # (one country: it goes without saying)
+        more = len(members) - len(shown)
+        lines = [by_i[j]["name"] for j in shown] + ([f"and {more} more, named under the map"] if more else [])
+        cx = sum(xy[j][0] for j in members) / len(members)
+        cy = sum(xy[j][1] for j in members) / len(members)
+        codes = max((text_width(country[j]) + 8 for j in shown if country[j]), default=0.0)
+        w, h = max(text_width(t) for t in lines) + 22 + codes, LINE_PX * len(lines) + 6
+        others = [j for j in xy if j not in members]
+        box = _callout_spot(cx, cy, w, h, taken + [dot[j] for j in others], wide,
+                            [(xy[j][0], xy[j][1], by_i[j]["r"] + 2) for j in others],
+                            CALLOUT_REACH if len(members) > 1 else CROWDED_REACH)
+        if box is None:
+            unnamed.extend(by_i[j]["name"] for j in members)
+            return
+        taken.append(box)
+        unnamed.extend(by_i[j]["name"] for j in members if j not in shown)
+        entries = []
+        for n, j in enumerate(shown):
+            ty = box[1] + LINE_PX * (n + 1)
+            entries.append({"i": j, "name": by_i[j]["name"], "country": country[j], "camp": by_i[j]["is_camp"],
+                            "people": by_i[j]["people"], "mx": round(box[0] + 8, 1), "my": round(ty - 3.5, 1),
+                            "tx": round(box[0] + 15, 1), "ty": round(ty, 1), "cx": round(box[2] - 6, 1)})
+        end = leader_end(cx, cy, box)
+        callouts.append({"x": round(box[0], 1), "y": round(box[1], 1), "w": round(w, 1), "h": round(h, 1),
+                         "x1": round(cx, 1), "y1": round(cy, 1), "x2": round(end[0], 1), "y2": round(end[1], 1),
+                         "entries": entries,
+                         "more": (lines[-1], round(box[0] + 15, 1), round(box[1] + LINE_PX * len(lines), 1))
+                         if more else None})
+
+    for p in places:
+        p["label"] = False
+    alone = [by_i[g[0]] for g in groups if len(g) == 1]
+    for p in alone:
+        label(p, [d for j, d in dot.items() if j != p["i"]])
+    for group in groups:
+        if len(group) > 1:
+            callout(_along(group, run.locations))
+    for p in alone:
+        if p["label"] or label(p, []):
+            continue
+        if peak[p["i"]] > 0 or p["is_camp"]:
+            callout([p["i"]])
+        else:
+            unnamed.append(p["name"])
+    width = max([float(size[0])] + [c["x"] + c["w"] + 4 for c in callouts])
+    return callouts, unnamed, int(math.ceil(width))
+
+
 def map_view(run: RunData) -> dict[str, Any] | None:
-    """Places (circles sized by population), roads (lines, closed ones marked) and slider data."""
+    """Places (circles sized by population), roads (lines, closed ones marked), names (labels and
+    callouts, `place_labels`) and slider data."""
     xy = project(run.locations)
     if not xy:
         return None
@@ -394,17 +596,6 @@ def map_view(run: RunData) -> dict[str, Any] | None:
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
                        "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": True})
-    # labels: camps first, then places that held anyone, biggest first, then the places people
-    # only passed through (so a corridor's towns and border posts are named where there is room);
-    # a label that would overlap one already placed is dropped (the name stays in the tooltip)
-    boxes: list[Box] = []
-    size = map_size(xy)
-    for p in sorted(places, key=lambda p: (not p["is_camp"], peak[p["i"]] <= 0, -peak[p["i"]])):
-        spot = _label_spot(p["x"], p["y"], 5.6 * len(p["name"]), boxes, size)
-        p["label"] = spot is not None
-        if spot is not None:
-            p["lx"], p["ly"], p["anchor"], box = spot
-            boxes.append(box)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
     roads: list[dict[str, Any]] = []
     for k, road in enumerate(run.roads):
@@ -425,6 +616,8 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         while any(abs(x - b["x"]) < 11 and abs(y - b["y"]) < 11 for b in badges):
             x += 12
         badges.append({"k": r["k"], "x": round(x, 1), "y": round(y, 1), "name": r["crossing"], "status": r["status"]})
+    size = map_size(xy)
+    callouts, unnamed, w = place_labels(run, places, peak, size, badges)
     data: dict[str, Any] = {
         "dates": [d or str(run.days[t]) for t, d in enumerate(run.dates)],
         "pop": [[int(round(v)) for v in row] for row in pop],
@@ -433,10 +626,10 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         "stranded": ([[int(round(v)) for v in row] for row in np.nan_to_num(run.grids["stranded"])]
                      if "stranded" in run.grids else None),
     }
-    w, h = size
     keys = _status_keys(run.road_status, bool(badges))
     data["closedNoun"] = keys["closed_noun"]  # (the day summary counts what the legend names)
-    return {"w": w, "h": h, "places": places, "roads": roads, "badges": badges, "day0": day0, "n_days": n_days,
+    return {"w": w, "h": size[1], "places": places, "roads": roads, "badges": badges, "callouts": callouts,
+            "unnamed": unnamed, "day0": day0, "n_days": n_days,
             "date0": data["dates"][day0] if n_days else "", "data": data, **keys}
 
 
@@ -656,19 +849,31 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
             raise ValueError('its "metrics" must be an object of {label, unit} objects')
         labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in metrics.items()}
-        rows: dict[str, dict[str, Any]] = {}
-        for i, r in enumerate(obj["summary"]):
+
+        def cell(i: int, r: Any) -> tuple[str, str]:
             if not isinstance(r, dict):
-                raise ValueError(f"summary row {i + 1} is not an object")
-            name = str(r.get("scenario", ""))
+                raise ValueError(f"summary row {i} is not an object")
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
             if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
-                raise ValueError(f"summary row {i + 1}: median, p05 and p95 must be numbers or null")
-            cell = "–" if med is None else (f"{fmt_exact(med)} [{fmt_exact(lo)}–{fmt_exact(hi)}]"
-                                             if lo is not None and hi is not None else fmt_exact(med))
-            rows.setdefault(name, {"variant": name})[labels.get(r.get("metric"), str(r.get("metric")))] = cell
-        return list(rows.values())
+                raise ValueError(f"summary row {i}: median, p05 and p95 must be numbers or null")
+            return labels.get(r.get("metric"), str(r.get("metric"))), band_cell(med, lo, hi)
+
+        return pivot(obj["summary"], cell)
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
+
+
+def pivot(summary: list[Any], cell: Callable[[int, Any], tuple[str, str] | None]) -> list[dict[str, Any]]:
+    """Summary rows (one per scenario and metric, as `Comparison.summary()` and comparison.json
+    hold them) as one row per scenario, `{"variant": name, column: text}`, in the order the
+    scenarios first appear. `cell(i, row)` (i counted from 1) gives a row's column and text, or
+    None to leave the row out; a scenario none of whose rows is kept gets no row."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i, r in enumerate(summary, start=1):
+        got = cell(i, r)
+        if got is not None:
+            column, text = got
+            rows.setdefault(str(r.get("scenario", "")), {"variant": str(r.get("scenario", ""))})[column] = text
+    return list(rows.values())
 
 
 def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
@@ -680,23 +885,17 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
 
     if not isinstance(summary, list):
         return None
-    rows: dict[str, dict[str, Any]] = {}
-    for r in summary:
+
+    def cell(_: int, r: Any) -> tuple[str, str] | None:
         if not isinstance(r, dict) or r.get("metric") not in DIFF_METRICS:
-            continue
-        cells: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
-        if not all(checks.is_number(v) and math.isfinite(float(v)) for v in cells):
-            continue  # (the baseline's own row; a metric without a paired seed)
-        med, lo, hi = (float(v) for v in cells)
-        name = str(r.get("scenario", ""))
-        rows.setdefault(name, {"variant": name})[heading(str(r["metric"]))] = (
-            f"{_signed(med)} [{_signed(lo)} – {_signed(hi)}]")
-    return list(rows.values()) or None
+            return None
+        values: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
+        if not all(checks.is_number(v) and math.isfinite(float(v)) for v in values):
+            return None  # (the baseline's own row; a metric without a paired seed)
+        med, lo, hi = (signed(float(v)) for v in values)
+        return heading(str(r["metric"])), f"{med} [{lo} – {hi}]"
 
-
-def _signed(x: float) -> str:
-    """A difference with its sign, every digit: +1,234, -56.5, 0."""
-    return "0" if float(x) == 0 else ("+" if x > 0 else "") + fmt_exact(float(x))
+    return pivot(summary, cell) or None
 
 
 def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:

@@ -5,9 +5,12 @@ The page reads the folder alone (manifest.json, bands/population.parquet [and st
 observed.parquet, metrics_summary.json, bands.png), draws per variant the places bands.png draws
 (`analysis.ensemble.band_panels`) as SVG charts made by the run report's `builder.chart` (median
 line, shaded 25–75 % and 5–95 % bands, observations as dots), and tables each metric's
-distribution over replicas. Same look, head and Content-Security-Policy as the run report
-(shared through `macros.html`); every file is checked first (checks.py), so a bad folder is one
-message naming the file and nothing is written.
+distribution over replicas. For a crisis it opens each variant with the key observations a run's
+page gives (`key_observations`: peak stranded, when, from and until when, who is left at the end)
+with their bands, and checks each dated report against the replicas that day (`observed_rows`).
+Same look, head and Content-Security-Policy as the run report (shared through `macros.html`);
+every file is checked first (checks.py), so a bad folder is one message naming the file and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import pyarrow.parquet as pq
 import xarray as xr
 from markupsafe import Markup
 
+from ...analysis.compare import NEEDS_METRICS, heading
 from ...analysis.ensemble import band_panels, read_bands
 from ...targets import write_text_atomic
+from ..formatting import fmt_exact
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -36,7 +41,6 @@ from .builder import (
     chart,
     counts_fact,
     environment,
-    fmt_exact,
     png_uri,
 )
 from .checks import NotARunFolder, ReportError
@@ -233,6 +237,133 @@ def metric_rows(metrics: dict[str, dict[str, float]]) -> list[dict[str, str]]:
     return rows
 
 
+# ---- key observations ----------------------------------------------------------------------------
+
+#: The most stranded sites (busiest first) whose days the key observations give.
+KEY_SITES = 3
+
+
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+def _last(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[-1]) if hits.size else None
+
+
+def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
+    """What a crisis run's page says of its one run (how many were stranded at most, when, from
+    and until when, how long the camp took to empty, who is still at a site when the run ends),
+    as the replicas of `variant` spread it: rows {what, median, band (5–95 %), how}. Why: the
+    page had only charts and a table of metric names; a planner reads these first.
+
+    From the folder alone: the per-replica metrics (metrics_summary.json: exact quantiles of
+    each replica's peak, person-days, days until empty) and the day-by-day bands (bands/:
+    quantiles over replicas of each day's count, so a date is the day a quantile first or last
+    passes 0, and the busiest day is the median line's). Empty for a Flee ensemble (no one is
+    stranded there)."""
+    if "stranded" not in data.bands:
+        return []
+    dates = data.dates
+    days = [int(d) for d in data.bands["day"].values]
+
+    def when(t: int | None) -> str:
+        return "–" if t is None else dates[t] or f"day {days[t]}"
+
+    metrics = data.summary.get(variant) or {}
+    n = int(data.manifest["replicas"])
+    rows: list[dict[str, str]] = []
+
+    def metric(key: str, what: str, how: str) -> None:
+        s = metrics.get(key)
+        if s is None:
+            return
+        fmt = fmt_exact if is_count(s) else sig4
+        if not s["n"] or not math.isfinite(s["q50"]):
+            rows.append({"what": what, "median": "not within the run", "band": "–",
+                         "how": f"{how}; in none of the {n} replicas within the run's {len(days)} days"})
+            return
+        some = f" (in {fmt_exact(s['n'])} of {n} replicas; not within the run in the others)" if s["n"] < n else ""
+        rows.append({"what": what, "median": fmt(s["q50"]), "band": f"{fmt(s['q05'])} – {fmt(s['q95'])}",
+                     "how": how + some})
+
+    metric("stranded_peak", "Most people stranded at once, all places together",
+           "each replica's highest daily total")
+    stranded = data.bands["stranded"].sel(variant=variant)
+    q = {stat: np.nan_to_num(stranded.sel(stat=stat).transpose("day", "location").values)
+         for stat in ("q05", "q50", "q95")}
+    names = [str(x) for x in stranded["location"].values]
+    sites = [j for j in np.argsort(-q["q50"].max(axis=0), kind="stable") if q["q95"][:, j].max() > 0][:KEY_SITES]
+    for j in sites:
+        label = _place_label(data.bands, names[j])
+        lo, mid, hi = q["q05"][:, j], q["q50"][:, j], q["q95"][:, j]
+        t = int(np.argmax(mid)) if mid.max() > 0 else int(np.argmax(hi))
+        rows.append({"what": f"{label}: people stranded on the busiest day", "median": f"{fmt_exact(mid[t])} on {when(t)}",
+                     "band": f"{fmt_exact(lo[t])} – {fmt_exact(hi[t])} that day",
+                     "how": "the day the median is highest; each replica's own busiest day can differ"})
+        rows.append({"what": f"{label}: first day with people stranded", "median": when(_first(mid > 0)),
+                     "band": f"{when(_first(hi > 0))} – {when(_first(lo > 0))}",
+                     "how": "the day the replicas' median first exceeds 0; the band: the days their 95 % and "
+                            "5 % edges first do (– where an edge never does within the run)"})
+        end = _last(mid > 0)
+        rows.append({"what": f"{label}: last day with people stranded",
+                     "median": when(end) + (" (the run's last day: still there)" if end == len(days) - 1 else ""),
+                     "band": f"{when(_last(lo > 0))} – {when(_last(hi > 0))}",
+                     "how": "the day the median last exceeds 0; the band: the days the 5 % and 95 % edges "
+                            "last do"})
+    metric("days_until_camp_empties", "Days from the first person stranded until nobody is",
+           "each replica's days from its first stranded person to the first day after its peak with none")
+    metric("stranded_person_days", "Person-days stranded", "each replica's sum over days of the people stranded")
+    for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
+        what = heading(key)
+        by = "" if key == "peak_at_sites" else ", by the Sphere standard"
+        metric(key, what[0].upper() + what[1:], f"at the crisis sites (the line, camps and shelters){by}; "
+               "each replica's figure")
+    pop = data.bands["population"].sel(variant=variant)
+    _, stacked, order = band_panels(data.bands, "population")
+    for k in order:
+        key = stacked["cell"].values[int(k)]
+        name = str(key[0] if isinstance(key, tuple) else key)
+        last = {stat: float(np.nan_to_num(pop.sel(location=name, stat=stat).values[-1])) for stat in ("q05", "q50", "q95")}
+        if last["q95"] > 0:
+            rows.append({"what": f"{_place_label(data.bands, name)}: people there on the run's last day, {when(len(days) - 1)}",
+                         "median": fmt_exact(last["q50"]), "band": f"{fmt_exact(last['q05'])} – {fmt_exact(last['q95'])}",
+                         "how": "their needs go on after the run ends"})
+    return rows
+
+
+def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
+    """Each dated reported count (observed.parquet; places with at most DAILY_OBSERVATIONS of
+    them: a daily series is the charts' dashed line) against the replicas that day: the median
+    and 5–95 % of people there, and where the report falls. Why: a crisis run's page checks each
+    report against its run; an ensemble's checks it against the spread of its runs."""
+    if data.observed is None:
+        return []
+    pop = data.bands["population"].sel(variant=variant)
+    dates = data.dates
+    rows: list[tuple[int, dict[str, str]]] = []
+    for name in [str(x) for x in data.observed["location"].values]:
+        obs = data.observed.sel(location=name).values
+        seen = np.flatnonzero(np.isfinite(obs))
+        if not seen.size or seen.size > DAILY_OBSERVATIONS:
+            continue
+        q = {stat: pop.sel(location=name, stat=stat).values for stat in ("q05", "q50", "q95")}
+        for t in seen:
+            value, lo, mid, hi = float(obs[t]), float(q["q05"][t]), float(q["q50"][t]), float(q["q95"][t])
+            if not all(math.isfinite(v) for v in (lo, mid, hi)):
+                continue
+            verdict = ("inside" if lo <= value <= hi else
+                       "replicas below it" if value > hi else "replicas above it")
+            rows.append((int(t), {"date": dates[t] or str(int(data.bands["day"].values[t])),
+                         "location": _place_label(data.bands, name), "reported": fmt_exact(value),
+                         "median": fmt_exact(mid), "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}",
+                         "difference": f"{(mid - value) / value:+.0%}" if value > 0 else ("0 as reported" if mid == 0 else "–"),
+                         "verdict": verdict}))
+    return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
+
+
 # ---- page ------------------------------------------------------------------------------------
 
 
@@ -273,6 +404,7 @@ def render_ensemble(data: EnsembleData) -> str:
     variants = []
     for i, label in enumerate(data.variants):
         variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
+                         "key": key_observations(data, label), "observed": observed_rows(data, label),
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
                          "metrics": metric_rows(data.summary.get(label) or {})})
     n = int(m["replicas"])

@@ -8,7 +8,8 @@
   var data = JSON.parse(dataEl.textContent);
   var dateOut = document.getElementById("date");
   var summary = document.getElementById("day-summary");
-  var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg circle.place"));
+  var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg g.places circle.place"));
+  var entries = Array.prototype.slice.call(document.querySelectorAll("#mapsvg g.entry"));  // callouts' lines
   var roads = Array.prototype.slice.call(document.querySelectorAll("#mapsvg line.road, #mapsvg g.xmark"));
   var marks = Array.prototype.slice.call(document.querySelectorAll("svg.ts line.daymark"));
   var playButton = document.getElementById("play");
@@ -20,21 +21,27 @@
     return data.rMin + data.rScale * Math.sqrt(Math.max(people, 0));
   }
 
+  // a place's tooltip, on its circle and on its line in a callout: name, people, stranded
+  function describe(el, pop, stranded) {
+    var i = Number(el.getAttribute("data-i"));
+    var v = pop[i] || 0;
+    el.classList.toggle("empty", v <= 0);
+    var t = el.querySelector("title");
+    if (t) {
+      var text = el.getAttribute("data-name") + ": " + fmt(v) + " people";
+      if (stranded && stranded[i] > 0) { text += " (" + fmt(stranded[i]) + " stranded)"; }
+      t.textContent = text;
+    }
+    return v;
+  }
+
   function show(day) {
     var pop = data.pop[day] || [];
     var stranded = data.stranded ? data.stranded[day] : null;
     circles.forEach(function (c) {
-      var i = Number(c.getAttribute("data-i"));
-      var v = pop[i] || 0;
-      c.setAttribute("r", radius(v).toFixed(2));
-      c.classList.toggle("empty", v <= 0);
-      var t = c.querySelector("title");
-      if (t) {
-        var text = c.getAttribute("data-name") + ": " + fmt(v) + " people";
-        if (stranded && stranded[i] > 0) { text += " (" + fmt(stranded[i]) + " stranded)"; }
-        t.textContent = text;
-      }
+      c.setAttribute("r", radius(describe(c, pop, stranded)).toFixed(2));
     });
+    entries.forEach(function (e) { describe(e, pop, stranded); });
     var closed = 0;
     var documents = 0;
     if (data.roadStatus && data.roadStatus[day]) {

@@ -1,0 +1,55 @@
+"""How figures are written for people: one home for the forms the report pages and the CLI share.
+
+Why: the run report, the ensemble page, the main job's comparison rows and `corredor compare`'s
+tables each wrote differences and bands with their own copy of the same rule, and the copies
+drifted (one wrote a difference of 0.02 as "+0", the other as "0"). Plain functions of numbers,
+no imports beyond the standard library, so the CLI can use them without loading the report.
+
+>>> fmt_exact(10710.0), fmt_exact(48.5), signed(-214.0), signed(424.5), signed(0.02)
+('10,710', '48.5', '-214', '+424.5', '0')
+>>> signed(1234.6, whole=True), band_cell(480.0, 400.0, 560.0), band_cell(120.0, None, None)
+('+1,235', '480 [400–560]', '120')
+"""
+
+from __future__ import annotations
+
+import math
+
+#: What a figure that is not there reads as (NaN, None): an en dash, never "nan".
+MISSING = "–"
+
+
+def _finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def fmt_exact(v: float | None) -> str:
+    """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
+    otherwise (a median of 48.5 toilets is not shown as 48); short forms ("11 k") are for axes
+    and labels."""
+    if v is None or not _finite(float(v)):
+        return MISSING
+    v = float(v)
+    if abs(v - round(v)) < 0.05:
+        return f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
+    return f"{v:,.1f}"
+
+
+def signed(x: float | None, whole: bool = False) -> str:
+    """A difference with its sign, every digit: +1,234, -56.5, and 0 for whatever shows as 0
+    (never "+0" or "-0"). `whole`: rounded to a whole number first (the CLI's tables, whose
+    medians are whole numbers too)."""
+    if x is None or not _finite(float(x)):
+        return MISSING
+    text = fmt_exact(round(float(x)) if whole else float(x))
+    return "+" + text if float(x) > 0 and text != "0" else text
+
+
+def band_cell(median: float | None, low: float | None, high: float | None) -> str:
+    """A median with its 5–95 % band, "480 [400–560]" (a comparison cell, as the report and the
+    main job write it); the median alone where the band is missing, "–" without a median."""
+    if median is None or not _finite(float(median)):
+        return MISSING
+    if low is None or high is None:
+        return fmt_exact(median)
+    return f"{fmt_exact(median)} [{fmt_exact(low)}–{fmt_exact(high)}]"
