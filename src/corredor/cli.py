@@ -937,15 +937,6 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
     return f"warning: {message}\n"
 
 
-def _say_stopped(signum: int) -> None:
-    """One line for an interrupted command, and the shell's exit status for its signal."""
-    import signal
-
-    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
-          file=sys.stderr)
-    sys.exit(128 + signum)
-
-
 def _tolerant_streams() -> None:
     """Let stdout and stderr write what their encoding lacks as `?`: under a locale or a
     PYTHONIOENCODING that is not UTF-8 (ASCII, Latin-1), the en dash of "5–95 %" in a table's
@@ -960,7 +951,8 @@ def _tolerant_streams() -> None:
 
 
 def main() -> None:
-    """Entry point of the `corredor` command."""
+    """The `corredor` command, once imported (its entry point, `corredor.__main__.main`, handles
+    the stop signals before importing this module; a script that calls this handles them here)."""
     from . import stopping
 
     stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
@@ -973,9 +965,8 @@ def main() -> None:
     except SystemExit as exc:  # typer turns KeyboardInterrupt into a silent exit 130
         if stopping.stopped_by() is None or exc.code != 130:
             raise  # (a command that ended anyway, its signal swallowed in a callback: its own exit)
-    signum = stopping.stopped_by()
-    if signum is not None:
-        _say_stopped(signum)
+    if stopping.stopped_by() is not None:
+        stopping.exit_stopped()
 
 
 def _main() -> None:
