@@ -204,6 +204,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error(f"--flee-out: {path} is a border-crisis scenario; Flee 3.1's out.csv "
                     "compares camps with UNHCR data, which only Flee-style scenarios have")
     out = out or Path("runs") / safe_name(scenario.name)
+    _outside_scenarios_or_exit(out, [scenario.source])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [scenario.source])
@@ -310,6 +311,7 @@ def convert(
         return
     if scenario.crisis is not None:
         usage_error(f"{src} has crisis sections; convert writes Flee-style scenarios only")
+    _outside_scenarios_or_exit(dest, [src, scenario.source])
     _replaceable_or_exit(dest, [src])
     try:
         write_native(scenario, dest, force=force, description=f"converted from {src}")
@@ -332,6 +334,17 @@ def _replaceable_or_exit(out: Path, sources: list, into: str | None = None) -> N
         check_writable(out / into if into else out)
         check_replaceable(out, sources)
     except (UnsafeTarget, UnwritableTarget) as exc:
+        usage_error(str(exc))
+
+
+def _outside_scenarios_or_exit(out: Path, sources: list) -> None:
+    """Exit 2 (before any work) when `out` is a scenario folder being read or lies inside one
+    (targets.check_outside_scenarios): results are never written among a scenario's inputs."""
+    from .targets import UnsafeTarget, check_outside_scenarios
+
+    try:
+        check_outside_scenarios(out, sources)
+    except UnsafeTarget as exc:
         usage_error(str(exc))
 
 
@@ -444,6 +457,7 @@ def ensemble(
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
+    _outside_scenarios_or_exit(out, [scenario.source])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [scenario.source])
@@ -546,6 +560,7 @@ def calibrate(
             usage_error(why)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
+    _outside_scenarios_or_exit(out, [sc.source for sc in scenarios])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [sc.source for sc in scenarios])
@@ -830,6 +845,8 @@ def compare(
         while name in scenarios:
             name += "'"
         scenarios[name] = sc
+    if out is not None:
+        _outside_scenarios_or_exit(out, [sc.source for sc in scenarios.values()])
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -902,6 +919,7 @@ def main_job(
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, run_main_job, variant_files
     from .targets import holds_anything
 
+    _outside_scenarios_or_exit(out, [SCENARIO_DIR])
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
