@@ -465,8 +465,20 @@ def test_with_parameters_replaces_known_and_refuses_unknown():
     s2 = with_parameters(sc, give_up_base=0.5)
     assert s2.crisis.parameters["give_up_base"] == 0.5
     assert s2.crisis.parameters["speed_km_per_day"] == sc.crisis.parameters["speed_km_per_day"]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError):  # (what it raised before: callers catching it still do)
         with_parameters(sc, nonsense=1.0)
+
+
+def test_an_unknown_parameter_is_a_value_error_naming_it_and_the_known_ones():
+    """with_parameters raised a bare KeyError for an unknown name (its text quoted, no list),
+    where the rest of the API refuses with a ValueError saying what is expected."""
+    sc = load_scenario(SCENARIO)
+    with pytest.raises(ValueError) as err:
+        with_parameters(sc, give_up_bse=0.5)
+    known = ", ".join(sorted(sc.crisis.parameters))
+    assert str(err.value) == ("unknown crisis parameter 'give_up_bse' (did you mean 'give_up_base'?); "
+                              f"the scenario's are {known}")
+    assert "give_up_base" in known and "peru_block" in known
 
 
 def test_policy_cells_may_name_parameters(tmp_path):
