@@ -256,6 +256,28 @@ def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> Non
     assert r.exit_code == 0 and "note:" not in r.output
 
 
+@pytest.mark.parametrize(("engine", "hasten", "unit"), [
+    ("agents", "1", "agent-steps"),
+    ("cohorts", "1", "person-steps moved as counts"),
+    ("cohorts", "2", "agent-steps moved as counts"),
+])
+def test_the_run_line_counts_steps_in_the_engines_unit(tmp_path: Path, engine: str, hasten: str,
+                                                       unit: str) -> None:
+    """The summary said "agent-steps" for the cohort engine too, which moves counts of people (of
+    agents of h people at hasten h), no agents; the manifest's key stays timing.agent_steps."""
+    from scenario_cases import write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case")
+    out = tmp_path / "r"
+    r = runner.invoke(app, ["run", str(case), "--engine", engine, "--hasten", hasten, "--threads",
+                            "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    steps = json.loads((out / "manifest.json").read_text())["timing"]["agent_steps"]
+    assert steps > 0
+    line = " ".join(r.output.split())
+    assert f", {steps:,} {unit} in " in line, line
+
+
 def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     """`python -m corredor` runs the same command line (it was "No module named corredor.__main__")."""
     import os

@@ -262,8 +262,12 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if not quiet:
         m = res.manifest
         tm = m.get("timing", {})
+        # (the cohort engine moves counts, not agents: its steps are people's, or at hasten h
+        # the dataset's unit, agents of h people; the manifest's key stays timing.agent_steps)
+        steps = ("agent-steps" if m.get("engine") != "cohorts"
+                 else f"{'person' if m.get('hasten', 1) == 1 else 'agent'}-steps moved as counts")
         msg = (f"wrote {out}: {scenario.name}, {m.get('days')} days, seed {seed}, "
-               f"{tm.get('agent_steps', 0):,} agent-steps in {tm.get('loop_s', 0.0):.2f} s")
+               f"{tm.get('agent_steps', 0):,} {steps} in {tm.get('loop_s', 0.0):.2f} s")
         if tm.get("compile_s", 0.0) >= 1.0:  # a first run on this machine: say where the time went
             msg += (f" (of which {tm['compile_s']:.0f} s compiling the engine, once per machine: "
                     "later runs reuse it)")
