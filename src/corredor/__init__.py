@@ -1,9 +1,9 @@
 """corredor: people moving along migration corridors while borders close.
 
 Data flows one way: `load_scenario` -> `compile_plan` -> `simulate` -> `Results`.
-Importing corredor imports and compiles nothing: each public name below is imported on first use
-(numpy, xarray and the scenario readers take most of a second; the `corredor` command handles
-Ctrl-C only once they are imported, so it imports them after setting that up: `__main__.main`).
+Importing corredor imports nothing heavy and compiles nothing: each public name is imported from
+its submodule on first use. Why: the `corredor` command (`__main__.main`) imports this package
+before it can handle Ctrl-C, and numpy, xarray and the scenario readers take most of a second.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ _PUBLIC = {"compile_plan": "plan", "Results": "results", "Scenario": "scenario",
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "simulate", "compile_plan", "Results", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its submodule on first use (PEP 562) and kept."""
-    where = _PUBLIC.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{where}", __name__), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # (hidden from type checkers, which would take any name as one of these)
+    def __getattr__(name: str) -> Any:
+        """A public name, imported from its submodule on first use (PEP 562) and kept."""
+        where = _PUBLIC.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{where}", __name__), name)
+        globals()[name] = value
+        return value
 
 
 class _Package(types.ModuleType):
