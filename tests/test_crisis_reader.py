@@ -435,13 +435,50 @@ def test_a_variant_states_what_was_provided_under_it(tmp_path):
     assert simulate_crisis(v, seed=0).manifest["provided"] == [dict(v.crisis.provided[0])]
 
 
+def test_a_hasten_in_a_crisis_scenario_toml_is_a_located_problem(tmp_path):
+    """[settings.optimisations] hasten = 10 in a border-crisis scenario.toml was taken without a
+    word and ignored by the crisis engine (every person simulated); now `validate` and every
+    command refuse it, at its line."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder)
+    toml = folder / "scenario.toml"
+    lines = toml.read_text(encoding="utf-8").splitlines()
+    toml.write_text("\n".join([*lines, "", "[settings.optimisations]", "hasten = 10", ""]), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(folder)
+    (problem,) = err.value.problems
+    assert (Path(problem.path).name, problem.line, problem.column) == ("scenario.toml", len(lines) + 3, 1)
+    assert problem.message.startswith("settings.optimisations.hasten: a border-crisis scenario "
+                                      "simulates every person")
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2 and f"scenario.toml:{len(lines) + 3}:1: settings.optimisations.hasten" in r.output
+    toml.write_text("\n".join([*lines, "", "[settings.optimisations]", "hasten = 1", ""]), encoding="utf-8")
+    assert load_scenario(folder).hasten == 1
+
+
 def test_with_parameters_replaces_known_and_refuses_unknown():
     sc = load_scenario(SCENARIO)
     s2 = with_parameters(sc, give_up_base=0.5)
     assert s2.crisis.parameters["give_up_base"] == 0.5
     assert s2.crisis.parameters["speed_km_per_day"] == sc.crisis.parameters["speed_km_per_day"]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError):  # (what it raised before: callers catching it still do)
         with_parameters(sc, nonsense=1.0)
+
+
+def test_an_unknown_parameter_is_a_value_error_naming_it_and_the_known_ones():
+    """with_parameters raised a bare KeyError for an unknown name (its text quoted, no list),
+    where the rest of the API refuses with a ValueError saying what is expected."""
+    sc = load_scenario(SCENARIO)
+    with pytest.raises(ValueError) as err:
+        with_parameters(sc, give_up_bse=0.5)
+    known = ", ".join(sorted(sc.crisis.parameters))
+    assert str(err.value) == ("unknown crisis parameter 'give_up_bse' (did you mean 'give_up_base'?); "
+                              f"the scenario's are {known}")
+    assert "give_up_base" in known and "peru_block" in known
 
 
 def test_policy_cells_may_name_parameters(tmp_path):

@@ -117,6 +117,22 @@ def test_compare_refuses_no_seeds_and_a_flee_case_by_name(chile_peru):
         compare({}, seeds=1)
 
 
+@pytest.mark.parametrize("how", ["load_scenario", "with_hasten"])
+def test_a_border_crisis_scenario_with_a_hasten_is_refused_not_run_at_one(how: str, chile_peru):
+    """`simulate(load_scenario(crisis, hasten=10))` ran every person and said hasten 1 in its
+    manifest, the hasten silently ignored; `run --hasten 10` refuses it. The API refuses it too,
+    before anything runs (compare as well), and hasten 1 still runs."""
+    hastened = (load_scenario(CHILE_PERU, hasten=10, days=2) if how == "load_scenario"
+                else chile_peru.with_days(2).with_hasten(10))
+    said = "hasten 10: a border-crisis scenario simulates every person"
+    with pytest.raises(ValueError, match=said):
+        simulate(hastened, seed=0)
+    with pytest.raises(ValueError, match=said):
+        compare({"baseline": hastened}, seeds=1)
+    res = simulate(hastened.with_hasten(1), seed=0)
+    assert res.manifest["hasten"] == 1 and res.dataset.sizes["day"] == 2
+
+
 def test_run_ensemble_refuses_two_variants_with_one_label():
     """Rows and summaries are keyed by label: the two variants' replicas were merged as one."""
     variants = [Variant("cw", {"move_rules.camp_weight": 1}), Variant("cw", {"move_rules.camp_weight": 4})]

@@ -256,6 +256,28 @@ def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> Non
     assert r.exit_code == 0 and "note:" not in r.output
 
 
+@pytest.mark.parametrize(("engine", "hasten", "unit"), [
+    ("agents", "1", "agent-steps"),
+    ("cohorts", "1", "person-steps moved as counts"),
+    ("cohorts", "2", "agent-steps moved as counts"),
+])
+def test_the_run_line_counts_steps_in_the_engines_unit(tmp_path: Path, engine: str, hasten: str,
+                                                       unit: str) -> None:
+    """The summary said "agent-steps" for the cohort engine too, which moves counts of people (of
+    agents of h people at hasten h), no agents; the manifest's key stays timing.agent_steps."""
+    from scenario_cases import write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case")
+    out = tmp_path / "r"
+    r = runner.invoke(app, ["run", str(case), "--engine", engine, "--hasten", hasten, "--threads",
+                            "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    steps = json.loads((out / "manifest.json").read_text())["timing"]["agent_steps"]
+    assert steps > 0
+    line = " ".join(r.output.split())
+    assert f", {steps:,} {unit} in " in line, line
+
+
 def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     """`python -m corredor` runs the same command line (it was "No module named corredor.__main__")."""
     import os
@@ -271,6 +293,94 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr
+
+
+#: The `corredor` command started as the console script (ENTRY, `module:function` from
+#: pyproject.toml) or as `python -m corredor`, that sends itself a stop signal when numpy is first
+#: looked for: while the package or the command line is being imported, before any of its code runs.
+STOP_WHILE_IMPORTING = """
+import importlib, os, runpy, signal, sys
+class StopOnNumpy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            os.kill(os.getpid(), signal.SIG{name})
+        return None
+sys.meta_path.insert(0, StopOnNumpy())
+sys.argv = ["corredor", "validate", "nowhere"]
+if "{entry}" == "-m":
+    runpy.run_module("corredor", run_name="__main__", alter_sys=True)
+else:
+    module, function = "{entry}".split(":")
+    getattr(importlib.import_module(module), function)()
+print("the command ran to its end")
+"""
+
+
+@pytest.mark.parametrize("name", ["INT", "TERM"])
+@pytest.mark.parametrize("how", ["console script", "-m"])
+def test_a_stop_signal_while_the_command_imports_is_one_line_not_a_traceback(name: str, how: str) -> None:
+    """Ctrl-C in the command's first second (importing typer, numpy, xarray and the scenario
+    readers) printed a KeyboardInterrupt traceback: the handling was installed only once
+    corredor.cli had been imported. Now the entry point handles the signals before those imports:
+    one line, the shell's status (130 for Ctrl-C), nothing run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tomllib
+
+    entry = "-m"
+    if how == "console script":
+        with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as f:
+            entry = tomllib.load(f)["project"]["scripts"]["corredor"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-c", STOP_WHILE_IMPORTING.format(name=name, entry=entry)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    sig = getattr(signal, f"SIG{name}")
+    assert r.returncode == 128 + sig, r.stderr
+    assert r.stderr == f"error: interrupted (SIG{name}); no output was left half-written\n"
+    assert r.stdout == ""
+
+
+def test_importing_corredor_imports_nothing_heavy() -> None:
+    """The command's entry point imports `corredor` before it can handle Ctrl-C: that import must
+    stay quick (it imported numpy, xarray and pandas: most of a second), and the public names
+    still work, `corredor.simulate` staying the function after its module is imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, corredor\n"
+            "print(sorted(m for m in ('numpy', 'xarray', 'typer', 'corredor.cli') if m in sys.modules))\n"
+            "import corredor.simulate\n"
+            "from corredor import Results, Scenario, ScenarioError, compile_plan, load_scenario\n"
+            "print(callable(corredor.simulate), corredor.simulate.__module__)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["[]", "True corredor.simulate"]
+
+
+def test_exit_stopped_says_which_signal_and_exits_with_the_shells_status(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line and status of a stopped command: 128 + the signal; a KeyboardInterrupt that no
+    handled signal raised (no handler yet, or the library's own) is Ctrl-C."""
+    import signal
+
+    from corredor import stopping
+
+    monkeypatch.setattr(stopping, "_stopped_by", [])
+    with pytest.raises(SystemExit) as stop:
+        stopping.exit_stopped()
+    assert stop.value.code == 130
+    monkeypatch.setattr(stopping, "_stopped_by", [signal.SIGTERM])
+    with pytest.raises(SystemExit) as stop:
+        stopping.exit_stopped()
+    assert stop.value.code == 143
+    assert capsys.readouterr().err.splitlines() == [
+        "error: interrupted (SIGINT); no output was left half-written",
+        "error: interrupted (SIGTERM); no output was left half-written"]
 
 
 def test_run_set_of_a_crisis_parameter_moves_the_closure_or_says_it_changes_nothing(tmp_path: Path) -> None:

@@ -262,6 +262,67 @@ def test_force_refuses_targets_that_hold_the_inputs(tmp_path: Path, monkeypatch:
     assert _tree(tmp_path) == before
 
 
+@pytest.mark.parametrize("args", [
+    ("run", "case", "--days", "2", "--out", "case/runs"),
+    ("run", "case", "--days", "2", "--out", "case"),
+    ("run", "crisis/variants/bribe_0.toml", "--days", "2", "--out", "crisis/variants/r"),
+    ("ensemble", "case", "--days", "2", "--replicas", "1", "--out", "case/ens"),
+    ("calibrate", "case", "--days", "2", "--trials", "1", "--replicas", "1", "--params", "p.toml",
+     "--out", "case/input_csv/cal"),
+    ("convert", "case", "case/native"),
+    ("compare", "crisis", "--seeds", "1", "--out", "crisis"),
+    ("compare", "crisis", "crisis/variants/bribe_0.toml", "--seeds", "1", "--out", "crisis/variants"),
+    ("main-job", "--seeds", "1", "--out", str(CHILE_PERU / "runs")),
+])
+def test_an_output_in_the_scenario_folder_is_refused_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    """`--out scenarios/chile-peru-2023` (a typo for runs/...) wrote compare's comparison files
+    among the scenario's inputs, and a run, ensemble, calibration or conversion folder under it,
+    when the folder did not exist yet; `run --out case` said "use --force", which then refused.
+    Now each is refused at once, exit 2, naming the scenario, nothing written."""
+    import importlib
+    import shutil
+
+    def no_work(*a, **k):
+        raise AssertionError("the work started although the output is in the scenario")
+
+    for module, name in (("corredor.simulate", "simulate"), ("corredor.analysis.compare", "compare"),
+                         ("corredor.mainjob", "run_main_job")):
+        monkeypatch.setattr(importlib.import_module(module), name, no_work)
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    shutil.copytree(CHILE_PERU, work / "crisis")
+    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
+    monkeypatch.chdir(work)
+    before, repo_before = _tree(tmp_path), _tree(CHILE_PERU)
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.output.split())
+    assert re.search(r"is (inside )?the scenario folder \S+: results would be written among its "
+                     r"input files; choose another output folder, outside it", said), said
+    assert _tree(tmp_path) == before and _tree(CHILE_PERU) == repo_before
+
+
+def test_only_a_folder_inside_a_scenario_is_refused_not_one_beside_or_above_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `check_outside_scenarios` refuses: the scenario folder and anything under it, also
+    by a relative path or through a link; a sibling whose name starts alike and a folder above
+    it (compare adds its files to `--out .`; replacing one is check_replaceable's refusal) pass."""
+    from corredor.targets import UnsafeTarget, check_outside_scenarios
+
+    scenario = tmp_path / "study" / "case"
+    scenario.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(scenario)
+    for out in (scenario, scenario / "runs" / "a", tmp_path / "link" / "runs"):
+        with pytest.raises(UnsafeTarget, match="scenario folder"):
+            check_outside_scenarios(out, [scenario])
+    monkeypatch.chdir(scenario)  # (`corredor run .`: its default runs/<name> is inside it too)
+    with pytest.raises(UnsafeTarget, match="is inside the scenario folder"):
+        check_outside_scenarios(Path("runs") / "case", ["."])
+    for out in (tmp_path / "study" / "case-runs", tmp_path / "study", tmp_path):
+        check_outside_scenarios(out, [scenario, None, tmp_path / "no-such-folder"])
+
+
 def test_the_library_refuses_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from corredor.outputs.runfolder import write_run_folder
     from corredor.simulate import simulate

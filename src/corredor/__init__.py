@@ -1,19 +1,58 @@
 """corredor: people moving along migration corridors while borders close.
 
 Data flows one way: `load_scenario` -> `compile_plan` -> `simulate` -> `Results`.
-Importing corredor compiles nothing: the engines (numba) are imported when a run asks for them.
+Importing corredor imports nothing heavy and compiles nothing: each public name is imported from
+its submodule on first use. Why: the `corredor` command (`__main__.main`) imports this package
+before it can handle Ctrl-C, and numpy, xarray and the scenario readers take most of a second.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+
 __version__ = "0.1.0"
 
-from .plan import compile_plan  # noqa: E402
-from .results import Results  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing: a fifth of this import)
+if TYPE_CHECKING:
+    from typing import Any
 
-# Imported eagerly and bound last: `import corredor.simulate` (the submodule) would otherwise
-# replace the package attribute `simulate` with the module, and `corredor.simulate(...)` would fail.
-from .simulate import simulate  # noqa: E402
+    from .plan import compile_plan
+    from .results import Results
+    from .scenario import Scenario, ScenarioError, load_scenario
+    from .simulate import simulate
+
+#: each public name, and the submodule that defines it
+_PUBLIC = {"compile_plan": "plan", "Results": "results", "Scenario": "scenario",
+           "ScenarioError": "scenario", "load_scenario": "scenario", "simulate": "simulate"}
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "simulate", "compile_plan", "Results", "__version__"]
+
+
+if not TYPE_CHECKING:  # (hidden from type checkers, which would take any name as one of these)
+    def __getattr__(name: str) -> Any:
+        """A public name, imported from its submodule on first use (PEP 562) and kept."""
+        where = _PUBLIC.get(name)
+        if where is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{where}", __name__), name)
+        globals()[name] = value
+        return value
+
+
+class _Package(types.ModuleType):
+    """The package, whose attribute `simulate` stays the function.
+
+    Why: importing the submodule `corredor.simulate` (as the commands and engines do) sets the
+    package's attribute of that name to the module, after the module ran; `corredor.simulate(...)`
+    then failed with "'module' object is not callable". Here that assignment binds the function.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "simulate" and isinstance(value, types.ModuleType):
+            value = value.simulate
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

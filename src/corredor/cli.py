@@ -204,6 +204,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error(f"--flee-out: {path} is a border-crisis scenario; Flee 3.1's out.csv "
                     "compares camps with UNHCR data, which only Flee-style scenarios have")
     out = out or Path("runs") / safe_name(scenario.name)
+    _outside_scenarios_or_exit(out, [scenario.source])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [scenario.source])
@@ -261,8 +262,12 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if not quiet:
         m = res.manifest
         tm = m.get("timing", {})
+        # (the cohort engine moves counts, not agents: its steps are people's, or at hasten h
+        # the dataset's unit, agents of h people; the manifest's key stays timing.agent_steps)
+        steps = ("agent-steps" if m.get("engine") != "cohorts"
+                 else f"{'person' if m.get('hasten', 1) == 1 else 'agent'}-steps moved as counts")
         msg = (f"wrote {out}: {scenario.name}, {m.get('days')} days, seed {seed}, "
-               f"{tm.get('agent_steps', 0):,} agent-steps in {tm.get('loop_s', 0.0):.2f} s")
+               f"{tm.get('agent_steps', 0):,} {steps} in {tm.get('loop_s', 0.0):.2f} s")
         if tm.get("compile_s", 0.0) >= 1.0:  # a first run on this machine: say where the time went
             msg += (f" (of which {tm['compile_s']:.0f} s compiling the engine, once per machine: "
                     "later runs reuse it)")
@@ -310,6 +315,7 @@ def convert(
         return
     if scenario.crisis is not None:
         usage_error(f"{src} has crisis sections; convert writes Flee-style scenarios only")
+    _outside_scenarios_or_exit(dest, [src, scenario.source])
     _replaceable_or_exit(dest, [src])
     try:
         write_native(scenario, dest, force=force, description=f"converted from {src}")
@@ -332,6 +338,17 @@ def _replaceable_or_exit(out: Path, sources: list, into: str | None = None) -> N
         check_writable(out / into if into else out)
         check_replaceable(out, sources)
     except (UnsafeTarget, UnwritableTarget) as exc:
+        usage_error(str(exc))
+
+
+def _outside_scenarios_or_exit(out: Path, sources: list) -> None:
+    """Exit 2 (before any work) when `out` is a scenario folder being read or lies inside one
+    (targets.check_outside_scenarios): results are never written among a scenario's inputs."""
+    from .targets import UnsafeTarget, check_outside_scenarios
+
+    try:
+        check_outside_scenarios(out, sources)
+    except UnsafeTarget as exc:
         usage_error(str(exc))
 
 
@@ -444,6 +461,7 @@ def ensemble(
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
+    _outside_scenarios_or_exit(out, [scenario.source])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [scenario.source])
@@ -547,6 +565,7 @@ def calibrate(
             usage_error(why)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
+    _outside_scenarios_or_exit(out, [sc.source for sc in scenarios])
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     _replaceable_or_exit(out, [sc.source for sc in scenarios])
@@ -838,6 +857,8 @@ def compare(
         while name in scenarios:
             name += "'"
         scenarios[name] = sc
+    if out is not None:
+        _outside_scenarios_or_exit(out, [sc.source for sc in scenarios.values()])
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -910,6 +931,7 @@ def main_job(
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, run_main_job, variant_files
     from .targets import holds_anything
 
+    _outside_scenarios_or_exit(out, [SCENARIO_DIR])
     _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
@@ -945,15 +967,6 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
     return f"warning: {message}\n"
 
 
-def _say_stopped(signum: int) -> None:
-    """One line for an interrupted command, and the shell's exit status for its signal."""
-    import signal
-
-    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
-          file=sys.stderr)
-    sys.exit(128 + signum)
-
-
 def _tolerant_streams() -> None:
     """Let stdout and stderr write what their encoding lacks as `?`: under a locale or a
     PYTHONIOENCODING that is not UTF-8 (ASCII, Latin-1), the en dash of "5–95 %" in a table's
@@ -968,7 +981,8 @@ def _tolerant_streams() -> None:
 
 
 def main() -> None:
-    """Entry point of the `corredor` command."""
+    """The `corredor` command, once imported (its entry point, `corredor.__main__.main`, handles
+    the stop signals before importing this module; a script that calls this handles them here)."""
     from . import stopping
 
     stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
@@ -981,9 +995,8 @@ def main() -> None:
     except SystemExit as exc:  # typer turns KeyboardInterrupt into a silent exit 130
         if stopping.stopped_by() is None or exc.code != 130:
             raise  # (a command that ended anyway, its signal swallowed in a callback: its own exit)
-    signum = stopping.stopped_by()
-    if signum is not None:
-        _say_stopped(signum)
+    if stopping.stopped_by() is not None:
+        stopping.exit_stopped()
 
 
 def _main() -> None:

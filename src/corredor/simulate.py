@@ -163,7 +163,9 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     history (avoid_short_stints) forces the agent engine. The choice and its reason are in
     `manifest["engine_choice"]` (for a border-crisis scenario too: its engine, whatever was asked). The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
-    (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is.
+    (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is;
+    they simulate every person, and one with a hasten other than 1 is refused with a ValueError
+    (as `run --hasten` refuses it), not run at hasten 1.
     `backend="gpu"` runs the agent engine on CUDA (`corredor.engine.gpu`, docs/performance.md).
     `draws` is how the agent engine draws who moves (`corredor.engine.agents.DRAWS`): "gaps" (the
     default) or "bernoulli" (one draw per person; the GPU's fast pass A). Both give the same

@@ -1,11 +1,12 @@
 """How the `corredor` command stops on SIGINT and SIGTERM: whole outputs or none, one line.
 
-`install` (called by `cli.main` only, never by the library) makes both signals raise
-KeyboardInterrupt in the main thread, so that every writer's cleanup runs: `targets.swap_in`
-removes its temporary folder and keeps the old output, the checkpoint and report writers remove
-their temporary files, executors close their workers. SIGTERM's default action would end the
-process at once and leave those temporaries behind. `cli.main` then prints one line and exits
-with the shell's status for the signal (130, 143).
+`install` (called by the command's entry points, `__main__.main` before its slow imports and
+`cli.main`, never by the library) makes both signals raise KeyboardInterrupt in the main thread,
+so that every writer's cleanup runs: `targets.swap_in` removes its temporary folder and keeps
+the old output, the checkpoint and report writers remove their temporary files, executors close
+their workers. SIGTERM's default action would end the
+process at once and leave those temporaries behind. `exit_stopped` then prints one line and
+exits with the shell's status for the signal (130, 143).
 
 Python runs a signal's handler only between bytecodes, so while a compiled kernel holds the main
 thread (the agent engine's day loop: hours on a large run) it would wait for the kernel to end.
@@ -18,9 +19,14 @@ a stop signal waits until they are done.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
+
+TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing: the command imports this
+if TYPE_CHECKING:      # module first, before it handles Ctrl-C, so it stays quick to import)
+    from collections.abc import Iterator
+    from typing import NoReturn
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The stop signal that interrupted this process, once one has.
@@ -51,6 +57,15 @@ def install() -> None:
 def stopped_by() -> int | None:
     """The signal that stopped this process, or None."""
     return _stopped_by[0] if _stopped_by else None
+
+
+def exit_stopped() -> NoReturn:
+    """End the command after a stop: one line, and the shell's exit status for the signal (130
+    for SIGINT, 143 for SIGTERM). A KeyboardInterrupt that no signal of ours raised is Ctrl-C."""
+    signum = stopped_by() or signal.SIGINT
+    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
+          file=sys.stderr)
+    sys.exit(128 + signum)
 
 
 @contextmanager

@@ -150,6 +150,30 @@ def check_replaceable(out: str | os.PathLike[str],
                            "yourself or choose another output folder")
 
 
+def check_outside_scenarios(out: str | os.PathLike[str],
+                            sources: Iterable[str | Path | None] = ()) -> None:
+    """Raise UnsafeTarget when `out` is one of the scenario folders in `sources` or lies inside
+    one, whether or not it exists yet.
+
+    Why: `--out scenarios/chile-peru-2023/` (a typo for `runs/...`) wrote results among the
+    scenario's own files: compare's comparison files into the folder itself, a run or an
+    ensemble folder under it, to be versioned, copied and shared as part of the scenario. (A
+    folder that holds a scenario is refused by `check_replaceable` when replacing it would delete
+    the scenario; `compare`, which only adds its files to a folder, may write there: `--out .`.)
+    """
+    target = _real(out)
+    if target is None:
+        return
+    for source in sources:
+        src = _real(source) if source else None
+        if src is None or not src.is_dir():
+            continue
+        if target == src or src in target.parents:
+            where = "is the scenario folder" if target == src else "is inside the scenario folder"
+            raise UnsafeTarget(f"{out} {where} {source}: results would be written among its input "
+                               "files; choose another output folder, outside it")
+
+
 class UnwritableTarget(OSError):
     """The output cannot be written there: a file stands where a folder must be, the folder is
     read-only, or its name cannot be encoded."""

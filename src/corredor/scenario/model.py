@@ -21,6 +21,12 @@ from .settings import Settings
 #: (Also how far a date parameter may lie from the start date.)
 MAX_DAYS = 36_525
 
+#: Why a border-crisis scenario has no hasten: the loader (a hasten in scenario.toml), the crisis
+#: compiler (`load_scenario(..., hasten=)`, `with_hasten`) and `run --hasten` refuse one, where it
+#: was ignored: the run simulated every person and its manifest said hasten 1
+CRISIS_HASTEN = ("a border-crisis scenario simulates every person (one agent each: its rules follow "
+                 "each person's cash and days waited), so it runs at hasten 1 only")
+
 #: Location kinds after Flee's substring typing (flee-model.md §2.1), plus corredor's own kinds.
 LOCATION_KINDS = (
     "camp",

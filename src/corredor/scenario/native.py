@@ -28,7 +28,7 @@ from .csvread import (
     read_text,
     start_date_problem,
 )
-from .model import LOCATION_KINDS, Location, Observations, Scenario, Series
+from .model import CRISIS_HASTEN, LOCATION_KINDS, Location, Observations, Scenario, Series
 from .parts import (
     ClosureColumns,
     Correction,
@@ -633,6 +633,9 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 break
     crisis = None
     if "crisis" in data:
+        if settings.optimisations.hasten != 1:
+            problems.error(toml_path, *toml_place(text, "settings.optimisations", "hasten"),
+                           f"settings.optimisations.hasten: {CRISIS_HASTEN} (expected no hasten)")
         crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text,
                               {frozenset((r.a, r.b)) for r in routes} or None, days)
     if problems.errors or start is None or days is None:

@@ -960,13 +960,25 @@ def _start_date_of(toml_path: Path) -> dt.date | None:
     return None
 
 
+class UnknownParameter(ValueError, KeyError):
+    """A name that is not one of the scenario's crisis parameters.
+
+    A ValueError like every other refusal of the API; also a KeyError, which `with_parameters`
+    raised before, so that callers catching that still do. Its text is the message as it is
+    (a KeyError's would be quoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
     """A copy of a crisis scenario with some behaviour parameters replaced (used by fitting); a
     date parameter takes a date (or a whole number of days since the start date).
 
     Values are checked as the scenario reader and `apply_overrides` check them (ValueError: a
     number within the parameter's bounds, at most 1 where a policy uses it as a probability), so
-    a give-up rate of -1 or a date as text is refused here, not run; an unknown name is a KeyError.
+    a give-up rate of -1 or a date as text is refused here, not run; an unknown name is an
+    `UnknownParameter` (a ValueError, and a KeyError as before) naming the known ones.
 
     >>> s2 = with_parameters(s, give_up_base=0.05, peru_block=dt.date(2023, 4, 20))  # doctest: +SKIP
     """
@@ -976,7 +988,8 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
     probabilities = probability_parameters(scenario.crisis)
     for key, value in values.items():
         if key not in params:
-            raise KeyError(f"unknown crisis parameter {key!r}{suggest(key, set(params))}")
+            raise UnknownParameter(f"unknown crisis parameter {key!r}{suggest(key, set(params))}; "
+                                   f"the scenario's are {', '.join(sorted(params))}")
         if key in scenario.crisis.date_parameters and isinstance(value, int | np.integer) \
                 and not isinstance(value, bool):  # (days since the start date)
             if abs(int(value)) > MAX_DAYS:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...plan import MAX_DAYS, MAX_PEOPLE
 from ...scenario.csvread import header_column
-from ...scenario.model import Scenario
+from ...scenario.model import CRISIS_HASTEN, Scenario
 from ...scenario.problems import Problem, Problems, ScenarioError
 
 #: Memory of one person's columns (crisis_state.People) plus their origin in the plan.
@@ -208,13 +208,16 @@ def _float_attr(attrs: Any, key: str, default: float = 0.0) -> float:
 
 
 def compile_crisis(scenario: Scenario) -> CrisisPlan:
-    """Build the arrays of a crisis scenario; raise ScenarioError for inconsistencies.
+    """Build the arrays of a crisis scenario; raise ScenarioError for inconsistencies, and
+    ValueError for a scenario without [crisis] or with a hasten other than 1 (`CRISIS_HASTEN`).
 
     >>> plan = compile_crisis(load_scenario("scenarios/chile-peru-2023"))  # doctest: +SKIP
     """
     crisis = scenario.crisis
     if crisis is None:
         raise ValueError("scenario has no [crisis] part")
+    if scenario.hasten != 1:  # (load_scenario(..., hasten=H), with_hasten: ignored, it ran at 1)
+        raise ValueError(f"hasten {scenario.hasten:,}: {CRISIS_HASTEN}; load it without hasten")
     where = _Where(scenario)
     probs: list[Problem] = []
     T = int(scenario.days)
