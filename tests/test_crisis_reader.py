@@ -460,6 +460,76 @@ def test_a_hasten_in_a_crisis_scenario_toml_is_a_located_problem(tmp_path):
     assert load_scenario(folder).hasten == 1
 
 
+
+@pytest.mark.parametrize(("section", "line"), [
+    ("move_rules", "camp_weight = 2"),  # a setting Flee's rules read
+    ("move_rules", "pruning_threshold = 1"),  # one corredor's Flee rules do not read (a warning there)
+    ("move_rules", "camp_weight = -1"),  # a value Flee's rules refuse: said once, as unread
+    ("spawn_rules", "take_from_population = true"),
+    ("spawn_rules", "insert_dayo = false"),  # a misspelt key: unread whatever it is
+])
+def test_a_flee_setting_in_a_crisis_scenario_toml_is_refused_at_its_place(tmp_path, section, line):
+    """[settings.move_rules] and [settings.spawn_rules] in a border-crisis scenario.toml were taken
+    without a word and never read by the crisis rules (a planner who wrote camp_weight = 2 thought
+    it changed the run); now each key is an error at its line, in the words `--set` refuses the
+    same key with, and `validate` exits 2."""
+    from typer.testing import CliRunner
+
+    from corredor.analysis.ensemble import OverrideError, apply_overrides
+    from corredor.cli import app
+
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder)
+    toml = folder / "scenario.toml"
+    lines = toml.read_text(encoding="utf-8").splitlines()
+    toml.write_text("\n".join([*lines, "", f"[settings.{section}]", line, ""]), encoding="utf-8")
+    key = line.split(" = ")[0]
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(folder)
+    (problem,) = err.value.problems
+    assert not err.value.warnings  # (not also "accepted but has no effect")
+    assert (Path(problem.path).name, problem.line, problem.column) == ("scenario.toml", len(lines) + 3, 1)
+    why = (f"a border-crisis scenario's rules do not read settings.{section}; its behaviour "
+           "parameters are crisis.<name> (e.g. crisis.give_up_base)")
+    assert problem.message == f"settings.{section}.{key}: {why} (expected no settings.{section})"
+    with pytest.raises(OverrideError) as said:  # run/ensemble/compare --set of the same key
+        apply_overrides(load_scenario(SCENARIO), {f"{section}.camp_weight": 2})
+    assert str(said.value) == f"'{section}.camp_weight': {why}"
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2 and f"scenario.toml:{len(lines) + 3}:1: settings.{section}.{key}: " in r.output
+
+
+def test_log_levels_in_a_crisis_scenario_toml_are_a_located_warning(tmp_path):
+    """[settings.log_levels] in a border-crisis scenario.toml changes nothing (every output is
+    recorded): a warning at its table, and the scenario loads as without it."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder)
+    toml = folder / "scenario.toml"
+    lines = toml.read_text(encoding="utf-8").splitlines()
+    toml.write_text("\n".join([*lines, "", "[settings.log_levels]", "agent = 1", ""]), encoding="utf-8")
+    sc = load_scenario(folder)
+    assert [(Path(w.path).name, w.line, w.column, w.message) for w in sc.metadata["warnings"]] == [
+        ("scenario.toml", len(lines) + 2, 1, "settings.log_levels: no effect: a border-crisis run "
+                                             "records every output whatever the log levels")]
+    assert sc.crisis == load_scenario(SCENARIO).crisis
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 0 and f"scenario.toml:{len(lines) + 2}:1: warning: settings.log_levels" in r.output
+
+
+def test_the_shipped_scenarios_and_variants_validate_clean():
+    """Every scenario under scenarios/ and each of its variants: no error, no warning (the
+    settings a crisis scenario refuses or warns of are in none of them)."""
+    from corredor.scenario.validate import validate_path
+
+    paths = sorted(p for p in (REPO / "scenarios").iterdir() if (p / "scenario.toml").is_file())
+    paths += sorted((REPO / "scenarios").glob("*/variants/*.toml"))
+    assert SCENARIO in paths and len(paths) > 1
+    assert {str(p): [str(w) for w in validate_path(p)] for p in paths} == {str(p): [] for p in paths}
+
 def test_with_parameters_replaces_known_and_refuses_unknown():
     sc = load_scenario(SCENARIO)
     s2 = with_parameters(sc, give_up_base=0.5)

@@ -338,8 +338,9 @@ def test_bad_toml_syntax_has_a_line(tmp_path: Path) -> None:
 
 def test_crisis_section_is_delegated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = mini_native(tmp_path)
-    with (folder / "scenario.toml").open("a") as f:
-        f.write('\n[crisis]\ngroups = "groups.csv"\n')
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")  # (without the Flee settings a crisis scenario refuses)
+    toml.write_text(text[:text.index("[settings.")] + '[crisis]\ngroups = "groups.csv"\n', encoding="utf-8")
     calls: list[tuple[Any, ...]] = []
 
     class FakeModule:

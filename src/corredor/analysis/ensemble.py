@@ -167,6 +167,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     `section.key` addresses `scenario.settings`; `crisis.key` a behaviour parameter of a border-
     crisis scenario. Unknown keys and refused values raise `OverrideError` with a suggestion.
     """
+    from ..scenario.model import crisis_unread
     from ..scenario.problems import shown
     from ..scenario.settings import Settings, suggest
 
@@ -189,9 +190,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
             raise OverrideError(f"unknown setting '{dotted}' (did you mean 'crisis.{dotted}'? a "
                                 "border-crisis parameter is addressed as crisis.<name>)")
         if crisis is not None and section in fields:
-            raise OverrideError(f"'{dotted}': a border-crisis scenario's rules do not read "
-                                f"settings.{section}; its behaviour parameters are crisis.<name> "
-                                f"(e.g. crisis.give_up_base)")
+            raise OverrideError(f"'{dotted}': {crisis_unread(section)}")
         if section not in fields or section == "log_levels" or not key:
             choices = {f"{s}.{k}" for s in fields if s != "log_levels"
                        for k in fields[s].annotation.model_fields}  # type: ignore[union-attr]

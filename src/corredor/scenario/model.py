@@ -27,6 +27,19 @@ MAX_DAYS = 36_525
 CRISIS_HASTEN = ("a border-crisis scenario simulates every person (one agent each: its rules follow "
                  "each person's cash and days waited), so it runs at hasten 1 only")
 
+#: Settings sections whose every key the border-crisis rules leave unread (Flee's movement and
+#: spawning; a crisis run's behaviour is its [crisis.parameters]). A key of one in a crisis
+#: scenario.toml is refused at its place (native.py), as `--set` refuses one (ensemble.py).
+CRISIS_UNREAD_SECTIONS = ("spawn_rules", "move_rules")
+
+
+def crisis_unread(section: str) -> str:
+    """Why settings `section` means nothing in a border-crisis scenario: one wording for the
+    scenario.toml problem and the `--set` refusal, so that file and command line say the same."""
+    return (f"a border-crisis scenario's rules do not read settings.{section}; its behaviour "
+            "parameters are crisis.<name> (e.g. crisis.give_up_base)")
+
+
 #: Location kinds after Flee's substring typing (flee-model.md §2.1), plus corredor's own kinds.
 LOCATION_KINDS = (
     "camp",

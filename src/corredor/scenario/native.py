@@ -28,7 +28,16 @@ from .csvread import (
     read_text,
     start_date_problem,
 )
-from .model import CRISIS_HASTEN, LOCATION_KINDS, Location, Observations, Scenario, Series
+from .model import (
+    CRISIS_HASTEN,
+    CRISIS_UNREAD_SECTIONS,
+    LOCATION_KINDS,
+    Location,
+    Observations,
+    Scenario,
+    Series,
+    crisis_unread,
+)
 from .parts import (
     ClosureColumns,
     Correction,
@@ -530,11 +539,21 @@ def _file(
     return path
 
 
-def _settings(path: Path, text: str, data: Mapping[str, Any], problems: Problems) -> Settings:
+def _settings(path: Path, text: str, data: Mapping[str, Any], problems: Problems,
+              crisis: bool = False) -> Settings:
+    """[settings] as Settings, each problem at its key. In a border-crisis scenario (`crisis`) the
+    settings its rules do not read are said at their place, not taken and silently ignored (a
+    planner who wrote `camp_weight = 2` believed it did something): a key of CRISIS_UNREAD_SECTIONS
+    or a hasten other than 1 is an error (as `--set` and `--hasten` refuse them), log levels a
+    warning (they change no number of a run)."""
     raw = data.get("settings", {})
     if not isinstance(raw, dict):
         problems.error(path, *toml_place(text, "settings"), "[settings] must be a table")
         return Settings()
+    raw = dict(raw)
+    # (an unread section's keys are said once, below, not also as "unknown setting" or a bad value)
+    unread = {section: raw.pop(section) for section in CRISIS_UNREAD_SECTIONS
+              if crisis and isinstance(raw.get(section), dict)}
     settings, found = settings_from_mapping(raw)
     for severity, key, message in found:
         section, _, leaf = key.partition(".")
@@ -542,7 +561,20 @@ def _settings(path: Path, text: str, data: Mapping[str, Any], problems: Problems
         (problems.error if severity == "error" else problems.warn)(
             path, line, col, f"settings.{key}: {message}"
         )
-    return settings or Settings()
+    for section, table in unread.items():
+        for key in table:
+            problems.error(path, *toml_place(text, f"settings.{section}", key),
+                           f"settings.{section}.{key}: {crisis_unread(section)} "
+                           f"(expected no settings.{section})")
+    settings = settings or Settings()  # (errors above: never used to run)
+    if crisis and settings.optimisations.hasten != 1:
+        problems.error(path, *toml_place(text, "settings.optimisations", "hasten"),
+                       f"settings.optimisations.hasten: {CRISIS_HASTEN} (expected no hasten)")
+    if crisis and "log_levels" in raw:
+        problems.warn(path, *toml_place(text, "settings.log_levels"),
+                      "settings.log_levels: no effect: a border-crisis run records every output "
+                      "whatever the log levels")
+    return settings
 
 
 def read_native(folder: Path, problems: Problems) -> Scenario | None:
@@ -553,7 +585,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
         return None
     _check_keys(toml_path, text, data, problems)
     name, start, days, description = _scenario_table(toml_path, text, data, problems)
-    settings = _settings(toml_path, text, data, problems)
+    settings = _settings(toml_path, text, data, problems, crisis="crisis" in data)
     files = data.get("files")
     if not isinstance(files, dict):
         problems.error(toml_path, *toml_place(text, "files"),
@@ -633,9 +665,6 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 break
     crisis = None
     if "crisis" in data:
-        if settings.optimisations.hasten != 1:
-            problems.error(toml_path, *toml_place(text, "settings.optimisations", "hasten"),
-                           f"settings.optimisations.hasten: {CRISIS_HASTEN} (expected no hasten)")
         crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text,
                               {frozenset((r.a, r.b)) for r in routes} or None, days)
     if problems.errors or start is None or days is None:
