@@ -538,3 +538,28 @@ def test_fit_png_has_the_axes_of_the_run_folder_plots(monkeypatch: pytest.Monkey
     x = camp_ax.get_lines()[0].get_xdata()
     assert x[0] == np.datetime64("2020-01-01") and len(x) == 30  # the toy's start date, by day
     assert "median of 2 fresh seeds" in camp_ax.get_title()
+
+
+def test_cli_calibrate_warns_of_a_crisis_parameter_no_table_uses(tmp_path: Path) -> None:
+    """A variant whose own policies replace the baseline's keeps the baseline's parameters, used
+    or not; calibrating one no table uses fitted noise (every trial ran the same scenario) without
+    a word, where ensemble, compare and run --set warn. Calibrate warns the same way, and not of a
+    parameter its tables do use."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    policies = (CHILE_PERU / "variants" / "no_peru_closure_policies.csv").read_text(encoding="utf-8")
+    assert "$mil_block" in policies
+    (tmp_path / "policies.csv").write_text(policies.replace("$mil_block", "0.4"), encoding="utf-8")
+    variant = tmp_path / "fixed_block.toml"
+    variant.write_text(f'[variant]\nbase = "{CHILE_PERU.as_posix()}"\n\n[crisis]\npolicies = "policies.csv"\n',
+                       encoding="utf-8")
+    params = _write(tmp_path, "[params.crisis.mil_block]\nlow = 0.1\nhigh = 0.9\n\n"
+                              "[params.crisis.mil_troops]\nlow = 0.1\nhigh = 0.9\n")
+    res = CliRunner().invoke(app, ["calibrate", str(variant), "--params", str(params), "--trials", "1",
+                                   "-n", "1", "--executor", "serial", "--quiet", "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 0, res.output
+    said = [line for line in res.output.splitlines() if line.startswith("warning:")]
+    assert said == ["warning: chile-peru-2023+fixed_block: no table is written against crisis.mil_block; "
+                    "every value the fit tries for it runs the same scenario"]

@@ -557,6 +557,9 @@ def calibrate(
             read_params(params, sc)
     except ScenarioError as exc:
         fail_with_problems(exc)
+    for sc in scenarios:  # (a variant that replaced the tables keeps its baseline's parameters)
+        _warn_unused_parameters(sc.name, sc, [spec.name for spec in specs],
+                                "every value the fit tries for it runs the same scenario")
     if objective is not None and objective not in OBJECTIVES:
         usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
     chosen = resolve_objective(objective, scenarios)
