@@ -129,6 +129,10 @@ def test_a_border_crisis_scenario_with_a_hasten_is_refused_not_run_at_one(how: s
         simulate(hastened, seed=0)
     with pytest.raises(ValueError, match=said):
         compare({"baseline": hastened}, seeds=1)
+    # (which of the compared scenarios has the hasten: compile_crisis's message did not say)
+    with pytest.raises(ValueError) as err:
+        compare({"baseline": chile_peru.with_days(2), "slow lane": hastened}, seeds=1)
+    assert str(err.value).startswith(f"'slow lane': {said}")
     res = simulate(hastened.with_hasten(1), seed=0)
     assert res.manifest["hasten"] == 1 and res.dataset.sizes["day"] == 2
 

@@ -281,8 +281,9 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     same comparison whatever runs them, since a run's random numbers are keyed by its seed.
     `progress(name, done, total)` is called as each of `name`'s runs ends.
     Refused with a ValueError before anything runs: fewer than one seed (numpy's "need at least
-    one array to concatenate" after every run), or a scenario without a `[crisis]` section
-    (named, where compile_crisis said only "scenario has no [crisis] part").
+    one array to concatenate" after every run), a scenario without a `[crisis]` section
+    (named, where compile_crisis said only "scenario has no [crisis] part"), or one with a hasten
+    other than 1 (named too: compile_crisis's "hasten 10: …" did not say which was given one).
     """
     from ..engine.rules.crisis_plan import compile_crisis
     from .executors import SerialExecutor
@@ -298,8 +299,13 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
                              "with analysis.ensemble.run_ensemble and build_variants")
     seed_list = replica_seeds(base_seed, seeds)
     names = list(scenarios)
-    shared = CompareShared({n: (s, compile_crisis(s)) for n, s in scenarios.items()},
-                           int(threads), camp)
+    plans: dict[str, Any] = {}
+    for name, scenario in scenarios.items():
+        try:
+            plans[name] = compile_crisis(scenario)
+        except ValueError as exc:  # (a hasten other than 1: which of the scenarios has it)
+            raise ValueError(f"{name!r}: {exc}") from None
+    shared = CompareShared({n: (s, plans[n]) for n, s in scenarios.items()}, int(threads), camp)
     tasks = [SeedTask(n, k, s, k < keep) for k, s in enumerate(seed_list) for n in names]
     outs: dict[str, list[SeedOutput | None]] = {n: [None] * len(seed_list) for n in names}
     done = dict.fromkeys(names, 0)
