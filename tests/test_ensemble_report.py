@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from conftest import REPO
 from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
 from corredor.cli import app
+from corredor.outputs.formatting import day_date
 from corredor.outputs.report.builder import fmt_exact
 from corredor.outputs.report.ensemble import build_ensemble_report, is_count, sig4
 from ensemble_toy import identity, toy_scenario, toy_simulate
@@ -257,8 +258,13 @@ def _check_metrics(folder: Path) -> None:
         assert [r[0] for r in rows[1:]] == list(metrics)
         for name, median, band, mean, sd, n in rows[1:]:
             s = metrics[name]
-            fmt = fmt_exact if is_count(s) else sig4
             lo, hi = band.split(" – ")
+            if name == "stranded_peak_day":  # a day: its figures are dates, its sd in days
+                start = manifest["start_date"]
+                assert [median, lo, hi, mean] == [day_date(s[k], start) for k in ("q50", "q05", "q95", "mean")]
+                assert re.fullmatch(r"\d{4}-\d\d-\d\d", median) and sd == f"{sig4(s['sd'])} days"
+                continue
+            fmt = fmt_exact if is_count(s) else sig4
             assert [median, lo, hi, mean, sd] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean", "sd")]
             assert n == fmt_exact(s["n"])
             if name == "days_until_camp_empties" and s["n"] < manifest["replicas"]:
@@ -466,6 +472,10 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     still = " (the run's last day: still there)" if last[0] == len(dates) - 1 else ""
     assert rows[f"{label}: last day with people stranded"][:2] == [
         dates[last[0]] + still, f"{dates[last[1]]} – {dates[last[2]]}"]
+    s = summary["stranded_peak_day"]  # each replica's own busiest day, not the median line's
+    start = json.loads((chile / "manifest.json").read_text())["start_date"]
+    assert rows["Day the most people were stranded, all places together"][:2] == [
+        day_date(s["q50"], start), f"{day_date(s['q05'], start)} – {day_date(s['q95'], start)}"]
     if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
         assert rows["Days from the first person stranded until nobody is"][:2] == ["not within the run", "–"]
     s = summary["peak_toilets"]
@@ -523,8 +533,9 @@ def _toy_crisis(replicas: int, empties_n: float) -> Any:
     bands = xr.Dataset({"stranded": (dims, stranded), "population": (dims, population)}, coords=coords)
     metric = {"n": empties_n, "mean": 5.0, "sd": 1.0, "min": 3.0, "q05": 3.0, "q25": 4.0, "q50": 5.0,
               "q75": 6.0, "q95": 7.0, "max": 7.0}
+    peak_day = {**metric, "n": replicas - 1.0, "q05": 4.6, "q50": 5.5, "q95": 6.4}  # (nobody stranded in one)
     return EnsembleData(Path("."), {"replicas": replicas, "start_date": "2023-04-01"}, bands, None,
-                        {"v": {"days_until_camp_empties": metric}})
+                        {"v": {"days_until_camp_empties": metric, "stranded_peak_day": peak_day}})
 
 
 def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reached() -> None:
@@ -539,6 +550,9 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     assert (last["median"], last["band"]) == ("2023-04-08", "– – 2023-04-09")
     empties = rows["Days from the first person stranded until nobody is"]
     assert empties["median"] == "5" and "(in 12 of 20 replicas; not within the run in the others)" in empties["how"]
+    peak_day = rows["Day the most people were stranded, all places together"]  # (days 5.5, 4.6, 6.4: the nearer)
+    assert (peak_day["median"], peak_day["band"]) == ("2023-04-07", "2023-04-06 – 2023-04-07")
+    assert "(in 19 of 20 replicas; nobody stranded in the others)" in peak_day["how"]
     shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]
     assert (shelter["median"], shelter["band"]) == ("12", "4 – 30.5")
     assert "The line: people there on the run's last day, 2023-04-10" not in rows  # (empty by then)

@@ -38,6 +38,7 @@ import yaml
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
 from ..targets import check_replaceable, swap_in
+from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -321,10 +322,24 @@ def band_variables(ds: xr.Dataset) -> list[str]:
     ]
 
 
+#: Per-replica metrics that are a day (0 = the start date), not an amount: the CLI's table and the
+#: report page give them as dates (`outputs.formatting.day_date`), metrics.csv a date beside each.
+DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
+
+#: Why a per-replica metric can have no value (NaN), for the notes under the CLI's table:
+#: compare's, and the day of a peak there never was.
+NO_VALUE_REASONS: dict[str, str] = {**COMPARE_NO_VALUE_REASONS, "stranded_peak_day": "nobody was stranded"}
+
+
 def default_metrics(results: Any) -> dict[str, float]:
     """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals; for a
     border-crisis run also `compare`'s policy and supplies metrics (give-ups, money paid, days
-    until the camp empties, water, rations, ...), so an ensemble gives their spread too."""
+    until the camp empties, water, rations, ...), so an ensemble gives their spread too.
+
+    `stranded_peak_day`: the day (0 = the start date) the most people were stranded, all places
+    together (the first such day on a tie); NaN where nobody ever was. Why per replica: the
+    median of the daily counts peaks on one day, but each replica's own busiest day can differ,
+    and their spread is what a planner readying for the peak needs."""
     out: dict[str, float] = {}
     for key, value in (getattr(results, "manifest", {}) or {}).get("metrics", {}).items():
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
@@ -335,6 +350,9 @@ def default_metrics(results: Any) -> dict[str, float]:
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
+        busiest = int(np.argmax(daily)) if daily.size and np.max(daily) > 0 else None
+        days = ds["day"].values if "day" in ds.coords else np.arange(daily.size)
+        out.setdefault("stranded_peak_day", math.nan if busiest is None else float(days[busiest]))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
     if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
         from .compare import needs_metrics, policy_metrics
@@ -487,19 +505,30 @@ class Ensemble:
         return pd.DataFrame(self.metrics)
 
 
-def metrics_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | None = None) -> str:
     """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
     every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
-    `skiprows=[1]` read them alike)."""
+    `skiprows=[1]` read them alike). Beside each day metric (DAY_METRICS, e.g. `stranded_peak_day`)
+    its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date` is known, as the
+    band tables write a date beside each day."""
+    from ..outputs.formatting import day_date
     from .compare import csv_cell
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
-    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [f"#indicator+{_hxl_attribute(n)}" for n in names]
-    lines = [",".join(csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
+    # (header, HXL tag, the metric it shows, how a replica's value of it is written)
+    columns: list[tuple[str, str, str, Callable[[Any], str]]] = []
+    for n in names:
+        columns.append((n, f"#indicator+{_hxl_attribute(n)}", n, _metric_text))
+        if n in DAY_METRICS and start_date is not None:
+            stem = n.removesuffix("_day")
+            columns.append((f"{stem}_date", f"#date+{_hxl_attribute(stem)}", n,
+                            lambda v: day_date(float(v), start_date) if _metric_text(v) else ""))
+    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [tag for _, tag, _, _ in columns]
+    lines = [",".join(csv_cell(h) for h in (*ids, *(c for c, _, _, _ in columns))), ",".join(tags)]
     for r in rows:
-        nums = [_metric_text(r.get(n)) for n in names]
-        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
+        cells = [write(r.get(n)) for _, _, n, write in columns]
+        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *cells]))
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -749,7 +778,8 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
         if obs:
             ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index().to_parquet(
                 tmp / "observed.parquet", index=False)
-        (tmp / "metrics.csv").write_bytes(metrics_csv(ens.metrics).encode("utf-8"))
+        (tmp / "metrics.csv").write_bytes(
+            metrics_csv(ens.metrics, ens.manifest.get("start_date")).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(
             json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,9 @@ import xarray as xr
 from markupsafe import Markup
 
 from ...analysis.compare import NEEDS_METRICS, heading
-from ...analysis.ensemble import band_panels, read_bands
+from ...analysis.ensemble import DAY_METRICS, band_panels, read_bands
 from ...targets import write_text_atomic
-from ..formatting import fmt_exact
+from ..formatting import day_date, fmt_exact
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -227,13 +229,24 @@ def is_count(stats: dict[str, float]) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() for v in (lo, hi))
 
 
-def metric_rows(metrics: dict[str, dict[str, float]]) -> list[dict[str, str]]:
-    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value."""
+def metric_format(name: str, stats: dict[str, float], start: Any) -> Callable[[float], str]:
+    """How the page writes a metric's figures: a day metric (DAY_METRICS) as dates from `start`,
+    a count with every digit, any other to 4 significant digits."""
+    if name in DAY_METRICS:
+        return partial(day_date, start=start)
+    return fmt_exact if is_count(stats) else sig4
+
+
+def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list[dict[str, str]]:
+    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value;
+    a day metric's median, band and mean as dates (days from `start`, the manifest's start date),
+    its sd in days."""
     rows = []
     for name, s in metrics.items():
-        fmt = fmt_exact if is_count(s) else sig4
+        fmt = metric_format(name, s, start)
+        sd = sig4(s["sd"]) + " days" if name in DAY_METRICS and math.isfinite(s["sd"]) else fmt(s["sd"])
         rows.append({"metric": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]), "q95": fmt(s["q95"]),
-                     "mean": fmt(s["mean"]), "sd": fmt(s["sd"]), "n": fmt_exact(s["n"])})
+                     "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
     return rows
 
 
@@ -276,21 +289,25 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     n = int(data.manifest["replicas"])
     rows: list[dict[str, str]] = []
 
-    def metric(key: str, what: str, how: str) -> None:
+    def metric(key: str, what: str, how: str, none: str = "not within the run") -> None:
+        """A row of a per-replica metric; `none`: why a replica has no value of it."""
         s = metrics.get(key)
         if s is None:
             return
-        fmt = fmt_exact if is_count(s) else sig4
+        fmt = metric_format(key, s, data.manifest.get("start_date"))
         if not s["n"] or not math.isfinite(s["q50"]):
-            rows.append({"what": what, "median": "not within the run", "band": "–",
+            rows.append({"what": what, "median": none, "band": "–",
                          "how": f"{how}; in none of the {n} replicas within the run's {len(days)} days"})
             return
-        some = f" (in {fmt_exact(s['n'])} of {n} replicas; not within the run in the others)" if s["n"] < n else ""
+        some = f" (in {fmt_exact(s['n'])} of {n} replicas; {none} in the others)" if s["n"] < n else ""
         rows.append({"what": what, "median": fmt(s["q50"]), "band": f"{fmt(s['q05'])} – {fmt(s['q95'])}",
                      "how": how + some})
 
     metric("stranded_peak", "Most people stranded at once, all places together",
            "each replica's highest daily total")
+    metric("stranded_peak_day", "Day the most people were stranded, all places together",
+           "each replica's own busiest day (the first, on a tie); a quantile between two days is "
+           "rounded to the nearer", none="nobody stranded")
     stranded = data.bands["stranded"].sel(variant=variant)
     q = {stat: np.nan_to_num(stranded.sel(stat=stat).transpose("day", "location").values)
          for stat in ("q05", "q50", "q95")}
@@ -406,7 +423,7 @@ def render_ensemble(data: EnsembleData) -> str:
         variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
                          "key": key_observations(data, label), "observed": observed_rows(data, label),
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
-                         "metrics": metric_rows(data.summary.get(label) or {})})
+                         "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
     n = int(m["replicas"])
     return environment().get_template("ensemble.html").render(
         title=str(m.get("scenario") or data.folder.name),
