@@ -523,10 +523,19 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     peak = ens.summary["base"]["stranded_peak"]
     assert peak["n"] == 3 and peak["q05"] <= peak["q50"] <= peak["q95"]
     # each replica's peak is that of the same seed run on its own
+    checked = [o for o in ens.observations if "replicas" in o]
+    assert {o["kind"] for o in checked} == {"lower_bound", "peak"}  # (the scenario reports both)
+    assert {o["kind"] for o in ens.observations} > {"lower_bound", "peak", "point"}  # every report is kept
     for row in ens.metrics:
-        alone = corredor.simulate(sc, seed=int(row["seed"])).dataset["stranded"].sum("location")
+        run = corredor.simulate(sc, seed=int(row["seed"])).dataset
+        alone = run["stranded"].sum("location")
         assert row["stranded_peak"] == float(alone.max()) > 0
         assert row["stranded_peak_day"] == int(np.argmax(alone.values))  # (and its day)
+        # each lower bound's and peak's figure is the one a run's report sets against it
+        for o in checked:
+            camp = run["population"].sel(location=o["location"]).values
+            want = camp[o["day"]] if o["kind"] == "lower_bound" else camp[: o["day"] + 1].max()
+            assert o["replicas"]["base"][row["replica"]] == want, o
     # and its policy and supplies metrics are `compare`'s for that seed (the same definitions)
     from corredor.analysis.compare import ALL_METRICS, compare
 

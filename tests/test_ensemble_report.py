@@ -512,6 +512,78 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
     assert table[1:] == expect and len(expect) > 3
 
 
+def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> None:
+    """The ensemble folder did not keep the scenario's lower bounds ("at least 300 stranded") and
+    reported peaks, so its page could not check them; it keeps observations.json as a run folder
+    does (the same rows; lower bounds and peaks with each replica's figure), and the page says in
+    how many replicas a bound is met and where a peak lies against the replicas' own peaks."""
+    from corredor.analysis.ensemble import summarize_metrics
+    from corredor.outputs.report.checks import check_observations
+
+    saved = json.loads((chile / "observations.json").read_text(encoding="utf-8"))
+    check_observations(saved, chile / "observations.json")  # (the run report's reader takes it)
+    # the same rows as a run folder's observations.json of the same scenario and days
+    run = _crisis_run_folder(CHILE, chile.parent / "run")
+    assert [{k: v for k, v in o.items() if k != "replicas"} for o in saved] == json.loads(
+        (run / "observations.json").read_text(encoding="utf-8"))
+    checked = [o for o in saved if o["kind"] in ("lower_bound", "peak")]
+    assert len(checked) == 3 and all(len(o["replicas"]["base"]) == 2 for o in checked)
+    table = tables_of(chile / "report.html")["bounds-variant-1"]
+    assert table[0] == ["date", "place", "reported", "replicas' figure", "median", "5–95 % of replicas",
+                        "verdict", "note"]
+    expect = []
+    for o in sorted(checked, key=lambda o: o["day"]):
+        values = o["replicas"]["base"]
+        s = summarize_metrics({"x": v} for v in values)["x"]
+        if o["kind"] == "lower_bound":
+            shown, figure = f"at least {fmt_exact(o['low'])}", "people there that day"
+            verdict = f"met in {sum(v >= o['low'] for v in values)} of 2 replicas"
+        else:
+            shown, figure = f"a peak of {fmt_exact(o['value'])} by then", "each replica's most there up to that day"
+            verdict = ("inside" if s["q05"] <= o["value"] <= s["q95"] else
+                       "replicas below it" if o["value"] > s["q95"] else "replicas above it")
+        expect.append([o["date"], "Línea de la Concordia camp", shown, figure, fmt_exact(s["q50"]),
+                       f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}", verdict, o["note"]])
+    assert table[1:] == expect
+    text = re.sub(r"\s+", " ", (chile / "report.html").read_text(encoding="utf-8"))
+    assert "lower bounds and peaks are checked replica by replica below" in text
+    assert "written before ensemble folders kept them" not in text
+
+
+def _crisis_run_folder(scenario: Path, out: Path) -> Path:
+    """A run folder of the Chile–Peru scenario's first 100 days (the `chile` ensemble's)."""
+    if not out.is_dir():
+        result = CliRunner().invoke(app, ["run", str(scenario), "--days", "100", "--out", str(out), "-q"])
+        assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def test_an_older_ensemble_folder_without_observations_json_still_reads(chile: Path, tmp_path: Path) -> None:
+    """Folders written before ensembles kept observations.json: the page is written, and says
+    that their lower bounds and peaks cannot be checked there; a broken file is refused by name."""
+    folder = tmp_path / "E"
+    shutil.copytree(chile, folder)
+    (folder / "observations.json").unlink()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    text = re.sub(r"\s+", " ", (folder / "report.html").read_text(encoding="utf-8"))
+    assert "lower bounds and peaks of the scenario's reports are not checked here: this folder was written " \
+           "before ensemble folders kept them in observations.json" in text
+    assert "bounds-variant-1" not in text and "observed-variant-1" in text
+    (folder / "report.html").unlink()
+    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak",\n "replicas": ')
+    assert f"error: {folder}/observations.json:2:14: not valid JSON" in _refused(folder)
+    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak", "replicas": {"base": [1, "x"]}}]')
+    assert f'{folder}/observations.json: observation 1 "replicas" "base"[1] must be a number, found a string' in _refused(folder)
+
+
+def test_a_flee_ensemble_keeps_no_observations_json(mali: Path) -> None:
+    """A Flee case's observations are the `observed` variable (observed.parquet): no file, and
+    its page does not speak of lower bounds."""
+    assert not (mali / "observations.json").exists()
+    assert "lower bound" not in (mali / "report.html").read_text(encoding="utf-8")
+
+
 def _toy_crisis(replicas: int, empties_n: float) -> Any:
     """EnsembleData with hand-made bands: people stranded at "line" (the 95 % edge from day 2,
     the median from day 4 to day 7, the 5 % edge never), then in a shelter to the end."""

@@ -497,6 +497,9 @@ class Ensemble:
     metrics: list[dict[str, Any]]
     summary: dict[str, dict[str, dict[str, float]]]
     manifest: dict[str, Any]
+    #: a crisis scenario's dated observations, as a run folder's observations.json holds them;
+    #: its lower bounds and peaks with each replica's figure (`observation_replicas`)
+    observations: list[dict[str, Any]] = field(default_factory=list)
 
     def metric_table(self) -> Any:
         """Per-replica metrics as a pandas DataFrame (variant, replica, seed, metrics...)."""
@@ -619,6 +622,7 @@ def run_ensemble(
                 progress(done, len(tasks))
         assert store is not None and template is not None
         bands = _bands_dataset(store, template, variants, plans)
+        observations = observation_replicas(scenario, store, template, variants, plans)
     finally:
         if store is not None:
             store.close()
@@ -635,7 +639,44 @@ def run_ensemble(
                          time.perf_counter() - started, plans)
     bands.attrs.update({"replicas": replicas, "base_seed": int(seed),
                         "quantiles": list(QUANTILES)})
-    return Ensemble(bands, rows, summary, manifest)
+    return Ensemble(bands, rows, summary, manifest, observations)
+
+
+#: Observation kinds an ensemble checks replica by replica: a lower bound ("at least N") and a
+#: reported peak (dated counts and ranges are checked against the bands, from observed.parquet).
+REPLICA_KINDS = ("lower_bound", "peak")
+
+
+def observation_replicas(scenario: Any, store: _Store, template: xr.Dataset, variants: Sequence[Variant],
+                         plans: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """A crisis scenario's observations as a run folder's observations.json holds them
+    (`outputs.tables.observations_for`), each lower bound and peak at a place and day of the run
+    with `replicas`: {variant: [each replica's figure, in people]}, the figure a run's report sets
+    against it (`tables.reported_figure`: the people there that day; for a peak, the most there up
+    to that day). Why per replica: the bands are quantiles of each day's count, so they cannot
+    say in how many replicas a bound is met, nor spread the replicas' own peaks. Empty for a
+    Flee case (its observations are the `observed` variable)."""
+    from types import SimpleNamespace
+
+    from ..outputs.tables import observations_for, reported_figure
+
+    crisis = getattr(scenario, "crisis", None)
+    if crisis is None or "__layout__population" not in template:
+        return []
+    rows = observations_for(SimpleNamespace(dataset=template,
+                                            manifest={"observations": list(crisis.observations)}))
+    names = [str(n) for n in template["__layout__population"]["location"].values]
+    per_agent = _people_per_agent(template, variants, plans)
+    n_days = store.shapes["population"][0]
+    for row in rows:
+        if row["kind"] not in REPLICA_KINDS or row["location"] not in names or not 0 <= row["day"] < n_days:
+            continue
+        j = names.index(row["location"])
+        row["replicas"] = {
+            v.label: [float(x) for x in reported_figure(store.data[(k, "population")][:, :, j] * per_agent[k],
+                                                        row["day"], row["kind"])]
+            for k, v in enumerate(variants)}
+    return rows
 
 
 def quantile_view(da: xr.DataArray) -> xr.DataArray:
@@ -651,13 +692,11 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
                    plans: Sequence[Any] = ()) -> xr.Dataset:
     """Bands of people, as a run folder's tables: each variant's counts times its own people per
     agent (its plan's hasten: a sweep may change it), observations at the template's."""
-    from ..plan import Plan
-
     layout = {str(k)[len("__layout__"):]: template[k] for k in template.data_vars
               if str(k).startswith("__layout__")}
     base = template.drop_vars(list(layout and [f"__layout__{k}" for k in layout]))
     h0 = people_per_agent(template)
-    per_agent = [p.hasten if isinstance(p, Plan) else h0 for p in plans] or [h0] * len(variants)
+    per_agent = _people_per_agent(template, variants, plans)
     data_vars = {}
     for name, proto in layout.items():
         counts = proto.attrs.get("units") in (AGENTS, "people")
@@ -674,6 +713,15 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
         ds[var] = observed[var]
     ds.attrs["people_per_agent"] = 1  # every count above is in people
     return ds
+
+
+def _people_per_agent(template: xr.Dataset, variants: Sequence[Variant], plans: Sequence[Any]) -> list[int]:
+    """The people one counted agent stands for in each variant: its plan's hasten (a sweep may
+    change it), else the template replica's."""
+    from ..plan import Plan
+
+    h0 = people_per_agent(template)
+    return [p.hasten if isinstance(p, Plan) else h0 for p in plans] or [h0] * len(variants)
 
 
 def _variant_hastens(scenario: Any, plans: Sequence[Any]) -> list[Any]:
@@ -750,10 +798,14 @@ DAY_LABELS = ("date",)
 
 
 def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = False, plot: bool = True) -> Path:
-    """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json [, plot].
+    """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json
+    [, observations.json] [, plot].
 
     Each Parquet table is tidy: one row per (variant, day, cell) with columns mean, q05 ... q95.
+    A crisis ensemble also gets observations.json, as a run folder does (`Ensemble.observations`).
     """
+    from ..outputs.tables import write_observations
+
     out = Path(out)
 
     def write(tmp: Path) -> None:
@@ -782,6 +834,7 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
             metrics_csv(ens.metrics, ens.manifest.get("start_date")).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(
             json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
+        write_observations(ens.observations, tmp)  # (a run folder's writer: the same file)
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         if plot:
             try:

@@ -815,7 +815,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         j = index.get(o["location"])
         if o["kind"] not in tables.STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
             continue
-        sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
+        sim = float(tables.reported_figure(pop[:, j], o["day"], o["kind"]))
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         if o["kind"] == "range" and low is not None and high is not None:
             shown = f"{fmt_exact(low)}–{fmt_exact(high)}"

@@ -31,9 +31,16 @@ import xarray as xr
 from markupsafe import Markup
 
 from ...analysis.compare import NEEDS_METRICS, heading
-from ...analysis.ensemble import DAY_METRICS, band_panels, read_bands
+from ...analysis.ensemble import (
+    DAY_METRICS,
+    REPLICA_KINDS,
+    band_panels,
+    read_bands,
+    summarize_metrics,
+)
 from ...targets import write_text_atomic
 from ..formatting import day_date, fmt_exact
+from ..tables import OBSERVATIONS_JSON
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -65,6 +72,9 @@ class EnsembleData:
     bands: xr.Dataset  # variant × stat × day × location, the CHARTED variables present
     observed: xr.DataArray | None  # day × location
     summary: dict[str, dict[str, dict[str, float]]]
+    #: observations.json (a crisis ensemble's reports; lower bounds and peaks with each replica's
+    #: figure), or None where the folder has none: written before ensembles kept it, or a Flee case
+    observations: list[dict[str, Any]] | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -121,7 +131,10 @@ def read_ensemble(folder: Path) -> EnsembleData:
         raise ReportError(f"{folder / 'bands' / 'population.parquet'}: has no 'location' column")
     observed = _read_observed(folder / "observed.parquet", bands)
     bands = _with_places(bands, manifest.get("places") or [], observed)
-    return EnsembleData(folder, manifest, bands, observed, summary)
+    obs_path = folder / OBSERVATIONS_JSON  # (a run folder's file, read by the run report's check)
+    observations = (checks.check_observations(checks.read_json(obs_path), obs_path)
+                    if obs_path.is_file() else None)
+    return EnsembleData(folder, manifest, bands, observed, summary, observations)
 
 
 def _read_observed(path: Path, bands: xr.Dataset) -> xr.DataArray | None:
@@ -381,6 +394,44 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
 
 
+def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
+    """Each reported lower bound ("at least N") and peak of observations.json against the
+    replicas of `variant`, from each replica's own figure (`analysis.ensemble.observation_replicas`):
+    for a lower bound the people there that day, and in how many replicas they reach it; for a
+    peak (reported by that day) each replica's most there up to that day, and whether the report
+    lies inside their 5–95 % band. Why: a run's page checks these against its run; the bands
+    (quantiles of each day's count) cannot say either."""
+    n = int(data.manifest["replicas"])
+    rows: list[tuple[int, dict[str, str]]] = []
+    for o in data.observations or []:
+        values = (o.get("replicas") or {}).get(variant)
+        if o["kind"] not in REPLICA_KINDS or not values:
+            continue
+        s = summarize_metrics({"figure": v} for v in values)["figure"]
+        lo, mid, hi = s["q05"], s["q50"], s["q95"]
+        place = (_place_label(data.bands, o["location"]) if o["location"] in data.bands["location"].values
+                 else o["location"])
+        row = {"date": o.get("date") or f"day {o['day']}", "location": place, "median": fmt_exact(mid),
+               "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}", "note": str(o.get("note") or "")}
+        if o["kind"] == "lower_bound":
+            bound = o.get("low") if o.get("low") is not None else o.get("value")
+            if bound is None:
+                continue
+            met = sum(v >= bound for v in values)
+            row |= {"reported": f"at least {fmt_exact(bound)}", "figure": "people there that day",
+                    "verdict": f"met in {met} of {len(values)} replicas"}
+        else:
+            value = o.get("value")
+            if value is None:
+                continue
+            row |= {"reported": f"a peak of {fmt_exact(value)} by then", "figure": "each replica's most there up to that day",
+                    "verdict": "inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it"}
+        if len(values) != n:  # (an edited file: say what the figures are over)
+            row["verdict"] += f" ({len(values)} figures for {n} replicas)"
+        rows.append((int(o["day"]), row))
+    return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
+
+
 # ---- page ------------------------------------------------------------------------------------
 
 
@@ -422,6 +473,7 @@ def render_ensemble(data: EnsembleData) -> str:
     for i, label in enumerate(data.variants):
         variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
                          "key": key_observations(data, label), "observed": observed_rows(data, label),
+                         "bounds": bound_rows(data, label),
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
                          "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
     n = int(m["replicas"])
@@ -433,6 +485,10 @@ def render_ensemble(data: EnsembleData) -> str:
         legend=f"median of {n} replicas; shaded: 25–75 % and 5–95 % of replicas",
         figure=_figure(data.folder),
         crisis="stranded" in data.bands,
+        # (a crisis ensemble written before ensembles kept observations.json: its lower bounds and
+        # peaks cannot be checked here)
+        bounds_unknown="stranded" in data.bands and data.observations is None,
+        observations_file=data.observations is not None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css") + _asset("ensemble.css")),
     )
