@@ -603,6 +603,22 @@ def test_headings_name_a_unit_once(small_comparison):
     assert not [h for h in row if h.endswith("(person-days)")]
 
 
+def test_report_of_a_comparison_json_heads_its_columns_as_the_main_job_does(small_comparison):
+    """Found by review: `corredor report RUN --comparison comparison.json` headed its columns
+    "stranded person-days (person-days)" and "covered space … (m2)" from the file's label and unit,
+    where the main job's report (and the CLI) say "stranded person-days" and "m²" (compare.heading).
+    The file's table is now the main job's, heading for heading and cell for cell."""
+    from corredor.analysis.compare import comparison_json
+    from corredor.mainjob import report_rows
+    from corredor.outputs.report.builder import comparison_rows
+
+    rows = comparison_rows(json.loads(json.dumps(comparison_json(small_comparison))))
+    assert rows == report_rows(small_comparison)
+    columns = set(rows[0]) - {"variant"}
+    assert "stranded person-days" in columns and "covered space needed on the busiest day (m²)" in columns
+    assert not [c for c in columns if c.endswith("(person-days)") or c.endswith("(m2)")]
+
+
 def test_printed_figures_are_never_cut(capsys):
     """Found with a --sweep: beside a long scenario name a band was cut to "[197,660–210,…"; a
     long name now folds and every figure is printed whole."""

@@ -276,6 +276,49 @@ def test_write_and_read_back(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
 
 
+def test_each_replica_keeps_the_day_of_its_stranded_peak() -> None:
+    """The ensemble kept each replica's highest stranded count but not its day, so the only
+    "busiest day" was the median line's. `stranded_peak_day`: the day (0 = the start date) the
+    most people were stranded, all places together; the first on a tie; NaN where nobody was."""
+    import math
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from corredor.analysis.ensemble import default_metrics
+
+    def results(daily_at_two_places: list[list[float]]) -> SimpleNamespace:
+        stranded = xr.DataArray(np.array(daily_at_two_places), dims=("day", "location"),
+                                coords={"day": np.arange(len(daily_at_two_places)), "location": ["a", "b"]})
+        return SimpleNamespace(dataset=xr.Dataset({"stranded": stranded}), manifest={})
+
+    # day 2 holds 7 at "a" alone, but day 3 holds 8 at both together (and day 5 ties it: later)
+    got = default_metrics(results([[0, 0], [1, 0], [7, 0], [4, 4], [0, 1], [8, 0]]))
+    assert got["stranded_peak"] == 8 and got["stranded_peak_day"] == 3.0
+    assert math.isnan(default_metrics(results([[0, 0], [0, 0]]))["stranded_peak_day"])
+
+
+def test_metrics_csv_writes_a_date_beside_a_day_metric() -> None:
+    """A per-replica day is written as the bands write a day: the number, and its date beside it
+    with an HXL #date tag; empty where a replica has none (nobody stranded)."""
+    import io
+
+    import pandas as pd
+
+    from corredor.analysis.ensemble import metrics_csv
+
+    rows = [{"variant": "base", "replica": 0, "seed": 11, "stranded_peak": 8.0, "stranded_peak_day": 71.0},
+            {"variant": "base", "replica": 1, "seed": 12, "stranded_peak": 0.0, "stranded_peak_day": float("nan")}]
+    text = metrics_csv(rows, dt.date(2023, 2, 1))
+    head, tags, *_ = text.split("\r\n")
+    assert head == "variant,replica,seed,stranded_peak,stranded_peak_day,stranded_peak_date"
+    assert tags.split(",")[3:] == ["#indicator+stranded_peak", "#indicator+stranded_peak_day", "#date+stranded_peak"]
+    back = pd.read_csv(io.StringIO(text), skiprows=[1], keep_default_na=False)
+    assert back["stranded_peak_date"].tolist() == ["2023-04-13", ""]
+    assert back["stranded_peak_day"].tolist() == ["71", ""]
+    assert "stranded_peak_date" not in metrics_csv(rows)  # (no start date: no date to give)
+
+
 def test_failed_write_leaves_old_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ens = _run(replicas=3)
     out = write_ensemble(ens, tmp_path / "ens")
@@ -480,9 +523,19 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     peak = ens.summary["base"]["stranded_peak"]
     assert peak["n"] == 3 and peak["q05"] <= peak["q50"] <= peak["q95"]
     # each replica's peak is that of the same seed run on its own
+    checked = [o for o in ens.observations if "replicas" in o]
+    assert {o["kind"] for o in checked} == {"lower_bound", "peak"}  # (the scenario reports both)
+    assert {o["kind"] for o in ens.observations} > {"lower_bound", "peak", "point"}  # every report is kept
     for row in ens.metrics:
-        alone = corredor.simulate(sc, seed=int(row["seed"])).dataset["stranded"].sum("location")
+        run = corredor.simulate(sc, seed=int(row["seed"])).dataset
+        alone = run["stranded"].sum("location")
         assert row["stranded_peak"] == float(alone.max()) > 0
+        assert row["stranded_peak_day"] == int(np.argmax(alone.values))  # (and its day)
+        # each lower bound's and peak's figure is the one a run's report sets against it
+        for o in checked:
+            camp = run["population"].sel(location=o["location"]).values
+            want = camp[o["day"]] if o["kind"] == "lower_bound" else camp[: o["day"] + 1].max()
+            assert o["replicas"]["base"][row["replica"]] == want, o
     # and its policy and supplies metrics are `compare`'s for that seed (the same definitions)
     from corredor.analysis.compare import ALL_METRICS, compare
 
@@ -550,6 +603,13 @@ def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Pat
         row = next(line for line in r.output.splitlines() if f" {metric} " in line)
         assert "." not in row.split("│")[3] + row.split("│")[4], row
     summary = json.loads((tmp_path / "e" / "metrics_summary.json").read_text(encoding="utf-8"))["base"]
+    # the day of each replica's stranded peak: its median and band as dates, not day numbers
+    from corredor.outputs.formatting import day_date
+
+    s = summary["stranded_peak_day"]
+    row = next(line for line in r.output.splitlines() if " stranded_peak_day " in line)
+    assert row.split("│")[3].strip() == day_date(s["q50"], "2023-02-01")
+    assert row.split("│")[4].strip() == f"{day_date(s['q05'], '2023-02-01')} – {day_date(s['q95'], '2023-02-01')}"
     assert summary["days_until_camp_empties"]["n"] == 0
     assert all(s["n"] == 2 for k, s in summary.items() if k != "days_until_camp_empties")
     assert summary["water_l"]["q50"] > 0 and summary["flown_out"]["q50"] == 115

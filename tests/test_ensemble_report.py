@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from conftest import REPO
 from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
 from corredor.cli import app
+from corredor.outputs.formatting import day_date
 from corredor.outputs.report.builder import fmt_exact
 from corredor.outputs.report.ensemble import build_ensemble_report, is_count, sig4
 from ensemble_toy import identity, toy_scenario, toy_simulate
@@ -257,8 +258,13 @@ def _check_metrics(folder: Path) -> None:
         assert [r[0] for r in rows[1:]] == list(metrics)
         for name, median, band, mean, sd, n in rows[1:]:
             s = metrics[name]
-            fmt = fmt_exact if is_count(s) else sig4
             lo, hi = band.split(" – ")
+            if name == "stranded_peak_day":  # a day: its figures are dates, its sd in days
+                start = manifest["start_date"]
+                assert [median, lo, hi, mean] == [day_date(s[k], start) for k in ("q50", "q05", "q95", "mean")]
+                assert re.fullmatch(r"\d{4}-\d\d-\d\d", median) and sd == f"{sig4(s['sd'])} days"
+                continue
+            fmt = fmt_exact if is_count(s) else sig4
             assert [median, lo, hi, mean, sd] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean", "sd")]
             assert n == fmt_exact(s["n"])
             if name == "days_until_camp_empties" and s["n"] < manifest["replicas"]:
@@ -466,6 +472,10 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     still = " (the run's last day: still there)" if last[0] == len(dates) - 1 else ""
     assert rows[f"{label}: last day with people stranded"][:2] == [
         dates[last[0]] + still, f"{dates[last[1]]} – {dates[last[2]]}"]
+    s = summary["stranded_peak_day"]  # each replica's own busiest day, not the median line's
+    start = json.loads((chile / "manifest.json").read_text())["start_date"]
+    assert rows["Day the most people were stranded, all places together"][:2] == [
+        day_date(s["q50"], start), f"{day_date(s['q05'], start)} – {day_date(s['q95'], start)}"]
     if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
         assert rows["Days from the first person stranded until nobody is"][:2] == ["not within the run", "–"]
     s = summary["peak_toilets"]
@@ -502,6 +512,78 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
     assert table[1:] == expect and len(expect) > 3
 
 
+def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> None:
+    """The ensemble folder did not keep the scenario's lower bounds ("at least 300 stranded") and
+    reported peaks, so its page could not check them; it keeps observations.json as a run folder
+    does (the same rows; lower bounds and peaks with each replica's figure), and the page says in
+    how many replicas a bound is met and where a peak lies against the replicas' own peaks."""
+    from corredor.analysis.ensemble import summarize_metrics
+    from corredor.outputs.report.checks import check_observations
+
+    saved = json.loads((chile / "observations.json").read_text(encoding="utf-8"))
+    check_observations(saved, chile / "observations.json")  # (the run report's reader takes it)
+    # the same rows as a run folder's observations.json of the same scenario and days
+    run = _crisis_run_folder(CHILE, chile.parent / "run")
+    assert [{k: v for k, v in o.items() if k != "replicas"} for o in saved] == json.loads(
+        (run / "observations.json").read_text(encoding="utf-8"))
+    checked = [o for o in saved if o["kind"] in ("lower_bound", "peak")]
+    assert len(checked) == 3 and all(len(o["replicas"]["base"]) == 2 for o in checked)
+    table = tables_of(chile / "report.html")["bounds-variant-1"]
+    assert table[0] == ["date", "place", "reported", "replicas' figure", "median", "5–95 % of replicas",
+                        "verdict", "note"]
+    expect = []
+    for o in sorted(checked, key=lambda o: o["day"]):
+        values = o["replicas"]["base"]
+        s = summarize_metrics({"x": v} for v in values)["x"]
+        if o["kind"] == "lower_bound":
+            shown, figure = f"at least {fmt_exact(o['low'])}", "people there that day"
+            verdict = f"met in {sum(v >= o['low'] for v in values)} of 2 replicas"
+        else:
+            shown, figure = f"a peak of {fmt_exact(o['value'])} by then", "each replica's most there up to that day"
+            verdict = ("inside" if s["q05"] <= o["value"] <= s["q95"] else
+                       "replicas below it" if o["value"] > s["q95"] else "replicas above it")
+        expect.append([o["date"], "Línea de la Concordia camp", shown, figure, fmt_exact(s["q50"]),
+                       f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}", verdict, o["note"]])
+    assert table[1:] == expect
+    text = re.sub(r"\s+", " ", (chile / "report.html").read_text(encoding="utf-8"))
+    assert "lower bounds and peaks are checked replica by replica below" in text
+    assert "written before ensemble folders kept them" not in text
+
+
+def _crisis_run_folder(scenario: Path, out: Path) -> Path:
+    """A run folder of the Chile–Peru scenario's first 100 days (the `chile` ensemble's)."""
+    if not out.is_dir():
+        result = CliRunner().invoke(app, ["run", str(scenario), "--days", "100", "--out", str(out), "-q"])
+        assert result.exit_code == 0, (result.output, result.exception)
+    return out
+
+
+def test_an_older_ensemble_folder_without_observations_json_still_reads(chile: Path, tmp_path: Path) -> None:
+    """Folders written before ensembles kept observations.json: the page is written, and says
+    that their lower bounds and peaks cannot be checked there; a broken file is refused by name."""
+    folder = tmp_path / "E"
+    shutil.copytree(chile, folder)
+    (folder / "observations.json").unlink()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    text = re.sub(r"\s+", " ", (folder / "report.html").read_text(encoding="utf-8"))
+    assert "lower bounds and peaks of the scenario's reports are not checked here: this folder was written " \
+           "before ensemble folders kept them in observations.json" in text
+    assert "bounds-variant-1" not in text and "observed-variant-1" in text
+    (folder / "report.html").unlink()
+    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak",\n "replicas": ')
+    assert f"error: {folder}/observations.json:2:14: not valid JSON" in _refused(folder)
+    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak", "replicas": {"base": [1, "x"]}}]')
+    assert f'{folder}/observations.json: observation 1 "replicas" "base"[1] must be a number, found a string' in _refused(folder)
+
+
+def test_a_flee_ensemble_keeps_no_observations_json(mali: Path) -> None:
+    """A Flee case's observations are the `observed` variable (observed.parquet): no file, and
+    its page does not speak of lower bounds."""
+    assert not (mali / "observations.json").exists()
+    assert "lower bound" not in (mali / "report.html").read_text(encoding="utf-8")
+
+
 def _toy_crisis(replicas: int, empties_n: float) -> Any:
     """EnsembleData with hand-made bands: people stranded at "line" (the 95 % edge from day 2,
     the median from day 4 to day 7, the 5 % edge never), then in a shelter to the end."""
@@ -523,8 +605,9 @@ def _toy_crisis(replicas: int, empties_n: float) -> Any:
     bands = xr.Dataset({"stranded": (dims, stranded), "population": (dims, population)}, coords=coords)
     metric = {"n": empties_n, "mean": 5.0, "sd": 1.0, "min": 3.0, "q05": 3.0, "q25": 4.0, "q50": 5.0,
               "q75": 6.0, "q95": 7.0, "max": 7.0}
+    peak_day = {**metric, "n": replicas - 1.0, "q05": 4.6, "q50": 5.5, "q95": 6.4}  # (nobody stranded in one)
     return EnsembleData(Path("."), {"replicas": replicas, "start_date": "2023-04-01"}, bands, None,
-                        {"v": {"days_until_camp_empties": metric}})
+                        {"v": {"days_until_camp_empties": metric, "stranded_peak_day": peak_day}})
 
 
 def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reached() -> None:
@@ -539,6 +622,9 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     assert (last["median"], last["band"]) == ("2023-04-08", "– – 2023-04-09")
     empties = rows["Days from the first person stranded until nobody is"]
     assert empties["median"] == "5" and "(in 12 of 20 replicas; not within the run in the others)" in empties["how"]
+    peak_day = rows["Day the most people were stranded, all places together"]  # (days 5.5, 4.6, 6.4: the nearer)
+    assert (peak_day["median"], peak_day["band"]) == ("2023-04-07", "2023-04-06 – 2023-04-07")
+    assert "(in 19 of 20 replicas; nobody stranded in the others)" in peak_day["how"]
     shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]
     assert (shelter["median"], shelter["band"]) == ("12", "4 – 30.5")
     assert "The line: people there on the run's last day, 2023-04-10" not in rows  # (empty by then)

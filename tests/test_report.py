@@ -433,12 +433,15 @@ def test_report_errors_name_the_failing_file_and_its_line(good_folder, tmp_path)
 def test_a_comparison_json_in_the_report_keeps_every_digit():
     """Found by review: `report --comparison comparison.json` still showed a median of 48.5
     toilets as "48" (its own formatting, not fmt_exact)."""
+    from corredor.analysis.compare import heading
     from corredor.outputs.report.builder import comparison_rows
 
     rows = comparison_rows({"metrics": {"peak_toilets": {"label": "toilets", "unit": "toilets"}},
                             "summary": [{"scenario": "b", "metric": "peak_toilets", "median": 48.5,
                                          "p05": 10710.0, "p95": 99.5}]})
-    assert rows == [{"variant": "b", "toilets (toilets)": "48.5 [10,710–99.5]"}]
+    # (headed as compare.heading heads a metric this version knows, whatever the file's label)
+    assert rows == [{"variant": "b", heading("peak_toilets"): "48.5 [10,710–99.5]"}]
+    assert heading("peak_toilets") == "toilets needed on the worst day (toilets)"
 
 
 def test_fit_table_and_occupied_places_keep_every_digit() -> None:

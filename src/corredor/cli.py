@@ -11,6 +11,8 @@ import datetime as dt
 import math
 import os
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -484,7 +486,9 @@ def ensemble(
 
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
-        from .analysis.compare import NO_VALUE_REASONS, name_lines
+        from .analysis.compare import name_lines
+        from .analysis.ensemble import DAY_METRICS, NO_VALUE_REASONS
+        from .outputs.formatting import day_date
         from .outputs.report.ensemble import is_count
 
         table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
@@ -505,7 +509,9 @@ def ensemble(
                                  + (f" (in the others {why})" if why else "") + "; the figures are of those")
                 elif why and not s["n"]:
                     notes.append(f"{label}, {name}: {why} in any replica")
-                num = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
+                num: Callable[[float], str] = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
+                if name in DAY_METRICS:  # (a day: its date, 2023-04-14 – 2023-04-19)
+                    num = partial(day_date, start=ens.manifest.get("start_date"))
                 median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
                 table.add_row(labels[label] if k == 0 else "", name, median, band,

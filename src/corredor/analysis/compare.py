@@ -59,10 +59,17 @@ ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
 
 
 def heading(key: str, sep: str = " ") -> str:
-    """A metric's column heading, "label (unit)"; the unit is left out where the label already
-    ends with it ("stranded person-days", not "stranded person-days (person-days)")."""
-    label, unit = ALL_METRICS[key]
-    return label if label.endswith(unit) else f"{label}{sep}({unit})"
+    """A metric's column heading, "label (unit)", with the unit as screens write it ("m²"); the
+    unit is left out where the label already ends with it ("stranded person-days", not
+    "stranded person-days (person-days)"). Every table of a comparison (the CLI's, the main
+    job's report, `corredor report --comparison`) heads its columns with this."""
+    return titled(*ALL_METRICS[key], sep=sep)
+
+
+def titled(label: str, unit: str, sep: str = " ") -> str:
+    """"label (unit)", the unit said once: `heading`'s rule for a label and unit given as text
+    (a comparison.json metric this version does not know)."""
+    return label if not unit or label.endswith(unit) else f"{label}{sep}({unit})"
 
 
 def name_lines(name: str) -> str:

@@ -38,6 +38,7 @@ import yaml
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
 from ..targets import check_replaceable, swap_in
+from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -320,10 +321,24 @@ def band_variables(ds: xr.Dataset) -> list[str]:
     ]
 
 
+#: Per-replica metrics that are a day (0 = the start date), not an amount: the CLI's table and the
+#: report page give them as dates (`outputs.formatting.day_date`), metrics.csv a date beside each.
+DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
+
+#: Why a per-replica metric can have no value (NaN), for the notes under the CLI's table:
+#: compare's, and the day of a peak there never was.
+NO_VALUE_REASONS: dict[str, str] = {**COMPARE_NO_VALUE_REASONS, "stranded_peak_day": "nobody was stranded"}
+
+
 def default_metrics(results: Any) -> dict[str, float]:
     """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals; for a
     border-crisis run also `compare`'s policy and supplies metrics (give-ups, money paid, days
-    until the camp empties, water, rations, ...), so an ensemble gives their spread too."""
+    until the camp empties, water, rations, ...), so an ensemble gives their spread too.
+
+    `stranded_peak_day`: the day (0 = the start date) the most people were stranded, all places
+    together (the first such day on a tie); NaN where nobody ever was. Why per replica: the
+    median of the daily counts peaks on one day, but each replica's own busiest day can differ,
+    and their spread is what a planner readying for the peak needs."""
     out: dict[str, float] = {}
     for key, value in (getattr(results, "manifest", {}) or {}).get("metrics", {}).items():
         if isinstance(value, int | float | np.number) and not isinstance(value, bool):
@@ -334,6 +349,9 @@ def default_metrics(results: Any) -> dict[str, float]:
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
+        busiest = int(np.argmax(daily)) if daily.size and np.max(daily) > 0 else None
+        days = ds["day"].values if "day" in ds.coords else np.arange(daily.size)
+        out.setdefault("stranded_peak_day", math.nan if busiest is None else float(days[busiest]))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
     if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
         from .compare import needs_metrics, policy_metrics
@@ -478,6 +496,9 @@ class Ensemble:
     metrics: list[dict[str, Any]]
     summary: dict[str, dict[str, dict[str, float]]]
     manifest: dict[str, Any]
+    #: a crisis scenario's dated observations, as a run folder's observations.json holds them;
+    #: its lower bounds and peaks with each replica's figure (`observation_replicas`)
+    observations: list[dict[str, Any]] = field(default_factory=list)
 
     def metric_table(self) -> Any:
         """Per-replica metrics as a pandas DataFrame (variant, replica, seed, metrics...)."""
@@ -486,19 +507,30 @@ class Ensemble:
         return pd.DataFrame(self.metrics)
 
 
-def metrics_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | None = None) -> str:
     """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
     every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
-    `skiprows=[1]` read them alike)."""
+    `skiprows=[1]` read them alike). Beside each day metric (DAY_METRICS, e.g. `stranded_peak_day`)
+    its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date` is known, as the
+    band tables write a date beside each day."""
+    from ..outputs.formatting import day_date
     from .compare import csv_cell
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
-    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [f"#indicator+{_hxl_attribute(n)}" for n in names]
-    lines = [",".join(csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
+    # (header, HXL tag, the metric it shows, how a replica's value of it is written)
+    columns: list[tuple[str, str, str, Callable[[Any], str]]] = []
+    for n in names:
+        columns.append((n, f"#indicator+{_hxl_attribute(n)}", n, _metric_text))
+        if n in DAY_METRICS and start_date is not None:
+            stem = n.removesuffix("_day")
+            columns.append((f"{stem}_date", f"#date+{_hxl_attribute(stem)}", n,
+                            lambda v: day_date(float(v), start_date) if _metric_text(v) else ""))
+    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [tag for _, tag, _, _ in columns]
+    lines = [",".join(csv_cell(h) for h in (*ids, *(c for c, _, _, _ in columns))), ",".join(tags)]
     for r in rows:
-        nums = [_metric_text(r.get(n)) for n in names]
-        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
+        cells = [write(r.get(n)) for _, _, n, write in columns]
+        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *cells]))
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -589,6 +621,7 @@ def run_ensemble(
                 progress(done, len(tasks))
         assert store is not None and template is not None
         bands = _bands_dataset(store, template, variants, plans)
+        observations = observation_replicas(scenario, store, template, variants, plans)
     finally:
         if store is not None:
             store.close()
@@ -605,7 +638,44 @@ def run_ensemble(
                          time.perf_counter() - started, plans)
     bands.attrs.update({"replicas": replicas, "base_seed": int(seed),
                         "quantiles": list(QUANTILES)})
-    return Ensemble(bands, rows, summary, manifest)
+    return Ensemble(bands, rows, summary, manifest, observations)
+
+
+#: Observation kinds an ensemble checks replica by replica: a lower bound ("at least N") and a
+#: reported peak (dated counts and ranges are checked against the bands, from observed.parquet).
+REPLICA_KINDS = ("lower_bound", "peak")
+
+
+def observation_replicas(scenario: Any, store: _Store, template: xr.Dataset, variants: Sequence[Variant],
+                         plans: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """A crisis scenario's observations as a run folder's observations.json holds them
+    (`outputs.tables.observations_for`), each lower bound and peak at a place and day of the run
+    with `replicas`: {variant: [each replica's figure, in people]}, the figure a run's report sets
+    against it (`tables.reported_figure`: the people there that day; for a peak, the most there up
+    to that day). Why per replica: the bands are quantiles of each day's count, so they cannot
+    say in how many replicas a bound is met, nor spread the replicas' own peaks. Empty for a
+    Flee case (its observations are the `observed` variable)."""
+    from types import SimpleNamespace
+
+    from ..outputs.tables import observations_for, reported_figure
+
+    crisis = getattr(scenario, "crisis", None)
+    if crisis is None or "__layout__population" not in template:
+        return []
+    rows = observations_for(SimpleNamespace(dataset=template,
+                                            manifest={"observations": list(crisis.observations)}))
+    names = [str(n) for n in template["__layout__population"]["location"].values]
+    per_agent = _people_per_agent(template, variants, plans)
+    n_days = store.shapes["population"][0]
+    for row in rows:
+        if row["kind"] not in REPLICA_KINDS or row["location"] not in names or not 0 <= row["day"] < n_days:
+            continue
+        j = names.index(row["location"])
+        row["replicas"] = {
+            v.label: [float(x) for x in reported_figure(store.data[(k, "population")][:, :, j] * per_agent[k],
+                                                        row["day"], row["kind"])]
+            for k, v in enumerate(variants)}
+    return rows
 
 
 def quantile_view(da: xr.DataArray) -> xr.DataArray:
@@ -621,13 +691,11 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
                    plans: Sequence[Any] = ()) -> xr.Dataset:
     """Bands of people, as a run folder's tables: each variant's counts times its own people per
     agent (its plan's hasten: a sweep may change it), observations at the template's."""
-    from ..plan import Plan
-
     layout = {str(k)[len("__layout__"):]: template[k] for k in template.data_vars
               if str(k).startswith("__layout__")}
     base = template.drop_vars(list(layout and [f"__layout__{k}" for k in layout]))
     h0 = people_per_agent(template)
-    per_agent = [p.hasten if isinstance(p, Plan) else h0 for p in plans] or [h0] * len(variants)
+    per_agent = _people_per_agent(template, variants, plans)
     data_vars = {}
     for name, proto in layout.items():
         counts = proto.attrs.get("units") in (AGENTS, "people")
@@ -644,6 +712,15 @@ def _bands_dataset(store: _Store, template: xr.Dataset, variants: Sequence[Varia
         ds[var] = observed[var]
     ds.attrs["people_per_agent"] = 1  # every count above is in people
     return ds
+
+
+def _people_per_agent(template: xr.Dataset, variants: Sequence[Variant], plans: Sequence[Any]) -> list[int]:
+    """The people one counted agent stands for in each variant: its plan's hasten (a sweep may
+    change it), else the template replica's."""
+    from ..plan import Plan
+
+    h0 = people_per_agent(template)
+    return [p.hasten if isinstance(p, Plan) else h0 for p in plans] or [h0] * len(variants)
 
 
 def _variant_hastens(scenario: Any, plans: Sequence[Any]) -> list[Any]:
@@ -720,10 +797,14 @@ DAY_LABELS = ("date",)
 
 
 def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = False, plot: bool = True) -> Path:
-    """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json [, plot].
+    """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json
+    [, observations.json] [, plot].
 
     Each Parquet table is tidy: one row per (variant, day, cell) with columns mean, q05 ... q95.
+    A crisis ensemble also gets observations.json, as a run folder does (`Ensemble.observations`).
     """
+    from ..outputs.tables import write_observations
+
     out = Path(out)
 
     def write(tmp: Path) -> None:
@@ -748,9 +829,11 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
         if obs:
             ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index().to_parquet(
                 tmp / "observed.parquet", index=False)
-        (tmp / "metrics.csv").write_bytes(metrics_csv(ens.metrics).encode("utf-8"))
+        (tmp / "metrics.csv").write_bytes(
+            metrics_csv(ens.metrics, ens.manifest.get("start_date")).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(
             json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
+        write_observations(ens.observations, tmp)  # (a run folder's writer: the same file)
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         if plot:
             try:

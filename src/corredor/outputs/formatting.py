@@ -13,6 +13,7 @@ no imports beyond the standard library, so the CLI can use them without loading 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 #: What a figure that is not there reads as (NaN, None): an en dash, never "nan".
@@ -53,3 +54,24 @@ def band_cell(median: float | None, low: float | None, high: float | None) -> st
     if low is None or high is None:
         return fmt_exact(median)
     return f"{fmt_exact(median)} [{fmt_exact(low)}–{fmt_exact(high)}]"
+
+
+def day_date(day: float | None, start: dt.date | str | None) -> str:
+    """A day number (0 = `start`) as its date, "2023-04-14": a per-replica day metric or a
+    quantile of one, rounded to the nearer day (a median between day 72 and 73 is 72.5; halves go
+    to the later day); "day 72" without a start date (an ISO date text or a date); "–" for none.
+
+    >>> day_date(72.5, "2023-02-01"), day_date(3.0, None), day_date(float("nan"), "2023-02-01")
+    ('2023-04-15', 'day 3', '–')
+    """
+    if day is None or not _finite(float(day)):
+        return MISSING
+    whole = math.floor(float(day) + 0.5)
+    if isinstance(start, str):
+        try:
+            start = dt.date.fromisoformat(start[:10])
+        except ValueError:
+            start = None
+    if not isinstance(start, dt.date):
+        return f"day {whole}"
+    return (start + dt.timedelta(days=whole)).isoformat()

@@ -494,12 +494,27 @@ def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
 
 def write_observations_json(results: ResultsLike, folder: Path) -> Path | None:
     """`observations.json` (crisis runs): the dated observations the report checks the run against."""
-    rows = observations_for(results)
+    return write_observations(observations_for(results), folder)
+
+
+def write_observations(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
+    """`observations.json` from rows as `observations_for` gives them (a run folder's; an
+    ensemble folder's, whose lower bounds and peaks also hold each replica's figure); nothing
+    when there are none."""
     if not rows:
         return None
     path = Path(folder) / OBSERVATIONS_JSON
-    path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(list(rows), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+def reported_figure(population: np.ndarray, day: int, kind: str) -> np.ndarray:
+    """What the model sets against a dated stock observation of `kind` on `day`: the people there
+    that day, or for a `peak` (reported by that day, its own date unstated) the most there up to
+    that day. `population`: one place's daily counts, day last (a run's (day,), an ensemble's
+    (replica, day)); the result has the other axes (a run: a scalar)."""
+    series = np.asarray(population, dtype=np.float64)
+    return np.nanmax(series[..., : day + 1], axis=-1) if kind == "peak" else series[..., day]
 
 
 def csv_field(value: Any) -> str:

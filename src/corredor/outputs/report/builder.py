@@ -815,7 +815,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         j = index.get(o["location"])
         if o["kind"] not in tables.STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
             continue
-        sim = float(np.nanmax(pop[: o["day"] + 1, j]) if o["kind"] == "peak" else pop[o["day"], j])
+        sim = float(tables.reported_figure(pop[:, j], o["day"], o["kind"]))
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         if o["kind"] == "range" and low is not None and high is not None:
             shown = f"{fmt_exact(low)}–{fmt_exact(high)}"
@@ -845,10 +845,20 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
                 raise ValueError(f"row {i + 1} of the comparison is {checks.kind_of(item)}, expected an object")
         return obj
     if isinstance(obj, dict) and isinstance(obj.get("summary"), list):
+        from ...analysis.compare import ALL_METRICS, heading, titled
+
         metrics = obj.get("metrics") or {}
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
             raise ValueError('its "metrics" must be an object of {label, unit} objects')
-        labels = {k: f"{v.get('label', k)} ({v.get('unit', '')})" for k, v in metrics.items()}
+        labels = {k: titled(str(v.get("label", k)), str(v.get("unit") or "")) for k, v in metrics.items()}
+
+        def column(key: Any) -> str:
+            """`compare.heading` of a metric this version knows, as the main job's report and the
+            CLI head it ("stranded person-days", "m²": the file's label and unit gave
+            "stranded person-days (person-days)" and "m2"); the file's own label otherwise."""
+            if not isinstance(key, str):
+                return str(key)
+            return heading(key) if key in ALL_METRICS else labels.get(key, key)
 
         def cell(i: int, r: Any) -> tuple[str, str]:
             if not isinstance(r, dict):
@@ -856,7 +866,7 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
             if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
                 raise ValueError(f"summary row {i}: median, p05 and p95 must be numbers or null")
-            return labels.get(r.get("metric"), str(r.get("metric"))), band_cell(med, lo, hi)
+            return column(r.get("metric")), band_cell(med, lo, hi)
 
         return pivot(obj["summary"], cell)
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")

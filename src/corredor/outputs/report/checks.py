@@ -187,7 +187,8 @@ def check_network(net: Any, path: Path) -> dict[str, Any]:
 
 
 def check_observations(obs: Any, path: Path) -> list[dict[str, Any]]:
-    """observations.json: a list of dated observations with a place and a kind."""
+    """observations.json: a list of dated observations with a place and a kind (in an ensemble
+    folder, a lower bound's or peak's `replicas`: {variant: [a number per replica]})."""
     if not isinstance(obs, list):
         raise ReportError(f"{path}: expected a JSON list of observations, found {kind_of(obs)}")
     spec = {"day": ("whole", True), "location": ("string", True), "kind": ("string", True),
@@ -195,6 +196,18 @@ def check_observations(obs: Any, path: Path) -> list[dict[str, Any]]:
             "date": ("string", False), "note": ("string", False), "source": ("string", False)}
     for i, o in enumerate(obs):
         _fields(path, f"observation {i + 1}", o, spec)
+        replicas = o.get("replicas")  # (an ensemble folder's: each variant's replicas' figures)
+        if replicas is None:
+            continue
+        if not isinstance(replicas, dict):
+            raise _fail(path, f'observation {i + 1} "replicas"', "an object of lists of numbers", replicas)
+        for label, values in replicas.items():
+            where = f'observation {i + 1} "replicas" "{label}"'
+            if not isinstance(values, list):
+                raise _fail(path, where, "a list of numbers", values)
+            for k, v in enumerate(values):
+                if not is_number(v):
+                    raise _fail(path, f"{where}[{k}]", "a number", v)
     return obs
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,16 @@ import xarray as xr
 from markupsafe import Markup
 
 from ...analysis.compare import NEEDS_METRICS, heading
-from ...analysis.ensemble import band_panels, read_bands
+from ...analysis.ensemble import (
+    DAY_METRICS,
+    REPLICA_KINDS,
+    band_panels,
+    read_bands,
+    summarize_metrics,
+)
 from ...targets import write_text_atomic
-from ..formatting import fmt_exact
+from ..formatting import day_date, fmt_exact
+from ..tables import OBSERVATIONS_JSON
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -63,6 +72,9 @@ class EnsembleData:
     bands: xr.Dataset  # variant × stat × day × location, the CHARTED variables present
     observed: xr.DataArray | None  # day × location
     summary: dict[str, dict[str, dict[str, float]]]
+    #: observations.json (a crisis ensemble's reports; lower bounds and peaks with each replica's
+    #: figure), or None where the folder has none: written before ensembles kept it, or a Flee case
+    observations: list[dict[str, Any]] | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -119,7 +131,10 @@ def read_ensemble(folder: Path) -> EnsembleData:
         raise ReportError(f"{folder / 'bands' / 'population.parquet'}: has no 'location' column")
     observed = _read_observed(folder / "observed.parquet", bands)
     bands = _with_places(bands, manifest.get("places") or [], observed)
-    return EnsembleData(folder, manifest, bands, observed, summary)
+    obs_path = folder / OBSERVATIONS_JSON  # (a run folder's file, read by the run report's check)
+    observations = (checks.check_observations(checks.read_json(obs_path), obs_path)
+                    if obs_path.is_file() else None)
+    return EnsembleData(folder, manifest, bands, observed, summary, observations)
 
 
 def _read_observed(path: Path, bands: xr.Dataset) -> xr.DataArray | None:
@@ -227,13 +242,24 @@ def is_count(stats: dict[str, float]) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() for v in (lo, hi))
 
 
-def metric_rows(metrics: dict[str, dict[str, float]]) -> list[dict[str, str]]:
-    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value."""
+def metric_format(name: str, stats: dict[str, float], start: Any) -> Callable[[float], str]:
+    """How the page writes a metric's figures: a day metric (DAY_METRICS) as dates from `start`,
+    a count with every digit, any other to 4 significant digits."""
+    if name in DAY_METRICS:
+        return partial(day_date, start=start)
+    return fmt_exact if is_count(stats) else sig4
+
+
+def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list[dict[str, str]]:
+    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value;
+    a day metric's median, band and mean as dates (days from `start`, the manifest's start date),
+    its sd in days."""
     rows = []
     for name, s in metrics.items():
-        fmt = fmt_exact if is_count(s) else sig4
+        fmt = metric_format(name, s, start)
+        sd = sig4(s["sd"]) + " days" if name in DAY_METRICS and math.isfinite(s["sd"]) else fmt(s["sd"])
         rows.append({"metric": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]), "q95": fmt(s["q95"]),
-                     "mean": fmt(s["mean"]), "sd": fmt(s["sd"]), "n": fmt_exact(s["n"])})
+                     "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
     return rows
 
 
@@ -276,21 +302,25 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     n = int(data.manifest["replicas"])
     rows: list[dict[str, str]] = []
 
-    def metric(key: str, what: str, how: str) -> None:
+    def metric(key: str, what: str, how: str, none: str = "not within the run") -> None:
+        """A row of a per-replica metric; `none`: why a replica has no value of it."""
         s = metrics.get(key)
         if s is None:
             return
-        fmt = fmt_exact if is_count(s) else sig4
+        fmt = metric_format(key, s, data.manifest.get("start_date"))
         if not s["n"] or not math.isfinite(s["q50"]):
-            rows.append({"what": what, "median": "not within the run", "band": "–",
+            rows.append({"what": what, "median": none, "band": "–",
                          "how": f"{how}; in none of the {n} replicas within the run's {len(days)} days"})
             return
-        some = f" (in {fmt_exact(s['n'])} of {n} replicas; not within the run in the others)" if s["n"] < n else ""
+        some = f" (in {fmt_exact(s['n'])} of {n} replicas; {none} in the others)" if s["n"] < n else ""
         rows.append({"what": what, "median": fmt(s["q50"]), "band": f"{fmt(s['q05'])} – {fmt(s['q95'])}",
                      "how": how + some})
 
     metric("stranded_peak", "Most people stranded at once, all places together",
            "each replica's highest daily total")
+    metric("stranded_peak_day", "Day the most people were stranded, all places together",
+           "each replica's own busiest day (the first, on a tie); a quantile between two days is "
+           "rounded to the nearer", none="nobody stranded")
     stranded = data.bands["stranded"].sel(variant=variant)
     q = {stat: np.nan_to_num(stranded.sel(stat=stat).transpose("day", "location").values)
          for stat in ("q05", "q50", "q95")}
@@ -364,6 +394,44 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
 
 
+def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
+    """Each reported lower bound ("at least N") and peak of observations.json against the
+    replicas of `variant`, from each replica's own figure (`analysis.ensemble.observation_replicas`):
+    for a lower bound the people there that day, and in how many replicas they reach it; for a
+    peak (reported by that day) each replica's most there up to that day, and whether the report
+    lies inside their 5–95 % band. Why: a run's page checks these against its run; the bands
+    (quantiles of each day's count) cannot say either."""
+    n = int(data.manifest["replicas"])
+    rows: list[tuple[int, dict[str, str]]] = []
+    for o in data.observations or []:
+        values = (o.get("replicas") or {}).get(variant)
+        if o["kind"] not in REPLICA_KINDS or not values:
+            continue
+        s = summarize_metrics({"figure": v} for v in values)["figure"]
+        lo, mid, hi = s["q05"], s["q50"], s["q95"]
+        place = (_place_label(data.bands, o["location"]) if o["location"] in data.bands["location"].values
+                 else o["location"])
+        row = {"date": o.get("date") or f"day {o['day']}", "location": place, "median": fmt_exact(mid),
+               "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}", "note": str(o.get("note") or "")}
+        if o["kind"] == "lower_bound":
+            bound = o.get("low") if o.get("low") is not None else o.get("value")
+            if bound is None:
+                continue
+            met = sum(v >= bound for v in values)
+            row |= {"reported": f"at least {fmt_exact(bound)}", "figure": "people there that day",
+                    "verdict": f"met in {met} of {len(values)} replicas"}
+        else:
+            value = o.get("value")
+            if value is None:
+                continue
+            row |= {"reported": f"a peak of {fmt_exact(value)} by then", "figure": "each replica's most there up to that day",
+                    "verdict": "inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it"}
+        if len(values) != n:  # (an edited file: say what the figures are over)
+            row["verdict"] += f" ({len(values)} figures for {n} replicas)"
+        rows.append((int(o["day"]), row))
+    return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
+
+
 # ---- page ------------------------------------------------------------------------------------
 
 
@@ -405,8 +473,9 @@ def render_ensemble(data: EnsembleData) -> str:
     for i, label in enumerate(data.variants):
         variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
                          "key": key_observations(data, label), "observed": observed_rows(data, label),
+                         "bounds": bound_rows(data, label),
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
-                         "metrics": metric_rows(data.summary.get(label) or {})})
+                         "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
     n = int(m["replicas"])
     return environment().get_template("ensemble.html").render(
         title=str(m.get("scenario") or data.folder.name),
@@ -416,6 +485,10 @@ def render_ensemble(data: EnsembleData) -> str:
         legend=f"median of {n} replicas; shaded: 25–75 % and 5–95 % of replicas",
         figure=_figure(data.folder),
         crisis="stranded" in data.bands,
+        # (a crisis ensemble written before ensembles kept observations.json: its lower bounds and
+        # peaks cannot be checked here)
+        bounds_unknown="stranded" in data.bands and data.observations is None,
+        observations_file=data.observations is not None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css") + _asset("ensemble.css")),
     )
