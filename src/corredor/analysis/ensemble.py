@@ -488,29 +488,16 @@ class Ensemble:
 
 
 def metrics_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
-    every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
-    `skiprows=[1]` read them alike)."""
-    from .compare import csv_cell
+    """metrics.csv text: a header, an HXL hashtag row, one row per replica, written as every
+    corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, each float exactly, no exponent; HXL tools
+    and pandas with `skiprows=[1]` read it alike)."""
+    from ..outputs.tables import hxl_csv_text
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
     tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [f"#indicator+{_hxl_attribute(n)}" for n in names]
-    lines = [",".join(csv_cell(h) for h in (*ids, *names)), ",".join(tags)]
-    for r in rows:
-        nums = [_metric_text(r.get(n)) for n in names]
-        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *nums]))
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _metric_text(value: Any) -> str:
-    """One metric cell: the shortest text that reads back as the same float, never an exponent
-    (an error of 0.4762494..., a count of 148050); empty where a replica has none (None, NaN)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+    return hxl_csv_text([*ids, *names], tags, ([str(r["variant"]), int(r["replica"]), int(r["seed"]),
+                                                *(r.get(n) for n in names)] for r in rows))
 
 
 def _hxl_attribute(name: str) -> str:
