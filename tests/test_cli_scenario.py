@@ -171,6 +171,32 @@ def test_help_shows_the_defaults_in_brackets(command: str, default: str) -> None
     assert r.exit_code == 0 and default in r.stdout, r.stdout
 
 
+#: What each subcommand's usage line says after `[OPTIONS]` (click's way: optional in brackets,
+#: `...` for several)
+USAGE_ARGUMENTS = {
+    "validate": "PATHS...", "run": "PATH", "info": "PATH", "convert": "SRC DEST", "ensemble": "PATH",
+    "calibrate": "PATHS...", "report": "RUN_DIR", "compare": "BASELINE [VARIANTS]...", "main-job": "",
+}
+
+
+def test_every_subcommands_usage_line_reads_naturally() -> None:
+    """typer 0.29 wrote `Usage: corredor calibrate [OPTIONS] {paths}...` (required arguments in
+    braces), in `--help` and above usage errors alike. Now every subcommand's line names its
+    arguments as click does, and a new subcommand must be added to USAGE_ARGUMENTS."""
+    import typer.main
+
+    commands = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert commands == sorted(USAGE_ARGUMENTS)
+    for name in commands:
+        r = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        assert r.exit_code == 0, r.output
+        usage = next(line.strip() for line in r.stdout.splitlines() if "Usage:" in line)
+        assert usage.endswith(f" {name} [OPTIONS] {USAGE_ARGUMENTS[name]}".rstrip()), usage
+        assert "{" not in usage and "}" not in usage, usage
+    r = runner.invoke(app, ["convert", "somewhere"])  # (a usage error prints the same line)
+    assert r.exit_code == 2 and "convert [OPTIONS] SRC DEST\n" in r.output, r.output
+
+
 def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     """Not Flee's camps, populations and conflict zones ("no observed data", "camps none" and a
     population of 36 million confused a walkthrough): who departs, the crossings, the reports."""

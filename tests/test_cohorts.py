@@ -134,6 +134,18 @@ def test_same_results_schema_as_the_agent_engine(basic_plan):
     assert np.array_equal(c.dataset["spawned"].values, a.dataset["spawned"].values)
 
 
+def test_the_manifest_gives_a_cohort_runs_memory_per_cell_not_per_agent(basic_plan):
+    """A cohort run's manifest said `memory.bytes_per_agent: 0.0`, which reads as a fault: the
+    engine keeps no per-agent columns. It gives the bytes of a cell instead (cells_max beside)."""
+    from corredor.engine.cohorts import BYTES_PER_CELL
+
+    c = simulate(basic_plan, seed=1, engine="cohorts")
+    a = simulate(basic_plan, seed=1, engine="agents")
+    assert c.manifest["memory"] == {"bytes_per_cell": BYTES_PER_CELL, "agents": basic_plan.total_agents}
+    assert BYTES_PER_CELL == 56 and c.manifest["cohorts"]["cells_max"] > 0
+    assert a.manifest["memory"]["bytes_per_agent"] > 0 and "bytes_per_cell" not in a.manifest["memory"]
+
+
 def huge(plan, factor: int = 100_000):
     """The same plan with `factor` times the people (spawns scaled), nothing else changed."""
     return dataclasses.replace(plan, spawn=plan.spawn * factor, insert0=plan.insert0 * factor)

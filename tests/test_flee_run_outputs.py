@@ -62,13 +62,31 @@ def test_tables_and_needs_are_in_people(mali_run):
             if r["location"] == "Fassala-Mbera"}
     for t, a in enumerate(agents):
         assert need[t] == H * a and water[t] == 15.0 * H * a  # Sphere: 15 l a person a day
-    with (folder / "population.csv").open() as fh:
-        quick = list(csv.DictReader(fh))
+    quick = _rows(folder / "population.csv")
     assert [float(r["Fassala-Mbera"]) for r in quick] == [H * float(a) for a in agents]
     peaks = {f["properties"]["name"]: f["properties"] for f in
              json.loads((folder / "locations.geojson").read_text())["features"]
              if f["geometry"]["type"] == "Point"}
     assert peaks["Fassala-Mbera"]["population_peak"] == H * agents.max()
+
+
+def test_population_csv_is_written_as_every_csv_and_agrees_with_populations_csv(mali_run):
+    """population.csv was the one CSV without an HXL hashtag row, written by its own csv.writer
+    code with numbers as Python printed them. Now it goes through `tables.write_hxl_csv`: CRLF,
+    the hashtag row, and the same digits as populations.csv for every day and place."""
+    _, folder = mali_run
+    raw = (folder / "population.csv").read_bytes()
+    lines = raw.decode("utf-8").split("\r\n")
+    assert lines[-1] == "" and not any("\n" in line for line in lines)  # CRLF only
+    header, tags = lines[0].split(","), lines[1].split(",")
+    assert tags[:2] == ["#meta+day", "#date"] and len(tags) == len(header)
+    codes = {r["location"]: r["location_code"] for r in _rows(folder / "populations.csv")}
+    assert tags[2:] == [f"#affected+displaced+ind+loc_{codes[name]}" for name in header[2:]]
+    tidy = {(r["day"], r["location"]): r["population"] for r in _rows(folder / "populations.csv")}
+    quick = _rows(folder / "population.csv")
+    assert len(quick) == 40
+    for r in quick:
+        assert all(r[name] == tidy[(r["day"], name)] for name in header[2:]), r["day"]
 
 
 def test_flee_out_csv_stays_in_agents(mali_run):

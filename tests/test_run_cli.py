@@ -38,8 +38,9 @@ def test_run_writes_manifest_population_and_flee_out(mali: Path, tmp_path: Path)
     # day 0: the camps hold exactly the day-0 data (insert_day0), so sim == data
     day0 = dict(zip(head, rows[1], strict=True))
     assert day0["Abala sim"] == day0["Abala data"] == "69"
-    pop = list(csv.reader((out / "population.csv").open()))
-    assert pop[0][:3] == ["day", "date", "Kidal"] and len(pop) == 31
+    pop = list(csv.reader((out / "population.csv").open(newline="")))
+    assert pop[0][:3] == ["day", "date", "Kidal"] and len(pop) == 32  # header, HXL row, 30 days
+    assert pop[1][:3] == ["#meta+day", "#date", "#affected+displaced+ind+loc_kidal"]
 
 
 def test_same_seed_gives_the_same_folder_content(mali: Path, tmp_path: Path) -> None:

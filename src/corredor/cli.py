@@ -14,10 +14,12 @@ import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
+from typer.models import CommandFunctionType
 
 from .scenario import ScenarioError
 from .scenario.settings import MAX_HASTEN
@@ -29,9 +31,60 @@ MAX_SEED = 2**64 - 1
 MAX_RUNS = 1_000_000
 
 if TYPE_CHECKING:
+    from typer._click.core import Context as ClickContext  # (the click typer bundles)
+
     from .outputs.plotworker import PlotWorker
 
-app = typer.Typer(
+class UsageArgument(Protocol):
+    """What a usage line needs of a command-line argument (a click or typer argument)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def metavar(self) -> str | None: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def nargs(self) -> int: ...
+
+
+def usage_name(param: UsageArgument) -> str:
+    """An argument as a usage line names it, as click does: PATH, PATHS..., [VARIANTS]...
+
+    >>> from types import SimpleNamespace as Arg
+    >>> usage_name(Arg(name="variants", metavar=None, required=False, nargs=-1))
+    '[VARIANTS]...'
+    """
+    name = param.metavar or (param.name or "arg").upper()
+    if not param.required:
+        name = f"[{name}]"
+    return f"{name}..." if param.nargs != 1 else name
+
+
+class Command(TyperCommand):
+    """A subcommand whose usage line reads `run [OPTIONS] PATH` (`usage_name`).
+
+    Why: typer 0.29 writes a required argument in braces, `run [OPTIONS] {path}`, in `--help` and
+    in usage errors; a reader takes the braces for a placeholder syntax to type.
+    """
+
+    def collect_usage_pieces(self, ctx: ClickContext) -> list[str]:
+        """[OPTIONS] then each argument by `usage_name` (options add nothing to the line)."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        # (typer's arguments are TyperArguments, not click Arguments; both say "argument")
+        return pieces + [usage_name(p) for p in self.get_params(ctx) if p.param_type_name == "argument"]
+
+
+class App(typer.Typer):
+    """The typer app whose subcommands are `Command`s, so that every one gets the same usage line."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        """typer's `command`, with `cls=Command` unless another class is asked for."""
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+app = App(
     help="corredor: simulate people moving along migration corridors while borders close.",
     no_args_is_help=True,
     add_completion=False,

@@ -258,8 +258,13 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
     res.manifest["engine_choice"] = {"asked": engine, "engine": chosen, "reason": reason}
     stats = getattr(out, "cohort_stats", None)
     if stats is not None:
+        from .engine.cohorts import BYTES_PER_CELL
+
         res.manifest["cohorts"] = {"cells_max": int(stats.cells.max(initial=0)),
                                    "binomial_draws": int(stats.draws.sum())}
+        # the cohort engine has no per-agent columns (its 0 bytes per agent read as a fault): its
+        # memory grows with the cells, whatever the number of agents
+        res.manifest["memory"] = {"bytes_per_cell": BYTES_PER_CELL, "agents": plan.total_agents}
     if check:  # the dataset too, not only the engine's state (engine/invariants.py)
         from .engine.invariants import check_results
 

@@ -347,19 +347,17 @@ def file_unit(unit: str) -> str:
 
 
 def comparison_csv(comp: Comparison) -> str:
-    """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric); lines
-    end with CRLF like the run folder's CSVs (RFC 4180)."""
-    lines = ["scenario,metric,unit,median,p05,p95,seeds,seeds_without_value,diff_median,diff_p05,diff_p95",
-             "#meta+scenario,#indicator+name,#indicator+unit,#indicator+value+median,"
-             "#indicator+value+p05,#indicator+value+p95,#meta+seeds,#meta+seeds+missing,"
-             "#indicator+value+diff+median,#indicator+value+diff+p05,#indicator+value+diff+p95"]
-    for r in comp.summary():
-        vals = [r["scenario"], r["metric"], file_unit(r["unit"])] + [
-            csv_number(r[k]) for k in ("median", "p05", "p95")
-        ] + [str(r["seeds"]), str(r["seeds_without_value"])] + [
-            csv_number(r[k]) for k in ("diff_median", "diff_p05", "diff_p95")]
-        lines.append(",".join(csv_cell(v) for v in vals))
-    return "\r\n".join(lines) + "\r\n"
+    """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric), written
+    as every corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, RFC 4180), figures by `csv_number`."""
+    from ..outputs.tables import hxl_csv_text
+
+    figures = ("median", "p05", "p95", "seeds", "seeds_without_value", "diff_median", "diff_p05", "diff_p95")
+    header = ["scenario", "metric", "unit", *figures]
+    tags = ["#meta+scenario", "#indicator+name", "#indicator+unit", "#indicator+value+median",
+            "#indicator+value+p05", "#indicator+value+p95", "#meta+seeds", "#meta+seeds+missing",
+            "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95"]
+    rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures)] for r in comp.summary())
+    return hxl_csv_text(header, tags, rows, number=csv_number)
 
 
 def csv_number(value: float) -> str:
@@ -370,11 +368,6 @@ def csv_number(value: float) -> str:
         return ""
     r = round(float(value), 6) + 0.0  # (+ 0.0: no "-0")
     return f"{r:.0f}" if r.is_integer() else f"{r:.6f}".rstrip("0")
-
-
-def csv_cell(text: str) -> str:
-    """A text field as RFC 4180 writes it: quoted (quotes doubled) where it holds , " or a line end."""
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 
 def comparison_json(comp: Comparison) -> dict[str, Any]:

@@ -508,40 +508,32 @@ class Ensemble:
 
 
 def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | None = None) -> str:
-    """metrics.csv text: a header, an HXL hashtag row, one row per replica; CRLF line ends and
-    every digit (each float exactly), like the run folder's CSVs and comparison.csv (HXL tools and pandas with
-    `skiprows=[1]` read them alike). Beside each day metric (DAY_METRICS, e.g. `stranded_peak_day`)
-    its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date` is known, as the
-    band tables write a date beside each day."""
+    """metrics.csv text: a header, an HXL hashtag row, one row per replica, written as every
+    corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, each float exactly, no exponent; HXL tools
+    and pandas with `skiprows=[1]` read it alike). Beside each day metric (DAY_METRICS, e.g.
+    `stranded_peak_day`) its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date`
+    is known, as the band tables write a date beside each day."""
     from ..outputs.formatting import day_date
-    from .compare import csv_cell
+    from ..outputs.tables import exact_number, hxl_csv_text
+
+    def date_of(value: Any) -> str:
+        """A day metric's date; empty where a replica has none (None, NaN)."""
+        return day_date(float(value), start_date) if value is not None and exact_number(float(value)) else ""
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))
-    # (header, HXL tag, the metric it shows, how a replica's value of it is written)
-    columns: list[tuple[str, str, str, Callable[[Any], str]]] = []
+    # (header, HXL tag, the metric it shows, whether as its date)
+    columns: list[tuple[str, str, str, bool]] = []
     for n in names:
-        columns.append((n, f"#indicator+{_hxl_attribute(n)}", n, _metric_text))
+        columns.append((n, f"#indicator+{_hxl_attribute(n)}", n, False))
         if n in DAY_METRICS and start_date is not None:
             stem = n.removesuffix("_day")
-            columns.append((f"{stem}_date", f"#date+{_hxl_attribute(stem)}", n,
-                            lambda v: day_date(float(v), start_date) if _metric_text(v) else ""))
-    tags = ["#meta+variant", "#meta+replica", "#meta+seed"] + [tag for _, tag, _, _ in columns]
-    lines = [",".join(csv_cell(h) for h in (*ids, *(c for c, _, _, _ in columns))), ",".join(tags)]
-    for r in rows:
-        cells = [write(r.get(n)) for _, _, n, write in columns]
-        lines.append(",".join([csv_cell(str(r["variant"])), str(int(r["replica"])), str(int(r["seed"])), *cells]))
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _metric_text(value: Any) -> str:
-    """One metric cell: the shortest text that reads back as the same float, never an exponent
-    (an error of 0.4762494..., a count of 148050); empty where a replica has none (None, NaN)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+            columns.append((f"{stem}_date", f"#date+{_hxl_attribute(stem)}", n, True))
+    header = [*ids, *(c for c, _, _, _ in columns)]
+    tags = ["#meta+variant", "#meta+replica", "#meta+seed", *(t for _, t, _, _ in columns)]
+    return hxl_csv_text(header, tags, ([str(r["variant"]), int(r["replica"]), int(r["seed"]),
+                                        *(date_of(r.get(n)) if as_date else r.get(n)
+                                          for _, _, n, as_date in columns)] for r in rows))
 
 
 def _hxl_attribute(name: str) -> str:

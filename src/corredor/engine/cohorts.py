@@ -88,6 +88,9 @@ ERR_CHECK = 4
 
 # stats columns (per day)
 S_ROUNDS, S_CELLS, S_DRAWS = 0, 1, 2
+#: Bytes a cell (path or link cell) takes in the cell tables: 5 int64 (pi/li) and 2 float64 (pf/lf).
+#: A run's manifest gives it as `memory.bytes_per_cell` (its `cohorts.cells_max` says how many).
+BYTES_PER_CELL = 5 * 8 + 2 * 8
 
 
 #: Cost model of `engine_for` (CPU seconds on one thread), calibrated with benchmarks/engine_choice.py

@@ -15,7 +15,6 @@ False after that), so a writer that draws figures submits them there and draws h
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Callable
@@ -57,18 +56,25 @@ def write_manifest(results: Any, folder: Path) -> Path:
 
 
 def write_population_csv(results: Any, folder: Path) -> Path:
-    """population.csv: one row per day (day, date), one column per location (people at the end of the day)."""
+    """population.csv: one row per day (day, date), one column per location (people at the end of
+    the day), with an HXL hashtag row under the header like every corredor CSV (`tables.write_hxl_csv`;
+    numbers as populations.csv writes them, so the two files agree digit for digit).
+
+    A location's column is tagged `#affected+displaced+ind+loc_<code>` (its code as in
+    populations.csv's `location_code`), so an HXL tool can tell the columns apart.
+    """
+    from ..analysis.compare import csv_number
+    from ..analysis.ensemble import _hxl_attribute
+    from .tables import location_table, write_hxl_csv
+
     ds = in_people(results.dataset)
-    path = folder / "population.csv"
     names = [str(n) for n in ds["location"].values]
+    codes = [loc["code"] for loc in location_table(ds)]
     pop = np.asarray(ds["population"].values)
     dates = [str(d)[:10] for d in ds["date"].values] if "date" in ds.coords else [""] * pop.shape[0]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["day", "date", *names])
-        for t in range(pop.shape[0]):
-            w.writerow([t, dates[t], *pop[t].tolist()])
-    return path
+    tags = ["#meta+day", "#date", *[f"#affected+displaced+ind+{_hxl_attribute('loc_' + c)}" for c in codes]]
+    rows = ([t, dates[t], *pop[t].tolist()] for t in range(pop.shape[0]))
+    return write_hxl_csv(folder / "population.csv", ["day", "date", *names], tags, rows, number=csv_number)
 
 
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,

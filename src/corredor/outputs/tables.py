@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -517,10 +518,25 @@ def reported_figure(population: np.ndarray, day: int, kind: str) -> np.ndarray:
     return np.nanmax(series[..., : day + 1], axis=-1) if kind == "peak" else series[..., day]
 
 
-def csv_field(value: Any) -> str:
-    """One cell of `write_hxl_csv`: a float with every digit of its shortest exact form and never
-    an exponent (0.28433089008760, 5.0 as 5, 1e-07 as 0.0000001), so that it reads back as the
-    same float; empty for None, NaN and infinity; anything else as `str` (quoted by csv.writer).
+def exact_number(x: float) -> str:
+    """A float with every digit of its shortest exact form and never an exponent (0.28433089008760,
+    5.0 as 5, 1e-07 as 0.0000001), so that it reads back as the same float; empty for NaN and
+    infinity. The number rule of files whose values are read back: trials.csv, before_after.csv,
+    metrics.csv. (Figures a planner reads are rounded instead: `analysis.compare.csv_number`.)
+
+    >>> [exact_number(v) for v in (5.0, 1e-07, 0.1 + 0.2, float("nan"))]
+    ['5', '0.0000001', '0.30000000000000004', '']
+    """
+    return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+
+
+#: How a CSV writes a float (`exact_number` or `analysis.compare.csv_number`); never an exponent.
+NumberFormat = Callable[[float], str]
+
+
+def csv_field(value: Any, number: NumberFormat = exact_number) -> str:
+    """One cell of corredor's CSVs: a float by `number` (empty for NaN and infinity), empty for
+    None, anything else (text, integers) as `str` (csv.writer quotes it where needed).
 
     >>> [csv_field(v) for v in (5.0, 1e-07, float("nan"), None, 3, "a,b")]
     ['5', '0.0000001', '', '', '3', 'a,b']
@@ -528,49 +544,69 @@ def csv_field(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float | np.floating):
-        x = float(value)
-        return np.format_float_positional(x + 0.0, trim="-") if math.isfinite(x) else ""
+        return number(float(value))
     return str(value)
 
 
-def write_hxl_csv(path: Path, header: Sequence[str], tags: Sequence[str],
-                  rows: Iterable[Sequence[Any]]) -> Path:
-    """Write a small table as corredor writes its CSVs: the header, the HXL hashtag row under it,
-    then one line per row (cells by `csv_field`); UTF-8, CRLF line ends (csv.writer's, RFC 4180,
-    as populations.csv, needs.csv, comparison.csv and metrics.csv), fields quoted where needed.
+def csv_line(fields: Iterable[Any], number: NumberFormat = exact_number) -> str:
+    r"""`fields` (cells by `csv_field`) as one line of corredor's CSVs: csv.writer's quoting and
+    its CRLF line end (RFC 4180).
 
-    Used by `corredor calibrate` (trials.csv, before_after.csv). Read back with any CSV reader
-    (skip row 2: pandas `skiprows=[1]`) or an HXL tool.
+    >>> csv_line(["Línea, camp", 2.5, None, 7])
+    '"Línea, camp",2.5,,7\r\n'
+    """
+    buf = io.StringIO()
+    csv.writer(buf).writerow([csv_field(v, number) for v in fields])
+    return buf.getvalue()
+
+
+def hxl_csv_lines(header: Sequence[str], tags: Sequence[str], lines: Iterable[str],
+                  name: str = "") -> Iterator[str]:
+    """The one way corredor lays out a CSV: the header, the HXL hashtag row under it, then `lines`
+    (rows already encoded by `csv_line`, each ending CRLF). Every user-facing CSV goes through
+    here (`write_hxl_csv`, `hxl_csv_text`, `write_hxl_lines`); Flee's out.csv does not, it keeps
+    Flee's own format (outputs/flee_out.py).
+
+    Raises ValueError (naming the file `name`) when the tags do not match the columns one to one.
     """
     if len(tags) != len(header):
-        raise ValueError(f"{Path(path).name}: {len(header)} columns but {len(tags)} HXL tags")
+        raise ValueError(f"{name + ': ' if name else ''}{len(header)} columns but {len(tags)} HXL tags")
+    return itertools.chain((csv_line(header), csv_line(tags)), lines)
+
+
+def hxl_csv_text(header: Sequence[str], tags: Sequence[str], rows: Iterable[Sequence[Any]],
+                 number: NumberFormat = exact_number) -> str:
+    """A CSV as text (`hxl_csv_lines`), for files written with others at once (comparison.csv
+    beside comparison.json, metrics.csv in an ensemble folder)."""
+    return "".join(hxl_csv_lines(header, tags, (csv_line(r, number) for r in rows)))
+
+
+def write_hxl_csv(path: Path, header: Sequence[str], tags: Sequence[str],
+                  rows: Iterable[Sequence[Any]], number: NumberFormat = exact_number) -> Path:
+    """Write a table as corredor writes its CSVs (`hxl_csv_lines`): UTF-8, the header, the HXL
+    hashtag row under it, one CRLF line per row, floats by `number` (never an exponent).
+
+    Used for population.csv and by `corredor calibrate` (trials.csv, before_after.csv). Read back
+    with any CSV reader (skip row 2: pandas `skiprows=[1]`) or an HXL tool.
+    """
+    return write_hxl_lines(path, header, tags, (csv_line(r, number) for r in rows))
+
+
+def write_hxl_lines(path: Path, header: Sequence[str], tags: Sequence[str], lines: Iterable[str]) -> Path:
+    """Like write_hxl_csv, for rows already encoded (each as `csv_line` would, ending CRLF).
+
+    Why: csv.writer's row by row calls were most of the time of writing the long CSV tables
+    (populations.csv, needs.csv); their text fields are encoded once and numbers never need quoting.
+    """
+    text = "".join(hxl_csv_lines(header, tags, lines, Path(path).name))
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerow(tags)
-        for row in rows:
-            w.writerow([csv_field(v) for v in row])
+        fh.write(text)
     return Path(path)
 
 
 def _csv_text(fields: Iterable[Any]) -> str:
-    """`fields` as csv.writer writes them on one line (quoted where needed), without the line end."""
-    buf = io.StringIO()
-    csv.writer(buf).writerow(fields)
-    return buf.getvalue()[:-2]  # csv.writer ends lines with "\r\n"
-
-
-def _write_hxl_lines(path: Path, header: list[str], tags: list[str], lines: Iterable[str]) -> None:
-    """Like write_hxl_csv, for rows already encoded as csv.writer would (each ending "\r\n").
-
-    Why: csv.writer's row by row calls were most of the time of writing the long CSV tables; the
-    text fields are encoded once with csv.writer and the numbers never need quoting.
-    """
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerow(tags)
-        fh.write("".join(lines))
+    """`fields` as `csv_line` writes them, without the line end (the start of a pre-encoded line)."""
+    return csv_line(fields)[:-2]
 
 
 def _fmt(v: float) -> str:
@@ -640,7 +676,7 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
                 yield ",".join([d, head, *[x[t][j] for x in texts]]) + "\r\n"
 
     path = Path(folder) / POPULATIONS_CSV
-    _write_hxl_lines(path, header, tags, lines())
+    write_hxl_lines(path, header, tags, lines())
     return path
 
 
@@ -687,7 +723,7 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
                        f"{gap[t][j] if gap is not None else ''}\r\n")
 
     path = Path(folder) / NEEDS_CSV
-    _write_hxl_lines(path, header, tags, lines())
+    write_hxl_lines(path, header, tags, lines())
     return path
 
 
