@@ -657,11 +657,11 @@ def trials_columns(params: Sequence[str], cases: Sequence[str]) -> tuple[list[st
     """trials.csv's header and HXL hashtags: `trial` (#meta+trial), each parameter
     (#meta+param+move_rules_camp_weight), `loss` (#indicator+loss+mean: the mean over cases),
     each case's `loss_<case>` (#indicator+loss+case_mali2012) and `wall_s` (#meta+wall_s)."""
-    from .ensemble import _hxl_attribute
+    from ..outputs.tables import hxl_attribute
 
     header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases], "wall_s"]
-    tags = ["#meta+trial", *[f"#meta+param+{_hxl_attribute(p)}" for p in params], "#indicator+loss+mean",
-            *[f"#indicator+loss+case_{_hxl_attribute(c)}" for c in cases], "#meta+wall_s"]
+    tags = ["#meta+trial", *[f"#meta+param+{hxl_attribute(p)}" for p in params], "#indicator+loss+mean",
+            *[f"#indicator+loss+case_{hxl_attribute(c)}" for c in cases], "#meta+wall_s"]
     return header, tags
 
 

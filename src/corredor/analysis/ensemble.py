@@ -514,7 +514,7 @@ def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | N
     `stranded_peak_day`) its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date`
     is known, as the band tables write a date beside each day."""
     from ..outputs.formatting import day_date
-    from ..outputs.tables import exact_number, hxl_csv_text
+    from ..outputs.tables import exact_number, hxl_attribute, hxl_csv_text
 
     def date_of(value: Any) -> str:
         """A day metric's date; empty where a replica has none (None, NaN)."""
@@ -525,21 +525,15 @@ def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | N
     # (header, HXL tag, the metric it shows, whether as its date)
     columns: list[tuple[str, str, str, bool]] = []
     for n in names:
-        columns.append((n, f"#indicator+{_hxl_attribute(n)}", n, False))
+        columns.append((n, f"#indicator+{hxl_attribute(n)}", n, False))
         if n in DAY_METRICS and start_date is not None:
             stem = n.removesuffix("_day")
-            columns.append((f"{stem}_date", f"#date+{_hxl_attribute(stem)}", n, True))
+            columns.append((f"{stem}_date", f"#date+{hxl_attribute(stem)}", n, True))
     header = [*ids, *(c for c, _, _, _ in columns)]
     tags = ["#meta+variant", "#meta+replica", "#meta+seed", *(t for _, t, _, _ in columns)]
     return hxl_csv_text(header, tags, ([str(r["variant"]), int(r["replica"]), int(r["seed"]),
                                         *(date_of(r.get(n)) if as_date else r.get(n)
                                           for _, _, n, as_date in columns)] for r in rows))
-
-
-def _hxl_attribute(name: str) -> str:
-    """A metric's name as an HXL attribute: lower-case letters, digits and `_`, a letter first."""
-    text = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_") or "value"
-    return text if text[0].isalpha() else f"m{text}"
 
 
 ProgressFn = Callable[[int, int], None]

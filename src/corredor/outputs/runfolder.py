@@ -64,15 +64,14 @@ def write_population_csv(results: Any, folder: Path) -> Path:
     populations.csv's `location_code`), so an HXL tool can tell the columns apart.
     """
     from ..analysis.compare import csv_number
-    from ..analysis.ensemble import _hxl_attribute
-    from .tables import location_table, write_hxl_csv
+    from .tables import hxl_attribute, location_table, write_hxl_csv
 
     ds = in_people(results.dataset)
     names = [str(n) for n in ds["location"].values]
     codes = [loc["code"] for loc in location_table(ds)]
     pop = np.asarray(ds["population"].values)
     dates = [str(d)[:10] for d in ds["date"].values] if "date" in ds.coords else [""] * pop.shape[0]
-    tags = ["#meta+day", "#date", *[f"#affected+displaced+ind+{_hxl_attribute('loc_' + c)}" for c in codes]]
+    tags = ["#meta+day", "#date", *[f"#affected+displaced+ind+{hxl_attribute('loc_' + c)}" for c in codes]]
     rows = ([t, dates[t], *pop[t].tolist()] for t in range(pop.shape[0]))
     return write_hxl_csv(folder / "population.csv", ["day", "date", *names], tags, rows, number=csv_number)
 

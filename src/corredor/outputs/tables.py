@@ -560,6 +560,13 @@ def csv_line(fields: Iterable[Any], number: NumberFormat = exact_number) -> str:
     return buf.getvalue()
 
 
+def hxl_attribute(name: str) -> str:
+    """A name (a metric, parameter, case or place code) as an HXL attribute: lower-case ASCII
+    letters, digits and `_`, a letter first (`peak_stranded`, `loc_arica`, `m2023`)."""
+    text = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_") or "value"
+    return text if text[0].isalpha() else f"m{text}"
+
+
 def hxl_csv_lines(header: Sequence[str], tags: Sequence[str], lines: Iterable[str],
                   name: str = "") -> Iterator[str]:
     """The one way corredor lays out a CSV: the header, the HXL hashtag row under it, then `lines`
