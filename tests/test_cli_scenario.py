@@ -197,6 +197,41 @@ def test_every_subcommands_usage_line_reads_naturally() -> None:
     assert r.exit_code == 2 and "convert [OPTIONS] SRC DEST\n" in r.output, r.output
 
 
+def test_every_help_screen_shows_plain_value_words() -> None:
+    """typer 0.29's help tables showed `<bool>` on every flag, `<list[str]>`, `<path>` and
+    `<int range> [0<=x<=18446744073709551615]`. Now a flag shows no type, a value a plain word
+    (INTEGER, PATH, TEXT, ...), a range its bounds in the help (`[≥1]`), at 80 columns and 130."""
+    import re
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in ["", *sorted(group.commands)]:  # type: ignore[attr-defined]
+        command = group.commands[name] if name else group  # type: ignore[attr-defined]
+        for columns in ("80", "130"):
+            r = runner.invoke(app, [name, "--help"] if name else ["--help"], env={"COLUMNS": columns})
+            assert r.exit_code == 0, r.output
+            assert not re.search(r"<(bool|int|str|path|list|float)\b", r.stdout), (name, r.stdout)
+            assert "x>=" not in r.stdout and "<=x" not in r.stdout, (name, r.stdout)
+        r = runner.invoke(app, [name, "--help"] if name else ["--help"], env={"COLUMNS": "200"})
+        for param in (p for p in command.params if p.param_type_name == "option"):
+            row = next(line for line in r.stdout.splitlines() if f" {param.opts[0]} " in line)
+            words = row.strip("│ ").split()
+            after_names = words[words.index(param.opts[-1]) + 1]  # (a flag: its help; else its type)
+            assert (after_names in {"INTEGER", "PATH", "TEXT", "FLOAT"}) != param.is_flag, row
+    r = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert "CPU threads [all] [≥1]" in r.stdout and "[0–2^64-1]" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["convert", "somewhere"], "'DEST'"), (["validate"], "'PATHS...'"), (["report"], "'RUN_DIR'"),
+])
+def test_a_missing_argument_is_named_as_the_usage_line_names_it(args: list[str], named: str) -> None:
+    """typer said `Missing argument 'dest'.` under `convert [OPTIONS] SRC DEST`."""
+    r = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 2 and f"Missing argument {named}." in r.output, r.output
+
+
 def test_info_on_a_crisis_scenario_shows_its_crisis_tables() -> None:
     """Not Flee's camps, populations and conflict zones ("no observed data", "camps none" and a
     population of 36 million confused a walkthrough): who departs, the crossings, the reports."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
 from .scenario import ScenarioError
@@ -61,18 +61,128 @@ def usage_name(param: UsageArgument) -> str:
     return f"{name}..." if param.nargs != 1 else name
 
 
+#: The help's word for a value of each type, as click writes it
+VALUE_WORDS = {int: "INTEGER", float: "FLOAT", str: "TEXT", bool: "BOOLEAN"}
+
+
+def value_word(annotation: Any, path_kind: str | None = None) -> str:
+    """The help's word for a value: INTEGER, FLOAT, TEXT, PATH (FILE, DIR); a list's element's.
+
+    >>> value_word(list[Path], "path"), value_word(int), value_word(dt.date)
+    ('PATH', 'INTEGER', 'DATE')
+    """
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is list and len(args) == 1:
+        annotation = args[0]
+    if path_kind is not None:
+        return path_kind.upper()
+    return VALUE_WORDS.get(annotation) or getattr(annotation, "__name__", str(annotation)).upper()
+
+
+def _bound(x: float) -> str:
+    """A range's end as a reader takes it in: 1,000,000; 2^64-1 rather than its 20 digits."""
+    if isinstance(x, int) and x >= 2**32 and (x + 1) & x == 0:
+        return f"2^{(x + 1).bit_length() - 1}-1"
+    return f"{x:,}"
+
+
+def range_words(low: float | None, high: float | None) -> str | None:
+    """A number option's range as its help says it (rather than typer's `[0<=x<=18446744073709551615]`),
+    without a space, where rich would wrap it.
+
+    >>> range_words(1, None), range_words(1, 1_000_000), range_words(0, 2**64 - 1), range_words(None, None)
+    ('≥1', '1–1,000,000', '0–2^64-1', None)
+    """
+    if low is None and high is None:
+        return None
+    if high is None:
+        return f"≥{_bound(low)}"  # type: ignore[arg-type]
+    if low is None:
+        return f"≤{_bound(high)}"
+    return f"{_bound(low)}–{_bound(high)}"
+
+
+def _plain_type(param: TyperOption | TyperArgument) -> str | None:
+    """The help's type column for a parameter: none for a flag; its metavar; else `value_word`."""
+    if isinstance(param, TyperOption) and (param.is_flag or param.count):
+        return None
+    if isinstance(param, TyperOption) and param.metavar is not None:
+        return param.metavar
+    desc = param.type_descriptor
+    if desc.is_choice:
+        return param.display_type(ctx=None)  # type: ignore[arg-type]  # ([a|b], as typer shows it)
+    word = value_word(desc.annotation, desc.path_type if desc.is_path else None)
+    # (an argument's name says `paths...` already)
+    return f"{word}..." if isinstance(param, TyperOption) and param.nargs != 1 else word
+
+
+class Option(TyperOption):
+    """A typer option whose help row shows a flag without a type and a value by a plain word
+    (INTEGER, PATH, TEXT or its metavar) and its range in its help (`≥1`), not in the type column.
+
+    Why: typer 0.29 shows `<bool>` on every flag, `<list[str]>`, `<int range> [0<=x<=18446744073709551615]`.
+    """
+
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return _plain_type(self)
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None  # (in the help text: `with_plain_types`)
+
+
+class Argument(TyperArgument):
+    """A typer argument shown as `Option` shows an option; an error names it as the usage line does.
+
+    Why: typer 0.29 said `Missing argument 'dest'.` under `convert [OPTIONS] SRC DEST`.
+    """
+
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return _plain_type(self)
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None
+
+    def get_error_hint(self) -> str:
+        return f"'{usage_name(self)}'"
+
+
+def with_plain_types(params: list[Any]) -> list[Any]:
+    """`params` with each typer option an `Option` and each argument an `Argument` (once; its
+    range joins its help as `\\[≥1]`, escaped as every help text here is, for rich markup)."""
+    for param in params:
+        kind = Option if type(param) is TyperOption else Argument if type(param) is TyperArgument else None
+        if kind is None:
+            continue
+        param.__class__ = kind  # (typer makes its parameters itself and has no hook for their class)
+        words = range_words(param.min, param.max)
+        if words and not getattr(param, "count", False):
+            param.help = f"{param.help or ''} \\[{words}]".strip()
+    return params
+
+
 class Command(TyperCommand):
-    """A subcommand whose usage line reads `run [OPTIONS] PATH` (`usage_name`).
+    """A subcommand whose usage line reads `run [OPTIONS] PATH` (`usage_name`), and whose help
+    shows plain value words (`with_plain_types`).
 
     Why: typer 0.29 writes a required argument in braces, `run [OPTIONS] {path}`, in `--help` and
     in usage errors; a reader takes the braces for a placeholder syntax to type.
     """
+
+    def get_params(self, ctx: ClickContext) -> list[Any]:
+        return with_plain_types(super().get_params(ctx))
 
     def collect_usage_pieces(self, ctx: ClickContext) -> list[str]:
         """[OPTIONS] then each argument by `usage_name` (options add nothing to the line)."""
         pieces = [self.options_metavar] if self.options_metavar else []
         # (typer's arguments are TyperArguments, not click Arguments; both say "argument")
         return pieces + [usage_name(p) for p in self.get_params(ctx) if p.param_type_name == "argument"]
+
+
+class Group(TyperGroup):
+    """The top command, its options shown as a `Command`'s are (`--version` without `<bool>`)."""
+
+    def get_params(self, ctx: ClickContext) -> list[Any]:
+        return with_plain_types(super().get_params(ctx))
 
 
 class App(typer.Typer):
@@ -85,6 +195,7 @@ class App(typer.Typer):
 
 
 app = App(
+    cls=Group,
     help="corredor: simulate people moving along migration corridors while borders close.",
     no_args_is_help=True,
     add_completion=False,
