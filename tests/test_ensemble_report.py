@@ -494,22 +494,52 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
 
 def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> None:
     """A run's page checks each reported count against its run; the ensemble's against the band
-    of its replicas that day: inside it, or the replicas below or above it."""
+    of its replicas that day: inside it, or the replicas below or above it. The counts are
+    observations.json's points and ranges: a range ("150–200" on 21 Apr) is checked as a range,
+    not as its central value (observed.parquet's 175), as a run's page checks it."""
     table = tables_of(chile / "report.html")["observed-variant-1"]
     assert table[0] == ["date", "place", "reported", "median", "median vs reported", "5–95 % of replicas", "verdict"]
-    observed = pd.read_parquet(chile / "observed.parquet").dropna(subset=["observed"])
+    observations = json.loads((chile / "observations.json").read_text())
     pop = bands_table(chile, "population").set_index(["variant", "day", "location"])
     expect = []
-    for _, o in observed.sort_values("day").iterrows():
+    for o in sorted(observations, key=lambda o: o["day"]):
+        if o["kind"] not in ("point", "range") or ("base", o["day"], o["location"]) not in pop.index:
+            continue
         q = pop.loc[("base", o["day"], o["location"])]
-        value = float(o["observed"])
-        verdict = ("inside" if q["q05"] <= value <= q["q95"] else
-                   "replicas below it" if value > q["q95"] else "replicas above it")
-        expect.append([str(q["date"]), "Línea de la Concordia camp", fmt_exact(value), fmt_exact(q["q50"]),
-                       f"{(q['q50'] - value) / value:+.0%}" if value > 0 else
-                       ("0 as reported" if q["q50"] == 0 else "–"),
-                       f"{fmt_exact(q['q05'])} – {fmt_exact(q['q95'])}", verdict])
+        lo, mid, hi = q["q05"], q["q50"], q["q95"]
+        if o["kind"] == "range":
+            shown = f"{fmt_exact(o['low'])}–{fmt_exact(o['high'])}"
+            verdict = ("replicas above it" if lo > o["high"] else "replicas below it" if hi < o["low"] else
+                       "inside" if o["low"] <= lo and hi <= o["high"] else "overlaps")
+            edge = o["high"] if mid > o["high"] else o["low"] if mid < o["low"] else None
+            difference = "in the range" if edge is None else f"{(mid - edge) / edge:+.0%} of {fmt_exact(edge)}"
+        else:
+            value = o["value"]
+            shown = fmt_exact(value)
+            verdict = ("inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it")
+            difference = f"{(mid - value) / value:+.0%}" if value > 0 else ("0 as reported" if mid == 0 else "–")
+        expect.append([str(q["date"]), "Línea de la Concordia camp", shown, fmt_exact(mid), difference,
+                       f"{fmt_exact(lo)} – {fmt_exact(hi)}", verdict])
     assert table[1:] == expect and len(expect) > 3
+    assert ["150–200"] == [r[2] for r in table if r[0] == "2023-04-29"]
+
+
+def test_a_reported_range_is_set_against_the_band_as_a_range() -> None:
+    """The replicas' 5–95 % band inside a reported range, overlapping it, or above or below it
+    (the shelter's band on days 8 and 9 is 4 – 30.5, its median 12)."""
+    from corredor.outputs.report.ensemble import observed_rows
+
+    data = _toy_crisis(20, 12.0)
+    data.observations = [{"day": d, "location": "shelter", "kind": "range", "value": None, "low": lo, "high": hi}
+                         for d, lo, hi in ((8, 0.0, 40.0), (8, 10.0, 20.0), (9, 1.0, 3.0), (9, 31.0, 50.0))]
+    data.observations.append({"day": 9, "location": "shelter", "kind": "point", "value": 3.0})
+    data.observations.append({"day": 9, "location": "shelter", "kind": "lower_bound", "low": 3.0, "value": 3.0})
+    rows = [(r["date"], r["reported"], r["difference"], r["band"], r["verdict"]) for r in observed_rows(data, "v")]
+    assert rows == [("2023-04-09", "0–40", "in the range", "4 – 30.5", "inside"),
+                    ("2023-04-09", "10–20", "in the range", "4 – 30.5", "overlaps"),
+                    ("2023-04-10", "1–3", "+300% of 3", "4 – 30.5", "replicas above it"),
+                    ("2023-04-10", "31–50", "-61% of 31", "4 – 30.5", "replicas below it"),
+                    ("2023-04-10", "3", "+300%", "4 – 30.5", "replicas above it")]
 
 
 def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> None:
@@ -570,6 +600,8 @@ def test_an_older_ensemble_folder_without_observations_json_still_reads(chile: P
     assert "lower bounds and peaks of the scenario's reports are not checked here: this folder was written " \
            "before ensemble folders kept them in observations.json" in text
     assert "bounds-variant-1" not in text and "observed-variant-1" in text
+    # (its reported counts are observed.parquet's: a range as its central value)
+    assert [r[2] for r in tables_of(folder / "report.html")["observed-variant-1"] if r[0] == "2023-04-29"] == ["175"]
     (folder / "report.html").unlink()
     (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak",\n "replicas": ')
     assert f"error: {folder}/observations.json:2:14: not valid JSON" in _refused(folder)

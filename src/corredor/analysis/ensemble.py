@@ -628,7 +628,7 @@ def run_ensemble(
 
 
 #: Observation kinds an ensemble checks replica by replica: a lower bound ("at least N") and a
-#: reported peak (dated counts and ranges are checked against the bands, from observed.parquet).
+#: reported peak (dated counts and ranges are checked against the bands, from observations.json).
 REPLICA_KINDS = ("lower_bound", "peak")
 
 

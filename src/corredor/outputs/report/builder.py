@@ -803,6 +803,28 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
     return rows
 
 
+def range_verdict(lo: float, hi: float, low: float, high: float) -> str:
+    """Where the model's figures `lo`..`hi` lie against a reported range `low`..`high`: "inside"
+    it, "above" or "below" it, or "overlaps" it (partly inside). A run's one figure is `lo` ==
+    `hi` (inside, above or below); an ensemble's is the replicas' 5–95 % band."""
+    if lo > high:
+        return "above"
+    if hi < low:
+        return "below"
+    return "inside" if low <= lo and hi <= high else "overlaps"
+
+
+def reported_text(o: dict[str, Any]) -> str | None:
+    """How a page writes a stock observation's report: a range "150–200", a lower bound "> 300",
+    else its value; None when the row lacks what its kind needs."""
+    low, high, value = o.get("low"), o.get("high"), o.get("value")
+    if o["kind"] == "range" and low is not None and high is not None:
+        return f"{fmt_exact(low)}–{fmt_exact(high)}"
+    if o["kind"] == "lower_bound" and low is not None:
+        return f"> {fmt_exact(low)}"
+    return None if value is None else fmt_exact(value)
+
+
 def reported_rows(run: RunData) -> list[dict[str, str]]:
     """Each dated stock observation against the simulated population that day, with a verdict;
     a `peak` (reported by that date, its own date unstated) against the simulated peak so far."""
@@ -817,14 +839,14 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
             continue
         sim = float(tables.reported_figure(pop[:, j], o["day"], o["kind"]))
         low, high, value = o.get("low"), o.get("high"), o.get("value")
+        shown = reported_text(o)
+        if shown is None:
+            continue
         if o["kind"] == "range" and low is not None and high is not None:
-            shown = f"{fmt_exact(low)}–{fmt_exact(high)}"
-            verdict = "inside" if low <= sim <= high else ("above" if sim > high else "below")
+            verdict = range_verdict(sim, sim, low, high)
         elif o["kind"] == "lower_bound" and low is not None:
-            shown = f"> {fmt_exact(low)}"
             verdict = "consistent" if sim >= low else "below"
         elif value is not None:
-            shown = fmt_exact(value)
             verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
             continue

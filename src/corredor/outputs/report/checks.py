@@ -98,8 +98,13 @@ def _is_whole(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _fail(path: Path, where: str, expected: str, found: Any) -> ReportError:
-    return ReportError(f"{path}: {where} must be {expected}, found {kind_of(found)}")
+def _fail(path: Path, where: str, expected: str, found: Any, bad: tuple[int, str] | None = None) -> ReportError:
+    """`where` must be `expected`; `bad`: (index, what is wrong with it) of the item that makes a
+    list `found` not what is expected, so that the message names it, not just "found a list"."""
+    what = kind_of(found)
+    if bad is not None:
+        what += f" whose item [{bad[0]}] {bad[1]}"
+    return ReportError(f"{path}: {where} must be {expected}, found {what}")
 
 
 def _check_manifest(m: dict[str, Any], path: Path) -> None:
@@ -181,8 +186,11 @@ def check_network(net: Any, path: Path) -> dict[str, Any]:
             if not isinstance(row, list) or len(row) != len(roads):
                 raise ReportError(f"{path}: road_status[{t}] must be a list of one code per road "
                                   f"({len(roads)}), found {kind_of(row)}")
-            if not all(_is_whole(s) and s in (0, 1, 2) for s in row):
-                raise ReportError(f"{path}: road_status[{t}] holds a code other than 0, 1 or 2")
+            for k, s in enumerate(row):
+                if not (_is_whole(s) and s in (0, 1, 2)):
+                    shown = json.dumps(s)[:40] if isinstance(s, (int, float, str)) else kind_of(s)
+                    raise _fail(path, f"road_status[{t}]", "a list of codes 0, 1 or 2", row,
+                                (k, f"is {shown}, not 0, 1 or 2"))
     return net
 
 

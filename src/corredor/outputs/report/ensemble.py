@@ -7,7 +7,7 @@ observed.parquet, metrics_summary.json, bands.png), draws per variant the places
 line, shaded 25–75 % and 5–95 % bands, observations as dots), and tables each metric's
 distribution over replicas. For a crisis it opens each variant with the key observations a run's
 page gives (`key_observations`: peak stranded, when, from and until when, who is left at the end)
-with their bands, and checks each dated report against the replicas that day (`observed_rows`).
+with their bands, and checks each dated report (a range as a range) against the replicas that day (`observed_rows`).
 Same look, head and Content-Security-Policy as the run report (shared through `macros.html`);
 every file is checked first (checks.py), so a bad folder is one message naming the file and
 nothing is written.
@@ -40,7 +40,7 @@ from ...analysis.ensemble import (
 )
 from ...targets import write_text_atomic
 from ..formatting import day_date, fmt_exact
-from ..tables import OBSERVATIONS_JSON
+from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -51,6 +51,8 @@ from .builder import (
     counts_fact,
     environment,
     png_uri,
+    range_verdict,
+    reported_text,
 )
 from .checks import NotARunFolder, ReportError
 
@@ -364,32 +366,68 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     return rows
 
 
+#: Where the replicas' 5–95 % band lies against a reported range (`builder.range_verdict`), as
+#: the verdicts of a dated count say it.
+RANGE_VERDICTS = {"inside": "inside", "overlaps": "overlaps", "above": "replicas above it",
+                  "below": "replicas below it"}
+
+
+def _reported_counts(data: EnsembleData) -> list[dict[str, Any]]:
+    """The dated reported counts as observation rows {day, location, kind, value, low, high}:
+    observations.json's points and ranges (a range with its ends), or, in a folder written before
+    ensembles kept observations.json (or a Flee case's), observed.parquet's values as points.
+    Places with more than DAILY_OBSERVATIONS of them are left out (a daily series is the charts'
+    dashed line)."""
+    days = [int(d) for d in data.bands["day"].values]
+    names = {str(x) for x in data.bands["location"].values}
+    rows: list[dict[str, Any]] = []
+    if data.observations is not None:
+        rows = [o for o in data.observations
+                if o["kind"] in STOCK_KINDS and o["kind"] not in REPLICA_KINDS and o["location"] in names
+                and o["day"] in days and reported_text(o) is not None]
+    elif data.observed is not None:
+        for name in [str(x) for x in data.observed["location"].values]:
+            obs = data.observed.sel(location=name).values
+            rows += [{"day": days[t], "location": name, "kind": "point", "value": float(obs[t])}
+                     for t in np.flatnonzero(np.isfinite(obs))]
+    count: dict[str, int] = {}
+    for o in rows:
+        count[o["location"]] = count.get(o["location"], 0) + 1
+    return [o for o in rows if count[o["location"]] <= DAILY_OBSERVATIONS]
+
+
 def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
-    """Each dated reported count (observed.parquet; places with at most DAILY_OBSERVATIONS of
-    them: a daily series is the charts' dashed line) against the replicas that day: the median
-    and 5–95 % of people there, and where the report falls. Why: a crisis run's page checks each
+    """Each dated reported count (`_reported_counts`: observations.json's points and ranges, else
+    observed.parquet's values) against the replicas that day: the median and 5–95 % of people
+    there, and where the report falls: a count inside the band or the replicas below or above
+    it; a range (as a run's page checks it, `builder.range_verdict`) with the band inside it,
+    overlapping it, or the replicas above or below it. Why: a crisis run's page checks each
     report against its run; an ensemble's checks it against the spread of its runs."""
-    if data.observed is None:
-        return []
     pop = data.bands["population"].sel(variant=variant)
     dates = data.dates
+    index = {int(d): t for t, d in enumerate(data.bands["day"].values)}
     rows: list[tuple[int, dict[str, str]]] = []
-    for name in [str(x) for x in data.observed["location"].values]:
-        obs = data.observed.sel(location=name).values
-        seen = np.flatnonzero(np.isfinite(obs))
-        if not seen.size or seen.size > DAILY_OBSERVATIONS:
+    for o in _reported_counts(data):
+        t = index[o["day"]]
+        q = {stat: float(pop.sel(location=o["location"], stat=stat).values[t]) for stat in ("q05", "q50", "q95")}
+        lo, mid, hi = q["q05"], q["q50"], q["q95"]
+        if not all(math.isfinite(v) for v in (lo, mid, hi)):
             continue
-        q = {stat: pop.sel(location=name, stat=stat).values for stat in ("q05", "q50", "q95")}
-        for t in seen:
-            value, lo, mid, hi = float(obs[t]), float(q["q05"][t]), float(q["q50"][t]), float(q["q95"][t])
-            if not all(math.isfinite(v) for v in (lo, mid, hi)):
-                continue
+        low, high = o.get("low"), o.get("high")
+        if o["kind"] == "range" and low is not None and high is not None:
+            verdict = RANGE_VERDICTS[range_verdict(lo, hi, low, high)]
+            edge = high if mid > high else low if mid < low else None
+            difference = ("in the range" if edge is None else
+                          f"{(mid - edge) / edge:+.0%} of {fmt_exact(edge)}" if edge > 0 else "–")
+        else:
+            value = float(o["value"])
             verdict = ("inside" if lo <= value <= hi else
                        "replicas below it" if value > hi else "replicas above it")
-            rows.append((int(t), {"date": dates[t] or str(int(data.bands["day"].values[t])),
-                         "location": _place_label(data.bands, name), "reported": fmt_exact(value),
-                         "median": fmt_exact(mid), "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}",
-                         "difference": f"{(mid - value) / value:+.0%}" if value > 0 else ("0 as reported" if mid == 0 else "–"),
+            difference = (f"{(mid - value) / value:+.0%}" if value > 0 else
+                          ("0 as reported" if mid == 0 else "–"))
+        rows.append((t, {"date": dates[t] or str(o["day"]), "location": _place_label(data.bands, o["location"]),
+                         "reported": reported_text(o) or "–", "median": fmt_exact(mid),
+                         "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}", "difference": difference,
                          "verdict": verdict}))
     return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
 
