@@ -40,6 +40,15 @@ def crisis_unread(section: str) -> str:
             "parameters are crisis.<name> (e.g. crisis.give_up_base)")
 
 
+def crisis_unread_keys(settings: Settings) -> list[tuple[str, str]]:
+    """(section, key) of each key of CRISIS_UNREAD_SECTIONS that `settings` sets to other than its
+    default: what a crisis run would ignore (`Scenario.with_settings(move_rules=...)`)."""
+    default = Settings()
+    return [(section, key) for section in CRISIS_UNREAD_SECTIONS
+            for key, value in getattr(settings, section).model_dump().items()
+            if value != getattr(getattr(default, section), key)]
+
+
 #: Location kinds after Flee's substring typing (flee-model.md §2.1), plus corredor's own kinds.
 LOCATION_KINDS = (
     "camp",
