@@ -921,3 +921,43 @@ def test_a_runs_manifest_gives_date_parameters_as_dates():
     params = simulate_crisis(with_parameters(sc, peru_block=dt.date(2023, 4, 20)), seed=0).manifest["parameters"]
     assert params["peru_block"] == "2023-04-20"
     assert params["give_up_base"] == sc.crisis.parameters["give_up_base"]
+
+
+def test_flee_tables_under_files_of_a_crisis_scenario_are_located_warnings(tmp_path):
+    """closures, conflicts, observations and corrections under [files] of a border-crisis
+    scenario.toml were loaded and never read by the crisis rules (a planner who listed a closure
+    believed the border closed); each is now a warning at its key, and the run goes on (the
+    crisis part and the run as without them)."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder)
+    (folder / "closures.csv").write_text("kind,name1,name2,start,end\nlocation,santiago,santiago,0,149\n",
+                                         encoding="utf-8")
+    (folder / "conflicts.csv").write_text("day,santiago\n" + "".join(f"{d},1\n" for d in range(150)),
+                                          encoding="utf-8")
+    (folder / "observations.csv").write_text("series,date,value\ntotal,2023-02-01,0\n", encoding="utf-8")
+    (folder / "corrections.csv").write_text("series,date\n", encoding="utf-8")
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    added = ['closures = "closures.csv"', 'conflicts = "conflicts.csv"',
+             'observations = "observations.csv"', 'corrections = "corrections.csv"']
+    toml.write_text(text.replace('routes = "routes.csv"\n', 'routes = "routes.csv"\n' + "\n".join(added) + "\n"),
+                    encoding="utf-8")
+    first = text.splitlines().index('routes = "routes.csv"') + 2
+    sc = load_scenario(folder)
+    assert [(Path(w.path).name, w.line, w.column, w.message) for w in sc.metadata["warnings"]] == [
+        ("scenario.toml", first + i, 1, f"files.{key}: no effect: a border-crisis scenario's rules do "
+                                        f"not read Flee's {key} table ({why})")
+        for i, (key, why) in enumerate([
+            ("closures", "its border closures are crisis.policies rows"),
+            ("conflicts", "it has no conflict timeline"),
+            ("observations", "its reports of people at a place are crisis.observations"),
+            ("corrections", "its reports of people at a place are crisis.observations")])]
+    assert sc.crisis == load_scenario(SCENARIO).crisis
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 0 and f"scenario.toml:{first}:1: warning: files.closures: no effect" in r.output
+    r = CliRunner().invoke(app, ["run", str(folder), "--days", "2", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output

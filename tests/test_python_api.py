@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import typing
@@ -135,6 +136,23 @@ def test_a_border_crisis_scenario_with_a_hasten_is_refused_not_run_at_one(how: s
     assert str(err.value).startswith(f"'slow lane': {said}")
     res = simulate(hastened.with_hasten(1), seed=0)
     assert res.manifest["hasten"] == 1 and res.dataset.sizes["day"] == 2
+
+
+@pytest.mark.parametrize("section", ["move_rules", "spawn_rules"])
+def test_a_border_crisis_scenario_with_flee_settings_is_refused_not_run_without(section: str, chile_peru):
+    """`simulate(crisis.with_settings(move_rules={"camp_weight": 2}))` ran as without it (the crisis
+    rules read no Flee setting); scenario.toml and `--set` refuse the key. The API refuses it too,
+    in their words, before anything runs (compare as well)."""
+    key, value = ("camp_weight", 2.0) if section == "move_rules" else ("take_from_population", True)
+    changed = chile_peru.with_days(2).with_settings(**{section: {key: value}})
+    said = (f"settings.{section}.{key}: a border-crisis scenario's rules do not read "
+            f"settings.{section}; its behaviour parameters are crisis.<name>")
+    with pytest.raises(ValueError, match=re.escape(said)):
+        simulate(changed, seed=0)
+    with pytest.raises(ValueError) as err:
+        compare({"baseline": chile_peru.with_days(2), "camps": changed}, seeds=1)
+    assert str(err.value).startswith(f"'camps': {said}")
+    assert simulate(chile_peru.with_days(2).with_settings(**{section: {}}), seed=0).dataset.sizes["day"] == 2
 
 
 def test_run_ensemble_refuses_two_variants_with_one_label():

@@ -167,6 +167,8 @@ def test_draws_bernoulli_is_refused_for_a_crisis_scenario(tmp_path: Path) -> Non
     (["run", "--days", "400"], "--days 400 runs past the scenario's 150 days"),
     (["ensemble", "--replicas", "1", "--set", "move_rules.camp_weight=2"],
      "a border-crisis scenario's rules do not read settings.move_rules"),
+    (["run", "--set", "optimisations.hasten=10"],
+     "'optimisations.hasten': a border-crisis scenario simulates every person"),
     (["ensemble", "--replicas", "1", "--sweep", "crisis.speed_km_per_day=0,100"], "expected a number > 0"),
     (["run", "--days", "2", "--flee-out"],  # (was a KeyError traceback after the whole run)
      "--flee-out: " + str(Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023")
@@ -181,6 +183,18 @@ def test_options_that_would_do_nothing_on_a_crisis_scenario_exit_2(tmp_path: Pat
     assert r.exit_code == 2, r.output
     assert expected in " ".join(r.output.split()) and "Traceback" not in r.output
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("args", [["--set", "optimisations.hasten=1"], ["--hasten", "1"]])
+def test_hasten_1_on_a_crisis_scenario_runs_from_set_as_from_hasten_and_the_file(tmp_path: Path,
+                                                                                  args: list[str]) -> None:
+    """`hasten = 1` in a crisis scenario.toml and `--hasten 1` ran, while `--set
+    optimisations.hasten=1` was refused as a setting the crisis rules do not read: 1 is what runs,
+    whichever way it is said."""
+    crisis = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    r = runner.invoke(app, ["run", str(crisis), "--days", "2", *args, "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "c" / "manifest.json").read_text())["hasten"] == 1
 
 
 def test_flee_out_of_crisis_results_is_refused_before_writing(tmp_path: Path) -> None:

@@ -567,8 +567,9 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str 
         fail_with_problems(exc)
     if scenario.crisis is not None:
         if hasten is not None and hasten != 1:
-            usage_error(f"--hasten {hasten:,}: a border-crisis scenario simulates every person "
-                        "(one agent each); leave --hasten out")
+            from .scenario.model import CRISIS_HASTEN
+
+            usage_error(f"--hasten {hasten:,}: {CRISIS_HASTEN}; leave --hasten out")
         if engine == "cohorts":
             usage_error("--engine cohorts cannot run a border-crisis scenario: its rules follow each "
                         "person (cash, days waited); use --engine auto or agents")

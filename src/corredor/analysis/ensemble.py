@@ -168,7 +168,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     `section.key` addresses `scenario.settings`; `crisis.key` a behaviour parameter of a border-
     crisis scenario. Unknown keys and refused values raise `OverrideError` with a suggestion.
     """
-    from ..scenario.model import crisis_unread
+    from ..scenario.model import CRISIS_HASTEN, CRISIS_UNREAD_SECTIONS, crisis_unread
     from ..scenario.problems import shown
     from ..scenario.settings import Settings, suggest
 
@@ -190,8 +190,10 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
         if crisis is not None and dotted in crisis.parameters:  # `late_factor` for `crisis.late_factor`
             raise OverrideError(f"unknown setting '{dotted}' (did you mean 'crisis.{dotted}'? a "
                                 "border-crisis parameter is addressed as crisis.<name>)")
-        if crisis is not None and section in fields:
+        if crisis is not None and section in CRISIS_UNREAD_SECTIONS:
             raise OverrideError(f"'{dotted}': {crisis_unread(section)}")
+        if crisis is not None and dotted == "optimisations.hasten" and (isinstance(value, bool) or value != 1):
+            raise OverrideError(f"'{dotted}': {CRISIS_HASTEN}")  # (1 is what runs, as `hasten = 1` in the file)
         if section not in fields or section == "log_levels" or not key:
             choices = {f"{s}.{k}" for s in fields if s != "log_levels"
                        for k in fields[s].annotation.model_fields}  # type: ignore[union-attr]

@@ -40,6 +40,31 @@ def crisis_unread(section: str) -> str:
             "parameters are crisis.<name> (e.g. crisis.give_up_base)")
 
 
+#: Flee tables under [files] that the border-crisis rules never read, and what a crisis scenario
+#: uses instead: one is loaded (and checked) but warned of at its key in scenario.toml (native.py).
+CRISIS_UNREAD_FILES = {
+    "closures": "its border closures are crisis.policies rows",
+    "conflicts": "it has no conflict timeline",
+    "observations": "its reports of people at a place are crisis.observations",
+    "corrections": "its reports of people at a place are crisis.observations",
+}
+
+
+def crisis_unread_file(key: str) -> str:
+    """Why files.`key` (a key of CRISIS_UNREAD_FILES) changes nothing in a border-crisis scenario."""
+    return (f"files.{key}: no effect: a border-crisis scenario's rules do not read Flee's {key} "
+            f"table ({CRISIS_UNREAD_FILES[key]})")
+
+
+def crisis_unread_keys(settings: Settings) -> list[tuple[str, str]]:
+    """(section, key) of each key of CRISIS_UNREAD_SECTIONS that `settings` sets to other than its
+    default: what a crisis run would ignore (`Scenario.with_settings(move_rules=...)`)."""
+    default = Settings()
+    return [(section, key) for section in CRISIS_UNREAD_SECTIONS
+            for key, value in getattr(settings, section).model_dump().items()
+            if value != getattr(getattr(default, section), key)]
+
+
 #: Location kinds after Flee's substring typing (flee-model.md §2.1), plus corredor's own kinds.
 LOCATION_KINDS = (
     "camp",

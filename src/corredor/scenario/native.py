@@ -30,6 +30,7 @@ from .csvread import (
 )
 from .model import (
     CRISIS_HASTEN,
+    CRISIS_UNREAD_FILES,
     CRISIS_UNREAD_SECTIONS,
     LOCATION_KINDS,
     Location,
@@ -37,6 +38,7 @@ from .model import (
     Scenario,
     Series,
     crisis_unread,
+    crisis_unread_file,
 )
 from .parts import (
     ClosureColumns,
@@ -591,6 +593,10 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
         problems.error(toml_path, *toml_place(text, "files"),
                        "missing [files] table (expected locations and routes)")
         files = {}
+    if "crisis" in data:  # (loaded and checked below as in any scenario; no crisis rule reads them)
+        for key in CRISIS_UNREAD_FILES:
+            if key in files:
+                problems.warn(toml_path, *toml_place(text, "files", key), crisis_unread_file(key))
     loc_path = _file(folder, text, files, "locations", problems, True)
     locations, seen = read_native_locations(loc_path, problems) if loc_path else ([], set())
     if not seen:

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...plan import MAX_DAYS, MAX_PEOPLE
 from ...scenario.csvread import header_column
-from ...scenario.model import CRISIS_HASTEN, Scenario
+from ...scenario.model import CRISIS_HASTEN, Scenario, crisis_unread, crisis_unread_keys
 from ...scenario.problems import Problem, Problems, ScenarioError
 
 #: Memory of one person's columns (crisis_state.People) plus their origin in the plan.
@@ -209,7 +209,8 @@ def _float_attr(attrs: Any, key: str, default: float = 0.0) -> float:
 
 def compile_crisis(scenario: Scenario) -> CrisisPlan:
     """Build the arrays of a crisis scenario; raise ScenarioError for inconsistencies, and
-    ValueError for a scenario without [crisis] or with a hasten other than 1 (`CRISIS_HASTEN`).
+    ValueError for a scenario without [crisis], with a hasten other than 1 (`CRISIS_HASTEN`) or
+    with a Flee setting its rules do not read (`crisis_unread_keys`, e.g. from `with_settings`).
 
     >>> plan = compile_crisis(load_scenario("scenarios/chile-peru-2023"))  # doctest: +SKIP
     """
@@ -218,6 +219,10 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         raise ValueError("scenario has no [crisis] part")
     if scenario.hasten != 1:  # (load_scenario(..., hasten=H), with_hasten: ignored, it ran at 1)
         raise ValueError(f"hasten {scenario.hasten:,}: {CRISIS_HASTEN}; load it without hasten")
+    unread = crisis_unread_keys(scenario.settings)  # (with_settings: ignored, it ran without them)
+    if unread:
+        raise ValueError("; ".join(f"settings.{section}.{key}: {crisis_unread(section)}"
+                                   for section, key in unread) + "; leave Flee's settings out")
     where = _Where(scenario)
     probs: list[Problem] = []
     T = int(scenario.days)
