@@ -205,6 +205,8 @@ def test_every_help_screen_shows_plain_value_words() -> None:
 
     import typer.main
 
+    from corredor.cli import OPTION_WORDS
+
     group = typer.main.get_command(app)
     for name in ["", *sorted(group.commands)]:  # type: ignore[attr-defined]
         command = group.commands[name] if name else group  # type: ignore[attr-defined]
@@ -218,7 +220,9 @@ def test_every_help_screen_shows_plain_value_words() -> None:
             row = next(line for line in r.stdout.splitlines() if f" {param.opts[0]} " in line)
             words = row.strip("│ ").split()
             after_names = words[words.index(param.opts[-1]) + 1]  # (a flag: its help; else its type)
-            assert (after_names in {"INTEGER", "PATH", "TEXT", "FLOAT"}) != param.is_flag, row
+            assert (after_names in {"INTEGER", "PATH", "TEXT", "FLOAT", *OPTION_WORDS.values()}) != param.is_flag, row
+            if param.opts[0] in OPTION_WORDS:
+                assert after_names == OPTION_WORDS[param.opts[0]], row
     r = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert "CPU threads [all] [≥1]" in r.stdout and "[0–2^64-1]" in r.stdout, r.stdout
 

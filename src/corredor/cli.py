@@ -102,12 +102,23 @@ def range_words(low: float | None, high: float | None) -> str | None:
     return f"{_bound(low)}–{_bound(high)}"
 
 
+#: The help's word for the value of these options, where the help text names it ("simulate only
+#: the first N days", "one agent per H people") or a type word would say less (DIR, KEY=VALUE).
+OPTION_WORDS = {"--seed": "SEED", "--seeds": "N", "--replicas": "N", "--trials": "N", "--days": "N",
+                "--hasten": "H", "--workers": "N", "--threads": "N", "--checkpoint-every": "N",
+                "--every": "N", "--out": "DIR", "--set": "KEY=VALUE", "--sweep": "KEY=VALUES",
+                "--address": "URL", "--params": "FILE", "--comparison": "FILE"}
+
+
 def _plain_type(param: TyperOption | TyperArgument) -> str | None:
-    """The help's type column for a parameter: none for a flag; its metavar; else `value_word`."""
+    """The help's type column for a parameter: none for a flag; its metavar or `OPTION_WORDS`
+    word; else `value_word`."""
     if isinstance(param, TyperOption) and (param.is_flag or param.count):
         return None
     if isinstance(param, TyperOption) and param.metavar is not None:
         return param.metavar
+    if isinstance(param, TyperOption) and param.opts[0] in OPTION_WORDS:
+        return OPTION_WORDS[param.opts[0]]
     desc = param.type_descriptor
     if desc.is_choice:
         return param.display_type(ctx=None)  # type: ignore[arg-type]  # ([a|b], as typer shows it)
