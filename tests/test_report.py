@@ -367,6 +367,8 @@ def _refused(folder, *args):
     ("network.json", '{"days": [0, 1], "roads": [], "road_status": [[]]}', "network.json: \"road_status\" must be"),
     ("network.json", '{"days": [0], "roads": [{"a": "x", "b": "y"}, {"a": "y", "b": "z"}], "road_status": [[0, 7]]}',
      "network.json: road_status[0] must be a list of codes 0, 1 or 2, found a list whose item [1] is 7, not 0, 1 or 2"),
+    ("network.json", '{"days": [0], "roads": [{"a": "x", "b": "y"}], "road_status": [[0, 0]]}',
+     "network.json: road_status[0] must be a list of one code per road (1), found a list of 2"),
     ("network.json", '{"days": [0], "roads": [{"a": "x", "b": "y"}], "road_status": [["1"]]}',
      'network.json: road_status[0] must be a list of codes 0, 1 or 2, found a list whose item [0] is "1", not 0, 1 or 2'),
     ("observations.json", '[{"day": "x", "location": "camp", "kind": "point"}]',

@@ -185,7 +185,8 @@ def check_network(net: Any, path: Path) -> dict[str, Any]:
         for t, row in enumerate(status):
             if not isinstance(row, list) or len(row) != len(roads):
                 raise ReportError(f"{path}: road_status[{t}] must be a list of one code per road "
-                                  f"({len(roads)}), found {kind_of(row)}")
+                                  f"({len(roads)}), found {kind_of(row)}"
+                                  + (f" of {len(row)}" if isinstance(row, list) else ""))
             for k, s in enumerate(row):
                 if not (_is_whole(s) and s in (0, 1, 2)):
                     shown = json.dumps(s)[:40] if isinstance(s, (int, float, str)) else kind_of(s)
