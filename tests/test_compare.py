@@ -592,12 +592,12 @@ def test_comparison_csv_keeps_every_digit_as_the_json_does():
 def test_headings_name_a_unit_once(small_comparison):
     """A heading states its unit, but not twice: "stranded person-days", not "… (person-days)"."""
     from corredor.analysis.compare import heading
-    from corredor.mainjob import report_rows
+    from corredor.outputs.report.builder import comparison_rows
 
     assert heading("stranded_person_days") == "stranded person-days"
     assert heading("peak_stranded") == "peak stranded (people)"
     assert heading("money_paid_usd", "\n") == "money paid\n(USD)"
-    row = report_rows(small_comparison)[0]
+    row = comparison_rows({"summary": small_comparison.summary()})[0]
     assert row["variant"] == "baseline"
     assert set(row) - {"variant"} == {heading(k) for k in ALL_METRICS}
     assert not [h for h in row if h.endswith("(person-days)")]
@@ -609,11 +609,10 @@ def test_report_of_a_comparison_json_heads_its_columns_as_the_main_job_does(smal
     where the main job's report (and the CLI) say "stranded person-days" and "m²" (compare.heading).
     The file's table is now the main job's, heading for heading and cell for cell."""
     from corredor.analysis.compare import comparison_json
-    from corredor.mainjob import report_rows
     from corredor.outputs.report.builder import comparison_rows
 
     rows = comparison_rows(json.loads(json.dumps(comparison_json(small_comparison))))
-    assert rows == report_rows(small_comparison)
+    assert rows == comparison_rows({"summary": small_comparison.summary()})  # (the main job's)
     columns = set(rows[0]) - {"variant"}
     assert "stranded person-days" in columns and "covered space needed on the busiest day (m²)" in columns
     assert not [c for c in columns if c.endswith("(person-days)") or c.endswith("(m2)")]

@@ -113,12 +113,13 @@ OPTION_WORDS = {"--seed": "SEED", "--seeds": "N", "--replicas": "N", "--trials":
 def _plain_type(param: TyperOption | TyperArgument) -> str | None:
     """The help's type column for a parameter: none for a flag; its metavar or `OPTION_WORDS`
     word; else `value_word`."""
-    if isinstance(param, TyperOption) and (param.is_flag or param.count):
-        return None
-    if isinstance(param, TyperOption) and param.metavar is not None:
-        return param.metavar
-    if isinstance(param, TyperOption) and param.opts[0] in OPTION_WORDS:
-        return OPTION_WORDS[param.opts[0]]
+    if isinstance(param, TyperOption):
+        if param.is_flag or param.count:
+            return None
+        if param.metavar is not None:
+            return param.metavar
+        if param.opts[0] in OPTION_WORDS:
+            return OPTION_WORDS[param.opts[0]]
     desc = param.type_descriptor
     if desc.is_choice:
         return param.display_type(ctx=None)  # type: ignore[arg-type]  # ([a|b], as typer shows it)
@@ -127,31 +128,30 @@ def _plain_type(param: TyperOption | TyperArgument) -> str | None:
     return f"{word}..." if isinstance(param, TyperOption) and param.nargs != 1 else word
 
 
-class Option(TyperOption):
+class _PlainType:
+    """A help row's type column by `_plain_type` and no range there (it joins the help text:
+    `with_plain_types`), for `Option` and `Argument` alike."""
+
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return _plain_type(self)  # type: ignore[arg-type]  # (mixed into TyperOption, TyperArgument)
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None
+
+
+class Option(_PlainType, TyperOption):
     """A typer option whose help row shows a flag without a type and a value by a plain word
     (INTEGER, PATH, TEXT or its metavar) and its range in its help (`≥1`), not in the type column.
 
     Why: typer 0.29 shows `<bool>` on every flag, `<list[str]>`, `<int range> [0<=x<=18446744073709551615]`.
     """
 
-    def display_type_rich(self, ctx: ClickContext) -> str | None:
-        return _plain_type(self)
 
-    def _get_number_range_help_str(self) -> str | None:
-        return None  # (in the help text: `with_plain_types`)
-
-
-class Argument(TyperArgument):
+class Argument(_PlainType, TyperArgument):
     """A typer argument shown as `Option` shows an option; an error names it as the usage line does.
 
     Why: typer 0.29 said `Missing argument 'dest'.` under `convert [OPTIONS] SRC DEST`.
     """
-
-    def display_type_rich(self, ctx: ClickContext) -> str | None:
-        return _plain_type(self)
-
-    def _get_number_range_help_str(self) -> str | None:
-        return None
 
     def get_error_hint(self) -> str:
         return f"'{usage_name(self)}'"

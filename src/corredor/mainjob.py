@@ -185,19 +185,6 @@ def write_run(results: Any, out_dir: Path, force: bool) -> None:
     write_run_folder(results, out_dir, force=force)
 
 
-def report_rows(comp: Any) -> list[dict[str, Any]]:
-    """The comparison as the report's table rows: {"variant": name, label: "median [p5–p95]"}."""
-    from .analysis.compare import ALL_METRICS, heading
-    from .outputs.formatting import band_cell
-    from .outputs.report.builder import pivot
-
-    def cell(_: int, r: dict[str, Any]) -> tuple[str, str] | None:
-        key = r["metric"]
-        return (heading(key), band_cell(r["median"], r["p05"], r["p95"])) if key in ALL_METRICS else None
-
-    return pivot(comp.summary(), cell)
-
-
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "run"
 
@@ -274,19 +261,20 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
     checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
     names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
+    summary = comp.summary()  # (each call works out every scenario's quantiles and differences)
 
     def write(tmp: Path) -> None:
         from .outputs.plots import COMPARISON_PNG, comparison_png
 
-        png = comparison_png(comp.summary(), comp.names)
+        png = comparison_png(summary, comp.names)
         write_comparison(comp, tmp, {COMPARISON_PNG: png})
         for name, slug in names.items():
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
-        from .outputs.report.builder import difference_rows
+        from .outputs.report.builder import comparison_rows, difference_rows
 
-        rows, differences = report_rows(comp), difference_rows(comp.summary())
+        rows, differences = comparison_rows({"summary": summary}), difference_rows(summary)
         for slug in names.values():
             build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds,
                          differences=differences)
@@ -296,5 +284,5 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     run_dirs = [out_dir / slug for slug in names.values()]
     reports = [run_dir / "report.html" for run_dir in run_dirs]
     return {"comparison": [str(p) for p in written], "runs": [str(p) for p in run_dirs],
-            "checks": checks, "reports": [str(r) for r in reports], "summary": comp.summary(),
+            "checks": checks, "reports": [str(r) for r in reports], "summary": summary,
             "comparison_object": comp}

@@ -670,7 +670,7 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
     """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png.
 
     The CSVs are written as every corredor table (`outputs.tables.write_hxl_csv`): an HXL hashtag
-    row under the header (`TRIALS_TAGS`, `BEFORE_AFTER_TAGS`), CRLF line ends, every digit.
+    row under the header (`trials_columns`, `BEFORE_AFTER_TAGS`), CRLF line ends, every digit.
     """
     from ..outputs.tables import write_hxl_csv
 

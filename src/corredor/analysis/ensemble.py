@@ -516,11 +516,11 @@ def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | N
     `stranded_peak_day`) its date (`stranded_peak_date`, `#date+stranded_peak`) when `start_date`
     is known, as the band tables write a date beside each day."""
     from ..outputs.formatting import day_date
-    from ..outputs.tables import exact_number, hxl_attribute, hxl_csv_text
+    from ..outputs.tables import hxl_attribute, hxl_csv_text
 
     def date_of(value: Any) -> str:
         """A day metric's date; empty where a replica has none (None, NaN)."""
-        return day_date(float(value), start_date) if value is not None and exact_number(float(value)) else ""
+        return day_date(float(value), start_date) if value is not None and math.isfinite(float(value)) else ""
 
     ids = ("variant", "replica", "seed")
     names = list(dict.fromkeys(k for r in rows for k in r if k not in ids))

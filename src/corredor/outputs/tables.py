@@ -563,7 +563,7 @@ def csv_line(fields: Iterable[Any], number: NumberFormat = exact_number) -> str:
 def hxl_attribute(name: str) -> str:
     """A name (a metric, parameter, case or place code) as an HXL attribute: lower-case ASCII
     letters, digits and `_`, a letter first (`peak_stranded`, `loc_arica`, `m2023`)."""
-    text = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_") or "value"
+    text = slug(name)  # (accents dropped: "Línea" is linea, not l_nea)
     return text if text[0].isalpha() else f"m{text}"
 
 

@@ -372,6 +372,12 @@ RANGE_VERDICTS = {"inside": "inside", "overlaps": "overlaps", "above": "replicas
                   "below": "replicas below it"}
 
 
+def value_verdict(value: float, lo: float, hi: float) -> str:
+    """Where one reported figure lies against the replicas' band `lo`..`hi` (a reported count,
+    or a reported peak against the replicas' own peaks)."""
+    return "inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it"
+
+
 def _reported_counts(data: EnsembleData) -> list[dict[str, Any]]:
     """The dated reported counts as observation rows {day, location, kind, value, low, high}:
     observations.json's points and ranges (a range with its ends), or, in a folder written before
@@ -421,8 +427,7 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
                           f"{(mid - edge) / edge:+.0%} of {fmt_exact(edge)}" if edge > 0 else "–")
         else:
             value = float(o["value"])
-            verdict = ("inside" if lo <= value <= hi else
-                       "replicas below it" if value > hi else "replicas above it")
+            verdict = value_verdict(value, lo, hi)
             difference = (f"{(mid - value) / value:+.0%}" if value > 0 else
                           ("0 as reported" if mid == 0 else "–"))
         rows.append((t, {"date": dates[t] or str(o["day"]), "location": _place_label(data.bands, o["location"]),
@@ -463,7 +468,7 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
             if value is None:
                 continue
             row |= {"reported": f"a peak of {fmt_exact(value)} by then", "figure": "each replica's most there up to that day",
-                    "verdict": "inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it"}
+                    "verdict": value_verdict(value, lo, hi)}
         if len(values) != n:  # (an edited file: say what the figures are over)
             row["verdict"] += f" ({len(values)} figures for {n} replicas)"
         rows.append((int(o["day"]), row))
