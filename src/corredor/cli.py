@@ -128,30 +128,34 @@ def _plain_type(param: TyperOption | TyperArgument) -> str | None:
     return f"{word}..." if isinstance(param, TyperOption) and param.nargs != 1 else word
 
 
-class _PlainType:
-    """A help row's type column by `_plain_type` and no range there (it joins the help text:
-    `with_plain_types`), for `Option` and `Argument` alike."""
-
-    def display_type_rich(self, ctx: ClickContext) -> str | None:
-        return _plain_type(self)  # type: ignore[arg-type]  # (mixed into TyperOption, TyperArgument)
-
-    def _get_number_range_help_str(self) -> str | None:
-        return None
-
-
-class Option(_PlainType, TyperOption):
+class Option(TyperOption):
     """A typer option whose help row shows a flag without a type and a value by a plain word
     (INTEGER, PATH, TEXT or its metavar) and its range in its help (`≥1`), not in the type column.
 
     Why: typer 0.29 shows `<bool>` on every flag, `<list[str]>`, `<int range> [0<=x<=18446744073709551615]`.
     """
 
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return _plain_type(self)
 
-class Argument(_PlainType, TyperArgument):
+    def _get_number_range_help_str(self) -> str | None:
+        return None  # (in the help text: `with_plain_types`)
+
+
+class Argument(TyperArgument):
     """A typer argument shown as `Option` shows an option; an error names it as the usage line does.
 
     Why: typer 0.29 said `Missing argument 'dest'.` under `convert [OPTIONS] SRC DEST`.
     """
+
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
+        return _plain_type(self)
+
+    def _get_number_range_help_str(self) -> str | None:
+        return None
+
+    # (Option's two methods are not shared through a mixin: `with_plain_types` swaps a
+    # parameter's class, which needs Option's and Argument's layout to be typer's own)
 
     def get_error_hint(self) -> str:
         return f"'{usage_name(self)}'"
