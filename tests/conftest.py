@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -33,6 +34,12 @@ def _numba_cache_dir() -> Path:
 
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(_numba_cache_dir()))  # (before anything imports numba)
+
+# CI draws the same property-test examples on every run (.ci/run sets HYPOTHESIS_PROFILE=ci), so
+# its verdict is about the commit, not the luck of the draw; a local `make test` draws fresh
+# examples each time and keeps finding new ones (a failure prints the blob that replays it).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

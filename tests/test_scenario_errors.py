@@ -270,6 +270,12 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
         "missing file source_data/nope.csv",
     ),
     ("layout-duplicate", line(LAY, 4, "D,d.csv"), LAY, 4, 1, "duplicate series 'D'"),
+    # a file name that cannot be one is said at the row naming it, not as a file of that name
+    ("layout-open-quote", line(LAY, 2, 'D,"d.csv'), LAY, 2, 2,
+     "missing file 'source_data/d.csv\\nE,e.csv'"),
+    ("layout-open-quote-hint", line(LAY, 2, 'D,"d.csv'), LAY, 2, 2, "is a quote left open?"),
+    ("layout-name-too-long", line(LAY, 3, "E," + "e" * 300 + ".csv"), LAY, 3, 2,
+     "(File name too long)"),
     ("layout-no-file", line(LAY, 3, "E,"), LAY, 3, 2, "missing file name"),
     (
         "series-bad-date",

@@ -10,6 +10,8 @@ where Flee silently does something surprising (§7.1).
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import yaml
 from .csvread import (
     Row,
     Table,
+    file_problem,
     is_absent,
     parse_date,
     parse_date_text,
@@ -38,7 +41,7 @@ from .parts import (
     read_series_file,
     unknown_location,
 )
-from .problems import Problems, shown
+from .problems import SHOWN_CHARS, Problems, shown
 from .settings import Settings, settings_from_mapping
 
 LOCATION_COLUMNS = (
@@ -642,10 +645,13 @@ def read_observations(
         parts = []
         for offset, file in enumerate(files):
             path = src / file
-            if is_absent(path):  # (else the reader says why it cannot be read)
-                problems.error(
-                    layout.path, row.line, offset + 2, f"missing file source_data/{file}"
-                )
+            named = f"source_data/{file}"
+            why = file_problem(path, named if named.isprintable() and len(named) <= SHOWN_CHARS
+                               else shown(named))
+            if why is not None and _name_is_the_problem(path, file):  # (else the reader says why)
+                if "\n" in file or "\r" in file:
+                    why += " (a line break in the name: is a quote left open?)"
+                problems.error(layout.path, row.line, offset + 2, why)
                 continue
             part = read_series_file(path, problems, start_date)
             if part is not None:
@@ -677,6 +683,19 @@ def read_observations(
     camps = {k: v for k, v in series.items() if k in by_name and by_name[k].is_camp}
     extra = {k: v for k, v in series.items() if k not in camps}
     return Observations(total, camps, extra)
+
+
+def _name_is_the_problem(path: Path, name: str) -> bool:
+    """True when the file a data_layout row names, which cannot be read, is missing or has a name
+    that cannot be a file's (a line break from a quote left open, too long for the system): the
+    row is where to say so; a file there that cannot be read is named itself."""
+    if is_absent(path) or not name.isprintable():
+        return True
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ENAMETOOLONG
+    return False
 
 
 # ---- the folder ---------------------------------------------------------------------------------
