@@ -582,6 +582,39 @@ def test_band_panels_show_the_sites_that_held_anyone(tmp_path) -> None:
     assert (out / "bands.png").stat().st_size > 1000
 
 
+def test_bands_png_marks_a_crisis_reports_as_camps_png_does() -> None:
+    """bands.png drew a crisis's reports from the gridded `observed`, which holds a range as one
+    value ("150–200" as a dot at 175) and no lower bound: they are now marked as camps.png marks
+    a run's (`plots.draw_observations`): a range as a vertical bar from its low to its high figure,
+    a lower bound as an upward triangle, a count as a dot; a place without reports keeps its
+    observed dots, and the legend names each kind of mark, whichever panel has it."""
+    from matplotlib.collections import LineCollection
+
+    from corredor.analysis.ensemble import bands_figure
+
+    ens = _run(replicas=3, executor=SerialExecutor())
+    ens.observations = [
+        {"day": 5, "location": "camp1", "kind": "point", "value": 12.0, "low": None, "high": None},
+        {"day": 10, "location": "camp1", "kind": "range", "value": 22.0, "low": 15.0, "high": 30.0},
+        {"day": 20, "location": "camp1", "kind": "lower_bound", "value": 40.0, "low": 40.0, "high": None},
+        {"day": 20, "location": "camp1", "kind": "outflow", "value": 7.0, "low": None, "high": None},  # (not drawn)
+    ]
+    fig = bands_figure(ens)
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+    assert set(panels) == {"camp1", "camp2"}
+    camp1, camp2 = panels["camp1"], panels["camp2"]
+    bars = [c for c in camp1.collections if isinstance(c, LineCollection)]
+    assert [[s.tolist() for s in bar.get_segments()] for bar in bars] == [[[[10.0, 15.0], [10.0, 30.0]]]]
+    marks = {line.get_label(): line for line in camp1.get_lines() if line.get_marker() not in ("None", None, "")}
+    triangle, dot = marks["reported lower bound"], marks["reported"]
+    assert triangle.get_marker() == "^" and (list(triangle.get_xdata()), list(triangle.get_ydata())) == ([20], [40.0])
+    assert dot.get_marker() == "o" and (list(dot.get_xdata()), list(dot.get_ydata())) == ([5], [12.0])
+    assert set(marks) == {"reported", "reported lower bound"}  # no "observed" dots beside the reports
+    assert "observed" in [line.get_label() for line in camp2.get_lines()]  # (no reports there: as before)
+    legend = fig.axes[0].get_legend()
+    assert {"reported", "reported range", "reported lower bound", "observed"} <= {t.get_text() for t in legend.get_texts()}
+
+
 def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Path) -> None:
     """Crisis ensembles report compare's metrics; `days_until_camp_empties` is NaN in a run that
     ends before the camp empties (100 days: 11 May): the table printed "– – –"; it now says that

@@ -38,8 +38,8 @@ CHILE = REPO / "scenarios" / "chile-peru-2023"
 
 
 class Page(HTMLParser):
-    """Charts (caption, svg attributes, median points, band polygons), metrics tables per
-    variant section, and every src/href of the page."""
+    """Charts (caption, svg attributes, median points, band polygons, observation marks), metrics
+    tables per variant section, and every src/href of the page."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,7 +66,8 @@ class Page(HTMLParser):
         if tag == "section":
             self._section = a.get("id")
         if tag == "figure" and "chart" in a.get("class", ""):
-            self.charts.append({"section": self._section, "caption": "", "lines": [], "observed_lines": [], "bands": []})
+            self.charts.append({"section": self._section, "caption": "", "lines": [], "observed_lines": [], "bands": [],
+                                "marks": []})
         if tag == "figcaption" and self.charts and not self.charts[-1]["caption"]:
             self._text = []
         if tag == "svg" and self.charts:
@@ -76,6 +77,8 @@ class Page(HTMLParser):
         if tag == "polygon" and "band" in a.get("class", "").split():
             self._poly = {"points": a["points"], "title": ""}
             self.charts[-1]["bands"].append(self._poly)
+        if tag in ("circle", "line", "polygon") and a.get("class") in ("obs", "reported") and self.charts:
+            self.charts[-1]["marks"].append((tag, a["class"], a))  # an observation: dot, bar or triangle
         if tag == "title" and self._poly is not None:
             self._text = []
         if tag == "table" and "metrics" in a.get("class", ""):
@@ -341,9 +344,20 @@ def test_crisis_page_is_offline_and_labels_the_sites(chile: Path) -> None:
     captions = [c["caption"] for c in parse(chile / "report.html").charts]
     assert any(c.endswith(": people stranded there") for c in captions)
     assert all(not c.startswith("camp:") for c in captions)  # the place's label, not its id
-    # a few dated reports are dots, not a dashed line
-    text = (chile / "report.html").read_text()
-    assert '<circle class="obs"' in text and not any(c["observed_lines"] for c in parse(chile / "report.html").charts)
+    # its dated reports are marked as on a run's page (observations.json's: a range as a bar, a
+    # lower bound as a triangle), not drawn from observed.parquet (a dashed line, or dots)
+    charts = parse(chile / "report.html").charts
+    assert not any(c["observed_lines"] for c in charts)
+    observations = json.loads((chile / "observations.json").read_text())
+    days = json.loads((chile / "manifest.json").read_text())["days"]
+    shape = {"range": "bar", "lower_bound": "triangle", "point": "dot", "peak": "dot"}
+    expect = sorted((shape[o["kind"]], "reported", o["day"],
+                     [o["low"], o["high"]] if o["kind"] == "range" else [o["low"] if o["kind"] == "lower_bound" else o["value"]])
+                    for o in observations if o["location"] == "camp" and o["kind"] in shape and o["day"] < days)
+    assert ("bar", "reported", 79, [150.0, 200.0]) in expect and ("triangle", "reported", 77, [300.0]) in expect
+    camp = [c for c in charts if c["caption"] == "Línea de la Concordia camp: people there"]
+    assert len(camp) == 1
+    assert sorted((s, c, d, [round(v) for v in vs]) for s, c, d, vs in _marks(camp[0])) == expect
 
 
 def test_the_report_command_help_names_ensemble_folders() -> None:
@@ -600,8 +614,11 @@ def test_an_older_ensemble_folder_without_observations_json_still_reads(chile: P
     assert "lower bounds and peaks of the scenario's reports are not checked here: this folder was written " \
            "before ensemble folders kept them in observations.json" in text
     assert "bounds-variant-1" not in text and "observed-variant-1" in text
-    # (its reported counts are observed.parquet's: a range as its central value)
+    # (its reported counts are observed.parquet's: a range as its central value, a dot in the charts)
     assert [r[2] for r in tables_of(folder / "report.html")["observed-variant-1"] if r[0] == "2023-04-29"] == ["175"]
+    camp = next(c for c in parse(folder / "report.html").charts if c["caption"] == "Línea de la Concordia camp: people there")
+    assert {cls for _, cls, _ in camp["marks"]} == {"obs"} and ("dot", "obs", 87, [175.0]) in [
+        (s, c, d, [round(v) for v in vs]) for s, c, d, vs in _marks(camp)]
     (folder / "report.html").unlink()
     (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak",\n "replicas": ')
     assert f"error: {folder}/observations.json:2:14: not valid JSON" in _refused(folder)
@@ -640,6 +657,64 @@ def _toy_crisis(replicas: int, empties_n: float) -> Any:
     peak_day = {**metric, "n": replicas - 1.0, "q05": 4.6, "q50": 5.5, "q95": 6.4}  # (nobody stranded in one)
     return EnsembleData(Path("."), {"replicas": replicas, "start_date": "2023-04-01"}, bands, None,
                         {"v": {"days_until_camp_empties": metric, "stranded_peak_day": peak_day}})
+
+
+def _marks(chart: dict[str, Any]) -> list[tuple[str, str, int, list[float]]]:
+    """A chart's observation marks as (shape, class, day, values read back through its scale):
+    a dot its value, a bar its two ends, a triangle the value its tip points up from (5 px
+    above it, as builder.chart draws it)."""
+    out = []
+    for tag, cls, a in chart["marks"]:
+        if tag == "circle":
+            xy = np.array([[float(a["cx"]), float(a["cy"])]])
+        elif tag == "line":
+            xy = np.array([[float(a["x1"]), float(a["y1"])], [float(a["x2"]), float(a["y2"])]])
+        else:
+            xy = points(a["points"])[:1] + [0.0, 5.0]
+        day, value, _ = back(chart, xy)
+        out.append(({"circle": "dot", "line": "bar", "polygon": "triangle"}[tag], cls, int(day[0]),
+                    [round(float(v), 1) for v in value]))
+    return out
+
+
+def test_a_crisis_page_marks_a_range_as_a_bar_and_a_lower_bound_as_a_triangle(tmp_path: Path) -> None:
+    """The charts drew a crisis's reports from observed.parquet, which holds a range as one value
+    ("10–20" as a dot at 15) and no lower bound; they now mark observations.json's reports as a
+    run's page does (builder.chart's `reported`): a count as a dot, a range as a vertical bar from
+    its low to its high figure, a lower bound ("at least 25") as an upward triangle, with the run
+    page's legend. A folder without observations.json (a Flee case's) keeps observed.parquet's dots."""
+    import xarray as xr
+
+    from corredor.outputs.report.ensemble import render_ensemble
+
+    data = _toy_crisis(20, 12.0)
+    data.folder = tmp_path
+    observed = np.full((10, 2), np.nan)
+    observed[8, 1], observed[9, 1] = 15.0, 3.0  # (what observed.parquet holds: the range's middle, the count)
+    data.observed = xr.DataArray(observed, dims=("day", "location"),
+                                 coords={"day": np.arange(10), "location": ["line", "shelter"]})
+    data.observations = [
+        {"day": 8, "location": "shelter", "kind": "range", "value": 15.0, "low": 10.0, "high": 20.0, "note": "a range"},
+        {"day": 9, "location": "shelter", "kind": "point", "value": 3.0, "low": None, "high": None, "note": ""},
+        {"day": 9, "location": "shelter", "kind": "lower_bound", "value": 25.0, "low": 25.0, "high": None, "note": ""},
+        {"day": 9, "location": "shelter", "kind": "outflow", "value": 7.0, "low": None, "high": None, "note": ""}]
+    (tmp_path / "report.html").write_text(render_ensemble(data), encoding="utf-8")
+    charts = {c["caption"]: c for c in parse(tmp_path / "report.html").charts}
+    shelter = charts["The shelter: people there"]
+    assert sorted(_marks(shelter)) == [("bar", "reported", 8, [10.0, 20.0]), ("dot", "reported", 9, [3.0]),
+                                       ("triangle", "reported", 9, [25.0])]
+    assert not charts["The line: people stranded there"]["marks"]  # (reports are of people there)
+    text = re.sub(r"\s+", " ", (tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert ('<li>reported: <span class="dot"></span>count · <span class="bar"></span>range · '
+            '<span class="tri">▲</span>lower bound</li>') in text
+    assert "a reported range a vertical bar from its low to its high figure" in text
+    assert "2023-04-09: reported 10–20 (a range)" in text  # (the bar's tooltip)
+
+    data.observations = None  # (a Flee case, or a folder written before ensembles kept observations.json)
+    (tmp_path / "report.html").write_text(render_ensemble(data), encoding="utf-8")
+    shelter = next(c for c in parse(tmp_path / "report.html").charts if c["caption"] == "The shelter: people there")
+    assert sorted(_marks(shelter)) == [("dot", "obs", 8, [15.0]), ("dot", "obs", 9, [3.0])]
+    assert "<li>reported" not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reached() -> None:

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import xarray as xr
@@ -39,6 +39,9 @@ from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
 from ..targets import check_replaceable, swap_in
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Quantiles of every band, as fractions; their names in the `stat` coordinate are q05 ... q95.
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -909,14 +912,30 @@ def band_panels(ds: xr.Dataset, variable: str = "population", max_panels: int = 
 
 
 def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_panels: int = 9) -> None:
+    """Write `bands_figure` as a PNG at `path` (bands.png)."""
+    from ..outputs.fonts import quiet_missing_glyphs
+    from ..outputs.plots import save_png
+
+    fig = bands_figure(ens, variable, max_panels)
+    with quiet_missing_glyphs([fig], "ensemble plot"):
+        save_png(fig, path, dpi=110)
+
+
+def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 9) -> Figure:
     """Median and 25–75 / 5–95 % bands of `variable` for the busiest places (`band_panels`), with
     observations; panels are titled with the places' labels where the results carry them.
+
+    A crisis's reports (`ens.observations`) are marked as camps.png marks a run's
+    (`plots.draw_observations`: counts as dots, ranges as vertical bars, lower bounds as upward
+    triangles); a place without them gets the `observed` series as small dots (a Flee case). The
+    legend, on the first panel, names every mark of every panel once.
     Drawn with matplotlib's object API, as outputs/plots.py draws: `matplotlib.use("Agg")` and
     pyplot switched a notebook's backend, so its own figures no longer showed."""
     from matplotlib.figure import Figure
 
-    from ..outputs.fonts import label_fonts, quiet_missing_glyphs
-    from ..outputs.plots import plain_counts, save_png
+    from ..outputs.fonts import label_fonts
+    from ..outputs.plots import draw_observations, plain_counts
+    from ..outputs.tables import STOCK_KINDS
 
     ds = ens.bands
     variable, stacked, order = band_panels(ds, variable, max_panels)
@@ -936,7 +955,11 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
             ax.plot(days, c.sel(stat="q50"), color=color, lw=1.2, label=str(label))
         name = cell["cell"].values.item() if "cell" in cell.coords else variable
         name = name if isinstance(name, str) else ", ".join(str(x) for x in np.atleast_1d(name))
-        if "observed" in ds and variable == "population" and "location" in ds["observed"].dims:
+        reports = ([o for o in ens.observations if o["location"] == name and o["kind"] in STOCK_KINDS]
+                   if variable == "population" else [])
+        if reports:  # (drawn from the reports alone: `observed` holds a range as one value)
+            draw_observations(ax, days, reports)
+        elif "observed" in ds and variable == "population" and "location" in ds["observed"].dims:
             loc = name
             if loc in ds["observed"]["location"].values:
                 obs = ds["observed"].sel(location=loc)
@@ -950,7 +973,11 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
         plain_counts(ax)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
+    marks: dict[str, Any] = {}  # label -> handle, first seen: the variants, then each kind of mark
+    for ax in list(axes.flat)[:n]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            marks.setdefault(text, handle)
+    axes.flat[0].legend(list(marks.values()), list(marks), fontsize=6)
     fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
                  fontsize=10)
     fig.supxlabel("day", fontsize=8)
@@ -962,5 +989,4 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
     for t in titles:
         t.set_fontfamily(family)
     fig.tight_layout()
-    with quiet_missing_glyphs([fig], "ensemble plot"):
-        save_png(fig, path, dpi=110)
+    return fig

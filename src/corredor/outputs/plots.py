@@ -144,7 +144,7 @@ def camps_figure(
                 ax.plot(x, obs, "--", color="black", lw=1.2, label="observed")
             elif ok.any():
                 ax.plot(x[ok], obs[ok], "o", ms=3, color="black", label="observed")
-        _draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
+        draw_observations(ax, x, [o for o in observations or [] if o["location"] == name])
         ax.set_title(label[name], fontsize=9, fontfamily=family)
         ax.tick_params(labelsize=7)
         ax.set_ylabel("people", fontsize=8)
@@ -159,8 +159,10 @@ def camps_figure(
     return fig
 
 
-def _draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
-    """Points as dots, ranges as vertical bars, lower bounds as upward triangles."""
+def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
+    """Points (and peaks) as dots, ranges as vertical bars, lower bounds as upward triangles, in
+    black, each kind labelled once ("reported", "reported range", "reported lower bound"). Shared
+    by camps.png and an ensemble's bands.png, so both mark a report the same way."""
     labelled: set[str] = set()
 
     def label(kind: str) -> str | None:

@@ -673,8 +673,8 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                     for j in observed if j not in daily]
             c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
             if c:
-                if reported:
-                    c["reported_legend"] = True
+                if reported:  # (the legend's words before its marks; an ensemble's page draws them black)
+                    c["reported_legend"] = "reported, in the colour of its place"
                 charts.append(c)
     if "stranded" in run.grids:
         st = run.grids["stranded"]

@@ -2,9 +2,11 @@
 
 Why: bands.png is a picture; a planner also wants the numbers behind it and what the bands mean.
 The page reads the folder alone (manifest.json, bands/population.parquet [and stranded],
-observed.parquet, metrics_summary.json, bands.png), draws per variant the places bands.png draws
+observed.parquet, a crisis's observations.json, metrics_summary.json, bands.png), draws per variant the places bands.png draws
 (`analysis.ensemble.band_panels`) as SVG charts made by the run report's `builder.chart` (median
-line, shaded 25–75 % and 5–95 % bands, observations as dots), and tables each metric's
+line, shaded 25–75 % and 5–95 % bands, and the observations as a run's page marks them: for a
+crisis, observations.json's counts as dots, ranges as vertical bars, lower bounds as upward
+triangles; for a Flee case, observed.parquet's values as dots, a dashed line where daily), and tables each metric's
 distribution over replicas. For a crisis it opens each variant with the key observations a run's
 page gives (`key_observations`: peak stranded, when, from and until when, who is left at the end)
 with their bands, and checks each dated report (a range as a range) against the replicas that day (`observed_rows`).
@@ -184,11 +186,27 @@ def _place_label(bands: xr.Dataset, name: str) -> str:
     return name
 
 
+def reports_by_place(data: EnsembleData) -> dict[str, list[dict[str, Any]]]:
+    """observations.json's reports of people there (points, ranges, lower bounds, peaks: the
+    kinds a run's chart marks) per place, as `builder.chart` takes them (`reported`): the day as
+    its index on the bands' days, in black (each chart is one place). Empty without
+    observations.json (a Flee case, an older folder): observed.parquet's values are drawn then."""
+    index = {int(d): t for t, d in enumerate(data.bands["day"].values)}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for o in data.observations or []:
+        if o["kind"] in STOCK_KINDS and o["day"] in index:
+            out.setdefault(str(o["location"]), []).append({**o, "day": index[o["day"]], "color": "#000"})
+    return out
+
+
 def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[str, Any]]:
     """One chart per place `band_panels` picks (per CHARTED variable): the median of the replicas
-    as a line, the 25–75 % and 5–95 % bands shaded, the observations (people there) as dots, or a
-    dashed line where they are daily."""
+    as a line, the 25–75 % and 5–95 % bands shaded, and the reports of people there as a run's
+    page marks them (`reports_by_place`: a count as a dot, a range as a vertical bar from its low
+    to its high end, a lower bound as an upward triangle); a place without such reports gets
+    observed.parquet's values as dots, or a dashed line where they are daily (a Flee case)."""
     n = int(data.manifest["replicas"])
+    reports = reports_by_place(data)
     charts = []
     for variable, what in CHARTED.items():
         if variable not in data.bands:
@@ -207,14 +225,19 @@ def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[st
                      {"label": "25–75 % of replicas", "low": q["q25"], "high": q["q75"], "color": color,
                       "opacity": INNER_OPACITY}]
             dots = []
-            if variable == "population" and data.observed is not None:
+            # a place with reports is drawn from them alone, not also from observed.parquet (which
+            # holds a range as one value), as a run's page does
+            reported = reports.get(name, []) if variable == "population" else []
+            if variable == "population" and data.observed is not None and not reported:
                 obs = data.observed.sel(location=name).values
                 if np.isfinite(obs).sum() > DAILY_OBSERVATIONS:  # a daily series: a dashed line, as in a run's report
                     lines.append({"label": "observed", "y": obs, "color": "#000", "dash": "5 3"})
                 elif np.isfinite(obs).any():
                     dots.append({"label": "observed", "y": obs, "color": "#000"})
-            c = chart(f"{label}: {what}", "people", data.dates, lines, dots, bands=bands)
+            c = chart(f"{label}: {what}", "people", data.dates, lines, dots, reported, bands=bands)
             if c:
+                if reported:
+                    c["reported_legend"] = "reported"
                 c["place"] = name
                 c["variable"] = variable
                 charts.append(c)
