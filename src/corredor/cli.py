@@ -21,11 +21,10 @@ from rich.console import Console
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
+from .engine import MAX_SEED  # (the package, not engine.rng: that imports numba)
 from .scenario import ScenarioError
 from .scenario.settings import MAX_HASTEN
 
-#: seeds are 64-bit words (engine/rng.py): a larger one would alias a smaller one
-MAX_SEED = 2**64 - 1
 #: The most replicas, seeds or trials one command takes: far beyond any study (a million runs of
 #: the Chile–Peru scenario is a day of CPU), and a bound on what is spawned and kept up front
 MAX_RUNS = 1_000_000
@@ -1168,7 +1167,10 @@ def main() -> None:
     the stop signals before importing this module; a script that calls this handles them here)."""
     from . import stopping
 
-    stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
+    # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py). Needed here too, for scripts
+    # and tests that call this `main` without `__main__.main`; after that one, installing again
+    # is harmless (the same handler set again; a signal ignored under nohup stays ignored).
+    stopping.install()
     _tolerant_streams()
     try:
         _main()
