@@ -341,6 +341,101 @@ def test_the_library_refuses_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert (out / "manifest.json").is_file()
 
 
+def test_the_library_writers_refuse_an_output_inside_the_scenario_they_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the command line refused `--out scenarios/x/runs`: a script calling the writers
+    (run folder, ensemble, calibration, conversion) wrote its results among the scenario's inputs.
+    Each refuses now, `force` or not, before writing anything; the scenario folder itself too
+    (without `force` it said "exists; use --force", which then refused)."""
+    from types import SimpleNamespace
+
+    from corredor.analysis.calibrate import write_calibration
+    from corredor.analysis.ensemble import run_ensemble, write_ensemble
+    from corredor.outputs.runfolder import write_run_folder
+    from corredor.scenario.convert import write_native
+    from corredor.simulate import simulate
+    from corredor.targets import UnsafeTarget
+
+    case = write_mini_flee(tmp_path / "case")
+    scenario = load_scenario(case, days=2)
+    res = simulate(scenario, seed=1)
+    ens = run_ensemble(scenario, 1, seed=1)
+    cal = SimpleNamespace(manifest={"scenarios": [{"source": str(case)}]})  # (refused before use)
+    writers = {
+        "run": lambda out, force: write_run_folder(res, out, force=force),
+        "ensemble": lambda out, force: write_ensemble(ens, out, force=force, plot=False),
+        "calibration": lambda out, force: write_calibration(cal, out, force=force),
+        "convert": lambda out, force: write_native(scenario, out, force=force),
+    }
+    before = _tree(tmp_path)
+    for name, write in writers.items():
+        for out in (case, case / "runs" / name, case / "input_csv", case / "input_csv" / name):
+            for force in (False, True):
+                with pytest.raises(UnsafeTarget, match=r"is (inside )?the scenario folder .*: "
+                                                       "results would be written among its input files"):
+                    write(out, force)
+    monkeypatch.chdir(case)  # (a relative path: `runs/<name>` under the scenario it runs)
+    for name, write in writers.items():
+        with pytest.raises(UnsafeTarget, match="is inside the scenario folder"):
+            write(Path("runs") / name, False)
+    assert _tree(tmp_path) == before
+    monkeypatch.chdir(tmp_path)  # beside the scenario: written as before
+    for name, write in writers.items():
+        if name != "calibration":  # (a stand-in, refused before it was read)
+            write(Path("runs") / name, False)
+    for name, marker in (("run", "manifest.json"), ("ensemble", "manifest.json"),
+                         ("convert", "scenario.toml")):
+        assert (tmp_path / "runs" / name / marker).is_file()
+
+
+def test_the_comparison_writer_refuses_inside_a_compared_scenario_not_above_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`write_comparison` adds its files to a folder, so a folder above the scenario (`.`) is
+    fine, as for `compare --out .`; the scenario's folder and any inside it are refused, as
+    the command refuses them, with nothing written. `compare` records the folders it read."""
+    import shutil
+
+    from corredor.analysis.compare import COMPARISON_FILES, compare, write_comparison
+    from corredor.targets import UnsafeTarget
+
+    crisis = tmp_path / "crisis"
+    shutil.copytree(CHILE_PERU, crisis)
+    comp = compare({"baseline": load_scenario(crisis, days=5)}, seeds=1)
+    assert comp.sources == [str(crisis)]
+    before = _tree(tmp_path)
+    for out in (crisis, crisis / "variants", crisis / "runs"):
+        with pytest.raises(UnsafeTarget, match="scenario folder"):
+            write_comparison(comp, out)
+    assert _tree(tmp_path) == before
+    monkeypatch.chdir(tmp_path)
+    written = write_comparison(comp, ".")
+    assert sorted(p.name for p in written) == sorted(COMPARISON_FILES)
+
+
+def test_the_main_job_refuses_an_output_inside_its_scenario_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_main_job(out_dir)` as `corredor main-job --out`: an `out_dir` that is the scenario's
+    folder or lies inside it is refused before the runs, `force` or not, nothing written."""
+    import shutil
+
+    import corredor.analysis.compare as compare_module
+    from corredor.mainjob import run_main_job
+    from corredor.targets import UnsafeTarget
+
+    def no_work(*a, **k):
+        raise AssertionError("the work started although the output is in the scenario")
+
+    monkeypatch.setattr(compare_module, "compare", no_work)
+    crisis = tmp_path / "crisis"
+    shutil.copytree(CHILE_PERU, crisis)
+    before = _tree(tmp_path)
+    for out in (crisis, crisis / "runs", crisis / "variants"):
+        for force in (False, True):
+            with pytest.raises(UnsafeTarget, match="scenario folder"):
+                run_main_job(out, seeds=1, force=force, scenario_dir=crisis, say=lambda m: None)
+    assert _tree(tmp_path) == before
+
+
 @pytest.mark.parametrize("command", [
     ("run", "case", "--days", "2"),
     ("ensemble", "case", "--days", "2", "--replicas", "1"),

@@ -21,11 +21,10 @@ from rich.console import Console
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
+from .engine import MAX_SEED  # (the package, not engine.rng: that imports numba)
 from .scenario import ScenarioError
 from .scenario.settings import MAX_HASTEN
 
-#: seeds are 64-bit words (engine/rng.py): a larger one would alias a smaller one
-MAX_SEED = 2**64 - 1
 #: The most replicas, seeds or trials one command takes: far beyond any study (a million runs of
 #: the Chile–Peru scenario is a day of CPU), and a bound on what is spawned and kept up front
 MAX_RUNS = 1_000_000
@@ -385,10 +384,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error(f"--flee-out: {path} is a border-crisis scenario; Flee 3.1's out.csv "
                     "compares camps with UNHCR data, which only Flee-style scenarios have")
     out = out or Path("runs") / safe_name(scenario.name)
-    _outside_scenarios_or_exit(out, [scenario.source])
+    _replaceable_or_exit(out, [scenario.source], replace=force)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
-    _replaceable_or_exit(out, [scenario.source])
     ckpt = None
     if checkpoint_every or resume:
         from .engine.checkpoint import checkpoint_path
@@ -496,8 +494,8 @@ def convert(
         return
     if scenario.crisis is not None:
         usage_error(f"{src} has crisis sections; convert writes Flee-style scenarios only")
-    _outside_scenarios_or_exit(dest, [src, scenario.source])
-    _replaceable_or_exit(dest, [src])
+    # (all of the check, `--force` or not: a folder of notes is named as such, not "exists")
+    _replaceable_or_exit(dest, [src, scenario.source], replace=True)
     try:
         write_native(scenario, dest, force=force, description=f"converted from {src}")
     except DestinationExists:
@@ -509,27 +507,19 @@ def convert(
     console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _replaceable_or_exit(out: Path, sources: list, into: str | None = None) -> None:
-    """Exit 2 (before any work) when `out` cannot be written (targets.check_writable) or when
-    replacing it would delete the current folder, a folder above it, a scenario being read, a
-    file or someone else's folder (targets.check_replaceable)."""
+def _replaceable_or_exit(out: Path, sources: list, *, replace: bool,
+                         into: str | None = None) -> None:
+    """Exit 2 (before any work) when `out` is a scenario folder being read or lies inside one;
+    when, with `replace` (`--force`), replacing it would delete the current folder, a folder
+    above it, a scenario being read, a file or someone else's folder (targets.check_replaceable,
+    the check the library's writers make again); or when it cannot be written
+    (targets.check_writable). Called before the command's own "exists; use --force"."""
     from .targets import UnsafeTarget, UnwritableTarget, check_replaceable, check_writable
 
     try:  # (`into`: the command writes that file into the folder, not the folder beside it)
+        check_replaceable(out, sources, replace=replace)
         check_writable(out / into if into else out)
-        check_replaceable(out, sources)
     except (UnsafeTarget, UnwritableTarget) as exc:
-        usage_error(str(exc))
-
-
-def _outside_scenarios_or_exit(out: Path, sources: list) -> None:
-    """Exit 2 (before any work) when `out` is a scenario folder being read or lies inside one
-    (targets.check_outside_scenarios): results are never written among a scenario's inputs."""
-    from .targets import UnsafeTarget, check_outside_scenarios
-
-    try:
-        check_outside_scenarios(out, sources)
-    except UnsafeTarget as exc:
         usage_error(str(exc))
 
 
@@ -643,10 +633,9 @@ def ensemble(
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
-    _outside_scenarios_or_exit(out, [scenario.source])
+    _replaceable_or_exit(out, [scenario.source], replace=force)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
-    _replaceable_or_exit(out, [scenario.source])
     ex = _executor_or_exit(executor, workers, address)
     total = replicas * len(variants)
     try:
@@ -754,10 +743,9 @@ def calibrate(
             usage_error(why)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
-    _outside_scenarios_or_exit(out, [sc.source for sc in scenarios])
+    _replaceable_or_exit(out, [sc.source for sc in scenarios], replace=force)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
-    _replaceable_or_exit(out, [sc.source for sc in scenarios])
     ex = _executor_or_exit(executor, workers, address)
     try:
         with ex, progress_bar(f"calibrating {name}", trials + 2, quiet=quiet) as advance:
@@ -1046,8 +1034,13 @@ def compare(
         while name in scenarios:
             name += "'"
         scenarios[name] = sc
-    if out is not None:
-        _outside_scenarios_or_exit(out, [sc.source for sc in scenarios.values()])
+    if out is not None:  # (it adds files to `out`, replacing no folder: only this check applies)
+        from .targets import UnsafeTarget, check_outside_scenarios
+
+        try:  # (write_comparison checks again, as the library's writers do)
+            check_outside_scenarios(out, [sc.source for sc in scenarios.values()])
+        except UnsafeTarget as exc:
+            usage_error(str(exc))
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -1120,8 +1113,8 @@ def main_job(
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, run_main_job, variant_files
     from .targets import holds_anything
 
-    _outside_scenarios_or_exit(out, [SCENARIO_DIR])
-    _replaceable_or_exit(out, [SCENARIO_DIR], into="comparison.json")
+    # (as if replacing, `--force` or not: it replaces the run folders and files inside `out`)
+    _replaceable_or_exit(out, [SCENARIO_DIR], replace=True, into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
     from .progress import progress_bar
@@ -1174,7 +1167,10 @@ def main() -> None:
     the stop signals before importing this module; a script that calls this handles them here)."""
     from . import stopping
 
-    stopping.install()  # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py)
+    # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py). Needed here too, for scripts
+    # and tests that call this `main` without `__main__.main`; after that one, installing again
+    # is harmless (the same handler set again; a signal ignored under nohup stays ignored).
+    stopping.install()
     _tolerant_streams()
     try:
         _main()

@@ -244,9 +244,11 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     from .scenario.native_crisis import load_variant
 
     out_dir = Path(out_dir)
+    # (first, as the command does: never in the scenario, which it reads, nor a folder whose
+    # entries it may not replace, `--force` or not: it writes into `out_dir`, replacing them)
+    check_replaceable(out_dir, [scenario_dir])
     if out_dir.exists() and holds_anything(out_dir) and not force:
         raise FileExistsError(f"{out_dir} exists and is not empty (use --force to replace it)")
-    check_replaceable(out_dir, [scenario_dir])  # (its run folders are replaced inside it)
     remove_stale_temporaries(out_dir)  # (a killed job's: they would stay there for good)
     scenarios = {"baseline": load_scenario(scenario_dir)}
     for path in variant_files(scenario_dir):

@@ -48,7 +48,8 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def install() -> None:
-    """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`)."""
+    """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`).
+    Calling it again is harmless: it sets the same handler, and keeps a stop already seen."""
     for sig in _SIGNALS:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _stop)

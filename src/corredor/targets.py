@@ -7,7 +7,9 @@ would swap the current folder for a run folder, and `convert case case --force` 
 converted scenario where the Flee files were, and `--out ~/notes --force` would delete notes.
 `check_replaceable` refuses such targets before anything runs, and the writers call it again, so
 the library is as safe as the command line: `--force` replaces only an empty folder or one that
-corredor wrote (`written_by_corredor`), never a file or someone else's folder.
+corredor wrote (`written_by_corredor`), never a file or someone else's folder. It also refuses,
+with or without `--force`, an output that is a scenario folder being read or lies inside one
+(`check_outside_scenarios`): results are never written among a scenario's inputs.
 
 Every temporary a writer makes beside or inside an output (`temporary_prefix`, `old_name`) names
 the process and machine that write it, so that the leftover of a writer killed hard (SIGKILL,
@@ -103,12 +105,21 @@ def _real(path: str | os.PathLike[str]) -> Path | None:
 
 
 def check_replaceable(out: str | os.PathLike[str],
-                      sources: Iterable[str | Path | None] = ()) -> None:
-    """Raise UnsafeTarget when `out` exists and replacing it would delete the current folder, a
-    folder above it, one of the scenario folders in `sources` (the folder itself, one above
-    it, or one inside it), a file, or a non-empty folder corredor did not write
-    (`written_by_corredor`). A target that does not exist yet replaces nothing and passes."""
-    if not os.path.lexists(out):
+                      sources: Iterable[str | Path | None] = (), replace: bool = True) -> None:
+    """Raise UnsafeTarget when `out` is one of the scenario folders in `sources` or lies inside
+    one (`check_outside_scenarios`, whether or not it exists), or when `out` exists and replacing
+    it would delete the current folder, a folder above it, one of those scenario folders (or
+    one inside it), a file, or a non-empty folder corredor did not write (`written_by_corredor`).
+    A target that does not exist yet replaces nothing and passes the second part.
+
+    The one check every writer of an output folder makes (run folders, ensembles, calibrations,
+    conversions, the main job; the command line calls it too, before any work), so the library
+    refuses what the commands refuse. Without `replace` (no `--force`) an existing `out` is the
+    caller's to refuse ("exists; use --force") and only the scenario check applies to it: a
+    folder that will not be replaced needs no more. (A link to nothing is still named as such.)
+    """
+    check_outside_scenarios(out, sources)
+    if not os.path.lexists(out) or (not replace and os.path.exists(out)):
         return
     target = _real(out)
     if target is None:
@@ -160,6 +171,9 @@ def check_outside_scenarios(out: str | os.PathLike[str],
     ensemble folder under it, to be versioned, copied and shared as part of the scenario. (A
     folder that holds a scenario is refused by `check_replaceable` when replacing it would delete
     the scenario; `compare`, which only adds its files to a folder, may write there: `--out .`.)
+    `check_replaceable` starts with this check, so the writers of output folders need only that
+    one; `compare` (and `analysis.compare.write_comparison`), which replaces no folder, calls
+    this one alone.
     """
     target = _real(out)
     if target is None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
-from ..targets import write_texts_atomic
+from ..targets import check_outside_scenarios, write_texts_atomic
 
 #: Metric key -> (label, unit), in table order.
 METRICS: dict[str, tuple[str, str]] = {
@@ -162,6 +162,8 @@ class Comparison:
     descriptions: dict[str, str] = field(default_factory=dict)
     runs: dict[str, list[Any]] = field(default_factory=dict)  # kept Results, if asked
     start_dates: dict[str, Any] = field(default_factory=dict)  # scenario -> datetime.date of day 0
+    #: the folders the scenarios were read from: `write_comparison` writes inside none of them
+    sources: list[str] = field(default_factory=list)
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -338,7 +340,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
                    else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
             for n, s in scenarios.items()}
     starts = {n: s.start_date for n, s in scenarios.items()}
-    return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts)
+    sources = list(dict.fromkeys(str(s.source) for s in scenarios.values() if s.source))
+    return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources)
 
 
 def file_unit(unit: str) -> str:
@@ -401,7 +404,11 @@ def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str],
     """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
     a failure or a stop leaves the old pair, never a new CSV beside an old JSON), after the
     `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's); return their paths.
-    Without `replace`, files another command wrote there meanwhile are kept (FileExistsError)."""
+    Without `replace`, files another command wrote there meanwhile are kept (FileExistsError).
+    An `out_dir` that is the folder of a scenario compared (`comp.sources`) or lies inside one is
+    refused with UnsafeTarget before anything is written (`targets.check_outside_scenarios`;
+    a folder above one, such as `.`, is fine: the files are added to it, nothing is replaced)."""
+    check_outside_scenarios(out_dir, comp.sources)
     csv_name, json_name = COMPARISON_FILES
     return write_texts_atomic(out_dir, {
         **(figures or {}),

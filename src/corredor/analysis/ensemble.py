@@ -773,11 +773,12 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
 
     An existing `out` is kept unless `force`; with `force` it is replaced only after the new
     folder is complete, so a failed run never leaves a half-written result, and never when it
-    is the current folder, one above it, or a scenario folder in `sources` (targets.py).
+    is the current folder, one above it, or a scenario folder in `sources` (targets.py). An
+    `out` that is a scenario folder in `sources` or lies inside one is refused either way.
     """
+    check_replaceable(out, sources, replace=force)
     if os.path.lexists(out) and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
-    check_replaceable(out, sources)
     return swap_in(out, write, replace=force)
 
 

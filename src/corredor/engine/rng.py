@@ -14,6 +14,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from . import MAX_SEED  # (defined in the light package, for the command line's --seed)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -68,10 +70,6 @@ def key_bits(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> 
 def uniform(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> float:
     """A uniform double in [0, 1) for the key; 53 random bits."""
     return float(key_bits(seed, day, stream, idx, sub) >> _S11) * _INV53
-
-
-#: The largest seed: seeds are 64-bit key words, so a larger one would alias a smaller one
-MAX_SEED = 2**64 - 1
 
 
 def seed_refusal(seed: object) -> str | None:

@@ -82,13 +82,16 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
 
     `plot_worker`: a figures' helper process started by the caller (outputs/plotworker.py) to
     draw the PNGs while the tables are written; None (the default) draws them in this process.
-    Raises RunFolderExists if `out_dir` exists and `force` is false.
+    Raises RunFolderExists if `out_dir` exists and `force` is false, and UnsafeTarget (before
+    anything is written) if it is the scenario's folder or inside it, or if replacing it would
+    delete what corredor did not write (`targets.check_replaceable`).
     """
     out = Path(os.path.abspath(out_dir))  # (`.` has no name to build a sibling from)
+    scen = (getattr(results, "manifest", None) or {}).get("scenario")
+    # (first: a scenario's folder, or one inside it, is refused with or without `force`)
+    check_replaceable(out_dir, [scen.get("source")] if isinstance(scen, dict) else [], replace=force)
     if out.exists() and not force:
         raise RunFolderExists(f"{out_dir} exists; use --force to replace it")
-    scen = (getattr(results, "manifest", None) or {}).get("scenario")
-    check_replaceable(out_dir, [scen.get("source")] if isinstance(scen, dict) else [])
     if flee_out and "refugees_raw" not in results.dataset:
         raise ValueError("flee_out: Flee 3.1's out.csv needs the results of a Flee-style "
                          "scenario (camps and UNHCR data), not of a border-crisis one")

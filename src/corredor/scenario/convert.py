@@ -262,12 +262,13 @@ def native_files(scenario: Scenario, description: str = "") -> dict[str, str]:
 def write_native(
     scenario: Scenario, dest: str | Path, *, force: bool = False, description: str = ""
 ) -> Path:
-    """Write `scenario` as a native folder at `dest`, atomically; refuse an existing `dest` unless `force`."""
+    """Write `scenario` as a native folder at `dest`, atomically; refuse an existing `dest` unless
+    `force`, and a `dest` that is the scenario's own folder or inside it (`check_replaceable`)."""
     given = dest
     dest = Path(os.path.abspath(dest))  # (`.` has no name to build a sibling from)
+    check_replaceable(given, [scenario.source], replace=force)
     if dest.exists() and not force:
         raise DestinationExists(f"{given} exists (use --force to replace it)")
-    check_replaceable(given, [scenario.source])
     bad = [loc for loc in scenario.locations if not (-90 <= loc.lat <= 90 and -180 <= loc.lon <= 180)]
     if bad:  # the native format is read in degrees: refuse rather than write a folder it refuses
         where = Path(scenario.source or ".") / "input_csv" / "locations.csv"
