@@ -822,3 +822,23 @@ def test_the_comparison_figures_panel_titles_do_not_run_into_each_other():
         assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
     water = fig.axes[COMPARISON_PANELS.index("water_l")].get_title()
     assert water.replace("\n", " ") == "water needed at the line and in shelters, whole run (l)"
+
+
+def test_a_sweep_says_the_baselines_own_values(tmp_path):
+    """Found by a planner's audit of `compare --sweep crisis.peru_block=…`: the first row was
+    "baseline" and nothing said on which day it closes (13 April: the same figures as the
+    `peru_block=2023-04-13` row, which a reader had to notice). The CLI says it above the tables
+    and comparison.json's description of the baseline ends with it."""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-20",
+                            "--sweep", "crisis.bribe_price_usd=55", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    said = f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100"
+    text = " ".join(r.output.split())
+    assert said in text and text.index(said) < text.index("policy comparison"), r.output
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "peru_block=2023-04-20,bribe_price_usd=55"]
+    assert data["descriptions"]["baseline"].startswith("People leaving Chile")
+    assert data["descriptions"]["baseline"].endswith("(as written: peru_block=2023-04-13, bribe_price_usd=100)")
+    assert data["descriptions"]["peru_block=2023-04-20,bribe_price_usd=55"] == (
+        f"the baseline ({SCENARIO}) with peru_block=2023-04-20,bribe_price_usd=55")
