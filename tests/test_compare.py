@@ -785,3 +785,60 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     alone = Comparison(["baseline"], [1], {"baseline": {k: np.ones(1) for k in ALL_METRICS}}, {"baseline": np.zeros((1, 3))})
     _print_comparison(alone)
     assert "difference from the baseline" not in capsys.readouterr().out
+
+
+def test_every_heading_shown_alone_says_where():
+    """Found by a planner's audit of `compare --sweep crisis.peru_block=…`: the difference table,
+    comparison.png and comparison.json headed the water and rations columns "water needed there,
+    whole run" with no "there" beside them (the supplies table's "peak people at the line and in
+    shelters" column is in neither the difference table nor the figure)."""
+    from corredor.analysis.compare import DIFF_METRICS, NEEDS_METRICS, heading
+    from corredor.outputs.plots import COMPARISON_PANELS
+
+    shown_alone = set(DIFF_METRICS) | set(COMPARISON_PANELS)
+    for key in shown_alone & set(NEEDS_METRICS):
+        words = heading(key).replace(",", " ").split()
+        assert "there" not in words, heading(key)
+        assert "line" in words and "shelters" in words, heading(key)
+
+
+def test_the_comparison_figures_panel_titles_do_not_run_into_each_other():
+    """The sites named in full make the water panel's title long: it is folded at its spaces so
+    that no title reaches its neighbour's, every one inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from corredor.outputs.plots import COMPARISON_PANELS, comparison_figure
+
+    names = ["baseline", "peru_block=2023-03-30"]
+    summary = [{"scenario": n, "metric": m, "median": 5.0, "p05": 4.0, "p95": 6.0, "seeds": 2}
+               for n in names for m in COMPARISON_PANELS]
+    fig = comparison_figure(summary, names)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    assert len(boxes) == len(COMPARISON_PANELS)
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 < right.x0, (left, right)
+    for box in boxes:
+        assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+    water = fig.axes[COMPARISON_PANELS.index("water_l")].get_title()
+    assert water.replace("\n", " ") == "water needed at the line and in shelters, whole run (l)"
+
+
+def test_a_sweep_says_the_baselines_own_values(tmp_path):
+    """Found by a planner's audit of `compare --sweep crisis.peru_block=…`: the first row was
+    "baseline" and nothing said on which day it closes (13 April: the same figures as the
+    `peru_block=2023-04-13` row, which a reader had to notice). The CLI says it above the tables
+    and comparison.json's description of the baseline ends with it."""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-20",
+                            "--sweep", "crisis.bribe_price_usd=55", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    said = f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100"
+    text = " ".join(r.output.split())
+    assert said in text and text.index(said) < text.index("policy comparison"), r.output
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "peru_block=2023-04-20,bribe_price_usd=55"]
+    assert data["descriptions"]["baseline"].startswith("People leaving Chile")
+    assert data["descriptions"]["baseline"].endswith("(as written: peru_block=2023-04-13, bribe_price_usd=100)")
+    assert data["descriptions"]["peru_block=2023-04-20,bribe_price_usd=55"] == (
+        f"the baseline ({SCENARIO}) with peru_block=2023-04-20,bribe_price_usd=55")

@@ -115,3 +115,19 @@ def test_large_needs_are_labelled_in_plain_numbers():
     labels = [t.get_text() for t in water.get_yticklabels() if t.get_text()]
     assert any(re.fullmatch(r"\d{1,3}(,\d{3}){2,}", t) for t in labels), labels
     assert [plots.count_label(v) for v in (0, 2.5, 70000, 1e6, 0.25)] == ["0", "2.5", "70,000", "1,000,000", "0.25"]
+
+
+def test_the_toilets_panel_counts_whole_toilets():
+    """Found by a planner's audit of the Chile–Peru run: needs.png's toilets axis read 12.5 and
+    17.5 between its whole counts (the shelters need 7 to 17 toilets)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    needs = needs_for(crisis_like())
+    # (a count that matplotlib's default ticks split into halves: 0 … 17)
+    needs = needs.assign(toilets=(needs["toilets"] > 0) * 17.0)
+    fig = plots.needs_figure(needs)
+    FigureCanvasAgg(fig).draw()
+    toilets = next(ax for ax in fig.axes if ax.get_title() == "toilets")
+    lo, hi = toilets.get_ylim()
+    ticks = [t for t in toilets.get_yticks() if lo <= t <= hi]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

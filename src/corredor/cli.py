@@ -919,11 +919,32 @@ def _with_set(scenario, assignments: list[str]):
     it, so that a saved comparison says every scenario in it was changed."""
     if not assignments:
         return scenario
+    return _described(scenario, f"--set {' '.join(a.strip() for a in assignments)}")
+
+
+def _described(scenario, said: str):
+    """`scenario` whose description (comparison.json's) ends with `said`, in brackets."""
     key = "variant_description" if scenario.metadata.get("variant") else "description"
     text = str(scenario.metadata.get(key, "")).rstrip()
-    said = f"--set {' '.join(a.strip() for a in assignments)}"
     return dataclasses.replace(scenario, metadata={**scenario.metadata,
                                                    key: f"{text} ({said})" if text else said})
+
+
+def _own_values(scenario, keys: list[str]) -> str:
+    """The values `scenario` gives the `crisis.NAME` parameters among `keys`, as a sweep point's
+    name writes them ("peru_block=2023-04-13, bribe_price_usd=100"); "" when it has none of them."""
+    crisis = getattr(scenario, "crisis", None)
+    if crisis is None:
+        return ""
+    values = crisis.parameter_dates(scenario.start_date)
+    said = []
+    for dotted in keys:
+        section, _, key = dotted.partition(".")
+        if section == "crisis" and key in values:
+            v = values[key]  # (a date as YYYY-MM-DD; a number as given: 100, 0.03243)
+            text = v if isinstance(v, str) else str(int(v)) if float(v).is_integer() else repr(float(v))
+            said.append(f"{key}={text}")
+    return ", ".join(said)
 
 
 def _print_comparison(comp) -> None:
@@ -1041,6 +1062,7 @@ def compare(
             check_outside_scenarios(out, [sc.source for sc in scenarios.values()])
         except UnsafeTarget as exc:
             usage_error(str(exc))
+    own = ""  # (the baseline's values of the swept parameters, said above the tables)
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -1057,6 +1079,11 @@ def compare(
             _warn_unused_parameters(name, sc, common, "its --set value changes nothing there")
         _warn_unused_parameters(f"baseline ({baseline})", scenarios["baseline"], [k for k, _ in sweeps],
                                 "every value of its --sweep runs the baseline again")
+        # the baseline's own values of the swept keys: its row is named "baseline" only, and a
+        # planner reading a sweep of the day Peru closes could not tell which day that is
+        own = _own_values(scenarios["baseline"], [k for k, _ in sweeps])
+        if own:
+            scenarios["baseline"] = _described(scenarios["baseline"], f"as written: {own}")
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
             while name in scenarios:
@@ -1092,6 +1119,9 @@ def compare(
                                      replace=force)  # (not another compare's, written meanwhile)
         except OSError as exc:
             failed = exc
+    if own:  # (above the tables it names the row of)
+        console.print(f"baseline ({baseline}) as written: {own}", markup=False, highlight=False,
+                      soft_wrap=True)
     _print_comparison(comp)
     if failed is not None:  # (after the tables: the runs' figures are still shown)
         usage_error(f"cannot write {out}: {failed.strerror or failed}")

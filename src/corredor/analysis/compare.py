@@ -43,8 +43,10 @@ METRICS: dict[str, tuple[str, str]] = {
 #: shelters) under the default standard (Sphere): metric key -> (label, unit), in table order.
 NEEDS_METRICS: dict[str, tuple[str, str]] = {
     "peak_at_sites": ("peak people at the line and in shelters", "people"),
-    "water_l": ("water needed there, whole run", "l"),
-    "food_rations": ("food rations needed there, whole run", "rations"),
+    # (each label says where: the difference table, comparison.png and comparison.json show
+    # these without the "peak people at the line and in shelters" column that "there" pointed to)
+    "water_l": ("water needed at the line and in shelters, whole run", "l"),
+    "food_rations": ("food rations needed at the line and in shelters, whole run", "rations"),
     "peak_covered_space_m2": ("covered space needed on the busiest day", "m²"),
     "peak_toilets": ("toilets needed on the worst day", "toilets"),
 }

@@ -8,6 +8,7 @@ function returns a Figure (or None when the run has nothing to show) so tests ca
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -247,6 +248,8 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         plain_counts(ax)
+        if var == "toilets":  # (whole toilets: the axis read 12.5 and 17.5 between them)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     prop = {"size": 7, "family": list(label_fonts(names[j] for j in order).families)}
     axes[0].legend(prop=prop)
     axes[3].legend(prop=prop)
@@ -292,6 +295,8 @@ def write_plots(
 #: The comparison figure's panels: the metrics a planner reads first (analysis.compare keys).
 COMPARISON_PANELS = ("peak_stranded", "stranded_person_days", "water_l", "give_ups")
 COMPARISON_PNG = "comparison.png"
+#: The most characters a line of a comparison panel's title holds (8 pt, a panel of four about 1.6 in wide).
+PANEL_TITLE_CHARS = 28
 
 
 def comparison_figure(summary: list[dict[str, Any]], names: list[str],
@@ -324,7 +329,10 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
             ax.plot([r["median"]], [y[k]], "o", color=color, ms=4)
             if k == 0:
                 ax.axvline(r["median"], color="black", ls="--", lw=0.8)
-        ax.set_title(heading(key, "\n"), fontsize=8)
+        # (a long label folded at its spaces: "water needed at the line and in shelters, whole
+        # run" on one line ran into the next panel's title)
+        ax.set_title("\n".join(textwrap.fill(line, PANEL_TITLE_CHARS) for line in heading(key, "\n").split("\n")),
+                     fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.xaxis.set_major_formatter(FuncFormatter(count_label))
