@@ -276,6 +276,11 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
     ("layout-open-quote-hint", line(LAY, 2, 'D,"d.csv'), LAY, 2, 2, "is a quote left open?"),
     ("layout-name-too-long", line(LAY, 3, "E," + "e" * 300 + ".csv"), LAY, 3, 2,
      "(File name too long)"),
+    # a name that is a folder's by its spelling was said as a file of that name ("source_data: is a
+    # folder", ".: is a folder", "/: is a folder"), not at the row (found by exploring)
+    ("layout-dot", line(LAY, 2, "D,."), LAY, 2, 2, "source_data/. is a folder, not a file"),
+    ("layout-dotdot", line(LAY, 3, "E,.."), LAY, 3, 2, "source_data/.. is a folder, not a file"),
+    ("layout-root", line(LAY, 3, "E,/"), LAY, 3, 2, "/ is a folder, not a file"),
     ("layout-no-file", line(LAY, 3, "E,"), LAY, 3, 2, "missing file name"),
     (
         "series-bad-date",
