@@ -276,6 +276,11 @@ CORPUS: list[tuple[str, Mutation, str, int, int | None, str]] = [
     ("layout-open-quote-hint", line(LAY, 2, 'D,"d.csv'), LAY, 2, 2, "is a quote left open?"),
     ("layout-name-too-long", line(LAY, 3, "E," + "e" * 300 + ".csv"), LAY, 3, 2,
      "(File name too long)"),
+    # a name that is a folder's by its spelling was said as a file of that name ("source_data: is a
+    # folder", ".: is a folder", "/: is a folder"), not at the row (found by exploring)
+    ("layout-dot", line(LAY, 2, "D,."), LAY, 2, 2, "source_data/. is a folder, not a file"),
+    ("layout-dotdot", line(LAY, 3, "E,.."), LAY, 3, 2, "source_data/.. is a folder, not a file"),
+    ("layout-root", line(LAY, 3, "E,/"), LAY, 3, 2, "/ is a folder, not a file"),
     ("layout-no-file", line(LAY, 3, "E,"), LAY, 3, 2, "missing file name"),
     (
         "series-bad-date",
@@ -1145,3 +1150,54 @@ def test_a_problem_on_every_row_reads_the_file_once(tmp_path: Path, monkeypatch:
     assert len(problems) == n + 5
     assert str(problems[-1]).startswith(f"{LOC}:{n + 6}:6: location 'P{n - 1}' has kind 'bogus'")
     assert len(reads) <= 1, reads
+
+
+@pytest.mark.parametrize(
+    ("settings", "routes_row_2", "expected"),
+    [
+        pytest.param("  stay_close_to_home: True\n  home_distance_power: 1000\n", None,
+                     "simsetting.yml:5:3: move_rules.home_distance_power 1000 makes the weight "
+                     "1/km^home_distance_power of 'B', 79 km from 'A', 0 (beyond floating-point range)",
+                     id="home-power-overflow"),
+        pytest.param("  stay_close_to_home: True\n  home_distance_power: -1000\n", None,
+                     "simsetting.yml:5:3: move_rules.home_distance_power -1000 makes the weight "
+                     "1/km^home_distance_power of 'B', 79 km from 'A', ∞", id="home-power-underflow"),
+        pytest.param("  distance_power: 300\n", None,
+                     "simsetting.yml:4:3: move_rules.distance_power 300 makes the weight 1/(softening + "
+                     "km)^distance_power of the route 'A' → 'B' (100 km) 0", id="distance-power"),
+        pytest.param("  softening: 0\n", "A,B,1e-320,0",
+                     "input_csv/routes.csv:2:3: distance 1e-320 km is too short: 1/(softening + km) "
+                     "is ∞ with softening 0", id="tiny-distance"),
+    ],
+)
+def test_a_setting_that_takes_a_weight_beyond_floats_is_refused_at_its_key(
+    tmp_path: Path, settings: str, routes_row_2: str | None, expected: str
+) -> None:
+    """Found by exploring: stay_close_to_home with home_distance_power ±1000 crashed `validate`
+    and `run` (OverflowError, ZeroDivisionError: exit 1, a traceback); distance_power 300, or a
+    distance of 1e-320 km with softening 0, printed numpy's overflow warning and ran with weights
+    0 or ∞. Each is refused at the key (or the route's distance) that takes it there."""
+    folder = write_mini_flee(tmp_path / "case")
+    (folder / YML).write_text(MINI[YML].replace("move_rules:\n", "move_rules:\n" + settings))
+    if routes_row_2 is not None:
+        edit(folder / ROU, 2, routes_row_2)
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert expected in r.output, r.output
+
+
+def test_stay_close_to_home_measures_antipodal_places(tmp_path: Path) -> None:
+    """Found by exploring: the haversine of two places at opposite ends of the Earth rounds the
+    square of the half-chord just above 1, and `sqrt(1 - a)` failed (ValueError: math domain
+    error) when stay_close_to_home measured it. The distance is half the Earth's circumference."""
+    import numpy as np
+
+    from corredor.plan import compile_plan, haversine_flee
+
+    assert haversine_flee(-90, -178.68, 90, 178.68) == pytest.approx(6373.0 * 3.141592653589793)
+    locations = MINI[LOC].replace("A,RA,Land,1.0,2.0,", "A,RA,Land,-90,-178.68,").replace(
+        "B,RB,Land,1.5,2.5,", "B,RB,Land,90,178.68,")
+    folder = write_mini_flee(tmp_path / "case", {
+        LOC: locations, YML: MINI[YML].replace("move_rules:\n", "move_rules:\n  stay_close_to_home: True\n")})
+    plan = compile_plan(load_scenario(folder))
+    assert np.all(np.isfinite(plan.path_home)) and np.all(plan.path_home > 0)

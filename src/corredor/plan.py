@@ -166,6 +166,7 @@ def haversine_flee(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> fl
     la1, lo1 = math.radians(lon_a), math.radians(lat_a)
     la2, lo2 = math.radians(lon_b), math.radians(lat_b)
     a = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    a = min(a, 1.0)  # (rounding takes it just above 1 for some antipodal pairs: sqrt(1 - a) would fail)
     return 6373.0 * 2 * math.atan2(math.sqrt(a), math.sqrt(1 - a))
 
 
@@ -212,7 +213,7 @@ NATIVE_FILES = {
 #: (1-based; `#name1` for name1, `pop/cap` for population).
 FLEE_COLUMNS = {
     "input_csv/locations.csv": {"kind": 6, "population": 8},
-    "input_csv/routes.csv": {"name1": 1, "name2": 2},
+    "input_csv/routes.csv": {"name1": 1, "name2": 2, "distance_km": 3},
     "input_csv/closures.csv": {"name1": 2, "name2": 3},
     "source_data/refugees.csv": {"value": 2},
 }
@@ -476,13 +477,33 @@ def _paths(scenario: Scenario, flags: dict[str, np.ndarray], links: dict[str, np
         ptr = [0] * (n_loc + 1)
         dest, dist, nodes, plinks = [], [], [], []
     km_arr = np.array(dist, np.float64)
-    inv = 1.0 / (mr.softening + km_arr) ** mr.distance_power if len(dist) else np.zeros(0)
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):  # (out of range: refused below)
+        inv = 1.0 / (mr.softening + km_arr) ** mr.distance_power if len(dist) else np.zeros(0)
+    # (0 for a route whose km add up beyond range is the limit Flee computes too: not refused)
+    bad = np.flatnonzero(~np.isfinite(inv) | ((inv == 0) & np.isfinite(mr.softening + km_arr)))
+    if len(bad):
+        problems.append(_weight_problem(scenario, links, nodes[bad[0]], plinks[bad[0]], dist[bad[0]]))
     home = np.ones(len(dest))
     if mr.stay_close_to_home:
         lat, lon = flags["lat"], flags["lon"]
         for p, nd in enumerate(nodes):
             o, v = nd[0], nd[-1]
-            home[p] = 1.0 / max(1.0, haversine_flee(lat[v], lon[v], lat[o], lon[o])) ** mr.home_distance_power
+            far = max(1.0, haversine_flee(lat[v], lon[v], lat[o], lon[o]))
+            try:
+                home[p] = 1.0 / far ** mr.home_distance_power
+            except (OverflowError, ZeroDivisionError):
+                home[p] = math.nan
+            if not (math.isfinite(home[p]) and home[p] > 0):
+                names = scenario.locations
+                problems.append(_problem(
+                    scenario, "simsetting.yml",
+                    f"move_rules.home_distance_power {mr.home_distance_power:g} makes the weight "
+                    f"1/km^home_distance_power of {names[v].name!r}, {far:,.0f} km from "
+                    f"{names[o].name!r}, {'0' if mr.home_distance_power > 0 else '∞'} (beyond "
+                    "floating-point range); expected a power nearer 0, such as Flee's 0.5",
+                    setting="move_rules.home_distance_power"))
+                home[:] = 1.0
+                break
     node_ptr = np.zeros(len(nodes) + 1, np.int32)
     link_ptr = np.zeros(len(nodes) + 1, np.int32)
     for p in range(len(nodes)):
@@ -498,6 +519,30 @@ def _paths(scenario: Scenario, flags: dict[str, np.ndarray], links: dict[str, np
         "path_link_ptr": link_ptr,
         "path_links": np.array([x for pl in plinks for x in pl], np.int32),
     }
+
+
+def _weight_problem(scenario: Scenario, links: dict[str, np.ndarray], nodes: list[int],
+                    link_seq: list[int], km: float) -> Problem:
+    """Why the route along `nodes` has a distance weight 1/(softening + km)^distance_power of 0 or
+    ∞ (beyond floating-point range, which no rule gives a meaning): at distance_power where the
+    power takes it there, else at the shortest link's distance (a distance of 1e-320 km)."""
+    mr = scenario.settings.move_rules
+    names = " → ".join(repr(scenario.locations[i].name) for i in nodes)
+    with np.errstate(over="ignore", divide="ignore"):
+        base = 1.0 / (mr.softening + np.float64(km))
+    if np.isfinite(base) and base > 0:
+        return _problem(scenario, "simsetting.yml",
+                        f"move_rules.distance_power {mr.distance_power:g} makes the weight "
+                        f"1/(softening + km)^distance_power of the route {names} ({km:g} km) "
+                        f"{'0' if km + mr.softening > 1 else '∞'} (beyond floating-point range); "
+                        "expected a power nearer 1, Flee's default",
+                        setting="move_rules.distance_power")
+    link = min(link_seq, key=lambda lk: float(links["link_km"][lk]))
+    route = scenario.routes[int(links["link_route"][link])]
+    return _problem(scenario, "input_csv/routes.csv",
+                    f"distance {route.distance_km:.3g} km is too short: 1/(softening + km) is ∞ with "
+                    f"softening {mr.softening:g} (beyond floating-point range); expected a distance "
+                    "in km, such as 1 or more", route.line, "distance_km")
 
 
 def _conflict_events(scenario: Scenario, index: dict[str, int], n_days: int,

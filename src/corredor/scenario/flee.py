@@ -645,7 +645,7 @@ def read_observations(
         parts = []
         for offset, file in enumerate(files):
             path = src / file
-            named = f"source_data/{file}"
+            named = file if os.path.isabs(file) else f"source_data/{file}"
             why = file_problem(path, named if named.isprintable() and len(named) <= SHOWN_CHARS
                                else shown(named))
             if why is not None and _name_is_the_problem(path, file):  # (else the reader says why)
@@ -687,10 +687,13 @@ def read_observations(
 
 def _name_is_the_problem(path: Path, name: str) -> bool:
     """True when the file a data_layout row names, which cannot be read, is missing or has a name
-    that cannot be a file's (a line break from a quote left open, too long for the system): the
-    row is where to say so; a file there that cannot be read is named itself."""
+    that cannot be a file's (a line break from a quote left open, too long for the system, one
+    that names a folder: '.', '..', '/', 'x/'): the row is where to say so; a file there that
+    cannot be read is named itself."""
     if is_absent(path) or not name.isprintable():
         return True
+    if name.endswith("/") or name.rsplit("/", 1)[-1] in (".", ".."):
+        return True  # (the folder itself was named as the file: "source_data: is a folder")
     try:
         os.stat(path)
     except OSError as exc:
