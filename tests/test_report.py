@@ -842,3 +842,58 @@ def test_an_axis_labels_its_ticks_in_one_form(top, labels):
 
     c = chart("t", "people", ["2012-02-29", "2012-03-01"], [{"label": "x", "y": [0.0, float(top)]}])
     assert [label for _, label in c["y_ticks"]] == labels
+
+
+def _run_folder_via_writer(res, folder):
+    """make_run_folder, with manifest.json as `write_run_folder` writes it (its key figures)."""
+    from corredor.outputs.runfolder import write_manifest
+
+    make_run_folder(res, folder)
+    write_manifest(res, folder)
+    return folder
+
+
+def _key_rows(html: str) -> dict[str, str]:
+    section = re.search(r'<section id="key">(.*?)</section>', html, re.S).group(1)
+    import html as html_text
+
+    return {html_text.unescape(k): html_text.unescape(v)
+            for k, v in re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', section)}
+
+
+def test_a_crisis_run_page_opens_with_its_key_figures(tmp_path):
+    """Found by a planner's review: a crisis run's page and `corredor run` said nothing of how
+    many were stranded at most, when, for how long or what it takes; only `compare` did. The
+    camp of crisis_like fills by 25 a day from 60 to a cap of 480 (reached on day 17, 30 April),
+    stays there and is cleared 3 days before the end (day 22)."""
+    res = crisis_like(n_days=25)
+    folder = _run_folder_via_writer(res, tmp_path / "run")
+    figures = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["key_figures"]
+    assert figures["peak_stranded"] == 480 and figures["stranded_peak_day"] == 17
+    assert figures["days_until_camp_empties"] == 22  # from day 0 (first stranded) to day 22
+    assert figures["give_ups"] == 2 * 25 and figures["flown_out"] == 115 and figures["money_paid_usd"] == 2500
+    html = build_report(folder).read_text(encoding="utf-8")
+    rows = _key_rows(html)
+    assert rows["peak stranded"] == "480 people"
+    assert rows["day the most people were stranded"] == "2023-04-30"
+    assert rows["days until the camp empties"] == "22 days"
+    assert rows["flown out"] == "115 people" and rows["money paid"] == "2,500 USD"
+    assert list(rows)[0] == "peak stranded" and '<a href="#key">Key figures</a>' in html
+    # the same figures as `compare` gives for this run as one seed
+    from corredor.analysis.compare import needs_metrics, policy_metrics
+
+    same = {**policy_metrics(res.dataset), **needs_metrics(res.dataset)}
+    assert all(figures[k] == pytest.approx(v) for k, v in same.items())
+
+
+def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
+    res = crisis_like(n_days=25)
+    res.dataset["stranded"].values[-3:, 3] = 10.0  # the camp never empties within the run
+    folder = _run_folder_via_writer(res, tmp_path / "run")
+    figures = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["key_figures"]
+    assert figures["days_until_camp_empties"] is None  # (JSON null, not NaN)
+    rows = _key_rows(build_report(folder).read_text(encoding="utf-8"))
+    assert rows["days until the camp empties"] == "the camp had not emptied by the run's last day"
+    flee = _run_folder_via_writer(flee_like(n_days=12), tmp_path / "flee")
+    assert "key_figures" not in json.loads((flee / "manifest.json").read_text(encoding="utf-8"))
+    assert 'id="key"' not in build_report(flee).read_text(encoding="utf-8")

@@ -271,6 +271,21 @@ def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> Non
     assert r.exit_code == 0 and "note:" not in r.output
 
 
+def test_a_crisis_run_prints_its_key_figures(tmp_path: Path) -> None:
+    """`corredor run` of a crisis scenario ends with the run's key figures, the manifest's."""
+    from conftest import REPO
+
+    r = runner.invoke(app, ["run", str(REPO / "scenarios" / "chile-peru-2023"), "--days", "90",
+                            "--out", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    figures = json.loads((tmp_path / "r" / "manifest.json").read_text())["key_figures"]
+    assert figures["peak_stranded"] > 0
+    after = r.output.split("key figures of this run")[1].splitlines()[1:]
+    rows = [" ".join(line.split()) for line in after if line.startswith("  ")]
+    assert len(rows) == len(figures)  # one line a figure
+    assert f"peak stranded {figures['peak_stranded']:,.0f} people" in rows
+
+
 @pytest.mark.parametrize(("engine", "hasten", "unit"), [
     ("agents", "1", "agent-steps"),
     ("cohorts", "1", "person-steps moved as counts"),

@@ -146,6 +146,53 @@ def policy_metrics(ds: Any) -> dict[str, float]:
     }
 
 
+def stranded_peak_day(ds: Any) -> float:
+    """The day (its `day` coordinate, 0 = the start date) the most people were stranded, all
+    places together (the first such day on a tie); NaN where nobody ever was."""
+    daily = np.asarray(ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values)
+    if not daily.size or daily.max() <= 0:
+        return math.nan
+    days = ds["day"].values if "day" in ds.coords else np.arange(daily.size)
+    return float(days[int(np.argmax(daily))])
+
+
+#: One crisis run's key figures, in the order a run's page and `corredor run` give them: what
+#: `compare` gives per seed (METRICS, NEEDS_METRICS), with the day of the peak after the peak.
+KEY_FIGURES: tuple[str, ...] = ("peak_stranded", "stranded_peak_day", *[k for k in ALL_METRICS if k != "peak_stranded"])
+
+
+def key_figures(ds: Any) -> dict[str, float]:
+    """One border-crisis run's key figures (KEY_FIGURES): `policy_metrics`, `needs_metrics` and
+    `stranded_peak_day`. Why: a planner's first questions of one run (how many stranded at most,
+    when, for how long, what it takes) were answered only by `compare`, over seeds."""
+    figures = {**policy_metrics(ds), **needs_metrics(ds), "stranded_peak_day": stranded_peak_day(ds)}
+    return {k: figures[k] for k in KEY_FIGURES}
+
+
+def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple[str, str]]:
+    """`key_figures` as (heading, text) rows, as the run page and `corredor run` write them: counts
+    with every digit, the peak's day as its date (from `start`, the run's start date), a figure
+    that is not there ("–", NaN, None) with why (NO_VALUE_REASONS). Keys this version does not
+    know are left out (a manifest of a later version)."""
+    from ..outputs.formatting import day_date, fmt_exact
+
+    rows = []
+    for key in KEY_FIGURES:
+        if key not in figures:
+            continue
+        value = figures[key]
+        missing = value is None or not math.isfinite(float(value))
+        if key == "stranded_peak_day":
+            rows.append(("day the most people were stranded",
+                         "nobody was stranded" if missing else day_date(value, start)))
+            continue
+        label, unit = ALL_METRICS[key]
+        text = (NO_VALUE_REASONS.get(key, "–") if missing
+                else f"{fmt_exact(value)}" + ("" if not unit or label.endswith(unit) else f" {unit}"))
+        rows.append((label, text))
+    return rows
+
+
 def _mode_total(ds: Any, mode: str) -> float:
     """People moved by one kind of event over the run (0 where the run has no such mode)."""
     modes = [str(m) for m in ds["mode"].values] if "mode" in ds.coords else []

@@ -39,6 +39,7 @@ from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, people_per_agent
 from ..targets import check_replaceable, swap_in
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
+from .compare import stranded_peak_day
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -354,9 +355,7 @@ def default_metrics(results: Any) -> dict[str, float]:
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
-        busiest = int(np.argmax(daily)) if daily.size and np.max(daily) > 0 else None
-        days = ds["day"].values if "day" in ds.coords else np.arange(daily.size)
-        out.setdefault("stranded_peak_day", math.nan if busiest is None else float(days[busiest]))
+        out.setdefault("stranded_peak_day", stranded_peak_day(ds))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
     if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
         from .compare import needs_metrics, policy_metrics

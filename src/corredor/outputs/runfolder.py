@@ -16,6 +16,7 @@ False after that), so a writer that draws figures submits them there and draws h
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -49,9 +50,18 @@ def _json_default(obj: Any) -> Any:
 
 
 def write_manifest(results: Any, folder: Path) -> Path:
-    """manifest.json: the run's provenance (scenario hash, seed, engine, version, timing, metrics)."""
+    """manifest.json: the run's provenance (scenario hash, seed, engine, version, timing, metrics),
+    and for a border-crisis run its `key_figures` (`analysis.compare.key_figures`, in people; a
+    figure without a value, such as days until the camp empties when it never does, as null),
+    which the run's page gives first."""
+    manifest = dict(results.manifest)
+    if "money_paid_usd" in results.dataset:  # (a border-crisis run)
+        from ..analysis.compare import key_figures
+
+        manifest["key_figures"] = {k: (v if math.isfinite(v) else None)
+                                   for k, v in key_figures(in_people(results.dataset)).items()}
     path = folder / "manifest.json"
-    path.write_text(json.dumps(results.manifest, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n", encoding="utf-8")
     return path
 
 

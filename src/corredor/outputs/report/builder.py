@@ -1056,6 +1056,26 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def key_figures(run: RunData) -> dict[str, Any] | None:
+    """The run's key figures (manifest.json's `key_figures`, a border-crisis run's) as the page's
+    first table: rows (heading, text) by `analysis.compare.key_figure_rows`, with the seed, the
+    number of days and the last date they are over. None for a Flee run or a folder written before
+    they were kept."""
+    from ...analysis.compare import key_figure_rows
+
+    figures = run.manifest.get("key_figures")
+    if not isinstance(figures, dict):
+        return None
+    try:
+        rows = key_figure_rows(figures, run.manifest.get("start_date"))
+    except (TypeError, ValueError):
+        raise ReportError("manifest.json: key_figures holds a value that is not a number") from None
+    if not rows:
+        return None
+    return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates),
+            "end": (run.dates[-1] if run.dates else None) or "its last day"}
+
+
 def _metric_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     metrics = manifest.get("metrics")
     if not isinstance(metrics, dict):
@@ -1096,6 +1116,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         variant=scen.get("variant") if isinstance(scen, dict) else None,
         title=title or run_dir.name,
         facts=_run_facts(run.manifest),
+        key_figures=key_figures(run),
         map=map_view(run),
         charts=time_series(run),
         needs=needs_rows(run),
