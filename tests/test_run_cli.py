@@ -330,6 +330,10 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
 #: looked for: while the package or the command line is being imported, before any of its code runs.
 STOP_WHILE_IMPORTING = """
 import importlib, os, runpy, signal, sys
+# (as a shell starts a foreground command: Ctrl-C not ignored. A test worker may have started
+# this process with SIGINT ignored, which the command rightly keeps ignored, as under nohup;
+# the INT cases then failed now and then under xdist, the command running to its end)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 class StopOnNumpy:
     def find_spec(self, name, path=None, target=None):
         if name == "numpy":
