@@ -509,6 +509,12 @@ def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):
         assert comp.values["baseline"]["food_rations"][k] == pytest.approx(sum(per_day("food_rations")))
         assert comp.values["baseline"]["peak_toilets"][k] == max(per_day("toilets"))
         assert comp.values["baseline"]["peak_covered_space_m2"][k] == pytest.approx(max(per_day("covered_space_m2")))
+        # whole tents at each place, summed over the places: needs.csv's tents rows
+        assert comp.values["baseline"]["peak_tents"][k] == max(per_day("tents")) > 0
+        # the people the whole-run totals leave out: those at the sites on the run's last day
+        last = [r for r in rows if int(r["day"]) == comp.stranded["baseline"].shape[1] - 1]
+        left = sum(float(r["in_need"]) for r in last if r["indicator"] == "water_l")
+        assert comp.values["baseline"]["people_at_sites_last_day"][k] == pytest.approx(left) and left > 0
         assert water > 0
     summary_keys = {r["metric"] for r in comp.summary()}
     assert set(NEEDS_METRICS) <= summary_keys
@@ -529,6 +535,39 @@ def test_a_camp_not_emptied_within_the_run_is_said_so(capsys):
     assert out.count("not within") == 2  # the "never" cell (wrapped over two lines) and the footnote
     assert "31*" in out  # the median of the three seeds whose camp emptied, marked
     assert "* some, days until the camp empties: in 1 of 4 seeds not within the run" in out
+
+
+def test_the_whole_run_totals_say_where_they_stop_and_whom_they_leave_out(capsys):
+    """Found by a planner's reading: the water and rations "whole run" totals stop at the run's
+    last day (30 Jun 2023 for Chile–Peru) while hundreds are still in the Arica shelters, and
+    nothing said so: the total read as the whole crisis's cost. Now the people still at the line
+    and in shelters on the last day are a metric, and the line under the first table of
+    whole-run totals says the day they stop at and how many are left then."""
+    import datetime as dt
+
+    from corredor.analysis.compare import NEEDS_METRICS, Comparison
+    from corredor.cli import _print_comparison
+
+    assert NEEDS_METRICS["people_at_sites_last_day"] == (
+        "people still at the line and in shelters on the last day", "people")
+    values = {name: {k: np.zeros(3) for k in ALL_METRICS} for name in ("baseline", "v")}
+    values["baseline"]["people_at_sites_last_day"] = np.array([250.0, 268.0, 280.0])
+    start = {n: dt.date(2023, 2, 1) for n in values}
+    comp = Comparison(["baseline", "v"], [1, 2, 3], values, {n: np.zeros((3, 150)) for n in values},
+                      start_dates=start)
+    note = ("whole run: to 2023-06-30, the run's last day; the water and rations that the people still "
+            "at the line and in shelters then (baseline: 268 [252–279]) need after it are not in the totals.")
+    assert comp.whole_run_note() == note
+    _print_comparison(comp)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count(note) == 1  # (once: under the first table of whole-run totals)
+    assert out.index("people, water and food at the line") < out.index(note) < out.index("shelter and toilets at the")
+    values["baseline"]["people_at_sites_last_day"][:] = 0
+    assert comp.whole_run_note() == ("whole run: to 2023-06-30, the run's last day; nobody is at the line "
+                                     "or in shelters then, in any scenario or seed.")
+    comp.stranded["v"] = np.zeros((3, 120))
+    assert comp.whole_run_note().startswith(
+        "whole run: to each scenario's last day (baseline: 2023-06-30; v: 2023-05-31); nobody")
 
 
 def test_cli_compare_warns_when_periods_differ(tmp_path):
@@ -631,7 +670,8 @@ def test_printed_figures_are_never_cut(capsys):
     _print_comparison(comp)
     out = capsys.readouterr().out
     assert "…" not in out
-    assert out.count("[198,476–10,525,335]") == 2 * len(ALL_METRICS)
+    # every cell, and the whole-run note's band of the baseline's people left on the last day
+    assert out.count("[198,476–10,525,335]") == 2 * len(ALL_METRICS) + 1
 
 
 def test_a_sweep_point_of_several_parameters_prints_a_parameter_a_line_never_cut(capsys):

@@ -42,6 +42,48 @@ def test_worked_example_at_peak_480():
     assert float(row.in_need) == 480.0
 
 
+def test_tents_are_whole_tents_of_the_covered_space_at_each_place():
+    """The planner's "how many tents": ⌈covered space / 16 m²⌉ (the UNHCR family tent) per place
+    and day, by hand: 708 people × 3.5 m² = 2,478 m² → ⌈154.875⌉ = 155 tents; in the cold
+    708 × 4.5 = 3,186 m² → ⌈199.125⌉ = 200; 32 people × 3.5 = 112 m² → exactly 7; nobody → 0."""
+    std = needs_standard()
+    assert std.shelter.tent_covered_m2 == 16.0
+    assert "UNHCR family tent" in std.sources()["tents"] and "unverified" in std.sources()["tents"]
+    ds = _one([[708.0, 708.0, 32.0, 0.0]], ["camp", "altiplano", "small", "empty"])
+    needs = compute_needs(ds, cold={"altiplano"})
+    assert needs.covered_space_m2.values.tolist() == [[2478.0, 3186.0, 112.0, 0.0]]
+    assert needs.tents.values.tolist() == [[155.0, 200.0, 7.0, 0.0]]
+    assert needs.tents.attrs["units"] == "tents"
+    assert "16 m²" in needs.attrs["tent_rule"]
+    # a total over places is the sum of each place's whole tents (155 + 7), not ⌈2,590 / 16⌉ = 162
+    both = compute_needs(_one([[708.0, 32.0]], ["camp", "small"]))
+    assert float(both.tents.sum()) == 162.0 == 155 + 7
+
+
+def test_a_standard_file_may_set_the_tent_size_or_leave_it_at_the_default(tmp_path):
+    """Like every key of a standard, `tent_covered_m2` is optional (a file written before it
+    existed plans by the 16 m² family tent); a size of 0 or below is refused at its key."""
+    own = tmp_path / "own.toml"
+    own.write_text('[shelter]\ncovered_m2_per_person = 3.5\ntent_covered_m2 = 20\n')
+    assert compute_needs(_one([[100.0]], ["a"]), needs_standard(own)).tents.item() == 18.0  # ⌈350 / 20⌉
+    old = tmp_path / "old.toml"
+    old.write_text('[shelter]\ncovered_m2_per_person = 3.5\n')
+    assert needs_standard(old).shelter.tent_covered_m2 == 16.0
+    assert "tents" not in needs_standard(old).sources()  # (no source claimed for a file's default)
+    zero = tmp_path / "zero.toml"
+    zero.write_text('[shelter]\ntent_covered_m2 = 0\n')
+    with pytest.raises(ScenarioError, match="zero.toml:2:1: shelter.tent_covered_m2: Input should be greater than 0"):
+        needs_standard(zero)
+
+
+def test_tents_provided_give_a_tent_gap():
+    """`tents` is an indicator a `provided` row may name (a scenario's provided.csv): the gap is
+    the tents still needed."""
+    needs = compute_needs(_one([[708.0], [708.0]], ["camp"]),
+                          provided=[{"location": "camp", "indicator": "tents", "amount": 100, "start": 1}])
+    assert np.isnan(needs.tents_gap.values[0, 0]) and needs.tents_gap.values[1, 0] == 55.0
+
+
 def test_cold_locations_use_the_cold_space_figure():
     ds = _one([[100.0, 100.0]], ["coast", "altiplano"])
     needs = compute_needs(ds, cold={"altiplano"})
@@ -139,6 +181,9 @@ def test_a_bad_standard_file_is_a_located_problem(tmp_path, content, expected):
 @pytest.mark.parametrize("content, expected", [
     ("[water]\nlitres_per_persn_day = 20\n",
      "std.toml:2:1: water.litres_per_persn_day: unknown key (expected one of litres_per_person_day, source)"),
+    ("[shelter]\ntent_m2 = 16\n",
+     "std.toml:2:1: shelter.tent_m2: unknown key (expected one of covered_m2_per_person, "
+     "covered_m2_per_person_cold, source, tent_covered_m2, tent_source)"),
     ('name = "x"\n[water]\n  litres_per_person_day = -3\n',
      "std.toml:3:3: water.litres_per_person_day: Input should be greater than or equal to 0 (found -3)"),
     ('[food]\nkcal_per_person_day = "lots"\n',

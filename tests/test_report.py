@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -115,11 +116,11 @@ def test_map_has_every_located_place_and_a_slider(crisis_report):
 def test_needs_fit_comparison_and_sources(crisis_report):
     _, html = crisis_report
     text = re.sub(r"\s+", " ", html)
-    # camp at its busiest: 480 people -> 7,200 l, 10 toilets, 6 provided, worst gap 4; water:
-    # 5,000 l/day provided, so the worst day's gap is 7,200 − 5,000
+    # camp at its busiest: 480 people -> 7,200 l, 1,680 m² = 105 tents of 16 m², 10 toilets, 6
+    # provided, worst gap 4; water: 5,000 l/day provided, so the worst day's gap is 7,200 − 5,000
     row = re.search(r"<tr><th scope=\"row\">&lt;script&gt;alert\(1\)&lt;/script&gt;</th>(.*?)</tr>", text).group(1)
     cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[1:10] == ["480", "7,200", "480", "1,680", "10", "6", "4", "water l/day 2,200", "2"]
+    assert cells[1:11] == ["480", "7,200", "480", "1,680", "105", "10", "6", "4", "water l/day 2,200", "2"]
     assert "Fit against observations" in html
     assert "as happened" in html and "corridor" in html and "peak_stranded" in html
     assert "https://aricahoy.cl/?p=37089" in html  # manifest source
@@ -224,12 +225,18 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     shelters = res.dataset["label"].sel(location="arica_shelters").item()
     assert left > 0 and f"{shelters} ({left:,} people)" in re.sub(r"\s+", " ", html)
     camp = re.findall(r"<td>(.*?)</td>", re.search(fr'<th scope="row">{label}</th>(.*?)</tr>', needs).group(1))
-    assert camp[6] == "6"  # toilets provided (scenario's provided.csv)
+    assert camp[7] == "6"  # toilets provided (scenario's provided.csv)
     with (folder / "needs.csv").open(newline="", encoding="utf-8") as fh:
         need_rows = list(csv.DictReader(fh))[1:]
     most = max(int(float(r["value"])) for r in need_rows if r["location"] == "camp" and r["indicator"] == "toilets")
-    assert camp[5] == f"{most:,}"  # toilets on the worst day, beside the worst day's gap
-    assert camp[10] != "–"  # person-nights without shelter: stated capacity 0 at the camp
+    assert camp[6] == f"{most:,}"  # toilets on the worst day, beside the worst day's gap
+    assert camp[11] != "–"  # person-nights without shelter: stated capacity 0 at the camp
+    # tents beside the covered space, on the camp's busiest day: ⌈people × 3.5 m² / 16 m²⌉
+    people = int(camp[1].replace(",", ""))
+    assert float(camp[4].replace(",", "")) == people * 3.5
+    assert camp[5] == f"{math.ceil(people * 3.5 / 16):,}"
+    assert "<th>covered m²</th><th>tents</th>" in needs
+    assert "Tents: one per 16 m² of covered space, rounded up to whole tents at each place." in needs
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
     cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
     assert cap == 1000 and np.isnan(res.dataset["shelter_capacity"].sel(location="camp").item())
@@ -480,6 +487,8 @@ def test_the_standards_sources_read_as_sources(crisis_report):
     text = re.sub(r"\s+", " ", html)
     sources = text[text.index('<section id="sources">'):]
     assert "Sphere minimum standards (Sphere Handbook 2018): water: <span" in sources
+    assert ("Sphere minimum standards (Sphere Handbook 2018): tents: <span class=\"url\">UNHCR family tent "
+            "specification (16 m² floor, 5 persons); unverified</span>") in sources
     assert "below" not in sources
     needs = text[text.index('<section id="needs">'):text.index('<section id="fit">')]
     assert "(each figure's source is listed under <a href=\"#sources\">Sources</a>)." in needs

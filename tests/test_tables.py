@@ -119,6 +119,30 @@ def test_needs_csv_rows_and_gap(tmp_path):
     assert not any(r[col["location"]] == "chacalluta" for r in rows)  # nobody ever there
 
 
+def test_needs_csv_and_geojson_count_tents_beside_the_covered_space(tmp_path):
+    """The planner's "how many tents": needs.csv has a `tents` row (sector shelter, unit tents)
+    beside each `covered_space_m2` row, ⌈m² / 16⌉ whole tents at that place that day, and
+    locations.geojson a `tents_peak` beside `covered_space_m2_peak`."""
+    res = crisis_like(n_days=20)
+    paths = tables.write_tables(res, tmp_path)
+    header, tags, rows = _read_csv(tmp_path / "needs.csv")
+    col = {h: i for i, h in enumerate(header)}
+    assert tags[col["indicator"]] == "#indicator+code" and tags[col["value"]] == "#indicator+value"
+    key = (col["day"], col["location"])
+    space = {tuple(r[i] for i in key): float(r[col["value"]]) for r in rows if r[col["indicator"]] == "covered_space_m2"}
+    tents = {tuple(r[i] for i in key): r for r in rows if r[col["indicator"]] == "tents"}
+    assert set(tents) == set(space) and any(v > 0 for v in space.values())
+    for k, r in tents.items():
+        assert (r[col["sector"]], r[col["unit"]]) == ("shelter", "tents")
+        assert float(r[col["value"]]) == np.ceil(space[k] / 16.0 - 1e-9)
+    day15 = tents[("15", "camp")]  # 60 + 15 × 25 = 435 people × 3.5 m² = 1,522.5 m² → 96 tents
+    assert space[("15", "camp")] == 1522.5 and day15[col["value"]] == "96"
+    doc = json.loads(next(p for p in paths if p.name == "locations.geojson").read_text(encoding="utf-8"))
+    camp = next(f["properties"] for f in doc["features"] if f["properties"].get("name") == "camp")
+    assert camp["tents_peak"] == max(int(float(r[col["value"]])) for k, r in tents.items() if k[1] == "camp")
+    assert isinstance(camp["tents_peak"], int)
+
+
 def test_geojson_points_and_lines(written):
     res, folder, _ = written
     doc = json.loads((folder / "locations.geojson").read_text(encoding="utf-8"))

@@ -957,10 +957,18 @@ def _own_values(scenario, keys: list[str]) -> str:
 
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
-    the differences from the baseline, seed by seed, of compare.DIFF_METRICS."""
+    the differences from the baseline, seed by seed, of compare.DIFF_METRICS; under the first
+    table of whole-run totals, the day they stop at (`Comparison.whole_run_note`)."""
     from rich.table import Table
 
-    from .analysis.compare import ALL_METRICS, DIFF_METRICS, METRIC_TABLES, heading, name_lines
+    from .analysis.compare import (
+        ALL_METRICS,
+        DIFF_METRICS,
+        METRIC_TABLES,
+        WHOLE_RUN_METRICS,
+        heading,
+        name_lines,
+    )
     from .outputs.formatting import signed
 
     summary = comp.summary()
@@ -970,6 +978,7 @@ def _print_comparison(comp) -> None:
     if len(comp.names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
         tables.append((f"difference from the baseline, seed by seed: median [5–95 %] over {seeds}",
                        DIFF_METRICS, "diff_"))
+    said_end = False  # (the run's end: where the whole-run totals stop, said once)
     for title, metrics, of in tables:
         table = Table(title=title)
         rows: list[list[str]] = []
@@ -1009,6 +1018,9 @@ def _print_comparison(comp) -> None:
         for row in rows:
             table.add_row(*row)
         out.print(table, crop=not fits)  # (a file or a pipe: whole lines; rich can overshoot)
+        if not of and not said_end and set(metrics) & set(WHOLE_RUN_METRICS):  # (under the first)
+            notes.insert(0, comp.whole_run_note())
+            said_end = True
         for note in notes:
             wide.print(note, markup=False, highlight=False, soft_wrap=True)
 

@@ -45,9 +45,14 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
     "peak_at_sites": ("peak people at the line and in shelters", "people"),
     # (each label says where: the difference table, comparison.png and comparison.json show
     # these without the "peak people at the line and in shelters" column that "there" pointed to)
+    # ("whole run": to the run's last day, where people may still be at the sites: the next
+    # metric says how many, and `corredor compare` says so under the table)
     "water_l": ("water needed at the line and in shelters, whole run", "l"),
     "food_rations": ("food rations needed at the line and in shelters, whole run", "rations"),
+    "people_at_sites_last_day": ("people still at the line and in shelters on the last day", "people"),
     "peak_covered_space_m2": ("covered space needed on the busiest day", "m²"),
+    # (whole tents at each place, summed over the places: `needs.compute_needs`'s `tents`)
+    "peak_tents": ("tents needed on the busiest day", "tents"),
     "peak_toilets": ("toilets needed on the worst day", "toilets"),
 }
 
@@ -89,8 +94,15 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy comparison", ("peak_stranded", "stranded_person_days", "days_until_camp_empties",
                            "money_paid_usd", "give_ups", "irregular_crossings")),
     ("moved by events", ("corridor_moves", "flown_out")),
-    ("supplies at the line and in shelters (Sphere)", tuple(NEEDS_METRICS)),
+    # (the supplies in two tables: in one, seven columns did not fit 130)
+    ("people, water and food at the line and in shelters (Sphere)",
+     ("peak_at_sites", "water_l", "food_rations", "people_at_sites_last_day")),
+    ("shelter and toilets at the line and in shelters (Sphere)",
+     ("peak_covered_space_m2", "peak_tents", "peak_toilets")),
 )
+
+#: The metrics summed over the run's days, which stop at its last day (`whole_run_note`).
+WHOLE_RUN_METRICS: tuple[str, ...] = ("water_l", "food_rations")
 
 
 #: The metrics `corredor compare` also prints as differences from the baseline, seed by seed.
@@ -100,7 +112,8 @@ DIFF_METRICS: tuple[str, ...] = ("peak_stranded", "stranded_person_days", "days_
 
 def needs_metrics(ds: Any) -> dict[str, float]:
     """The supplies one run implies at its crisis sites (NEEDS_METRICS): daily needs summed over
-    the sites, then the run's total (water, rations) or its worst day (people, space, toilets)."""
+    the sites, then the run's total (water, rations), its worst day (people, space, tents,
+    toilets) or its last day (the people still there, whose needs the totals leave out)."""
     from .needs import compute_needs, crisis_sites
 
     site = crisis_sites(ds)
@@ -108,12 +121,14 @@ def needs_metrics(ds: Any) -> dict[str, float]:
         return dict.fromkeys(NEEDS_METRICS, 0.0)
     needs = compute_needs(ds.isel(location=np.flatnonzero(site)))
     daily = {k: np.asarray(needs[k].sum("location").values, dtype=np.float64)
-             for k in ("in_need", "water_l", "food_rations", "covered_space_m2", "toilets")}
+             for k in ("in_need", "water_l", "food_rations", "covered_space_m2", "tents", "toilets")}
     return {
         "peak_at_sites": float(daily["in_need"].max(initial=0.0)),
         "water_l": float(daily["water_l"].sum()),
         "food_rations": float(daily["food_rations"].sum()),
+        "people_at_sites_last_day": float(daily["in_need"][-1]) if daily["in_need"].size else 0.0,
         "peak_covered_space_m2": float(daily["covered_space_m2"].max(initial=0.0)),
+        "peak_tents": float(daily["tents"].max(initial=0.0)),
         "peak_toilets": float(daily["toilets"].max(initial=0.0)),
     }
 
@@ -244,6 +259,29 @@ class Comparison:
                     "diff_median": d[1], "diff_p05": d[0], "diff_p95": d[2],
                 })
         return rows
+
+    def whole_run_note(self) -> str:
+        """Where the whole-run totals (WHOLE_RUN_METRICS) stop, and whom they leave out: "whole
+        run: to 2023-06-30, the run's last day; the water and rations that the people still at
+        the line and in shelters then (baseline: 263 [257–277]) need after it are not in the
+        totals" (the baseline's median [5–95 %] over seeds). Why: a planner read the total as the
+        cost of the whole crisis, with people still there."""
+        ends: dict[str, list[str]] = {}
+        for name in self.names:
+            dates, days = self.dates(name), self.stranded[name].shape[-1]
+            ends.setdefault(dates[-1] if dates else f"day {days - 1}", []).append(name)
+        when = (f"to {next(iter(ends))}, the run's last day" if len(ends) == 1 else
+                "to each scenario's last day (" + "; ".join(f"{', '.join(n)}: {d}" for d, n in ends.items()) + ")")
+        key = "people_at_sites_last_day"
+        left = [v for n in self.names for v in self.values[n].get(key, np.zeros(0)) if v > 0]
+        if not left:
+            return f"whole run: {when}; nobody is at the line or in shelters then, in any scenario or seed."
+        base = self.names[0]
+        v = self.values[base][key]
+        band = _quantiles(v[np.isfinite(v)])
+        return (f"whole run: {when}; the water and rations that the people still at the line and in "
+                f"shelters then ({base}: {band[1]:,.0f} [{band[0]:,.0f}–{band[2]:,.0f}]) need after it are "
+                "not in the totals.")
 
     def median(self, name: str, key: str) -> float:
         v = self.values[name][key]

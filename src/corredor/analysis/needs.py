@@ -1,6 +1,6 @@
 """Humanitarian needs per location per day, from daily populations, by a configurable standard.
 
-Planners act on litres, rations, square metres, toilets and staff, not on head counts, so this
+Planners act on litres, rations, square metres, tents, toilets and staff, not on head counts, so this
 turns `population` (day × location, any extra dimension such as `replica` passes through) into
 those quantities. The standard is a TOML file; the default (`sphere.toml` beside this module)
 holds Sphere's minimum standards as summarised in the Chile–Peru fact sheet. Where a scenario says
@@ -52,7 +52,11 @@ class FoodStandard(_Section):
 class ShelterStandard(_Section):
     covered_m2_per_person: float = Field(3.5, ge=0)
     covered_m2_per_person_cold: float = Field(4.5, ge=0)
+    #: one tent's covered floor (m²): tents = ⌈covered space / this⌉ per place and day. Optional,
+    #: as every key is: a standard file without it plans by the UNHCR family tent's 16 m²
+    tent_covered_m2: float = Field(16.0, gt=0)
     source: str = ""
+    tent_source: str = ""
 
 
 class SanitationStandard(_Section):
@@ -79,12 +83,14 @@ class Standard(_Section):
     health: HealthStandard = HealthStandard()
 
     def sources(self) -> dict[str, str]:
-        """Sector → where its figure comes from (for reports)."""
+        """Sector → where its figure comes from (for reports); `tents` for the tent size's."""
         out = {}
         for sector in ("water", "food", "shelter", "sanitation", "health"):
             src = getattr(self, sector).source
             if src:
                 out[sector] = src
+        if self.shelter.tent_source:
+            out["tents"] = self.shelter.tent_source
         return out
 
 
@@ -151,6 +157,7 @@ INDICATORS: dict[str, str] = {
     "food_kcal": "kcal/day",
     "food_rations": "rations/day",
     "covered_space_m2": "m2",
+    "tents": "tents",
     "toilets": "toilets",
     "health_staff": "staff",
 }
@@ -164,6 +171,7 @@ SECTORS: dict[str, str] = {
     "food_kcal": "food",
     "food_rations": "food",
     "covered_space_m2": "shelter",
+    "tents": "shelter",
     "toilets": "wash",
     "health_staff": "health",
     "person_nights_unsheltered": "shelter",
@@ -298,7 +306,7 @@ def _shelter_capacity(ds: xr.Dataset, given: Mapping[str, float] | None) -> xr.D
 
 
 def _ceil_count(x: xr.DataArray) -> xr.DataArray:
-    """Whole items (toilets, staff): round up, but keep 0 where nobody is there."""
+    """Whole items (toilets, staff, tents): round up, but keep 0 where nobody is there."""
     return cast(xr.DataArray, np.ceil(x - 1e-9)).clip(min=0)  # (a ufunc keeps the DataArray)
 
 
@@ -335,7 +343,8 @@ def compute_needs(
     people (counts in agents are multiplied by the dataset's `people_per_agent`: results.in_people).
 
     Returns a Dataset on the population's dimensions with `in_need` (people), `water_l`,
-    `food_kcal`, `food_rations`, `covered_space_m2`, `toilets`, `health_staff`,
+    `food_kcal`, `food_rations`, `covered_space_m2`, `tents` (whole tents at each place:
+    ⌈covered space / the standard's `tent_covered_m2`⌉), `toilets`, `health_staff`,
     `person_nights_unsheltered` (NaN where shelter capacity is unknown; capacity comes from
     `shelter_capacity`, a `shelter_capacity_people` coord, or `provided` rows with indicator
     `shelter_capacity_people`, which may be 0 where people slept in the open) and, for every indicator
@@ -370,13 +379,16 @@ def compute_needs(
 
     # (the variables made first and the Dataset once: each `out[name] = ...` aligned it anew;
     # the needs of one Chile–Peru run took 43 ms so and take 35 ms now)
+    space = pop * space_per_person
     made: dict[str, xr.DataArray] = {
         "in_need": pop.assign_attrs(units="people", long_name="people in need"),
         "water_l": (pop * std.water.litres_per_person_day).assign_attrs(units="l/day"),
         "food_kcal": (pop * std.food.kcal_per_person_day).assign_attrs(units="kcal/day"),
         "food_rations": (pop * std.food.kcal_per_person_day / std.food.kcal_per_ration).assign_attrs(
             units="rations/day"),
-        "covered_space_m2": (pop * space_per_person).assign_attrs(units="m2"),
+        "covered_space_m2": space.assign_attrs(units="m2"),
+        # whole tents per place: a total over places is a sum of these, not of the space
+        "tents": _ceil_count(space / std.shelter.tent_covered_m2).assign_attrs(units="tents"),
         "toilets": _ceil_count(pop / ratio).assign_attrs(units="toilets"),
         "health_staff": _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff"),
         "people_per_toilet": ratio.broadcast_like(pop).assign_attrs(units="people/toilet"),
@@ -407,6 +419,8 @@ def compute_needs(
         f"1 per {san.people_per_toilet_initial:g} until day {san.switch_after_days} "
         f"(counted from {san.switch_counted_from.replace('_', ' ')}), then 1 per {san.people_per_toilet_later:g}"
     )
+    out.attrs["tent_rule"] = (f"one per {std.shelter.tent_covered_m2:g} m² of covered space, "
+                              "rounded up to whole tents at each place")
     return out
 
 

@@ -645,7 +645,7 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
     stable = {k: v for k, v in (results.manifest or {}).items() if k not in VOLATILE_MANIFEST_KEYS}
     meta = {b"corredor.manifest": json.dumps(stable, default=str).encode()}
     if needs is not None:
-        info = {k: needs.attrs.get(k) for k in ("standard", "toilet_switch", "standard_sources")}
+        info = {k: needs.attrs.get(k) for k in ("standard", "toilet_switch", "tent_rule", "standard_sources")}
         meta[b"corredor.needs"] = json.dumps(info, default=str).encode()
     pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
     return path
@@ -779,7 +779,7 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
             if var in ds:
                 props[f"{var}_peak"] = _peak(ds[var].transpose("day", "location").values[:, j])[0]
         if needs is not None:
-            for ind in ("water_l", "toilets", "covered_space_m2", "toilets_gap"):
+            for ind in ("water_l", "toilets", "covered_space_m2", "tents", "toilets_gap"):
                 if ind in needs:
                     props[f"{ind}_peak"] = _peak(needs[ind].transpose("day", "location").values[:, j])[0]
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc["lon"], loc["lat"]]},

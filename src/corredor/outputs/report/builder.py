@@ -723,7 +723,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
 
 #: Indicators other than toilets whose gap the needs table shows where something was provided.
 OTHER_GAPS = {"water_l": "water l/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
-              "covered_space_m2": "covered m²", "health_staff": "health staff"}
+              "covered_space_m2": "covered m²", "tents": "tents", "health_staff": "health staff"}
 
 
 #: How the crossings chart names each mode: transfers and flights are events that move people
@@ -755,6 +755,7 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
         rows.append({
             "location": run.labels[j], "peak_date": run.dates[t] or str(run.days[t]), "people": at("in_need"),
             "water": at("water_l"), "rations": at("food_rations"), "space": at("covered_space_m2"),
+            "tents": at("tents"),
             "toilets": worst("toilets"), "toilets_provided": worst("toilets_provided"),
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
             "other_gaps": "; ".join(f"{label} {worst(ind + '_gap')}" for ind, label in OTHER_GAPS.items()

@@ -373,7 +373,7 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     metric("stranded_person_days", "Person-days stranded", "each replica's sum over days of the people stranded")
     for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
         what = heading(key)
-        by = "" if key == "peak_at_sites" else ", by the Sphere standard"
+        by = "" if key in ("peak_at_sites", "people_at_sites_last_day") else ", by the Sphere standard"
         metric(key, what[0].upper() + what[1:], f"at the crisis sites (the line, camps and shelters){by}; "
                "each replica's figure")
     pop = data.bands["population"].sel(variant=variant)
