@@ -906,3 +906,17 @@ def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
     flee = _run_folder_via_writer(flee_like(n_days=12), tmp_path / "flee")
     assert "key_figures" not in json.loads((flee / "manifest.json").read_text(encoding="utf-8"))
     assert 'id="key"' not in build_report(flee).read_text(encoding="utf-8")
+
+
+def test_a_comparisons_whole_run_totals_say_where_they_stop(tmp_path):
+    """As `corredor compare` says under its table: the water and rations of a comparison are
+    totals to the run's last day, leaving out what the people still at the sites need after it."""
+    folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
+    row = {"scenario": "baseline", "median": 1.0, "p05": 1.0, "p95": 1.0}
+    comp = {"summary": [{**row, "metric": "water_l"}, {**row, "metric": "people_at_sites_last_day"}]}
+    text = re.sub(r"\s+", " ", build_report(folder, comparison=comp).read_text(encoding="utf-8"))
+    assert ("Water and rations are totals to 2023-05-07, the run's last day: what the people still at "
+            "the line and in shelters then need after it is not in them (the column “people still at "
+            "the line and in shelters on the last day (people)” says how many).") in text.replace("&#39;", "'")
+    comp = {"summary": [{**row, "metric": "peak_stranded"}]}
+    assert "Water and rations are totals" not in build_report(folder, comparison=comp).read_text(encoding="utf-8")

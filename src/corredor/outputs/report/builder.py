@@ -981,6 +981,22 @@ def comparison_note(seeds: Any, run_seed: Any) -> str | None:
                    + (", one of these seeds." if mine else ", not one of these seeds."))
 
 
+def whole_run_note(rows: list[dict[str, Any]], end: str | None) -> str | None:
+    """Where a comparison's whole-run totals (`compare.WHOLE_RUN_METRICS`: water, rations) stop,
+    under its table, as `corredor compare` says it under its own: at the run's last day (`end`),
+    with what they leave out. None when the table has no such column. Why: a planner read the
+    total as the cost of the whole crisis while people were still at the sites."""
+    from ...analysis.compare import WHOLE_RUN_METRICS, heading
+
+    columns = {k for r in rows for k in r}
+    if not any(heading(k) in columns for k in WHOLE_RUN_METRICS):
+        return None
+    left = heading("people_at_sites_last_day")
+    return ("Water and rations are totals to " + (f"{end}, " if end else "") + "the run's last day: what the "
+            "people still at the line and in shelters then need after it is not in them"
+            + (f" (the column “{left}” says how many)." if left in columns else "."))
+
+
 def sources(run: RunData) -> list[dict[str, str]]:
     """Where the numbers come from: the manifest's sources, the observations' (each once, with the
     dates it reported), then the needs standard's."""
@@ -1129,6 +1145,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         comparison=comparison_table(comparison),
         differences=comparison_table(differences) if comparison else None,
         comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
+        whole_run_note=whole_run_note(comparison, run.dates[-1] if run.dates else None) if comparison else None,
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
         figures=_figures(run_dir),
