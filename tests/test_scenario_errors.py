@@ -1186,6 +1186,76 @@ def test_a_setting_that_takes_a_weight_beyond_floats_is_refused_at_its_key(
     assert expected in r.output, r.output
 
 
+@pytest.mark.parametrize(
+    ("settings", "locations_row_3", "expected"),
+    [
+        pytest.param("  weight_power: 1000\n", None,
+                     "simsetting.yml:4:3: move_rules.weight_power 1000 makes the weight "
+                     "[(weight_softening + A)·Cap/(softening + km)^distance_power]^weight_power of the "
+                     "route 'A' → 'B' (down to 0.00909 before the power) 0 (beyond floating-point range)",
+                     id="weight-power-underflow"),
+        pytest.param("  camp_weight: 1e6\n  softening: 0\n  weight_power: 100\n", None,
+                     "simsetting.yml:6:3: move_rules.weight_power 100 makes the weight "
+                     "[(weight_softening + A)·Cap/(softening + km)^distance_power]^weight_power of the "
+                     "route 'B' → 'D' (up to 5e+03 before the power) ∞ (beyond floating-point range)",
+                     id="weight-power-overflow"),
+        pytest.param("  movechance_pop_base: 1\n  movechance_pop_scale_factor: 200\n", None,
+                     "simsetting.yml:5:3: move_rules.movechance_pop_scale_factor 200 makes the "
+                     "move-chance factor (max(population, capacity)/movechance_pop_base)^"
+                     "movechance_pop_scale_factor of 'A' (its population 1,000, movechance_pop_base 1) "
+                     "∞ (beyond floating-point range)", id="movechance-scale-overflow"),
+        pytest.param("  movechance_pop_scale_factor: -1\n", None,
+                     "simsetting.yml:4:3: move_rules.movechance_pop_scale_factor -1 makes the "
+                     "move-chance factor (max(population, capacity)/movechance_pop_base)^"
+                     "movechance_pop_scale_factor of 'E' (the camp's capacity 0, movechance_pop_base "
+                     "10000) ∞ (0 to a negative power)", id="movechance-scale-negative"),
+        pytest.param("  use_pop_for_loc_weight: True\n  pop_power_for_loc_weight: -0.5\n",
+                     "B,RB,Land,1.5,2.5,town,,0",
+                     "simsetting.yml:5:3: move_rules.pop_power_for_loc_weight -0.5 makes the location "
+                     "weight min(1, population)^pop_power_for_loc_weight of 'B' (population 0) ∞ "
+                     "(0 to a negative power)", id="pop-power-negative"),
+    ],
+)
+def test_a_power_that_takes_a_weight_or_chance_beyond_floats_is_refused_at_its_key(
+    tmp_path: Path, settings: str, locations_row_3: str | None, expected: str
+) -> None:
+    """Found by a fuzz review: weight_power 1000, movechance_pop_scale_factor 200 (or below 0 with
+    an empty place) and a negative pop_power_for_loc_weight with an empty town ran with route
+    weights 0 or ∞ (a uniform or first-route pick) or move chances ∞ (0 × ∞ = NaN: a place with
+    move chance 0 sent everybody), exit 0. Each is refused at its key, with the bounds of the run."""
+    folder = write_mini_flee(tmp_path / "case")
+    (folder / YML).write_text(MINI[YML].replace("move_rules:\n", "move_rules:\n" + settings))
+    if locations_row_3 is not None:
+        edit(folder / LOC, 3, locations_row_3)
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert expected in r.output, r.output
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param("  weight_power: 20\n", id="weight-power-20"),
+    pytest.param("  weight_power: 1e-300\n", id="weight-power-tiny"),
+    pytest.param("  movechance_pop_base: 1\n  movechance_pop_scale_factor: 50\n", id="movechance-scale-50"),
+    pytest.param("  movechance_pop_scale_factor: 100\n", id="movechance-scale-100"),
+    pytest.param("  use_pop_for_loc_weight: True\n  pop_power_for_loc_weight: 1e300\n", id="pop-power-huge"),
+    pytest.param("  use_pop_for_loc_weight: True\n  pop_power_for_loc_weight: -0.5\n", id="pop-power-negative"),
+])
+def test_a_large_but_finite_power_still_runs(tmp_path: Path, settings: str) -> None:
+    """The powers above are refused only where the run's bounds take a value beyond floating-point
+    range: large ones that stay in range compile and run with finite counts (a negative
+    pop_power_for_loc_weight too, where no town a route leads to is ever empty)."""
+    import numpy as np
+
+    from corredor.plan import compile_plan
+    from corredor.simulate import simulate
+
+    folder = write_mini_flee(tmp_path / "case", {
+        YML: MINI[YML].replace("move_rules:\n", "move_rules:\n" + settings)})
+    plan = compile_plan(load_scenario(folder))
+    pop = np.asarray(simulate(plan, seed=1, engine="agents").dataset["population"])
+    assert pop.shape[0] == plan.n_days and np.all(pop >= 0)
+
+
 def test_stay_close_to_home_measures_antipodal_places(tmp_path: Path) -> None:
     """Found by exploring: the haversine of two places at opposite ends of the Earth rounds the
     square of the half-chord just above 1, and `sqrt(1 - a)` failed (ValueError: math domain

@@ -545,6 +545,155 @@ def _weight_problem(scenario: Scenario, links: dict[str, np.ndarray], nodes: lis
                     "in km, such as 1 or more", route.line, "distance_km")
 
 
+def _power_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dict[str, np.ndarray],
+                    conflicts: dict[str, np.ndarray], closures: dict[str, np.ndarray],
+                    spawned: int, decay: np.ndarray) -> list[Problem]:
+    """Settings whose power takes a location weight, a route weight or a move chance beyond
+    floating-point range on some day of this run (∞, or a route weight 0 that Flee's rule makes
+    positive), refused at their key: the engines would run on and pick routes uniformly or by
+    the first route, or move everybody. Found from bounds, not a day loop:
+
+    - populations only fall (take_from_population, at places that are ever a conflict zone, by
+      at most every agent spawned), so a place's lies between max(0, pop0 − spawned) and pop0;
+      a camp's is 0 and its capacity fixed;
+    - Cap lies in {0} ∪ [1/(2·C·(1 − capacity_buffer)), 1] (above that, rounding alone: ≥ 2^-53);
+    - a place's score multiplies foreign_weight, camp_weight (if it is ever a camp) and
+      conflict_weight^(decay × intensity) over every decay factor and intensity it can have,
+      each also 1 where it may not apply, so the bounds hold for every day.
+    """
+    mr, sr = scenario.settings.move_rules, scenario.settings.spawn_rules
+    out: list[Problem] = []
+    names = [loc.name for loc in scenario.locations]
+    n = len(names)
+    pop0 = flags["pop"].astype(np.float64)
+    cap = flags["capacity"].astype(np.float64)
+    cptr_loc, c_on, c_val = conflicts["conflict_loc"], conflicts["conflict_on"], conflicts["conflict_value"]
+    ever_conflict = flags["conflict0"] > 0.0
+    ever_conflict[cptr_loc[c_on]] = True
+    ops, targets = closures["closure_op"], closures["closure_target"]
+    ever_town = ~flags["camp0"]  # (a closed camp becomes a town with population 0)
+    ever_town[targets[ops == OP_CAMP_CLOSE]] = True
+    ever_camp = flags["camp0"].copy()
+    ever_camp[targets[ops == OP_CAMP_OPEN]] = True
+    pop_lo = pop0.copy()
+    if sr.take_from_population:
+        pop_lo[ever_conflict] = np.maximum(0.0, pop0[ever_conflict] - float(spawned))
+    pop_lo[targets[ops == OP_CAMP_CLOSE]] = 0.0
+    tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    log_huge = math.log(huge)
+
+    # move chance × (max(pop, capacity)/movechance_pop_base)^movechance_pop_scale_factor
+    s = mr.movechance_pop_scale_factor
+    if s != 0.0:
+        x_lo, x_hi = np.maximum(pop_lo, cap), np.maximum(pop0, cap)
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            f_lo = (x_lo / mr.movechance_pop_base) ** s
+            f_hi = (x_hi / mr.movechance_pop_base) ** s
+        bad = np.flatnonzero(~np.isfinite(f_lo) | ~np.isfinite(f_hi))
+        if len(bad):
+            i = int(bad[0])
+            x = x_lo[i] if not np.isfinite(f_lo[i]) else x_hi[i]
+            what = "the camp's capacity" if flags["camp0"][i] else "its population"
+            why = "0 to a negative power" if x == 0 else "beyond floating-point range"
+            out.append(_problem(
+                scenario, "simsetting.yml",
+                f"move_rules.movechance_pop_scale_factor {s:g} makes the move-chance factor "
+                f"(max(population, capacity)/movechance_pop_base)^movechance_pop_scale_factor of "
+                f"{names[i]!r} ({what} {x:,.0f}{' after hasten' if scenario.hasten > 1 else ''}, "
+                f"movechance_pop_base {mr.movechance_pop_base:g}) ∞ ({why}); expected "
+                + ("a factor of 0 or more while a place can hold nobody (Flee's default is 0)" if x == 0
+                   else "a factor nearer 0, Flee's default"),
+                setting="move_rules.movechance_pop_scale_factor"))
+
+    dest = paths["path_dest"]
+    if not len(dest):
+        return out
+    is_dest = np.zeros(n, bool)
+    is_dest[dest] = True
+    # location weight × min(1, population)^pop_power_for_loc_weight (3.1's min: 0 or 1 here)
+    pp = mr.pop_power_for_loc_weight
+    if mr.use_pop_for_loc_weight and pp < 0:
+        bad = np.flatnonzero(is_dest & ever_town & (pop_lo < 1.0))
+        if len(bad):
+            i = int(bad[0])
+            out.append(_problem(
+                scenario, "simsetting.yml",
+                f"move_rules.pop_power_for_loc_weight {pp:g} makes the location weight "
+                f"min(1, population)^pop_power_for_loc_weight of {names[i]!r} (population 0"
+                f"{' after hasten' if scenario.hasten > 1 and pop0[i] >= 1 and pop_lo[i] == pop0[i] else ''}"
+                f"{' once people leave it' if pop_lo[i] < pop0[i] and not flags['camp0'][i] else ''}) ∞ "
+                "(0 to a negative power); expected a power of 0 or more, such as Flee's 0.1",
+                setting="move_rules.pop_power_for_loc_weight"))
+            return out
+
+    # route weight [(weight_softening + A·home)·Cap/(softening + km)^distance_power]^weight_power
+    wp = mr.weight_power
+    if wp == 1.0:  # (the engines skip the power)
+        return out
+
+    def log_range(value: float, applies: np.ndarray, maybe_not: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log bounds of a factor `value` where it applies (1 elsewhere) and whether it is positive."""
+        lv = math.log(value) if value > 0 else 0.0
+        lo = np.where(applies, lv, 0.0)
+        hi = lo.copy()
+        lo = np.where(applies & maybe_not, np.minimum(lo, 0.0), lo)
+        hi = np.where(applies & maybe_not, np.maximum(hi, 0.0), hi)
+        zero = applies & ~maybe_not & (value <= 0)
+        return lo, hi, zero
+
+    a_lo, a_hi, a_zero = log_range(mr.foreign_weight, flags["foreign"], np.zeros(n, bool))
+    lo, hi, zero = log_range(mr.camp_weight, ever_camp, ever_town)
+    a_lo, a_hi, a_zero = a_lo + lo, a_hi + hi, a_zero | zero
+    if mr.conflict_weight > 0 and mr.conflict_weight != 1:
+        cmax = np.where(flags["conflict0"] > 0, flags["conflict0"], 0.0)
+        np.maximum.at(cmax, cptr_loc[c_on], c_val[c_on])
+        e_max = cmax * float(decay.max() if sr.conflict_spawn_decay else 1.0)
+        lc = math.log(mr.conflict_weight)
+        a_lo, a_hi = a_lo + np.minimum(0.0, lc * e_max), a_hi + np.maximum(0.0, lc * e_max)
+    a_ok = ~a_zero & np.isfinite(a_lo) & np.isfinite(a_hi)
+    buf = mr.capacity_buffer
+    t = np.where(cap >= 1, 1.0 / (np.maximum(cap, 1.0) * max(1.0 - buf, 1e-300)), 1.0)
+    cap_min = np.where((cap < 1) | (buf >= 1), 1.0, np.where(t > 2.0 ** -40, 0.5 * t, 2.0 ** -53))
+    with np.errstate(divide="ignore"):
+        l_inv = np.log(paths["path_inv_dist"])
+        l_home = np.log(paths["path_home"])
+    ws = mr.weight_softening
+    l_ws = math.log(ws) if ws > 0 else -np.inf
+    la_hi = np.where(a_ok[dest], a_hi[dest] + l_home, -np.inf)
+    la_lo = np.where(a_ok[dest], a_lo[dest] + l_home, -np.inf)
+    b_hi = np.logaddexp(l_ws, la_hi) + l_inv
+    b_lo = (l_ws if ws > 0 else la_lo) + l_inv + np.log(cap_min[dest])
+    if not (np.all(b_hi < log_huge) and np.all(b_lo[np.isfinite(b_lo)] > math.log(tiny))):
+        return out  # (the weight before the power is out of range already: not weight_power's doing)
+    ptr = paths["path_ptr"]
+    origin = np.repeat(np.arange(n), np.diff(ptr))
+    w_hi = wp * b_hi
+    tot = np.full(n, -np.inf)
+    np.logaddexp.at(tot, origin, w_hi)
+    over = np.flatnonzero(tot >= log_huge - 1e-9)
+    under = np.flatnonzero(np.isfinite(b_lo) & (wp * b_lo <= math.log(tiny)))
+    if len(over) or len(under):
+        if len(over):
+            o = int(over[0])
+            p = int(ptr[o] + np.argmax(w_hi[ptr[o]:ptr[o + 1]]))
+            b, result = b_hi[p], "∞"
+        else:
+            p = int(under[0])
+            b, result = b_lo[p], "0"
+        node_ptr, nodes = paths["path_node_ptr"], paths["path_nodes"]
+        route = " → ".join(repr(names[int(v)]) for v in nodes[node_ptr[p]:node_ptr[p + 1]])
+        alone = bool(len(over)) and w_hi[p] < log_huge - 1e-9  # (only their sum is ∞)
+        out.append(_problem(
+            scenario, "simsetting.yml",
+            f"move_rules.weight_power {wp:g} makes the weight "
+            "[(weight_softening + A)·Cap/(softening + km)^distance_power]^weight_power of the route "
+            f"{route} ({'up to' if result == '∞' else 'down to'} {math.exp(b):.3g} before the power) "
+            f"{result}{' (with the other routes from there)' if alone else ''} (beyond floating-point "
+            "range); expected a power nearer 1, Flee's default",
+            setting="move_rules.weight_power"))
+    return out
+
+
 def _conflict_events(scenario: Scenario, index: dict[str, int], n_days: int,
                      problems: list[Problem]) -> dict[str, np.ndarray]:
     """conflicts.csv -> per-day events under Flee 3.1's AddNewConflictZones.
@@ -892,6 +1041,7 @@ def compile_plan(scenario: Scenario) -> Plan:
             observed_total += daily_by_name[names[k]]
 
     decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
+    problems += _power_problems(scenario, flags, paths, conflicts, closures, int(spawn.sum()), decay)
     if not problems:
         problems += _spawn_source_problems(scenario, spawn, flags, conflicts, decay)
     if problems:
