@@ -1177,13 +1177,19 @@ def test_a_setting_that_takes_a_weight_beyond_floats_is_refused_at_its_key(
     and `run` (OverflowError, ZeroDivisionError: exit 1, a traceback); distance_power 300, or a
     distance of 1e-320 km with softening 0, printed numpy's overflow warning and ran with weights
     0 or ∞. Each is refused at the key (or the route's distance) that takes it there."""
+    assert expected in _refused_with(tmp_path, settings, ROU, 2, routes_row_2)
+
+
+def _refused_with(tmp_path: Path, settings: str, rel: str, row: int, text: str | None) -> str:
+    """`corredor validate`'s output for the small Flee case with `settings` added to its
+    move_rules (and row `row` of `rel` replaced by `text`, if given); it must exit 2."""
     folder = write_mini_flee(tmp_path / "case")
     (folder / YML).write_text(MINI[YML].replace("move_rules:\n", "move_rules:\n" + settings))
-    if routes_row_2 is not None:
-        edit(folder / ROU, 2, routes_row_2)
+    if text is not None:
+        edit(folder / rel, row, text)
     r = CliRunner().invoke(app, ["validate", str(folder)])
     assert r.exit_code == 2, (r.output, r.exception)
-    assert expected in r.output, r.output
+    return r.output
 
 
 @pytest.mark.parametrize(
@@ -1223,13 +1229,7 @@ def test_a_power_that_takes_a_weight_or_chance_beyond_floats_is_refused_at_its_k
     an empty place) and a negative pop_power_for_loc_weight with an empty town ran with route
     weights 0 or ∞ (a uniform or first-route pick) or move chances ∞ (0 × ∞ = NaN: a place with
     move chance 0 sent everybody), exit 0. Each is refused at its key, with the bounds of the run."""
-    folder = write_mini_flee(tmp_path / "case")
-    (folder / YML).write_text(MINI[YML].replace("move_rules:\n", "move_rules:\n" + settings))
-    if locations_row_3 is not None:
-        edit(folder / LOC, 3, locations_row_3)
-    r = CliRunner().invoke(app, ["validate", str(folder)])
-    assert r.exit_code == 2, (r.output, r.exception)
-    assert expected in r.output, r.output
+    assert expected in _refused_with(tmp_path, settings, LOC, 3, locations_row_3)
 
 
 @pytest.mark.parametrize("settings", [
