@@ -458,10 +458,13 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if choice:  # which engine ran and why (auto: the cheaper one; agents if a rule needs history)
             console.print(f"engine {choice['engine']} ({engine}): {choice['reason']}",
                           markup=False, highlight=False, soft_wrap=True)
-        if "money_paid_usd" in res.dataset:  # a border-crisis run: its key figures, as its page gives them
-            from .analysis.compare import key_figure_rows, key_figures
+        import json
 
-            rows = key_figure_rows(key_figures(res.dataset), m.get("start_date"))
+        figures = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("key_figures")
+        if figures:  # a border-crisis run: the key figures its folder keeps, as its page gives them
+            from .analysis.compare import key_figure_rows
+
+            rows = key_figure_rows(figures, m.get("start_date"))
             width = max(len(k) for k, _ in rows)
             console.print("key figures of this run (one seed: `corredor compare` gives the spread):\n"
                           + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows),
