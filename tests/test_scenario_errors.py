@@ -1232,7 +1232,53 @@ def test_a_power_that_takes_a_weight_or_chance_beyond_floats_is_refused_at_its_k
     assert expected in _refused_with(tmp_path, settings, LOC, 3, locations_row_3)
 
 
+ROUTE = "(weight_softening + A)·Cap/(softening + km)^distance_power"
+
+
+@pytest.mark.parametrize(
+    ("settings", "rel", "row", "text", "expected"),
+    [
+        pytest.param("  camp_weight: 1e300\n  foreign_weight: 1e300\n", YML, 0, None,
+                     f"simsetting.yml:5:3: move_rules.foreign_weight 1e+300 makes the weight {ROUTE} of "
+                     "the route 'B' → 'D' ∞ (beyond floating-point range), with foreign_weight 1e+300, "
+                     "camp_weight 1e+300", id="camp-times-foreign"),
+        pytest.param("  weight_softening: 1e308\n  distance_power: 0\n", YML, 0, None,
+                     f"simsetting.yml:4:3: move_rules.weight_softening 1e+308 makes the weight {ROUTE} of "
+                     "the routes from 'B' (added up; the largest to 'A') ∞", id="sum-from-a-place"),
+        pytest.param("  conflict_weight: 1e300\n", CON, 2, "0,2,0",
+                     f"simsetting.yml:4:3: move_rules.conflict_weight 1e+300 makes the weight {ROUTE} of "
+                     "the route 'B' → 'A' ∞ (beyond floating-point range), with conflict_weight^(decay × "
+                     "intensity) 1e+300^(1 × 2)", id="conflict-weight"),
+        pytest.param("  conflict_weight: 10\n", YML, 2, "  conflict_spawn_decay: [1, 1e300]",
+                     "simsetting.yml:2:3: spawn_rules.conflict_spawn_decay factor 1e+300 makes the weight "
+                     f"{ROUTE} of the route 'B' → 'A' ∞", id="conflict-decay"),
+        pytest.param("", YML, 2, "  conflict_spawn_decay: [1e306]",
+                     "simsetting.yml:2:3: spawn_rules.conflict_spawn_decay factor 1e+306 makes the spawn "
+                     "weights population × intensity × decay of the conflict zones add up to ∞ (beyond "
+                     "floating-point range; 'A': 1,000 × 1 × 1e+306)", id="spawn-decay"),
+        pytest.param("", CON, 7, "5,1,1e306",
+                     "input_csv/conflicts.csv:7:3: conflict intensity 1e+306 of 'C' makes the spawn weights "
+                     "population × intensity × decay of the conflict zones add up to ∞", id="spawn-intensity"),
+    ],
+)
+def test_weight_factors_whose_product_is_beyond_floats_are_refused_at_the_largest(
+    tmp_path: Path, settings: str, rel: str, row: int, text: str | None, expected: str
+) -> None:
+    """Found by experiment: camp_weight 1e300 with foreign_weight 1e300 (a foreign camp's weight
+    ∞), weight_softening 1e308 under distance_power 0 (each route finite, their sum ∞),
+    conflict_weight 1e300 at intensity 2 or 10 with a decay factor 1e300 (10^1e300), and spawn
+    weights population × intensity × decay beyond range ran with exit 0 and no warning: every pick
+    went to the first route (or place) at which the running total of weights reached ∞. Flee stops
+    on each (OverflowError, or random.choices / numpy refusing a total of ∞). Each is refused at
+    the key (or the intensity's cell) that takes the product furthest."""
+    assert expected in _refused_with(tmp_path, settings, rel, row, text)
+
+
 @pytest.mark.parametrize("settings", [
+    pytest.param("  camp_weight: 1e6\n", id="camp-weight-1e6"),
+    pytest.param("  camp_weight: 1e150\n  foreign_weight: 1e150\n", id="camp-times-foreign-1e300"),
+    pytest.param("  conflict_weight: 1e300\n", id="conflict-weight-1e300"),
+    pytest.param("  weight_softening: 1e300\n  softening: 0\n", id="weight-softening-1e300"),
     pytest.param("  weight_power: 20\n", id="weight-power-20"),
     pytest.param("  weight_power: 1e-300\n", id="weight-power-tiny"),
     pytest.param("  movechance_pop_base: 1\n  movechance_pop_scale_factor: 50\n", id="movechance-scale-50"),
@@ -1241,9 +1287,9 @@ def test_a_power_that_takes_a_weight_or_chance_beyond_floats_is_refused_at_its_k
     pytest.param("  use_pop_for_loc_weight: True\n  pop_power_for_loc_weight: -0.5\n", id="pop-power-negative"),
 ])
 def test_a_large_but_finite_power_still_runs(tmp_path: Path, settings: str) -> None:
-    """The powers above are refused only where the run's bounds take a value beyond floating-point
-    range: large ones that stay in range compile and run with finite counts (a negative
-    pop_power_for_loc_weight too, where no town a route leads to is ever empty)."""
+    """The powers and weight factors above are refused only where the run's bounds take a value
+    beyond floating-point range: large ones that stay in range compile and run with finite counts
+    (a negative pop_power_for_loc_weight too, where no town a route leads to is ever empty)."""
     import numpy as np
 
     from corredor.plan import compile_plan

@@ -545,9 +545,158 @@ def _weight_problem(scenario: Scenario, links: dict[str, np.ndarray], nodes: lis
                     "in km, such as 1 or more", route.line, "distance_km")
 
 
+def _run_bounds(scenario: Scenario, flags: dict[str, np.ndarray], conflicts: dict[str, np.ndarray],
+                closures: dict[str, np.ndarray], spawned: int) -> dict[str, np.ndarray]:
+    """What each place can be on some day of the run, from the plan's events (not a day loop),
+    for the range checks below: ever a conflict zone (`cmax`, its largest intensity, 0 if never),
+    ever a town or a camp, and its lowest population (populations only fall: take_from_population
+    takes at most every agent spawned from a place that is ever a conflict zone; a closed camp is
+    a town of population 0)."""
+    pop0 = flags["pop"].astype(np.float64)
+    cptr_loc, c_on, c_val = conflicts["conflict_loc"], conflicts["conflict_on"], conflicts["conflict_value"]
+    cmax = np.where(flags["conflict0"] > 0, flags["conflict0"], 0.0)
+    np.maximum.at(cmax, cptr_loc[c_on], c_val[c_on])
+    ever_conflict = flags["conflict0"] > 0.0
+    ever_conflict[cptr_loc[c_on]] = True
+    ops, targets = closures["closure_op"], closures["closure_target"]
+    ever_town = ~flags["camp0"]  # (a closed camp becomes a town with population 0)
+    ever_town[targets[ops == OP_CAMP_CLOSE]] = True
+    ever_camp = flags["camp0"].copy()
+    ever_camp[targets[ops == OP_CAMP_OPEN]] = True
+    pop_lo = pop0.copy()
+    if scenario.settings.spawn_rules.take_from_population:
+        pop_lo[ever_conflict] = np.maximum(0.0, pop0[ever_conflict] - float(spawned))
+    pop_lo[targets[ops == OP_CAMP_CLOSE]] = 0.0
+    return {"cmax": cmax, "ever_conflict": ever_conflict, "ever_town": ever_town,
+            "ever_camp": ever_camp, "pop_lo": pop_lo}
+
+
+def _factor_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dict[str, np.ndarray],
+                     conflicts: dict[str, np.ndarray], bounds: dict[str, np.ndarray],
+                     decay: np.ndarray) -> list[Problem]:
+    """Weight factors whose product goes beyond floating-point range on some day of the run,
+    refused at the key of the largest: the engines would run on with a weight ∞ (every pick going
+    to the first route or place at which the running total reaches ∞; 0 × ∞ = NaN, a uniform
+    pick), where Flee stops (OverflowError, or random.choices and numpy's choice refusing a total
+    of ∞). Bounds, not a day loop: every factor above 1 that may apply multiplies in (so every
+    partial product the engines form is below it too), each at its largest over the run
+    (conflict_weight^(decay × intensity) at the largest decay factor and intensity). Underflow to
+    0 is not refused: Flee's floats give 0 too, the limit of a strong repulsion.
+
+    - a route's weight (weight_softening + A·home)·Cap/(softening + km)^distance_power, with
+      A = foreign_weight × camp_weight × conflict_weight^(decay × intensity), and under
+      weight_power 1 the sum of the weights from a place (weight_power's own check sums the rest);
+    - the spawn weights population × intensity × decay, summed over the conflict zones.
+    """
+    mr, sr = scenario.settings.move_rules, scenario.settings.spawn_rules
+    names = [loc.name for loc in scenario.locations]
+    log_huge = math.log(np.finfo(np.float64).max)
+    edge = log_huge - 1e-9
+    dmax = float(decay.max()) if sr.conflict_spawn_decay else 1.0
+    cmax = bounds["cmax"]
+
+    def up(x: float) -> float:
+        """log of a factor's part above 1."""
+        return max(0.0, math.log(x)) if x > 0 else 0.0
+
+    out: list[Problem] = []
+    dest = paths["path_dest"]
+    if len(dest):
+        with np.errstate(divide="ignore"):
+            l_inv = np.log(paths["path_inv_dist"])
+            l_home = np.maximum(0.0, np.log(paths["path_home"]))
+        l_foreign = np.where(flags["foreign"], up(mr.foreign_weight), 0.0)[dest]
+        l_camp = np.where(bounds["ever_camp"], up(mr.camp_weight), 0.0)[dest]
+        l_conflict = (up(mr.conflict_weight) * cmax * dmax)[dest]
+        ws = mr.weight_softening
+        l_ws = math.log(ws) if ws > 0 else -math.inf
+        l_sum = np.maximum(0.0, np.logaddexp(l_ws, l_foreign + l_camp + l_conflict + l_home))
+        bound = np.where(np.isfinite(l_inv), l_sum + np.maximum(0.0, l_inv), 0.0)  # (∞: refused above)
+        ptr = paths["path_ptr"]
+        origin = np.repeat(np.arange(len(names)), np.diff(ptr))
+        tot = np.full(len(names), -np.inf)
+        np.logaddexp.at(tot, origin, bound)
+        over = np.flatnonzero(bound >= edge)
+        sums = np.flatnonzero(tot >= edge) if mr.weight_power == 1.0 else np.zeros(0, np.int64)
+        if len(over) or len(sums):
+            if len(over):
+                p = int(over[0])
+            else:
+                o = int(sums[0])
+                p = int(ptr[o] + np.argmax(bound[ptr[o]:ptr[o + 1]]))
+            v = int(dest[p])
+            decay_big = bool(sr.conflict_spawn_decay) and dmax > max(1.0, up(mr.conflict_weight) * cmax[v])
+            terms = [  # (setting, log of its part above 1, how it reads)
+                ("move_rules.foreign_weight", l_foreign[p], f"foreign_weight {mr.foreign_weight:g}"),
+                ("move_rules.camp_weight", l_camp[p], f"camp_weight {mr.camp_weight:g}"),
+                ("spawn_rules.conflict_spawn_decay" if decay_big else "move_rules.conflict_weight",
+                 l_conflict[p], f"conflict_weight^(decay × intensity) {mr.conflict_weight:g}^({dmax:g} × "
+                 f"{cmax[v]:g})"),
+                ("move_rules.weight_softening", max(0.0, l_ws), f"weight_softening {ws:g}"),
+                ("move_rules.home_distance_power", l_home[p],
+                 f"1/km^home_distance_power {math.exp(l_home[p]):.3g}"),
+                ("move_rules.distance_power" if mr.distance_power > 1 else "move_rules.softening",
+                 max(0.0, float(l_inv[p])),
+                 f"1/(softening + km)^distance_power {math.exp(min(l_inv[p], 709.0)):.3g}"),
+            ]
+            key = max(terms, key=lambda term: term[1])[0]
+            shown_terms = ", ".join(text for _, lg, text in terms if lg > 0)
+            value = (f"factor {dmax:g}" if key.startswith("spawn_rules") else
+                     f"{float(getattr(mr, key.rpartition('.')[2])):g}")
+            node_ptr, nodes = paths["path_node_ptr"], paths["path_nodes"]
+            route = " → ".join(repr(names[int(x)]) for x in nodes[node_ptr[p]:node_ptr[p + 1]])
+            whose = (f"the route {route}" if len(over) else
+                     f"the routes from {names[int(origin[p])]!r} (added up; the largest to {names[v]!r})")
+            out.append(_problem(
+                scenario, "simsetting.yml",
+                f"{key} {value} makes the weight (weight_softening + A)·Cap/(softening + km)^distance_power "
+                f"of {whose} ∞ (beyond floating-point range), with {shown_terms} (A = foreign_weight × "
+                "camp_weight × conflict_weight^(decay × intensity)); expected smaller factors, whose "
+                "product stays below 1.8e308 (the largest float)",
+                setting=key))
+
+    # spawn weights population × intensity × decay, summed over the places that can send people
+    sends = np.flatnonzero(bounds["ever_conflict"] & (flags["pop"] > 0))
+    if len(sends) and dmax > 0:
+        l_pc = np.log(flags["pop"][sends].astype(np.float64)) + np.maximum(0.0, np.log(cmax[sends]))
+        if float(np.logaddexp.reduce(l_pc + up(dmax))) >= edge:
+            j = int(sends[int(np.argmax(l_pc))])
+            after = " (after hasten)" if scenario.hasten > 1 else ""
+            if dmax > 1 and float(np.logaddexp.reduce(l_pc)) < edge:
+                out.append(_problem(
+                    scenario, "simsetting.yml",
+                    f"spawn_rules.conflict_spawn_decay factor {dmax:g} makes the spawn weights "
+                    "population × intensity × decay of the conflict zones add up to ∞ (beyond "
+                    f"floating-point range; {names[j]!r}: {int(flags['pop'][j]):,}{after} × "
+                    f"{cmax[j]:g} × {dmax:g}); expected smaller factors, such as Flee's 1, 0.5 and 0.1",
+                    setting="spawn_rules.conflict_spawn_decay"))
+            else:
+                file, line, cell = _intensity_place(scenario, conflicts, j, float(cmax[j]))
+                out.append(_problem(
+                    scenario, file,
+                    f"conflict intensity {cmax[j]:g} of {names[j]!r} makes the spawn weights population "
+                    "× intensity × decay of the conflict zones add up to ∞ (beyond floating-point range; "
+                    f"{names[j]!r}: {int(flags['pop'][j]):,}{after} × {cmax[j]:g} × {dmax:g}); expected an "
+                    "intensity such as 1", line, cell))
+    return out
+
+
+def _intensity_place(scenario: Scenario, conflicts: dict[str, np.ndarray], j: int,
+                     largest: float) -> tuple[str, int, str]:
+    """(file named as in a Flee folder, line, column name) where place j's `largest` conflict
+    intensity is written: the conflicts.csv row of an onset with it, else its locations.csv row."""
+    loc = scenario.locations[j]
+    values = conflicts["conflict_value"]
+    on = np.flatnonzero((conflicts["conflict_loc"] == j) & conflicts["conflict_on"] & (values >= largest))
+    ct = scenario.conflicts
+    if len(on) and ct is not None and ct.lines:
+        day = int(np.searchsorted(conflicts["conflict_ptr"], int(on[0]), side="right")) - 1
+        return "input_csv/conflicts.csv", ct.lines[min(day, len(ct.lines) - 1)], loc.name.lower()
+    return "input_csv/locations.csv", loc.line, "conflict_intensity"
+
+
 def _power_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dict[str, np.ndarray],
-                    conflicts: dict[str, np.ndarray], closures: dict[str, np.ndarray],
-                    spawned: int, decay: np.ndarray) -> list[Problem]:
+                    bounds: dict[str, np.ndarray], decay: np.ndarray) -> list[Problem]:
     """Settings whose power takes a location weight, a route weight or a move chance beyond
     floating-point range on some day of this run (∞, or a route weight 0 that Flee's rule makes
     positive), refused at their key: the engines would run on and pick routes uniformly or by
@@ -567,18 +716,7 @@ def _power_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dic
     n = len(names)
     pop0 = flags["pop"].astype(np.float64)
     cap = flags["capacity"].astype(np.float64)
-    cptr_loc, c_on, c_val = conflicts["conflict_loc"], conflicts["conflict_on"], conflicts["conflict_value"]
-    ever_conflict = flags["conflict0"] > 0.0
-    ever_conflict[cptr_loc[c_on]] = True
-    ops, targets = closures["closure_op"], closures["closure_target"]
-    ever_town = ~flags["camp0"]  # (a closed camp becomes a town with population 0)
-    ever_town[targets[ops == OP_CAMP_CLOSE]] = True
-    ever_camp = flags["camp0"].copy()
-    ever_camp[targets[ops == OP_CAMP_OPEN]] = True
-    pop_lo = pop0.copy()
-    if sr.take_from_population:
-        pop_lo[ever_conflict] = np.maximum(0.0, pop0[ever_conflict] - float(spawned))
-    pop_lo[targets[ops == OP_CAMP_CLOSE]] = 0.0
+    ever_town, ever_camp, pop_lo = bounds["ever_town"], bounds["ever_camp"], bounds["pop_lo"]
     tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
     log_huge = math.log(huge)
 
@@ -645,9 +783,7 @@ def _power_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dic
     lo, hi, zero = log_range(mr.camp_weight, ever_camp, ever_town)
     a_lo, a_hi, a_zero = a_lo + lo, a_hi + hi, a_zero | zero
     if mr.conflict_weight > 0 and mr.conflict_weight != 1:
-        cmax = np.where(flags["conflict0"] > 0, flags["conflict0"], 0.0)
-        np.maximum.at(cmax, cptr_loc[c_on], c_val[c_on])
-        e_max = cmax * float(decay.max() if sr.conflict_spawn_decay else 1.0)
+        e_max = bounds["cmax"] * float(decay.max() if sr.conflict_spawn_decay else 1.0)
         lc = math.log(mr.conflict_weight)
         a_lo, a_hi = a_lo + np.minimum(0.0, lc * e_max), a_hi + np.maximum(0.0, lc * e_max)
     a_ok = ~a_zero & np.isfinite(a_lo) & np.isfinite(a_hi)
@@ -1041,7 +1177,10 @@ def compile_plan(scenario: Scenario) -> Plan:
             observed_total += daily_by_name[names[k]]
 
     decay = np.asarray(sr.conflict_spawn_decay if sr.conflict_spawn_decay else [1.0], np.float64)
-    problems += _power_problems(scenario, flags, paths, conflicts, closures, int(spawn.sum()), decay)
+    bounds = _run_bounds(scenario, flags, conflicts, closures, int(spawn.sum()))
+    # (one cause at a time: a factor beyond range would take weight_power's bounds there too)
+    problems += (_factor_problems(scenario, flags, paths, conflicts, bounds, decay)
+                 or _power_problems(scenario, flags, paths, bounds, decay))
     if not problems:
         problems += _spawn_source_problems(scenario, spawn, flags, conflicts, decay)
     if problems:
