@@ -1027,7 +1027,8 @@ def sources(run: RunData) -> list[dict[str, str]]:
 FIGURE_TITLES = {
     "camps.png": "Camps: simulated population over time, with observed and reported counts",
     "stranded.png": "People stranded at borders over time, per place and in total",
-    "needs.png": "Water, food rations, covered space and toilets needed over time at the places with the largest needs",
+    "needs.png": ("Water, food rations, covered space, tents and toilets needed over time at the places with "
+                  "the largest needs"),
 }
 
 
