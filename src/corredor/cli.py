@@ -960,13 +960,13 @@ def _own_values(scenario, keys: list[str]) -> str:
 
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
-    the differences from the baseline, seed by seed, of compare.DIFF_METRICS; under the first
+    the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
     table of whole-run totals, the day they stop at (`Comparison.whole_run_note`)."""
     from rich.table import Table
 
     from .analysis.compare import (
         ALL_METRICS,
-        DIFF_METRICS,
+        DIFF_TABLES,
         METRIC_TABLES,
         WHOLE_RUN_METRICS,
         heading,
@@ -979,8 +979,7 @@ def _print_comparison(comp) -> None:
     seeds = f"{len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}"
     tables = [(f"{title}: median [5–95 %] over {seeds}", metrics, "") for title, metrics in METRIC_TABLES]
     if len(comp.names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
-        tables.append((f"difference from the baseline, seed by seed: median [5–95 %] over {seeds}",
-                       DIFF_METRICS, "diff_"))
+        tables += [(f"{title}: median [5–95 %] over {seeds}", metrics, "diff_") for title, metrics in DIFF_TABLES]
     said_end = False  # (the run's end: where the whole-run totals stop, said once)
     for title, metrics, of in tables:
         table = Table(title=title)
