@@ -775,6 +775,8 @@ def calibrate(
     if not quiet:
         from rich.table import Table
 
+        from .outputs.formatting import signed_percent
+
         # which loss, over how many seeds, and the change: "0.2770 ± 0.0028" alone said none
         n_eval = cal.manifest["eval_replicas"]
         table = Table(title=f"loss ({cal.manifest['objective']}, lower is better): mean ± sd over "
@@ -784,7 +786,7 @@ def calibrate(
             table.add_column(heading, justify="right", no_wrap=True)
         for case in cal.before:
             b, a = cal.before[case], cal.after[case]
-            change = f"{100 * (a['mean'] - b['mean']) / b['mean']:+.1f} %" if b["mean"] else "–"
+            change = signed_percent((a["mean"] - b["mean"]) / b["mean"], 1, " ") if b["mean"] else "–"
             table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}", change)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         console.print(f"best (trial {cal.manifest['best_trial']} of {trials}): "
