@@ -802,6 +802,8 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     policy = base - 200 + rng.normal(0, 5, 40)
     values = {"baseline": {k: base.copy() for k in ALL_METRICS}, "policy": {k: policy.copy() for k in ALL_METRICS}}
     values["policy"]["days_until_camp_empties"][:4] = np.nan
+    values["policy"]["people_at_sites_last_day"] = base - 57  # (the same difference on every seed)
+    values["policy"]["peak_tents"] = base + 31
     comp = Comparison(["baseline", "policy"], list(range(40)), values, {n: np.zeros((40, 3)) for n in values})
     rows = {(r["scenario"], r["metric"]): r for r in comp.summary()}
     d = policy - base
@@ -821,7 +823,14 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     out = capsys.readouterr().out
     assert "difference from the baseline, seed by seed: median [5–95 %] over 40 seeds" in out
     table = out[out.index("difference from the baseline"):]
-    assert f"{np.median(d):+,.0f}" in table and "baseline" not in table.split("\n", 1)[1]
+    assert f"{np.median(d):+,.0f}".replace("-", "−") in table and "│ baseline " not in table  # (no own row)
+    # the people still at the sites and the tents too, in a second table (eight columns in one
+    # were 158 wide): each fits 130 columns
+    sites = table[table.index("difference from the baseline at the line and in shelters (Sphere), seed by seed: "
+                              "median [5–95 %] over 40 seeds"):]
+    assert "−57" in sites and "[−57 – −57]" in sites and "+31" in sites and "[+31 – +31]" in sites
+    assert "−57" not in table[:len(table) - len(sites)]
+    assert max(len(line) for line in table.splitlines()) <= 130
     alone = Comparison(["baseline"], [1], {"baseline": {k: np.ones(1) for k in ALL_METRICS}}, {"baseline": np.zeros((1, 3))})
     _print_comparison(alone)
     assert "difference from the baseline" not in capsys.readouterr().out

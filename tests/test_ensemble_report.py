@@ -516,6 +516,11 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
     observations = json.loads((chile / "observations.json").read_text())
     pop = bands_table(chile, "population").set_index(["variant", "day", "location"])
     expect = []
+
+    def pct(share: float) -> str:  # (signed, with the minus sign "−"; never "+0%" or "−0%")
+        text = f"{share:+.0%}".replace("-", "\u2212")
+        return "0%" if text[1:] == "0%" else text
+
     for o in sorted(observations, key=lambda o: o["day"]):
         if o["kind"] not in ("point", "range") or ("base", o["day"], o["location"]) not in pop.index:
             continue
@@ -526,12 +531,12 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
             verdict = ("replicas above it" if lo > o["high"] else "replicas below it" if hi < o["low"] else
                        "inside" if o["low"] <= lo and hi <= o["high"] else "overlaps")
             edge = o["high"] if mid > o["high"] else o["low"] if mid < o["low"] else None
-            difference = "in the range" if edge is None else f"{(mid - edge) / edge:+.0%} of {fmt_exact(edge)}"
+            difference = "in the range" if edge is None else f"{pct((mid - edge) / edge)} of {fmt_exact(edge)}"
         else:
             value = o["value"]
             shown = fmt_exact(value)
             verdict = ("inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it")
-            difference = f"{(mid - value) / value:+.0%}" if value > 0 else ("0 as reported" if mid == 0 else "–")
+            difference = pct((mid - value) / value) if value > 0 else ("0 as reported" if mid == 0 else "–")
         expect.append([str(q["date"]), "Línea de la Concordia camp", shown, fmt_exact(mid), difference,
                        f"{fmt_exact(lo)} – {fmt_exact(hi)}", verdict])
     assert table[1:] == expect and len(expect) > 3
@@ -552,7 +557,7 @@ def test_a_reported_range_is_set_against_the_band_as_a_range() -> None:
     assert rows == [("2023-04-09", "0–40", "in the range", "4 – 30.5", "inside"),
                     ("2023-04-09", "10–20", "in the range", "4 – 30.5", "overlaps"),
                     ("2023-04-10", "1–3", "+300% of 3", "4 – 30.5", "replicas above it"),
-                    ("2023-04-10", "31–50", "-61% of 31", "4 – 30.5", "replicas below it"),
+                    ("2023-04-10", "31–50", "−61% of 31", "4 – 30.5", "replicas below it"),
                     ("2023-04-10", "3", "+300%", "4 – 30.5", "replicas above it")]
 
 

@@ -11,14 +11,14 @@ from corredor.outputs.formatting import band_cell, fmt_exact, signed
 
 @pytest.mark.parametrize(("x", "shown", "whole"), [
     (424.5, "+424.5", "+424"),  # (whole: half to even, as Python rounds)
-    (-214.0, "-214", "-214"),
+    (-214.0, "−214", "−214"),
     (1234.6, "+1,234.6", "+1,235"),
     (0.0, "0", "0"),
     (-0.0, "0", "0"),
     (0.02, "0", "0"),  # found by review: the report wrote a p05 of +0.02 as "+0"
     (-0.02, "0", "0"),
     (0.4, "+0.4", "0"),
-    (-0.5, "-0.5", "0"),
+    (-0.5, "−0.5", "0"),
     (math.nan, "–", "–"),
     (None, "–", "–"),
 ])
@@ -41,4 +41,39 @@ def test_the_reports_differences_show_a_tiny_difference_as_zero():
 
     rows = difference_rows([{"scenario": "corridor", "metric": "peak_stranded", "diff_median": -3.5,
                              "diff_p05": -7.0, "diff_p95": 0.02}])
-    assert rows is not None and list(rows[0].values()) == ["corridor", "-3.5 [-7 – 0]"]
+    assert rows is not None and list(rows[0].values()) == ["corridor", "−3.5 [−7 – 0]"]
+
+
+def test_negative_figures_have_a_minus_sign_for_people_and_a_hyphen_for_programs(tmp_path, capsys):
+    """Differences read "-120" with the hyphen in the CLI's tables and the report, where the docs
+    write "−120" (U+2212, as wide as "+"). The files for programs keep plain numbers: a CSV or
+    JSON reader must still parse -200."""
+    import json
+
+    import numpy as np
+
+    from corredor.analysis.compare import ALL_METRICS, Comparison, comparison_csv, write_comparison
+    from corredor.cli import _print_comparison
+    from corredor.outputs.formatting import MINUS, signed_percent
+    from corredor.outputs.report.builder import difference_rows
+
+    assert MINUS == "\u2212"
+    assert (signed(-120.0), fmt_exact(-1234.5), signed_percent(-0.5)) == ("−120", "−1,234.5", "−50%")
+    assert [signed_percent(x) for x in (0.124, -0.0004, 0.0004, None)] == ["+12%", "0%", "0%", "–"]
+    base = np.linspace(400.0, 600.0, 5)
+    values = {"baseline": {k: base.copy() for k in ALL_METRICS}, "policy": {k: base - 200 for k in ALL_METRICS}}
+    comp = Comparison(["baseline", "policy"], list(range(5)), values, {n: np.zeros((5, 3)) for n in values})
+    _print_comparison(comp)
+    out = capsys.readouterr().out
+    diffs = out[out.index("difference from the baseline"):]
+    assert " −200 │" in diffs and "[−200 – −200]" in diffs and "-2" not in diffs
+    rows = difference_rows(comp.summary())
+    assert rows is not None and rows[0]["peak stranded (people)"] == "−200 [−200 – −200]"
+    write_comparison(comp, tmp_path)
+    for name in ("comparison.csv", "comparison.json"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert MINUS not in text and "-200" in text, name
+    assert text.isascii()  # (comparison.json)
+    summary = json.loads(text)["summary"]
+    assert next(r for r in summary if r["scenario"] == "policy")["diff_median"] == -200
+    assert ",-200" in comparison_csv(comp)

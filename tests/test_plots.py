@@ -74,6 +74,25 @@ def test_needs_figure_draws_provided_toilets():
     assert "camp (provided)" in labels
 
 
+def test_needs_figure_draws_tents_in_whole_numbers():
+    """needs datasets carry whole tents per place; needs.png drew space and toilets but no tents."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    needs = needs_for(crisis_like())
+    top = str(needs["water_l"].max("day").idxmax("location").values)
+    tents = needs["tents"].sel(location=top).values
+    assert tents.max() > 0
+    fig = plots.needs_figure(needs)
+    FigureCanvasAgg(fig).draw()
+    drawn = [ax for ax in fig.axes for line in ax.get_lines()
+             if np.array_equal(np.asarray(line.get_ydata(), dtype=float), tents)]
+    assert [ax.get_title() for ax in drawn] == ["tents"]
+    lo, hi = drawn[0].get_ylim()
+    ticks = [t for t in drawn[0].get_yticks() if lo <= t <= hi]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+    assert any(t.get_text() for t in drawn[0].get_xticklabels())  # its dates are shown (nothing below it)
+
+
 def test_write_plots_makes_non_blank_pngs(tmp_path):
     paths = plots.write_plots(crisis_like(), tmp_path)
     assert sorted(p.name for p in paths) == ["camps.png", "needs.png", "stranded.png"]

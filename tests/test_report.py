@@ -276,7 +276,7 @@ def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     assert camp[18] == 0 and camp[:19].max() == 460
     peak, point = (next(r for r in rows if r["kind"] == k) for k in ("peak", "point"))
     assert peak["simulated"] == "460" and peak["verdict"] == "+15%"
-    assert point["simulated"] == "0" and point["verdict"] == "-100%"
+    assert point["simulated"] == "0" and point["verdict"] == "−100%"
     # the page says so: its table's intro spoke of "that day" alone (found by review)
     text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
     assert "a reported peak, its own date unstated, against the simulated peak up to the day it was reported" in text
@@ -821,7 +821,7 @@ def test_the_comparison_shows_each_policys_difference_from_the_baseline_seed_by_
     assert [h for h in re.findall(r"<th>([^<]*)</th>", head)] == ["variant", *(heading(k) for k in DIFF_METRICS)]
     body = table[table.index("<tbody>"):table.index("</tbody>")]
     assert re.findall(r'<th scope="row">([^<]*)</th>', body) == ["corridor", "bribe-0"]
-    assert '<td>-214 <span class="range">[-239 – -186]</span></td>' in body
+    assert '<td>−214 <span class="range">[−239 – −186]</span></td>' in body
     assert '<td>+424.5 <span class="range">[+399.5 – +452.5]</span></td>' in body
     older = {**comp, "summary": [{k: v for k, v in r.items() if not k.startswith("diff_")} for r in summary]}
     assert 'id="differences"' not in build_report(folder, comparison=older).read_text(encoding="utf-8")

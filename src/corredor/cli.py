@@ -775,6 +775,8 @@ def calibrate(
     if not quiet:
         from rich.table import Table
 
+        from .outputs.formatting import signed_percent
+
         # which loss, over how many seeds, and the change: "0.2770 ± 0.0028" alone said none
         n_eval = cal.manifest["eval_replicas"]
         table = Table(title=f"loss ({cal.manifest['objective']}, lower is better): mean ± sd over "
@@ -784,7 +786,7 @@ def calibrate(
             table.add_column(heading, justify="right", no_wrap=True)
         for case in cal.before:
             b, a = cal.before[case], cal.after[case]
-            change = f"{100 * (a['mean'] - b['mean']) / b['mean']:+.1f} %" if b["mean"] else "–"
+            change = signed_percent((a["mean"] - b["mean"]) / b["mean"], 1, " ") if b["mean"] else "–"
             table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}", change)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         console.print(f"best (trial {cal.manifest['best_trial']} of {trials}): "
@@ -960,13 +962,13 @@ def _own_values(scenario, keys: list[str]) -> str:
 
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
-    the differences from the baseline, seed by seed, of compare.DIFF_METRICS; under the first
+    the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
     table of whole-run totals, the day they stop at (`Comparison.whole_run_note`)."""
     from rich.table import Table
 
     from .analysis.compare import (
         ALL_METRICS,
-        DIFF_METRICS,
+        DIFF_TABLES,
         METRIC_TABLES,
         WHOLE_RUN_METRICS,
         heading,
@@ -979,8 +981,7 @@ def _print_comparison(comp) -> None:
     seeds = f"{len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}"
     tables = [(f"{title}: median [5–95 %] over {seeds}", metrics, "") for title, metrics in METRIC_TABLES]
     if len(comp.names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
-        tables.append((f"difference from the baseline, seed by seed: median [5–95 %] over {seeds}",
-                       DIFF_METRICS, "diff_"))
+        tables += [(f"{title}: median [5–95 %] over {seeds}", metrics, "diff_") for title, metrics in DIFF_TABLES]
     said_end = False  # (the run's end: where the whole-run totals stop, said once)
     for title, metrics, of in tables:
         table = Table(title=title)

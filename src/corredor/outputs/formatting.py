@@ -4,11 +4,16 @@ Why: the run report, the ensemble page, the main job's comparison rows and `corr
 tables each wrote differences and bands with their own copy of the same rule, and the copies
 drifted (one wrote a difference of 0.02 as "+0", the other as "0"). Plain functions of numbers,
 no imports beyond the standard library, so the CLI can use them without loading the report.
+A negative figure is written with the minus sign "−" (U+2212), as the docs write it, not the
+hyphen "-": these texts are for people only. Files for programs (CSV, JSON, Parquet) write
+numbers their own way and never through this module.
 
 >>> fmt_exact(10710.0), fmt_exact(48.5), signed(-214.0), signed(424.5), signed(0.02)
-('10,710', '48.5', '-214', '+424.5', '0')
+('10,710', '48.5', '−214', '+424.5', '0')
 >>> signed(1234.6, whole=True), band_cell(480.0, 400.0, 560.0), band_cell(120.0, None, None)
 ('+1,235', '480 [400–560]', '120')
+>>> signed_percent(-1.0), signed_percent(0.124), signed_percent(-0.0004), signed_percent(0.0123, 1, " ")
+('−100%', '+12%', '0%', '+1.2 %')
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import math
 
 #: What a figure that is not there reads as (NaN, None): an en dash, never "nan".
 MISSING = "–"
+#: The sign of a negative figure (U+2212), a dash as wide as "+"; the hyphen "-" is for files.
+MINUS = "\u2212"
 
 
 def _finite(v: float | None) -> bool:
@@ -32,18 +39,31 @@ def fmt_exact(v: float | None) -> str:
         return MISSING
     v = float(v)
     if abs(v - round(v)) < 0.05:
-        return f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
-    return f"{v:,.1f}"
+        text = f"{round(v) + 0:,.0f}"  # (+ 0: no "-0" for −0.04)
+    else:
+        text = f"{v:,.1f}"
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def signed(x: float | None, whole: bool = False) -> str:
-    """A difference with its sign, every digit: +1,234, -56.5, and 0 for whatever shows as 0
+    """A difference with its sign, every digit: +1,234, −56.5, and 0 for whatever shows as 0
     (never "+0" or "-0"). `whole`: rounded to a whole number first (the CLI's tables, whose
     medians are whole numbers too)."""
     if x is None or not _finite(float(x)):
         return MISSING
     text = fmt_exact(round(float(x)) if whole else float(x))
     return "+" + text if float(x) > 0 and text != "0" else text
+
+
+def signed_percent(share: float | None, digits: int = 0, sep: str = "") -> str:
+    """A relative difference (0.12 = 12 %) with its sign: +12%, −100%, and 0% for whatever shows
+    as 0 (never "+0%" or "-0%"); `digits` after the point, `sep` before the "%" ("+1.2 %")."""
+    if share is None or not _finite(float(share)):
+        return MISSING
+    text = f"{abs(float(share)) * 100:,.{digits}f}"
+    if not text.strip("0.,"):
+        return f"0{sep}%"
+    return ("+" if share > 0 else MINUS) + text + sep + "%"
 
 
 def band_cell(median: float | None, low: float | None, high: float | None) -> str:

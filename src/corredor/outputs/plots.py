@@ -215,9 +215,14 @@ def stranded_figure(dataset: xr.Dataset) -> Figure | None:
 
 
 def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
-    """Water, food, space and toilets over time at the places with the largest needs.
+    """Water, food, covered space, tents and toilets over time at the places with the largest needs.
 
-    Where toilets were provided, the provided count is drawn dashed beside the need.
+    Five panels in a 3 × 2 grid, the sixth cell holding the one legend (so no legend covers a
+    line). Tents get a panel of their own beside covered space, not a right-hand axis on it: a
+    place's tents are ⌈its space / one tent's floor⌉, so a scaled second axis would read the
+    rounded-up count wrongly, and tents are what is bought. Tents and toilets are whole items and
+    their axes tick in whole numbers. Where toilets were provided, the provided count is drawn
+    dashed beside the need.
     """
     if "water_l" not in needs:
         return None
@@ -227,33 +232,46 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
     if not order:
         return None
     x = _x_axis(needs)
-    panels = [
+    panels = [(var, label) for var, label in (
         ("water_l", "water (l/day)"),
         ("food_rations", "food (rations/day)"),
         ("covered_space_m2", "covered space (m²)"),
+        ("tents", "tents"),  # (a needs dataset made before tents were counted has none)
         ("toilets", "toilets"),
-    ]
-    fig = Figure(figsize=(9, 5.6))
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.1, hspace=0.35, wspace=0.22)
-    axes = fig.subplots(2, 2, squeeze=False).ravel()
+    ) if var in needs]
+    fig = Figure(figsize=(9, 7.6))
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.96, bottom=0.1, hspace=0.45, wspace=0.22)
+    axes = fig.subplots(3, 2, squeeze=False).ravel()
     label_of = _labels(needs)
     names = [label_of[str(v)] for v in needs["location"].values]
-    for ax, (var, label) in zip(axes, panels, strict=True):
+    handles: dict[str, Any] = {}  # legend label → its line, once each (every panel draws the places)
+    for ax, (var, label) in zip(axes, panels, strict=False):
         for j in order:
             line = ax.plot(x, needs[var].transpose("day", "location").values[:, j], label=names[j])[0]
+            handles.setdefault(names[j], line)
             if var == "toilets" and "toilets_provided" in needs:
                 prov = needs["toilets_provided"].transpose("day", "location").values[:, j]
                 if np.isfinite(prov).any():
-                    ax.plot(x, prov, ls="--", color=line.get_color(), label=f"{names[j]} (provided)")
+                    handles[f"{names[j]} (provided)"] = ax.plot(
+                        x, prov, ls="--", color=line.get_color(), label=f"{names[j]} (provided)")[0]
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         plain_counts(ax)
-        if var == "toilets":  # (whole toilets: the axis read 12.5 and 17.5 between them)
+        if var in ("tents", "toilets"):  # (whole items: the toilets axis read 12.5 and 17.5 between them)
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    prop = {"size": 7, "family": list(label_fonts(names[j] for j in order).families)}
-    axes[0].legend(prop=prop)
-    axes[3].legend(prop=prop)
-    fig.autofmt_xdate()
+    for ax in axes[len(panels):]:
+        ax.axis("off")
+    prop = {"size": 8, "family": list(label_fonts(names[j] for j in order).families)}
+    axes[-1].legend(list(handles.values()), list(handles), prop=prop, loc="center", frameon=False)
+    for i, ax in enumerate(axes[:len(panels)]):
+        # dates under a panel's column's lowest panel only (tents' are over the legend, not toilets:
+        # fig.autofmt_xdate kept them for the last row alone, leaving the right column with none)
+        for tick in ax.get_xticklabels():
+            if i + 2 < len(panels):
+                tick.set_visible(False)
+            else:
+                tick.set_ha("right")
+                tick.set_rotation(30)
     return fig
 
 

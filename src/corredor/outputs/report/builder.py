@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from ... import targets
 from .. import tables
-from ..formatting import band_cell, fmt_exact, signed
+from ..formatting import band_cell, fmt_exact, signed, signed_percent
 from . import checks
 from .checks import NotARunFolder, ReportError
 
@@ -848,7 +848,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         elif o["kind"] == "lower_bound" and low is not None:
             verdict = "consistent" if sim >= low else "below"
         elif value is not None:
-            verdict = f"{(sim - value) / value:+.0%}" if value > 0 else ("0 as reported" if sim == 0 else "above")
+            verdict = signed_percent((sim - value) / value) if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
@@ -1027,7 +1027,8 @@ def sources(run: RunData) -> list[dict[str, str]]:
 FIGURE_TITLES = {
     "camps.png": "Camps: simulated population over time, with observed and reported counts",
     "stranded.png": "People stranded at borders over time, per place and in total",
-    "needs.png": "Water, food rations, covered space and toilets needed over time at the places with the largest needs",
+    "needs.png": ("Water, food rations, covered space, tents and toilets needed over time at the places with "
+                  "the largest needs"),
 }
 
 

@@ -41,7 +41,7 @@ from ...analysis.ensemble import (
     summarize_metrics,
 )
 from ...targets import write_text_atomic
-from ..formatting import day_date, fmt_exact
+from ..formatting import day_date, fmt_exact, signed_percent
 from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
 from . import checks
 from .builder import (
@@ -447,11 +447,11 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
             verdict = RANGE_VERDICTS[range_verdict(lo, hi, low, high)]
             edge = high if mid > high else low if mid < low else None
             difference = ("in the range" if edge is None else
-                          f"{(mid - edge) / edge:+.0%} of {fmt_exact(edge)}" if edge > 0 else "–")
+                          f"{signed_percent((mid - edge) / edge)} of {fmt_exact(edge)}" if edge > 0 else "–")
         else:
             value = float(o["value"])
             verdict = value_verdict(value, lo, hi)
-            difference = (f"{(mid - value) / value:+.0%}" if value > 0 else
+            difference = (signed_percent((mid - value) / value) if value > 0 else
                           ("0 as reported" if mid == 0 else "–"))
         rows.append((t, {"date": dates[t] or str(o["day"]), "location": _place_label(data.bands, o["location"]),
                          "reported": reported_text(o) or "–", "median": fmt_exact(mid),
