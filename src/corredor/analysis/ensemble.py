@@ -36,7 +36,7 @@ import xarray as xr
 import yaml
 
 from ..engine.rng import replica_seeds
-from ..results import AGENTS, in_people, people_per_agent
+from ..results import AGENTS, in_people, is_crisis, people_per_agent
 from ..targets import check_replaceable, swap_in
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 from .compare import stranded_peak_day
@@ -357,7 +357,7 @@ def default_metrics(results: Any) -> dict[str, float]:
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
         out.setdefault("stranded_peak_day", stranded_peak_day(ds))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
-    if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
+    if is_crisis(ds):  # (the two stranded figures are above already)
         from .compare import needs_metrics, policy_metrics
 
         for key, value in {**policy_metrics(ds), **needs_metrics(ds)}.items():
