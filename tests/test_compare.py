@@ -869,9 +869,10 @@ def test_a_sweep_says_the_baselines_own_values(tmp_path):
     """Found by a planner's audit of `compare --sweep crisis.peru_block=…`: the first row was
     "baseline" and nothing said on which day it closes (13 April: the same figures as the
     `peru_block=2023-04-13` row, which a reader had to notice). The CLI says it above the tables
-    and comparison.json's description of the baseline ends with it."""
+    and comparison.json's description of the baseline ends with it. Its numbers and the sweep's
+    names are written alike (`value_text`): a price typed 55.0 names its row "55", not "55.0"."""
     r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-20",
-                            "--sweep", "crisis.bribe_price_usd=55", "--seeds", "1", "--executor", "serial",
+                            "--sweep", "crisis.bribe_price_usd=55.0", "--seeds", "1", "--executor", "serial",
                             "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     said = f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100"
