@@ -17,6 +17,7 @@ from corredor.cli import app
 from corredor.engine.crisis import simulate_crisis
 from corredor.engine.rng import replica_seeds
 from corredor.mainjob import FIT_TARGETS, FLIGHT_TAKEN, camp_ensemble, evaluate_targets
+from corredor.outputs.formatting import fmt_exact
 from corredor.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,6 +134,10 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     seed = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))["seed"]
     assert "the median over 1 seed and, in brackets, the 5–95 % band of it" in section  # (what a cell is)
     assert f"seed {seed}, one of these seeds" in section
+    left = fmt_exact(data["per_seed"]["baseline"]["people_at_sites_last_day"][0])  # (as compare says it)
+    assert (f"whole run: to 2023-06-30, the run&#39;s last day; the water and rations that the people still at "
+            f"the line and in shelters then (baseline: {left} [{left}–{left}]) need after it are not in "
+            "the totals.") in " ".join(section.split())
     # each policy's difference from the baseline on the same seed: closing two weeks earlier adds
     # exactly the seed's extra peak (one seed: the band is that one difference)
     diff = peak["peru_block=2023-03-30"] - peak["baseline"]

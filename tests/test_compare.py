@@ -545,7 +545,7 @@ def test_the_whole_run_totals_say_where_they_stop_and_whom_they_leave_out(capsys
     whole-run totals says the day they stop at and how many are left then."""
     import datetime as dt
 
-    from corredor.analysis.compare import NEEDS_METRICS, Comparison
+    from corredor.analysis.compare import NEEDS_METRICS, Comparison, whole_run_note
     from corredor.cli import _print_comparison
 
     assert NEEDS_METRICS["people_at_sites_last_day"] == (
@@ -557,7 +557,8 @@ def test_the_whole_run_totals_say_where_they_stop_and_whom_they_leave_out(capsys
                       start_dates=start)
     note = ("whole run: to 2023-06-30, the run's last day; the water and rations that the people still "
             "at the line and in shelters then (baseline: 268 [252–279]) need after it are not in the totals.")
-    assert comp.whole_run_note() == note
+    assert comp.whole_run_note() == note == whole_run_note(  # (the one sentence the report says too)
+        {"baseline": "2023-06-30", "v": "2023-06-30"}, "baseline", (268.0, 251.8, 278.8), whole=True)
     _print_comparison(comp)
     out = " ".join(capsys.readouterr().out.split())
     assert out.count(note) == 1  # (once: under the first table of whole-run totals)
@@ -877,9 +878,10 @@ def test_a_sweep_says_the_baselines_own_values(tmp_path):
     """Found by a planner's audit of `compare --sweep crisis.peru_block=…`: the first row was
     "baseline" and nothing said on which day it closes (13 April: the same figures as the
     `peru_block=2023-04-13` row, which a reader had to notice). The CLI says it above the tables
-    and comparison.json's description of the baseline ends with it."""
+    and comparison.json's description of the baseline ends with it. Its numbers and the sweep's
+    names are written alike (`value_text`): a price typed 55.0 names its row "55", not "55.0"."""
     r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-20",
-                            "--sweep", "crisis.bribe_price_usd=55", "--seeds", "1", "--executor", "serial",
+                            "--sweep", "crisis.bribe_price_usd=55.0", "--seeds", "1", "--executor", "serial",
                             "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     said = f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100"

@@ -24,9 +24,11 @@ from corredor.analysis.ensemble import (
     build_variants,
     parse_assignment,
     parse_sweep,
+    parse_value,
     read_bands,
     run_ensemble,
     summarize_metrics,
+    value_text,
     write_ensemble,
 )
 from corredor.analysis.executors import SerialExecutor
@@ -206,10 +208,27 @@ def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
     assert len(parse_sweep("k=0..999999")[1]) == 1_000_000  # (the most a range may make)
 
 
+def test_a_sweep_points_name_writes_its_numbers_as_typed_without_a_spurious_point_0() -> None:
+    """Found by review: a float sweep (`0..100/50.0`, `1e2`, `55.0`) was named
+    "bribe_price_usd=100.0", beside the baseline's own "bribe_price_usd=100" (the model keeps
+    its parameters as floats). `value_text` writes both; what it writes reads back as the value."""
+    def labels(text: str) -> list[str]:
+        return [v.label for v in build_variants({}, [parse_sweep(text)])]
+
+    assert labels("crisis.bribe_price_usd=0..100/50.0") == labels("crisis.bribe_price_usd=0,50,100") == [
+        "crisis.bribe_price_usd=0", "crisis.bribe_price_usd=50", "crisis.bribe_price_usd=100"]
+    assert labels("k=1e2,55.0,0.25,1e-5") == ["k=100", "k=55", "k=0.25", "k=1e-05"]
+    assert labels("crisis.peru_block=2023-03-30..2023-04-06/7") == [
+        "crisis.peru_block=2023-03-30", "crisis.peru_block=2023-04-06"]
+    assert labels("k=true,x") == ["k=true", "k=x"]
+    for value in (100.0, -3.0, 0.25, 0.1 + 0.2, 1e-5, 1e20, 7, dt.date(2023, 4, 13), True, False):
+        assert parse_value(value_text(value)) == value and not value_text(value).endswith(".0"), value
+
+
 def test_a_sweep_value_twice_or_a_key_set_and_swept_is_refused() -> None:
     """Found by an error audit: `--sweep k=1,1` made two variants of one label (the same runs
     twice), and `--set k=7 --sweep k=3,4` dropped the --set silently."""
-    with pytest.raises(OverrideError, match=r"camp_weight: 1(\.0)? is given twice"):
+    with pytest.raises(OverrideError, match=r"camp_weight: 1 is given twice"):
         parse_sweep("move_rules.camp_weight=1,2,1.0")
     assert parse_sweep("move_rules.start_on_foot=1,true")[1] == [1, True]  # (not a repeat)
     with pytest.raises(OverrideError, match="both --set and --sweep"):

@@ -31,6 +31,15 @@ def test_a_band_cell_is_the_median_and_its_band_every_digit():
     assert band_cell(10710.0, 8348.3, 11892.0) == "10,710 [8,348.3–11,892]"
     assert band_cell(120.0, None, None) == "120"
     assert band_cell(None, 1.0, 2.0) == band_cell(math.nan, 1.0, 2.0) == "–"
+
+
+def test_a_whole_band_cell_is_written_as_the_clis_tables_write_theirs():
+    """`whole`: the CLI's tables write medians and bands as whole numbers ({:,.0f}); the note
+    under them quotes a band so, the report's the same band with one decimal where not whole."""
+    median, low, high = 1268.0, 251.8, 1278.5
+    assert band_cell(median, low, high, whole=True) == f"{median:,.0f} [{low:,.0f}–{high:,.0f}]" == "1,268 [252–1,278]"
+    assert band_cell(median, low, high) == "1,268 [251.8–1,278.5]"
+    assert band_cell(120.4, None, None, whole=True) == "120"
     assert fmt_exact(-0.04) == "0" and fmt_exact(48.5) == "48.5"
 
 

@@ -237,3 +237,17 @@ def test_crisis_day_check_catches_admissions_beyond_their_limit(crisis_day) -> N
     bad["crossings"][t, c, M_ADMISSION] = 6
     with pytest.raises(InvariantError, match="admission capacity exceeded"):
         _check_day(limited, t, created, bad, ev_done)
+
+
+def test_a_crisis_runs_dataset_is_told_from_a_flee_cases() -> None:
+    """`results.is_crisis`: the run folder (key figures), the ensemble (policy and supplies
+    metrics) and these checks (money paid never negative) tell a border-crisis run by it."""
+    from corredor.results import is_crisis
+    from test_crisis_engine import tiny
+    from toy_flee import line_case
+
+    crisis = simulate(tiny(days=5), seed=1).dataset
+    flee = simulate(line_case(days=5), seed=1).dataset
+    assert is_crisis(crisis) and not is_crisis(flee)
+    assert crisis.attrs["engine"] == "crisis-agents" != flee.attrs.get("engine")  # (what each is)
+    assert {"population", "total_people"} <= set(crisis) & set(flee)  # (shared: no tell)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import re
@@ -909,14 +910,57 @@ def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
 
 
 def test_a_comparisons_whole_run_totals_say_where_they_stop(tmp_path):
-    """As `corredor compare` says under its table: the water and rations of a comparison are
-    totals to the run's last day, leaving out what the people still at the sites need after it."""
+    """As `corredor compare` says under its table (`compare.whole_run_note`): the water and
+    rations of a comparison are totals to the run's last day, leaving out what the people still
+    at the sites need after it; from plain rows, without how many (the band is not known)."""
     folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
     row = {"scenario": "baseline", "median": 1.0, "p05": 1.0, "p95": 1.0}
     comp = {"summary": [{**row, "metric": "water_l"}, {**row, "metric": "people_at_sites_last_day"}]}
-    text = re.sub(r"\s+", " ", build_report(folder, comparison=comp).read_text(encoding="utf-8"))
-    assert ("Water and rations are totals to 2023-05-07, the run's last day: what the people still at "
-            "the line and in shelters then need after it is not in them (the column “people still at "
-            "the line and in shelters on the last day (people)” says how many).") in text.replace("&#39;", "'")
+    text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=comp).read_text(encoding="utf-8")))
+    assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
+            "at the line and in shelters then (baseline: 1 [1–1]) need after it are not in the totals.") in text
+    rows = [{"variant": "as happened", "water needed at the line and in shelters, whole run (l)": "5"}]
+    text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=rows).read_text(encoding="utf-8")))
+    assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
+            "at the line and in shelters then need after it are not in the totals.") in text
     comp = {"summary": [{**row, "metric": "peak_stranded"}]}
-    assert "Water and rations are totals" not in build_report(folder, comparison=comp).read_text(encoding="utf-8")
+    assert "whole run: to" not in build_report(folder, comparison=comp).read_text(encoding="utf-8")
+
+
+def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, capsys):
+    """The line under the table of water and rations was written twice, in two wordings: by
+    `corredor compare` and, from comparison.json, by the run report. Now both say
+    `compare.whole_run_note`'s sentence, each writing the baseline's band as its own table's
+    cells are written (the CLI's whole numbers, the report's one decimal where not whole)."""
+    import datetime as dt
+
+    from corredor.analysis.compare import ALL_METRICS, Comparison, comparison_json, whole_run_note
+    from corredor.cli import _print_comparison
+
+    values = {name: {k: np.zeros(3) for k in ALL_METRICS} for name in ("baseline", "v")}
+    values["baseline"]["people_at_sites_last_day"] = np.array([250.0, 260.0, 270.0])  # (5–95 %: 251–269)
+    comp = Comparison(["baseline", "v"], [1, 2, 3], values, {n: np.zeros((3, 25)) for n in values},
+                      start_dates={n: dt.date(2023, 4, 13) for n in values})
+    folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")  # (its last day: 2023-05-07)
+
+    def said() -> tuple[str, str]:
+        _print_comparison(comp)
+        cli = " ".join(capsys.readouterr().out.split())
+        data = json.loads(json.dumps(comparison_json(comp)))  # (comparison.json, as read)
+        page = build_report(folder, comparison=data).read_text(encoding="utf-8")
+        return cli, html.unescape(re.sub(r"\s+", " ", page))
+
+    note = ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
+            "at the line and in shelters then (baseline: 260 [251–269]) need after it are not in the totals.")
+    assert whole_run_note({"baseline": "2023-05-07", "v": "2023-05-07"}, "baseline", (260.0, 251.0, 269.0)) == note
+    cli, page = said()
+    assert note in cli and note in page
+    values["baseline"]["people_at_sites_last_day"] = np.array([250.0, 268.0, 280.0])  # (251.8–278.8)
+    cli, page = said()
+    assert "(baseline: 268 [252–279])" in cli and "(baseline: 268 [251.8–278.8])" in page  # (as the cells)
+    values["baseline"]["people_at_sites_last_day"][:] = 0
+    comp.stranded["v"] = np.zeros((3, 20))
+    cli, page = said()
+    nobody = ("whole run: to each scenario's last day (baseline: 2023-05-07; v: 2023-05-02); nobody is at "
+              "the line or in shelters then, in any scenario or seed.")
+    assert nobody in cli and nobody in page

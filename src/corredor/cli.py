@@ -946,17 +946,17 @@ def _described(scenario, said: str):
 def _own_values(scenario, keys: list[str]) -> str:
     """The values `scenario` gives the `crisis.NAME` parameters among `keys`, as a sweep point's
     name writes them ("peru_block=2023-04-13, bribe_price_usd=100"); "" when it has none of them."""
+    from .analysis.ensemble import value_text
+
     crisis = getattr(scenario, "crisis", None)
     if crisis is None:
         return ""
-    values = crisis.parameter_dates(scenario.start_date)
+    values = crisis.parameter_dates(scenario.start_date)  # (dates as YYYY-MM-DD, numbers as floats)
     said = []
     for dotted in keys:
         section, _, key = dotted.partition(".")
         if section == "crisis" and key in values:
-            v = values[key]  # (a date as YYYY-MM-DD; a number as given: 100, 0.03243)
-            text = v if isinstance(v, str) else str(int(v)) if float(v).is_integer() else repr(float(v))
-            said.append(f"{key}={text}")
+            said.append(f"{key}={value_text(values[key])}")  # (as the sweep's names write theirs)
     return ", ".join(said)
 
 

@@ -274,11 +274,15 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
-        from .outputs.report.builder import comparison_rows, difference_rows
+        from .outputs.report.builder import difference_rows
 
-        rows, differences = comparison_rows({"summary": summary}), difference_rows(summary)
+        # (as comparison.json holds them: the rows, and what the note under them reads)
+        left = "people_at_sites_last_day"
+        data = {"summary": summary, "scenarios": comp.names, "dates": {n: comp.dates(n) for n in comp.names},
+                "per_seed": {n: {left: comp.values[n][left].tolist()} for n in comp.names}}
+        differences = difference_rows(summary)
         for slug in names.values():
-            build_report(tmp / slug, comparison=rows, comparison_png=png, comparison_seeds=comp.seeds,
+            build_report(tmp / slug, comparison=data, comparison_png=png, comparison_seeds=comp.seeds,
                          differences=differences)
 
     _write_inside(out_dir, write, replace=force)

@@ -19,6 +19,14 @@ import xarray as xr
 AGENTS = "agents"
 
 
+def is_crisis(ds: xr.Dataset) -> bool:
+    """Whether `ds` is a border-crisis run's (engine/crisis.py), not a Flee case's. Why this
+    variable: `money_paid_usd`, what people paid to cross (bribes, smugglers), is recorded only
+    by the crisis engine, which models crossings and their price; a Flee case has no money in its
+    model, and the variables the two share (population, stranded, ...) cannot tell them apart."""
+    return "money_paid_usd" in ds
+
+
 def people_per_agent(ds: xr.Dataset) -> int:
     """How many people one simulated agent stands for (the run's hasten; 1 for crisis runs)."""
     return max(1, int(ds.attrs.get("people_per_agent", 1) or 1))

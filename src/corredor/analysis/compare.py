@@ -271,32 +271,62 @@ class Comparison:
         return rows
 
     def whole_run_note(self) -> str:
-        """Where the whole-run totals (WHOLE_RUN_METRICS) stop, and whom they leave out: "whole
-        run: to 2023-06-30, the run's last day; the water and rations that the people still at
-        the line and in shelters then (baseline: 263 [257–277]) need after it are not in the
-        totals" (the baseline's median [5–95 %] over seeds). Why: a planner read the total as the
-        cost of the whole crisis, with people still there."""
-        ends: dict[str, list[str]] = {}
-        for name in self.names:
-            dates, days = self.dates(name), self.stranded[name].shape[-1]
-            ends.setdefault(dates[-1] if dates else f"day {days - 1}", []).append(name)
-        when = (f"to {next(iter(ends))}, the run's last day" if len(ends) == 1 else
-                "to each scenario's last day (" + "; ".join(f"{', '.join(n)}: {d}" for d, n in ends.items()) + ")")
+        """`whole_run_note` of this comparison, as `corredor compare` prints it under its table:
+        each scenario's last day, the baseline's people still at the sites then (median and
+        5–95 % band over seeds, whole numbers as the table writes them), or that nobody is."""
         key = "people_at_sites_last_day"
-        left = [v for n in self.names for v in self.values[n].get(key, np.zeros(0)) if v > 0]
-        if not left:
-            return f"whole run: {when}; nobody is at the line or in shelters then, in any scenario or seed."
-        base = self.names[0]
-        v = self.values[base][key]
-        band = _quantiles(v[np.isfinite(v)])
-        return (f"whole run: {when}; the water and rations that the people still at the line and in "
-                f"shelters then ({base}: {band[1]:,.0f} [{band[0]:,.0f}–{band[2]:,.0f}]) need after it are "
-                "not in the totals.")
+        ends = {n: last_day(self.dates(n), self.stranded[n].shape[-1]) for n in self.names}
+        nobody = not any(v > 0 for n in self.names for v in self.values[n].get(key, np.zeros(0)))
+        base = self.names[0] if self.names else None
+        v = self.values[base][key] if base is not None and key in self.values[base] else np.zeros(0)
+        q = _quantiles(v[np.isfinite(v)])
+        return whole_run_note(ends, base, (q[1], q[0], q[2]), nobody_left=nobody, whole=True)
 
     def median(self, name: str, key: str) -> float:
         v = self.values[name][key]
         v = v[np.isfinite(v)]
         return float(np.median(v)) if v.size else math.nan
+
+
+def last_day(dates: list[str], days: int) -> str:
+    """A scenario's last day as `whole_run_note` says it: its ISO date, or "day N" (day 0 the
+    first) when its start date is unknown (`dates` empty)."""
+    return dates[-1] if dates else f"day {days - 1}"
+
+
+def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
+                   band: tuple[float | None, float | None, float | None] | None = None, *,
+                   nobody_left: bool = False, whole: bool = False) -> str:
+    """Where the whole-run totals (WHOLE_RUN_METRICS) stop, and whom they leave out: the one
+    line `corredor compare` prints under its table and the run report writes under its
+    comparison. Why: a planner read the water total as the cost of the whole crisis, with
+    people still at the sites.
+
+    `ends`: each scenario's last day (`last_day`), said once when they are all the same, each
+    otherwise; empty when not known. `band`: the `baseline`'s people still at the line and in
+    shelters on the last day, (median, 5 %, 95 %) over seeds, or None when not known; written by
+    `band_cell` (`whole`: as whole numbers, as the CLI's tables write them; else as the
+    report's cells, one decimal where not whole), so it reads as the table's own cell above it.
+    `nobody_left`: no scenario has anyone there on its last day, in any seed.
+
+    >>> whole_run_note({"baseline": "2023-06-30"}, "baseline", (268.0, 252.0, 279.0))  # doctest: +ELLIPSIS
+    "whole run: to 2023-06-30, the run's last day; ... then (baseline: 268 [252–279]) need after it ..."
+    """
+    from ..outputs.formatting import MISSING, band_cell
+
+    by_day: dict[str, list[str]] = {}
+    for name, day in ends.items():
+        by_day.setdefault(day, []).append(name)
+    when = ("to the run's last day" if not by_day else
+            f"to {next(iter(by_day))}, the run's last day" if len(by_day) == 1 else
+            "to each scenario's last day ("
+            + "; ".join(f"{', '.join(names)}: {day}" for day, names in by_day.items()) + ")")
+    if nobody_left:
+        return f"whole run: {when}; nobody is at the line or in shelters then, in any scenario or seed."
+    cell = band_cell(*band, whole=whole) if band is not None else MISSING
+    how_many = f" ({baseline}: {cell})" if baseline is not None and cell != MISSING else ""
+    return (f"whole run: {when}; the water and rations that the people still at the line and in "
+            f"shelters then{how_many} need after it are not in the totals.")
 
 
 def paired_differences(values: np.ndarray, baseline: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ import xarray as xr
 import yaml
 
 from ..engine.rng import replica_seeds
-from ..results import AGENTS, in_people, people_per_agent
+from ..results import AGENTS, in_people, is_crisis, people_per_agent
 from ..targets import check_replaceable, swap_in
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 from .compare import stranded_peak_day
@@ -78,6 +78,22 @@ def parse_value(text: str) -> Any:
     except (ValueError, OverflowError) as exc:  # (only its date and time constructors raise these)
         raise OverrideError(f"'{text.strip()}' is not a date ({exc}; expected YYYY-MM-DD)") from None
     return text if value is None and text.strip() not in ("null", "~") else value
+
+
+def value_text(value: Any) -> str:
+    """A parameter's value as a person types it, for a sweep point's name and the baseline's own
+    value beside it: a whole number without ".0" (100 and 100.0 as "100", the model keeps its
+    parameters as floats), others as Python writes them (0.25, 1e-05), a date as YYYY-MM-DD,
+    true/false/null and lists as YAML reads them back (`parse_value` of it is the value again).
+
+    >>> value_text(100.0), value_text(0.25), value_text(dt.date(2023, 4, 13)), value_text(True)
+    ('100', '0.25', '2023-04-13', 'true')
+    """
+    if isinstance(value, bool | list | dict) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:  # (beyond: "1e+20")
+        return str(int(value))
+    return str(value)  # (a float's str is its repr: the shortest text that reads back the same)
 
 
 def _key_said(key: str, text: str, option: str) -> Any:
@@ -156,9 +172,9 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     seen: set[Any] = set()
     twice_set: set[str] = set()  # (in one pass: a range may make a million values)
     for v in parsed:
-        k = (isinstance(v, bool), v if isinstance(v, Hashable) else _fmt(v))  # (true is not 1, but 1.0 is 1)
+        k = (isinstance(v, bool), v if isinstance(v, Hashable) else value_text(v))  # (true is not 1, but 1.0 is 1)
         if k in seen:
-            twice_set.add(_fmt(v))
+            twice_set.add(value_text(v))
         seen.add(k)
     twice = sorted(twice_set)
     if twice:  # (two variants with one label, the same runs twice)
@@ -252,10 +268,6 @@ class Variant:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _fmt(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, bool | list | dict) or value is None else str(value)
-
-
 def build_variants(
     settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = (),
     base_label: str = "base",
@@ -274,7 +286,7 @@ def build_variants(
     out = []
     for combo in itertools.product(*(values for _, values in sweeps)):
         over = {**base, **dict(zip(keys, combo, strict=True))}
-        label = ",".join(f"{k}={_fmt(v)}" for k, v in zip(keys, combo, strict=True))
+        label = ",".join(f"{k}={value_text(v)}" for k, v in zip(keys, combo, strict=True))
         out.append(Variant(label, over))
     return out
 
@@ -357,7 +369,7 @@ def default_metrics(results: Any) -> dict[str, float]:
         out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
         out.setdefault("stranded_peak_day", stranded_peak_day(ds))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
-    if "money_paid_usd" in ds:  # a border-crisis run (the two stranded figures are above already)
+    if is_crisis(ds):  # (the two stranded figures are above already)
         from .compare import needs_metrics, policy_metrics
 
         for key, value in {**policy_metrics(ds), **needs_metrics(ds)}.items():

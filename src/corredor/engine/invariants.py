@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..results import is_crisis
 from .crisis import InvariantError
 
 #: Variables that count people: whole numbers, never negative.
@@ -48,7 +49,7 @@ def results_problems(results: Any) -> list[str]:
             out.append(f"{name}: negative count on day {day}")
         if (a != np.round(a)).any():
             out.append(f"{name}: not whole numbers")
-    if "money_paid_usd" in ds and (np.asarray(ds["money_paid_usd"].values) < 0).any():
+    if is_crisis(ds) and (np.asarray(ds["money_paid_usd"].values) < 0).any():
         out.append("money_paid_usd: negative")
     if "population" not in ds or "total_people" not in ds:
         return out + ["missing population or total_people"]

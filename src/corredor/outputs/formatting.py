@@ -66,14 +66,24 @@ def signed_percent(share: float | None, digits: int = 0, sep: str = "") -> str:
     return ("+" if share > 0 else MINUS) + text + sep + "%"
 
 
-def band_cell(median: float | None, low: float | None, high: float | None) -> str:
+def band_cell(median: float | None, low: float | None, high: float | None, whole: bool = False) -> str:
     """A median with its 5–95 % band, "480 [400–560]" (a comparison cell, as the report and the
-    main job write it); the median alone where the band is missing, "–" without a median."""
+    main job write it); the median alone where the band is missing, "–" without a median.
+    `whole`: each rounded to a whole number first, as the CLI's tables write them ("251.8" there
+    is "252").
+
+    >>> band_cell(268.0, 251.8, 279.0), band_cell(268.0, 251.8, 279.0, whole=True)
+    ('268 [251.8–279]', '268 [252–279]')
+    """
     if median is None or not _finite(float(median)):
         return MISSING
+
+    def text(v: float) -> str:
+        return fmt_exact(round(float(v)) if whole and _finite(float(v)) else v)
+
     if low is None or high is None:
-        return fmt_exact(median)
-    return f"{fmt_exact(median)} [{fmt_exact(low)}–{fmt_exact(high)}]"
+        return text(median)
+    return f"{text(median)} [{text(low)}–{text(high)}]"
 
 
 def day_date(day: float | None, start: dt.date | str | None) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..results import in_people
+from ..results import in_people, is_crisis
 from ..targets import check_replaceable, swap_in
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def write_manifest(results: Any, folder: Path) -> Path:
     figure without a value, such as days until the camp empties when it never does, as null),
     which the run's page gives first."""
     manifest = dict(results.manifest)
-    if "money_paid_usd" in results.dataset:  # (a border-crisis run)
+    if is_crisis(results.dataset):
         from ..analysis.compare import key_figures
 
         manifest["key_figures"] = {k: (v if math.isfinite(v) else None)

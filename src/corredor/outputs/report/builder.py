@@ -981,20 +981,45 @@ def comparison_note(seeds: Any, run_seed: Any) -> str | None:
                    + (", one of these seeds." if mine else ", not one of these seeds."))
 
 
-def whole_run_note(rows: list[dict[str, Any]], end: str | None) -> str | None:
-    """Where a comparison's whole-run totals (`compare.WHOLE_RUN_METRICS`: water, rations) stop,
-    under its table, as `corredor compare` says it under its own: at the run's last day (`end`),
-    with what they leave out. None when the table has no such column. Why: a planner read the
-    total as the cost of the whole crisis while people were still at the sites."""
-    from ...analysis.compare import WHOLE_RUN_METRICS, heading
+def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None) -> str | None:
+    """`compare.whole_run_note` under a comparison's table (`rows`, `comparison_rows`'), as
+    `corredor compare` prints it under its own; None when the table has no whole-run column.
+    From `comparison` when it is a comparison.json as read: each scenario's last day (its
+    `dates`), the baseline's people still at the sites on it (its `summary` row, written as the
+    table's cells are), and whether anyone is (its `per_seed`, else the summary's 95 % points);
+    otherwise (plain rows) only the shown run's last day, `end`."""
+    from ...analysis.compare import WHOLE_RUN_METRICS, heading, last_day, whole_run_note
 
     columns = {k for r in rows for k in r}
     if not any(heading(k) in columns for k in WHOLE_RUN_METRICS):
         return None
-    left = heading("people_at_sites_last_day")
-    return ("Water and rations are totals to " + (f"{end}, " if end else "") + "the run's last day: what the "
-            "people still at the line and in shelters then need after it is not in them"
-            + (f" (the column “{left}” says how many)." if left in columns else "."))
+    key = "people_at_sites_last_day"
+    data = comparison if isinstance(comparison, dict) else {}
+
+    def listed(v: Any) -> list[Any]:  # (a file's field that is not a list counts as missing)
+        return v if isinstance(v, list) else []
+
+    def of(field: str) -> dict[str, Any]:
+        v = data.get(field)
+        return v if isinstance(v, dict) else {}
+
+    def number(v: Any) -> float | None:
+        return float(v) if checks.is_number(v) and math.isfinite(float(v)) else None
+
+    summary = [r for r in listed(data.get("summary")) if isinstance(r, dict) and r.get("metric") == key]
+    names = [str(n) for n in listed(data.get("scenarios"))] or [str(r.get("variant")) for r in rows]
+    ends = {n: last_day([str(d) for d in listed(of("dates").get(n))], len(listed(of("stranded_median").get(n))))
+            for n in names if listed(of("dates").get(n)) or listed(of("stranded_median").get(n))}
+    if not ends and end:
+        ends = {"": end}  # (plain rows: the run the page shows)
+    per_seed = [m for m in of("per_seed").values() if isinstance(m, dict)]
+    left = ([number(v) for m in per_seed for v in listed(m.get(key))] if per_seed
+            else [number(r.get("p95")) for r in summary])
+    nobody = bool(left) and not any(v for v in left if v is not None)
+    base = names[0] if names else None
+    row = next((r for r in summary if str(r.get("scenario")) == base), None)
+    band = (number(row.get("median")), number(row.get("p05")), number(row.get("p95"))) if row else None
+    return whole_run_note(ends, base, band, nobody_left=nobody)
 
 
 def sources(run: RunData) -> list[dict[str, str]]:
@@ -1123,10 +1148,11 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
            comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
-           differences: list[dict[str, Any]] | None = None) -> str:
+           differences: list[dict[str, Any]] | None = None, whole_run: str | None = None) -> str:
     """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
     `comparison_seeds`: the seeds its medians are over, said under the table; `differences`:
-    `difference_rows`, a table of their own under it)."""
+    `difference_rows`, a table of their own under it; `whole_run`: `comparison_whole_run_note`,
+    said under the table too)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -1146,7 +1172,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         comparison=comparison_table(comparison),
         differences=comparison_table(differences) if comparison else None,
         comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
-        whole_run_note=whole_run_note(comparison, run.dates[-1] if run.dates else None) if comparison else None,
+        whole_run_note=whole_run,
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
         figures=_figures(run_dir),
@@ -1189,5 +1215,6 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
         differences = difference_rows(comparison.get("summary"))
     rows = comparison_rows(comparison)
     figure = png_uri(comparison_png) if rows and comparison_png else None
+    whole_run = comparison_whole_run_note(rows, comparison, run.dates[-1] if run.dates else None) if rows else None
     return targets.write_text_atomic(run_dir / REPORT_HTML,
-                                     render(run, run_dir, rows, figure, comparison_seeds, differences))
+                                     render(run, run_dir, rows, figure, comparison_seeds, differences, whole_run))
