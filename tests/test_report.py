@@ -245,6 +245,18 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     nights = {int(r["day"]): float(r["value"]) for r in need_rows
               if r["location"] == "arica_shelters" and r["indicator"] == "person_nights_unsheltered"}
     assert nights and all(v == max(pop[t] - cap, 0) for t, v in nights.items())
+    # who is at the sites: groups.csv's groups, described by their columns, in the CSV and the page
+    assert res.dataset["group_nationality"].sel(group="hti_undoc_vuln").item() == "HTI"
+    assert bool(res.dataset["group_vulnerable"].sel(group="hti_undoc_vuln").item())
+    with (folder / "sites_by_group.csv").open(newline="", encoding="utf-8") as fh:
+        by_group = list(csv.DictReader(fh))[1:]
+    assert {r["location"] for r in by_group} == {"camp", "arica_shelters"}
+    camp = res.dataset["population_by_group"].sel(location="camp")
+    t = int(np.argmax(camp.sum("group").values))
+    assert {r["group"]: int(r["population"]) for r in by_group if r["location"] == "camp" and int(r["day"]) == t} == {
+        str(g): int(camp.sel(group=g).values[t]) for g in res.dataset["group"].values}
+    section = _groups_section(html)
+    assert section is not None and "HTI, no documents, vulnerable" in section
 
 
 def test_a_variants_report_says_its_fit_is_the_policys_effect(tmp_path):
@@ -964,3 +976,63 @@ def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, 
     nobody = ("whole run: to each scenario's last day (baseline: 2023-05-07; v: 2023-05-02); nobody is at "
               "the line or in shelters then, in any scenario or seed.")
     assert nobody in cli and nobody in page
+
+
+def _groups_section(html: str) -> str | None:
+    found = re.search(r'<section id="groups">(.*?)</section>', re.sub(r"\s+", " ", html))
+    return found.group(1) if found else None
+
+
+def test_who_is_at_the_crisis_sites_on_the_busiest_day(tmp_path):
+    """Found by a user acceptance pass: the page showed no breakdown by group (nationality,
+    documents, vulnerability), which the run records. Per group: people at the sites on the day
+    they held the most, its share, and the group's own peak and date; a stacked chart."""
+    res = crisis_like(n_days=25, camp_name=XSS_NAME)
+    kinds = ["shelter" if n == "arica" else str(k) for n, k in zip(res.dataset.location.values,
+                                                                  res.dataset.kind.values, strict=True)]
+    res.dataset = res.dataset.assign_coords(kind=("location", kinds), group_nationality=("group", ["VEN", "HTI"]),
+                                            group_documents=("group", [False, False]),
+                                            group_vulnerable=("group", [False, True]))
+    folder = make_run_folder(res, tmp_path / "run")
+    html = build_report(folder).read_text(encoding="utf-8")
+    section = _groups_section(html)
+    assert section is not None and '<a href="#groups">' in html
+    # the sites: the camp (its name escaped) and arica, a shelter; not the cities people pass
+    at_sites = res.dataset.population_by_group.sel(location=[XSS_NAME, "arica"]).sum("location")
+    total = at_sites.sum("group").values
+    t = int(np.argmax(total))
+    date = str(res.dataset.date.values[t])[:10]
+    assert f"on the day the sites together held the most people, {date} ({int(total[t]):,} people)" in section
+    assert "(arica, &lt;script&gt;alert(1)&lt;/script&gt;)" in section and "<script>" not in section
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th>((?:<td[^>]*>[^<]*</td>)+)</tr>', section)
+    got = {g: re.findall(r"<td[^>]*>([^<]*)</td>", cells) for g, cells in rows}
+    assert list(got) == sorted(["ven_undoc", "hti_undoc"], key=lambda g: -at_sites.sel(group=g).values[t])
+    for g, who in (("ven_undoc", "VEN, no documents"), ("hti_undoc", "HTI, no documents, vulnerable")):
+        y = at_sites.sel(group=g).values
+        peak = int(np.argmax(y))
+        assert got[g] == [who, f"{int(y[t]):,}", f"{100 * y[t] / total[t]:.0f} %", f"{int(y[peak]):,}",
+                          str(res.dataset.date.values[peak])[:10]]
+    total_row = re.search(r'<tr class="total"><th scope="row">all groups</th>(.*?)</tr>', section).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", total_row)[1:] == [f"{int(total[t]):,}", "100 %",
+                                                                   f"{int(total[t]):,}", date]
+    # the stacked chart: one shaded layer per group, the top one reaching the sites' total
+    assert "People at the crisis sites by group, stacked" in section
+    assert len(re.findall(r'<polygon class="band"', section)) == 2
+    assert "sites_by_group.csv" in section
+
+
+def test_a_flee_report_has_no_groups_section(tmp_path):
+    folder = make_run_folder(flee_like(n_days=12), tmp_path / "flee")
+    html = build_report(folder).read_text(encoding="utf-8")
+    assert _groups_section(html) is None and 'href="#groups"' not in html
+
+
+def test_groups_that_are_not_objects_in_network_json_are_refused(tmp_path):
+    from corredor.outputs.report.checks import ReportError
+
+    folder = make_run_folder(crisis_like(n_days=6), tmp_path / "run")
+    net = json.loads((folder / "network.json").read_text(encoding="utf-8"))
+    net["groups"] = [{"name": "ven_undoc", "vulnerable": "yes"}]
+    (folder / "network.json").write_text(json.dumps(net), encoding="utf-8")
+    with pytest.raises(ReportError, match=r'network\.json.*groups\[0\] "vulnerable".*true or false'):
+        build_report(folder)

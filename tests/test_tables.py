@@ -29,9 +29,13 @@ def written(request, tmp_path):
 
 
 def test_every_file_is_written(written):
-    _, folder, paths = written
+    res, folder, paths = written
     names = sorted(p.name for p in paths)
-    assert names == sorted(["results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json"])
+    # sites_by_group.csv only for a run with groups (a crisis run); a Flee case's folder is as before
+    by_group = ["sites_by_group.csv"] if "group" in res.dataset.dims else []
+    assert names == sorted(["results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json",
+                            *by_group])
+    assert sorted(p.name for p in folder.iterdir()) == names
     assert all((folder / n).stat().st_size > 0 for n in names)
 
 
@@ -333,3 +337,68 @@ def test_large_fractional_needs_keep_every_digit_in_csv(tmp_path):
     space = {r[col["value"]] for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "covered_space_m2"}
     assert space == {"1050003.5"}
     assert [tables._fmt(v) for v in (0.1 + 0.2, -0.0000001, 2.25, 1e7 + 0.5)] == ["0.3", "0", "2.25", "10000000.5"]
+
+
+def _described_crisis(n_days: int = 25):
+    """crisis_like with its groups described as the crisis engine describes them (groups.csv's
+    nationality, documents, vulnerable) and a second site: arica as a shelter."""
+    res = crisis_like(n_days=n_days)
+    kinds = [("shelter" if n == "arica" else str(k)) for n, k in zip(res.dataset.location.values,
+                                                                      res.dataset.kind.values, strict=True)]
+    res.dataset = res.dataset.assign_coords(kind=("location", kinds), group_nationality=("group", ["VEN", "HTI"]),
+                                            group_documents=("group", [False, False]),
+                                            group_vulnerable=("group", [False, True]))
+    return res
+
+
+def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path):
+    """Found by a user acceptance pass: who is stranded where (groups) was simulated but only in
+    results.parquet. The CSV holds it at the crisis sites, day by day, as the dataset does."""
+    res = _described_crisis()
+    tables.write_tables(res, tmp_path)
+    header, tags, rows = _read_csv(tmp_path / "sites_by_group.csv")
+    assert header == ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
+                      "documents", "vulnerable", "population"]
+    assert tags == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code", "#country+code", "#group+name",
+                    "#country+origin+code", "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind"]
+    ds = res.dataset
+    # the sites: the camp (kind camp, people stranded there) and arica (kind shelter); not the cities
+    assert sorted({r[2] for r in rows}) == ["arica", "camp"]
+    assert len(rows) == ds.sizes["day"] * 2 * ds.sizes["group"]  # every day, site and group
+    for r in rows:
+        want = ds.population_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
+        assert float(r[10]) == want and r[0] == str(ds.date.values[int(r[1])])[:10]
+    assert {(r[6], r[7], r[8], r[9]) for r in rows} == {("ven_undoc", "VEN", "no", "no"),
+                                                        ("hti_undoc", "HTI", "no", "yes")}
+    # summed over the groups, a site's rows are its population in populations.csv
+    _, _, pops = _read_csv(tmp_path / "populations.csv")
+    population = {(r[1], r[2]): float(r[7]) for r in pops}
+    summed: dict[tuple[str, str], float] = {}
+    for r in rows:
+        summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[10])
+    assert summed == {k: v for k, v in population.items() if k[1] in ("arica", "camp")}
+    assert max(summed.values()) > 0
+    # network.json describes the groups for the report
+    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+    assert net["groups"] == [
+        {"name": "ven_undoc", "nationality": "VEN", "documents": False, "vulnerable": False, "label": "VEN, no documents"},
+        {"name": "hti_undoc", "nationality": "HTI", "documents": False, "vulnerable": True,
+         "label": "HTI, no documents, vulnerable"}]
+
+
+def test_a_flee_case_has_no_groups_file_and_no_groups_in_its_network(tmp_path):
+    res = flee_like()
+    assert tables.write_groups_csv(res, tmp_path) is None
+    tables.write_tables(res, tmp_path)
+    assert not (tmp_path / "sites_by_group.csv").exists()
+    assert "groups" not in json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
+
+
+def test_groups_of_a_run_that_does_not_describe_them_are_named_only(tmp_path):
+    """A dataset without the group_* coords (a run written before they were kept): empty cells,
+    the group's name as its label."""
+    res = crisis_like(n_days=6)
+    tables.write_groups_csv(res, tmp_path)
+    _, _, rows = _read_csv(tmp_path / "sites_by_group.csv")
+    assert {tuple(r[6:10]) for r in rows} == {("ven_undoc", "", "", ""), ("hti_undoc", "", "", "")}
+    assert [g["label"] for g in tables.group_table(res.dataset)] == ["ven_undoc", "hti_undoc"]

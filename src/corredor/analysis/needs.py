@@ -322,11 +322,21 @@ def crisis_sites(ds: xr.Dataset) -> np.ndarray | None:
     if "stranded" not in ds or "location" not in ds.dims:
         return None
     kinds = np.asarray(ds["kind"].values, dtype=str) if "kind" in ds.coords else np.array([""] * ds.sizes["location"])
-    site = np.isin(kinds, SITE_KINDS)
+    ever = []
     for var in ("stranded", "sheltered"):
         if var in ds:
             other = [d for d in ds[var].dims if d != "location"]
-            site |= np.asarray((ds[var] > 0).any(other).values, dtype=bool)
+            ever.append(np.asarray((ds[var] > 0).any(other).values, dtype=bool))
+    return site_mask(kinds, *ever)
+
+
+def site_mask(kinds: Iterable[str], *ever: np.ndarray) -> np.ndarray:
+    """bool per location: its kind is one of SITE_KINDS, or it is set in any of `ever` (bool per
+    location: someone was stranded, or sheltered, there on some day). `crisis_sites`' rule, for
+    callers that hold plain arrays (the report reads the run folder, not a Dataset)."""
+    site = np.isin(np.asarray(list(kinds), dtype=str), SITE_KINDS)
+    for flag in ever:
+        site |= np.asarray(flag, dtype=bool)
     return site
 
 

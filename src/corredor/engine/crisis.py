@@ -43,7 +43,7 @@ import numba as nb
 import numpy as np
 import xarray as xr
 
-from ..scenario.model import Crisis, Scenario, location_climates
+from ..scenario.model import Crisis, Group, Scenario, location_climates
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -325,6 +325,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
     locs = scenario.locations
     climates = location_climates(locs)
     pbg = a["population_by_group"]
+    declared = {g.name: g for g in (scenario.crisis.groups if scenario.crisis else ())}
+    groups = [declared.get(n, Group(name=n, share=0.0)) for n in plan.group_names]
     spawned = plan.spawn_counts.sum(axis=1)
     coords = {
         "day": np.arange(T),
@@ -347,6 +349,10 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "route_to": ("route", [plan.names[i] for i in plan.link_to]),
         "distance_km": ("route", plan.link_km),
         "group": list(plan.group_names),
+        # who each group is (groups.csv): the run's tables and report describe its groups by them
+        "group_nationality": ("group", [g.nationality for g in groups]),
+        "group_documents": ("group", [bool(g.documents) for g in groups]),
+        "group_vulnerable": ("group", [bool(g.vulnerable) for g in groups]),
         "crossing": list(plan.crossing_names),
         "crossing_from": ("crossing", [plan.names[plan.link_from[k]] if k >= 0 else ""
                                        for k in plan.cross_link]),

@@ -47,6 +47,8 @@ NEEDS_CSV = "needs.csv"
 GEOJSON = "locations.geojson"
 NETWORK_JSON = "network.json"
 OBSERVATIONS_JSON = "observations.json"
+#: Crisis runs: the people at each crisis site by group (who is stranded where).
+GROUPS_CSV = "sites_by_group.csv"
 #: In a scenario folder: what was provided (location, indicator, amount, start, end, source).
 PROVIDED_CSV = "provided.csv"
 
@@ -145,6 +147,45 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if not np.isfinite(f) else f
+
+
+def group_label(nationality: str, documents: bool | None, vulnerable: bool | None) -> str:
+    """Who a crisis group is, in words, from groups.csv's columns: "HTI, no documents,
+    vulnerable"; "" when nothing is known (a run written before the groups were described).
+
+    >>> group_label("VEN", False, False)
+    'VEN, no documents'
+    """
+    parts = [nationality] if nationality else []
+    if documents is not None:
+        parts.append("documents" if documents else "no documents")
+    if vulnerable:
+        parts.append("vulnerable")
+    return ", ".join(parts)
+
+
+def group_table(ds: xr.Dataset) -> list[dict[str, Any]]:
+    """One dict per crisis group, in the scenario's order: name, nationality, documents,
+    vulnerable (from the `group_*` coords the crisis engine writes; "" and None when a dataset
+    lacks them) and label (`group_label`, else the name). [] for a run without groups."""
+    if "group" not in ds.dims:
+        return []
+    names = [str(g) for g in ds["group"].values]
+
+    def coord(key: str) -> list[Any]:
+        if key in ds.coords and ds[key].dims == ("group",):
+            return [v.item() if hasattr(v, "item") else v for v in ds[key].values]
+        return [None] * len(names)
+
+    rows = []
+    for name, nat, docs, vuln in zip(names, coord("group_nationality"), coord("group_documents"),
+                                     coord("group_vulnerable"), strict=True):
+        nationality = str(nat) if nat is not None else ""
+        documents = bool(docs) if docs is not None else None
+        vulnerable = bool(vuln) if vuln is not None else None
+        rows.append({"name": name, "nationality": nationality, "documents": documents, "vulnerable": vulnerable,
+                     "label": group_label(nationality, documents, vulnerable) or name})
+    return rows
 
 
 def _iso_dates(ds: xr.Dataset) -> list[str | None]:
@@ -687,6 +728,48 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     return path
 
 
+def _yes_no(flag: bool | None) -> str:
+    """groups.csv's way of writing a flag: yes, no, or empty when not known."""
+    return "" if flag is None else ("yes" if flag else "no")
+
+
+def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
+    """`sites_by_group.csv` (crisis runs): one row per day, crisis site (`needs.crisis_sites`: the
+    line, camps and shelters) and group, with the people of that group there at the end of the
+    day (`population_by_group`); HXL hashtag row under the header. Summed over the groups, a
+    site's rows give its `population` in populations.csv. None, and no file, for a run without
+    groups (a Flee case)."""
+    ds = collapse_extra_dims(in_people(results.dataset))
+    site = crisis_sites(ds)
+    if "population_by_group" not in ds or "group" not in ds.dims or site is None:
+        return None
+    locs = location_table(ds)
+    groups = group_table(ds)
+    dates = _iso_dates(ds)
+    days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
+    people = _fmt_grid(ds["population_by_group"].transpose("day", "location", "group").values).tolist()
+    header = ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
+              "documents", "vulnerable", "population"]
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#group+name",
+            country_tag(g["nationality"] for g in groups).replace("#country", "#country+origin"),
+            "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind"]
+    sites = [j for j in range(len(locs)) if site[j]]
+    heads = {j: _csv_text([locs[j]["name"], locs[j]["label"], locs[j]["code"], locs[j]["country"]]) for j in sites}
+    who = [_csv_text([g["name"], g["nationality"], _yes_no(g["documents"]), _yes_no(g["vulnerable"])])
+           for g in groups]
+
+    def lines() -> Iterable[str]:
+        for t in range(len(days)):
+            d = _csv_text([dates[t], int(days[t])])
+            for j in sites:
+                for k, w in enumerate(who):
+                    yield f"{d},{heads[j]},{w},{people[t][j][k]}\r\n"
+
+    path = Path(folder) / GROUPS_CSV
+    write_hxl_lines(path, header, tags, lines())
+    return path
+
+
 def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Path:
     """`needs.csv`: one row per day, location and indicator where anyone is there or something was
     provided; HXL hashtag row under the header."""
@@ -824,6 +907,9 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
         "road_status": road_status(ds, roads),
         "status_codes": STATUS_CODES,
     }
+    groups = group_table(ds)
+    if groups:  # (crisis runs: who the groups of sites_by_group.csv and the report's table are)
+        doc["groups"] = groups
     path = Path(folder) / NETWORK_JSON
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
@@ -851,6 +937,9 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
         write_geojson(results, folder, needs),
         write_network_json(results, folder),
     ]
+    by_group = write_groups_csv(results, folder)
+    if by_group is not None:
+        written.append(by_group)
     if observations:
         path = folder / OBSERVATIONS_JSON
         path.write_text(json.dumps(observations, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -868,10 +957,12 @@ def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
     folder = Path(folder)
     results = _RunView(in_people(with_scenario_context(results)), results.manifest)
     needs = needs_for(results)
-    return [
+    written = [
         write_long_table(results, folder, needs),
         write_populations_csv(results, folder),
         write_needs_csv(results, folder, needs),
         write_geojson(results, folder, needs),
         write_network_json(results, folder),
     ]
+    by_group = write_groups_csv(results, folder)
+    return written + ([by_group] if by_group is not None else [])

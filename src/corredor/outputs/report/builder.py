@@ -60,6 +60,8 @@ class RunData:
     series: dict[str, np.ndarray] = field(default_factory=dict)  # variable -> (day,)
     needs_info: dict[str, Any] = field(default_factory=dict)
     observations: list[dict[str, Any]] = field(default_factory=list)  # observations.json (crisis runs)
+    by_group: dict[str, np.ndarray] = field(default_factory=dict)  # group -> (day, location) people
+    groups: list[dict[str, Any]] = field(default_factory=list)  # network.json's `groups` (crisis runs)
 
     @property
     def names(self) -> list[str]:
@@ -110,6 +112,8 @@ def read_run(run_dir: Path) -> RunData:
     if obs_path.is_file():
         run.observations = checks.check_observations(checks.read_json(obs_path), obs_path)
     _fill_arrays(run, table)
+    run.groups = list(net.get("groups") or [])
+    _fill_groups(run, table)
     return run
 
 
@@ -142,6 +146,28 @@ def _fill_arrays(run: RunData, table: Any) -> None:
             okd = d >= 0
             np.add.at(arr, d[okd], np.nan_to_num(v[okd]))
             run.series[var] = arr
+
+
+def _fill_groups(run: RunData, table: Any) -> None:
+    """`population_by_group` (a crisis run's) as one (day, location) grid of people per group, in
+    the order of network.json's `groups`, else as the long table lists them (the scenario's)."""
+    rows = table.filter(pc.and_(pc.equal(table["variable"], "population_by_group"),
+                                pc.invert(pc.is_null(table["group"]))))
+    if rows.num_rows == 0:
+        return
+    day_ix = {d: i for i, d in enumerate(run.days)}
+    loc_ix = {n: j for j, n in enumerate(run.names)}
+    groups = [str(g) for g in pc.unique(rows["group"]).to_pylist()]
+    known = [str(g.get("name")) for g in run.groups]
+    groups = [g for g in known if g in groups] + [g for g in groups if g not in known]
+    d = np.array([day_ix.get(int(x), -1) for x in rows["day"].to_numpy()], dtype=np.int64)
+    j = np.array([loc_ix.get(loc, -1) for loc in rows["location"].to_pylist()], dtype=np.int64)
+    k = np.array([groups.index(g) for g in rows["group"].to_pylist()], dtype=np.int64)
+    v = np.nan_to_num(rows["value"].to_numpy(zero_copy_only=False).astype(float))
+    ok = (d >= 0) & (j >= 0)
+    grid = np.zeros((len(groups), len(run.days), len(run.names)))
+    grid[k[ok], d[ok], j[ok]] = v[ok]
+    run.by_group = {g: grid[i] for i, g in enumerate(groups)}
 
 
 # ---- geometry and charts ---------------------------------------------------------------------
@@ -766,6 +792,69 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
     return rows[:40]
 
 
+def site_columns(run: RunData) -> np.ndarray | None:
+    """bool per place: a crisis run's sites (the line, camps and shelters; `needs.crisis_sites`'
+    rule, from the folder's places and its stranded and sheltered people); None without
+    `stranded` (a Flee case)."""
+    from ...analysis.needs import site_mask
+
+    if "stranded" not in run.grids:
+        return None
+    ever = [np.nan_to_num(run.grids[v]).max(axis=0, initial=0) > 0 for v in ("stranded", "sheltered")
+            if v in run.grids]
+    return site_mask([str(loc.get("kind") or "") for loc in run.locations], *ever)
+
+
+def _share(part: float, whole: float) -> str:
+    """A share in whole percent; "< 1 %" rather than 0 for a few people among many."""
+    if whole <= 0:
+        return "–"
+    pct = 100.0 * part / whole
+    return "< 1 %" if 0 < pct < 0.5 else f"{pct:.0f} %"
+
+
+def groups_at_sites(run: RunData) -> dict[str, Any] | None:
+    """Who is at the crisis sites (a crisis run's `population_by_group`, summed over its sites):
+    per group, the people there on the sites' busiest day (the day they hold the most people
+    together) and its share, and the group's own peak and its date; largest first, with a total
+    row and a stacked chart of the groups day by day. None for a run without groups or sites, or
+    whose sites never hold anyone."""
+    site = site_columns(run)
+    if not run.by_group or site is None or not site.any():
+        return None
+    series = {g: grid[:, site].sum(axis=1) for g, grid in run.by_group.items()}
+    total = np.sum(list(series.values()), axis=0)
+    if total.size == 0 or total.max() <= 0:
+        return None
+    t = int(np.argmax(total))
+
+    def date(day: int) -> str:
+        return run.dates[day] or str(run.days[day])
+
+    info = {str(g.get("name")): g for g in run.groups}
+    order = sorted(series, key=lambda g: (-series[g][t], -series[g].max()))
+    rows = []
+    for g in order:
+        y = series[g]
+        label = str(info.get(g, {}).get("label") or "")
+        peak = int(np.argmax(y))
+        rows.append({"group": g, "who": label if label and label != g else "–", "people": fmt_exact(y[t]),
+                     "share": _share(y[t], total[t]), "peak": fmt_exact(y[peak]),
+                     "peak_date": date(peak) if y[peak] > 0 else "–"})
+    # stacked: each group's band from the groups under it to its own top, the largest at the bottom
+    bands, base = [], np.zeros_like(total)
+    for k, g in enumerate(order):
+        top = base + series[g]
+        label = rows[k]["who"] if rows[k]["who"] != "–" else g
+        bands.append({"label": f"{g} ({label})" if label != g else g, "low": base.copy(), "high": top,
+                      "color": PALETTE[k % len(PALETTE)], "opacity": 0.75})
+        base = top
+    c = chart("People at the crisis sites by group, stacked", "people", run.dates,
+              [{"label": "all groups", "y": total, "color": "#222"}], bands=bands)
+    return {"date": date(t), "people": fmt_exact(total[t]), "rows": rows, "chart": c,
+            "sites": [run.labels[j] for j in np.flatnonzero(site)]}
+
+
 #: The most places the report names as still occupied on the last day (the fullest first).
 OCCUPIED_SHOWN = 10
 
@@ -1163,6 +1252,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         key_figures=key_figures(run),
         map=map_view(run),
         charts=time_series(run),
+        groups=groups_at_sites(run),
         needs=needs_rows(run),
         occupied=occupied_at_end(run),
         needs_info=run.needs_info,

@@ -192,6 +192,10 @@ def check_network(net: Any, path: Path) -> dict[str, Any]:
                     shown = json.dumps(s)[:40] if isinstance(s, (int, float, str)) else kind_of(s)
                     raise _fail(path, f"road_status[{t}]", "a list of codes 0, 1 or 2", row,
                                 (k, f"is {shown}, not 0, 1 or 2"))
+    group = {"name": ("string", True), "label": ("string", False), "nationality": ("string", False),
+             "documents": ("bool", False), "vulnerable": ("bool", False)}
+    for g, item in enumerate(_list(path, net, "groups", "a list of groups")):  # (crisis runs)
+        _fields(path, f"groups[{g}]", item, group)
     return net
 
 
