@@ -1059,14 +1059,12 @@ def compare(
 
     if out is not None:  # refused before the runs, not after them
         from .outputs.plots import COMPARISON_PNG, comparison_png  # (matplotlib: only with --out)
+        from .targets import UnsafeTarget, UnwritableTarget, check_folder_or_new, check_writable
 
-        if out.exists() and not out.is_dir():
-            usage_error(f"--out {out} is a file (expected a folder)")
-        from .targets import UnwritableTarget, check_writable
-
-        try:
+        try:  # (the check every command makes of its --out: a file there is no folder)
+            check_folder_or_new(out)
             check_writable(out / COMPARISON_FILES[0])
-        except UnwritableTarget as exc:
+        except (UnsafeTarget, UnwritableTarget) as exc:
             usage_error(str(exc))
         there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG) if (out / name).exists()]
         if there and not force:
