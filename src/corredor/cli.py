@@ -269,8 +269,15 @@ def safe_name(name: str) -> str:
     return cleaned.replace("..", "-") or "scenario"
 
 
+#: PATH's help wherever a command takes one scenario (`load_scenario` reads each kind), and its
+#: plural where it takes several: run, info and ensemble said "Flee case folder or native
+#: scenario folder", and a reader of their help did not know that a variant file works too.
+SCENARIO_HELP = "Flee case folder, native scenario folder or variant .toml file"
+SCENARIOS_HELP = "Flee case folders, native scenario folders or variant .toml files"
+
+
 @app.command()
-def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, native scenario folders or variant files")) -> None:
+def validate(paths: list[Path] = typer.Argument(..., help=SCENARIOS_HELP)) -> None:
     """Check scenarios: print every problem and warning; exit 2 if any problem is an error."""
     from .scenario.validate import validate_path
 
@@ -299,7 +306,7 @@ def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, na
 
 @app.command()
 def run(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed (same seed, same result on any thread count)"),
     hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people \\[the scenario's]"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
@@ -473,7 +480,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
 
 @app.command()
 def info(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     every: int = typer.Option(0, "--every", min=0, help="Days between rows of the data table (0: about 12 rows)"),
 ) -> None:
     """Summarise a scenario: places by kind, routes, camps, period, population, data totals by day."""
@@ -597,7 +604,7 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str 
 
 @app.command()
 def ensemble(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, max=MAX_RUNS, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
     out: Path | None = typer.Option(None, "--out", help="output folder \\[runs/<scenario>-ensemble]", callback=_home),
@@ -705,7 +712,7 @@ def ensemble(
 
 @app.command()
 def calibrate(
-    paths: list[Path] = typer.Argument(..., help="one or more scenario folders, fitted jointly"),
+    paths: list[Path] = typer.Argument(..., help=f"one or more, fitted jointly: {SCENARIOS_HELP}"),
     # (help texts escape "[": rich read "[params.<section>.<name>]" and "[runs/…]" as markup and
     # dropped them from --help)
     params: Path = typer.Option(..., "--params", help="params.toml: \\[params.<section>.<name>] tables with low and high"),
