@@ -692,6 +692,28 @@ def test_a_sweep_point_of_several_parameters_prints_a_parameter_a_line_never_cut
     assert all(line[-1] in "┓┃┩│┘" for line in table_lines), out
 
 
+def test_every_swept_date_outside_the_run_is_warned_of_the_files_own_too(tmp_path):
+    """Found by a user's acceptance pass: with `--days 30` (to 2 March) a sweep of peru_block
+    over 13 and 20 April warned of 20 April only; 13 April, the file's own value, lies after the
+    run as much, and its point was the same run as the other. Every swept value outside the run
+    is warned of now, and so is a `--set` one."""
+    sweep = ["--sweep", "crisis.peru_block=2023-04-13,2023-04-20"]
+    r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--days", "30", "--executor",
+                            "serial", "--no-plot", "-q", "--out", str(tmp_path / "e"), *sweep])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    for day in ("2023-04-13", "2023-04-20"):
+        assert (f"warning: crisis.peru_block={day}: crisis.peru_block = {day} lies after the run's last "
+                "day (2023-03-02): rows dated from $peru_block do not start within the run") in said, said
+    assert said.count("warning:") == 2, said
+    r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--days", "30", "--executor",
+                            "serial", "--no-plot", "-q", "--out", str(tmp_path / "e2"),
+                            "--set", "crisis.peru_block=2023-04-13"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert "crisis.peru_block = 2023-04-13 lies after the run's last day (2023-03-02)" in said, said
+
+
 def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
     """"If Peru closes the crossing on day X": `--sweep crisis.peru_block=DATES` (a date parameter of
     policies.csv). At its own value (13 Apr) a point is the baseline, seed for seed; two weeks

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -356,7 +356,7 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
         changed = apply_overrides(scenario, settings) if settings else scenario
     except OverrideError as exc:
         usage_error(str(exc))
-    _warn_new_policy_days("--set", scenario, changed)
+    _warn_new_policy_days("--set", scenario, changed, settings)
     _warn_unused_parameters(str(scenario.metadata.get("variant") or scenario.name), changed, settings,
                             "its --set value changes nothing")
     return changed, settings
@@ -643,7 +643,7 @@ def ensemble(
         variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
-            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides))
+            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides), v.overrides)
         _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
         if len(variants) > 1:
             _warn_unused_parameters(scenario.name, scenario, [k for k, _ in sweeps],
@@ -873,20 +873,27 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
 
 
-def _warn_new_policy_days(name: str, before, after) -> None:
+def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -> None:
     """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
     `--sweep`) makes: the reader warned of those at the file's own values only. Also warn of a
     date that falls outside the run (typed 2032-04-13): it quietly gave a run without the rows
-    written against it. (A parameter no table uses: `_warn_unused_parameters`.)"""
+    written against it; so is every value `given` (the dotted keys of the `--set` or the sweep
+    point), its file's own too: `ensemble --days 30 --sweep crisis.peru_block=2023-04-13,…` said
+    nothing of 13 April, after the run as much as 20 April was. (A parameter no table uses:
+    `_warn_unused_parameters`.)"""
     from .scenario.native_crisis import policy_day_warnings
 
-    if getattr(after, "crisis", None) is None or after.crisis.parameters == before.crisis.parameters:
+    if getattr(after, "crisis", None) is None:
+        return
+    named = {dotted.partition(".")[2] for dotted in given if dotted.partition(".")[0] == "crisis"}
+    changed = after.crisis.parameters != before.crisis.parameters
+    if not changed and not named:
         return
     lines = []
     used = after.crisis.referenced_parameters()
     last = after.start_date + dt.timedelta(days=after.days - 1)
     for key, value in after.crisis.parameters.items():
-        if before.crisis.parameters.get(key) == value or key not in used:
+        if (before.crisis.parameters.get(key) == value and key not in named) or key not in used:
             continue
         if key in after.crisis.date_parameters and not 0 <= value < after.days:
             when = after.start_date + dt.timedelta(days=int(value))
@@ -894,8 +901,9 @@ def _warn_new_policy_days(name: str, before, after) -> None:
                          f"rows dated from ${key} start before the run" if value < 0 else
                          f"crisis.{key} = {when} lies after the run's last day ({last}): rows dated "
                          f"from ${key} do not start within the run")
-    known = set(policy_day_warnings(before))
-    lines += [line for line in policy_day_warnings(after) if line not in known]
+    if changed:
+        known = set(policy_day_warnings(before))
+        lines += [line for line in policy_day_warnings(after) if line not in known]
     for line in lines:
         err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
@@ -1103,7 +1111,7 @@ def compare(
         scenarios = {name: _with_set(_set_in(name, sc, common, len(loaded)), set_ or [])
                      for name, sc in scenarios.items()}
         for name, sc in scenarios.items():
-            _warn_new_policy_days(name, loaded[name], sc)
+            _warn_new_policy_days(name, loaded[name], sc, common)
             _warn_unused_parameters(name, sc, common, "its --set value changes nothing there")
         _warn_unused_parameters(f"baseline ({baseline})", scenarios["baseline"], [k for k, _ in sweeps],
                                 "every value of its --sweep runs the baseline again")
@@ -1117,7 +1125,7 @@ def compare(
             while name in scenarios:
                 name += "'"
             sc = apply_overrides(scenarios["baseline"], v.overrides)
-            _warn_new_policy_days(name, scenarios["baseline"], sc)
+            _warn_new_policy_days(name, scenarios["baseline"], sc, v.overrides)
             # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={
