@@ -296,10 +296,10 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
                             "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "sweep")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "sweep" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55", "bribe_price_usd=100"]
+    # (100, the baseline's own price, is its row: `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`)
+    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55"]
     per_seed = data["per_seed"]
     assert per_seed["bribe_price_usd=55"] == per_seed["bribe-55"]
-    assert per_seed["bribe_price_usd=100"] == per_seed["baseline"]  # (the baseline's own price)
     assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["baseline"]["money_paid_usd"]
     assert data["descriptions"]["bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with bribe_price_usd=55")  # (not the baseline's own)
@@ -716,16 +716,16 @@ def test_every_swept_date_outside_the_run_is_warned_of_the_files_own_too(tmp_pat
 
 def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
     """"If Peru closes the crossing on day X": `--sweep crisis.peru_block=DATES` (a date parameter of
-    policies.csv). At its own value (13 Apr) a point is the baseline, seed for seed; two weeks
-    earlier more people are stranded at the peak and for more person-days, on every seed (common
-    seeds; the baseline's 5-95 % band is about ±4 %, the difference about +35 %)."""
-    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-03-30,2023-04-13",
+    policies.csv). Two weeks earlier more people are stranded at the peak and for more
+    person-days, on every seed (common seeds; the baseline's 5-95 % band is about ±4 %, the
+    difference about +35 %). (At its own value, 13 Apr, a point is the baseline:
+    `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`.)"""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-03-30",
                             "--seeds", "6", "--executor", "serial", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "peru_block=2023-03-30", "peru_block=2023-04-13"]
+    assert data["scenarios"] == ["baseline", "peru_block=2023-03-30"]
     per_seed = data["per_seed"]
-    assert per_seed["peru_block=2023-04-13"] == per_seed["baseline"]
     for metric in ("peak_stranded", "stranded_person_days", "water_l"):
         early, base = per_seed["peru_block=2023-03-30"][metric], per_seed["baseline"][metric]
         assert all(e > 1.15 * b for e, b in zip(early, base, strict=True)), (metric, early, base)
@@ -904,3 +904,34 @@ def test_a_sweep_says_the_baselines_own_values(tmp_path):
     assert data["descriptions"]["baseline"].endswith("(as written: peru_block=2023-04-13, bribe_price_usd=100)")
     assert data["descriptions"]["peru_block=2023-04-20,bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with peru_block=2023-04-20,bribe_price_usd=55")
+
+
+def test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row(tmp_path):
+    """Found by a user's acceptance pass: `compare --sweep crisis.peru_block=2023-03-30..2023-04-27/7`
+    (docs/chile-peru-2023.md's command) ran the baseline twice, as "baseline" and as
+    "peru_block=2023-04-13", identical in every cell (a row of zeros among the differences) and
+    a sixth of the runs. A point whose every value is the baseline's as written (100 is the
+    file's 100.0) is not run again: its row is the baseline's, which the line above the tables
+    names, and a note on stderr says so. The tables, comparison.csv and comparison.json agree."""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-13,2023-04-20",
+                            "--sweep", "crisis.bribe_price_usd=100", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    point = "peru_block=2023-04-13,bribe_price_usd=100"
+    said = " ".join(r.stderr.split())
+    assert f'note: the sweep\'s {point} is the baseline as written: it runs once, as the row "baseline"' in said
+    text = " ".join(r.stdout.split())
+    assert (f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100 (the sweep's "
+            f"{point}, run once)") in text, r.stdout
+    assert "2023-04-13" not in text.split("policy comparison", 1)[1], r.stdout  # (no row of its own)
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "peru_block=2023-04-20,bribe_price_usd=100"]
+    with open(tmp_path / "c" / "comparison.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[1:]  # (after the HXL row)
+    assert {row["scenario"] for row in rows} == set(data["scenarios"])
+    later = [row for row in rows if row["scenario"] != "baseline" and row["metric"] == "peak_stranded"]
+    assert len(later) == 1 and float(later[0]["diff_median"]) < 0, later
+    from corredor.mainjob import closure_day_scenarios  # (the main job's closing days: the same)
+
+    assert list(closure_day_scenarios(load_scenario(SCENARIO), (-7, 0, 7))) == [
+        "peru_block=2023-04-06", "peru_block=2023-04-20"]

@@ -908,6 +908,16 @@ def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -
         err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _same_run(scenario, baseline) -> bool:
+    """Whether `scenario`, the baseline with a sweep point's values (`apply_overrides` changes
+    settings and crisis parameters only), runs as the baseline: every value is its own.
+
+    Why: `compare --sweep crisis.peru_block=2023-03-30..2023-04-27/7` ran the baseline twice, as
+    "baseline" and as "peru_block=2023-04-13", identical in every cell and a sixth of the runs."""
+    return (scenario.settings == baseline.settings
+            and getattr(scenario.crisis, "parameters", None) == getattr(baseline.crisis, "parameters", None))
+
+
 def _set_in(name: str, scenario, common: dict, compared: int):
     """`apply_overrides(scenario, common)` for `compare --set`, whose refusal names the scenario:
     --set changes every scenario compared, and "unknown crisis parameter 'corridor_open'" alone
@@ -1099,6 +1109,7 @@ def compare(
         except UnsafeTarget as exc:
             usage_error(str(exc))
     own = ""  # (the baseline's values of the swept parameters, said above the tables)
+    same: list[str] = []  # (the sweep's points that are the baseline as written)
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -1122,10 +1133,13 @@ def compare(
             scenarios["baseline"] = _described(scenarios["baseline"], f"as written: {own}")
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
-            while name in scenarios:
-                name += "'"
             sc = apply_overrides(scenarios["baseline"], v.overrides)
             _warn_new_policy_days(name, scenarios["baseline"], sc, v.overrides)
+            if _same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)
+                same.append(name)
+                continue
+            while name in scenarios:
+                name += "'"
             # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={
@@ -1133,6 +1147,9 @@ def compare(
                 "variant_description": f"the baseline ({baseline}) with {name}"})
     except OverrideError as exc:
         usage_error(str(exc))
+    if same:  # (before the runs: the count of scenarios on the progress bar is one less)
+        err_console.print(f"note: the sweep's {' and '.join(same)} is the baseline as written: it runs "
+                          "once, as the row \"baseline\"", markup=False, highlight=False, soft_wrap=True)
     base = scenarios["baseline"]
     for name, sc in scenarios.items():  # metrics summed over days compare like with like only
         if (sc.start_date, sc.days) != (base.start_date, base.days):
@@ -1156,7 +1173,8 @@ def compare(
         except OSError as exc:
             failed = exc
     if own:  # (above the tables it names the row of)
-        console.print(f"baseline ({baseline}) as written: {own}", markup=False, highlight=False,
+        also = f" (the sweep's {' and '.join(same)}, run once)" if same else ""
+        console.print(f"baseline ({baseline}) as written: {own}{also}", markup=False, highlight=False,
                       soft_wrap=True)
     _print_comparison(comp)
     if failed is not None:  # (after the tables: the runs' figures are still shown)
