@@ -935,3 +935,43 @@ def test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row(tmp_path):
 
     assert list(closure_day_scenarios(load_scenario(SCENARIO), (-7, 0, 7))) == [
         "peru_block=2023-04-06", "peru_block=2023-04-20"]
+
+
+def test_a_name_given_twice_gets_calibrates_suffix_and_a_variant_may_not_be_called_baseline(tmp_path):
+    """Found by a user's acceptance pass: the same variant given twice became "bribe-55'", and a
+    variant named "baseline" became "baseline'", silently, in the tables and comparison files.
+    A name given twice now gets `-2`, `-3` (as calibrate names its cases) with a note on stderr;
+    a folder named baseline too; a variant file that calls itself "baseline" (compare's name for
+    the scenario the others are compared with) is refused, exit 2, at its name, before any run."""
+    import shutil
+
+    bribe55 = str(SCENARIO / "variants" / "bribe_55.toml")
+    folder = tmp_path / "baseline"  # (a scenario folder, not a variant file: renamed)
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants", "*.py", "*.json"))
+    r = runner.invoke(app, ["compare", str(SCENARIO), bribe55, bribe55, str(folder), "--seeds", "1",
+                            "--executor", "serial", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert (f'note: {bribe55} is named "bribe-55", as an earlier scenario compared is; its rows are named '
+            '"bribe-55-2"') in said, said
+    assert (f'note: {folder} is named "baseline", as an earlier scenario compared is; its rows are named '
+            '"baseline-2"') in said, said
+    assert "bribe-55'" not in r.stdout and "baseline'" not in r.stdout, r.stdout
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "bribe-55", "bribe-55-2", "baseline-2"]
+    assert data["per_seed"]["bribe-55-2"] == data["per_seed"]["bribe-55"]
+
+    named = tmp_path / "v" / "named.toml"
+    named.parent.mkdir()
+    named.write_text(f'# a variant\n[variant]\nbase = "{SCENARIO}"\n  name = "baseline"\n\n'
+                     '[crisis.parameters]\nbribe_price_usd = 55.0\n', encoding="utf-8")
+    unnamed = tmp_path / "v" / "baseline.toml"
+    unnamed.write_text(f'[variant]\nbase = "{SCENARIO}"\n', encoding="utf-8")
+    for path, where, by in [(named, "4:3", "its [variant] name"),
+                            (unnamed, "1:1", "its file's name (it has no [variant] name)")]:
+        r = runner.invoke(app, ["compare", str(SCENARIO), str(path), "--seeds", "1", "--executor", "serial"])
+        said = " ".join(r.output.split())
+        assert r.exit_code == 2, r.output
+        assert (f'{path}:{where}: the variant is named "baseline" by {by}, which compare gives its first '
+                "scenario, the one the variants are compared with; expected another name") in said, said
+        assert "policy comparison" not in said

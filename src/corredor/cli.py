@@ -908,6 +908,45 @@ def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -
         err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _compared_name(path: Path, scenario, taken) -> str:
+    """The name of a compared variant's rows: its `[variant] name` (or its file's or folder's
+    name), made unique (`_unique_or_noted`). A variant file may not call itself "baseline",
+    compare's name for its first scenario: exit 2 at its name (a folder so named is renamed).
+
+    Why: a second bribe-55 became "bribe-55'" and a variant named baseline "baseline'", silently;
+    a reader of comparison.csv saw two near-identical names, one of them the baseline's."""
+    name = str(scenario.metadata.get("variant") or path.stem)
+    file = scenario.metadata.get("variant_file")
+    if name == "baseline" and file:
+        from .scenario.native import toml_place
+        from .scenario.problems import Problem
+        from .scenario.tomlread import loads_toml
+
+        try:  # (it loaded a moment ago: it reads and parses)
+            text = Path(file).read_text(encoding="utf-8-sig")
+            own = bool(loads_toml(text)["variant"].get("name"))
+        except (OSError, ValueError, KeyError, AttributeError):
+            text, own = "", False
+        line, col = toml_place(text, "variant", "name" if own else None)
+        named = "its [variant] name" if own else "its file's name (it has no [variant] name)"
+        fail_with_problems(ScenarioError([Problem(file, line, col, (
+            f"the variant is named \"baseline\" by {named}, which compare gives its first scenario, "
+            "the one the variants are compared with; expected another name"))]))
+    return _unique_or_noted(name, taken, str(path))
+
+
+def _unique_or_noted(name: str, taken, what: str) -> str:
+    """`name`, or `name-2`, `name-3`, … where an earlier scenario compared has it (as calibrate
+    names its cases, `ensemble.unique_name`), with a note on stderr saying which rows are whose."""
+    from .analysis.ensemble import unique_name
+
+    unique = unique_name(name, taken)
+    if unique != name:
+        err_console.print(f"note: {what} is named \"{name}\", as an earlier scenario compared is; its "
+                          f"rows are named \"{unique}\"", markup=False, highlight=False, soft_wrap=True)
+    return unique
+
+
 def _same_run(scenario, baseline) -> bool:
     """Whether `scenario`, the baseline with a sweep point's values (`apply_overrides` changes
     settings and crisis parameters only), runs as the baseline: every value is its own.
@@ -1097,10 +1136,7 @@ def compare(
     scenarios = {"baseline": _load_crisis_or_exit(baseline)}
     for path in variants or []:
         sc = _load_crisis_or_exit(path)
-        name = str(sc.metadata.get("variant") or path.stem)
-        while name in scenarios:
-            name += "'"
-        scenarios[name] = sc
+        scenarios[_compared_name(path, sc, scenarios)] = sc
     if out is not None:  # (it adds files to `out`, replacing no folder: only this check applies)
         from .targets import UnsafeTarget, check_outside_scenarios
 
@@ -1138,8 +1174,7 @@ def compare(
             if _same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)
                 same.append(name)
                 continue
-            while name in scenarios:
-                name += "'"
+            name = _unique_or_noted(name, scenarios, f"the sweep's {name}")
             # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={
