@@ -285,3 +285,26 @@ def test_a_camp_that_outlasts_the_clearance_keeps_its_known_provisions():
     np.testing.assert_array_equal(unsheltered, camp)
     toilets = needs["toilets"].sel(location="camp").values[after:]
     np.testing.assert_array_equal(needs["toilets_gap"].sel(location="camp").values[after:], toilets)
+
+
+def test_the_fit_scripts_help_describes_every_option_and_what_it_writes():
+    """Found by a user's acceptance pass: `fit.py --help` described only --centre, and did not
+    say whether the script rewrites scenario.toml or only prints. Every option now has its line,
+    the description says that nothing is written, and a count below its least is refused."""
+    import re
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    r = subprocess.run([sys.executable, str(SCENARIO / "fit.py"), "--help"], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    for option in ("--points", "--seeds", "--refine", "--iterations", "--seed", "--centre"):
+        metavar = option[2:].upper()
+        said = re.search(rf"^  {option} {metavar}\s+(.*)$", text, re.MULTILINE)
+        assert said is not None and said.group(1).strip() and not said.group(1).startswith("--"), (option, text)
+    flat = " ".join(text.split())
+    assert "It writes no file: scenario.toml is left as it is." in flat, text
+    assert "TOML lines to paste into scenario.toml's [crisis.parameters]" in flat, text
+    r = subprocess.run([sys.executable, str(SCENARIO / "fit.py"), "--seeds", "0"], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "--seeds: expected at least 1, found 0" in r.stderr, r.stderr

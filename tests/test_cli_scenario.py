@@ -159,6 +159,19 @@ def test_help(command: str) -> None:
     assert r.exit_code == 0 and "Usage" in r.stdout
 
 
+def test_every_command_taking_a_scenario_says_a_variant_file_works() -> None:
+    """Found by a user's acceptance pass: `run`, `info` and `ensemble` take a variant .toml file,
+    but their PATH help said "Flee case folder or native scenario folder"; only validate and
+    compare named variant files. Every command that takes scenarios now says it in one text."""
+    import re
+
+    for command in ("validate", "run", "info", "ensemble", "calibrate"):
+        r = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        said = re.sub(r"[\s│]+", " ", r.stdout)
+        assert r.exit_code == 0 and re.search(r"Flee case folders?, native scenario folders? or variant "
+                                              r"\.toml files?", said), (command, said)
+
+
 @pytest.mark.parametrize(("command", "default"), [
     ("run", "[runs/<scenario>]"), ("ensemble", "[runs/<scenario>-ensemble]"),
     ("calibrate", "[runs/<scenario>-calibration]"), ("calibrate", "[params.<section>.<name>]"),

@@ -296,10 +296,10 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
                             "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "sweep")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "sweep" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55", "bribe_price_usd=100"]
+    # (100, the baseline's own price, is its row: `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`)
+    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55"]
     per_seed = data["per_seed"]
     assert per_seed["bribe_price_usd=55"] == per_seed["bribe-55"]
-    assert per_seed["bribe_price_usd=100"] == per_seed["baseline"]  # (the baseline's own price)
     assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["baseline"]["money_paid_usd"]
     assert data["descriptions"]["bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with bribe_price_usd=55")  # (not the baseline's own)
@@ -693,18 +693,40 @@ def test_a_sweep_point_of_several_parameters_prints_a_parameter_a_line_never_cut
     assert all(line[-1] in "┓┃┩│┘" for line in table_lines), out
 
 
+def test_every_swept_date_outside_the_run_is_warned_of_the_files_own_too(tmp_path):
+    """Found by a user's acceptance pass: with `--days 30` (to 2 March) a sweep of peru_block
+    over 13 and 20 April warned of 20 April only; 13 April, the file's own value, lies after the
+    run as much, and its point was the same run as the other. Every swept value outside the run
+    is warned of now, and so is a `--set` one."""
+    sweep = ["--sweep", "crisis.peru_block=2023-04-13,2023-04-20"]
+    r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--days", "30", "--executor",
+                            "serial", "--no-plot", "-q", "--out", str(tmp_path / "e"), *sweep])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    for day in ("2023-04-13", "2023-04-20"):
+        assert (f"warning: crisis.peru_block={day}: crisis.peru_block = {day} lies after the run's last "
+                "day (2023-03-02): rows dated from $peru_block do not start within the run") in said, said
+    assert said.count("warning:") == 2, said
+    r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--days", "30", "--executor",
+                            "serial", "--no-plot", "-q", "--out", str(tmp_path / "e2"),
+                            "--set", "crisis.peru_block=2023-04-13"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert "crisis.peru_block = 2023-04-13 lies after the run's last day (2023-03-02)" in said, said
+
+
 def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
     """"If Peru closes the crossing on day X": `--sweep crisis.peru_block=DATES` (a date parameter of
-    policies.csv). At its own value (13 Apr) a point is the baseline, seed for seed; two weeks
-    earlier more people are stranded at the peak and for more person-days, on every seed (common
-    seeds; the baseline's 5-95 % band is about ±4 %, the difference about +35 %)."""
-    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-03-30,2023-04-13",
+    policies.csv). Two weeks earlier more people are stranded at the peak and for more
+    person-days, on every seed (common seeds; the baseline's 5-95 % band is about ±4 %, the
+    difference about +35 %). (At its own value, 13 Apr, a point is the baseline:
+    `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`.)"""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-03-30",
                             "--seeds", "6", "--executor", "serial", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "peru_block=2023-03-30", "peru_block=2023-04-13"]
+    assert data["scenarios"] == ["baseline", "peru_block=2023-03-30"]
     per_seed = data["per_seed"]
-    assert per_seed["peru_block=2023-04-13"] == per_seed["baseline"]
     for metric in ("peak_stranded", "stranded_person_days", "water_l"):
         early, base = per_seed["peru_block=2023-03-30"][metric], per_seed["baseline"][metric]
         assert all(e > 1.15 * b for e, b in zip(early, base, strict=True)), (metric, early, base)
@@ -893,3 +915,74 @@ def test_a_sweep_says_the_baselines_own_values(tmp_path):
     assert data["descriptions"]["baseline"].endswith("(as written: peru_block=2023-04-13, bribe_price_usd=100)")
     assert data["descriptions"]["peru_block=2023-04-20,bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with peru_block=2023-04-20,bribe_price_usd=55")
+
+
+def test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row(tmp_path):
+    """Found by a user's acceptance pass: `compare --sweep crisis.peru_block=2023-03-30..2023-04-27/7`
+    (docs/chile-peru-2023.md's command) ran the baseline twice, as "baseline" and as
+    "peru_block=2023-04-13", identical in every cell (a row of zeros among the differences) and
+    a sixth of the runs. A point whose every value is the baseline's as written (100 is the
+    file's 100.0) is not run again: its row is the baseline's, which the line above the tables
+    names, and a note on stderr says so. The tables, comparison.csv and comparison.json agree."""
+    r = runner.invoke(app, ["compare", str(SCENARIO), "--sweep", "crisis.peru_block=2023-04-13,2023-04-20",
+                            "--sweep", "crisis.bribe_price_usd=100", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    point = "peru_block=2023-04-13,bribe_price_usd=100"
+    said = " ".join(r.stderr.split())
+    assert f'note: the sweep\'s {point} is the baseline as written: it runs once, as the row "baseline"' in said
+    text = " ".join(r.stdout.split())
+    assert (f"baseline ({SCENARIO}) as written: peru_block=2023-04-13, bribe_price_usd=100 (the sweep's "
+            f"{point}, run once)") in text, r.stdout
+    assert "2023-04-13" not in text.split("policy comparison", 1)[1], r.stdout  # (no row of its own)
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "peru_block=2023-04-20,bribe_price_usd=100"]
+    with open(tmp_path / "c" / "comparison.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[1:]  # (after the HXL row)
+    assert {row["scenario"] for row in rows} == set(data["scenarios"])
+    later = [row for row in rows if row["scenario"] != "baseline" and row["metric"] == "peak_stranded"]
+    assert len(later) == 1 and float(later[0]["diff_median"]) < 0, later
+    from corredor.mainjob import closure_day_scenarios  # (the main job's closing days: the same)
+
+    assert list(closure_day_scenarios(load_scenario(SCENARIO), (-7, 0, 7))) == [
+        "peru_block=2023-04-06", "peru_block=2023-04-20"]
+
+
+def test_a_name_given_twice_gets_calibrates_suffix_and_a_variant_may_not_be_called_baseline(tmp_path):
+    """Found by a user's acceptance pass: the same variant given twice became "bribe-55'", and a
+    variant named "baseline" became "baseline'", silently, in the tables and comparison files.
+    A name given twice now gets `-2`, `-3` (as calibrate names its cases) with a note on stderr;
+    a folder named baseline too; a variant file that calls itself "baseline" (compare's name for
+    the scenario the others are compared with) is refused, exit 2, at its name, before any run."""
+    import shutil
+
+    bribe55 = str(SCENARIO / "variants" / "bribe_55.toml")
+    folder = tmp_path / "baseline"  # (a scenario folder, not a variant file: renamed)
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants", "*.py", "*.json"))
+    r = runner.invoke(app, ["compare", str(SCENARIO), bribe55, bribe55, str(folder), "--seeds", "1",
+                            "--executor", "serial", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert (f'note: {bribe55} is named "bribe-55", as an earlier scenario compared is; its rows are named '
+            '"bribe-55-2"') in said, said
+    assert (f'note: {folder} is named "baseline", as an earlier scenario compared is; its rows are named '
+            '"baseline-2"') in said, said
+    assert "bribe-55'" not in r.stdout and "baseline'" not in r.stdout, r.stdout
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == ["baseline", "bribe-55", "bribe-55-2", "baseline-2"]
+    assert data["per_seed"]["bribe-55-2"] == data["per_seed"]["bribe-55"]
+
+    named = tmp_path / "v" / "named.toml"
+    named.parent.mkdir()
+    named.write_text(f'# a variant\n[variant]\nbase = "{SCENARIO}"\n  name = "baseline"\n\n'
+                     '[crisis.parameters]\nbribe_price_usd = 55.0\n', encoding="utf-8")
+    unnamed = tmp_path / "v" / "baseline.toml"
+    unnamed.write_text(f'[variant]\nbase = "{SCENARIO}"\n', encoding="utf-8")
+    for path, where, by in [(named, "4:3", "its [variant] name"),
+                            (unnamed, "1:1", "its file's name (it has no [variant] name)")]:
+        r = runner.invoke(app, ["compare", str(SCENARIO), str(path), "--seeds", "1", "--executor", "serial"])
+        said = " ".join(r.output.split())
+        assert r.exit_code == 2, r.output
+        assert (f'{path}:{where}: the variant is named "baseline" by {by}, which compare gives its first '
+                "scenario, the one the variants are compared with; expected another name") in said, said
+        assert "policy comparison" not in said

@@ -592,6 +592,47 @@ def test_an_output_under_a_file_is_refused_before_any_work(
     assert _tree(tmp_path) == before
 
 
+@pytest.mark.parametrize("command", [
+    ("run", "case", "--days", "2"),
+    ("ensemble", "case", "--days", "2", "--replicas", "1"),
+    ("calibrate", "case", "--days", "2", "--trials", "1", "--replicas", "1", "--params", "p.toml"),
+    ("main-job", "--seeds", "1"),
+    ("compare", str(CHILE_PERU), "--seeds", "1"),
+    ("convert", "case"),
+])
+def test_a_file_as_out_is_said_to_be_a_file_with_or_without_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
+    """Found by a user's acceptance pass: `run --out FILE` said "exists; use --force to replace
+    it", and with --force "is a file, not an output folder": the way out it suggested was
+    refused. Every command now says at once, with or without --force, that a file stands where a
+    folder is expected (one check, `targets.check_folder_or_new`), and never suggests --force."""
+    import importlib
+
+    simulate_module = importlib.import_module("corredor.simulate")
+    compare_module = importlib.import_module("corredor.analysis.compare")
+
+    def no_work(*a, **k):
+        raise AssertionError("the work started although a file stands at --out")
+
+    monkeypatch.setattr(simulate_module, "simulate", no_work)
+    monkeypatch.setattr(compare_module, "compare", no_work)
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
+    (work / "afile").write_text("keep")
+    monkeypatch.chdir(work)
+    before = _tree(tmp_path)
+    args = (*command, "afile") if command[0] == "convert" else (*command, "--out", "afile")
+    for force in ((), ("--force",)):
+        r = cli(*args, *force)
+        assert r.exit_code == 2, r.output
+        said = " ".join(r.output.split())
+        assert ("afile is a file, not an output folder (expected a folder, or a name that does not "
+                "exist yet)") in said, (force, said)
+        assert "--force" not in said, (force, said)
+    assert _tree(tmp_path) == before
+
+
 def test_a_link_to_nowhere_or_in_a_loop_as_out_is_named_as_such(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by review: `--out dangling` (a link to nowhere) and `--out loop` (a link to itself)

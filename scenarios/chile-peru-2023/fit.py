@@ -52,15 +52,54 @@ def score(scenario, values: dict[str, float], seeds: list[int], fitted_only: boo
     return fit_loss(med, scenario.start_date, fitted_only, centre_weight=centre), med, flown
 
 
+#: What --help says the script does and writes (the docstring's method is for a reader of the code).
+DESCRIPTION = (
+    "Fit the free parameters of the Chile-Peru 2023 scenario (BOUNDS in this file) to the dated "
+    "camp observations (corredor.mainjob.FIT_TARGETS marked fitted). It writes no file: "
+    "scenario.toml is left as it is. It prints one line per scored parameter set, then the best "
+    "set as TOML lines to paste into scenario.toml's [crisis.parameters] by hand, every "
+    "target's check (fitted and held out) and the people flown out."
+)
+
+
+def _whole(low: int):
+    """An argparse type: a whole number of at least `low` (a wrong one: usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected at least {low}, found {value}")
+        return value
+
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    """The script's options, each with one line of help (`--help`)."""
+    ap = argparse.ArgumentParser(description=DESCRIPTION,
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--points", type=_whole(0), default=64,
+                    help="Sobol points to score besides scenario.toml's current values (0: start "
+                         "from the current values only)")
+    ap.add_argument("--seeds", type=_whole(1), default=16,
+                    help="replica seeds each parameter set is scored on (median camp population)")
+    ap.add_argument("--refine", type=_whole(0), default=2,
+                    help="how many of the best scored sets start a Nelder-Mead search (0: none)")
+    ap.add_argument("--iterations", type=_whole(1), default=40,
+                    help="most score evaluations of each Nelder-Mead search")
+    ap.add_argument("--seed", type=_whole(0), default=2023,
+                    help="seeds the Sobol sampler and the replica seeds; the finalists are "
+                         "re-scored on 100 seeds from SEED + 1")
+    ap.add_argument("--centre", type=float, default=0.01,
+                    help="weight of the pull toward the middle of each target's range")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=64)
-    ap.add_argument("--seeds", type=int, default=16)
-    ap.add_argument("--refine", type=int, default=2)
-    ap.add_argument("--iterations", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=2023)
-    ap.add_argument("--centre", type=float, default=0.01, help="pull toward the middle of each range")
-    args = ap.parse_args(argv)
+    args = parser().parse_args(argv)
 
     from corredor import load_scenario
     from corredor.engine.rng import replica_seeds

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -269,8 +269,15 @@ def safe_name(name: str) -> str:
     return cleaned.replace("..", "-") or "scenario"
 
 
+#: PATH's help wherever a command takes one scenario (`load_scenario` reads each kind), and its
+#: plural where it takes several: run, info and ensemble said "Flee case folder or native
+#: scenario folder", and a reader of their help did not know that a variant file works too.
+SCENARIO_HELP = "Flee case folder, native scenario folder or variant .toml file"
+SCENARIOS_HELP = "Flee case folders, native scenario folders or variant .toml files"
+
+
 @app.command()
-def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, native scenario folders or variant files")) -> None:
+def validate(paths: list[Path] = typer.Argument(..., help=SCENARIOS_HELP)) -> None:
     """Check scenarios: print every problem and warning; exit 2 if any problem is an error."""
     from .scenario.validate import validate_path
 
@@ -299,7 +306,7 @@ def validate(paths: list[Path] = typer.Argument(..., help="Flee case folders, na
 
 @app.command()
 def run(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed (same seed, same result on any thread count)"),
     hasten: int | None = typer.Option(None, "--hasten", help="one agent per H people \\[the scenario's]"),
     days: int | None = typer.Option(None, "--days", help="simulate only the first N days"),
@@ -349,7 +356,7 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
         changed = apply_overrides(scenario, settings) if settings else scenario
     except OverrideError as exc:
         usage_error(str(exc))
-    _warn_new_policy_days("--set", scenario, changed)
+    _warn_new_policy_days("--set", scenario, changed, settings)
     _warn_unused_parameters(str(scenario.metadata.get("variant") or scenario.name), changed, settings,
                             "its --set value changes nothing")
     return changed, settings
@@ -473,7 +480,7 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
 
 @app.command()
 def info(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     every: int = typer.Option(0, "--every", min=0, help="Days between rows of the data table (0: about 12 rows)"),
 ) -> None:
     """Summarise a scenario: places by kind, routes, camps, period, population, data totals by day."""
@@ -597,7 +604,7 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str 
 
 @app.command()
 def ensemble(
-    path: Path = typer.Argument(..., help="Flee case folder or native scenario folder"),
+    path: Path = typer.Argument(..., help=SCENARIO_HELP),
     replicas: int = typer.Option(20, "--replicas", "-n", min=1, max=MAX_RUNS, help="replicas per variant"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed; replica seeds are spawned from it"),
     out: Path | None = typer.Option(None, "--out", help="output folder \\[runs/<scenario>-ensemble]", callback=_home),
@@ -636,7 +643,7 @@ def ensemble(
         variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or "base"))
         for v in variants:  # refuse bad keys before any work
-            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides))
+            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides), v.overrides)
         _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
         if len(variants) > 1:
             _warn_unused_parameters(scenario.name, scenario, [k for k, _ in sweeps],
@@ -705,7 +712,7 @@ def ensemble(
 
 @app.command()
 def calibrate(
-    paths: list[Path] = typer.Argument(..., help="one or more scenario folders, fitted jointly"),
+    paths: list[Path] = typer.Argument(..., help=f"one or more, fitted jointly: {SCENARIOS_HELP}"),
     # (help texts escape "[": rich read "[params.<section>.<name>]" and "[runs/…]" as markup and
     # dropped them from --help)
     params: Path = typer.Option(..., "--params", help="params.toml: \\[params.<section>.<name>] tables with low and high"),
@@ -868,20 +875,27 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
 
 
-def _warn_new_policy_days(name: str, before, after) -> None:
+def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -> None:
     """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
     `--sweep`) makes: the reader warned of those at the file's own values only. Also warn of a
     date that falls outside the run (typed 2032-04-13): it quietly gave a run without the rows
-    written against it. (A parameter no table uses: `_warn_unused_parameters`.)"""
+    written against it; so is every value `given` (the dotted keys of the `--set` or the sweep
+    point), its file's own too: `ensemble --days 30 --sweep crisis.peru_block=2023-04-13,…` said
+    nothing of 13 April, after the run as much as 20 April was. (A parameter no table uses:
+    `_warn_unused_parameters`.)"""
     from .scenario.native_crisis import policy_day_warnings
 
-    if getattr(after, "crisis", None) is None or after.crisis.parameters == before.crisis.parameters:
+    if getattr(after, "crisis", None) is None:
+        return
+    named = {dotted.partition(".")[2] for dotted in given if dotted.partition(".")[0] == "crisis"}
+    changed = after.crisis.parameters != before.crisis.parameters
+    if not changed and not named:
         return
     lines = []
     used = after.crisis.referenced_parameters()
     last = after.start_date + dt.timedelta(days=after.days - 1)
     for key, value in after.crisis.parameters.items():
-        if before.crisis.parameters.get(key) == value or key not in used:
+        if (before.crisis.parameters.get(key) == value and key not in named) or key not in used:
             continue
         if key in after.crisis.date_parameters and not 0 <= value < after.days:
             when = after.start_date + dt.timedelta(days=int(value))
@@ -889,10 +903,60 @@ def _warn_new_policy_days(name: str, before, after) -> None:
                          f"rows dated from ${key} start before the run" if value < 0 else
                          f"crisis.{key} = {when} lies after the run's last day ({last}): rows dated "
                          f"from ${key} do not start within the run")
-    known = set(policy_day_warnings(before))
-    lines += [line for line in policy_day_warnings(after) if line not in known]
+    if changed:
+        known = set(policy_day_warnings(before))
+        lines += [line for line in policy_day_warnings(after) if line not in known]
     for line in lines:
         err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _compared_name(path: Path, scenario, taken) -> str:
+    """The name of a compared variant's rows: its `[variant] name` (or its file's or folder's
+    name), made unique (`_unique_or_noted`). A variant file may not call itself "baseline",
+    compare's name for its first scenario: exit 2 at its name (a folder so named is renamed).
+
+    Why: a second bribe-55 became "bribe-55'" and a variant named baseline "baseline'", silently;
+    a reader of comparison.csv saw two near-identical names, one of them the baseline's."""
+    name = str(scenario.metadata.get("variant") or path.stem)
+    file = scenario.metadata.get("variant_file")
+    if name == "baseline" and file:
+        from .scenario.native import toml_place
+        from .scenario.problems import Problem
+        from .scenario.tomlread import loads_toml
+
+        try:  # (it loaded a moment ago: it reads and parses)
+            text = Path(file).read_text(encoding="utf-8-sig")
+            own = bool(loads_toml(text)["variant"].get("name"))
+        except (OSError, ValueError, KeyError, AttributeError):
+            text, own = "", False
+        line, col = toml_place(text, "variant", "name" if own else None)
+        named = "its [variant] name" if own else "its file's name (it has no [variant] name)"
+        fail_with_problems(ScenarioError([Problem(file, line, col, (
+            f"the variant is named \"baseline\" by {named}, which compare gives its first scenario, "
+            "the one the variants are compared with; expected another name"))]))
+    return _unique_or_noted(name, taken, str(path))
+
+
+def _unique_or_noted(name: str, taken, what: str) -> str:
+    """`name`, or `name-2`, `name-3`, … where an earlier scenario compared has it (as calibrate
+    names its cases, `ensemble.unique_name`), with a note on stderr saying which rows are whose."""
+    from .analysis.ensemble import unique_name
+
+    unique = unique_name(name, taken)
+    if unique != name:
+        err_console.print(f"note: {what} is named \"{name}\", as an earlier scenario compared is; its "
+                          f"rows are named \"{unique}\"", markup=False, highlight=False, soft_wrap=True)
+    return unique
+
+
+def _same_run(scenario, baseline) -> bool:
+    """Whether `scenario`, the baseline with a sweep point's values (`apply_overrides` changes
+    settings and crisis parameters only), runs as the baseline: every value is its own.
+
+    Why: `compare --sweep crisis.peru_block=2023-03-30..2023-04-27/7` ran the baseline twice, as
+    "baseline" and as "peru_block=2023-04-13", identical in every cell and a sixth of the runs."""
+    return (scenario.settings == baseline.settings
+            and getattr(scenario.crisis, "parameters", None) == getattr(baseline.crisis, "parameters", None))
 
 
 def _set_in(name: str, scenario, common: dict, compared: int):
@@ -1060,14 +1124,12 @@ def compare(
 
     if out is not None:  # refused before the runs, not after them
         from .outputs.plots import COMPARISON_PNG, comparison_png  # (matplotlib: only with --out)
+        from .targets import UnsafeTarget, UnwritableTarget, check_folder_or_new, check_writable
 
-        if out.exists() and not out.is_dir():
-            usage_error(f"--out {out} is a file (expected a folder)")
-        from .targets import UnwritableTarget, check_writable
-
-        try:
+        try:  # (the check every command makes of its --out: a file there is no folder)
+            check_folder_or_new(out)
             check_writable(out / COMPARISON_FILES[0])
-        except UnwritableTarget as exc:
+        except (UnsafeTarget, UnwritableTarget) as exc:
             usage_error(str(exc))
         there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG) if (out / name).exists()]
         if there and not force:
@@ -1075,10 +1137,7 @@ def compare(
     scenarios = {"baseline": _load_crisis_or_exit(baseline)}
     for path in variants or []:
         sc = _load_crisis_or_exit(path)
-        name = str(sc.metadata.get("variant") or path.stem)
-        while name in scenarios:
-            name += "'"
-        scenarios[name] = sc
+        scenarios[_compared_name(path, sc, scenarios)] = sc
     if out is not None:  # (it adds files to `out`, replacing no folder: only this check applies)
         from .targets import UnsafeTarget, check_outside_scenarios
 
@@ -1087,6 +1146,7 @@ def compare(
         except UnsafeTarget as exc:
             usage_error(str(exc))
     own = ""  # (the baseline's values of the swept parameters, said above the tables)
+    same: list[str] = []  # (the sweep's points that are the baseline as written)
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -1099,7 +1159,7 @@ def compare(
         scenarios = {name: _with_set(_set_in(name, sc, common, len(loaded)), set_ or [])
                      for name, sc in scenarios.items()}
         for name, sc in scenarios.items():
-            _warn_new_policy_days(name, loaded[name], sc)
+            _warn_new_policy_days(name, loaded[name], sc, common)
             _warn_unused_parameters(name, sc, common, "its --set value changes nothing there")
         _warn_unused_parameters(f"baseline ({baseline})", scenarios["baseline"], [k for k, _ in sweeps],
                                 "every value of its --sweep runs the baseline again")
@@ -1110,10 +1170,12 @@ def compare(
             scenarios["baseline"] = _described(scenarios["baseline"], f"as written: {own}")
         for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
             name = v.label.replace("crisis.", "")
-            while name in scenarios:
-                name += "'"
             sc = apply_overrides(scenarios["baseline"], v.overrides)
-            _warn_new_policy_days(name, scenarios["baseline"], sc)
+            _warn_new_policy_days(name, scenarios["baseline"], sc, v.overrides)
+            if _same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)
+                same.append(name)
+                continue
+            name = _unique_or_noted(name, scenarios, f"the sweep's {name}")
             # (its own description: the baseline's, a variant file's "Informal price 0 USD", was
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={
@@ -1121,6 +1183,9 @@ def compare(
                 "variant_description": f"the baseline ({baseline}) with {name}"})
     except OverrideError as exc:
         usage_error(str(exc))
+    if same:  # (before the runs: the count of scenarios on the progress bar is one less)
+        err_console.print(f"note: the sweep's {' and '.join(same)} is the baseline as written: it runs "
+                          "once, as the row \"baseline\"", markup=False, highlight=False, soft_wrap=True)
     base = scenarios["baseline"]
     for name, sc in scenarios.items():  # metrics summed over days compare like with like only
         if (sc.start_date, sc.days) != (base.start_date, base.days):
@@ -1144,7 +1209,8 @@ def compare(
         except OSError as exc:
             failed = exc
     if own:  # (above the tables it names the row of)
-        console.print(f"baseline ({baseline}) as written: {own}", markup=False, highlight=False,
+        also = f" (the sweep's {' and '.join(same)}, run once)" if same else ""
+        console.print(f"baseline ({baseline}) as written: {own}{also}", markup=False, highlight=False,
                       soft_wrap=True)
     _print_comparison(comp)
     if failed is not None:  # (after the tables: the runs' figures are still shown)

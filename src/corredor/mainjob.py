@@ -153,7 +153,8 @@ CLOSURE_SHIFTS_DAYS = (-14, -7, 7, 14)
 def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFTS_DAYS) -> dict[str, Any]:
     """The baseline with Peru's closure (`peru_block`, and the later steps written against it)
     moved by each of `shifts` days, named as `compare --sweep` names them (`peru_block=2023-03-30`).
-    Empty when the baseline has no such date parameter."""
+    Empty when the baseline has no such date parameter. A shift of 0 is the baseline itself and
+    is left out, as `compare --sweep` runs a point at the baseline's own value once, as its row."""
     from .scenario.native_crisis import with_parameters
 
     crisis = getattr(baseline, "crisis", None)
@@ -162,6 +163,8 @@ def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFT
     block = baseline.start_date + dt.timedelta(days=int(crisis.parameters["peru_block"]))
     out = {}
     for shift in shifts:
+        if shift == 0:
+            continue
         date = block + dt.timedelta(days=shift)
         name = f"peru_block={date}"
         sc = with_parameters(baseline, peru_block=date)

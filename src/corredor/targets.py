@@ -107,18 +107,21 @@ def _real(path: str | os.PathLike[str]) -> Path | None:
 def check_replaceable(out: str | os.PathLike[str],
                       sources: Iterable[str | Path | None] = (), replace: bool = True) -> None:
     """Raise UnsafeTarget when `out` is one of the scenario folders in `sources` or lies inside
-    one (`check_outside_scenarios`, whether or not it exists), or when `out` exists and replacing
-    it would delete the current folder, a folder above it, one of those scenario folders (or
-    one inside it), a file, or a non-empty folder corredor did not write (`written_by_corredor`).
-    A target that does not exist yet replaces nothing and passes the second part.
+    one (`check_outside_scenarios`, whether or not it exists), when a file or a link that is no
+    folder stands at `out` (`check_folder_or_new`, with or without `replace`), or when `out`
+    exists and replacing it would delete the current folder, a folder above it, one of those
+    scenario folders (or one inside it), or a non-empty folder corredor did not write
+    (`written_by_corredor`). A target that does not exist yet replaces nothing and passes the
+    last part.
 
     The one check every writer of an output folder makes (run folders, ensembles, calibrations,
     conversions, the main job; the command line calls it too, before any work), so the library
     refuses what the commands refuse. Without `replace` (no `--force`) an existing `out` is the
-    caller's to refuse ("exists; use --force") and only the scenario check applies to it: a
-    folder that will not be replaced needs no more. (A link to nothing is still named as such.)
+    caller's to refuse ("exists; use --force") and only the first two checks apply to it: a
+    folder that will not be replaced needs no more.
     """
     check_outside_scenarios(out, sources)
+    check_folder_or_new(out)
     if not os.path.lexists(out) or (not replace and os.path.exists(out)):
         return
     target = _real(out)
@@ -136,9 +139,6 @@ def check_replaceable(out: str | os.PathLike[str],
         if target == src or target in src.parents or src in target.parents:
             raise UnsafeTarget(f"{out} would replace the scenario {source} or part of it; "
                                "choose another output folder")
-    if not target.is_dir():
-        raise UnsafeTarget(f"{out} is {_not_a_folder(out)}, not an output folder; --force replaces only folders "
-                           "corredor wrote: choose another output folder")
     try:
         names = {entry.name for entry in os.scandir(target)
                  if not stale_temporary(entry.name, target)}
@@ -159,6 +159,18 @@ def check_replaceable(out: str | os.PathLike[str],
                            "calibration manifest.json, comparison.json or converted scenario.toml); "
                            "--force replaces only corredor's own output folders: remove it "
                            "yourself or choose another output folder")
+
+
+def check_folder_or_new(out: str | os.PathLike[str]) -> None:
+    """Raise UnsafeTarget when something other than a folder stands at `out`: a file, or a link
+    to a file, to nowhere or in a loop. Every command that writes an output folder, or into one
+    (`compare`), makes this check first, with or without `--force`.
+
+    Why: `run --out FILE` said "exists; use --force", and with --force "is a file, not an output
+    folder": the way it had suggested was refused. No `--force` makes a file a folder."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise UnsafeTarget(f"{out} is {_not_a_folder(out)}, not an output folder (expected a "
+                           "folder, or a name that does not exist yet)")
 
 
 def check_outside_scenarios(out: str | os.PathLike[str],

@@ -45,7 +45,14 @@ from ..results import in_people
 from ..scenario.csvread import decode_text
 from ..scenario.problems import Problems, shown
 from ..scenario.tomlread import loads_toml, toml_error
-from .ensemble import OverrideError, _json_default, apply_overrides, atomic_dir, prepare
+from .ensemble import (
+    OverrideError,
+    _json_default,
+    apply_overrides,
+    atomic_dir,
+    prepare,
+    unique_name,
+)
 
 Objective = Callable[[Any, Any], float]
 
@@ -628,13 +635,10 @@ def _current_value(scenario: Any, dotted: str) -> float:
 
 
 def _case_names(scenarios: Sequence[Any]) -> list[str]:
+    """Each case's name; one used twice gets `-2`, `-3` (`ensemble.unique_name`, as compare's)."""
     names: list[str] = []
     for s in scenarios:
-        base = str(getattr(s, "name", "case")) or "case"
-        name, k = base, 2
-        while name in names:
-            name, k = f"{base}-{k}", k + 1
-        names.append(name)
+        names.append(unique_name(str(getattr(s, "name", "case")) or "case", names))
     return names
 
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -266,6 +266,20 @@ class Variant:
 
     label: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+def unique_name(name: str, taken: Collection[str]) -> str:
+    """`name`, or where `taken` has it `name-2`, `name-3`, … (the first free one): the rows of two
+    scenarios, cases or variants given one name must not merge. One scheme for every command
+    (calibrate's cases, compare's variants and sweep points).
+
+    >>> unique_name("bribe-55", ["baseline", "bribe-55", "bribe-55-2"])
+    'bribe-55-3'
+    """
+    unique, k = name, 2
+    while unique in taken:
+        unique, k = f"{name}-{k}", k + 1
+    return unique
 
 
 def build_variants(
