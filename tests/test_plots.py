@@ -120,6 +120,30 @@ def test_a_crisis_runs_reports_are_drawn_once():
     assert "observed" in [t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()]
 
 
+def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_not_a_dot():
+    """Found by an acceptance pass: camps.png drew UNHCR's "peak of ~400 (its day not stated, before
+    21 Apr)" as a dot at 400 on 21 Apr, like a count that day. A reported peak is the most there
+    on some day up to its date (`analysis.peak`): a dashed horizontal segment at its value from
+    the first day to that date, labelled as such, and no dot."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.dates import date2num
+
+    res = crisis_like()
+    reports = [{"location": "camp", "day": 8, "kind": "peak", "value": 400.0, "low": None, "high": None},
+               {"location": "camp", "day": 5, "kind": "point", "value": 100.0, "low": None, "high": None}]
+    fig = plots.camps_figure(res.dataset, observations=reports)
+    ax = _visible_axes(fig)[0]
+    x = plots._x_axis(res.dataset)
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [(list(d.get_xdata()), list(d.get_ydata())) for d in dots] == [([x[5]], [100.0])]  # the count only
+    (segment,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    ((x0, y0), (x1, y1)), = [np.asarray(p) for p in segment.get_segments()]
+    assert (y0, y1) == (400.0, 400.0) and (x0, x1) == (date2num(x[0]), date2num(x[8]))
+    assert segment.get_linestyle()[0][1] is not None  # dashed
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "reported peak up to its date" in labels and labels.count("reported") == 1
+
+
 def test_large_needs_are_labelled_in_plain_numbers():
     """Found by an output audit: mali2012's needs.png drew water (about a million l/day) as
     0.0 … 1.0 under a small "1e6", and the camp panels' axes as 70000 with no separator."""

@@ -110,8 +110,9 @@ def camps_figure(
 ) -> Figure | None:
     """One panel per camp: simulated population (line), band (shaded), observed (dots).
 
-    `observations` (crisis runs, see `tables.observations_for`) add dated points, ranges (bars)
-    and lower bounds (triangles) at their location.
+    `observations` (crisis runs, see `tables.observations_for`) add dated points, ranges (bars),
+    lower bounds (triangles) and reported peaks (dashed segments up to their date) at their
+    location (`draw_observations`).
     """
     band = population_bands(dataset, bands)
     ds = collapse_extra_dims(dataset)
@@ -161,16 +162,19 @@ def camps_figure(
 
 
 def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
-    """Points (and peaks) as dots, ranges as vertical bars, lower bounds as upward triangles, in
-    black, each kind labelled once ("reported", "reported range", "reported lower bound"). Shared
-    by camps.png and an ensemble's bands.png, so both mark a report the same way."""
+    """Points as dots, ranges as vertical bars, lower bounds as upward triangles, and a reported
+    peak (the most there on some day up to its date, `analysis.peak`) as a dashed horizontal
+    segment at its value from the first day to that date, in black, each kind labelled once
+    ("reported", "reported range", "reported lower bound", "reported peak up to its date").
+    Shared by camps.png and an ensemble's bands.png, so both mark a report the same way."""
     labelled: set[str] = set()
 
     def label(kind: str) -> str | None:
         if kind in labelled:
             return None
         labelled.add(kind)
-        return {"point": "reported", "range": "reported range", "lower_bound": "reported lower bound"}[kind]
+        return {"point": "reported", "range": "reported range", "lower_bound": "reported lower bound",
+                "peak": "reported peak up to its date"}[kind]
 
     for o in rows:
         t = o["day"]
@@ -180,7 +184,9 @@ def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> Non
             ax.vlines(x[t], o["low"], o["high"], color="black", lw=2, label=label("range"))
         elif o["kind"] == "lower_bound" and o["low"] is not None:
             ax.plot([x[t]], [o["low"]], "^", ms=5, color="black", label=label("lower_bound"))
-        elif o["kind"] in ("point", "peak") and o["value"] is not None:
+        elif o["kind"] == "peak" and o["value"] is not None:
+            ax.hlines(o["value"], x[0], x[t], colors="black", linestyles="dashed", lw=1.2, label=label("peak"))
+        elif o["kind"] == "point" and o["value"] is not None:
             ax.plot([x[t]], [o["value"]], "o", ms=4, color="black", label=label("point"))
 
 

@@ -36,6 +36,7 @@ from ..analysis.needs import (
     needs_standard,
     run_dates,
 )
+from ..analysis.peak import simulated_peak
 from ..results import in_people
 
 if TYPE_CHECKING:
@@ -553,10 +554,11 @@ def write_observations(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path 
 def reported_figure(population: np.ndarray, day: int, kind: str) -> np.ndarray:
     """What the model sets against a dated stock observation of `kind` on `day`: the people there
     that day, or for a `peak` (reported by that day, its own date unstated) the most there up to
-    that day. `population`: one place's daily counts, day last (a run's (day,), an ensemble's
+    that day (`analysis.peak.simulated_peak`, the reading every check of a peak uses).
+    `population`: one place's daily counts, day last (a run's (day,), an ensemble's
     (replica, day)); the result has the other axes (a run: a scalar)."""
     series = np.asarray(population, dtype=np.float64)
-    return np.nanmax(series[..., : day + 1], axis=-1) if kind == "peak" else series[..., day]
+    return np.asarray(simulated_peak(series, day)) if kind == "peak" else series[..., day]
 
 
 def exact_number(x: float) -> str:

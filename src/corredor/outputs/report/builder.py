@@ -30,6 +30,7 @@ from jinja2 import Environment, FunctionLoader, select_autoescape
 from markupsafe import Markup
 
 from ... import targets
+from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
 from .. import tables
 from ..formatting import band_cell, fmt_exact, signed, signed_percent
 from . import checks
@@ -241,7 +242,8 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
     """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template.
 
     `reported` are dated observations ({day, kind, value, low, high, note, color}) drawn as a dot
-    (point, peak), a bar (range) or a triangle (lower bound). `bands` are shaded areas between
+    (point), a bar (range), a triangle (lower bound) or a dashed segment from the first day to
+    the report's (peak: the most there on some day up to then, `analysis.peak`). `bands` are shaded areas between
     two series ({label, low, high, color, opacity}; an ensemble's quantiles), drawn under the
     lines as one polygon per run of days where both edges are known. A line may carry a `title`
     (its tooltip). `y_min`/`y_max` of the result are the values at the plot's bottom and top.
@@ -303,6 +305,12 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
             yl = py(r["low"])
             marks.append({"shape": "tri", "points": f"{x},{yl - 5} {x - 4.5},{yl + 3} {x + 4.5},{yl + 3}",
                           "color": r["color"], "title": f"{when}: reported more than {_fmt_num(r['low'])} ({r.get('note', '')})"})
+        elif kind == "peak" and r.get("value") is not None:
+            # the most there on some day up to the report (analysis.peak): a dashed segment over
+            # those days, not a dot on the day it was reported
+            marks.append({"shape": "peak", "x1": px(0), "x2": x, "y": py(r["value"]), "color": r["color"],
+                          "title": f"{when}: reported a peak of ~{_fmt_num(r['value'])} on some day up to then "
+                                   f"({r.get('note', '')})"})
         elif r.get("value") is not None:
             marks.append({"shape": "dot", "x": x, "y": py(r["value"]), "color": r["color"],
                           "title": f"{when}: reported {_fmt_num(r['value'])} ({r.get('note', '')})"})
@@ -915,9 +923,18 @@ def reported_text(o: dict[str, Any]) -> str | None:
     return None if value is None else fmt_exact(value)
 
 
+def peak_text(peak: PeakCheck) -> str:
+    """A run page's verdict on a reported peak (`analysis.peak.check_peak`): the simulated peak's
+    difference from it and whether that lies within the tolerance ("−56%, below 200–600")."""
+    where = "within" if peak.ok else peak.verdict
+    difference = f"{signed_percent(peak.difference)}, " if math.isfinite(peak.difference) else ""
+    return f"{difference}{where} {fmt_exact(peak.low)}–{fmt_exact(peak.high)}"
+
+
 def reported_rows(run: RunData) -> list[dict[str, str]]:
     """Each dated stock observation against the simulated population that day, with a verdict;
-    a `peak` (reported by that date, its own date unstated) against the simulated peak so far."""
+    a `peak` (reported by that date, its own date unstated) against the simulated peak so far,
+    which must lie within ±50 % of it (`analysis.peak`)."""
     pop = run.grids.get("population")
     if pop is None:
         return []
@@ -936,6 +953,9 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
             verdict = range_verdict(sim, sim, low, high)
         elif o["kind"] == "lower_bound" and low is not None:
             verdict = "consistent" if sim >= low else "below"
+        elif o["kind"] == "peak" and value is not None:
+            peak = check_peak(o, pop[:, j])
+            sim, verdict = peak.simulated, peak_text(peak)
         elif value is not None:
             verdict = signed_percent((sim - value) / value) if value > 0 else ("0 as reported" if sim == 0 else "above")
         else:
@@ -1208,6 +1228,40 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
             "end": (run.dates[-1] if run.dates else None) or "its last day"}
 
 
+def stranded_note(run: RunData) -> str | None:
+    """One sentence under the key figures on why "stranded" is below the people at the same place
+    that day (the needs and fit tables and camps.png count everyone there): someone who gives up
+    is still on that day's count and leaves the next morning (docs/chile-peru-2023.md §5). From
+    the run, on its day with the most people stranded, at the places that held them; None when
+    the two agree (or the run records no stranded people)."""
+    stranded, population = run.grids.get("stranded"), run.grids.get("population")
+    if stranded is None or population is None or not len(run.days):
+        return None
+    st = np.nan_to_num(stranded)
+    daily = st.sum(axis=1)
+    if daily.max() <= 0:
+        return None
+    t = int(np.argmax(daily))  # (the first such day on a tie, as the key figure's day)
+    places = np.flatnonzero(st[t] > 0)
+    there, waiting = float(np.nansum(population[t, places])), float(st[t, places].sum())
+    if there <= waiting:
+        return None
+    ever = np.flatnonzero(st.max(axis=0) > 0)
+    days_there, days_waiting = float(np.nansum(population[:, ever])), float(st.sum())
+    where = (run.labels[int(places[0])] if len(places) == 1
+             else "the places where people were stranded (" + ", ".join(run.labels[int(j)] for j in places) + ")")
+    when = run.dates[t] or f"day {run.days[t]}"
+    sheltered = run.grids.get("sheltered")
+    housed = float(np.nansum(sheltered[t, places])) if sheltered is not None else 0.0
+    others = (f"the other {fmt_exact(there - waiting)} had given up that day" if housed <= 0 else
+              f"the other {fmt_exact(there - waiting)} were in shelter there ({fmt_exact(housed)}) or had given up that day")
+    return (f"On {when}, {fmt_exact(there)} people were at {where} and {fmt_exact(waiting)} of them "
+            f"stranded (waiting to cross): {others}, "
+            "and someone who gives up is counted where they are until they leave the next morning. "
+            "The needs, the fit and the charts of people there count them too: "
+            f"{fmt_exact(days_there)} person-days there over the run against {fmt_exact(days_waiting)} stranded.")
+
+
 def _metric_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     metrics = manifest.get("metrics")
     if not isinstance(metrics, dict):
@@ -1250,6 +1304,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         title=title or run_dir.name,
         facts=_run_facts(run.manifest),
         key_figures=key_figures(run),
+        stranded_note=stranded_note(run),
         map=map_view(run),
         charts=time_series(run),
         groups=groups_at_sites(run),
@@ -1258,6 +1313,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         needs_info=run.needs_info,
         fit=fit_rows(run),
         reported=reported_rows(run),
+        peak_tolerance=f"{PEAK_TOLERANCE * 100:.0f} %",
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
         differences=comparison_table(differences) if comparison else None,

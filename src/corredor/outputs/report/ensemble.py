@@ -40,6 +40,7 @@ from ...analysis.ensemble import (
     read_bands,
     summarize_metrics,
 )
+from ...analysis.peak import PEAK_TOLERANCE, peak_verdict
 from ...targets import write_text_atomic
 from ..formatting import day_date, fmt_exact, signed_percent
 from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
@@ -203,7 +204,7 @@ def variant_charts(data: EnsembleData, variant: str, color: str) -> list[dict[st
     """One chart per place `band_panels` picks (per CHARTED variable): the median of the replicas
     as a line, the 25–75 % and 5–95 % bands shaded, and the reports of people there as a run's
     page marks them (`reports_by_place`: a count as a dot, a range as a vertical bar from its low
-    to its high end, a lower bound as an upward triangle); a place without such reports gets
+    to its high end, a lower bound as an upward triangle, a peak as a dashed segment up to its date); a place without such reports gets
     observed.parquet's values as dots, or a dashed line where they are daily (a Flee case)."""
     n = int(data.manifest["replicas"])
     reports = reports_by_place(data)
@@ -396,8 +397,7 @@ RANGE_VERDICTS = {"inside": "inside", "overlaps": "overlaps", "above": "replicas
 
 
 def value_verdict(value: float, lo: float, hi: float) -> str:
-    """Where one reported figure lies against the replicas' band `lo`..`hi` (a reported count,
-    or a reported peak against the replicas' own peaks)."""
+    """Where one reported count lies against the replicas' band `lo`..`hi` that day."""
     return "inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it"
 
 
@@ -464,8 +464,8 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     """Each reported lower bound ("at least N") and peak of observations.json against the
     replicas of `variant`, from each replica's own figure (`analysis.ensemble.observation_replicas`):
     for a lower bound the people there that day, and in how many replicas they reach it; for a
-    peak (reported by that day) each replica's most there up to that day, and whether the report
-    lies inside their 5–95 % band. Why: a run's page checks these against its run; the bands
+    peak (reported by that day) each replica's most there up to that day, and in how many
+    replicas it matches the report (within ±50 %, `analysis.peak`, as a run's page checks it). Why: a run's page checks these against its run; the bands
     (quantiles of each day's count) cannot say either."""
     n = int(data.manifest["replicas"])
     rows: list[tuple[int, dict[str, str]]] = []
@@ -490,8 +490,15 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
             value = o.get("value")
             if value is None:
                 continue
-            row |= {"reported": f"a peak of {fmt_exact(value)} by then", "figure": "each replica's most there up to that day",
-                    "verdict": value_verdict(value, lo, hi)}
+            peaks = [peak_verdict(value, v) for v in values]  # (as a run's page checks its run)
+            within = sum(c.ok for c in peaks)
+            below = sum(c.verdict == "below" for c in peaks)
+            rest = ", ".join(f"{k} in {m}" for k, m in (("below", below), ("above", len(values) - within - below))
+                             if m)
+            row |= {"reported": f"a peak of {fmt_exact(value)} by then",
+                    "figure": "each replica's most there up to that day",
+                    "verdict": f"within {fmt_exact(peaks[0].low)}–{fmt_exact(peaks[0].high)} in {within} of "
+                               f"{len(values)} replicas" + (f" ({rest})" if rest else "")}
         if len(values) != n:  # (an edited file: say what the figures are over)
             row["verdict"] += f" ({len(values)} figures for {n} replicas)"
         rows.append((int(o["day"]), row))
@@ -545,6 +552,7 @@ def render_ensemble(data: EnsembleData) -> str:
     n = int(m["replicas"])
     return environment().get_template("ensemble.html").render(
         title=str(m.get("scenario") or data.folder.name),
+        peak_tolerance=f"{PEAK_TOLERANCE * 100:.0f} %",
         facts=ensemble_facts(m),
         variants=variants,
         replicas=n,
