@@ -554,15 +554,20 @@ def test_seeds_beyond_64_bits_are_refused(tmp_path: Path) -> None:
 # ---- an output that cannot be written is refused before the work -----------------------------
 
 
-@pytest.mark.parametrize("command", [
+#: Every command that writes an output folder, as each is called in a mini work folder (`p.toml`
+#: the calibration's parameters); `--out` (or convert's target) is added by each test.
+OUTPUT_COMMANDS: list[tuple[str, ...]] = [
     ("run", "case", "--days", "2"),
-    ("run", "case", "--days", "4", "--checkpoint-every", "2"),
     ("ensemble", "case", "--days", "2", "--replicas", "1"),
     ("calibrate", "case", "--days", "2", "--trials", "1", "--replicas", "1", "--params", "p.toml"),
     ("main-job", "--seeds", "1"),
     ("compare", str(CHILE_PERU), "--seeds", "1"),
     ("convert", "case"),
-])
+]
+
+
+@pytest.mark.parametrize("command", [
+    *OUTPUT_COMMANDS, ("run", "case", "--days", "4", "--checkpoint-every", "2")])
 def test_an_output_under_a_file_is_refused_before_any_work(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
     """Found by an error audit: `--out afile/sub` ran every replica (or trial, or seed) and then
@@ -592,14 +597,7 @@ def test_an_output_under_a_file_is_refused_before_any_work(
     assert _tree(tmp_path) == before
 
 
-@pytest.mark.parametrize("command", [
-    ("run", "case", "--days", "2"),
-    ("ensemble", "case", "--days", "2", "--replicas", "1"),
-    ("calibrate", "case", "--days", "2", "--trials", "1", "--replicas", "1", "--params", "p.toml"),
-    ("main-job", "--seeds", "1"),
-    ("compare", str(CHILE_PERU), "--seeds", "1"),
-    ("convert", "case"),
-])
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
 def test_a_file_as_out_is_said_to_be_a_file_with_or_without_force(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
     """Found by a user's acceptance pass: `run --out FILE` said "exists; use --force to replace
