@@ -314,7 +314,7 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     camp = res.dataset["population"].sel(location="camp").values
     assert camp[:7].max() == 210 < 500
     (row,) = reported_rows(read_run(folder))
-    assert (row["simulated"], row["verdict"]) == ("210", "-79%, below 500–1,500")
+    assert (row["simulated"], row["verdict"]) == ("210", "−79%, below 500–1,500")
     # the main job's check of UNHCR's peak, on a camp series whose most before 22 Apr is 178
     target = next(t for t in FIT_TARGETS if t.stat == "peak")
     assert target.reported == 400 and (target.low, target.high) == (200, 600)
