@@ -120,6 +120,7 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     assert r.exit_code == 0, r.output
     assert (out / "comparison.csv").is_file() and (out / "comparison.json").is_file()
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert "peru_block=2023-03-30" in (out / "comparison.html").read_text(encoding="utf-8")  # (its page)
     data = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     expected = {"baseline", "no-peru-closure", "corridor-28apr", "weekly-flights",
                 "bribe-0", "bribe-55", "bribe-100"}

@@ -428,7 +428,7 @@ def test_a_closed_pipe_on_stdout_does_not_lose_the_comparison_files(tmp_path):
         os.close(write)
     assert "Traceback" not in r.stderr, r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "comparison.csv", "comparison.json", "comparison.png"], r.stderr
+        "comparison.csv", "comparison.html", "comparison.json", "comparison.png"], r.stderr
 
 
 def test_the_comparison_figure_draws_each_scenarios_median_and_band():

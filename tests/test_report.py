@@ -180,14 +180,23 @@ def test_report_command(tmp_path):
 
 def test_report_of_a_comparison_folder_says_where_its_comparison_goes(tmp_path):
     """Found by a first-time user: after `compare --out DIR`, `corredor report DIR` said only "not a
-    run folder (no manifest.json)"; a comparison is shown in a run's report, with --comparison."""
+    run folder (no manifest.json)". The command now writes the folder's comparison.html
+    (tests/test_comparison_page.py), refusing a comparison.json it cannot read by name; the
+    run report's own builder, given such a folder, says what writes its page and where its
+    comparison goes."""
+    from corredor.outputs.report.checks import NotARunFolder
+
     (tmp_path / "cmp").mkdir()
     (tmp_path / "cmp" / "comparison.json").write_text("{}", encoding="utf-8")
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "cmp")])
     said = " ".join(bad.output.split())
     assert bad.exit_code == 2 and "Traceback" not in bad.output, bad.output
-    assert (f"not a run folder (no manifest.json); its comparison.json goes into a run's report: corredor "
-            f"report RUN_DIR --comparison {tmp_path / 'cmp' / 'comparison.json'}") in said, said
+    assert f"{tmp_path / 'cmp' / 'comparison.json'}: expected the comparison.json of `corredor compare`" in said
+    with pytest.raises(NotARunFolder) as err:
+        build_report(tmp_path / "cmp")
+    assert (f"not a run folder (no manifest.json); it is a comparison folder, whose page comparison.html "
+            f"`corredor report {tmp_path / 'cmp'}` writes") in str(err.value)
+    assert f"corredor report RUN_DIR --comparison {tmp_path / 'cmp' / 'comparison.json'}" in str(err.value)
 
 
 def test_real_crisis_run_folder_end_to_end(tmp_path):

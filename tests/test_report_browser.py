@@ -385,3 +385,34 @@ def test_the_play_button_says_what_it_does(browser, tmp_path):
     evaluate(browser, session, "document.getElementById('play').click()")
     assert evaluate(browser, session, label) == "play"
     assert problems(browser.events, url) == []
+
+
+def test_comparison_page_offline_clean_and_drawn(browser, tmp_path):
+    """`compare --out`'s comparison.html (a comparison made up of numbers, a hostile scenario name):
+    nothing loads, nothing is logged, no script runs (the name stays text), comparison.png is
+    decoded, every table has its rows and the stranded chart its lines."""
+    from corredor.analysis.compare import comparison_json
+    from corredor.outputs.plots import comparison_png
+    from corredor.outputs.report.comparison import render_comparison
+    from test_comparison_page import toy_comparison
+
+    comp = toy_comparison(["baseline", XSS_NAME, "bribe_price_usd=55,mil_emergency=0.8"])
+    page = tmp_path / "comparison.html"
+    page.write_text(render_comparison(comparison_json(comp), comparison_png(comp.summary(), comp.names)),
+                    encoding="utf-8")
+    url = page.resolve().as_uri()
+    session = open_offline(browser, url)
+    assert problems(list(browser.events), url) == []
+    assert evaluate(browser, session, "document.scripts.length") == 0
+    assert evaluate(browser, session, "document.querySelector('#figures img').naturalWidth") > 100
+    rows = evaluate(browser, session, "Array.from(document.querySelectorAll('#comparison table, #differences table'))"
+                    ".map(t => t.tBodies[0].rows.length)")
+    assert rows == [3, 3, 3, 3, 2, 2]  # (the metric tables; the differences have no baseline row)
+    names = evaluate(browser, session, "Array.from(document.querySelectorAll('#comparison tbody th')).map(t => t.textContent)")
+    assert XSS_NAME in names
+    assert evaluate(browser, session, "document.querySelectorAll('#figures svg.ts polyline.series').length") == 3
+    png = base64.b64decode(browser.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"])
+    from matplotlib.image import imread
+
+    img = imread(io.BytesIO(png), format="png")[..., :3]
+    assert float(img.std()) > 0.05, "screenshot looks blank"

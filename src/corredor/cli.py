@@ -805,21 +805,39 @@ def calibrate(
 
 @app.command()
 def report(
-    run_dir: Path = typer.Argument(..., help="a run folder (`corredor run`) or an ensemble folder (`corredor ensemble`)"),
+    run_dir: Path = typer.Argument(..., help="a run folder (`corredor run`), an ensemble folder (`corredor ensemble`) or a comparison folder (`corredor compare --out`)"),
     comparison: Path | None = typer.Option(
         None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]; run folders only"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
-    """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas."""
+    """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas. Given a comparison folder (comparison.json, no manifest.json), write its comparison.html again: the tables `corredor compare` printed, the differences and comparison.png."""
     from .outputs.report import build_report
     from .outputs.report.builder import comparison_rows
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
+    from .outputs.report.comparison import (
+        COMPARISON_HTML,
+        build_comparison_report,
+        is_comparison_folder,
+    )
     from .outputs.report.ensemble import build_ensemble_report, is_ensemble_folder
 
     ensemble = is_ensemble_folder(run_dir)
     if ensemble and comparison is not None:
         usage_error("--comparison is for a run folder's report; an ensemble's page compares its own variants")
+    if not ensemble and is_comparison_folder(run_dir):  # (`compare --out`'s folder, the main job's)
+        if comparison is not None:
+            usage_error(f"{run_dir} is a comparison folder: its page shows its own comparison.json; "
+                        "--comparison adds a comparison to a run folder's report")
+        try:
+            path = build_comparison_report(run_dir)
+        except ReportError as exc:
+            usage_error(f"{exc}; nothing was written")
+        except OSError as exc:
+            usage_error(f"cannot write {run_dir / COMPARISON_HTML}: {exc.strerror or exc}")
+        if not quiet:
+            console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+        return
     rows = None  # (the run folder itself is checked by build_report, before anything is written)
     if comparison is not None:
         try:
@@ -1027,69 +1045,36 @@ def _own_values(scenario, keys: list[str]) -> str:
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
     the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
-    table of whole-run totals, the day they stop at (`Comparison.whole_run_note`)."""
+    table of whole-run totals, the day they stop at (`Comparison.whole_run_note`). The tables and
+    their cells are `outputs.comparison_tables`', which comparison.html shows too."""
     from rich.table import Table
 
-    from .analysis.compare import (
-        ALL_METRICS,
-        DIFF_TABLES,
-        METRIC_TABLES,
-        WHOLE_RUN_METRICS,
-        heading,
-        name_lines,
-    )
-    from .outputs.formatting import signed
+    from .analysis.compare import heading, name_lines
+    from .outputs.comparison_tables import comparison_tables
 
-    summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
-    seeds = f"{len(comp.seeds)} seed{'s' if len(comp.seeds) != 1 else ''}"
-    tables = [(f"{title}: median [5–95 %] over {seeds}", metrics, "") for title, metrics in METRIC_TABLES]
-    if len(comp.names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
-        tables += [(f"{title}: median [5–95 %] over {seeds}", metrics, "diff_") for title, metrics in DIFF_TABLES]
-    said_end = False  # (the run's end: where the whole-run totals stop, said once)
-    for title, metrics, of in tables:
-        table = Table(title=title)
-        rows: list[list[str]] = []
-        notes = []
-        for name in comp.names[1:] if of else comp.names:
-            cells = []
-            for key in metrics:
-                r = next(x for x in summary if x["scenario"] == name and x["metric"] == key)
-                missing = r["seeds_without_value"]
-                if r[f"{of}median"] != r[f"{of}median"]:  # NaN in every seed: the camp had not emptied
-                    # (a difference: on no seed do both this scenario and the baseline have one)
-                    cells.append("–" if of else "not within\nthe run")
-                    continue
-                med, lo, hi = (signed(r[f"diff_{q}"], whole=True) for q in ("median", "p05", "p95"))
-                cells.append(f"{med}\n[{lo} – {hi}]"
-                             if of else
-                             f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
-                if missing and not of:
-                    notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
-                                 "not within the run; the figures are of the other seeds")
-            rows.append([name_lines(name), *cells])
+    for t in comparison_tables(comp.summary(), comp.names, len(comp.seeds), comp.whole_run_note()):
+        table = Table(title=t.title)
+        rows = [[name_lines(name), *(cell.lines() for cell in cells)] for name, cells in t.rows]
         # a figure is never cut (it was, as "210,…", beside a --sweep's long name), nor a name
         # folded (it was, "peru_block=2023-03-" / "30", to make room for the headings): a file
         # or a pipe gets the width they need (the headings fold at their spaces), a terminal
         # folds what does not fit
         widths = [max(len(line) for r in rows for line in r[j].split("\n"))
-                  for j in range(len(metrics) + 1)]
+                  for j in range(len(t.metrics) + 1)]
         name_width = min(40, widths.pop(0))
         need = name_width + sum(widths) + 3 * len(widths) + 4
         out = console if console.is_terminal else Console(width=max(console.width, 130, need))
         fits = not console.is_terminal
         table.add_column("scenario", style="bold", overflow="fold",
                          min_width=name_width if fits else min(12, name_width), max_width=name_width)
-        for key, width in zip(metrics, widths, strict=True):
+        for key, width in zip(t.metrics, widths, strict=True):
             table.add_column(heading(key, "\n"), justify="right", overflow="fold",
                              min_width=width if fits else None)
         for row in rows:
             table.add_row(*row)
         out.print(table, crop=not fits)  # (a file or a pipe: whole lines; rich can overshoot)
-        if not of and not said_end and set(metrics) & set(WHOLE_RUN_METRICS):  # (under the first)
-            notes.insert(0, comp.whole_run_note())
-            said_end = True
-        for note in notes:
+        for note in t.notes:
             wide.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
@@ -1099,7 +1084,7 @@ def compare(
     variants: list[Path] = typer.Argument(None, help="variant .toml files (or other scenario folders)"),
     seeds: int = typer.Option(20, "--seeds", min=1, max=MAX_RUNS, help="seeds per scenario (common to all)"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="base seed of the replica seeds"),
-    out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json and comparison.png here", callback=_home),
+    out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json, comparison.png and comparison.html (a page of the tables) here", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
     set_: list[str] | None = typer.Option(None, "--set", help="parameter for every scenario, e.g. crisis.give_up_base=0.02"),
     sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
@@ -1111,7 +1096,7 @@ def compare(
 
     Variants are files, or `--sweep` values of the baseline's parameters (each combination one scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same seeds give the same figures whatever runs them.
     """  # (the help's paragraph on one line: typer keeps a docstring's line ends)
-    from .analysis.compare import COMPARISON_FILES, write_comparison
+    from .analysis.compare import COMPARISON_FILES, comparison_json, write_comparison
     from .analysis.compare import compare as run_compare
     from .analysis.ensemble import (
         OverrideError,
@@ -1124,6 +1109,7 @@ def compare(
 
     if out is not None:  # refused before the runs, not after them
         from .outputs.plots import COMPARISON_PNG, comparison_png  # (matplotlib: only with --out)
+        from .outputs.report.comparison import COMPARISON_HTML, render_comparison
         from .targets import UnsafeTarget, UnwritableTarget, check_folder_or_new, check_writable
 
         try:  # (the check every command makes of its --out: a file there is no folder)
@@ -1131,7 +1117,7 @@ def compare(
             check_writable(out / COMPARISON_FILES[0])
         except (UnsafeTarget, UnwritableTarget) as exc:
             usage_error(str(exc))
-        there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG) if (out / name).exists()]
+        there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG, COMPARISON_HTML) if (out / name).exists()]
         if there and not force:
             usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
     scenarios = {"baseline": _load_crisis_or_exit(baseline)}
@@ -1204,7 +1190,9 @@ def compare(
     failed: OSError | None = None
     if out is not None:
         try:
-            paths = write_comparison(comp, out, {COMPARISON_PNG: comparison_png(comp.summary(), comp.names)},
+            png = comparison_png(comp.summary(), comp.names)
+            page = render_comparison(comparison_json(comp), png)  # (the page of the tables below)
+            paths = write_comparison(comp, out, {COMPARISON_PNG: png, COMPARISON_HTML: page},
                                      replace=force)  # (not another compare's, written meanwhile)
         except OSError as exc:
             failed = exc
@@ -1257,7 +1245,8 @@ def main_job(
         console.print(f"{mark} baseline vs observation {row['target']}: median {row['value']:.0f} "
                       f"(range {row['low']:g}–{row['high']:g})", markup=False, highlight=False,
                       soft_wrap=True)
-    console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json, comparison.png"
+    console.print(f"wrote {out}: {len(result['runs'])} run folders, comparison.csv, comparison.json, comparison.png, "
+                  "comparison.html"
                   + (f", {len(result['reports'])} reports" if result["reports"] else ""), markup=False,
                   highlight=False, soft_wrap=True)
 

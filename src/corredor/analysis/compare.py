@@ -238,6 +238,13 @@ class Comparison:
     start_dates: dict[str, Any] = field(default_factory=dict)  # scenario -> datetime.date of day 0
     #: the folders the scenarios were read from: `write_comparison` writes inside none of them
     sources: list[str] = field(default_factory=list)
+    #: the seed the replica seeds were made from (`replica_seeds`), None where not known
+    base_seed: int | None = None
+    #: scenario -> the variant file or scenario folder it was read from (a sweep point: the
+    #: baseline's; its description says what the sweep changed)
+    files: dict[str, str] = field(default_factory=dict)
+    #: the baseline's scenario name (scenario.toml's `name`), for the page's title
+    scenario: str = ""
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -468,7 +475,10 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
             for n, s in scenarios.items()}
     starts = {n: s.start_date for n, s in scenarios.items()}
     sources = list(dict.fromkeys(str(s.source) for s in scenarios.values() if s.source))
-    return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources)
+    files = {n: str(s.metadata.get("variant_file") or s.source or "") for n, s in scenarios.items()}
+    base = scenarios[names[0]]
+    return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
+                      base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""))
 
 
 def file_unit(unit: str) -> str:
@@ -505,13 +515,20 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
     def clean(x: float) -> float | None:
         return None if math.isnan(x) else float(x)
 
+    from .. import __version__
+
     return {
+        "version": __version__,
+        # (the baseline's scenario name; null base seed where the comparison was made without one)
+        "baseline_scenario": comp.scenario,
+        "base_seed": comp.base_seed,
         "seeds": [int(s) for s in comp.seeds],
         # (the same as text: seeds pass 2^53, beyond what JavaScript or Excel keep exactly)
         "seeds_text": [str(int(s)) for s in comp.seeds],
         "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
+        "files": comp.files,
         "summary": [{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
                      for k, v in r.items()} for r in comp.summary()],
         "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS}
@@ -527,10 +544,11 @@ COMPARISON_FILES = ("comparison.csv", "comparison.json")
 
 
 def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str],
-                     figures: dict[str, bytes] | None = None, replace: bool = True) -> list[Path]:
+                     figures: Mapping[str, str | bytes] | None = None, replace: bool = True) -> list[Path]:
     """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
     a failure or a stop leaves the old pair, never a new CSV beside an old JSON), after the
-    `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's); return their paths.
+    `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's, or a page's text, e.g.
+    outputs.report.comparison.render_comparison's); return their paths.
     Without `replace`, files another command wrote there meanwhile are kept (FileExistsError).
     An `out_dir` that is the folder of a scenario compared (`comp.sources`) or lies inside one is
     refused with UnsafeTarget before anything is written (`targets.check_outside_scenarios`;

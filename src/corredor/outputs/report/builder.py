@@ -81,9 +81,11 @@ def read_run(run_dir: Path) -> RunData:
     ReportError (naming the file) when one cannot be read as the report reads it."""
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.is_file():
-        # (a `compare --out` folder holds a comparison and no run: say where it goes instead)
-        hint = (f"; its comparison.json goes into a run's report: corredor report RUN_DIR --comparison "
-                f"{run_dir / 'comparison.json'}") if (run_dir / "comparison.json").is_file() else ""
+        # (a `compare --out` folder holds a comparison and no run: say what makes its page)
+        hint = (f"; it is a comparison folder, whose page comparison.html `corredor report {run_dir}` "
+                f"writes (outputs.report.comparison.build_comparison_report); its comparison.json also goes "
+                f"into a run's report: corredor report RUN_DIR --comparison {run_dir / 'comparison.json'}"
+                ) if (run_dir / "comparison.json").is_file() else ""
         raise NotARunFolder(f"{run_dir}: not a run folder (no manifest.json){hint}")
     manifest = checks.check_folder(run_dir, checks.read_json(manifest_path))
     net_path = run_dir / tables.NETWORK_JSON
@@ -1090,13 +1092,15 @@ def comparison_note(seeds: Any, run_seed: Any) -> str | None:
                    + (", one of these seeds." if mine else ", not one of these seeds."))
 
 
-def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None) -> str | None:
+def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None, *,
+                              whole: bool = False) -> str | None:
     """`compare.whole_run_note` under a comparison's table (`rows`, `comparison_rows`'), as
     `corredor compare` prints it under its own; None when the table has no whole-run column.
     From `comparison` when it is a comparison.json as read: each scenario's last day (its
     `dates`), the baseline's people still at the sites on it (its `summary` row, written as the
     table's cells are), and whether anyone is (its `per_seed`, else the summary's 95 % points);
-    otherwise (plain rows) only the shown run's last day, `end`."""
+    otherwise (plain rows) only the shown run's last day, `end`. `whole`: the people left written
+    as whole numbers, as the CLI's note and comparison.html write them."""
     from ...analysis.compare import WHOLE_RUN_METRICS, heading, last_day, whole_run_note
 
     columns = {k for r in rows for k in r}
@@ -1128,7 +1132,7 @@ def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: 
     base = names[0] if names else None
     row = next((r for r in summary if str(r.get("scenario")) == base), None)
     band = (number(row.get("median")), number(row.get("p05")), number(row.get("p95"))) if row else None
-    return whole_run_note(ends, base, band, nobody_left=nobody)
+    return whole_run_note(ends, base, band, nobody_left=nobody, whole=whole)
 
 
 def sources(run: RunData) -> list[dict[str, str]]:

@@ -1,0 +1,129 @@
+"""A comparison's tables as `corredor compare` prints them: one home for their titles and cells.
+
+Why: `compare --out` also writes a page (comparison.html), and a planner who copies a figure
+from it must find the one the terminal showed ("930 [905–941]"), so the CLI and the page take
+their tables from here, not from two copies of one rule. The tables are `compare.METRIC_TABLES`
+(medians and 5–95 % bands over the seeds, whole numbers) and, with more than one scenario,
+`compare.DIFF_TABLES` (the differences from the baseline seed by seed, signed); their rows come
+from `Comparison.summary()` or comparison.json's `summary` (the same rows, NaN written as null).
+Plain text only: the CLI lays it out with rich, the page with Jinja, each escaping as it must.
+
+>>> rows = [{"scenario": "baseline", "metric": "peak_stranded", "median": 930.5, "p05": 905.1,
+...          "p95": 941.4, "seeds": 4, "seeds_without_value": 0}]
+>>> comparison_tables(rows, ["baseline"], 4)[0].rows[0][1][0]
+Cell(value='930', band='[905–941]')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .formatting import MISSING, signed
+
+#: A metric's cell where no seed has a value (the camp had not emptied by the run's last day).
+NOT_WITHIN = "not within the run"
+
+
+class Cell(NamedTuple):
+    """One cell: the figure, and the 5–95 % band under it ("" where there is none)."""
+
+    value: str
+    band: str = ""
+
+    def lines(self) -> str:
+        """The cell as the terminal prints it: the band on a line under the figure, and
+        NOT_WITHIN folded over two lines (its column is as narrow as a figure)."""
+        if self.band:
+            return f"{self.value}\n{self.band}"
+        return "not within\nthe run" if self.value == NOT_WITHIN else self.value
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """One printed table: its title, its metrics (the columns, `compare.heading` heads them),
+    one row (scenario name, cells) per scenario, the notes printed under it, and whether its
+    cells are differences from the baseline."""
+
+    title: str
+    metrics: tuple[str, ...]
+    rows: list[tuple[str, list[Cell]]]
+    notes: list[str] = field(default_factory=list)
+    differences: bool = False
+
+
+def _number(v: Any) -> float | None:
+    """A summary figure as a float; None for no value (NaN in `summary()`, null in the file)."""
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:  # (a whole number in a file, beyond float's range)
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _whole(v: float) -> str:
+    return f"{v:,.0f}"  # (as compare has always printed its medians: 8,668; half to even)
+
+
+def metric_cell(row: Mapping[str, Any] | None) -> tuple[Cell, int]:
+    """A scenario's figure of one metric, "930" over "[905–941]", starred where some seeds have
+    no value; NOT_WITHIN where none has; and how many seeds have none (for the note)."""
+    if row is None:
+        return Cell(MISSING), 0
+    med, lo, hi = (_number(row.get(k)) for k in ("median", "p05", "p95"))
+    if med is None:
+        return Cell(NOT_WITHIN), 0
+    missing = int(_number(row.get("seeds_without_value")) or 0)
+    band = f"[{_whole(lo)}–{_whole(hi)}]" if lo is not None and hi is not None else ""
+    return Cell(f"{_whole(med)}{'*' if missing else ''}", band), missing
+
+
+def difference_cell(row: Mapping[str, Any] | None) -> Cell:
+    """A scenario's difference from the baseline, seed by seed, of one metric: "+424" over
+    "[+380 – +470]" (whole numbers, the minus sign U+2212); "–" where no seed has one."""
+    med, lo, hi = (_number(row.get(f"diff_{q}")) if row is not None else None for q in ("median", "p05", "p95"))
+    if med is None:
+        return Cell(MISSING)
+    return Cell(signed(med, whole=True), f"[{signed(lo, whole=True)} – {signed(hi, whole=True)}]")
+
+
+def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str], seeds: int,
+                      whole_run_note: str | None = None) -> list[ComparisonTable]:
+    """The tables `corredor compare` prints, in its order: each of `compare.METRIC_TABLES`, then
+    (with more than one scenario) each of `compare.DIFF_TABLES` without the baseline's row.
+    `summary`: the rows of `Comparison.summary()` or comparison.json's; `names`: the scenarios,
+    the baseline first; `seeds`: how many seeds each ran. Under the first table of whole-run
+    totals goes `whole_run_note` (`Comparison.whole_run_note()`), then a note for each figure
+    that some seeds have no value of."""
+    from ..analysis.compare import ALL_METRICS, DIFF_TABLES, METRIC_TABLES, WHOLE_RUN_METRICS
+
+    by_key = {(str(r.get("scenario")), str(r.get("metric"))): r for r in summary}
+    over = f"median [5–95 %] over {seeds} seed{'s' if seeds != 1 else ''}"
+    tables = []
+    said_end = False  # (the run's end: where the whole-run totals stop, said once)
+    for title, metrics in METRIC_TABLES:
+        rows, notes = [], []
+        for name in names:
+            cells = []
+            for key in metrics:
+                row = by_key.get((name, key))
+                cell, missing = metric_cell(row)
+                cells.append(cell)
+                if missing and row is not None:
+                    label = ALL_METRICS[key][0] if key in ALL_METRICS else key
+                    notes.append(f"* {name}, {label}: in {missing} of {row.get('seeds')} seeds "
+                                 "not within the run; the figures are of the other seeds")
+            rows.append((name, cells))
+        if whole_run_note and not said_end and set(metrics) & set(WHOLE_RUN_METRICS):
+            notes.insert(0, whole_run_note)
+            said_end = True
+        tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, notes))
+    if len(names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
+        for title, metrics in DIFF_TABLES:
+            rows = [(name, [difference_cell(by_key.get((name, key))) for key in metrics]) for name in names[1:]]
+            tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, differences=True))
+    return tables

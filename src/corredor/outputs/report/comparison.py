@@ -1,0 +1,231 @@
+"""Build `comparison.html` for a comparison (`corredor compare --out DIR`): one self-contained page.
+
+Why: a planner shares a what-if comparison with people who do not run the CLI. The page holds
+what `corredor compare` printed, cell for cell (`outputs.comparison_tables`, which the CLI's tables
+come from too), the differences from the baseline seed by seed, the note on where the whole-run
+totals stop, comparison.png, the median number stranded day by day per scenario, and where it all
+came from (corredor's version, the seeds, the base seed, each scenario's file and description).
+It reads only comparison.json (and comparison.png beside it), so `corredor report DIR` rebuilds
+it from the folder alone. Named comparison.html, not report.html: `compare --out` may write into
+a run folder, whose report.html is the run's page (and reads that comparison.json).
+Same head, Content-Security-Policy, style and table markup as the run report (`macros.html`);
+every name goes through Jinja's autoescape; the page has no script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from ...analysis.compare import heading
+from ...targets import write_text_atomic
+from ..comparison_tables import ComparisonTable, comparison_tables
+from . import checks
+from .builder import (
+    COMPARISON_FIGURE_TITLE,
+    COMPARISON_JSON,
+    PALETTE,
+    _asset,
+    chart,
+    comparison_rows,
+    comparison_whole_run_note,
+    environment,
+    png_uri,
+)
+from .checks import ReportError
+
+#: The page `compare --out` writes beside comparison.csv, comparison.json and comparison.png.
+COMPARISON_HTML = "comparison.html"
+#: The comparison's figure (`outputs.plots.COMPARISON_PNG`; plots is not imported here: matplotlib).
+COMPARISON_PNG = "comparison.png"
+#: The summary fields besides median, p05 and p95 (which `builder.comparison_rows` checks) that
+#: the tables read: each a number or null.
+_NUMBER_FIELDS = ("diff_median", "diff_p05", "diff_p95", "seeds", "seeds_without_value")
+
+
+def is_comparison_folder(folder: Path) -> bool:
+    """Whether `folder` is a comparison's (`compare --out`, the main job's): comparison.json and no
+    manifest.json. A run folder that also holds one goes to the run's report, which shows it."""
+    return (folder / COMPARISON_JSON).is_file() and not (folder / "manifest.json").exists()
+
+
+def check_comparison(data: Any, path: Path | str) -> dict[str, Any]:
+    """comparison.json as `corredor compare` writes it, checked for what the page reads: an object
+    with a `summary` of rows whose figures are numbers or null, `scenarios` a list of names;
+    ReportError naming `path` otherwise."""
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), list):
+        raise ReportError(f"{path}: expected the comparison.json of `corredor compare` (an object with a "
+                          f'"summary" list), found {checks.kind_of(data)}'
+                          + (" without one" if isinstance(data, dict) else ""))
+    try:
+        comparison_rows(data)
+    except ValueError as exc:
+        raise ReportError(f"{path}: {exc}") from None
+    for i, row in enumerate(data["summary"], start=1):
+        for key in _NUMBER_FIELDS:
+            v = row.get(key)
+            if v is not None and not checks.is_number(v):
+                raise ReportError(f"{path}: summary row {i}: {key} must be a number or null, found {checks.kind_of(v)}")
+    names = data.get("scenarios")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ReportError(f'{path}: "scenarios" must be a list of names, found {checks.kind_of(names)}')
+    if not _names(data):
+        raise ReportError(f"{path}: holds no scenario (its summary is empty)")
+    return data
+
+
+def _of(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """A field of comparison.json that maps scenario names to something; {} where it does not."""
+    v = data.get(key)
+    return v if isinstance(v, dict) else {}
+
+
+def _names(data: dict[str, Any]) -> list[str]:
+    """The scenarios, the baseline first: `scenarios`, else in the order the summary lists them."""
+    if isinstance(data.get("scenarios"), list):
+        return [str(n) for n in data["scenarios"]]
+    return list(dict.fromkeys(str(r.get("scenario", "")) for r in data["summary"] if isinstance(r, dict)))
+
+
+def _seeds(data: dict[str, Any]) -> list[str]:
+    """The replica seeds as text (`seeds_text`: every digit, where `seeds` passes 2^53)."""
+    for key in ("seeds_text", "seeds"):
+        v = data.get(key)
+        if isinstance(v, list) and v:
+            return [str(s) for s in v]
+    return []
+
+
+def _period(dates: list[Any]) -> str | None:
+    days = [str(d) for d in dates if isinstance(d, str)]
+    return f"{days[0]} to {days[-1]} ({len(days)} days)" if days else None
+
+
+def stranded_chart(data: dict[str, Any], names: list[str]) -> dict[str, Any] | None:
+    """The median number stranded, all places together, day by day, one line per scenario that
+    has the baseline's days (comparison.json's `stranded_median` and `dates`); the baseline in
+    black, as comparison.png draws it. None without the baseline's series."""
+    series, dates = _of(data, "stranded_median"), _of(data, "dates")
+
+    def numbers(v: Any) -> list[float] | None:
+        if not isinstance(v, list) or not all(x is None or checks.is_number(x) for x in v):
+            return None
+        return [math.nan if x is None else float(x) for x in v]
+
+    if not names:
+        return None
+    base = names[0]
+    base_y = numbers(series.get(base))
+    if not base_y:
+        return None
+    base_dates = dates.get(base)
+    axis: list[str | None] = ([str(d) for d in base_dates]
+                              if isinstance(base_dates, list) and len(base_dates) == len(base_y)
+                              else [None] * len(base_y))
+    lines = []
+    for i, name in enumerate(names):
+        y = numbers(series.get(name))
+        same_days = dates.get(name) == dates.get(base) or not dates
+        if y is None or len(y) != len(base_y) or not same_days:
+            continue  # (another period: its days are not the baseline's)
+        lines.append({"label": name, "y": y, "color": "#000000" if i == 0 else PALETTE[(i - 1) % len(PALETTE)],
+                      "title": name})
+    return chart("People stranded at borders, all places together: the median over the seeds, day by day",
+                 "people", axis, lines)
+
+
+def scenario_rows(data: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+    """Each scenario compared: its name, its description (a sweep point's says what it changed,
+    `--set` what every scenario's changed) and the file or folder it was read from."""
+    desc, files = _of(data, "descriptions"), _of(data, "files")
+    return [{"name": n, "description": str(desc.get(n) or ""), "file": str(files.get(n) or "")} for n in names]
+
+
+def comparison_facts(data: dict[str, Any], names: list[str]) -> list[tuple[str, str]]:
+    """The header's facts: the baseline scenario, how many compared, seeds, base seed, period, version."""
+    facts = []
+    if data.get("baseline_scenario"):
+        facts.append(("scenario", str(data["baseline_scenario"])))
+    facts.append(("scenarios compared", f"{len(names)} (the baseline and {len(names) - 1} other"
+                                        f"{'s' if len(names) != 2 else ''})"))
+    seeds = _seeds(data)
+    if seeds:
+        facts.append(("seeds per scenario", f"{len(seeds):,} (the same for every scenario)"))
+    if data.get("base_seed") is not None:
+        facts.append(("base seed", str(data["base_seed"])))
+    dates = _of(data, "dates")
+    periods = {_period(d) for n in names if isinstance(d := dates.get(n), list)} - {None}
+    if len(periods) == 1:
+        facts.append(("period", str(next(iter(periods)))))
+    elif periods:
+        facts.append(("period", "each scenario's own (see Scenarios)"))
+    if data.get("version"):
+        facts.append(("version", f"corredor {data['version']}"))
+    return facts
+
+
+def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str | None = None) -> str:
+    """The page's HTML text, from comparison.json as read (or `analysis.compare.comparison_json`'s
+    dict, the same) and comparison.png's bytes; `title` where the file names no scenario."""
+    names = _names(data)
+    seeds = _seeds(data)
+    rows = comparison_rows(data) or []
+    note = comparison_whole_run_note(rows, data, None, whole=True) if rows else None
+    tables = comparison_tables(data["summary"], names, len(seeds) or _seed_count(data), note)
+    dates = _of(data, "dates")
+    periods = {n: _period(d) for n in names if isinstance(d := dates.get(n), list)}
+    scenario = str(data.get("baseline_scenario") or title or "comparison")
+    return environment().get_template("comparison.html").render(
+        title=f"{scenario}: policy comparison",
+        scenario=scenario,
+        names=names,
+        seeds=seeds,
+        base_seed=data.get("base_seed"),
+        version=data.get("version"),
+        facts=comparison_facts(data, names),
+        tables=[_shown(t) for t in tables if not t.differences],
+        differences=[_shown(t) for t in tables if t.differences],
+        figure={"uri": png_uri(png), "title": COMPARISON_FIGURE_TITLE} if png else None,
+        stranded=stranded_chart(data, names),
+        scenarios=scenario_rows(data, names),
+        periods=periods if len(set(periods.values())) > 1 else None,
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        css=Markup(_asset("report.css")),
+    )
+
+
+def _shown(t: ComparisonTable) -> dict[str, Any]:
+    """A printed table as the page's `variant_table` takes it, headed as the CLI heads it."""
+    return {"title": t.title, "notes": t.notes,
+            "table": {"columns": [heading(k) for k in t.metrics], "rows": t.rows}}
+
+
+def _seed_count(data: dict[str, Any]) -> int:
+    """How many seeds the summary's rows ran (a file without `seeds`)."""
+    counts = [int(r["seeds"]) for r in data["summary"] if isinstance(r, dict) and checks.is_number(r.get("seeds"))]
+    return max(counts, default=0)
+
+
+def build_comparison_report(folder: Path | str) -> Path:
+    """Write `folder/comparison.html` (atomically) from the folder's comparison.json and, when
+    there, comparison.png; returns its path. ReportError, naming the file, for a comparison.json
+    that is missing or not one `corredor compare` wrote; nothing is written then.
+
+    >>> build_comparison_report("runs/sweep")  # doctest: +SKIP
+    PosixPath('runs/sweep/comparison.html')
+    """
+    folder = Path(folder)
+    path = folder / COMPARISON_JSON
+    if not path.is_file():
+        raise ReportError(f"{path}: missing (`corredor compare --out {folder}` writes it)")
+    data = check_comparison(checks.read_json(path), path)
+    figure = folder / COMPARISON_PNG
+    try:
+        png = figure.read_bytes() if figure.is_file() else None
+    except OSError as exc:
+        raise ReportError(f"{figure}: cannot read it ({exc.strerror or exc})") from None
+    return write_text_atomic(folder / COMPARISON_HTML, render_comparison(data, png, title=folder.resolve().name))
