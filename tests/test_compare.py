@@ -704,7 +704,7 @@ def test_every_swept_date_outside_the_run_is_warned_of_the_files_own_too(tmp_pat
     said = " ".join(r.output.split())
     assert r.exit_code == 0, r.output
     for day in ("2023-04-13", "2023-04-20"):
-        assert (f"warning: crisis.peru_block={day}: crisis.peru_block = {day} lies after the run's last "
+        assert (f"warning: peru_block={day}: crisis.peru_block = {day} lies after the run's last "
                 "day (2023-03-02): rows dated from $peru_block do not start within the run") in said, said
     assert said.count("warning:") == 2, said
     r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--days", "30", "--executor",
@@ -734,13 +734,14 @@ def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
 
 def test_cli_ensemble_table_folds_long_variant_names_instead_of_cutting_them(tmp_path):
     """Found with a date sweep: the ensemble's table printed both points as
-    "crisis.peru_block=2023-04…", the one part that told them apart cut off."""
+    "crisis.peru_block=2023-04…", the one part that told them apart cut off. (Points are named
+    without `crisis.` now, as compare names them.)"""
     r = runner.invoke(app, ["ensemble", str(SCENARIO), "--replicas", "1", "--executor", "serial",
                             "--sweep", "crisis.peru_block=2023-04-06,2023-04-20", "--out", str(tmp_path / "e"),
                             "--no-plot"], env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     first_column = "".join(line.split("│")[1].strip() for line in r.output.splitlines() if line.startswith("│"))
-    assert first_column == "crisis.peru_block=2023-04-06crisis.peru_block=2023-04-20", r.output
+    assert first_column == "peru_block=2023-04-06peru_block=2023-04-20", r.output
     assert "…" not in r.output
 
 
@@ -778,8 +779,8 @@ def test_cli_ensemble_table_shows_a_sweep_point_a_parameter_a_line(tmp_path):
                             "--out", str(tmp_path / "e"), "--no-plot"], env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     cells = [line.split("│")[1].strip() for line in r.output.splitlines() if line.startswith("│")]
-    assert [c for c in cells if c] == ["crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=0",
-                                       "crisis.peru_block=2023-04-06", "crisis.bribe_price_usd=55"], r.output
+    assert [c for c in cells if c] == ["peru_block=2023-04-06", "bribe_price_usd=0",
+                                       "peru_block=2023-04-06", "bribe_price_usd=55"], r.output
     assert all(line[-1] in "┓┃┩│┤┘" for line in r.output.splitlines() if line[:1] in "┏┃┡│├└"), r.output
 
 

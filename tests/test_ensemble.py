@@ -64,7 +64,7 @@ def test_bands_equal_numpy_quantiles_over_the_replicas() -> None:
     ens = _run(replicas=25, seed=2)
     stack = np.stack([toy_simulate(toy_scenario(), seed=s).dataset["population"].values
                       for s in ens.manifest["replica_seeds"]]).astype(np.float64)
-    got = ens.bands["population"].sel(variant="base")
+    got = ens.bands["population"].sel(variant="baseline")
     np.testing.assert_allclose(got.sel(stat="mean").values, stack.mean(axis=0), rtol=1e-6)
     for name, q in zip(STATS[1:], QUANTILES, strict=True):
         np.testing.assert_allclose(got.sel(stat=name).values, np.quantile(stack, q, axis=0),
@@ -96,7 +96,7 @@ def test_band_coverage_statistics_many_seeds() -> None:
     hits = total = 0
     for base in range(40):
         ens = _run(replicas=200, seed=1000 + base)
-        band = ens.bands["population"].sel(variant="base")
+        band = ens.bands["population"].sel(variant="baseline")
         fresh = toy_simulate(toy_scenario(), seed=10_000 + base).dataset["population"].values
         inside = (fresh >= band.sel(stat="q05").values) & (fresh <= band.sel(stat="q95").values)
         hits += int(inside.sum())
@@ -106,7 +106,7 @@ def test_band_coverage_statistics_many_seeds() -> None:
 
 def test_median_tracks_the_expected_value() -> None:
     ens = _run(replicas=200, seed=5)
-    med = ens.bands["population"].sel(variant="base", stat="q50").values
+    med = ens.bands["population"].sel(variant="baseline", stat="q50").values
     exp = expected_population(N_DAYS, 1.0)
     # Poisson sums: sd = sqrt(mean); median within 3 sd/sqrt(n)*1.25 + 1 (integer rounding)
     tol = 3 * np.sqrt(exp) / np.sqrt(200) * 1.25 + 1.0
@@ -211,15 +211,19 @@ def test_a_sweep_item_may_be_a_range_of_numbers_or_dates() -> None:
 def test_a_sweep_points_name_writes_its_numbers_as_typed_without_a_spurious_point_0() -> None:
     """Found by review: a float sweep (`0..100/50.0`, `1e2`, `55.0`) was named
     "bribe_price_usd=100.0", beside the baseline's own "bribe_price_usd=100" (the model keeps
-    its parameters as floats). `value_text` writes both; what it writes reads back as the value."""
-    def labels(text: str) -> list[str]:
-        return [v.label for v in build_variants({}, [parse_sweep(text)])]
+    its parameters as floats). `value_text` writes both; what it writes reads back as the value.
+    A crisis parameter is named without its `crisis.`, as compare names its sweep points (an
+    ensemble named them "crisis.bribe_price_usd=0", compare "bribe_price_usd=0"); a setting keeps
+    its section."""
+    def labels(*texts: str) -> list[str]:
+        return [v.label for v in build_variants({}, [parse_sweep(text) for text in texts])]
 
     assert labels("crisis.bribe_price_usd=0..100/50.0") == labels("crisis.bribe_price_usd=0,50,100") == [
-        "crisis.bribe_price_usd=0", "crisis.bribe_price_usd=50", "crisis.bribe_price_usd=100"]
+        "bribe_price_usd=0", "bribe_price_usd=50", "bribe_price_usd=100"]
     assert labels("k=1e2,55.0,0.25,1e-5") == ["k=100", "k=55", "k=0.25", "k=1e-05"]
-    assert labels("crisis.peru_block=2023-03-30..2023-04-06/7") == [
-        "crisis.peru_block=2023-03-30", "crisis.peru_block=2023-04-06"]
+    assert labels("crisis.peru_block=2023-03-30..2023-04-06/7") == ["peru_block=2023-03-30", "peru_block=2023-04-06"]
+    assert labels("move_rules.camp_weight=2", "crisis.give_up_base=0.02") == [
+        "move_rules.camp_weight=2,give_up_base=0.02"]
     assert labels("k=true,x") == ["k=true", "k=x"]
     for value in (100.0, -3.0, 0.25, 0.1 + 0.2, 1e-5, 1e20, 7, dt.date(2023, 4, 13), True, False):
         assert parse_value(value_text(value)) == value and not value_text(value).endswith(".0"), value
@@ -267,8 +271,8 @@ def test_write_and_read_back(tmp_path: Path) -> None:
     names = {p.name for p in out.iterdir()}
     assert {"bands", "metrics.csv", "metrics_summary.json", "manifest.json", "bands.png"} <= names
     back = read_bands(out)
-    np.testing.assert_allclose(back["population"].sel(variant="base").transpose("stat", "day", "location").values,
-                               ens.bands["population"].sel(variant="base").values)
+    np.testing.assert_allclose(back["population"].sel(variant="baseline").transpose("stat", "day", "location").values,
+                               ens.bands["population"].sel(variant="baseline").values)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replicas"] == 6 and manifest["base_seed"] == 9
     assert "bands/population.parquet" in manifest["files"]
@@ -313,7 +317,8 @@ def test_each_replica_keeps_the_day_of_its_stranded_peak() -> None:
 
     # day 2 holds 7 at "a" alone, but day 3 holds 8 at both together (and day 5 ties it: later)
     got = default_metrics(results([[0, 0], [1, 0], [7, 0], [4, 4], [0, 1], [8, 0]]))
-    assert got["stranded_peak"] == 8 and got["stranded_peak_day"] == 3.0
+    assert got["peak_stranded"] == 8 and got["stranded_peak_day"] == 3.0
+    assert "stranded_peak" not in got  # (compare's key, not the `stranded_peak` of earlier versions)
     assert math.isnan(default_metrics(results([[0, 0], [0, 0]]))["stranded_peak_day"])
 
 
@@ -326,12 +331,12 @@ def test_metrics_csv_writes_a_date_beside_a_day_metric() -> None:
 
     from corredor.analysis.ensemble import metrics_csv
 
-    rows = [{"variant": "base", "replica": 0, "seed": 11, "stranded_peak": 8.0, "stranded_peak_day": 71.0},
-            {"variant": "base", "replica": 1, "seed": 12, "stranded_peak": 0.0, "stranded_peak_day": float("nan")}]
+    rows = [{"variant": "baseline", "replica": 0, "seed": 11, "peak_stranded": 8.0, "stranded_peak_day": 71.0},
+            {"variant": "baseline", "replica": 1, "seed": 12, "peak_stranded": 0.0, "stranded_peak_day": float("nan")}]
     text = metrics_csv(rows, dt.date(2023, 2, 1))
     head, tags, *_ = text.split("\r\n")
-    assert head == "variant,replica,seed,stranded_peak,stranded_peak_day,stranded_peak_date"
-    assert tags.split(",")[3:] == ["#indicator+stranded_peak", "#indicator+stranded_peak_day", "#date+stranded_peak"]
+    assert head == "variant,replica,seed,peak_stranded,stranded_peak_day,stranded_peak_date"
+    assert tags.split(",")[3:] == ["#indicator+peak_stranded", "#indicator+stranded_peak_day", "#date+stranded_peak"]
     back = pd.read_csv(io.StringIO(text), skiprows=[1], keep_default_na=False)
     assert back["stranded_peak_date"].tolist() == ["2023-04-13", ""]
     assert back["stranded_peak_day"].tolist() == ["71", ""]
@@ -446,13 +451,13 @@ def test_real_engine_bands_reproducible_across_executors(mali_short, monkeypatch
 
     pd.testing.assert_frame_equal(a.metric_table(), b.metric_table())  # NaN-aware, says what differs
     assert {"population", "arrivals", "travellers", "total_people"} <= set(a.bands.data_vars)
-    ard = a.summary["base"]["ard_rescaled_mean"]
+    ard = a.summary["baseline"]["ard_rescaled_mean"]
     assert ard["n"] == 6 and 0 < ard["q05"] <= ard["q50"] <= ard["q95"] < 2
     # the deterministic spawn series is the same in every replica: its band has zero width
-    tp = a.bands["total_people"].sel(variant="base")
+    tp = a.bands["total_people"].sel(variant="baseline")
     np.testing.assert_array_equal(tp.sel(stat="q05").values, tp.sel(stat="q95").values)
     # populations vary between replicas somewhere
-    pop = a.bands["population"].sel(variant="base")
+    pop = a.bands["population"].sel(variant="baseline")
     assert float((pop.sel(stat="q95") - pop.sel(stat="q05")).max()) > 0
 
 
@@ -464,10 +469,10 @@ def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> 
 
     ens = run_ensemble(mali_short, 2, seed=5)
     one = corredor.simulate(mali_short, seed=int(ens.manifest["replica_seeds"][0]))
-    tp = ens.bands["total_people"].sel(variant="base", stat="q50").values
+    tp = ens.bands["total_people"].sel(variant="baseline", stat="q50").values
     np.testing.assert_array_equal(tp, 10 * one.dataset["total_people"].values)
     assert ens.bands["population"].attrs["units"] == "people"
-    assert ens.summary["base"]["people_final"]["q50"] == 10 * float(one.dataset["total_people"][-1])
+    assert ens.summary["baseline"]["people_final"]["q50"] == 10 * float(one.dataset["total_people"][-1])
     out = write_ensemble(ens, tmp_path / "ens", plot=False)
     frame = pd.read_parquet(out / "bands" / "travellers.parquet")
     assert list(frame.columns[:6]) == ["variant", "day", "date", "route", "route_from", "route_to"]
@@ -481,8 +486,8 @@ def test_real_engine_bands_count_people_and_name_links(mali_short, tmp_path) -> 
     back = read_bands(out)["travellers"]
     assert set(back.dims) == {"stat", "variant", "day", "route"}
     assert back["route_to"].values.tolist() == one.dataset["route_to"].values.tolist()
-    np.testing.assert_array_equal(back.sel(stat="q50", variant="base").transpose("day", "route").values,
-                                  ens.bands["travellers"].sel(stat="q50", variant="base").values)
+    np.testing.assert_array_equal(back.sel(stat="q50", variant="baseline").transpose("day", "route").values,
+                                  ens.bands["travellers"].sel(stat="q50", variant="baseline").values)
 
 
 def test_a_sweep_over_hasten_gives_bands_of_people_in_every_variant(flee_cases) -> None:
@@ -508,7 +513,7 @@ def test_the_manifest_says_the_hasten_the_variants_ran_at(flee_cases) -> None:
     import corredor
 
     sc = corredor.load_scenario(flee_cases / "mali2012", hasten=10, days=5)
-    ens = run_ensemble(sc, 1, seed=3, variants=[Variant("base", {"optimisations.hasten": 5})])
+    ens = run_ensemble(sc, 1, seed=3, variants=[Variant("baseline", {"optimisations.hasten": 5})])
     assert ens.manifest["hasten"] == 5 and ens.manifest["variants"][0]["hasten"] == 5
     ens = run_ensemble(sc, 1, seed=3, variants=[Variant(f"h{h}", {"optimisations.hasten": h}) for h in (5, 10)])
     assert ens.manifest["hasten"] is None
@@ -539,7 +544,7 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     for name in ("stranded", "crossings", "money_paid_usd", "give_ups", "population"):
         assert name in bands and bands[name].dims[:3] == ("variant", "stat", "day"), name
     assert {"crossing", "mode"} <= set(bands["crossings"].dims)
-    peak = ens.summary["base"]["stranded_peak"]
+    peak = ens.summary["baseline"]["peak_stranded"]
     assert peak["n"] == 3 and peak["q05"] <= peak["q50"] <= peak["q95"]
     # each replica's peak is that of the same seed run on its own
     checked = [o for o in ens.observations if "replicas" in o]
@@ -548,23 +553,22 @@ def test_crisis_scenario_gets_bands_for_every_record() -> None:
     for row in ens.metrics:
         run = corredor.simulate(sc, seed=int(row["seed"])).dataset
         alone = run["stranded"].sum("location")
-        assert row["stranded_peak"] == float(alone.max()) > 0
+        assert row["peak_stranded"] == float(alone.max()) > 0
         assert row["stranded_peak_day"] == int(np.argmax(alone.values))  # (and its day)
         # each lower bound's and peak's figure is the one a run's report sets against it
         for o in checked:
             camp = run["population"].sel(location=o["location"]).values
             want = camp[o["day"]] if o["kind"] == "lower_bound" else camp[: o["day"] + 1].max()
-            assert o["replicas"]["base"][row["replica"]] == want, o
-    # and its policy and supplies metrics are `compare`'s for that seed (the same definitions)
+            assert o["replicas"]["baseline"][row["replica"]] == want, o
+    # and its policy and supplies metrics are `compare`'s for that seed, under compare's keys (the
+    # same definitions and keys: the peak was `stranded_peak` here, `peak_stranded` there)
     from corredor.analysis.compare import ALL_METRICS, compare
 
-    comp = compare({"base": sc}, seeds=3, base_seed=5)
+    comp = compare({"baseline": sc}, seeds=3, base_seed=5)
     assert comp.seeds == [int(row["seed"]) for row in ens.metrics]
-    shared = set(ALL_METRICS) - {"peak_stranded", "stranded_person_days"}
-    assert shared <= set(ens.summary["base"])
-    for key in shared:
-        np.testing.assert_array_equal([row[key] for row in ens.metrics], comp.values["base"][key], err_msg=key)
-    assert [row["stranded_person_days"] for row in ens.metrics] == list(comp.values["base"]["stranded_person_days"])
+    assert set(ALL_METRICS) <= set(ens.summary["baseline"])
+    for key in ALL_METRICS:
+        np.testing.assert_array_equal([row[key] for row in ens.metrics], comp.values["baseline"][key], err_msg=key)
     assert min(row["water_l"] for row in ens.metrics) > 0 and min(row["give_ups"] for row in ens.metrics) > 0
 
 
@@ -646,22 +650,80 @@ def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Pat
     r = CliRunner().invoke(app, ["ensemble", str(root), "--replicas", "2", "--days", "100", "--executor", "serial",
                                  "--out", str(tmp_path / "e"), "--no-plot"], env={"COLUMNS": "120"})
     assert r.exit_code == 0, r.output
-    row = next(line for line in r.output.splitlines() if "days_until_camp_empties" in line)
+    from corredor.analysis.compare import heading
+
+    def row_of(key: str) -> str:
+        """The table's line that gives `key`'s figures: the first of its heading's (folded at
+        the console's width)."""
+        return next(line for line in r.output.splitlines() if line.startswith("│")
+                    and (cell := line.split("│")[2].strip()) and heading(key).startswith(cell))
+
+    row = row_of("days_until_camp_empties")
     assert "in no replica" in row and "– –" not in row, r.output
-    assert ("days_until_camp_empties: the camp had not emptied by the run's last day in any replica"
-            in r.output.replace("\n", " ")), r.output
+    assert ("baseline, days until the camp empties: the camp had not emptied by the run's last day in any "
+            "replica" in " ".join(r.output.split())), r.output
     # counts (people, whole in every replica) print whole, as compare prints them: not "497.1 – 507.7"
-    for metric in ("stranded_peak", "give_ups", "peak_toilets"):
-        row = next(line for line in r.output.splitlines() if f" {metric} " in line)
+    for metric in ("peak_stranded", "give_ups", "peak_toilets"):
+        row = row_of(metric)
         assert "." not in row.split("│")[3] + row.split("│")[4], row
-    summary = json.loads((tmp_path / "e" / "metrics_summary.json").read_text(encoding="utf-8"))["base"]
+    summary = json.loads((tmp_path / "e" / "metrics_summary.json").read_text(encoding="utf-8"))["baseline"]
     # the day of each replica's stranded peak: its median and band as dates, not day numbers
     from corredor.outputs.formatting import day_date
 
     s = summary["stranded_peak_day"]
-    row = next(line for line in r.output.splitlines() if " stranded_peak_day " in line)
+    row = row_of("stranded_peak_day")
     assert row.split("│")[3].strip() == day_date(s["q50"], "2023-02-01")
     assert row.split("│")[4].strip() == f"{day_date(s['q05'], '2023-02-01')} – {day_date(s['q95'], '2023-02-01')}"
     assert summary["days_until_camp_empties"]["n"] == 0
     assert all(s["n"] == 2 for k, s in summary.items() if k != "days_until_camp_empties")
     assert summary["water_l"]["q50"] > 0 and summary["flown_out"]["q50"] == 115
+
+
+def test_ensemble_and_compare_name_metrics_baseline_and_sweep_points_alike(tmp_path: Path) -> None:
+    """Found by a user's acceptance pass: the same things had two names. The peak was
+    `peak_stranded` in comparison.csv and `stranded_peak` in metrics.csv; the scenario as written
+    "baseline" and "base"; a sweep point "bribe_price_usd=0" and "crisis.bribe_price_usd=0"; and
+    the ensemble's table printed raw keys, which broke inside a word at 80 columns
+    ("stranded_person_d" / "ays"). One key, one heading (`compare.heading`) and one name each now."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from corredor.analysis.compare import ALL_METRICS, heading
+    from corredor.cli import app
+
+    root = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    sweep = ["--sweep", "crisis.bribe_price_usd=0"]
+    runner = CliRunner()
+    r = runner.invoke(app, ["compare", str(root), "--seeds", "1", "--executor", "serial", *sweep,
+                            "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    comparison = pd.read_csv(tmp_path / "c" / "comparison.csv", skiprows=[1])
+    assert comparison["scenario"].unique().tolist() == ["baseline", "bribe_price_usd=0"]
+    for args, names in ((sweep, ["bribe_price_usd=0"]), ([], ["baseline"])):
+        out = tmp_path / f"e{len(args)}"
+        r = runner.invoke(app, ["ensemble", str(root), "-n", "1", "--days", "40", "--executor", "serial",
+                                *args, "--out", str(out), "--no-plot"], env={"COLUMNS": "80"})
+        assert r.exit_code == 0, r.output
+        summary = json.loads((out / "metrics_summary.json").read_text(encoding="utf-8"))
+        assert list(summary) == names
+        metrics = pd.read_csv(out / "metrics.csv", skiprows=[1])
+        assert metrics["variant"].tolist() == names
+        # every metric of comparison.csv is a column of metrics.csv and a key of the summary, by its key
+        assert set(comparison["metric"]) == set(ALL_METRICS) and set(ALL_METRICS) <= set(metrics.columns)
+        assert set(ALL_METRICS) <= set(summary[names[0]]) and "stranded_peak" not in metrics.columns
+        # the table: each metric by its heading, folded at its spaces only (the headings read whole
+        # from the column's lines, in the summary's order)
+        column = [line.split("│")[2].strip() for line in r.output.splitlines() if line.startswith("│")]
+        assert " ".join(c for c in column if c) == " ".join(heading(k) for k in summary[names[0]]), r.output
+        assert "peak stranded (people)" in column and "stranded_person_days" not in r.output
+
+
+def test_old_metric_keys_are_read_as_todays_in_their_place() -> None:
+    """An ensemble folder of an earlier version wrote `stranded_peak` for compare's `peak_stranded`:
+    read, it is today's key, in its place; where both are there the new one is kept."""
+    from corredor.analysis.ensemble import OLD_METRIC_KEYS, current_metric_keys
+
+    assert OLD_METRIC_KEYS == {"stranded_peak": "peak_stranded"}
+    got = current_metric_keys({"people_final": 1, "stranded_peak": 2, "stranded_peak_day": 3})
+    assert list(got.items()) == [("people_final", 1), ("peak_stranded", 2), ("stranded_peak_day", 3)]
+    assert current_metric_keys({"stranded_peak": 2, "peak_stranded": 5}) == {"peak_stranded": 5}

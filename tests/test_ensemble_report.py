@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO
+from corredor.analysis.compare import heading
 from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
 from corredor.cli import app
 from corredor.outputs.formatting import day_date
@@ -257,10 +258,12 @@ def _check_metrics(folder: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     for i, v in enumerate(manifest["variants"]):
         rows = page.tables[f"variant-{i + 1}"]
-        assert rows[0] == ["metric", "median", "5–95 %", "mean", "sd", "replicas"]
+        assert rows[0] == ["metric", "median", "5–95 %", "mean", "sd", "replicas", "key"]
         metrics = summary[v["label"]]
-        assert [r[0] for r in rows[1:]] == list(metrics)
-        for name, median, band, mean, sd, n in rows[1:]:
+        # each metric by compare's heading (`peak stranded (people)`), with its key beside it
+        assert [r[-1] for r in rows[1:]] == list(metrics)
+        assert [r[0] for r in rows[1:]] == [heading(k) for k in metrics]
+        for _, median, band, mean, sd, n, name in rows[1:]:
             s = metrics[name]
             lo, hi = band.split(" – ")
             if name == "stranded_peak_day":  # a day: its figures are dates, its sd in days
@@ -402,8 +405,8 @@ def _truncate(path: Path) -> None:
     (lambda f: _truncate(f / "observed.parquet"), "{f}/observed.parquet: cannot be read as Parquet"),
     (lambda f: (f / "metrics_summary.json").unlink(), "{f}/metrics_summary.json: missing"),
     (lambda f: (f / "metrics_summary.json").write_text("[]"), "{f}/metrics_summary.json: expected a JSON object"),
-    (lambda f: (f / "metrics_summary.json").write_text('{"base": {"ard_mean": {"q50": "x"}}}'),
-     '{f}/metrics_summary.json: "base" "ard_mean" "n" must be a number'),
+    (lambda f: (f / "metrics_summary.json").write_text('{"baseline": {"ard_mean": {"q50": "x"}}}'),
+     '{f}/metrics_summary.json: "baseline" "ard_mean" "n" must be a number'),
     (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble",\n "replicas": }'),
      "{f}/manifest.json:2:14: not valid JSON"),
     (lambda f: (f / "manifest.json").write_text('{"kind": "ensemble", "replicas": "3"}'),
@@ -469,12 +472,12 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     names who is still at a site when the run ends; the ensemble's had charts and metric names.
     Its key observations are read back here against the folder's own files."""
     rows = {r[0]: r[1:] for r in tables_of(chile / "report.html")["key-variant-1"][1:]}
-    summary = json.loads((chile / "metrics_summary.json").read_text())["base"]
-    s = summary["stranded_peak"]
-    assert rows["Most people stranded at once, all places together"][:2] == [
+    summary = json.loads((chile / "metrics_summary.json").read_text())["baseline"]
+    s = summary["peak_stranded"]
+    assert rows["Peak stranded (people)"][:2] == [
         fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
     band = bands_table(chile, "stranded")
-    camp = band[(band["variant"] == "base") & (band["location"] == "camp")].sort_values("day")
+    camp = band[(band["variant"] == "baseline") & (band["location"] == "camp")].sort_values("day")
     dates = [str(d) for d in camp["date"]]
     q05, q50, q95 = (camp[q].to_numpy() for q in ("q05", "q50", "q95"))
     t = int(np.argmax(q50))
@@ -489,22 +492,62 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
         dates[last[0]] + still, f"{dates[last[1]]} – {dates[last[2]]}"]
     s = summary["stranded_peak_day"]  # each replica's own busiest day, not the median line's
     start = json.loads((chile / "manifest.json").read_text())["start_date"]
-    assert rows["Day the most people were stranded, all places together"][:2] == [
+    assert rows["Day the most people were stranded"][:2] == [
         day_date(s["q50"], start), f"{day_date(s['q05'], start)} – {day_date(s['q95'], start)}"]
     if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
-        assert rows["Days from the first person stranded until nobody is"][:2] == ["not within the run", "–"]
+        assert rows["Days until the camp empties (days)"][:2] == ["not within the run", "–"]
     s = summary["peak_toilets"]
     assert rows["Toilets needed on the worst day (toilets)"][:2] == [
         fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
     # who is still at a site on the last day, with the band of the replicas that day
     pop = bands_table(chile, "population")
-    end = pop[(pop["variant"] == "base") & (pop["day"] == pop["day"].max())].set_index("location")
+    end = pop[(pop["variant"] == "baseline") & (pop["day"] == pop["day"].max())].set_index("location")
     names = place_names(chile)
     held = {what: cells for what, cells in rows.items() if "people there on the run's last day" in what}
     assert held
     for what, cells in held.items():
         q = end.loc[names[what.split(": people there")[0]]]
         assert cells[:2] == [fmt_exact(q["q50"]), f"{fmt_exact(q['q05'])} – {fmt_exact(q['q95'])}"]
+
+
+def test_a_folder_of_an_earlier_version_with_its_old_names_still_opens(chile: Path, tmp_path: Path) -> None:
+    """Ensembles named the peak `stranded_peak` and the scenario as written `base` before they
+    took compare's names (`peak_stranded`, `baseline`). A folder written so still opens: its
+    old keys are read as today's (`ensemble.OLD_METRIC_KEYS`), so its peak is on the page under
+    today's heading, as a new folder's is; its variant keeps the name its files give it."""
+    old = tmp_path / "old"
+    shutil.copytree(chile, old)
+    (old / "report.html").unlink()
+
+    def written_the_old_way(text: str) -> str:
+        return text.replace('"peak_stranded"', '"stranded_peak"').replace('"baseline"', '"base"')
+
+    for name in ("metrics_summary.json", "manifest.json", "observations.json"):
+        path = old / name
+        path.write_text(written_the_old_way(path.read_text(encoding="utf-8")), encoding="utf-8")
+    csv = old / "metrics.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"peak_stranded", b"stranded_peak").replace(b"baseline,", b"base,"))
+    for table in (old / "bands").glob("*.parquet"):
+        frame = pd.read_parquet(table)
+        frame["variant"] = frame["variant"].replace("baseline", "base")
+        frame.to_parquet(table, index=False)
+    summary = json.loads((old / "metrics_summary.json").read_text(encoding="utf-8"))
+    assert list(summary) == ["base"] and "stranded_peak" in summary["base"] and "peak_stranded" not in summary["base"]
+    assert b",stranded_peak," in csv.read_bytes()
+
+    r = CliRunner().invoke(app, ["report", str(old)])
+    assert r.exit_code == 0, r.output
+    page = parse(old / "report.html")
+    assert [c["section"] for c in page.charts] and {c["section"] for c in page.charts} == {"variant-1"}
+    s = summary["base"]["stranded_peak"]
+    figures = [fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+    new_rows = {r[0]: r[1:] for r in tables_of(chile / "report.html")["key-variant-1"][1:]}
+    old_rows = {r[0]: r[1:] for r in tables_of(old / "report.html")["key-variant-1"][1:]}
+    assert old_rows["Peak stranded (people)"][:2] == figures == new_rows["Peak stranded (people)"][:2]
+    assert old_rows == new_rows  # (every key observation as the folder written today gives it)
+    metrics = {r[-1]: r for r in page.tables["variant-1"][1:]}
+    assert metrics["peak_stranded"][0] == "peak stranded (people)" and "stranded_peak" not in metrics
+    assert "<h2>Variant base</h2>" in (old / "report.html").read_text(encoding="utf-8")
 
 
 def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> None:
@@ -523,9 +566,9 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
         return "0%" if text[1:] == "0%" else text
 
     for o in sorted(observations, key=lambda o: o["day"]):
-        if o["kind"] not in ("point", "range") or ("base", o["day"], o["location"]) not in pop.index:
+        if o["kind"] not in ("point", "range") or ("baseline", o["day"], o["location"]) not in pop.index:
             continue
-        q = pop.loc[("base", o["day"], o["location"])]
+        q = pop.loc[("baseline", o["day"], o["location"])]
         lo, mid, hi = q["q05"], q["q50"], q["q95"]
         if o["kind"] == "range":
             shown = f"{fmt_exact(o['low'])}–{fmt_exact(o['high'])}"
@@ -577,13 +620,13 @@ def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> N
     assert [{k: v for k, v in o.items() if k != "replicas"} for o in saved] == json.loads(
         (run / "observations.json").read_text(encoding="utf-8"))
     checked = [o for o in saved if o["kind"] in ("lower_bound", "peak")]
-    assert len(checked) == 3 and all(len(o["replicas"]["base"]) == 2 for o in checked)
+    assert len(checked) == 3 and all(len(o["replicas"]["baseline"]) == 2 for o in checked)
     table = tables_of(chile / "report.html")["bounds-variant-1"]
     assert table[0] == ["date", "place", "reported", "replicas' figure", "median", "5–95 % of replicas",
                         "verdict", "note"]
     expect = []
     for o in sorted(checked, key=lambda o: o["day"]):
-        values = o["replicas"]["base"]
+        values = o["replicas"]["baseline"]
         s = summarize_metrics({"x": v} for v in values)["x"]
         if o["kind"] == "lower_bound":
             shown, figure = f"at least {fmt_exact(o['low'])}", "people there that day"
@@ -631,8 +674,8 @@ def test_an_older_ensemble_folder_without_observations_json_still_reads(chile: P
     (folder / "report.html").unlink()
     (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak",\n "replicas": ')
     assert f"error: {folder}/observations.json:2:14: not valid JSON" in _refused(folder)
-    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak", "replicas": {"base": [1, "x"]}}]')
-    assert f'{folder}/observations.json: observation 1 "replicas" "base"[1] must be a number, found a string' in _refused(folder)
+    (folder / "observations.json").write_text('[{"day": 3, "location": "camp", "kind": "peak", "replicas": {"baseline": [1, "x"]}}]')
+    assert f'{folder}/observations.json: observation 1 "replicas" "baseline"[1] must be a number, found a string' in _refused(folder)
 
 
 def test_a_flee_ensemble_keeps_no_observations_json(mali: Path) -> None:
@@ -765,9 +808,9 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     assert (first["median"], first["band"]) == ("2023-04-05", "2023-04-03 – –")  # (the 5 % edge never passes 0)
     last = rows["The line: last day with people stranded"]
     assert (last["median"], last["band"]) == ("2023-04-08", "– – 2023-04-09")
-    empties = rows["Days from the first person stranded until nobody is"]
+    empties = rows["Days until the camp empties (days)"]
     assert empties["median"] == "5" and "(in 12 of 20 replicas; not within the run in the others)" in empties["how"]
-    peak_day = rows["Day the most people were stranded, all places together"]  # (days 5.5, 4.6, 6.4: the nearer)
+    peak_day = rows["Day the most people were stranded"]  # (days 5.5, 4.6, 6.4: the nearer)
     assert (peak_day["median"], peak_day["band"]) == ("2023-04-07", "2023-04-06 – 2023-04-07")
     assert "(in 19 of 20 replicas; nobody stranded in the others)" in peak_day["how"]
     shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]

@@ -622,6 +622,7 @@ def ensemble(
 ) -> None:
     """Run seeded replicas (and sweeps) and write quantile bands and metric distributions."""
     from .analysis.ensemble import (
+        BASELINE,
         OverrideError,
         apply_overrides,
         build_variants,
@@ -641,7 +642,7 @@ def ensemble(
         sweeps = [parse_sweep(s) for s in sweep or []]
         _runs_or_exit(sweeps, replicas, "replicas")
         variants = build_variants(settings, sweeps,
-                                  base_label=str(scenario.metadata.get("variant") or "base"))
+                                  base_label=str(scenario.metadata.get("variant") or BASELINE))
         for v in variants:  # refuse bad keys before any work
             _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides), v.overrides)
         _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
@@ -672,8 +673,10 @@ def ensemble(
         from rich.table import Table
 
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
-        # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
-        from .analysis.compare import name_lines
+        # a file or a pipe gets whole lines, each parameter of a sweep point on its own; a metric
+        # by compare's label and unit, folded at its spaces: its key, `stranded_person_days`,
+        # broke as "stranded_person_d" / "ays" at 80 columns)
+        from .analysis.compare import METRIC_LABELS, heading, name_lines
         from .analysis.ensemble import DAY_METRICS, NO_VALUE_REASONS
         from .outputs.formatting import day_date
         from .outputs.report.ensemble import is_count
@@ -689,19 +692,20 @@ def ensemble(
         notes = []
         for label, metrics in ens.summary.items():
             for k, (name, s) in enumerate(metrics.items()):
+                said = METRIC_LABELS.get(name, (name, ""))[0]  # (in a note: the label, as compare's notes)
                 some = 0 < s["n"] < replicas  # (NaN in some replicas, e.g. the camp not yet empty)
                 why = NO_VALUE_REASONS.get(name)
                 if some:
-                    notes.append(f"* {label}, {name}: a value in {s['n']:.0f} of {replicas} replicas"
+                    notes.append(f"* {label}, {said}: a value in {s['n']:.0f} of {replicas} replicas"
                                  + (f" (in the others {why})" if why else "") + "; the figures are of those")
                 elif why and not s["n"]:
-                    notes.append(f"{label}, {name}: {why} in any replica")
+                    notes.append(f"{label}, {said}: {why} in any replica")
                 num: Callable[[float], str] = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
                 if name in DAY_METRICS:  # (a day: its date, 2023-04-14 – 2023-04-19)
                     num = partial(day_date, start=ens.manifest.get("start_date"))
                 median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
-                table.add_row(labels[label] if k == 0 else "", name, median, band,
+                table.add_row(labels[label] if k == 0 else "", heading(name), median, band,
                               end_section=k == len(metrics) - 1)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         for note in notes:
@@ -1154,8 +1158,8 @@ def compare(
         own = _own_values(scenarios["baseline"], [k for k, _ in sweeps])
         if own:
             scenarios["baseline"] = _described(scenarios["baseline"], f"as written: {own}")
-        for v in swept:  # (named by its values; `crisis.` left out: every key here is one)
-            name = v.label.replace("crisis.", "")
+        for v in swept:  # (named by its values, as an ensemble's points are: `ensemble.point_name`)
+            name = v.label
             sc = apply_overrides(scenarios["baseline"], v.overrides)
             _warn_new_policy_days(name, scenarios["baseline"], sc, v.overrides)
             if _same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)

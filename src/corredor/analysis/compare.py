@@ -64,13 +64,25 @@ NO_VALUE_REASONS: dict[str, str] = {
 #: Every metric of a comparison, policy metrics first.
 ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
 
+#: Every per-run figure corredor names, key -> (label, unit): a comparison's (ALL_METRICS), and
+#: those that a run's key figures and `corredor ensemble` give beside them. One key and one label
+#: per figure wherever it is written (comparison.csv, a run's manifest, an ensemble's
+#: metrics.csv and metrics_summary.json, the CLI's tables, the pages): `heading`.
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    **ALL_METRICS,
+    "stranded_peak_day": ("day the most people were stranded", ""),
+    "people_final": ("people created by the last day", "people"),
+}
+
 
 def heading(key: str, sep: str = " ") -> str:
     """A metric's column heading, "label (unit)", with the unit as screens write it ("m²"); the
     unit is left out where the label already ends with it ("stranded person-days", not
     "stranded person-days (person-days)"). Every table of a comparison (the CLI's, the main
-    job's report, `corredor report --comparison`) heads its columns with this."""
-    return titled(*ALL_METRICS[key], sep=sep)
+    job's report, `corredor report --comparison`) and of an ensemble (its CLI table, its page)
+    heads its columns or rows with this. A key METRIC_LABELS does not know (a Flee case's
+    `ard_mean`, a `metric_fn`'s own) is its own heading."""
+    return titled(*METRIC_LABELS[key], sep=sep) if key in METRIC_LABELS else key
 
 
 def titled(label: str, unit: str, sep: str = " ") -> str:
@@ -208,10 +220,10 @@ def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple
         value = figures[key]
         missing = value is None or not math.isfinite(float(value))
         if key == "stranded_peak_day":
-            rows.append(("day the most people were stranded",
+            rows.append((METRIC_LABELS[key][0],
                          "nobody was stranded" if missing else day_date(value, start)))
             continue
-        label, unit = ALL_METRICS[key]
+        label, unit = METRIC_LABELS[key]
         text = (NO_VALUE_REASONS.get(key, "–") if missing
                 else f"{fmt_exact(value)}" + ("" if not unit or label.endswith(unit) else f" {unit}"))
         rows.append((label, text))

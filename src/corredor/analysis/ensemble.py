@@ -11,7 +11,7 @@ not seed noise. The same base seed gives the same bands, whatever the executor o
 >>> import corredor
 >>> sc = corredor.load_scenario("../shared/data/flee/mali2012", hasten=10)  # doctest: +SKIP
 >>> ens = run_ensemble(sc, replicas=20, seed=1)  # doctest: +SKIP
->>> ens.bands["population"].sel(stat="q50", variant="base")  # doctest: +SKIP
+>>> ens.bands["population"].sel(stat="q50", variant="baseline")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -260,6 +260,11 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     return out
 
 
+#: The label of the scenario as given, unchanged but for `--set` (no sweep): `compare`'s name
+#: for the scenario its variants are compared with.
+BASELINE = "baseline"
+
+
 @dataclass(frozen=True)
 class Variant:
     """One point of a sweep: a label and the dotted overrides it applies."""
@@ -282,11 +287,24 @@ def unique_name(name: str, taken: Collection[str]) -> str:
     return unique
 
 
+def point_name(key: str, value: Any) -> str:
+    """One parameter of a sweep point's name, `key=value`, as `compare` and `ensemble` both name
+    their points: a border-crisis parameter without its `crisis.` (every parameter name lacks a
+    dot, every setting has one, so the two cannot be confused), a setting with its section, the
+    value as typed (`value_text`).
+
+    >>> point_name("crisis.bribe_price_usd", 0.0), point_name("move_rules.camp_weight", 2)
+    ('bribe_price_usd=0', 'move_rules.camp_weight=2')
+    """
+    return f"{key.removeprefix('crisis.')}={value_text(value)}"
+
+
 def build_variants(
     settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = (),
-    base_label: str = "base",
+    base_label: str = BASELINE,
 ) -> list[Variant]:
-    """The cartesian product of the sweeps, each with the common `settings` applied first;
+    """The cartesian product of the sweeps, each with the common `settings` applied first and
+    named by its values (`point_name`, joined by commas: "peru_block=2023-04-06,bribe_price_usd=0");
     without sweeps one variant, `base_label` (the CLI passes a policy variant's name)."""
     base = dict(settings or {})
     if not sweeps:
@@ -300,7 +318,7 @@ def build_variants(
     out = []
     for combo in itertools.product(*(values for _, values in sweeps)):
         over = {**base, **dict(zip(keys, combo, strict=True))}
-        label = ",".join(f"{k}={value_text(v)}" for k, v in zip(keys, combo, strict=True))
+        label = ",".join(point_name(k, v) for k, v in zip(keys, combo, strict=True))
         out.append(Variant(label, over))
     return out
 
@@ -361,11 +379,26 @@ DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
 #: compare's, and the day of a peak there never was.
 NO_VALUE_REASONS: dict[str, str] = {**COMPARE_NO_VALUE_REASONS, "stranded_peak_day": "nobody was stranded"}
 
+#: Metric keys that ensemble folders of earlier versions wrote -> the key each is now (compare's,
+#: `compare.METRIC_LABELS`): where a folder is read (`current_metric_keys`), so that one written
+#: before the names were made one still opens in `corredor report`, its figures under today's labels.
+OLD_METRIC_KEYS: dict[str, str] = {"stranded_peak": "peak_stranded"}
+
+
+def current_metric_keys(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """`metrics` (a variant's part of metrics_summary.json, or a row of metrics.csv) with each
+    old key (OLD_METRIC_KEYS) renamed to today's, in its place; an old key whose new one is there
+    too is left out (the new one is what this version wrote)."""
+    return {OLD_METRIC_KEYS.get(k, k): v for k, v in metrics.items()
+            if not (k in OLD_METRIC_KEYS and OLD_METRIC_KEYS[k] in metrics)}
+
 
 def default_metrics(results: Any) -> dict[str, float]:
     """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals; for a
     border-crisis run also `compare`'s policy and supplies metrics (give-ups, money paid, days
-    until the camp empties, water, rations, ...), so an ensemble gives their spread too.
+    until the camp empties, water, rations, ...), so an ensemble gives their spread too. Each
+    under compare's key (`compare.METRIC_LABELS`): `peak_stranded`, not the `stranded_peak` of
+    earlier versions (OLD_METRIC_KEYS).
 
     `stranded_peak_day`: the day (0 = the start date) the most people were stranded, all places
     together (the first such day on a tie); NaN where nobody ever was. Why per replica: the
@@ -380,7 +413,7 @@ def default_metrics(results: Any) -> dict[str, float]:
         out.setdefault("people_final", float(in_people(ds[["total_people"]])["total_people"].values[-1]))
     if "stranded" in ds:
         daily = ds["stranded"].sum([d for d in ds["stranded"].dims if d != "day"]).values
-        out.setdefault("stranded_peak", float(np.max(daily)) if daily.size else 0.0)
+        out.setdefault("peak_stranded", float(np.max(daily)) if daily.size else 0.0)
         out.setdefault("stranded_peak_day", stranded_peak_day(ds))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
     if is_crisis(ds):  # (the two stranded figures are above already)
@@ -595,7 +628,7 @@ def run_ensemble(
     if int(replicas) < 1:
         raise ValueError(f"replicas must be at least 1, found {replicas}")
     replicas = int(replicas)
-    variants = list(variants or [Variant("base")])
+    variants = list(variants or [Variant(BASELINE)])
     labels = [v.label for v in variants]
     twice = sorted({label for label in labels if labels.count(label) > 1})
     if twice:  # (rows, summary and bands are keyed by label: two variants would be merged as one)

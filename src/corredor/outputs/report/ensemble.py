@@ -37,6 +37,7 @@ from ...analysis.ensemble import (
     DAY_METRICS,
     REPLICA_KINDS,
     band_panels,
+    current_metric_keys,
     read_bands,
     summarize_metrics,
 )
@@ -124,6 +125,8 @@ def read_ensemble(folder: Path) -> EnsembleData:
     if not summary_path.is_file():
         raise ReportError(f"{summary_path}: missing (every ensemble folder has it)")
     summary = checks.check_summary(checks.read_json(summary_path), summary_path)
+    # (a folder of an earlier version: its `stranded_peak` is today's `peak_stranded`)
+    summary = {variant: current_metric_keys(metrics) for variant, metrics in summary.items()}
     names = [v for v in (*CHARTED, *SITE_EVIDENCE)
              if v == "population" or (folder / "bands" / f"{v}.parquet").is_file()]
     for name in names:
@@ -277,15 +280,16 @@ def metric_format(name: str, stats: dict[str, float], start: Any) -> Callable[[f
 
 
 def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list[dict[str, str]]:
-    """The metrics table of one variant: metric, median, 5–95 %, mean, sd, replicas with a value;
-    a day metric's median, band and mean as dates (days from `start`, the manifest's start date),
-    its sd in days."""
+    """The metrics table of one variant: metric (compare's heading, `compare.heading`, and its
+    key, the column of metrics.csv), median, 5–95 %, mean, sd, replicas with a value; a day
+    metric's median, band and mean as dates (days from `start`, the manifest's start date), its
+    sd in days."""
     rows = []
     for name, s in metrics.items():
         fmt = metric_format(name, s, start)
         sd = sig4(s["sd"]) + " days" if name in DAY_METRICS and math.isfinite(s["sd"]) else fmt(s["sd"])
-        rows.append({"metric": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]), "q95": fmt(s["q95"]),
-                     "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
+        rows.append({"metric": heading(name), "key": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]),
+                     "q95": fmt(s["q95"]), "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
     return rows
 
 
@@ -328,11 +332,14 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     n = int(data.manifest["replicas"])
     rows: list[dict[str, str]] = []
 
-    def metric(key: str, what: str, how: str, none: str = "not within the run") -> None:
-        """A row of a per-replica metric; `none`: why a replica has no value of it."""
+    def metric(key: str, how: str, none: str = "not within the run") -> None:
+        """A row of a per-replica metric, named as compare and the CLI name it (`compare.heading`);
+        `none`: why a replica has no value of it."""
         s = metrics.get(key)
         if s is None:
             return
+        what = heading(key)
+        what = what[0].upper() + what[1:]
         fmt = metric_format(key, s, data.manifest.get("start_date"))
         if not s["n"] or not math.isfinite(s["q50"]):
             rows.append({"what": what, "median": none, "band": "–",
@@ -342,11 +349,9 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         rows.append({"what": what, "median": fmt(s["q50"]), "band": f"{fmt(s['q05'])} – {fmt(s['q95'])}",
                      "how": how + some})
 
-    metric("stranded_peak", "Most people stranded at once, all places together",
-           "each replica's highest daily total")
-    metric("stranded_peak_day", "Day the most people were stranded, all places together",
-           "each replica's own busiest day (the first, on a tie); a quantile between two days is "
-           "rounded to the nearer", none="nobody stranded")
+    metric("peak_stranded", "each replica's highest daily total, all places together")
+    metric("stranded_peak_day", "each replica's own busiest day, all places together (the first, on "
+           "a tie); a quantile between two days is rounded to the nearer", none="nobody stranded")
     stranded = data.bands["stranded"].sel(variant=variant)
     q = {stat: np.nan_to_num(stranded.sel(stat=stat).transpose("day", "location").values)
          for stat in ("q05", "q50", "q95")}
@@ -369,14 +374,12 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
                      "band": f"{when(_last(lo > 0))} – {when(_last(hi > 0))}",
                      "how": "the day the median last exceeds 0; the band: the days the 5 % and 95 % edges "
                             "last do"})
-    metric("days_until_camp_empties", "Days from the first person stranded until nobody is",
+    metric("days_until_camp_empties",
            "each replica's days from its first stranded person to the first day after its peak with none")
-    metric("stranded_person_days", "Person-days stranded", "each replica's sum over days of the people stranded")
+    metric("stranded_person_days", "each replica's sum over days of the people stranded")
     for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
-        what = heading(key)
         by = "" if key in ("peak_at_sites", "people_at_sites_last_day") else ", by the Sphere standard"
-        metric(key, what[0].upper() + what[1:], f"at the crisis sites (the line, camps and shelters){by}; "
-               "each replica's figure")
+        metric(key, f"at the crisis sites (the line, camps and shelters){by}; each replica's figure")
     pop = data.bands["population"].sel(variant=variant)
     _, stacked, order = band_panels(data.bands, "population")
     for k in order:
