@@ -12,7 +12,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -560,20 +559,6 @@ def _check_engine(engine: str) -> None:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
 
 
-def _count(x: float) -> str:
-    """A quantile of a count (people, days): whole, with thousands separators."""
-    return f"{x:,.0f}"
-
-
-def _num(x: float) -> str:
-    """A summary figure: whole numbers with thousands separators, others to 4 significant digits."""
-    if x != x:
-        return "–"
-    if abs(x) >= 1000 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
-
-
 def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str = "auto"):
     """The scenario at `path` with --hasten and --days applied; exit 2 with the problems, or
     where an option would do nothing (a border-crisis run simulates every person on its own
@@ -674,9 +659,8 @@ def ensemble(
         # (a long variant name is folded, not cut: two sweep points read "crisis.peru_block=2023-04…";
         # a file or a pipe gets whole lines, each parameter of a sweep point on its own)
         from .analysis.compare import name_lines
-        from .analysis.ensemble import DAY_METRICS, NO_VALUE_REASONS
-        from .outputs.formatting import day_date
-        from .outputs.report.ensemble import is_count
+        from .analysis.ensemble import NO_VALUE_REASONS
+        from .outputs.report.ensemble import metric_format
 
         table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         labels = {label: name_lines(label) for label in ens.summary}
@@ -696,9 +680,9 @@ def ensemble(
                                  + (f" (in the others {why})" if why else "") + "; the figures are of those")
                 elif why and not s["n"]:
                     notes.append(f"{label}, {name}: {why} in any replica")
-                num: Callable[[float], str] = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
-                if name in DAY_METRICS:  # (a day: its date, 2023-04-14 – 2023-04-19)
-                    num = partial(day_date, start=ens.manifest.get("start_date"))
+                # (as the ensemble's page writes them: a count whole, 498 – 508, as compare prints
+                # it; a day its date, 2023-04-14 – 2023-04-19; any other to 4 significant digits)
+                num = metric_format(name, s, ens.manifest.get("start_date"))
                 median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
                 table.add_row(labels[label] if k == 0 else "", name, median, band,
@@ -809,11 +793,14 @@ def report(
     comparison: Path | None = typer.Option(
         None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]; run folders only"
     ),
+    other_scenario: bool = typer.Option(
+        False, "--other-scenario", help="show a --comparison of another scenario than the run's (refused otherwise), marked so on the page"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
     """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas."""
     from .outputs.report import build_report
-    from .outputs.report.builder import comparison_rows
+    from .outputs.report.builder import OtherScenario, comparison_rows
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
     from .outputs.report.ensemble import build_ensemble_report, is_ensemble_folder
 
@@ -830,8 +817,15 @@ def report(
             comparison_rows(rows)  # (checked before anything is written; the report reads its seeds too)
         except ValueError as exc:
             usage_error(f"{comparison}: {exc}")
+    def say(line: str) -> None:  # (what the page says above the comparison, said here too)
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     try:
-        path = build_ensemble_report(run_dir) if ensemble else build_report(run_dir, comparison=rows)
+        path = (build_ensemble_report(run_dir) if ensemble else
+                build_report(run_dir, comparison=rows, other_scenario=other_scenario, say=say))
+    except OtherScenario as exc:  # (named here: build_report was given the file's content)
+        usage_error(f"{comparison}: {exc}; nothing was written" if comparison is not None else
+                    f"{exc}; nothing was written")
     except (NotARunFolder, ReportError) as exc:  # each names its file
         usage_error(f"{exc}; nothing was written")
     except OSError as exc:  # writing report.html
@@ -1038,7 +1032,7 @@ def _print_comparison(comp) -> None:
         heading,
         name_lines,
     )
-    from .outputs.formatting import signed
+    from .outputs.formatting import band_cell, is_count_unit, signed
 
     summary = comp.summary()
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
@@ -1060,10 +1054,13 @@ def _print_comparison(comp) -> None:
                     # (a difference: on no seed do both this scenario and the baseline have one)
                     cells.append("–" if of else "not within\nthe run")
                     continue
-                med, lo, hi = (signed(r[f"diff_{q}"], whole=True) for q in ("median", "p05", "p95"))
-                cells.append(f"{med}\n[{lo} – {hi}]"
-                             if of else
-                             f"{r['median']:,.0f}{'*' if missing else ''}\n[{r['p05']:,.0f}–{r['p95']:,.0f}]")
+                # (as the report writes the same comparison.json's cells: `formatting.count_text`
+                # for a count, the band under the median here)
+                whole = is_count_unit(r["unit"])
+                med, lo, hi = (signed(r[f"diff_{q}"], whole=whole) for q in ("median", "p05", "p95"))
+                median, _, band = band_cell(r["median"], r["p05"], r["p95"], whole=whole).partition(" ")
+                cells.append(f"{med}\n[{lo} – {hi}]" if of else
+                             f"{median}{'*' if missing else ''}\n{band}")
                 if missing and not of:
                     notes.append(f"* {name}, {ALL_METRICS[key][0]}: in {missing} of {r['seeds']} seeds "
                                  "not within the run; the figures are of the other seeds")
