@@ -140,6 +140,9 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     seed = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))["seed"]
     assert "the median over 1 seed and, in brackets, the 5–95 % band of it" in section  # (what a cell is)
     assert f"seed {seed}, one of these seeds" in section
+    # (each report's run is one of the compared scenarios, as comparison.json names them: no caution)
+    assert set(data["scenario_identity"]) == set(data["scenarios"])
+    assert all('class="caution' not in (out / name / "report.html").read_text(encoding="utf-8") for name in expected)
     left = fmt_exact(data["per_seed"]["baseline"]["people_at_sites_last_day"][0])  # (as compare says it)
     assert (f"whole run: to 2023-06-30, the run&#39;s last day; the water and rations that the people still at "
             f"the line and in shelters then (baseline: {left} [{left}–{left}]) need after it are not in "

@@ -987,3 +987,168 @@ def test_a_name_given_twice_gets_calibrates_suffix_and_a_variant_may_not_be_call
         assert (f'{path}:{where}: the variant is named "baseline" by {by}, which compare gives its first '
                 "scenario, the one the variants are compared with; expected another name") in said, said
         assert "policy comparison" not in said
+
+
+def _page_text(folder: Path) -> str:
+    import html
+
+    return html.unescape(" ".join((folder / "report.html").read_text(encoding="utf-8").split()))
+
+
+def test_a_report_shows_a_comparison_of_its_own_scenario_and_refuses_anothers(small_comparison, tmp_path):
+    """Found by a user acceptance pass: `corredor report RUN --comparison comparison.json` put a
+    Chile–Peru policy table into a mali2012 run's page, exit 0, and under it "totals to
+    2012-12-24, the run's last day" (Mali's); a 100-day Chile–Peru run's page gave its own last
+    day for the comparison's 150-day totals. comparison.json now names its scenarios
+    (`scenario_identity`), checked against the run's manifest.json: a run of one of them as
+    compared is shown as is; the same scenario over another period is shown with both periods
+    said, the totals' end always the comparison's; another scenario's is refused (exit 2, both
+    named) unless --other-scenario, then marked; a file without the field is shown, with a note."""
+    import shutil
+
+    write_comparison(small_comparison, tmp_path / "cmp")
+    path = tmp_path / "cmp" / "comparison.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ids = data["scenario_identity"]
+    assert list(ids) == data["scenarios"]
+    assert ids["baseline"]["name"] == "chile-peru-2023" and ids["bribe-55"]["name"] == "chile-peru-2023+bribe-55"
+    assert ids["baseline"]["sha256"] != ids["bribe-55"]["sha256"]
+
+    def run(*args: str) -> Path:
+        out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        r = runner.invoke(app, ["run", *args, "--out", str(out), "-q"])
+        assert r.exit_code == 0, r.output
+        return out
+
+    def report(folder: Path, *extra: str, comparison: Path = path):
+        return runner.invoke(app, ["report", str(folder), "--comparison", str(comparison), *extra])
+
+    # the variant as compared: its run's manifest holds the hash comparison.json has for it
+    variant = run(str(SCENARIO / "variants" / "bribe_55.toml"))
+    manifest = json.loads((variant / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scenario"]["sha256"] == ids["bribe-55"]["sha256"]
+    r = report(variant)
+    assert r.exit_code == 0 and "note:" not in r.stderr and "warning:" not in r.stderr, r.output
+    text = _page_text(variant)
+    assert 'class="caution' not in text and "whole run: to 2023-06-30, the run's last day;" in text
+
+    # the baseline for 100 of its 150 days: shown (a comparison shared on purpose), both periods said
+    short = run(str(SCENARIO), "--days", "100")
+    r = report(short)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert said.startswith("note: This run (chile-peru-2023) is not one of the compared scenarios as they ran.")
+    assert ("The compared runs cover 2023-02-01 to 2023-06-30, this run 2023-02-01 to 2023-05-11: the "
+            "table's figures are of their period, not this run's.") in said
+    text = _page_text(short)
+    assert '<p class="caution">This run (chile-peru-2023) is not one of the compared scenarios' in text
+    # (the totals' end is the comparison's, never the page's run's 2023-05-11)
+    assert "whole run: to 2023-06-30, the compared runs' last day;" in text and "2023-05-11, the run" not in text
+
+    # another scenario's run (a mali2012 run folder): refused, both named, nothing written
+    other = tmp_path / "mali"
+    shutil.copytree(variant, other)
+    (other / "report.html").unlink()
+    manifest["scenario"] = {"name": "mali2012", "sha256": "0" * 64, "source": "data/flee/mali2012"}
+    (other / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    r = report(other)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    said = " ".join(r.stderr.split())
+    assert said == (f"error: {path}: compares another scenario: chile-peru-2023 ({ids['baseline']['source']}), "
+                    "not this run's mali2012 (data/flee/mali2012); a report shows the comparison of its own "
+                    "scenario (use --other-scenario to show it anyway, marked as another scenario's); "
+                    "nothing was written")
+    assert not (other / "report.html").exists()
+    # the same file in the run folder, read without --comparison: refused too, naming it
+    shutil.copy(path, other / "comparison.json")
+    r = runner.invoke(app, ["report", str(other)])
+    assert r.exit_code == 2 and f"error: {other / 'comparison.json'}: compares another scenario" in r.stderr
+    (other / "comparison.json").unlink()
+    # asked for: shown, marked on the page and warned of
+    r = report(other, "--other-scenario")
+    assert r.exit_code == 0, r.output
+    assert " ".join(r.stderr.split()).startswith("warning: Another scenario's comparison: chile-peru-2023 (")
+    text = _page_text(other)
+    assert ('<p class="caution other">Another scenario\'s comparison: chile-peru-2023' in text
+            and "not this run's mali2012 (data/flee/mali2012). Its figures say nothing of the run this page shows."
+            in text)
+
+    # a comparison.json written before it named its scenarios: shown, with a note to check it
+    del data["scenario_identity"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(data), encoding="utf-8")
+    for folder in (other, short):
+        r = report(folder, comparison=older)
+        assert r.exit_code == 0, r.output
+        assert " ".join(r.stderr.split()).startswith(
+            "note: Not checked: this comparison.json does not say which scenario it compares")
+    assert "whole run: to 2023-06-30, the compared runs' last day;" in _page_text(short)
+
+
+def _cli_tables(out: str) -> list[list[list[str]]]:
+    """The tables `corredor compare` prints, each as rows of cells, a cell's lines joined by a
+    space ("930 [905–941]"), headings left out."""
+    tables: list[list[list[str]]] = []
+    rows: list[list[str]] | None = None
+    for line in out.splitlines():
+        if line.startswith("┡"):  # (the rule under the headings: the body follows)
+            rows = []
+            tables.append(rows)
+        elif line.startswith("└"):
+            rows = None
+        elif rows is not None and line.startswith("│"):
+            cells = [c.strip() for c in line.split("│")[1:-1]]
+            if cells[0] or not rows:
+                rows.append(cells)
+            else:  # (a cell's second line: its band)
+                rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
+    return tables
+
+
+def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report(small_comparison, tmp_path,
+                                                                                    capsys):
+    """Found by a user acceptance pass: the CLI wrote "930 [905–941]", "[154–165]" tents and
+    "[25–26]" toilets where the page wrote "930.5 [905.1–941.4]", "[154.2–164.7]" and "[25–25.9]"
+    for the same comparison.json. A count's figures are whole numbers on both (one rule,
+    `formatting.count_text`); here every cell of the CLI's tables is the page's, the
+    differences' too."""
+    import re
+
+    from corredor.analysis.compare import DIFF_TABLES, METRIC_TABLES, comparison_json
+    from corredor.cli import _print_comparison
+    from corredor.outputs.report import build_report
+
+    data = json.loads(json.dumps(comparison_json(small_comparison)))
+    # (the comparison has figures that are not whole, as 3 seeds' 5–95 % bands are)
+    assert any(not float(r[k]).is_integer() for r in data["summary"] for k in ("p05", "p95") if r[k] is not None)
+    from synthetic_results import crisis_like
+    from test_report import make_run_folder
+
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    page = (build_report(folder, comparison=data)).read_text(encoding="utf-8")
+    section = page[page.index('<section id="comparison">'):page.index("</section>", page.index('id="comparison"'))]
+
+    def page_rows(table: str) -> dict[str, list[str]]:
+        rows = {}
+        for name, cells in re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', table):
+            rows[name] = [" ".join(re.sub(r"<[^>]+>", "", c).split()) for c in re.findall(r"<td>(.*?)</td>", cells)]
+        return rows
+
+    main, diffs = section.split('id="differences"')
+    shown, differences = page_rows(main), page_rows(diffs)
+    columns = [k for _, keys in METRIC_TABLES for k in keys]
+    diff_columns = [k for _, keys in DIFF_TABLES for k in keys]
+    _print_comparison(small_comparison)
+    tables = _cli_tables(capsys.readouterr().out)
+    assert len(tables) == len(METRIC_TABLES) + len(DIFF_TABLES)
+    checked = 0
+    for i, ((_, keys), table) in enumerate(zip(METRIC_TABLES + DIFF_TABLES, tables, strict=True)):
+        diff = i >= len(METRIC_TABLES)  # (the differences from the baseline, seed by seed)
+        for name, *cells in table:
+            for key, cell in zip(keys, cells, strict=True):
+                expected = (differences[name][diff_columns.index(key)] if diff
+                            else shown[name][columns.index(key)])
+                assert cell == expected, (name, key)
+                checked += 1
+    assert checked == 3 * len(columns) + 2 * len(diff_columns)
+    assert not re.search(r"\d\.\d", " ".join(" ".join(r) for t in tables for r in t))  # (no decimals: counts)

@@ -11,6 +11,7 @@ file by file for the refusals.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from html.parser import HTMLParser
@@ -26,7 +27,7 @@ from conftest import REPO
 from corredor.analysis.compare import heading
 from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
 from corredor.cli import app
-from corredor.outputs.formatting import day_date
+from corredor.outputs.formatting import count_text, day_date
 from corredor.outputs.report.builder import fmt_exact
 from corredor.outputs.report.ensemble import build_ensemble_report, is_count, sig4
 from ensemble_toy import identity, toy_scenario, toy_simulate
@@ -149,9 +150,13 @@ def place_names(folder: Path) -> dict[str, str]:
 
 
 def _ensemble(scenario_path: Path, out: Path, replicas: int, days: int, *extra: str) -> Path:
+    """`corredor ensemble` and `corredor report` of its folder; the table the first printed is
+    kept beside the folder, in `cli_table.txt` (wide: a metric's name on one line)."""
     result = CliRunner().invoke(app, ["ensemble", str(scenario_path), "-n", str(replicas), "--days", str(days),
-                                      "--executor", "serial", "--seed", "3", "--out", str(out), "-q", *extra])
+                                      "--executor", "serial", "--seed", "3", "--out", str(out), *extra],
+                                env={"COLUMNS": "200"})
     assert result.exit_code == 0, (result.output, result.exception)
+    (out.parent / "cli_table.txt").write_text(result.stdout, encoding="utf-8")
     result = CliRunner().invoke(app, ["report", str(out)])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "wrote" in result.output
@@ -271,15 +276,57 @@ def _check_metrics(folder: Path) -> None:
                 assert [median, lo, hi, mean] == [day_date(s[k], start) for k in ("q50", "q05", "q95", "mean")]
                 assert re.fullmatch(r"\d{4}-\d\d-\d\d", median) and sd == f"{sig4(s['sd'])} days"
                 continue
-            fmt = fmt_exact if is_count(s) else sig4
-            assert [median, lo, hi, mean, sd] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean", "sd")]
+            # (a count's median, band and mean whole, as `corredor ensemble` prints them; its sd, a
+            # spread, with one decimal; any other metric to 4 significant digits)
+            count = is_count(s, name)
+            fmt = count_text if count else sig4
+            assert [median, lo, hi, mean] == [fmt(s[k]) for k in ("q50", "q05", "q95", "mean")]
+            assert sd == (fmt_exact if count else sig4)(s["sd"])
             assert n == fmt_exact(s["n"])
             if name == "days_until_camp_empties" and s["n"] < manifest["replicas"]:
                 continue  # (NaN where the camp had not emptied by the run's end: replicas with a value)
             assert n == str(manifest["replicas"])
             for shown, key in ((median, "q50"), (lo, "q05"), (hi, "q95"), (mean, "mean")):
                 value = float(shown.replace(",", ""))  # the figure read back, to its digits
-                assert value == pytest.approx(s[key], rel=6e-4, abs=0.051)
+                assert value == pytest.approx(s[key], rel=6e-4, abs=0.5 if count else 0.051)
+
+
+def _cli_metric_rows(folder: Path) -> dict[str, list[list[str]]]:
+    """`corredor ensemble`'s printed table (`_ensemble`'s cli_table.txt): per variant, rows of
+    [metric, median, 5–95 %]."""
+    rows: dict[str, list[list[str]]] = {}
+    variant = ""
+    for line in (folder.parent / "cli_table.txt").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) != 4 or cells[1] in ("metric", ""):
+            continue
+        variant = cells[0] or variant
+        rows.setdefault(variant, []).append(cells[1:])
+    return rows
+
+
+@pytest.mark.parametrize("which", ["chile", "mali"])
+def test_an_ensembles_printed_table_and_its_page_agree(which: str, request: pytest.FixtureRequest) -> None:
+    """Found by a user acceptance pass: `corredor ensemble` printed "stranded_person_days 8,668 |
+    8,340 – 8,886" and its page "8,667.5 | 8,340 – 8,886.2". Both now write a metric's figures by
+    one rule (`report.ensemble.metric_format`: a count whole, a day as its date, any other to 4
+    significant digits): every median and band of the table is the page's."""
+    folder: Path = request.getfixturevalue(which)
+    summary = json.loads((folder / "metrics_summary.json").read_text())
+    # (quantiles that are not whole numbers, which the two wrote differently)
+    assert any(not float(s[k]).is_integer() for m in summary.values() for s in m.values()
+               for k in ("q05", "q50", "q95") if s[k] is not None and math.isfinite(s[k]))
+    page = parse(folder / "report.html")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    cli = _cli_metric_rows(folder)
+    assert len(cli) == len(manifest["variants"]), cli
+    for i, (label, printed) in enumerate(zip(cli, cli.values(), strict=True)):
+        shown = [r for r in page.tables[f"variant-{i + 1}"][1:]]
+        assert [r[0] for r in printed] == [r[0] for r in shown], label
+        for (name, median, band), (_, page_median, page_band, *_) in zip(printed, shown, strict=True):
+            if band == "in no replica":
+                continue
+            assert (median.rstrip("*"), band) == (page_median, page_band), (label, name)
 
 
 def test_mali_metrics_table_shows_the_summary(mali: Path) -> None:
@@ -475,7 +522,7 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     summary = json.loads((chile / "metrics_summary.json").read_text())["baseline"]
     s = summary["peak_stranded"]
     assert rows["Peak stranded (people)"][:2] == [
-        fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+        count_text(s["q50"]), f"{count_text(s['q05'])} – {count_text(s['q95'])}"]
     band = bands_table(chile, "stranded")
     camp = band[(band["variant"] == "baseline") & (band["location"] == "camp")].sort_values("day")
     dates = [str(d) for d in camp["date"]]
@@ -483,7 +530,7 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     t = int(np.argmax(q50))
     label = "Línea de la Concordia camp"
     assert rows[f"{label}: people stranded on the busiest day"][:2] == [
-        f"{fmt_exact(q50[t])} on {dates[t]}", f"{fmt_exact(q05[t])} – {fmt_exact(q95[t])} that day"]
+        f"{count_text(q50[t])} on {dates[t]}", f"{count_text(q05[t])} – {count_text(q95[t])} that day"]
     first = [dates[int(np.flatnonzero(q > 0)[0])] for q in (q50, q95, q05)]
     assert rows[f"{label}: first day with people stranded"][:2] == [first[0], f"{first[1]} – {first[2]}"]
     last = [int(np.flatnonzero(q > 0)[-1]) for q in (q50, q05, q95)]
@@ -498,7 +545,7 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
         assert rows["Days until the camp empties (days)"][:2] == ["not within the run", "–"]
     s = summary["peak_toilets"]
     assert rows["Toilets needed on the worst day (toilets)"][:2] == [
-        fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+        count_text(s["q50"]), f"{count_text(s['q05'])} – {count_text(s['q95'])}"]
     # who is still at a site on the last day, with the band of the replicas that day
     pop = bands_table(chile, "population")
     end = pop[(pop["variant"] == "baseline") & (pop["day"] == pop["day"].max())].set_index("location")
@@ -507,7 +554,7 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     assert held
     for what, cells in held.items():
         q = end.loc[names[what.split(": people there")[0]]]
-        assert cells[:2] == [fmt_exact(q["q50"]), f"{fmt_exact(q['q05'])} – {fmt_exact(q['q95'])}"]
+        assert cells[:2] == [count_text(q["q50"]), f"{count_text(q['q05'])} – {count_text(q['q95'])}"]
 
 
 def test_a_folder_of_an_earlier_version_with_its_old_names_still_opens(chile: Path, tmp_path: Path) -> None:
@@ -581,15 +628,16 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
             shown = fmt_exact(value)
             verdict = ("inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it")
             difference = pct((mid - value) / value) if value > 0 else ("0 as reported" if mid == 0 else "–")
-        expect.append([str(q["date"]), "Línea de la Concordia camp", shown, fmt_exact(mid), difference,
-                       f"{fmt_exact(lo)} – {fmt_exact(hi)}", verdict])
+        expect.append([str(q["date"]), "Línea de la Concordia camp", shown, count_text(mid), difference,
+                       f"{count_text(lo)} – {count_text(hi)}", verdict])
     assert table[1:] == expect and len(expect) > 3
     assert ["150–200"] == [r[2] for r in table if r[0] == "2023-04-29"]
 
 
 def test_a_reported_range_is_set_against_the_band_as_a_range() -> None:
     """The replicas' 5–95 % band inside a reported range, overlapping it, or above or below it
-    (the shelter's band on days 8 and 9 is 4 – 30.5, its median 12)."""
+    (the shelter's band on days 8 and 9 is 4 – 30.5 people, written whole, 4 – 30 (half to
+    even), its median 12)."""
     from corredor.outputs.report.ensemble import observed_rows
 
     data = _toy_crisis(20, 12.0)
@@ -598,11 +646,11 @@ def test_a_reported_range_is_set_against_the_band_as_a_range() -> None:
     data.observations.append({"day": 9, "location": "shelter", "kind": "point", "value": 3.0})
     data.observations.append({"day": 9, "location": "shelter", "kind": "lower_bound", "low": 3.0, "value": 3.0})
     rows = [(r["date"], r["reported"], r["difference"], r["band"], r["verdict"]) for r in observed_rows(data, "v")]
-    assert rows == [("2023-04-09", "0–40", "in the range", "4 – 30.5", "inside"),
-                    ("2023-04-09", "10–20", "in the range", "4 – 30.5", "overlaps"),
-                    ("2023-04-10", "1–3", "+300% of 3", "4 – 30.5", "replicas above it"),
-                    ("2023-04-10", "31–50", "−61% of 31", "4 – 30.5", "replicas below it"),
-                    ("2023-04-10", "3", "+300%", "4 – 30.5", "replicas above it")]
+    assert rows == [("2023-04-09", "0–40", "in the range", "4 – 30", "inside"),
+                    ("2023-04-09", "10–20", "in the range", "4 – 30", "overlaps"),
+                    ("2023-04-10", "1–3", "+300% of 3", "4 – 30", "replicas above it"),
+                    ("2023-04-10", "31–50", "−61% of 31", "4 – 30", "replicas below it"),
+                    ("2023-04-10", "3", "+300%", "4 – 30", "replicas above it")]
 
 
 def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> None:
@@ -638,8 +686,8 @@ def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> N
             rest = ", ".join(f"{k} in {m}" for k, m in (("below", below), ("above", 2 - within - below)) if m)
             verdict = (f"within {fmt_exact(low)}–{fmt_exact(high)} in {within} of 2 replicas"
                        + (f" ({rest})" if rest else ""))
-        expect.append([o["date"], "Línea de la Concordia camp", shown, figure, fmt_exact(s["q50"]),
-                       f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}", verdict, o["note"]])
+        expect.append([o["date"], "Línea de la Concordia camp", shown, figure, count_text(s["q50"]),
+                       f"{count_text(s['q05'])} – {count_text(s['q95'])}", verdict, o["note"]])
     assert table[1:] == expect
     text = re.sub(r"\s+", " ", (chile / "report.html").read_text(encoding="utf-8"))
     assert "lower bounds and peaks are checked replica by replica below" in text
@@ -814,5 +862,5 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     assert (peak_day["median"], peak_day["band"]) == ("2023-04-07", "2023-04-06 – 2023-04-07")
     assert "(in 19 of 20 replicas; nobody stranded in the others)" in peak_day["how"]
     shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]
-    assert (shelter["median"], shelter["band"]) == ("12", "4 – 30.5")
+    assert (shelter["median"], shelter["band"]) == ("12", "4 – 30")  # (30.5 people: whole, half to even)
     assert "The line: people there on the run's last day, 2023-04-10" not in rows  # (empty by then)

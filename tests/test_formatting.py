@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from corredor.outputs.formatting import band_cell, fmt_exact, signed
+from corredor.outputs.formatting import band_cell, count_text, fmt_exact, is_count_unit, signed
 
 
 @pytest.mark.parametrize(("x", "shown", "whole"), [
@@ -45,12 +45,37 @@ def test_a_whole_band_cell_is_written_as_the_clis_tables_write_theirs():
 
 def test_the_reports_differences_show_a_tiny_difference_as_zero():
     """The report's differences table and the CLI's write a difference the same way (one
-    function): a 5 % quantile of +0.02 people is "0", not "+0"."""
+    function): a 5 % quantile of +0.02 people is "0", not "+0"; a difference of people is a
+    whole number (−3.5 people is −4, half to even), as the CLI prints it."""
     from corredor.outputs.report.builder import difference_rows
 
     rows = difference_rows([{"scenario": "corridor", "metric": "peak_stranded", "diff_median": -3.5,
                              "diff_p05": -7.0, "diff_p95": 0.02}])
-    assert rows is not None and list(rows[0].values()) == ["corridor", "−3.5 [−7 – 0]"]
+    assert rows is not None and list(rows[0].values()) == ["corridor", "−4 [−7 – 0]"]
+    assert signed(-3.5, whole=True) == "−4" and signed(-3.5) == "−3.5"
+
+
+@pytest.mark.parametrize(("unit", "count"), [
+    ("people", True), ("person-days", True), ("days", True), ("USD", True), ("l", True),
+    ("rations", True), ("tents", True), ("toilets", True), ("m²", True), ("m2", True),
+    ("1", False), ("share", False), ("", False), (None, False), ("probability", False),
+])
+def test_a_count_unit_is_one_whose_quantiles_read_as_whole_numbers(unit, count):
+    """Found by a user acceptance pass: the page wrote 0.1 tents, 0.9 toilets and half people
+    where the CLI wrote whole numbers. One rule: a figure of a count reads as a whole number."""
+    assert is_count_unit(unit) is count
+    assert band_cell(930.5, 905.1, 941.4, whole=is_count_unit(unit)) == (
+        "930 [905–941]" if count else "930.5 [905.1–941.4]")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (930.5, "930"), (8667.5, "8,668"), (154.2, "154"), (25.9, "26"), (424567.5, "424,568"),
+    (-0.4, "0"), (-1234.6, "−1,235"), (math.nan, "–"), (None, "–"), (math.inf, "–"),
+])
+def test_count_text_rounds_half_to_even_as_the_clis_tables_did(value, shown):
+    assert count_text(value) == shown
+    if value is not None and math.isfinite(value) and value >= 0:
+        assert shown == f"{value:,.0f}"  # (the CLI's own form before there was one rule)
 
 
 def test_negative_figures_have_a_minus_sign_for_people_and_a_hyphen_for_programs(tmp_path, capsys):

@@ -504,17 +504,24 @@ def test_report_errors_name_the_failing_file_and_its_line(good_folder, tmp_path)
         build_report(bad)
 
 
-def test_a_comparison_json_in_the_report_keeps_every_digit():
-    """Found by review: `report --comparison comparison.json` still showed a median of 48.5
-    toilets as "48" (its own formatting, not fmt_exact)."""
+def test_a_comparison_json_in_the_report_keeps_every_digit_of_whole_counts():
+    """Found by review: `report --comparison comparison.json` wrote its own short forms; every
+    digit since (10,710, not "11 k"). Found by a user acceptance pass: it then wrote a median of
+    48.5 toilets and a band edge of 99.5, where `corredor compare` wrote 48 and 100 for the same
+    file: a count reads as a whole number (`formatting.count_text`, half to even) everywhere; a
+    metric whose unit is no count (one this version does not know) keeps its decimal."""
     from corredor.analysis.compare import heading
     from corredor.outputs.report.builder import comparison_rows
 
-    rows = comparison_rows({"metrics": {"peak_toilets": {"label": "toilets", "unit": "toilets"}},
+    rows = comparison_rows({"metrics": {"peak_toilets": {"label": "toilets", "unit": "toilets"},
+                                        "ratio": {"label": "people per tent", "unit": "1"}},
                             "summary": [{"scenario": "b", "metric": "peak_toilets", "median": 48.5,
-                                         "p05": 10710.0, "p95": 99.5}]})
+                                         "p05": 10710.0, "p95": 99.5},
+                                        {"scenario": "b", "metric": "ratio", "median": 2.5,
+                                         "p05": 1.5, "p95": 3.5}]})
     # (headed as compare.heading heads a metric this version knows, whatever the file's label)
-    assert rows == [{"variant": "b", heading("peak_toilets"): "48.5 [10,710–99.5]"}]
+    assert rows == [{"variant": "b", heading("peak_toilets"): "48 [10,710–100]",
+                     "people per tent (1)": "2.5 [1.5–3.5]"}]
     assert heading("peak_toilets") == "toilets needed on the worst day (toilets)"
 
 
@@ -840,7 +847,7 @@ def test_a_comparison_says_what_its_cells_are_and_whether_this_run_is_among_them
             "summary": [{"scenario": "baseline", "metric": "peak", "median": 506.0, "p05": 497.9, "p95": 507.8}]}
     (folder / "comparison.json").write_text(json.dumps(comp), encoding="utf-8")
     section = _comparison_section(build_report(folder).read_text(encoding="utf-8"))
-    assert '<td>506 <span class="range">[497.9–507.8]</span></td>' in section
+    assert '<td>506 <span class="range">[498–508]</span></td>' in section  # (people: whole numbers)
     assert "the median over 3 seeds and, in brackets, the 5–95 % band of them" in section
     assert f"one run: seed {seed}, one of these seeds." in section
 
@@ -883,7 +890,8 @@ def test_the_comparison_shows_each_policys_difference_from_the_baseline_seed_by_
     body = table[table.index("<tbody>"):table.index("</tbody>")]
     assert re.findall(r'<th scope="row">([^<]*)</th>', body) == ["corridor", "bribe-0"]
     assert '<td>−214 <span class="range">[−239 – −186]</span></td>' in body
-    assert '<td>+424.5 <span class="range">[+399.5 – +452.5]</span></td>' in body
+    # (people, whole as `corredor compare` prints them: +424.5 is +424, half to even)
+    assert '<td>+424 <span class="range">[+400 – +452]</span></td>' in body
     older = {**comp, "summary": [{k: v for k, v in r.items() if not k.startswith("diff_")} for r in summary]}
     assert 'id="differences"' not in build_report(folder, comparison=older).read_text(encoding="utf-8")
 
@@ -1028,7 +1036,7 @@ def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, 
     """The line under the table of water and rations was written twice, in two wordings: by
     `corredor compare` and, from comparison.json, by the run report. Now both say
     `compare.whole_run_note`'s sentence, each writing the baseline's band as its own table's
-    cells are written (the CLI's whole numbers, the report's one decimal where not whole)."""
+    cells are written: as whole numbers, people being counted."""
     import datetime as dt
 
     from corredor.analysis.compare import ALL_METRICS, Comparison, comparison_json, whole_run_note
@@ -1054,7 +1062,7 @@ def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, 
     assert note in cli and note in page
     values["baseline"]["people_at_sites_last_day"] = np.array([250.0, 268.0, 280.0])  # (251.8–278.8)
     cli, page = said()
-    assert "(baseline: 268 [252–279])" in cli and "(baseline: 268 [251.8–278.8])" in page  # (as the cells)
+    assert "(baseline: 268 [252–279])" in cli and "(baseline: 268 [252–279])" in page  # (as the cells)
     values["baseline"]["people_at_sites_last_day"][:] = 0
     comp.stranded["v"] = np.zeros((3, 20))
     cli, page = said()

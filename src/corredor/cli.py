@@ -12,7 +12,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -560,20 +559,6 @@ def _check_engine(engine: str) -> None:
         usage_error(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
 
 
-def _count(x: float) -> str:
-    """A quantile of a count (people, days): whole, with thousands separators."""
-    return f"{x:,.0f}"
-
-
-def _num(x: float) -> str:
-    """A summary figure: whole numbers with thousands separators, others to 4 significant digits."""
-    if x != x:
-        return "–"
-    if abs(x) >= 1000 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
-
-
 def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str = "auto"):
     """The scenario at `path` with --hasten and --days applied; exit 2 with the problems, or
     where an option would do nothing (a border-crisis run simulates every person on its own
@@ -677,9 +662,8 @@ def ensemble(
         # by compare's label and unit, folded at its spaces: its key, `stranded_person_days`,
         # broke as "stranded_person_d" / "ays" at 80 columns)
         from .analysis.compare import METRIC_LABELS, heading, name_lines
-        from .analysis.ensemble import DAY_METRICS, NO_VALUE_REASONS
-        from .outputs.formatting import day_date
-        from .outputs.report.ensemble import is_count
+        from .analysis.ensemble import NO_VALUE_REASONS
+        from .outputs.report.ensemble import metric_format
 
         table = Table(title=f"{replicas} replica{'s' if replicas != 1 else ''} each")
         labels = {label: name_lines(label) for label in ens.summary}
@@ -700,9 +684,9 @@ def ensemble(
                                  + (f" (in the others {why})" if why else "") + "; the figures are of those")
                 elif why and not s["n"]:
                     notes.append(f"{label}, {said}: {why} in any replica")
-                num: Callable[[float], str] = _count if is_count(s) else _num  # (people: 498 – 508, as compare prints them)
-                if name in DAY_METRICS:  # (a day: its date, 2023-04-14 – 2023-04-19)
-                    num = partial(day_date, start=ens.manifest.get("start_date"))
+                # (as the ensemble's page writes them: a count whole, 498 – 508, as compare prints
+                # it; a day its date, 2023-04-14 – 2023-04-19; any other to 4 significant digits)
+                num = metric_format(name, s, ens.manifest.get("start_date"))
                 median, band = ((num(s["q50"]) + ("*" if some else ""), f"{num(s['q05'])} – {num(s['q95'])}")
                                 if s["n"] else ("–", "in no replica"))
                 table.add_row(labels[label] if k == 0 else "", heading(name), median, band,
@@ -813,11 +797,14 @@ def report(
     comparison: Path | None = typer.Option(
         None, "--comparison", help="policy table: comparison.json of `corredor compare`, or a JSON list of {variant: metrics} [RUN_DIR/comparison.json]; run folders only"
     ),
+    other_scenario: bool = typer.Option(
+        False, "--other-scenario", help="show a --comparison of another scenario than the run's (refused otherwise), marked so on the page"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
 ) -> None:
     """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas. Given a comparison folder (comparison.json, no manifest.json), write its comparison.html again: the tables `corredor compare` printed, the differences and comparison.png."""
     from .outputs.report import build_report
-    from .outputs.report.builder import comparison_rows
+    from .outputs.report.builder import OtherScenario, comparison_rows
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
     from .outputs.report.comparison import (
         COMPARISON_HTML,
@@ -852,8 +839,16 @@ def report(
             comparison_rows(rows)  # (checked before anything is written; the report reads its seeds too)
         except ValueError as exc:
             usage_error(f"{comparison}: {exc}")
+
+    def say(line: str) -> None:  # (what the page says above the comparison, said here too)
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     try:
-        path = build_ensemble_report(run_dir) if ensemble else build_report(run_dir, comparison=rows)
+        path = (build_ensemble_report(run_dir) if ensemble else
+                build_report(run_dir, comparison=rows, other_scenario=other_scenario, say=say))
+    except OtherScenario as exc:  # (named here: build_report was given the file's content)
+        usage_error(f"{comparison}: {exc}; nothing was written" if comparison is not None else
+                    f"{exc}; nothing was written")
     except (NotARunFolder, ReportError) as exc:  # each names its file
         usage_error(f"{exc}; nothing was written")
     except OSError as exc:  # writing report.html

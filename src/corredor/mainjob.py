@@ -295,7 +295,8 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         # (as comparison.json holds them: the rows, and what the note under them reads)
         left = "people_at_sites_last_day"
         data = {"summary": summary, "scenarios": comp.names, "dates": {n: comp.dates(n) for n in comp.names},
-                "per_seed": {n: {left: comp.values[n][left].tolist()} for n in comp.names}}
+                "per_seed": {n: {left: comp.values[n][left].tolist()} for n in comp.names},
+                "scenario_identity": comp.identities}
         differences = difference_rows(summary)
         for slug in names.values():
             build_report(tmp / slug, comparison=data, comparison_png=png, comparison_seeds=comp.seeds,

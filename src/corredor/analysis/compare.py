@@ -257,6 +257,9 @@ class Comparison:
     files: dict[str, str] = field(default_factory=dict)
     #: the baseline's scenario name (scenario.toml's `name`), for the page's title
     scenario: str = ""
+    #: scenario -> what it is (`scenario_identity`): comparison.json's `scenario_identity`, by
+    #: which a run's report tells a comparison of its own scenario from another's
+    identities: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -307,6 +310,18 @@ class Comparison:
         return float(np.median(v)) if v.size else math.nan
 
 
+def scenario_identity(scenario: Scenario) -> dict[str, str]:
+    """What a compared scenario is, as a run's manifest.json says it of the run's (`scenario`):
+    its name (a variant's "chile-peru-2023+bribe-55"), the folder it was read from, and the hash
+    of its content (`engine.crisis.scenario_hash`: its places, routes, rules and period, so a
+    run of it for fewer days, or with another --set, has another). Why: `corredor report RUN
+    --comparison` put a Chile–Peru comparison into a Mali run's page, unchecked."""
+    from ..engine.crisis import scenario_hash
+
+    return {"name": str(scenario.name), "source": str(scenario.source or ""),
+            "sha256": scenario_hash(scenario)}
+
+
 def last_day(dates: list[str], days: int) -> str:
     """A scenario's last day as `whole_run_note` says it: its ISO date, or "day N" (day 0 the
     first) when its start date is unknown (`dates` empty)."""
@@ -315,7 +330,7 @@ def last_day(dates: list[str], days: int) -> str:
 
 def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
                    band: tuple[float | None, float | None, float | None] | None = None, *,
-                   nobody_left: bool = False, whole: bool = False) -> str:
+                   nobody_left: bool = False, whole: bool = False, runs: str = "the run's") -> str:
     """Where the whole-run totals (WHOLE_RUN_METRICS) stop, and whom they leave out: the one
     line `corredor compare` prints under its table and the run report writes under its
     comparison. Why: a planner read the water total as the cost of the whole crisis, with
@@ -326,7 +341,8 @@ def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
     shelters on the last day, (median, 5 %, 95 %) over seeds, or None when not known; written by
     `band_cell` (`whole`: as whole numbers, as the CLI's tables write them; else as the
     report's cells, one decimal where not whole), so it reads as the table's own cell above it.
-    `nobody_left`: no scenario has anyone there on its last day, in any seed.
+    `nobody_left`: no scenario has anyone there on its last day, in any seed. `runs`: whose last
+    day it is (a run's report beside a comparison of another period: "the compared runs'").
 
     >>> whole_run_note({"baseline": "2023-06-30"}, "baseline", (268.0, 252.0, 279.0))  # doctest: +ELLIPSIS
     "whole run: to 2023-06-30, the run's last day; ... then (baseline: 268 [252–279]) need after it ..."
@@ -336,8 +352,8 @@ def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
     by_day: dict[str, list[str]] = {}
     for name, day in ends.items():
         by_day.setdefault(day, []).append(name)
-    when = ("to the run's last day" if not by_day else
-            f"to {next(iter(by_day))}, the run's last day" if len(by_day) == 1 else
+    when = (f"to {runs} last day" if not by_day else
+            f"to {next(iter(by_day))}, {runs} last day" if len(by_day) == 1 else
             "to each scenario's last day ("
             + "; ".join(f"{', '.join(names)}: {day}" for day, names in by_day.items()) + ")")
     if nobody_left:
@@ -490,7 +506,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     files = {n: str(s.metadata.get("variant_file") or s.source or "") for n, s in scenarios.items()}
     base = scenarios[names[0]]
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
-                      base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""))
+                      base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
+                      identities={n: scenario_identity(s) for n, s in scenarios.items()})
 
 
 def file_unit(unit: str) -> str:
@@ -548,6 +565,8 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
         "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},
         "dates": {n: comp.dates(n) for n in comp.names},
+        # (which scenarios these are: a run's report refuses another scenario's comparison)
+        **({"scenario_identity": comp.identities} if comp.identities else {}),
     }
 
 

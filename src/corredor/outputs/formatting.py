@@ -12,6 +12,8 @@ numbers their own way and never through this module.
 ('10,710', '48.5', '−214', '+424.5', '0')
 >>> signed(1234.6, whole=True), band_cell(480.0, 400.0, 560.0), band_cell(120.0, None, None)
 ('+1,235', '480 [400–560]', '120')
+>>> count_text(930.5), count_text(8667.5), band_cell(930.5, 905.1, 941.4, whole=is_count_unit("people"))
+('930', '8,668', '930 [905–941]')
 >>> signed_percent(-1.0), signed_percent(0.124), signed_percent(-0.0004), signed_percent(0.0123, 1, " ")
 ('−100%', '+12%', '0%', '+1.2 %')
 """
@@ -31,6 +33,31 @@ def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
 
 
+#: The units of figures that count whole things. A median, a band edge or a mean of one (a quantile
+#: of people over seeds is often 930.5, a band edge 154.2 tents) is written as a whole number on
+#: every page and table people read (`count_text`): "0.2 tents" and "half a person" are nobody's
+#: plan, and the CLI's tables and the pages wrote the same figure two ways. Square metres of
+#: covered space count too (planned, and printed by `corredor compare`, in whole m²). Figures of
+#: any other unit (shares, rates, probabilities, parameters, errors) keep their decimals.
+COUNT_UNITS = frozenset({"people", "person-days", "person-nights", "days", "l", "rations", "USD",
+                         "tents", "toilets", "m²", "m2"})
+
+
+def is_count_unit(unit: str | None) -> bool:
+    """Whether a figure of `unit` counts whole things (COUNT_UNITS), as a file (`m2`) or a screen
+    (`m²`) writes the unit; False for no unit."""
+    return unit is not None and str(unit).strip() in COUNT_UNITS
+
+
+def count_text(v: float | None) -> str:
+    """A figure of a count (COUNT_UNITS) as people read it, the one rule for quantiles of counts:
+    rounded to a whole number (half to even, as Python and the CLI's `{:,.0f}` round: 930.5 is
+    930, 8,667.5 is 8,668), every digit; "–" for none."""
+    if v is None or not _finite(float(v)):
+        return MISSING
+    return fmt_exact(round(float(v)))
+
+
 def fmt_exact(v: float | None) -> str:
     """A figure to plan with: every digit of a whole number (10,710, not "11 k"), one decimal
     otherwise (a median of 48.5 toilets is not shown as 48); short forms ("11 k") are for axes
@@ -47,11 +74,11 @@ def fmt_exact(v: float | None) -> str:
 
 def signed(x: float | None, whole: bool = False) -> str:
     """A difference with its sign, every digit: +1,234, −56.5, and 0 for whatever shows as 0
-    (never "+0" or "-0"). `whole`: rounded to a whole number first (the CLI's tables, whose
-    medians are whole numbers too)."""
+    (never "+0" or "-0"). `whole`: a difference of a count, written by `count_text` (a whole
+    number, as its medians are)."""
     if x is None or not _finite(float(x)):
         return MISSING
-    text = fmt_exact(round(float(x)) if whole else float(x))
+    text = count_text(x) if whole else fmt_exact(float(x))
     return "+" + text if float(x) > 0 and text != "0" else text
 
 
@@ -69,8 +96,8 @@ def signed_percent(share: float | None, digits: int = 0, sep: str = "") -> str:
 def band_cell(median: float | None, low: float | None, high: float | None, whole: bool = False) -> str:
     """A median with its 5–95 % band, "480 [400–560]" (a comparison cell, as the report and the
     main job write it); the median alone where the band is missing, "–" without a median.
-    `whole`: each rounded to a whole number first, as the CLI's tables write them ("251.8" there
-    is "252").
+    `whole`: each written by `count_text` (a count: "251.8" people is "252"), as every table of
+    counts writes them.
 
     >>> band_cell(268.0, 251.8, 279.0), band_cell(268.0, 251.8, 279.0, whole=True)
     ('268 [251.8–279]', '268 [252–279]')
@@ -79,7 +106,7 @@ def band_cell(median: float | None, low: float | None, high: float | None, whole
         return MISSING
 
     def text(v: float) -> str:
-        return fmt_exact(round(float(v)) if whole and _finite(float(v)) else v)
+        return count_text(v) if whole else fmt_exact(v)
 
     if low is None or high is None:
         return text(median)

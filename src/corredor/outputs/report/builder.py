@@ -32,7 +32,7 @@ from markupsafe import Markup
 from ... import targets
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
 from .. import tables
-from ..formatting import band_cell, fmt_exact, signed, signed_percent
+from ..formatting import band_cell, fmt_exact, is_count_unit, signed, signed_percent
 from . import checks
 from .checks import NotARunFolder, ReportError
 
@@ -985,6 +985,7 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
             raise ValueError('its "metrics" must be an object of {label, unit} objects')
         labels = {k: titled(str(v.get("label", k)), str(v.get("unit") or "")) for k, v in metrics.items()}
+        units = {k: str(v.get("unit") or "") for k, v in metrics.items()}
 
         def column(key: Any) -> str:
             """`compare.heading` of a metric this version knows, as the main job's report and the
@@ -994,13 +995,22 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
                 return str(key)
             return heading(key) if key in ALL_METRICS else labels.get(key, key)
 
+        def counts(r: dict[str, Any]) -> bool:
+            """Whether a row's figures count whole things (`formatting.is_count_unit`), written
+            as whole numbers as `corredor compare` prints them: by the unit this version knows
+            for the metric, else the file's."""
+            key = r.get("metric")
+            unit = (ALL_METRICS[key][1] if isinstance(key, str) and key in ALL_METRICS
+                    else r.get("unit") or units.get(str(key), ""))
+            return is_count_unit(str(unit))
+
         def cell(i: int, r: Any) -> tuple[str, str]:
             if not isinstance(r, dict):
                 raise ValueError(f"summary row {i} is not an object")
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
             if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
                 raise ValueError(f"summary row {i}: median, p05 and p95 must be numbers or null")
-            return column(r.get("metric")), band_cell(med, lo, hi)
+            return column(r.get("metric")), band_cell(med, lo, hi, whole=counts(r))
 
         return pivot(obj["summary"], cell)
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
@@ -1025,7 +1035,7 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
     comparison rows `{"variant": name, "label (unit)": "+x [lo – hi]"}`, from `Comparison.summary()`
     or comparison.json's `summary` (rows with `diff_median`, `diff_p05`, `diff_p95`; the
     baseline's are null). None when there is nothing to show (one scenario, or an older file)."""
-    from ...analysis.compare import DIFF_METRICS, heading
+    from ...analysis.compare import ALL_METRICS, DIFF_METRICS, heading
 
     if not isinstance(summary, list):
         return None
@@ -1036,7 +1046,8 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
         values: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
         if not all(checks.is_number(v) and math.isfinite(float(v)) for v in values):
             return None  # (the baseline's own row; a metric without a paired seed)
-        med, lo, hi = (signed(float(v)) for v in values)
+        whole = is_count_unit(ALL_METRICS[str(r["metric"])][1])  # (as `corredor compare` prints them)
+        med, lo, hi = (signed(float(v), whole=whole) for v in values)
         return heading(str(r["metric"])), f"{med} [{lo} – {hi}]"
 
     return pivot(summary, cell) or None
@@ -1092,15 +1103,14 @@ def comparison_note(seeds: Any, run_seed: Any) -> str | None:
                    + (", one of these seeds." if mine else ", not one of these seeds."))
 
 
-def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None, *,
-                              whole: bool = False) -> str | None:
+def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None) -> str | None:
     """`compare.whole_run_note` under a comparison's table (`rows`, `comparison_rows`'), as
     `corredor compare` prints it under its own; None when the table has no whole-run column.
     From `comparison` when it is a comparison.json as read: each scenario's last day (its
     `dates`), the baseline's people still at the sites on it (its `summary` row, written as the
     table's cells are), and whether anyone is (its `per_seed`, else the summary's 95 % points);
-    otherwise (plain rows) only the shown run's last day, `end`. `whole`: the people left written
-    as whole numbers, as the CLI's note and comparison.html write them."""
+    otherwise (plain rows) only the shown run's last day, `end`. Where the comparison's last day
+    is not `end`, it is called the compared runs' last day, not the run's."""
     from ...analysis.compare import WHOLE_RUN_METRICS, heading, last_day, whole_run_note
 
     columns = {k for r in rows for k in r}
@@ -1132,7 +1142,104 @@ def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: 
     base = names[0] if names else None
     row = next((r for r in summary if str(r.get("scenario")) == base), None)
     band = (number(row.get("median")), number(row.get("p05")), number(row.get("p95"))) if row else None
-    return whole_run_note(ends, base, band, nobody_left=nobody, whole=whole)
+    # (the comparison's own last day, whatever the page's run: a run of 100 days beside a
+    # comparison of 150 was told "to 2023-05-11", its own last day, of the 150 days' totals)
+    runs = "the run's" if not end or end in ends.values() else "the compared runs'"
+    return whole_run_note(ends, base, band, nobody_left=nobody, whole=True, runs=runs)  # (people: as the cells)
+
+
+#: `corredor report`'s option that shows a comparison of another scenario (named in its refusal).
+OTHER_SCENARIO_OPTION = "--other-scenario"
+
+
+class OtherScenario(ReportError):
+    """A comparison of another scenario than the run's, refused (`comparison_scenario`)."""
+
+
+@dataclass(frozen=True)
+class ComparisonScenario:
+    """How a comparison's scenarios stand to the run whose page would show it
+    (`comparison_scenario`). `other`: they are another scenario's (`problem` says which and
+    which the run's is); `note`: what the page says above the table and `corredor report` on
+    stderr (None where the run is one of the compared scenarios as they ran)."""
+
+    other: bool = False
+    note: str | None = None
+    problem: str | None = None
+
+
+def _family(name: str) -> str:
+    """A scenario's name without its variant ("chile-peru-2023+bribe-55" -> "chile-peru-2023"):
+    a variant file loads as its baseline's name, "+" and its own."""
+    return name.split("+", 1)[0]
+
+
+def _named(identity: dict[str, Any]) -> str:
+    """A scenario as a message names it: its name and, where known, the folder it was read from."""
+    name, source = str(identity.get("name") or "?"), str(identity.get("source") or "")
+    return f"{name} ({source})" if source and source != "None" else name
+
+
+def comparison_scenario(comparison: Any, run: RunData) -> ComparisonScenario:
+    """Whether `comparison` (comparison.json as read) is of the run's scenario, by its
+    `scenario_identity` (`analysis.compare.scenario_identity`) against manifest.json's `scenario`.
+
+    - The run's content hash is one of the compared scenarios': it is one of them, as they ran;
+      nothing to say.
+    - Its name (a variant's without its "+variant") is one of theirs: the same scenario with
+      another period or settings (`run --days 100`, `--set`), a comparison a planner may share
+      deliberately; shown, and the page says how the run differs (its period, else its
+      settings), so nobody reads the table's totals as this run's.
+    - Otherwise another scenario's (a Chile–Peru table on a Mali run's page, found by a user
+      acceptance pass): `other`, refused unless asked (OTHER_SCENARIO_OPTION), then marked.
+    - A comparison.json without `scenario_identity` (written before corredor recorded it), or a
+      run whose manifest names no scenario: shown, with a note that it could not be checked.
+    Plain rows (a list) say nothing of a scenario and are shown as given."""
+    if not isinstance(comparison, dict):
+        return ComparisonScenario()
+    scen = run.manifest.get("scenario")
+    mine = scen if isinstance(scen, dict) else {}
+    name, sha = str(mine.get("name") or ""), str(mine.get("sha256") or mine.get("hash") or "")
+    ids = comparison.get("scenario_identity")
+    ids = ({str(k): v for k, v in ids.items() if isinstance(v, dict) and isinstance(v.get("name"), str)}
+           if isinstance(ids, dict) else {})  # (entries without a name, as in an edited file: not said)
+    period = _period_note(comparison, run)
+    if not ids or not name:
+        why = ("this comparison.json does not say which scenario it compares (an earlier version "
+               "wrote it)" if not ids else "this run's manifest.json does not name its scenario")
+        return ComparisonScenario(note=f"Not checked: {why}; make sure its scenarios are this "
+                                       f"run's{f', {name}' if name else ''}." + period)
+    if sha and any(str(i.get("sha256") or "") == sha for i in ids.values()):
+        return ComparisonScenario()
+    base = next(iter(ids.values()))
+    families = {_family(str(i.get("name") or "")) for i in ids.values()}
+    if _family(name) in families:
+        how = period or (" This run's settings differ from every compared scenario's (a --set, "
+                         "or the scenario edited since): the table's figures are of the compared runs.")
+        return ComparisonScenario(note=f"This run ({name}) is not one of the compared scenarios as "
+                                       f"they ran.{how}")
+    named = _named(base)
+    problem = (f"compares another scenario: {named}, not this run's {_named(mine)}; a report shows "
+               f"the comparison of its own scenario (use {OTHER_SCENARIO_OPTION} to show it anyway, "
+               "marked as another scenario's)")
+    note = (f"Another scenario's comparison: {named}, not this run's {_named(mine)}. Its figures "
+            "say nothing of the run this page shows." + period)
+    return ComparisonScenario(other=True, note=note, problem=problem)
+
+
+def _period_note(comparison: dict[str, Any], run: RunData) -> str:
+    """The sentence that says both periods (" The compared runs cover …, this run …"), where the
+    comparison's (its `dates`) is not the run's (a run of 100 days beside a comparison of 150);
+    "" where they are the same or either is not known."""
+    dates = comparison.get("dates")
+    spans = {(str(d[0]), str(d[-1])) for d in (dates.values() if isinstance(dates, dict) else [])
+             if isinstance(d, list) and d}
+    mine = (str(run.dates[0]), str(run.dates[-1])) if run.dates and run.dates[0] and run.dates[-1] else None
+    if not spans or mine is None or spans == {mine}:
+        return ""
+    theirs = "; ".join(f"{a} to {b}" for a, b in sorted(spans))
+    return (f" The compared runs cover {theirs}, this run {mine[0]} to {mine[1]}: the table's "
+            "figures are of their period, not this run's.")
 
 
 def sources(run: RunData) -> list[dict[str, str]]:
@@ -1295,11 +1402,12 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
            comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
-           differences: list[dict[str, Any]] | None = None, whole_run: str | None = None) -> str:
+           differences: list[dict[str, Any]] | None = None, whole_run: str | None = None,
+           scenario: ComparisonScenario | None = None) -> str:
     """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
     `comparison_seeds`: the seeds its medians are over, said under the table; `differences`:
     `difference_rows`, a table of their own under it; `whole_run`: `comparison_whole_run_note`,
-    said under the table too)."""
+    said under the table too; `scenario`: `comparison_scenario`, whose note goes above it)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -1323,6 +1431,8 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         differences=comparison_table(differences) if comparison else None,
         comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
         whole_run_note=whole_run,
+        scenario_note=scenario.note if comparison and scenario else None,
+        other_scenario=bool(comparison and scenario and scenario.other),
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
         figures=_figures(run_dir),
@@ -1334,7 +1444,8 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
 
 def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[str, Any] | None = None,
                  comparison_png: bytes | None = None, comparison_seeds: list[Any] | None = None,
-                 differences: list[dict[str, Any]] | None = None) -> Path:
+                 differences: list[dict[str, Any]] | None = None, other_scenario: bool = False,
+                 say: Callable[[str], None] | None = None) -> Path:
     """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
 
     `comparison` (a list of dicts, variant name -> metrics, or `corredor compare`'s comparison.json
@@ -1345,13 +1456,20 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
     (`difference_rows`, else made from comparison.json's summary) are the differences from the
     baseline seed by seed, a table of their own.
 
+    A comparison.json of another scenario than the run's (`comparison_scenario`) is refused
+    with OtherScenario before anything is written, unless `other_scenario`; then, as for one
+    that could not be checked or of another period, the page says so above the table, and
+    `say` (if given) hears the same, as a line for a terminal ("warning: …" for another
+    scenario's, "note: …" otherwise).
+
     >>> build_report("runs/main")  # doctest: +SKIP
     PosixPath('runs/main/report.html')
     """
     run_dir = Path(run_dir)
     run = read_run(run_dir)
     comp_path = run_dir / COMPARISON_JSON
-    if comparison is None and comp_path.is_file():
+    comparison_from_folder = comparison is None and comp_path.is_file()
+    if comparison_from_folder:
         try:
             comparison = checks.read_json(comp_path)
             comparison_rows(comparison)  # (checked here, to name the file)
@@ -1359,12 +1477,18 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
             raise
         except ValueError as exc:
             raise ReportError(f"{comp_path}: {exc}") from None
+    rows = comparison_rows(comparison)
+    scenario = comparison_scenario(comparison, run) if rows else ComparisonScenario()
+    if scenario.other and not other_scenario:
+        raise OtherScenario(f"{comp_path}: {scenario.problem}" if comparison_from_folder else str(scenario.problem))
+    if scenario.note and say is not None:
+        say(f"{'warning' if scenario.other else 'note'}: {scenario.note}")
     if comparison_seeds is None and isinstance(comparison, dict):
         comparison_seeds = comparison.get("seeds")
     if differences is None and isinstance(comparison, dict):
         differences = difference_rows(comparison.get("summary"))
-    rows = comparison_rows(comparison)
     figure = png_uri(comparison_png) if rows and comparison_png else None
     whole_run = comparison_whole_run_note(rows, comparison, run.dates[-1] if run.dates else None) if rows else None
     return targets.write_text_atomic(run_dir / REPORT_HTML,
-                                     render(run, run_dir, rows, figure, comparison_seeds, differences, whole_run))
+                                     render(run, run_dir, rows, figure, comparison_seeds, differences, whole_run,
+                                            scenario))

@@ -174,7 +174,7 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     names = _names(data)
     seeds = _seeds(data)
     rows = comparison_rows(data) or []
-    note = comparison_whole_run_note(rows, data, None, whole=True) if rows else None
+    note = comparison_whole_run_note(rows, data, None) if rows else None
     tables = comparison_tables(data["summary"], names, len(seeds) or _seed_count(data), note)
     dates = _of(data, "dates")
     periods = {n: _period(d) for n in names if isinstance(d := dates.get(n), list)}

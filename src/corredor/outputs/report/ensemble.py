@@ -43,7 +43,7 @@ from ...analysis.ensemble import (
 )
 from ...analysis.peak import PEAK_TOLERANCE, peak_verdict
 from ...targets import write_text_atomic
-from ..formatting import day_date, fmt_exact, signed_percent
+from ..formatting import count_text, day_date, fmt_exact, is_count_unit, signed_percent
 from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
 from . import checks
 from .builder import (
@@ -264,19 +264,27 @@ def sig4(v: float) -> str:
     return f"{v:,.{decimals}f}"
 
 
-def is_count(stats: dict[str, float]) -> bool:
-    """A metric counts something when every replica's value is a whole number (its min and max
-    are): people, person-days. Its figures then keep every digit (`fmt_exact`)."""
+def is_count(stats: dict[str, float], name: str | None = None) -> bool:
+    """A metric counts something when its unit does (`formatting.is_count_unit`, for a metric of
+    `compare`'s, ALL_METRICS: the covered space of a replica can be 1,855.5 m²) or every
+    replica's value is a whole number (its min and max are): people, person-days. Its figures
+    are then written as whole numbers (`formatting.count_text`), as `corredor compare` and
+    `corredor ensemble` print them."""
+    from ...analysis.compare import ALL_METRICS
+
+    if name in ALL_METRICS and is_count_unit(ALL_METRICS[name][1]):
+        return True
     lo, hi = stats.get("min"), stats.get("max")
     return all(isinstance(v, (int, float)) and math.isfinite(v) and float(v).is_integer() for v in (lo, hi))
 
 
 def metric_format(name: str, stats: dict[str, float], start: Any) -> Callable[[float], str]:
-    """How the page writes a metric's figures: a day metric (DAY_METRICS) as dates from `start`,
-    a count with every digit, any other to 4 significant digits."""
+    """How the page and `corredor ensemble`'s table write a metric's median, band and mean: a
+    day metric (DAY_METRICS) as dates from `start`, a count (`is_count`) as a whole number
+    (`count_text`: 8,667.5 person-days is 8,668), any other to 4 significant digits."""
     if name in DAY_METRICS:
         return partial(day_date, start=start)
-    return fmt_exact if is_count(stats) else sig4
+    return count_text if is_count(stats, name) else sig4
 
 
 def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list[dict[str, str]]:
@@ -287,7 +295,9 @@ def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list
     rows = []
     for name, s in metrics.items():
         fmt = metric_format(name, s, start)
-        sd = sig4(s["sd"]) + " days" if name in DAY_METRICS and math.isfinite(s["sd"]) else fmt(s["sd"])
+        # (a spread, not a count: one decimal of a count's, 4 digits of any other's)
+        sd = (sig4(s["sd"]) + " days" if name in DAY_METRICS and math.isfinite(s["sd"]) else
+              fmt_exact(s["sd"]) if fmt is count_text else fmt(s["sd"]))
         rows.append({"metric": heading(name), "key": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]),
                      "q95": fmt(s["q95"]), "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
     return rows
@@ -361,8 +371,8 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         label = _place_label(data.bands, names[j])
         lo, mid, hi = q["q05"][:, j], q["q50"][:, j], q["q95"][:, j]
         t = int(np.argmax(mid)) if mid.max() > 0 else int(np.argmax(hi))
-        rows.append({"what": f"{label}: people stranded on the busiest day", "median": f"{fmt_exact(mid[t])} on {when(t)}",
-                     "band": f"{fmt_exact(lo[t])} – {fmt_exact(hi[t])} that day",
+        rows.append({"what": f"{label}: people stranded on the busiest day", "median": f"{count_text(mid[t])} on {when(t)}",
+                     "band": f"{count_text(lo[t])} – {count_text(hi[t])} that day",
                      "how": "the day the median is highest; each replica's own busiest day can differ"})
         rows.append({"what": f"{label}: first day with people stranded", "median": when(_first(mid > 0)),
                      "band": f"{when(_first(hi > 0))} – {when(_first(lo > 0))}",
@@ -388,7 +398,7 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         last = {stat: float(np.nan_to_num(pop.sel(location=name, stat=stat).values[-1])) for stat in ("q05", "q50", "q95")}
         if last["q95"] > 0:
             rows.append({"what": f"{_place_label(data.bands, name)}: people there on the run's last day, {when(len(days) - 1)}",
-                         "median": fmt_exact(last["q50"]), "band": f"{fmt_exact(last['q05'])} – {fmt_exact(last['q95'])}",
+                         "median": count_text(last["q50"]), "band": f"{count_text(last['q05'])} – {count_text(last['q95'])}",
                          "how": "their needs go on after the run ends"})
     return rows
 
@@ -457,8 +467,8 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
             difference = (signed_percent((mid - value) / value) if value > 0 else
                           ("0 as reported" if mid == 0 else "–"))
         rows.append((t, {"date": dates[t] or str(o["day"]), "location": _place_label(data.bands, o["location"]),
-                         "reported": reported_text(o) or "–", "median": fmt_exact(mid),
-                         "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}", "difference": difference,
+                         "reported": reported_text(o) or "–", "median": count_text(mid),
+                         "band": f"{count_text(lo)} – {count_text(hi)}", "difference": difference,
                          "verdict": verdict}))
     return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
 
@@ -480,8 +490,8 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         lo, mid, hi = s["q05"], s["q50"], s["q95"]
         place = (_place_label(data.bands, o["location"]) if o["location"] in data.bands["location"].values
                  else o["location"])
-        row = {"date": o.get("date") or f"day {o['day']}", "location": place, "median": fmt_exact(mid),
-               "band": f"{fmt_exact(lo)} – {fmt_exact(hi)}", "note": str(o.get("note") or "")}
+        row = {"date": o.get("date") or f"day {o['day']}", "location": place, "median": count_text(mid),
+               "band": f"{count_text(lo)} – {count_text(hi)}", "note": str(o.get("note") or "")}
         if o["kind"] == "lower_bound":
             bound = o.get("low") if o.get("low") is not None else o.get("value")
             if bound is None:
