@@ -293,12 +293,16 @@ def _check_metrics(folder: Path) -> None:
 
 def _cli_metric_rows(folder: Path) -> dict[str, list[list[str]]]:
     """`corredor ensemble`'s printed table (`_ensemble`'s cli_table.txt): per variant, rows of
-    [metric, median, 5–95 %]."""
+    [metric, median, 5–95 %]; a heading folded over lines (its median and band on its first) is
+    joined again."""
     rows: dict[str, list[list[str]]] = {}
     variant = ""
     for line in (folder.parent / "cli_table.txt").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.split("│")[1:-1]]
         if len(cells) != 4 or cells[1] in ("metric", ""):
+            continue
+        if not cells[2] and not cells[3] and rows.get(variant):  # (a folded heading's next line)
+            rows[variant][-1][0] += " " + cells[1]
             continue
         variant = cells[0] or variant
         rows.setdefault(variant, []).append(cells[1:])
@@ -587,7 +591,7 @@ def test_a_folder_of_an_earlier_version_with_its_old_names_still_opens(chile: Pa
     page = parse(old / "report.html")
     assert [c["section"] for c in page.charts] and {c["section"] for c in page.charts} == {"variant-1"}
     s = summary["base"]["stranded_peak"]
-    figures = [fmt_exact(s["q50"]), f"{fmt_exact(s['q05'])} – {fmt_exact(s['q95'])}"]
+    figures = [count_text(s["q50"]), f"{count_text(s['q05'])} – {count_text(s['q95'])}"]
     new_rows = {r[0]: r[1:] for r in tables_of(chile / "report.html")["key-variant-1"][1:]}
     old_rows = {r[0]: r[1:] for r in tables_of(old / "report.html")["key-variant-1"][1:]}
     assert old_rows["Peak stranded (people)"][:2] == figures == new_rows["Peak stranded (people)"][:2]

@@ -34,7 +34,8 @@ from . import stopping
 
 #: What `corredor compare --out` and the main job write at the top of a folder that may be the
 #: user's (they write into it, not in place of it); run folders are the main job's subfolders.
-COMPARISON_OUTPUTS = frozenset({"comparison.csv", "comparison.json", "comparison.png", "observation_check.json"})
+COMPARISON_OUTPUTS = frozenset({"comparison.csv", "comparison.json", "comparison.png", "comparison.html",
+                                "observation_check.json"})
 
 
 def written_by_corredor(folder: Path) -> bool:
