@@ -566,29 +566,35 @@ OUTPUT_COMMANDS: list[tuple[str, ...]] = [
 ]
 
 
-@pytest.mark.parametrize("command", [
-    *OUTPUT_COMMANDS, ("run", "case", "--days", "4", "--checkpoint-every", "2")])
-def test_an_output_under_a_file_is_refused_before_any_work(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
-    """Found by an error audit: `--out afile/sub` ran every replica (or trial, or seed) and then
-    died in a FileExistsError traceback. Refused at once now, exit 2, nothing written."""
+def _work_with_a_file_and_no_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A work folder (the current one) for OUTPUT_COMMANDS, with a file `afile` in it, where any
+    simulation or comparison fails the test: an output refused must be refused before the work."""
     import importlib
 
     # (`corredor.simulate` the attribute is the function; the module is what the commands import)
     simulate_module = importlib.import_module("corredor.simulate")
     compare_module = importlib.import_module("corredor.analysis.compare")
 
-    work = tmp_path / "work"
-    write_mini_flee(work / "case")
-    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
-    (work / "afile").write_text("keep")
-    monkeypatch.chdir(work)
-
     def no_work(*a, **k):
         raise AssertionError("the work started although the output cannot be written")
 
     monkeypatch.setattr(simulate_module, "simulate", no_work)
     monkeypatch.setattr(compare_module, "compare", no_work)
+    work = tmp_path / "work"
+    write_mini_flee(work / "case")
+    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
+    (work / "afile").write_text("keep")
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.mark.parametrize("command", [
+    *OUTPUT_COMMANDS, ("run", "case", "--days", "4", "--checkpoint-every", "2")])
+def test_an_output_under_a_file_is_refused_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
+    """Found by an error audit: `--out afile/sub` ran every replica (or trial, or seed) and then
+    died in a FileExistsError traceback. Refused at once now, exit 2, nothing written."""
+    _work_with_a_file_and_no_work(tmp_path, monkeypatch)
     before = _tree(tmp_path)
     args = (*command, "afile/sub") if command[0] == "convert" else (*command, "--out", "afile/sub")
     r = cli(*args)
@@ -604,21 +610,7 @@ def test_a_file_as_out_is_said_to_be_a_file_with_or_without_force(
     it", and with --force "is a file, not an output folder": the way out it suggested was
     refused. Every command now says at once, with or without --force, that a file stands where a
     folder is expected (one check, `targets.check_folder_or_new`), and never suggests --force."""
-    import importlib
-
-    simulate_module = importlib.import_module("corredor.simulate")
-    compare_module = importlib.import_module("corredor.analysis.compare")
-
-    def no_work(*a, **k):
-        raise AssertionError("the work started although a file stands at --out")
-
-    monkeypatch.setattr(simulate_module, "simulate", no_work)
-    monkeypatch.setattr(compare_module, "compare", no_work)
-    work = tmp_path / "work"
-    write_mini_flee(work / "case")
-    (work / "p.toml").write_text("[params.move_rules.camp_weight]\nlow = 1\nhigh = 2\n")
-    (work / "afile").write_text("keep")
-    monkeypatch.chdir(work)
+    _work_with_a_file_and_no_work(tmp_path, monkeypatch)
     before = _tree(tmp_path)
     args = (*command, "afile") if command[0] == "convert" else (*command, "--out", "afile")
     for force in ((), ("--force",)):
