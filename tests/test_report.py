@@ -831,6 +831,44 @@ def test_the_comparison_figure_is_shown_under_the_comparison(tmp_path):
     assert 'id="comparison"' not in html and base64.b64encode(png).decode()[:40] not in html
 
 
+def test_report_shows_the_comparison_png_written_beside_its_comparison_json(tmp_path):
+    """Found by a user acceptance pass: `corredor report RUN --comparison DIR/comparison.json`
+    showed the table without the figure `compare --out` had written beside it (only the main
+    job's reports had it). The figure beside the file (or beside the folder's own
+    comparison.json) is shown now; a file there that is no PNG is not."""
+    import base64
+
+    from corredor.outputs.plots import comparison_png
+    from corredor.outputs.report.builder import COMPARISON_FIGURE_TITLE
+
+    folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    summary = [{"scenario": n, "metric": "peak_stranded", "median": m, "p05": m - 5, "p95": m + 5, "seeds": 3}
+               for n, m in (("baseline", 50.0), ("bribe-0", 90.0))]
+    png = comparison_png(summary, ["baseline", "bribe-0"])
+    rows = [{"variant": "baseline", "peak_stranded": 50}, {"variant": "bribe-0", "peak_stranded": 90}]
+    cmp_dir = tmp_path / "cmp"
+    cmp_dir.mkdir()
+    (cmp_dir / "comparison.json").write_text(json.dumps(rows))
+    (cmp_dir / "comparison.png").write_bytes(png)
+    uri = "data:image/png;base64," + base64.b64encode(png).decode()
+
+    def figures() -> list[dict[str, str]]:
+        section = _comparison_section((folder / "report.html").read_text(encoding="utf-8"))
+        return [attrs for tag, attrs in parse(section).tags if tag == "img"]
+
+    r = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(cmp_dir / "comparison.json"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert figures() == [{"alt": COMPARISON_FIGURE_TITLE, "src": uri}]
+    (folder / "comparison.json").write_text(json.dumps(rows))  # (the folder's own, as compare --out RUN)
+    (folder / "comparison.png").write_bytes(png)
+    build_report(folder)
+    assert figures() == [{"alt": COMPARISON_FIGURE_TITLE, "src": uri}]
+    (cmp_dir / "comparison.png").write_text("not a png")
+    r = CliRunner().invoke(app, ["report", str(folder), "--comparison", str(cmp_dir / "comparison.json"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert figures() == []
+
+
 def _comparison_section(html: str) -> str:
     section = html[html.index('<section id="comparison">'):]
     return section[:section.index("</section>")]

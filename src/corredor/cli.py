@@ -804,7 +804,7 @@ def report(
 ) -> None:
     """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas. Given a comparison folder (comparison.json, no manifest.json), write its comparison.html again: the tables `corredor compare` printed, the differences and comparison.png."""
     from .outputs.report import build_report
-    from .outputs.report.builder import OtherScenario, comparison_rows
+    from .outputs.report.builder import OtherScenario, comparison_rows, png_beside
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
     from .outputs.report.comparison import (
         COMPARISON_HTML,
@@ -843,9 +843,11 @@ def report(
     def say(line: str) -> None:  # (what the page says above the comparison, said here too)
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
 
+    png = png_beside(comparison) if comparison is not None else None  # (compare --out's figure)
     try:
         path = (build_ensemble_report(run_dir) if ensemble else
-                build_report(run_dir, comparison=rows, other_scenario=other_scenario, say=say))
+                build_report(run_dir, comparison=rows, comparison_png=png, other_scenario=other_scenario,
+                             say=say))
     except OtherScenario as exc:  # (named here: build_report was given the file's content)
         usage_error(f"{comparison}: {exc}; nothing was written" if comparison is not None else
                     f"{exc}; nothing was written")

@@ -1277,6 +1277,21 @@ FIGURE_TITLES = {
 }
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_beside(comparison_json: Path) -> bytes | None:
+    """The comparison.png that `corredor compare --out` wrote beside `comparison_json` (the two
+    are written together), or None where there is none or it is not a PNG. Why: `report
+    --comparison` showed the table without the figure the main job's reports have."""
+    path = Path(comparison_json).with_name("comparison.png")
+    try:
+        data = path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return None
+    return data if data.startswith(PNG_SIGNATURE) else None
+
+
 def png_uri(png: Path | bytes) -> str:
     """A PNG (a file, or its bytes) as a data: URI, so the page needs no file beside it."""
     data = png if isinstance(png, bytes) else png.read_bytes()
@@ -1450,8 +1465,9 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
 
     `comparison` (a list of dicts, variant name -> metrics, or `corredor compare`'s comparison.json
     as read) adds a policy comparison table; when None, `run_dir/comparison.json` is used if it
-    exists. `comparison_png` (the comparison's figure, `outputs.plots.comparison_png`) is shown
-    under that table. The seeds its medians are over (`comparison_seeds`, else comparison.json's
+    exists. `comparison_png` (the comparison's figure, `outputs.plots.comparison_png`; else, for
+    the folder's own comparison.json, the comparison.png `compare --out` wrote beside it) is
+    shown under that table. The seeds its medians are over (`comparison_seeds`, else comparison.json's
     `seeds`) are said under it, with whether this run is one of them. `differences`
     (`difference_rows`, else made from comparison.json's summary) are the differences from the
     baseline seed by seed, a table of their own.
@@ -1487,6 +1503,8 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
         comparison_seeds = comparison.get("seeds")
     if differences is None and isinstance(comparison, dict):
         differences = difference_rows(comparison.get("summary"))
+    if comparison_png is None and comparison_from_folder:
+        comparison_png = png_beside(comp_path)
     figure = png_uri(comparison_png) if rows and comparison_png else None
     whole_run = comparison_whole_run_note(rows, comparison, run.dates[-1] if run.dates else None) if rows else None
     return targets.write_text_atomic(run_dir / REPORT_HTML,
