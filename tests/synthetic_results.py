@@ -103,6 +103,8 @@ def crisis_like(
     pop = by_group.sum(axis=2)
     stranded = np.zeros((n_days, n_loc))
     stranded[:, 3] = pop[:, 3]
+    stranded_by_group = np.zeros_like(by_group)  # (everyone at the camp is stranded, group by group)
+    stranded_by_group[:, 3, :] = by_group[:, 3, :]
     obs = np.full((n_days, n_loc), np.nan)
     obs[0, 3] = 60.0
     obs[min(6, n_days - 1), 3] = 175.0
@@ -128,6 +130,7 @@ def crisis_like(
             "population": (("day", "location"), pop, {"units": "people"}),
             "population_by_group": (("day", "location", "group"), by_group, {"units": "people"}),
             "stranded": (("day", "location"), stranded, {"units": "people"}),
+            "stranded_by_group": (("day", "location", "group"), stranded_by_group, {"units": "people"}),
             "observed": (("day", "location"), obs, {"units": "people"}),
             "crossings": (("day", "crossing", "mode"), cross, {"units": "people"}),
             "pushbacks": (("day", "crossing"), np.ones((n_days, nc)), {"units": "people"}),

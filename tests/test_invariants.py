@@ -57,6 +57,13 @@ def test_chile_peru_holds_invariants_every_day() -> None:
     assert (present.values == ds["total_people"].values).all()
     assert int(ds["stranded"].sum()) > 0  # a camp forms: the capacity checks had work to do
     assert int(ds["crossings"].sum()) > 0
+    # who is stranded, group by group: summed over the groups, the stranded of each place and day
+    by_group = ds["stranded_by_group"].values
+    assert (by_group.sum(axis=2) == ds["stranded"].values).all()
+    assert (by_group <= ds["population_by_group"].values).all()
+    assert (by_group.sum(axis=(0, 1)) > 0).sum() >= 2  # (more than one group waits at the line)
+    ds["stranded_by_group"].values[50, :, 0] += 1
+    assert "stranded != stranded_by_group summed over groups" in results_problems(res)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +139,7 @@ def crisis_day():
         "travellers": ds["travellers"].values.copy(),
         "exited": ds["exited"].values.copy(),
         "stranded": ds["stranded"].values.copy(),
+        "stranded_by_group": ds["stranded_by_group"].values.copy(),
         "sheltered": ds["sheltered"].values.copy(),
         "crossings": ds["crossings"].values.copy(),
         "pushbacks": ds["pushbacks"].values.copy(),
@@ -177,6 +185,17 @@ def test_crisis_day_check_catches_negative_stranded(crisis_day) -> None:
     bad = {k: v.copy() for k, v in out.items()}
     bad["stranded"][t, 0] = -1
     with pytest.raises(InvariantError, match="negative stranded"):
+        _check_day(plan, t, created, bad, ev_done)
+
+
+def test_crisis_day_check_catches_more_of_a_group_stranded_than_present(crisis_day) -> None:
+    """Who is stranded, group by group (`stranded_by_group`), is checked as `stranded` is: never
+    more of a group than are at the place."""
+    plan, t, _c, created, out, ev_done, _ = crisis_day
+    bad = {k: v.copy() for k, v in out.items()}
+    j, g = np.unravel_index(int(np.argmax(bad["population_by_group"][t])), bad["population_by_group"][t].shape)
+    bad["stranded_by_group"][t, j, g] = bad["population_by_group"][t, j, g] + 1
+    with pytest.raises(InvariantError, match="more of a group stranded than present"):
         _check_day(plan, t, created, bad, ev_done)
 
 

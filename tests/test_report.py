@@ -1138,18 +1138,41 @@ def test_who_is_at_the_crisis_sites_on_the_busiest_day(tmp_path):
     rows = re.findall(r'<tr><th scope="row">([^<]*)</th>((?:<td[^>]*>[^<]*</td>)+)</tr>', section)
     got = {g: re.findall(r"<td[^>]*>([^<]*)</td>", cells) for g, cells in rows}
     assert list(got) == sorted(["ven_undoc", "hti_undoc"], key=lambda g: -at_sites.sel(group=g).values[t])
+    # who is stranded there, group by group (`stranded_by_group`): that day, and each one's most
+    stranded = res.dataset.stranded_by_group.sel(location=[XSS_NAME, "arica"]).sum("location")
+    assert stranded.sum() > 0
+
+    def day(k: int) -> str:
+        return str(res.dataset.date.values[k])[:10]
+
     for g, who in (("ven_undoc", "VEN, no documents"), ("hti_undoc", "HTI, no documents, vulnerable")):
-        y = at_sites.sel(group=g).values
-        peak = int(np.argmax(y))
-        assert got[g] == [who, f"{int(y[t]):,}", f"{100 * y[t] / total[t]:.0f} %", f"{int(y[peak]):,}",
-                          str(res.dataset.date.values[peak])[:10]]
+        y, z = at_sites.sel(group=g).values, stranded.sel(group=g).values
+        peak, most = int(np.argmax(y)), int(np.argmax(z))
+        assert got[g] == [who, f"{int(y[t]):,}", f"{100 * y[t] / total[t]:.0f} %", f"{int(y[peak]):,}", day(peak),
+                          f"{int(z[t]):,}", f"{int(z[most]):,}", day(most) if z[most] > 0 else "–"]
     total_row = re.search(r'<tr class="total"><th scope="row">all groups</th>(.*?)</tr>', section).group(1)
-    assert re.findall(r"<td[^>]*>([^<]*)</td>", total_row)[1:] == [f"{int(total[t]):,}", "100 %",
-                                                                   f"{int(total[t]):,}", date]
+    every = stranded.sum("group").values
+    most = int(np.argmax(every))
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", total_row)[1:] == [
+        f"{int(total[t]):,}", "100 %", f"{int(total[t]):,}", date, f"{int(every[t]):,}", f"{int(every[most]):,}",
+        day(most)]
+    assert "stranded columns count those waiting to cross" in re.sub(r"\s+", " ", section)
     # the stacked chart: one shaded layer per group, the top one reaching the sites' total
     assert "People at the crisis sites by group, stacked" in section
     assert len(re.findall(r'<polygon class="band"', section)) == 2
     assert "sites_by_group.csv" in section
+
+
+def test_a_run_without_stranded_by_group_says_it_has_no_stranded_columns(tmp_path):
+    """A crisis run written before the engine recorded who is stranded group by group still gets
+    its groups table, without the stranded columns, and the page says why."""
+    res = crisis_like(n_days=12)
+    res.dataset = res.dataset.drop_vars("stranded_by_group")
+    folder = make_run_folder(res, tmp_path / "run")
+    section = re.sub(r"\s+", " ", _groups_section(build_report(folder).read_text(encoding="utf-8")) or "")
+    assert "this run does not record who is stranded group by group" in section
+    assert "most stranded at once" not in section
+    assert not (folder / "sites_by_group.csv").read_text(encoding="utf-8").splitlines()[0].endswith(",stranded")
 
 
 def test_a_flee_report_has_no_groups_section(tmp_path):

@@ -358,9 +358,10 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
     tables.write_tables(res, tmp_path)
     header, tags, rows = _read_csv(tmp_path / "sites_by_group.csv")
     assert header == ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
-                      "documents", "vulnerable", "population"]
+                      "documents", "vulnerable", "population", "stranded"]
     assert tags == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code", "#country+code", "#group+name",
-                    "#country+origin+code", "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind"]
+                    "#country+origin+code", "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind",
+                    "#affected+stranded"]
     ds = res.dataset
     # the sites: the camp (kind camp, people stranded there) and arica (kind shelter); not the cities
     assert sorted({r[2] for r in rows}) == ["arica", "camp"]
@@ -368,6 +369,7 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
     for r in rows:
         want = ds.population_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
         assert float(r[10]) == want and r[0] == str(ds.date.values[int(r[1])])[:10]
+        assert float(r[11]) == ds.stranded_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
     assert {(r[6], r[7], r[8], r[9]) for r in rows} == {("ven_undoc", "VEN", "no", "no"),
                                                         ("hti_undoc", "HTI", "no", "yes")}
     # summed over the groups, a site's rows are its population in populations.csv
@@ -378,6 +380,13 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
         summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[10])
     assert summed == {k: v for k, v in population.items() if k[1] in ("arica", "camp")}
     assert max(summed.values()) > 0
+    # and their stranded column gives its stranded (who is stranded, group by group)
+    stranded = {(r[1], r[2]): float(r[9]) for r in pops}
+    by_group: dict[tuple[str, str], float] = {}
+    for r in rows:
+        by_group[(r[1], r[2])] = by_group.get((r[1], r[2]), 0.0) + float(r[11])
+    assert by_group == {k: v for k, v in stranded.items() if k[1] in ("arica", "camp")}
+    assert max(by_group.values()) > 0
     # network.json describes the groups for the report
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
     assert net["groups"] == [

@@ -17,7 +17,7 @@ The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in thi
 7. events       transfers, flights, corridors scheduled for today (admissions act in step 5)
 8. shelters     people in shelters give up at the waiting hazard × shelter_give_up_factor (from
                 the day after their transfer), or stay
-9. records      population by place and group, stranded, sheltered, travellers, crossings by mode,
+9. records      population and stranded by place and group, sheltered, travellers, crossings by mode,
                 pushbacks, give-ups, money paid, days-waited histogram
 
 Travel (4) comes before the crossing attempts (5) so that arriving, queueing and being processed
@@ -178,6 +178,7 @@ def initial_state(plan: CrisisPlan) -> dict[str, np.ndarray]:
         "population_by_group": np.zeros((T, N, G), dtype=np.int64),
         "travellers": np.zeros((T, K), dtype=np.int64),
         "stranded": np.zeros((T, N), dtype=np.int64),
+        "stranded_by_group": np.zeros((T, N, G), dtype=np.int64),
         "sheltered": np.zeros((T, N), dtype=np.int64),
         "arrivals": np.zeros((T, N), dtype=np.int64),
         "days_waited": np.zeros((T, B), dtype=np.int64),
@@ -270,7 +271,8 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
             ppl.arrived)
         out["population_by_group"][t] = pop
         out["travellers"][t] = trav
-        out["stranded"][t] = strand
+        out["stranded_by_group"][t] = strand
+        out["stranded"][t] = strand.sum(axis=1)
         out["sheltered"][t] = shelt
         out["arrivals"][t] = arr
         out["days_waited"][t] = hist
@@ -290,13 +292,15 @@ def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray
     if created != present + travelling + exited:
         raise InvariantError(f"day {t}: created {created} != present {present} + travelling "
                              f"{travelling} + exited {exited}")
-    for key in ("population_by_group", "travellers", "stranded", "sheltered", "crossings",
+    for key in ("population_by_group", "travellers", "stranded", "stranded_by_group", "sheltered", "crossings",
                 "pushbacks", "money_paid_usd", "days_waited", "arrivals"):
         if (out[key][t] < 0).any():
             raise InvariantError(f"day {t}: negative {key}")
     stranded = out["stranded"][t]
     if (stranded > out["population_by_group"][t].sum(axis=1)).any():
         raise InvariantError(f"day {t}: more stranded than present")
+    if (out["stranded_by_group"][t] > out["population_by_group"][t]).any():
+        raise InvariantError(f"day {t}: more of a group stranded than present")
     cap = plan.capacity[t]
     used = out["crossings"][t][:, M_REGULAR]
     limited = cap >= 0
@@ -380,6 +384,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
             "total_people": (("day",), np.cumsum(spawned), people),
             "exited": (("day",), a["exited"], {**people, "long_name": "people who left the simulation so far (arrived or flown)"}),
             "stranded": (("day", "location"), a["stranded"], {**people, "long_name": "waiting at a crossing they cannot pass"}),
+            "stranded_by_group": (("day", "location", "group"), a["stranded_by_group"],
+                                  {**people, "long_name": "stranded (waiting at a crossing they cannot pass), by group"}),
             "observed": (("day", "location"), observed, {**people, "long_name": "reported stock (observations of kind point or range; NaN where none)"}),
             "sheltered": (("day", "location"), a["sheltered"], people),
             "crossings": (("day", "crossing", "mode"), a["crossings"], {**people, "long_name": "passages by mode"}),

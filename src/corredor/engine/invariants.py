@@ -21,8 +21,8 @@ from .crisis import InvariantError
 #: Variables that count people: whole numbers, never negative.
 COUNT_VARIABLES = (
     "population", "population_by_group", "arrivals", "departures", "travellers", "spawned",
-    "total_people", "exited", "stranded", "sheltered", "crossings", "pushbacks", "give_ups",
-    "days_waited",
+    "total_people", "exited", "stranded", "stranded_by_group", "sheltered", "crossings", "pushbacks",
+    "give_ups", "days_waited",
 )
 
 
@@ -81,6 +81,12 @@ def results_problems(results: Any) -> list[str]:
         by_group = np.asarray(ds["population_by_group"].values, dtype=np.int64).sum(axis=2)
         if (by_group != np.asarray(ds["population"].values)).any():
             out.append("population != population_by_group summed over groups")
+    if "stranded_by_group" in ds and "stranded" in ds:
+        by_group = np.asarray(ds["stranded_by_group"].values, dtype=np.int64)
+        if (by_group.sum(axis=2) != np.asarray(ds["stranded"].values)).any():
+            out.append("stranded != stranded_by_group summed over groups")
+        if "population_by_group" in ds and (by_group > np.asarray(ds["population_by_group"].values)).any():
+            out.append("stranded_by_group: more of a group than are present")
     pop = np.asarray(ds["population"].values, dtype=np.int64)
     for name in ("stranded", "sheltered"):
         if name in ds and (np.asarray(ds[name].values, dtype=np.int64) > pop).any():

@@ -738,8 +738,9 @@ def _yes_no(flag: bool | None) -> str:
 def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
     """`sites_by_group.csv` (crisis runs): one row per day, crisis site (`needs.crisis_sites`: the
     line, camps and shelters) and group, with the people of that group there at the end of the
-    day (`population_by_group`); HXL hashtag row under the header. Summed over the groups, a
-    site's rows give its `population` in populations.csv. None, and no file, for a run without
+    day (`population_by_group`) and those of them stranded (`stranded_by_group`); HXL hashtag
+    row under the header. Summed over the groups, a site's rows give its `population` and
+    `stranded` in populations.csv. None, and no file, for a run without
     groups (a Flee case)."""
     ds = collapse_extra_dims(in_people(results.dataset))
     site = crisis_sites(ds)
@@ -750,11 +751,15 @@ def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
     dates = _iso_dates(ds)
     days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
     people = _fmt_grid(ds["population_by_group"].transpose("day", "location", "group").values).tolist()
+    # (stranded by group: runs written before the engine recorded it have none, and no column)
+    stranded = (_fmt_grid(ds["stranded_by_group"].transpose("day", "location", "group").values).tolist()
+                if "stranded_by_group" in ds else None)
     header = ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
-              "documents", "vulnerable", "population"]
+              "documents", "vulnerable", "population", *(["stranded"] if stranded is not None else [])]
     tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#group+name",
             country_tag(g["nationality"] for g in groups).replace("#country", "#country+origin"),
-            "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind"]
+            "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind",
+            *(["#affected+stranded"] if stranded is not None else [])]
     sites = [j for j in range(len(locs)) if site[j]]
     heads = {j: _csv_text([locs[j]["name"], locs[j]["label"], locs[j]["code"], locs[j]["country"]]) for j in sites}
     who = [_csv_text([g["name"], g["nationality"], _yes_no(g["documents"]), _yes_no(g["vulnerable"])])
@@ -765,7 +770,8 @@ def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
             d = _csv_text([dates[t], int(days[t])])
             for j in sites:
                 for k, w in enumerate(who):
-                    yield f"{d},{heads[j]},{w},{people[t][j][k]}\r\n"
+                    tail = f",{stranded[t][j][k]}" if stranded is not None else ""
+                    yield f"{d},{heads[j]},{w},{people[t][j][k]}{tail}\r\n"
 
     path = Path(folder) / GROUPS_CSV
     write_hxl_lines(path, header, tags, lines())

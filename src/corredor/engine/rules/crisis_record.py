@@ -21,12 +21,12 @@ def record(
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray,
     waited: np.ndarray, arrived: np.ndarray,
 ):
-    """(population by place×group, travellers by link, stranded, sheltered, arrivals, wait histogram,
-    exited) at the end of the day; clears the day's `arrived` marks."""
+    """(population by place×group, travellers by link, stranded by place×group, sheltered,
+    arrivals, wait histogram, exited) at the end of the day; clears the day's `arrived` marks."""
     nb_bins = wait_edges.shape[0]
     pop = np.zeros((N_CHUNKS, n_places, n_groups), dtype=np.int64)
     trav = np.zeros((N_CHUNKS, n_links), dtype=np.int64)
-    strand = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
+    strand = np.zeros((N_CHUNKS, n_places, n_groups), dtype=np.int64)
     shelt = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
     arr = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
     hist = np.zeros((N_CHUNKS, nb_bins), dtype=np.int64)
@@ -48,7 +48,7 @@ def record(
                 continue
             pop[c, node[i], group[i]] += 1
             if s == WAITING:
-                strand[c, node[i]] += 1
+                strand[c, node[i], group[i]] += 1
                 b = 0
                 while b < nb_bins - 1 and waited[i] >= wait_edges[b + 1]:
                     b += 1

@@ -62,6 +62,7 @@ class RunData:
     needs_info: dict[str, Any] = field(default_factory=dict)
     observations: list[dict[str, Any]] = field(default_factory=list)  # observations.json (crisis runs)
     by_group: dict[str, np.ndarray] = field(default_factory=dict)  # group -> (day, location) people
+    stranded_by_group: dict[str, np.ndarray] = field(default_factory=dict)  # group -> (day, location) stranded
     groups: list[dict[str, Any]] = field(default_factory=list)  # network.json's `groups` (crisis runs)
 
     @property
@@ -152,12 +153,20 @@ def _fill_arrays(run: RunData, table: Any) -> None:
 
 
 def _fill_groups(run: RunData, table: Any) -> None:
-    """`population_by_group` (a crisis run's) as one (day, location) grid of people per group, in
-    the order of network.json's `groups`, else as the long table lists them (the scenario's)."""
-    rows = table.filter(pc.and_(pc.equal(table["variable"], "population_by_group"),
+    """`population_by_group` and `stranded_by_group` (a crisis run's) as one (day, location) grid
+    of people per group each (`run.by_group`, `run.stranded_by_group`), in the order of
+    network.json's `groups`, else as the long table lists them (the scenario's)."""
+    run.by_group = _group_grids(run, table, "population_by_group")
+    run.stranded_by_group = _group_grids(run, table, "stranded_by_group")
+
+
+def _group_grids(run: RunData, table: Any, variable: str) -> dict[str, np.ndarray]:
+    """One long-table variable with a group column as group -> (day, location) grid; {} where the
+    table has none (a Flee run; a crisis run written before `stranded_by_group` was recorded)."""
+    rows = table.filter(pc.and_(pc.equal(table["variable"], variable),
                                 pc.invert(pc.is_null(table["group"]))))
     if rows.num_rows == 0:
-        return
+        return {}
     day_ix = {d: i for i, d in enumerate(run.days)}
     loc_ix = {n: j for j, n in enumerate(run.names)}
     groups = [str(g) for g in pc.unique(rows["group"]).to_pylist()]
@@ -170,7 +179,7 @@ def _fill_groups(run: RunData, table: Any) -> None:
     ok = (d >= 0) & (j >= 0)
     grid = np.zeros((len(groups), len(run.days), len(run.names)))
     grid[k[ok], d[ok], j[ok]] = v[ok]
-    run.by_group = {g: grid[i] for i, g in enumerate(groups)}
+    return {g: grid[i] for i, g in enumerate(groups)}
 
 
 # ---- geometry and charts ---------------------------------------------------------------------
@@ -826,8 +835,9 @@ def _share(part: float, whole: float) -> str:
 def groups_at_sites(run: RunData) -> dict[str, Any] | None:
     """Who is at the crisis sites (a crisis run's `population_by_group`, summed over its sites):
     per group, the people there on the sites' busiest day (the day they hold the most people
-    together) and its share, and the group's own peak and its date; largest first, with a total
-    row and a stacked chart of the groups day by day. None for a run without groups or sites, or
+    together) and its share, and the group's own peak and its date; where the run recorded
+    `stranded_by_group`, the group's stranded that day and its most stranded at once (with its
+    date); largest first, with a total row and a stacked chart of the groups day by day. None for a run without groups or sites, or
     whose sites never hold anyone."""
     site = site_columns(run)
     if not run.by_group or site is None or not site.any():
@@ -842,15 +852,22 @@ def groups_at_sites(run: RunData) -> dict[str, Any] | None:
         return run.dates[day] or str(run.days[day])
 
     info = {str(g.get("name")): g for g in run.groups}
+    stranded = {g: grid[:, site].sum(axis=1) for g, grid in run.stranded_by_group.items()}
     order = sorted(series, key=lambda g: (-series[g][t], -series[g].max()))
     rows = []
     for g in order:
         y = series[g]
         label = str(info.get(g, {}).get("label") or "")
         peak = int(np.argmax(y))
-        rows.append({"group": g, "who": label if label and label != g else "–", "people": fmt_exact(y[t]),
-                     "share": _share(y[t], total[t]), "peak": fmt_exact(y[peak]),
-                     "peak_date": date(peak) if y[peak] > 0 else "–"})
+        row = {"group": g, "who": label if label and label != g else "–", "people": fmt_exact(y[t]),
+               "share": _share(y[t], total[t]), "peak": fmt_exact(y[peak]),
+               "peak_date": date(peak) if y[peak] > 0 else "–"}
+        if stranded:  # (who is stranded: that day, and the group's most stranded at once)
+            z = stranded.get(g, np.zeros_like(y))
+            top = int(np.argmax(z))
+            row |= {"stranded": fmt_exact(z[t]), "stranded_peak": fmt_exact(z[top]),
+                    "stranded_peak_date": date(top) if z[top] > 0 else "–"}
+        rows.append(row)
     # stacked: each group's band from the groups under it to its own top, the largest at the bottom
     bands, base = [], np.zeros_like(total)
     for k, g in enumerate(order):
@@ -861,8 +878,13 @@ def groups_at_sites(run: RunData) -> dict[str, Any] | None:
         base = top
     c = chart("People at the crisis sites by group, stacked", "people", run.dates,
               [{"label": "all groups", "y": total, "color": "#222"}], bands=bands)
+    all_stranded = np.sum(list(stranded.values()), axis=0) if stranded else None
+    top = int(np.argmax(all_stranded)) if all_stranded is not None else 0
     return {"date": date(t), "people": fmt_exact(total[t]), "rows": rows, "chart": c,
-            "sites": [run.labels[j] for j in np.flatnonzero(site)]}
+            "sites": [run.labels[j] for j in np.flatnonzero(site)],
+            **({"stranded": fmt_exact(all_stranded[t]), "stranded_peak": fmt_exact(all_stranded[top]),
+                "stranded_peak_date": date(top) if all_stranded[top] > 0 else "–"}
+               if all_stranded is not None else {})}
 
 
 #: The most places the report names as still occupied on the last day (the fullest first).
