@@ -372,21 +372,14 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
         assert float(r[11]) == ds.stranded_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
     assert {(r[6], r[7], r[8], r[9]) for r in rows} == {("ven_undoc", "VEN", "no", "no"),
                                                         ("hti_undoc", "HTI", "no", "yes")}
-    # summed over the groups, a site's rows are its population in populations.csv
+    # summed over the groups, a site's rows are its population and its stranded in populations.csv
     _, _, pops = _read_csv(tmp_path / "populations.csv")
-    population = {(r[1], r[2]): float(r[7]) for r in pops}
-    summed: dict[tuple[str, str], float] = {}
-    for r in rows:
-        summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[10])
-    assert summed == {k: v for k, v in population.items() if k[1] in ("arica", "camp")}
-    assert max(summed.values()) > 0
-    # and their stranded column gives its stranded (who is stranded, group by group)
-    stranded = {(r[1], r[2]): float(r[9]) for r in pops}
-    by_group: dict[tuple[str, str], float] = {}
-    for r in rows:
-        by_group[(r[1], r[2])] = by_group.get((r[1], r[2]), 0.0) + float(r[11])
-    assert by_group == {k: v for k, v in stranded.items() if k[1] in ("arica", "camp")}
-    assert max(by_group.values()) > 0
+    for col, pop_col in ((10, 7), (11, 9)):  # (population; stranded: who is stranded, group by group)
+        summed: dict[tuple[str, str], float] = {}
+        for r in rows:
+            summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[col])
+        assert summed == {(r[1], r[2]): float(r[pop_col]) for r in pops if r[2] in ("arica", "camp")}
+        assert max(summed.values()) > 0
     # network.json describes the groups for the report
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
     assert net["groups"] == [
