@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .formatting import MISSING, signed
+from .formatting import MISSING, count_text, signed
 
 #: A metric's cell where no seed has a value (the camp had not emptied by the run's last day).
 NOT_WITHIN = "not within the run"
@@ -65,10 +65,6 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _whole(v: float) -> str:
-    return f"{v:,.0f}"  # (as compare has always printed its medians: 8,668; half to even)
-
-
 def metric_cell(row: Mapping[str, Any] | None) -> tuple[Cell, int]:
     """A scenario's figure of one metric, "930" over "[905–941]", starred where some seeds have
     no value; NOT_WITHIN where none has; and how many seeds have none (for the note)."""
@@ -78,8 +74,9 @@ def metric_cell(row: Mapping[str, Any] | None) -> tuple[Cell, int]:
     if med is None:
         return Cell(NOT_WITHIN), 0
     missing = int(_number(row.get("seeds_without_value")) or 0)
-    band = f"[{_whole(lo)}–{_whole(hi)}]" if lo is not None and hi is not None else ""
-    return Cell(f"{_whole(med)}{'*' if missing else ''}", band), missing
+    # (`formatting.count_text`: the one rule for quantiles of counts, as the pages write them)
+    band = f"[{count_text(lo)}–{count_text(hi)}]" if lo is not None and hi is not None else ""
+    return Cell(f"{count_text(med)}{'*' if missing else ''}", band), missing
 
 
 def difference_cell(row: Mapping[str, Any] | None) -> Cell:
