@@ -1039,6 +1039,37 @@ def test_the_key_figures_say_why_fewer_are_stranded_than_are_at_the_camp(tmp_pat
     assert "the other 15 were in shelter there (5) or had given up that day" in html
 
 
+def test_a_single_runs_counts_are_whole_numbers_as_its_quantiles_are(tmp_path):
+    """Found by a presentation pass: `make run`'s baseline page gave "covered space needed on the
+    busiest day" as 2,607.5 m² (745 people × 3.5 m²), and the needs table the same, where every
+    quantile of a count is a whole number (`formatting.count_text`). Here one more person at the
+    camp on its busiest days (481: 1,683.5 m²) gives a half m²: the key figures, the needs table
+    and `corredor run`'s printout (the same rows) say 1,684 m² (half to even), a share keeps its
+    decimals."""
+    from corredor.analysis.compare import key_figure_rows
+
+    res = crisis_like(n_days=25)
+    full = res.dataset["population"].values[:, 3] == 480
+    res.dataset["population"].values[full, 3] += 1.0
+    res.dataset["population_by_group"].values[full, 3, 1] += 1.0
+    folder = _run_folder_via_writer(res, tmp_path / "run")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    figures = manifest["key_figures"]
+    assert figures["peak_covered_space_m2"] == pytest.approx(1683.5)  # (the file keeps the full value)
+    page = build_report(folder).read_text(encoding="utf-8")
+    rows = _key_rows(page)
+    assert rows["covered space needed on the busiest day"] == "1,684 m²"
+    assert rows["peak people at the line and in shelters"] == "481 people"
+    assert rows == dict(key_figure_rows(figures, manifest.get("start_date")))  # as `corredor run` prints
+    assert not any(re.search(r"\d\.\d", v) for v in rows.values()), rows
+    section = re.search(r'<section id="needs">(.*?)</section>', page, re.S).group(1)
+    camp = re.search(r'<tr><th scope="row">camp</th>(.*?)</tr>', section, re.S).group(1)
+    cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", camp)]
+    assert cells[1:6] == ["481", f"{481 * 15:,}", f"{481:,}", "1,684", str(math.ceil(1683.5 / 16))], cells
+    assert "1,683.5" not in page and "1683.5" not in page
+    assert key_figure_rows({"peak_covered_space_m2": 2607.5, "peak_toilets": 24.4})[0][1] == "2,608 m²"
+
+
 def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
     res = crisis_like(n_days=25)
     res.dataset["stranded"].values[-3:, 3] = 10.0  # the camp never empties within the run

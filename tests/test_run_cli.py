@@ -284,6 +284,17 @@ def test_a_crisis_run_prints_its_key_figures(tmp_path: Path) -> None:
     rows = [" ".join(line.split()) for line in after if line.startswith("  ")]
     assert len(rows) == len(figures)  # one line a figure
     assert f"peak stranded {figures['peak_stranded']:,.0f} people" in rows
+    # the run's page gives the same rows, figure for figure (counts as whole numbers on both)
+    import html
+    import re
+
+    from corredor.outputs.report import build_report
+
+    page = build_report(tmp_path / "r").read_text(encoding="utf-8")
+    section = re.search(r'<section id="key">(.*?)</section>', page, re.S).group(1)
+    shown = [" ".join(html.unescape(f"{k} {v}").split())
+             for k, v in re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', section)]
+    assert shown == rows
 
 
 @pytest.mark.parametrize(("engine", "hasten", "unit"), [

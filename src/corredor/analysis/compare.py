@@ -208,10 +208,11 @@ def key_figures(ds: Any) -> dict[str, float]:
 
 def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple[str, str]]:
     """`key_figures` as (heading, text) rows, as the run page and `corredor run` write them: counts
-    with every digit, the peak's day as its date (from `start`, the run's start date), a figure
-    that is not there ("–", NaN, None) with why (NO_VALUE_REASONS). Keys this version does not
-    know are left out (a manifest of a later version)."""
-    from ..outputs.formatting import day_date, fmt_exact
+    with every digit, as whole numbers (`formatting.count_text`, the one rule for figures of
+    counts: 2,607.5 m² is 2,608 m²), the peak's day as its date (from `start`, the run's start
+    date), a figure that is not there ("–", NaN, None) with why (NO_VALUE_REASONS). Keys this
+    version does not know are left out (a manifest of a later version)."""
+    from ..outputs.formatting import count_text, day_date, fmt_exact, is_count_unit
 
     rows = []
     for key in KEY_FIGURES:
@@ -225,7 +226,8 @@ def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple
             continue
         label, unit = METRIC_LABELS[key]
         text = (NO_VALUE_REASONS.get(key, "–") if missing
-                else f"{fmt_exact(value)}" + ("" if not unit or label.endswith(unit) else f" {unit}"))
+                else (count_text(value) if is_count_unit(unit) else fmt_exact(value))
+                + ("" if not unit or label.endswith(unit) else f" {unit}"))
         rows.append((label, text))
     return rows
 

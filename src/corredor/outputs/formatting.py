@@ -34,7 +34,8 @@ def _finite(v: float | None) -> bool:
 
 
 #: The units of figures that count whole things. A median, a band edge or a mean of one (a quantile
-#: of people over seeds is often 930.5, a band edge 154.2 tents) is written as a whole number on
+#: of people over seeds is often 930.5, a band edge 154.2 tents), or one run's figure (745 people's
+#: covered space is 2,607.5 m²), is written as a whole number on
 #: every page and table people read (`count_text`): "0.2 tents" and "half a person" are nobody's
 #: plan, and the CLI's tables and the pages wrote the same figure two ways. Square metres of
 #: covered space count too (planned, and printed by `corredor compare`, in whole m²). Figures of
@@ -50,7 +51,7 @@ def is_count_unit(unit: str | None) -> bool:
 
 
 def count_text(v: float | None) -> str:
-    """A figure of a count (COUNT_UNITS) as people read it, the one rule for quantiles of counts:
+    """A figure of a count (COUNT_UNITS) as people read it, the one rule for figures of counts:
     rounded to a whole number (half to even, as Python and the CLI's `{:,.0f}` round: 930.5 is
     930, 8,667.5 is 8,668), every digit; "–" for none."""
     if v is None or not _finite(float(v)):

@@ -32,7 +32,7 @@ from markupsafe import Markup
 from ... import targets
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
 from .. import tables
-from ..formatting import band_cell, fmt_exact, is_count_unit, signed, signed_percent
+from ..formatting import band_cell, count_text, fmt_exact, is_count_unit, signed, signed_percent
 from . import checks
 from .checks import NotARunFolder, ReportError
 
@@ -778,8 +778,15 @@ MODE_LABELS = {"regular": "crossed: regular", "paid": "crossed: paid", "irregula
                "flight": "flight (event)"}
 
 
+#: The needs table's one figure that does not count whole things (energy): it keeps its decimal;
+#: every other cell (people, litres, rations, m², tents, toilets, staff, person-nights) is a count,
+#: written as a whole number (`formatting.count_text`), as the key figures above it are.
+NOT_COUNTS = frozenset({"food_kcal"})
+
+
 def needs_rows(run: RunData) -> list[dict[str, str]]:
-    """Per place that ever held anyone: needs at its peak day, provision and worst gap."""
+    """Per place that ever held anyone: needs at its peak day, provision and worst gap; counts as
+    whole numbers (a place's 2,607.5 m² of covered space is 2,608), `NOT_COUNTS` with a decimal."""
     if "needs.in_need" not in run.grids:
         return []
     g = {k[len(tables.NEEDS_PREFIX):]: v for k, v in run.grids.items() if k.startswith(tables.NEEDS_PREFIX)}
@@ -791,10 +798,13 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
         t = int(np.argmax(people[:, j]))
 
         def at(name: str, t: int = t, j: int = j) -> str:
-            return fmt_exact(g[name][t, j]) if name in g else "–"
+            return count_text(g[name][t, j]) if name in g else "–"
 
         def worst(name: str, j: int = j) -> str:
-            return fmt_exact(np.nanmax(g[name][:, j])) if name in g and np.isfinite(g[name][:, j]).any() else "–"
+            if name not in g or not np.isfinite(g[name][:, j]).any():
+                return "–"
+            text = fmt_exact if name.removesuffix("_gap") in NOT_COUNTS else count_text
+            return text(np.nanmax(g[name][:, j]))
 
         unsheltered = g.get("person_nights_unsheltered")
         rows.append({
@@ -805,7 +815,7 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
             "toilets_gap": worst("toilets_gap"), "staff": at("health_staff"),
             "other_gaps": "; ".join(f"{label} {worst(ind + '_gap')}" for ind, label in OTHER_GAPS.items()
                                     if ind + "_gap" in g and np.isfinite(g[ind + "_gap"][:, j]).any()) or "–",
-            "unsheltered": (fmt_exact(np.nansum(unsheltered[:, j]))
+            "unsheltered": (count_text(np.nansum(unsheltered[:, j]))
                             if unsheltered is not None and np.isfinite(unsheltered[:, j]).any() else "–"),
         })
     return rows[:40]
@@ -859,13 +869,13 @@ def groups_at_sites(run: RunData) -> dict[str, Any] | None:
         y = series[g]
         label = str(info.get(g, {}).get("label") or "")
         peak = int(np.argmax(y))
-        row = {"group": g, "who": label if label and label != g else "–", "people": fmt_exact(y[t]),
-               "share": _share(y[t], total[t]), "peak": fmt_exact(y[peak]),
+        row = {"group": g, "who": label if label and label != g else "–", "people": count_text(y[t]),
+               "share": _share(y[t], total[t]), "peak": count_text(y[peak]),
                "peak_date": date(peak) if y[peak] > 0 else "–"}
         if stranded:  # (who is stranded: that day, and the group's most stranded at once)
             z = stranded.get(g, np.zeros_like(y))
             top = int(np.argmax(z))
-            row |= {"stranded": fmt_exact(z[t]), "stranded_peak": fmt_exact(z[top]),
+            row |= {"stranded": count_text(z[t]), "stranded_peak": count_text(z[top]),
                     "stranded_peak_date": date(top) if z[top] > 0 else "–"}
         rows.append(row)
     # stacked: each group's band from the groups under it to its own top, the largest at the bottom
@@ -880,9 +890,9 @@ def groups_at_sites(run: RunData) -> dict[str, Any] | None:
               [{"label": "all groups", "y": total, "color": "#222"}], bands=bands)
     all_stranded = np.sum(list(stranded.values()), axis=0) if stranded else None
     top = int(np.argmax(all_stranded)) if all_stranded is not None else 0
-    return {"date": date(t), "people": fmt_exact(total[t]), "rows": rows, "chart": c,
+    return {"date": date(t), "people": count_text(total[t]), "rows": rows, "chart": c,
             "sites": [run.labels[j] for j in np.flatnonzero(site)],
-            **({"stranded": fmt_exact(all_stranded[t]), "stranded_peak": fmt_exact(all_stranded[top]),
+            **({"stranded": count_text(all_stranded[t]), "stranded_peak": count_text(all_stranded[top]),
                 "stranded_peak_date": date(top) if all_stranded[top] > 0 else "–"}
                if all_stranded is not None else {})}
 
@@ -897,7 +907,7 @@ def occupied_at_end(run: RunData) -> dict[str, Any] | None:
     if "needs.in_need" not in run.grids or not run.days:
         return None
     last = np.nan_to_num(run.grids["needs.in_need"][-1])
-    places = [{"location": run.labels[j], "people": fmt_exact(last[j])} for j in np.argsort(-last) if last[j] > 0]
+    places = [{"location": run.labels[j], "people": count_text(last[j])} for j in np.argsort(-last) if last[j] > 0]
     if not places:
         return None
     shown = places[:OCCUPIED_SHOWN]  # (a Flee case may end with hundreds of places occupied)
@@ -916,12 +926,12 @@ def fit_rows(run: RunData) -> list[dict[str, str]]:
             continue
         o, s = obs[ok, j], pop[ok, j]
         rel = float(np.abs(s - o).sum() / o.sum()) if o.sum() > 0 else float("nan")
-        # means to the whole person: a column of people reads alike row to row (not 1,202 above 1,748.1)
-        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": fmt_exact(round(float(o.mean()))),
-                     "simulated_mean": fmt_exact(round(float(s.mean()))),
-                     "mae": fmt_exact(round(float(np.abs(s - o).mean()))),
+        # people to the whole person (`count_text`): a column reads alike row to row (not 1,202 above 1,748.1)
+        rows.append({"location": name, "n": str(int(ok.sum())), "observed_mean": count_text(float(o.mean())),
+                     "simulated_mean": count_text(float(s.mean())),
+                     "mae": count_text(float(np.abs(s - o).mean())),
                      "relative": f"{rel:.2f}" if np.isfinite(rel) else "–",
-                     "peak_obs": fmt_exact(float(o.max())), "peak_sim": fmt_exact(float(np.nanmax(pop[:, j])))})
+                     "peak_obs": count_text(float(o.max())), "peak_sim": count_text(float(np.nanmax(pop[:, j])))})
     return rows
 
 
@@ -952,7 +962,7 @@ def peak_text(peak: PeakCheck) -> str:
     difference from it and whether that lies within the tolerance ("−56%, below 200–600")."""
     where = "within" if peak.ok else peak.verdict
     difference = f"{signed_percent(peak.difference)}, " if math.isfinite(peak.difference) else ""
-    return f"{difference}{where} {fmt_exact(peak.low)}–{fmt_exact(peak.high)}"
+    return f"{difference}{where} {count_text(peak.low)}–{count_text(peak.high)}"
 
 
 def reported_rows(run: RunData) -> list[dict[str, str]]:
@@ -985,7 +995,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
-                     "reported": shown, "simulated": fmt_exact(sim), "verdict": verdict,
+                     "reported": shown, "simulated": count_text(sim), "verdict": verdict,
                      "note": o.get("note", ""), "source": o.get("source", "")})
     return rows
 
@@ -1401,13 +1411,13 @@ def stranded_note(run: RunData) -> str | None:
     when = run.dates[t] or f"day {run.days[t]}"
     sheltered = run.grids.get("sheltered")
     housed = float(np.nansum(sheltered[t, places])) if sheltered is not None else 0.0
-    others = (f"the other {fmt_exact(there - waiting)} had given up that day" if housed <= 0 else
-              f"the other {fmt_exact(there - waiting)} were in shelter there ({fmt_exact(housed)}) or had given up that day")
-    return (f"On {when}, {fmt_exact(there)} people were at {where} and {fmt_exact(waiting)} of them "
+    others = (f"the other {count_text(there - waiting)} had given up that day" if housed <= 0 else
+              f"the other {count_text(there - waiting)} were in shelter there ({count_text(housed)}) or had given up that day")
+    return (f"On {when}, {count_text(there)} people were at {where} and {count_text(waiting)} of them "
             f"stranded (waiting to cross): {others}, "
             "and someone who gives up is counted where they are until they leave the next morning. "
             "The needs, the fit and the charts of people there count them too: "
-            f"{fmt_exact(days_there)} person-days there over the run against {fmt_exact(days_waiting)} stranded.")
+            f"{count_text(days_there)} person-days there over the run against {count_text(days_waiting)} stranded.")
 
 
 def _metric_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:

@@ -510,7 +510,7 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
                              if m)
             row |= {"reported": f"a peak of {fmt_exact(value)} by then",
                     "figure": "each replica's most there up to that day",
-                    "verdict": f"within {fmt_exact(peaks[0].low)}–{fmt_exact(peaks[0].high)} in {within} of "
+                    "verdict": f"within {count_text(peaks[0].low)}–{count_text(peaks[0].high)} in {within} of "
                                f"{len(values)} replicas" + (f" ({rest})" if rest else "")}
         if len(values) != n:  # (an edited file: say what the figures are over)
             row["verdict"] += f" ({len(values)} figures for {n} replicas)"
