@@ -18,6 +18,12 @@ def _visible_axes(fig):
     return [ax for ax in fig.axes if ax.get_visible()]
 
 
+def _legend_texts(fig) -> list[str]:
+    """camps.png's one legend (`plots.legend_beside`: the figure's, right of the panels)."""
+    (legend,) = fig.legends
+    return [t.get_text() for t in legend.get_texts()]
+
+
 def _bands(ax):
     return [c for c in ax.collections if isinstance(c, PolyCollection)]
 
@@ -113,11 +119,11 @@ def test_a_crisis_runs_reports_are_drawn_once():
     reports = [{"location": "camp", "day": 5, "kind": "point", "value": 100.0, "low": None, "high": None},
                {"location": "camp", "day": 9, "kind": "range", "value": None, "low": 150.0, "high": 250.0}]
     fig = plots.camps_figure(res.dataset, observations=reports)
-    labels = {t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()}
+    labels = set(_legend_texts(fig))
     assert labels == {"simulated", "reported", "reported range"}
     # without dated reports (a Flee case's series) the gridded data is drawn as "observed"
     fig = plots.camps_figure(flee_like().dataset)
-    assert "observed" in [t.get_text() for t in _visible_axes(fig)[0].get_legend().get_texts()]
+    assert "observed" in _legend_texts(fig)
 
 
 def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_not_a_dot():
@@ -140,8 +146,47 @@ def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_not_a_dot():
     ((x0, y0), (x1, y1)), = [np.asarray(p) for p in segment.get_segments()]
     assert (y0, y1) == (400.0, 400.0) and (x0, x1) == (date2num(x[0]), date2num(x[8]))
     assert segment.get_linestyle()[0][1] is not None  # dashed
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = _legend_texts(fig)
     assert "reported peak up to its date" in labels and labels.count("reported") == 1
+
+
+def test_the_camps_legend_covers_no_panel_nor_a_reported_peak():
+    """Found by a presentation pass: camps.png's legend sat inside the first panel ("upper left"),
+    over the Chile–Peru camp's dashed line of UNHCR's reported peak, which runs from the first day
+    at the peak's height; and it named only the first panel's marks. The legend is now the
+    figure's, in a strip right of the panels: it overlaps no panel (so no line in one), lies
+    inside the figure, and names a mark that only a later panel has."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import Bbox
+
+    res = crisis_like()
+    reports = [{"location": "camp", "day": 8, "kind": "peak", "value": 400.0, "low": None, "high": None}]
+    for ds, obs in ((res.dataset, reports), (_five_camps(), [
+            {"location": "Camp 3", "day": 10, "kind": "range", "value": None, "low": 100.0, "high": 300.0}])):
+        fig = plots.camps_figure(ds, observations=obs)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        (legend,) = fig.legends
+        box = legend.get_window_extent(renderer)
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+        for ax in _visible_axes(fig):
+            assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+            for c in ax.collections:  # (the peak's dashed segment, a range's bar), in pixels
+                if isinstance(c, LineCollection):
+                    for seg in c.get_segments():
+                        (x0, y0), (x1, y1) = ax.transData.transform(np.asarray(seg))
+                        assert not box.overlaps(Bbox.from_extents(x0, y0, x1 + 1, y1 + 1))
+        assert {"reported peak up to its date", "reported range"} & set(_legend_texts(fig))
+    assert "reported range" in _legend_texts(fig)  # (only "Camp 3", not the first panel, has one)
+
+
+def _five_camps() -> xr.Dataset:
+    """flee_like's camp five times over, each camp a multiple of the first (panels in two rows)."""
+    ds = flee_like(40).dataset.drop_dims("route").isel(location=[2] * 5)
+    ds = ds.assign_coords(location=[f"Camp {i}" for i in range(5)])
+    return ds.assign(population=ds["population"] * xr.DataArray(np.arange(1, 6.0), dims="location"))
 
 
 def test_large_needs_are_labelled_in_plain_numbers():
@@ -158,6 +203,17 @@ def test_large_needs_are_labelled_in_plain_numbers():
     labels = [t.get_text() for t in water.get_yticklabels() if t.get_text()]
     assert any(re.fullmatch(r"\d{1,3}(,\d{3}){2,}", t) for t in labels), labels
     assert [plots.count_label(v) for v in (0, 2.5, 70000, 1e6, 0.25)] == ["0", "2.5", "70,000", "1,000,000", "0.25"]
+
+
+def test_a_negative_tick_has_the_pages_minus_sign():
+    """Found by a presentation pass: a negative tick read "-5" with the hyphen, where the pages
+    and the CLI write "−5" (`formatting.MINUS`, U+2212); a tick at −0 is "0"."""
+    from corredor.outputs.formatting import MINUS, fmt_exact
+
+    assert [plots.count_label(v) for v in (-5, -2.5, -70000, -0.0, -0.25)] == [
+        f"{MINUS}5", f"{MINUS}2.5", f"{MINUS}70,000", "0", f"{MINUS}0.25"]
+    assert plots.count_label(-1234) == fmt_exact(-1234)  # (as a page writes the same figure)
+    assert "-" not in "".join(plots.count_label(v) for v in np.linspace(-3, 3, 13))
 
 
 def test_the_toilets_panel_counts_whole_toilets():

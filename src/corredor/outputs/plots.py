@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .fonts import label_fonts, quiet_missing_glyphs
+from .formatting import MINUS
 from .tables import STOCK_KINDS, ResultsLike, collapse_extra_dims, location_table
 
 CAMPS_PNG = "camps.png"
@@ -30,10 +31,15 @@ _ENSEMBLE_DIMS = ("replica", "sample", "member", "seed")
 
 
 def count_label(value: float, _pos: int | None = None) -> str:
-    """A tick's number as a reader writes it: 1,000,000 and 2.5, never 1e6 or an offset."""
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A tick's number as a reader writes it: 1,000,000 and 2.5, never 1e6 or an offset; a
+    negative one with the minus sign "−" (`formatting.MINUS`), as the pages write figures, never
+    "-0"."""
+    v = float(value)
+    text = f"{v:,.0f}" if v.is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
+    if text.startswith("-"):
+        text = text[1:]
+        return text if text == "0" else MINUS + text
+    return text
 
 
 def plain_counts(ax: Any) -> None:
@@ -126,11 +132,13 @@ def camps_figure(
     x = _x_axis(ds)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
-    # fixed margins: a constrained layout costs seconds on long runs with many panels
-    height = 2.8 * rows
-    fig = Figure(figsize=(4.2 * cols, height))
-    fig.subplots_adjust(left=0.07 if cols > 1 else 0.16, right=0.98, top=1 - 0.3 / height,
-                        bottom=0.75 / height, hspace=0.5, wspace=0.28)
+    # fixed margins: a constrained layout costs seconds on long runs with many panels; the legend
+    # gets its own strip right of the panels (`legend_beside`)
+    height, panels = 2.8 * rows, 4.2 * cols
+    width = panels + LEGEND_STRIP_IN
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=(0.07 if cols > 1 else 0.16) * panels / width, right=(panels - 0.1) / width,
+                        top=1 - 0.3 / height, bottom=0.75 / height, hspace=0.5, wspace=0.28)
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, name in enumerate(names):
         ax = axes[k // cols][k % cols]
@@ -153,12 +161,34 @@ def camps_figure(
         plain_counts(ax)
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    axes[0][0].legend(fontsize=7, loc="upper left")
+    legend_beside(fig, [axes[k // cols][k % cols] for k in range(len(names))])
     for ax in fig.axes:  # every panel keeps its dates (panels of a last, partial row have no row below)
         for tick in ax.get_xticklabels():
             tick.set_rotation(30)
             tick.set_horizontalalignment("right")
     return fig
+
+
+#: The width (inches) of the strip right of camps.png's panels that holds its legend.
+LEGEND_STRIP_IN = 2.0
+
+
+def legend_beside(fig: Figure, axes: list[Any], fontsize: float = 7) -> Any:
+    """One legend for the figure, in the strip right of its panels (top-aligned with them), naming
+    each mark of every panel once (the first panel's marks first). Why: drawn inside the first
+    panel ("upper left") it sat over a reported peak's dashed line, which runs from the first day
+    at the peak's height, and it left out a kind of mark that only another panel had. None when
+    nothing is labelled."""
+    marks: dict[str, Any] = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            marks.setdefault(text, handle)
+    if not marks:
+        return None
+    right = max(ax.get_position().x1 for ax in axes)
+    top = max(ax.get_position().y1 for ax in axes)
+    return fig.legend(list(marks.values()), list(marks), fontsize=fontsize, loc="upper left",
+                      bbox_to_anchor=(right + 0.1 / fig.get_figwidth(), top), borderaxespad=0.0)
 
 
 def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
