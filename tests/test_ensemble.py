@@ -634,8 +634,17 @@ def test_bands_png_marks_a_crisis_reports_as_camps_png_does() -> None:
     assert dot.get_marker() == "o" and (list(dot.get_xdata()), list(dot.get_ydata())) == ([5], [12.0])
     assert set(marks) == {"reported", "reported lower bound"}  # no "observed" dots beside the reports
     assert "observed" in [line.get_label() for line in camp2.get_lines()]  # (no reports there: as before)
-    legend = fig.axes[0].get_legend()
+    (legend,) = fig.legends  # the figure's one legend, right of the panels (as camps.png's)
     assert {"reported", "reported range", "reported lower bound", "observed"} <= {t.get_text() for t in legend.get_texts()}
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = legend.get_window_extent(canvas.get_renderer())
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+    for ax in (camp1, camp2):  # (so it covers no band, line or report in them)
+        assert not box.overlaps(ax.get_window_extent(canvas.get_renderer())), ax.get_title()
 
 
 def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Path) -> None:

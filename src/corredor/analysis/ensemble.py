@@ -986,14 +986,15 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
 
     A crisis's reports (`ens.observations`) are marked as camps.png marks a run's
     (`plots.draw_observations`: counts as dots, ranges as vertical bars, lower bounds as upward
-    triangles); a place without them gets the `observed` series as small dots (a Flee case). The
-    legend, on the first panel, names every mark of every panel once.
+    triangles); a place without them gets the `observed` series as small dots (a Flee case). One
+    legend, in a strip right of the panels (`plots.legend_beside`, as camps.png), names every mark
+    of every panel once: inside the first panel it could cover a reported peak's dashed line.
     Drawn with matplotlib's object API, as outputs/plots.py draws: `matplotlib.use("Agg")` and
     pyplot switched a notebook's backend, so its own figures no longer showed."""
     from matplotlib.figure import Figure
 
     from ..outputs.fonts import label_fonts
-    from ..outputs.plots import draw_observations, plain_counts
+    from ..outputs.plots import LEGEND_STRIP_IN, draw_observations, legend_beside, plain_counts
     from ..outputs.tables import STOCK_KINDS
 
     ds = ens.bands
@@ -1001,7 +1002,9 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
     n = len(order)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(4 * cols, 2.8 * rows))
+    panels = 4.0 * cols
+    width = panels + LEGEND_STRIP_IN
+    fig = Figure(figsize=(width, 2.8 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
     days = ds["day"].values
     for ax, k in zip(axes.flat, order, strict=False):
@@ -1032,11 +1035,6 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
         plain_counts(ax)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    marks: dict[str, Any] = {}  # label -> handle, first seen: the variants, then each kind of mark
-    for ax in list(axes.flat)[:n]:
-        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
-            marks.setdefault(text, handle)
-    axes.flat[0].legend(list(marks.values()), list(marks), fontsize=6)
     fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
                  fontsize=10)
     fig.supxlabel("day", fontsize=8)
@@ -1047,5 +1045,7 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
     family = list(label_fonts(t.get_text() for t in titles).families)
     for t in titles:
         t.set_fontfamily(family)
-    fig.tight_layout()
+    # the panels take the width they had; the strip right of them holds the one legend
+    fig.tight_layout(rect=(0.0, 0.0, panels / width, 1.0))
+    legend_beside(fig, list(axes.flat)[:n], fontsize=6)
     return fig
