@@ -284,6 +284,10 @@ def test_a_crisis_run_prints_its_key_figures(tmp_path: Path) -> None:
     rows = [" ".join(line.split()) for line in after if line.startswith("  ")]
     assert len(rows) == len(figures)  # one line a figure
     assert f"peak stranded {figures['peak_stranded']:,.0f} people" in rows
+    # the vulnerable among the stranded (groups.csv marks 3 % of the people so), fewer than all
+    assert 0 < figures["peak_stranded_vulnerable"] < figures["peak_stranded"]
+    assert f"peak vulnerable people stranded {figures['peak_stranded_vulnerable']:,.0f} people" in rows
+    assert 0 < figures["vulnerable_stranded_person_days"] < figures["stranded_person_days"]
 
 
 @pytest.mark.parametrize(("engine", "hasten", "unit"), [
