@@ -58,6 +58,52 @@ def test_no_camp_is_zero_days_and_never_empties_is_nan():
     assert math.isnan(policy_metrics(fake_run([0, 2, 3]))["days_until_camp_empties"])
 
 
+def by_group_run(vulnerable: tuple[bool, bool] | None = (False, True)) -> xr.Dataset:
+    """A run of 4 days at two places, two groups (the second vulnerable unless `vulnerable` says
+    otherwise; None: no `group_vulnerable`), stranded group by group as the crisis engine
+    records them: camp a 0 3 5 1, camp b 0 1 2 2, town b 1 0 0 1."""
+    by_group = np.zeros((4, 2, 2), dtype=np.int64)  # (day, location, group)
+    by_group[:, 0, 0] = [0, 3, 5, 1]
+    by_group[:, 0, 1] = [0, 1, 2, 2]
+    by_group[:, 1, 1] = [1, 0, 0, 1]
+    ds = fake_run([0] * 4).assign(
+        stranded=(("day", "location"), by_group.sum(axis=2)),
+        stranded_by_group=(("day", "location", "group"), by_group))
+    ds = ds.assign_coords(group=["a", "b"])
+    return ds if vulnerable is None else ds.assign_coords(group_vulnerable=("group", list(vulnerable)))
+
+
+def test_vulnerable_stranded_of_a_known_run():
+    """The vulnerable group's stranded, all places together, are 1 1 2 3 a day: a peak of 3 on
+    the last day (not the 2 of the busiest day, when 7 were stranded) and 7 person-days."""
+    m = policy_metrics(by_group_run())
+    assert (m["peak_stranded"], m["stranded_person_days"]) == (7, 16)
+    assert m["peak_stranded_vulnerable"] == 3
+    assert m["vulnerable_stranded_person_days"] == 1 + 1 + 2 + 3
+    # both groups vulnerable: every stranded person is; none: nobody vulnerable is stranded
+    both = policy_metrics(by_group_run((True, True)))
+    assert (both["peak_stranded_vulnerable"], both["vulnerable_stranded_person_days"]) == (7, 16)
+    none = policy_metrics(by_group_run((False, False)))
+    assert (none["peak_stranded_vulnerable"], none["vulnerable_stranded_person_days"]) == (0, 0)
+
+
+def test_vulnerable_stranded_unknown_is_no_value_not_zero():
+    """Results that do not say who of the stranded was vulnerable (written before the engine
+    recorded stranded_by_group, or without group_vulnerable) give no value, with why, not a
+    false 0; where nobody was stranded at all, nobody vulnerable was: 0."""
+    from corredor.analysis.compare import NO_VALUE_REASONS, key_figure_rows
+
+    keys = ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")
+    for ds in (by_group_run().drop_vars("stranded_by_group"), by_group_run(None), fake_run([0, 2, 3])):
+        m = policy_metrics(ds)
+        assert all(math.isnan(m[k]) for k in keys), ds
+    assert all(policy_metrics(fake_run([0, 0, 0]))[k] == 0 for k in keys)
+    rows = dict(key_figure_rows({"peak_stranded": 5.0, "peak_stranded_vulnerable": None}))
+    assert rows["peak vulnerable people stranded"] == NO_VALUE_REASONS["peak_stranded_vulnerable"]
+    # a manifest written before the metric existed: no row for it, not "–" nor 0
+    assert [label for label, _ in key_figure_rows({"peak_stranded": 5.0})] == ["peak stranded"]
+
+
 @pytest.fixture(scope="module")
 def small_comparison():
     base = load_scenario(SCENARIO)
@@ -72,6 +118,21 @@ def test_common_seeds_make_an_identical_variant_identical(small_comparison):
         np.testing.assert_array_equal(comp.values["baseline"][key], comp.values["bribe-100"][key])
     assert not np.array_equal(comp.values["baseline"]["money_paid_usd"],
                               comp.values["bribe-55"]["money_paid_usd"])
+
+
+def test_the_vulnerable_stranded_are_among_the_stranded(small_comparison):
+    """On Chile–Peru runs (3 seeds, 3 scenarios): the vulnerable stranded never outnumber the
+    stranded, at the peak or over the run; and some are stranded in the baseline, but fewer than
+    all (its vulnerable groups are 3 % of the people)."""
+    comp = small_comparison
+    for name in comp.names:
+        v = comp.values[name]
+        assert (v["peak_stranded_vulnerable"] <= v["peak_stranded"]).all(), name
+        assert (v["vulnerable_stranded_person_days"] <= v["stranded_person_days"]).all(), name
+        assert (v["peak_stranded_vulnerable"] <= v["vulnerable_stranded_person_days"]).all(), name
+    base = comp.values["baseline"]
+    assert (base["peak_stranded_vulnerable"] > 0).all()
+    assert (base["vulnerable_stranded_person_days"] < base["stranded_person_days"]).all()
 
 
 def test_summary_rows_and_files(small_comparison, tmp_path):
@@ -361,6 +422,23 @@ def test_cli_compare_prints_and_writes(tmp_path):
     assert r.exit_code == 0, r.output
     assert "bribe-0" in r.output and "peak stranded" in r.output
     assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
+    # the vulnerable stranded: a table of their own, a column of the differences, rows of the files
+    said = " ".join(r.output.split())
+    assert "vulnerable people stranded (groups marked vulnerable): median [5–95 %] over 2 seeds" in said
+    table = r.output[r.output.index("vulnerable people stranded (groups"):r.output.index("moved by events")]
+    assert "vulnerable stranded person-days" in " ".join(table.split())
+    assert max(len(line) for line in r.output.splitlines() if line[:1] in "┏┃│└") <= 130
+    diff = r.output[r.output.index("difference from the baseline, seed by seed"):]
+    assert "peak vulnerable" in diff[:diff.index("└")]
+    with open(tmp_path / "comparison.csv", newline="", encoding="utf-8") as f:
+        rows = {(row[0], row[1]): row for row in csv.reader(f)}
+    data = json.loads((tmp_path / "comparison.json").read_text(encoding="utf-8"))
+    for key, unit in (("peak_stranded_vulnerable", "people"), ("vulnerable_stranded_person_days", "person-days")):
+        for name in ("baseline", "bribe-0"):
+            assert rows[name, key][2] == unit and float(rows[name, key][3]) > 0
+            assert len(data["per_seed"][name][key]) == 2
+        assert data["metrics"][key]["unit"] == unit
+        assert {(row["scenario"], row["metric"]) for row in data["summary"]} >= {("baseline", key), ("bribe-0", key)}
     assert (tmp_path / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # (the figure, beside them)
     # a second compare into the same folder is refused before it runs, and --force replaces
     before = (tmp_path / "comparison.csv").read_bytes()

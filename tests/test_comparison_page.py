@@ -170,6 +170,41 @@ def test_report_writes_the_page_of_a_comparison_folder_again(compared, tmp_path)
     assert r.exit_code == 2 and "is a comparison folder" in r.output
 
 
+def test_a_comparison_json_from_before_the_vulnerable_stranded_renders_without_them(compared, tmp_path):
+    """A comparison.json written before the vulnerable stranded were a metric has no rows of them:
+    its page (`corredor report DIR`) and a run's page beside it leave their table and columns
+    out, rather than a column of "–" or a 0 nobody measured; every other cell is as before."""
+    from corredor.analysis.compare import heading
+    from corredor.outputs.report import build_report
+    from synthetic_results import crisis_like
+    from test_report import make_run_folder
+
+    out, _ = compared
+    new = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    gone = ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")
+    old = {**new, "summary": [r for r in new["summary"] if r["metric"] not in gone],
+           "metrics": {k: v for k, v in new["metrics"].items() if k not in gone},
+           "per_seed": {n: {k: v for k, v in m.items() if k not in gone} for n, m in new["per_seed"].items()}}
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "comparison.json").write_text(json.dumps(old), encoding="utf-8")
+    r = runner.invoke(app, ["report", str(folder)])
+    assert r.exit_code == 0, r.output
+    html = (folder / COMPARISON_HTML).read_text(encoding="utf-8")
+    assert "vulnerable" not in html
+    tables, before = page_tables(html), page_tables(render_comparison(new))
+    assert len(tables) == len(before) - 1  # (the vulnerable table, and only it, left out)
+    # the tables left are the new file's, less the vulnerable columns, cell for cell
+    kept = [[[c for c, h in zip(row, t[0], strict=True) if "vulnerable" not in h[0]] for row in t]
+            for t in before]
+    assert tables == [t for t in kept if len(t[0]) > 1]
+    run = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    page = build_report(run, comparison=old).read_text(encoding="utf-8")
+    section = page[page.index('<section id="comparison">'):]
+    section = section[:section.index("</section>")]
+    assert heading("peak_stranded") in section and "vulnerable" not in section
+
+
 def test_a_bad_comparison_json_is_refused_naming_it_and_nothing_is_written(tmp_path):
     for text, said in (("{}", 'an object with a "summary" list'), ('{"summary": []}', "holds no scenario"),
                        ('{"summary": [{"scenario": "b", "metric": "give_ups", "median": "many"}]}',

@@ -547,6 +547,12 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
         day_date(s["q50"], start), f"{day_date(s['q05'], start)} – {day_date(s['q95'], start)}"]
     if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
         assert rows["Days until the camp empties (days)"][:2] == ["not within the run", "–"]
+    # the vulnerable stranded (groups.csv marks them), each replica's peak and person-days
+    for what, key in (("Peak vulnerable people stranded (people)", "peak_stranded_vulnerable"),
+                      ("Vulnerable stranded person-days", "vulnerable_stranded_person_days")):
+        s = summary[key]
+        assert s["n"] == 2 and 0 < s["q50"] < summary[key.replace("_vulnerable", "").replace("vulnerable_", "")]["q50"]
+        assert rows[what][:2] == [count_text(s["q50"]), f"{count_text(s['q05'])} – {count_text(s['q95'])}"]
     s = summary["peak_toilets"]
     assert rows["Toilets needed on the worst day (toilets)"][:2] == [
         count_text(s["q50"]), f"{count_text(s['q05'])} – {count_text(s['q95'])}"]
@@ -599,6 +605,34 @@ def test_a_folder_of_an_earlier_version_with_its_old_names_still_opens(chile: Pa
     metrics = {r[-1]: r for r in page.tables["variant-1"][1:]}
     assert metrics["peak_stranded"][0] == "peak stranded (people)" and "stranded_peak" not in metrics
     assert "<h2>Variant base</h2>" in (old / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_folder_from_before_the_vulnerable_stranded_opens_without_them(chile: Path, tmp_path: Path) -> None:
+    """An ensemble folder written before the vulnerable stranded were a metric has neither them
+    in metrics_summary.json nor columns of them in metrics.csv: its page opens, with no row of
+    them (not a 0 or a "–" nobody measured), every other key observation as before."""
+    import csv as csv_module
+
+    old = tmp_path / "old"
+    shutil.copytree(chile, old)
+    (old / "report.html").unlink()
+    gone = ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")
+    path = old / "metrics_summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({v: {k: s for k, s in m.items() if k not in gone} for v, m in summary.items()}),
+                    encoding="utf-8")
+    with (old / "metrics.csv").open(newline="", encoding="utf-8") as f:
+        table = list(csv_module.reader(f))
+    keep = [j for j, name in enumerate(table[0]) if name not in gone]
+    assert len(keep) == len(table[0]) - 2
+    with (old / "metrics.csv").open("w", newline="", encoding="utf-8") as f:
+        csv_module.writer(f, lineterminator="\r\n").writerows([[row[j] for j in keep] for row in table])
+    r = CliRunner().invoke(app, ["report", str(old)])
+    assert r.exit_code == 0, r.output
+    assert "vulnerable" not in (old / "report.html").read_text(encoding="utf-8").lower()
+    new_rows = {r[0]: r[1:] for r in tables_of(chile / "report.html")["key-variant-1"][1:]}
+    old_rows = {r[0]: r[1:] for r in tables_of(old / "report.html")["key-variant-1"][1:]}
+    assert {k: v for k, v in new_rows.items() if "ulnerable" not in k} == old_rows
 
 
 def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> None:

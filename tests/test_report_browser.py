@@ -391,7 +391,7 @@ def test_comparison_page_offline_clean_and_drawn(browser, tmp_path):
     """`compare --out`'s comparison.html (a comparison made up of numbers, a hostile scenario name):
     nothing loads, nothing is logged, no script runs (the name stays text), comparison.png is
     decoded, every table has its rows and the stranded chart its lines."""
-    from corredor.analysis.compare import comparison_json
+    from corredor.analysis.compare import DIFF_TABLES, METRIC_TABLES, comparison_json
     from corredor.outputs.plots import comparison_png
     from corredor.outputs.report.comparison import render_comparison
     from test_comparison_page import toy_comparison
@@ -407,7 +407,8 @@ def test_comparison_page_offline_clean_and_drawn(browser, tmp_path):
     assert evaluate(browser, session, "document.querySelector('#figures img').naturalWidth") > 100
     rows = evaluate(browser, session, "Array.from(document.querySelectorAll('#comparison table, #differences table'))"
                     ".map(t => t.tBodies[0].rows.length)")
-    assert rows == [3, 3, 3, 3, 2, 2]  # (the metric tables; the differences have no baseline row)
+    # (the metric tables; the differences have no baseline row)
+    assert rows == [3] * len(METRIC_TABLES) + [2] * len(DIFF_TABLES)
     names = evaluate(browser, session, "Array.from(document.querySelectorAll('#comparison tbody th')).map(t => t.textContent)")
     assert XSS_NAME in names
     assert evaluate(browser, session, "document.querySelectorAll('#figures svg.ts polyline.series').length") == 3

@@ -295,6 +295,10 @@ def test_a_crisis_run_prints_its_key_figures(tmp_path: Path) -> None:
     shown = [" ".join(html.unescape(f"{k} {v}").split())
              for k, v in re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', section)]
     assert shown == rows
+    # the vulnerable among the stranded (groups.csv marks 3 % of the people so), fewer than all
+    assert 0 < figures["peak_stranded_vulnerable"] < figures["peak_stranded"]
+    assert f"peak vulnerable people stranded {figures['peak_stranded_vulnerable']:,.0f} people" in rows
+    assert 0 < figures["vulnerable_stranded_person_days"] < figures["stranded_person_days"]
 
 
 @pytest.mark.parametrize(("engine", "hasten", "unit"), [

@@ -34,6 +34,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "money_paid_usd": ("money paid", "USD"),
     "give_ups": ("give-ups", "people"),
     "irregular_crossings": ("irregular crossings", "people"),
+    # (the groups groups.csv marks vulnerable: the sick, the disabled, mothers with children, whom
+    # medical care and protection must reach at the line; `vulnerable_stranded`;
+    # here, not beside the stranded: the order of METRIC_TABLES, which a comparison's pages keep)
+    "peak_stranded_vulnerable": ("peak vulnerable people stranded", "people"),
+    "vulnerable_stranded_person_days": ("vulnerable stranded person-days", "person-days"),
     "corridor_moves": ("through a corridor", "people"),
     "flown_out": ("flown out", "people"),
 }
@@ -59,6 +64,10 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
 #: Why a metric can have no value in a run (NaN), for the notes under the tables; only these can.
 NO_VALUE_REASONS: dict[str, str] = {
     "days_until_camp_empties": "the camp had not emptied by the run's last day",
+    # (`vulnerable_stranded`: a dataset without stranded_by_group, as a run's results written
+    # before the engine recorded it; never a run of this version)
+    **dict.fromkeys(("peak_stranded_vulnerable", "vulnerable_stranded_person_days"),
+                    "the run's results do not say who of the stranded was in a vulnerable group"),
 }
 
 #: Every metric of a comparison, policy metrics first.
@@ -105,6 +114,9 @@ _NEXT_ASSIGNMENT = re.compile(r",(?=[A-Za-z_][\w.]*=)")
 METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("policy comparison", ("peak_stranded", "stranded_person_days", "days_until_camp_empties",
                            "money_paid_usd", "give_ups", "irregular_crossings")),
+    # (a table of its own: the first, six columns, has no room for two more in 130)
+    ("vulnerable people stranded (groups marked vulnerable)",
+     ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")),
     ("moved by events", ("corridor_moves", "flown_out")),
     # (the supplies in two tables: in one, seven columns did not fit 130)
     ("people, water and food at the line and in shelters (Sphere)",
@@ -120,12 +132,15 @@ WHOLE_RUN_METRICS: tuple[str, ...] = ("water_l", "food_rations")
 #: The metrics `corredor compare` also prints as differences from the baseline, seed by seed, in
 #: tables of a few columns each as METRIC_TABLES (eight in one did not fit 130): those a planner
 #: acts on, among them the people still at the sites on the last day (whose needs the whole-run
-#: totals leave out) and the tents (bought, unlike space); not the money paid, crossings and moves
+#: totals leave out), the tents (bought, unlike space) and the vulnerable at the peak (whom care
+#: and protection must reach; last in its table, as in METRICS, the order the run report's
+#: differences keep); not the money paid, crossings and moves
 #: (what a policy changes, not what it costs) nor space and toilets (the tents and the people say
 #: as much).
 DIFF_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("difference from the baseline, seed by seed",
-     ("peak_stranded", "stranded_person_days", "days_until_camp_empties", "give_ups")),
+     ("peak_stranded", "stranded_person_days", "days_until_camp_empties", "give_ups",
+      "peak_stranded_vulnerable")),
     ("difference from the baseline at the line and in shelters (Sphere), seed by seed",
      ("water_l", "food_rations", "people_at_sites_last_day", "peak_tents")),
 )
@@ -160,10 +175,15 @@ def policy_metrics(ds: Any) -> dict[str, float]:
 
     `days_until_camp_empties`: from the first day anyone is stranded to the first day after the
     peak on which nobody is; 0 when nobody is ever stranded, NaN when the camp has not emptied
-    by the run's last day.
+    by the run's last day. `peak_stranded_vulnerable` and `vulnerable_stranded_person_days`: the
+    same peak and sum of `vulnerable_stranded`; 0 without a vulnerable group, NaN (not a false
+    0) where the dataset does not say who was stranded group by group and someone was.
     """
     stranded = np.asarray(ds["stranded"].sum("location").values, dtype=np.float64)
     peak = float(stranded.max()) if stranded.size else 0.0
+    vulnerable = vulnerable_stranded(ds)
+    if vulnerable is None and peak <= 0:
+        vulnerable = np.zeros_like(stranded)  # (nobody stranded at all: nobody vulnerable either)
     empties = 0.0 if peak <= 0 else math.nan
     if peak > 0:
         first = int(np.argmax(stranded > 0))
@@ -178,9 +198,29 @@ def policy_metrics(ds: Any) -> dict[str, float]:
         "money_paid_usd": float(ds["money_paid_usd"].values.sum()),
         "give_ups": float(ds["give_ups"].values.sum()),
         "irregular_crossings": float(ds["crossings"].sel(mode="irregular").values.sum()),
+        "peak_stranded_vulnerable": float(vulnerable.max(initial=0.0)) if vulnerable is not None else math.nan,
+        "vulnerable_stranded_person_days": float(vulnerable.sum()) if vulnerable is not None else math.nan,
         "corridor_moves": _mode_total(ds, "corridor"),
         "flown_out": _mode_total(ds, "flight"),
     }
+
+
+def vulnerable_stranded(ds: Any) -> np.ndarray | None:
+    """The people stranded each day in the groups marked vulnerable (`group_vulnerable`), all
+    places together: `stranded_by_group` summed over those groups and the places. Zeros where no
+    group is vulnerable; None where the dataset does not record it (no `stranded_by_group` or no
+    `group_vulnerable`: a crisis run's results from before the engine recorded who was stranded
+    by group), since a 0 there would say nobody vulnerable was stranded when nobody knows. Why:
+    the sick, the disabled and mothers with children need medical care and protection at the
+    line, so a planner comparing policies asks how many of them are stranded, not only how many
+    people."""
+    if "stranded_by_group" not in ds or "group_vulnerable" not in ds.coords:
+        return None
+    grid = ds["stranded_by_group"]
+    flags = np.asarray(ds["group_vulnerable"].values, dtype=bool)
+    others = [d for d in grid.dims if d not in ("day", "group")]
+    daily = grid.isel(group=np.flatnonzero(flags)).sum([*others, "group"])
+    return np.asarray(daily.transpose("day").values, dtype=np.float64)
 
 
 def stranded_peak_day(ds: Any) -> float:

@@ -95,14 +95,16 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
     `summary`: the rows of `Comparison.summary()` or comparison.json's; `names`: the scenarios,
     the baseline first; `seeds`: how many seeds each ran. Under the first table of whole-run
     totals goes `whole_run_note` (`Comparison.whole_run_note()`), then a note for each figure
-    that some seeds have no value of."""
+    that some seeds have no value of. A metric that no row has (a comparison.json written before
+    it existed, such as the vulnerable stranded) is left out of its table, and a table left
+    with none is left out: its figures are not known, not "–" for every scenario."""
     from ..analysis.compare import ALL_METRICS, DIFF_TABLES, METRIC_TABLES, WHOLE_RUN_METRICS
 
     by_key = {(str(r.get("scenario")), str(r.get("metric"))): r for r in summary}
     over = f"median [5–95 %] over {seeds} seed{'s' if seeds != 1 else ''}"
     tables = []
     said_end = False  # (the run's end: where the whole-run totals stop, said once)
-    for title, metrics in METRIC_TABLES:
+    for title, metrics in _in_file(METRIC_TABLES, summary):
         rows, notes = [], []
         for name in names:
             cells = []
@@ -120,7 +122,17 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
             said_end = True
         tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, notes))
     if len(names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
-        for title, metrics in DIFF_TABLES:
+        for title, metrics in _in_file(DIFF_TABLES, summary):
             rows = [(name, [difference_cell(by_key.get((name, key))) for key in metrics]) for name in names[1:]]
             tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, differences=True))
     return tables
+
+
+def _in_file(tables: tuple[tuple[str, tuple[str, ...]], ...],
+             summary: Sequence[Mapping[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    """`tables` (title, metric keys) with only the metrics some row of `summary` has, and
+    without a table none of whose metrics it has. Why: a comparison.json of an earlier version
+    has no row of a metric added since, and its page showed a column of "–" for it."""
+    there = {str(r.get("metric")) for r in summary}
+    kept = [(title, tuple(k for k in keys if k in there)) for title, keys in tables]
+    return [(title, keys) for title, keys in kept if keys]

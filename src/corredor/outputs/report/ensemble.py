@@ -387,6 +387,12 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
     metric("days_until_camp_empties",
            "each replica's days from its first stranded person to the first day after its peak with none")
     metric("stranded_person_days", "each replica's sum over days of the people stranded")
+    # (the groups groups.csv marks vulnerable; an ensemble folder written before they were
+    # recorded has no such metric, and no row)
+    metric("peak_stranded_vulnerable", "each replica's highest daily total of stranded people in the groups "
+           "marked vulnerable (groups.csv), all places together", none="not recorded by group")
+    metric("vulnerable_stranded_person_days", "each replica's sum over days of the stranded people in the "
+           "groups marked vulnerable", none="not recorded by group")
     for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
         by = "" if key in ("peak_at_sites", "people_at_sites_last_day") else ", by the Sphere standard"
         metric(key, f"at the crisis sites (the line, camps and shelters){by}; each replica's figure")
