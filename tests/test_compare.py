@@ -135,6 +135,28 @@ def test_the_vulnerable_stranded_are_among_the_stranded(small_comparison):
     assert (base["vulnerable_stranded_person_days"] < base["stranded_person_days"]).all()
 
 
+def test_the_camp_series_is_of_the_line_whatever_its_name(small_comparison):
+    """Found by an acceptance pass: comparison.json's `camp_median` was kept only for a place named
+    `camp`, so a scenario written for another border (its line `north_post`, of kind staging) got
+    `{}` for every scenario. The place is now the one named `camp`, else the first of kind
+    staging, else none; comparison.json names it (`camp_place`)."""
+    from types import SimpleNamespace as NS
+
+    from corredor.analysis.compare import camp_place, comparison_json
+
+    def scen(*places):
+        return NS(locations=[NS(name=n, kind=k) for n, k in places])
+
+    assert camp_place(scen(("city", "city"), ("north_post", "staging"), ("south_post", "staging"))) == "north_post"
+    assert camp_place(scen(("north_post", "staging"), ("camp", "city"))) == "camp"  # (the name first)
+    assert camp_place(scen(("city", "city"), ("shelter", "shelter"))) is None
+    data = comparison_json(small_comparison)
+    assert data["camp_place"] == "camp"
+    runs = compare({"baseline": load_scenario(SCENARIO)}, seeds=1, base_seed=5, keep=1)
+    population = runs.runs["baseline"][0].dataset["population"].sel(location="camp").values
+    np.testing.assert_array_equal(runs.camp["baseline"][0], population)
+
+
 def test_summary_rows_and_files(small_comparison, tmp_path):
     comp = small_comparison
     rows = comp.summary()
@@ -612,7 +634,7 @@ def test_a_camp_not_emptied_within_the_run_is_said_so(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert out.count("not within") == 2  # the "never" cell (wrapped over two lines) and the footnote
     assert "31*" in out  # the median of the three seeds whose camp emptied, marked
-    assert "* some, days until the camp empties: in 1 of 4 seeds not within the run" in out
+    assert "* some, days until nobody is stranded: in 1 of 4 seeds not within the run" in out
 
 
 def test_the_whole_run_totals_say_where_they_stop_and_whom_they_leave_out(capsys):

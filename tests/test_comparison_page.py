@@ -275,9 +275,9 @@ def test_a_figure_some_seeds_lack_is_starred_and_noted_as_the_cli_says(capsys):
     printed = " ".join(capsys.readouterr().out.split())
     html = render_comparison(json.loads(json.dumps(comparison_json(comp))), None)
     first = page_tables(html)[0]
-    column = [h for h, _ in first[0]].index("days until the camp empties (days)")
+    column = [h for h, _ in first[0]].index("days until nobody is stranded (days)")
     assert [line[column] for line in first[1:]] == [("not within the run", ""), ("31*", "[30–32]")]
-    note = "* slow, days until the camp empties: in 1 of 4 seeds not within the run; the figures are of the other seeds"
+    note = "* slow, days until nobody is stranded: in 1 of 4 seeds not within the run; the figures are of the other seeds"
     assert note in printed and note in html
     assert "not within the run" in printed and "31*" in printed
     # the differences: only where a seed has both (none here: the baseline never empties)

@@ -669,7 +669,7 @@ def test_cli_ensemble_of_a_crisis_says_where_a_metric_has_no_value(tmp_path: Pat
 
     row = row_of("days_until_camp_empties")
     assert "in no replica" in row and "– –" not in row, r.output
-    assert ("baseline, days until the camp empties: the camp had not emptied by the run's last day in any "
+    assert ("baseline, days until nobody is stranded: people were still stranded on the run's last day in any "
             "replica" in " ".join(r.output.split())), r.output
     # counts (people, whole in every replica) print whole, as compare prints them: not "497.1 – 507.7"
     for metric in ("peak_stranded", "give_ups", "peak_toilets"):

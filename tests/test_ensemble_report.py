@@ -546,7 +546,7 @@ def test_a_crisis_page_gives_the_key_observations_with_their_bands(chile: Path) 
     assert rows["Day the most people were stranded"][:2] == [
         day_date(s["q50"], start), f"{day_date(s['q05'], start)} – {day_date(s['q95'], start)}"]
     if summary["days_until_camp_empties"]["n"] == 0:  # (100 days: the camp has not emptied)
-        assert rows["Days until the camp empties (days)"][:2] == ["not within the run", "–"]
+        assert rows["Days until nobody is stranded (days)"][:2] == ["not within the run", "–"]
     # the vulnerable stranded (groups.csv marks them), each replica's peak and person-days
     for what, key in (("Peak vulnerable people stranded (people)", "peak_stranded_vulnerable"),
                       ("Vulnerable stranded person-days", "vulnerable_stranded_person_days")):
@@ -894,7 +894,7 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     assert (first["median"], first["band"]) == ("2023-04-05", "2023-04-03 – –")  # (the 5 % edge never passes 0)
     last = rows["The line: last day with people stranded"]
     assert (last["median"], last["band"]) == ("2023-04-08", "– – 2023-04-09")
-    empties = rows["Days until the camp empties (days)"]
+    empties = rows["Days until nobody is stranded (days)"]
     assert empties["median"] == "5" and "(in 12 of 20 replicas; not within the run in the others)" in empties["how"]
     peak_day = rows["Day the most people were stranded"]  # (days 5.5, 4.6, 6.4: the nearer)
     assert (peak_day["median"], peak_day["band"]) == ("2023-04-07", "2023-04-06 – 2023-04-07")

@@ -992,7 +992,7 @@ def test_a_crisis_run_page_opens_with_its_key_figures(tmp_path):
     rows = _key_rows(html)
     assert rows["peak stranded"] == "480 people"
     assert rows["day the most people were stranded"] == "2023-04-30"
-    assert rows["days until the camp empties"] == "22 days"
+    assert rows["days until nobody is stranded"] == "22 days"
     assert rows["flown out"] == "115 people" and rows["money paid"] == "2,500 USD"
     assert list(rows)[0] == "peak stranded" and '<a href="#key">Key figures</a>' in html
     # the same figures as `compare` gives for this run as one seed
@@ -1079,7 +1079,7 @@ def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
     figures = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["key_figures"]
     assert figures["days_until_camp_empties"] is None  # (JSON null, not NaN)
     rows = _key_rows(build_report(folder).read_text(encoding="utf-8"))
-    assert rows["days until the camp empties"] == "the camp had not emptied by the run's last day"
+    assert rows["days until nobody is stranded"] == "people were still stranded on the run's last day"
     flee = _run_folder_via_writer(flee_like(n_days=12), tmp_path / "flee")
     assert "key_figures" not in json.loads((flee / "manifest.json").read_text(encoding="utf-8"))
     assert 'id="key"' not in build_report(flee).read_text(encoding="utf-8")

@@ -30,7 +30,9 @@ from ..targets import check_outside_scenarios, write_texts_atomic
 METRICS: dict[str, tuple[str, str]] = {
     "peak_stranded": ("peak stranded", "people"),
     "stranded_person_days": ("stranded person-days", "person-days"),
-    "days_until_camp_empties": ("days until the camp empties", "days"),
+    # (the key keeps its first name; the label says what it counts in any scenario, whose line
+    # need not be a place called "camp")
+    "days_until_camp_empties": ("days until nobody is stranded", "days"),
     "money_paid_usd": ("money paid", "USD"),
     "give_ups": ("give-ups", "people"),
     "irregular_crossings": ("irregular crossings", "people"),
@@ -63,7 +65,7 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
 
 #: Why a metric can have no value in a run (NaN), for the notes under the tables; only these can.
 NO_VALUE_REASONS: dict[str, str] = {
-    "days_until_camp_empties": "the camp had not emptied by the run's last day",
+    "days_until_camp_empties": "people were still stranded on the run's last day",
     # (`vulnerable_stranded`: a dataset without stranded_by_group, as a run's results written
     # before the engine recorded it; never a run of this version)
     **dict.fromkeys(("peak_stranded_vulnerable", "vulnerable_stranded_person_days"),
@@ -174,8 +176,8 @@ def policy_metrics(ds: Any) -> dict[str, float]:
     """The comparison metrics of one run (a crisis Results dataset).
 
     `days_until_camp_empties`: from the first day anyone is stranded to the first day after the
-    peak on which nobody is; 0 when nobody is ever stranded, NaN when the camp has not emptied
-    by the run's last day. `peak_stranded_vulnerable` and `vulnerable_stranded_person_days`: the
+    peak on which nobody is; 0 when nobody is ever stranded, NaN when people are still stranded
+    on the run's last day. `peak_stranded_vulnerable` and `vulnerable_stranded_person_days`: the
     same peak and sum of `vulnerable_stranded`; 0 without a vulnerable group, NaN (not a false
     0) where the dataset does not say who was stranded group by group and someone was.
     """
@@ -286,7 +288,7 @@ class Comparison:
     seeds: list[int]
     values: dict[str, dict[str, np.ndarray]]  # scenario -> metric -> (n_seeds,)
     stranded: dict[str, np.ndarray]  # scenario -> (n_seeds, days)
-    camp: dict[str, np.ndarray] = field(default_factory=dict)  # population at `camp`, same shape
+    camp: dict[str, np.ndarray] = field(default_factory=dict)  # population at `camp_place`, same shape
     descriptions: dict[str, str] = field(default_factory=dict)
     runs: dict[str, list[Any]] = field(default_factory=dict)  # kept Results, if asked
     start_dates: dict[str, Any] = field(default_factory=dict)  # scenario -> datetime.date of day 0
@@ -302,6 +304,8 @@ class Comparison:
     #: scenario -> what it is (`scenario_identity`): comparison.json's `scenario_identity`, by
     #: which a run's report tells a comparison of its own scenario from another's
     identities: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the place whose population `camp` holds (`camp_place`), None where the scenario has none
+    camp_place: str | None = None
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -442,7 +446,7 @@ class CompareShared:
 
     scenarios: dict[str, tuple[Scenario, Any]]
     threads: int
-    camp: str
+    camp: str | None
 
 
 @dataclass(frozen=True)
@@ -476,19 +480,20 @@ def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
     res = simulate_crisis(scen, seed=task.seed, threads=shared.threads, plan=plan)
     ds = res.dataset
     camp = (np.array(ds["population"].sel(location=shared.camp).values)
-            if shared.camp in plan.names else None)
+            if shared.camp is not None and shared.camp in plan.names else None)
     return SeedOutput(task.name, task.k, {**policy_metrics(ds), **needs_metrics(ds)},
                       np.asarray(ds["stranded"].sum("location").values), camp,
                       res if task.keep else None)
 
 
 def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
-            threads: int = 1, keep: int = 0, camp: str = "camp",
+            threads: int = 1, keep: int = 0, camp: str | None = None,
             progress: Callable[[str, int, int], None] | None = None,
             executor: Any = None) -> Comparison:
     """Run every scenario with the same `seeds` replica seeds; keep the first `keep` Results each.
 
-    `camp` names the place whose daily population is also kept per seed (when it exists).
+    `camp` names the place whose daily population is also kept per seed (when it exists);
+    None: the baseline's `camp_place`.
     `executor` (`executors.make_executor`; default: serial in this process) runs the
     (scenario, seed) pairs, in worker processes or on a Dask cluster: the same seeds give the
     same comparison whatever runs them, since a run's random numbers are keyed by its seed.
@@ -518,6 +523,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
             plans[name] = compile_crisis(scenario)
         except ValueError as exc:  # (a hasten other than 1: which of the scenarios has it)
             raise ValueError(f"{name!r}: {exc}") from None
+    if camp is None:
+        camp = camp_place(next(iter(scenarios.values())))
     shared = CompareShared({n: (s, plans[n]) for n, s in scenarios.items()}, int(threads), camp)
     tasks = [SeedTask(n, k, s, k < keep) for k, s in enumerate(seed_list) for n in names]
     outs: dict[str, list[SeedOutput | None]] = {n: [None] * len(seed_list) for n in names}
@@ -549,7 +556,20 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     base = scenarios[names[0]]
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
                       base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
-                      identities={n: scenario_identity(s) for n, s in scenarios.items()})
+                      identities={n: scenario_identity(s) for n, s in scenarios.items()},
+                      camp_place=camp if camps else None)
+
+
+def camp_place(scenario: Scenario) -> str | None:
+    """The place whose daily population a comparison keeps beside the stranded (comparison.json's
+    `camp_median`): the one named `camp` (the Chile–Peru line's), else the first place of kind
+    `staging` (where people wait at a closed border), else None. Why: a scenario written for
+    another border names its line otherwise, and its comparison kept no camp series at all."""
+    locations = list(getattr(scenario, "locations", []) or [])
+    names = [str(getattr(loc, "name", "")) for loc in locations]
+    if "camp" in names:
+        return "camp"
+    return next((str(loc.name) for loc in locations if getattr(loc, "kind", "") == "staging"), None)
 
 
 def file_unit(unit: str) -> str:
@@ -606,6 +626,8 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},
         "camp_median": {n: np.median(comp.camp[n], axis=0).tolist() for n in comp.camp},
+        # (the place those are of: `camp_place`; null where the scenario has none)
+        "camp_place": comp.camp_place,
         "dates": {n: comp.dates(n) for n in comp.names},
         # (which scenarios these are: a run's report refuses another scenario's comparison)
         **({"scenario_identity": comp.identities} if comp.identities else {}),

@@ -396,7 +396,7 @@ def current_metric_keys(metrics: Mapping[str, Any]) -> dict[str, Any]:
 def default_metrics(results: Any) -> dict[str, float]:
     """Per-replica scalars: the manifest's numeric metrics (e.g. ARD) and a few totals; for a
     border-crisis run also `compare`'s policy and supplies metrics (give-ups, money paid, days
-    until the camp empties, water, rations, ...), so an ensemble gives their spread too. Each
+    until nobody is stranded, water, rations, ...), so an ensemble gives their spread too. Each
     under compare's key (`compare.METRIC_LABELS`): `peak_stranded`, not the `stranded_peak` of
     earlier versions (OLD_METRIC_KEYS).
 

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from .formatting import MISSING, count_text, signed
 
-#: A metric's cell where no seed has a value (the camp had not emptied by the run's last day).
+#: A metric's cell where no seed has a value (people were still stranded on the run's last day).
 NOT_WITHIN = "not within the run"
 
 

@@ -52,7 +52,7 @@ def _json_default(obj: Any) -> Any:
 def write_manifest(results: Any, folder: Path) -> Path:
     """manifest.json: the run's provenance (scenario hash, seed, engine, version, timing, metrics),
     and for a border-crisis run its `key_figures` (`analysis.compare.key_figures`, in people; a
-    figure without a value, such as days until the camp empties when it never does, as null),
+    figure without a value, such as days until nobody is stranded when it never does, as null),
     which the run's page gives first."""
     manifest = dict(results.manifest)
     if is_crisis(results.dataset):
