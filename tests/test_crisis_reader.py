@@ -749,7 +749,7 @@ def test_policy_days_may_follow_a_date_parameter(tmp_path):
          "expected a date within 100 years of the start date 2023-01-01, found 2323-01-01"),
         ("c,$give_up_base,2023-01-05,closed,0\n", {},
          "policies.csv:2:2: parameter 'give_up_base' in start is a number, not a date"),
-        ("c,$shutt,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},
+        ("c,$when,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},  # ($shutt: one error, at its cell)
          "unknown crisis parameter 'shut' (not a built-in parameter, and no table refers to it as $shut)"),
         ("c,$shut*2,2023-01-05,closed,0\n", {"shut": dt.date(2023, 1, 2)},
          "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
@@ -911,6 +911,105 @@ def test_a_lone_dollar_in_a_start_cell_is_one_error_at_the_cell(tmp_path):
     assert [str(p) for p in problems.errors] == [
         "policies.csv:2:2: bad start (expected a date YYYY-MM-DD, or a date parameter as $name, "
         "$name+N or $name-N with N a whole number of days below 100,000, found '$')"]
+
+
+def test_an_overlapping_row_names_every_row_it_overrides(tmp_path):
+    """Found by an acceptance pass: a row overlapping March's row and April's closure was warned of
+    for March only, so the closure silently started five days late."""
+    head = "crossing,start,end,status\n"
+    rows = ("c,2023-01-01,2023-01-04,open\nc,2023-01-05,2023-01-10,closed\n"
+            "c,2023-01-03,2023-01-06,documents\n")
+    write(tmp_path, {**GOOD, "policies.csv": head + rows})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
+    assert [str(p) for p in problems.items] == [
+        "policies.csv:4:2: warning: overlaps the row on line 2 (c, 2023-01-03 to 2023-01-04) and the row "
+        "on line 3 (c, 2023-01-05 to 2023-01-06): this later row applies on those days"]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "params", "said"), [
+    ("policies.csv", ",0.5,,,b,", ",$mil_nort,,,b,", {"boost": 1.0, "mil_north": 0.6},
+     "policies.csv:2:6: unknown parameter 'mil_nort' in militarisation (expected a key of "
+     "[crisis.parameters]) (did you mean 'mil_north'?)"),
+    ("policies.csv", "c,2023-01-03,", "c,$shutt,", {"boost": 1.0, "shut": dt.date(2023, 1, 3)},
+     "policies.csv:2:2: date parameter 'shutt' in start has no value (expected shutt = YYYY-MM-DD in "
+     "[crisis.parameters]) (did you mean 'shut'?)"),
+    ("departures.csv", ",5,boost,", ",5,bost,", {"boost": 1.0},
+     "departures.csv:2:5: unknown parameter 'bost' in scale (expected a key of [crisis.parameters]) "
+     "(did you mean 'boost'?)"),
+    # a built-in parameter, not given in [crisis.parameters], is a near key too
+    ("policies.csv", ",0.5,,,b,", ",0.5,,$bribe_sucess,b,", {"boost": 1.0},
+     "policies.csv:2:8: unknown parameter 'bribe_sucess' in bribe_success (expected a key of "
+     "[crisis.parameters]) (did you mean 'bribe_success'?)"),
+])
+def test_a_misspelt_parameter_in_a_cell_is_one_error_there(tmp_path, file, old, new, params, said):
+    """Found by an acceptance pass: `$mil_nort` for `$mil_north` gave three errors, the first telling
+    the user to rename the *right* key of [crisis.parameters] to the typo, and the one at the cell
+    suggested nothing. Now: one error, at the cell, naming the near key."""
+    write(tmp_path, {**GOOD, file: GOOD[file].replace(old, new)})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "parameters": params}, problems, NAMES, routes=ROUTES, days=10)
+    assert [str(p) for p in problems.items] == [said]
+
+
+def test_an_unused_key_and_an_undefined_parameter_with_no_near_miss_are_still_said(tmp_path):
+    """The near-miss pairing above must not hide a key no table uses, or a name nothing defines."""
+    write(tmp_path, {**GOOD, "policies.csv": GOOD["policies.csv"].replace(",0.5,,,b,", ",$troops,,,b,")})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "parameters": {"boost": 1.0, "zeta": 0.4}}, problems, NAMES)
+    said = [str(p).split(": ", 1)[1] for p in problems.errors]
+    assert [m.split(" (")[0] for m in said] == [
+        "unknown crisis parameter 'zeta'",
+        "crisis parameter 'troops' is used by a table but has no value in [crisis.parameters]",
+        "unknown parameter 'troops' in militarisation"], said
+
+
+def test_group_shares_are_not_summed_over_a_refused_share(tmp_path):
+    """Found by an acceptance pass: shares 1.4 and −0.4 (each refused) were also said to "add up to
+    0", which they do not: the refused cells counted as 0."""
+    groups = GOOD["groups.csv"].replace("a,0.6,", "a,1.4,").replace("b,0.4,", "b,-0.4,")
+    write(tmp_path, {**GOOD, "groups.csv": groups})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES)
+    assert [str(p) for p in problems.items] == [
+        "groups.csv:3:2: bad share (expected between 0 and 1, found '1.4')",
+        "groups.csv:4:2: bad share (expected between 0 and 1, found '-0.4')"]
+
+
+def test_a_provided_row_dated_outside_the_run_is_warned_of(tmp_path):
+    """Found by an acceptance pass: a provided row with a mistyped year (2026 for 2024) silently
+    left the provision out, where every other dated table warns."""
+    provided = ("location,indicator,amount,start,end\ny,toilets,3,2025-01-05,\ny,toilets,3,,2022-12-31\n"
+                "y,toilets,3,2022-12-01,2023-01-01\ny,toilets,3,,\n")
+    write(tmp_path, {**GOOD, "provided.csv": provided})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, {**TABLE, "provided": "provided.csv"}, problems, NAMES, routes=ROUTES, days=10)
+    assert [str(p) for p in problems.items] == [
+        "provided.csv:2:4: warning: dated outside the run's 10 days from 2023-01-01: it has no effect",
+        "provided.csv:3:5: warning: dated outside the run's 10 days from 2023-01-01: it has no effect"]
+
+
+@pytest.mark.parametrize(("file", "text", "said"), [
+    # a wrong staging is refused; it was also "an end of crossing c" for each group's fallback
+    ("crossings.csv", "name,from,to,staging\nc,x,y,o\n",
+     ["crossings.csv:2:4: staging 'o' must be the crossing's 'from' place 'x' (people wait where the "
+      "crossing starts)"]),
+    # a misspelt share heading also gave "crisis: no groups defined"
+    ("groups.csv", "name,shares,destinations,fallback\na,1,d=1,o\n",
+     ["groups.csv:1:1: missing column share (expected name, share, destinations, fallback)"]),
+    ("events.csv", "kind,start,crossing,people\nadmission,2023-01-02,,5\n",
+     ["events.csv:2:3: missing crossing: an admission needs a crossing (expected one of c)"]),
+    ("events.csv", "kind,start,origin,destination,crossing,people\ntransfer,2023-01-02,x,d,c,5\n",
+     ["events.csv:2:5: warning: crossing is ignored for a transfer: it goes from its origin to its "
+      "destination (only an admission names a crossing)"]),
+])
+def test_one_problem_is_one_message(tmp_path, file, text, said):
+    """Found by an acceptance pass: follow-on messages that sent the user looking for a second
+    problem that did not exist (or, for a transfer's crossing cell, no word at all)."""
+    write(tmp_path, {**GOOD, file: text})
+    problems = Problems(root=tmp_path)
+    read_crisis(tmp_path, TABLE, problems, NAMES, routes=ROUTES, days=10)
+    assert [str(p) for p in problems.items] == said
 
 
 def test_a_runs_manifest_gives_date_parameters_as_dates():

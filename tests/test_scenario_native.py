@@ -298,6 +298,17 @@ def test_camp_without_series_native(tmp_path: Path) -> None:
     assert "locations.csv:7:1: camp 'E' has no data series" in errors_of(folder)[0]
 
 
+def test_a_camp_refused_for_its_row_is_not_also_an_unknown_series(tmp_path: Path) -> None:
+    """Found by an acceptance pass: a camp row refused for its capacity also made its observations
+    "series 'E' is not a location of locations.csv", a second problem that did not exist."""
+    folder = mini_native(tmp_path)
+    edit(folder / "locations.csv", 7, "E,Other,RE,3.5,4.5,camp,camp,,0,-12405")
+    with pytest.raises(ScenarioError) as info:
+        load_native(folder)
+    said = [str(p) for p in info.value.problems + info.value.warnings]
+    assert len(said) == 1 and said[0].startswith("locations.csv:7:10: negative capacity"), said
+
+
 def test_missing_total_series(tmp_path: Path) -> None:
     folder = mini_native(tmp_path)
     for n in (4, 3, 2):

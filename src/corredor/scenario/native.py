@@ -369,8 +369,10 @@ def read_native_observations(
     locations: list[Location],
     start_date: dt.date,
     locations_file: str,
+    seen: set[str] | None = None,
 ) -> Observations | None:
-    """observations.csv (long: series,date,value[,file]) and registration corrections."""
+    """observations.csv (long: series,date,value[,file]) and registration corrections. `seen`:
+    every name of locations.csv, rows with errors too (a series of one is not "not a location")."""
     table, cols, rows = _read_header(problems, obs_path, "a header series,date,value and rows")
     if table is None or not _require(problems, table, cols, ("series", "date", "value")):
         return None
@@ -407,7 +409,7 @@ def read_native_observations(
             "missing the 'total' series (expected rows total,date,value)",
         )
     for name, line in first_line.items():
-        if name != "total" and name not in by_name:
+        if name != "total" and name not in by_name and name not in (seen or ()):
             problems.warn(
                 table.path,
                 line,
@@ -656,7 +658,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     corr_path = _file(folder, text, files, "corrections", problems, False)
     if obs_path is not None and start is not None and locations:
         observations = read_native_observations(
-            obs_path, corr_path, problems, locations, start, loc_file
+            obs_path, corr_path, problems, locations, start, loc_file, seen
         )
     elif (any(loc.is_camp for loc in locations) and obs_path is None and "observations" not in files
           and "crisis" not in data):  # (the crisis rules need no camp series: Flee's spawning does)

@@ -40,6 +40,7 @@ are relative to the variant file. See `load_variant`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import os
 import re
@@ -183,6 +184,7 @@ class _Reader:
         self.routes: set[frozenset[str]] | None = None  # place pairs of routes.csv, when known
         self.days: int | None = None  # the run's length, when known
         self.fallback_cells: dict[str, tuple[Path, int, int]] = {}  # group -> its fallback cell
+        self.misspelt: dict[str, str] = {}  # a name tables use but nothing defines -> the near key
 
     # ---- helpers ---------------------------------------------------------------------------
     def toml_position(self, key: str) -> tuple[int, int]:
@@ -204,6 +206,11 @@ class _Reader:
 
     def toml_error(self, key: str, message: str) -> None:
         self.problems.error(self.toml_path, *self.toml_position(key), message)
+
+    def hint(self, ref: str, choices: set[str]) -> str:
+        """' (did you mean X?)' for a parameter name a cell uses: the near key of [crisis.parameters]
+        found for it (`misspelt`), else the nearest of `choices`, else ''."""
+        return f" (did you mean '{self.misspelt[ref]}'?)" if ref in self.misspelt else suggest(ref, choices)
 
     def tables(self, key: str, spec: Any, what: str, min_cells: int = 2) -> list[tuple[Table, dict[str, int]]]:
         """Each file of a file key, read, with its header's column positions."""
@@ -329,7 +336,7 @@ class _Reader:
         if ref not in self.parameter_names and ref not in self.refused:  # (a misspelt name, say)
             self.err(table, row, cols, name, f"date parameter {ref!r} in {name} has no value (expected "
                                              f"{ref} = YYYY-MM-DD in [crisis.parameters])"
-                                             f"{suggest(ref, self.date_names & self.parameter_names)}")
+                                             f"{self.hint(ref, self.date_names & self.parameter_names)}")
             return None, ""
         return (-n if sign == "-" else n), ref
 
@@ -391,6 +398,8 @@ class _Reader:
         cols_needed = ("name", "share", "destinations", "fallback")
         out: list[Group] = []
         share_at: tuple[Any, int, int] = ("", 0, 0)  # the last file's `share` heading
+        share_refused = False  # a share cell was an error: its sum would count it as 0
+        errors_before = len(self.problems.errors)
         for table, cols in self.tables("groups", spec, "a groups table"):
             if not self.need_columns(table, cols, cols_needed):
                 continue
@@ -403,6 +412,7 @@ class _Reader:
                 if any(g.name == name for g in out):
                     self.err(table, row, cols, "name", f"duplicate group {name!r}")
                 share = self.number(table, row, cols, "share", None, 0.0, 1.0)
+                share_refused |= share is None
                 dests = self.destinations(table, row, cols)
                 fallback = self.place(table, row, cols, "fallback")
                 self.fallback_cells[name] = (table.path, row.line, cols.get("fallback", -1) + 1)
@@ -418,17 +428,19 @@ class _Reader:
                     source=self.cell(row, cols, "source"), line=row.line, path=str(table.path),
                 ))
         total = sum(g.share for g in out)
-        if out and abs(total - 1.0) > 1e-6:  # over every file of the list: they are one table
+        if out and not share_refused and abs(total - 1.0) > 1e-6:  # (every file of a list: one table)
             self.problems.error(*share_at, f"group shares add up to {total:g} (expected 1: the column's "
                                            "shares of the people leaving)")
-        if not out:
+        if not out and len(self.problems.errors) == errors_before:  # (else an error said why)
             self.toml_error("groups", "crisis: no groups defined (expected at least one row in the groups table)")
         return tuple(out)
 
     def fallbacks_off_the_line(self, groups: tuple[Group, ...], crossings: tuple[Crossing, ...]) -> None:
         """Warn of a group whose fallback is a crossing's staging place or far side: who gives up
-        would stay on the line uncounted, or join the queue they gave up on."""
-        ends = {c.staging or c.a: c.name for c in crossings} | {c.b: c.name for c in crossings}
+        would stay on the line uncounted, or join the queue they gave up on. (The staging place is
+        the crossing's `from`, which a `staging` cell that differs is refused for: a wrong one is
+        not also an end here.)"""
+        ends = {c.a: c.name for c in crossings if c.a} | {c.b: c.name for c in crossings if c.b}
         for g in groups:
             if g.fallback in ends and g.name in self.fallback_cells:
                 self.problems.warn(*self.fallback_cells[g.name],
@@ -528,7 +540,7 @@ class _Reader:
                         elif ref not in self.parameter_names and ref not in self.refused:
                             self.err(table, row, cols, name,
                                      f"unknown parameter {ref!r} in {name} (expected a key of "
-                                     f"[crisis.parameters]){suggest(ref, self.parameter_names - self.date_names)}")
+                                     f"[crisis.parameters]){self.hint(ref, self.parameter_names - self.date_names)}")
                         elif hi is not None and self.parameter_values.get(ref, 0.0) > hi:
                             self.err(table, row, cols, name,
                                      f"bad {name}: parameter {ref!r} is "
@@ -621,10 +633,17 @@ class _Reader:
                 origin = destination = ""
                 if kind == "admission":
                     crossing = self.cell(row, cols, "crossing")
-                    if crossing not in crossings:
+                    if not crossing:
+                        known = f" (expected one of {', '.join(sorted(crossings))})" if crossings else ""
+                        self.err(table, row, cols, "crossing", f"missing crossing: an admission needs a crossing{known}")
+                    elif crossing not in crossings:
                         self.err(table, row, cols, "crossing",
                                  f"unknown crossing {crossing!r}{suggest(crossing, crossings)}")
                 else:
+                    if self.cell(row, cols, "crossing"):  # (read for admissions only: say so)
+                        self.problems.warn(table.path, row.line, cols["crossing"] + 1,
+                                           f"crossing is ignored for a {kind}: it goes from its origin to its "
+                                           "destination (only an admission names a crossing)")
                     origin = self.place(table, row, cols, "origin")
                     destination = self.place(table, row, cols, "destination")
                     if kind == "corridor" and origin in self.names and destination in self.names:
@@ -666,7 +685,7 @@ class _Reader:
                 elif scale and scale not in parameters and scale not in self.refused:
                     self.err(table, row, cols, "scale",
                              f"unknown parameter {scale!r} in scale (expected a key of [crisis.parameters])"
-                             f"{suggest(scale, set(parameters))}")
+                             f"{self.hint(scale, set(parameters))}")
                 if start is None or end is None or rate is None or self.start is None:
                     continue
                 if self.check_days(table, row, cols, start, end, refs)[0] in ("reversed", "unvalued"):
@@ -728,6 +747,12 @@ class _Reader:
                         for k in ("start", "end")]
                 if days[0] is not None and days[1] is not None and days[1] < days[0]:
                     self.err(table, row, cols, "end", "end is before start")
+                elif days != [None, None] and all(d is not None or not self.cell(row, cols, k)
+                                                  for d, k in zip(days, ("start", "end"), strict=True)):
+                    # (as every dated table: an empty start or end is the run's first or last day)
+                    first = days[0] if days[0] is not None else -MAX_DAYS
+                    last = days[1] if days[1] is not None else MAX_DAYS
+                    self.outside(table, row, cols, first, last, "start" if days[0] is not None else "end")
                 if amount is None or ind not in known or (self.names and loc not in self.names):
                     continue
                 iso = [(self.start + dt.timedelta(days=d)).isoformat() if d is not None and self.start else None
@@ -737,11 +762,14 @@ class _Reader:
         return tuple(out)
 
     def parameters(self, table: Any, extra_names: set[str], lenient: bool = False,
-                   inherited: frozenset[str] = frozenset()) -> dict[str, float]:
+                   inherited: frozenset[str] = frozenset(), explained: frozenset[str] = frozenset(),
+                   ) -> dict[str, float]:
         """[crisis.parameters] over PARAMETERS' defaults. A key that is neither a built-in
         parameter nor referred to by a table is refused (a misspelt parameter would otherwise
         leave its default in force), unless `lenient` (a referring table could not be read) or
         `inherited` (a variant's baseline declared it: a variant may replace the tables that use it).
+        A key in `explained` is left out without a word: a table's cell misspells it, and the error
+        at that cell names it (it would otherwise be "unknown ... did you mean <the misspelling>").
         A date parameter (in `self.date_names`) is a date, kept as days since the start date."""
         out = dict(PARAMETERS)
         if table is None:
@@ -750,6 +778,8 @@ class _Reader:
             self.toml_error("parameters", f"crisis.parameters: expected a table, found {shown(table)}")
             return out
         for key, value in table.items():
+            if key in explained:
+                continue
             if key not in PARAMETERS and key not in extra_names and key not in inherited and not lenient:
                 self.toml_error(key, f"unknown crisis parameter '{key}' (not a built-in parameter, and no "
                                      f"table refers to it as ${key}){suggest(key, set(PARAMETERS) | extra_names)}; "
@@ -802,9 +832,12 @@ def policy_gaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tuple[i
 def policy_overlaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tuple[int, str]]:
     """(line, message) for each row (of one file, days resolved) that sets a crossing for a group
     on a day an earlier row sets: the later row applies there, which within one file is seldom
-    meant (a variant's extra file, read after the baseline's, overrides it on purpose: no warning)."""
+    meant (a variant's extra file, read after the baseline's, overrides it on purpose: no warning).
+    One message per row names every earlier row it overlaps: naming only the first hid a closure
+    that a row overriding March also overrode in April."""
     out = []
     for j, b in enumerate(rows):
+        spans = []
         for a in rows[:j]:
             if a.crossing != b.crossing or a.end < b.start or b.end < a.start:
                 continue
@@ -813,9 +846,10 @@ def policy_overlaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tup
                 continue
             when = _span(max(a.start, b.start), min(a.end, b.end), start)
             who = f" for {';'.join(sorted(shared))}" if shared else ""
-            out.append((b.line, f"overlaps the row on line {a.line} ({b.crossing}, {when}{who}): "
-                                "this later row applies on those days"))
-            break
+            spans.append(f"the row on line {a.line} ({b.crossing}, {when}{who})")
+        if spans:
+            listed = spans[0] if len(spans) == 1 else f"{', '.join(spans[:-1])} and {spans[-1]}"
+            out.append((b.line, f"overlaps {listed}: this later row applies on those days"))
     return out
 
 
@@ -836,6 +870,12 @@ def policy_day_warnings(scenario: Scenario) -> list[str]:
         found = policy_overlaps(rows, scenario.start_date) + policy_gaps(rows, scenario.start_date)
         out += [f"{path}:{line}: {message}" for line, message in sorted(found)]
     return out
+
+
+def _nearest(word: str, choices: set[str]) -> str | None:
+    """The choice nearest `word`, as `suggest` finds it; None when none is near."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar: bool) -> set[str] | None:
@@ -921,8 +961,16 @@ def read_crisis(
             extra |= found or set()
             if columns == DATE_COLUMNS:  # (a built-in parameter is a number: refused at its cell)
                 r.date_names |= (found or set()) - set(PARAMETERS)
-    params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited)
-    for name in sorted(extra - set(params) - r.refused):
+    given = crisis_table.get("parameters")
+    declared = set(given) if isinstance(given, dict) else set()
+    # A name that tables use but nothing defines, near a key that is defined: one error, at the cell,
+    # "did you mean <key>" (not also "<key> is unknown, did you mean <name>" and "<name> has no value").
+    r.misspelt = {name: near for name in extra - declared - set(PARAMETERS)
+                  if (near := _nearest(name, declared | set(PARAMETERS)))}
+    unused = declared - set(PARAMETERS) - extra - inherited
+    params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited,
+                          explained=frozenset(unused & set(r.misspelt.values())))
+    for name in sorted(extra - set(params) - r.refused - set(r.misspelt)):
         r.toml_error("[crisis.parameters]",
                      f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
     r.parameter_names = set(params)
