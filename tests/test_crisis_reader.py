@@ -117,6 +117,13 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
          "crossings.csv:2:5: crossing c's irregular path: no route between 'x' and 'o'"),
         ("events.csv", "kind,start,origin,destination,people\ncorridor,2023-01-02,o,d,5\n",
          "events.csv:2:4: corridor: no route between 'o' and 'd'"),
+        # found by a researcher: a transfer to its own place was counted as 50 people moved a day
+        ("events.csv", "kind,start,origin,destination,people\ntransfer,2023-01-02,x,x,50\n",
+         "events.csv:2:4: transfer from 'x' to itself (expected two different places)"),
+        ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,d,d,5\n",
+         "events.csv:2:4: flight from 'd' to itself (expected two different places)"),
+        ("events.csv", "kind,start,origin,destination,people\ncorridor,2023-01-02,x,x,5\n",
+         "events.csv:2:4: corridor from 'x' to itself (expected two different places)"),
         ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,x,d,0.5\n",
          "events.csv:2:5: bad people (expected at least 1, found '0.5')"),
         ("events.csv", "kind,start,origin,destination,people\nflight,2023-01-02,x,d,1.5\n",
@@ -1060,3 +1067,95 @@ def test_flee_tables_under_files_of_a_crisis_scenario_are_located_warnings(tmp_p
     assert r.exit_code == 0 and f"scenario.toml:{first}:1: warning: files.closures: no effect" in r.output
     r = CliRunner().invoke(app, ["run", str(folder), "--days", "2", "--out", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
+
+
+def _chile_peru(tmp_path: Path, **edits: tuple[str, str]) -> Path:
+    """A copy of the Chile–Peru scenario (its variants too) with `file=(old, new)` text replaced."""
+    folder = tmp_path / "cp"
+    shutil.copytree(SCENARIO, folder)
+    for name, (old, new) in edits.items():
+        path = folder / f"{name}.csv"
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    return folder
+
+
+def test_a_group_that_can_reach_no_destination_from_an_origin_is_an_error(tmp_path):
+    """Found by a researcher's own scenario: without the roads out of the origin it validated
+    "ok" and the run said "nobody was stranded" of people who never left. Every group's people
+    leaving Santiago sit there: an error at each group's destinations cell, naming the origin."""
+    folder = _chile_peru(tmp_path, routes=("santiago,antofagasta,1418,", "santiago,quillota,1418,"),
+                         locations=("\nantofagasta,", "\nquillota,Quillota,CHL,,-32.9,-71.2,city,,,x\nantofagasta,"))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(folder)
+    got = [str(p) for p in err.value.problems]
+    assert len(got) == 7 and all(m.startswith(f"groups.csv:{3 + i}:6: group ") for i, m in enumerate(got)), got
+    assert got[3] == (
+        "groups.csv:6:6: group ven_undoc: none of its destinations ('caracas', 'bogota', 'lima') can be reached "
+        "by ordinary routes from origin 'santiago', and no event takes people away from there: its people who "
+        "leave from there never move (expected routes in the routes table that lead there; routes marked "
+        "irregular or corridor_only do not count)")
+    # compiling a scenario built in code finds it too (the same check, at the same cell)
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    sc = load_scenario(SCENARIO)
+    cut = replace(sc, routes=tuple(r for r in sc.routes if "santiago" not in (r.a, r.b)))
+    with pytest.raises(ScenarioError) as err:
+        compile_crisis(cut)
+    assert [str(p) for p in err.value.problems][3] == got[3]
+
+
+def test_a_destination_only_an_irregular_route_reaches_is_a_warning(tmp_path):
+    """Route choice takes no `irregular` route: who draws Caracas when the last road there is
+    marked irregular stays at the origin, uncounted. The groups that may draw it are warned of, at
+    their destinations cell; the scenario still loads and validates (exit 0)."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder = _chile_peru(tmp_path, routes=("road factor 1.5,,\ndesaguadero", "road factor 1.5,1,\ndesaguadero"))
+    sc = load_scenario(folder)
+    origins = "'santiago', 'antofagasta', 'iquique' and 'arica'"
+    assert [str(w) for w in sc.metadata["warnings"]] == [
+        f"groups.csv:{line}:6: warning: group {name}: destination 'caracas' (probability {p}) cannot be reached "
+        f"by ordinary routes from origins {origins}: who leaves there and draws it stays there (unless an event "
+        "moves them), never counted as stranded (routes marked irregular or corridor_only do not count)"
+        for line, name, p in ((3, "documented", "0.1"), (6, "ven_undoc", "0.8"), (7, "ven_undoc_vuln", "0.8"))]
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 0 and "ok (3 warnings)" in r.output, r.output
+    # a variant re-reads the groups and warns of them once, as its own
+    from corredor.scenario.validate import validate_path
+
+    assert [str(w) for w in validate_path(folder / "variants" / "bribe_0.toml")] == [
+        str(w).replace("groups.csv", str(folder / "groups.csv")) for w in sc.metadata["warnings"]]
+
+
+def test_a_fallback_that_no_route_reaches_from_where_people_give_up_is_a_warning(tmp_path):
+    """People who give up at the line or in a shelter head for the fallback; with an island as
+    fallback they stay where they gave up, counted neither as stranded nor as arrived."""
+    folder = _chile_peru(tmp_path, locations=("\nantofagasta,", "\nisla,Isla,CHL,,-27.1,-109.3,city,,,x\nantofagasta,"),
+                         groups=("bogota=0.5,santiago,90,70,\"share: 0.20 x 50 % Haitian (UNHCR via",
+                                 "bogota=0.5,isla,90,70,\"share: 0.20 x 50 % Haitian (UNHCR via"))
+    sc = load_scenario(folder)
+    assert [str(w) for w in sc.metadata["warnings"]] == [
+        "groups.csv:4:7: warning: group hti_undoc: fallback 'isla' cannot be reached by ordinary routes from "
+        "where its people give up: 'camp' (waiting at crossing pe_santa_rosa); 'chacalluta' (waiting at crossing "
+        "cl_chacalluta_exit); 'arica_shelters' (in a shelter); who gives up there stays there, counted neither as "
+        "stranded nor as arrived (routes marked irregular or corridor_only do not count)"]
+
+
+def test_events_through_a_shelter_of_capacity_0_are_warned_of(tmp_path):
+    """A shelter of capacity 0 holds nobody: each transfer into it, and the flight from it, moves
+    nobody. A warning at the event's cell says so (a capacity of −1 or empty is no limit)."""
+    folder = _chile_peru(tmp_path, locations=(",shelter,,1000,", ",shelter,,0,"))
+    warnings = [str(w) for w in load_scenario(folder).metadata["warnings"]]
+    into = ("warning: transfer into shelter 'arica_shelters', whose capacity is 0 (locations table, line 34): "
+            "it moves nobody (a shelter holds at most its capacity; expected a capacity above 0, or −1 or empty "
+            "for no limit)")
+    assert warnings == [
+        f"events.csv:3:6: {into}",
+        "events.csv:4:5: warning: flight from shelter 'arica_shelters', whose capacity is 0 (locations table, "
+        "line 34): nobody is ever sheltered there, so it moves nobody but people passing through (expected a "
+        "capacity above 0, or −1 or empty for no limit)",
+        f"events.csv:6:6: {into}", f"events.csv:7:6: {into}", f"events.csv:8:6: {into}"]

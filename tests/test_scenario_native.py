@@ -223,7 +223,7 @@ def mini_native(tmp_path: Path) -> Path:
             "locations.csv",
             4,
             "B,Land,RB,1.5,2.5,town,town,,500,-7",
-            "locations.csv:4:10: negative capacity (expected ≥ 0, or −1 or empty for none, found -7)",
+            "locations.csv:4:10: negative capacity (expected ≥ 0, or −1 or empty for no limit, found -7)",
         ),
         ("locations.csv", 4, "B,Land,RB,x,2.5,town,town,,500,-1", "locations.csv:4:4: bad lat"),
         (

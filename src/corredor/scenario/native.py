@@ -315,7 +315,7 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                     table.path,
                     row.line,
                     cell(col) + 1,
-                    f"negative {what} (expected ≥ 0{'' if what == 'population' else ', or −1 or empty for none'}"
+                    f"negative {what} (expected ≥ 0{'' if what == 'population' else ', or −1 or empty for no limit'}"
                     f", found {value})",
                 )
                 ok = False
@@ -675,6 +675,10 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     if "crisis" in data:
         crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text,
                               {frozenset((r.a, r.b)) for r in routes} or None, days)
+    if crisis is not None and not problems.errors:  # (places people cannot reach; not on top of errors)
+        from .crisis_network import report_network
+
+        report_network(crisis, locations, routes, problems, folder, data["crisis"])
     if problems.errors or start is None or days is None:
         return None
     return Scenario(

@@ -646,7 +646,10 @@ class _Reader:
                                            "destination (only an admission names a crossing)")
                     origin = self.place(table, row, cols, "origin")
                     destination = self.place(table, row, cols, "destination")
-                    if kind == "corridor" and origin in self.names and destination in self.names:
+                    if origin and origin == destination:  # (a transfer to itself counted as moves)
+                        self.err(table, row, cols, "destination",
+                                 f"{kind} from {origin!r} to itself (expected two different places)")
+                    elif kind == "corridor" and origin in self.names and destination in self.names:
                         self.need_route(table, row, cols, "destination", origin, destination, "corridor")
                 if people_text == "all" and kind not in ("transfer", "admission"):
                     self.err(table, row, cols, "people", "'all' is allowed for transfers and admissions only")
@@ -1166,6 +1169,10 @@ def load_variant(path: str | Path) -> Scenario:
                          start_date=base.start_date, toml_path=path,
                          routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days,
                          inherited=inherited)
+    if not own_problems and not problems.errors:  # (places people cannot reach; not on top of errors)
+        from .crisis_network import report_network
+
+        report_network(crisis, base.locations, base.routes, problems, base_dir, table)
     if own_problems:
         raise ScenarioError([*own_problems, *problems.errors], problems.warnings)
     problems.raise_if_errors()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...plan import MAX_DAYS, MAX_PEOPLE
+from ...scenario.crisis_network import is_ordinary, network_findings
 from ...scenario.csvread import header_column
 from ...scenario.model import CRISIS_HASTEN, Scenario, crisis_unread, crisis_unread_keys
 from ...scenario.problems import Problem, Problems, ScenarioError
@@ -244,13 +245,12 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
                                   f"route {r.a}–{r.b} names an unknown place {unknown!r} "
                                   "(expected a name from the locations table)", default=1 if first else 2))
             continue
-        irregular = _float_attr(r.attributes, "irregular") > 0
-        corridor_only = _float_attr(r.attributes, "corridor_only") > 0
+        ordinary = is_ordinary(r)  # (neither irregular nor corridor_only: route choice uses it)
         for x, y in ((r.a, r.b), (r.b, r.a)):
             lf.append(idx[x])
             lt.append(idx[y])
             lk.append(max(float(r.distance_km), 1e-6))
-            normal.append(0 if (irregular or corridor_only) else 1)
+            normal.append(1 if ordinary else 0)
             fare.append(_float_attr(r.attributes, "price_usd"))
             risk.append(_float_attr(r.attributes, "risk"))
     link_from = np.asarray(lf, dtype=np.int32)
@@ -284,6 +284,12 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
                 probs.append(where.at(g.path or where.file("groups"), g.line, col,
                                       f"group {g.name}: unknown place {place!r} in {col} "
                                       "(expected a name from the locations table)"))
+    _fail(probs)
+    # a group whose people never move from an origin (the readers report it first, with warnings)
+    for f in network_findings(crisis, scenario.locations, scenario.routes,
+                              str(where.file("groups")), str(where.file("events"))):
+        if f.error:
+            probs.append(where.at(f.path, f.line, f.column, f.message))
     _fail(probs)
     for g in groups:
         for place in g.destinations:
