@@ -430,6 +430,36 @@ def test_a_date_parameter_is_refused_with_what_to_do_instead(tmp_path: Path) -> 
         "dates with `corredor compare --sweep crisis.peru_block=YYYY-MM-DD,...`)"]
 
 
+@pytest.mark.parametrize("bounds", [
+    "low = 2023-04-06\nhigh = 2023-04-20\n",  # dates: the natural way to write them
+    "low = 2023-04-06\nhigh = 80\n",
+    "high = 2023-04-20\n",
+    "low = \"2023-04-06\"\nhigh = \"2023-04-20\"\nlog = \"no\"\n",
+])
+def test_a_date_parameter_is_refused_whatever_its_bounds(tmp_path: Path, bounds: str) -> None:
+    """Found by an acceptance pass: with date bounds the user was told only "'low' must be a
+    finite number, found 2023-04-06" (and the same for 'high'); the message that says what to do
+    came only once the bounds were numbers. Now it comes first, alone, at the parameter's line,
+    from the command as from the library; nothing runs."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+    from corredor.scenario import load_scenario
+
+    chile = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    path = _write(tmp_path, "[params.crisis.peru_block]\n" + bounds)
+    expected = (f"{path}:1:1: 'crisis.peru_block' is a date parameter; calibration searches numbers "
+                "(compare its dates with `corredor compare --sweep crisis.peru_block=YYYY-MM-DD,...`)")
+    with pytest.raises(ScenarioError) as info:
+        read_params(path, load_scenario(chile))
+    assert [str(p) for p in info.value.problems] == [expected]
+    res = CliRunner().invoke(app, ["calibrate", str(chile), "--params", str(path), "--trials", "1",
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    assert " ".join(res.output.split()) == f"{expected} 1 problem found; nothing was run or written."
+    assert not (tmp_path / "cal").exists()
+
+
 def test_fit_curves_of_a_flee_case_at_hasten_10_are_in_people(flee_cases: Path) -> None:
     """fit.png's "people in camps" are people, like every run folder and ensemble table: a Flee
     case at hasten 10 showed agents (mali2012's observed camps on day 0: 1,082, not 10,820)."""

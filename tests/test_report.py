@@ -368,6 +368,46 @@ def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
     assert bad.exit_code == 2
 
 
+def test_a_figure_no_seed_has_reads_as_the_cli_and_comparison_page_say_it(tmp_path):
+    """Found by an acceptance pass: where no seed's camp emptied within the run, `corredor
+    compare` and comparison.html say "not within the run"; the run page's comparison showed a
+    bare "–", to be read as "not applicable" or as 0. It now writes the cells those tables write
+    (`comparison_tables.metric_cell`): that text, and a star where only some seeds have no value,
+    with the same note under the table."""
+    from corredor.outputs.comparison_tables import comparison_tables
+    from corredor.outputs.report.builder import comparison_rows
+
+    days = "days_until_camp_empties"
+    summary = {"seeds": [1, 2, 3, 4], "summary": [
+        {"scenario": "baseline", "metric": "peak_stranded", "median": 480.0, "p05": 400.0, "p95": 560.0,
+         "seeds": 4, "seeds_without_value": 0},
+        {"scenario": "baseline", "metric": days, "median": None, "p05": None, "p95": None,
+         "seeds": 4, "seeds_without_value": 4},
+        {"scenario": "corridor", "metric": "peak_stranded", "median": 120.0, "p05": 100.0, "p95": 130.0,
+         "seeds": 4, "seeds_without_value": 0},
+        {"scenario": "corridor", "metric": days, "median": 30.0, "p05": 28.0, "p95": 33.0,
+         "seeds": 4, "seeds_without_value": 1},
+    ]}
+    rows = comparison_rows(summary)
+    column = "days until the camp empties (days)"
+    assert [r[column] for r in rows] == ["not within the run", "30* [28–33]"]
+    (cli_table,) = [t for t in comparison_tables(summary["summary"], ["baseline", "corridor"], 4)
+                    if days in t.metrics and not t.differences]
+    k = cli_table.metrics.index(days)
+    assert [f"{c[k].value} {c[k].band}".rstrip() for _, c in cli_table.rows] == [r[column] for r in rows]
+    note = ("* corridor, days until the camp empties: in 1 of 4 seeds not within the run; the "
+            "figures are of the other seeds")
+    assert cli_table.notes == [note]
+    folder = make_run_folder(flee_like(), tmp_path / "run")
+    page = build_report(folder, comparison=summary).read_text(encoding="utf-8")
+    section = page[page.index('<section id="comparison">'):]
+    section = section[:section.index("</section>")]
+    assert "<td>not within the run</td>" in section
+    assert '<td>30* <span class="range">[28–33]</span></td>' in section
+    assert f'<p class="small">{html.escape(note)}</p>' in section
+    assert "<td>–" not in section
+
+
 def test_the_places_occupied_on_the_last_day_are_capped_fullest_first() -> None:
     """A Flee case can end with hundreds of places occupied: the page names the ten fullest and
     counts the rest."""

@@ -473,7 +473,6 @@ def test_force_still_replaces_corredor_folders_and_empty_ones(tmp_path: Path) ->
         "ensemble": ("manifest.json", '{"kind": "ensemble", "replicas": 3}'),
         "calibration": ("manifest.json", '{"kind": "calibration"}'),
         "compare": ("comparison.json", '{"seeds": [1], "summary": [], "per_seed": {}}'),
-        "convert": ("scenario.toml", "# written by corredor convert\n[scenario]\n"),
     }
     others = {
         "web app": ("manifest.json", '{"name": "my app", "version": "1.0"}'),
@@ -492,6 +491,91 @@ def test_force_still_replaces_corredor_folders_and_empty_ones(tmp_path: Path) ->
                 check_replaceable(folder)
     (tmp_path / "empty").mkdir()
     check_replaceable(tmp_path / "empty")
+    from corredor.scenario.convert import write_native  # (an unedited conversion: the next test)
+
+    check_replaceable(write_native(load_scenario(write_mini_flee(tmp_path / "m")), tmp_path / "c"))
+
+
+def _converted(tmp_path: Path) -> tuple[Path, Path]:
+    """A mini Flee case and its conversion, as `corredor convert` writes it."""
+    case = write_mini_flee(tmp_path / "case")
+    r = cli("convert", str(case), str(tmp_path / "mine"))
+    assert r.exit_code == 0, r.output
+    return case, tmp_path / "mine"
+
+
+#: How a researcher makes a converted scenario theirs, and the reason the refusal gives.
+EDITS = {
+    "notes added": (lambda f: (f / "NOTES.md").write_text("my notes"),
+                    "it holds NOTES.md, which convert did not write"),
+    "a table added": (lambda f: (f / "observations_2024.csv").write_bytes(
+        (f / "observations.csv").read_bytes()), "it holds observations_2024.csv, which"),
+    "a folder added": (lambda f: (f / "variants").mkdir(), "it holds variants, which"),
+    "a table edited": (lambda f: (f / "routes.csv").write_text(
+        (f / "routes.csv").read_text().replace("A,B,100", "A,B,120")), "its files were changed"),
+    "scenario.toml edited": (lambda f: (f / "scenario.toml").write_text(
+        (f / "scenario.toml").read_text().replace("days = 10", "days = 9")), "its files were changed"),
+    "a table removed": (lambda f: (f / "closures.csv").unlink(), "its files were changed"),
+    "an earlier corredor's conversion": (lambda f: (f / "scenario.toml").write_text(
+        "# written by corredor convert\n" + (f / "scenario.toml").read_text().split("\n", 1)[1]),
+        "its scenario.toml records no digest of what convert wrote"),
+}
+
+
+@pytest.mark.parametrize("edit_kind", EDITS)
+@pytest.mark.parametrize("command", ["convert", "run", "ensemble"])
+def test_force_refuses_a_converted_scenario_once_edited_or_added_to(
+        tmp_path: Path, edit_kind: str, command: str) -> None:
+    """Found by an acceptance pass: a scenario convert wrote counted as corredor's whatever it
+    held, so `run --out my-mali --force` (or convert, ensemble) deleted the converted scenario a
+    researcher had gone on to edit, their notes and extra tables with it. A converted folder is
+    where one starts editing: once edited or added to it is theirs, refused like a folder of
+    notes (exit 2 before any work, saying why and what to do) and left as it was."""
+    case, mine = _converted(tmp_path)
+    change, why = EDITS[edit_kind]
+    change(mine)
+    before = {p.relative_to(mine).as_posix(): p.read_bytes() if p.is_file() else None
+              for p in mine.rglob("*")}
+    args = {"convert": ("convert", str(case), str(mine), "--force"),
+            "run": ("run", str(case), "--days", "2", "--out", str(mine), "--force"),
+            "ensemble": ("ensemble", str(case), "--days", "2", "--replicas", "1", "--out", str(mine),
+                         "--force")}[command]
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.output.split())
+    assert f"{mine} is a scenario corredor convert wrote, but {why}" in said
+    assert "remove it yourself or choose another output folder" in said
+    after = {p.relative_to(mine).as_posix(): p.read_bytes() if p.is_file() else None
+             for p in mine.rglob("*")}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "mine"]  # no temporary left
+
+
+def test_the_conversion_writer_refuses_an_edited_conversion_too(tmp_path: Path) -> None:
+    """`write_native(force=True)`, as the command: an edited conversion raises UnsafeTarget."""
+    from corredor.scenario.convert import write_native
+    from corredor.targets import UnsafeTarget
+
+    case, mine = _converted(tmp_path)
+    (mine / "NOTES.md").write_text("my notes")
+    with pytest.raises(UnsafeTarget, match="it holds NOTES.md, which convert did not write"):
+        write_native(load_scenario(case), mine, force=True)
+    assert (mine / "NOTES.md").read_text() == "my notes"
+
+
+def test_force_replaces_any_of_corredors_outputs_whatever_the_command(tmp_path: Path) -> None:
+    """Every writer's `--force` replaces any folder corredor wrote and nobody changed since, not
+    only one of its own kind (docs/reliability.md §5): an unedited conversion by a run, a run
+    folder by a conversion (its report.html with it). Left as it was: anything edited."""
+    case, mine = _converted(tmp_path)
+    r = cli("convert", str(case), str(mine), "--force")  # again, unedited: replaced
+    assert r.exit_code == 0, r.output
+    r = cli("run", str(case), "--days", "2", "--out", str(mine), "--force", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert (mine / "manifest.json").is_file() and not (mine / "scenario.toml").exists()
+    r = cli("convert", str(case), str(mine), "--force")
+    assert r.exit_code == 0, r.output
+    assert (mine / "scenario.toml").is_file() and not (mine / "manifest.json").exists()
 
 
 def test_force_never_replaces_a_hand_written_scenario(tmp_path: Path) -> None:

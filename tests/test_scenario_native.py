@@ -108,15 +108,12 @@ def test_mini_round_trip_and_toml_path(tmp_path: Path) -> None:
 
 def test_write_refuses_existing_unless_force(tmp_path: Path) -> None:
     flee = load_scenario(write_mini_flee(tmp_path / "m"))
-    dest = tmp_path / "n"
-    dest.mkdir()
-    (dest / "keep.txt").write_text("x")
-    (dest / "scenario.toml").write_text("# written by corredor convert\n")  # an earlier conversion
+    dest = write_native(flee, tmp_path / "n")  # an earlier conversion, unedited
     with pytest.raises(DestinationExists):
-        write_native(flee, dest)
-    assert (dest / "keep.txt").exists()
-    write_native(flee, dest, force=True)
-    assert not (dest / "keep.txt").exists() and (dest / "scenario.toml").exists()
+        write_native(flee, dest, description="again")
+    assert "again" not in (dest / "scenario.toml").read_text()
+    write_native(flee, dest, force=True, description="again")
+    assert 'description = "again"' in (dest / "scenario.toml").read_text()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 
 

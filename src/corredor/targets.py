@@ -44,10 +44,12 @@ def written_by_corredor(folder: Path) -> bool:
     manifest.json): a run's manifest.json (engine, seed, version), an ensemble's or calibration's
     (`kind`), a comparison.json (summary, per_seed; compare and the main job) beside nothing but
     their other outputs (`only_comparison_outputs`), or a scenario.toml that starts with
-    `corredor convert`'s header."""
+    `corredor convert`'s header beside nothing but the other files convert wrote, all unedited
+    (`scenario.convert.conversion_changes`: a converted scenario is where a researcher starts
+    editing, and once edited or added to it is theirs)."""
     import json
 
-    from .scenario.convert import CONVERTED_HEADER
+    from .scenario.convert import is_conversion
 
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -64,11 +66,14 @@ def written_by_corredor(folder: Path) -> bool:
             return True
     except (OSError, ValueError):
         pass
-    try:
-        with (folder / "scenario.toml").open(encoding="utf-8") as fh:
-            return fh.readline().rstrip("\r\n") == CONVERTED_HEADER
-    except (OSError, ValueError):
-        return False
+    return is_conversion(folder) and _conversion_changes(folder) is None
+
+
+def _conversion_changes(folder: Path) -> str | None:
+    """`conversion_changes` for `folder`, a killed writer's leftovers in it not counted."""
+    from .scenario.convert import conversion_changes
+
+    return conversion_changes(folder, ignore=lambda name: stale_temporary(name, folder))
 
 
 def only_comparison_outputs(folder: Path) -> bool:
@@ -156,6 +161,14 @@ def check_replaceable(out: str | os.PathLike[str],
                                + (f"; if it no longer runs there, remove {Path(out) / name} "
                                   "yourself" if elsewhere else ""))
     if names and not written_by_corredor(target):
+        from .scenario.convert import is_conversion
+
+        why = _conversion_changes(target) if is_conversion(target) else None
+        if why is not None:
+            raise UnsafeTarget(f"{out} is a scenario corredor convert wrote, but {why}: it is "
+                               "yours now; --force replaces a converted scenario only while it "
+                               "holds just what convert wrote, unedited: remove it yourself or "
+                               "choose another output folder")
         raise UnsafeTarget(f"{out} holds files corredor did not write (no run, ensemble or "
                            "calibration manifest.json, comparison.json or converted scenario.toml); "
                            "--force replaces only corredor's own output folders: remove it "

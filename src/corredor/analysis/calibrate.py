@@ -120,15 +120,25 @@ def _setting_type(section: str, name: str) -> Any:
     return fields[name].annotation if name in fields else None
 
 
+def date_parameter_refusal(dotted: str, scenario: Any) -> str | None:
+    """Why `dotted` cannot be fitted when it names a date parameter of `scenario`'s crisis (None
+    otherwise): calibration searches numbers. `read_params` asks this before it reads the bounds,
+    so that date bounds (`low = 2024-03-20`, the natural way to write them) are told this, not
+    that a bound must be a number."""
+    section, _, name = dotted.partition(".")
+    crisis = getattr(scenario, "crisis", None)
+    if section == "crisis" and crisis is not None and name in crisis.date_parameters:
+        return (f"'{dotted}' is a date parameter; calibration searches numbers (compare its "
+                f"dates with `corredor compare --sweep {dotted}=YYYY-MM-DD,...`)")
+    return None
+
+
 def spec_refusal(spec: ParamSpec, scenario: Any) -> str | None:
     """Why `scenario` cannot be fitted over `spec` (None when it can): a setting or crisis
     parameter it lacks, a date parameter, or an end of the range it refuses. Shared by
     `read_params` and `calibrate`, which checks every case before any trial runs."""
-    section, _, name = spec.name.partition(".")
-    crisis = getattr(scenario, "crisis", None)
-    if section == "crisis" and crisis is not None and name in crisis.date_parameters:
-        return (f"'{spec.name}' is a date parameter; calibration searches numbers (compare its "
-                f"dates with `corredor compare --sweep {spec.name}=YYYY-MM-DD,...`)")
+    if (why := date_parameter_refusal(spec.name, scenario)) is not None:
+        return why
     try:  # both ends of the range: every value tried lies between them
         for end in (spec.low, spec.high):
             apply_overrides(scenario, {spec.name: spec.clip(end)})
@@ -191,6 +201,9 @@ def read_params(path: str | os.PathLike[str], scenario: Any | None = None) -> li
             bad = sorted(set(spec) - _SPEC_KEYS)
             for k in bad:
                 problems.error(path, *at(k), f"'{dotted}': unknown key '{k}' (use low, high, log, int)")
+            if scenario is not None and (why := date_parameter_refusal(dotted, scenario)) is not None:
+                problems.error(path, line, col, why)  # (before the bounds: dates, as it is one)
+                continue
             low, high = spec.get("low"), spec.get("high")
             ok = True
             for label, v in (("low", low), ("high", high)):

@@ -79,6 +79,16 @@ def metric_cell(row: Mapping[str, Any] | None) -> tuple[Cell, int]:
     return Cell(f"{count_text(med)}{'*' if missing else ''}", band), missing
 
 
+def missing_note(name: str, key: str, missing: int, seeds: Any) -> str:
+    """The note under a table for a figure `metric_cell` starred: `missing` of scenario `name`'s
+    `seeds` have no value of metric `key` (the run page says it too, in these words)."""
+    from ..analysis.compare import ALL_METRICS
+
+    label = ALL_METRICS[key][0] if key in ALL_METRICS else key
+    return (f"* {name}, {label}: in {missing} of {seeds} seeds not within the run; the figures "
+            "are of the other seeds")
+
+
 def difference_cell(row: Mapping[str, Any] | None) -> Cell:
     """A scenario's difference from the baseline, seed by seed, of one metric: "+424" over
     "[+380 – +470]" (whole numbers, the minus sign U+2212); "–" where no seed has one."""
@@ -98,7 +108,7 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
     that some seeds have no value of. A metric that no row has (a comparison.json written before
     it existed, such as the vulnerable stranded) is left out of its table, and a table left
     with none is left out: its figures are not known, not "–" for every scenario."""
-    from ..analysis.compare import ALL_METRICS, DIFF_TABLES, METRIC_TABLES, WHOLE_RUN_METRICS
+    from ..analysis.compare import DIFF_TABLES, METRIC_TABLES, WHOLE_RUN_METRICS
 
     by_key = {(str(r.get("scenario")), str(r.get("metric"))): r for r in summary}
     over = f"median [5–95 %] over {seeds} seed{'s' if seeds != 1 else ''}"
@@ -113,9 +123,7 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
                 cell, missing = metric_cell(row)
                 cells.append(cell)
                 if missing and row is not None:
-                    label = ALL_METRICS[key][0] if key in ALL_METRICS else key
-                    notes.append(f"* {name}, {label}: in {missing} of {row.get('seeds')} seeds "
-                                 "not within the run; the figures are of the other seeds")
+                    notes.append(missing_note(name, key, missing, row.get("seeds")))
             rows.append((name, cells))
         if whole_run_note and not said_end and set(metrics) & set(WHOLE_RUN_METRICS):
             notes.insert(0, whole_run_note)

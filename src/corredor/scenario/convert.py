@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +95,66 @@ def _toml_value(value: Any) -> str:
 
 
 #: First line of a scenario.toml that `corredor convert` wrote (targets.py: `--force` may replace
-#: such a folder, never a hand-written scenario)
+#: such a folder, never a hand-written scenario, and only while it holds just what convert wrote,
+#: unedited: `conversion_changes`)
 CONVERTED_HEADER = "# written by corredor convert"
+
+#: The rest of that line: the digest of every file convert wrote (`conversion_digest`). On the
+#: same line, so that the lines of scenario.toml are numbered as before.
+_DIGEST_NOTE = ("; sha256 {digest} of what it wrote (once this folder is edited or added to, "
+                "--force no longer replaces it)")
+_DIGEST = re.compile(re.escape(CONVERTED_HEADER) + r"; sha256 ([0-9a-f]{64}) ")
+
+
+def conversion_digest(files: Mapping[str, bytes]) -> str:
+    """The sha256 (hex) of a converted folder's files, `{name: bytes}`, in name order; its
+    scenario.toml is taken without its first line (the header, which holds this digest)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        data = files[name]
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def is_conversion(folder: Path) -> bool:
+    """Whether `folder`'s scenario.toml starts with `corredor convert`'s header (edited or not)."""
+    try:
+        with (folder / TOML_NAME).open(encoding="utf-8") as fh:
+            first = fh.readline().rstrip("\r\n")
+    except (OSError, ValueError):
+        return False
+    return first == CONVERTED_HEADER or first.startswith(CONVERTED_HEADER + ";")
+
+
+def conversion_changes(folder: Path, ignore: Callable[[str], bool] = lambda name: False) -> str | None:
+    """None when `folder` holds just what `corredor convert` wrote there, unedited (its files and
+    their digest in scenario.toml's first line); else what differs, for a refusal: a converted
+    scenario is where a researcher starts editing, and once edited or added to it is theirs.
+    Entries for which `ignore(name)` holds (a killed writer's leftovers) do not count."""
+    try:
+        toml = (folder / TOML_NAME).read_bytes()
+        lines = toml.splitlines(keepends=True)
+        recorded = _DIGEST.match(lines[0].decode("utf-8")) if lines else None
+        if recorded is None:
+            return ("its scenario.toml records no digest of what convert wrote (an earlier "
+                    "corredor's conversion, or its first line was edited), so edits cannot be told")
+        listed = tomllib.loads(toml.decode("utf-8")).get("files", {})
+        if not isinstance(listed, dict):
+            return "its files were changed since convert wrote them"
+        names = {TOML_NAME, *(v for v in listed.values() if isinstance(v, str))}
+        present = {e.name for e in os.scandir(folder) if not ignore(e.name)}
+        extra = sorted(present - names)
+        if extra:
+            shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+            return f"it holds {shown}, which convert did not write"
+        files = {name: (folder / name).read_bytes() for name in names}
+        files[TOML_NAME] = b"".join(lines[1:])
+    except (OSError, ValueError, IndexError):  # (ValueError: bad UTF-8 or TOML)
+        return "its files were changed since convert wrote them"
+    if conversion_digest(files) != recorded[1]:
+        return "its files were changed since convert wrote them"
+    return None
 
 
 def toml_text(tables: Mapping[str, Mapping[str, Any]]) -> str:
@@ -255,7 +315,9 @@ def native_files(scenario: Scenario, description: str = "") -> dict[str, str]:
         "files": file_keys,
         **_settings_tables(scenario),
     }
-    files[TOML_NAME] = CONVERTED_HEADER + "\n" + toml_text(tables)
+    files[TOML_NAME] = toml_text(tables)
+    digest = conversion_digest({name: text.encode("utf-8") for name, text in files.items()})
+    files[TOML_NAME] = CONVERTED_HEADER + _DIGEST_NOTE.format(digest=digest) + "\n" + files[TOML_NAME]
     return files
 
 
@@ -280,6 +342,6 @@ def write_native(
 
     def write(tmp: Path) -> None:
         for name, text in native_files(scenario, description).items():
-            (tmp / name).write_text(text, encoding="utf-8")
+            (tmp / name).write_bytes(text.encode("utf-8"))  # (as digested: no newline translation)
 
     return swap_in(dest, write, replace=force)

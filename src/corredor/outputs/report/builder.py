@@ -1012,6 +1012,7 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
         return obj
     if isinstance(obj, dict) and isinstance(obj.get("summary"), list):
         from ...analysis.compare import ALL_METRICS, heading, titled
+        from ..comparison_tables import NOT_WITHIN, metric_cell
 
         metrics = obj.get("metrics") or {}
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
@@ -1042,10 +1043,32 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
             med, lo, hi = r.get("median"), r.get("p05"), r.get("p95")
             if any(v is not None and not checks.is_number(v) for v in (med, lo, hi)):
                 raise ValueError(f"summary row {i}: median, p05 and p95 must be numbers or null")
-            return column(r.get("metric")), band_cell(med, lo, hi, whole=counts(r))
+            # (the cell `corredor compare` prints and comparison.html shows: "not within the run"
+            # where no seed has a value, where the page said "–"; starred where some have none,
+            # `missing_seed_notes` saying which under the table)
+            shown, missing = metric_cell(r)
+            if shown.value == NOT_WITHIN or counts(r):
+                return column(r.get("metric")), f"{shown.value} {shown.band}".rstrip()
+            median, _, band = band_cell(med, lo, hi).partition(" ")  # (no count: every digit)
+            return column(r.get("metric")), f"{median}{'*' if missing else ''} {band}".rstrip()
 
         return pivot(obj["summary"], cell)
     raise ValueError("a comparison is a list of {variant: metrics} rows or a comparison.json with a summary")
+
+
+def missing_seed_notes(comparison: Any) -> list[str]:
+    """The notes under the run page's comparison table for its starred figures, as under the
+    CLI's and comparison.html's tables (`comparison_tables.missing_note`): which scenario's figure
+    some seeds have no value of, in how many. Nothing for a comparison given as plain rows."""
+    from ..comparison_tables import metric_cell, missing_note
+
+    summary = comparison.get("summary") if isinstance(comparison, dict) else None
+    notes = []
+    for r in summary if isinstance(summary, list) else []:
+        if isinstance(r, dict) and (missing := metric_cell(r)[1]):
+            notes.append(missing_note(str(r.get("scenario", "")), str(r.get("metric")), missing,
+                                      r.get("seeds")))
+    return notes
 
 
 def pivot(summary: list[Any], cell: Callable[[int, Any], tuple[str, str] | None]) -> list[dict[str, Any]]:
@@ -1450,11 +1473,12 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
            comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
            differences: list[dict[str, Any]] | None = None, whole_run: str | None = None,
-           scenario: ComparisonScenario | None = None) -> str:
+           scenario: ComparisonScenario | None = None, missing_notes: list[str] | None = None) -> str:
     """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
     `comparison_seeds`: the seeds its medians are over, said under the table; `differences`:
     `difference_rows`, a table of their own under it; `whole_run`: `comparison_whole_run_note`,
-    said under the table too; `scenario`: `comparison_scenario`, whose note goes above it)."""
+    said under the table too; `scenario`: `comparison_scenario`, whose note goes above it;
+    `missing_notes`: `missing_seed_notes`, under the table)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     title = scen.get("name") if isinstance(scen, dict) else None
@@ -1478,6 +1502,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         differences=comparison_table(differences) if comparison else None,
         comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
         whole_run_note=whole_run,
+        missing_notes=missing_notes if comparison else None,
         scenario_note=scenario.note if comparison and scenario else None,
         other_scenario=bool(comparison and scenario and scenario.other),
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
@@ -1541,4 +1566,4 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
     whole_run = comparison_whole_run_note(rows, comparison, run.dates[-1] if run.dates else None) if rows else None
     return targets.write_text_atomic(run_dir / REPORT_HTML,
                                      render(run, run_dir, rows, figure, comparison_seeds, differences, whole_run,
-                                            scenario))
+                                            scenario, missing_seed_notes(comparison) if rows else None))
