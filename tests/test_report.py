@@ -389,13 +389,13 @@ def test_a_figure_no_seed_has_reads_as_the_cli_and_comparison_page_say_it(tmp_pa
          "seeds": 4, "seeds_without_value": 1},
     ]}
     rows = comparison_rows(summary)
-    column = "days until the camp empties (days)"
+    column = "days until nobody is stranded (days)"
     assert [r[column] for r in rows] == ["not within the run", "30* [28–33]"]
     (cli_table,) = [t for t in comparison_tables(summary["summary"], ["baseline", "corridor"], 4)
                     if days in t.metrics and not t.differences]
     k = cli_table.metrics.index(days)
     assert [f"{c[k].value} {c[k].band}".rstrip() for _, c in cli_table.rows] == [r[column] for r in rows]
-    note = ("* corridor, days until the camp empties: in 1 of 4 seeds not within the run; the "
+    note = ("* corridor, days until nobody is stranded: in 1 of 4 seeds not within the run; the "
             "figures are of the other seeds")
     assert cli_table.notes == [note]
     folder = make_run_folder(flee_like(), tmp_path / "run")
