@@ -498,7 +498,9 @@ def info(
 def convert(
     src: Path = typer.Argument(..., help="Flee case folder (or native folder) to read"),
     dest: Path = typer.Argument(..., help="Folder to write in corredor's native format", callback=_home),
-    force: bool = typer.Option(False, "--force", help="Replace DEST if it exists"),
+    force: bool = typer.Option(False, "--force", help=(
+        "replace DEST where corredor wrote it (a run folder; a conversion only while unedited and "
+        "holding nothing else); a folder of your own files is never replaced")),
 ) -> None:
     """Write a Flee case folder as a native scenario folder (scenario.toml + CSV tables)."""
     from .scenario import load_scenario
