@@ -1145,6 +1145,24 @@ def test_a_fallback_that_no_route_reaches_from_where_people_give_up_is_a_warning
         "stranded nor as arrived (routes marked irregular or corridor_only do not count)"]
 
 
+def test_an_irregular_or_pushback_place_no_route_joins_to_the_crossing_is_a_warning(tmp_path):
+    """Who crosses irregularly lands at the crossing's `irregular_to`, who is pushed back at its
+    `pushback_to`; an island there (no ordinary route to the crossing's places) leaves them there
+    for good, never counted as stranded: a warning at that cell. The scenario as it is has none."""
+    assert not [w for w in load_scenario(SCENARIO).metadata["warnings"] if "crossings.csv" in str(w)]
+    folder = _chile_peru(tmp_path, locations=("\nantofagasta,", "\nisla,Isla,CHL,,-27.1,-109.3,city,,,x\nantofagasta,"),
+                         crossings=("pe_santa_rosa,camp,santa_rosa,camp,tacna,camp,", "pe_santa_rosa,camp,santa_rosa,camp,isla,isla,"),
+                         routes=("\ncamp,tacna,", "\ncamp,isla,40,estimated,a path by sea,1,\ncamp,tacna,"))  # (irregular)
+    warnings = [str(w) for w in load_scenario(folder).metadata["warnings"]]
+    tail = ("is left there and never moves on (expected a place that ordinary routes join to the crossing's; "
+            "routes marked irregular or corridor_only do not count)")
+    assert [w for w in warnings if w.startswith("crossings.csv")] == [
+        "crossings.csv:3:5: warning: crossing pe_santa_rosa: irregular_to 'isla' is joined by no ordinary route "
+        f"to the crossing's places ('camp', 'santa_rosa'): who crosses irregularly {tail}",
+        "crossings.csv:3:6: warning: crossing pe_santa_rosa: pushback_to 'isla' is joined by no ordinary route "
+        f"to the crossing's places ('camp', 'santa_rosa'): who is pushed back {tail}"]
+
+
 def test_events_through_a_shelter_of_capacity_0_are_warned_of(tmp_path):
     """A shelter of capacity 0 holds nobody: each transfer into it, and the flight from it, moves
     nobody. A warning at the event's cell says so (a capacity of −1 or empty is no limit)."""

@@ -25,7 +25,9 @@ stranded" of people who never left their origin. The checks follow the crisis ru
 - warning: a fallback that cannot be reached from a place where the group's people give up (who
   gives up there stays there, counted neither as stranded nor as arrived);
 - warning: a transfer into, or an event from, a shelter whose capacity is 0 (it holds nobody, so
-  the event moves nobody).
+  the event moves nobody);
+- warning: a crossing's `irregular_to` or `pushback_to` outside the crossing's area (who crosses
+  irregularly, or is pushed back, is left where no ordinary route leads on: they stay there).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .csvread import header_column
-from .model import Crisis, Event, Group, Location, Route
+from .model import Crisis, Crossing, Event, Group, Location, Route
 from .problems import Problems
 
 
@@ -136,9 +138,11 @@ class _Network:
 
 
 def network_findings(crisis: Crisis, locations: Sequence[Location], routes: Sequence[Route],
-                     groups_file: str = "groups.csv", events_file: str = "events.csv") -> list[Finding]:
+                     groups_file: str = "groups.csv", events_file: str = "events.csv",
+                     crossings_file: str = "crossings.csv") -> list[Finding]:
     """Unreachable destinations and fallbacks, and events through a shelter of capacity 0 (see
-    the module docstring). `groups_file`/`events_file`: where a row kept no file of its own."""
+    the module docstring). `groups_file`/`events_file`/`crossings_file`: where a row kept no file
+    of its own."""
     shelters = {loc.name: loc for loc in locations if loc.kind == "shelter"}
     net = _Network(crisis, routes, set(shelters))
     origins = list(dict.fromkeys(str(row["origin"]) for row in crisis.departures.get("rows", ())
@@ -150,6 +154,23 @@ def network_findings(crisis: Crisis, locations: Sequence[Location], routes: Sequ
         out += _group_findings(g, origins, crisis, net, groups_file)
     for ev in crisis.events:
         out += _shelter_findings(ev, shelters, events_file)
+    for c in crisis.crossings:
+        out += _crossing_findings(c, net, crossings_file)
+    return out
+
+
+def _crossing_findings(c: Crossing, net: _Network, crossings_file: str) -> list[Finding]:
+    """A crossing's irregular landing place or pushback place that no ordinary route joins to the
+    crossing's own places: people left there never move on (route choice finds no way)."""
+    out = []
+    for column, place, who in (("irregular_to", c.irregular_to, "who crosses irregularly"),
+                               ("pushback_to", c.pushback_to, "who is pushed back")):
+        if place and not net.same_area(place, c.a):
+            out.append(Finding(False, c.path or crossings_file, c.line, column,
+                               f"crossing {c.name}: {column} {place!r} is joined by no ordinary route to the "
+                               f"crossing's places ({c.a!r}, {c.b!r}): {who} is left there and never moves on "
+                               "(expected a place that ordinary routes join to the crossing's; routes marked "
+                               "irregular or corridor_only do not count)"))
     return out
 
 
@@ -233,5 +254,5 @@ def report_network(crisis: Crisis, locations: Sequence[Location], routes: Sequen
         name = spec[0] if isinstance(spec, list) and spec else spec
         return str(folder / name) if isinstance(name, str) else str(folder / f"{key}.csv")
 
-    for f in network_findings(crisis, locations, routes, first("groups"), first("events")):
+    for f in network_findings(crisis, locations, routes, first("groups"), first("events"), first("crossings")):
         (problems.error if f.error else problems.warn)(f.path, f.line, header_column(f.path, f.column), f.message)
