@@ -317,3 +317,83 @@ def test_the_fit_scripts_help_describes_every_option_and_what_it_writes():
     r = subprocess.run([sys.executable, str(SCENARIO / "fit.py"), "--seeds", "0"], capture_output=True,
                        text=True, env=env, timeout=120)
     assert r.returncode == 2 and "--seeds: expected at least 1, found 0" in r.stderr, r.stderr
+
+
+def _observation(date: str, kind: str, value: float | None = None, low: float | None = None,
+                 high: float | None = None, loc: str = "camp") -> dict:
+    nan = float("nan")
+    return {"day": day(date), "loc": loc, "kind": kind, "value": nan if value is None else value,
+            "low": nan if low is None else low, "high": nan if high is None else high,
+            "note": "", "source": "test"}
+
+
+def test_each_observation_says_what_it_is_to_the_fit_and_the_summary_counts_the_held_out(baseline):
+    """Found by a domain review: the main job printed 5 `ok` and 1 `MISS` that read as validation,
+    but four were the fitted targets, one was true by construction (everyone moved on 15 May),
+    and the held-out observations the model misses (">300" on 19 Apr, "~300" on 9 May, "40
+    moved" on 15 May) were not printed. Now every dated observation is a line marked `fitted`,
+    `held out` or `set by an event` (or `not compared`, with why), and a summary counts the
+    held-out ones within tolerance. A hand-built set of observations and model figures."""
+    import dataclasses
+
+    from corredor.mainjob import check_lines, observation_checks, observation_role
+
+    observations = (
+        _observation("2023-04-13", "point", 60),  # fitted (FIT_TARGETS' "13 Apr: ~60")
+        _observation("2023-04-19", "lower_bound", 300, low=300),  # held out: 320 → within
+        _observation("2023-05-03", "subgroup", 150),  # not compared
+        _observation("2023-05-06", "transfer", 135, 120, 150),  # events.csv: a transfer of 135
+        _observation("2023-05-09", "point", 300),  # held out: 465 → a miss (150–450)
+        _observation("2023-05-15", "point", 0),  # events.csv: everyone moved from the camp
+        _observation("2023-05-15", "transfer", 40),  # held out: 400 moved → a miss (20–60)
+        _observation("2023-05-16", "inflow", 20),  # held out: 20 moved from a line empty the night before
+    )
+    scenario = dataclasses.replace(baseline, crisis=dataclasses.replace(baseline.crisis, observations=observations))
+    camp = np.zeros(baseline.days)
+    for date, people in (("2023-04-13", 60), ("2023-04-19", 320), ("2023-04-21", 175), ("2023-04-29", 175),
+                         ("2023-05-08", 465), ("2023-05-09", 465), ("2023-05-10", 465)):
+        camp[day(date)] = people
+    transfer = np.zeros(baseline.days)
+    transfer[[day("2023-05-06"), day("2023-05-15"), day("2023-05-16")]] = (135, 400, 20)
+    flows = {"transfer": np.vstack([transfer, transfer]), "flight": np.zeros((2, baseline.days))}
+    rows = observation_checks(scenario, np.vstack([camp, camp]), flows)
+    lines = check_lines(rows)
+    def said(label: str) -> str:
+        (line,) = [line for line in lines[:-1] if f"baseline vs observation {label}" in line]
+        return line
+
+    assert said("9 May: 300 (point").startswith("MISS held out ") and "median 465 (range 150–450)" in said("9 May")
+    assert said("19 Apr").startswith("ok   held out ") and "(range ≥ 300)" in said("19 Apr")
+    assert said("13 Apr").startswith("ok   fitted ")
+    assert said("15 May: 0").startswith("ok   set by an event ") and "a transfer of everyone from camp" in said("15 May: 0")
+    assert said("6 May").startswith("ok   set by an event ") and "median 135 (range 120–150; " in said("6 May")
+    assert said("15 May: 40 (transfer").startswith("MISS held out ") and "median 400 (range 20–60)" in said("15 May: 40")
+    assert said("16 May").startswith("ok   held out ") and "median 20 (range 10–30; " in said("16 May")
+    assert said("3 May").startswith("--   not compared ")
+    # (the fit's targets whose rows this set lacks are checked all the same: 21 and 29 Apr,
+    # 8–10 May fitted, the peak of ~400 by 21 Apr held out, its 320 within 200–600)
+    assert said("8–10 May").startswith("ok   fitted ") and said("by 21 Apr").startswith("ok   held out ")
+    assert lines[-1] == ("3 of 5 held-out observations within tolerance (fitted: 4 of 4; set by an event: "
+                         "2 of 2; not compared: 1)")
+    assert [observation_role(o, scenario) for o in observations[:2]] == ["fitted", "held out"]
+    assert observation_role(_observation("2023-05-07", "outflow", 115, loc="arica"), scenario) == "set by an event"
+    json.dumps(rows, allow_nan=False)  # (observation_check.json: plain JSON, no NaN or Infinity)
+
+
+@pytest.mark.slow
+def test_the_run_page_marks_each_reported_count_fitted_held_out_or_set_by_an_event(baseline, tmp_path):
+    """The run page's fit table carries the main job's mark: the fitted 13 Apr count, the held-out
+    ">300" of 19 Apr and the 0 of 15 May that the clearance sets by construction."""
+    import re
+
+    from corredor.outputs.report import build_report
+    from corredor.outputs.runfolder import write_run_folder
+
+    folder = tmp_path / "run"
+    write_run_folder(simulate_crisis(baseline, seed=11), folder, force=True)
+    build_report(folder)
+    html = " ".join((folder / "report.html").read_text(encoding="utf-8").split())
+    assert '<th class="text">to the fit</th>' in html
+    role = {date: re.search(rf'<td class="text">{date}</td>.*?<td class="text role">(.*?)</td>', html).group(1)
+            for date in ("2023-04-13", "2023-04-19", "2023-05-15")}
+    assert role == {"2023-04-13": "fitted", "2023-04-19": "held out", "2023-05-15": "set by an event"}

@@ -729,6 +729,31 @@ def test_comparison_csv_keeps_every_digit_as_the_json_does():
         assert not any("e" in x for x in row[3:6])
 
 
+def test_comparison_csv_says_what_each_row_is_and_the_days_it_covers():
+    """Found by a domain review: comparison.csv's `baseline,water_l,l,423472.5,…` did not say that
+    it is a whole-run total (a WASH officer beside needs.csv's l/day read it as daily). Each row
+    now ends with the metric's label and the days its figure covers: the whole run for totals
+    and peaks, the last day for the people still there; the columns before them as they were."""
+    import datetime as dt
+
+    from corredor.analysis.compare import METRIC_LABELS, Comparison, comparison_csv
+
+    values = {"baseline": {k: np.array([1.0, 2.0]) for k in ALL_METRICS}}
+    comp = Comparison(["baseline"], [1, 2], values, {"baseline": np.zeros((2, 150))},
+                      start_dates={"baseline": dt.date(2023, 2, 1)})
+    rows = list(csv.DictReader(comparison_csv(comp).splitlines()))
+    assert list(rows[0]) == ["scenario", "metric", "unit", "median", "p05", "p95", "seeds",
+                             "seeds_without_value", "diff_median", "diff_p05", "diff_p95", "label", "period"]
+    tags = rows[0]
+    assert (tags["label"], tags["period"]) == ("#indicator+label", "#date+period")  # (the HXL row)
+    by = {r["metric"]: r for r in rows[1:]}
+    assert by["water_l"]["label"] == "water needed at the line and in shelters, whole run"
+    assert by["water_l"]["unit"] == "l" and by["water_l"]["period"] == "2023-02-01/2023-06-30"
+    assert by["peak_toilets"]["period"] == "2023-02-01/2023-06-30"  # (its busiest day within them)
+    assert by["people_at_sites_last_day"]["period"] == "2023-06-30/2023-06-30"
+    assert all(r["label"] == METRIC_LABELS[m][0] for m, r in by.items())
+
+
 def test_headings_name_a_unit_once(small_comparison):
     """A heading states its unit, but not twice: "stranded person-days", not "… (person-days)"."""
     from corredor.analysis.compare import heading
@@ -937,8 +962,9 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     assert rows["policy", "days_until_camp_empties"]["diff_median"] == pytest.approx(np.median(d[4:]))
     assert all(math.isnan(rows["baseline", k][f"diff_{q}"]) for k in ALL_METRICS for q in ("median", "p05", "p95"))
     csv = comparison_csv(comp).split("\r\n")
-    assert csv[0].endswith(",diff_median,diff_p05,diff_p95") and csv[1].endswith(",#indicator+value+diff+p95")
-    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,")
+    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period")
+    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#date+period")
+    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,")  # (no dates)
     row = next(line for line in csv if line.startswith("policy,peak_stranded,")).split(",")
     assert float(row[8]) == pytest.approx(np.median(d), abs=1e-6)
     summary = comparison_json(comp)["summary"]

@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import stopping
-from .analysis.peak import check_peak, peak_bounds
+from .analysis.peak import PEAK_TOLERANCE, check_peak, peak_bounds
 from .targets import (
     check_replaceable,
     holds_anything,
@@ -62,7 +62,8 @@ class Target:
     or "max"; the result must lie in [low, high]. "peak" is a reported peak of `reported` people
     on some day up to `last`, checked as every page checks one (`analysis.peak.check_peak`: the
     most there over the days, within ±50 % of it; [low, high] is that range). `fitted` says
-    whether the fit used it.
+    whether the fit used it; `rows` names the rows of stranded_observations.csv (date, kind) it
+    stands for, so that the main job's check lists each observation once, with its role.
     """
 
     name: str
@@ -74,23 +75,32 @@ class Target:
     fitted: bool
     source: str
     reported: float | None = None  # (stat "peak": the reported peak)
+    rows: tuple[tuple[str, str], ...] = ()  # (date, kind) of the observations it stands for
 
 
 #: The observations of stranded_observations.csv as checks (tolerances stated in `low`/`high`).
 FIT_TARGETS: tuple[Target, ...] = (
     Target("13 Apr: ~60 (±50 %)", "2023-04-13", "2023-04-13", "value", 30, 90, True,
-           "noticieropresenciaregional (first group refused entry, ~60)"),
+           "noticieropresenciaregional (first group refused entry, ~60)",
+           rows=(("2023-04-13", "point"),)),
+    # (Panamericana's "~150 over 8 days" on 21 Apr is the same figure as UNHCR's: fitted with it)
     Target("21 Apr: 150–200", "2023-04-21", "2023-04-21", "value", 150, 200, True,
-           "UNHCR via AFP (breakinglatest.news): average 150–200 in recent days"),
+           "UNHCR via AFP (breakinglatest.news): average 150–200 in recent days",
+           rows=(("2023-04-21", "range"), ("2023-04-21", "point"))),
     Target("by 21 Apr: a peak of ~400 (±50 %)", "2023-02-01", "2023-04-21", "peak", *peak_bounds(400), False,
-           "UNHCR via AFP: peak ~400 before 21 Apr (its day not stated)", reported=400),
+           "UNHCR via AFP: peak ~400 before 21 Apr (its day not stated)", reported=400,
+           rows=(("2023-04-21", "peak"),)),
     Target("29 Apr: 150–200", "2023-04-29", "2023-04-29", "value", 150, 200, True,
-           "UNHCR via infobae 2023-04-29: daily concentration 150–200"),
+           "UNHCR via infobae 2023-04-29: daily concentration 150–200",
+           rows=(("2023-04-29", "range"),)),
     Target("8–10 May: 450–480", "2023-05-08", "2023-05-10", "mean", 450, 480, True,
-           "Sanzana via lavoceditalia (450 on 8 May); aricahoy.cl (480 that week)"),
+           "Sanzana via lavoceditalia (450 on 8 May); aricahoy.cl (480 that week)",
+           rows=(("2023-05-08", "point"), ("2023-05-10", "point"))),
     Target("15 May: 0 after the transfers", "2023-05-15", "2023-05-15", "value", 0, 0, False,
-           "rpp.pe / aricahoy.cl: camp cleared 15 May"),
+           "rpp.pe / aricahoy.cl: camp cleared 15 May", rows=(("2023-05-15", "point"),)),
 )
+#: The scenario whose parameters were fitted to `FIT_TARGETS` (its variants keep its name).
+FITTED_SCENARIO = "chile-peru-2023"
 #: The repatriation flight of 7 May took 115 people (radiosregionales.cl).
 FLIGHT_TAKEN = 115
 
@@ -138,6 +148,221 @@ def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True,
         if half > 0:
             loss += centre_weight * ((row["value"] - mid) / half) ** 2
     return loss
+
+
+# ---- the observations check: every dated observation, with what it is --------------------------
+
+#: What an observation is to the fit: a target the parameters were fitted to, one the fit did not
+#: use (the only real test of the model), or one an event of events.csv makes true by construction
+#: (a transfer of everyone from a place leaves 0 there; a flight of 115 flies 115).
+FITTED, HELD_OUT, BY_EVENT = "fitted", "held out", "set by an event"
+#: Flows reported on a day, and the model's daily flow (`analysis.compare.daily_flows`) each is
+#: set against ("inflow": new arrivals at a line that was emptied the evening before).
+FLOW_KINDS = {"transfer": "transfer", "outflow": "flight", "inflow": "transfer"}
+#: Observations listed but not compared, and why.
+NOT_COMPARED = {"subgroup": "a subset of the people there that the model does not single out",
+                "flow_per_day": "an average rate over a period, not a dated count"}
+#: The tolerance of an approximate count ("~300", "40 moved") without a stated range: ±50 %, as
+#: the fit's "~60" on 13 Apr and every reported peak (`analysis.peak.PEAK_TOLERANCE`).
+APPROX_TOLERANCE = PEAK_TOLERANCE
+
+
+def _number(v: Any) -> float | None:
+    """A cell as a number; None when empty (NaN or missing)."""
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _obs_date(o: Mapping[str, Any], start: Any) -> str:
+    return str(o.get("date") or (start + dt.timedelta(days=int(o["day"]))).isoformat())
+
+
+def targets_for(scenario: Any) -> tuple[Target, ...]:
+    """The fit's targets where `scenario` is the fitted one (or a variant of it, named
+    `chile-peru-2023+bribe-0`: the same fitted parameters), else none."""
+    name = str(getattr(scenario, "name", ""))
+    return FIT_TARGETS if name == FITTED_SCENARIO or name.startswith(FITTED_SCENARIO + "+") else ()
+
+
+def event_setting(o: Mapping[str, Any], scenario: Any) -> str | None:
+    """The event that makes observation `o` true by construction, as "events.csv line 4: ...";
+    None when none does. A reported transfer or flight on the day of an event of that kind with
+    a stated number of people (the number was taken from the report), or a count of 0 at a place
+    on a day a transfer moves everyone from it."""
+    crisis = getattr(scenario, "crisis", None)
+    if crisis is None:
+        return None
+    day, kind = int(o["day"]), str(o.get("kind", ""))
+    loc = str(o.get("loc", o.get("location", "")))
+    zero = (kind in ("point", "range", "lower_bound")
+            and (_number(o.get("value")) == 0 or (kind == "range" and _number(o.get("high")) == 0)))
+    for e in crisis.events:
+        d0, d1 = e.days(crisis.parameters)
+        if not d0 <= day <= d1 or (e.every_days > 1 and (day - d0) % e.every_days):
+            continue
+        where = f"{Path(e.path).name or 'events'} line {e.line}"
+        if kind == "outflow" and e.kind == "flight" and e.people >= 0:
+            return f"{where}: a flight of {e.people}"
+        if kind == "transfer" and e.kind == "transfer" and e.people >= 0 and e.origin == loc:
+            return f"{where}: a transfer of {e.people} from {loc}"
+        if zero and e.kind == "transfer" and e.people < 0 and not e.groups and e.origin == loc:
+            return f"{where}: a transfer of everyone from {loc}"
+    return None
+
+
+def observation_role(o: Mapping[str, Any], scenario: Any) -> str:
+    """`FITTED`, `BY_EVENT` or `HELD_OUT`: what observation `o` (a row of the scenario's
+    observations, or of observations.json) is to the fit. The run page marks its rows with it."""
+    key = (_obs_date(o, scenario.start_date), str(o.get("kind", "")))
+    if any(t.fitted and key in t.rows for t in targets_for(scenario)):
+        return FITTED
+    return BY_EVENT if event_setting(o, scenario) else HELD_OUT
+
+
+def _reported(o: Mapping[str, Any]) -> str:
+    value, low, high = (_number(o.get(k)) for k in ("value", "low", "high"))
+    if o.get("kind") in ("range", "qualitative") and low is not None and high is not None:
+        return f"{low:g}–{high:g}"
+    if o.get("kind") == "lower_bound" and low is not None:
+        return f">{low:g}"
+    if o.get("kind") == "peak" and value is not None:
+        return f"a peak of ~{value:g}"
+    if value is not None and low is not None and high is not None:
+        return f"{value:g} ({low:g}–{high:g})"
+    return "" if value is None else f"{value:g}"
+
+
+def _tolerance(o: Mapping[str, Any]) -> tuple[float, float | None] | None:
+    """The range (low, high; None: no upper bound) a model figure must lie in to match `o`."""
+    value, low, high = (_number(o.get(k)) for k in ("value", "low", "high"))
+    kind = o.get("kind")
+    if kind == "lower_bound":
+        return (low, None) if low is not None else None
+    if kind == "peak":
+        return peak_bounds(value) if value is not None else None
+    if low is not None and high is not None:
+        return low, high
+    if value is None:
+        return None
+    return value * (1 - APPROX_TOLERANCE), value * (1 + APPROX_TOLERANCE)
+
+
+def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.ndarray] | None = None,
+                       camp_name: str = CAMP) -> list[dict[str, Any]]:
+    """Every dated observation of the scenario against the median over seeds of the model's
+    figure, one row each (rows a fit target stands for: one row, the target's check), in date
+    order. `camp`: the daily people at `camp_name` per seed (seeds × days); `flows`: the daily
+    flows per seed (`analysis.compare.daily_flows`). Each row: `target` (what is checked),
+    `role` (`FITTED`, `HELD_OUT`, `BY_EVENT`), `compared`, `value` (the model's median), `low`,
+    `high` (None: no upper bound), `ok`, `why` (the event, or why it is not compared)."""
+    from .outputs.tables import reported_figure  # (the run page's reading of a dated count)
+
+    start = scenario.start_date
+    med = np.median(np.atleast_2d(camp), axis=0)
+    flow = {k: np.median(np.atleast_2d(v), axis=0) for k, v in (flows or {}).items()}
+    crisis = getattr(scenario, "crisis", None)
+    observations = sorted(crisis.observations if crisis is not None else (), key=lambda o: int(o["day"]))
+    targets = targets_for(scenario)
+    checked = dict(zip((t.name for t in targets), evaluate_targets(med, start) if targets else [], strict=True))
+    rows: list[dict[str, Any]] = []
+    done: dict[str, dict[str, Any]] = {}
+    for o in observations:
+        date = _obs_date(o, start)
+        loc = str(o.get("loc", o.get("location", "")))
+        kind = str(o.get("kind", ""))
+        line = o.get("line")
+        seen = f"{date} {kind} {_reported(o)}".strip()
+        target = next((t for t in targets if (date, kind) in t.rows), None)
+        if target is not None:
+            if target.name in done:
+                done[target.name]["observations"].append(seen)
+                continue
+            r = checked[target.name]
+            why = event_setting(o, scenario) or ""
+            row = {"target": target.name, "date": date,
+                   "location": loc, "kind": kind, "role": FITTED if target.fitted else (BY_EVENT if why else HELD_OUT),
+                   "compared": True, "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
+                   "ok": bool(r["ok"]), "fitted": target.fitted, "why": why, "source": target.source,
+                   "observations": [seen]}
+            done[target.name] = row
+            rows.append(row)
+            continue
+        label = f"{dt.date.fromisoformat(date):%d %b}: {_reported(o)} ({kind}, {loc})".lstrip("0")
+        role = observation_role(o, scenario)
+        row = {"target": label, "date": date, "location": loc, "kind": kind, "role": role,
+               "compared": False, "value": None, "low": None, "high": None, "ok": None,
+               "fitted": role == FITTED, "why": event_setting(o, scenario) or "",
+               "source": str(o.get("source", "")), "note": str(o.get("note", "")),
+               "observations": [seen], **({"line": line} if line is not None else {})}
+        rows.append(row)
+        day, tol = int(o["day"]), _tolerance(o)
+        if kind in NOT_COMPARED:
+            row["why"] = NOT_COMPARED[kind]
+            continue
+        if tol is None or not 0 <= day < med.size:  # (a qualitative report without bounds)
+            row["why"] = "no figure to compare" if tol is None else "outside the run"
+            continue
+        if kind in FLOW_KINDS:
+            series = flow.get(FLOW_KINDS[kind])
+            if series is None:
+                row["why"] = "the model's daily flows were not kept"
+                continue
+            if kind == "inflow" and not (loc == camp_name and day > 0 and med[day - 1] == 0
+                                         and event_setting({**o, "kind": "point", "value": 0}, scenario)):
+                row["why"] = ("the model counts no arrivals at a place; they are the people the daily "
+                              "transfer moves only where the line was emptied the evening before")
+                continue
+            value = float(series[day])
+            if kind == "inflow":
+                row["why"] = "the people moved from the line that day, all come since the day before"
+        elif loc != camp_name:
+            row["why"] = f"the main job keeps the daily people at {camp_name} only"
+            continue
+        else:
+            value = float(reported_figure(med, day, kind))
+        low, high = tol
+        row.update(compared=True, value=value, low=low, high=high,
+                   ok=bool(low - 1e-9 <= value and (high is None or value <= high + 1e-9)))
+    for t in targets:  # (a target whose observations are not in the file: still checked)
+        if t.name not in done:
+            r = checked[t.name]
+            rows.append({"target": t.name, "date": t.first, "location": CAMP, "kind": t.stat,
+                         "role": FITTED if t.fitted else HELD_OUT, "compared": True,
+                         "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
+                         "ok": bool(r["ok"]), "fitted": t.fitted, "why": "", "source": t.source,
+                         "observations": []})
+    return sorted(rows, key=lambda r: r["date"])
+
+
+def checks_summary(rows: list[dict[str, Any]]) -> str:
+    """One line on `observation_checks`' rows: how many held-out observations the model matches
+    (the real test), then the fitted and event-set ones, and those not compared."""
+    def count(role: str) -> tuple[int, int]:
+        mine = [r for r in rows if r["compared"] and r["role"] == role]
+        return sum(bool(r["ok"]) for r in mine), len(mine)
+
+    (k, n), (kf, nf), (ke, ne) = count(HELD_OUT), count(FITTED), count(BY_EVENT)
+    left = sum(not r["compared"] for r in rows)
+    return (f"{k} of {n} held-out observations within tolerance (fitted: {kf} of {nf}; set by an "
+            f"event: {ke} of {ne}; not compared: {left})")
+
+
+def check_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The main job's printed lines of `observation_checks`' rows: `ok`/`MISS` (or `--` for one not
+    compared), what the observation is to the fit, the check, and the summary last."""
+    out = []
+    width = max(len(r) for r in (FITTED, HELD_OUT, BY_EVENT, "not compared"))
+    for r in rows:
+        if not r["compared"]:
+            out.append(f"--   {'not compared':<{width}} baseline vs observation {r['target']}: {r['why']}")
+            continue
+        mark = "ok  " if r["ok"] else "MISS"
+        bounds = (f"≥ {r['low']:g}" if r["high"] is None else
+                  f"{r['low']:g}" if r["low"] == r["high"] else f"{r['low']:g}–{r['high']:g}")
+        why = f"; {r['why']}" if r["why"] else ""
+        out.append(f"{mark} {r['role']:<{width}} baseline vs observation {r['target']}: median "
+                   f"{r['value']:.0f} (range {bounds}{why})")
+    out.append(checks_summary(rows))
+    return out
 
 
 def camp_ensemble(scenario: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -274,7 +499,8 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor,
                    progress=progress)
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
-    checks = evaluate_targets(np.median(comp.camp["baseline"], axis=0), base.start_date)
+    checks = observation_checks(base, comp.camp["baseline"], comp.flows.get("baseline"),
+                                comp.camp_place or CAMP)
     names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
     summary = comp.summary()  # (each call works out every scenario's quantiles and differences)
 

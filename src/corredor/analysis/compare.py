@@ -306,6 +306,9 @@ class Comparison:
     identities: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the place whose population `camp` holds (`camp_place`), None where the scenario has none
     camp_place: str | None = None
+    #: scenario -> daily flows per seed (`daily_flows`: "transfer", "flight"), each (n_seeds,
+    #: days): what the main job sets reported transfers, flights and arrivals against
+    flows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -469,6 +472,7 @@ class SeedOutput:
     stranded: np.ndarray
     camp: np.ndarray | None
     results: Any = None
+    flows: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
@@ -483,7 +487,16 @@ def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
             if shared.camp is not None and shared.camp in plan.names else None)
     return SeedOutput(task.name, task.k, {**policy_metrics(ds), **needs_metrics(ds)},
                       np.asarray(ds["stranded"].sum("location").values), camp,
-                      res if task.keep else None)
+                      res if task.keep else None, daily_flows(ds))
+
+
+def daily_flows(ds: Any) -> dict[str, np.ndarray]:
+    """A run's people moved by transfers ("transfer") and flown out ("flight") per day, over
+    every place: what reports of "40 moved" or "115 flown" are set against (and, on a day the
+    line was emptied the evening before, a report of new arrivals there: `mainjob`)."""
+    modes = list(ds["crossings"].coords["mode"].values) if "mode" in ds["crossings"].coords else []
+    return {m: (np.asarray(ds["crossings"].sel(mode=m).sum("crossing").values, dtype=np.float64)
+                if m in modes else np.zeros(ds.sizes["day"])) for m in ("transfer", "flight")}
 
 
 def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
@@ -537,6 +550,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     values: dict[str, dict[str, np.ndarray]] = {}
     stranded: dict[str, np.ndarray] = {}
     camps: dict[str, np.ndarray] = {}
+    flows: dict[str, dict[str, np.ndarray]] = {}
     runs: dict[str, list[Any]] = {}
     for name in names:
         got = [o for o in outs[name] if o is not None]
@@ -546,6 +560,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
         camp_series = [o.camp for o in got if o.camp is not None]
         if camp_series:
             camps[name] = np.vstack(camp_series)
+        flows[name] = {key: np.vstack([o.flows[key] for o in got]) for key in got[0].flows
+                       if all(key in o.flows for o in got)}
         runs[name] = [o.results for o in got[:keep]]
     desc = {n: str(s.metadata.get("variant_description", "") if s.metadata.get("variant")
                    else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
@@ -557,7 +573,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
                       base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
                       identities={n: scenario_identity(s) for n, s in scenarios.items()},
-                      camp_place=camp if camps else None)
+                      camp_place=camp if camps else None, flows=flows)
 
 
 def camp_place(scenario: Scenario) -> str | None:
@@ -577,17 +593,45 @@ def file_unit(unit: str) -> str:
     return unit.replace("²", "2")
 
 
+#: The metrics of one day, the run's last (comparison.csv's `period` is that day only).
+LAST_DAY_METRICS: tuple[str, ...] = ("people_at_sites_last_day",)
+
+
+def metric_period(dates: list[str], metric: str) -> str:
+    """The days a metric's figure is computed over, as comparison.csv's `period` writes them: an
+    ISO 8601 interval `first/last` (both included) of the run's dates: a total sums over them, a
+    peak is the busiest day within them, the days until nobody is stranded are counted within
+    them; a last-day figure (LAST_DAY_METRICS) is of the last day only (`last/last`). Empty when
+    the run's dates are not known.
+
+    >>> metric_period(["2023-02-01", "2023-02-02", "2023-06-30"], "water_l")
+    '2023-02-01/2023-06-30'
+    >>> metric_period(["2023-02-01", "2023-06-30"], "people_at_sites_last_day")
+    '2023-06-30/2023-06-30'
+    """
+    if not dates:
+        return ""
+    return f"{dates[-1] if metric in LAST_DAY_METRICS else dates[0]}/{dates[-1]}"
+
+
 def comparison_csv(comp: Comparison) -> str:
     """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric), written
-    as every corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, RFC 4180), figures by `csv_number`."""
+    as every corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, RFC 4180), figures by `csv_number`.
+    The last two columns say what a row is, as the pages do: the metric's `label`
+    (METRIC_LABELS: "water needed …, whole run") and the `period` its figure covers
+    (`metric_period`); they come last, so that a reader of the earlier columns by position reads on."""
     from ..outputs.tables import hxl_csv_text
 
     figures = ("median", "p05", "p95", "seeds", "seeds_without_value", "diff_median", "diff_p05", "diff_p95")
-    header = ["scenario", "metric", "unit", *figures]
+    header = ["scenario", "metric", "unit", *figures, "label", "period"]
     tags = ["#meta+scenario", "#indicator+name", "#indicator+unit", "#indicator+value+median",
             "#indicator+value+p05", "#indicator+value+p95", "#meta+seeds", "#meta+seeds+missing",
-            "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95"]
-    rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures)] for r in comp.summary())
+            "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95",
+            "#indicator+label", "#date+period"]
+    dates = {name: comp.dates(name) for name in comp.names}
+    rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures),
+             METRIC_LABELS.get(r["metric"], (r.get("label", ""), ""))[0],
+             metric_period(dates.get(r["scenario"], []), r["metric"])] for r in comp.summary())
     return hxl_csv_text(header, tags, rows, number=csv_number)
 
 

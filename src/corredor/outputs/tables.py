@@ -508,7 +508,8 @@ STOCK_KINDS = ("point", "range", "lower_bound", "peak")
 
 
 def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
-    """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...).
+    """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...);
+    read from the scenario, each with its `role` to the fit (`mainjob.observation_role`).
 
     From `manifest["observations"]`, else from the scenario folder's crisis observations (read with
     the scenario loader). Flee runs carry theirs as the `observed` variable instead.
@@ -517,6 +518,9 @@ def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
     rows = manifest.get("observations")
     if rows is None and "crossing" not in results.dataset.dims:
         rows = []  # a Flee run: its observations are the `observed` variable
+    from ..mainjob import observation_role
+
+    scen = None
     if rows is None:
         scen = _scenario_of(manifest)
         crisis = getattr(scen, "crisis", None)
@@ -525,7 +529,9 @@ def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         day = int(r["day"])
-        out.append({
+        # (what it is to the fit, as the main job prints it: fitted, held out, set by an event)
+        role = {"role": observation_role(r, scen)} if scen is not None and scen.start_date is not None else {}
+        out.append({**role,
             "day": day,
             "date": dates[day].isoformat() if dates and 0 <= day < len(dates) else None,
             "location": str(r.get("loc", r.get("location", ""))),

@@ -966,9 +966,10 @@ def peak_text(peak: PeakCheck) -> str:
 
 
 def reported_rows(run: RunData) -> list[dict[str, str]]:
-    """Each dated stock observation against the simulated population that day, with a verdict;
-    a `peak` (reported by that date, its own date unstated) against the simulated peak so far,
-    which must lie within ±50 % of it (`analysis.peak`)."""
+    """Each dated stock observation against the simulated population that day, with a verdict
+    and, where observations.json has it, what it is to the fit (`role`: fitted, held out, set
+    by an event); a `peak` (reported by that date, its own date unstated) against the simulated
+    peak so far, which must lie within ±50 % of it (`analysis.peak`)."""
     pop = run.grids.get("population")
     if pop is None:
         return []
@@ -995,6 +996,7 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],
+                     "role": str(o.get("role") or ""),  # (fitted, held out, set by an event)
                      "reported": shown, "simulated": count_text(sim), "verdict": verdict,
                      "note": o.get("note", ""), "source": o.get("source", "")})
     return rows

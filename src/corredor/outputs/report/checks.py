@@ -206,7 +206,8 @@ def check_observations(obs: Any, path: Path) -> list[dict[str, Any]]:
         raise ReportError(f"{path}: expected a JSON list of observations, found {kind_of(obs)}")
     spec = {"day": ("whole", True), "location": ("string", True), "kind": ("string", True),
             "value": ("number", False), "low": ("number", False), "high": ("number", False),
-            "date": ("string", False), "note": ("string", False), "source": ("string", False)}
+            "date": ("string", False), "note": ("string", False), "source": ("string", False),
+            "role": ("string", False)}
     for i, o in enumerate(obs):
         _fields(path, f"observation {i + 1}", o, spec)
         replicas = o.get("replicas")  # (an ensemble folder's: each variant's replicas' figures)
