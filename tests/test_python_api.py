@@ -252,3 +252,41 @@ def test_ensemble_and_calibration_figures_keep_the_callers_backend(tmp_path):
     assert r.stdout.split() == ["svg", "False"]
     assert (tmp_path / "ens" / "bands.png").stat().st_size > 1000
     assert (tmp_path / "fit" / "fit.png").stat().st_size > 1000
+
+
+# ---- a result owns its arrays: editing one leaves the plan (and later runs) alone -----------
+
+
+@pytest.mark.parametrize("engine", ["agents", "cohorts"])
+def test_editing_a_result_in_place_leaves_later_runs_of_the_plan_alone(tmp_path, engine):
+    """The dataset's observed, coordinates and distances were the Plan's own arrays: a notebook's
+    `ds["observed"] *= people_per_agent` changed the next run's ARD (same plan, same seed)."""
+    from corredor import compile_plan
+    from scenario_cases import write_mini_flee
+
+    plan = compile_plan(load_scenario(write_mini_flee(tmp_path / "mini")))
+    first = simulate(plan, seed=1, engine=engine)
+    ard = first.manifest["metrics"]["ard_mean"]
+    ds = first.dataset
+    for name in ("observed", "observed_total", "refugee_debt", "refugees_raw", "lat", "lon", "distance_km"):
+        ds[name].values[...] = 7  # (every array a notebook may edit in place)
+    again = simulate(plan, seed=1, engine=engine)
+    assert again.manifest["metrics"]["ard_mean"] == ard
+    assert not (again.dataset["lat"].values == 7).any() and not (plan.observed == 7).any()
+
+
+def test_editing_a_crisis_result_in_place_leaves_a_reused_crisis_plan_alone(chile_peru):
+    """A crisis run's departures and distances were its CrisisPlan's arrays, which ensembles and
+    fits reuse across seeds: zeroing one result's departures emptied the next run."""
+    from corredor.engine.crisis import simulate_crisis
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    short = chile_peru.with_days(5)
+    cplan = compile_crisis(short)
+    first = simulate_crisis(short, seed=1, plan=cplan)
+    before = first.dataset["population"].values.copy()
+    first.dataset["departures"].values[...] = 0
+    first.dataset["distance_km"].values[...] = 0
+    again = simulate_crisis(short, seed=1, plan=cplan)
+    assert (again.dataset["population"].values == before).all()
+    assert again.dataset["departures"].values.sum() > 0 and (again.dataset["distance_km"].values > 0).all()

@@ -71,7 +71,11 @@ def _version() -> str:
 
 
 def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: float) -> Results:
-    """Label an engine's arrays (agents) as the Results dataset and write the manifest."""
+    """Label an engine's arrays (agents) as the Results dataset and write the manifest.
+
+    The dataset owns its arrays: the Plan's (observations, coordinates, distances) are copied, so
+    editing a result in place (`ds["observed"] *= h`) cannot change a later run of the same Plan.
+    """
     days = np.arange(plan.n_days)
     dates = np.array([np.datetime64(plan.start_date + dt.timedelta(days=int(t))) for t in days],
                      dtype="datetime64[ns]")
@@ -83,13 +87,13 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "location": ("location", names),
         "country": ("location", np.array(plan.countries, dtype=object)),
         "kind": ("location", np.array(plan.kinds, dtype=object)),
-        "lat": ("location", plan.lat, {"units": "degrees_north"}),
-        "lon": ("location", plan.lon, {"units": "degrees_east"}),
+        "lat": ("location", plan.lat.copy(), {"units": "degrees_north"}),
+        "lon": ("location", plan.lon.copy(), {"units": "degrees_east"}),
         "is_camp": ("location", plan.camp0.copy()),
         "route": ("route", np.arange(plan.n_links)),
         "route_from": ("route", np.array([loc[i] for i in plan.link_from], dtype=object)),
         "route_to": ("route", np.array([loc[i] for i in plan.link_to], dtype=object)),
-        "distance_km": ("route", plan.link_km, {"units": "km"}),
+        "distance_km": ("route", plan.link_km.copy(), {"units": "km"}),
     }
     if plan.climates:  # locations.csv's climate: `cold` places get the cold-climate covered space
         coords["climate"] = ("location", np.array(plan.climates, dtype=object))
@@ -102,10 +106,10 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "travellers": (("day", "route"), out.travellers, {**people, "long_name": "people on the link at the end of the day"}),
         "spawned": (("day",), out.spawned, {**people, "long_name": "people created that day"}),
         "total_people": (("day",), np.cumsum(out.spawned) + int(plan.insert0.sum()), {**people, "long_name": "people ever created up to the end of the day"}),
-        "observed": (("day", "location"), plan.observed, {**people, "long_name": "observed daily data (Flee's data column)"}),
-        "observed_total": (("day",), plan.observed_total, {**people, "long_name": "refugees in camps (UNHCR)"}),
-        "refugee_debt": (("day",), plan.debt, {**people, "long_name": "Flee's refugee_debt"}),
-        "refugees_raw": (("day",), plan.raw_total, {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
+        "observed": (("day", "location"), plan.observed.copy(), {**people, "long_name": "observed daily data (Flee's data column)"}),
+        "observed_total": (("day",), plan.observed_total.copy(), {**people, "long_name": "refugees in camps (UNHCR)"}),
+        "refugee_debt": (("day",), plan.debt.copy(), {**people, "long_name": "Flee's refugee_debt"}),
+        "refugees_raw": (("day",), plan.raw_total.copy(), {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
     }
     closed = links_closed(plan)
     if closed.any():  # closures.csv's border and link closures, for the map and the tables
