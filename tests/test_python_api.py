@@ -290,3 +290,121 @@ def test_editing_a_crisis_result_in_place_leaves_a_reused_crisis_plan_alone(chil
     again = simulate_crisis(short, seed=1, plan=cplan)
     assert (again.dataset["population"].values == before).all()
     assert again.dataset["departures"].values.sum() > 0 and (again.dataset["distance_km"].values > 0).all()
+
+
+# ---- days, hasten and threads are checked as the CLI checks them ------------------------------
+
+NOT_WHOLE = [0, -3, 2.9, 2.0, "7", True, None]
+
+
+@pytest.mark.parametrize("days", [*NOT_WHOLE[:-1], 36_526])
+def test_load_scenario_refuses_days_that_are_not_a_whole_number_in_range(tmp_path, chile_peru, days):
+    """days=0 ran a crisis scenario into an empty dataset that key_figures and write_run_folder
+    failed on; -3 was numpy's "negative dimensions"; 2.9 ran 2 days and "7" ran 7; a Flee case's
+    days=0 blamed sim_period.csv, whose line says 10."""
+    from scenario_cases import write_mini_flee
+
+    said = r"days must be a whole number from 1 to 36,525, found "
+    for path in (CHILE_PERU, write_mini_flee(tmp_path / "mini")):
+        with pytest.raises(ValueError, match=said):
+            load_scenario(path, days=days)
+    with pytest.raises(ValueError, match=said):
+        chile_peru.with_days(days)
+    assert load_scenario(CHILE_PERU, days=np.int64(3)).days == 3
+
+
+@pytest.mark.parametrize("hasten", [*NOT_WHOLE[:-1], 10**9 + 1])
+def test_hasten_is_refused_unless_a_whole_number_in_range(tmp_path, hasten):
+    """hasten=0 was pydantic's ValidationError (which `except ScenarioError` missed, with a help
+    URL); 2.5 ran at 2."""
+    from scenario_cases import write_mini_flee
+
+    mini = write_mini_flee(tmp_path / "mini")
+    said = r"hasten must be a whole number from 1 to 1,000,000,000, found "
+    with pytest.raises(ValueError, match=said):
+        load_scenario(mini, hasten=hasten)
+    with pytest.raises(ValueError, match=said):
+        load_scenario(mini).with_hasten(hasten)
+    assert load_scenario(mini, hasten=10).hasten == 10
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_simulate_refuses_threads_that_are_not_a_whole_number_from_one(threads):
+    """0, -1 and 1.5 ran on one thread, as if asked for."""
+    with pytest.raises(ValueError, match=r"threads must be a whole number ≥ 1, found "):
+        simulate(toy_scenario(), seed=0, threads=threads)
+
+
+# ---- a wrong kind of argument is a TypeError saying what is expected ------------------------
+
+
+def test_simulate_compare_and_calibrate_say_what_they_take(chile_peru):
+    """simulate("path") was "'str' object has no attribute 'crisis'", compare([s1, s2]) "'list'
+    object has no attribute 'items'", calibrate(scenario, ...) "'Scenario' object is not iterable"."""
+    with pytest.raises(TypeError, match=r"simulate takes a Scenario or a Plan, found str \(load_scenario\(path\) first\)"):
+        simulate(str(CHILE_PERU))
+    with pytest.raises(TypeError, match=r"simulate takes a Scenario or a Plan, found PosixPath|WindowsPath"):
+        simulate(CHILE_PERU)
+    with pytest.raises(TypeError, match=r"compare takes a dict of scenarios by name, the baseline first .* found list"):
+        compare([chile_peru, chile_peru], seeds=1)
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 2.0)
+    with pytest.raises(TypeError, match=r"calibrate's scenarios is a list of scenarios \(one case: \[scenario\]\), found Scenario"):
+        calibrate(toy_scenario(), [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+    with pytest.raises(TypeError, match=r"calibrate's params is a list of ParamSpec \(one: \[spec\]\), found ParamSpec"):
+        calibrate([toy_scenario()], spec, trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+
+
+# ---- calibrate: bounds built in Python, functions for worker processes, Optuna's log level --
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    (ParamSpec("move_rules.camp_weight", 10, 0.5), "'move_rules.camp_weight': low (10) must be below high (0.5)"),
+    (ParamSpec("move_rules.camp_weight", 2, 2), "'move_rules.camp_weight': low (2) must be below high (2)"),
+    (ParamSpec("move_rules.camp_weight", 0.0, 5, log=True), "'move_rules.camp_weight': a log scale needs low > 0, found 0"),
+])
+def test_calibrate_refuses_bounds_built_in_python_naming_the_parameter(spec, said):
+    """These were Optuna's "`low <= high` must hold" and "`low > 0` must hold for `log=True`",
+    which do not name the parameter; read_params refused them in the same words."""
+    with pytest.raises(ValueError) as err:
+        calibrate([toy_scenario()], [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+    assert str(err.value) == said
+
+
+def test_a_lambda_for_worker_processes_is_refused_naming_the_argument():
+    """make_executor("local") with a lambda failed with pickle's "Can't pickle local object" at
+    the first batch, without saying which argument or what to do."""
+    from corredor.analysis.executors import make_executor
+
+    said = r"must be a module-level function to run in worker processes"
+    with make_executor("local", workers=2) as ex:
+        with pytest.raises(TypeError, match=r"metric_fn=<lambda> " + said):
+            run_ensemble(toy_scenario(), replicas=1, executor=ex, simulate_fn=toy_simulate,
+                         compile_fn=identity, metric_fn=lambda r: {"x": 1.0})
+        with pytest.raises(TypeError, match=r"objective=<lambda> " + said):
+            calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1,
+                      replicas=1, executor=ex, objective=lambda r: 0.0, simulate_fn=toy_simulate,
+                      compile_fn=identity)
+        assert ex._pool is None  # (nothing was sent to a worker)
+    # the serial executor runs a lambda
+    ens = run_ensemble(toy_scenario(), replicas=1, simulate_fn=toy_simulate, compile_fn=identity,
+                       metric_fn=lambda r: {"x": 1.0})
+    assert ens is not None
+
+
+def test_calibrate_gives_optunas_log_level_back():
+    """calibrate set Optuna's verbosity to WARNING and left it so: the caller's own studies
+    logged less afterwards."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.DEBUG)
+    try:
+        calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1,
+                  replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+        with pytest.raises(ValueError):  # (a refused call too)
+            calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 2.0, 0.5)], trials=1,
+                      replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+    finally:
+        optuna.logging.set_verbosity(before)

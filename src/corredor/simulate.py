@@ -13,6 +13,7 @@ import datetime as dt
 import platform
 import sys
 import time
+from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import xarray as xr
 
 from .plan import Plan, compile_plan, links_closed
 from .results import Results
-from .scenario.model import Scenario
+from .scenario.model import Scenario, whole_number_refusal
 
 ENGINES = ("auto", "agents", "cohorts")
 BACKENDS = ("cpu", "gpu")
@@ -176,8 +177,11 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
     with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
 
-    `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
-    refused with a ValueError (a larger seed would repeat a smaller one's numbers).
+    `scenario_or_plan` is a Scenario or a Plan; anything else (a path too: `load_scenario` it
+    first) is a TypeError. `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
+    refused with a ValueError (a larger seed would repeat a smaller one's numbers). `threads` is
+    None (numba's default: every core) or a whole number ≥ 1, cut to the machine's threads; else a
+    ValueError, as `run --threads` refuses it.
 
     `manifest["timing"]["compile_s"]` is the time numba spent compiling kernels during the call
     (a first run on a machine; later runs load them from numba's cache).
@@ -212,6 +216,9 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
               check: bool, backend: str, draws: str) -> Results:
     """The body of `simulate` (see there)."""
     t0 = time.perf_counter()
+    if not isinstance(scenario_or_plan, Scenario | Plan):  # (a path failed deep inside, 'str' has no 'crisis')
+        hint = " (load_scenario(path) first)" if isinstance(scenario_or_plan, str | PathLike) else ""
+        raise TypeError(f"simulate takes a Scenario or a Plan, found {type(scenario_or_plan).__name__}{hint}")
     from .engine.rng import seed_refusal
 
     if (why := seed_refusal(seed)) is not None:
@@ -223,6 +230,8 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
     refusal = draws_refusal(draws, engine, scenario_or_plan)
     if refusal:
         raise ValueError(refusal)
+    if threads is not None and (why := whole_number_refusal("threads", threads, 1)) is not None:
+        raise ValueError(why)  # (0, -1 and 1.5 ran on one thread, as if asked for)
     if backend == "gpu":
         from .engine.gpu import simulate_gpu
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .csvread import is_absent
 from .model import (
+    MAX_DAYS,
     Closure,
     ConflictTimeline,
     Crisis,
@@ -19,17 +20,25 @@ from .model import (
     Route,
     Scenario,
     Series,
+    whole_number_refusal,
 )
 from .problems import Problem, Problems, ScenarioError
-from .settings import Settings
+from .settings import MAX_HASTEN, Settings
 
 
 def load_scenario(path: str | Path, *, hasten: int | None = None, days: int | None = None) -> Scenario:
     """Load a Flee case folder, a native corredor folder or a crisis variant file (`[variant]`
     TOML, see scenario/native_crisis.py); raise ScenarioError listing all problems.
 
+    `hasten` (1 to 1,000,000,000) and `days` (1 to 36,525) are whole numbers, checked before
+    anything is read as `run --hasten` and `--days` check theirs: anything else is a ValueError
+    naming the argument.
+
     >>> s = load_scenario("../shared/data/flee/mali2012")  # doctest: +SKIP
     """
+    for name, value, high in (("hasten", hasten, MAX_HASTEN), ("days", days, MAX_DAYS)):
+        if value is not None and (why := whole_number_refusal(name, value, 1, high)) is not None:
+            raise ValueError(why)
     p = Path(path)
     is_dir = False
     try:  # (a folder that cannot be listed or searched: say so here, not at each file in it)
