@@ -408,3 +408,23 @@ def test_calibrate_gives_optunas_log_level_back():
         assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
     finally:
         optuna.logging.set_verbosity(before)
+
+
+# ---- notebook ergonomics: tab completion and one-line reprs ---------------------------------
+
+
+def test_public_names_are_listed_before_first_use_and_reprs_are_one_line(chile_peru):
+    """dir(corredor) lacked the lazily imported names (no tab completion); a Scenario showed
+    20–48 KB and an Ensemble every per-replica row."""
+    r = subprocess.run([sys.executable, "-c", "import corredor; print(sorted(dir(corredor)))"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    for name in ("simulate", "load_scenario", "compile_plan", "Results", "Scenario", "ScenarioError"):
+        assert repr(name) in r.stdout, r.stdout + r.stderr
+    text = repr(chile_peru)
+    assert text.startswith("Scenario(name='chile-peru-2023', source=") and "border crisis" in text
+    assert f"days={chile_peru.days}" in text and f"places={len(chile_peru.locations)}" in text
+    assert len(text) < 300 and "\n" not in text
+    assert "Flee" in repr(toy_scenario()) and "routes=4" in repr(toy_scenario())
+    ens = run_ensemble(toy_scenario(), replicas=20, simulate_fn=toy_simulate, compile_fn=identity)
+    assert len(repr(ens)) < 400 and "replicas=20" in repr(ens)

@@ -519,6 +519,15 @@ class Scenario:
     source: str = ""  # folder it was read from
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line (a notebook cell showed the dataclass's 20–48 KB of every row). Nothing hashes
+        it: scenario hashes read the fields (plan.scenario_sha256, crisis.scenario_hash)."""
+        kind = "border crisis" if self.crisis is not None else "Flee"
+        hasten = f", hasten={self.hasten}" if self.hasten != 1 else ""
+        return (f"Scenario(name={self.name!r}, source={self.source!r}, {kind}, "
+                f"start_date={self.start_date.isoformat()}, days={self.days}{hasten}, "
+                f"places={len(self.locations)}, routes={len(self.routes)})")
+
     @property
     def hasten(self) -> int:
         return self.settings.optimisations.hasten
