@@ -428,3 +428,18 @@ def test_public_names_are_listed_before_first_use_and_reprs_are_one_line(chile_p
     assert "Flee" in repr(toy_scenario()) and "routes=4" in repr(toy_scenario())
     ens = run_ensemble(toy_scenario(), replicas=20, simulate_fn=toy_simulate, compile_fn=identity)
     assert len(repr(ens)) < 400 and "replicas=20" in repr(ens)
+
+
+def test_a_scenario_error_names_the_folder_it_is_about(tmp_path):
+    """A loop over Flee cases got `input_csv/locations.csv:2:4: ...` without the case's name."""
+    from corredor import ScenarioError
+    from scenario_cases import edit, write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case7")
+    edit(case / "input_csv" / "locations.csv", 2, "A,RA,Land,abc,2.0,conflict_zone,0,1000")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(case)
+    assert err.value.folder == case.as_posix()
+    first, *rest = str(err.value).splitlines()
+    assert first == f"{case.as_posix()}: 1 problem:"
+    assert rest == [str(p) for p in err.value.problems] and rest[0].startswith("input_csv/locations.csv:2:4: ")
