@@ -252,3 +252,194 @@ def test_ensemble_and_calibration_figures_keep_the_callers_backend(tmp_path):
     assert r.stdout.split() == ["svg", "False"]
     assert (tmp_path / "ens" / "bands.png").stat().st_size > 1000
     assert (tmp_path / "fit" / "fit.png").stat().st_size > 1000
+
+
+# ---- a result owns its arrays: editing one leaves the plan (and later runs) alone -----------
+
+
+@pytest.mark.parametrize("engine", ["agents", "cohorts"])
+def test_editing_a_result_in_place_leaves_later_runs_of_the_plan_alone(tmp_path, engine):
+    """The dataset's observed, coordinates and distances were the Plan's own arrays: a notebook's
+    `ds["observed"] *= people_per_agent` changed the next run's ARD (same plan, same seed)."""
+    from corredor import compile_plan
+    from scenario_cases import write_mini_flee
+
+    plan = compile_plan(load_scenario(write_mini_flee(tmp_path / "mini")))
+    first = simulate(plan, seed=1, engine=engine)
+    ard = first.manifest["metrics"]["ard_mean"]
+    ds = first.dataset
+    for name in ("observed", "observed_total", "refugee_debt", "refugees_raw", "lat", "lon", "distance_km"):
+        ds[name].values[...] = 7  # (every array a notebook may edit in place)
+    again = simulate(plan, seed=1, engine=engine)
+    assert again.manifest["metrics"]["ard_mean"] == ard
+    assert not (again.dataset["lat"].values == 7).any() and not (plan.observed == 7).any()
+
+
+def test_editing_a_crisis_result_in_place_leaves_a_reused_crisis_plan_alone(chile_peru):
+    """A crisis run's departures and distances were its CrisisPlan's arrays, which ensembles and
+    fits reuse across seeds: zeroing one result's departures emptied the next run."""
+    from corredor.engine.crisis import simulate_crisis
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    short = chile_peru.with_days(5)
+    cplan = compile_crisis(short)
+    first = simulate_crisis(short, seed=1, plan=cplan)
+    before = first.dataset["population"].values.copy()
+    first.dataset["departures"].values[...] = 0
+    first.dataset["distance_km"].values[...] = 0
+    again = simulate_crisis(short, seed=1, plan=cplan)
+    assert (again.dataset["population"].values == before).all()
+    assert again.dataset["departures"].values.sum() > 0 and (again.dataset["distance_km"].values > 0).all()
+
+
+# ---- days, hasten and threads are checked as the CLI checks them ------------------------------
+
+NOT_WHOLE = [0, -3, 2.9, 2.0, "7", True, None]
+
+
+@pytest.mark.parametrize("days", [*NOT_WHOLE[:-1], 36_526])
+def test_load_scenario_refuses_days_that_are_not_a_whole_number_in_range(tmp_path, chile_peru, days):
+    """days=0 ran a crisis scenario into an empty dataset that key_figures and write_run_folder
+    failed on; -3 was numpy's "negative dimensions"; 2.9 ran 2 days and "7" ran 7; a Flee case's
+    days=0 blamed sim_period.csv, whose line says 10."""
+    from scenario_cases import write_mini_flee
+
+    said = r"days must be a whole number from 1 to 36,525, found "
+    for path in (CHILE_PERU, write_mini_flee(tmp_path / "mini")):
+        with pytest.raises(ValueError, match=said):
+            load_scenario(path, days=days)
+    with pytest.raises(ValueError, match=said):
+        chile_peru.with_days(days)
+    assert load_scenario(CHILE_PERU, days=np.int64(3)).days == 3
+
+
+@pytest.mark.parametrize("hasten", [*NOT_WHOLE[:-1], 10**9 + 1])
+def test_hasten_is_refused_unless_a_whole_number_in_range(tmp_path, hasten):
+    """hasten=0 was pydantic's ValidationError (which `except ScenarioError` missed, with a help
+    URL); 2.5 ran at 2."""
+    from scenario_cases import write_mini_flee
+
+    mini = write_mini_flee(tmp_path / "mini")
+    said = r"hasten must be a whole number from 1 to 1,000,000,000, found "
+    with pytest.raises(ValueError, match=said):
+        load_scenario(mini, hasten=hasten)
+    with pytest.raises(ValueError, match=said):
+        load_scenario(mini).with_hasten(hasten)
+    assert load_scenario(mini, hasten=10).hasten == 10
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_simulate_refuses_threads_that_are_not_a_whole_number_from_one(threads):
+    """0, -1 and 1.5 ran on one thread, as if asked for."""
+    with pytest.raises(ValueError, match=r"threads must be a whole number ≥ 1, found "):
+        simulate(toy_scenario(), seed=0, threads=threads)
+
+
+# ---- a wrong kind of argument is a TypeError saying what is expected ------------------------
+
+
+def test_simulate_compare_and_calibrate_say_what_they_take(chile_peru):
+    """simulate("path") was "'str' object has no attribute 'crisis'", compare([s1, s2]) "'list'
+    object has no attribute 'items'", calibrate(scenario, ...) "'Scenario' object is not iterable"."""
+    with pytest.raises(TypeError, match=r"simulate takes a Scenario or a Plan, found str \(load_scenario\(path\) first\)"):
+        simulate(str(CHILE_PERU))
+    with pytest.raises(TypeError, match=r"simulate takes a Scenario or a Plan, found PosixPath|WindowsPath"):
+        simulate(CHILE_PERU)
+    with pytest.raises(TypeError, match=r"compare takes a dict of scenarios by name, the baseline first .* found list"):
+        compare([chile_peru, chile_peru], seeds=1)
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 2.0)
+    with pytest.raises(TypeError, match=r"calibrate's scenarios is a list of scenarios \(one case: \[scenario\]\), found Scenario"):
+        calibrate(toy_scenario(), [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+    with pytest.raises(TypeError, match=r"calibrate's params is a list of ParamSpec \(one: \[spec\]\), found ParamSpec"):
+        calibrate([toy_scenario()], spec, trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+
+
+# ---- calibrate: bounds built in Python, functions for worker processes, Optuna's log level --
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    (ParamSpec("move_rules.camp_weight", 10, 0.5), "'move_rules.camp_weight': low (10) must be below high (0.5)"),
+    (ParamSpec("move_rules.camp_weight", 2, 2), "'move_rules.camp_weight': low (2) must be below high (2)"),
+    (ParamSpec("move_rules.camp_weight", 0.0, 5, log=True), "'move_rules.camp_weight': a log scale needs low > 0, found 0"),
+])
+def test_calibrate_refuses_bounds_built_in_python_naming_the_parameter(spec, said):
+    """These were Optuna's "`low <= high` must hold" and "`low > 0` must hold for `log=True`",
+    which do not name the parameter; read_params refused them in the same words."""
+    with pytest.raises(ValueError) as err:
+        calibrate([toy_scenario()], [spec], trials=1, replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+    assert str(err.value) == said
+
+
+def test_a_lambda_for_worker_processes_is_refused_naming_the_argument():
+    """make_executor("local") with a lambda failed with pickle's "Can't pickle local object" at
+    the first batch, without saying which argument or what to do."""
+    from corredor.analysis.executors import make_executor
+
+    said = r"must be a module-level function to run in worker processes"
+    with make_executor("local", workers=2) as ex:
+        with pytest.raises(TypeError, match=r"metric_fn=<lambda> " + said):
+            run_ensemble(toy_scenario(), replicas=1, executor=ex, simulate_fn=toy_simulate,
+                         compile_fn=identity, metric_fn=lambda r: {"x": 1.0})
+        with pytest.raises(TypeError, match=r"objective=<lambda> " + said):
+            calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1,
+                      replicas=1, executor=ex, objective=lambda r: 0.0, simulate_fn=toy_simulate,
+                      compile_fn=identity)
+        assert ex._pool is None  # (nothing was sent to a worker)
+    # the serial executor runs a lambda
+    ens = run_ensemble(toy_scenario(), replicas=1, simulate_fn=toy_simulate, compile_fn=identity,
+                       metric_fn=lambda r: {"x": 1.0})
+    assert ens is not None
+
+
+def test_calibrate_gives_optunas_log_level_back():
+    """calibrate set Optuna's verbosity to WARNING and left it so: the caller's own studies
+    logged less afterwards."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.DEBUG)
+    try:
+        calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 0.5, 2.0)], trials=1,
+                  replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+        with pytest.raises(ValueError):  # (a refused call too)
+            calibrate([toy_scenario()], [ParamSpec("move_rules.camp_weight", 2.0, 0.5)], trials=1,
+                      replicas=1, simulate_fn=toy_simulate, compile_fn=identity)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+# ---- notebook ergonomics: tab completion and one-line reprs ---------------------------------
+
+
+def test_public_names_are_listed_before_first_use_and_reprs_are_one_line(chile_peru):
+    """dir(corredor) lacked the lazily imported names (no tab completion); a Scenario showed
+    20–48 KB and an Ensemble every per-replica row."""
+    r = subprocess.run([sys.executable, "-c", "import corredor; print(sorted(dir(corredor)))"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    for name in ("simulate", "load_scenario", "compile_plan", "Results", "Scenario", "ScenarioError"):
+        assert repr(name) in r.stdout, r.stdout + r.stderr
+    text = repr(chile_peru)
+    assert text.startswith("Scenario(name='chile-peru-2023', source=") and "border crisis" in text
+    assert f"days={chile_peru.days}" in text and f"places={len(chile_peru.locations)}" in text
+    assert len(text) < 300 and "\n" not in text
+    assert "Flee" in repr(toy_scenario()) and "routes=4" in repr(toy_scenario())
+    ens = run_ensemble(toy_scenario(), replicas=20, simulate_fn=toy_simulate, compile_fn=identity)
+    assert len(repr(ens)) < 400 and "replicas=20" in repr(ens)
+
+
+def test_a_scenario_error_names_the_folder_it_is_about(tmp_path):
+    """A loop over Flee cases got `input_csv/locations.csv:2:4: ...` without the case's name."""
+    from corredor import ScenarioError
+    from scenario_cases import edit, write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case7")
+    edit(case / "input_csv" / "locations.csv", 2, "A,RA,Land,abc,2.0,conflict_zone,0,1000")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(case)
+    assert err.value.folder == case.as_posix()
+    first, *rest = str(err.value).splitlines()
+    assert first == f"{case.as_posix()}: 1 problem:"
+    assert rest == [str(p) for p in err.value.problems] and rest[0].startswith("input_csv/locations.csv:2:4: ")

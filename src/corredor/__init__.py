@@ -41,6 +41,12 @@ if not TYPE_CHECKING:  # (hidden from type checkers, which would take any name a
         return value
 
 
+def __dir__() -> list[str]:
+    """The module's names and the public ones not imported yet (PEP 562): `dir(corredor)` and a
+    notebook's `corredor.<TAB>` showed none of `simulate`, `load_scenario`, ... until first used."""
+    return sorted(set(globals()) | set(__all__))
+
+
 class _Package(types.ModuleType):
     """The package, whose attribute `simulate` stays the function.
 

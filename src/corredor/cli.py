@@ -22,6 +22,7 @@ from typer.models import CommandFunctionType
 
 from .engine import MAX_SEED  # (the package, not engine.rng: that imports numba)
 from .scenario import ScenarioError
+from .scenario.model import MAX_DAYS
 from .scenario.settings import MAX_HASTEN
 
 #: The most replicas, seeds or trials one command takes: far beyond any study (a million runs of
@@ -586,6 +587,8 @@ def _load_or_exit(path: Path, hasten: int | None, days: int | None, engine: str 
     if days is not None and days > scenario.days:  # past its end no data, policy or conflict says anything
         usage_error(f"--days {days:,} runs past the scenario's {scenario.days:,} days "
                     f"(--days simulates the first N days; expected at most {scenario.days:,})")
+    if days is not None and days > MAX_DAYS:  # (a scenario longer than that is refused when compiled)
+        usage_error(f"--days {days:,} is more than the {MAX_DAYS:,} days (100 years) corredor accepts")
     return scenario.with_days(days) if days is not None else scenario
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import platform
 import sys
 import time
+from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import xarray as xr
 
 from .plan import Plan, compile_plan, links_closed
 from .results import Results
-from .scenario.model import Scenario
+from .scenario.model import Scenario, whole_number_refusal
 
 ENGINES = ("auto", "agents", "cohorts")
 BACKENDS = ("cpu", "gpu")
@@ -71,7 +72,11 @@ def _version() -> str:
 
 
 def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: float) -> Results:
-    """Label an engine's arrays (agents) as the Results dataset and write the manifest."""
+    """Label an engine's arrays (agents) as the Results dataset and write the manifest.
+
+    The dataset owns its arrays: the Plan's (observations, coordinates, distances) are copied, so
+    editing a result in place (`ds["observed"] *= h`) cannot change a later run of the same Plan.
+    """
     days = np.arange(plan.n_days)
     dates = np.array([np.datetime64(plan.start_date + dt.timedelta(days=int(t))) for t in days],
                      dtype="datetime64[ns]")
@@ -83,13 +88,13 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "location": ("location", names),
         "country": ("location", np.array(plan.countries, dtype=object)),
         "kind": ("location", np.array(plan.kinds, dtype=object)),
-        "lat": ("location", plan.lat, {"units": "degrees_north"}),
-        "lon": ("location", plan.lon, {"units": "degrees_east"}),
+        "lat": ("location", plan.lat.copy(), {"units": "degrees_north"}),
+        "lon": ("location", plan.lon.copy(), {"units": "degrees_east"}),
         "is_camp": ("location", plan.camp0.copy()),
         "route": ("route", np.arange(plan.n_links)),
         "route_from": ("route", np.array([loc[i] for i in plan.link_from], dtype=object)),
         "route_to": ("route", np.array([loc[i] for i in plan.link_to], dtype=object)),
-        "distance_km": ("route", plan.link_km, {"units": "km"}),
+        "distance_km": ("route", plan.link_km.copy(), {"units": "km"}),
     }
     if plan.climates:  # locations.csv's climate: `cold` places get the cold-climate covered space
         coords["climate"] = ("location", np.array(plan.climates, dtype=object))
@@ -102,10 +107,10 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "travellers": (("day", "route"), out.travellers, {**people, "long_name": "people on the link at the end of the day"}),
         "spawned": (("day",), out.spawned, {**people, "long_name": "people created that day"}),
         "total_people": (("day",), np.cumsum(out.spawned) + int(plan.insert0.sum()), {**people, "long_name": "people ever created up to the end of the day"}),
-        "observed": (("day", "location"), plan.observed, {**people, "long_name": "observed daily data (Flee's data column)"}),
-        "observed_total": (("day",), plan.observed_total, {**people, "long_name": "refugees in camps (UNHCR)"}),
-        "refugee_debt": (("day",), plan.debt, {**people, "long_name": "Flee's refugee_debt"}),
-        "refugees_raw": (("day",), plan.raw_total, {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
+        "observed": (("day", "location"), plan.observed.copy(), {**people, "long_name": "observed daily data (Flee's data column)"}),
+        "observed_total": (("day",), plan.observed_total.copy(), {**people, "long_name": "refugees in camps (UNHCR)"}),
+        "refugee_debt": (("day",), plan.debt.copy(), {**people, "long_name": "Flee's refugee_debt"}),
+        "refugees_raw": (("day",), plan.raw_total.copy(), {**people, "long_name": "Flee's raw UNHCR refugee count (Σ daily differences)"}),
     }
     closed = links_closed(plan)
     if closed.any():  # closures.csv's border and link closures, for the map and the tables
@@ -172,8 +177,11 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     distribution, each its own numbers for a seed; "bernoulli" runs the agent engine (a Flee case
     with engine "auto" too) and is refused with "cohorts" and border-crisis scenarios.
 
-    `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
-    refused with a ValueError (a larger seed would repeat a smaller one's numbers).
+    `scenario_or_plan` is a Scenario or a Plan; anything else (a path too: `load_scenario` it
+    first) is a TypeError. `seed` is a whole number from 0 to 2**64-1 (the engines' 64-bit key word); anything else is
+    refused with a ValueError (a larger seed would repeat a smaller one's numbers). `threads` is
+    None (numba's default: every core) or a whole number ≥ 1, cut to the machine's threads; else a
+    ValueError, as `run --threads` refuses it.
 
     `manifest["timing"]["compile_s"]` is the time numba spent compiling kernels during the call
     (a first run on a machine; later runs load them from numba's cache).
@@ -208,6 +216,9 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
               check: bool, backend: str, draws: str) -> Results:
     """The body of `simulate` (see there)."""
     t0 = time.perf_counter()
+    if not isinstance(scenario_or_plan, Scenario | Plan):  # (a path failed deep inside, 'str' has no 'crisis')
+        hint = " (load_scenario(path) first)" if isinstance(scenario_or_plan, str | PathLike) else ""
+        raise TypeError(f"simulate takes a Scenario or a Plan, found {type(scenario_or_plan).__name__}{hint}")
     from .engine.rng import seed_refusal
 
     if (why := seed_refusal(seed)) is not None:
@@ -219,6 +230,8 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
     refusal = draws_refusal(draws, engine, scenario_or_plan)
     if refusal:
         raise ValueError(refusal)
+    if threads is not None and (why := whole_number_refusal("threads", threads, 1)) is not None:
+        raise ValueError(why)  # (0, -1 and 1.5 ran on one thread, as if asked for)
     if backend == "gpu":
         from .engine.gpu import simulate_gpu
 

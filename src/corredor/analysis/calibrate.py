@@ -27,16 +27,17 @@ params.toml:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -77,6 +78,20 @@ class ParamSpec:
         if self.integer:
             return float(min(max(round(float(value)), math.ceil(self.low)), math.floor(self.high)))
         return min(max(float(value), self.low), self.high)
+
+    def bounds_problem(self) -> str | None:
+        """Why the bounds cannot be searched (None when they can): not finite, low not below high,
+        a log scale from low ≤ 0, or no whole number between them for `integer`. One check for
+        read_params (at the table's place) and calibrate (a ParamSpec built in Python, which got
+        Optuna's "`low <= high` must hold" without the parameter's name at the first trial)."""
+        for label, v in (("low", self.low), ("high", self.high)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                return f"'{self.name}': '{label}' must be a finite number, found {v!r}"
+        if not self.low < self.high:
+            return f"'{self.name}': low ({self.low:g}) must be below high ({self.high:g})"
+        if self.log and self.low <= 0:
+            return f"'{self.name}': a log scale needs low > 0, found {self.low:g}"
+        return self.whole_numbers_problem()
 
     def whole_numbers_problem(self) -> str | None:
         """Why an `integer` parameter has nothing to draw (no whole number between its bounds)."""
@@ -218,16 +233,10 @@ def read_params(path: str | os.PathLike[str], scenario: Any | None = None) -> li
             if not ok or bad:
                 continue
             low, high = cast(float, low), cast(float, high)  # (checked above: finite numbers)
-            if not low < high:
-                problems.error(path, line, col, f"'{dotted}': low ({low}) must be below high ({high})")
-                continue
-            if spec.get("log") and low <= 0:
-                problems.error(path, line, col, f"'{dotted}': a log scale needs low > 0, found {low}")
-                continue
             p = ParamSpec(dotted, float(low), float(high), bool(spec.get("log", False)),
                           bool(spec.get("int", False)), line)
-            if (why := p.whole_numbers_problem()) is not None:  # (was Optuna's "`low <= high`
-                problems.error(path, line, col, why)          # must hold" at the first trial)
+            if (why := p.bounds_problem()) is not None:  # (an integer range without a whole number
+                problems.error(path, line, col, why)   # was Optuna's "`low <= high` must hold")
                 continue
             kind = _setting_type(section, name)
             if kind is bool:  # (0 and 1 pass the check of both ends below; 0.37 fails a trial)
@@ -504,6 +513,30 @@ def per_case_loss(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> di
     return out
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _optuna_quiet(fn: _F) -> _F:
+    """Run `fn` with Optuna's log at WARNING (no INFO line per trial), then give the caller's
+    level back, whatever happens: it stayed at WARNING, so the caller's own studies logged less."""
+
+    @functools.wraps(fn)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        try:
+            import optuna
+        except ImportError:  # (fn says what to install)
+            return fn(*args, **kwargs)
+        level = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            optuna.logging.set_verbosity(level)
+
+    return cast(_F, quiet)
+
+
+@_optuna_quiet
 def calibrate(
     scenarios: Sequence[Any],
     params: Sequence[ParamSpec],
@@ -524,21 +557,29 @@ def calibrate(
     The first trial is the first scenario's own values (clipped into the bounds). "Before" is
     every scenario with its own settings; "after" every scenario with the best values; both are
     re-measured on `eval_replicas` fresh seeds (default: 2 × replicas) that no trial used.
+    Optuna's log level is WARNING during the call and the caller's again after it.
     """
     try:
         import optuna
     except ImportError as exc:  # optional extra
         raise RuntimeError("calibration needs optuna: pip install 'corredor[calibrate]'") from exc
-    from .executors import SerialExecutor
+    from .executors import SerialExecutor, worker_refusal
 
     if trials < 1 or replicas < 1:
         raise ValueError("trials and replicas must be at least 1")
+    # (one Scenario or one ParamSpec was "'Scenario' object is not iterable")
+    for arg, value, what in (("scenarios", scenarios, "scenarios (one case: [scenario])"),
+                             ("params", params, "ParamSpec (one: [spec])")):
+        if not isinstance(value, Iterable) or isinstance(value, str | bytes | os.PathLike | ParamSpec):
+            raise TypeError(f"calibrate's {arg} is a list of {what}, found {type(value).__name__}")
     scenarios = list(scenarios)
     if not scenarios:
         raise ValueError("calibrate needs at least one scenario")
     names = _case_names(scenarios)
     for p in params:  # (an unknown key was an AttributeError from the first trial's defaults)
-        if why := p.whole_numbers_problem():
+        if not isinstance(p, ParamSpec):
+            raise TypeError(f"calibrate takes a list of ParamSpec, found {type(p).__name__} {p!r}")
+        if why := p.bounds_problem():
             raise ValueError(why)
         for name, scenario in zip(names, scenarios, strict=True):
             if (why := spec_refusal(p, scenario)) is not None:
@@ -547,10 +588,12 @@ def calibrate(
     for scenario in scenarios:
         if why := objective_refusal(obj, scenario):
             raise ValueError(why)
+    if (why := worker_refusal(executor, objective=objective, simulate_fn=simulate_fn,
+                              compile_fn=compile_fn)) is not None:
+        raise TypeError(why)
     ex = executor or SerialExecutor()
     shared = CalibrationShared(tuple(scenarios), obj, simulate_fn, compile_fn, engine, threads)
     started = time.perf_counter()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=min(10, max(2, trials // 3)))
     study = optuna.create_study(direction="minimize", sampler=sampler)
     defaults: dict[str, float | int] = {}

@@ -511,6 +511,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     (scenario, seed) pairs, in worker processes or on a Dask cluster: the same seeds give the
     same comparison whatever runs them, since a run's random numbers are keyed by its seed.
     `progress(name, done, total)` is called as each of `name`'s runs ends.
+    `scenarios` is a dict {name: Scenario}, the baseline first (anything else is a TypeError).
     Refused with a ValueError before anything runs: fewer than one seed (numpy's "need at least
     one array to concatenate" after every run), a scenario without a `[crisis]` section
     (named, where compile_crisis said only "scenario has no [crisis] part"), or one with a hasten
@@ -519,6 +520,9 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     from ..engine.rules.crisis_plan import compile_crisis
     from .executors import SerialExecutor
 
+    if not isinstance(scenarios, Mapping):  # (a list was "'list' object has no attribute 'items'")
+        raise TypeError(f"compare takes a dict of scenarios by name, the baseline first (e.g. "
+                        f"{{'baseline': s1, 'closed': s2}}), found {type(scenarios).__name__}")
     if isinstance(seeds, bool) or not isinstance(seeds, int | np.integer) or seeds < 1:
         raise ValueError(f"seeds must be a whole number ≥ 1, found {seeds!r}")
     if not scenarios:  # (it returned an empty comparison, which every reader then failed on)

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -82,6 +83,32 @@ class SerialExecutor(_Base):
 # ---- local processes -------------------------------------------------------------------------
 
 _WORKER_SHARED: Any = None
+
+
+def worker_refusal(executor: Any, **functions: Any) -> str | None:
+    """Why a function argument cannot reach `executor`'s worker processes (None when it can), named
+    as the caller's argument: the local executor pickles functions by name, so a lambda, a function
+    defined inside another, or one from a notebook or `python -c` (a __main__ without a file) is
+    refused here, before anything runs, rather than as pickle's "Can't pickle local object" at
+    the first batch. The serial executor runs anything; Dask sends functions with cloudpickle."""
+    if not isinstance(executor, LocalProcessExecutor):
+        return None
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    for name, fn in functions.items():
+        if fn is None or not callable(fn):
+            continue
+        why = ""
+        try:  # (pickle.dumps, as map_unordered sends it)
+            pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            why = "the local executor pickles it by name, and a lambda or a nested function has none"
+        if not why and getattr(fn, "__module__", None) == "__main__" and main_file is None:
+            why = "it is defined in __main__ without a file (a notebook or python -c), which workers cannot import"
+        if why:
+            label = getattr(fn, "__name__", None) or repr(fn)
+            return (f"{name}={label} must be a module-level function to run in worker processes "
+                    f"({why}); define it with def in an importable module, or use the serial executor")
+    return None
 
 
 def _init_worker(blob: bytes, env: dict[str, str]) -> None:

@@ -351,7 +351,7 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "route": np.arange(len(plan.link_from)),
         "route_from": ("route", [plan.names[i] for i in plan.link_from]),
         "route_to": ("route", [plan.names[i] for i in plan.link_to]),
-        "distance_km": ("route", plan.link_km),
+        "distance_km": ("route", plan.link_km.copy()),  # (copies: a result owns its arrays, the plan is reused)
         "group": list(plan.group_names),
         # who each group is (groups.csv): the run's tables and report describe its groups by them
         "group_nationality": ("group", [g.nationality for g in groups]),
@@ -378,7 +378,7 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
             "population": (("day", "location"), pbg.sum(axis=2), {**people, "long_name": "people at the place at the end of the day"}),
             "population_by_group": (("day", "location", "group"), pbg, people),
             "arrivals": (("day", "location"), a["arrivals"], {**people, "long_name": "trips ended at the place (destination, fallback or flight)"}),
-            "departures": (("day", "location"), plan.spawn_counts, {**people, "long_name": "people starting their journey at the place"}),
+            "departures": (("day", "location"), plan.spawn_counts.copy(), {**people, "long_name": "people starting their journey at the place"}),
             "travellers": (("day", "route"), a["travellers"], people),
             "spawned": (("day",), spawned, people),
             "total_people": (("day",), np.cumsum(spawned), people),

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import Settings
+from .settings import MAX_HASTEN, Settings
 
 #: Longest run accepted (100 years): longer is a typo, and would allocate days × places arrays.
 #: (Also how far a date parameter may lie from the start date.)
@@ -31,6 +31,21 @@ CRISIS_HASTEN = ("a border-crisis scenario simulates every person (one agent eac
 #: spawning; a crisis run's behaviour is its [crisis.parameters]). A key of one in a crisis
 #: scenario.toml is refused at its place (native.py), as `--set` refuses one (ensemble.py).
 CRISIS_UNREAD_SECTIONS = ("spawn_rules", "move_rules")
+
+
+def whole_number_refusal(name: str, value: object, low: int, high: int | None = None) -> str | None:
+    """Why `value` cannot be the argument `name` (None when it can): a whole number from `low` to
+    `high` (no upper limit when None), as the command line's options check theirs.
+
+    Why: int() made 2.9 days 2, "7" days 7 and hasten 2.5 hasten 2; 0 and negative days ran
+    empty or failed in numpy, and hasten 0 was pydantic's own error. bool is refused (True is 1).
+    """
+    limit = f"from {low:,} to {high:,}" if high is not None else f"≥ {low:,}"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        return f"{name} must be a whole number {limit}, found {value!r} ({type(value).__name__})"
+    if int(value) < low or (high is not None and int(value) > high):
+        return f"{name} must be a whole number {limit}, found {int(value):,}"
+    return None
 
 
 def crisis_unread(section: str) -> str:
@@ -504,6 +519,15 @@ class Scenario:
     source: str = ""  # folder it was read from
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line (a notebook cell showed the dataclass's 20–48 KB of every row). Nothing hashes
+        it: scenario hashes read the fields (plan.scenario_sha256, crisis.scenario_hash)."""
+        kind = "border crisis" if self.crisis is not None else "Flee"
+        hasten = f", hasten={self.hasten}" if self.hasten != 1 else ""
+        return (f"Scenario(name={self.name!r}, source={self.source!r}, {kind}, "
+                f"start_date={self.start_date.isoformat()}, days={self.days}{hasten}, "
+                f"places={len(self.locations)}, routes={len(self.routes)})")
+
     @property
     def hasten(self) -> int:
         return self.settings.optimisations.hasten
@@ -527,9 +551,15 @@ class Scenario:
         return replace(self, settings=Settings(**data))
 
     def with_hasten(self, hasten: int) -> Scenario:
+        """A copy run at `hasten` (a whole number from 1 to 1,000,000,000; else a ValueError)."""
+        if (why := whole_number_refusal("hasten", hasten, 1, MAX_HASTEN)) is not None:
+            raise ValueError(why)
         return self.with_settings(optimisations={"hasten": int(hasten)})
 
     def with_days(self, days: int) -> Scenario:
+        """A copy that runs `days` days (a whole number from 1 to 36,525; else a ValueError)."""
+        if (why := whole_number_refusal("days", days, 1, MAX_DAYS)) is not None:
+            raise ValueError(why)
         return replace(self, days=int(days))
 
 

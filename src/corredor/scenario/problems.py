@@ -158,9 +158,28 @@ def _resolve(path: Path) -> Path:
 
 
 class ScenarioError(Exception):
-    """Raised once per load with every error found; the CLI prints them and exits 2."""
+    """Raised once per load with every error found; the CLI prints them and exits 2.
 
-    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None):
+    `folder` is the scenario folder the problems' relative paths are in (set by `load_scenario`;
+    "" when not known): str(e) then begins with a line naming it, so that a loop over cases says
+    which one failed; each problem's line stays `path:line:col: message`, as the CLI prints it.
+    """
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None, folder: str = ""):
         self.problems = list(problems)
         self.warnings = list(warnings or [])
-        super().__init__("\n".join(str(p) for p in self.problems))
+        self.folder = folder
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = "\n".join(str(p) for p in self.problems)
+        if not self.folder:
+            return lines
+        n = len(self.problems)
+        return f"{self.folder}: {n} problem{'s' if n != 1 else ''}:\n{lines}"
+
+    def in_folder(self, folder: str) -> ScenarioError:
+        """This error, said to be about the scenario in `folder` (see the class)."""
+        self.folder = folder
+        self.args = (self._text(),)
+        return self
