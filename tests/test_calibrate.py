@@ -273,8 +273,9 @@ def test_the_manifest_says_what_was_searched_and_how_it_was_scored(tmp_path: Pat
     assert m["params"] == [
         {"name": "move_rules.camp_weight", "low": 0.5, "high": 8.0, "log": True, "int": False},
         {"name": "move_rules.awareness_level", "low": 1, "high": 3, "log": False, "int": True}]
-    assert m["scenarios"][0] | {"source": ""} == {"name": "toy", "source": "", "hasten": 1, "days": 20,
-                                                 "start_date": "2020-01-01"}
+    assert len(m["scenarios"][0]["sha256"]) == 64  # (as a run's manifest names its scenario)
+    assert m["scenarios"][0] | {"source": "", "sha256": ""} == {
+        "name": "toy", "source": "", "sha256": "", "hasten": 1, "days": 20, "start_date": "2020-01-01"}
     from corredor.analysis.calibrate import ard_objective, interval_objective, objective_name
 
     assert objective_name(ard_objective) == "ard" and objective_name(interval_objective) == "interval"

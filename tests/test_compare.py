@@ -164,18 +164,18 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     for r in rows:
         if not math.isnan(r["median"]):
             assert r["p05"] <= r["median"] <= r["p95"]
-    paths = write_comparison(comp, tmp_path / "out")
-    with open(paths[0], newline="", encoding="utf-8") as f:
+    paths = {p.name: p for p in write_comparison(comp, tmp_path / "out")}
+    with open(paths["comparison.csv"], newline="", encoding="utf-8") as f:
         table = list(csv.reader(f))
     assert table[0][:4] == ["scenario", "metric", "unit", "median"]
     assert table[1][0].startswith("#")  # HXL hashtag row
     assert len(table) == 2 + len(rows)
     # like needs.csv: CRLF line ends and ASCII units (Excel, which reads a BOM-less file as
     # Latin-1, showed "mÂ²")
-    raw = paths[0].read_bytes()
+    raw = paths["comparison.csv"].read_bytes()
     assert raw.count(b"\r\n") == len(table) and raw.count(b"\n") == len(table)
     assert raw.isascii() and "m2" in {r[2] for r in table[2:]}
-    data = json.loads(paths[1].read_text(encoding="utf-8"))
+    data = json.loads(paths["comparison.json"].read_text(encoding="utf-8"))
     assert data["scenarios"] == ["baseline", "bribe-100", "bribe-55"]
     assert data["descriptions"]["baseline"].startswith("People leaving Chile")  # scenario.toml's
     assert "USD" in data["descriptions"]["bribe-55"]  # the variant's own
@@ -187,6 +187,32 @@ def test_summary_rows_and_files(small_comparison, tmp_path):
     assert len(dates) == len(data["stranded_median"]["baseline"])
     assert dates[0] == "2023-02-01" and dates[-1] == "2023-06-30"
     assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_write_comparison_writes_the_four_files_and_replaces_them_only_with_force(small_comparison,
+                                                                                  tmp_path):
+    """`write_comparison` replaced an earlier comparison by default (`replace=True`), unlike
+    write_run_folder, write_ensemble and write_calibration (`force=False`), and wrote only the
+    CSV and JSON: the PNG and the page took two more calls. One call now writes what
+    `corredor compare --out` writes, and keeps what is there unless `force`."""
+    from corredor.analysis.compare import ComparisonExists
+
+    out = tmp_path / "cmp"
+    paths = write_comparison(small_comparison, out)
+    assert sorted(p.name for p in paths) == ["comparison.csv", "comparison.html", "comparison.json",
+                                             "comparison.png"]
+    assert (out / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "bribe-55" in (out / "comparison.html").read_text(encoding="utf-8")
+    (out / "comparison.json").write_text("mine")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ComparisonExists, match=r"already holds comparison\.png, .*force=True"):
+        write_comparison(small_comparison, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    write_comparison(small_comparison, out, force=True)
+    assert json.loads((out / "comparison.json").read_text())["scenarios"][0] == "baseline"
+    other = tmp_path / "data-only"
+    assert [p.name for p in write_comparison(small_comparison, other, figures=False)] == [
+        "comparison.csv", "comparison.json"]
 
 
 def _old_pair(folder: Path) -> dict[str, bytes]:
@@ -219,11 +245,11 @@ def test_a_failed_write_leaves_the_old_pair_and_no_temporary(small_comparison, t
 
     monkeypatch.setattr(os, "fdopen", disk_full_at_the_second_file)
     with pytest.raises(OSError, match="No space"):
-        write_comparison(small_comparison, out)
+        write_comparison(small_comparison, out, force=True, figures=False)
     monkeypatch.undo()
     assert len(opened) == 2
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # (and no temporary)
-    write_comparison(small_comparison, out)
+    write_comparison(small_comparison, out, force=True)
     assert json.loads((out / "comparison.json").read_text())["scenarios"][0] == "baseline"
 
 
@@ -253,7 +279,7 @@ def test_a_stop_signal_between_the_renames_waits_for_the_pair(small_comparison, 
     try:
         monkeypatch.setattr(os, "replace", replace_then_stop)
         with pytest.raises(KeyboardInterrupt):
-            write_comparison(small_comparison, out)
+            write_comparison(small_comparison, out, force=True, figures=False)
     finally:
         monkeypatch.undo()
         for sig, handler in saved.items():

@@ -395,7 +395,7 @@ def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Pat
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replicas"] == 4 and len(manifest["variants"]) == 2
-    assert manifest["scenario"] == "mali2012"
+    assert manifest["scenario"]["name"] == "mali2012" and manifest["version"]
     again = toy_cli(*args)
     assert again.exit_code == 2 and "exists; use --force" in again.output
     assert toy_cli(*args, "--force", "--quiet").exit_code == 0

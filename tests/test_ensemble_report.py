@@ -374,7 +374,7 @@ def test_mali_page_is_offline_with_facts_legend_and_figure(mali: Path) -> None:
     text = (mali / "report.html").read_text()
     manifest = json.loads((mali / "manifest.json").read_text())
     assert "median of 3 replicas; shaded: 25–75 % and 5–95 % of replicas" in text
-    for fact in ("mali2012", "<dd>3</dd>", "<dd>agents</dd>", f"<dd>{manifest['corredor_version']}</dd>",
+    for fact in ("mali2012", "<dd>3</dd>", "<dd>agents</dd>", f"<dd>{manifest['version']}</dd>",
                  "move_rules.camp_weight = 4", f"{manifest['wall_s']:,.1f} s", "<dd>3</dd>"):
         assert fact in text, fact
     assert 'src="data:image/png;base64,' in text  # bands.png
@@ -902,3 +902,20 @@ def test_key_days_are_where_the_quantiles_pass_zero_and_say_what_no_replica_reac
     shelter = rows["The shelter: people there on the run's last day, 2023-04-10"]
     assert (shelter["median"], shelter["band"]) == ("12", "4 – 30")  # (30.5 people: whole, half to even)
     assert "The line: people there on the run's last day, 2023-04-10" not in rows  # (empty by then)
+
+
+def test_an_ensemble_manifest_of_either_shape_reads_its_scenario_and_version() -> None:
+    """Ensemble manifests now say `version` and `scenario` {name, sha256, source}, as a run's;
+    a folder written before says `corredor_version` and the scenario's name alone. The page
+    reads both; a scenario object without a name is refused, naming the key."""
+    from corredor.outputs.report.checks import ReportError, check_ensemble_manifest
+    from corredor.outputs.report.ensemble import ensemble_facts
+
+    old = {"kind": "ensemble", "replicas": 2, "scenario": "mali2012", "corredor_version": "0.1.0"}
+    new = {"kind": "ensemble", "replicas": 2, "version": "0.2.0",
+           "scenario": {"name": "mali2012", "sha256": "0" * 64, "source": "data/flee/mali2012"}}
+    for m, version in ((old, "0.1.0"), (new, "0.2.0")):
+        facts = ensemble_facts(check_ensemble_manifest(m, Path("manifest.json")))
+        assert ("scenario", "mali2012") in facts and [v for k, v in facts if k == "version"] == [version]
+    with pytest.raises(ReportError, match='scenario "name" must be a string'):
+        check_ensemble_manifest({**new, "scenario": {"sha256": "0"}}, Path("manifest.json"))

@@ -443,3 +443,89 @@ def test_a_scenario_error_names_the_folder_it_is_about(tmp_path):
     first, *rest = str(err.value).splitlines()
     assert first == f"{case.as_posix()}: 1 problem:"
     assert rest == [str(p) for p in err.value.problems] and rest[0].startswith("input_csv/locations.csv:2:4: ")
+
+
+# ---- provenance: what a folder written from Python says of the run ---------------------------
+
+
+def _rerun_from_manifest(folder: Path):
+    """The run that `folder/manifest.json` says was made: its source, hasten and days, with its
+    `set` applied, at its seed."""
+    import json
+
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    base = load_scenario(m["scenario"]["source"], hasten=m["hasten"], days=m["days"])
+    return m, base, simulate(apply_overrides(base, m.get("set") or {}), seed=m["seed"])
+
+
+@pytest.mark.parametrize("case", ["flee", "crisis"])
+def test_a_run_folder_written_after_apply_overrides_says_what_was_set(case, flee_cases, tmp_path):
+    """A run folder written from Python after `apply_overrides` gave the unchanged folder as its
+    source and no `set` (only `corredor run --set` added it): loading the source and running the
+    seed gave other numbers. apply_overrides now records its values in the scenario, composing
+    two calls, and every manifest writes them as `set`: source + set + seed is the same run."""
+    from corredor.outputs.runfolder import write_run_folder
+
+    if case == "flee":
+        sc = load_scenario(flee_cases / "car", hasten=10, days=20)
+        first, second = {"move_rules.camp_weight": 4}, {"move_rules.conflict_weight": 0.25}
+    else:
+        sc = load_scenario(CHILE_PERU, days=20)
+        first, second = {"crisis.speed_km_per_day": 200.0}, {"crisis.route_usd_km": 3.0}
+    changed = apply_overrides(apply_overrides(sc, first), second)
+    assert changed.metadata["overrides"] == {**first, **second} and "overrides" not in sc.metadata
+    res = simulate(changed, seed=3)
+    assert res.manifest["set"] == {**first, **second}
+    write_run_folder(res, tmp_path / "run")
+    m, base, again = _rerun_from_manifest(tmp_path / "run")
+    assert m["set"] == {**first, **second}
+    assert set(m["provenance"]) >= {"corredor", "python", "numpy", "numba", "xarray", "pyarrow", "pandas"}
+    assert again.dataset.equals(res.dataset)  # (every variable and coordinate, value for value)
+    plain = simulate(base, seed=3)  # (the source alone is another run: `set` is needed)
+    assert not np.array_equal(plain.dataset["travellers"].values, res.dataset["travellers"].values)
+    assert "set" not in plain.manifest
+
+
+def test_ensemble_and_calibration_manifests_name_version_and_scenario_as_a_run_does(tmp_path):
+    """docs/ensembles.md and docs/calibration.md named `version`, the files wrote
+    `corredor_version`; an ensemble's `scenario` was a name where a run's is {name, sha256,
+    source}. Now one key and one shape, plus the same `provenance` block and `set`."""
+    import json
+
+    sc = apply_overrides(toy_scenario(), {"move_rules.camp_weight": 3})
+    ens = run_ensemble(sc, replicas=2, simulate_fn=toy_simulate, compile_fn=identity)
+    m = json.loads((write_ensemble(ens, tmp_path / "ens", plot=False) / "manifest.json").read_text())
+    cal = calibrate([sc], [ParamSpec("move_rules.conflict_weight", 0.5, 2.0)], trials=1, replicas=1,
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    c = json.loads((write_calibration(cal, tmp_path / "fit") / "manifest.json").read_text())
+    for manifest, scenario in ((m, m["scenario"]), (c, c["scenarios"][0])):
+        assert "corredor_version" not in manifest and manifest["version"] == c["provenance"]["corredor"]
+        assert scenario["name"] == "toy" and len(scenario["sha256"]) == 64
+        assert set(manifest["provenance"]) >= {"python", "numpy", "numba", "xarray", "pyarrow", "pandas"}
+    assert m["set"] == c["scenarios"][0]["set"] == {"move_rules.camp_weight": 3}
+
+
+# ---- one dataset schema: Flee and crisis runs ------------------------------------------------
+
+
+def test_flee_and_crisis_datasets_carry_the_documented_attributes_and_units(flee_cases):
+    """docs/architecture.md: the dataset's `people_per_agent` attribute is h; crisis datasets had
+    neither it nor `hasten`, and no units on lat, lon and distance_km; Flee datasets had no
+    `engine`. Every run now has the same attributes and coordinate units."""
+    car = load_scenario(flee_cases / "car", hasten=10, days=5)
+    runs = {"agents": simulate(car, seed=1, engine="agents"),
+            "cohorts": simulate(car, seed=1, engine="cohorts"),
+            "crisis-agents": simulate(load_scenario(CHILE_PERU, days=5), seed=1)}
+    for engine, res in runs.items():
+        ds = res.dataset
+        h = 1 if engine == "crisis-agents" else 10
+        assert {k: ds.attrs[k] for k in ("hasten", "people_per_agent", "engine")} == \
+            {"hasten": h, "people_per_agent": h, "engine": engine}, engine
+        assert ds.attrs["scenario"] == res.manifest["scenario"]["name"]
+        assert ds.attrs["start_date"] == res.manifest["start_date"]
+        for coord in ("date", "location", "country", "kind", "is_camp", "route", "route_from", "route_to"):
+            assert coord in ds.coords, (engine, coord)
+        units = {c: ds[c].attrs.get("units") for c in ("day", "lat", "lon", "distance_km")}
+        assert units == {"day": "day", "lat": "degrees_north", "lon": "degrees_east", "distance_km": "km"}, engine
+        missing = [v for v in ds.data_vars if "units" not in ds[v].attrs]
+        assert not missing, (engine, missing)

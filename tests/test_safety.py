@@ -409,7 +409,7 @@ def test_the_comparison_writer_refuses_inside_a_compared_scenario_not_above_it(
     assert _tree(tmp_path) == before
     monkeypatch.chdir(tmp_path)
     written = write_comparison(comp, ".")
-    assert sorted(p.name for p in written) == sorted(COMPARISON_FILES)
+    assert sorted(p.name for p in written) == sorted([*COMPARISON_FILES, "comparison.html", "comparison.png"])
 
 
 def test_the_main_job_refuses_an_output_inside_its_scenario_before_any_work(

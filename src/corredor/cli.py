@@ -347,7 +347,8 @@ def run(
 
 
 def _with_settings_or_exit(scenario, assignments: list[str]):
-    """`scenario` with `run --set key=value` applied, and the settings as a dict for the manifest;
+    """`scenario` with `run --set key=value` applied (`apply_overrides`, which records them for
+    the manifest's `set`), and the settings as a dict;
     a bad key or value is one line and exit 2, before the run (as for ensemble and compare)."""
     from .analysis.ensemble import OverrideError, apply_overrides, parse_assignment
 
@@ -380,8 +381,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         usage_error("--checkpoint-every and --resume work with --backend cpu")
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
-    scenario, settings = _with_settings_or_exit(_load_or_exit(path, hasten, days, engine),
-                                                assignments or [])
+    # (apply_overrides records the --set values in the scenario; the manifest writes them as `set`)
+    scenario, _ = _with_settings_or_exit(_load_or_exit(path, hasten, days, engine), assignments or [])
     if not quiet:
         _note_warnings(path, scenario)
     refusal = draws_refusal(draws, engine, scenario)
@@ -435,8 +436,6 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         err_console.print(f"internal error (please report): {exc}", markup=False, highlight=False,
                           soft_wrap=True)
         raise typer.Exit(3) from None
-    if settings:  # what --set changed, so the folder says which settings made it
-        res.manifest["set"] = settings
     try:
         write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
     except RunFolderExists as exc:
@@ -1102,7 +1101,7 @@ def compare(
 
     Variants are files, or `--sweep` values of the baseline's parameters (each combination one scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same seeds give the same figures whatever runs them.
     """  # (the help's paragraph on one line: typer keeps a docstring's line ends)
-    from .analysis.compare import COMPARISON_FILES, comparison_json, write_comparison
+    from .analysis.compare import COMPARISON_FILES, ComparisonExists, write_comparison
     from .analysis.compare import compare as run_compare
     from .analysis.ensemble import (
         OverrideError,
@@ -1114,8 +1113,8 @@ def compare(
     from .progress import progress_bar
 
     if out is not None:  # refused before the runs, not after them
-        from .outputs.plots import COMPARISON_PNG, comparison_png  # (matplotlib: only with --out)
-        from .outputs.report.comparison import COMPARISON_HTML, render_comparison
+        from .outputs.plots import COMPARISON_PNG  # (matplotlib: only with --out)
+        from .outputs.report.comparison import COMPARISON_HTML
         from .targets import UnsafeTarget, UnwritableTarget, check_folder_or_new, check_writable
 
         try:  # (the check every command makes of its --out: a file there is no folder)
@@ -1196,10 +1195,13 @@ def compare(
     failed: OSError | None = None
     if out is not None:
         try:
-            png = comparison_png(comp.summary(), comp.names)
-            page = render_comparison(comparison_json(comp), png)  # (the page of the tables below)
-            paths = write_comparison(comp, out, {COMPARISON_PNG: png, COMPARISON_HTML: page},
-                                     replace=force)  # (not another compare's, written meanwhile)
+            # (the four files and the page of the tables below; without --force not another
+            # compare's, written meanwhile)
+            paths = write_comparison(comp, out, force=force)
+        except ComparisonExists as exc:  # (none was there before the runs: written meanwhile)
+            from .targets import written_meanwhile
+
+            failed = FileExistsError(written_meanwhile(exc.paths))
         except OSError as exc:
             failed = exc
     if own:  # (above the tables it names the row of)

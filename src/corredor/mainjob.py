@@ -505,13 +505,11 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     summary = comp.summary()  # (each call works out every scenario's quantiles and differences)
 
     def write(tmp: Path) -> None:
-        from .analysis.compare import comparison_json
-        from .outputs.plots import COMPARISON_PNG, comparison_png
-        from .outputs.report.comparison import COMPARISON_HTML, render_comparison
+        from .outputs.plots import comparison_png
 
         png = comparison_png(summary, comp.names)
-        # (the comparison's own page, as `compare --out` writes it, beside its files)
-        write_comparison(comp, tmp, {COMPARISON_PNG: png, COMPARISON_HTML: render_comparison(comparison_json(comp), png)})
+        # (the comparison's files and its own page, as `compare --out` writes them)
+        write_comparison(comp, tmp, png=png)
         for name, slug in names.items():
             write_run(comp.runs[name][0], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")

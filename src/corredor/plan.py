@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     source: str = ""  # the scenario folder (outputs read its provided.csv and closures from it)
     climates: tuple[str, ...] = ()  # locations.csv's `climate` per location; () when none is given
+    #: the settings `apply_overrides` changed from the source's (dotted key -> value), which the
+    #: manifest writes as `set`: the source folder alone would not say what ran
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def n_locations(self) -> int:
@@ -1213,6 +1217,7 @@ def compile_plan(scenario: Scenario) -> Plan:
     return Plan(
         name=scenario.name,
         source=str(scenario.source) if scenario.source else "",
+        overrides=dict(scenario.metadata.get("overrides") or {}),
         scenario_sha256=scenario_sha256(scenario),
         start_date=scenario.start_date,
         n_days=n_days,

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .plan import Plan, compile_plan, links_closed
+from .provenance import provenance
 from .results import Results
 from .scenario.model import Scenario, whole_number_refusal
 
@@ -118,7 +119,7 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
                                      {"units": "1", "long_name": "the link is closed (closures.csv)"})
     ds = xr.Dataset(data_vars=data_vars, coords=coords,
                     attrs={"scenario": plan.name, "hasten": h, "start_date": plan.start_date.isoformat(),
-                           "people_per_agent": h})
+                           "people_per_agent": h, "engine": engine})
     manifest: dict[str, Any] = {
         "scenario": {"name": plan.name, "sha256": plan.scenario_sha256,
                      **({"source": plan.source} if plan.source else {})},
@@ -133,8 +134,11 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "timing": {"wall_s": float(wall_s), "loop_s": float(out.loop_s), "agent_steps": int(out.agent_steps)},
         "memory": {"bytes_per_agent": float(out.bytes_per_person), "agents": plan.total_agents},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "provenance": provenance(),
         "warnings": list(plan.warnings),
     }
+    if plan.overrides:  # (`apply_overrides`' values: the source folder with them is what ran)
+        manifest["set"] = dict(plan.overrides)
     res = Results(ds, manifest)
     if plan.has_observations and plan.camp0.any():
         from .analysis.metrics import ard_summary

@@ -512,14 +512,20 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | by
     return paths
 
 
+def written_meanwhile(there: list[Path]) -> str:
+    """What a command started without `--force` says of outputs `there` that another command
+    wrote while it ran (they are kept)."""
+    one = len(there) == 1
+    return (f"{', '.join(map(str, there))} {'was' if one else 'were'} written by another command "
+            f"while this one ran; {'it is' if one else 'they are'} kept: use --force to replace "
+            f"{'it' if one else 'them'}")
+
+
 def _refuse_written_meanwhile(there: list[Path]) -> None:
     """Raise FileExistsError naming `there` (outputs found when this command, started without
     `--force`, was to put its own in place: another command wrote them meanwhile)."""
     if there:
-        one = len(there) == 1
-        raise FileExistsError(f"{', '.join(map(str, there))} {'was' if one else 'were'} written "
-                              f"by another command while this one ran; {'it is' if one else 'they are'}"
-                              f" kept: use --force to replace {'it' if one else 'them'}")
+        raise FileExistsError(written_meanwhile(there))
 
 
 def _remove(path: Path) -> None:

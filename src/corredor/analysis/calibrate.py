@@ -646,14 +646,17 @@ def calibrate(
                 curves["observed"] = next(r["obs_camps"] for r in rows if r["case"] == c)
         series[name] = curves
     from .. import __version__
+    from ..provenance import overrides_set, provenance, scenario_entry
 
     manifest = {
         "kind": "calibration",
-        "corredor_version": __version__,
+        "version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "scenarios": [{"name": n, "source": str(getattr(s, "source", "")),
-                       "hasten": getattr(s, "hasten", None), "days": getattr(s, "days", None),
-                       "start_date": getattr(s, "start_date", None)}
+        # each case as a run's manifest names its scenario ({name, sha256, source}; `name` the
+        # case's), its hasten, days and start date, and `set` where apply_overrides changed it
+        "scenarios": [{**scenario_entry(s), "name": n, "hasten": getattr(s, "hasten", None),
+                       "days": getattr(s, "days", None), "start_date": getattr(s, "start_date", None),
+                       **({"set": overrides_set(s)} if overrides_set(s) else {})}
                       for n, s in zip(names, scenarios, strict=True)],
         # as --objective spells it (ard, interval), or a callable's module and name
         "objective": objective_name(obj),
@@ -678,6 +681,7 @@ def calibrate(
         "best": best,
         "best_trial": best_row["trial"],
         "wall_s": round(time.perf_counter() - started, 3),
+        "provenance": provenance(),
     }
     return Calibration(list(params), best, table, per_case_loss(before_rows, names),
                        per_case_loss(after_rows, names), series, manifest)

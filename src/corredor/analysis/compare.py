@@ -682,23 +682,56 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
     }
 
 
-#: the files write_comparison writes (`corredor compare --out` refuses to replace them without --force)
+#: the data files write_comparison writes (with `figures`, comparison.png and comparison.html
+#: too; `corredor compare --out` refuses to replace any of them without --force)
 COMPARISON_FILES = ("comparison.csv", "comparison.json")
 
 
-def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str],
-                     figures: Mapping[str, str | bytes] | None = None, replace: bool = True) -> list[Path]:
-    """Write comparison.csv and comparison.json into out_dir, together (`write_texts_atomic`:
-    a failure or a stop leaves the old pair, never a new CSV beside an old JSON), after the
-    `figures` (name -> PNG bytes, e.g. outputs.plots.comparison_png's, or a page's text, e.g.
-    outputs.report.comparison.render_comparison's); return their paths.
-    Without `replace`, files another command wrote there meanwhile are kept (FileExistsError).
-    An `out_dir` that is the folder of a scenario compared (`comp.sources`) or lies inside one is
-    refused with UnsafeTarget before anything is written (`targets.check_outside_scenarios`;
-    a folder above one, such as `.`, is fine: the files are added to it, nothing is replaced)."""
+class ComparisonExists(FileExistsError):
+    """The folder already holds a file `write_comparison` would write, and `force` was not given
+    (`paths`: those files)."""
+
+    def __init__(self, message: str, paths: list[Path]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+
+def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str], force: bool = False, *,
+                     figures: bool = True, png: bytes | None = None) -> list[Path]:
+    """Write comparison.csv, comparison.json and, with `figures`, comparison.png and
+    comparison.html (the page of the tables, `outputs.report.comparison.render_comparison`)
+    into out_dir, as `corredor compare --out` does; return their paths. `png`: comparison.png's
+    bytes when already drawn (`outputs.plots.comparison_png`), else drawn here.
+
+    As `write_run_folder`, `write_ensemble` and `write_calibration`: a file of these already in
+    `out_dir` is kept unless `force` (ComparisonExists, a FileExistsError, nothing written);
+    other files there are left alone. The files are written together (`write_texts_atomic`: a
+    failure or a stop leaves the old set, never a new CSV beside an old JSON); without `force`,
+    one another command wrote there meanwhile is kept too (FileExistsError). An `out_dir` that
+    is the folder of a scenario compared (`comp.sources`) or lies inside one is refused with
+    UnsafeTarget before anything is written (`targets.check_outside_scenarios`; a folder above
+    one, such as `.`, is fine: the files are added to it, nothing is replaced)."""
     check_outside_scenarios(out_dir, comp.sources)
+    names = [*COMPARISON_FILES]
+    if figures:
+        from ..outputs.plots import COMPARISON_PNG
+        from ..outputs.report.comparison import COMPARISON_HTML
+
+        names = [COMPARISON_PNG, COMPARISON_HTML, *names]  # (the data files last: they mark the set done)
+    there = [n for n in names if os.path.lexists(Path(out_dir) / n)]
+    if there and not force:  # (before any figure is drawn)
+        raise ComparisonExists(f"{out_dir} already holds {', '.join(there)}; force=True (--force) "
+                               "replaces them", [Path(out_dir) / n for n in there])
+    texts: dict[str, str | bytes] = {}
+    data = comparison_json(comp)
+    json_text = json.dumps(data, indent=1) + "\n"  # (before the page reads `data`)
+    if figures:
+        from ..outputs.plots import COMPARISON_PNG, comparison_png
+        from ..outputs.report.comparison import COMPARISON_HTML, render_comparison
+
+        png = png if png is not None else comparison_png(comp.summary(), comp.names)
+        texts = {COMPARISON_PNG: png, COMPARISON_HTML: render_comparison(data, png)}
     csv_name, json_name = COMPARISON_FILES
-    return write_texts_atomic(out_dir, {
-        **(figures or {}),
-        csv_name: comparison_csv(comp),
-        json_name: json.dumps(comparison_json(comp), indent=1) + "\n"}, replace=replace)
+    texts[csv_name] = comparison_csv(comp)
+    texts[json_name] = json_text
+    return write_texts_atomic(out_dir, texts, replace=force)

@@ -187,6 +187,9 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
 
     `section.key` addresses `scenario.settings`; `crisis.key` a behaviour parameter of a border-
     crisis scenario. Unknown keys and refused values raise `OverrideError` with a suggestion.
+    The copy's `metadata["overrides"]` holds every value applied so far (a second call adds to
+    the first's, a key given again keeps its last value): the run's manifest writes it as `set`,
+    so that `apply_overrides(load_scenario(source), set)` is the scenario that ran.
     """
     from ..scenario.model import CRISIS_HASTEN, CRISIS_UNREAD_SECTIONS, crisis_unread
     from ..scenario.problems import shown
@@ -257,6 +260,9 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
                 raise OverrideError(problem)
         params = {**dict(crisis.parameters), **crisis_params}
         out = dataclasses.replace(out, crisis=dataclasses.replace(crisis, parameters=params))
+    if overrides:  # (what was applied, as given: a date parameter's date, not its day number)
+        applied = {**dict(scenario.metadata.get("overrides") or {}), **dict(overrides)}
+        out = dataclasses.replace(out, metadata={**dict(scenario.metadata), "overrides": applied})
     return out
 
 
@@ -797,16 +803,25 @@ def _manifest(
     ex: Any, first: Mapping[str, Any], wall_s: float, plans: Sequence[Any] = (),
 ) -> dict[str, Any]:
     from .. import __version__
+    from ..provenance import overrides_set, provenance, scenario_entry
 
     hastens = _variant_hastens(scenario, plans) or [getattr(scenario, "hasten", None)] * len(variants)
+    replica_hash = ((first.get("scenario") or {}).get("sha256") if isinstance(first.get("scenario"), dict)
+                    else first.get("scenario_hash"))  # (a stand-in scenario's: its replica's)
+    entry = scenario_entry(scenario)
+    if entry["sha256"] is None:
+        entry["sha256"] = replica_hash
+    changed = overrides_set(scenario)
     return {
         "kind": "ensemble",
-        "corredor_version": __version__,
+        "version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "scenario": getattr(scenario, "name", str(scenario)),
-        "scenario_source": str(getattr(scenario, "source", "")),
-        "scenario_hash": (first.get("scenario") or {}).get("sha256")
-        if isinstance(first.get("scenario"), dict) else first.get("scenario_hash"),
+        # {name, sha256, source} as a run's manifest says it (the scenario given, before the variants)
+        "scenario": entry,
+        # (deprecated duplicates of scenario.source and scenario.sha256, for readers of 0.1 folders)
+        "scenario_source": entry["source"],
+        "scenario_hash": entry["sha256"],
+        **({"set": changed} if changed else {}),  # what apply_overrides changed before the ensemble
         # one hasten for the whole ensemble, or null when a sweep varies it (each variant says its own)
         "hasten": hastens[0] if len(set(hastens)) == 1 else None,
         "days": getattr(scenario, "days", None),
@@ -822,6 +837,7 @@ def _manifest(
         "workers": int(getattr(ex, "workers", 1)),
         "quantiles": list(QUANTILES),
         "wall_s": round(wall_s, 3),
+        "provenance": provenance(),
     }
 
 
@@ -905,7 +921,9 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
         manifest = {**ens.manifest, "places": places(ens.bands), "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
-    return atomic_dir(out, force, write, [ens.manifest.get("scenario_source")])
+    scen = ens.manifest.get("scenario")
+    return atomic_dir(out, force, write, [scen.get("source") if isinstance(scen, dict)
+                                          else ens.manifest.get("scenario_source")])
 
 
 #: What the manifest keeps of each place (the bands' tables name places only): how the report

@@ -43,6 +43,7 @@ import numba as nb
 import numpy as np
 import xarray as xr
 
+from ..provenance import provenance
 from ..scenario.model import Crisis, Group, Scenario, location_climates
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
@@ -136,8 +137,11 @@ def simulate_crisis(
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         # (the plan's parameters are the scenario's; date parameters as YYYY-MM-DD)
         "parameters": replace(scenario.crisis or Crisis(), parameters=plan.params).parameter_dates(scenario.start_date),
+        "provenance": provenance(),
         "warnings": [],
     }
+    if scenario.metadata.get("overrides"):  # (`apply_overrides`' values: the source with them ran)
+        manifest["set"] = dict(scenario.metadata["overrides"])
     return _make_results(ds, manifest)
 
 
@@ -332,14 +336,14 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
     declared = {g.name: g for g in (scenario.crisis.groups if scenario.crisis else ())}
     groups = [declared.get(n, Group(name=n, share=0.0)) for n in plan.group_names]
     spawned = plan.spawn_counts.sum(axis=1)
-    coords = {
-        "day": np.arange(T),
+    coords = {  # (the coords and units of a Flee run's dataset, simulate.results_from_output)
+        "day": ("day", np.arange(T), {"units": "day", "long_name": "day index from the start date"}),
         "date": ("day", dates),
         "location": list(plan.names),
         "country": ("location", [loc.country for loc in locs]),
         "kind": ("location", [loc.kind for loc in locs]),
-        "lat": ("location", [loc.lat for loc in locs]),
-        "lon": ("location", [loc.lon for loc in locs]),
+        "lat": ("location", [loc.lat for loc in locs], {"units": "degrees_north"}),
+        "lon": ("location", [loc.lon for loc in locs], {"units": "degrees_east"}),
         "is_camp": ("location", [loc.is_camp for loc in locs]),
         # what a reader calls the place (locations.csv's `label` column; else its name)
         "label": ("location", [str(loc.attributes.get("label") or loc.name) for loc in locs]),
@@ -351,7 +355,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "route": np.arange(len(plan.link_from)),
         "route_from": ("route", [plan.names[i] for i in plan.link_from]),
         "route_to": ("route", [plan.names[i] for i in plan.link_to]),
-        "distance_km": ("route", plan.link_km.copy()),  # (copies: a result owns its arrays, the plan is reused)
+        # (copies: a result owns its arrays, the plan is reused)
+        "distance_km": ("route", plan.link_km.copy(), {"units": "km"}),
         "group": list(plan.group_names),
         # who each group is (groups.csv): the run's tables and report describe its groups by them
         "group_nationality": ("group", [g.nationality for g in groups]),
@@ -399,7 +404,9 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
                                {"units": "1", "long_name": "militarisation level 0..1 (max over groups)"}),
         },
         coords=coords,
+        # (hasten and people_per_agent as a Flee run's: every crisis count is of people)
         attrs={"scenario": scenario.name, "start_date": start.isoformat(), "engine": "crisis-agents",
+               "hasten": 1, "people_per_agent": 1,
                "step_order": json.dumps(["departures", "policies", "route choice", "travel",
                                          "crossings", "waiting", "events", "shelters", "records"])},
     )

@@ -1031,11 +1031,16 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
     a give-up rate of -1 or a date as text is refused here, not run; an unknown name is an
     `UnknownParameter` (a ValueError, and a KeyError as before) naming the known ones.
 
+    As `analysis.ensemble.apply_overrides`, it records what it applied in the copy's
+    `metadata["overrides"]` (`crisis.<name>`: a number, or a date parameter's date), which a
+    run's manifest writes as `set`.
+
     >>> s2 = with_parameters(s, give_up_base=0.05, peru_block=dt.date(2023, 4, 20))  # doctest: +SKIP
     """
     if scenario.crisis is None:
         raise ValueError("not a crisis scenario")
     params = dict(scenario.crisis.parameters)
+    applied: dict[str, Any] = {}
     probabilities = probability_parameters(scenario.crisis)
     for key, value in values.items():
         if key not in params:
@@ -1047,18 +1052,24 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
                 raise ValueError(f"crisis parameter '{key}': expected a date within 100 years of the "
                                  f"start date {scenario.start_date}, found {int(value):,} days from it")
             params[key] = float(value)
+            applied[f"crisis.{key}"] = scenario.start_date + dt.timedelta(days=int(value))
         elif key in scenario.crisis.date_parameters:
             problem = date_parameter_problem(key, value, scenario.start_date)  # (a datetime; 9999)
             if problem is not None or not isinstance(value, dt.date):
                 raise ValueError(problem)
             params[key] = float((value - scenario.start_date).days)
+            applied[f"crisis.{key}"] = value
         elif isinstance(value, dt.date):
             raise ValueError(f"crisis parameter {key!r} is a number, not a date")
         elif (problem := parameter_problem(key, value, key in probabilities)) is not None:
             raise ValueError(problem)
         else:
             params[key] = float(value)
-    return replace(scenario, crisis=replace(scenario.crisis, parameters=params))
+            applied[f"crisis.{key}"] = float(value)
+    meta = dict(scenario.metadata)
+    if applied:  # (for the manifest's `set`, as apply_overrides records its values)
+        meta["overrides"] = {**dict(meta.get("overrides") or {}), **applied}
+    return replace(scenario, crisis=replace(scenario.crisis, parameters=params), metadata=meta)
 
 
 #: keys of a variant's [variant] table

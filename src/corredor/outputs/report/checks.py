@@ -278,7 +278,14 @@ def check_ensemble_manifest(m: Any, path: Path) -> dict[str, Any]:
             raise _fail(path, f'"{key}"', "a whole number", m[key])
     if m.get("wall_s") is not None and not is_number(m["wall_s"]):
         raise _fail(path, '"wall_s"', "a number", m["wall_s"])
-    for key in ("scenario", "start_date", "engine", "backend", "corredor_version", "executor"):
+    # (`version` and `scenario` as {name, sha256, source}; 0.1's folders wrote `corredor_version`
+    # and the scenario's name alone, and read the same)
+    scen = m.get("scenario")
+    if isinstance(scen, dict):
+        _fields(path, "scenario", scen, {"name": ("string", True)})
+    elif scen is not None and not isinstance(scen, str):
+        raise _fail(path, '"scenario"', "an object or a string", scen)
+    for key in ("start_date", "engine", "backend", "version", "corredor_version", "executor"):
         if m.get(key) is not None and not isinstance(m[key], str):
             raise _fail(path, f'"{key}"', "a string", m[key])
     for i, v in enumerate(_list(path, m, "variants", "a list of variants")):

@@ -534,15 +534,23 @@ def _settings(overrides: Any) -> str:
                      for k, v in overrides.items())
 
 
+def scenario_name(m: dict[str, Any]) -> str:
+    """The ensemble's scenario name: its manifest's `scenario.name` ({name, sha256, source}, as
+    a run's), or the plain name a folder of 0.1 wrote; "" when neither is there."""
+    scen = m.get("scenario")
+    return str((scen.get("name") if isinstance(scen, dict) else scen) or "")
+
+
 def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
     """The header's facts: scenario, replicas, seeds, variants, engine, version, wall time."""
-    facts = [("scenario", str(m.get("scenario") or "")), ("replicas per variant", f"{m['replicas']:,}")]
+    facts = [("scenario", scenario_name(m)), ("replicas per variant", f"{m['replicas']:,}")]
     if m.get("base_seed") is not None:
         facts.append(("base seed", str(m["base_seed"])))
     facts.append(("variants", str(len(m.get("variants") or []) or 1)))
     for key, label in (("start_date", "start date"), ("days", "days"), ("hasten", "hasten"),
-                       ("engine", "engine"), ("backend", "backend"), ("corredor_version", "version")):
-        if m.get(key) is not None:
+                       ("engine", "engine"), ("backend", "backend"), ("version", "version"),
+                       ("corredor_version", "version")):  # (0.1's folders: `corredor_version`)
+        if m.get(key) is not None and (key != "corredor_version" or m.get("version") is None):
             facts.append((label, str(m[key])))
     facts += counts_fact(m.get("hasten"))
     if m.get("executor"):
@@ -570,7 +578,7 @@ def render_ensemble(data: EnsembleData) -> str:
                          "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
     n = int(m["replicas"])
     return environment().get_template("ensemble.html").render(
-        title=str(m.get("scenario") or data.folder.name),
+        title=scenario_name(m) or data.folder.name,
         peak_tolerance=f"{PEAK_TOLERANCE * 100:.0f} %",
         facts=ensemble_facts(m),
         variants=variants,
