@@ -632,6 +632,9 @@ def test_needs_metrics_are_the_sites_needs_of_each_run(tmp_path):
 
         water = sum(per_day("water_l"))
         assert comp.values["baseline"]["water_l"][k] == pytest.approx(water)
+        # what a WASH officer plans trucking from: the sites' water on their busiest day (l/day)
+        assert comp.values["baseline"]["peak_water_l_per_day"][k] == pytest.approx(max(per_day("water_l")))
+        assert max(per_day("water_l")) == 15 * max(per_day("food_rations")) > 0
         assert comp.values["baseline"]["food_rations"][k] == pytest.approx(sum(per_day("food_rations")))
         assert comp.values["baseline"]["peak_toilets"][k] == max(per_day("toilets"))
         assert comp.values["baseline"]["peak_covered_space_m2"][k] == pytest.approx(max(per_day("covered_space_m2")))

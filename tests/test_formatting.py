@@ -56,7 +56,7 @@ def test_the_reports_differences_show_a_tiny_difference_as_zero():
 
 
 @pytest.mark.parametrize(("unit", "count"), [
-    ("people", True), ("person-days", True), ("days", True), ("USD", True), ("l", True),
+    ("people", True), ("person-days", True), ("days", True), ("USD", True), ("l", True), ("l/day", True),
     ("rations", True), ("tents", True), ("toilets", True), ("m²", True), ("m2", True),
     ("1", False), ("share", False), ("", False), (None, False), ("probability", False),
 ])

@@ -240,3 +240,70 @@ def test_stated_shelter_capacity_from_provided_rows():
     got = needs.person_nights_unsheltered.values[:, 0]
     assert np.isnan(got[0]) and got[1:].tolist() == [60.0, 80.0]
     assert "shelter_capacity_people_gap" not in needs
+
+
+def test_the_line_at_a_closed_border_keeps_the_transit_ratio_past_day_30():
+    """Found by a domain review: the line (kind staging, a transit/waiting site) switched to 1:20
+    on its 31st day, doubling the "toilets on the worst day". Sphere 2018 gives reception/transit
+    sites 1 per 50; shelters and camps, where people stay, keep 1:50 then 1:20. By hand, 100
+    people from day 0 with the switch after 30 days: day 30 is the 31st day, 100 / 50 = 2 at
+    the line throughout, 100 / 20 = 5 from day 30 at the shelter and the camp."""
+    pop = [[100.0, 100.0, 100.0]] * 32
+    ds = _one(pop, ["line", "albergue", "camp"], kind=["staging", "shelter", "camp"])
+    needs = compute_needs(ds)
+    assert needs.people_per_toilet.values[29].tolist() == [50, 50, 50]
+    assert needs.people_per_toilet.values[30].tolist() == [50, 20, 20]
+    assert needs.toilets.values[31].tolist() == [2.0, 5.0, 5.0]
+    assert needs.toilets.sel(location="line").values.tolist() == [2.0] * 32
+    assert "1 per 50 for as long as people are there at transit sites (places of kind staging)" in (
+        needs.attrs["toilet_switch"])
+    assert "toilets at transit sites" in needs_standard().sources()
+
+
+def test_a_standard_file_sets_which_kinds_are_transit_sites(tmp_path):
+    """`[sanitation] transit_kinds` and `people_per_toilet_transit` are the standard's to change:
+    no transit kinds and the line switches like any place; a misspelt kind is refused at its key
+    (it would have switched the line to 1:20 without a word)."""
+    ds = _one([[100.0, 100.0]] * 32, ["line", "albergue"], kind=["staging", "shelter"])
+    none = tmp_path / "none.toml"
+    none.write_text("[sanitation]\ntransit_kinds = []\n")
+    assert compute_needs(ds, needs_standard(none)).toilets.values[31].tolist() == [5.0, 5.0]
+    both = tmp_path / "both.toml"
+    both.write_text('[sanitation]\ntransit_kinds = ["staging", "shelter"]\npeople_per_toilet_transit = 40\n')
+    assert compute_needs(ds, needs_standard(both)).toilets.values[31].tolist() == [3.0, 3.0]  # ⌈100 / 40⌉
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[sanitation]\n  transit_kinds = ["stagin"]\n')
+    with pytest.raises(ScenarioError) as err:
+        needs_standard(typo)
+    (problem,) = err.value.problems
+    assert str(problem).startswith(f"{typo.as_posix()}:2:3: sanitation.transit_kinds: unknown place kind "
+                                   "'stagin' (expected kinds of locations.csv: ")
+    assert "staging" in str(problem) and "Value error" not in str(problem)
+
+
+def test_tents_are_for_the_people_beyond_a_shelters_capacity():
+    """Found by a domain review: tents were counted for the people sleeping in the 1,000 beds of
+    the Arica shelters. By hand: 745 people in a shelter of 1,000 beds need no tent; 1,100 there
+    leave 100 without shelter: 100 × 3.5 = 350 m² → ⌈21.875⌉ = 22 tents; at a place of unknown
+    capacity (the line) all 533 are without shelter: 533 × 3.5 = 1,865.5 m² → ⌈116.6⌉ = 117.
+    Covered space stays for everyone (in a shelter, a check on its floor)."""
+    ds = _one([[745.0, 533.0], [1100.0, 533.0]], ["albergue", "line"])
+    needs = compute_needs(ds, shelter_capacity={"albergue": 1000})
+    assert needs.tents.values.tolist() == [[0.0, 117.0], [22.0, 117.0]]
+    assert needs.covered_space_m2.values[0].tolist() == [2607.5, 1865.5]
+    assert needs.person_nights_unsheltered.sel(location="albergue").values.tolist() == [0.0, 100.0]
+    assert "without shelter" in needs.tents.attrs["long_name"] and "without shelter" in needs.attrs["tent_rule"]
+    # a capacity stated in `provided` (0: people slept in the open) is the same definition
+    open_air = compute_needs(_one([[533.0]], ["line"]),
+                             provided=[{"location": "line", "indicator": "shelter_capacity_people", "amount": 0}])
+    assert open_air.tents.item() == 117.0
+
+
+def test_the_health_figure_is_labelled_a_population_level_density():
+    """Found by a domain review: "health staff 2" at a 500-person site read as "post two health
+    workers at the line"; the figure is Sphere's health-workforce density (22 per 10,000)."""
+    needs = compute_needs(_one([[480.0]], ["camp"]))
+    assert needs.health_staff.attrs["long_name"] == "health workers, population-level density equivalent"
+    assert needs.health_staff.attrs["units"] == "health workers"
+    assert "population-level density" in needs_standard().sources()["health"]
+    assert "Sphere Handbook 2018, WASH water supply standard 2.1" in needs_standard().sources()["water"]

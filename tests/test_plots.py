@@ -92,7 +92,7 @@ def test_needs_figure_draws_tents_in_whole_numbers():
     FigureCanvasAgg(fig).draw()
     drawn = [ax for ax in fig.axes for line in ax.get_lines()
              if np.array_equal(np.asarray(line.get_ydata(), dtype=float), tents)]
-    assert [ax.get_title() for ax in drawn] == ["tents"]
+    assert [ax.get_title() for ax in drawn] == ["tents (people without shelter)"]
     lo, hi = drawn[0].get_ylim()
     ticks = [t for t in drawn[0].get_yticks() if lo <= t <= hi]
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

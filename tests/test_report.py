@@ -246,8 +246,21 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     people = int(camp[1].replace(",", ""))
     assert float(camp[4].replace(",", "")) == people * 3.5
     assert camp[5] == f"{math.ceil(people * 3.5 / 16):,}"
-    assert "<th>covered m²</th><th>tents</th>" in needs
-    assert "Tents: one per 16 m² of covered space, rounded up to whole tents at each place." in needs
+    assert "<th>covered m²</th><th>tents (people without shelter)</th>" in needs
+    assert ("Tents: for the people without shelter (beyond a place&#39;s shelter capacity, or everyone where it "
+            "has none known): one per 16 m² of their covered space, rounded up to whole tents at each place;"
+            ) in needs
+    # no tents for the people in the Arica shelters' beds: only those beyond its capacity need one
+    shelter_row = re.findall(r"<td>(.*?)</td>", re.search(
+        fr'<th scope="row">{re.escape(shelters)}</th>(.*?)</tr>',
+        needs).group(1))
+    in_beds = int(shelter_row[1].replace(",", ""))
+    assert shelter_row[5] == f"{math.ceil(max(in_beds - 1000, 0) * 3.5 / 16):,}" and in_beds > 0
+    assert float(shelter_row[4].replace(",", "")) == in_beds * 3.5  # (covered space: for everyone there)
+    # the line, a transit site, at 1 per 50 for as long as it is there; the health figure as a density
+    assert "1 per 50 for as long as people are there at transit sites (places of kind staging)" in needs
+    assert "3 female to 1 male" in needs
+    assert "<th>health workers (population-level density equivalent)</th>" in needs
     # a shelter's beds are its capacity: the people beyond them are counted, 0 while it has room
     cap = res.dataset["shelter_capacity"].sel(location="arica_shelters").item()
     assert cap == 1000 and np.isnan(res.dataset["shelter_capacity"].sel(location="camp").item())
@@ -596,7 +609,14 @@ def test_the_standards_sources_read_as_sources(crisis_report):
     sources = text[text.index('<section id="sources">'):]
     assert "Sphere minimum standards (Sphere Handbook 2018): water: <span" in sources
     assert ("Sphere minimum standards (Sphere Handbook 2018): tents: <span class=\"url\">UNHCR family tent "
-            "specification (16 m² floor, 5 persons); unverified</span>") in sources
+            "specification (16 m² floor, 5 persons); unverified (U; its floor counted as covered space: E)</span>"
+            ) in sources
+    # the 2018 standards by number, each with its status mark (found by a domain review: the
+    # pages cited were the 2011 edition's and the marks never reached the page)
+    assert "water: <span class=\"url\">Sphere Handbook 2018, WASH water supply standard 2.1" in sources
+    assert "(S for 2011; U that 2018 keeps it)</span>" in sources
+    assert "toilets at transit sites: <span class=\"url\">Sphere Handbook 2018, WASH appendix" in sources
+    assert "S stated in the cited source; U believed, not verified; E a planning assumption made here" in sources
     assert "below" not in sources
     needs = text[text.index('<section id="needs">'):text.index('<section id="fit">')]
     assert "(each figure's source is listed under <a href=\"#sources\">Sources</a>)." in needs

@@ -57,9 +57,15 @@ NEEDS_METRICS: dict[str, tuple[str, str]] = {
     "water_l": ("water needed at the line and in shelters, whole run", "l"),
     "food_rations": ("food rations needed at the line and in shelters, whole run", "rations"),
     "people_at_sites_last_day": ("people still at the line and in shelters on the last day", "people"),
+    # (what a WASH officer plans trucking from: the sites' water on their busiest day; here, not
+    # beside the whole-run water: the order of METRIC_TABLES, which a comparison's pages keep)
+    "peak_water_l_per_day": ("water needed on the busiest day at the line and in shelters", "l/day"),
     "peak_covered_space_m2": ("covered space needed on the busiest day", "m²"),
-    # (whole tents at each place, summed over the places: `needs.compute_needs`'s `tents`)
-    "peak_tents": ("tents needed at the line and in shelters on the busiest day", "tents"),
+    # (whole tents at each place, summed over the places: `needs.compute_needs`'s `tents`, for the
+    # people without shelter only: not those in a shelter's beds)
+    "peak_tents": ("tents for people without shelter at the line and in full shelters, busiest day",
+                   "tents"),
+    # (1 per 50 at the line, a transit site, throughout; 1:50 then 1:20 in shelters: sphere.toml)
     "peak_toilets": ("toilets needed on the worst day", "toilets"),
 }
 
@@ -123,8 +129,8 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (the supplies in two tables: in one, seven columns did not fit 130)
     ("people, water and food at the line and in shelters (Sphere)",
      ("peak_at_sites", "water_l", "food_rations", "people_at_sites_last_day")),
-    ("shelter and toilets at the line and in shelters (Sphere)",
-     ("peak_covered_space_m2", "peak_tents", "peak_toilets")),
+    ("the busiest day's water, shelter and toilets at the line and in shelters (Sphere)",
+     ("peak_water_l_per_day", "peak_covered_space_m2", "peak_tents", "peak_toilets")),
 )
 
 #: The metrics summed over the run's days, which stop at its last day (`whole_run_note`).
@@ -151,7 +157,7 @@ DIFF_METRICS: tuple[str, ...] = tuple(key for _, keys in DIFF_TABLES for key in 
 
 def needs_metrics(ds: Any) -> dict[str, float]:
     """The supplies one run implies at its crisis sites (NEEDS_METRICS): daily needs summed over
-    the sites, then the run's total (water, rations), its worst day (people, space, tents,
+    the sites, then the run's total (water, rations), its worst day (people, water, space, tents,
     toilets) or its last day (the people still there, whose needs the totals leave out)."""
     from .needs import compute_needs, crisis_sites
 
@@ -164,6 +170,7 @@ def needs_metrics(ds: Any) -> dict[str, float]:
     return {
         "peak_at_sites": float(daily["in_need"].max(initial=0.0)),
         "water_l": float(daily["water_l"].sum()),
+        "peak_water_l_per_day": float(daily["water_l"].max(initial=0.0)),
         "food_rations": float(daily["food_rations"].sum()),
         "people_at_sites_last_day": float(daily["in_need"][-1]) if daily["in_need"].size else 0.0,
         "peak_covered_space_m2": float(daily["covered_space_m2"].max(initial=0.0)),

@@ -1,8 +1,8 @@
 """Humanitarian needs per location per day, from daily populations, by a configurable standard.
 
-Planners act on litres, rations, square metres, tents, toilets and staff, not on head counts, so this
-turns `population` (day × location, any extra dimension such as `replica` passes through) into
-those quantities. The standard is a TOML file; the default (`sphere.toml` beside this module)
+Planners act on litres, rations, square metres, tents, toilets and health workers, not on head
+counts, so this turns `population` (day × location, any extra dimension such as `replica` passes
+through) into those quantities. The standard is a TOML file; the default (`sphere.toml` beside this module)
 holds Sphere's minimum standards as summarised in the Chile–Peru fact sheet. Where a scenario says
 what was provided (the Concordia camp had 6 chemical toilets) the gap is reported, and where
 shelter capacity is known the people left without shelter are counted as person-nights.
@@ -26,7 +26,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..results import in_people
 from ..scenario.csvread import decode_text
@@ -64,7 +64,26 @@ class SanitationStandard(_Section):
     people_per_toilet_later: float = Field(20, gt=0)
     switch_after_days: int = Field(30, ge=0)
     switch_counted_from: Literal["first_occupied", "run_start"] = "first_occupied"
+    #: kinds of place where people wait or pass through (reception/transit sites, such as the line
+    #: at a closed border): they keep `people_per_toilet_transit` for as long as they are open, with
+    #: no switch, since nobody is meant to stay there for the medium term
+    transit_kinds: tuple[str, ...] = ("staging",)
+    people_per_toilet_transit: float = Field(50, gt=0)
     source: str = ""
+    transit_source: str = ""
+
+    @field_validator("transit_kinds", mode="before")
+    @classmethod
+    def _known_kinds(cls, value: Any) -> Any:
+        """A misspelt kind ("stagin") would silently switch the line to 1:20: refused."""
+        from ..scenario.model import LOCATION_KINDS
+
+        if isinstance(value, list | tuple):
+            for kind in value:
+                if isinstance(kind, str) and kind not in LOCATION_KINDS:
+                    raise ValueError(f"unknown place kind {kind!r} (expected kinds of locations.csv: "
+                                     f"{', '.join(k for k in LOCATION_KINDS if k != 'unknown')})")
+        return value
 
 
 class HealthStandard(_Section):
@@ -91,6 +110,8 @@ class Standard(_Section):
                 out[sector] = src
         if self.shelter.tent_source:
             out["tents"] = self.shelter.tent_source
+        if self.sanitation.transit_source:
+            out["toilets at transit sites"] = self.sanitation.transit_source
         return out
 
 
@@ -135,6 +156,8 @@ def _standard_problem(where: str, text: str, err: Any) -> Problem:
     if (line, col) == (0, 0):
         line, col = toml_place(text, table, key)
     dotted = ".".join(loc)
+    if err["type"] == "value_error":  # (a validator's own message: what was found, what is expected)
+        return Problem(where, line, col, f"{dotted}: {err['msg'].removeprefix('Value error, ')}")
     if err["type"] == "extra_forbidden":
         known = _known_keys(loc[:-1])
         expected = f"one of {', '.join(known)}" if known else "a known key"
@@ -159,8 +182,14 @@ INDICATORS: dict[str, str] = {
     "covered_space_m2": "m2",
     "tents": "tents",
     "toilets": "toilets",
-    "health_staff": "staff",
+    "health_staff": "health workers",
 }
+
+#: What `health_staff` counts, as people read it: Sphere's health-system workforce density
+#: (qualified health workers per 10,000 people) applied to the people there. A population-level
+#: figure, not how many to post at a site (that is a basic health unit within reach, referral, and
+#: community health workers at about 1 per 500–1,000 people)
+HEALTH_LABEL = "health workers, population-level density equivalent"
 
 #: A `provided` row with this indicator states shelter capacity (people) instead of a need met.
 SHELTER_CAPACITY = "shelter_capacity_people"
@@ -353,15 +382,21 @@ def compute_needs(
     people (counts in agents are multiplied by the dataset's `people_per_agent`: results.in_people).
 
     Returns a Dataset on the population's dimensions with `in_need` (people), `water_l`,
-    `food_kcal`, `food_rations`, `covered_space_m2`, `tents` (whole tents at each place:
-    ⌈covered space / the standard's `tent_covered_m2`⌉), `toilets`, `health_staff`,
+    `food_kcal`, `food_rations`, `covered_space_m2` (for everyone there: in a shelter, a check on
+    its floor area), `tents` (for the people without shelter only, whole tents at each place:
+    ⌈their covered space / the standard's `tent_covered_m2`⌉; without shelter = the
+    `person_nights_unsheltered` of that day, or everyone where the capacity is unknown),
+    `toilets`, `health_staff` (Sphere's health-workforce density applied to the people there:
+    `HEALTH_LABEL`, not a site's staffing),
     `person_nights_unsheltered` (NaN where shelter capacity is unknown; capacity comes from
     `shelter_capacity`, a `shelter_capacity_people` coord, or `provided` rows with indicator
     `shelter_capacity_people`, which may be 0 where people slept in the open) and, for every indicator
     that some location was provided with, `<indicator>_provided` and `<indicator>_gap`
-    (need − provided, never below 0; NaN where nothing was stated). Toilets use the initial
-    ratio until `switch_after_days` have passed, counted per location from the first day it held
-    anyone (or from day 0); `people_per_toilet` records the ratio used.
+    (need − provided, never below 0; NaN where nothing was stated). Toilets use the transit ratio
+    for as long as people are there at places whose `kind` is one of the standard's
+    `transit_kinds` (the line at a closed border, kind staging); elsewhere the initial ratio until
+    `switch_after_days` have passed, counted per location from the first day it held anyone (or
+    from day 0), then the later one; `people_per_toilet` records the ratio used.
     Cold locations (`cold` names, or a boolean `cold` coord, or `climate == "cold"`) use the cold
     covered-space figure. A name in `cold` or `shelter_capacity` that the run lacks is refused
     (ValueError), as an unknown place of `provided` is.
@@ -386,6 +421,22 @@ def compute_needs(
         age = day_idx - first
     later = age >= san.switch_after_days
     ratio = xr.where(later, float(san.people_per_toilet_later), float(san.people_per_toilet_initial))
+    transit = _transit_sites(dataset, san.transit_kinds)
+    ratio = xr.where(transit, float(san.people_per_toilet_transit), ratio)
+
+    grids = _provision_grids(dataset, n_days, provisions_from(provided))
+    if "person_nights_unsheltered" in dataset:
+        unsheltered = dataset["person_nights_unsheltered"].astype(float)
+    else:
+        cap = _shelter_capacity(dataset, shelter_capacity).broadcast_like(pop.isel(day=0, drop=True))
+        if SHELTER_CAPACITY in grids:  # a stated capacity (e.g. 0: people slept in the open) wins
+            stated = xr.DataArray(grids[SHELTER_CAPACITY], dims=("day", "location"))
+            cap = xr.where(np.isfinite(stated), stated, cap)
+        unsheltered = (pop - cap).clip(min=0)  # one night per person per day-end stock; NaN if unknown
+    # tents are for the people without shelter: those beyond a place's capacity, and everyone at a
+    # place whose capacity is unknown (nobody there is known to have a bed); not the people
+    # sleeping in a shelter's beds, whose covered space is the shelter's own floor
+    without_shelter = xr.where(np.isfinite(unsheltered), unsheltered, pop)
 
     # (the variables made first and the Dataset once: each `out[name] = ...` aligned it anew;
     # the needs of one Chile–Peru run took 43 ms so and take 35 ms now)
@@ -398,22 +449,15 @@ def compute_needs(
             units="rations/day"),
         "covered_space_m2": space.assign_attrs(units="m2"),
         # whole tents per place: a total over places is a sum of these, not of the space
-        "tents": _ceil_count(space / std.shelter.tent_covered_m2).assign_attrs(units="tents"),
+        "tents": _ceil_count(without_shelter * space_per_person / std.shelter.tent_covered_m2).assign_attrs(
+            units="tents", long_name="tents for people without shelter"),
         "toilets": _ceil_count(pop / ratio).assign_attrs(units="toilets"),
-        "health_staff": _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(units="staff"),
+        # (the key kept, files name it; a population-level workforce density, not a site's staff)
+        "health_staff": _ceil_count(pop * std.health.staff_per_10000 / 10_000.0).assign_attrs(
+            units=INDICATORS["health_staff"], long_name=HEALTH_LABEL),
         "people_per_toilet": ratio.broadcast_like(pop).assign_attrs(units="people/toilet"),
+        "person_nights_unsheltered": unsheltered.assign_attrs(units="person-nights"),
     }
-
-    grids = _provision_grids(dataset, n_days, provisions_from(provided))
-    if "person_nights_unsheltered" in dataset:
-        unsheltered = dataset["person_nights_unsheltered"].astype(float)
-    else:
-        cap = _shelter_capacity(dataset, shelter_capacity).broadcast_like(pop.isel(day=0, drop=True))
-        if SHELTER_CAPACITY in grids:  # a stated capacity (e.g. 0: people slept in the open) wins
-            stated = xr.DataArray(grids[SHELTER_CAPACITY], dims=("day", "location"))
-            cap = xr.where(np.isfinite(stated), stated, cap)
-        unsheltered = (pop - cap).clip(min=0)  # one night per person per day-end stock; NaN if unknown
-    made["person_nights_unsheltered"] = unsheltered.assign_attrs(units="person-nights")
 
     for ind, grid in grids.items():
         if ind == SHELTER_CAPACITY:
@@ -425,13 +469,31 @@ def compute_needs(
     out = out.assign_coords(cold=("location", cold_flag.values))
     out.attrs["standard"] = std.name
     out.attrs["standard_sources"] = std.sources()
-    out.attrs["toilet_switch"] = (
-        f"1 per {san.people_per_toilet_initial:g} until day {san.switch_after_days} "
-        f"(counted from {san.switch_counted_from.replace('_', ' ')}), then 1 per {san.people_per_toilet_later:g}"
-    )
-    out.attrs["tent_rule"] = (f"one per {std.shelter.tent_covered_m2:g} m² of covered space, "
-                              "rounded up to whole tents at each place")
+    out.attrs["toilet_switch"] = toilet_rule(std)
+    out.attrs["tent_rule"] = (f"for the people without shelter (beyond a place's shelter capacity, or everyone "
+                              f"where it has none known): one per {std.shelter.tent_covered_m2:g} m² of their "
+                              "covered space, rounded up to whole tents at each place")
     return out
+
+
+def toilet_rule(std: Standard) -> str:
+    """The toilet ratios `compute_needs` applies, in words (the page's and needs.csv's note)."""
+    san = std.sanitation
+    switch = (f"1 per {san.people_per_toilet_initial:g} until day {san.switch_after_days} "
+              f"(counted from {san.switch_counted_from.replace('_', ' ')}), then 1 per {san.people_per_toilet_later:g}")
+    if not san.transit_kinds:
+        return switch
+    kinds = ", ".join(san.transit_kinds)
+    return (f"1 per {san.people_per_toilet_transit:g} for as long as people are there at transit sites "
+            f"(places of kind {kinds}); elsewhere {switch}")
+
+
+def _transit_sites(ds: xr.Dataset, kinds: Iterable[str]) -> xr.DataArray:
+    """bool per location: its `kind` coordinate is one of `kinds` (all False without the coord)."""
+    n = ds.sizes["location"]
+    if "kind" not in ds.coords or not kinds:
+        return xr.DataArray(np.zeros(n, dtype=bool), dims="location")
+    return xr.DataArray(np.isin(np.asarray(ds["kind"].values, dtype=str), list(kinds)), dims="location")
 
 
 def _provision_grids(dataset: xr.Dataset, n_days: int, provisions: list[Provision]) -> dict[str, np.ndarray]:

@@ -38,9 +38,10 @@ def _finite(v: float | None) -> bool:
 #: covered space is 2,607.5 m²), is written as a whole number on
 #: every page and table people read (`count_text`): "0.2 tents" and "half a person" are nobody's
 #: plan, and the CLI's tables and the pages wrote the same figure two ways. Square metres of
-#: covered space count too (planned, and printed by `corredor compare`, in whole m²). Figures of
+#: covered space count too (planned, and printed by `corredor compare`, in whole m²), as do litres
+#: a day (the busiest day's water, trucked in whole litres). Figures of
 #: any other unit (shares, rates, probabilities, parameters, errors) keep their decimals.
-COUNT_UNITS = frozenset({"people", "person-days", "person-nights", "days", "l", "rations", "USD",
+COUNT_UNITS = frozenset({"people", "person-days", "person-nights", "days", "l", "l/day", "rations", "USD",
                          "tents", "toilets", "m²", "m2"})
 
 

@@ -255,8 +255,8 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
 
     Five panels in a 3 × 2 grid, the sixth cell holding the one legend (so no legend covers a
     line). Tents get a panel of their own beside covered space, not a right-hand axis on it: a
-    place's tents are ⌈its space / one tent's floor⌉, so a scaled second axis would read the
-    rounded-up count wrongly, and tents are what is bought. Tents and toilets are whole items and
+    place's tents are ⌈the space of its people without shelter / one tent's floor⌉, so a scaled
+    second axis would read them wrongly, and tents are what is bought. Tents and toilets are whole items and
     their axes tick in whole numbers. Where toilets were provided, the provided count is drawn
     dashed beside the need.
     """
@@ -272,7 +272,8 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
         ("water_l", "water (l/day)"),
         ("food_rations", "food (rations/day)"),
         ("covered_space_m2", "covered space (m²)"),
-        ("tents", "tents"),  # (a needs dataset made before tents were counted has none)
+        # (for the people without shelter only; a needs dataset made before tents were counted has none)
+        ("tents", "tents (people without shelter)"),
         ("toilets", "toilets"),
     ) if var in needs]
     fig = Figure(figsize=(9, 7.6))

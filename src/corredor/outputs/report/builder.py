@@ -759,7 +759,8 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             if "needs.toilets_provided" in run.grids and np.isfinite(run.grids["needs.toilets_provided"][:, j]).any():
                 lines.append({"label": "toilets provided", "y": run.grids["needs.toilets_provided"][:, j],
                               "dash": "5 3"})
-            lines.append({"label": "health staff", "y": run.grids["needs.health_staff"][:, j]})
+            lines.append({"label": "health workers (population-level density equivalent)",
+                          "y": run.grids["needs.health_staff"][:, j]})
             c = chart(f"Needs at {run.labels[j]}", "count", run.dates, lines)
             if c:
                 charts.append(c)
@@ -768,7 +769,8 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
 
 #: Indicators other than toilets whose gap the needs table shows where something was provided.
 OTHER_GAPS = {"water_l": "water l/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
-              "covered_space_m2": "covered m²", "tents": "tents", "health_staff": "health staff"}
+              "covered_space_m2": "covered m²", "tents": "tents",
+              "health_staff": "health workers (population-level density equivalent)"}
 
 
 #: How the crossings chart names each mode: transfers and flights are events that move people
@@ -779,7 +781,7 @@ MODE_LABELS = {"regular": "crossed: regular", "paid": "crossed: paid", "irregula
 
 
 #: The needs table's one figure that does not count whole things (energy): it keeps its decimal;
-#: every other cell (people, litres, rations, m², tents, toilets, staff, person-nights) is a count,
+#: every other cell (people, litres, rations, m², tents, toilets, health workers, person-nights) is a count,
 #: written as a whole number (`formatting.count_text`), as the key figures above it are.
 NOT_COUNTS = frozenset({"food_kcal"})
 
