@@ -729,7 +729,8 @@ def observation_replicas(scenario: Any, store: _Store, template: xr.Dataset, var
     if crisis is None or "__layout__population" not in template:
         return []
     rows = observations_for(SimpleNamespace(dataset=template,
-                                            manifest={"observations": list(crisis.observations)}))
+                                            manifest={"observations": list(crisis.observations)}),
+                            scenario)
     names = [str(n) for n in template["__layout__population"]["location"].values]
     per_agent = _people_per_agent(template, variants, plans)
     n_days = store.shapes["population"][0]

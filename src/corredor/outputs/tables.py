@@ -507,12 +507,13 @@ def with_scenario_context(results: ResultsLike) -> xr.Dataset:
 STOCK_KINDS = ("point", "range", "lower_bound", "peak")
 
 
-def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
+def observations_for(results: ResultsLike, scenario: Any = None) -> list[dict[str, Any]]:
     """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...);
     read from the scenario, each with its `role` to the fit (`mainjob.observation_role`).
 
     From `manifest["observations"]`, else from the scenario folder's crisis observations (read with
-    the scenario loader). Flee runs carry theirs as the `observed` variable instead.
+    the scenario loader). Flee runs carry theirs as the `observed` variable instead. `scenario`:
+    the scenario the rows are of, where the caller has it (an ensemble's), for their roles.
     """
     manifest = results.manifest or {}
     rows = manifest.get("observations")
@@ -520,7 +521,7 @@ def observations_for(results: ResultsLike) -> list[dict[str, Any]]:
         rows = []  # a Flee run: its observations are the `observed` variable
     from ..mainjob import observation_role
 
-    scen = None
+    scen = scenario
     if rows is None:
         scen = _scenario_of(manifest)
         crisis = getattr(scen, "crisis", None)
