@@ -53,6 +53,10 @@ class Finding:
     message: str
 
 
+#: Said with every finding about reaching a place: which routes do not lead anywhere by choice.
+NOT_ORDINARY = "routes marked irregular or corridor_only do not count"
+
+
 def route_number(attributes: Mapping[str, str] | None, key: str) -> float:
     """A route attribute as a number; 0 where empty or not a number (the reader refuses those)."""
     value = attributes.get(key) if attributes else None
@@ -169,8 +173,7 @@ def _crossing_findings(c: Crossing, net: _Network, crossings_file: str) -> list[
             out.append(Finding(False, c.path or crossings_file, c.line, column,
                                f"crossing {c.name}: {column} {place!r} is joined by no ordinary route to the "
                                f"crossing's places ({c.a!r}, {c.b!r}): {who} is left there and never moves on "
-                               "(expected a place that ordinary routes join to the crossing's; routes marked "
-                               "irregular or corridor_only do not count)"))
+                               f"(expected a place that ordinary routes join to the crossing's; {NOT_ORDINARY})"))
     return out
 
 
@@ -188,8 +191,7 @@ def _group_findings(g: Group, origins: list[str], crisis: Crisis, net: _Network,
                            f"group {g.name}: {which} be reached by ordinary routes from "
                            f"origin{'s' if len(stuck) > 1 else ''} {_listed(stuck)}, and no event takes "
                            "people away from there: its people who leave from there never move (expected "
-                           "routes in the routes table that lead there; routes marked irregular or "
-                           "corridor_only do not count)"))
+                           f"routes in the routes table that lead there; {NOT_ORDINARY})"))
     for d in dests:
         cut = [o for o in origins if o not in stuck and not net.reaches(o, d, g)]
         if cut:
@@ -197,8 +199,7 @@ def _group_findings(g: Group, origins: list[str], crisis: Crisis, net: _Network,
                                f"group {g.name}: destination {d!r} (probability {g.destinations[d]:g}) "
                                f"cannot be reached by ordinary routes from origin{'s' if len(cut) > 1 else ''} "
                                f"{_listed(cut)}: who leaves there and draws it stays there (unless an event moves "
-                               "them), never counted as stranded (routes marked irregular or corridor_only "
-                               "do not count)"))
+                               f"them), never counted as stranded ({NOT_ORDINARY})"))
     if not g.fallback or not dests:
         return out
     # where the group's people give up: crossings' staging places within the areas they travel in,
@@ -220,8 +221,7 @@ def _group_findings(g: Group, origins: list[str], crisis: Crisis, net: _Network,
         out.append(Finding(False, path, g.line, "fallback",
                            f"group {g.name}: fallback {g.fallback!r} cannot be reached by ordinary routes "
                            f"from where its people give up: {where}; who gives up there stays there, counted "
-                           "neither as stranded nor as arrived (routes marked irregular or corridor_only do "
-                           "not count)"))
+                           f"neither as stranded nor as arrived ({NOT_ORDINARY})"))
     return out
 
 
