@@ -22,6 +22,7 @@ from corredor.analysis.ensemble import (
     Variant,
     apply_overrides,
     read_bands,
+    replay_overrides,
     run_ensemble,
     write_ensemble,
 )
@@ -455,7 +456,7 @@ def _rerun_from_manifest(folder: Path):
 
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     base = load_scenario(m["scenario"]["source"], hasten=m["hasten"], days=m["days"])
-    return m, base, simulate(apply_overrides(base, m.get("set") or {}), seed=m["seed"])
+    return m, base, simulate(replay_overrides(base, m.get("set") or {}), seed=m["seed"])
 
 
 @pytest.mark.parametrize("case", ["flee", "crisis"])
@@ -471,14 +472,16 @@ def test_a_run_folder_written_after_apply_overrides_says_what_was_set(case, flee
         first, second = {"move_rules.camp_weight": 4}, {"move_rules.conflict_weight": 0.25}
     else:
         sc = load_scenario(CHILE_PERU, days=20)
-        first, second = {"crisis.speed_km_per_day": 200.0}, {"crisis.route_usd_km": 3.0}
+        # (and a date parameter: JSON holds it as text, `replay_overrides` reads it back as a date)
+        first, second = {"crisis.speed_km_per_day": 200.0}, {"crisis.route_usd_km": 3.0,
+                                                              "crisis.peru_block": dt.date(2023, 2, 10)}
     changed = apply_overrides(apply_overrides(sc, first), second)
     assert changed.metadata["overrides"] == {**first, **second} and "overrides" not in sc.metadata
     res = simulate(changed, seed=3)
     assert res.manifest["set"] == {**first, **second}
     write_run_folder(res, tmp_path / "run")
     m, base, again = _rerun_from_manifest(tmp_path / "run")
-    assert m["set"] == {**first, **second}
+    assert m["set"] == {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in {**first, **second}.items()}
     assert set(m["provenance"]) >= {"corredor", "python", "numpy", "numba", "xarray", "pyarrow", "pandas"}
     assert again.dataset.equals(res.dataset)  # (every variable and coordinate, value for value)
     plain = simulate(base, seed=3)  # (the source alone is another run: `set` is needed)

@@ -266,6 +266,27 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     return out
 
 
+def replay_overrides(scenario: Any, applied: Mapping[str, Any]) -> Any:
+    """`apply_overrides` for a manifest's `set` as JSON holds it: a date parameter's value is ISO
+    text there ("2023-04-20", JSON has no dates), read back as the date it was. Why:
+    apply_overrides takes a date only as a date (text is what a quoted date in a TOML file gives,
+    refused there with a hint), so `source` + `set` + seed did not replay a run that moved a date."""
+    import datetime as dt
+
+    crisis = getattr(scenario, "crisis", None)
+    dates = set(getattr(crisis, "date_parameters", ()) or ())
+
+    def value(key: str, v: Any) -> Any:
+        if key.startswith("crisis.") and key.removeprefix("crisis.") in dates and isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                return v  # (apply_overrides says what is wrong with it)
+        return v
+
+    return apply_overrides(scenario, {k: value(k, v) for k, v in applied.items()})
+
+
 #: The label of the scenario as given, unchanged but for `--set` (no sweep): `compare`'s name
 #: for the scenario its variants are compared with.
 BASELINE = "baseline"
