@@ -281,10 +281,18 @@ def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple
     return rows
 
 
+def _mode_daily(ds: Any, mode: str) -> np.ndarray:
+    """People moved by one kind of event each day, over every crossing (zeros where the run has
+    no such mode)."""
+    modes = [str(m) for m in ds["mode"].values] if "mode" in ds.coords else []
+    if mode not in modes:
+        return np.zeros(ds.sizes["day"])
+    return np.asarray(ds["crossings"].sel(mode=mode).sum("crossing").values, dtype=np.float64)
+
+
 def _mode_total(ds: Any, mode: str) -> float:
     """People moved by one kind of event over the run (0 where the run has no such mode)."""
-    modes = [str(m) for m in ds["mode"].values] if "mode" in ds.coords else []
-    return float(ds["crossings"].sel(mode=mode).values.sum()) if mode in modes else 0.0
+    return float(_mode_daily(ds, mode).sum())
 
 
 @dataclass
@@ -501,9 +509,7 @@ def daily_flows(ds: Any) -> dict[str, np.ndarray]:
     """A run's people moved by transfers ("transfer") and flown out ("flight") per day, over
     every place: what reports of "40 moved" or "115 flown" are set against (and, on a day the
     line was emptied the evening before, a report of new arrivals there: `mainjob`)."""
-    modes = list(ds["crossings"].coords["mode"].values) if "mode" in ds["crossings"].coords else []
-    return {m: (np.asarray(ds["crossings"].sel(mode=m).sum("crossing").values, dtype=np.float64)
-                if m in modes else np.zeros(ds.sizes["day"])) for m in ("transfer", "flight")}
+    return {m: _mode_daily(ds, m) for m in ("transfer", "flight")}
 
 
 def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
