@@ -379,11 +379,11 @@ def scenario_identity(scenario: Scenario) -> dict[str, str]:
     its name (a variant's "chile-peru-2023+bribe-55"), the folder it was read from, and the hash
     of its content (`engine.crisis.scenario_hash`: its places, routes, rules and period, so a
     run of it for fewer days, or with another --set, has another). Why: `corredor report RUN
-    --comparison` put a Chile–Peru comparison into a Mali run's page, unchecked."""
-    from ..engine.crisis import scenario_hash
+    --comparison` put a Chile–Peru comparison into a Mali run's page, unchecked. The entry every
+    manifest gives its scenario (`provenance.scenario_entry`)."""
+    from ..provenance import scenario_entry
 
-    return {"name": str(scenario.name), "source": str(scenario.source or ""),
-            "sha256": scenario_hash(scenario)}
+    return scenario_entry(scenario)
 
 
 def last_day(dates: list[str], days: int) -> str:
