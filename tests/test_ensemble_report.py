@@ -641,7 +641,8 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
     observations.json's points and ranges: a range ("150–200" on 21 Apr) is checked as a range,
     not as its central value (observed.parquet's 175), as a run's page checks it."""
     table = tables_of(chile / "report.html")["observed-variant-1"]
-    assert table[0] == ["date", "place", "reported", "median", "median vs reported", "5–95 % of replicas", "verdict"]
+    assert table[0] == ["date", "place", "to the fit", "reported", "median", "median vs reported",
+                        "5–95 % of replicas", "verdict"]
     observations = json.loads((chile / "observations.json").read_text())
     pop = bands_table(chile, "population").set_index(["variant", "day", "location"])
     expect = []
@@ -666,10 +667,12 @@ def test_each_report_is_checked_against_the_replicas_that_day(chile: Path) -> No
             shown = fmt_exact(value)
             verdict = ("inside" if lo <= value <= hi else "replicas below it" if value > hi else "replicas above it")
             difference = pct((mid - value) / value) if value > 0 else ("0 as reported" if mid == 0 else "–")
-        expect.append([str(q["date"]), "Línea de la Concordia camp", shown, count_text(mid), difference,
+        expect.append([str(q["date"]), "Línea de la Concordia camp", o["role"], shown, count_text(mid), difference,
                        f"{count_text(lo)} – {count_text(hi)}", verdict])
     assert table[1:] == expect and len(expect) > 3
-    assert ["150–200"] == [r[2] for r in table if r[0] == "2023-04-29"]
+    assert ["150–200"] == [r[3] for r in table if r[0] == "2023-04-29"]
+    assert {r[2] for r in table[1:]} == {"fitted", "held out"}  # (as the run's page marks them)
+    assert '"To the fit" says what each report is' in (chile / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_reported_range_is_set_against_the_band_as_a_range() -> None:
@@ -708,8 +711,8 @@ def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> N
     checked = [o for o in saved if o["kind"] in ("lower_bound", "peak")]
     assert len(checked) == 3 and all(len(o["replicas"]["baseline"]) == 2 for o in checked)
     table = tables_of(chile / "report.html")["bounds-variant-1"]
-    assert table[0] == ["date", "place", "reported", "replicas' figure", "median", "5–95 % of replicas",
-                        "verdict", "note"]
+    assert table[0] == ["date", "place", "to the fit", "reported", "replicas' figure", "median",
+                        "5–95 % of replicas", "verdict", "note"]
     expect = []
     for o in sorted(checked, key=lambda o: o["day"]):
         values = o["replicas"]["baseline"]
@@ -724,7 +727,7 @@ def test_lower_bounds_and_peaks_are_checked_replica_by_replica(chile: Path) -> N
             rest = ", ".join(f"{k} in {m}" for k, m in (("below", below), ("above", 2 - within - below)) if m)
             verdict = (f"within {fmt_exact(low)}–{fmt_exact(high)} in {within} of 2 replicas"
                        + (f" ({rest})" if rest else ""))
-        expect.append([o["date"], "Línea de la Concordia camp", shown, figure, count_text(s["q50"]),
+        expect.append([o["date"], "Línea de la Concordia camp", o["role"], shown, figure, count_text(s["q50"]),
                        f"{count_text(s['q05'])} – {count_text(s['q95'])}", verdict, o["note"]])
     assert table[1:] == expect
     text = re.sub(r"\s+", " ", (chile / "report.html").read_text(encoding="utf-8"))

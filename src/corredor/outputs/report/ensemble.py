@@ -475,7 +475,7 @@ def observed_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         rows.append((t, {"date": dates[t] or str(o["day"]), "location": _place_label(data.bands, o["location"]),
                          "reported": reported_text(o) or "–", "median": count_text(mid),
                          "band": f"{count_text(lo)} – {count_text(hi)}", "difference": difference,
-                         "verdict": verdict}))
+                         "verdict": verdict, "role": str(o.get("role") or "")}))
     return [r for _, r in sorted(rows, key=lambda tr: (tr[0], tr[1]["location"]))]
 
 
@@ -497,7 +497,8 @@ def bound_rows(data: EnsembleData, variant: str) -> list[dict[str, str]]:
         place = (_place_label(data.bands, o["location"]) if o["location"] in data.bands["location"].values
                  else o["location"])
         row = {"date": o.get("date") or f"day {o['day']}", "location": place, "median": count_text(mid),
-               "band": f"{count_text(lo)} – {count_text(hi)}", "note": str(o.get("note") or "")}
+               "band": f"{count_text(lo)} – {count_text(hi)}", "note": str(o.get("note") or ""),
+               "role": str(o.get("role") or "")}
         if o["kind"] == "lower_bound":
             bound = o.get("low") if o.get("low") is not None else o.get("value")
             if bound is None:
