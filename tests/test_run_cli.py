@@ -243,10 +243,40 @@ def test_version_flag_prints_the_installed_version():
     from corredor import __version__
 
     r = runner.invoke(app, ["--version"])
-    assert r.exit_code == 0 and r.output.strip() == f"corredor {__version__}"
+    assert r.exit_code == 0 and r.output.strip().startswith(f"corredor {__version__} (source ")
     import importlib.metadata
 
     assert __version__ == importlib.metadata.version("corredor")  # one version, pyproject's
+
+
+def test_the_version_and_every_manifest_name_the_source_that_made_them(tmp_path: Path) -> None:
+    """Found by an operations review: `--version` and every manifest said 0.1.0 for hundreds of
+    commits, so a manifest could not tell which build made it. They now carry a digest of the
+    package's source files (a change to any rule or template changes it) and, from a checkout,
+    its git commit."""
+    import hashlib
+
+    import corredor.provenance as prov
+
+    root = Path(prov.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.suffix in (".py", ".html", ".css", ".js", ".toml")):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    assert prov.source_digest() == h.hexdigest()[:16]
+    r = runner.invoke(app, ["--version"])
+    assert f"(source {h.hexdigest()[:16]}" in r.output
+    block = prov.provenance()
+    assert block["corredor_source"] == h.hexdigest()[:16]
+    git = root.parents[1] / ".git"
+    if (git / "HEAD").is_file():  # (a checkout: CI's clone; not an installed wheel)
+        import subprocess
+
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+        if head.returncode == 0:
+            assert block["corredor_commit"] == head.stdout.strip()
+            assert f"commit {head.stdout.strip()[:12]})" in r.output
+    else:
+        assert "corredor_commit" not in block
 
 
 def test_run_notes_the_warnings_that_only_validate_listed(tmp_path: Path) -> None:
@@ -334,7 +364,7 @@ def test_python_m_corredor_is_the_command(mali: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     r = subprocess.run([sys.executable, "-m", "corredor", "--version"], capture_output=True, text=True,
                        env=env, timeout=120)
-    assert r.returncode == 0 and r.stdout.strip() == f"corredor {__version__}", r.stderr
+    assert r.returncode == 0 and r.stdout.strip().startswith(f"corredor {__version__} (source "), r.stderr
     r = subprocess.run([sys.executable, "-m", "corredor", "validate", str(tmp_path / "none")],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr

@@ -221,9 +221,9 @@ err_console = Console(stderr=True)
 
 def _print_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .provenance import version_text
 
-        console.print(f"corredor {__version__}", markup=False, highlight=False)
+        console.print(version_text(), markup=False, highlight=False)
         raise typer.Exit()
 
 

@@ -8,19 +8,72 @@ difference explained) later. One function, so that every manifest says it the sa
 from __future__ import annotations
 
 import functools
+import hashlib
 import platform
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 #: the packages whose versions every manifest records, besides Python and corredor
 DEPENDENCIES = ("numpy", "numba", "xarray", "pandas", "pyarrow")
+
+#: the files of the package that make its behaviour (code, page templates, data tables); numba's
+#: cache files and bytecode are left out
+SOURCE_SUFFIXES = (".py", ".html", ".css", ".js", ".toml")
+
+
+@functools.cache
+def source_digest() -> str:
+    """The sha256 (first 16 hex digits) of corredor's own source files, by relative path and
+    content. Why: the version number stays the same between releases, so two builds that give
+    different numbers would otherwise carry the same manifest; this tells them apart."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def source_commit() -> str | None:
+    """The git commit of the checkout corredor runs from (read from `.git` without running git),
+    None when it is not run from a checkout (an installed wheel) or the commit cannot be read."""
+    top = Path(__file__).resolve().parents[2]
+    git = top / ".git"
+    try:
+        head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head[5:]
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text(encoding="utf-8").strip() or None
+        for line in (git / "packed-refs").read_text(encoding="utf-8").splitlines():
+            if line.endswith(" " + ref):
+                return line.split(" ", 1)[0]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def version_text() -> str:
+    """`corredor --version`'s line: "corredor 0.1.0 (source 1a2b…, commit 3c4d…)"."""
+    from . import __version__
+
+    commit = source_commit()
+    return f"corredor {__version__} (source {source_digest()}" + (f", commit {commit[:12]})" if commit else ")")
 
 
 @functools.cache
 def _versions() -> tuple[tuple[str, str], ...]:
     from . import __version__
 
-    out = [("corredor", str(__version__)), ("python", platform.python_version())]
+    out = [("corredor", str(__version__)), ("corredor_source", source_digest())]
+    commit = source_commit()
+    if commit:
+        out.append(("corredor_commit", commit))
+    out.append(("python", platform.python_version()))
     for name in DEPENDENCIES:
         try:  # (the installed distribution's version, read without importing the package)
             out.append((name, metadata.version(name)))
@@ -30,8 +83,10 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 
 def provenance() -> dict[str, str]:
-    """The `provenance` block of a manifest: {"corredor": "0.1.0", "python": "3.12.3",
-    "numpy": ..., "numba": ..., "xarray": ..., "pandas": ..., "pyarrow": ...} (a fresh dict)."""
+    """The `provenance` block of a manifest: {"corredor": "0.1.0", "corredor_source": digest of
+    its source files, "corredor_commit": the checkout's git commit (only when run from one),
+    "python": "3.12.3", "numpy": ..., "numba": ..., "xarray": ..., "pandas": ..., "pyarrow": ...}
+    (a fresh dict)."""
     return dict(_versions())
 
 
