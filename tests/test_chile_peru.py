@@ -265,6 +265,26 @@ def test_a_killed_main_jobs_leftovers_do_not_block_the_next_one(tmp_path: Path) 
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 
+def test_main_job_reads_the_scenario_given_with_scenario(tmp_path: Path, monkeypatch) -> None:
+    """Found by an operations review: outside a checkout the main job looked for
+    ./scenarios/chile-peru-2023 only, so a cron job (cwd $HOME or /) from a wheel install failed
+    with "/scenarios/chile-peru-2023: no such file or folder" and no way to name the scenario.
+    `--scenario DIR` names it; a folder without scenario.toml is refused by name (exit 2)."""
+    import shutil
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["main-job", "--out", str(tmp_path / "o"), "--scenario", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "none: no scenario.toml (expected the Chile–Peru 2023 scenario" in r.output
+    assert not (tmp_path / "o").exists()
+    copy = tmp_path / "my copy"
+    shutil.copytree(SCENARIO, copy)
+    (copy / "groups.csv").write_text("")  # (a problem only the copy has: the copy is what is read)
+    r = runner.invoke(app, ["main-job", "--out", str(tmp_path / "o"), "--scenario", str(copy),
+                            "--seeds", "1", "--executor", "serial"])
+    assert r.exit_code == 2 and "groups.csv:1:1: empty file" in r.output, r.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_seed_0_matches_the_kept_reference():
     """Any change of behaviour shows here; refresh deliberately with
     `python scenarios/chile-peru-2023/reference.py --write` and say why in the commit."""

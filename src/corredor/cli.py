@@ -1224,22 +1224,30 @@ def main_job(
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
+    scenario: Path | None = typer.Option(None, "--scenario", callback=_home,
+                                         help="the Chile–Peru 2023 scenario folder \\[the checkout's "
+                                              "scenarios/chile-peru-2023, else ./scenarios/chile-peru-2023]"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline, its variants and Peru closing 1–2 weeks earlier or later; write run folders, comparison, reports."""
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, check_lines, run_main_job, variant_files
     from .targets import holds_anything
 
+    scenario_dir = scenario if scenario is not None else SCENARIO_DIR
+    if not (scenario_dir / "scenario.toml").is_file():
+        usage_error(f"{scenario_dir}: no scenario.toml (expected the Chile–Peru 2023 scenario, a copy of the "
+                    "repository's scenarios/chile-peru-2023" + ("; give its folder with --scenario)" if scenario is None
+                                                                 else ")"))
     # (as if replacing, `--force` or not: it replaces the run folders and files inside `out`)
-    _replaceable_or_exit(out, [SCENARIO_DIR], replace=True, into="comparison.json")
+    _replaceable_or_exit(out, [scenario_dir], replace=True, into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
     from .progress import progress_bar
 
     ex = _executor_or_exit(executor, workers, address)
-    n_runs = seeds * (1 + len(variant_files()) + len(CLOSURE_SHIFTS_DAYS))
+    n_runs = seeds * (1 + len(variant_files(scenario_dir)) + len(CLOSURE_SHIFTS_DAYS))
     try:
         with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
-            result = run_main_job(out, seeds=seeds, force=force, executor=ex,
+            result = run_main_job(out, seeds=seeds, force=force, executor=ex, scenario_dir=scenario_dir,
                                   say=lambda m: console.print(m, markup=False, highlight=False,
                                                               soft_wrap=True),
                                   progress=lambda name, done, n: advance())
