@@ -1307,3 +1307,26 @@ def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report
                 checked += 1
     assert checked == 3 * len(columns) + 2 * len(diff_columns)
     assert not re.search(r"\d\.\d", " ".join(" ".join(r) for t in tables for r in t))  # (no decimals: counts)
+
+
+def test_a_broken_scenario_among_several_is_named(tmp_path: Path) -> None:
+    """Found by an operations review: `compare A B` printed `groups.csv:1:1: empty file` (the
+    path relative to the scenario folder) and did not say whether A or B was broken; the summary
+    line now names the scenario's folder."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    chile = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    good, bad = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(chile, good)
+    shutil.copytree(chile, bad)
+    (bad / "groups.csv").write_text("")
+    r = CliRunner().invoke(app, ["compare", str(good), str(bad), "--seeds", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    text = " ".join(r.output.split())
+    assert "groups.csv:1:1: empty file" in text
+    assert f"1 problem found in the scenario {bad.as_posix()} (paths relative to it); nothing was run" in text
+    assert not (tmp_path / "o").exists()

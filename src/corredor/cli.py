@@ -242,7 +242,10 @@ def fail_with_problems(exc: ScenarioError) -> None:
     for p in exc.problems:
         err_console.print(str(p), markup=False, highlight=False, soft_wrap=True)
     n = len(exc.problems)
-    err_console.print(f"{n} problem{'s' if n != 1 else ''} found; nothing was run or written.", markup=False)
+    # (the paths are relative to the scenario's folder: name it, or `compare A B` does not say which)
+    where = f" in the scenario {exc.folder} (paths relative to it)" if getattr(exc, "folder", "") else ""
+    err_console.print(f"{n} problem{'s' if n != 1 else ''} found{where}; nothing was run or written.",
+                      markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
