@@ -1049,7 +1049,7 @@ def test_the_comparison_figures_panel_titles_do_not_run_into_each_other():
     for box in boxes:
         assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
     water = fig.axes[COMPARISON_PANELS.index("water_l")].get_title()
-    assert water.replace("\n", " ") == "water needed at the line and in shelters, whole run (l)"
+    assert water.replace("\n", " ") == "water needed at the line and in shelters, whole run (litres)"
 
 
 def test_a_sweep_says_the_baselines_own_values(tmp_path):

@@ -627,11 +627,18 @@ def test_bands_png_marks_a_crisis_reports_as_camps_png_does() -> None:
     assert set(panels) == {"camp1", "camp2"}
     camp1, camp2 = panels["camp1"], panels["camp2"]
     bars = [c for c in camp1.collections if isinstance(c, LineCollection)]
-    assert [[s.tolist() for s in bar.get_segments()] for bar in bars] == [[[[10.0, 15.0], [10.0, 30.0]]]]
+    # (x in dates, from the toy's start date 2020-01-01, as the page's charts: matplotlib's day numbers)
+    from matplotlib.dates import date2num
+
+    def on(t):
+        return np.datetime64("2020-01-01") + np.timedelta64(t, "D")
+
+    ten = float(date2num(on(10)))
+    assert [[s.tolist() for s in bar.get_segments()] for bar in bars] == [[[[ten, 15.0], [ten, 30.0]]]]
     marks = {line.get_label(): line for line in camp1.get_lines() if line.get_marker() not in ("None", None, "")}
     triangle, dot = marks["reported lower bound"], marks["reported"]
-    assert triangle.get_marker() == "^" and (list(triangle.get_xdata()), list(triangle.get_ydata())) == ([20], [40.0])
-    assert dot.get_marker() == "o" and (list(dot.get_xdata()), list(dot.get_ydata())) == ([5], [12.0])
+    assert triangle.get_marker() == "^" and (list(triangle.get_xdata()), list(triangle.get_ydata())) == ([on(20)], [40.0])
+    assert dot.get_marker() == "o" and (list(dot.get_xdata()), list(dot.get_ydata())) == ([on(5)], [12.0])
     assert set(marks) == {"reported", "reported lower bound"}  # no "observed" dots beside the reports
     assert "observed" in [line.get_label() for line in camp2.get_lines()]  # (no reports there: as before)
     (legend,) = fig.legends  # the figure's one legend, right of the panels (as camps.png's)

@@ -198,7 +198,7 @@ def test_large_needs_are_labelled_in_plain_numbers():
     needs = needs.assign(water_l=needs["water_l"] * 1e4)  # tens of millions of litres a day
     fig = plots.needs_figure(needs)
     FigureCanvasAgg(fig).draw()
-    water = next(ax for ax in fig.axes if ax.get_title() == "water (l/day)")
+    water = next(ax for ax in fig.axes if ax.get_title() == "water (litres/day)")
     assert water.yaxis.get_offset_text().get_text() == ""
     labels = [t.get_text() for t in water.get_yticklabels() if t.get_text()]
     assert any(re.fullmatch(r"\d{1,3}(,\d{3}){2,}", t) for t in labels), labels

@@ -87,6 +87,10 @@ def test_page_refers_to_nothing_outside_itself(crisis_report):
     for tag, attrs in doc.tags:
         for key in ("src", "href", "xlink:href", "action", "poster", "data"):
             value = attrs.get(key)
+            if tag == "a" and key == "href" and value and value.startswith(("https://", "http://")):
+                # (a source's link: opened only when clicked, never fetched by the page)
+                assert "noreferrer" in attrs.get("rel", "").split(), attrs
+                continue
             if value is not None and key != "data":
                 assert value.startswith(("data:", "#")), f"<{tag} {key}={value[:40]}>"
         assert tag not in ("iframe", "object", "embed", "base", "form")
@@ -122,7 +126,7 @@ def test_needs_fit_comparison_and_sources(crisis_report):
     # provided, worst gap 4; water: 5,000 l/day provided, so the worst day's gap is 7,200 − 5,000
     row = re.search(r"<tr><th scope=\"row\">&lt;script&gt;alert\(1\)&lt;/script&gt;</th>(.*?)</tr>", text).group(1)
     cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[1:11] == ["480", "7,200", "480", "1,680", "105", "10", "6", "4", "water l/day 2,200", "2"]
+    assert cells[1:11] == ["480", "7,200", "480", "1,680", "105", "10", "6", "4", "water litres/day 2,200", "2"]
     assert "Fit against observations" in html
     assert "as happened" in html and "corridor" in html and "peak_stranded" in html
     assert "https://aricahoy.cl/?p=37089" in html  # manifest source
@@ -224,7 +228,7 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     srcs = re.search(r'<section id="sources">(.*?)</section>', html, re.S).group(1)
     obs = json.loads((folder / "observations.json").read_text(encoding="utf-8"))
     urls = {o["source"] for o in obs if o.get("source")}
-    assert len(urls) > 3 and all(srcs.count(f'<span class="url">{u}</span>') == 1 for u in urls)
+    assert len(urls) > 3 and all(srcs.count(f'<span class="url"><a href="{u}" rel="noreferrer">{u}</a></span>') == 1 for u in urls)
     needs = re.search(r'<section id="needs">(.*?)</section>', re.sub(r"\s+", " ", html)).group(1)
     label = res.dataset["label"].sel(location="camp").item()  # locations.csv's label, shown for "camp"
     assert label == "Línea de la Concordia camp"
@@ -1132,7 +1136,7 @@ def test_a_single_runs_counts_are_whole_numbers_as_its_quantiles_are(tmp_path):
     assert key_figure_rows({"peak_covered_space_m2": 2607.5, "peak_toilets": 24.4})[0][1] == "2,608 m²"
 
 
-def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
+def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none_of_a_crisis(tmp_path):
     res = crisis_like(n_days=25)
     res.dataset["stranded"].values[-3:, 3] = 10.0  # the camp never empties within the run
     folder = _run_folder_via_writer(res, tmp_path / "run")
@@ -1142,7 +1146,8 @@ def test_key_figures_without_a_value_say_why_and_a_flee_run_has_none(tmp_path):
     assert rows["days until nobody is stranded"] == "people were still stranded on the run's last day"
     flee = _run_folder_via_writer(flee_like(n_days=12), tmp_path / "flee")
     assert "key_figures" not in json.loads((flee / "manifest.json").read_text(encoding="utf-8"))
-    assert 'id="key"' not in build_report(flee).read_text(encoding="utf-8")
+    # (a Flee run's page has its own key figures, from its folder: test_report_reader)
+    assert "busiest camp" in _key_rows(build_report(flee).read_text(encoding="utf-8"))
 
 
 def test_a_comparisons_whole_run_totals_say_where_they_stop(tmp_path):
@@ -1155,7 +1160,7 @@ def test_a_comparisons_whole_run_totals_say_where_they_stop(tmp_path):
     text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=comp).read_text(encoding="utf-8")))
     assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
             "at the line and in shelters then (baseline: 1 [1–1]) need after it are not in the totals.") in text
-    rows = [{"variant": "as happened", "water needed at the line and in shelters, whole run (l)": "5"}]
+    rows = [{"variant": "as happened", "water needed at the line and in shelters, whole run (litres)": "5"}]
     text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=rows).read_text(encoding="utf-8")))
     assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
             "at the line and in shelters then need after it are not in the totals.") in text

@@ -116,6 +116,9 @@ class Plan:
     #: the settings `apply_overrides` changed from the source's (dotted key -> value), which the
     #: manifest writes as `set`: the source folder alone would not say what ran
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: where the scenario's data come from (the loader's `metadata["sources"]`: a Flee case's
+    #: observed series), which the manifest lists as `sources` for the run's page to credit
+    sources: tuple[Mapping[str, str], ...] = ()
 
     @property
     def n_locations(self) -> int:
@@ -1218,6 +1221,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         name=scenario.name,
         source=str(scenario.source) if scenario.source else "",
         overrides=dict(scenario.metadata.get("overrides") or {}),
+        sources=tuple(dict(x) for x in scenario.metadata.get("sources") or ()),
         scenario_sha256=scenario_sha256(scenario),
         start_date=scenario.start_date,
         n_days=n_days,

@@ -139,6 +139,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
     }
     if plan.overrides:  # (`apply_overrides`' values: the source folder with them is what ran)
         manifest["set"] = dict(plan.overrides)
+    if plan.sources:  # (a Flee case's observed data: its page credits them from the run folder)
+        manifest["sources"] = [dict(x) for x in plan.sources]
     res = Results(ds, manifest)
     if plan.has_observations and plan.camp0.any():
         from .analysis.metrics import ard_summary

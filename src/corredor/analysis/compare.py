@@ -103,9 +103,12 @@ def heading(key: str, sep: str = " ") -> str:
 
 
 def titled(label: str, unit: str, sep: str = " ") -> str:
-    """"label (unit)", the unit said once: `heading`'s rule for a label and unit given as text
-    (a comparison.json metric this version does not know)."""
-    return label if not unit or label.endswith(unit) else f"{label}{sep}({unit})"
+    """"label (unit)", the unit said once and as people read it ("litres", not "l":
+    `formatting.unit_text`): `heading`'s rule for a label and unit given as text (a comparison.json
+    metric this version does not know)."""
+    from ..outputs.formatting import unit_text
+
+    return label if not unit or label.endswith(unit) else f"{label}{sep}({unit_text(unit)})"
 
 
 def name_lines(name: str) -> str:
@@ -261,7 +264,7 @@ def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple
     counts: 2,607.5 m² is 2,608 m²), the peak's day as its date (from `start`, the run's start
     date), a figure that is not there ("–", NaN, None) with why (NO_VALUE_REASONS). Keys this
     version does not know are left out (a manifest of a later version)."""
-    from ..outputs.formatting import count_text, day_date, fmt_exact, is_count_unit
+    from ..outputs.formatting import count_text, day_date, fmt_exact, is_count_unit, unit_text
 
     rows = []
     for key in KEY_FIGURES:
@@ -276,7 +279,7 @@ def key_figure_rows(figures: Mapping[str, Any], start: Any = None) -> list[tuple
         label, unit = METRIC_LABELS[key]
         text = (NO_VALUE_REASONS.get(key, "–") if missing
                 else (count_text(value) if is_count_unit(unit) else fmt_exact(value))
-                + ("" if not unit or label.endswith(unit) else f" {unit}"))
+                + ("" if not unit or label.endswith(unit) else f" {unit_text(unit)}"))
         rows.append((label, text))
     return rows
 

@@ -1031,6 +1031,19 @@ def plot_bands(ens: Ensemble, path: Path, variable: str = "population", max_pane
         save_png(fig, path, dpi=110)
 
 
+def _band_x(ds: Any, start: Any) -> np.ndarray:
+    """bands.png's x values: each day's date where the ensemble has a start date (its manifest's,
+    a date or its ISO text), as the page's charts and camps.png draw them; else day numbers."""
+    days = np.asarray(ds["day"].values)
+    try:
+        first = dt.date.fromisoformat(str(start)) if start is not None else None
+    except ValueError:
+        first = None
+    if first is None:
+        return days
+    return np.datetime64(first, "D") + days.astype("timedelta64[D]")
+
+
 def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 9) -> Figure:
     """Median and 25–75 / 5–95 % bands of `variable` for the busiest places (`band_panels`), with
     observations; panels are titled with the places' labels where the results carry them.
@@ -1057,7 +1070,7 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
     width = panels + LEGEND_STRIP_IN
     fig = Figure(figsize=(width, 2.8 * rows))
     axes = fig.subplots(rows, cols, squeeze=False)
-    days = ds["day"].values
+    days = _band_x(ds, ens.manifest.get("start_date"))
     for ax, k in zip(axes.flat, order, strict=False):
         cell = stacked.isel(cell=int(k))
         for vi, label in enumerate(ds["variant"].values):
@@ -1088,7 +1101,13 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
         ax.axis("off")
     fig.suptitle(f"{variable}: median, 25–75 % and 5–95 % of {ds.attrs.get('replicas', '?')} replicas",
                  fontsize=10)
-    fig.supxlabel("day", fontsize=8)
+    if np.issubdtype(days.dtype, np.datetime64):  # (dates, as the page's charts above it)
+        for ax in list(axes.flat)[:n]:
+            for tick in ax.get_xticklabels():
+                tick.set_rotation(30)
+                tick.set_horizontalalignment("right")
+    else:
+        fig.supxlabel("day", fontsize=8)
     units = ds[variable].attrs.get("units")
     if units:
         fig.supylabel(str(units), fontsize=8)

@@ -45,6 +45,16 @@ COUNT_UNITS = frozenset({"people", "person-days", "person-nights", "days", "l", 
                          "tents", "toilets", "m²", "m2"})
 
 
+#: Units as a page or a table a person reads writes them: litres in full (a bare "l" after a number
+#: reads as a trailing digit 1 in print: "426,525 l"). Files (CSV, JSON) keep the short unit.
+UNIT_WORDS = {"l": "litres", "l/day": "litres/day"}
+
+
+def unit_text(unit: str) -> str:
+    """`unit` as people read it (UNIT_WORDS), else as given."""
+    return UNIT_WORDS.get(unit.strip(), unit)
+
+
 def is_count_unit(unit: str | None) -> bool:
     """Whether a figure of `unit` counts whole things (COUNT_UNITS), as a file (`m2`) or a screen
     (`m²`) writes the unit; False for no unit."""

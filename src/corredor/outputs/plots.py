@@ -269,7 +269,7 @@ def needs_figure(needs: xr.Dataset, top: int = 4) -> Figure | None:
         return None
     x = _x_axis(needs)
     panels = [(var, label) for var, label in (
-        ("water_l", "water (l/day)"),
+        ("water_l", "water (litres/day)"),
         ("food_rations", "food (rations/day)"),
         ("covered_space_m2", "covered space (m²)"),
         # (for the people without shelter only; a needs dataset made before tents were counted has none)

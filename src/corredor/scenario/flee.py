@@ -777,8 +777,28 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
         observations=observations,
         settings=settings,
         source=str(folder),
-        metadata={"format": "flee", "warnings": tuple(problems.warnings)},
+        metadata={"format": "flee", "warnings": tuple(problems.warnings),
+                  **({"sources": observed_sources(folder, observations)} if observations is not None else {})},
     )
+
+
+#: Whose figures a Flee case's observed series are (the FabFlee cases collect UNHCR's registration
+#: data per camp: data/flee/README.md).
+OBSERVED_BY = "UNHCR refugee registration figures, as the Flee (FabFlee) case collects them"
+
+
+def observed_sources(folder: Path, observations: Observations) -> tuple[dict[str, str], ...]:
+    """Where a case's observed series come from, as a run's manifest lists its `sources` (so that
+    its page credits them from the run folder alone): UNHCR, the case's source_data/data_layout.csv
+    and the series files it names, and a text file of source_data/ whose name names the source
+    (mali2012's source-data-unhcr-pdf-reports.txt), by its name."""
+    series = ([observations.total] if observations.total is not None else []) + list(observations.camps.values())
+    files = sorted({f for s in series for f in s.files})
+    named = sorted(p.name for p in (folder / "source_data").glob("*.txt") if "source" in p.name.lower())
+    where = (f"{OBSERVED_BY}: source_data/data_layout.csv and its {len(files)} series file"
+             f"{'s' if len(files) != 1 else ''} ({', '.join(files)})"
+             + (f"; the case names its source in {', '.join(named)}" if named else ""))
+    return ({"what": "observed refugee counts in the camps (the observations on this page)", "source": where},)
 
 
 def load_flee(path: str | Path) -> Scenario:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from jinja2 import Environment, FunctionLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ... import targets
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
@@ -325,14 +325,41 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
         elif r.get("value") is not None:
             marks.append({"shape": "dot", "x": x, "y": py(r["value"]), "color": r["color"],
                           "title": f"{when}: reported {_fmt_num(r['value'])} ({r.get('note', '')})"})
-    step = max(1, (n - 1) // 6)
-    x_ticks = [(px(t), dates[t] or str(t)) for t in range(0, n, step)]
+    x_ticks = [(px(t), label) for t, label in date_ticks(dates)]
     return {
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
         "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
         "y_ticks": list(zip([py(v) for v in ticks], axis_labels(ticks), strict=True)), "bands": out_bands, "y_min": y_min, "y_max": y_top,
     }
+
+
+#: A run longer than this many days has its time axis ticked on month starts (`date_ticks`).
+MONTH_TICKS_AFTER = 62
+#: The most ticks a time axis gets (its labels would touch on a phone beyond).
+MAX_TICKS = 7
+
+
+def date_ticks(dates: list[str | None]) -> list[tuple[int, str]]:
+    """A time axis's ticks, (day index, label): on the first of each month ("Mar 2023"), every
+    second, third, sixth or twelfth month where there are more than MAX_TICKS, when the run spans
+    more than MONTH_TICKS_AFTER days and has dates; else about every sixth of the run, labelled
+    with its date (or day number). Why: ticks every 24th day fell on 2023-02-25, 03-21, ….
+    """
+    n = len(dates)
+    parsed: list[dt.date] = []
+    try:
+        parsed = [dt.date.fromisoformat(str(d)) for d in dates] if all(dates) else []
+    except ValueError:
+        parsed = []
+    if parsed and n > MONTH_TICKS_AFTER:
+        firsts = [t for t, d in enumerate(parsed) if d.day == 1]
+        every = next((k for k in (1, 2, 3, 6, 12) if len(firsts) <= MAX_TICKS * k), 12)
+        firsts = [t for t in firsts if (parsed[t].month - 1) % every == 0]
+        if len(firsts) >= 2:
+            return [(t, parsed[t].strftime("%b %Y")) for t in firsts]
+    step = max(1, (n - 1) // 6)
+    return [(t, dates[t] or str(t)) for t in range(0, n, step)]
 
 
 def _band_polygons(low: Any, high: Any, px: Callable[[int], float], py: Callable[[float], float]) -> list[str]:
@@ -768,7 +795,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
 
 
 #: Indicators other than toilets whose gap the needs table shows where something was provided.
-OTHER_GAPS = {"water_l": "water l/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
+OTHER_GAPS = {"water_l": "water litres/day", "food_rations": "rations/day", "food_kcal": "kcal/day",
               "covered_space_m2": "covered m²", "tents": "tents",
               "health_staff": "health workers (population-level density equivalent)"}
 
@@ -1373,6 +1400,30 @@ def _figures(run_dir: Path) -> list[dict[str, str]]:
     return figs
 
 
+#: The facts a modeller needs to reproduce or check a page, which a coordinator does not: in the
+#: "Technical details" at the foot of every page (`split_facts`), not at its top.
+TECHNICAL_FACTS = frozenset({"scenario hash", "seed", "base seed", "engine", "backend", "version", "hasten",
+                             "wall time", "executor"})
+
+
+def split_facts(facts: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A page's facts as (those for its top, its technical details: TECHNICAL_FACTS), each in order."""
+    return ([f for f in facts if f[0] not in TECHNICAL_FACTS], [f for f in facts if f[0] in TECHNICAL_FACTS])
+
+
+def scenario_title(scen: Any, fallback: str = "") -> str:
+    """A scenario as a page's title names it: "chile-peru-2023 (bribe-0)" for a variant (whose
+    name may already carry it as "+bribe-0"), else its name; `fallback` where the manifest names
+    none."""
+    if not isinstance(scen, dict):
+        return str(scen or fallback)
+    name, variant = str(scen.get("name") or fallback), str(scen.get("variant") or "")
+    if variant:
+        name = name.removesuffix(f"+{variant}")
+        return f"{name} ({variant})"
+    return name
+
+
 def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     scen = manifest.get("scenario")
     facts = []
@@ -1402,7 +1453,7 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
 
     figures = run.manifest.get("key_figures")
     if not isinstance(figures, dict):
-        return None
+        return flee_key_figures(run)
     try:
         rows = key_figure_rows(figures, run.manifest.get("start_date"))
     except (TypeError, ValueError):
@@ -1410,6 +1461,35 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
     if not rows:
         return None
     return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates),
+            "end": (run.dates[-1] if run.dates else None) or "its last day"}
+
+
+def flee_key_figures(run: RunData) -> dict[str, Any] | None:
+    """A Flee case's key figures, what one of its runs can say: the people it moved by the last day,
+    the camp that held the most and when, the people in the camps at the end and, beside them,
+    the refugees the observed data count in the camps that day. Rows (heading, text) as
+    `key_figures`' with `flee` set; None for a run without places marked camps or a crisis run
+    (whose figures are the manifest's)."""
+    pop = run.grids.get("population")
+    camps = [j for j, loc in enumerate(run.locations) if loc.get("is_camp")]
+    if pop is None or not camps or not run.days or "stranded" in run.grids:
+        return None
+    at_camps = np.nan_to_num(pop[:, camps])
+    rows = []
+    total = run.series.get("total_people")
+    if total is not None and np.isfinite(total[-1]):
+        rows.append(("people the run moved, by the last day", f"{count_text(total[-1])} people"))
+    peaks = at_camps.max(axis=0)
+    k = int(np.argmax(peaks))
+    t = int(np.argmax(at_camps[:, k]))
+    if peaks[k] > 0:
+        rows.append(("busiest camp", run.labels[camps[k]]))
+        rows.append(("its most people at once", f"{count_text(peaks[k])} people, on {run.dates[t] or f'day {run.days[t]}'}"))
+    rows.append(("people in the camps on the last day", f"{count_text(at_camps[-1].sum())} people"))
+    observed = run.series.get("observed_total")
+    if observed is not None and np.isfinite(observed[-1]):
+        rows.append(("refugees in the camps on the last day, observed", f"{count_text(observed[-1])} people"))
+    return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates), "flee": True,
             "end": (run.dates[-1] if run.dates else None) or "its last day"}
 
 
@@ -1462,11 +1542,36 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+#: A web address inside a source's text (up to a space, a quote or a bracket; `links` leaves a
+#: sentence's final punctuation out of it).
+WEB_ADDRESS = re.compile(r"https?://[^\s<>\"'()\[\]]+")
+
+
+def links(text: Any, short: bool = False) -> Markup:
+    """`text` escaped, with each web address in it a link (`rel="noreferrer"`): a reader can open a
+    source with one click. A link is fetched only when clicked, so the page still loads nothing
+    (its Content-Security-Policy forbids any fetch). `short`: the link reads as the address's
+    site ("eldinamo.cl"), for a table's narrow cell."""
+    text = str(text)
+    out, last = [], 0
+    for match in WEB_ADDRESS.finditer(text):
+        url = match.group(0).rstrip(".,;:!?")
+        shown = re.sub(r"^www\.", "", url.split("/")[2]) if short and url.count("/") >= 2 else url
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<a href="{0}" rel="noreferrer">{1}</a>').format(url, shown))
+        last = match.start() + len(url)
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def environment() -> Environment:
     """Jinja with autoescape on, loading templates (report.html, ensemble.html and the macros.html
-    they share) from this package's resources, so the two pages share markup, not copies."""
-    return Environment(loader=FunctionLoader(_asset),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    they share) from this package's resources, so the two pages share markup, not copies; the
+    filter `links` makes a source's web addresses links."""
+    env = Environment(loader=FunctionLoader(_asset),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["links"] = links
+    return env
 
 
 #: The comparison figure's caption and alt text.
@@ -1485,11 +1590,13 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
     `missing_notes`: `missing_seed_notes`, under the table)."""
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
-    title = scen.get("name") if isinstance(scen, dict) else None
+    facts, technical = split_facts(_run_facts(run.manifest))
     return template.render(
         variant=scen.get("variant") if isinstance(scen, dict) else None,
-        title=title or run_dir.name,
-        facts=_run_facts(run.manifest),
+        title=f"{scenario_title(scen, run_dir.name)}: one run",
+        facts=facts,
+        technical=technical,
+        crisis="stranded" in run.grids,
         key_figures=key_figures(run),
         stranded_note=stranded_note(run),
         map=map_view(run),

@@ -35,6 +35,7 @@ from .builder import (
     comparison_whole_run_note,
     environment,
     png_uri,
+    split_facts,
 )
 from .checks import ReportError
 
@@ -179,6 +180,7 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     dates = _of(data, "dates")
     periods = {n: _period(d) for n in names if isinstance(d := dates.get(n), list)}
     scenario = str(data.get("baseline_scenario") or title or "comparison")
+    facts, technical = split_facts(comparison_facts(data, names))
     return environment().get_template("comparison.html").render(
         title=f"{scenario}: policy comparison",
         scenario=scenario,
@@ -186,7 +188,8 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         seeds=seeds,
         base_seed=data.get("base_seed"),
         version=data.get("version"),
-        facts=comparison_facts(data, names),
+        facts=facts,
+        technical=technical,
         tables=[_shown(t) for t in tables if not t.differences],
         differences=[_shown(t) for t in tables if t.differences],
         figure={"uri": png_uri(png), "title": COMPARISON_FIGURE_TITLE} if png else None,

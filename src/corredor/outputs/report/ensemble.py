@@ -57,6 +57,7 @@ from .builder import (
     png_uri,
     range_verdict,
     reported_text,
+    split_facts,
 )
 from .checks import NotARunFolder, ReportError
 
@@ -578,10 +579,13 @@ def render_ensemble(data: EnsembleData) -> str:
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
                          "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
     n = int(m["replicas"])
+    facts, technical = split_facts(ensemble_facts(m))
+    each = " per variant" if len(variants) > 1 else ""
     return environment().get_template("ensemble.html").render(
-        title=scenario_name(m) or data.folder.name,
+        title=f"{scenario_name(m) or data.folder.name}: ensemble of {n:,} run{'s' if n != 1 else ''}{each}",
         peak_tolerance=f"{PEAK_TOLERANCE * 100:.0f} %",
-        facts=ensemble_facts(m),
+        facts=facts,
+        technical=technical,
         variants=variants,
         replicas=n,
         legend=f"median of {n} replicas; shaded: 25–75 % and 5–95 % of replicas",
