@@ -134,7 +134,7 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     peak = {name: data["per_seed"][name]["peak_stranded"][0] for name in closing | {"baseline"}}
     assert peak["peru_block=2023-03-30"] > peak["baseline"] > peak["peru_block=2023-04-27"], peak
     report = (out / "baseline" / "report.html").read_text(encoding="utf-8")
-    assert "peru_block=2023-04-06" in report
+    assert "Peru closes 6 Apr (1 week earlier)" in report  # (peru_block=2023-04-06, by its readable name)
     section = report[report.index('<section id="comparison">'):]
     assert '<img alt="Each scenario' in section[:section.index("</section>")]  # (comparison.png, inline)
     seed = json.loads((out / "baseline" / "manifest.json").read_text(encoding="utf-8"))["seed"]
@@ -151,8 +151,9 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     # exactly the seed's extra peak (one seed: the band is that one difference)
     diff = peak["peru_block=2023-03-30"] - peak["baseline"]
     table = section[section.index('id="differences"'):]
-    row = table[table.index('<th scope="row">peru_block=2023-03-30</th>'):]
-    assert row.startswith(f'<th scope="row">peru_block=2023-03-30</th><td>+{diff:,.0f} ') and "baseline</th>" not in table
+    row = table[table.index('<th scope="row">Peru closes 30 Mar (2 weeks earlier)</th>'):]
+    assert (row.startswith(f'<th scope="row">Peru closes 30 Mar (2 weeks earlier)</th><td>+{diff:,.0f} ')
+            and "baseline</th>" not in table)
     r = runner.invoke(app, ["main-job", "--out", str(out), "--seeds", "1"])
     assert r.exit_code == 2 and "--force" in r.output
 

@@ -1267,6 +1267,7 @@ def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report
     for the same comparison.json. A count's figures are whole numbers on both (one rule,
     `formatting.count_text`); here every cell of the CLI's tables is the page's, the
     differences' too."""
+    import html
     import re
 
     from corredor.analysis.compare import DIFF_TABLES, METRIC_TABLES, comparison_json
@@ -1286,7 +1287,8 @@ def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report
     def page_rows(table: str) -> dict[str, list[str]]:
         rows = {}
         for name, cells in re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', table):
-            rows[name] = [" ".join(re.sub(r"<[^>]+>", "", c).split()) for c in re.findall(r"<td>(.*?)</td>", cells)]
+            rows[html.unescape(name)] = [" ".join(re.sub(r"<[^>]+>", "", c).split())
+                                         for c in re.findall(r"<td>(.*?)</td>", cells)]
         return rows
 
     main, diffs = section.split('id="differences"')
@@ -1300,9 +1302,10 @@ def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report
     for i, ((_, keys), table) in enumerate(zip(METRIC_TABLES + DIFF_TABLES, tables, strict=True)):
         diff = i >= len(METRIC_TABLES)  # (the differences from the baseline, seed by seed)
         for name, *cells in table:
+            label = data["labels"].get(name, name)  # (the page's readable name, where it has one)
             for key, cell in zip(keys, cells, strict=True):
-                expected = (differences[name][diff_columns.index(key)] if diff
-                            else shown[name][columns.index(key)])
+                expected = (differences[label][diff_columns.index(key)] if diff
+                            else shown[label][columns.index(key)])
                 assert cell == expected, (name, key)
                 checked += 1
     assert checked == 3 * len(columns) + 2 * len(diff_columns)

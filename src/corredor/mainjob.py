@@ -1,8 +1,8 @@
 """The main job: the Chile–Peru 2023 baseline and its policy variants, run, compared, reported.
 
 `run_main_job(out_dir)` runs the baseline and every variant in `scenarios/chile-peru-2023/variants`
-over several seeds (common seeds), writes one run folder per scenario (its first seed), writes the
-comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
+over several seeds (common seeds), writes one run folder per scenario (of one typical seed, the
+same for every scenario: `typical_seed`), writes the comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
 the HTML report of each run folder. The comparison also answers the planners' question "what if
 Peru had closed on another day": the baseline with its date parameter `peru_block` one and two
 weeks earlier and later (`closure_day_scenarios`; in the comparison and the reports' policy table,
@@ -346,6 +346,11 @@ def checks_summary(rows: list[dict[str, Any]]) -> str:
             f"event: {ke} of {ne}; not compared: {left})")
 
 
+def bounds_text(low: float, high: float | None) -> str:
+    """A check's tolerance as the main job prints it: "≥ 300", "0", "150–450"."""
+    return f"≥ {low:g}" if high is None else f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
 def check_lines(rows: list[dict[str, Any]]) -> list[str]:
     """The main job's printed lines of `observation_checks`' rows: `ok`/`MISS` (or `--` for one not
     compared), what the observation is to the fit, the check, and the summary last."""
@@ -356,8 +361,7 @@ def check_lines(rows: list[dict[str, Any]]) -> list[str]:
             out.append(f"--   {'not compared':<{width}} baseline vs observation {r['target']}: {r['why']}")
             continue
         mark = "ok  " if r["ok"] else "MISS"
-        bounds = (f"≥ {r['low']:g}" if r["high"] is None else
-                  f"{r['low']:g}" if r["low"] == r["high"] else f"{r['low']:g}–{r['high']:g}")
+        bounds = bounds_text(r["low"], r["high"])
         why = f"; {r['why']}" if r["why"] else ""
         out.append(f"{mark} {r['role']:<{width}} baseline vs observation {r['target']}: median "
                    f"{r['value']:.0f} (range {bounds}{why})")
@@ -403,9 +407,13 @@ def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFT
         date = block + dt.timedelta(days=shift)
         name = f"peru_block={date}"
         sc = with_parameters(baseline, peru_block=date)
+        when = f"{abs(shift) // 7} week{'s' if abs(shift) >= 14 else ''}" if shift % 7 == 0 else f"{abs(shift)} days"
         out[name] = replace(sc, metadata={
             **sc.metadata, "variant": name,
-            "variant_description": f"the baseline with Peru closing on {date}, {abs(shift)} days "
+            # (the pages' name of it; `name` stays the files' and the terminal's)
+            "variant_label": f"Peru closes {date.day} {date:%b} ({when} {'earlier' if shift < 0 else 'later'})",
+            "variant_description": f"Peru closes on {date.day} {date:%b %Y} instead of {block.day} {block:%b}: "
+                                   f"the baseline with Peru closing on {date}, {abs(shift)} days "
                                    f"{'earlier' if shift < 0 else 'later'} than in 2023 (its later "
                                    "steps keep their distance to it)"})
     return out
@@ -470,6 +478,55 @@ def _move_in(new: Path, target: Path) -> None:
         os.replace(new, target)
 
 
+def typical_seed(values: Mapping[str, np.ndarray], metrics: tuple[str, ...] | None = None) -> int:
+    """The index of the seed whose figures are together nearest their medians over the seeds: the
+    smallest sum, over `metrics` (default: the comparison's policy metrics, `analysis.compare.METRICS`,
+    which the run page's key figures lead with: peak stranded, stranded person-days, money paid,
+    give-ups, irregular crossings, ...), of |value − median| / (p95 − p05), the quantiles as the
+    comparison computes them (`Comparison.summary`); the first such seed on a tie.
+
+    Why: the run folders were of the first seed, whose key figures could be the highest or the
+    lowest of the 20 (money paid the highest, irregular crossings the lowest, on one page), outside
+    the band the same page printed beside them. Why this distance: each metric counts in units of
+    its own 5–95 % band, the band the pages print, so that money in USD does not outweigh people
+    and a metric that barely varies does not decide alone; ranks would ignore how far apart the
+    seeds are, and with few seeds many rank distances tie. A metric that does not vary (every seed
+    the same, or none with a value) counts nothing; a seed without a value of a metric that others
+    have is one band away."""
+    if metrics is None:
+        from .analysis.compare import METRICS
+
+        metrics = tuple(METRICS)
+    total: np.ndarray | None = None
+    for key in metrics:
+        v = np.asarray(values[key], dtype=float) if key in values else None
+        if v is None:
+            continue
+        total = np.zeros(v.size) if total is None else total
+        finite = v[np.isfinite(v)]
+        if not finite.size:
+            continue
+        p05, med, p95 = np.quantile(finite, [0.05, 0.5, 0.95])
+        if p95 <= p05:
+            continue
+        total += np.where(np.isfinite(v), np.abs(v - med) / (p95 - p05), 1.0)
+    return 0 if total is None else int(np.argmin(total))
+
+
+def typical_runs(scenarios: Mapping[str, Any], seed: int, executor: Any = None) -> dict[str, Any]:
+    """Each of `scenarios` run once with `seed` (its Results), as the comparison ran it
+    (`analysis.compare.run_compare_seed`: a run's random numbers are keyed by its seed, so its
+    figures are the comparison's of that seed), on `executor` (default: this process)."""
+    from .analysis.compare import CompareShared, SeedTask, run_compare_seed
+    from .analysis.executors import SerialExecutor
+    from .engine.rules.crisis_plan import compile_crisis
+
+    shared = CompareShared({n: (s, compile_crisis(s)) for n, s in scenarios.items()}, 1, None)
+    tasks = [SeedTask(n, 0, int(seed), True) for n in scenarios]
+    return {out.name: out.results for out in (executor or SerialExecutor()).map_unordered(
+        run_compare_seed, shared, tasks)}
+
+
 def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
                  scenario_dir: Path = SCENARIO_DIR,
                  say: Callable[[str], None] = print, executor: Any = None,
@@ -502,6 +559,13 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     checks = observation_checks(base, comp.camp["baseline"], comp.flows.get("baseline"),
                                 comp.camp_place or CAMP)
     names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
+    # (the run folders: every scenario's run of one typical seed of the baseline, common to all)
+    k = typical_seed(comp.values["baseline"])
+    runs = ({n: comp.runs[n][0] for n in names} if k == 0 else
+            typical_runs({n: scenarios[n] for n in names}, comp.seeds[k], executor))
+    for res in runs.values():  # (the run page says which run it is; one seed leaves no choice)
+        if len(comp.seeds) > 1:
+            res.manifest["chosen_as"] = f"typical of {len(comp.seeds)} seeds"
     summary = comp.summary()  # (each call works out every scenario's quantiles and differences)
 
     def write(tmp: Path) -> None:
@@ -509,9 +573,9 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
 
         png = comparison_png(summary, comp.names)
         # (the comparison's files and its own page, as `compare --out` writes them)
-        write_comparison(comp, tmp, png=png)
+        write_comparison(comp, tmp, png=png, observation_checks=checks)
         for name, slug in names.items():
-            write_run(comp.runs[name][0], tmp / slug, force=True)
+            write_run(runs[name], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
         from .outputs.report.builder import difference_rows
@@ -520,11 +584,11 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
         left = "people_at_sites_last_day"
         data = {"summary": summary, "scenarios": comp.names, "dates": {n: comp.dates(n) for n in comp.names},
                 "per_seed": {n: {left: comp.values[n][left].tolist()} for n in comp.names},
-                "scenario_identity": comp.identities}
+                "scenario_identity": comp.identities, "labels": comp.labels}
         differences = difference_rows(summary)
-        for slug in names.values():
+        for name, slug in names.items():  # (the check is the baseline's: on its page only)
             build_report(tmp / slug, comparison=data, comparison_png=png, comparison_seeds=comp.seeds,
-                         differences=differences)
+                         differences=differences, observation_checks=checks if name == "baseline" else None)
 
     _write_inside(out_dir, write, replace=force)
     written = [out_dir / name for name in COMPARISON_FILES]

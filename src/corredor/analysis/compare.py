@@ -327,6 +327,10 @@ class Comparison:
     #: scenario -> daily flows per seed (`daily_flows`: "transfer", "flight"), each (n_seeds,
     #: days): what the main job sets reported transfers, flights and arrivals against
     flows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    #: scenario -> its readable name on the pages (a variant file's `label`, the main job's
+    #: "Peru closes 30 Mar (2 weeks earlier)"), where it has one; the files and the terminal keep
+    #: the scenario's name
+    labels: dict[str, str] = field(default_factory=dict)
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -593,7 +597,9 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
                       base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
                       identities={n: scenario_identity(s) for n, s in scenarios.items()},
-                      camp_place=camp if camps else None, flows=flows)
+                      camp_place=camp if camps else None, flows=flows,
+                      labels={n: str(s.metadata["variant_label"]) for n, s in scenarios.items()
+                              if s.metadata.get("variant") and s.metadata.get("variant_label")})
 
 
 def camp_place(scenario: Scenario) -> str | None:
@@ -683,6 +689,8 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
+        # (the pages' names of the scenarios that have one; the rows keep the scenario's name)
+        "labels": comp.labels,
         "files": comp.files,
         "summary": [{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
                      for k, v in r.items()} for r in comp.summary()],
@@ -713,11 +721,13 @@ class ComparisonExists(FileExistsError):
 
 
 def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str], force: bool = False, *,
-                     figures: bool = True, png: bytes | None = None) -> list[Path]:
+                     figures: bool = True, png: bytes | None = None,
+                     observation_checks: list[dict[str, Any]] | None = None) -> list[Path]:
     """Write comparison.csv, comparison.json and, with `figures`, comparison.png and
     comparison.html (the page of the tables, `outputs.report.comparison.render_comparison`)
     into out_dir, as `corredor compare --out` does; return their paths. `png`: comparison.png's
-    bytes when already drawn (`outputs.plots.comparison_png`), else drawn here.
+    bytes when already drawn (`outputs.plots.comparison_png`), else drawn here;
+    `observation_checks`: the main job's check against the reports, shown on comparison.html.
 
     As `write_run_folder`, `write_ensemble` and `write_calibration`: a file of these already in
     `out_dir` is kept unless `force` (ComparisonExists, a FileExistsError, nothing written);
@@ -746,7 +756,8 @@ def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str], force: b
         from ..outputs.report.comparison import COMPARISON_HTML, render_comparison
 
         png = png if png is not None else comparison_png(comp.summary(), comp.names)
-        texts = {COMPARISON_PNG: png, COMPARISON_HTML: render_comparison(data, png)}
+        texts = {COMPARISON_PNG: png,
+                 COMPARISON_HTML: render_comparison(data, png, observation_checks=observation_checks)}
     csv_name, json_name = COMPARISON_FILES
     texts[csv_name] = comparison_csv(comp)
     texts[json_name] = json_text

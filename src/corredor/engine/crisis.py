@@ -119,6 +119,9 @@ def simulate_crisis(
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
                      "source": str(scenario.source),
                      **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {}),
+                     # (what the variant changes, for the first line of its page)
+                     **{k: str(scenario.metadata[k]) for k in ("variant_label", "variant_description")
+                        if scenario.metadata.get("variant") and scenario.metadata.get(k)},
                      **({"variant_file": str(scenario.metadata["variant_file"])}
                         if scenario.metadata.get("variant_file") else {})},
         **({"provided": [dict(p) for p in scenario.crisis.provided]}

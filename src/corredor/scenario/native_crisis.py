@@ -1073,7 +1073,7 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
 
 
 #: keys of a variant's [variant] table
-VARIANT_KEYS = frozenset({"base", "name", "description"})
+VARIANT_KEYS = frozenset({"base", "name", "description", "label"})
 
 
 def is_variant_file(path: str | Path) -> bool:
@@ -1189,7 +1189,8 @@ def load_variant(path: str | Path) -> Scenario:
     problems.raise_if_errors()
     name = str(variant.get("name") or path.stem)
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
-            "variant_description": str(variant.get("description", "")), "baseline": base.name,
+            "variant_description": str(variant.get("description", "")),
+            **({"variant_label": str(variant["label"])} if variant.get("label") else {}), "baseline": base.name,
             "warnings": _variant_warnings(base, base_dir, base_toml, problems)}
     return replace(base, name=f"{base.name}+{name}", crisis=crisis, metadata=meta)
 

@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -1139,8 +1139,10 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
     return pivot(summary, cell) or None
 
 
-def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    """Rows of the policy comparison from `[{"variant": name, metric: value}]` or `[{name: {metric: value}}]`."""
+def comparison_table(comparison: list[dict[str, Any]] | None,
+                     labels: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """Rows of the policy comparison from `[{"variant": name, metric: value}]` or `[{name: {metric: value}}]`,
+    each scenario by its readable name where `labels` (comparison.json's) has one."""
     if not comparison:
         return None
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -1162,7 +1164,8 @@ def comparison_table(comparison: list[dict[str, Any]] | None) -> dict[str, Any] 
             return str(v), ""  # (float() of a whole number beyond float's range fails)
         return split_range("–" if v is None else str(v))
 
-    return {"columns": columns, "rows": [(n, [show(m.get(c)) for c in columns]) for n, m in rows]}
+    shown = labels or {}
+    return {"columns": columns, "rows": [(shown.get(n, n), [show(m.get(c)) for c in columns]) for n, m in rows]}
 
 
 def split_range(cell: str) -> tuple[str, str]:
@@ -1173,7 +1176,7 @@ def split_range(cell: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m else (cell, "")
 
 
-def comparison_note(seeds: Any, run_seed: Any) -> str | None:
+def comparison_note(seeds: Any, run_seed: Any, chosen_as: Any = None) -> str | None:
     """What a comparison cell is (median over N seeds, 5–95 % band of them in brackets) and
     whether the run the rest of the page shows is one of those seeds; None without seeds (a
     comparison given as plain rows)."""
@@ -1185,8 +1188,10 @@ def comparison_note(seeds: Any, run_seed: Any) -> str | None:
     if run_seed is None:
         return note
     mine = str(run_seed) in {str(x) for x in seeds}
+    typical = (", chosen as the typical one (its figures nearest the medians)"
+               if mine and isinstance(chosen_as, str) and chosen_as.startswith("typical") else "")
     return note + (f" The map, charts and tables above show one run: seed {run_seed}"
-                   + (", one of these seeds." if mine else ", not one of these seeds."))
+                   + (f", one of these seeds{typical}." if mine else ", not one of these seeds."))
 
 
 def comparison_whole_run_note(rows: list[dict[str, Any]], comparison: Any, end: str | None) -> str | None:
@@ -1447,7 +1452,8 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 def key_figures(run: RunData) -> dict[str, Any] | None:
     """The run's key figures (manifest.json's `key_figures`, a border-crisis run's) as the page's
     first table: rows (heading, text) by `analysis.compare.key_figure_rows`, with the seed, the
-    number of days and the last date they are over. None for a Flee run or a folder written before
+    number of days and the last date they are over, and manifest.json's `chosen_as` where the
+    main job chose the run as the typical one of its seeds (`mainjob.typical_seed`). None for a Flee run or a folder written before
     they were kept."""
     from ...analysis.compare import key_figure_rows
 
@@ -1460,8 +1466,10 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
         raise ReportError("manifest.json: key_figures holds a value that is not a number") from None
     if not rows:
         return None
+    chosen = run.manifest.get("chosen_as")  # (the main job's: "typical of 20 seeds")
     return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates),
-            "end": (run.dates[-1] if run.dates else None) or "its last day"}
+            "end": (run.dates[-1] if run.dates else None) or "its last day",
+            "chosen_as": str(chosen) if isinstance(chosen, str) and chosen else None}
 
 
 def flee_key_figures(run: RunData) -> dict[str, Any] | None:
@@ -1579,20 +1587,46 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
                            "the dashed line is the baseline's median")
 
 
+def labels_of(data: Any) -> dict[str, str]:
+    """comparison.json's `labels`: each scenario's readable name on the pages, where it has one
+    (a variant file's `label`; the files and the terminal keep the scenario's name)."""
+    v = data.get("labels") if isinstance(data, dict) else None
+    return {str(k): str(x) for k, x in v.items() if isinstance(x, str) and x} if isinstance(v, dict) else {}
+
+
+def variant_line(scenario: Any) -> str | None:
+    """What a variant's run changes, for the page's first line: manifest.json's `scenario`
+    `variant_label` and `variant_description` (a variant file's `label` and `description`, the
+    main job's "Peru closes on 30 Mar 2023 instead of 13 Apr: ..."); None for a run of a
+    scenario as written, or one whose manifest does not say."""
+    if not isinstance(scenario, dict) or not scenario.get("variant"):
+        return None
+    label, text = (str(scenario.get(k) or "").strip() for k in ("variant_label", "variant_description"))
+    if label and text:
+        return f"{label}. {text}" if not text.startswith(label) else text
+    return label or text or None
+
+
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
            comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
            differences: list[dict[str, Any]] | None = None, whole_run: str | None = None,
-           scenario: ComparisonScenario | None = None, missing_notes: list[str] | None = None) -> str:
+           scenario: ComparisonScenario | None = None, missing_notes: list[str] | None = None,
+           observation_checks: list[dict[str, Any]] | None = None, labels: Mapping[str, str] | None = None) -> str:
     """The report's HTML text (`comparison_figure`: a data: URI shown under the comparison;
     `comparison_seeds`: the seeds its medians are over, said under the table; `differences`:
     `difference_rows`, a table of their own under it; `whole_run`: `comparison_whole_run_note`,
     said under the table too; `scenario`: `comparison_scenario`, whose note goes above it;
-    `missing_notes`: `missing_seed_notes`, under the table)."""
+    `missing_notes`: `missing_seed_notes`, under the table; `observation_checks`: the main job's
+    check of the baseline against the reports, `checks_section.observation_section`'s section;
+    `labels`: the comparison's readable scenario names)."""
+    from .checks_section import observation_section
+
     template = environment().get_template("report.html")
     scen = run.manifest.get("scenario")
     facts, technical = split_facts(_run_facts(run.manifest))
     return template.render(
         variant=scen.get("variant") if isinstance(scen, dict) else None,
+        variant_line=variant_line(scen),
         title=f"{scenario_title(scen, run_dir.name)}: one run",
         facts=facts,
         technical=technical,
@@ -1607,11 +1641,13 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         needs_info=run.needs_info,
         fit=fit_rows(run),
         reported=reported_rows(run),
+        observation_check=observation_section(observation_checks),
         peak_tolerance=f"{PEAK_TOLERANCE * 100:.0f} %",
         metrics=_metric_rows(run.manifest),
-        comparison=comparison_table(comparison),
-        differences=comparison_table(differences) if comparison else None,
-        comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
+        comparison=comparison_table(comparison, labels),
+        differences=comparison_table(differences, labels) if comparison else None,
+        comparison_note=(comparison_note(comparison_seeds, run.manifest.get("seed"), run.manifest.get("chosen_as"))
+                         if comparison else None),
         whole_run_note=whole_run,
         missing_notes=missing_notes if comparison else None,
         scenario_note=scenario.note if comparison and scenario else None,
@@ -1628,7 +1664,8 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
 def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[str, Any] | None = None,
                  comparison_png: bytes | None = None, comparison_seeds: list[Any] | None = None,
                  differences: list[dict[str, Any]] | None = None, other_scenario: bool = False,
-                 say: Callable[[str], None] | None = None) -> Path:
+                 say: Callable[[str], None] | None = None,
+                 observation_checks: list[dict[str, Any]] | None = None) -> Path:
     """Write `run_dir/report.html` (atomically) from the run folder; returns its path.
 
     `comparison` (a list of dicts, variant name -> metrics, or `corredor compare`'s comparison.json
@@ -1638,7 +1675,9 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
     shown under that table. The seeds its medians are over (`comparison_seeds`, else comparison.json's
     `seeds`) are said under it, with whether this run is one of them. `differences`
     (`difference_rows`, else made from comparison.json's summary) are the differences from the
-    baseline seed by seed, a table of their own.
+    baseline seed by seed, a table of their own. `observation_checks` (`mainjob.observation_checks`'
+    rows, the baseline's page of the main job) adds the check against the reports, as the
+    terminal printed it.
 
     A comparison.json of another scenario than the run's (`comparison_scenario`) is refused
     with OtherScenario before anything is written, unless `other_scenario`; then, as for one
@@ -1677,4 +1716,5 @@ def build_report(run_dir: Path | str, comparison: list[dict[str, Any]] | dict[st
     whole_run = comparison_whole_run_note(rows, comparison, run.dates[-1] if run.dates else None) if rows else None
     return targets.write_text_atomic(run_dir / REPORT_HTML,
                                      render(run, run_dir, rows, figure, comparison_seeds, differences, whole_run,
-                                            scenario, missing_seed_notes(comparison) if rows else None))
+                                            scenario, missing_seed_notes(comparison) if rows else None,
+                                            observation_checks, labels_of(comparison)))

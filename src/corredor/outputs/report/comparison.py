@@ -34,10 +34,12 @@ from .builder import (
     comparison_rows,
     comparison_whole_run_note,
     environment,
+    labels_of,
     png_uri,
     split_facts,
 )
 from .checks import ReportError
+from .checks_section import observation_section, read_check_rows
 
 #: The page `compare --out` writes beside comparison.csv, comparison.json and comparison.png.
 COMPARISON_HTML = "comparison.html"
@@ -133,17 +135,34 @@ def stranded_chart(data: dict[str, Any], names: list[str]) -> dict[str, Any] | N
         same_days = dates.get(name) == dates.get(base) or not dates
         if y is None or len(y) != len(base_y) or not same_days:
             continue  # (another period: its days are not the baseline's)
-        lines.append({"label": name, "y": y, "color": "#000000" if i == 0 else PALETTE[(i - 1) % len(PALETTE)],
-                      "title": name})
+        label = labels_of(data).get(name, name)  # (the readable name, as the tables show it)
+        lines.append({"label": label, "y": y, "color": "#000000" if i == 0 else PALETTE[(i - 1) % len(PALETTE)],
+                      "title": label})
     return chart("People stranded at borders, all places together: the median over the seeds, day by day",
                  "people", axis, lines)
 
 
+def shown_file(file: str, base: str) -> str:
+    """Where a scenario was read from, without the author's folders (the page is e-mailed): the
+    path from the folder that holds the baseline's scenario folder `base`
+    ("chile-peru-2023/variants/bribe_0.toml"), else the file's name."""
+    if not file:
+        return ""
+    path, home = Path(file), Path(base)
+    try:
+        return path.relative_to(home.parent).as_posix() if base else path.name
+    except ValueError:
+        return path.name
+
+
 def scenario_rows(data: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
-    """Each scenario compared: its name, its description (a sweep point's says what it changed,
-    `--set` what every scenario's changed) and the file or folder it was read from."""
-    desc, files = _of(data, "descriptions"), _of(data, "files")
-    return [{"name": n, "description": str(desc.get(n) or ""), "file": str(files.get(n) or "")} for n in names]
+    """Each scenario compared: its readable name (`labels_of`, else its name), its name in the files,
+    its description (a sweep point's says what it changed, `--set` what every scenario's changed)
+    and the file or folder it was read from (`shown_file`)."""
+    desc, files, labels = _of(data, "descriptions"), _of(data, "files"), labels_of(data)
+    base = str(files.get(names[0]) or "") if names else ""
+    return [{"name": n, "label": labels.get(n, n), "description": str(desc.get(n) or ""),
+             "file": shown_file(str(files.get(n) or ""), base)} for n in names]
 
 
 def comparison_facts(data: dict[str, Any], names: list[str]) -> list[tuple[str, str]]:
@@ -169,9 +188,12 @@ def comparison_facts(data: dict[str, Any], names: list[str]) -> list[tuple[str, 
     return facts
 
 
-def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str | None = None) -> str:
+def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str | None = None,
+                      observation_checks: list[dict[str, Any]] | None = None) -> str:
     """The page's HTML text, from comparison.json as read (or `analysis.compare.comparison_json`'s
-    dict, the same) and comparison.png's bytes; `title` where the file names no scenario."""
+    dict, the same) and comparison.png's bytes; `title` where the file names no scenario;
+    `observation_checks`: the main job's check of the baseline against the reports
+    (observation_check.json's rows), a section after the tables."""
     names = _names(data)
     seeds = _seeds(data)
     rows = comparison_rows(data) or []
@@ -190,10 +212,12 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         version=data.get("version"),
         facts=facts,
         technical=technical,
-        tables=[_shown(t) for t in tables if not t.differences],
-        differences=[_shown(t) for t in tables if t.differences],
+        tables=[_shown(t, labels_of(data)) for t in tables if not t.differences],
+        differences=[_shown(t, labels_of(data)) for t in tables if t.differences],
+        labels=[labels_of(data).get(n, n) for n in names],
         figure={"uri": png_uri(png), "title": COMPARISON_FIGURE_TITLE} if png else None,
         stranded=stranded_chart(data, names),
+        observation_check=observation_section(observation_checks),
         scenarios=scenario_rows(data, names),
         periods=periods if len(set(periods.values())) > 1 else None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -201,10 +225,13 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     )
 
 
-def _shown(t: ComparisonTable) -> dict[str, Any]:
-    """A printed table as the page's `variant_table` takes it, headed as the CLI heads it."""
+def _shown(t: ComparisonTable, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A printed table as the page's `variant_table` takes it, headed as the CLI heads it, each
+    scenario by its readable name where it has one (`labels_of`)."""
+    labels = labels or {}
     return {"title": t.title, "notes": t.notes,
-            "table": {"columns": [heading(k) for k in t.metrics], "rows": t.rows}}
+            "table": {"columns": [heading(k) for k in t.metrics],
+                      "rows": [(labels.get(name, name), cells) for name, cells in t.rows]}}
 
 
 def _seed_count(data: dict[str, Any]) -> int:
@@ -215,7 +242,7 @@ def _seed_count(data: dict[str, Any]) -> int:
 
 def build_comparison_report(folder: Path | str) -> Path:
     """Write `folder/comparison.html` (atomically) from the folder's comparison.json and, when
-    there, comparison.png; returns its path. ReportError, naming the file, for a comparison.json
+    there, comparison.png and the main job's observation_check.json; returns its path. ReportError, naming the file, for a comparison.json
     that is missing or not one `corredor compare` wrote; nothing is written then.
 
     >>> build_comparison_report("runs/sweep")  # doctest: +SKIP
@@ -231,4 +258,6 @@ def build_comparison_report(folder: Path | str) -> Path:
         png = figure.read_bytes() if figure.is_file() else None
     except OSError as exc:
         raise ReportError(f"{figure}: cannot read it ({exc.strerror or exc})") from None
-    return write_text_atomic(folder / COMPARISON_HTML, render_comparison(data, png, title=folder.resolve().name))
+    observation_checks = read_check_rows(folder)
+    return write_text_atomic(folder / COMPARISON_HTML, render_comparison(data, png, title=folder.resolve().name,
+                                                                         observation_checks=observation_checks))
