@@ -295,3 +295,33 @@ def test_build_comparison_report_without_a_comparison_says_what_writes_one(tmp_p
     with pytest.raises(ReportError, match=r"comparison.json: missing \(`corredor compare --out"):
         build_comparison_report(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_scenario_has_its_own_line_and_the_baseline_stays_visible():
+    """Found by review: the main job's 11 scenarios on a cycle of 10 colours gave bribe-0 and
+    peru_block=2023-04-20 the same line (and bribe-100 and peru_block=2023-04-27), all solid; the
+    black baseline, drawn first, was hidden under bribe-100's identical line. Now each scenario has
+    its own pair of colour and dash pattern (up to a dozen and more), the baseline is solid, thicker
+    and drawn last, and each legend swatch shows its line's pattern, not only its colour."""
+    from corredor.analysis.compare import comparison_json
+    from corredor.outputs.report.comparison import render_comparison, stranded_chart
+
+    names = ["baseline"] + [f"s{k}" for k in range(1, 13)]
+    data = comparison_json(toy_comparison(names))
+    c = stranded_chart(data, names)
+    styles = [(line["color"], line["dash"]) for line in c["lines"]]
+    assert len(styles) == 13 and len(set(styles)) == 13
+    base = c["lines"][0]
+    assert (base["label"], base["dash"]) == ("baseline", "") and float(base["width"]) > 2
+    assert all(line["dash"] for line in c["lines"][1:])  # (only the baseline is solid)
+    assert c["drawn"][-1] is base  # (on top of any scenario with the same numbers)
+    html = render_comparison(data)
+    polylines = re.findall(r'<polyline class="series"[^>]*>', html)
+    assert 'stroke="#000000"' in polylines[-1] and "stroke-width: 3.2" in polylines[-1]
+    assert all("stroke-dasharray" in p for p in polylines[:-1])
+    swatches = re.findall(r'<span class="swatch[^"]*" style="([^"]*)"></span>([^<]*)</li>', html)
+    assert len(swatches) == 13
+    for style, name in swatches[1:]:
+        dash = next(line["dash"] for line in c["lines"] if line["label"] == name)
+        first = float(dash.split()[0])
+        assert f"repeating-linear-gradient(to right, {c['lines'][names.index(name)]['color']} 0px {first:g}px" in style

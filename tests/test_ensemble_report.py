@@ -405,7 +405,7 @@ def test_crisis_page_is_offline_and_labels_the_sites(chile: Path) -> None:
     assert not any(c["observed_lines"] for c in charts)
     observations = json.loads((chile / "observations.json").read_text())
     days = json.loads((chile / "manifest.json").read_text())["days"]
-    shape = {"range": "bar", "lower_bound": "triangle", "point": "dot", "peak": "segment"}
+    shape = {"range": "bar", "lower_bound": "triangle", "point": "dot", "peak": "diamond"}
     expect = sorted((shape[o["kind"]], "reported", o["day"],
                      [o["low"], o["high"]] if o["kind"] == "range" else [o["low"] if o["kind"] == "lower_bound" else o["value"]])
                     for o in observations if o["location"] == "camp" and o["kind"] in shape and o["day"] < days)
@@ -803,10 +803,16 @@ def _toy_crisis(replicas: int, empties_n: float) -> Any:
 def _marks(chart: dict[str, Any]) -> list[tuple[str, str, int, list[float]]]:
     """A chart's observation marks as (shape, class, day, values read back through its scale):
     a dot its value, a bar its two ends, a triangle the value its tip points up from (5 px
-    above it, as builder.chart draws it), a reported peak's dashed segment (class "reported
-    peak", from the first day, which it must start on) its value on the day it ends."""
+    above it, as builder.chart draws it), a reported peak's diamond (class "reported peak": its
+    own day unknown, one marker at the date it was reported by) the value at its centre."""
     out = []
     for tag, cls, a in chart["marks"]:
+        if cls == "reported peak":
+            xy = points(a["points"]).mean(axis=0, keepdims=True)  # (the diamond's centre)
+            assert len(points(a["points"])) == 4, a
+            day, value, _ = back(chart, xy)
+            out.append(("diamond", "reported", int(day[0]), [round(float(value[0]), 1)]))
+            continue
         if tag == "circle":
             xy = np.array([[float(a["cx"]), float(a["cy"])]])
         elif tag == "line":
@@ -814,10 +820,6 @@ def _marks(chart: dict[str, Any]) -> list[tuple[str, str, int, list[float]]]:
         else:
             xy = points(a["points"])[:1] + [0.0, 5.0]
         day, value, _ = back(chart, xy)
-        if cls == "reported peak":
-            assert round(float(day[0])) == 0 and a.get("stroke-dasharray") and value[0] == value[1], a
-            out.append(("segment", "reported", int(round(float(day[1]))), [round(float(value[1]), 1)]))
-            continue
         out.append(({"circle": "dot", "line": "bar", "polygon": "triangle"}[tag], cls, int(day[0]),
                     [round(float(v), 1) for v in value]))
     return out
@@ -863,12 +865,13 @@ def test_a_crisis_page_marks_a_range_as_a_bar_and_a_lower_bound_as_a_triangle(tm
     assert "<li>reported" not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
-def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_and_matched_replica_by_replica(tmp_path: Path) -> None:
+def test_a_reported_peak_is_a_diamond_at_its_date_and_matched_replica_by_replica(tmp_path: Path) -> None:
     """Found by an acceptance pass: the page drew a reported peak ("~400, its day not stated, before
     21 Apr") as a dot on 21 Apr, like a count that day, and said "replicas below it" from the band,
     while the main job read it as an upper bound. It is now read as every page reads one
     (`analysis.peak`): the most there on some day up to its date, matched when a replica's own
-    peak lies within ±50 % of it; and drawn as a dashed segment from the first day to its date."""
+    peak lies within ±50 % of it; and drawn as one diamond at its date, labelled a peak by then
+    (a dashed line from the first day, as it was drawn next, read as that many there all along)."""
     from corredor.outputs.report.ensemble import bound_rows, render_ensemble
 
     data = _toy_crisis(4, 4.0)
@@ -881,9 +884,10 @@ def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_and_matched_replica_
         ("a peak of 40 by then", "within 20–60 in 1 of 4 replicas (below in 2, above in 1)")]
     (tmp_path / "report.html").write_text(render_ensemble(data), encoding="utf-8")
     shelter = next(c for c in parse(tmp_path / "report.html").charts if c["caption"] == "The shelter: people there")
-    assert _marks(shelter) == [("segment", "reported", 9, [40.0])]
+    assert _marks(shelter) == [("diamond", "reported", 9, [40.0])]
     text = re.sub(r"\s+", " ", (tmp_path / "report.html").read_text(encoding="utf-8"))
-    assert '<span class="swatch dashed"></span>peak up to its date</li>' in text
+    assert '<span class="diamond">◇</span>peak reached by that date, its own date unknown</li>' in text
+    assert ">peak ~40 by then</text>" in text
     assert "in how many replicas it matches the report within ±50 %" in text
 
 

@@ -126,13 +126,13 @@ def test_a_crisis_runs_reports_are_drawn_once():
     assert "observed" in _legend_texts(fig)
 
 
-def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_not_a_dot():
+def test_a_reported_peak_is_one_diamond_at_its_date_not_a_dot_nor_a_line():
     """Found by an acceptance pass: camps.png drew UNHCR's "peak of ~400 (its day not stated, before
-    21 Apr)" as a dot at 400 on 21 Apr, like a count that day. A reported peak is the most there
-    on some day up to its date (`analysis.peak`): a dashed horizontal segment at its value from
-    the first day to that date, labelled as such, and no dot."""
+    21 Apr)" as a dot at 400 on 21 Apr, like a count that day; then as a dashed line at 400 from
+    the first day, which a review read as 400 people there for 2½ months. A reported peak is the
+    most there on some day up to its date (`analysis.peak`): one hollow diamond at its value on
+    that date, labelled as a peak by then whose day is unknown; no dot, no line."""
     from matplotlib.collections import LineCollection
-    from matplotlib.dates import date2num
 
     res = crisis_like()
     reports = [{"location": "camp", "day": 8, "kind": "peak", "value": 400.0, "low": None, "high": None},
@@ -142,12 +142,13 @@ def test_a_reported_peak_is_a_dashed_segment_up_to_its_date_not_a_dot():
     x = plots._x_axis(res.dataset)
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert [(list(d.get_xdata()), list(d.get_ydata())) for d in dots] == [([x[5]], [100.0])]  # the count only
-    (segment,) = [c for c in ax.collections if isinstance(c, LineCollection)]
-    ((x0, y0), (x1, y1)), = [np.asarray(p) for p in segment.get_segments()]
-    assert (y0, y1) == (400.0, 400.0) and (x0, x1) == (date2num(x[0]), date2num(x[8]))
-    assert segment.get_linestyle()[0][1] is not None  # dashed
+    (diamond,) = [line for line in ax.get_lines() if line.get_marker() == "D"]
+    assert (list(diamond.get_xdata()), list(diamond.get_ydata())) == ([x[8]], [400.0])
+    assert diamond.get_markerfacecolor() in ("white", (1.0, 1.0, 1.0, 1.0))  # (hollow)
+    assert not [c for c in ax.collections if isinstance(c, LineCollection)]  # (no segment)
     labels = _legend_texts(fig)
-    assert "reported peak up to its date" in labels and labels.count("reported") == 1
+    assert plots.PEAK_LABEL == "reported peak by this date\n(its day unknown)"
+    assert plots.PEAK_LABEL in labels and labels.count("reported") == 1
 
 
 def test_the_camps_legend_covers_no_panel_nor_a_reported_peak():
@@ -178,7 +179,7 @@ def test_the_camps_legend_covers_no_panel_nor_a_reported_peak():
                     for seg in c.get_segments():
                         (x0, y0), (x1, y1) = ax.transData.transform(np.asarray(seg))
                         assert not box.overlaps(Bbox.from_extents(x0, y0, x1 + 1, y1 + 1))
-        assert {"reported peak up to its date", "reported range"} & set(_legend_texts(fig))
+        assert {plots.PEAK_LABEL, "reported range"} & set(_legend_texts(fig))
     assert "reported range" in _legend_texts(fig)  # (only "Camp 3", not the first panel, has one)
 
 

@@ -103,8 +103,13 @@ def test_page_refers_to_nothing_outside_itself(crisis_report):
 def test_map_has_every_located_place_and_a_slider(crisis_report):
     folder, html = crisis_report
     doc = parse(html)
-    circles = [a for t, a in doc.tags if t == "circle" and "place" in a.get("class", "")]
-    assert len(circles) == 6
+    # every place a marker: a circle, a camp (or a place with people stranded) a square of the
+    # same area (its shape says camp, not only its colour: WCAG 1.4.1)
+    markers = [(t, a) for t, a in doc.tags if t in ("circle", "rect") and "place" in a.get("class", "").split()]
+    assert len(markers) == 6
+    assert all((t == "rect") == ("camp" in a["class"].split()) for t, a in markers)
+    squares = [a for t, a in markers if t == "rect"]
+    assert squares and all(a["width"] == a["height"] for a in squares)
     slider = next(a for t, a in doc.tags if t == "input" and a.get("id") == "day")
     assert (slider["min"], slider["max"]) == ("0", "24")
     data = json.loads(parse(html).scripts[0])
@@ -112,9 +117,10 @@ def test_map_has_every_located_place_and_a_slider(crisis_report):
     camp = [loc["name"] for loc in net["locations"]].index(XSS_NAME)
     day = int(slider["value"])  # the slider starts at the day most people are stranded
     assert data["pop"][day][camp] == 480
-    r_at = {a["data-i"]: float(a["r"]) for a in circles}
+    r_at = {a["data-i"]: float(a["r"]) if t == "circle" else float(a["width"]) / np.sqrt(np.pi) for t, a in markers}
     expected = data["rMin"] + data["rScale"] * np.sqrt(480)
     assert r_at[str(camp)] == pytest.approx(expected, abs=0.01)
+    assert "(a square, of area ∝ people)" in html  # (the legend says so)
     roads = [a for t, a in doc.tags if t == "line" and "road" in a.get("class", "")]
     assert any("s2" in a["class"].split() and "crossing" in a["class"] for a in roads)  # closed crossing marked
 
@@ -352,12 +358,21 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     assert checked["value"] == 178 and not checked["ok"]
     series[75] = 390.0
     assert next(r for r in evaluate_targets(series, start) if r["target"] == target.name)["ok"]
-    # the chart: a dashed segment at its value from the first day to its date
+    # the chart: one diamond at its value on its date, labelled a peak by then (found by review:
+    # a dashed line at 1,000 from the first day read as that many there all along)
     c = chart("camp", "people", [None] * 20, [{"label": "sim", "y": camp}],
               reported=[{"day": 6, "kind": "peak", "value": 1000.0, "low": None, "high": None, "color": "#000"}])
     (mark,) = c["marks"]
-    assert mark["shape"] == "peak" and mark["x1"] == c["left"] and mark["x2"] < c["right"]
+    x6 = c["left"] + 6 / 19 * (c["right"] - c["left"])
+    assert mark["shape"] == "peak" and "x1" not in mark and mark["x"] == pytest.approx(x6, abs=0.1)
+    assert mark["label"] == "peak ~1,000 by then" and "its date unknown" in mark["title"]
     assert c["y_max"] >= 1000  # (the axis reaches it)
+    html = build_report(folder).read_text(encoding="utf-8")
+    (diamond,) = re.findall(r'<polygon class="reported peak" points="([^"]+)"', html)
+    xs = sorted({float(p.split(",")[0]) for p in diamond.split()})
+    assert len(xs) == 3 and xs[2] - xs[0] < 12  # (a marker, not a segment)
+    assert ">peak ~1,000 by then</text>" in html
+    assert "peak reached by that date, its own date unknown" in html  # (the legend)
 
 
 def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
@@ -1288,3 +1303,39 @@ def test_groups_that_are_not_objects_in_network_json_are_refused(tmp_path):
     (folder / "network.json").write_text(json.dumps(net), encoding="utf-8")
     with pytest.raises(ReportError, match=r'network\.json.*groups\[0\] "vulnerable".*true or false'):
         build_report(folder)
+
+
+def _contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2.1's contrast ratio of two sRGB colours "#rrggbb"."""
+    def luminance(c: str) -> float:
+        rgb = [int(c[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+        r, g, b = (v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    a, b = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def test_every_series_colour_has_3_to_1_against_the_page():
+    """Found by a WCAG audit: orange #ff7f0e (2.53:1), pink #e377c2 (2.73:1) and cyan #17becf
+    (2.26:1) lines on white fell short of the 3:1 a graphical object needs (1.4.11)."""
+    from corredor.outputs.report.builder import PALETTE
+
+    assert _contrast("#ff7f0e") == pytest.approx(2.53, abs=0.01)  # (the audit's figure: the formula)
+    assert len(set(PALETTE)) == len(PALETTE) == 8
+    assert {c: round(_contrast(c), 2) for c in PALETTE if _contrast(c) < 3} == {}
+
+
+def test_passages_by_mode_tell_their_lines_apart_without_colour(crisis_report):
+    """Found by a WCAG audit: 6 of the 8 series of "Passages by mode" were solid lines told apart by
+    colour alone ("crossed: admitted" and "crossed: regular" were one to a protanope), and
+    "pushbacks" and "gave up" shared one dash. Each line now has its own dash pattern, which its
+    legend swatch shows; every chart's text alternative says each line's highest day."""
+    _, html = crisis_report
+    fig = next(f for f in re.findall(r'<figure class="chart">.*?</figure>', html, re.S) if "Passages by mode" in f)
+    polylines = re.findall(r'<polyline class="series"[^>]*>', fig)
+    dashes = [m.group(1) if (m := re.search(r'stroke-dasharray="([^"]*)"', p)) else "" for p in polylines]
+    assert len(dashes) >= 3 and len(set(dashes)) == len(dashes), dashes
+    keys = re.findall(r'<span class="swatch[^"]*" style="([^"]*)"></span>', fig)
+    assert len(keys) == len(dashes) and sum("repeating-linear-gradient" in k for k in keys) == len(dashes) - 1
+    label = re.search(r'role="img" aria-label="([^"]*)"', fig).group(1)
+    assert label.startswith("Passages by mode") and "pushbacks: highest 1 on 2023-04-13" in label

@@ -193,9 +193,9 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
 
     camp = json.loads((folder / "network.json").read_text(encoding="utf-8"))["locations"]
     camp_i = [loc["name"] for loc in camp].index(XSS_NAME)
-    circle = f"document.querySelector('#mapsvg circle.place[data-i=\"{camp_i}\"]')"
+    circle = f"document.querySelector('#mapsvg rect.place[data-i=\"{camp_i}\"]')"  # (a camp: a square)
     start_day = evaluate(browser, session, "Number(document.getElementById('day').value)")
-    r_before = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
+    r_before = float(evaluate(browser, session, f"{circle}.getAttribute('width')"))
     crossing_before = evaluate(browser, session, "document.querySelector('#mapsvg line.crossing').getAttribute('class')")
     assert "1 crossing closed" in evaluate(browser, session, "document.getElementById('day-summary').textContent")
     date_before = evaluate(browser, session, "document.getElementById('date').textContent")
@@ -212,7 +212,7 @@ def test_report_offline_clean_interactive_and_not_blank(browser, tmp_path):
                      {"type": kind, "key": "Home", "code": "Home", "windowsVirtualKeyCode": 36}, session=session)
     browser.drain(0.5)
     assert evaluate(browser, session, "Number(document.getElementById('day').value)") == 0 != start_day
-    r_after = float(evaluate(browser, session, f"{circle}.getAttribute('r')"))
+    r_after = float(evaluate(browser, session, f"{circle}.getAttribute('width')"))
     assert r_after < r_before  # 60 people on the first day, 480 on the busiest
     assert evaluate(browser, session, f"{entry}.querySelector('title').textContent") == (
         f"{XSS_NAME}: 60 people (60 stranded)")
@@ -417,3 +417,105 @@ def test_comparison_page_offline_clean_and_drawn(browser, tmp_path):
 
     img = imread(io.BytesIO(png), format="png")[..., :3]
     assert float(img.std()) > 0.05, "screenshot looks blank"
+
+
+def test_on_a_phone_the_key_figures_reflow_and_a_wide_table_says_it_scrolls(browser, tmp_path):
+    """Found by review at 390 and 320 px: the key figures' labels kept one line each ("tents for
+    people without shelter at the line and in full shelters, busiest day"), so their table was
+    753 px wide, the values off the screen and the whole page panning sideways (WCAG 1.4.10); and
+    the wide tables' scroll boxes gave no sign of their hidden columns (overlay scroll bars). Now
+    the labels wrap beside their values, and a box with columns out of view says so on a phone
+    and shows a shadow at its edge (background-attachment local)."""
+    from test_report import _run_folder_via_writer
+
+    report = build_report(_run_folder_via_writer(crisis_like(n_days=25), tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    needs = "document.querySelector('#needs .scroll')"
+    note = f"getComputedStyle({needs}, '::before').content"
+    for width in (390, 320):
+        _on_a_phone(browser, session, width)
+        page_wider = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert evaluate(browser, session, page_wider) <= 0, width
+        values = evaluate(browser, session, "Array.from(document.querySelectorAll('#key td'))"
+                          ".map(td => td.getBoundingClientRect().right - document.documentElement.clientWidth)")
+        assert values and max(values) <= 0, (width, values)
+        assert evaluate(browser, session, f"{needs}.scrollWidth > {needs}.clientWidth")  # (it does scroll)
+        assert "Scroll sideways for more columns" in evaluate(browser, session, note)
+    assert "local" in evaluate(browser, session, f"getComputedStyle({needs}).backgroundAttachment")
+    _on_a_phone(browser, session, 1200)
+    assert evaluate(browser, session, note) == "none"  # (a laptop's window: no such note)
+    assert problems(browser.events, url) == []
+
+
+def test_the_map_says_the_date_and_its_places_numbers_can_be_read_without_hovering(browser, tmp_path):
+    """Found by a WCAG audit: a screen reader announced the day slider as "99", not its date; the
+    summary beside it changed silently; and each place's number was only in a hover tooltip of
+    an SVG marked role="img" (no hover on a phone; no keyboard focus; hidden from screen
+    readers). The slider now carries aria-valuetext, the summary is aria-live, and a "Places on
+    this day" table, which the slider updates, holds every place's number."""
+    folder = make_run_folder(crisis_like(n_days=25, camp_name=XSS_NAME), tmp_path / "run")
+    report = build_report(folder)
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    slider = "document.getElementById('day')"
+    date = evaluate(browser, session, "document.getElementById('date').textContent")
+    assert evaluate(browser, session, f"{slider}.getAttribute('aria-valuetext')") == date == "2023-04-30"
+    assert evaluate(browser, session, "document.getElementById('day-summary').getAttribute('aria-live')") == "polite"
+    net = json.loads((folder / "network.json").read_text(encoding="utf-8"))["locations"]
+    camp_i = [loc["name"] for loc in net].index(XSS_NAME)
+    row = f"document.querySelector('#places-day tr[data-i=\"{camp_i}\"]')"
+    assert evaluate(browser, session, f"{row}.querySelector('th').textContent") == XSS_NAME
+    cells = f"Array.from({row}.querySelectorAll('td')).map(td => td.textContent)"
+    assert evaluate(browser, session, cells)[1:] == ["480", "480"]
+    assert evaluate(browser, session, "document.querySelector('#places-day summary').tabIndex") >= 0  # (focusable)
+    evaluate(browser, session, f"{slider}.focus()")
+    for kind in ("rawKeyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent",
+                     {"type": kind, "key": "Home", "code": "Home", "windowsVirtualKeyCode": 36}, session=session)
+    browser.drain(0.3)
+    assert evaluate(browser, session, f"{slider}.getAttribute('aria-valuetext')") == "2023-04-13"
+    assert evaluate(browser, session, cells)[1:] == ["60", "60"]
+    side = float(evaluate(browser, session, f"document.querySelector('#mapsvg rect.place[data-i=\"{camp_i}\"]')"
+                                            ".getAttribute('width')"))
+    data = json.loads(evaluate(browser, session, "document.getElementById('map-data').textContent"))
+    assert side == pytest.approx((data["rMin"] + data["rScale"] * np.sqrt(60)) * np.sqrt(np.pi), abs=0.01)
+    assert problems(browser.events, url) == []
+
+
+def test_printed_headings_stay_with_what_follows_and_the_comparison_opens_on_its_table(browser, tmp_path):
+    """Found by printing the pages: headings and captions ended pages with their table or chart
+    on the next, rows split across pages (a band without its scenario's name), the key figures
+    came out at the tables' 7.5 pt, the map's names were copied twice out of the PDF (the white
+    halo's stroked copy), and comparison.html's first page held only its header (the comparison
+    forced onto a landscape page after it)."""
+    from corredor.analysis.compare import comparison_json
+    from corredor.outputs.report.comparison import render_comparison
+    from test_comparison_page import toy_comparison
+    from test_report import _run_folder_via_writer
+
+    report = build_report(_run_folder_via_writer(crisis_like(n_days=25), tmp_path / "run"))
+    url = report.resolve().as_uri()
+    session = open_offline(browser, url)
+    browser.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+
+    def style(selector: str, prop: str) -> str:
+        return evaluate(browser, session, f"getComputedStyle(document.querySelector('{selector}')).{prop}")
+
+    for selector in ("h2", "figure.chart figcaption", ".controls"):
+        assert style(selector, "breakAfter") == "avoid", selector
+    for selector in ("tbody tr", "figure.chart"):
+        assert style(selector, "breakInside") == "avoid", selector
+    assert float(style("#key td", "fontSize").removesuffix("px")) >= 10 * 96 / 72 - 0.01  # 10 pt
+    assert style("#mapsvg .labels text", "stroke") == "none"
+
+    page = tmp_path / "comparison.html"
+    page.write_text(render_comparison(comparison_json(toy_comparison(["baseline", "b", "c"]))), encoding="utf-8")
+    session = open_offline(browser, page.resolve().as_uri())
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"preferCSSPageSize": True}, session=session)["data"])
+    boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox \[([^\]]+)\]", pdf)]
+    first = boxes[0]
+    assert first[2] > first[3], boxes  # (the header on the comparison's landscape page)
+    browser.call("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    assert style("h3", "breakAfter") == "avoid"  # (the comparison's tables' headings)
+    assert problems(browser.events, page.resolve().as_uri()) == []

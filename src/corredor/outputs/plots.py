@@ -117,7 +117,7 @@ def camps_figure(
     """One panel per camp: simulated population (line), band (shaded), observed (dots).
 
     `observations` (crisis runs, see `tables.observations_for`) add dated points, ranges (bars),
-    lower bounds (triangles) and reported peaks (dashed segments up to their date) at their
+    lower bounds (triangles) and reported peaks (hollow diamonds at their date) at their
     location (`draw_observations`).
     """
     band = population_bands(dataset, bands)
@@ -191,11 +191,16 @@ def legend_beside(fig: Figure, axes: list[Any], fontsize: float = 7) -> Any:
                       bbox_to_anchor=(right + 0.1 / fig.get_figwidth(), top), borderaxespad=0.0)
 
 
+#: The legend's words for a reported peak's diamond: reached on some day by its date, which is unknown.
+PEAK_LABEL = "reported peak by this date\n(its day unknown)"
+
+
 def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> None:
     """Points as dots, ranges as vertical bars, lower bounds as upward triangles, and a reported
-    peak (the most there on some day up to its date, `analysis.peak`) as a dashed horizontal
-    segment at its value from the first day to that date, in black, each kind labelled once
-    ("reported", "reported range", "reported lower bound", "reported peak up to its date").
+    peak (the most there on some day up to its date, its own day unknown, `analysis.peak`) as a
+    hollow diamond at its value on that date (a dashed line from the first day read as that many
+    there all along), in black, each kind labelled once ("reported", "reported range", "reported
+    lower bound", PEAK_LABEL).
     Shared by camps.png and an ensemble's bands.png, so both mark a report the same way."""
     labelled: set[str] = set()
 
@@ -204,7 +209,7 @@ def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> Non
             return None
         labelled.add(kind)
         return {"point": "reported", "range": "reported range", "lower_bound": "reported lower bound",
-                "peak": "reported peak up to its date"}[kind]
+                "peak": PEAK_LABEL}[kind]
 
     for o in rows:
         t = o["day"]
@@ -215,7 +220,7 @@ def draw_observations(ax: Any, x: np.ndarray, rows: list[dict[str, Any]]) -> Non
         elif o["kind"] == "lower_bound" and o["low"] is not None:
             ax.plot([x[t]], [o["low"]], "^", ms=5, color="black", label=label("lower_bound"))
         elif o["kind"] == "peak" and o["value"] is not None:
-            ax.hlines(o["value"], x[0], x[t], colors="black", linestyles="dashed", lw=1.2, label=label("peak"))
+            ax.plot([x[t]], [o["value"]], "D", ms=6, mfc="white", mec="black", mew=1.3, label=label("peak"))
         elif o["kind"] == "point" and o["value"] is not None:
             ax.plot([x[t]], [o["value"]], "o", ms=4, color="black", label=label("point"))
 

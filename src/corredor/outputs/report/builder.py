@@ -38,7 +38,13 @@ from .checks import NotARunFolder, ReportError
 
 REPORT_HTML = "report.html"
 COMPARISON_JSON = "comparison.json"
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+#: Series colours: tab10's, the light ones (orange, pink, cyan; 2.3–2.7:1) darkened so that every
+#: line has at least 3:1 contrast against the white page (WCAG 1.4.11).
+PALETTE = ["#1f77b4", "#d62728", "#2a8a2a", "#c15a00", "#9467bd", "#8c564b", "#b8438f", "#0f7c88"]
+#: Dash patterns (SVG stroke-dasharray) that tell lines apart without colour (a red–green
+#: colour-blind reader, a greyscale printout): solid first, then six patterns. 7 against the 8
+#: colours: the k-th line's pair (PALETTE[k % 8], LINE_DASHES[k % 7]) repeats only after 56 lines.
+LINE_DASHES = ["", "7 3", "2 2", "10 3 2 3", "4 4", "12 3 2 3 2 3", "1 3"]
 MAP_W, MAP_H, MAP_PAD = 760, 560, 40
 CHART_W, CHART_H = 680, 230
 CHART_L, CHART_R, CHART_T, CHART_B = 60, 36, 14, 34
@@ -253,11 +259,16 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
     """A line chart as SVG-ready numbers: polylines, dots, ticks. Labels are escaped by the template.
 
     `reported` are dated observations ({day, kind, value, low, high, note, color}) drawn as a dot
-    (point), a bar (range), a triangle (lower bound) or a dashed segment from the first day to
-    the report's (peak: the most there on some day up to then, `analysis.peak`). `bands` are shaded areas between
+    (point), a bar (range), a triangle (lower bound) or a diamond labelled "peak by then" at the
+    report's date (peak: the most there on some day up to then, its day unknown, `analysis.peak`).
+    `bands` are shaded areas between
     two series ({label, low, high, color, opacity}; an ensemble's quantiles), drawn under the
     lines as one polygon per run of days where both edges are known. A line may carry a `title`
-    (its tooltip). `y_min`/`y_max` of the result are the values at the plot's bottom and top.
+    (its tooltip), a `dash` (stroke-dasharray, shown in its legend swatch too), a `width`, and
+    `on_top` (drawn after the others, as a reference line must be to stay visible under identical
+    ones; the legend keeps the given order). `y_min`/`y_max` of the result are the values at the
+    plot's bottom and top; `summary` says each line's highest value and its date (the chart's
+    text alternative).
     """
     n = len(dates)
     reported = [r for r in reported or [] if 0 <= r["day"] < n]
@@ -294,8 +305,11 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
                 cur = []
         if cur:
             segs.append(" ".join(cur))
-        out_lines.append({"label": line["label"], "color": line.get("color", PALETTE[k % len(PALETTE)]),
-                          "dash": line.get("dash", ""), "segments": segs, "title": line.get("title", "")})
+        color, dash = line.get("color", PALETTE[k % len(PALETTE)]), line.get("dash", "")
+        out_lines.append({"label": line["label"], "color": color, "dash": dash, "segments": segs,
+                          "title": line.get("title", ""), "width": line.get("width"),
+                          "on_top": bool(line.get("on_top")), "key_style": swatch_style(color, dash, line.get("width")),
+                          "peak": _line_peak(y, dates)})
     out_bands = [{"label": b["label"], "color": b.get("color", PALETTE[0]), "opacity": b.get("opacity", 0.2),
                   "polygons": _band_polygons(b["low"], b["high"], px, py)} for b in bands or []]
     out_dots = []
@@ -317,11 +331,16 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
             marks.append({"shape": "tri", "points": f"{x},{yl - 5} {x - 4.5},{yl + 3} {x + 4.5},{yl + 3}",
                           "color": r["color"], "title": f"{when}: reported more than {_fmt_num(r['low'])} ({r.get('note', '')})"})
         elif kind == "peak" and r.get("value") is not None:
-            # the most there on some day up to the report (analysis.peak): a dashed segment over
-            # those days, not a dot on the day it was reported
-            marks.append({"shape": "peak", "x1": px(0), "x2": x, "y": py(r["value"]), "color": r["color"],
-                          "title": f"{when}: reported a peak of ~{_fmt_num(r['value'])} on some day up to then "
-                                   f"({r.get('note', '')})"})
+            # the most there on some day up to the report (analysis.peak), its own day unknown: one
+            # diamond at the report's date, labelled "peak by then"; not a line from the first day,
+            # which read as that many people there all along
+            yp = py(r["value"])
+            marks.append({"shape": "peak", "x": x, "y": yp, "color": r["color"],
+                          "points": f"{x},{yp - 5.5:.1f} {x + 5.5:.1f},{yp} {x},{yp + 5.5:.1f} {x - 5.5:.1f},{yp}",
+                          "label": f"peak ~{_fmt_num(r['value'])} by then", "label_x": x - 8 if x > CHART_W / 2 else x + 8,
+                          "anchor": "end" if x > CHART_W / 2 else "start",
+                          "title": f"{when}: reported a peak of ~{_fmt_num(r['value'])} on some day up to then, "
+                                   f"its date unknown ({r.get('note', '')})"})
         elif r.get("value") is not None:
             marks.append({"shape": "dot", "x": x, "y": py(r["value"]), "color": r["color"],
                           "title": f"{when}: reported {_fmt_num(r['value'])} ({r.get('note', '')})"})
@@ -329,7 +348,8 @@ def chart(title: str, y_label: str, dates: list[str | None], lines: list[dict[st
     return {
         "title": title, "y_label": y_label, "w": CHART_W, "h": CHART_H, "left": CHART_L, "top": CHART_T,
         "right": CHART_W - CHART_R, "bottom": CHART_H - CHART_B, "n_days": n,
-        "lines": out_lines, "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
+        "lines": out_lines, "drawn": sorted(out_lines, key=lambda line: line["on_top"]),
+        "summary": chart_summary(out_lines), "dots": out_dots, "marks": marks, "x_ticks": x_ticks,
         "y_ticks": list(zip([py(v) for v in ticks], axis_labels(ticks), strict=True)), "bands": out_bands, "y_min": y_min, "y_max": y_top,
     }
 
@@ -360,6 +380,39 @@ def date_ticks(dates: list[str | None]) -> list[tuple[int, str]]:
             return [(t, parsed[t].strftime("%b %Y")) for t in firsts]
     step = max(1, (n - 1) // 6)
     return [(t, dates[t] or str(t)) for t in range(0, n, step)]
+
+
+def swatch_style(color: str, dash: str, width: float | None = None) -> str:
+    """A legend swatch's inline style: a bar in the line's colour, broken as its stroke-dasharray
+    breaks the line (a repeating gradient; px as the chart's user units at full size), so that the
+    key shows the pattern a reader must match, not only the colour."""
+    height = f"height: {max(3.0, float(width)):g}px; " if width else ""
+    parts = [float(v) for v in dash.replace(",", " ").split()]
+    if not parts:
+        return f"{height}background: {color}"
+    if len(parts) % 2:
+        parts *= 2
+    stops, at = [], 0.0
+    for k, length in enumerate(parts):
+        stops.append(f"{color if k % 2 == 0 else 'transparent'} {at:g}px {at + length:g}px")
+        at += length
+    return f"{height}background: repeating-linear-gradient(to right, {', '.join(stops)})"
+
+
+def _line_peak(y: np.ndarray, dates: list[str | None]) -> tuple[str, str] | None:
+    """A line's highest value and its (first) date, as text; None for a line with no value."""
+    if not np.isfinite(y).any():
+        return None
+    t = int(np.nanargmax(y))
+    return _fmt_num(float(y[t])), dates[t] or f"day {t}"
+
+
+def chart_summary(lines: list[dict[str, Any]], most: int = 4) -> str:
+    """What a chart shows, for its text alternative (aria-label): each line's highest value and
+    its date, the first `most` lines, so a screen reader hears the message, not only the title."""
+    said = [f"{line['label']}: highest {peak[0]} on {peak[1]}" for line in lines[:most] if (peak := line["peak"])]
+    more = len(lines) - most
+    return "; ".join(said) + (f"; and {more} more line{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def _band_polygons(low: Any, high: Any, px: Callable[[int], float], py: Callable[[float], float]) -> list[str]:
@@ -667,7 +720,10 @@ def map_view(run: RunData) -> dict[str, Any] | None:
         places.append({"i": j, "x": xy[j][0], "y": xy[j][1], "name": run.labels[j], "kind": loc.get("kind", ""),
                        "country": loc.get("country", ""), "is_camp": bool(loc.get("is_camp")) or bool(waited[j]),
                        "r": round(r_min + r_scale * math.sqrt(max(pop[day0, j], 0.0)), 2) if n_days else r_min,
-                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": True})
+                       "people": _fmt_num(pop[day0, j]) if n_days else "–", "label": True,
+                       "stranded": _fmt_num(float(np.nan_to_num(st)[day0, j])) if st is not None and n_days else "–"})
+        # a camp is a square of the circle's area (its shape, not only its colour, says camp)
+        places[-1]["side"] = round(places[-1]["r"] * math.sqrt(math.pi), 2)
     index = {loc["name"]: j for j, loc in enumerate(run.locations)}
     roads: list[dict[str, Any]] = []
     for k, road in enumerate(run.roads):
@@ -755,6 +811,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
         lines = [] if len(ever) == 1 else [{"label": "total stranded", "y": np.nansum(st, axis=1), "color": "#222"}]
         lines += [{"label": run.labels[j] + (" (all stranded)" if len(ever) == 1 else ""), "y": st[:, j]}
                   for j in ever[:5]]
+        lines = patterned(lines)
         c = chart("People stranded at borders", "people", run.dates, lines)
         if c:
             charts.append(c)
@@ -765,10 +822,10 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             mode = re.sub(r"^crossings\[mode=(.*)\]$", r"\1", v)
             if np.nansum(run.series[v]) > 0:
                 lines.append({"label": MODE_LABELS.get(mode, mode), "y": run.series[v]})
-        extra = [{"label": lab, "y": run.series[v], "dash": "4 3"} for v, lab in
+        extra = [{"label": lab, "y": run.series[v]} for v, lab in
                  (("pushbacks", "pushbacks"), ("give_ups", "gave up")) if v in run.series]
         c = chart("Passages by mode, per day: across the border, and moved by events", "people/day",
-                  run.dates, lines + extra)
+                  run.dates, patterned(lines + extra))
         if c:
             charts.append(c)
     if "needs.water_l" in run.grids:
@@ -787,11 +844,19 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                 lines.append({"label": "toilets provided", "y": run.grids["needs.toilets_provided"][:, j],
                               "dash": "5 3"})
             lines.append({"label": "health workers (population-level density equivalent)",
-                          "y": run.grids["needs.health_staff"][:, j]})
+                          "y": run.grids["needs.health_staff"][:, j], "dash": LINE_DASHES[2]})
             c = chart(f"Needs at {run.labels[j]}", "count", run.dates, lines)
             if c:
                 charts.append(c)
     return charts
+
+
+def patterned(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`lines` each with its own colour and dash pattern by position (PALETTE, LINE_DASHES), where
+    it has none: a chart of many series (passages by mode, stranded by place) read by colour
+    alone lost its red–green pairs to colour-blind readers and all of them on a greyscale print."""
+    return [{"color": PALETTE[k % len(PALETTE)], "dash": LINE_DASHES[k % len(LINE_DASHES)], **line}
+            for k, line in enumerate(lines)]
 
 
 #: Indicators other than toilets whose gap the needs table shows where something was provided.

@@ -28,6 +28,7 @@ from . import checks
 from .builder import (
     COMPARISON_FIGURE_TITLE,
     COMPARISON_JSON,
+    LINE_DASHES,
     PALETTE,
     _asset,
     chart,
@@ -108,6 +109,17 @@ def _period(dates: list[Any]) -> str | None:
     return f"{days[0]} to {days[-1]} ({len(days)} days)" if days else None
 
 
+def scenario_style(i: int) -> dict[str, Any]:
+    """The i-th scenario's line (0: the baseline): the baseline black, solid, thicker and drawn
+    last, so that a scenario with the same numbers cannot hide it; every other scenario dashed, in
+    its own pair of colour and pattern (8 colours against 6 patterns: unique for 24 scenarios),
+    since 11 scenarios on a cycle of colours alone gave two pairs the same line."""
+    if i == 0:
+        return {"color": "#000000", "dash": "", "width": 3.2, "on_top": True}
+    patterns = LINE_DASHES[1:]
+    return {"color": PALETTE[(i - 1) % len(PALETTE)], "dash": patterns[(i - 1) % len(patterns)]}
+
+
 def stranded_chart(data: dict[str, Any], names: list[str]) -> dict[str, Any] | None:
     """The median number stranded, all places together, day by day, one line per scenario that
     has the baseline's days (comparison.json's `stranded_median` and `dates`); the baseline in
@@ -136,8 +148,7 @@ def stranded_chart(data: dict[str, Any], names: list[str]) -> dict[str, Any] | N
         if y is None or len(y) != len(base_y) or not same_days:
             continue  # (another period: its days are not the baseline's)
         label = labels_of(data).get(name, name)  # (the readable name, as the tables show it)
-        lines.append({"label": label, "y": y, "color": "#000000" if i == 0 else PALETTE[(i - 1) % len(PALETTE)],
-                      "title": label})
+        lines.append({"label": label, "y": y, "title": label, **scenario_style(i)})
     return chart("People stranded at borders, all places together: the median over the seeds, day by day",
                  "people", axis, lines)
 

@@ -8,7 +8,9 @@
   var data = JSON.parse(dataEl.textContent);
   var dateOut = document.getElementById("date");
   var summary = document.getElementById("day-summary");
-  var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg g.places circle.place"));
+  // a place's marker: a circle, or a camp's square (rect) of the same area
+  var circles = Array.prototype.slice.call(document.querySelectorAll("#mapsvg g.places .place"));
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#places-day tbody tr"));  // "Places on this day"
   var entries = Array.prototype.slice.call(document.querySelectorAll("#mapsvg g.entry"));  // callouts' lines
   var roads = Array.prototype.slice.call(document.querySelectorAll("#mapsvg line.road, #mapsvg g.xmark"));
   var marks = Array.prototype.slice.call(document.querySelectorAll("svg.ts line.daymark"));
@@ -39,7 +41,22 @@
     var pop = data.pop[day] || [];
     var stranded = data.stranded ? data.stranded[day] : null;
     circles.forEach(function (c) {
-      c.setAttribute("r", radius(describe(c, pop, stranded)).toFixed(2));
+      var r = radius(describe(c, pop, stranded));
+      if (c.tagName.toLowerCase() === "rect") {
+        var side = r * Math.sqrt(Math.PI);
+        c.setAttribute("x", (Number(c.getAttribute("data-cx")) - side / 2).toFixed(2));
+        c.setAttribute("y", (Number(c.getAttribute("data-cy")) - side / 2).toFixed(2));
+        c.setAttribute("width", side.toFixed(2));
+        c.setAttribute("height", side.toFixed(2));
+      } else {
+        c.setAttribute("r", r.toFixed(2));
+      }
+    });
+    rows.forEach(function (row) {
+      var i = Number(row.getAttribute("data-i"));
+      row.querySelector("td.people").textContent = fmt(pop[i] || 0);
+      var cell = row.querySelector("td.stranded");
+      if (cell && stranded) { cell.textContent = fmt(stranded[i] || 0); }
     });
     entries.forEach(function (e) { describe(e, pop, stranded); });
     var closed = 0;
@@ -55,6 +72,7 @@
       });
     }
     dateOut.textContent = data.dates[day];
+    slider.setAttribute("aria-valuetext", data.dates[day]);  // a screen reader says the date, not "99"
     var parts = [];
     if (stranded) { parts.push(fmt(stranded.reduce(function (a, b) { return a + b; }, 0)) + " stranded"); }
     if (data.roadStatus) {
