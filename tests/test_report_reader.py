@@ -71,7 +71,7 @@ def test_a_run_page_explains_its_words_and_keeps_technical_fields_at_its_foot(cr
     water = [v for k, v in kf if k.startswith("water needed")]
     assert water and all(re.fullmatch(r"[\d,]+ litres(/day)?", v) for v in water), water
     assert key_figure_rows({"peak_water_l_per_day": 11175.0})[0][1] == "11,175 litres/day"
-    assert "<th>water litres/day</th>" in crisis_page and " l/day" not in crisis_page
+    assert "<th>water litres/<wbr>day</th>" in crisis_page and " l/day" not in crisis_page
 
 
 def test_page_titles_say_what_page_of_which_scenario(crisis_page, tmp_path):
