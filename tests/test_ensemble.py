@@ -265,6 +265,27 @@ def test_crisis_overrides_keep_the_readers_bounds() -> None:
     assert all(v.overrides["move_rules.camp_weight"] == 3 for v in variants)
 
 
+def test_every_band_table_embeds_the_ensemble_manifest(tmp_path: Path) -> None:
+    """A band file copied out of its folder said nothing of the scenario, version or seeds that
+    made it (its schema metadata was pandas' alone); results.parquet embeds its run's manifest."""
+    import pyarrow.parquet as pq
+
+    out = write_ensemble(_run(replicas=3, seed=4), tmp_path / "ens", plot=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    tables = sorted((out / "bands").glob("*.parquet")) + [out / "observed.parquet"]
+    assert len(tables) > 2
+    for path in tables:
+        meta = pq.read_schema(path).metadata or {}
+        assert b"pandas" in meta, path  # (read back as before)
+        embedded = json.loads(meta[b"corredor.manifest"])
+        for key in ("kind", "version", "scenario", "base_seed", "replicas", "replica_seeds", "variants"):
+            assert embedded[key] == manifest[key], (path.name, key)
+        assert not {"created", "wall_s", "executor", "workers"} & set(embedded)  # (how it ran, not what)
+    # the same seeds give the same bytes, whenever and however they ran
+    again = write_ensemble(_run(replicas=3, seed=4), tmp_path / "again", plot=False)
+    assert all((again / "bands" / p.name).read_bytes() == p.read_bytes() for p in (out / "bands").glob("*.parquet"))
+
+
 def test_write_and_read_back(tmp_path: Path) -> None:
     ens = _run(replicas=6, seed=9)
     out = write_ensemble(ens, tmp_path / "ens")

@@ -65,8 +65,7 @@ def test_tables_and_needs_are_in_people(mali_run):
     quick = _rows(folder / "population.csv")
     assert [float(r["Fassala-Mbera"]) for r in quick] == [H * float(a) for a in agents]
     peaks = {f["properties"]["name"]: f["properties"] for f in
-             json.loads((folder / "locations.geojson").read_text())["features"]
-             if f["geometry"]["type"] == "Point"}
+             json.loads((folder / "locations.geojson").read_text())["features"]}
     assert peaks["Fassala-Mbera"]["population_peak"] == H * agents.max()
 
 
@@ -129,8 +128,7 @@ def test_closures_reach_the_map_and_the_tables(mali_run):
     assert closed[25, niger].all() and not closed[25, burkina].any()
     others = [k for k in range(len(pairs)) if k not in burkina + niger]
     assert not closed[:, others].any()
-    roads = [f["properties"] for f in json.loads((folder / "locations.geojson").read_text())["features"]
-             if f["geometry"]["type"] == "LineString"]
+    roads = [f["properties"] for f in json.loads((folder / "routes.geojson").read_text())["features"]]
     for road in roads:
         links = [k for k in range(len(pairs)) if {ds["route_from"].values[k], ds["route_to"].values[k]}
                  == {road["from"], road["to"]}]

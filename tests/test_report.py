@@ -223,7 +223,7 @@ def test_real_crisis_run_folder_end_to_end(tmp_path):
     res = simulate(load_scenario(scenario_dir), seed=3)
     folder = write_run_folder(res, tmp_path / "cp")
     names = {p.name for p in folder.iterdir()}
-    assert {"results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json",
+    assert {"results.parquet", "populations.csv", "needs.csv", "locations.geojson", "routes.geojson", "network.json",
             "observations.json", "camps.png", "stranded.png", "needs.png"} <= names
     html = build_report(folder).read_text(encoding="utf-8")
     doc = parse(html)

@@ -33,8 +33,8 @@ def test_every_file_is_written(written):
     names = sorted(p.name for p in paths)
     # sites_by_group.csv only for a run with groups (a crisis run); a Flee case's folder is as before
     by_group = ["sites_by_group.csv"] if "group" in res.dataset.dims else []
-    assert names == sorted(["results.parquet", "populations.csv", "needs.csv", "locations.geojson", "network.json",
-                            *by_group])
+    assert names == sorted(["results.parquet", "populations.csv", "needs.csv", "locations.geojson", "routes.geojson",
+                            "network.json", *by_group])
     assert sorted(p.name for p in folder.iterdir()) == names
     assert all((folder / n).stat().st_size > 0 for n in names)
 
@@ -42,7 +42,7 @@ def test_every_file_is_written(written):
 def test_long_table_schema_and_values_match_the_dataset(written):
     res, folder, _ = written
     t = pq.read_table(folder / "results.parquet")
-    assert t.column_names == ["day", "date", "location", "group", "variable", "value"]
+    assert t.column_names == ["day", "date", "location", "group", "variable", "value", "unit"]
     assert str(t.schema.field("date").type) == "date32[day]"
     ds = res.dataset
     pop = t.filter(pc.equal(t["variable"], "population"))
@@ -80,7 +80,7 @@ def test_crisis_long_table_keeps_groups_modes_and_status(tmp_path):
 def test_populations_csv_has_hxl_row_and_matching_numbers(written):
     res, folder, _ = written
     header, tags, rows = _read_csv(folder / "populations.csv")
-    assert header[:7] == ["date", "day", "location", "label", "location_code", "country", "kind"]
+    assert header[:8] == ["date", "day", "location", "label", "location_code", "country", "adm1", "kind"]
     assert len(tags) == len(header) and all(t.startswith("#") for t in tags)
     assert tags[:5] == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code"]
     # only the ISO date is a #date (HXL tools read a day index 0-99 as a year), and the readable
@@ -151,8 +151,10 @@ def test_geojson_points_and_lines(written):
     res, folder, _ = written
     doc = json.loads((folder / "locations.geojson").read_text(encoding="utf-8"))
     assert doc["type"] == "FeatureCollection"
-    points = [f for f in doc["features"] if f["geometry"]["type"] == "Point"]
-    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    points = doc["features"]
+    lines = json.loads((folder / "routes.geojson").read_text(encoding="utf-8"))["features"]
+    assert {f["geometry"]["type"] for f in points} == {"Point"}
+    assert {f["geometry"]["type"] for f in lines} == {"LineString"}
     ds = res.dataset
     assert len(points) == ds.sizes["location"]
     assert len(lines) == ds.sizes["route"] // 2  # one line per road, both directions merged
@@ -181,8 +183,7 @@ def test_geojson_leaves_out_roads_of_zero_length(tmp_path):
     lat[names.index(b)], lon[names.index(b)] = lat[names.index(a)], lon[names.index(a)]
     res.dataset = ds.assign_coords(lat=("location", lat), lon=("location", lon))
     tables.write_tables(res, tmp_path)
-    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
-    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    lines = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))["features"]
     assert lines and all(f["geometry"]["coordinates"][0] != f["geometry"]["coordinates"][1] for f in lines)
     assert not any({f["properties"]["from"], f["properties"]["to"]} == {a, b} for f in lines)
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
@@ -199,12 +200,11 @@ def test_geojson_leaves_out_places_not_in_degrees(tmp_path):
     lat[0] = 118.4
     res.dataset = ds.assign_coords(lat=("location", lat))
     tables.write_tables(res, tmp_path)
-    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
-    points = [f for f in doc["features"] if f["geometry"]["type"] == "Point"]
-    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    points = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))["features"]
+    lines = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))["features"]
     assert [f["properties"]["name"] for f in points] == names[1:]
     assert lines and not any(names[0] in (f["properties"]["from"], f["properties"]["to"]) for f in lines)
-    for f in doc["features"]:
+    for f in points + lines:
         coords = f["geometry"]["coordinates"]
         for lon, lat_ in [coords] if f["geometry"]["type"] == "Point" else coords:
             assert -180 <= lon <= 180 and -90 <= lat_ <= 90
@@ -228,7 +228,7 @@ def test_a_place_without_coordinates_is_on_no_map(tmp_path):
     doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
     points = [f["properties"]["name"] for f in doc["features"] if f["geometry"]["type"] == "Point"]
     assert points == [n for k, n in enumerate(names) if k != 1]
-    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    lines = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))["features"]
     assert not any(names[1] in (f["properties"]["from"], f["properties"]["to"]) for f in lines)
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
     assert net["locations"][1]["lat"] is None and net["locations"][1]["lon"] is None
@@ -239,7 +239,7 @@ def test_a_place_without_coordinates_is_on_no_map(tmp_path):
 def test_closure_status_reaches_geojson_and_network(tmp_path):
     res = crisis_like(n_days=10)
     tables.write_tables(res, tmp_path)
-    doc = json.loads((tmp_path / "locations.geojson").read_text(encoding="utf-8"))
+    doc = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))
     crossing = next(f for f in doc["features"] if f["properties"].get("crossing") == "concordia")
     assert crossing["properties"]["days_closed"] == 8
     assert crossing["properties"]["first_closed_date"] == "2023-04-15"
@@ -357,9 +357,10 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
     res = _described_crisis()
     tables.write_tables(res, tmp_path)
     header, tags, rows = _read_csv(tmp_path / "sites_by_group.csv")
-    assert header == ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
+    assert header == ["date", "day", "location", "label", "location_code", "country", "adm1", "group", "nationality",
                       "documents", "vulnerable", "population", "stranded"]
-    assert tags == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code", "#country+code", "#group+name",
+    assert tags == ["#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code", "#country+code", "#adm1+name",
+                    "#group+name",
                     "#country+origin+code", "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind",
                     "#affected+stranded"]
     ds = res.dataset
@@ -367,14 +368,14 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
     assert sorted({r[2] for r in rows}) == ["arica", "camp"]
     assert len(rows) == ds.sizes["day"] * 2 * ds.sizes["group"]  # every day, site and group
     for r in rows:
-        want = ds.population_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
-        assert float(r[10]) == want and r[0] == str(ds.date.values[int(r[1])])[:10]
-        assert float(r[11]) == ds.stranded_by_group.sel(day=int(r[1]), location=r[2], group=r[6]).item()
-    assert {(r[6], r[7], r[8], r[9]) for r in rows} == {("ven_undoc", "VEN", "no", "no"),
+        want = ds.population_by_group.sel(day=int(r[1]), location=r[2], group=r[7]).item()
+        assert float(r[11]) == want and r[0] == str(ds.date.values[int(r[1])])[:10]
+        assert float(r[12]) == ds.stranded_by_group.sel(day=int(r[1]), location=r[2], group=r[7]).item()
+    assert {(r[7], r[8], r[9], r[10]) for r in rows} == {("ven_undoc", "VEN", "no", "no"),
                                                         ("hti_undoc", "HTI", "no", "yes")}
     # summed over the groups, a site's rows are its population and its stranded in populations.csv
     _, _, pops = _read_csv(tmp_path / "populations.csv")
-    for col, pop_col in ((10, 7), (11, 9)):  # (population; stranded: who is stranded, group by group)
+    for col, pop_col in ((11, 8), (12, 10)):  # (population; stranded: who is stranded, group by group)
         summed: dict[tuple[str, str], float] = {}
         for r in rows:
             summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[col])
@@ -402,5 +403,5 @@ def test_groups_of_a_run_that_does_not_describe_them_are_named_only(tmp_path):
     res = crisis_like(n_days=6)
     tables.write_groups_csv(res, tmp_path)
     _, _, rows = _read_csv(tmp_path / "sites_by_group.csv")
-    assert {tuple(r[6:10]) for r in rows} == {("ven_undoc", "", "", ""), ("hti_undoc", "", "", "")}
+    assert {tuple(r[7:11]) for r in rows} == {("ven_undoc", "", "", ""), ("hti_undoc", "", "", "")}
     assert [g["label"] for g in tables.group_table(res.dataset)] == ["ven_undoc", "hti_undoc"]

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from .scenario.csvread import header_column, read_table
-from .scenario.model import MAX_DAYS, Observations, Scenario, Series, location_climates
+from .scenario.model import (
+    MAX_DAYS,
+    Observations,
+    Scenario,
+    Series,
+    location_climates,
+    location_regions,
+)
 from .scenario.problems import Problem, Problems, ScenarioError
 
 #: Conflict threshold of conflicts.csv (flee-model.md §2.4).
@@ -113,6 +120,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     source: str = ""  # the scenario folder (outputs read its provided.csv and closures from it)
     climates: tuple[str, ...] = ()  # locations.csv's `climate` per location; () when none is given
+    regions: tuple[str, ...] = ()  # locations.csv's `region` per location ("" where unknown)
     #: the settings `apply_overrides` changed from the source's (dotted key -> value), which the
     #: manifest writes as `set`: the source folder alone would not say what ran
     overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -1230,6 +1238,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         countries=tuple(loc.country for loc in scenario.locations),
         kinds=tuple(loc.kind for loc in scenario.locations),
         climates=location_climates(scenario.locations),
+        regions=location_regions(scenario.locations),
         lat=flags["lat"], lon=flags["lon"], pop=flags["pop"], capacity=flags["capacity"],
         foreign=flags["foreign"], camp0=flags["camp0"], idpcamp0=flags["idpcamp0"],
         town0=flags["town0"], marker=flags["marker"], movechance0=flags["movechance0"],

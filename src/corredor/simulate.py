@@ -89,6 +89,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "location": ("location", names),
         "country": ("location", np.array(plan.countries, dtype=object)),
         "kind": ("location", np.array(plan.kinds, dtype=object)),
+        # locations.csv's region (admin 1; "" where unknown): the tables' `adm1`
+        "region": ("location", np.array(plan.regions or [""] * len(loc), dtype=object)),
         "lat": ("location", plan.lat.copy(), {"units": "degrees_north"}),
         "lon": ("location", plan.lon.copy(), {"units": "degrees_east"}),
         "is_camp": ("location", plan.camp0.copy()),

@@ -889,6 +889,29 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
     return swap_in(out, write, replace=force)
 
 
+#: Keys of the ensemble manifest that say how it was run, not what it gave: left out of the copy
+#: each band table embeds (`corredor.manifest`), as a run's results.parquet leaves out its timing,
+#: so that the same seeds give the same tables on any executor
+BAND_VOLATILE_KEYS = ("created", "wall_s", "executor", "workers")
+
+
+def write_band_table(frame: Any, path: Path, manifest: Mapping[str, Any]) -> None:
+    """One Parquet table of an ensemble folder (a band table, observed.parquet) with the ensemble's
+    manifest embedded as schema metadata `corredor.manifest` (less `BAND_VOLATILE_KEYS`), as a
+    run's results.parquet embeds its own.
+
+    Why: a band file copied out of its folder still says which scenario, version and seeds made it.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    stable = {k: v for k, v in manifest.items() if k not in BAND_VOLATILE_KEYS}
+    meta = {**(table.schema.metadata or {}),
+            b"corredor.manifest": json.dumps(stable, default=_json_default).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
 #: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)
 ROUTE_LABELS = {"route": ("route_from", "route_to")}
 #: written beside `day` (the scenario's start date + day), read back as nothing: the day is the key
@@ -923,11 +946,11 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
             if "day" in frame.columns and isinstance(start, dt.date):  # a date beside each day
                 frame.insert(frame.columns.get_loc("day") + 1, "date",
                              [start + dt.timedelta(days=int(d)) for d in frame["day"]])
-            frame.to_parquet(tmp / "bands" / f"{name}.parquet", index=False)
+            write_band_table(frame, tmp / "bands" / f"{name}.parquet", ens.manifest)
         obs = [n for n in ens.bands.data_vars if "stat" not in ens.bands[n].dims]
         if obs:
-            ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index().to_parquet(
-                tmp / "observed.parquet", index=False)
+            write_band_table(ens.bands[obs].reset_coords(drop=True).to_dataframe().reset_index(),
+                             tmp / "observed.parquet", ens.manifest)
         (tmp / "metrics.csv").write_bytes(
             metrics_csv(ens.metrics, ens.manifest.get("start_date")).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(

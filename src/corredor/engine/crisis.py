@@ -44,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 from ..provenance import provenance
-from ..scenario.model import Crisis, Group, Scenario, location_climates
+from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -345,6 +345,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "location": list(plan.names),
         "country": ("location", [loc.country for loc in locs]),
         "kind": ("location", [loc.kind for loc in locs]),
+        # locations.csv's region (admin 1; "" where unknown): the tables' `adm1`
+        "region": ("location", list(location_regions(locs))),
         "lat": ("location", [loc.lat for loc in locs], {"units": "degrees_north"}),
         "lon": ("location", [loc.lon for loc in locs], {"units": "degrees_east"}),
         "is_camp": ("location", [loc.is_camp for loc in locs]),

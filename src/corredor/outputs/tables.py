@@ -46,6 +46,9 @@ LONG_TABLE = "results.parquet"
 POPULATIONS_CSV = "populations.csv"
 NEEDS_CSV = "needs.csv"
 GEOJSON = "locations.geojson"
+#: The roads as LineStrings, apart from the places' Points: GIS tools (GDAL, QGIS, Shapefile) read
+#: one geometry type and one set of fields per layer
+ROUTES_GEOJSON = "routes.geojson"
 NETWORK_JSON = "network.json"
 OBSERVATIONS_JSON = "observations.json"
 #: Crisis runs: the people at each crisis site by group (who is stranded where).
@@ -99,8 +102,10 @@ def slug(text: str) -> str:
 
 
 def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
-    """One dict per location: name, code, label, country, kind, lat, lon, is_camp (from the
-    coords; `label`, what a reader calls the place, is the name unless a `label` coord says).
+    """One dict per location: name, code, label, country, adm1, kind, lat, lon, is_camp, is_site
+    (from the coords; `label`, what a reader calls the place, is the name unless a `label` coord
+    says; `adm1` the `region` coord, "" where unknown; `is_site`: needs are computed there,
+    `needs.crisis_sites`, every place of a run without crisis sites, as `needs_for` computes them).
     A place at exactly 0,0 (Flee's reading of empty gps cells) has lat and lon None."""
     names = [str(n) for n in ds["location"].values]
 
@@ -121,6 +126,9 @@ def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
     kinds = coord("kind", "")
     lats, lons = coord("lat", float("nan")), coord("lon", float("nan"))
     camps = coord("is_camp", None)
+    # (a run written before the region was kept has none; "unknown" is the loaders' word for none)
+    regions = ["" if str(r).strip().casefold() in ("", "unknown") else str(r) for r in coord("region", "")]
+    site = crisis_sites(ds)
     rows = []
     for i, n in enumerate(names):
         if lats[i] == 0 and lons[i] == 0:  # (empty gps cells, read as Flee reads them: no position
@@ -132,10 +140,12 @@ def location_table(ds: xr.Dataset) -> list[dict[str, Any]]:
                 "code": codes[i],
                 "label": labels[i],
                 "country": str(countries[i]),
+                "adm1": regions[i],
                 "kind": str(kinds[i]),
                 "lat": _num(lats[i]),
                 "lon": _num(lons[i]),
                 "is_camp": is_camp,
+                "is_site": bool(site[i]) if site is not None else True,
             }
         )
     return rows
@@ -273,12 +283,14 @@ def road_status(ds: xr.Dataset, roads: list[dict[str, Any]]) -> list[list[int]] 
 
 
 def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
-    """Every per-day variable as rows (day, date, location, group, variable, value).
+    """Every per-day variable as rows (day, date, location, group, variable, value, unit).
 
     `location` holds the location name, or `from -> to` for per-route variables, or the crossing
     name for per-crossing ones; other dimensions (mode, wait_bin, replica) go into the variable
     name as `crossings[mode=paid]`. Needs variables are prefixed `needs.`. Status strings are coded
-    0 open / 1 documents / 2 closed.
+    0 open / 1 documents / 2 closed. `unit` is the variable's `attrs["units"]` (one `value` column
+    holds people, l/day, USD and codes: a reader of the file alone must be able to tell them
+    apart), null where a dataset gives none.
     """
     dates = _iso_dates(ds)
     parts: list[dict[str, np.ndarray]] = []
@@ -295,8 +307,10 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
         if "day" not in da.dims:
             continue
         values = da.values
+        unit = da.attrs.get("units")
         if values.dtype.kind in "OUS":
             values = np.vectorize(status_code, otypes=[np.float64])(values)
+            unit = unit or "1"  # (status text, written as its code 0/1/2)
         if values.dtype.kind not in "biuf":
             continue
         values = values.astype(np.float64)
@@ -326,7 +340,8 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
             for lab in labels[1:]:
                 suffix = suffix + "," + lab
             var = np.asarray([f"{name}[{s}]" for s in suffix], dtype=object)
-        cols.update(location=loc, group=grp, variable=var)
+        cols.update(location=loc, group=grp, variable=var,
+                    unit=np.full(n, None if unit is None else str(unit), dtype=object))
         parts.append(cols)
     if not parts:
         return pa.table(
@@ -337,6 +352,7 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
                 "group": pa.array([], pa.string()),
                 "variable": pa.array([], pa.string()),
                 "value": pa.array([], pa.float64()),
+                "unit": pa.array([], pa.string()),
             }
         )
     day_ix = np.concatenate([p["day_ix"] for p in parts])
@@ -354,6 +370,8 @@ def long_table(ds: xr.Dataset, needs: xr.Dataset | None = None) -> pa.Table:
             # NaN (not known: no observation that day, nothing provided stated) is written as null,
             # so that sums in pyarrow, pandas, DuckDB or Excel skip it instead of turning to NaN
             "value": pa.array(np.concatenate([p["value"] for p in parts]), pa.float64(), from_pandas=True),
+            # (last, so that a reader of the earlier columns by position reads on)
+            "unit": pa.array(np.concatenate([p["unit"] for p in parts]), pa.string()),
         }
     )
 
@@ -497,7 +515,8 @@ def with_scenario_context(results: ResultsLike) -> xr.Dataset:
             sel = [gix[g] for g in pol.groups if g in gix] if pol.groups else list(range(len(groups)))
             per_group[d0 : d1 + 1, names.index(pol.crossing), sel] = STATUS_CODES.get(pol.status, 0)
         status = np.where(per_group.min(axis=2) == 2, 2, np.where(per_group.max(axis=2) > 0, 1, 0))
-        ds = ds.assign(crossing_status=(("day", "crossing"), status, {"codes": "0 open, 1 documents, 2 closed"}))
+        ds = ds.assign(crossing_status=(("day", "crossing"), status,
+                                        {"units": "1", "codes": "0 open, 1 documents, 2 closed"}))
     return ds
 
 
@@ -705,6 +724,9 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
 #: so not `#date`: HXL tools would read small numbers as years), the scenario's identifier of the
 #: place, what a reader calls it, its ASCII code
 PLACE_TAGS = ("#date", "#meta+day", "#loc+id", "#loc+name", "#loc+code")
+#: HXL tag of the `adm1` column, after `country`: the place's region as the input names it
+#: (Flee's locations.csv `region`, the native `region` column, itself tagged so), empty where unknown
+ADM1_TAG = "#adm1+name"
 
 
 def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
@@ -719,12 +741,14 @@ def write_populations_csv(results: ResultsLike, folder: Path) -> Path:
     if "stranded" in ds:
         columns.append(("stranded", "#affected+stranded"))
     arrays = [ds[c].transpose("day", "location").values for c, _ in columns]
-    header = ["date", "day", "location", "label", "location_code", "country", "kind", *[c for c, _ in columns]]
-    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#loc+type"]
+    header = ["date", "day", "location", "label", "location_code", "country", "adm1", "kind",
+              *[c for c, _ in columns]]
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), ADM1_TAG, "#loc+type"]
     tags += [t for _, t in columns]
 
     texts = [_fmt_grid(a).tolist() for a in arrays]  # numbers: digits, '.', '-', 'e', '+' or ""
-    heads = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"], loc["kind"]]) for loc in locs]
+    heads = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"], loc["adm1"], loc["kind"]])
+             for loc in locs]
 
     def lines() -> Iterable[str]:
         for t in range(len(days)):
@@ -761,14 +785,15 @@ def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
     # (stranded by group: runs written before the engine recorded it have none, and no column)
     stranded = (_fmt_grid(ds["stranded_by_group"].transpose("day", "location", "group").values).tolist()
                 if "stranded_by_group" in ds else None)
-    header = ["date", "day", "location", "label", "location_code", "country", "group", "nationality",
+    header = ["date", "day", "location", "label", "location_code", "country", "adm1", "group", "nationality",
               "documents", "vulnerable", "population", *(["stranded"] if stranded is not None else [])]
-    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#group+name",
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), ADM1_TAG, "#group+name",
             country_tag(g["nationality"] for g in groups).replace("#country", "#country+origin"),
             "#meta+documents", "#meta+vulnerable", "#affected+displaced+ind",
             *(["#affected+stranded"] if stranded is not None else [])]
     sites = [j for j in range(len(locs)) if site[j]]
-    heads = {j: _csv_text([locs[j]["name"], locs[j]["label"], locs[j]["code"], locs[j]["country"]]) for j in sites}
+    heads = {j: _csv_text([locs[j]["name"], locs[j]["label"], locs[j]["code"], locs[j]["country"], locs[j]["adm1"]])
+             for j in sites}
     who = [_csv_text([g["name"], g["nationality"], _yes_no(g["documents"]), _yes_no(g["vulnerable"])])
            for g in groups]
 
@@ -793,9 +818,9 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
     dates = _iso_dates(ds)
     days = ds["day"].values if "day" in ds.coords else np.arange(ds.sizes["day"])
     in_need = needs["in_need"].transpose("day", "location").values
-    header = ["date", "day", "location", "label", "location_code", "country", "in_need", "sector", "indicator",
-              "unit", "value", "provided", "gap"]
-    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), "#inneed",
+    header = ["date", "day", "location", "label", "location_code", "country", "adm1", "in_need", "sector",
+              "indicator", "unit", "value", "provided", "gap"]
+    tags = [*PLACE_TAGS, country_tag(r["country"] for r in locs), ADM1_TAG, "#inneed",
             "#sector", "#indicator+code", "#meta+unit", "#indicator+value", "#indicator+provided", "#indicator+gap"]
     indicators = indicator_names(needs)
     grids = {i: needs[i].transpose("day", "location").values for i in indicators}
@@ -814,7 +839,7 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
              _fmt_grid(provided[ind]).tolist() if ind in provided else None,
              _fmt_grid(gaps[ind]).tolist() if ind in gaps else None,
              ind == "person_nights_unsheltered") for ind in indicators]
-    loc_text = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"]]) for loc in locs]
+    loc_text = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"], loc["adm1"]]) for loc in locs]
     day_text = [_csv_text([dates[t], int(days[t])]) for t in range(len(days))]
 
     def lines() -> Iterable[str]:
@@ -854,10 +879,10 @@ def _in_degrees(loc: dict[str, Any]) -> bool:
 
 
 def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None = None) -> Path:
-    """`locations.geojson`: places as Points (summary properties), roads as LineStrings.
+    """`locations.geojson`: the places as Points with summary properties; the roads are in
+    `routes.geojson` (`write_routes_geojson`), so that each file is one layer of one geometry type.
 
-    Coordinates are [lon, lat] (RFC 7946). Places without coordinates in degrees are left out,
-    with their roads.
+    Coordinates are [lon, lat] (RFC 7946). Places without coordinates in degrees are left out.
     """
     ds = collapse_extra_dims(in_people(results.dataset))
     locs = location_table(ds)
@@ -867,7 +892,8 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
     for j, loc in enumerate(locs):
         if not _in_degrees(loc):
             continue
-        props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "label", "country", "kind", "is_camp")}
+        props: dict[str, Any] = {k: loc[k] for k in ("name", "code", "label", "country", "adm1", "kind",
+                                                     "is_camp", "is_site")}
         if pop is not None:
             peak, k = _peak(pop[:, j])
             props.update(population_peak=peak,  # (no date for a place nobody was ever at)
@@ -882,6 +908,17 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
                     props[f"{ind}_peak"] = _peak(needs[ind].transpose("day", "location").values[:, j])[0]
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [loc["lon"], loc["lat"]]},
                          "properties": props})
+    return _write_features(Path(folder) / GEOJSON, features)
+
+
+def write_routes_geojson(results: ResultsLike, folder: Path) -> Path:
+    """`routes.geojson`: one LineString per road (both directed links merged) with its distance,
+    crossing, peak travellers and closure days. Roads with an end without coordinates in degrees,
+    or whose two ends share coordinates (not a line), are left out; network.json keeps them."""
+    ds = collapse_extra_dims(in_people(results.dataset))
+    locs = location_table(ds)
+    dates = _iso_dates(ds)
+    features: list[dict[str, Any]] = []
     by_name = {loc["name"]: loc for loc in locs}
     roads = road_list(ds)
     status = road_status(ds, roads)
@@ -904,7 +941,11 @@ def write_geojson(results: ResultsLike, folder: Path, needs: xr.Dataset | None =
                          "geometry": {"type": "LineString",
                                       "coordinates": [[a["lon"], a["lat"]], [b["lon"], b["lat"]]]},
                          "properties": props})
-    path = Path(folder) / GEOJSON
+    return _write_features(Path(folder) / ROUTES_GEOJSON, features)
+
+
+def _write_features(path: Path, features: list[dict[str, Any]]) -> Path:
+    """A GeoJSON FeatureCollection of `features` at `path` (UTF-8, names as written)."""
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
                     encoding="utf-8")
     return path
@@ -950,6 +991,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
         write_populations_csv(results, folder),
         write_needs_csv(results, folder, needs),
         write_geojson(results, folder, needs),
+        write_routes_geojson(results, folder),
         write_network_json(results, folder),
     ]
     by_group = write_groups_csv(results, folder)
@@ -977,6 +1019,7 @@ def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
         write_populations_csv(results, folder),
         write_needs_csv(results, folder, needs),
         write_geojson(results, folder, needs),
+        write_routes_geojson(results, folder),
         write_network_json(results, folder),
     ]
     by_group = write_groups_csv(results, folder)

@@ -568,3 +568,14 @@ def location_climates(locations: Sequence[Location]) -> tuple[str, ...]:
     `climate` coordinate, as before the column existed)."""
     climates = tuple(loc.climate for loc in locations)
     return climates if any(climates) else ()
+
+
+def location_regions(locations: Sequence[Location]) -> tuple[str, ...]:
+    """Each location's region (Flee's locations.csv `region`, the native `region` column, tagged
+    `#adm1+name`), in order; "" where the input gives none (the loaders' "unknown").
+
+    Why: the run folder's tables carry it as `adm1`, so that a place can be joined to an admin-1
+    boundary; an empty cell says "not known" where the word "unknown" would read as a region name.
+    """
+    return tuple("" if loc.region.strip().casefold() in ("", "unknown") else loc.region.strip()
+                 for loc in locations)
