@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from ... import targets
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
+from ...engine import manifest_seed
 from .. import tables
 from ..formatting import band_cell, count_text, fmt_exact, is_count_unit, signed, signed_percent
 from . import checks
@@ -1381,8 +1382,8 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     elif scen:
         facts.append(("scenario", str(scen)))
     for key in ("seed", "engine", "backend", "version", "hasten"):
-        if key in manifest:
-            facts.append((key, str(manifest[key])))
+        if key in manifest:  # (the seed from its text where the file has it: every digit)
+            facts.append((key, str(manifest_seed(manifest) if key == "seed" else manifest[key])))
     facts += counts_fact(manifest.get("hasten"))
     changed = manifest.get("set")  # `run --set`: the page says the run was not the scenario as written
     if isinstance(changed, dict) and changed:
@@ -1409,7 +1410,8 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
         raise ReportError("manifest.json: key_figures holds a value that is not a number") from None
     if not rows:
         return None
-    return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates),
+    seed = manifest_seed(run.manifest)
+    return {"rows": rows, "seed": "?" if seed is None else seed, "days": len(run.dates),
             "end": (run.dates[-1] if run.dates else None) or "its last day"}
 
 
@@ -1504,7 +1506,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison),
         differences=comparison_table(differences) if comparison else None,
-        comparison_note=comparison_note(comparison_seeds, run.manifest.get("seed")) if comparison else None,
+        comparison_note=comparison_note(comparison_seeds, manifest_seed(run.manifest)) if comparison else None,
         whole_run_note=whole_run,
         missing_notes=missing_notes if comparison else None,
         scenario_note=scenario.note if comparison and scenario else None,
