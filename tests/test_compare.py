@@ -771,16 +771,51 @@ def test_comparison_csv_says_what_each_row_is_and_the_days_it_covers():
     comp = Comparison(["baseline"], [1, 2], values, {"baseline": np.zeros((2, 150))},
                       start_dates={"baseline": dt.date(2023, 2, 1)})
     rows = list(csv.DictReader(comparison_csv(comp).splitlines()))
-    assert list(rows[0]) == ["scenario", "metric", "unit", "median", "p05", "p95", "seeds",
-                             "seeds_without_value", "diff_median", "diff_p05", "diff_p95", "label", "period"]
+    assert list(rows[0])[:13] == ["scenario", "metric", "unit", "median", "p05", "p95", "seeds",
+                                  "seeds_without_value", "diff_median", "diff_p05", "diff_p95", "label", "period"]
     tags = rows[0]
-    assert (tags["label"], tags["period"]) == ("#indicator+label", "#date+period")  # (the HXL row)
+    assert (tags["label"], tags["period"]) == ("#indicator+label", "#meta+period")  # (the HXL row)
     by = {r["metric"]: r for r in rows[1:]}
     assert by["water_l"]["label"] == "water needed at the line and in shelters, whole run"
     assert by["water_l"]["unit"] == "l" and by["water_l"]["period"] == "2023-02-01/2023-06-30"
     assert by["peak_toilets"]["period"] == "2023-02-01/2023-06-30"  # (its busiest day within them)
     assert by["people_at_sites_last_day"]["period"] == "2023-06-30/2023-06-30"
     assert all(r["label"] == METRIC_LABELS[m][0] for m, r in by.items())
+
+
+def test_comparison_period_is_two_hxl_dates_and_the_json_rows_are_the_csv_rows():
+    """Found by an IM review: `period` ("2023-02-01/2023-06-30") was tagged `#date+period`, and
+    HXL date cleaning (the HXL Proxy's) turned it into 2 January 2023, a day before the run. HXL has
+    no interval: the days are now `period_start` (`#date+start`) and `period_end` (`#date+end`),
+    single ISO dates; `period` stays, as `#meta+period`. comparison.json's summary rows, "the CSV's
+    rows", lacked the period: they now hold the CSV's columns, key by key, value by value."""
+    import datetime as dt
+
+    from corredor.analysis.compare import Comparison, comparison_csv, comparison_json, csv_number
+
+    values = {n: {k: np.array([1.0, 2.5, np.nan]) for k in ALL_METRICS} for n in ("baseline", "other")}
+    comp = Comparison(["baseline", "other"], [1, 2, 3], values, {n: np.zeros((3, 150)) for n in values},
+                      start_dates={n: dt.date(2023, 2, 1) for n in values})
+    head, tags, *rows = list(csv.reader(comparison_csv(comp).splitlines()))
+    assert head[-3:] == ["period", "period_start", "period_end"]
+    assert tags[-3:] == ["#meta+period", "#date+start", "#date+end"]
+    assert not [t for t in tags if t.startswith("#date") and t not in ("#date+start", "#date+end")]
+    by = {r[1]: dict(zip(head, r, strict=True)) for r in rows if r[0] == "baseline"}
+    assert [by["water_l"][k] for k in ("period", "period_start", "period_end")] == \
+        ["2023-02-01/2023-06-30", "2023-02-01", "2023-06-30"]
+    assert [by["people_at_sites_last_day"][k] for k in ("period_start", "period_end")] == ["2023-06-30"] * 2
+    for r in rows:  # each a single date, as pandas and spreadsheets read one
+        row = dict(zip(head, r, strict=True))
+        assert [dt.date.fromisoformat(row[k]) for k in ("period_start", "period_end")]
+    summary = comparison_json(comp)["summary"]
+    assert len(summary) == len(rows)
+    for s, r in zip(summary, rows, strict=True):
+        assert sorted(s) == sorted(head)  # (the same keys)
+        assert {k: (v if isinstance(v, str) else csv_number(v) if v is not None else "")
+                for k, v in s.items()} == dict(zip(head, r, strict=True))
+    # a comparison whose start is not known: empty days in both
+    comp.start_dates = {}
+    assert {(s["period"], s["period_start"], s["period_end"]) for s in comparison_json(comp)["summary"]} == {("", "", "")}
 
 
 def test_headings_name_a_unit_once(small_comparison):
@@ -991,9 +1026,9 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     assert rows["policy", "days_until_camp_empties"]["diff_median"] == pytest.approx(np.median(d[4:]))
     assert all(math.isnan(rows["baseline", k][f"diff_{q}"]) for k in ALL_METRICS for q in ("median", "p05", "p95"))
     csv = comparison_csv(comp).split("\r\n")
-    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period")
-    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#date+period")
-    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,")  # (no dates)
+    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period,period_start,period_end")
+    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#meta+period,#date+start,#date+end")
+    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,,,")  # (no dates)
     row = next(line for line in csv if line.startswith("policy,peak_stranded,")).split(",")
     assert float(row[8]) == pytest.approx(np.median(d), abs=1e-6)
     summary = comparison_json(comp)["summary"]

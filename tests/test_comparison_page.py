@@ -325,3 +325,28 @@ def test_each_scenario_has_its_own_line_and_the_baseline_stays_visible():
         dash = next(line["dash"] for line in c["lines"] if line["label"] == name)
         first = float(dash.split()[0])
         assert f"repeating-linear-gradient(to right, {c['lines'][names.index(name)]['color']} 0px {first:g}px" in style
+
+
+def test_a_comparison_json_from_before_the_period_keys_renders_as_before(tmp_path):
+    """comparison.json's summary rows now hold comparison.csv's `period`, `period_start` and
+    `period_end` (and the file a `base_seed_text`); a file written before has none of them, and
+    `corredor report DIR` and a run's page beside it still show it, table for table, as the new one."""
+    from corredor.outputs.report import build_report
+    from synthetic_results import crisis_like
+    from test_report import make_run_folder
+
+    new = json.loads(json.dumps(comparison_json(toy_comparison(["baseline", "slow"]))))
+    assert {"period", "period_start", "period_end"} <= set(new["summary"][0]) and new["base_seed_text"] == "1"
+    old = {**{k: v for k, v in new.items() if k != "base_seed_text"},
+           "summary": [{k: v for k, v in r.items() if not k.startswith("period")} for r in new["summary"]]}
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "comparison.json").write_text(json.dumps(old), encoding="utf-8")
+    r = runner.invoke(app, ["report", str(folder)])
+    assert r.exit_code == 0, r.output
+    html = (folder / COMPARISON_HTML).read_text(encoding="utf-8")
+    assert page_tables(html) == page_tables(render_comparison(new)) and "(base seed 1)" in html
+    run = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
+    for data in (old, new):
+        page = build_report(run, comparison=data).read_text(encoding="utf-8")
+        assert '<section id="comparison">' in page and "slow" in page

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .engine import seed_text
 from .plan import Plan, compile_plan, links_closed
 from .provenance import provenance
 from .results import Results
@@ -126,6 +127,7 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         "scenario": {"name": plan.name, "sha256": plan.scenario_sha256,
                      **({"source": plan.source} if plan.source else {})},
         "seed": int(seed),
+        "seed_text": seed_text(seed),  # (every digit: JSON readers that use doubles round past 2^53)
         "engine": engine,
         "backend": "cpu",
         "version": _version(),

@@ -41,6 +41,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
+from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..results import in_people
 from ..scenario.csvread import decode_text
@@ -648,6 +649,7 @@ def calibrate(
     from .. import __version__
     from ..provenance import overrides_set, provenance, scenario_entry
 
+    trial_seeds, eval_seeds = replica_seeds(seed, replicas), replica_seeds(eval_seed, eval_replicas)
     manifest = {
         "kind": "calibration",
         "version": __version__,
@@ -665,13 +667,18 @@ def calibrate(
                    for p in params],
         "sampler": "optuna TPESampler",
         "seed": int(seed),
+        "seed_text": seed_text(seed),
         "trials": int(trials),
         "replicas_per_trial": int(replicas),
         "eval_replicas": eval_replicas,
         "eval_seed": eval_seed,
+        "eval_seed_text": seed_text(eval_seed),
         # every seed, so that "fresh seeds for before/after" can be read from the file itself
-        "trial_seeds": replica_seeds(seed, replicas),
-        "eval_seeds": replica_seeds(eval_seed, eval_replicas),
+        "trial_seeds": trial_seeds,
+        "eval_seeds": eval_seeds,
+        # (the same as text, every digit: they pass 2^53, which jq, JavaScript and Excel round)
+        "trial_seeds_text": [seed_text(s) for s in trial_seeds],
+        "eval_seeds_text": [seed_text(s) for s in eval_seeds],
         "engine": engine,
         "executor": type(ex).__name__,
         "workers": int(getattr(ex, "workers", 1)),

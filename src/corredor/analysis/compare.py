@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
 from ..targets import check_outside_scenarios, write_texts_atomic
@@ -637,27 +638,51 @@ def metric_period(dates: list[str], metric: str) -> str:
     """
     if not dates:
         return ""
-    return f"{dates[-1] if metric in LAST_DAY_METRICS else dates[0]}/{dates[-1]}"
+    first, last = metric_period_bounds(dates, metric)
+    return f"{first}/{last}"
+
+
+def metric_period_bounds(dates: list[str], metric: str) -> tuple[str, str]:
+    """`metric_period`'s first and last day, each an ISO date (both "" when the dates are not
+    known): comparison.csv's `period_start` and `period_end`. Why two columns: HXL has no
+    interval type, and its date cleaning (and spreadsheets) read "2023-02-01/2023-06-30" as one
+    wrong date; `#date+start` and `#date+end` survive them, as provided.csv's do.
+
+    >>> metric_period_bounds(["2023-02-01", "2023-06-30"], "people_at_sites_last_day")
+    ('2023-06-30', '2023-06-30')
+    """
+    if not dates:
+        return "", ""
+    return (dates[-1] if metric in LAST_DAY_METRICS else dates[0]), dates[-1]
+
+
+def period_fields(dates: list[str], metric: str) -> dict[str, str]:
+    """The last three columns of a comparison.csv row, as comparison.json's summary rows hold them
+    too: `period` (the ISO interval, `metric_period`), `period_start` and `period_end`."""
+    first, last = metric_period_bounds(dates, metric)
+    return {"period": metric_period(dates, metric), "period_start": first, "period_end": last}
 
 
 def comparison_csv(comp: Comparison) -> str:
     """comparison.csv text: a header, an HXL hashtag row, one row per (scenario, metric), written
     as every corredor CSV (`outputs.tables.hxl_csv_text`: CRLF, RFC 4180), figures by `csv_number`.
-    The last two columns say what a row is, as the pages do: the metric's `label`
-    (METRIC_LABELS: "water needed …, whole run") and the `period` its figure covers
-    (`metric_period`); they come last, so that a reader of the earlier columns by position reads on."""
+    The last columns say what a row is, as the pages do: the metric's `label`
+    (METRIC_LABELS: "water needed …, whole run") and the days its figure covers (`period_fields`:
+    the ISO interval `period`, tagged `#meta+period` as no HXL tool reads an interval as a date,
+    and its `period_start` and `period_end`, `#date+start` and `#date+end`); they come last, so
+    that a reader of the earlier columns by position reads on."""
     from ..outputs.tables import hxl_csv_text
 
     figures = ("median", "p05", "p95", "seeds", "seeds_without_value", "diff_median", "diff_p05", "diff_p95")
-    header = ["scenario", "metric", "unit", *figures, "label", "period"]
+    header = ["scenario", "metric", "unit", *figures, "label", "period", "period_start", "period_end"]
     tags = ["#meta+scenario", "#indicator+name", "#indicator+unit", "#indicator+value+median",
             "#indicator+value+p05", "#indicator+value+p95", "#meta+seeds", "#meta+seeds+missing",
             "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95",
-            "#indicator+label", "#date+period"]
+            "#indicator+label", "#meta+period", "#date+start", "#date+end"]
     dates = {name: comp.dates(name) for name in comp.names}
     rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures),
              METRIC_LABELS.get(r["metric"], (r.get("label", ""), ""))[0],
-             metric_period(dates.get(r["scenario"], []), r["metric"])] for r in comp.summary())
+             *period_fields(dates.get(r["scenario"], []), r["metric"]).values()] for r in comp.summary())
     return hxl_csv_text(header, tags, rows, number=csv_number)
 
 
@@ -683,17 +708,20 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         # (the baseline's scenario name; null base seed where the comparison was made without one)
         "baseline_scenario": comp.scenario,
         "base_seed": comp.base_seed,
+        **({"base_seed_text": seed_text(comp.base_seed)} if comp.base_seed is not None else {}),
         "seeds": [int(s) for s in comp.seeds],
         # (the same as text: seeds pass 2^53, beyond what JavaScript or Excel keep exactly)
-        "seeds_text": [str(int(s)) for s in comp.seeds],
+        "seeds_text": [seed_text(s) for s in comp.seeds],
         "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
         # (the pages' names of the scenarios that have one; the rows keep the scenario's name)
         "labels": comp.labels,
         "files": comp.files,
-        "summary": [{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
-                     for k, v in r.items()} for r in comp.summary()],
+        # (comparison.csv's rows: with the days each figure covers, `period_fields`)
+        "summary": [{**{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
+                        for k, v in r.items()},
+                     **period_fields(comp.dates(r["scenario"]), r["metric"])} for r in comp.summary()],
         "per_seed": {n: {m: [clean(float(x)) for x in comp.values[n][m]] for m in ALL_METRICS}
                      for n in comp.names},
         "stranded_median": {n: np.median(comp.stranded[n], axis=0).tolist() for n in comp.names},

@@ -35,6 +35,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
+from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, is_crisis, people_per_agent
 from ..targets import check_replaceable, swap_in
@@ -851,8 +852,11 @@ def _manifest(
         "engine": first.get("engine", engine),
         "backend": first.get("backend"),
         "base_seed": int(seed),
+        "base_seed_text": seed_text(seed),
         "replicas": len(seeds),
         "replica_seeds": [int(s) for s in seeds],
+        # (the same as text, every digit: they pass 2^53, which jq, JavaScript and Excel round)
+        "replica_seeds_text": [seed_text(s) for s in seeds],
         "variants": [{"label": v.label, "overrides": dict(v.overrides), "hasten": h}
                      for v, h in zip(variants, hastens, strict=True)],
         "executor": type(ex).__name__,

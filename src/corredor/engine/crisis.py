@@ -45,6 +45,7 @@ import xarray as xr
 
 from ..provenance import provenance
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
+from . import seed_text
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -127,6 +128,7 @@ def simulate_crisis(
         **({"provided": [dict(p) for p in scenario.crisis.provided]}
            if scenario.crisis is not None and scenario.crisis.provided else {}),
         "seed": int(seed),
+        "seed_text": seed_text(seed),  # (every digit: JSON readers that use doubles round past 2^53)
         "engine": "crisis-agents",
         "backend": "cpu",
         "version": _version(),

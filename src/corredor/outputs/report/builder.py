@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from ... import targets
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
+from ...engine import manifest_seed
 from .. import tables
 from ..formatting import band_cell, count_text, fmt_exact, is_count_unit, signed, signed_percent
 from . import checks
@@ -1502,8 +1503,8 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     elif scen:
         facts.append(("scenario", str(scen)))
     for key in ("seed", "engine", "backend", "version", "hasten"):
-        if key in manifest:
-            facts.append((key, str(manifest[key])))
+        if key in manifest:  # (the seed from its text where the file has it: every digit)
+            facts.append((key, str(manifest_seed(manifest) if key == "seed" else manifest[key])))
     facts += counts_fact(manifest.get("hasten"))
     changed = manifest.get("set")  # `run --set`: the page says the run was not the scenario as written
     if isinstance(changed, dict) and changed:
@@ -1532,7 +1533,8 @@ def key_figures(run: RunData) -> dict[str, Any] | None:
     if not rows:
         return None
     chosen = run.manifest.get("chosen_as")  # (the main job's: "typical of 20 seeds")
-    return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates),
+    seed = manifest_seed(run.manifest)
+    return {"rows": rows, "seed": "?" if seed is None else seed, "days": len(run.dates),
             "end": (run.dates[-1] if run.dates else None) or "its last day",
             "chosen_as": str(chosen) if isinstance(chosen, str) and chosen else None}
 
@@ -1562,7 +1564,8 @@ def flee_key_figures(run: RunData) -> dict[str, Any] | None:
     observed = run.series.get("observed_total")
     if observed is not None and np.isfinite(observed[-1]):
         rows.append(("refugees in the camps on the last day, observed", f"{count_text(observed[-1])} people"))
-    return {"rows": rows, "seed": run.manifest.get("seed", "?"), "days": len(run.dates), "flee": True,
+    seed = manifest_seed(run.manifest)
+    return {"rows": rows, "seed": "?" if seed is None else seed, "days": len(run.dates), "flee": True,
             "end": (run.dates[-1] if run.dates else None) or "its last day"}
 
 
@@ -1711,7 +1714,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         metrics=_metric_rows(run.manifest),
         comparison=comparison_table(comparison, labels),
         differences=comparison_table(differences, labels) if comparison else None,
-        comparison_note=(comparison_note(comparison_seeds, run.manifest.get("seed"), run.manifest.get("chosen_as"))
+        comparison_note=(comparison_note(comparison_seeds, manifest_seed(run.manifest), run.manifest.get("chosen_as"))
                          if comparison else None),
         whole_run_note=whole_run,
         missing_notes=missing_notes if comparison else None,

@@ -22,6 +22,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ...analysis.compare import heading
+from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..comparison_tables import ComparisonTable, comparison_tables
 from . import checks
@@ -187,7 +188,7 @@ def comparison_facts(data: dict[str, Any], names: list[str]) -> list[tuple[str, 
     if seeds:
         facts.append(("seeds per scenario", f"{len(seeds):,} (the same for every scenario)"))
     if data.get("base_seed") is not None:
-        facts.append(("base seed", str(data["base_seed"])))
+        facts.append(("base seed", str(manifest_seed(data, "base_seed"))))
     dates = _of(data, "dates")
     periods = {_period(d) for n in names if isinstance(d := dates.get(n), list)} - {None}
     if len(periods) == 1:
@@ -219,7 +220,7 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         scenario=scenario,
         names=names,
         seeds=seeds,
-        base_seed=data.get("base_seed"),
+        base_seed=manifest_seed(data, "base_seed"),
         version=data.get("version"),
         facts=facts,
         technical=technical,

@@ -42,6 +42,7 @@ from ...analysis.ensemble import (
     summarize_metrics,
 )
 from ...analysis.peak import PEAK_TOLERANCE, peak_verdict
+from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..formatting import count_text, day_date, fmt_exact, is_count_unit, signed_percent
 from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
@@ -547,7 +548,7 @@ def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
     """The header's facts: scenario, replicas, seeds, variants, engine, version, wall time."""
     facts = [("scenario", scenario_name(m)), ("replicas per variant", f"{m['replicas']:,}")]
     if m.get("base_seed") is not None:
-        facts.append(("base seed", str(m["base_seed"])))
+        facts.append(("base seed", str(manifest_seed(m, "base_seed"))))
     facts.append(("variants", str(len(m.get("variants") or []) or 1)))
     for key, label in (("start_date", "start date"), ("days", "days"), ("hasten", "hasten"),
                        ("engine", "engine"), ("backend", "backend"), ("version", "version"),
