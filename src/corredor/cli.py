@@ -459,7 +459,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                     "later runs reuse it)")
         met = m.get("metrics")
         if met:
-            msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"
+            from .analysis.metrics import ard_line
+
+            msg += f"; {ard_line(met)}"
         console.print(msg, markup=False, highlight=False, soft_wrap=True)
         choice = m.get("engine_choice")
         if choice:  # which engine ran and why (auto: the cheaper one; agents if a rule needs history)
@@ -781,7 +783,9 @@ def calibrate(
 
         # which loss, over how many seeds, and the change: "0.2770 ± 0.0028" alone said none
         n_eval = cal.manifest["eval_replicas"]
-        table = Table(title=f"loss ({cal.manifest['objective']}, lower is better): mean ± sd over "
+        objective = cal.manifest["objective"]  # ("ard": which of the two ARDs, docs/outputs.md)
+        said = "ard: ARD (Flee's score, rescaled)" if objective == "ard" else objective
+        table = Table(title=f"loss ({said}, lower is better): mean ± sd over "
                             f"{n_eval} fresh seed{'s' if n_eval != 1 else ''}")
         table.add_column("case", overflow="fold")
         for heading in ("own settings", "fitted", "change"):
