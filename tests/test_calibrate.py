@@ -515,7 +515,7 @@ def test_cli_calibrate_end_to_end(flee_cases: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
-    assert "loss (ard, lower is better): mean ± sd over 2 fresh seeds" in text
+    assert "loss (ard: ARD (Flee's score, rescaled), lower is better): mean ± sd over 2 fresh seeds" in text
     assert "own settings" in text and "fitted" in text and " %" in text
     m = json.loads((out / "manifest.json").read_text())
     assert f"best (trial {m['best_trial']} of 2): move_rules.camp_weight=" in text

@@ -470,7 +470,7 @@ def test_a_hasten_in_a_crisis_scenario_toml_is_a_located_problem(tmp_path):
 
 @pytest.mark.parametrize(("section", "line"), [
     ("move_rules", "camp_weight = 2"),  # a setting Flee's rules read
-    ("move_rules", "pruning_threshold = 1"),  # one corredor's Flee rules do not read (a warning there)
+    ("move_rules", "pruning_threshold = 2"),  # one corredor's Flee rules do not read (a warning there)
     ("move_rules", "camp_weight = -1"),  # a value Flee's rules refuse: said once, as unread
     ("spawn_rules", "take_from_population = true"),
     ("spawn_rules", "insert_dayo = false"),  # a misspelt key: unread whatever it is

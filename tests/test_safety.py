@@ -200,8 +200,6 @@ SETTINGS = MINI["simsetting.yml"]
 @pytest.mark.parametrize("files, expected", [
     ({"simsetting.yml": SETTINGS.replace("  awareness_level: 1\n", "  awareness_level: 1\n  fixed_routes: True\n")},
      "simsetting.yml:6:3: move_rules.fixed_routes is not implemented in corredor; switch it off"),
-    ({"simsetting.yml": SETTINGS.replace("  insert_day0: True\n", "  insert_day0: True\n  empty_camps_on_day0: True\n")},
-     "simsetting.yml:3:3: spawn_rules.empty_camps_on_day0 is a Flee HEAD setting"),
     ({"simsetting.yml": SETTINGS.replace("hasten: 1", "hasten: 5000")},
      "simsetting.yml:7:3: at hasten 5,000 nobody is simulated"),
 ])

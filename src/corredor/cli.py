@@ -361,6 +361,7 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
     except OverrideError as exc:
         usage_error(str(exc))
     _warn_new_policy_days("--set", scenario, changed, settings)
+    _warn_inert_settings("--set", scenario, changed)
     _warn_unused_parameters(str(scenario.metadata.get("variant") or scenario.name), changed, settings,
                             "its --set value changes nothing")
     return changed, settings
@@ -461,7 +462,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                     "later runs reuse it)")
         met = m.get("metrics")
         if met:
-            msg += f"; ARD {met['ard_mean']:.4f} (rescaled {met['ard_rescaled_mean']:.4f})"
+            from .analysis.metrics import ard_line
+
+            msg += f"; {ard_line(met)}"
         console.print(msg, markup=False, highlight=False, soft_wrap=True)
         choice = m.get("engine_choice")
         if choice:  # which engine ran and why (auto: the cheaper one; agents if a rule needs history)
@@ -636,7 +639,9 @@ def ensemble(
         variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or BASELINE))
         for v in variants:  # refuse bad keys before any work
-            _warn_new_policy_days(v.label, scenario, apply_overrides(scenario, v.overrides), v.overrides)
+            varied = apply_overrides(scenario, v.overrides)
+            _warn_new_policy_days(v.label, scenario, varied, v.overrides)
+            _warn_inert_settings(v.label, scenario, varied)
         _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
         if len(variants) > 1:
             _warn_unused_parameters(scenario.name, scenario, [k for k, _ in sweeps],
@@ -781,7 +786,9 @@ def calibrate(
 
         # which loss, over how many seeds, and the change: "0.2770 ± 0.0028" alone said none
         n_eval = cal.manifest["eval_replicas"]
-        table = Table(title=f"loss ({cal.manifest['objective']}, lower is better): mean ± sd over "
+        objective = cal.manifest["objective"]  # ("ard": which of the two ARDs, docs/outputs.md)
+        said = "ard: ARD (Flee's score, rescaled)" if objective == "ard" else objective
+        table = Table(title=f"loss ({said}, lower is better): mean ± sd over "
                             f"{n_eval} fresh seed{'s' if n_eval != 1 else ''}")
         table.add_column("case", overflow="fold")
         for heading in ("own settings", "fitted", "change"):
@@ -899,6 +906,20 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
     if n * each > MAX_RUNS:
         usage_error(f"--sweep makes {n:,} combinations × {each:,} {what} = {n * each:,} runs, more "
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
+
+
+def _warn_inert_settings(name: str, before, after) -> None:
+    """Warn where a `--set` or `--sweep` value of move_rules.use_pop_for_loc_weight or
+    pop_power_for_loc_weight changes nothing in this scenario under Flee 3.1's rule
+    (`plan.pop_weight_warnings`; the file's own values are warned of when it loads)."""
+    from .plan import pop_weight_warnings
+
+    if after.settings == before.settings:
+        return
+    known = {w.message for w in pop_weight_warnings(before)}
+    for w in pop_weight_warnings(after):
+        if w.message not in known:
+            err_console.print(f"warning: {name}: {w.message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -> None:

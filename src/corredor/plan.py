@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 from typing import Any
 
@@ -710,6 +711,88 @@ def _intensity_place(scenario: Scenario, conflicts: dict[str, np.ndarray], j: in
     return "input_csv/locations.csv", loc.line, "conflict_intensity"
 
 
+def _may_be_empty_place(scenario: Scenario) -> str | None:
+    """A place a route leads to that can be a non-camp with population below one agent on some
+    day (population under the hasten, a conflict zone emptied by take_from_population, or a camp
+    a camp closure makes a town of population 0): the only places where Flee 3.1's
+    min(1, population)^pop_power_for_loc_weight is not 1. None when there is none (the check is
+    generous: a place it names may still never be empty)."""
+    h = max(int(scenario.hasten), 1)
+    routed = {r.a for r in scenario.routes} | {r.b for r in scenario.routes}
+    closed_camps = {c.name1 for c in scenario.closures if c.kind in ("camp", "idpcamp")}
+    conflict = {loc.name for loc in scenario.locations if loc.kind == "conflict"}
+    ct = scenario.conflicts
+    if ct is not None:
+        conflict |= {nm for j, nm in enumerate(ct.names) if np.any(np.asarray(ct.intensity)[:, j] > 0)}
+    take = scenario.settings.spawn_rules.take_from_population
+    for loc in scenario.locations:
+        if loc.name not in routed:
+            continue
+        if loc.is_camp:
+            if loc.name in closed_camps:
+                return loc.name
+        elif int(loc.population) // h < 1 or (take and loc.name in conflict):
+            return loc.name
+    return None
+
+
+def pop_power_flat(scenario: Scenario) -> str:
+    """Why no range of move_rules.pop_power_for_loc_weight values changes `scenario`'s runs
+    under Flee 3.1's rule (flee-model.md §7.2): calibrate refuses the parameter with it."""
+    mr = scenario.settings.move_rules
+    if not mr.use_pop_for_loc_weight:
+        return "move_rules.use_pop_for_loc_weight is false, so no rule reads the power"
+    empty = _may_be_empty_place(scenario)
+    if empty is None:
+        return ("Flee 3.1 multiplies a place's weight by min(1, population)^pop_power_for_loc_weight, "
+                "which is 1 at every place a route leads to here (population 1 or more) whatever the power")
+    return (f"Flee 3.1's factor min(1, population)^pop_power_for_loc_weight is 0 or 1 (0 at a place "
+            f"as empty as {empty!r}): every power above 0 gives the same run; compare 0 with 0.1 by "
+            "`corredor compare --sweep move_rules.pop_power_for_loc_weight=0,0.1`")
+
+
+def pop_weight_warnings(scenario: Scenario) -> list[Problem]:
+    """Warnings at move_rules.use_pop_for_loc_weight and pop_power_for_loc_weight where, in
+    this scenario, they change nothing under Flee 3.1's min(1, population)^p (flee-model.md
+    §7.2: HEAD's max(1, population) weighs by population; corredor follows 3.1): `true` where
+    no place can be empty or the power is 0, a power other than Flee's 0.1 where it gives the
+    run 0.1 gives. (A negative power with an empty place is an error: `_power_problems`.)"""
+    from .scenario.settings import MoveRules
+
+    mr = scenario.settings.move_rules
+    p, p_default = mr.pop_power_for_loc_weight, MoveRules.model_fields["pop_power_for_loc_weight"].default
+    if scenario.crisis is not None or (not mr.use_pop_for_loc_weight and p == p_default):
+        return []
+    empty = _may_be_empty_place(scenario) if mr.use_pop_for_loc_weight else None
+    out: list[Problem] = []
+
+    def warn(key: str, message: str) -> None:
+        out.append(dataclasses_replace(_problem(scenario, "simsetting.yml", message,
+                                                setting=f"move_rules.{key}"), severity="warning"))
+
+    if mr.use_pop_for_loc_weight and (p == 0 or empty is None):
+        why = ("with pop_power_for_loc_weight 0, min(1, population)^0 is 1 at every place" if p == 0 else
+               "Flee 3.1 multiplies a place's weight by min(1, population)^pop_power_for_loc_weight, "
+               "which is 1 at every place a route leads to here (population 1 or more); Flee HEAD's "
+               "max(1, population) would weigh places by population, but corredor follows 3.1")
+        warn("use_pop_for_loc_weight", f"move_rules.use_pop_for_loc_weight: true changes nothing in "
+             f"this scenario: {why}")
+    elif p != p_default and not (empty is not None and p < 0):
+        warn("pop_power_for_loc_weight", f"move_rules.pop_power_for_loc_weight: {p:g} changes nothing "
+             f"in this scenario: {pop_power_flat(scenario)}")
+    return out
+
+
+def with_setting_warnings(scenario: Scenario) -> Scenario:
+    """`scenario` with `pop_weight_warnings` added to its load warnings (the loaders' last step:
+    they need the whole scenario, not the settings file alone)."""
+    extra = pop_weight_warnings(scenario)
+    if not extra:
+        return scenario
+    warnings = (*scenario.metadata.get("warnings", ()), *extra)
+    return dataclasses_replace(scenario, metadata={**dict(scenario.metadata), "warnings": warnings})
+
+
 def _power_problems(scenario: Scenario, flags: dict[str, np.ndarray], paths: dict[str, np.ndarray],
                     bounds: dict[str, np.ndarray], decay: np.ndarray) -> list[Problem]:
     """Settings whose power takes a location weight, a route weight or a move chance beyond
@@ -1065,7 +1148,7 @@ def _spawn_source(scenario: Scenario, flags: dict[str, np.ndarray], n_days: int,
     spawn, debt, raw = flee_spawns(total, sr.insert_day0)
     names = [loc.name for loc in scenario.locations]
     insert0 = np.zeros(len(names), np.int64)
-    if sr.insert_day0 and not sr.empty_camps_on_day0:
+    if sr.insert_day0:
         for k in np.flatnonzero(flags["camp0"]):
             if names[k] in daily:
                 insert0[k] = int(daily[names[k]][0])
@@ -1129,10 +1212,6 @@ def compile_plan(scenario: Scenario) -> Plan:
         if obs.total is None and not sr.sum_from_camps:
             problems.append(_problem(scenario, "source_data/data_layout.csv", "no total series (first row, refugees.csv)"))
         spawn, debt, raw, insert0 = _spawn_source(scenario, flags, n_days, h, daily_by_name)
-        if sr.empty_camps_on_day0:
-            problems.append(_problem(scenario, "simsetting.yml",
-                                     "spawn_rules.empty_camps_on_day0 is a Flee HEAD setting that Flee 3.1 does not have; "
-                                     "corredor follows 3.1: remove it", setting="spawn_rules.empty_camps_on_day0"))
     else:
         spawn = np.zeros(n_days, np.int64)
         debt = np.zeros(n_days, np.int64)

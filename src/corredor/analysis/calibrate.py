@@ -160,6 +160,10 @@ def spec_refusal(spec: ParamSpec, scenario: Any) -> str | None:
             apply_overrides(scenario, {spec.name: spec.clip(end)})
     except OverrideError as exc:
         return str(exc)
+    if spec.name == "move_rules.pop_power_for_loc_weight" and getattr(scenario, "crisis", None) is None:
+        from ..plan import pop_power_flat
+
+        return f"'{spec.name}' cannot change this case's result: {pop_power_flat(scenario)}"
     return None
 
 

@@ -26,6 +26,7 @@ from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
 from ..targets import check_outside_scenarios, write_texts_atomic
+from .metrics import ARD_LABELS
 
 #: Metric key -> (label, unit), in table order.
 METRICS: dict[str, tuple[str, str]] = {
@@ -90,6 +91,7 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     **ALL_METRICS,
     "stranded_peak_day": ("day the most people were stranded", ""),
     "people_final": ("people created by the last day", "people"),
+    **{key: (label, "") for key, label in ARD_LABELS.items()},  # (a Flee case's: which ARD is which)
 }
 
 
@@ -98,8 +100,8 @@ def heading(key: str, sep: str = " ") -> str:
     unit is left out where the label already ends with it ("stranded person-days", not
     "stranded person-days (person-days)"). Every table of a comparison (the CLI's, the main
     job's report, `corredor report --comparison`) and of an ensemble (its CLI table, its page)
-    heads its columns or rows with this. A key METRIC_LABELS does not know (a Flee case's
-    `ard_mean`, a `metric_fn`'s own) is its own heading."""
+    heads its columns or rows with this. A key METRIC_LABELS does not know (a `metric_fn`'s
+    own) is its own heading."""
     return titled(*METRIC_LABELS[key], sep=sep) if key in METRIC_LABELS else key
 
 

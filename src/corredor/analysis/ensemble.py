@@ -194,7 +194,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     """
     from ..scenario.model import CRISIS_HASTEN, CRISIS_UNREAD_SECTIONS, crisis_unread
     from ..scenario.problems import shown
-    from ..scenario.settings import Settings, suggest
+    from ..scenario.settings import Settings, no_effect_reason, suggest
 
     sections: dict[str, dict[str, Any]] = {}
     crisis_params: dict[str, Any] = {}
@@ -218,6 +218,9 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
             raise OverrideError(f"'{dotted}': {crisis_unread(section)}")
         if crisis is not None and dotted == "optimisations.hasten" and (isinstance(value, bool) or value != 1):
             raise OverrideError(f"'{dotted}': {CRISIS_HASTEN}")  # (1 is what runs, as `hasten = 1` in the file)
+        if (why := no_effect_reason(dotted)) is not None:  # (a warning in a file: it loads as in Flee)
+            raise OverrideError(f"'{dotted}' changes no run in corredor: {why}. Only settings "
+                                "that change a run can be set or fitted")
         if section not in fields or section == "log_levels" or not key:
             choices = {f"{s}.{k}" for s in fields if s != "log_levels"
                        for k in fields[s].annotation.model_fields}  # type: ignore[union-attr]

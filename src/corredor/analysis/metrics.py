@@ -60,15 +60,35 @@ def camp_arrays(results: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return sim, data, names
 
 
+#: How every table, page and summary line names the manifest's ARD keys. The keys keep their
+#: names (files and scripts read them), but "ARD" alone means two things: Flee's validation
+#: score, which Flee prints as "Error (rescaled)" and FabFlee and `calibrate --objective ard`
+#: report, is `ard_rescaled_*`; `ard_*` is the plain, unscaled error, Flee's "Error (normal)".
+ARD_LABELS: dict[str, str] = {
+    "ard_rescaled_mean": "ARD (Flee's score, rescaled), mean over days",
+    "ard_mean": "plain ARD (unscaled), mean over days",
+    "ard_rescaled_final": "ARD (Flee's score, rescaled), last day",
+    "ard_final": "plain ARD (unscaled), last day",
+}
+
+
 def ard_summary(results: Any) -> dict[str, float]:
-    """The manifest's metrics: ard_mean (plain, Flee's "Error (normal)"), ard_rescaled_mean (Flee's
-    validation score), ard_final (plain, last day) and ard_rescaled_final."""
+    """The manifest's metrics, Flee's validation score first: ard_rescaled_mean (Flee's "Error
+    (rescaled)"), ard_mean (plain, Flee's "Error (normal)"), ard_rescaled_final and ard_final
+    (the last day's). `ARD_LABELS` names them for people."""
     sim, data, _ = camp_arrays(results)
     plain = ard_daily(sim, data, rescaled=False)
     resc = ard_daily(sim, data, rescaled=True)
     return {
-        "ard_mean": float(plain.mean()),
         "ard_rescaled_mean": float(resc.mean()),
-        "ard_final": float(plain[-1]),
+        "ard_mean": float(plain.mean()),
         "ard_rescaled_final": float(resc[-1]),
+        "ard_final": float(plain[-1]),
     }
+
+
+def ard_line(metrics: dict[str, Any]) -> str:
+    """A run's ARDs for its summary line, Flee's score first and each named for what it is:
+    "ARD (Flee's score, rescaled) 0.2773; plain ARD (unscaled) 0.3408"."""
+    return (f"ARD (Flee's score, rescaled) {metrics['ard_rescaled_mean']:.4f}; "
+            f"plain ARD (unscaled) {metrics['ard_mean']:.4f}")

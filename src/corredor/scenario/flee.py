@@ -811,4 +811,6 @@ def load_flee(path: str | Path) -> Scenario:
     scenario = read_flee(folder, problems)
     problems.raise_if_errors()
     assert scenario is not None
-    return scenario
+    from ..plan import with_setting_warnings  # (needs the whole scenario: places, routes, closures)
+
+    return with_setting_warnings(scenario)

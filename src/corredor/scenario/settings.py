@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,12 +33,12 @@ class SpawnRules(_Frozen):
 
     take_from_population: bool = False
     insert_day0: bool = True
-    empty_camps_on_day0: bool = False
     conflict_zone_spawning_only: bool = True
     #: Flee 3.1's driver spawns from refugees.csv differences (False); HEAD sums the camp series.
-    sum_from_camps: bool = False
+    sum_from_camps: bool = False  # a Flee HEAD key, applied (HEAD_KEYS)
     conflict_spawn_decay: tuple[Annotated[float, Field(ge=0)], ...] | None = None  # spawn weight factors
-    conflict_spawn_decay_interval: int = Field(default=30, ge=1)  # days per step of the decay list
+    #: days per step of the decay list: a Flee HEAD key (3.1 fixes 30), applied (HEAD_KEYS)
+    conflict_spawn_decay_interval: int = Field(default=30, ge=1)
 
 
 class MoveRules(_Frozen):
@@ -48,7 +48,6 @@ class MoveRules(_Frozen):
     #: negative or undefined weights and chances (an error naming the file, line and column).
     max_move_speed: float = Field(default=360.0, gt=0)  # a divisor of ForceTownMove
     max_walk_speed: float = Field(default=35.0, gt=0)
-    max_crossing_speed: float = Field(default=20.0, gt=0)
     foreign_weight: float = Field(default=1.0, ge=0)
     camp_weight: float = Field(default=1.0, ge=0)
     conflict_weight: float = Field(default=1.0 / math.sqrt(10.0), ge=0)
@@ -58,8 +57,6 @@ class MoveRules(_Frozen):
     default_movechance: float = Field(default=0.3, ge=0)
     awareness_level: int = Field(default=1, ge=0)  # 0: nobody moves, as in Flee 3.1 (flee-model.md §7)
     capacity_buffer: float = Field(default=0.9, ge=0)
-    #: HEAD only; Flee 3.1 ignores it. Kept so files load, applied only if `flee_version = "head"`.
-    capacity_scaling: float = Field(default=1.0, ge=0)
     avoid_short_stints: bool = False
     start_on_foot: bool = False
     softening: float = Field(default=10.0, ge=0)  # 1/(softening + km): < 0 makes it ∞ or < 0
@@ -90,9 +87,11 @@ class Settings(_Frozen):
     log_levels: dict[str, Any] = Field(default_factory=dict)
 
 
-#: Flee keys that load (with a warning) but have no effect in corredor.
+#: Flee keys that load (with a warning) but have no effect in corredor. Not fields of the
+#: settings: `--set` and calibrate, which offer the fields, refuse them (`no_effect_reason`).
 FLEE_KNOWN_UNUSED: dict[str, set[str]] = {
     "spawn_rules": {
+        "empty_camps_on_day0",
         "camps_are_sicks",
         "camps_are_sinks",
         "read_from_agents_csv_file",
@@ -102,6 +101,8 @@ FLEE_KNOWN_UNUSED: dict[str, set[str]] = {
         "flood_driven_spawn_mode",
     },
     "move_rules": {
+        "max_crossing_speed",
+        "capacity_scaling",
         "pruning_threshold",
         "two_system_decision_making",
         "use_economic_pull",
@@ -118,6 +119,81 @@ FLEE_KNOWN_UNUSED: dict[str, set[str]] = {
         "number_of_steps",
     },
 }
+
+#: Why some FLEE_KNOWN_UNUSED keys change nothing, said with the warning (docs/model-rules.md,
+#: "Flee HEAD settings", has the table of HEAD keys).
+NO_EFFECT_WHY: dict[str, str] = {
+    "move_rules.capacity_scaling": "it is a Flee HEAD setting, which multiplies each camp's capacity "
+                                   "in HEAD; Flee 3.1, which corredor follows, ignores it",
+    "move_rules.max_crossing_speed": "Flee reads it, but no rule of Flee 3.1 or HEAD uses it",
+    "move_rules.pruning_threshold": "it is a Flee HEAD setting, route pruning, that Flee 3.1 does not have",
+    "spawn_rules.empty_camps_on_day0": "it is a Flee HEAD setting (no people in camps on day 0, the data "
+                                       "shifted down by day 0's) that Flee 3.1 does not have",
+}
+
+
+def _number_below(limit: float) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v < limit
+
+
+#: The values of HEAD keys in FLEE_KNOWN_UNUSED under which Flee HEAD too does what 3.1 does
+#: (Flee's defaults: every FabFlee case writes `capacity_scaling: 1.0`): no warning there, as
+#: nothing differs from HEAD; any other value asks for a HEAD rule that corredor does not run.
+HEAD_OFF: dict[str, Callable[[Any], bool]] = {
+    "move_rules.capacity_scaling": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v == 1,
+    "move_rules.pruning_threshold": _number_below(1.001),  # (HEAD prunes from 1.001)
+    "spawn_rules.empty_camps_on_day0": lambda v: v is False or v is None,
+}
+
+
+def no_effect_reason(dotted: str) -> str | None:
+    """Why the Flee key `dotted` ("section.key", or a top-level key) is accepted in a settings
+    file but changes no run; None for a key that is not such a key."""
+    section, _, key = dotted.rpartition(".")
+    if key not in FLEE_KNOWN_UNUSED.get(section, set()):
+        return None
+    return NO_EFFECT_WHY.get(dotted, "corredor does not implement the rule it sets")
+
+
+def no_effect_warning(dotted: str) -> str:
+    """The warning for a FLEE_KNOWN_UNUSED key written in a settings file."""
+    return f"Flee setting '{dotted.rpartition('.')[2]}' is accepted but has no effect in corredor: " \
+           f"{no_effect_reason(dotted)}"
+
+
+#: Flee HEAD keys that change a run and that corredor applies, with the value at which they do
+#: what Flee 3.1 does: another value is warned of, at its key (results then differ from 3.1's).
+HEAD_KEYS: dict[str, tuple[Any, str]] = {
+    "spawn_rules.conflict_spawn_decay_interval": (
+        30, "Flee 3.1 has no such setting and fixes the interval at 30 days"),
+    "spawn_rules.sum_from_camps": (
+        False, "Flee 3.1 has no such setting (its driver spawns from refugees.csv's daily differences)"),
+}
+
+
+def head_key_warnings(settings: Settings) -> list[tuple[str, str, str]]:
+    """A warning (severity, dotted key, message) for each HEAD_KEYS key set to other than Flee
+    3.1's behaviour: corredor applies it, so a file that Flee 3.1 runs gives other results here."""
+    out: list[tuple[str, str, str]] = []
+    for dotted, (v31, why) in HEAD_KEYS.items():
+        section, _, key = dotted.partition(".")
+        value = getattr(getattr(settings, section), key)
+        if value == v31:
+            continue
+        if key == "conflict_spawn_decay_interval" and not settings.spawn_rules.conflict_spawn_decay:
+            out.append(("warning", dotted, f"{value} changes nothing: there is no "
+                        "spawn_rules.conflict_spawn_decay list for it to step through"))
+            continue
+        out.append(("warning", dotted, f"{shown_value(value)} is a Flee HEAD setting that corredor applies, "
+                    f"but {why}, so results differ from Flee 3.1's (docs/model-rules.md, "
+                    "\"Flee HEAD settings\")"))
+    return out
+
+
+def shown_value(value: Any) -> str:
+    """A setting's value as YAML writes it (true/false for booleans)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
 
 #: Flee-3 demographic switches: refused when true (corredor does not implement them yet).
 DEMOGRAPHIC_SWITCHES = {
@@ -166,7 +242,7 @@ def settings_from_mapping(
             out["log_levels"] = dict(value or {}) if isinstance(value, dict) else {}
             continue
         if key in FLEE_KNOWN_UNUSED[""]:
-            problems.append(("warning", key, f"Flee setting '{key}' is accepted but has no effect in corredor"))
+            problems.append(("warning", key, no_effect_warning(key)))
             continue
         if key not in _SECTIONS:
             problems.append(("error", key, f"unknown settings section '{key}'{suggest(key, top_known)}"))
@@ -202,7 +278,8 @@ def settings_from_mapping(
                 section[sub] = v
                 continue
             if sub in FLEE_KNOWN_UNUSED.get(key, set()):
-                problems.append(("warning", dotted, f"Flee setting '{sub}' is accepted but has no effect in corredor"))
+                if not HEAD_OFF.get(dotted, lambda _: False)(v):
+                    problems.append(("warning", dotted, no_effect_warning(dotted)))
                 continue
             problems.append(("error", dotted, f"unknown setting '{sub}'{suggest(sub, fields | FLEE_KNOWN_UNUSED.get(key, set()))}"))
         if v1_rules:
@@ -222,4 +299,5 @@ def settings_from_mapping(
                 problems.append(("error", f"{key}.{loc}", f"{err.get('msg')} (found {shown(err.get('input'), 'mapping')})"))
     if any(sev == "error" for sev, _, _ in problems):
         return None, problems
-    return Settings(**out), problems
+    settings = Settings(**out)
+    return settings, problems + head_key_warnings(settings)

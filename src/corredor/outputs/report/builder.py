@@ -1604,10 +1604,15 @@ def stranded_note(run: RunData) -> str | None:
 
 
 def _metric_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The manifest's metrics as (heading, value) rows: each headed by its label with its key
+    (`compare.heading`; a Flee case's ARDs say which is Flee's score), a key with no label alone."""
+    from ...analysis.compare import heading
+
     metrics = manifest.get("metrics")
     if not isinstance(metrics, dict):
         return []
-    return [(str(k), f"{v:.4g}" if isinstance(v, (int, float)) else str(v)) for k, v in metrics.items()
+    return [(f"{heading(str(k))} ({k})" if heading(str(k)) != str(k) else str(k),
+             f"{v:.4g}" if isinstance(v, (int, float)) else str(v)) for k, v in metrics.items()
             if not isinstance(v, (dict, list))]
 
 
