@@ -23,7 +23,27 @@ def main() -> None:
         stopping.exit_stopped()
     if stopping.stopped_by() is not None:  # (a stop an import swallowed: end before any work)
         stopping.exit_stopped()
-    command()
+    try:
+        command()
+    finally:
+        _ignore_stops_while_exiting()
+
+
+def _ignore_stops_while_exiting() -> None:
+    """The command is done (its output and its lines written, its status decided): ignore SIGINT
+    and SIGTERM while the interpreter tears down. Python puts their default action back for that
+    (half a second: atexit handlers, modules freed), and a SIGTERM then ended a finished command
+    with 143 and nothing on stderr, its output complete."""
+    import signal
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # (closed, full: the command has reported)
+            pass
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

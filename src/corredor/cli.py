@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import math
 import os
 import sys
@@ -211,6 +212,10 @@ class App(typer.Typer):
 app = App(
     cls=Group,
     help="corredor: simulate people moving along migration corridors while borders close.",
+    epilog="Exit status: 0 done; 1 unexpected error; 2 the input or the command line; 3 internal "
+           "error (an invariant broken); 4 the environment (a full disk, a lost worker, an "
+           "unreachable Dask scheduler: a retry may succeed); 130, 143 stopped by SIGINT, SIGTERM "
+           "(docs/reliability.md).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -252,7 +257,34 @@ def fail_with_problems(exc: ScenarioError) -> None:
 def usage_error(message: str) -> None:
     """A wrong command-line value: print it and exit 2."""
     err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(EXIT_INPUT)
+
+
+#: The exit statuses of `corredor` (docs/reliability.md, "Exit statuses"): a scheduler retries
+#: only EXIT_ENVIRONMENT. A stop signal is 128 + the signal (130, 143).
+EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
+
+#: File-system and system errors that say nothing of the input or the options: a full disk or
+#: quota, an I/O error, no memory or file handles, a network file system that went away.
+_TRANSIENT_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "ENOSPC", "EDQUOT", "EIO", "ENOMEM", "EAGAIN", "EBUSY", "ENFILE", "EMFILE", "ETIMEDOUT",
+    "ESTALE", "EINTR", "ENETDOWN", "ENETUNREACH", "ECONNRESET", "ECONNREFUSED", "EHOSTUNREACH",
+    "ENOLINK", "ECOMM", "EREMOTEIO") if hasattr(errno, name))
+
+
+def os_error_status(exc: OSError) -> int:
+    """The exit status of a file-system error met while a command wrote: EXIT_ENVIRONMENT (4)
+    for a full disk, an I/O error and the like (nothing to fix in the command: a retry may
+    succeed), EXIT_INPUT (2) for the rest (a read-only or forbidden folder, a name that is not
+    allowed, an output written meanwhile: the command line has to change)."""
+    return EXIT_ENVIRONMENT if exc.errno in _TRANSIENT_ERRNOS else EXIT_INPUT
+
+
+def write_error(path: object, exc: OSError) -> None:
+    """A write of `path` that failed: one line, and exit with `os_error_status`."""
+    err_console.print(f"error: cannot write {path}: {exc.strerror or exc}", markup=False,
+                      highlight=False, soft_wrap=True)
+    raise typer.Exit(os_error_status(exc))
 
 
 def _home(path: Path | None) -> Path | None:
@@ -439,13 +471,13 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     except InvariantError as exc:  # a bug in the rules, not in the input: say so, exit 3
         err_console.print(f"internal error (please report): {exc}", markup=False, highlight=False,
                           soft_wrap=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_INTERNAL) from None
     try:
         write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
     except RunFolderExists as exc:
         usage_error(str(exc))
     except OSError as exc:
-        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+        write_error(out, exc)
     if ckpt is not None:  # the run folder is complete: the checkpoint is no longer needed
         ckpt.unlink(missing_ok=True)
     if not quiet:
@@ -528,7 +560,7 @@ def convert(
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:
-        usage_error(f"cannot write {dest}: {exc.strerror or exc}")
+        write_error(dest, exc)
     console.print(f"wrote {dest}", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -550,12 +582,15 @@ def _replaceable_or_exit(out: Path, sources: list, *, replace: bool,
 
 def _executor_or_exit(kind: str, workers: int | None, address: str | None):
     """Build an executor from CLI options, exiting 2 with one line on a bad value."""
-    from .analysis.executors import make_executor
+    from .analysis.executors import SchedulerUnreachable, make_executor
 
     if address and kind != "dask":
         usage_error("--address needs --executor dask")
     try:
         return make_executor(kind, workers=workers, address=address)
+    except SchedulerUnreachable as exc:  # (not up yet, or the network: a retry may succeed)
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ENVIRONMENT) from None
     except (ValueError, RuntimeError) as exc:
         usage_error(str(exc))
 
@@ -665,7 +700,7 @@ def ensemble(
     try:
         write_ensemble(ens, out, force=force, plot=not no_plot)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
-        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+        write_error(out, exc)
     if not quiet:
         from rich.table import Table
 
@@ -778,7 +813,7 @@ def calibrate(
     try:
         write_calibration(cal, out, force=force)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
-        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+        write_error(out, exc)
     if not quiet:
         from rich.table import Table
 
@@ -839,7 +874,7 @@ def report(
         except ReportError as exc:
             usage_error(f"{exc}; nothing was written")
         except OSError as exc:
-            usage_error(f"cannot write {run_dir / COMPARISON_HTML}: {exc.strerror or exc}")
+            write_error(run_dir / COMPARISON_HTML, exc)
         if not quiet:
             console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
         return
@@ -868,7 +903,7 @@ def report(
     except (NotARunFolder, ReportError) as exc:  # each names its file
         usage_error(f"{exc}; nothing was written")
     except OSError as exc:  # writing report.html
-        usage_error(f"cannot write {run_dir / 'report.html'}: {exc.strerror or exc}")
+        write_error(run_dir / "report.html", exc)
     if not quiet:
         console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
 
@@ -1234,7 +1269,7 @@ def compare(
                       soft_wrap=True)
     _print_comparison(comp)
     if failed is not None:  # (after the tables: the runs' figures are still shown)
-        usage_error(f"cannot write {out}: {failed.strerror or failed}")
+        write_error(out, failed)
     if paths:
         console.print("wrote " + ", ".join(str(p) for p in paths), markup=False, highlight=False,
                       soft_wrap=True)
@@ -1278,7 +1313,7 @@ def main_job(
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:
-        usage_error(f"cannot write {out}: {exc.strerror or exc}")
+        write_error(out, exc)
     _print_comparison(result["comparison_object"])
     # (each observation with what it is to the fit: only the held-out ones test the model)
     console.print("baseline vs observations, the median over the seeds (fitted: a target of the fit; "
@@ -1314,7 +1349,12 @@ def _tolerant_streams() -> None:
 
 def main() -> None:
     """The `corredor` command, once imported (its entry point, `corredor.__main__.main`, handles
-    the stop signals before importing this module; a script that calls this handles them here)."""
+    the stop signals before importing this module; a script that calls this handles them here).
+
+    A stop signal seen before the command's output was in place ends it with 128 + the signal,
+    whatever the command returned: its KeyboardInterrupt may have been swallowed in a finalizer
+    and the command gone on to exit 0 (stopping.py). One that came after the output was in place
+    did not stop it (`stopping.late`): the command's own status stands."""
     from . import stopping
 
     # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py). Needed here too, for scripts
@@ -1327,17 +1367,34 @@ def main() -> None:
     except KeyboardInterrupt:
         if stopping.stopped_by() is None:
             raise
-    except SystemExit as exc:  # typer turns KeyboardInterrupt into a silent exit 130
-        if stopping.stopped_by() is None or exc.code != 130:
-            raise  # (a command that ended anyway, its signal swallowed in a callback: its own exit)
+    except SystemExit:  # (typer turns KeyboardInterrupt into a silent exit 130)
+        if stopping.stopped_by() is None:
+            raise
+    finally:
+        _numba_cache_note()
     if stopping.stopped_by() is not None:
         stopping.exit_stopped()
+
+
+def _numba_cache_note() -> None:
+    """One line on stderr when the engine was compiled into a temporary numba cache (numba could
+    not write its own: `engine.numba_cache`), so that whoever wonders why each run compiles
+    for a minute learns of NUMBA_CACHE_DIR."""
+    from .engine import numba_cache_fallback
+
+    fallback = numba_cache_fallback()
+    if fallback is not None and fallback.used():
+        try:
+            print(f"warning: {fallback.note()}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # (stderr closed or full: nothing more to say)
+            pass
 
 
 def _main() -> None:
     """`main` without the stop signals: the app, with file-system and input errors as lines."""
     import warnings
 
+    from . import stopping
     from .analysis.executors import WorkerLost
 
     warnings.formatwarning = _warning_line  # this process's own; the library never sets it
@@ -1345,16 +1402,21 @@ def _main() -> None:
         app()
     except WorkerLost as exc:  # (a worker killed: by the OOM killer, say) one line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_ENVIRONMENT)
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input
         for p in exc.problems:
             print(str(p), file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_INPUT)
     except OSError as exc:  # the same for the file system (a full disk, a folder made read-only
-        where = exc.filename or ""  # during the run): what failed, not a traceback; exit 2
+        where = exc.filename or ""  # during the run): what failed, not a traceback
+        done = stopping.output()
+        if done is not None and not where:  # (no file named: printing what was written failed)
+            if exc.errno != errno.EPIPE:  # (`| head -1`: the reader had what it wanted)
+                print(f"warning: could not write to stdout ({exc.strerror or exc}); {done} was "
+                      "written and is complete", file=sys.stderr)
+            sys.exit(EXIT_OK)
         print(f"error: {where}{': ' if where else ''}{exc.strerror or exc}", file=sys.stderr)
-        sys.exit(2)
-
+        sys.exit(os_error_status(exc))
 
 if __name__ == "__main__":
     main()

@@ -449,7 +449,9 @@ def _write_inside(out_dir: Path, write: Callable[[Path], None], replace: bool = 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix("main-job"), suffix=".tmp", dir=out_dir))
     try:
-        write(tmp)
+        with stopping.filling():  # (the run folders and comparison in it are not the output yet)
+            write(tmp)
+        stopping.check()  # (a stop seen but swallowed meanwhile: nothing is moved in)
         with stopping.held():  # (stopped midway, the moves mixed new entries with old ones)
             if not replace:
                 there = sorted(name for name in os.listdir(out_dir) if not is_temporary(name))
@@ -459,6 +461,7 @@ def _write_inside(out_dir: Path, write: Callable[[Path], None], replace: bool = 
                                           "it is kept: use --force to replace it")
             for name in sorted(os.listdir(tmp), key=lambda n: n == "comparison.json"):
                 _move_in(tmp / name, out_dir / name)
+            stopping.committed(out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if created and not any(out_dir.iterdir()):

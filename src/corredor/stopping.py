@@ -14,19 +14,34 @@ thread (the agent engine's day loop: hours on a large run) it would wait for the
 then, so ending at once leaves nothing half-written. `held` does the opposite around a few renames
 that must land together (comparison.csv and comparison.json, a folder and the one it replaces):
 a stop signal waits until they are done.
+
+A stop is never lost. Python drops an exception raised in a finalizer, a weakref callback or a
+`__del__` ("Exception ignored in ..."), so a signal that arrives there has its KeyboardInterrupt
+swallowed: `_unraisable` notices and sends the signal again, the next signal is not ignored, and
+`check` (the engines' day loops, the executors' loops, each writer before it puts its output in
+place) raises for a stop already seen. `cli.main` exits 128 + the signal whenever one was seen,
+whatever the command returned.
+
+Once the command's output is in place (`committed`, called by the writers for an outermost output:
+not for the run folders the main job writes into its temporary), the output is complete: a stop
+signal then no longer interrupts the command, which finishes (printing what it wrote) and exits
+as it would have; `late` tells of such a signal.
 """
 
 from __future__ import annotations
 
+import _thread
+import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 
 TYPE_CHECKING = False  # (typing.TYPE_CHECKING without importing typing: the command imports this
 if TYPE_CHECKING:      # module first, before it handles Ctrl-C, so it stays quick to import)
-    from collections.abc import Iterator
-    from typing import NoReturn
+    from collections.abc import Callable, Iterator
+    from typing import Any, NoReturn
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The stop signal that interrupted this process, once one has.
@@ -34,25 +49,114 @@ _stopped_by: list[int] = []
 #: One entry per `held` section the main thread is in; a stop signal then only sets `_deferred`.
 _holding: list[None] = []
 _deferred: list[int] = []
+#: The signal whose KeyboardInterrupt Python swallowed (raised in a finalizer), not yet raised again.
+_swallowed: list[int] = []
+#: The outputs this command put in place (`committed`); once there, a stop no longer interrupts.
+_committed: list[str] = []
+#: Stop signals that came once the output was in place (`late`).
+_late: list[int] = []
+#: One entry per writer filling a temporary (`filling`): what is committed inside it is not the
+#: command's output yet.
+_filling: list[None] = []
 
 
 def _stop(signum: int, frame: object) -> None:
     """Raise KeyboardInterrupt for the first stop signal; ignore the ones that follow while the
-    cleanup runs (a cleanup interrupted is what leaves files half-written)."""
+    cleanup runs (a cleanup interrupted is what leaves files half-written), unless the first one's
+    KeyboardInterrupt was swallowed (`_unraisable`): then raise again. Once the output is in
+    place (`committed`), only record the signal (`late`)."""
+    if _committed:
+        _late.append(signum)
+        return
     if not _stopped_by:
         _stopped_by.append(signum)
-        if _holding:
+    elif not _swallowed:
+        return
+    _swallowed.clear()
+    if _holding:
+        if not _deferred:
             _deferred.append(signum)  # (raised when the held section ends)
-            return
-        raise KeyboardInterrupt
+        return
+    raise KeyboardInterrupt
+
+
+def _unraisable(unraisable: object) -> None:
+    """`sys.unraisablehook` while the handler is installed: a KeyboardInterrupt of ours that Python
+    swallowed (raised inside a finalizer, a weakref callback, a `__del__`: "Exception ignored in
+    ...", and the command went on) is sent again, from a short-lived thread, so that it is raised
+    where it can end the command; anything else goes to the previous hook."""
+    exc_type = getattr(unraisable, "exc_type", None)
+    if (exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and _stopped_by
+            and not _committed):
+        signum = _stopped_by[0]
+        if not _swallowed:
+            _swallowed.append(signum)
+        try:  # (not threading.Thread: its start waits, and the signal came back inside this hook)
+            _thread.start_new_thread(_send_again, (signum,))
+        except RuntimeError:  # (no new threads at interpreter shutdown: `check` and the next signal)
+            pass
+        return
+    _previous_hook[0](unraisable)
+
+
+def _send_again(signum: int) -> None:
+    """Send `signum` to this process once the hook that noticed it swallowed has returned."""
+    time.sleep(0.05)
+    os.kill(os.getpid(), signum)
+
+
+_previous_hook: list[Callable[[Any], object]] = [sys.unraisablehook]
 
 
 def install() -> None:
-    """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`).
-    Calling it again is harmless: it sets the same handler, and keeps a stop already seen."""
+    """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`), and
+    notice a stop Python swallowed (`_unraisable`). Calling it again is harmless: it sets the
+    same handler, and keeps a stop already seen. Nothing is committed yet when it is called."""
     for sig in _SIGNALS:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _stop)
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook[0] = sys.unraisablehook
+        sys.unraisablehook = _unraisable
+    _committed.clear()
+    _late.clear()
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop signal was seen and the work goes on all the same (its
+    KeyboardInterrupt swallowed somewhere): called between days and runs and before a writer
+    puts its output in place, so that a lost stop still ends the command before it commits."""
+    if _stopped_by and not _holding and not _committed:
+        _swallowed.clear()  # (raised now: a signal sent again meanwhile waits for the cleanup)
+        raise KeyboardInterrupt
+
+
+def committed(path: str | os.PathLike[str]) -> None:
+    """Record that an output is in place at `path` (the writers call it as they rename it in):
+    the outermost one is the command's, complete; a stop then lets the command finish."""
+    if not _filling:
+        _committed.append(os.fspath(path))
+
+
+@contextmanager
+def filling() -> Iterator[None]:
+    """While the body fills a writer's temporary, what is committed inside it is not yet the
+    command's output (the main job's run folders, written into its temporary folder)."""
+    _filling.append(None)
+    try:
+        yield
+    finally:
+        _filling.pop()
+
+
+def output() -> str | None:
+    """The command's output once it is in place (`committed`), else None."""
+    return _committed[0] if _committed else None
+
+
+def late() -> int | None:
+    """A stop signal that came once the command's output was in place (it did not stop it)."""
+    return _late[0] if _late else None
 
 
 def stopped_by() -> int | None:
@@ -100,7 +204,11 @@ def held() -> Iterator[None]:
     finally:
         _holding.pop()
         if not _holding and _deferred:
-            _deferred.clear()
-            # (also when the body failed: the stop is still due, the failure its context; left
-            # pending, it was lost, and the next held section raised it for nothing)
-            raise KeyboardInterrupt
+            signum = _deferred.pop()
+            if _committed:  # (the output landed in the section: it is complete, the stop late)
+                _stopped_by.clear()
+                _late.append(signum)
+            else:
+                # (also when the body failed: the stop is still due, the failure its context;
+                # left pending, it was lost, and the next held section raised it for nothing)
+                raise KeyboardInterrupt

@@ -427,10 +427,12 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
     tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out.name), suffix=".tmp", dir=out.parent))
     try:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; an output folder gets the usual mode
-        write(tmp)
+        with stopping.filling():
+            write(tmp)
         if os.path.lexists(out) and not replace:
             raise FileExistsError(f"{out} was written by another command while this one ran; "
                                   "it is kept: use --force to replace it")
+        stopping.check()  # (a stop seen but swallowed meanwhile: nothing is put in place)
         if os.path.lexists(out):
             old = out.with_name(old_name(out.name))
             _remove(old)
@@ -442,11 +444,14 @@ def swap_in(out: str | os.PathLike[str], write: Callable[[Path], None],
                     except BaseException:
                         old.rename(out)
                         raise
+                    stopping.committed(out)
             finally:
                 if os.path.lexists(out):  # (else `old` is all there is of the earlier output)
                     _remove(old)
         else:
-            tmp.rename(out)
+            with stopping.held():
+                tmp.rename(out)
+                stopping.committed(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -500,11 +505,13 @@ def write_texts_atomic(folder: str | os.PathLike[str], texts: dict[str, str | by
                 with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                     f.write(text)
             os.chmod(tmp, 0o666 & ~_umask())
+        stopping.check()  # (a stop seen but swallowed meanwhile: nothing is put in place)
         with stopping.held():
             if not replace:
                 _refuse_written_meanwhile([p for p in paths if os.path.lexists(p)])
             for tmp, path in zip(temporaries, paths, strict=True):
                 os.replace(tmp, path)
+            stopping.committed(paths[0] if len(paths) == 1 else folder)
     except BaseException:
         for tmp in temporaries:
             Path(tmp).unlink(missing_ok=True)

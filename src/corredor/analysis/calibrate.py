@@ -799,6 +799,9 @@ def plot_fit(cal: Calibration, path: Path) -> None:
     its own settings and with the fitted ones (median over the fresh seeds), dated, with the axes
     of the run folder's camps.png ("people", plain counts with thousands separators).
     Drawn with matplotlib's object API (no pyplot, no `matplotlib.use`: a notebook keeps its backend)."""
+    from ..outputs import mplconfig
+
+    mplconfig.ensure()  # (a configuration folder matplotlib can write)
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 

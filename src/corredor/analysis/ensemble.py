@@ -1085,6 +1085,9 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
     of every panel once: inside the first panel it could cover a reported peak's dashed line.
     Drawn with matplotlib's object API, as outputs/plots.py draws: `matplotlib.use("Agg")` and
     pyplot switched a notebook's backend, so its own figures no longer showed."""
+    from ..outputs import mplconfig
+
+    mplconfig.ensure()  # (a configuration folder matplotlib can write)
     from matplotlib.figure import Figure
 
     from ..outputs.fonts import label_fonts

@@ -50,6 +50,10 @@ class WorkerLost(RuntimeError):
     """A worker process ended in the middle of a task (killed, or out of memory)."""
 
 
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler given by address did not answer (not up yet, or the network)."""
+
+
 def _add_shared(shared: int, task: int) -> int:  # used by the module doctest
     return shared + task
 
@@ -77,6 +81,7 @@ class SerialExecutor(_Base):
         self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any]
     ) -> Iterator[Any]:
         for task in tasks:
+            stopping.check()  # (a stop a finalizer swallowed: no further run starts)
             yield fn(shared, task)
 
 
@@ -185,6 +190,7 @@ class LocalProcessExecutor(_Base):
                            for i in range(0, len(tasks), size)}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                stopping.check()  # (a stop a finalizer swallowed ends the workers, as a stop does)
                 for fut in done:
                     yield from fut.result()
         except BrokenProcessPool:
@@ -245,7 +251,7 @@ class DaskExecutor(_Base):
             try:
                 self._client = Client(address, timeout=connect_timeout)
             except OSError as exc:
-                raise RuntimeError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+                raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
         else:
             n = max(1, int(workers or os.cpu_count() or 1))
             self._cluster = LocalCluster(
@@ -282,6 +288,7 @@ class DaskExecutor(_Base):
         )
         try:
             for fut in as_completed(futures):
+                stopping.check()  # (a stop a finalizer swallowed: as a stop)
                 yield fut.result()
         except (KilledWorker, CancelledError) as exc:  # (a worker died: its tasks, or the
             # shared data it held, are lost; this was a traceback from distributed)

@@ -58,6 +58,7 @@ import numba as nb  # noqa: E402
 import numpy as np  # noqa: E402
 from numba import prange  # noqa: E402
 
+from .. import stopping
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from ..stopping import at_once
 from .rng import Stream, seed_words, stream_key, uniform_k
@@ -1101,6 +1102,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
                     st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1,
                     draws == "bernoulli")
             t = t_end
+            stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
             if err == ERR_NONE and t < n_days and on_checkpoint is not None:
                 on_checkpoint(t, st)
         loop_s = time.perf_counter() - t0

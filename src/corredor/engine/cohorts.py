@@ -61,6 +61,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from .. import stopping
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from .agents import FP_KEYS, MAX_ROUNDS, EngineError, EngineOutput
 from .rng import Stream, key_bits, seed_words
@@ -752,6 +753,7 @@ def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bo
     seeds = day_seeds(seed, n_days)
     t0 = time.perf_counter()
     for t in range(n_days):
+        stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
         err, pi, pf, np_, li, lf, nl = _day(
             t, int(seeds[t]), fp, sof, use_pop, take_pop, use_decay, decay,
             int(plan.decay_interval),

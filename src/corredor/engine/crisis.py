@@ -43,6 +43,7 @@ import numba as nb
 import numpy as np
 import xarray as xr
 
+from .. import stopping
 from ..provenance import provenance
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
 from . import seed_text
@@ -225,6 +226,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
     ppl, out, agent_steps = unpack_state(initial_state(plan) if state is None else state)
     ev_done_day = np.zeros(len(plan.ev_kind), dtype=np.int64)
     for t in range(first_day, T):
+        stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
         if on_checkpoint is not None and every > 0 and t > first_day and t % every == 0:
             on_checkpoint(t, pack_state(ppl, out, agent_steps))
         # 1. departures

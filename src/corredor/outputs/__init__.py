@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from . import mplconfig
+
+mplconfig.ensure()  # (before any module here imports matplotlib: it reads MPLCONFIGDIR then)
+
 
 def _register_standard_writers() -> None:
     """Every run folder gets the standard tables and plots (outputs/tables.py)."""
