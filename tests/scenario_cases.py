@@ -30,7 +30,7 @@ D,E,80,2
 """,
     "input_csv/closures.csv": """\
 #closure_type,name1,name2,closure_start,closure_end
-country,Land,Other,2,8
+country,Land,Other,2,6
 location,C,,3,6
 """,
     "input_csv/conflicts.csv": "#Day,A,C\n"

@@ -574,9 +574,13 @@ def test_conflict_driven_spawning_is_refused(tmp_path: Path, value: str) -> None
 def test_closure_reopening_before_closing_warns(tmp_path: Path) -> None:
     folder = write_mini_flee(tmp_path / "a")
     edit(folder / CLO, 3, "location,C,,6,3")
-    (w,) = warnings_of(folder)
+    w, undone = warnings_of(folder)
     assert (w.path, w.line, w.column) == (CLO, 3, 5)
     assert "reopens (day 3) before it closes (day 6)" in w.message
+    # (its early reopen still reopens C – E, which line 2 closed on day 2 until day 6)
+    assert (undone.path, undone.line, undone.column) == (CLO, 2, 5)
+    assert undone.message.startswith("the link C – E reopens on day 3 by line 3 (location,C), "
+                                     "while this row closes it until day 6")
 
 
 def test_header_without_hash_is_named(tmp_path: Path) -> None:

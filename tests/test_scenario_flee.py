@@ -251,8 +251,10 @@ def test_correction_before_start_is_ignored_with_warning(tmp_path: Path) -> None
     s = load_flee(folder)
     assert s.observations.camps["D"].values == (10.0, 20.0, 40.0)
     assert s.observations.camps["D"].days == (-12, -7, 4)  # negative offsets allowed
-    (w,) = s.metadata["warnings"]
+    w, zero = s.metadata["warnings"]
     assert (w.path, w.line) == ("input_csv/registration_corrections.csv", 1)
+    # (D holds people on day 0, where refugees.csv says 0: warned of too)
+    assert (zero.path, zero.line) == ("source_data/refugees.csv", 2)
 
 
 def test_interpolation_clamps_and_truncates() -> None:

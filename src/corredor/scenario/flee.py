@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .csvread import (
@@ -30,7 +31,7 @@ from .csvread import (
     read_text,
     start_date_problem,
 )
-from .model import Location, Observations, Scenario, Series
+from .model import ConflictTimeline, Location, Observations, Scenario, Series
 from .parts import (
     Correction,
     apply_corrections,
@@ -567,8 +568,12 @@ def read_observations(
     problems: Problems,
     locations: list[Location],
     start_date: dt.date,
+    days: int | None = None,
 ) -> Observations | None:
-    """source_data/data_layout.csv, its series files and input_csv/registration_corrections.csv."""
+    """source_data/data_layout.csv, its series files and input_csv/registration_corrections.csv.
+
+    With `days` (the period), a day on which the total is 0 while the camps' series are not is
+    warned of at the total file's row: Flee's out.csv writes its totals as 0 on such a day."""
     src = folder / "source_data"
     layout = read_table(
         src / "data_layout.csv", problems, "rows name,file.csv (first row: total,refugees.csv)"
@@ -590,6 +595,7 @@ def read_observations(
                 1,
                 f"first row must be the total series (expected 'total', found {shown(key)})",
             )
+            first_line[key] = row.line  # (the row is there, misplaced: one problem, one message)
             continue
         if k > 0 and key == "total":
             problems.error(layout.path, row.line, 1, "'total' must be the first row only")
@@ -641,6 +647,7 @@ def read_observations(
                 "source_data/data_layout.csv)",
             )
     parts_by_name: dict[str, tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]] = {}
+    total_lines: list[int] = []  # (the lines of the total's first file, one per point)
     for key, files, row in entries:
         parts = []
         for offset, file in enumerate(files):
@@ -653,7 +660,8 @@ def read_observations(
                     why += " (a line break in the name: is a quote left open?)"
                 problems.error(layout.path, row.line, offset + 2, why)
                 continue
-            part = read_series_file(path, problems, start_date)
+            lines_out = total_lines if key == "total" and offset == 0 else None
+            part = read_series_file(path, problems, start_date, lines_out=lines_out)
             if part is not None:
                 parts.append(part)
         if len(parts) == len(files):
@@ -682,7 +690,37 @@ def read_observations(
     total = series.pop("total", None)
     camps = {k: v for k, v in series.items() if k in by_name and by_name[k].is_camp}
     extra = {k: v for k, v in series.items() if k not in camps}
+    if total is not None and days is not None and not problems.errors:
+        first = src / next(files for key, files, _ in entries if key == "total")[0]
+        _warn_zero_total(first, total, camps, total_lines, start_date, days, problems)
     return Observations(total, camps, extra)
+
+
+def _warn_zero_total(path: Path, total: Series, camps: dict[str, Series], lines: list[int],
+                     start_date: dt.date, days: int, problems: Problems) -> None:
+    """Warn, at the total file's row that gives the day, of days on which the total is 0 while the
+    camps hold people. Flee 3.1 writes out.csv's six totals columns as 0 on such a day (raw count
+    0), so Flee's scripts score the day against a camp total of 0, unlike corredor's ARD, which
+    reads the camps' own data (docs/validation.md)."""
+    if not camps or len(lines) != len(total.parts[0][0]):
+        return
+    in_camps = np.sum([c.daily(days) for c in camps.values()], axis=0)
+    bad = np.flatnonzero((total.daily(days) == 0) & (in_camps > 0))
+    file_days = total.parts[0][0]
+    by_row: dict[int, list[int]] = {}
+    for t in bad.tolist():  # the latest row dated at or before day t (the first row if none is)
+        at = max((i for i, d in enumerate(file_days) if d <= t), default=0,
+                 key=lambda i: file_days[i])
+        by_row.setdefault(lines[at], []).append(t)
+    for line, ts in by_row.items():
+        t = ts[0]
+        more = f" (and on {len(ts) - 1} more days, to day {ts[-1]})" if len(ts) > 1 else ""
+        problems.warn(path, line, 2,
+                      f"total 0 on day {t} ({start_date + dt.timedelta(days=t)}) while the camp "
+                      f"series hold {int(in_camps[t])} people{more}: Flee's out.csv writes its six "
+                      "totals columns as 0 on such a day, so Flee's scripts score it against a camp "
+                      "total of 0, and corredor's ARD (from the camps' data) differs from theirs "
+                      "(docs/validation.md)")
 
 
 def _name_is_the_problem(path: Path, name: str) -> bool:
@@ -753,17 +791,22 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
                 days,
                 settings.move_rules.fix_link_closures,
                 routes=joined,
+                places={loc.name: loc for loc in locations},
+                move_rules=settings.move_rules,
             )
     conflicts = None
-    if not is_absent(inp / "conflicts.csv"):
+    conflicts_absent = is_absent(inp / "conflicts.csv")
+    if not conflicts_absent:
         table = read_table(
             inp / "conflicts.csv", problems, "a header of location names and a row per day"
         )
         if table is not None:
             conflicts = parse_conflicts(table, problems, names, where, n_days)
+    if conflicts is not None or conflicts_absent:
+        _warn_unused_conflict_dates(loc_table, locations, conflicts, problems)
     observations = None
     if start is not None and locations:
-        observations = read_observations(folder, problems, locations, start)
+        observations = read_observations(folder, problems, locations, start, days)
     if problems.errors or start is None or days is None:
         return None
     return Scenario(
@@ -799,6 +842,23 @@ def observed_sources(folder: Path, observations: Observations) -> tuple[dict[str
              f"{'s' if len(files) != 1 else ''} ({', '.join(files)})"
              + (f"; the case names its source in {', '.join(named)}" if named else ""))
     return ({"what": "observed refugee counts in the camps (the observations on this page)", "source": where},)
+
+
+def _warn_unused_conflict_dates(table: Table, locations: list[Location],
+                                conflicts: ConflictTimeline | None, problems: Problems) -> None:
+    """Warn of a conflict-typed place with conflict_date > 0 that conflicts.csv never names: Flee
+    3.1 makes it a town and reads its onset only from conflicts.csv, so it is a town for the
+    whole run, whatever the column's name suggests (`conflicts` None: there is no conflicts.csv)."""
+    named = set(conflicts.names) if conflicts is not None else set()
+    for loc in locations:
+        if loc.conflict_date is None or loc.conflict_date <= 0 or loc.name in named:
+            continue
+        where = (f"which has no {loc.name!r} column" if conflicts is not None
+                 else "and there is no conflicts.csv")
+        problems.warn(table.path, loc.line, 7,
+                      f"conflict_date {loc.conflict_date} > 0: Flee makes {loc.name!r} a town; it "
+                      f"becomes a conflict zone only through conflicts.csv, {where} (so it never "
+                      "sends anyone)")
 
 
 def load_flee(path: str | Path) -> Scenario:

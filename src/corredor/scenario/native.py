@@ -646,6 +646,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
                 settings.move_rules.fix_link_closures,
                 cc,
                 routes=joined,
+                places={loc.name: loc for loc in locations},
+                move_rules=settings.move_rules,
             )
     conflicts = None
     conflict_path = _file(folder, text, files, "conflicts", problems, False)

@@ -15,9 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from .csvread import Row, Table, parse_date, parse_float, parse_int, read_table
-from .model import CLOSURE_KINDS, Closure, ConflictTimeline, Route, Series, series_table
+from .model import (
+    CLOSURE_KINDS,
+    Closure,
+    ConflictTimeline,
+    Location,
+    Route,
+    Series,
+    series_table,
+)
 from .problems import SHOWN_CHARS, Problems, shown
-from .settings import suggest
+from .settings import MoveRules, suggest
 
 
 def _number(text: str) -> str:
@@ -202,12 +210,16 @@ def parse_closures(
     fix_link_closures: bool,
     cols: ClosureColumns = ClosureColumns(),
     routes: set[frozenset[str]] | None = None,
+    places: Mapping[str, Location] | None = None,
+    move_rules: MoveRules | None = None,
 ) -> list[Closure]:
     """Closures from data rows, with warnings where Flee would silently do nothing.
 
     `routes` (the place pairs of the routes, when they were read without errors) lets a link
     closure between places that no route joins be warned of. `days` is None when the period is
-    unknown (its problem is reported already): days are then not checked against it.
+    unknown (its problem is reported already): days are then not checked against it. `places`
+    (name -> Location) and `move_rules` let a camp closure of a place that is not a camp, and
+    rows that reopen each other's links, be warned of.
     """
     out: list[Closure] = []
     required = max(cols.kind, cols.name1, cols.name2, cols.start, cols.end) + 1
@@ -285,7 +297,8 @@ def parse_closures(
                 effect = (
                     "this closure never starts"
                     if what == "start"
-                    else "it never reopens (lasts to the end)"
+                    else "this row never reopens what it closes (another row's end day can "
+                    "still reopen links they share)"
                 )
                 problems.warn(
                     table.path,
@@ -305,12 +318,166 @@ def parse_closures(
             effect = (
                 "closes and reopens on the same day, so it has no effect"
                 if end == start
-                else f"reopens (day {end}) before it closes (day {start}): the reopening does "
-                "nothing and the closure lasts to the end"
+                else f"reopens (day {end}) before it closes (day {start}): this row never "
+                "reopens what it closes (its reopen comes first, and can only reopen what other "
+                "rows closed)"
             )
             problems.warn(table.path, row.line, cols.end + 1, f"closure {effect}")
         out.append(Closure(kind, name1, name2, start, end, row.line))
+    if places is not None and move_rules is not None:
+        for c in out:
+            if c.kind in ("camp", "idpcamp") and c.name1 in places:
+                _camp_closure_kind(table.path, c, places[c.name1], days, move_rules, problems,
+                                   cols.name1 + 1)
+    if places is not None and routes is not None and days is not None:
+        _shared_link_reopens(table.path, out, places, routes, days, fix_link_closures, problems,
+                             cols.end + 1)
     return out
+
+
+#: How a message names a place of each kind.
+_KIND_WORDS = {
+    "camp": "a camp", "idpcamp": "an IDP camp", "town": "a town", "conflict": "a conflict zone",
+    "forward": "a forwarding hub", "marker": "a marker", "flood_zone": "a flood zone",
+    "unknown": "of unknown type",
+}
+
+
+def _camp_closure_kind(path: Path, c: Closure, place: Location, days: int | None,
+                       move_rules: MoveRules, problems: Problems, col: int) -> None:
+    """Warn of a `camp`/`idpcamp` closure of a place that is not of that kind: Flee 3.1 makes any
+    place a town at the start (`Location.close_camp`, its conflict ended) and a camp of the row's
+    kind at the end (`Location.open_camp`), which a typo for `location` turns into a trap."""
+    if place.kind == c.kind:
+        return
+
+    def fires(day: int) -> bool:
+        return day >= 0 and (days is None or day < days)
+
+    steps: list[tuple[int, int, str]] = []
+    if fires(c.start):
+        ended = ", its conflict ended" if place.kind == "conflict" else ""
+        steps.append((c.start, 0, f"a town (move chance {move_rules.default_movechance:g}{ended}) "
+                                  f"on day {c.start}"))
+    if fires(c.end):
+        chance = move_rules.idpcamp_movechance if c.kind == "idpcamp" else move_rules.camp_movechance
+        steps.append((c.end, 1, f"{_KIND_WORDS[c.kind]} (move chance {chance:g}) on day {c.end}, "
+                                "when the closure ends"))
+    if not steps:
+        return  # (it never fires: warned of above)
+    steps.sort()
+    last = steps[-1][2].split(" (", 1)[0]
+    output = ("" if place.is_camp else "; it is not an output camp, so out.csv does not count "
+              "the people there")
+    meant = ("`camp`" if c.kind == "idpcamp" and place.kind == "camp"
+             else "`idpcamp`" if c.kind == "camp" and place.kind == "idpcamp" else "`location`")
+    problems.warn(path, c.line, col,
+                  f"{c.kind} closure of {c.name1!r}, which is {_KIND_WORDS[place.kind]}: Flee makes "
+                  f"it {' and '.join(s[2] for s in steps)}, and it stays {last} to the end of the "
+                  f"run{output}; a {meant} closure is probably meant")
+
+
+def _closure_pairs(c: Closure, pairs: Sequence[frozenset[str]], places: Mapping[str, Location],
+                   fix_link_closures: bool) -> set[int]:
+    """Indices of the route pairs whose links closure `c` closes and reopens (none for a link
+    closure under Flee 3.1's no-op, nor for camp and redirection rows)."""
+    def country(name: str) -> str:
+        return places[name].country if name in places else ""
+
+    out: set[int] = set()
+    for k, pair in enumerate(pairs):
+        a, b = sorted(pair)
+        if c.kind == "country":
+            hit = {country(a), country(b)} == {c.name1, c.name2}
+        elif c.kind == "location":
+            hit = c.name1 in pair
+        elif c.kind == "link":
+            hit = fix_link_closures and pair == frozenset((c.name1, c.name2))
+        else:
+            hit = False
+        if hit:
+            out.add(k)
+    return out
+
+
+def _shared_link_reopens(path: Path, closures: Sequence[Closure], places: Mapping[str, Location],
+                         routes: set[frozenset[str]], days: int, fix_link_closures: bool,
+                         problems: Problems, col: int) -> None:
+    """Warn where a row's links are reopened by another row while this row says they are closed.
+
+    Flee 3.1 keeps one open/closed state per link (a link is in `links` or in `closed_links`): on
+    each day the rows act in file order, each closing at its start and then reopening at its end,
+    so whichever row acts last on a link sets it; once closed, the first reopen by any row opens it.
+    """
+    pairs = sorted(routes, key=sorted)
+    hits = [_closure_pairs(c, pairs, places, fix_link_closures) for c in closures]
+    events: list[tuple[int, int, int]] = []  # (day, row, 0 close / 1 reopen), in Flee's order
+    for i, c in enumerate(closures):
+        if hits[i]:
+            events += [(d, i, op) for d, op in ((c.start, 0), (c.end, 1)) if 0 <= d < days]
+    events.sort()
+    covering: dict[int, list[int]] = {}  # pair -> the rows that close it
+    for i, ks in enumerate(hits):
+        for k in ks:
+            covering.setdefault(k, []).append(i)
+    is_open = [True] * len(pairs)
+    opener = [-1] * len(pairs)
+    today: set[int] = set()  # pairs reopened today
+    warned: set[tuple[int, int]] = set()
+    for n, (day, i, op) in enumerate(events):
+        for k in hits[i]:
+            if op == 0:
+                is_open[k] = False
+            elif not is_open[k]:
+                is_open[k], opener[k] = True, i
+                today.add(k)
+        if n + 1 < len(events) and events[n + 1][0] == day:
+            continue  # (the state at the end of the day's closures is what the day runs with)
+        undone: dict[tuple[int, int], list[int]] = {}  # (row, reopening row) -> pairs
+        for k in sorted(today):
+            for r in covering[k] if is_open[k] else ():
+                if _says_closed(closures[r], day, days) and (r, opener[k]) not in warned:
+                    undone.setdefault((r, opener[k]), []).append(k)
+        today.clear()
+        for (r, q), reopened in sorted(undone.items()):
+            warned.add((r, q))
+            c = closures[r]
+            opened = [pairs[k] for k in reopened]
+            until = f"until day {c.end}" if c.start < c.end < days else "to the end"
+            problems.warn(path, c.line, col,
+                          f"{_links_words(c, opened)} on day {day} by line {closures[q].line} "
+                          f"({_row_words(closures[q])}), while this row closes "
+                          f"{'it' if len(opened) == 1 else 'them'} {until} (a link is open or "
+                          "closed, whichever row set it last: the first reopen after a close "
+                          "opens it)")
+
+
+def _says_closed(c: Closure, day: int, days: int) -> bool:
+    """Whether row `c` reads as keeping its links closed on `day`: from its start until its end,
+    or to the end of the run when its end never fires after its start."""
+    stop = c.end if c.start < c.end < days else days
+    return 0 <= c.start <= day < stop and c.start != c.end
+
+
+def _links_words(c: Closure, opened: Sequence[frozenset[str]]) -> str:
+    """'Mentao's links to Douentza, Mopti reopen' / 'the link A – B reopens'."""
+    verb = "reopens" if len(opened) == 1 else "reopen"
+    if c.kind == "location":
+        ends = sorted(next(iter(p - {c.name1})) for p in opened)
+        return f"{c.name1}'s link{'s' if len(ends) > 1 else ''} to {_few(ends)} {verb}"
+    pairs = sorted(" – ".join(sorted(p)) for p in opened)
+    return f"the link{'s' if len(pairs) > 1 else ''} {_few(pairs)} {verb}"
+
+
+def _few(items: Sequence[str], limit: int = 4) -> str:
+    """The first `limit` items, comma-separated, and how many more."""
+    text = ", ".join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _row_words(c: Closure) -> str:
+    """A closures.csv row as written, without its days: 'country,Mali,Burkina_Faso'."""
+    return ",".join([c.kind, c.name1] + ([c.name2] if c.kind in ("country", "link") else []))
 
 
 def parse_conflicts(
@@ -351,8 +518,14 @@ def parse_conflicts(
             continue
         columns.append((pos, name))
     width = len(header.cells)
+    if width > 1:
+        data = _skip_one_cell_comments(table, data, problems)
     values = np.zeros((len(data), len(columns)), dtype=np.float64)
     for k, row in enumerate(data):
+        if row.is_comment and not _comment_row_is_a_day(table, row, k, width,
+                                                         list(named.values()), problems):
+            ok = False
+            continue
         if len(row.cells) > width and any(row.cells[width:]):
             problems.error(
                 table.path,
@@ -418,16 +591,58 @@ def parse_conflicts(
     return ConflictTimeline(tuple(n for _, n in columns), values, lines)
 
 
+def _skip_one_cell_comments(table: Table, data: Sequence[Row], problems: Problems) -> list[Row]:
+    """conflicts.csv's data rows without `#` rows of one cell, each warned of: Flee's
+    ReadConflictInputCSV has no comment rows, but it reads a row's values from its second cell
+    on, so a row of one cell adds no value to any column and is no day."""
+    kept: list[Row] = []
+    for row in data:
+        if row.is_comment and len(row.cells) == 1:
+            problems.warn(table.path, row.line, 1,
+                          "conflicts.csv has no comment rows, but Flee reads no value from a row "
+                          "of one cell: this row is skipped and the next row is the next day")
+        else:
+            kept.append(row)
+    return kept
+
+
+def _comment_row_is_a_day(table: Table, row: Row, k: int, width: int, positions: Sequence[int],
+                          problems: Problems) -> bool:
+    """A `#` row of conflicts.csv that Flee reads as day `k`: a warning when it reads as one
+    (the run is Flee's), an error naming the comment rule when it does not (Flee would crash, or
+    give the columns different numbers of days)."""
+    def number(text: str) -> bool:
+        try:
+            return np.isfinite(float(text))
+        except ValueError:
+            return False
+
+    extra = len(row.cells) > width and any(row.cells[width:])
+    short = any(pos >= len(row.cells) for pos in positions)
+    if extra or short or not all(number(row.get(pos)) for pos in positions):
+        problems.error(table.path, row.line, 1,
+                       f"conflicts.csv has no comment rows: Flee reads this row as day {k} "
+                       f"(expected {width} cells with an intensity under each location, found "
+                       f"{len(row.cells)} cell(s){'' if extra or short else ' that are not all numbers'}); "
+                       "remove the row, or write it as that day's values")
+        return False
+    problems.warn(table.path, row.line, 1,
+                  f"conflicts.csv has no comment rows: this row is day {k} (Flee ignores the "
+                  "first cell and reads the values)")
+    return True
+
+
 # ---- observation series --------------------------------------------------------------------
 
 
 def read_series_file(
-    path: Path, problems: Problems, start_date: dt.date
+    path: Path, problems: Problems, start_date: dt.date, *, lines_out: list[int] | None = None
 ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """A Flee series file `YYYY-MM-DD,count` -> (day offsets, counts); None when unusable.
 
     The first row is a header (skipped) when it starts with '#', its first cell is empty, or it
     is 'Date'/'DateTime'; later rows that start with '#' or have an empty count are skipped.
+    `lines_out`, when given, receives the line of each point (to point a problem at its row).
     """
     table = read_table(path, problems, "rows YYYY-MM-DD,count")
     if table is None:
@@ -467,6 +682,8 @@ def read_series_file(
             path, lines[back], 1, f"date before the previous row's (line {lines[back - 1]}): dates "
             "are not in increasing order; Flee's interpolation assumes they are"
         )
+    if lines_out is not None:
+        lines_out.extend(lines)
     return tuple(days), tuple(counts)
 
 
