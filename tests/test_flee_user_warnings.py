@@ -203,3 +203,24 @@ def test_a_zero_total_beside_positive_camps_is_warned_of(mali: Path) -> None:
     assert w.message.startswith("total 0 on day 0 (2012-02-29) while the camp series hold 10838 "
                                 "people")
     assert "docs/validation.md" in w.message
+
+
+def test_a_zero_total_after_the_last_row_is_counted_to_the_end_without_walking_every_day() -> None:
+    """The check first interpolated every series day by day over the whole period, and
+    test_safety's billion-day period kept it busy (and growing to gigabytes) for minutes before
+    the period was refused. After their last points the series are constant: the days up to
+    the last point (and one more) say it all, and a zero at the end lasts to the period's end."""
+    import datetime as dt
+
+    from corredor.scenario.flee import _warn_zero_total
+    from corredor.scenario.model import Series
+    from corredor.scenario.problems import Problems
+
+    total = Series("total", ("t.csv",), (0, 10, 11), (5.0, 5.0, 0.0), parts=(((0, 10, 11), (5, 5, 0)),))
+    camp = Series("c", ("c.csv",), (0, 10), (3.0, 7.0), parts=(((0, 10), (3, 7)),))
+    problems = Problems()
+    _warn_zero_total(Path("t.csv"), total, {"c": camp}, [2, 3, 4], dt.date(2020, 1, 1), 10**9, problems)
+    (w,) = problems.warnings
+    assert w.line == 4  # (the row dated day 11, whose 0 every later day repeats)
+    assert w.message.startswith(f"total 0 on day 11 (2020-01-12) while the camp series hold 7 people "
+                                f"(and on {10**9 - 12} more days, to day {10**9 - 1})")

@@ -704,17 +704,25 @@ def _warn_zero_total(path: Path, total: Series, camps: dict[str, Series], lines:
     reads the camps' own data (docs/validation.md)."""
     if not camps or len(lines) != len(total.parts[0][0]):
         return
-    in_camps = np.sum([c.daily(days) for c in camps.values()], axis=0)
-    bad = np.flatnonzero((total.daily(days) == 0) & (in_camps > 0))
+    # (every series is constant after its last point: the days to the last point of any, and one
+    # more, say all; a later bad day repeats that one, to the end of a period of any length)
+    last = max((int(d) for s in (total, *camps.values()) for d in s.days), default=0)
+    n = max(0, min(days, last + 2))
+    in_camps = np.sum([c.daily(n) for c in camps.values()], axis=0)
+    bad = np.flatnonzero((total.daily(n) == 0) & (in_camps > 0)).tolist()
+    tail = days - n if bad and bad[-1] == n - 1 else 0  # (the days after the window, all alike)
     file_days = total.parts[0][0]
     by_row: dict[int, list[int]] = {}
-    for t in bad.tolist():  # the latest row dated at or before day t (the first row if none is)
+    for t in bad:  # the latest row dated at or before day t (the first row if none is)
         at = max((i for i, d in enumerate(file_days) if d <= t), default=0,
                  key=lambda i: file_days[i])
         by_row.setdefault(lines[at], []).append(t)
     for line, ts in by_row.items():
         t = ts[0]
-        more = f" (and on {len(ts) - 1} more days, to day {ts[-1]})" if len(ts) > 1 else ""
+        extra = tail if ts[-1] == n - 1 else 0
+        end = ts[-1] + extra
+        count = len(ts) - 1 + extra
+        more = f" (and on {count} more days, to day {end})" if count else ""
         problems.warn(path, line, 2,
                       f"total 0 on day {t} ({start_date + dt.timedelta(days=t)}) while the camp "
                       f"series hold {int(in_camps[t])} people{more}: Flee's out.csv writes its six "
