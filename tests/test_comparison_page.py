@@ -101,6 +101,16 @@ def compared(tmp_path_factory):
     return out, r.output
 
 
+
+def _page_of_older_file(folder: Path, data: dict) -> str:
+    """comparison.html as `corredor report` writes it from `data`, a comparison.json written
+    by an older corredor (the page must still be written)."""
+    folder.mkdir()
+    (folder / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
+    r = runner.invoke(app, ["report", str(folder)])
+    assert r.exit_code == 0, r.output
+    return (folder / COMPARISON_HTML).read_text(encoding="utf-8")
+
 def test_compare_out_writes_the_page_with_the_cells_the_cli_printed(compared):
     out, printed = compared
     assert f"{out / COMPARISON_HTML}" in printed.split("wrote ", 1)[1]  # (the "wrote" line names it)
@@ -189,12 +199,7 @@ def test_a_comparison_json_from_before_the_vulnerable_stranded_renders_without_t
     old = {**new, "summary": [r for r in new["summary"] if r["metric"] not in gone],
            "metrics": {k: v for k, v in new["metrics"].items() if k not in gone},
            "per_seed": {n: {k: v for k, v in m.items() if k not in gone} for n, m in new["per_seed"].items()}}
-    folder = tmp_path / "old"
-    folder.mkdir()
-    (folder / "comparison.json").write_text(json.dumps(old), encoding="utf-8")
-    r = runner.invoke(app, ["report", str(folder)])
-    assert r.exit_code == 0, r.output
-    html = (folder / COMPARISON_HTML).read_text(encoding="utf-8")
+    html = _page_of_older_file(tmp_path / "old", old)
     assert "vulnerable" not in html
     tables, before = page_tables(html), page_tables(render_comparison(new))
     assert len(tables) == len(before) - 1  # (the vulnerable table, and only it, left out)
@@ -339,12 +344,7 @@ def test_a_comparison_json_from_before_the_period_keys_renders_as_before(tmp_pat
     assert {"period", "period_start", "period_end"} <= set(new["summary"][0]) and new["base_seed_text"] == "1"
     old = {**{k: v for k, v in new.items() if k != "base_seed_text"},
            "summary": [{k: v for k, v in r.items() if not k.startswith("period")} for r in new["summary"]]}
-    folder = tmp_path / "old"
-    folder.mkdir()
-    (folder / "comparison.json").write_text(json.dumps(old), encoding="utf-8")
-    r = runner.invoke(app, ["report", str(folder)])
-    assert r.exit_code == 0, r.output
-    html = (folder / COMPARISON_HTML).read_text(encoding="utf-8")
+    html = _page_of_older_file(tmp_path / "old", old)
     assert page_tables(html) == page_tables(render_comparison(new)) and "(base seed 1)" in html
     run = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
     for data in (old, new):
