@@ -516,3 +516,20 @@ def test_the_paths_a_command_says_it_wrote_are_never_folded(tmp_path: Path) -> N
     r = runner.invoke(app, ["report", str(out)])
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == [f"wrote {out / 'report.html'}"]
+
+
+def test_more_threads_than_the_machine_has_are_said_to_be_cut(tmp_path: Path) -> None:
+    """Found by an operations review: `--threads 1000` ran on the machine's threads and said
+    nothing (only the manifest's `threads` told). It now says so in one line on stderr, also
+    under --quiet; a number the machine has says nothing."""
+    import os
+
+    chile = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
+    have = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    r = runner.invoke(app, ["run", str(chile), "--days", "3", "--threads", "1000", "-q", "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    ran = json.loads((tmp_path / "a" / "manifest.json").read_text())["threads"]
+    assert ran <= have
+    assert f"note: --threads 1000 is more than this machine's {ran}; ran on {ran}" in " ".join(r.output.split())
+    r = runner.invoke(app, ["run", str(chile), "--days", "3", "--threads", "1", "-q", "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0 and "note:" not in r.output

@@ -480,6 +480,11 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         write_error(out, exc)
     if ckpt is not None:  # the run folder is complete: the checkpoint is no longer needed
         ckpt.unlink(missing_ok=True)
+    ran_on = res.manifest.get("threads")
+    if threads is not None and isinstance(ran_on, int) and 0 < ran_on < threads:
+        # (numba runs on at most the machine's threads: the manifest's figure is what ran)
+        err_console.print(f"note: --threads {threads} is more than this machine's {ran_on}; ran on {ran_on}",
+                          markup=False, highlight=False, soft_wrap=True)
     if not quiet:
         m = res.manifest
         tm = m.get("timing", {})
