@@ -81,8 +81,9 @@ def crisis_like(
 ) -> FakeResults:
     """A Chile–Peru-shaped crisis run: groups, stranded, crossings, closure status, a camp.
 
-    With `scenario_source`, the run records neither crossing endpoints nor status (like the
-    crisis engine) and its manifest points at that scenario folder, with nothing provided.
+    With `scenario_source`, the run records neither crossing endpoints, status nor observations
+    (which the crisis engine does record) and its manifest points at that scenario folder, with
+    nothing provided.
     """
     names = ["santiago", "arica", "chacalluta", camp_name, "santa_rosa", "tacna"]
     lat = [-33.4569, -18.4755, -18.336, -18.333, -18.331, -18.0146]

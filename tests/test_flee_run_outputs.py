@@ -97,8 +97,13 @@ def test_flee_out_csv_stays_in_agents(mali_run):
 
 
 def test_a_flee_folders_provided_csv_gives_the_gap(mali_run):
+    """The case's loader reads provided.csv (as [crisis] provided is read) and the run's manifest
+    records its rows: the needs read them there, not the folder's file again after the run."""
     res, folder = mali_run
     assert Path(res.manifest["scenario"]["source"]).name == "mali2012"
+    assert res.manifest["provided"] == [{"location": "Fassala-Mbera", "indicator": "toilets", "amount": 100.0,
+                                         "start": "2012-03-01", "end": "2012-06-30", "source": "test"}]
+    assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["provided"] == res.manifest["provided"]
     rows = [r for r in _rows(folder / "needs.csv")
             if r["location"] == "Fassala-Mbera" and r["indicator"] == "toilets"]
     day1 = next(r for r in rows if r["date"] == "2012-03-01")
@@ -136,3 +141,20 @@ def test_closures_reach_the_map_and_the_tables(mali_run):
     assert sum(1 for r in roads if r.get("days_closed")) == len(burkina + niger) // 2
     network = json.loads((folder / "network.json").read_text())
     assert len(network["road_status"]) == ds.sizes["day"]
+
+
+def test_a_flee_folders_provided_csv_is_checked_when_loaded(flee_cases: Path, tmp_path: Path):
+    """A bad row is a located error at load (it was a traceback after the run, or a silent row:
+    the outputs read the file with a reader of their own); a UTF-8 BOM is read."""
+    case = tmp_path / "mali2012"
+    shutil.copytree(flee_cases / "mali2012", case)
+    (case / "provided.csv").write_text("location,indicator,amount\nFassala-Mbera,latrines,3\nNowhere,toilets,2\n",
+                                       encoding="utf-8")
+    with pytest.raises(corredor.ScenarioError) as err:
+        corredor.load_scenario(case)
+    text = str(err.value)
+    assert "provided.csv:2:2: unknown indicator 'latrines'" in text
+    assert "provided.csv:3:1: unknown location 'Nowhere'" in text
+    (case / "provided.csv").write_bytes("\ufefflocation,indicator,amount\nFassala-Mbera,toilets,3\n".encode())
+    scen = corredor.load_scenario(case)
+    assert [p["amount"] for p in scen.metadata["provided"]] == [3.0]

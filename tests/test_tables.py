@@ -276,53 +276,16 @@ def test_ensemble_dimension_is_reduced_to_the_median(tmp_path):
 SHIPPED = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
 
 
-@pytest.mark.skipif(not (SHIPPED / "scenario.toml").is_file(), reason="shipped Chile–Peru scenario missing")
-def test_crisis_run_without_status_gets_it_from_its_scenario(tmp_path):
-    """The crisis engine records neither crossing endpoints nor status: read from the scenario."""
-    res = crisis_like(n_days=150, start="2023-02-01", crossings=("pe_santa_rosa", "cl_chacalluta_exit"),
-                      scenario_source=str(SHIPPED))
-    ds = tables.with_scenario_context(res)
-    assert list(ds["crossing_from"].values) == ["camp", "chacalluta"]
-    status = ds["crossing_status"].sel(crossing="pe_santa_rosa").values
-    # policies.csv: open until 12 Apr (day 70), documents required from 13 Apr (day 71)
-    assert status[70] == 0 and status[71] == 1
-    paths = tables.write_standard_outputs(res, tmp_path)
-    assert "observations.json" in {p.name for p in paths}
-    obs = json.loads((tmp_path / "observations.json").read_text(encoding="utf-8"))
-    first = obs[0]
-    assert (first["date"], first["location"], first["value"], first["kind"]) == ("2023-04-13", "camp", 60.0, "point")
-    net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
-    j = next(i for i, r in enumerate(net["roads"]) if r["crossing"] == "pe_santa_rosa")
-    assert net["road_status"][71][j] == 1
-    # provided.csv of the scenario: 6 toilets at the camp, 13 Apr - 15 May, none after; no shelter
-    header, _, rows = _read_csv(tmp_path / "needs.csv")
-    col = {h: i for i, h in enumerate(header)}
-    toilets = {r[col["date"]]: r for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "toilets"}
-    assert toilets["2023-04-13"][col["provided"]] == "6" and toilets["2023-05-15"][col["provided"]] == "6"
-    assert all(r[col["provided"]] == "0" for d, r in toilets.items() if d > "2023-05-15")
-    nights = [r for r in rows if r[col["location"]] == "camp" and r[col["indicator"]] == "person_nights_unsheltered"]
-    assert nights and all(r[col["value"]] == r[col["in_need"]] for r in nights)
-
-
-def test_provided_csv_reader(tmp_path):
-    path = tmp_path / "provided.csv"
-    path.write_text("location,indicator,amount,start,end,source\n#loc+code,#indicator+code,#indicator+value,,,\n"
-                    "camp,toilets,6,2023-04-13,,rpp.pe\n", encoding="utf-8")
-    assert tables.read_provided_csv(path) == [
-        {"location": "camp", "indicator": "toilets", "amount": 6.0, "start": "2023-04-13", "end": None,
-         "source": "rpp.pe"}
-    ]
-
-
 @pytest.mark.skipif(not (SHIPPED / "variants").is_dir(), reason="shipped Chile–Peru variants missing")
-def test_a_variant_run_reads_the_variant_policies_not_the_baseline():
+def test_a_variant_run_reads_the_variant_observations_not_the_baseline():
+    """A run that does not record its observations reads them from its scenario; a policy variant
+    is found among the folder's variant files by its name, and an unknown name gives none."""
     res = crisis_like(n_days=150, start="2023-02-01", crossings=("pe_santa_rosa", "cl_chacalluta_exit"),
                       scenario_source=str(SHIPPED))
     res.manifest["scenario"]["name"] = "chile-peru-2023+no-peru-closure"
-    status = tables.with_scenario_context(res)["crossing_status"].sel(crossing="pe_santa_rosa").values
-    assert status[71] == 0  # Peru never refuses anyone in this variant
+    assert tables.observations_for(res)[0]["value"] == 60.0
     res.manifest["scenario"]["name"] = "chile-peru-2023+no-such-variant"
-    assert "crossing_status" not in tables.with_scenario_context(res)  # unknown: no marks rather than wrong ones
+    assert tables.observations_for(res) == []  # unknown: none rather than the baseline's
 
 
 def test_large_fractional_needs_keep_every_digit_in_csv(tmp_path):

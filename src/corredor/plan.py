@@ -119,7 +119,7 @@ class Plan:
     decay: np.ndarray = field(default_factory=lambda: np.ones(1))  # conflict_spawn_decay list
     decay_interval: int = 30
     warnings: tuple[str, ...] = ()
-    source: str = ""  # the scenario folder (outputs read its provided.csv and closures from it)
+    source: str = ""  # the scenario folder (recorded in the manifest)
     climates: tuple[str, ...] = ()  # locations.csv's `climate` per location; () when none is given
     regions: tuple[str, ...] = ()  # locations.csv's `region` per location ("" where unknown)
     #: the settings `apply_overrides` changed from the source's (dotted key -> value), which the
@@ -128,6 +128,9 @@ class Plan:
     #: where the scenario's data come from (the loader's `metadata["sources"]`: a Flee case's
     #: observed series), which the manifest lists as `sources` for the run's page to credit
     sources: tuple[Mapping[str, str], ...] = ()
+    #: what was provided (a Flee case's provided.csv, read by its loader: `metadata["provided"]`),
+    #: which the manifest records as `provided` for the needs' gaps
+    provided: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def n_locations(self) -> int:
@@ -214,6 +217,8 @@ def scenario_sha256(scenario: Scenario) -> str:
     put(scenario.settings.model_dump(mode="json"))
     if scenario.crisis is not None:
         put(repr(scenario.crisis))
+    if scenario.metadata.get("provided"):  # (the needs' gaps read it; a Flee case's provided.csv)
+        put([dict(p) for p in scenario.metadata["provided"]])
     return h.hexdigest()
 
 
@@ -1309,6 +1314,7 @@ def compile_plan(scenario: Scenario) -> Plan:
         source=str(scenario.source) if scenario.source else "",
         overrides=dict(scenario.metadata.get("overrides") or {}),
         sources=tuple(dict(x) for x in scenario.metadata.get("sources") or ()),
+        provided=tuple(dict(x) for x in scenario.metadata.get("provided") or ()),
         scenario_sha256=scenario_sha256(scenario),
         start_date=scenario.start_date,
         n_days=n_days,

@@ -145,6 +145,8 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
         manifest["set"] = dict(plan.overrides)
     if plan.sources:  # (a Flee case's observed data: its page credits them from the run folder)
         manifest["sources"] = [dict(x) for x in plan.sources]
+    if plan.provided:  # (what the loader read as provided: the needs' gaps, outputs/tables.needs_for)
+        manifest["provided"] = [dict(x) for x in plan.provided]
     res = Results(ds, manifest)
     if plan.has_observations and plan.camp0.any():
         from .analysis.metrics import ard_summary

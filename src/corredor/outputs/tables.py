@@ -9,7 +9,6 @@ every column.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import itertools
 import json
@@ -53,8 +52,6 @@ NETWORK_JSON = "network.json"
 OBSERVATIONS_JSON = "observations.json"
 #: Crisis runs: the people at each crisis site by group (who is stranded where).
 GROUPS_CSV = "sites_by_group.csv"
-#: In a scenario folder: what was provided (location, indicator, amount, start, end, source).
-PROVIDED_CSV = "provided.csv"
 
 #: Closure status codes used in network.json and the long table (`crossing_status`, `route_status`).
 STATUS_CODES = {"open": 0, "documents": 1, "closed": 2}
@@ -389,26 +386,12 @@ def scenario_folder(manifest: Mapping[str, Any]) -> Path | None:
     return path if path.is_dir() else None
 
 
-def read_provided_csv(path: Path) -> list[dict[str, Any]]:
-    """A scenario's `provided.csv` (location, indicator, amount, start, end, source; HXL row allowed)."""
-    with Path(path).open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if not str(next(iter(r.values()), "")).startswith("#")]
-    out = []
-    for r in rows:
-        out.append({"location": r["location"], "indicator": r["indicator"], "amount": float(r["amount"]),
-                    "start": r.get("start") or None, "end": r.get("end") or None, "source": r.get("source", "")})
-    return out
-
-
 def provided_for(results: ResultsLike) -> list[dict[str, Any]] | None:
-    """What was provided: `manifest["provided"]`, else the scenario folder's `provided.csv`."""
-    manifest = results.manifest or {}
-    if manifest.get("provided"):
-        return list(manifest["provided"])
-    folder = scenario_folder(manifest)
-    if folder is not None and (folder / PROVIDED_CSV).is_file():
-        return read_provided_csv(folder / PROVIDED_CSV)
-    return None
+    """What was provided: `manifest["provided"]`, the rows the scenario's loader read and checked
+    (`[crisis] provided`, a Flee case's provided.csv); None when the run records none. Never read
+    from the scenario folder after the run: only what the scenario loaded (and hashed) counts."""
+    provided = (results.manifest or {}).get("provided")
+    return list(provided) if provided else None
 
 
 def needs_for(results: ResultsLike) -> xr.Dataset:
@@ -437,21 +420,21 @@ def _scenario_of(manifest: Mapping[str, Any]) -> Any | None:
 
     A policy variant records its baseline folder as source; it is found among the folder's
     variant files by its name (`<baseline>+<variant>`). When the name matches nothing, None:
-    better no closure marks than the baseline's.
+    better none than the baseline's observations. Loaded afresh at each call, not cached: a
+    cache keyed on file times missed edits to files in subfolders, and a load is cheap (the
+    Chile–Peru scenario in about 20 ms, all six of its variants in about 0.25 s; once per run
+    folder written).
     """
     folder = scenario_folder(manifest)
     if folder is None or not ((folder / "scenario.toml").is_file() or (folder / "input_csv").is_dir()):
         return None
     scen_meta = manifest.get("scenario")
     want = str(scen_meta.get("name", "")) if isinstance(scen_meta, Mapping) else ""
-    files = [p for p in (*folder.iterdir(), *(folder / "variants").glob("*")) if p.is_file()] if (
-        folder / "variants").is_dir() else [p for p in folder.iterdir() if p.is_file()]
-    stamp = max((p.stat().st_mtime_ns for p in files), default=0)
-    return _load_scenario_cached(str(folder.resolve()), want, stamp)
+    return _load_scenario(folder, want)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_scenario_cached(folder: str, want: str, stamp: int) -> Any | None:
+def _load_scenario(folder: Path, want: str) -> Any | None:
+    """The scenario in `folder`, or its variant named `want` (None when none loads)."""
     from ..scenario import ScenarioError, load_scenario
 
     try:
@@ -472,52 +455,6 @@ def _load_scenario_cached(folder: str, want: str, stamp: int) -> Any | None:
         if variant.name == want:
             return variant
     return None
-
-
-def with_scenario_context(results: ResultsLike) -> xr.Dataset:
-    """The dataset plus crossing endpoints and daily crossing status when the run did not record them.
-
-    A crisis run's `crossing` dimension may come without `crossing_from`/`crossing_to` coords or a
-    `crossing_status` variable; both are then read from the scenario's crossings and policies
-    (policy rows applied in order, later rows overriding, per group). A crossing is `closed` (2)
-    on a day when it is closed to every group, `documents` (1) when any group is refused or needs
-    documents, else `open` (0).
-    """
-    ds = results.dataset
-    if "crossing" not in ds.dims:
-        return ds
-    need_ends = _crossing_ends(ds) is None
-    need_status = not any(v in ds for v in ("crossing_status", "route_status", "route_closed"))
-    if not (need_ends or need_status):
-        return ds
-    scen = _scenario_of(results.manifest or {})
-    crisis = getattr(scen, "crisis", None)
-    if crisis is None:
-        return ds
-    names = [str(c) for c in ds["crossing"].values]
-    declared = {c.name: c for c in crisis.crossings}
-    if need_ends:
-        ds = ds.assign_coords(
-            crossing_from=("crossing", [declared[n].a if n in declared else "" for n in names]),
-            crossing_to=("crossing", [declared[n].b if n in declared else "" for n in names]),
-        )
-    if need_status:
-        n_days, groups = ds.sizes["day"], [g.name for g in crisis.groups] or ["all"]
-        gix = {g: i for i, g in enumerate(groups)}
-        per_group = np.zeros((n_days, len(names), len(groups)), dtype=np.int64)
-        for pol in crisis.policies:
-            if pol.crossing not in names:
-                continue
-            first, last = pol.days(crisis.parameters)
-            d0, d1 = max(first, 0), min(last, n_days - 1)
-            if d1 < d0:
-                continue
-            sel = [gix[g] for g in pol.groups if g in gix] if pol.groups else list(range(len(groups)))
-            per_group[d0 : d1 + 1, names.index(pol.crossing), sel] = STATUS_CODES.get(pol.status, 0)
-        status = np.where(per_group.min(axis=2) == 2, 2, np.where(per_group.max(axis=2) > 0, 1, 0))
-        ds = ds.assign(crossing_status=(("day", "crossing"), status,
-                                        {"units": "1", "codes": "0 open, 1 documents, 2 closed"}))
-    return ds
 
 
 #: Observation kinds that count people present, drawn and compared in figures and the report;
@@ -980,7 +917,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
     without one, if it refuses the job (it takes one) or if it fails, here.
     """
     folder = Path(folder)
-    results = _RunView(in_people(with_scenario_context(results)), results.manifest)
+    results = _RunView(in_people(results.dataset), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
     helper = plot_worker
@@ -1012,7 +949,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
 def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
     """Every table of a run folder (no plots)."""
     folder = Path(folder)
-    results = _RunView(in_people(with_scenario_context(results)), results.manifest)
+    results = _RunView(in_people(results.dataset), results.manifest)
     needs = needs_for(results)
     written = [
         write_long_table(results, folder, needs),

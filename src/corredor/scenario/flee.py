@@ -815,6 +815,11 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
     observations = None
     if start is not None and locations:
         observations = read_observations(folder, problems, locations, start, days)
+    provided: tuple[dict[str, Any], ...] = ()
+    if not is_absent(folder / "provided.csv") and locations:  # (docs/outputs.md, "Provided")
+        from .native_crisis import read_provided
+
+        provided = read_provided(folder / "provided.csv", problems, {loc.name for loc in locations}, start, days)
     if problems.errors or start is None or days is None:
         return None
     return Scenario(
@@ -829,7 +834,9 @@ def read_flee(folder: Path, problems: Problems) -> Scenario | None:
         settings=settings,
         source=str(folder),
         metadata={"format": "flee", "warnings": tuple(problems.warnings),
-                  **({"sources": observed_sources(folder, observations)} if observations is not None else {})},
+                  **({"sources": observed_sources(folder, observations)} if observations is not None else {}),
+                  # (what was provided: the run's manifest records it for the needs' gaps)
+                  **({"provided": provided} if provided else {})},
     )
 
 

@@ -448,7 +448,7 @@ class Crisis:
     date_parameters: tuple[str, ...] = ()
     observations: tuple[Mapping[str, Any], ...] = ()  # dated ranged observations
     #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
-    #: `[crisis] provided`, so a variant can state its own (else outputs read provided.csv)
+    #: `[crisis] provided`, so a variant can state its own; a run's manifest records it for the needs
     provided: tuple[Mapping[str, Any], ...] = ()
 
     def schedule(self, days: int) -> tuple[Event, ...]:

@@ -11,6 +11,7 @@ Scenario.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -681,6 +682,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
         from .crisis_network import report_network
 
         report_network(crisis, locations, routes, problems, folder, data["crisis"])
+    _warn_undeclared_provided(folder, data.get("crisis"), problems)
     if problems.errors or start is None or days is None:
         return None
     return Scenario(
@@ -702,6 +704,24 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
             "files": {k: v for k, v in files.items() if isinstance(v, str)},
         },
     )
+
+
+def _warn_undeclared_provided(folder: Path, crisis: Any, problems: Problems) -> None:
+    """Warn of a provided.csv in the folder that scenario.toml does not name: the needs outputs use
+    only what the scenario loaded (`[crisis] provided`, recorded in a run's manifest), so it would
+    be silently left out (they used to read it from the folder after the run)."""
+    path = folder / "provided.csv"
+    if not path.is_file():
+        return
+    spec = crisis.get("provided") if isinstance(crisis, dict) else None
+    named = [f for f in (spec if isinstance(spec, list) else [spec]) if isinstance(f, str) and f]
+    here = os.path.normpath(os.path.abspath(path))
+    if any(os.path.normpath(os.path.abspath(folder / f)) == here for f in named):
+        return
+    why = (f"{TOML_NAME}'s [crisis] does not name it (add provided = \"provided.csv\" to [crisis] "
+           "for the needs outputs to use it)" if isinstance(crisis, dict)
+           else "only a border-crisis scenario's [crisis] provided names what was provided")
+    problems.warn(path, 1, 1, f"provided.csv is not read: {why}")
 
 
 def _read_crisis(

@@ -996,6 +996,15 @@ def read_crisis(
     )
 
 
+def read_provided(path: Path, problems: Problems, location_names: set[str], start_date: dt.date | None,
+                  days: int | None = None) -> tuple[dict[str, Any], ...]:
+    """A provided table outside a [crisis] table (a Flee case's `provided.csv`), read and checked as
+    `[crisis] provided` is: the one reader of what was provided, whose rows a run's manifest records."""
+    r = _Reader(path.parent, problems, set(location_names), start_date, path)
+    r.days = days
+    return r.provided(path.name)
+
+
 def _start_date_of(toml_path: Path) -> dt.date | None:
     try:
         data = loads_toml(toml_path.read_text(encoding="utf-8"))
