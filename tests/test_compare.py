@@ -284,10 +284,8 @@ def test_a_stop_signal_between_the_renames_waits_for_the_pair(small_comparison, 
         assert stopping.late() == signal.SIGTERM and stopping.stopped_by() is None
     finally:
         monkeypatch.undo()
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-        stopping._stopped_by.clear()
-        stopping._committed.clear()
+        stopping.uninstall()  # (the handlers from before, and no stop left for later tests)
+        assert all(signal.getsignal(sig) is handler for sig, handler in saved.items())
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert sorted(after) == sorted(before)  # (no temporary)
     assert after["comparison.csv"] != before["comparison.csv"]
@@ -332,10 +330,8 @@ def test_a_stop_signal_held_while_a_rename_fails_is_raised_once(tmp_path, monkey
             pass
     finally:
         monkeypatch.undo()
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-        stopping._stopped_by.clear()
-        stopping._deferred.clear()
+        stopping.uninstall()  # (the handlers from before, and no stop left for later tests)
+        assert all(signal.getsignal(sig) is handler for sig, handler in saved.items())
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # (no temporary, no .old)
     assert [p.name for p in out.iterdir()] == ["old.txt"]
 

@@ -381,6 +381,33 @@ def test_failed_write_leaves_old_folder(tmp_path: Path, monkeypatch: pytest.Monk
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_a_failure_making_the_memory_maps_leaves_no_temporary_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: a full disk while the bands' memory maps were made left their folder
+    (hundreds of MB) in the temp dir: the store was not made, so nothing closed it."""
+    import errno
+    import tempfile
+
+    import corredor.analysis.ensemble as ensemble
+
+    real = np.lib.format.open_memmap
+    made: list[str] = []
+
+    def fail_on_the_second(path, *args, **kwargs):
+        if made:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        made.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(ensemble, "_MEMMAP_BYTES", 0)  # (memory-mapped whatever the size)
+    monkeypatch.setattr(np.lib.format, "open_memmap", fail_on_the_second)
+    with pytest.raises(OSError, match="No space left"):
+        _run(replicas=3)
+    assert made and made[0].startswith(str(tmp_path / "corredor-ens-"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_progress_callback_counts_every_task() -> None:
     seen = []
     _run(replicas=5, progress=lambda d, n: seen.append((d, n)),

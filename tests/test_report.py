@@ -297,13 +297,11 @@ def test_a_variants_report_says_its_fit_is_the_policys_effect(tmp_path):
     res.manifest["scenario"]["variant"] = "corridor-28apr"
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point"}]
     folder = make_run_folder(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     html = build_report(folder).read_text(encoding="utf-8")
     assert "This run is the policy variant <strong>corridor-28apr</strong>" in html
     res2 = crisis_like(n_days=20)
     res2.manifest["observations"] = res.manifest["observations"]
     folder2 = make_run_folder(res2, tmp_path / "base")
-    tables.write_observations_json(res2, folder2)
     assert "policy variant" not in build_report(folder2).read_text(encoding="utf-8")
 
 
@@ -316,7 +314,6 @@ def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     res.manifest["observations"] = [{"day": 18, "loc": "camp", "value": 400.0, "kind": "peak"},
                                     {"day": 18, "loc": "camp", "value": 10.0, "kind": "point"}]
     folder = make_run_folder(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     rows = reported_rows(read_run(folder))
     camp = res.dataset["population"].sel(location="camp").values
     assert camp[18] == 0 and camp[:19].max() == 460
@@ -342,7 +339,6 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     res = crisis_like(n_days=20)
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 1000.0, "kind": "peak"}]
     folder = make_run_folder(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     camp = res.dataset["population"].sel(location="camp").values
     assert camp[:7].max() == 210 < 500
     (row,) = reported_rows(read_run(folder))
@@ -655,7 +651,6 @@ def test_text_columns_are_headed_on_the_same_side_as_their_cells(tmp_path):
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point", "note": "~175"},
                                     {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
     folder = make_run_folder(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
     assert re.search(r"th\.text, td\.text \{ text-align: left; \}", text)
     fit = text[text.index('<section id="fit">'):]
@@ -835,7 +830,6 @@ def test_a_crisis_runs_reports_are_charted_once(tmp_path):
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 175.0, "kind": "point"},
                                     {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
     folder = make_run_folder(res, tmp_path / "crisis")
-    tables.write_observations_json(res, folder)
     camps = time_series(read_run(folder))[0]
     assert camps["title"].startswith("Camps")
     assert camps["dots"] == [] and not any("observed" in line["label"] for line in camps["lines"])

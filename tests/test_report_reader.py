@@ -138,13 +138,10 @@ def test_sources_are_links_that_the_page_opens_only_when_clicked(crisis_page):
 
 
 def test_a_fit_tables_source_is_visible_not_only_a_tooltip(tmp_path):
-    from corredor.outputs import tables
-
     res = crisis_like(n_days=25)
     res.manifest["observations"] = [{"day": 18, "loc": "camp", "value": 10.0, "kind": "point",
                                      "source": "https://www.example.org/report"}]
     folder = _run_folder_via_writer(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     fit = _section(build_report(folder).read_text(encoding="utf-8"), "fit")
     assert 'title="' not in fit
     assert '(source: <a href="https://www.example.org/report" rel="noreferrer">example.org</a>)' in fit

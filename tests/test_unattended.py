@@ -89,17 +89,94 @@ except KeyboardInterrupt:
     assert r.stderr == ""  # (no "Exception ignored": the stop was not lost)
 
 
+#: Found by review: the stop state was the process's. A command stopped in a process that goes
+#: on (a notebook, a script) made every later command exit 130/143 and `simulate()` raise
+#: KeyboardInterrupt, with no signal sent. argv: the case folder, the run's output folder.
+LEAKED_STOP = """
+import os, signal, sys, time, weakref
+import corredor.cli as cli
+import corredor.outputs.runfolder as runfolder
+from corredor import load_scenario, simulate, stopping
+case, out = sys.argv[1:3]
+
+def command(*args):
+    sys.argv = ["corredor", *args]
+    try:
+        cli.main()
+    except SystemExit as e:
+        return e.code
+    return 0
+
+def simulates():
+    try:
+        simulate(load_scenario(case, days=3), seed=0, engine="cohorts")
+        return "ok"
+    except KeyboardInterrupt:
+        return "KeyboardInterrupt"
+
+# a command stopped by a SIGTERM whose KeyboardInterrupt a weakref callback swallowed
+real = runfolder.write_run_folder
+def write(res, out, **kw):
+    class A: pass
+    def cb(ref):
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(1000))
+    a = A(); r = weakref.ref(a, cb); del a
+    time.sleep(0.5)
+    return real(res, out, **kw)
+runfolder.write_run_folder = write
+print("run", command("run", case, "--engine", "cohorts", "-q", "--out", out))
+runfolder.write_run_folder = real
+print("handlers back", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,
+      signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+print("info", command("info", case))
+print("library", simulates())
+
+# the finding's reproduction: a Ctrl-C in an earlier command, then the notebook's own handler back
+stopping.install()
+try:
+    os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2)
+except KeyboardInterrupt:
+    pass
+signal.signal(signal.SIGINT, signal.default_int_handler)
+print("library", simulates())
+print("info", command("info", case))
+print("library", simulates())
+"""
+
+
+def test_a_stopped_command_does_not_stop_the_next_one_nor_the_library(tmp_path: Path) -> None:
+    """One command's stop is that command's: the next command in the same process runs (exit 0),
+    and so does `simulate()`; the command put the process's own handlers back."""
+    from scenario_cases import write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case")
+    r = subprocess.run([sys.executable, "-c", LEAKED_STOP, str(case), str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=600)
+    assert [line for line in r.stdout.splitlines() if line.split(" ")[0] in
+            ("library", "info", "run", "handlers")] == [
+        f"run {128 + signal.SIGTERM}", "handlers back True True", "info 0", "library ok",
+        "library ok", "info 0", "library ok"], r.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_recorded_stop_is_raised_at_the_next_safe_point(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stop whose KeyboardInterrupt something swallowed is raised by `stopping.check` (the
     engines' day loops, the executors, every writer before it puts its output in place)."""
     from corredor import stopping, targets
 
+    stopping.install()
+    try:
+        monkeypatch.setattr(stopping, "_stopped_by", [signal.SIGTERM])
+        monkeypatch.setattr(stopping, "_committed", [])
+        with pytest.raises(KeyboardInterrupt):
+            stopping.check()
+        with pytest.raises(KeyboardInterrupt):  # (nothing is put in place)
+            targets.write_text_atomic(Path(os.devnull).parent / "corredor-never-written", "x")
+    finally:
+        stopping.uninstall()
     monkeypatch.setattr(stopping, "_stopped_by", [signal.SIGTERM])
-    monkeypatch.setattr(stopping, "_committed", [])
-    with pytest.raises(KeyboardInterrupt):
-        stopping.check()
-    with pytest.raises(KeyboardInterrupt):  # (nothing is put in place)
-        targets.write_text_atomic(Path(os.devnull).parent / "corredor-never-written", "x")
+    stopping.check()  # (no handler of a command installed: the library is not stopped)
 
 
 def test_a_stop_after_the_output_is_in_place_lets_the_command_finish(tmp_path: Path) -> None:

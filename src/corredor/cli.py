@@ -1359,26 +1359,38 @@ def main() -> None:
     A stop signal seen before the command's output was in place ends it with 128 + the signal,
     whatever the command returned: its KeyboardInterrupt may have been swallowed in a finalizer
     and the command gone on to exit 0 (stopping.py). One that came after the output was in place
-    did not stop it (`stopping.late`): the command's own status stands."""
+    did not stop it (`stopping.late`): the command's own status stands.
+
+    Each call is a command of its own: it starts with no stop seen, and where it installed the
+    handler itself (a script, a notebook, the tests; not `__main__.main`, whose process ends)
+    it puts the previous handlers back and forgets its stop when it ends, so that neither the
+    next command nor a library `simulate()` in the same process is stopped by it."""
     from . import stopping
 
     # SIGINT and SIGTERM: each writer's cleanup runs (stopping.py). Needed here too, for scripts
     # and tests that call this `main` without `__main__.main`; after that one, installing again
-    # is harmless (the same handler set again; a signal ignored under nohup stays ignored).
+    # sets the same handler (a signal ignored under nohup stays ignored) and starts the
+    # command's stop state afresh (that one ends the process on a stop during its imports).
+    ours = not stopping.installed()
     stopping.install()
-    _tolerant_streams()
     try:
-        _main()
-    except KeyboardInterrupt:
-        if stopping.stopped_by() is None:
-            raise
-    except SystemExit:  # (typer turns KeyboardInterrupt into a silent exit 130)
-        if stopping.stopped_by() is None:
-            raise
+        _tolerant_streams()
+        try:
+            _main()
+        except KeyboardInterrupt:
+            if stopping.stopped_by() is None:
+                raise
+        except SystemExit:  # (typer turns KeyboardInterrupt into a silent exit 130)
+            if stopping.stopped_by() is None:
+                raise
+        finally:
+            _numba_cache_note()
+        signum = stopping.stopped_by()
     finally:
-        _numba_cache_note()
-    if stopping.stopped_by() is not None:
-        stopping.exit_stopped()
+        if ours:
+            stopping.uninstall()
+    if signum is not None:
+        stopping.exit_stopped(signum)
 
 
 def _numba_cache_note() -> None:

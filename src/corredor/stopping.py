@@ -26,6 +26,12 @@ Once the command's output is in place (`committed`, called by the writers for an
 not for the run folders the main job writes into its temporary), the output is complete: a stop
 signal then no longer interrupts the command, which finishes (printing what it wrote) and exits
 as it would have; `late` tells of such a signal.
+
+All of this is one command's state: `install` starts it afresh and `uninstall` (`cli.main`, when
+it installed the handler itself) clears it and puts the previous handlers back, so that a command
+stopped in a process that goes on (a notebook, a script, the tests) does not stop the next
+command, and `check` raises only while the handler that saw the stop is still installed: a
+library `simulate()` outside a command is never stopped by an earlier command's signal.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ _late: list[int] = []
 #: One entry per writer filling a temporary (`filling`): what is committed inside it is not the
 #: command's output yet.
 _filling: list[None] = []
+#: Whether `install` put the handler in place (and `uninstall` has not taken it away).
+_installed: list[None] = []
+#: The handlers `install` replaced, put back by `uninstall`.
+_previous_handlers: dict[int, Any] = {}
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -110,23 +120,55 @@ _previous_hook: list[Callable[[Any], object]] = [sys.unraisablehook]
 
 def install() -> None:
     """Handle SIGINT and SIGTERM with `_stop` (where they are not ignored, as under `nohup`), and
-    notice a stop Python swallowed (`_unraisable`). Calling it again is harmless: it sets the
-    same handler, and keeps a stop already seen. Nothing is committed yet when it is called."""
+    notice a stop Python swallowed (`_unraisable`). It starts a command: what an earlier one in
+    this process saw (a stop, its output, a late signal) is forgotten. Calling it again sets the
+    same handler, and keeps the handlers to put back (`uninstall`) from before the first call."""
+    _clear()
     for sig in _SIGNALS:
-        if signal.getsignal(sig) is not signal.SIG_IGN:
+        current = signal.getsignal(sig)
+        if current is not signal.SIG_IGN:
+            if current is not _stop and current is not None:  # (None: set outside Python)
+                _previous_handlers[sig] = current
             signal.signal(sig, _stop)
     if sys.unraisablehook is not _unraisable:
         _previous_hook[0] = sys.unraisablehook
         sys.unraisablehook = _unraisable
-    _committed.clear()
-    _late.clear()
+    if not _installed:
+        _installed.append(None)
+
+
+def installed() -> bool:
+    """Whether the handler is installed (`install`, and no `uninstall` since)."""
+    return bool(_installed)
+
+
+def uninstall() -> None:
+    """End the command's handling: put back the handlers `install` replaced (where ours is still
+    set) and the previous `sys.unraisablehook`, and forget the command's stop and output, so that
+    neither the next command nor the library in this process sees them."""
+    for sig, handler in _previous_handlers.items():
+        if signal.getsignal(sig) is _stop:
+            signal.signal(sig, handler)
+    _previous_handlers.clear()
+    if sys.unraisablehook is _unraisable:
+        sys.unraisablehook = _previous_hook[0]
+    _installed.clear()
+    _clear()
+
+
+def _clear() -> None:
+    """Forget one command's stop state (`_holding` and `_filling` are sections still open:
+    their own `finally` empties them)."""
+    for state in (_stopped_by, _deferred, _swallowed, _committed, _late):
+        state.clear()
 
 
 def check() -> None:
     """Raise KeyboardInterrupt if a stop signal was seen and the work goes on all the same (its
     KeyboardInterrupt swallowed somewhere): called between days and runs and before a writer
     puts its output in place, so that a lost stop still ends the command before it commits."""
-    if _stopped_by and not _holding and not _committed:
+    if (_stopped_by and not _holding and not _committed and _installed
+            and signal.getsignal(_stopped_by[0]) is _stop):  # (a handler put back: not ours)
         _swallowed.clear()  # (raised now: a signal sent again meanwhile waits for the cleanup)
         raise KeyboardInterrupt
 
@@ -164,10 +206,11 @@ def stopped_by() -> int | None:
     return _stopped_by[0] if _stopped_by else None
 
 
-def exit_stopped() -> NoReturn:
-    """End the command after a stop: one line, and the shell's exit status for the signal (130
-    for SIGINT, 143 for SIGTERM). A KeyboardInterrupt that no signal of ours raised is Ctrl-C."""
-    signum = stopped_by() or signal.SIGINT
+def exit_stopped(signum: int | None = None) -> NoReturn:
+    """End the command after a stop (`signum`, else the one seen): one line, and the shell's exit
+    status for the signal (130 for SIGINT, 143 for SIGTERM). A KeyboardInterrupt that no signal
+    of ours raised is Ctrl-C."""
+    signum = signum or stopped_by() or signal.SIGINT
     print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
           file=sys.stderr)
     sys.exit(128 + signum)

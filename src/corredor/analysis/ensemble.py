@@ -507,15 +507,20 @@ class _Store:
         total = 4 * n_variants * n_replicas * sum(math.prod(s) for s in shapes.values())
         self._dir = tempfile.mkdtemp(prefix="corredor-ens-") if total > _MEMMAP_BYTES else None
         self.data: dict[tuple[int, str], np.ndarray] = {}
-        for v in range(n_variants):
-            for name, shape in shapes.items():
-                full = (n_replicas, *shape)
-                if self._dir is None:
-                    arr = np.full(full, np.nan, dtype=np.float32)
-                else:
-                    path = os.path.join(self._dir, f"{v}-{len(self.data)}.f32")
-                    arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=full)
-                self.data[(v, name)] = arr
+        try:
+            for v in range(n_variants):
+                for name, shape in shapes.items():
+                    full = (n_replicas, *shape)
+                    if self._dir is None:
+                        arr = np.full(full, np.nan, dtype=np.float32)
+                    else:
+                        path = os.path.join(self._dir, f"{v}-{len(self.data)}.f32")
+                        arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                                        shape=full)
+                    self.data[(v, name)] = arr
+        except BaseException:  # (a full disk, a stop: the caller has no store to close, and the
+            self.close()       # folder, with the maps already made, was left in the temp dir)
+            raise
 
     def put(self, out: ReplicaOutput) -> None:
         for name, arr in out.arrays.items():
@@ -540,6 +545,7 @@ class _Store:
         return out
 
     def close(self) -> None:
+        """Drop the arrays and remove the memory maps' folder; safe to call twice."""
         self.data.clear()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

@@ -483,8 +483,3 @@ def _crisis_with_checkpoints(scenario: Scenario, seed: int, every: int, path: Pa
 
         check_results(res)
     return res
-
-
-def remove_checkpoint(path: str | os.PathLike) -> None:
-    """Delete a checkpoint once its run folder is written (missing is fine)."""
-    Path(path).unlink(missing_ok=True)

@@ -498,11 +498,6 @@ def observations_for(results: ResultsLike, scenario: Any = None) -> list[dict[st
     return out
 
 
-def write_observations_json(results: ResultsLike, folder: Path) -> Path | None:
-    """`observations.json` (crisis runs): the dated observations the report checks the run against."""
-    return write_observations(observations_for(results), folder)
-
-
 def write_observations(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path | None:
     """`observations.json` from rows as `observations_for` gives them (a run folder's; an
     ensemble folder's, whose lower bounds and peaks also hold each replica's figure); nothing
@@ -923,6 +918,28 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
     helper = plot_worker
     if helper is not None and not helper.submit(results.dataset, needs, observations, folder):
         helper = None  # refused (already busy, or the data cannot be sent): draw them here
+    written = _write_tables(results, folder, needs, observations)
+    plotted = helper.result() if helper is not None else None
+    if plotted is None:
+        from .plots import write_plots
+
+        plotted = write_plots(results, folder, needs, observations=observations)
+    return written + plotted
+
+
+def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
+    """Every table of a run folder, and observations.json, without the plots: what
+    `write_standard_outputs` writes besides its plots, by the same writer (quicker where the
+    figures are not wanted, as in the tests)."""
+    folder = Path(folder)
+    results = _RunView(in_people(results.dataset), results.manifest)
+    return _write_tables(results, folder, needs_for(results), observations_for(results))
+
+
+def _write_tables(results: _RunView, folder: Path, needs: xr.Dataset,
+                  observations: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """The tables of `write_standard_outputs` and `write_tables`, from the run in people with its
+    scenario context, its needs and its observations."""
     written = [
         write_long_table(results, folder, needs),
         write_populations_csv(results, folder),
@@ -934,30 +951,7 @@ def write_standard_outputs(results: ResultsLike, folder: Path,
     by_group = write_groups_csv(results, folder)
     if by_group is not None:
         written.append(by_group)
-    if observations:
-        path = folder / OBSERVATIONS_JSON
-        path.write_text(json.dumps(observations, ensure_ascii=False, indent=1), encoding="utf-8")
-        written.append(path)
-    plotted = helper.result() if helper is not None else None
-    if plotted is None:
-        from .plots import write_plots
-
-        plotted = write_plots(results, folder, needs, observations=observations)
-    return written + plotted
-
-
-def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
-    """Every table of a run folder (no plots)."""
-    folder = Path(folder)
-    results = _RunView(in_people(results.dataset), results.manifest)
-    needs = needs_for(results)
-    written = [
-        write_long_table(results, folder, needs),
-        write_populations_csv(results, folder),
-        write_needs_csv(results, folder, needs),
-        write_geojson(results, folder, needs),
-        write_routes_geojson(results, folder),
-        write_network_json(results, folder),
-    ]
-    by_group = write_groups_csv(results, folder)
-    return written + ([by_group] if by_group is not None else [])
+    observed = write_observations(observations, folder)
+    if observed is not None:
+        written.append(observed)
+    return written

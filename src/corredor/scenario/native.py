@@ -82,7 +82,6 @@ LOCATION_COLUMNS = (
 )
 ROUTE_COLUMNS = ("name1", "name2", "distance_km", "forced_redirection")
 CLOSURE_COLUMNS = ("kind", "name1", "name2", "start", "end")
-OBSERVATION_COLUMNS = ("series", "date", "value", "file")
 CORRECTION_COLUMNS = ("series", "date")
 
 _ABSENT = 10**9  # a column position no row reaches: reads as an empty cell
