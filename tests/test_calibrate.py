@@ -320,6 +320,8 @@ def test_cli_calibrate_bad_params_point_at_the_file(flee_cases: Path, tmp_path: 
 
 
 def test_interval_objective_on_ranged_observations() -> None:
+    """A scenario that marks no observation held out: every stock observation is fitted, each read
+    as the main job reads it (people at its place; a point without a range ±50 %)."""
     import datetime as dt
     from types import SimpleNamespace
 
@@ -327,52 +329,122 @@ def test_interval_objective_on_ranged_observations() -> None:
 
     from corredor.analysis.calibrate import interval_objective
 
-    stranded = np.zeros((10, 2))
-    stranded[3, 0] = 150  # inside [100, 200]
-    stranded[5, 0] = 400  # above 300 by a third
-    stranded[6, 1] = 7  # other location: ignored by 'loc'
-    ds = xr.Dataset({"stranded": (("day", "location"), stranded)},
+    population = np.zeros((10, 2))
+    population[3, 0] = 150  # inside [100, 200]
+    population[5, 0] = 500  # a point of 300 matches 150–450: above it by 50 / 450
+    population[6, 1] = 7  # other location: ignored by 'loc'
+    ds = xr.Dataset({"population": (("day", "location"), population),
+                     "stranded": (("day", "location"), np.full((10, 2), 1e6))},  # (not what is read)
                     coords={"location": ["camp", "city"]})
     obs = (
         {"day": 3, "loc": "camp", "low": 100, "high": 200, "kind": "range"},
         {"date": "2023-01-06", "loc": "camp", "value": 300, "kind": "point"},
         {"day": 4, "loc": "camp", "low": 50, "high": float("nan"), "kind": "lower_bound"},
         {"day": 6, "loc": "camp", "value": 999, "kind": "transfer"},  # a flow: skipped
+        {"day": 7, "loc": "camp", "value": 999, "kind": "subgroup"},  # not compared: skipped
         {"day": 60, "loc": "camp", "value": 5, "kind": "point"},  # outside the run: skipped
     )
-    scenario = SimpleNamespace(crisis=SimpleNamespace(observations=obs), start_date=dt.date(2023, 1, 1))
+    scenario = SimpleNamespace(crisis=SimpleNamespace(observations=obs), start_date=dt.date(2023, 1, 1),
+                               days=10)
     loss = interval_objective(SimpleNamespace(dataset=ds), scenario)
-    assert loss == pytest.approx((0 + 100 / 300 + 50 / 50) / 3)
+    assert loss == pytest.approx((0 + 50 / 450 + 50 / 50) / 3)
+    population[5, 0] = 400  # "~300" and 400: a match for the main job, and now for calibration
+    assert interval_objective(SimpleNamespace(dataset=ds), scenario) == pytest.approx(1 / 3)
 
 
-def test_interval_objective_on_the_chile_peru_scenario() -> None:
+def _chile_peru_camp(sc, **by_date: float):
+    """Results-like: people at the Chile–Peru camp, 0 every day but the dates given (Apr13=69)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    camp = np.zeros(sc.days)
+    for key, value in by_date.items():
+        camp[(dt.datetime.strptime(f"2023{key}", "%Y%b%d").date() - sc.start_date).days] = value
+    pop = np.stack([camp, np.zeros(sc.days)], axis=1)
+    return SimpleNamespace(dataset=xr.Dataset({"population": (("day", "location"), pop)},
+                                              coords={"location": ["camp", "tacna"]})), camp
+
+
+FITTED_DAYS = {"Apr13": 69, "Apr21": 175, "Apr29": 180, "May08": 450, "May09": 470, "May10": 480}
+
+
+def test_the_interval_objective_fits_what_the_main_job_fits_with_its_tolerances() -> None:
+    """Found by review: on the Chile–Peru scenario the default objective scored `stranded` (not
+    the camp population the documented fit and the main job read), held "~60" to exactly 60
+    (the main job: 30–90), and fitted the reports the main job calls held out (19 and 30 Apr,
+    7 and 9 May), two of them contradicting the fitted 8 and 10 May. Now it scores the four
+    fitted targets alone, as the main job checks them; the held-out ones only when asked."""
     import corredor
-    from corredor.analysis.calibrate import interval_objective, resolve_objective
+    from corredor.analysis.calibrate import (
+        interval_all_objective,
+        interval_objective,
+        resolve_objective,
+    )
+    from corredor.mainjob import observation_checks
 
-    root = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
-    if not root.is_dir():
-        pytest.skip("shipped Chile–Peru scenario not present")
-    sc = corredor.load_scenario(root)
+    sc = corredor.load_scenario(CHILE_PERU)
     assert resolve_objective(None, [sc]) is interval_objective
-    from corredor.simulate import simulate
+    res, camp = _chile_peru_camp(sc, **FITTED_DAYS)  # (69 against "~60": within 30–90)
+    checks = observation_checks(sc, camp[None, :])
+    assert all(r["ok"] for r in checks if r["role"] == "fitted") and len([r for r in checks if r["role"] == "fitted"]) == 4
+    assert not all(r["ok"] for r in checks if r["role"] == "held out" and r["compared"])
+    assert interval_objective(res, sc) == 0.0  # every fitted observation matched, as the main job says
+    assert interval_all_objective(res, sc) > 0  # (the held-out ones, asked for, are missed)
+    # a held-out report moved (19 Apr ">300" now met) changes nothing the default fits
+    met, _ = _chile_peru_camp(sc, **FITTED_DAYS, Apr19=320)
+    assert interval_objective(met, sc) == 0.0 and interval_all_objective(met, sc) < interval_all_objective(res, sc)
+    # outside a fitted range: the distance to its bound, over the four fitted targets
+    off, _ = _chile_peru_camp(sc, **{**FITTED_DAYS, "Apr13": 99})
+    assert interval_objective(off, sc) == pytest.approx((99 - 90) / 90 / 4)
 
-    res = simulate(sc, seed=1)
-    loss = interval_objective(res, sc)
-    # a run whose camp matched every report would score 0; one with nobody stranded scores worse
-    # than the fitted model (each report of people seen, against none)
-    counted = [o for o in sc.crisis.observations if o["kind"] in ("point", "range", "lower_bound")]
-    assert counted
-    matched = res.dataset.copy(deep=True)
-    empty = res.dataset.copy(deep=True)
-    empty["stranded"][:] = 0
-    for o in counted:
-        value = o["low"] if o["kind"] == "lower_bound" else (o["value"] if o["kind"] == "point" else
-                                                             (o["low"] + o["high"]) / 2)
-        matched["stranded"][int(o["day"])] = 0
-        matched["stranded"].loc[{"day": int(o["day"]), "location": o["loc"]}] = value
-    assert interval_objective(type(res)(matched, res.manifest), sc) == pytest.approx(0.0, abs=1e-12)
-    empty_loss = interval_objective(type(res)(empty, res.manifest), sc)
-    assert 0 <= loss < empty_loss
+
+def test_calibration_says_what_it_fits_and_what_it_holds_out(tmp_path: Path) -> None:
+    """The terminal and manifest.json name the observations fitted and those held out."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    params = _write(tmp_path, "[params.crisis.give_up_base]\nlow = 0.02\nhigh = 0.04\n")
+    res = CliRunner().invoke(app, ["calibrate", str(CHILE_PERU), "--params", str(params), "--trials", "1",
+                                   "-n", "1", "--executor", "serial", "--days", "100",
+                                   "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert ("chile-peru-2023: fitting the 4 observations the scenario's fit uses: 13 Apr: ~60 (±50 %) "
+            "[30–90]; 21 Apr: 150–200 [150–200]; 29 Apr: 150–200 [150–200]; 8–10 May: 450–480 [450–480]") in said
+    assert ("chile-peru-2023: 6 held out, not fitted (the main job's check of them stays a test; "
+            "--objective interval-all fits them too): 19 Apr: >300 (lower_bound, camp) [≥ 300]; by 21 Apr: "
+            "a peak of ~400 (±50 %) [200–600]; 27 Apr: 100–999 (qualitative, camp) [100–999]; 30 Apr: >300 "
+            "(lower_bound, camp) [≥ 300]; 7 May: 300 (point, camp) [150–450]; 9 May: 300 (point, camp) "
+            "[150–450]") in said
+    manifest = json.loads((tmp_path / "cal" / "manifest.json").read_text(encoding="utf-8"))
+    seen = manifest["observations"]["chile-peru-2023"]
+    assert seen["fitted"][0] == "13 Apr: ~60 (±50 %) [30–90]" and len(seen["fitted"]) == 4
+    assert len(seen["held_out"]) == 6 and "7 May: 300 (point, camp) [150–450]" in seen["held_out"]
+    assert "held-out ones are not fitted" in seen["rule"]
+
+
+def test_the_held_out_set_is_the_main_jobs() -> None:
+    """Calibration holds out exactly the stock observations the main job's check calls held out
+    (the flows it also checks, transfers and arrivals, are not fitted either way), and fits
+    the ones it calls fitted."""
+    import corredor
+    from corredor.analysis.observations import fit_selection
+    from corredor.mainjob import observation_checks
+
+    sc = corredor.load_scenario(CHILE_PERU)
+    _, camp = _chile_peru_camp(sc, **FITTED_DAYS)
+    rows = observation_checks(sc, camp[None, :])
+    stock = [r for r in rows if r["compared"] and r["kind"] not in ("transfer", "outflow", "inflow")]
+    sel = fit_selection(sc)
+    assert sorted(c.name for c in sel.scored) == sorted(r["target"] for r in stock if r["role"] == "fitted")
+    assert sorted(c.name for c in sel.held_out) == sorted(r["target"] for r in stock if r["role"] == "held out")
+    assert sorted(c.name for c in sel.by_event) == sorted(r["target"] for r in stock if r["role"] == "set by an event")
+    # and the ranges: the main job's
+    bounds = {r["target"]: (r["low"], r["high"]) for r in stock}
+    assert all(bounds[c.name] == (c.low, c.high) for c in (*sel.scored, *sel.held_out, *sel.by_event))
 
 
 CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
@@ -388,8 +460,8 @@ CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-202
      "mali2012: the interval objective fits a border-crisis scenario's observations, which a Flee "
      "case has not; use --objective ard"),
     ("crisis", "[params.crisis.late_factor]\nlow = 0.2\nhigh = 0.8\n", ["--days", "5"],
-     "chile-peru-2023: no stock observation with a bound is dated within its 5 simulated days, so "
-     "the interval objective has nothing to fit"),
+     "chile-peru-2023: no observation to fit is dated within its 5 simulated days, so the interval "
+     "objective has nothing to fit"),
 ])
 def test_cli_calibrate_refuses_an_objective_that_cannot_score_the_scenario(
         flee_cases: Path, tmp_path: Path, case: str, params: str, extra: list[str], expected: str) -> None:

@@ -319,11 +319,32 @@ def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     assert camp[18] == 0 and camp[:19].max() == 460
     peak, point = (next(r for r in rows if r["kind"] == k) for k in ("peak", "point"))
     assert peak["simulated"] == "460" and peak["verdict"] == "+15%, within 200–600"  # (±50 %: analysis.peak)
-    assert point["simulated"] == "0" and point["verdict"] == "−100%"
+    # (an approximate count without a range matches within ±50 %, as in the main job's check and
+    # calibration: the page gave a percentage alone, `analysis.observations.tolerance`)
+    assert point["simulated"] == "0" and point["verdict"] == "−100%, below 5–15"
     # the page says so: its table's intro spoke of "that day" alone (found by review)
     text = re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8"))
     assert ("a reported peak, its own date unstated, against the simulated peak up to the day it was reported, "
             "which matches it within ±50 %") in text
+
+
+def test_an_approximate_count_is_judged_with_the_main_jobs_tolerance(tmp_path):
+    """Found by review: the run page gave a reported "~60" only a percentage, where the main job's
+    check matches it within ±50 % (30–90) and calibration held it to exactly 60. One rule now
+    (`analysis.observations.tolerance`): the page says within or outside that range."""
+    from corredor.analysis.observations import tolerance
+    from corredor.outputs.report.builder import read_run, reported_rows
+
+    res = crisis_like(n_days=20)
+    camp = res.dataset["population"].sel(location="camp").values
+    assert camp[6] == 210
+    res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 180.0, "kind": "point"},
+                                    {"day": 6, "loc": "camp", "value": 600.0, "kind": "point"}]
+    folder = make_run_folder(res, tmp_path / "run")
+    tables.write_observations_json(res, folder)
+    assert [r["verdict"] for r in reported_rows(read_run(folder))] == ["+17%, within 90–270",
+                                                                      "−65%, below 300–900"]
+    assert tolerance({"kind": "point", "value": 180.0}) == (90.0, 270.0)
 
 
 def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(tmp_path):

@@ -760,7 +760,7 @@ def calibrate(
     replicas: int = typer.Option(3, "--replicas", "-n", min=1, max=MAX_RUNS,
                                  help="replicate seeds per case per trial"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="seeds the sampler and the replicas"),
-    objective: str | None = typer.Option(None, "--objective", help="ard | interval \\[ard for Flee cases, interval for crises]"),
+    objective: str | None = typer.Option(None, "--objective", help="ard | interval | interval-all (held-out observations fitted too) \\[ard for Flee cases, interval for crises]"),
     out: Path | None = typer.Option(None, "--out", help="output folder \\[runs/<scenario>-calibration]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
@@ -775,6 +775,7 @@ def calibrate(
     from .analysis.calibrate import (
         OBJECTIVES,
         objective_refusal,
+        observations_fitted,
         read_params,
         resolve_objective,
         write_calibration,
@@ -799,6 +800,11 @@ def calibrate(
     for sc in scenarios:  # (refused now, not after every trial scored 0 or failed)
         if why := objective_refusal(chosen, sc):
             usage_error(why)
+    if not quiet:  # (which observations the fit uses, and which it holds out: before the trials)
+        for sc in scenarios:
+            if (selection := observations_fitted(chosen, sc)) is not None:
+                for line in selection.lines(sc.name):
+                    console.print(line, markup=False, highlight=False, soft_wrap=True)
     name = "+".join(s.name for s in scenarios)
     out = out or Path("runs") / f"{safe_name(name)}-calibration"
     _replaceable_or_exit(out, [sc.source for sc in scenarios], replace=force)

@@ -7,8 +7,8 @@ the HTML report of each run folder. The comparison also answers the planners' qu
 Peru had closed on another day": the baseline with its date parameter `peru_block` one and two
 weeks earlier and later (`closure_day_scenarios`; in the comparison and the reports' policy table,
 without run folders of their own).
-The observation targets of the fit live here too (`FIT_TARGETS`), shared by the fit script and
-the tests.
+The observation targets of the fit (`FIT_TARGETS`), their roles and the check of every observation
+(`observation_checks`) live in `analysis.observations`, shared with calibration and the pages.
 
 >>> run_main_job(Path("runs/main"), seeds=20, force=True)  # doctest: +SKIP
 """
@@ -17,19 +17,39 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import stopping
-from .analysis.peak import PEAK_TOLERANCE, check_peak, peak_bounds
+
+# (the observations and their reading live in analysis.observations, shared with calibration and
+# the pages; re-exported here, where the fit script and older code import them)
+from .analysis.observations import APPROX_TOLERANCE as APPROX_TOLERANCE
+from .analysis.observations import BY_EVENT as BY_EVENT
+from .analysis.observations import CAMP as CAMP
+from .analysis.observations import FIT_TARGETS as FIT_TARGETS
+from .analysis.observations import FITTED as FITTED
+from .analysis.observations import FITTED_SCENARIO as FITTED_SCENARIO
+from .analysis.observations import FLOW_KINDS as FLOW_KINDS
+from .analysis.observations import HELD_OUT as HELD_OUT
+from .analysis.observations import NOT_COMPARED as NOT_COMPARED
+from .analysis.observations import Target as Target
+from .analysis.observations import bounds_text as bounds_text
+from .analysis.observations import checks_summary as checks_summary
+from .analysis.observations import evaluate_targets as evaluate_targets
+from .analysis.observations import event_setting as event_setting
+from .analysis.observations import observation_checks as observation_checks
+from .analysis.observations import observation_role as observation_role
+from .analysis.observations import target_days as target_days
+from .analysis.observations import targets_for as targets_for
+from .analysis.observations import tolerance as tolerance
 from .targets import (
     check_replaceable,
     holds_anything,
@@ -51,84 +71,8 @@ def _scenario_dir() -> Path:
 
 #: Where the shipped scenario lives (the repository's scenarios/ folder).
 SCENARIO_DIR = _scenario_dir()
-CAMP = "camp"
-
-
-@dataclass(frozen=True)
-class Target:
-    """One check of the median camp population against a dated observation.
-
-    `stat` is how the median series is reduced over days first..last: "value" (one day), "mean",
-    or "max"; the result must lie in [low, high]. "peak" is a reported peak of `reported` people
-    on some day up to `last`, checked as every page checks one (`analysis.peak.check_peak`: the
-    most there over the days, within ±50 % of it; [low, high] is that range). `fitted` says
-    whether the fit used it; `rows` names the rows of stranded_observations.csv (date, kind) it
-    stands for, so that the main job's check lists each observation once, with its role.
-    """
-
-    name: str
-    first: str  # date YYYY-MM-DD
-    last: str
-    stat: str
-    low: float
-    high: float
-    fitted: bool
-    source: str
-    reported: float | None = None  # (stat "peak": the reported peak)
-    rows: tuple[tuple[str, str], ...] = ()  # (date, kind) of the observations it stands for
-
-
-#: The observations of stranded_observations.csv as checks (tolerances stated in `low`/`high`).
-FIT_TARGETS: tuple[Target, ...] = (
-    Target("13 Apr: ~60 (±50 %)", "2023-04-13", "2023-04-13", "value", 30, 90, True,
-           "noticieropresenciaregional (first group refused entry, ~60)",
-           rows=(("2023-04-13", "point"),)),
-    # (Panamericana's "~150 over 8 days" on 21 Apr is the same figure as UNHCR's: fitted with it)
-    Target("21 Apr: 150–200", "2023-04-21", "2023-04-21", "value", 150, 200, True,
-           "UNHCR via AFP (breakinglatest.news): average 150–200 in recent days",
-           rows=(("2023-04-21", "range"), ("2023-04-21", "point"))),
-    Target("by 21 Apr: a peak of ~400 (±50 %)", "2023-02-01", "2023-04-21", "peak", *peak_bounds(400), False,
-           "UNHCR via AFP: peak ~400 before 21 Apr (its day not stated)", reported=400,
-           rows=(("2023-04-21", "peak"),)),
-    Target("29 Apr: 150–200", "2023-04-29", "2023-04-29", "value", 150, 200, True,
-           "UNHCR via infobae 2023-04-29: daily concentration 150–200",
-           rows=(("2023-04-29", "range"),)),
-    Target("8–10 May: 450–480", "2023-05-08", "2023-05-10", "mean", 450, 480, True,
-           "Sanzana via lavoceditalia (450 on 8 May); aricahoy.cl (480 that week)",
-           rows=(("2023-05-08", "point"), ("2023-05-10", "point"))),
-    Target("15 May: 0 after the transfers", "2023-05-15", "2023-05-15", "value", 0, 0, False,
-           "rpp.pe / aricahoy.cl: camp cleared 15 May", rows=(("2023-05-15", "point"),)),
-)
-#: The scenario whose parameters were fitted to `FIT_TARGETS` (its variants keep its name).
-FITTED_SCENARIO = "chile-peru-2023"
 #: The repatriation flight of 7 May took 115 people (radiosregionales.cl).
 FLIGHT_TAKEN = 115
-
-
-def target_days(target: Target, start: Any) -> tuple[int, int]:
-    import datetime as dt
-
-    d0 = (dt.date.fromisoformat(target.first) - start).days
-    d1 = (dt.date.fromisoformat(target.last) - start).days
-    return d0, d1
-
-
-def evaluate_targets(median_camp: np.ndarray, start: Any) -> list[dict[str, Any]]:
-    """Each target's reduced median value and whether it lies in its range."""
-    rows = []
-    for t in FIT_TARGETS:
-        d0, d1 = target_days(t, start)
-        seg = median_camp[d0 : d1 + 1]
-        if t.stat == "peak":
-            peak = check_peak({"kind": "peak", "day": d1 - d0, "value": t.reported}, seg)
-            value, ok = peak.simulated, peak.ok
-        else:
-            value = float({"value": seg[0] if seg.size else math.nan, "mean": seg.mean(),
-                           "max": seg.max()}[t.stat])
-            ok = bool(t.low - 1e-9 <= value <= t.high + 1e-9)
-        rows.append({"target": t.name, "value": value, "low": t.low, "high": t.high,
-                     "ok": ok, "fitted": t.fitted})
-    return rows
 
 
 def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True,
@@ -148,207 +92,6 @@ def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True,
         if half > 0:
             loss += centre_weight * ((row["value"] - mid) / half) ** 2
     return loss
-
-
-# ---- the observations check: every dated observation, with what it is --------------------------
-
-#: What an observation is to the fit: a target the parameters were fitted to, one the fit did not
-#: use (the only real test of the model), or one an event of events.csv makes true by construction
-#: (a transfer of everyone from a place leaves 0 there; a flight of 115 flies 115).
-FITTED, HELD_OUT, BY_EVENT = "fitted", "held out", "set by an event"
-#: Flows reported on a day, and the model's daily flow (`analysis.compare.daily_flows`) each is
-#: set against ("inflow": new arrivals at a line that was emptied the evening before).
-FLOW_KINDS = {"transfer": "transfer", "outflow": "flight", "inflow": "transfer"}
-#: Observations listed but not compared, and why.
-NOT_COMPARED = {"subgroup": "a subset of the people there that the model does not single out",
-                "flow_per_day": "an average rate over a period, not a dated count"}
-#: The tolerance of an approximate count ("~300", "40 moved") without a stated range: ±50 %, as
-#: the fit's "~60" on 13 Apr and every reported peak (`analysis.peak.PEAK_TOLERANCE`).
-APPROX_TOLERANCE = PEAK_TOLERANCE
-
-
-def _number(v: Any) -> float | None:
-    """A cell as a number; None when empty (NaN or missing)."""
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-
-
-def _obs_date(o: Mapping[str, Any], start: Any) -> str:
-    return str(o.get("date") or (start + dt.timedelta(days=int(o["day"]))).isoformat())
-
-
-def targets_for(scenario: Any) -> tuple[Target, ...]:
-    """The fit's targets where `scenario` is the fitted one (or a variant of it, named
-    `chile-peru-2023+bribe-0`: the same fitted parameters), else none."""
-    name = str(getattr(scenario, "name", ""))
-    return FIT_TARGETS if name == FITTED_SCENARIO or name.startswith(FITTED_SCENARIO + "+") else ()
-
-
-def event_setting(o: Mapping[str, Any], scenario: Any) -> str | None:
-    """The event that makes observation `o` true by construction, as "events.csv line 4: ...";
-    None when none does. A reported transfer or flight on the day of an event of that kind with
-    a stated number of people (the number was taken from the report), or a count of 0 at a place
-    on a day a transfer moves everyone from it."""
-    crisis = getattr(scenario, "crisis", None)
-    if crisis is None:
-        return None
-    day, kind = int(o["day"]), str(o.get("kind", ""))
-    loc = str(o.get("loc", o.get("location", "")))
-    zero = (kind in ("point", "range", "lower_bound")
-            and (_number(o.get("value")) == 0 or (kind == "range" and _number(o.get("high")) == 0)))
-    for e in crisis.events:
-        d0, d1 = e.days(crisis.parameters)
-        if not d0 <= day <= d1 or (e.every_days > 1 and (day - d0) % e.every_days):
-            continue
-        where = f"{Path(e.path).name or 'events'} line {e.line}"
-        if kind == "outflow" and e.kind == "flight" and e.people >= 0:
-            return f"{where}: a flight of {e.people}"
-        if kind == "transfer" and e.kind == "transfer" and e.people >= 0 and e.origin == loc:
-            return f"{where}: a transfer of {e.people} from {loc}"
-        if zero and e.kind == "transfer" and e.people < 0 and not e.groups and e.origin == loc:
-            return f"{where}: a transfer of everyone from {loc}"
-    return None
-
-
-def observation_role(o: Mapping[str, Any], scenario: Any) -> str:
-    """`FITTED`, `BY_EVENT` or `HELD_OUT`: what observation `o` (a row of the scenario's
-    observations, or of observations.json) is to the fit. The run page marks its rows with it."""
-    key = (_obs_date(o, scenario.start_date), str(o.get("kind", "")))
-    if any(t.fitted and key in t.rows for t in targets_for(scenario)):
-        return FITTED
-    return BY_EVENT if event_setting(o, scenario) else HELD_OUT
-
-
-def _reported(o: Mapping[str, Any]) -> str:
-    value, low, high = (_number(o.get(k)) for k in ("value", "low", "high"))
-    if o.get("kind") in ("range", "qualitative") and low is not None and high is not None:
-        return f"{low:g}–{high:g}"
-    if o.get("kind") == "lower_bound" and low is not None:
-        return f">{low:g}"
-    if o.get("kind") == "peak" and value is not None:
-        return f"a peak of ~{value:g}"
-    if value is not None and low is not None and high is not None:
-        return f"{value:g} ({low:g}–{high:g})"
-    return "" if value is None else f"{value:g}"
-
-
-def _tolerance(o: Mapping[str, Any]) -> tuple[float, float | None] | None:
-    """The range (low, high; None: no upper bound) a model figure must lie in to match `o`."""
-    value, low, high = (_number(o.get(k)) for k in ("value", "low", "high"))
-    kind = o.get("kind")
-    if kind == "lower_bound":
-        return (low, None) if low is not None else None
-    if kind == "peak":
-        return peak_bounds(value) if value is not None else None
-    if low is not None and high is not None:
-        return low, high
-    if value is None:
-        return None
-    return value * (1 - APPROX_TOLERANCE), value * (1 + APPROX_TOLERANCE)
-
-
-def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.ndarray] | None = None,
-                       camp_name: str = CAMP) -> list[dict[str, Any]]:
-    """Every dated observation of the scenario against the median over seeds of the model's
-    figure, one row each (rows a fit target stands for: one row, the target's check), in date
-    order. `camp`: the daily people at `camp_name` per seed (seeds × days); `flows`: the daily
-    flows per seed (`analysis.compare.daily_flows`). Each row: `target` (what is checked),
-    `role` (`FITTED`, `HELD_OUT`, `BY_EVENT`), `compared`, `value` (the model's median), `low`,
-    `high` (None: no upper bound), `ok`, `why` (the event, or why it is not compared)."""
-    from .outputs.tables import reported_figure  # (the run page's reading of a dated count)
-
-    start = scenario.start_date
-    med = np.median(np.atleast_2d(camp), axis=0)
-    flow = {k: np.median(np.atleast_2d(v), axis=0) for k, v in (flows or {}).items()}
-    crisis = getattr(scenario, "crisis", None)
-    observations = sorted(crisis.observations if crisis is not None else (), key=lambda o: int(o["day"]))
-    targets = targets_for(scenario)
-    checked = dict(zip((t.name for t in targets), evaluate_targets(med, start) if targets else [], strict=True))
-    rows: list[dict[str, Any]] = []
-    done: dict[str, dict[str, Any]] = {}
-    for o in observations:
-        date = _obs_date(o, start)
-        loc = str(o.get("loc", o.get("location", "")))
-        kind = str(o.get("kind", ""))
-        line = o.get("line")
-        seen = f"{date} {kind} {_reported(o)}".strip()
-        target = next((t for t in targets if (date, kind) in t.rows), None)
-        if target is not None:
-            if target.name in done:
-                done[target.name]["observations"].append(seen)
-                continue
-            r = checked[target.name]
-            why = event_setting(o, scenario) or ""
-            row = {"target": target.name, "date": date,
-                   "location": loc, "kind": kind, "role": FITTED if target.fitted else (BY_EVENT if why else HELD_OUT),
-                   "compared": True, "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
-                   "ok": bool(r["ok"]), "fitted": target.fitted, "why": why, "source": target.source,
-                   "observations": [seen]}
-            done[target.name] = row
-            rows.append(row)
-            continue
-        label = f"{dt.date.fromisoformat(date):%d %b}: {_reported(o)} ({kind}, {loc})".lstrip("0")
-        role = observation_role(o, scenario)
-        row = {"target": label, "date": date, "location": loc, "kind": kind, "role": role,
-               "compared": False, "value": None, "low": None, "high": None, "ok": None,
-               "fitted": role == FITTED, "why": event_setting(o, scenario) or "",
-               "source": str(o.get("source", "")), "note": str(o.get("note", "")),
-               "observations": [seen], **({"line": line} if line is not None else {})}
-        rows.append(row)
-        day, tol = int(o["day"]), _tolerance(o)
-        if kind in NOT_COMPARED:
-            row["why"] = NOT_COMPARED[kind]
-            continue
-        if tol is None or not 0 <= day < med.size:  # (a qualitative report without bounds)
-            row["why"] = "no figure to compare" if tol is None else "outside the run"
-            continue
-        if kind in FLOW_KINDS:
-            series = flow.get(FLOW_KINDS[kind])
-            if series is None:
-                row["why"] = "the model's daily flows were not kept"
-                continue
-            if kind == "inflow" and not (loc == camp_name and day > 0 and med[day - 1] == 0
-                                         and event_setting({**o, "kind": "point", "value": 0}, scenario)):
-                row["why"] = ("the model counts no arrivals at a place; they are the people the daily "
-                              "transfer moves only where the line was emptied the evening before")
-                continue
-            value = float(series[day])
-            if kind == "inflow":
-                row["why"] = "the people moved from the line that day, all come since the day before"
-        elif loc != camp_name:
-            row["why"] = f"the main job keeps the daily people at {camp_name} only"
-            continue
-        else:
-            value = float(reported_figure(med, day, kind))
-        low, high = tol
-        row.update(compared=True, value=value, low=low, high=high,
-                   ok=bool(low - 1e-9 <= value and (high is None or value <= high + 1e-9)))
-    for t in targets:  # (a target whose observations are not in the file: still checked)
-        if t.name not in done:
-            r = checked[t.name]
-            rows.append({"target": t.name, "date": t.first, "location": CAMP, "kind": t.stat,
-                         "role": FITTED if t.fitted else HELD_OUT, "compared": True,
-                         "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
-                         "ok": bool(r["ok"]), "fitted": t.fitted, "why": "", "source": t.source,
-                         "observations": []})
-    return sorted(rows, key=lambda r: r["date"])
-
-
-def checks_summary(rows: list[dict[str, Any]]) -> str:
-    """One line on `observation_checks`' rows: how many held-out observations the model matches
-    (the real test), then the fitted and event-set ones, and those not compared."""
-    def count(role: str) -> tuple[int, int]:
-        mine = [r for r in rows if r["compared"] and r["role"] == role]
-        return sum(bool(r["ok"]) for r in mine), len(mine)
-
-    (k, n), (kf, nf), (ke, ne) = count(HELD_OUT), count(FITTED), count(BY_EVENT)
-    left = sum(not r["compared"] for r in rows)
-    return (f"{k} of {n} held-out observations within tolerance (fitted: {kf} of {nf}; set by an "
-            f"event: {ke} of {ne}; not compared: {left})")
-
-
-def bounds_text(low: float, high: float | None) -> str:
-    """A check's tolerance as the main job prints it: "≥ 300", "0", "150–450"."""
-    return f"≥ {low:g}" if high is None else f"{low:g}" if low == high else f"{low:g}–{high:g}"
 
 
 def check_lines(rows: list[dict[str, Any]]) -> list[str]:

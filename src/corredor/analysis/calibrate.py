@@ -8,8 +8,10 @@ objective, and minimises the mean over replicas and cases. The sampler is Optuna
 seed, so the same inputs give the same trials.
 
 Objectives: `"ard"` (Flee's averaged relative difference, rescaled, flee-model.md §4.2) for Flee
-cases; `"interval"` for scenarios whose observations are ranges (border crises); or any module-level
-callable `objective(results, scenario) -> float` (lower is better).
+cases; `"interval"` for border crises: their observations read as the main job reads them
+(`analysis.observations`), only those the fit uses where the scenario says so (`"interval-all"`:
+the held-out ones too); or any module-level callable `objective(results, scenario) -> float`
+(lower is better).
 
 params.toml:
 
@@ -34,7 +36,7 @@ import os
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -55,6 +57,7 @@ from .ensemble import (
     prepare,
     unique_name,
 )
+from .observations import FitSelection, fit_selection
 
 Objective = Callable[[Any, Any], float]
 
@@ -308,65 +311,51 @@ def interval_loss(simulated: float, low: float | None, high: float | None) -> fl
     return 0.0
 
 
-def _obs_bounds(obs: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    def num(key: str) -> float | None:
-        v = obs.get(key)
-        try:
-            return float(v) if v not in (None, "") and math.isfinite(float(v)) else None
-        except (TypeError, ValueError):
-            return None
-
-    low, high, value = num("low"), num("high"), num("value")
-    if low is None and high is None and value is not None:
-        return value, value
-    return low, high
-
-
-#: Observation kinds that state a stock (people present on the day); others are skipped.
-STOCK_KINDS = frozenset({"", "point", "range", "lower_bound", "upper_bound", "qualitative"})
-
-
-def _interval_targets(scenario: Any) -> Iterator[tuple[int, Mapping[str, Any], float | None, float | None]]:
-    """(day, observation, low, high) of each crisis observation the interval objective scores:
-    a stock kind (STOCK_KINDS) with a bound, dated within the scenario's days."""
-    observations = getattr(getattr(scenario, "crisis", None), "observations", ()) or ()
-    days = getattr(scenario, "days", None)
-    for obs in observations:
-        if str(obs.get("kind") or "") not in STOCK_KINDS:
-            continue  # flows (transfers, in/outflows), subgroups, undated peaks are not stocks
-        low, high = _obs_bounds(obs)
-        if low is None and high is None:
+def _interval_score(results: Any, scenario: Any, include_held_out: bool) -> float:
+    """Mean `interval_loss` over the checks `analysis.observations.fit_selection` picks: each the
+    model's people at the observation's place (`population`, as the main job's check and the
+    documented fit read them), against the same range the main job checks (a fit target's, else
+    `observations.tolerance`: "~60" is 30–90, not exactly 60)."""
+    ds = results.dataset
+    if "population" not in ds:
+        return math.nan
+    places = {str(x) for x in ds["location"].values} if "location" in ds.coords else set()
+    losses = []
+    for check in fit_selection(scenario, include_held_out).scored:
+        if check.location not in places or check.last >= ds.sizes["day"]:
             continue
-        day = obs.get("day")
-        if day is None and obs.get("date"):
-            try:
-                day = (dt.date.fromisoformat(str(obs["date"])) - scenario.start_date).days
-            except ValueError:
-                continue
-        if day is not None and int(day) >= 0 and (days is None or int(day) < days):
-            yield int(day), obs, low, high
+        da = ds["population"].sel(location=check.location)
+        da = da.sum([d for d in da.dims if d != "day"]) if da.ndim > 1 else da
+        losses.append(interval_loss(check.figure(np.asarray(da.values)), check.low, check.high))
+    return float(np.mean(losses)) if losses else math.nan
 
 
 def interval_objective(results: Any, scenario: Any) -> float:
-    """Mean interval loss over a crisis scenario's ranged observations.
+    """Mean interval loss over a crisis scenario's observations to fit: where the scenario
+    declares which the fit uses (the Chile–Peru fit, docs/chile-peru-2023.md §3), those alone;
+    its held-out observations are not fitted, so that the main job's check of them stays a test.
+    Without such a declaration, every stock observation not set by an event. Each is read as the
+    main job reads it (`analysis.observations`: people at its place, its tolerance)."""
+    return _interval_score(results, scenario, include_held_out=False)
 
-    Each observation is a mapping with a day (`day`, or `date` from the scenario's start), a
-    variable (default `stranded`), an optional `location` (or `loc`), `low`/`high` or `value`,
-    and a `kind` (only the stock kinds in STOCK_KINDS count).
-    The simulated value is the variable summed over its non-day dimensions (or at `location`).
-    """
-    ds = results.dataset
-    losses = []
-    for day, obs, low, high in _interval_targets(scenario):
-        var = str(obs.get("variable") or "stranded")
-        if var not in ds or day >= ds.sizes["day"]:
-            continue
-        da = ds[var].isel(day=day)
-        loc = obs.get("location") or obs.get("loc")
-        if loc and "location" in da.dims and loc in da["location"].values:
-            da = da.sel(location=loc)
-        losses.append(interval_loss(float(da.sum()), low, high))
-    return float(np.mean(losses)) if losses else math.nan
+
+def interval_all_objective(results: Any, scenario: Any) -> float:
+    """`interval_objective` with the held-out observations fitted too (`--objective
+    interval-all`): the main job's check of them is then no longer a test."""
+    return _interval_score(results, scenario, include_held_out=True)
+
+
+def _is_interval(objective: Objective) -> bool:
+    """Whether `objective` fits a crisis scenario's observations (`analysis.observations`)."""
+    return objective is interval_objective or objective is interval_all_objective
+
+
+def observations_fitted(objective: Objective, scenario: Any) -> FitSelection | None:
+    """The observations an interval objective scores on `scenario`, and those it leaves out
+    (held out, set by an event, outside the run); None for another objective or a Flee case."""
+    if not _is_interval(objective) or getattr(scenario, "crisis", None) is None:
+        return None
+    return fit_selection(scenario, include_held_out=objective is interval_all_objective)
 
 
 def objective_refusal(objective: Objective, scenario: Any) -> str | None:
@@ -377,16 +366,21 @@ def objective_refusal(objective: Objective, scenario: Any) -> str | None:
         return (f"{scenario.name}: the ard objective compares camps with UNHCR data, which a "
                 "border-crisis scenario has not (every trial would score 0); use --objective "
                 "interval")
-    if objective is interval_objective and crisis is None:
-        return (f"{scenario.name}: the interval objective fits a border-crisis scenario's "
-                "observations, which a Flee case has not; use --objective ard")
-    if objective is interval_objective and next(_interval_targets(scenario), None) is None:
-        return (f"{scenario.name}: no stock observation with a bound is dated within its "
-                f"{scenario.days} simulated days, so the interval objective has nothing to fit")
+    if _is_interval(objective) and crisis is None:
+        return (f"{scenario.name}: the {objective_name(objective)} objective fits a border-crisis "
+                "scenario's observations, which a Flee case has not; use --objective ard")
+    selection = observations_fitted(objective, scenario)
+    if selection is not None and not selection.scored:
+        held = (f" ({len(selection.held_out)} held out: --objective interval-all fits them too)"
+                if selection.held_out else "")
+        return (f"{scenario.name}: no observation to fit is dated within its {scenario.days} "
+                f"simulated days{held}, so the {objective_name(objective)} objective has nothing "
+                "to fit")
     return None
 
 
-OBJECTIVES: dict[str, Objective] = {"ard": ard_objective, "interval": interval_objective}
+OBJECTIVES: dict[str, Objective] = {"ard": ard_objective, "interval": interval_objective,
+                                     "interval-all": interval_all_objective}
 
 
 def objective_name(objective: Objective) -> str:
@@ -654,6 +648,8 @@ def calibrate(
     from ..provenance import overrides_set, provenance, scenario_entry
 
     trial_seeds, eval_seeds = replica_seeds(seed, replicas), replica_seeds(eval_seed, eval_replicas)
+    selections = [observations_fitted(obj, sc) for sc in scenarios]
+    observations = {n: sel.summary() for n, sel in zip(names, selections, strict=True) if sel is not None}
     manifest = {
         "kind": "calibration",
         "version": __version__,
@@ -664,8 +660,10 @@ def calibrate(
                        "days": getattr(s, "days", None), "start_date": getattr(s, "start_date", None),
                        **({"set": overrides_set(s)} if overrides_set(s) else {})}
                       for n, s in zip(names, scenarios, strict=True)],
-        # as --objective spells it (ard, interval), or a callable's module and name
+        # as --objective spells it (ard, interval, interval-all), or a callable's module and name
         "objective": objective_name(obj),
+        # (an interval objective) per case, the observations it fitted and those it did not, and why
+        **({"observations": observations} if observations else {}),
         # the search space, so that the folder says what was searched, not only what was found
         "params": [{"name": p.name, "low": p.low, "high": p.high, "log": p.log, "int": p.integer}
                    for p in params],

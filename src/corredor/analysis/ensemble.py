@@ -748,13 +748,14 @@ def observation_replicas(scenario: Any, store: _Store, template: xr.Dataset, var
     """A crisis scenario's observations as a run folder's observations.json holds them
     (`outputs.tables.observations_for`), each lower bound and peak at a place and day of the run
     with `replicas`: {variant: [each replica's figure, in people]}, the figure a run's report sets
-    against it (`tables.reported_figure`: the people there that day; for a peak, the most there up
+    against it (`observations.reported_figure`: the people there that day; for a peak, the most there up
     to that day). Why per replica: the bands are quantiles of each day's count, so they cannot
     say in how many replicas a bound is met, nor spread the replicas' own peaks. Empty for a
     Flee case (its observations are the `observed` variable)."""
     from types import SimpleNamespace
 
-    from ..outputs.tables import observations_for, reported_figure
+    from ..outputs.tables import observations_for
+    from .observations import reported_figure
 
     crisis = getattr(scenario, "crisis", None)
     if crisis is None or "__layout__population" not in template:
@@ -1098,7 +1099,7 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
 
     from ..outputs.fonts import label_fonts
     from ..outputs.plots import LEGEND_STRIP_IN, draw_observations, legend_beside, plain_counts
-    from ..outputs.tables import STOCK_KINDS
+    from .observations import DRAWN_KINDS
 
     ds = ens.bands
     variable, stacked, order = band_panels(ds, variable, max_panels)
@@ -1120,7 +1121,7 @@ def bands_figure(ens: Ensemble, variable: str = "population", max_panels: int = 
             ax.plot(days, c.sel(stat="q50"), color=color, lw=1.2, label=str(label))
         name = cell["cell"].values.item() if "cell" in cell.coords else variable
         name = name if isinstance(name, str) else ", ".join(str(x) for x in np.atleast_1d(name))
-        reports = ([o for o in ens.observations if o["location"] == name and o["kind"] in STOCK_KINDS]
+        reports = ([o for o in ens.observations if o["location"] == name and o["kind"] in DRAWN_KINDS]
                    if variable == "population" else [])
         if reports:  # (drawn from the reports alone: `observed` holds a range as one value)
             draw_observations(ax, days, reports)

@@ -19,9 +19,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ..analysis.observations import DRAWN_KINDS
 from .fonts import label_fonts, quiet_missing_glyphs
 from .formatting import MINUS
-from .tables import STOCK_KINDS, ResultsLike, collapse_extra_dims, location_table
+from .tables import ResultsLike, collapse_extra_dims, location_table
 
 CAMPS_PNG = "camps.png"
 STRANDED_PNG = "stranded.png"
@@ -95,7 +96,7 @@ def camp_like(ds: xr.Dataset, observations: list[dict[str, Any]] | None = None) 
         if "stranded" in ds
         else np.zeros(n, bool)
     )
-    observed_at = {o["location"] for o in observations or [] if o["kind"] in STOCK_KINDS}
+    observed_at = {o["location"] for o in observations or [] if o["kind"] in DRAWN_KINDS}
     ever = np.nan_to_num(ds["population"].transpose("day", "location").values).max(axis=0) > 0
     return [loc["name"] for j, loc in enumerate(locs)
             if (loc["is_camp"] and ever[j]) or has_obs[j] or stranded[j] or loc["name"] in observed_at]

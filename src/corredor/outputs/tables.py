@@ -35,7 +35,6 @@ from ..analysis.needs import (
     needs_standard,
     run_dates,
 )
-from ..analysis.peak import simulated_peak
 from ..results import in_people
 
 if TYPE_CHECKING:
@@ -457,15 +456,11 @@ def _load_scenario(folder: Path, want: str) -> Any | None:
     return None
 
 
-#: Observation kinds that count people present, drawn and compared in figures and the report;
-#: flows (outflow, flow_per_day, ...) are not. (Calibration's loss leaves out undated peaks:
-#: analysis/calibrate.STOCK_KINDS.)
-STOCK_KINDS = ("point", "range", "lower_bound", "peak")
 
 
 def observations_for(results: ResultsLike, scenario: Any = None) -> list[dict[str, Any]]:
     """Dated, possibly ranged observations of a crisis run (point, range, lower_bound, peak, ...);
-    read from the scenario, each with its `role` to the fit (`mainjob.observation_role`).
+    read from the scenario, each with its `role` to the fit (`analysis.observations.observation_role`).
 
     From `manifest["observations"]`, else from the scenario folder's crisis observations (read with
     the scenario loader). Flee runs carry theirs as the `observed` variable instead. `scenario`:
@@ -475,7 +470,7 @@ def observations_for(results: ResultsLike, scenario: Any = None) -> list[dict[st
     rows = manifest.get("observations")
     if rows is None and "crossing" not in results.dataset.dims:
         rows = []  # a Flee run: its observations are the `observed` variable
-    from ..mainjob import observation_role
+    from ..analysis.observations import observation_role
 
     scen = scenario
     if rows is None:
@@ -507,16 +502,6 @@ def write_observations(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path 
     path = Path(folder) / OBSERVATIONS_JSON
     path.write_text(json.dumps(list(rows), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
-
-
-def reported_figure(population: np.ndarray, day: int, kind: str) -> np.ndarray:
-    """What the model sets against a dated stock observation of `kind` on `day`: the people there
-    that day, or for a `peak` (reported by that day, its own date unstated) the most there up to
-    that day (`analysis.peak.simulated_peak`, the reading every check of a peak uses).
-    `population`: one place's daily counts, day last (a run's (day,), an ensemble's
-    (replica, day)); the result has the other axes (a run: a scalar)."""
-    series = np.asarray(population, dtype=np.float64)
-    return np.asarray(simulated_peak(series, day)) if kind == "peak" else series[..., day]
 
 
 def exact_number(x: float) -> str:

@@ -30,6 +30,7 @@ from jinja2 import Environment, FunctionLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ... import targets
+from ...analysis.observations import DRAWN_KINDS, reported_figure, tolerance, within
 from ...analysis.peak import PEAK_TOLERANCE, PeakCheck, check_peak
 from ...engine import manifest_seed
 from .. import tables
@@ -463,7 +464,7 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
     has_obs = np.isfinite(obs).any(axis=0) if obs is not None else np.zeros(n, bool)
     st = run.grids.get("stranded")
     stranded = np.nan_to_num(st).max(axis=0) > 0 if st is not None else np.zeros(n, bool)
-    reported = {o["location"] for o in run.observations if o["kind"] in tables.STOCK_KINDS}
+    reported = {o["location"] for o in run.observations if o["kind"] in DRAWN_KINDS}
     peak = np.nan_to_num(pop).max(axis=0)
     chosen = [j for j, loc in enumerate(run.locations)
               if (loc.get("is_camp") and peak[j] > 0) or has_obs[j] or stranded[j] or loc["name"] in reported]
@@ -788,7 +789,7 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
             lines = [{"label": f"{run.labels[j]} (simulated)", "y": pop[:, j], "color": colour[j]} for j in camps]
             index = {n: j for j, n in enumerate(run.names)}
             reported = [{**o, "color": colour[index[o["location"]]]} for o in run.observations
-                        if o["kind"] in tables.STOCK_KINDS and index.get(o["location"]) in colour]
+                        if o["kind"] in DRAWN_KINDS and index.get(o["location"]) in colour]
             # a crisis run's gridded `observed` holds its dated reports' values: a place with
             # reports is drawn from them alone (dots, bars, triangles), not twice
             has_reports = {index[o["location"]] for o in reported}
@@ -1060,6 +1061,16 @@ def peak_text(peak: PeakCheck) -> str:
     return f"{difference}{where} {count_text(peak.low)}–{count_text(peak.high)}"
 
 
+def tolerance_text(sim: float, bounds: tuple[float, float | None] | None) -> str:
+    """Where a run's figure lies against a report's tolerance (`analysis.observations.tolerance`,
+    the main job's: ±50 % of an approximate count): "within 30–90", "above 30–90"."""
+    if bounds is None:
+        return ""
+    low, high = bounds
+    where = "within" if within(sim, low, high) else ("below" if sim < low else "above")
+    return f"{where} {count_text(low)}–{count_text(high)}" if high is not None else f"{where} ≥ {count_text(low)}"
+
+
 def reported_rows(run: RunData) -> list[dict[str, str]]:
     """Each dated stock observation against the simulated population that day, with a verdict
     and, where observations.json has it, what it is to the fit (`role`: fitted, held out, set
@@ -1072,9 +1083,9 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
     rows = []
     for o in sorted(run.observations, key=lambda o: o["day"]):
         j = index.get(o["location"])
-        if o["kind"] not in tables.STOCK_KINDS or j is None or not 0 <= o["day"] < len(run.days):
+        if o["kind"] not in DRAWN_KINDS or j is None or not 0 <= o["day"] < len(run.days):
             continue
-        sim = float(tables.reported_figure(pop[:, j], o["day"], o["kind"]))
+        sim = float(reported_figure(pop[:, j], o["day"], o["kind"]))
         low, high, value = o.get("low"), o.get("high"), o.get("value")
         shown = reported_text(o)
         if shown is None:
@@ -1086,8 +1097,10 @@ def reported_rows(run: RunData) -> list[dict[str, str]]:
         elif o["kind"] == "peak" and value is not None:
             peak = check_peak(o, pop[:, j])
             sim, verdict = peak.simulated, peak_text(peak)
+        elif value is not None and value > 0:  # (an approximate count: ±50 %, as the main job's check)
+            verdict = f"{signed_percent((sim - value) / value)}, {tolerance_text(sim, tolerance(o))}"
         elif value is not None:
-            verdict = signed_percent((sim - value) / value) if value > 0 else ("0 as reported" if sim == 0 else "above")
+            verdict = "0 as reported" if sim == 0 else "above"
         else:
             continue
         rows.append({"date": o.get("date") or str(o["day"]), "location": run.labels[j], "kind": o["kind"],

@@ -1,4 +1,4 @@
-"""The main job's observation check (`mainjob.observation_checks`, observation_check.json) as a
+"""The main job's observation check (`analysis.observations.observation_checks`, observation_check.json) as a
 section of the pages that get forwarded: the comparison page and the baseline's run page.
 
 Why: the verdict on how the model did against what was reported ("1 of 8 held-out observations
@@ -51,10 +51,10 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def observation_section(rows: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """What the pages' section shows: `verdict`, one plain sentence; `summary`, the terminal's
-    last line (`mainjob.checks_summary`); `rows`, each with the terminal's mark ("ok", "MISS",
+    last line (`observations.checks_summary`); `rows`, each with the terminal's mark ("ok", "MISS",
     "--"), role, observation, model median and range (`mainjob.check_lines`' cells); `grouped`, the
     targets that stand for several reports, each checked once. None without rows."""
-    from ...mainjob import BY_EVENT, FITTED, HELD_OUT, bounds_text, checks_summary
+    from ...analysis.observations import BY_EVENT, FITTED, HELD_OUT, bounds_text, checks_summary
 
     if not rows:
         return None

@@ -41,11 +41,12 @@ from ...analysis.ensemble import (
     read_bands,
     summarize_metrics,
 )
+from ...analysis.observations import DRAWN_KINDS
 from ...analysis.peak import PEAK_TOLERANCE, peak_verdict
 from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..formatting import count_text, day_date, fmt_exact, is_count_unit, signed_percent
-from ..tables import OBSERVATIONS_JSON, STOCK_KINDS
+from ..tables import OBSERVATIONS_JSON
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
@@ -200,7 +201,7 @@ def reports_by_place(data: EnsembleData) -> dict[str, list[dict[str, Any]]]:
     index = {int(d): t for t, d in enumerate(data.bands["day"].values)}
     out: dict[str, list[dict[str, Any]]] = {}
     for o in data.observations or []:
-        if o["kind"] in STOCK_KINDS and o["day"] in index:
+        if o["kind"] in DRAWN_KINDS and o["day"] in index:
             out.setdefault(str(o["location"]), []).append({**o, "day": index[o["day"]], "color": "#000"})
     return out
 
@@ -433,7 +434,7 @@ def _reported_counts(data: EnsembleData) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if data.observations is not None:
         rows = [o for o in data.observations
-                if o["kind"] in STOCK_KINDS and o["kind"] not in REPLICA_KINDS and o["location"] in names
+                if o["kind"] in DRAWN_KINDS and o["kind"] not in REPLICA_KINDS and o["location"] in names
                 and o["day"] in days and reported_text(o) is not None]
     elif data.observed is not None:
         for name in [str(x) for x in data.observed["location"].values]:
