@@ -246,6 +246,7 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
             raise OverrideError(str(exc)) from None
     if crisis_params:
         from ..scenario.native_crisis import (
+            count_parameters,
             date_parameter_problem,
             parameter_problem,
             probability_parameters,
@@ -253,13 +254,14 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
 
         crisis = out.crisis
         probabilities = probability_parameters(crisis)
+        counts = count_parameters(crisis)  # (a corridor's size, a shelter's places: whole numbers)
         for key, value in crisis_params.items():
             if key in crisis.date_parameters:  # (a date: kept as days since the start date)
                 problem = date_parameter_problem(key, value, out.start_date)
                 if problem is None:
                     crisis_params[key] = float((value - out.start_date).days)
             else:
-                problem = parameter_problem(key, value, key in probabilities)
+                problem = parameter_problem(key, value, key in probabilities, counts.get(key))
             if problem is not None:
                 raise OverrideError(problem)
         params = {**dict(crisis.parameters), **crisis_params}

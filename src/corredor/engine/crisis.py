@@ -357,8 +357,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         # what a reader calls the place (locations.csv's `label` column; else its name)
         "label": ("location", [str(loc.attributes.get("label") or loc.name) for loc in locs]),
         # beds of a shelter (its capacity); NaN elsewhere: needs count the people beyond it
-        "shelter_capacity": ("location", [float(loc.capacity) if loc.kind == "shelter" and loc.capacity >= 0
-                                          else np.nan for loc in locs]),
+        # (the plan's: [crisis.capacities] in force; an unlimited shelter holds 10**12 there)
+        "shelter_capacity": ("location", [float(c) if 0 <= c < 10**12 else np.nan for c in plan.shelter_cap]),
         # locations.csv's climate (`cold` places get the cold-climate covered space); none given, no coord
         **({"climate": ("location", list(climates))} if climates else {}),
         "route": np.arange(len(plan.link_from)),

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .csvread import header_column
@@ -147,7 +147,9 @@ def network_findings(crisis: Crisis, locations: Sequence[Location], routes: Sequ
     """Unreachable destinations and fallbacks, and events through a shelter of capacity 0 (see
     the module docstring). `groups_file`/`events_file`/`crossings_file`: where a row kept no file
     of its own."""
-    shelters = {loc.name: loc for loc in locations if loc.kind == "shelter"}
+    # (capacities in force: [crisis.capacities] replaces locations.csv's)
+    shelters = {loc.name: replace(loc, capacity=crisis.shelter_capacity(loc))
+                for loc in locations if loc.kind == "shelter"}
     net = _Network(crisis, routes, set(shelters))
     origins = list(dict.fromkeys(str(row["origin"]) for row in crisis.departures.get("rows", ())
                                  if float(row.get("people_per_day") or 0) > 0))

@@ -383,7 +383,8 @@ class PolicyPeriod:
     line: int = 0
     #: fields whose value is a behaviour parameter, e.g. {"militarisation": "mil_emergency"}; for
     #: "start"/"end" a date parameter, and `start`/`end` then hold the days added to it
-    #: ("$peru_block-1": {"end": "peru_block"}, end=-1)
+    #: ("$peru_block-1": {"end": "peru_block"}, end=-1); for "capacity_per_day" a whole-number
+    #: parameter (`capacity_per_day` then holds its value when read: `capacity` has it in force)
     parameters: Mapping[str, str] = field(default_factory=dict)
     #: file the row was read from, for problems found later (neither compared nor in repr)
     path: str = field(default="", compare=False, repr=False)
@@ -392,6 +393,11 @@ class PolicyPeriod:
         """First and last day (inclusive), date parameters taken from `parameters` (days since
         the start date, as `Crisis.parameters` holds them)."""
         return resolved_days(self.start, self.end, self.parameters, parameters)
+
+    def capacity(self, parameters: Mapping[str, Any]) -> int:
+        """`capacity_per_day` (−1 = unlimited), a `$name` one taken from `parameters`."""
+        ref = self.parameters.get("capacity_per_day")
+        return int(parameters[ref]) if ref is not None else self.capacity_per_day
 
 
 def resolved_days(start: int, end: int, refs: Mapping[str, str], parameters: Mapping[str, Any]) -> tuple[int, int]:
@@ -419,7 +425,8 @@ class Event:
     path: str = field(default="", compare=False, repr=False)
     #: transfer, flight: once every this many days from start to end (0 or 1: every day)
     every_days: int = 0
-    #: "start"/"end" that follow a date parameter (as in `PolicyPeriod.parameters`)
+    #: "start"/"end" that follow a date parameter (as in `PolicyPeriod.parameters`); "people"
+    #: a whole-number parameter (`people` then holds its value when read; `schedule` resolves it)
     parameters: Mapping[str, str] = field(default_factory=dict)
 
     def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
@@ -445,9 +452,19 @@ class Crisis:
     #: what was provided where (location, indicator, amount, start, end as ISO dates, source):
     #: `[crisis] provided`, so a variant can state its own; a run's manifest records it for the needs
     provided: tuple[Mapping[str, Any], ...] = ()
+    #: `[crisis.capacities]`: a shelter's capacity in place of locations.csv's, a whole number or
+    #: the name of a parameter holding it (so a variant, `--set` or `--sweep` changes it)
+    capacities: Mapping[str, int | str] = field(default_factory=dict)
+
+    def shelter_capacity(self, loc: Location) -> int:
+        """The capacity of place `loc` in force: `capacities`' (a parameter's value), else its own."""
+        value = self.capacities.get(loc.name)
+        if value is None:
+            return loc.capacity
+        return int(self.parameters[value]) if isinstance(value, str) else int(value)
 
     def schedule(self, days: int) -> tuple[Event, ...]:
-        """The events of a run of `days` days, date parameters resolved: a transfer or flight once
+        """The events of a run of `days` days, date parameters and `$name` sizes resolved: a transfer or flight once
         for each day it happens (start = end = that day, from its start every `every_days` days,
         within the run), an admission or corridor once with its first and last day. Events
         wholly outside the run, or emptied by a date parameter, are left out."""
@@ -456,6 +473,8 @@ class Crisis:
             start, end = ev.days(self.parameters)
             if end < start or end < 0 or start >= days:
                 continue
+            if "people" in ev.parameters:  # (a `$name` size: its value now)
+                ev = replace(ev, people=int(self.parameters[ev.parameters["people"]]))
             if ev.kind in ("transfer", "flight"):
                 step = max(1, ev.every_days)
                 first = start if start >= 0 else start + -(start // step) * step
@@ -467,13 +486,14 @@ class Crisis:
 
     def referenced_parameters(self) -> frozenset[str]:
         """The parameters the tables are written against: `$name` cells of policies and events,
-        date references and `scale` of departures. A variant that replaced a table keeps its
+        date references and `scale` of departures, `$name` values of `capacities`. A variant that replaced a table keeps its
         baseline's parameters, used or not (no_peru_closure keeps `peru_block`)."""
         rows = self.departures.get("rows", ())
         return frozenset({ref for pol in self.policies for ref in pol.parameters.values()}
                          | {ref for ev in self.events for ref in ev.parameters.values()}
                          | {ref for row in rows for ref in (row.get("refs") or {}).values()}
-                         | {row["scale"] for row in rows if row.get("scale")})
+                         | {row["scale"] for row in rows if row.get("scale")}
+                         | {v for v in self.capacities.values() if isinstance(v, str)})
 
     def parameter_dates(self, start_date: dt.date) -> dict[str, Any]:
         """`parameters` as a person reads them: date parameters as YYYY-MM-DD, others as numbers."""

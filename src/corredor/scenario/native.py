@@ -676,7 +676,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     crisis = None
     if "crisis" in data:
         crisis = _read_crisis(folder, data["crisis"], problems, set(names), start, toml_path, text,
-                              {frozenset((r.a, r.b)) for r in routes} or None, days)
+                              {frozenset((r.a, r.b)) for r in routes} or None, days,
+                              {loc.name for loc in locations if loc.kind == "shelter"})
     if crisis is not None and not problems.errors:  # (places people cannot reach; not on top of errors)
         from .crisis_network import report_network
 
@@ -733,6 +734,7 @@ def _read_crisis(
     text: str,
     routes: set[frozenset[str]] | None = None,
     days: int | None = None,
+    shelters: set[str] | None = None,
 ) -> Any:
     """Delegate the [crisis] table to native_crisis (written for the border-crisis rules)."""
     try:
@@ -748,7 +750,7 @@ def _read_crisis(
         problems.error(toml_path, *toml_place(text, "crisis"), "[crisis] must be a table")
         return None
     return read_crisis(folder, table, problems, names, start_date=start, toml_path=toml_path,
-                       routes=routes, days=days)
+                       routes=routes, days=days, shelters=shelters)
 
 
 def load_native(path: str | Path) -> Scenario:

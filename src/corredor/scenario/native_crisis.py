@@ -15,12 +15,14 @@ order and concatenated, which is how a variant adds events to the baseline's):
     observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source
     provided = "provided.csv"      # location,indicator,amount,start,end,source (needs met)
     [crisis.parameters]            # behaviour parameters (see PARAMETERS); unknown keys refused
+    [crisis.capacities]            # shelter = places (or "$name"), replacing locations.csv's capacity
 
 Dates are YYYY-MM-DD and become 0-based days from `[scenario] start_date`; `end` is inclusive.
 A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a behaviour parameter as
 `$name` (kept in `PolicyPeriod.parameters`, the value itself stored as NaN), so a variant or the fit
 changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
-`$bribe_success`. A parameter that only such references (or a departures `scale`) use must still be
+`$bribe_success`. A policy's `capacity_per_day` and an event's `people` may too (a whole number;
+the row keeps the value read, and `PolicyPeriod.capacity` / `Crisis.schedule` the one in force). A parameter that only such references (or a departures `scale`) use must still be
 given a value in `[crisis.parameters]`.
 A `start` or `end` cell of policies, events or departures may name a *date parameter* as `$name`, `$name+N` or `$name-N`
 (N days after or before it): its value in `[crisis.parameters]` is a date (`peru_block =
@@ -33,7 +35,7 @@ A `groups` cell lists group names separated by ';' (empty = everyone); `destinat
 
 A variant is a TOML file with a `[variant]` table (`base` = the baseline folder, relative to the
 file) and a `[crisis]` table that is merged key by key over the baseline's: a file key replaces the
-baseline's file list, `[crisis.parameters]` entries replace single parameters. Paths in a variant
+baseline's file list, `[crisis.parameters]` and `[crisis.capacities]` entries replace single ones. Paths in a variant
 are relative to the variant file. See `load_variant`.
 """
 
@@ -45,6 +47,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,16 @@ PROBABILITY_COLUMNS = ("militarisation", "bribe_success")
 #: Columns (policies, events, departures) whose `$name` is a date parameter; and a cell naming one:
 #: `$name`, `$name+N`, `$name-N`.
 DATE_COLUMNS = ("start", "end")
+#: Number columns whose cell may be `$name` (a number parameter), by file key; a count of people
+#: (`capacity_per_day`, `people`) takes a whole-number parameter.
+NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "policies": ("capacity_per_day", "militarisation", "price_usd", "bribe_success"),
+    "events": ("people",),
+}
+#: Where `$name` may be written, as an error that refuses it elsewhere says.
+PARAMETER_PLACES = ("policies' start, end, capacity_per_day, militarisation, price_usd and bribe_success; "
+                    "events' start, end and people; departures' start and end (its scale names a parameter "
+                    "without $); [crisis.capacities] values")
 _DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
 
 
@@ -135,10 +148,11 @@ def date_parameter_problem(key: str, value: Any, start_date: dt.date | None) -> 
     return None
 
 
-def parameter_problem(key: str, value: Any, probability: bool = False) -> str | None:
+def parameter_problem(key: str, value: Any, probability: bool = False, count: int | None = None) -> str | None:
     """Why `value` cannot be crisis parameter `key` (None when it can): a finite number within
-    PARAMETER_BOUNDS, ≥ 0 otherwise, and at most 1 where a policy uses it as a probability
-    (`probability`). Shared by the scenario reader and `--set`/`--sweep`."""
+    PARAMETER_BOUNDS, ≥ 0 otherwise, at most 1 where a policy uses it as a probability
+    (`probability`), and a whole number at least `count` where a table uses it as a count of people
+    (`count_parameters`). Shared by the scenario reader and `--set`/`--sweep`."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return f"crisis parameter '{key}': expected a number, found {shown(value)}"
     lo, hi, positive = PARAMETER_BOUNDS.get(key, (0.0, 1.0 if probability else None, False))
@@ -146,12 +160,26 @@ def parameter_problem(key: str, value: Any, probability: bool = False) -> str | 
         rng = f"between {lo:g} and {hi:g}" if hi is not None else f"{'>' if positive else '≥'} {lo:g}"
         why = " (a policy uses it as a probability)" if probability and key not in PARAMETER_BOUNDS else ""
         return f"crisis parameter '{key}': expected a number {rng}{why}, found {shown(value)}"
+    if count is not None and (value != int(value) or value < count or abs(value) > MAX_NUMBER):
+        return (f"crisis parameter '{key}': expected a whole number of at least {count} (a table uses it "
+                f"as a number of people), found {shown(value)}")
     return None
 
 
 def probability_parameters(crisis: Crisis) -> set[str]:
     """Parameters that some policy row names as `$name` in a probability column."""
     return {ref for pol in crisis.policies for col, ref in pol.parameters.items() if col in PROBABILITY_COLUMNS}
+
+
+def count_parameters(crisis: Crisis) -> dict[str, int]:
+    """Parameters that a table uses as a number of people, with the least each may be: a policy's
+    `capacity_per_day` and a `[crisis.capacities]` value (0), an event's `people` (1)."""
+    out = {ref: 0 for pol in crisis.policies for col, ref in pol.parameters.items() if col == "capacity_per_day"}
+    out |= {ref: 0 for ref in crisis.capacities.values() if isinstance(ref, str)}
+    for ev in crisis.events:
+        if "people" in ev.parameters:
+            out[ev.parameters["people"]] = max(out.get(ev.parameters["people"], 1), 1)
+    return out
 
 #: Largest magnitude a number in the crisis tables may have: counts become int64 and are summed over
 #: days × places, and no count of people, dollars or kilometres in a scenario comes near it.
@@ -283,6 +311,11 @@ class _Reader:
         try:
             value = float(text)
         except ValueError:
+            if text.startswith("$"):  # (a parameter where none is read: say where one is)
+                self.err(table, row, cols, name, f"bad {name} (expected a number, found {shown(text)}): "
+                                                 f"{name} cannot name a parameter; $name is allowed in "
+                                                 f"{PARAMETER_PLACES}")
+                return None
             self.err(table, row, cols, name, f"bad {name} (expected a number, found {shown(text)})")
             return None
         if not math.isfinite(value):
@@ -339,6 +372,29 @@ class _Reader:
                                              f"{self.hint(ref, self.date_names & self.parameter_names)}")
             return None, ""
         return (-n if sign == "-" else n), ref
+
+    def number_ref(self, table: Table, row: Row, cols: dict[str, int], name: str, hi: float | None = None,
+                   count: int | None = None) -> str:
+        """The parameter a `$name` number cell names, its value checked (at most `hi`; a whole
+        number at least `count` for a count of people); "" with an error when it cannot be one."""
+        ref = self.cell(row, cols, name)[1:].strip()
+        value = self.parameter_values.get(ref)
+        if ref in self.date_names:
+            self.err(table, row, cols, name, f"parameter {ref!r} in {name} is a date (expected a number parameter)")
+        elif ref not in self.parameter_names and ref not in self.refused:
+            self.err(table, row, cols, name,
+                     f"unknown parameter {ref!r} in {name} (expected a key of "
+                     f"[crisis.parameters]){self.hint(ref, self.parameter_names - self.date_names)}")
+        elif value is None:  # (refused in [crisis.parameters], and said there)
+            return ""
+        elif hi is not None and value > hi:
+            self.err(table, row, cols, name, f"bad {name}: parameter {ref!r} is {value:g} (expected between 0 and {hi:g})")
+        elif count is not None and (value != int(value) or value < count):
+            self.err(table, row, cols, name, f"bad {name}: parameter {ref!r} is {value:g} (expected a whole "
+                                             f"number of at least {count})")
+        else:
+            return ref
+        return ""
 
     def row_days(self, table: Table, row: Row, cols: dict[str, int], end_default_start: bool = False,
                  ) -> tuple[int | None, int | None, dict[str, str]]:
@@ -527,25 +583,20 @@ class _Reader:
                 if status not in POLICY_STATUSES:
                     self.err(table, row, cols, "status",
                              f"bad status {status!r} (expected one of {', '.join(POLICY_STATUSES)})")
-                cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0, whole=True)
+                cap: float | None
+                if self.cell(row, cols, "capacity_per_day").startswith("$"):  # (its value now, kept too)
+                    ref = self.number_ref(table, row, cols, "capacity_per_day", count=0)
+                    refs |= {"capacity_per_day": ref} if ref else {}
+                    cap = self.parameter_values[ref] if ref else None
+                else:
+                    cap = self.number(table, row, cols, "capacity_per_day", -1.0, -1.0, whole=True)
                 values: dict[str, float | None] = {}
                 for name, default, hi in (("militarisation", 0.0, 1.0), ("price_usd", math.nan, None),
                                           ("bribe_success", math.nan, 1.0)):
                     text = self.cell(row, cols, name)
                     if text.startswith("$"):
-                        ref = text[1:].strip()
-                        if ref in self.date_names:
-                            self.err(table, row, cols, name, f"parameter {ref!r} in {name} is a date "
-                                                             "(expected a number parameter)")
-                        elif ref not in self.parameter_names and ref not in self.refused:
-                            self.err(table, row, cols, name,
-                                     f"unknown parameter {ref!r} in {name} (expected a key of "
-                                     f"[crisis.parameters]){self.hint(ref, self.parameter_names - self.date_names)}")
-                        elif hi is not None and self.parameter_values.get(ref, 0.0) > hi:
-                            self.err(table, row, cols, name,
-                                     f"bad {name}: parameter {ref!r} is "
-                                     f"{self.parameter_values[ref]:g} (expected between 0 and {hi:g})")
-                        refs[name] = ref
+                        ref = self.number_ref(table, row, cols, name, hi)
+                        refs |= {name: ref} if ref else {}
                         values[name] = math.nan
                     else:
                         values[name] = self.number(table, row, cols, name, default, 0.0, hi)
@@ -613,9 +664,11 @@ class _Reader:
 
     def events(self, spec: Any, crossings: set[str], groups: set[str]) -> tuple[Event, ...]:
         out: list[Event] = []
+        origin_col: dict[str, int] = {}  # file -> its origin column (1-based), for `event_order`
         for table, cols in self.tables("events", spec, "an events table"):
             if not self.need_columns(table, cols, ("kind", "start", "people")):
                 continue
+            origin_col[str(table.path)] = cols.get("origin", -1) + 1
             for row in self.data_rows(table):
                 kind = self.cell(row, cols, "kind").lower()
                 if kind not in EVENT_KINDS:
@@ -625,8 +678,12 @@ class _Reader:
                 start, end, refs = self.row_days(table, row, cols, end_default_start=True)
                 every = self.number(table, row, cols, "every_days", 0.0, 0.0, whole=True)
                 people_text = self.cell(row, cols, "people").lower()
+                size_ref = ""
                 if people_text == "all":
                     people: float | None = -1.0
+                elif people_text.startswith("$"):  # (its value now, kept; `schedule` reads the parameter)
+                    size_ref = self.number_ref(table, row, cols, "people", count=1)
+                    people = self.parameter_values[size_ref] if size_ref else None
                 else:  # (no event moves nobody; 'all' is the admission or transfer without a limit)
                     people = self.number(table, row, cols, "people", None, 1.0, whole=True)
                 crossing = ""
@@ -668,8 +725,11 @@ class _Reader:
                     origin=origin, destination=destination, people=int(people),
                     groups=self.group_list(table, row, cols, groups), crossing=crossing,
                     source=self.cell(row, cols, "source"), line=row.line,
-                    path=str(table.path), every_days=int(every or 0), parameters=refs,
+                    path=str(table.path), every_days=int(every or 0),
+                    parameters={**refs, **({"people": size_ref} if size_ref else {})},
                 ))
+        for ev, message in event_order(out, self.parameter_values, self.days, self.start):
+            self.problems.warn(ev.path, ev.line, origin_col.get(ev.path, 0), message)
         return tuple(out)
 
     def departures(self, spec: Any, parameters: dict[str, float]) -> dict[str, Any]:
@@ -764,6 +824,48 @@ class _Reader:
                             "end": iso[1], "source": self.cell(row, cols, "source")})
         return tuple(out)
 
+    def capacities(self, table: Any, shelters: set[str] | None) -> dict[str, int | str]:
+        """`[crisis.capacities]`: `place = N` (a whole number ≥ 0) or `place = "$name"` (a
+        whole-number parameter), replacing a shelter's capacity in locations.csv; `shelters`: the
+        places of kind shelter (None: not known)."""
+        if not isinstance(table, dict):
+            self.toml_error("[crisis.capacities]", "crisis.capacities: expected a table of place = number "
+                                                   f"(a shelter's places), found {shown(table)}")
+            return {}
+        out: dict[str, int | str] = {}
+        for place, value in table.items():
+            if self.names and place not in self.names:
+                self.toml_error(place, f"crisis.capacities: unknown location {place!r}{suggest(place, self.names)}")
+                continue
+            if shelters is not None and place not in shelters:
+                listed = ", ".join(sorted(shelters)) or "none here"
+                self.toml_error(place, f"crisis.capacities: {place!r} is not a shelter (only a shelter's "
+                                       f"capacity limits a crisis run; expected a place of kind shelter: {listed})")
+                continue
+            text = value.strip() if isinstance(value, str) else ""
+            ref = text[1:].strip()
+            number = not isinstance(value, bool) and isinstance(value, int | float)
+            if text.startswith("$") and ref in self.date_names:
+                self.toml_error(place, f"crisis.capacities.{place}: parameter {ref!r} is a date (expected a "
+                                       "number parameter)")
+            elif text.startswith("$") and ref not in self.parameter_names:
+                if ref not in self.refused:  # (a bad value: said at its key)
+                    self.toml_error(place, f"crisis.capacities.{place}: unknown parameter {ref!r} (expected a "
+                                           f"key of [crisis.parameters]){self.hint(ref, self.parameter_names - self.date_names)}")
+            elif text.startswith("$"):
+                found = self.parameter_values[ref]
+                if found == int(found):
+                    out[place] = ref
+                else:
+                    self.toml_error(place, f"crisis.capacities.{place}: parameter {ref!r} is {found:g} (expected "
+                                           "a whole number of places, at least 0)")
+            elif not number or not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_NUMBER:
+                self.toml_error(place, f"crisis.capacities.{place}: expected a whole number of places, at least 0, "
+                                       f"or \"$name\" naming a parameter, found {shown(value)}")
+            else:
+                out[place] = int(value)
+        return out
+
     def parameters(self, table: Any, extra_names: set[str], lenient: bool = False,
                    inherited: frozenset[str] = frozenset(), explained: frozenset[str] = frozenset(),
                    ) -> dict[str, float]:
@@ -856,6 +958,62 @@ def policy_overlaps(rows: list[PolicyPeriod], start: dt.date | None) -> list[tup
     return out
 
 
+def _listed(items: Sequence[object]) -> str:
+    """'7', '7 and 8', '6, 7 and 8'."""
+    words = [str(x) for x in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _event_days(ev: Event, parameters: Mapping[str, Any], days: int | None) -> set[int]:
+    """The days event `ev` acts on (within the run's `days` when known), date parameters resolved."""
+    first, last = ev.days(parameters)
+    if days is not None:
+        last = min(last, days - 1)
+    step = max(1, ev.every_days) if ev.kind in ("transfer", "flight") else 1
+    return {d for d in range(first, last + 1, step) if d >= 0}
+
+
+def event_order(events: Sequence[Event], parameters: Mapping[str, Any], days: int | None,
+                start: dt.date | None) -> list[tuple[Event, str]]:
+    """(event, message) for each transfer, flight or corridor that a transfer of `all` people from
+    the same place, listed before it, empties on some of its days: the events of a day apply in
+    the order they are listed, so the later one moves nobody of the groups they share on those
+    days. The baseline's daily clearance of the line did that to a variant's corridor, appended
+    after it, from 12 May on, without a word."""
+    out = []
+    moves = [(ev, _event_days(ev, parameters, days)) for ev in events
+             if ev.kind in ("transfer", "flight", "corridor") and not any(
+                 ref not in parameters for ref in ev.parameters.values())]
+    for j, (b, b_days) in enumerate(moves):
+        emptied: set[int] = set()
+        rows: dict[str, list[int]] = {}  # the earlier rows' files (as named from b's) -> lines
+        taken: set[str] | None = set()  # the groups the earlier rows take (None: every group)
+        for a, a_days in moves[:j]:
+            if a.kind != "transfer" or a.people >= 0 or a.origin != b.origin or not a_days & b_days:
+                continue
+            if a.groups and b.groups and not set(a.groups) & set(b.groups):
+                continue
+            emptied |= a_days & b_days
+            taken = None if taken is None or not a.groups else taken | set(a.groups)
+            name = "" if a.path == b.path else Path(os.path.relpath(a.path, Path(b.path).parent)).as_posix()
+            rows.setdefault(name, []).append(a.line)
+        if not emptied:
+            continue
+        both = sorted(emptied)
+        when = (_span(both[0], both[0], start).split(" to ")[0] if len(both) == 1 else
+                f"{len(both)} days from {_span(both[0], both[-1], start)}")
+        left = set(b.groups) - taken if taken is not None and b.groups else set()
+        whom = f" of {';'.join(sorted(set(b.groups) - left))}" if left else ""  # (the others it still moves)
+        lines = [f"line{'s' if len(ls) > 1 else ''} {_listed(ls)}{f' of {f}' if f else ''}" for f, ls in rows.items()]
+        many = sum(len(ls) for ls in rows.values()) > 1
+        out.append((b, f"this {b.kind} from {b.origin} moves nobody{whom} on {when}: the "
+                       f"transfer{'s' if many else ''} of all people from {b.origin} on {' and '.join(lines)} "
+                       f"come{'' if many else 's'} first on those days (the events of a day apply in the "
+                       "order they are listed; list this row, or its file, before "
+                       f"{'them' if many else 'that one'})"))
+    return out
+
+
 def policy_day_warnings(scenario: Scenario) -> list[str]:
     """Overlaps and gaps in each policies file of a crisis scenario at its date parameters' current
     values, as "path:line: message" (the reader warns of them at the files' own values; a
@@ -872,6 +1030,9 @@ def policy_day_warnings(scenario: Scenario) -> list[str]:
     for path, rows in by_file.items():
         found = policy_overlaps(rows, scenario.start_date) + policy_gaps(rows, scenario.start_date)
         out += [f"{path}:{line}: {message}" for line, message in sorted(found)]
+    # (and events that a date parameter's new value puts after a clearance of their place)
+    out += [f"{ev.path}:{ev.line}: {message}"
+            for ev, message in event_order(crisis.events, crisis.parameters, scenario.days, scenario.start_date)]
     return out
 
 
@@ -915,6 +1076,28 @@ def _referenced_names(folder: Path, spec: Any, columns: tuple[str, ...], dollar:
     return names
 
 
+def _misplaced_names(folder: Path, crisis_table: dict[str, Any]) -> set[str]:
+    """Names written `$name` in a column of a crisis table that takes no parameter (e.g. a groups
+    `share`): their cells are refused, each saying where `$name` is allowed."""
+    allowed = {key: (*NUMBER_COLUMNS.get(key, ()), *DATE_COLUMNS) for key in ("policies", "events", "departures")}
+    out: set[str] = set()
+    for key in FILE_KEYS:
+        spec = crisis_table.get(key)
+        for f in spec if isinstance(spec, list) else [spec]:
+            if not isinstance(f, str) or not f:
+                continue
+            table = read_table(folder / f, Problems(folder), "a table")  # (errors: reported by the reader)
+            rows = [r for r in table.rows if not r.is_blank] if table is not None else []
+            header = [c.strip().lower() for c in rows[0].cells] if rows else []
+            for row in rows[1:]:
+                for k, col in enumerate(header):
+                    cell = row.get(k).strip()
+                    if not row.is_comment and cell.startswith("$") and col not in allowed.get(key, ()):
+                        m = _DATE_REF.match(cell)
+                        out |= {m.group(1)} if m else set()
+    return out
+
+
 def read_crisis(
     folder: Path,
     crisis_table: dict[str, Any],
@@ -925,6 +1108,7 @@ def read_crisis(
     routes: set[frozenset[str]] | None = None,
     days: int | None = None,
     inherited: frozenset[str] = frozenset(),
+    shelters: set[str] | None = None,
 ) -> Crisis:
     """Read the `[crisis]` table of `folder/scenario.toml` into a Crisis; faults go to `problems`.
 
@@ -932,7 +1116,8 @@ def read_crisis(
     (the place pairs of routes.csv) crossings and corridors must follow a route; with `days`
     (the run's length) rows dated outside the run are warned of and events are made for the
     run's days only. `inherited`: parameters a variant's baseline declared (accepted even when
-    the variant's tables no longer refer to them).
+    the variant's tables no longer refer to them). `shelters`: the places of kind shelter, the
+    only ones `[crisis.capacities]` may name (None: any place).
     """
     folder = Path(folder)
     toml_path = toml_path or folder / "scenario.toml"
@@ -945,7 +1130,7 @@ def read_crisis(
     if not isinstance(crisis_table, dict):
         r.toml_error("crisis", f"crisis: expected a table, found {shown(crisis_table)}")
         return Crisis()
-    known = set(FILE_KEYS) | {"parameters"}
+    known = set(FILE_KEYS) | {"parameters", "capacities"}
     for key in crisis_table:
         if key not in known:
             r.toml_error(key, f"unknown key 'crisis.{key}'{suggest(key, known)}")
@@ -955,7 +1140,8 @@ def read_crisis(
     extra: set[str] = set()
     unread = False  # a table that refers to parameters cannot be read: accept the declared ones
     for key, columns, dollar in (("departures", ("scale",), False),
-                                 ("policies", ("militarisation", "price_usd", "bribe_success"), True),
+                                 ("policies", NUMBER_COLUMNS["policies"], True),
+                                 ("events", NUMBER_COLUMNS["events"], True),
                                  ("policies", DATE_COLUMNS, True), ("events", DATE_COLUMNS, True),
                                  ("departures", DATE_COLUMNS, True)):
         if key in crisis_table:
@@ -964,6 +1150,9 @@ def read_crisis(
             extra |= found or set()
             if columns == DATE_COLUMNS:  # (a built-in parameter is a number: refused at its cell)
                 r.date_names |= (found or set()) - set(PARAMETERS)
+    caps = crisis_table.get("capacities")
+    extra |= {v.strip()[1:].strip() for v in (caps.values() if isinstance(caps, dict) else ())
+              if isinstance(v, str) and v.strip().startswith("$")}
     given = crisis_table.get("parameters")
     declared = set(given) if isinstance(given, dict) else set()
     # A name that tables use but nothing defines, near a key that is defined: one error, at the cell,
@@ -971,8 +1160,11 @@ def read_crisis(
     r.misspelt = {name: near for name in extra - declared - set(PARAMETERS)
                   if (near := _nearest(name, declared | set(PARAMETERS)))}
     unused = declared - set(PARAMETERS) - extra - inherited
+    # (a key that only a refused `$name` cell names: that cell's error says why, not "unknown ... belongs
+    # in that variant's [crisis.parameters]", which it is)
+    misplaced = _misplaced_names(folder, crisis_table)
     params = r.parameters(crisis_table.get("parameters"), extra, lenient=unread, inherited=inherited,
-                          explained=frozenset(unused & set(r.misspelt.values())))
+                          explained=frozenset(unused & (set(r.misspelt.values()) | misplaced)))
     for name in sorted(extra - set(params) - r.refused - set(r.misspelt)):
         r.toml_error("[crisis.parameters]",
                      f"crisis parameter '{name}' is used by a table but has no value in [crisis.parameters]")
@@ -989,10 +1181,11 @@ def read_crisis(
     departures = r.departures(crisis_table["departures"], params) if "departures" in crisis_table else {"rows": ()}
     observations = r.observations(crisis_table["observations"]) if "observations" in crisis_table else ()
     provided = r.provided(crisis_table["provided"]) if "provided" in crisis_table else ()
+    capacities = r.capacities(caps, shelters) if "capacities" in crisis_table else {}
     return Crisis(
         groups=groups, crossings=crossings, policies=policies, events=events,
         departures=departures, parameters=params, observations=observations, provided=provided,
-        date_parameters=tuple(sorted(r.date_names & set(params))),
+        date_parameters=tuple(sorted(r.date_names & set(params))), capacities=capacities,
     )
 
 
@@ -1051,6 +1244,7 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
     params = dict(scenario.crisis.parameters)
     applied: dict[str, Any] = {}
     probabilities = probability_parameters(scenario.crisis)
+    counts = count_parameters(scenario.crisis)
     for key, value in values.items():
         if key not in params:
             raise UnknownParameter(f"unknown crisis parameter {key!r}{suggest(key, set(params))}; "
@@ -1070,7 +1264,7 @@ def with_parameters(scenario: Scenario, **values: float | dt.date) -> Scenario:
             applied[f"crisis.{key}"] = value
         elif isinstance(value, dt.date):
             raise ValueError(f"crisis parameter {key!r} is a number, not a date")
-        elif (problem := parameter_problem(key, value, key in probabilities)) is not None:
+        elif (problem := parameter_problem(key, value, key in probabilities, counts.get(key))) is not None:
             raise ValueError(problem)
         else:
             params[key] = float(value)
@@ -1177,8 +1371,8 @@ def load_variant(path: str | Path) -> Scenario:
     # tables referring to them (e.g. policies without $mil_block) must not be refused for them
     inherited = frozenset(base.crisis.parameters if base.crisis else ()) - set(own if isinstance(own, dict) else ())
     for key, value in over.items():
-        if key == "parameters" and isinstance(value, dict):
-            table["parameters"] = {**dict(table.get("parameters", {})), **value}
+        if key in ("parameters", "capacities") and isinstance(value, dict):
+            table[key] = {**dict(table.get(key, {})), **value}  # (entry by entry)
         elif key in FILE_KEYS:
             files = value if isinstance(value, list) else [value]
             table[key] = [os.path.normpath(path.parent.absolute() / f) if isinstance(f, str) else f
@@ -1188,7 +1382,7 @@ def load_variant(path: str | Path) -> Scenario:
     crisis = read_crisis(base_dir, table, problems, {loc.name for loc in base.locations},
                          start_date=base.start_date, toml_path=path,
                          routes={frozenset((r.a, r.b)) for r in base.routes}, days=base.days,
-                         inherited=inherited)
+                         inherited=inherited, shelters={loc.name for loc in base.locations if loc.kind == "shelter"})
     if not own_problems and not problems.errors:  # (places people cannot reach; not on top of errors)
         from .crisis_network import report_network
 

@@ -362,13 +362,14 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         pr = p[refs.get("price_usd", "bribe_price_usd")] if math.isnan(pol.price_usd) else pol.price_usd
         br = p[refs.get("bribe_success", "bribe_success")] if math.isnan(pol.bribe_success) else pol.bribe_success
         m = p[refs["militarisation"]] if "militarisation" in refs else pol.militarisation
+        cap = pol.capacity(p)  # (a `$name` capacity: its value now)
         for gi in gsel:
             status[d0 : d1 + 1, ci, gi] = STATUS_CODES[pol.status]
             mil[d0 : d1 + 1, ci, gi] = min(max(m, 0.0), 1.0)
             price[d0 : d1 + 1, ci, gi] = pr
             bribe[d0 : d1 + 1, ci, gi] = br
-            capacity_pool[d0 : d1 + 1, ci, gi] = pool if pol.capacity_per_day >= 0 else -1
-        pool_cap[pool] = max(pol.capacity_per_day, 0)
+            capacity_pool[d0 : d1 + 1, ci, gi] = pool if cap >= 0 else -1
+        pool_cap[pool] = max(cap, 0)
 
     admission = np.zeros((T, C + 1, G), dtype=np.int8)
     admission_pool = np.full((T, C + 1, max(G, 1)), -1, dtype=np.int32)
@@ -434,7 +435,8 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     shelter_cap = np.full(N, -1, dtype=np.int64)
     for i, loc in enumerate(scenario.locations):
         if loc.kind == "shelter":
-            shelter_cap[i] = loc.capacity if loc.capacity >= 0 else 10**12
+            beds = crisis.shelter_capacity(loc)  # ([crisis.capacities] first)
+            shelter_cap[i] = beds if beds >= 0 else 10**12
 
     # ---- spawning --------------------------------------------------------------------------
     spawn = np.zeros((T, N), dtype=np.float64)
