@@ -467,7 +467,10 @@ def test_cli_compare_prints_and_writes(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
                             "--seeds", "2", "--out", str(tmp_path), "--executor", "serial"])
     assert r.exit_code == 0, r.output
-    assert "bribe-0" in r.output and "peak stranded" in r.output
+    # (the variant by its readable name, its file's `label`, as comparison.png and the page show
+    # it; wrapped at its spaces to keep the table within 130 columns)
+    assert [row[0] for row in _cli_tables(r.output)[0]] == ["baseline", "Informal price 0 USD (no informal passage)"]
+    assert "peak stranded" in r.output
     assert (tmp_path / "comparison.csv").is_file() and (tmp_path / "comparison.json").is_file()
     # the vulnerable stranded: a table of their own, a column of the differences, rows of the files
     said = " ".join(r.output.split())
@@ -796,8 +799,9 @@ def test_comparison_period_is_two_hxl_dates_and_the_json_rows_are_the_csv_rows()
     comp = Comparison(["baseline", "other"], [1, 2, 3], values, {n: np.zeros((3, 150)) for n in values},
                       start_dates={n: dt.date(2023, 2, 1) for n in values})
     head, tags, *rows = list(csv.reader(comparison_csv(comp).splitlines()))
-    assert head[-3:] == ["period", "period_start", "period_end"]
-    assert tags[-3:] == ["#meta+period", "#date+start", "#date+end"]
+    # (the columns added since, scenario_label and diff_within_chance, come after them)
+    assert head[12:15] == ["period", "period_start", "period_end"]
+    assert tags[12:15] == ["#meta+period", "#date+start", "#date+end"]
     assert not [t for t in tags if t.startswith("#date") and t not in ("#date+start", "#date+end")]
     by = {r[1]: dict(zip(head, r, strict=True)) for r in rows if r[0] == "baseline"}
     assert [by["water_l"][k] for k in ("period", "period_start", "period_end")] == \
@@ -810,7 +814,8 @@ def test_comparison_period_is_two_hxl_dates_and_the_json_rows_are_the_csv_rows()
     assert len(summary) == len(rows)
     for s, r in zip(summary, rows, strict=True):
         assert sorted(s) == sorted(head)  # (the same keys)
-        assert {k: (v if isinstance(v, str) else csv_number(v) if v is not None else "")
+        assert {k: (v if isinstance(v, str) else str(v).lower() if isinstance(v, bool)
+                    else csv_number(v) if v is not None else "")
                 for k, v in s.items()} == dict(zip(head, r, strict=True))
     # a comparison whose start is not known: empty days in both
     comp.start_dates = {}
@@ -967,7 +972,8 @@ def test_cli_ensemble_table_shows_a_sweep_point_a_parameter_a_line(tmp_path):
                             "--out", str(tmp_path / "e"), "--no-plot"], env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     cells = [line.split("│")[1].strip() for line in r.output.splitlines() if line.startswith("│")]
-    assert [c for c in cells if c] == ["peru_block=2023-04-06", "bribe_price_usd=0",
+    # (a price of 0 is no paid passage, and says so: `native_crisis.zero_meaning`)
+    assert [c for c in cells if c] == ["peru_block=2023-04-06", "bribe_price_usd=0 (no paid passage)",
                                        "peru_block=2023-04-06", "bribe_price_usd=55"], r.output
     assert all(line[-1] in "┓┃┩│┤┘" for line in r.output.splitlines() if line[:1] in "┏┃┡│├└"), r.output
 
@@ -1025,9 +1031,12 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     assert rows["policy", "days_until_camp_empties"]["diff_median"] == pytest.approx(np.median(d[4:]))
     assert all(math.isnan(rows["baseline", k][f"diff_{q}"]) for k in ALL_METRICS for q in ("median", "p05", "p95"))
     csv = comparison_csv(comp).split("\r\n")
-    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period,period_start,period_end")
-    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#meta+period,#date+start,#date+end")
-    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,,,")  # (no dates)
+    # (then the columns added since: the scenario's readable name, whether within chance)
+    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period,period_start,period_end,"
+                           "scenario_label,diff_within_chance")
+    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#meta+period,#date+start,#date+end,"
+                           "#meta+scenario+label,#meta+diff+chance")
+    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,,,,baseline,")  # (no dates)
     row = next(line for line in csv if line.startswith("policy,peak_stranded,")).split(",")
     assert float(row[8]) == pytest.approx(np.median(d), abs=1e-6)
     summary = comparison_json(comp)["summary"]
@@ -1274,11 +1283,12 @@ def test_a_report_shows_a_comparison_of_its_own_scenario_and_refuses_anothers(sm
     assert "whole run: to 2023-06-30, the compared runs' last day;" in _page_text(short)
 
 
-def _cli_tables(out: str) -> list[list[list[str]]]:
-    """The tables `corredor compare` prints, each as rows of cells, a cell's lines joined by a
-    space ("930 [905–941]"), headings left out."""
-    tables: list[list[list[str]]] = []
-    rows: list[list[str]] | None = None
+def _cli_row_lines(out: str) -> list[list[list[list[str]]]]:
+    """The tables `corredor compare` prints, each as rows, each row as its printed lines of cells
+    (headings left out): a row starts at a line whose first figure is one, not a band ("[…")
+    nor empty; its name may take more lines than its cells (a long label wraps)."""
+    tables: list[list[list[list[str]]]] = []
+    rows: list[list[list[str]]] | None = None
     for line in out.splitlines():
         if line.startswith("┡"):  # (the rule under the headings: the body follows)
             rows = []
@@ -1287,11 +1297,18 @@ def _cli_tables(out: str) -> list[list[list[str]]]:
             rows = None
         elif rows is not None and line.startswith("│"):
             cells = [c.strip() for c in line.split("│")[1:-1]]
-            if cells[0] or not rows:
-                rows.append(cells)
-            else:  # (a cell's second line: its band)
-                rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
+            if not rows or (cells[1] and not cells[1].startswith("[")):
+                rows.append([cells])
+            else:  # (a cell's second line, its band; or more of a long name)
+                rows[-1].append(cells)
     return tables
+
+
+def _cli_tables(out: str) -> list[list[list[str]]]:
+    """The tables `corredor compare` prints, each as rows of cells, a cell's lines joined by a
+    space ("930 [905–941]", a name wrapped over lines whole again), headings left out."""
+    return [[[" ".join(c for c in column if c) for column in zip(*lines, strict=True)] for lines in rows]
+            for rows in _cli_row_lines(out)]
 
 
 def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report(small_comparison, tmp_path,

@@ -762,8 +762,9 @@ def test_ensemble_and_compare_name_metrics_baseline_and_sweep_points_alike(tmp_p
                             "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     comparison = pd.read_csv(tmp_path / "c" / "comparison.csv", skiprows=[1])
-    assert comparison["scenario"].unique().tolist() == ["baseline", "bribe_price_usd=0"]
-    for args, names in ((sweep, ["bribe_price_usd=0"]), ([], ["baseline"])):
+    # (a price of 0 is no paid passage, and its name says so, in both: `native_crisis.zero_meaning`)
+    assert comparison["scenario"].unique().tolist() == ["baseline", "bribe_price_usd=0 (no paid passage)"]
+    for args, names in ((sweep, ["bribe_price_usd=0 (no paid passage)"]), ([], ["baseline"])):
         out = tmp_path / f"e{len(args)}"
         r = runner.invoke(app, ["ensemble", str(root), "-n", "1", "--days", "40", "--executor", "serial",
                                 *args, "--out", str(out), "--no-plot"], env={"COLUMNS": "80"})

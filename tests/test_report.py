@@ -446,7 +446,9 @@ def test_a_figure_no_seed_has_reads_as_the_cli_and_comparison_page_say_it(tmp_pa
     assert [f"{c[k].value} {c[k].band}".rstrip() for _, c in cli_table.rows] == [r[column] for r in rows]
     note = ("* corridor, days until nobody is stranded: in 1 of 4 seeds not within the run; the "
             "figures are of the other seeds")
-    assert cli_table.notes == [note]
+    # (after what the bands are at 4 seeds, under the first table: `compare.band_note`)
+    assert cli_table.notes[0].startswith("with 4 seeds the [5–95 %] bands are not meaningful")
+    assert cli_table.notes[1:] == [note]
     folder = make_run_folder(flee_like(), tmp_path / "run")
     page = build_report(folder, comparison=summary).read_text(encoding="utf-8")
     section = page[page.index('<section id="comparison">'):]

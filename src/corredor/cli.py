@@ -677,7 +677,8 @@ def ensemble(
         sweeps = [parse_sweep(s) for s in sweep or []]
         _runs_or_exit(sweeps, replicas, "replicas")
         variants = build_variants(settings, sweeps,
-                                  base_label=str(scenario.metadata.get("variant") or BASELINE))
+                                  base_label=str(scenario.metadata.get("variant") or BASELINE),
+                                  meaning=_value_meaning(scenario))
         for v in variants:  # refuse bad keys before any work
             varied = apply_overrides(scenario, v.overrides)
             _warn_new_policy_days(v.label, scenario, varied, v.overrides)
@@ -1066,6 +1067,37 @@ def _set_in(name: str, scenario, common: dict, compared: int):
         raise OverrideError(f"--set in {name} ({where}): {exc}{every}") from None
 
 
+def _sweep_keys_in_baseline(baseline: Path, scenarios, keys: list[str]) -> None:
+    """Refuse (OverrideError) a `--sweep crisis.NAME` that the baseline lacks but another scenario
+    compared defines, saying so: --sweep varies only the baseline, the first scenario given.
+    Why: `compare BASELINE corridor_28apr.toml --sweep crisis.corridor_open=…` said only "unknown
+    crisis parameter 'corridor_open'", though the corridor variant beside it has it. A key no
+    scenario has is left to `apply_overrides` (its did-you-mean)."""
+    from .analysis.ensemble import OverrideError
+
+    crisis = getattr(scenarios["baseline"], "crisis", None)
+    if crisis is None:
+        return
+    for dotted in keys:
+        section, _, key = dotted.partition(".")
+        if section != "crisis" or key in crisis.parameters:
+            continue
+        having = {name: sc for name, sc in scenarios.items()
+                  if name != "baseline" and key in getattr(getattr(sc, "crisis", None), "parameters", {})}
+        if not having:
+            continue
+        said = " and ".join(f"{name} ({sc.metadata.get('variant_file') or sc.source})" for name, sc in having.items())
+        dated = any(key in sc.crisis.date_parameters for sc in having.values())
+        raise OverrideError(
+            f"--sweep {dotted}: the baseline ({baseline}) has no crisis parameter '{key}': --sweep "
+            f"varies only the baseline, the first scenario given, not the other scenarios; {said} "
+            f"define{'s' if len(having) == 1 else ''} it. To sweep it, give that variant first (every row "
+            "is then compared with it, not with this baseline)"
+            + ("; to compare with no such event, give first a variant that sets "
+               f"{key} after the run's last day (the event then does nothing: docs/chile-peru-2023.md "
+               "shows how)" if dated else ""))
+
+
 def _warn_unused_parameters(name: str, scenario, keys, what: str) -> None:
     """Warn of each `crisis.NAME` in `keys` that no table of `scenario` is written against and no
     rule reads: a value given to it changes nothing (`what` says what that means here). A variant
@@ -1100,37 +1132,78 @@ def _described(scenario, said: str):
                                                    key: f"{text} ({said})" if text else said})
 
 
+def _value_meaning(scenario):
+    """`build_variants`' `meaning` for sweeps of `scenario`: what a swept `crisis.NAME` value means
+    where its name would mislead (`native_crisis.zero_meaning`: a price of 0 is no paid passage)."""
+    from .scenario.native_crisis import zero_meaning
+
+    crisis = getattr(scenario, "crisis", None)
+
+    def meaning(dotted: str, value) -> str | None:
+        section, _, key = dotted.partition(".")
+        return zero_meaning(crisis, key, value) if section == "crisis" and crisis is not None else None
+
+    return meaning
+
+
 def _own_values(scenario, keys: list[str]) -> str:
     """The values `scenario` gives the `crisis.NAME` parameters among `keys`, as a sweep point's
     name writes them ("peru_block=2023-04-13, bribe_price_usd=100"); "" when it has none of them."""
-    from .analysis.ensemble import value_text
+    from .analysis.ensemble import point_name
 
     crisis = getattr(scenario, "crisis", None)
     if crisis is None:
         return ""
     values = crisis.parameter_dates(scenario.start_date)  # (dates as YYYY-MM-DD, numbers as floats)
+    meaning = _value_meaning(scenario)
     said = []
     for dotted in keys:
         section, _, key = dotted.partition(".")
-        if section == "crisis" and key in values:
-            said.append(f"{key}={value_text(values[key])}")  # (as the sweep's names write theirs)
+        if section == "crisis" and key in values:  # (as the sweep's names write theirs)
+            said.append(point_name(dotted, values[key], meaning(dotted, values[key])))
     return ", ".join(said)
+
+
+def _laid_out(title: str, headings: list[str], rows: list[list[str]], widths: list[int], name_width: int,
+              fits: bool):
+    """A comparison table (rich's): the scenario column `name_width` wide (at least 12 where not
+    `fits`: a terminal, which folds), the figures' columns at least `widths` wide where `fits`
+    (a file or a pipe, whose lines are whole); and the width it needs."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("scenario", style="bold", overflow="fold",
+                     min_width=name_width if fits else min(12, name_width), max_width=name_width)
+    for head, width in zip(headings, widths, strict=True):
+        table.add_column(head, justify="right", overflow="fold", min_width=width if fits else None)
+    for row in rows:
+        table.add_row(*row)
+    return table, name_width + sum(widths) + 3 * len(widths) + 4
+
+
+def _printed_width(renderable, width: int) -> int:
+    """The widest line of `renderable` printed whole (not cropped) on a console `width` wide."""
+    import io
+
+    buffer = io.StringIO()
+    Console(width=width, file=buffer, color_system=None).print(renderable, crop=False)
+    return max((len(line) for line in buffer.getvalue().splitlines()), default=0)
 
 
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
     the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
     table of whole-run totals, the day they stop at (`Comparison.whole_run_note`). The tables and
-    their cells are `outputs.comparison_tables`', which comparison.html shows too."""
-    from rich.table import Table
-
+    their cells are `outputs.comparison_tables`', which comparison.html shows too. Each scenario
+    by its readable name (`Comparison.label`), as comparison.png and the page show it."""
     from .analysis.compare import heading, name_lines
     from .outputs.comparison_tables import comparison_tables
 
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
-    for t in comparison_tables(comp.summary(), comp.names, len(comp.seeds), comp.whole_run_note()):
-        table = Table(title=t.title)
-        rows = [[name_lines(name), *(cell.lines() for cell in cells)] for name, cells in t.rows]
+    fits = not console.is_terminal
+    for t in comparison_tables(comp.summary(), comp.names, len(comp.seeds), comp.whole_run_note(),
+                               comp.labels):
+        rows = [[name_lines(comp.label(name)), *(cell.lines() for cell in cells)] for name, cells in t.rows]
         # a figure is never cut (it was, as "210,…", beside a --sweep's long name), nor a name
         # folded (it was, "peru_block=2023-03-" / "30", to make room for the headings): a file
         # or a pipe gets the width they need (the headings fold at their spaces), a terminal
@@ -1138,16 +1211,14 @@ def _print_comparison(comp) -> None:
         widths = [max(len(line) for r in rows for line in r[j].split("\n"))
                   for j in range(len(t.metrics) + 1)]
         name_width = min(40, widths.pop(0))
-        need = name_width + sum(widths) + 3 * len(widths) + 4
+        table, need = _laid_out(t.title, [heading(key, "\n") for key in t.metrics], rows, widths, name_width, fits)
+        # a readable name (a variant's label, "Informal price 0 USD (no informal passage)") wraps
+        # at its spaces where a file's or a pipe's table would pass 130 columns, never inside a word
+        words = max(8, *(len(word) for r in rows for word in r[0].split()))
+        while fits and name_width > words and _printed_width(table, max(console.width, 130, need)) > 130:
+            name_width = max(words, name_width - 4)
+            table, need = _laid_out(t.title, [heading(key, "\n") for key in t.metrics], rows, widths, name_width, fits)
         out = console if console.is_terminal else Console(width=max(console.width, 130, need))
-        fits = not console.is_terminal
-        table.add_column("scenario", style="bold", overflow="fold",
-                         min_width=name_width if fits else min(12, name_width), max_width=name_width)
-        for key, width in zip(t.metrics, widths, strict=True):
-            table.add_column(heading(key, "\n"), justify="right", overflow="fold",
-                             min_width=width if fits else None)
-        for row in rows:
-            table.add_row(*row)
         out.print(table, crop=not fits)  # (a file or a pipe: whole lines; rich can overshoot)
         for note in t.notes:
             wide.print(note, markup=False, highlight=False, soft_wrap=True)
@@ -1162,7 +1233,7 @@ def compare(
     out: Path | None = typer.Option(None, "--out", help="write comparison.csv, comparison.json, comparison.png and comparison.html (a page of the tables) here", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace comparison files already in --out"),
     set_: list[str] | None = typer.Option(None, "--set", help="parameter for every scenario, e.g. crisis.give_up_base=0.02"),
-    sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, from the baseline, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
+    sweep: list[str] | None = typer.Option(None, "--sweep", help="one more scenario per value, made from the baseline (the first scenario) only, e.g. crisis.bribe_price_usd=0,55 or crisis.peru_block=2023-03-30..2023-04-27/7 (a range)"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
@@ -1212,7 +1283,8 @@ def compare(
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
         _runs_or_exit(sweeps, seeds, "seeds")
-        swept = build_variants({}, sweeps) if sweeps else []
+        _sweep_keys_in_baseline(baseline, scenarios, [k for k, _ in sweeps])  # (before any warning)
+        swept = build_variants({}, sweeps, meaning=_value_meaning(scenarios["baseline"])) if sweeps else []
         both = sorted(set(common) & {k for v in swept for k in v.overrides})
         if both:
             raise OverrideError(f"{', '.join(both)} is both --set and --sweep; give it in one of them")

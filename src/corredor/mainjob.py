@@ -317,7 +317,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     def write(tmp: Path) -> None:
         from .outputs.plots import comparison_png
 
-        png = comparison_png(summary, comp.names)
+        png = comparison_png(summary, comp.names, comp.labels)
         # (the comparison's files and its own page, as `compare --out` writes them)
         write_comparison(comp, tmp, png=png, observation_checks=checks)
         for name, slug in names.items():

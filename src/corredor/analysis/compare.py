@@ -330,9 +330,9 @@ class Comparison:
     #: scenario -> daily flows per seed (`daily_flows`: "transfer", "flight"), each (n_seeds,
     #: days): what the main job sets reported transfers, flights and arrivals against
     flows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    #: scenario -> its readable name on the pages (a variant file's `label`, the main job's
-    #: "Peru closes 30 Mar (2 weeks earlier)"), where it has one; the files and the terminal keep
-    #: the scenario's name
+    #: scenario -> its readable name (a variant file's `label`, the main job's "Peru closes 30 Mar
+    #: (2 weeks earlier)"), where it has one: the terminal, comparison.png and the pages show it
+    #: (`label`), comparison.csv has it beside the name (`scenario_label`), the rows are keyed by name
     labels: dict[str, str] = field(default_factory=dict)
 
     def dates(self, name: str) -> list[str]:
@@ -357,14 +357,23 @@ class Comparison:
                 v = self.values[name][key]
                 finite = v[np.isfinite(v)]
                 q = _quantiles(finite)
-                d = _quantiles(paired_differences(v, self.values[base][key])) if name != base else [math.nan] * 3
+                paired = paired_differences(v, self.values[base][key]) if name != base else np.zeros(0)
+                d = _quantiles(paired) if name != base else [math.nan] * 3
                 rows.append({
-                    "scenario": name, "metric": key, "label": label, "unit": unit,
-                    "median": q[1], "p05": q[0], "p95": q[2],
+                    # (`scenario_label`: the readable name every output shows, `Comparison.label`)
+                    "scenario": name, "scenario_label": self.label(name), "metric": key, "label": label,
+                    "unit": unit, "median": q[1], "p05": q[0], "p95": q[2],
                     "seeds": int(v.size), "seeds_without_value": int(v.size - finite.size),
                     "diff_median": d[1], "diff_p05": d[0], "diff_p95": d[2],
+                    "diff_within_chance": within_chance(d[0], d[2], paired.size),
                 })
         return rows
+
+    def label(self, name: str) -> str:
+        """A scenario's readable name, as the terminal, comparison.png, the page and comparison.csv's
+        `scenario_label` show it: its variant file's `label` ("Peru closes 1 Apr"), else its name
+        (the baseline's, a sweep point's "bribe_price_usd=0 (no paid passage)")."""
+        return self.labels.get(name) or name
 
     def whole_run_note(self) -> str:
         """`whole_run_note` of this comparison, as `corredor compare` prints it under its table:
@@ -443,6 +452,83 @@ def paired_differences(values: np.ndarray, baseline: np.ndarray) -> np.ndarray:
     both have a value (a camp that had not emptied has none)."""
     diff = np.asarray(values, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
     return diff[np.isfinite(diff)]
+
+
+#: Fewer seeds than this, and a comparison's 5–95 % bands are not meaningful (`band_note`): with
+#: n seeds a band holds on average only 90 % × (n − 1)/(n + 1) of runs (`band_coverage`), under
+#: three quarters below 10 seeds (74 % at 10, 45 % at 3), and lies between the lowest and the
+#: highest of a handful of values. docs/ensembles.md says why.
+MIN_BAND_SEEDS = 10
+#: From this many seeds on, a band is not said to be close to the seeds' range (`band_note`).
+NEAR_RANGE_SEEDS = 20
+
+
+def band_coverage(seeds: int) -> float:
+    """The share of runs a 5–95 % band over `seeds` seeds holds on average: the chance that one
+    more seed's value falls inside it. With numpy's (linear) quantiles of n values, the band's
+    ends are on average at the (1 + 0.05(n − 1))/(n + 1) and (1 + 0.95(n − 1))/(n + 1) quantiles
+    of what the runs can give, so it holds 0.9 (n − 1)/(n + 1) of them, not 0.9 (0 for one seed):
+    exactly where the values spread evenly, within 2–3 points for a normal or a skewed spread.
+
+    >>> [round(band_coverage(n), 2) for n in (1, 2, 3, 10, 20, 100)]
+    [0.0, 0.3, 0.45, 0.74, 0.81, 0.88]
+    """
+    return 0.9 * (seeds - 1) / (seeds + 1) if seeds >= 1 else 0.0
+
+
+def bands_meaningful(seeds: int) -> bool:
+    """Whether the 5–95 % bands over `seeds` seeds mean anything: MIN_BAND_SEEDS or more."""
+    return seeds >= MIN_BAND_SEEDS
+
+
+def band_note(seeds: int) -> str:
+    """What the 5–95 % bands are at this number of seeds, as `corredor compare` says it under its
+    first table, comparison.html above its tables and comparison.json in `bands`: with one seed
+    there is no range; below MIN_BAND_SEEDS the bands are not meaningful; below NEAR_RANGE_SEEDS
+    they are close to the seeds' lowest–highest range (`band_coverage` says how close); "" from
+    then on. Why: with 1–3 seeds "[506–506]" and "[506–508]" read as certainty.
+
+    >>> band_note(25)
+    ''
+    """
+    if seeds <= 1:
+        return ("1 seed: no range. Each figure is one run's: it says nothing of the spread between "
+                f"seeds, nor whether a difference is more than chance; run --seeds {MIN_BAND_SEEDS} or "
+                "more for ranges.")
+    share = f"{band_coverage(seeds):.0%}".replace("%", " %")
+    if seeds < MIN_BAND_SEEDS:
+        return (f"with {seeds} seeds the [5–95 %] bands are not meaningful: each lies between the "
+                f"lowest and the highest of {seeds} values and holds on average only {share} of runs, "
+                f"not 90 % (a difference's band too, and so its \"{CHANCE_MARK.strip()}\" mark); "
+                f"run --seeds {MIN_BAND_SEEDS} or more.")
+    if seeds < NEAR_RANGE_SEEDS:
+        return (f"with {seeds} seeds a [5–95 %] band is close to the range of the {seeds} values "
+                f"(lowest to highest): it holds on average {share} of runs, not 90 %.")
+    return ""
+
+
+def bands_field(seeds: int) -> dict[str, Any]:
+    """comparison.json's `bands`: what its 5–95 % bands are at its number of seeds (`band_note`)."""
+    return {"seeds": int(seeds), "meaningful": bands_meaningful(seeds), "min_seeds": MIN_BAND_SEEDS,
+            "coverage": round(band_coverage(seeds), 3), "note": band_note(seeds)}
+
+
+#: The mark after a difference `within_chance` (the terminal's, comparison.html's and the run
+#: page's difference tables), and the note under a table that has one.
+CHANCE_MARK = " (chance)"
+CHANCE_NOTE = ("(chance): within chance variation: the 5–95 % band of this difference, seed by seed, "
+               "includes 0, so these seeds do not tell it from no difference.")
+
+
+def within_chance(low: float, high: float, seeds: int) -> bool | None:
+    """Whether a difference from the baseline is within chance variation: its 5–95 % band over
+    the seeds (`low`, `high`: seed by seed, `paired_differences`) includes 0. None where that
+    cannot be said: fewer than 2 seeds with a difference (no band), no value, the baseline's own
+    row. comparison.csv's and comparison.json's `diff_within_chance`; docs/outputs.md states the
+    rule (below MIN_BAND_SEEDS seeds it is as rough as the band)."""
+    if seeds < 2 or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return bool(low <= 0 <= high)
 
 
 def _quantiles(values: np.ndarray) -> list[float]:
@@ -672,20 +758,33 @@ def comparison_csv(comp: Comparison) -> str:
     (METRIC_LABELS: "water needed …, whole run") and the days its figure covers (`period_fields`:
     the ISO interval `period`, tagged `#meta+period` as no HXL tool reads an interval as a date,
     and its `period_start` and `period_end`, `#date+start` and `#date+end`); they come last, so
-    that a reader of the earlier columns by position reads on."""
+    that a reader of the earlier columns by position reads on. After them, added later (so that
+    the earlier columns keep their places): the scenario's readable name `scenario_label`
+    (`Comparison.label`, `#meta+scenario+label`; `label` is the metric's) and whether its
+    difference from the baseline is within chance variation, `diff_within_chance`
+    (`within_chance`: `true`, `false`, empty where it cannot be said; `#meta+diff+chance`)."""
     from ..outputs.tables import hxl_csv_text
 
     figures = ("median", "p05", "p95", "seeds", "seeds_without_value", "diff_median", "diff_p05", "diff_p95")
-    header = ["scenario", "metric", "unit", *figures, "label", "period", "period_start", "period_end"]
+    header = ["scenario", "metric", "unit", *figures, "label", "period", "period_start", "period_end",
+              "scenario_label", "diff_within_chance"]
     tags = ["#meta+scenario", "#indicator+name", "#indicator+unit", "#indicator+value+median",
             "#indicator+value+p05", "#indicator+value+p95", "#meta+seeds", "#meta+seeds+missing",
             "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95",
-            "#indicator+label", "#meta+period", "#date+start", "#date+end"]
+            "#indicator+label", "#meta+period", "#date+start", "#date+end", "#meta+scenario+label",
+            "#meta+diff+chance"]
     dates = {name: comp.dates(name) for name in comp.names}
     rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures),
              METRIC_LABELS.get(r["metric"], (r.get("label", ""), ""))[0],
-             *period_fields(dates.get(r["scenario"], []), r["metric"]).values()] for r in comp.summary())
+             *period_fields(dates.get(r["scenario"], []), r["metric"]).values(),
+             r["scenario_label"], bool_text(r["diff_within_chance"])] for r in comp.summary())
     return hxl_csv_text(header, tags, rows, number=csv_number)
+
+
+def bool_text(value: bool | None) -> str:
+    """A yes/no column as comparison.csv writes it: `true`, `false`, empty for not known (as JSON
+    writes them, and pandas reads them back as booleans)."""
+    return "" if value is None else "true" if value else "false"
 
 
 def csv_number(value: float) -> str:
@@ -715,9 +814,13 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         # (the same as text: seeds pass 2^53, beyond what JavaScript or Excel keep exactly)
         "seeds_text": [seed_text(s) for s in comp.seeds],
         "metrics": {k: {"label": lab, "unit": file_unit(u)} for k, (lab, u) in ALL_METRICS.items()},
+        # (what the 5–95 % bands are at this number of seeds: not meaningful below `min_seeds`,
+        # `band_note`; the share of runs one holds on average, `band_coverage`)
+        "bands": bands_field(len(comp.seeds)),
         "scenarios": comp.names,
         "descriptions": comp.descriptions,
-        # (the pages' names of the scenarios that have one; the rows keep the scenario's name)
+        # (the readable names of the scenarios that have one, as every output shows them; the
+        # summary rows hold each scenario's in `scenario_label`)
         "labels": comp.labels,
         "files": comp.files,
         # (comparison.csv's rows: with the days each figure covers, `period_fields`)
@@ -785,7 +888,7 @@ def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str], force: b
         from ..outputs.plots import COMPARISON_PNG, comparison_png
         from ..outputs.report.comparison import COMPARISON_HTML, render_comparison
 
-        png = png if png is not None else comparison_png(comp.summary(), comp.names)
+        png = png if png is not None else comparison_png(comp.summary(), comp.names, comp.labels)
         texts = {COMPARISON_PNG: png,
                  COMPARISON_HTML: render_comparison(data, png, observation_checks=observation_checks)}
     csv_name, json_name = COMPARISON_FILES

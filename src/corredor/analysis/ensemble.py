@@ -320,25 +320,31 @@ def unique_name(name: str, taken: Collection[str]) -> str:
     return unique
 
 
-def point_name(key: str, value: Any) -> str:
+def point_name(key: str, value: Any, meaning: str | None = None) -> str:
     """One parameter of a sweep point's name, `key=value`, as `compare` and `ensemble` both name
     their points: a border-crisis parameter without its `crisis.` (every parameter name lacks a
     dot, every setting has one, so the two cannot be confused), a setting with its section, the
-    value as typed (`value_text`).
+    value as typed (`value_text`), then what the value means where it is not what it reads as
+    (`meaning`: `native_crisis.zero_meaning`'s "no paid passage" of a price of 0).
 
     >>> point_name("crisis.bribe_price_usd", 0.0), point_name("move_rules.camp_weight", 2)
     ('bribe_price_usd=0', 'move_rules.camp_weight=2')
+    >>> point_name("crisis.bribe_price_usd", 0.0, "no paid passage")
+    'bribe_price_usd=0 (no paid passage)'
     """
-    return f"{key.removeprefix('crisis.')}={value_text(value)}"
+    return f"{key.removeprefix('crisis.')}={value_text(value)}" + (f" ({meaning})" if meaning else "")
 
 
 def build_variants(
     settings: Mapping[str, Any] | None = None, sweeps: Sequence[tuple[str, list[Any]]] = (),
-    base_label: str = BASELINE,
+    base_label: str = BASELINE, meaning: Callable[[str, Any], str | None] | None = None,
 ) -> list[Variant]:
     """The cartesian product of the sweeps, each with the common `settings` applied first and
     named by its values (`point_name`, joined by commas: "peru_block=2023-04-06,bribe_price_usd=0");
-    without sweeps one variant, `base_label` (the CLI passes a policy variant's name)."""
+    without sweeps one variant, `base_label` (the CLI passes a policy variant's name).
+    `meaning(key, value)`: what a value means where its name would mislead, said in brackets
+    after it ("bribe_price_usd=0 (no paid passage)"; the CLI passes `native_crisis.zero_meaning`
+    of the scenario swept)."""
     base = dict(settings or {})
     if not sweeps:
         return [Variant(base_label, base)]
@@ -351,7 +357,8 @@ def build_variants(
     out = []
     for combo in itertools.product(*(values for _, values in sweeps)):
         over = {**base, **dict(zip(keys, combo, strict=True))}
-        label = ",".join(point_name(k, v) for k, v in zip(keys, combo, strict=True))
+        label = ",".join(point_name(k, v, meaning(k, v) if meaning is not None else None)
+                         for k, v in zip(keys, combo, strict=True))
         out.append(Variant(label, over))
     return out
 

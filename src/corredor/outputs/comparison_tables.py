@@ -89,30 +89,63 @@ def missing_note(name: str, key: str, missing: int, seeds: Any) -> str:
             "are of the other seeds")
 
 
+def chance_mark(row: Mapping[str, Any] | None) -> str:
+    """`compare.CHANCE_MARK` (" (chance)") for a difference within chance variation: its 5–95 %
+    band over the seeds includes 0 (`compare.within_chance`, of the row's figures: a
+    comparison.json of an earlier version has no `diff_within_chance`); "" otherwise, with fewer
+    than 2 seeds, and where the difference is 0 on every seed (0 [0 – 0]: no difference at all,
+    not chance). The terminal's, comparison.html's and the run page's difference cells."""
+    from ..analysis.compare import CHANCE_MARK, within_chance
+
+    if row is None:
+        return ""
+    lo, hi, seeds = (_number(row.get(k)) for k in ("diff_p05", "diff_p95", "seeds"))
+    if lo is None or hi is None or lo == hi == 0:
+        return ""
+    within = within_chance(lo, hi, int(seeds) if seeds is not None else 2)
+    return CHANCE_MARK if within else ""
+
+
 def difference_cell(row: Mapping[str, Any] | None) -> Cell:
     """A scenario's difference from the baseline, seed by seed, of one metric: "+424" over
-    "[+380 – +470]" (whole numbers, the minus sign U+2212); "–" where no seed has one."""
+    "[+380 – +470]" (whole numbers, the minus sign U+2212), marked `chance_mark` where its band
+    includes 0; "–" where no seed has one."""
     med, lo, hi = (_number(row.get(f"diff_{q}")) if row is not None else None for q in ("median", "p05", "p95"))
     if med is None:
         return Cell(MISSING)
-    return Cell(signed(med, whole=True), f"[{signed(lo, whole=True)} – {signed(hi, whole=True)}]")
+    return Cell(signed(med, whole=True) + chance_mark(row), f"[{signed(lo, whole=True)} – {signed(hi, whole=True)}]")
 
 
 def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str], seeds: int,
-                      whole_run_note: str | None = None) -> list[ComparisonTable]:
+                      whole_run_note: str | None = None,
+                      labels: Mapping[str, str] | None = None) -> list[ComparisonTable]:
     """The tables `corredor compare` prints, in its order: each of `compare.METRIC_TABLES`, then
     (with more than one scenario) each of `compare.DIFF_TABLES` without the baseline's row.
     `summary`: the rows of `Comparison.summary()` or comparison.json's; `names`: the scenarios,
-    the baseline first; `seeds`: how many seeds each ran. Under the first table of whole-run
-    totals goes `whole_run_note` (`Comparison.whole_run_note()`), then a note for each figure
-    that some seeds have no value of. A metric that no row has (a comparison.json written before
+    the baseline first; `seeds`: how many seeds each ran. Under the first table goes what the
+    bands are at that many seeds (`compare.band_note`: with one seed the cells have no band at
+    all), under the first table of whole-run totals `whole_run_note`
+    (`Comparison.whole_run_note()`), then a note for each figure that some seeds have no value
+    of, each scenario by its readable name (`labels`, comparison.json's; the rows keep the
+    names); under a difference table with a difference within chance variation, what its
+    `chance_mark` means. A metric that no row has (a comparison.json written before
     it existed, such as the vulnerable stranded) is left out of its table, and a table left
     with none is left out: its figures are not known, not "–" for every scenario."""
-    from ..analysis.compare import DIFF_TABLES, METRIC_TABLES, WHOLE_RUN_METRICS
+    from ..analysis.compare import (
+        CHANCE_MARK,
+        CHANCE_NOTE,
+        DIFF_TABLES,
+        METRIC_TABLES,
+        WHOLE_RUN_METRICS,
+        band_note,
+    )
 
+    labels = labels or {}
     by_key = {(str(r.get("scenario")), str(r.get("metric"))): r for r in summary}
-    over = f"median [5–95 %] over {seeds} seed{'s' if seeds != 1 else ''}"
-    tables = []
+    one = seeds == 1  # (no band: the 5–95 % of one value is that value, "[506–506]")
+    over = "1 seed, no range" if one else f"median [5–95 %] over {seeds} seed{'s' if seeds != 1 else ''}"
+    bands = band_note(seeds) if seeds >= 1 else ""
+    tables: list[ComparisonTable] = []
     said_end = False  # (the run's end: where the whole-run totals stop, said once)
     for title, metrics in _in_file(METRIC_TABLES, summary):
         rows, notes = [], []
@@ -121,18 +154,24 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
             for key in metrics:
                 row = by_key.get((name, key))
                 cell, missing = metric_cell(row)
-                cells.append(cell)
+                cells.append(Cell(cell.value) if one else cell)
                 if missing and row is not None:
-                    notes.append(missing_note(name, key, missing, row.get("seeds")))
+                    notes.append(missing_note(labels.get(name, name), key, missing, row.get("seeds")))
             rows.append((name, cells))
         if whole_run_note and not said_end and set(metrics) & set(WHOLE_RUN_METRICS):
             notes.insert(0, whole_run_note)
             said_end = True
+        if bands and not tables:
+            notes.insert(0, bands)
         tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, notes))
     if len(names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
         for title, metrics in _in_file(DIFF_TABLES, summary):
             rows = [(name, [difference_cell(by_key.get((name, key))) for key in metrics]) for name in names[1:]]
-            tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, differences=True))
+            if one:
+                rows = [(name, [Cell(c.value) for c in cells]) for name, cells in rows]
+            marked = any(c.value.endswith(CHANCE_MARK) for _, cells in rows for c in cells)
+            tables.append(ComparisonTable(f"{title}: {over}", metrics, rows,
+                                          [CHANCE_NOTE] if marked else [], differences=True))
     return tables
 
 

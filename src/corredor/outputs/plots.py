@@ -361,25 +361,35 @@ PANEL_TITLE_CHARS = 28
 
 
 def comparison_figure(summary: list[dict[str, Any]], names: list[str],
-                      panels: tuple[str, ...] = COMPARISON_PANELS) -> Figure:
+                      panels: tuple[str, ...] = COMPARISON_PANELS,
+                      labels: Mapping[str, str] | None = None) -> Figure:
     """One panel per metric of a policy comparison: each scenario's median over the seeds (a dot)
     and its 5–95 % band (a bar), scenarios from top to bottom in comparison order, the first (the
     baseline) in black with a dashed line through its median, so a variant's effect reads as its
     distance from the line. `summary` is `Comparison.summary()` (rows with scenario, metric,
-    label, unit, median, p05, p95)."""
-    from ..analysis.compare import heading, name_lines
+    label, unit, median, p05, p95). Each scenario by its readable name (`labels`,
+    `Comparison.labels`), as the terminal and the page show it. The title says what the bands
+    are at that many seeds: none with one seed, not meaningful below `compare.MIN_BAND_SEEDS`."""
+    from ..analysis.compare import MIN_BAND_SEEDS, heading, name_lines
 
     rows = {(r["scenario"], r["metric"]): r for r in summary}
     n = len(names)
-    labels = [name_lines(name) for name in names]  # (a sweep point of several values: a line each)
-    row_in = 0.3 + 0.13 * (max(label.count("\n") for label in labels) if labels else 0)
+    shown = [(labels or {}).get(name) or name for name in names]
+    ticks = [name_lines(name) for name in shown]  # (a sweep point of several values: a line each)
+    row_in = 0.3 + 0.13 * (max(label.count("\n") for label in ticks) if ticks else 0)
     fig = Figure(figsize=(10, min(1.6 + row_in * n, 30)))
     seeds = max((int(r.get("seeds", 0)) for r in summary), default=0)
-    fig.suptitle(f"policy comparison: median (dot) and 5–95 % band (bar) over {seeds} seeds; "
-                 "dashed: the baseline's median", fontsize=9)
+    if seeds == 1:
+        fig.suptitle("policy comparison: one run per scenario (1 seed, no range); "
+                     "dashed: the baseline's figure", fontsize=9)
+    else:
+        fig.suptitle(f"policy comparison: median (dot) and 5–95 % band (bar) over {seeds} seeds; "
+                     "dashed: the baseline's median"
+                     + (f"\nwith {seeds} seeds the bands are not meaningful (fewer than {MIN_BAND_SEEDS})"
+                        if seeds < MIN_BAND_SEEDS else ""), fontsize=9)
     axes = fig.subplots(1, len(panels), sharey=True)
     y = np.arange(n)[::-1]  # (the first scenario at the top)
-    fonts = list(label_fonts(names).families)
+    fonts = list(label_fonts(shown).families)
     for ax, key in zip(np.atleast_1d(axes), panels, strict=True):
         for k, name in enumerate(names):
             r = rows.get((name, key))
@@ -400,7 +410,7 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
         ax.grid(axis="x", alpha=0.3)
     first = np.atleast_1d(axes)[0]
     first.set_yticks(y)
-    first.set_yticklabels(labels, fontsize=7 if n <= 60 else 4, family=fonts)
+    first.set_yticklabels(ticks, fontsize=7 if n <= 60 else 4, family=fonts)
     first.set_ylim(-0.7, n - 0.3)
     _fit_labels(fig, first)
     return fig
@@ -420,11 +430,12 @@ def _fit_labels(fig: Figure, ax: Any, panels_in: float = 7.8, pad_in: float = 0.
                         bottom=0.5 / height, wspace=0.3)
 
 
-def comparison_png(summary: list[dict[str, Any]], names: list[str]) -> bytes:
+def comparison_png(summary: list[dict[str, Any]], names: list[str],
+                   labels: Mapping[str, str] | None = None) -> bytes:
     """`comparison_figure` as PNG bytes (written with the comparison's CSV and JSON, together)."""
     import io
 
-    fig = comparison_figure(summary, names)
+    fig = comparison_figure(summary, names, labels=labels)
     buf = io.BytesIO()
     with quiet_missing_glyphs([fig], "comparison.png"):
         save_png(fig, buf)

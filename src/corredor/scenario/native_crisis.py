@@ -181,6 +181,31 @@ def count_parameters(crisis: Crisis) -> dict[str, int]:
             out[ev.parameters["people"]] = max(out.get(ev.parameters["people"], 1), 1)
     return out
 
+
+#: What 0 means for a parameter whose 0 is not the low end of its scale but "none": an informal
+#: price of 0 is "none demanded", i.e. no paid passage at all (people then wait or try the
+#: irregular path, as at a very high price), not free passage. A policy column whose 0 means so.
+ZERO_MEANS_NONE: dict[str, str] = {"price_usd": "no paid passage"}
+
+
+def zero_meaning(crisis: Crisis | None, name: str, value: Any) -> str | None:
+    """What `value` of crisis parameter `name` means where it is 0 and 0 means "none"
+    (ZERO_MEANS_NONE): `bribe_price_usd` (the price where a policy row leaves `price_usd` empty)
+    and any parameter a policy row names as `$name` in `price_usd`; None otherwise. Why: a sweep
+    point named `bribe_price_usd=0` read as the cheapest point of a price gradient, and its
+    figures (more people stranded than at 1 USD) as a U-shape.
+
+    >>> zero_meaning(None, "bribe_price_usd", 0.0), zero_meaning(None, "bribe_price_usd", 55)
+    ('no paid passage', None)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != 0:
+        return None
+    column = "price_usd" if name == "bribe_price_usd" else next(
+        (col for pol in (crisis.policies if crisis is not None else ()) for col, ref in pol.parameters.items()
+         if ref == name and col in ZERO_MEANS_NONE), None)
+    return ZERO_MEANS_NONE.get(column) if column is not None else None
+
+
 #: Largest magnitude a number in the crisis tables may have: counts become int64 and are summed over
 #: days × places, and no count of people, dollars or kilometres in a scenario comes near it.
 MAX_NUMBER = 1e12

@@ -1201,6 +1201,7 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
     or comparison.json's `summary` (rows with `diff_median`, `diff_p05`, `diff_p95`; the
     baseline's are null). None when there is nothing to show (one scenario, or an older file)."""
     from ...analysis.compare import ALL_METRICS, DIFF_METRICS, heading
+    from ..comparison_tables import chance_mark
 
     if not isinstance(summary, list):
         return None
@@ -1213,7 +1214,8 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
             return None  # (the baseline's own row; a metric without a paired seed)
         whole = is_count_unit(ALL_METRICS[str(r["metric"])][1])  # (as `corredor compare` prints them)
         med, lo, hi = (signed(float(v), whole=whole) for v in values)
-        return heading(str(r["metric"])), f"{med} [{lo} – {hi}]"
+        # (" (chance)" where its band includes 0, as `corredor compare` marks it)
+        return heading(str(r["metric"])), f"{med}{chance_mark(r)} [{lo} – {hi}]"
 
     return pivot(summary, cell) or None
 
@@ -1675,7 +1677,8 @@ COMPARISON_FIGURE_TITLE = ("Each scenario's median (dot) and 5–95 % band (bar)
 
 def labels_of(data: Any) -> dict[str, str]:
     """comparison.json's `labels`: each scenario's readable name on the pages, where it has one
-    (a variant file's `label`; the files and the terminal keep the scenario's name)."""
+    (a variant file's `label`), as the terminal, comparison.png and the pages show it; the rows of
+    comparison.csv and .json are keyed by the name and have it as `scenario_label`."""
     v = data.get("labels") if isinstance(data, dict) else None
     return {str(k): str(x) for k, x in v.items() if isinstance(x, str) and x} if isinstance(v, dict) else {}
 

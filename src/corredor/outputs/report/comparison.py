@@ -21,7 +21,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...analysis.compare import heading
+from ...analysis.compare import band_note, bands_meaningful, heading
 from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..comparison_tables import ComparisonTable, comparison_tables
@@ -210,7 +210,9 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     seeds = _seeds(data)
     rows = comparison_rows(data) or []
     note = comparison_whole_run_note(rows, data, None) if rows else None
-    tables = comparison_tables(data["summary"], names, len(seeds) or _seed_count(data), note)
+    count = len(seeds) or _seed_count(data)
+    bands = band_note(count) if count else ""  # (what the bands are at this many seeds, above the tables)
+    tables = comparison_tables(data["summary"], names, count, note, labels_of(data))
     dates = _of(data, "dates")
     periods = {n: _period(d) for n in names if isinstance(d := dates.get(n), list)}
     scenario = str(data.get("baseline_scenario") or title or "comparison")
@@ -224,9 +226,12 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         version=data.get("version"),
         facts=facts,
         technical=technical,
-        tables=[_shown(t, labels_of(data)) for t in tables if not t.differences],
+        tables=[_shown(t, labels_of(data), said=bands) for t in tables if not t.differences],
         differences=[_shown(t, labels_of(data)) for t in tables if t.differences],
         labels=[labels_of(data).get(n, n) for n in names],
+        seed_count=count,
+        bands=bands[:1].upper() + bands[1:],  # (a paragraph of its own: a sentence)
+        bands_meaningful=bands_meaningful(count),
         figure={"uri": png_uri(png), "title": COMPARISON_FIGURE_TITLE} if png else None,
         stranded=stranded_chart(data, names),
         observation_check=observation_section(observation_checks),
@@ -237,11 +242,12 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     )
 
 
-def _shown(t: ComparisonTable, labels: dict[str, str] | None = None) -> dict[str, Any]:
+def _shown(t: ComparisonTable, labels: dict[str, str] | None = None, said: str = "") -> dict[str, Any]:
     """A printed table as the page's `variant_table` takes it, headed as the CLI heads it, each
-    scenario by its readable name where it has one (`labels_of`)."""
+    scenario by its readable name where it has one (`labels_of`); without the note `said` (what
+    the bands are, which the page says above its tables)."""
     labels = labels or {}
-    return {"title": t.title, "notes": t.notes,
+    return {"title": t.title, "notes": [n for n in t.notes if not said or n != said],
             "table": {"columns": [heading(k) for k in t.metrics],
                       "rows": [(labels.get(name, name), cells) for name, cells in t.rows]}}
 
