@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -404,11 +406,12 @@ def test_cli_compare_sweeps_and_sets_parameters(tmp_path):
                             "--seeds", "2", "--executor", "serial", "--out", str(tmp_path / "sweep")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "sweep" / "comparison.json").read_text(encoding="utf-8"))
-    # (100, the baseline's own price, is its row: `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`)
-    assert data["scenarios"] == ["baseline", "bribe-55", "bribe_price_usd=55"]
+    # (100, the baseline's own price, is its row: `test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row`;
+    # in a one-way sweep named by its value: `test_a_one_way_sweep_shows_the_baseline_in_value_order_with_its_value`)
+    assert data["scenarios"] == ["bribe_price_usd=100 (baseline)", "bribe-55", "bribe_price_usd=55"]
     per_seed = data["per_seed"]
     assert per_seed["bribe_price_usd=55"] == per_seed["bribe-55"]
-    assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["baseline"]["money_paid_usd"]
+    assert per_seed["bribe-55"]["money_paid_usd"] != per_seed["bribe_price_usd=100 (baseline)"]["money_paid_usd"]
     assert data["descriptions"]["bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with bribe_price_usd=55")  # (not the baseline's own)
 
@@ -799,10 +802,12 @@ def test_comparison_period_is_two_hxl_dates_and_the_json_rows_are_the_csv_rows()
     comp = Comparison(["baseline", "other"], [1, 2, 3], values, {n: np.zeros((3, 150)) for n in values},
                       start_dates={n: dt.date(2023, 2, 1) for n in values})
     head, tags, *rows = list(csv.reader(comparison_csv(comp).splitlines()))
-    # (the columns added since, scenario_label and diff_within_chance, come after them)
-    assert head[12:15] == ["period", "period_start", "period_end"]
-    assert tags[12:15] == ["#meta+period", "#date+start", "#date+end"]
-    assert not [t for t in tags if t.startswith("#date") and t not in ("#date+start", "#date+end")]
+    at = head.index("period")
+    assert head[at:at + 3] == ["period", "period_start", "period_end"]
+    assert tags[at:at + 3] == ["#meta+period", "#date+start", "#date+end"]
+    # (the other #date columns are single dates too: a day metric's, `median_date` …)
+    assert not [t for t in tags if t.startswith("#date") and t not in ("#date+start", "#date+end", "#date+median",
+                                                                      "#date+p05", "#date+p95")]
     by = {r[1]: dict(zip(head, r, strict=True)) for r in rows if r[0] == "baseline"}
     assert [by["water_l"][k] for k in ("period", "period_start", "period_end")] == \
         ["2023-02-01/2023-06-30", "2023-02-01", "2023-06-30"]
@@ -864,8 +869,11 @@ def test_printed_figures_are_never_cut(capsys):
     _print_comparison(comp)
     out = capsys.readouterr().out
     assert "…" not in out
-    # every cell, and the whole-run note's band of the baseline's people left on the last day
-    assert out.count("[198,476–10,525,335]") == 2 * len(ALL_METRICS) + 1
+    # every cell, and the whole-run note's band of the baseline's people left on the last day (a
+    # share, in %, with its decimal)
+    shares = [k for k, (_, unit) in ALL_METRICS.items() if unit == "%"]
+    assert out.count("[198,476–10,525,335]") == 2 * (len(ALL_METRICS) - len(shares)) + 1
+    assert out.count("[198,476–10,525,335.3]") == 2 * len(shares)  # (its differences: 0)
 
 
 def test_a_sweep_point_of_several_parameters_prints_a_parameter_a_line_never_cut(capsys):
@@ -918,10 +926,10 @@ def test_cli_compare_sweeps_the_day_peru_closes(tmp_path):
                             "--seeds", "6", "--executor", "serial", "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "peru_block=2023-03-30"]
+    assert data["scenarios"] == ["peru_block=2023-04-13 (baseline)", "peru_block=2023-03-30"]
     per_seed = data["per_seed"]
     for metric in ("peak_stranded", "stranded_person_days", "water_l"):
-        early, base = per_seed["peru_block=2023-03-30"][metric], per_seed["baseline"][metric]
+        early, base = per_seed["peru_block=2023-03-30"][metric], per_seed["peru_block=2023-04-13 (baseline)"][metric]
         assert all(e > 1.15 * b for e, b in zip(early, base, strict=True)), (metric, early, base)
 
 
@@ -996,7 +1004,8 @@ def test_a_parameter_no_table_uses_is_warned_of_where_it_is_set_or_swept(tmp_pat
         f"baseline ({variant}): no table is written against crisis.peru_block; every value of its "
         "--sweep runs the baseline again"), said
     per_seed = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))["per_seed"]
-    assert per_seed["peru_block=2023-04-06"] == per_seed["peru_block=2023-04-20"] == per_seed["baseline"]
+    assert per_seed["peru_block=2023-04-06"] == per_seed["peru_block=2023-04-20"] == \
+        per_seed["peru_block=2023-04-13 (baseline)"]
     said = warnings(["compare", str(SCENARIO), str(variant), "--seeds", "1", "--set", "crisis.peru_block=2023-04-06"])
     assert len(said) == 1 and said[0].startswith("no-peru-closure: no table is written against "
                                                  "crisis.peru_block; its --set value changes nothing there"), said
@@ -1031,12 +1040,11 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     assert rows["policy", "days_until_camp_empties"]["diff_median"] == pytest.approx(np.median(d[4:]))
     assert all(math.isnan(rows["baseline", k][f"diff_{q}"]) for k in ALL_METRICS for q in ("median", "p05", "p95"))
     csv = comparison_csv(comp).split("\r\n")
-    # (then the columns added since: the scenario's readable name, whether within chance)
-    assert csv[0].endswith(",diff_median,diff_p05,diff_p95,label,period,period_start,period_end,"
-                           "scenario_label,diff_within_chance")
-    assert csv[1].endswith(",#indicator+value+diff+p95,#indicator+label,#meta+period,#date+start,#date+end,"
-                           "#meta+scenario+label,#meta+diff+chance")
-    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,,,,baseline,")  # (no dates)
+    # (then the columns added since: the scenario's readable name, whether within chance, dates)
+    assert ",diff_median,diff_p05,diff_p95,label,period,period_start,period_end,scenario_label,diff_within_chance," in csv[0]
+    assert (",#indicator+value+diff+p95,#indicator+label,#meta+period,#date+start,#date+end,"
+            "#meta+scenario+label,#meta+diff+chance," in csv[1])
+    assert csv[2].startswith("baseline,peak_stranded,") and csv[2].endswith(",,,peak stranded,,,,baseline,,,,")  # (no dates)
     row = next(line for line in csv if line.startswith("policy,peak_stranded,")).split(",")
     assert float(row[8]) == pytest.approx(np.median(d), abs=1e-6)
     summary = comparison_json(comp)["summary"]
@@ -1114,6 +1122,15 @@ def test_a_sweep_says_the_baselines_own_values(tmp_path):
     assert data["descriptions"]["baseline"].endswith("(as written: peru_block=2023-04-13, bribe_price_usd=100)")
     assert data["descriptions"]["peru_block=2023-04-20,bribe_price_usd=55"] == (
         f"the baseline ({SCENARIO}) with peru_block=2023-04-20,bribe_price_usd=55")
+    # a column per swept key, the baseline's filled with its own values (finding 8 of a policy
+    # analyst's review: the values were only inside the names, a two-way pivot had a hole)
+    assert data["sweep_keys"] == ["peru_block", "bribe_price_usd"]
+    assert {(r["scenario"], r["peru_block"], r["bribe_price_usd"]) for r in data["summary"]} == {
+        ("baseline", "2023-04-13", 100), ("peru_block=2023-04-20,bribe_price_usd=55", "2023-04-20", 55)}
+    with open(tmp_path / "out" / "comparison.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[1:]
+    assert {(r["scenario"], r["peru_block"], r["bribe_price_usd"]) for r in rows} == {
+        ("baseline", "2023-04-13", "100"), ("peru_block=2023-04-20,bribe_price_usd=55", "2023-04-20", "55")}
 
 
 def test_a_sweep_point_that_is_the_baseline_runs_once_as_its_row(tmp_path):
@@ -1360,7 +1377,10 @@ def test_the_same_comparison_reads_cell_for_cell_alike_in_the_cli_and_the_report
                 assert cell == expected, (name, key)
                 checked += 1
     assert checked == 3 * len(columns) + 2 * len(diff_columns)
-    assert not re.search(r"\d\.\d", " ".join(" ".join(r) for t in tables for r in t))  # (no decimals: counts)
+    counts = [" ".join(c for key, c in zip(("", *keys), r, strict=True) if key not in ALL_METRICS
+                       or ALL_METRICS[key][1] != "%")  # (a share: one decimal)
+              for (_, keys), t in zip(METRIC_TABLES + DIFF_TABLES, tables, strict=True) for r in t]
+    assert not re.search(r"\d\.\d", " ".join(counts))  # (no decimals: counts)
 
 
 def test_a_broken_scenario_among_several_is_named(tmp_path: Path) -> None:
@@ -1384,3 +1404,176 @@ def test_a_broken_scenario_among_several_is_named(tmp_path: Path) -> None:
     assert "groups.csv:1:1: empty file" in text
     assert f"1 problem found in the scenario {bad.as_posix()} (paths relative to it); nothing was run" in text
     assert not (tmp_path / "o").exists()
+
+
+def _waited_run(hist: list[list[int]]) -> xr.Dataset:
+    """A run of len(hist) days whose stranded, day by day, are `hist` by days waited so far
+    (bins 1-2, 3-6, 7-13, 14-27, 28+), all at one place."""
+    counts = np.array(hist)
+    ds = fake_run([int(x) for x in counts.sum(axis=1)])
+    ds["days_waited"] = (("day", "wait_bin"), counts)
+    return ds.assign_coords(wait_bin=["1-2", "3-6", "7-13", "14-27", "28+"],
+                            day=np.arange(counts.shape[0]))
+
+
+def test_waiting_metrics_say_when_and_how_long_people_were_stranded():
+    """Found by a policy analyst's review (finding 7): no metric said how long people waited
+    ("days until nobody is stranded" is fixed by the day the line is cleared), nor when the peak
+    came. From the run's `days_waited` bins: the most people stranded on one day who had waited
+    7 days or more, and those people's share of the stranded person-days; the peak's day."""
+    from corredor.analysis.compare import WAIT_METRICS, key_figure_rows, waiting_metrics
+
+    m = waiting_metrics(_waited_run([[4, 0, 0, 0, 0], [2, 4, 0, 0, 0], [0, 2, 3, 1, 0], [0, 0, 1, 0, 1]]))
+    assert set(m) == set(WAIT_METRICS) and set(WAIT_METRICS) <= set(ALL_METRICS)
+    assert m["stranded_peak_day"] == 1  # (6 stranded on day 1, the first of the two days with 6)
+    assert m["peak_stranded_week"] == 4  # (day 2: 3 + 1 from the 7th day of waiting on)
+    assert m["stranded_week_share"] == pytest.approx(100 * 6 / 18)  # (6 of 18 person-days)
+    nobody = waiting_metrics(_waited_run([[0] * 5] * 3))
+    assert math.isnan(nobody["stranded_peak_day"]) and math.isnan(nobody["stranded_week_share"])
+    assert nobody["peak_stranded_week"] == 0
+    rows = dict(key_figure_rows({**m, "stranded_week_share": math.nan}, "2023-02-01"))
+    assert rows["day the most people were stranded"] == "2023-02-02"
+    assert rows["peak people stranded 7 days or more"] == "4 people"
+    assert rows["share of stranded person-days at 7 days or more of waiting"] == "nobody was stranded"
+
+
+def test_a_comparison_gives_the_peak_day_as_a_date_and_the_waits(small_comparison, tmp_path):
+    """The peak's day and the waits are in compare's tables (dates for the day, its band too),
+    comparison.csv (`median_date`, `p05_date`, `p95_date`, tagged #date) and comparison.json,
+    and in the differences (the day in days)."""
+    from corredor.analysis.compare import DIFF_METRICS, METRIC_TABLES, comparison_json
+    from corredor.outputs.comparison_tables import comparison_tables
+
+    comp = small_comparison
+    assert ("stranded_peak_day", "peak_stranded_week", "stranded_week_share") in [k for _, k in METRIC_TABLES]
+    assert {"stranded_peak_day", "peak_stranded_week", "stranded_week_share"} <= set(DIFF_METRICS)
+    base = comp.values["baseline"]
+    assert ((base["peak_stranded_week"] > 0) & (base["peak_stranded_week"] <= base["peak_stranded"])).all()
+    assert ((base["stranded_week_share"] > 0) & (base["stranded_week_share"] < 100)).all()
+    row = next(r for r in comparison_json(comp)["summary"]
+               if (r["scenario"], r["metric"]) == ("baseline", "stranded_peak_day"))
+    start = dt.date(2023, 2, 1)
+    assert row["median_date"] == (start + dt.timedelta(days=math.floor(row["median"] + 0.5))).isoformat()
+    assert row["p05_date"] <= row["median_date"] <= row["p95_date"]
+    table = next(t for t in comparison_tables(comp.summary(), comp.names, 3) if "stranded_peak_day" in t.metrics)
+    cell = dict(table.rows)["baseline"][0]
+    assert (cell.value, cell.band) == (row["median_date"], f"[{row['p05_date']} – {row['p95_date']}]")
+    paths = {p.name: p for p in write_comparison(comp, tmp_path / "out", figures=False)}
+    with open(paths["comparison.csv"], newline="", encoding="utf-8") as fh:
+        head, tags, *rows = list(csv.reader(fh))
+    by = {(r[0], r[1]): dict(zip(head, r, strict=True)) for r in rows}
+    assert by["baseline", "stranded_peak_day"]["median_date"] == row["median_date"]
+    assert by["baseline", "peak_stranded"]["median_date"] == ""  # (only a day metric's)
+    assert tags[head.index("median_date")] == "#date+median"
+
+
+def test_a_variant_records_what_it_changes_in_its_baseline():
+    """Found by a policy analyst's review (finding 3): nothing showed what a variant changed, only
+    its author's description. `load_variant` records the parameters it gives other values (with
+    the baseline's), those it sets to the baseline's own, and the tables whose files it replaces
+    or adds; a run's manifest keeps them."""
+    from corredor.engine.crisis import simulate_crisis
+    from corredor.outputs.report.builder import change_lines
+
+    variants = SCENARIO / "variants"
+    cheap = load_variant(variants / "bribe_55.toml").metadata["variant_changes"]
+    assert cheap == {"parameters": [{"name": "bribe_price_usd", "baseline": 100, "variant": 55}],
+                     "unchanged": [], "files": []}
+    assert change_lines(cheap) == ["bribe_price_usd: 100 → 55"]
+    same = load_variant(variants / "bribe_100.toml").metadata["variant_changes"]
+    assert change_lines(same) == ["nothing: its parameters and files are the baseline's",
+                                  "bribe_price_usd: 100, the baseline's own (no change)"]
+    corridor = load_variant(variants / "corridor_28apr.toml").metadata["variant_changes"]
+    assert change_lines(corridor) == ["corridor_open: 2023-04-28 (not in the baseline)",
+                                      "events: adds variants/corridor.csv"]
+    closure = load_variant(variants / "no_peru_closure.toml").metadata["variant_changes"]
+    assert change_lines(closure) == ["policies: policies.csv replaced by variants/no_peru_closure_policies.csv"]
+    import dataclasses
+
+    run = simulate_crisis(dataclasses.replace(load_variant(variants / "bribe_55.toml"), days=3), seed=1)
+    assert run.manifest["scenario"]["variant_changes"] == cheap
+
+
+def test_a_comparison_lists_each_variants_changes_and_says_which_change_nothing(small_comparison):
+    """comparison.json's `variant_changes` and the page's Scenarios table list what each variant
+    changes; a variant whose figures are the baseline's on every seed (bribe-100, the baseline's
+    own price) is named in `identical_to_baseline`, and the page says so, as the CLI does."""
+    from corredor.analysis.compare import comparison_json
+
+    comp = small_comparison
+    assert comp.identical_to_baseline() == ["bribe-100"]
+    assert comp.identical_notes() == [
+        "bribe-100: identical to the baseline on all 3 seeds: this change did not affect any run"]
+    data = comparison_json(comp)
+    assert data["identical_to_baseline"] == ["bribe-100"]
+    assert data["variant_changes"]["bribe-55"]["parameters"] == [
+        {"name": "bribe_price_usd", "baseline": 100, "variant": 55}]
+    assert "baseline" not in data["variant_changes"]
+    from corredor.outputs.report.comparison import render_comparison
+
+    page = " ".join(render_comparison(data).split())
+    scenarios = page[page.index('<section id="scenarios">'):]
+    assert "<th class=\"text\">changed from the baseline</th>" in scenarios
+    assert '<td class="text changes">bribe_price_usd: 100 → 55</td>' in scenarios
+    tables = page[page.index('<section id="comparison">'):page.index('<section id="scenarios">')]
+    assert ("Note: Informal price 100 USD (the baseline&#39;s own price): identical to the baseline on all "
+            "3 seeds: this change did not affect any run.") in tables
+
+
+def _short_compare(monkeypatch, days: int = 85) -> None:
+    """`corredor compare`'s runs cut to `days` days (the CLI's naming, order and files are under
+    test, not the figures): a comparison of a few seeds in seconds."""
+    import dataclasses
+
+    import corredor.analysis.compare as cmp
+
+    real = cmp.compare
+    monkeypatch.setattr(cmp, "compare", lambda scenarios, **kw: real(
+        {n: dataclasses.replace(s, days=days) for n, s in scenarios.items()}, **kw))
+
+
+def test_a_one_way_sweep_shows_the_baseline_in_value_order_with_its_value(tmp_path, monkeypatch):
+    """Found by a policy analyst's review (finding 8): a sweep's values were only inside the row
+    names, and the baseline sat at the top as "baseline", out of the price gradient. Its row is
+    now named by its value, "bribe_price_usd=100 (baseline)", between 55 and 150 in the tables,
+    the page and comparison.png; comparison.csv and the JSON rows have a column per swept key.
+    A variant that changes nothing is said to be identical to the baseline (finding 3)."""
+    from corredor.outputs.plots import comparison_figure
+
+    _short_compare(monkeypatch)
+    r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_100.toml"),
+                            "--sweep", "crisis.bribe_price_usd=150,55", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    base = "bribe_price_usd=100 (baseline)"
+    order = ["bribe_price_usd=55", base, "bribe_price_usd=150", "bribe-100"]
+    first = r.stdout.split("policy comparison", 1)[1]
+    rows = [line.split("│")[1].strip() for line in first[:first.index("└")].splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()]
+    assert rows == order, r.stdout
+    said = " ".join(r.stdout.split())
+    assert ("note: bribe-100: identical to the baseline on its one seed: this change did not affect "
+            "the run") in said
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["scenarios"] == [base, "bribe-100", "bribe_price_usd=150", "bribe_price_usd=55"]
+    assert data["order"] == order and data["sweep_keys"] == ["bribe_price_usd"]
+    assert {r["scenario"]: r["bribe_price_usd"] for r in data["summary"]} == {
+        base: 100, "bribe-100": 100, "bribe_price_usd=150": 150, "bribe_price_usd=55": 55}
+    assert data["identical_to_baseline"] == ["bribe-100"]
+    assert data["variant_changes"]["bribe_price_usd=55"]["parameters"] == [
+        {"name": "bribe_price_usd", "baseline": 100, "variant": 55}]
+    with open(tmp_path / "c" / "comparison.csv", newline="", encoding="utf-8") as fh:
+        head, tags, *lines = list(csv.reader(fh))
+    assert head[-1] == "bribe_price_usd" and tags[-1] == "#meta+sweep+bribe_price_usd"
+    assert {line[0]: line[-1] for line in lines}[base] == "100"
+    page = (tmp_path / "c" / "comparison.html").read_text(encoding="utf-8")
+    table = page[page.index('<section id="comparison">'):]
+    table = table[:table.index("</table>")]
+    assert re.findall(r'<th scope="row">([^<]*)</th>', table) == [  # (the variant by its label)
+        *order[:3], "Informal price 100 USD (the baseline&#39;s own price)"]
+    fig = comparison_figure(data["summary"], data["order"], baseline=data["scenarios"][0])
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks == order  # (top to bottom)
+    blacks = {round(line.get_ydata()[0]) for line in fig.axes[0].get_lines()
+              if line.get_color() == "black" and len(set(line.get_ydata())) == 1}
+    assert blacks == {len(order) - 1 - order.index(base)}  # (the baseline's row, black)

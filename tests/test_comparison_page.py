@@ -86,6 +86,24 @@ def signed_whole(x: float) -> str:
     return ("+" if r > 0 else "\u2212" if r < 0 else "") + f"{abs(r):,}"
 
 
+def share(x: float, sign: bool = False) -> str:
+    """A share (%) as `corredor compare` prints it: one decimal, none where it is whole."""
+    text = f"{abs(x) if sign else x:,.0f}" if abs(x - round(x)) < 0.05 else f"{abs(x) if sign else x:,.1f}"
+    if sign and text != "0":
+        return ("+" if x > 0 else "\u2212") + text
+    return text
+
+
+def expected_cell(r: dict) -> tuple[str, str]:
+    """A summary row's cell as the terminal and the page show it: a day metric's as dates, a
+    share with its decimal, any other as whole numbers."""
+    if r.get("median_date"):
+        return r["median_date"], f"[{r['p05_date']} – {r['p95_date']}]"
+    if r["unit"] == "%":
+        return share(r["median"]), f"[{share(r['p05'])}–{share(r['p95'])}]"
+    return whole(r["median"]), f"[{whole(r['p05'])}–{whole(r['p95'])}]"
+
+
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
     """`corredor compare` of the baseline, bribe-0 and a variant whose name holds markup, --out."""
@@ -130,15 +148,16 @@ def test_compare_out_writes_the_page_with_the_cells_the_cli_printed(compared):
         for line, name in zip(table[1:], names, strict=True):
             for key, cell in zip(keys, line[1:], strict=True):
                 r = row[(name, key)]
-                assert cell == (whole(r["median"]), f"[{whole(r['p05'])}–{whole(r['p95'])}]"), (name, key)
+                assert cell == expected_cell(r), (name, key)
                 assert cell[1] in flat  # (the band the terminal showed, beside the figure)
     for (_, keys), table in zip(DIFF_TABLES, tables[n_metric:n_metric + n_diff], strict=True):
         assert [name for (name, _), *_ in table[1:]] == shown[1:]  # (no row for the baseline)
         for line, name in zip(table[1:], names[1:], strict=True):
             for key, cell in zip(keys, line[1:], strict=True):
                 r = row[(name, key)]
-                lo, hi = signed_whole(r["diff_p05"]), signed_whole(r["diff_p95"])
-                assert cell == (signed_whole(r["diff_median"]), f"[{lo} – {hi}]"), (name, key)
+                sign = (lambda x: share(x, sign=True)) if r["unit"] == "%" else signed_whole
+                lo, hi = sign(r["diff_p05"]), sign(r["diff_p95"])
+                assert cell == (sign(r["diff_median"]), f"[{lo} – {hi}]"), (name, key)
                 assert f"[{lo} – {hi}]" in flat
     # the headings as the CLI's, the whole-run note as it printed it
     assert "peak stranded (people)" in html and "covered space needed on the busiest day (m²)" in html

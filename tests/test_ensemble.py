@@ -762,8 +762,11 @@ def test_ensemble_and_compare_name_metrics_baseline_and_sweep_points_alike(tmp_p
                             "--out", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
     comparison = pd.read_csv(tmp_path / "c" / "comparison.csv", skiprows=[1])
-    # (a price of 0 is no paid passage, and its name says so, in both: `native_crisis.zero_meaning`)
-    assert comparison["scenario"].unique().tolist() == ["baseline", "bribe_price_usd=0 (no paid passage)"]
+    # (in a one-way sweep compare names the baseline by its value too, in value order:
+    # test_compare.py::test_a_one_way_sweep_shows_the_baseline_in_value_order_with_its_value;
+    # a price of 0 is no paid passage, and its name says so, in both: `native_crisis.zero_meaning`)
+    assert comparison["scenario"].unique().tolist() == ["bribe_price_usd=100 (baseline)",
+                                                        "bribe_price_usd=0 (no paid passage)"]
     for args, names in ((sweep, ["bribe_price_usd=0 (no paid passage)"]), ([], ["baseline"])):
         out = tmp_path / f"e{len(args)}"
         r = runner.invoke(app, ["ensemble", str(root), "-n", "1", "--days", "40", "--executor", "serial",

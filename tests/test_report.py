@@ -305,6 +305,32 @@ def test_a_variants_report_says_its_fit_is_the_policys_effect(tmp_path):
     assert "policy variant" not in build_report(folder2).read_text(encoding="utf-8")
 
 
+def test_a_variants_page_lists_what_it_changes_in_effect(tmp_path):
+    """Found by a policy analyst's review (finding 3): a variant's page said only its author's
+    label and description (troops-out's: nothing at all), not `mil_troops = 0`. It now lists
+    manifest.json's `scenario.variant_changes`: parameters with their baseline → variant
+    values, files replaced or added, and "nothing" for a variant that changes nothing."""
+    res = crisis_like(n_days=20)
+    res.manifest["scenario"].update(variant="troops-out", variant_changes={
+        "parameters": [{"name": "mil_troops", "baseline": 0.6, "variant": 0},
+                       {"name": "corridor_open", "baseline": None, "variant": "2023-04-28"}],
+        "unchanged": [], "files": [{"table": "events", "removed": [], "added": ["variants/corridor.csv"]},
+                                   {"table": "policies", "removed": ["policies.csv"], "added": ["v/p.csv"]}]})
+    html = build_report(make_run_folder(res, tmp_path / "run")).read_text(encoding="utf-8")
+    head = " ".join(html[html.index("<header>"):html.index("</header>")].split())
+    assert ("<strong>Changed from the baseline:</strong> mil_troops: 0.6 → 0; corridor_open: 2023-04-28 "
+            "(not in the baseline); events: adds variants/corridor.csv; policies: policies.csv replaced by "
+            "v/p.csv</p>") in head
+    res.manifest["scenario"]["variant_changes"] = {
+        "parameters": [], "unchanged": [{"name": "cap", "value": 17000}], "files": []}
+    html = build_report(make_run_folder(res, tmp_path / "same")).read_text(encoding="utf-8")
+    assert ("Changed from the baseline:</strong> nothing: its parameters and files are the baseline&#39;s; "
+            "cap: 17000, the baseline&#39;s own (no change)") in html
+    del res.manifest["scenario"]["variant"]  # (the baseline's own page: no such line)
+    assert "Changed from the baseline" not in build_report(make_run_folder(res, tmp_path / "base")).read_text(
+        encoding="utf-8")
+
+
 def test_a_reported_peak_is_checked_against_the_simulated_peak_so_far(tmp_path):
     """A peak reported on day 18 (its own date unstated) is compared with the largest simulated
     count up to then, not with that day's (the synthetic camp is cleared from day 17)."""

@@ -1190,6 +1190,50 @@ def _printed_width(renderable, width: int) -> int:
     return max((len(line) for line in buffer.getvalue().splitlines()), default=0)
 
 
+def _sweep_changes(baseline, point) -> dict:
+    """What a sweep point changes in the baseline, as a variant file's `variant_changes` says it
+    (`native_crisis.parameter_changes`): its parameters' values, no file."""
+    from .scenario.native_crisis import parameter_changes
+
+    params, _ = parameter_changes(baseline, point.crisis)
+    return {"parameters": params, "unchanged": [], "files": []}
+
+
+def _sweep_table(scenarios, keys: list[str], points: list[str]) -> tuple[list[str], dict, list[str]]:
+    """A sweep's columns in comparison.csv and the summary rows (`compare.sweep_column`, one per
+    swept key), each scenario's value of each (a number, or a date as YYYY-MM-DD; the baseline's
+    and a variant file's as written; none where it lacks the parameter), and the order of the
+    tables and comparison.png: in a one-way sweep the baseline among the `points` by value (its
+    100 between 55 and 150, where a price gradient reads top to bottom), the variant files after
+    them; else as compared. Why: the values were only inside the row names, and a two-way pivot
+    had a hole where the baseline's cell was the row "baseline"."""
+    from .analysis.compare import CSV_COLUMNS, sweep_column
+    from .scenario.native_crisis import plain_value
+
+    columns: list[str] = []
+    for key in keys:
+        columns.append(sweep_column(key, [*CSV_COLUMNS, *columns]))
+    values: dict[str, dict] = {}
+    numbers: dict[str, float] = {}
+    for name, sc in scenarios.items():
+        crisis = getattr(sc, "crisis", None)
+        shown = crisis.parameter_dates(sc.start_date) if crisis is not None else {}
+        own = {}
+        for col, dotted in zip(columns, keys, strict=True):
+            section, _, key = dotted.partition(".")
+            if crisis is not None and section == "crisis" and key in shown:
+                own[col] = plain_value(shown[key])
+                numbers.setdefault(name, float(crisis.parameters[key]))
+        if own:
+            values[name] = own
+    names = list(scenarios)
+    order = names
+    if len(keys) == 1 and names and names[0] in numbers and all(p in numbers for p in points):
+        block = sorted([names[0], *points], key=lambda n: numbers[n])  # (stable: ties keep their order)
+        order = [*block, *(n for n in names if n not in block)]
+    return (columns if keys else []), (values if keys else {}), order
+
+
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
     the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
@@ -1201,8 +1245,8 @@ def _print_comparison(comp) -> None:
 
     wide = Console(width=max(console.width, 130)) if not console.is_terminal else console  # (notes)
     fits = not console.is_terminal
-    for t in comparison_tables(comp.summary(), comp.names, len(comp.seeds), comp.whole_run_note(),
-                               comp.labels):
+    for t in comparison_tables(comp.summary(), comp.shown_names(), len(comp.seeds), comp.whole_run_note(),
+                               comp.labels, baseline=comp.names[0]):
         rows = [[name_lines(comp.label(name)), *(cell.lines() for cell in cells)] for name, cells in t.rows]
         # a figure is never cut (it was, as "210,…", beside a --sweep's long name), nor a name
         # folded (it was, "peru_block=2023-03-" / "30", to make room for the headings): a file
@@ -1279,6 +1323,7 @@ def compare(
             usage_error(str(exc))
     own = ""  # (the baseline's values of the swept parameters, said above the tables)
     same: list[str] = []  # (the sweep's points that are the baseline as written)
+    points: list[str] = []  # (the sweep's points run, by name)
     try:  # (every key and value checked before any run)
         common = dict(parse_assignment(a) for a in set_ or [])
         sweeps = [parse_sweep(a) for a in sweep or []]
@@ -1313,13 +1358,22 @@ def compare(
             # copied to comparison.json beside a sweep of another price)
             scenarios[name] = dataclasses.replace(sc, metadata={
                 **sc.metadata, "variant": name,
-                "variant_description": f"the baseline ({baseline}) with {name}"})
+                "variant_description": f"the baseline ({baseline}) with {name}",
+                "variant_changes": _sweep_changes(scenarios["baseline"], sc)})
+            points.append(name)
     except OverrideError as exc:
         usage_error(str(exc))
+    sweep_keys, swept_values, order = _sweep_table(scenarios, [k for k, _ in sweeps], points)
+    base_name = "baseline"
+    if len(sweeps) == 1 and own:  # (its value in its name, among the points in value order)
+        base_name = f"{own} (baseline)"
+        scenarios = {(base_name if n == "baseline" else n): sc for n, sc in scenarios.items()}
+        swept_values = {(base_name if n == "baseline" else n): v for n, v in swept_values.items()}
+        order = [base_name if n == "baseline" else n for n in order]
     if same:  # (before the runs: the count of scenarios on the progress bar is one less)
         err_console.print(f"note: the sweep's {' and '.join(same)} is the baseline as written: it runs "
-                          "once, as the row \"baseline\"", markup=False, highlight=False, soft_wrap=True)
-    base = scenarios["baseline"]
+                          f"once, as the row \"{base_name}\"", markup=False, highlight=False, soft_wrap=True)
+    base = scenarios[base_name]
     for name, sc in scenarios.items():  # metrics summed over days compare like with like only
         if (sc.start_date, sc.days) != (base.start_date, base.days):
             err_console.print(f"warning: {name} runs {sc.days} days from {sc.start_date}, the "
@@ -1331,6 +1385,7 @@ def compare(
     with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
+    comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order)
     # the files first, the tables after: printed first, a closed pipe (`| head`: rich exits 1 on
     # a broken pipe) lost the comparison that the runs had just computed
     paths: list[Path] = []
@@ -1351,6 +1406,8 @@ def compare(
         console.print(f"baseline ({baseline}) as written: {own}{also}", markup=False, highlight=False,
                       soft_wrap=True)
     _print_comparison(comp)
+    for line in comp.identical_notes():  # (a row of zeros reads as a variant not applied)
+        console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
     if failed is not None:  # (after the tables: the runs' figures are still shown)
         write_error(out, failed)
     if paths:

@@ -137,7 +137,7 @@ def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFT
     moved by each of `shifts` days, named as `compare --sweep` names them (`peru_block=2023-03-30`).
     Empty when the baseline has no such date parameter. A shift of 0 is the baseline itself and
     is left out, as `compare --sweep` runs a point at the baseline's own value once, as its row."""
-    from .scenario.native_crisis import with_parameters
+    from .scenario.native_crisis import parameter_changes, with_parameters
 
     crisis = getattr(baseline, "crisis", None)
     if crisis is None or "peru_block" not in crisis.date_parameters:
@@ -158,7 +158,10 @@ def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFT
             "variant_description": f"Peru closes on {date.day} {date:%b %Y} instead of {block.day} {block:%b}: "
                                    f"the baseline with Peru closing on {date}, {abs(shift)} days "
                                    f"{'earlier' if shift < 0 else 'later'} than in 2023 (its later "
-                                   "steps keep their distance to it)"})
+                                   "steps keep their distance to it)",
+            # (what it changes, as a variant file's: the comparison page's Scenarios table)
+            "variant_changes": {"parameters": parameter_changes(baseline, sc.crisis)[0], "unchanged": [],
+                                "files": []}})
     return out
 
 

@@ -48,6 +48,21 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 
+#: When and how long people were stranded (`waiting_metrics`), metric key -> (label, unit), in
+#: table order. The waits are read from the run's `days_waited` (the stranded each day by the
+#: days they had waited so far, that day counted: bins 1-2, 3-6, 7-13, 14-27, 28+), so "7 days
+#: or more" is the bins from 7 on; the run records no person's whole wait, only these bins.
+WAIT_METRICS: dict[str, tuple[str, str]] = {
+    # (a day number, 0 = the start date; the tables, comparison.csv and comparison.json give it
+    # as a date too, `DAY_METRICS`)
+    "stranded_peak_day": ("day the most people were stranded", ""),
+    "peak_stranded_week": ("peak people stranded 7 days or more", "people"),
+    "stranded_week_share": ("share of stranded person-days at 7 days or more of waiting", "%"),
+}
+
+#: The metrics that are a day of the run (a day number, 0 = the start date), given as dates too.
+DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
+
 #: What a policy costs in supplies, at the crisis sites (`needs.crisis_sites`: the line, camps and
 #: shelters) under the default standard (Sphere): metric key -> (label, unit), in table order.
 NEEDS_METRICS: dict[str, tuple[str, str]] = {
@@ -78,10 +93,13 @@ NO_VALUE_REASONS: dict[str, str] = {
     # before the engine recorded it; never a run of this version)
     **dict.fromkeys(("peak_stranded_vulnerable", "vulnerable_stranded_person_days"),
                     "the run's results do not say who of the stranded was in a vulnerable group"),
+    # (a day or a share of nobody: not a 0)
+    **dict.fromkeys(("stranded_peak_day", "stranded_week_share"), "nobody was stranded"),
+    "peak_stranded_week": "the run's results do not record how long the stranded had waited",
 }
 
-#: Every metric of a comparison, policy metrics first.
-ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
+#: Every metric of a comparison, policy metrics first, then when and how long people were stranded.
+ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **WAIT_METRICS, **NEEDS_METRICS}
 
 #: Every per-run figure corredor names, key -> (label, unit): a comparison's (ALL_METRICS), and
 #: those that a run's key figures and `corredor ensemble` give beside them. One key and one label
@@ -89,7 +107,6 @@ ALL_METRICS: dict[str, tuple[str, str]] = {**METRICS, **NEEDS_METRICS}
 #: metrics.csv and metrics_summary.json, the CLI's tables, the pages): `heading`.
 METRIC_LABELS: dict[str, tuple[str, str]] = {
     **ALL_METRICS,
-    "stranded_peak_day": ("day the most people were stranded", ""),
     "people_final": ("people created by the last day", "people"),
     **{key: (label, "") for key, label in ARD_LABELS.items()},  # (a Flee case's: which ARD is which)
 }
@@ -132,6 +149,9 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vulnerable people stranded (groups marked vulnerable)",
      ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")),
     ("moved by events", ("corridor_moves", "flown_out")),
+    # (a table of its own: a band of dates is 25 characters wide)
+    ("when and how long people were stranded",
+     ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
     # (the supplies in two tables: in one, seven columns did not fit 130)
     ("people, water and food at the line and in shelters (Sphere)",
      ("peak_at_sites", "water_l", "food_rations", "people_at_sites_last_day")),
@@ -155,6 +175,10 @@ DIFF_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("difference from the baseline, seed by seed",
      ("peak_stranded", "stranded_person_days", "days_until_camp_empties", "give_ups",
       "peak_stranded_vulnerable")),
+    # (the day of the peak in days, + later; the share in percentage points; here, before the
+    # supplies: ALL_METRICS' order, which the run report's differences keep)
+    ("difference from the baseline in when and how long people were stranded, seed by seed",
+     ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
     ("difference from the baseline at the line and in shelters (Sphere), seed by seed",
      ("water_l", "food_rations", "people_at_sites_last_day", "peak_tents")),
 )
@@ -248,16 +272,44 @@ def stranded_peak_day(ds: Any) -> float:
     return float(days[int(np.argmax(daily))])
 
 
+#: The `days_waited` bins of people who had waited 7 days or more (`waiting_metrics`).
+WEEK_BINS: tuple[str, ...] = ("7-13", "14-27", "28+")
+
+
+def waiting_metrics(ds: Any) -> dict[str, float]:
+    """When and how long people were stranded in one run (WAIT_METRICS), all places together:
+    `stranded_peak_day` (`stranded_peak_day`); `peak_stranded_week`, the most people stranded on
+    one day who had by then waited 7 days or more, that day counted (`days_waited` bins 7-13,
+    14-27 and 28+); `stranded_week_share`, those people's share of all stranded person-days, in
+    % (the sum over days of those bins over the sum of all bins: 40 means that 40 % of the days
+    spent stranded were a 7th or later day of waiting). NaN for the share and the day where nobody
+    was ever stranded (no share of nothing, no day), and for the two waits where the results have
+    no `days_waited`. Why: "days until nobody is stranded" is fixed by the day the line is
+    cleared, and a policy that halves the crowd read as changing nothing on "how long"."""
+    out = {"stranded_peak_day": stranded_peak_day(ds)}
+    if "days_waited" not in ds or "wait_bin" not in ds.coords:
+        return {**out, "peak_stranded_week": math.nan, "stranded_week_share": math.nan}
+    hist = ds["days_waited"].transpose("day", "wait_bin")
+    bins = [str(b) for b in ds["wait_bin"].values]
+    counts = np.asarray(hist.values, dtype=np.float64)
+    week = counts[:, [bins.index(b) for b in WEEK_BINS if b in bins]].sum(axis=1)
+    total = float(counts.sum())
+    return {**out, "peak_stranded_week": float(week.max(initial=0.0)),
+            "stranded_week_share": 100.0 * float(week.sum()) / total if total > 0 else math.nan}
+
+
 #: One crisis run's key figures, in the order a run's page and `corredor run` give them: what
-#: `compare` gives per seed (METRICS, NEEDS_METRICS), with the day of the peak after the peak.
-KEY_FIGURES: tuple[str, ...] = ("peak_stranded", "stranded_peak_day", *[k for k in ALL_METRICS if k != "peak_stranded"])
+#: `compare` gives per seed (METRICS, WAIT_METRICS, NEEDS_METRICS), with the day of the peak
+#: after the peak.
+KEY_FIGURES: tuple[str, ...] = ("peak_stranded", "stranded_peak_day",
+                                *[k for k in ALL_METRICS if k not in ("peak_stranded", "stranded_peak_day")])
 
 
 def key_figures(ds: Any) -> dict[str, float]:
-    """One border-crisis run's key figures (KEY_FIGURES): `policy_metrics`, `needs_metrics` and
-    `stranded_peak_day`. Why: a planner's first questions of one run (how many stranded at most,
+    """One border-crisis run's key figures (KEY_FIGURES): `policy_metrics`, `waiting_metrics`
+    and `needs_metrics`. Why: a planner's first questions of one run (how many stranded at most,
     when, for how long, what it takes) were answered only by `compare`, over seeds."""
-    figures = {**policy_metrics(ds), **needs_metrics(ds), "stranded_peak_day": stranded_peak_day(ds)}
+    figures = {**policy_metrics(ds), **waiting_metrics(ds), **needs_metrics(ds)}
     return {k: figures[k] for k in KEY_FIGURES}
 
 
@@ -334,6 +386,42 @@ class Comparison:
     #: (2 weeks earlier)"), where it has one: the terminal, comparison.png and the pages show it
     #: (`label`), comparison.csv has it beside the name (`scenario_label`), the rows are keyed by name
     labels: dict[str, str] = field(default_factory=dict)
+    #: scenario -> what it changes in the baseline (`native_crisis.variant_changes`: a variant
+    #: file's, a sweep point's), comparison.json's `variant_changes`, the page's Scenarios table
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: a sweep's columns (`sweep_column`: comparison.csv's and the summary rows' columns after the
+    #: others), and scenario -> column -> its value of that parameter (a number, or a date as
+    #: YYYY-MM-DD; the baseline's as written), where it has the parameter
+    sweep_keys: list[str] = field(default_factory=list)
+    swept: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the scenarios in the order the tables and comparison.png show them (a one-way sweep: by
+    #: value, the baseline among the points); empty: `names`' order
+    order: list[str] = field(default_factory=list)
+
+    def shown_names(self) -> list[str]:
+        """The scenarios in the order the tables and the figure show them (`order`, else `names`)."""
+        return list(self.order) if sorted(self.order) == sorted(self.names) else list(self.names)
+
+    def identical_to_baseline(self) -> list[str]:
+        """The scenarios whose every figure (ALL_METRICS) and daily number stranded are the
+        baseline's on every seed (a variant that changed nothing any run felt: a capacity that
+        never binds, a price set to the baseline's own)."""
+        if not self.names:
+            return []
+        base = self.names[0]
+        same = []
+        for name in self.names[1:]:
+            a, b = self.stranded[name], self.stranded[base]
+            if a.shape == b.shape and np.array_equal(a, b) and all(
+                    np.array_equal(self.values[name][k], self.values[base][k], equal_nan=True)
+                    for k in ALL_METRICS if k in self.values[name] and k in self.values[base]):
+                same.append(name)
+        return same
+
+    def identical_notes(self) -> list[str]:
+        """`identical_note` of each scenario `identical_to_baseline`, by its name, as `corredor
+        compare` prints it under its tables (comparison.html says it by the readable name)."""
+        return [identical_note(n, len(self.seeds)) for n in self.identical_to_baseline()]
 
     def dates(self, name: str) -> list[str]:
         """ISO dates of the days of `name`'s daily series (empty when its start is unknown)."""
@@ -353,6 +441,7 @@ class Comparison:
         rows = []
         base = self.names[0] if self.names else ""
         for name in self.names:
+            start = self.start_dates.get(name)
             for key, (label, unit) in ALL_METRICS.items():
                 v = self.values[name][key]
                 finite = v[np.isfinite(v)]
@@ -366,6 +455,10 @@ class Comparison:
                     "seeds": int(v.size), "seeds_without_value": int(v.size - finite.size),
                     "diff_median": d[1], "diff_p05": d[0], "diff_p95": d[2],
                     "diff_within_chance": within_chance(d[0], d[2], paired.size),
+                    # (a day metric's figures as dates too; None for any other)
+                    **{f"{k}_date": quantile_date(x, start) if key in DAY_METRICS else None
+                       for k, x in zip(("median", "p05", "p95"), (q[1], q[0], q[2]), strict=True)},
+                    **{col: self.swept.get(name, {}).get(col) for col in self.sweep_keys},
                 })
         return rows
 
@@ -391,6 +484,41 @@ class Comparison:
         v = self.values[name][key]
         v = v[np.isfinite(v)]
         return float(np.median(v)) if v.size else math.nan
+
+
+def identical_note(name: str, seeds: int) -> str:
+    """What `corredor compare` and comparison.html say of a scenario whose results are the
+    baseline's on every seed (`Comparison.identical_to_baseline`). Why: a variant that changed
+    nothing any run felt gave a row of zeros, which read the same as a variant not applied."""
+    on = f"on all {seeds:,} seeds" if seeds != 1 else "on its one seed"
+    runs = "any run" if seeds != 1 else "the run"
+    return f"{name}: identical to the baseline {on}: this change did not affect {runs}"
+
+
+def quantile_date(day: float, start: Any) -> str | None:
+    """A quantile of a day metric (a day number, 0 = `start`) as its date, YYYY-MM-DD, rounded to
+    the nearer day (`formatting.day_date`: a median between two days goes to the later); None
+    without a value or a start date."""
+    from ..outputs.formatting import day_date
+
+    if start is None or not math.isfinite(day):
+        return None
+    return day_date(day, start)
+
+
+def sweep_column(key: str, taken: Any = ()) -> str:
+    """A swept parameter's column in comparison.csv and the summary rows: its name without
+    `crisis.` (`bribe_price_usd`), as the sweep's names write it; the dotted key where that is
+    already a column (`taken`)."""
+    name = key.removeprefix("crisis.")
+    return key if name in taken else name
+
+
+#: comparison.csv's columns before a sweep's (`sweep_column`): the summary rows' keys.
+CSV_COLUMNS: tuple[str, ...] = ("scenario", "metric", "unit", "median", "p05", "p95", "seeds",
+                                "seeds_without_value", "diff_median", "diff_p05", "diff_p95", "label",
+                                "period", "period_start", "period_end", "scenario_label",
+                                "diff_within_chance", "median_date", "p05_date", "p95_date")
 
 
 def scenario_identity(scenario: Scenario) -> dict[str, str]:
@@ -596,7 +724,7 @@ def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
     ds = res.dataset
     camp = (np.array(ds["population"].sel(location=shared.camp).values)
             if shared.camp is not None and shared.camp in plan.names else None)
-    return SeedOutput(task.name, task.k, {**policy_metrics(ds), **needs_metrics(ds)},
+    return SeedOutput(task.name, task.k, {**policy_metrics(ds), **waiting_metrics(ds), **needs_metrics(ds)},
                       np.asarray(ds["stranded"].sum("location").values), camp,
                       res if task.keep else None, daily_flows(ds))
 
@@ -688,7 +816,9 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
                       identities={n: scenario_identity(s) for n, s in scenarios.items()},
                       camp_place=camp if camps else None, flows=flows,
                       labels={n: str(s.metadata["variant_label"]) for n, s in scenarios.items()
-                              if s.metadata.get("variant") and s.metadata.get("variant_label")})
+                              if s.metadata.get("variant") and s.metadata.get("variant_label")},
+                      changes={n: dict(s.metadata["variant_changes"]) for n, s in scenarios.items()
+                               if s.metadata.get("variant") and isinstance(s.metadata.get("variant_changes"), dict)})
 
 
 def camp_place(scenario: Scenario) -> str | None:
@@ -757,27 +887,32 @@ def comparison_csv(comp: Comparison) -> str:
     The last columns say what a row is, as the pages do: the metric's `label`
     (METRIC_LABELS: "water needed …, whole run") and the days its figure covers (`period_fields`:
     the ISO interval `period`, tagged `#meta+period` as no HXL tool reads an interval as a date,
-    and its `period_start` and `period_end`, `#date+start` and `#date+end`); they come last, so
-    that a reader of the earlier columns by position reads on. After them, added later (so that
-    the earlier columns keep their places): the scenario's readable name `scenario_label`
-    (`Comparison.label`, `#meta+scenario+label`; `label` is the metric's) and whether its
-    difference from the baseline is within chance variation, `diff_within_chance`
-    (`within_chance`: `true`, `false`, empty where it cannot be said; `#meta+diff+chance`)."""
-    from ..outputs.tables import hxl_csv_text
+    and its `period_start` and `period_end`, `#date+start` and `#date+end`); after them, columns
+    added since, so that a reader of the earlier columns by position reads on: the scenario's
+    readable name `scenario_label` (`Comparison.label`, `#meta+scenario+label`; `label` is the
+    metric's) and whether its difference from the baseline is within chance variation,
+    `diff_within_chance` (`within_chance`: `true`, `false`, empty where it cannot be said;
+    `#meta+diff+chance`); a day metric's median and band as dates (`median_date`, `p05_date`,
+    `p95_date`, `#date+median` …; empty for any other metric); then one column per swept parameter
+    (`Comparison.sweep_keys`, `#meta+sweep+<name>`: each scenario's value, the baseline's as
+    written)."""
+    from ..outputs.tables import hxl_attribute, hxl_csv_text
 
     figures = ("median", "p05", "p95", "seeds", "seeds_without_value", "diff_median", "diff_p05", "diff_p95")
-    header = ["scenario", "metric", "unit", *figures, "label", "period", "period_start", "period_end",
-              "scenario_label", "diff_within_chance"]
+    day_dates = ("median_date", "p05_date", "p95_date")
+    header = [*CSV_COLUMNS, *comp.sweep_keys]
     tags = ["#meta+scenario", "#indicator+name", "#indicator+unit", "#indicator+value+median",
             "#indicator+value+p05", "#indicator+value+p95", "#meta+seeds", "#meta+seeds+missing",
             "#indicator+value+diff+median", "#indicator+value+diff+p05", "#indicator+value+diff+p95",
             "#indicator+label", "#meta+period", "#date+start", "#date+end", "#meta+scenario+label",
-            "#meta+diff+chance"]
+            "#meta+diff+chance", "#date+median", "#date+p05", "#date+p95",
+            *(f"#meta+sweep+{hxl_attribute(k)}" for k in comp.sweep_keys)]
     dates = {name: comp.dates(name) for name in comp.names}
     rows = ([r["scenario"], r["metric"], file_unit(r["unit"]), *(r[k] for k in figures),
              METRIC_LABELS.get(r["metric"], (r.get("label", ""), ""))[0],
              *period_fields(dates.get(r["scenario"], []), r["metric"]).values(),
-             r["scenario_label"], bool_text(r["diff_within_chance"])] for r in comp.summary())
+             r["scenario_label"], bool_text(r["diff_within_chance"]),
+             *(r.get(k) for k in day_dates), *(r.get(k) for k in comp.sweep_keys)] for r in comp.summary())
     return hxl_csv_text(header, tags, rows, number=csv_number)
 
 
@@ -823,6 +958,15 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         # summary rows hold each scenario's in `scenario_label`)
         "labels": comp.labels,
         "files": comp.files,
+        # (what each variant and sweep point changes in the baseline: `native_crisis.variant_changes`)
+        "variant_changes": comp.changes,
+        # (the scenarios whose figures are the baseline's on every seed: `identical_note`)
+        "identical_to_baseline": comp.identical_to_baseline(),
+        # (the tables' and comparison.png's order: a one-way sweep's by value)
+        "order": comp.shown_names(),
+        # (a sweep's columns of the summary rows and comparison.csv, and each scenario's values)
+        "sweep_keys": comp.sweep_keys,
+        "swept": comp.swept,
         # (comparison.csv's rows: with the days each figure covers, `period_fields`)
         "summary": [{**{k: (clean(v) if isinstance(v, float) else file_unit(v) if k == "unit" else v)
                         for k, v in r.items()},
@@ -888,7 +1032,8 @@ def write_comparison(comp: Comparison, out_dir: str | os.PathLike[str], force: b
         from ..outputs.plots import COMPARISON_PNG, comparison_png
         from ..outputs.report.comparison import COMPARISON_HTML, render_comparison
 
-        png = png if png is not None else comparison_png(comp.summary(), comp.names, comp.labels)
+        png = png if png is not None else comparison_png(comp.summary(), comp.shown_names(), comp.labels,
+                                                         comp.names[0])
         texts = {COMPARISON_PNG: png,
                  COMPARISON_HTML: render_comparison(data, png, observation_checks=observation_checks)}
     csv_name, json_name = COMPARISON_FILES

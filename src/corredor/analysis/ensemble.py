@@ -457,9 +457,9 @@ def default_metrics(results: Any) -> dict[str, float]:
         out.setdefault("stranded_peak_day", stranded_peak_day(ds))
         out.setdefault("stranded_person_days", float(np.sum(daily)))
     if is_crisis(ds):  # (the two stranded figures are above already)
-        from .compare import needs_metrics, policy_metrics
+        from .compare import needs_metrics, policy_metrics, waiting_metrics
 
-        for key, value in {**policy_metrics(ds), **needs_metrics(ds)}.items():
+        for key, value in {**policy_metrics(ds), **waiting_metrics(ds), **needs_metrics(ds)}.items():
             if key not in ("peak_stranded", "stranded_person_days"):
                 out.setdefault(key, value)
     return out

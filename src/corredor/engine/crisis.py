@@ -125,7 +125,10 @@ def simulate_crisis(
                      **{k: str(scenario.metadata[k]) for k in ("variant_label", "variant_description")
                         if scenario.metadata.get("variant") and scenario.metadata.get(k)},
                      **({"variant_file": str(scenario.metadata["variant_file"])}
-                        if scenario.metadata.get("variant_file") else {})},
+                        if scenario.metadata.get("variant_file") else {}),
+                     # (what it changes in effect, parameters and files: `native_crisis.variant_changes`)
+                     **({"variant_changes": scenario.metadata["variant_changes"]}
+                        if scenario.metadata.get("variant") and scenario.metadata.get("variant_changes") else {})},
         **({"provided": [dict(p) for p in scenario.crisis.provided]}
            if scenario.crisis is not None and scenario.crisis.provided else {}),
         "seed": int(seed),

@@ -21,10 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .formatting import MISSING, count_text, signed
+from .formatting import MISSING, count_text, fmt_exact, signed
 
 #: A metric's cell where no seed has a value (people were still stranded on the run's last day).
 NOT_WITHIN = "not within the run"
+#: The cell of a day or a share of the stranded (`compare.WAIT_METRICS`) where nobody was.
+NOBODY = "nobody stranded"
+#: The metrics whose missing value means nobody was stranded, not a day beyond the run.
+_NOBODY_METRICS = ("stranded_peak_day", "stranded_week_share")
+#: The unit of figures written with a decimal (a share), not as whole numbers as counts are.
+_SHARE_UNIT = "%"
 
 
 class Cell(NamedTuple):
@@ -38,7 +44,7 @@ class Cell(NamedTuple):
         NOT_WITHIN folded over two lines (its column is as narrow as a figure)."""
         if self.band:
             return f"{self.value}\n{self.band}"
-        return "not within\nthe run" if self.value == NOT_WITHIN else self.value
+        return {NOT_WITHIN: "not within\nthe run", NOBODY: "nobody\nstranded"}.get(self.value, self.value)
 
 
 @dataclass(frozen=True)
@@ -67,16 +73,25 @@ def _number(v: Any) -> float | None:
 
 def metric_cell(row: Mapping[str, Any] | None) -> tuple[Cell, int]:
     """A scenario's figure of one metric, "930" over "[905–941]", starred where some seeds have
-    no value; NOT_WITHIN where none has; and how many seeds have none (for the note)."""
+    no value; NOT_WITHIN where none has (NOBODY for a day or share of the stranded, where nobody
+    was); a day metric's as dates ("2023-05-10" over "[2023-05-08 – 2023-05-12]": the row's
+    `median_date`, `p05_date`, `p95_date`); a share with a decimal ("23.4"); and how many seeds
+    have none (for the note)."""
     if row is None:
         return Cell(MISSING), 0
     med, lo, hi = (_number(row.get(k)) for k in ("median", "p05", "p95"))
     if med is None:
-        return Cell(NOT_WITHIN), 0
+        return Cell(NOBODY if row.get("metric") in _NOBODY_METRICS else NOT_WITHIN), 0
     missing = int(_number(row.get("seeds_without_value")) or 0)
+    star = "*" if missing else ""
+    if isinstance(row.get("median_date"), str) and row["median_date"]:
+        low, high = row.get("p05_date"), row.get("p95_date")
+        band = f"[{low} – {high}]" if isinstance(low, str) and isinstance(high, str) and low and high else ""
+        return Cell(f"{row['median_date']}{star}", band), missing
     # (`formatting.count_text`: the one rule for quantiles of counts, as the pages write them)
-    band = f"[{count_text(lo)}–{count_text(hi)}]" if lo is not None and hi is not None else ""
-    return Cell(f"{count_text(med)}{'*' if missing else ''}", band), missing
+    text = fmt_exact if row.get("unit") == _SHARE_UNIT else count_text
+    band = f"[{text(lo)}–{text(hi)}]" if lo is not None and hi is not None else ""
+    return Cell(f"{text(med)}{star}", band), missing
 
 
 def missing_note(name: str, key: str, missing: int, seeds: Any) -> str:
@@ -85,8 +100,8 @@ def missing_note(name: str, key: str, missing: int, seeds: Any) -> str:
     from ..analysis.compare import ALL_METRICS
 
     label = ALL_METRICS[key][0] if key in ALL_METRICS else key
-    return (f"* {name}, {label}: in {missing} of {seeds} seeds not within the run; the figures "
-            "are of the other seeds")
+    why = "nobody was stranded" if key in _NOBODY_METRICS else "not within the run"
+    return f"* {name}, {label}: in {missing} of {seeds} seeds {why}; the figures are of the other seeds"
 
 
 def chance_mark(row: Mapping[str, Any] | None) -> str:
@@ -113,12 +128,13 @@ def difference_cell(row: Mapping[str, Any] | None) -> Cell:
     med, lo, hi = (_number(row.get(f"diff_{q}")) if row is not None else None for q in ("median", "p05", "p95"))
     if med is None:
         return Cell(MISSING)
-    return Cell(signed(med, whole=True) + chance_mark(row), f"[{signed(lo, whole=True)} – {signed(hi, whole=True)}]")
+    whole = row is None or row.get("unit") != _SHARE_UNIT  # (a share's in points, with a decimal)
+    return Cell(signed(med, whole=whole) + chance_mark(row), f"[{signed(lo, whole=whole)} – {signed(hi, whole=whole)}]")
 
 
 def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str], seeds: int,
-                      whole_run_note: str | None = None,
-                      labels: Mapping[str, str] | None = None) -> list[ComparisonTable]:
+                      whole_run_note: str | None = None, labels: Mapping[str, str] | None = None,
+                      baseline: str | None = None) -> list[ComparisonTable]:
     """The tables `corredor compare` prints, in its order: each of `compare.METRIC_TABLES`, then
     (with more than one scenario) each of `compare.DIFF_TABLES` without the baseline's row.
     `summary`: the rows of `Comparison.summary()` or comparison.json's; `names`: the scenarios,
@@ -130,7 +146,9 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
     names); under a difference table with a difference within chance variation, what its
     `chance_mark` means. A metric that no row has (a comparison.json written before
     it existed, such as the vulnerable stranded) is left out of its table, and a table left
-    with none is left out: its figures are not known, not "–" for every scenario."""
+    with none is left out: its figures are not known, not "–" for every scenario. `names` may
+    be in another order than the baseline first (`Comparison.shown_names`, a one-way sweep's by
+    value); `baseline` (default: the first of `names`) then says which has no differences."""
     from ..analysis.compare import (
         CHANCE_MARK,
         CHANCE_NOTE,
@@ -164,14 +182,18 @@ def comparison_tables(summary: Sequence[Mapping[str, Any]], names: Sequence[str]
         if bands and not tables:
             notes.insert(0, bands)
         tables.append(ComparisonTable(f"{title}: {over}", metrics, rows, notes))
+    base = baseline if baseline is not None else (names[0] if names else None)
     if len(names) > 1:  # (common seeds: the difference on a seed is the policy's alone)
         for title, metrics in _in_file(DIFF_TABLES, summary):
-            rows = [(name, [difference_cell(by_key.get((name, key))) for key in metrics]) for name in names[1:]]
+            rows = [(name, [difference_cell(by_key.get((name, key))) for key in metrics])
+                    for name in names if name != base]
             if one:
                 rows = [(name, [Cell(c.value) for c in cells]) for name, cells in rows]
             marked = any(c.value.endswith(CHANCE_MARK) for _, cells in rows for c in cells)
+            notes = ([f"{heading_of('stranded_peak_day')}: the difference in days (+ later, − earlier)"]
+                     if "stranded_peak_day" in metrics else [])
             tables.append(ComparisonTable(f"{title}: {over}", metrics, rows,
-                                          [CHANCE_NOTE] if marked else [], differences=True))
+                                          notes + ([CHANCE_NOTE] if marked else []), differences=True))
     return tables
 
 
@@ -183,3 +205,10 @@ def _in_file(tables: tuple[tuple[str, tuple[str, ...]], ...],
     there = {str(r.get("metric")) for r in summary}
     kept = [(title, tuple(k for k in keys if k in there)) for title, keys in tables]
     return [(title, keys) for title, keys in kept if keys]
+
+
+def heading_of(key: str) -> str:
+    """A metric's label as the notes under a table name it (`compare.METRIC_LABELS`)."""
+    from ..analysis.compare import METRIC_LABELS
+
+    return METRIC_LABELS[key][0] if key in METRIC_LABELS else key

@@ -362,10 +362,11 @@ PANEL_TITLE_CHARS = 28
 
 def comparison_figure(summary: list[dict[str, Any]], names: list[str],
                       panels: tuple[str, ...] = COMPARISON_PANELS,
-                      labels: Mapping[str, str] | None = None) -> Figure:
+                      labels: Mapping[str, str] | None = None, baseline: str | None = None) -> Figure:
     """One panel per metric of a policy comparison: each scenario's median over the seeds (a dot)
-    and its 5–95 % band (a bar), scenarios from top to bottom in comparison order, the first (the
-    baseline) in black with a dashed line through its median, so a variant's effect reads as its
+    and its 5–95 % band (a bar), scenarios from top to bottom in `names`' order (the tables':
+    `Comparison.shown_names`, a one-way sweep's by value), the `baseline` (default: the first)
+    in black with a dashed line through its median, so a variant's effect reads as its
     distance from the line. `summary` is `Comparison.summary()` (rows with scenario, metric,
     label, unit, median, p05, p95). Each scenario by its readable name (`labels`,
     `Comparison.labels`), as the terminal and the page show it. The title says what the bands
@@ -374,6 +375,7 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
 
     rows = {(r["scenario"], r["metric"]): r for r in summary}
     n = len(names)
+    base = baseline if baseline is not None else (names[0] if names else None)
     shown = [(labels or {}).get(name) or name for name in names]
     ticks = [name_lines(name) for name in shown]  # (a sweep point of several values: a line each)
     row_in = 0.3 + 0.13 * (max(label.count("\n") for label in ticks) if ticks else 0)
@@ -395,10 +397,10 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
             r = rows.get((name, key))
             if r is None or not np.isfinite(r["median"]):
                 continue
-            color = "black" if k == 0 else "tab:blue"
+            color = "black" if name == base else "tab:blue"
             ax.plot([r["p05"], r["p95"]], [y[k], y[k]], color=color, lw=2, alpha=0.5)
             ax.plot([r["median"]], [y[k]], "o", color=color, ms=4)
-            if k == 0:
+            if name == base:
                 ax.axvline(r["median"], color="black", ls="--", lw=0.8)
         # (a long label folded at its spaces: "water needed at the line and in shelters, whole
         # run" on one line ran into the next panel's title)
@@ -431,11 +433,11 @@ def _fit_labels(fig: Figure, ax: Any, panels_in: float = 7.8, pad_in: float = 0.
 
 
 def comparison_png(summary: list[dict[str, Any]], names: list[str],
-                   labels: Mapping[str, str] | None = None) -> bytes:
+                   labels: Mapping[str, str] | None = None, baseline: str | None = None) -> bytes:
     """`comparison_figure` as PNG bytes (written with the comparison's CSV and JSON, together)."""
     import io
 
-    fig = comparison_figure(summary, names, labels=labels)
+    fig = comparison_figure(summary, names, labels=labels, baseline=baseline)
     buf = io.BytesIO()
     with quiet_missing_glyphs([fig], "comparison.png"):
         save_png(fig, buf)

@@ -1419,8 +1419,70 @@ def load_variant(path: str | Path) -> Scenario:
     meta = {**dict(base.metadata), "variant": name, "variant_file": str(path),
             "variant_description": str(variant.get("description", "")),
             **({"variant_label": str(variant["label"])} if variant.get("label") else {}), "baseline": base.name,
+            "variant_changes": variant_changes(base, crisis, base_dir, base_toml, table,
+                                               set(own) if isinstance(own, dict) else set()),
             "warnings": _variant_warnings(base, base_dir, base_toml, problems)}
     return replace(base, name=f"{base.name}+{name}", crisis=crisis, metadata=meta)
+
+
+def plain_value(value: Any) -> Any:
+    """A parameter's value as the files say it: a whole number without ".0" (100, not 100.0),
+    a date as YYYY-MM-DD (`Crisis.parameter_dates`), any other number as it is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def parameter_changes(base: Scenario, crisis: Crisis | None,
+                      own: Any = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The parameters `crisis` gives other values than `base`'s, each {name, baseline, variant}
+    (`baseline` null where `base` lacks it; dates as YYYY-MM-DD, whole numbers without ".0"), and
+    those among `own` (the names a variant sets) that keep `base`'s value, each {name, value}:
+    `variant_changes`' `parameters` and `unchanged`, a sweep point's too."""
+    start = base.start_date
+    before = base.crisis.parameter_dates(start) if base.crisis is not None else {}
+    after = crisis.parameter_dates(start) if crisis is not None else {}
+    params = [{"name": k, "baseline": plain_value(before.get(k)), "variant": plain_value(v)}
+              for k, v in after.items() if k not in before or before[k] != v]
+    same = [{"name": k, "value": plain_value(v)} for k, v in after.items() if k in own and before.get(k) == v]
+    return params, same
+
+
+def variant_changes(base: Scenario, crisis: Crisis, base_dir: Path, base_toml: dict[str, Any],
+                    table: dict[str, Any], own: set[str]) -> dict[str, Any]:
+    """What a variant changes in its baseline, in effect: `parameters`, each
+    {name, baseline, variant} whose value differs (`baseline` null for a parameter the baseline
+    lacks; dates as YYYY-MM-DD); `unchanged`, each {name, value} the variant sets to the
+    baseline's own value; `files`, each {table, removed, added} of a `[crisis]` table whose files differ
+    (names from the baseline's folder, else the file's name). Why: a page showed only the
+    author's free-text description, so a reader could not tell "this policy changes nothing"
+    from "this variant was not applied" (the manifest's `scenario.variant_changes`, the
+    comparison's Scenarios table)."""
+    params, same = parameter_changes(base, crisis, own)
+    crisis_toml = base_toml.get("crisis", {})
+
+    def real(folder: Path, name: Any) -> str:
+        try:
+            return os.path.realpath(folder / str(name))
+        except (OSError, ValueError):
+            return str(folder / str(name))
+
+    def shown_name(full: str) -> str:
+        try:
+            return Path(full).relative_to(os.path.realpath(base_dir)).as_posix()
+        except ValueError:
+            return Path(full).name
+
+    files = []
+    for key in FILE_KEYS:
+        spec = crisis_toml.get(key) if isinstance(crisis_toml, dict) else None
+        was = [real(base_dir, f) for f in (spec if isinstance(spec, list) else [spec]) if isinstance(f, str)]
+        spec = table.get(key)
+        now = [real(base_dir, f) for f in (spec if isinstance(spec, list) else [spec]) if isinstance(f, str)]
+        if was != now:
+            files.append({"table": key, "removed": [shown_name(f) for f in was if f not in now],
+                          "added": [shown_name(f) for f in now if f not in was]})
+    return {"parameters": params, "unchanged": same, "files": files}
 
 
 def load_any(path: str | Path) -> Scenario:

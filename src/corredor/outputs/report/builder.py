@@ -1122,7 +1122,7 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
         return obj
     if isinstance(obj, dict) and isinstance(obj.get("summary"), list):
         from ...analysis.compare import ALL_METRICS, heading, titled
-        from ..comparison_tables import NOT_WITHIN, metric_cell
+        from ..comparison_tables import NOBODY, NOT_WITHIN, metric_cell
 
         metrics = obj.get("metrics") or {}
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
@@ -1157,7 +1157,8 @@ def comparison_rows(obj: Any) -> list[dict[str, Any]] | None:
             # where no seed has a value, where the page said "–"; starred where some have none,
             # `missing_seed_notes` saying which under the table)
             shown, missing = metric_cell(r)
-            if shown.value == NOT_WITHIN or counts(r):
+            # (a day metric's dates and a share's decimal: as `corredor compare` prints them)
+            if shown.value in (NOT_WITHIN, NOBODY) or counts(r) or r.get("median_date") or r.get("unit") == "%":
                 return column(r.get("metric")), f"{shown.value} {shown.band}".rstrip()
             median, _, band = band_cell(med, lo, hi).partition(" ")  # (no count: every digit)
             return column(r.get("metric")), f"{median}{'*' if missing else ''} {band}".rstrip()
@@ -1212,7 +1213,9 @@ def difference_rows(summary: Any) -> list[dict[str, Any]] | None:
         values: list[Any] = [r.get(k) for k in ("diff_median", "diff_p05", "diff_p95")]
         if not all(checks.is_number(v) and math.isfinite(float(v)) for v in values):
             return None  # (the baseline's own row; a metric without a paired seed)
-        whole = is_count_unit(ALL_METRICS[str(r["metric"])][1])  # (as `corredor compare` prints them)
+        # (as `corredor compare` prints them, `comparison_tables.difference_cell`: whole numbers,
+        # a share's points with a decimal)
+        whole = ALL_METRICS[str(r["metric"])][1] != "%"
         med, lo, hi = (signed(float(v), whole=whole) for v in values)
         # (" (chance)" where its band includes 0, as `corredor compare` marks it)
         return heading(str(r["metric"])), f"{med}{chance_mark(r)} [{lo} – {hi}]"
@@ -1696,6 +1699,48 @@ def variant_line(scenario: Any) -> str | None:
     return label or text or None
 
 
+def change_lines(changes: Any) -> list[str]:
+    """What a variant changes in its baseline, one line each, from `variant_changes` (the run's
+    manifest.json `scenario.variant_changes`, comparison.json's `variant_changes`): a parameter
+    "bribe_price_usd: 100 → 0", one the baseline lacks "corridor_open: 2023-04-28 (not in the
+    baseline)", one set to the baseline's own value "bribe_price_usd: 100, the baseline's own
+    (no change)", a table "events: adds variants/corridor.csv" or "policies: policies.csv
+    replaced by variants/x.csv"; "nothing: …" where it changes nothing; [] where not known (a
+    manifest written before these were recorded). Why: the page's first line was the author's
+    description only, and a variant that changed nothing read like one that did."""
+    if not isinstance(changes, dict):
+        return []
+
+    def items(key: str) -> list[dict[str, Any]]:
+        v = changes.get(key)
+        return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+    def text(v: Any) -> str:
+        from ...analysis.ensemble import value_text
+
+        return value_text(v)
+
+    def names(v: Any) -> str:
+        return ", ".join(str(x) for x in v) if isinstance(v, list) else ""
+
+    lines = []
+    for p in items("parameters"):
+        if p.get("baseline") is None:
+            lines.append(f"{p.get('name')}: {text(p.get('variant'))} (not in the baseline)")
+        else:
+            lines.append(f"{p.get('name')}: {text(p.get('baseline'))} → {text(p.get('variant'))}")
+    for f in items("files"):
+        removed, added = names(f.get("removed")), names(f.get("added"))
+        said = (f"{removed} replaced by {added}" if removed and added else
+                f"adds {added}" if added else f"no longer reads {removed}")
+        lines.append(f"{f.get('table')}: {said}")
+    for p in items("unchanged"):
+        lines.append(f"{p.get('name')}: {text(p.get('value'))}, the baseline's own (no change)")
+    if not items("parameters") and not items("files"):
+        lines.insert(0, "nothing: its parameters and files are the baseline's")
+    return lines
+
+
 def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
            comparison_figure: str | None = None, comparison_seeds: list[Any] | None = None,
            differences: list[dict[str, Any]] | None = None, whole_run: str | None = None,
@@ -1716,6 +1761,7 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
     return template.render(
         variant=scen.get("variant") if isinstance(scen, dict) else None,
         variant_line=variant_line(scen),
+        variant_changes=change_lines(scen.get("variant_changes")) if isinstance(scen, dict) and scen.get("variant") else [],
         title=f"{scenario_title(scen, run_dir.name)}: one run",
         facts=facts,
         technical=technical,

@@ -21,7 +21,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ...analysis.compare import band_note, bands_meaningful, heading
+from ...analysis.compare import band_note, bands_meaningful, heading, identical_note
 from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..comparison_tables import ComparisonTable, comparison_tables
@@ -32,6 +32,7 @@ from .builder import (
     LINE_DASHES,
     PALETTE,
     _asset,
+    change_lines,
     chart,
     comparison_rows,
     comparison_whole_run_note,
@@ -94,6 +95,24 @@ def _names(data: dict[str, Any]) -> list[str]:
     if isinstance(data.get("scenarios"), list):
         return [str(n) for n in data["scenarios"]]
     return list(dict.fromkeys(str(r.get("scenario", "")) for r in data["summary"] if isinstance(r, dict)))
+
+
+def _order(data: dict[str, Any], names: list[str]) -> list[str]:
+    """The scenarios in the order the tables show them: comparison.json's `order` (a one-way
+    sweep's by value, the baseline among its points), else `names`."""
+    order = data.get("order")
+    if isinstance(order, list) and sorted(str(n) for n in order) == sorted(names):
+        return [str(n) for n in order]
+    return names
+
+
+def identical_notes(data: dict[str, Any], names: list[str], seeds: int) -> list[str]:
+    """`compare.identical_note` of each scenario comparison.json's `identical_to_baseline` names
+    (by its readable name), as `corredor compare` printed them."""
+    same = data.get("identical_to_baseline")
+    labels = labels_of(data)
+    return [identical_note(labels.get(str(n), str(n)), seeds) for n in same
+            if str(n) in names] if isinstance(same, list) else []
 
 
 def _seeds(data: dict[str, Any]) -> list[str]:
@@ -167,14 +186,19 @@ def shown_file(file: str, base: str) -> str:
         return path.name
 
 
-def scenario_rows(data: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+def scenario_rows(data: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
     """Each scenario compared: its readable name (`labels_of`, else its name), its name in the files,
-    its description (a sweep point's says what it changed, `--set` what every scenario's changed)
-    and the file or folder it was read from (`shown_file`)."""
+    its description (a sweep point's says what it changed, `--set` what every scenario's changed),
+    what it changes in the baseline in effect (`builder.change_lines` of comparison.json's
+    `variant_changes`: parameters with their values, files replaced or added; none for the
+    baseline, or a file written before these were recorded) and the file or folder it was read
+    from (`shown_file`)."""
     desc, files, labels = _of(data, "descriptions"), _of(data, "files"), labels_of(data)
+    changes = _of(data, "variant_changes")
     base = str(files.get(names[0]) or "") if names else ""
     return [{"name": n, "label": labels.get(n, n), "description": str(desc.get(n) or ""),
-             "file": shown_file(str(files.get(n) or ""), base)} for n in names]
+             "changes": change_lines(changes.get(n)) if i else [],
+             "file": shown_file(str(files.get(n) or ""), base)} for i, n in enumerate(names)]
 
 
 def comparison_facts(data: dict[str, Any], names: list[str]) -> list[tuple[str, str]]:
@@ -212,7 +236,8 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
     note = comparison_whole_run_note(rows, data, None) if rows else None
     count = len(seeds) or _seed_count(data)
     bands = band_note(count) if count else ""  # (what the bands are at this many seeds, above the tables)
-    tables = comparison_tables(data["summary"], names, count, note, labels_of(data))
+    tables = comparison_tables(data["summary"], _order(data, names), count, note, labels_of(data),
+                               baseline=names[0] if names else None)
     dates = _of(data, "dates")
     periods = {n: _period(d) for n in names if isinstance(d := dates.get(n), list)}
     scenario = str(data.get("baseline_scenario") or title or "comparison")
@@ -236,6 +261,7 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         stranded=stranded_chart(data, names),
         observation_check=observation_section(observation_checks),
         scenarios=scenario_rows(data, names),
+        identical=identical_notes(data, names, len(seeds) or _seed_count(data)),
         periods=periods if len(set(periods.values())) > 1 else None,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css")),
