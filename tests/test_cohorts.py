@@ -209,3 +209,16 @@ def test_flee_case_runs_and_conserves(flee_cases):
     out = run_cohorts(plan, seed=1, check=True)
     total = plan.insert0.sum() + np.cumsum(plan.spawn)
     assert (out.population.sum(axis=1) + out.travellers.sum(axis=1) == total).all()
+
+
+def test_a_cohort_run_with_camp_capacities_says_it_is_approximate_there(basic_plan, tmp_path):
+    """The README called the cohort engine exact in distribution without a condition; it is exact
+    only where no capacity binds (a review found twice the agent engine's spread at a mali2012
+    camp near its capacity). A cohort run of a case with camp capacities says so in its
+    engine_choice; an agent run, or a case without capacities, has no caveat."""
+    caveat = simulate(basic_plan, seed=1, engine="cohorts").manifest["engine_choice"]["caveat"]
+    capped = int((basic_plan.capacity >= 1).sum())
+    assert capped == 2 and caveat.startswith(f"{capped} camps have a capacity here")
+    assert "approximate" in caveat and "wider" in caveat
+    assert "caveat" not in simulate(basic_plan, seed=1, engine="agents").manifest["engine_choice"]
+    assert "caveat" not in simulate(line_plan(tmp_path), seed=1, engine="cohorts").manifest["engine_choice"]

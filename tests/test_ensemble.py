@@ -21,7 +21,9 @@ from corredor.analysis.ensemble import (
     OverrideError,
     Variant,
     apply_overrides,
+    band_holds,
     build_variants,
+    few_replicas_note,
     parse_assignment,
     parse_sweep,
     parse_value,
@@ -124,6 +126,61 @@ def test_summarize_metrics() -> None:
     assert s["ard"]["sd"] == pytest.approx(np.std(np.arange(1, 101), ddof=1))
     nan = summarize_metrics([{"x": float("nan")}, {"x": 2.0}])
     assert nan["x"]["n"] == 1 and nan["x"]["q50"] == 2.0
+
+
+def test_the_sd_of_one_replica_is_undefined_and_written_as_null(tmp_path: Path) -> None:
+    """One value has no spread: its sd was reported as 0.0. It is NaN, null in
+    metrics_summary.json (JSON has no NaN), and the page shows no figure for it."""
+    from corredor.outputs.report.ensemble import build_ensemble_report
+
+    assert np.isnan(summarize_metrics([{"x": 2.0}])["x"]["sd"])
+    assert summarize_metrics([{"x": 2.0}, {"x": 4.0}])["x"]["sd"] == pytest.approx(2 ** 0.5)
+    out = write_ensemble(_run(replicas=1), tmp_path / "one", plot=False)
+    text = (out / "metrics_summary.json").read_text(encoding="utf-8")
+    assert "NaN" not in text
+    assert json.loads(text)["baseline"]["ard_mean"]["sd"] is None
+    page = build_ensemble_report(out).read_text(encoding="utf-8")
+    assert "with 1 replica the &#39;5–95 %&#39; and &#39;25–75 %&#39; bands are its value alone" in page
+
+
+def test_the_5_95_band_holds_n_minus_2_of_n_replicas_below_20() -> None:
+    """numpy's linear quantiles put q05 between the two smallest of n ≤ 20 values and q95 between
+    the two largest: the band holds n − 2 of them (1 of 3), 90 % only from 20 replicas on."""
+    rng = np.random.default_rng(5)
+    for n in (2, 3, 5, 10, 19, 20, 21, 40, 100):
+        x = rng.normal(size=n)
+        lo, hi = np.quantile(x, [0.05, 0.95])
+        assert band_holds(n) == int(np.sum((x >= lo) & (x <= hi))), n
+        lo, hi = np.quantile(x, [0.25, 0.75])
+        assert band_holds(n, 0.25, 0.75) == int(np.sum((x >= lo) & (x <= hi))), n
+    assert [band_holds(n) for n in (3, 5, 10, 20)] == [1, 3, 8, 18]
+    assert "holds 1 of the 3, not 90 %" in (few_replicas_note(3) or "")
+    assert "n − 2 of n" in (few_replicas_note(19) or "")
+    assert few_replicas_note(20) is None and few_replicas_note(500) is None
+
+
+def test_a_sweep_gives_each_variants_difference_from_the_first_seed_by_seed(tmp_path: Path) -> None:
+    """Common seeds pair a Flee case's replicas hardly at all, so two variants' medians side by
+    side do not say whether the settings made a difference: each variant after the first gets
+    its value minus the first's on the same seed (median, 5–95 %, mean ± SE) and r."""
+    variants = build_variants({}, [parse_sweep("move_rules.camp_weight=1,2.5")])
+    ens = _run(replicas=6, seed=4, variants=variants)
+    first, second = (v.label for v in variants)
+    assert list(ens.differences) == [second]
+    rows = {v: {r["replica"]: r for r in ens.metrics if r["variant"] == v} for v in (first, second)}
+    for name in ("ard_mean", "people_final"):
+        a = np.array([rows[second][k][name] for k in range(6)])
+        b = np.array([rows[first][k][name] for k in range(6)])
+        d = ens.differences[second][name]
+        assert d["n"] == 6 and d["q50"] == pytest.approx(np.median(a - b))
+        assert d["q05"] == pytest.approx(np.quantile(a - b, 0.05))
+        assert d["se"] == pytest.approx(np.std(a - b, ddof=1) / 6 ** 0.5)
+        assert d["r"] == pytest.approx(np.corrcoef(a, b)[0, 1])
+    out = write_ensemble(ens, tmp_path / "sweep", plot=False)
+    written = json.loads((out / "metrics_differences.json").read_text(encoding="utf-8"))
+    assert written[second]["people_final"]["q50"] == ens.differences[second]["people_final"]["q50"]
+    assert not _run(replicas=2).differences  # (no sweep, no file)
+    assert not (write_ensemble(_run(replicas=2), tmp_path / "one", plot=False) / "metrics_differences.json").exists()
 
 
 def test_metric_distribution_per_variant_and_sweep_uses_common_seeds() -> None:
@@ -444,6 +501,9 @@ def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Pat
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replicas"] == 4 and len(manifest["variants"]) == 2
     assert manifest["scenario"]["name"] == "mali2012" and manifest["version"]
+    # below 20 replicas, a warning says what the "5–95 %" band holds; a sweep prints its differences
+    assert "warning: mali2012: with 4 replicas the '5–95 %' band holds 2 of the 4" in res.stderr
+    assert "difference from move_rules.camp_weight=1, seed by seed (4 pairs)" in res.stdout
     again = toy_cli(*args)
     assert again.exit_code == 2 and "exists; use --force" in again.output
     assert toy_cli(*args, "--force", "--quiet").exit_code == 0

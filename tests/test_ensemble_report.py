@@ -926,3 +926,33 @@ def test_an_ensemble_manifest_of_either_shape_reads_its_scenario_and_version() -
         assert ("scenario", "mali2012") in facts and [v for k, v in facts if k == "version"] == [version]
     with pytest.raises(ReportError, match='scenario "name" must be a string'):
         check_ensemble_manifest({**new, "scenario": {"sha256": "0"}}, Path("manifest.json"))
+
+
+def test_a_flee_sweeps_page_gives_each_variants_difference_and_what_a_few_replicas_band_holds(mali: Path) -> None:
+    """The page said every variant's difference "comes from their settings, not from chance" and
+    that the 5–95 % band holds 90 % of the replicas, at 3 replicas too (it holds 1 of 3). A Flee
+    case's replicas barely correlate across variants: the page says so, gives each variant's
+    seed-by-seed difference from the first (metrics_differences.json) and what the band holds."""
+    path = mali / "report.html"
+    page = path.read_text(encoding="utf-8")
+    how = " ".join(re.sub(r"<[^>]+>", " ", page.split('<section id="how">')[1].split("</section>")[0]).split())
+    assert "not from chance" not in how and "barely correlate" in how and "r = 0.06–0.37" in how
+    assert "90 % of them (5–95 %)" not in how
+    assert "with 3 replicas the &#39;5–95 %&#39; band holds 1 of the 3, not 90 % of them" in how
+    diffs = json.loads((mali / "metrics_differences.json").read_text(encoding="utf-8"))
+    summary = json.loads((mali / "metrics_summary.json").read_text(encoding="utf-8"))
+    first, second = summary
+    assert list(diffs) == [second]
+    tables = tables_of(path)
+    assert "differences-variant-1" not in tables
+    rows = tables["differences-variant-2"]
+    assert rows[0] == ["metric", "median difference", "5–95 %", "mean ± standard error", "r", "pairs", "key"]
+    assert [r[-1] for r in rows[1:]] == list(diffs[second])
+    for name, median, band, _, r, n, key in rows[1:]:
+        d = diffs[second][key]
+        assert n == "3" and name == heading(key)
+        if is_count(summary[first][key], key):
+            continue  # (people created: the same in both variants, 0 on every seed)
+        assert float(median.replace("−", "-")) == pytest.approx(d["q50"], rel=6e-4)
+        assert [float(x.replace("−", "-")) for x in band.split(" – ")] == pytest.approx([d["q05"], d["q95"]], rel=6e-4)
+        assert float(r.replace("−", "-")) == pytest.approx(d["r"], abs=0.006)

@@ -367,7 +367,6 @@ def test_an_approximate_count_is_judged_with_the_main_jobs_tolerance(tmp_path):
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 180.0, "kind": "point"},
                                     {"day": 6, "loc": "camp", "value": 600.0, "kind": "point"}]
     folder = make_run_folder(res, tmp_path / "run")
-    tables.write_observations_json(res, folder)
     assert [r["verdict"] for r in reported_rows(read_run(folder))] == ["+17%, within 90–270",
                                                                       "−65%, below 300–900"]
     assert tolerance({"kind": "point", "value": 180.0}) == (90.0, 270.0)

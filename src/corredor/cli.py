@@ -507,6 +507,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if choice:  # which engine ran and why (auto: the cheaper one; agents if a rule needs history)
             console.print(f"engine {choice['engine']} ({engine}): {choice['reason']}",
                           markup=False, highlight=False, soft_wrap=True)
+            if choice.get("caveat"):  # (the cohort engine on a case with camp capacities)
+                err_console.print(f"warning: {scenario.name}: {choice['caveat']}",
+                                  markup=False, highlight=False, soft_wrap=True)
         import json
 
         figures = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("key_figures")
@@ -661,6 +664,7 @@ def ensemble(
         OverrideError,
         apply_overrides,
         build_variants,
+        few_replicas_note,
         parse_assignment,
         parse_sweep,
         run_ensemble,
@@ -694,6 +698,8 @@ def ensemble(
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
     ex = _executor_or_exit(executor, workers, address)
+    if (few := few_replicas_note(replicas)) is not None:  # ("5–95 %" is not 90 % of them below 20)
+        err_console.print(f"warning: {scenario.name}: {few}", markup=False, highlight=False, soft_wrap=True)
     total = replicas * len(variants)
     try:
         with ex, progress_bar(f"{scenario.name}: {total} replicas", total, quiet=quiet) as advance:
@@ -747,8 +753,50 @@ def ensemble(
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         for note in notes:
             console.print(note, markup=False, highlight=False, soft_wrap=True)
+        if ens.differences:  # (a sweep: whether each variant's difference stands out of the seed noise)
+            _print_differences(ens, replicas)
         console.print(f"wrote {out} ({ens.manifest['wall_s']:.1f} s)", markup=False, highlight=False,
                       soft_wrap=True)
+    caveat = (ens.manifest.get("engine_choice") or {}).get("caveat")
+    if caveat:  # (the cohort engine on a case with camp capacities: its bands there can be too wide)
+        err_console.print(f"warning: {scenario.name}: {caveat}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_differences(ens, replicas: int) -> None:
+    """A sweep's table of each variant's difference from the first, seed by seed (median and
+    5–95 %), and the correlation of the two on a seed: the terminal's version of the page's
+    table, so that two medians side by side are not read as the settings' effect."""
+    from rich.table import Table
+
+    from .analysis.compare import DIFF_METRICS, heading, name_lines
+    from .outputs.formatting import MINUS
+    from .outputs.report.ensemble import difference_format
+
+    first = next(iter(ens.summary))
+    table = Table(title=f"difference from {first}, seed by seed ({replicas} pairs)")
+    longest = max(len(line) for label in ens.differences for line in name_lines(label).split("\n"))
+    table.add_column("variant", overflow="fold", min_width=12 if console.is_terminal else min(40, longest))
+    table.add_column("metric", overflow="fold")
+    table.add_column("median", justify="right", no_wrap=True)
+    table.add_column("5–95 %", justify="right", no_wrap=True)
+    table.add_column("r", justify="right", no_wrap=True)
+    for label, metrics in ens.differences.items():
+        # (a crisis's ~25 metrics: the ones compare sets against its baseline; a Flee case's all)
+        keys = [k for k in metrics if k in DIFF_METRICS] or list(metrics)
+        for k, name in enumerate(keys):
+            s = metrics[name]
+            num = difference_format(name, ens.summary[first].get(name) or {})  # (as the page writes it)
+            r = f"{s['r']:+.2f}".replace("-", MINUS) if math.isfinite(s["r"]) else "–"
+            table.add_row(name_lines(label) if k == 0 else "", heading(name),
+                          num(s["q50"]) if s["n"] else "–",
+                          f"{num(s['q05'])} – {num(s['q95'])}" if s["n"] else "in no pair", r,
+                          end_section=k == len(keys) - 1)
+    console.print(table, crop=console.is_terminal)
+    console.print("r: the correlation of the two variants' values on the same seed. Near 0 (a Flee "
+                  "case's replicas part after the first decision a setting changes) the difference "
+                  "is mostly seed noise: its band, not the medians side by side, says whether the "
+                  "settings made one (metrics_differences.json; the page, `corredor report`).",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -178,7 +178,8 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
     "auto" picks the engine with the lower estimated one-thread cost (agent-steps against the cohort
     engine's cells × days, `corredor.engine.cohorts.engine_for`); a rule that needs each person's
     history (avoid_short_stints) forces the agent engine. The choice and its reason are in
-    `manifest["engine_choice"]` (for a border-crisis scenario too: its engine, whatever was asked). The same
+    `manifest["engine_choice"]` (for a border-crisis scenario too: its engine, whatever was asked;
+    a `caveat` where the cohort engine ran a case with camp capacities, approximate there). The same
     seed gives identical Results on any number of threads. Border-crisis scenarios
     (`scenario.crisis` set) go to `corredor.engine.crisis.simulate_crisis` whatever `engine` is;
     they simulate every person, and one with a hasten other than 1 is refused with a ValueError
@@ -206,6 +207,22 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
         res = _simulate(scenario_or_plan, seed, engine, threads, check, backend, draws)
     res.manifest.setdefault("timing", {})["compile_s"] = round(compile_seconds(recorder.buffer), 3)
     return res
+
+
+def capacity_caveat(plan: Plan) -> str | None:
+    """What a run of the cohort engine on `plan` should say of itself: approximate where a camp's
+    capacity binds, with a wider spread there; None for a plan without camp capacities, where it
+    is exact in distribution. Why: every shipped Flee case has capacity-bound camps, and a review
+    of mali2012 (hasten 10) found Tabareybarey on day 50 at 558.0 ± 15.0 with cohorts against
+    551.9 ± 7.0 with agents (100 seeds each, KS p = 0.00012): bands there about twice as wide."""
+    capped = int(np.count_nonzero(np.asarray(plan.capacity) >= 1))
+    if not capped:
+        return None
+    return (f"{capped} camp{'s have' if capped != 1 else ' has'} a capacity here: the cohort engine is "
+            "exact in distribution only where no capacity binds, approximate at a camp near its "
+            "capacity, where its spread over seeds can be wider than the agent engine's (about twice "
+            "at one of mali2012's camps; docs/validation.md, \"Cohorts vs agents\"); --engine agents "
+            "follows Flee's serial order there")
 
 
 def compile_seconds(events: list[tuple[float, Any]]) -> float:
@@ -281,6 +298,9 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
     if chosen == "agents":
         res.manifest["draws"] = draws
     res.manifest["engine_choice"] = {"asked": engine, "engine": chosen, "reason": reason}
+    if chosen == "cohorts":  # (approximate where a camp's capacity binds: said where it may)
+        if (caveat := capacity_caveat(plan)) is not None:
+            res.manifest["engine_choice"]["caveat"] = caveat
     stats = getattr(out, "cohort_stats", None)
     if stats is not None:
         from .engine.cohorts import BYTES_PER_CELL

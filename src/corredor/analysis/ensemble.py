@@ -5,8 +5,11 @@ seeds from `numpy.random.SeedSequence.spawn` (`engine.rng.replica_seeds`), on an
 processes by default, or Dask), and reduces them to the mean and the 5/25/50/75/95 % quantiles per
 day and per cell of every numeric variable that has a `day` dimension, plus the distribution of
 each per-replica metric. Workers return only those arrays, never whole datasets. Every variant of
-a sweep uses the same replica seeds (common random numbers), so differences between variants are
-not seed noise. The same base seed gives the same bands, whatever the executor or worker count.
+a sweep uses the same replica seeds (common random numbers): in the crisis engine that pairs the
+replicas closely, in a Flee case hardly at all (its replicas part after the first decision the
+settings change), so each variant's seed-by-seed difference from the first is reduced too
+(`paired_differences`), with its own band. The same base seed gives the same bands, whatever the
+executor or worker count.
 
 >>> import corredor
 >>> sc = corredor.load_scenario("../shared/data/flee/mali2012", hasten=10)  # doctest: +SKIP
@@ -565,7 +568,10 @@ def summarize_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
     """Reduce per-seed metric dicts to {metric: {n, mean, sd, min, q05, q25, q50, q75, q95, max}}.
 
     Reusable wherever replicas give scalars (ensembles, policy comparison, calibration). Keys
-    that are not numbers are skipped; NaN values are left out of a metric's count.
+    that are not numbers are skipped; NaN values are left out of a metric's count. The sd of a
+    single value is NaN (undefined, not 0: one replica says nothing of the spread), as is every
+    statistic of a metric no replica has; metrics_summary.json writes them as null. Below
+    `FEW_REPLICAS` values the 5–95 % band holds fewer than 90 % of them (`band_holds`).
 
     >>> summarize_metrics([{"ard": 0.2}, {"ard": 0.4}])["ard"]["q50"]
     0.30000000000000004
@@ -586,12 +592,111 @@ def summarize_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
         out[key] = {
             "n": float(arr.size),
             "mean": float(arr.mean()),
-            "sd": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+            "sd": float(arr.std(ddof=1)) if arr.size > 1 else math.nan,
             "min": float(arr.min()),
             **{name: float(q) for name, q in zip(QUANTILE_NAMES, qs, strict=True)},
             "max": float(arr.max()),
         }
     return out
+
+
+#: Below this many replicas the 5–95 % band holds fewer than 90 % of them (`band_holds`): the
+#: CLI warns and the page says how many it holds.
+FEW_REPLICAS = 20
+
+
+def band_holds(n: int, low: float = 0.05, high: float = 0.95) -> int:
+    """How many of `n` distinct values lie within the [low, high] quantiles numpy's linear
+    interpolation gives: the values of rank low·(n−1) to high·(n−1). For the 5–95 % band that is
+    n − 2 of n up to n = 20 (q05 lies between the two smallest, q95 between the two largest:
+    1 of 3, 3 of 5, 8 of 10, 18 of 20), at least 90 % from 20 on; all of one value.
+
+    >>> [band_holds(n) for n in (1, 2, 3, 5, 10, 20, 21, 100)]
+    [1, 0, 1, 3, 8, 18, 19, 91]
+    >>> band_holds(3, 0.25, 0.75)
+    1
+    """
+    if n <= 1:
+        return max(n, 0)
+    first = math.ceil(low * (n - 1) - 1e-9)
+    last = math.floor(high * (n - 1) + 1e-9)
+    return max(0, last - first + 1)
+
+
+def few_replicas_note(n: int) -> str | None:
+    """What the 5–95 % band holds at `n` replicas, where that is under 90 % (n < FEW_REPLICAS);
+    None from FEW_REPLICAS on. Why: "5–95 %" reads as "90 % of the replicas", which with numpy's
+    linear quantiles holds only from 20 replicas; at 3 it is the middle replica alone."""
+    if n >= FEW_REPLICAS:
+        return None
+    if n == 1:
+        return ("with 1 replica the '5–95 %' and '25–75 %' bands are its value alone and its sd is "
+                "undefined; run more replicas (-n) for a spread")
+    held, inner = band_holds(n), band_holds(n, 0.25, 0.75)
+    return (f"with {n} replicas the '5–95 %' band holds {held} of the {n}, not 90 % of them (below "
+            f"{FEW_REPLICAS} replicas it holds n − 2 of n: numpy's linear quantiles put q05 between the "
+            f"two smallest values and q95 between the two largest), and the '25–75 %' band {inner} of "
+            f"the {n}; run {FEW_REPLICAS} or more replicas (-n) for a band that holds 90 %")
+
+
+def paired_differences(rows: Sequence[Mapping[str, Any]], labels: Sequence[str]
+                       ) -> dict[str, dict[str, dict[str, float]]]:
+    """Each variant after the first: per metric, `summarize_metrics` of its value minus the first
+    variant's on the same replica (the same seed), over the replicas where both have one, with
+    `r`, the correlation of the two variants' values over those replicas (NaN below 3 pairs or
+    where either is constant), and `se`, the standard error of the mean difference (sd/√n).
+
+    Why: every variant runs the same seeds, but that pairs the replicas only as long as their
+    random numbers stay aligned. The crisis engine's do (a policy moves a figure by a few people
+    on every seed); a Flee case's replicas part after the first decision a setting changes, so
+    their values barely correlate (a review measured r = 0.06–0.37 on mali2012) and the difference
+    between two variants' medians can be seed noise. This band says which it is."""
+    if len(labels) < 2:
+        return {}
+    ids = ("variant", "replica", "seed")
+    by_variant: dict[str, dict[int, Mapping[str, Any]]] = {label: {} for label in labels}
+    for row in rows:
+        if row.get("variant") in by_variant:
+            by_variant[str(row["variant"])][int(row["replica"])] = row
+    first = by_variant[labels[0]]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for label in labels[1:]:
+        own = by_variant[label]
+        names = list(dict.fromkeys(k for r in [*first.values(), *own.values()] for k in r if k not in ids))
+        stats: dict[str, dict[str, float]] = {}
+        for name in names:
+            pairs = [(_number(own[r].get(name)), _number(first[r].get(name))) for r in sorted(own) if r in first]
+            pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
+            s = summarize_metrics({name: a - b} for a, b in pairs).get(name)
+            if s is None:  # (no replica of either has it as a number)
+                s = summarize_metrics([{name: math.nan}])[name]
+            x = np.array([a for a, _ in pairs])
+            y = np.array([b for _, b in pairs])
+            r = (float(np.corrcoef(x, y)[0, 1]) if len(pairs) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0
+                 else math.nan)
+            se = s["sd"] / math.sqrt(s["n"]) if s["n"] > 1 else math.nan
+            stats[name] = {**s, "se": se, "r": r}
+        out[label] = stats
+    return out
+
+
+def _number(v: Any) -> float:
+    """A metric value as a float; NaN for anything that is not a number."""
+    if isinstance(v, int | float | np.number) and not isinstance(v, bool):
+        return float(v)
+    return math.nan
+
+
+def json_nulls(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float as None: JSON has no NaN (Python writes a bare
+    `NaN` that strict readers, jq and JavaScript refuse), and null says "undefined"."""
+    if isinstance(obj, dict):
+        return {k: json_nulls(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_nulls(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not math.isfinite(float(obj)):
+        return None
+    return obj
 
 
 # ---- the ensemble ----------------------------------------------------------------------------
@@ -608,6 +713,9 @@ class Ensemble:
     #: a crisis scenario's dated observations, as a run folder's observations.json holds them;
     #: its lower bounds and peaks with each replica's figure (`observation_replicas`)
     observations: list[dict[str, Any]] = field(default_factory=list)
+    #: each variant after the first: its seed-by-seed difference from the first, per metric
+    #: (`paired_differences`); empty without a sweep
+    differences: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """One line, whatever the replica count (the dataclass's showed every per-replica row:
@@ -744,7 +852,8 @@ def run_ensemble(
                          time.perf_counter() - started, plans)
     bands.attrs.update({"replicas": replicas, "base_seed": int(seed),
                         "quantiles": list(QUANTILES)})
-    return Ensemble(bands, rows, summary, manifest, observations)
+    differences = paired_differences(rows, [v.label for v in variants])
+    return Ensemble(bands, rows, summary, manifest, observations, differences)
 
 
 #: Observation kinds an ensemble checks replica by replica: a lower bound ("at least N") and a
@@ -869,6 +978,9 @@ def _manifest(
         "days": getattr(scenario, "days", None),
         "start_date": getattr(scenario, "start_date", None),
         "engine": first.get("engine", engine),
+        # the first replica's: which engine ran and why, and where the cohort engine ran a case
+        # with camp capacities its `caveat` (approximate there: `simulate.capacity_caveat`)
+        **({"engine_choice": first["engine_choice"]} if isinstance(first.get("engine_choice"), dict) else {}),
         "backend": first.get("backend"),
         "base_seed": int(seed),
         "base_seed_text": seed_text(seed),
@@ -935,6 +1047,9 @@ def write_band_table(frame: Any, path: Path, manifest: Mapping[str, Any]) -> Non
     pq.write_table(table.replace_schema_metadata(meta), path)
 
 
+#: A sweep's seed-by-seed differences from its first variant (`paired_differences`).
+DIFFERENCES_JSON = "metrics_differences.json"
+
 #: label columns written beside a dimension of the bands' tables (read_bands takes them back as coords)
 ROUTE_LABELS = {"route": ("route_from", "route_to")}
 #: written beside `day` (the scenario's start date + day), read back as nothing: the day is the key
@@ -943,10 +1058,12 @@ DAY_LABELS = ("date",)
 
 def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = False, plot: bool = True) -> Path:
     """Write bands/<variable>.parquet, metrics.csv, metrics_summary.json, manifest.json
-    [, observations.json] [, plot].
+    [, metrics_differences.json] [, observations.json] [, plot].
 
     Each Parquet table is tidy: one row per (variant, day, cell) with columns mean, q05 ... q95.
-    A crisis ensemble also gets observations.json, as a run folder does (`Ensemble.observations`).
+    A sweep also gets metrics_differences.json (`Ensemble.differences`); a crisis ensemble
+    observations.json, as a run folder does (`Ensemble.observations`). An undefined statistic
+    (NaN: no replica had a value, the sd of one value) is null in the JSON files.
     """
     from ..outputs.tables import write_observations
 
@@ -977,7 +1094,10 @@ def write_ensemble(ens: Ensemble, out: str | os.PathLike[str], force: bool = Fal
         (tmp / "metrics.csv").write_bytes(
             metrics_csv(ens.metrics, ens.manifest.get("start_date")).encode("utf-8"))
         (tmp / "metrics_summary.json").write_text(
-            json.dumps(ens.summary, indent=2, default=_json_default) + "\n")
+            json.dumps(json_nulls(ens.summary), indent=2, default=_json_default) + "\n")
+        if ens.differences:
+            (tmp / DIFFERENCES_JSON).write_text(
+                json.dumps(json_nulls(ens.differences), indent=2, default=_json_default) + "\n")
         write_observations(ens.observations, tmp)  # (a run folder's writer: the same file)
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         if plot:

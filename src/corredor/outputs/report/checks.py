@@ -324,8 +324,9 @@ def check_band_table(path: Path) -> Any:
 
 
 def check_summary(obj: Any, path: Path) -> dict[str, dict[str, dict[str, float]]]:
-    """metrics_summary.json: {variant: {metric: {n, mean, sd, q05, ..., q95, ...}}}, each a number
-    (NaN where no replica had a value)."""
+    """metrics_summary.json (or metrics_differences.json): {variant: {metric: {n, mean, sd, q05,
+    ..., q95, ...}}}, each a number, or null (NaN in folders of earlier versions) where undefined:
+    no replica had a value, the sd of one value. Read back with NaN for null (`n` is a number)."""
     if not isinstance(obj, dict):
         raise ReportError(f"{path}: expected a JSON object of variants, found {kind_of(obj)}")
     for variant, metrics in obj.items():
@@ -336,6 +337,10 @@ def check_summary(obj: Any, path: Path) -> dict[str, dict[str, dict[str, float]]
             if not isinstance(stats, dict):
                 raise _fail(path, where, "an object of statistics", stats)
             for s in SUMMARY_STATS:
-                if not is_number(stats.get(s)):
-                    raise _fail(path, f'{where} "{s}"', "a number", stats.get(s))
+                if not is_number(stats.get(s)) and (s == "n" or s not in stats or stats[s] is not None):
+                    raise _fail(path, f'{where} "{s}"', "a number" if s == "n" else "a number or null",
+                                stats.get(s))
+            for s, v in stats.items():
+                if v is None:
+                    stats[s] = math.nan
     return obj

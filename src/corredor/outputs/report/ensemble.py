@@ -35,9 +35,11 @@ from markupsafe import Markup
 from ...analysis.compare import NEEDS_METRICS, heading
 from ...analysis.ensemble import (
     DAY_METRICS,
+    DIFFERENCES_JSON,
     REPLICA_KINDS,
     band_panels,
     current_metric_keys,
+    few_replicas_note,
     read_bands,
     summarize_metrics,
 )
@@ -45,7 +47,15 @@ from ...analysis.observations import DRAWN_KINDS
 from ...analysis.peak import PEAK_TOLERANCE, peak_verdict
 from ...engine import manifest_seed
 from ...targets import write_text_atomic
-from ..formatting import count_text, day_date, fmt_exact, is_count_unit, signed_percent
+from ..formatting import (
+    MINUS,
+    count_text,
+    day_date,
+    fmt_exact,
+    is_count_unit,
+    signed,
+    signed_percent,
+)
 from ..tables import OBSERVATIONS_JSON
 from . import checks
 from .builder import (
@@ -84,6 +94,9 @@ class EnsembleData:
     #: observations.json (a crisis ensemble's reports; lower bounds and peaks with each replica's
     #: figure), or None where the folder has none: written before ensembles kept it, or a Flee case
     observations: list[dict[str, Any]] | None = None
+    #: metrics_differences.json (a sweep's: each variant after the first, its seed-by-seed
+    #: difference from the first per metric), or None where the folder has none
+    differences: dict[str, dict[str, dict[str, float]]] | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -145,7 +158,10 @@ def read_ensemble(folder: Path) -> EnsembleData:
     obs_path = folder / OBSERVATIONS_JSON  # (a run folder's file, read by the run report's check)
     observations = (checks.check_observations(checks.read_json(obs_path), obs_path)
                     if obs_path.is_file() else None)
-    return EnsembleData(folder, manifest, bands, observed, summary, observations)
+    diff_path = folder / DIFFERENCES_JSON  # (a sweep's; folders of earlier versions have none)
+    differences = (checks.check_summary(checks.read_json(diff_path), diff_path)
+                   if diff_path.is_file() else None)
+    return EnsembleData(folder, manifest, bands, observed, summary, observations, differences)
 
 
 def _read_observed(path: Path, bands: xr.Dataset) -> xr.DataArray | None:
@@ -303,6 +319,45 @@ def metric_rows(metrics: dict[str, dict[str, float]], start: Any = None) -> list
               fmt_exact(s["sd"]) if fmt is count_text else fmt(s["sd"]))
         rows.append({"metric": heading(name), "key": name, "median": fmt(s["q50"]), "q05": fmt(s["q05"]),
                      "q95": fmt(s["q95"]), "mean": fmt(s["mean"]), "sd": sd, "n": fmt_exact(s["n"])})
+    return rows
+
+
+def signed_sig4(v: float) -> str:
+    """A difference to 4 significant digits with its sign (+0.009800, −0.01); "0" for 0, "–" for
+    none."""
+    text = sig4(v)
+    if not math.isfinite(v) or text == "0":
+        return text
+    return ("+" + text) if v > 0 else MINUS + text.lstrip("-")
+
+
+def difference_format(name: str, stats: dict[str, float]) -> Callable[[float], str]:
+    """How a seed-by-seed difference of metric `name` is written: signed, whole for a count or a
+    day metric (days; `stats`: the first variant's summary of the metric, for `is_count`), else
+    to 4 significant digits."""
+    if name in DAY_METRICS or is_count(stats, name):
+        return partial(signed, whole=True)
+    return signed_sig4
+
+
+def difference_rows(diffs: dict[str, dict[str, float]], first: dict[str, dict[str, float]]) -> list[dict[str, str]]:
+    """The differences table of one variant (metrics_differences.json's part for it): metric,
+    median and 5–95 % of the seed-by-seed differences from the first variant, their mean ± its
+    standard error, r (the correlation of the two variants' values over the seeds), pairs."""
+    rows = []
+    for name, s in diffs.items():
+        fmt = difference_format(name, first.get(name) or {})
+        se = s.get("se", math.nan)
+        r = s.get("r", math.nan)
+        mean = (f"{fmt(s['mean'])} ± {fmt(se).lstrip('+')}" if math.isfinite(se) else fmt(s["mean"]))
+        if name in DAY_METRICS and s["n"]:
+            mean += " days"
+        rows.append({"metric": heading(name), "key": name,
+                     "median": fmt(s["q50"]) if s["n"] else "–",
+                     "band": f"{fmt(s['q05'])} – {fmt(s['q95'])}" if s["n"] else "in no pair",
+                     "mean": mean if s["n"] else "–",
+                     "r": f"{r:+.2f}".replace("-", MINUS) if math.isfinite(r) else "–",
+                     "n": fmt_exact(s["n"])})
     return rows
 
 
@@ -574,13 +629,17 @@ def render_ensemble(data: EnsembleData) -> str:
     m = data.manifest
     settings = {str(v.get("label")): v.get("overrides") for v in m.get("variants") or []}
     variants = []
+    first = data.variants[0] if data.variants else ""
     for i, label in enumerate(data.variants):
+        diffs = (data.differences or {}).get(label) if i else None
         variants.append({"label": label, "anchor": f"variant-{i + 1}", "settings": _settings(settings.get(label)),
                          "key": key_observations(data, label), "observed": observed_rows(data, label),
                          "bounds": bound_rows(data, label),
                          "charts": variant_charts(data, label, PALETTE[i % len(PALETTE)]),
-                         "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date"))})
+                         "metrics": metric_rows(data.summary.get(label) or {}, m.get("start_date")),
+                         "differences": difference_rows(diffs, data.summary.get(first) or {}) if diffs else []})
     n = int(m["replicas"])
+    choice = m.get("engine_choice")
     facts, technical = split_facts(ensemble_facts(m))
     each = " per variant" if len(variants) > 1 else ""
     return environment().get_template("ensemble.html").render(
@@ -591,6 +650,12 @@ def render_ensemble(data: EnsembleData) -> str:
         variants=variants,
         replicas=n,
         legend=f"median of {n} replicas; shaded: 25–75 % and 5–95 % of replicas",
+        first=first,
+        # (below FEW_REPLICAS the 5–95 % band is not 90 % of them: how many it holds, and why)
+        few=few_replicas_note(n),
+        # (the cohort engine on a case with camp capacities: approximate at a camp near it)
+        engine_caveat=choice.get("caveat") if isinstance(choice, dict) and isinstance(choice.get("caveat"), str)
+        else None,
         figure=_figure(data.folder),
         crisis="stranded" in data.bands,
         # (a crisis ensemble written before ensembles kept observations.json: its lower bounds and
