@@ -230,9 +230,11 @@ def test_calibration_csvs_are_written_like_every_other_corredor_table(tmp_path: 
         assert [float(x) for x in row[2:5]] == [want["loss"], want["loss_toy"], want["loss_toy-2"]]
     assert trials[2][1] == "1"  # the toy's own camp_weight, 1.0, written as a whole number
     ba = _csv_rows(out / "before_after.csv")
-    assert ba[0] == ["case", "loss_before", "sd_before", "loss_after", "sd_after", "replicas"]
+    assert ba[0] == ["case", "loss_before", "sd_before", "loss_after", "sd_after", "replicas",
+                     "change", "se_change"]
     assert ba[1] == ["#meta+scenario", "#indicator+loss+before+mean", "#indicator+loss+before+sd",
-                     "#indicator+loss+after+mean", "#indicator+loss+after+sd", "#meta+replicas"]
+                     "#indicator+loss+after+mean", "#indicator+loss+after+sd", "#meta+replicas",
+                     "#indicator+loss+change", "#indicator+loss+change+se"]
     assert [r[0] for r in ba[2:]] == ["toy", "toy-2"]
     for row in ba[2:]:
         assert float(row[1]) == cal.before[row[0]]["mean"] and float(row[3]) == cal.after[row[0]]["mean"]
@@ -592,6 +594,11 @@ def test_cli_calibrate_end_to_end(flee_cases: Path, tmp_path: Path) -> None:
     m = json.loads((out / "manifest.json").read_text())
     assert f"best (trial {m['best_trial']} of 2): move_rules.camp_weight=" in text
     assert f"(every digit: {out / 'best_params.toml'})" in text and f"wrote {out}" in text
+    # the change with its paired standard error, said to be in-sample; the near-best region
+    assert "change (in-sample)" in text and "paired on the same seeds" in text
+    assert re.search(r"[−+]\d+\.\d % ± \d+\.\d", text), text
+    assert "near-best region: " in text and "not distinguished by the data" in text
+    assert "change: in-sample" in text and "Evaluating on cases not used in fitting" in text
     assert sorted(m["files"]) == sorted(p.name for p in out.iterdir())
     assert m["params_file"] == str(params.resolve()) and m["objective"] == "ard"
     assert m["scenarios"][0]["days"] == 15 and m["scenarios"][0]["hasten"] == 10
@@ -666,3 +673,84 @@ def test_cli_calibrate_warns_of_a_crisis_parameter_no_table_uses(tmp_path: Path)
     said = [line for line in res.output.splitlines() if line.startswith("warning:")]
     assert said == ["warning: chile-peru-2023+fixed_block: no table is written against crisis.mil_block; "
                     "every value the fit tries for it runs the same scenario"]
+
+
+def _hand_calibration(best: float, spec: ParamSpec | None = None):
+    """A calibration built by hand: five trials of camp_weight (finding 5's pattern: a 4× different
+    value scores within replica noise of the best), a replica sd of 0.01 at the best values and 2
+    replicas per trial (one standard error of a trial's loss: 0.01 / √2 ≈ 0.0071)."""
+    from corredor.analysis.calibrate import Calibration
+
+    spec = spec or ParamSpec("move_rules.camp_weight", 0.5, 10.0, log=True, line=2)
+    losses = {0: (5.0, 0.30), 1: (8.0, 0.25), 2: (2.106, 0.226084), 3: (best, 0.2191), 4: (0.503, 0.226053)}
+    trials = [{"trial": k, spec.name: v, "loss": loss, "loss_toy": loss, "wall_s": 0.1}
+              for k, (v, loss) in losses.items()]
+    return Calibration([spec], {spec.name: best}, trials, {"toy": {"mean": 0.27, "sd": 0.01, "n": 4}},
+                       {"toy": {"mean": 0.22, "sd": 0.01, "n": 4}}, {},
+                       {"scenarios": [], "replicas_per_trial": 2})
+
+
+def test_the_near_best_region_is_said_and_written(tmp_path: Path) -> None:
+    """A best value printed as 2.514 while a trial at 0.503 scored 0.00003 from another within
+    replica noise: nothing said that camp_weight was not identified. Now the trials within one
+    standard error of the best, their number and each parameter's range, in best.json and
+    best_params.toml, with "not distinguished by the data"."""
+    from corredor.analysis.calibrate import near_best, summary_lines
+
+    cal = _hand_calibration(2.514)
+    region = near_best(cal)
+    assert region["se"] == pytest.approx(0.01 / math.sqrt(2))
+    assert region["count"] == 3 and region["trials"] == [3, 4, 2]
+    assert region["ranges"] == {"move_rules.camp_weight": [0.503, 2.514]}
+    line = summary_lines(cal)[0]
+    assert line.startswith("near-best region: 3 of 5 trials within one standard error")
+    assert "move_rules.camp_weight 0.503–2.51" in line and "not distinguished by the data" in line
+    out = write_calibration(cal, tmp_path / "cal", plot=False)
+    best = json.loads((out / "best.json").read_text())
+    assert best["near_best"]["count"] == 3
+    assert best["near_best"]["ranges"]["move_rules.camp_weight"] == [0.503, 2.514]
+    text = (out / "best_params.toml").read_text()
+    assert "camp_weight = 2.514  # near-best 0.503–2.51" in text and "# near-best region: 3 of 5" in text
+    import tomllib
+
+    assert tomllib.loads(text)["move_rules"]["camp_weight"] == 2.514  # (still reads back)
+
+
+@pytest.mark.parametrize(("best", "side"), [(9.8, "upper bound (10"), (0.5, "lower bound (0.5")])
+def test_a_best_value_at_a_bound_is_warned(tmp_path: Path, best: float, side: str) -> None:
+    """default_movechance 0.96 of a 0.05–1 range said nothing; the optimum may lie beyond it."""
+    from corredor.analysis.calibrate import bound_warnings
+
+    warnings = bound_warnings(_hand_calibration(best))
+    assert len(warnings) == 1 and warnings[0][0].name == "move_rules.camp_weight"
+    assert side in warnings[0][1] and "beyond the bound" in warnings[0][1]
+    assert bound_warnings(_hand_calibration(2.514)) == []
+    out = write_calibration(_hand_calibration(best), tmp_path / "cal", plot=False)
+    assert json.loads((out / "best.json").read_text())["warnings"] == [warnings[0][1]]
+    assert f"# warning: {warnings[0][1]}" in (out / "best_params.toml").read_text()
+
+
+def test_the_change_has_its_paired_standard_error_and_is_in_sample(tmp_path: Path) -> None:
+    """before_after.csv gave each side's mean ± sd only; the change had no standard error and was
+    not said to be measured on the fitted observations. Before and after run on the same fresh
+    seeds, so the standard error is that of the seed-by-seed differences."""
+    from corredor.analysis.calibrate import loss_change, paired_change
+
+    rows_b = [{"case": 0, "replica": r, "loss": v} for r, v in enumerate([0.30, 0.32, 0.28, 0.31])]
+    rows_a = [{"case": 0, "replica": r, "loss": v} for r, v in enumerate([0.20, 0.23, 0.17, 0.22])]
+    d = np.array([-0.10, -0.09, -0.11, -0.09])
+    got = paired_change(rows_b, rows_a, ["toy"])["toy"]
+    assert got["change"] == pytest.approx(d.mean()) and got["paired"] and got["in_sample"]
+    assert got["se"] == pytest.approx(d.std(ddof=1) / 2)  # far below the unpaired √(sd²/4 + sd²/4)
+    assert got["relative"] == pytest.approx(d.mean() / 0.3025)
+    unpaired = loss_change(_hand_calibration(2.514))["toy"]  # (built by hand: no seed-by-seed losses)
+    assert not unpaired["paired"] and unpaired["se"] == pytest.approx(math.sqrt(0.01**2 / 4 * 2))
+    cal = _fit(trials=3, seed=1)
+    assert cal.change["toy"]["paired"] and cal.change["toy"]["n"] == 4
+    assert cal.change["toy"]["change"] == pytest.approx(cal.after["toy"]["mean"] - cal.before["toy"]["mean"])
+    out = write_calibration(cal, tmp_path / "cal", plot=False)
+    ba = _csv_rows(out / "before_after.csv")
+    assert ba[0][-2:] == ["change", "se_change"]
+    assert ba[1][-2:] == ["#indicator+loss+change", "#indicator+loss+change+se"]
+    assert float(ba[2][-1]) == cal.change["toy"]["se"]
+    assert json.loads((out / "best.json").read_text())["change"]["toy"]["in_sample"] is True

@@ -823,10 +823,13 @@ def calibrate(
     """Fit settings within bounds to the observations of one or more scenarios (Optuna)."""
     from .analysis.calibrate import (
         OBJECTIVES,
+        bound_warnings,
+        loss_change,
         objective_refusal,
         observations_fitted,
         read_params,
         resolve_objective,
+        summary_lines,
         write_calibration,
     )
     from .analysis.calibrate import calibrate as run_calibration
@@ -874,6 +877,9 @@ def calibrate(
         write_calibration(cal, out, force=force)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
         write_error(out, exc)
+    for spec, why in bound_warnings(cal):  # (at the parameter's table in params.toml)
+        err_console.print(f"{params}:{spec.line or 1}:1: warning: {why}", markup=False,
+                          highlight=False, soft_wrap=True)
     if not quiet:
         from rich.table import Table
 
@@ -883,20 +889,28 @@ def calibrate(
         n_eval = cal.manifest["eval_replicas"]
         objective = cal.manifest["objective"]  # ("ard": which of the two ARDs, docs/outputs.md)
         said = "ard: ARD (Flee's score, rescaled)" if objective == "ard" else objective
+        changes = loss_change(cal)
+        paired = all(c["paired"] for c in changes.values())
         table = Table(title=f"loss ({said}, lower is better): mean ± sd over "
-                            f"{n_eval} fresh seed{'s' if n_eval != 1 else ''}")
+                            f"{n_eval} fresh seed{'s' if n_eval != 1 else ''}",
+                      caption=f"change: fitted − own settings ± its standard error"
+                              f"{', paired on the same seeds' if paired else ''}")
         table.add_column("case", overflow="fold")
-        for heading in ("own settings", "fitted", "change"):
+        for heading in ("own settings", "fitted", "change (in-sample)"):
             table.add_column(heading, justify="right", no_wrap=True)
         for case in cal.before:
-            b, a = cal.before[case], cal.after[case]
-            change = signed_percent((a["mean"] - b["mean"]) / b["mean"], 1, " ") if b["mean"] else "–"
+            b, a, c = cal.before[case], cal.after[case], changes[case]
+            change = signed_percent(c["relative"], 1, " ")
+            if c["relative"] is not None and c["relative_se"] is not None:
+                change += f" ± {100 * c['relative_se']:.1f}"
             table.add_row(case, f"{b['mean']:.4f} ± {b['sd']:.4f}", f"{a['mean']:.4f} ± {a['sd']:.4f}", change)
         console.print(table, crop=console.is_terminal)  # (a file or a pipe: whole lines)
         console.print(f"best (trial {cal.manifest['best_trial']} of {trials}): "
                       + ", ".join(f"{k}={v:.4g}" for k, v in cal.best.items())
                       + f" (every digit: {out / 'best_params.toml'})", markup=False,
                       highlight=False, soft_wrap=True)
+        for line in summary_lines(cal):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
 
 

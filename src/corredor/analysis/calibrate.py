@@ -480,6 +480,9 @@ class Calibration:
     after: dict[str, dict[str, float]]
     series: dict[str, dict[str, np.ndarray]]
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: each case's change of loss, after − before, with its standard error (`paired_change`);
+    #: empty for one built by hand, whose report falls back to the unpaired one (`loss_change`)
+    change: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def evaluate(
@@ -693,7 +696,8 @@ def calibrate(
         "provenance": provenance(),
     }
     return Calibration(list(params), best, table, per_case_loss(before_rows, names),
-                       per_case_loss(after_rows, names), series, manifest)
+                       per_case_loss(after_rows, names), series, manifest,
+                       paired_change(before_rows, after_rows, names))
 
 
 def _current_value(scenario: Any, dotted: str) -> float:
@@ -711,6 +715,155 @@ def _case_names(scenarios: Sequence[Any]) -> list[str]:
     return names
 
 
+# ---- what the fit supports -------------------------------------------------------------------
+
+#: a best value within this share of its range from a bound (on the scale it is sampled on) is
+#: "at or near" it: with tens of trials the sampler seldom lands nearer, and the fit may want a
+#: value beyond the bound
+NEAR_BOUND = 0.05
+
+
+def _share_of_range(spec: ParamSpec, value: float) -> float:
+    """Where `value` lies between the bounds, 0 at low and 1 at high, on the sampled scale."""
+    if spec.log:
+        return math.log(value / spec.low) / math.log(spec.high / spec.low)
+    return (value - spec.low) / (spec.high - spec.low)
+
+
+def bound_warnings(cal: Calibration) -> list[tuple[ParamSpec, str]]:
+    """Each parameter whose best value lies at or near a bound (within `NEAR_BOUND` of its range),
+    with the warning for it: the optimum may lie at or beyond the bound, so the value found says
+    more about the bound than about the data."""
+    out = []
+    for spec in cal.params:
+        value = cal.best.get(spec.name)
+        if value is None or spec.bounds_problem() is not None:
+            continue
+        share = _share_of_range(spec, float(value))
+        for side, bound, near in (("lower", spec.low, share <= NEAR_BOUND),
+                                  ("upper", spec.high, share >= 1 - NEAR_BOUND)):
+            if near:
+                where = "at" if float(value) == bound else "near"
+                out.append((spec, f"{spec.name} = {float(value):.4g} is {where} its {side} bound "
+                                  f"({bound:g}; range {spec.low:g}–{spec.high:g}{', log scale' if spec.log else ''}, "
+                                  f"within {NEAR_BOUND * 100:g} % of it): the best value may lie at or beyond "
+                                  "the bound; widen it if the setting allows, else read the value as "
+                                  "limited by it"))
+    return out
+
+
+def trial_loss_se(cal: Calibration) -> float:
+    """The standard error of a trial's loss from replica noise: each case's replica sd at the best
+    values (`after`, measured on the fresh seeds) over √(replicas per trial), combined over the
+    cases as the trial's loss averages them. NaN where no spread was measured (one seed)."""
+    replicas = int(cal.manifest.get("replicas_per_trial") or 1)
+    sds = [float(v["sd"]) if int(v.get("n", 0)) > 1 else math.nan for v in cal.after.values()]
+    if not sds:
+        return math.nan
+    return math.sqrt(sum(sd * sd for sd in sds) / replicas) / len(sds)
+
+
+def near_best(cal: Calibration) -> dict[str, Any]:
+    """The near-best region: the trials whose loss lies within one standard error of replica noise
+    (`trial_loss_se`) of the best trial's, their number and each parameter's range among them.
+    Values inside it are not distinguished by the data: their losses differ by no more than the
+    replicas' luck."""
+    finite = [r for r in cal.trials if math.isfinite(r["loss"])]
+    if not finite:
+        return {}
+    best = min(r["loss"] for r in finite)
+    se = trial_loss_se(cal)
+    limit = best + (se if math.isfinite(se) else 0.0)
+    inside = sorted((r for r in finite if r["loss"] <= limit), key=lambda r: (r["loss"], r["trial"]))
+    return {
+        "best_loss": best,
+        "se": se if math.isfinite(se) else None,
+        "loss_limit": limit,
+        "count": len(inside),
+        "of": len(cal.trials),
+        "trials": [r["trial"] for r in inside],
+        "ranges": {p.name: [min(r[p.name] for r in inside), max(r[p.name] for r in inside)]
+                   for p in cal.params},
+        "note": "trials whose loss is within one standard error of replica noise of the best: "
+                "values inside these ranges are not distinguished by the data",
+    }
+
+
+def paired_change(before_rows: Sequence[Mapping[str, Any]], after_rows: Sequence[Mapping[str, Any]],
+                  names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each case's change of loss, after − before, seed by seed: both are measured on the same
+    fresh seeds (replica r has the same seed in both), so the standard error is that of the
+    paired differences. Falls back to `loss_change`'s unpaired one where the replicas differ."""
+    out: dict[str, dict[str, Any]] = {}
+    for c, name in enumerate(names):
+        b = {r["replica"]: float(r["loss"]) for r in before_rows if r["case"] == c}
+        a = {r["replica"]: float(r["loss"]) for r in after_rows if r["case"] == c}
+        if not b or set(a) != set(b):
+            continue
+        d = np.array([a[k] - b[k] for k in sorted(b)])
+        mean_before = float(np.mean(list(b.values())))
+        se = float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
+        out[name] = _change_entry(float(d.mean()), se, mean_before, int(d.size), paired=True)
+    return out
+
+
+def _change_entry(diff: float, se: float, before: float, n: int, paired: bool) -> dict[str, Any]:
+    """One case's change: absolute and relative to before, each with its standard error."""
+    rel = diff / before if before else math.nan
+    rel_se = se / abs(before) if before and math.isfinite(se) else math.nan
+    return {"change": diff, "se": se if math.isfinite(se) else None,
+            "relative": rel if math.isfinite(rel) else None,
+            "relative_se": rel_se if math.isfinite(rel_se) else None,
+            "n": n, "paired": paired, "in_sample": True}
+
+
+def loss_change(cal: Calibration) -> dict[str, dict[str, Any]]:
+    """Each case's change of loss, after − before, with its standard error: the paired one
+    (`Calibration.change`), else the unpaired √(sd_b²/n_b + sd_a²/n_a). In-sample: measured on
+    the observations that were fitted (docs/calibration.md, leave-one-out for a test)."""
+    out = {}
+    for case, b in cal.before.items():
+        if case in cal.change:
+            out[case] = cal.change[case]
+            continue
+        a = cal.after[case]
+        nb, na = int(b.get("n", 0)), int(a.get("n", 0))
+        se = (math.sqrt(b["sd"] ** 2 / nb + a["sd"] ** 2 / na) if nb > 1 and na > 1 else math.nan)
+        out[case] = _change_entry(a["mean"] - b["mean"], se, b["mean"], min(nb, na), paired=False)
+    return out
+
+
+def summary_lines(cal: Calibration) -> list[str]:
+    """The near-best region and the change's reading, as the terminal and best_params.toml say
+    them (the bound warnings are said apart, as warnings)."""
+    region = near_best(cal)
+    lines = []
+    if region:
+        se = region["se"]
+        within = (f"within one standard error of replica noise ({se:.2g}) of the best loss "
+                  f"{region['best_loss']:.4g}" if se is not None else
+                  f"at the best loss {region['best_loss']:.4g} (no replica spread was measured)")
+        ranges = ", ".join(f"{k} {_span(lo, hi)}" for k, (lo, hi) in region["ranges"].items())
+        alone = ("; only the best trial: no other trial came that near, so the search says nothing of "
+                 "how wide it is" if region["count"] == 1 else "")
+        lines.append(f"near-best region: {region['count']} of {region['of']} trials {within}: {ranges}; "
+                     f"values inside it are not distinguished by the data{alone}")
+    lines.append("change: in-sample (measured on the observations that were fitted, not a test of the "
+                 "fit; for one, fit some cases and score another: docs/calibration.md, \"Evaluating "
+                 "on cases not used in fitting\")")
+    return lines
+
+
+def _short(value: float) -> str:
+    """A parameter value to 3 significant digits (the near-best region's ends)."""
+    return f"{float(value):.3g}"
+
+
+def _span(low: float, high: float) -> str:
+    """A near-best range, "0.503–2.51"; one value where its ends are the same."""
+    return _short(low) if _short(low) == _short(high) else f"{_short(low)}–{_short(high)}"
+
+
 # ---- files -----------------------------------------------------------------------------------
 
 
@@ -723,6 +876,9 @@ BEFORE_AFTER_TAGS = {
     "loss_after": "#indicator+loss+after+mean",
     "sd_after": "#indicator+loss+after+sd",
     "replicas": "#meta+replicas",
+    # after − before on the same fresh seeds and its paired standard error; in-sample
+    "change": "#indicator+loss+change",
+    "se_change": "#indicator+loss+change+se",
 }
 
 
@@ -742,6 +898,10 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
                       plot: bool = True) -> Path:
     """Write best_params.toml, best.json, trials.csv, before_after.csv, manifest.json, fit.png.
 
+    best.json and best_params.toml (as comments) carry what the fit supports: the near-best
+    region (`near_best`), the change with its standard error, in-sample (`loss_change`), and a
+    warning for each best value at or near a bound (`bound_warnings`).
+
     The CSVs are written as every corredor table (`outputs.tables.write_hxl_csv`): an HXL hashtag
     row under the header (`trials_columns`, `BEFORE_AFTER_TAGS`), CRLF line ends, every digit.
     """
@@ -750,21 +910,29 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
     out = Path(out)
 
     def write(tmp: Path) -> None:
-        lines = ["# best parameters found by `corredor calibrate`; use with --set key=value"]
+        region, change = near_best(cal), loss_change(cal)
+        warnings = [why for _, why in bound_warnings(cal)]
+        lines = ["# best parameters found by `corredor calibrate`; use with --set key=value",
+                 *(f"# {line}" for line in summary_lines(cal)),
+                 *(f"# warning: {why}" for why in warnings)]
         sections: dict[str, list[str]] = {}
         for name, value in cal.best.items():
             section, _, key = name.partition(".")
-            sections.setdefault(section, []).append(f"{key} = {value!r}")
+            near = (f"  # near-best {_span(*region['ranges'][name])}"
+                    if region and name in region["ranges"] else "")
+            sections.setdefault(section, []).append(f"{key} = {value!r}{near}")
         for section, items in sections.items():
             lines += ["", f"[{section}]", *items]
         (tmp / "best_params.toml").write_text("\n".join(lines) + "\n")
-        summary = {"best": cal.best, "before": cal.before, "after": cal.after}
+        summary = {"best": cal.best, "before": cal.before, "after": cal.after,
+                   "change": change, "near_best": region, "warnings": warnings}
         (tmp / "best.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
         header, tags = trials_columns([p.name for p in cal.params], list(cal.before))
         write_hxl_csv(tmp / "trials.csv", header, tags, ([r.get(k) for k in header] for r in cal.trials))
         write_hxl_csv(tmp / "before_after.csv", list(BEFORE_AFTER_TAGS), list(BEFORE_AFTER_TAGS.values()),
                       ([c, cal.before[c]["mean"], cal.before[c]["sd"], cal.after[c]["mean"],
-                        cal.after[c]["sd"], int(cal.after[c]["n"])] for c in cal.before))
+                        cal.after[c]["sd"], int(cal.after[c]["n"]), change[c]["change"],
+                        change[c]["se"]] for c in cal.before))
         files = ["best_params.toml", "best.json", "trials.csv", "before_after.csv"]
         if plot:
             try:
