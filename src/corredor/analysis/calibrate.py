@@ -3,7 +3,8 @@
 Why: Flee's users tune movement parameters by hand or with a cluster-side toolkit; here one call
 fits them. Each trial applies the sampled parameters to every scenario (one or several cases fitted
 jointly), runs `replicas` seeded replicas of each (the same seeds in every trial: common random
-numbers, so trials differ by their parameters, not by their luck), scores each replica with the
+numbers: for a border crisis they pair the trials' replicas closely; for a Flee case they barely
+do, docs/calibration.md), scores each replica with the
 objective, and minimises the mean over replicas and cases. The sampler is Optuna's TPE with a fixed
 seed, so the same inputs give the same trials.
 
