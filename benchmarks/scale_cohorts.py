@@ -15,6 +15,7 @@ warm-up run that also compiles the numba kernels. Timings: `loop_s` = the engine
 core would take; the 1-minute load average is recorded beside it).
 
     .venv/bin/python benchmarks/scale_cohorts.py [--repeats 5] [--quick] [--json benchmarks/out/scale_cohorts.json]
+    .venv/bin/python benchmarks/scale_cohorts.py --write DIR   # the exodus as a scenario folder
 """
 
 from __future__ import annotations
@@ -183,7 +184,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer points (smoke test)")
     ap.add_argument("--only", default="", help="run only the points whose label contains this text")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/scale_cohorts.json"))
+    ap.add_argument("--write", type=Path, metavar="DIR",
+                    help="only save the 7.7-million exodus as a native scenario in DIR (for "
+                         "`corredor run DIR`) and exit; no timings")
     args = ap.parse_args()
+    if args.write is not None:
+        from corredor.scenario.convert import write_native
+
+        print(f"wrote {write_native(exodus(), args.write)}")
+        return
     rows: list[dict] = []
 
     def point(label: str, sc: Scenario, repeats: int) -> None:

@@ -461,8 +461,38 @@ def test_a_failure_making_the_memory_maps_leaves_no_temporary_folder(
     monkeypatch.setattr(np.lib.format, "open_memmap", fail_on_the_second)
     with pytest.raises(OSError, match="No space left"):
         _run(replicas=3)
-    assert made and made[0].startswith(str(tmp_path / "corredor-ens-"))
+    assert made and made[0].startswith(str(tmp_path / ".corredor-ens."))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hard_killed_ensembles_memory_maps_are_removed_by_the_next_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: the memory maps' folder (GBs for thousands of replicas) of an ensemble
+    killed hard (SIGKILL, the OOM killer) stayed in the temp dir for good: its name carried no
+    process or machine. Named as the writers' temporaries are, the next ensemble removes a dead
+    process's, and keeps a live one's and another machine's."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    import corredor.analysis.ensemble as ensemble
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = proc.pid
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:40]
+    stale = f".corredor-ens.{dead}-{host}.k1ll3d00.tmp"
+    kept = [f".corredor-ens.{os.getpid()}-{host}.l1ve0000.tmp", f".corredor-ens.{dead}-{host}x.0ther000.tmp"]
+    for name in [stale, *kept]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "0-0.f32").write_bytes(b"x" * 64)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(ensemble, "_MEMMAP_BYTES", 0)
+    with pytest.warns(UserWarning, match=rf"removed .*{re.escape(stale)}: left by corredor process {dead}"):
+        _run(replicas=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)  # (and its own maps gone)
 
 
 def test_progress_callback_counts_every_task() -> None:

@@ -288,11 +288,41 @@ def test_native_errors(tmp_path: Path, file: str, line_no: int, text: str, expec
     assert any(expected in m for m in msgs), msgs
 
 
-def test_camp_without_series_native(tmp_path: Path) -> None:
+def test_a_camp_without_series_is_a_warning_and_left_out_of_the_ard(tmp_path: Path) -> None:
+    """Found by review: a camp without a data series was an error of the native loader, while
+    the API runs such a scenario and `write_native` writes it (the docs' scale case), so the
+    folder it wrote could not be run. Flee needs the series only to validate: a warning, and the
+    ARD scores the camps that have one (E's simulated people counted against 0 were all error)."""
+    from corredor import simulate
+    from corredor.analysis.metrics import ard_daily
+
     folder = mini_native(tmp_path)
     edit(folder / "observations.csv", 10, None)
     edit(folder / "observations.csv", 9, None)
-    assert "locations.csv:7:1: camp 'E' has no data series" in errors_of(folder)[0]
+    sc = load_native(folder)
+    (w,) = [p for p in sc.metadata["warnings"] if "data series" in str(p)]
+    assert str(w).startswith("locations.csv:7:1: warning: camp 'E' has no data series")
+    res = simulate(sc, seed=1)
+    ds = res.dataset
+    sim = ds["population"].sel(location=["D"]).values
+    data = ds["observed"].sel(location=["D"]).values
+    assert np.isnan(ds["observed"].sel(location="E").values).all()
+    assert res.manifest["metrics"]["ard_mean"] == pytest.approx(ard_daily(sim, data).mean())
+
+
+def test_a_scenario_with_no_camp_series_written_natively_runs_without_an_ard(tmp_path: Path) -> None:
+    """The docs' scale case (benchmarks/scale_cohorts.py::exodus: a total and no camp series),
+    saved with `write_native`, was refused by the native loader: "camp 'dest0' has no data
+    series". It loads with one warning naming the camps, and the run reports no ARD (a dummy
+    zero series gave a plain ARD of 3.7 million)."""
+    from corredor import simulate
+
+    flee = load_scenario(write_mini_flee(tmp_path / "m"))
+    api = dataclasses.replace(flee, observations=dataclasses.replace(flee.observations, camps={}))
+    sc = load_native(write_native(api, tmp_path / "n"))
+    (w,) = [str(p) for p in sc.metadata["warnings"] if "data series" in str(p)]
+    assert "2 camps ('D', 'E') have no data series" in w
+    assert "metrics" not in simulate(sc, seed=1).manifest
 
 
 def test_a_camp_refused_for_its_row_is_not_also_an_unknown_series(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ import yaml
 from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, is_crisis, people_per_agent
-from ..targets import check_replaceable, swap_in
+from ..targets import check_replaceable, remove_stale_temporaries, swap_in, temporary_prefix
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 from .compare import stranded_peak_day
 
@@ -511,13 +511,25 @@ def run_replica(shared: EnsembleShared, task: ReplicaTask) -> ReplicaOutput:
 # ---- reduction -------------------------------------------------------------------------------
 
 
+#: The memory maps' folder in the temp dir, named as the writers' temporaries are
+#: (`.corredor-ens.PID-HOST.RANDOM.tmp`) so that a hard-killed ensemble's is known and removed.
+_STORE_NAME = "corredor-ens"
+
+
 class _Store:
-    """(replicas, day, ...) float32 arrays per variable and variant, in RAM or memory-mapped."""
+    """(replicas, day, ...) float32 arrays per variable and variant, in RAM or memory-mapped.
+
+    The maps live in a folder of the temp dir ($TMPDIR) that `close` removes; one left by an
+    ensemble killed hard (SIGKILL, the OOM killer) is removed by the next ensemble on this
+    machine (`targets.remove_stale_temporaries`), never a live process's or another machine's."""
 
     def __init__(self, n_variants: int, n_replicas: int, shapes: Mapping[str, tuple[int, ...]]):
         self.shapes = dict(shapes)
         total = 4 * n_variants * n_replicas * sum(math.prod(s) for s in shapes.values())
-        self._dir = tempfile.mkdtemp(prefix="corredor-ens-") if total > _MEMMAP_BYTES else None
+        scratch = tempfile.gettempdir()  # ($TMPDIR: where the user wants big scratch files)
+        remove_stale_temporaries(scratch, _STORE_NAME)  # (a hard-killed ensemble's: GBs, for good)
+        self._dir = (tempfile.mkdtemp(prefix=temporary_prefix(_STORE_NAME), suffix=".tmp", dir=scratch)
+                     if total > _MEMMAP_BYTES else None)
         self.data: dict[tuple[int, str], np.ndarray] = {}
         try:
             for v in range(n_variants):

@@ -73,10 +73,16 @@ ARD_LABELS: dict[str, str] = {
 
 
 def ard_summary(results: Any) -> dict[str, float]:
-    """The manifest's metrics, Flee's validation score first: ard_rescaled_mean (Flee's "Error
+    """The manifest's metrics (none without any camp's data series), Flee's validation score first: ard_rescaled_mean (Flee's "Error
     (rescaled)"), ard_mean (plain, Flee's "Error (normal)"), ard_rescaled_final and ard_final
-    (the last day's). `ARD_LABELS` names them for people."""
+    (the last day's). `ARD_LABELS` names them for people. Camps without a data series (their
+    `observed` NaN every day: a scenario that gives some none) are left out, as
+    `calibrate.ard_from_dataset` does; counted as 0 people, their simulated people were all error."""
     sim, data, _ = camp_arrays(results)
+    kept = np.isfinite(np.asarray(data, dtype=np.float64)).any(axis=0)
+    if not kept.any():
+        return {}  # (no data to score against: no ARD, rather than the simulated people as error)
+    sim, data = sim[:, kept], data[:, kept]
     plain = ard_daily(sim, data, rescaled=False)
     resc = ard_daily(sim, data, rescaled=True)
     return {

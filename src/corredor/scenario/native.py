@@ -416,15 +416,20 @@ def read_native_observations(
                 cols["series"] + 1,
                 f"series {name!r} is not a location of {locations_file}; it is read but never used",
             )
-    for loc in locations:
-        if loc.is_camp and loc.name not in parts:
-            problems.error(
-                problems.root / locations_file if problems.root else locations_file,
-                loc.line,
-                1,
-                f"camp {loc.name!r} has no data series (expected rows '{loc.name},date,value' in "
-                f"{table.path.name})",
-            )
+    unobserved = [loc for loc in locations if loc.is_camp and loc.name not in parts]
+    if unobserved:  # (Flee needs them only to validate; the run has no ARD there: `ard_summary`)
+        named = ", ".join(repr(loc.name) for loc in unobserved[:3])
+        more = f" and {len(unobserved) - 3} more" if len(unobserved) > 3 else ""
+        which = (f"camp {named} has" if len(unobserved) == 1
+                 else f"{len(unobserved)} camps ({named}{more}) have")
+        problems.warn(
+            problems.root / locations_file if problems.root else locations_file,
+            unobserved[0].line,
+            1,
+            f"{which} no data series (rows 'NAME,date,value' in {table.path.name}): the run "
+            "has no observed figures there and its ARD leaves them out (none at all without "
+            "any camp's series)",
+        )
     corrections: list[Correction] = []
     if corr_path is not None:
         ctable, ccols, crows = _read_header(problems, corr_path, "a header series,date and rows")
