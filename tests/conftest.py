@@ -38,7 +38,10 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(_numba_cache_dir()))  # (before any
 # CI draws the same property-test examples on every run (.ci/run sets HYPOTHESIS_PROFILE=ci), so
 # its verdict is about the commit, not the luck of the draw; a local `make test` draws fresh
 # examples each time and keeps finding new ones (a failure prints the blob that replays it).
-settings.register_profile("ci", derandomize=True)
+# Drawn the same on every commit, most of a budget only re-checks a fixed corpus: CI runs a fifth
+# of hypothesis's default 100 examples, and test_fuzz_loaders.py scales its budgets by the same
+# share (`budget`).
+settings.register_profile("ci", derandomize=True, max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -187,13 +187,11 @@ def test_bribe_money_is_price_times_paid_crossings_and_needs_cash():
 
 
 def test_militarisation_lowers_irregular_success_and_raises_pushbacks():
-    """Over 20 seeds: irregular passages per stranded person-day fall with militarisation.
-
-    Expected daily passage rate of a stranded person: try × success × (1 − m) = 0.4 at m = 0 and
-    0.08 at m = 0.8, a ratio of 0.2. Person-days are counted at the end of the day, so people who
-    fail and pass on their arrival day are missing from them and the rate at m = 0 reads high
-    (measured 0.66 vs 0.086: ratio 0.13). Tolerance: ratio between 0.05 and 0.35; pushbacks only
-    when militarised.
+    """Over 3 seeds: irregular passages per stranded person-day fall with militarisation, and
+    nobody is pushed back where there is none. Qualitative only: the rates themselves are
+    measured against their binomial expectation (4 SE, 20 seeds) by test_crisis_rates.py's
+    test_irregular_success_and_pushbacks_scale_with_militarisation. (This test ran 2 × 20 seeds
+    on all threads, nearly a minute, for a ratio it could only bound within 0.05–0.35.)
     """
     params = {"irregular_try": 0.5, "irregular_success": 0.8, "give_up_base": 0.0,
               "give_up_per_day": 0.0}
@@ -203,25 +201,21 @@ def test_militarisation_lowers_irregular_success_and_raises_pushbacks():
         sc = tiny(policies=closed_from(0, militarisation=m), params=params)
         plan = compile_crisis(sc)
         irr = person_days = push = 0
-        for seed in range(20):
-            ds = simulate_crisis(sc, seed=seed, plan=plan).dataset
+        for seed in range(3):
+            ds = simulate_crisis(sc, seed=seed, plan=plan, threads=1).dataset
             irr += int(ds["crossings"].sel(mode="irregular").sum())
             person_days += int(ds["stranded"].sum())
             push += int(ds["pushbacks"].sum())
         rate[m] = irr / person_days
         pushes[m] = push
     assert pushes[0.0] == 0 and pushes[0.8] > 0
-    assert 0.05 < rate[0.8] / rate[0.0] < 0.35
+    assert rate[0.8] < 0.5 * rate[0.0]  # (expected ratio 0.2; measured 0.13, see the rates test)
 
 
-def test_give_up_hazard_grows_with_days_waited():
-    """One cohort of 500 people stranded from day 0; only the per-day term of the hazard.
-
-    A person who has waited w days gives up with 1 − exp(−0.02 w). The hazard estimated as
-    give_ups[t] / stranded[t − 1] (everyone at risk has waited t days) over 5 seeds must lie
-    within 25 % of that on days 1–5 and 11–15 (about 700 and 1,400 give-ups, so the relative
-    standard error is under 4 %).
-    """
+def test_nobody_gives_up_on_the_first_day_without_a_base_hazard():
+    """One cohort of 500 people stranded from day 0, only the per-day term of the hazard
+    (give_up_base 0): nobody gives up on day 0, some do later. The hazard's growth is measured
+    exactly (4 SE) by test_crisis_rates.py's test_give_up_hazard_on_the_first_day_and_its_growth."""
     import dataclasses
 
     sc = tiny(days=16, policies=closed_from(0), params={"irregular_try": 0.0, "give_up_base": 0.0,
@@ -229,17 +223,10 @@ def test_give_up_hazard_grows_with_days_waited():
     rows = ({**sc.crisis.departures["rows"][0], "end": 0, "people_per_day": 500.0},)
     sc = dataclasses.replace(sc, crisis=dataclasses.replace(sc.crisis, departures={"rows": rows}))
     plan = compile_crisis(sc)
-    give, risk = np.zeros(16), np.zeros(16)
-    for seed in range(5):
-        ds = simulate_crisis(sc, seed=seed, plan=plan, check=True).dataset
+    for seed in range(3):
+        ds = simulate_crisis(sc, seed=seed, plan=plan, threads=1, check=True).dataset
         assert int(ds["give_ups"].values[0]) == 0  # hazard 0 on the first day of waiting
-        give += ds["give_ups"].values
-        risk[1:] += ds["stranded"].sel(location="x").values[:-1]
-    for days in (range(1, 6), range(11, 16)):
-        d = np.array(days)
-        measured = give[d].sum() / risk[d].sum()
-        expected = float(np.average(1 - np.exp(-0.02 * d), weights=risk[d]))
-        assert abs(measured / expected - 1) < 0.25, (list(days), measured, expected)
+        assert int(ds["give_ups"].values[1:].sum()) > 0
 
 
 def test_transfer_moves_exactly_n_chosen_group_people():

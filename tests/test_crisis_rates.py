@@ -26,7 +26,7 @@ import numpy as np
 
 from corredor.engine.crisis import simulate_crisis
 from corredor.engine.rules.crisis_plan import compile_crisis
-from corredor.scenario.model import Event, Group, Scenario
+from corredor.scenario.model import Crossing, Event, Group, Location, PolicyPeriod, Route, Scenario
 from test_crisis_engine import QUIET, closed_from, tiny
 
 TOLERANCE_SE = 4.0  # |observed − expected| < 4 binomial standard errors
@@ -112,6 +112,20 @@ def test_only_people_carrying_the_price_can_pay():
         people += total
     able = 0.5 * math.erfc((price - mean) / (sd * math.sqrt(2)))
     assert_rate(paid, [people], [able], "people able to pay")
+
+
+def test_cash_equal_to_the_price_pays():
+    """Found by a test audit (`cash > price` in place of `cash ≥ price` survived): everyone
+    carrying exactly the 100 USD demanded (sd 0), with a payment that always works, passes on the
+    day they reach the closed crossing: the whole cohort on day 0, nobody stranded."""
+    price, n = 100.0, 200
+    sc = cohort(tiny(days=3, groups=one_group(price, 0.0), params=QUIET,
+                     policies=closed_from(0, status="closed", price_usd=price, bribe_success=1.0)), n)
+    for ds in runs(sc, seeds=range(3)):
+        paid = ds["crossings"].sel(crossing="c", mode="paid").values
+        assert paid.tolist() == [n, 0, 0]
+        assert float(ds["money_paid_usd"].sel(crossing="c").sum()) == price * n
+        assert int(ds["stranded"].sum()) == 0
 
 
 # ---- 2. give-ups while waiting -----------------------------------------------------------------
@@ -216,3 +230,56 @@ def test_irregular_success_and_pushbacks_scale_with_militarisation():
             failed += int(waiting.sum())
         assert_rate(passed, [attempts], [irregular_success * (1 - m)], f"irregular passages at m={m}")
         assert_rate(pushed, [failed], [1.0 * m], f"pushbacks at m={m}")
+
+
+# ---- 5. two crossings in series ----------------------------------------------------------------
+
+
+def two_crossings(days: int, n: int, params: dict[str, float]) -> Scenario:
+    """o → x -| c |-> y → x2 -| c2 |-> y2 → d: a cohort of n reaches c (closed on days 0–4) on
+    day 0, those still there pass it on day 5 when it opens, and reach c2 (always closed) on day
+    6, after 5 days of waiting at c."""
+    base = tiny(days=days, groups=one_group(), params=params)
+    locs = (Location("o", kind="city"), Location("x", kind="staging"), Location("y", kind="border_post"),
+            Location("x2", kind="staging"), Location("y2", kind="border_post"),
+            Location("d", kind="destination"))
+    routes = (Route("o", "x", 100.0), Route("x", "y", 1.0), Route("y", "x2", 10.0),
+              Route("x2", "y2", 1.0), Route("y2", "d", 100.0))
+    crisis = dataclasses.replace(
+        base.crisis, crossings=(Crossing("c", "x", "y", "x"), Crossing("c2", "x2", "y2", "x2")),
+        policies=(PolicyPeriod("c", 0, 4, status="closed"), PolicyPeriod("c2", 0, 10_000, status="closed")))
+    return cohort(dataclasses.replace(base, locations=locs, routes=routes, crisis=crisis), n)
+
+
+def test_days_waited_start_again_at_the_next_crossing():
+    """Found by a test audit (dropping `waited = 0` on a passage survived every crisis test: the
+    `tiny` scenario has one crossing): the days waited at c are not carried to c2. Without
+    give-ups, all n are stranded at x2 from day 6 having waited 1 day there, so the days-waited
+    histogram has them all in its first bin (1–2 days), not in 3–6 (5 days at c + 1)."""
+    n = 100
+    for ds in runs(two_crossings(8, n, QUIET), seeds=range(3)):
+        assert int(ds["crossings"].sel(crossing="c", mode="regular").values[5]) == n
+        assert int(ds["stranded"].sel(location="x2").values[6]) == n
+        assert ds["days_waited"].values[6].tolist() == [n, 0, 0, 0, 0]
+        assert ds["days_waited"].values[7].tolist() == [n, 0, 0, 0, 0]  # 2 days at c2
+
+
+def test_give_up_hazard_at_the_next_crossing_starts_from_give_up_base():
+    """The give-up hazard at c2 grows from the days waited at c2 only: on day 6 + w the people
+    at risk are those who passed c on day 5 (w = 0) or were stranded at x2 the evening before,
+    each giving up with 1 − exp(−(base + per_day·w)); nobody else is waiting (the rest gave up at
+    c before it opened). 20 seeds × 1,000 people, about 220 of them reaching c2; 4 SE. Carried
+    over, the 5 days at c would put day 6's hazard at 0.45 instead of 0.095."""
+    base, per_day, n, days = 0.1, 0.1, 1000, 12
+    sc = two_crossings(days, n, {"irregular_try": 0.0, "give_up_base": base, "give_up_per_day": per_day})
+    give = np.zeros(days - 6)
+    risk = np.zeros(days - 6)
+    for ds in runs(sc):
+        passed = int(ds["crossings"].sel(crossing="c").values[5].sum())
+        waiting = ds["stranded"].sel(location="x2").values[6:]
+        assert int(ds["stranded"].sel(location="x").values[5:].sum()) == 0
+        give += ds["give_ups"].values[6:]
+        risk += np.concatenate(([passed], waiting[:-1]))
+    hazard = 1 - np.exp(-(base + per_day * np.arange(days - 6)))
+    assert_rate(give[0], risk[:1], hazard[:1], "give-ups on the first day at the second crossing")
+    assert_rate(give.sum(), risk, hazard, "give-ups at the second crossing")

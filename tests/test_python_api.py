@@ -183,6 +183,33 @@ def test_write_ensemble_takes_a_text_path(tmp_path):
     assert out == tmp_path / "ens" and "population" in read_bands(str(out))
 
 
+# ---- run folders: an existing folder ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("earlier", ["empty", "run folder"])
+def test_write_run_folder_refuses_an_existing_folder_before_writing_anything(tmp_path, monkeypatch,
+                                                                            earlier):
+    """Found by a test audit (no test asserted it; dropping the check survived): without `force`,
+    an existing folder is refused with the documented RunFolderExists before anything is written.
+    Without the check, swap_in's late guard still kept the folder, but only after the whole run
+    had been written to a temporary, and with a FileExistsError saying, falsely, that another
+    command had written it meanwhile."""
+    from corredor.outputs import runfolder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    if earlier == "run folder":
+        (out / "manifest.json").write_text('{"engine": "agents", "seed": 5, "version": "0.1.0"}')
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    written: list[Path] = []
+    monkeypatch.setattr(runfolder, "write_manifest", lambda results, folder: written.append(folder))
+    with pytest.raises(runfolder.RunFolderExists, match=r"run exists; use --force to replace it"):
+        runfolder.write_run_folder(crisis_like(), out)
+    assert written == []  # nothing was written, not even to a temporary
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 # ---- needs: names of places ------------------------------------------------------------------
 
 

