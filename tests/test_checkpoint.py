@@ -131,6 +131,25 @@ def test_resume_from_checkpoint_equals_uninterrupted(mali, saved, tmp_path: Path
     assert resumed.dataset.equals(res.dataset)
 
 
+def test_a_resumed_run_times_only_the_days_it_ran(mali, saved, tmp_path: Path) -> None:
+    """Found by a review at scale: a resumed run's manifest paired the whole run's agent-steps
+    with the loop time of the days after the checkpoint (a throughput 2.3× too high). Its timing
+    now counts the steps of the days it ran, and says from which day and the whole run's."""
+    path, res = saved
+    copy = tmp_path / "c.npz"
+    copy.write_bytes(path.read_bytes())
+    before = int(load_checkpoint(copy, compile_plan(mali), 3).state["alive"][:60].sum())
+    told: list[tuple[int, int]] = []
+    resumed = simulate_with_checkpoints(mali, seed=3, every=30, path=copy, resume=True,
+                                        on_resume=lambda day, days: told.append((day, days)))
+    assert told == [(60, 90)]
+    whole = res.manifest["timing"]["agent_steps"]
+    assert 0 < before < whole and "resumed_from_day" not in res.manifest["timing"]
+    timing = resumed.manifest["timing"]
+    assert timing["agent_steps"] == whole - before
+    assert timing["agent_steps_whole_run"] == whole and timing["resumed_from_day"] == 60
+
+
 def test_checkpoint_of_another_seed_or_scenario_is_refused(mali, saved) -> None:
     path, _ = saved
     plan = compile_plan(mali)
@@ -407,6 +426,30 @@ def test_crisis_cli_resume_writes_the_same_run_folder(crisis_saved, tmp_path: Pa
     assert r.returncode == 0, r.stderr
     assert not checkpoint_path(whole_out).exists()
     assert_same_run_folders(resumed_out, whole_out)
+
+
+def test_a_resumed_crisis_run_says_so_and_times_only_the_days_it_ran(crisis_saved,
+                                                                     tmp_path: Path) -> None:
+    """Found by a review at scale: `run --resume` printed nothing of the resume (a user could not
+    tell it from a restart), and its `wrote` line gave the whole run's agent-steps "in" the last
+    segment's seconds. It now says `resuming from day D of N (checkpoint)` first, and its line
+    and manifest count the steps of the days it ran."""
+    scenario, path, res = crisis_saved
+    out = tmp_path / "resumed"
+    ckpt = checkpoint_path(out)
+    ckpt.write_bytes(path.read_bytes())
+    before = int(np.load(ckpt)["agent_steps"])
+    r = corredor("run", str(CHILE_PERU), "--seed", "9", "--checkpoint-every", "40", "--out", str(out),
+                 "--resume")
+    assert r.returncode == 0, r.stderr
+    n = res.manifest["days"]
+    assert f"resuming from day 120 of {n} ({ckpt})" in r.stderr.splitlines(), r.stderr
+    timing = json.loads((out / "manifest.json").read_text())["timing"]
+    whole = res.manifest["timing"]["agent_steps"]
+    assert 0 < before < whole and timing["agent_steps"] == whole - before
+    assert timing["agent_steps_whole_run"] == whole and timing["resumed_from_day"] == 120
+    assert (f"seed 9, resumed from day 120: {whole - before:,} agent-steps of days 120–{n - 1} in "
+            in r.stdout), r.stdout
 
 
 def test_an_earlier_checkpoint_is_not_overwritten_without_resume_or_force(crisis_saved,

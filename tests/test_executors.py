@@ -231,6 +231,131 @@ def test_dask_local_cluster_matches_serial() -> None:
     assert ref.metrics == got.metrics
 
 
+def test_every_kernel_releases_the_gil() -> None:
+    """Found by a review at scale: no kernel was compiled with nogil=True, so a replica held the
+    GIL for its whole day loop; its Dask worker could not heartbeat, and one whose replica ran past
+    the scheduler's worker-ttl was restarted (every replica lost, "killed, or out of memory?").
+    Every numba kernel of the engine package now releases it."""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import corredor.engine as engine
+
+    nogil: dict[str, object] = {}
+    for info in pkgutil.walk_packages(engine.__path__, "corredor.engine."):
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
+                nogil[f"{module.__name__}.{name}"] = obj.targetoptions.get("nogil")
+    for kernel in ("agents._run", "cohorts._day", "rules.crisis_travel.travel",
+                   "rules.crisis_depart.depart", "rules.crisis_record.record"):
+        assert f"corredor.engine.{kernel}" in nogil, kernel
+    assert [k for k, v in nogil.items() if v is not True] == []
+
+
+CONCURRENT = """
+import sys
+import threading
+from corredor.scenario import load_scenario
+from corredor.simulate import simulate
+cases = [(load_scenario(sys.argv[1], days=40), "auto", 1),
+         (load_scenario(sys.argv[2], hasten=20, days=60), "agents", 2)]
+for sc, engine, threads in cases:
+    ref = simulate(sc, seed=4, engine=engine, threads=threads).dataset
+    got = {}
+    def run(i):
+        got[i] = simulate(sc, seed=4, engine=engine, threads=threads).dataset
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(got) == 3 and all(ds.equals(ref) for ds in got.values()), engine
+print("same")
+"""
+
+
+def test_parallel_kernels_in_threads_under_the_workqueue_layer(flee_cases: Path) -> None:
+    """The kernels release the GIL, so a Dask worker with several threads runs replicas at once.
+    numba's workqueue threading layer (where neither TBB nor OpenMP loads) aborts the process
+    when two threads launch parallel regions at once ("Concurrent access has been detected"),
+    which the GIL used to rule out: under it the crisis and agent runs take turns
+    (engine.parallel_lock), and each thread's result is the one-thread run's."""
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "chile-peru-2023"
+    r = subprocess.run([sys.executable, "-c", CONCURRENT, str(scenario), str(flee_cases / "mali2012")],
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "NUMBA_THREADING_LAYER": "workqueue"})
+    assert r.returncode == 0 and r.stdout.strip() == "same", r.stderr[-2000:]
+
+
+def stale_dask_call(fn, task, shared):
+    """`executors._dask_call` as a worker with other corredor sources runs it."""
+    from corredor.analysis import executors
+
+    return executors._Stamped(("0123456789abcdef", "feedc0de" * 5), "tcp://10.0.0.9:4001",
+                              fn(shared, task))
+
+
+def unstamped_dask_call(fn, task, shared):
+    """`executors._dask_call` as a worker with an older corredor runs it: the bare result."""
+    return fn(shared, task)
+
+
+def test_a_dask_worker_with_other_code_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review at scale: a Dask worker running an edited copy of corredor (people_final
+    doubled) was mixed into the ensemble, exit 0, and its manifest carried only the parent's
+    provenance. Each result now carries its worker's source digest; the parent refuses another."""
+    pytest.importorskip("distributed")
+    from corredor.analysis import executors
+    from corredor.provenance import source_digest
+
+    monkeypatch.setattr(executors, "_dask_call", stale_dask_call)
+    with make_executor("dask", workers=1, processes=False) as ex:
+        with pytest.raises(executors.VersionMismatch) as info:
+            _ensemble(ex)
+        msg = str(info.value)
+        assert "the Dask worker tcp://10.0.0.9:4001 runs corredor source 0123456789abcdef" in msg
+        assert "commit feedc0defeed" in msg and f"this command corredor source {source_digest()}" in msg
+        assert msg.endswith("nothing was written")
+        monkeypatch.setattr(executors, "_dask_call", unstamped_dask_call)
+        with pytest.raises(executors.VersionMismatch, match="an older corredor that does not say"):
+            list(ex.map_unordered(square_plus, 1, [3]))
+        monkeypatch.undo()  # the worker's own stamp: the same sources, accepted
+        # (another shared value: one scattered again under the key being released is cancelled)
+        assert sorted(ex.map_unordered(square_plus, 2, [3, 1])) == [(1, 3), (3, 11)]
+
+
+STALE_WORKER = """
+import sys
+import corredor.analysis.executors as executors
+from test_executors import stale_dask_call
+executors._dask_call = stale_dask_call
+real = executors.make_executor
+executors.make_executor = lambda kind, workers=None, address=None: real(kind, workers, address, processes=False)
+from corredor.cli import main
+sys.argv[0] = "corredor"
+main()
+"""
+
+
+def test_cli_refuses_a_dask_worker_with_other_code(importable_tests: None, tmp_path: Path) -> None:
+    """`corredor ensemble --executor dask` with a worker of other sources: one line naming both
+    versions, exit 4 (the environment: the cluster's install), nothing written."""
+    pytest.importorskip("distributed")
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "chile-peru-2023"
+    r = subprocess.run([sys.executable, "-c", STALE_WORKER, "ensemble", str(scenario), "-n", "2",
+                        "--days", "20", "--executor", "dask", "--workers", "1", "-q",
+                        "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 4, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: the Dask worker tcp://10.0.0.9:4001 runs corredor source 0123456789abcdef"), r.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_dask_unreachable_address_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(RuntimeError, match="cannot reach the Dask scheduler"):

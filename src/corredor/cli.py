@@ -448,9 +448,15 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if ckpt is not None:
             from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
 
+            def resuming(day: int, n_days: int) -> None:  # (else a resume looks like a restart)
+                if not quiet:
+                    err_console.print(f"resuming from day {day} of {n_days} ({ckpt})", markup=False,
+                                      highlight=False, soft_wrap=True)
+
             try:
                 res = simulate_with_checkpoints(scenario, seed, every=checkpoint_every, path=ckpt,
-                                                resume=resume, threads=threads, check=check)
+                                                resume=resume, threads=threads, check=check,
+                                                on_resume=resuming)
             except CheckpointError as exc:
                 usage_error(str(exc))
         elif backend == "gpu":
@@ -492,8 +498,13 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         # the dataset's unit, agents of h people; the manifest's key stays timing.agent_steps)
         steps = ("agent-steps" if m.get("engine") != "cohorts"
                  else f"{'person' if m.get('hasten', 1) == 1 else 'agent'}-steps moved as counts")
+        # (a resumed run's timing is of the days this process ran: checkpoint._timing_of_this_process)
+        resumed = tm.get("resumed_from_day")
+        ran = (f"resumed from day {resumed}: {tm.get('agent_steps', 0):,} {steps} of days "
+               f"{resumed}–{int(m.get('days') or 0) - 1}" if resumed
+               else f"{tm.get('agent_steps', 0):,} {steps}")
         msg = (f"wrote {out}: {scenario.name}, {m.get('days')} days, seed {seed}, "
-               f"{tm.get('agent_steps', 0):,} {steps} in {tm.get('loop_s', 0.0):.2f} s")
+               f"{ran} in {tm.get('loop_s', 0.0):.2f} s")
         if tm.get("compile_s", 0.0) >= 1.0:  # a first run on this machine: say where the time went
             msg += (f" (of which {tm['compile_s']:.0f} s compiling the engine, once per machine: "
                     "later runs reuse it)")
@@ -1609,12 +1620,15 @@ def _main() -> None:
     import warnings
 
     from . import stopping
-    from .analysis.executors import WorkerLost
+    from .analysis.executors import VersionMismatch, WorkerLost
 
     warnings.formatwarning = _warning_line  # this process's own; the library never sets it
     try:
         app()
     except WorkerLost as exc:  # (a worker killed: by the OOM killer, say) one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_ENVIRONMENT)
+    except VersionMismatch as exc:  # (a Dask worker with another install: the cluster's to fix)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_ENVIRONMENT)
     except ScenarioError as exc:  # last line of defence: never a traceback for bad input

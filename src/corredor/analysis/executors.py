@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from .. import stopping
@@ -52,6 +53,10 @@ class WorkerLost(RuntimeError):
 
 class SchedulerUnreachable(RuntimeError):
     """The Dask scheduler given by address did not answer (not up yet, or the network)."""
+
+
+class VersionMismatch(RuntimeError):
+    """A Dask worker runs other corredor code than the command (a stale install on one node)."""
 
 
 def _add_shared(shared: int, task: int) -> int:  # used by the module doctest
@@ -220,8 +225,59 @@ class LocalProcessExecutor(_Base):
 # ---- Dask ------------------------------------------------------------------------------------
 
 
-def _dask_call(fn: Callable[[Any, Any], Any], task: Any, shared: Any) -> Any:
-    return fn(shared, task)
+def code_version() -> tuple[str, str | None]:
+    """The corredor code this process runs: (digest of its source files, git commit or None)."""
+    from ..provenance import source_commit, source_digest
+
+    return source_digest(), source_commit()
+
+
+def _version_text(version: tuple[str, str | None]) -> str:
+    source, commit = version
+    return f"source {source}" + (f", commit {commit[:12]}" if commit else "")
+
+
+@dataclass(frozen=True)
+class _Stamped:
+    """A Dask task's result with the corredor code of the worker that computed it."""
+
+    version: tuple[str, str | None]
+    worker: str
+    value: Any
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):  # (not in a worker: a test's direct call)
+        return "?"
+
+
+def _dask_call(fn: Callable[[Any, Any], Any], task: Any, shared: Any) -> _Stamped:
+    # (runs on the worker: `code_version` is the worker's own corredor, which the parent checks)
+    return _Stamped(code_version(), _worker_address(), fn(shared, task))
+
+
+def unstamp(result: Any, mine: tuple[str, str | None]) -> Any:
+    """A Dask task's value, once its worker is known to run the parent's corredor code (`mine`,
+    from `code_version`); VersionMismatch naming both otherwise. Why: docs/ensembles.md asks for
+    the same corredor on every worker, and a stale install on one node mixed its replicas into the
+    bands without a word. Only the source digest is compared (the code that ran); a commit that
+    differs with the same sources (a docs-only commit, a wheel) gives the same numbers."""
+    if not isinstance(result, _Stamped):  # (a worker whose _dask_call stamps nothing: older)
+        theirs = "an older corredor that does not say its version"
+        where = "a Dask worker"
+    elif result.version[0] == mine[0]:
+        return result.value
+    else:
+        theirs = f"corredor {_version_text(result.version)}"
+        where = f"the Dask worker {result.worker}" if result.worker != "?" else "a Dask worker"
+    raise VersionMismatch(
+        f"{where} runs {theirs}, this command corredor {_version_text(mine)}: install the same "
+        "corredor on every worker (and restart them) so that no result mixes code versions; "
+        "nothing was written")
 
 
 class DaskExecutor(_Base):
@@ -282,6 +338,7 @@ class DaskExecutor(_Base):
         client = self._client
         if client is None:
             raise RuntimeError("this Dask executor is closed")
+        mine = code_version()
         shared_future = client.scatter(shared, broadcast=True)
         futures = client.map(
             _dask_call, [fn] * len(tasks), tasks, shared=shared_future, pure=False
@@ -289,11 +346,14 @@ class DaskExecutor(_Base):
         try:
             for fut in as_completed(futures):
                 stopping.check()  # (a stop a finalizer swallowed: as a stop)
-                yield fut.result()
+                yield unstamp(fut.result(), mine)
         except (KilledWorker, CancelledError) as exc:  # (a worker died: its tasks, or the
-            # shared data it held, are lost; this was a traceback from distributed)
-            raise WorkerLost("a Dask worker ended in the middle of a run (killed, or out of "
-                             f"memory?: {type(exc).__name__}); nothing was written") from None
+            # shared data it held, are lost; this was a traceback from distributed). A worker
+            # that misses heartbeats for the scheduler's worker-ttl is restarted the same way
+            raise WorkerLost("a Dask worker ended in the middle of a run (killed, out of memory, "
+                             "or restarted by the scheduler after missed heartbeats: see "
+                             "distributed.scheduler.worker-ttl in docs/ensembles.md; "
+                             f"{type(exc).__name__}); nothing was written") from None
         finally:
             for fut in futures:
                 fut.release()

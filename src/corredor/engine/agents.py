@@ -61,6 +61,7 @@ from numba import prange  # noqa: E402
 from .. import stopping
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from ..stopping import at_once
+from .parallel_lock import parallel_section
 from .rng import Stream, seed_words, stream_key, uniform_k
 from .rules.capacity import cap_multiplier, cap_multipliers
 from .rules.locations import attractiveness, location_scores, move_chances, spawn_weights
@@ -127,7 +128,7 @@ class EngineOutput:
     bytes_per_person: float
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _geometric(skip_key: np.uint64, key: int, sub: int, q: float, lq: float) -> int:
     """Failures before the first success of Bernoulli(q) trials, keyed by the counter RNG.
 
@@ -142,7 +143,7 @@ def _geometric(skip_key: np.uint64, key: int, sub: int, q: float, lq: float) -> 
     return int(g)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
                 walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, flags: np.ndarray,
                 scratch: np.ndarray, nmov: np.ndarray, nfr: np.ndarray, ncap: np.ndarray,
@@ -242,7 +243,7 @@ def _scan_chunk(c: int, n_alive: int, move_key: np.uint64, skip_key: np.uint64,
     ncap[c] = nc
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.ndarray,
                    path: np.ndarray, hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray,
                    nmov: np.ndarray, capacity: np.ndarray, count: np.ndarray, buffer: float,
@@ -315,7 +316,7 @@ def _capped_movers(nch: int, route_key: np.uint64, where: np.ndarray, prog: np.n
     return ne
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint64,
                   where: np.ndarray, prog: np.ndarray, path: np.ndarray, hop: np.ndarray,
                   flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray, capacity: np.ndarray,
@@ -471,7 +472,7 @@ def _pass_a_chunk(c: int, n_alive: int, route_key: np.uint64, walk_key: np.uint6
     nmov[c] = wpos
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.uint64,
            walk_key: np.uint64, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
            hop: np.ndarray, flags: np.ndarray, scratch: np.ndarray, nmov: np.ndarray,
@@ -631,7 +632,7 @@ def _sweep(nch: int, n_alive: int, t: int, cmove_key: np.uint64, croute_key: np.
     return deepest
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _spawn_chunk(c: int, first: int, last: int, key: np.uint64, cumw: np.ndarray,
                  wsum: float, where: np.ndarray, prog: np.ndarray, path: np.ndarray,
                  hop: np.ndarray, flags: np.ndarray, tally: np.ndarray) -> None:
@@ -657,7 +658,7 @@ def _spawn_chunk(c: int, first: int, last: int, key: np.uint64, cumw: np.ndarray
         tally[c, loc] += 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _reduce(nch: int, dep_t: np.ndarray, arr_t: np.ndarray, lnk_t: np.ndarray, count: np.ndarray,
             link_count: np.ndarray, arr_day: np.ndarray, dep_day: np.ndarray) -> None:
     """count(after) = count(before) + arrivals − departures, summed over chunk tallies."""
@@ -686,7 +687,7 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "reduction": False, "inp
 
 
 # (numba's stub types `parallel` as a bool; its documented dict of options is what numba reads)
-@nb.njit(parallel=_PRANGE_ONLY, cache=True)  # type: ignore[call-overload]
+@nb.njit(parallel=_PRANGE_ONLY, cache=True, nogil=True)  # type: ignore[call-overload]
 def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarray, ip: np.ndarray,
          decay: np.ndarray, decay_interval: int,
          # location state (mutated)
@@ -1083,7 +1084,9 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
         err, day, t = ERR_NONE, -1, int(first_day)
         while t < n_days and err == ERR_NONE:
             t_end = n_days if every <= 0 else min(n_days, (t // every + 1) * every)
-            with at_once():  # (a signal's Python handler would wait for the kernel)
+            # (a signal's Python handler would wait for the kernel; parallel_section: another
+            # thread may run a parallel kernel meanwhile, nogil, where numba's layer allows it)
+            with at_once(), parallel_section():
                 err, day = _run(
                     seed_words(seed), t_end, t, int(n_created[t]), fp, ip, plan.decay.astype(np.float64),
                     int(plan.decay_interval),

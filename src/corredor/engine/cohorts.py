@@ -168,7 +168,7 @@ def engine_for(plan: Plan) -> tuple[str, str]:
 # cell tables
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _push(ti: np.ndarray, tf: np.ndarray, n: int, at: int, path: int, hop: int, flags: int,
           k: int, prog: float, dist: float) -> tuple:
     """Append one cell (growing the table by doubling); returns (ints, floats, n + 1)."""
@@ -189,7 +189,7 @@ def _push(ti: np.ndarray, tf: np.ndarray, n: int, at: int, path: int, hop: int, 
     return ti, tf, n + 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _same(oi: np.ndarray, of: np.ndarray, a: int, ti: np.ndarray, tf: np.ndarray, r: int,
           fcol: int) -> bool:
     """Do output row a and input row r have the same key (and the same float in column fcol)?"""
@@ -199,7 +199,7 @@ def _same(oi: np.ndarray, of: np.ndarray, a: int, ti: np.ndarray, tf: np.ndarray
     return fcol < 0 or of[a, fcol] == tf[r, fcol]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _merge(ti: np.ndarray, tf: np.ndarray, n: int, n_paths: int, fcol: int) -> tuple:
     """Sum the counts of cells with the same key (place, path, hop, flags and, if fcol ≥ 0, the
     float in that column: progress or km today); drop empty cells. Returns (ints, floats, n)."""
@@ -230,7 +230,7 @@ def _merge(ti: np.ndarray, tf: np.ndarray, n: int, n_paths: int, fcol: int) -> t
     return oi, of, m
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _binom(n: int, p: float, draws: np.ndarray) -> int:
     """Binomial(n, p) with p clamped to [0, 1]; no draw when the outcome is certain."""
     if n <= 0 or not p > 0.0:
@@ -245,7 +245,7 @@ def _binom(n: int, p: float, draws: np.ndarray) -> int:
 # the day
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _place(v: int, path: int, hop: int, flags: int, k: int, at: np.ndarray, pi: np.ndarray,
            pf: np.ndarray, np_: int) -> tuple:
     """Put k people at v: with no path into at[v, done], else as a path cell."""
@@ -256,7 +256,7 @@ def _place(v: int, path: int, hop: int, flags: int, k: int, at: np.ndarray, pi: 
     return _push(pi, pf, np_, v, path, hop, f, k, 0.0, 0.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarray,
           pi: np.ndarray, pf: np.ndarray, np_: int, mi: np.ndarray, mf: np.ndarray, nm: int,
           node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
@@ -286,7 +286,7 @@ def _step(v: int, p: int, h: int, flags: int, k: int, dist: float, at: np.ndarra
     return pi, pf, np_, mi, mf, nm
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _decide(v: int, path: int, hop: int, flags: int, k: int, dist: float, at: np.ndarray,
             pi: np.ndarray, pf: np.ndarray, np_: int, mi: np.ndarray, mf: np.ndarray, nm: int,
             path_ptr: np.ndarray, path_valid: np.ndarray, cum: np.ndarray, tot: np.ndarray,
@@ -339,7 +339,7 @@ def _decide(v: int, path: int, hop: int, flags: int, k: int, dist: float, at: np
     return pi, pf, np_, mi, mf, nm
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _travel(mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float,
             link_from: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
             link_speed: np.ndarray, link_walk_p: np.ndarray, at: np.ndarray, count: np.ndarray,
@@ -398,7 +398,7 @@ def _travel(mi: np.ndarray, mf: np.ndarray, nm: int, sof: bool, walk: float,
     return li, lf, nl, fi, ff, nf, pi, pf, np_
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def _band_batch(f: int, k: int, count: np.ndarray, capacity: np.ndarray, buffer: float) -> int:
     """Largest batch heading for f whose arrivals change f's Cap by at most BAND_STEP (k if none)."""
     c = capacity[f]
@@ -407,7 +407,7 @@ def _band_batch(f: int, k: int, count: np.ndarray, capacity: np.ndarray, buffer:
     return max(1, int(BAND_STEP * c * (1.0 - buffer)))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _batch_size(v: int, path: int, k: int, count: np.ndarray, capacity: np.ndarray,
                 buffer: float, path_ptr: np.ndarray, path_dest: np.ndarray,
                 path_valid: np.ndarray, node_ptr: np.ndarray, nodes: np.ndarray) -> int:
@@ -423,7 +423,7 @@ def _batch_size(v: int, path: int, k: int, count: np.ndarray, capacity: np.ndarr
     return b
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _day(t: int, day_seed: int, fp: np.ndarray, sof: bool, use_pop: bool, take_pop: bool, use_decay: bool,
          decay: np.ndarray, decay_interval: int,
          foreign: np.ndarray, camp: np.ndarray, town: np.ndarray, conflict: np.ndarray,

@@ -47,6 +47,7 @@ from .. import stopping
 from ..provenance import provenance
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
 from . import seed_text
+from .parallel_lock import parallel_section
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
 from .rules.crisis_depart import depart
@@ -111,8 +112,10 @@ def simulate_crisis(
         # numba.config sets NUMBA_NUM_THREADS at import time, out of mypy's sight
         nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     used = nb.get_num_threads()  # (a request beyond the machine's threads is cut to them)
-    try:
-        arrays = _run(plan, seed_words(seed), check, state, first_day, every, on_checkpoint)
+    try:  # (its depart, travel and record kernels are parallel: one thread at a time where
+        # numba's threading layer needs it, engine/parallel_lock.py)
+        with parallel_section():
+            arrays = _run(plan, seed_words(seed), check, state, first_day, every, on_checkpoint)
     finally:
         nb.set_num_threads(old_threads)
     loop_s = time.perf_counter() - t0

@@ -1420,7 +1420,7 @@ def _kernels(shared_tally: bool) -> tuple:
 # ---------------------------------------------------------------- host side
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _path_steps(node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray,
                 link_to: np.ndarray) -> np.ndarray:
     """The device's path nodes, interleaved with each step's link: [2k] = nodes[k], [2k + 1] = the
@@ -1439,7 +1439,7 @@ def _path_steps(node_ptr: np.ndarray, nodes: np.ndarray, out_ptr: np.ndarray, ou
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _first_steps(path_ptr: np.ndarray, node_ptr: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """A path's first step in one int32 (_step_of's `first`): 2·(link + 1), + 1 if that step is
     the path's last, where link is the first link in out-list order from the path's origin to
@@ -1455,7 +1455,7 @@ def _first_steps(path_ptr: np.ndarray, node_ptr: np.ndarray, steps: np.ndarray) 
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _open_first_steps(first: np.ndarray, link_open: np.ndarray, out: np.ndarray) -> None:
     """out = _first_steps' `first`, 0 where its link is closed today (then _step_of scans v's
     out-links for an open one, as rules.routes.next_link does). Today's closures close every
@@ -1467,7 +1467,7 @@ def _open_first_steps(first: np.ndarray, link_open: np.ndarray, out: np.ndarray)
         out[p] = s if s != 0 and link_open[(s >> 1) - 1] else 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _classes(mc: np.ndarray, lcls: np.ndarray, qcls: np.ndarray) -> None:
     """Move-chance classes exactly as agents._run: −1 never, 0 always, k ≥ 1 for (2^-k, 2^-(k-1)]."""
     qcls[:] = 0.0
@@ -1485,7 +1485,7 @@ def _classes(mc: np.ndarray, lcls: np.ndarray, qcls: np.ndarray) -> None:
                 qcls[k] = m
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _spawn_table(w: np.ndarray, cum: np.ndarray, loc: np.ndarray) -> tuple[float, int, int]:
     """The spawn kernel's table: cum[:k] the running sum of the weights w (in index order, as the
     CPU engine sums them) at the places loc[:k] where it rises. The first place whose running sum
@@ -1512,7 +1512,7 @@ def _spawn_table(w: np.ndarray, cum: np.ndarray, loc: np.ndarray) -> tuple[float
     return acc, k, fallback
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _step_host(k: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.ndarray,
                nodes: np.ndarray, out_ptr: np.ndarray, out_link: np.ndarray, link_to: np.ndarray,
                link_open: np.ndarray, camp: np.ndarray, capmult: np.ndarray) -> int:
@@ -1535,7 +1535,7 @@ def _step_host(k: int, v: int, path: np.ndarray, hop: np.ndarray, node_ptr: np.n
     return lk
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _capped_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarray,
                  seed: np.uint64, t: int, capacity: np.ndarray, count: np.ndarray, buffer: float,
                  capm: np.ndarray, attract: np.ndarray, ws: float, wp: float, path_ptr: np.ndarray,
@@ -1578,7 +1578,7 @@ def _capped_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.n
     return ne
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _deferred_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np.ndarray,
                    seed: np.uint64, t: int, capacity: np.ndarray, count0: np.ndarray,
                    buffer: float, capm0: np.ndarray, attract: np.ndarray, ws: float, wp: float,
@@ -1626,7 +1626,7 @@ def _deferred_host(ids: np.ndarray, where: np.ndarray, path: np.ndarray, hop: np
         link_count[lk] += 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _chains_host(ids: np.ndarray, r0: np.ndarray, where: np.ndarray, prog: np.ndarray,
                  path: np.ndarray, hop: np.ndarray, flags: np.ndarray, rtd: np.ndarray,
                  dday: np.ndarray, ev_idx: np.ndarray, ev_loc: np.ndarray, seed: np.uint64,

@@ -47,7 +47,7 @@ class Stream:
     MOVE_SKIP = 16  # geometric gaps between movers of one move-chance class (agents.py)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, nogil=True)
 def mix64(z: np.uint64) -> np.uint64:
     """SplitMix64 finaliser: a bijective avalanche mix of one 64-bit word."""
     z = (z ^ (z >> _S30)) * _M1
@@ -55,7 +55,7 @@ def mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, nogil=True)
 def key_bits(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> np.uint64:
     """64 random bits for the key (seed, day, stream, idx, sub)."""
     h = mix64(seed + _GOLDEN)
@@ -66,7 +66,7 @@ def key_bits(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> 
     return h
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, nogil=True)
 def uniform(seed: np.uint64, day: int, stream: int, idx: int, sub: int = 0) -> float:
     """A uniform double in [0, 1) for the key; 53 random bits."""
     return float(key_bits(seed, day, stream, idx, sub) >> _S11) * _INV53
@@ -101,7 +101,7 @@ def replica_seeds(base_seed: int, n: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in children]
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, nogil=True)
 def stream_key(seed: np.uint64, day: int, stream: int) -> np.uint64:
     """The (seed, day, stream) part of key_bits, computed once per day and stream.
 
@@ -112,7 +112,7 @@ def stream_key(seed: np.uint64, day: int, stream: int) -> np.uint64:
     return mix64(h ^ (np.uint64(stream) * _GOLDEN))
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=True, nogil=True)
 def uniform_k(key: np.uint64, idx: int, sub: int = 0) -> float:
     """uniform() from a precomputed stream_key: two mixes per draw instead of five."""
     h = mix64(key ^ np.uint64(idx))

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def cap_multiplier(capacity: int, n: int, buffer: float) -> float:
     """1 below buffer·C, 0 at or above C, linear in between; 1 when C < 1 (no capacity)."""
     if capacity < 1:
@@ -19,7 +19,7 @@ def cap_multiplier(capacity: int, n: int, buffer: float) -> float:
     return 1.0 - (n - buffer * c) / (c * (1.0 - buffer))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def cap_multipliers(capacity: np.ndarray, count: np.ndarray, buffer: float, out: np.ndarray) -> None:
     """Cap(v) for every location from the current counts (agents at v, not on links)."""
     for i in range(out.shape[0]):

@@ -38,7 +38,7 @@ _S_GIVE_UP = Stream.GIVE_UP
 _S_IRREGULAR = Stream.IRREGULAR
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def cross(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, link: np.ndarray, km_left: np.ndarray,
@@ -96,7 +96,7 @@ def cross(
             failed[i] = QUEUED if queued else 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def wait_decide(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,

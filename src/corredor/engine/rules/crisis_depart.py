@@ -19,7 +19,7 @@ _S_DESTINATION = Stream.DESTINATION
 _S_GROUP = Stream.GROUP
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _pick(cdf: np.ndarray, u: float) -> int:
     """Index of the first cumulative value above u (categorical draw)."""
     k = 0
@@ -28,7 +28,7 @@ def _pick(cdf: np.ndarray, u: float) -> int:
     return k
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def depart(
     seed: np.uint64, day: int, lo: int, hi: int, person_origin: np.ndarray,
     group_cdf: np.ndarray, dest_cdf: np.ndarray, cash_mean: np.ndarray, cash_sd: np.ndarray,

@@ -32,7 +32,7 @@ _S_EVENT = Stream.EVENT
 _S_GIVE_UP = Stream.GIVE_UP
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def run_events(
     seed: np.uint64, day: int, n: int,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,
@@ -129,7 +129,7 @@ def run_events(
         ev_done[v] += take
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def shelter_step(
     seed: np.uint64, day: int, n: int, state: np.ndarray, group: np.ndarray, dest: np.ndarray,
     waited: np.ndarray, returning: np.ndarray, gave_up_on: np.ndarray, give_up_base: float,

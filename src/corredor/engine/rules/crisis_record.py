@@ -15,7 +15,7 @@ from .crisis_state import EXITED, SHELTERED, UNBORN, WAITING
 N_CHUNKS = 16
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def record(
     n: int, n_places: int, n_groups: int, n_links: int, wait_edges: np.ndarray,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray,

@@ -23,7 +23,7 @@ from .crisis_state import EXITED, MOVING, SETTLED
 _S_ROUTE = Stream.ROUTE
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def choose_link(
     seed: np.uint64, day: int, i: int, hop: int, v: int, g: int, d: int, e: int, temperature: float,
     out_start: np.ndarray, out_links: np.ndarray, link_to: np.ndarray, link_normal: np.ndarray,
@@ -66,7 +66,7 @@ def choose_link(
     return chosen
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def travel(
     seed: np.uint64, day: int, n: int, speed: float, e: int, temperature: float,
     state: np.ndarray, group: np.ndarray, node: np.ndarray, link: np.ndarray, km_left: np.ndarray,

@@ -10,7 +10,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def conflict_decay(age: int, decay: np.ndarray, interval: int, use_decay: bool) -> float:
     """decay(Δt) = L[min(int(Δt / interval), len(L) − 1)]; 1 without a decay list."""
     if not use_decay:
@@ -23,7 +23,7 @@ def conflict_decay(age: int, decay: np.ndarray, interval: int, use_decay: bool) 
     return decay[k]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def location_scores(t: int, foreign: np.ndarray, camp: np.ndarray, conflict: np.ndarray,
                     toc: np.ndarray, decay: np.ndarray, interval: int, use_decay: bool,
                     foreign_w: float, camp_w: float, conflict_w: float, out: np.ndarray) -> None:
@@ -39,7 +39,7 @@ def location_scores(t: int, foreign: np.ndarray, camp: np.ndarray, conflict: np.
         out[i] = s
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def attractiveness(score: np.ndarray, camp: np.ndarray, pop: np.ndarray, use_pop: bool,
                    pop_power: float, out: np.ndarray) -> None:
     """A(v) = score(v) × min(1, pop)^p for non-camps when use_pop_for_loc_weight (3.1's min, §7.2)."""
@@ -50,7 +50,7 @@ def attractiveness(score: np.ndarray, camp: np.ndarray, pop: np.ndarray, use_pop
         out[i] = a
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def spawn_weights(tau: int, conflict: np.ndarray, toc: np.ndarray, pop: np.ndarray,
                   decay: np.ndarray, interval: int, use_decay: bool, out: np.ndarray) -> float:
     """W_i = pop_i × c_i × decay(τ − toc_i) where c_i > 0, else 0; returns ΣW."""
@@ -64,7 +64,7 @@ def spawn_weights(tau: int, conflict: np.ndarray, toc: np.ndarray, pop: np.ndarr
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def move_chances(base: np.ndarray, pop: np.ndarray, capacity: np.ndarray, pop_base: float,
                  pop_scale: float, out: np.ndarray) -> None:
     """m = movechance × (max(pop, capacity)/movechance_pop_base)^movechance_pop_scale_factor."""

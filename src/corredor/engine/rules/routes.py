@@ -11,7 +11,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def path_validity(path_link_ptr: np.ndarray, path_links: np.ndarray, link_open: np.ndarray,
                   out: np.ndarray) -> None:
     """A path can be chosen only if every link on it is open (closed links leave loc.links)."""
@@ -24,7 +24,7 @@ def path_validity(path_link_ptr: np.ndarray, path_links: np.ndarray, link_open: 
         out[p] = ok
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def route_tables(path_ptr: np.ndarray, path_dest: np.ndarray, path_inv_dist: np.ndarray,
                  path_home: np.ndarray, path_valid: np.ndarray, attract: np.ndarray,
                  capmult: np.ndarray, weight_softening: float, weight_power: float,
@@ -46,7 +46,7 @@ def route_tables(path_ptr: np.ndarray, path_dest: np.ndarray, path_inv_dist: np.
         n_valid[o] = nv
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def choose_path(o: int, u: float, path_ptr: np.ndarray, path_valid: np.ndarray, cum: np.ndarray,
                 total: np.ndarray, n_valid: np.ndarray) -> int:
     """The path picked at origin o by the uniform u, or −1 when o has no open path."""
@@ -77,7 +77,7 @@ def choose_path(o: int, u: float, path_ptr: np.ndarray, path_valid: np.ndarray, 
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def next_link(v: int, target: int, out_ptr: np.ndarray, out_link: np.ndarray,
               link_to: np.ndarray, link_open: np.ndarray) -> int:
     """First open link from v to the location `target` (Flee matches route steps by name), or −1."""
@@ -88,7 +88,7 @@ def next_link(v: int, target: int, out_ptr: np.ndarray, out_link: np.ndarray,
     return -1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def choose_path_live(o: int, u: float, path_ptr: np.ndarray, path_valid: np.ndarray,
                      path_dest: np.ndarray, path_inv_dist: np.ndarray, path_home: np.ndarray,
                      attract: np.ndarray, capmult: np.ndarray, weight_softening: float,

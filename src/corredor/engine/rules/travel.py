@@ -8,7 +8,7 @@ import numpy as np
 from ..rng import uniform_k
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True, inline="always")
 def todays_speed(walk_key: np.uint64, i: int, sub: int, link: int, completed_a_link: bool,
                  link_speed: np.ndarray, link_walk_p: np.ndarray, start_on_foot: bool,
                  walk_speed: float) -> float:
