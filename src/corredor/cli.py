@@ -444,13 +444,29 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if resume and not ckpt.exists() and not quiet:
             err_console.print(f"no checkpoint at {ckpt}; starting from day 0", markup=False,
                               highlight=False, soft_wrap=True)
+    plan = None
+    if ckpt is not None and engine == "auto" and scenario.crisis is None:
+        from .engine.checkpoint import auto_would_pick_cohorts
+        from .plan import compile_plan
+
+        try:  # (compiled once, here: the run takes this plan)
+            plan = compile_plan(scenario)
+        except ScenarioError as exc:
+            fail_with_problems(exc)
+        instead = auto_would_pick_cohorts(plan)
+        if instead and not quiet:  # (before the run, which may take hours: not after it)
+            err_console.print(f"warning: --checkpoint-every runs the agent engine; {instead}. "
+                              "Without --checkpoint-every the cohort engine runs (it has no "
+                              "checkpoints); --engine agents silences this warning",
+                              markup=False, highlight=False, soft_wrap=True)
     try:
         if ckpt is not None:
             from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
 
             try:
-                res = simulate_with_checkpoints(scenario, seed, every=checkpoint_every, path=ckpt,
-                                                resume=resume, threads=threads, check=check)
+                res = simulate_with_checkpoints(plan if plan is not None else scenario, seed,
+                                                every=checkpoint_every, path=ckpt, resume=resume,
+                                                threads=threads, check=check, asked=engine)
             except CheckpointError as exc:
                 usage_error(str(exc))
         elif backend == "gpu":
