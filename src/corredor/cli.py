@@ -450,10 +450,12 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         from .plan import compile_plan
 
         try:  # (compiled once, here: the run takes this plan)
-            plan = compile_plan(scenario)
+            compiled = compile_plan(scenario)
         except ScenarioError as exc:
             fail_with_problems(exc)
-        instead = auto_would_pick_cohorts(plan)
+            raise
+        plan = compiled
+        instead = auto_would_pick_cohorts(compiled)
         if instead and not quiet:  # (before the run, which may take hours: not after it)
             err_console.print(f"warning: --checkpoint-every runs the agent engine; {instead}. "
                               "Without --checkpoint-every the cohort engine runs (it has no "
