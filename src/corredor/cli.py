@@ -370,15 +370,27 @@ def run(
     resume: bool = typer.Option(
         False, "--resume", help="go on from OUT.checkpoint.npz if it exists (same scenario and seed)"
     ),
+    no_csv: bool = typer.Option(
+        False, "--no-csv",
+        help="leave out the per-day CSV tables (population.csv, populations.csv, needs.csv, "
+             "sites_by_group.csv); results.parquet holds the same numbers and `corredor report` "
+             "still works",
+    ),
+    no_plots: bool = typer.Option(
+        False, "--no-plots", help="leave out the PNG figures (the report then has no charts)"
+    ),
 ) -> None:
-    """Simulate one replica and write a run folder (manifest.json, population.csv, tables)."""
+    """Simulate one replica and write a run folder (manifest.json, results.parquet, CSV tables,
+    GeoJSON, figures; docs/outputs.md)."""
+    import contextlib
+
     from .outputs.plotworker import plot_worker
 
     # the figures' helper process starts now, while this process has no other threads, and loads
     # matplotlib while the run computes; it is handed to write_run_folder (outputs/plotworker.py)
-    with plot_worker() as helper:
+    with (contextlib.nullcontext(None) if no_plots else plot_worker()) as helper:
         _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, draws, check,
-             quiet, checkpoint_every, resume, helper, set_)
+             quiet, checkpoint_every, resume, helper, set_, csv=not no_csv, plots=not no_plots)
 
 
 def _with_settings_or_exit(scenario, assignments: list[str]):
@@ -402,7 +414,8 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
 def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
          out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, draws: str,
          check: bool, quiet: bool, checkpoint_every: int, resume: bool,
-         helper: PlotWorker | None, assignments: list[str] | None = None) -> None:
+         helper: PlotWorker | None, assignments: list[str] | None = None, csv: bool = True,
+         plots: bool = True) -> None:
     """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
@@ -491,7 +504,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                           soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
     try:
-        write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
+        write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper, csv=csv,
+                         plots=plots)
     except RunFolderExists as exc:
         usage_error(str(exc))
     except OSError as exc:

@@ -5,8 +5,9 @@ so a crash never leaves a half-written run that looks complete. An existing fold
 unless `force` (then it is replaced only after the new one is complete).
 
 Other output modules add their files by appending a callable
-`(results, folder, plot_worker=None) -> None` to `EXTRA_WRITERS` (for example outputs/tables.py's
-`write_standard_outputs`). `plot_worker` is the figures' helper process the caller passed to
+`(results, folder, plot_worker=None, csv=True, plots=True) -> None` to `EXTRA_WRITERS` (for example
+outputs/tables.py's `write_standard_outputs`); `csv` and `plots` false leave out the per-day CSV
+tables and the PNGs (`corredor run --no-csv`, `--no-plots`). `plot_worker` is the figures' helper process the caller passed to
 `write_run_folder` (outputs/plotworker.py), or None; a helper takes one job (its `submit` answers
 False after that), so a writer that draws figures submits them there and draws here if refused.
 
@@ -87,11 +88,16 @@ def write_population_csv(results: Any, folder: Path) -> Path:
 
 
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
-                     flee_out: bool = False, plot_worker: PlotWorker | None = None) -> Path:
+                     flee_out: bool = False, plot_worker: PlotWorker | None = None,
+                     csv: bool = True, plots: bool = True) -> Path:
     """Write the run folder at `out_dir` atomically and return its path.
 
     `plot_worker`: a figures' helper process started by the caller (outputs/plotworker.py) to
     draw the PNGs while the tables are written; None (the default) draws them in this process.
+    `csv=False` leaves out the per-day CSV tables (population.csv, populations.csv, needs.csv,
+    sites_by_group.csv: at scale the largest files and most of the writing time; results.parquet
+    holds the same numbers), `plots=False` the PNGs; manifest.json, results.parquet, network.json
+    and the GeoJSON files are always written, so `corredor report` still reads the folder.
     Raises RunFolderExists if `out_dir` exists and `force` is false, and UnsafeTarget (before
     anything is written) if it is the scenario's folder or inside it, or if replacing it would
     delete what corredor did not write (`targets.check_replaceable`).
@@ -108,12 +114,13 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
 
     def write(tmp: Path) -> None:
         write_manifest(results, tmp)
-        write_population_csv(results, tmp)
+        if csv:
+            write_population_csv(results, tmp)
         if flee_out:
             from .flee_out import write_flee_out
 
             write_flee_out(results, tmp / "out.csv")
         for writer in list(EXTRA_WRITERS):
-            writer(results, tmp, plot_worker=plot_worker)
+            writer(results, tmp, plot_worker=plot_worker, csv=csv, plots=plots)
 
     return swap_in(out, write, replace=force)

@@ -889,21 +889,25 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
 
 
 def write_standard_outputs(results: ResultsLike, folder: Path,
-                           plot_worker: PlotWorker | None = None) -> list[Path]:
+                           plot_worker: PlotWorker | None = None, csv: bool = True,
+                           plots: bool = True) -> list[Path]:
     """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`.
 
     With `plot_worker`, a helper started by the caller (outputs/plotworker.py, `corredor run`) and
     passed on by `write_run_folder`, the figures are drawn there while the tables are written here;
-    without one, if it refuses the job (it takes one) or if it fails, here.
+    without one, if it refuses the job (it takes one) or if it fails, here. `csv=False` leaves out
+    the per-day CSV tables, `plots=False` the figures (`corredor run --no-csv`, `--no-plots`).
     """
     folder = Path(folder)
     results = _RunView(in_people(results.dataset), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
-    helper = plot_worker
+    helper = plot_worker if plots else None
     if helper is not None and not helper.submit(results.dataset, needs, observations, folder):
         helper = None  # refused (already busy, or the data cannot be sent): draw them here
-    written = _write_tables(results, folder, needs, observations)
+    written = _write_tables(results, folder, needs, observations, csv=csv)
+    if not plots:
+        return written
     plotted = helper.result() if helper is not None else None
     if plotted is None:
         from .plots import write_plots
@@ -922,18 +926,18 @@ def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
 
 
 def _write_tables(results: _RunView, folder: Path, needs: xr.Dataset,
-                  observations: Sequence[Mapping[str, Any]]) -> list[Path]:
+                  observations: Sequence[Mapping[str, Any]], csv: bool = True) -> list[Path]:
     """The tables of `write_standard_outputs` and `write_tables`, from the run in people with its
-    scenario context, its needs and its observations."""
-    written = [
-        write_long_table(results, folder, needs),
-        write_populations_csv(results, folder),
-        write_needs_csv(results, folder, needs),
+    scenario context, its needs and its observations; without the per-day CSVs if not `csv`."""
+    written = [write_long_table(results, folder, needs)]
+    if csv:
+        written += [write_populations_csv(results, folder), write_needs_csv(results, folder, needs)]
+    written += [
         write_geojson(results, folder, needs),
         write_routes_geojson(results, folder),
         write_network_json(results, folder),
     ]
-    by_group = write_groups_csv(results, folder)
+    by_group = write_groups_csv(results, folder) if csv else None
     if by_group is not None:
         written.append(by_group)
     observed = write_observations(observations, folder)
