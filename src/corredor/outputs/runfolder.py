@@ -5,9 +5,9 @@ so a crash never leaves a half-written run that looks complete. An existing fold
 unless `force` (then it is replaced only after the new one is complete).
 
 Other output modules add their files by appending a callable
-`(results, folder, plot_worker=None, csv=True, plots=True) -> None` to `EXTRA_WRITERS` (for example
-outputs/tables.py's `write_standard_outputs`); `csv` and `plots` false leave out the per-day CSV
-tables and the PNGs (`corredor run --no-csv`, `--no-plots`). `plot_worker` is the figures' helper process the caller passed to
+`(results, folder, plot_worker=None) -> None` to `EXTRA_WRITERS` (for example outputs/tables.py's
+`write_standard_outputs`); a writer that also takes `csv` and `plots` gets them (false: leave out
+the per-day CSV tables, the PNGs; `corredor run --no-csv`, `--no-plots`). `plot_worker` is the figures' helper process the caller passed to
 `write_run_folder` (outputs/plotworker.py), or None; a helper takes one job (its `submit` answers
 False after that), so a writer that draws figures submits them there and draws here if refused.
 
@@ -16,6 +16,7 @@ False after that), so a writer that draws figures submits them there and draws h
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -87,6 +88,16 @@ def write_population_csv(results: Any, folder: Path) -> Path:
     return write_hxl_csv(folder / "population.csv", ["day", "date", *names], tags, rows, number=csv_number)
 
 
+def _takes(writer: Callable[..., Any], name: str) -> bool:
+    """Whether `writer` takes the keyword `name` (writers registered before `csv` and `plots`
+    existed take only `plot_worker`)."""
+    try:
+        params = inspect.signature(writer).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
                      flee_out: bool = False, plot_worker: PlotWorker | None = None,
                      csv: bool = True, plots: bool = True) -> Path:
@@ -121,6 +132,7 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
 
             write_flee_out(results, tmp / "out.csv")
         for writer in list(EXTRA_WRITERS):
-            writer(results, tmp, plot_worker=plot_worker, csv=csv, plots=plots)
+            options = {k: v for k, v in (("csv", csv), ("plots", plots)) if _takes(writer, k)}
+            writer(results, tmp, plot_worker=plot_worker, **options)
 
     return swap_in(out, write, replace=force)
