@@ -34,6 +34,10 @@ def _numba_cache_dir() -> Path:
 
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(_numba_cache_dir()))  # (before anything imports numba)
+# no plain progress lines in the suite (progress.py): on a loaded machine an ensemble or compare
+# past 30 s would print one into stderr that tests expect empty or read exactly; test_progress.py
+# sets the variable where it tests them
+os.environ.setdefault("CORREDOR_PROGRESS_SECONDS", "0")
 
 # CI draws the same property-test examples on every run (.ci/run sets HYPOTHESIS_PROFILE=ci), so
 # its verdict is about the commit, not the luck of the draw; a local `make test` draws fresh

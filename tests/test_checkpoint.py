@@ -171,7 +171,38 @@ def test_cli_refuses_a_checkpoint_of_another_seed(flee_cases: Path, saved, tmp_p
     assert r.returncode == 2, r.stderr
     assert "written for another seed" in r.stderr
     assert "Traceback" not in r.stdout + r.stderr
+    assert "warning" not in r.stderr  # (auto picks the agent engine here anyway: nothing to warn of)
     assert not out.exists()
+
+
+def test_checkpointing_where_auto_would_pick_cohorts_warns_before_the_run(
+        flee_cases: Path, tmp_path: Path) -> None:
+    """mali2012 at hasten 1: auto picks cohorts, checkpoints force agents. The warning, with both
+    estimates, comes before the run (here the checkpoint is refused before any day runs); asked
+    for agents, or with -q, nothing is said."""
+    out = tmp_path / "run"
+    checkpoint_path(out).write_bytes(b"not a checkpoint")
+    args = ["run", str(flee_cases / "mali2012"), "--hasten", "1", "--checkpoint-every", "100", "--resume",
+            "--out", str(out)]
+    r = corredor(*args)
+    assert r.returncode == 2, r.stderr
+    warning, refusal = r.stderr.index("warning: --checkpoint-every runs the agent engine"), r.stderr.index(
+        "not a corredor checkpoint")
+    assert warning < refusal
+    assert re.search(r"estimated at [\d.e+-]+ CPU-s on one thread against [\d.e+-]+ s for cohorts", r.stderr)
+    for extra in (["--engine", "agents"], ["-q"]):
+        r = corredor(*args, *extra)
+        assert r.returncode == 2 and "warning" not in r.stderr, r.stderr
+
+
+def test_checkpointed_auto_run_records_what_auto_would_have_picked(flee_cases: Path, tmp_path: Path) -> None:
+    plan = compile_plan(load_scenario(flee_cases / "mali2012", hasten=1))
+    res = simulate_with_checkpoints(plan, seed=1, every=0, path=tmp_path / "c.npz", asked="auto")
+    choice = res.manifest["engine_choice"]
+    assert (choice["asked"], choice["engine"]) == ("auto", "agents")
+    assert "would pick cohorts" in choice["reason"] and "CPU-s" in choice["reason"]
+    res = simulate_with_checkpoints(plan, seed=1, every=0, path=tmp_path / "c.npz")
+    assert res.manifest["engine_choice"]["reason"] == "checkpoints need the agent engine"
 
 
 def test_truncated_checkpoint_is_refused(mali, saved, tmp_path: Path) -> None:

@@ -40,3 +40,38 @@ def test_unknown_total_counts_up():
         advance(2)
         advance()
     assert "trials" in buf.getvalue() and "3" in buf.getvalue()
+
+
+def test_plain_lines_in_a_log_at_most_every_n_seconds(monkeypatch):
+    """Not a terminal (a batch job's log): a plain line with done/total, elapsed and ETA at most
+    every CORREDOR_PROGRESS_SECONDS; none before that much time has passed; none when quiet."""
+    from corredor import progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress, "_clock", lambda: now[0])
+    monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", "30")
+    con, buf = _console(tty=False)
+    with progress_bar("car: 10 replicas", total=10, console=con) as advance:
+        for t in (5, 20, 31, 40, 62, 70, 93, 95, 96, 97):  # seconds since the start, one replica each
+            now[0] = 100.0 + t
+            advance()
+    assert buf.getvalue().splitlines() == [
+        "car: 10 replicas: 3/10 (30 %), elapsed 0:00:31, ETA 0:01:12",
+        "car: 10 replicas: 5/10 (50 %), elapsed 0:01:02, ETA 0:01:02",
+        "car: 10 replicas: 7/10 (70 %), elapsed 0:01:33, ETA 0:00:40",
+    ]
+    for env, quiet in (("0", False), ("30", True)):
+        monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", env)
+        con, buf = _console(tty=False)
+        with progress_bar("x", total=2, quiet=quiet, console=con) as advance:
+            now[0] += 1000
+            advance()
+        assert buf.getvalue() == ""
+    monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", "soon")
+    con, buf = _console(tty=False)
+    with progress_bar("x", console=con) as advance:
+        now[0] += 1000
+        advance()
+    assert buf.getvalue().splitlines() == [
+        "warning: CORREDOR_PROGRESS_SECONDS='soon': expected seconds between progress lines (a number "
+        "≥ 0, 0 for none); using 30", "x: 1 done, elapsed 0:16:40"]

@@ -533,3 +533,23 @@ def test_more_threads_than_the_machine_has_are_said_to_be_cut(tmp_path: Path) ->
     assert f"note: --threads 1000 is more than this machine's {ran}; ran on {ran}" in " ".join(r.output.split())
     r = runner.invoke(app, ["run", str(chile), "--days", "3", "--threads", "1", "-q", "--out", str(tmp_path / "b")])
     assert r.exit_code == 0 and "note:" not in r.output
+
+
+def test_no_csv_and_no_plots_write_only_what_the_report_and_a_reader_of_parquet_need(
+        mali: Path, tmp_path: Path) -> None:
+    """At scale the per-day CSVs and the figures are most of a run's writing time and memory:
+    `--no-csv --no-plots` leaves them out; `corredor report` still builds the page."""
+    full, lean = tmp_path / "full", tmp_path / "lean"
+    args = ["run", str(mali), "--days", "20", "--seed", "2", "--engine", "agents", "--threads", "1", "-q"]
+    assert runner.invoke(app, [*args, "--out", str(full), "--no-plots"]).exit_code == 0
+    r = runner.invoke(app, [*args, "--out", str(lean), "--no-csv", "--no-plots"])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in lean.iterdir()}
+    assert names == {"manifest.json", "results.parquet", "network.json", "locations.geojson",
+                     "routes.geojson"}
+    assert not any(p.suffix == ".png" for p in full.iterdir())
+    assert {p.name for p in full.iterdir()} - names == {"population.csv", "populations.csv", "needs.csv"}
+    assert (lean / "results.parquet").read_bytes() == (full / "results.parquet").read_bytes()
+    r = runner.invoke(app, ["report", str(lean)])
+    assert r.exit_code == 0, r.output
+    assert (lean / "report.html").is_file()

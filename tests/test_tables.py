@@ -123,6 +123,22 @@ def test_needs_csv_rows_and_gap(tmp_path):
     assert not any(r[col["location"]] == "chacalluta" for r in rows)  # nobody ever there
 
 
+def test_needs_csv_written_a_block_of_days_at_a_time_is_the_same_file(tmp_path, monkeypatch):
+    """needs.csv's numbers are made text a block of days at a time and the file is written a
+    block of lines at a time (the whole table as Python strings took several times the run's
+    memory): any block sizes give the same bytes."""
+    res = crisis_like(n_days=20)
+    needs = tables.needs_for(res)
+    files = []
+    for days, lines in ((1, 1), (7, 3), (1000, 100000)):
+        monkeypatch.setattr(tables, "_NEEDS_DAYS_PER_BLOCK", days)
+        monkeypatch.setattr(tables, "_LINES_PER_WRITE", lines)
+        folder = tmp_path / f"{days}-{lines}"
+        folder.mkdir()
+        files.append(tables.write_needs_csv(res, folder, needs).read_bytes())
+    assert files[0] == files[1] == files[2] and files[0].count(b"\r\n") > 40
+
+
 def test_needs_csv_and_geojson_count_tents_beside_the_covered_space(tmp_path):
     """The planner's "how many tents": needs.csv has a `tents` row (sector shelter, unit tents)
     beside each `covered_space_m2` row, ⌈m² / 16⌉ whole tents at that place that day, and

@@ -370,15 +370,27 @@ def run(
     resume: bool = typer.Option(
         False, "--resume", help="go on from OUT.checkpoint.npz if it exists (same scenario and seed)"
     ),
+    no_csv: bool = typer.Option(
+        False, "--no-csv",
+        help="leave out the per-day CSV tables (population.csv, populations.csv, needs.csv, "
+             "sites_by_group.csv); results.parquet holds the same numbers and `corredor report` "
+             "still works",
+    ),
+    no_plots: bool = typer.Option(
+        False, "--no-plots", help="leave out the PNG figures (the report then has no charts)"
+    ),
 ) -> None:
-    """Simulate one replica and write a run folder (manifest.json, population.csv, tables)."""
+    """Simulate one replica and write a run folder (manifest.json, results.parquet, CSV tables,
+    GeoJSON, figures; docs/outputs.md)."""
+    import contextlib
+
     from .outputs.plotworker import plot_worker
 
     # the figures' helper process starts now, while this process has no other threads, and loads
     # matplotlib while the run computes; it is handed to write_run_folder (outputs/plotworker.py)
-    with plot_worker() as helper:
+    with (contextlib.nullcontext(None) if no_plots else plot_worker()) as helper:
         _run(path, seed, hasten, days, threads, out, force, flee_out, engine, backend, draws, check,
-             quiet, checkpoint_every, resume, helper, set_)
+             quiet, checkpoint_every, resume, helper, set_, csv=not no_csv, plots=not no_plots)
 
 
 def _with_settings_or_exit(scenario, assignments: list[str]):
@@ -402,7 +414,8 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
 def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: int | None,
          out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, draws: str,
          check: bool, quiet: bool, checkpoint_every: int, resume: bool,
-         helper: PlotWorker | None, assignments: list[str] | None = None) -> None:
+         helper: PlotWorker | None, assignments: list[str] | None = None, csv: bool = True,
+         plots: bool = True) -> None:
     """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
@@ -444,6 +457,23 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         if resume and not ckpt.exists() and not quiet:
             err_console.print(f"no checkpoint at {ckpt}; starting from day 0", markup=False,
                               highlight=False, soft_wrap=True)
+    plan = None
+    if ckpt is not None and engine == "auto" and scenario.crisis is None:
+        from .engine.checkpoint import auto_would_pick_cohorts
+        from .plan import compile_plan
+
+        try:  # (compiled once, here: the run takes this plan)
+            compiled = compile_plan(scenario)
+        except ScenarioError as exc:
+            fail_with_problems(exc)
+            raise
+        plan = compiled
+        instead = auto_would_pick_cohorts(compiled)
+        if instead and not quiet:  # (before the run, which may take hours: not after it)
+            err_console.print(f"warning: --checkpoint-every runs the agent engine; {instead}. "
+                              "Without --checkpoint-every the cohort engine runs (it has no "
+                              "checkpoints); --engine agents silences this warning",
+                              markup=False, highlight=False, soft_wrap=True)
     try:
         if ckpt is not None:
             from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
@@ -454,8 +484,9 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                                       highlight=False, soft_wrap=True)
 
             try:
-                res = simulate_with_checkpoints(scenario, seed, every=checkpoint_every, path=ckpt,
-                                                resume=resume, threads=threads, check=check,
+                res = simulate_with_checkpoints(plan if plan is not None else scenario, seed,
+                                                every=checkpoint_every, path=ckpt, resume=resume,
+                                                threads=threads, check=check, asked=engine,
                                                 on_resume=resuming)
             except CheckpointError as exc:
                 usage_error(str(exc))
@@ -479,7 +510,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                           soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
     try:
-        write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper)
+        write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper, csv=csv,
+                         plots=plots)
     except RunFolderExists as exc:
         usage_error(str(exc))
     except OSError as exc:

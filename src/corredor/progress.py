@@ -1,8 +1,12 @@
-"""Progress bars for long runs, ensembles and calibrations: shown on a terminal, silent otherwise.
+"""Progress of ensembles, comparisons and calibrations: a bar on a terminal, plain lines in logs.
 
 A bar appears only when the console (stderr by default) is a terminal and `quiet` is false, so
-logs, pipes, CI and `--quiet` get no control characters. Library code takes a `quiet` flag (or a
-console) and calls `progress_bar`/`track`; it never prints anything else.
+logs, pipes, CI and `--quiet` get no control characters. Elsewhere (a batch job's log, a pipe)
+a plain line such as `car: 5000 replicas: 400/5000 (8 %), elapsed 0:05:10, ETA 0:58:00` is
+printed at most every `CORREDOR_PROGRESS_SECONDS` seconds (`PLAIN_EVERY_S` by default; 0: none),
+the first once that much time has passed: a command shorter than that prints none. `quiet`
+silences both. Library code takes a `quiet` flag (or a console) and calls
+`progress_bar`/`track`; it never prints anything else.
 
 >>> with progress_bar("replicas", total=3, quiet=True) as advance:
 ...     for _ in range(3):
@@ -13,6 +17,8 @@ console) and calls `progress_bar`/`track`; it never prints anything else.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -29,6 +35,49 @@ from rich.progress import (
 )
 
 T = TypeVar("T")
+
+#: Seconds between plain progress lines where stderr is not a terminal (a batch job's log).
+PLAIN_EVERY_S = 30.0
+#: The environment variable that sets them (0: no plain lines).
+PLAIN_EVERY_ENV = "CORREDOR_PROGRESS_SECONDS"
+#: The clock of the plain lines (a test replaces it).
+_clock = time.monotonic
+
+
+def plain_every_s(console: Console | None = None) -> float:
+    """Seconds between plain progress lines: `CORREDOR_PROGRESS_SECONDS`, else `PLAIN_EVERY_S`.
+    A value that is not a number ≥ 0 is said on `console` (one warning line) and the default used."""
+    raw = os.environ.get(PLAIN_EVERY_ENV, "").strip()
+    if not raw:
+        return PLAIN_EVERY_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # (NaN too)
+        (console or Console(stderr=True)).print(
+            f"warning: {PLAIN_EVERY_ENV}={raw!r}: expected seconds between progress lines (a number "
+            f"≥ 0, 0 for none); using {PLAIN_EVERY_S:g}", markup=False, highlight=False, soft_wrap=True)
+        return PLAIN_EVERY_S
+    return value
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(max(0.0, seconds)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def progress_line(description: str, done: int, total: int | None, elapsed: float) -> str:
+    """A plain progress line: `replicas: 400/5000 (8 %), elapsed 0:05:10, ETA 0:58:00`.
+
+    >>> progress_line("replicas", 400, 5000, 310)
+    'replicas: 400/5000 (8 %), elapsed 0:05:10, ETA 0:59:25'
+    """
+    if not total:
+        return f"{description}: {done:,} done, elapsed {_hms(elapsed)}"
+    eta = elapsed / done * (total - done) if done else None
+    return (f"{description}: {done}/{total} ({100 * done // total} %), elapsed {_hms(elapsed)}"
+            + (f", ETA {_hms(eta)}" if eta is not None else ""))
 
 
 def shows_progress(quiet: bool = False, console: Console | None = None) -> bool:
@@ -51,10 +100,26 @@ def _progress(console: Console, total: int | None) -> Progress:
 def progress_bar(
     description: str, total: int | None = None, *, quiet: bool = False, console: Console | None = None
 ) -> Iterator[Callable[..., None]]:
-    """Yield `advance(n=1)`; draws a bar only on a terminal when not quiet (else a no-op)."""
+    """Yield `advance(n=1)`: a bar on a terminal, plain lines at most every `plain_every_s()`
+    seconds elsewhere, nothing when `quiet`."""
     con = console or Console(stderr=True)
-    if not shows_progress(quiet, con):
+    if quiet:
         yield lambda n=1: None
+        return
+    if not shows_progress(quiet, con):
+        every = plain_every_s(con)
+        start = _clock()
+        state = {"done": 0, "next": start + every}
+
+        def plain(n: int = 1) -> None:
+            state["done"] += n
+            now = _clock()
+            if every > 0 and now >= state["next"]:
+                state["next"] = now + every
+                con.print(progress_line(description, int(state["done"]), total, now - start),
+                          markup=False, highlight=False, soft_wrap=True)
+
+        yield plain
         return
     with _progress(con, total) as prog:
         task = prog.add_task(description, total=total)

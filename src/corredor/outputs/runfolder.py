@@ -6,7 +6,8 @@ unless `force` (then it is replaced only after the new one is complete).
 
 Other output modules add their files by appending a callable
 `(results, folder, plot_worker=None) -> None` to `EXTRA_WRITERS` (for example outputs/tables.py's
-`write_standard_outputs`). `plot_worker` is the figures' helper process the caller passed to
+`write_standard_outputs`); a writer that also takes `csv` and `plots` gets them (false: leave out
+the per-day CSV tables, the PNGs; `corredor run --no-csv`, `--no-plots`). `plot_worker` is the figures' helper process the caller passed to
 `write_run_folder` (outputs/plotworker.py), or None; a helper takes one job (its `submit` answers
 False after that), so a writer that draws figures submits them there and draws here if refused.
 
@@ -15,6 +16,7 @@ False after that), so a writer that draws figures submits them there and draws h
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -86,12 +88,27 @@ def write_population_csv(results: Any, folder: Path) -> Path:
     return write_hxl_csv(folder / "population.csv", ["day", "date", *names], tags, rows, number=csv_number)
 
 
+def _takes(writer: Callable[..., Any], name: str) -> bool:
+    """Whether `writer` takes the keyword `name` (writers registered before `csv` and `plots`
+    existed take only `plot_worker`)."""
+    try:
+        params = inspect.signature(writer).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = False,
-                     flee_out: bool = False, plot_worker: PlotWorker | None = None) -> Path:
+                     flee_out: bool = False, plot_worker: PlotWorker | None = None,
+                     csv: bool = True, plots: bool = True) -> Path:
     """Write the run folder at `out_dir` atomically and return its path.
 
     `plot_worker`: a figures' helper process started by the caller (outputs/plotworker.py) to
     draw the PNGs while the tables are written; None (the default) draws them in this process.
+    `csv=False` leaves out the per-day CSV tables (population.csv, populations.csv, needs.csv,
+    sites_by_group.csv: at scale the largest files and most of the writing time; results.parquet
+    holds the same numbers), `plots=False` the PNGs; manifest.json, results.parquet, network.json
+    and the GeoJSON files are always written, so `corredor report` still reads the folder.
     Raises RunFolderExists if `out_dir` exists and `force` is false, and UnsafeTarget (before
     anything is written) if it is the scenario's folder or inside it, or if replacing it would
     delete what corredor did not write (`targets.check_replaceable`).
@@ -108,12 +125,14 @@ def write_run_folder(results: Any, out_dir: str | os.PathLike, force: bool = Fal
 
     def write(tmp: Path) -> None:
         write_manifest(results, tmp)
-        write_population_csv(results, tmp)
+        if csv:
+            write_population_csv(results, tmp)
         if flee_out:
             from .flee_out import write_flee_out
 
             write_flee_out(results, tmp / "out.csv")
         for writer in list(EXTRA_WRITERS):
-            writer(results, tmp, plot_worker=plot_worker)
+            options = {k: v for k, v in (("csv", csv), ("plots", plots)) if _takes(writer, k)}
+            writer(results, tmp, plot_worker=plot_worker, **options)
 
     return swap_in(out, write, replace=force)

@@ -585,16 +585,23 @@ def write_hxl_csv(path: Path, header: Sequence[str], tags: Sequence[str],
     return write_hxl_lines(path, header, tags, (csv_line(r, number) for r in rows))
 
 
+#: Lines `write_hxl_lines` joins into one write: big enough to keep writes few, small enough that a
+#: table of millions of lines is never held as one string.
+_LINES_PER_WRITE = 8192
+
+
 def write_hxl_lines(path: Path, header: Sequence[str], tags: Sequence[str], lines: Iterable[str]) -> Path:
     """Like write_hxl_csv, for rows already encoded (each as `csv_line` would, ending CRLF).
 
     Why: csv.writer's row by row calls were most of the time of writing the long CSV tables
     (populations.csv, needs.csv); their text fields are encoded once and numbers never need quoting.
     """
-    text = "".join(hxl_csv_lines(header, tags, lines, Path(path).name))
+    chunks = hxl_csv_lines(header, tags, lines, Path(path).name)
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
-        fh.write(text)
+        while block := "".join(itertools.islice(chunks, _LINES_PER_WRITE)):  # (not the whole file at once)
+            fh.write(block)
     return Path(path)
+
 
 
 def _csv_text(fields: Iterable[Any]) -> str:
@@ -727,6 +734,10 @@ def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
     return path
 
 
+#: Days of needs.csv whose numbers are turned into text at once (`write_needs_csv`).
+_NEEDS_DAYS_PER_BLOCK = 32
+
+
 def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Path:
     """`needs.csv`: one row per day, location and indicator where anyone is there or something was
     provided; HXL hashtag row under the header."""
@@ -750,24 +761,30 @@ def write_needs_csv(results: ResultsLike, folder: Path, needs: xr.Dataset) -> Pa
     for p in provided.values():
         keep |= np.isfinite(p)
 
-    need_text = _fmt_grid(in_need).tolist()  # numbers: digits, '.', '-', 'e', '+' or ""
-    # per indicator: (sector,name,unit as CSV, values, value text, provided text, gap text, skip NaN)
-    cols = [(_csv_text([SECTORS.get(ind, ""), ind, units[ind]]), grids[ind], _fmt_grid(grids[ind]).tolist(),
-             _fmt_grid(provided[ind]).tolist() if ind in provided else None,
-             _fmt_grid(gaps[ind]).tolist() if ind in gaps else None,
-             ind == "person_nights_unsheltered") for ind in indicators]
     loc_text = [_csv_text([loc["name"], loc["label"], loc["code"], loc["country"], loc["adm1"]]) for loc in locs]
     day_text = [_csv_text([dates[t], int(days[t])]) for t in range(len(days))]
+    # per indicator: (sector,name,unit as CSV, values, provided, gap, skip NaN)
+    cols = [(_csv_text([SECTORS.get(ind, ""), ind, units[ind]]), grids[ind], provided.get(ind), gaps.get(ind),
+             ind == "person_nights_unsheltered") for ind in indicators]
 
     def lines() -> Iterable[str]:
-        for t, j in zip(*np.nonzero(keep), strict=True):
-            t, j = int(t), int(j)
-            head = f"{day_text[t]},{loc_text[j]},{need_text[t][j]},"
-            for ind_text, grid, text, prov, gap, skip_nan in cols:
-                if skip_nan and not math.isfinite(grid[t, j]):
-                    continue
-                yield (f"{head}{ind_text},{text[t][j]},{prov[t][j] if prov is not None else ''},"
-                       f"{gap[t][j] if gap is not None else ''}\r\n")
+        # numbers as text a block of days at a time (`_NEEDS_DAYS_PER_BLOCK`): the whole table as
+        # Python strings took several times the memory of the run for a large network
+        for t0 in range(0, len(days), _NEEDS_DAYS_PER_BLOCK):
+            block = slice(t0, t0 + _NEEDS_DAYS_PER_BLOCK)
+            need_text = _fmt_grid(in_need[block]).tolist()  # numbers: digits, '.', '-', 'e', '+' or ""
+            texts = [(ind_text, grid[block], _fmt_grid(grid[block]).tolist(),
+                      _fmt_grid(prov[block]).tolist() if prov is not None else None,
+                      _fmt_grid(gap[block]).tolist() if gap is not None else None, skip_nan)
+                     for ind_text, grid, prov, gap, skip_nan in cols]
+            for b, j in zip(*np.nonzero(keep[block]), strict=True):
+                b, j = int(b), int(j)
+                head = f"{day_text[t0 + b]},{loc_text[j]},{need_text[b][j]},"
+                for ind_text, grid_b, text, prov_text, gap_text, skip_nan in texts:
+                    if skip_nan and not math.isfinite(grid_b[b, j]):
+                        continue
+                    yield (f"{head}{ind_text},{text[b][j]},{prov_text[b][j] if prov_text is not None else ''},"
+                           f"{gap_text[b][j] if gap_text is not None else ''}\r\n")
 
     path = Path(folder) / NEEDS_CSV
     write_hxl_lines(path, header, tags, lines())
@@ -889,21 +906,25 @@ def write_network_json(results: ResultsLike, folder: Path) -> Path:
 
 
 def write_standard_outputs(results: ResultsLike, folder: Path,
-                           plot_worker: PlotWorker | None = None) -> list[Path]:
+                           plot_worker: PlotWorker | None = None, csv: bool = True,
+                           plots: bool = True) -> list[Path]:
     """Every table and plot of a run folder, needs computed once; registered in `EXTRA_WRITERS`.
 
     With `plot_worker`, a helper started by the caller (outputs/plotworker.py, `corredor run`) and
     passed on by `write_run_folder`, the figures are drawn there while the tables are written here;
-    without one, if it refuses the job (it takes one) or if it fails, here.
+    without one, if it refuses the job (it takes one) or if it fails, here. `csv=False` leaves out
+    the per-day CSV tables, `plots=False` the figures (`corredor run --no-csv`, `--no-plots`).
     """
     folder = Path(folder)
     results = _RunView(in_people(results.dataset), results.manifest)
     needs = needs_for(results)
     observations = observations_for(results)
-    helper = plot_worker
+    helper = plot_worker if plots else None
     if helper is not None and not helper.submit(results.dataset, needs, observations, folder):
         helper = None  # refused (already busy, or the data cannot be sent): draw them here
-    written = _write_tables(results, folder, needs, observations)
+    written = _write_tables(results, folder, needs, observations, csv=csv)
+    if not plots:
+        return written
     plotted = helper.result() if helper is not None else None
     if plotted is None:
         from .plots import write_plots
@@ -922,18 +943,18 @@ def write_tables(results: ResultsLike, folder: Path) -> list[Path]:
 
 
 def _write_tables(results: _RunView, folder: Path, needs: xr.Dataset,
-                  observations: Sequence[Mapping[str, Any]]) -> list[Path]:
+                  observations: Sequence[Mapping[str, Any]], csv: bool = True) -> list[Path]:
     """The tables of `write_standard_outputs` and `write_tables`, from the run in people with its
-    scenario context, its needs and its observations."""
-    written = [
-        write_long_table(results, folder, needs),
-        write_populations_csv(results, folder),
-        write_needs_csv(results, folder, needs),
+    scenario context, its needs and its observations; without the per-day CSVs if not `csv`."""
+    written = [write_long_table(results, folder, needs)]
+    if csv:
+        written += [write_populations_csv(results, folder), write_needs_csv(results, folder, needs)]
+    written += [
         write_geojson(results, folder, needs),
         write_routes_geojson(results, folder),
         write_network_json(results, folder),
     ]
-    by_group = write_groups_csv(results, folder)
+    by_group = write_groups_csv(results, folder) if csv else None
     if by_group is not None:
         written.append(by_group)
     observed = write_observations(observations, folder)
