@@ -201,7 +201,9 @@ def test_a_swept_price_of_zero_is_named_no_paid_passage(tmp_path, monkeypatch, c
                             "--seeds", "2", "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "out" / "comparison.json").read_text(encoding="utf-8"))
-    assert data["scenarios"] == ["baseline", "bribe_price_usd=0 (no paid passage)", "bribe_price_usd=55"]
+    # (a one-way sweep names the baseline by its value: test_compare.py's value-order test)
+    assert data["scenarios"] == ["bribe_price_usd=100 (baseline)", "bribe_price_usd=0 (no paid passage)",
+                                 "bribe_price_usd=55"]
     assert "bribe_price_usd=0 (no paid passage)" in r.output
     with open(tmp_path / "out" / "comparison.csv", newline="", encoding="utf-8") as f:
         assert "bribe_price_usd=0 (no paid passage)" in {row[0] for row in csv.reader(f)}
