@@ -42,6 +42,7 @@ from .analysis.observations import HELD_OUT as HELD_OUT
 from .analysis.observations import NOT_COMPARED as NOT_COMPARED
 from .analysis.observations import Target as Target
 from .analysis.observations import bounds_text as bounds_text
+from .analysis.observations import check_lines as check_lines
 from .analysis.observations import checks_summary as checks_summary
 from .analysis.observations import evaluate_targets as evaluate_targets
 from .analysis.observations import event_setting as event_setting
@@ -92,24 +93,6 @@ def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True,
         if half > 0:
             loss += centre_weight * ((row["value"] - mid) / half) ** 2
     return loss
-
-
-def check_lines(rows: list[dict[str, Any]]) -> list[str]:
-    """The main job's printed lines of `observation_checks`' rows: `ok`/`MISS` (or `--` for one not
-    compared), what the observation is to the fit, the check, and the summary last."""
-    out = []
-    width = max(len(r) for r in (FITTED, HELD_OUT, BY_EVENT, "not compared"))
-    for r in rows:
-        if not r["compared"]:
-            out.append(f"--   {'not compared':<{width}} baseline vs observation {r['target']}: {r['why']}")
-            continue
-        mark = "ok  " if r["ok"] else "MISS"
-        bounds = bounds_text(r["low"], r["high"])
-        why = f"; {r['why']}" if r["why"] else ""
-        out.append(f"{mark} {r['role']:<{width}} baseline vs observation {r['target']}: median "
-                   f"{r['value']:.0f} (range {bounds}{why})")
-    out.append(checks_summary(rows))
-    return out
 
 
 def camp_ensemble(scenario: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:

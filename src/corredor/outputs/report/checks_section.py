@@ -4,7 +4,7 @@ section of the pages that get forwarded: the comparison page and the baseline's 
 Why: the verdict on how the model did against what was reported ("1 of 8 held-out observations
 within tolerance") was printed in the terminal only, while the e-mailed pages carried a fit table
 with no tolerance and no count. The section holds the same rows as the terminal, cell for cell
-(`mainjob.check_lines`: ok/MISS, the role, the median over the seeds, the range), and one
+(`analysis.observations.check_lines`: ok/MISS, the role, the median over the seeds, the range), and one
 sentence in plain words above them.
 """
 
@@ -52,7 +52,7 @@ def _plural(n: int, one: str, many: str) -> str:
 def observation_section(rows: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """What the pages' section shows: `verdict`, one plain sentence; `summary`, the terminal's
     last line (`observations.checks_summary`); `rows`, each with the terminal's mark ("ok", "MISS",
-    "--"), role, observation, model median and range (`mainjob.check_lines`' cells); `grouped`, the
+    "--"), role, observation, model median and range (`analysis.observations.check_lines`' cells); `grouped`, the
     targets that stand for several reports, each checked once. None without rows."""
     from ...analysis.observations import BY_EVENT, FITTED, HELD_OUT, bounds_text, checks_summary
 
