@@ -624,7 +624,7 @@ def band_holds(n: int, low: float = 0.05, high: float = 0.95) -> int:
     1 of 3, 3 of 5, 8 of 10, 18 of 20), at least 90 % from 20 on; all of one value.
 
     >>> [band_holds(n) for n in (1, 2, 3, 5, 10, 20, 21, 100)]
-    [1, 0, 1, 3, 8, 18, 19, 91]
+    [1, 0, 1, 3, 8, 18, 19, 90]
     >>> band_holds(3, 0.25, 0.75)
     1
     """
