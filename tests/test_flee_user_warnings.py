@@ -63,22 +63,19 @@ def test_the_shipped_case_has_none_of_these_warnings(mali: Path) -> None:
 # ---- 3: a camp closure of a place that is not a camp ------------------------------------------
 
 
-def test_camp_closure_of_a_town_warns_that_it_becomes_a_camp(mali: Path) -> None:
-    append(mali, CLO, "camp,Mopti,,3,4\n")
+@pytest.mark.parametrize("row, said", [
+    ("camp,Mopti,,3,4", ("camp closure of 'Mopti', which is a town", "a camp (move chance 0.001) on day 4",
+                         "`location` closure is probably meant")),
+    ("idpcamp,Mentao,,3,50", ("idpcamp closure of 'Mentao', which is a camp",
+                              "an IDP camp (move chance 0.1) on day 50", "`camp` closure is probably meant")),
+])
+def test_a_camp_kind_closure_of_another_kind_warns_what_it_becomes(mali: Path, row: str,
+                                                                   said: tuple[str, ...]) -> None:
+    append(mali, CLO, row + "\n")
     (w,) = warnings_at(mali, CLO)
     assert (w.line, w.column) == (4, 2)
-    assert "camp closure of 'Mopti', which is a town" in w.message
-    assert "a camp (move chance 0.001) on day 4" in w.message
-    assert "`location` closure is probably meant" in w.message
-
-
-def test_idpcamp_closure_of_a_camp_warns_that_it_becomes_an_idp_camp(mali: Path) -> None:
-    append(mali, CLO, "idpcamp,Mentao,,3,50\n")
-    (w,) = warnings_at(mali, CLO)
-    assert (w.line, w.column) == (4, 2)
-    assert "idpcamp closure of 'Mentao', which is a camp" in w.message
-    assert "an IDP camp (move chance 0.1) on day 50" in w.message
-    assert "`camp` closure is probably meant" in w.message
+    for text in said:
+        assert text in w.message
 
 
 def test_camp_closure_of_a_camp_is_not_warned_of(mali: Path) -> None:
