@@ -830,7 +830,7 @@ def test_comparison_period_is_two_hxl_dates_and_the_json_rows_are_the_csv_rows()
 def test_headings_name_a_unit_once(small_comparison):
     """A heading states its unit, but not twice: "stranded person-days", not "… (person-days)"."""
     from corredor.analysis.compare import heading
-    from corredor.outputs.report.builder import comparison_rows
+    from corredor.outputs.report.comparison_section import comparison_rows
 
     assert heading("stranded_person_days") == "stranded person-days"
     assert heading("peak_stranded") == "peak stranded (people)"
@@ -847,7 +847,7 @@ def test_report_of_a_comparison_json_heads_its_columns_as_the_main_job_does(smal
     where the main job's report (and the CLI) say "stranded person-days" and "m²" (compare.heading).
     The file's table is now the main job's, heading for heading and cell for cell."""
     from corredor.analysis.compare import comparison_json
-    from corredor.outputs.report.builder import comparison_rows
+    from corredor.outputs.report.comparison_section import comparison_rows
 
     rows = comparison_rows(json.loads(json.dumps(comparison_json(small_comparison))))
     assert rows == comparison_rows({"summary": small_comparison.summary()})  # (the main job's)

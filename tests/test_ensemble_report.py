@@ -27,8 +27,7 @@ from conftest import REPO
 from corredor.analysis.compare import heading
 from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
 from corredor.cli import app
-from corredor.outputs.formatting import count_text, day_date
-from corredor.outputs.report.builder import fmt_exact
+from corredor.outputs.formatting import count_text, day_date, fmt_exact
 from corredor.outputs.report.ensemble import build_ensemble_report, is_count, sig4
 from ensemble_toy import identity, toy_scenario, toy_simulate
 from test_report import _refused
@@ -803,7 +802,7 @@ def _toy_crisis(replicas: int, empties_n: float) -> Any:
 def _marks(chart: dict[str, Any]) -> list[tuple[str, str, int, list[float]]]:
     """A chart's observation marks as (shape, class, day, values read back through its scale):
     a dot its value, a bar its two ends, a triangle the value its tip points up from (5 px
-    above it, as builder.chart draws it), a reported peak's diamond (class "reported peak": its
+    above it, as svg_chart.chart draws it), a reported peak's diamond (class "reported peak": its
     own day unknown, one marker at the date it was reported by) the value at its centre."""
     out = []
     for tag, cls, a in chart["marks"]:
@@ -828,7 +827,7 @@ def _marks(chart: dict[str, Any]) -> list[tuple[str, str, int, list[float]]]:
 def test_a_crisis_page_marks_a_range_as_a_bar_and_a_lower_bound_as_a_triangle(tmp_path: Path) -> None:
     """The charts drew a crisis's reports from observed.parquet, which holds a range as one value
     ("10–20" as a dot at 15) and no lower bound; they now mark observations.json's reports as a
-    run's page does (builder.chart's `reported`): a count as a dot, a range as a vertical bar from
+    run's page does (svg_chart.chart's `reported`): a count as a dot, a range as a vertical bar from
     its low to its high figure, a lower bound ("at least 25") as an upward triangle, with the run
     page's legend. A folder without observations.json (a Flee case's) keeps observed.parquet's dots."""
     import xarray as xr

@@ -47,7 +47,7 @@ def test_the_reports_differences_show_a_tiny_difference_as_zero():
     """The report's differences table and the CLI's write a difference the same way (one
     function): a 5 % quantile of +0.02 people is "0", not "+0"; a difference of people is a
     whole number (−3.5 people is −4, half to even), as the CLI prints it."""
-    from corredor.outputs.report.builder import difference_rows
+    from corredor.outputs.report.comparison_section import difference_rows
 
     rows = difference_rows([{"scenario": "corridor", "metric": "peak_stranded", "diff_median": -3.5,
                              "diff_p05": -7.0, "diff_p95": 0.02}])
@@ -90,7 +90,7 @@ def test_negative_figures_have_a_minus_sign_for_people_and_a_hyphen_for_programs
     from corredor.analysis.compare import ALL_METRICS, Comparison, comparison_csv, write_comparison
     from corredor.cli import _print_comparison
     from corredor.outputs.formatting import MINUS, signed_percent
-    from corredor.outputs.report.builder import difference_rows
+    from corredor.outputs.report.comparison_section import difference_rows
 
     assert MINUS == "\u2212"
     assert (signed(-120.0), fmt_exact(-1234.5), signed_percent(-0.5)) == ("−120", "−1,234.5", "−50%")

@@ -380,7 +380,8 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     6 is 210, a peak of 1,000 wants 500–1,500), as the main job's check also says; and the chart
     marks it as a dashed segment over those days, not as a count on its date."""
     from corredor.mainjob import FIT_TARGETS, evaluate_targets
-    from corredor.outputs.report.builder import chart, read_run, reported_rows
+    from corredor.outputs.report.builder import read_run, reported_rows
+    from corredor.outputs.report.svg_chart import chart
 
     res = crisis_like(n_days=20)
     res.manifest["observations"] = [{"day": 6, "loc": "camp", "value": 1000.0, "kind": "peak"}]
@@ -418,7 +419,7 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
 
 
 def test_compare_json_summary_is_pivoted_to_one_row_per_variant(tmp_path):
-    from corredor.outputs.report.builder import comparison_rows
+    from corredor.outputs.report.comparison_section import comparison_rows
 
     summary = {
         "metrics": {"peak": {"label": "peak stranded", "unit": "people"}},
@@ -449,7 +450,7 @@ def test_a_figure_no_seed_has_reads_as_the_cli_and_comparison_page_say_it(tmp_pa
     (`comparison_tables.metric_cell`): that text, and a star where only some seeds have no value,
     with the same note under the table."""
     from corredor.outputs.comparison_tables import comparison_tables
-    from corredor.outputs.report.builder import comparison_rows
+    from corredor.outputs.report.comparison_section import comparison_rows
 
     days = "days_until_camp_empties"
     summary = {"seeds": [1, 2, 3, 4], "summary": [
@@ -508,7 +509,7 @@ def test_the_places_occupied_on_the_last_day_are_capped_fullest_first() -> None:
 def test_planning_figures_keep_every_digit(value, shown):
     """Found by an output audit: the needs table showed 10,710 l/day as "11 k" and a comparison
     median of 48.5 toilets as "48" (a need rounded down)."""
-    from corredor.outputs.report.builder import fmt_exact
+    from corredor.outputs.formatting import fmt_exact
 
     assert fmt_exact(value) == shown
 
@@ -627,7 +628,7 @@ def test_a_comparison_json_in_the_report_keeps_every_digit_of_whole_counts():
     file: a count reads as a whole number (`formatting.count_text`, half to even) everywhere; a
     metric whose unit is no count (one this version does not know) keeps its decimal."""
     from corredor.analysis.compare import heading
-    from corredor.outputs.report.builder import comparison_rows
+    from corredor.outputs.report.comparison_section import comparison_rows
 
     rows = comparison_rows({"metrics": {"peak_toilets": {"label": "toilets", "unit": "toilets"},
                                         "ratio": {"label": "people per tent", "unit": "1"}},
@@ -744,7 +745,7 @@ def test_map_names_places_people_only_passed_and_moves_a_label_that_would_collid
     """Found by an output audit: the Chile–Peru map named 2 of its 32 places (people pass through
     the towns and border posts within a day, so none holds anyone at a day's end), and mali2012's
     map dropped the camp Mangaize's label because Tabareybarey's covered the spot to its right."""
-    from corredor.outputs.report.builder import map_view
+    from corredor.outputs.report.map_labels import map_view
 
     view = map_view(_three_place_run())
     by_name = {p["name"]: p for p in view["places"]}
@@ -756,7 +757,7 @@ def test_map_names_places_people_only_passed_and_moves_a_label_that_would_collid
 
 
 def test_a_label_never_leaves_the_map():
-    from corredor.outputs.report.builder import _label_spot
+    from corredor.outputs.report.map_labels import _label_spot
 
     lx, ly, anchor, box = _label_spot(300.0, 50.0, 80.0, [], (340, 200))
     assert anchor == "end" and box[2] <= 340  # to the right it would cross the map's edge at 340
@@ -768,7 +769,7 @@ def test_a_label_never_leaves_the_map():
 def _name_boxes(view) -> list[tuple[str, tuple[float, float, float, float]]]:
     """Every name drawn on a map view: each label's box (as `_label_spot` measures it) and each
     callout's box, with what it names."""
-    from corredor.outputs.report.builder import text_width
+    from corredor.outputs.report.map_labels import text_width
 
     boxes = []
     for p in view["places"]:
@@ -800,7 +801,8 @@ def test_places_too_close_to_tell_apart_are_named_together_in_a_callout(tmp_path
     labels crowded, and the ones that would have overlapped were dropped (named only in the
     tooltips of circles hidden under the camp's). They are one callout now, in the order they
     lie (north to south) with their countries, joined to them by a leader line."""
-    from corredor.outputs.report.builder import map_view, read_run
+    from corredor.outputs.report.builder import read_run
+    from corredor.outputs.report.map_labels import map_view
 
     folder = make_run_folder(crisis_like(n_days=25), tmp_path / "run")
     view = map_view(read_run(folder))
@@ -830,7 +832,8 @@ def test_a_crowded_map_names_under_it_the_places_it_has_no_room_for():
     the list under it otherwise, which the page shows."""
     from types import SimpleNamespace
 
-    from corredor.outputs.report.builder import environment, map_view
+    from corredor.outputs.report.builder import environment
+    from corredor.outputs.report.map_labels import map_view
 
     locations = [{"name": f"Long place name {k}", "lat": (k // 10) * 0.2, "lon": (k % 10) * 0.2,
                   "is_camp": False, "kind": "town", "country": "XX"} for k in range(60)]
@@ -855,7 +858,7 @@ def test_a_labels_box_is_as_wide_as_its_text():
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    from corredor.outputs.report.builder import text_width
+    from corredor.outputs.report.map_labels import text_width
 
     font = FT2Font(font_manager.findfont("DejaVu Sans"))
     font.set_size(10, 72)
@@ -909,7 +912,7 @@ def test_map_legend_names_only_the_closures_that_occur():
     """mali2012's map (closed links, no crossings, nobody asked for documents) said "crossing
     closed / documents required"; the legend names roads where there are no crossings and keys
     only the statuses some day shows."""
-    from corredor.outputs.report.builder import _status_keys
+    from corredor.outputs.report.map_labels import _status_keys
 
     assert _status_keys([[0, 2], [0, 0]], crossings=False) == {
         "closed_noun": "road", "shows_closed": True, "shows_docs": False}
@@ -919,7 +922,8 @@ def test_map_legend_names_only_the_closures_that_occur():
 
 
 def test_a_crisis_runs_legend_keys_its_crossings(crisis_report):
-    from corredor.outputs.report.builder import _status_keys, read_run
+    from corredor.outputs.report.builder import read_run
+    from corredor.outputs.report.map_labels import _status_keys
 
     folder, html = crisis_report
     legend = re.search(r'<p class="legend">(.*?)</p>', re.sub(r"\s+", " ", html)).group(1)
@@ -936,7 +940,7 @@ def test_the_comparison_figure_is_shown_under_the_comparison(tmp_path):
     import base64
 
     from corredor.outputs.plots import comparison_png
-    from corredor.outputs.report.builder import COMPARISON_FIGURE_TITLE
+    from corredor.outputs.report.comparison_section import COMPARISON_FIGURE_TITLE
 
     folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
     summary = [{"scenario": n, "metric": "peak_stranded", "median": m, "p05": m - 5, "p95": m + 5, "seeds": 3}
@@ -960,7 +964,7 @@ def test_report_shows_the_comparison_png_written_beside_its_comparison_json(tmp_
     import base64
 
     from corredor.outputs.plots import comparison_png
-    from corredor.outputs.report.builder import COMPARISON_FIGURE_TITLE
+    from corredor.outputs.report.comparison_section import COMPARISON_FIGURE_TITLE
 
     folder = make_run_folder(crisis_like(n_days=10), tmp_path / "run")
     summary = [{"scenario": n, "metric": "peak_stranded", "median": m, "p05": m - 5, "p95": m + 5, "seeds": 3}
@@ -1018,7 +1022,7 @@ def test_a_comparison_says_what_its_cells_are_and_whether_this_run_is_among_them
         encoding="utf-8"))
     assert "median over" not in section and "<td>5</td>" in section  # (plain rows: nothing to say)
 
-    from corredor.outputs.report.builder import split_range
+    from corredor.outputs.report.comparison_section import split_range
 
     assert split_range("8,774 [8,348.3–8,892.8]") == ("8,774", "[8,348.3–8,892.8]")
     assert split_range("a note [see below]") == ("a note [see below]", "")
@@ -1075,7 +1079,7 @@ def test_the_report_command_reads_the_seeds_of_a_comparison_file(tmp_path):
 def test_an_axis_labels_its_ticks_in_one_form(top, labels):
     """Found by review of mali2012's ensemble page: Abala's axis read "15 k, 10 k, 5,000, 0"
     (each tick formatted on its own), Fassala's water axis "1.00 M" over "500 k"."""
-    from corredor.outputs.report.builder import chart
+    from corredor.outputs.report.svg_chart import chart
 
     c = chart("t", "people", ["2012-02-29", "2012-03-01"], [{"label": "x", "y": [0.0, float(top)]}])
     assert [label for _, label in c["y_ticks"]] == labels
@@ -1360,7 +1364,7 @@ def _contrast(colour: str, background: str = "#ffffff") -> float:
 def test_every_series_colour_has_3_to_1_against_the_page():
     """Found by a WCAG audit: orange #ff7f0e (2.53:1), pink #e377c2 (2.73:1) and cyan #17becf
     (2.26:1) lines on white fell short of the 3:1 a graphical object needs (1.4.11)."""
-    from corredor.outputs.report.builder import PALETTE
+    from corredor.outputs.report.svg_chart import PALETTE
 
     assert _contrast("#ff7f0e") == pytest.approx(2.53, abs=0.01)  # (the audit's figure: the formula)
     assert len(set(PALETTE)) == len(PALETTE) == 8

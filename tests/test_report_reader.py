@@ -111,7 +111,7 @@ def test_the_ensemble_page_names_its_runs_dates_its_figure_and_says_what_its_ban
 
 
 def test_a_long_runs_time_axis_ticks_on_month_starts():
-    from corredor.outputs.report.builder import date_ticks
+    from corredor.outputs.report.svg_chart import date_ticks
 
     start = dt.date(2023, 2, 1)
     dates = [(start + dt.timedelta(days=t)).isoformat() for t in range(150)]  # 1 Feb – 30 Jun

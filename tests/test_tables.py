@@ -232,7 +232,7 @@ def test_a_place_without_coordinates_is_on_no_map(tmp_path):
     """Empty gps cells read as 0,0 (as Flee reads them): such a place was a GeoJSON Point in the
     Gulf of Guinea and stretched the report's map to reach it. At exactly 0,0 a place has no
     position (lat and lon null in network.json); GeoJSON and the map leave it and its roads out."""
-    from corredor.outputs.report.builder import project
+    from corredor.outputs.report.map_labels import project
 
     res = flee_like()
     ds = res.dataset

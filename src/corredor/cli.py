@@ -970,13 +970,13 @@ def report(
 ) -> None:
     """Write RUN_DIR/report.html, one self-contained offline page: a run's map, charts, needs and fit; or an ensemble's median and 25–75 / 5–95 % bands per variant at the busiest places, and its metrics over the replicas. Given a comparison folder (comparison.json, no manifest.json), write its comparison.html again: the tables `corredor compare` printed, the differences and comparison.png."""
     from .outputs.report import build_report
-    from .outputs.report.builder import OtherScenario, comparison_rows, png_beside
     from .outputs.report.checks import NotARunFolder, ReportError, read_json
     from .outputs.report.comparison import (
         COMPARISON_HTML,
         build_comparison_report,
         is_comparison_folder,
     )
+    from .outputs.report.comparison_section import OtherScenario, comparison_rows, png_beside
     from .outputs.report.ensemble import build_ensemble_report, is_ensemble_folder
 
     ensemble = is_ensemble_folder(run_dir)

@@ -310,7 +310,7 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
             write_run(runs[name], tmp / slug, force=True)
         write_text_atomic(tmp / "observation_check.json", json.dumps(checks, indent=1) + "\n")
         from .outputs.report import build_report
-        from .outputs.report.builder import difference_rows
+        from .outputs.report.comparison_section import difference_rows
 
         # (as comparison.json holds them: the rows, and what the note under them reads)
         left = "people_at_sites_last_day"

@@ -26,29 +26,22 @@ from ...engine import manifest_seed
 from ...targets import write_text_atomic
 from ..comparison_tables import ComparisonTable, comparison_tables
 from . import checks
-from .builder import (
-    COMPARISON_FIGURE_TITLE,
-    COMPARISON_JSON,
-    LINE_DASHES,
-    PALETTE,
-    _asset,
-    change_lines,
-    chart,
-    comparison_rows,
-    comparison_whole_run_note,
-    environment,
-    labels_of,
-    png_uri,
-    split_facts,
-)
+from .builder import COMPARISON_JSON, _asset, change_lines, environment, png_uri, split_facts
 from .checks import ReportError
 from .checks_section import observation_section, read_check_rows
+from .comparison_section import (
+    COMPARISON_FIGURE_TITLE,
+    comparison_rows,
+    comparison_whole_run_note,
+    labels_of,
+)
+from .svg_chart import LINE_DASHES, PALETTE, chart
 
 #: The page `compare --out` writes beside comparison.csv, comparison.json and comparison.png.
 COMPARISON_HTML = "comparison.html"
 #: The comparison's figure (`outputs.plots.COMPARISON_PNG`; plots is not imported here: matplotlib).
 COMPARISON_PNG = "comparison.png"
-#: The summary fields besides median, p05 and p95 (which `builder.comparison_rows` checks) that
+#: The summary fields besides median, p05 and p95 (which `comparison_section.comparison_rows` checks) that
 #: the tables read: each a number or null.
 _NUMBER_FIELDS = ("diff_median", "diff_p05", "diff_p95", "seeds", "seeds_without_value")
 

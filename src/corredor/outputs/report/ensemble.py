@@ -3,7 +3,7 @@
 Why: bands.png is a picture; a planner also wants the numbers behind it and what the bands mean.
 The page reads the folder alone (manifest.json, bands/population.parquet [and stranded],
 observed.parquet, a crisis's observations.json, metrics_summary.json, bands.png), draws per variant the places bands.png draws
-(`analysis.ensemble.band_panels`) as SVG charts made by the run report's `builder.chart` (median
+(`analysis.ensemble.band_panels`) as SVG charts made by the run report's `svg_chart.chart` (median
 line, shaded 25–75 % and 5–95 % bands, and the observations as a run's page marks them: for a
 crisis, observations.json's counts as dots, ranges as vertical bars, lower bounds as upward
 triangles; for a Flee case, observed.parquet's values as dots, a dashed line where daily), and tables each metric's
@@ -60,10 +60,8 @@ from ..tables import OBSERVATIONS_JSON
 from . import checks
 from .builder import (
     DAILY_OBSERVATIONS,
-    PALETTE,
     REPORT_HTML,
     _asset,
-    chart,
     counts_fact,
     environment,
     png_uri,
@@ -72,6 +70,7 @@ from .builder import (
     split_facts,
 )
 from .checks import NotARunFolder, ReportError
+from .svg_chart import PALETTE, chart
 
 #: The band variables the page charts: people at the busiest places and, for a crisis, stranded.
 CHARTED = {"population": "people there", "stranded": "people stranded there"}
@@ -211,7 +210,7 @@ def _place_label(bands: xr.Dataset, name: str) -> str:
 
 def reports_by_place(data: EnsembleData) -> dict[str, list[dict[str, Any]]]:
     """observations.json's reports of people there (points, ranges, lower bounds, peaks: the
-    kinds a run's chart marks) per place, as `builder.chart` takes them (`reported`): the day as
+    kinds a run's chart marks) per place, as `svg_chart.chart` takes them (`reported`): the day as
     its index on the bands' days, in black (each chart is one place). Empty without
     observations.json (a Flee case, an older folder): observed.parquet's values are drawn then."""
     index = {int(d): t for t, d in enumerate(data.bands["day"].values)}
