@@ -21,7 +21,6 @@ from corredor.analysis.ensemble import (
     OverrideError,
     Variant,
     apply_overrides,
-    band_holds,
     build_variants,
     few_replicas_note,
     parse_assignment,
@@ -143,19 +142,12 @@ def test_the_sd_of_one_replica_is_undefined_and_written_as_null(tmp_path: Path) 
     assert "with 1 replica the &#39;5–95 %&#39; and &#39;25–75 %&#39; bands are its value alone" in page
 
 
-def test_the_5_95_band_holds_n_minus_2_of_n_replicas_below_20() -> None:
-    """numpy's linear quantiles put q05 between the two smallest of n ≤ 20 values and q95 between
-    the two largest: the band holds n − 2 of them (1 of 3), 90 % only from 20 replicas on."""
-    rng = np.random.default_rng(5)
-    for n in (2, 3, 5, 10, 19, 20, 21, 40, 100):
-        x = rng.normal(size=n)
-        lo, hi = np.quantile(x, [0.05, 0.95])
-        assert band_holds(n) == int(np.sum((x >= lo) & (x <= hi))), n
-        lo, hi = np.quantile(x, [0.25, 0.75])
-        assert band_holds(n, 0.25, 0.75) == int(np.sum((x >= lo) & (x <= hi))), n
-    assert [band_holds(n) for n in (3, 5, 10, 20)] == [1, 3, 8, 18]
-    assert "holds 1 of the 3, not 90 %" in (few_replicas_note(3) or "")
-    assert "n − 2 of n" in (few_replicas_note(19) or "")
+def test_the_few_replicas_note_gives_the_bands_coverage_of_runs() -> None:
+    """The note said "holds 1 of the 3" (the replicas inside their own band) while compare said a
+    band of 3 seeds holds 45 % of runs: one rule now (`bands.band_coverage`), in both."""
+    assert "holds on average 45 % of runs, not 90 %" in (few_replicas_note(3) or "")
+    assert "'25–75 %' band 25 %, not 50 %" in (few_replicas_note(3) or "")
+    assert "holds on average 81 % of runs" in (few_replicas_note(19) or "")
     assert few_replicas_note(20) is None and few_replicas_note(500) is None
 
 
@@ -532,7 +524,7 @@ def test_cli_ensemble_writes_bands_and_refuses_existing(toy_cli, flee_cases: Pat
     assert manifest["replicas"] == 4 and len(manifest["variants"]) == 2
     assert manifest["scenario"]["name"] == "mali2012" and manifest["version"]
     # below 20 replicas, a warning says what the "5–95 %" band holds; a sweep prints its differences
-    assert "warning: mali2012: with 4 replicas the '5–95 %' band holds 2 of the 4" in res.stderr
+    assert "warning: mali2012: with 4 replicas the '5–95 %' band holds on average 54 % of runs" in res.stderr
     assert "difference from move_rules.camp_weight=1, seed by seed (4 pairs)" in res.stdout
     again = toy_cli(*args)
     assert again.exit_code == 2 and "exists; use --force" in again.output

@@ -141,7 +141,7 @@ def test_set_of_a_pop_weight_that_changes_nothing_warns(tmp_path: Path) -> None:
     r = runner.invoke(app, ["run", str(folder), "--set", "move_rules.use_pop_for_loc_weight=true",
                             "--out", str(tmp_path / "out"), "--engine", "agents", "-q"])
     assert r.exit_code == 0, r.output
-    assert "warning: --set: move_rules.use_pop_for_loc_weight: true changes nothing in this scenario" in r.output
+    assert "warning: case: move_rules.use_pop_for_loc_weight: true changes nothing in this scenario" in r.output
 
 
 @pytest.mark.parametrize(("spawn", "says"), [

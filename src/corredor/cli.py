@@ -7,12 +7,11 @@ Each command's body lives in a small function here; heavy work happens in the li
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import errno
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -404,10 +403,8 @@ def _with_settings_or_exit(scenario, assignments: list[str]):
         changed = apply_overrides(scenario, settings) if settings else scenario
     except OverrideError as exc:
         usage_error(str(exc))
-    _warn_new_policy_days("--set", scenario, changed, settings)
-    _warn_inert_settings("--set", scenario, changed)
-    _warn_unused_parameters(str(scenario.metadata.get("variant") or scenario.name), changed, settings,
-                            "its --set value changes nothing")
+    if settings:
+        _print_override_warnings({str(scenario.metadata.get("variant") or scenario.name): changed})
     return changed, settings
 
 
@@ -726,14 +723,11 @@ def ensemble(
         variants = build_variants(settings, sweeps,
                                   base_label=str(scenario.metadata.get("variant") or BASELINE),
                                   meaning=_value_meaning(scenario))
-        for v in variants:  # refuse bad keys before any work
-            varied = apply_overrides(scenario, v.overrides)
-            _warn_new_policy_days(v.label, scenario, varied, v.overrides)
-            _warn_inert_settings(v.label, scenario, varied)
-        _warn_unused_parameters(scenario.name, scenario, settings, "its --set value changes nothing")
-        if len(variants) > 1:
-            _warn_unused_parameters(scenario.name, scenario, [k for k, _ in sweeps],
-                                    "every value of its --sweep runs the same scenario")
+        # refuse bad keys before any work; a warning every variant has (of a --set value, or of a
+        # parameter no table reads) is said once, of the scenario
+        varied = {v.label: apply_overrides(scenario, v.overrides) for v in variants}
+        _print_override_warnings(varied if len(varied) > 1 else {scenario.name: next(iter(varied.values()))},
+                                 together=scenario.name)
     except OverrideError as exc:
         usage_error(str(exc))
     out = out or Path("runs") / f"{safe_name(scenario.name)}-ensemble"
@@ -876,6 +870,7 @@ def calibrate(
         write_calibration,
     )
     from .analysis.calibrate import calibrate as run_calibration
+    from .analysis.overrides import unused_parameters, unused_warning
     from .progress import progress_bar
 
     _check_engine(engine)
@@ -886,9 +881,11 @@ def calibrate(
             read_params(params, sc)
     except ScenarioError as exc:
         fail_with_problems(exc)
-    for sc in scenarios:  # (a variant that replaced the tables keeps its baseline's parameters)
-        _warn_unused_parameters(sc.name, sc, [spec.name for spec in specs],
-                                "every value the fit tries for it runs the same scenario")
+    for sc in scenarios:  # (a variant that replaced the tables keeps its baseline's parameters;
+        # what else `apply_overrides` warns of is refused in params.toml: a date, a flat pop power)
+        for dotted in unused_parameters(sc, [spec.name for spec in specs]):
+            err_console.print(f"warning: {sc.name}: {unused_warning(dotted)}", markup=False,
+                              highlight=False, soft_wrap=True)
     if objective is not None and objective not in OBJECTIVES:
         usage_error(f"unknown objective '{objective}'; choose one of {', '.join(OBJECTIVES)}")
     chosen = resolve_objective(objective, scenarios)
@@ -1060,53 +1057,18 @@ def _runs_or_exit(sweeps: list[tuple[str, list]], each: int, what: str) -> None:
                     f"than the {MAX_RUNS:,} corredor runs at once (expected fewer values)")
 
 
-def _warn_inert_settings(name: str, before, after) -> None:
-    """Warn where a `--set` or `--sweep` value of move_rules.use_pop_for_loc_weight or
-    pop_power_for_loc_weight changes nothing in this scenario under Flee 3.1's rule
-    (`plan.pop_weight_warnings`; the file's own values are warned of when it loads)."""
-    from .plan import pop_weight_warnings
+def _print_override_warnings(varied: dict, together: str | None = None) -> None:
+    """Print the warnings `apply_overrides` recorded in each scenario of `varied` (name -> the
+    scenario with its values), as `warning: NAME: …`; with `together`, those that every one of
+    several has once, as `warning: TOGETHER: …` (a sweep of a parameter no table reads gave the
+    same line once per value)."""
+    from .analysis.overrides import shared_warnings
 
-    if after.settings == before.settings:
-        return
-    known = {w.message for w in pop_weight_warnings(before)}
-    for w in pop_weight_warnings(after):
-        if w.message not in known:
-            err_console.print(f"warning: {name}: {w.message}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _warn_new_policy_days(name: str, before, after, given: Iterable[str] = ()) -> None:
-    """Warn of overlaps and gaps in a policies file that a date parameter's new value (`--set`,
-    `--sweep`) makes: the reader warned of those at the file's own values only. Also warn of a
-    date that falls outside the run (typed 2032-04-13): it quietly gave a run without the rows
-    written against it; so is every value `given` (the dotted keys of the `--set` or the sweep
-    point), its file's own too: `ensemble --days 30 --sweep crisis.peru_block=2023-04-13,…` said
-    nothing of 13 April, after the run as much as 20 April was. (A parameter no table uses:
-    `_warn_unused_parameters`.)"""
-    from .scenario.native_crisis import policy_day_warnings
-
-    if getattr(after, "crisis", None) is None:
-        return
-    named = {dotted.partition(".")[2] for dotted in given if dotted.partition(".")[0] == "crisis"}
-    changed = after.crisis.parameters != before.crisis.parameters
-    if not changed and not named:
-        return
-    lines = []
-    used = after.crisis.referenced_parameters()
-    last = after.start_date + dt.timedelta(days=after.days - 1)
-    for key, value in after.crisis.parameters.items():
-        if (before.crisis.parameters.get(key) == value and key not in named) or key not in used:
-            continue
-        if key in after.crisis.date_parameters and not 0 <= value < after.days:
-            when = after.start_date + dt.timedelta(days=int(value))
-            lines.append(f"crisis.{key} = {when} lies before the run's first day ({after.start_date}): "
-                         f"rows dated from ${key} start before the run" if value < 0 else
-                         f"crisis.{key} = {when} lies after the run's last day ({last}): rows dated "
-                         f"from ${key} do not start within the run")
-    if changed:
-        known = set(policy_day_warnings(before))
-        lines += [line for line in policy_day_warnings(after) if line not in known]
-    for line in lines:
-        err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
+    warned = {name: list(sc.metadata.get("override_warnings", ())) for name, sc in varied.items()}
+    common, own = shared_warnings(warned) if together is not None and len(warned) > 1 else ([], warned)
+    for name, lines in [(together, common), *own.items()]:
+        for line in lines:
+            err_console.print(f"warning: {name}: {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _compared_name(path: Path, scenario, taken) -> str:
@@ -1146,16 +1108,6 @@ def _unique_or_noted(name: str, taken, what: str) -> str:
         err_console.print(f"note: {what} is named \"{name}\", as an earlier scenario compared is; its "
                           f"rows are named \"{unique}\"", markup=False, highlight=False, soft_wrap=True)
     return unique
-
-
-def _same_run(scenario, baseline) -> bool:
-    """Whether `scenario`, the baseline with a sweep point's values (`apply_overrides` changes
-    settings and crisis parameters only), runs as the baseline: every value is its own.
-
-    Why: `compare --sweep crisis.peru_block=2023-03-30..2023-04-27/7` ran the baseline twice, as
-    "baseline" and as "peru_block=2023-04-13", identical in every cell and a sixth of the runs."""
-    return (scenario.settings == baseline.settings
-            and getattr(scenario.crisis, "parameters", None) == getattr(baseline.crisis, "parameters", None))
 
 
 def _set_in(name: str, scenario, common: dict, compared: int):
@@ -1201,24 +1153,6 @@ def _sweep_keys_in_baseline(baseline: Path, scenarios, keys: list[str]) -> None:
             + ("; to compare with no such event, give first a variant that sets "
                f"{key} after the run's last day (the event then does nothing: docs/chile-peru-2023.md "
                "shows how)" if dated else ""))
-
-
-def _warn_unused_parameters(name: str, scenario, keys, what: str) -> None:
-    """Warn of each `crisis.NAME` in `keys` that no table of `scenario` is written against and no
-    rule reads: a value given to it changes nothing (`what` says what that means here). A variant
-    that replaced the tables keeps its baseline's parameters: `no_peru_closure` keeps
-    `peru_block`, and a sweep of it ran the same scenario once per value, silently."""
-    from .scenario.native_crisis import PARAMETERS
-
-    crisis = getattr(scenario, "crisis", None)
-    if crisis is None:
-        return
-    used = crisis.referenced_parameters()
-    for dotted in dict.fromkeys(keys):
-        section, _, key = dotted.partition(".")
-        if section == "crisis" and key in crisis.parameters and key not in PARAMETERS and key not in used:
-            err_console.print(f"warning: {name}: no table is written against crisis.{key}; {what}",
-                              markup=False, highlight=False, soft_wrap=True)
 
 
 def _with_set(scenario, assignments: list[str]):
@@ -1304,41 +1238,6 @@ def _sweep_changes(baseline, point) -> dict:
     return {"parameters": params, "unchanged": [], "files": []}
 
 
-def _sweep_table(scenarios, keys: list[str], points: list[str]) -> tuple[list[str], dict, list[str]]:
-    """A sweep's columns in comparison.csv and the summary rows (`compare.sweep_column`, one per
-    swept key), each scenario's value of each (a number, or a date as YYYY-MM-DD; the baseline's
-    and a variant file's as written; none where it lacks the parameter), and the order of the
-    tables and comparison.png: in a one-way sweep the baseline among the `points` by value (its
-    100 between 55 and 150, where a price gradient reads top to bottom), the variant files after
-    them; else as compared. Why: the values were only inside the row names, and a two-way pivot
-    had a hole where the baseline's cell was the row "baseline"."""
-    from .analysis.compare import CSV_COLUMNS, sweep_column
-    from .scenario.native_crisis import plain_value
-
-    columns: list[str] = []
-    for key in keys:
-        columns.append(sweep_column(key, [*CSV_COLUMNS, *columns]))
-    values: dict[str, dict] = {}
-    numbers: dict[str, float] = {}
-    for name, sc in scenarios.items():
-        crisis = getattr(sc, "crisis", None)
-        shown = crisis.parameter_dates(sc.start_date) if crisis is not None else {}
-        own = {}
-        for col, dotted in zip(columns, keys, strict=True):
-            section, _, key = dotted.partition(".")
-            if crisis is not None and section == "crisis" and key in shown:
-                own[col] = plain_value(shown[key])
-                numbers.setdefault(name, float(crisis.parameters[key]))
-        if own:
-            values[name] = own
-    names = list(scenarios)
-    order = names
-    if len(keys) == 1 and names and names[0] in numbers and all(p in numbers for p in points):
-        block = sorted([names[0], *points], key=lambda n: numbers[n])  # (stable: ties keep their order)
-        order = [*block, *(n for n in names if n not in block)]
-    return (columns if keys else []), (values if keys else {}), order
-
-
 def _print_comparison(comp) -> None:
     """The metrics in the tables of compare.METRIC_TABLES (each fits a 130-column terminal), and
     the differences from the baseline, seed by seed, in those of compare.DIFF_TABLES; under the first
@@ -1391,7 +1290,7 @@ def compare(
 
     Variants are files, or `--sweep` values of the baseline's parameters (each combination one scenario, named by its values). The runs go to worker processes (or a Dask cluster); the same seeds give the same figures whatever runs them.
     """  # (the help's paragraph on one line: typer keeps a docstring's line ends)
-    from .analysis.compare import COMPARISON_FILES, ComparisonExists, write_comparison
+    from .analysis.compare import COMPARISON_FILES, ComparisonExists, sweep_table, write_comparison
     from .analysis.compare import compare as run_compare
     from .analysis.ensemble import (
         OverrideError,
@@ -1400,6 +1299,7 @@ def compare(
         parse_assignment,
         parse_sweep,
     )
+    from .analysis.overrides import same_run
     from .progress import progress_bar
 
     if out is not None:  # refused before the runs, not after them
@@ -1441,21 +1341,18 @@ def compare(
         loaded = scenarios
         scenarios = {name: _with_set(_set_in(name, sc, common, len(loaded)), set_ or [])
                      for name, sc in scenarios.items()}
-        for name, sc in scenarios.items():
-            _warn_new_policy_days(name, loaded[name], sc, common)
-            _warn_unused_parameters(name, sc, common, "its --set value changes nothing there")
-        _warn_unused_parameters(f"baseline ({baseline})", scenarios["baseline"], [k for k, _ in sweeps],
-                                "every value of its --sweep runs the baseline again")
+        if common:  # (each scenario's own: --set changes every one)
+            _print_override_warnings(scenarios)
         # the baseline's own values of the swept keys: its row is named "baseline" only, and a
         # planner reading a sweep of the day Peru closes could not tell which day that is
         own = _own_values(scenarios["baseline"], [k for k, _ in sweeps])
         if own:
             scenarios["baseline"] = _described(scenarios["baseline"], f"as written: {own}")
-        for v in swept:  # (named by its values, as an ensemble's points are: `ensemble.point_name`)
-            name = v.label
-            sc = apply_overrides(scenarios["baseline"], v.overrides)
-            _warn_new_policy_days(name, scenarios["baseline"], sc, v.overrides)
-            if _same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)
+        points_made = {v.label: apply_overrides(scenarios["baseline"], v.overrides) for v in swept}
+        # (a warning every point has, e.g. of a parameter no table reads, is said once)
+        _print_override_warnings(points_made, together=f"every --sweep point of {baseline}")
+        for name, sc in points_made.items():  # (named by its values, as an ensemble's are: `point_name`)
+            if same_run(sc, scenarios["baseline"]):  # (the baseline as written: its row, run once)
                 same.append(name)
                 continue
             name = _unique_or_noted(name, scenarios, f"the sweep's {name}")
@@ -1468,7 +1365,7 @@ def compare(
             points.append(name)
     except OverrideError as exc:
         usage_error(str(exc))
-    sweep_keys, swept_values, order = _sweep_table(scenarios, [k for k, _ in sweeps], points)
+    sweep_keys, swept_values, order = sweep_table(scenarios, [k for k, _ in sweeps], points)
     base_name = "baseline"
     if len(sweeps) == 1 and own:  # (its value in its name, among the points in value order)
         base_name = f"{own} (baseline)"

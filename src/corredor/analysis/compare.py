@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..scenario.model import Scenario
 from ..targets import check_outside_scenarios, write_texts_atomic
+from .bands import MIN_BAND_RUNS, NEAR_RANGE_RUNS, band_coverage, percent
 from .metrics import ARD_LABELS
 
 #: Metric key -> (label, unit), in table order.
@@ -521,6 +522,42 @@ CSV_COLUMNS: tuple[str, ...] = ("scenario", "metric", "unit", "median", "p05", "
                                 "diff_within_chance", "median_date", "p05_date", "p95_date")
 
 
+def sweep_table(scenarios: Mapping[str, Any], keys: Sequence[str], points: Sequence[str]
+                ) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+    """A sweep's columns in comparison.csv and the summary rows (`compare.sweep_column`, one per
+    swept key), each scenario's value of each (a number, or a date as YYYY-MM-DD; the baseline's
+    and a variant file's as written; none where it lacks the parameter), and the order of the
+    tables and comparison.png: in a one-way sweep the baseline among the `points` by value (its
+    100 between 55 and 150, where a price gradient reads top to bottom), the variant files after
+    them; else as compared. Why: the values were only inside the row names, and a two-way pivot
+    had a hole where the baseline's cell was the row "baseline". `scenarios`: name -> scenario, the
+    baseline first; `keys`: the swept dotted keys; `points`: the names of the sweep's points."""
+    from ..scenario.native_crisis import plain_value
+
+    columns: list[str] = []
+    for key in keys:
+        columns.append(sweep_column(key, [*CSV_COLUMNS, *columns]))
+    values: dict[str, dict[str, Any]] = {}
+    numbers: dict[str, float] = {}
+    for name, sc in scenarios.items():
+        crisis = getattr(sc, "crisis", None)
+        shown = crisis.parameter_dates(sc.start_date) if crisis is not None else {}
+        own: dict[str, Any] = {}
+        for col, dotted in zip(columns, keys, strict=True):
+            section, _, key = dotted.partition(".")
+            if crisis is not None and section == "crisis" and key in shown:
+                own[col] = plain_value(shown[key])
+                numbers.setdefault(name, float(crisis.parameters[key]))
+        if own:
+            values[name] = own
+    names = list(scenarios)
+    order = names
+    if len(keys) == 1 and names and names[0] in numbers and all(p in numbers for p in points):
+        block = sorted([names[0], *points], key=lambda n: numbers[n])  # (stable: ties keep their order)
+        order = [*block, *(n for n in names if n not in block)]
+    return (columns if keys else []), (values if keys else {}), order
+
+
 def scenario_identity(scenario: Scenario) -> dict[str, str]:
     """What a compared scenario is, as a run's manifest.json says it of the run's (`scenario`):
     its name (a variant's "chile-peru-2023+bribe-55"), the folder it was read from, and the hash
@@ -582,26 +619,11 @@ def paired_differences(values: np.ndarray, baseline: np.ndarray) -> np.ndarray:
     return diff[np.isfinite(diff)]
 
 
-#: Fewer seeds than this, and a comparison's 5–95 % bands are not meaningful (`band_note`): with
-#: n seeds a band holds on average only 90 % × (n − 1)/(n + 1) of runs (`band_coverage`), under
-#: three quarters below 10 seeds (74 % at 10, 45 % at 3), and lies between the lowest and the
-#: highest of a handful of values. docs/ensembles.md says why.
-MIN_BAND_SEEDS = 10
+#: Fewer seeds than this, and a comparison's 5–95 % bands are not meaningful (`band_note`;
+#: `bands.band_coverage`, the one rule of what a band of n runs holds: 74 % at 10, 45 % at 3).
+MIN_BAND_SEEDS = MIN_BAND_RUNS
 #: From this many seeds on, a band is not said to be close to the seeds' range (`band_note`).
-NEAR_RANGE_SEEDS = 20
-
-
-def band_coverage(seeds: int) -> float:
-    """The share of runs a 5–95 % band over `seeds` seeds holds on average: the chance that one
-    more seed's value falls inside it. With numpy's (linear) quantiles of n values, the band's
-    ends are on average at the (1 + 0.05(n − 1))/(n + 1) and (1 + 0.95(n − 1))/(n + 1) quantiles
-    of what the runs can give, so it holds 0.9 (n − 1)/(n + 1) of them, not 0.9 (0 for one seed):
-    exactly where the values spread evenly, within 2–3 points for a normal or a skewed spread.
-
-    >>> [round(band_coverage(n), 2) for n in (1, 2, 3, 10, 20, 100)]
-    [0.0, 0.3, 0.45, 0.74, 0.81, 0.88]
-    """
-    return 0.9 * (seeds - 1) / (seeds + 1) if seeds >= 1 else 0.0
+NEAR_RANGE_SEEDS = NEAR_RANGE_RUNS
 
 
 def bands_meaningful(seeds: int) -> bool:
@@ -623,7 +645,7 @@ def band_note(seeds: int) -> str:
         return ("1 seed: no range. Each figure is one run's: it says nothing of the spread between "
                 f"seeds, nor whether a difference is more than chance; run --seeds {MIN_BAND_SEEDS} or "
                 "more for ranges.")
-    share = f"{band_coverage(seeds):.0%}".replace("%", " %")
+    share = percent(band_coverage(seeds))
     if seeds < MIN_BAND_SEEDS:
         return (f"with {seeds} seeds the [5–95 %] bands are not meaningful: each lies between the "
                 f"lowest and the highest of {seeds} values and holds on average only {share} of runs, "

@@ -42,6 +42,7 @@ from ..engine import seed_text
 from ..engine.rng import replica_seeds
 from ..results import AGENTS, in_people, is_crisis, people_per_agent
 from ..targets import check_replaceable, remove_stale_temporaries, swap_in, temporary_prefix
+from .bands import NEAR_RANGE_RUNS, band_coverage, percent
 from .compare import NO_VALUE_REASONS as COMPARE_NO_VALUE_REASONS
 from .compare import stranded_peak_day
 
@@ -194,10 +195,15 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     The copy's `metadata["overrides"]` holds every value applied so far (a second call adds to
     the first's, a key given again keeps its last value): the run's manifest writes it as `set`,
     so that `apply_overrides(load_scenario(source), set)` is the scenario that ran.
+    Its `metadata["override_warnings"]` holds the warnings of this call's values, as text
+    (`analysis.overrides.override_warnings`: a date outside the run, policy rows the new dates make
+    overlap or leave a gap, a setting or parameter whose value changes nothing here); the
+    commands print them, as the loader's own warnings are in `metadata["warnings"]`.
     """
     from ..scenario.model import CRISIS_HASTEN, CRISIS_UNREAD_SECTIONS, crisis_unread
     from ..scenario.problems import shown
     from ..scenario.settings import Settings, no_effect_reason, suggest
+    from .overrides import override_warnings
 
     sections: dict[str, dict[str, Any]] = {}
     crisis_params: dict[str, Any] = {}
@@ -271,7 +277,9 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
         out = dataclasses.replace(out, crisis=dataclasses.replace(crisis, parameters=params))
     if overrides:  # (what was applied, as given: a date parameter's date, not its day number)
         applied = {**dict(scenario.metadata.get("overrides") or {}), **dict(overrides)}
-        out = dataclasses.replace(out, metadata={**dict(scenario.metadata), "overrides": applied})
+        warned = tuple(override_warnings(scenario, out, overrides))
+        out = dataclasses.replace(out, metadata={**dict(scenario.metadata), "overrides": applied,
+                                                 "override_warnings": warned})
     return out
 
 
@@ -582,8 +590,8 @@ def summarize_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
     Reusable wherever replicas give scalars (ensembles, policy comparison, calibration). Keys
     that are not numbers are skipped; NaN values are left out of a metric's count. The sd of a
     single value is NaN (undefined, not 0: one replica says nothing of the spread), as is every
-    statistic of a metric no replica has; metrics_summary.json writes them as null. Below
-    `FEW_REPLICAS` values the 5–95 % band holds fewer than 90 % of them (`band_holds`).
+    statistic of a metric no replica has; metrics_summary.json writes them as null. A 5–95 % band
+    of n values holds on average 90 % × (n − 1)/(n + 1) of runs (`bands.band_coverage`).
 
     >>> summarize_metrics([{"ard": 0.2}, {"ard": 0.4}])["ard"]["q50"]
     0.30000000000000004
@@ -612,43 +620,26 @@ def summarize_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
     return out
 
 
-#: Below this many replicas the 5–95 % band holds fewer than 90 % of them (`band_holds`): the
-#: CLI warns and the page says how many it holds.
-FEW_REPLICAS = 20
-
-
-def band_holds(n: int, low: float = 0.05, high: float = 0.95) -> int:
-    """How many of `n` distinct values lie within the [low, high] quantiles numpy's linear
-    interpolation gives: the values of rank low·(n−1) to high·(n−1). For the 5–95 % band that is
-    n − 2 of n up to n = 20 (q05 lies between the two smallest, q95 between the two largest:
-    1 of 3, 3 of 5, 8 of 10, 18 of 20), at least 90 % from 20 on; all of one value.
-
-    >>> [band_holds(n) for n in (1, 2, 3, 5, 10, 20, 21, 100)]
-    [1, 0, 1, 3, 8, 18, 19, 90]
-    >>> band_holds(3, 0.25, 0.75)
-    1
-    """
-    if n <= 1:
-        return max(n, 0)
-    first = math.ceil(low * (n - 1) - 1e-9)
-    last = math.floor(high * (n - 1) + 1e-9)
-    return max(0, last - first + 1)
+#: Below this many replicas the 5–95 % band is close to the replicas' range and holds well under
+#: 90 % of runs (`bands.band_coverage`: 81 % at 20, 45 % at 3): the CLI warns and the page says so.
+FEW_REPLICAS = NEAR_RANGE_RUNS
 
 
 def few_replicas_note(n: int) -> str | None:
-    """What the 5–95 % band holds at `n` replicas, where that is under 90 % (n < FEW_REPLICAS);
-    None from FEW_REPLICAS on. Why: "5–95 %" reads as "90 % of the replicas", which with numpy's
-    linear quantiles holds only from 20 replicas; at 3 it is the middle replica alone."""
+    """What the 5–95 % band holds at `n` replicas, where that is far from 90 % (n < FEW_REPLICAS);
+    None from FEW_REPLICAS on. Why: "5–95 %" reads as "90 % of runs", which an empirical band of n
+    replicas holds only on average 0.9 (n − 1)/(n + 1) of (`bands.band_coverage`); at 3, 45 %."""
     if n >= FEW_REPLICAS:
         return None
     if n == 1:
         return ("with 1 replica the '5–95 %' and '25–75 %' bands are its value alone and its sd is "
                 "undefined; run more replicas (-n) for a spread")
-    held, inner = band_holds(n), band_holds(n, 0.25, 0.75)
-    return (f"with {n} replicas the '5–95 %' band holds {held} of the {n}, not 90 % of them (below "
-            f"{FEW_REPLICAS} replicas it holds n − 2 of n: numpy's linear quantiles put q05 between the "
-            f"two smallest values and q95 between the two largest), and the '25–75 %' band {inner} of "
-            f"the {n}; run {FEW_REPLICAS} or more replicas (-n) for a band that holds 90 %")
+    outer, inner = percent(band_coverage(n)), percent(band_coverage(n, 0.25, 0.75))
+    return (f"with {n} replicas the '5–95 %' band holds on average {outer} of runs, not 90 % (a band "
+            f"of n replicas holds 90 % × (n − 1)/(n + 1): its ends lie near the lowest and the highest "
+            f"value), and the '25–75 %' band {inner}, not 50 %; more replicas (-n) bring it nearer 90 % "
+            f"({percent(band_coverage(FEW_REPLICAS))} at {FEW_REPLICAS}, {percent(band_coverage(100))} "
+            "at 100)")
 
 
 def paired_differences(rows: Sequence[Mapping[str, Any]], labels: Sequence[str]
