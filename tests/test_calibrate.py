@@ -754,3 +754,80 @@ def test_the_change_has_its_paired_standard_error_and_is_in_sample(tmp_path: Pat
     assert ba[1][-2:] == ["#indicator+loss+change", "#indicator+loss+change+se"]
     assert float(ba[2][-1]) == cal.change["toy"]["se"]
     assert json.loads((out / "best.json").read_text())["change"]["toy"]["in_sample"] is True
+
+
+def _scenario_of_its_own(tmp_path: Path, observations: str) -> Path:
+    """A border crisis that is not the Chile–Peru fit (another name, its own observations): a copy
+    of the shipped folder with `observations` as its stranded_observations.csv."""
+    import shutil
+
+    folder = tmp_path / "darien"
+    shutil.copytree(CHILE_PERU, folder, ignore=shutil.ignore_patterns("variants", "reference*", "fit.py"))
+    toml = folder / "scenario.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('name = "chile-peru-2023"', 'name = "darien"'),
+                    encoding="utf-8")
+    (folder / "stranded_observations.csv").write_text(observations, encoding="utf-8")
+    return folder
+
+
+OWN_OBSERVATIONS = (
+    "date,loc,value,low,high,kind,note,source,role,check\n"
+    "2023-04-19,camp,300,300,,lower_bound,,s1,fitted,\n"
+    "2023-04-21,camp,175,150,200,range,,s2,held-out,\n"
+    "2023-05-07,camp,300,,,point,,s3,fitted,\n"
+    "2023-05-08,camp,450,,,point,,s4,held-out,mid May\n"
+    "2023-05-10,camp,480,,,point,,s5,held-out,mid May\n"
+    "2023-05-15,camp,40,,,transfer,,s6,held-out,\n"
+)
+
+
+def test_a_scenario_of_its_own_is_calibrated_on_the_rows_it_marks_fitted(tmp_path: Path) -> None:
+    """Found by review: which observations were fitted was a constant of the Chile–Peru fit, so any
+    other crisis got no held-out set (every observation fitted) and the main job's check called
+    all of them held out. Now the observations file's `role` column says it: the default
+    objective fits its fitted rows alone, `interval-all` the held-out ones too, the main job marks
+    them so, and rows sharing a `check` name are checked as one (8–10 May: the mean, 450–480)."""
+    import corredor
+    from corredor.analysis.calibrate import interval_all_objective, interval_objective
+    from corredor.analysis.observations import fit_selection
+    from corredor.mainjob import check_lines, observation_checks
+
+    sc = corredor.load_scenario(_scenario_of_its_own(tmp_path, OWN_OBSERVATIONS))
+    sel = fit_selection(sc)
+    assert [c.text() for c in sel.scored] == ["19 Apr: >300 (lower_bound, camp) [≥ 300]",
+                                              "7 May: 300 (point, camp) [150–450]"]
+    assert [c.text() for c in sel.held_out] == ["21 Apr: 150–200 (range, camp) [150–200]",
+                                                "mid May [450–480]"]
+    # the fitted ones met, the held-out ones missed: nothing to fit by default, something with -all
+    res, camp = _chile_peru_camp(sc, Apr19=320, Apr21=90, May07=300, May08=100, May09=100, May10=100)
+    assert interval_objective(res, sc) == 0.0
+    assert interval_all_objective(res, sc) == pytest.approx(((150 - 90) / 150 + (450 - 100) / 450) / 4)
+    lines = check_lines(observation_checks(sc, camp[None, :]))
+    assert any(line.startswith("ok   fitted ") and "7 May: 300 (point, camp)" in line for line in lines)
+    assert any(line.startswith("MISS held out ") and "mid May: median 100 (range 450–480)" in line
+               for line in lines)
+    assert lines[-1] == ("0 of 2 held-out observations within tolerance (fitted: 2 of 2; set by an "
+                         "event: 0 of 0; not compared: 1)")  # (15 May's transfer: no flows kept here)
+
+
+def test_calibrate_holds_out_what_hold_out_names(tmp_path: Path) -> None:
+    """`--hold-out NAME[,NAME]` (a check's name, or a date) holds those observations out without
+    editing the file: of a file without a role column, every other one is fitted. A name that
+    matches none is a usage error (exit 2)."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    plain = "\n".join(",".join(line.split(",")[:8]) for line in OWN_OBSERVATIONS.splitlines()) + "\n"
+    folder = _scenario_of_its_own(tmp_path, plain)
+    params = _write(tmp_path, "[params.crisis.give_up_base]\nlow = 0.02\nhigh = 0.04\n")
+    common = ["calibrate", str(folder), "--params", str(params), "--trials", "1", "-n", "1", "--executor",
+              "serial", "--days", "100"]
+    res = CliRunner().invoke(app, [*common, "--hold-out", "2023-05-07,2023-04-19", "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 0, res.output
+    seen = json.loads((tmp_path / "cal" / "manifest.json").read_text(encoding="utf-8"))["observations"]["darien"]
+    assert seen["fitted"] == ["21 Apr: 150–200 (range, camp) [150–200]", "8 May: 450 (point, camp) [225–675]",
+                              "10 May: 480 (point, camp) [240–720]"]
+    assert seen["held_out"] == ["19 Apr: >300 (lower_bound, camp) [≥ 300]", "7 May: 300 (point, camp) [150–450]"]
+    res = CliRunner().invoke(app, [*common, "--hold-out", "9 May", "--out", str(tmp_path / "cal2")])
+    assert res.exit_code == 2 and "--hold-out: no observation is named or dated 9 May" in res.output, res.output

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from corredor.cli import app
 from corredor.engine.crisis import simulate_crisis
 from corredor.engine.rng import replica_seeds
-from corredor.mainjob import FIT_TARGETS, FLIGHT_TAKEN, camp_ensemble, evaluate_targets
+from corredor.mainjob import FLIGHT_TAKEN, camp_ensemble, evaluate_targets, targets_for
 from corredor.outputs.formatting import fmt_exact
 from corredor.scenario import load_scenario
 
@@ -94,7 +94,7 @@ def test_one_and_two_threads_agree_on_the_real_scenario(baseline):
 def test_median_of_100_seeds_lies_within_every_observation_but_the_reported_peak(baseline):
     """The fit check of issue 5: median camp population over 100 seeds vs each dated observation.
 
-    Ranges (docs/chile-peru-2023.md, `corredor.mainjob.FIT_TARGETS`): 13 Apr 30–90 (60 ± 50 %),
+    Ranges (docs/chile-peru-2023.md, the checks of stranded_observations.csv): 13 Apr 30–90 (60 ± 50 %),
     21 Apr and 29 Apr 150–200, mean of 8–10 May 450–480, 0 on 15 May; the flight takes 115.
     These seeds are not the fit's seeds. UNHCR's held-out peak of ~400 before 21 Apr (its day
     not stated; matched within ±50 %, `analysis.peak`) is missed: the fitted camp holds at
@@ -102,9 +102,10 @@ def test_median_of_100_seeds_lies_within_every_observation_but_the_reported_peak
     """
     camp, flown = camp_ensemble(baseline, replica_seeds(12345, 100))
     med = np.median(camp, axis=0)
-    rows = evaluate_targets(med, baseline.start_date)
-    assert len(rows) == len(FIT_TARGETS)
-    peak = next(t.name for t in FIT_TARGETS if t.stat == "peak")
+    targets = targets_for(baseline)
+    rows = evaluate_targets(med, baseline.start_date, targets)
+    assert len(rows) == len(targets) == 6
+    peak = next(t.name for t in targets if t.stat == "peak")
     misses = [r for r in rows if not r["ok"] and r["target"] != peak]
     assert not misses, misses
     (missed,) = [r for r in rows if r["target"] == peak]
@@ -341,11 +342,11 @@ def test_the_fit_scripts_help_describes_every_option_and_what_it_writes():
 
 
 def _observation(date: str, kind: str, value: float | None = None, low: float | None = None,
-                 high: float | None = None, loc: str = "camp") -> dict:
+                 high: float | None = None, loc: str = "camp", role: str = "held-out", check: str = "") -> dict:
     nan = float("nan")
     return {"day": day(date), "loc": loc, "kind": kind, "value": nan if value is None else value,
             "low": nan if low is None else low, "high": nan if high is None else high,
-            "note": "", "source": "test"}
+            "role": role, **({"check": check} if check else {}), "note": "", "source": "test"}
 
 
 def test_each_observation_says_what_it_is_to_the_fit_and_the_summary_counts_the_held_out(baseline):
@@ -360,7 +361,7 @@ def test_each_observation_says_what_it_is_to_the_fit_and_the_summary_counts_the_
     from corredor.mainjob import check_lines, observation_checks, observation_role
 
     observations = (
-        _observation("2023-04-13", "point", 60),  # fitted (FIT_TARGETS' "13 Apr: ~60")
+        _observation("2023-04-13", "point", 60, role="fitted", check="13 Apr: ~60 (±50 %)"),  # fitted
         _observation("2023-04-19", "lower_bound", 300, low=300),  # held out: 320 → within
         _observation("2023-05-03", "subgroup", 150),  # not compared
         _observation("2023-05-06", "transfer", 135, 120, 150),  # events.csv: a transfer of 135
@@ -368,6 +369,13 @@ def test_each_observation_says_what_it_is_to_the_fit_and_the_summary_counts_the_
         _observation("2023-05-15", "point", 0),  # events.csv: everyone moved from the camp
         _observation("2023-05-15", "transfer", 40),  # held out: 400 moved → a miss (20–60)
         _observation("2023-05-16", "inflow", 20),  # held out: 20 moved from a line empty the night before
+        # (the fit's other checks, as stranded_observations.csv names them: 21 and 29 Apr, 8–10 May
+        # fitted, the peak of ~400 by 21 Apr held out, its 320 within 200–600)
+        _observation("2023-04-21", "range", 175, 150, 200, role="fitted", check="21 Apr: 150–200"),
+        _observation("2023-04-21", "peak", 400, check="by 21 Apr: a peak of ~400 (±50 %)"),
+        _observation("2023-04-29", "range", 175, 150, 200, role="fitted", check="29 Apr: 150–200"),
+        _observation("2023-05-08", "point", 450, role="fitted", check="8–10 May: 450–480"),
+        _observation("2023-05-10", "point", 480, role="fitted", check="8–10 May: 450–480"),
     )
     scenario = dataclasses.replace(baseline, crisis=dataclasses.replace(baseline.crisis, observations=observations))
     camp = np.zeros(baseline.days)
@@ -391,8 +399,6 @@ def test_each_observation_says_what_it_is_to_the_fit_and_the_summary_counts_the_
     assert said("15 May: 40 (transfer").startswith("MISS held out ") and "median 400 (range 20–60)" in said("15 May: 40")
     assert said("16 May").startswith("ok   held out ") and "median 20 (range 10–30; " in said("16 May")
     assert said("3 May").startswith("--   not compared ")
-    # (the fit's targets whose rows this set lacks are checked all the same: 21 and 29 Apr,
-    # 8–10 May fitted, the peak of ~400 by 21 Apr held out, its 320 within 200–600)
     assert said("8–10 May").startswith("ok   fitted ") and said("by 21 Apr").startswith("ok   held out ")
     assert lines[-1] == ("3 of 5 held-out observations within tolerance (fitted: 4 of 4; set by an event: "
                          "2 of 2; not compared: 1)")

@@ -140,6 +140,21 @@ ROUTES = {frozenset(p) for p in (("o", "y"), ("x", "y"), ("x", "d"))}
          "stranded.csv:2:5: high 3 is below low 9"),
         ("stranded.csv", "date,loc,value,kind\n2023-01-02,y,-5,point\n",
          "stranded.csv:2:3: bad value (expected at least 0, found '-5')"),
+        # what an observation is to the fit, and which rows are checked as one: data, checked
+        ("stranded.csv", "date,loc,value,kind,role\n2023-01-02,y,5,point,fit\n",
+         "stranded.csv:2:5: bad role 'fit' (expected fitted or held-out; empty: held-out)"),
+        ("stranded.csv", "date,loc,value,kind,role\n2023-01-02,y,5,transfer,fitted\n",
+         "stranded.csv:2:5: role fitted: kind transfer is not a count of people present"),
+        ("stranded.csv", "date,loc,value,low,high,kind,role\n2023-01-02,y,,,,qualitative,fitted\n",
+         "stranded.csv:2:7: role fitted: the row states no figure to fit (expected a value, or low and high)"),
+        ("stranded.csv", "date,loc,value,kind,check\n2023-01-02,y,5,outflow,a\n",
+         "stranded.csv:2:5: check 'a': kind outflow is not a count of people present"),
+        ("stranded.csv", "date,loc,value,kind,check\n2023-01-02,y,5,point,a\n2023-01-03,y,9,peak,a\n",
+         "stranded.csv:3:5: check 'a' is also the name of line 2: a peak is checked alone"),
+        ("stranded.csv", "date,loc,value,kind,check\n2023-01-02,y,5,point,a\n2023-01-03,x,9,point,a\n",
+         "stranded.csv:3:5: check 'a' is at 'y' (line 2), this row at 'x' (expected one place per check)"),
+        ("stranded.csv", "date,loc,value,kind,role,check\n2023-01-02,y,5,point,fitted,a\n2023-01-03,y,9,point,,a\n",
+         "stranded.csv:3:6: check 'a' is fitted (line 2), this row held-out (expected one role per check)"),
         ("groups.csv", "name,share,destinations,fallback\na,1.0,d=1,o,oops\n",
          "groups.csv:2:5: 5 cells, more than the header's 4 columns"),
         ("provided.csv", "location,indicator,amount\ny,latrines,3\n",
@@ -158,6 +173,21 @@ def test_problems_name_file_line_and_column(tmp_path, file, text, expected):
     read_crisis(tmp_path, table, problems, NAMES, routes=ROUTES, days=10)
     messages = [str(p) for p in problems.errors]
     assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_observation_roles_and_checks_are_carried_with_the_rows(tmp_path):
+    """The `role` and `check` columns travel with each observation (an empty role: held-out);
+    a file without them gives rows without them (every row held out for the main job)."""
+    write(tmp_path, {**GOOD, "stranded.csv": "date,loc,value,kind,role,check\n2023-01-02,y,5,point,fitted,a\n"
+                                              "2023-01-03,y,9,point,fitted,a\n2023-01-04,y,7,point,,\n",
+                     "plain.csv": "date,loc,value,kind\n2023-01-02,y,5,point\n"})
+    crisis = read_crisis(tmp_path, {**TABLE, "observations": "stranded.csv"}, Problems(root=tmp_path), NAMES,
+                         routes=ROUTES, days=10)
+    assert [(o["role"], o.get("check")) for o in crisis.observations] == [
+        ("fitted", "a"), ("fitted", "a"), ("held-out", None)]
+    plain = read_crisis(tmp_path, {**TABLE, "observations": "plain.csv"}, Problems(root=tmp_path), NAMES,
+                        routes=ROUTES, days=10)
+    assert "role" not in plain.observations[0] and "check" not in plain.observations[0]
 
 
 @pytest.mark.parametrize("fallback", ["x", "y"])

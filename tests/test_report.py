@@ -379,7 +379,8 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     any day up to the report's date, within ±50 % of it; below it here (the camp's most up to day
     6 is 210, a peak of 1,000 wants 500–1,500), as the main job's check also says; and the chart
     marks it as a dashed segment over those days, not as a count on its date."""
-    from corredor.mainjob import FIT_TARGETS, evaluate_targets
+    import corredor
+    from corredor.mainjob import evaluate_targets, targets_for
     from corredor.outputs.report.builder import read_run, reported_rows
     from corredor.outputs.report.svg_chart import chart
 
@@ -391,16 +392,17 @@ def test_a_reported_peak_reads_the_same_on_the_page_and_in_the_main_jobs_check(t
     (row,) = reported_rows(read_run(folder))
     assert (row["simulated"], row["verdict"]) == ("210", "−79%, below 500–1,500")
     # the main job's check of UNHCR's peak, on a camp series whose most before 22 Apr is 178
-    target = next(t for t in FIT_TARGETS if t.stat == "peak")
+    targets = targets_for(corredor.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"))
+    target = next(t for t in targets if t.stat == "peak")
     assert target.reported == 400 and (target.low, target.high) == (200, 600)
     start = dt.date(2023, 2, 1)  # (the scenario's: 21 Apr is day 79)
     series = np.zeros(150)
     series[72:80] = [60, 90, 120, 140, 150, 160, 178, 170]  # 13–20 Apr ... (day 79 = 21 Apr)
     series[80:] = 480.0  # (after its date: not part of it)
-    checked = next(r for r in evaluate_targets(series, start) if r["target"] == target.name)
+    checked = next(r for r in evaluate_targets(series, start, targets) if r["target"] == target.name)
     assert checked["value"] == 178 and not checked["ok"]
     series[75] = 390.0
-    assert next(r for r in evaluate_targets(series, start) if r["target"] == target.name)["ok"]
+    assert next(r for r in evaluate_targets(series, start, targets) if r["target"] == target.name)["ok"]
     # the chart: one diamond at its value on its date, labelled a peak by then (found by review:
     # a dashed line at 1,000 from the first day read as that many there all along)
     c = chart("camp", "people", [None] * 20, [{"label": "sim", "y": camp}],

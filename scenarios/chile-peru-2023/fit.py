@@ -7,12 +7,12 @@ Method (deterministic for a given --seed):
    BOUNDS (scipy.stats.qmc);
 2. each set is scored on the median camp population over `--seeds` replica seeds with
    `corredor.mainjob.fit_loss` (squared relative distance outside the reported ranges of the
-   targets marked `fitted` in `corredor.mainjob.FIT_TARGETS`);
+   checks of stranded_observations.csv whose rows are marked `fitted` in its `role` column);
 3. the best `--refine` sets start a Nelder–Mead search (scipy.optimize) on the same score;
 4. the best few sets are re-scored with 100 other seeds on the same fitted targets; the best is
    printed as TOML lines to paste into scenario.toml [crisis.parameters], with every target's
    check (fitted and held out).
-The targets not used (fitted=False) are checked only afterwards: that is the held-out part.
+The checks not used (role held-out) are checked only afterwards: that is the held-out part.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def score(scenario, values: dict[str, float], seeds: list[int], fitted_only: boo
 
     camp, flown = camp_ensemble(with_parameters(scenario, **values), seeds)
     med = np.median(camp, axis=0)
-    return fit_loss(med, scenario.start_date, fitted_only, centre_weight=centre), med, flown
+    return fit_loss(med, scenario, fitted_only, centre_weight=centre), med, flown
 
 
 #: What --help says the script does and writes (the docstring's method is for a reader of the code).
 DESCRIPTION = (
     "Fit the free parameters of the Chile-Peru 2023 scenario (BOUNDS in this file) to the dated "
-    "camp observations (corredor.mainjob.FIT_TARGETS marked fitted). It writes no file: "
+    "camp observations (the rows of stranded_observations.csv marked fitted). It writes no file: "
     "scenario.toml is left as it is. It prints one line per scored parameter set, then the best "
     "set as TOML lines to paste into scenario.toml's [crisis.parameters] by hand, every "
     "target's check (fitted and held out) and the people flown out."
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from corredor import load_scenario
     from corredor.engine.rng import replica_seeds
-    from corredor.mainjob import evaluate_targets
+    from corredor.mainjob import evaluate_targets, targets_for
 
     scenario = load_scenario(HERE)
     names = list(BOUNDS)
@@ -148,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n# best parameters (100 seeds, fitted targets; held-out targets checked below):")
     for n, v in values.items():
         print(f"{n} = {v:.4g}")
-    for row in evaluate_targets(med, scenario.start_date):
+    for row in evaluate_targets(med, scenario.start_date, targets_for(scenario)):
         flag = "ok " if row["ok"] else "MISS"
         used = "fitted" if row["fitted"] else "held out"
-        print(f"{flag} {row['target']:<36} median {row['value']:7.1f}  range [{row['low']:g}, {row['high']:g}]  ({used})")
+        high = "" if row["high"] is None else f"{row['high']:g}"
+        print(f"{flag} {row['target']:<36} median {row['value']:7.1f}  range [{row['low']:g}, {high}]  ({used})")
     print(f"flight: median {np.median(flown):.0f} people flown (reported 115)")
     return 0
 

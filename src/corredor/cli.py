@@ -847,6 +847,7 @@ def calibrate(
                                  help="replicate seeds per case per trial"),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="seeds the sampler and the replicas"),
     objective: str | None = typer.Option(None, "--objective", help="ard | interval | interval-all (held-out observations fitted too) \\[ard for Flee cases, interval for crises]"),
+    hold_out: list[str] | None = typer.Option(None, "--hold-out", help="NAME[,NAME]: hold out these observations (a check's name or a date YYYY-MM-DD) instead of the observations file's roles; the others keep theirs, or are fitted where the file has no role column"),
     out: Path | None = typer.Option(None, "--out", help="output folder \\[runs/<scenario>-calibration]", callback=_home),
     force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
@@ -875,6 +876,17 @@ def calibrate(
 
     _check_engine(engine)
     scenarios = [_load_or_exit(p, hasten, days, engine) for p in paths]
+    held_names = [n.strip() for text in hold_out or () for n in text.split(",") if n.strip()]
+    if held_names:  # (which observations the fit holds out, chosen here rather than in the file)
+        from .analysis.observations import with_held_out
+
+        unknown = set(held_names)
+        for k, sc in enumerate(scenarios):
+            scenarios[k], missed = with_held_out(sc, held_names)
+            unknown &= set(missed)
+        if unknown:
+            usage_error(f"--hold-out: no observation is named or dated {', '.join(sorted(unknown))} (expected "
+                        "a name of the observations' check column or a date YYYY-MM-DD of a row)")
     try:
         specs = read_params(params, scenarios[0])
         for sc in scenarios[1:]:
@@ -913,6 +925,8 @@ def calibrate(
     except (ValueError, RuntimeError) as exc:  # an unknown engine; every trial failed
         usage_error(str(exc))
     cal.manifest["params_file"] = str(params.resolve())  # (the manifest says what was searched)
+    if held_names:
+        cal.manifest["hold_out"] = held_names
     try:
         write_calibration(cal, out, force=force)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)

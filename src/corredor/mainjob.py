@@ -7,8 +7,10 @@ the HTML report of each run folder. The comparison also answers the planners' qu
 Peru had closed on another day": the baseline with its date parameter `peru_block` one and two
 weeks earlier and later (`closure_day_scenarios`; in the comparison and the reports' policy table,
 without run folders of their own).
-The observation targets of the fit (`FIT_TARGETS`), their roles and the check of every observation
-(`observation_checks`) live in `analysis.observations`, shared with calibration and the pages.
+The checks of the observations (`targets_for`: the observations file's `check` and `role`
+columns say which rows are checked as one and which the fit uses) and the check of every
+observation (`observation_checks`) live in `analysis.observations`, shared with calibration and
+the pages.
 
 >>> run_main_job(Path("runs/main"), seeds=20, force=True)  # doctest: +SKIP
 """
@@ -34,9 +36,7 @@ from . import stopping
 from .analysis.observations import APPROX_TOLERANCE as APPROX_TOLERANCE
 from .analysis.observations import BY_EVENT as BY_EVENT
 from .analysis.observations import CAMP as CAMP
-from .analysis.observations import FIT_TARGETS as FIT_TARGETS
 from .analysis.observations import FITTED as FITTED
-from .analysis.observations import FITTED_SCENARIO as FITTED_SCENARIO
 from .analysis.observations import FLOW_KINDS as FLOW_KINDS
 from .analysis.observations import HELD_OUT as HELD_OUT
 from .analysis.observations import NOT_COMPARED as NOT_COMPARED
@@ -76,14 +76,19 @@ SCENARIO_DIR = _scenario_dir()
 FLIGHT_TAKEN = 115
 
 
-def fit_loss(median_camp: np.ndarray, start: Any, fitted_only: bool = True,
+def fit_loss(median_camp: np.ndarray, scenario: Any, fitted_only: bool = True,
              centre_weight: float = 0.01) -> float:
-    """Sum of squared relative distances of the targets' values outside their ranges, plus a
-    small pull (`centre_weight`) toward the middle of each range so the fit does not sit on an
-    edge where seed noise pushes it out."""
+    """Sum of squared relative distances of the values of the scenario's checks (`targets_for`;
+    those whose rows are marked fitted with `fitted_only`) outside their ranges, plus a small pull
+    (`centre_weight`) toward the middle of each range so the fit does not sit on an edge where
+    seed noise pushes it out. `median_camp`: the median people at the camp per day."""
     loss = 0.0
-    for row, t in zip(evaluate_targets(median_camp, start), FIT_TARGETS, strict=True):
-        if fitted_only and not t.fitted:
+    targets = targets_for(scenario)
+    for row, t in zip(evaluate_targets(median_camp, scenario.start_date, targets), targets, strict=True):
+        if (fitted_only and not t.fitted) or t.location != CAMP:  # (the camp's series alone)
+            continue
+        if t.high is None:  # (a lower bound: its distance below it only)
+            loss += (max(t.low - row["value"], 0.0) / max(t.low, 50.0)) ** 2
             continue
         mid = (t.low + t.high) / 2.0
         scale = max(mid, 50.0)

@@ -10,8 +10,8 @@ seed, so the same inputs give the same trials.
 
 Objectives: `"ard"` (Flee's averaged relative difference, rescaled, flee-model.md §4.2) for Flee
 cases; `"interval"` for border crises: their observations read as the main job reads them
-(`analysis.observations`), only those the fit uses where the scenario says so (`"interval-all"`:
-the held-out ones too); or any module-level callable `objective(results, scenario) -> float`
+(`analysis.observations`), only those the fit uses where the scenario says so (its observations'
+`role` column; `"interval-all"`: the held-out ones too); or any module-level callable `objective(results, scenario) -> float`
 (lower is better).
 
 params.toml:
@@ -58,7 +58,7 @@ from .ensemble import (
     prepare,
     unique_name,
 )
-from .observations import FitSelection, fit_selection
+from .observations import FITTED, FitSelection, fit_checks, fit_selection
 
 Objective = Callable[[Any, Any], float]
 
@@ -333,7 +333,7 @@ def _interval_score(results: Any, scenario: Any, include_held_out: bool) -> floa
 
 def interval_objective(results: Any, scenario: Any) -> float:
     """Mean interval loss over a crisis scenario's observations to fit: where the scenario
-    declares which the fit uses (the Chile–Peru fit, docs/chile-peru-2023.md §3), those alone;
+    declares which the fit uses (its observations' `role` column: the rows marked fitted), those alone;
     its held-out observations are not fitted, so that the main job's check of them stays a test.
     Without such a declaration, every stock observation not set by an event. Each is read as the
     main job reads it (`analysis.observations`: people at its place, its tolerance)."""
@@ -374,6 +374,9 @@ def objective_refusal(objective: Objective, scenario: Any) -> str | None:
     if selection is not None and not selection.scored:
         held = (f" ({len(selection.held_out)} held out: --objective interval-all fits them too)"
                 if selection.held_out else "")
+        if selection.declared and not any(c.role == FITTED for c in fit_checks(scenario)):
+            return (f"{scenario.name}: its observations mark none fitted (their role column){held}, "
+                    f"so the {objective_name(objective)} objective has nothing to fit")
         return (f"{scenario.name}: no observation to fit is dated within its {scenario.days} "
                 f"simulated days{held}, so the {objective_name(objective)} objective has nothing "
                 "to fit")

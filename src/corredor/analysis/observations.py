@@ -7,8 +7,9 @@ check (`mainjob`), and the run and ensemble pages and figures (`outputs`) take f
 - the range a model figure must lie in to match an observation (`tolerance`: a stated range, `>N`
   at least N, an approximate count without a range ±50 %, a peak ±50 % of it; never the
   zero-width interval of a rounded "~60");
-- what an observation is to the fit (`observation_role`: fitted, held out, set by an event;
-  `FIT_TARGETS`, the documented Chile–Peru fit, docs/chile-peru-2023.md §3);
+- what an observation is to the fit (`observation_role`: fitted, held out, set by an event; the
+  scenario's observations say which are fitted, their `role` column, and which rows are checked as
+  one, their `check` column: `targets_for`; the Chile–Peru fit, docs/chile-peru-2023.md §3);
 - the model figure compared (`reported_figure`: the people at the observation's place that day,
   `population`; for a peak the most there up to that day).
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,15 @@ DRAWN_KINDS = ("point", "range", "lower_bound", "peak")
 
 @dataclass(frozen=True)
 class Target:
-    """One check of the median camp population against a dated observation.
+    """One named check of the median population at `location` against dated observations: the
+    rows of the scenario's observations that share a `check` name (`targets_for`).
 
     `stat` is how the median series is reduced over days first..last: "value" (one day), "mean",
-    or "max"; the result must lie in [low, high]. "peak" is a reported peak of `reported` people
-    on some day up to `last`, checked as every page checks one (`analysis.peak.check_peak`: the
-    most there over the days, within ±50 % of it; [low, high] is that range). `fitted` says
-    whether the fit used it; `rows` names the rows of stranded_observations.csv (date, kind) it
-    stands for, so that the main job's check lists each observation once, with its role.
+    or "max"; the result must lie in [low, high] (high None: no upper bound). "peak" is a reported
+    peak of `reported` people on some day up to `last`, checked as every page checks one
+    (`analysis.peak.check_peak`: the most there over the days, within ±50 % of it; [low, high] is
+    that range). `fitted` says whether the fit uses it (its rows' `role`); `rows` names its rows
+    (date, kind), so that the main job's check lists each observation once, with its role.
     """
 
     name: str
@@ -60,36 +62,69 @@ class Target:
     last: str
     stat: str
     low: float
-    high: float
+    high: float | None
     fitted: bool
     source: str
     reported: float | None = None  # (stat "peak": the reported peak)
     rows: tuple[tuple[str, str], ...] = ()  # (date, kind) of the observations it stands for
+    location: str = CAMP
 
 
-#: The observations of stranded_observations.csv as checks (tolerances stated in `low`/`high`).
-FIT_TARGETS: tuple[Target, ...] = (
-    Target("13 Apr: ~60 (±50 %)", "2023-04-13", "2023-04-13", "value", 30, 90, True,
-           "noticieropresenciaregional (first group refused entry, ~60)",
-           rows=(("2023-04-13", "point"),)),
-    # (Panamericana's "~150 over 8 days" on 21 Apr is the same figure as UNHCR's: fitted with it)
-    Target("21 Apr: 150–200", "2023-04-21", "2023-04-21", "value", 150, 200, True,
-           "UNHCR via AFP (breakinglatest.news): average 150–200 in recent days",
-           rows=(("2023-04-21", "range"), ("2023-04-21", "point"))),
-    Target("by 21 Apr: a peak of ~400 (±50 %)", "2023-02-01", "2023-04-21", "peak", *peak_bounds(400), False,
-           "UNHCR via AFP: peak ~400 before 21 Apr (its day not stated)", reported=400,
-           rows=(("2023-04-21", "peak"),)),
-    Target("29 Apr: 150–200", "2023-04-29", "2023-04-29", "value", 150, 200, True,
-           "UNHCR via infobae 2023-04-29: daily concentration 150–200",
-           rows=(("2023-04-29", "range"),)),
-    Target("8–10 May: 450–480", "2023-05-08", "2023-05-10", "mean", 450, 480, True,
-           "Sanzana via lavoceditalia (450 on 8 May); aricahoy.cl (480 that week)",
-           rows=(("2023-05-08", "point"), ("2023-05-10", "point"))),
-    Target("15 May: 0 after the transfers", "2023-05-15", "2023-05-15", "value", 0, 0, False,
-           "rpp.pe / aricahoy.cl: camp cleared 15 May", rows=(("2023-05-15", "point"),)),
-)
-#: The scenario whose parameters were fitted to `FIT_TARGETS` (its variants keep its name).
-FITTED_SCENARIO = "chile-peru-2023"
+def declares_roles(scenario: Any) -> bool:
+    """Whether the scenario's observations say which rows the fit uses (a `role` column): without,
+    every observation is held out for the main job's check, and calibration fits them all."""
+    crisis = getattr(scenario, "crisis", None)
+    return any("role" in o for o in getattr(crisis, "observations", ()) or ())
+
+
+def _stated(o: Mapping[str, Any]) -> tuple[float, float | None]:
+    """The figures a row of a multi-row check states: its range (low–high; a lower bound: low, no
+    upper bound), else its value."""
+    value, low, high = (_number(o.get(k)) for k in ("value", "low", "high"))
+    if o.get("kind") == "lower_bound" and low is not None:
+        return low, None
+    if low is not None and high is not None:
+        return low, high
+    return (value, value) if value is not None else (math.nan, math.nan)
+
+
+def _target(name: str, rows: list[Mapping[str, Any]], start: Any) -> Target:
+    """The check of the observation rows named `name`: one row, its day and tolerance (a peak: the
+    most there from the first day to its day); several (reports of one crowd), the mean over
+    their days, between the lowest and the highest figure they state."""
+    rows = sorted(rows, key=lambda o: int(o["day"]))
+    first, last = int(rows[0]["day"]), int(rows[-1]["day"])
+
+    def date(d: int) -> str:
+        return (start + dt.timedelta(days=d)).isoformat()
+
+    stat, reported = "value" if first == last else "mean", None
+    if len(rows) == 1:
+        low, high = tolerance(rows[0]) or (math.nan, math.nan)
+        if rows[0].get("kind") == "peak":  # (the most there from the first day to its day)
+            first, stat, reported = 0, "peak", _number(rows[0].get("value"))
+    else:
+        stated = [_stated(o) for o in rows]
+        low = min(lo for lo, _ in stated)
+        high = None if any(h is None for _, h in stated) else max(h for _, h in stated if h is not None)
+    return Target(name, date(first), date(last), stat, low, high,
+                  fitted=any(o.get("role") == "fitted" for o in rows),
+                  source="; ".join(dict.fromkeys(str(o["source"]) for o in rows if o.get("source"))),
+                  reported=reported,
+                  rows=tuple((date(int(o["day"])), str(o.get("kind", ""))) for o in rows),
+                  location=str(rows[0].get("loc", rows[0].get("location", ""))))
+
+
+def targets_for(scenario: Any) -> tuple[Target, ...]:
+    """The named checks of `scenario`'s observations (their `check` column), in the order of their
+    first rows: rows of one name are one check (`_target`), with their role (`fitted`)."""
+    crisis = getattr(scenario, "crisis", None)
+    start = getattr(scenario, "start_date", None)
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for o in getattr(crisis, "observations", ()) or ():
+        if o.get("check") and o.get("day") is not None:
+            groups.setdefault(str(o["check"]), []).append(o)
+    return tuple(_target(name, rows, start) for name, rows in groups.items()) if start is not None else ()
 
 
 def target_days(target: Target, start: Any) -> tuple[int, int]:
@@ -99,10 +134,11 @@ def target_days(target: Target, start: Any) -> tuple[int, int]:
     return d0, d1
 
 
-def evaluate_targets(median_camp: np.ndarray, start: Any) -> list[dict[str, Any]]:
-    """Each target's reduced median value and whether it lies in its range."""
+def evaluate_targets(median_camp: np.ndarray, start: Any, targets: Sequence[Target]) -> list[dict[str, Any]]:
+    """Each target's (`targets_for`) reduced median value (`median_camp`: the median people at its
+    place per day) and whether it lies in its range."""
     rows = []
-    for t in FIT_TARGETS:
+    for t in targets:
         d0, d1 = target_days(t, start)
         seg = median_camp[d0 : d1 + 1]
         if t.stat == "peak":
@@ -111,7 +147,7 @@ def evaluate_targets(median_camp: np.ndarray, start: Any) -> list[dict[str, Any]
         else:
             value = float({"value": seg[0] if seg.size else math.nan, "mean": seg.mean(),
                            "max": seg.max()}[t.stat])
-            ok = bool(t.low - 1e-9 <= value <= t.high + 1e-9)
+            ok = within(value, t.low, t.high)
         rows.append({"target": t.name, "value": value, "low": t.low, "high": t.high,
                      "ok": ok, "fitted": t.fitted})
     return rows
@@ -144,13 +180,6 @@ def _obs_date(o: Mapping[str, Any], start: Any) -> str:
     return str(o.get("date") or (start + dt.timedelta(days=int(o["day"]))).isoformat())
 
 
-def targets_for(scenario: Any) -> tuple[Target, ...]:
-    """The fit's targets where `scenario` is the fitted one (or a variant of it, named
-    `chile-peru-2023+bribe-0`: the same fitted parameters), else none."""
-    name = str(getattr(scenario, "name", ""))
-    return FIT_TARGETS if name == FITTED_SCENARIO or name.startswith(FITTED_SCENARIO + "+") else ()
-
-
 def event_setting(o: Mapping[str, Any], scenario: Any) -> str | None:
     """The event that makes observation `o` true by construction, as "events.csv line 4: ...";
     None when none does. A reported transfer or flight on the day of an event of that kind with
@@ -180,8 +209,7 @@ def event_setting(o: Mapping[str, Any], scenario: Any) -> str | None:
 def observation_role(o: Mapping[str, Any], scenario: Any) -> str:
     """`FITTED`, `BY_EVENT` or `HELD_OUT`: what observation `o` (a row of the scenario's
     observations, or of observations.json) is to the fit. The run page marks its rows with it."""
-    key = (_obs_date(o, scenario.start_date), str(o.get("kind", "")))
-    if any(t.fitted and key in t.rows for t in targets_for(scenario)):
+    if o.get("role") == FITTED:  # (the observations file's `role` column)
         return FITTED
     return BY_EVENT if event_setting(o, scenario) else HELD_OUT
 
@@ -245,7 +273,7 @@ def tolerance(o: Mapping[str, Any]) -> tuple[float, float | None] | None:
 def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.ndarray] | None = None,
                        camp_name: str = CAMP) -> list[dict[str, Any]]:
     """Every dated observation of the scenario against the median over seeds of the model's
-    figure, one row each (rows a fit target stands for: one row, the target's check), in date
+    figure, one row each (the rows of one `check` name: one row, that check's), in date
     order. `camp`: the daily people at `camp_name` per seed (seeds × days); `flows`: the daily
     flows per seed (`analysis.compare.daily_flows`). Each row: `target` (what is checked),
     `role` (`FITTED`, `HELD_OUT`, `BY_EVENT`), `compared`, `value` (the model's median), `low`,
@@ -255,8 +283,8 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
     flow = {k: np.median(np.atleast_2d(v), axis=0) for k, v in (flows or {}).items()}
     crisis = getattr(scenario, "crisis", None)
     observations = sorted(crisis.observations if crisis is not None else (), key=lambda o: int(o["day"]))
-    targets = targets_for(scenario)
-    checked = dict(zip((t.name for t in targets), evaluate_targets(med, start) if targets else [], strict=True))
+    targets = {t.name: t for t in targets_for(scenario)}
+    checked = dict(zip(targets, evaluate_targets(med, start, tuple(targets.values())), strict=True))
     rows: list[dict[str, Any]] = []
     done: dict[str, dict[str, Any]] = {}
     for o in observations:
@@ -265,7 +293,7 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
         kind = str(o.get("kind", ""))
         line = o.get("line")
         seen = f"{date} {kind} {_reported(o)}".strip()
-        target = next((t for t in targets if (date, kind) in t.rows), None)
+        target = targets.get(str(o.get("check") or ""))
         if target is not None:
             if target.name in done:
                 done[target.name]["observations"].append(seen)
@@ -274,11 +302,15 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
             why = event_setting(o, scenario) or ""
             row = {"target": target.name, "date": date,
                    "location": loc, "kind": kind, "role": FITTED if target.fitted else (BY_EVENT if why else HELD_OUT),
-                   "compared": True, "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
+                   "compared": True, "value": float(r["value"]), "low": float(r["low"]),
+                   "high": None if r["high"] is None else float(r["high"]),
                    "ok": bool(r["ok"]), "fitted": target.fitted, "why": why, "source": target.source,
                    "observations": [seen]}
             done[target.name] = row
             rows.append(row)
+            if loc != camp_name:
+                row.update(compared=False, value=None, low=None, high=None, ok=None,
+                           why=f"the main job keeps the daily people at {camp_name} only")
             continue
         label = observation_label(o, date)
         role = observation_role(o, scenario)
@@ -315,14 +347,6 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
             value = float(reported_figure(med, day, kind))
         low, high = tol
         row.update(compared=True, value=value, low=low, high=high, ok=within(value, low, high))
-    for t in targets:  # (a target whose observations are not in the file: still checked)
-        if t.name not in done:
-            r = checked[t.name]
-            rows.append({"target": t.name, "date": t.first, "location": CAMP, "kind": t.stat,
-                         "role": FITTED if t.fitted else HELD_OUT, "compared": True,
-                         "value": float(r["value"]), "low": float(r["low"]), "high": float(r["high"]),
-                         "ok": bool(r["ok"]), "fitted": t.fitted, "why": "", "source": t.source,
-                         "observations": []})
     return sorted(rows, key=lambda r: r["date"])
 
 
@@ -406,8 +430,8 @@ def observation_day(o: Mapping[str, Any], start: Any) -> int | None:
 
 def fit_checks(scenario: Any) -> Iterator[FitCheck]:
     """Every observation of `scenario` that counts people at a place (`STOCK_KINDS`) and states a
-    figure, as a check with its role: the rows a fit target stands for as that target (one check:
-    "8–10 May: 450–480", the mean over the three days, as the main job's check reads them). Flows
+    figure, as a check with its role: the rows of one `check` name as that check (`targets_for`; one
+    check: "8–10 May: 450–480", the mean over the three days, as the main job's check reads them). Flows
     (people moved or flown) and the kinds `NOT_COMPARED` are not checks of people present."""
     crisis = getattr(scenario, "crisis", None)
     start = getattr(scenario, "start_date", None)
@@ -418,20 +442,23 @@ def fit_checks(scenario: Any) -> Iterator[FitCheck]:
         if t.fitted:
             role = FITTED
         else:  # (as the main job: set by an event when one of its observations is)
-            mine = [o for o in observations if (_obs_date(o, start), str(o.get("kind", ""))) in t.rows]
+            mine = [o for o in observations if o.get("check") == t.name]
             role = BY_EVENT if any(event_setting(o, scenario) for o in mine) else HELD_OUT
-        yield FitCheck(t.name, role, CAMP, d0, d1, t.stat, float(t.low), float(t.high))
+        yield FitCheck(t.name, role, t.location, d0, d1, t.stat, float(t.low),
+                       None if t.high is None else float(t.high))
     for o in observations:
         kind, day, bounds = str(o.get("kind") or ""), observation_day(o, start), tolerance(o)
         if kind not in STOCK_KINDS or day is None or bounds is None:
             continue
         o = {**o, "day": day}
         date = _obs_date(o, start)
-        if any((date, kind) in t.rows for t in targets):
-            continue  # (its target's check, above)
+        if o.get("check"):
+            continue  # (its check, above)
         loc = str(o.get("loc", o.get("location", "")))
-        yield FitCheck(observation_label(o, date), observation_role(o, scenario), loc, day, day,
-                       "peak" if kind == "peak" else "value", bounds[0], bounds[1])
+        # (a peak: the most there from the first day to its day, as the main job reads it)
+        yield FitCheck(observation_label(o, date), observation_role(o, scenario), loc,
+                       0 if kind == "peak" else day, day, "peak" if kind == "peak" else "value",
+                       bounds[0], bounds[1])
 
 
 @dataclass(frozen=True)
@@ -439,8 +466,8 @@ class FitSelection:
     """Which checks (`fit_checks`) a calibration scores (`scored`) and which it leaves out, and
     why: `held_out` (not fitted, so that they stay a test of the fit: the main job's check),
     `by_event` (true by construction, whatever the parameters), `outside` (dated outside the
-    run's days). `declared`: the scenario says which observations the fit uses (the Chile–Peru
-    fit, `FIT_TARGETS`); without, every check not set by an event is scored."""
+    run's days). `declared`: the scenario says which observations the fit uses (its observations'
+    `role` column, `declares_roles`); without, every check not set by an event is scored."""
 
     scored: tuple[FitCheck, ...]
     held_out: tuple[FitCheck, ...]
@@ -461,8 +488,8 @@ class FitSelection:
     def rule(self) -> str:
         """One sentence on which observations are scored and why."""
         if not self.declared:
-            return ("the scenario marks no observation held out: every stock observation not set by "
-                    "an event is fitted")
+            return ("the scenario marks no observation held out (its observations have no role "
+                    "column): every stock observation not set by an event is fitted")
         if self.include_held_out:
             return ("every stock observation not set by an event, held-out ones included "
                     "(objective interval-all): the main job's held-out check is then in-sample")
@@ -497,7 +524,7 @@ def fit_selection(scenario: Any, include_held_out: bool = False) -> FitSelection
     where the scenario declares them, held-out ones too with `include_held_out`; every check not
     set by an event where it declares none. Checks dated outside the run's days are left out."""
     days = getattr(scenario, "days", None)
-    declared = bool(targets_for(scenario))
+    declared = declares_roles(scenario)
     groups: dict[str, list[FitCheck]] = {"scored": [], "held_out": [], "by_event": [], "outside": []}
     for c in sorted(fit_checks(scenario), key=lambda c: (c.last, c.first)):
         if c.role == BY_EVENT:
@@ -510,3 +537,37 @@ def fit_selection(scenario: Any, include_held_out: bool = False) -> FitSelection
             groups["scored"].append(c)
     return FitSelection(tuple(groups["scored"]), tuple(groups["held_out"]), tuple(groups["by_event"]),
                         tuple(groups["outside"]), declared, include_held_out)
+
+
+def with_held_out(scenario: Any, names: Sequence[str]) -> tuple[Any, list[str]]:
+    """`scenario` with the observations `names` held out (`calibrate --hold-out`), without editing
+    its file; and the names that match none of its observations. A name is a check's (the `check`
+    column: all its rows) or a date, YYYY-MM-DD (every row of that day, and the rest of any check
+    one of them is in). The other rows keep their role; without a `role` column they become fitted
+    where a fit can score them (a count of people present stating a figure), so that the fit
+    uses every observation but those held out."""
+    import dataclasses
+
+    crisis = getattr(scenario, "crisis", None)
+    observations = list(getattr(crisis, "observations", ()) or ())
+    start = getattr(scenario, "start_date", None)
+    wanted = set(names)
+    dates = {_obs_date(o, start): o for o in observations} if start is not None else {}
+    checks = {str(o["check"]) for o in observations if o.get("check")}
+    unknown = [n for n in names if n not in checks and n not in dates]
+    held = {i for i, o in enumerate(observations)
+            if str(o.get("check") or "") in wanted or (start is not None and _obs_date(o, start) in wanted)}
+    held_checks = {str(observations[i]["check"]) for i in held if observations[i].get("check")}
+    declared = declares_roles(scenario)
+
+    def role(i: int, o: Mapping[str, Any]) -> str:
+        if i in held or str(o.get("check") or "") in held_checks:
+            return "held-out"
+        if declared:
+            return str(o.get("role") or "held-out")
+        return "fitted" if o.get("kind") in STOCK_KINDS and tolerance(o) is not None else "held-out"
+
+    if crisis is None:
+        return scenario, unknown
+    rows = tuple({**o, "role": role(i, o)} for i, o in enumerate(observations))
+    return dataclasses.replace(scenario, crisis=dataclasses.replace(crisis, observations=rows)), unknown

@@ -12,7 +12,8 @@ order and concatenated, which is how a variant adds events to the baseline's):
     events = "events.csv"          # kind,start,end,every_days,origin,destination,crossing,people,
                                    # groups,source
     departures = "departures.csv"  # origin,start,end,people_per_day,scale,source
-    observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source
+    observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source[,role,
+                                                 # check] (role: fitted | held-out)
     provided = "provided.csv"      # location,indicator,amount,start,end,source (needs met)
     [crisis.parameters]            # behaviour parameters (see PARAMETERS); unknown keys refused
     [crisis.capacities]            # shelter = places (or "$name"), replacing locations.csv's capacity
@@ -81,6 +82,8 @@ FILE_KEYS = ("groups", "crossings", "policies", "events", "departures", "observa
 REQUIRED_FILE_KEYS = ("groups", "departures")
 POLICY_STATUSES = ("open", "documents", "closed")
 EVENT_KINDS = ("transfer", "flight", "admission", "corridor")
+#: What an observation is to the fit (the observations' `role` column; docs/scenario-format.md).
+OBSERVATION_ROLES = ("fitted", "held-out")
 OBSERVATION_KINDS = (
     "point",
     "range",
@@ -787,7 +790,11 @@ class _Reader:
         return {"rows": tuple(rows)}
 
     def observations(self, spec: Any) -> tuple[dict[str, Any], ...]:
+        """The observations' rows; with a `role` column (fitted | held-out) each row keeps its role
+        (`role`, an empty cell: held-out), and with a `check` column its check's name (`check`:
+        rows of one name are one check, `analysis.observations.targets_for`)."""
         out: list[dict[str, Any]] = []
+        checks: dict[str, tuple[dict[str, Any], Path, int]] = {}  # (name: its first row, where)
         for table, cols in self.tables("observations", spec, "an observations table"):
             if not self.need_columns(table, cols, ("date", "loc", "value", "kind")):
                 continue
@@ -805,14 +812,74 @@ class _Reader:
                 high = self.number(table, row, cols, "high", math.nan, 0.0)
                 if low is not None and high is not None and low > high:
                     self.err(table, row, cols, "high", f"high {high:g} is below low {low:g}")
+                o = {"day": day, "loc": loc, "value": value, "low": low, "high": high, "kind": kind,
+                     **({"role": self.observation_role(table, row, cols, kind, value, low, high)}
+                        if "role" in cols else {}),
+                     **({"check": self.cell(row, cols, "check")} if self.cell(row, cols, "check") else {})}
+                if o.get("check"):
+                    self.observation_check(table, row, cols, o, checks)
                 if day is None:
                     continue
                 if self.outside(table, row, cols, day, day, "date"):
                     continue
-                out.append({"day": day, "loc": loc, "value": value, "low": low, "high": high,
-                            "kind": kind, "note": self.cell(row, cols, "note"),
+                out.append({**o, "note": self.cell(row, cols, "note"),
                             "source": self.cell(row, cols, "source"), "line": row.line})
         return tuple(out)
+
+    def observation_role(self, table: Table, row: Row, cols: dict[str, int], kind: str,
+                         value: float | None, low: float | None, high: float | None) -> str:
+        """A `role` cell: `fitted` (calibration's `interval` objective fits it) or `held-out` (the
+        main job's check of it is a test; an empty cell); a fitted row must state a count of
+        people present that a fit can score."""
+        from ..analysis.observations import STOCK_KINDS, tolerance
+
+        role = self.cell(row, cols, "role") or "held-out"
+        if role not in OBSERVATION_ROLES:
+            self.err(table, row, cols, "role", f"bad role {role!r} (expected {' or '.join(OBSERVATION_ROLES)}; "
+                                               "empty: held-out)")
+        elif role == "fitted" and kind not in STOCK_KINDS and kind in OBSERVATION_KINDS:
+            self.err(table, row, cols, "role", f"role fitted: kind {kind} is not a count of people "
+                                               "present, which is what a fit scores (expected held-out, "
+                                               f"or kind one of {', '.join(STOCK_KINDS)})")
+        elif role == "fitted" and kind in STOCK_KINDS and None not in (value, low, high) and tolerance(
+                {"kind": kind, "value": value, "low": low, "high": high}) is None:
+            self.err(table, row, cols, "role", "role fitted: the row states no figure to fit "
+                                               "(expected a value, or low and high)")
+        return role
+
+    def observation_check(self, table: Table, row: Row, cols: dict[str, int], o: dict[str, Any],
+                          checks: dict[str, tuple[dict[str, Any], Path, int]]) -> None:
+        """A `check` cell: rows of one name are checked as one (`analysis.observations.targets_for`),
+        so they must be counts of people present at one place, with one role; a peak alone."""
+        from ..analysis.observations import STOCK_KINDS, tolerance
+
+        name, kind = str(o["check"]), str(o["kind"])
+        if kind in OBSERVATION_KINDS and kind not in STOCK_KINDS:
+            self.err(table, row, cols, "check", f"check {name!r}: kind {kind} is not a count of people "
+                                                f"present (expected kind one of {', '.join(STOCK_KINDS)})")
+            return
+        if None in (o["value"], o["low"], o["high"]):  # (a bad number: said at its cell)
+            return
+        if kind in STOCK_KINDS and tolerance(o) is None:
+            self.err(table, row, cols, "check", f"check {name!r}: the row states no figure to check "
+                                                "(expected a value, or low and high)")
+            return
+        if name not in checks:
+            checks[name] = (o, table.path, row.line)
+            return
+        first, path, line = checks[name]
+        where = f"line {line}" if path == table.path else f"{Path(path).name} line {line}"
+        if "peak" in (kind, first["kind"]):
+            self.err(table, row, cols, "check", f"check {name!r} is also the name of {where}: a peak is "
+                                                "checked alone (the most there up to its day; expected "
+                                                "another name)")
+        elif o["loc"] != first["loc"]:
+            self.err(table, row, cols, "check", f"check {name!r} is at {first['loc']!r} ({where}), this row "
+                                                f"at {o['loc']!r} (expected one place per check)")
+        elif o.get("role") != first.get("role"):
+            self.err(table, row, cols, "check", f"check {name!r} is {first.get('role') or 'without a role'} "
+                                                f"({where}), this row {o.get('role') or 'without one'} "
+                                                "(expected one role per check)")
 
     def provided(self, spec: Any) -> tuple[dict[str, Any], ...]:
         """What was provided where (docs/outputs.md, "Provided"): the rows the needs' gaps use."""
