@@ -183,9 +183,8 @@ def test_a_price_column_in_events_is_warned_of(tmp_path: Path):
 
 
 def test_a_run_page_gives_the_fares_among_the_money_paid(tmp_path: Path):
-    from test_report import _key_rows, _run_folder_via_writer
-
     from corredor.outputs.report import build_report
+    from test_report import _key_rows, _run_folder_via_writer
 
     sc = tiny(groups=cash_groups(100.0, 0.0), policies=closed_from(0), params=STILL,
               events=(*flights(40.0), Event("flight", 6, 6, origin="x", destination="d", people=5, fare_usd=500.0)))
