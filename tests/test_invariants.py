@@ -144,6 +144,8 @@ def crisis_day():
         "crossings": ds["crossings"].values.copy(),
         "pushbacks": ds["pushbacks"].values.copy(),
         "money_paid_usd": ds["money_paid_usd"].values.copy(),
+        "fares_paid_usd": ds["fares_paid_usd"].values.copy(),
+        "cannot_pay_fare": ds["cannot_pay_fare"].values.copy(),
         "days_waited": ds["days_waited"].values.copy(),
         "arrivals": ds["arrivals"].values.copy(),
     }

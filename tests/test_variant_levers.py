@@ -205,4 +205,4 @@ def test_a_parameter_in_a_column_that_takes_none_says_where_one_may_go(copy: Pat
     assert "unknown crisis parameter" not in text, r.output
     assert ("stepped.csv:2:4: bad every_days (expected a number, found '$step'): every_days cannot name a "
             "parameter; $name is allowed in policies' start, end, capacity_per_day, militarisation, "
-            "price_usd and bribe_success; events' start, end and people; departures' start and end") in text
+            "price_usd and bribe_success; events' start, end, people and fare_usd; departures' start and end") in text

@@ -46,6 +46,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "vulnerable_stranded_person_days": ("vulnerable stranded person-days", "person-days"),
     "corridor_moves": ("through a corridor", "people"),
     "flown_out": ("flown out", "people"),
+    # (money paid is both kinds: the informal price at crossings and events' fares; these say what
+    # of it was fares, and how often someone could not pay one: a person passed over by a daily
+    # bus on 5 days counts 5; `policy_metrics`)
+    "fares_paid_usd": ("fares paid, of the money paid", "USD"),
+    "cannot_pay_fare": ("passed over for want of a fare", "person-days"),
 }
 
 
@@ -149,7 +154,7 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (a table of its own: the first, six columns, has no room for two more in 130)
     ("vulnerable people stranded (groups marked vulnerable)",
      ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")),
-    ("moved by events", ("corridor_moves", "flown_out")),
+    ("moved by events, and their fares", ("corridor_moves", "flown_out", "fares_paid_usd", "cannot_pay_fare")),
     # (a table of its own: a band of dates is 25 characters wide)
     ("when and how long people were stranded",
      ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
@@ -215,7 +220,10 @@ def policy_metrics(ds: Any) -> dict[str, float]:
 
     `days_until_camp_empties`: from the first day anyone is stranded to the first day after the
     peak on which nobody is; 0 when nobody is ever stranded, NaN when people are still stranded
-    on the run's last day. `peak_stranded_vulnerable` and `vulnerable_stranded_person_days`: the
+    on the run's last day. `money_paid_usd`: all money paid, the informal price at crossings and
+    events' fares (`fares_paid_usd`: the fares alone; `cannot_pay_fare`: the times an event passed
+    someone over for want of its fare; both 0 for results written before events had fares, which
+    had none). `peak_stranded_vulnerable` and `vulnerable_stranded_person_days`: the
     same peak and sum of `vulnerable_stranded`; 0 without a vulnerable group, NaN (not a false
     0) where the dataset does not say who was stranded group by group and someone was.
     """
@@ -231,17 +239,20 @@ def policy_metrics(ds: Any) -> dict[str, float]:
         after = np.nonzero(stranded[at_peak:] == 0)[0]
         if after.size:
             empties = float(at_peak + int(after[0]) - first)
+    fares = float(ds["fares_paid_usd"].values.sum()) if "fares_paid_usd" in ds else 0.0
     return {
         "peak_stranded": peak,
         "stranded_person_days": float(stranded.sum()),
         "days_until_camp_empties": empties,
-        "money_paid_usd": float(ds["money_paid_usd"].values.sum()),
+        "money_paid_usd": float(ds["money_paid_usd"].values.sum()) + fares,
         "give_ups": float(ds["give_ups"].values.sum()),
         "irregular_crossings": float(ds["crossings"].sel(mode="irregular").values.sum()),
         "peak_stranded_vulnerable": float(vulnerable.max(initial=0.0)) if vulnerable is not None else math.nan,
         "vulnerable_stranded_person_days": float(vulnerable.sum()) if vulnerable is not None else math.nan,
         "corridor_moves": _mode_total(ds, "corridor"),
         "flown_out": _mode_total(ds, "flight"),
+        "fares_paid_usd": fares,
+        "cannot_pay_fare": float(ds["cannot_pay_fare"].values.sum()) if "cannot_pay_fare" in ds else 0.0,
     }
 
 

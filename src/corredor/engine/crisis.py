@@ -14,11 +14,12 @@ The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in thi
 6. waiting      everyone who failed today: give up (hazard grows with days waited; go to the
                 fallback) → irregular attempt (success falls, pushback rises with militarisation)
                 → wait one more day
-7. events       transfers, flights, corridors scheduled for today (admissions act in step 5)
+7. events       transfers, flights, corridors scheduled for today (admissions act in step 5);
+                an event's fare is paid from cash, and whoever cannot pay it is not taken
 8. shelters     people in shelters give up at the waiting hazard × shelter_give_up_factor (from
                 the day after their transfer), or stay
 9. records      population and stranded by place and group, sheltered, travellers, crossings by mode,
-                pushbacks, give-ups, money paid, days-waited histogram
+                pushbacks, give-ups, money paid (at crossings; fares), days-waited histogram
 
 Travel (4) comes before the crossing attempts (5) so that arriving, queueing and being processed
 happen on the same day: when a border is open nobody spends a night at the staging place, and a
@@ -203,6 +204,8 @@ def initial_state(plan: CrisisPlan) -> dict[str, np.ndarray]:
         "pushbacks": np.zeros((T, C1), dtype=np.int64),
         "give_ups": np.zeros(T, dtype=np.int64),
         "money_paid_usd": np.zeros((T, C1), dtype=np.float64),
+        "fares_paid_usd": np.zeros((T, C1), dtype=np.float64),
+        "cannot_pay_fare": np.zeros((T, C1), dtype=np.int64),
         "event_moves": np.zeros(len(plan.ev_kind), dtype=np.int64),
     }
     return pack_state(People.empty(max(plan.capacity_people, 1)), out, 0)
@@ -231,6 +234,9 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
     p = plan.params
     ppl, out, agent_steps = unpack_state(initial_state(plan) if state is None else state)
     ev_done_day = np.zeros(len(plan.ev_kind), dtype=np.int64)
+    # (check: all the cash people were given, which they carry or have paid: `_check_cash`)
+    cash_given = float(ppl.cash[:plan.spawn_offset[first_day]].sum() + out["money_paid_usd"][:first_day].sum()
+                       + out["fares_paid_usd"][:first_day].sum()) if check else 0.0
     for t in range(first_day, T):
         stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
         if on_checkpoint is not None and every > 0 and t > first_day and t % every == 0:
@@ -242,6 +248,8 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                ppl.state, ppl.group, ppl.node, ppl.link, ppl.dest, ppl.goal, ppl.cash)
         ppl.n = hi
         n = ppl.n
+        if check:
+            cash_given += float(ppl.cash[lo:hi].sum())
         agent_steps += n
         # 2. policies of the day
         e = int(plan.epoch_of_day[t])
@@ -274,7 +282,8 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                    ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived, ppl.returning, ppl.gave_up_on,
                    ppl.dest, ppl.goal, give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
                    plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
-                   plan.shelter_cap, cross_out, ev_done_day)
+                   plan.shelter_cap, cross_out, ev_done_day,
+                   plan.ev_fare, ppl.cash, out["fares_paid_usd"][t], out["cannot_pay_fare"][t])
         out["event_moves"] += ev_done_day
         # 8. shelters
         shelter_step(seed, t, n, ppl.state, ppl.group, ppl.dest, ppl.waited, ppl.returning,
@@ -296,6 +305,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         out["exited"][t] = exited
         if check:
             _check_day(plan, t, hi, out, ev_done_day)
+            _check_cash(t, ppl.cash[:hi], cash_given, out)
     out["agent_steps"] = np.array(agent_steps, dtype=np.int64)  # (0-d, as in pack_state)
     return out
 
@@ -310,7 +320,7 @@ def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray
         raise InvariantError(f"day {t}: created {created} != present {present} + travelling "
                              f"{travelling} + exited {exited}")
     for key in ("population_by_group", "travellers", "stranded", "stranded_by_group", "sheltered", "crossings",
-                "pushbacks", "money_paid_usd", "days_waited", "arrivals"):
+                "pushbacks", "money_paid_usd", "fares_paid_usd", "cannot_pay_fare", "days_waited", "arrivals"):
         if (out[key][t] < 0).any():
             raise InvariantError(f"day {t}: negative {key}")
     stranded = out["stranded"][t]
@@ -336,6 +346,18 @@ def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray
     moved = out["crossings"][t][:, [M_FLIGHT, M_TRANSFER, M_CORRIDOR]].sum()
     if moved != ev_done.sum():
         raise InvariantError(f"day {t}: event moves {moved} != {ev_done.sum()}")
+
+
+def _check_cash(t: int, cash: np.ndarray, given: float, out: dict[str, np.ndarray]) -> None:
+    """Cash is conserved (check=True): what people were given at departure is what they carry
+    plus what they have paid, at crossings (`money_paid_usd`) and in fares (`fares_paid_usd`),
+    and nobody carries less than nothing."""
+    if (cash < 0).any():
+        raise InvariantError(f"day {t}: negative cash")
+    paid = float(out["money_paid_usd"][: t + 1].sum() + out["fares_paid_usd"][: t + 1].sum())
+    held = float(cash.sum())
+    if abs(given - (held + paid)) > 1e-9 * max(1.0, given):
+        raise InvariantError(f"day {t}: cash given {given:.2f} USD != carried {held:.2f} + paid {paid:.2f}")
 
 
 def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> xr.Dataset:
@@ -412,6 +434,11 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
             "pushbacks": (("day", "crossing"), a["pushbacks"], people),
             "give_ups": (("day",), a["give_ups"], people),
             "money_paid_usd": (("day", "crossing"), a["money_paid_usd"], {"units": "USD"}),
+            # (an event's fares, recorded under the crossing slot its moves are: `crossings`)
+            "fares_paid_usd": (("day", "crossing"), a["fares_paid_usd"],
+                               {"units": "USD", "long_name": "fares paid for transfers, flights and corridors"}),
+            "cannot_pay_fare": (("day", "crossing"), a["cannot_pay_fare"],
+                                {**people, "long_name": "people an event passed over as they could not pay its fare"}),
             "days_waited": (("day", "wait_bin"), a["days_waited"], {**people, "long_name": "stranded people by days waited so far"}),
             "crossing_status": (("day", "crossing"), plan.status.max(axis=2) if len(plan.group_names) else np.zeros((T, len(plan.crossing_names)), dtype=np.int8),
                                 {"units": "1", "long_name": "most restrictive policy of the day over groups: 0 open, 1 documents, 2 closed"}),

@@ -22,14 +22,16 @@ from .crisis import InvariantError
 COUNT_VARIABLES = (
     "population", "population_by_group", "arrivals", "departures", "travellers", "spawned",
     "total_people", "exited", "stranded", "stranded_by_group", "sheltered", "crossings", "pushbacks",
-    "give_ups", "days_waited",
+    "give_ups", "days_waited", "cannot_pay_fare",
 )
 
 
 def results_problems(results: Any) -> list[str]:
     """Every broken invariant of `results` (a Results or anything with .dataset), as messages.
 
-    Checked: count variables are finite, whole and ≥ 0; money paid is ≥ 0; people ever created
+    Checked: count variables are finite, whole and ≥ 0; money paid (at crossings, `money_paid_usd`,
+    and in fares, `fares_paid_usd`) is ≥ 0 (the engine's own check=True also checks that cash is
+    conserved: what people were given is what they carry plus what they paid); people ever created
     never decrease; every day, people created = present + travelling + exited (`exited` is 0 for
     the Flee engine, which has no exits); for the Flee engine, people on links change by
     departures − arrivals and people at places by spawned + arrivals − departures; stranded and
@@ -49,8 +51,9 @@ def results_problems(results: Any) -> list[str]:
             out.append(f"{name}: negative count on day {day}")
         if (a != np.round(a)).any():
             out.append(f"{name}: not whole numbers")
-    if is_crisis(ds) and (np.asarray(ds["money_paid_usd"].values) < 0).any():
-        out.append("money_paid_usd: negative")
+    for name in ("money_paid_usd", "fares_paid_usd"):
+        if is_crisis(ds) and name in ds and (np.asarray(ds[name].values) < 0).any():
+            out.append(f"{name}: negative")
     if "population" not in ds or "total_people" not in ds:
         return out + ["missing population or total_people"]
     total = np.asarray(ds["total_people"].values, dtype=np.int64)

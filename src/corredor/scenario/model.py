@@ -426,8 +426,12 @@ class Event:
     #: transfer, flight: once every this many days from start to end (0 or 1: every day)
     every_days: int = 0
     #: "start"/"end" that follow a date parameter (as in `PolicyPeriod.parameters`); "people"
-    #: a whole-number parameter (`people` then holds its value when read; `schedule` resolves it)
+    #: a whole-number parameter (`people` then holds its value when read; `schedule` resolves it);
+    #: "fare_usd" a number parameter (likewise)
     parameters: Mapping[str, str] = field(default_factory=dict)
+    #: transfer, flight, corridor: the fare each person moved pays from their cash, USD (0: free);
+    #: someone who carries less is not taken (`engine/rules/crisis_events.py`)
+    fare_usd: float = 0.0
 
     def days(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
         """First and last day (inclusive), date parameters taken from `parameters`."""
@@ -475,6 +479,8 @@ class Crisis:
                 continue
             if "people" in ev.parameters:  # (a `$name` size: its value now)
                 ev = replace(ev, people=int(self.parameters[ev.parameters["people"]]))
+            if "fare_usd" in ev.parameters:  # (a `$name` fare: its value now)
+                ev = replace(ev, fare_usd=float(self.parameters[ev.parameters["fare_usd"]]))
             if ev.kind in ("transfer", "flight"):
                 step = max(1, ev.every_days)
                 first = start if start >= 0 else start + -(start // step) * step

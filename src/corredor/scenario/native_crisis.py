@@ -10,7 +10,7 @@ order and concatenated, which is how a variant adds events to the baseline's):
     policies = "policies.csv"      # crossing,start,end,status,capacity_per_day,militarisation,
                                    # price_usd,bribe_success,groups,source
     events = "events.csv"          # kind,start,end,every_days,origin,destination,crossing,people,
-                                   # groups,source
+                                   # fare_usd,groups,source
     departures = "departures.csv"  # origin,start,end,people_per_day,scale,source
     observations = "stranded_observations.csv"  # date,loc,value,low,high,kind,note,source[,role,
                                                  # check] (role: fitted | held-out)
@@ -23,7 +23,8 @@ A policy's `militarisation`, `price_usd` or `bribe_success` cell may name a beha
 `$name` (kept in `PolicyPeriod.parameters`, the value itself stored as NaN), so a variant or the fit
 changes it in one place; an empty `price_usd` / `bribe_success` cell means `$bribe_price_usd` /
 `$bribe_success`. A policy's `capacity_per_day` and an event's `people` may too (a whole number;
-the row keeps the value read, and `PolicyPeriod.capacity` / `Crisis.schedule` the one in force). A parameter that only such references (or a departures `scale`) use must still be
+the row keeps the value read, and `PolicyPeriod.capacity` / `Crisis.schedule` the one in force),
+and an event's `fare_usd` (a number ≥ 0, resolved by `Crisis.schedule` likewise). A parameter that only such references (or a departures `scale`) use must still be
 given a value in `[crisis.parameters]`.
 A `start` or `end` cell of policies, events or departures may name a *date parameter* as `$name`, `$name+N` or `$name-N`
 (N days after or before it): its value in `[crisis.parameters]` is a date (`peru_block =
@@ -118,11 +119,11 @@ DATE_COLUMNS = ("start", "end")
 #: (`capacity_per_day`, `people`) takes a whole-number parameter.
 NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "policies": ("capacity_per_day", "militarisation", "price_usd", "bribe_success"),
-    "events": ("people",),
+    "events": ("people", "fare_usd"),
 }
 #: Where `$name` may be written, as an error that refuses it elsewhere says.
 PARAMETER_PLACES = ("policies' start, end, capacity_per_day, militarisation, price_usd and bribe_success; "
-                    "events' start, end and people; departures' start and end (its scale names a parameter "
+                    "events' start, end, people and fare_usd; departures' start and end (its scale names a parameter "
                     "without $); [crisis.capacities] values")
 _DATE_REF = re.compile(r"\$\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:([+-])\s*(\d{1,5}))?")
 
@@ -697,6 +698,11 @@ class _Reader:
             if not self.need_columns(table, cols, ("kind", "start", "people")):
                 continue
             origin_col[str(table.path)] = cols.get("origin", -1) + 1
+            if "price_usd" in cols:  # (routes' and policies' price column: here it would charge nobody)
+                header_line = next(r.line for r in table.rows if not r.is_blank)
+                self.problems.warn(table.path, header_line, cols["price_usd"] + 1,
+                                   "price_usd is not read in an events table: an event's fare is the "
+                                   "column fare_usd")
             for row in self.data_rows(table):
                 kind = self.cell(row, cols, "kind").lower()
                 if kind not in EVENT_KINDS:
@@ -714,6 +720,7 @@ class _Reader:
                     people = self.parameter_values[size_ref] if size_ref else None
                 else:  # (no event moves nobody; 'all' is the admission or transfer without a limit)
                     people = self.number(table, row, cols, "people", None, 1.0, whole=True)
+                fare, fare_ref = self.fare(table, row, cols, kind)
                 crossing = ""
                 origin = destination = ""
                 if kind == "admission":
@@ -742,7 +749,7 @@ class _Reader:
                     self.problems.warn(table.path, row.line, cols.get("every_days", -1) + 1,
                                        f"every_days is ignored for a{'n' if kind == 'admission' else ''} "
                                        f"{kind}: it holds on every day from start to end")
-                if start is None or end is None or people is None or self.start is None:
+                if start is None or end is None or people is None or fare is None or self.start is None:
                     continue
                 days_are, _ = self.check_days(table, row, cols, start, end, refs)
                 if days_are in ("reversed", "unvalued") or (days_are == "outside" and not refs):
@@ -754,11 +761,31 @@ class _Reader:
                     groups=self.group_list(table, row, cols, groups), crossing=crossing,
                     source=self.cell(row, cols, "source"), line=row.line,
                     path=str(table.path), every_days=int(every or 0),
-                    parameters={**refs, **({"people": size_ref} if size_ref else {})},
+                    parameters={**refs, **({"people": size_ref} if size_ref else {}),
+                                **({"fare_usd": fare_ref} if fare_ref else {})},
+                    fare_usd=fare,
                 ))
         for ev, message in event_order(out, self.parameter_values, self.days, self.start):
             self.problems.warn(ev.path, ev.line, origin_col.get(ev.path, 0), message)
         return tuple(out)
+
+    def fare(self, table: Table, row: Row, cols: dict[str, int], kind: str) -> tuple[float | None, str]:
+        """An events row's `fare_usd` (USD each person moved pays; empty = 0) and the parameter a
+        `$name` cell names (its value now); None with an error at the cell when it cannot be one.
+        An admission moves nobody, so it takes no fare (an error, not a fare silently unpaid)."""
+        text = self.cell(row, cols, "fare_usd")
+        ref = ""
+        if text.startswith("$"):
+            ref = self.number_ref(table, row, cols, "fare_usd")
+            fare = self.parameter_values[ref] if ref else None
+        else:
+            fare = self.number(table, row, cols, "fare_usd", 0.0, 0.0)
+        if kind == "admission" and (ref or (fare is not None and fare != 0)):
+            self.err(table, row, cols, "fare_usd", f"an admission takes no fare (expected an empty fare_usd, "
+                                                   f"found {shown(text)}): it opens a crossing and moves nobody; "
+                                                   "a fare is paid on transfers, flights and corridors")
+            return None, ""
+        return fare, ref
 
     def departures(self, spec: Any, parameters: dict[str, float]) -> dict[str, Any]:
         rows: list[dict[str, Any]] = []

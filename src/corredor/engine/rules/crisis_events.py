@@ -10,6 +10,11 @@ person order or threads.
   give-up of the same day is then taken back, so `give_ups` counts people who left, once each.
 - flight: up to `people` seats; the passengers leave the simulation (EXITED) at its destination.
 - corridor: each day between its dates, up to `people` stranded people are put on the opened route.
+A fare (`ev_fare` > 0, USD) is paid from the cash of each person moved (the cash a paid crossing
+spends): the eligible are walked in key order and someone carrying less than the fare is passed
+over (they stay where they are, as they were) and counted in `refused_out` (once per event and day
+they are passed over), and the seat goes to the next; so the people moved are the first `people`
+payers by key, and a fare of 0 takes exactly whom no fare would. What they pay is `fares_out`.
 Admissions are not moves: they open a crossing to some groups and are applied in step 5.
 Shelters: people there give up with the waiting hazard × `shelter_give_up_factor` (days counted
 from the transfer) and head to their fallback place; the first such draw is on the day after the
@@ -42,8 +47,10 @@ def run_events(
     ev_dest: np.ndarray, ev_people: np.ndarray, ev_groups: np.ndarray, ev_link: np.ndarray,
     ev_cross: np.ndarray, link_km: np.ndarray, shelter_cap: np.ndarray,
     crossings_out: np.ndarray, ev_done: np.ndarray,
+    ev_fare: np.ndarray, cash: np.ndarray, fares_out: np.ndarray, refused_out: np.ndarray,
 ) -> None:
-    """Apply every event active today, in file order."""
+    """Apply every event active today, in file order; `fares_out` / `refused_out` (by crossing
+    slot, as `crossings_out`): the fares paid today and the people passed over for want of one."""
     n_places = shelter_cap.shape[0]
     shelter_pop = np.zeros(n_places, dtype=np.int64)
     for i in range(n):
@@ -95,14 +102,26 @@ def run_events(
             continue
         order = np.argsort(keys, kind="mergesort")
         mode = M_TRANSFER if kind == TRANSFER else (M_FLIGHT if kind == FLIGHT else M_CORRIDOR)
-        for r in range(take):
+        fare = ev_fare[v]
+        taken = 0
+        for r in range(count):
+            if taken == take:
+                break
             i = ids[order[r]]
+            # the slot the move is recorded under: the crossing the person waited at (two crossings
+            # may share a waiting place), else the event's own: the corridor's, or its origin's
+            c = at_cross[i]
+            slot = c if c >= 0 and kind != CORRIDOR else ev_cross[v]
+            if fare > 0.0:
+                if cash[i] < fare:  # cannot pay: left as they are, the seat goes to the next
+                    refused_out[slot] += 1
+                    continue
+                cash[i] -= fare
+                fares_out[slot] += fare
+            taken += 1
             if state[i] == SHELTERED:  # a bed freed for a later event of the day (flight, transfer out)
                 shelter_pop[node[i]] -= 1
-            # recorded under the crossing the person waited at (two crossings may share a waiting
-            # place), else the event's own: the corridor's, or its origin's crossing
-            c = at_cross[i]
-            crossings_out[c if c >= 0 and kind != CORRIDOR else ev_cross[v], mode] += 1
+            crossings_out[slot, mode] += 1
             at_cross[i] = -1
             waited[i] = 0
             failed[i] = 0
@@ -126,7 +145,7 @@ def run_events(
                 km_left[i] = link_km[k]
                 hops[i] += 1
                 state[i] = MOVING
-        ev_done[v] += take
+        ev_done[v] += taken
 
 
 @nb.njit(cache=True, nogil=True)

@@ -108,6 +108,7 @@ class CrisisPlan:
     ev_groups: np.ndarray  # (V, G) int8
     ev_link: np.ndarray
     ev_cross: np.ndarray  # crossing slot the move is recorded under
+    ev_fare: np.ndarray  # USD each person moved pays from their cash (0 = free)
     # places
     shelter_cap: np.ndarray  # (N,) −1 = not a shelter
     # parameters
@@ -401,6 +402,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     ev_groups = np.zeros((V, max(G, 1)), dtype=np.int8)
     ev_link = np.full(V, -1, dtype=np.int32)
     ev_cross = np.full(V, C, dtype=np.int32)
+    ev_fare = np.zeros(V, dtype=np.float64)
     staging_of = {int(cross_staging[ci]): ci for ci in range(C)}
     for v, ev in enumerate(ev_rows):
         ev_file = ev.path or where.file("events")
@@ -413,6 +415,10 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         ev_start[v], ev_end[v] = ev.start, ev.end
         ev_origin[v], ev_dest[v] = idx[ev.origin], idx[ev.destination]
         ev_people[v] = ev.people
+        if not (math.isfinite(ev.fare_usd) and ev.fare_usd >= 0):  # (a Scenario built in code)
+            probs.append(where.at(ev_file, ev.line, "fare_usd", f"{ev.kind}: bad fare_usd (expected a "
+                                                                f"number of USD ≥ 0, found {ev.fare_usd!r})"))
+        ev_fare[v] = ev.fare_usd
         for gi in ([gidx[g] for g in ev.groups] if ev.groups else range(G)):
             ev_groups[v, gi] = 1
         if ev.kind == "corridor":
@@ -526,7 +532,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         epoch_of_day=epoch_of_day, link_cost=link_cost, togo=togo,
         spawn_offset=spawn_offset, person_origin=person_origin, spawn_counts=counts,
         ev_kind=ev_kind, ev_start=ev_start, ev_end=ev_end, ev_origin=ev_origin, ev_dest=ev_dest,
-        ev_people=ev_people, ev_groups=ev_groups, ev_link=ev_link, ev_cross=ev_cross,
+        ev_people=ev_people, ev_groups=ev_groups, ev_link=ev_link, ev_cross=ev_cross, ev_fare=ev_fare,
         shelter_cap=shelter_cap, params=p,
     )
 

@@ -161,7 +161,8 @@ def _fill_arrays(run: RunData, table: Any) -> None:
             grid = np.full((n_days, n_loc), np.nan)
             grid[d[ok], j[ok]] = v[ok]
             run.grids[var] = grid
-        elif var.startswith("crossings[") or var in ("pushbacks", "money_paid_usd"):
+        elif var.startswith("crossings[") or var in ("pushbacks", "money_paid_usd", "fares_paid_usd",
+                                                     "cannot_pay_fare"):
             # per-crossing variables: total over crossings per day
             arr = np.zeros(n_days)
             okd = d >= 0
