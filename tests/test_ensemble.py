@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -494,6 +495,69 @@ def test_progress_callback_counts_every_task() -> None:
     assert seen[-1] == (10, 10) and len(seen) == 10
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file of an ensemble folder; manifest.json without the keys that say when and how
+    long (`created`, `wall_s`), which differ between any two runs."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            if p.name == "manifest.json":
+                m = json.loads(data)
+                data = json.dumps({k: v for k, v in m.items() if k not in ("created", "wall_s")}).encode()
+            out[p.relative_to(folder).as_posix()] = data
+    return out
+
+
+def test_a_stopped_ensemble_resumes_from_its_kept_replicas_to_the_same_result(tmp_path: Path) -> None:
+    """Finding (scale review): a stop or a lost worker threw away every finished replica. Each
+    is now kept in the partial folder as it finishes; given the folder again, only the missing
+    replicas run (and the first, for the layout), and the result is the same, file for file."""
+    from corredor.analysis.ensemble import kept_replicas
+
+    variants = build_variants({}, [("move_rules.camp_weight", [1, 2])])
+    whole = _run(replicas=6, seed=4, variants=variants)
+    partial = tmp_path / "ens.partial"
+    seen: list[int] = []
+
+    def stop_after_5(done: int, n: int) -> None:
+        seen.append(done)
+        if done == 5:
+            raise KeyboardInterrupt  # (what SIGINT and SIGTERM raise in the command)
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(replicas=6, seed=4, variants=variants, partial=partial, progress=stop_after_5)
+    assert len(kept_replicas(partial)) == 5 and (partial / "ensemble.json").is_file()
+    ran: list[tuple[int, int]] = []
+    resumed = _run(replicas=6, seed=4, variants=variants, partial=partial,
+                   progress=lambda done, n: ran.append((done, n)))
+    assert ran[-1] == (8, 8)  # 12 − 5 kept + the first again (its layout is not kept)
+    assert resumed.metrics == whole.metrics
+    write_ensemble(whole, tmp_path / "whole")
+    write_ensemble(resumed, tmp_path / "resumed")
+    assert _files(tmp_path / "resumed") == _files(tmp_path / "whole")
+
+
+def test_a_partial_folder_of_another_ensemble_is_refused_before_any_run(tmp_path: Path) -> None:
+    from corredor.analysis.ensemble import PartialMismatch, kept_replicas
+
+    partial = tmp_path / "ens.partial"
+    _run(replicas=2, seed=4, partial=partial)
+    before = {p.name: p.read_bytes() for p in partial.iterdir()}
+    calls: list[int] = []
+    for kw, said in (({"seed": 5}, "seed (--seed)"), ({"replicas": 3}, "replicas (-n)"),
+                     ({"variants": [Variant("baseline", {"move_rules.camp_weight": 3})]}, "variants")):
+        args = {"replicas": 2, "seed": 4, **kw}
+        with pytest.raises(PartialMismatch, match=re.escape(said)):
+            _run(partial=partial, progress=lambda d, n: calls.append(d), **args)
+    assert calls == [] and {p.name: p.read_bytes() for p in partial.iterdir()} == before
+    assert len(kept_replicas(partial)) == 2
+    stranger = tmp_path / "other"
+    stranger.mkdir()
+    with pytest.raises(PartialMismatch, match="holds no record of an ensemble"):
+        _run(replicas=2, partial=stranger)
+
+
 # ---- command line ----------------------------------------------------------------------------
 
 
@@ -555,6 +619,99 @@ def test_cli_ensemble_bad_input_is_one_line_exit_2(toy_cli, flee_cases: Path, tm
 def test_cli_ensemble_bad_scenario_lists_problems(toy_cli, tmp_path: Path) -> None:
     res = toy_cli("ensemble", tmp_path / "nowhere", "--replicas", 2)
     assert res.exit_code == 2 and "nowhere: no such file or folder" in res.output
+
+
+def test_cli_ensemble_keeps_a_partial_folder_only_until_its_output_is_written(
+        toy_cli, flee_cases: Path, tmp_path: Path) -> None:
+    """A complete ensemble leaves no OUT.partial; one left by a stopped ensemble is not silently
+    reused or overwritten: --resume goes on from it, --force starts again, else exit 2; one made
+    by another ensemble is refused on --resume (exit 2, what differs)."""
+    from corredor.analysis.ensemble import kept_replicas
+
+    out = tmp_path / "ens"
+    partial = tmp_path / "ens.partial"
+    args = ["ensemble", flee_cases / "mali2012", "-n", 3, "--seed", 3, "--out", out,
+            "--executor", "serial", "--days", 30, "-q"]
+    assert toy_cli(*args).exit_code == 0
+    assert out.is_dir() and not partial.exists()
+    whole = _files(out)
+    shutil.rmtree(out)
+    # a stopped ensemble's folder: two of its three replicas
+    import corredor.analysis.ensemble as ensemble_mod
+
+    def stop_after_2(done: int, n: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    real = ensemble_mod.run_ensemble  # (the fixture's partial, with the toy model)
+    with pytest.raises(KeyboardInterrupt):
+        real(load_scenario(flee_cases / "mali2012").with_days(30), 3, seed=3, partial=partial,
+             progress=stop_after_2)
+    assert len(kept_replicas(partial)) == 2
+    res = toy_cli(*args)
+    assert res.exit_code == 2 and f"{partial} keeps 2 finished replicas" in res.output
+    assert "add --resume" in res.output and not out.exists()
+    res = toy_cli(*args[:-1], "--seed", 4, "--resume")
+    assert res.exit_code == 2 and "seed (--seed)" in res.output and "Traceback" not in res.output
+    res = toy_cli(*args[:-1], "--resume")
+    assert res.exit_code == 0, res.output
+    assert f"resuming: 2 of 3 replicas are kept in {partial}; running the other 2" in res.stderr
+    assert _files(out) == whole and not partial.exists()
+    (tmp_path / "stray.partial").write_text("not ours")
+    res = toy_cli(*args[:4], "--out", tmp_path / "stray", "--executor", "serial", "--force")
+    assert res.exit_code == 2 and "is no folder of an interrupted ensemble" in res.output
+    assert (tmp_path / "stray.partial").read_text() == "not ours"
+
+
+#: `corredor ensemble` that sends itself SIGTERM once it has kept {k} replicas
+STOP_AFTER_KEPT = """
+import os, signal, sys
+import corredor.analysis.ensemble as ens
+real = ens.keep_replica
+kept = []
+def keep_then_stop(folder, out):
+    real(folder, out)
+    kept.append(out)
+    if len(kept) == {k}:
+        os.kill(os.getpid(), signal.SIGTERM)
+ens.keep_replica = keep_then_stop
+from corredor.cli import main
+sys.argv[0] = "corredor"
+main()
+"""
+
+
+def test_cli_ensemble_stopped_by_sigterm_says_how_to_resume_and_resumes_to_the_same_folder(
+        tmp_path: Path) -> None:
+    """The scale review's case: SIGTERM (a wall-time limit) discarded every finished replica, and
+    the line said nothing more. Now the line says what is kept and how to go on, and --resume
+    writes the folder an uninterrupted ensemble writes (the real engine, in a process of its own)."""
+    import signal
+    import subprocess
+    import sys
+
+    from scenario_cases import write_mini_flee
+
+    case = write_mini_flee(tmp_path / "case")
+    common = [str(case), "-n", "4", "--seed", "9", "--executor", "serial", "--engine", "cohorts",
+              "--no-plot", "-q"]
+    partial = tmp_path / "ens.partial"
+    stopped = subprocess.run([sys.executable, "-c", STOP_AFTER_KEPT.format(k=3), "ensemble", *common,
+                              "--out", str(tmp_path / "ens")], capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    assert stopped.stderr.splitlines()[-1] == (  # (a few-replicas warning may precede it)
+        f"error: interrupted (SIGTERM); no output was left half-written; 3 of 4 finished replicas "
+        f"are kept in {partial}: add --resume to the same command to run only the other 1")
+    assert not (tmp_path / "ens").exists()
+    go_on = [sys.executable, "-m", "corredor", "ensemble", *common]
+    done = subprocess.run([*go_on, "--out", str(tmp_path / "ens"), "--resume"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not partial.exists()
+    ref = subprocess.run([*go_on, "--out", str(tmp_path / "whole")], capture_output=True, text=True,
+                         timeout=600)
+    assert ref.returncode == 0, ref.stderr
+    assert _files(tmp_path / "ens") == _files(tmp_path / "whole")
 
 
 # ---- the real engine -------------------------------------------------------------------------

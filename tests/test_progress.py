@@ -75,3 +75,58 @@ def test_plain_lines_in_a_log_at_most_every_n_seconds(monkeypatch):
     assert buf.getvalue().splitlines() == [
         "warning: CORREDOR_PROGRESS_SECONDS='soon': expected seconds between progress lines (a number "
         "≥ 0, 0 for none); using 30", "x: 1 done, elapsed 0:16:40"]
+
+
+def test_the_day_counter_says_the_day_an_engine_reached_in_a_log_and_nothing_when_quiet(monkeypatch):
+    """Finding (scale review): `corredor run` printed nothing until its end (34 s of silence, 4
+    minutes on a first run), on a terminal or in a batch job's log. The day counter reads the
+    days the engine stores (engine/daycount.py): plain lines in a log, nothing with -q."""
+    import re
+    import time
+
+    from corredor.engine import daycount
+    from corredor.progress import day_counter
+
+    def engine(days: int) -> None:  # (what an engine's day loop does to the counter)
+        time.sleep(0.15)  # (loading, compiling)
+        daycount.begin(0, days)
+        for t in range(days):
+            daycount.DAYS[0] = t + 1
+            time.sleep(0.03)
+
+    monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", "0.05")
+    con, buf = _console(tty=False)
+    with day_counter("car", console=con):
+        engine(20)
+    lines = buf.getvalue().splitlines()
+    pattern = re.compile(r"car: (elapsed 0:00:00, no day run yet \(loading; a first run on a machine "
+                         r"also compiles the engine\)|day \d+/20 \(\d+ %\), elapsed 0:00:0\d(, ETA 0:00:0\d)?)")
+    assert lines and all(pattern.fullmatch(line) for line in lines), lines
+    assert "no day run yet" in lines[0] and any("ETA" in line for line in lines)
+    days = [int(m[1]) for line in lines if (m := re.search(r"day (\d+)/", line))]
+    assert days == sorted(days) and days[-1] > 10
+    con, buf = _console(tty=False)
+    with day_counter("car", quiet=True, console=con):
+        engine(5)
+    assert buf.getvalue() == ""
+    con, buf = _console(tty=True)  # a terminal: one updating line
+    with day_counter("car", console=con):
+        engine(20)
+    assert "car: day" in buf.getvalue() and "/20" in buf.getvalue()
+
+
+def test_every_engine_stores_the_days_it_has_done(tmp_path):
+    """What the day counter reads: after a run, days done = days in the run, from day 0 (the
+    agent engine's compiled loop stores them itself)."""
+    import corredor
+    from conftest import REPO
+    from corredor.engine import daycount
+    from corredor.simulate import simulate
+    from scenario_cases import write_mini_flee
+
+    case = corredor.load_scenario(write_mini_flee(tmp_path / "case"))
+    crisis = corredor.load_scenario(REPO / "scenarios" / "chile-peru-2023").with_days(5)
+    for scenario, engine in ((case, "agents"), (case, "cohorts"), (crisis, "auto")):
+        daycount.reset()
+        simulate(scenario, seed=1, engine=engine)
+        assert daycount.DAYS.tolist() == [scenario.days, scenario.days, 0], engine

@@ -360,7 +360,7 @@ def run(
              "GPU's fast pass A); same distribution, each its own numbers for a seed",
     ),
     check: bool = typer.Option(False, "--check", help="check invariants every day (slower)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success (no day counter either)"),
     checkpoint_every: int = typer.Option(
         0, "--checkpoint-every", min=0,
         help="save the run's state every N days beside the run folder (OUT.checkpoint.npz); "
@@ -471,33 +471,36 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
                               "Without --checkpoint-every the cohort engine runs (it has no "
                               "checkpoints); --engine agents silences this warning",
                               markup=False, highlight=False, soft_wrap=True)
-    try:
-        if ckpt is not None:
-            from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
+    from .progress import day_counter
 
-            def resuming(day: int, n_days: int) -> None:  # (else a resume looks like a restart)
-                if not quiet:
-                    err_console.print(f"resuming from day {day} of {n_days} ({ckpt})", markup=False,
-                                      highlight=False, soft_wrap=True)
+    try:  # (the day the engine has reached, on stderr while it runs: progress.day_counter)
+        with day_counter(scenario.name, quiet=quiet, console=err_console):
+            if ckpt is not None:
+                from .engine.checkpoint import CheckpointError, simulate_with_checkpoints
 
-            try:
-                res = simulate_with_checkpoints(plan if plan is not None else scenario, seed,
-                                                every=checkpoint_every, path=ckpt, resume=resume,
-                                                threads=threads, check=check, asked=engine,
-                                                on_resume=resuming)
-            except CheckpointError as exc:
-                usage_error(str(exc))
-        elif backend == "gpu":
-            from .engine.gpu import GpuUnavailable
+                def resuming(day: int, n_days: int) -> None:  # (else a resume looks like a restart)
+                    if not quiet:
+                        err_console.print(f"resuming from day {day} of {n_days} ({ckpt})", markup=False,
+                                          highlight=False, soft_wrap=True)
 
-            try:
-                res = simulate(scenario, seed=seed, engine=engine, check=check, backend="gpu",
+                try:
+                    res = simulate_with_checkpoints(plan if plan is not None else scenario, seed,
+                                                    every=checkpoint_every, path=ckpt, resume=resume,
+                                                    threads=threads, check=check, asked=engine,
+                                                    on_resume=resuming)
+                except CheckpointError as exc:
+                    usage_error(str(exc))
+            elif backend == "gpu":
+                from .engine.gpu import GpuUnavailable
+
+                try:
+                    res = simulate(scenario, seed=seed, engine=engine, check=check, backend="gpu",
+                                   draws=draws)
+                except (GpuUnavailable, ValueError) as exc:
+                    usage_error(f"--backend gpu: {exc}")
+            else:
+                res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check,
                                draws=draws)
-            except (GpuUnavailable, ValueError) as exc:
-                usage_error(f"--backend gpu: {exc}")
-        else:
-            res = simulate(scenario, seed=seed, engine=engine, threads=threads, check=check,
-                           draws=draws)
     except ScenarioError as exc:
         fail_with_problems(exc)
     except EngineError as exc:
@@ -697,17 +700,29 @@ def ensemble(
     engine: str = typer.Option("auto", "--engine", help="auto | agents | cohorts"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip bands.png"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or summary"),
+    resume: bool = typer.Option(
+        False, "--resume",
+        help="go on from OUT.partial, where a stopped ensemble kept its finished replicas: only "
+             "the missing ones run (same scenario and options; the result is as in one go)",
+    ),
 ) -> None:
-    """Run seeded replicas (and sweeps) and write quantile bands and metric distributions."""
+    """Run seeded replicas (and sweeps) and write quantile bands and metric distributions.
+
+    Each finished replica is kept in OUT.partial beside the output until the output is written,
+    so that a stopped ensemble (a signal, a lost worker, a wall-time limit) goes on with --resume."""
     from .analysis.ensemble import (
         BASELINE,
+        PARTIAL_IDENTITY,
         OverrideError,
         apply_overrides,
         build_variants,
         few_replicas_note,
+        kept_replicas,
         parse_assignment,
         parse_sweep,
+        partial_path,
         run_ensemble,
+        to_run,
         write_ensemble,
     )
     from .progress import progress_bar
@@ -734,22 +749,47 @@ def ensemble(
     _replaceable_or_exit(out, [scenario.source], replace=force)
     if out.exists() and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    import shutil
+
+    total = replicas * len(variants)
+    partial = partial_path(out)
+    ours = partial.is_dir() and not partial.is_symlink() and (partial / PARTIAL_IDENTITY).is_file()
+    if os.path.lexists(partial) and not ours:  # (someone else's file or folder: never removed)
+        usage_error(f"{partial} exists and is no folder of an interrupted ensemble (it has no "
+                    f"{PARTIAL_IDENTITY}); remove it, or write the ensemble elsewhere (--out)")
+    if ours and not resume:
+        if not force:  # (hours of replicas, maybe)
+            usage_error(f"{partial} keeps {len(kept_replicas(partial))} finished replicas of an "
+                        "interrupted ensemble: add --resume to run only the missing ones, or --force "
+                        "to start again")
+        shutil.rmtree(partial)
+    kept = kept_replicas(partial) if resume else set()
+    if resume and not quiet:  # (else a resume looks like a restart)
+        said = (f"resuming: {len(kept)} of {total} replicas are kept in {partial}; running the other "
+                f"{to_run(kept, len(variants), replicas)}" if ours
+                else f"no partial ensemble at {partial}; running every replica")
+        err_console.print(said, markup=False, highlight=False, soft_wrap=True)
     ex = _executor_or_exit(executor, workers, address)
     if (few := few_replicas_note(replicas)) is not None:  # ("5–95 %" is not 90 % of them below 20)
         err_console.print(f"warning: {scenario.name}: {few}", markup=False, highlight=False, soft_wrap=True)
-    total = replicas * len(variants)
+    n_run = to_run(kept, len(variants), replicas) if kept else total
     try:
-        with ex, progress_bar(f"{scenario.name}: {total} replicas", total, quiet=quiet) as advance:
-            ens = run_ensemble(scenario, replicas, seed=seed, variants=variants, executor=ex,
-                               engine=engine, progress=lambda done, n: advance())
+        try:
+            with ex, progress_bar(f"{scenario.name}: {n_run} replicas", n_run, quiet=quiet) as advance:
+                ens = run_ensemble(scenario, replicas, seed=seed, variants=variants, executor=ex,
+                                   engine=engine, progress=lambda done, n: advance(), partial=partial)
+        except BaseException as exc:
+            _say_how_to_resume(exc, partial, total)
+            raise
     except ScenarioError as exc:  # e.g. a setting the plan compiler refuses
         fail_with_problems(exc)
-    except ValueError as exc:  # e.g. an unknown engine
+    except ValueError as exc:  # e.g. an unknown engine; a partial folder of another ensemble
         usage_error(str(exc))
     try:
         write_ensemble(ens, out, force=force, plot=not no_plot)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
         write_error(out, exc)
+    shutil.rmtree(partial, ignore_errors=True)  # (the output is complete: its replicas are in it)
     if not quiet:
         from rich.table import Table
 
@@ -797,6 +837,27 @@ def ensemble(
     caveat = (ens.manifest.get("engine_choice") or {}).get("caveat")
     if caveat:  # (the cohort engine on a case with camp capacities: its bands there can be too wide)
         err_console.print(f"warning: {scenario.name}: {caveat}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _say_how_to_resume(exc: BaseException, partial: Path, total: int) -> None:
+    """Where an ensemble failed or was stopped with finished replicas kept in `partial`, say how
+    to go on: in the stop's line (stopping.exit_stopped), in a lost worker's error, or as a note
+    before any other error. Nothing where none was kept, or where the folder was refused."""
+    from . import stopping
+    from .analysis.ensemble import PartialMismatch, kept_replicas
+    from .analysis.executors import WorkerLost
+
+    n = len(kept_replicas(partial))
+    if not n or isinstance(exc, PartialMismatch | typer.Exit | SystemExit):
+        return
+    hint = (f"{n} of {total} finished replicas are kept in {partial}: add --resume to the same "
+            f"command to run only the other {total - n}")
+    if isinstance(exc, KeyboardInterrupt):
+        stopping.add_detail(hint)
+    elif isinstance(exc, WorkerLost) and exc.args:
+        exc.args = (f"{exc.args[0]}; {hint}", *exc.args[1:])
+    else:
+        err_console.print(f"note: {hint}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_differences(ens, replicas: int) -> None:
@@ -1537,11 +1598,12 @@ def main() -> None:
         finally:
             _numba_cache_note()
         signum = stopping.stopped_by()
+        details = stopping.details()  # (uninstall forgets them)
     finally:
         if ours:
             stopping.uninstall()
     if signum is not None:
-        stopping.exit_stopped(signum)
+        stopping.exit_stopped(signum, details)
 
 
 def _numba_cache_note() -> None:

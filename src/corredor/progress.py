@@ -1,4 +1,4 @@
-"""Progress of ensembles, comparisons and calibrations: a bar on a terminal, plain lines in logs.
+"""Progress of runs, ensembles, comparisons and calibrations: a bar on a terminal, plain lines in logs.
 
 A bar appears only when the console (stderr by default) is a terminal and `quiet` is false, so
 logs, pipes, CI and `--quiet` get no control characters. Elsewhere (a batch job's log, a pipe)
@@ -6,7 +6,8 @@ a plain line such as `car: 5000 replicas: 400/5000 (8 %), elapsed 0:05:10, ETA 0
 printed at most every `CORREDOR_PROGRESS_SECONDS` seconds (`PLAIN_EVERY_S` by default; 0: none),
 the first once that much time has passed: a command shorter than that prints none. `quiet`
 silences both. Library code takes a `quiet` flag (or a console) and calls
-`progress_bar`/`track`; it never prints anything else.
+`progress_bar`/`track`; it never prints anything else. `corredor run` shows the day its engine
+has reached the same way (`day_counter`: `car: day 400/3650 (10 %), elapsed …, ETA …`).
 
 >>> with progress_bar("replicas", total=3, quiet=True) as advance:
 ...     for _ in range(3):
@@ -18,6 +19,7 @@ silences both. Library code takes a `quiet` flag (or a console) and calls
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -128,6 +130,105 @@ def progress_bar(
             prog.update(task, advance=n)
 
         yield advance
+
+
+#: Seconds between updates of the day counter's line on a terminal.
+DAY_TICK_S = 0.25
+
+
+def day_line(description: str, days: tuple[int, int], elapsed: float, eta: float | None = None) -> str:
+    """A plain line of the day counter, `days` being (days done, days in the run); before the
+    engine's first day (total 0), only the time so far.
+
+    >>> day_line("car", (400, 3650), 310, 2519)
+    'car: day 400/3650 (10 %), elapsed 0:05:10, ETA 0:41:59'
+    >>> day_line("car", (0, 0), 30)
+    'car: elapsed 0:00:30, no day run yet (loading; a first run on a machine also compiles the engine)'
+    """
+    done, total = days
+    if total <= 0:
+        return (f"{description}: elapsed {_hms(elapsed)}, no day run yet (loading; a first run on a "
+                "machine also compiles the engine)")
+    return (f"{description}: day {done}/{total} ({100 * done // total} %), elapsed {_hms(elapsed)}"
+            + (f", ETA {_hms(eta)}" if eta is not None else ""))
+
+
+@contextmanager
+def day_counter(description: str, *, quiet: bool = False, console: Console | None = None) -> Iterator[None]:
+    """While the body runs one simulation, show the day its engine has reached: an updating line
+    on a terminal (removed at the end), a plain `day_line` every `plain_every_s()` seconds
+    elsewhere (a batch job's log), nothing when `quiet`. The ETA counts from the first day seen
+    done, so neither compiling the engine nor a resumed run's earlier days skew it.
+
+    Why a thread: the agent engine's day loop is one compiled call; it stores the days done into
+    `engine.daycount.DAYS`, which a thread of this process reads (the kernels release the GIL),
+    so the engine itself does nothing more than that store per day."""
+    con = console or Console(stderr=True)
+    if quiet:
+        yield
+        return
+    from .engine import daycount
+
+    terminal = shows_progress(quiet, con)
+    every = DAY_TICK_S if terminal else plain_every_s(con)
+    if every <= 0:
+        yield
+        return
+    daycount.reset()
+    stop = threading.Event()
+    start = _clock()
+
+    def days() -> tuple[int, int, int]:
+        done, total, first = (int(x) for x in daycount.DAYS)
+        return min(done, total), total, first
+
+    def plain() -> None:
+        tick = min(every, DAY_TICK_S * 4)  # (looks more often than it prints: when days start)
+        moving: tuple[float, int] | None = None  # (when a day was first seen done, and which)
+        next_line = start + every
+        while not stop.wait(tick):
+            done, total, first = days()
+            now = _clock()
+            if moving is None and total > 0 and done > first:
+                moving = (now, done)
+            if now >= next_line:
+                next_line = now + every
+                eta = None
+                if moving is not None and done > moving[1]:
+                    eta = (now - moving[0]) / (done - moving[1]) * (total - done)
+                con.print(day_line(description, (done, total), now - start, eta), markup=False,
+                          highlight=False, soft_wrap=True)
+
+    def bar(prog: Progress) -> None:
+        task = None
+        while not stop.wait(every):
+            done, total, first = days()
+            if total > 0 and task is None:  # (from the first day of this process: a resumed run's)
+                task = prog.add_task(f"{description}: day", total=total, completed=first)
+            if task is not None:
+                prog.update(task, completed=done)
+            prog.refresh()
+
+    if terminal:
+        prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                        console=con, transient=True, auto_refresh=False)
+        with prog:
+            thread = threading.Thread(target=bar, args=(prog,), name="corredor-day-counter", daemon=True)
+            thread.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                thread.join()
+        return
+    thread = threading.Thread(target=plain, name="corredor-day-counter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def track(

@@ -68,6 +68,8 @@ _filling: list[None] = []
 _installed: list[None] = []
 #: The handlers `install` replaced, put back by `uninstall`.
 _previous_handlers: dict[int, Any] = {}
+#: What the stop's line adds (`add_detail`): how to go on from what the command kept.
+_details: list[str] = []
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -159,7 +161,7 @@ def uninstall() -> None:
 def _clear() -> None:
     """Forget one command's stop state (`_holding` and `_filling` are sections still open:
     their own `finally` empties them)."""
-    for state in (_stopped_by, _deferred, _swallowed, _committed, _late):
+    for state in (_stopped_by, _deferred, _swallowed, _committed, _late, _details):
         state.clear()
 
 
@@ -206,14 +208,25 @@ def stopped_by() -> int | None:
     return _stopped_by[0] if _stopped_by else None
 
 
-def exit_stopped(signum: int | None = None) -> NoReturn:
+def exit_stopped(signum: int | None = None, details: list[str] | None = None) -> NoReturn:
     """End the command after a stop (`signum`, else the one seen): one line, and the shell's exit
     status for the signal (130 for SIGINT, 143 for SIGTERM). A KeyboardInterrupt that no signal
-    of ours raised is Ctrl-C."""
+    of ours raised is Ctrl-C. `details` (else those given to `add_detail`) end the line."""
     signum = signum or stopped_by() or signal.SIGINT
-    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written",
-          file=sys.stderr)
+    print(f"error: interrupted ({signal.Signals(signum).name}); no output was left half-written"
+          + "".join(f"; {d}" for d in (_details if details is None else details)), file=sys.stderr)
     sys.exit(128 + signum)
+
+
+def add_detail(text: str) -> None:
+    """Add `text` to the line a stop ends the command with (`exit_stopped`): what the command
+    kept and how to go on from it (an ensemble's finished replicas and `--resume`)."""
+    _details.append(text)
+
+
+def details() -> list[str]:
+    """What `add_detail` gave for this command (a copy: `uninstall` forgets them)."""
+    return list(_details)
 
 
 @contextmanager

@@ -764,6 +764,161 @@ def metrics_csv(rows: Sequence[Mapping[str, Any]], start_date: dt.date | str | N
                                           for _, _, n, as_date in columns)] for r in rows))
 
 
+# ---- finished replicas kept beside the output, for --resume ----------------------------------
+
+
+#: What `partial_path` adds to the output folder's name: the folder that keeps finished replicas.
+PARTIAL_SUFFIX = ".partial"
+#: The partial folder's record of the ensemble it belongs to (`ensemble_identity`).
+PARTIAL_IDENTITY = "ensemble.json"
+#: The format of that record and of each replica's file; another format is refused.
+PARTIAL_FORMAT = 1
+_REPLICA_FILE = re.compile(r"v(\d+)-r(\d+)\.npz")
+
+
+class PartialMismatch(ValueError):
+    """A partial folder kept by another ensemble (other scenario, options, seeds or code)."""
+
+
+def partial_path(out: str | os.PathLike[str]) -> Path:
+    """Where an ensemble written to `out` keeps its finished replicas: `OUT.partial` beside it
+    (beside, not inside: the output folder appears only once complete, `atomic_dir`)."""
+    out = Path(out)
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def _fn_name(fn: Any) -> str | None:
+    return None if fn is None else f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def ensemble_identity(scenario: Any, variants: Sequence[Variant], replicas: int, seed: int,
+                      engine: str = "auto", simulate_fn: Callable[..., Any] | None = None,
+                      compile_fn: Callable[[Any], Any] | None = None,
+                      metric_fn: Callable[[Any], Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """What a partial folder must match to be resumed: the scenario's digest and each variant's
+    (its overrides applied: `provenance.scenario_digest`, which covers hasten and days), the
+    variants' labels and overrides, replicas, base seed, engine, the functions that run and
+    measure a replica, and corredor's source digest (replicas of other code must not be mixed
+    into one ensemble). As JSON gives it back (dates as text), so that a record read from the
+    folder compares equal."""
+    from ..provenance import provenance, scenario_digest
+
+    record = {
+        "format": PARTIAL_FORMAT,
+        "scenario": str(getattr(scenario, "name", scenario)),
+        "scenario_sha256": scenario_digest(scenario),
+        "variants": [{"label": v.label, "overrides": dict(v.overrides),
+                      "sha256": scenario_digest(apply_overrides(scenario, v.overrides))}
+                     for v in variants],
+        "replicas": int(replicas),
+        "base_seed_text": seed_text(int(seed)),
+        "engine": engine,
+        "simulate_fn": _fn_name(simulate_fn),
+        "compile_fn": _fn_name(compile_fn),
+        "metric_fn": _fn_name(metric_fn),
+        "corredor_source": provenance().get("corredor_source"),
+    }
+    return cast(dict[str, Any], json.loads(json.dumps(record, default=_json_default)))
+
+
+#: How a mismatch is said: the record's key -> what it is called in the refusal.
+_IDENTITY_WORDS = {"scenario": "scenario", "scenario_sha256": "scenario's content",
+                   "variants": "variants (--set, --sweep, or the scenario's content under them)",
+                   "replicas": "replicas (-n)", "base_seed_text": "seed (--seed)", "engine": "engine (--engine)",
+                   "simulate_fn": "simulate function", "compile_fn": "compile function",
+                   "metric_fn": "metric function", "corredor_source": "corredor's code",
+                   "format": "format (an earlier corredor version's)"}
+
+
+def kept_replicas(folder: str | os.PathLike[str]) -> set[tuple[int, int]]:
+    """(variant, replica) of each replica file in a partial folder; empty where there is none."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return set()
+    return {(int(m[1]), int(m[2])) for n in names if (m := _REPLICA_FILE.fullmatch(n))}
+
+
+def open_partial(folder: str | os.PathLike[str], identity: Mapping[str, Any]) -> set[tuple[int, int]]:
+    """Make the partial folder `folder` for the ensemble `identity`, or check that the one there
+    was made for it (PartialMismatch, naming what differs, where not; also where it holds no
+    record); return the (variant, replica) it keeps. A replica file that cannot be read (a
+    machine that lost power mid-write) and a killed writer's temporaries are removed: those
+    replicas run again."""
+    folder = Path(folder)
+    record = folder / PARTIAL_IDENTITY
+    if os.path.lexists(folder):
+        try:
+            found = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise PartialMismatch(f"{folder} exists but holds no record of an ensemble ({PARTIAL_IDENTITY}); "
+                                  "remove it, or write the ensemble elsewhere (--out)") from None
+        differ = [k for k in dict.fromkeys([*identity, *(found if isinstance(found, dict) else {})])
+                  if not isinstance(found, dict) or found.get(k) != identity.get(k)]
+        if differ:
+            said = ", ".join(_IDENTITY_WORDS.get(k, k) for k in differ)
+            raise PartialMismatch(f"{folder} keeps the replicas of another ensemble (its {said} "
+                                  "differ from this command's); resume it with the command that made "
+                                  "it, or remove it to start this ensemble afresh")
+    else:
+        folder.mkdir(parents=True)
+        _write_atomically(record, (json.dumps(dict(identity), indent=2) + "\n").encode("utf-8"))
+    kept = set()
+    for name in os.listdir(folder):
+        path = folder / name
+        if name.endswith(".tmp"):  # (a writer killed between writing and renaming)
+            path.unlink(missing_ok=True)
+        elif (m := _REPLICA_FILE.fullmatch(name)) is not None:
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    json.loads(str(z["meta"]))
+                kept.add((int(m[1]), int(m[2])))
+            except Exception:  # (unreadable: run it again)
+                path.unlink(missing_ok=True)
+    return kept
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a temporary beside it, renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def keep_replica(folder: str | os.PathLike[str], out: ReplicaOutput) -> None:
+    """Keep one finished replica in the partial folder (`v{variant}-r{replica}.npz`: its band
+    arrays as float32 and its seed and metrics as JSON, every float exactly), atomically."""
+    import io
+
+    names = list(out.arrays)
+    meta = json.dumps({"variant": out.variant, "replica": out.replica, "seed": str(out.seed),
+                       "names": names, "metrics": out.metrics})  # (NaN as NaN: read back by json)
+    buf = io.BytesIO()
+    files: dict[str, Any] = {"meta": np.array(meta), **{f"a{i}": out.arrays[n] for i, n in enumerate(names)}}
+    np.savez(buf, **files)
+    _write_atomically(Path(folder) / f"v{out.variant}-r{out.replica}.npz", buf.getvalue())
+
+
+def load_replica(folder: str | os.PathLike[str], variant: int, replica: int) -> ReplicaOutput:
+    """A replica kept by `keep_replica`, as the worker returned it (without the layout)."""
+    with np.load(Path(folder) / f"v{variant}-r{replica}.npz", allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        arrays = {n: np.asarray(z[f"a{i}"]) for i, n in enumerate(meta["names"])}
+    return ReplicaOutput(int(meta["variant"]), int(meta["replica"]), int(meta["seed"]), arrays,
+                         {str(k): float(v) for k, v in meta["metrics"].items()})
+
+
+def to_run(kept: Collection[tuple[int, int]], n_variants: int, replicas: int) -> int:
+    """How many replicas a resumed ensemble runs: those not kept, and the first, whose layout of
+    the results is not kept (one replica: less than a file per replica would cost)."""
+    return n_variants * replicas - len(set(kept) - {(0, 0)})
+
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -779,6 +934,7 @@ def run_ensemble(
     compile_fn: Callable[[Any], Any] | None = None,
     metric_fn: Callable[[Any], Mapping[str, float]] | None = None,
     progress: ProgressFn | None = None,
+    partial: str | os.PathLike[str] | None = None,
 ) -> Ensemble:
     """Run `replicas` seeded replicas of each variant and reduce them to bands and metrics.
 
@@ -788,6 +944,14 @@ def run_ensemble(
     own `simulate` and `compile_plan`; `metric_fn(results) -> {name: float}` to `default_metrics`.
     All three must be module-level functions for the process and Dask executors (a lambda with
     the local executor is a TypeError naming the argument, before anything runs).
+
+    `partial`: a folder (`partial_path(out)`) that keeps each finished replica, so that an
+    ensemble stopped midway (a signal, a lost worker, a crash) goes on where it was: given the
+    same folder again, only the replicas it lacks run (and the first, for the results' layout),
+    and the result is the same, bit for bit, as in one go. A folder made by another ensemble
+    (`ensemble_identity`) is refused with PartialMismatch before anything runs. `progress(done,
+    n)` then counts the replicas run in this call. The caller removes the folder once the
+    ensemble's output is written.
     """
     from .executors import SerialExecutor, worker_refusal
 
@@ -805,10 +969,15 @@ def run_ensemble(
     started = time.perf_counter()
     plans = tuple(compile_fn(apply_overrides(scenario, v.overrides)) for v in variants)
     seeds = replica_seeds(seed, replicas)
+    kept: set[tuple[int, int]] = set()
+    if partial is not None:  # (checked before any work: another ensemble's replicas are refused)
+        kept = open_partial(partial, ensemble_identity(scenario, variants, replicas, seed, engine,
+                                                       simulate_fn, compile_fn, metric_fn))
     tasks = [
         ReplicaTask(v, r, s, template=(v == 0 and r == 0))
         for r, s in enumerate(seeds)
         for v in range(len(variants))
+        if (v, r) not in kept or (v == 0 and r == 0)
     ]
     shared = EnsembleShared(plans, simulate_fn, metric_fn, engine, threads)
     ex = executor or SerialExecutor()
@@ -818,8 +987,15 @@ def run_ensemble(
     pending: list[ReplicaOutput] = []
     rows: list[dict[str, Any]] = []
     done = 0
+
+    def row(out: ReplicaOutput) -> dict[str, Any]:
+        return {"variant": variants[out.variant].label, "replica": out.replica, "seed": out.seed,
+                **out.metrics}
+
     try:
         for out in ex.map_unordered(run_replica, shared, tasks):
+            if partial is not None and (out.variant, out.replica) not in kept:
+                keep_replica(partial, out)  # (before it counts as done: a stop now keeps it)
             if out.template is not None:
                 template, first_manifest = out.template, out.manifest or {}
                 shapes = {k: v.shape for k, v in out.arrays.items()}
@@ -827,12 +1003,15 @@ def run_ensemble(
                 for p in pending:
                     store.put(p)
                 pending.clear()
+                for v, r in sorted(kept - {(0, 0)}):  # (read one at a time: never all in RAM)
+                    back = load_replica(cast(str, partial), v, r)  # (kept: partial was given)
+                    store.put(back)
+                    rows.append(row(back))
             if store is None:  # keep until the template replica arrives
                 pending.append(out)
             else:
                 store.put(out)
-            rows.append({"variant": variants[out.variant].label, "replica": out.replica,
-                         "seed": out.seed, **out.metrics})
+            rows.append(row(out))
             done += 1
             if progress is not None:
                 progress(done, len(tasks))

@@ -61,6 +61,7 @@ from numba import prange  # noqa: E402
 from .. import stopping
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
 from ..stopping import at_once
+from . import daycount
 from .parallel_lock import parallel_section
 from .rng import Stream, seed_words, stream_key, uniform_k
 from .rules.capacity import cap_multiplier, cap_multipliers
@@ -710,8 +711,10 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
          # records
          pop_rec: np.ndarray, arr_rec: np.ndarray, dep_rec: np.ndarray, link_rec: np.ndarray,
          spawned_rec: np.ndarray, alive_rec: np.ndarray, rounds_rec: np.ndarray,
-         check: bool, one_thread: bool, bern: bool) -> tuple:
+         check: bool, one_thread: bool, bern: bool, days_done: np.ndarray) -> tuple:
     """Days t_begin..n_days−1 of the day loop of the module docstring; (error code, error day).
+    `days_done[0]` is set to the days done at the end of each day (`corredor run`'s day counter
+    reads it from another thread: engine/daycount.py).
 
     Everything carried from one day to the next is in the arguments (mutated in place), so a run
     split into several calls (checkpoints, engine/checkpoint.py) equals a run in one call.
@@ -952,6 +955,7 @@ def _run(seed: np.uint64, n_days: int, t_begin: int, n_alive0: int, fp: np.ndarr
             for j in range(n_links):
                 if on[j] != link_count[j]:
                     return ERR_CHECK, t
+        days_done[0] = t + 1
     return ERR_NONE, -1
 
 
@@ -1082,6 +1086,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
     try:
         t0 = time.perf_counter()
         err, day, t = ERR_NONE, -1, int(first_day)
+        daycount.begin(t, n_days)
         while t < n_days and err == ERR_NONE:
             t_end = n_days if every <= 0 else min(n_days, (t // every + 1) * every)
             # (a signal's Python handler would wait for the kernel; parallel_section: another
@@ -1103,7 +1108,7 @@ def run_agents(plan: Plan, seed: int = 0, threads: int | None = None, check: boo
                     st["rtd"], st["dday"],
                     st["pop_rec"], st["arr_rec"], st["dep_rec"], st["link_rec"], st["spawned"],
                     st["alive"], st["rounds"], bool(check), nb.get_num_threads() == 1,
-                    draws == "bernoulli")
+                    draws == "bernoulli", daycount.DAYS)
             t = t_end
             stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
             if err == ERR_NONE and t < n_days and on_checkpoint is not None:

@@ -63,6 +63,7 @@ import numpy as np
 
 from .. import stopping
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan
+from . import daycount
 from .agents import FP_KEYS, MAX_ROUNDS, EngineError, EngineOutput
 from .rng import Stream, key_bits, seed_words
 from .rules.capacity import cap_multiplier, cap_multipliers
@@ -752,8 +753,11 @@ def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bo
     use_pop, take_pop, use_decay = bool(p["use_pop_for_loc_weight"]), bool(p["take_from_population"]), bool(p["use_decay"])
     seeds = day_seeds(seed, n_days)
     t0 = time.perf_counter()
+    daycount.begin(0, n_days)
+    days_done = daycount.DAYS
     for t in range(n_days):
         stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
+        days_done[0] = t  # (for `run`'s day counter: engine/daycount.py)
         err, pi, pf, np_, li, lf, nl = _day(
             t, int(seeds[t]), fp, sof, use_pop, take_pop, use_decay, decay,
             int(plan.decay_interval),
@@ -777,6 +781,7 @@ def run_cohorts(plan: Plan, seed: int = 0, threads: int | None = None, check: bo
             }[int(err)]
             raise EngineError(f"day {t}: {msg}")
     loop_s = time.perf_counter() - t0
+    days_done[0] = n_days
     alive = plan.insert0.sum() + np.cumsum(spawn)
     out = EngineOutput(
         population=pop_rec, arrivals=arr_rec, departures=dep_rec, travellers=link_rec,

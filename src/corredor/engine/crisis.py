@@ -47,7 +47,7 @@ import xarray as xr
 from .. import stopping
 from ..provenance import provenance
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
-from . import seed_text
+from . import daycount, seed_text
 from .parallel_lock import parallel_section
 from .rng import seed_words
 from .rules.crisis_cross import cross, wait_decide
@@ -237,8 +237,11 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
     # (check: all the cash people were given, which they carry or have paid: `_check_cash`)
     cash_given = float(ppl.cash[:plan.spawn_offset[first_day]].sum() + out["money_paid_usd"][:first_day].sum()
                        + out["fares_paid_usd"][:first_day].sum()) if check else 0.0
+    daycount.begin(first_day, T)
+    days_done = daycount.DAYS
     for t in range(first_day, T):
         stopping.check()  # (a stop whose KeyboardInterrupt a finalizer swallowed ends the run here)
+        days_done[0] = t  # (for `run`'s day counter: engine/daycount.py)
         if on_checkpoint is not None and every > 0 and t > first_day and t % every == 0:
             on_checkpoint(t, pack_state(ppl, out, agent_steps))
         # 1. departures
@@ -306,6 +309,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         if check:
             _check_day(plan, t, hi, out, ev_done_day)
             _check_cash(t, ppl.cash[:hi], cash_given, out)
+    days_done[0] = T
     out["agent_steps"] = np.array(agent_steps, dtype=np.int64)  # (0-d, as in pack_state)
     return out
 

@@ -76,6 +76,7 @@ if not hasattr(np, "row_stack"):  # numpy ≥ 2.5 removed it; numba-cuda 0.30 st
 from numba import cuda  # noqa: E402
 
 from ..plan import OP_CAMP_CLOSE, OP_CAMP_OPEN, OP_LINK_CLOSE, OP_LINK_OPEN, Plan  # noqa: E402
+from . import daycount  # noqa: E402
 from .agents import (  # noqa: E402
     CHUNK,
     DRAWS,
@@ -2238,8 +2239,10 @@ def run_agents_gpu(plan: Plan, seed: int = 0, check: bool = False, threads_per_b
 
     cuda.synchronize()
     t_day = t0 = lap_at[0] = time.perf_counter()  # the day loop (allocation, upload not counted)
+    daycount.begin(0, n_days)
     for t in range(n_days):
         today[0] = t
+        daycount.DAYS[0] = t  # (days queued on the device: `run`'s day counter, engine/daycount.py)
         if days is not None:
             days.begin(t)
             d_day_tally, d_day_spawn, d_day_fstat = days.rows(t)
