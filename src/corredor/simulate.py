@@ -245,9 +245,9 @@ def _crisis(scenario: Scenario, seed: int, threads: int | None, check: bool, eng
 def capacity_caveat(plan: Plan) -> str | None:
     """What a run of the cohort engine on `plan` should say of itself: approximate where a camp's
     capacity binds, with a wider spread there; None for a plan without camp capacities, where it
-    is exact in distribution. Why: every shipped Flee case has capacity-bound camps, and a review
-    of mali2012 (hasten 10) found Tabareybarey on day 50 at 558.0 ± 15.0 with cohorts against
-    551.9 ± 7.0 with agents (100 seeds each, KS p = 0.00012): bands there about twice as wide."""
+    is exact in distribution. Why: every shipped Flee case has capacity-bound camps, and at
+    mali2012's Tabareybarey (hasten 10, day 50) the cohorts' 5–95 % band is 2.5–2.8 times as wide
+    as the agents', their SD 1.5–1.8 times (docs/validation.md, "Cohorts vs agents")."""
     capped = int(np.count_nonzero(np.asarray(plan.capacity) >= 1))
     if not capped:
         return None
