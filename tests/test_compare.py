@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -112,6 +113,24 @@ def small_comparison():
     same = load_variant(SCENARIO / "variants" / "bribe_100.toml")  # = baseline's price
     cheap = load_variant(SCENARIO / "variants" / "bribe_55.toml")
     return compare({"baseline": base, "bribe-100": same, "bribe-55": cheap}, seeds=3, base_seed=5)
+
+
+def test_a_compared_run_says_its_engine_and_compile_time_as_simulate_does():
+    """The Results a comparison keeps (the main job writes them as run folders) carry the
+    manifest's `engine_choice` and `timing.compile_s`, as `simulate`'s do (docs/outputs.md: every
+    run folder has both); they lacked both, run by the crisis engine directly. Same figures."""
+    from corredor.simulate import simulate
+
+    base = load_scenario(SCENARIO)
+    short = dataclasses.replace(base, days=20)
+    comp = compare({"baseline": short}, seeds=1, base_seed=5, keep=1)
+    kept = comp.runs["baseline"][0]
+    alone = simulate(short, seed=comp.seeds[0])
+    assert kept.manifest["engine_choice"] == alone.manifest["engine_choice"]
+    assert kept.manifest["engine_choice"]["asked"] == "auto"
+    assert isinstance(kept.manifest["timing"]["compile_s"], float)
+    assert kept.manifest["timing"]["compile_s"] >= 0
+    xr.testing.assert_identical(kept.dataset, alone.dataset)
 
 
 def test_common_seeds_make_an_identical_variant_identical(small_comparison):
@@ -720,6 +739,33 @@ def test_cli_compare_warns_when_periods_differ(tmp_path):
     r = runner.invoke(app, ["compare", str(SCENARIO), str(SCENARIO / "variants" / "bribe_0.toml"),
                             "--seeds", "1", "--executor", "serial"])
     assert r.exit_code == 0 and "warning" not in r.output
+
+
+def test_cli_compare_quiet_prints_warnings_only_and_needs_out(tmp_path, monkeypatch):
+    """Found by a documentation audit: docs/outputs.md sends batch jobs to `compare --quiet`,
+    which was "No such option" (exit 2). Quiet: no progress lines, no tables or notes; the
+    warnings still; the files written. Without --out it would keep nothing: refused."""
+    import shutil
+
+    monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", "0.000001")  # (a progress line every run)
+    base, short = tmp_path / "base", tmp_path / "short"
+    for folder, days in ((base, 20), (short, 15)):
+        shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants", "*.py"))
+        toml = folder / "scenario.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace("days = 150", f"days = {days}"),
+                        encoding="utf-8")
+    args = ["compare", str(base), str(short), "--seeds", "1", "--executor", "serial"]
+    r = runner.invoke(app, [*args, "--quiet", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == ""
+    assert r.stderr.startswith("warning: short runs 15 days from 2023-02-01, the baseline 20 days")
+    assert "seeds:" not in r.stderr and "note:" not in r.stderr
+    assert (tmp_path / "c" / "comparison.csv").is_file()
+    r = runner.invoke(app, [*args, "-q"])
+    assert r.exit_code == 2 and "--quiet prints no tables: give --out FOLDER" in r.output
+    r = runner.invoke(app, args)  # (not quiet: the progress lines, the note and the tables)
+    assert r.exit_code == 0, r.output
+    assert "2 scenarios × 1 seeds: 1/2" in r.stderr and "note: " in r.stderr and "baseline" in r.stdout
 
 
 def test_cli_compare_warns_of_a_parameter_value_that_can_change_nothing():

@@ -78,6 +78,9 @@ def test_run_folders_are_of_the_seed_nearest_the_baselines_medians(main_job: Pat
         manifest = json.loads((main_job / name / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["seed"] == seed, name
         assert manifest["chosen_as"] == f"typical of {SEEDS} seeds"
+        # (as every run folder's, docs/outputs.md: the main job's lacked both)
+        assert manifest["engine_choice"]["engine"] == manifest["engine"], name
+        assert manifest["timing"]["compile_s"] >= 0, name
         # the run folder's figures are the comparison's of that seed
         for m in ("peak_stranded", "money_paid_usd", "irregular_crossings"):
             assert manifest["key_figures"][m] == pytest.approx(data["per_seed"][name][m][k]), (name, m)
@@ -143,3 +146,25 @@ def test_variant_pages_say_what_they_change_and_pages_name_scenarios_readably(ma
     body, details = comparison.split('<details class="technical">')
     for seed in data["seeds_text"]:
         assert seed not in body and seed in details
+
+
+@pytest.mark.slow
+def test_main_job_quiet_prints_nothing_but_writes_everything(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a documentation audit: docs/outputs.md sends batch jobs to `main-job --quiet`,
+    which was "No such option" (exit 2). Quiet: no progress lines, no tables or check lines."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    monkeypatch.setenv("CORREDOR_PROGRESS_SECONDS", "0.000001")  # (a progress line every run)
+    scen = tmp_path / "chile-peru-2023"
+    shutil.copytree(SCENARIO, scen, ignore=shutil.ignore_patterns("runs", "__pycache__", "variants"))
+    toml = scen / "scenario.toml"
+    toml.write_text(re.sub(r"(?m)^days = 150", "days = 110", toml.read_text(encoding="utf-8")), encoding="utf-8")
+    r = CliRunner().invoke(app, ["main-job", "--scenario", str(scen), "--out", str(tmp_path / "main"),
+                                 "--seeds", "1", "--executor", "serial", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert r.output == ""
+    for name in ("comparison.csv", "comparison.html", "observation_check.json", "baseline/report.html"):
+        assert (tmp_path / "main" / name).is_file(), name

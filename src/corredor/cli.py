@@ -1107,8 +1107,9 @@ def _note_warnings(path: Path, scenario) -> None:
                           f"{path} lists them)", markup=False, highlight=False, soft_wrap=True)
 
 
-def _load_crisis_or_exit(path: Path):
-    """A crisis scenario folder or a variant .toml file; exit 2 with problems otherwise."""
+def _load_crisis_or_exit(path: Path, quiet: bool = False):
+    """A crisis scenario folder or a variant .toml file; exit 2 with problems otherwise. Its
+    warnings are counted in a note unless `quiet` (as `ensemble --quiet`)."""
     from .scenario.native_crisis import load_any
 
     if not path.exists():
@@ -1119,7 +1120,8 @@ def _load_crisis_or_exit(path: Path):
         fail_with_problems(exc)
     if scenario.crisis is None:
         usage_error(f"{path}: not a border-crisis scenario (no [crisis] table)")
-    _note_warnings(path, scenario)
+    if not quiet:
+        _note_warnings(path, scenario)
     return scenario
 
 
@@ -1360,6 +1362,7 @@ def compare(
     executor: str = typer.Option("local", "--executor", help="local (processes) | dask | serial"),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar or tables, warnings only (with --out: the files hold the comparison)"),
 ) -> None:
     """Run a baseline and its policy variants over the same seeds and print the policy metrics.
 
@@ -1377,6 +1380,8 @@ def compare(
     from .analysis.overrides import same_run
     from .progress import progress_bar
 
+    if quiet and out is None:  # (the runs' figures would be neither printed nor written)
+        usage_error("--quiet prints no tables: give --out FOLDER to keep the comparison")
     if out is not None:  # refused before the runs, not after them
         from .outputs.plots import COMPARISON_PNG  # (matplotlib: only with --out)
         from .outputs.report.comparison import COMPARISON_HTML
@@ -1390,9 +1395,9 @@ def compare(
         there = [name for name in (*COMPARISON_FILES, COMPARISON_PNG, COMPARISON_HTML) if (out / name).exists()]
         if there and not force:
             usage_error(f"{out} already holds {', '.join(there)}; use --force to replace them")
-    scenarios = {"baseline": _load_crisis_or_exit(baseline)}
+    scenarios = {"baseline": _load_crisis_or_exit(baseline, quiet)}
     for path in variants or []:
-        sc = _load_crisis_or_exit(path)
+        sc = _load_crisis_or_exit(path, quiet)
         scenarios[_compared_name(path, sc, scenarios)] = sc
     if out is not None:  # (it adds files to `out`, replacing no folder: only this check applies)
         from .targets import UnsafeTarget, check_outside_scenarios
@@ -1447,7 +1452,7 @@ def compare(
         scenarios = {(base_name if n == "baseline" else n): sc for n, sc in scenarios.items()}
         swept_values = {(base_name if n == "baseline" else n): v for n, v in swept_values.items()}
         order = [base_name if n == "baseline" else n for n in order]
-    if same:  # (before the runs: the count of scenarios on the progress bar is one less)
+    if same and not quiet:  # (before the runs: the count of scenarios on the progress bar is one less)
         err_console.print(f"note: the sweep's {' and '.join(same)} is the baseline as written: it runs "
                           f"once, as the row \"{base_name}\"", markup=False, highlight=False, soft_wrap=True)
     base = scenarios[base_name]
@@ -1459,7 +1464,7 @@ def compare(
                               markup=False, highlight=False, soft_wrap=True)
     ex = _executor_or_exit(executor, workers, address)
     total = seeds * len(scenarios)
-    with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
+    with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total, quiet=quiet) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
     comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order)
@@ -1478,16 +1483,17 @@ def compare(
             failed = FileExistsError(written_meanwhile(exc.paths))
         except OSError as exc:
             failed = exc
-    if own:  # (above the tables it names the row of)
+    if own and not quiet:  # (above the tables it names the row of)
         also = f" (the sweep's {' and '.join(same)}, run once)" if same else ""
         console.print(f"baseline ({baseline}) as written: {own}{also}", markup=False, highlight=False,
                       soft_wrap=True)
-    _print_comparison(comp)
-    for line in comp.identical_notes():  # (a row of zeros reads as a variant not applied)
-        console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
+    if not quiet:
+        _print_comparison(comp)
+        for line in comp.identical_notes():  # (a row of zeros reads as a variant not applied)
+            console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
     if failed is not None:  # (after the tables: the runs' figures are still shown)
         write_error(out, failed)
-    if paths:
+    if paths and not quiet:
         console.print("wrote " + ", ".join(str(p) for p in paths), markup=False, highlight=False,
                       soft_wrap=True)
 
@@ -1503,6 +1509,7 @@ def main_job(
     scenario: Path | None = typer.Option(None, "--scenario", callback=_home,
                                          help="the Chile–Peru 2023 scenario folder \\[the checkout's "
                                               "scenarios/chile-peru-2023, else ./scenarios/chile-peru-2023]"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, tables or check lines, warnings only (the files hold them)"),
 ) -> None:
     """Run the Chile–Peru 2023 baseline, its variants and Peru closing 1–2 weeks earlier or later; write run folders, comparison, reports."""
     from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, check_lines, run_main_job, variant_files
@@ -1522,15 +1529,17 @@ def main_job(
     ex = _executor_or_exit(executor, workers, address)
     n_runs = seeds * (1 + len(variant_files(scenario_dir)) + len(CLOSURE_SHIFTS_DAYS))
     try:
-        with ex, progress_bar(f"{n_runs:,} runs", n_runs) as advance:
+        with ex, progress_bar(f"{n_runs:,} runs", n_runs, quiet=quiet) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex, scenario_dir=scenario_dir,
-                                  say=lambda m: console.print(m, markup=False, highlight=False,
-                                                              soft_wrap=True),
+                                  say=(lambda m: None) if quiet else
+                                  (lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True)),
                                   progress=lambda name, done, n: advance())
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:
         write_error(out, exc)
+    if quiet:  # (comparison.* and observation_check.json hold what follows)
+        return
     _print_comparison(result["comparison_object"])
     # (each observation with what it is to the fit: only the held-out ones test the model)
     console.print("baseline vs observations, the median over the seeds (fitted: a target of the fit; "

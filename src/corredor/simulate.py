@@ -13,6 +13,7 @@ import datetime as dt
 import platform
 import sys
 import time
+from collections.abc import Callable
 from os import PathLike
 from typing import Any
 
@@ -201,20 +202,52 @@ def simulate(scenario_or_plan: Scenario | Plan, seed: int = 0, engine: str = "au
 
     >>> res = simulate(scenario, seed=3, threads=1)  # doctest: +SKIP
     """
+    return _timing_compiles(lambda: _simulate(scenario_or_plan, seed, engine, threads, check, backend, draws))
+
+
+def simulate_crisis_plan(scenario: Scenario, plan: Any, seed: int = 0, threads: int | None = None,
+                         check: bool = False) -> Results:
+    """`simulate(scenario, seed)` of a border-crisis scenario whose plan (`compile_crisis`) is
+    compiled already: a comparison's runs compile it once for all their seeds. The same Results,
+    its manifest's `engine_choice` and `timing.compile_s` included (the main job's run folders had
+    neither: docs/outputs.md says every run folder has both)."""
+    return _timing_compiles(lambda: _crisis(scenario, seed, threads, check, "auto", plan))
+
+
+def _timing_compiles(run: Callable[[], Results]) -> Results:
+    """`run()`, with the seconds numba spent compiling during it in `manifest["timing"]["compile_s"]`."""
     from numba.core import event
 
     with event.install_recorder("numba:compile") as recorder:
-        res = _simulate(scenario_or_plan, seed, engine, threads, check, backend, draws)
+        res = run()
     res.manifest.setdefault("timing", {})["compile_s"] = round(compile_seconds(recorder.buffer), 3)
+    return res
+
+
+def _crisis(scenario: Scenario, seed: int, threads: int | None, check: bool, engine: str,
+            plan: Any = None) -> Results:
+    """A border-crisis run on the crisis engine, whatever `engine` was asked, saying so in
+    `manifest["engine_choice"]`."""
+    from .engine.crisis import simulate_crisis
+
+    res = simulate_crisis(scenario, seed=seed, threads=threads, check=check, plan=plan)
+    # (said, as for every other run: `engine` was set aside, "cohorts" too)
+    res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
+                                     "reason": "a border-crisis scenario ([crisis]): its rules "
+                                               "follow each person, on the crisis engine only"}
+    if check:  # the dataset too, not only the engine's state (engine/invariants.py)
+        from .engine.invariants import check_results
+
+        check_results(res)
     return res
 
 
 def capacity_caveat(plan: Plan) -> str | None:
     """What a run of the cohort engine on `plan` should say of itself: approximate where a camp's
     capacity binds, with a wider spread there; None for a plan without camp capacities, where it
-    is exact in distribution. Why: every shipped Flee case has capacity-bound camps, and a review
-    of mali2012 (hasten 10) found Tabareybarey on day 50 at 558.0 ± 15.0 with cohorts against
-    551.9 ± 7.0 with agents (100 seeds each, KS p = 0.00012): bands there about twice as wide."""
+    is exact in distribution. Why: every shipped Flee case has capacity-bound camps, and at
+    mali2012's Tabareybarey (hasten 10, day 50) the cohorts' 5–95 % band is 2.5–2.8 times as wide
+    as the agents', their SD 1.5–1.8 times (docs/validation.md, "Cohorts vs agents")."""
     capped = int(np.count_nonzero(np.asarray(plan.capacity) >= 1))
     if not capped:
         return None
@@ -266,18 +299,7 @@ def _simulate(scenario_or_plan: Scenario | Plan, seed: int, engine: str, threads
 
         return simulate_gpu(scenario_or_plan, seed=seed, engine=engine, check=check, draws=draws)
     if isinstance(scenario_or_plan, Scenario) and scenario_or_plan.crisis is not None:
-        from .engine.crisis import simulate_crisis
-
-        res = simulate_crisis(scenario_or_plan, seed=seed, threads=threads, check=check)
-        # (said, as for every other run: `engine` was set aside, "cohorts" too)
-        res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
-                                         "reason": "a border-crisis scenario ([crisis]): its rules "
-                                                   "follow each person, on the crisis engine only"}
-        if check:  # the dataset too, not only the engine's state (engine/invariants.py)
-            from .engine.invariants import check_results
-
-            check_results(res)
-        return res
+        return _crisis(scenario_or_plan, seed, threads, check, engine)
     plan = scenario_or_plan if isinstance(scenario_or_plan, Plan) else compile_plan(scenario_or_plan)
     from .engine.cohorts import engine_for
 

@@ -702,13 +702,13 @@ def _quantiles(values: np.ndarray) -> list[float]:
 def run_seeds(scenario: Scenario, seeds: list[int], threads: int = 1,
               reduce: Callable[[Any], Any] | None = None, check: bool = False) -> list[Any]:
     """Run one crisis scenario once per seed (its plan compiled once); `reduce` maps each Results."""
-    from ..engine.crisis import simulate_crisis
     from ..engine.rules.crisis_plan import compile_crisis
+    from ..simulate import simulate_crisis_plan
 
     plan = compile_crisis(scenario)
     out = []
     for s in seeds:
-        res = simulate_crisis(scenario, seed=s, threads=threads, check=check, plan=plan)
+        res = simulate_crisis_plan(scenario, plan, seed=s, threads=threads, check=check)
         out.append(reduce(res) if reduce is not None else res)
     return out
 
@@ -750,10 +750,12 @@ class SeedOutput:
 def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
     """Worker function: run one (scenario, seed) and reduce it at once (module-level: it is sent
     to worker processes and Dask workers by name)."""
-    from ..engine.crisis import simulate_crisis
+    from ..simulate import simulate_crisis_plan
 
     scen, plan = shared.scenarios[task.name]
-    res = simulate_crisis(scen, seed=task.seed, threads=shared.threads, plan=plan)
+    # (as `simulate` runs it: the run folders the main job writes of it say their engine_choice
+    # and compile time, as every run folder does)
+    res = simulate_crisis_plan(scen, plan, seed=task.seed, threads=shared.threads)
     ds = res.dataset
     camp = (np.array(ds["population"].sel(location=shared.camp).values)
             if shared.camp is not None and shared.camp in plan.names else None)
