@@ -276,7 +276,7 @@ def test_main_job_reads_the_scenario_given_with_scenario(tmp_path: Path, monkeyp
 
     runner = CliRunner()
     r = runner.invoke(app, ["main-job", "--out", str(tmp_path / "o"), "--scenario", str(tmp_path / "none")])
-    assert r.exit_code == 2 and "none: no scenario.toml (expected the Chile–Peru 2023 scenario" in r.output
+    assert r.exit_code == 2 and "none: no scenario.toml (expected a border-crisis scenario folder" in r.output
     assert not (tmp_path / "o").exists()
     copy = tmp_path / "my copy"
     shutil.copytree(SCENARIO, copy)

@@ -106,7 +106,7 @@ def range_words(low: float | None, high: float | None) -> str | None:
 OPTION_WORDS = {"--seed": "SEED", "--seeds": "N", "--replicas": "N", "--trials": "N", "--days": "N",
                 "--hasten": "H", "--workers": "N", "--threads": "N", "--checkpoint-every": "N",
                 "--every": "N", "--out": "DIR", "--set": "KEY=VALUE", "--sweep": "KEY=VALUES",
-                "--address": "URL", "--params": "FILE", "--comparison": "FILE"}
+                "--address": "URL", "--params": "FILE", "--comparison": "FILE", "--sweep-date": "NAME"}
 
 
 def _plain_type(param: TyperOption | TyperArgument) -> str | None:
@@ -1507,33 +1507,56 @@ def main_job(
     address: str | None = typer.Option(None, "--address", help="Dask scheduler, e.g. tcp://host:8786"),
     workers: int | None = typer.Option(None, "--workers", min=1, help="worker processes \\[all cores]"),
     scenario: Path | None = typer.Option(None, "--scenario", callback=_home,
-                                         help="the Chile–Peru 2023 scenario folder \\[the checkout's "
+                                         help="the border-crisis scenario folder \\[the checkout's "
                                               "scenarios/chile-peru-2023, else ./scenarios/chile-peru-2023]"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, tables or check lines, warnings only (the files hold them)"),
+    sweep_date: str | None = typer.Option(None, "--sweep-date",
+                                          help="the date parameter moved 1–2 weeks earlier and later "
+                                               "\\[peru_block where the scenario has it, else no date sweep]"),
 ) -> None:
-    """Run the Chile–Peru 2023 baseline, its variants and Peru closing 1–2 weeks earlier or later; write run folders, comparison, reports."""
-    from .mainjob import CLOSURE_SHIFTS_DAYS, SCENARIO_DIR, check_lines, run_main_job, variant_files
+    """Run a border-crisis baseline (Chile–Peru 2023 unless --scenario), its variants and its date parameter 1–2 weeks earlier or later; write run folders, comparison, reports."""
+    from .mainjob import (
+        CLOSURE_SHIFTS_DAYS,
+        SCENARIO_DIR,
+        check_lines,
+        run_main_job,
+        sweep_parameter,
+        variant_files,
+    )
+    from .scenario import load_scenario
     from .targets import holds_anything
 
     scenario_dir = scenario if scenario is not None else SCENARIO_DIR
     if not (scenario_dir / "scenario.toml").is_file():
-        usage_error(f"{scenario_dir}: no scenario.toml (expected the Chile–Peru 2023 scenario, a copy of the "
+        usage_error(f"{scenario_dir}: no scenario.toml (expected a border-crisis scenario folder, such as the "
                     "repository's scenarios/chile-peru-2023" + ("; give its folder with --scenario)" if scenario is None
                                                                  else ")"))
     # (as if replacing, `--force` or not: it replaces the run folders and files inside `out`)
     _replaceable_or_exit(out, [scenario_dir], replace=True, into="comparison.json")
     if out.is_dir() and holds_anything(out) and not force:
         usage_error(f"{out} exists; use --force to replace it")
+    try:  # (read first: `--sweep-date` is checked against it before any work)
+        baseline = load_scenario(scenario_dir)
+    except ScenarioError as exc:
+        fail_with_problems(exc)
+    if getattr(baseline, "crisis", None) is None:
+        usage_error(f"{scenario_dir}: not a border-crisis scenario (no [crisis] section); the main job "
+                    "compares a crisis scenario's policy variants (for a Flee case: corredor ensemble)")
+    try:
+        swept = sweep_parameter(baseline, sweep_date)
+    except ValueError as exc:
+        usage_error(str(exc))
     from .progress import progress_bar
 
     ex = _executor_or_exit(executor, workers, address)
-    n_runs = seeds * (1 + len(variant_files(scenario_dir)) + len(CLOSURE_SHIFTS_DAYS))
+    n_runs = seeds * (1 + len(variant_files(scenario_dir)) + (len(CLOSURE_SHIFTS_DAYS) if swept else 0))
     try:
         with ex, progress_bar(f"{n_runs:,} runs", n_runs, quiet=quiet) as advance:
             result = run_main_job(out, seeds=seeds, force=force, executor=ex, scenario_dir=scenario_dir,
                                   say=(lambda m: None) if quiet else
                                   (lambda m: console.print(m, markup=False, highlight=False, soft_wrap=True)),
-                                  progress=lambda name, done, n: advance())
+                                  progress=lambda name, done, n: advance(), sweep_date=swept,
+                                  baseline=baseline)
     except ScenarioError as exc:
         fail_with_problems(exc)
     except OSError as exc:

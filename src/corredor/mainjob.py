@@ -1,12 +1,14 @@
-"""The main job: the Chile–Peru 2023 baseline and its policy variants, run, compared, reported.
+"""The main job: a border-crisis baseline and its policy variants, run, compared, reported.
 
-`run_main_job(out_dir)` runs the baseline and every variant in `scenarios/chile-peru-2023/variants`
-over several seeds (common seeds), writes one run folder per scenario (of one typical seed, the
-same for every scenario: `typical_seed`), writes the comparison (comparison.csv/json), checks the baseline against the dated observations, and builds
-the HTML report of each run folder. The comparison also answers the planners' question "what if
-Peru had closed on another day": the baseline with its date parameter `peru_block` one and two
-weeks earlier and later (`closure_day_scenarios`; in the comparison and the reports' policy table,
-without run folders of their own).
+`run_main_job(out_dir)` runs the baseline and every variant in `<scenario>/variants` (by default
+the shipped scenarios/chile-peru-2023) over several seeds (common seeds), writes one run folder
+per scenario (of one typical seed, the same for every scenario: `typical_seed`), writes the
+comparison (comparison.csv/json), checks the baseline against the dated observations at every
+observed place, and builds the HTML report of each run folder. The comparison also answers the
+planners' question "what if it had happened on another day": the baseline with one date
+parameter (`sweep_parameter`: `--sweep-date NAME`, by default the shipped scenario's `peru_block`,
+the day Peru closed) one and two weeks earlier and later (`closure_day_scenarios`; in the
+comparison and the reports' policy table, without run folders of their own).
 The checks of the observations (`targets_for`: the observations file's `check` and `role`
 columns say which rows are checked as one and which the fit uses) and the check of every
 observation (`observation_checks`) live in `analysis.observations`, shared with calibration and
@@ -116,37 +118,88 @@ def camp_ensemble(scenario: Any, seeds: list[int]) -> tuple[np.ndarray, np.ndarr
 # ---- the main job ------------------------------------------------------------------------------
 
 
-#: Days by which the main job moves Peru's closure (the date parameter `peru_block`, 13 Apr 2023).
+#: Days by which the main job moves its swept date parameter (`sweep_parameter`; the shipped
+#: scenario's `peru_block`, Peru's closure on 13 Apr 2023).
 CLOSURE_SHIFTS_DAYS = (-14, -7, 7, 14)
 
+#: The date parameter the main job sweeps when none is named (`--sweep-date`): the shipped
+#: scenario's day Peru closes.
+DEFAULT_SWEEP_DATE = "peru_block"
 
-def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFTS_DAYS) -> dict[str, Any]:
-    """The baseline with Peru's closure (`peru_block`, and the later steps written against it)
-    moved by each of `shifts` days, named as `compare --sweep` names them (`peru_block=2023-03-30`).
-    Empty when the baseline has no such date parameter. A shift of 0 is the baseline itself and
-    is left out, as `compare --sweep` runs a point at the baseline's own value once, as its row."""
+#: How the pages word a move of a date parameter they know (what happens on the date, as a
+#: label and as a clause; what the baseline's date is; what moves with it): the shipped
+#: scenario's. Any other parameter is named as it is written ("boat_suspension 17 Sep (1 week
+#: later)", `_sweep_words`).
+_SWEEP_WORDS = {"peru_block": ("Peru closes", "Peru closing on", "in 2023",
+                               "its later steps keep their distance to it")}
+
+
+def _sweep_words(parameter: str) -> tuple[str, str, str, str]:
+    """`_SWEEP_WORDS` of `parameter`, else its name with plain words."""
+    return _SWEEP_WORDS.get(parameter, (parameter, f"{parameter} on", "as written",
+                                        "the rows written against it move with it"))
+
+
+def sweep_parameter(baseline: Any, name: str | None = None) -> str | None:
+    """The date parameter whose date the main job moves (`closure_day_scenarios`): `name` (a
+    ValueError, naming the scenario's date parameters, when the baseline has no date parameter
+    of that name), else `DEFAULT_SWEEP_DATE` where the baseline has it, else None: no date
+    sweep. Why: the sweep was tied to the shipped scenario's `peru_block`; another crisis's
+    scenario names its own dates (a boat suspension, a rainy season)."""
+    from .scenario.settings import suggest
+
+    crisis = getattr(baseline, "crisis", None)
+    dates = tuple(crisis.date_parameters) if crisis is not None else ()
+    if name is None:
+        return DEFAULT_SWEEP_DATE if DEFAULT_SWEEP_DATE in dates else None
+    if name not in dates:
+        have = (f"its date parameters are {', '.join(sorted(dates))}" if dates else
+                "it has none (a date parameter is a date in [crisis.parameters], e.g. peru_block = 2023-04-13)")
+        raise ValueError(f"--sweep-date {name}: the scenario has no date parameter {name!r}"
+                         f"{suggest(name, set(dates))}; {have}")
+    return name
+
+
+def no_sweep_note(baseline: Any) -> str:
+    """What the main job says when it moves no date (the baseline has no `DEFAULT_SWEEP_DATE`
+    and none was named): that it skips the sweep, and how to ask for one."""
+    crisis = getattr(baseline, "crisis", None)
+    dates = sorted(crisis.date_parameters) if crisis is not None else []
+    ask = (f"; name one with --sweep-date NAME ({', '.join(dates)})" if dates else
+           " and none to move (a date parameter is a date in [crisis.parameters])")
+    return f"no date sweep: the scenario has no date parameter {DEFAULT_SWEEP_DATE}{ask}"
+
+
+def closure_day_scenarios(baseline: Any, shifts: tuple[int, ...] = CLOSURE_SHIFTS_DAYS,
+                          parameter: str = DEFAULT_SWEEP_DATE) -> dict[str, Any]:
+    """The baseline with its date parameter `parameter` (default Peru's closure, `peru_block`;
+    the later steps written against it move with it) moved by each of `shifts` days, named as
+    `compare --sweep` names them (`peru_block=2023-03-30`). Empty when the baseline has no such
+    date parameter. A shift of 0 is the baseline itself and is left out, as `compare --sweep`
+    runs a point at the baseline's own value once, as its row."""
     from .scenario.native_crisis import parameter_changes, with_parameters
 
     crisis = getattr(baseline, "crisis", None)
-    if crisis is None or "peru_block" not in crisis.date_parameters:
+    if crisis is None or parameter not in crisis.date_parameters:
         return {}
-    block = baseline.start_date + dt.timedelta(days=int(crisis.parameters["peru_block"]))
+    block = baseline.start_date + dt.timedelta(days=int(crisis.parameters[parameter]))
+    happens, happening, written, moves = _sweep_words(parameter)
     out = {}
     for shift in shifts:
         if shift == 0:
             continue
         date = block + dt.timedelta(days=shift)
-        name = f"peru_block={date}"
-        sc = with_parameters(baseline, peru_block=date)
+        name = f"{parameter}={date}"
+        sc = with_parameters(baseline, **{parameter: date})
         when = f"{abs(shift) // 7} week{'s' if abs(shift) >= 14 else ''}" if shift % 7 == 0 else f"{abs(shift)} days"
+        side = "earlier" if shift < 0 else "later"
         out[name] = replace(sc, metadata={
             **sc.metadata, "variant": name,
             # (the pages' name of it; `name` stays the files' and the terminal's)
-            "variant_label": f"Peru closes {date.day} {date:%b} ({when} {'earlier' if shift < 0 else 'later'})",
-            "variant_description": f"Peru closes on {date.day} {date:%b %Y} instead of {block.day} {block:%b}: "
-                                   f"the baseline with Peru closing on {date}, {abs(shift)} days "
-                                   f"{'earlier' if shift < 0 else 'later'} than in 2023 (its later "
-                                   "steps keep their distance to it)",
+            "variant_label": f"{happens} {date.day} {date:%b} ({when} {side})",
+            "variant_description": f"{happens} on {date.day} {date:%b %Y} instead of {block.day} {block:%b}: "
+                                   f"the baseline with {happening} {date}, {abs(shift)} days "
+                                   f"{side} than {written} ({moves})",
             # (what it changes, as a variant file's: the comparison page's Scenarios table)
             "variant_changes": {"parameters": parameter_changes(baseline, sc.crisis)[0], "unchanged": [],
                                 "files": []}})
@@ -264,13 +317,26 @@ def typical_runs(scenarios: Mapping[str, Any], seed: int, executor: Any = None) 
         run_compare_seed, shared, tasks)}
 
 
+def observed_places(scenario: Any) -> list[str]:
+    """The places the scenario's dated observations are at, in the order first observed: the
+    main job keeps each one's daily people, to check the observations there."""
+    crisis = getattr(scenario, "crisis", None)
+    return list(dict.fromkeys(str(o.get("loc", o.get("location", "")))
+                              for o in (crisis.observations if crisis is not None else ())))
+
+
 def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed: int = 0,
                  scenario_dir: Path = SCENARIO_DIR,
                  say: Callable[[str], None] = print, executor: Any = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 sweep_date: str | None = None, baseline: Any = None) -> dict[str, Any]:
     """Run the baseline and its variants, write run folders, the comparison and the reports.
     `executor` runs the comparison's runs and `progress` hears of each (`analysis.compare.compare`;
-    default: this process, silently)."""
+    default: this process, silently). `sweep_date`: the date parameter moved by
+    `CLOSURE_SHIFTS_DAYS` (`sweep_parameter`: by default `peru_block` where the scenario has it,
+    else no date sweep, said with `say`; a ValueError for a name the scenario has no date
+    parameter of). `baseline`: the scenario of `scenario_dir` already read (the command reads it
+    first, to check `--sweep-date` before any work)."""
     from .analysis.compare import COMPARISON_FILES, compare, write_comparison
     from .scenario import load_scenario
     from .scenario.native_crisis import load_variant
@@ -282,19 +348,25 @@ def run_main_job(out_dir: Path, seeds: int = 20, force: bool = False, base_seed:
     if out_dir.exists() and holds_anything(out_dir) and not force:
         raise FileExistsError(f"{out_dir} exists and is not empty (use --force to replace it)")
     remove_stale_temporaries(out_dir)  # (a killed job's: they would stay there for good)
-    scenarios = {"baseline": load_scenario(scenario_dir)}
+    scenarios = {"baseline": baseline if baseline is not None else load_scenario(scenario_dir)}
+    swept = sweep_parameter(scenarios["baseline"], sweep_date)
     for path in variant_files(scenario_dir):
         v = load_variant(path)
         scenarios[str(v.metadata.get("variant", path.stem))] = v
-    closure = closure_day_scenarios(scenarios["baseline"])
+    closure = closure_day_scenarios(scenarios["baseline"], parameter=swept) if swept else {}
     scenarios.update(closure)
-    say(f"running {len(scenarios)} scenarios × {seeds} seeds ({len(closure)} of them Peru closing on "
-        "another day)")
-    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor,
-                   progress=progress)
+    if swept is None:
+        say(no_sweep_note(scenarios["baseline"]))
+    shifts = ", ".join(f"{d:+d}".replace("-", "−") for d in CLOSURE_SHIFTS_DAYS if d)
+    moved = f" ({len(closure)} of them the baseline with {swept} moved by {shifts} days)" if closure else ""
+    say(f"running {len(scenarios)} scenarios × {seeds} seeds{moved}")
     base = scenarios["baseline"]  # observations check of the baseline (median over the seeds)
-    checks = observation_checks(base, comp.camp["baseline"], comp.flows.get("baseline"),
-                                comp.camp_place or CAMP)
+    comp = compare(scenarios, seeds=seeds, base_seed=base_seed, keep=1, executor=executor,
+                   progress=progress, places=observed_places(base))
+    camp = comp.camp.get("baseline")  # (none where the scenario has no camp or staging place)
+    checks = observation_checks(base, camp if camp is not None else np.zeros_like(comp.stranded["baseline"]),
+                                comp.flows.get("baseline"), comp.camp_place or CAMP,
+                                places=comp.places.get("baseline"))
     names = {name: _slug(name) for name in comp.names if name not in closure}  # (run folders)
     # (the run folders: every scenario's run of one typical seed of the baseline, common to all)
     k = typical_seed(comp.values["baseline"])

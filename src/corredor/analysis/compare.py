@@ -394,6 +394,10 @@ class Comparison:
     #: scenario -> daily flows per seed (`daily_flows`: "transfer", "flight"), each (n_seeds,
     #: days): what the main job sets reported transfers, flights and arrivals against
     flows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    #: scenario -> place -> its daily people per seed (n_seeds, days), for each of the places
+    #: `compare(places=...)` named that the scenario has: what the main job sets the dated
+    #: observations at places other than `camp_place` against
+    places: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: scenario -> its readable name (a variant file's `label`, the main job's "Peru closes 30 Mar
     #: (2 weeks earlier)"), where it has one: the terminal, comparison.png and the pages show it
     #: (`label`), comparison.csv has it beside the name (`scenario_label`), the rows are keyed by name
@@ -717,11 +721,12 @@ def run_seeds(scenario: Scenario, seeds: list[int], threads: int = 1,
 class CompareShared:
     """What every run of a comparison reads (sent to each worker once): per scenario name, the
     scenario and its compiled crisis plan; the threads a run uses; the place whose population
-    is kept per seed."""
+    is kept per seed; other places whose population is kept too (`compare(places=...)`)."""
 
     scenarios: dict[str, tuple[Scenario, Any]]
     threads: int
     camp: str | None
+    places: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -745,6 +750,7 @@ class SeedOutput:
     camp: np.ndarray | None
     results: Any = None
     flows: dict[str, np.ndarray] = field(default_factory=dict)
+    places: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
@@ -761,7 +767,9 @@ def run_compare_seed(shared: CompareShared, task: SeedTask) -> SeedOutput:
             if shared.camp is not None and shared.camp in plan.names else None)
     return SeedOutput(task.name, task.k, {**policy_metrics(ds), **waiting_metrics(ds), **needs_metrics(ds)},
                       np.asarray(ds["stranded"].sum("location").values), camp,
-                      res if task.keep else None, daily_flows(ds))
+                      res if task.keep else None, daily_flows(ds),
+                      {p: np.array(ds["population"].sel(location=p).values)
+                       for p in shared.places if p in plan.names})
 
 
 def daily_flows(ds: Any) -> dict[str, np.ndarray]:
@@ -774,11 +782,12 @@ def daily_flows(ds: Any) -> dict[str, np.ndarray]:
 def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int = 0,
             threads: int = 1, keep: int = 0, camp: str | None = None,
             progress: Callable[[str, int, int], None] | None = None,
-            executor: Any = None) -> Comparison:
+            executor: Any = None, places: Sequence[str] = ()) -> Comparison:
     """Run every scenario with the same `seeds` replica seeds; keep the first `keep` Results each.
 
     `camp` names the place whose daily population is also kept per seed (when it exists);
-    None: the baseline's `camp_place`.
+    None: the baseline's `camp_place`. `places` names more places whose daily population is kept
+    per seed, in each scenario that has them (`Comparison.places`: the main job's observations).
     `executor` (`executors.make_executor`; default: serial in this process) runs the
     (scenario, seed) pairs, in worker processes or on a Dask cluster: the same seeds give the
     same comparison whatever runs them, since a run's random numbers are keyed by its seed.
@@ -814,7 +823,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
             raise ValueError(f"{name!r}: {exc}") from None
     if camp is None:
         camp = camp_place(next(iter(scenarios.values())))
-    shared = CompareShared({n: (s, plans[n]) for n, s in scenarios.items()}, int(threads), camp)
+    shared = CompareShared({n: (s, plans[n]) for n, s in scenarios.items()}, int(threads), camp,
+                           tuple(dict.fromkeys(str(p) for p in places)))
     tasks = [SeedTask(n, k, s, k < keep) for k, s in enumerate(seed_list) for n in names]
     outs: dict[str, list[SeedOutput | None]] = {n: [None] * len(seed_list) for n in names}
     done = dict.fromkeys(names, 0)
@@ -827,6 +837,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     stranded: dict[str, np.ndarray] = {}
     camps: dict[str, np.ndarray] = {}
     flows: dict[str, dict[str, np.ndarray]] = {}
+    kept: dict[str, dict[str, np.ndarray]] = {}
     runs: dict[str, list[Any]] = {}
     for name in names:
         got = [o for o in outs[name] if o is not None]
@@ -838,6 +849,8 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
             camps[name] = np.vstack(camp_series)
         flows[name] = {key: np.vstack([o.flows[key] for o in got]) for key in got[0].flows
                        if all(key in o.flows for o in got)}
+        kept[name] = {p: np.vstack([o.places[p] for o in got]) for p in got[0].places
+                      if all(p in o.places for o in got)}
         runs[name] = [o.results for o in got[:keep]]
     desc = {n: str(s.metadata.get("variant_description", "") if s.metadata.get("variant")
                    else s.metadata.get("description", ""))  # (a baseline: its scenario.toml's)
@@ -849,7 +862,7 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
                       base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
                       identities={n: scenario_identity(s) for n, s in scenarios.items()},
-                      camp_place=camp if camps else None, flows=flows,
+                      camp_place=camp if camps else None, flows=flows, places=kept,
                       labels={n: str(s.metadata["variant_label"]) for n, s in scenarios.items()
                               if s.metadata.get("variant") and s.metadata.get("variant_label")},
                       changes={n: dict(s.metadata["variant_changes"]) for n, s in scenarios.items()

@@ -271,15 +271,20 @@ def tolerance(o: Mapping[str, Any]) -> tuple[float, float | None] | None:
 
 
 def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.ndarray] | None = None,
-                       camp_name: str = CAMP) -> list[dict[str, Any]]:
+                       camp_name: str = CAMP,
+                       places: Mapping[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
     """Every dated observation of the scenario against the median over seeds of the model's
     figure, one row each (the rows of one `check` name: one row, that check's), in date
-    order. `camp`: the daily people at `camp_name` per seed (seeds × days); `flows`: the daily
-    flows per seed (`analysis.compare.daily_flows`). Each row: `target` (what is checked),
+    order. `camp`: the daily people at `camp_name` per seed (seeds × days); `places`: the same
+    of other places (`analysis.compare.Comparison.places`), so that an observation at any of
+    them is compared too (a scenario of another crisis observes several places); `flows`: the
+    daily flows per seed (`analysis.compare.daily_flows`). Each row: `target` (what is checked),
     `role` (`FITTED`, `HELD_OUT`, `BY_EVENT`), `compared`, `value` (the model's median), `low`,
     `high` (None: no upper bound), `ok`, `why` (the event, or why it is not compared)."""
     start = scenario.start_date
     med = np.median(np.atleast_2d(camp), axis=0)
+    at = {str(p): np.median(np.atleast_2d(v), axis=0) for p, v in (places or {}).items()}
+    at[camp_name] = med
     flow = {k: np.median(np.atleast_2d(v), axis=0) for k, v in (flows or {}).items()}
     crisis = getattr(scenario, "crisis", None)
     observations = sorted(crisis.observations if crisis is not None else (), key=lambda o: int(o["day"]))
@@ -340,11 +345,11 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
             value = float(series[day])
             if kind == "inflow":
                 row["why"] = "the people moved from the line that day, all come since the day before"
-        elif loc != camp_name:
-            row["why"] = f"the main job keeps the daily people at {camp_name} only"
+        elif loc not in at:
+            row["why"] = f"the model's daily people at {loc} were not kept (kept: {', '.join(sorted(at))})"
             continue
         else:
-            value = float(reported_figure(med, day, kind))
+            value = float(reported_figure(at[loc], day, kind))
         low, high = tol
         row.update(compared=True, value=value, low=low, high=high, ok=within(value, low, high))
     return sorted(rows, key=lambda r: r["date"])
