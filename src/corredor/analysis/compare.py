@@ -44,6 +44,9 @@ METRICS: dict[str, tuple[str, str]] = {
     # here, not beside the stranded: the order of METRIC_TABLES, which a comparison's pages keep)
     "peak_stranded_vulnerable": ("peak vulnerable people stranded", "people"),
     "vulnerable_stranded_person_days": ("vulnerable stranded person-days", "person-days"),
+    # (people moved by transfer events: 0 says a transfer found nobody at its origin, e.g. a place
+    # people pass through without stopping; `validate` warns of that)
+    "transferred": ("transferred", "people"),
     "corridor_moves": ("through a corridor", "people"),
     "flown_out": ("flown out", "people"),
     # (money paid is both kinds: the informal price at crossings and events' fares; these say what
@@ -154,7 +157,8 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (a table of its own: the first, six columns, has no room for two more in 130)
     ("vulnerable people stranded (groups marked vulnerable)",
      ("peak_stranded_vulnerable", "vulnerable_stranded_person_days")),
-    ("moved by events, and their fares", ("corridor_moves", "flown_out", "fares_paid_usd", "cannot_pay_fare")),
+    ("moved by events", ("transferred", "corridor_moves", "flown_out")),
+    ("fares of events", ("fares_paid_usd", "cannot_pay_fare")),
     # (a table of its own: a band of dates is 25 characters wide)
     ("when and how long people were stranded",
      ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
@@ -249,6 +253,7 @@ def policy_metrics(ds: Any) -> dict[str, float]:
         "irregular_crossings": float(ds["crossings"].sel(mode="irregular").values.sum()),
         "peak_stranded_vulnerable": float(vulnerable.max(initial=0.0)) if vulnerable is not None else math.nan,
         "vulnerable_stranded_person_days": float(vulnerable.sum()) if vulnerable is not None else math.nan,
+        "transferred": _mode_total(ds, "transfer"),
         "corridor_moves": _mode_total(ds, "corridor"),
         "flown_out": _mode_total(ds, "flight"),
         "fares_paid_usd": fares,

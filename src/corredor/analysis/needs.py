@@ -345,14 +345,15 @@ SITE_KINDS = ("staging", "shelter", "camp")
 
 def crisis_sites(ds: xr.Dataset) -> np.ndarray | None:
     """bool per location: where a crisis run's needs are a planner's concern — places of kind
-    staging, shelter or camp, and any place where someone was ever stranded or sheltered. Not the
+    staging, shelter or camp, and any place where someone was ever stranded, sheltered or held (a
+    stop place, locations.csv `stop`). Not the
     cities people pass through or the homes they return to (Santiago would otherwise top the
     list with everyone who gave up). None for other runs (a Flee case: every place)."""
     if "stranded" not in ds or "location" not in ds.dims:
         return None
     kinds = np.asarray(ds["kind"].values, dtype=str) if "kind" in ds.coords else np.array([""] * ds.sizes["location"])
     ever = []
-    for var in ("stranded", "sheltered"):
+    for var in ("stranded", "sheltered", "held"):
         if var in ds:
             other = [d for d in ds[var].dims if d != "location"]
             ever.append(np.asarray((ds[var] > 0).any(other).values, dtype=bool))

@@ -41,8 +41,9 @@ from ..targets import remove_stale_temporaries, temporary_prefix
 from .agents import initial_state, run_agents
 
 #: Written into every checkpoint; a file with another format is refused.
-#: 3: the header records a SHA-256 of itself and the arrays; 2: crisis people carry goal and gave_up_on
-FORMAT = "corredor-checkpoint-3"
+#: 4: crisis records carry `held` (stop places); 3: the header records a SHA-256 of itself and the
+#: arrays; 2: crisis people carry goal and gave_up_on
+FORMAT = "corredor-checkpoint-4"
 _HEADER = "__header__"
 #: The header's keys and their JSON types (a checkpoint whose header differs is refused).
 _HEADER_TYPES: dict[str, type] = {"format": str, "engine": str, "scenario": str, "plan_sha256": str,
@@ -377,7 +378,7 @@ def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
                           initial: dict[str, np.ndarray]) -> str | None:
     """Ranges of the crisis engine's state before `day`, its records against the day, and the
     people not yet departed as People.empty has them."""
-    from .rules.crisis_state import EXITED, UNBORN
+    from .rules.crisis_state import LAST_STATE, UNBORN
 
     N, G, K = len(plan.names), len(plan.group_names), len(plan.link_from)
     D, C = len(plan.dest_nodes), len(plan.crossing_names) - 1  # (the last is ELSEWHERE: no queue)
@@ -385,7 +386,7 @@ def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
     n = int(plan.spawn_offset[day])  # people departed before `day`
     p = {k[len("people."):]: v for k, v in a.items() if k.startswith("people.")}
     problem = _first([
-        ("people.state", p["state"], UNBORN, EXITED), ("people.group", p["group"], 0, G - 1),
+        ("people.state", p["state"], UNBORN, LAST_STATE), ("people.group", p["group"], 0, G - 1),
         ("people.node", p["node"][:n], 0, N - 1), ("people.link", p["link"], -1, K - 1),
         ("people.km_left", p["km_left"], 0.0, np.inf), ("people.dest", p["dest"], 0, D - 1),
         ("people.goal", p["goal"], 0, D - 1), ("people.cash", p["cash"], 0.0, np.inf),
@@ -394,7 +395,7 @@ def _crisis_state_problem(plan: Any, day: int, a: dict[str, np.ndarray],
         ("people.gave_up_on", p["gave_up_on"], -1, day - 1), ("people.at_cross", p["at_cross"], -1, C - 1),
         ("people.prev", p["prev"], -1, N - 1), ("people.hops", p["hops"], 0, big),
         ("people.failed", p["failed"], 0, 1), ("people.arrived", p["arrived"], -1, N - 1),
-        ("people.state", p["state"][:n], UNBORN + 1, EXITED),
+        ("people.state", p["state"][:n], UNBORN + 1, LAST_STATE),
         ("agent_steps", a["agent_steps"], 0, big),
         *((k, v, 0.0, np.inf) for k, v in a.items() if k.startswith("out.")),
     ])

@@ -8,18 +8,21 @@ The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in thi
                 admissions; the route tables of the day's policy epoch
 3. route choice at every place reached, the next link toward the destination by cost
                 (distance, price, risk, penalty for crossings the group cannot pass), logit
-4. travel       up to `speed_km_per_day`, over several links; stop at the start of a crossing
+4. travel       up to `speed_km_per_day`, over several links; stop at the start of a crossing;
+                held at a stop place (locations.csv `stop = yes`) until an event moves them
 5. crossings    everyone queued at a crossing, in order: regular (within capacity) → admission →
                 paid (price from cash, with a success probability) → stranded (waiting)
 6. waiting      everyone who failed today: give up (hazard grows with days waited; go to the
                 fallback) → irregular attempt (success falls, pushback rises with militarisation)
                 → wait one more day
 7. events       transfers, flights, corridors scheduled for today (admissions act in step 5);
+                they take people at their origin: waiting, sheltered or held there (not passers-by);
                 an event's fare is paid from cash, and whoever cannot pay it is not taken
 8. shelters     people in shelters give up at the waiting hazard × shelter_give_up_factor (from
                 the day after their transfer), or stay
-9. records      population and stranded by place and group, sheltered, travellers, crossings by mode,
-                pushbacks, give-ups, money paid (at crossings; fares), days-waited histogram
+9. records      population and stranded by place and group, sheltered, held (at stop places),
+                travellers, crossings by mode, pushbacks, give-ups, money paid (at crossings;
+                fares), days-waited histogram
 
 Travel (4) comes before the crossing attempts (5) so that arriving, queueing and being processed
 happen on the same day: when a border is open nobody spends a night at the staging place, and a
@@ -197,6 +200,7 @@ def initial_state(plan: CrisisPlan) -> dict[str, np.ndarray]:
         "stranded": np.zeros((T, N), dtype=np.int64),
         "stranded_by_group": np.zeros((T, N, G), dtype=np.int64),
         "sheltered": np.zeros((T, N), dtype=np.int64),
+        "held": np.zeros((T, N), dtype=np.int64),
         "arrivals": np.zeros((T, N), dtype=np.int64),
         "days_waited": np.zeros((T, B), dtype=np.int64),
         "exited": np.zeros(T, dtype=np.int64),
@@ -262,7 +266,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.dest, ppl.returning,
                ppl.at_cross, ppl.hops, ppl.arrived,
                plan.out_start, plan.out_links, plan.link_to, plan.link_km, plan.link_normal,
-               plan.link_crossing, plan.link_cost, plan.togo, plan.dest_nodes)
+               plan.link_crossing, plan.link_cost, plan.togo, plan.dest_nodes, plan.stop)
         # 5. crossing attempts
         cross_out = out["crossings"][t]
         cross(seed, t, n, ppl.state, ppl.group, ppl.link, ppl.km_left, ppl.cash, ppl.waited,
@@ -285,7 +289,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                    ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived, ppl.returning, ppl.gave_up_on,
                    ppl.dest, ppl.goal, give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
                    plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
-                   plan.shelter_cap, cross_out, ev_done_day,
+                   plan.shelter_cap, cross_out, ev_done_day, plan.stop,
                    plan.ev_fare, ppl.cash, out["fares_paid_usd"][t], out["cannot_pay_fare"][t])
         out["event_moves"] += ev_done_day
         # 8. shelters
@@ -295,7 +299,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                      plan.group_fallback, give_ups)
         out["give_ups"][t] = give_ups[0]
         # 9. records
-        pop, trav, strand, shelt, arr, hist, exited = record(
+        pop, trav, strand, shelt, arr, hist, exited, held = record(
             n, N, G, K, WAIT_BIN_EDGES, ppl.state, ppl.group, ppl.node, ppl.link, ppl.waited,
             ppl.arrived)
         out["population_by_group"][t] = pop
@@ -303,6 +307,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         out["stranded_by_group"][t] = strand
         out["stranded"][t] = strand.sum(axis=1)
         out["sheltered"][t] = shelt
+        out["held"][t] = held
         out["arrivals"][t] = arr
         out["days_waited"][t] = hist
         out["exited"][t] = exited
@@ -323,6 +328,8 @@ def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray
     if created != present + travelling + exited:
         raise InvariantError(f"day {t}: created {created} != present {present} + travelling "
                              f"{travelling} + exited {exited}")
+    # (`held`: the records of a day loop; a dataset without stop places has none, i.e. nobody held)
+    held = out["held"][t] if "held" in out else np.zeros_like(out["sheltered"][t])
     for key in ("population_by_group", "travellers", "stranded", "stranded_by_group", "sheltered", "crossings",
                 "pushbacks", "money_paid_usd", "fares_paid_usd", "cannot_pay_fare", "days_waited", "arrivals"):
         if (out[key][t] < 0).any():
@@ -350,6 +357,10 @@ def _check_day(plan: CrisisPlan, t: int, created: int, out: dict[str, np.ndarray
     moved = out["crossings"][t][:, [M_FLIGHT, M_TRANSFER, M_CORRIDOR]].sum()
     if moved != ev_done.sum():
         raise InvariantError(f"day {t}: event moves {moved} != {ev_done.sum()}")
+    if (held < 0).any():
+        raise InvariantError(f"day {t}: negative held")
+    if (out["stranded"][t] + out["sheltered"][t] + held > out["population_by_group"][t].sum(axis=1)).any():
+        raise InvariantError(f"day {t}: more stranded, sheltered and held than present")
 
 
 def _check_cash(t: int, cash: np.ndarray, given: float, out: dict[str, np.ndarray]) -> None:
@@ -434,6 +445,10 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
                                   {**people, "long_name": "stranded (waiting at a crossing they cannot pass), by group"}),
             "observed": (("day", "location"), observed, {**people, "long_name": "reported stock (observations of kind point or range; NaN where none)"}),
             "sheltered": (("day", "location"), a["sheltered"], people),
+            # (a scenario with stop places only: the variables of one without stay as they were)
+            **({"held": (("day", "location"), a["held"],
+                         {**people, "long_name": "held at a stop place, waiting for a transfer, flight or corridor"})}
+               if plan.stop.any() else {}),
             "crossings": (("day", "crossing", "mode"), a["crossings"], {**people, "long_name": "passages by mode"}),
             "pushbacks": (("day", "crossing"), a["pushbacks"], people),
             "give_ups": (("day",), a["give_ups"], people),

@@ -21,7 +21,7 @@ from .crisis import InvariantError
 #: Variables that count people: whole numbers, never negative.
 COUNT_VARIABLES = (
     "population", "population_by_group", "arrivals", "departures", "travellers", "spawned",
-    "total_people", "exited", "stranded", "stranded_by_group", "sheltered", "crossings", "pushbacks",
+    "total_people", "exited", "stranded", "stranded_by_group", "sheltered", "held", "crossings", "pushbacks",
     "give_ups", "days_waited", "cannot_pay_fare",
 )
 
@@ -35,7 +35,7 @@ def results_problems(results: Any) -> list[str]:
     never decrease; every day, people created = present + travelling + exited (`exited` is 0 for
     the Flee engine, which has no exits); for the Flee engine, people on links change by
     departures − arrivals and people at places by spawned + arrivals − departures; stranded and
-    sheltered people are among those present.
+    sheltered (and held) people are among those present.
     """
     ds = results.dataset
     out: list[str] = []
@@ -91,7 +91,7 @@ def results_problems(results: Any) -> list[str]:
         if "population_by_group" in ds and (by_group > np.asarray(ds["population_by_group"].values)).any():
             out.append("stranded_by_group: more of a group than are present")
     pop = np.asarray(ds["population"].values, dtype=np.int64)
-    for name in ("stranded", "sheltered"):
+    for name in ("stranded", "sheltered", "held"):
         if name in ds and (np.asarray(ds[name].values, dtype=np.int64) > pop).any():
             out.append(f"{name}: more than the people present")
     crisis = "exited" in ds

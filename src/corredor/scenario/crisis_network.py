@@ -27,7 +27,11 @@ stranded" of people who never left their origin. The checks follow the crisis ru
 - warning: a transfer into, or an event from, a shelter whose capacity is 0 (it holds nobody, so
   the event moves nobody);
 - warning: a crossing's `irregular_to` or `pushback_to` outside the crossing's area (who crosses
-  irregularly, or is pushed back, is left where no ordinary route leads on: they stay there).
+  irregularly, or is pushed back, is left where no ordinary route leads on: they stay there);
+- warning: a transfer, flight or corridor from a place nobody is at when the day's events run
+  (`stop_places`): travellers pass through it on the road, so the event moves nobody;
+- warning: a stop place (locations.csv `stop = yes`) that no transfer, flight or corridor leaves
+  for some groups: who of them reaches it is held there for good.
 """
 
 from __future__ import annotations
@@ -143,10 +147,12 @@ class _Network:
 
 def network_findings(crisis: Crisis, locations: Sequence[Location], routes: Sequence[Route],
                      groups_file: str = "groups.csv", events_file: str = "events.csv",
-                     crossings_file: str = "crossings.csv") -> list[Finding]:
-    """Unreachable destinations and fallbacks, and events through a shelter of capacity 0 (see
-    the module docstring). `groups_file`/`events_file`/`crossings_file`: where a row kept no file
-    of its own."""
+                     crossings_file: str = "crossings.csv",
+                     locations_file: str = "locations.csv") -> list[Finding]:
+    """Unreachable destinations and fallbacks, events through a shelter of capacity 0 or from a
+    place people pass through, stop places nothing leaves (see the module docstring).
+    `groups_file`/`events_file`/`crossings_file`: where a row kept no file of its own;
+    `locations_file`: the locations table."""
     # (capacities in force: [crisis.capacities] replaces locations.csv's)
     shelters = {loc.name: replace(loc, capacity=crisis.shelter_capacity(loc))
                 for loc in locations if loc.kind == "shelter"}
@@ -162,6 +168,79 @@ def network_findings(crisis: Crisis, locations: Sequence[Location], routes: Sequ
         out += _shelter_findings(ev, shelters, events_file)
     for c in crisis.crossings:
         out += _crossing_findings(c, net, crossings_file)
+    waiting, present = stop_places(crisis, locations, routes)
+    for ev in crisis.events:
+        out += _passing_findings(ev, waiting if ev.kind == "corridor" else present, events_file)
+    out += _stop_findings(crisis, locations, locations_file)
+    return out
+
+
+def stop_places(crisis: Crisis, locations: Sequence[Location], routes: Sequence[Route],
+                ) -> tuple[set[str], set[str]]:
+    """(where a corridor finds people, where a transfer or flight may): the places someone can be
+    at, not on a road, when the day's events run (step 7), by the travel kernel
+    (engine/rules/crisis_travel.py): a traveller stops only at the start of a crossing, at a stop
+    place (`stop = yes`: held), at their destination (and leaves the run, or settles at their
+    fallback: no event takes either) or where the day's km run out (on a road, but for a day that
+    ends exactly at a place). So: a crossing's `from` (waiting, or given up there), a stop place;
+    for a transfer or flight also a pushback place (pushed back that day), a place a transfer
+    takes people to (kept in a shelter, or there for a later event of the day), an irregular
+    landing place no ordinary route leads on from, and a departure origin from which some
+    destination of a group cannot be reached (who draws it stays there). A corridor takes only
+    the waiting and the held."""
+    waiting = {c.a for c in crisis.crossings} | {loc.name for loc in locations if loc.stops}
+    area = _areas(routes)
+
+    def same_area(a: str, b: str) -> bool:
+        return a == b or (a in area and area.get(a) == area.get(b))
+
+    present = set(waiting)
+    for c in crisis.crossings:
+        if c.pushback_to:
+            present.add(c.pushback_to)
+        if c.irregular_to and not same_area(c.irregular_to, c.a):
+            present.add(c.irregular_to)
+    present |= {ev.destination for ev in crisis.events if ev.kind == "transfer"}
+    dests = {d for g in crisis.groups if g.share > 0 for d, p in g.destinations.items() if p > 0}
+    for row in crisis.departures.get("rows", ()):
+        origin = str(row["origin"])
+        if float(row.get("people_per_day") or 0) > 0 and any(not same_area(origin, d) for d in dests):
+            present.add(origin)
+    return waiting, present
+
+
+def _passing_findings(ev: Event, present: set[str], events_file: str) -> list[Finding]:
+    """A transfer, flight or corridor from a place nobody is at when the events run."""
+    if ev.kind not in ("transfer", "flight", "corridor") or not ev.origin or ev.origin in present:
+        return []
+    who = ("people stranded at a crossing's `from` place or held at a stop place" if ev.kind == "corridor"
+           else "people who are at its origin that day, not those on the road past it")
+    return [Finding(False, ev.path or events_file, ev.line, "origin",
+                    f"{ev.kind} from {ev.origin!r} moves nobody: travellers pass through it without stopping "
+                    "(they stop only at a crossing's `from` place, a stop place or their destination), and a "
+                    f"{ev.kind} takes only {who}; to have everyone stop there and wait to be taken on, give "
+                    f"{ev.origin!r} `stop = yes` in locations.csv (held there, not counted as stranded), or "
+                    "move the event to a place where people stop")]
+
+
+def _stop_findings(crisis: Crisis, locations: Sequence[Location], locations_file: str) -> list[Finding]:
+    """A stop place that no transfer, flight or corridor leaves for some of the groups."""
+    out = []
+    groups = [g for g in crisis.groups if g.share > 0]
+    for loc in locations:
+        if not loc.stops:
+            continue
+        left = [g.name for g in groups if not any(
+            ev.kind in ("transfer", "flight", "corridor") and ev.origin == loc.name and _applies(ev, g)
+            for ev in crisis.events) and loc.name not in g.destinations]
+        if left:
+            whom = "any group" if len(left) == len(groups) else f"group{'s' if len(left) > 1 else ''} {_listed(left)}"
+            out.append(Finding(False, locations_file, loc.line, "stop",
+                               f"stop place {loc.name!r} holds everyone who reaches it (but those heading "
+                               f"back to their fallback) until an event moves them on, and no transfer, flight "
+                               f"or corridor leaves it for {whom}: who reaches it stays there for good "
+                               f"(expected such an event from {loc.name!r} in the events table, or stop "
+                               "empty for a place people pass through)"))
     return out
 
 
@@ -248,13 +327,16 @@ def _shelter_findings(ev: Event, shelters: Mapping[str, Location], events_file: 
 
 
 def report_network(crisis: Crisis, locations: Sequence[Location], routes: Sequence[Route],
-                   problems: Problems, folder: Path, files: Mapping[str, object]) -> None:
+                   problems: Problems, folder: Path, files: Mapping[str, object],
+                   locations_file: str | Path = "locations.csv") -> None:
     """`network_findings` as errors and warnings of `problems`, each at its cell. `files`: the
-    scenario's [crisis] table (the file a row kept no path of falls back to its first file)."""
+    scenario's [crisis] table (the file a row kept no path of falls back to its first file);
+    `locations_file`: the locations table, in `folder`."""
     def first(key: str) -> str:
         spec = files.get(key, f"{key}.csv")
         name = spec[0] if isinstance(spec, list) and spec else spec
         return str(folder / name) if isinstance(name, str) else str(folder / f"{key}.csv")
 
-    for f in network_findings(crisis, locations, routes, first("groups"), first("events"), first("crossings")):
+    for f in network_findings(crisis, locations, routes, first("groups"), first("events"), first("crossings"),
+                              str(folder / locations_file)):
         (problems.error if f.error else problems.warn)(f.path, f.line, header_column(f.path, f.column), f.message)

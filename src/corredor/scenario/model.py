@@ -123,6 +123,12 @@ class Location:
         return str(self.attributes.get("climate", "")).lower()
 
     @property
+    def stops(self) -> bool:
+        """locations.csv's `stop` is `yes`: border-crisis travellers end their move here and are
+        held until a transfer, flight or corridor takes them on (engine/rules/crisis_travel.py)."""
+        return str(self.attributes.get("stop", "")).strip().lower() == "yes"
+
+    @property
     def is_camp(self) -> bool:
         return self.kind in ("camp", "idpcamp")
 

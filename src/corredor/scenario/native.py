@@ -334,6 +334,14 @@ def read_native_locations(path: Path, problems: Problems) -> tuple[list[Location
                                "or empty; 'cold' gives the needs the cold-climate covered space)")
                 continue
             attrs["climate"] = climate
+        if "stop" in attrs:  # (border-crisis rules: travellers are held there, Location.stops)
+            stop = attrs["stop"].strip().lower()
+            if stop not in ("yes", "no"):
+                problems.error(table.path, row.line, cols["stop"] + 1,
+                               f"bad stop {attrs['stop']!r} (expected yes, no or empty; yes: travellers "
+                               "end their move there and wait to be taken on by a transfer, flight or corridor)")
+                continue
+            attrs["stop"] = stop
         if "conflict_intensity" in attrs and (
             parse_float(problems, table, row, cols["conflict_intensity"], "conflict_intensity")
             is None
@@ -686,7 +694,7 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
     if crisis is not None and not problems.errors:  # (places people cannot reach; not on top of errors)
         from .crisis_network import report_network
 
-        report_network(crisis, locations, routes, problems, folder, data["crisis"])
+        report_network(crisis, locations, routes, problems, folder, data["crisis"], loc_path or loc_file)
     _warn_undeclared_provided(folder, data.get("crisis"), problems)
     if problems.errors or start is None or days is None:
         return None

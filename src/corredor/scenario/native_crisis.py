@@ -1425,7 +1425,10 @@ def _variant_warnings(base: Scenario, base_dir: Path, base_toml: dict[str, Any],
                 for w in base.metadata.get("warnings", ()) if (base_dir / w.path).resolve() not in reread]
     except (OSError, RuntimeError, ValueError):  # (names the baseline read; a loop of links)
         kept = list(base.metadata.get("warnings", ()))
-    return (*kept, *problems.warnings)
+    # (the network's findings at the baseline's own files, e.g. a stop place's `stop` cell in
+    # locations.csv, are found again with the variant's tables: said once)
+    again = {str(w) for w in problems.warnings}
+    return (*(w for w in kept if str(w) not in again), *problems.warnings)
 
 
 def load_variant(path: str | Path) -> Scenario:
@@ -1505,7 +1508,8 @@ def load_variant(path: str | Path) -> Scenario:
     if not own_problems and not problems.errors:  # (places people cannot reach; not on top of errors)
         from .crisis_network import report_network
 
-        report_network(crisis, base.locations, base.routes, problems, base_dir, table)
+        report_network(crisis, base.locations, base.routes, problems, base_dir, table,
+                       str(base.metadata.get("files", {}).get("locations", "locations.csv")))
     if own_problems:
         raise ScenarioError([*own_problems, *problems.errors], problems.warnings)
     problems.raise_if_errors()

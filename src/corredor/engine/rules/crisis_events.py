@@ -1,15 +1,19 @@
 """Scheduled events and shelters (steps 7–8): transfers, flights, corridors; life in a shelter.
 
 Each event picks among the eligible people at its origin (right groups, at the place, not on a
-road) a random subset of the allowed size: every eligible person gets a uniform keyed by
+road: waiting, sheltered, held at a stop place, or moving but stopped there) a random subset of the
+allowed size: every eligible person gets a uniform keyed by
 (seed, day, EVENT, person, event) and the smallest keys are taken, so the choice does not depend on
 person order or threads.
 - transfer: N people (or all) to a place; into a shelter only as far as its capacity allows
   (beds freed by an earlier event of the same day, a flight or a transfer out, count as free).
+  Into a stop place (locations.csv `stop = yes`) that is not a shelter, they are held there
+  (HELD) for a later event, as those who walk in (unless heading back to their fallback).
   Someone who gave up and is taken into a shelter or onto a flight no longer heads home; a
   give-up of the same day is then taken back, so `give_ups` counts people who left, once each.
 - flight: up to `people` seats; the passengers leave the simulation (EXITED) at its destination.
-- corridor: each day between its dates, up to `people` stranded people are put on the opened route.
+- corridor: each day between its dates, up to `people` stranded people (or people held at a stop
+  place) are put on the opened route.
 A fare (`ev_fare` > 0, USD) is paid from the cash of each person moved (the cash a paid crossing
 spends): the eligible are walked in key order and someone carrying less than the fare is passed
 over (they stay where they are, as they were) and counted in `refused_out` (once per event and day
@@ -30,7 +34,7 @@ import numpy as np
 
 from ..rng import Stream, uniform
 from .crisis_plan import CORRIDOR, FLIGHT, M_CORRIDOR, M_FLIGHT, M_TRANSFER, TRANSFER
-from .crisis_state import EXITED, MOVING, SHELTERED, SHELTERED_TODAY, WAITING
+from .crisis_state import EXITED, HELD, MOVING, SHELTERED, SHELTERED_TODAY, WAITING
 
 # stream constants as plain ints (numba cannot read class attributes)
 _S_EVENT = Stream.EVENT
@@ -46,11 +50,12 @@ def run_events(
     give_ups_out: np.ndarray, ev_kind: np.ndarray, ev_start: np.ndarray, ev_end: np.ndarray, ev_origin: np.ndarray,
     ev_dest: np.ndarray, ev_people: np.ndarray, ev_groups: np.ndarray, ev_link: np.ndarray,
     ev_cross: np.ndarray, link_km: np.ndarray, shelter_cap: np.ndarray,
-    crossings_out: np.ndarray, ev_done: np.ndarray,
+    crossings_out: np.ndarray, ev_done: np.ndarray, stop: np.ndarray,
     ev_fare: np.ndarray, cash: np.ndarray, fares_out: np.ndarray, refused_out: np.ndarray,
 ) -> None:
-    """Apply every event active today, in file order; `fares_out` / `refused_out` (by crossing
-    slot, as `crossings_out`): the fares paid today and the people passed over for want of one."""
+    """Apply every event active today, in file order (`stop[v]` 1: a stop place); `fares_out` /
+    `refused_out` (by crossing slot, as `crossings_out`): the fares paid today and the people
+    passed over for want of one."""
     n_places = shelter_cap.shape[0]
     shelter_pop = np.zeros(n_places, dtype=np.int64)
     for i in range(n):
@@ -71,9 +76,9 @@ def run_events(
                 continue
             s = state[i]
             if kind == CORRIDOR:
-                if s != WAITING:
+                if s != WAITING and s != HELD:
                     continue
-            elif s != MOVING and s != WAITING and s != SHELTERED:
+            elif s != MOVING and s != WAITING and s != SHELTERED and s != HELD:
                 continue
             count += 1
         if count == 0:
@@ -86,9 +91,9 @@ def run_events(
                 continue
             s = state[i]
             if kind == CORRIDOR:
-                if s != WAITING:
+                if s != WAITING and s != HELD:
                     continue
-            elif s != MOVING and s != WAITING and s != SHELTERED:
+            elif s != MOVING and s != WAITING and s != SHELTERED and s != HELD:
                 continue
             ids[j] = i
             keys[j] = uniform(seed, day, _S_EVENT, i, v)
@@ -132,7 +137,8 @@ def run_events(
                     give_ups_out[0] -= 1
             if kind == TRANSFER:
                 node[i] = to
-                state[i] = SHELTERED if into_shelter else MOVING
+                state[i] = SHELTERED if into_shelter else (
+                    HELD if stop[to] == 1 and returning[i] == 0 else MOVING)
                 if into_shelter:
                     shelter_pop[to] += 1
                     waited[i] = SHELTERED_TODAY

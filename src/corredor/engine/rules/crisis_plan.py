@@ -111,6 +111,7 @@ class CrisisPlan:
     ev_fare: np.ndarray  # USD each person moved pays from their cash (0 = free)
     # places
     shelter_cap: np.ndarray  # (N,) −1 = not a shelter
+    stop: np.ndarray  # (N,) int8: 1 = a stop place (locations.csv `stop = yes`), travellers held there
     # parameters
     params: dict[str, float] = field(default_factory=dict)
 
@@ -443,6 +444,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         if loc.kind == "shelter":
             beds = crisis.shelter_capacity(loc)  # ([crisis.capacities] first)
             shelter_cap[i] = beds if beds >= 0 else 10**12
+    stop = np.array([1 if loc.stops else 0 for loc in scenario.locations], dtype=np.int8)
 
     # ---- spawning --------------------------------------------------------------------------
     spawn = np.zeros((T, N), dtype=np.float64)
@@ -533,7 +535,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
         spawn_offset=spawn_offset, person_origin=person_origin, spawn_counts=counts,
         ev_kind=ev_kind, ev_start=ev_start, ev_end=ev_end, ev_origin=ev_origin, ev_dest=ev_dest,
         ev_people=ev_people, ev_groups=ev_groups, ev_link=ev_link, ev_cross=ev_cross, ev_fare=ev_fare,
-        shelter_cap=shelter_cap, params=p,
+        shelter_cap=shelter_cap, stop=stop, params=p,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .crisis_state import EXITED, SHELTERED, UNBORN, WAITING
+from .crisis_state import EXITED, HELD, SHELTERED, UNBORN, WAITING
 
 N_CHUNKS = 16
 
@@ -22,12 +22,14 @@ def record(
     waited: np.ndarray, arrived: np.ndarray,
 ):
     """(population by place×group, travellers by link, stranded by place×group, sheltered,
-    arrivals, wait histogram, exited) at the end of the day; clears the day's `arrived` marks."""
+    arrivals, wait histogram, exited, held) at the end of the day; clears the day's `arrived`
+    marks."""
     nb_bins = wait_edges.shape[0]
     pop = np.zeros((N_CHUNKS, n_places, n_groups), dtype=np.int64)
     trav = np.zeros((N_CHUNKS, n_links), dtype=np.int64)
     strand = np.zeros((N_CHUNKS, n_places, n_groups), dtype=np.int64)
     shelt = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
+    held = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
     arr = np.zeros((N_CHUNKS, n_places), dtype=np.int64)
     hist = np.zeros((N_CHUNKS, nb_bins), dtype=np.int64)
     exited = np.zeros(N_CHUNKS, dtype=np.int64)
@@ -55,5 +57,7 @@ def record(
                 hist[c, b] += 1
             elif s == SHELTERED:
                 shelt[c, node[i]] += 1
+            elif s == HELD:
+                held[c, node[i]] += 1
     return (pop.sum(axis=0), trav.sum(axis=0), strand.sum(axis=0), shelt.sum(axis=0),
-            arr.sum(axis=0), hist.sum(axis=0), exited.sum())
+            arr.sum(axis=0), hist.sum(axis=0), exited.sum(), held.sum(axis=0))

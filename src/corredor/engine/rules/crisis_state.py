@@ -18,6 +18,9 @@ WAITING = 2  # stranded at the staging place of crossing `at_cross`
 SHELTERED = 3  # in a shelter (moved there by a transfer)
 SETTLED = 4  # reached their fallback place and stays there (present)
 EXITED = 5  # reached their destination, or flown out (no longer present)
+HELD = 6  # at a stop place (locations.csv `stop = yes`), waiting for an event to move them on
+#: The highest state code (checkpoints check the range)
+LAST_STATE = HELD
 
 #: `waited` of someone moved into a shelter today: their first shelter give-up draw is tomorrow's
 #: (today they already faced the waiting hazard at the crossing); the shelter step resets it to 0

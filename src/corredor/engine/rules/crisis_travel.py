@@ -5,8 +5,10 @@ to go on from (cost-to-go from the plan's per-epoch tables: distance + price + r
 crossings the group cannot pass regularly), chosen by a logit on total cost with temperature
 `route_temperature_km`. Strictly decreasing cost-to-go means nobody walks in circles.
 Travel: up to `speed_km_per_day` per day, over several links; a person stops at the start of a
-border-crossing link (the crossing step decides), at their destination (trip ends) or when the day's
-distance is used up.
+border-crossing link (the crossing step decides), at their destination (trip ends), at a stop place
+(locations.csv `stop = yes`: held there until an event moves them on; not someone heading back to
+their fallback) or when the day's distance is used up. Nobody else is ever at a place when the
+day's events run (step 7): an event from a place people only pass through moves nobody.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numba as nb
 import numpy as np
 
 from ..rng import Stream, uniform
-from .crisis_state import EXITED, MOVING, SETTLED
+from .crisis_state import EXITED, HELD, MOVING, SETTLED
 
 # stream constants as plain ints (numba cannot read class attributes)
 _S_ROUTE = Stream.ROUTE
@@ -74,9 +76,10 @@ def travel(
     arrived: np.ndarray,
     out_start: np.ndarray, out_links: np.ndarray, link_to: np.ndarray, link_km: np.ndarray,
     link_normal: np.ndarray, link_crossing: np.ndarray, link_cost: np.ndarray, togo: np.ndarray,
-    dest_nodes: np.ndarray,
+    dest_nodes: np.ndarray, stop: np.ndarray,
 ) -> None:
-    """Advance every moving person by one day of travel (independent per person: parallel)."""
+    """Advance every moving person by one day of travel (independent per person: parallel).
+    `stop[v]` 1: a stop place, where those not heading back are held (HELD)."""
     for i in nb.prange(n):
         if state[i] != MOVING or at_cross[i] >= 0:
             continue
@@ -87,6 +90,9 @@ def travel(
                 if v == dest_nodes[dest[i]]:
                     arrived[i] = v
                     state[i] = SETTLED if returning[i] == 1 else EXITED
+                    break
+                if stop[v] == 1 and returning[i] == 0:
+                    state[i] = HELD  # waits there for a transfer, flight or corridor (step 7)
                     break
                 if budget <= 0.0:
                     break

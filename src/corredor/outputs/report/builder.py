@@ -374,8 +374,8 @@ def site_columns(run: RunData) -> np.ndarray | None:
 
     if "stranded" not in run.grids:
         return None
-    ever = [np.nan_to_num(run.grids[v]).max(axis=0, initial=0) > 0 for v in ("stranded", "sheltered")
-            if v in run.grids]
+    ever = [np.nan_to_num(run.grids[v]).max(axis=0, initial=0) > 0
+            for v in ("stranded", "sheltered", "held") if v in run.grids]
     return site_mask([str(loc.get("kind") or "") for loc in run.locations], *ever)
 
 
