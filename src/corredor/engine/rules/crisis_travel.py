@@ -6,7 +6,8 @@ crossings the group cannot pass regularly), chosen by a logit on total cost with
 `route_temperature_km`. Strictly decreasing cost-to-go means nobody walks in circles.
 Travel: up to `speed_km_per_day` per day, over several links; a person stops at the start of a
 border-crossing link (the crossing step decides), at their destination (trip ends) or when the day's
-distance is used up.
+distance is used up. A route with its own `speed_km_per_day` v takes distance × speed / v of the
+day's budget: the plan's `link_travel_km`, which is what these kernels are given as `link_km`.
 """
 
 from __future__ import annotations
