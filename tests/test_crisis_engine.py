@@ -652,3 +652,16 @@ def test_a_copied_scenario_keeps_its_hash_and_equality(tmp_path):
     assert sa.crisis is not None and sa.crisis.events and sa.crisis.departures["rows"]
     assert scenario_hash(sa) == scenario_hash(sb)
     assert sa.crisis == sb.crisis
+
+
+def test_the_results_say_where_each_group_falls_back_to(tmp_path):
+    """The report's glossary names the run's own fallback places (it said "in the Chile–Peru
+    scenario, Santiago" for every scenario): the dataset and network.json carry them."""
+    import json
+
+    from corredor.outputs.tables import write_network_json
+
+    res = simulate_crisis(tiny(days=2), seed=1)
+    assert res.dataset["group_fallback"].values.tolist() == ["o", "o", "o"]
+    doc = json.loads(write_network_json(res, tmp_path).read_text(encoding="utf-8"))
+    assert [g["fallback"] for g in doc["groups"]] == ["o", "o", "o"]

@@ -378,6 +378,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "group_nationality": ("group", [g.nationality for g in groups]),
         "group_documents": ("group", [bool(g.documents) for g in groups]),
         "group_vulnerable": ("group", [bool(g.vulnerable) for g in groups]),
+        # where the group's people go when they give up (the report's glossary names it)
+        "group_fallback": ("group", [g.fallback or "" for g in groups]),
         "crossing": list(plan.crossing_names),
         "crossing_from": ("crossing", [plan.names[plan.link_from[k]] if k >= 0 else ""
                                        for k in plan.cross_link]),
