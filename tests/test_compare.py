@@ -702,23 +702,23 @@ def test_the_whole_run_totals_say_where_they_stop_and_whom_they_leave_out(capsys
     from corredor.cli import _print_comparison
 
     assert NEEDS_METRICS["people_at_sites_last_day"] == (
-        "people still at the line and in shelters on the last day", "people")
+        "people still at the crisis sites on the last day", "people")
     values = {name: {k: np.zeros(3) for k in ALL_METRICS} for name in ("baseline", "v")}
     values["baseline"]["people_at_sites_last_day"] = np.array([250.0, 268.0, 280.0])
     start = {n: dt.date(2023, 2, 1) for n in values}
     comp = Comparison(["baseline", "v"], [1, 2, 3], values, {n: np.zeros((3, 150)) for n in values},
                       start_dates=start)
     note = ("whole run: to 2023-06-30, the run's last day; the water and rations that the people still "
-            "at the line and in shelters then (baseline: 268 [252–279]) need after it are not in the totals.")
+            "at the crisis sites then (baseline: 268 [252–279]) need after it are not in the totals.")
     assert comp.whole_run_note() == note == whole_run_note(  # (the one sentence the report says too)
         {"baseline": "2023-06-30", "v": "2023-06-30"}, "baseline", (268.0, 251.8, 278.8), whole=True)
     _print_comparison(comp)
     out = " ".join(capsys.readouterr().out.split())
     assert out.count(note) == 1  # (once: under the first table of whole-run totals)
-    assert out.index("people, water and food at the line") < out.index(note) < out.index("shelter and toilets at the")
+    assert out.index("people, water and food at the crisis sites") < out.index(note) < out.index("shelter and toilets at the")
     values["baseline"]["people_at_sites_last_day"][:] = 0
-    assert comp.whole_run_note() == ("whole run: to 2023-06-30, the run's last day; nobody is at the line "
-                                     "or in shelters then, in any scenario or seed.")
+    assert comp.whole_run_note() == ("whole run: to 2023-06-30, the run's last day; nobody is at the "
+                                     "crisis sites then, in any scenario or seed.")
     comp.stranded["v"] = np.zeros((3, 120))
     assert comp.whole_run_note().startswith(
         "whole run: to each scenario's last day (baseline: 2023-06-30; v: 2023-05-31); nobody")
@@ -827,7 +827,7 @@ def test_comparison_csv_says_what_each_row_is_and_the_days_it_covers():
     tags = rows[0]
     assert (tags["label"], tags["period"]) == ("#indicator+label", "#meta+period")  # (the HXL row)
     by = {r["metric"]: r for r in rows[1:]}
-    assert by["water_l"]["label"] == "water needed at the line and in shelters, whole run"
+    assert by["water_l"]["label"] == "water needed at the crisis sites, whole run"
     assert by["water_l"]["unit"] == "l" and by["water_l"]["period"] == "2023-02-01/2023-06-30"
     assert by["peak_toilets"]["period"] == "2023-02-01/2023-06-30"  # (its busiest day within them)
     assert by["people_at_sites_last_day"]["period"] == "2023-06-30/2023-06-30"
@@ -1105,7 +1105,7 @@ def test_differences_from_the_baseline_are_paired_by_seed(capsys):
     assert f"{np.median(d):+,.0f}".replace("-", "−") in table and "│ baseline " not in table  # (no own row)
     # the people still at the sites and the tents too, in a second table (eight columns in one
     # were 158 wide): each fits 130 columns
-    sites = table[table.index("difference from the baseline at the line and in shelters (Sphere), seed by seed: "
+    sites = table[table.index("difference from the baseline at the crisis sites (Sphere), seed by seed: "
                               "median [5–95 %] over 40 seeds"):]
     assert "−57" in sites and "[−57 – −57]" in sites and "+31" in sites and "[+31 – +31]" in sites
     assert "−57" not in table[:len(table) - len(sites)]
@@ -1127,7 +1127,8 @@ def test_every_heading_shown_alone_says_where():
     for key in shown_alone & set(NEEDS_METRICS):
         words = heading(key).replace(",", " ").split()
         assert "there" not in words, heading(key)
-        assert "line" in words and "shelters" in words, heading(key)
+        # (where, in words that fit any crisis: "the line" was Chile–Peru's Concordia camp)
+        assert "crisis" in words and "sites" in words and "line" not in words, heading(key)
 
 
 def test_the_comparison_figures_panel_titles_do_not_run_into_each_other():
@@ -1149,7 +1150,7 @@ def test_the_comparison_figures_panel_titles_do_not_run_into_each_other():
     for box in boxes:
         assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
     water = fig.axes[COMPARISON_PANELS.index("water_l")].get_title()
-    assert water.replace("\n", " ") == "water needed at the line and in shelters, whole run (litres)"
+    assert water.replace("\n", " ") == "water needed at the crisis sites, whole run (litres)"
 
 
 def test_a_sweep_says_the_baselines_own_values(tmp_path):

@@ -486,6 +486,53 @@ def test_a_cold_waiting_place_gets_the_cold_covered_space():
 CHILE_PERU = Path(__file__).resolve().parents[1] / "scenarios" / "chile-peru-2023"
 
 
+def _one_road(speed: str | None, days: int = 10) -> Scenario:
+    """20 people leave o on day 0 for d, 100 km away, at a scenario speed of 100 km/day; the road
+    has `speed` as its routes.csv speed_km_per_day cell (None: no such column)."""
+    attrs = {} if speed is None else {"speed_km_per_day": speed}
+    p = dict(PARAMETERS)
+    p["speed_km_per_day"] = 100.0
+    crisis = Crisis(
+        groups=(Group("g", 1.0, documents=True, destinations={"d": 1.0}, fallback="o"),),
+        crossings=(), policies=(), events=(),
+        departures={"rows": ({"origin": "o", "start": 0, "end": 0, "people_per_day": 20.0,
+                              "scale": "", "source": "", "line": 0},)},
+        parameters=p,
+    )
+    return Scenario(name="road", start_date=START, days=days,
+                    locations=(Location("o", kind="city"), Location("d", kind="destination")),
+                    routes=(Route("o", "d", 100.0, attributes=attrs),), crisis=crisis)
+
+
+def _arrival_day(scenario: Scenario) -> int:
+    exited = simulate_crisis(scenario, seed=1, check=True).dataset["exited"].values
+    assert int(exited[-1]) == 20  # everyone arrives within the run
+    return int(np.argmax(exited > 0))
+
+
+def test_a_route_of_its_own_speed_delays_arrivals_by_the_days_it_takes():
+    """A route's speed_km_per_day (finding: one speed for a whole network, a Darién jungle leg as
+    fast as its bus): 100 km at 25 km/day takes 4 days, 3 more than at the scenario's 100; the
+    route's distance, outputs and route costs stay its km."""
+    assert _arrival_day(_one_road(None)) == 0  # (travel starts on the day of departure)
+    assert _arrival_day(_one_road("25")) == 3
+    assert _arrival_day(_one_road("400")) == 0
+    plan = compile_crisis(_one_road("25"))
+    assert plan.link_km.tolist() == [100.0, 100.0] and plan.link_travel_km.tolist() == [400.0, 400.0]
+    assert plan.link_cost.tolist() == compile_crisis(_one_road(None)).link_cost.tolist()
+    ds = simulate_crisis(_one_road("25"), seed=1).dataset
+    assert ds["distance_km"].values.tolist() == [100.0, 100.0]
+    # on the road on days 0-2 (a traveller each day), then arrived
+    assert ds["travellers"].values.sum(axis=1)[:4].tolist() == [20, 20, 20, 0]
+
+
+def test_an_empty_route_speed_is_the_scenarios_speed():
+    a = simulate_crisis(_one_road(None, days=3), seed=1).dataset
+    b = simulate_crisis(_one_road("", days=3), seed=1).dataset
+    assert a.equals(b)
+    assert compile_crisis(_one_road("")).link_travel_km.tolist() == [100.0, 100.0]
+
+
 def _chile_peru_copy(tmp_path: Path) -> Path:
     import shutil
 
@@ -538,6 +585,8 @@ def _first(items: tuple, **changes: object) -> tuple:
     (lambda s: dataclasses.replace(s, crisis=dataclasses.replace(
         s.crisis, events=_first(s.crisis.events, kind="flight", people=0))),
      "events.csv:3:8: flight: bad people (expected seats, at least 1, found 0)"),
+    (lambda s: dataclasses.replace(s, routes=_first(s.routes, attributes={"speed_km_per_day": "0"})),
+     "routes.csv:3:1: route santiago–antofagasta: bad speed_km_per_day '0' (expected a number above 0)"),
 ])
 def test_plan_problems_point_at_the_rows_cell(tmp_path: Path, change, expected: str) -> None:
     from corredor.scenario import ScenarioError, load_scenario
@@ -603,3 +652,16 @@ def test_a_copied_scenario_keeps_its_hash_and_equality(tmp_path):
     assert sa.crisis is not None and sa.crisis.events and sa.crisis.departures["rows"]
     assert scenario_hash(sa) == scenario_hash(sb)
     assert sa.crisis == sb.crisis
+
+
+def test_the_results_say_where_each_group_falls_back_to(tmp_path):
+    """The report's glossary names the run's own fallback places (it said "in the Chile–Peru
+    scenario, Santiago" for every scenario): the dataset and network.json carry them."""
+    import json
+
+    from corredor.outputs.tables import write_network_json
+
+    res = simulate_crisis(tiny(days=2), seed=1)
+    assert res.dataset["group_fallback"].values.tolist() == ["o", "o", "o"]
+    doc = json.loads(write_network_json(res, tmp_path).read_text(encoding="utf-8"))
+    assert [g["fallback"] for g in doc["groups"]] == ["o", "o", "o"]

@@ -661,6 +661,64 @@ def test_route_cost_columns_must_be_numbers_at_least_zero(tmp_path, cell, messag
                for p in err.value.problems), [str(p) for p in err.value.problems]
 
 
+def _with_route_column(tmp_path: Path, column: str, cells: dict[int, str]) -> tuple[Path, int]:
+    """A copy of the shipped scenario whose routes.csv has one more column, `cells` by 0-based
+    line (others empty); returns the folder and the column's 1-based position."""
+    folder = tmp_path / "s"
+    shutil.copytree(SCENARIO, folder, ignore=shutil.ignore_patterns("variants"))
+    path = folder / "routes.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [line + "," + (column if i == 0 else cells.get(i, "")) for i, line in enumerate(lines)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder, len(lines[0].split(","))
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("0", "bad speed_km_per_day (expected a number above 0, or empty for the scenario's value, found 0)"),
+    ("-20", "bad speed_km_per_day (expected a number above 0, or empty for the scenario's value, found -20)"),
+    ("fast", "bad speed_km_per_day (expected a number, found 'fast')"),
+    ("inf", "bad speed_km_per_day (expected a finite number, found 'inf')"),
+])
+def test_a_routes_own_speed_must_be_a_number_above_zero(tmp_path, cell, message):
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder, col = _with_route_column(tmp_path, "speed_km_per_day", {3: cell})
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    assert f"routes.csv:4:{col}: {message}" in r.output, r.output
+
+
+def test_a_routes_own_speed_is_read_and_an_empty_cell_is_the_scenarios(tmp_path):
+    folder, _ = _with_route_column(tmp_path, "speed_km_per_day", {2: "40"})
+    sc = load_scenario(folder)
+    assert [r.attributes.get("speed_km_per_day") for r in sc.routes[:2]] == ["40", None]
+    from corredor.engine.rules.crisis_plan import compile_crisis
+
+    plan = compile_crisis(sc)
+    speed = sc.crisis.parameters["speed_km_per_day"]
+    assert plan.link_travel_km[:2].tolist() == [1418 * speed / 40] * 2  # (both directions)
+    assert plan.link_travel_km[2:].tolist() == plan.link_km[2:].tolist()
+    assert plan.link_km.tolist() == compile_crisis(load_scenario(SCENARIO)).link_km.tolist()
+
+
+@pytest.mark.parametrize("column", ["max_move_speed", "walk_probability"])
+def test_a_flee_speed_column_in_crisis_routes_is_a_located_warning(tmp_path, column):
+    """routes.csv's max_move_speed was accepted and ignored by the crisis rules, while the same key
+    under settings.move_rules is refused: now a warning at its header cell names what is read."""
+    from typer.testing import CliRunner
+
+    from corredor.cli import app
+
+    folder, col = _with_route_column(tmp_path, column, {i: "0.5" for i in range(2, 200)})
+    r = CliRunner().invoke(app, ["validate", str(folder)])
+    assert r.exit_code == 0, r.output
+    assert (f"routes.csv:1:{col}: warning: {column}: no effect: a border-crisis scenario's rules do "
+            "not read this routes column; ") in r.output, r.output
+    assert "speed_km_per_day" in r.output
+
+
 def test_a_crisis_scenario_may_have_a_camp_without_a_flee_series(tmp_path):
     """A `camp` place needs a data series under Flee's rules (they spawn from the totals), not
     under the crisis rules: a walkthrough had to type a reception station as a town."""

@@ -872,6 +872,36 @@ def test_a_labels_box_is_as_wide_as_its_text():
         assert drawn <= text_width(name) <= 1.25 * drawn, name
 
 
+def test_a_crisis_runs_page_speaks_of_its_own_scenario_not_chile_peru(tmp_path):
+    """Found by porting to the Darién: every crisis run's glossary said give-ups go back "(in the
+    Chile–Peru scenario, Santiago)" and staging is "the camp at the border line", the key figures
+    spoke of "the line", and the population chart was "Camps" for a beach town, a jungle village
+    and a reception centre. Now the glossary names the run's own fallback places (the dataset's
+    `group_fallback`, by their labels) and the rest is said of any crisis."""
+    from corredor.outputs.report.builder import read_run, time_series
+
+    res = crisis_like(n_days=20)
+    res.dataset = res.dataset.assign_coords(
+        group_fallback=("group", ["santiago", "arica"]),
+        label=("location", ["Medellín", "Cali", *[str(n) for n in res.dataset["location"].values[2:]]]))
+    folder = make_run_folder(res, tmp_path / "crisis")
+    text = html.unescape(re.sub(r"\s+", " ", build_report(folder).read_text(encoding="utf-8")))
+    terms = text[text.index("What the words mean"):]
+    assert "to the place their group falls back to (in this scenario, Medellín and Cali)." in terms
+    assert "such as a camp by a border post." in terms
+    for said in ("Chile–Peru", "Santiago", "border line", "the line"):
+        assert said not in terms, said
+    assert "the line" not in text[:text.index("What the words mean")]
+    assert "Crisis sites: simulated population over time" in text  # (camps.png's caption)
+    assert time_series(read_run(folder))[0]["title"] == "Crisis sites: simulated population and observations"
+    # a run written without `group_fallback` says where the fallback is set, naming no place
+    plain = build_report(make_run_folder(crisis_like(n_days=20), tmp_path / "older")).read_text(encoding="utf-8")
+    assert ("falls back to (each group&#39;s fallback in the scenario&#39;s groups table)" in plain
+            or "falls back to (each group's fallback in the scenario's groups table)" in plain)
+    # a Flee case's places are its camps
+    assert time_series(read_run(make_run_folder(flee_like(), tmp_path / "flee")))[0]["title"].startswith("Camps: ")
+
+
 def test_a_crisis_runs_reports_are_charted_once(tmp_path):
     """Found by an output audit of the Chile–Peru report: its camp chart drew every report twice,
     as a dot from the gridded `observed` and as a reported mark on top, and its legend listed
@@ -884,7 +914,7 @@ def test_a_crisis_runs_reports_are_charted_once(tmp_path):
                                     {"day": 9, "loc": "camp", "low": 150.0, "high": 200.0, "kind": "range"}]
     folder = make_run_folder(res, tmp_path / "crisis")
     camps = time_series(read_run(folder))[0]
-    assert camps["title"].startswith("Camps")
+    assert camps["title"].startswith("Crisis sites: ")  # (not "Camps": see the test below)
     assert camps["dots"] == [] and not any("observed" in line["label"] for line in camps["lines"])
     assert sorted(m["shape"] for m in camps["marks"]) == ["dot", "range"]
     # a Flee case has no dated reports: its observed series is still drawn
@@ -1188,7 +1218,7 @@ def test_a_single_runs_counts_are_whole_numbers_as_its_quantiles_are(tmp_path):
     page = build_report(folder).read_text(encoding="utf-8")
     rows = _key_rows(page)
     assert rows["covered space needed on the busiest day"] == "1,684 m²"
-    assert rows["peak people at the line and in shelters"] == "481 people"
+    assert rows["peak people at the crisis sites"] == "481 people"
     assert rows == dict(key_figure_rows(figures, manifest.get("start_date")))  # as `corredor run` prints
     assert not any(re.search(r"\d\.\d", v) for v in rows.values()), rows
     section = re.search(r'<section id="needs">(.*?)</section>', page, re.S).group(1)
@@ -1222,11 +1252,11 @@ def test_a_comparisons_whole_run_totals_say_where_they_stop(tmp_path):
     comp = {"summary": [{**row, "metric": "water_l"}, {**row, "metric": "people_at_sites_last_day"}]}
     text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=comp).read_text(encoding="utf-8")))
     assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
-            "at the line and in shelters then (baseline: 1 [1–1]) need after it are not in the totals.") in text
-    rows = [{"variant": "as happened", "water needed at the line and in shelters, whole run (litres)": "5"}]
+            "at the crisis sites then (baseline: 1 [1–1]) need after it are not in the totals.") in text
+    rows = [{"variant": "as happened", "water needed at the crisis sites, whole run (litres)": "5"}]
     text = html.unescape(re.sub(r"\s+", " ", build_report(folder, comparison=rows).read_text(encoding="utf-8")))
     assert ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
-            "at the line and in shelters then need after it are not in the totals.") in text
+            "at the crisis sites then need after it are not in the totals.") in text
     comp = {"summary": [{**row, "metric": "peak_stranded"}]}
     assert "whole run: to" not in build_report(folder, comparison=comp).read_text(encoding="utf-8")
 
@@ -1255,7 +1285,7 @@ def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, 
         return cli, html.unescape(re.sub(r"\s+", " ", page))
 
     note = ("whole run: to 2023-05-07, the run's last day; the water and rations that the people still "
-            "at the line and in shelters then (baseline: 260 [251–269]) need after it are not in the totals.")
+            "at the crisis sites then (baseline: 260 [251–269]) need after it are not in the totals.")
     assert whole_run_note({"baseline": "2023-05-07", "v": "2023-05-07"}, "baseline", (260.0, 251.0, 269.0)) == note
     cli, page = said()
     assert note in cli and note in page
@@ -1266,7 +1296,7 @@ def test_compare_and_the_report_say_the_whole_run_note_in_one_wording(tmp_path, 
     comp.stranded["v"] = np.zeros((3, 20))
     cli, page = said()
     nobody = ("whole run: to each scenario's last day (baseline: 2023-05-07; v: 2023-05-02); nobody is at "
-              "the line or in shelters then, in any scenario or seed.")
+              "the crisis sites then, in any scenario or seed.")
     assert nobody in cli and nobody in page
 
 

@@ -360,11 +360,12 @@ def test_sites_by_group_csv_is_population_by_group_at_the_crisis_sites(tmp_path)
             summed[(r[1], r[2])] = summed.get((r[1], r[2]), 0.0) + float(r[col])
         assert summed == {(r[1], r[2]): float(r[pop_col]) for r in pops if r[2] in ("arica", "camp")}
         assert max(summed.values()) > 0
-    # network.json describes the groups for the report
+    # network.json describes the groups for the report (this synthetic run has no group_fallback)
     net = json.loads((tmp_path / "network.json").read_text(encoding="utf-8"))
     assert net["groups"] == [
-        {"name": "ven_undoc", "nationality": "VEN", "documents": False, "vulnerable": False, "label": "VEN, no documents"},
-        {"name": "hti_undoc", "nationality": "HTI", "documents": False, "vulnerable": True,
+        {"name": "ven_undoc", "nationality": "VEN", "documents": False, "vulnerable": False, "fallback": "",
+         "label": "VEN, no documents"},
+        {"name": "hti_undoc", "nationality": "HTI", "documents": False, "vulnerable": True, "fallback": "",
          "label": "HTI, no documents, vulnerable"}]
 
 

@@ -72,24 +72,24 @@ WAIT_METRICS: dict[str, tuple[str, str]] = {
 #: The metrics that are a day of the run (a day number, 0 = the start date), given as dates too.
 DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
 
-#: What a policy costs in supplies, at the crisis sites (`needs.crisis_sites`: the line, camps and
-#: shelters) under the default standard (Sphere): metric key -> (label, unit), in table order.
+#: What a policy costs in supplies, at the crisis sites (`needs.crisis_sites`: staging places, camps,
+#: shelters and wherever people were stranded) under the default standard (Sphere): metric key -> (label, unit), in table order.
 NEEDS_METRICS: dict[str, tuple[str, str]] = {
-    "peak_at_sites": ("peak people at the line and in shelters", "people"),
+    "peak_at_sites": ("peak people at the crisis sites", "people"),
     # (each label says where: the difference table, comparison.png and comparison.json show
-    # these without the "peak people at the line and in shelters" column that "there" pointed to)
+    # these without the "peak people at the crisis sites" column that "there" pointed to)
     # ("whole run": to the run's last day, where people may still be at the sites: the next
     # metric says how many, and `corredor compare` says so under the table)
-    "water_l": ("water needed at the line and in shelters, whole run", "l"),
-    "food_rations": ("food rations needed at the line and in shelters, whole run", "rations"),
-    "people_at_sites_last_day": ("people still at the line and in shelters on the last day", "people"),
+    "water_l": ("water needed at the crisis sites, whole run", "l"),
+    "food_rations": ("food rations needed at the crisis sites, whole run", "rations"),
+    "people_at_sites_last_day": ("people still at the crisis sites on the last day", "people"),
     # (what a WASH officer plans trucking from: the sites' water on their busiest day; here, not
     # beside the whole-run water: the order of METRIC_TABLES, which a comparison's pages keep)
-    "peak_water_l_per_day": ("water needed on the busiest day at the line and in shelters", "l/day"),
+    "peak_water_l_per_day": ("water needed on the busiest day at the crisis sites", "l/day"),
     "peak_covered_space_m2": ("covered space needed on the busiest day", "m²"),
     # (whole tents at each place, summed over the places: `needs.compute_needs`'s `tents`, for the
     # people without shelter only: not those in a shelter's beds)
-    "peak_tents": ("tents for people without shelter at the line and in full shelters, busiest day",
+    "peak_tents": ("tents for people without a shelter bed at the crisis sites, busiest day",
                    "tents"),
     # (1 per 50 at the line, a transit site, throughout; 1:50 then 1:20 in shelters: sphere.toml)
     "peak_toilets": ("toilets needed on the worst day", "toilets"),
@@ -163,9 +163,9 @@ METRIC_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("when and how long people were stranded",
      ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
     # (the supplies in two tables: in one, seven columns did not fit 130)
-    ("people, water and food at the line and in shelters (Sphere)",
+    ("people, water and food at the crisis sites (Sphere)",
      ("peak_at_sites", "water_l", "food_rations", "people_at_sites_last_day")),
-    ("the busiest day's water, shelter and toilets at the line and in shelters (Sphere)",
+    ("the busiest day's water, shelter and toilets at the crisis sites (Sphere)",
      ("peak_water_l_per_day", "peak_covered_space_m2", "peak_tents", "peak_toilets")),
 )
 
@@ -189,7 +189,7 @@ DIFF_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # supplies: ALL_METRICS' order, which the run report's differences keep)
     ("difference from the baseline in when and how long people were stranded, seed by seed",
      ("stranded_peak_day", "peak_stranded_week", "stranded_week_share")),
-    ("difference from the baseline at the line and in shelters (Sphere), seed by seed",
+    ("difference from the baseline at the crisis sites (Sphere), seed by seed",
      ("water_l", "food_rations", "people_at_sites_last_day", "peak_tents")),
 )
 DIFF_METRICS: tuple[str, ...] = tuple(key for _, keys in DIFF_TABLES for key in keys)
@@ -605,8 +605,8 @@ def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
     people still at the sites.
 
     `ends`: each scenario's last day (`last_day`), said once when they are all the same, each
-    otherwise; empty when not known. `band`: the `baseline`'s people still at the line and in
-    shelters on the last day, (median, 5 %, 95 %) over seeds, or None when not known; written by
+    otherwise; empty when not known. `band`: the `baseline`'s people still at the crisis
+    sites on the last day, (median, 5 %, 95 %) over seeds, or None when not known; written by
     `band_cell` (`whole`: as whole numbers, as the CLI's tables write them; else as the
     report's cells, one decimal where not whole), so it reads as the table's own cell above it.
     `nobody_left`: no scenario has anyone there on its last day, in any seed. `runs`: whose last
@@ -625,11 +625,11 @@ def whole_run_note(ends: Mapping[str, str], baseline: str | None = None,
             "to each scenario's last day ("
             + "; ".join(f"{', '.join(names)}: {day}" for day, names in by_day.items()) + ")")
     if nobody_left:
-        return f"whole run: {when}; nobody is at the line or in shelters then, in any scenario or seed."
+        return f"whole run: {when}; nobody is at the crisis sites then, in any scenario or seed."
     cell = band_cell(*band, whole=whole) if band is not None else MISSING
     how_many = f" ({baseline}: {cell})" if baseline is not None and cell != MISSING else ""
-    return (f"whole run: {when}; the water and rations that the people still at the line and in "
-            f"shelters then{how_many} need after it are not in the totals.")
+    return (f"whole run: {when}; the water and rations that the people still at the crisis sites "
+            f"then{how_many} need after it are not in the totals.")
 
 
 def paired_differences(values: np.ndarray, baseline: np.ndarray) -> np.ndarray:

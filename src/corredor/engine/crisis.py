@@ -8,8 +8,9 @@ The day is one fixed list of rule kernels (engine/rules/crisis_*.py), run in thi
                 admissions; the route tables of the day's policy epoch
 3. route choice at every place reached, the next link toward the destination by cost
                 (distance, price, risk, penalty for crossings the group cannot pass), logit
-4. travel       up to `speed_km_per_day`, over several links; stop at the start of a crossing;
-                held at a stop place (locations.csv `stop = yes`) until an event moves them
+4. travel       up to `speed_km_per_day` (a route's own one where routes.csv gives it), over
+                several links; stop at the start of a crossing; held at a stop place
+                (locations.csv `stop = yes`) until an event moves them
 5. crossings    everyone queued at a crossing, in order: regular (within capacity) → admission →
                 paid (price from cash, with a success probability) → stranded (waiting)
 6. waiting      everyone who failed today: give up (hazard grows with days waited; go to the
@@ -265,7 +266,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
         travel(seed, t, n, p["speed_km_per_day"], e, p["route_temperature_km"],
                ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.dest, ppl.returning,
                ppl.at_cross, ppl.hops, ppl.arrived,
-               plan.out_start, plan.out_links, plan.link_to, plan.link_km, plan.link_normal,
+               plan.out_start, plan.out_links, plan.link_to, plan.link_travel_km, plan.link_normal,
                plan.link_crossing, plan.link_cost, plan.togo, plan.dest_nodes, plan.stop)
         # 5. crossing attempts
         cross_out = out["crossings"][t]
@@ -273,7 +274,7 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
               ppl.at_cross, ppl.failed, ppl.hops,
               status, plan.group_docs, plan.admission[t], plan.capacity_pool[t], plan.pool_cap,
               plan.admission_pool[t], plan.admission_pool_cap,
-              plan.price[t], plan.bribe[t], plan.cross_link, plan.link_km,
+              plan.price[t], plan.bribe[t], plan.cross_link, plan.link_travel_km,
               cross_out, out["money_paid_usd"][t])
         # 6. waiting: give up / irregular attempt / wait
         give_ups = np.zeros(1, dtype=np.int64)
@@ -281,14 +282,14 @@ def _run(plan: CrisisPlan, seed: np.uint64, check: bool, state: dict[str, np.nda
                     ppl.waited, ppl.returning, ppl.gave_up_on, ppl.at_cross, ppl.failed, ppl.hops,
                     p["give_up_base"], p["give_up_per_day"], p["irregular_try"],
                     p["irregular_success"], p["pushback_factor"], mil,
-                    plan.cross_irr_link, plan.cross_pushback, plan.link_km, plan.group_fallback,
+                    plan.cross_irr_link, plan.cross_pushback, plan.link_travel_km, plan.group_fallback,
                     cross_out, out["pushbacks"][t], give_ups)
         # 7. scheduled events
         ev_done_day[:] = 0
         run_events(seed, t, n, ppl.state, ppl.group, ppl.node, ppl.link, ppl.km_left, ppl.waited,
                    ppl.at_cross, ppl.failed, ppl.hops, ppl.arrived, ppl.returning, ppl.gave_up_on,
                    ppl.dest, ppl.goal, give_ups, plan.ev_kind, plan.ev_start, plan.ev_end, plan.ev_origin, plan.ev_dest,
-                   plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_km,
+                   plan.ev_people, plan.ev_groups, plan.ev_link, plan.ev_cross, plan.link_travel_km,
                    plan.shelter_cap, cross_out, ev_done_day, plan.stop,
                    plan.ev_fare, ppl.cash, out["fares_paid_usd"][t], out["cannot_pay_fare"][t])
         out["event_moves"] += ev_done_day
@@ -414,6 +415,8 @@ def _dataset(scenario: Scenario, plan: CrisisPlan, a: dict[str, np.ndarray]) -> 
         "group_nationality": ("group", [g.nationality for g in groups]),
         "group_documents": ("group", [bool(g.documents) for g in groups]),
         "group_vulnerable": ("group", [bool(g.vulnerable) for g in groups]),
+        # where the group's people go when they give up (the report's glossary names it)
+        "group_fallback": ("group", [g.fallback or "" for g in groups]),
         "crossing": list(plan.crossing_names),
         "crossing_from": ("crossing", [plan.names[plan.link_from[k]] if k >= 0 else ""
                                        for k in plan.cross_link]),

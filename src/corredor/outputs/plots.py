@@ -402,7 +402,7 @@ def comparison_figure(summary: list[dict[str, Any]], names: list[str],
             ax.plot([r["median"]], [y[k]], "o", color=color, ms=4)
             if name == base:
                 ax.axvline(r["median"], color="black", ls="--", lw=0.8)
-        # (a long label folded at its spaces: "water needed at the line and in shelters, whole
+        # (a long label folded at its spaces: "water needed at the crisis sites, whole
         # run" on one line ran into the next panel's title)
         ax.set_title("\n".join(textwrap.fill(line, PANEL_TITLE_CHARS) for line in heading(key, "\n").split("\n")),
                      fontsize=8)

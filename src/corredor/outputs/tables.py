@@ -173,8 +173,9 @@ def group_label(nationality: str, documents: bool | None, vulnerable: bool | Non
 
 def group_table(ds: xr.Dataset) -> list[dict[str, Any]]:
     """One dict per crisis group, in the scenario's order: name, nationality, documents,
-    vulnerable (from the `group_*` coords the crisis engine writes; "" and None when a dataset
-    lacks them) and label (`group_label`, else the name). [] for a run without groups."""
+    vulnerable, fallback (the place its people give up to; from the `group_*` coords the crisis
+    engine writes; "" and None when a dataset lacks them) and label (`group_label`, else the
+    name). [] for a run without groups."""
     if "group" not in ds.dims:
         return []
     names = [str(g) for g in ds["group"].values]
@@ -185,12 +186,13 @@ def group_table(ds: xr.Dataset) -> list[dict[str, Any]]:
         return [None] * len(names)
 
     rows = []
-    for name, nat, docs, vuln in zip(names, coord("group_nationality"), coord("group_documents"),
-                                     coord("group_vulnerable"), strict=True):
+    for name, nat, docs, vuln, back in zip(names, coord("group_nationality"), coord("group_documents"),
+                                           coord("group_vulnerable"), coord("group_fallback"), strict=True):
         nationality = str(nat) if nat is not None else ""
         documents = bool(docs) if docs is not None else None
         vulnerable = bool(vuln) if vuln is not None else None
         rows.append({"name": name, "nationality": nationality, "documents": documents, "vulnerable": vulnerable,
+                     "fallback": str(back) if back is not None else "",
                      "label": group_label(nationality, documents, vulnerable) or name})
     return rows
 
@@ -395,7 +397,8 @@ def provided_for(results: ResultsLike) -> list[dict[str, Any]] | None:
 
 def needs_for(results: ResultsLike) -> xr.Dataset:
     """Needs implied by a run, with what was provided (see `provided_for`) and the chosen standard;
-    for a crisis run only at its sites (`needs.crisis_sites`: the line, camps and shelters)."""
+    for a crisis run only at its sites (`needs.crisis_sites`: staging places, camps, shelters and
+    wherever people were stranded)."""
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
@@ -691,8 +694,8 @@ def _yes_no(flag: bool | None) -> str:
 
 
 def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
-    """`sites_by_group.csv` (crisis runs): one row per day, crisis site (`needs.crisis_sites`: the
-    line, camps and shelters) and group, with the people of that group there at the end of the
+    """`sites_by_group.csv` (crisis runs): one row per day, crisis site (`needs.crisis_sites`:
+    staging places, camps, shelters and wherever people were stranded) and group, with the people of that group there at the end of the
     day (`population_by_group`) and those of them stranded (`stranded_by_group`); HXL hashtag
     row under the header. Summed over the groups, a site's rows give its `population` and
     `stranded` in populations.csv. None, and no file, for a run without

@@ -636,6 +636,8 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
             routes = parse_routes(
                 table, rows, problems, names, loc_file, attrs, rc, width=max(cols.values()) + 1
             )
+            if "crisis" in data:
+                _warn_crisis_unread_route_columns(table, cols, problems)
     # (the routes' place pairs, to warn of link closures between places no route joins)
     joined = ({frozenset((r.a, r.b)) for r in routes}
               if route_path is not None and len(problems.errors) == errors_before else None)
@@ -717,6 +719,25 @@ def read_native(folder: Path, problems: Problems) -> Scenario | None:
             "files": {k: v for k, v in files.items() if isinstance(v, str)},
         },
     )
+
+
+#: Flee's route columns that the border-crisis rules do not read, and why.
+CRISIS_UNREAD_ROUTE_COLUMNS = {
+    "max_move_speed": "give a route its own speed in a speed_km_per_day column (km/day; empty = "
+                      "crisis.speed_km_per_day)",
+    "walk_probability": "people travel at a route's speed_km_per_day, or else the scenario's",
+}
+
+
+def _warn_crisis_unread_route_columns(table: Table, columns: dict[str, int], problems: Problems) -> None:
+    """A warning at the header cell of each Flee route column a border-crisis run ignores: the
+    same key under settings.move_rules is refused, so the column must not pass in silence."""
+    header_line = next(r.line for r in table.rows if not r.is_blank)
+    for name, why in CRISIS_UNREAD_ROUTE_COLUMNS.items():
+        if name in columns:
+            problems.warn(table.path, header_line, columns[name] + 1,
+                          f"{name}: no effect: a border-crisis scenario's rules do not read this "
+                          f"routes column; {why}")
 
 
 def _warn_undeclared_provided(folder: Path, crisis: Any, problems: Problems) -> None:

@@ -41,6 +41,9 @@ NUMERIC_LINK_ATTRIBUTES = ("max_move_speed", "walk_probability")
 #: Border-crisis route columns: empty means 0, anything else must be a number ≥ 0 (route costs are
 #: least-cost paths, which a negative cost would send round a loop for ever).
 OPTIONAL_NUMERIC_LINK_ATTRIBUTES = ("price_usd", "risk", "irregular", "corridor_only")
+#: Border-crisis route columns whose empty cell means "the scenario's value" and any other a
+#: number above 0 (a speed of 0 would leave people on the link for ever).
+POSITIVE_LINK_ATTRIBUTES = ("speed_km_per_day",)
 
 
 def unknown_location(name: str, names: Mapping[str, int] | set[str], where: str) -> str:
@@ -152,7 +155,20 @@ def parse_routes(
                     ok = False
                 continue
             attrs[attr] = value
-            if attr in NUMERIC_LINK_ATTRIBUTES or attr in OPTIONAL_NUMERIC_LINK_ATTRIBUTES:
+            if attr in POSITIVE_LINK_ATTRIBUTES:
+                number = parse_float(problems, table, row, col, attr)
+                if number is None:
+                    ok = False
+                elif number <= 0:
+                    problems.error(
+                        table.path,
+                        row.line,
+                        col + 1,
+                        f"bad {attr} (expected a number above 0, or empty for the scenario's "
+                        f"value, found {_number(value)})",
+                    )
+                    ok = False
+            elif attr in NUMERIC_LINK_ATTRIBUTES or attr in OPTIONAL_NUMERIC_LINK_ATTRIBUTES:
                 number = parse_float(problems, table, row, col, attr)
                 if number is None:
                     ok = False

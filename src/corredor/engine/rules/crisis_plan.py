@@ -56,7 +56,10 @@ class CrisisPlan:
     # network: directed links, CSR adjacency by origin
     link_from: np.ndarray
     link_to: np.ndarray
-    link_km: np.ndarray
+    link_km: np.ndarray  # the route's distance (outputs, route costs)
+    # km of a day's `speed_km_per_day` budget a link takes: its distance, or distance × scenario
+    # speed / the route's own `speed_km_per_day` (so the travel kernels need no per-link speed)
+    link_travel_km: np.ndarray
     link_normal: np.ndarray  # 1 = usable in ordinary route choice (not irregular / corridor-only)
     link_crossing: np.ndarray  # crossing index of a link, −1 = none
     out_start: np.ndarray
@@ -238,7 +241,7 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
     p = {k: float(v) for k, v in crisis.parameters.items()}
 
     # ---- links -----------------------------------------------------------------------------
-    lf, lt, lk, normal, fare, risk = [], [], [], [], [], []
+    lf, lt, lk, lt_km, normal, fare, risk = [], [], [], [], [], [], []
     for r in scenario.routes:
         if r.a not in idx or r.b not in idx:
             first = r.a not in idx
@@ -248,16 +251,28 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
                                   "(expected a name from the locations table)", default=1 if first else 2))
             continue
         ordinary = is_ordinary(r)  # (neither irregular nor corridor_only: route choice uses it)
+        km = max(float(r.distance_km), 1e-6)
+        travel_km = km  # (no speed of its own: the scenario's; the same float, bit for bit)
+        own = _float_attr(r.attributes, "speed_km_per_day", math.nan)
+        if (r.attributes or {}).get("speed_km_per_day", "") != "":
+            if not (math.isfinite(own) and own > 0):  # (the reader refuses it; a Route built in code)
+                probs.append(where.at(where.file("routes"), r.line, "speed_km_per_day",
+                                      f"route {r.a}–{r.b}: bad speed_km_per_day "
+                                      f"{r.attributes['speed_km_per_day']!r} (expected a number above 0)"))
+                continue
+            travel_km = max(km * p["speed_km_per_day"] / own, 1e-6)
         for x, y in ((r.a, r.b), (r.b, r.a)):
             lf.append(idx[x])
             lt.append(idx[y])
-            lk.append(max(float(r.distance_km), 1e-6))
+            lk.append(km)
+            lt_km.append(travel_km)
             normal.append(1 if ordinary else 0)
             fare.append(_float_attr(r.attributes, "price_usd"))
             risk.append(_float_attr(r.attributes, "risk"))
     link_from = np.asarray(lf, dtype=np.int32)
     link_to = np.asarray(lt, dtype=np.int32)
     link_km = np.asarray(lk, dtype=np.float64)
+    link_travel_km = np.asarray(lt_km, dtype=np.float64)
     link_normal = np.asarray(normal, dtype=np.int8)
     K = len(link_from)
     order = np.argsort(link_from, kind="stable")
@@ -519,7 +534,8 @@ def compile_crisis(scenario: Scenario) -> CrisisPlan:
 
     return CrisisPlan(
         n_days=T, names=names,
-        link_from=link_from, link_to=link_to, link_km=link_km, link_normal=link_normal,
+        link_from=link_from, link_to=link_to, link_km=link_km, link_travel_km=link_travel_km,
+        link_normal=link_normal,
         link_crossing=link_crossing, out_start=out_start, out_links=out_links,
         route_index=np.arange(K, dtype=np.int32),
         group_names=gnames, group_cdf=group_cdf, group_docs=docs, group_fallback=group_fallback,

@@ -9,6 +9,8 @@ border-crossing link (the crossing step decides), at their destination (trip end
 (locations.csv `stop = yes`: held there until an event moves them on; not someone heading back to
 their fallback) or when the day's distance is used up. Nobody else is ever at a place when the
 day's events run (step 7): an event from a place people only pass through moves nobody.
+A route with its own `speed_km_per_day` v takes distance × speed / v of the
+day's budget: the plan's `link_travel_km`, which is what these kernels are given as `link_km`.
 """
 
 from __future__ import annotations

@@ -226,6 +226,23 @@ def camp_like(run: RunData, limit: int = 6) -> list[int]:
 DAILY_OBSERVATIONS = 40
 
 
+def places_title(run: RunData) -> str:
+    """What the places of the population chart and camps.png are: a Flee case's camps, or a crisis
+    run's sites (where people wait, shelters, observed places: rarely camps, as a Darién port's
+    beach town, jungle village and reception centre were called)."""
+    return "Crisis sites" if "stranded" in run.grids else "Camps"
+
+
+def fallback_places(run: RunData) -> str:
+    """The places a crisis run's groups fall back to when they give up, by their labels, for the
+    glossary ("Santiago"; "Medellín and Cali"); "" when the run does not say (a run written
+    before corredor kept `group_fallback`, a Flee case)."""
+    label = dict(zip(run.names, run.labels, strict=False))
+    places = list(dict.fromkeys(label.get(str(g.get("fallback")), str(g.get("fallback")))
+                                for g in run.groups if g.get("fallback")))
+    return " and ".join([", ".join(places[:-1]), places[-1]] if len(places) > 1 else places)
+
+
 def time_series(run: RunData) -> list[dict[str, Any]]:
     """Charts: camp populations vs observations, stranded, crossings by mode, needs at the peak place."""
     charts = []
@@ -250,7 +267,8 @@ def time_series(run: RunData) -> list[dict[str, Any]]:
                       for j in daily]
             dots = [{"label": f"{run.labels[j]} (observed)", "y": seen[:, j], "color": colour[j]}
                     for j in observed if j not in daily]
-            c = chart("Camps: simulated population and observations", "people", run.dates, lines, dots, reported)
+            c = chart(f"{places_title(run)}: simulated population and observations", "people", run.dates, lines,
+                      dots, reported)
             if c:
                 if reported:  # (the legend's words before its marks; an ensemble's page draws them black)
                     c["reported_legend"] = "reported, in the colour of its place"
@@ -367,8 +385,9 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
 
 
 def site_columns(run: RunData) -> np.ndarray | None:
-    """bool per place: a crisis run's sites (the line, camps and shelters; `needs.crisis_sites`'
-    rule, from the folder's places and its stranded and sheltered people); None without
+    """bool per place: a crisis run's sites (staging places, camps, shelters and wherever people
+    were stranded; `needs.crisis_sites`' rule, from the folder's places and its stranded and
+    sheltered people); None without
     `stranded` (a Flee case)."""
     from ...analysis.needs import site_mask
 
@@ -587,7 +606,7 @@ def sources(run: RunData) -> list[dict[str, str]]:
 #: Each PNG's caption, also its alt text: what it shows, for a reader who cannot see it (the keys
 #: are `plots.CAMPS_PNG`, `STRANDED_PNG`, `NEEDS_PNG`; plots is not imported here: matplotlib).
 FIGURE_TITLES = {
-    "camps.png": "Camps: simulated population over time, with observed and reported counts",
+    "camps.png": "{places}: simulated population over time, with observed and reported counts",
     "stranded.png": "People stranded at borders over time, per place and in total",
     "needs.png": ("Water, food rations, covered space, tents and toilets needed over time at the places with "
                   "the largest needs"),
@@ -608,12 +627,13 @@ def counts_fact(hasten: Any) -> list[tuple[str, str]]:
     return []
 
 
-def _figures(run_dir: Path) -> list[dict[str, str]]:
+def _figures(run_dir: Path, places: str = "Camps") -> list[dict[str, str]]:
+    """The run folder's PNGs with their captions; `places`: `places_title`, camps.png's places."""
     figs = []
     for name, title in FIGURE_TITLES.items():
         p = run_dir / name
         if p.is_file():
-            figs.append({"title": title, "uri": png_uri(p)})
+            figs.append({"title": title.format(places=places), "uri": png_uri(p)})
     return figs
 
 
@@ -905,7 +925,8 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         other_scenario=bool(comparison and scenario and scenario.other),
         comparison_figure={"uri": comparison_figure, "title": COMPARISON_FIGURE_TITLE} if comparison_figure else None,
         sources=sources(run),
-        figures=_figures(run_dir),
+        figures=_figures(run_dir, places_title(run)),
+        fallbacks=fallback_places(run),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css")),
         js=Markup(_asset("report.js")),

@@ -452,7 +452,7 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
            "groups marked vulnerable", none="not recorded by group")
     for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
         by = "" if key in ("peak_at_sites", "people_at_sites_last_day") else ", by the Sphere standard"
-        metric(key, f"at the crisis sites (the line, camps and shelters){by}; each replica's figure")
+        metric(key, f"at the crisis sites (staging places, camps, shelters and wherever people were stranded){by}; each replica's figure")
     pop = data.bands["population"].sel(variant=variant)
     _, stacked, order = band_panels(data.bands, "population")
     for k in order:
