@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from corredor.analysis.observations import observation_checks
+from corredor.analysis.observations import check_lines, observation_checks
 from corredor.cli import app
-from corredor.mainjob import closure_day_scenarios, sweep_parameter
+from corredor.mainjob import closure_day_scenarios, run_main_job, sweep_parameter
 from corredor.scenario import load_scenario
 
 #: A reception place where everyone stops (the staging place of a crossing closed from the date
@@ -116,6 +116,29 @@ def test_observations_are_checked_at_every_place_kept(two_stops: Path) -> None:
     # a place whose people were not kept is said so, by name
     (row,) = [r for r in observation_checks(sc, camp, None, "reception") if r["location"] == "centre"]
     assert not row["compared"] and row["why"] == "the model's daily people at centre were not kept (kept: reception)"
+
+
+def test_observations_after_the_end_of_a_cut_run_are_not_compared(two_stops: Path, tmp_path: Path) -> None:
+    """A run cut short (`Scenario.with_days`, which keeps the scenario's observations) ended
+    before a named check's day: the main job's check crashed on a zero-size array. Each
+    observation after the run's last day is now listed, not compared, and says why."""
+    (two_stops / "observations.csv").write_text(
+        "date,loc,value,low,high,kind,check\n"
+        "2024-01-02,reception,0,,,point,\n"
+        "2024-01-08,reception,80,,,point,8 Jan: 80\n"
+        "2024-01-09,centre,40,,,point,\n", encoding="utf-8")
+    sc = load_scenario(two_stops).with_days(5)
+    camp = np.zeros((2, 5))
+    rows = {r["date"]: r for r in observation_checks(sc, camp, None, "reception", places={"centre": camp})}
+    assert rows["2024-01-02"]["compared"] and rows["2024-01-02"]["ok"]
+    for date in ("2024-01-08", "2024-01-09"):
+        assert not rows[date]["compared"] and rows[date]["why"] == "after the run's last day"
+    assert rows["2024-01-08"]["target"] == "8 Jan: 80" and rows["2024-01-08"]["value"] is None
+    out = run_main_job(tmp_path / "mj", seeds=1, scenario_dir=two_stops, baseline=sc, say=lambda _: None)
+    lines = check_lines(out["checks"])
+    assert "--   not compared    baseline vs observation 8 Jan: 80: after the run's last day" in lines
+    assert lines[-1] == ("1 of 1 held-out observations within tolerance (fitted: 0 of 0; set by an event: "
+                         "0 of 0; not compared: 2)")
 
 
 def test_main_job_of_another_scenario(two_stops: Path, tmp_path: Path) -> None:

@@ -81,14 +81,14 @@ FLIGHT_TAKEN = 115
 def fit_loss(median_camp: np.ndarray, scenario: Any, fitted_only: bool = True,
              centre_weight: float = 0.01) -> float:
     """Sum of squared relative distances of the values of the scenario's checks (`targets_for`;
-    those whose rows are marked fitted with `fitted_only`) outside their ranges, plus a small pull
-    (`centre_weight`) toward the middle of each range so the fit does not sit on an edge where
-    seed noise pushes it out. `median_camp`: the median people at the camp per day."""
+    those whose rows are marked fitted with `fitted_only`; none after the series' last day) outside
+    their ranges, plus a small pull (`centre_weight`) toward the middle of each range so the fit
+    does not sit on an edge where seed noise pushes it out. `median_camp`: the median people at the camp per day."""
     loss = 0.0
     targets = targets_for(scenario)
     for row, t in zip(evaluate_targets(median_camp, scenario.start_date, targets), targets, strict=True):
-        if (fitted_only and not t.fitted) or t.location != CAMP:  # (the camp's series alone)
-            continue
+        if (fitted_only and not t.fitted) or t.location != CAMP or not row["compared"]:
+            continue  # (the camp's series alone, within the run)
         if t.high is None:  # (a lower bound: its distance below it only)
             loss += (max(t.low - row["value"], 0.0) / max(t.low, 50.0)) ** 2
             continue

@@ -134,12 +134,22 @@ def target_days(target: Target, start: Any) -> tuple[int, int]:
     return d0, d1
 
 
+#: Why a check or an observation dated after the run's last day is not compared (a run cut short,
+#: `Scenario.with_days`, keeps observations the loader would have left out of a shorter run).
+AFTER_THE_RUN = "after the run's last day"
+
+
 def evaluate_targets(median_camp: np.ndarray, start: Any, targets: Sequence[Target]) -> list[dict[str, Any]]:
     """Each target's (`targets_for`) reduced median value (`median_camp`: the median people at its
-    place per day) and whether it lies in its range."""
+    place per day) and whether it lies in its range; `compared` False (value NaN, `ok` None,
+    `why` `AFTER_THE_RUN`) for a target whose last day is after the series' last day."""
     rows = []
     for t in targets:
         d0, d1 = target_days(t, start)
+        if d1 >= len(median_camp):  # (a run shorter than the observations: nothing to reduce)
+            rows.append({"target": t.name, "value": math.nan, "low": t.low, "high": t.high,
+                         "ok": None, "fitted": t.fitted, "compared": False, "why": AFTER_THE_RUN})
+            continue
         seg = median_camp[d0 : d1 + 1]
         if t.stat == "peak":
             peak = check_peak({"kind": "peak", "day": d1 - d0, "value": t.reported}, seg)
@@ -149,7 +159,7 @@ def evaluate_targets(median_camp: np.ndarray, start: Any, targets: Sequence[Targ
                            "max": seg.max()}[t.stat])
             ok = within(value, t.low, t.high)
         rows.append({"target": t.name, "value": value, "low": t.low, "high": t.high,
-                     "ok": ok, "fitted": t.fitted})
+                     "ok": ok, "fitted": t.fitted, "compared": True, "why": ""})
     return rows
 
 
@@ -313,7 +323,9 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
                    "observations": [seen]}
             done[target.name] = row
             rows.append(row)
-            if loc != camp_name:
+            if not r["compared"]:
+                row.update(compared=False, value=None, low=None, high=None, ok=None, why=r["why"])
+            elif loc != camp_name:
                 row.update(compared=False, value=None, low=None, high=None, ok=None,
                            why=f"the main job keeps the daily people at {camp_name} only")
             continue
@@ -330,7 +342,8 @@ def observation_checks(scenario: Any, camp: np.ndarray, flows: Mapping[str, np.n
             row["why"] = NOT_COMPARED[kind]
             continue
         if tol is None or not 0 <= day < med.size:  # (a qualitative report without bounds)
-            row["why"] = "no figure to compare" if tol is None else "outside the run"
+            row["why"] = ("no figure to compare" if tol is None else AFTER_THE_RUN if day >= med.size
+                          else "before the run's first day")
             continue
         if kind in FLOW_KINDS:
             series = flow.get(FLOW_KINDS[kind])
