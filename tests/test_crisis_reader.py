@@ -1263,6 +1263,7 @@ def test_events_through_a_shelter_of_capacity_0_are_warned_of(tmp_path):
     assert warnings == [
         f"events.csv:3:6: {into}",
         "events.csv:4:5: warning: flight from shelter 'arica_shelters', whose capacity is 0 (locations table, "
-        "line 34): nobody is ever sheltered there, so it moves nobody but people passing through (expected a "
+        "line 34): nobody is ever sheltered there, so it takes only people stopped there for another reason "
+        "(waiting at a crossing from it, held if it is a stop place), never those passing through (expected a "
         "capacity above 0, or −1 or empty for no limit)",
         f"events.csv:6:6: {into}", f"events.csv:7:6: {into}", f"events.csv:8:6: {into}"]

@@ -24,8 +24,8 @@ stranded" of people who never left their origin. The checks follow the crisis ru
   counted as stranded);
 - warning: a fallback that cannot be reached from a place where the group's people give up (who
   gives up there stays there, counted neither as stranded nor as arrived);
-- warning: a transfer into, or an event from, a shelter whose capacity is 0 (it holds nobody, so
-  the event moves nobody);
+- warning: a transfer into, or an event from, a shelter whose capacity is 0 (it holds nobody: a
+  transfer into it moves nobody, one from it only people stopped there for another reason);
 - warning: a crossing's `irregular_to` or `pushback_to` outside the crossing's area (who crosses
   irregularly, or is pushed back, is left where no ordinary route leads on: they stay there);
 - warning: a transfer, flight or corridor from a place nobody is at when the day's events run
@@ -320,9 +320,10 @@ def _shelter_findings(ev: Event, shelters: Mapping[str, Location], events_file: 
     if out_of is not None and out_of.capacity == 0:
         found.append(Finding(False, path, ev.line, "origin",
                              f"{ev.kind} from shelter {out_of.name!r}, whose capacity is 0 (locations table, "
-                             f"line {out_of.line}): nobody is ever sheltered there, so it moves nobody but "
-                             "people passing through (expected a capacity above 0, or −1 or empty for no "
-                             "limit)"))
+                             f"line {out_of.line}): nobody is ever sheltered there, so it takes only people "
+                             "stopped there for another reason (waiting at a crossing from it, held if it is a "
+                             "stop place), never those passing through (expected a capacity above 0, or −1 or "
+                             "empty for no limit)"))
     return found
 
 
