@@ -191,17 +191,22 @@ def test_observation_roles_and_checks_are_carried_with_the_rows(tmp_path):
 
 
 @pytest.mark.parametrize("fallback", ["x", "y"])
-def test_a_fallback_on_the_line_is_warned_of(tmp_path, fallback):
-    """Found by a review: with the camp (or the far side) as fallback, who gives up stays on the
-    line uncounted (or joins the queue again)."""
+def test_a_fallback_at_a_crossing_is_warned_of(tmp_path, fallback):
+    """Found by a review: with the camp (or the far side) as fallback, who gives up stays where
+    they waited, uncounted (or joins the queue again); the warning names the place, not "the line"
+    (any crisis's crossing)."""
     groups = GOOD["groups.csv"].replace("d=1,o,100", f"d=1,{fallback},100")
     write(tmp_path, {**GOOD, "groups.csv": groups})
     problems = Problems(root=tmp_path)
     read_crisis(tmp_path, TABLE, problems, NAMES)
     assert not problems.errors
+    then = {"x": "is the staging place of crossing c: people who give up at it would stay at 'x', where they "
+                 "waited, no longer counted as stranded",
+            "y": "is the far side of crossing c: people who give up at it would head through it to 'y', joining "
+                 "the queue they gave up on"}[fallback]
     assert [str(p) for p in problems.warnings] == [
-        f"groups.csv:3:6: warning: group a's fallback '{fallback}' is an end of crossing c: "
-        "people who give up would not leave the line"]
+        f"groups.csv:3:6: warning: group a's fallback '{fallback}' {then} (expected a place away from the "
+        "crossings, such as where they came from)"]
 
 
 def test_the_good_tables_pass_with_routes_and_days(tmp_path):

@@ -522,15 +522,20 @@ class _Reader:
 
     def fallbacks_off_the_line(self, groups: tuple[Group, ...], crossings: tuple[Crossing, ...]) -> None:
         """Warn of a group whose fallback is a crossing's staging place or far side: who gives up
-        would stay on the line uncounted, or join the queue they gave up on. (The staging place is
-        the crossing's `from`, which a `staging` cell that differs is refused for: a wrong one is
-        not also an end here.)"""
-        ends = {c.a: c.name for c in crossings if c.a} | {c.b: c.name for c in crossings if c.b}
+        would stay where they waited, uncounted, or join the queue they gave up on. (The staging
+        place is the crossing's `from`, which a `staging` cell that differs is refused for: a wrong
+        one is not also an end here.)"""
+        ends = ({c.a: (c.name, "the staging place", f"stay at {c.a!r}, where they waited, no longer counted "
+                                                      "as stranded") for c in crossings if c.a}
+                | {c.b: (c.name, "the far side", f"head through it to {c.b!r}, joining the queue they gave "
+                                                 "up on") for c in crossings if c.b})
         for g in groups:
             if g.fallback in ends and g.name in self.fallback_cells:
+                name, end, then = ends[g.fallback]
                 self.problems.warn(*self.fallback_cells[g.name],
-                                   f"group {g.name}'s fallback {g.fallback!r} is an end of crossing "
-                                   f"{ends[g.fallback]}: people who give up would not leave the line")
+                                   f"group {g.name}'s fallback {g.fallback!r} is {end} of crossing {name}: "
+                                   f"people who give up at it would {then} (expected a place away from the "
+                                   "crossings, such as where they came from)")
 
     def destinations(self, table: Table, row: Row, cols: dict[str, int]) -> dict[str, float]:
         text = self.cell(row, cols, "destinations")
