@@ -141,3 +141,26 @@ def test_a_variant_says_the_stop_place_warning_once(tmp_path):
     variant.write_text('[variant]\nbase = ".."\n\n[crisis.parameters]\nspeed_km_per_day = 400.0\n',
                        encoding="utf-8")
     assert sum("stop place 'r'" in w for w in warnings_of(variant)) == 1
+
+
+def test_an_ensemble_page_charts_the_stop_places_people_were_held_at(tmp_path):
+    """A stop place is a crisis site wherever its kind (`needs.crisis_sites`: stranded, sheltered
+    or held there): the ensemble's page read `held` from the folder's bands too late, so a `city`
+    with `stop = yes` was no site on the page while bands.png (the ensemble in memory) charted it;
+    the page then charted every busy place, here also the town a transfer leaves people in."""
+    from corredor.analysis.ensemble import band_panels, run_ensemble, write_ensemble
+    from corredor.analysis.needs import crisis_sites
+    from corredor.outputs.report.ensemble import read_ensemble
+
+    folder = mini(tmp_path, events="transfer,2023-01-01,2023-01-12,r,t,30\n")
+    (folder / "locations.csv").write_text("name,kind,lat,lon,stop\no,city,1,1,\nr,city,1,2,yes\n"
+                                          "t,city,1,3,\nd,destination,1,4,\n", encoding="utf-8")
+    (folder / "routes.csv").write_text("name1,name2,distance_km\no,r,100\nr,t,100\nt,d,300\n", encoding="utf-8")
+    ens = run_ensemble(load_scenario(folder), 2, seed=1)
+    _, stacked, order = band_panels(ens.bands)
+    assert [str(stacked["cell"].values[k][0]) for k in order] == ["r"]  # (t, a city people pass, is no site)
+    data = read_ensemble(write_ensemble(ens, tmp_path / "ens", plot=False))
+    names = [str(n) for n in data.bands["location"].values]
+    assert [n for n, s in zip(names, crisis_sites(data.bands), strict=True) if s] == ["r"]
+    _, stacked, order = band_panels(data.bands)
+    assert [str(stacked["cell"].values[k][0]) for k in order] == ["r"]

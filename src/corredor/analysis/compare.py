@@ -73,7 +73,7 @@ WAIT_METRICS: dict[str, tuple[str, str]] = {
 DAY_METRICS: tuple[str, ...] = ("stranded_peak_day",)
 
 #: What a policy costs in supplies, at the crisis sites (`needs.crisis_sites`: staging places, camps,
-#: shelters and wherever people were stranded) under the default standard (Sphere): metric key -> (label, unit), in table order.
+#: shelters and wherever people were stranded or held) under the default standard (Sphere): metric key -> (label, unit), in table order.
 NEEDS_METRICS: dict[str, tuple[str, str]] = {
     "peak_at_sites": ("peak people at the crisis sites", "people"),
     # (each label says where: the difference table, comparison.png and comparison.json show

@@ -398,7 +398,7 @@ def provided_for(results: ResultsLike) -> list[dict[str, Any]] | None:
 def needs_for(results: ResultsLike) -> xr.Dataset:
     """Needs implied by a run, with what was provided (see `provided_for`) and the chosen standard;
     for a crisis run only at its sites (`needs.crisis_sites`: staging places, camps, shelters and
-    wherever people were stranded)."""
+    wherever people were stranded or held)."""
     manifest = results.manifest or {}
     std_path = manifest.get("needs_standard")
     standard = needs_standard(std_path) if isinstance(std_path, str) and std_path.endswith(".toml") else None
@@ -695,7 +695,7 @@ def _yes_no(flag: bool | None) -> str:
 
 def write_groups_csv(results: ResultsLike, folder: Path) -> Path | None:
     """`sites_by_group.csv` (crisis runs): one row per day, crisis site (`needs.crisis_sites`:
-    staging places, camps, shelters and wherever people were stranded) and group, with the people of that group there at the end of the
+    staging places, camps, shelters and wherever people were stranded or held) and group, with the people of that group there at the end of the
     day (`population_by_group`) and those of them stranded (`stranded_by_group`); HXL hashtag
     row under the header. Summed over the groups, a site's rows give its `population` and
     `stranded` in populations.csv. None, and no file, for a run without

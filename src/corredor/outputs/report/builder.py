@@ -386,8 +386,8 @@ def needs_rows(run: RunData) -> list[dict[str, str]]:
 
 def site_columns(run: RunData) -> np.ndarray | None:
     """bool per place: a crisis run's sites (staging places, camps, shelters and wherever people
-    were stranded; `needs.crisis_sites`' rule, from the folder's places and its stranded and
-    sheltered people); None without
+    were stranded or held; `needs.crisis_sites`' rule, from the folder's places and its stranded,
+    sheltered and held people); None without
     `stranded` (a Flee case)."""
     from ...analysis.needs import site_mask
 

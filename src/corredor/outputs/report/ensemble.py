@@ -74,9 +74,10 @@ from .svg_chart import PALETTE, chart
 
 #: The band variables the page charts: people at the busiest places and, for a crisis, stranded.
 CHARTED = {"population": "people there", "stranded": "people stranded there"}
-#: Read, not charted: where people were sheltered marks a crisis site for `band_panels` (as in
-#: memory) in a folder whose manifest does not list the places' kinds.
-SITE_EVIDENCE = ("sheltered",)
+#: Read, not charted: where people were sheltered, or held at a stop place, marks a crisis site
+#: for `band_panels` (`needs.crisis_sites`, as in memory) whatever the place's kind, and in a
+#: folder whose manifest does not list the places' kinds.
+SITE_EVIDENCE = ("sheltered", "held")
 #: Shading of the 5–95 % and 25–75 % bands (as bands.png: the inner band drawn over the outer).
 OUTER_OPACITY, INNER_OPACITY = 0.15, 0.3
 
@@ -452,7 +453,7 @@ def key_observations(data: EnsembleData, variant: str) -> list[dict[str, str]]:
            "groups marked vulnerable", none="not recorded by group")
     for key in NEEDS_METRICS:  # (what the run's needs table gives place by place, for the sites together)
         by = "" if key in ("peak_at_sites", "people_at_sites_last_day") else ", by the Sphere standard"
-        metric(key, f"at the crisis sites (staging places, camps, shelters and wherever people were stranded){by}; each replica's figure")
+        metric(key, f"at the crisis sites (staging places, camps, shelters and wherever people were stranded or held){by}; each replica's figure")
     pop = data.bands["population"].sel(variant=variant)
     _, stacked, order = band_panels(data.bands, "population")
     for k in order:
