@@ -283,6 +283,22 @@ def test_the_manifest_says_what_was_searched_and_how_it_was_scored(tmp_path: Pat
     assert objective_name(ard_objective) == "ard" and objective_name(interval_objective) == "interval"
 
 
+def test_the_manifest_records_optuna_and_the_sampler_settings(tmp_path: Path) -> None:
+    """Optuna 3.6 and 5.0 draw different trials from the same seed (from the first trial after the
+    startup ones), yet the manifest said only "optuna TPESampler" and its provenance had no
+    optuna, matplotlib (fit.png) or pyyaml: two environments giving two answers looked alike."""
+    import optuna
+
+    cal = calibrate([toy_scenario(days=20)], [ParamSpec("move_rules.camp_weight", 0.5, 8.0)],
+                    trials=4, replicas=1, seed=3, objective=_plain_ard,
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    m = json.loads((write_calibration(cal, tmp_path / "cal", plot=False) / "manifest.json").read_text())
+    assert m["sampler"] == {"name": "optuna TPESampler", "seed": 3, "n_startup_trials": 2,
+                            "optuna": optuna.__version__}
+    assert m["provenance"]["optuna"] == optuna.__version__
+    assert {"matplotlib", "jinja2", "pyyaml", "pydantic"} <= set(m["provenance"])
+
+
 def test_a_whole_number_parameter_starts_and_stays_within_its_bounds() -> None:
     """int = true with low 1.2: the first trial (the scenario's own awareness_level, 1) was 1, below
     low, with an Optuna warning; with low 1.2 and high 1.8 (no whole number) the run failed at its

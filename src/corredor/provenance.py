@@ -14,8 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-#: the packages whose versions every manifest records, besides Python and corredor
-DEPENDENCIES = ("numpy", "numba", "xarray", "pandas", "pyarrow")
+#: the packages whose versions every manifest records, besides Python and corredor: each can change
+#: a byte of some output (numbers: numpy, numba, xarray, pandas; Parquet: pyarrow; figures:
+#: matplotlib; pages: jinja2; reading scenarios and settings: pyyaml, pydantic). Optional ones a
+#: command uses are added by that command (`provenance(extra=...)`: calibrate's optuna).
+DEPENDENCIES = ("numpy", "numba", "xarray", "pandas", "pyarrow", "matplotlib", "jinja2", "pyyaml",
+                "pydantic")
 
 #: the files of the package that make its behaviour (code, page templates, data tables); numba's
 #: cache files and bytecode are left out
@@ -65,6 +69,14 @@ def version_text() -> str:
     return f"corredor {__version__} (source {source_digest()}" + (f", commit {commit[:12]})" if commit else ")")
 
 
+def package_version(name: str) -> str:
+    """The installed distribution's version, read without importing the package; "not installed"."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 @functools.cache
 def _versions() -> tuple[tuple[str, str], ...]:
     from . import __version__
@@ -74,20 +86,17 @@ def _versions() -> tuple[tuple[str, str], ...]:
     if commit:
         out.append(("corredor_commit", commit))
     out.append(("python", platform.python_version()))
-    for name in DEPENDENCIES:
-        try:  # (the installed distribution's version, read without importing the package)
-            out.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            out.append((name, "not installed"))
+    out.extend((name, package_version(name)) for name in DEPENDENCIES)
     return tuple(out)
 
 
-def provenance() -> dict[str, str]:
+def provenance(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """The `provenance` block of a manifest: {"corredor": "0.1.0", "corredor_source": digest of
     its source files, "corredor_commit": the checkout's git commit (only when run from one),
-    "python": "3.12.3", "numpy": ..., "numba": ..., "xarray": ..., "pandas": ..., "pyarrow": ...}
-    (a fresh dict)."""
-    return dict(_versions())
+    "python": "3.12.3", then each of `DEPENDENCIES` and `extra` by its version} (a fresh dict).
+    `extra`: the optional packages the command used (calibrate: ("optuna",): its sampler's draws
+    differ between versions)."""
+    return {**dict(_versions()), **{name: package_version(name) for name in extra}}
 
 
 def scenario_digest(scenario: Any) -> str | None:

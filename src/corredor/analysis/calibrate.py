@@ -597,7 +597,8 @@ def calibrate(
     ex = executor or SerialExecutor()
     shared = CalibrationShared(tuple(scenarios), obj, simulate_fn, compile_fn, engine, threads)
     started = time.perf_counter()
-    sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=min(10, max(2, trials // 3)))
+    n_startup = min(10, max(2, trials // 3))
+    sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=n_startup)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     defaults: dict[str, float | int] = {}
     for p in params:
@@ -671,7 +672,10 @@ def calibrate(
         # the search space, so that the folder says what was searched, not only what was found
         "params": [{"name": p.name, "low": p.low, "high": p.high, "log": p.log, "int": p.integer}
                    for p in params],
-        "sampler": "optuna TPESampler",
+        # the sampler as built (its draws, hence every trial after the startup ones, differ
+        # between optuna versions: provenance.optuna says which made these)
+        "sampler": {"name": "optuna TPESampler", "seed": int(seed), "n_startup_trials": n_startup,
+                    "optuna": optuna.__version__},
         "seed": int(seed),
         "seed_text": seed_text(seed),
         "trials": int(trials),
@@ -694,7 +698,7 @@ def calibrate(
         "best": best,
         "best_trial": best_row["trial"],
         "wall_s": round(time.perf_counter() - started, 3),
-        "provenance": provenance(),
+        "provenance": provenance(extra=("optuna",)),
     }
     return Calibration(list(params), best, table, per_case_loss(before_rows, names),
                        per_case_loss(after_rows, names), series, manifest,
