@@ -82,8 +82,9 @@ class CrisisResults:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """A short stable hash of the scenario's content (for manifests and caches)."""
-    text = repr((scenario.name, scenario.start_date, scenario.days, scenario.locations,
+    """A stable hash of the scenario's content (for manifests and caches): not its name, which
+    changes no number (a copy under another name is the same scenario)."""
+    text = repr((scenario.start_date, scenario.days, scenario.locations,
                  scenario.routes, scenario.crisis))
     return hashlib.sha256(text.encode()).hexdigest()
 
