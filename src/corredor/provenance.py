@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import platform
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -117,10 +119,11 @@ def scenario_digest(scenario: Any) -> str | None:
 
 
 def scenario_entry(scenario: Any, sha256: str | None = None) -> dict[str, Any]:
-    """`scenario` as every manifest names it, a run's shape: {"name", "sha256", "source"}."""
+    """`scenario` as every manifest names it, a run's shape: {"name", "sha256", "source"} (the
+    source folder absolute, `source_path`)."""
     return {"name": str(getattr(scenario, "name", scenario)),
             "sha256": sha256 if sha256 is not None else scenario_digest(scenario),
-            "source": str(getattr(scenario, "source", "") or "")}
+            "source": source_path(getattr(scenario, "source", "") or "")}
 
 
 def overrides_set(scenario: Any) -> dict[str, Any]:
@@ -128,3 +131,58 @@ def overrides_set(scenario: Any) -> dict[str, Any]:
     `set`; {} when none): `apply_overrides(load_scenario(source), set)` is `scenario` again."""
     meta = getattr(scenario, "metadata", None) or {}
     return dict(meta.get("overrides") or {})
+
+
+def source_path(path: Any) -> str:
+    """A scenario's path as a manifest records it: absolute and normalised ("" for none), so that
+    it names the same folder from any working directory (`scenarios/x`, `./x/` and `/abs/x` are
+    one path). Why: the path as typed was relative to a folder nobody recorded."""
+    return os.path.abspath(str(path)) if path else ""
+
+
+#: names an input file list leaves out: version control, editors' and Python's caches
+_SKIPPED_NAMES = ("__pycache__",)
+
+
+def input_files(source: Any, variant_file: Any = None) -> dict[str, str]:
+    """{path relative to the scenario folder: sha256} of every file in it (hidden files and caches
+    left out), and of `variant_file` (by its absolute path) where it lies outside the folder; {}
+    when `source` is no folder. Why: a manifest's `scenario.sha256` says that the inputs changed,
+    these say which file did (`changed_inputs`, `corredor rerun`)."""
+    if not source:
+        return {}
+    root = Path(str(source))
+    out: dict[str, str] = {}
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(p.startswith(".") or p in _SKIPPED_NAMES for p in rel.parts) or not path.is_file():
+                continue
+            out[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if variant_file:
+        vf = Path(str(variant_file))
+        inside = root.is_dir() and vf.resolve().is_relative_to(root.resolve())
+        if not inside and vf.is_file():
+            out[source_path(vf)] = hashlib.sha256(vf.read_bytes()).hexdigest()
+    return out
+
+
+def changed_inputs(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The files that differ between two `input_files` maps, each as "NAME (changed)",
+    "NAME (removed)" or "NAME (new)", sorted by name.
+
+    >>> changed_inputs({"a.csv": "1", "b.csv": "2"}, {"a.csv": "9", "c.csv": "3"})
+    ['a.csv (changed)', 'b.csv (removed)', 'c.csv (new)']
+    """
+    names = sorted(set(recorded) | set(now))
+    return [f"{n} ({'removed' if n not in now else 'new' if n not in recorded else 'changed'})"
+            for n in names if recorded.get(n) != now.get(n)]
+
+
+def invocation(options: dict[str, Any], out: Any = None) -> dict[str, Any]:
+    """A manifest's `invocation`: how the command was run, as data: `argv` (the command line as
+    run), `cwd` (the folder it was run from, which its relative paths were relative to),
+    `options` (the command's options that leave no other trace in the manifest: --flee-out,
+    --no-csv, --no-plots, --check, --threads, ...) and, given `out`, its folder absolute."""
+    return {"argv": list(sys.argv), "cwd": os.getcwd(), "options": dict(options),
+            **({"out": source_path(out)} if out is not None else {})}

@@ -44,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 from .. import stopping
-from ..provenance import provenance
+from ..provenance import provenance, source_path
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
 from . import seed_text
 from .parallel_lock import parallel_section
@@ -79,6 +79,10 @@ class CrisisResults:
 
     dataset: xr.Dataset
     manifest: dict[str, Any]
+
+
+#: Why a border-crisis scenario runs on this engine, whatever was asked (`engine_choice.reason`)
+ENGINE_REASON = "a border-crisis scenario ([crisis]): its rules follow each person, on the crisis engine only"
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -123,12 +127,12 @@ def simulate_crisis(
     ds = _dataset(scenario, plan, arrays)
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
-                     "source": str(scenario.source),
+                     "source": source_path(scenario.source),
                      **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {}),
                      # (what the variant changes, for the first line of its page)
                      **{k: str(scenario.metadata[k]) for k in ("variant_label", "variant_description")
                         if scenario.metadata.get("variant") and scenario.metadata.get(k)},
-                     **({"variant_file": str(scenario.metadata["variant_file"])}
+                     **({"variant_file": source_path(scenario.metadata["variant_file"])}
                         if scenario.metadata.get("variant_file") else {}),
                      # (what it changes in effect, parameters and files: `native_crisis.variant_changes`)
                      **({"variant_changes": scenario.metadata["variant_changes"]}
@@ -155,6 +159,9 @@ def simulate_crisis(
     }
     if scenario.metadata.get("overrides"):  # (`apply_overrides`' values: the source with them ran)
         manifest["set"] = dict(scenario.metadata["overrides"])
+    # (as `simulate` says it, which puts in the engine asked: a run made here, a comparison's or
+    # the main job's, says the same as `corredor run` of the scenario, results.parquet too)
+    manifest["engine_choice"] = {"asked": "auto", "engine": "crisis-agents", "reason": ENGINE_REASON}
     return _make_results(ds, manifest)
 
 
