@@ -173,3 +173,27 @@ def test_a_crisis_run_made_outside_simulate_says_its_engine_choice() -> None:
 
     s = load_scenario(CHILE_PERU).with_days(5)
     assert simulate_crisis(s, seed=1).manifest["engine_choice"] == simulate(s, seed=1).manifest["engine_choice"]
+
+
+def test_comparison_json_says_its_provenance_and_what_set_and_sweep_gave(tmp_path: Path, monkeypatch) -> None:
+    """comparison.json had no provenance block (only `version`), kept --set only inside a
+    description's prose, and named the baseline by the path as typed (relative) beside absolute
+    variant paths."""
+    import json
+
+    from corredor.provenance import provenance
+
+    monkeypatch.chdir(REPO)
+    r = runner.invoke(app, ["compare", "scenarios/chile-peru-2023", "scenarios/chile-peru-2023/variants/bribe_0.toml",
+                            "--sweep", "crisis.peru_block=2023-04-13,2023-04-20",
+                            "--set", "crisis.give_up_base=0.02", "--seeds", "1", "--executor", "serial",
+                            "--out", str(tmp_path / "cmp")])
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
+    assert data["provenance"] == provenance()
+    assert data["set"] == {"crisis.give_up_base": 0.02}
+    assert data["sweep"] == {"crisis.peru_block": ["2023-04-13", "2023-04-20"]}
+    ids = data["scenario_identity"]
+    assert all(Path(i["source"]).is_absolute() for i in ids.values())
+    assert ids["bribe-0"]["variant_file"] == str(CHILE_PERU / "variants" / "bribe_0.toml")
+    assert all(Path(f).is_absolute() for f in data["files"].values())

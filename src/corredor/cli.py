@@ -1512,7 +1512,8 @@ def compare(
     with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
-    comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order)
+    comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order,
+                               settings=common, sweeps={k: list(v) for k, v in sweeps})
     # the files first, the tables after: printed first, a closed pipe (`| head`: rich exits 1 on
     # a broken pipe) lost the comparison that the runs had just computed
     paths: list[Path] = []

@@ -120,10 +120,13 @@ def scenario_digest(scenario: Any) -> str | None:
 
 def scenario_entry(scenario: Any, sha256: str | None = None) -> dict[str, Any]:
     """`scenario` as every manifest names it, a run's shape: {"name", "sha256", "source"} (the
-    source folder absolute, `source_path`)."""
+    source folder absolute, `source_path`), and a policy variant's `variant_file`, absolute."""
+    meta = getattr(scenario, "metadata", None) or {}
+    variant_file = meta.get("variant_file") if isinstance(meta, dict) else None
     return {"name": str(getattr(scenario, "name", scenario)),
             "sha256": sha256 if sha256 is not None else scenario_digest(scenario),
-            "source": source_path(getattr(scenario, "source", "") or "")}
+            "source": source_path(getattr(scenario, "source", "") or ""),
+            **({"variant_file": source_path(variant_file)} if variant_file else {})}
 
 
 def overrides_set(scenario: Any) -> dict[str, Any]:
