@@ -197,3 +197,23 @@ def test_comparison_json_says_its_provenance_and_what_set_and_sweep_gave(tmp_pat
     assert all(Path(i["source"]).is_absolute() for i in ids.values())
     assert ids["bribe-0"]["variant_file"] == str(CHILE_PERU / "variants" / "bribe_0.toml")
     assert all(Path(f).is_absolute() for f in data["files"].values())
+
+
+def test_a_runs_page_is_the_same_page_however_long_the_run_took(
+        flee_cases: Path, tmp_path: Path, monkeypatch) -> None:
+    """report.html said when it was written ("report written 2026-11-29 10:07 UTC") and the run's
+    wall seconds: the same command never wrote the same page."""
+    import json
+
+    _mali_in(tmp_path, flee_cases)
+    monkeypatch.chdir(tmp_path)
+    _run(["run", "mali2012", *MALI_RUN, "--out", "r1"])
+    _run(["report", "r1"])
+    first = (tmp_path / "r1" / "report.html").read_bytes()
+    path = tmp_path / "r1" / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m["timing"]["wall_s"] += 12.5
+    path.write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
+    _run(["report", "r1"])
+    again = (tmp_path / "r1" / "report.html").read_bytes()
+    assert b"report written" not in again and again == first

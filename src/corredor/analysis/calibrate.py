@@ -890,12 +890,13 @@ BEFORE_AFTER_TAGS = {
 def trials_columns(params: Sequence[str], cases: Sequence[str]) -> tuple[list[str], list[str]]:
     """trials.csv's header and HXL hashtags: `trial` (#meta+trial), each parameter
     (#meta+param+move_rules_camp_weight), `loss` (#indicator+loss+mean: the mean over cases),
-    each case's `loss_<case>` (#indicator+loss+case_mali2012) and `wall_s` (#meta+wall_s)."""
+    and each case's `loss_<case>` (#indicator+loss+case_mali2012). Each trial's seconds are
+    manifest.json's `trial_wall_s`, not a column: the same command gives the same trials.csv."""
     from ..outputs.tables import hxl_attribute
 
-    header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases], "wall_s"]
+    header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases]]
     tags = ["#meta+trial", *[f"#meta+param+{hxl_attribute(p)}" for p in params], "#indicator+loss+mean",
-            *[f"#indicator+loss+case_{hxl_attribute(c)}" for c in cases], "#meta+wall_s"]
+            *[f"#indicator+loss+case_{hxl_attribute(c)}" for c in cases]]
     return header, tags
 
 
@@ -945,7 +946,9 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
                 files.append("fit.png")
             except Exception as exc:  # a figure must never cost the fit
                 cal.manifest["plot_error"] = str(exc)
-        manifest = {**cal.manifest, "files": [*files, "manifest.json"]}
+        # (each trial's seconds: how it ran, not what it found, so here and not in trials.csv)
+        manifest = {**cal.manifest, "trial_wall_s": [r.get("wall_s") for r in cal.trials],
+                    "files": [*files, "manifest.json"]}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
     return atomic_dir(out, force, write, [sc.get("source") for sc in cal.manifest.get("scenarios", [])])
