@@ -527,7 +527,11 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if ckpt is not None:  # the run folder is complete: the checkpoint is no longer needed
         ckpt.unlink(missing_ok=True)
     ran_on = res.manifest.get("threads")
-    if threads is not None and isinstance(ran_on, int) and 0 < ran_on < threads:
+    if threads is not None and threads > 1 and res.manifest.get("engine") == "cohorts":
+        # (its kernel is serial: the 1 it ran on says nothing of the machine)
+        err_console.print(f"note: --threads {threads}: the cohort engine runs on one thread",
+                          markup=False, highlight=False, soft_wrap=True)
+    elif threads is not None and isinstance(ran_on, int) and 0 < ran_on < threads:
         # (numba runs on at most the machine's threads: the manifest's figure is what ran)
         err_console.print(f"note: --threads {threads} is more than this machine's {ran_on}; ran on {ran_on}",
                           markup=False, highlight=False, soft_wrap=True)
