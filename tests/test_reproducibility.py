@@ -217,3 +217,41 @@ def test_a_runs_page_is_the_same_page_however_long_the_run_took(
     _run(["report", "r1"])
     again = (tmp_path / "r1" / "report.html").read_bytes()
     assert b"report written" not in again and again == first
+
+
+def test_a_modified_checkout_is_flagged_beside_its_commit(tmp_path: Path) -> None:
+    """A checkout with an edited engine file recorded the same `corredor_commit` as the clean one
+    and nothing said it was modified: `git checkout <commit>` would give other code."""
+    import subprocess
+    import sys
+
+    repo = tmp_path / "checkout"
+    shutil.copytree(REPO / "src" / "corredor", repo / "src" / "corredor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t.invalid",
+                        *args], check=True, capture_output=True)
+
+    (repo / ".gitignore").write_text("__pycache__/\n")  # (as the project's: bytecode, numba's cache)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "x")
+
+    def said() -> tuple[dict, str]:
+        code = ("import json; from corredor.provenance import provenance, version_text; "
+                "print(json.dumps(provenance())); print(version_text())")
+        out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(repo / "src"), "PATH": "/usr/bin:/bin"},
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+        import json
+
+        return json.loads(out[0]), out[1]
+
+    clean, line = said()
+    assert clean["corredor_commit_dirty"] is False and "+modified" not in line
+    rules = repo / "src" / "corredor" / "engine" / "cohorts.py"
+    rules.write_text(rules.read_text() + "\n# an edit\n")
+    dirty, line = said()
+    assert dirty["corredor_commit"] == clean["corredor_commit"]
+    assert dirty["corredor_commit_dirty"] is True and dirty["corredor_source"] != clean["corredor_source"]
+    assert f"commit {clean['corredor_commit'][:12]}+modified)" in line

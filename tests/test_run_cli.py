@@ -274,7 +274,9 @@ def test_the_version_and_every_manifest_name_the_source_that_made_them(tmp_path:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode == 0:
             assert block["corredor_commit"] == head.stdout.strip()
-            assert f"commit {head.stdout.strip()[:12]})" in r.output
+            # (`+modified` where the checkout's corredor files differ from the commit)
+            mark = "+modified" if block.get("corredor_commit_dirty") else ""
+            assert f"commit {head.stdout.strip()[:12]}{mark})" in r.output
     else:
         assert "corredor_commit" not in block
 

@@ -63,12 +63,34 @@ def source_commit() -> str | None:
     return None
 
 
+@functools.cache
+def source_dirty() -> bool | None:
+    """Whether corredor's own files (src/corredor) differ from `source_commit` in the checkout it
+    runs from (edited, added or removed files: `git status --porcelain`); None when it is not run
+    from a checkout or git cannot say (not installed, a refusal). Why: a modified checkout
+    recorded the clean commit, and `git checkout <commit>` gave other code than the run used
+    (`corredor_source`, the digest of the files themselves, stays the authority)."""
+    if source_commit() is None:
+        return None
+    import subprocess
+
+    package = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "--no-optional-locks", "-C", str(package.parents[1]), "status", "--porcelain", "--",
+                               str(package)], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
+
+
 def version_text() -> str:
-    """`corredor --version`'s line: "corredor 0.1.0 (source 1a2b…, commit 3c4d…)"."""
+    """`corredor --version`'s line: "corredor 0.1.0 (source 1a2b…, commit 3c4d…)", the commit
+    followed by "+modified" where corredor's files differ from it (`source_dirty`)."""
     from . import __version__
 
     commit = source_commit()
-    return f"corredor {__version__} (source {source_digest()}" + (f", commit {commit[:12]})" if commit else ")")
+    mark = "+modified" if commit and source_dirty() else ""
+    return f"corredor {__version__} (source {source_digest()}" + (f", commit {commit[:12]}{mark})" if commit else ")")
 
 
 def package_version(name: str) -> str:
@@ -80,21 +102,26 @@ def package_version(name: str) -> str:
 
 
 @functools.cache
-def _versions() -> tuple[tuple[str, str], ...]:
+def _versions() -> tuple[tuple[str, str | bool], ...]:
     from . import __version__
 
-    out = [("corredor", str(__version__)), ("corredor_source", source_digest())]
+    out: list[tuple[str, str | bool]] = [("corredor", str(__version__)), ("corredor_source", source_digest())]
     commit = source_commit()
     if commit:
         out.append(("corredor_commit", commit))
+        dirty = source_dirty()
+        if dirty is not None:  # (true: the files that ran are not that commit's; corredor_source says which)
+            out.append(("corredor_commit_dirty", dirty))
     out.append(("python", platform.python_version()))
     out.extend((name, package_version(name)) for name in DEPENDENCIES)
     return tuple(out)
 
 
-def provenance(extra: tuple[str, ...] = ()) -> dict[str, str]:
+def provenance(extra: tuple[str, ...] = ()) -> dict[str, str | bool]:
     """The `provenance` block of a manifest: {"corredor": "0.1.0", "corredor_source": digest of
-    its source files, "corredor_commit": the checkout's git commit (only when run from one),
+    its source files, "corredor_commit": the checkout's git commit and "corredor_commit_dirty":
+    whether corredor's files differ from it (only when run from a checkout, the flag where git
+    can say),
     "python": "3.12.3", then each of `DEPENDENCIES` and `extra` by its version} (a fresh dict).
     `extra`: the optional packages the command used (calibrate: ("optuna",): its sampler's draws
     differ between versions)."""
