@@ -220,9 +220,9 @@ def test_calibration_csvs_are_written_like_every_other_corredor_table(tmp_path: 
         assert raw.endswith(b"\r\n") and raw.count(b"\n") == raw.count(b"\r\n"), name
         assert not re.search(rb"\d[eE][-+]?\d", raw), name  # (no 1e-05)
     trials = _csv_rows(out / "trials.csv")
-    assert trials[0] == ["trial", "move_rules.camp_weight", "loss", "loss_toy", "loss_toy-2", "wall_s"]
+    assert trials[0] == ["trial", "move_rules.camp_weight", "loss", "loss_toy", "loss_toy-2"]
     assert trials[1] == ["#meta+trial", "#meta+param+move_rules_camp_weight", "#indicator+loss+mean",
-                         "#indicator+loss+case_toy", "#indicator+loss+case_toy_2", "#meta+wall_s"]
+                         "#indicator+loss+case_toy", "#indicator+loss+case_toy_2"]
     assert len(trials) == 2 + 4
     for row, want in zip(trials[2:], cal.trials, strict=True):
         assert int(row[0]) == want["trial"]
@@ -259,7 +259,26 @@ def test_a_trial_that_failed_is_an_empty_cell_not_inf(tmp_path: Path) -> None:
                       {}, {"scenarios": []})
     out = write_calibration(cal, tmp_path / "cal", plot=False)
     rows = _csv_rows(out / "trials.csv")
-    assert rows[2] == ["0", "1", "", "", "0.5"] and rows[3] == ["1", "2", "0.25", "0.25", "0.5"]
+    assert rows[2] == ["0", "1", "", ""] and rows[3] == ["1", "2", "0.25", "0.25"]
+
+
+def test_the_same_trials_give_the_same_trials_csv_whatever_they_took(tmp_path: Path) -> None:
+    """trials.csv had a `wall_s` column: the same command (1 worker or 2) never gave the same file.
+    The seconds are manifest.json's `trial_wall_s` now."""
+    from corredor.analysis.calibrate import Calibration
+
+    spec = ParamSpec("move_rules.camp_weight", 0.5, 8.0)
+
+    def written(seconds: float, name: str) -> Path:
+        cal = Calibration([spec], {spec.name: 2.0},
+                          [{"trial": 0, spec.name: 1.0, "loss": 0.5, "loss_toy": 0.5, "wall_s": seconds}],
+                          {"toy": {"mean": 0.5, "sd": 0.0, "n": 2}}, {"toy": {"mean": 0.25, "sd": 0.0, "n": 2}},
+                          {}, {"scenarios": []})
+        return write_calibration(cal, tmp_path / name, plot=False)
+
+    fast, slow = written(1.749, "fast"), written(9.564, "slow")
+    assert (fast / "trials.csv").read_bytes() == (slow / "trials.csv").read_bytes()
+    assert json.loads((slow / "manifest.json").read_text())["trial_wall_s"] == [9.564]
 
 
 def test_the_manifest_says_what_was_searched_and_how_it_was_scored(tmp_path: Path) -> None:
@@ -281,6 +300,22 @@ def test_the_manifest_says_what_was_searched_and_how_it_was_scored(tmp_path: Pat
     from corredor.analysis.calibrate import ard_objective, interval_objective, objective_name
 
     assert objective_name(ard_objective) == "ard" and objective_name(interval_objective) == "interval"
+
+
+def test_the_manifest_records_optuna_and_the_sampler_settings(tmp_path: Path) -> None:
+    """Optuna 3.6 and 5.0 draw different trials from the same seed (from the first trial after the
+    startup ones), yet the manifest said only "optuna TPESampler" and its provenance had no
+    optuna, matplotlib (fit.png) or pyyaml: two environments giving two answers looked alike."""
+    import optuna
+
+    cal = calibrate([toy_scenario(days=20)], [ParamSpec("move_rules.camp_weight", 0.5, 8.0)],
+                    trials=4, replicas=1, seed=3, objective=_plain_ard,
+                    simulate_fn=toy_simulate, compile_fn=identity)
+    m = json.loads((write_calibration(cal, tmp_path / "cal", plot=False) / "manifest.json").read_text())
+    assert m["sampler"] == {"name": "optuna TPESampler", "seed": 3, "n_startup_trials": 2,
+                            "optuna": optuna.__version__}
+    assert m["provenance"]["optuna"] == optuna.__version__
+    assert {"matplotlib", "jinja2", "pyyaml", "pydantic"} <= set(m["provenance"])
 
 
 def test_a_whole_number_parameter_starts_and_stays_within_its_bounds() -> None:

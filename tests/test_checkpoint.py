@@ -36,7 +36,7 @@ from corredor.simulate import simulate
 
 ENTRY = "from corredor.cli import main; main()"
 #: Manifest keys that describe how a run was executed (wall time, threads, resume), not its result.
-VOLATILE = ("timing", "threads", "checkpoint")
+VOLATILE = ("timing", "threads", "checkpoint", "invocation")  # (invocation: the command line and folders)
 
 
 def corredor(*args: str, **kw) -> subprocess.CompletedProcess[str]:

@@ -188,7 +188,7 @@ def test_help_shows_the_defaults_in_brackets(command: str, default: str) -> None
 #: `...` for several)
 USAGE_ARGUMENTS = {
     "validate": "PATHS...", "run": "PATH", "info": "PATH", "convert": "SRC DEST", "ensemble": "PATH",
-    "calibrate": "PATHS...", "report": "RUN_DIR", "compare": "BASELINE [VARIANTS]...", "main-job": "",
+    "calibrate": "PATHS...", "report": "RUN_DIR", "compare": "BASELINE [VARIANTS]...", "main-job": "", "rerun": "RUN_DIR",
 }
 
 

@@ -408,7 +408,8 @@ def test_cli_compare_on_workers_or_serial_prints_the_same(tmp_path):
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, [*args, "--executor", "serial", "--out", str(tmp_path / "s")])
     assert r.exit_code == 0, r.output
-    for name in ("comparison.csv", "comparison.json"):
+    # (the page too: it said when it was written, "report written 10:01 UTC" beside "10:02 UTC")
+    for name in ("comparison.csv", "comparison.json", "comparison.png", "comparison.html"):
         assert (tmp_path / "w" / name).read_bytes() == (tmp_path / "s" / name).read_bytes()
     r = runner.invoke(app, [*args, "--executor", "threads"])
     assert r.exit_code == 2 and "unknown executor 'threads'" in r.output

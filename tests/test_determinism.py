@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHILE_PERU = REPO / "scenarios" / "chile-peru-2023"
 ENTRY = "from corredor.cli import main; main()"
 #: Manifest keys about the execution, not the result (also kept out of results.parquet).
-VOLATILE = ("timing", "threads", "checkpoint")
+VOLATILE = ("timing", "threads", "checkpoint", "invocation")  # (invocation: the command line and folders)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

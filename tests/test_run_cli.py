@@ -274,7 +274,9 @@ def test_the_version_and_every_manifest_name_the_source_that_made_them(tmp_path:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
         if head.returncode == 0:
             assert block["corredor_commit"] == head.stdout.strip()
-            assert f"commit {head.stdout.strip()[:12]})" in r.output
+            # (`+modified` where the checkout's corredor files differ from the commit)
+            mark = "+modified" if block.get("corredor_commit_dirty") else ""
+            assert f"commit {head.stdout.strip()[:12]}{mark})" in r.output
     else:
         assert "corredor_commit" not in block
 
@@ -533,6 +535,17 @@ def test_more_threads_than_the_machine_has_are_said_to_be_cut(tmp_path: Path) ->
     assert f"note: --threads 1000 is more than this machine's {ran}; ran on {ran}" in " ".join(r.output.split())
     r = runner.invoke(app, ["run", str(chile), "--days", "3", "--threads", "1", "-q", "--out", str(tmp_path / "b")])
     assert r.exit_code == 0 and "note:" not in r.output
+
+
+def test_threads_with_the_cohort_engine_say_it_is_serial_not_the_machine(mali: Path, tmp_path: Path) -> None:
+    """`--engine cohorts --threads 2` said "note: --threads 2 is more than this machine's 1; ran
+    on 1" on a 2-core machine: the 1 is the serial cohort kernel's, not the machine's."""
+    r = runner.invoke(app, ["run", str(mali), "--hasten", "10", "--days", "10", "--engine", "cohorts",
+                            "--threads", "2", "-q", "--no-plots", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "note: --threads 2: the cohort engine runs on one thread" in said
+    assert "this machine's" not in said
 
 
 def test_no_csv_and_no_plots_write_only_what_the_report_and_a_reader_of_parquet_need(

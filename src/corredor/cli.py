@@ -412,8 +412,10 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
          out: Path | None, force: bool, flee_out: bool, engine: str, backend: str, draws: str,
          check: bool, quiet: bool, checkpoint_every: int, resume: bool,
          helper: PlotWorker | None, assignments: list[str] | None = None, csv: bool = True,
-         plots: bool = True) -> None:
-    """The body of `run` (see there); `helper` draws the figures, or None to draw them here."""
+         plots: bool = True, loaded: Any = None) -> None:
+    """The body of `run` (see there); `helper` draws the figures, or None to draw them here;
+    `loaded`: the scenario, already loaded with its options and settings (`rerun`), else `path`
+    is loaded here."""
     from .engine.agents import EngineError
     from .engine.crisis import InvariantError
     from .outputs.runfolder import RunFolderExists, write_run_folder
@@ -428,7 +430,8 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if draws != "gaps" and (checkpoint_every or resume):
         usage_error("--checkpoint-every and --resume work with --draws gaps")
     # (apply_overrides records the --set values in the scenario; the manifest writes them as `set`)
-    scenario, _ = _with_settings_or_exit(_load_or_exit(path, hasten, days, engine), assignments or [])
+    scenario = loaded if loaded is not None else \
+        _with_settings_or_exit(_load_or_exit(path, hasten, days, engine), assignments or [])[0]
     if not quiet:
         _note_warnings(path, scenario)
     refusal = draws_refusal(draws, engine, scenario)
@@ -509,6 +512,14 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
         err_console.print(f"internal error (please report): {exc}", markup=False, highlight=False,
                           soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL) from None
+    from .provenance import invocation
+
+    # (the options that leave no other trace, and the command as run: `corredor rerun` reads them)
+    options = {"engine": engine, "draws": draws, "backend": backend, "threads": threads,
+               "check": check, "flee_out": flee_out, "csv": csv, "plots": plots,
+               "checkpoint_every": checkpoint_every}
+    res.manifest["invocation"] = invocation(options, out)
+    res.manifest["invocation"]["command"] = run_command(res.manifest, Path(os.path.abspath(out)))
     try:
         write_run_folder(res, out, force=force, flee_out=flee_out, plot_worker=helper, csv=csv,
                          plots=plots)
@@ -519,7 +530,11 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
     if ckpt is not None:  # the run folder is complete: the checkpoint is no longer needed
         ckpt.unlink(missing_ok=True)
     ran_on = res.manifest.get("threads")
-    if threads is not None and isinstance(ran_on, int) and 0 < ran_on < threads:
+    if threads is not None and threads > 1 and res.manifest.get("engine") == "cohorts":
+        # (its kernel is serial: the 1 it ran on says nothing of the machine)
+        err_console.print(f"note: --threads {threads}: the cohort engine runs on one thread",
+                          markup=False, highlight=False, soft_wrap=True)
+    elif threads is not None and isinstance(ran_on, int) and 0 < ran_on < threads:
         # (numba runs on at most the machine's threads: the manifest's figure is what ran)
         err_console.print(f"note: --threads {threads} is more than this machine's {ran_on}; ran on {ran_on}",
                           markup=False, highlight=False, soft_wrap=True)
@@ -564,6 +579,114 @@ def _run(path: Path, seed: int, hasten: int | None, days: int | None, threads: i
             console.print("key figures of this run (one seed: `corredor compare` gives the spread):\n"
                           + "\n".join(f"  {k:<{width}}  {v}" for k, v in rows),
                           markup=False, highlight=False, soft_wrap=True)
+
+
+def _set_text(value: Any) -> str:
+    """A `set` value as `--set key=VALUE` reads it back: true/false, a number's repr, a date as
+    YYYY-MM-DD, text as is."""
+    import json
+
+    if isinstance(value, str):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else json.dumps(value)
+
+
+def run_command(manifest: dict[str, Any], out: Path) -> str:
+    """The `corredor run` command that repeats the run `manifest` describes into `out`, as one
+    shell line (absolute scenario path: it works from any folder). Why: the manifest's
+    `invocation.command`, and what `corredor rerun --dry-run` prints."""
+    import shlex
+
+    scen = manifest.get("scenario") or {}
+    opts = (manifest.get("invocation") or {}).get("options") or {}
+    words = ["corredor", "run", str(scen.get("variant_file") or scen.get("source") or "?"),
+             "--seed", str(manifest.get("seed_text") or manifest.get("seed", 0))]
+    if manifest.get("engine") != "crisis-agents":  # (a border-crisis scenario has no hasten)
+        words += ["--hasten", str(manifest.get("hasten", 1))]
+    words += ["--days", str(manifest.get("days"))]
+    for key, value in (manifest.get("set") or {}).items():
+        words += ["--set", f"{key}={_set_text(value)}"]
+    engine = opts.get("engine") or (manifest.get("engine_choice") or {}).get("asked") or "auto"
+    words += ["--engine", str(engine)]
+    for flag, default in (("draws", "gaps"), ("backend", "cpu")):
+        if opts.get(flag, manifest.get(flag, default)) != default:
+            words += [f"--{flag}", str(opts.get(flag, manifest.get(flag)))]
+    if opts.get("threads"):
+        words += ["--threads", str(opts["threads"])]
+    if opts.get("checkpoint_every"):
+        words += ["--checkpoint-every", str(opts["checkpoint_every"])]
+    words += [flag for flag, on in (("--check", opts.get("check")), ("--flee-out", opts.get("flee_out")),
+                                    ("--no-csv", opts.get("csv") is False),
+                                    ("--no-plots", opts.get("plots") is False)) if on]
+    return shlex.join([*words, "--out", str(out)])
+
+
+@app.command()
+def rerun(
+    run_dir: Path = typer.Argument(..., help="run folder to repeat (its manifest.json)"),
+    out: Path = typer.Option(..., "--out", help="folder for the new run", callback=_home),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="read this scenario instead of the one the manifest names (a copy "
+                                 "elsewhere or under another name; it must hold the same inputs)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing run folder"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="check the scenario's files against the manifest and print the "
+                                 "equivalent `corredor run` command; run nothing"),
+) -> None:
+    """Run a run folder's scenario again, with the seed, settings and options its manifest.json records, into a new folder: the same files but for manifest.json's timing and invocation. Exit 2, running nothing, when the scenario's inputs changed since (the files that changed are named)."""
+    import contextlib
+    import json
+
+    from .analysis.ensemble import OverrideError, replay_overrides
+    from .outputs.plotworker import plot_worker
+    from .provenance import changed_inputs, input_files, scenario_digest
+
+    path = run_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        usage_error(f"{path}: cannot be read as a run's manifest ({exc})")
+    scen = manifest.get("scenario") if isinstance(manifest, dict) else None
+    if not isinstance(scen, dict) or "seed" not in manifest or manifest.get("kind"):
+        usage_error(f"{path}: not a run's manifest (expected a run folder of `corredor run`)")
+        return
+    target = scenario or Path(str(scen.get("variant_file") or scen.get("source") or ""))
+    if not str(target) or str(target) == ".":
+        usage_error(f"{path}: names no scenario; give it with --scenario")
+    opts = (manifest.get("invocation") or {}).get("options") or {}
+    engine = str(opts.get("engine") or (manifest.get("engine_choice") or {}).get("asked") or "auto")
+    crisis = manifest.get("engine") == "crisis-agents"
+    loaded = _load_or_exit(target, None if crisis else manifest.get("hasten"), manifest.get("days"),
+                           engine)
+    try:
+        loaded = replay_overrides(loaded, manifest.get("set") or {}) if manifest.get("set") else loaded
+    except OverrideError as exc:
+        usage_error(f"{path}: its `set`: {exc}")
+    recorded = scen.get("files")
+    changed = (changed_inputs(recorded, input_files(loaded.source, loaded.metadata.get("variant_file")))
+               if isinstance(recorded, dict) else [])
+    digest = scenario_digest(loaded)
+    if digest != scen.get("sha256"):
+        which = f"; changed since the run: {', '.join(changed)}" if changed else ""
+        usage_error(f"{target}: not the scenario the run read (its sha256 is {digest}, the run's "
+                    f"{scen.get('sha256')}){which}; the run cannot be repeated from it")
+    if changed and not quiet:  # (files the run does not read: the same scenario all the same)
+        err_console.print(f"{target}: warning: changed since the run, with no effect on it (same "
+                          f"sha256): {', '.join(changed)}", markup=False, highlight=False, soft_wrap=True)
+    if dry_run:
+        named = {**manifest, "scenario": {"source": os.path.abspath(target)}} if scenario else manifest
+        console.print(run_command(named, Path(os.path.abspath(out))), markup=False, highlight=False,
+                      soft_wrap=True)
+        return
+    seed = int(manifest.get("seed_text") or manifest["seed"])
+    plots = opts.get("plots", True) is not False
+    with (contextlib.nullcontext(None) if not plots else plot_worker()) as helper:
+        _run(target, seed, None, None, opts.get("threads"), out, force, bool(opts.get("flee_out")),
+             engine, str(opts.get("backend") or manifest.get("backend") or "cpu"),
+             str(opts.get("draws") or manifest.get("draws") or "gaps"), bool(opts.get("check")),
+             quiet, int(opts.get("checkpoint_every") or 0), False, helper,
+             csv=opts.get("csv", True) is not False, plots=plots, loaded=loaded)
 
 
 @app.command()
@@ -785,6 +908,9 @@ def ensemble(
         fail_with_problems(exc)
     except ValueError as exc:  # e.g. an unknown engine; a partial folder of another ensemble
         usage_error(str(exc))
+    from .provenance import invocation
+
+    ens.manifest["invocation"] = invocation({"plot": not no_plot}, out)  # (the command as run)
     try:
         write_ensemble(ens, out, force=force, plot=not no_plot)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
@@ -988,6 +1114,9 @@ def calibrate(
     cal.manifest["params_file"] = str(params.resolve())  # (the manifest says what was searched)
     if held_names:
         cal.manifest["hold_out"] = held_names
+    from .provenance import invocation
+
+    cal.manifest["invocation"] = invocation({}, out)  # (the command as run, and where)
     try:
         write_calibration(cal, out, force=force)
     except OSError as exc:  # (a disk filled or a folder became read-only during the run)
@@ -1467,7 +1596,8 @@ def compare(
     with ex, progress_bar(f"{len(scenarios)} scenarios × {seeds} seeds", total, quiet=quiet) as advance:
         comp = run_compare(scenarios, seeds=seeds, base_seed=seed, executor=ex,
                            progress=lambda name, done, n: advance())
-    comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order)
+    comp = dataclasses.replace(comp, sweep_keys=sweep_keys, swept=swept_values, order=order,
+                               settings=common, sweeps={k: list(v) for k, v in sweeps})
     # the files first, the tables after: printed first, a closed pipe (`| head`: rich exits 1 on
     # a broken pipe) lost the comparison that the runs had just computed
     paths: list[Path] = []

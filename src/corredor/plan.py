@@ -190,13 +190,15 @@ def haversine_flee(lat_a: float, lon_a: float, lat_b: float, lon_b: float) -> fl
 
 
 def scenario_sha256(scenario: Scenario) -> str:
-    """A stable hash of everything in the scenario that can change a run."""
+    """A stable hash of everything in the scenario that can change a run: its content only, not
+    its name (a Flee case's is its folder's name: a copy of the case under another name, or
+    another folder, is the same scenario and gets the same hash)."""
     h = hashlib.sha256()
 
     def put(obj: Any) -> None:
         h.update(json.dumps(obj, sort_keys=True, default=str).encode())
 
-    put([scenario.name, str(scenario.start_date), scenario.days])
+    put([str(scenario.start_date), scenario.days])
     for loc in scenario.locations:
         put([loc.name, loc.country, loc.region, loc.lat, loc.lon, loc.kind, loc.type_raw,
              loc.conflict_date, loc.population, loc.capacity, dict(loc.attributes)])

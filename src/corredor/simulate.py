@@ -22,7 +22,7 @@ import xarray as xr
 
 from .engine import seed_text
 from .plan import Plan, compile_plan, links_closed
-from .provenance import provenance
+from .provenance import provenance, source_path
 from .results import Results
 from .scenario.model import Scenario, whole_number_refusal
 
@@ -126,7 +126,7 @@ def results_from_output(plan: Plan, out: Any, seed: int, engine: str, wall_s: fl
                            "people_per_agent": h, "engine": engine})
     manifest: dict[str, Any] = {
         "scenario": {"name": plan.name, "sha256": plan.scenario_sha256,
-                     **({"source": plan.source} if plan.source else {})},
+                     **({"source": source_path(plan.source)} if plan.source else {})},
         "seed": int(seed),
         "seed_text": seed_text(seed),  # (every digit: JSON readers that use doubles round past 2^53)
         "engine": engine,
@@ -228,13 +228,12 @@ def _crisis(scenario: Scenario, seed: int, threads: int | None, check: bool, eng
             plan: Any = None) -> Results:
     """A border-crisis run on the crisis engine, whatever `engine` was asked, saying so in
     `manifest["engine_choice"]`."""
-    from .engine.crisis import simulate_crisis
+    from .engine.crisis import ENGINE_REASON, simulate_crisis
 
     res = simulate_crisis(scenario, seed=seed, threads=threads, check=check, plan=plan)
     # (said, as for every other run: `engine` was set aside, "cohorts" too)
     res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
-                                     "reason": "a border-crisis scenario ([crisis]): its rules "
-                                               "follow each person, on the crisis engine only"}
+                                     "reason": ENGINE_REASON}
     if check:  # the dataset too, not only the engine's state (engine/invariants.py)
         from .engine.invariants import check_results
 

@@ -600,7 +600,8 @@ def calibrate(
     ex = executor or SerialExecutor()
     shared = CalibrationShared(tuple(scenarios), obj, simulate_fn, compile_fn, engine, threads)
     started = time.perf_counter()
-    sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=min(10, max(2, trials // 3)))
+    n_startup = min(10, max(2, trials // 3))
+    sampler = optuna.samplers.TPESampler(seed=int(seed), n_startup_trials=n_startup)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     defaults: dict[str, float | int] = {}
     for p in params:
@@ -674,7 +675,10 @@ def calibrate(
         # the search space, so that the folder says what was searched, not only what was found
         "params": [{"name": p.name, "low": p.low, "high": p.high, "log": p.log, "int": p.integer}
                    for p in params],
-        "sampler": "optuna TPESampler",
+        # the sampler as built (its draws, hence every trial after the startup ones, differ
+        # between optuna versions: provenance.optuna says which made these)
+        "sampler": {"name": "optuna TPESampler", "seed": int(seed), "n_startup_trials": n_startup,
+                    "optuna": optuna.__version__},
         "seed": int(seed),
         "seed_text": seed_text(seed),
         "trials": int(trials),
@@ -697,7 +701,7 @@ def calibrate(
         "best": best,
         "best_trial": best_row["trial"],
         "wall_s": round(time.perf_counter() - started, 3),
-        "provenance": provenance(),
+        "provenance": provenance(extra=("optuna",)),
     }
     return Calibration(list(params), best, table, per_case_loss(before_rows, names),
                        per_case_loss(after_rows, names), series, manifest,
@@ -889,12 +893,13 @@ BEFORE_AFTER_TAGS = {
 def trials_columns(params: Sequence[str], cases: Sequence[str]) -> tuple[list[str], list[str]]:
     """trials.csv's header and HXL hashtags: `trial` (#meta+trial), each parameter
     (#meta+param+move_rules_camp_weight), `loss` (#indicator+loss+mean: the mean over cases),
-    each case's `loss_<case>` (#indicator+loss+case_mali2012) and `wall_s` (#meta+wall_s)."""
+    and each case's `loss_<case>` (#indicator+loss+case_mali2012). Each trial's seconds are
+    manifest.json's `trial_wall_s`, not a column: the same command gives the same trials.csv."""
     from ..outputs.tables import hxl_attribute
 
-    header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases], "wall_s"]
+    header = ["trial", *params, "loss", *[f"loss_{c}" for c in cases]]
     tags = ["#meta+trial", *[f"#meta+param+{hxl_attribute(p)}" for p in params], "#indicator+loss+mean",
-            *[f"#indicator+loss+case_{hxl_attribute(c)}" for c in cases], "#meta+wall_s"]
+            *[f"#indicator+loss+case_{hxl_attribute(c)}" for c in cases]]
     return header, tags
 
 
@@ -944,7 +949,9 @@ def write_calibration(cal: Calibration, out: str | os.PathLike[str], force: bool
                 files.append("fit.png")
             except Exception as exc:  # a figure must never cost the fit
                 cal.manifest["plot_error"] = str(exc)
-        manifest = {**cal.manifest, "files": [*files, "manifest.json"]}
+        # (each trial's seconds: how it ran, not what it found, so here and not in trials.csv)
+        manifest = {**cal.manifest, "trial_wall_s": [r.get("wall_s") for r in cal.trials],
+                    "files": [*files, "manifest.json"]}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
 
     return atomic_dir(out, force, write, [sc.get("source") for sc in cal.manifest.get("scenarios", [])])

@@ -418,6 +418,10 @@ class Comparison:
     #: the scenarios in the order the tables and comparison.png show them (a one-way sweep: by
     #: value, the baseline among the points); empty: `names`' order
     order: list[str] = field(default_factory=list)
+    #: what the command line set, as data (comparison.json's `set` and `sweep`): `--set` key ->
+    #: value, `--sweep` key -> its values (dates as YYYY-MM-DD); empty where none was given
+    settings: dict[str, Any] = field(default_factory=dict)
+    sweeps: dict[str, list[Any]] = field(default_factory=dict)
 
     def shown_names(self) -> list[str]:
         """The scenarios in the order the tables and the figure show them (`order`, else `names`)."""
@@ -862,7 +866,10 @@ def compare(scenarios: Mapping[str, Scenario], seeds: int = 20, base_seed: int =
             for n, s in scenarios.items()}
     starts = {n: s.start_date for n, s in scenarios.items()}
     sources = list(dict.fromkeys(str(s.source) for s in scenarios.values() if s.source))
-    files = {n: str(s.metadata.get("variant_file") or s.source or "") for n, s in scenarios.items()}
+    from ..provenance import source_path
+
+    # (absolute: comparison.json names the same files from any working directory)
+    files = {n: source_path(s.metadata.get("variant_file") or s.source or "") for n, s in scenarios.items()}
     base = scenarios[names[0]]
     return Comparison(names, seed_list, values, stranded, camps, desc, runs, starts, sources,
                       base_seed=int(base_seed), files=files, scenario=str(getattr(base, "name", "") or ""),
@@ -985,15 +992,25 @@ def csv_number(value: float) -> str:
     return f"{r:.0f}" if r.is_integer() else f"{r:.6f}".rstrip("0")
 
 
+def _json_value(v: Any) -> Any:
+    """A --set or --sweep value as JSON holds it: a date as YYYY-MM-DD, the rest as it is."""
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
 def comparison_json(comp: Comparison) -> dict[str, Any]:
-    """A JSON-ready dict: seeds, the summary rows, per-seed values and median daily series."""
+    """A JSON-ready dict: seeds, the summary rows, per-seed values and median daily series, and
+    the `provenance` block every manifest has (corredor's and its dependencies' versions)."""
     def clean(x: float) -> float | None:
         return None if math.isnan(x) else float(x)
 
     from .. import __version__
+    from ..provenance import provenance
 
     return {
         "version": __version__,
+        # (as a run's, ensemble's or calibration's manifest; nothing of how it was run, so that
+        # the same command on workers or in one process writes the same file)
+        "provenance": provenance(),
         # (the baseline's scenario name; null base seed where the comparison was made without one)
         "baseline_scenario": comp.scenario,
         "base_seed": comp.base_seed,
@@ -1017,6 +1034,9 @@ def comparison_json(comp: Comparison) -> dict[str, Any]:
         "identical_to_baseline": comp.identical_to_baseline(),
         # (the tables' and comparison.png's order: a one-way sweep's by value)
         "order": comp.shown_names(),
+        # (what --set and --sweep gave, as data: not only inside the descriptions' prose)
+        "set": {k: _json_value(v) for k, v in comp.settings.items()},
+        "sweep": {k: [_json_value(v) for v in vs] for k, vs in comp.sweeps.items()},
         # (a sweep's columns of the summary rows and comparison.csv, and each scenario's values)
         "sweep_keys": comp.sweep_keys,
         "swept": comp.swept,

@@ -1209,7 +1209,7 @@ def atomic_dir(out: Path, force: bool, write: Callable[[Path], None],
 #: Keys of the ensemble manifest that say how it was run, not what it gave: left out of the copy
 #: each band table embeds (`corredor.manifest`), as a run's results.parquet leaves out its timing,
 #: so that the same seeds give the same tables on any executor
-BAND_VOLATILE_KEYS = ("created", "wall_s", "executor", "workers")
+BAND_VOLATILE_KEYS = ("created", "wall_s", "executor", "workers", "invocation")
 
 
 def write_band_table(frame: Any, path: Path, manifest: Mapping[str, Any]) -> None:
@@ -1223,7 +1223,11 @@ def write_band_table(frame: Any, path: Path, manifest: Mapping[str, Any]) -> Non
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    stable = {k: v for k, v in manifest.items() if k not in BAND_VOLATILE_KEYS}
+    from ..outputs.tables import stable_manifest
+
+    # (nor the scenario's paths: `scenario_source`, the deprecated copy of scenario.source, too)
+    stable = {k: v for k, v in stable_manifest(manifest, BAND_VOLATILE_KEYS).items()
+              if k != "scenario_source"}
     meta = {**(table.schema.metadata or {}),
             b"corredor.manifest": json.dumps(stable, default=_json_default).encode()}
     pq.write_table(table.replace_schema_metadata(meta), path)

@@ -49,7 +49,7 @@ import numpy as np
 import xarray as xr
 
 from .. import stopping
-from ..provenance import provenance
+from ..provenance import provenance, source_path
 from ..scenario.model import Crisis, Group, Scenario, location_climates, location_regions
 from . import daycount, seed_text
 from .parallel_lock import parallel_section
@@ -86,9 +86,14 @@ class CrisisResults:
     manifest: dict[str, Any]
 
 
+#: Why a border-crisis scenario runs on this engine, whatever was asked (`engine_choice.reason`)
+ENGINE_REASON = "a border-crisis scenario ([crisis]): its rules follow each person, on the crisis engine only"
+
+
 def scenario_hash(scenario: Scenario) -> str:
-    """A short stable hash of the scenario's content (for manifests and caches)."""
-    text = repr((scenario.name, scenario.start_date, scenario.days, scenario.locations,
+    """A stable hash of the scenario's content (for manifests and caches): not its name, which
+    changes no number (a copy under another name is the same scenario)."""
+    text = repr((scenario.start_date, scenario.days, scenario.locations,
                  scenario.routes, scenario.crisis))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -127,12 +132,12 @@ def simulate_crisis(
     ds = _dataset(scenario, plan, arrays)
     manifest = {
         "scenario": {"name": scenario.name, "sha256": scenario_hash(scenario),
-                     "source": str(scenario.source),
+                     "source": source_path(scenario.source),
                      **({"variant": str(scenario.metadata["variant"])} if scenario.metadata.get("variant") else {}),
                      # (what the variant changes, for the first line of its page)
                      **{k: str(scenario.metadata[k]) for k in ("variant_label", "variant_description")
                         if scenario.metadata.get("variant") and scenario.metadata.get(k)},
-                     **({"variant_file": str(scenario.metadata["variant_file"])}
+                     **({"variant_file": source_path(scenario.metadata["variant_file"])}
                         if scenario.metadata.get("variant_file") else {}),
                      # (what it changes in effect, parameters and files: `native_crisis.variant_changes`)
                      **({"variant_changes": scenario.metadata["variant_changes"]}
@@ -159,6 +164,9 @@ def simulate_crisis(
     }
     if scenario.metadata.get("overrides"):  # (`apply_overrides`' values: the source with them ran)
         manifest["set"] = dict(scenario.metadata["overrides"])
+    # (as `simulate` says it, which puts in the engine asked: a run made here, a comparison's or
+    # the main job's, says the same as `corredor run` of the scenario, results.parquet too)
+    manifest["engine_choice"] = {"asked": "auto", "engine": "crisis-agents", "reason": ENGINE_REASON}
     return _make_results(ds, manifest)
 
 

@@ -53,10 +53,18 @@ def _json_default(obj: Any) -> Any:
 
 def write_manifest(results: Any, folder: Path) -> Path:
     """manifest.json: the run's provenance (scenario hash, seed, engine, version, timing, metrics),
+    the sha256 of each file of its scenario's folder (`scenario.files`, `provenance.input_files`),
     and for a border-crisis run its `key_figures` (`analysis.compare.key_figures`, in people; a
     figure without a value, such as days until nobody is stranded when it never does, as null),
     which the run's page gives first."""
     manifest = dict(results.manifest)
+    scen = manifest.get("scenario")
+    if isinstance(scen, dict) and scen.get("source") and "files" not in scen:
+        from ..provenance import input_files
+
+        # every input file's sha256, so that `corredor rerun` (or a reader) can name the one that
+        # changed since the run; in manifest.json only, not in results.parquet's copy
+        manifest["scenario"] = {**scen, "files": input_files(scen["source"], scen.get("variant_file"))}
     if is_crisis(results.dataset):
         from ..analysis.compare import key_figures
 

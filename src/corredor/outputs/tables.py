@@ -54,8 +54,25 @@ GROUPS_CSV = "sites_by_group.csv"
 
 #: Closure status codes used in network.json and the long table (`crossing_status`, `route_status`).
 STATUS_CODES = {"open": 0, "documents": 1, "closed": 2}
-#: Manifest keys that depend on how a run was executed, not on its result (kept out of Parquet).
-VOLATILE_MANIFEST_KEYS = ("timing", "threads", "checkpoint")
+#: Manifest keys that depend on how a run was executed, not on its result (kept out of Parquet):
+#: its timing, threads and resume, the command line and folder it was run from (`invocation`),
+#: and how the main job chose it among its seeds (`chosen_as`)
+VOLATILE_MANIFEST_KEYS = ("timing", "threads", "checkpoint", "invocation", "chosen_as")
+#: Keys of a manifest's `scenario` that say where its files were, not what they held (kept out of
+#: Parquet: the same scenario reached by another path, or copied elsewhere, gives the same bytes)
+SCENARIO_PLACE_KEYS = ("source", "variant_file", "files")
+
+
+def stable_manifest(manifest: Mapping[str, Any], volatile: Iterable[str] = VOLATILE_MANIFEST_KEYS
+                    ) -> dict[str, Any]:
+    """The copy of a manifest a Parquet file embeds (`corredor.manifest`): less the `volatile`
+    keys, and less the scenario's paths and file list (`SCENARIO_PLACE_KEYS`), which stay in
+    manifest.json. Why: a re-run's results.parquet then has the checksum of the run it repeats,
+    whatever the thread count, working directory or path spelling of either."""
+    out = {k: v for k, v in manifest.items() if k not in set(volatile)}
+    if isinstance(out.get("scenario"), Mapping):
+        out["scenario"] = {k: v for k, v in out["scenario"].items() if k not in SCENARIO_PLACE_KEYS}
+    return out
 #: Prefix of needs variables in the long table.
 NEEDS_PREFIX = "needs."
 
@@ -636,9 +653,10 @@ def write_long_table(results: ResultsLike, folder: Path, needs: xr.Dataset | Non
     """`results.parquet`: the long table of every per-day variable (and the needs)."""
     path = Path(folder) / LONG_TABLE
     table = long_table(in_people(results.dataset), needs)
-    # timing, thread count and resume details live in manifest.json only, so that the same seed
-    # gives a byte-identical results.parquet however it was run (docs/reliability.md)
-    stable = {k: v for k, v in (results.manifest or {}).items() if k not in VOLATILE_MANIFEST_KEYS}
+    # timing, thread count, resume details, the command and the scenario's paths live in
+    # manifest.json only, so that the same seed gives a byte-identical results.parquet however and
+    # wherever it was run (docs/reliability.md)
+    stable = stable_manifest(results.manifest or {})
     meta = {b"corredor.manifest": json.dumps(stable, default=str).encode()}
     if needs is not None:
         info = {k: needs.attrs.get(k) for k in ("standard", "toilet_switch", "tent_rule", "standard_sources")}

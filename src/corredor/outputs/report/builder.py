@@ -16,7 +16,6 @@ the map and its labels in `map_labels`, a comparison's rows and notes in `compar
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -640,7 +639,7 @@ def _figures(run_dir: Path, places: str = "Camps") -> list[dict[str, str]]:
 #: The facts a modeller needs to reproduce or check a page, which a coordinator does not: in the
 #: "Technical details" at the foot of every page (`split_facts`), not at its top.
 TECHNICAL_FACTS = frozenset({"scenario hash", "seed", "base seed", "engine", "backend", "version", "hasten",
-                             "wall time", "executor"})
+                             "executor"})
 
 
 def split_facts(facts: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -675,9 +674,7 @@ def _run_facts(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     changed = manifest.get("set")  # `run --set`: the page says the run was not the scenario as written
     if isinstance(changed, dict) and changed:
         facts.append(("settings changed (--set)", ", ".join(f"{k} = {v}" for k, v in changed.items())))
-    timing = manifest.get("timing")
-    if isinstance(timing, dict) and "wall_s" in timing:
-        facts.append(("wall time", f"{float(timing['wall_s']):.2f} s"))
+    # (not the wall time: the page of the same run is then the same page; manifest.json has it)
     return facts
 
 
@@ -927,7 +924,6 @@ def render(run: RunData, run_dir: Path, comparison: list[dict[str, Any]] | None,
         sources=sources(run),
         figures=_figures(run_dir, places_title(run)),
         fallbacks=fallback_places(run),
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css")),
         js=Markup(_asset("report.js")),
     )

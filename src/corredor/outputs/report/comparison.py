@@ -14,7 +14,6 @@ every name goes through Jinja's autoescape; the page has no script.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -256,7 +255,6 @@ def render_comparison(data: dict[str, Any], png: bytes | None = None, title: str
         scenarios=scenario_rows(data, names),
         identical=identical_notes(data, names, len(seeds) or _seed_count(data)),
         periods=periods if len(set(periods.values())) > 1 else None,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css")),
     )
 

@@ -601,7 +601,7 @@ def scenario_name(m: dict[str, Any]) -> str:
 
 
 def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
-    """The header's facts: scenario, replicas, seeds, variants, engine, version, wall time."""
+    """The header's facts: scenario, replicas, seeds, variants, engine, version, executor."""
     facts = [("scenario", scenario_name(m)), ("replicas per variant", f"{m['replicas']:,}")]
     if m.get("base_seed") is not None:
         facts.append(("base seed", str(manifest_seed(m, "base_seed"))))
@@ -614,8 +614,7 @@ def ensemble_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
     facts += counts_fact(m.get("hasten"))
     if m.get("executor"):
         facts.append(("executor", f"{m['executor']} × {m.get('workers', 1)}"))
-    if m.get("wall_s") is not None:
-        facts.append(("wall time", f"{float(m['wall_s']):,.1f} s"))
+    # (not the wall time: the same command then writes the same page; manifest.json has it)
     return facts
 
 
@@ -662,7 +661,6 @@ def render_ensemble(data: EnsembleData) -> str:
         # peaks cannot be checked here)
         bounds_unknown="stranded" in data.bands and data.observations is None,
         observations_file=data.observations is not None,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         css=Markup(_asset("report.css") + _asset("ensemble.css")),
     )
 
