@@ -67,7 +67,8 @@ VALUE_WORDS = {int: "INTEGER", float: "FLOAT", str: "TEXT", bool: "BOOLEAN"}
 def value_word(annotation: Any, path_kind: str | None = None) -> str:
     """The help's word for a value: INTEGER, FLOAT, TEXT, PATH (FILE, DIR); a list's element's.
 
-    >>> value_word(list[Path], "path"), value_word(int), value_word(dt.date)
+    >>> import datetime
+    >>> value_word(list[Path], "path"), value_word(int), value_word(datetime.date)
     ('PATH', 'INTEGER', 'DATE')
     """
     args: tuple[Any, ...] = getattr(annotation, "__args__", ())

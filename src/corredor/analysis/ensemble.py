@@ -278,8 +278,11 @@ def apply_overrides(scenario: Any, overrides: Mapping[str, Any]) -> Any:
     if overrides:  # (what was applied, as given: a date parameter's date, not its day number)
         applied = {**dict(scenario.metadata.get("overrides") or {}), **dict(overrides)}
         warned = tuple(override_warnings(scenario, out, overrides))
-        out = dataclasses.replace(out, metadata={**dict(scenario.metadata), "overrides": applied,
-                                                 "override_warnings": warned})
+        meta = {k: v for k, v in scenario.metadata.items() if k != "override_warnings"}
+        # (the key only where this call's values warn: values that do not are the same scenario
+        # as `with_parameters` makes of them)
+        out = dataclasses.replace(out, metadata={**meta, "overrides": applied,
+                                                 **({"override_warnings": warned} if warned else {})})
     return out
 
 
