@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -214,15 +214,15 @@ def day_counter(description: str, *, quiet: bool = False, console: Console | Non
                         MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                         console=con, transient=True, auto_refresh=False)
         with prog:
-            thread = threading.Thread(target=bar, args=(prog,), name="corredor-day-counter", daemon=True)
-            thread.start()
-            try:
-                yield
-            finally:
-                stop.set()
-                thread.join()
+            yield from _in_thread(bar, (prog,), stop)
         return
-    thread = threading.Thread(target=plain, name="corredor-day-counter", daemon=True)
+    yield from _in_thread(plain, (), stop)
+
+
+def _in_thread(target: Callable[..., None], args: tuple[Any, ...], stop: threading.Event) -> Iterator[None]:
+    """Run `target(*args)` in a daemon thread while the caller's block runs; then set `stop` and
+    wait for it (the day counter's two displays, terminal and plain)."""
+    thread = threading.Thread(target=target, args=args, name="corredor-day-counter", daemon=True)
     thread.start()
     try:
         yield
