@@ -146,7 +146,7 @@ def test_main_job_writes_runs_comparison_and_refuses_to_overwrite(tmp_path):
     assert all('class="caution' not in (out / name / "report.html").read_text(encoding="utf-8") for name in expected)
     left = fmt_exact(data["per_seed"]["baseline"]["people_at_sites_last_day"][0])  # (as compare says it)
     assert (f"whole run: to 2023-06-30, the run&#39;s last day; the water and rations that the people still at "
-            f"the line and in shelters then (baseline: {left} [{left}–{left}]) need after it are not in "
+            f"the crisis sites then (baseline: {left} [{left}–{left}]) need after it are not in "
             "the totals.") in " ".join(section.split())
     # each policy's difference from the baseline on the same seed: closing two weeks earlier adds
     # exactly the seed's extra peak (one seed: the band is that one difference)

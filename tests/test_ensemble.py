@@ -499,14 +499,15 @@ def test_progress_callback_counts_every_task() -> None:
 
 def _files(folder: Path) -> dict[str, bytes]:
     """Every file of an ensemble folder; manifest.json without the keys that say when and how
-    long (`created`, `wall_s`), which differ between any two runs."""
+    long (`created`, `wall_s`), which differ between any two runs, and how it was invoked
+    (`invocation`: a resumed ensemble's command line has --resume, another --out)."""
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file():
             data = p.read_bytes()
             if p.name == "manifest.json":
                 m = json.loads(data)
-                data = json.dumps({k: v for k, v in m.items() if k not in ("created", "wall_s")}).encode()
+                data = json.dumps({k: v for k, v in m.items() if k not in ("created", "wall_s", "invocation")}).encode()
             out[p.relative_to(folder).as_posix()] = data
     return out
 
