@@ -228,12 +228,10 @@ def _crisis(scenario: Scenario, seed: int, threads: int | None, check: bool, eng
             plan: Any = None) -> Results:
     """A border-crisis run on the crisis engine, whatever `engine` was asked, saying so in
     `manifest["engine_choice"]`."""
-    from .engine.crisis import ENGINE_REASON, simulate_crisis
+    from .engine.crisis import simulate_crisis
 
     res = simulate_crisis(scenario, seed=seed, threads=threads, check=check, plan=plan)
-    # (said, as for every other run: `engine` was set aside, "cohorts" too)
-    res.manifest["engine_choice"] = {"asked": engine, "engine": res.manifest["engine"],
-                                     "reason": ENGINE_REASON}
+    res.manifest["engine_choice"]["asked"] = engine  # (the engine's record, with what was asked)
     if check:  # the dataset too, not only the engine's state (engine/invariants.py)
         from .engine.invariants import check_results
 
